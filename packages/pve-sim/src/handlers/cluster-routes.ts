@@ -1,0 +1,207 @@
+import { die, paramError } from '../sim-error.js';
+import { guestCores, guestMemoryBytes } from '../model/cluster-state.js';
+import { listDrives } from '../model/drives.js';
+import { parseSize } from '../model/storage-naming.js';
+import type { SimGuest } from '../model/types.js';
+import { route, type RouteTable, type SimContext } from './route-table.js';
+
+/** `maxdisk` of a guest: the size of its boot disk (rootfs for containers). */
+export function guestMaxDisk(guest: SimGuest): number {
+  const disks = listDrives(guest.config).filter((d) => !d.isCdrom);
+  const first = disks.find((d) => d.key === 'rootfs') ?? disks[0];
+  return first ? parseSize(first.options.size ?? '0') : 0;
+}
+
+/** Seconds a guest has been running. */
+export function guestUptime(ctx: SimContext, guest: SimGuest): number {
+  return guest.status === 'running' && guest.startedAt !== undefined ? Math.floor((ctx.state.time.now() - guest.startedAt) / 1000) : 0;
+}
+
+/** The usage fields PVE reports for a guest in lists and resources. */
+export function guestUsage(ctx: SimContext, guest: SimGuest) {
+  const running = guest.status === 'running';
+  const uptime = guestUptime(ctx, guest);
+  const maxmem = guestMemoryBytes(guest);
+  return {
+    cpu: running ? guest.cpuLoad : 0,
+    maxcpu: guestCores(guest),
+    mem: running ? Math.round(maxmem * 0.45) : 0,
+    maxmem,
+    disk: 0,
+    maxdisk: guestMaxDisk(guest),
+    uptime,
+    netin: running ? uptime * 1200 : 0,
+    netout: running ? uptime * 800 : 0,
+    diskread: running ? uptime * 40_000 : 0,
+    diskwrite: running ? uptime * 25_000 : 0,
+  };
+}
+
+function guestResource(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
+  const nodeOnline = ctx.state.nodes.get(guest.node)?.online ?? false;
+  const entry: Record<string, unknown> = {
+    id: `${guest.type}/${guest.vmid}`,
+    type: guest.type,
+    vmid: guest.vmid,
+    name: guest.config.name ?? guest.config.hostname ?? `VM ${guest.vmid}`,
+    node: guest.node,
+    status: nodeOnline ? guest.status : 'unknown',
+    template: guest.config.template === '1' ? 1 : 0,
+    ...guestUsage(ctx, guest),
+  };
+  if (guest.config.tags) entry.tags = guest.config.tags;
+  if (guest.config.lock) entry.lock = guest.config.lock;
+  if (guest.pool) entry.pool = guest.pool;
+  return entry;
+}
+
+function storageUsage(ctx: SimContext, node: string, storageId: string) {
+  const instance = ctx.state.storageOn(node, storageId)!;
+  let used = 0;
+  for (const v of instance.volumes.values()) used += v.usedBytes;
+  return { total: instance.def.totalBytes, used, avail: Math.max(0, instance.def.totalBytes - used) };
+}
+
+function nodeEntry(ctx: SimContext, name: string) {
+  const node = ctx.state.nodes.get(name)!;
+  const uptime = node.online ? Math.floor((ctx.state.time.now() - node.bootedAt) / 1000) : 0;
+  return {
+    node: name,
+    status: node.online ? 'online' : 'offline',
+    cpu: ctx.state.cpuUsage(name),
+    maxcpu: node.maxcpu,
+    mem: node.online ? ctx.state.usedMemory(name) : 0,
+    maxmem: node.maxmem,
+    disk: node.online ? Math.round(node.rootfsTotal * 0.2) : 0,
+    maxdisk: node.rootfsTotal,
+    uptime,
+    level: '',
+    id: `node/${name}`,
+    type: 'node',
+    ssl_fingerprint: '00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00',
+  };
+}
+
+/** `/version`, `/cluster/*`, `/nodes`, node status and storage routes. */
+export function registerClusterRoutes(table: RouteTable): void {
+  route(table, 'GET', '/version', () => ({ version: '9.1.3', release: '9.1', repoid: 'e5010dce' }));
+
+  route(table, 'GET', '/cluster/status', (_req, ctx) => {
+    const nodes = [...ctx.state.nodes.values()];
+    return [
+      { type: 'cluster', id: 'cluster', name: ctx.state.name, nodes: nodes.length, quorate: 1, version: nodes.length + 2 },
+      ...nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: n.online ? 1 : 0, ip: n.ip, local: i === 0 ? 1 : 0, level: '' })),
+    ];
+  });
+
+  route(table, 'GET', '/cluster/nextid', (req, ctx) => {
+    const wanted = req.params.vmid as number | undefined;
+    if (wanted !== undefined) {
+      if (ctx.state.guests.has(wanted)) throw paramError({ vmid: `VM ${wanted} already exists` });
+      return String(wanted);
+    }
+    return String(ctx.state.nextFreeVmid());
+  });
+
+  route(table, 'GET', '/cluster/resources', (req, ctx) => {
+    const type = req.params.type as string | undefined;
+    const out: Record<string, unknown>[] = [];
+    if (!type || type === 'node') {
+      for (const name of ctx.state.nodes.keys()) {
+        const { ssl_fingerprint: _fp, ...entry } = nodeEntry(ctx, name);
+        out.push({ ...entry, 'cgroup-mode': 2 });
+      }
+    }
+    if (!type || type === 'vm') for (const guest of ctx.state.guests.values()) out.push(guestResource(ctx, guest));
+    if (!type || type === 'storage') {
+      for (const def of ctx.state.storageDefs.values()) {
+        for (const node of def.nodes) {
+          const usage = storageUsage(ctx, node, def.id);
+          out.push({
+            id: `storage/${node}/${def.id}`,
+            type: 'storage',
+            storage: def.id,
+            node,
+            status: ctx.state.nodes.get(node)?.online ? 'available' : 'unknown',
+            disk: usage.used,
+            maxdisk: usage.total,
+            content: def.content,
+            plugintype: def.type,
+            shared: def.shared ? 1 : 0,
+          });
+        }
+      }
+    }
+    if (!type) for (const pool of ctx.state.pools) out.push({ id: `/pool/${pool}`, type: 'pool', pool });
+    return out;
+  });
+
+  route(table, 'GET', '/nodes', (_req, ctx) => [...ctx.state.nodes.keys()].map((name) => nodeEntry(ctx, name)));
+
+  route(table, 'GET', '/nodes/{node}/status', (req, ctx) => {
+    const name = req.params.node as string;
+    const node = ctx.state.requireNode(name);
+    const used = ctx.state.usedMemory(name);
+    const cpu = ctx.state.cpuUsage(name);
+    return {
+      cpu,
+      cpuinfo: { cpus: node.maxcpu, cores: node.maxcpu / 2, sockets: 1, model: 'pve-sim virtual CPU', mhz: '2400.000', hvm: '1', flags: '', user_hz: 100 },
+      memory: { total: node.maxmem, used, free: node.maxmem - used, available: node.maxmem - used },
+      swap: { total: 0, used: 0, free: 0 },
+      rootfs: { total: node.rootfsTotal, used: Math.round(node.rootfsTotal * 0.2), free: Math.round(node.rootfsTotal * 0.8), avail: Math.round(node.rootfsTotal * 0.8) },
+      uptime: Math.floor((ctx.state.time.now() - node.bootedAt) / 1000),
+      loadavg: [(cpu * node.maxcpu).toFixed(2), (cpu * node.maxcpu).toFixed(2), (cpu * node.maxcpu).toFixed(2)],
+      idle: 0,
+      wait: 0,
+      kversion: 'Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC',
+      pveversion: 'pve-manager/9.1.3/e5010dce',
+      'boot-info': { mode: 'efi', secureboot: 0 },
+      'current-kernel': { sysname: 'Linux', release: '6.14.8-2-pve', version: '#1 SMP PREEMPT_DYNAMIC', machine: 'x86_64' },
+      ksm: { shared: 0 },
+    };
+  });
+
+  route(table, 'GET', '/nodes/{node}/storage', (req, ctx) => {
+    const node = req.params.node as string;
+    ctx.state.requireNode(node);
+    const wanted = req.params.storage as string | undefined;
+    const content = req.params.content as string | undefined;
+    const out: Record<string, unknown>[] = [];
+    for (const def of ctx.state.storageDefs.values()) {
+      if (!def.nodes.includes(node)) continue;
+      if (wanted && def.id !== wanted) continue;
+      if (content && !def.content.split(',').includes(content)) continue;
+      const usage = storageUsage(ctx, node, def.id);
+      out.push({
+        storage: def.id,
+        type: def.type,
+        content: def.content,
+        active: 1,
+        enabled: 1,
+        shared: def.shared ? 1 : 0,
+        total: usage.total,
+        used: usage.used,
+        avail: usage.avail,
+        used_fraction: usage.total ? usage.used / usage.total : 0,
+      });
+    }
+    return out;
+  });
+
+  route(table, 'GET', '/nodes/{node}/storage/{storage}/content', (req, ctx) => {
+    const node = req.params.node as string;
+    const instance = ctx.state.storageOn(node, req.params.storage as string);
+    if (!instance) throw die(`storage '${String(req.params.storage)}' does not exist`);
+    return [...instance.volumes.values()].map((v) => ({
+      volid: `${instance.def.id}:${v.volname}`,
+      format: instance.def.type === 'dir' || instance.def.type === 'nfs' ? instance.def.format : 'raw',
+      size: v.sizeBytes,
+      used: v.usedBytes,
+      vmid: v.vmid,
+      content: 'images',
+      ctime: Math.floor(ctx.state.time.now() / 1000),
+    }));
+  });
+
+  route(table, 'GET', '/pools', (_req, ctx) => [...ctx.state.pools].map((poolid) => ({ poolid })));
+}

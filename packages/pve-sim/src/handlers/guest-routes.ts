@@ -1,0 +1,126 @@
+import { die } from '../sim-error.js';
+import type { SimGuest } from '../model/types.js';
+import { guestUsage } from './cluster-routes.js';
+import { route, type RouteTable, type SimContext } from './route-table.js';
+import { typedConfig } from './typed-config.js';
+
+function guestListEntry(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
+  const usage = guestUsage(ctx, guest);
+  const entry: Record<string, unknown> = {
+    vmid: guest.vmid,
+    name: guest.config.name ?? guest.config.hostname ?? `VM ${guest.vmid}`,
+    status: guest.status,
+    cpus: usage.maxcpu,
+    ...usage,
+  };
+  delete entry.maxcpu;
+  if (guest.type === 'lxc') {
+    entry.type = 'lxc';
+    entry.maxswap = 512 * 1024 * 1024;
+    entry.swap = 0;
+  }
+  if (guest.config.template === '1') entry.template = 1;
+  if (guest.config.tags) entry.tags = guest.config.tags;
+  if (guest.config.lock) entry.lock = guest.config.lock;
+  if (guest.status === 'running') entry.pid = 10_000 + guest.vmid;
+  if (guest.type === 'qemu') entry.qmpstatus = guest.status;
+  return entry;
+}
+
+function currentStatus(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
+  const entry = guestListEntry(ctx, guest);
+  entry.ha = { managed: 0 };
+  if (guest.type === 'qemu') entry.agent = /^(1|enabled=1)/.test(guest.config.agent ?? '') ? 1 : 0;
+  if (guest.status === 'running' && guest.type === 'qemu') entry['running-machine'] = 'pc-q35-9.2+pve1';
+  return entry;
+}
+
+function ipFor(vmid: number): string {
+  return `127.10.${(vmid >> 8) & 255}.${vmid & 255}`;
+}
+
+/** QEMU and LXC guest routes: list, create, config, status, power, clone, template, delete, agent. */
+export function registerGuestRoutes(table: RouteTable): void {
+  for (const type of ['qemu', 'lxc'] as const) {
+    const base = `/nodes/{node}/${type}`;
+    route(table, 'GET', base, (req, ctx) => {
+      const node = req.params.node as string;
+      ctx.state.requireNode(node);
+      return [...ctx.state.guests.values()].filter((g) => g.node === node && g.type === type).map((g) => guestListEntry(ctx, g));
+    });
+    route(table, 'POST', base, (req, ctx) => ctx.ops.create(req.params.node as string, req.params.vmid as number, type, req.params, req.principal.userid).upid);
+    route(table, 'GET', `${base}/{vmid}/config`, (req, ctx) => {
+      const guest = ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, type);
+      return typedConfig(ctx.schema, `${base}/{vmid}/config`, guest.config);
+    });
+    route(table, 'PUT', `${base}/{vmid}/config`, (req, ctx) => {
+      ctx.ops.updateConfig(req.params.node as string, req.params.vmid as number, type, req.params);
+      return null;
+    });
+    route(table, 'GET', `${base}/{vmid}/status/current`, (req, ctx) =>
+      currentStatus(ctx, ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, type)),
+    );
+    for (const action of ['start', 'stop', 'shutdown', 'reboot', ...(type === 'qemu' ? ['reset'] : [])]) {
+      route(table, 'POST', `${base}/{vmid}/status/${action}`, (req, ctx) =>
+        ctx.ops.power(req.params.node as string, req.params.vmid as number, type, action, req.principal.userid, {
+          skiplock: req.params.skiplock === 1,
+          forceStop: req.params.forceStop === 1,
+          ...(typeof req.params.timeout === 'number' ? { timeout: req.params.timeout } : {}),
+        }).upid,
+      );
+    }
+    route(table, 'DELETE', `${base}/{vmid}`, (req, ctx) =>
+      ctx.ops.destroy(req.params.node as string, req.params.vmid as number, type, req.principal.userid, { skiplock: req.params.skiplock === 1 }).upid,
+    );
+  }
+
+  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/config', (req, ctx) => {
+    ctx.ops.updateConfig(req.params.node as string, req.params.vmid as number, 'qemu', req.params);
+    return null;
+  });
+
+  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/clone', (req, ctx) => {
+    const p = req.params;
+    return ctx.ops.clone(p.node as string, p.vmid as number, {
+      newid: p.newid as number,
+      ...(p.name !== undefined ? { name: p.name as string } : {}),
+      ...(p.full !== undefined ? { full: p.full === 1 } : {}),
+      ...(p.target !== undefined ? { target: p.target as string } : {}),
+      ...(p.storage !== undefined ? { storage: p.storage as string } : {}),
+      ...(p.format !== undefined ? { format: p.format as string } : {}),
+      ...(p.pool !== undefined ? { pool: p.pool as string } : {}),
+      ...(p.description !== undefined ? { description: p.description as string } : {}),
+    }, req.principal.userid).upid;
+  });
+
+  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/template', (req, ctx) =>
+    ctx.ops.convertToTemplate(req.params.node as string, req.params.vmid as number, req.principal.userid).upid,
+  );
+
+  route(table, 'GET', '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', (req, ctx) => {
+    const guest = ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, 'qemu');
+    if (!/^(1|enabled=1)/.test(guest.config.agent ?? '')) throw die('No QEMU guest agent configured');
+    if (guest.status !== 'running') throw die(`VM ${guest.vmid} is not running`);
+    if (guest.agentReadyAt === undefined || ctx.state.time.now() < guest.agentReadyAt) throw die('QEMU guest agent is not running');
+    const mac = /=([0-9A-F:]{17})/i.exec(guest.config.net0 ?? '')?.[1]?.toLowerCase() ?? 'bc:24:11:00:00:01';
+    return {
+      result: [
+        {
+          name: 'lo',
+          'hardware-address': '00:00:00:00:00:00',
+          'ip-addresses': [
+            { 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4', prefix: 8 },
+            { 'ip-address': '::1', 'ip-address-type': 'ipv6', prefix: 128 },
+          ],
+          statistics: { 'rx-bytes': 0, 'rx-packets': 0, 'tx-bytes': 0, 'tx-packets': 0, 'rx-errs': 0, 'tx-errs': 0, 'rx-dropped': 0, 'tx-dropped': 0 },
+        },
+        {
+          name: 'eth0',
+          'hardware-address': mac,
+          'ip-addresses': [{ 'ip-address': ipFor(guest.vmid), 'ip-address-type': 'ipv4', prefix: 16 }],
+          statistics: { 'rx-bytes': 1_000_000, 'rx-packets': 900, 'tx-bytes': 400_000, 'tx-packets': 700, 'rx-errs': 0, 'tx-errs': 0, 'rx-dropped': 0, 'tx-dropped': 0 },
+        },
+      ],
+    };
+  });
+}

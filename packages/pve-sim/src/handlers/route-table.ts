@@ -1,0 +1,30 @@
+import type { Principal } from '../http/auth.js';
+import type { ClusterState } from '../model/cluster-state.js';
+import type { GuestOperations } from '../model/guest-operations.js';
+import type { SchemaIndex } from '../schema/schema-index.js';
+import type { SimAuth } from '../http/auth.js';
+
+/** What a route handler can reach. */
+export interface SimContext {
+  state: ClusterState;
+  ops: GuestOperations;
+  auth: SimAuth;
+  schema: SchemaIndex;
+}
+
+/** One request as a handler sees it: schema-checked parameters (path ones included). */
+export interface RouteRequest {
+  params: Record<string, unknown>;
+  principal: Principal;
+}
+
+/** A handler returns the `data` of PVE's envelope. */
+export type RouteHandler = (req: RouteRequest, ctx: SimContext) => unknown;
+
+/** Routes keyed by `METHOD schema-template`. */
+export type RouteTable = Map<string, RouteHandler>;
+
+/** Adds a route for `method` on schema path `template`. */
+export function route(table: RouteTable, method: string, template: string, handler: RouteHandler): void {
+  table.set(`${method} ${template}`, handler);
+}

@@ -1,0 +1,104 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { PveSimError } from '../sim-error.js';
+import type { SimTime } from '../sim-time.js';
+
+/** A user who may log in with a password (ticket auth). */
+export interface SimUser {
+  userid: string;
+  password: string;
+}
+
+/** An API token (`USER@REALM!TOKENID`) and its secret. */
+export interface SimToken {
+  tokenId: string;
+  secret: string;
+}
+
+/** Who a request was authenticated as, and how. */
+export interface Principal {
+  userid: string;
+  via: 'token' | 'ticket';
+}
+
+const TICKET_LIFETIME_MS = 2 * 60 * 60 * 1000;
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** PVE's authentication: API tokens, tickets (2 h) and CSRF tokens on ticket writes. */
+export class SimAuth {
+  readonly #key = randomBytes(32);
+  readonly #users = new Map<string, SimUser>();
+  readonly #tokens = new Map<string, SimToken>();
+  /** Tickets issued before this simulated time are refused (tests expire them on demand). */
+  #notBefore = 0;
+
+  constructor(private readonly time: SimTime) {}
+
+  addUser(user: SimUser): void {
+    this.#users.set(user.userid, user);
+  }
+
+  addToken(token: SimToken): void {
+    this.#tokens.set(token.tokenId, token);
+  }
+
+  /** Makes every ticket issued so far invalid, as if they had expired. */
+  expireTickets(): void {
+    this.#notBefore = this.time.now() + 1;
+  }
+
+  #sign(text: string): string {
+    return createHmac('sha256', this.#key).update(text).digest('base64url');
+  }
+
+  /** `POST /access/ticket`: checks the password (or a valid ticket as password) and issues a ticket + CSRF token. */
+  login(username: string, password: string, realm?: string): { ticket: string; CSRFPreventionToken: string; username: string; clustername?: string } {
+    const userid = realm && !username.includes('@') ? `${username}@${realm}` : username;
+    const user = this.#users.get(userid);
+    const ok = (user && safeEqual(user.password, password)) || (password.startsWith('PVE:') && this.#checkTicket(password) === userid);
+    if (!ok) throw new PveSimError(401, 'authentication failure');
+    const stamp = Math.floor(this.time.now()).toString(16).toUpperCase();
+    const plain = `PVE:${userid}:${stamp}`;
+    return { ticket: `${plain}::${this.#sign(plain)}`, CSRFPreventionToken: `${stamp}:${this.#sign(`csrf:${userid}:${stamp}`)}`, username: userid };
+  }
+
+  #checkTicket(ticket: string): string | undefined {
+    const m = /^(PVE:([^:]+):([0-9A-F]+))::(.+)$/.exec(ticket);
+    if (!m || !safeEqual(this.#sign(m[1]!), m[4]!)) return undefined;
+    const issued = Number.parseInt(m[3]!, 16);
+    const now = this.time.now();
+    if (issued < this.#notBefore || now - issued > TICKET_LIFETIME_MS) return undefined;
+    return m[2];
+  }
+
+  /** Authenticates a request from its headers, or throws PVE's 401. */
+  authenticate(method: string, headers: Record<string, string | string[] | undefined>): Principal {
+    const cookie = String(headers.cookie ?? '');
+    const ticketMatch = /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(cookie);
+    if (ticketMatch) {
+      const ticket = decodeURIComponent(ticketMatch[1]!);
+      const userid = this.#checkTicket(ticket);
+      if (!userid) throw new PveSimError(401, 'invalid PVE ticket');
+      if (method !== 'GET') {
+        const csrf = String(headers.csrfpreventiontoken ?? '');
+        const stamp = /^([0-9A-F]+):(.+)$/.exec(csrf);
+        if (!stamp || !safeEqual(this.#sign(`csrf:${userid}:${stamp[1]}`), stamp[2]!)) {
+          throw new PveSimError(401, 'Permission denied - invalid csrf token');
+        }
+      }
+      return { userid, via: 'ticket' };
+    }
+    const authorization = String(headers.authorization ?? '');
+    const token = /^PVEAPIToken=([^=\s]+)=(.+)$/.exec(authorization);
+    if (token) {
+      const known = this.#tokens.get(token[1]!);
+      if (!known || !safeEqual(known.secret, token[2]!.trim())) throw new PveSimError(401, 'authentication failure');
+      return { userid: token[1]!, via: 'token' };
+    }
+    throw new PveSimError(401, 'No ticket');
+  }
+}

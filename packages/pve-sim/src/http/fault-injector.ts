@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** One fault rule: which requests it hits, how often, and what happens to them. */
+export const faultRuleSchema = z
+  .object({
+    /** HTTP method to match; any when absent. */
+    method: z.enum(['GET', 'POST', 'PUT', 'DELETE']).optional(),
+    /** Schema path template (`/nodes/{node}/qemu/{vmid}/clone`) or a concrete path prefix. */
+    path: z.string().optional(),
+    kind: z.enum(['http-500', 'http-502', 'http-503', 'http-595', 'http-596', 'http-599', 'reset', 'reset-after', 'delay', 'malformed-json', 'wrong-shape']),
+    /** Probability (0–1) per matching request. @defaultValue 1 */
+    rate: z.number().min(0).max(1).default(1),
+    /** Stop after this many hits. */
+    count: z.number().int().positive().optional(),
+    /** For `delay`: real milliseconds to wait before answering. */
+    delayMs: z.number().int().min(0).max(120_000).optional(),
+    /** Reason phrase for HTTP faults. */
+    message: z.string().optional(),
+  })
+  .strict();
+
+/** A fault rule as given by a caller. */
+export type FaultRule = z.input<typeof faultRuleSchema>;
+
+type StoredRule = z.output<typeof faultRuleSchema> & { hits: number };
+
+/** Seeded, reproducible fault injection over requests. */
+export class FaultInjector {
+  readonly #rules: StoredRule[] = [];
+
+  constructor(private readonly random: () => number) {}
+
+  /** Adds a rule (validated); returns its index. */
+  add(rule: FaultRule): number {
+    this.#rules.push({ ...faultRuleSchema.parse(rule), hits: 0 });
+    return this.#rules.length - 1;
+  }
+
+  /** Removes every rule. */
+  clear(): void {
+    this.#rules.length = 0;
+  }
+
+  /** The rules with their hit counts. */
+  list(): ReadonlyArray<StoredRule> {
+    return this.#rules;
+  }
+
+  /** The first rule that fires for this request, if any (consumes one hit). */
+  pick(method: string, template: string | undefined, path: string): StoredRule | undefined {
+    for (const rule of this.#rules) {
+      if (rule.method && rule.method !== method) continue;
+      if (rule.path && rule.path !== template && !path.startsWith(rule.path)) continue;
+      if (rule.count !== undefined && rule.hits >= rule.count) continue;
+      if (rule.rate < 1 && this.random() >= rule.rate) continue;
+      rule.hits++;
+      return rule;
+    }
+    return undefined;
+  }
+}

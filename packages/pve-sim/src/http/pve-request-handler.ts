@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PveSimError } from '../sim-error.js';
+import type { RouteTable, SimContext } from '../handlers/route-table.js';
+import type { RawParam } from '../schema/validate-parameters.js';
+import { validateParameters } from '../schema/validate-parameters.js';
+import type { FaultInjector } from './fault-injector.js';
+import { addParams, readBody } from './read-request.js';
+import type { RequestStats } from './request-stats.js';
+
+const API_PREFIX = '/api2/json';
+
+/** What the PVE request handler needs besides the request. */
+export interface PveHandlerDeps {
+  ctx: SimContext;
+  routes: RouteTable;
+  faults: FaultInjector;
+  stats: RequestStats;
+}
+
+function send(res: ServerResponse, status: number, reason: string, body: string, contentType = 'application/json;charset=UTF-8'): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, reason.replace(/[\r\n]+/g, ' ').trim() || 'OK', {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    server: 'pve-api-daemon/3.0',
+    'cache-control': 'max-age=0',
+  });
+  res.end(body);
+}
+
+/** Answers an error as PVE does: reason phrase = message; `errors` map on 400. */
+export function sendPveError(res: ServerResponse, error: PveSimError): void {
+  const body: Record<string, unknown> = { data: null };
+  if (error.errors) body.errors = error.errors;
+  if (error.status !== 401) body.message = `${error.message}\n`;
+  send(res, error.status, error.message, JSON.stringify(body));
+}
+
+/** Serves `/api2/json/...` like pveproxy: faults, schema check, auth, CSRF, proxy-to-node, handler. */
+export async function handlePveRequest(req: IncomingMessage, res: ServerResponse, url: URL, deps: PveHandlerDeps): Promise<void> {
+  const method = req.method ?? 'GET';
+  const path = url.pathname.slice(API_PREFIX.length) || '/';
+  const match = deps.ctx.schema.match(path);
+  const template = match?.endpoint.template;
+  deps.stats.record(method, template ?? path);
+  const end = deps.stats.begin();
+  res.once('close', end);
+
+  const fault = deps.faults.pick(method, template, path);
+  if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+  if (fault?.kind === 'reset') {
+    req.socket.destroy();
+    return;
+  }
+  if (fault && fault.kind.startsWith('http-')) {
+    const status = Number(fault.kind.slice(5));
+    const defaults: Record<number, string> = {
+      500: 'internal error (injected fault)',
+      502: 'Bad Gateway',
+      503: 'Service Unavailable',
+      595: 'Errors during connection establishment, proxy handshake: Connection refused',
+      596: 'Errors during TLS negotiation, request sending and header processing: Connection timed out',
+      599: 'Too many redirections',
+    };
+    sendPveError(res, new PveSimError(status, fault.message ?? defaults[status] ?? 'injected fault'));
+    return;
+  }
+  if (fault?.kind === 'malformed-json') {
+    send(res, 200, 'OK', '{"data": [ {"vmid": 1');
+    return;
+  }
+  if (fault?.kind === 'wrong-shape') {
+    send(res, 200, 'OK', JSON.stringify({ data: { unexpected: 'shape', items: 'not-an-array' } }));
+    return;
+  }
+
+  const methodInfo = match?.endpoint.methods[method];
+  if (!match || !methodInfo) {
+    deps.stats.schemaViolations.push({ method, path, status: 501, message: 'no such path/method in the PVE API schema' });
+    sendPveError(res, new PveSimError(501, `Method '${method} ${API_PREFIX}${path}' not implemented`));
+    return;
+  }
+  try {
+    const raw: Record<string, RawParam> = {};
+    for (const [k, v] of url.searchParams) {
+      const prev = raw[k];
+      raw[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    if (method === 'POST' || method === 'PUT') addParams(raw, await readBody(req), req.headers['content-type']);
+    const isLogin = method === 'POST' && template === '/access/ticket';
+    const principal = isLogin ? { userid: 'anonymous', via: 'ticket' as const } : deps.ctx.auth.authenticate(method, req.headers);
+    for (const [name, value] of Object.entries(match.pathParams)) raw[name] = value;
+    const check = validateParameters(methodInfo, raw);
+    if (Object.keys(check.errors).length > 0) {
+      deps.stats.schemaViolations.push({ method, path, status: 400, message: 'Parameter verification failed.', errors: check.errors });
+      throw new PveSimError(400, 'Parameter verification failed.', check.errors);
+    }
+    if (methodInfo.proxyto === 'node' && typeof check.values.node === 'string') {
+      const node = deps.ctx.state.nodes.get(check.values.node);
+      if (node && !node.online) throw new PveSimError(595, 'Errors during connection establishment, proxy handshake: No route to host');
+    }
+    let data: unknown;
+    if (isLogin) {
+      data = deps.ctx.auth.login(String(check.values.username), String(check.values.password), check.values.realm as string | undefined);
+      data = { ...(data as object), clustername: deps.ctx.state.name };
+    } else {
+      const handler = deps.routes.get(`${method} ${template}`);
+      if (!handler) throw new PveSimError(501, `pve-sim: '${method} ${template}' exists in PVE's API but is not simulated`);
+      data = handler({ params: check.values, principal }, deps.ctx);
+    }
+    if (fault?.kind === 'reset-after') {
+      req.socket.destroy();
+      return;
+    }
+    send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));
+  } catch (error) {
+    if (error instanceof PveSimError) sendPveError(res, error);
+    else sendPveError(res, new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`));
+  }
+}

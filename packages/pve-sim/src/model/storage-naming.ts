@@ -1,0 +1,69 @@
+import type { SimStorageDef } from './types.js';
+
+const FILE_BASED = new Set(['dir', 'nfs']);
+
+/** Whether a storage can hold linked clones (thin clones of a base image). */
+export function supportsLinkedClone(storage: SimStorageDef): boolean {
+  if (storage.type === 'lvm') return false;
+  if (FILE_BASED.has(storage.type)) return storage.format === 'qcow2';
+  return true;
+}
+
+/** The volume name of disk `index` of `vmid`, as PVE names it on this storage type. */
+export function diskVolname(storage: SimStorageDef, vmid: number, index: number, base = false): string {
+  const prefix = base ? 'base' : 'vm';
+  if (FILE_BASED.has(storage.type)) return `${vmid}/${prefix}-${vmid}-disk-${index}.${storage.format}`;
+  return `${prefix}-${vmid}-disk-${index}`;
+}
+
+/** The cloud-init volume name of `vmid`. */
+export function cloudinitVolname(storage: SimStorageDef, vmid: number): string {
+  if (FILE_BASED.has(storage.type)) return `${vmid}/vm-${vmid}-cloudinit.qcow2`;
+  return `vm-${vmid}-cloudinit`;
+}
+
+/** The volume name of a linked clone of `baseVolname` owned by `vmid`. */
+export function linkedVolname(storage: SimStorageDef, baseVolname: string, vmid: number, index: number): string {
+  return `${baseVolname}/${diskVolname(storage, vmid, index)}`;
+}
+
+/** The base-image name a volume gets when its VM becomes a template. */
+export function toBaseVolname(volname: string): string {
+  const parts = volname.split('/');
+  const last = parts.pop()!;
+  return [...parts, last.replace(/^vm-/, 'base-')].join('/');
+}
+
+/** Splits `storage:volname` (PVE volume id). */
+export function parseVolid(volid: string): { storage: string; volname: string } | undefined {
+  const i = volid.indexOf(':');
+  if (i <= 0) return undefined;
+  return { storage: volid.slice(0, i), volname: volid.slice(i + 1) };
+}
+
+/** Parses a PVE size (`32G`, `512M`, `1T`, plain bytes) to bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/i.exec(text.trim());
+  if (!m) return 0;
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Formats bytes as PVE writes sizes in configs (`32G`, `512M`). */
+export function formatSize(bytes: number): string {
+  const units: Array<[string, number]> = [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]];
+  for (const [suffix, size] of units) if (bytes >= size && bytes % size === 0) return `${bytes / size}${suffix}`;
+  return String(bytes);
+}
+
+/** Formats bytes the way PVE's copy progress lines do (`1.4 GiB`). */
+export function formatBytesHuman(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,104 @@
+/** Storage plugin types the simulator models. */
+export type StorageType = 'lvmthin' | 'lvm' | 'dir' | 'zfspool' | 'nfs' | 'rbd';
+
+/** One node of the simulated cluster. */
+export interface SimNode {
+  name: string;
+  online: boolean;
+  maxcpu: number;
+  maxmem: number;
+  /** Memory the host itself uses, in bytes. */
+  baseMem: number;
+  /** CPU fraction the host uses with no guest running. */
+  baseCpu: number;
+  bootedAt: number;
+  ip: string;
+  rootfsTotal: number;
+}
+
+/** A storage definition; a non-shared one exists once per node in `nodes`. */
+export interface SimStorageDef {
+  id: string;
+  type: StorageType;
+  shared: boolean;
+  nodes: string[];
+  content: string;
+  totalBytes: number;
+  /** Copy bandwidth of one storage instance, shared by the copies running on it. */
+  throughputBytesPerSec: number;
+  /** Image format for dir/nfs storages; `raw` cannot hold linked clones. */
+  format: 'raw' | 'qcow2';
+}
+
+/** A disk image on a storage instance. */
+export interface SimVolume {
+  volname: string;
+  vmid: number;
+  sizeBytes: number;
+  /** Bytes it really takes (a linked clone starts near zero). */
+  usedBytes: number;
+}
+
+/** A QEMU VM or LXC container. `config` holds PVE's config lines as strings. */
+export interface SimGuest {
+  vmid: number;
+  type: 'qemu' | 'lxc';
+  node: string;
+  config: Record<string, string>;
+  status: 'running' | 'stopped';
+  startedAt?: number;
+  agentReadyAt?: number;
+  /** CPU fraction (of its cores) the guest uses while running. */
+  cpuLoad: number;
+  pool?: string;
+}
+
+/** A PVE task. */
+export interface SimTask {
+  upid: string;
+  node: string;
+  type: string;
+  id: string;
+  user: string;
+  pid: number;
+  pstart: number;
+  starttime: number;
+  endtime?: number;
+  status: 'running' | 'stopped';
+  exitstatus?: string;
+  log: string[];
+}
+
+/** Durations (in PVE seconds) and sizes of the capacity model. */
+export interface SimTimings {
+  /** Time a linked clone holds the storage lock (snapshot/thin clone). */
+  linkedCloneSeconds: number;
+  /** Time a full clone holds the storage lock to allocate its target volume. */
+  allocateSeconds: number;
+  /** Time converting a VM to a template takes. */
+  templateSeconds: number;
+  startSeconds: number;
+  stopSeconds: number;
+  shutdownSeconds: number;
+  destroySeconds: number;
+  /** From start until the guest agent answers. */
+  agentBootSeconds: number;
+  /** How long a task waits for a storage lock before failing (PVE: 10 s). */
+  storageLockTimeoutSeconds: number;
+  /** Interval of the copy model and of progress lines. */
+  copyTickSeconds: number;
+}
+
+/** The timing model PVE on SSD-backed lvm-thin roughly shows. */
+export const DefaultTimings: SimTimings = {
+  linkedCloneSeconds: 1.5,
+  allocateSeconds: 1,
+  templateSeconds: 3,
+  startSeconds: 2,
+  stopSeconds: 1.5,
+  shutdownSeconds: 6,
+  destroySeconds: 2,
+  agentBootSeconds: 20,
+  storageLockTimeoutSeconds: 10,
+  copyTickSeconds: 0.25,
+};

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { presets, type PveSim } from '../src/index.js';
+import { call, fastSim, taskLog, waitTask } from './helpers.js';
+
+let sim: PveSim;
+afterEach(() => sim?.close());
+
+const clone = (s: PveSim, node: string, vmid: number, params: Record<string, string | number>) =>
+  call(s, 'POST', `/nodes/${node}/qemu/${vmid}/clone`, { params });
+
+describe('clones behave like PVE clones', () => {
+  it('returns a qmclone UPID whose id is the SOURCE vmid, and shows lock: clone on the new VM until done', async () => {
+    sim = await fastSim({ timeScale: 20 });
+    const r = await clone(sim, 'pve1', 9000, { newid: 500, name: 'cs101-alice' });
+    expect(r.status).toBe(200);
+    const upid = r.body.data as string;
+    expect(upid).toMatch(/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:9000:root@pam!pve-sim:$/);
+    const during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
+    expect(during.body.data).toMatchObject({ lock: 'clone' });
+    const start = await call(sim, 'POST', '/nodes/pve1/qemu/500/status/start');
+    expect(start.status).toBe(500);
+    expect(start.reason).toBe('VM is locked (clone)');
+    expect(await waitTask(sim, upid)).toMatchObject({ status: 'stopped', exitstatus: 'OK' });
+    const after = (await call(sim, 'GET', '/nodes/pve1/qemu/500/config')).body.data as Record<string, unknown>;
+    expect(after.lock).toBeUndefined();
+    expect(after.name).toBe('cs101-alice');
+    expect(after.scsi0).toMatch(/^local-lvm:base-9000-disk-0\/vm-500-disk-0,/);
+    expect(after.ide2).toBe('local-lvm:vm-500-cloudinit,media=cdrom');
+    expect(after.template).toBeUndefined();
+    const log = await taskLog(sim, upid);
+    expect(log[0]).toBe('create linked clone of drive scsi0 (local-lvm:base-9000-disk-0)');
+    expect(log.at(-1)).toBe('TASK OK');
+  });
+
+  it('gives every clone a new MAC and smbios uuid', async () => {
+    sim = await fastSim();
+    await waitTask(sim, (await clone(sim, 'pve1', 9000, { newid: 501 })).body.data as string);
+    const src = sim.state.guests.get(9000)!.config;
+    const copy = sim.state.guests.get(501)!.config;
+    expect(copy.net0).not.toBe(src.net0);
+    expect(copy.smbios1).not.toBe(src.smbios1);
+    expect(copy.name).toBe('Copy-of-VM-ubuntu-2404-cloud');
+  });
+
+  it('full clones log transferred … (NN.NN%) lines and take time in proportion to disk size', async () => {
+    sim = await fastSim({ timeScale: 200 });
+    const t0 = sim.time.now();
+    const small = await clone(sim, 'pve1', 9002, { newid: 510, full: 1 }); // 16 GiB on nfs-shared
+    await waitTask(sim, small.body.data as string);
+    const smallMs = sim.time.now() - t0;
+    const t1 = sim.time.now();
+    const big = await clone(sim, 'pve1', 9001, { newid: 511, full: 1 }); // 64 GiB on local-lvm
+    await waitTask(sim, big.body.data as string);
+    const bigMs = sim.time.now() - t1;
+    const log = await taskLog(sim, big.body.data as string);
+    expect(log).toContain('create full clone of drive scsi0 (local-lvm:base-9001-disk-0)');
+    const scsi0 = log.slice(log.indexOf('create full clone of drive scsi0 (local-lvm:base-9001-disk-0)'));
+    const percents = scsi0.map((l) => /\((\d+\.\d\d)%\)$/.exec(l)?.[1]).filter(Boolean).map(Number);
+    expect(percents.length).toBeGreaterThan(10);
+    expect(percents.at(-1)).toBe(100);
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    // 64 GiB at 400 MB/s ≈ 164 s; 16 GiB at 250 MB/s ≈ 66 s (simulated time).
+    expect(bigMs / 1000).toBeGreaterThan(150);
+    expect(bigMs / 1000).toBeLessThan(200);
+    expect(smallMs / 1000).toBeGreaterThan(60);
+    expect(smallMs / 1000).toBeLessThan(90);
+  });
+
+  it('does not reserve ids: two clones asking for the same newid → one fails with the real error', async () => {
+    sim = await fastSim();
+    const a = await call(sim, 'GET', '/cluster/nextid');
+    const b = await call(sim, 'GET', '/cluster/nextid');
+    expect(a.body.data).toBe(b.body.data);
+    expect(typeof a.body.data).toBe('string');
+    const newid = Number(a.body.data);
+    const [first, second] = await Promise.all([clone(sim, 'pve1', 9000, { newid }), clone(sim, 'pve1', 9000, { newid })]);
+    const statuses = [first.status, second.status].sort();
+    expect(statuses).toEqual([200, 500]);
+    const loser = first.status === 500 ? first : second;
+    expect(loser.reason).toBe(`unable to create VM ${newid}: config file already exists`);
+    const taken = await call(sim, 'GET', '/cluster/nextid', { params: { vmid: newid } });
+    expect(taken.status).toBe(400);
+    expect(taken.body.errors).toEqual({ vmid: `VM ${newid} already exists` });
+  });
+
+  it('refuses a linked clone where the storage cannot do it, with the real message', async () => {
+    sim = await fastSim();
+    const r = await clone(sim, 'pve3', 9003, { newid: 520 });
+    expect(r.status).toBe(500);
+    expect(r.reason).toBe("Linked clone feature is not supported for 'thick-lvm:base-9003-disk-0' (scsi0)");
+    const full = await clone(sim, 'pve3', 9003, { newid: 520, full: 1 });
+    expect(full.status).toBe(200);
+  });
+
+  it('keeps linked clones of local storage on the template node and refuses storage/format for them', async () => {
+    sim = await fastSim();
+    const moved = await clone(sim, 'pve1', 9000, { newid: 530, target: 'pve2' });
+    expect(moved.reason).toBe("can't clone VM to node 'pve2' (VM uses local storage)");
+    const storage = await clone(sim, 'pve1', 9000, { newid: 530, storage: 'local' });
+    expect(storage.reason).toBe("parameter 'storage' not allowed for linked clones");
+    const format = await clone(sim, 'pve1', 9000, { newid: 530, format: 'qcow2' });
+    expect(format.reason).toBe("parameter 'format' not allowed for linked clones");
+    const shared = await clone(sim, 'pve1', 9002, { newid: 531, target: 'pve2' });
+    expect(shared.status).toBe(200);
+    await waitTask(sim, shared.body.data as string);
+    expect(sim.state.guests.get(531)?.node).toBe('pve2');
+  });
+
+  it('makes parallel clones queue on a local storage lock and time out with the real error', async () => {
+    // Each linked clone holds the lock 4 s: clones granted at 0, 4, 8 s make it; the ones that would
+    // be granted at 12 s or later have waited past the 10 s timeout. Margins of 2 s absorb arrival jitter.
+    sim = await fastSim({ timeScale: 10, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
+    const upids = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => (await clone(sim, 'pve1', 9000, { newid: 600 + i })).body.data as string));
+    const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
+    const failed = results.filter((r) => r.exitstatus !== 'OK');
+    expect(results.filter((r) => r.exitstatus === 'OK')).toHaveLength(3);
+    expect(failed).toHaveLength(3);
+    for (const f of failed) expect(f.exitstatus).toBe("clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout");
+    const failedUpid = upids[results.findIndex((r) => r.exitstatus !== 'OK')]!;
+    const log = await taskLog(sim, failedUpid);
+    expect(log).toContain('trying to acquire lock...');
+    expect(log.at(-1)).toBe("TASK ERROR: clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout");
+    // A failed clone leaves no VM and no volume behind.
+    const vmids = [600, 601, 602, 603, 604, 605].filter((id) => sim.state.guests.has(id));
+    expect(vmids).toHaveLength(3);
+  });
+
+  it('makes parallel clones on shared storage fail with the cfs-lock error', async () => {
+    sim = await fastSim({ timeScale: 10, scenario: withTimings({ linkedCloneSeconds: 6, storageLockTimeoutSeconds: 10 }) });
+    const upids = await Promise.all([0, 1, 2].map(async (i) => (await clone(sim, 'pve1', 9002, { newid: 700 + i })).body.data as string));
+    const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
+    expect(results.map((r) => r.exitstatus)).toEqual(['OK', 'OK', "clone failed: cfs-lock 'storage-nfs-shared' error: got lock request timeout"]);
+  });
+});
+
+/** The `small` preset with some timings changed. */
+function withTimings(timings: Record<string, number>) {
+  return { ...structuredClone(presets.small!), timings };
+}

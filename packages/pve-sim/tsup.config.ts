@@ -1,0 +1,7 @@
+import { defineConfig } from 'tsup';
+import { createTsupConfig } from '../../tsup.config.js';
+
+export default defineConfig([
+  createTsupConfig(),
+  createTsupConfig({ entry: ['src/cli.ts'], format: ['esm'], dts: false, clean: false, banner: {} }),
+]);

@@ -1,0 +1,32 @@
+/** A counting semaphore: at most `limit` holders at once, the rest wait in FIFO order. */
+export class ConcurrencyLimiter {
+  readonly #waiters: Array<() => void> = [];
+  #active = 0;
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a whole number ≥ 1, got ${limit}`);
+  }
+
+  /** How many holders run now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** How many callers wait for a slot. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** Runs `task` once a slot is free, releasing the slot however it ends. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    else this.#active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}

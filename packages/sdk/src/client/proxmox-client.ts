@@ -1,0 +1,261 @@
+import { Pool, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import { LabError } from '../errors/lab-error.js';
+import { PveAuthError, PveConnectionError, PveTimeoutError, type PveRequestFacts } from '../errors/pve-errors.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
+import { scrub } from '../util/redact.js';
+import { backoffDelay } from './backoff.js';
+import { DefaultClientOptions, type PveAuth, type PveRetryOptions, type ProxmoxClientOptions } from './client-options.js';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
+import { encodePveParams } from './form-encoding.js';
+import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';
+import { isRetryable } from './retry-policy.js';
+import { createTlsConnector } from './tls-connector.js';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+const ticketSchema = z.object({
+  ticket: z.string().min(1),
+  CSRFPreventionToken: z.string().min(1),
+  username: z.string(),
+});
+
+interface TicketState {
+  ticket: string;
+  csrf: string;
+  obtainedAt: number;
+}
+
+const versionSchema = z.object({ version: z.string(), release: z.string(), repoid: z.string() }).loose();
+
+/** What `GET /version` reports. */
+export type PveVersion = z.infer<typeof versionSchema>;
+
+/**
+ * The Proxmox VE API client for one cluster: an undici `Pool` with keep-alive, token or ticket
+ * auth (with CSRF on writes and one re-login on 401), verified TLS (CA or fingerprint pinning),
+ * per-request timeouts, safe retries with jittered backoff, and a concurrency cap so pveproxy is
+ * never flooded. Implements `PveApi`.
+ */
+export class ProxmoxClient implements PveApi {
+  readonly clusterId: string;
+  readonly baseUrl: string;
+  readonly #auth: PveAuth;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #timeoutMs: number;
+  readonly #retry: PveRetryOptions;
+  readonly #renewAfterMs: number;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #secrets: string[];
+  #ticket: TicketState | undefined;
+  #login: Promise<TicketState> | undefined;
+
+  constructor(options: ProxmoxClientOptions) {
+    this.clusterId = options.clusterId ?? DefaultClientOptions.clusterId;
+    const url = parseBaseUrl(options.baseUrl, this.clusterId);
+    this.baseUrl = url.origin;
+    this.#auth = validateAuth(options.auth, this.clusterId);
+    this.#secrets = this.#auth.type === 'token' ? [this.#auth.secret] : [this.#auth.password];
+    this.#logger = (options.logger ?? silentLogger).child({ clusterId: this.clusterId });
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#timeoutMs = options.timeoutMs ?? DefaultClientOptions.timeoutMs;
+    this.#retry = { ...DefaultClientOptions.retry, ...options.retry };
+    this.#renewAfterMs = options.ticketRenewAfterMs ?? DefaultClientOptions.ticketRenewAfterMs;
+    const maxConcurrent = options.maxConcurrentRequests ?? DefaultClientOptions.maxConcurrentRequests;
+    this.#limiter = new ConcurrencyLimiter(maxConcurrent);
+    if (options.dispatcher) {
+      this.#dispatcher = options.dispatcher;
+      this.#ownsDispatcher = false;
+    } else {
+      this.#dispatcher = new Pool(this.baseUrl, {
+        connections: maxConcurrent,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: createTlsConnector(options.tls ?? {}, { clusterId: this.clusterId, baseUrl: this.baseUrl, logger: this.#logger }),
+      });
+      this.#ownsDispatcher = true;
+    }
+  }
+
+  /** `GET path`; retried on transient failures. */
+  get<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T> {
+    return this.#request('GET', path, params, options);
+  }
+
+  /** `POST path` (form-encoded); retried only when PVE provably never saw it, unless `idempotent`. */
+  post<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T> {
+    return this.#request('POST', path, params, options);
+  }
+
+  /** `PUT path` (form-encoded). */
+  put<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T> {
+    return this.#request('PUT', path, params, options);
+  }
+
+  /** `DELETE path` (parameters in the query string, as PVE reads them). */
+  delete<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T> {
+    return this.#request('DELETE', path, params, options);
+  }
+
+  /** PVE's version (`GET /version`): a cheap way to check URL, TLS and credentials. */
+  version(): Promise<PveVersion> {
+    return this.get('/version', undefined, { schema: versionSchema });
+  }
+
+  /** Closes the connection pool (only one the client created itself). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  async #request<T>(method: Method, path: string, params: PveParams | undefined, options: PveRequestOptions<T> = {}): Promise<T> {
+    if (!path.startsWith('/')) throw new LabError('LAB_PVE_BAD_PATH', `PVE paths start with '/', got '${path}'`, { path });
+    const idempotent = options.idempotent ?? method === 'GET';
+    const facts: PveRequestFacts = { clusterId: this.clusterId, method, path };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const raw = await this.#limiter.run(() => this.#exchange(method, path, params, options, facts));
+        return readPveData(raw, facts, options.schema);
+      } catch (error) {
+        if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
+        const delay = backoffDelay(attempt, this.#retry, this.#random);
+        this.#logger.debug('retrying PVE request', { method, path, attempt, delayMs: delay, error });
+        await this.#clock.sleep(delay, options.signal);
+      }
+    }
+  }
+
+  /** One authenticated exchange; on a 401 with ticket auth, logs in again and repeats once. */
+  async #exchange(method: Method, path: string, params: PveParams | undefined, options: PveRequestOptions, facts: PveRequestFacts): Promise<RawResponse> {
+    let raw = await this.#send(method, path, params, options, facts, await this.#authHeaders(method));
+    if (raw.status === 401 && this.#auth.type === 'ticket') {
+      this.#logger.info('PVE ticket refused; logging in again', { method, path });
+      this.#ticket = undefined;
+      raw = await this.#send(method, path, params, options, facts, await this.#authHeaders(method));
+    }
+    if (raw.status === 401) {
+      throw new PveAuthError(
+        this.#auth.type === 'token'
+          ? `cluster '${this.clusterId}' refused API token '${this.#auth.tokenId}' (${raw.statusText || 'HTTP 401'}): check the token id and secret, and that the token exists and has not expired`
+          : `cluster '${this.clusterId}' refused the ticket of '${this.#auth.username}' even after a fresh login (${raw.statusText || 'HTTP 401'})`,
+        { ...facts, status: 401 },
+      );
+    }
+    if (raw.status < 200 || raw.status >= 300) throw pveHttpErrorFrom({ ...raw, statusText: scrub(raw.statusText, this.#secrets) }, facts);
+    return raw;
+  }
+
+  async #authHeaders(method: Method): Promise<Record<string, string>> {
+    if (this.#auth.type === 'token') return { authorization: `PVEAPIToken=${this.#auth.tokenId}=${this.#auth.secret}` };
+    const ticket = await this.#currentTicket();
+    const headers: Record<string, string> = { cookie: `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}` };
+    if (method !== 'GET') headers['csrfpreventiontoken'] = ticket.csrf;
+    return headers;
+  }
+
+  async #currentTicket(): Promise<TicketState> {
+    const ticket = this.#ticket;
+    if (ticket && this.#clock.now() - ticket.obtainedAt < this.#renewAfterMs) return ticket;
+    this.#login ??= this.#logIn().finally(() => {
+      this.#login = undefined;
+    });
+    return this.#login;
+  }
+
+  async #logIn(): Promise<TicketState> {
+    const auth = this.#auth as Extract<PveAuth, { type: 'ticket' }>;
+    const facts: PveRequestFacts = { clusterId: this.clusterId, method: 'POST', path: '/access/ticket' };
+    const params = { username: auth.username, password: auth.password, ...(auth.realm ? { realm: auth.realm } : {}) };
+    const raw = await this.#send('POST', '/access/ticket', params, {}, facts, {});
+    if (raw.status === 401 || raw.status === 403) {
+      throw new PveAuthError(
+        `cluster '${this.clusterId}' refused the login of '${auth.username}${auth.realm ? `@${auth.realm}` : ''}': check the user name, realm and password`,
+        { ...facts, status: raw.status },
+      );
+    }
+    if (raw.status < 200 || raw.status >= 300) throw pveHttpErrorFrom(raw, facts);
+    const data = readPveData(raw, facts, ticketSchema);
+    const state = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: this.#clock.now() };
+    this.#secrets.push(data.ticket, data.CSRFPreventionToken);
+    this.#ticket = state;
+    this.#logger.debug('logged in to PVE', { username: data.username });
+    return state;
+  }
+
+  async #send(
+    method: Method,
+    path: string,
+    params: PveParams | undefined,
+    options: PveRequestOptions,
+    facts: PveRequestFacts,
+    authHeaders: Record<string, string>,
+  ): Promise<RawResponse> {
+    const encoded = encodePveParams(params);
+    const inBody = method === 'POST' || method === 'PUT';
+    const headers: Record<string, string> = { accept: 'application/json', ...authHeaders };
+    if (inBody) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const url = `/api2/json${path}${!inBody && encoded ? `?${encoded}` : ''}`;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new PveTimeoutError({ ...facts, timeoutMs })), timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+    const started = this.#clock.now();
+    try {
+      const raw = await dispatchRequest(this.#dispatcher, { method, path: url, headers, ...(inBody ? { body: encoded } : {}), signal });
+      this.#logger.debug('PVE request', { method, path, status: raw.status, ms: this.#clock.now() - started });
+      return raw;
+    } catch (error) {
+      throw this.#translateFailure(error, facts, deadline.signal, options.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #translateFailure(error: unknown, facts: PveRequestFacts, deadline: AbortSignal, callerSignal?: AbortSignal): unknown {
+    if (!(error instanceof DispatchFailure)) return error;
+    if (deadline.aborted) return deadline.reason;
+    if (callerSignal?.aborted) return callerSignal.reason;
+    const cause = error.cause;
+    if (cause instanceof LabError) return cause;
+    const code = (cause as { code?: string }).code;
+    const reason = scrub(code ? `${code}: ${cause.message}` : cause.message, this.#secrets);
+    const connectPhase = code !== undefined && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code);
+    return new PveConnectionError({ ...facts, requestSent: error.requestSent && !connectPhase, reason }, { cause });
+  }
+}
+
+function parseBaseUrl(baseUrl: string, clusterId: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl '${baseUrl}' is not a URL; use the form https://pve1.example.org:8006`, { clusterId, baseUrl });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl must start with https:// (got ${url.protocol})`, { clusterId, baseUrl });
+  }
+  if (url.pathname !== '/' && url.pathname !== '') {
+    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl must not carry a path (got '${url.pathname}'); the client adds /api2/json itself`, { clusterId, baseUrl });
+  }
+  return url;
+}
+
+function validateAuth(auth: PveAuth, clusterId: string): PveAuth {
+  if (auth.type === 'token') {
+    if (!/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/.test(auth.tokenId)) {
+      throw new LabError('LAB_CONFIG', `cluster '${clusterId}': tokenId '${auth.tokenId}' must look like USER@REALM!TOKENID (e.g. lab@pve!bot)`, { clusterId, key: 'tokenId' });
+    }
+    if (!auth.secret) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': the API token secret is empty`, { clusterId, key: 'tokenSecret' });
+    return auth;
+  }
+  if (!auth.username) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a username`, { clusterId, key: 'username' });
+  if (!auth.password) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a password`, { clusterId, key: 'password' });
+  return auth;
+}

@@ -1,0 +1,51 @@
+const BRANDS = Symbol.for('@lab/proxmox-sdk.error-brands');
+
+type Branded = { [BRANDS]?: readonly string[] };
+
+/**
+ * The root of every error the SDK throws. `code` is stable across releases (`LAB_…`), `message`
+ * is written for a person and says what to do, and `data` carries the facts behind it.
+ *
+ * `instanceof` works across duplicate copies of the package (the ESM and CJS builds, or two
+ * installed versions): each class checks a `Symbol.for` brand rather than its prototype chain.
+ */
+export class LabError extends Error {
+  /** The brand `instanceof` checks; every subclass sets its own. */
+  static readonly brand: string = '@lab/LabError';
+  readonly code: string;
+  readonly data: Readonly<Record<string, unknown>>;
+
+  constructor(code: string, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.data = data;
+    const brands: string[] = [];
+    for (let ctor: unknown = new.target; typeof ctor === 'function'; ctor = Object.getPrototypeOf(ctor)) {
+      const brand = (ctor as { brand?: unknown }).brand;
+      if (typeof brand === 'string' && !brands.includes(brand)) brands.push(brand);
+      if (ctor === LabError) break;
+    }
+    Object.defineProperty(this, BRANDS, { value: brands, enumerable: false });
+  }
+
+  override get name(): string {
+    return `${this.constructor.name}[${this.code}]`;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const brands = (value as Branded)[BRANDS];
+    if (!Array.isArray(brands)) return false;
+    return brands.includes((this as unknown as { brand: string }).brand);
+  }
+
+  /** A plain object for structured logs: code, message and data, never a stack of secrets. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.data };
+  }
+}
+
+/** True when `value` is any error thrown by the SDK (works across package copies). */
+export function isLabError(value: unknown): value is LabError {
+  return value instanceof LabError;
+}

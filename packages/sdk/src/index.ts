@@ -1,0 +1,18 @@
+export * from './errors/lab-error.js';
+export * from './errors/pve-errors.js';
+export * from './ports/clock.js';
+export * from './ports/logger.js';
+export type * from './ports/pve-api.js';
+export * from './client/proxmox-client.js';
+export * from './client/client-options.js';
+export * from './client/clusters.js';
+export { pvePath } from './client/pve-path.js';
+export { encodePveParams } from './client/form-encoding.js';
+export { normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
+export { ConcurrencyLimiter } from './client/concurrency-limiter.js';
+export { backoffDelay, type BackoffOptions } from './client/backoff.js';
+export { isRetryable } from './client/retry-policy.js';
+export * from './tasks/upid.js';
+export * from './tasks/wait-for-task.js';
+export { parseProgressPercent } from './tasks/task-progress.js';
+export { redact, scrub, REDACTED } from './util/redact.js';

@@ -1,0 +1,35 @@
+import type { ZodType } from 'zod';
+
+/** A value PVE accepts as a parameter; booleans are sent as 0/1, arrays as repeated keys. */
+export type PveParamValue = string | number | boolean | readonly (string | number)[] | null | undefined;
+
+/** Parameters of one PVE call; `undefined` and `null` entries are left out. */
+export type PveParams = Readonly<Record<string, PveParamValue>>;
+
+/** Per-call options. */
+export interface PveRequestOptions<T = unknown> {
+  /** Validates `data`; a mismatch throws `PveResponseShapeError` naming the field. */
+  schema?: ZodType<T>;
+  /** Overrides the client's timeout for this call. */
+  timeoutMs?: number;
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /**
+   * Whether repeating the call is harmless, which allows retries after the request was sent.
+   * @defaultValue `true` for GET, `false` otherwise
+   */
+  idempotent?: boolean;
+}
+
+/**
+ * The port the domain uses to speak to one Proxmox VE cluster. Paths are relative to
+ * `/api2/json` (e.g. `/nodes/pve1/qemu`); build them with `pvePath` so segments are escaped.
+ */
+export interface PveApi {
+  /** The configured id of the cluster this API talks to. */
+  readonly clusterId: string;
+  get<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T>;
+  post<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T>;
+  put<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T>;
+  delete<T = unknown>(path: string, params?: PveParams, options?: PveRequestOptions<T>): Promise<T>;
+}

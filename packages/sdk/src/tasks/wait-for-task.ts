@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { PveApi } from '../ports/pve-api.js';
+import { pvePath } from '../client/pve-path.js';
+import { isTaskSuccess, parseUpid } from './upid.js';
+import { parseProgressPercent } from './task-progress.js';
+
+const taskStatusSchema = z
+  .object({
+    status: z.enum(['running', 'stopped']),
+    exitstatus: z.string().optional(),
+    upid: z.string().optional(),
+    type: z.string().optional(),
+  })
+  .loose();
+
+const taskLogSchema = z.array(z.object({ n: z.number(), t: z.string() }).loose());
+
+/** The final state of a task that ended well. */
+export interface TaskResult {
+  upid: string;
+  /** `OK` or `WARNINGS: N`. */
+  exitstatus: string;
+  /** Wall time spent waiting, in ms. */
+  waitedMs: number;
+}
+
+/** Options of `waitForTask`. */
+export interface WaitForTaskOptions {
+  /** Give up after this long; throws `PveTaskTimeoutError`. @defaultValue `600000` */
+  timeoutMs?: number;
+  /** First poll interval; grows ×1.5 up to `maxPollIntervalMs`. @defaultValue `250` */
+  pollIntervalMs?: number;
+  /** @defaultValue `2000` */
+  maxPollIntervalMs?: number;
+  /** Called with each new task-log line (reads `…/log` incrementally). */
+  onLog?: (line: string) => void;
+  /** Called with each new percentage found in the log (full clones print `(NN.NN%)`). */
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+  clock?: Clock;
+}
+
+/**
+ * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status`. Resolves only on
+ * `exitstatus` `OK` or `WARNINGS: N`; any other end throws `PveTaskFailedError` with the log tail.
+ */
+export async function waitForTask(api: PveApi, upid: string, options: WaitForTaskOptions = {}): Promise<TaskResult> {
+  const { node } = parseUpid(upid);
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const maxInterval = options.maxPollIntervalMs ?? 2_000;
+  let interval = options.pollIntervalMs ?? 250;
+  const started = clock.now();
+  const followLog = options.onLog !== undefined || options.onProgress !== undefined;
+  let logOffset = 0;
+  let lastPercent = -1;
+
+  const readNewLog = async (): Promise<void> => {
+    const lines = await api.get(pvePath`/nodes/${node}/tasks/${upid}/log`, { start: logOffset, limit: 500 }, { schema: taskLogSchema, ...(options.signal ? { signal: options.signal } : {}) });
+    for (const entry of lines) {
+      if (entry.t === 'no content') continue;
+      logOffset = Math.max(logOffset, entry.n);
+      options.onLog?.(entry.t);
+      const percent = parseProgressPercent(entry.t);
+      if (percent !== undefined && percent !== lastPercent) {
+        lastPercent = percent;
+        options.onProgress?.(percent);
+      }
+    }
+  };
+
+  for (;;) {
+    const status = await api.get(pvePath`/nodes/${node}/tasks/${upid}/status`, undefined, { schema: taskStatusSchema, ...(options.signal ? { signal: options.signal } : {}) });
+    if (followLog) await readNewLog();
+    if (status.status === 'stopped') {
+      const exitstatus = status.exitstatus ?? 'unexpected status';
+      if (isTaskSuccess(exitstatus)) return { upid, exitstatus, waitedMs: clock.now() - started };
+      throw new PveTaskFailedError({ clusterId: api.clusterId, upid, exitstatus, logTail: await readTaskLogTail(api, upid) });
+    }
+    if (clock.now() - started >= timeoutMs) {
+      throw new PveTaskTimeoutError({ clusterId: api.clusterId, upid, timeoutMs, logTail: await readTaskLogTail(api, upid) });
+    }
+    await clock.sleep(interval, options.signal);
+    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+  }
+}
+
+/** The last `lines` lines of a task's log (empty if the log cannot be read). */
+export async function readTaskLogTail(api: PveApi, upid: string, lines = 20): Promise<string[]> {
+  const { node } = parseUpid(upid);
+  try {
+    const all = await api.get(pvePath`/nodes/${node}/tasks/${upid}/log`, { start: 0, limit: 100_000 }, { schema: taskLogSchema });
+    return all.filter((e) => e.t !== 'no content').slice(-lines).map((e) => e.t);
+  } catch {
+    return [];
+  }
+}
