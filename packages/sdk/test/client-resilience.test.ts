@@ -1,0 +1,162 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { PveSim } from '@lab/pve-sim';
+import { PveConnectionError, PveHttpError, PveResponseShapeError, PveTimeoutError, ProxmoxClient } from '../src/index.js';
+import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+
+let sim: PveSim;
+let client: ProxmoxClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  await sim?.close();
+});
+
+describe('retries', () => {
+  it('retries a GET through transient 5xx and succeeds', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-503', count: 2 });
+    const nodes = await client.get<unknown[]>('/nodes');
+    expect(nodes).toHaveLength(3);
+    expect(sim.requests.count('GET /nodes')).toBe(3);
+  });
+
+  it('gives up after maxAttempts with the last PveHttpError', async () => {
+    sim = await fastSim();
+    client = clientFor(sim, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+    sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-596' });
+    const error = await client.get('/nodes').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveHttpError);
+    expect((error as PveHttpError).status).toBe(596);
+    expect((error as PveHttpError).code).toBe('LAB_PVE_HTTP_596');
+    expect(sim.requests.count('GET /nodes')).toBe(3);
+  });
+
+  it('does not retry a deterministic 500 such as a missing VM', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    const error = await client.get('/nodes/pve1/qemu/4242/config').catch((e: unknown) => e);
+    expect((error as PveHttpError).pveMessage).toBe("Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist");
+    expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/config')).toBe(1);
+  });
+
+  it('never repeats a POST whose connection broke after it was sent (it may have taken effect)', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', kind: 'reset-after', count: 1 });
+    const error = await client.post('/nodes/pve3/qemu/102/status/start').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveConnectionError);
+    expect((error as PveConnectionError).requestSent).toBe(true);
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(1);
+    // It did take effect: a blind retry would have failed with "already running" or started twice.
+    expect(sim.state.tasks.running().filter((t) => t.type === 'qmstart')).toHaveLength(1);
+  });
+
+  it('does not retry a POST on a 5xx either', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'http-596', count: 1 });
+    await expect(client.post('/nodes/pve1/qemu/9000/clone', { newid: 300 })).rejects.toBeInstanceOf(PveHttpError);
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone')).toBe(1);
+  });
+
+  it('retries a POST that provably never reached PVE (595 from the proxy)', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', kind: 'http-595', count: 1 });
+    expect(await client.post<string>('/nodes/pve3/qemu/102/status/start')).toContain(':qmstart:');
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(2);
+  });
+
+  it('retries a POST when the connection is reset before the request was written', async () => {
+    let connections = 0;
+    const server: Server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    client = new ProxmoxClient({
+      baseUrl: `https://127.0.0.1:${port}`,
+      auth: { type: 'token', tokenId: 'a@pve!b', secret: 'c0ffee' },
+      tls: { insecure: true },
+      retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
+    });
+    const error = await client.post('/nodes/pve1/qemu/100/status/start').catch((e: unknown) => e);
+    server.close();
+    expect(error).toBeInstanceOf(PveConnectionError);
+    expect((error as PveConnectionError).requestSent).toBe(false);
+    expect(connections).toBe(3);
+  });
+});
+
+describe('timeouts', () => {
+  it('throws PveTimeoutError after timeoutMs and retries a GET', async () => {
+    sim = await fastSim();
+    client = clientFor(sim, { timeoutMs: 150 });
+    sim.faults.add({ method: 'GET', path: '/nodes', kind: 'delay', delayMs: 600 });
+    const started = Date.now();
+    const error = await client.get('/nodes').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveTimeoutError);
+    expect((error as PveTimeoutError).message).toContain('got no answer within 150 ms');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(sim.requests.count('GET /nodes')).toBe(3);
+  });
+
+  it('does not retry a timed-out POST', async () => {
+    sim = await fastSim();
+    client = clientFor(sim, { timeoutMs: 150 });
+    sim.faults.add({ method: 'POST', kind: 'delay', delayMs: 500 });
+    await expect(client.post('/nodes/pve3/qemu/102/status/start')).rejects.toBeInstanceOf(PveTimeoutError);
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(1);
+  });
+});
+
+describe('responses', () => {
+  it('reports a body that is not JSON as PveResponseShapeError', async () => {
+    sim = await fastSim();
+    client = clientFor(sim, { retry: { maxAttempts: 1 } });
+    sim.faults.add({ path: '/nodes', kind: 'malformed-json', count: 1 });
+    const error = await client.get('/nodes').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveResponseShapeError);
+    expect((error as PveResponseShapeError).issues).toEqual(['body is not JSON']);
+  });
+
+  it('names the field when a response does not fit the expected shape', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    const schema = z.array(z.object({ node: z.string(), maxmem: z.number() }));
+    expect(await client.get('/nodes', undefined, { schema })).toHaveLength(3);
+    sim.faults.add({ path: '/nodes', kind: 'wrong-shape', count: 1 });
+    const error = await client.get('/nodes', undefined, { schema }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveResponseShapeError);
+    expect((error as Error).message).toBe("GET /nodes on cluster 'lab' returned an unexpected response: data: Invalid input: expected array, received object");
+    const strict = z.array(z.object({ node: z.string(), maxmem: z.string() }));
+    const nested = (await client.get('/nodes', undefined, { schema: strict }).catch((e: unknown) => e)) as PveResponseShapeError;
+    expect(nested.issues[0]).toBe('data[0].maxmem: Invalid input: expected string, received number');
+  });
+
+  it('surfaces PVE parameter errors field by field', async () => {
+    sim = await fastSim();
+    client = clientFor(sim);
+    const error = (await client.get('/cluster/nextid', { vmid: 9000 }).catch((e: unknown) => e)) as PveHttpError;
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual({ vmid: 'VM 9000 already exists' });
+    expect(error.message).toBe("GET /cluster/nextid on cluster 'lab' failed with HTTP 400: Parameter verification failed. — vmid: VM 9000 already exists");
+  });
+});
+
+describe('concurrency cap', () => {
+  it('never has more than maxConcurrentRequests in flight at pveproxy', async () => {
+    sim = await fastSim();
+    client = clientFor(sim, { maxConcurrentRequests: 2 });
+    sim.faults.add({ method: 'GET', path: '/nodes', kind: 'delay', delayMs: 40 });
+    sim.requests.reset();
+    await Promise.all(Array.from({ length: 10 }, () => client!.get('/nodes')));
+    expect(sim.requests.count('GET /nodes')).toBe(10);
+    expect(sim.requests.maxInFlight).toBe(2);
+    expectSchemaValidRequests(sim);
+  });
+});

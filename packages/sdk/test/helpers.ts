@@ -1,0 +1,38 @@
+import { startPveSim, validateParameters, loadSchemaIndex, type PveSim, type PveSimOptions } from '@lab/pve-sim';
+import { expect } from 'vitest';
+import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions } from '../src/index.js';
+
+/** A simulator 100× faster than a real cluster. */
+export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
+  return startPveSim({ timeScale: 100, ...options });
+}
+
+/** A client for `sim` with token auth and the simulator's certificate pinned, logging into `records`. */
+export function clientFor(sim: PveSim, overrides: Partial<ProxmoxClientOptions> = {}, records: LogRecord[] = []): ProxmoxClient {
+  return new ProxmoxClient({
+    clusterId: 'lab',
+    baseUrl: sim.url,
+    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+    logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }),
+    retry: { baseDelayMs: 10, maxDelayMs: 50 },
+    ...overrides,
+  });
+}
+
+/**
+ * Asserts that every request the simulator received was valid against the PVE API schema
+ * (path, method, parameter names and types), as real PVE would check it.
+ */
+export function expectSchemaValidRequests(sim: PveSim): void {
+  expect(sim.requests.schemaViolations).toEqual([]);
+}
+
+/** Checks one request against the PVE API schema without sending it; returns PVE's error map. */
+export function schemaErrors(method: string, path: string, params: Record<string, string> = {}): Record<string, string> {
+  const match = loadSchemaIndex().match(path);
+  if (!match) return { path: `no such path in the PVE API: ${path}` };
+  const info = match.endpoint.methods[method];
+  if (!info) return { method: `${method} is not offered on ${match.endpoint.template}` };
+  return validateParameters(info, { ...params, ...match.pathParams }).errors;
+}
