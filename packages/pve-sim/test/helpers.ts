@@ -18,7 +18,7 @@ export function call(
   path: string,
   options: { params?: Record<string, string | number>; headers?: Record<string, string>; auth?: 'token' | 'none' } = {},
 ): Promise<CallResult> {
-  const form = new URLSearchParams(Object.entries(options.params ?? {}).map(([k, v]) => [k, String(v)])).toString();
+  const form = new URLSearchParams(Object.entries(options.params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString();
   const inBody = method === 'POST' || method === 'PUT';
   const headers: Record<string, string> = { ...options.headers };
   if ((options.auth ?? 'token') === 'token') headers.authorization = `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}`;

@@ -1,15 +1,20 @@
 import { die, paramError } from '../sim-error.js';
 import { guestCores, guestMemoryBytes } from '../model/cluster-state.js';
-import { listDrives } from '../model/drives.js';
 import { parseSize } from '../model/storage-naming.js';
 import type { SimGuest } from '../model/types.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
 
-/** `maxdisk` of a guest: the size of its boot disk (rootfs for containers). */
+const BOOT_DISK_KEYS = ['rootfs', 'scsi0', 'virtio0', 'sata0', 'ide0'];
+
+/** `maxdisk` of a guest: the size of its first disk (rootfs for containers). Hot path of /cluster/resources. */
 export function guestMaxDisk(guest: SimGuest): number {
-  const disks = listDrives(guest.config).filter((d) => !d.isCdrom);
-  const first = disks.find((d) => d.key === 'rootfs') ?? disks[0];
-  return first ? parseSize(first.options.size ?? '0') : 0;
+  for (const key of BOOT_DISK_KEYS) {
+    const line = guest.config[key];
+    if (line === undefined || line.includes('media=cdrom')) continue;
+    const size = /(?:^|,)size=([^,]+)/.exec(line)?.[1];
+    return size ? parseSize(size) : 0;
+  }
+  return 0;
 }
 
 /** Seconds a guest has been running. */

@@ -1,0 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const tsx = resolve(root, 'node_modules/tsx/dist/cli.mjs');
+
+describe('examples run as an outside user would run them', () => {
+  it('cluster-tour lists the simulated templates', () => {
+    const { PVE_URL: _ignored, ...env } = process.env;
+    const out = execFileSync(process.execPath, [tsx, 'examples/cluster-tour.ts'], { cwd: root, env }).toString();
+    expect(out).toContain('PVE 9.1.3: 4 guests, 5 templates');
+    expect(out).toContain('template 9000 ubuntu-2404-cloud on pve1');
+  });
+});

@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const packageDir = resolve(import.meta.dirname, '..');
+const repoRoot = resolve(packageDir, '../..');
+let project: string;
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'lab-sdk-consumer-'));
+  execFileSync('npm', ['pack', '--pack-destination', project, '--silent'], { cwd: packageDir, stdio: 'pipe' });
+  const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`], { cwd: project, stdio: 'pipe' });
+}, 180_000);
+
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe('the packed @lab/proxmox-sdk in an empty project', () => {
+  it('exposes ProxmoxClient through require()', () => {
+    const out = execFileSync(process.execPath, ['-e', "const s = require('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.waitForTask)"], { cwd: project }).toString();
+    expect(out.trim()).toBe('function function');
+  });
+
+  it('exposes ProxmoxClient through import()', () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const s = await import('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.PveHttpError)"], { cwd: project }).toString();
+    expect(out.trim()).toBe('function function');
+  });
+
+  it('ships types that a TypeScript user compiles against, for both module systems', () => {
+    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+    writeFileSync(
+      join(project, 'use.ts'),
+      [
+        "import { ProxmoxClient, type PveApi, PveHttpError } from '@lab/proxmox-sdk';",
+        "const api: PveApi = new ProxmoxClient({ baseUrl: 'https://pve:8006', auth: { type: 'token', tokenId: 'a@pve!b', secret: 's' } });",
+        'const status: number = new PveHttpError({ clusterId: "c", method: "GET", path: "/", status: 500, pveMessage: "" }).status;',
+        'export { api, status };',
+      ].join('\n'),
+    );
+    for (const module of ['nodenext', 'commonjs']) {
+      const resolution = module === 'commonjs' ? 'node10' : 'nodenext';
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--module', module, '--moduleResolution', resolution, '--typeRoots', join(repoRoot, 'node_modules/@types'), 'use.ts'], { cwd: project, stdio: 'pipe' });
+    }
+    // A type error must fail, or the check above proves nothing.
+    writeFileSync(join(project, 'bad.ts'), "import { ProxmoxClient } from '@lab/proxmox-sdk';\nnew ProxmoxClient({ baseUrl: 1 });\n");
+    expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'bad.ts'], { cwd: project, stdio: 'pipe' })).toThrow();
+  });
+});
