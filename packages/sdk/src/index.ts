@@ -16,3 +16,7 @@ export * from './tasks/upid.js';
 export * from './tasks/wait-for-task.js';
 export { parseProgressPercent } from './tasks/task-progress.js';
 export { redact, scrub, REDACTED } from './util/redact.js';
+export type * from './store/records.js';
+export type * from './store/store.js';
+export * from './store/store-errors.js';
+export { createMemoryStore } from './store/memory-store.js';

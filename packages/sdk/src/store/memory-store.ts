@@ -1,0 +1,395 @@
+import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import type {
+  AuditRecord,
+  ClassMemberRecord,
+  ClassRecord,
+  ClusterRecord,
+  DeploymentItemRecord,
+  DeploymentRecord,
+  IdentityRecord,
+  LeaseRecord,
+  PersonRecord,
+  SyncStateRecord,
+  TemplateInventoryRecord,
+  TemplateNodeMapping,
+  TemplateRecord,
+  VmAssignmentRecord,
+  VmInventoryRecord,
+} from './records.js';
+import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
+import { DuplicateNameError, DuplicateTemplateMappingError, IdentityTakenError, RecordNotFoundError, UnknownReferenceError } from './store-errors.js';
+
+interface MemoryState {
+  clusters: ClusterRecord[];
+  templates: TemplateRecord[];
+  mappings: TemplateNodeMapping[];
+  templateInventory: TemplateInventoryRecord[];
+  people: PersonRecord[];
+  identities: IdentityRecord[];
+  classes: ClassRecord[];
+  members: ClassMemberRecord[];
+  assignments: VmAssignmentRecord[];
+  inventory: Map<string, VmInventoryRecord>;
+  deployments: DeploymentRecord[];
+  items: DeploymentItemRecord[];
+  syncStates: SyncStateRecord[];
+  leases: LeaseRecord[];
+  audit: AuditRecord[];
+  nextId: number;
+}
+
+const emptyState = (): MemoryState => ({
+  clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], audit: [], nextId: 1,
+});
+
+const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+const copy = <T>(value: T): T => structuredClone(value);
+const vmKey = (clusterId: string, vmid: number) => `${clusterId}/${vmid}`;
+
+/** Whether an inventory row passes a filter, given the assignments. Shared with SQL semantics. */
+function matchesVm(vm: VmInventoryRecord, filter: VmInventoryFilter, assignments: VmAssignmentRecord[]): boolean {
+  if (filter.clusterId !== undefined && vm.clusterId !== filter.clusterId) return false;
+  if (filter.status !== undefined && vm.status !== filter.status) return false;
+  if (!filter.includeTemplates && vm.isTemplate) return false;
+  if (!filter.includeGone && vm.goneAt !== null) return false;
+  if (filter.search !== undefined && filter.search !== '') {
+    const s = filter.search.toLowerCase();
+    if (!vm.name.toLowerCase().includes(s) && String(vm.vmid) !== filter.search) return false;
+  }
+  if (filter.personId !== undefined || filter.classIds !== undefined) {
+    const a = assignments.find((x) => x.clusterId === vm.clusterId && x.vmid === vm.vmid);
+    if (!a) return false;
+    if (filter.personId !== undefined && a.personId !== filter.personId) return false;
+    if (filter.classIds !== undefined && (a.classId === null || !filter.classIds.includes(a.classId))) return false;
+  }
+  return true;
+}
+
+/** An in-memory `Store` with the same rules as the SQL ones, for tests of pure logic. */
+export function createMemoryStore(): Store {
+  let s = emptyState();
+  const lock = new ConcurrencyLimiter(1);
+  const id = (): number => s.nextId++;
+
+  const store: Store = {
+    clusters: {
+      async upsert(cluster) {
+        s.clusters = [...s.clusters.filter((c) => c.id !== cluster.id), copy(cluster)];
+      },
+      async get(clusterId) {
+        return copy(s.clusters.find((c) => c.id === clusterId));
+      },
+      async list() {
+        return copy([...s.clusters].sort(byString((c) => c.id)));
+      },
+    },
+    templates: {
+      async create(template, mappings, at) {
+        if (s.templates.some((t) => t.name === template.name)) throw new DuplicateNameError('template', template.name);
+        const record: TemplateRecord = { id: id(), ...template, createdAt: at, updatedAt: at };
+        const seen = new Set<string>();
+        for (const m of mappings) {
+          const key = `${m.clusterId}/${m.node}`;
+          if (seen.has(key)) throw new DuplicateTemplateMappingError({ templateId: record.id, clusterId: m.clusterId, node: m.node });
+          seen.add(key);
+        }
+        s.templates.push(record);
+        for (const m of mappings) s.mappings.push({ templateId: record.id, ...m });
+        return copy(record);
+      },
+      async update(templateId, patch, at) {
+        const t = s.templates.find((x) => x.id === templateId);
+        if (!t) throw new RecordNotFoundError('template', templateId);
+        if (patch.name !== undefined && s.templates.some((x) => x.name === patch.name && x.id !== templateId)) throw new DuplicateNameError('template', patch.name);
+        Object.assign(t, patch, { updatedAt: at });
+        return copy(t);
+      },
+      async get(templateId) {
+        return copy(s.templates.find((t) => t.id === templateId));
+      },
+      async getByName(name) {
+        return copy(s.templates.find((t) => t.name === name));
+      },
+      async list(options = {}) {
+        return copy(s.templates.filter((t) => !options.activeOnly || t.isActive).sort(byString((t) => t.name)));
+      },
+      async delete(templateId) {
+        const before = s.templates.length;
+        s.templates = s.templates.filter((t) => t.id !== templateId);
+        s.mappings = s.mappings.filter((m) => m.templateId !== templateId);
+        s.classes.forEach((c) => {
+          if (c.templateId === templateId) c.templateId = null;
+        });
+        return s.templates.length < before;
+      },
+      async addMapping(mapping) {
+        if (!s.templates.some((t) => t.id === mapping.templateId)) throw new UnknownReferenceError('template', mapping.templateId);
+        if (s.mappings.some((m) => m.templateId === mapping.templateId && m.clusterId === mapping.clusterId && m.node === mapping.node)) {
+          throw new DuplicateTemplateMappingError(mapping);
+        }
+        s.mappings.push(copy(mapping));
+      },
+      async removeMapping(templateId, clusterId, node) {
+        const before = s.mappings.length;
+        s.mappings = s.mappings.filter((m) => !(m.templateId === templateId && m.clusterId === clusterId && m.node === node));
+        return s.mappings.length < before;
+      },
+      async mappings(templateId) {
+        return copy(s.mappings.filter((m) => m.templateId === templateId).sort(byString((m) => `${m.clusterId}/${m.node}`)));
+      },
+    },
+    templateInventory: {
+      async upsert(record) {
+        s.templateInventory = s.templateInventory.filter((r) => !(r.clusterId === record.clusterId && r.node === record.node && r.vmid === record.vmid));
+        s.templateInventory.push({ ...copy(record), vanishedAt: null });
+      },
+      async list(filter: TemplateInventoryFilter = {}) {
+        return copy(
+          s.templateInventory
+            .filter((r) =>
+              (filter.clusterId === undefined || r.clusterId === filter.clusterId) &&
+              (filter.node === undefined || r.node === filter.node) &&
+              (filter.vmid === undefined || r.vmid === filter.vmid) &&
+              (filter.name === undefined || r.name === filter.name) &&
+              (filter.isReplica === undefined || r.isReplica === filter.isReplica) &&
+              (filter.isClassTemplate === undefined || r.isClassTemplate === filter.isClassTemplate) &&
+              (filter.classId === undefined || r.classId === filter.classId) &&
+              (filter.includeVanished || r.vanishedAt === null))
+            .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.node.localeCompare(b.node) || a.vmid - b.vmid),
+        );
+      },
+      async markVanished(clusterId, present, at) {
+        let n = 0;
+        for (const r of s.templateInventory) {
+          if (r.clusterId !== clusterId || r.vanishedAt !== null) continue;
+          if (present.some((p) => p.node === r.node && p.vmid === r.vmid)) continue;
+          r.vanishedAt = at;
+          r.health = 'missing';
+          n++;
+        }
+        return n;
+      },
+      async setHealth(clusterId, node, vmid, health, at) {
+        const r = s.templateInventory.find((x) => x.clusterId === clusterId && x.node === node && x.vmid === vmid);
+        if (!r) throw new RecordNotFoundError('template inventory entry', `${clusterId}/${node}/${vmid}`);
+        r.health = health;
+        r.lastVerifiedAt = at;
+      },
+    },
+    classes: {
+      async createPerson(person, at) {
+        if (s.people.some((p) => p.username === person.username)) throw new DuplicateNameError('person', person.username);
+        const record: PersonRecord = { id: id(), ...person, createdAt: at };
+        s.people.push(record);
+        return copy(record);
+      },
+      async getPerson(personId) {
+        return copy(s.people.find((p) => p.id === personId));
+      },
+      async getPersonByUsername(username) {
+        return copy(s.people.find((p) => p.username === username));
+      },
+      async listPeople() {
+        return copy([...s.people].sort(byString((p) => p.username)));
+      },
+      async setRole(personId, role) {
+        const p = s.people.find((x) => x.id === personId);
+        if (!p) throw new RecordNotFoundError('person', personId);
+        p.role = role;
+      },
+      async linkIdentity(identity) {
+        if (!s.people.some((p) => p.id === identity.personId)) throw new UnknownReferenceError('person', identity.personId);
+        const existing = s.identities.find((i) => i.platform === identity.platform && i.externalId === identity.externalId);
+        if (existing && existing.personId !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: existing.personId });
+        if (!existing) s.identities.push(copy(identity));
+      },
+      async findByIdentity(platform, externalId) {
+        const i = s.identities.find((x) => x.platform === platform && x.externalId === externalId);
+        return copy(i && s.people.find((p) => p.id === i.personId));
+      },
+      async identitiesOf(personId) {
+        return copy(s.identities.filter((i) => i.personId === personId).sort(byString((i) => `${i.platform}/${i.externalId}`)));
+      },
+      async createClass(record, at) {
+        if (s.classes.some((c) => c.id === record.id)) throw new DuplicateNameError('class', record.id);
+        if (record.templateId !== null && !s.templates.some((t) => t.id === record.templateId)) throw new UnknownReferenceError('template', record.templateId);
+        if (record.ownerId !== null && !s.people.some((p) => p.id === record.ownerId)) throw new UnknownReferenceError('person', record.ownerId);
+        const full: ClassRecord = { ...record, createdAt: at };
+        s.classes.push(full);
+        return copy(full);
+      },
+      async getClass(classId) {
+        return copy(s.classes.find((c) => c.id === classId));
+      },
+      async listClasses() {
+        return copy([...s.classes].sort(byString((c) => c.id)));
+      },
+      async deleteClass(classId) {
+        const before = s.classes.length;
+        s.classes = s.classes.filter((c) => c.id !== classId);
+        s.members = s.members.filter((m) => m.classId !== classId);
+        s.assignments.forEach((a) => {
+          if (a.classId === classId) a.classId = null;
+        });
+        return s.classes.length < before;
+      },
+      async addMember(member) {
+        if (!s.classes.some((c) => c.id === member.classId)) throw new UnknownReferenceError('class', member.classId);
+        if (!s.people.some((p) => p.id === member.personId)) throw new UnknownReferenceError('person', member.personId);
+        s.members = [...s.members.filter((m) => !(m.classId === member.classId && m.personId === member.personId)), copy(member)];
+      },
+      async removeMember(classId, personId) {
+        const before = s.members.length;
+        s.members = s.members.filter((m) => !(m.classId === classId && m.personId === personId));
+        return s.members.length < before;
+      },
+      async members(classId) {
+        return copy(s.members.filter((m) => m.classId === classId).sort((a, b) => a.personId - b.personId));
+      },
+      async classesOf(personId) {
+        return copy(s.members.filter((m) => m.personId === personId).sort(byString((m) => m.classId)));
+      },
+      async assignVm(assignment, at) {
+        if (assignment.personId !== null && !s.people.some((p) => p.id === assignment.personId)) throw new UnknownReferenceError('person', assignment.personId);
+        if (assignment.classId !== null && !s.classes.some((c) => c.id === assignment.classId)) throw new UnknownReferenceError('class', assignment.classId);
+        s.assignments = [...s.assignments.filter((a) => !(a.clusterId === assignment.clusterId && a.vmid === assignment.vmid)), { ...copy(assignment), createdAt: at }];
+      },
+      async unassignVm(clusterId, vmid) {
+        const before = s.assignments.length;
+        s.assignments = s.assignments.filter((a) => !(a.clusterId === clusterId && a.vmid === vmid));
+        return s.assignments.length < before;
+      },
+      async assignment(clusterId, vmid) {
+        return copy(s.assignments.find((a) => a.clusterId === clusterId && a.vmid === vmid));
+      },
+      async assignmentsOf(personId) {
+        return copy(s.assignments.filter((a) => a.personId === personId).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid));
+      },
+      async assignmentsOfClass(classId) {
+        return copy(s.assignments.filter((a) => a.classId === classId).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid));
+      },
+    },
+    inventory: {
+      async upsertMany(rows) {
+        for (const row of rows) s.inventory.set(vmKey(row.clusterId, row.vmid), copy(row));
+      },
+      async get(clusterId, vmid) {
+        return copy(s.inventory.get(vmKey(clusterId, vmid)));
+      },
+      async list(filter: VmInventoryFilter = {}) {
+        const rows = [...s.inventory.values()]
+          .filter((vm) => matchesVm(vm, filter, s.assignments))
+          .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
+        return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
+      },
+      async update(clusterId, vmid, patch) {
+        const row = s.inventory.get(vmKey(clusterId, vmid));
+        if (!row) return false;
+        Object.assign(row, copy(patch));
+        return true;
+      },
+      async markGone(clusterId, presentVmids, at) {
+        const present = new Set(presentVmids);
+        let n = 0;
+        for (const row of s.inventory.values()) {
+          if (row.clusterId === clusterId && row.goneAt === null && !present.has(row.vmid)) {
+            row.goneAt = at;
+            n++;
+          }
+        }
+        return n;
+      },
+      async count(clusterId) {
+        return [...s.inventory.values()].filter((r) => clusterId === undefined || r.clusterId === clusterId).length;
+      },
+    },
+    deployments: {
+      async create(deployment, items) {
+        if (s.deployments.some((d) => d.id === deployment.id)) throw new DuplicateNameError('deployment', deployment.id);
+        const names = new Set(items.map((i) => i.name));
+        if (names.size !== items.length) throw new DuplicateNameError('deployment item', items.find((i, n) => items.findIndex((j) => j.name === i.name) !== n)!.name);
+        s.deployments.push(copy(deployment));
+        s.items.push(...copy(items));
+      },
+      async get(deploymentId) {
+        return copy(s.deployments.find((d) => d.id === deploymentId));
+      },
+      async list(filter = {}) {
+        return copy(
+          s.deployments
+            .filter((d) => (filter.classId === undefined || d.classId === filter.classId) && (filter.status === undefined || d.status === filter.status))
+            .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id)),
+        );
+      },
+      async unfinished() {
+        return copy(s.deployments.filter((d) => d.status === 'planned' || d.status === 'running').sort((a, b) => a.createdAt - b.createdAt));
+      },
+      async update(deploymentId, patch, at) {
+        const d = s.deployments.find((x) => x.id === deploymentId);
+        if (!d) throw new RecordNotFoundError('deployment', deploymentId);
+        Object.assign(d, copy(patch), { updatedAt: at });
+      },
+      async items(deploymentId) {
+        return copy(s.items.filter((i) => i.deploymentId === deploymentId).sort(byString((i) => i.name)));
+      },
+      async upsertItem(item) {
+        if (!s.deployments.some((d) => d.id === item.deploymentId)) throw new UnknownReferenceError('deployment', item.deploymentId);
+        s.items = [...s.items.filter((i) => !(i.deploymentId === item.deploymentId && i.name === item.name)), copy(item)];
+      },
+      async updateItem(deploymentId, name, patch) {
+        const i = s.items.find((x) => x.deploymentId === deploymentId && x.name === name);
+        if (!i) throw new RecordNotFoundError('deployment item', `${deploymentId}/${name}`);
+        Object.assign(i, copy(patch));
+      },
+    },
+    sync: {
+      async getState(clusterId) {
+        return copy(s.syncStates.find((x) => x.clusterId === clusterId));
+      },
+      async listStates() {
+        return copy([...s.syncStates].sort(byString((x) => x.clusterId)));
+      },
+      async saveState(state) {
+        s.syncStates = [...s.syncStates.filter((x) => x.clusterId !== state.clusterId), copy(state)];
+      },
+      async acquireLease(name, holder, ttlMs, now) {
+        const lease = s.leases.find((l) => l.name === name);
+        if (lease && lease.holder !== holder && lease.expiresAt >= now) return false;
+        s.leases = [...s.leases.filter((l) => l.name !== name), { name, holder, expiresAt: now + ttlMs }];
+        return true;
+      },
+      async releaseLease(name, holder) {
+        s.leases = s.leases.filter((l) => !(l.name === name && l.holder === holder));
+      },
+      async getLease(name) {
+        return copy(s.leases.find((l) => l.name === name));
+      },
+    },
+    audit: {
+      async record(entry) {
+        s.audit.push({ id: id(), ...copy(entry) });
+      },
+      async list(filter = {}) {
+        const rows = s.audit
+          .filter((a) => (filter.actor === undefined || a.actor === filter.actor) && (filter.action === undefined || a.action === filter.action) && (filter.since === undefined || a.at >= filter.since))
+          .sort((a, b) => b.at - a.at || b.id - a.id);
+        return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
+      },
+    },
+    transaction: (fn) =>
+      lock.run(async () => {
+        const snapshot = structuredClone(s);
+        // Inside, `transaction` joins the open one instead of waiting for the lock it holds.
+        const joined: Store = { ...store, transaction: (inner) => inner(joined) };
+        try {
+          return await fn(joined);
+        } catch (error) {
+          s = snapshot;
+          throw error;
+        }
+      }),
+    close: async () => undefined,
+  };
+  return store;
+}

@@ -1,0 +1,191 @@
+/** Times are milliseconds since the epoch (numbers) everywhere in the store. */
+export type EpochMs = number;
+
+/** A Proxmox cluster known to the lab. */
+export interface ClusterRecord {
+  id: string;
+  name: string;
+  url: string;
+}
+
+/** A lab template: what a class is deployed from. Where it lives is in its node mappings. */
+export interface TemplateRecord {
+  id: number;
+  name: string;
+  description: string;
+  memory: number;
+  cores: number;
+  isActive: boolean;
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+/** Where a template exists: on `node` of `clusterId` as VMID `vmid`. One per template and node. */
+export interface TemplateNodeMapping {
+  templateId: number;
+  clusterId: string;
+  node: string;
+  vmid: number;
+}
+
+/** Health of a registered template as last verified. */
+export type TemplateHealth = 'ok' | 'missing' | 'not-template' | 'no-boot-disk' | 'unknown';
+
+/** A template VM found on the cluster (original, replica or class template). */
+export interface TemplateInventoryRecord {
+  clusterId: string;
+  node: string;
+  vmid: number;
+  name: string;
+  isReplica: boolean;
+  sourceVmid: number | null;
+  sourceNode: string | null;
+  isClassTemplate: boolean;
+  classId: string | null;
+  lastVerifiedAt: EpochMs | null;
+  health: TemplateHealth;
+  /** Set when a scan no longer finds it; it is kept, not dropped. */
+  vanishedAt: EpochMs | null;
+}
+
+/** Roles a person can have in the lab. */
+export type PersonRole = 'admin' | 'teacher' | 'student';
+
+/** A lab user. */
+export interface PersonRecord {
+  id: number;
+  username: string;
+  displayName: string;
+  role: PersonRole;
+  createdAt: EpochMs;
+}
+
+/** Chat platforms (and the CLI) a person may be known on. */
+export type IdentityPlatform = 'slack' | 'discord' | 'cli';
+
+/** A person's account on one platform. */
+export interface IdentityRecord {
+  personId: number;
+  platform: IdentityPlatform;
+  externalId: string;
+}
+
+/** A class, e.g. `cs101`. */
+export interface ClassRecord {
+  id: string;
+  name: string;
+  templateId: number | null;
+  ownerId: number | null;
+  createdAt: EpochMs;
+}
+
+/** A person's place in a class. */
+export interface ClassMemberRecord {
+  classId: string;
+  personId: number;
+  role: 'teacher' | 'student';
+}
+
+/** What a VM is for in its class. */
+export type VmRole = 'student' | 'teacher' | 'base';
+
+/** Who owns which VM. One owner per cluster+vmid. */
+export interface VmAssignmentRecord {
+  clusterId: string;
+  vmid: number;
+  personId: number | null;
+  classId: string | null;
+  role: VmRole;
+  createdAt: EpochMs;
+}
+
+/** Operating-system family of a VM, from its `ostype`. */
+export type VmCategory = 'windows' | 'linux' | 'other';
+
+/** One VM or container as the inventory knows it. */
+export interface VmInventoryRecord {
+  clusterId: string;
+  vmid: number;
+  name: string;
+  node: string;
+  status: string;
+  ip: string | null;
+  type: 'qemu' | 'lxc';
+  category: VmCategory;
+  memory: number | null;
+  cores: number | null;
+  diskSize: number | null;
+  uptime: number;
+  cpuUsage: number;
+  memoryUsage: number;
+  isTemplate: boolean;
+  tags: string;
+  rdpAvailable: boolean;
+  sshAvailable: boolean;
+  lastUpdated: EpochMs;
+  lastStatusCheck: EpochMs | null;
+  syncError: string | null;
+  /** Set when the VM disappeared from the cluster. */
+  goneAt: EpochMs | null;
+}
+
+/** States of a deployment and of its items. */
+export type DeploymentStatus = 'planned' | 'running' | 'done' | 'failed' | 'cancelled';
+export type DeploymentItemStatus = 'pending' | 'cloning' | 'verifying' | 'done' | 'failed' | 'deleted';
+
+/** A durable class deployment. `spec` is the JSON the deployment engine planned from. */
+export interface DeploymentRecord {
+  id: string;
+  classId: string;
+  clusterId: string;
+  spec: unknown;
+  status: DeploymentStatus;
+  createdBy: string;
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+  finishedAt: EpochMs | null;
+  error: string | null;
+}
+
+/** One VM a deployment creates (or deletes). Unique by deployment and name. */
+export interface DeploymentItemRecord {
+  deploymentId: string;
+  name: string;
+  kind: 'teacher' | 'base' | 'student' | 'replica' | 'delete';
+  personId: number | null;
+  node: string | null;
+  vmid: number | null;
+  status: DeploymentItemStatus;
+  attempt: number;
+  error: string | null;
+  updatedAt: EpochMs;
+}
+
+/** Sync bookkeeping of one cluster. */
+export interface SyncStateRecord {
+  clusterId: string;
+  lastFullSyncAt: EpochMs | null;
+  lastQuickSyncAt: EpochMs | null;
+  lastSuccessAt: EpochMs | null;
+  consecutiveErrors: number;
+  lastError: string | null;
+  nextAttemptAt: EpochMs | null;
+}
+
+/** A named lease (e.g. the sync leader). */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  expiresAt: EpochMs;
+}
+
+/** One audit-log entry. */
+export interface AuditRecord {
+  id: number;
+  at: EpochMs;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'denied' | 'failed';
+  details: Record<string, unknown>;
+}

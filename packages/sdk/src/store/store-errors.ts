@@ -1,0 +1,66 @@
+import { LabError } from '../errors/lab-error.js';
+
+/** A write broke one of the store's rules (uniqueness, references). */
+export class StoreConstraintError extends LabError {
+  static override readonly brand: string = '@lab/StoreConstraintError';
+  constructor(code: string, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(code, message, data, options);
+  }
+}
+
+/** A template already has a VMID mapped on that node. */
+export class DuplicateTemplateMappingError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/DuplicateTemplateMappingError';
+  constructor(facts: { templateId: number; clusterId: string; node: string }, options?: { cause?: unknown }) {
+    super(
+      'LAB_STORE_DUPLICATE_MAPPING',
+      `template ${facts.templateId} already has a VMID on node '${facts.node}' of cluster '${facts.clusterId}'; remove that mapping first to change it`,
+      facts,
+      options,
+    );
+  }
+}
+
+/** A name that must be unique is taken. */
+export class DuplicateNameError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/DuplicateNameError';
+  constructor(entity: string, name: string, options?: { cause?: unknown }) {
+    super('LAB_STORE_DUPLICATE_NAME', `a ${entity} named '${name}' already exists; pick another name`, { entity, name }, options);
+  }
+}
+
+/** A record refers to something that does not exist (an unknown class, person or template). */
+export class UnknownReferenceError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/UnknownReferenceError';
+  constructor(entity: string, id: string | number, options?: { cause?: unknown }) {
+    super('LAB_STORE_UNKNOWN_REFERENCE', `no ${entity} '${id}' exists`, { entity, id }, options);
+  }
+}
+
+/** A chat account is already linked to another person. */
+export class IdentityTakenError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/IdentityTakenError';
+  constructor(facts: { platform: string; externalId: string; ownerId: number }) {
+    super(
+      'LAB_STORE_IDENTITY_TAKEN',
+      `the ${facts.platform} account ${facts.externalId} is already linked to person ${facts.ownerId}; unlink it there first`,
+      facts,
+    );
+  }
+}
+
+/** A record to change does not exist. */
+export class RecordNotFoundError extends LabError {
+  static override readonly brand: string = '@lab/RecordNotFoundError';
+  constructor(entity: string, id: string | number) {
+    super('LAB_STORE_NOT_FOUND', `no ${entity} '${id}' exists`, { entity, id });
+  }
+}
+
+/** The store could not be opened (database unreachable, file not writable, migration failed). */
+export class StoreUnavailableError extends LabError {
+  static override readonly brand: string = '@lab/StoreUnavailableError';
+  constructor(url: string, reason: string, options?: { cause?: unknown }) {
+    super('LAB_STORE_UNAVAILABLE', `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`, { url, reason }, options);
+  }
+}

@@ -1,0 +1,184 @@
+import type {
+  AuditRecord,
+  ClassMemberRecord,
+  ClassRecord,
+  ClusterRecord,
+  DeploymentItemRecord,
+  DeploymentRecord,
+  DeploymentStatus,
+  EpochMs,
+  IdentityPlatform,
+  IdentityRecord,
+  LeaseRecord,
+  PersonRecord,
+  PersonRole,
+  SyncStateRecord,
+  TemplateHealth,
+  TemplateInventoryRecord,
+  TemplateNodeMapping,
+  TemplateRecord,
+  VmAssignmentRecord,
+  VmInventoryRecord,
+} from './records.js';
+
+/** Clusters the lab knows. */
+export interface ClusterRepository {
+  upsert(cluster: ClusterRecord): Promise<void>;
+  get(id: string): Promise<ClusterRecord | undefined>;
+  list(): Promise<ClusterRecord[]>;
+}
+
+/** Fields of a new template. */
+export type NewTemplate = Pick<TemplateRecord, 'name' | 'description' | 'memory' | 'cores' | 'isActive'>;
+
+/** Lab templates and their per-node VMID mappings. */
+export interface TemplateRepository {
+  /** Creates a template with its mappings in one go; a taken name → `DuplicateNameError`. */
+  create(template: NewTemplate, mappings: ReadonlyArray<Omit<TemplateNodeMapping, 'templateId'>>, at: EpochMs): Promise<TemplateRecord>;
+  update(id: number, patch: Partial<NewTemplate>, at: EpochMs): Promise<TemplateRecord>;
+  get(id: number): Promise<TemplateRecord | undefined>;
+  getByName(name: string): Promise<TemplateRecord | undefined>;
+  list(options?: { activeOnly?: boolean }): Promise<TemplateRecord[]>;
+  /** Deletes a template and its mappings; false when it did not exist. */
+  delete(id: number): Promise<boolean>;
+  /** Adds a mapping; a second one for the same template and node → `DuplicateTemplateMappingError`. */
+  addMapping(mapping: TemplateNodeMapping): Promise<void>;
+  removeMapping(templateId: number, clusterId: string, node: string): Promise<boolean>;
+  mappings(templateId: number): Promise<TemplateNodeMapping[]>;
+}
+
+/** Filters of the template inventory; every given field must match. */
+export interface TemplateInventoryFilter {
+  clusterId?: string;
+  node?: string;
+  vmid?: number;
+  name?: string;
+  isReplica?: boolean;
+  isClassTemplate?: boolean;
+  classId?: string;
+  /** Include templates a scan no longer found. @defaultValue false */
+  includeVanished?: boolean;
+}
+
+/** Template VMs found on the clusters. */
+export interface TemplateInventoryRepository {
+  /** Inserts or updates by cluster+node+vmid (clearing `vanishedAt`). */
+  upsert(record: TemplateInventoryRecord): Promise<void>;
+  list(filter?: TemplateInventoryFilter): Promise<TemplateInventoryRecord[]>;
+  /** Marks the cluster's templates not in `present` as vanished at `at`; returns how many. */
+  markVanished(clusterId: string, present: ReadonlyArray<{ node: string; vmid: number }>, at: EpochMs): Promise<number>;
+  setHealth(clusterId: string, node: string, vmid: number, health: TemplateHealth, at: EpochMs): Promise<void>;
+}
+
+/** People, their chat identities, classes, membership and VM assignments. */
+export interface ClassRepository {
+  createPerson(person: Pick<PersonRecord, 'username' | 'displayName' | 'role'>, at: EpochMs): Promise<PersonRecord>;
+  getPerson(id: number): Promise<PersonRecord | undefined>;
+  getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
+  listPeople(): Promise<PersonRecord[]>;
+  setRole(personId: number, role: PersonRole): Promise<void>;
+  /** Links a platform account; one owned by someone else → `IdentityTakenError`. Idempotent. */
+  linkIdentity(identity: IdentityRecord): Promise<void>;
+  findByIdentity(platform: IdentityPlatform, externalId: string): Promise<PersonRecord | undefined>;
+  identitiesOf(personId: number): Promise<IdentityRecord[]>;
+  createClass(record: Omit<ClassRecord, 'createdAt'>, at: EpochMs): Promise<ClassRecord>;
+  getClass(id: string): Promise<ClassRecord | undefined>;
+  listClasses(): Promise<ClassRecord[]>;
+  /** Deletes a class with its membership; its VM assignments lose their class. */
+  deleteClass(id: string): Promise<boolean>;
+  /** Adds or changes a membership; an unknown class or person → `UnknownReferenceError`. */
+  addMember(member: ClassMemberRecord): Promise<void>;
+  removeMember(classId: string, personId: number): Promise<boolean>;
+  members(classId: string): Promise<ClassMemberRecord[]>;
+  classesOf(personId: number): Promise<ClassMemberRecord[]>;
+  /** Sets the owner of cluster+vmid (replacing any previous one). */
+  assignVm(assignment: Omit<VmAssignmentRecord, 'createdAt'>, at: EpochMs): Promise<void>;
+  unassignVm(clusterId: string, vmid: number): Promise<boolean>;
+  assignment(clusterId: string, vmid: number): Promise<VmAssignmentRecord | undefined>;
+  assignmentsOf(personId: number): Promise<VmAssignmentRecord[]>;
+  assignmentsOfClass(classId: string): Promise<VmAssignmentRecord[]>;
+}
+
+/** Filters of the VM inventory; every given field must match. */
+export interface VmInventoryFilter {
+  clusterId?: string;
+  /** Only VMs assigned to this person. */
+  personId?: number;
+  /** Only VMs assigned within these classes. */
+  classIds?: readonly string[];
+  /** Case-insensitive match on name, or exact vmid. */
+  search?: string;
+  status?: string;
+  /** @defaultValue false */
+  includeTemplates?: boolean;
+  /** Include VMs that disappeared from the cluster. @defaultValue false */
+  includeGone?: boolean;
+  limit?: number;
+}
+
+/** The database-first VM inventory. */
+export interface VmInventoryRepository {
+  /** Inserts or replaces rows by cluster+vmid, all or none. */
+  upsertMany(rows: readonly VmInventoryRecord[]): Promise<void>;
+  get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
+  list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
+  /** Changes some fields of one VM; false when it is not in the inventory. */
+  update(clusterId: string, vmid: number, patch: Partial<Omit<VmInventoryRecord, 'clusterId' | 'vmid'>>): Promise<boolean>;
+  /** Marks the cluster's VMs not in `presentVmids` as gone at `at`; returns how many. */
+  markGone(clusterId: string, presentVmids: readonly number[], at: EpochMs): Promise<number>;
+  count(clusterId?: string): Promise<number>;
+}
+
+/** Durable deployments and their items. */
+export interface DeploymentRepository {
+  /** Records a deployment with its items, all or none. */
+  create(deployment: DeploymentRecord, items: readonly DeploymentItemRecord[]): Promise<void>;
+  get(id: string): Promise<DeploymentRecord | undefined>;
+  list(filter?: { classId?: string; status?: DeploymentStatus }): Promise<DeploymentRecord[]>;
+  /** Deployments still `planned` or `running` (to resume after a crash). */
+  unfinished(): Promise<DeploymentRecord[]>;
+  update(id: string, patch: Partial<Pick<DeploymentRecord, 'status' | 'error' | 'finishedAt' | 'spec'>>, at: EpochMs): Promise<void>;
+  items(deploymentId: string): Promise<DeploymentItemRecord[]>;
+  /** Inserts or replaces an item by deployment+name. */
+  upsertItem(item: DeploymentItemRecord): Promise<void>;
+  updateItem(deploymentId: string, name: string, patch: Partial<Omit<DeploymentItemRecord, 'deploymentId' | 'name'>>): Promise<void>;
+}
+
+/** Sync state per cluster and named leases. */
+export interface SyncRepository {
+  getState(clusterId: string): Promise<SyncStateRecord | undefined>;
+  listStates(): Promise<SyncStateRecord[]>;
+  saveState(state: SyncStateRecord): Promise<void>;
+  /**
+   * Takes or renews lease `name` for `holder` until `now + ttlMs`. Succeeds when the lease is free,
+   * expired, or already held by `holder`; atomic across processes sharing the database.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, now: EpochMs): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  releaseLease(name: string, holder: string): Promise<void>;
+  getLease(name: string): Promise<LeaseRecord | undefined>;
+}
+
+/** Who did what. */
+export interface AuditRepository {
+  record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
+  list(filter?: { actor?: string; action?: string; since?: EpochMs; limit?: number }): Promise<AuditRecord[]>;
+}
+
+/**
+ * The SDK's only way to persist. Implementations: `createMemoryStore()` (tests of pure logic) and
+ * `openStore()` from `@lab/proxmox-store` (SQLite by default, PostgreSQL for several processes).
+ */
+export interface Store {
+  readonly clusters: ClusterRepository;
+  readonly templates: TemplateRepository;
+  readonly templateInventory: TemplateInventoryRepository;
+  readonly classes: ClassRepository;
+  readonly inventory: VmInventoryRepository;
+  readonly deployments: DeploymentRepository;
+  readonly sync: SyncRepository;
+  readonly audit: AuditRepository;
+  /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

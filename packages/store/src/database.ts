@@ -1,0 +1,101 @@
+import type { Generated } from 'kysely';
+
+/** Flags are integers 0/1 on both engines, so one query means the same everywhere. */
+type Flag = number;
+
+/** The tables of the store, as kysely sees them. Times are epoch milliseconds (bigint). */
+export interface Database {
+  clusters: { id: string; name: string; url: string };
+  templates: {
+    id: Generated<number>;
+    name: string;
+    description: string;
+    memory: number;
+    cores: number;
+    is_active: Flag;
+    created_at: number;
+    updated_at: number;
+  };
+  template_node_mappings: { template_id: number; cluster_id: string; node: string; vmid: number };
+  template_inventory: {
+    cluster_id: string;
+    node: string;
+    vmid: number;
+    name: string;
+    is_replica: Flag;
+    source_vmid: number | null;
+    source_node: string | null;
+    is_class_template: Flag;
+    class_id: string | null;
+    last_verified_at: number | null;
+    health: string;
+    vanished_at: number | null;
+  };
+  people: { id: Generated<number>; username: string; display_name: string; role: string; created_at: number };
+  identities: { person_id: number; platform: string; external_id: string };
+  classes: { id: string; name: string; template_id: number | null; owner_id: number | null; created_at: number };
+  class_members: { class_id: string; person_id: number; role: string };
+  vm_assignments: { cluster_id: string; vmid: number; person_id: number | null; class_id: string | null; role: string; created_at: number };
+  vm_inventory: {
+    cluster_id: string;
+    vmid: number;
+    name: string;
+    node: string;
+    status: string;
+    ip: string | null;
+    type: string;
+    category: string;
+    memory: number | null;
+    cores: number | null;
+    disk_size: number | null;
+    uptime: number;
+    cpu_usage: number;
+    memory_usage: number;
+    is_template: Flag;
+    tags: string;
+    rdp_available: Flag;
+    ssh_available: Flag;
+    last_updated: number;
+    last_status_check: number | null;
+    sync_error: string | null;
+    gone_at: number | null;
+  };
+  deployments: {
+    id: string;
+    class_id: string;
+    cluster_id: string;
+    spec: string;
+    status: string;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+    error: string | null;
+  };
+  deployment_items: {
+    deployment_id: string;
+    name: string;
+    kind: string;
+    person_id: number | null;
+    node: string | null;
+    vmid: number | null;
+    status: string;
+    attempt: number;
+    error: string | null;
+    updated_at: number;
+  };
+  sync_state: {
+    cluster_id: string;
+    last_full_sync_at: number | null;
+    last_quick_sync_at: number | null;
+    last_success_at: number | null;
+    consecutive_errors: number;
+    last_error: string | null;
+    next_attempt_at: number | null;
+  };
+  leases: { name: string; holder: string; expires_at: number };
+  audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
+}
+
+/** The two engines the store runs on. */
+export type Engine = 'sqlite' | 'postgres';

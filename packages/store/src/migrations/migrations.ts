@@ -1,0 +1,30 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Engine } from '../database.js';
+import { initialSchema } from './0001-initial-schema.js';
+
+/** Every migration, in order; names sort in the order they run. */
+function allMigrations(engine: Engine): Record<string, Migration> {
+  return { '0001-initial-schema': initialSchema(engine) };
+}
+
+class InCodeMigrationProvider implements MigrationProvider {
+  constructor(private readonly engine: Engine) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return allMigrations(this.engine);
+  }
+}
+
+/** A kysely `Migrator` over the store's migrations (it locks, so two processes never race). */
+export function createMigrator(db: Kysely<unknown>, engine: Engine): Migrator {
+  return new Migrator({ db, provider: new InCodeMigrationProvider(engine), migrationTableName: 'lab_migrations', migrationLockTableName: 'lab_migrations_lock' });
+}
+
+/** Runs every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<MigrationResultSet> {
+  const result = await createMigrator(db, engine).migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`store migration '${failed}' failed: ${(result.error as Error).message ?? String(result.error)}`, { cause: result.error });
+  }
+  return result;
+}

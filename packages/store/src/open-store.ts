@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { StoreUnavailableError } from '@lab/proxmox-sdk';
+import type { Database } from './database.js';
+import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
+import { KyselyStore } from './kysely-store.js';
+import { migrateToLatest } from './migrations/migrations.js';
+import { parseStoreUrl } from './store-url.js';
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /** Run pending migrations on open (under the migrator's lock). @defaultValue `true` */
+  migrate?: boolean;
+  /** SQLite: how long a writer waits for another process's lock. @defaultValue `5000` */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool. @defaultValue `10` */
+  poolSize?: number;
+  /** PostgreSQL: told about idle connections the server dropped (they are replaced). */
+  onConnectionError?: (error: Error) => void;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the store at `url`: `sqlite:./lab.db` (WAL mode and a busy timeout, so several processes
+ * can share the file) or `postgres://user@host:5432/db`. Migrates to the latest schema unless told not to.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
+  const location = parseStoreUrl(url);
+  const shownUrl = url.replace(/:[^:@/]*@/, ':…@');
+  let db: Kysely<Database>;
+  if (location.engine === 'sqlite') {
+    try {
+      db = openSqlite(location.path, options);
+    } catch (error) {
+      throw new StoreUnavailableError(shownUrl, (error as Error).message, { cause: error });
+    }
+  } else {
+    const pool = new pg.Pool({
+      connectionString: location.connectionString,
+      max: options.poolSize ?? 10,
+      // Epoch-millisecond columns are bigint; they fit a JS number.
+      types: { getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    });
+    // An idle connection the server drops (restart, failover) must not crash the process; the pool
+    // replaces it on the next query.
+    pool.on('error', (error) => options.onConnectionError?.(error));
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  const store = new KyselyStore(db, location.engine, () => db.destroy());
+  try {
+    if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>, location.engine);
+    else await sql`select 1`.execute(db); // fail now, not at the first query, when the database is unreachable
+  } catch (error) {
+    await db.destroy();
+    throw new StoreUnavailableError(shownUrl, (error as Error).message || String(error), { cause: error });
+  }
+  return store;
+}
+
+function openSqlite(path: string, options: OpenStoreOptions): Kysely<Database> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('synchronous = NORMAL');
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+}

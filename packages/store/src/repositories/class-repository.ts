@@ -1,0 +1,139 @@
+import { DuplicateNameError, IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository, type IdentityPlatform } from '@lab/proxmox-sdk';
+import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../constraint-violations.js';
+import type { Database } from '../database.js';
+import { mappers } from '../row-mappers.js';
+
+async function requirePerson(db: Kysely<Database>, id: number): Promise<void> {
+  if (!(await db.selectFrom('people').select('id').where('id', '=', id).executeTakeFirst())) throw new UnknownReferenceError('person', id);
+}
+
+async function requireClass(db: Kysely<Database>, id: string): Promise<void> {
+  if (!(await db.selectFrom('classes').select('id').where('id', '=', id).executeTakeFirst())) throw new UnknownReferenceError('class', id);
+}
+
+/** People, identities, classes, membership and VM assignments over kysely. */
+export function classRepository(db: Kysely<Database>): ClassRepository {
+  return {
+    async createPerson(person, at) {
+      try {
+        const row = await db.insertInto('people').values({ username: person.username, display_name: person.displayName, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow();
+        return mappers.person(row);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateNameError('person', person.username, { cause: error });
+        throw error;
+      }
+    },
+    async getPerson(id) {
+      const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && mappers.person(row);
+    },
+    async getPersonByUsername(username) {
+      const row = await db.selectFrom('people').selectAll().where('username', '=', username).executeTakeFirst();
+      return row && mappers.person(row);
+    },
+    async listPeople() {
+      return (await db.selectFrom('people').selectAll().orderBy('username').execute()).map(mappers.person);
+    },
+    async setRole(personId, role) {
+      const result = await db.updateTable('people').set({ role }).where('id', '=', personId).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('person', personId);
+    },
+    async linkIdentity(identity) {
+      await requirePerson(db, identity.personId);
+      const existing = await db.selectFrom('identities').select('person_id').where('platform', '=', identity.platform).where('external_id', '=', identity.externalId).executeTakeFirst();
+      if (existing && existing.person_id !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: existing.person_id });
+      if (existing) return;
+      try {
+        await db.insertInto('identities').values({ person_id: identity.personId, platform: identity.platform, external_id: identity.externalId }).execute();
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const owner = await db.selectFrom('identities').select('person_id').where('platform', '=', identity.platform).where('external_id', '=', identity.externalId).executeTakeFirst();
+        if (owner && owner.person_id !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: owner.person_id });
+      }
+    },
+    async findByIdentity(platform, externalId) {
+      const row = await db
+        .selectFrom('identities as i')
+        .innerJoin('people as p', 'p.id', 'i.person_id')
+        .selectAll('p')
+        .where('i.platform', '=', platform)
+        .where('i.external_id', '=', externalId)
+        .executeTakeFirst();
+      return row && mappers.person(row);
+    },
+    async identitiesOf(personId) {
+      const rows = await db.selectFrom('identities').selectAll().where('person_id', '=', personId).orderBy('platform').orderBy('external_id').execute();
+      return rows.map((r) => ({ personId: r.person_id, platform: r.platform as IdentityPlatform, externalId: r.external_id }));
+    },
+    async createClass(record, at) {
+      if (record.templateId !== null && !(await db.selectFrom('templates').select('id').where('id', '=', record.templateId).executeTakeFirst())) {
+        throw new UnknownReferenceError('template', record.templateId);
+      }
+      if (record.ownerId !== null) await requirePerson(db, record.ownerId);
+      try {
+        const row = await db.insertInto('classes').values({ id: record.id, name: record.name, template_id: record.templateId, owner_id: record.ownerId, created_at: at }).returningAll().executeTakeFirstOrThrow();
+        return mappers.class(row);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateNameError('class', record.id, { cause: error });
+        throw error;
+      }
+    },
+    async getClass(id) {
+      const row = await db.selectFrom('classes').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && mappers.class(row);
+    },
+    async listClasses() {
+      return (await db.selectFrom('classes').selectAll().orderBy('id').execute()).map(mappers.class);
+    },
+    async deleteClass(id) {
+      const result = await db.deleteFrom('classes').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async addMember(member) {
+      await requireClass(db, member.classId);
+      await requirePerson(db, member.personId);
+      await db
+        .insertInto('class_members')
+        .values({ class_id: member.classId, person_id: member.personId, role: member.role })
+        .onConflict((oc) => oc.columns(['class_id', 'person_id']).doUpdateSet({ role: member.role }))
+        .execute();
+    },
+    async removeMember(classId, personId) {
+      const result = await db.deleteFrom('class_members').where('class_id', '=', classId).where('person_id', '=', personId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async members(classId) {
+      const rows = await db.selectFrom('class_members').selectAll().where('class_id', '=', classId).orderBy('person_id').execute();
+      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: r.role as 'teacher' | 'student' }));
+    },
+    async classesOf(personId) {
+      const rows = await db.selectFrom('class_members').selectAll().where('person_id', '=', personId).orderBy('class_id').execute();
+      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: r.role as 'teacher' | 'student' }));
+    },
+    async assignVm(a, at) {
+      if (a.personId !== null) await requirePerson(db, a.personId);
+      if (a.classId !== null) await requireClass(db, a.classId);
+      const row = { cluster_id: a.clusterId, vmid: a.vmid, person_id: a.personId, class_id: a.classId, role: a.role, created_at: at };
+      await db
+        .insertInto('vm_assignments')
+        .values(row)
+        .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet({ person_id: a.personId, class_id: a.classId, role: a.role, created_at: at }))
+        .execute();
+    },
+    async unassignVm(clusterId, vmid) {
+      const result = await db.deleteFrom('vm_assignments').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async assignment(clusterId, vmid) {
+      const row = await db.selectFrom('vm_assignments').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return row && mappers.assignment(row);
+    },
+    async assignmentsOf(personId) {
+      return (await db.selectFrom('vm_assignments').selectAll().where('person_id', '=', personId).orderBy('cluster_id').orderBy('vmid').execute()).map(mappers.assignment);
+    },
+    async assignmentsOfClass(classId) {
+      return (await db.selectFrom('vm_assignments').selectAll().where('class_id', '=', classId).orderBy('cluster_id').orderBy('vmid').execute()).map(mappers.assignment);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { VmInventoryRepository } from '@lab/proxmox-sdk';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database.js';
+import { mappers } from '../row-mappers.js';
+import type { InTransaction } from './in-transaction.js';
+
+/** Rows per INSERT: 22 columns × 400 stays far below SQLite's and PostgreSQL's parameter limits. */
+const UPSERT_CHUNK = 400;
+const UPDATE_CHUNK = 500;
+
+/** The VM inventory over kysely. */
+export function inventoryRepository(db: Kysely<Database>, inTransaction: InTransaction): VmInventoryRepository {
+  return {
+    upsertMany: (rows) =>
+      inTransaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+          const chunk = rows.slice(i, i + UPSERT_CHUNK).map(mappers.vmRow);
+          await tx
+            .insertInto('vm_inventory')
+            .values(chunk)
+            .onConflict((oc) =>
+              oc.columns(['cluster_id', 'vmid']).doUpdateSet((eb) => ({
+                name: eb.ref('excluded.name'), node: eb.ref('excluded.node'), status: eb.ref('excluded.status'), ip: eb.ref('excluded.ip'),
+                type: eb.ref('excluded.type'), category: eb.ref('excluded.category'), memory: eb.ref('excluded.memory'), cores: eb.ref('excluded.cores'),
+                disk_size: eb.ref('excluded.disk_size'), uptime: eb.ref('excluded.uptime'), cpu_usage: eb.ref('excluded.cpu_usage'),
+                memory_usage: eb.ref('excluded.memory_usage'), is_template: eb.ref('excluded.is_template'), tags: eb.ref('excluded.tags'),
+                rdp_available: eb.ref('excluded.rdp_available'), ssh_available: eb.ref('excluded.ssh_available'), last_updated: eb.ref('excluded.last_updated'),
+                last_status_check: eb.ref('excluded.last_status_check'), sync_error: eb.ref('excluded.sync_error'), gone_at: eb.ref('excluded.gone_at'),
+              })),
+            )
+            .execute();
+        }
+      }),
+    async get(clusterId, vmid) {
+      const row = await db.selectFrom('vm_inventory').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return row && mappers.vm(row);
+    },
+    async list(filter = {}) {
+      // A left join that the ownership filters turn into an inner one: both engines then start
+      // from vm_assignments' person/class index instead of scanning the inventory.
+      let q = db
+        .selectFrom('vm_inventory as v')
+        .leftJoin('vm_assignments as a', (join) => join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'))
+        .selectAll('v');
+      if (filter.personId !== undefined) q = q.where('a.person_id', '=', filter.personId);
+      if (filter.classIds !== undefined) {
+        if (filter.classIds.length === 0) return [];
+        q = q.where('a.class_id', 'in', [...filter.classIds]);
+      }
+      if (filter.clusterId !== undefined) q = q.where('v.cluster_id', '=', filter.clusterId);
+      if (filter.status !== undefined) q = q.where('v.status', '=', filter.status);
+      if (!filter.includeTemplates) q = q.where('v.is_template', '=', 0);
+      if (!filter.includeGone) q = q.where('v.gone_at', 'is', null);
+      if (filter.search !== undefined && filter.search !== '') {
+        const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const vmid = /^\d+$/.test(filter.search) ? Number(filter.search) : -1;
+        q = q.where((eb) => eb.or([eb(sql`lower(v.name)`, 'like', sql`${pattern} escape '\\'`), eb('v.vmid', '=', vmid)]));
+      }
+      q = q.orderBy('v.cluster_id').orderBy('v.vmid');
+      if (filter.limit !== undefined) q = q.limit(filter.limit);
+      return (await q.execute()).map(mappers.vm);
+    },
+    async update(clusterId, vmid, patch) {
+      const set = mappers.vmPatch(patch);
+      if (Object.keys(set).length === 0) return (await this.get(clusterId, vmid)) !== undefined;
+      const result = await db.updateTable('vm_inventory').set(set).where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    markGone: (clusterId, presentVmids, at) =>
+      inTransaction(async (tx) => {
+        const present = new Set(presentVmids);
+        const live = await tx.selectFrom('vm_inventory').select('vmid').where('cluster_id', '=', clusterId).where('gone_at', 'is', null).execute();
+        const gone = live.map((r) => r.vmid).filter((vmid) => !present.has(vmid));
+        for (let i = 0; i < gone.length; i += UPDATE_CHUNK) {
+          await tx.updateTable('vm_inventory').set({ gone_at: at }).where('cluster_id', '=', clusterId).where('vmid', 'in', gone.slice(i, i + UPDATE_CHUNK)).execute();
+        }
+        return gone.length;
+      }),
+    async count(clusterId) {
+      let q = db.selectFrom('vm_inventory').select((eb) => eb.fn.countAll<number>().as('n'));
+      if (clusterId !== undefined) q = q.where('cluster_id', '=', clusterId);
+      const row = await q.executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk';
+import type { Kysely } from 'kysely';
+import type { Database } from '../database.js';
+import { mappers } from '../row-mappers.js';
+
+/** Clusters over kysely. */
+export function clusterRepository(db: Kysely<Database>): ClusterRepository {
+  return {
+    async upsert(c) {
+      await db.insertInto('clusters').values(c).onConflict((oc) => oc.column('id').doUpdateSet({ name: c.name, url: c.url })).execute();
+    },
+    async get(id) {
+      return db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async list() {
+      return db.selectFrom('clusters').selectAll().orderBy('id').execute();
+    },
+  };
+}
+
+/** Sync state and leases over kysely. */
+export function syncRepository(db: Kysely<Database>): SyncRepository {
+  return {
+    async getState(clusterId) {
+      const row = await db.selectFrom('sync_state').selectAll().where('cluster_id', '=', clusterId).executeTakeFirst();
+      return row && mappers.syncState(row);
+    },
+    async listStates() {
+      return (await db.selectFrom('sync_state').selectAll().orderBy('cluster_id').execute()).map(mappers.syncState);
+    },
+    async saveState(s) {
+      const row = {
+        cluster_id: s.clusterId, last_full_sync_at: s.lastFullSyncAt, last_quick_sync_at: s.lastQuickSyncAt, last_success_at: s.lastSuccessAt,
+        consecutive_errors: s.consecutiveErrors, last_error: s.lastError, next_attempt_at: s.nextAttemptAt,
+      };
+      const { cluster_id: _c, ...update } = row;
+      await db.insertInto('sync_state').values(row).onConflict((oc) => oc.column('cluster_id').doUpdateSet(update)).execute();
+    },
+    async acquireLease(name, holder, ttlMs, now) {
+      // One atomic statement: insert, or take over only when expired or already ours.
+      const rows = await db
+        .insertInto('leases')
+        .values({ name, holder, expires_at: now + ttlMs })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet((eb) => ({ holder: eb.ref('excluded.holder'), expires_at: eb.ref('excluded.expires_at') }))
+            .where((eb) => eb.or([eb('leases.expires_at', '<', now), eb('leases.holder', '=', holder)])),
+        )
+        .returning('holder')
+        .execute();
+      return rows.length === 1 && rows[0]!.holder === holder;
+    },
+    async releaseLease(name, holder) {
+      await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+    },
+    async getLease(name) {
+      const row = await db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && { name: row.name, holder: row.holder, expiresAt: row.expires_at };
+    },
+  };
+}
+
+/** The audit log over kysely. */
+export function auditRepository(db: Kysely<Database>): AuditRepository {
+  return {
+    async record(e) {
+      await db.insertInto('audit_log').values({ at: e.at, actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, details: JSON.stringify(e.details ?? {}) }).execute();
+    },
+    async list(filter = {}) {
+      let q = db.selectFrom('audit_log').selectAll();
+      if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
+      if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+      if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
+      q = q.orderBy('at', 'desc').orderBy('id', 'desc');
+      if (filter.limit !== undefined) q = q.limit(filter.limit);
+      return (await q.execute()).map(mappers.audit);
+    },
+  };
+}

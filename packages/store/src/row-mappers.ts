@@ -1,0 +1,86 @@
+import type {
+  AuditRecord,
+  ClassRecord,
+  DeploymentItemRecord,
+  DeploymentRecord,
+  PersonRecord,
+  SyncStateRecord,
+  TemplateHealth,
+  TemplateInventoryRecord,
+  TemplateRecord,
+  VmAssignmentRecord,
+  VmInventoryRecord,
+} from '@lab/proxmox-sdk';
+import type { Selectable } from 'kysely';
+import type { Database } from './database.js';
+
+type Row<T extends keyof Database> = Selectable<Database[T]>;
+
+const flag = (b: boolean): number => (b ? 1 : 0);
+
+const VM_COLUMNS: Record<keyof VmInventoryRecord, keyof Row<'vm_inventory'>> = {
+  clusterId: 'cluster_id', vmid: 'vmid', name: 'name', node: 'node', status: 'status', ip: 'ip', type: 'type', category: 'category', memory: 'memory',
+  cores: 'cores', diskSize: 'disk_size', uptime: 'uptime', cpuUsage: 'cpu_usage', memoryUsage: 'memory_usage', isTemplate: 'is_template', tags: 'tags',
+  rdpAvailable: 'rdp_available', sshAvailable: 'ssh_available', lastUpdated: 'last_updated', lastStatusCheck: 'last_status_check', syncError: 'sync_error', goneAt: 'gone_at',
+};
+const bool = (n: number): boolean => n === 1;
+
+/** Row ↔ record conversions; flags are 0/1 and JSON is text in both engines. */
+export const mappers = {
+  flag,
+  template: (r: Row<'templates'>): TemplateRecord => ({
+    id: r.id, name: r.name, description: r.description, memory: r.memory, cores: r.cores, isActive: bool(r.is_active), createdAt: r.created_at, updatedAt: r.updated_at,
+  }),
+  templateInventory: (r: Row<'template_inventory'>): TemplateInventoryRecord => ({
+    clusterId: r.cluster_id, node: r.node, vmid: r.vmid, name: r.name, isReplica: bool(r.is_replica), sourceVmid: r.source_vmid, sourceNode: r.source_node,
+    isClassTemplate: bool(r.is_class_template), classId: r.class_id, lastVerifiedAt: r.last_verified_at, health: r.health as TemplateHealth, vanishedAt: r.vanished_at,
+  }),
+  templateInventoryRow: (t: TemplateInventoryRecord): Row<'template_inventory'> => ({
+    cluster_id: t.clusterId, node: t.node, vmid: t.vmid, name: t.name, is_replica: flag(t.isReplica), source_vmid: t.sourceVmid, source_node: t.sourceNode,
+    is_class_template: flag(t.isClassTemplate), class_id: t.classId, last_verified_at: t.lastVerifiedAt, health: t.health, vanished_at: null,
+  }),
+  person: (r: Row<'people'>): PersonRecord => ({ id: r.id, username: r.username, displayName: r.display_name, role: r.role as PersonRecord['role'], createdAt: r.created_at }),
+  class: (r: Row<'classes'>): ClassRecord => ({ id: r.id, name: r.name, templateId: r.template_id, ownerId: r.owner_id, createdAt: r.created_at }),
+  assignment: (r: Row<'vm_assignments'>): VmAssignmentRecord => ({
+    clusterId: r.cluster_id, vmid: r.vmid, personId: r.person_id, classId: r.class_id, role: r.role as VmAssignmentRecord['role'], createdAt: r.created_at,
+  }),
+  vm: (r: Row<'vm_inventory'>): VmInventoryRecord => ({
+    clusterId: r.cluster_id, vmid: r.vmid, name: r.name, node: r.node, status: r.status, ip: r.ip, type: r.type as VmInventoryRecord['type'],
+    category: r.category as VmInventoryRecord['category'], memory: r.memory, cores: r.cores, diskSize: r.disk_size, uptime: r.uptime, cpuUsage: r.cpu_usage,
+    memoryUsage: r.memory_usage, isTemplate: bool(r.is_template), tags: r.tags, rdpAvailable: bool(r.rdp_available), sshAvailable: bool(r.ssh_available),
+    lastUpdated: r.last_updated, lastStatusCheck: r.last_status_check, syncError: r.sync_error, goneAt: r.gone_at,
+  }),
+  vmRow: (v: VmInventoryRecord): Row<'vm_inventory'> => ({
+    cluster_id: v.clusterId, vmid: v.vmid, name: v.name, node: v.node, status: v.status, ip: v.ip, type: v.type, category: v.category, memory: v.memory,
+    cores: v.cores, disk_size: v.diskSize, uptime: v.uptime, cpu_usage: v.cpuUsage, memory_usage: v.memoryUsage, is_template: flag(v.isTemplate), tags: v.tags,
+    rdp_available: flag(v.rdpAvailable), ssh_available: flag(v.sshAvailable), last_updated: v.lastUpdated, last_status_check: v.lastStatusCheck,
+    sync_error: v.syncError, gone_at: v.goneAt,
+  }),
+  vmPatch: (patch: Partial<VmInventoryRecord>): Partial<Row<'vm_inventory'>> => {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      const column = VM_COLUMNS[key as keyof VmInventoryRecord];
+      out[column] = typeof value === 'boolean' ? flag(value) : value;
+    }
+    return out as Partial<Row<'vm_inventory'>>;
+  },
+  deployment: (r: Row<'deployments'>): DeploymentRecord => ({
+    id: r.id, classId: r.class_id, clusterId: r.cluster_id, spec: JSON.parse(r.spec) as unknown, status: r.status as DeploymentRecord['status'], createdBy: r.created_by,
+    createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, error: r.error,
+  }),
+  item: (r: Row<'deployment_items'>): DeploymentItemRecord => ({
+    deploymentId: r.deployment_id, name: r.name, kind: r.kind as DeploymentItemRecord['kind'], personId: r.person_id, node: r.node, vmid: r.vmid,
+    status: r.status as DeploymentItemRecord['status'], attempt: r.attempt, error: r.error, updatedAt: r.updated_at,
+  }),
+  itemRow: (i: DeploymentItemRecord): Row<'deployment_items'> => ({
+    deployment_id: i.deploymentId, name: i.name, kind: i.kind, person_id: i.personId, node: i.node, vmid: i.vmid, status: i.status, attempt: i.attempt, error: i.error, updated_at: i.updatedAt,
+  }),
+  syncState: (r: Row<'sync_state'>): SyncStateRecord => ({
+    clusterId: r.cluster_id, lastFullSyncAt: r.last_full_sync_at, lastQuickSyncAt: r.last_quick_sync_at, lastSuccessAt: r.last_success_at,
+    consecutiveErrors: r.consecutive_errors, lastError: r.last_error, nextAttemptAt: r.next_attempt_at,
+  }),
+  audit: (r: Row<'audit_log'>): AuditRecord => ({
+    id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, outcome: r.outcome as AuditRecord['outcome'], details: JSON.parse(r.details) as Record<string, unknown>,
+  }),
+};

@@ -1,0 +1,24 @@
+import { ConfigError } from '@lab/proxmox-sdk';
+import type { Engine } from './database.js';
+
+/** A parsed store URL. */
+export type StoreLocation = { engine: 'sqlite'; path: string } | { engine: 'postgres'; connectionString: string };
+
+/**
+ * Parses `sqlite:<path>` (`sqlite::memory:` for a throw-away database) or `postgres://…` /
+ * `postgresql://…`. Anything else is a `ConfigError` that says what to write.
+ */
+export function parseStoreUrl(url: string): StoreLocation {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new ConfigError(`config key 'store': '${url}' names no file; use sqlite:./lab.db`, { key: 'store' });
+    return { engine: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', connectionString: url };
+  throw new ConfigError(`config key 'store': '${url.replace(/:[^:@/]*@/, ':…@')}' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db`, { key: 'store' });
+}
+
+/** The engine a location uses. */
+export function engineOf(location: StoreLocation): Engine {
+  return location.engine;
+}

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk';
+import { createMigrator, openStore, parseStoreUrl, type KyselyStore } from '../src/index.js';
+import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lab-migrate-'));
+const pgReason = await postgresUnavailableReason();
+if (pgReason) console.log(`[migrations] PostgreSQL skipped: ${pgReason}`);
+const scratches: Array<{ drop: () => Promise<void> }> = [];
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const s of scratches) await s.drop();
+});
+
+async function freshUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
+  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
+  const scratch = await createScratchPostgresDatabase();
+  scratches.push(scratch);
+  return scratch.url;
+}
+
+async function tableNames(store: KyselyStore): Promise<string[]> {
+  const tables = await store.db.introspection.getTables();
+  return tables.map((t) => t.name).filter((n) => !n.startsWith('lab_migrations')).sort();
+}
+
+const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
+
+describe.each(engines)('migrations on %s', (engine) => {
+  it('create every table on open, and go down and up again', async () => {
+    const url = await freshUrl(engine);
+    const store = await openStore(url);
+    expect(await tableNames(store)).toEqual([
+      'audit_log', 'class_members', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'leases', 'people',
+      'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_inventory',
+    ]);
+    const migrator = createMigrator(store.db as never, engine);
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([['0001-initial-schema', 'Down', 'Success']]);
+    expect(await tableNames(store)).toEqual([]);
+    const up = await migrator.migrateToLatest();
+    expect(up.results?.map((r) => r.status)).toEqual(['Success']);
+    expect(await tableNames(store)).toHaveLength(15);
+    await store.close();
+  });
+
+  it('runs each migration once when three processes open a new database at once', async () => {
+    const url = await freshUrl(engine);
+    const fixture = resolve(import.meta.dirname, 'fixtures/open-and-close.mjs');
+    const codes = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<{ code: number | null; stderr: string }>((r) => {
+            const child = spawn(process.execPath, [fixture, url], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let stderr = '';
+            child.stderr.on('data', (c) => (stderr += c));
+            child.on('exit', (code) => r({ code, stderr }));
+          }),
+      ),
+    );
+    for (const c of codes) expect(c.code, c.stderr).toBe(0);
+    const store = await openStore(url, { migrate: false });
+    const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema']);
+    await store.close();
+  }, 60_000);
+});
+
+describe('store URLs', () => {
+  it('accept sqlite paths and postgres URLs', () => {
+    expect(parseStoreUrl('sqlite:./lab.db')).toEqual({ engine: 'sqlite', path: './lab.db' });
+    expect(parseStoreUrl('sqlite:///var/lib/lab/lab.db')).toEqual({ engine: 'sqlite', path: '/var/lib/lab/lab.db' });
+    expect(parseStoreUrl('postgresql://lab@db:5432/lab')).toEqual({ engine: 'postgres', connectionString: 'postgresql://lab@db:5432/lab' });
+  });
+
+  it('refuse anything else, naming the key and hiding a password', () => {
+    expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow(ConfigError);
+    expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow("config key 'store': 'mysql://root:…@db/lab' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db");
+    expect(() => parseStoreUrl('sqlite:')).toThrow("names no file");
+  });
+
+  it('report an unwritable SQLite path as StoreUnavailableError', async () => {
+    const notADirectory = join(dir, 'plain-file');
+    writeFileSync(notADirectory, '');
+    const error = await openStore(`sqlite:${notADirectory}/lab.db`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/ENOTDIR|EEXIST/);
+  });
+
+  it('report an unreachable PostgreSQL at open, without hanging', async () => {
+    const started = Date.now();
+    const error = await openStore('postgres://postgres:secret-pw@127.0.0.1:1/nothing').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/^cannot open the store at postgres:\/\/postgres:…@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED/);
+    expect((error as Error).message).not.toContain('secret-pw');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

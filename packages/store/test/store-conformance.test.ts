@@ -1,0 +1,323 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DuplicateNameError,
+  DuplicateTemplateMappingError,
+  IdentityTakenError,
+  RecordNotFoundError,
+  UnknownReferenceError,
+  type Store,
+  type VmInventoryRecord,
+} from '@lab/proxmox-sdk';
+import { enginesUnderTest } from './engines.js';
+
+const { engines, skipped } = await enginesUnderTest();
+if (skipped) console.log(`[store conformance] PostgreSQL skipped: ${skipped}`);
+afterAll(async () => {
+  for (const e of engines) await e.dispose();
+});
+
+const T0 = 1_700_000_000_000;
+
+function vm(vmid: number, patch: Partial<VmInventoryRecord> = {}): VmInventoryRecord {
+  return {
+    clusterId: 'lab', vmid, name: `vm-${vmid}`, node: 'pve1', status: 'running', ip: null, type: 'qemu', category: 'linux', memory: 2048, cores: 2,
+    diskSize: 34359738368, uptime: 100, cpuUsage: 0.1, memoryUsage: 0.4, isTemplate: false, tags: '', rdpAvailable: false, sshAvailable: true,
+    lastUpdated: T0, lastStatusCheck: null, syncError: null, goneAt: null, ...patch,
+  };
+}
+
+describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', (_name, engine) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await engine.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  describe('templates', () => {
+    it('are created with their node mappings and read back by id and name', async () => {
+      const t = await store.templates.create({ name: 'ubuntu-24.04', description: 'Ubuntu', memory: 2048, cores: 2, isActive: true }, [
+        { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+        { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+      ], T0);
+      expect(t).toMatchObject({ name: 'ubuntu-24.04', memory: 2048, cores: 2, isActive: true, createdAt: T0, updatedAt: T0 });
+      expect(await store.templates.get(t.id)).toEqual(t);
+      expect(await store.templates.getByName('ubuntu-24.04')).toEqual(t);
+      expect(await store.templates.mappings(t.id)).toEqual([
+        { templateId: t.id, clusterId: 'lab', node: 'pve1', vmid: 9000 },
+        { templateId: t.id, clusterId: 'lab', node: 'pve2', vmid: 9100 },
+      ]);
+    });
+
+    it('refuse a second mapping for the same template and node', async () => {
+      const t = await store.templates.create({ name: 'win11', description: '', memory: 4096, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }], T0);
+      const error = await store.templates.addMapping({ templateId: t.id, clusterId: 'lab', node: 'pve1', vmid: 9500 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DuplicateTemplateMappingError);
+      expect((error as Error).message).toBe(`template ${t.id} already has a VMID on node 'pve1' of cluster 'lab'; remove that mapping first to change it`);
+      await store.templates.addMapping({ templateId: t.id, clusterId: 'lab', node: 'pve2', vmid: 9501 });
+      expect((await store.templates.mappings(t.id)).map((m) => m.vmid)).toEqual([9001, 9501]);
+    });
+
+    it('leave nothing behind when a create fails half-way', async () => {
+      await expect(
+        store.templates.create({ name: 'broken', description: '', memory: 1, cores: 1, isActive: true }, [
+          { clusterId: 'lab', node: 'pve1', vmid: 1 },
+          { clusterId: 'lab', node: 'pve1', vmid: 2 },
+        ], T0),
+      ).rejects.toBeInstanceOf(DuplicateTemplateMappingError);
+      expect(await store.templates.getByName('broken')).toBeUndefined();
+      expect(await store.templates.list()).toEqual([]);
+    });
+
+    it('refuse a taken name and mappings for unknown templates', async () => {
+      await store.templates.create({ name: 'dup', description: '', memory: 1, cores: 1, isActive: true }, [], T0);
+      await expect(store.templates.create({ name: 'dup', description: '', memory: 1, cores: 1, isActive: true }, [], T0)).rejects.toBeInstanceOf(DuplicateNameError);
+      await expect(store.templates.addMapping({ templateId: 424242, clusterId: 'lab', node: 'pve1', vmid: 1 })).rejects.toBeInstanceOf(UnknownReferenceError);
+    });
+
+    it('update, list active ones and delete with their mappings', async () => {
+      const a = await store.templates.create({ name: 'a', description: '', memory: 1, cores: 1, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 1 }], T0);
+      const b = await store.templates.create({ name: 'b', description: '', memory: 1, cores: 1, isActive: true }, [], T0);
+      const updated = await store.templates.update(b.id, { isActive: false, memory: 8 }, T0 + 5);
+      expect(updated).toMatchObject({ isActive: false, memory: 8, updatedAt: T0 + 5, createdAt: T0 });
+      expect((await store.templates.list({ activeOnly: true })).map((t) => t.name)).toEqual(['a']);
+      expect((await store.templates.list()).map((t) => t.name)).toEqual(['a', 'b']);
+      expect(await store.templates.removeMapping(a.id, 'lab', 'pve1')).toBe(true);
+      expect(await store.templates.removeMapping(a.id, 'lab', 'pve1')).toBe(false);
+      expect(await store.templates.delete(a.id)).toBe(true);
+      expect(await store.templates.get(a.id)).toBeUndefined();
+      await expect(store.templates.update(a.id, { memory: 1 }, T0)).rejects.toBeInstanceOf(RecordNotFoundError);
+    });
+  });
+
+  describe('template inventory', () => {
+    const entry = (node: string, vmid: number, extra: object = {}) => ({
+      clusterId: 'lab', node, vmid, name: 'ubuntu', isReplica: false, sourceVmid: null, sourceNode: null, isClassTemplate: false, classId: null,
+      lastVerifiedAt: T0, health: 'ok' as const, vanishedAt: null, ...extra,
+    });
+
+    it('registers originals, replicas and class templates and filters them', async () => {
+      await store.templateInventory.upsert(entry('pve1', 9000));
+      await store.templateInventory.upsert(entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' }));
+      await store.templateInventory.upsert(entry('pve1', 9500, { name: 'cs101-base', isClassTemplate: true, classId: 'cs101' }));
+      expect((await store.templateInventory.list()).map((r) => r.vmid)).toEqual([9000, 9500, 9100]);
+      expect(await store.templateInventory.list({ isReplica: true })).toEqual([entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' })]);
+      expect((await store.templateInventory.list({ classId: 'cs101' })).map((r) => r.name)).toEqual(['cs101-base']);
+      expect((await store.templateInventory.list({ name: 'ubuntu' })).map((r) => r.node)).toEqual(['pve1', 'pve2']);
+      expect((await store.templateInventory.list({ node: 'pve1', isClassTemplate: false })).map((r) => r.vmid)).toEqual([9000]);
+    });
+
+    it('marks vanished templates instead of dropping them, and revives them when seen again', async () => {
+      await store.templateInventory.upsert(entry('pve1', 9000));
+      await store.templateInventory.upsert(entry('pve2', 9100));
+      expect(await store.templateInventory.markVanished('lab', [{ node: 'pve1', vmid: 9000 }], T0 + 10)).toBe(1);
+      expect((await store.templateInventory.list()).map((r) => r.vmid)).toEqual([9000]);
+      const all = await store.templateInventory.list({ includeVanished: true });
+      expect(all.find((r) => r.vmid === 9100)).toMatchObject({ vanishedAt: T0 + 10, health: 'missing' });
+      await store.templateInventory.upsert(entry('pve2', 9100));
+      expect((await store.templateInventory.list()).map((r) => r.vmid)).toEqual([9000, 9100]);
+      await store.templateInventory.setHealth('lab', 'pve1', 9000, 'no-boot-disk', T0 + 20);
+      expect((await store.templateInventory.list({ vmid: 9000 }))[0]).toMatchObject({ health: 'no-boot-disk', lastVerifiedAt: T0 + 20 });
+      await expect(store.templateInventory.setHealth('lab', 'pve9', 1, 'ok', T0)).rejects.toBeInstanceOf(RecordNotFoundError);
+    });
+  });
+
+  describe('people, classes and assignments', () => {
+    it('link chat identities to people, once, and refuse a taken one', async () => {
+      const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, T0);
+      const bob = await store.classes.createPerson({ username: 'bob', displayName: 'Bob', role: 'teacher' }, T0);
+      await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'U123' });
+      await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'U123' });
+      await store.classes.linkIdentity({ personId: alice.id, platform: 'discord', externalId: '998877' });
+      expect(await store.classes.findByIdentity('slack', 'U123')).toEqual(alice);
+      expect(await store.classes.findByIdentity('slack', 'U999')).toBeUndefined();
+      expect(await store.classes.identitiesOf(alice.id)).toHaveLength(2);
+      const taken = await store.classes.linkIdentity({ personId: bob.id, platform: 'slack', externalId: 'U123' }).catch((e: unknown) => e);
+      expect(taken).toBeInstanceOf(IdentityTakenError);
+      await expect(store.classes.createPerson({ username: 'alice', displayName: 'A2', role: 'admin' }, T0)).rejects.toBeInstanceOf(DuplicateNameError);
+      await store.classes.setRole(bob.id, 'admin');
+      expect((await store.classes.getPersonByUsername('bob'))?.role).toBe('admin');
+      expect((await store.classes.listPeople()).map((p) => p.username)).toEqual(['alice', 'bob']);
+    });
+
+    it('refuse members and classes that refer to nothing', async () => {
+      const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, T0);
+      const unknownClass = await store.classes.addMember({ classId: 'nope', personId: alice.id, role: 'student' }).catch((e: unknown) => e);
+      expect(unknownClass).toBeInstanceOf(UnknownReferenceError);
+      expect((unknownClass as Error).message).toBe("no class 'nope' exists");
+      await expect(store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: 777, ownerId: null }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
+      await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: alice.id }, T0);
+      await expect(store.classes.createClass({ id: 'cs101', name: 'again', templateId: null, ownerId: null }, T0)).rejects.toBeInstanceOf(DuplicateNameError);
+      await expect(store.classes.addMember({ classId: 'cs101', personId: 4242, role: 'student' })).rejects.toBeInstanceOf(UnknownReferenceError);
+      await expect(store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
+    });
+
+    it('keep membership and VM ownership, one owner per VM', async () => {
+      const t = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, T0);
+      const s1 = await store.classes.createPerson({ username: 's1', displayName: 'S1', role: 'student' }, T0);
+      const s2 = await store.classes.createPerson({ username: 's2', displayName: 'S2', role: 'student' }, T0);
+      await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: t.id }, T0);
+      await store.classes.addMember({ classId: 'cs101', personId: t.id, role: 'teacher' });
+      await store.classes.addMember({ classId: 'cs101', personId: s1.id, role: 'student' });
+      await store.classes.addMember({ classId: 'cs101', personId: s1.id, role: 'student' });
+      expect(await store.classes.members('cs101')).toEqual([
+        { classId: 'cs101', personId: t.id, role: 'teacher' },
+        { classId: 'cs101', personId: s1.id, role: 'student' },
+      ]);
+      expect(await store.classes.classesOf(s1.id)).toEqual([{ classId: 'cs101', personId: s1.id, role: 'student' }]);
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 200, personId: s1.id, classId: 'cs101', role: 'student' }, T0);
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 200, personId: s2.id, classId: 'cs101', role: 'student' }, T0 + 1);
+      expect(await store.classes.assignment('lab', 200)).toEqual({ clusterId: 'lab', vmid: 200, personId: s2.id, classId: 'cs101', role: 'student', createdAt: T0 + 1 });
+      expect(await store.classes.assignmentsOf(s1.id)).toEqual([]);
+      expect((await store.classes.assignmentsOfClass('cs101')).map((a) => a.vmid)).toEqual([200]);
+      expect(await store.classes.removeMember('cs101', s1.id)).toBe(true);
+      expect(await store.classes.deleteClass('cs101')).toBe(true);
+      expect(await store.classes.members('cs101')).toEqual([]);
+      expect((await store.classes.assignment('lab', 200))?.classId).toBeNull();
+      expect(await store.classes.unassignVm('lab', 200)).toBe(true);
+      expect(await store.classes.assignment('lab', 200)).toBeUndefined();
+    });
+  });
+
+  describe('VM inventory', () => {
+    it('upserts many rows and updates them in place', async () => {
+      await store.inventory.upsertMany([vm(100), vm(101, { isTemplate: true }), vm(102, { clusterId: 'lab2' })]);
+      await store.inventory.upsertMany([vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 })]);
+      expect(await store.inventory.get('lab', 100)).toEqual(vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 }));
+      expect(await store.inventory.count()).toBe(3);
+      expect(await store.inventory.count('lab')).toBe(2);
+    });
+
+    it('lists without templates and gone VMs unless asked, and searches by name or vmid', async () => {
+      await store.inventory.upsertMany([vm(100, { name: 'CS101-Alice' }), vm(101, { isTemplate: true }), vm(102, { name: 'cs101-bob', goneAt: T0 }), vm(1100, { name: 'other' })]);
+      expect((await store.inventory.list()).map((v) => v.vmid)).toEqual([100, 1100]);
+      expect((await store.inventory.list({ includeTemplates: true, includeGone: true })).map((v) => v.vmid)).toEqual([100, 101, 102, 1100]);
+      expect((await store.inventory.list({ search: 'cs101', includeGone: true })).map((v) => v.vmid)).toEqual([100, 102]);
+      expect((await store.inventory.list({ search: '1100' })).map((v) => v.vmid)).toEqual([1100]);
+      expect((await store.inventory.list({ search: '100%' })).map((v) => v.vmid)).toEqual([]);
+      expect((await store.inventory.list({ limit: 1 })).map((v) => v.vmid)).toEqual([100]);
+    });
+
+    it('filters by owner and by class through assignments', async () => {
+      const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, T0);
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      await store.classes.createClass({ id: 'cs202', name: 'CS2', templateId: null, ownerId: null }, T0);
+      await store.inventory.upsertMany([vm(100), vm(101), vm(102), vm(103)]);
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 101, personId: alice.id, classId: 'cs101', role: 'student' }, T0);
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: null, classId: 'cs202', role: 'base' }, T0);
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 103, personId: alice.id, classId: 'cs202', role: 'student' }, T0);
+      expect((await store.inventory.list({ personId: alice.id })).map((v) => v.vmid)).toEqual([101, 103]);
+      expect((await store.inventory.list({ classIds: ['cs202'] })).map((v) => v.vmid)).toEqual([102, 103]);
+      expect((await store.inventory.list({ classIds: [] })).map((v) => v.vmid)).toEqual([]);
+      expect((await store.inventory.list({ personId: alice.id, classIds: ['cs101'] })).map((v) => v.vmid)).toEqual([101]);
+    });
+
+    it('marks VMs that left the cluster as gone and changes single fields', async () => {
+      await store.inventory.upsertMany([vm(100), vm(101), vm(102), vm(200, { clusterId: 'lab2' })]);
+      expect(await store.inventory.markGone('lab', [100, 102], T0 + 60_000)).toBe(1);
+      expect((await store.inventory.get('lab', 101))?.goneAt).toBe(T0 + 60_000);
+      expect((await store.inventory.get('lab2', 200))?.goneAt).toBeNull();
+      expect(await store.inventory.markGone('lab', [100, 102], T0 + 70_000)).toBe(0);
+      expect(await store.inventory.update('lab', 100, { status: 'stopped', sshAvailable: false, syncError: 'agent timeout' })).toBe(true);
+      expect(await store.inventory.get('lab', 100)).toEqual(vm(100, { status: 'stopped', sshAvailable: false, syncError: 'agent timeout' }));
+      expect(await store.inventory.update('lab', 999, { status: 'x' })).toBe(false);
+    });
+  });
+
+  describe('deployments', () => {
+    const deployment = { id: 'd1', classId: 'cs101', clusterId: 'lab', spec: { students: ['alice', 'bob'], count: 2 }, status: 'planned' as const, createdBy: 'teacher', createdAt: T0, updatedAt: T0, finishedAt: null, error: null };
+    const item = (name: string) => ({ deploymentId: 'd1', name, kind: 'student' as const, personId: null, node: null, vmid: null, status: 'pending' as const, attempt: 0, error: null, updatedAt: T0 });
+
+    it('are recorded with their items and followed to the end', async () => {
+      await store.deployments.create(deployment, [item('cs101-bob'), item('cs101-alice')]);
+      expect(await store.deployments.get('d1')).toEqual(deployment);
+      expect((await store.deployments.items('d1')).map((i) => i.name)).toEqual(['cs101-alice', 'cs101-bob']);
+      expect((await store.deployments.unfinished()).map((d) => d.id)).toEqual(['d1']);
+      await store.deployments.updateItem('d1', 'cs101-alice', { status: 'done', vmid: 300, node: 'pve1', attempt: 1 });
+      await store.deployments.upsertItem({ ...item('cs101-carol'), status: 'cloning', vmid: 301 });
+      await store.deployments.upsertItem({ ...item('cs101-carol'), status: 'done', vmid: 301 });
+      expect((await store.deployments.items('d1')).map((i) => [i.name, i.status, i.vmid])).toEqual([
+        ['cs101-alice', 'done', 300],
+        ['cs101-bob', 'pending', null],
+        ['cs101-carol', 'done', 301],
+      ]);
+      await store.deployments.update('d1', { status: 'done', finishedAt: T0 + 45_000 }, T0 + 45_000);
+      expect(await store.deployments.unfinished()).toEqual([]);
+      expect(await store.deployments.list({ classId: 'cs101', status: 'done' })).toHaveLength(1);
+      await expect(store.deployments.updateItem('d1', 'nobody', { status: 'done' })).rejects.toBeInstanceOf(RecordNotFoundError);
+      await expect(store.deployments.upsertItem({ ...item('x'), deploymentId: 'missing' })).rejects.toBeInstanceOf(UnknownReferenceError);
+    });
+
+    it('write nothing when two items share a name', async () => {
+      await expect(store.deployments.create(deployment, [item('cs101-alice'), item('cs101-alice')])).rejects.toBeInstanceOf(DuplicateNameError);
+      expect(await store.deployments.get('d1')).toBeUndefined();
+    });
+  });
+
+  describe('sync state and leases', () => {
+    it('keeps per-cluster sync state', async () => {
+      const state = { clusterId: 'lab', lastFullSyncAt: T0, lastQuickSyncAt: T0 + 30_000, lastSuccessAt: T0 + 30_000, consecutiveErrors: 0, lastError: null, nextAttemptAt: null };
+      await store.sync.saveState(state);
+      await store.sync.saveState({ ...state, consecutiveErrors: 2, lastError: 'unreachable' });
+      expect(await store.sync.getState('lab')).toEqual({ ...state, consecutiveErrors: 2, lastError: 'unreachable' });
+      expect(await store.sync.listStates()).toHaveLength(1);
+    });
+
+    it('gives a lease to one holder at a time until it expires', async () => {
+      expect(await store.sync.acquireLease('sync-leader', 'bot-a', 1000, T0)).toBe(true);
+      expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 500)).toBe(false);
+      expect(await store.sync.acquireLease('sync-leader', 'bot-a', 1000, T0 + 900)).toBe(true);
+      expect(await store.sync.getLease('sync-leader')).toEqual({ name: 'sync-leader', holder: 'bot-a', expiresAt: T0 + 1900 });
+      expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 1800)).toBe(false);
+      expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 2000)).toBe(true);
+      await store.sync.releaseLease('sync-leader', 'bot-a');
+      expect((await store.sync.getLease('sync-leader'))?.holder).toBe('bot-b');
+      await store.sync.releaseLease('sync-leader', 'bot-b');
+      expect(await store.sync.acquireLease('sync-leader', 'bot-c', 1000, T0 + 2001)).toBe(true);
+    });
+  });
+
+  describe('audit log', () => {
+    it('records who did what, newest first, with details', async () => {
+      await store.audit.record({ at: T0, actor: 'alice', action: 'vm.start', target: 'lab/100', outcome: 'ok', details: { via: 'slack' } });
+      await store.audit.record({ at: T0 + 1, actor: 'bob', action: 'vm.start', target: 'lab/100', outcome: 'denied', details: { reason: 'not owner' } });
+      await store.audit.record({ at: T0 + 2, actor: 'alice', action: 'class.deploy', target: 'cs101', outcome: 'ok', details: {} });
+      const all = await store.audit.list();
+      expect(all.map((a) => a.action)).toEqual(['class.deploy', 'vm.start', 'vm.start']);
+      expect(all[1]).toMatchObject({ actor: 'bob', outcome: 'denied', details: { reason: 'not owner' } });
+      expect((await store.audit.list({ actor: 'alice', action: 'vm.start' })).map((a) => a.at)).toEqual([T0]);
+      expect(await store.audit.list({ since: T0 + 1, limit: 1 })).toHaveLength(1);
+    });
+  });
+
+  describe('transactions', () => {
+    it('keep nothing of a batch that throws, across repositories', async () => {
+      const error = await store
+        .transaction(async (tx) => {
+          await tx.classes.createPerson({ username: 'ghost', displayName: 'G', role: 'student' }, T0);
+          await tx.inventory.upsertMany([vm(100), vm(101)]);
+          await tx.audit.record({ at: T0, actor: 'x', action: 'y', target: 'z', outcome: 'ok', details: {} });
+          throw new Error('boom');
+        })
+        .catch((e: unknown) => e);
+      expect((error as Error).message).toBe('boom');
+      expect(await store.classes.getPersonByUsername('ghost')).toBeUndefined();
+      expect(await store.inventory.count()).toBe(0);
+      expect(await store.audit.list()).toEqual([]);
+    });
+
+    it('keep everything of a batch that succeeds, and join an open transaction', async () => {
+      const result = await store.transaction(async (tx) => {
+        await tx.inventory.upsertMany([vm(100)]);
+        return tx.transaction(async (inner) => {
+          await inner.classes.createPerson({ username: 'kept', displayName: 'K', role: 'student' }, T0);
+          return 'ok';
+        });
+      });
+      expect(result).toBe('ok');
+      expect(await store.inventory.count()).toBe(1);
+      expect(await store.classes.getPersonByUsername('kept')).toBeDefined();
+    });
+  });
+});
