@@ -50,11 +50,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     await store.close();
   });
 
-  it('runs each migration once when three processes open a new database at once', async () => {
+  it('runs each migration once when six processes open a new database at once', async () => {
     const url = await freshUrl(engine);
     const fixture = resolve(import.meta.dirname, 'fixtures/open-and-close.mjs');
     const codes = await Promise.all(
-      [0, 1, 2].map(
+      [0, 1, 2, 3, 4, 5].map(
         () =>
           new Promise<{ code: number | null; stderr: string }>((r) => {
             const child = spawn(process.execPath, [fixture, url], { stdio: ['ignore', 'ignore', 'pipe'] });

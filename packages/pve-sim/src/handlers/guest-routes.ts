@@ -93,6 +93,14 @@ export function registerGuestRoutes(table: RouteTable): void {
     }, req.principal.userid).upid;
   });
 
+  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/migrate', (req, ctx) =>
+    ctx.ops.migrate(req.params.node as string, req.params.vmid as number, {
+      target: req.params.target as string,
+      online: req.params.online === 1,
+      ...(typeof req.params.targetstorage === 'string' ? { targetstorage: req.params.targetstorage } : {}),
+    }, req.principal.userid).upid,
+  );
+
   route(table, 'POST', '/nodes/{node}/qemu/{vmid}/template', (req, ctx) =>
     ctx.ops.convertToTemplate(req.params.node as string, req.params.vmid as number, req.principal.userid).upid,
   );

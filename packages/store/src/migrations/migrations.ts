@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Engine } from '../database.js';
 import { initialSchema } from './0001-initial-schema.js';
 
@@ -19,9 +19,31 @@ export function createMigrator(db: Kysely<unknown>, engine: Engine): Migrator {
   return new Migrator({ db, provider: new InCodeMigrationProvider(engine), migrationTableName: 'lab_migrations', migrationLockTableName: 'lab_migrations_lock' });
 }
 
-/** Runs every pending migration; throws with the failing migration's name. */
+/**
+ * Runs every pending migration; throws with the failing migration's name. On PostgreSQL kysely
+ * holds an advisory lock. On SQLite kysely takes no lock and no transaction, so the whole run is
+ * wrapped in `BEGIN IMMEDIATE … COMMIT` on the store's single connection: a second process waits
+ * for the write lock, then finds the migrations done.
+ */
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<MigrationResultSet> {
-  const result = await createMigrator(db, engine).migrateToLatest();
+  if (engine !== 'sqlite') return checked(await createMigrator(db, engine).migrateToLatest());
+  await sql`begin immediate`.execute(db);
+  let result: MigrationResultSet;
+  try {
+    result = await createMigrator(db, engine).migrateToLatest();
+  } catch (error) {
+    await sql`rollback`.execute(db);
+    throw error;
+  }
+  if (result.error) {
+    await sql`rollback`.execute(db);
+    return checked(result);
+  }
+  await sql`commit`.execute(db);
+  return result;
+}
+
+function checked(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`store migration '${failed}' failed: ${(result.error as Error).message ?? String(result.error)}`, { cause: result.error });

@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { backoffDelay } from '../client/backoff.js';
+import { PveHttpError, PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import type { PveApi } from '../ports/pve-api.js';
+import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
+import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
+import { CloneMissingDiskError, CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError } from './clone-errors.js';
+import { allocateVmid, type VmidReservation } from './vmid-allocator.js';
+
+const configSchema = z.record(z.string(), z.unknown());
+const storageSchema = z.array(z.object({ storage: z.string(), type: z.string(), shared: z.number().optional() }).loose());
+
+/** How to clone: `auto` links from a template where the storage allows and falls back to full. */
+export type CloneMode = 'auto' | 'linked' | 'full';
+
+/** What a clone is doing, for progress displays. */
+export interface CloneProgress {
+  phase: 'verifying-source' | 'allocating' | 'cloning' | 'waiting-for-lock' | 'verifying' | 'done';
+  vmid?: number;
+  /** Copy progress of a full clone, from the task log. */
+  percent?: number;
+}
+
+/** Options of `cloneVm`. */
+export interface CloneVmOptions {
+  source: { node: string; vmid: number };
+  name: string;
+  /** A VMID to use; otherwise one is allocated safely. */
+  newid?: number;
+  /** @defaultValue `'auto'` */
+  mode?: CloneMode;
+  /** Node to create the clone on (only when the source's disks are on shared storage). */
+  target?: string;
+  /** Target storage of a full clone. */
+  storage?: string;
+  pool?: string;
+  description?: string;
+  /** Deadline for the whole clone, lock wait included. @defaultValue `1800000` (30 min) */
+  timeoutMs?: number;
+  /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
+  pollIntervalMs?: number;
+  /** Retries of transient failures (id races, storage lock timeouts). @defaultValue `4` */
+  maxRetries?: number;
+  onProgress?: (progress: CloneProgress) => void;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A clone that is verifiably done. */
+export interface CloneResult {
+  clusterId: string;
+  vmid: number;
+  node: string;
+  sourceVmid: number;
+  mode: 'linked' | 'full';
+  /** Set when a linked clone was wanted (`auto`) but a full one was made; says why. */
+  fallbackReason?: string;
+  upid: string;
+  bootDisk: BootDisk;
+  durationMs: number;
+  /** Clone attempts made (1 unless a transient failure was retried). */
+  attempts: number;
+}
+
+const ID_TAKEN = /already exists/;
+const LINKED_UNSUPPORTED = /Linked clone feature is not supported/;
+const TRANSIENT = /got timeout|lock request timeout|can't lock file/;
+const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
+
+/**
+ * Clones a VM so that it is verifiably right, or fails early and clearly: checks the source has a
+ * boot disk (no request is sent otherwise), picks linked or full, allocates a VMID that no other
+ * clone in this process holds (re-allocating on PVE's "already exists" race), follows the task by
+ * UPID, waits until `lock: clone` has cleared on the new VM, and checks the new VM's boot disk.
+ */
+export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<CloneResult> {
+  const clock = options.clock ?? systemClock;
+  const logger = (options.logger ?? silentLogger).child({ clusterId: api.clusterId, sourceVmid: options.source.vmid });
+  const started = clock.now();
+  const deadline = started + (options.timeoutMs ?? 30 * 60_000);
+  const poll = options.pollIntervalMs ?? 1000;
+  const progress = (p: CloneProgress): void => options.onProgress?.(p);
+  const { node, vmid: sourceVmid } = options.source;
+  const sourceConfigPath = pvePath`/nodes/${node}/qemu/${sourceVmid}/config`;
+
+  progress({ phase: 'verifying-source' });
+  const sourceConfig = await api.get(sourceConfigPath, undefined, { schema: configSchema });
+  const bootDisk = findBootDisk(sourceConfig);
+  if (!bootDisk) throw new TemplateMissingDiskError({ clusterId: api.clusterId, node, vmid: sourceVmid, drives: driveKeys(sourceConfig) });
+  let { linked, fallbackReason } = await chooseLinked(api, options.mode ?? 'auto', sourceConfig, bootDisk, node, sourceVmid);
+
+  const targetNode = options.target ?? node;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    progress({ phase: 'allocating' });
+    const reservation: VmidReservation = await allocateVmid(api, options.newid !== undefined && attempts === 1 ? { preferred: options.newid } : {});
+    const newid = reservation.vmid;
+    try {
+      progress({ phase: 'cloning', vmid: newid, ...(linked ? {} : { percent: 0 }) });
+      const upid = await api.post<string>(pvePath`/nodes/${node}/qemu/${sourceVmid}/clone`, {
+        newid,
+        name: options.name,
+        full: !linked,
+        target: options.target,
+        storage: linked ? undefined : options.storage,
+        pool: options.pool,
+        description: options.description,
+      });
+      try {
+        await waitForTask(api, upid, {
+          clock,
+          pollIntervalMs: Math.min(poll, 250),
+          maxPollIntervalMs: poll,
+          timeoutMs: Math.max(1, deadline - clock.now()),
+          ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
+        });
+      } catch (error) {
+        if (error instanceof PveTaskTimeoutError) throw await timeoutError(api, options, targetNode, newid, upid, 'task', deadline - started);
+        throw error;
+      }
+      progress({ phase: 'waiting-for-lock', vmid: newid });
+      const config = await waitForCloneLock(api, targetNode, newid, deadline, poll, clock, () => timeoutError(api, options, targetNode, newid, upid, 'lock', deadline - started));
+      progress({ phase: 'verifying', vmid: newid });
+      const newDisk = findBootDisk(config);
+      if (!newDisk) throw new CloneMissingDiskError({ clusterId: api.clusterId, node: targetNode, vmid: newid, sourceVmid, config });
+      progress({ phase: 'done', vmid: newid });
+      logger.info('clone verified', { vmid: newid, node: targetNode, mode: linked ? 'linked' : 'full', attempts });
+      return {
+        clusterId: api.clusterId,
+        vmid: newid,
+        node: targetNode,
+        sourceVmid,
+        mode: linked ? 'linked' : 'full',
+        ...(fallbackReason ? { fallbackReason } : {}),
+        upid,
+        bootDisk: newDisk,
+        durationMs: clock.now() - started,
+        attempts,
+      };
+    } catch (error) {
+      const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
+      const maxRetries = options.maxRetries ?? 4;
+      if (LINKED_UNSUPPORTED.test(text) && linked && (options.mode ?? 'auto') === 'auto' && attempts <= maxRetries) {
+        linked = false;
+        fallbackReason = text;
+        logger.info('linked clone not supported here; falling back to a full clone', { reason: text });
+        continue;
+      }
+      if (LINKED_UNSUPPORTED.test(text) && linked) throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
+      const idTaken = ID_TAKEN.test(text);
+      if ((idTaken || TRANSIENT.test(text)) && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
+        logger.warn('clone failed transiently; retrying with a fresh VMID', { vmid: newid, reason: text, attempt: attempts });
+        if (!idTaken) await clock.sleep(backoffDelay(attempts, { baseDelayMs: 1000, maxDelayMs: 15_000 }));
+        continue;
+      }
+      throw error;
+    } finally {
+      reservation.release();
+    }
+  }
+}
+
+async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string, unknown>, bootDisk: BootDisk, node: string, vmid: number): Promise<{ linked: boolean; fallbackReason?: string }> {
+  if (mode === 'full') return { linked: false };
+  const isTemplate = config.template === 1 || config.template === '1';
+  let reason: string | undefined;
+  if (!isTemplate) reason = `VM ${vmid} is not a template`;
+  else {
+    const storages = await api.get(pvePath`/nodes/${node}/storage`, { storage: bootDisk.storage }, { schema: storageSchema });
+    const type = storages.find((s) => s.storage === bootDisk.storage)?.type;
+    if (type && NO_LINKED_CLONE_TYPES.has(type)) reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
+    else if (/\.raw$/.test(bootDisk.volid)) reason = `disk ${bootDisk.volid} is raw on a file storage`;
+  }
+  if (!reason) return { linked: true };
+  if (mode === 'linked') throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid, reason });
+  return { linked: false, fallbackReason: reason };
+}
+
+/**
+ * Polls the new VM's config until PVE has removed `lock: clone` (the clone task may report OK
+ * a moment before). Returns the final config; on the deadline throws what `onTimeout` builds.
+ */
+export async function waitForCloneLock(
+  api: PveApi,
+  node: string,
+  vmid: number,
+  deadline: number,
+  pollIntervalMs: number,
+  clock: Clock,
+  onTimeout: () => Promise<Error>,
+): Promise<Record<string, unknown>> {
+  for (;;) {
+    const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+    if (config.lock === undefined) return config;
+    if (clock.now() >= deadline) throw await onTimeout();
+    await clock.sleep(Math.min(pollIntervalMs, Math.max(1, deadline - clock.now())));
+  }
+}
+
+async function timeoutError(
+  api: PveApi,
+  options: CloneVmOptions,
+  node: string,
+  vmid: number,
+  upid: string,
+  waitingFor: 'task' | 'lock',
+  timeoutMs: number,
+): Promise<CloneTimeoutError> {
+  const lastConfig = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  const source = await api.get(pvePath`/nodes/${options.source.node}/qemu/${options.source.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  return new CloneTimeoutError({
+    clusterId: api.clusterId,
+    node,
+    vmid,
+    sourceVmid: options.source.vmid,
+    timeoutMs,
+    waitingFor,
+    lastConfig,
+    taskLogTail: await readTaskLogTail(api, upid),
+    templateStillHasDisk: source === undefined ? undefined : findBootDisk(source) !== undefined,
+  });
+}
