@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { findBootDisk } from '../cloning/boot-disk.js';
+import { LabError } from '../errors/lab-error.js';
+import { PveHttpError } from '../errors/pve-errors.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { MappingProblem } from './template-errors.js';
+
+const configSchema = z.record(z.string(), z.unknown());
+
+/** What a VMID on a node turned out to be, for template checks. */
+export type TemplateVmCheck = { ok: true } | { ok: false; problem: MappingProblem; detail: string };
+
+/** Checks that `vmid` on `node` exists, is a template and has a boot disk. */
+export async function checkTemplateVm(api: PveApi, node: string, vmid: number): Promise<TemplateVmCheck> {
+  let config: Record<string, unknown>;
+  try {
+    config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+  } catch (error) {
+    if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return { ok: false, problem: 'missing', detail: 'does not exist' };
+    if (error instanceof LabError) return { ok: false, problem: 'unreachable', detail: error.message };
+    throw error;
+  }
+  if (config.template !== 1 && config.template !== '1') return { ok: false, problem: 'not-template', detail: 'is a VM, not a template' };
+  if (!findBootDisk(config)) return { ok: false, problem: 'no-boot-disk', detail: 'has no boot disk' };
+  return { ok: true };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { ClusterApis } from '../ports/cluster-apis.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { TemplateInventoryRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+/** `/cluster/resources?type=vm` entries as the SDK relies on them (vmid may come as a string). */
+export const vmResourceSchema = z.array(
+  z
+    .object({
+      vmid: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number),
+      node: z.string(),
+      type: z.string(),
+      name: z.string().optional(),
+      template: z.union([z.number(), z.string()]).optional(),
+      tags: z.string().optional(),
+      status: z.string().optional(),
+      lock: z.string().optional(),
+    })
+    .loose(),
+);
+
+/** One VM resource of the cluster. */
+export type VmResource = z.output<typeof vmResourceSchema>[number];
+
+/** The guests of a cluster, in one request. */
+export function listVmResources(api: PveApi): Promise<VmResource[]> {
+  return api.get('/cluster/resources', { type: 'vm' }, { schema: vmResourceSchema });
+}
+
+/** PVE tags of a resource (`;`, `,` or space separated). */
+export function tagsOf(resource: { tags?: string | undefined }): string[] {
+  return (resource.tags ?? '').split(/[;,\s]+/).filter(Boolean);
+}
+
+/** What one cluster's scan found. */
+export interface TemplateScanReport {
+  clusterId: string;
+  found: number;
+  added: number;
+  vanished: number;
+}
+
+/**
+ * Registers every template VM of every cluster in the template inventory: originals, replicas
+ * (kept as such once known, or tagged `replica`, with their source) and class templates (tagged
+ * `class-<id>` and `role-base`). Templates that are gone are marked vanished, not dropped.
+ */
+export async function scanTemplateInventory(deps: { store: Store; clusters: ClusterApis; clock?: Clock }, options: { clusterIds?: string[] } = {}): Promise<TemplateScanReport[]> {
+  const clock = deps.clock ?? systemClock;
+  const reports: TemplateScanReport[] = [];
+  for (const clusterId of options.clusterIds ?? deps.clusters.ids()) {
+    const resources = await listVmResources(deps.clusters.get(clusterId));
+    const templates = resources.filter((r) => r.type === 'qemu' && Number(r.template) === 1);
+    const known = new Map((await deps.store.templateInventory.list({ clusterId, includeVanished: true })).map((r) => [`${r.node}/${r.vmid}`, r]));
+    const originals = templates.filter((t) => !tagsOf(t).includes('replica') && !known.get(`${t.node}/${t.vmid}`)?.isReplica).sort((a, b) => a.vmid - b.vmid);
+    let added = 0;
+    await deps.store.transaction(async (tx) => {
+      for (const t of templates) {
+        const existing = known.get(`${t.node}/${t.vmid}`);
+        const tags = tagsOf(t);
+        const classId = tags.find((tag) => tag.startsWith('class-'))?.slice('class-'.length) ?? null;
+        const isReplica = existing?.isReplica ?? tags.includes('replica');
+        const source = isReplica && !existing?.sourceVmid ? originals.find((o) => o.name === t.name && o.vmid !== t.vmid) : undefined;
+        const record: TemplateInventoryRecord = {
+          clusterId,
+          node: t.node,
+          vmid: t.vmid,
+          name: t.name ?? `VM ${t.vmid}`,
+          isReplica,
+          sourceVmid: existing?.sourceVmid ?? source?.vmid ?? null,
+          sourceNode: existing?.sourceNode ?? source?.node ?? null,
+          isClassTemplate: classId !== null && tags.includes('role-base'),
+          classId: classId !== null && tags.includes('role-base') ? classId : null,
+          lastVerifiedAt: existing?.lastVerifiedAt ?? clock.now(),
+          health: existing && existing.vanishedAt === null ? existing.health : 'unknown',
+          vanishedAt: null,
+        };
+        if (!existing) added++;
+        await tx.templateInventory.upsert(record);
+      }
+      const vanished = await tx.templateInventory.markVanished(clusterId, templates.map((t) => ({ node: t.node, vmid: t.vmid })), clock.now());
+      reports.push({ clusterId, found: templates.length, added, vanished });
+    });
+  }
+  return reports;
+}
+
+/** Counts of the template inventory. */
+export interface TemplateStatistics {
+  total: number;
+  originals: number;
+  replicas: number;
+  classTemplates: number;
+  /** Templates per `cluster/node`. */
+  perNode: Record<string, number>;
+}
+
+/** Totals, originals, replicas, class templates and templates per node. */
+export async function templateStatistics(store: Store, clusterId?: string): Promise<TemplateStatistics> {
+  const rows = await store.templateInventory.list(clusterId === undefined ? {} : { clusterId });
+  const perNode: Record<string, number> = {};
+  for (const r of rows) perNode[`${r.clusterId}/${r.node}`] = (perNode[`${r.clusterId}/${r.node}`] ?? 0) + 1;
+  return {
+    total: rows.length,
+    originals: rows.filter((r) => !r.isReplica && !r.isClassTemplate).length,
+    replicas: rows.filter((r) => r.isReplica).length,
+    classTemplates: rows.filter((r) => r.isClassTemplate).length,
+    perNode,
+  };
+}
+
+/** Where the templates called `name` are, across nodes and clusters. */
+export async function templateDistribution(store: Store, name: string): Promise<Array<{ clusterId: string; node: string; vmid: number; isReplica: boolean }>> {
+  return (await store.templateInventory.list({ name })).map((r) => ({ clusterId: r.clusterId, node: r.node, vmid: r.vmid, isReplica: r.isReplica }));
+}
