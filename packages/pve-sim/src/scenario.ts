@@ -203,7 +203,7 @@ function addScenarioGuest(state: ClusterState, g: GuestSpec, time: SimTime): voi
     const store = state.storageOn(g.node, disk.storage);
     if (!store) throw new ScenarioError(`guest ${g.vmid}: storage '${disk.storage}' is not on node '${g.node}'`);
     let volname = diskVolname(store.def, g.vmid, index++);
-    if (g.template) volname = toBaseVolname(volname);
+    if (g.template) volname = toBaseVolname(store.def, volname);
     const size = disk.sizeGiB * GiB;
     store.volumes.set(volname, { volname, vmid: g.vmid, sizeBytes: size, usedBytes: store.def.type === 'lvm' ? size : Math.round(size * 0.3) });
     config[key] = formatDrive(`${disk.storage}:${volname}`, { iothread: '1', size: formatSize(size) });

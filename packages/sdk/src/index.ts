@@ -34,3 +34,10 @@ export { checkTemplateHealth, startTemplateHealthChecks, type TemplateHealthProb
 export { replicateTemplate, replicaTag, type ReplicaResult, type ReplicateOptions } from './templates/replicate-template.js';
 export { nodeTemplateVmid } from './templates/node-template-vmid.js';
 export { mapWithConcurrency } from './util/map-with-concurrency.js';
+export { categoryOf, driveSizeBytes, inventoryRowFromConfig } from './inventory/inventory-row.js';
+export { explainPlacement, placeVms, InsufficientCapacityError, type NodeCapacity, type NodeExplanation, type PlacementOptions, type PlacementStrategy } from './deploy/placement.js';
+export { classSpecSchema, parseClassSpec, InvalidDeploymentError, studentVmName, seatVmName, teacherVmName, baseVmName, classTags, type ClassSpec, type ClassSpecInput } from './deploy/class-spec.js';
+export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './deploy/plan-class.js';
+export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
+export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
+export { DeploymentEngine, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary } from './deploy/deployment-engine.js';

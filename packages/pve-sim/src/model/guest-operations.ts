@@ -261,7 +261,7 @@ export class GuestOperations {
         const store = vol && this.state.storageOn(node, vol.storage);
         if (!vol || !store || drive.isCloudinit) continue;
         const volume = store.volumes.get(vol.volname);
-        const baseName = toBaseVolname(vol.volname);
+        const baseName = toBaseVolname(store.def, vol.volname);
         if (volume) {
           store.volumes.delete(vol.volname);
           store.volumes.set(baseName, { ...volume, volname: baseName });

@@ -22,16 +22,23 @@ export function cloudinitVolname(storage: SimStorageDef, vmid: number): string {
   return `vm-${vmid}-cloudinit`;
 }
 
-/** The volume name of a linked clone of `baseVolname` owned by `vmid`. */
-export function linkedVolname(storage: SimStorageDef, baseVolname: string, vmid: number, index: number): string {
-  return `${baseVolname}/${diskVolname(storage, vmid, index)}`;
+/** The part of a volume name that is the volume itself, without the base it was cloned from. */
+function ownPart(storage: SimStorageDef, volname: string): string {
+  const parts = volname.split('/');
+  return FILE_BASED.has(storage.type) ? parts.slice(-2).join('/') : parts.at(-1)!;
 }
 
-/** The base-image name a volume gets when its VM becomes a template. */
-export function toBaseVolname(volname: string): string {
-  const parts = volname.split('/');
-  const last = parts.pop()!;
-  return [...parts, last.replace(/^vm-/, 'base-')].join('/');
+/** The volume name of a linked clone of `baseVolname` owned by `vmid` (`base-103-disk-0/vm-105-disk-0`). */
+export function linkedVolname(storage: SimStorageDef, baseVolname: string, vmid: number, index: number): string {
+  return `${ownPart(storage, baseVolname)}/${diskVolname(storage, vmid, index)}`;
+}
+
+/**
+ * The base-image name a volume gets when its VM becomes a template. Like PVE's storage plugins it
+ * keeps only the volume's own part: a template made from a linked clone is a base of its own.
+ */
+export function toBaseVolname(storage: SimStorageDef, volname: string): string {
+  return ownPart(storage, volname).replace(/(^|\/)vm-(\d+-disk-\d+)/, '$1base-$2');
 }
 
 /** Splits `storage:volname` (PVE volume id). */

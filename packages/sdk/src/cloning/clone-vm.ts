@@ -45,6 +45,11 @@ export interface CloneVmOptions {
   /** Retries of transient failures (id races, storage lock timeouts). @defaultValue `4` */
   maxRetries?: number;
   onProgress?: (progress: CloneProgress) => void;
+  /**
+   * Called with the VMID about to be used, before the clone request is sent (and again with a new
+   * one if it is re-allocated). Record it durably here to find the VM after a crash.
+   */
+  onAllocated?: (vmid: number) => Promise<void> | void;
   clock?: Clock;
   logger?: Logger;
 }
@@ -100,6 +105,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     const reservation: VmidReservation = await allocateVmid(api, options.newid !== undefined && attempts === 1 ? { preferred: options.newid } : {});
     const newid = reservation.vmid;
     try {
+      await options.onAllocated?.(newid);
       progress({ phase: 'cloning', vmid: newid, ...(linked ? {} : { percent: 0 }) });
       const upid = await api.post<string>(pvePath`/nodes/${node}/qemu/${sourceVmid}/clone`, {
         newid,

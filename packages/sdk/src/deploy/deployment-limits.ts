@@ -1,0 +1,44 @@
+import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+
+/** How many clones may run at once: in all, per node, and per storage (per node for local storage). */
+export interface DeploymentLimits {
+  /** @defaultValue 8 */
+  global: number;
+  /** @defaultValue 3 */
+  perNode: number;
+  /**
+   * Each clone holds the storage's allocation lock for a moment and PVE gives up on it after 10 s;
+   * 2 keeps the queue short enough that lvm-thin never times out. @defaultValue 2
+   */
+  perStorage: number;
+}
+
+/** Limits a 3-node lab on lvm-thin survives. */
+export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 2 };
+
+/** The limiters of one deployment run. */
+export class DeploymentThrottle {
+  readonly #global: ConcurrencyLimiter;
+  readonly #nodes = new Map<string, ConcurrencyLimiter>();
+  readonly #storages = new Map<string, ConcurrencyLimiter>();
+
+  constructor(private readonly limits: DeploymentLimits) {
+    this.#global = new ConcurrencyLimiter(limits.global);
+  }
+
+  /** Runs `task` once a global, a node and a storage slot are free (always taken in that order). */
+  run<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
+    const nodeLimiter = this.#get(this.#nodes, node, this.limits.perNode);
+    const storageLimiter = this.#get(this.#storages, storageKey, this.limits.perStorage);
+    return this.#global.run(() => nodeLimiter.run(() => storageLimiter.run(task)));
+  }
+
+  #get(map: Map<string, ConcurrencyLimiter>, key: string, limit: number): ConcurrencyLimiter {
+    let limiter = map.get(key);
+    if (!limiter) {
+      limiter = new ConcurrencyLimiter(limit);
+      map.set(key, limiter);
+    }
+    return limiter;
+  }
+}
