@@ -23,7 +23,6 @@ import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
 
-const configSchema = z.record(z.string(), z.unknown());
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -306,6 +305,8 @@ export class DeploymentEngine {
     }
     config = { ...config, tags };
     const now = this.#clock.now();
+    // Read outside the transaction: on SQLite the transaction holds the only connection.
+    const sourceTemplate = role === 'base' ? await this.#deps.catalog.get(plan.templateName) : undefined;
     await store.transaction(async (tx) => {
       await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid: vmid!, now }, config, findBootDisk(config)?.key)]);
       await tx.classes.assignVm({ clusterId: plan.clusterId, vmid: vmid!, personId: item.personId, classId: plan.spec.classId, role }, now);
@@ -316,8 +317,8 @@ export class DeploymentEngine {
         });
         const existing = await tx.templates.getByName(item.name);
         if (!existing) {
-          const template = await this.#deps.catalog.get(plan.templateName);
-          await tx.templates.create({ name: item.name, description: `class base template of ${plan.spec.classId}`, memory: template.record.memory, cores: template.record.cores, isActive: false }, [{ clusterId: plan.clusterId, node, vmid: vmid! }], now);
+          const { memory, cores } = sourceTemplate!.record;
+          await tx.templates.create({ name: item.name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false }, [{ clusterId: plan.clusterId, node, vmid: vmid! }], now);
         } else if (!(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)) {
           await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid: vmid! });
         }

@@ -66,13 +66,26 @@ function matchesVm(vm: VmInventoryRecord, filter: VmInventoryFilter, assignments
   return true;
 }
 
+/**
+ * Wraps every method of `repo` so that it waits for the store's lock: a call made outside an open
+ * transaction waits for it to end, as on SQLite's single connection, so code that reads through
+ * the outer store inside a transaction deadlocks here too instead of only in production.
+ */
+function serialized<T extends object>(repo: T, lock: ConcurrencyLimiter): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, fn] of Object.entries(repo)) {
+    out[key] = typeof fn === 'function' ? (...args: unknown[]) => lock.run(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(repo, args)) : fn;
+  }
+  return out as T;
+}
+
 /** An in-memory `Store` with the same rules as the SQL ones, for tests of pure logic. */
 export function createMemoryStore(): Store {
   let s = emptyState();
   const lock = new ConcurrencyLimiter(1);
   const id = (): number => s.nextId++;
 
-  const store: Store = {
+  const raw: Store = {
     clusters: {
       async upsert(cluster) {
         s.clusters = [...s.clusters.filter((c) => c.id !== cluster.id), copy(cluster)];
@@ -380,8 +393,8 @@ export function createMemoryStore(): Store {
     transaction: (fn) =>
       lock.run(async () => {
         const snapshot = structuredClone(s);
-        // Inside, `transaction` joins the open one instead of waiting for the lock it holds.
-        const joined: Store = { ...store, transaction: (inner) => inner(joined) };
+        // Inside, `transaction` joins the open one and the repositories skip the lock it holds.
+        const joined: Store = { ...raw, transaction: (inner) => inner(joined) };
         try {
           return await fn(joined);
         } catch (error) {
@@ -390,6 +403,18 @@ export function createMemoryStore(): Store {
         }
       }),
     close: async () => undefined,
+  };
+  const store: Store = {
+    clusters: serialized(raw.clusters, lock),
+    templates: serialized(raw.templates, lock),
+    templateInventory: serialized(raw.templateInventory, lock),
+    classes: serialized(raw.classes, lock),
+    inventory: serialized(raw.inventory, lock),
+    deployments: serialized(raw.deployments, lock),
+    sync: serialized(raw.sync, lock),
+    audit: serialized(raw.audit, lock),
+    transaction: raw.transaction,
+    close: raw.close,
   };
   return store;
 }
