@@ -1,65 +1,80 @@
-// `npm run demo`: a simulated 3-node cluster in this process, driven through @lab/proxmox-sdk.
-// Nothing to configure; all traffic stays on 127.0.0.1.
+// `npm run demo`: a simulated 3-node Proxmox VE cluster in this process, a SQLite store in
+// ./.lab/demo.db, and a class deployment through @lab/proxmox-sdk. Nothing to configure; all
+// traffic stays on 127.0.0.1.
+import { mkdirSync, rmSync } from 'node:fs';
 import { startPveSim } from '@lab/pve-sim';
-import { ProxmoxClient, waitForTask, pvePath } from '@lab/proxmox-sdk';
+import { DeploymentEngine, ProxmoxClient, TemplateCatalog, pvePath, waitForTask } from '@lab/proxmox-sdk';
+import { openStore } from '@lab/proxmox-store';
 
 const started = performance.now();
 const timeScale = 20;
-const sim = await startPveSim({ scenario: 'small', timeScale });
-const pve = new ProxmoxClient({
-  clusterId: 'demo',
-  baseUrl: sim.url,
-  auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-  tls: { fingerprint: sim.fingerprint },
-});
-const gib = (bytes) => `${(bytes / 1024 ** 3).toFixed(0)} GiB`;
-const bar = (percent, width = 30) => '▓'.repeat(Math.round((percent / 100) * width)).padEnd(width, '░');
+const students = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 const tty = process.stdout.isTTY;
+const bar = (done, total, width = 24) => '▓'.repeat(Math.round((done / total) * width)).padEnd(width, '░');
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-console.log(`Simulated Proxmox VE at ${sim.url} (certificate ${sim.fingerprint.slice(0, 23)}…, time ×${timeScale})\n`);
-const version = await pve.version();
-const nodes = await pve.get('/nodes');
-console.log(`PVE ${version.version} — ${nodes.length} nodes`);
-for (const n of nodes) console.log(`  ${n.node.padEnd(6)} ${n.status.padEnd(8)} cpu ${(n.cpu * 100).toFixed(0).padStart(3)} %  mem ${gib(n.mem)} / ${gib(n.maxmem)}`);
+const sim = await startPveSim({ scenario: 'small', timeScale });
+mkdirSync('.lab', { recursive: true });
+for (const suffix of ['', '-wal', '-shm']) rmSync(`.lab/demo.db${suffix}`, { force: true });
+const store = await openStore('sqlite:./.lab/demo.db');
+const pve = new ProxmoxClient({ clusterId: 'demo', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
+const clusters = { get: () => pve, ids: () => ['demo'] };
+const catalog = new TemplateCatalog({ store, clusters });
+const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs: 50 });
 
-const guests = await pve.get('/cluster/resources', { type: 'vm' });
-console.log(`\nTemplates:`);
-for (const t of guests.filter((g) => g.template)) console.log(`  ${String(t.vmid).padEnd(5)} ${t.name.padEnd(20)} on ${t.node}`);
-console.log(`Guests: ${guests.filter((g) => !g.template).length} (${guests.filter((g) => g.status === 'running').length} running)\n`);
+try {
+  const { version } = await pve.version();
+  console.log(`Simulated Proxmox VE ${version} at ${sim.url} — 3 nodes, time ×${timeScale}, certificate pinned (${sim.fingerprint.slice(0, 14)}…)`);
+  console.log(`Store: sqlite:./.lab/demo.db\n`);
 
-const newid = Number(await pve.get('/cluster/nextid'));
-console.log(`Full clone of template 9002 (16 GiB on shared NFS) as VM ${newid} on pve2:`);
-const t0 = performance.now();
-const upid = await pve.post(pvePath`/nodes/${'pve1'}/qemu/${9002}/clone`, { newid, name: 'demo-student', full: true, target: 'pve2' });
-let last = -1;
-await waitForTask(pve, upid, {
-  pollIntervalMs: 100,
-  maxPollIntervalMs: 250,
-  onProgress: (p) => {
-    if (tty) process.stdout.write(`\r  ${bar(p)} ${p.toFixed(1).padStart(5)} %`);
-    else if (Math.floor(p / 25) > last) {
-      last = Math.floor(p / 25);
-      console.log(`  ${bar(p)} ${p.toFixed(1).padStart(5)} %`);
-    }
-  },
-});
-if (tty) process.stdout.write('\n');
-const cloneMs = performance.now() - t0;
-console.log(`  done in ${(cloneMs / 1000).toFixed(1)} s (${((cloneMs * timeScale) / 1000).toFixed(0)} s on the real-time model)`);
-
-const t1 = performance.now();
-await waitForTask(pve, await pve.post(pvePath`/nodes/${'pve2'}/qemu/${newid}/status/start`), { pollIntervalMs: 50, maxPollIntervalMs: 100 });
-let ip;
-while (!ip) {
-  try {
-    const agent = await pve.get(pvePath`/nodes/${'pve2'}/qemu/${newid}/agent/network-get-interfaces`);
-    ip = agent.result.find((i) => i.name !== 'lo')?.['ip-addresses'][0]?.['ip-address'];
-  } catch {
-    await new Promise((r) => setTimeout(r, 200)); // guest agent still booting
+  await catalog.create({ name: 'ubuntu-24.04', description: 'Ubuntu 24.04 cloud image', memory: 2048, cores: 2, mappings: [{ clusterId: 'demo', node: 'pve1', vmid: 9000 }, { clusterId: 'demo', node: 'pve2', vmid: 9100 }] });
+  const teacher = await store.classes.createPerson({ username: 'ms-lovelace', displayName: 'Ms Lovelace', role: 'teacher' }, Date.now());
+  await store.classes.createClass({ id: 'cs101', name: 'Intro to Computing', templateId: null, ownerId: teacher.id }, Date.now());
+  for (const name of students) {
+    const p = await store.classes.createPerson({ username: name, displayName: name, role: 'student' }, Date.now());
+    await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
   }
+
+  const plan = await engine.plan({ classId: 'cs101', count: students.length, template: 'ubuntu-24.04', requestedBy: 'ms-lovelace' });
+  console.log(`/lab deploy cs101 ${students.length} → plan: ${plan.counts.create} VMs to create (teacher, base template, ${students.length} students) on ${[...new Set([plan.base.node, ...plan.vms.map((v) => v.node)])].join(', ')}`);
+  const total = plan.counts.create;
+  let done = 0;
+  let lastLine = '';
+  const t0 = performance.now();
+  const render = (note) => {
+    const line = `  cs101 ${bar(done, total)} ${String(done).padStart(2)}/${total}  ${note}`;
+    if (tty) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
+    else if (note.startsWith('registered') || note.startsWith('failed')) console.log(line);
+    lastLine = line;
+  };
+  const handle = await engine.apply(plan);
+  for await (const event of handle.events) {
+    if (event.type === 'registered') {
+      done++;
+      render(`registered ${event.name} (${event.vmid} on ${event.node})`);
+    } else if (event.type === 'cloning' && event.percent !== undefined) render(`copying ${event.name} ${event.percent.toFixed(0)}%`);
+    else if (event.type === 'failed') render(`failed ${event.name}: ${event.reason}`);
+  }
+  if (tty) process.stdout.write('\n');
+  const summary = await handle.done;
+  const deployMs = performance.now() - t0;
+  console.log(`  ${summary.status}: ${summary.created} created, ${summary.failed.length} failed in ${seconds(deployMs)} (${seconds(deployMs * timeScale)} on the real-time model)\n`);
+
+  console.log('VM                 VMID  node  owner        status');
+  const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
+  for (const a of await store.classes.assignmentsOfClass('cs101')) {
+    const vm = await store.inventory.get('demo', a.vmid);
+    console.log(`${(vm?.name ?? '?').padEnd(18)} ${String(a.vmid).padEnd(5)} ${(vm?.node ?? '?').padEnd(5)} ${(a.personId ? people.get(a.personId) : a.role === 'base' ? '(template)' : '-').padEnd(12)} ${vm?.status ?? '?'}`);
+  }
+
+  const alice = (await store.inventory.list({ personId: (await store.classes.getPersonByUsername('alice')).id }))[0];
+  const t1 = performance.now();
+  await waitForTask(pve, await pve.post(pvePath`/nodes/${alice.node}/qemu/${alice.vmid}/status/start`), { pollIntervalMs: 50, maxPollIntervalMs: 100 });
+  await store.inventory.update('demo', alice.vmid, { status: 'running', lastStatusCheck: Date.now() });
+  console.log(`\n/myvm start (alice) → ${alice.name} is ${(await store.inventory.get('demo', alice.vmid)).status} after ${seconds(performance.now() - t1)}`);
+  console.log(`\nSummary: ${summary.created} VMs deployed in ${seconds(deployMs)}; ${sim.requests.total} API requests, ${sim.requests.schemaViolations.length} invalid against the PVE schema; demo ran ${seconds(performance.now() - started)}.`);
+} finally {
+  await store.close();
+  await pve.close();
+  await sim.close();
 }
-console.log(`Started VM ${newid}; its guest agent reports ${ip} after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-console.log(`\nSimulator saw ${sim.requests.total} API requests, ${sim.requests.schemaViolations.length} of them invalid against the PVE schema.`);
-console.log(`Demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s. Class deployment (/lab deploy cs101 10) lands with the deployment engine.`);
-await pve.close();
-await sim.close();

@@ -189,44 +189,50 @@ export class DeploymentEngine {
     const find = (item: Item): VmResource | undefined => resources.find((r) => r.name === item.name && r.type === 'qemu');
     const byRole = (role: Item['role']) => items.filter((i) => i.role === role);
 
-    // 1. The base template and the teacher VM, side by side.
-    const [baseItem] = byRole('base');
-    await Promise.all([
-      ...(baseItem ? [guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, find(baseItem), emit))] : []),
-      ...byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, find(t), emit))),
-    ]);
-    const baseVmid = (await store.deployments.items(id)).find((i) => i.kind === 'base')?.vmid ?? plan.base.vmid;
-    const baseReady = baseItem === undefined || (await store.deployments.items(id)).find((i) => i.kind === 'base')?.status === 'done';
-
-    // 2. Replicas of the base where students must land on other nodes with local storage.
-    if (baseReady && baseVmid !== null) {
-      for (const r of byRole('replica')) {
-        await guard(r, async () => {
-          const baseTemplate = await this.#deps.catalog.get(baseVmName(plan.spec.classId));
-          const [result] = await replicateTemplate(this.#deps, baseTemplate, [r.node!], { clusterId: plan.clusterId, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
-          await store.deployments.updateItem(id, r.name, { status: 'done', vmid: result!.vmid, updatedAt: this.#clock.now() });
-        });
-      }
-    }
-
-    // 3. Students, under the global / node / storage limits.
+    // The teacher VM (a full clone) runs beside the chain base → replicas → students, which only
+    // needs the base template.
+    // Every clone, whatever its role, takes a slot under the global / node / storage limits.
     const throttle = new DeploymentThrottle(this.#limits);
-    const baseMappings = baseReady ? await this.#deps.catalog.get(baseVmName(plan.spec.classId)).catch(() => undefined) : undefined;
-    await Promise.all(
-      byRole('student')
-        .filter((s) => s.action !== 'delete')
-        .map((s) => {
-          const storageKey = plan.storage.shared ? plan.storage.id : `${s.node}/${plan.storage.id}`;
-          return throttle.run(s.node!, storageKey, () =>
-            guard(s, async () => {
-              const existing = find(s);
-              if (!existing && s.vmid === null && !baseMappings) throw new InvalidDeploymentError(`the base template of ${plan.spec.classId} is not ready, so ${s.name} cannot be cloned`);
-              const source = plan.storage.shared ? { node: plan.base.node, vmid: baseMappings?.vmidOn(plan.base.node, plan.clusterId) ?? baseVmid! } : { node: s.node!, vmid: baseMappings?.vmidOn(s.node!, plan.clusterId) ?? baseVmid! };
-              await this.#ensureVm(api, plan, id, s, existing, emit, source);
-            }),
-          );
-        }),
-    );
+    const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
+    const teacherWork = Promise.all(byRole('teacher').map((t) => throttle.run(t.node!, storageKey(t.node!), () => guard(t, () => this.#ensureVm(api, plan, id, t, find(t), emit)))));
+    const studentChain = async (): Promise<void> => {
+      // 1. The class base template.
+      const [baseItem] = byRole('base');
+      if (baseItem) await throttle.run(baseItem.node!, storageKey(baseItem.node!), () => guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, find(baseItem), emit)));
+      const baseState = (await store.deployments.items(id)).find((i) => i.kind === 'base');
+      const baseVmid = baseState?.vmid ?? plan.base.vmid;
+      const baseReady = baseItem === undefined || baseState?.status === 'done';
+
+      // 2. Replicas of the base where students must land on other nodes with local storage.
+      if (baseReady && baseVmid !== null) {
+        for (const r of byRole('replica')) {
+          await guard(r, async () => {
+            const baseTemplate = await this.#deps.catalog.get(baseVmName(plan.spec.classId));
+            const [result] = await replicateTemplate(this.#deps, baseTemplate, [r.node!], { clusterId: plan.clusterId, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
+            await store.deployments.updateItem(id, r.name, { status: 'done', vmid: result!.vmid, updatedAt: this.#clock.now() });
+          });
+        }
+      }
+
+      // 3. Students.
+      const baseMappings = baseReady ? await this.#deps.catalog.get(baseVmName(plan.spec.classId)).catch(() => undefined) : undefined;
+      await Promise.all(
+        byRole('student')
+          .filter((s) => s.action !== 'delete')
+          .map((s) =>
+            throttle.run(s.node!, storageKey(s.node!), () =>
+              guard(s, async () => {
+                const existing = find(s);
+                if (!existing && s.vmid === null && !baseMappings) throw new InvalidDeploymentError(`the base template of ${plan.spec.classId} is not ready, so ${s.name} cannot be cloned`);
+                const sourceNode = plan.storage.shared ? plan.base.node : s.node!;
+                const source = { node: sourceNode, vmid: baseMappings?.vmidOn(sourceNode, plan.clusterId) ?? baseVmid! };
+                await this.#ensureVm(api, plan, id, s, existing, emit, source);
+              }),
+            ),
+          ),
+      );
+    };
+    await Promise.all([teacherWork, studentChain()]);
 
     // 4. Students no longer wanted (scale down).
     for (const d of items.filter((i) => i.action === 'delete')) {
