@@ -41,3 +41,4 @@ export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './depl
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
 export { DeploymentEngine, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary } from './deploy/deployment-engine.js';
+export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';

@@ -1,0 +1,55 @@
+locals {
+  tags = concat(["lab", "class-${var.class_id}"], var.extra_tags)
+}
+
+resource "proxmox_virtual_environment_vm" "teacher" {
+  name      = "${var.class_id}-teacher"
+  node_name = var.teacher_node
+  vm_id     = var.teacher_vmid
+  tags      = concat(local.tags, ["role-teacher"])
+  started   = false
+
+  clone {
+    vm_id     = var.template_vmids[var.teacher_node]
+    node_name = var.teacher_node
+    full      = true
+  }
+}
+
+resource "proxmox_virtual_environment_vm" "base" {
+  name      = "${var.class_id}-base"
+  node_name = var.base_node
+  vm_id     = var.base_vmid
+  tags      = concat(local.tags, ["role-base"])
+  template  = true
+  started   = false
+
+  clone {
+    vm_id     = var.template_vmids[var.base_node]
+    node_name = var.base_node
+    full      = false
+  }
+}
+
+resource "proxmox_virtual_environment_vm" "student" {
+  for_each = var.students
+
+  name      = "${var.class_id}-${each.key}"
+  node_name = each.value.node
+  vm_id     = each.value.vmid
+  tags      = concat(local.tags, ["role-student"])
+  started   = false
+
+  clone {
+    vm_id     = proxmox_virtual_environment_vm.base.vm_id
+    node_name = var.base_node
+    full      = false
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.shared_storage || each.value.node == var.base_node
+      error_message = "Linked clones on local storage stay on the base template's node; set shared_storage = true or place the student on ${var.base_node}."
+    }
+  }
+}
