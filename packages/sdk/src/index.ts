@@ -42,3 +42,10 @@ export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.j
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
 export { DeploymentEngine, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary } from './deploy/deployment-engine.js';
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
+export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
+export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.js';
+export { NotAllowedError, UnknownVmError } from './inventory/inventory-errors.js';
+export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
+export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
+export { VmPower, type PowerAction } from './inventory/vm-power.js';
+export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';

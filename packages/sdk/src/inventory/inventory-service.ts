@@ -1,0 +1,124 @@
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { VmInventoryRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { SyncEngine } from './sync-engine.js';
+import { classesTaughtBy, type Viewer } from './viewer.js';
+
+/** A query of the inventory. */
+export interface ListVmsQuery {
+  user: Viewer;
+  clusterId?: string;
+  search?: string;
+  includeTemplates?: boolean;
+  /** Quick-sync the cluster(s) first (one request each) for callers that must see the cluster now. */
+  forceRefresh?: boolean;
+}
+
+/** VMs as the database knows them, and how fresh that is. */
+export interface ListVmsResult {
+  vms: VmInventoryRecord[];
+  /** True when a cluster's last successful sync is older than the threshold (or never happened). */
+  stale: boolean;
+  staleClusters: string[];
+  /** Oldest last-successful-sync time among the clusters asked about. */
+  lastSyncAt: number | null;
+}
+
+/** Sync figures for dashboards and `/lab sync`. */
+export interface SyncStats {
+  total: number;
+  fresh: number;
+  withErrors: number;
+  running: number;
+  lastFullSyncAt: number | null;
+  lastQuickSyncAt: number | null;
+  consecutiveErrors: number;
+  isRunning: boolean;
+  isLeader: boolean;
+  clusters: Array<{ clusterId: string; lastSuccessAt: number | null; consecutiveErrors: number; lastError: string | null; nextAttemptAt: number | null }>;
+}
+
+/** Reads of the database-first inventory: fast, filtered by ownership, with a `stale` flag. */
+export class InventoryService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #sync: SyncEngine | undefined;
+  readonly #staleAfterMs: number;
+  readonly #clusterIds: () => string[];
+
+  constructor(deps: { store: Store; clusterIds: () => string[]; clock?: Clock; sync?: SyncEngine; staleAfterMs?: number }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock ?? systemClock;
+    this.#sync = deps.sync;
+    this.#clusterIds = deps.clusterIds;
+    this.#staleAfterMs = deps.staleAfterMs ?? (deps.sync ? 2 * deps.sync.intervals.fullMs : 600_000);
+  }
+
+  /** The VMs `user` may see (students: theirs; teachers: their classes' and theirs; admins: all). */
+  async listVms(query: ListVmsQuery): Promise<ListVmsResult> {
+    if (query.forceRefresh && this.#sync) await this.#sync.quickSync({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), force: true });
+    const base = {
+      ...(query.clusterId ? { clusterId: query.clusterId } : {}),
+      ...(query.search ? { search: query.search } : {}),
+      includeTemplates: query.includeTemplates ?? false,
+    };
+    let vms: VmInventoryRecord[];
+    const { user } = query;
+    if (user.role === 'admin') vms = await this.#store.inventory.list(base);
+    else if (user.personId === null) vms = [];
+    else {
+      const own = await this.#store.inventory.list({ ...base, personId: user.personId });
+      const taught = user.role === 'teacher' ? await classesTaughtBy(this.#store, user.personId) : [];
+      const ofClasses = taught.length ? await this.#store.inventory.list({ ...base, classIds: taught }) : [];
+      const seen = new Set<string>();
+      vms = [...own, ...ofClasses].filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`)).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
+    }
+    const clusters = query.clusterId ? [query.clusterId] : this.#clusterIds();
+    const states = new Map((await this.#store.sync.listStates()).map((s) => [s.clusterId, s]));
+    const now = this.#clock.now();
+    const staleClusters = clusters.filter((c) => {
+      const at = states.get(c)?.lastSuccessAt;
+      return at === null || at === undefined || now - at > this.#staleAfterMs;
+    });
+    const times = clusters.map((c) => states.get(c)?.lastSuccessAt ?? null);
+    return { vms, stale: staleClusters.length > 0, staleClusters, lastSyncAt: times.includes(null) ? null : Math.min(...(times as number[])) };
+  }
+
+  /** Totals of the inventory and the state of every cluster's sync. */
+  async syncStats(): Promise<SyncStats> {
+    const all = await this.#store.inventory.list({ includeTemplates: true });
+    const now = this.#clock.now();
+    const states = await this.#store.sync.listStates();
+    const max = (xs: Array<number | null>) => (xs.some((x) => x !== null) ? Math.max(...(xs.filter((x) => x !== null) as number[])) : null);
+    return {
+      total: all.length,
+      fresh: all.filter((v) => now - v.lastUpdated <= this.#staleAfterMs).length,
+      withErrors: all.filter((v) => v.syncError !== null).length,
+      running: all.filter((v) => v.status === 'running').length,
+      lastFullSyncAt: max(states.map((s) => s.lastFullSyncAt)),
+      lastQuickSyncAt: max(states.map((s) => s.lastQuickSyncAt)),
+      consecutiveErrors: Math.max(0, ...states.map((s) => s.consecutiveErrors)),
+      isRunning: this.#sync?.isRunning ?? false,
+      isLeader: this.#sync?.isLeader ?? false,
+      clusters: this.#clusterIds().map((clusterId) => {
+        const s = states.find((x) => x.clusterId === clusterId);
+        return { clusterId, lastSuccessAt: s?.lastSuccessAt ?? null, consecutiveErrors: s?.consecutiveErrors ?? 0, lastError: s?.lastError ?? null, nextAttemptAt: s?.nextAttemptAt ?? null };
+      }),
+    };
+  }
+
+  /** Healthy, or the issues a sysadmin should hear about ("cluster lab2 unreachable for 6 min"). */
+  async syncHealth(): Promise<{ healthy: boolean; issues: string[] }> {
+    const stats = await this.syncStats();
+    const now = this.#clock.now();
+    const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
+    const issues: string[] = [];
+    for (const c of stats.clusters) {
+      if (c.consecutiveErrors > 0) issues.push(`cluster ${c.clusterId} unreachable${c.lastSuccessAt ? ` for ${minutes(now - c.lastSuccessAt)}` : ' since start'} (${c.consecutiveErrors} failed syncs: ${c.lastError})`);
+      else if (c.lastSuccessAt === null) issues.push(`cluster ${c.clusterId} has never been synced`);
+      else if (now - c.lastSuccessAt > this.#staleAfterMs) issues.push(`cluster ${c.clusterId} last synced ${minutes(now - c.lastSuccessAt)} ago`);
+    }
+    if (stats.withErrors > 0) issues.push(`${stats.withErrors} VMs have sync errors`);
+    return { healthy: issues.length === 0, issues };
+  }
+}

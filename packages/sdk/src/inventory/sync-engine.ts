@@ -1,0 +1,349 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { ClusterApis } from '../ports/cluster-apis.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import { createTcpPortProbe, type PortProbe } from '../ports/port-probe.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { SyncStateRecord, VmInventoryRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { scrub } from '../util/redact.js';
+import { agentInterfacesSchema, pickGuestIp } from './guest-agent-ip.js';
+import { categoryOf } from './inventory-row.js';
+
+const configSchema = z.record(z.string(), z.unknown());
+const NO_AGENT = 'guest agent: not configured';
+const LEASE = 'sync-leader';
+
+/** Settings of the sync engine; every one has a default. */
+export interface SyncEngineOptions {
+  store: Store;
+  clusters: ClusterApis;
+  clock?: Clock;
+  logger?: Logger;
+  probe?: PortProbe;
+  /** Who this process is in the leader lease. @defaultValue `hostname:pid:random` */
+  holderId?: string;
+  /** @defaultValue 300000 */
+  fullIntervalMs?: number;
+  /** @defaultValue 30000 */
+  quickIntervalMs?: number;
+  /** @defaultValue 90000 */
+  leaseTtlMs?: number;
+  /** Guest-agent and config requests in flight per cluster. @defaultValue 8 */
+  detailConcurrency?: number;
+  /** TCP probes in flight. @defaultValue 16 */
+  probeConcurrency?: number;
+  /** @defaultValue 800 */
+  probeTimeoutMs?: number;
+  /** Re-ask the guest agent for a running VM's IP after this long. @defaultValue 600000 */
+  ipMaxAgeMs?: number;
+  /** First delay after a cluster fails; doubles per failure. @defaultValue 5000 */
+  backoffBaseMs?: number;
+  /** @defaultValue 300000 */
+  backoffMaxMs?: number;
+}
+
+/** What one sync of one cluster did. */
+export interface ClusterSyncReport {
+  clusterId: string;
+  kind: 'full' | 'quick';
+  ok: boolean;
+  /** Set when the cluster was skipped because it is backing off after failures. */
+  skipped?: 'backoff';
+  error?: string;
+  vms: number;
+  added: number;
+  changed: number;
+  gone: number;
+  configRequests: number;
+  agentRequests: number;
+  probes: number;
+  durationMs: number;
+}
+
+const key = (clusterId: string, vmid: number): string => `${clusterId}/${vmid}`;
+const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/**
+ * Keeps the VM inventory fresh. A full sync (every 5 min) and a quick sync (every 30 s) each cost
+ * one `GET /cluster/resources?type=vm` per cluster; details are fetched only where needed: config
+ * for new or changed VMs, the guest agent for running VMs whose IP is unknown or stale, TCP probes
+ * for VMs whose address changed or whose probe is old. One transaction per cluster. A failing
+ * cluster backs off exponentially without stopping the others; per-VM errors are stored on the VM.
+ * With `start()`, only the holder of the store's leader lease syncs.
+ */
+export class SyncEngine {
+  readonly holderId: string;
+  readonly #o: Required<Omit<SyncEngineOptions, 'holderId' | 'logger' | 'clock' | 'probe'>>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #probe: PortProbe;
+  /** VMs that are new or whose hardware, name or node changed: the next full sync reads their config. */
+  readonly #pendingConfig = new Set<string>();
+  /** VMs that started, moved or are new: the next full sync asks their guest agent for the IP. */
+  readonly #pendingAgent = new Set<string>();
+  readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
+  #loop: Promise<void> | undefined;
+  #stop: AbortController | undefined;
+  #isLeader = false;
+
+  constructor(options: SyncEngineOptions) {
+    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });
+    this.#probe = options.probe ?? createTcpPortProbe();
+    this.#o = {
+      store: options.store,
+      clusters: options.clusters,
+      fullIntervalMs: options.fullIntervalMs ?? 300_000,
+      quickIntervalMs: options.quickIntervalMs ?? 30_000,
+      leaseTtlMs: options.leaseTtlMs ?? 90_000,
+      detailConcurrency: options.detailConcurrency ?? 8,
+      probeConcurrency: options.probeConcurrency ?? 16,
+      probeTimeoutMs: options.probeTimeoutMs ?? 800,
+      ipMaxAgeMs: options.ipMaxAgeMs ?? 600_000,
+      backoffBaseMs: options.backoffBaseMs ?? 5_000,
+      backoffMaxMs: options.backoffMaxMs ?? 300_000,
+    };
+  }
+
+  /** Whether this engine holds the leader lease (as of its last attempt). */
+  get isLeader(): boolean {
+    return this.#isLeader;
+  }
+
+  /** Whether the background loop runs. */
+  get isRunning(): boolean {
+    return this.#loop !== undefined;
+  }
+
+  /** The full and quick intervals, for staleness checks. */
+  get intervals(): { fullMs: number; quickMs: number } {
+    return { fullMs: this.#o.fullIntervalMs, quickMs: this.#o.quickIntervalMs };
+  }
+
+  /** Full sync of every cluster (or one); clusters in backoff are skipped unless `force`. */
+  fullSync(options: { clusterId?: string; force?: boolean } = {}): Promise<ClusterSyncReport[]> {
+    return this.#each(options, 'full');
+  }
+
+  /** Quick sync (status, uptime, usage) of every cluster (or one). */
+  quickSync(options: { clusterId?: string; force?: boolean } = {}): Promise<ClusterSyncReport[]> {
+    return this.#each(options, 'quick');
+  }
+
+  /** An admin's "sync now": a full sync of every cluster, backoff ignored. */
+  triggerSync(): Promise<ClusterSyncReport[]> {
+    return this.fullSync({ force: true });
+  }
+
+  async #each(options: { clusterId?: string; force?: boolean }, kind: 'full' | 'quick'): Promise<ClusterSyncReport[]> {
+    const ids = options.clusterId ? [options.clusterId] : this.#o.clusters.ids();
+    // Clusters are independent: one that hangs or fails never holds up the others.
+    return Promise.all(ids.map((id) => this.#lock(id).run(() => this.#syncCluster(id, kind, options.force ?? false))));
+  }
+
+  #lock(clusterId: string): ConcurrencyLimiter {
+    let lock = this.#clusterLocks.get(clusterId);
+    if (!lock) {
+      lock = new ConcurrencyLimiter(1);
+      this.#clusterLocks.set(clusterId, lock);
+    }
+    return lock;
+  }
+
+  async #syncCluster(clusterId: string, kind: 'full' | 'quick', force: boolean): Promise<ClusterSyncReport> {
+    const started = this.#clock.now();
+    const store = this.#o.store;
+    const state: SyncStateRecord = (await store.sync.getState(clusterId)) ?? {
+      clusterId, lastFullSyncAt: null, lastQuickSyncAt: null, lastSuccessAt: null, consecutiveErrors: 0, lastError: null, nextAttemptAt: null,
+    };
+    const report: ClusterSyncReport = { clusterId, kind, ok: true, vms: 0, added: 0, changed: 0, gone: 0, configRequests: 0, agentRequests: 0, probes: 0, durationMs: 0 };
+    if (!force && state.nextAttemptAt !== null && started < state.nextAttemptAt) return { ...report, ok: false, skipped: 'backoff', error: state.lastError ?? undefined };
+    try {
+      const api = this.#o.clusters.get(clusterId);
+      const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
+      const existing = new Map((await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]));
+      const now = this.#clock.now();
+      const rows = resources.map((r) => this.#merge(clusterId, existing.get(r.vmid), r, now, report));
+      if (kind === 'full') await this.#fetchDetails(api, clusterId, rows, existing, now, report);
+      await store.transaction(async (tx) => {
+        await tx.inventory.upsertMany(rows);
+        report.gone = await tx.inventory.markGone(clusterId, rows.map((r) => r.vmid), now);
+        await tx.sync.saveState({
+          ...state,
+          ...(kind === 'full' ? { lastFullSyncAt: now } : {}),
+          lastQuickSyncAt: now,
+          lastSuccessAt: now,
+          consecutiveErrors: 0,
+          lastError: null,
+          nextAttemptAt: null,
+        });
+      });
+      report.vms = rows.length;
+    } catch (error) {
+      const message = truncate(scrub(error instanceof Error ? error.message : String(error), []));
+      const errors = state.consecutiveErrors + 1;
+      const delay = Math.min(this.#o.backoffMaxMs, this.#o.backoffBaseMs * 2 ** (errors - 1));
+      await store.sync.saveState({ ...state, consecutiveErrors: errors, lastError: message, nextAttemptAt: this.#clock.now() + delay });
+      this.#logger.warn('cluster sync failed; backing off', { clusterId, kind, consecutiveErrors: errors, retryInMs: delay, error: message });
+      return { ...report, ok: false, error: message, durationMs: this.#clock.now() - started };
+    }
+    report.durationMs = this.#clock.now() - started;
+    this.#logger.debug('cluster synced', { ...report });
+    return report;
+  }
+
+  /** The inventory row for a resource: the live fields from `/cluster/resources`, details kept from before. */
+  #merge(clusterId: string, prev: VmInventoryRecord | undefined, r: VmResource, now: number, report: ClusterSyncReport): VmInventoryRecord {
+    const raw = r as VmResource & { uptime?: number; cpu?: number; mem?: number; maxmem?: number; maxcpu?: number; maxdisk?: number };
+    const status = r.status ?? 'unknown';
+    const memory = raw.maxmem !== undefined ? Math.round(raw.maxmem / 1024 / 1024) : (prev?.memory ?? null);
+    const row: VmInventoryRecord = {
+      clusterId,
+      vmid: r.vmid,
+      name: r.name ?? `VM ${r.vmid}`,
+      node: r.node,
+      status,
+      ip: prev?.ip ?? null,
+      type: r.type === 'lxc' ? 'lxc' : 'qemu',
+      category: prev?.category ?? 'other',
+      memory,
+      cores: raw.maxcpu ?? prev?.cores ?? null,
+      diskSize: raw.maxdisk ?? prev?.diskSize ?? null,
+      uptime: raw.uptime ?? 0,
+      cpuUsage: raw.cpu ?? 0,
+      memoryUsage: raw.maxmem ? (raw.mem ?? 0) / raw.maxmem : 0,
+      isTemplate: Number(r.template) === 1,
+      tags: r.tags ?? '',
+      rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
+      sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
+      lastUpdated: now,
+      lastStatusCheck: prev?.lastStatusCheck ?? null,
+      syncError: prev?.syncError ?? null,
+      goneAt: null,
+    };
+    const k = key(clusterId, r.vmid);
+    if (!prev || prev.goneAt !== null) {
+      report.added++;
+      this.#pendingConfig.add(k);
+      this.#pendingAgent.add(k);
+      return row;
+    }
+    const hardware = prev.node !== row.node || prev.name !== row.name || prev.memory !== row.memory || prev.cores !== row.cores || prev.isTemplate !== row.isTemplate;
+    if (hardware || prev.status !== status || prev.tags !== row.tags) report.changed++;
+    if (hardware) this.#pendingConfig.add(k);
+    if (prev.node !== row.node || (prev.status !== status && status === 'running')) this.#pendingAgent.add(k);
+    return row;
+  }
+
+  /** Config for new/changed VMs, guest-agent IPs for running VMs that need one, TCP probes where the address is new or the probe old. */
+  async #fetchDetails(api: PveApi, clusterId: string, rows: VmInventoryRecord[], existing: Map<number, VmInventoryRecord>, now: number, report: ClusterSyncReport): Promise<void> {
+    const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
+    const agentEnabled = new Map<number, boolean>();
+    await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
+      const path = row.type === 'lxc' ? pvePath`/nodes/${row.node}/lxc/${row.vmid}/config` : pvePath`/nodes/${row.node}/qemu/${row.vmid}/config`;
+      report.configRequests++;
+      try {
+        const config = await api.get(path, undefined, { schema: configSchema });
+        row.category = categoryOf(config.ostype);
+        agentEnabled.set(row.vmid, /^(1|enabled=1)/.test(String(config.agent ?? '')));
+        row.syncError = null;
+      } catch (error) {
+        row.syncError = truncate(`config: ${error instanceof Error ? error.message : String(error)}`, 200);
+      }
+    });
+    const needsAgent = rows.filter((row) => {
+      if (row.type !== 'qemu' || row.isTemplate || row.status !== 'running') return false;
+      if (agentEnabled.get(row.vmid) === false) {
+        row.syncError = NO_AGENT;
+        return false;
+      }
+      const prev = existing.get(row.vmid);
+      const pending = this.#pendingAgent.has(key(clusterId, row.vmid));
+      if (!pending && prev?.syncError === NO_AGENT) return false;
+      return pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs;
+    });
+    const reprobe: VmInventoryRecord[] = [];
+    await mapWithConcurrency(needsAgent, this.#o.detailConcurrency, async (row) => {
+      report.agentRequests++;
+      try {
+        const answer = await api.get(pvePath`/nodes/${row.node}/qemu/${row.vmid}/agent/network-get-interfaces`, undefined, { schema: agentInterfacesSchema });
+        const ip = pickGuestIp(answer) ?? null;
+        if (ip !== row.ip || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs) reprobe.push(row);
+        row.ip = ip;
+        row.syncError = ip ? null : 'guest agent: no IPv4 address reported yet';
+      } catch (error) {
+        const text = error instanceof Error ? ((error as { pveMessage?: string }).pveMessage ?? error.message) : String(error);
+        row.syncError = /No QEMU guest agent configured/.test(text) ? NO_AGENT : truncate(`guest agent: ${text}`, 200);
+      }
+      row.lastStatusCheck = now;
+    });
+    await mapWithConcurrency(reprobe.filter((r) => r.ip !== null), this.#o.probeConcurrency, async (row) => {
+      report.probes += 2;
+      const [ssh, rdp] = await Promise.all([this.#probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs), this.#probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs)]);
+      row.sshAvailable = ssh;
+      row.rdpAvailable = rdp;
+    });
+    for (const row of rows) {
+      this.#pendingConfig.delete(key(clusterId, row.vmid));
+      this.#pendingAgent.delete(key(clusterId, row.vmid));
+    }
+  }
+
+  /** Runs the loop: take or renew the lease; if held, run the syncs that are due. */
+  start(): void {
+    if (this.#loop) return;
+    const stop = new AbortController();
+    this.#stop = stop;
+    this.#loop = (async () => {
+      const tick = Math.max(10, Math.min(this.#o.quickIntervalMs, this.#o.leaseTtlMs / 3));
+      while (!stop.signal.aborted) {
+        try {
+          this.#isLeader = await this.#o.store.sync.acquireLease(LEASE, this.holderId, this.#o.leaseTtlMs, this.#clock.now());
+          if (this.#isLeader) await this.#runDue();
+        } catch (error) {
+          this.#logger.error('sync loop error (continuing)', { error });
+        }
+        await this.#clock.sleep(tick, stop.signal).catch(() => undefined);
+      }
+    })();
+  }
+
+  async #runDue(): Promise<void> {
+    const now = this.#clock.now();
+    const states = new Map((await this.#o.store.sync.listStates()).map((s) => [s.clusterId, s]));
+    await Promise.all(
+      this.#o.clusters.ids().map((clusterId) => {
+        const s = states.get(clusterId);
+        const fullDue = !s?.lastFullSyncAt || now - s.lastFullSyncAt >= this.#o.fullIntervalMs;
+        const quickDue = !s?.lastQuickSyncAt || now - s.lastQuickSyncAt >= this.#o.quickIntervalMs;
+        if (fullDue) return this.fullSync({ clusterId });
+        if (quickDue) return this.quickSync({ clusterId });
+        return undefined;
+      }),
+    );
+  }
+
+  /** Stops the loop and gives the lease up so another process takes over at once. */
+  async stop(): Promise<void> {
+    this.#stop?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+    if (this.#isLeader) await this.#o.store.sync.releaseLease(LEASE, this.holderId);
+    this.#isLeader = false;
+  }
+
+  /** Stops the loop without releasing the lease, as a crashed process would (for tests). */
+  async abandon(): Promise<void> {
+    this.#stop?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+    this.#isLeader = false;
+  }
+}

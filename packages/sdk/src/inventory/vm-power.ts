@@ -1,0 +1,73 @@
+import { pvePath } from '../client/pve-path.js';
+import { PveHttpError } from '../errors/pve-errors.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { ClusterApis } from '../ports/cluster-apis.js';
+import type { Store } from '../store/store.js';
+import { waitForTask } from '../tasks/wait-for-task.js';
+import { listVmResources } from '../templates/template-inventory.js';
+import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
+import { denialReason, type Viewer } from './viewer.js';
+
+/** Power actions an owner may take. */
+export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+
+const RESULT_STATUS: Record<PowerAction, string> = { start: 'running', stop: 'stopped', shutdown: 'stopped', reboot: 'running' };
+
+/**
+ * Start / stop / shutdown / reboot of a VM for its owner (or the teacher of its class, or an admin),
+ * waiting on the PVE task, then updating the VM's inventory row at once and writing the audit log.
+ * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`.
+ */
+export class VmPower {
+  readonly #deps: { store: Store; clusters: ClusterApis; clock?: Clock; pollIntervalMs?: number };
+  readonly #clock: Clock;
+
+  constructor(deps: { store: Store; clusters: ClusterApis; clock?: Clock; pollIntervalMs?: number }) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? systemClock;
+  }
+
+  /** Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs. */
+  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
+    const { store } = this.#deps;
+    const started = this.#clock.now();
+    const target = `${clusterId}/${vmid}`;
+    const row = await store.inventory.get(clusterId, vmid);
+    if (!row || row.goneAt !== null) throw new UnknownVmError(clusterId, vmid);
+    const reason = await denialReason(store, viewer, await store.classes.assignment(clusterId, vmid));
+    if (reason) {
+      await store.audit.record({ at: started, actor: viewer.username, action: `vm.${action}`, target, outcome: 'denied', details: { reason } });
+      throw new NotAllowedError({ actor: viewer.username, action, target: `VM ${vmid} (${row.name})`, reason });
+    }
+    const api = this.#deps.clusters.get(clusterId);
+    let node = row.node;
+    const params = action === 'shutdown' ? { timeout: options.shutdownTimeoutS ?? 60, forceStop: true } : undefined;
+    const send = () => api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/${action}`, params);
+    let upid: string;
+    try {
+      upid = await send();
+    } catch (error) {
+      // The VM may have moved since the last sync: ask the cluster where it is and try once more.
+      if (!(error instanceof PveHttpError && /does not exist/.test(error.pveMessage))) throw error;
+      const live = (await listVmResources(api)).find((r) => r.vmid === vmid);
+      if (!live) throw new UnknownVmError(clusterId, vmid);
+      node = live.node;
+      upid = await send();
+    }
+    try {
+      await waitForTask(api, upid, { clock: this.#clock, pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250), maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
+    } catch (error) {
+      await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'failed', details: { error: (error as Error).message } });
+      throw error;
+    }
+    const status = RESULT_STATUS[action];
+    const stopped = status === 'stopped';
+    await store.inventory.update(clusterId, vmid, {
+      status, node, lastUpdated: this.#clock.now(),
+      ...(stopped ? { sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
+      ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
+    });
+    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node } });
+    return { vmid, status, durationMs: this.#clock.now() - started };
+  }
+}

@@ -1,0 +1,237 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { presets, type PveSim } from '@lab/pve-sim';
+import {
+  InventoryService,
+  NotAllowedError,
+  SyncEngine,
+  VmPower,
+  createMemoryStore,
+  createTcpPortProbe,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+  type Viewer,
+} from '../src/index.js';
+import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+
+let sims: PveSim[] = [];
+let apis: ProxmoxClient[] = [];
+let servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(apis.map((a) => a.close()));
+  await Promise.all(sims.map((s) => s.close()));
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  sims = [];
+  apis = [];
+  servers = [];
+});
+
+async function setup(options: { agentBootSeconds?: number; clusters?: number } = {}): Promise<{ store: Store; clusters: ClusterApis; engine: SyncEngine; inventory: InventoryService; sim: PveSim }> {
+  const count = options.clusters ?? 1;
+  for (let i = 0; i < count; i++) {
+    const sim = await fastSim({ timeScale: 100, scenario: { ...structuredClone(presets.small!), timings: { agentBootSeconds: options.agentBootSeconds ?? 20 } } });
+    sims.push(sim);
+    apis.push(clientFor(sim, { clusterId: `lab${i + 1}`, retry: { maxAttempts: 1 }, timeoutMs: 2000 }));
+  }
+  const store = createMemoryStore();
+  const clusters: ClusterApis = { get: (id) => apis[Number(id.replace('lab', '')) - 1]!, ids: () => apis.map((_, i) => `lab${i + 1}`) };
+  const engine = new SyncEngine({ store, clusters, probe: createTcpPortProbe(), probeTimeoutMs: 300, backoffBaseMs: 60_000 });
+  const inventory = new InventoryService({ store, clusterIds: () => clusters.ids(), sync: engine });
+  return { store, clusters, engine, inventory, sim: sims[0]! };
+}
+
+const admin: Viewer = { personId: null, username: 'root', role: 'admin' };
+const RESOURCES = 'GET /cluster/resources';
+
+describe('full sync', () => {
+  it('registers every VM with details from one resources call plus config, agent and probes', async () => {
+    const { store, engine, sim } = await setup();
+    sim.requests.reset();
+    const [report] = await engine.fullSync();
+    expect(report).toMatchObject({ ok: true, vms: 9, added: 9, gone: 0 });
+    expect(sim.requests.count(RESOURCES)).toBe(1);
+    expect(sim.requests.count('GET /nodes/{node}/qemu')).toBe(0);
+    const dns = await store.inventory.get('lab1', 100);
+    expect(dns).toMatchObject({ name: 'dns', node: 'pve1', status: 'running', type: 'qemu', category: 'linux', memory: 1024, cores: 1, ip: '127.10.0.100', isTemplate: false, syncError: null });
+    expect((await store.inventory.get('lab1', 9001))?.category).toBe('windows');
+    expect((await store.inventory.get('lab1', 200))).toMatchObject({ type: 'lxc', category: 'linux', ip: null });
+    expect((await store.inventory.get('lab1', 9000))?.isTemplate).toBe(true);
+    expectSchemaValidRequests(sim);
+  });
+
+  it('probes SSH and RDP over TCP where a listener answers', async () => {
+    const { store } = await setup();
+    const listener = createServer((s) => s.destroy());
+    servers.push(listener);
+    await new Promise<void>((r) => listener.listen(0, '127.10.0.100', () => r()));
+    const port = (listener.address() as { port: number }).port;
+    const engine = new SyncEngine({ store, clusters: { get: () => apis[0]!, ids: () => ['lab1'] }, probe: createTcpPortProbe({ portOverrides: { 22: port } }), probeTimeoutMs: 300 });
+    await engine.fullSync();
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ sshAvailable: true, rdpAvailable: false });
+    expect(await store.inventory.get('lab1', 101)).toMatchObject({ sshAvailable: false });
+  });
+
+  it('costs one request per cluster plus the changed VMs once steady', async () => {
+    const { engine, sim } = await setup();
+    await engine.fullSync();
+    sim.requests.reset();
+    const [steady] = await engine.fullSync();
+    expect(steady).toMatchObject({ ok: true, added: 0, changed: 0, configRequests: 0, agentRequests: 0 });
+    expect(sim.requests.total).toBe(1);
+  });
+
+  it('sees new, changed and gone VMs', async () => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    sim.editGuestConfig(102, { name: 'backup-renamed', tags: 'moved' });
+    sim.state.guests.delete(101);
+    sim.ops.create('pve2', 300, 'qemu', { name: 'fresh', memory: 512, cores: 1, ostype: 'win11' }, 'root@pam');
+    await new Promise((r) => setTimeout(r, 50));
+    sim.requests.reset();
+    const [report] = await engine.fullSync();
+    expect(report).toMatchObject({ added: 1, changed: 1, gone: 1 });
+    expect(sim.requests.total).toBeLessThanOrEqual(1 + 2);
+    expect((await store.inventory.get('lab1', 102))?.name).toBe('backup-renamed');
+    expect((await store.inventory.get('lab1', 300))).toMatchObject({ name: 'fresh', category: 'windows', memory: 512 });
+    expect((await store.inventory.get('lab1', 101))?.goneAt).not.toBeNull();
+    expect((await store.inventory.list()).map((v) => v.vmid)).not.toContain(101);
+  });
+
+  it('finds the IP once the guest agent has booted, keeping the error on the VM until then', async () => {
+    const { store, engine, sim } = await setup({ agentBootSeconds: 30 });
+    await engine.fullSync();
+    sim.ops.power('pve3', 102, 'qemu', 'start', 'root@pam');
+    await new Promise((r) => setTimeout(r, 60));
+    await engine.quickSync();
+    expect((await store.inventory.get('lab1', 102))?.status).toBe('running');
+    await engine.fullSync();
+    expect(await store.inventory.get('lab1', 102)).toMatchObject({ ip: null, syncError: 'guest agent: QEMU guest agent is not running' });
+    expect((await store.inventory.get('lab1', 100))?.syncError).toBeNull();
+    await new Promise((r) => setTimeout(r, 350));
+    await engine.fullSync();
+    expect(await store.inventory.get('lab1', 102)).toMatchObject({ ip: '127.10.0.102', syncError: null });
+  });
+});
+
+describe('quick sync', () => {
+  it('is one request per cluster and updates status and usage', async () => {
+    const { store, engine } = await setup({ clusters: 3 });
+    await engine.fullSync();
+    sims[1]!.ops.power('pve1', 100, 'qemu', 'stop', 'root@pam');
+    await new Promise((r) => setTimeout(r, 60));
+    for (const s of sims) s.requests.reset();
+    const reports = await engine.quickSync();
+    expect(reports.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(sims.map((s) => s.requests.total)).toEqual([1, 1, 1]);
+    expect((await store.inventory.get('lab2', 100))?.status).toBe('stopped');
+    expect((await store.inventory.get('lab1', 100))?.status).toBe('running');
+  });
+});
+
+describe('a cluster outage', () => {
+  it('serves the last known state marked stale, backs off, and recovers', async () => {
+    const { store, engine, inventory, sim } = await setup({ clusters: 2 });
+    await engine.fullSync();
+    const fresh = await inventory.listVms({ user: admin });
+    expect(fresh.stale).toBe(false);
+    expect(fresh.vms).toHaveLength(8);
+    sim.faults.add({ path: '/cluster/resources', kind: 'http-596' });
+    const [down, other] = await engine.fullSync();
+    expect(down).toMatchObject({ clusterId: 'lab1', ok: false });
+    expect(other).toMatchObject({ clusterId: 'lab2', ok: true });
+    const state = await store.sync.getState('lab1');
+    expect(state).toMatchObject({ consecutiveErrors: 1 });
+    expect(state!.nextAttemptAt).toBeGreaterThan(Date.now() + 50_000);
+    const skipped = await engine.fullSync({ clusterId: 'lab1' });
+    expect(skipped[0]).toMatchObject({ ok: false, skipped: 'backoff' });
+    const stats = await inventory.syncStats();
+    expect(stats.consecutiveErrors).toBe(1);
+    expect(stats.clusters.find((c) => c.clusterId === 'lab1')?.lastError).toMatch(/HTTP 596/);
+    const health = await inventory.syncHealth();
+    expect(health.healthy).toBe(false);
+    expect(health.issues[0]).toMatch(/^cluster lab1 unreachable for 1 min \(1 failed syncs: /);
+    // An old last success makes the data stale; lists still answer from the database.
+    await store.sync.saveState({ ...(await store.sync.getState('lab1'))!, lastSuccessAt: Date.now() - 3_600_000 });
+    const stale = await inventory.listVms({ user: admin });
+    expect(stale).toMatchObject({ stale: true, staleClusters: ['lab1'] });
+    expect(stale.vms).toHaveLength(8);
+    sim.faults.clear();
+    const [recovered] = await engine.triggerSync();
+    expect(recovered).toMatchObject({ ok: true });
+    expect(await store.sync.getState('lab1')).toMatchObject({ consecutiveErrors: 0, lastError: null, nextAttemptAt: null });
+    expect((await inventory.listVms({ user: admin })).stale).toBe(false);
+  });
+});
+
+describe('reads and power actions by owner', () => {
+  async function classroom(store: Store) {
+    const teacher = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, 1);
+    const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
+    const bob = await store.classes.createPerson({ username: 'bob', displayName: 'B', role: 'student' }, 1);
+    await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: teacher.id }, 1);
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: 101, personId: bob.id, classId: null, role: 'student' }, 1);
+    const v = (p: { id: number; username: string; role: 'teacher' | 'student' }): Viewer => ({ personId: p.id, username: p.username, role: p.role });
+    return { teacher: v(teacher as never), alice: v(alice as never), bob: v(bob as never) };
+  }
+
+  it('lists VMs by ownership: students theirs, teachers their classes, admins all', async () => {
+    const { store, engine, inventory } = await setup();
+    await engine.fullSync();
+    const who = await classroom(store);
+    expect((await inventory.listVms({ user: who.alice })).vms.map((v) => v.vmid)).toEqual([102]);
+    expect((await inventory.listVms({ user: who.teacher })).vms.map((v) => v.vmid)).toEqual([102]);
+    expect((await inventory.listVms({ user: admin })).vms).toHaveLength(4);
+    expect((await inventory.listVms({ user: admin, includeTemplates: true })).vms).toHaveLength(9);
+    expect((await inventory.listVms({ user: { personId: 999, username: 'x', role: 'student' } })).vms).toEqual([]);
+  });
+
+  it('starts only the VMs a person may act on, updates the row at once, and audits', async () => {
+    const { store, clusters, engine, sim } = await setup();
+    await engine.fullSync();
+    const who = await classroom(store);
+    const power = new VmPower({ store, clusters, pollIntervalMs: 20 });
+    const denied = await power.perform(who.bob, 'lab1', 102, 'start').catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(NotAllowedError);
+    expect((denied as Error).message).toBe('bob may not start VM 102 (backup): it is not assigned to you');
+    expect(sim.state.guests.get(102)?.status).toBe('stopped');
+    const result = await power.perform(who.alice, 'lab1', 102, 'start');
+    expect(result.status).toBe('running');
+    expect(sim.state.guests.get(102)?.status).toBe('running');
+    expect((await store.inventory.get('lab1', 102))?.status).toBe('running');
+    await expect(power.perform(who.teacher, 'lab1', 101, 'stop')).rejects.toThrow(/not assigned to you/);
+    await power.perform(who.teacher, 'lab1', 102, 'shutdown', { shutdownTimeoutS: 30 });
+    expect((await store.inventory.get('lab1', 102))?.status).toBe('stopped');
+    const audit = await store.audit.list();
+    expect(audit.map((a) => [a.actor, a.action, a.outcome])).toEqual([
+      ['teach', 'vm.shutdown', 'ok'],
+      ['teach', 'vm.stop', 'denied'],
+      ['alice', 'vm.start', 'ok'],
+      ['bob', 'vm.start', 'denied'],
+    ]);
+  });
+});
+
+describe('one syncer per store', () => {
+  it('only the lease holder syncs, and the lease moves when the holder dies', async () => {
+    const { store, clusters, sim } = await setup();
+    const a = new SyncEngine({ store, clusters, holderId: 'bot-a', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
+    const b = new SyncEngine({ store, clusters, holderId: 'bot-b', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
+    a.start();
+    await new Promise((r) => setTimeout(r, 40));
+    b.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.isLeader).toBe(true);
+    expect(b.isLeader).toBe(false);
+    expect(sim.requests.count(RESOURCES)).toBeGreaterThan(2);
+    await a.abandon();
+    const before = sim.requests.count(RESOURCES);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.isLeader).toBe(true);
+    expect((await store.sync.getLease('sync-leader'))?.holder).toBe('bot-b');
+    expect(sim.requests.count(RESOURCES)).toBeGreaterThan(before);
+    await b.stop();
+    expect(await store.sync.getLease('sync-leader')).toBeUndefined();
+  });
+});
