@@ -1,0 +1,2 @@
+export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot.js';
+export { signSlackRequest } from './sign-slack-request.js';

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, clusterConfigSchema } from '@lab/proxmox-sdk';
+
+/** `lab.config.json`, validated; errors name the key to fix. */
+export const labConfigSchema = z
+  .object({
+    store: z.string().default('sqlite:./lab.db'),
+    clusters: z.array(clusterConfigSchema).min(1, 'configure at least one cluster'),
+    sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).optional(), quickIntervalMs: z.number().int().min(1_000).optional() }).strict().default({ enabled: true }),
+    deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
+    cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
+    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
+    discord: z.object({ token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional() }).strict().optional(),
+  })
+  .strict();
+
+/** A validated configuration. */
+export type LabConfig = z.output<typeof labConfigSchema>;
+
+/**
+ * Reads and validates the configuration at `path` (or `LAB_CONFIG`, or `./lab.config.json`).
+ * Secrets may come from the environment: `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`, `DISCORD_TOKEN`,
+ * `DISCORD_PUBLIC_KEY`, `LAB_STORE`; cluster secrets from `LAB_CLUSTER_<ID>_TOKEN_SECRET`.
+ */
+export function loadLabConfig(path?: string, env: Record<string, string | undefined> = process.env): LabConfig {
+  const file = path ?? env.LAB_CONFIG ?? './lab.config.json';
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); pass --config FILE or set LAB_CONFIG`, { file });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file} is not valid JSON: ${(error as Error).message}`, { file });
+  }
+  const result = labConfigSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`${file}: config key '${issue.path.join('.') || '(root)'}': ${issue.message}`, { file, key: issue.path.join('.') });
+  }
+  const config = result.data;
+  if (env.LAB_STORE) config.store = env.LAB_STORE;
+  if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN) config.slack = { socketMode: false, ...config.slack, ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}), ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}) };
+  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY) config.discord = { ...config.discord, ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}), ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}) };
+  return config;
+}

@@ -1,0 +1,43 @@
+import { Clusters, createLogger, type Logger } from '@lab/proxmox-sdk';
+import { openStore, type KyselyStore } from '@lab/proxmox-store';
+import { CommandRouter, builtinPlugins, createLabServices, type LabServices } from '@lab/commands';
+import type { LabConfig } from './lab-config.js';
+
+/** Everything a front end process runs on, opened from the configuration. */
+export interface LabRuntime {
+  config: LabConfig;
+  store: KyselyStore;
+  clusters: Clusters;
+  services: LabServices;
+  router: CommandRouter;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Opens the store and clusters of `config` and wires the command layer over them. */
+export async function openLabRuntime(config: LabConfig, options: { logger?: Logger; runSync?: boolean } = {}): Promise<LabRuntime> {
+  const logger = options.logger ?? createLogger({ level: 'warn' });
+  const store = await openStore(config.store);
+  const clusters = new Clusters(config.clusters, { logger });
+  for (const c of config.clusters) await store.clusters.upsert({ id: c.id, name: c.id, url: c.url });
+  const services = createLabServices({
+    store,
+    clusters,
+    logger,
+    ...(options.runSync && config.sync.enabled ? { sync: { ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}), ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}) } } : { sync: true }),
+  });
+  const router = new CommandRouter(services, builtinPlugins);
+  return {
+    config,
+    store,
+    clusters,
+    services,
+    router,
+    logger,
+    async close() {
+      await services.sync?.stop();
+      await clusters.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http';
+import { REST } from 'discord.js';
+import { ConfigError } from '@lab/proxmox-sdk';
+import { createSlackBot } from '@lab/bot-slack';
+import { createDiscordInteractions, registerDiscordCommands } from '@lab/bot-discord';
+import type { LabRuntime } from './lab-runtime.js';
+
+/** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
+export interface ServedBot {
+  url: string;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Runs one front end as a long-lived process: starts the sync engine (it syncs only while it holds
+ * the store's leader lease), finishes deployments a previous process left, serves the bot, and on
+ * shutdown stops taking requests, waits for running commands, releases the lease and closes.
+ */
+export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: { port?: number; host?: string } = {}): Promise<ServedBot> {
+  const { config, services, router, logger } = runtime;
+  let listener;
+  let idle: () => Promise<void>;
+  let stopTransport = async (): Promise<void> => undefined;
+  if (kind === 'slack') {
+    const slack = config.slack;
+    if (!slack?.signingSecret || !slack.botToken) throw new ConfigError("config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)", { key: 'slack' });
+    const bot = createSlackBot({ router, signingSecret: slack.signingSecret, botToken: slack.botToken, logger, ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}) });
+    listener = bot.requestListener;
+    idle = bot.idle;
+    await bot.start();
+    stopTransport = bot.stop;
+  } else {
+    const discord = config.discord;
+    if (!discord?.publicKey || !discord.applicationId) throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", { key: 'discord' });
+    const rest = new REST();
+    if (discord.token) {
+      rest.setToken(discord.token);
+      if (discord.guildId) await registerDiscordCommands({ rest, applicationId: discord.applicationId, guildId: discord.guildId, router });
+    }
+    const bot = createDiscordInteractions({ router, publicKey: discord.publicKey, applicationId: discord.applicationId, rest, logger });
+    listener = bot.requestListener;
+    idle = bot.idle;
+  }
+  services.sync?.start();
+  void services.engine.resume().catch((error: unknown) => logger.error('resuming deployments failed', { error }));
+  const server: Server = createServer(listener);
+  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? '127.0.0.1', () => r()));
+  const address = server.address() as { port: number; address: string };
+  logger.info('bot listening', { kind, port: address.port });
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await new Promise((r) => server.close(r));
+      await stopTransport();
+      await idle();
+      await runtime.close();
+    })());
+  return { url: `http://${address.address}:${address.port}`, shutdown };
+}

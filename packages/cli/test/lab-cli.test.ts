@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPveSim, type PveSim } from '@lab/pve-sim';
+import { openStore } from '@lab/proxmox-store';
+import { loadLabConfig } from '../src/index.js';
+
+const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
+const configPath = join(dir, 'lab.config.json');
+let sim: PveSim;
+
+function lab(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((r) => {
+    const child = spawn(process.execPath, [cli, '--config', configPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('exit', (code) => r({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  sim = await startPveSim({ timeScale: 400 });
+  const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
+  writeFileSync(configPath, JSON.stringify({ store: storeUrl, clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }] }));
+  process.env.LAB_CLUSTER_LAB_TOKEN_SECRET = sim.tokenSecret;
+  const store = await openStore(storeUrl);
+  await store.classes.createPerson({ username: 'root', displayName: 'root', role: 'admin' }, 1);
+  const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'L', role: 'teacher' }, 1);
+  const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
+  const t = await store.templates.create({ name: 'ubuntu', description: '', memory: 2048, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }], 1);
+  await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: t.id, ownerId: teacher.id }, 1);
+  await store.classes.addMember({ classId: 'cs101', personId: alice.id, role: 'student' });
+  await store.close();
+});
+afterAll(async () => {
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the lab command', () => {
+  it('migrates the store', async () => {
+    const r = await lab(['db', 'migrate', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ migrated: true });
+  });
+
+  it('deploys a class as its teacher and lists VMs as JSON', async () => {
+    const deploy = await lab(['deploy', 'cs101', '2', '--as', 'lovelace']);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stdout).toMatch(/^cs101: 4 created, 0 kept, 0 deleted in/);
+    const vms = await lab(['vms', '--json', '--as', 'root']);
+    expect(vms.code, vms.stderr).toBe(0);
+    const list = JSON.parse(vms.stdout) as Array<{ name: string; vmid: number }>;
+    expect(Array.isArray(list)).toBe(true);
+    expect(list.map((v) => v.name).sort()).toEqual(['cs101-alice', 'cs101-seat-01', 'cs101-teacher']);
+  });
+
+  it('starts a student VM for its owner only', async () => {
+    const mine = await lab(['myvm', 'start', '--as', 'alice']);
+    expect(mine.code, mine.stderr).toBe(0);
+    expect(mine.stdout).toMatch(/^cs101-alice \(\d+\) is running\.$/m);
+    const notMine = await lab(['deploy', 'cs101', '3', '--as', 'alice']);
+    expect(notMine.code).toBe(1);
+    expect(notMine.stderr).toBe('lab: /lab deploy is for teachers and admins; you are a student.\n');
+  });
+
+  it('syncs once', async () => {
+    const r = await lab(['sync', '--once', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ clusterId: 'lab', ok: true });
+  });
+
+  it('exits non-zero with a one-line reason on errors', async () => {
+    const unknownFlag = await lab(['vms', '--colour']);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/^lab: Unknown option '--colour'/);
+    const noUser = await lab(['vms']);
+    expect(noUser.stderr).toBe('lab: say who you are with --as <username> (or set cli.defaultUser in the configuration)\n');
+    const destroy = await lab(['destroy', 'cs101', '--as', 'lovelace']);
+    expect(destroy.code).toBe(1);
+    expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);
+    expect(destroy.stderr.split('\n')).toHaveLength(2);
+  });
+});
+
+describe('lab.config.json', () => {
+  it('points at the bad key', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y', tokenSecret: 's', colour: 'red' }] }));
+    expect(() => loadLabConfig(bad)).toThrow(`${bad}: config key 'clusters.0': Unrecognized key: "colour"`);
+    writeFileSync(bad, JSON.stringify({ clusters: [] }));
+    expect(() => loadLabConfig(bad)).toThrow("config key 'clusters': configure at least one cluster");
+    writeFileSync(bad, '{ "clusters": [ ');
+    expect(() => loadLabConfig(bad)).toThrow(/is not valid JSON/);
+    expect(() => loadLabConfig(join(dir, 'missing.json'))).toThrow(/cannot read the configuration .*missing\.json \(ENOENT\)/);
+  });
+
+  it('takes secrets from the environment', () => {
+    const ok = join(dir, 'ok.json');
+    writeFileSync(ok, JSON.stringify({ clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y' }], slack: { socketMode: false } }));
+    const config = loadLabConfig(ok, { SLACK_SIGNING_SECRET: 'sig', LAB_STORE: 'postgres://db/lab' });
+    expect(config).toMatchObject({ store: 'postgres://db/lab', slack: { signingSecret: 'sig', socketMode: false } });
+  });
+});

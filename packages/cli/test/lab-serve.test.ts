@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPveSim, type PveSim } from '@lab/pve-sim';
+import { openStore } from '@lab/proxmox-store';
+
+const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'lab-serve-'));
+const SECRET = 'serve-signing-secret';
+let sim: PveSim;
+let fakeSlack: Server;
+let slackUrl: string;
+const slackCalls: string[] = [];
+
+beforeAll(async () => {
+  sim = await startPveSim({ timeScale: 100 });
+  fakeSlack = createServer((req, res) => {
+    slackCalls.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"ts":"1.1"}'));
+  });
+  await new Promise<void>((r) => fakeSlack.listen(0, '127.0.0.1', () => r()));
+  slackUrl = `http://127.0.0.1:${(fakeSlack.address() as AddressInfo).port}`;
+  const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
+  writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({
+    store: storeUrl,
+    clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
+    sync: { quickIntervalMs: 1000 },
+    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/` },
+  }));
+  const store = await openStore(storeUrl);
+  const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
+  await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'UALICE' });
+  await store.close();
+});
+afterAll(async () => {
+  await new Promise((r) => fakeSlack.close(r));
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('lab serve slack', () => {
+  it('serves signed commands, syncs under the lease, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, '--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const url = await new Promise<string>((r, reject) => {
+      child.stdout.on('data', (c) => r((JSON.parse(String(c).split('\n')[0]!) as { url: string }).url));
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    const body = new URLSearchParams({ command: '/myvm', text: 'status', user_id: 'UALICE', channel_id: 'C1', response_url: `${slackUrl}/respond/1` }).toString();
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+    const status = await new Promise<number>((r, reject) => {
+      const req = request(`${url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } }, (res) => {
+        res.resume();
+        res.on('end', () => r(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    for (let i = 0; i < 100 && !slackCalls.some((c) => c.startsWith('/respond/')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(slackCalls).toContain('/respond/1');
+    for (let i = 0; i < 100 && sim.requests.count('GET /cluster/resources') === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sim.requests.count('GET /cluster/resources')).toBeGreaterThan(0);
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exit, stderr).toBe(0);
+    const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
+    expect(await store.sync.getLease('sync-leader')).toBeUndefined();
+    expect((await store.inventory.list()).length).toBeGreaterThan(0);
+    await store.close();
+  }, 30_000);
+});

@@ -1,0 +1,106 @@
+import type { ZodObject, ZodType } from 'zod';
+import type {
+  Clock,
+  ClusterApis,
+  DeploymentEngine,
+  InventoryService,
+  Logger,
+  PersonRecord,
+  Store,
+  SyncEngine,
+  TemplateCatalog,
+  Viewer,
+  VmPower,
+} from '@lab/proxmox-sdk';
+
+/** Where a command came from. */
+export type Platform = 'slack' | 'discord' | 'cli';
+
+/** Who may run a subcommand: `student` means any enrolled person; admins may run everything. */
+export type RequiredRole = 'admin' | 'teacher' | 'student';
+
+/** The SDK services a command runs on. */
+export interface LabServices {
+  store: Store;
+  clusters: ClusterApis;
+  catalog: TemplateCatalog;
+  engine: DeploymentEngine;
+  inventory: InventoryService;
+  power: VmPower;
+  sync?: SyncEngine;
+  clock: Clock;
+  logger: Logger;
+  /** The cluster commands act on when none is named. */
+  defaultClusterId: string;
+}
+
+/** The caller, resolved from their platform identity. */
+export interface Caller {
+  platform: Platform;
+  platformUserId: string;
+  person: PersonRecord;
+  viewer: Viewer;
+}
+
+/** A progress update a front end renders in place (a progress bar). */
+export interface ProgressUpdate {
+  label: string;
+  done: number;
+  total: number;
+  note?: string;
+}
+
+/** A platform-neutral answer. Front ends render `text` (and `fields`); `data` is for `--json`. */
+export interface Reply {
+  text: string;
+  fields?: Array<{ label: string; value: string }>;
+  /** Only the caller sees it (personal data, errors). */
+  ephemeral?: boolean;
+  /** Machine-readable result (the CLI's `--json`). */
+  data?: unknown;
+  /** Set when the command needs the caller to confirm; re-invoke with `confirmed: true`. */
+  confirm?: { prompt: string };
+  /** True when the command was refused or failed. */
+  error?: boolean;
+}
+
+/** What a subcommand's `run` gets. */
+export interface CommandContext {
+  caller: Caller;
+  services: LabServices;
+  progress: (update: ProgressUpdate) => void;
+  /** Whether the caller already confirmed (for destructive commands). */
+  confirmed: boolean;
+}
+
+/** One subcommand (`/lab deploy`, `/myvm start`). */
+export interface Subcommand<S extends ZodObject = ZodObject> {
+  description: string;
+  /** Options as a zod object: the same schema makes Discord's options, Slack's usage and CLI help. */
+  options: S;
+  /** Option names in the order positional words fill them (`/lab deploy cs101 10 ubuntu`). */
+  positional: ReadonlyArray<keyof S['shape'] & string>;
+  role: RequiredRole;
+  /** Replies are for the caller only. @defaultValue false */
+  ephemeral?: boolean;
+  run(ctx: CommandContext, options: S['_output']): Promise<Reply>;
+  /** Suggestions for an option while the user types (Discord autocomplete). */
+  autocomplete?: Partial<Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>>;
+}
+
+/** A top-level command (`lab`, `myvm`) and its subcommands. */
+export interface CommandPlugin {
+  name: string;
+  description: string;
+  subcommands: Record<string, Subcommand>;
+}
+
+/** Declares a subcommand with its option types inferred. */
+export function subcommand<S extends ZodObject>(definition: Subcommand<S>): Subcommand {
+  return definition as unknown as Subcommand;
+}
+
+/** The description of a zod option, for usage texts. */
+export function describeOption(schema: ZodType): string {
+  return (schema as { description?: string }).description ?? '';
+}

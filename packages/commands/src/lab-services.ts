@@ -1,0 +1,35 @@
+import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import type { LabServices } from './command-plugin.js';
+
+/** What `createLabServices` needs. */
+export interface LabServicesOptions {
+  store: Store;
+  clusters: ClusterApis;
+  clock?: Clock;
+  logger?: Logger;
+  /** Run a sync engine in this process (it syncs only while it holds the leader lease). */
+  sync?: boolean | { fullIntervalMs?: number; quickIntervalMs?: number; probe?: PortProbe };
+  pollIntervalMs?: number;
+}
+
+/** Wires the SDK services a command layer runs on, from a store and clusters. */
+export function createLabServices(options: LabServicesOptions): LabServices {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const { store, clusters } = options;
+  const catalog = new TemplateCatalog({ store, clusters, clock });
+  const syncOptions = typeof options.sync === 'object' ? options.sync : {};
+  const sync = options.sync ? new SyncEngine({ store, clusters, clock, logger, ...syncOptions }) : undefined;
+  return {
+    store,
+    clusters,
+    catalog,
+    engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
+    inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
+    power: new VmPower({ store, clusters, clock, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
+    ...(sync ? { sync } : {}),
+    clock,
+    logger,
+    defaultClusterId: clusters.ids()[0] ?? 'default',
+  };
+}

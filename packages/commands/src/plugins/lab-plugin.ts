@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { classesTaughtBy, NotAllowedError } from '@lab/proxmox-sdk';
+import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
+import { wholeNumber } from '../command-router.js';
+
+const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
+
+/** Teachers act on the classes they teach; admins on all. */
+async function mustTeach(ctx: CommandContext, klass: string, action: string): Promise<void> {
+  const { viewer } = ctx.caller;
+  if (viewer.role === 'admin') return;
+  const taught = await classesTaughtBy(ctx.services.store, viewer.personId!);
+  if (!taught.includes(klass)) throw new NotAllowedError({ actor: viewer.username, action, target: `class ${klass}`, reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet' });
+}
+
+async function classNames(ctx: CommandContext): Promise<string[]> {
+  const { viewer } = ctx.caller;
+  return viewer.role === 'admin' ? (await ctx.services.store.classes.listClasses()).map((c) => c.id) : classesTaughtBy(ctx.services.store, viewer.personId!);
+}
+
+async function templateNames(ctx: CommandContext): Promise<string[]> {
+  return (await ctx.services.catalog.list({ activeOnly: true })).map((t) => t.name);
+}
+
+/** Extracts a user id from a mention (`<@U123|alice>`, `<@123>`) or returns the word as it is. */
+export function mentionedUserId(text: string): string {
+  return /^<@!?([A-Za-z0-9]+)(\|[^>]*)?>$/.exec(text)?.[1] ?? text.replace(/^@/, '');
+}
+
+/** `/lab`: deploy, status, destroy, templates, sync and link, for teachers and admins. */
+export const labPlugin: CommandPlugin = {
+  name: 'lab',
+  description: 'Manage classroom VMs (teachers and admins)',
+  subcommands: {
+    deploy: subcommand({
+      description: 'Deploy a class: teacher VM, base template and one VM per student',
+      options: z.object({ class: classId, count: wholeNumber('number of student VMs', 0, 500), template: z.string().min(1).optional().describe('template name (default: the class template)') }),
+      positional: ['class', 'count', 'template'],
+      role: 'teacher',
+      autocomplete: { class: classNames, template: templateNames },
+      async run(ctx, o) {
+        await mustTeach(ctx, o.class, 'deploy');
+        const { store, engine } = ctx.services;
+        let template = o.template;
+        if (!template) {
+          const klass = await store.classes.getClass(o.class);
+          const record = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
+          if (!record) return { text: `Name a template: /lab deploy ${o.class} ${o.count} <template>. Templates: ${(await templateNames(ctx)).join(', ')}`, ephemeral: true, error: true };
+          template = record.name;
+        }
+        const plan = await engine.plan({ classId: o.class, count: o.count, template, requestedBy: ctx.caller.person.username });
+        const total = plan.counts.create + plan.counts.delete;
+        let done = 0;
+        ctx.progress({ label: o.class, done, total, note: 'planned' });
+        const run = await engine.apply(plan, {
+          onEvent: (e) => {
+            if (e.type === 'registered' || e.type === 'deleted') ctx.progress({ label: o.class, done: ++done, total, note: e.name });
+          },
+        });
+        const summary = await run.done;
+        const seconds = (summary.durationMs / 1000).toFixed(1);
+        const failed = summary.failed.map((f) => `${f.name}: ${f.error}`);
+        return {
+          text: summary.status === 'done'
+            ? `${o.class}: ${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted in ${seconds} s.`
+            : `${o.class}: finished with ${failed.length} failure(s) after ${seconds} s:\n${failed.join('\n')}`,
+          data: summary,
+          error: summary.status !== 'done',
+        };
+      },
+    }),
+    status: subcommand({
+      description: 'Show the VMs of a class',
+      options: z.object({ class: classId }),
+      positional: ['class'],
+      role: 'teacher',
+      ephemeral: true,
+      autocomplete: { class: classNames },
+      async run(ctx, o) {
+        await mustTeach(ctx, o.class, 'see');
+        const { store, inventory } = ctx.services;
+        const result = await inventory.listVms({ user: ctx.caller.viewer, search: `${o.class}-`, includeTemplates: true });
+        const assignments = new Map((await store.classes.assignmentsOfClass(o.class)).map((a) => [`${a.clusterId}/${a.vmid}`, a]));
+        const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
+        const vms = result.vms.filter((v) => assignments.has(`${v.clusterId}/${v.vmid}`));
+        const lines = vms.map((v) => {
+          const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
+          return `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${a.personId ? ` — ${people.get(a.personId)}` : ''}`;
+        });
+        const [last] = await store.deployments.list({ classId: o.class });
+        return {
+          text: `${o.class}: ${vms.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
+          data: vms,
+        };
+      },
+    }),
+    destroy: subcommand({
+      description: 'Destroy every VM of a class and its base template (asks to confirm)',
+      options: z.object({ class: classId }),
+      positional: ['class'],
+      role: 'teacher',
+      autocomplete: { class: classNames },
+      async run(ctx, o) {
+        await mustTeach(ctx, o.class, 'destroy');
+        const vms = await ctx.services.store.classes.assignmentsOfClass(o.class);
+        if (!ctx.confirmed) return { text: `This will stop and delete ${vms.length} VMs of ${o.class}, including its base template. It cannot be undone.`, confirm: { prompt: `Destroy ${o.class}?` } };
+        const result = await ctx.services.engine.destroyClass(o.class, { actor: ctx.caller.person.username });
+        return { text: `${o.class}: ${result.destroyed.length} VMs destroyed.`, data: result };
+      },
+    }),
+    templates: subcommand({
+      description: 'List the templates and the nodes they are on',
+      options: z.object({}),
+      positional: [],
+      role: 'teacher',
+      ephemeral: true,
+      async run(ctx) {
+        const templates = await ctx.services.catalog.list({ activeOnly: true });
+        const health = new Map((await ctx.services.store.templateInventory.list()).map((t) => [`${t.clusterId}/${t.node}/${t.vmid}`, t.health]));
+        const lines = templates.map((t) => `${t.name} (${t.record.memory} MiB, ${t.record.cores} cores): ${t.mappings.map((m) => `${m.node} ${m.vmid}${health.get(`${m.clusterId}/${m.node}/${m.vmid}`) && health.get(`${m.clusterId}/${m.node}/${m.vmid}`) !== 'ok' ? ` [${health.get(`${m.clusterId}/${m.node}/${m.vmid}`)}]` : ''}`).join(', ')}`);
+        return { text: lines.length ? lines.join('\n') : 'No templates yet.', data: templates.map((t) => ({ name: t.name, nodes: t.mappings })) };
+      },
+    }),
+    sync: subcommand({
+      description: 'Sync the inventory with the clusters now (admins)',
+      options: z.object({}),
+      positional: [],
+      role: 'admin',
+      async run(ctx) {
+        if (!ctx.services.sync) return { text: 'No sync engine runs in this process.', error: true };
+        const reports = await ctx.services.sync.triggerSync();
+        return { text: reports.map((r) => (r.ok ? `${r.clusterId}: ${r.vms} VMs (${r.added} new, ${r.changed} changed, ${r.gone} gone)` : `${r.clusterId}: failed — ${r.error}`)).join('\n'), data: reports, error: reports.some((r) => !r.ok) };
+      },
+    }),
+    link: subcommand({
+      description: 'Link a chat user to a lab student (enrol them)',
+      options: z.object({ user: z.string().min(1).describe('the chat user (@mention)'), student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').describe('lab username'), class: classId.optional() }),
+      positional: ['user', 'student', 'class'],
+      role: 'teacher',
+      async run(ctx, o) {
+        const { store, clock } = ctx.services;
+        if (o.class) await mustTeach(ctx, o.class, 'enrol students in');
+        const person = (await store.classes.getPersonByUsername(o.student)) ?? (await store.classes.createPerson({ username: o.student, displayName: o.student, role: 'student' }, clock.now()));
+        const platform = ctx.caller.platform;
+        await store.classes.linkIdentity({ personId: person.id, platform, externalId: mentionedUserId(o.user) });
+        if (o.class) await store.classes.addMember({ classId: o.class, personId: person.id, role: 'student' });
+        return { text: `Linked ${o.user} to ${person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
+      },
+    }),
+  },
+};

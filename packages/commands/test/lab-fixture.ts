@@ -1,0 +1,43 @@
+import { startPveSim, type PveSim } from '@lab/pve-sim';
+import { ProxmoxClient, createMemoryStore, type ClusterApis, type Store } from '@lab/proxmox-sdk';
+import type { TemplateCatalog } from '@lab/proxmox-sdk';
+
+/**
+ * The command-layer module to build with: the sources in this package's tests, the build in the
+ * bots' (typed structurally, so both fit).
+ */
+interface CommandModule<R, S> {
+  CommandRouter: new (services: S, plugins: never, options: { rateLimit: { perMinute: number } }) => R;
+  builtinPlugins: unknown;
+  createLabServices: (options: { store: Store; clusters: ClusterApis; sync: { probe: { isOpen: () => Promise<boolean> } }; pollIntervalMs: number }) => S;
+}
+
+/** People of the test lab with their Slack ids. */
+export const ids = { admin: 'UADMIN', teacher: 'UTEACH1', teacher2: 'UTEACH2', alice: 'UALICE', bob: 'UBOB', stranger: 'USTRANGER' } as const;
+
+/** A simulated cluster, a memory store with two classes and their people, and a router over them. */
+export async function lab<R, S extends { catalog: TemplateCatalog }>(commands: CommandModule<R, S>, options: { store?: Store } = {}): Promise<{ sim: PveSim; api: ProxmoxClient; services: S; router: R; close: () => Promise<void> }> {
+  const { CommandRouter, builtinPlugins, createLabServices } = commands;
+  const sim = await startPveSim({ timeScale: 400 });
+  const api = new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
+  const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
+  const store = options.store ?? createMemoryStore();
+  const services = createLabServices({ store, clusters, sync: { probe: { isOpen: async () => false } }, pollIntervalMs: 20 });
+  const person = async (username: string, role: 'admin' | 'teacher' | 'student', slackId: string) => {
+    const p = await store.classes.createPerson({ username, displayName: username, role }, 1);
+    await store.classes.linkIdentity({ personId: p.id, platform: 'slack', externalId: slackId });
+    await store.classes.linkIdentity({ personId: p.id, platform: 'discord', externalId: `${slackId.toLowerCase()}-discord` });
+    return p;
+  };
+  await person('root', 'admin', ids.admin);
+  const teacher = await person('lovelace', 'teacher', ids.teacher);
+  const teacher2 = await person('hopper', 'teacher', ids.teacher2);
+  const alice = await person('alice', 'student', ids.alice);
+  const bob = await person('bob', 'student', ids.bob);
+  const ubuntu = await services.catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }] });
+  await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: ubuntu.id, ownerId: teacher.id }, 1);
+  await store.classes.createClass({ id: 'cs202', name: 'CS 202', templateId: ubuntu.id, ownerId: teacher2.id }, 1);
+  for (const s of [alice, bob]) await store.classes.addMember({ classId: 'cs101', personId: s.id, role: 'student' });
+  const router = new CommandRouter(services, builtinPlugins as never, { rateLimit: { perMinute: 1000 } });
+  return { sim, api, services, router, close: async () => { await api.close(); await sim.close(); } };
+}
