@@ -1,3 +1,4 @@
 export { createDiscordInteractions, type DiscordInteractions, type DiscordInteractionsOptions } from './discord-interactions.js';
 export { registerDiscordCommands } from './register-commands.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
+export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';

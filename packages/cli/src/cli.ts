@@ -12,6 +12,7 @@ const USAGE = `usage: lab [--config FILE] [--as USER] [--json] <command>
   lab vms [--json]                        VMs you may see, from the inventory
   lab sync --once                         one full sync of every cluster
   lab db migrate                          migrate the store to the latest schema
+  lab discord register [--guild ID]       register the slash commands with Discord
   lab serve <slack|discord> [--port N]    run a bot (with the sync engine; SIGTERM stops it gracefully)
   lab sim [--scenario small] [--port 0] [--time-scale 1]   run the Proxmox VE simulator`;
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
         scenario: { type: 'string', default: 'small' },
         port: { type: 'string' },
         'time-scale': { type: 'string', default: '1' },
+        guild: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -65,6 +67,24 @@ async function main(): Promise<void> {
     const store = await openStore(config.store);
     await store.close();
     process.stdout.write(values.json ? `${JSON.stringify({ migrated: true, store: config.store.replace(/:[^:@/]*@/, ':…@') })}\n` : 'store is at the latest schema\n');
+    return;
+  }
+
+  if (command === 'discord') {
+    if (rest[0] !== 'register') fail(`unknown discord command '${rest[0] ?? ''}'; use lab discord register`, 2);
+    const discord = config.discord;
+    if (!discord?.token || !discord.applicationId) fail("config key 'discord': set token (or DISCORD_TOKEN) and applicationId to register commands");
+    const { REST } = await import('discord.js');
+    const { registerDiscordCommands } = await import('@lab/bot-discord');
+    const runtime = await openLabRuntime(config);
+    try {
+      const rest = new REST(discord.apiUrl ? { api: discord.apiUrl } : {}).setToken(discord.token);
+      const guildId = values.guild ?? discord.guildId;
+      await registerDiscordCommands({ rest, applicationId: discord.applicationId, ...(guildId ? { guildId } : {}), router: runtime.router });
+      process.stdout.write(`registered /lab and /myvm ${guildId ? `in guild ${guildId}` : 'globally (may take up to an hour to appear)'}\n`);
+    } finally {
+      await runtime.close();
+    }
     return;
   }
 

@@ -11,7 +11,7 @@ export const labConfigSchema = z
     deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
     slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
-    discord: z.object({ token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional() }).strict().optional(),
+    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
   })
   .strict();
 
@@ -45,6 +45,6 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   const config = result.data;
   if (env.LAB_STORE) config.store = env.LAB_STORE;
   if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN) config.slack = { socketMode: false, ...config.slack, ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}), ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}) };
-  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY) config.discord = { ...config.discord, ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}), ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}) };
+  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY) config.discord = { mode: 'http', ...config.discord, ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}), ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}) };
   return config;
 }

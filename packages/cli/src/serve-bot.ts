@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import { REST } from 'discord.js';
+import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { ConfigError } from '@lab/proxmox-sdk';
 import { createSlackBot } from '@lab/bot-slack';
-import { createDiscordInteractions, registerDiscordCommands } from '@lab/bot-discord';
+import { attachDiscordGatewayBot, createDiscordInteractions, registerDiscordCommands } from '@lab/bot-discord';
 import type { LabRuntime } from './lab-runtime.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
@@ -29,14 +29,23 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     idle = bot.idle;
     await bot.start();
     stopTransport = bot.stop;
+  } else if (config.discord?.mode === 'gateway') {
+    const discord = config.discord;
+    if (!discord.token) throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", { key: 'discord.token' });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(discord.apiUrl ? { rest: { api: discord.apiUrl } } : {}) });
+    const bot = attachDiscordGatewayBot({ client, router, logger });
+    await client.login(discord.token);
+    listener = (_req: unknown, res: { writeHead: (s: number) => { end: (t: string) => void } }) => res.writeHead(404).end('gateway mode: no HTTP endpoint\n');
+    idle = bot.idle;
+    stopTransport = async () => {
+      bot.detach();
+      await client.destroy();
+    };
   } else {
     const discord = config.discord;
     if (!discord?.publicKey || !discord.applicationId) throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", { key: 'discord' });
-    const rest = new REST();
-    if (discord.token) {
-      rest.setToken(discord.token);
-      if (discord.guildId) await registerDiscordCommands({ rest, applicationId: discord.applicationId, guildId: discord.guildId, router });
-    }
+    const rest = new REST(discord.apiUrl ? { api: discord.apiUrl } : {});
+    if (discord.token) rest.setToken(discord.token);
     const bot = createDiscordInteractions({ router, publicKey: discord.publicKey, applicationId: discord.applicationId, rest, logger });
     listener = bot.requestListener;
     idle = bot.idle;
