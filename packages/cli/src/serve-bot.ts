@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { ConfigError } from '@lab/proxmox-sdk';
 import { createSlackBot } from '@lab/bot-slack';
-import { attachDiscordGatewayBot, createDiscordInteractions, registerDiscordCommands } from '@lab/bot-discord';
+import { attachDiscordGatewayBot, createDiscordInteractions } from '@lab/bot-discord';
 import type { LabRuntime } from './lab-runtime.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
