@@ -24,6 +24,7 @@ export async function openLabRuntime(config: LabConfig, options: { logger?: Logg
     store,
     clusters,
     logger,
+    limits: config.deploy,
     ...(options.runSync && config.sync.enabled ? { sync: { ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}), ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}) } } : { sync: true }),
   });
   const router = new CommandRouter(services, builtinPlugins);

@@ -1,4 +1,4 @@
-import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -10,6 +10,8 @@ export interface LabServicesOptions {
   /** Run a sync engine in this process (it syncs only while it holds the leader lease). */
   sync?: boolean | { fullIntervalMs?: number; quickIntervalMs?: number; probe?: PortProbe };
   pollIntervalMs?: number;
+  /** Clone concurrency limits of deployments (defaults: 8 in all, 3 per node, 2 per storage). */
+  limits?: Partial<DeploymentLimits>;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -24,7 +26,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     store,
     clusters,
     catalog,
-    engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
+    engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
     inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
     power: new VmPower({ store, clusters, clock, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
     ...(sync ? { sync } : {}),
