@@ -1,20 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
 import { PveAuthError, ProxmoxClient, type LogRecord } from '../src/index.js';
-import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;
-let client: ProxmoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await sim?.close();
-});
+let client: ProxmoxClient;
+const { track } = closeAfterEach();
 
 describe('API token auth', () => {
   it('reads the cluster with PVEAPIToken and sends schema-valid requests', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     expect(await client.version()).toMatchObject({ version: '9.1.3' });
     const nodes = await client.get<Array<{ node: string }>>('/nodes');
     expect(nodes.map((n) => n.node)).toEqual(['pve1', 'pve2', 'pve3']);
@@ -22,10 +18,10 @@ describe('API token auth', () => {
   });
 
   it('fails with PveAuthError naming the token id, never the secret', async () => {
-    sim = await fastSim();
+    sim = track(await fastSim());
     const secret = 'wrong-secret-0123456789';
     const logs: LogRecord[] = [];
-    client = clientFor(sim, { auth: { type: 'token', tokenId: sim.tokenId, secret } }, logs);
+    client = track(clientFor(sim, { auth: { type: 'token', tokenId: sim.tokenId, secret } }, logs));
     const error = await client.get('/nodes').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveAuthError);
     expect((error as PveAuthError).code).toBe('LAB_PVE_AUTH');
@@ -43,8 +39,8 @@ describe('API token auth', () => {
 
 describe('ticket auth', () => {
   it('logs in once, reads with the cookie and writes with the CSRF token', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } }));
     await client.get('/nodes');
     await client.get('/cluster/resources', { type: 'vm' });
     const upid = await client.post<string>('/nodes/pve3/qemu/102/status/start');
@@ -54,8 +50,8 @@ describe('ticket auth', () => {
   });
 
   it('logs in again once when the ticket has expired, and goes on', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } }));
     await client.get('/nodes');
     sim.auth.expireTickets();
     const upid = await client.post<string>('/nodes/pve3/qemu/102/status/start');
@@ -66,7 +62,7 @@ describe('ticket auth', () => {
   });
 
   it('renews a ticket that is older than ticketRenewAfterMs before using it', async () => {
-    sim = await fastSim();
+    sim = track(await fastSim());
     let now = 1_000_000;
     client = clientFor(sim, {
       auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' },
@@ -80,9 +76,9 @@ describe('ticket auth', () => {
   });
 
   it('says a wrong password is wrong, once, without looping or leaking it', async () => {
-    sim = await fastSim();
+    sim = track(await fastSim());
     const logs: LogRecord[] = [];
-    client = clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'hunter2-wrong' } }, logs);
+    client = track(clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'hunter2-wrong' } }, logs));
     const error = await client.get('/nodes').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveAuthError);
     expect((error as Error).message).toBe("cluster 'lab' refused the login of 'root@pam': check the user name, realm and password");
@@ -91,9 +87,9 @@ describe('ticket auth', () => {
   });
 
   it('never logs the ticket or CSRF token it received', async () => {
-    sim = await fastSim();
+    sim = track(await fastSim());
     const logs: LogRecord[] = [];
-    client = clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } }, logs);
+    client = track(clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'pve-sim' } }, logs));
     await client.post('/nodes/pve3/qemu/102/status/start');
     const text = JSON.stringify(logs);
     expect(logs.length).toBeGreaterThan(0);

@@ -1,22 +1,18 @@
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { PveSim } from '@lab/pve-sim';
 import { PveConnectionError, PveHttpError, PveResponseShapeError, PveTimeoutError, ProxmoxClient } from '../src/index.js';
-import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;
-let client: ProxmoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await sim?.close();
-});
+let client: ProxmoxClient;
+const { track } = closeAfterEach();
 
 describe('retries', () => {
   it('retries a GET through transient 5xx and succeeds', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-503', count: 2 });
     const nodes = await client.get<unknown[]>('/nodes');
     expect(nodes).toHaveLength(3);
@@ -24,8 +20,8 @@ describe('retries', () => {
   });
 
   it('gives up after maxAttempts with the last PveHttpError', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }));
     sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-596' });
     const error = await client.get('/nodes').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveHttpError);
@@ -35,16 +31,16 @@ describe('retries', () => {
   });
 
   it('does not retry a deterministic 500 such as a missing VM', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     const error = await client.get('/nodes/pve1/qemu/4242/config').catch((e: unknown) => e);
     expect((error as PveHttpError).pveMessage).toBe("Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist");
     expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/config')).toBe(1);
   });
 
   it('never repeats a POST whose connection broke after it was sent (it may have taken effect)', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', kind: 'reset-after', count: 1 });
     const error = await client.post('/nodes/pve3/qemu/102/status/start').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveConnectionError);
@@ -55,16 +51,16 @@ describe('retries', () => {
   });
 
   it('does not retry a POST on a 5xx either', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'http-596', count: 1 });
     await expect(client.post('/nodes/pve1/qemu/9000/clone', { newid: 300 })).rejects.toBeInstanceOf(PveHttpError);
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone')).toBe(1);
   });
 
   it('retries a POST that provably never reached PVE (595 from the proxy)', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', kind: 'http-595', count: 1 });
     expect(await client.post<string>('/nodes/pve3/qemu/102/status/start')).toContain(':qmstart:');
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(2);
@@ -78,12 +74,12 @@ describe('retries', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
-    client = new ProxmoxClient({
+    client = track(new ProxmoxClient({
       baseUrl: `https://127.0.0.1:${port}`,
       auth: { type: 'token', tokenId: 'a@pve!b', secret: 'c0ffee' },
       tls: { insecure: true },
       retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
-    });
+    }));
     const error = await client.post('/nodes/pve1/qemu/100/status/start').catch((e: unknown) => e);
     server.close();
     expect(error).toBeInstanceOf(PveConnectionError);
@@ -94,8 +90,8 @@ describe('retries', () => {
 
 describe('timeouts', () => {
   it('throws PveTimeoutError after timeoutMs and retries a GET', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { timeoutMs: 150 });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { timeoutMs: 150 }));
     sim.faults.add({ method: 'GET', path: '/nodes', kind: 'delay', delayMs: 600 });
     const started = Date.now();
     const error = await client.get('/nodes').catch((e: unknown) => e);
@@ -106,8 +102,8 @@ describe('timeouts', () => {
   });
 
   it('does not retry a timed-out POST', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { timeoutMs: 150 });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { timeoutMs: 150 }));
     sim.faults.add({ method: 'POST', kind: 'delay', delayMs: 500 });
     await expect(client.post('/nodes/pve3/qemu/102/status/start')).rejects.toBeInstanceOf(PveTimeoutError);
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(1);
@@ -116,8 +112,8 @@ describe('timeouts', () => {
 
 describe('responses', () => {
   it('reports a body that is not JSON as PveResponseShapeError', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { retry: { maxAttempts: 1 } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { retry: { maxAttempts: 1 } }));
     sim.faults.add({ path: '/nodes', kind: 'malformed-json', count: 1 });
     const error = await client.get('/nodes').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveResponseShapeError);
@@ -125,8 +121,8 @@ describe('responses', () => {
   });
 
   it('names the field when a response does not fit the expected shape', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     const schema = z.array(z.object({ node: z.string(), maxmem: z.number() }));
     expect(await client.get('/nodes', undefined, { schema })).toHaveLength(3);
     sim.faults.add({ path: '/nodes', kind: 'wrong-shape', count: 1 });
@@ -139,8 +135,8 @@ describe('responses', () => {
   });
 
   it('surfaces PVE parameter errors field by field', async () => {
-    sim = await fastSim();
-    client = clientFor(sim);
+    sim = track(await fastSim());
+    client = track(clientFor(sim));
     const error = (await client.get('/cluster/nextid', { vmid: 9000 }).catch((e: unknown) => e)) as PveHttpError;
     expect(error.status).toBe(400);
     expect(error.errors).toEqual({ vmid: 'VM 9000 already exists' });
@@ -150,11 +146,11 @@ describe('responses', () => {
 
 describe('concurrency cap', () => {
   it('never has more than maxConcurrentRequests in flight at pveproxy', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { maxConcurrentRequests: 2 });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { maxConcurrentRequests: 2 }));
     sim.faults.add({ method: 'GET', path: '/nodes', kind: 'delay', delayMs: 40 });
     sim.requests.reset();
-    await Promise.all(Array.from({ length: 10 }, () => client!.get('/nodes')));
+    await Promise.all(Array.from({ length: 10 }, () => client.get('/nodes')));
     expect(sim.requests.count('GET /nodes')).toBe(10);
     expect(sim.requests.maxInFlight).toBe(2);
     expectSchemaValidRequests(sim);

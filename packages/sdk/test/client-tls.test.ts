@@ -1,28 +1,24 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
 import { PveTlsError, ProxmoxClient, normalizeFingerprint, type LogRecord } from '../src/index.js';
-import { clientFor, fastSim } from './helpers.js';
+import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 let sim: PveSim;
-let client: ProxmoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await sim?.close();
-});
+let client: ProxmoxClient;
+const { track } = closeAfterEach();
 
 const WRONG = 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99';
 
 describe('TLS trust', () => {
   it('accepts the pinned fingerprint, in any case and with or without colons', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { tls: { fingerprint: sim.fingerprint.replace(/:/g, '').toLowerCase() } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { tls: { fingerprint: sim.fingerprint.replace(/:/g, '').toLowerCase() } }));
     expect((await client.version()).version).toBe('9.1.3');
   });
 
   it('refuses a certificate that does not match the pin, naming expected and presented', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { tls: { fingerprint: WRONG } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { tls: { fingerprint: WRONG } }));
     const error = await client.get('/version').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveTlsError);
     expect((error as Error).message).toContain(`expected ${WRONG}, presented ${sim.fingerprint}`);
@@ -30,14 +26,14 @@ describe('TLS trust', () => {
   });
 
   it('trusts a custom CA', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { tls: { ca: sim.ca } });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { tls: { ca: sim.ca } }));
     expect((await client.version()).version).toBe('9.1.3');
   });
 
   it('refuses an untrusted certificate by default and says how to trust it', async () => {
-    sim = await fastSim();
-    client = clientFor(sim, { tls: {} });
+    sim = track(await fastSim());
+    client = track(clientFor(sim, { tls: {} }));
     const error = await client.get('/version').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveTlsError);
     expect((error as Error).message).toMatch(/is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
@@ -46,9 +42,9 @@ describe('TLS trust', () => {
   });
 
   it('with insecure: true connects but warns', async () => {
-    sim = await fastSim();
+    sim = track(await fastSim());
     const logs: LogRecord[] = [];
-    client = clientFor(sim, { tls: { insecure: true } }, logs);
+    client = track(clientFor(sim, { tls: { insecure: true } }, logs));
     await client.version();
     expect(logs.some((l) => l.level === 'warn' && l.msg.includes('TLS verification is off'))).toBe(true);
   });

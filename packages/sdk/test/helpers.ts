@@ -1,5 +1,5 @@
 import { startPveSim, validateParameters, loadSchemaIndex, type PveSim, type PveSimOptions } from '@lab/pve-sim';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions } from '../src/index.js';
 
 /** A simulator 100× faster than a real cluster. */
@@ -35,4 +35,18 @@ export function schemaErrors(method: string, path: string, params: Record<string
   const info = match.endpoint.methods[method];
   if (!info) return { method: `${method} is not offered on ${match.endpoint.template}` };
   return validateParameters(info, { ...params, ...match.pathParams }).errors;
+}
+
+/** Closes what a test opened (newest first) after each test: `sim = track(await fastSim())`. */
+export function closeAfterEach(): { track: <T extends { close(): Promise<void> }>(thing: T) => T } {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  return {
+    track: (thing) => {
+      open.push(thing);
+      return thing;
+    },
+  };
 }

@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
 import { InvalidUpidError, PveTaskFailedError, PveTaskTimeoutError, ProxmoxClient, isTaskSuccess, parseProgressPercent, parseUpid, waitForTask } from '../src/index.js';
-import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;
-let client: ProxmoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await sim?.close();
-});
+let client: ProxmoxClient;
+const { track } = closeAfterEach();
 
 describe('UPIDs', () => {
   it('parses a clone UPID whose id is the source vmid and whose user is a token', () => {
@@ -43,8 +39,8 @@ describe('UPIDs', () => {
 
 describe('waitForTask', () => {
   it('follows a full clone to OK with rising progress from the task log', async () => {
-    sim = await fastSim({ timeScale: 400 });
-    client = clientFor(sim);
+    sim = track(await fastSim({ timeScale: 400 }));
+    client = track(clientFor(sim));
     const upid = await client.post<string>('/nodes/pve1/qemu/9000/clone', { newid: 300, name: 'progress', full: true });
     const percents: number[] = [];
     const lines: string[] = [];
@@ -59,8 +55,8 @@ describe('waitForTask', () => {
   });
 
   it('throws PveTaskFailedError with the exit status and log tail when a task fails', async () => {
-    sim = await fastSim({ scenario: { ...structuredClone((await import('@lab/pve-sim')).presets.small!), timings: { shutdownSeconds: 60 } } });
-    client = clientFor(sim);
+    sim = track(await fastSim({ scenario: { ...structuredClone((await import('@lab/pve-sim')).presets.small!), timings: { shutdownSeconds: 60 } } }));
+    client = track(clientFor(sim));
     const upid = await client.post<string>('/nodes/pve1/qemu/100/status/shutdown', { timeout: 5 });
     const error = (await waitForTask(client, upid, { pollIntervalMs: 20 }).catch((e: unknown) => e)) as PveTaskFailedError;
     expect(error).toBeInstanceOf(PveTaskFailedError);
@@ -69,8 +65,8 @@ describe('waitForTask', () => {
   });
 
   it('throws PveTaskTimeoutError when the task outlives the deadline', async () => {
-    sim = await fastSim({ timeScale: 1 });
-    client = clientFor(sim);
+    sim = track(await fastSim({ timeScale: 1 }));
+    client = track(clientFor(sim));
     const upid = await client.post<string>('/nodes/pve1/qemu/9001/clone', { newid: 301, full: true });
     const error = await waitForTask(client, upid, { timeoutMs: 150, pollIntervalMs: 30 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveTaskTimeoutError);
