@@ -12,6 +12,7 @@ const USAGE = `usage: lab [--config FILE] [--as USER] [--json] <command>
   lab vms [--json]                        VMs you may see, from the inventory
   lab sync --once                         one full sync of every cluster
   lab db migrate                          migrate the store to the latest schema
+  lab db import-legacy --from OLD.db --cluster ID   import the old template tables (idempotent)
   lab discord register [--guild ID]       register the slash commands with Discord
   lab serve <slack|discord> [--port N]    run a bot (with the sync engine; SIGTERM stops it gracefully)
   lab sim [--scenario small] [--port 0] [--time-scale 1]   run the Proxmox VE simulator`;
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'time-scale': { type: 'string', default: '1' },
         guild: { type: 'string' },
+        from: { type: 'string' },
+        cluster: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -62,8 +65,21 @@ async function main(): Promise<void> {
 
   const config = loadLabConfig(values.config);
   if (command === 'db') {
-    if (rest[0] !== 'migrate') fail(`unknown db command '${rest[0] ?? ''}'; use lab db migrate`, 2);
-    const { openStore } = await import('@lab/proxmox-store');
+    const { openStore, importLegacyTemplates, readLegacySqlite } = await import('@lab/proxmox-store');
+    if (rest[0] === 'import-legacy') {
+      if (!values.from) fail('name the old database: lab db import-legacy --from OLD.db --cluster ID', 2);
+      const clusterId = values.cluster ?? config.clusters[0]!.id;
+      const legacy = readLegacySqlite(values.from);
+      const store = await openStore(config.store);
+      try {
+        const report = await importLegacyTemplates(store, legacy, { clusterId, now: Date.now() });
+        process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${report.templatesCreated} templates created, ${report.mappingsAdded} node mappings added, ${report.mappingsKept} already there${report.skipped.length ? `; skipped: ${report.skipped.map((s) => `${s.row} (${s.reason})`).join('; ')}` : ''}\n`);
+      } finally {
+        await store.close();
+      }
+      return;
+    }
+    if (rest[0] !== 'migrate') fail(`unknown db command '${rest[0] ?? ''}'; use lab db migrate or lab db import-legacy`, 2);
     const store = await openStore(config.store);
     await store.close();
     process.stdout.write(values.json ? `${JSON.stringify({ migrated: true, store: config.store.replace(/:[^:@/]*@/, ':…@') })}\n` : 'store is at the latest schema\n');

@@ -69,6 +69,20 @@ describe('the lab command', () => {
     expect(notMine.stderr).toBe('lab: /lab deploy is for teachers and admins; you are a student.\n');
   });
 
+  it('imports the legacy template tables, idempotently', async () => {
+    const { default: BetterSqlite3 } = await import('better-sqlite3');
+    const oldFile = join(dir, 'old.db');
+    const old = new BetterSqlite3(oldFile);
+    old.exec(`create table vm_templates (id integer primary key, name text, description text, proxmox_template_id integer, proxmox_node text, memory integer, cores integer, is_active integer);
+      insert into vm_templates values (1, 'legacy-debian', '', 9002, 'pve1', 1024, 1, 1);`);
+    old.close();
+    const first = await lab(['db', 'import-legacy', '--from', oldFile, '--cluster', 'lab', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ templatesCreated: 1, mappingsAdded: 1 });
+    const again = await lab(['db', 'import-legacy', '--from', oldFile, '--cluster', 'lab']);
+    expect(again.stdout).toBe('0 templates created, 0 node mappings added, 1 already there\n');
+  });
+
   it('syncs once', async () => {
     const r = await lab(['sync', '--once', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { startPveSim, validateParameters, loadSchemaIndex, type PveSim, type PveSimOptions } from '@lab/pve-sim';
+import { startPveSim, type PveSim, type PveSimOptions } from '@lab/pve-sim';
 import { afterEach, expect } from 'vitest';
 import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions } from '../src/index.js';
 
@@ -28,14 +28,6 @@ export function expectSchemaValidRequests(sim: PveSim): void {
   expect(sim.requests.schemaViolations).toEqual([]);
 }
 
-/** Checks one request against the PVE API schema without sending it; returns PVE's error map. */
-export function schemaErrors(method: string, path: string, params: Record<string, string> = {}): Record<string, string> {
-  const match = loadSchemaIndex().match(path);
-  if (!match) return { path: `no such path in the PVE API: ${path}` };
-  const info = match.endpoint.methods[method];
-  if (!info) return { method: `${method} is not offered on ${match.endpoint.template}` };
-  return validateParameters(info, { ...params, ...match.pathParams }).errors;
-}
 
 /** Closes what a test opened (newest first) after each test: `sim = track(await fastSim())`. */
 export function closeAfterEach(): { track: <T extends { close(): Promise<void> }>(thing: T) => T } {

@@ -129,6 +129,21 @@ describe('quick sync', () => {
   });
 });
 
+describe('forceRefresh', () => {
+  it('quick-syncs the cluster before answering, for callers that must see it now', async () => {
+    const { engine, inventory, sim } = await setup();
+    await engine.fullSync();
+    sim.ops.power('pve1', 100, 'qemu', 'stop', 'root@pam');
+    await new Promise((r) => setTimeout(r, 60));
+    const cached = await inventory.listVms({ user: admin });
+    expect(cached.vms.find((v) => v.vmid === 100)?.status).toBe('running');
+    sim.requests.reset();
+    const live = await inventory.listVms({ user: admin, forceRefresh: true });
+    expect(live.vms.find((v) => v.vmid === 100)?.status).toBe('stopped');
+    expect(sim.requests.total).toBe(1);
+  });
+});
+
 describe('a cluster outage', () => {
   it('serves the last known state marked stale, backs off, and recovers', async () => {
     const { store, engine, inventory, sim } = await setup({ clusters: 2 });

@@ -1,4 +1,5 @@
-import type { Store } from '@lab/proxmox-sdk';
+import BetterSqlite3 from 'better-sqlite3';
+import { ConfigError, type Store } from '@lab/proxmox-sdk';
 
 /** A row of the seeds' old `vm_templates` table. */
 export interface LegacyTemplateRow {
@@ -79,5 +80,27 @@ async function addMapping(tx: Store, report: LegacyImportReport, templateId: num
     report.mappingsKept++;
   } else {
     report.skipped.push({ row: label, reason: `template already maps node '${node}' to VMID ${existing.vmid}, not ${vmid}` });
+  }
+}
+
+/**
+ * Reads the legacy `vm_templates` and `vm_template_replicas` tables from the seeds' old SQLite
+ * database (read-only), for `importLegacyTemplates`. A file without them is a `ConfigError`.
+ */
+export function readLegacySqlite(path: string): { templates: LegacyTemplateRow[]; replicas: LegacyReplicaRow[] } {
+  let db: BetterSqlite3.Database;
+  try {
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new ConfigError(`cannot open the legacy database ${path}: ${(error as Error).message}`, { path });
+  }
+  try {
+    const tables = new Set((db.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>).map((t) => t.name));
+    if (!tables.has('vm_templates')) throw new ConfigError(`${path} has no vm_templates table; is it the old Proxmox Lab database?`, { path });
+    const templates = db.prepare('select * from vm_templates order by id').all() as LegacyTemplateRow[];
+    const replicas = tables.has('vm_template_replicas') ? (db.prepare('select template_id, proxmox_node, proxmox_template_id from vm_template_replicas').all() as LegacyReplicaRow[]) : [];
+    return { templates, replicas };
+  } finally {
+    db.close();
   }
 }
