@@ -92,6 +92,17 @@ describe('clones behave like PVE clones', () => {
     expect(full.status).toBe(200);
   });
 
+  it('refuses a linked clone of a VM that is not a template, and clones it in full by default', async () => {
+    sim = await fastSim();
+    const linked = await clone(sim, 'pve1', 100, { newid: 540, full: 0 });
+    expect(linked.status).toBe(500);
+    expect(linked.reason).toBe("Linked clone feature is not supported for 'local-lvm:vm-100-disk-0' (scsi0)");
+    const byDefault = await clone(sim, 'pve1', 100, { newid: 540 });
+    expect(byDefault.status).toBe(200);
+    await waitTask(sim, byDefault.body.data as string);
+    expect((await taskLog(sim, byDefault.body.data as string))[0]).toBe('create full clone of drive scsi0 (local-lvm:vm-100-disk-0)');
+  });
+
   it('keeps linked clones of local storage on the template node and refuses storage/format for them', async () => {
     sim = await fastSim();
     const moved = await clone(sim, 'pve1', 9000, { newid: 530, target: 'pve2' });

@@ -71,7 +71,6 @@ export class GuestOperations {
     const full = params.full ?? !isTemplate;
     if (params.storage !== undefined && !full) throw die(`parameter 'storage' not allowed for linked clones`);
     if (params.format !== undefined && !full) throw die(`parameter 'format' not allowed for linked clones`);
-    if (!full && !isTemplate) throw die(`linked clone of VM ${vmid} is not possible: it is not a template (use full=1)`);
     let target = params.target;
     if (target === node) target = undefined;
     if (target !== undefined) {
@@ -85,7 +84,8 @@ export class GuestOperations {
       const vol = parseVolid(drive.volid);
       const store = vol && this.state.storageDefs.get(vol.storage);
       if (!store?.shared) sharedOnly = false;
-      if (!full && !drive.isCloudinit && store && !supportsLinkedClone(store)) {
+      // PVE's 'clone' storage feature needs a base (template) volume on a storage that can link to it.
+      if (!full && !drive.isCloudinit && store && (!isTemplate || !supportsLinkedClone(store))) {
         throw die(`Linked clone feature is not supported for '${drive.volid}' (${drive.key})`);
       }
     }
