@@ -1,6 +1,7 @@
 import { MessageFlags, type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import { renderProgressBar, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
+import { confirmedInvocation, deferAsEphemeral, replyComponents, throttledEdits, type DiscordInvocation } from './discord-replies.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -11,8 +12,6 @@ export interface DiscordGatewayOptions {
   logger?: Logger;
 }
 
-const CONFIRM = 'lab_confirm:';
-
 /**
  * The discord.js (gateway) front end: each slash command is deferred at once — ephemeral when it
  * answers personal data, decided then because Discord cannot change it later — then edited with
@@ -22,27 +21,12 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord-gateway' });
   const running = new Set<Promise<void>>();
 
-  const execute = async (interaction: ChatInputCommandInteraction | ButtonInteraction, invocation: { command: string; subcommand: string; options: Record<string, unknown>; confirmed: boolean }): Promise<void> => {
-    const definition = options.router.plugins.get(invocation.command)?.subcommands[invocation.subcommand];
-    await interaction.deferReply(definition?.ephemeral || !definition || invocation.confirmed ? { flags: MessageFlags.Ephemeral } : {});
-    let lastEdit = 0;
-    let chain: Promise<unknown> = Promise.resolve();
-    const reply: Reply = await options.router.invoke({
-      platform: 'discord',
-      userId: interaction.user.id,
-      ...invocation,
-      onProgress: (update) => {
-        if (Date.now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total) return;
-        lastEdit = Date.now();
-        chain = chain.then(() => interaction.editReply({ content: renderProgressBar(update) })).catch((error: unknown) => logger.warn('progress edit failed', { error }));
-      },
-    });
-    await chain;
-    const content = renderReplyText(reply).slice(0, 2000);
-    const components = reply.confirm
-      ? [{ type: 1, components: [{ type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${JSON.stringify({ c: invocation.command, s: invocation.subcommand, o: invocation.options })}`.slice(0, 100) }] }]
-      : [];
-    await interaction.editReply({ content, components } as never);
+  const execute = async (interaction: ChatInputCommandInteraction | ButtonInteraction, invocation: DiscordInvocation): Promise<void> => {
+    await interaction.deferReply(deferAsEphemeral(options.router, invocation) ? { flags: MessageFlags.Ephemeral } : {});
+    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => interaction.editReply({ content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+    const reply: Reply = await options.router.invoke({ platform: 'discord', userId: interaction.user.id, ...invocation, onProgress: progress.onProgress });
+    await progress.flush();
+    await interaction.editReply({ content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply, invocation) } as never);
   };
 
   const autocomplete = async (interaction: AutocompleteInteraction): Promise<void> => {
@@ -65,9 +49,9 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
       work = execute(interaction, { command: interaction.commandName, subcommand: interaction.options.getSubcommand(), options: values, confirmed: false });
     } else if (interaction.isAutocomplete()) {
       work = autocomplete(interaction);
-    } else if (interaction.isButton() && interaction.customId.startsWith(CONFIRM)) {
-      const saved = JSON.parse(interaction.customId.slice(CONFIRM.length)) as { c: string; s: string; o: Record<string, unknown> };
-      work = execute(interaction, { command: saved.c, subcommand: saved.s, options: saved.o, confirmed: true });
+    } else if (interaction.isButton()) {
+      const confirmed = confirmedInvocation(interaction.customId);
+      if (confirmed) work = execute(interaction, confirmed);
     }
     if (!work) return;
     const guarded = work.catch((error: unknown) => logger.error('interaction failed', { error }));

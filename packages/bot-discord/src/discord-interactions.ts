@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Routes, type REST } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import { renderProgressBar, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
+import { confirmedInvocation, deferAsEphemeral, replyComponents, throttledEdits, type DiscordInvocation } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
 /** Options of the Discord interactions endpoint. */
@@ -28,7 +29,6 @@ const APPLICATION_COMMAND = 2;
 const MESSAGE_COMPONENT = 3;
 const AUTOCOMPLETE = 4;
 const EPHEMERAL = 64;
-const CONFIRM = 'lab_confirm:';
 
 interface RawOption {
   name: string;
@@ -77,26 +77,11 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   const running = new Set<Promise<void>>();
   const edit = (token: string, body: Record<string, unknown>) => options.rest.patch(Routes.webhookMessage(options.applicationId, token, '@original'), { body, auth: false });
 
-  const run = async (interaction: RawInteraction, invocation: { command: string; subcommand: string; options: Record<string, unknown>; confirmed: boolean }): Promise<void> => {
-    const userId = interaction.member?.user?.id ?? interaction.user?.id ?? '';
-    let lastEdit = 0;
-    let chain: Promise<unknown> = Promise.resolve();
-    const reply: Reply = await options.router.invoke({
-      platform: 'discord',
-      userId,
-      ...invocation,
-      onProgress: (update) => {
-        if (Date.now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total) return;
-        lastEdit = Date.now();
-        chain = chain.then(() => edit(interaction.token, { content: renderProgressBar(update) })).catch((error: unknown) => logger.warn('progress edit failed', { error }));
-      },
-    });
-    await chain;
-    const content = renderReplyText(reply).slice(0, 2000);
-    const components = reply.confirm
-      ? [{ type: 1, components: [{ type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${JSON.stringify({ c: invocation.command, s: invocation.subcommand, o: invocation.options })}`.slice(0, 100) }] }]
-      : [];
-    await edit(interaction.token, { content, components });
+  const run = async (interaction: RawInteraction, invocation: DiscordInvocation): Promise<void> => {
+    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => edit(interaction.token, { content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+    const reply: Reply = await options.router.invoke({ platform: 'discord', userId: interaction.member?.user?.id ?? interaction.user?.id ?? '', ...invocation, onProgress: progress.onProgress });
+    await progress.flush();
+    await edit(interaction.token, { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply, invocation) });
   };
 
   const track = (work: Promise<void>): void => {
@@ -130,17 +115,15 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
           const choices = focused ? await options.router.autocomplete({ platform: 'discord', userId, command, subcommand: sub!.name, option: focused.name, partial: String(focused.value ?? '') }) : [];
           return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });
         }
-        // Decided now, at defer time: Discord cannot change it later. Unknown commands answer privately.
-        const definition = options.router.plugins.get(command)?.subcommands[sub?.name ?? ''];
-        const ephemeral = definition ? definition.ephemeral === true : true;
-        json(res, 200, { type: 5, data: { flags: ephemeral ? EPHEMERAL : 0 } });
-        track(run(interaction, { command, subcommand: sub?.name ?? 'help', options: values, confirmed: false }));
+        const invocation: DiscordInvocation = { command, subcommand: sub?.name ?? 'help', options: values, confirmed: false };
+        json(res, 200, { type: 5, data: { flags: deferAsEphemeral(options.router, invocation) ? EPHEMERAL : 0 } });
+        track(run(interaction, invocation));
         return;
       }
-      if (interaction.type === MESSAGE_COMPONENT && interaction.data?.custom_id?.startsWith(CONFIRM)) {
-        const saved = JSON.parse(interaction.data.custom_id.slice(CONFIRM.length)) as { c: string; s: string; o: Record<string, unknown> };
+      const confirmed = interaction.type === MESSAGE_COMPONENT ? confirmedInvocation(interaction.data?.custom_id ?? '') : undefined;
+      if (confirmed) {
         json(res, 200, { type: 5, data: { flags: EPHEMERAL } });
-        track(run(interaction, { command: saved.c, subcommand: saved.s, options: saved.o, confirmed: true }));
+        track(run(interaction, confirmed));
         return;
       }
       return json(res, 400, { error: `unsupported interaction type ${interaction.type}` });

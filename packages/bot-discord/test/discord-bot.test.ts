@@ -120,6 +120,22 @@ describe('the Discord interactions endpoint', () => {
     expect(String(edits.at(-1)!.body.content)).toMatch(/^cs101: 1 created, 4 kept, 0 deleted in/);
   });
 
+  it('asks before /lab destroy with a Confirm button, and destroys when it is pressed', async () => {
+    calls.length = 0;
+    await interact(slash('uteach1-discord', 'lab', 'destroy', [{ name: 'class', value: 'cs101' }], 'tok-destroy'));
+    await endpoint.idle();
+    const ask = calls.find((c) => c.path.includes('/tok-destroy/'))!;
+    const button = (ask.body.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components[0]!;
+    expect(button.label).toBe('Destroy cs101?');
+    expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
+    const press = await interact({ type: 3, id: '9', application_id: APP, token: 'tok-confirm', version: 1, member: { user: { id: 'uteach1-discord' } }, data: { custom_id: button.custom_id, component_type: 2 } });
+    expect(press.json).toEqual({ type: 5, data: { flags: 64 } });
+    await endpoint.idle();
+    const done = calls.find((c) => c.path.includes('/tok-confirm/'))!;
+    expect(String(done.body.content)).toMatch(/^cs101: \d+ VMs destroyed\.$/);
+    expect(await env.services.store.classes.assignmentsOfClass('cs101')).toEqual([]);
+  });
+
   it('answers autocomplete with the caller\'s classes', async () => {
     const answer = await interact({
       type: 4, id: '1', application_id: APP, token: 't', version: 1, member: { user: { id: 'uteach2-discord' } },
