@@ -42,22 +42,40 @@ export function guestUsage(ctx: SimContext, guest: SimGuest) {
   };
 }
 
-function guestResource(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
+/**
+ * One guest's `/cluster/resources` entry. Every entry has the same keys in the same order (absent
+ * ones `undefined`, which JSON leaves out) so that V8 sees one object shape: at 10,000 guests this
+ * is the simulator's hot path.
+ */
+function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<string, unknown> {
   const nodeOnline = ctx.state.nodes.get(guest.node)?.online ?? false;
-  const entry: Record<string, unknown> = {
+  const running = guest.status === 'running';
+  const uptime = running && guest.startedAt !== undefined ? Math.floor((now - guest.startedAt) / 1000) : 0;
+  const maxmem = guestMemoryBytes(guest);
+  const config = guest.config;
+  return {
     id: `${guest.type}/${guest.vmid}`,
     type: guest.type,
     vmid: guest.vmid,
-    name: guest.config.name ?? guest.config.hostname ?? `VM ${guest.vmid}`,
+    name: config.name ?? config.hostname ?? `VM ${guest.vmid}`,
     node: guest.node,
     status: nodeOnline ? guest.status : 'unknown',
-    template: guest.config.template === '1' ? 1 : 0,
-    ...guestUsage(ctx, guest),
+    template: config.template === '1' ? 1 : 0,
+    cpu: running ? guest.cpuLoad : 0,
+    maxcpu: guestCores(guest),
+    mem: running ? Math.round(maxmem * 0.45) : 0,
+    maxmem,
+    disk: 0,
+    maxdisk: guestMaxDisk(guest),
+    uptime,
+    netin: running ? uptime * 1200 : 0,
+    netout: running ? uptime * 800 : 0,
+    diskread: running ? uptime * 40_000 : 0,
+    diskwrite: running ? uptime * 25_000 : 0,
+    tags: config.tags || undefined,
+    lock: config.lock || undefined,
+    pool: guest.pool,
   };
-  if (guest.config.tags) entry.tags = guest.config.tags;
-  if (guest.config.lock) entry.lock = guest.config.lock;
-  if (guest.pool) entry.pool = guest.pool;
-  return entry;
 }
 
 function storageUsage(ctx: SimContext, node: string, storageId: string) {
@@ -117,7 +135,10 @@ export function registerClusterRoutes(table: RouteTable): void {
         out.push({ ...entry, 'cgroup-mode': 2 });
       }
     }
-    if (!type || type === 'vm') for (const guest of ctx.state.guests.values()) out.push(guestResource(ctx, guest));
+    if (!type || type === 'vm') {
+      const now = ctx.state.time.now();
+      for (const guest of ctx.state.guests.values()) out.push(guestResource(ctx, guest, now));
+    }
     if (!type || type === 'storage') {
       for (const def of ctx.state.storageDefs.values()) {
         for (const node of def.nodes) {
