@@ -17,15 +17,15 @@ export function guestMaxDisk(guest: SimGuest): number {
   return 0;
 }
 
-/** Seconds a guest has been running. */
-export function guestUptime(ctx: SimContext, guest: SimGuest): number {
-  return guest.status === 'running' && guest.startedAt !== undefined ? Math.floor((ctx.state.time.now() - guest.startedAt) / 1000) : 0;
+/** Seconds a guest has been running at simulated time `now`. */
+export function guestUptime(ctx: SimContext, guest: SimGuest, now = ctx.state.time.now()): number {
+  return guest.status === 'running' && guest.startedAt !== undefined ? Math.floor((now - guest.startedAt) / 1000) : 0;
 }
 
-/** The usage fields PVE reports for a guest in lists and resources. */
-export function guestUsage(ctx: SimContext, guest: SimGuest) {
+/** The usage fields PVE reports for a guest in lists and resources (always the same keys, in order). */
+export function guestUsage(ctx: SimContext, guest: SimGuest, now = ctx.state.time.now()) {
   const running = guest.status === 'running';
-  const uptime = guestUptime(ctx, guest);
+  const uptime = guestUptime(ctx, guest, now);
   const maxmem = guestMemoryBytes(guest);
   return {
     cpu: running ? guest.cpuLoad : 0,
@@ -49,9 +49,6 @@ export function guestUsage(ctx: SimContext, guest: SimGuest) {
  */
 function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<string, unknown> {
   const nodeOnline = ctx.state.nodes.get(guest.node)?.online ?? false;
-  const running = guest.status === 'running';
-  const uptime = running && guest.startedAt !== undefined ? Math.floor((now - guest.startedAt) / 1000) : 0;
-  const maxmem = guestMemoryBytes(guest);
   const config = guest.config;
   return {
     id: `${guest.type}/${guest.vmid}`,
@@ -61,17 +58,7 @@ function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<st
     node: guest.node,
     status: nodeOnline ? guest.status : 'unknown',
     template: config.template === '1' ? 1 : 0,
-    cpu: running ? guest.cpuLoad : 0,
-    maxcpu: guestCores(guest),
-    mem: running ? Math.round(maxmem * 0.45) : 0,
-    maxmem,
-    disk: 0,
-    maxdisk: guestMaxDisk(guest),
-    uptime,
-    netin: running ? uptime * 1200 : 0,
-    netout: running ? uptime * 800 : 0,
-    diskread: running ? uptime * 40_000 : 0,
-    diskwrite: running ? uptime * 25_000 : 0,
+    ...guestUsage(ctx, guest, now),
     tags: config.tags || undefined,
     lock: config.lock || undefined,
     pool: guest.pool,
