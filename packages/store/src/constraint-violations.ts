@@ -1,3 +1,5 @@
+import { DuplicateNameError } from '@lab/proxmox-sdk';
+
 /** Whether a database error is a unique / primary-key violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -8,4 +10,14 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isForeignKeyViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+/** Runs `write`; a unique-key violation becomes `DuplicateNameError(entity, name)`. */
+export async function uniqueName<T>(entity: string, name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DuplicateNameError(entity, name, { cause: error });
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
-import { DuplicateNameError, IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository, type IdentityPlatform } from '@lab/proxmox-sdk';
+import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository, type IdentityPlatform } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
-import { isUniqueViolation } from '../constraint-violations.js';
+import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
 
@@ -16,13 +16,10 @@ async function requireClass(db: Kysely<Database>, id: string): Promise<void> {
 export function classRepository(db: Kysely<Database>): ClassRepository {
   return {
     async createPerson(person, at) {
-      try {
-        const row = await db.insertInto('people').values({ username: person.username, display_name: person.displayName, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow();
-        return mappers.person(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateNameError('person', person.username, { cause: error });
-        throw error;
-      }
+      const row = await uniqueName('person', person.username, () =>
+        db.insertInto('people').values({ username: person.username, display_name: person.displayName, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+      );
+      return mappers.person(row);
     },
     async getPerson(id) {
       const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
@@ -71,13 +68,10 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
         throw new UnknownReferenceError('template', record.templateId);
       }
       if (record.ownerId !== null) await requirePerson(db, record.ownerId);
-      try {
-        const row = await db.insertInto('classes').values({ id: record.id, name: record.name, template_id: record.templateId, owner_id: record.ownerId, created_at: at }).returningAll().executeTakeFirstOrThrow();
-        return mappers.class(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateNameError('class', record.id, { cause: error });
-        throw error;
-      }
+      const row = await uniqueName('class', record.id, () =>
+        db.insertInto('classes').values({ id: record.id, name: record.name, template_id: record.templateId, owner_id: record.ownerId, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+      );
+      return mappers.class(row);
     },
     async getClass(id) {
       const row = await db.selectFrom('classes').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,6 @@
-import { DuplicateNameError, RecordNotFoundError, UnknownReferenceError, type DeploymentRepository } from '@lab/proxmox-sdk';
+import { RecordNotFoundError, UnknownReferenceError, type DeploymentRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
-import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
+import { isForeignKeyViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
 import type { InTransaction } from './in-transaction.js';
@@ -10,26 +10,16 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
   return {
     create: (d, items) =>
       inTransaction(async (tx) => {
-        try {
-          await tx
+        await uniqueName('deployment', d.id, () =>
+          tx
             .insertInto('deployments')
             .values({
               id: d.id, class_id: d.classId, cluster_id: d.clusterId, spec: JSON.stringify(d.spec ?? null), status: d.status, created_by: d.createdBy,
               created_at: d.createdAt, updated_at: d.updatedAt, finished_at: d.finishedAt, error: d.error,
             })
-            .execute();
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new DuplicateNameError('deployment', d.id, { cause: error });
-          throw error;
-        }
-        for (const item of items) {
-          try {
-            await tx.insertInto('deployment_items').values(mappers.itemRow(item)).execute();
-          } catch (error) {
-            if (isUniqueViolation(error)) throw new DuplicateNameError('deployment item', item.name, { cause: error });
-            throw error;
-          }
-        }
+            .execute(),
+        );
+        for (const item of items) await uniqueName('deployment item', item.name, () => tx.insertInto('deployment_items').values(mappers.itemRow(item)).execute());
       }),
     async get(id) {
       const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();

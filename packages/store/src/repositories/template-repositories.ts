@@ -1,6 +1,6 @@
-import { DuplicateNameError, DuplicateTemplateMappingError, RecordNotFoundError, UnknownReferenceError, type TemplateInventoryRepository, type TemplateRepository } from '@lab/proxmox-sdk';
+import { DuplicateTemplateMappingError, RecordNotFoundError, UnknownReferenceError, type TemplateInventoryRepository, type TemplateRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
-import { isUniqueViolation } from '../constraint-violations.js';
+import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
 import type { InTransaction } from './in-transaction.js';
@@ -10,23 +10,19 @@ export function templateRepository(db: Kysely<Database>, inTransaction: InTransa
   const repo: TemplateRepository = {
     create: (template, mappings, at) =>
       inTransaction(async (tx) => {
-        let row;
-        try {
-          row = await tx
+        const row = await uniqueName('template', template.name, () =>
+          tx
             .insertInto('templates')
             .values({ name: template.name, description: template.description, memory: template.memory, cores: template.cores, is_active: mappers.flag(template.isActive), created_at: at, updated_at: at })
             .returningAll()
-            .executeTakeFirstOrThrow();
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new DuplicateNameError('template', template.name, { cause: error });
-          throw error;
-        }
+            .executeTakeFirstOrThrow(),
+        );
         for (const m of mappings) await insertMapping(tx, { templateId: row.id, ...m });
         return mappers.template(row);
       }),
     async update(id, patch, at) {
-      try {
-        const row = await db
+      const row = await uniqueName('template', patch.name ?? '', () =>
+        db
           .updateTable('templates')
           .set({
             ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -38,13 +34,10 @@ export function templateRepository(db: Kysely<Database>, inTransaction: InTransa
           })
           .where('id', '=', id)
           .returningAll()
-          .executeTakeFirst();
-        if (!row) throw new RecordNotFoundError('template', id);
-        return mappers.template(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateNameError('template', patch.name ?? '', { cause: error });
-        throw error;
-      }
+          .executeTakeFirst(),
+      );
+      if (!row) throw new RecordNotFoundError('template', id);
+      return mappers.template(row);
     },
     async get(id) {
       const row = await db.selectFrom('templates').selectAll().where('id', '=', id).executeTakeFirst();
