@@ -71,6 +71,7 @@ export interface Database {
     updated_at: number;
     finished_at: number | null;
     error: string | null;
+    notify: string | null;
   };
   deployment_items: {
     deployment_id: string;
@@ -94,6 +95,7 @@ export interface Database {
     next_attempt_at: number | null;
   };
   leases: { name: string; holder: string; expires_at: number };
+  nonces: { key: string; payload: string | null; expires_at: number };
   audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
 }
 

@@ -5,6 +5,7 @@ import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
 import { inventoryRepository } from './repositories/inventory-repository.js';
+import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
 
@@ -17,6 +18,7 @@ export class KyselyStore implements Store {
   readonly inventory;
   readonly deployments;
   readonly sync;
+  readonly nonces;
   readonly audit;
 
   constructor(
@@ -33,6 +35,7 @@ export class KyselyStore implements Store {
     this.inventory = inventoryRepository(db, inTransaction);
     this.deployments = deploymentRepository(db, inTransaction);
     this.sync = syncRepository(db);
+    this.nonces = nonceRepository(db);
     this.audit = auditRepository(db);
   }
 

@@ -67,7 +67,7 @@ export const mappers = {
   },
   deployment: (r: Row<'deployments'>): DeploymentRecord => ({
     id: r.id, classId: r.class_id, clusterId: r.cluster_id, spec: JSON.parse(r.spec) as unknown, status: r.status as DeploymentRecord['status'], createdBy: r.created_by,
-    createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, error: r.error,
+    createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, error: r.error, ...(r.notify !== null ? { notify: JSON.parse(r.notify) as Record<string, unknown> } : {}),
   }),
   item: (r: Row<'deployment_items'>): DeploymentItemRecord => ({
     deploymentId: r.deployment_id, name: r.name, kind: r.kind as DeploymentItemRecord['kind'], personId: r.person_id, node: r.node, vmid: r.vmid,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sql } from 'kysely';
+import { NO_MIGRATIONS, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk';
 import { createMigrator, openStore, parseStoreUrl, type KyselyStore } from '../src/index.js';
@@ -36,17 +36,20 @@ describe.each(engines)('migrations on %s', (engine) => {
     const url = await freshUrl(engine);
     const store = await openStore(url);
     expect(await tableNames(store)).toEqual([
-      'audit_log', 'class_members', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'leases', 'people',
+      'audit_log', 'class_members', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'leases', 'nonces', 'people',
       'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_inventory',
     ]);
     const migrator = createMigrator(store.db as never, engine);
-    const down = await migrator.migrateDown();
+    const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([['0001-initial-schema', 'Down', 'Success']]);
+    expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0002-deployment-notify-and-nonces', 'Down', 'Success'],
+      ['0001-initial-schema', 'Down', 'Success'],
+    ]);
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
-    expect(up.results?.map((r) => r.status)).toEqual(['Success']);
-    expect(await tableNames(store)).toHaveLength(15);
+    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success']);
+    expect(await tableNames(store)).toHaveLength(16);
     await store.close();
   });
 
@@ -67,7 +70,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     for (const c of codes) expect(c.code, c.stderr).toBe(0);
     const store = await openStore(url, { migrate: false });
     const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema']);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces']);
     await store.close();
   }, 60_000);
 });

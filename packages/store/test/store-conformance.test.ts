@@ -249,6 +249,13 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       await expect(store.deployments.upsertItem({ ...item('x'), deploymentId: 'missing' })).rejects.toBeInstanceOf(UnknownReferenceError);
     });
 
+    it('keep where their progress is shown, to finish it after a restart', async () => {
+      await store.deployments.create({ ...deployment, notify: { platform: 'slack', channel: 'C1', ts: '1.2' } }, []);
+      expect((await store.deployments.get('d1'))?.notify).toEqual({ platform: 'slack', channel: 'C1', ts: '1.2' });
+      await store.deployments.update('d1', { notify: { platform: 'slack', channel: 'C1', ts: '3.4' } }, T0 + 1);
+      expect((await store.deployments.get('d1'))?.notify).toEqual({ platform: 'slack', channel: 'C1', ts: '3.4' });
+    });
+
     it('write nothing when two items share a name', async () => {
       await expect(store.deployments.create(deployment, [item('cs101-alice'), item('cs101-alice')])).rejects.toBeInstanceOf(DuplicateNameError);
       expect(await store.deployments.get('d1')).toBeUndefined();
@@ -275,6 +282,38 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       expect((await store.sync.getLease('sync-leader'))?.holder).toBe('bot-b');
       await store.sync.releaseLease('sync-leader', 'bot-b');
       expect(await store.sync.acquireLease('sync-leader', 'bot-c', 1000, T0 + 2001)).toBe(true);
+    });
+  });
+
+  describe('one-time keys', () => {
+    it('are claimed once until they expire, then free again', async () => {
+      expect(await store.nonces.claim('discord:interaction:1', T0 + 1000, T0)).toBe(true);
+      expect(await store.nonces.claim('discord:interaction:1', T0 + 2000, T0 + 500)).toBe(false);
+      expect(await store.nonces.claim('discord:interaction:2', T0 + 1000, T0 + 500)).toBe(true);
+      expect(await store.nonces.claim('discord:interaction:1', T0 + 3000, T0 + 1001)).toBe(true);
+    });
+
+    it('hand their payload out once, never after expiry', async () => {
+      await store.nonces.put('confirm:abc', { command: 'lab', text: 'destroy cs101' }, T0 + 1000, T0);
+      await expect(store.nonces.put('confirm:abc', {}, T0 + 1000, T0)).rejects.toBeInstanceOf(DuplicateNameError);
+      expect(await store.nonces.take('confirm:abc', T0 + 10)).toEqual({ command: 'lab', text: 'destroy cs101' });
+      expect(await store.nonces.take('confirm:abc', T0 + 20)).toBeUndefined();
+      await store.nonces.put('confirm:late', { x: 1 }, T0 + 1000, T0);
+      expect(await store.nonces.take('confirm:late', T0 + 1001)).toBeUndefined();
+      expect(await store.nonces.take('confirm:never', T0)).toBeUndefined();
+    });
+
+    it('are pruned when expired', async () => {
+      await store.nonces.put('a', 1, T0 + 10, T0);
+      await store.nonces.claim('b', T0 + 20, T0);
+      await store.nonces.claim('c', T0 + 5000, T0);
+      expect(await store.nonces.prune(T0 + 100)).toBe(2);
+      expect(await store.nonces.claim('c', T0 + 9000, T0 + 200)).toBe(false);
+    });
+
+    it('let exactly one of many concurrent claimers win', async () => {
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.nonces.claim('slack:trigger:T1', T0 + 1000, T0)));
+      expect(results.filter(Boolean)).toHaveLength(1);
     });
   });
 

@@ -34,13 +34,14 @@ interface MemoryState {
   items: DeploymentItemRecord[];
   syncStates: SyncStateRecord[];
   leases: LeaseRecord[];
+  nonces: Map<string, { payload: unknown; expiresAt: number }>;
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -379,6 +380,34 @@ export function createMemoryStore(): Store {
         return copy(s.leases.find((l) => l.name === name));
       },
     },
+    nonces: {
+      async claim(key, expiresAt, now) {
+        const live = s.nonces.get(key);
+        if (live && live.expiresAt >= now) return false;
+        s.nonces.set(key, { payload: null, expiresAt });
+        return true;
+      },
+      async put(key, payload, expiresAt, now) {
+        const live = s.nonces.get(key);
+        if (live && live.expiresAt >= now) throw new DuplicateNameError('one-time key', key);
+        s.nonces.set(key, { payload: copy(payload), expiresAt });
+      },
+      async take(key, now) {
+        const live = s.nonces.get(key);
+        s.nonces.delete(key);
+        return live && live.expiresAt >= now ? copy(live.payload) : undefined;
+      },
+      async prune(now) {
+        let n = 0;
+        for (const [key, value] of s.nonces) {
+          if (value.expiresAt < now) {
+            s.nonces.delete(key);
+            n++;
+          }
+        }
+        return n;
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -412,6 +441,7 @@ export function createMemoryStore(): Store {
     inventory: serialized(raw.inventory, lock),
     deployments: serialized(raw.deployments, lock),
     sync: serialized(raw.sync, lock),
+    nonces: serialized(raw.nonces, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

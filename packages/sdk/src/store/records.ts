@@ -145,6 +145,11 @@ export interface DeploymentRecord {
   updatedAt: EpochMs;
   finishedAt: EpochMs | null;
   error: string | null;
+  /**
+   * Where the front end that started the deployment shows its progress (e.g. Slack channel and
+   * message ts), so a process that finishes it after a restart can post the summary there.
+   */
+  notify?: Record<string, unknown> | null;
 }
 
 /** One VM a deployment creates (or deletes). Unique by deployment and name. */

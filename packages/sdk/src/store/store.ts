@@ -137,7 +137,7 @@ export interface DeploymentRepository {
   list(filter?: { classId?: string; status?: DeploymentStatus }): Promise<DeploymentRecord[]>;
   /** Deployments still `planned` or `running` (to resume after a crash). */
   unfinished(): Promise<DeploymentRecord[]>;
-  update(id: string, patch: Partial<Pick<DeploymentRecord, 'status' | 'error' | 'finishedAt' | 'spec'>>, at: EpochMs): Promise<void>;
+  update(id: string, patch: Partial<Pick<DeploymentRecord, 'status' | 'error' | 'finishedAt' | 'spec' | 'notify'>>, at: EpochMs): Promise<void>;
   items(deploymentId: string): Promise<DeploymentItemRecord[]>;
   /** Inserts or replaces an item by deployment+name. */
   upsertItem(item: DeploymentItemRecord): Promise<void>;
@@ -159,6 +159,21 @@ export interface SyncRepository {
   getLease(name: string): Promise<LeaseRecord | undefined>;
 }
 
+/**
+ * Keys that may be used once, until they expire: replay guards (a Discord interaction id, a Slack
+ * trigger id), Confirm buttons, one-time links. Atomic across processes sharing the database.
+ */
+export interface NonceRepository {
+  /** Records `key` until `expiresAt`; false when it is recorded already and not expired (a replay). */
+  claim(key: string, expiresAt: EpochMs, now: EpochMs): Promise<boolean>;
+  /** Stores `payload` under `key` until `expiresAt`; a live key → `DuplicateNameError`. */
+  put(key: string, payload: unknown, expiresAt: EpochMs, now: EpochMs): Promise<void>;
+  /** Returns the payload of `key` and deletes it: once only; undefined when unknown, taken or expired. */
+  take(key: string, now: EpochMs): Promise<unknown>;
+  /** Deletes expired keys; returns how many. */
+  prune(now: EpochMs): Promise<number>;
+}
+
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
@@ -177,6 +192,7 @@ export interface Store {
   readonly inventory: VmInventoryRepository;
   readonly deployments: DeploymentRepository;
   readonly sync: SyncRepository;
+  readonly nonces: NonceRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

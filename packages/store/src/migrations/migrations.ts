@@ -1,10 +1,11 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Engine } from '../database.js';
 import { initialSchema } from './0001-initial-schema.js';
+import { deploymentNotifyAndNonces } from './0002-deployment-notify-and-nonces.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(engine) };
+  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces() };
 }
 
 class InCodeMigrationProvider implements MigrationProvider {

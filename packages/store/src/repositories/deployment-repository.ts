@@ -15,7 +15,7 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
             .insertInto('deployments')
             .values({
               id: d.id, class_id: d.classId, cluster_id: d.clusterId, spec: JSON.stringify(d.spec ?? null), status: d.status, created_by: d.createdBy,
-              created_at: d.createdAt, updated_at: d.updatedAt, finished_at: d.finishedAt, error: d.error,
+              created_at: d.createdAt, updated_at: d.updatedAt, finished_at: d.finishedAt, error: d.error, notify: d.notify ? JSON.stringify(d.notify) : null,
             })
             .execute(),
         );
@@ -42,6 +42,7 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
           ...(patch.error !== undefined ? { error: patch.error } : {}),
           ...(patch.finishedAt !== undefined ? { finished_at: patch.finishedAt } : {}),
           ...(patch.spec !== undefined ? { spec: JSON.stringify(patch.spec) } : {}),
+          ...(patch.notify !== undefined ? { notify: patch.notify === null ? null : JSON.stringify(patch.notify) } : {}),
           updated_at: at,
         })
         .where('id', '=', id)
