@@ -107,7 +107,6 @@ interface StoredSpec {
 
 type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
 
-const configSchema = z.record(z.string(), z.unknown());
 const RETRYABLE = (error: unknown): boolean =>
   error instanceof PveConnectionError || error instanceof PveTimeoutError || (error instanceof PveHttpError && error.status >= 500) || error instanceof GuestStillLockedError;
 
