@@ -16,6 +16,7 @@ export * from './tasks/upid.js';
 export * from './tasks/wait-for-task.js';
 export { parseProgressPercent } from './tasks/task-progress.js';
 export { redact, scrub, REDACTED } from './util/redact.js';
+export { MAX_TIMER_MS, TIMER_MS_MESSAGE, assertTimerMs } from './util/timer-limit.js';
 export type * from './store/records.js';
 export type * from './store/store.js';
 export * from './store/store-errors.js';
