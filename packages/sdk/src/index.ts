@@ -45,7 +45,7 @@ export { DeploymentEngine, type DeploymentEngineDeps, type DeploymentHandle, typ
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
 export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.js';
-export { NotAllowedError, UnknownVmError } from './inventory/inventory-errors.js';
+export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
 export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction } from './inventory/vm-power.js';
