@@ -194,8 +194,8 @@ describe('an empty /cluster/resources answer', () => {
     sim.faults.add({ method: 'GET', path: '/cluster/resources', kind: 'empty-list', count: 1 });
     sim.setNodeOnline('pve2', false);
     const [report] = await engine.fullSync();
-    expect(report.ok).toBe(false);
-    expect(report.error).toMatch(/^cluster 'lab1' answered GET \/cluster\/resources with no VMs, but .*node pve2 is offline/);
+    expect(report!.ok).toBe(false);
+    expect(report!.error).toMatch(/^cluster 'lab1' answered GET \/cluster\/resources with no VMs, but .*node pve2 is offline/);
     expect(await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).toHaveLength(9);
   });
 });
