@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   const config = loadLabConfig(values.config);
   if (command === 'db') {
-    const { openStore, importLegacyTemplates, readLegacySqlite } = await import('@lab/proxmox-store');
+    const { openStore, importLegacyTemplates, readLegacySqlite, redactStoreUrl } = await import('@lab/proxmox-store');
     if (rest[0] === 'import-legacy') {
       if (!values.from) fail('name the old database: lab db import-legacy --from OLD.db --cluster ID', 2);
       const clusterId = values.cluster ?? config.clusters[0]!.id;
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     if (rest[0] !== 'migrate') fail(`unknown db command '${rest[0] ?? ''}'; use lab db migrate or lab db import-legacy`, 2);
     const store = await openStore(config.store);
     await store.close();
-    process.stdout.write(values.json ? `${JSON.stringify({ migrated: true, store: config.store.replace(/:[^:@/]*@/, ':…@') })}\n` : 'store is at the latest schema\n');
+    process.stdout.write(values.json ? `${JSON.stringify({ migrated: true, store: redactStoreUrl(config.store) })}\n` : 'store is at the latest schema\n');
     return;
   }
 

@@ -12,8 +12,8 @@ export interface ServedBot {
 }
 
 /**
- * Runs one front end as a long-lived process: starts the sync engine (it syncs only while it holds
- * the store's leader lease), finishes deployments a previous process left, serves the bot, and on
+ * Runs one front end as a long-lived process: starts the sync engine unless `sync.enabled` is
+ * `false` (it syncs only while it holds the store's leader lease), finishes deployments a previous process left, serves the bot, and on
  * shutdown stops taking requests, waits for running commands, releases the lease and closes.
  */
 export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: { port?: number; host?: string } = {}): Promise<ServedBot> {
@@ -50,7 +50,8 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = bot.requestListener;
     idle = bot.idle;
   }
-  services.sync?.start();
+  if (config.sync.enabled) services.sync?.start();
+  else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   void services.engine.resume().catch((error: unknown) => logger.error('resuming deployments failed', { error }));
   const server: Server = createServer(listener);
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? '127.0.0.1', () => r()));

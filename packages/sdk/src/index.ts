@@ -16,6 +16,7 @@ export * from './tasks/upid.js';
 export * from './tasks/wait-for-task.js';
 export { parseProgressPercent } from './tasks/task-progress.js';
 export { redact, scrub, REDACTED } from './util/redact.js';
+export { MAX_TIMER_MS, TIMER_MS_MESSAGE, assertTimerMs } from './util/timer-limit.js';
 export type * from './store/records.js';
 export type * from './store/store.js';
 export * from './store/store-errors.js';
@@ -45,7 +46,7 @@ export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChanged
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
 export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.js';
-export { NotAllowedError, UnknownVmError } from './inventory/inventory-errors.js';
+export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
 export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction } from './inventory/vm-power.js';

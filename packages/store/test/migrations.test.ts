@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { NO_MIGRATIONS, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk';
-import { createMigrator, openStore, parseStoreUrl, type KyselyStore } from '../src/index.js';
+import { createMigrator, openStore, parseStoreUrl, redactStoreUrl, type KyselyStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-migrate-'));
@@ -86,6 +86,24 @@ describe('store URLs', () => {
     expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow(ConfigError);
     expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow("config key 'store': 'mysql://root:…@db/lab' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db");
     expect(() => parseStoreUrl('sqlite:')).toThrow("names no file");
+  });
+
+  it('never show a PostgreSQL password, whatever characters it holds', async () => {
+    const passwords = ['plain-Secret9', 'p@ss@Word9', 'pa:ss:Word9', 'pa%40ss%2FWord9', 'pa%3Ass%25Word9', 'pa/ss@Word9', '12/ss@Word9', 'p?ss@Word9', 'p#ss@Word9'];
+    for (const password of passwords) {
+      const url = `postgres://lab:${password}@127.0.0.1:1/lab?sslpassword=Key-Pass9`;
+      const error = await openStore(url).catch((e: unknown) => e);
+      expect(error instanceof ConfigError || error instanceof StoreUnavailableError, password).toBe(true);
+      const shown = `${(error as Error).message} ${JSON.stringify(error)} ${redactStoreUrl(url)}`;
+      for (const part of [password, decodeURIComponent(password), 'ss@Word9', 'Word9', 'Key-Pass9']) expect(shown, password).not.toContain(part);
+    }
+    const encoded = (await openStore('postgres://lab:p%40ss%2FWord9@127.0.0.1:1/lab').catch((e: unknown) => e)) as Error;
+    expect(encoded.message).toMatch(/^cannot open the store at postgres:\/\/lab:…@127\.0\.0\.1:1\/lab: .*ECONNREFUSED/);
+    const ambiguous = (await openStore('postgres://lab:12/ss@Word9@127.0.0.1:1/lab').catch((e: unknown) => e)) as Error;
+    expect(ambiguous).toBeInstanceOf(ConfigError);
+    expect(ambiguous.message).toBe("config key 'store': the PostgreSQL URL cannot be read unambiguously; percent-encode '@', '/', '?', '#' and ':' in the user name and password (@ is %40, / is %2F)");
+    expect(redactStoreUrl('sqlite:./lab.db')).toBe('sqlite:./lab.db');
+    expect(redactStoreUrl('postgresql://lab@db:5432/lab?sslmode=require')).toBe('postgresql://lab@db:5432/lab?sslmode=require');
   });
 
   it('report an unwritable SQLite path as StoreUnavailableError', async () => {
