@@ -40,7 +40,8 @@ export { classSpecSchema, parseClassSpec, InvalidDeploymentError, studentVmName,
 export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './deploy/plan-class.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
-export { DeploymentEngine, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary } from './deploy/deployment-engine.js';
+export { DeploymentEngine, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
+export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError, VmNameConflictError } from './deploy/deployment-errors.js';
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
 export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.js';
