@@ -117,7 +117,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   const followUp = (token: string, body: Record<string, unknown>) => options.rest.post(Routes.webhook(app, token), { body, auth: false });
 
   /** Runs a prepared command whose response was deferred (`ephemeral` or public) and delivers its reply. */
-  const finish = async (token: string, prepared: Extract<PreparedCommand, { run: unknown }>, deferredEphemeral: boolean, flush: () => Promise<unknown>, replacing: boolean): Promise<void> => {
+  const finish = async (token: string, prepared: Extract<PreparedCommand, { ephemeral: boolean }>, deferredEphemeral: boolean, flush: () => Promise<unknown>, replacing: boolean): Promise<void> => {
     const reply = await prepared.run();
     await flush();
     const body = replyMessage(reply);

@@ -250,7 +250,7 @@ describe('the Discord interactions endpoint', () => {
   it('finishes a stored progress message with a deployment summary while its token is valid, and only logs after', async () => {
     calls.length = 0;
     const rest = new REST({ api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`, retries: 0 });
-    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], durationMs: 4200 };
+    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 4200 };
     const warnings: string[] = [];
     const logger = { ...env.services.logger, warn: (message: string) => void warnings.push(message), child: () => logger };
     const notify = { platform: 'discord', applicationId: APP, token: 'tok-resumed', channelId: '444', expiresAt: 1_000_000 };

@@ -231,7 +231,7 @@ describe('the Slack bot over HTTP', () => {
   });
 
   it('finishes a stored progress message with a deployment summary: in place, in the channel, or through the response_url', async () => {
-    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], durationMs: 4200 };
+    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 4200 };
     calls.length = 0;
     expect(await bot.finishDeployment({ notify: { platform: 'slack', channel: 'C0CLASS', responseUrl: `${slackUrl}/respond/old`, ts: '1700000000.000001' } }, summary)).toBe(true);
     expect(await bot.finishDeployment({ notify: { platform: 'slack', channel: 'C0CLASS', responseUrl: `${slackUrl}/respond/old` } }, summary)).toBe(true);

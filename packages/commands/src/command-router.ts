@@ -36,7 +36,7 @@ export interface Invocation {
  * right visibility. The run itself may still refuse (a plugin's ownership check); such replies are
  * `ephemeral` too.
  */
-export type PreparedCommand = { reply: Reply } | { reply?: undefined; ephemeral: boolean; run(): Promise<Reply> };
+export type PreparedCommand = { reply: Reply; ephemeral?: undefined; run?: undefined } | { reply?: undefined; ephemeral: boolean; run(): Promise<Reply> };
 
 /** A pressed Confirm or Cancel button: the id it carries and who pressed it. */
 export interface ConfirmationClick {
