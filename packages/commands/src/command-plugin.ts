@@ -58,8 +58,12 @@ export interface Reply {
   ephemeral?: boolean;
   /** Machine-readable result (the CLI's `--json`). */
   data?: unknown;
-  /** Set when the command needs the caller to confirm; re-invoke with `confirmed: true`. */
-  confirm?: { prompt: string };
+  /**
+   * Set when the command needs the caller to confirm. The router adds `id`, the single-use key of the
+   * pending confirmation a Confirm button carries (`CommandRouter.confirm`); the CLI re-invokes with
+   * `confirmed: true` instead.
+   */
+  confirm?: { prompt: string; id?: string };
   /** True when the command was refused or failed. */
   error?: boolean;
 }
@@ -71,6 +75,11 @@ export interface CommandContext {
   progress: (update: ProgressUpdate) => void;
   /** Whether the caller already confirmed (for destructive commands). */
   confirmed: boolean;
+  /**
+   * Where the front end shows this command's progress, to store with a deployment so whichever
+   * process finishes it can post the summary there (`Invocation.notify`).
+   */
+  notify?: Record<string, unknown>;
 }
 
 /** One subcommand (`/lab deploy`, `/myvm start`). */
