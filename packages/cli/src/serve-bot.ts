@@ -12,8 +12,8 @@ export interface ServedBot {
 }
 
 /**
- * Runs one front end as a long-lived process: starts the sync engine (it syncs only while it holds
- * the store's leader lease), keeps taking over deployments whose process died — finishing each one's
+ * Runs one front end as a long-lived process: starts the sync engine unless `sync.enabled` is
+ * `false` (it syncs only while it holds the store's leader lease), keeps taking over deployments whose process died — finishing each one's
  * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
  * waits for running commands, releases the leases and closes.
  */

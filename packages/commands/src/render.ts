@@ -19,8 +19,21 @@ export function renderReplyText(reply: Reply): string {
  */
 export function renderDeploymentSummary(summary: DeploymentSummary): string {
   const seconds = (summary.durationMs / 1000).toFixed(1);
-  const failed = summary.failed.map((f) => `${f.name}: ${f.error}`);
-  return summary.status === 'done'
-    ? `${summary.classId}: ${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted in ${seconds} s.`
-    : `${summary.classId}: finished with ${failed.length} failure(s) after ${seconds} s:\n${failed.join('\n')}`;
+  const vm = (v: { name: string; vmid: number; node: string }) => `${v.name} (${v.vmid} on ${v.node})`;
+  const lines = [
+    ...summary.failed.map((f) => `failed ${f.name}: ${f.error}`),
+    ...(summary.orphans ?? []).map((v) => `not accounted for: ${vm(v)} carries the class's tags; check it, then adopt or delete it`),
+    ...(summary.unregistered ?? []).map((v) => `not registered: ${vm(v)}`),
+    ...(summary.duplicates ?? []).map((n) => `more than one VM is named ${n}`),
+    ...(summary.removed ?? []).map((v) => `removed half-made ${vm(v)}`),
+    ...((summary.unseated ?? []).length ? [`without a VM (no seat left): ${summary.unseated.join(', ')}`] : []),
+  ];
+  const counts = `${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted`;
+  const head =
+    summary.status === 'done'
+      ? `${summary.classId}: ${counts} in ${seconds} s.`
+      : summary.status === 'interrupted'
+        ? `${summary.classId}: another process took this deployment over after ${seconds} s (${counts} so far); it posts the result.`
+        : `${summary.classId}: the cluster does not match the plan after ${seconds} s (${counts}); run the deploy again to retry what failed.`;
+  return [head, ...lines].join('\n');
 }

@@ -127,6 +127,6 @@ describe('deployment summaries', () => {
     const reply = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 1 ubuntu' });
     expect(reply.error).toBeFalsy();
     expect(renderDeploymentSummary(reply.data as Parameters<typeof renderDeploymentSummary>[0])).toBe(reply.text);
-    expect(renderDeploymentSummary({ deploymentId: 'd', classId: 'cs9', status: 'failed', created: 0, kept: 0, deleted: 0, failed: [{ name: 'cs9-a', error: 'boom' }], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 1500 })).toBe('cs9: finished with 1 failure(s) after 1.5 s:\ncs9-a: boom');
+    expect(renderDeploymentSummary({ deploymentId: 'd', classId: 'cs9', status: 'failed', created: 0, kept: 0, deleted: 0, failed: [{ name: 'cs9-a', error: 'boom' }], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 1500 })).toBe('cs9: the cluster does not match the plan after 1.5 s (0 created, 0 kept, 0 deleted); run the deploy again to retry what failed.\nfailed cs9-a: boom');
   });
 });
