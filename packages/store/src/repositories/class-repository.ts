@@ -17,9 +17,26 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
   return {
     async createPerson(person, at) {
       const row = await uniqueName('person', person.username, () =>
-        db.insertInto('people').values({ username: person.username, display_name: person.displayName, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+        db.insertInto('people').values({ username: person.username, display_name: person.displayName, email: person.email ?? null, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
       );
       return mappers.person(row);
+    },
+    async updatePerson(personId, patch) {
+      const set = {
+        ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+        ...(patch.email !== undefined ? { email: patch.email } : {}),
+        ...(patch.role !== undefined ? { role: patch.role } : {}),
+      };
+      const row = Object.keys(set).length
+        ? await db.updateTable('people').set(set).where('id', '=', personId).returningAll().executeTakeFirst()
+        : await db.selectFrom('people').selectAll().where('id', '=', personId).executeTakeFirst();
+      if (!row) throw new RecordNotFoundError('person', personId);
+      return mappers.person(row);
+    },
+    async deletePerson(personId) {
+      // Foreign keys cascade to identities, memberships and invite uses, and null owners elsewhere.
+      const result = await db.deleteFrom('people').where('id', '=', personId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
     async getPerson(id) {
       const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
