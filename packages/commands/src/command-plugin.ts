@@ -40,6 +40,12 @@ export interface Caller {
   platformUserId: string;
   person: PersonRecord;
   viewer: Viewer;
+  /**
+   * False for a caller no lab person is linked to yet; only subcommands with `allowUnknown` see
+   * one. Its `person` is then a placeholder (id 0, role student, username `<platform>:<id>`) and
+   * `viewer.personId` is null. @defaultValue true
+   */
+  known?: boolean;
 }
 
 /** A progress update a front end renders in place (a progress bar). */
@@ -83,6 +89,19 @@ export interface Subcommand<S extends ZodObject = ZodObject> {
   role: RequiredRole;
   /** Replies are for the caller only. @defaultValue false */
   ephemeral?: boolean;
+  /**
+   * Callers no lab person is linked to may run it (e.g. `/lab join <code>`); see `Caller.known`.
+   * Keep such subcommands to `role: 'student'`. @defaultValue false
+   */
+  allowUnknown?: boolean;
+  /** Options whose values stay out of the audit log (invite codes). */
+  sensitiveOptions?: ReadonlyArray<keyof S['shape'] & string>;
+  /**
+   * Options that take the *contents* of a file the user names (`people import roster.csv`). Only a
+   * front end that runs on the user's own machine (the CLI) reads the file and passes its text;
+   * chat front ends never read files, so there these options take text only.
+   */
+  fileOptions?: ReadonlyArray<keyof S['shape'] & string>;
   run(ctx: CommandContext, options: S['_output']): Promise<Reply>;
   /** Suggestions for an option while the user types (Discord autocomplete). */
   autocomplete?: Partial<Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>>;

@@ -1,5 +1,6 @@
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { parseCommandText, splitWords } from './parse-command-text.js';
 import { describeOption, type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
@@ -48,14 +49,14 @@ export class CommandRouter {
     const { services } = { services: this.#services };
     const plugin = this.plugins.get(invocation.command);
     if (!plugin) return { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true };
-    const words = (invocation.text ?? '').trim().split(/\s+/).filter(Boolean);
+    const words = splitWords(invocation.text ?? '');
     const subName = invocation.subcommand ?? words.shift() ?? 'help';
     if (subName === 'help') return { text: this.usage(plugin.name), ephemeral: true };
     const sub = plugin.subcommands[subName];
     if (!sub) return { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true };
     const target = `/${plugin.name} ${subName}`;
 
-    const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
+    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
     if (!caller) {
       return {
         text: invocation.platform === 'cli'
@@ -72,11 +73,10 @@ export class CommandRouter {
     }
     if (!this.#allow(actor)) return { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
 
-    const raw: Record<string, unknown> = { ...(invocation.options ?? {}) };
-    sub.positional.forEach((name, i) => {
-      if (words[i] !== undefined && raw[name] === undefined) raw[name] = words[i];
-    });
-    if (words.length > sub.positional.length) return { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true };
+    const fromText = parseCommandText(words, sub.options, sub.positional, invocation.options ?? {});
+    if (!fromText.ok) return { text: `${fromText.error}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true };
+    if (fromText.extraWords > 0) return { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true };
+    const raw: Record<string, unknown> = { ...fromText.options, ...(invocation.options ?? {}) };
     const parsed = sub.options.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -86,7 +86,7 @@ export class CommandRouter {
     const ctx: CommandContext = { caller, services, progress: (u) => invocation.onProgress?.(u), confirmed: invocation.confirmed ?? false };
     try {
       const reply = await sub.run(ctx, parsed.data);
-      await services.store.audit.record({ at: services.clock.now(), actor, action: `command.${plugin.name}.${subName}`, target, outcome: reply.error ? 'denied' : 'ok', details: { options: parsed.data as Record<string, unknown>, platform: invocation.platform } });
+      await services.store.audit.record({ at: services.clock.now(), actor, action: `command.${plugin.name}.${subName}`, target, outcome: reply.error ? 'denied' : 'ok', details: { options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions), platform: invocation.platform } });
       return { ...(sub.ephemeral ? { ephemeral: true } : {}), ...reply };
     } catch (error) {
       const message = isLabError(error) ? error.message : 'Something went wrong on our side; the error was logged.';
@@ -116,7 +116,14 @@ export class CommandRouter {
   #subUsage(command: string, subName: string): string {
     const sub = this.plugins.get(command)!.subcommands[subName]!;
     const shape = sub.options.shape as Record<string, ZodType>;
-    const words = sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`));
+    const words = [
+      ...sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`)),
+      ...Object.keys(shape).filter((name) => !sub.positional.includes(name)).map((name) => {
+        const schema = shape[name]!;
+        const flag = schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
+        return schema.safeParse(undefined).success ? `[${flag}]` : flag;
+      }),
+    ];
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;
   }
 
@@ -156,6 +163,18 @@ export class CommandRouter {
     this.#recent.set(actor, recent);
     return true;
   }
+}
+
+/** A caller no lab person is linked to, for `allowUnknown` subcommands. */
+function guestCaller(platform: Platform, userId: string): Caller {
+  const username = `${platform}:${userId}`;
+  return { platform, platformUserId: userId, person: { id: 0, username, displayName: '', email: null, role: 'student', createdAt: 0 }, viewer: { personId: null, username, role: 'student' }, known: false };
+}
+
+/** The options as the audit log keeps them: sensitive ones replaced. */
+function withoutSensitive(options: Record<string, unknown>, sensitive: readonly string[] | undefined): Record<string, unknown> {
+  if (!sensitive?.length) return options;
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]));
 }
 
 /** Discord option type of a zod schema: 4 integer, 5 boolean, 3 string. */

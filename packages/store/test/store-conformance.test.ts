@@ -153,6 +153,17 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       await expect(store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
     });
 
+    it('change a class's name, template and owner in place', async () => {
+      const t = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, T0);
+      const tpl = await store.templates.create({ name: 'ubuntu', description: '', memory: 1024, cores: 1, isActive: true }, [], T0);
+      const c = await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      expect(await store.classes.updateClass('cs101', { templateId: tpl.id, ownerId: t.id, name: 'CS 101' })).toEqual({ ...c, templateId: tpl.id, ownerId: t.id, name: 'CS 101' });
+      expect((await store.classes.getClass('cs101'))?.templateId).toBe(tpl.id);
+      expect((await store.classes.updateClass('cs101', { templateId: null })).templateId).toBeNull();
+      await expect(store.classes.updateClass('cs101', { templateId: 777 })).rejects.toBeInstanceOf(UnknownReferenceError);
+      await expect(store.classes.updateClass('nope', { name: 'x' })).rejects.toBeInstanceOf(RecordNotFoundError);
+    });
+
     it('keep membership and VM ownership, one owner per VM', async () => {
       const t = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, T0);
       const s1 = await store.classes.createPerson({ username: 's1', displayName: 'S1', role: 'student' }, T0);

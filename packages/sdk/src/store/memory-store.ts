@@ -262,6 +262,16 @@ export function createMemoryStore(): Store {
         s.classes.push(full);
         return copy(full);
       },
+      async updateClass(classId, patch) {
+        const c = s.classes.find((x) => x.id === classId);
+        if (!c) throw new RecordNotFoundError('class', classId);
+        if (patch.templateId != null && !s.templates.some((t) => t.id === patch.templateId)) throw new UnknownReferenceError('template', patch.templateId);
+        if (patch.ownerId != null && !s.people.some((p) => p.id === patch.ownerId)) throw new UnknownReferenceError('person', patch.ownerId);
+        if (patch.name !== undefined) c.name = patch.name;
+        if (patch.templateId !== undefined) c.templateId = patch.templateId;
+        if (patch.ownerId !== undefined) c.ownerId = patch.ownerId;
+        return copy(c);
+      },
       async getClass(classId) {
         return copy(s.classes.find((c) => c.id === classId));
       },

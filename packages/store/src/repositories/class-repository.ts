@@ -90,6 +90,20 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       );
       return mappers.class(row);
     },
+    async updateClass(id, patch) {
+      if (patch.templateId != null && !(await db.selectFrom('templates').select('id').where('id', '=', patch.templateId).executeTakeFirst())) throw new UnknownReferenceError('template', patch.templateId);
+      if (patch.ownerId != null) await requirePerson(db, patch.ownerId);
+      const set = {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.templateId !== undefined ? { template_id: patch.templateId } : {}),
+        ...(patch.ownerId !== undefined ? { owner_id: patch.ownerId } : {}),
+      };
+      const row = Object.keys(set).length
+        ? await db.updateTable('classes').set(set).where('id', '=', id).returningAll().executeTakeFirst()
+        : await db.selectFrom('classes').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new RecordNotFoundError('class', id);
+      return mappers.class(row);
+    },
     async getClass(id) {
       const row = await db.selectFrom('classes').selectAll().where('id', '=', id).executeTakeFirst();
       return row && mappers.class(row);
