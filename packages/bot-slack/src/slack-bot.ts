@@ -98,7 +98,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     }
   };
 
-  app.command(/^\/(lab|myvm)$/, async ({ command, ack, respond }) => {
+  app.command(new RegExp(`^/(${[...options.router.plugins.keys()].join('|')})$`), async ({ command, ack, respond }) => {
     await ack();
     track(
       run({ userId: command.user_id, channelId: command.channel_id, command: command.command.slice(1), text: command.text, confirmed: false, respond }).catch(async (error: unknown) => {

@@ -51,6 +51,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     idle = bot.idle;
   }
   services.sync?.start();
+  services.templateScans?.start();
   void services.engine.resume().catch((error: unknown) => logger.error('resuming deployments failed', { error }));
   const server: Server = createServer(listener);
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? '127.0.0.1', () => r()));

@@ -9,6 +9,7 @@ import type {
   Store,
   SyncEngine,
   TemplateCatalog,
+  TemplateScanSchedule,
   Viewer,
   VmPower,
 } from '@lab/proxmox-sdk';
@@ -28,6 +29,8 @@ export interface LabServices {
   inventory: InventoryService;
   power: VmPower;
   sync?: SyncEngine;
+  /** The periodic template scan, made with `sync`; start and stop it with the sync engine (it scans only while that leads). */
+  templateScans?: TemplateScanSchedule;
   clock: Clock;
   logger: Logger;
   /** The cluster commands act on when none is named. */
