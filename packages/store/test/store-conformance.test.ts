@@ -153,7 +153,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       await expect(store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
     });
 
-    it('change a class's name, template and owner in place', async () => {
+    it("change a class's name, template and owner in place", async () => {
       const t = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, T0);
       const tpl = await store.templates.create({ name: 'ubuntu', description: '', memory: 1024, cores: 1, isActive: true }, [], T0);
       const c = await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
