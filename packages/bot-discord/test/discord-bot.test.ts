@@ -268,6 +268,6 @@ describe('the Discord interactions endpoint', () => {
     await registerDiscordCommands({ rest, applicationId: APP, guildId: '222', router: env.router });
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'PUT', path: `/api/v10/applications/${APP}/guilds/222/commands` });
-    expect((calls[0]!.body as unknown as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm']);
+    expect((calls[0]!.body as unknown as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
   });
 });

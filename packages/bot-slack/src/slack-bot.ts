@@ -134,7 +134,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     await args.respond({ replace_original: true, text: renderReplyText(reply) });
   };
 
-  app.command(/^\/(lab|myvm)$/, async ({ command, ack, respond }) => {
+  app.command(new RegExp(`^/(${[...router.plugins.keys()].join('|')})$`), async ({ command, ack, respond }) => {
     if (!(await firstDelivery(command.trigger_id))) {
       await ack({ response_type: 'ephemeral', text: ALREADY_HANDLED });
       return;

@@ -40,6 +40,6 @@ describe('lab discord register', () => {
     expect(stdout).toBe('registered /lab and /myvm in guild 888\n');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'PUT', path: '/api/v10/applications/777/guilds/888/commands', auth: 'Bot discord-bot-token' });
-    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm']);
+    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
   });
 });

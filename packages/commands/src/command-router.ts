@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { parseCommandText, splitWords } from './parse-command-text.js';
 import { describeOption, type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
@@ -118,7 +119,7 @@ export class CommandRouter {
     const services = this.#services;
     const plugin = this.plugins.get(invocation.command);
     if (!plugin) return { reply: { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true } };
-    const words = (invocation.text ?? '').trim().split(/\s+/).filter(Boolean);
+    const words = splitWords(invocation.text ?? '');
     const subName = invocation.subcommand ?? words.shift() ?? 'help';
     if (subName === 'help') return { reply: { text: this.usage(plugin.name), ephemeral: true } };
     const sub = plugin.subcommands[subName];
@@ -130,7 +131,7 @@ export class CommandRouter {
       services.store.audit.record({ at: services.clock.now(), actor, action, target, outcome, details: { platformUserId, ...details } });
     const tooMany: Reply = { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
 
-    const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
+    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
     if (!caller) {
       if (!this.#allow(platformUserId)) return { reply: tooMany };
       await audit(platformUserId, 'denied', { reason: 'unknown user' });
@@ -151,11 +152,10 @@ export class CommandRouter {
     }
     if (!this.#allow(actor)) return { reply: tooMany };
 
-    const raw: Record<string, unknown> = { ...(invocation.options ?? {}) };
-    sub.positional.forEach((name, i) => {
-      if (words[i] !== undefined && raw[name] === undefined) raw[name] = words[i];
-    });
-    if (words.length > sub.positional.length) return { reply: { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    const fromText = parseCommandText(words, sub.options, sub.positional, invocation.options ?? {});
+    if (!fromText.ok) return { reply: { text: `${fromText.error}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    if (fromText.extraWords > 0) return { reply: { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    const raw: Record<string, unknown> = { ...fromText.options, ...(invocation.options ?? {}) };
     const parsed = sub.options.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -172,7 +172,7 @@ export class CommandRouter {
     const run = async (): Promise<Reply> => {
       try {
         const reply = await sub.run(ctx, parsed.data);
-        await audit(actor, reply.error ? 'denied' : 'ok', { options: parsed.data as Record<string, unknown>, platform: invocation.platform });
+        await audit(actor, reply.error ? 'denied' : 'ok', { options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions), platform: invocation.platform });
         const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation));
         const ephemeral = sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
         return { ...reply, ...(ephemeral ? { ephemeral } : {}), ...(confirm ? { confirm } : {}) };
@@ -265,7 +265,14 @@ export class CommandRouter {
   #subUsage(command: string, subName: string): string {
     const sub = this.plugins.get(command)!.subcommands[subName]!;
     const shape = sub.options.shape as Record<string, ZodType>;
-    const words = sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`));
+    const words = [
+      ...sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`)),
+      ...Object.keys(shape).filter((name) => !sub.positional.includes(name)).map((name) => {
+        const schema = shape[name]!;
+        const flag = schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
+        return schema.safeParse(undefined).success ? `[${flag}]` : flag;
+      }),
+    ];
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;
   }
 
@@ -310,6 +317,18 @@ export class CommandRouter {
 /** Pending confirmations are keyed by who asked, so another person's press finds nothing to take. */
 function confirmationKey(platform: Platform, userId: string, id: string): string {
   return `confirm:${platform}:${userId}:${id}`;
+}
+
+/** A caller no lab person is linked to, for `allowUnknown` subcommands. */
+function guestCaller(platform: Platform, userId: string): Caller {
+  const username = `${platform}:${userId}`;
+  return { platform, platformUserId: userId, person: { id: 0, username, displayName: '', email: null, role: 'student', createdAt: 0 }, viewer: { personId: null, username, role: 'student' }, known: false };
+}
+
+/** The options as the audit log keeps them: sensitive ones replaced. */
+function withoutSensitive(options: Record<string, unknown>, sensitive: readonly string[] | undefined): Record<string, unknown> {
+  if (!sensitive?.length) return options;
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]));
 }
 
 /** Discord option type of a zod schema: 4 integer, 5 boolean, 3 string. */

@@ -66,7 +66,7 @@ describe('the command layer', () => {
 
   it('generates Discord command definitions and usage text from the same schemas', () => {
     const defs = router.discordCommands() as Array<{ name: string; options: Array<{ name: string; options: Array<{ name: string; type: number; required: boolean; autocomplete?: boolean }> }> }>;
-    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm']);
+    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
     const deploy = defs[0]!.options.find((o) => o.name === 'deploy')!;
     expect(deploy.options).toEqual([
       { type: 3, name: 'class', description: 'class id, e.g. cs101', required: true, autocomplete: true },

@@ -51,3 +51,10 @@ export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './in
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
+export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
+export { USERNAME, chatAccountId, isChatUserId, type ChatPlatform } from './people/chat-accounts.js';
+export { INVITE_CODE_LENGTH, generateInviteCode, hashInviteCode, normalizeInviteCode } from './people/invite-codes.js';
+export { createInvite, joinWithInvite, DefaultInviteOptions, InviteAlreadyUsedError, JOIN_AUDIT_ACTION, type CreatedInvite, type JoinRequest, type JoinResult } from './people/invites.js';
+export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
+export { importRoster, parseRosterCsv, planRosterImport, ROSTER_COLUMNS, type RosterImportReport, type RosterProblem, type RosterRow, type RosterRowPlan } from './people/roster-import.js';
+export * from './people/people-errors.js';

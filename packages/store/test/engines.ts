@@ -53,7 +53,7 @@ export async function createScratchPostgresDatabase(): Promise<{ url: string; dr
   };
 }
 
-const TABLES = 'audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
+const TABLES = 'invite_uses, invites, nonces, audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
 
 /** Memory, SQLite (temp files) and, where a server answers, PostgreSQL (a scratch database). */
 export async function enginesUnderTest(): Promise<{ engines: EngineUnderTest[]; skipped?: string }> {

@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { classesTaughtBy, NotAllowedError } from '@lab/proxmox-sdk';
+import { chatAccountId, classesTaughtBy, InvalidChatAccountError, linkChatAccount, NotAllowedError } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { renderDeploymentSummary } from '../render.js';
+import { inviteSubcommand } from './class-plugin.js';
+import { joinSubcommand } from './join-subcommand.js';
 
 const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
 
@@ -174,14 +176,16 @@ export const labPlugin: CommandPlugin = {
       positional: ['user', 'student', 'class'],
       role: 'teacher',
       async run(ctx, o) {
-        const { store, clock } = ctx.services;
-        if (o.class) await mustTeach(ctx, o.class, 'enrol students in');
-        const person = (await store.classes.getPersonByUsername(o.student)) ?? (await store.classes.createPerson({ username: o.student, displayName: o.student, role: 'student' }, clock.now()));
         const platform = ctx.caller.platform;
-        await store.classes.linkIdentity({ personId: person.id, platform, externalId: mentionedUserId(o.user) });
-        if (o.class) await store.classes.addMember({ classId: o.class, personId: person.id, role: 'student' });
-        return { text: `Linked ${o.user} to ${person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
+        if (platform === 'cli') return { text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`, error: true };
+        // Only a mention the platform resolved (or a bare user id) names an account; `@alice` is just text.
+        const externalId = chatAccountId(platform, o.user);
+        if (!externalId) throw new InvalidChatAccountError(platform, o.user);
+        const result = await linkChatAccount({ store: ctx.services.store, clock: ctx.services.clock }, { actor: ctx.caller.viewer, platform, externalId, username: o.student, ...(o.class ? { classId: o.class } : {}) });
+        return { text: `Linked ${o.user} to ${result.person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
       },
     }),
+    invite: inviteSubcommand,
+    join: joinSubcommand,
   },
 };
