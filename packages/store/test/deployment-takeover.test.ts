@@ -41,7 +41,10 @@ function startWorker(sim: PveSim, storeUrl: string, mode: 'deploy' | 'takeover',
       if (event.type === 'exit') summaries = event.summaries as DeploymentSummary[];
       events.push(event);
     }
-    for (const w of waiters.splice(0)) (w.test(events) ? w.resolve() : waiters.push(w));
+    for (const w of waiters.splice(0)) {
+      if (w.test(events)) w.resolve();
+      else waiters.push(w);
+    }
   });
   const exited = new Promise<{ code: number | null; summaries: DeploymentSummary[]; stderr: string }>((r) => child.on('exit', (code) => r({ code, summaries, stderr })));
   void exited.then(() => waiters.splice(0).forEach((w) => w.resolve()));
