@@ -118,4 +118,30 @@ describe('a class deployment touches only what is the class’s', () => {
     expect((await other.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
     expect(sim.state.acceptedClones.map((c) => c.name)).toEqual(names);
   });
+
+  it('stops scheduling clones when another process takes its lease, and does not claim the deployment is done', async () => {
+    const sim = track(await fastSim({ timeScale: 50 }));
+    const lab = await labOver(sim, { students: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'] });
+    track(lab.api);
+    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, leaseTtlMs: 300, instanceId: 'victim', limits: { global: 1 } });
+    let stolen = false;
+    const handle = await engine.apply(await engine.plan({ classId: 'cs101', count: 8, template: 'ubuntu' }), {
+      onEvent: (e) => {
+        if (e.type === 'registered' && !stolen) {
+          stolen = true;
+          // Another process believes the victim dead: the lease is taken from under it.
+          void lab.store.sync.releaseLease('deployment:cs101', 'victim').then(() => lab.store.sync.acquireLease('deployment:cs101', 'thief', 60_000, Date.now()));
+        }
+      },
+    });
+    const summary = await handle.done;
+    expect(summary.status).toBe('interrupted');
+    expect(summary.created).toBeLessThan(10);
+    const clonesAtEnd = sim.state.acceptedClones.length;
+    expect(clonesAtEnd).toBeLessThan(10);
+    expect((await lab.store.deployments.get(handle.id))?.status).toBe('running');
+    expect((await lab.store.sync.getLease('deployment:cs101'))?.holder).toBe('thief');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sim.state.acceptedClones.length).toBe(clonesAtEnd);
+  });
 });
