@@ -1,19 +1,19 @@
 import * as commands from '../src/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '@lab/proxmox-sdk';
 import type { CommandRouter, LabServices, Reply } from '../src/index.js';
 import { CommandRouter as Router, EXPIRED_CONFIRMATION, builtinPlugins, renderDeploymentSummary } from '../src/index.js';
-import { ids, lab } from './lab-fixture.js';
+import { ids, useLab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = current();
   ({ router, services } = env);
   await services.engine.deploy({ classId: 'cs202', count: 0, template: 'ubuntu' });
 });
-afterAll(() => env.close());
 
 /** A clock the test moves by hand, for expiries. */
 function handClock(start: number): Clock & { advance: (ms: number) => void } {

@@ -1,17 +1,17 @@
 import * as commands from '../src/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices, ProgressUpdate } from '../src/index.js';
 import { CommandRouter as Router, builtinPlugins, renderProgressBar } from '../src/index.js';
-import { ids, lab } from './lab-fixture.js';
+import { ids, useLab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = current();
   ({ router, services } = env);
 });
-afterAll(() => env.close());
 
 describe('the command layer', () => {
   it('deploys with progress updates that end at the total, then replies with a summary', async () => {

@@ -1,16 +1,16 @@
 import * as commands from '../src/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
-import { ids, lab } from './lab-fixture.js';
+import { ids, useLab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = current();
   ({ router, services } = env);
 });
-afterAll(() => env.close());
 
 const deploy = (text: string, confirmed = false) => router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text, confirmed });
 const guestsOf = (klass: string) => [...env.sim.state.guests.values()].filter((g) => (g.config.tags ?? '').split(';').includes(`class-${klass}`));
