@@ -311,18 +311,22 @@ describe('reads and power actions by owner', () => {
 describe('one syncer per store', () => {
   it('only the lease holder syncs, and the lease moves when the holder dies', async () => {
     const { store, clusters, sim } = await setup();
-    const a = new SyncEngine({ store, clusters, holderId: 'bot-a', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
-    const b = new SyncEngine({ store, clusters, holderId: 'bot-b', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
+    // A lease long enough that a busy machine's pauses never expire it by accident.
+    const options = { quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 2_000 };
+    const a = new SyncEngine({ store, clusters, holderId: 'bot-a', ...options });
+    const b = new SyncEngine({ store, clusters, holderId: 'bot-b', ...options });
+    const eventually = async (check: () => boolean | Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 500 && !(await check()); i++) await new Promise((r) => setTimeout(r, 20));
+    };
     a.start();
-    await new Promise((r) => setTimeout(r, 40));
+    await eventually(() => a.isLeader);
     b.start();
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(() => sim.requests.count(RESOURCES) > 2);
     expect(a.isLeader).toBe(true);
     expect(b.isLeader).toBe(false);
-    expect(sim.requests.count(RESOURCES)).toBeGreaterThan(2);
     await a.abandon();
     const before = sim.requests.count(RESOURCES);
-    await new Promise((r) => setTimeout(r, 400));
+    await eventually(() => b.isLeader && sim.requests.count(RESOURCES) > before);
     expect(b.isLeader).toBe(true);
     expect((await store.sync.getLease('sync-leader'))?.holder).toBe('bot-b');
     expect(sim.requests.count(RESOURCES)).toBeGreaterThan(before);
