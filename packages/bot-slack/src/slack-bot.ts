@@ -141,7 +141,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     }
     await ack();
     track(
-      run({ userId: command.user_id, channelId: command.channel_id, responseUrl: command.response_url, command: command.command.slice(1), text: command.text, respond }).catch(async (error: unknown) => {
+      run({ userId: command.user_id, channelId: command.channel_id, responseUrl: command.response_url, command: command.command.slice(1), text: unescapeSlackText(command.text), respond }).catch(async (error: unknown) => {
         logger.error('slash command failed', { error });
         await respond({ response_type: 'ephemeral', text: 'Something went wrong on our side; the error was logged.' }).catch(() => undefined);
       }),
@@ -194,4 +194,12 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     },
     finishDeployment: (deployment, summary) => finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
   };
+}
+
+/**
+ * Slash-command text as the user typed it: with `should_escape` Slack sends mentions as
+ * `<@U123|name>` and escapes a typed `&`, `<` and `>` as entities, which are turned back here.
+ */
+export function unescapeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }

@@ -187,6 +187,13 @@ describe('the Slack bot over HTTP', () => {
     expect(calls.map((c) => c.body.text)).toEqual(['This confirmation has expired or was already used; run the command again.']);
   });
 
+  it('reads escaped text as typed: entities turned back, mentions kept as user ids', async () => {
+    const response = await slash('/people', 'add tomjerry --name "Tom &amp; Jerry &lt;TJ&gt;"', ids.admin);
+    expect(response.status).toBe(200);
+    await bot.idle();
+    expect((await env.services.store.classes.getPersonByUsername('tomjerry'))?.displayName).toBe('Tom & Jerry <TJ>');
+  });
+
   it('runs a replayed trigger_id only once', async () => {
     const runs = async () => (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;
     const before = await runs();
