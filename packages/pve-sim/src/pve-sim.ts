@@ -114,7 +114,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
     tokenId = m[1]!;
     tokenSecret = m[2]!;
   }
-  auth.addToken({ tokenId, secret: tokenSecret });
+  auth.addToken({ tokenId, secret: tokenSecret, privsep: scenario.tokens.find((t) => t.tokenId === tokenId)?.privsep ?? false });
   // The simulator's own token is an administrator: root@pam's, or its user gets Administrator on /.
   const tokenUser = tokenId.split('!')[0]!;
   if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId)) access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
