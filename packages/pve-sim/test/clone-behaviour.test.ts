@@ -174,7 +174,8 @@ describe('clones behave like PVE clones', () => {
   it('makes parallel clones queue on a local storage lock and time out with the real error', async () => {
     // Each linked clone holds the lock 4 s: clones granted at 0, 4, 8 s make it; the ones that would
     // be granted at 12 s or later have waited past the 10 s timeout. Margins of 2 s absorb arrival jitter.
-    sim = await fastSim({ timeScale: 10, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
+    // timeScale 5 keeps the requests' arrival jitter (a busy machine, permission checks) well inside the margins.
+    sim = await fastSim({ timeScale: 5, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
     const upids = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => (await clone(sim, 'pve1', 9000, { newid: 600 + i })).body.data as string));
     const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
     const failed = results.filter((r) => r.exitstatus !== 'OK');
