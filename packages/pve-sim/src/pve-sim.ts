@@ -4,11 +4,13 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerAccessRoutes } from './handlers/access-routes.js';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { SimAuth } from './http/auth.js';
+import { AccessControl } from './model/access-control.js';
 import { handleControlRequest } from './http/control-api.js';
 import { FaultInjector } from './http/fault-injector.js';
 import { handlePveRequest } from './http/pve-request-handler.js';
@@ -36,6 +38,8 @@ export interface PveSimOptions {
   token?: string;
   /** PEM certificate and key to serve instead of the shipped test certificate. */
   tls?: { cert: string; key: string };
+  /** Overrides the scenario's `races.cloneRate`: the share of clones that lose a lock race to another client. */
+  cloneRaceRate?: number;
 }
 
 /** A running simulator. */
@@ -51,6 +55,8 @@ export interface PveSim {
   state: ClusterState;
   ops: GuestOperations;
   auth: SimAuth;
+  /** Users, groups, roles, ACLs and tokens: what every request is checked against. */
+  access: AccessControl;
   faults: FaultInjector;
   requests: RequestStats;
   time: SimTime;
@@ -84,9 +90,22 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);
-  const auth = new SimAuth(time);
+  const access = new AccessControl({
+    pools: () => state.pools,
+    vmsOf: (pool) => [...state.guests.values()].filter((g) => g.pool === pool).map((g) => g.vmid),
+    storagesOf: () => [],
+  });
+  const auth = new SimAuth(time, access);
   for (const user of scenario.users) auth.addUser(user);
   for (const token of scenario.tokens) auth.addToken(token);
+  for (const role of scenario.roles) access.addRole(role.roleid, role.privs);
+  for (const entry of scenario.acl) {
+    for (const roleid of typeof entry.roles === 'string' ? entry.roles.split(',') : entry.roles) {
+      for (const [type, ids] of [['user', entry.users], ['group', entry.groups], ['token', entry.tokens]] as const) {
+        for (const ugid of ids) access.addAcl({ path: entry.path, roleid, type, ugid, propagate: entry.propagate });
+      }
+    }
+  }
   let tokenId = 'root@pam!pve-sim';
   let tokenSecret: string = randomUUID();
   if (options.token) {
@@ -95,14 +114,19 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
     tokenId = m[1]!;
     tokenSecret = m[2]!;
   }
-  auth.addToken({ tokenId, secret: tokenSecret });
+  auth.addToken({ tokenId, secret: tokenSecret, privsep: scenario.tokens.find((t) => t.tokenId === tokenId)?.privsep ?? false });
+  // The simulator's own token is an administrator: root@pam's, or its user gets Administrator on /.
+  const tokenUser = tokenId.split('!')[0]!;
+  if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId)) access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
 
-  const ops = new GuestOperations(state, random);
-  const ctx: SimContext = { state, ops, auth, schema: loadSchemaIndex() };
+  const ops = new GuestOperations(state, random, access);
+  ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
+  const ctx: SimContext = { state, ops, auth, access, schema: loadSchemaIndex(), pveVersion: scenario.pveVersion };
   const routes: RouteTable = new Map();
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
   registerTaskRoutes(routes);
+  registerAccessRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();
 
@@ -120,6 +144,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
     state,
     ops,
     auth,
+    access,
     faults,
     requests,
     time,

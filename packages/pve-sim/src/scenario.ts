@@ -83,8 +83,34 @@ export const scenarioSchema = z
     guests: z.array(guestSchema).default([]),
     generate: generateSchema.optional(),
     pools: z.array(z.string()).default([]),
-    users: z.array(z.object({ userid: z.string(), password: z.string() }).strict()).default([]),
-    tokens: z.array(z.object({ tokenId: z.string(), secret: z.string() }).strict()).default([]),
+    /** Users (`alice@pve`), with a password for ticket logins and the groups they are in. */
+    users: z.array(z.object({ userid: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+$/), password: z.string().optional(), groups: z.array(z.string()).default([]) }).strict()).default([]),
+    /** API tokens; `privsep` (PVE's default for new tokens) limits a token to its own ACLs. */
+    tokens: z.array(z.object({ tokenId: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]*$/), secret: z.string(), privsep: z.boolean().default(true) }).strict()).default([]),
+    /** Custom roles (the built-in ones — Administrator, PVEVMAdmin, PVEVMUser, PVEAuditor, … — always exist). */
+    roles: z.array(z.object({ roleid: z.string(), privs: z.array(z.string()) }).strict()).default([]),
+    /** ACL entries: a role on a path for users, groups and/or tokens, propagated by default. */
+    acl: z
+      .array(
+        z
+          .object({
+            path: z.string().regex(/^\/[A-Za-z0-9.\-_/]*$/),
+            roles: z.union([z.string(), z.array(z.string())]),
+            users: z.array(z.string()).default([]),
+            groups: z.array(z.string()).default([]),
+            tokens: z.array(z.string()).default([]),
+            propagate: z.boolean().default(true),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** The PVE version simulated: error bodies carry `message` only from 8.3 on. @defaultValue `'9.1.3'` */
+    pveVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/).default('9.1.3'),
+    /**
+     * Races other API clients cause: the share of clones whose worker finds the new VM's config lock
+     * taken by another request, so they fail as a task after PVE's 1 s lock timeout.
+     */
+    races: z.object({ cloneRate: z.number().min(0).max(1).default(0) }).strict().default({ cloneRate: 0 }),
     timings: z.record(z.string(), z.number().nonnegative()).default({}),
   })
   .strict();

@@ -15,7 +15,9 @@ describe('clones behave like PVE clones', () => {
     expect(r.status).toBe(200);
     const upid = r.body.data as string;
     expect(upid).toMatch(/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:9000:root@pam!pve-sim:$/);
-    const during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
+    // The worker writes the temporary config once it holds the new VM's lock.
+    let during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
+    while (during.status !== 200) during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
     expect(during.body.data).toMatchObject({ lock: 'clone' });
     const start = await call(sim, 'POST', '/nodes/pve1/qemu/500/status/start');
     expect(start.status).toBe(500);
@@ -27,8 +29,13 @@ describe('clones behave like PVE clones', () => {
     expect(after.scsi0).toMatch(/^local-lvm:base-9000-disk-0\/vm-500-disk-0,/);
     expect(after.ide2).toBe('local-lvm:vm-500-cloudinit,media=cdrom');
     expect(after.template).toBeUndefined();
+    // qemu-server clone_vm (e6352be6): drives in sorted order, the cloud-init drive copied in full.
     const log = await taskLog(sim, upid);
-    expect(log[0]).toBe('create linked clone of drive scsi0 (local-lvm:base-9000-disk-0)');
+    expect(log.slice(0, 3)).toEqual([
+      'creating a clone of VM 9000 with ID 500',
+      'create full clone of drive ide2 (local-lvm:vm-9000-cloudinit)',
+      'create linked clone of drive scsi0 (local-lvm:base-9000-disk-0)',
+    ]);
     expect(log.at(-1)).toBe('TASK OK');
   });
 
@@ -66,21 +73,66 @@ describe('clones behave like PVE clones', () => {
     expect(smallMs / 1000).toBeLessThan(90);
   });
 
-  it('does not reserve ids: two clones asking for the same newid → one fails with the real error', async () => {
-    sim = await fastSim();
+  it('does not reserve ids: two clones asking for one newid both get a UPID, and one fails as a task on the config lock', async () => {
+    // qemu-server clone_vm (e6352be6): checks before the worker and again inside it, under
+    // lock_config_full($newid, 1); the temporary config is written only then.
+    sim = await fastSim({ timeScale: 1 });
     const a = await call(sim, 'GET', '/cluster/nextid');
     const b = await call(sim, 'GET', '/cluster/nextid');
     expect(a.body.data).toBe(b.body.data);
     expect(typeof a.body.data).toBe('string');
     const newid = Number(a.body.data);
     const [first, second] = await Promise.all([clone(sim, 'pve1', 9000, { newid }), clone(sim, 'pve1', 9000, { newid })]);
-    const statuses = [first.status, second.status].sort();
-    expect(statuses).toEqual([200, 500]);
-    const loser = first.status === 500 ? first : second;
-    expect(loser.reason).toBe(`unable to create VM ${newid}: config file already exists`);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const results = await Promise.all([waitTask(sim, first.body.data as string), waitTask(sim, second.body.data as string)]);
+    const exits = results.map((r) => r.exitstatus).sort();
+    expect(exits).toEqual(['OK', `can't lock file '/var/lock/qemu-server/lock-${newid}.conf' - got timeout`]);
     const taken = await call(sim, 'GET', '/cluster/nextid', { params: { vmid: newid } });
     expect(taken.status).toBe(400);
     expect(taken.body.errors).toEqual({ vmid: `VM ${newid} already exists` });
+    // The loser leaves the winner's VM alone.
+    expect(sim.state.guests.get(newid)?.config.lock).toBeUndefined();
+  });
+
+  it('fails a clone as a task with "config file already exists" when the id was taken after the request was answered', async () => {
+    sim = await fastSim({ timeScale: 1, scenario: withTimings({ linkedCloneSeconds: 0.1, allocateSeconds: 0.1 }) });
+    const first = await clone(sim, 'pve1', 9000, { newid: 560 });
+    const second = await clone(sim, 'pve1', 9000, { newid: 560 });
+    expect(second.status).toBe(200);
+    const results = await Promise.all([waitTask(sim, first.body.data as string), waitTask(sim, second.body.data as string)]);
+    expect(results.map((r) => r.exitstatus).sort()).toEqual(['OK', 'unable to create VM 560: config file already exists']);
+    const later = await clone(sim, 'pve1', 9000, { newid: 560 });
+    expect(later.status).toBe(500);
+    expect(later.reason).toBe('unable to create VM 560: config file already exists');
+  });
+
+  it('loses a share of clones to other clients at the configured race rate, leaving nothing behind', async () => {
+    sim = await fastSim({ cloneRaceRate: 1 });
+    const r = await clone(sim, 'pve1', 9000, { newid: 570 });
+    expect(r.status).toBe(200);
+    expect((await waitTask(sim, r.body.data as string)).exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-570.conf' - got timeout");
+    expect(sim.state.guests.has(570)).toBe(false);
+    expect(sim.state.acceptedClones.at(-1)).toMatchObject({ newid: 570, outcome: 'failed' });
+  });
+
+  it('refuses a clone sent to a node that does not hold the source', async () => {
+    // qemu-server QemuConfig.pm assert_config_exists_on_node (via check_running).
+    sim = await fastSim();
+    const r = await clone(sim, 'pve2', 9000, { newid: 580 });
+    expect(r.status).toBe(500);
+    expect(r.reason).toBe("unable to find configuration file for VM 9000 on node 'pve2'");
+  });
+
+  it('keeps the config of a clone with target on the source node until the end', async () => {
+    sim = await fastSim({ timeScale: 20 });
+    const r = await clone(sim, 'pve1', 9002, { newid: 590, target: 'pve2', full: 1 });
+    expect(r.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sim.state.guests.get(590)?.node).toBe('pve1');
+    expect((await call(sim, 'GET', '/nodes/pve1/qemu/590/config')).body.data).toMatchObject({ lock: 'clone' });
+    await waitTask(sim, r.body.data as string);
+    expect(sim.state.guests.get(590)?.node).toBe('pve2');
+    expect((await call(sim, 'GET', '/nodes/pve2/qemu/590/config')).status).toBe(200);
   });
 
   it('refuses a linked clone where the storage cannot do it, with the real message', async () => {
@@ -100,7 +152,9 @@ describe('clones behave like PVE clones', () => {
     const byDefault = await clone(sim, 'pve1', 100, { newid: 540 });
     expect(byDefault.status).toBe(200);
     await waitTask(sim, byDefault.body.data as string);
-    expect((await taskLog(sim, byDefault.body.data as string))[0]).toBe('create full clone of drive scsi0 (local-lvm:vm-100-disk-0)');
+    const log = await taskLog(sim, byDefault.body.data as string);
+    expect(log[1]).toBe('create full clone of drive scsi0 (local-lvm:vm-100-disk-0)');
+    expect(log[2]).toMatch(/^transferred 0\.0 B of 16\.0 GiB \(0\.00%\)$/);
   });
 
   it('keeps linked clones of local storage on the template node and refuses storage/format for them', async () => {
@@ -120,7 +174,8 @@ describe('clones behave like PVE clones', () => {
   it('makes parallel clones queue on a local storage lock and time out with the real error', async () => {
     // Each linked clone holds the lock 4 s: clones granted at 0, 4, 8 s make it; the ones that would
     // be granted at 12 s or later have waited past the 10 s timeout. Margins of 2 s absorb arrival jitter.
-    sim = await fastSim({ timeScale: 10, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
+    // timeScale 5 keeps the requests' arrival jitter (a busy machine, permission checks) well inside the margins.
+    sim = await fastSim({ timeScale: 5, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
     const upids = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => (await clone(sim, 'pve1', 9000, { newid: 600 + i })).body.data as string));
     const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
     const failed = results.filter((r) => r.exitstatus !== 'OK');

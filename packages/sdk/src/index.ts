@@ -39,6 +39,7 @@ export { categoryOf, driveSizeBytes, inventoryRowFromConfig } from './inventory/
 export { explainPlacement, placeVms, InsufficientCapacityError, type NodeCapacity, type NodeExplanation, type PlacementOptions, type PlacementStrategy } from './deploy/placement.js';
 export { classSpecSchema, parseClassSpec, InvalidDeploymentError, studentVmName, seatVmName, teacherVmName, baseVmName, classTags, type ClassSpec, type ClassSpecInput } from './deploy/class-spec.js';
 export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './deploy/plan-class.js';
+export { assertPrivileges, grants, privilegesForPlan, type RequiredPrivilege } from './deploy/permission-preflight.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
 export { DeploymentEngine, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';

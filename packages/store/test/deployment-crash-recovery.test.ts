@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a deployment whose process is killed half-way', () => {
   it('is finished by resume(): every VM exactly once, all registered, none orphaned', async () => {
-    const sim = await startPveSim({ timeScale: 40 });
+    const sim = await startPveSim({ timeScale: 40, cloneRaceRate: 0.1 });
     const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
     const store = await openStore(storeUrl);
     const api = new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });

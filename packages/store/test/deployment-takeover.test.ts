@@ -102,7 +102,8 @@ const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as co
 
 describe.each(engines)('a deployment owned by one process on %s', (engine) => {
   it('is not run again by a second process; after SIGKILL the second takes over once the lease expires; each VM cloned exactly once', async () => {
-    const sim = await startPveSim({ timeScale: 10 });
+    // Clones also lose lock races to other clients now and then (they fail as tasks and are retried).
+    const sim = await startPveSim({ timeScale: 10, cloneRaceRate: 0.1 });
     const scratch = engine === 'postgres' ? await createScratchPostgresDatabase() : undefined;
     const storeUrl = scratch?.url ?? `sqlite:${join(dir, 'two-processes.db')}`;
     const store = await openStore(storeUrl);
@@ -124,7 +125,7 @@ describe.each(engines)('a deployment owned by one process on %s', (engine) => {
       expect(end.summaries[0]).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [], duplicates: [] });
 
       const perName = new Map<string, number>();
-      for (const c of sim.state.acceptedClones) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+      for (const c of sim.state.acceptedClones.filter((x) => x.outcome !== 'failed')) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
       expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
       expect(perName.size).toBe(32);
       await expectClusterMatchesStore(sim, store, 30);

@@ -50,6 +50,20 @@ export function guestUsage(ctx: SimContext, guest: SimGuest, now = ctx.state.tim
 function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<string, unknown> {
   const nodeOnline = ctx.state.nodes.get(guest.node)?.online ?? false;
   const config = guest.config;
+  if (ctx.state.isFresh(guest, now)) {
+    // pvestatd has not reported it yet: only what the cluster filesystem knows (pve-manager
+    // `PVE/API2Tools.pm` extract_vm_stats with no rrd entry, plus lock, tags and pool).
+    return {
+      id: `${guest.type}/${guest.vmid}`,
+      vmid: guest.vmid,
+      node: guest.node,
+      type: guest.type,
+      status: 'unknown',
+      tags: config.tags || undefined,
+      lock: config.lock || undefined,
+      pool: guest.pool,
+    };
+  }
   return {
     id: `${guest.type}/${guest.vmid}`,
     type: guest.type,
@@ -59,9 +73,11 @@ function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<st
     status: nodeOnline ? guest.status : 'unknown',
     template: config.template === '1' ? 1 : 0,
     ...guestUsage(ctx, guest, now),
+    ...(guest.type === 'qemu' ? { memhost: guest.status === 'running' ? Math.round(guestMemoryBytes(guest) * 0.5) : 0 } : {}),
     tags: config.tags || undefined,
     lock: config.lock || undefined,
     pool: guest.pool,
+    hastate: guest.hastate,
   };
 }
 
@@ -94,7 +110,8 @@ function nodeEntry(ctx: SimContext, name: string) {
 
 /** `/version`, `/cluster/*`, `/nodes`, node status and storage routes. */
 export function registerClusterRoutes(table: RouteTable): void {
-  route(table, 'GET', '/version', () => ({ version: '9.1.3', release: '9.1', repoid: 'e5010dce' }));
+  // PVE 8/9 report a 16-hex-digit repoid (pve-manager `PVE/API2/Version.pm`).
+  route(table, 'GET', '/version', (_req, ctx) => ({ version: ctx.pveVersion, release: ctx.pveVersion.split('.').slice(0, 2).join('.'), repoid: '14a22df35955d97d' }));
 
   route(table, 'GET', '/cluster/status', (_req, ctx) => {
     const nodes = [...ctx.state.nodes.values()];
@@ -113,21 +130,51 @@ export function registerClusterRoutes(table: RouteTable): void {
     return String(ctx.state.nextFreeVmid());
   });
 
+  // Filters instead of refusing (pve-manager `PVE/API2/Cluster.pm` resources, 14a22df3): pools
+  // need Pool.Audit, guests VM.Audit, storages Datastore.Audit; a node without Sys.Audit shows no
+  // usage. Pool entries add up their guests' usage.
   route(table, 'GET', '/cluster/resources', (req, ctx) => {
     const type = req.params.type as string | undefined;
+    const authid = req.principal.userid;
+    const access = ctx.access;
     const out: Record<string, unknown>[] = [];
-    if (!type || type === 'node') {
-      for (const name of ctx.state.nodes.keys()) {
-        const { ssl_fingerprint: _fp, ...entry } = nodeEntry(ctx, name);
-        out.push({ ...entry, 'cgroup-mode': 2 });
+    const pools = new Map<string, Record<string, unknown>>();
+    if (!type || type === 'pool') {
+      for (const pool of [...ctx.state.pools].sort()) {
+        if (!access.has(authid, `/pool/${pool}`, ['Pool.Audit'])) continue;
+        const entry: Record<string, unknown> = { id: `/pool/${pool}`, pool, type: 'pool' };
+        pools.set(pool, entry);
+        out.push(entry);
       }
     }
     if (!type || type === 'vm') {
       const now = ctx.state.time.now();
-      for (const guest of ctx.state.guests.values()) out.push(guestResource(ctx, guest, now));
+      for (const guest of ctx.state.guests.values()) {
+        const entry = guestResource(ctx, guest, now);
+        const pe = guest.pool ? pools.get(guest.pool) : undefined;
+        if (pe && typeof entry.uptime === 'number' && entry.uptime > 0) {
+          const maxcpu = (pe.maxcpu as number | undefined) ?? 0;
+          pe.uptime = Math.max((pe.uptime as number | undefined) ?? 0, entry.uptime);
+          pe.mem = ((pe.mem as number | undefined) ?? 0) + (entry.mem as number);
+          pe.maxmem = ((pe.maxmem as number | undefined) ?? 0) + (entry.maxmem as number);
+          pe.cpu = (((pe.cpu as number | undefined) ?? 0) * maxcpu + (entry.cpu as number) * (entry.maxcpu as number)) / (maxcpu + (entry.maxcpu as number));
+          pe.maxcpu = maxcpu + (entry.maxcpu as number);
+        }
+        if (!access.has(authid, `/vms/${guest.vmid}`, ['VM.Audit'])) continue;
+        if (guest.pool && !access.has(authid, `/pool/${guest.pool}`, ['Pool.Audit'])) entry.pool = undefined;
+        out.push(entry);
+      }
+    }
+    if (!type || type === 'node') {
+      for (const name of ctx.state.nodes.keys()) {
+        const { ssl_fingerprint: _fp, ...entry } = nodeEntry(ctx, name);
+        if (access.has(authid, `/nodes/${name}`, ['Sys.Audit'])) out.push({ ...entry, 'cgroup-mode': 2 });
+        else out.push({ id: entry.id, node: entry.node, type: 'node', status: entry.status, level: entry.level, 'cgroup-mode': 2 });
+      }
     }
     if (!type || type === 'storage') {
       for (const def of ctx.state.storageDefs.values()) {
+        if (!access.has(authid, `/storage/${def.id}`, ['Datastore.Audit'])) continue;
         for (const node of def.nodes) {
           const usage = storageUsage(ctx, node, def.id);
           out.push({
@@ -145,7 +192,6 @@ export function registerClusterRoutes(table: RouteTable): void {
         }
       }
     }
-    if (!type) for (const pool of ctx.state.pools) out.push({ id: `/pool/${pool}`, type: 'pool', pool });
     return out;
   });
 
@@ -216,5 +262,24 @@ export function registerClusterRoutes(table: RouteTable): void {
     }));
   });
 
-  route(table, 'GET', '/pools', (_req, ctx) => [...ctx.state.pools].map((poolid) => ({ poolid })));
+  // pve-access-control `src/PVE/API2/Pool.pm`: only pools with Pool.Audit are listed; a pool's
+  // members are its guests (with their resource fields) and storages.
+  const poolMembers = (ctx: SimContext, poolid: string, authid: string): Record<string, unknown>[] => {
+    const now = ctx.state.time.now();
+    return [...ctx.state.guests.values()]
+      .filter((g) => g.pool === poolid && ctx.access.has(authid, `/vms/${g.vmid}`, ['VM.Audit']))
+      .map((g) => guestResource(ctx, g, now));
+  };
+  route(table, 'GET', '/pools', (req, ctx) => {
+    const wanted = req.params.poolid as string | undefined;
+    return [...ctx.state.pools]
+      .filter((poolid) => (wanted === undefined || poolid === wanted) && ctx.access.has(req.principal.userid, `/pool/${poolid}`, ['Pool.Audit']))
+      .sort()
+      .map((poolid) => ({ poolid, ...(wanted !== undefined ? { members: poolMembers(ctx, poolid, req.principal.userid) } : {}) }));
+  });
+  route(table, 'GET', '/pools/{poolid}', (req, ctx) => {
+    const poolid = req.params.poolid as string;
+    if (!ctx.state.pools.has(poolid)) throw die(`pool '${poolid}' does not exist`);
+    return { members: poolMembers(ctx, poolid, req.principal.userid) };
+  });
 }

@@ -23,12 +23,12 @@ function guestListEntry(ctx: SimContext, guest: SimGuest): Record<string, unknow
   if (guest.config.tags) entry.tags = guest.config.tags;
   if (guest.config.lock) entry.lock = guest.config.lock;
   if (guest.status === 'running') entry.pid = 10_000 + guest.vmid;
-  if (guest.type === 'qemu') entry.qmpstatus = guest.status;
   return entry;
 }
 
 function currentStatus(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
   const entry = guestListEntry(ctx, guest);
+  if (guest.type === 'qemu') entry.qmpstatus = guest.status;
   entry.ha = { managed: 0 };
   if (guest.type === 'qemu') entry.agent = /^(1|enabled=1)/.test(guest.config.agent ?? '') ? 1 : 0;
   if (guest.status === 'running' && guest.type === 'qemu') entry['running-machine'] = 'pc-q35-9.2+pve1';
@@ -46,7 +46,14 @@ export function registerGuestRoutes(table: RouteTable): void {
     route(table, 'GET', base, (req, ctx) => {
       const node = req.params.node as string;
       ctx.state.requireNode(node);
-      return [...ctx.state.guests.values()].filter((g) => g.node === node && g.type === type).map((g) => guestListEntry(ctx, g));
+      // Only guests with VM.Audit; `qmpstatus` only with `full=1` (qemu-server `vmstatus` full).
+      return [...ctx.state.guests.values()]
+        .filter((g) => g.node === node && g.type === type && ctx.access.has(req.principal.userid, `/vms/${g.vmid}`, ['VM.Audit']))
+        .map((g) => {
+          const entry = guestListEntry(ctx, g);
+          if (type === 'qemu' && req.params.full === 1) entry.qmpstatus = g.status;
+          return entry;
+        });
     });
     route(table, 'POST', base, (req, ctx) => ctx.ops.create(req.params.node as string, req.params.vmid as number, type, req.params, req.principal.userid).upid);
     route(table, 'GET', `${base}/{vmid}/config`, (req, ctx) => {

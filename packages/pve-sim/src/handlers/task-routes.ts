@@ -1,17 +1,37 @@
-import { die } from '../sim-error.js';
+import { paramError } from '../sim-error.js';
+import { permissionDenied, splitTokenId } from '../model/access-control.js';
 import type { SimTask } from '../model/types.js';
-import { route, type RouteTable, type SimContext } from './route-table.js';
+import { route, WithAttributes, type RouteTable, type SimContext } from './route-table.js';
 
-function requireTask(ctx: SimContext, node: string, upid: string): SimTask {
+const UPID = /^UPID:[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:\s]+:[^:\s]*:[^:\s]+:$/;
+
+/**
+ * A task by UPID, after pve-manager `PVE/API2/Tasks.pm` (14a22df3): a malformed UPID is `unable to
+ * parse worker upid`, an unknown one `no such task` (both 400 on `upid`); someone else's task needs
+ * `Sys.Audit` on `/nodes/<node>`.
+ */
+function requireTask(ctx: SimContext, node: string, upid: string, authid: string): SimTask {
+  if (!UPID.test(upid)) throw paramError({ upid: `unable to parse worker upid '${upid}'` });
   const task = ctx.state.tasks.tasks.get(upid);
-  if (!task || task.node !== node) throw die(`unable to parse worker upid '${upid}'`);
+  if (!task || task.node !== node) throw paramError({ upid: 'no such task' });
+  if (!ownsTask(authid, task) && !ctx.access.has(authid, `/nodes/${node}`, ['Sys.Audit'])) throw permissionDenied(`/nodes/${node}, Sys.Audit`);
   return task;
+}
+
+function ownsTask(authid: string, task: SimTask): boolean {
+  return task.user === authid || splitTokenId(task.user).user === authid;
+}
+
+/** The owner fields of a task: a token's task reports its user and `tokenid` apart (`Tasks.pm`). */
+function owner(task: SimTask): { user: string; tokenid?: string } {
+  const { user, token } = splitTokenId(task.user);
+  return token === undefined ? { user } : { user, tokenid: token };
 }
 
 /** Task status, task log and task list routes. */
 export function registerTaskRoutes(table: RouteTable): void {
   route(table, 'GET', '/nodes/{node}/tasks/{upid}/status', (req, ctx) => {
-    const task = requireTask(ctx, req.params.node as string, req.params.upid as string);
+    const task = requireTask(ctx, req.params.node as string, req.params.upid as string, req.principal.userid);
     const body: Record<string, unknown> = {
       upid: task.upid,
       node: task.node,
@@ -20,7 +40,7 @@ export function registerTaskRoutes(table: RouteTable): void {
       starttime: task.starttime,
       type: task.type,
       id: task.id,
-      user: task.user,
+      ...owner(task),
       status: task.status,
     };
     if (task.status === 'stopped') body.exitstatus = task.exitstatus;
@@ -28,21 +48,36 @@ export function registerTaskRoutes(table: RouteTable): void {
   });
 
   route(table, 'GET', '/nodes/{node}/tasks/{upid}/log', (req, ctx) => {
-    const task = requireTask(ctx, req.params.node as string, req.params.upid as string);
+    const task = requireTask(ctx, req.params.node as string, req.params.upid as string, req.principal.userid);
     const start = (req.params.start as number | undefined) ?? 0;
     const limit = (req.params.limit as number | undefined) ?? 50;
     const lines = task.log.slice(start, start + limit).map((t, i) => ({ n: start + i + 1, t }));
-    if (lines.length === 0 && task.log.length === 0) return [{ n: 1, t: 'no content' }];
-    return lines;
+    if (lines.length === 0 && task.log.length === 0) return new WithAttributes([{ n: 1, t: 'no content' }], { total: 1 });
+    return new WithAttributes(lines, { total: task.log.length });
   });
 
+  // Finished tasks by default (`source=archive`), `active` or `all` for running ones; others' tasks
+  // only with Sys.Audit on the node; a top-level `total` (pve-manager `PVE/API2/Tasks.pm`).
   route(table, 'GET', '/nodes/{node}/tasks', (req, ctx) => {
     const node = req.params.node as string;
+    const start = (req.params.start as number | undefined) ?? 0;
     const limit = (req.params.limit as number | undefined) ?? 50;
-    return [...ctx.state.tasks.tasks.values()]
+    const source = (req.params.source as string | undefined) ?? 'archive';
+    const authid = req.principal.userid;
+    const audit = ctx.access.has(authid, `/nodes/${node}`, ['Sys.Audit']);
+    const vmid = req.params.vmid as number | undefined;
+    const typefilter = req.params.typefilter as string | undefined;
+    const errors = req.params.errors === 1;
+    const matching = [...ctx.state.tasks.tasks.values()]
       .filter((t) => t.node === node)
-      .reverse()
-      .slice(0, limit)
+      .filter((t) => (source === 'active' ? t.status === 'running' : source === 'archive' ? t.status === 'stopped' : true))
+      .filter((t) => audit || ownsTask(authid, t))
+      .filter((t) => vmid === undefined || t.id === String(vmid))
+      .filter((t) => typefilter === undefined || t.type === typefilter)
+      .filter((t) => !errors || (t.status === 'stopped' && t.exitstatus !== 'OK'))
+      .reverse();
+    return new WithAttributes(matching
+      .slice(start, start + limit)
       .map((t) => ({
         upid: t.upid,
         node: t.node,
@@ -51,8 +86,8 @@ export function registerTaskRoutes(table: RouteTable): void {
         starttime: t.starttime,
         type: t.type,
         id: t.id,
-        user: t.user,
+        ...owner(t),
         ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : {}),
-      }));
+      })), { total: matching.length });
   });
 }

@@ -1,20 +1,28 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AccessControl, PermissionMap } from '../model/access-control.js';
 import { PveSimError } from '../sim-error.js';
 import type { SimTime } from '../sim-time.js';
 
 /** A user who may log in with a password (ticket auth). */
 export interface SimUser {
   userid: string;
-  password: string;
+  password?: string;
+  /** Groups the user is a member of. */
+  groups?: string[];
 }
 
 /** An API token (`USER@REALM!TOKENID`) and its secret. */
 export interface SimToken {
   tokenId: string;
   secret: string;
+  /**
+   * Privilege separation: the token has only what ACLs grant the token itself (and its user has).
+   * Without it the token has all its user's privileges. @defaultValue `false`
+   */
+  privsep?: boolean;
 }
 
-/** Who a request was authenticated as, and how. */
+/** Who a request was authenticated as, and how. `userid` is the auth id: `user@realm` or `user@realm!token`. */
 export interface Principal {
   userid: string;
   via: 'token' | 'ticket';
@@ -28,7 +36,11 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** PVE's authentication: API tokens, tickets (2 h) and CSRF tokens on ticket writes. */
+/**
+ * PVE's authentication: API tokens, tickets (2 h) and CSRF tokens on ticket writes. Failures are
+ * 401s whose reason is PVE's (`invalid token value!`, `authentication failure`, …); pveproxy sends
+ * them with an empty body after a 3 s delay (pve-http-server `src/PVE/APIServer/AnyEvent.pm`).
+ */
 export class SimAuth {
   readonly #key = randomBytes(32);
   readonly #users = new Map<string, SimUser>();
@@ -36,14 +48,42 @@ export class SimAuth {
   /** Tickets issued before this simulated time are refused (tests expire them on demand). */
   #notBefore = 0;
 
-  constructor(private readonly time: SimTime) {}
+  constructor(
+    private readonly time: SimTime,
+    /** The permission model (users, groups, tokens, ACLs) requests are checked against. */
+    readonly access: AccessControl,
+  ) {}
 
   addUser(user: SimUser): void {
     this.#users.set(user.userid, user);
+    this.access.users.add(user.userid);
+    for (const g of user.groups ?? []) {
+      const members = this.access.groups.get(g) ?? new Set<string>();
+      members.add(user.userid);
+      this.access.groups.set(g, members);
+    }
   }
 
   addToken(token: SimToken): void {
     this.#tokens.set(token.tokenId, token);
+    this.access.tokens.set(token.tokenId, { privsep: token.privsep ?? false });
+    const user = token.tokenId.split('!')[0]!;
+    if (!this.#users.has(user)) this.access.users.add(user);
+  }
+
+  /**
+   * Replaces the permission model by a recorded `GET /access/permissions` answer (path →
+   * privilege → propagate) for every caller: that is what `GET /access/permissions` answers and
+   * what requests are checked against. `undefined` restores the model (the default token is an
+   * administrator).
+   */
+  setPermissions(permissions: PermissionMap | undefined): void {
+    this.access.setRecorded(permissions);
+  }
+
+  /** The recorded permissions `setPermissions` gave, if any. */
+  permissions(): PermissionMap | undefined {
+    return this.access.recorded();
   }
 
   /** Makes every ticket issued so far invalid, as if they had expired. */
@@ -59,7 +99,7 @@ export class SimAuth {
   login(username: string, password: string, realm?: string): { ticket: string; CSRFPreventionToken: string; username: string; clustername?: string } {
     const userid = realm && !username.includes('@') ? `${username}@${realm}` : username;
     const user = this.#users.get(userid);
-    const ok = (user && safeEqual(user.password, password)) || (password.startsWith('PVE:') && this.#checkTicket(password) === userid);
+    const ok = (user?.password !== undefined && safeEqual(user.password, password)) || (password.startsWith('PVE:') && this.#checkTicket(password) === userid);
     if (!ok) throw new PveSimError(401, 'authentication failure');
     const stamp = Math.floor(this.time.now()).toString(16).toUpperCase();
     const plain = `PVE:${userid}:${stamp}`;
@@ -95,9 +135,12 @@ export class SimAuth {
     const authorization = String(headers.authorization ?? '');
     const token = /^PVEAPIToken=([^=\s]+)=(.+)$/.exec(authorization);
     if (token) {
-      const known = this.#tokens.get(token[1]!);
-      if (!known || !safeEqual(known.secret, token[2]!.trim())) throw new PveSimError(401, 'authentication failure');
-      return { userid: token[1]!, via: 'token' };
+      const tokenId = token[1]!;
+      const known = this.#tokens.get(tokenId);
+      // pve-access-control `verify_token`: an unknown token is refused before its value is checked.
+      if (!known) throw new PveSimError(401, `no such token '${tokenId.split('!')[1] ?? ''}' for user '${tokenId.split('!')[0]}'`);
+      if (!safeEqual(known.secret, token[2]!.trim())) throw new PveSimError(401, 'invalid token value!');
+      return { userid: tokenId, via: 'token' };
     }
     throw new PveSimError(401, 'No ticket');
   }

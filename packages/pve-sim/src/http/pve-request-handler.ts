@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PveSimError } from '../sim-error.js';
-import type { RouteTable, SimContext } from '../handlers/route-table.js';
+import { WithAttributes, type RouteTable, type SimContext } from '../handlers/route-table.js';
 import type { RawParam } from '../schema/validate-parameters.js';
 import { validateParameters } from '../schema/validate-parameters.js';
 import type { FaultInjector } from './fault-injector.js';
@@ -29,11 +29,25 @@ function send(res: ServerResponse, status: number, reason: string, body: string,
   res.end(body);
 }
 
-/** Answers an error as PVE does: reason phrase = message; `errors` map on 400. */
-export function sendPveError(res: ServerResponse, error: PveSimError): void {
+/** Whether `version` (`8.2.4`) is at least `major.minor`. */
+function atLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * Answers an error as PVE does: reason phrase = message; `errors` map on 400; the `message` field
+ * only from pve-http-server 5.2.0 (PVE 8.3) on. A 401 has an empty body (pveproxy answers it
+ * from the HTTP layer, pve-http-server `src/PVE/APIServer/AnyEvent.pm`).
+ */
+export function sendPveError(res: ServerResponse, error: PveSimError, pveVersion = '9.1'): void {
+  if (error.status === 401) {
+    send(res, 401, error.message, '', 'text/plain;charset=UTF-8');
+    return;
+  }
   const body: Record<string, unknown> = { data: null };
   if (error.errors) body.errors = error.errors;
-  if (error.status !== 401) body.message = `${error.message}\n`;
+  if (atLeast(pveVersion, 8, 3)) body.message = `${error.message}\n`;
   send(res, error.status, error.message, JSON.stringify(body));
 }
 
@@ -63,7 +77,7 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
       596: 'Errors during TLS negotiation, request sending and header processing: Connection timed out',
       599: 'Too many redirections',
     };
-    sendPveError(res, new PveSimError(status, fault.message ?? defaults[status] ?? 'injected fault'));
+    sendPveError(res, new PveSimError(status, fault.message ?? defaults[status] ?? 'injected fault'), deps.ctx.pveVersion);
     return;
   }
   if (fault?.kind === 'malformed-json') {
@@ -86,7 +100,7 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
   const methodInfo = match?.endpoint.methods[method];
   if (!match || !methodInfo) {
     deps.stats.schemaViolations.push({ method, path, status: 501, message: 'no such path/method in the PVE API schema' });
-    sendPveError(res, new PveSimError(501, `Method '${method} ${API_PREFIX}${path}' not implemented`));
+    sendPveError(res, new PveSimError(501, `Method '${method} ${API_PREFIX}${path}' not implemented`), deps.ctx.pveVersion);
     return;
   }
   try {
@@ -97,20 +111,33 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
     }
     if (method === 'POST' || method === 'PUT') addParams(raw, await readBody(req), req.headers['content-type']);
     const isLogin = method === 'POST' && template === '/access/ticket';
-    const principal = isLogin ? { userid: 'anonymous', via: 'ticket' as const } : deps.ctx.auth.authenticate(method, req.headers);
+    let principal;
+    try {
+      principal = isLogin ? { userid: 'anonymous', via: 'ticket' as const } : deps.ctx.auth.authenticate(method, req.headers);
+    } catch (error) {
+      // pveproxy delays every refused authentication by 3 s (scaled by the time scale).
+      if (error instanceof PveSimError && error.status === 401) await deps.ctx.state.time.sleep(3000);
+      throw error;
+    }
     for (const [name, value] of Object.entries(match.pathParams)) raw[name] = value;
     const check = validateParameters(methodInfo, raw);
     if (Object.keys(check.errors).length > 0) {
       deps.stats.schemaViolations.push({ method, path, status: 400, message: 'Parameter verification failed.', errors: check.errors });
       throw new PveSimError(400, 'Parameter verification failed.', check.errors);
     }
+    if (!isLogin) deps.ctx.access.checkApi(methodInfo.permissions, principal.userid, check.values);
     if (methodInfo.proxyto === 'node' && typeof check.values.node === 'string') {
       const node = deps.ctx.state.nodes.get(check.values.node);
       if (node && !node.online) throw new PveSimError(595, 'Errors during connection establishment, proxy handshake: No route to host');
     }
     let data: unknown;
     if (isLogin) {
-      data = deps.ctx.auth.login(String(check.values.username), String(check.values.password), check.values.realm as string | undefined);
+      try {
+        data = deps.ctx.auth.login(String(check.values.username), String(check.values.password), check.values.realm as string | undefined);
+      } catch (error) {
+        await deps.ctx.state.time.sleep(3000);
+        throw error;
+      }
       data = { ...(data as object), clustername: deps.ctx.state.name };
     } else {
       const handler = deps.routes.get(`${method} ${template}`);
@@ -121,9 +148,10 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
       req.socket.destroy();
       return;
     }
-    send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));
+    if (data instanceof WithAttributes) send(res, 200, 'OK', JSON.stringify({ ...data.attributes, data: data.data ?? null }));
+    else send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));
   } catch (error) {
-    if (error instanceof PveSimError) sendPveError(res, error);
-    else sendPveError(res, new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`));
+    if (error instanceof PveSimError) sendPveError(res, error, deps.ctx.pveVersion);
+    else sendPveError(res, new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`), deps.ctx.pveVersion);
   }
 }

@@ -23,7 +23,9 @@ export class ClusterState {
   readonly guests = new Map<number, SimGuest>();
   readonly pools = new Set<string>();
   /** Every clone request PVE accepted (a task was started), oldest first: tests count them per name. */
-  readonly acceptedClones: Array<{ sourceVmid: number; newid: number; name: string | null; node: string }> = [];
+  readonly acceptedClones: Array<{ sourceVmid: number; newid: number; name: string | null; node: string; outcome: 'running' | 'ok' | 'failed' }> = [];
+  /** Config file locks (`/var/lock/qemu-server/lock-<vmid>.conf`) by VMID. */
+  readonly #configLocks = new Map<number, TimedMutex>();
   readonly tasks: TaskManager;
 
   constructor(
@@ -32,6 +34,27 @@ export class ClusterState {
     readonly timings: SimTimings,
   ) {
     this.tasks = new TaskManager(time);
+  }
+
+  /** The config file lock of `vmid` (PVE's `lock_config`): a FIFO with timeouts. */
+  configLock(vmid: number): TimedMutex {
+    let lock = this.#configLocks.get(vmid);
+    if (!lock) {
+      lock = new TimedMutex(this.time);
+      this.#configLocks.set(vmid, lock);
+    }
+    return lock;
+  }
+
+  /**
+   * Whether `/cluster/resources` still shows `guest` as pvestatd has not seen it yet: from its
+   * creation until the next status round (every `statusRoundSeconds` of simulated time).
+   */
+  isFresh(guest: SimGuest, now = this.time.now()): boolean {
+    if (guest.createdAt === undefined) return false;
+    const round = this.timings.statusRoundSeconds * 1000;
+    if (round <= 0) return false;
+    return Math.floor(now / round) === Math.floor(guest.createdAt / round);
   }
 
   /** Adds a node. */

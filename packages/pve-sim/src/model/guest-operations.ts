@@ -9,10 +9,12 @@ import {
   linkedVolname,
   parseSize,
   parseVolid,
+  isBaseVolume,
   supportsLinkedClone,
   toBaseVolname,
 } from './storage-naming.js';
 import type { SimGuest, SimTask } from './types.js';
+import { permissionDenied, type AccessControl } from './access-control.js';
 
 /** Parameters of a clone request, already type-checked against the schema. */
 export interface CloneParams {
@@ -33,10 +35,13 @@ export class GuestOperations {
    * (a fault scripted by tests: the task says done, the VM is not).
    */
   stuckClones = 0;
+  /** The share of clones whose worker loses the new VM's config lock to another client (0–1). */
+  cloneRaceRate = 0;
 
   constructor(
     private readonly state: ClusterState,
     private readonly random: () => number,
+    private readonly access?: AccessControl,
   ) {}
 
   #seconds(s: number): Promise<void> {
@@ -63,14 +68,63 @@ export class GuestOperations {
     if (!host.online) throw die(`595 Errors during connection establishment, proxy handshake: No route to host`);
   }
 
-  /** `POST /nodes/{node}/qemu/{vmid}/clone`. */
+  /**
+   * `POST /nodes/{node}/qemu/{vmid}/clone`, after qemu-server `src/PVE/API2/Qemu.pm` `clone_vm`
+   * (e6352be6): every check runs before the worker starts *and again inside it*, once the worker
+   * holds the new VM's config lock (1 s timeout); only then is the temporary config written. So two
+   * clones with one `newid` both get a UPID, and one fails as a task. With `target` the config
+   * stays on the source node until the end.
+   */
   clone(node: string, vmid: number, params: CloneParams, user: string): SimTask {
-    const source = this.state.requireGuest(node, vmid, 'qemu');
-    const isTemplate = source.config.template === '1';
-    this.#checkLock(source);
-    const full = params.full ?? !isTemplate;
-    if (params.storage !== undefined && !full) throw die(`parameter 'storage' not allowed for linked clones`);
-    if (params.format !== undefined && !full) throw die(`parameter 'format' not allowed for linked clones`);
+    this.#checkCloneRunsOnSourceNode(node, vmid);
+    const checked = this.#loadAndCheckClone(node, vmid, params, user);
+    const stuck = this.stuckClones > 0;
+    if (stuck) this.stuckClones--;
+    const raced = this.cloneRaceRate > 0 && this.random() < this.cloneRaceRate;
+    const accepted = { sourceVmid: vmid, newid: params.newid, name: params.name ?? null, node: checked.targetNode, outcome: 'running' as 'running' | 'ok' | 'failed' };
+    this.state.acceptedClones.push(accepted);
+    const task = this.state.tasks.start(node, 'qmclone', String(vmid), user, async (log) => {
+      await this.#seconds(this.state.timings.workerStartSeconds);
+      const lock = this.state.configLock(params.newid);
+      if (raced && !lock.busy) {
+        // Another client's request holds lock-<newid>.conf a little longer than our 1 s timeout.
+        void lock.acquire(0).then(async (release) => {
+          await this.#seconds(1.5);
+          release();
+        });
+      }
+      let release: () => void;
+      try {
+        release = await lock.acquire(1000);
+      } catch {
+        throw new Error(`can't lock file '/var/lock/qemu-server/lock-${params.newid}.conf' - got timeout`);
+      }
+      try {
+        const again = this.#loadAndCheckClone(node, vmid, params, user);
+        log(`creating a clone of VM ${vmid} with ID ${params.newid}`);
+        await this.#cloneWorker(log, again.source, node, again.targetNode, again.drives, again.full, params, stuck);
+      } finally {
+        release();
+      }
+    });
+    void this.#whenDone(task).then((ok) => (accepted.outcome = ok ? 'ok' : 'failed'));
+    return task;
+  }
+
+  async #whenDone(task: SimTask): Promise<boolean> {
+    while (task.status === 'running') await this.state.time.sleep(100);
+    return task.exitstatus === 'OK';
+  }
+
+  /** `check_running` loads the config from the node the request went to (qemu-server `QemuConfig.pm` assert_config_exists_on_node). */
+  #checkCloneRunsOnSourceNode(node: string, vmid: number): void {
+    const guest = this.state.guests.get(vmid);
+    if (!guest || guest.node !== node || guest.type !== 'qemu') throw die(`unable to find configuration file for VM ${vmid} on node '${node}'`);
+  }
+
+  /** `$load_and_check` of clone_vm: pool, target, storage, source lock, clone features, permissions, the new config file. */
+  #loadAndCheckClone(node: string, vmid: number, params: CloneParams, user: string) {
+    if (params.pool !== undefined && !this.state.pools.has(params.pool)) throw permissionDenied(`pool '${params.pool}' does not exist`);
     let target = params.target;
     if (target === node) target = undefined;
     if (target !== undefined) {
@@ -78,14 +132,34 @@ export class GuestOperations {
       if (!t) throw paramError({ target: `no such cluster node '${target}'` });
       if (!t.online) throw die(`target node '${target}' is not online`);
     }
+    const source = this.state.requireGuest(node, vmid, 'qemu');
+    const isTemplate = source.config.template === '1';
+    this.#checkLock(source);
+    const full = params.full ?? !isTemplate;
+    if (params.storage !== undefined && !full) throw die(`parameter 'storage' not allowed for linked clones`);
+    if (params.format !== undefined && !full) throw die(`parameter 'format' not allowed for linked clones`);
     const drives = listDrives(source.config).filter((d) => !d.isCdrom || d.isCloudinit);
     let sharedOnly = true;
     for (const drive of drives) {
       const vol = parseVolid(drive.volid);
       const store = vol && this.state.storageDefs.get(vol.storage);
       if (!store?.shared) sharedOnly = false;
+      // check_storage_access_clone: Datastore.AllocateSpace on every disk's (target) storage; cloud-init is a CD-ROM there.
+      if (vol && !drive.isCloudinit) this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);
+    }
+    // check_bridge_access: SDN.Use on every bridge, skipped only for exactly root@pam (not its tokens).
+    if (user !== 'root@pam') {
+      for (const key of Object.keys(source.config).filter((k) => /^net\d+$/.test(k)).sort()) {
+        const bridge = /(?:^|,)bridge=([^,]+)/.exec(source.config[key]!)?.[1];
+        const tag = /(?:^|,)tag=(\d+)/.exec(source.config[key]!)?.[1];
+        if (bridge) this.access?.check(user, `/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, ['SDN.Use'], true);
+      }
+    }
+    for (const drive of drives) {
+      const vol = parseVolid(drive.volid);
+      const store = vol && this.state.storageDefs.get(vol.storage);
       // PVE's 'clone' storage feature needs a base (template) volume on a storage that can link to it.
-      if (!full && !drive.isCloudinit && store && (!isTemplate || !supportsLinkedClone(store))) {
+      if (!full && !drive.isCloudinit && store && (!isTemplate || !supportsLinkedClone(store) || !isBaseVolume(vol.volname))) {
         throw die(`Linked clone feature is not supported for '${drive.volid}' (${drive.key})`);
       }
     }
@@ -96,23 +170,17 @@ export class GuestOperations {
     }
     const existing = this.state.guests.get(params.newid);
     if (existing) {
-      throw die(existing.node === targetNode
+      throw die(existing.node === node || existing.node === targetNode
         ? `unable to create VM ${params.newid}: config file already exists`
         : `unable to create VM ${params.newid}: VM ${params.newid} already exists on node '${existing.node}'`);
     }
-    // The new VM appears at once with only `lock: clone`, as PVE's temporary config file does.
-    const newGuest: SimGuest = { vmid: params.newid, type: 'qemu', node: targetNode, config: { lock: 'clone' }, status: 'stopped', cpuLoad: 0.1 };
-    if (params.pool) newGuest.pool = params.pool;
-    this.state.guests.set(params.newid, newGuest);
-    this.state.acceptedClones.push({ sourceVmid: vmid, newid: params.newid, name: params.name ?? null, node: targetNode });
-    const stuck = this.stuckClones > 0;
-    if (stuck) this.stuckClones--;
-    return this.state.tasks.start(node, 'qmclone', String(vmid), user, (log) =>
-      this.#cloneWorker(log, source, newGuest, drives, full, params, stuck),
-    );
+    return { source, full, drives, targetNode };
   }
 
-  async #cloneWorker(log: (l: string) => void, source: SimGuest, guest: SimGuest, drives: DriveInfo[], full: boolean, params: CloneParams, stuck: boolean): Promise<void> {
+  async #cloneWorker(log: (l: string) => void, source: SimGuest, node: string, targetNode: string, drives: DriveInfo[], full: boolean, params: CloneParams, stuck: boolean): Promise<void> {
+    // The temporary config (`# qmclone temporary file` + `lock: clone`), on the node the clone runs on.
+    const guest: SimGuest = { vmid: params.newid, type: 'qemu', node, config: { lock: 'clone' }, status: 'stopped', cpuLoad: 0.1, createdAt: this.state.time.now() };
+    this.state.guests.set(params.newid, guest);
     const created: Array<{ store: StorageInstance; volname: string }> = [];
     const base: Record<string, string> = {};
     for (const [key, value] of Object.entries(source.config)) {
@@ -136,14 +204,15 @@ export class GuestOperations {
         const vol = parseVolid(drive.volid)!;
         const srcStore = this.state.storageOn(source.node, vol.storage)!;
         const storeId = drive.isCloudinit || !full ? vol.storage : (params.storage ?? vol.storage);
-        const store = this.state.storageOn(guest.node, storeId);
-        if (!store) throw new Error(`storage '${storeId}' is not available on node '${guest.node}'`);
+        const store = this.state.storageOn(targetNode, storeId);
+        if (!store) throw new Error(`storage '${storeId}' is not available on node '${targetNode}'`);
         const srcVolume = srcStore.volumes.get(vol.volname);
         const size = srcVolume?.sizeBytes ?? parseSize(drive.options.size ?? '0');
         const linked = !full && !drive.isCloudinit;
         let volname: string;
         if (drive.isCloudinit) {
           volname = cloudinitVolname(store.def, guest.vmid);
+          log(`create full clone of drive ${drive.key} (${drive.volid})`);
         } else if (linked) {
           volname = linkedVolname(store.def, vol.volname, guest.vmid, diskIndex++);
           log(`create linked clone of drive ${drive.key} (${drive.volid})`);
@@ -156,7 +225,9 @@ export class GuestOperations {
           created.push({ store, volname });
         });
         if (!linked && !drive.isCloudinit) {
-          let lastLogged = -1;
+          // qemu-img's progress starts with a 0 % line (BEHAVIOURS.md §I.30).
+          log(`transferred ${formatBytesHuman(0)} of ${formatBytesHuman(size)} (0.00%)`);
+          let lastLogged = 0;
           await store.bandwidth.copy(size, (done) => {
             const percent = (done / size) * 100;
             if (Math.floor(percent) === lastLogged && done < size) return;
@@ -168,8 +239,14 @@ export class GuestOperations {
         finished[drive.key] = formatDrive(`${storeId}:${volname}`, drive.isCloudinit ? { media: 'cdrom' } : options);
         guest.config = { ...base, ...finished, lock: 'clone' };
       }
-      if (stuck) return; // the scripted fault: the lock stays although the task reports OK
+      if (stuck) {
+        guest.node = targetNode;
+        return; // the scripted fault: the lock stays although the task reports OK
+      }
       guest.config = { ...base, ...finished };
+      // The config moves to the target node last; the pool membership is added after that.
+      guest.node = targetNode;
+      if (params.pool) guest.pool = params.pool;
     } catch (err) {
       for (const { store, volname } of created) store.volumes.delete(volname);
       this.state.guests.delete(guest.vmid);
@@ -247,20 +324,25 @@ export class GuestOperations {
     });
   }
 
-  /** `POST /nodes/{node}/qemu/{vmid}/template`. */
+  /**
+   * `POST /nodes/{node}/qemu/{vmid}/template`, in qemu-server's order (`template_create`): the
+   * config gets `template: 1` first, then each disk is renamed to its `base-…` name; no `lock` is
+   * set. A linked clone sent inside that window finds a template whose disk is not a base volume
+   * yet and is refused with `Linked clone feature is not supported for '<volid>'`.
+   */
   convertToTemplate(node: string, vmid: number, user: string): SimTask {
     const guest = this.state.requireGuest(node, vmid, 'qemu');
     this.#checkLock(guest);
     if (guest.config.template === '1') throw die(`you can't convert a template to a template`);
     if (guest.status === 'running') throw die(`you can't convert a VM to template if VM is running`);
-    guest.config.lock = 'create';
     return this.state.tasks.start(node, 'qmtemplate', String(vmid), user, async () => {
-      await this.#seconds(this.state.timings.templateSeconds);
-      for (const drive of listDrives(guest.config)) {
-        if (drive.isCdrom) continue;
+      guest.config.template = '1';
+      const disks = listDrives(guest.config).filter((d) => !d.isCdrom && !d.isCloudinit);
+      for (const drive of disks) {
+        await this.#seconds(this.state.timings.templateSeconds / Math.max(1, disks.length));
         const vol = parseVolid(drive.volid);
-        const store = vol && this.state.storageOn(node, vol.storage);
-        if (!vol || !store || drive.isCloudinit) continue;
+        const store = vol && this.state.storageOn(guest.node, vol.storage);
+        if (!vol || !store) continue;
         const volume = store.volumes.get(vol.volname);
         const baseName = toBaseVolname(store.def, vol.volname);
         if (volume) {
@@ -269,8 +351,6 @@ export class GuestOperations {
         }
         guest.config[drive.key] = formatDrive(`${vol.storage}:${baseName}`, drive.options);
       }
-      delete guest.config.lock;
-      guest.config.template = '1';
     });
   }
 
@@ -360,6 +440,8 @@ export class GuestOperations {
   /** `POST /nodes/{node}/qemu` (create): allocates `STORAGE:SIZE` disks, copies the other options. */
   create(node: string, vmid: number, type: 'qemu' | 'lxc', params: Record<string, unknown>, user: string): SimTask {
     this.#checkNodeOnline(node);
+    // VM.Allocate on /vms/{vmid} or on the pool (qemu-server create_vm).
+    if (this.access && !(typeof params.pool === 'string' && this.access.has(user, `/pool/${params.pool}`, ['VM.Allocate']))) this.access.check(user, `/vms/${vmid}`, ['VM.Allocate']);
     if (this.state.guests.has(vmid)) throw die(`unable to create VM ${vmid}: config file already exists`);
     const config: Record<string, string> = {};
     const allocations: Array<{ key: string; store: StorageInstance; size: number; options: Record<string, string>; cloudinit: boolean }> = [];
@@ -384,7 +466,7 @@ export class GuestOperations {
       }
       config[key] = typeof value === 'number' && key === 'template' ? String(value) : text;
     }
-    const guest: SimGuest = { vmid, type, node, config: { ...config, lock: 'create' }, status: 'stopped', cpuLoad: 0.1 };
+    const guest: SimGuest = { vmid, type, node, config: { ...config, lock: 'create' }, status: 'stopped', cpuLoad: 0.1, createdAt: this.state.time.now() };
     if (typeof params.pool === 'string') guest.pool = params.pool;
     this.state.guests.set(vmid, guest);
     return this.state.tasks.start(node, type === 'qemu' ? 'qmcreate' : 'vzcreate', String(vmid), user, async () => {

@@ -9,6 +9,11 @@ export function supportsLinkedClone(storage: SimStorageDef): boolean {
   return true;
 }
 
+/** Whether a volume name is a base image (a template's disk that linked clones can share). */
+export function isBaseVolume(volname: string): boolean {
+  return /(^|\/)base-\d+-disk-\d+/.test(volname.split('/').at(-1) ?? volname) || /^\d+\/base-/.test(volname);
+}
+
 /** The volume name of disk `index` of `vmid`, as PVE names it on this storage type. */
 export function diskVolname(storage: SimStorageDef, vmid: number, index: number, base = false): string {
   const prefix = base ? 'base' : 'vm';
@@ -72,5 +77,5 @@ export function formatBytesHuman(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -51,6 +51,13 @@ export interface SimGuest {
   /** CPU fraction (of its cores) the guest uses while running. */
   cpuLoad: number;
   pool?: string;
+  /**
+   * Simulated time the guest was created. Until the status daemon's next round after it,
+   * `/cluster/resources` shows the guest without name, template and usage fields.
+   */
+  createdAt?: number;
+  /** HA state when the guest is an HA resource (`started`, `stopped`, …). */
+  hastate?: string;
 }
 
 /** A PVE task. */
@@ -87,6 +94,10 @@ export interface SimTimings {
   storageLockTimeoutSeconds: number;
   /** Interval of the copy model and of progress lines. */
   copyTickSeconds: number;
+  /** Interval of pvestatd's rounds, which fill `/cluster/resources` with a new guest's name and usage (PVE: 10 s). */
+  statusRoundSeconds: number;
+  /** From a clone request's answer until its worker holds the new VM's config lock (fork, cfs). */
+  workerStartSeconds: number;
 }
 
 /** The timing model PVE on SSD-backed lvm-thin roughly shows. */
@@ -101,4 +112,6 @@ export const DefaultTimings: SimTimings = {
   agentBootSeconds: 20,
   storageLockTimeoutSeconds: 10,
   copyTickSeconds: 0.25,
+  statusRoundSeconds: 10,
+  workerStartSeconds: 0.2,
 };

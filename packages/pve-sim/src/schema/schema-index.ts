@@ -28,6 +28,8 @@ export interface SchemaMethod {
   returns?: SchemaProperty;
   protected?: number;
   proxyto?: string;
+  /** Who may call it: `{ user: 'all' }`, or a `check` expression (`['perm', '/vms/{vmid}', ['VM.Audit']]`). */
+  permissions?: { user?: string; check?: unknown[]; description?: string };
 }
 
 interface SchemaNode {

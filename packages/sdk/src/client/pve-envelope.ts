@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import { PveHttpError, PveResponseShapeError, type PveRequestFacts } from '../errors/pve-errors.js';
+import { PveHttpError, PvePermissionError, PveResponseShapeError, type PveRequestFacts } from '../errors/pve-errors.js';
 import type { RawResponse } from './dispatch-request.js';
 
 function excerpt(body: string): string {
@@ -41,5 +41,6 @@ export function pveHttpErrorFrom(raw: RawResponse, facts: PveRequestFacts): PveH
   } catch {
     // PVE sometimes answers errors with an empty or non-JSON body; the reason phrase is enough.
   }
+  if (raw.status === 403 && /^Permission check failed/.test(message)) return new PvePermissionError({ ...facts, pveMessage: message });
   return new PveHttpError({ ...facts, status: raw.status, pveMessage: message, ...(errors ? { errors } : {}) });
 }

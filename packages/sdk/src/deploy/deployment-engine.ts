@@ -19,7 +19,7 @@ import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { replicaTag } from '../templates/replicate-template.js';
-import { listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { completeFreshResources, listVmResources, type VmResource } from '../templates/template-inventory.js';
 import { baseVmName, classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
 import { creationMarker, hasClassTag, ownedByClass, readCreationMarker } from './class-ownership.js';
 import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
@@ -28,6 +28,7 @@ import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
+import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -144,7 +145,15 @@ export class DeploymentEngine {
     const { classId } = parseClassSpec(spec);
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
     if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)) throw await this.#inProgress(classId);
-    return planClass(this.#deps, spec);
+    const plan = await planClass(this.#deps, spec);
+    await this.#preflight(plan);
+    return plan;
+  }
+
+  /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
+  async #preflight(plan: ClassPlan): Promise<void> {
+    const api = this.#deps.clusters.get(plan.clusterId);
+    await assertPrivileges(api, await privilegesForPlan(api, plan));
   }
 
   /**
@@ -156,6 +165,7 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes) throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
+    await this.#preflight(plan);
     this.#active.add(classId);
     let lease: DeploymentLease | undefined;
     try {
@@ -560,7 +570,7 @@ export class DeploymentEngine {
    */
   async #reconcile(api: PveApi, plan: ClassPlan, deploymentId: string, items: DeploymentItemRecord[]): Promise<{ orphans: SummaryVm[]; unregistered: SummaryVm[]; duplicates: string[]; missing: string[]; removed: SummaryVm[] }> {
     const classId = plan.spec.classId;
-    const resources = await listVmResources(api);
+    const resources = await completeFreshResources(api, await listVmResources(api));
     const assignments = await this.#classAssignments(plan.clusterId, classId);
     const present = new Map(resources.filter((r) => r.type === 'qemu').map((r) => [r.vmid, r]));
     const summaryVm = (r: VmResource): SummaryVm => ({ vmid: r.vmid, node: r.node, name: r.name ?? `VM ${r.vmid}` });

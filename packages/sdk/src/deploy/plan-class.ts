@@ -5,7 +5,7 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { VmRole } from '../store/records.js';
-import { tagsOf } from '../templates/template-inventory.js';
+import { completeFreshResources, tagsOf } from '../templates/template-inventory.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { TemplateNotFoundError } from '../templates/template-errors.js';
 import { baseVmName, InvalidDeploymentError, parseClassSpec, seatVmName, studentVmName, teacherVmName, type ClassSpec } from './class-spec.js';
@@ -126,7 +126,8 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   const clusterId = spec.clusterId ?? template.mappings[0]!.clusterId;
   if (!deps.clusters.ids().includes(clusterId)) throw new InvalidDeploymentError(`no cluster '${clusterId}' is configured (clusters: ${deps.clusters.ids().join(', ')})`, { clusterId });
   const api = deps.clusters.get(clusterId);
-  const resources = await api.get('/cluster/resources', undefined, { schema: resourcesSchema });
+  // VMs created in the last ~10 s have no name or template flag in /cluster/resources yet: read their config.
+  const resources = await completeFreshResources(api, await api.get('/cluster/resources', undefined, { schema: resourcesSchema }));
   const nodes = resources.filter((r) => r.type === 'node' && r.node);
   const guests = resources.filter((r) => (r.type === 'qemu' || r.type === 'lxc') && r.vmid !== undefined);
   const mappedNodes = template.mappings.filter((m) => m.clusterId === clusterId);

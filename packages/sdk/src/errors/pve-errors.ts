@@ -39,6 +39,39 @@ export class PveHttpError extends LabError {
   }
 }
 
+/**
+ * PVE refused a request for lack of a privilege: HTTP 403 `Permission check failed (<path>,
+ * <privilege>)` (pve-common `raise_perm_exc`), or a preflight found the privilege missing before
+ * anything was sent. The message is written for the person who asked (a teacher in chat); `path`
+ * and `privilege` say what to grant. Still a `PveHttpError` (status 403) for code that checks that.
+ */
+export class PvePermissionError extends PveHttpError {
+  static override readonly brand: string = '@lab/PvePermissionError';
+  /** The ACL path PVE checked (`/vms/9000`), when PVE named one. */
+  readonly aclPath: string | undefined;
+  /** The missing privilege (`VM.Clone`), or several joined by `|` when any one would do. */
+  readonly privilege: string | undefined;
+
+  constructor(facts: PveRequestFacts & { pveMessage: string; aclPath?: string; privilege?: string }) {
+    super({ ...facts, status: 403 });
+    const parsed = parsePermissionMessage(facts.pveMessage);
+    this.aclPath = facts.aclPath ?? parsed.path;
+    this.privilege = facts.privilege ?? parsed.privilege;
+    const what = this.privilege && this.aclPath ? `${this.privilege} on ${this.aclPath}` : (parsed.detail ?? 'a privilege this needs');
+    Object.defineProperty(this, 'code', { value: 'LAB_PVE_PERMISSION' });
+    Object.defineProperty(this, 'data', { value: { ...this.data, aclPath: this.aclPath, privilege: this.privilege } });
+    this.message = `Proxmox refused: the lab's token lacks ${what} — ask your admin to run \`lab doctor\`.`;
+  }
+}
+
+/** Splits PVE's `Permission check failed (/vms/9000, VM.Clone)` into path and privilege. */
+export function parsePermissionMessage(message: string): { path?: string; privilege?: string; detail?: string } {
+  const inner = /Permission check failed(?: \((.*)\))?/.exec(message)?.[1];
+  if (!inner) return {};
+  const m = /^(\/[^,]*), (.+)$/.exec(inner.trim());
+  return m ? { path: m[1]!, privilege: m[2]!.trim() } : { detail: inner.trim() };
+}
+
 /** Credentials were refused, or a ticket could not be renewed. */
 export class PveAuthError extends LabError {
   static override readonly brand: string = '@lab/PveAuthError';

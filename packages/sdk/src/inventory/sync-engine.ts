@@ -238,7 +238,8 @@ export class SyncEngine {
     const row: VmInventoryRecord = {
       clusterId,
       vmid: r.vmid,
-      name: r.name ?? `VM ${r.vmid}`,
+      // A fresh entry (pvestatd has not reported it yet) has no name, template flag or usage: keep what we knew.
+      name: r.name ?? prev?.name ?? `VM ${r.vmid}`,
       node: r.node,
       status,
       ip: status === 'running' ? (prev?.ip ?? null) : null,
@@ -250,7 +251,7 @@ export class SyncEngine {
       uptime: raw.uptime ?? 0,
       cpuUsage: raw.cpu ?? 0,
       memoryUsage: raw.maxmem ? (raw.mem ?? 0) / raw.maxmem : 0,
-      isTemplate: Number(r.template) === 1,
+      isTemplate: r.template !== undefined ? Number(r.template) === 1 : (prev?.isTemplate ?? false),
       tags: r.tags ?? '',
       rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
       sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
@@ -283,6 +284,14 @@ export class SyncEngine {
       try {
         const config = await api.get(path, undefined, { schema: configSchema });
         row.category = categoryOf(config.ostype);
+        // The config is the truth for a guest /cluster/resources showed without name or template yet.
+        const name = config.name ?? config.hostname;
+        if (typeof name === 'string') row.name = name;
+        if (config.template !== undefined) row.isTemplate = Number(config.template) === 1;
+        const memory = Number.parseInt(String(config.memory ?? ''), 10);
+        if (row.memory === null && Number.isFinite(memory)) row.memory = memory;
+        const cores = Number.parseInt(String(config.cores ?? ''), 10) * Number.parseInt(String(config.sockets ?? '1'), 10);
+        if (row.cores === null && Number.isFinite(cores)) row.cores = cores;
         agentEnabled.set(row.vmid, /^(1|enabled=1)/.test(String(config.agent ?? '')));
         row.syncError = null;
       } catch (error) {

@@ -4,6 +4,8 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { TemplateInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { pvePath } from '../client/pve-path.js';
+import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 
 /** `/cluster/resources?type=vm` entries as the SDK relies on them (vmid may come as a string). */
 export const vmResourceSchema = z.array(
@@ -27,6 +29,33 @@ export type VmResource = z.output<typeof vmResourceSchema>[number];
 /** The guests of a cluster, in one request. */
 export function listVmResources(api: PveApi): Promise<VmResource[]> {
   return api.get('/cluster/resources', { type: 'vm' }, { schema: vmResourceSchema });
+}
+
+/**
+ * Whether a resource entry is one pvestatd has not reported yet: a guest created in the last
+ * status round (~10 s) has only id, vmid, node, type, `status: unknown`, lock, tags and pool —
+ * no name, no template flag, no usage (pve-manager `PVE/API2Tools.pm` extract_vm_stats).
+ */
+export function isFreshResource(r: { type: string; name?: string | undefined; template?: unknown }): boolean {
+  return (r.type === 'qemu' || r.type === 'lxc') && r.name === undefined && r.template === undefined;
+}
+
+/**
+ * Fills in name and template flag of fresh guest entries from their config (one read each, few
+ * at a time), so that code which needs them never mistakes a VM just created for a nameless one.
+ * Entries whose config cannot be read (gone, moved) are left as they are.
+ */
+export async function completeFreshResources<T extends { type: string; node?: string | undefined; vmid?: number | undefined; name?: string | undefined; template?: unknown }>(api: PveApi, resources: T[]): Promise<T[]> {
+  const fresh = resources.filter((r) => isFreshResource(r) && r.node !== undefined && r.vmid !== undefined);
+  await mapWithConcurrency(fresh, 4, async (r) => {
+    const path = r.type === 'lxc' ? pvePath`/nodes/${r.node!}/lxc/${r.vmid!}/config` : pvePath`/nodes/${r.node!}/qemu/${r.vmid!}/config`;
+    const config = await api.get(path, undefined, { schema: z.record(z.string(), z.unknown()) }).catch(() => undefined);
+    if (!config) return;
+    const name = config.name ?? config.hostname;
+    if (typeof name === 'string') r.name = name;
+    r.template = Number(config.template ?? 0);
+  });
+  return resources;
 }
 
 /** PVE tags of a resource (`;`, `,` or space separated). */
@@ -91,7 +120,9 @@ export async function scanTemplateInventory(deps: { store: Store; clusters: Clus
         reports.push({ clusterId, found: 0, added, vanished: 0, unconfirmedEmpty: true });
         return;
       }
-      const vanished = await tx.templateInventory.markVanished(clusterId, templates.map((t) => ({ node: t.node, vmid: t.vmid })), clock.now());
+      // A guest pvestatd has not reported yet carries no template flag: it has not vanished.
+      const present = [...templates, ...resources.filter((r) => isFreshResource(r))];
+      const vanished = await tx.templateInventory.markVanished(clusterId, present.map((t) => ({ node: t.node, vmid: t.vmid })), clock.now());
       reports.push({ clusterId, found: templates.length, added, vanished });
     });
   }

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { PveHttpError, PvePermissionError } from '../errors/pve-errors.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { ClassPlan } from './plan-class.js';
+
+/** A privilege a request will need, on the ACL path PVE checks it on. */
+export interface RequiredPrivilege {
+  path: string;
+  privilege: string;
+}
+
+const permissionsSchema = z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()])));
+const configSchema = z.record(z.string(), z.unknown());
+
+/**
+ * Whether a `GET /access/permissions` answer grants `privilege` on `path`: the path's own entry,
+ * else the nearest listed ancestor's propagated privileges (PVE lists every path that has an ACL,
+ * so a path that is not listed inherits from its ancestors).
+ */
+export function grants(map: Record<string, Record<string, number | boolean>>, path: string, privilege: string): boolean {
+  const own = map[path];
+  if (own) return privilege in own;
+  for (let p = parentOf(path); p !== undefined; p = parentOf(p)) {
+    const entry = map[p];
+    if (entry) return Boolean(entry[privilege]);
+  }
+  return false;
+}
+
+function parentOf(path: string): string | undefined {
+  if (path === '/') return undefined;
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/**
+ * Checks, with one `GET /access/permissions`, that the caller (the lab's token) has every
+ * privilege in `needs`; throws `PvePermissionError` naming the first missing one, before anything
+ * is changed. A PVE that does not answer the endpoint (very old) is not checked.
+ */
+export async function assertPrivileges(api: PveApi, needs: readonly RequiredPrivilege[]): Promise<void> {
+  let map: Record<string, Record<string, number | boolean>>;
+  try {
+    map = await api.get('/access/permissions', undefined, { schema: permissionsSchema });
+  } catch (error) {
+    if (error instanceof PveHttpError && (error.status === 501 || error.status === 404)) return;
+    throw error;
+  }
+  for (const need of needs) {
+    if (!grants(map, need.path, need.privilege)) {
+      throw new PvePermissionError({ clusterId: api.clusterId, method: 'GET', path: '/access/permissions', pveMessage: `Permission check failed (${need.path}, ${need.privilege})`, aclPath: need.path, privilege: need.privilege });
+    }
+  }
+}
+
+/**
+ * The privileges applying `plan` needs, where PVE checks them (qemu-server `clone_vm`, template,
+ * config, migrate and destroy; pve-manager `/cluster/resources` for node usage): `VM.Clone` on the
+ * template, `VM.Allocate` on new VMs, `Datastore.AllocateSpace` on the storage, `SDN.Use` on every
+ * bridge of the template, `VM.Config.Options` for tags, `Sys.Audit` on the nodes for placement.
+ */
+export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<RequiredPrivilege[]> {
+  const needs: RequiredPrivilege[] = [];
+  const add = (path: string, ...privileges: string[]): void => {
+    for (const privilege of privileges) if (!needs.some((n) => n.path === path && n.privilege === privilege)) needs.push({ path, privilege });
+  };
+  const creates = [plan.base, ...plan.vms].some((v) => v.action === 'create') || plan.replicateBaseTo.length > 0;
+  add('/nodes', 'Sys.Audit');
+  add('/vms', 'VM.Audit');
+  if (creates) {
+    add(`/vms/${plan.source.vmid}`, 'VM.Clone');
+    add('/vms', 'VM.Allocate', 'VM.Clone', 'VM.Config.Options');
+    add(`/storage/${plan.storage.id}`, 'Datastore.AllocateSpace');
+    const config = await api.get(pvePath`/nodes/${plan.source.node}/qemu/${plan.source.vmid}/config`, undefined, { schema: configSchema });
+    for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k)).sort()) {
+      const line = String(config[key]);
+      const bridge = /(?:^|,)bridge=([^,]+)/.exec(line)?.[1];
+      const tag = /(?:^|,)tag=(\d+)/.exec(line)?.[1];
+      if (bridge) add(`/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, 'SDN.Use');
+    }
+    if (plan.replicateBaseTo.length > 0 && !plan.storage.shared) add('/vms', 'VM.Migrate');
+  }
+  for (const vm of [plan.base, ...plan.vms].filter((v) => v.action === 'delete' && v.vmid !== null)) add(`/vms/${vm.vmid}`, 'VM.Allocate', 'VM.PowerMgmt');
+  return needs;
+}

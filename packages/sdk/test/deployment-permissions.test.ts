@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
+import { PvePermissionError, type ProxmoxClient } from '../src/index.js';
+import { labOver } from './deployment-fixture.js';
+
+let sim: PveSim;
+let api: ProxmoxClient | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+  await sim?.close();
+});
+
+const CLONES = 'POST /nodes/{node}/qemu/{vmid}/clone';
+const STUDENTS = Array.from({ length: 30 }, (_, i) => `student${String(i + 1).padStart(2, '0')}`);
+/** What a lab's deployment token needs (qemu-server clone_vm, template, config; pve-manager resources). */
+const LAB_PRIVS = [
+  'VM.Allocate', 'VM.Clone', 'VM.Audit', 'VM.Config.Options', 'VM.Config.Disk', 'VM.PowerMgmt', 'VM.Migrate', 'VM.GuestAgent.Audit',
+  'Datastore.AllocateSpace', 'Datastore.Audit', 'SDN.Use', 'Sys.Audit',
+];
+
+/** A sim whose own token is `lab@pve!deploy`, privilege-separated, with the `LabBot` role holding `privs` on `/`. */
+function simWithLabToken(privs: string[], cloneRaceRate = 0): Promise<PveSim> {
+  const scenario = structuredClone(presets.small!);
+  scenario.users = [...(scenario.users ?? []), { userid: 'lab@pve', groups: ['lab-admins'] }];
+  scenario.tokens = [{ tokenId: 'lab@pve!deploy', secret: 'deploy-secret', privsep: true }];
+  scenario.roles = [{ roleid: 'LabBot', privs }];
+  scenario.acl = [
+    { path: '/', roles: 'Administrator', groups: ['lab-admins'] },
+    { path: '/', roles: 'LabBot', tokens: ['lab@pve!deploy'] },
+  ];
+  return startPveSim({ timeScale: 400, scenario, token: 'lab@pve!deploy=deploy-secret', cloneRaceRate });
+}
+
+describe('deployments with a privilege-separated token', () => {
+  it('fail fast with PvePermissionError, before any clone, when the token lacks VM.Clone', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.Clone'));
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    const error = await lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PvePermissionError);
+    expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
+    expect((error as Error).message).toBe("Proxmox refused: the lab's token lacks VM.Clone on /vms/9000 — ask your admin to run `lab doctor`.");
+    expect(sim.requests.count(CLONES)).toBe(0);
+  });
+
+  it('names the bridge when the token lacks SDN.Use, which PVE checks even for tokens of root', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'SDN.Use'));
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({ aclPath: '/sdn/zones/localnetwork/vmbr0', privilege: 'SDN.Use' });
+    expect(sim.requests.count(CLONES)).toBe(0);
+  });
+
+  it('turns a 403 from PVE itself into the same coded error', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.Clone'));
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    const error = await api.post('/nodes/pve1/qemu/9000/clone', { newid: 800 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PvePermissionError);
+    expect(error).toMatchObject({ status: 403, code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
+  });
+
+  it('deploys 30 students with every privilege, under a raised clone race rate, each VM once', async () => {
+    sim = await simWithLabToken(LAB_PRIVS, 0.2);
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    const summary = await lab.engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', requestedBy: 'teacher' });
+    expect(summary).toMatchObject({ status: 'done', created: 32, failed: [], orphans: [], unregistered: [], duplicates: [] });
+    const lost = sim.state.acceptedClones.filter((c) => c.outcome === 'failed');
+    expect(lost.length).toBeGreaterThan(0);
+    const perName = new Map<string, number>();
+    for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok')) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+    expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
+    expect(perName.size).toBe(32);
+    // Lost races leave no VM behind: only the class's 32 VMs were added to the cluster.
+    expect([...sim.state.guests.values()].filter((g) => (g.config.name ?? '').startsWith('cs101-'))).toHaveLength(32);
+  });
+});
