@@ -16,6 +16,12 @@ export interface Invocation {
   options?: Record<string, unknown>;
   confirmed?: boolean;
   onProgress?: (update: ProgressUpdate) => void;
+  /**
+   * CLI only: the caller is the local operator, who holds the configuration and so the cluster
+   * token. They act as an admin without a person record (`person.id` 0, `viewer.personId` null),
+   * recorded in the audit log as `cli:<userId>` (the OS user). Ignored on other platforms.
+   */
+  operator?: boolean;
 }
 
 const RANK: Record<PersonRole, number> = { student: 1, teacher: 2, admin: 3 };
@@ -55,7 +61,7 @@ export class CommandRouter {
     if (!sub) return { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true };
     const target = `/${plugin.name} ${subName}`;
 
-    const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
+    const caller = await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator);
     if (!caller) {
       return {
         text: invocation.platform === 'cli'
@@ -141,7 +147,11 @@ export class CommandRouter {
     }));
   }
 
-  async #resolveCaller(platform: Platform, userId: string): Promise<Caller | undefined> {
+  async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
+    if (platform === 'cli' && operator) {
+      const username = `cli:${userId}`;
+      return { platform, platformUserId: userId, person: { id: 0, username, displayName: username, role: 'admin', createdAt: 0 }, viewer: { personId: null, username, role: 'admin' } };
+    }
     const store = this.#services.store;
     const person = platform === 'cli' ? ((await store.classes.findByIdentity('cli', userId)) ?? (await store.classes.getPersonByUsername(userId))) : await store.classes.findByIdentity(platform, userId);
     if (!person) return undefined;
