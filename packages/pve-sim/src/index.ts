@@ -3,6 +3,7 @@ export { parseScenario, loadScenario, scenarioSchema, ScenarioError, type Scenar
 export { presets } from './presets.js';
 export { faultRuleSchema, FaultInjector, type FaultRule } from './http/fault-injector.js';
 export { RequestStats } from './http/request-stats.js';
+export { AllPrivileges, fullPermissions, type PermissionMap } from './handlers/access-routes.js';
 export { SimAuth, type SimToken, type SimUser } from './http/auth.js';
 export { loadSchemaIndex, SchemaIndex, type SchemaEndpoint, type SchemaMethod, type SchemaProperty } from './schema/schema-index.js';
 export { validateParameters, checkReturnShape, type ParameterCheck, type RawParam } from './schema/validate-parameters.js';

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerAccessRoutes } from './handlers/access-routes.js';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
@@ -103,6 +104,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
   registerTaskRoutes(routes);
+  registerAccessRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();
 

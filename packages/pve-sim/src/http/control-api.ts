@@ -10,7 +10,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The simulator's own control API under `/_sim/` (outside PVE's namespace): state, request
- * counts, faults, nodes going offline, ticket expiry and raw guest config edits.
+ * counts, faults, nodes going offline, ticket expiry, raw guest config edits and the permissions
+ * `GET /access/permissions` reports.
  */
 export async function handleControlRequest(req: IncomingMessage, res: ServerResponse, url: URL, sim: PveSim): Promise<void> {
   const method = req.method ?? 'GET';
@@ -29,6 +30,14 @@ export async function handleControlRequest(req: IncomingMessage, res: ServerResp
     if (method === 'POST' && path === '/faults') return json(res, 200, { index: sim.faults.add(body as never) });
     if (method === 'DELETE' && path === '/faults') {
       sim.faults.clear();
+      return json(res, 200, { ok: true });
+    }
+    if (method === 'POST' && path === '/permissions') {
+      sim.auth.setPermissions(body as Record<string, Record<string, 0 | 1>>);
+      return json(res, 200, { ok: true });
+    }
+    if (method === 'DELETE' && path === '/permissions') {
+      sim.auth.setPermissions(undefined);
       return json(res, 200, { ok: true });
     }
     if (method === 'POST' && path === '/tickets/expire') {

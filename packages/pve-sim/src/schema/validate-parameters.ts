@@ -75,7 +75,8 @@ function checkValue(property: SchemaProperty, raw: string): { error: string } | 
   if (type === 'string') {
     if (property.maxLength !== undefined && raw.length > property.maxLength) return { error: `value may only be ${property.maxLength} characters long` };
     if (property.minLength !== undefined && raw.length < property.minLength) return { error: `value must be at least ${property.minLength} characters long` };
-    if (property.pattern !== undefined && !new RegExp(`^(?:${property.pattern})$`).test(raw)) return { error: 'value does not match the regex pattern' };
+    // Perl's `(?^:…)` (a group with default flags) is JavaScript's `(?:…)`.
+    if (property.pattern !== undefined && !new RegExp(`^(?:${property.pattern.replaceAll('(?^:', '(?:')})$`).test(raw)) return { error: 'value does not match the regex pattern' };
   }
   if (property.enum && !property.enum.includes(raw)) {
     return { error: `value '${raw}' does not have a value in the enumeration '${property.enum.join(', ')}'` };
