@@ -10,8 +10,8 @@ export const labConfigSchema = z
     sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).optional(), quickIntervalMs: z.number().int().min(1_000).optional() }).strict().default({ enabled: true }),
     deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
-    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
-    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
+    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
+    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
   })
   .strict();
 

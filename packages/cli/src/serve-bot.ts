@@ -15,6 +15,8 @@ export interface ServedBot {
  * Runs one front end as a long-lived process: starts the sync engine (it syncs only while it holds
  * the store's leader lease), finishes deployments a previous process left, serves the bot, and on
  * shutdown stops taking requests, waits for running commands, releases the lease and closes.
+ * It listens on `options.host`, else `slack.host` / `discord.host`, else 127.0.0.1 (put an HTTPS
+ * reverse proxy in front of it).
  */
 export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: { port?: number; host?: string } = {}): Promise<ServedBot> {
   const { config, services, router, logger } = runtime;
@@ -53,7 +55,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   services.sync?.start();
   void services.engine.resume().catch((error: unknown) => logger.error('resuming deployments failed', { error }));
   const server: Server = createServer(listener);
-  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
   logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;

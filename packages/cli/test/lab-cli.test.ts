@@ -7,7 +7,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
 import { loadLabConfig } from '../src/index.js';
 
-const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
 const configPath = join(dir, 'lab.config.json');
 let sim: PveSim;
@@ -92,9 +92,15 @@ describe('the lab command', () => {
   it('exits non-zero with a one-line reason on errors', async () => {
     const unknownFlag = await lab(['vms', '--colour']);
     expect(unknownFlag.code).toBe(2);
-    expect(unknownFlag.stderr).toMatch(/^lab: Unknown option '--colour'/);
-    const noUser = await lab(['vms']);
-    expect(noUser.stderr).toBe('lab: say who you are with --as <username> (or set cli.defaultUser in the configuration)\n');
+    expect(unknownFlag.stderr).toBe("lab: unknown option '--colour'\n");
+    const typo = await lab(['deplyo', 'cs101', '2']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("lab: unknown command 'deplyo' (Did you mean deploy?)\n");
+    const badCount = await lab(['deploy', 'cs101', 'ten', '--as', 'lovelace']);
+    expect(badCount.code).toBe(1);
+    expect(badCount.stderr).toBe('lab: count: must be a number\n');
+    const stranger = await lab(['vms', '--as', 'mallory']);
+    expect(stranger.stderr).toBe("lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n");
     const destroy = await lab(['destroy', 'cs101', '--as', 'lovelace']);
     expect(destroy.code).toBe(1);
     expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);
