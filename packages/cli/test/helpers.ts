@@ -28,6 +28,7 @@ export function runLab(args: string[], options: { cwd: string; env?: Record<stri
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', (error) => done({ code: null, stdout, stderr: String(error) }));
     child.on('exit', (code) => done({ code, stdout, stderr }));
   });
 }
