@@ -31,7 +31,7 @@ beforeAll(async () => {
     store: storeUrl,
     clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
     sync: { quickIntervalMs: 1000 },
-    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/` },
+    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/`, host: '127.0.0.1' },
   }));
   const store = await openStore(storeUrl);
   const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
