@@ -125,6 +125,8 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
     if (options.fingerprint) {
       const wanted = normalizeFingerprint(options.fingerprint);
       if (wanted !== presented) throw new CertificateNotTrustedError(`${origin.origin} presented certificate ${presented}, not ${wanted}; check the address, or compare with 'pvenode cert info' on the node.`, { presented, wanted });
+    } else if (pinnedBefore(existing, clusterId) === presented) {
+      say(`✓ the node still presents the pinned certificate ${presented}`);
     } else {
       say(`The node's certificate has the SHA-256 fingerprint\n  ${presented}\nCompare it with 'pvenode cert info' on the node (or the GUI: node → System → Certificates).`);
       const accepted = options.yes || (canAsk && (await confirm('Pin this certificate?')));
@@ -178,6 +180,16 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
     return report;
   } finally {
     await store.close();
+  }
+}
+
+/** The fingerprint the existing configuration pins for `clusterId`, normalized, if any. */
+function pinnedBefore(existing: RawConfig | undefined, clusterId: string): string | undefined {
+  const pinned = existing?.clusters?.find((c) => c.id === clusterId)?.fingerprint;
+  try {
+    return typeof pinned === 'string' ? normalizeFingerprint(pinned) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
