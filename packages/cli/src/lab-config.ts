@@ -29,7 +29,7 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); pass --config FILE or set LAB_CONFIG`, { file });
+    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); run lab init, or pass --config FILE or set LAB_CONFIG`, { file });
   }
   let json: unknown;
   try {
