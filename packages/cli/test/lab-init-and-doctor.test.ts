@@ -101,7 +101,7 @@ describe('lab doctor', () => {
     }
   });
 
-  it('says to run lab init when there is no configuration, and warns about insecure TLS', async () => {
+  it('says to run lab init when there is no configuration, warns about insecure TLS and fails plain HTTP', async () => {
     const dir = freshDir();
     const none = await runLab(['doctor'], { cwd: dir });
     expect(none.code).toBe(1);
@@ -117,6 +117,11 @@ describe('lab doctor', () => {
     expect(insecure.code, insecure.stdout).toBe(0);
     expect(insecure.stdout).toMatch(/^! cluster pve +TLS: insecure, any certificate is accepted/m);
     expect(insecure.stdout.trimEnd().split('\n').at(-1)).toBe('All checks passed, with 1 warning(s).');
+    config.clusters[0]!.url = String(config.clusters[0]!.url).replace('https:', 'http:');
+    writeFileSync(file, JSON.stringify(config));
+    const plain = await runLab(['doctor'], { cwd: dir });
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toMatch(/^✗ cluster pve +http:\/\/127\.0\.0\.1:\d+ is plain HTTP: the API token would travel in clear text$/m);
   });
 
   it('reads effective privileges the way PVE propagates them', () => {
