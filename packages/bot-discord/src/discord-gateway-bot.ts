@@ -1,7 +1,7 @@
 import { MessageFlags, type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { renderProgressBar, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
-import { confirmedInvocation, deferAsEphemeral, replyComponents, throttledEdits, type DiscordInvocation } from './discord-replies.js';
+import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import { confirmationButton, discordNotify, replyMessage, throttledEdits } from './discord-replies.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -10,28 +10,76 @@ export interface DiscordGatewayOptions {
   /** Minimum time between two progress edits. @defaultValue 1000 */
   progressIntervalMs?: number;
   logger?: Logger;
+  now?: () => number;
 }
 
+type Message = ReturnType<typeof replyMessage>;
+
 /**
- * The discord.js (gateway) front end: each slash command is deferred at once — ephemeral when it
- * answers personal data, decided then because Discord cannot change it later — then edited with
- * progress and the reply; autocomplete answers from the command layer. Returns a detach function.
+ * The discord.js (gateway) front end: each slash command is prepared by the command layer first —
+ * a refusal is answered privately at once; a run is deferred privately exactly when its replies are
+ * personal, then edited with progress and the reply; a reply that turns private while running
+ * replaces the public placeholder with an ephemeral follow-up. Confirm and Cancel buttons edit the
+ * confirmation in place; a replayed interaction id is not run again; autocomplete answers from the
+ * command layer. Returns a detach function.
  */
 export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detach: () => void; idle: () => Promise<void> } {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord-gateway' });
+  const now = options.now ?? Date.now;
   const running = new Set<Promise<void>>();
+  const { router } = options;
 
-  const execute = async (interaction: ChatInputCommandInteraction | ButtonInteraction, invocation: DiscordInvocation): Promise<void> => {
-    await interaction.deferReply(deferAsEphemeral(options.router, invocation) ? { flags: MessageFlags.Ephemeral } : {});
-    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => interaction.editReply({ content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
-    const reply: Reply = await options.router.invoke({ platform: 'discord', userId: interaction.user.id, ...invocation, onProgress: progress.onProgress });
+  const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) =>
+    throttledEdits(options.progressIntervalMs ?? 1000, (update) => interaction.editReply({ content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+  const notifyOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => discordNotify(interaction.applicationId, interaction.token, interaction.channelId ?? undefined, now());
+  const privately = (reply: Reply): boolean => reply.ephemeral === true || reply.error === true;
+  const answer = (interaction: ChatInputCommandInteraction | ButtonInteraction, reply: Reply) =>
+    interaction.reply({ ...replyMessage(reply), ...(privately(reply) ? { flags: MessageFlags.Ephemeral } : {}) } as never);
+
+  const slashCommand = async (interaction: ChatInputCommandInteraction): Promise<void> => {
+    const values = Object.fromEntries(interaction.options.data[0]?.options?.map((o) => [o.name, o.value]) ?? []);
+    const progress = progressOf(interaction);
+    const prepared: PreparedCommand = await router.prepare({
+      platform: 'discord', userId: interaction.user.id, command: interaction.commandName, subcommand: interaction.options.getSubcommand(), options: values, onProgress: progress.onProgress, notify: notifyOf(interaction),
+    });
+    if (prepared.reply) {
+      await answer(interaction, prepared.reply);
+      return;
+    }
+    await interaction.deferReply(prepared.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+    const reply = await prepared.run();
     await progress.flush();
-    await interaction.editReply({ content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply, invocation) } as never);
+    const body: Message = replyMessage(reply);
+    if (privately(reply) && !prepared.ephemeral) {
+      await interaction.deleteReply();
+      await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral } as never);
+    } else {
+      await interaction.editReply(body as never);
+    }
+  };
+
+  const confirmationButtonPressed = async (interaction: ButtonInteraction, button: { action: 'confirm' | 'cancel'; id: string }): Promise<void> => {
+    const click = { id: button.id, platform: 'discord' as const, userId: interaction.user.id };
+    if (button.action === 'cancel') {
+      const reply = await router.cancelConfirmation(click);
+      await (reply.error ? answer(interaction, reply) : interaction.update({ content: renderReplyText(reply), components: [] }));
+      return;
+    }
+    const progress = progressOf(interaction);
+    const prepared = await router.confirm({ ...click, onProgress: progress.onProgress, notify: notifyOf(interaction) });
+    if (prepared.reply) {
+      await answer(interaction, prepared.reply);
+      return;
+    }
+    await interaction.deferUpdate();
+    const reply = await prepared.run();
+    await progress.flush();
+    await interaction.editReply(replyMessage(reply) as never);
   };
 
   const autocomplete = async (interaction: AutocompleteInteraction): Promise<void> => {
     const focused = interaction.options.getFocused(true);
-    const choices = await options.router.autocomplete({
+    const choices = await router.autocomplete({
       platform: 'discord',
       userId: interaction.user.id,
       command: interaction.commandName,
@@ -42,16 +90,21 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
     await interaction.respond(choices.map((c) => ({ name: c, value: c })));
   };
 
+  /** Runs `work` unless Discord delivered this interaction before (a replay). */
+  const once = async (interaction: Interaction, work: () => Promise<void>): Promise<void> => {
+    if (await router.claimDelivery('discord', interaction.id)) return work();
+    logger.warn('ignored a replayed Discord interaction', { interactionId: interaction.id });
+  };
+
   const onInteraction = (interaction: Interaction): void => {
     let work: Promise<void> | undefined;
     if (interaction.isChatInputCommand()) {
-      const values = Object.fromEntries(interaction.options.data[0]?.options?.map((o) => [o.name, o.value]) ?? []);
-      work = execute(interaction, { command: interaction.commandName, subcommand: interaction.options.getSubcommand(), options: values, confirmed: false });
+      work = once(interaction, () => slashCommand(interaction));
     } else if (interaction.isAutocomplete()) {
       work = autocomplete(interaction);
     } else if (interaction.isButton()) {
-      const confirmed = confirmedInvocation(interaction.customId);
-      if (confirmed) work = execute(interaction, confirmed);
+      const button = confirmationButton(interaction.customId);
+      if (button) work = once(interaction, () => confirmationButtonPressed(interaction, button));
     }
     if (!work) return;
     const guarded = work.catch((error: unknown) => logger.error('interaction failed', { error }));

@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Routes, type REST } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { renderProgressBar, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
-import { confirmedInvocation, deferAsEphemeral, replyComponents, throttledEdits, type DiscordInvocation } from './discord-replies.js';
+import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import { confirmationButton, discordNotify, replyMessage, throttledEdits } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
 /** Options of the Discord interactions endpoint. */
@@ -15,7 +15,12 @@ export interface DiscordInteractionsOptions {
   rest: REST;
   /** Minimum time between two progress edits. @defaultValue 1000 */
   progressIntervalMs?: number;
+  /** Largest request body accepted; larger ones get 413 without being read. @defaultValue 65536 */
+  maxBodyBytes?: number;
+  /** Seconds `X-Signature-Timestamp` may be off, in either direction. @defaultValue 300 */
+  maxClockSkewS?: number;
   logger?: Logger;
+  now?: () => number;
 }
 
 /** The endpoint's request listener and a way to wait for commands still running. */
@@ -28,6 +33,10 @@ const PING = 1;
 const APPLICATION_COMMAND = 2;
 const MESSAGE_COMPONENT = 3;
 const AUTOCOMPLETE = 4;
+const CHANNEL_MESSAGE = 4;
+const DEFERRED_CHANNEL_MESSAGE = 5;
+const DEFERRED_UPDATE_MESSAGE = 6;
+const UPDATE_MESSAGE = 7;
 const EPHEMERAL = 64;
 
 interface RawOption {
@@ -39,49 +48,85 @@ interface RawOption {
 }
 
 interface RawInteraction {
+  id?: string;
   type: number;
   token: string;
+  channel_id?: string;
   member?: { user?: { id: string } };
   user?: { id: string };
   data?: { name?: string; options?: RawOption[]; custom_id?: string };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** The body is larger than the endpoint accepts. */
+class BodyTooLarge extends Error {}
+
+/** Reads the body, counting while it streams: rejects with `BodyTooLarge` (and stops reading) past `limit`. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length']) > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > 1024 * 1024) req.destroy(new Error('body too large'));
-      else chunks.push(c);
-    });
+      if (size <= limit) {
+        chunks.push(c);
+        return;
+      }
+      req.off('data', onData);
+      chunks.length = 0;
+      reject(new BodyTooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+}
+
+/** An interaction response that shows `reply` as a new message, ephemeral when the reply is. */
+function message(reply: Reply): { type: number; data: Record<string, unknown> } {
+  return { type: CHANNEL_MESSAGE, data: { ...replyMessage(reply), ...(reply.ephemeral || reply.error ? { flags: EPHEMERAL } : {}) } };
 }
 
 /**
- * Discord's "Interactions Endpoint URL" mode: every request is checked with Ed25519 (401 when the
- * signature is wrong), PING gets PONG, a slash command is deferred at once (ephemeral when the
- * command answers personal data) and then edited with progress and the final reply, autocomplete
- * gets its choices. All logic runs in the shared command layer.
+ * Discord's "Interactions Endpoint URL" mode: every request is checked with Ed25519 and its signed
+ * timestamp (401 when the signature is wrong or the timestamp more than 5 minutes away), bodies over
+ * the limit get 413, a replayed interaction id is answered but not run again. PING gets PONG; a
+ * slash command is prepared by the command layer first, so refusals are answered privately at once
+ * and a run is deferred privately exactly when its replies are personal; a reply that turns private
+ * while running replaces the public placeholder with an ephemeral follow-up. Confirm and Cancel
+ * buttons edit the confirmation in place.
  */
 export function createDiscordInteractions(options: DiscordInteractionsOptions): DiscordInteractions {
   const key = discordPublicKey(options.publicKey);
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord' });
+  const now = options.now ?? Date.now;
+  const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const skewMs = (options.maxClockSkewS ?? 300) * 1000;
+  const app = options.applicationId;
   const running = new Set<Promise<void>>();
-  const edit = (token: string, body: Record<string, unknown>) => options.rest.patch(Routes.webhookMessage(options.applicationId, token, '@original'), { body, auth: false });
+  const edit = (token: string, body: Record<string, unknown>) => options.rest.patch(Routes.webhookMessage(app, token, '@original'), { body, auth: false });
+  const remove = (token: string) => options.rest.delete(Routes.webhookMessage(app, token, '@original'), { auth: false });
+  const followUp = (token: string, body: Record<string, unknown>) => options.rest.post(Routes.webhook(app, token), { body, auth: false });
 
-  const run = async (interaction: RawInteraction, invocation: DiscordInvocation): Promise<void> => {
-    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => edit(interaction.token, { content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
-    const reply: Reply = await options.router.invoke({ platform: 'discord', userId: interaction.member?.user?.id ?? interaction.user?.id ?? '', ...invocation, onProgress: progress.onProgress });
-    await progress.flush();
-    await edit(interaction.token, { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply, invocation) });
+  /** Runs a prepared command whose response was deferred (`ephemeral` or public) and delivers its reply. */
+  const finish = async (token: string, prepared: Extract<PreparedCommand, { ephemeral: boolean }>, deferredEphemeral: boolean, flush: () => Promise<unknown>, replacing: boolean): Promise<void> => {
+    const reply = await prepared.run();
+    await flush();
+    const body = replyMessage(reply);
+    if ((reply.ephemeral || reply.error) && !deferredEphemeral && !replacing) {
+      await remove(token);
+      await followUp(token, { ...body, flags: EPHEMERAL });
+    } else {
+      await edit(token, body);
+    }
   };
 
   const track = (work: Promise<void>): void => {
@@ -90,44 +135,72 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     void guarded.finally(() => running.delete(guarded));
   };
 
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST') return json(res, 405, { error: 'POST only' });
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, maxBody);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      logger.warn('refused a Discord request over the body limit', { limit: maxBody });
+      return json(res, 413, { error: 'request body too large' }, { connection: 'close' });
+    }
+    const timestamp = req.headers['x-signature-timestamp'] as string | undefined;
+    if (!verifyDiscordSignature(key, req.headers['x-signature-ed25519'] as string | undefined, timestamp, raw)) {
+      logger.warn('refused a Discord request with a bad signature');
+      return json(res, 401, { error: 'invalid request signature' });
+    }
+    if (!/^\d+$/.test(timestamp!) || Math.abs(now() - Number(timestamp) * 1000) > skewMs) {
+      logger.warn('refused a Discord request with an out-of-window timestamp', { timestamp });
+      return json(res, 401, { error: 'invalid request timestamp' });
+    }
+    let interaction: RawInteraction;
+    try {
+      interaction = JSON.parse(raw.toString('utf8')) as RawInteraction;
+    } catch {
+      return json(res, 400, { error: 'body is not JSON' });
+    }
+    const userId = interaction.member?.user?.id ?? interaction.user?.id ?? '';
+    if (interaction.type === PING) return json(res, 200, { type: 1 });
+    if ((interaction.type === APPLICATION_COMMAND || interaction.type === MESSAGE_COMPONENT) && interaction.id && !(await options.router.claimDelivery('discord', interaction.id))) {
+      logger.warn('ignored a replayed Discord interaction', { interactionId: interaction.id });
+      return json(res, 200, { type: CHANNEL_MESSAGE, data: { content: 'This interaction was already handled.', flags: EPHEMERAL } });
+    }
+    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => edit(interaction.token, { content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+    const notify = discordNotify(app, interaction.token, interaction.channel_id, now());
+
+    if (interaction.type === APPLICATION_COMMAND || interaction.type === AUTOCOMPLETE) {
+      const command = interaction.data?.name ?? '';
+      const sub = interaction.data?.options?.[0];
+      const values = Object.fromEntries((sub?.options ?? []).map((o) => [o.name, o.value]));
+      if (interaction.type === AUTOCOMPLETE) {
+        const focused = sub?.options?.find((o) => o.focused);
+        const choices = focused ? await options.router.autocomplete({ platform: 'discord', userId, command, subcommand: sub!.name, option: focused.name, partial: String(focused.value ?? '') }) : [];
+        return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });
+      }
+      const prepared = await options.router.prepare({ platform: 'discord', userId, command, subcommand: sub?.name ?? 'help', options: values, onProgress: progress.onProgress, notify });
+      if (prepared.reply) return json(res, 200, message(prepared.reply));
+      json(res, 200, { type: DEFERRED_CHANNEL_MESSAGE, data: { flags: prepared.ephemeral ? EPHEMERAL : 0 } });
+      track(finish(interaction.token, prepared, prepared.ephemeral, progress.flush, false));
+      return;
+    }
+    const button = interaction.type === MESSAGE_COMPONENT ? confirmationButton(interaction.data?.custom_id ?? '') : undefined;
+    if (button?.action === 'confirm') {
+      const prepared = await options.router.confirm({ id: button.id, platform: 'discord', userId, onProgress: progress.onProgress, notify });
+      if (prepared.reply) return json(res, 200, message(prepared.reply));
+      json(res, 200, { type: DEFERRED_UPDATE_MESSAGE });
+      track(finish(interaction.token, prepared, true, progress.flush, true));
+      return;
+    }
+    if (button?.action === 'cancel') {
+      const reply = await options.router.cancelConfirmation({ id: button.id, platform: 'discord', userId });
+      return json(res, 200, reply.error ? message(reply) : { type: UPDATE_MESSAGE, data: { content: renderReplyText(reply), components: [] } });
+    }
+    return json(res, 400, { error: `unsupported interaction type ${interaction.type}` });
+  };
+
   const requestListener: RequestListener = (req, res) => {
-    void (async () => {
-      if (req.method !== 'POST') return json(res, 405, { error: 'POST only' });
-      const raw = await readBody(req);
-      if (!verifyDiscordSignature(key, req.headers['x-signature-ed25519'] as string | undefined, req.headers['x-signature-timestamp'] as string | undefined, raw)) {
-        logger.warn('refused a Discord request with a bad signature');
-        return json(res, 401, { error: 'invalid request signature' });
-      }
-      let interaction: RawInteraction;
-      try {
-        interaction = JSON.parse(raw.toString('utf8')) as RawInteraction;
-      } catch {
-        return json(res, 400, { error: 'body is not JSON' });
-      }
-      const userId = interaction.member?.user?.id ?? interaction.user?.id ?? '';
-      if (interaction.type === PING) return json(res, 200, { type: 1 });
-      if (interaction.type === APPLICATION_COMMAND || interaction.type === AUTOCOMPLETE) {
-        const command = interaction.data?.name ?? '';
-        const sub = interaction.data?.options?.[0];
-        const values = Object.fromEntries((sub?.options ?? []).map((o) => [o.name, o.value]));
-        if (interaction.type === AUTOCOMPLETE) {
-          const focused = sub?.options?.find((o) => o.focused);
-          const choices = focused ? await options.router.autocomplete({ platform: 'discord', userId, command, subcommand: sub!.name, option: focused.name, partial: String(focused.value ?? '') }) : [];
-          return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });
-        }
-        const invocation: DiscordInvocation = { command, subcommand: sub?.name ?? 'help', options: values, confirmed: false };
-        json(res, 200, { type: 5, data: { flags: deferAsEphemeral(options.router, invocation) ? EPHEMERAL : 0 } });
-        track(run(interaction, invocation));
-        return;
-      }
-      const confirmed = interaction.type === MESSAGE_COMPONENT ? confirmedInvocation(interaction.data?.custom_id ?? '') : undefined;
-      if (confirmed) {
-        json(res, 200, { type: 5, data: { flags: EPHEMERAL } });
-        track(run(interaction, confirmed));
-        return;
-      }
-      return json(res, 400, { error: `unsupported interaction type ${interaction.type}` });
-    })().catch((error: unknown) => {
+    handle(req, res).catch((error: unknown) => {
       logger.error('interaction request failed', { error });
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });

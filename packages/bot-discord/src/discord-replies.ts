@@ -1,36 +1,48 @@
-import type { CommandRouter, ProgressUpdate, Reply } from '@lab/commands';
+import { renderReplyText, type ProgressUpdate, type Reply } from '@lab/commands';
 
-/** What a Discord interaction asks the command layer to do. */
+/** What a slash command asks the command layer to do. */
 export interface DiscordInvocation {
   command: string;
   subcommand: string;
   options: Record<string, unknown>;
-  confirmed: boolean;
 }
 
 const CONFIRM = 'lab_confirm:';
+const CANCEL = 'lab_cancel:';
+
+/** How long an interaction token may edit its messages. */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
+
+/** The message body of a reply: its text (Discord's 2000-character limit) and its buttons. */
+export function replyMessage(reply: Reply): { content: string; components: unknown[] } {
+  return { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply) };
+}
 
 /**
- * Whether the deferred reply must be ephemeral. Decided at defer time, since Discord cannot change
- * it afterwards: personal-data commands, confirmations and unknown commands answer privately.
+ * The buttons of a reply that asks to confirm: a danger Confirm button and a Cancel button, both
+ * carrying only the id of the pending confirmation the command layer keeps.
  */
-export function deferAsEphemeral(router: CommandRouter, invocation: DiscordInvocation): boolean {
-  const definition = router.plugins.get(invocation.command)?.subcommands[invocation.subcommand];
-  return !definition || definition.ephemeral === true || invocation.confirmed;
+export function replyComponents(reply: Reply): unknown[] {
+  if (!reply.confirm?.id) return [];
+  return [{
+    type: 1,
+    components: [
+      { type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${reply.confirm.id}` },
+      { type: 2, style: 2, label: 'Cancel', custom_id: `${CANCEL}${reply.confirm.id}` },
+    ],
+  }];
 }
 
-/** The message components of a reply: a danger button that re-runs the command confirmed. */
-export function replyComponents(reply: Reply, invocation: DiscordInvocation): unknown[] {
-  if (!reply.confirm) return [];
-  const customId = `${CONFIRM}${JSON.stringify({ c: invocation.command, s: invocation.subcommand, o: invocation.options })}`.slice(0, 100);
-  return [{ type: 1, components: [{ type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: customId }] }];
+/** The Confirm or Cancel button a component's `custom_id` names, or undefined for other components. */
+export function confirmationButton(customId: string): { action: 'confirm' | 'cancel'; id: string } | undefined {
+  if (customId.startsWith(CONFIRM)) return { action: 'confirm', id: customId.slice(CONFIRM.length) };
+  if (customId.startsWith(CANCEL)) return { action: 'cancel', id: customId.slice(CANCEL.length) };
+  return undefined;
 }
 
-/** The invocation a Confirm button carries, or undefined for other components. */
-export function confirmedInvocation(customId: string): DiscordInvocation | undefined {
-  if (!customId.startsWith(CONFIRM)) return undefined;
-  const saved = JSON.parse(customId.slice(CONFIRM.length)) as { c: string; s: string; o: Record<string, unknown> };
-  return { command: saved.c, subcommand: saved.s, options: saved.o, confirmed: true };
+/** Where an interaction's progress is shown, for `Invocation.notify`: its webhook token works for 15 minutes. */
+export function discordNotify(applicationId: string, token: string, channelId: string | undefined, now: number): Record<string, unknown> {
+  return { platform: 'discord', applicationId, token, ...(channelId ? { channelId } : {}), expiresAt: now + INTERACTION_TOKEN_TTL_MS };
 }
 
 /**

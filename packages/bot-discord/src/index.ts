@@ -2,3 +2,4 @@ export { createDiscordInteractions, type DiscordInteractions, type DiscordIntera
 export { registerDiscordCommands } from './register-commands.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';
+export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';

@@ -18,8 +18,9 @@ function dispatch(raw: object): void {
   (client as unknown as { actions: { InteractionCreate: { handle: (d: object) => void } } }).actions.InteractionCreate.handle(raw);
 }
 
+let interactionIds = 5000;
 const chatInput = (userId: string, command: string, sub: string, options: Array<{ name: string; value: unknown; type: number }>, token: string) => ({
-  id: `${Date.now()}`, application_id: APP, type: 2, token, version: 1, locale: 'en-US', channel_id: '444', app_permissions: '0', entitlements: [], authorizing_integration_owners: {}, context: 1,
+  id: String(++interactionIds), application_id: APP, type: 2, token, version: 1, locale: 'en-US', channel_id: '444', app_permissions: '0', entitlements: [], authorizing_integration_owners: {}, context: 1,
   user: { id: userId, username: 'student', discriminator: '0', avatar: null, global_name: null },
   data: { id: '555', name: command, type: 1, options: [{ type: 1, name: sub, options }] },
 });
@@ -31,7 +32,8 @@ beforeAll(async () => {
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
       calls.push({ method: req.method ?? '', path: req.url ?? '', body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
-      if (req.method === 'POST') res.writeHead(204).end();
+      if (req.method === 'POST' && req.url?.includes('/callback')) res.writeHead(204).end();
+      else if (req.method === 'DELETE') res.writeHead(204).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '9', channel_id: '444', content: '', author: { id: APP, username: 'lab', discriminator: '0', avatar: null }, attachments: [], embeds: [], mentions: [], mention_roles: [], pinned: false, mention_everyone: false, tts: false, timestamp: new Date().toISOString(), edited_timestamp: null, flags: 0, components: [], type: 0 }));
     });
   });
@@ -72,4 +74,45 @@ describe('the discord.js gateway bot', () => {
     expect(String(edit.body.content)).toMatch(new RegExp(`^You have no VM '${aliceVm}'`));
     expect(env.sim.state.guests.get(aliceVm)?.status).toBe('stopped');
   });
+
+  it('answers a refusal before running privately without deferring', async () => {
+    dispatch(chatInput('ubob-discord', 'lab', 'sync', [], 'gw-student-sync'));
+    dispatch(chatInput('unknown-discord', 'myvm', 'status', [], 'gw-stranger'));
+    await settle();
+    const student = calls.filter((c) => c.path.includes('/gw-student-sync/'));
+    expect(student).toHaveLength(1);
+    expect(student[0]!.body).toMatchObject({ type: 4, data: { content: '/lab sync is for admins; you are a student.', flags: 64 } });
+    const stranger = calls.filter((c) => c.path.includes('/gw-stranger/'));
+    expect(stranger).toHaveLength(1);
+    expect(stranger[0]!.body).toMatchObject({ type: 4, data: { flags: 64 } });
+  });
+
+  it('replaces a public placeholder with an ephemeral follow-up when the plugin refuses while running', async () => {
+    // hopper teaches cs202 only.
+    dispatch(chatInput('uteach2-discord', 'lab', 'deploy', [{ name: 'class', value: 'cs101', type: 3 }, { name: 'count', value: 1, type: 4 }], 'gw-other-class'));
+    await settle();
+    const sent = calls.filter((c) => c.path.includes('/gw-other-class'));
+    expect(sent.map((c) => `${c.method} ${c.path.replace(/\?.*$/, '')}`)).toEqual([
+      'POST /api/v10/interactions/' + sent[0]!.path.split('/')[4] + '/gw-other-class/callback',
+      `DELETE /api/v10/webhooks/${APP}/gw-other-class/messages/%40original`,
+      `POST /api/v10/webhooks/${APP}/gw-other-class`,
+    ]);
+    expect(sent[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
+    expect(sent[2]!.body).toMatchObject({ flags: 64 });
+    expect(String(sent[2]!.body.content)).toMatch(/cs101/);
+  });
+
+  it('runs a replayed interaction only once', async () => {
+    const raw = chatInput('ualice-discord', 'myvm', 'status', [], 'gw-replay');
+    dispatch(raw);
+    await settle();
+    dispatch(raw);
+    await settle();
+    expect(calls.filter((c) => c.path.includes('/gw-replay/callback'))).toHaveLength(1);
+  });
 });
+
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 20));
+  await bot.idle();
+}

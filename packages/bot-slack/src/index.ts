@@ -1,2 +1,3 @@
 export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot.js';
 export { signSlackRequest } from './sign-slack-request.js';
+export { finishSlackProgress, SlackProgressMessage, type SlackChatApi } from './slack-progress.js';

@@ -1,7 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, type RespondFn } from '@slack/bolt';
-import { silentLogger, type Logger } from '@lab/proxmox-sdk';
+import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
 import { renderProgressBar, renderReplyText, type CommandRouter, type ProgressUpdate, type Reply } from '@lab/commands';
+import { SlackProgressMessage, finishSlackProgress, type SlackChatApi } from './slack-progress.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -18,6 +19,8 @@ export interface SlackBotOptions {
   maxClockSkewS?: number;
   /** Minimum time between two progress edits of one message. @defaultValue 1000 */
   progressIntervalMs?: number;
+  /** Largest request body accepted (HTTP mode); larger ones get 413, counted while streaming. @defaultValue 65536 */
+  maxBodyBytes?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -32,92 +35,143 @@ export interface SlackBot {
   stop(): Promise<void>;
   /** Settles when every command started so far has finished (for graceful shutdown and tests). */
   idle(): Promise<void>;
+  /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a restart. */
+  finishDeployment(deployment: { notify?: Record<string, unknown> | null }, summary: DeploymentSummary): Promise<boolean>;
 }
 
 const CONFIRM_ACTION = 'lab_confirm';
+const CANCEL_ACTION = 'lab_cancel';
+const ALREADY_HANDLED = 'This request was already handled.';
 
 /**
  * The Slack front end of Proxmox Lab: `/lab` and `/myvm` slash commands, acked at once, then
  * answered through the shared command layer — progress as one message edited in place
- * (`cs101 ▓▓▓▓▓░░░ 7/11`), personal data as ephemeral replies, destructive commands behind a
- * Confirm button. Requests with a bad signature, or a timestamp more than 5 minutes away in either
- * direction (Bolt itself accepts future ones), get 401.
+ * (`cs101 ▓▓▓▓▓░░░ 7/11`, through the response_url where the bot cannot post), personal data and
+ * refusals as ephemeral replies, destructive commands behind single-use Confirm and Cancel buttons
+ * that replace the question with the outcome. Requests with a bad signature, or a timestamp more than
+ * 5 minutes away in either direction (Bolt itself accepts future ones), get 401; bodies over the
+ * limit get 413; a replayed `trigger_id` is acked but not run again.
  */
 export function createSlackBot(options: SlackBotOptions): SlackBot {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'slack' });
   const now = options.now ?? Date.now;
-  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: ['/slack/events'], processBeforeResponse: false, unhandledRequestTimeoutMillis: 2900 });
+  const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: ['/slack/events'], processBeforeResponse: false, unhandledRequestTimeoutMillis: 2900, bodyLimit: maxBody });
   const clientOptions = options.slackApiUrl ? { clientOptions: { slackApiUrl: options.slackApiUrl } } : {};
   // Socket Mode is only a transport: the same listeners serve both.
   const app = options.socketModeAppToken
     ? new App({ token: options.botToken, appToken: options.socketModeAppToken, socketMode: true, signingSecret: options.signingSecret, ...clientOptions })
     : new App({ receiver, token: options.botToken, botId: 'B0LAB', botUserId: 'U0LAB', ...clientOptions });
+  const { router } = options;
   const running = new Set<Promise<void>>();
   const track = (work: Promise<void>): void => {
     running.add(work);
     void work.finally(() => running.delete(work));
   };
+  const firstDelivery = async (triggerId: string | undefined): Promise<boolean> => {
+    if (!triggerId || (await router.claimDelivery('slack', triggerId))) return true;
+    logger.warn('ignored a replayed Slack request', { triggerId });
+    return false;
+  };
 
-  const run = async (args: { userId: string; channelId: string; command: string; text: string; confirmed: boolean; respond: RespondFn }): Promise<void> => {
-    let ts: string | undefined;
+  /** A progress message and the `onProgress` handler that edits it, at most once per interval. */
+  const progressFor = (channel: string, responseUrl: string | undefined, respond: RespondFn) => {
+    const message = new SlackProgressMessage(app.client as unknown as SlackChatApi, respond, { channel, ...(responseUrl ? { responseUrl } : {}) }, logger);
     let lastEdit = 0;
+    let shown = false;
     let pending: ProgressUpdate | undefined;
-    const edit = async (text: string): Promise<void> => {
-      if (ts) await app.client.chat.update({ channel: args.channelId, ts, text });
-      else ts = (await app.client.chat.postMessage({ channel: args.channelId, text })).ts as string;
-      lastEdit = now();
-    };
     let chain = Promise.resolve();
-    const reply: Reply = await options.router.invoke({
-      platform: 'slack',
-      userId: args.userId,
-      command: args.command,
-      text: args.text,
-      confirmed: args.confirmed,
-      onProgress: (update) => {
-        pending = update;
-        if (now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total && ts) return;
-        chain = chain.then(() => edit(renderProgressBar(pending!))).catch((error: unknown) => logger.warn('progress update failed', { error }));
-      },
-    });
-    await chain;
+    const onProgress = (update: ProgressUpdate): void => {
+      pending = update;
+      if (shown && now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total) return;
+      shown = true;
+      lastEdit = now();
+      chain = chain.then(() => message.show(renderProgressBar(pending!), { final: false }));
+    };
+    return { message, onProgress, flush: () => chain };
+  };
+
+  const answer = async (reply: Reply, respond: RespondFn, message: SlackProgressMessage): Promise<void> => {
     const text = renderReplyText(reply);
-    if (reply.confirm) {
-      await args.respond({
+    if (reply.confirm?.id) {
+      await respond({
         response_type: 'ephemeral',
         text: `${text}\n${reply.confirm.prompt}`,
         blocks: [
           { type: 'section', text: { type: 'mrkdwn', text } },
-          { type: 'actions', elements: [{ type: 'button', style: 'danger', text: { type: 'plain_text', text: reply.confirm.prompt }, action_id: CONFIRM_ACTION, value: JSON.stringify({ command: args.command, text: args.text }) }] },
+          {
+            type: 'actions',
+            elements: [
+              { type: 'button', style: 'danger', text: { type: 'plain_text', text: reply.confirm.prompt.slice(0, 75) }, action_id: CONFIRM_ACTION, value: reply.confirm.id },
+              { type: 'button', text: { type: 'plain_text', text: 'Cancel' }, action_id: CANCEL_ACTION, value: reply.confirm.id },
+            ],
+          },
         ],
       });
     } else if (reply.ephemeral || reply.error) {
-      await args.respond({ response_type: 'ephemeral', text });
+      await respond({ response_type: 'ephemeral', text });
     } else {
-      await edit(text);
+      await message.show(text, { final: true });
     }
   };
 
-  app.command(/^\/(lab|myvm)$/, async ({ command, ack, respond }) => {
+  const run = async (args: { userId: string; channelId: string; responseUrl?: string; command: string; text: string; respond: RespondFn }): Promise<void> => {
+    const progress = progressFor(args.channelId, args.responseUrl, args.respond);
+    const reply: Reply = await router.invoke({ platform: 'slack', userId: args.userId, command: args.command, text: args.text, onProgress: progress.onProgress, notify: progress.message.notify });
+    await progress.flush();
+    await answer(reply, args.respond, progress.message);
+  };
+
+  const confirmed = async (args: { id: string; userId: string; channelId: string; responseUrl?: string; respond: RespondFn }): Promise<void> => {
+    const progress = progressFor(args.channelId, args.responseUrl, args.respond);
+    const prepared = await router.confirm({ id: args.id, platform: 'slack', userId: args.userId, onProgress: progress.onProgress, notify: progress.message.notify });
+    if (prepared.reply) {
+      await args.respond({ response_type: 'ephemeral', replace_original: false, text: renderReplyText(prepared.reply) });
+      return;
+    }
+    const reply = await prepared.run();
+    await progress.flush();
+    await args.respond({ replace_original: true, text: renderReplyText(reply) });
+  };
+
+  app.command(new RegExp(`^/(${[...router.plugins.keys()].join('|')})$`), async ({ command, ack, respond }) => {
+    if (!(await firstDelivery(command.trigger_id))) {
+      await ack({ response_type: 'ephemeral', text: ALREADY_HANDLED });
+      return;
+    }
     await ack();
     track(
-      run({ userId: command.user_id, channelId: command.channel_id, command: command.command.slice(1), text: command.text, confirmed: false, respond }).catch(async (error: unknown) => {
+      run({ userId: command.user_id, channelId: command.channel_id, responseUrl: command.response_url, command: command.command.slice(1), text: unescapeSlackText(command.text), respond }).catch(async (error: unknown) => {
         logger.error('slash command failed', { error });
         await respond({ response_type: 'ephemeral', text: 'Something went wrong on our side; the error was logged.' }).catch(() => undefined);
       }),
     );
   });
 
-  app.action(CONFIRM_ACTION, async ({ ack, body, respond, action }) => {
+  const cancelled = async (args: { id: string; userId: string; respond: RespondFn }): Promise<void> => {
+    const reply = await router.cancelConfirmation({ id: args.id, platform: 'slack', userId: args.userId });
+    await args.respond(reply.error ? { response_type: 'ephemeral', replace_original: false, text: reply.text } : { replace_original: true, text: reply.text });
+  };
+
+  app.action(new RegExp(`^(${CONFIRM_ACTION}|${CANCEL_ACTION})$`), async ({ ack, body, respond, action }) => {
     await ack();
-    const value = JSON.parse((action as { value?: string }).value ?? '{}') as { command?: string; text?: string };
-    const channelId = (body as { channel?: { id?: string } }).channel?.id ?? '';
-    if (!value.command || !value.text) return;
-    track(run({ userId: body.user.id, channelId, command: value.command, text: value.text, confirmed: true, respond }).catch((error: unknown) => logger.error('confirmed command failed', { error })));
+    const raw = body as { trigger_id?: string; channel?: { id?: string }; response_url?: string };
+    const { action_id: actionId, value: id = '' } = action as { action_id: string; value?: string };
+    const click = { id, userId: body.user.id, respond };
+    const work = async (): Promise<void> => {
+      if (!(await firstDelivery(raw.trigger_id))) return;
+      await (actionId === CANCEL_ACTION ? cancelled(click) : confirmed({ ...click, channelId: raw.channel?.id ?? '', ...(raw.response_url ? { responseUrl: raw.response_url } : {}) }));
+    };
+    track(work().catch((error: unknown) => logger.error('confirmation button failed', { error })));
   });
 
   const skew = (options.maxClockSkewS ?? 300) * 1000;
   const requestListener: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length']) > maxBody) {
+      logger.warn('refused a Slack request over the body limit', { limit: maxBody });
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('request body too large');
+      return;
+    }
     const ts = Number(req.headers['x-slack-request-timestamp']);
     if (!Number.isFinite(ts) || Math.abs(now() - ts * 1000) > skew) {
       logger.warn('refused a Slack request with a missing or out-of-window timestamp', { timestamp: req.headers['x-slack-request-timestamp'] });
@@ -138,5 +192,14 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     idle: async () => {
       while (running.size) await Promise.all([...running]);
     },
+    finishDeployment: (deployment, summary) => finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
   };
+}
+
+/**
+ * Slash-command text as the user typed it: with `should_escape` Slack sends mentions as
+ * `<@U123|name>` and escapes a typed `&`, `<` and `>` as entities, which are turned back here.
+ */
+export function unescapeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }

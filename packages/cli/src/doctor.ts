@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Clusters, isLabError, type ClusterConfig } from '@lab/proxmox-sdk';
-import { createMigrator, openStore, parseStoreUrl } from '@lab/proxmox-store';
+import { createMigrator, openStore, parseStoreUrl, redactStoreUrl } from '@lab/proxmox-store';
 import { loadLabConfig, type LabConfig } from './lab-config.js';
 
 /** One line of the checklist. */
@@ -92,7 +92,7 @@ export async function runDoctor(configPath?: string): Promise<DoctorReport> {
 }
 
 async function checkStore(url: string): Promise<DoctorCheck> {
-  const shown = url.replace(/:[^:@/]*@/, ':…@');
+  const shown = redactStoreUrl(url);
   try {
     const location = parseStoreUrl(url);
     if (location.engine === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
@@ -116,8 +116,7 @@ async function checkCluster(cluster: ClusterConfig, index: number): Promise<Doct
   const subject = `cluster ${cluster.id}`;
   const checks: DoctorCheck[] = [];
   const key = (k: string) => `clusters.${index}.${k}`;
-  if (new URL(cluster.url).protocol === 'http:') checks.push({ subject, status: 'fail', detail: `${cluster.url} is plain HTTP: the API token would travel in clear text`, fix: [`set ${key('url')} to the node's https:// address (PVE serves its API on https://host:8006)`] });
-  else if (cluster.insecure) checks.push({ subject, status: 'warn', detail: 'TLS: insecure, any certificate is accepted (a machine in the middle could read the token)', fix: [`set ${key('fingerprint')} to the SHA-256 fingerprint 'pvenode cert info' shows, and remove ${key('insecure')}`] });
+  if (cluster.insecure) checks.push({ subject, status: 'warn', detail: 'TLS: insecure, any certificate is accepted (a machine in the middle could read the token)', fix: [`set ${key('fingerprint')} to the SHA-256 fingerprint 'pvenode cert info' shows, and remove ${key('insecure')}`] });
   else if (cluster.fingerprint) checks.push({ subject, status: 'ok', detail: `TLS: certificate pinned (${cluster.fingerprint.slice(0, 11)}…)` });
   else if (cluster.ca || cluster.caFile) checks.push({ subject, status: 'ok', detail: `TLS: certificates checked against the CA in ${cluster.caFile ?? key('ca')}` });
   else checks.push({ subject, status: 'ok', detail: 'TLS: certificates checked against the system CAs' });

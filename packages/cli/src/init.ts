@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { LabError, ProxmoxClient, normalizeFingerprint } from '@lab/proxmox-sdk';
-import { openStore } from '@lab/proxmox-store';
+import { openStore, redactStoreUrl } from '@lab/proxmox-store';
 import { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
 import { labConfigSchema } from './lab-config.js';
 import { operatorName } from './operator.js';
@@ -172,10 +172,10 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
     const created = !admin;
     admin ??= await store.classes.createPerson({ username: adminName, displayName: adminName, role: 'admin' }, Date.now());
     await store.audit.record({ at: Date.now(), actor: `cli:${operatorName()}`, action: 'setup.init', target: file, outcome: 'ok', details: { cluster: clusterId, url: origin.origin, admin: adminName, adminCreated: created, configWritten: written } });
-    say(`✓ store ${checked.data.store.replace(/:[^:@/]*@/, ':…@')} is at the latest schema`);
+    say(`✓ store ${redactStoreUrl(checked.data.store)} is at the latest schema`);
     say(created ? `✓ created the admin '${adminName}'` : admin.role === 'admin' ? `✓ the admin '${adminName}' already exists` : `! '${adminName}' already exists as a ${admin.role}; not changed`);
     say('Next: lab doctor');
-    const report: InitReport = { config: file, configWritten: written, cluster: { id: clusterId, url: origin.origin, version }, trust, store: checked.data.store.replace(/:[^:@/]*@/, ':…@'), admin: { username: adminName, created, role: admin.role } };
+    const report: InitReport = { config: file, configWritten: written, cluster: { id: clusterId, url: origin.origin, version }, trust, store: redactStoreUrl(checked.data.store), admin: { username: adminName, created, role: admin.role } };
     if (options.json) print(JSON.stringify(report));
     return report;
   } finally {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, clusterConfigSchema } from '@lab/proxmox-sdk';
+import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
 
 /** `lab.config.json`, validated; errors name the key to fix. */
 export const labConfigSchema = z
   .object({
     store: z.string().default('sqlite:./lab.db'),
     clusters: z.array(clusterConfigSchema).min(1, 'configure at least one cluster'),
-    sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).optional(), quickIntervalMs: z.number().int().min(1_000).optional() }).strict().default({ enabled: true }),
+    sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(), quickIntervalMs: z.number().int().min(1_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional() }).strict().default({ enabled: true }),
     deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
     slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),

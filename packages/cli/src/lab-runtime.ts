@@ -19,7 +19,8 @@ export async function openLabRuntime(config: LabConfig, options: { logger?: Logg
   const logger = options.logger ?? createLogger({ level: 'warn' });
   const store = await openStore(config.store);
   const clusters = new Clusters(config.clusters, { logger });
-  for (const c of config.clusters) await store.clusters.upsert({ id: c.id, name: c.id, url: c.url });
+  // The client's origin, never the configured text: no credentials or path can reach the store.
+  for (const c of config.clusters) await store.clusters.upsert({ id: c.id, name: c.id, url: clusters.get(c.id).baseUrl });
   const services = createLabServices({
     store,
     clusters,
@@ -36,6 +37,7 @@ export async function openLabRuntime(config: LabConfig, options: { logger?: Logg
     router,
     logger,
     async close() {
+      await services.templateScans?.stop();
       await services.sync?.stop();
       await clusters.close();
       await store.close();

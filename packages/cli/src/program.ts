@@ -60,8 +60,11 @@ async function runThroughRouter(call: PluginCall): Promise<void> {
       reply = await invoke(true);
       if (tty) process.stderr.write('\r\x1b[K');
     }
-    if (reply.error) throw new LabExit(reply.text);
+    // A refusal is one line on stderr; a command that ran and partly failed (a sync with a cluster
+    // down, a deployment with failed clones) prints its whole report, then exits 1.
+    if (reply.error && reply.data === undefined) throw new LabExit(reply.text);
     out(flags.json ? JSON.stringify(reply.data ?? { text: reply.text }) : renderReplyText(reply));
+    if (reply.error) process.exitCode = 1;
   } finally {
     await runtime.close();
   }
@@ -107,9 +110,9 @@ function addChores(program: Command): void {
     .action(async (_options, command: Command) => {
       const flags = globals(command);
       const config = loadLabConfig(flags.config);
-      const { openStore } = await import('@lab/proxmox-store');
+      const { openStore, redactStoreUrl } = await import('@lab/proxmox-store');
       await (await openStore(config.store)).close();
-      out(flags.json ? JSON.stringify({ migrated: true, store: config.store.replace(/:[^:@/]*@/, ':…@') }) : 'store is at the latest schema');
+      out(flags.json ? JSON.stringify({ migrated: true, store: redactStoreUrl(config.store) }) : 'store is at the latest schema');
     });
   db.command('import-legacy')
     .description("Import the old bot's template tables (idempotent)")
@@ -190,7 +193,8 @@ function addChores(program: Command): void {
 /**
  * The `lab` program: the CLI's own chores (init, doctor, db, discord, serve, sim) plus one command
  * per router subcommand, generated from `plugins` (the `lab` plugin's at the top, others grouped:
- * `lab myvm start`). Errors print one line prefixed `lab:`; usage errors exit 2. `options.run`
+ * `lab myvm start`); `lab link` is `/people link` when that plugin is there (a chat mention means
+ * nothing in a shell). Errors print one line prefixed `lab:`; usage errors exit 2. `options.run`
  * replaces the router call (tests of the generated commands).
  */
 export function createLabProgram(plugins: Iterable<CommandPlugin> = builtinPlugins, options: { run?: (call: PluginCall) => Promise<void> } = {}): Command {
@@ -205,7 +209,7 @@ export function createLabProgram(plugins: Iterable<CommandPlugin> = builtinPlugi
     .configureOutput({ outputError: (text, write) => write(`lab: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) })
     .exitOverride();
   addChores(program);
-  addPluginCommands(program, plugins, options.run ?? runThroughRouter, extendPluginCommand);
+  addPluginCommands(program, plugins, { run: options.run ?? runThroughRouter, extend: extendPluginCommand, aliases: { link: { plugin: 'people', subcommand: 'link' } } });
   return program;
 }
 

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Client, GatewayIntentBits, REST } from 'discord.js';
-import { ConfigError } from '@lab/proxmox-sdk';
+import { ConfigError, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
 import { createSlackBot } from '@lab/bot-slack';
-import { attachDiscordGatewayBot, createDiscordInteractions } from '@lab/bot-discord';
+import { attachDiscordGatewayBot, createDiscordInteractions, finishDiscordProgress } from '@lab/bot-discord';
 import type { LabRuntime } from './lab-runtime.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
@@ -12,9 +12,10 @@ export interface ServedBot {
 }
 
 /**
- * Runs one front end as a long-lived process: starts the sync engine (it syncs only while it holds
- * the store's leader lease), finishes deployments a previous process left, serves the bot, and on
- * shutdown stops taking requests, waits for running commands, releases the lease and closes.
+ * Runs one front end as a long-lived process: starts the sync engine unless `sync.enabled` is
+ * `false` (it syncs only while it holds the store's leader lease), keeps taking over deployments whose process died — finishing each one's
+ * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
+ * waits for running commands, releases the leases and closes.
  * It listens on `options.host`, else `slack.host` / `discord.host`, else 127.0.0.1 (put an HTTPS
  * reverse proxy in front of it).
  */
@@ -23,12 +24,14 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   let listener;
   let idle: () => Promise<void>;
   let stopTransport = async (): Promise<void> => undefined;
+  let finish: (deployment: DeploymentRecord, summary: DeploymentSummary) => Promise<boolean>;
   if (kind === 'slack') {
     const slack = config.slack;
     if (!slack?.signingSecret || !slack.botToken) throw new ConfigError("config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)", { key: 'slack' });
     const bot = createSlackBot({ router, signingSecret: slack.signingSecret, botToken: slack.botToken, logger, ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}) });
     listener = bot.requestListener;
     idle = bot.idle;
+    finish = bot.finishDeployment;
     await bot.start();
     stopTransport = bot.stop;
   } else if (config.discord?.mode === 'gateway') {
@@ -39,6 +42,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     await client.login(discord.token);
     listener = (_req: unknown, res: { writeHead: (s: number) => { end: (t: string) => void } }) => res.writeHead(404).end('gateway mode: no HTTP endpoint\n');
     idle = bot.idle;
+    finish = (deployment, summary) => finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary);
     stopTransport = async () => {
       bot.detach();
       await client.destroy();
@@ -51,9 +55,16 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     const bot = createDiscordInteractions({ router, publicKey: discord.publicKey, applicationId: discord.applicationId, rest, logger });
     listener = bot.requestListener;
     idle = bot.idle;
+    finish = (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary);
   }
-  services.sync?.start();
-  void services.engine.resume().catch((error: unknown) => logger.error('resuming deployments failed', { error }));
+  if (config.sync.enabled) services.sync?.start();
+  else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
+  services.templateScans?.start();
+  const takeover = services.engine.startTakeover({
+    onFinished: async (deployment, summary) => {
+      if (!(await finish(deployment, summary))) logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });
+    },
+  });
   const server: Server = createServer(listener);
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
@@ -64,6 +75,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
       await new Promise((r) => server.close(r));
       await stopTransport();
       await idle();
+      await takeover.stop();
       await runtime.close();
     })());
   return { url: `http://${address.address}:${address.port}`, shutdown };

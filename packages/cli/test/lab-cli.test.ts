@@ -89,6 +89,18 @@ describe('the lab command', () => {
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ clusterId: 'lab', ok: true });
   });
 
+  it('fails sync --once with a non-zero exit and the reason when PVE answers a huge body', async () => {
+    const rule = sim.faults.add({ path: '/cluster/resources', kind: 'huge-body', sizeBytes: 700 * 1024 * 1024, count: 1 });
+    const r = await lab(['sync', '--once']);
+    expect(r.code, r.stderr).toBe(1);
+    // The router's /lab sync reply: one line per cluster, on stdout since the command ran.
+    expect(r.stdout).toBe(
+      "lab: failed — GET /cluster/resources on cluster 'lab' answered more than 64 MiB, so reading stopped there; if answers this large are expected, raise maxResponseBytes (clusters[].maxResponseBytes in lab.config.json)\n",
+    );
+    expect(sim.faults.list()[rule]!.bytesSent).toBeLessThan(700 * 1024 * 1024);
+    sim.faults.clear();
+  });
+
   it('exits non-zero with a one-line reason on errors', async () => {
     const unknownFlag = await lab(['vms', '--colour']);
     expect(unknownFlag.code).toBe(2);
@@ -118,6 +130,29 @@ describe('lab.config.json', () => {
     writeFileSync(bad, '{ "clusters": [ ');
     expect(() => loadLabConfig(bad)).toThrow(/is not valid JSON/);
     expect(() => loadLabConfig(join(dir, 'missing.json'))).toThrow(/cannot read the configuration .*missing\.json \(ENOENT\)/);
+  });
+
+  it('refuses cleartext or credential-carrying cluster URLs and ms values a timer cannot hold', () => {
+    const bad = join(dir, 'unsafe.json');
+    const base = { id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y', tokenSecret: 's' };
+    writeFileSync(bad, JSON.stringify({ clusters: [{ ...base, url: 'http://h:8006' }] }));
+    expect(() => loadLabConfig(bad, {})).toThrow(/config key 'clusters\.0\.url': must start with https:\/\//);
+    writeFileSync(bad, JSON.stringify({ clusters: [{ ...base, url: 'https://root:Pa55-word@h:8006' }] }));
+    const withPassword = (() => {
+      try {
+        loadLabConfig(bad, {});
+      } catch (error) {
+        return error as Error;
+      }
+    })();
+    expect(withPassword?.message).toMatch(/config key 'clusters\.0\.url': must not carry a user name or password/);
+    expect(`${withPassword?.message} ${JSON.stringify(withPassword)}`).not.toContain('Pa55-word');
+    writeFileSync(bad, JSON.stringify({ clusters: [{ ...base, timeoutMs: 2 ** 31 }] }));
+    expect(() => loadLabConfig(bad, {})).toThrow(/config key 'clusters\.0\.timeoutMs': must be at most 2147483647 ms/);
+    for (const key of ['fullIntervalMs', 'quickIntervalMs']) {
+      writeFileSync(bad, JSON.stringify({ clusters: [base], sync: { [key]: 2 ** 31 } }));
+      expect(() => loadLabConfig(bad, {})).toThrow(`config key 'sync.${key}': must be at most 2147483647 ms`);
+    }
   });
 
   it('takes secrets from the environment', () => {

@@ -37,9 +37,9 @@ afterAll(async () => {
 describe('lab discord register', () => {
   it('puts the generated /lab and /myvm definitions into the guild', async () => {
     const { stdout } = await run(process.execPath, [cli, '--config', join(dir, 'lab.config.json'), 'discord', 'register', '--guild', '888']);
-    expect(stdout).toBe('registered /lab and /myvm in guild 888\n');
+    expect(stdout).toBe('registered /lab, /myvm, /people, /class and /template in guild 888\n');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'PUT', path: '/api/v10/applications/777/guilds/888/commands', auth: 'Bot discord-bot-token' });
-    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm']);
+    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
   });
 });

@@ -121,7 +121,7 @@ describe('lab doctor', () => {
     writeFileSync(file, JSON.stringify(config));
     const plain = await runLab(['doctor'], { cwd: dir });
     expect(plain.code).toBe(1);
-    expect(plain.stdout).toMatch(/^✗ cluster pve +http:\/\/127\.0\.0\.1:\d+ is plain HTTP: the API token would travel in clear text$/m);
+    expect(plain.stdout).toMatch(/^✗ configuration +.*config key 'clusters\.0\.url': must start with https:\/\//m);
   });
 
   it('reads effective privileges the way PVE propagates them', () => {

@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
+import { loadLabConfig, openLabRuntime } from '../src/index.js';
+import { serveBot } from '../src/serve-bot.js';
 
 const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-'));
@@ -77,4 +79,25 @@ describe('lab serve slack', () => {
     expect((await store.inventory.list()).length).toBeGreaterThan(0);
     await store.close();
   }, 30_000);
+});
+
+describe('lab serve with sync.enabled: false', () => {
+  it('starts no sync engine and takes no leader lease', async () => {
+    const quiet = join(dir, 'no-sync');
+    const configFile = join(dir, 'no-sync.json');
+    writeFileSync(configFile, JSON.stringify({
+      store: `sqlite:${join(quiet, 'lab.db')}`,
+      clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
+      sync: { enabled: false },
+      discord: { mode: 'http', applicationId: '123456789012345678', publicKey: 'a'.repeat(64) },
+    }));
+    const runtime = await openLabRuntime(loadLabConfig(configFile, {}), { runSync: true });
+    const served = await serveBot(runtime, 'discord', { port: 0 });
+    try {
+      expect(runtime.services.sync?.isRunning ?? false).toBe(false);
+      expect(await runtime.store.sync.getLease('sync-leader')).toBeUndefined();
+    } finally {
+      await served.shutdown();
+    }
+  });
 });

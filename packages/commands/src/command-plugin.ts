@@ -9,6 +9,7 @@ import type {
   Store,
   SyncEngine,
   TemplateCatalog,
+  TemplateScanSchedule,
   Viewer,
   VmPower,
 } from '@lab/proxmox-sdk';
@@ -28,6 +29,8 @@ export interface LabServices {
   inventory: InventoryService;
   power: VmPower;
   sync?: SyncEngine;
+  /** The periodic template scan, made with `sync`; start and stop it with the sync engine (it scans only while that leads). */
+  templateScans?: TemplateScanSchedule;
   clock: Clock;
   logger: Logger;
   /** The cluster commands act on when none is named. */
@@ -40,6 +43,12 @@ export interface Caller {
   platformUserId: string;
   person: PersonRecord;
   viewer: Viewer;
+  /**
+   * False for a caller no lab person is linked to yet; only subcommands with `allowUnknown` see
+   * one. Its `person` is then a placeholder (id 0, role student, username `<platform>:<id>`) and
+   * `viewer.personId` is null. @defaultValue true
+   */
+  known?: boolean;
 }
 
 /** A progress update a front end renders in place (a progress bar). */
@@ -58,8 +67,12 @@ export interface Reply {
   ephemeral?: boolean;
   /** Machine-readable result (the CLI's `--json`). */
   data?: unknown;
-  /** Set when the command needs the caller to confirm; re-invoke with `confirmed: true`. */
-  confirm?: { prompt: string };
+  /**
+   * Set when the command needs the caller to confirm. The router adds `id`, the single-use key of the
+   * pending confirmation a Confirm button carries (`CommandRouter.confirm`); the CLI re-invokes with
+   * `confirmed: true` instead.
+   */
+  confirm?: { prompt: string; id?: string };
   /** True when the command was refused or failed. */
   error?: boolean;
 }
@@ -71,6 +84,11 @@ export interface CommandContext {
   progress: (update: ProgressUpdate) => void;
   /** Whether the caller already confirmed (for destructive commands). */
   confirmed: boolean;
+  /**
+   * Where the front end shows this command's progress, to store with a deployment so whichever
+   * process finishes it can post the summary there (`Invocation.notify`).
+   */
+  notify?: Record<string, unknown>;
 }
 
 /** One subcommand (`/lab deploy`, `/myvm start`). */
@@ -83,6 +101,19 @@ export interface Subcommand<S extends ZodObject = ZodObject> {
   role: RequiredRole;
   /** Replies are for the caller only. @defaultValue false */
   ephemeral?: boolean;
+  /**
+   * Callers no lab person is linked to may run it (e.g. `/lab join <code>`); see `Caller.known`.
+   * Keep such subcommands to `role: 'student'`. @defaultValue false
+   */
+  allowUnknown?: boolean;
+  /** Options whose values stay out of the audit log (invite codes). */
+  sensitiveOptions?: ReadonlyArray<keyof S['shape'] & string>;
+  /**
+   * Options that take the *contents* of a file the user names (`people import roster.csv`). Only a
+   * front end that runs on the user's own machine (the CLI) reads the file and passes its text;
+   * chat front ends never read files, so there these options take text only.
+   */
+  fileOptions?: ReadonlyArray<keyof S['shape'] & string>;
   run(ctx: CommandContext, options: S['_output']): Promise<Reply>;
   /** Suggestions for an option while the user types (Discord autocomplete). */
   autocomplete?: Partial<Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>>;

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { parseCommandText, splitWords } from './parse-command-text.js';
 import { describeOption, type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
@@ -14,8 +16,19 @@ export interface Invocation {
   /** Already-typed options (Discord): subcommand plus option values. */
   subcommand?: string;
   options?: Record<string, unknown>;
+  /**
+   * The caller already confirmed (the CLI's `--yes`). Chat front ends confirm through
+   * {@link CommandRouter.confirm} instead, so a button cannot be replayed or pressed by someone else.
+   */
   confirmed?: boolean;
   onProgress?: (update: ProgressUpdate) => void;
+  /**
+   * Where the front end shows this command's progress (Slack `{ platform, channel, responseUrl, ts? }`,
+   * Discord `{ platform, applicationId, token, channelId, expiresAt }`), so a deployment finished by
+   * another process can post its summary there. The front end may add to the same object later
+   * (Slack's `ts` once its first message is posted).
+   */
+  notify?: Record<string, unknown>;
   /**
    * CLI only: the caller is the local operator, who holds the configuration and so the cluster
    * token. They act as an admin without a person record (`person.id` 0, `viewer.personId` null),
@@ -24,8 +37,48 @@ export interface Invocation {
   operator?: boolean;
 }
 
+/**
+ * An invocation checked up to the point of running: either the reply already (help, a refusal, a bad
+ * option), or a run whose replies are private when `ephemeral` — so Discord can defer with the
+ * right visibility. The run itself may still refuse (a plugin's ownership check); such replies are
+ * `ephemeral` too.
+ */
+export type PreparedCommand = { reply: Reply; ephemeral?: undefined; run?: undefined } | { reply?: undefined; ephemeral: boolean; run(): Promise<Reply> };
+
+/** A pressed Confirm or Cancel button: the id it carries and who pressed it. */
+export interface ConfirmationClick {
+  id: string;
+  platform: Platform;
+  userId: string;
+  onProgress?: (update: ProgressUpdate) => void;
+  notify?: Record<string, unknown>;
+}
+
+/** What a pending confirmation keeps in the store until it is pressed, cancelled or expires. */
+interface PendingConfirmation {
+  platform: Platform;
+  userId: string;
+  command: string;
+  text?: string;
+  subcommand?: string;
+  options?: Record<string, unknown>;
+}
+
+/** Options of the router. */
+export interface CommandRouterOptions {
+  rateLimit?: RateLimit;
+  /** How long a Confirm button works. @defaultValue 10 minutes */
+  confirmationTtlMs?: number;
+  /** How long a delivery id (Slack `trigger_id`, Discord interaction id) is remembered as handled. @defaultValue 15 minutes */
+  deliveryTtlMs?: number;
+}
+
 const RANK: Record<PersonRole, number> = { student: 1, teacher: 2, admin: 3 };
 const NEEDED: Record<RequiredRole, number> = { student: 1, teacher: 2, admin: 3 };
+const PRUNE_INTERVAL_MS = 60_000;
+
+/** The answer to a Confirm or Cancel button that no longer (or never did) belong to the presser. */
+export const EXPIRED_CONFIRMATION = 'This confirmation has expired or was already used; run the command again.';
 
 /** How many commands one person may run per minute. */
 export interface RateLimit {
@@ -34,72 +87,168 @@ export interface RateLimit {
 
 /**
  * The one place every front end sends commands: resolves the caller from their platform identity,
- * checks the role, validates options (zod), rate-limits, runs the plugin, writes the audit log and
- * renders errors as plain replies. Slack, Discord and the CLI only translate in and out.
+ * checks the role, validates options (zod), rate-limits, runs the plugin, writes the audit log,
+ * keeps pending confirmations and renders errors as plain replies. Slack, Discord and the CLI only
+ * translate in and out.
+ *
+ * Audit entries name the lab username as `actor` (an unknown chat user as `<platform>:<id>`) and
+ * always carry `details.platformUserId` (`slack:U0123`), the chat account that acted.
  */
 export class CommandRouter {
   readonly plugins: ReadonlyMap<string, CommandPlugin>;
   readonly #services: LabServices;
   readonly #rate: RateLimit;
+  readonly #confirmationTtlMs: number;
+  readonly #deliveryTtlMs: number;
   readonly #recent = new Map<string, number[]>();
+  #lastPrune = 0;
 
-  constructor(services: LabServices, plugins: readonly CommandPlugin[], options: { rateLimit?: RateLimit } = {}) {
+  constructor(services: LabServices, plugins: readonly CommandPlugin[], options: CommandRouterOptions = {}) {
     this.#services = services;
     this.plugins = new Map(plugins.map((p) => [p.name, p]));
     this.#rate = options.rateLimit ?? { perMinute: 30 };
+    this.#confirmationTtlMs = options.confirmationTtlMs ?? 10 * 60_000;
+    this.#deliveryTtlMs = options.deliveryTtlMs ?? 15 * 60_000;
   }
 
   /** Runs one invocation and returns its final reply (progress goes to `onProgress`). Never throws for user errors. */
   async invoke(invocation: Invocation): Promise<Reply> {
-    const { services } = { services: this.#services };
-    const plugin = this.plugins.get(invocation.command);
-    if (!plugin) return { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true };
-    const words = (invocation.text ?? '').trim().split(/\s+/).filter(Boolean);
-    const subName = invocation.subcommand ?? words.shift() ?? 'help';
-    if (subName === 'help') return { text: this.usage(plugin.name), ephemeral: true };
-    const sub = plugin.subcommands[subName];
-    if (!sub) return { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true };
-    const target = `/${plugin.name} ${subName}`;
+    const prepared = await this.prepare(invocation);
+    return prepared.reply ?? prepared.run();
+  }
 
-    const caller = await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator);
+  /**
+   * The fast part of {@link invoke}: resolves the caller, checks the role, rate limit and options.
+   * A refusal is audited here; the run audits its own outcome. Never throws for user errors.
+   */
+  async prepare(invocation: Invocation): Promise<PreparedCommand> {
+    const services = this.#services;
+    const plugin = this.plugins.get(invocation.command);
+    if (!plugin) return { reply: { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true } };
+    const words = splitWords(invocation.text ?? '');
+    const subName = invocation.subcommand ?? words.shift() ?? 'help';
+    if (subName === 'help') return { reply: { text: this.usage(plugin.name), ephemeral: true } };
+    const sub = plugin.subcommands[subName];
+    if (!sub) return { reply: { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true } };
+    const target = `/${plugin.name} ${subName}`;
+    const action = `command.${plugin.name}.${subName}`;
+    const platformUserId = `${invocation.platform}:${invocation.userId}`;
+    const audit = (actor: string, outcome: 'ok' | 'denied' | 'failed', details: Record<string, unknown>) =>
+      services.store.audit.record({ at: services.clock.now(), actor, action, target, outcome, details: { platformUserId, ...details } });
+    const tooMany: Reply = { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
+
+    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
     if (!caller) {
+      if (!this.#allow(platformUserId)) return { reply: tooMany };
+      await audit(platformUserId, 'denied', { reason: 'unknown user' });
       return {
-        text: invocation.platform === 'cli'
-          ? `No lab user '${invocation.userId}'. Create it first (lab people add) or run as an existing user with --as.`
-          : "You are not enrolled in Proxmox Lab yet. Ask your teacher to run `/lab link @you <your-username>`.",
-        ephemeral: true,
-        error: true,
+        reply: {
+          text: invocation.platform === 'cli'
+            ? `No lab user '${invocation.userId}'. Create it first (lab people add) or run as an existing user with --as.`
+            : "You are not enrolled in Proxmox Lab yet. Ask your teacher to run `/lab link @you <your-username>`.",
+          ephemeral: true,
+          error: true,
+        },
       };
     }
     const actor = caller.person.username;
     if (RANK[caller.person.role] < NEEDED[sub.role]) {
-      await services.store.audit.record({ at: services.clock.now(), actor, action: `command.${plugin.name}.${subName}`, target, outcome: 'denied', details: { role: caller.person.role, needed: sub.role } });
-      return { text: `${target} is for ${sub.role === 'admin' ? 'admins' : 'teachers and admins'}; you are a ${caller.person.role}.`, ephemeral: true, error: true };
+      await audit(actor, 'denied', { role: caller.person.role, needed: sub.role });
+      return { reply: { text: `${target} is for ${sub.role === 'admin' ? 'admins' : 'teachers and admins'}; you are a ${caller.person.role}.`, ephemeral: true, error: true } };
     }
-    if (!this.#allow(actor)) return { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
+    if (!this.#allow(actor)) return { reply: tooMany };
 
-    const raw: Record<string, unknown> = { ...(invocation.options ?? {}) };
-    sub.positional.forEach((name, i) => {
-      if (words[i] !== undefined && raw[name] === undefined) raw[name] = words[i];
-    });
-    if (words.length > sub.positional.length) return { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true };
+    const fromText = parseCommandText(words, sub.options, sub.positional, invocation.options ?? {});
+    if (!fromText.ok) return { reply: { text: `${fromText.error}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    if (fromText.extraWords > 0) return { reply: { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    const raw: Record<string, unknown> = { ...fromText.options, ...(invocation.options ?? {}) };
     const parsed = sub.options.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const name = String(issue.path[0] ?? 'options');
-      return { text: `${name}: ${issue.message}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true };
+      return { reply: { text: `${name}: ${issue.message}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
     }
-    const ctx: CommandContext = { caller, services, progress: (u) => invocation.onProgress?.(u), confirmed: invocation.confirmed ?? false };
-    try {
-      const reply = await sub.run(ctx, parsed.data);
-      await services.store.audit.record({ at: services.clock.now(), actor, action: `command.${plugin.name}.${subName}`, target, outcome: reply.error ? 'denied' : 'ok', details: { options: parsed.data as Record<string, unknown>, platform: invocation.platform } });
-      return { ...(sub.ephemeral ? { ephemeral: true } : {}), ...reply };
-    } catch (error) {
-      const message = isLabError(error) ? error.message : 'Something went wrong on our side; the error was logged.';
-      services.logger.error('command failed', { command: target, actor, error });
-      await services.store.audit.record({ at: services.clock.now(), actor, action: `command.${plugin.name}.${subName}`, target, outcome: isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', details: { error: message } });
-      return { text: message, ephemeral: true, error: true };
+    const ctx: CommandContext = {
+      caller,
+      services,
+      progress: (u) => invocation.onProgress?.(u),
+      confirmed: invocation.confirmed ?? false,
+      ...(invocation.notify ? { notify: invocation.notify } : {}),
+    };
+    const run = async (): Promise<Reply> => {
+      try {
+        const reply = await sub.run(ctx, parsed.data);
+        await audit(actor, reply.error ? 'denied' : 'ok', { options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions), platform: invocation.platform });
+        const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation));
+        const ephemeral = sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
+        return { ...reply, ...(ephemeral ? { ephemeral } : {}), ...(confirm ? { confirm } : {}) };
+      } catch (error) {
+        const message = isLabError(error) ? error.message : 'Something went wrong on our side; the error was logged.';
+        services.logger.error('command failed', { command: target, actor, error });
+        await audit(actor, isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', { error: message });
+        return { text: message, ephemeral: true, error: true };
+      }
+    };
+    return { ephemeral: sub.ephemeral === true, run };
+  }
+
+  /**
+   * A pressed Confirm button: takes the pending confirmation `id` — once, before it expires, and
+   * only for the person who asked — and prepares the command again, confirmed (roles are checked
+   * anew). Anyone else, a second press or a late one gets {@link EXPIRED_CONFIRMATION}.
+   */
+  async confirm(click: ConfirmationClick): Promise<PreparedCommand> {
+    const pending = await this.#takeConfirmation(click);
+    if (!pending) return { reply: { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true } };
+    return this.prepare({
+      ...pending,
+      confirmed: true,
+      ...(click.onProgress ? { onProgress: click.onProgress } : {}),
+      ...(click.notify ? { notify: click.notify } : {}),
+    });
+  }
+
+  /** A pressed Cancel button: forgets the pending confirmation `id` (same rules as {@link confirm}). */
+  async cancelConfirmation(click: Omit<ConfirmationClick, 'onProgress' | 'notify'>): Promise<Reply> {
+    const pending = await this.#takeConfirmation(click);
+    return pending ? { text: 'Cancelled; nothing was changed.', ephemeral: true } : { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true };
+  }
+
+  /**
+   * Records that a platform delivered `deliveryId` (a Discord interaction id, a Slack `trigger_id`);
+   * false when it was recorded before — a replay or a retry, not to be executed again. Holds across
+   * processes sharing the store.
+   */
+  async claimDelivery(platform: Platform, deliveryId: string): Promise<boolean> {
+    const { store, clock } = this.#services;
+    const now = clock.now();
+    if (now - this.#lastPrune >= PRUNE_INTERVAL_MS) {
+      this.#lastPrune = now;
+      await store.nonces.prune(now);
     }
+    return store.nonces.claim(`delivery:${platform}:${deliveryId}`, now + this.#deliveryTtlMs, now);
+  }
+
+  async #requestConfirmation(prompt: string, invocation: Invocation): Promise<{ prompt: string; id: string }> {
+    const { store, clock } = this.#services;
+    const id = randomBytes(16).toString('base64url');
+    const pending: PendingConfirmation = {
+      platform: invocation.platform,
+      userId: invocation.userId,
+      command: invocation.command,
+      ...(invocation.text !== undefined ? { text: invocation.text } : {}),
+      ...(invocation.subcommand !== undefined ? { subcommand: invocation.subcommand } : {}),
+      ...(invocation.options !== undefined ? { options: invocation.options } : {}),
+    };
+    const now = clock.now();
+    await store.nonces.put(confirmationKey(invocation.platform, invocation.userId, id), pending, now + this.#confirmationTtlMs, now);
+    return { prompt, id };
+  }
+
+  async #takeConfirmation(click: { id: string; platform: Platform; userId: string }): Promise<PendingConfirmation | undefined> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(click.id)) return undefined;
+    const pending = (await this.#services.store.nonces.take(confirmationKey(click.platform, click.userId, click.id), this.#services.clock.now())) as PendingConfirmation | undefined;
+    return pending && pending.platform === click.platform && pending.userId === click.userId ? pending : undefined;
   }
 
   /** Suggestions for one option (Discord autocomplete); empty for unknown callers. */
@@ -122,7 +271,14 @@ export class CommandRouter {
   #subUsage(command: string, subName: string): string {
     const sub = this.plugins.get(command)!.subcommands[subName]!;
     const shape = sub.options.shape as Record<string, ZodType>;
-    const words = sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`));
+    const words = [
+      ...sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`)),
+      ...Object.keys(shape).filter((name) => !sub.positional.includes(name)).map((name) => {
+        const schema = shape[name]!;
+        const flag = schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
+        return schema.safeParse(undefined).success ? `[${flag}]` : flag;
+      }),
+    ];
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;
   }
 
@@ -150,7 +306,7 @@ export class CommandRouter {
   async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
     if (platform === 'cli' && operator) {
       const username = `cli:${userId}`;
-      return { platform, platformUserId: userId, person: { id: 0, username, displayName: username, role: 'admin', createdAt: 0 }, viewer: { personId: null, username, role: 'admin' } };
+      return { platform, platformUserId: userId, person: { id: 0, username, displayName: username, email: null, role: 'admin', createdAt: 0 }, viewer: { personId: null, username, role: 'admin' } };
     }
     const store = this.#services.store;
     const person = platform === 'cli' ? ((await store.classes.findByIdentity('cli', userId)) ?? (await store.classes.getPersonByUsername(userId))) : await store.classes.findByIdentity(platform, userId);
@@ -166,6 +322,23 @@ export class CommandRouter {
     this.#recent.set(actor, recent);
     return true;
   }
+}
+
+/** Pending confirmations are keyed by who asked, so another person's press finds nothing to take. */
+function confirmationKey(platform: Platform, userId: string, id: string): string {
+  return `confirm:${platform}:${userId}:${id}`;
+}
+
+/** A caller no lab person is linked to, for `allowUnknown` subcommands. */
+function guestCaller(platform: Platform, userId: string): Caller {
+  const username = `${platform}:${userId}`;
+  return { platform, platformUserId: userId, person: { id: 0, username, displayName: '', email: null, role: 'student', createdAt: 0 }, viewer: { personId: null, username, role: 'student' }, known: false };
+}
+
+/** The options as the audit log keeps them: sensitive ones replaced. */
+function withoutSensitive(options: Record<string, unknown>, sensitive: readonly string[] | undefined): Record<string, unknown> {
+  if (!sensitive?.length) return options;
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]));
 }
 
 /** Discord option type of a zod schema: 4 integer, 5 boolean, 3 string. */

@@ -1,12 +1,20 @@
 export * from './command-plugin.js';
-export { CommandRouter, wholeNumber, type Invocation, type RateLimit } from './command-router.js';
+export { CommandRouter, EXPIRED_CONFIRMATION, wholeNumber, type CommandRouterOptions, type ConfirmationClick, type Invocation, type PreparedCommand, type RateLimit } from './command-router.js';
 export { labPlugin, mentionedUserId } from './plugins/lab-plugin.js';
 export { myvmPlugin } from './plugins/myvm-plugin.js';
+export { peoplePlugin } from './plugins/people-plugin.js';
+export { classPlugin, inviteSubcommand } from './plugins/class-plugin.js';
+export { templatePlugin } from './plugins/template-plugin.js';
+export { joinSubcommand } from './plugins/join-subcommand.js';
+export { parseCommandText, splitWords, isListOption, type ParsedCommandText } from './parse-command-text.js';
 export { createLabServices, type LabServicesOptions } from './lab-services.js';
-export { renderProgressBar, renderReplyText } from './render.js';
+export { renderDeploymentSummary, renderProgressBar, renderReplyText } from './render.js';
 
 import { labPlugin } from './plugins/lab-plugin.js';
 import { myvmPlugin } from './plugins/myvm-plugin.js';
+import { classPlugin } from './plugins/class-plugin.js';
+import { peoplePlugin } from './plugins/people-plugin.js';
+import { templatePlugin } from './plugins/template-plugin.js';
 
-/** The built-in plugins: `/lab` and `/myvm`. */
-export const builtinPlugins = [labPlugin, myvmPlugin] as const;
+/** The built-in plugins: `/lab`, `/myvm`, and the onboarding ones `/people`, `/class`, `/template`. */
+export const builtinPlugins = [labPlugin, myvmPlugin, peoplePlugin, classPlugin, templatePlugin] as const;

@@ -1,4 +1,4 @@
-import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -9,6 +9,8 @@ export interface LabServicesOptions {
   logger?: Logger;
   /** Run a sync engine in this process (it syncs only while it holds the leader lease). */
   sync?: boolean | { fullIntervalMs?: number; quickIntervalMs?: number; probe?: PortProbe };
+  /** With `sync`: how often the leader scans the clusters' template VMs. @defaultValue 1800000 (30 min) */
+  templateScanIntervalMs?: number;
   pollIntervalMs?: number;
   /** Clone concurrency limits of deployments (defaults: 8 in all, 3 per node, 2 per storage). */
   limits?: Partial<DeploymentLimits>;
@@ -29,7 +31,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
     inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
     power: new VmPower({ store, clusters, clock, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
-    ...(sync ? { sync } : {}),
+    ...(sync ? { sync, templateScans: new TemplateScanSchedule({ store, clusters, clock, logger, isLeader: () => sync.isLeader, ...(options.templateScanIntervalMs ? { intervalMs: options.templateScanIntervalMs } : {}) }) } : {}),
     clock,
     logger,
     defaultClusterId: clusters.ids()[0] ?? 'default',

@@ -1,3 +1,4 @@
+import type { DeploymentSummary } from '@lab/proxmox-sdk';
 import type { ProgressUpdate, Reply } from './command-plugin.js';
 
 /** A text progress bar: `cs101 ▓▓▓▓▓░░░ 7/11`. */
@@ -10,4 +11,29 @@ export function renderProgressBar(update: ProgressUpdate, width = 16): string {
 export function renderReplyText(reply: Reply): string {
   const fields = (reply.fields ?? []).map((f) => `${f.label}: ${f.value}`);
   return [reply.text, ...fields].join('\n');
+}
+
+/**
+ * How a deployment ended, as `/lab deploy` answers: `cs101: 10 created, 2 kept, 0 deleted in 41.2 s.`,
+ * or the failures one per line. Front ends use it to finish a progress message after a restart.
+ */
+export function renderDeploymentSummary(summary: DeploymentSummary): string {
+  const seconds = (summary.durationMs / 1000).toFixed(1);
+  const vm = (v: { name: string; vmid: number; node: string }) => `${v.name} (${v.vmid} on ${v.node})`;
+  const lines = [
+    ...summary.failed.map((f) => `failed ${f.name}: ${f.error}`),
+    ...(summary.orphans ?? []).map((v) => `not accounted for: ${vm(v)} carries the class's tags; check it, then adopt or delete it`),
+    ...(summary.unregistered ?? []).map((v) => `not registered: ${vm(v)}`),
+    ...(summary.duplicates ?? []).map((n) => `more than one VM is named ${n}`),
+    ...(summary.removed ?? []).map((v) => `removed half-made ${vm(v)}`),
+    ...((summary.unseated ?? []).length ? [`without a VM (no seat left): ${summary.unseated.join(', ')}`] : []),
+  ];
+  const counts = `${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted`;
+  const head =
+    summary.status === 'done'
+      ? `${summary.classId}: ${counts} in ${seconds} s.`
+      : summary.status === 'interrupted'
+        ? `${summary.classId}: another process took this deployment over after ${seconds} s (${counts} so far); it posts the result.`
+        : `${summary.classId}: the cluster does not match the plan after ${seconds} s (${counts}); run the deploy again to retry what failed.`;
+  return [head, ...lines].join('\n');
 }

@@ -1,17 +1,17 @@
 import * as commands from '../src/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices, ProgressUpdate } from '../src/index.js';
 import { CommandRouter as Router, builtinPlugins, renderProgressBar } from '../src/index.js';
-import { ids, lab } from './lab-fixture.js';
+import { ids, useLab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = current();
   ({ router, services } = env);
 });
-afterAll(() => env.close());
 
 describe('the command layer', () => {
   it('deploys with progress updates that end at the total, then replies with a summary', async () => {
@@ -41,7 +41,7 @@ describe('the command layer', () => {
 
   it('asks before destroying, and destroys once confirmed', async () => {
     const ask = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'destroy cs101' });
-    expect(ask.confirm).toEqual({ prompt: 'Destroy cs101?' });
+    expect(ask.confirm).toMatchObject({ prompt: 'Destroy cs101?' });
     expect((await services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
     const done = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'destroy cs101', confirmed: true });
     expect(done.text).toMatch(/^cs101: \d+ VMs destroyed\.$/);
@@ -66,7 +66,7 @@ describe('the command layer', () => {
 
   it('generates Discord command definitions and usage text from the same schemas', () => {
     const defs = router.discordCommands() as Array<{ name: string; options: Array<{ name: string; options: Array<{ name: string; type: number; required: boolean; autocomplete?: boolean }> }> }>;
-    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm']);
+    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
     const deploy = defs[0]!.options.find((o) => o.name === 'deploy')!;
     expect(deploy.options).toEqual([
       { type: 3, name: 'class', description: 'class id, e.g. cs101', required: true, autocomplete: true },

@@ -1,4 +1,5 @@
 import { startPveSim, type PveSim } from '@lab/pve-sim';
+import { afterAll, beforeAll } from 'vitest';
 import { ProxmoxClient, createMemoryStore, type ClusterApis, type Store } from '@lab/proxmox-sdk';
 import type { TemplateCatalog } from '@lab/proxmox-sdk';
 
@@ -40,4 +41,20 @@ export async function lab<R, S extends { catalog: TemplateCatalog }>(commands: C
   for (const s of [alice, bob]) await store.classes.addMember({ classId: 'cs101', personId: s.id, role: 'student' });
   const router = new CommandRouter(services, builtinPlugins as never, { rateLimit: { perMinute: 1000 } });
   return { sim, api, services, router, close: async () => { await api.close(); await sim.close(); } };
+}
+
+type CommandsModule = typeof import('../src/index.js');
+type LabOfCommands = Awaited<ReturnType<typeof lab<InstanceType<CommandsModule['CommandRouter']>, ReturnType<CommandsModule['createLabServices']>>>>;
+
+/**
+ * The lab of {@link lab} for one test file: opened before its tests, closed after them. Read it
+ * inside tests or a later `beforeAll` (`const { router, services } = current()`).
+ */
+export function useLab(commands: CommandsModule): () => LabOfCommands {
+  let env: LabOfCommands | undefined;
+  beforeAll(async () => {
+    env = await lab(commands as unknown as CommandModule<InstanceType<CommandsModule['CommandRouter']>, ReturnType<CommandsModule['createLabServices']>>);
+  });
+  afterAll(() => env?.close());
+  return () => env!;
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { InsufficientCapacityError, InvalidDeploymentError, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
+import { DeleteConfirmationRequiredError, InsufficientCapacityError, InvalidDeploymentError, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
 import { expectSchemaValidRequests, fastSim } from './helpers.js';
 import { classVmNames, labOver } from './deployment-fixture.js';
 
@@ -81,8 +81,17 @@ describe('class deployment', () => {
     const up = await lab.engine.deploy({ classId: 'cs101', count: 6, template: 'ubuntu' });
     expect(up).toMatchObject({ status: 'done', created: 3, kept: 5 });
     expect(classVmNames(sim).filter((n) => n.includes('seat'))).toEqual(['cs101-seat-01', 'cs101-seat-02', 'cs101-seat-03']);
-    const down = await lab.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
-    expect(down).toMatchObject({ status: 'done', deleted: 4 });
+    const downPlan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    expect(downPlan.unseated).toEqual(['carol']);
+    expect(downPlan.vms.filter((v) => v.action === 'delete').map((v) => [v.name, v.owner])).toEqual([
+      ['cs101-carol', 'carol'], ['cs101-seat-01', null], ['cs101-seat-02', null], ['cs101-seat-03', null],
+    ]);
+    const refused = await lab.engine.apply(downPlan).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DeleteConfirmationRequiredError);
+    expect((refused as Error).message).toContain('cs101-carol (');
+    expect(classVmNames(sim)).toHaveLength(8);
+    const down = await (await lab.engine.apply(downPlan, { confirmDeletes: true })).done;
+    expect(down).toMatchObject({ status: 'done', deleted: 4, unseated: ['carol'], orphans: [], duplicates: [] });
     expect(classVmNames(sim)).toEqual(['cs101-alice', 'cs101-base', 'cs101-bob', 'cs101-teacher']);
     expect(await lab.store.classes.assignmentsOfClass('cs101')).toHaveLength(4);
   });

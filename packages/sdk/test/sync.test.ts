@@ -2,12 +2,15 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import {
+  ConfigError,
   InventoryService,
   NotAllowedError,
   SyncEngine,
   VmPower,
+  createLogger,
   createMemoryStore,
   createTcpPortProbe,
+  type LogRecord,
   type ClusterApis,
   type ProxmoxClient,
   type Store,
@@ -129,6 +132,83 @@ describe('quick sync', () => {
   });
 });
 
+describe('a stopped VM', () => {
+  it('loses its IP and SSH/RDP availability, in the sync, in power actions and in every list', async () => {
+    const { store, clusters, engine, inventory, sim } = await setup();
+    await engine.fullSync();
+    await store.inventory.update('lab1', 100, { sshAvailable: true });
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'running', ip: '127.10.0.100', sshAvailable: true });
+    sim.ops.power('pve1', 100, 'qemu', 'stop', 'root@pam');
+    await new Promise((r) => setTimeout(r, 60));
+    await engine.quickSync();
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'stopped', ip: null, sshAvailable: false, rdpAvailable: false });
+    await engine.fullSync();
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'stopped', ip: null });
+
+    expect((await store.inventory.get('lab1', 101))?.ip).toBe('127.10.0.101');
+    await new VmPower({ store, clusters, pollIntervalMs: 20 }).perform(admin, 'lab1', 101, 'stop');
+    expect(await store.inventory.get('lab1', 101)).toMatchObject({ status: 'stopped', ip: null });
+
+    // A row written before this rule (or by another writer) still never shows an address while stopped.
+    await store.inventory.update('lab1', 100, { ip: '127.10.0.100', rdpAvailable: true });
+    const listed = (await inventory.listVms({ user: admin })).vms.find((v) => v.vmid === 100);
+    expect(listed).toMatchObject({ status: 'stopped', ip: null, sshAvailable: false, rdpAvailable: false });
+  });
+});
+
+describe('an empty /cluster/resources answer', () => {
+  it('does not mark the known VMs gone while the nodes still list guests, and warns', async () => {
+    const { store, clusters, sim } = await setup();
+    const records: LogRecord[] = [];
+    const engine = new SyncEngine({ store, clusters, logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }), probe: createTcpPortProbe(), probeTimeoutMs: 300 });
+    const [first] = await engine.fullSync();
+    expect(first).toMatchObject({ ok: true, vms: 9 });
+    sim.faults.add({ method: 'GET', path: '/cluster/resources', kind: 'empty-list', count: 1 });
+    sim.requests.reset();
+    const [empty] = await engine.fullSync();
+    expect(empty).toMatchObject({ ok: false, gone: 0 });
+    expect(empty!.error).toBe(
+      "cluster 'lab1' answered GET /cluster/resources with no VMs, but node pve1 lists 4 guests; node pve2 lists 3 guests; node pve3 lists 2 guests; kept the 9 known VMs as they were and will sync again",
+    );
+    expect(sim.requests.count('GET /nodes')).toBe(1);
+    expect(sim.requests.count('GET /nodes/{node}/qemu')).toBe(3);
+    expect((await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).map((v) => v.vmid)).toHaveLength(9);
+    expect(records.some((r) => r.level === 'warn' && /answered no VMs/.test(r.msg))).toBe(true);
+    const [after] = await engine.fullSync({ force: true });
+    expect(after).toMatchObject({ ok: true, vms: 9, added: 0, gone: 0 });
+    expectSchemaValidRequests(sim);
+  });
+
+  it('marks the VMs gone once every node confirms the cluster has none', async () => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    sim.state.guests.clear();
+    const [report] = await engine.fullSync();
+    expect(report).toMatchObject({ ok: true, vms: 0, gone: 9 });
+    expect(await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).toEqual([]);
+  });
+
+  it('keeps the VMs while a node is offline, since its guests cannot be counted', async () => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    sim.faults.add({ method: 'GET', path: '/cluster/resources', kind: 'empty-list', count: 1 });
+    sim.setNodeOnline('pve2', false);
+    const [report] = await engine.fullSync();
+    expect(report!.ok).toBe(false);
+    expect(report!.error).toMatch(/^cluster 'lab1' answered GET \/cluster\/resources with no VMs, but .*node pve2 is offline/);
+    expect(await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).toHaveLength(9);
+  });
+});
+
+describe('sync settings', () => {
+  it('refuses intervals a Node timer cannot hold', () => {
+    const store = createMemoryStore();
+    const clusters: ClusterApis = { get: () => apis[0]!, ids: () => [] };
+    expect(() => new SyncEngine({ store, clusters, quickIntervalMs: 2 ** 31 })).toThrow(ConfigError);
+    expect(() => new SyncEngine({ store, clusters, leaseTtlMs: 2 ** 31 })).toThrow(/sync leaseTtlMs must be at most 2147483647 ms/);
+  });
+});
+
 describe('forceRefresh', () => {
   it('quick-syncs the cluster before answering, for callers that must see it now', async () => {
     const { engine, inventory, sim } = await setup();
@@ -231,18 +311,22 @@ describe('reads and power actions by owner', () => {
 describe('one syncer per store', () => {
   it('only the lease holder syncs, and the lease moves when the holder dies', async () => {
     const { store, clusters, sim } = await setup();
-    const a = new SyncEngine({ store, clusters, holderId: 'bot-a', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
-    const b = new SyncEngine({ store, clusters, holderId: 'bot-b', quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 150 });
+    // A lease long enough that a busy machine's pauses never expire it by accident.
+    const options = { quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 2_000 };
+    const a = new SyncEngine({ store, clusters, holderId: 'bot-a', ...options });
+    const b = new SyncEngine({ store, clusters, holderId: 'bot-b', ...options });
+    const eventually = async (check: () => boolean | Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 500 && !(await check()); i++) await new Promise((r) => setTimeout(r, 20));
+    };
     a.start();
-    await new Promise((r) => setTimeout(r, 40));
+    await eventually(() => a.isLeader);
     b.start();
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(() => sim.requests.count(RESOURCES) > 2);
     expect(a.isLeader).toBe(true);
     expect(b.isLeader).toBe(false);
-    expect(sim.requests.count(RESOURCES)).toBeGreaterThan(2);
     await a.abandon();
     const before = sim.requests.count(RESOURCES);
-    await new Promise((r) => setTimeout(r, 400));
+    await eventually(() => b.isLeader && sim.requests.count(RESOURCES) > before);
     expect(b.isLeader).toBe(true);
     expect((await store.sync.getLease('sync-leader'))?.holder).toBe('bot-b');
     expect(sim.requests.count(RESOURCES)).toBeGreaterThan(before);

@@ -112,6 +112,16 @@ describe('template inventory', () => {
     expect(sim.requests.count('GET /cluster/resources')).toBe(2);
   });
 
+  it('marks nothing vanished on one answer that lists no guests at all', async () => {
+    await scanTemplateInventory({ store, clusters });
+    sim.faults.add({ method: 'GET', path: '/cluster/resources', kind: 'empty-list', count: 1 });
+    const [empty] = await scanTemplateInventory({ store, clusters });
+    expect(empty).toEqual({ clusterId: 'lab', found: 0, added: 0, vanished: 0, unconfirmedEmpty: true });
+    expect(await store.templateInventory.list({ includeVanished: false })).toHaveLength(5);
+    const [real] = await scanTemplateInventory({ store, clusters });
+    expect(real).toMatchObject({ found: 5, vanished: 0 });
+  });
+
   it('health checks record corrupted templates', async () => {
     await scanTemplateInventory({ store, clusters });
     sim.editGuestConfig(9001, { scsi0: null, efidisk0: null });

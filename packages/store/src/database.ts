@@ -31,7 +31,7 @@ export interface Database {
     health: string;
     vanished_at: number | null;
   };
-  people: { id: Generated<number>; username: string; display_name: string; role: string; created_at: number };
+  people: { id: Generated<number>; username: string; display_name: string; email: string | null; role: string; created_at: number };
   identities: { person_id: number; platform: string; external_id: string };
   classes: { id: string; name: string; template_id: number | null; owner_id: number | null; created_at: number };
   class_members: { class_id: string; person_id: number; role: string };
@@ -96,6 +96,8 @@ export interface Database {
   };
   leases: { name: string; holder: string; expires_at: number };
   nonces: { key: string; payload: string | null; expires_at: number };
+  invites: { code_hash: string; class_id: string; created_by: number | null; created_at: number; expires_at: number; max_uses: number; uses: number };
+  invite_uses: { code_hash: string; person_id: number; used_at: number };
   audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
 }
 

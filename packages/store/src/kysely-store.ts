@@ -5,6 +5,7 @@ import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
 import { inventoryRepository } from './repositories/inventory-repository.js';
+import { inviteRepository } from './repositories/invite-repository.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
@@ -19,6 +20,7 @@ export class KyselyStore implements Store {
   readonly deployments;
   readonly sync;
   readonly nonces;
+  readonly invites;
   readonly audit;
 
   constructor(
@@ -36,6 +38,7 @@ export class KyselyStore implements Store {
     this.deployments = deploymentRepository(db, inTransaction);
     this.sync = syncRepository(db);
     this.nonces = nonceRepository(db);
+    this.invites = inviteRepository(db, inTransaction);
     this.audit = auditRepository(db);
   }
 

@@ -7,6 +7,7 @@ import type { Database } from './database.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations/migrations.js';
+import { redactStoreUrl, scrubStorePassword } from './redact-store-url.js';
 import { parseStoreUrl } from './store-url.js';
 
 /** Options of `openStore`. */
@@ -29,13 +30,14 @@ const INT8_OID = 20;
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
   const location = parseStoreUrl(url);
-  const shownUrl = url.replace(/:[^:@/]*@/, ':…@');
+  const shownUrl = redactStoreUrl(url);
+  const reasonOf = (error: unknown): string => scrubStorePassword((error as Error)?.message || String(error), url);
   let db: Kysely<Database>;
   if (location.engine === 'sqlite') {
     try {
       db = openSqlite(location.path, options);
     } catch (error) {
-      throw new StoreUnavailableError(shownUrl, (error as Error).message, { cause: error });
+      throw new StoreUnavailableError(shownUrl, reasonOf(error), { cause: error });
     }
   } else {
     // Loaded only for PostgreSQL, so SQLite users (and every CLI cold start) skip it.
@@ -57,7 +59,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     else await sql`select 1`.execute(db); // fail now, not at the first query, when the database is unreachable
   } catch (error) {
     await db.destroy();
-    throw new StoreUnavailableError(shownUrl, (error as Error).message || String(error), { cause: error });
+    throw new StoreUnavailableError(shownUrl, reasonOf(error), { cause: error });
   }
   return store;
 }

@@ -3,6 +3,7 @@ import type {
   ClassRecord,
   DeploymentItemRecord,
   DeploymentRecord,
+  InviteRecord,
   PersonRecord,
   SyncStateRecord,
   TemplateHealth,
@@ -39,7 +40,10 @@ export const mappers = {
     cluster_id: t.clusterId, node: t.node, vmid: t.vmid, name: t.name, is_replica: flag(t.isReplica), source_vmid: t.sourceVmid, source_node: t.sourceNode,
     is_class_template: flag(t.isClassTemplate), class_id: t.classId, last_verified_at: t.lastVerifiedAt, health: t.health, vanished_at: null,
   }),
-  person: (r: Row<'people'>): PersonRecord => ({ id: r.id, username: r.username, displayName: r.display_name, role: r.role as PersonRecord['role'], createdAt: r.created_at }),
+  person: (r: Row<'people'>): PersonRecord => ({ id: r.id, username: r.username, displayName: r.display_name, email: r.email ?? null, role: r.role as PersonRecord['role'], createdAt: r.created_at }),
+  invite: (r: Row<'invites'>): InviteRecord => ({
+    codeHash: r.code_hash, classId: r.class_id, createdBy: r.created_by, createdAt: r.created_at, expiresAt: r.expires_at, maxUses: r.max_uses, uses: r.uses,
+  }),
   class: (r: Row<'classes'>): ClassRecord => ({ id: r.id, name: r.name, templateId: r.template_id, ownerId: r.owner_id, createdAt: r.created_at }),
   assignment: (r: Row<'vm_assignments'>): VmAssignmentRecord => ({
     clusterId: r.cluster_id, vmid: r.vmid, personId: r.person_id, classId: r.class_id, role: r.role as VmAssignmentRecord['role'], createdAt: r.created_at,

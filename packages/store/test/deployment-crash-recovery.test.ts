@@ -51,8 +51,13 @@ describe('a deployment whose process is killed half-way', () => {
       const unfinishedItems = (await store.deployments.items(deployments[0]!.id)).filter((i) => i.status !== 'done');
       expect(unfinishedItems.length).toBeGreaterThan(0);
 
+      // The dead process's lease expires after a second; until then a new owner must wait.
       const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs: 20 });
-      const [summary] = await engine.resume();
+      let [summary] = await engine.resume();
+      while (!summary) {
+        await new Promise((r) => setTimeout(r, 200));
+        [summary] = await engine.resume();
+      }
       expect(summary).toMatchObject({ status: 'done', failed: [] });
       expect(await store.deployments.unfinished()).toEqual([]);
 

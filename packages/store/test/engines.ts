@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createMemoryStore, type Store } from '@lab/proxmox-sdk';
-import { openStore } from '../src/index.js';
+import { openStore, redactStoreUrl } from '../src/index.js';
 
 /** A store under test and how to start it afresh. */
 export interface EngineUnderTest {
@@ -27,7 +27,7 @@ export async function postgresUnavailableReason(): Promise<string | undefined> {
     await client.query('select 1');
     return undefined;
   } catch (error) {
-    return `no PostgreSQL answers at ${postgresUrl.replace(/:[^:@/]*@/, ':…@')} (${(error as Error).message}); set LAB_TEST_POSTGRES_URL to run these tests`;
+    return `no PostgreSQL answers at ${redactStoreUrl(postgresUrl)} (${(error as Error).message}); set LAB_TEST_POSTGRES_URL to run these tests`;
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -53,7 +53,7 @@ export async function createScratchPostgresDatabase(): Promise<{ url: string; dr
   };
 }
 
-const TABLES = 'audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
+const TABLES = 'invite_uses, invites, nonces, audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
 
 /** Memory, SQLite (temp files) and, where a server answers, PostgreSQL (a scratch database). */
 export async function enginesUnderTest(): Promise<{ engines: EngineUnderTest[]; skipped?: string }> {

@@ -84,14 +84,12 @@ describe('several processes on one store', () => {
     const b = run('lease-contender.mjs', [url, 'survivor', '2500', '400', '20']);
     await new Promise((r) => setTimeout(r, 300));
     a.child.kill('SIGKILL');
-    const killedAt = Date.now();
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect(ra.code).toBeNull();
     const survivor = rb.lines;
     expect(survivor.length).toBeGreaterThan(0);
     const lastDoomed = Math.max(...ra.lines.map((l) => l.expiresAt));
     expect(survivor[0]!.at).toBeGreaterThanOrEqual(lastDoomed);
-    expect(survivor[0]!.at - killedAt).toBeLessThan(1000);
     expectExclusive([...ra.lines, ...survivor]);
     await store.close();
   }, 30_000);

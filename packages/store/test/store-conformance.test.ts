@@ -153,6 +153,17 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       await expect(store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
     });
 
+    it("change a class's name, template and owner in place", async () => {
+      const t = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, T0);
+      const tpl = await store.templates.create({ name: 'ubuntu', description: '', memory: 1024, cores: 1, isActive: true }, [], T0);
+      const c = await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      expect(await store.classes.updateClass('cs101', { templateId: tpl.id, ownerId: t.id, name: 'CS 101' })).toEqual({ ...c, templateId: tpl.id, ownerId: t.id, name: 'CS 101' });
+      expect((await store.classes.getClass('cs101'))?.templateId).toBe(tpl.id);
+      expect((await store.classes.updateClass('cs101', { templateId: null })).templateId).toBeNull();
+      await expect(store.classes.updateClass('cs101', { templateId: 777 })).rejects.toBeInstanceOf(UnknownReferenceError);
+      await expect(store.classes.updateClass('nope', { name: 'x' })).rejects.toBeInstanceOf(RecordNotFoundError);
+    });
+
     it('keep membership and VM ownership, one owner per VM', async () => {
       const t = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, T0);
       const s1 = await store.classes.createPerson({ username: 's1', displayName: 'S1', role: 'student' }, T0);
@@ -177,6 +188,100 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       expect((await store.classes.assignment('lab', 200))?.classId).toBeNull();
       expect(await store.classes.unassignVm('lab', 200)).toBe(true);
       expect(await store.classes.assignment('lab', 200)).toBeUndefined();
+    });
+  });
+
+  describe('people records and removal', () => {
+    it('keep an optional email and change name, email and role in place', async () => {
+      const ada = await store.classes.createPerson({ username: 'ada', displayName: 'Ada', email: 'ada@school.example', role: 'teacher' }, T0);
+      const bob = await store.classes.createPerson({ username: 'bob', displayName: 'Bob', role: 'student' }, T0);
+      expect(ada).toMatchObject({ username: 'ada', email: 'ada@school.example' });
+      expect(bob.email).toBeNull();
+      expect(await store.classes.getPerson(ada.id)).toEqual(ada);
+      const changed = await store.classes.updatePerson(bob.id, { email: 'bob@school.example', displayName: 'Bob B.', role: 'teacher' });
+      expect(changed).toEqual({ ...bob, email: 'bob@school.example', displayName: 'Bob B.', role: 'teacher' });
+      expect(await store.classes.getPersonByUsername('bob')).toEqual(changed);
+      expect(await store.classes.updatePerson(bob.id, {})).toEqual(changed);
+      expect((await store.classes.updatePerson(bob.id, { email: null })).email).toBeNull();
+      await expect(store.classes.updatePerson(4242, { email: 'x@y.z' })).rejects.toBeInstanceOf(RecordNotFoundError);
+    });
+
+    it('remove a person with their identities, memberships and invite uses; their VMs and classes lose the owner', async () => {
+      const t = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, T0);
+      const s1 = await store.classes.createPerson({ username: 's1', displayName: 'S1', role: 'student' }, T0);
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: t.id }, T0);
+      await store.classes.addMember({ classId: 'cs101', personId: t.id, role: 'teacher' });
+      await store.classes.addMember({ classId: 'cs101', personId: s1.id, role: 'student' });
+      await store.classes.linkIdentity({ personId: s1.id, platform: 'slack', externalId: 'US1' });
+      await store.classes.assignVm({ clusterId: 'lab', vmid: 300, personId: s1.id, classId: 'cs101', role: 'student' }, T0);
+      await store.invites.create({ codeHash: 'h1', classId: 'cs101', createdBy: t.id, createdAt: T0, expiresAt: T0 + 1000, maxUses: 5 });
+      expect(await store.invites.redeem('h1', s1.id, T0)).toBe('ok');
+      expect(await store.classes.deletePerson(s1.id)).toBe(true);
+      expect(await store.classes.deletePerson(s1.id)).toBe(false);
+      expect(await store.classes.getPerson(s1.id)).toBeUndefined();
+      expect(await store.classes.findByIdentity('slack', 'US1')).toBeUndefined();
+      expect(await store.classes.members('cs101')).toEqual([{ classId: 'cs101', personId: t.id, role: 'teacher' }]);
+      expect(await store.classes.assignment('lab', 300)).toMatchObject({ personId: null, classId: 'cs101' });
+      // A new person can take the freed chat account.
+      const s2 = await store.classes.createPerson({ username: 's2', displayName: 'S2', role: 'student' }, T0);
+      await store.classes.linkIdentity({ personId: s2.id, platform: 'slack', externalId: 'US1' });
+      expect(await store.classes.deletePerson(t.id)).toBe(true);
+      expect((await store.classes.getClass('cs101'))?.ownerId).toBeNull();
+      expect((await store.invites.get('h1'))?.createdBy).toBeNull();
+    });
+  });
+
+  describe('invites', () => {
+    async function classWithStudents(n: number) {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      const people = [];
+      for (let i = 0; i < n; i++) people.push(await store.classes.createPerson({ username: `s${i}`, displayName: `S${i}`, role: 'student' }, T0));
+      return people;
+    }
+
+    it('are created for a known class and read back by hash, newest first', async () => {
+      await classWithStudents(0);
+      const a = await store.invites.create({ codeHash: 'a'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 30 });
+      expect(a).toEqual({ codeHash: 'a'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 30, uses: 0 });
+      await store.invites.create({ codeHash: 'b'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0 + 5, expiresAt: T0 + 1000, maxUses: 1 });
+      expect(await store.invites.get('a'.repeat(64))).toEqual(a);
+      expect(await store.invites.get('c'.repeat(64))).toBeUndefined();
+      expect((await store.invites.listForClass('cs101')).map((i) => i.codeHash[0])).toEqual(['b', 'a']);
+      await expect(store.invites.create({ ...a })).rejects.toBeInstanceOf(DuplicateNameError);
+      await expect(store.invites.create({ ...a, codeHash: 'd', classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+      expect(await store.invites.revoke('a'.repeat(64))).toBe(true);
+      expect(await store.invites.revoke('a'.repeat(64))).toBe(false);
+    });
+
+    it('are redeemed once per person, up to their limit, until they expire', async () => {
+      const [s0, s1, s2] = await classWithStudents(3);
+      await store.invites.create({ codeHash: 'h', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 2 });
+      expect(await store.invites.redeem('h', s0!.id, T0 + 1)).toBe('ok');
+      expect(await store.invites.redeem('h', s0!.id, T0 + 2)).toBe('already-used');
+      expect(await store.invites.redeem('h', s1!.id, T0 + 3)).toBe('ok');
+      expect(await store.invites.redeem('h', s2!.id, T0 + 4)).toBe('used-up');
+      expect((await store.invites.get('h'))?.uses).toBe(2);
+      expect(await store.invites.redeem('nope', s2!.id, T0)).toBe('unknown');
+      await store.invites.create({ codeHash: 'late', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 9 });
+      expect(await store.invites.redeem('late', s2!.id, T0 + 1000)).toBe('ok');
+      expect(await store.invites.redeem('late', s1!.id, T0 + 1001)).toBe('expired');
+      expect((await store.invites.get('late'))?.uses).toBe(1);
+    });
+
+    it('count concurrent redemptions exactly against the limit', async () => {
+      const students = await classWithStudents(6);
+      await store.invites.create({ codeHash: 'race', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 3 });
+      const answers = await Promise.all(students.map((p) => store.invites.redeem('race', p.id, T0 + 1)));
+      expect(answers.filter((a) => a === 'ok')).toHaveLength(3);
+      expect((await store.invites.get('race'))?.uses).toBe(3);
+    });
+
+    it('go with their class', async () => {
+      const [s0] = await classWithStudents(1);
+      await store.invites.create({ codeHash: 'h', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 2 });
+      expect(await store.invites.redeem('h', s0!.id, T0)).toBe('ok');
+      await store.classes.deleteClass('cs101');
+      expect(await store.invites.get('h')).toBeUndefined();
     });
   });
 

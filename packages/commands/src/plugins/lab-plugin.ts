@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { classesTaughtBy, NotAllowedError } from '@lab/proxmox-sdk';
+import { chatAccountId, classesTaughtBy, InvalidChatAccountError, linkChatAccount, NotAllowedError } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
+import { renderDeploymentSummary } from '../render.js';
+import { inviteSubcommand } from './class-plugin.js';
+import { joinSubcommand } from './join-subcommand.js';
 
 const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
 
@@ -49,24 +52,59 @@ export const labPlugin: CommandPlugin = {
           template = record.name;
         }
         const plan = await engine.plan({ classId: o.class, count: o.count, template, requestedBy: ctx.caller.person.username });
+        const deletes = plan.vms.filter((v) => v.action === 'delete');
+        const notes = [...plan.notes, ...(plan.unseated.length ? [`${plan.unseated.length} enrolled student(s) get no VM: ${plan.unseated.join(', ')} (students who have a VM keep it; the other seats go by username)`] : [])];
+        if (deletes.length && !ctx.confirmed) {
+          const list = deletes.map((v) => `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`);
+          return {
+            text: [`Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length}, running ones included:`, ...list.map((l) => `• ${l}`), ...notes].join('\n'),
+            confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?` },
+            data: { plan: { counts: plan.counts, deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })), unseated: plan.unseated, notes: plan.notes } },
+          };
+        }
         const total = plan.counts.create + plan.counts.delete;
         let done = 0;
         ctx.progress({ label: o.class, done, total, note: 'planned' });
+        let noted = false;
         const run = await engine.apply(plan, {
+          confirmDeletes: ctx.confirmed,
+          ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
             if (e.type === 'registered' || e.type === 'deleted') ctx.progress({ label: o.class, done: ++done, total, note: e.name });
+            // By the first VM the front end has posted its progress message; keep where it is.
+            if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
+              noted = true;
+              void engine.setNotify(run.id, ctx.notify).catch((error: unknown) => ctx.services.logger.warn('could not keep where the progress is shown', { error }));
+            }
           },
         });
         const summary = await run.done;
-        const seconds = (summary.durationMs / 1000).toFixed(1);
-        const failed = summary.failed.map((f) => `${f.name}: ${f.error}`);
-        return {
-          text: summary.status === 'done'
-            ? `${o.class}: ${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted in ${seconds} s.`
-            : `${o.class}: finished with ${failed.length} failure(s) after ${seconds} s:\n${failed.join('\n')}`,
-          data: summary,
-          error: summary.status !== 'done',
-        };
+        return { text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'), data: summary, error: summary.status !== 'done' };
+      },
+    }),
+    adopt: subcommand({
+      description: 'Take an existing VM into a class (tags and assigns it), e.g. after a name conflict',
+      options: z.object({
+        vmid: wholeNumber('the VM id', 100, 999_999_999),
+        class: classId,
+        student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').optional().describe('the student it belongs to'),
+        cluster: z.string().optional().describe('cluster id (default: the first)'),
+      }),
+      positional: ['vmid', 'class', 'student'],
+      role: 'teacher',
+      autocomplete: { class: classNames },
+      async run(ctx, o) {
+        await mustTeach(ctx, o.class, 'adopt VMs into');
+        const { store, engine, defaultClusterId } = ctx.services;
+        let personId: number | null = null;
+        if (o.student) {
+          const person = await store.classes.getPersonByUsername(o.student);
+          const enrolled = person && (await store.classes.members(o.class)).some((m) => m.personId === person.id && m.role === 'student');
+          if (!person || !enrolled) return { text: `${o.student} is not a student of ${o.class}; enrol them first.`, ephemeral: true, error: true };
+          personId = person.id;
+        }
+        const adopted = await engine.adoptVm({ clusterId: o.cluster ?? defaultClusterId, vmid: o.vmid, classId: o.class, personId, actor: ctx.caller.person.username });
+        return { text: `${adopted.name} (${o.vmid} on ${adopted.node}) now belongs to ${o.class}${o.student ? ` as ${o.student}'s VM` : ''}.`, data: { vmid: o.vmid, ...adopted } };
       },
     }),
     status: subcommand({
@@ -152,14 +190,16 @@ export const labPlugin: CommandPlugin = {
       positional: ['user', 'student', 'class'],
       role: 'teacher',
       async run(ctx, o) {
-        const { store, clock } = ctx.services;
-        if (o.class) await mustTeach(ctx, o.class, 'enrol students in');
-        const person = (await store.classes.getPersonByUsername(o.student)) ?? (await store.classes.createPerson({ username: o.student, displayName: o.student, role: 'student' }, clock.now()));
         const platform = ctx.caller.platform;
-        await store.classes.linkIdentity({ personId: person.id, platform, externalId: mentionedUserId(o.user) });
-        if (o.class) await store.classes.addMember({ classId: o.class, personId: person.id, role: 'student' });
-        return { text: `Linked ${o.user} to ${person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
+        if (platform === 'cli') return { text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`, error: true };
+        // Only a mention the platform resolved (or a bare user id) names an account; `@alice` is just text.
+        const externalId = chatAccountId(platform, o.user);
+        if (!externalId) throw new InvalidChatAccountError(platform, o.user);
+        const result = await linkChatAccount({ store: ctx.services.store, clock: ctx.services.clock }, { actor: ctx.caller.viewer, platform, externalId, username: o.student, ...(o.class ? { classId: o.class } : {}) });
+        return { text: `Linked ${o.user} to ${result.person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
       },
     }),
+    invite: inviteSubcommand,
+    join: joinSubcommand,
   },
 };

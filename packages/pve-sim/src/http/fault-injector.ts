@@ -7,7 +7,12 @@ export const faultRuleSchema = z
     method: z.enum(['GET', 'POST', 'PUT', 'DELETE']).optional(),
     /** Schema path template (`/nodes/{node}/qemu/{vmid}/clone`) or a concrete path prefix. */
     path: z.string().optional(),
-    kind: z.enum(['http-500', 'http-502', 'http-503', 'http-595', 'http-596', 'http-599', 'reset', 'reset-after', 'delay', 'malformed-json', 'wrong-shape']),
+    /**
+     * What happens: an HTTP error status, a reset before or after handling, a delay, a broken or
+     * wrong-shaped body, `empty-list` (`{"data":[]}`, as a confused pmxcfs answers) or `huge-body`
+     * (a 200 of `sizeBytes` bytes, generated while it is sent).
+     */
+    kind: z.enum(['http-500', 'http-502', 'http-503', 'http-595', 'http-596', 'http-599', 'reset', 'reset-after', 'delay', 'malformed-json', 'wrong-shape', 'empty-list', 'huge-body']),
     /** Probability (0–1) per matching request. @defaultValue 1 */
     rate: z.number().min(0).max(1).default(1),
     /** Stop after this many hits. */
@@ -16,13 +21,16 @@ export const faultRuleSchema = z
     delayMs: z.number().int().min(0).max(120_000).optional(),
     /** Reason phrase for HTTP faults. */
     message: z.string().optional(),
+    /** For `huge-body`: the body's length in bytes. @defaultValue 700 MiB */
+    sizeBytes: z.number().int().positive().max(2 ** 40).optional(),
   })
   .strict();
 
 /** A fault rule as given by a caller. */
 export type FaultRule = z.input<typeof faultRuleSchema>;
 
-type StoredRule = z.output<typeof faultRuleSchema> & { hits: number };
+/** A rule as stored: `hits` counts the requests it fired on; `bytesSent` the body bytes a `huge-body` rule wrote before it finished or the client went away. */
+export type StoredRule = z.output<typeof faultRuleSchema> & { hits: number; bytesSent: number };
 
 /** Seeded, reproducible fault injection over requests. */
 export class FaultInjector {
@@ -32,7 +40,7 @@ export class FaultInjector {
 
   /** Adds a rule (validated); returns its index. */
   add(rule: FaultRule): number {
-    this.#rules.push({ ...faultRuleSchema.parse(rule), hits: 0 });
+    this.#rules.push({ ...faultRuleSchema.parse(rule), hits: 0, bytesSent: 0 });
     return this.#rules.length - 1;
   }
 

@@ -4,6 +4,7 @@ import type { RouteTable, SimContext } from '../handlers/route-table.js';
 import type { RawParam } from '../schema/validate-parameters.js';
 import { validateParameters } from '../schema/validate-parameters.js';
 import type { FaultInjector } from './fault-injector.js';
+import { sendHugeBody } from './huge-body.js';
 import { addParams, readBody } from './read-request.js';
 import type { RequestStats } from './request-stats.js';
 
@@ -67,6 +68,14 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
   }
   if (fault?.kind === 'malformed-json') {
     send(res, 200, 'OK', '{"data": [ {"vmid": 1');
+    return;
+  }
+  if (fault?.kind === 'empty-list') {
+    send(res, 200, 'OK', '{"data":[]}');
+    return;
+  }
+  if (fault?.kind === 'huge-body') {
+    await sendHugeBody(res, fault.sizeBytes ?? 700 * 1024 * 1024, (bytes) => (fault.bytesSent += bytes));
     return;
   }
   if (fault?.kind === 'wrong-shape') {

@@ -22,6 +22,8 @@ export class ClusterState {
   readonly storages = new Map<string, StorageInstance>();
   readonly guests = new Map<number, SimGuest>();
   readonly pools = new Set<string>();
+  /** Every clone request PVE accepted (a task was started), oldest first: tests count them per name. */
+  readonly acceptedClones: Array<{ sourceVmid: number; newid: number; name: string | null; node: string }> = [];
   readonly tasks: TaskManager;
 
   constructor(

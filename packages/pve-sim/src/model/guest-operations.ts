@@ -104,6 +104,7 @@ export class GuestOperations {
     const newGuest: SimGuest = { vmid: params.newid, type: 'qemu', node: targetNode, config: { lock: 'clone' }, status: 'stopped', cpuLoad: 0.1 };
     if (params.pool) newGuest.pool = params.pool;
     this.state.guests.set(params.newid, newGuest);
+    this.state.acceptedClones.push({ sourceVmid: vmid, newid: params.newid, name: params.name ?? null, node: targetNode });
     const stuck = this.stuckClones > 0;
     if (stuck) this.stuckClones--;
     return this.state.tasks.start(node, 'qmclone', String(vmid), user, (log) =>

@@ -41,8 +41,13 @@ export interface ProxmoxClientOptions {
   auth: PveAuth;
   /** Certificate trust; verification is on by default. */
   tls?: PveTlsOptions;
-  /** Per-request deadline. @defaultValue `30000` */
+  /** Per-request deadline, at most `MAX_TIMER_MS`. @defaultValue `30000` */
   timeoutMs?: number;
+  /**
+   * The longest answer the client reads; a longer one fails with `PveResponseTooLargeError` as
+   * soon as the limit is crossed. At most `MAX_RESPONSE_BYTES`. @defaultValue `67108864` (64 MiB)
+   */
+  maxResponseBytes?: number;
   retry?: Partial<PveRetryOptions>;
   /** Requests in flight at once to this cluster; the rest queue. @defaultValue `8` */
   maxConcurrentRequests?: number;
@@ -56,16 +61,21 @@ export interface ProxmoxClientOptions {
   random?: () => number;
 }
 
+/** The highest `maxResponseBytes` allowed (256 MiB): far above any PVE answer, far below V8's string limit. */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
 /** The defaults of every optional client setting, in one place. */
 export const DefaultClientOptions = {
   clusterId: 'default',
   timeoutMs: 30_000,
+  maxResponseBytes: 64 * 1024 * 1024,
   retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 },
   maxConcurrentRequests: 8,
   ticketRenewAfterMs: 100 * 60 * 1000,
 } as const satisfies {
   clusterId: string;
   timeoutMs: number;
+  maxResponseBytes: number;
   retry: PveRetryOptions;
   maxConcurrentRequests: number;
   ticketRenewAfterMs: number;

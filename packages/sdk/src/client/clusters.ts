@@ -4,13 +4,19 @@ import { ConfigError, UnknownClusterError } from '../errors/pve-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Dispatcher } from 'undici';
+import { MAX_TIMER_MS, TIMER_MS_MESSAGE } from '../util/timer-limit.js';
+import { MAX_RESPONSE_BYTES } from './client-options.js';
+import { pveBaseUrlProblem } from './pve-base-url.js';
 import { ProxmoxClient } from './proxmox-client.js';
 
 /** One cluster as written in `lab.config.json` (`clusters[]`). */
 export const clusterConfigSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'use lower-case letters, digits and dashes, starting with a letter'),
-    url: z.url({ protocol: /^https?$/, error: 'must be a URL like https://pve1.example.org:8006' }),
+    url: z.string().superRefine((url, ctx) => {
+      const problem = pveBaseUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+    }),
     tokenId: z.string().regex(/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/, 'must look like USER@REALM!TOKENID (e.g. lab@pve!bot)').optional(),
     tokenSecret: z.string().min(1).optional(),
     tokenSecretFile: z.string().min(1).optional(),
@@ -20,7 +26,8 @@ export const clusterConfigSchema = z
     ca: z.string().optional(),
     caFile: z.string().optional(),
     insecure: z.boolean().optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(),
+    maxResponseBytes: z.number().int().positive().max(MAX_RESPONSE_BYTES, `must be at most ${MAX_RESPONSE_BYTES} (256 MiB)`).optional(),
     maxConcurrentRequests: z.number().int().min(1).max(64).optional(),
   })
   .strict();
@@ -116,6 +123,7 @@ function clientOptionsFor(config: ClusterConfig, index: number, env: Record<stri
     auth,
     tls: { ...(ca ? { ca } : {}), ...(config.fingerprint ? { fingerprint: config.fingerprint } : {}), ...(config.insecure ? { insecure: true } : {}) },
     ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+    ...(config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {}),
     ...(config.maxConcurrentRequests ? { maxConcurrentRequests: config.maxConcurrentRequests } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

@@ -1,19 +1,21 @@
 import { Pool, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
-import { PveAuthError, PveConnectionError, PveTimeoutError, type PveRequestFacts } from '../errors/pve-errors.js';
+import { ConfigError, PveAuthError, PveConnectionError, PveResponseTooLargeError, PveTimeoutError, type PveRequestFacts } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
 import { scrub } from '../util/redact.js';
+import { assertTimerMs } from '../util/timer-limit.js';
 import { backoffDelay } from './backoff.js';
-import { DefaultClientOptions, type PveAuth, type PveRetryOptions, type ProxmoxClientOptions } from './client-options.js';
+import { DefaultClientOptions, MAX_RESPONSE_BYTES, type PveAuth, type PveRetryOptions, type ProxmoxClientOptions } from './client-options.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
+import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
 import { encodePveParams } from './form-encoding.js';
 import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';
 import { isRetryable } from './retry-policy.js';
 import { createTlsConnector } from './tls-connector.js';
+import { parsePveBaseUrl } from './pve-base-url.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -48,6 +50,7 @@ export class ProxmoxClient implements PveApi {
   readonly #ownsDispatcher: boolean;
   readonly #limiter: ConcurrencyLimiter;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
   readonly #retry: PveRetryOptions;
   readonly #renewAfterMs: number;
   readonly #logger: Logger;
@@ -59,15 +62,21 @@ export class ProxmoxClient implements PveApi {
 
   constructor(options: ProxmoxClientOptions) {
     this.clusterId = options.clusterId ?? DefaultClientOptions.clusterId;
-    const url = parseBaseUrl(options.baseUrl, this.clusterId);
-    this.baseUrl = url.origin;
+    this.baseUrl = parsePveBaseUrl(options.baseUrl, this.clusterId).origin;
     this.#auth = validateAuth(options.auth, this.clusterId);
     this.#secrets = this.#auth.type === 'token' ? [this.#auth.secret] : [this.#auth.password];
     this.#logger = (options.logger ?? silentLogger).child({ clusterId: this.clusterId });
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#timeoutMs = options.timeoutMs ?? DefaultClientOptions.timeoutMs;
+    assertTimerMs(this.#timeoutMs, `cluster '${this.clusterId}': timeoutMs`);
+    this.#maxResponseBytes = options.maxResponseBytes ?? DefaultClientOptions.maxResponseBytes;
+    if (!Number.isInteger(this.#maxResponseBytes) || this.#maxResponseBytes < 1 || this.#maxResponseBytes > MAX_RESPONSE_BYTES) {
+      throw new ConfigError(`cluster '${this.clusterId}': maxResponseBytes must be a whole number from 1 to ${MAX_RESPONSE_BYTES} (got ${this.#maxResponseBytes})`, { clusterId: this.clusterId, key: 'maxResponseBytes' });
+    }
     this.#retry = { ...DefaultClientOptions.retry, ...options.retry };
+    assertTimerMs(this.#retry.baseDelayMs, `cluster '${this.clusterId}': retry.baseDelayMs`, 0);
+    assertTimerMs(this.#retry.maxDelayMs, `cluster '${this.clusterId}': retry.maxDelayMs`, 0);
     this.#renewAfterMs = options.ticketRenewAfterMs ?? DefaultClientOptions.ticketRenewAfterMs;
     const maxConcurrent = options.maxConcurrentRequests ?? DefaultClientOptions.maxConcurrentRequests;
     this.#limiter = new ConcurrencyLimiter(maxConcurrent);
@@ -203,12 +212,13 @@ export class ProxmoxClient implements PveApi {
     if (inBody) headers['content-type'] = 'application/x-www-form-urlencoded';
     const url = `/api2/json${path}${!inBody && encoded ? `?${encoded}` : ''}`;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    assertTimerMs(timeoutMs, `${method} ${path}: timeoutMs`);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new PveTimeoutError({ ...facts, timeoutMs })), timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
     const started = this.#clock.now();
     try {
-      const raw = await dispatchRequest(this.#dispatcher, { method, path: url, headers, ...(inBody ? { body: encoded } : {}), signal });
+      const raw = await dispatchRequest(this.#dispatcher, { method, path: url, headers, ...(inBody ? { body: encoded } : {}), signal, maxBodyBytes: this.#maxResponseBytes });
       this.#logger.debug('PVE request', { method, path, status: raw.status, ms: this.#clock.now() - started });
       return raw;
     } catch (error) {
@@ -223,28 +233,13 @@ export class ProxmoxClient implements PveApi {
     if (deadline.aborted) return deadline.reason;
     if (callerSignal?.aborted) return callerSignal.reason;
     const cause = error.cause;
+    if (cause instanceof BodyTooLargeError) return new PveResponseTooLargeError({ ...facts, maxResponseBytes: cause.limitBytes });
     if (cause instanceof LabError) return cause;
     const code = (cause as { code?: string }).code;
     const reason = scrub(code ? `${code}: ${cause.message}` : cause.message, this.#secrets);
     const connectPhase = code !== undefined && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code);
     return new PveConnectionError({ ...facts, requestSent: error.requestSent && !connectPhase, reason }, { cause });
   }
-}
-
-function parseBaseUrl(baseUrl: string, clusterId: string): URL {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl '${baseUrl}' is not a URL; use the form https://pve1.example.org:8006`, { clusterId, baseUrl });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl must start with https:// (got ${url.protocol})`, { clusterId, baseUrl });
-  }
-  if (url.pathname !== '/' && url.pathname !== '') {
-    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': baseUrl must not carry a path (got '${url.pathname}'); the client adds /api2/json itself`, { clusterId, baseUrl });
-  }
-  return url;
 }
 
 function validateAuth(auth: PveAuth, clusterId: string): PveAuth {

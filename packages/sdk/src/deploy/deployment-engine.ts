@@ -1,28 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { backoffDelay } from '../client/backoff.js';
 import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm, waitForCloneLock } from '../cloning/clone-vm.js';
+import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
 import { PveConnectionError, PveHttpError, PveTimeoutError } from '../errors/pve-errors.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
+import { UnknownVmError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
-import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js';
+import type { DeploymentItemRecord, DeploymentRecord, VmRole } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
-import { replicateTemplate } from '../templates/replicate-template.js';
-import { listVmResources, tagsOf, type VmResource } from '../templates/template-inventory.js';
-import { baseVmName, classTags, InvalidDeploymentError, type ClassSpecInput } from './class-spec.js';
+import { replicaTag } from '../templates/replicate-template.js';
+import { listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { baseVmName, classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
+import { creationMarker, hasClassTag, ownedByClass, readCreationMarker } from './class-ownership.js';
+import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
+import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
+import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
-
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -36,6 +41,26 @@ export interface DeploymentEngineDeps {
   pollIntervalMs?: number;
   /** Deadline of one clone. @defaultValue 30 min */
   cloneTimeoutMs?: number;
+  /** How long a deployment's lease lives unrenewed; another process takes over after that. @defaultValue 30000 */
+  leaseTtlMs?: number;
+  /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
+  instanceId?: string;
+}
+
+/** Options of `apply`. */
+export interface ApplyOptions {
+  onEvent?: (e: DeploymentEvent) => void;
+  /** Required when the plan deletes VMs: the caller has shown the list and it was confirmed. */
+  confirmDeletes?: boolean;
+  /** Where the front end shows progress, kept with the deployment (see `DeploymentRecord.notify`). */
+  notify?: Record<string, unknown>;
+}
+
+/** Options of `resume` and `startTakeover`. */
+export interface ResumeOptions {
+  onEvent?: (e: DeploymentEvent) => void;
+  /** Called with each deployment taken over and how it ended (e.g. to finish its chat message). */
+  onFinished?: (deployment: DeploymentRecord, summary: DeploymentSummary) => void | Promise<void>;
 }
 
 /** A running deployment: its id, its events, and its end. */
@@ -45,15 +70,33 @@ export interface DeploymentHandle {
   done: Promise<DeploymentSummary>;
 }
 
-/** How a deployment ended. */
+/** A VM named in a summary. */
+export interface SummaryVm {
+  vmid: number;
+  node: string;
+  name: string;
+}
+
+/** How a deployment ended, checked against the cluster. */
 export interface DeploymentSummary {
   deploymentId: string;
   classId: string;
-  status: 'done' | 'failed';
+  /** `failed` whenever the cluster does not match the plan; `interrupted` when another process took the deployment over. */
+  status: 'done' | 'failed' | 'interrupted';
   created: number;
   kept: number;
   deleted: number;
   failed: Array<{ name: string; error: string }>;
+  /** VMs tagged for the class that nothing accounts for and that we did not create: left alone, reported. */
+  orphans: SummaryVm[];
+  /** VMs that exist for the class (or for a failed item) but are not registered in the store. */
+  unregistered: SummaryVm[];
+  /** Names more than one of the class's VMs carry. */
+  duplicates: string[];
+  /** Half-made clones of failed items and leftovers of earlier runs, removed while reconciling. */
+  removed: SummaryVm[];
+  /** Enrolled students who got no VM (fewer seats than students). */
+  unseated: string[];
   durationMs: number;
 }
 
@@ -62,69 +105,142 @@ interface StoredSpec {
   plan: ClassPlan;
 }
 
-type Item = DeploymentItemRecord & { role: PlannedVm['role'] | 'replica'; action: PlannedVm['action'] | 'replicate' };
+type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
 
 const RETRYABLE = (error: unknown): boolean =>
-  error instanceof PveConnectionError || error instanceof PveTimeoutError || (error instanceof PveHttpError && error.status >= 500);
+  error instanceof PveConnectionError || error instanceof PveTimeoutError || (error instanceof PveHttpError && error.status >= 500) || error instanceof GuestStillLockedError;
 
 /**
- * Class deployment: `plan` (what would change), `apply` (record the deployment and its items in the
- * store first, then clone under concurrency limits, registering every VM as it lands), `resume`
- * (finish deployments a crashed process left, reconciling with the cluster by tags and names), and
- * `destroyClass` / `destroyVm`. Every step is idempotent, so re-applying creates only what is missing.
+ * Class deployment: `plan` (what would change), `apply` (take the class's lease, record the
+ * deployment and its items, then clone under concurrency limits), `resume` / `startTakeover`
+ * (finish deployments whose owner died), `destroyClass`, `destroyVm` and `adoptVm`.
+ *
+ * A deployment is owned by one process through a lease in the store, so two processes never run a
+ * class at once. Every clone's VMID is in the store, and its creation marker in its description,
+ * before the clone is sent; a VM is the class's only when its tags, marker or the store say so.
+ * At the end the store is reconciled with the cluster and the summary says what does not match.
  */
 export class DeploymentEngine {
   readonly #deps: DeploymentEngineDeps;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #limits: DeploymentLimits;
+  readonly #instanceId: string;
+  readonly #leaseTtlMs: number;
+  /** Classes whose deployment runs in this process (lease holders are per process). */
+  readonly #active = new Set<string>();
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
+    this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
   }
 
-  /** What applying `spec` would create, keep and delete. */
-  plan(spec: ClassSpecInput): Promise<ClassPlan> {
+  /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
+  async plan(spec: ClassSpecInput): Promise<ClassPlan> {
+    const { classId } = parseClassSpec(spec);
+    const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
+    if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)) throw await this.#inProgress(classId);
     return planClass(this.#deps, spec);
   }
 
-  /** Records `plan` as a deployment, then runs it. Resolves once it is recorded; `done` resolves at the end. */
-  async apply(plan: ClassPlan, options: { onEvent?: (e: DeploymentEvent) => void } = {}): Promise<DeploymentHandle> {
-    const id = randomUUID();
-    const now = this.#clock.now();
-    const items: DeploymentItemRecord[] = [];
-    const item = (vm: PlannedVm, kind: DeploymentItemRecord['kind']): DeploymentItemRecord => ({
-      deploymentId: id, name: vm.name, kind, personId: vm.personId, node: vm.node, vmid: vm.vmid, status: 'pending', attempt: 0, error: null, updatedAt: now,
-    });
-    items.push(item(plan.base, 'base'));
-    for (const node of plan.replicateBaseTo) items.push({ ...item({ ...plan.base, node, vmid: null }, 'replica'), name: `${plan.base.name}@${node}` });
-    for (const vm of plan.vms) items.push(item(vm, vm.action === 'delete' ? 'delete' : vm.role));
-    const record: DeploymentRecord = {
-      id, classId: plan.spec.classId, clusterId: plan.clusterId, spec: { spec: plan.spec, plan } satisfies StoredSpec, status: 'planned',
-      createdBy: plan.spec.requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null,
-    };
-    await this.#deps.store.deployments.create(record, items);
-    await this.#deps.store.audit.record({ at: now, actor: plan.spec.requestedBy, action: 'class.deploy', target: plan.spec.classId, outcome: 'ok', details: { deploymentId: id, ...plan.counts } });
-    return this.#start(id, options.onEvent);
+  /**
+   * Takes the class's lease, records `plan` as a deployment, then runs it. Resolves once it is
+   * recorded; `done` resolves at the end. A plan that deletes VMs needs `confirmDeletes`. A
+   * deployment of the class that a dead process left is finished first.
+   */
+  async apply(plan: ClassPlan, options: ApplyOptions = {}): Promise<DeploymentHandle> {
+    const classId = plan.spec.classId;
+    if (plan.counts.delete > 0 && !options.confirmDeletes) throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
+    if (this.#active.has(classId)) throw await this.#inProgress(classId);
+    this.#active.add(classId);
+    let lease: DeploymentLease | undefined;
+    try {
+      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
+      if (!lease) throw await this.#inProgress(classId);
+      const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
+      if (stale.length > 0) {
+        for (const d of stale) {
+          this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
+          await this.#run(d.id, lease, () => undefined);
+        }
+        const fresh = await planClass(this.#deps, plan.spec);
+        const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
+        if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid))) throw new PlanChangedError(classId, 'it would now delete other VMs');
+        plan = fresh;
+      }
+      const id = randomUUID();
+      const now = this.#clock.now();
+      const record: DeploymentRecord = {
+        id, classId, clusterId: plan.clusterId, spec: { spec: plan.spec, plan } satisfies StoredSpec, status: 'planned',
+        createdBy: plan.spec.requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null, notify: options.notify ?? null,
+      };
+      await this.#deps.store.deployments.create(record, itemsOf(id, plan, now));
+      await this.#deps.store.audit.record({ at: now, actor: plan.spec.requestedBy, action: 'class.deploy', target: classId, outcome: 'ok', details: { deploymentId: id, ...plan.counts } });
+      return this.#start(id, classId, lease, options.onEvent);
+    } catch (error) {
+      await lease?.release();
+      this.#active.delete(classId);
+      throw error;
+    }
   }
 
   /** Plans and applies `spec`, waiting for the end. */
-  async deploy(spec: ClassSpecInput, options: { onEvent?: (e: DeploymentEvent) => void } = {}): Promise<DeploymentSummary> {
+  async deploy(spec: ClassSpecInput, options: ApplyOptions = {}): Promise<DeploymentSummary> {
     return (await this.apply(await this.plan(spec), options)).done;
   }
 
-  /** Finishes every deployment still planned or running in the store (after a crash or restart). */
-  async resume(options: { onEvent?: (e: DeploymentEvent) => void } = {}): Promise<DeploymentSummary[]> {
-    const unfinished = await this.#deps.store.deployments.unfinished();
+  /**
+   * Takes over every unfinished deployment whose lease has expired (its process died) and finishes
+   * it, reconciling with the cluster first. Deployments a live process owns are left to it.
+   */
+  async resume(options: ResumeOptions = {}): Promise<DeploymentSummary[]> {
     const out: DeploymentSummary[] = [];
-    for (const d of unfinished) {
-      this.#logger.info('resuming deployment', { deploymentId: d.id, classId: d.classId });
-      out.push(await this.#start(d.id, options.onEvent).done);
+    for (const d of await this.#deps.store.deployments.unfinished()) {
+      if (this.#active.has(d.classId)) continue;
+      this.#active.add(d.classId);
+      const lease = await DeploymentLease.acquire(this.#leaseDeps(), d.classId, this.#instanceId, this.#leaseTtlMs).catch(() => undefined);
+      const current = lease && (await this.#deps.store.deployments.get(d.id));
+      if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
+        await lease?.release();
+        this.#active.delete(d.classId);
+        continue;
+      }
+      this.#logger.info('taking over deployment', { deploymentId: d.id, classId: d.classId });
+      const summary = await this.#start(d.id, d.classId, lease, options.onEvent).done;
+      out.push(summary);
+      try {
+        await options.onFinished?.(current, summary);
+      } catch (error) {
+        this.#logger.warn('onFinished failed', { deploymentId: d.id, error });
+      }
     }
     return out;
+  }
+
+  /** Calls `resume` every `intervalMs` (default half the lease time) until `stop` — for bot processes. */
+  startTakeover(options: ResumeOptions & { intervalMs?: number } = {}): { stop: () => Promise<void> } {
+    const stop = new AbortController();
+    const loop = (async () => {
+      while (!stop.signal.aborted) {
+        await this.resume(options).catch((error: unknown) => this.#logger.error('deployment take-over failed', { error }));
+        await this.#clock.sleep(options.intervalMs ?? Math.ceil(this.#leaseTtlMs / 2), stop.signal).catch(() => undefined);
+      }
+    })();
+    return {
+      stop: async () => {
+        stop.abort();
+        await loop;
+      },
+    };
+  }
+
+  /** Changes where a deployment's progress is shown (e.g. once the chat message exists). */
+  async setNotify(deploymentId: string, notify: Record<string, unknown>): Promise<void> {
+    await this.#deps.store.deployments.update(deploymentId, { notify }, this.#clock.now());
   }
 
   /** A deployment and its items, for polling. */
@@ -133,7 +249,16 @@ export class DeploymentEngine {
     return deployment && { deployment, items: await this.#deps.store.deployments.items(id) };
   }
 
-  #start(id: string, onEvent?: (e: DeploymentEvent) => void): DeploymentHandle {
+  #leaseDeps() {
+    return { store: this.#deps.store, clock: this.#clock, logger: this.#logger };
+  }
+
+  async #inProgress(classId: string): Promise<DeploymentInProgressError> {
+    const [running] = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId).sort((a, b) => b.createdAt - a.createdAt);
+    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : {}) });
+  }
+
+  #start(id: string, classId: string, lease: DeploymentLease, onEvent?: (e: DeploymentEvent) => void): DeploymentHandle {
     const channel = new EventChannel<DeploymentEvent>();
     const emit = (e: DeploymentEvent): void => {
       channel.push(e);
@@ -143,30 +268,32 @@ export class DeploymentEngine {
         this.#logger.warn('deployment event handler threw', { error });
       }
     };
-    const done = this.#run(id, emit).finally(() => channel.end());
+    const done = this.#run(id, lease, emit).finally(async () => {
+      await lease.release();
+      this.#active.delete(classId);
+      channel.end();
+    });
     return { id, events: channel, done };
   }
 
-  async #run(id: string, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+  async #run(id: string, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
     const started = this.#clock.now();
     const store = this.#deps.store;
     const deployment = await store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
     const { plan } = deployment.spec as StoredSpec;
+    const classId = plan.spec.classId;
     const api = this.#deps.clusters.get(plan.clusterId);
-    const items = (await store.deployments.items(id)) as Item[];
-    for (const i of items) {
-      i.role = i.kind === 'base' ? 'base' : i.kind === 'replica' ? 'replica' : i.kind === 'teacher' ? 'teacher' : 'student';
-      const planned = [plan.base, ...plan.vms].find((v) => v.name === i.name);
-      i.action = i.kind === 'delete' ? 'delete' : i.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
-    }
+    const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
     await store.deployments.update(id, { status: 'running' }, this.#clock.now());
-    emit({ type: 'planned', deploymentId: id, classId: plan.spec.classId, ...plan.counts });
+    emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
     const failures: Array<{ name: string; error: string }> = [];
-    let resources = await listVmResources(api);
+    const removed: SummaryVm[] = [];
+
     const guard = async (item: Item, work: () => Promise<void>): Promise<void> => {
       if (item.status === 'done' || item.status === 'deleted') return;
       for (let attempt = 1; ; attempt++) {
+        if (lease.lost) return;
         try {
           await store.deployments.updateItem(id, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
           await work();
@@ -174,7 +301,6 @@ export class DeploymentEngine {
         } catch (error) {
           if (attempt < 3 && RETRYABLE(error)) {
             await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
-            resources = await listVmResources(api).catch(() => resources);
             continue;
           }
           const message = error instanceof Error ? error.message : String(error);
@@ -182,164 +308,296 @@ export class DeploymentEngine {
           await store.deployments.updateItem(id, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
           emit({ type: 'failed', deploymentId: id, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
           this.#logger.error('deployment item failed', { deploymentId: id, name: item.name, error });
+          const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) => this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }));
+          if (gone) removed.push(gone);
           return;
         }
       }
     };
-    const find = (item: Item): VmResource | undefined => resources.find((r) => r.name === item.name && r.type === 'qemu');
-    const byRole = (role: Item['role']) => items.filter((i) => i.role === role);
+    const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
+    const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
 
-    // The teacher VM (a full clone) runs beside the chain base → replicas → students, which only
-    // needs the base template.
-    // Every clone, whatever its role, takes a slot under the global / node / storage limits.
+    // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
+    // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot.
     const throttle = new DeploymentThrottle(this.#limits);
     const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
-    const teacherWork = Promise.all(byRole('teacher').map((t) => throttle.run(t.node!, storageKey(t.node!), () => guard(t, () => this.#ensureVm(api, plan, id, t, find(t), emit)))));
+    const slot = (node: string, work: () => Promise<void>) => throttle.run(node, storageKey(node), work);
+    const teacherWork = Promise.all(byRole('teacher').map((t) => slot(t.node!, () => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit)))));
     const studentChain = async (): Promise<void> => {
-      // 1. The class base template.
       const [baseItem] = byRole('base');
-      if (baseItem) await throttle.run(baseItem.node!, storageKey(baseItem.node!), () => guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, find(baseItem), emit)));
-      const baseState = (await store.deployments.items(id)).find((i) => i.kind === 'base');
-      const baseVmid = baseState?.vmid ?? plan.base.vmid;
-      const baseReady = baseItem === undefined || baseState?.status === 'done';
-
-      // 2. Replicas of the base where students must land on other nodes with local storage.
-      if (baseReady && baseVmid !== null) {
-        for (const r of byRole('replica')) {
-          await guard(r, async () => {
-            const baseTemplate = await this.#deps.catalog.get(baseVmName(plan.spec.classId));
-            const [result] = await replicateTemplate(this.#deps, baseTemplate, [r.node!], { clusterId: plan.clusterId, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
-            await store.deployments.updateItem(id, r.name, { status: 'done', vmid: result!.vmid, updatedAt: this.#clock.now() });
-          });
-        }
-      }
-
-      // 3. Students.
-      const baseMappings = baseReady ? await this.#deps.catalog.get(baseVmName(plan.spec.classId)).catch(() => undefined) : undefined;
+      if (baseItem) await slot(baseItem.node!, () => guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit)));
+      const base = baseItem ? await itemState(baseItem.name) : undefined;
+      if (base?.status !== 'done' || base.vmid === null) return;
+      const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
       await Promise.all(
-        byRole('student')
-          .filter((s) => s.action !== 'delete')
-          .map((s) =>
-            throttle.run(s.node!, storageKey(s.node!), () =>
-              guard(s, async () => {
-                const existing = find(s);
-                if (!existing && s.vmid === null && !baseMappings) throw new InvalidDeploymentError(`the base template of ${plan.spec.classId} is not ready, so ${s.name} cannot be cloned`);
-                const sourceNode = plan.storage.shared ? plan.base.node : s.node!;
-                const source = { node: sourceNode, vmid: baseMappings?.vmidOn(sourceNode, plan.clusterId) ?? baseVmid! };
-                await this.#ensureVm(api, plan, id, s, existing, emit, source);
-              }),
-            ),
+        byRole('replica').map((r) => slot(r.node!, () => guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)))),
+      );
+      for (const r of byRole('replica')) {
+        const state = await itemState(r.name);
+        if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
+      }
+      await Promise.all(
+        byRole('student').map((s) =>
+          slot(s.node!, () =>
+            guard(s, async () => {
+              const sourceNode = plan.storage.shared ? base.node! : s.node!;
+              const sourceVmid = copies[sourceNode];
+              if (sourceVmid === undefined && s.vmid === null) throw new InvalidDeploymentError(`the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`);
+              await this.#ensureVm(api, plan, id, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, emit);
+            }),
           ),
+        ),
       );
     };
     await Promise.all([teacherWork, studentChain()]);
 
-    // 4. Students no longer wanted (scale down).
+    // Scale-down, confirmed when the plan was applied: only VMs that are still the class's.
     for (const d of items.filter((i) => i.action === 'delete')) {
       await guard(d, async () => {
-        if (d.vmid !== null) await this.#destroyGuest(api, plan.clusterId, d.node!, d.vmid);
+        if (d.vmid !== null) {
+          const resource = (await listVmResources(api)).find((r) => r.vmid === d.vmid);
+          const assignments = await this.#classAssignments(plan.clusterId, classId);
+          if (resource && !ownedByClass({ vmid: resource.vmid, tags: resource.tags }, classId, assignments)) throw new InvalidDeploymentError(`${d.name} (${d.vmid}) no longer belongs to ${classId}; it was left alone`);
+          if (resource) await this.#destroyGuest(api, plan.clusterId, resource.node, d.vmid);
+        }
         await store.deployments.updateItem(id, d.name, { status: 'deleted', updatedAt: this.#clock.now() });
         emit({ type: 'deleted', deploymentId: id, name: d.name, vmid: d.vmid ?? 0 });
       });
     }
 
     const finalItems = await store.deployments.items(id);
-    const status = failures.length ? 'failed' : 'done';
-    const finishedAt = this.#clock.now();
-    await store.deployments.update(id, { status, finishedAt, error: failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join('; ').slice(0, 2000) : null }, finishedAt);
-    const summary: DeploymentSummary = {
+    const base: Omit<DeploymentSummary, 'status' | 'orphans' | 'unregistered' | 'duplicates' | 'durationMs'> = {
       deploymentId: id,
-      classId: plan.spec.classId,
-      status,
-      created: finalItems.filter((i) => i.status === 'done' && i.kind !== 'delete' && [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create').length + finalItems.filter((i) => i.kind === 'replica' && i.status === 'done').length,
+      classId,
+      created: finalItems.filter((i) => i.status === 'done' && (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create')).length,
       kept: plan.counts.keep,
       deleted: finalItems.filter((i) => i.status === 'deleted').length,
       failed: failures,
-      durationMs: finishedAt - started,
+      removed,
+      unseated: plan.unseated ?? [],
     };
+    if (lease.lost) {
+      const summary: DeploymentSummary = { ...base, status: 'interrupted', orphans: [], unregistered: [], duplicates: [], durationMs: this.#clock.now() - started };
+      emit({ type: 'done', deploymentId: id, status: 'interrupted', created: summary.created, kept: summary.kept, deleted: summary.deleted, failed: failures.length, durationMs: summary.durationMs });
+      return summary;
+    }
+    const check = await this.#reconcile(api, plan, id, finalItems);
+    removed.push(...check.removed);
+    const problems = [
+      ...failures.map((f) => `${f.name}: ${f.error}`),
+      ...check.missing.map((m) => `${m} is missing on the cluster`),
+      ...check.orphans.map((o) => `orphan ${o.name} (${o.vmid}) on ${o.node}`),
+      ...check.unregistered.map((o) => `unregistered ${o.name} (${o.vmid}) on ${o.node}`),
+      ...check.duplicates.map((n) => `more than one VM is named ${n}`),
+    ];
+    const status = problems.length ? 'failed' : 'done';
+    const finishedAt = this.#clock.now();
+    await store.deployments.update(id, { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null }, finishedAt);
+    const summary: DeploymentSummary = { ...base, status, orphans: check.orphans, unregistered: check.unregistered, duplicates: check.duplicates, durationMs: finishedAt - started };
     emit({ type: 'done', deploymentId: id, status, created: summary.created, kept: summary.kept, deleted: summary.deleted, failed: failures.length, durationMs: summary.durationMs });
     return summary;
   }
 
-  /** Makes sure one VM exists, is verified, tagged and registered: adopts what is there, clones what is not. */
-  async #ensureVm(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, found: VmResource | undefined, emit: (e: DeploymentEvent) => void, studentSource?: { node: string; vmid: number }): Promise<void> {
-    const store = this.#deps.store;
-    const poll = this.#deps.pollIntervalMs ?? 1000;
+  /**
+   * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
+   * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
+   * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
+   */
+  async #ensureVm(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, source: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void): Promise<void> {
     const role = item.role === 'replica' ? 'base' : item.role;
-    let node = found?.node ?? item.node!;
-    let vmid = found?.vmid ?? null;
-    let adopted = vmid !== null;
-    // A VMID recorded before a crash: adopt it if it is ours (our name, or a clone still in progress).
-    if (vmid === null && item.vmid !== null) {
-      const owned = await this.#ownedVm(api, item.vmid, item.name);
-      if (owned) {
-        vmid = item.vmid;
-        node = owned.node;
-        adopted = true;
-      }
-    }
-    if (vmid === null) {
-      const source = role === 'student' ? studentSource! : plan.source;
+    let state = await this.#recordedGuest(api, plan, item);
+    const adopted = state !== undefined;
+    if (!state) {
+      const node = item.node ?? source.node;
       emit({ type: 'cloning', deploymentId, name: item.name, node });
       const result = await cloneVm(api, {
         source,
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
         ...(node !== source.node ? { target: node } : {}),
-        pollIntervalMs: poll,
-        timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-        clock: this.#clock,
-        logger: this.#logger,
-        onAllocated: (id) => store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid: id, updatedAt: this.#clock.now() }),
+        description: creationMarker(plan.spec.classId, role, deploymentId),
+        ...this.#cloneTiming(),
+        onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
         onProgress: (p) => {
           if (p.phase === 'cloning' && p.percent !== undefined) emit({ type: 'cloning', deploymentId, name: item.name, node, ...(p.vmid ? { vmid: p.vmid } : {}), percent: p.percent });
         },
       });
-      vmid = result.vmid;
-      node = result.node;
+      state = await this.#settled(api, result.vmid);
+      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
+    const vmid = item.vmid!;
     emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-    await store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node, updatedAt: this.#clock.now() });
-    let config = await waitForCloneLock(api, node, vmid, this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000), poll, this.#clock, async () => new InvalidDeploymentError(`${item.name} (${vmid}) stayed locked`));
-    const disk = findBootDisk(config);
-    if (!disk) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node, vmid, sourceVmid: plan.source.vmid, config });
-    const tags = classTags(plan.spec.classId, role);
-    if (config.tags !== tags) await api.put(pvePath`/nodes/${node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
-    if (role === 'base' && config.template !== 1) {
-      await waitForTask(api, await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/template`), { clock: this.#clock, pollIntervalMs: Math.min(250, poll), maxPollIntervalMs: poll });
-      config = await waitForCloneLock(api, node, vmid, this.#clock.now() + 120_000, poll, this.#clock, async () => new InvalidDeploymentError(`${item.name} stayed locked after conversion`));
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state.node, updatedAt: this.#clock.now() });
+    if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: source.vmid, config: state.config });
+    state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
+    await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
+    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  }
+
+  /**
+   * A copy of the class base template on another node: recorded before its clone, tagged, moved
+   * there (local storage: clone beside the base, then migrate offline), converted and registered.
+   * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
+   */
+  async #ensureReplica(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, base: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void): Promise<void> {
+    const target = item.node!;
+    let state = await this.#recordedGuest(api, plan, item);
+    const adopted = state !== undefined;
+    if (!state) {
+      emit({ type: 'cloning', deploymentId, name: item.name, node: target });
+      const result = await cloneVm(api, {
+        source: base,
+        name: baseVmName(plan.spec.classId),
+        mode: 'full',
+        ...(plan.storage.shared ? { target } : {}),
+        description: creationMarker(plan.spec.classId, 'base', deploymentId),
+        ...this.#cloneTiming(),
+        onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
+      });
+      state = await this.#settled(api, result.vmid);
+      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
-    config = { ...config, tags };
+    const vmid = item.vmid!;
+    const baseTemplate = await this.#deps.store.templates.getByName(baseVmName(plan.spec.classId));
+    const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
+    if (state.node !== target) {
+      if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+      emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
+      await waitForTask(api, await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/migrate`, { target }), this.#taskOptions(3_600_000));
+      state = await this.#settled(api, vmid);
+      if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
+    }
+    state = await this.#tagAndConvert(api, state, vmid, tags, true);
+    await this.#register(plan, deploymentId, item, state, vmid, { isReplica: true });
+    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  }
+
+  /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
+  async #recordedGuest(api: PveApi, plan: ClassPlan, item: Item): Promise<GuestState | undefined> {
+    if (item.vmid === null) return undefined;
+    const state = await this.#settled(api, item.vmid);
+    if (!state) return undefined;
+    const marker = readCreationMarker(state.config.description);
+    const ours = item.action === 'keep' || marker?.classId === plan.spec.classId || hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
+    if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
+    if (ours && item.action === 'keep') return state;
+    this.#logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', { name: item.name, vmid: item.vmid, found: state.config.name });
+    return undefined;
+  }
+
+  async #recordVmid(deploymentId: string, item: Item, vmid: number): Promise<void> {
+    item.vmid = vmid;
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: this.#clock.now() });
+  }
+
+  #cloneTiming() {
+    return { pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, clock: this.#clock, logger: this.#logger };
+  }
+
+  #taskOptions(timeoutMs: number) {
+    const poll = this.#deps.pollIntervalMs ?? 1000;
+    return { clock: this.#clock, timeoutMs, pollIntervalMs: Math.min(250, poll), maxPollIntervalMs: poll };
+  }
+
+  #settled(api: PveApi, vmid: number): Promise<GuestState | undefined> {
+    return settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000) });
+  }
+
+  async #tagAndConvert(api: PveApi, state: GuestState, vmid: number, tags: string, template: boolean): Promise<GuestState> {
+    if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+    let config: Record<string, unknown> = { ...state.config, tags };
+    if (template && Number(config.template) !== 1) {
+      await waitForTask(api, await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/template`), this.#taskOptions(120_000));
+      const settled = await this.#settled(api, vmid);
+      config = { ...(settled?.config ?? config), tags };
+    }
+    return { node: state.node, config };
+  }
+
+  async #register(plan: ClassPlan, deploymentId: string, item: Item, state: GuestState, vmid: number, template?: { isReplica: boolean }): Promise<void> {
     const now = this.#clock.now();
+    const role: VmRole = item.role === 'replica' ? 'base' : item.role;
+    const { node, config } = state;
     // Read outside the transaction: on SQLite the transaction holds the only connection.
-    const sourceTemplate = role === 'base' ? await this.#deps.catalog.get(plan.templateName) : undefined;
-    await store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid: vmid!, now }, config, findBootDisk(config)?.key)]);
-      await tx.classes.assignVm({ clusterId: plan.clusterId, vmid: vmid!, personId: item.personId, classId: plan.spec.classId, role }, now);
-      if (role === 'base') {
+    const sourceTemplate = template ? await this.#deps.catalog.get(plan.templateName) : undefined;
+    await this.#deps.store.transaction(async (tx) => {
+      await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
+      await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role }, now);
+      if (template) {
+        const name = baseVmName(plan.spec.classId);
         await tx.templateInventory.upsert({
-          clusterId: plan.clusterId, node, vmid: vmid!, name: item.name, isReplica: false, sourceVmid: plan.source.vmid, sourceNode: plan.source.node,
+          clusterId: plan.clusterId, node, vmid, name, isReplica: template.isReplica, sourceVmid: plan.source.vmid, sourceNode: plan.source.node,
           isClassTemplate: true, classId: plan.spec.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
         });
-        const existing = await tx.templates.getByName(item.name);
+        const existing = await tx.templates.getByName(name);
         if (!existing) {
           const { memory, cores } = sourceTemplate!.record;
-          await tx.templates.create({ name: item.name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false }, [{ clusterId: plan.clusterId, node, vmid: vmid! }], now);
+          await tx.templates.create({ name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false }, [{ clusterId: plan.clusterId, node, vmid }], now);
         } else if (!(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)) {
-          await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid: vmid! });
+          await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
         }
       }
       await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
     });
-    emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted });
   }
 
-  /** Where VMID `vmid` is, if it is ours: named `name`, or a clone whose temporary config has no name yet. */
-  async #ownedVm(api: PveApi, vmid: number, name: string): Promise<{ node: string } | undefined> {
-    const vm = (await listVmResources(api)).find((r) => r.vmid === vmid);
-    if (!vm) return undefined;
-    if (vm.name === name || (vm.lock === 'clone' && (vm.name === undefined || vm.name === `VM ${vmid}`))) return { node: vm.node };
-    return undefined;
+  /** Removes the VM a failed item made, when it is ours (its marker names this deployment) and unregistered. */
+  async #removeHalfMade(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item): Promise<SummaryVm | undefined> {
+    const vmid = (await this.#deps.store.deployments.items(deploymentId)).find((i) => i.name === item.name)?.vmid ?? null;
+    if (vmid === null || (await this.#deps.store.classes.assignment(plan.clusterId, vmid))) return undefined;
+    const state = await settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + 10 * 60_000 });
+    if (!state || readCreationMarker(state.config.description)?.deploymentId !== deploymentId || Number(state.config.template) === 1) return undefined;
+    await this.#destroyGuest(api, plan.clusterId, state.node, vmid);
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { vmid: null, updatedAt: this.#clock.now() });
+    this.#logger.info('removed the half-made VM of a failed item', { name: item.name, vmid });
+    return { vmid, node: state.node, name: String(state.config.name ?? item.name) };
+  }
+
+  /**
+   * Compares the store with the cluster after a run: every item that is done exists, every VM
+   * tagged for the class is registered, no name is taken twice. Leftovers we created (our
+   * creation marker, unregistered) are removed; anything else is reported, never deleted.
+   */
+  async #reconcile(api: PveApi, plan: ClassPlan, deploymentId: string, items: DeploymentItemRecord[]): Promise<{ orphans: SummaryVm[]; unregistered: SummaryVm[]; duplicates: string[]; missing: string[]; removed: SummaryVm[] }> {
+    const classId = plan.spec.classId;
+    const resources = await listVmResources(api);
+    const assignments = await this.#classAssignments(plan.clusterId, classId);
+    const present = new Map(resources.filter((r) => r.type === 'qemu').map((r) => [r.vmid, r]));
+    const summaryVm = (r: VmResource): SummaryVm => ({ vmid: r.vmid, node: r.node, name: r.name ?? `VM ${r.vmid}` });
+    const missing = items.filter((i) => i.status === 'done' && i.kind !== 'delete' && (i.vmid === null || !present.has(i.vmid))).map((i) => i.name);
+    const accounted = new Set(items.filter((i) => i.status === 'done' && i.vmid !== null).map((i) => i.vmid!));
+    const orphans: SummaryVm[] = [];
+    const unregistered: SummaryVm[] = [];
+    const removed: SummaryVm[] = [];
+    for (const r of resources.filter((x) => x.type === 'qemu' && hasClassTag(x, classId))) {
+      if (assignments.has(r.vmid) || accounted.has(r.vmid)) continue;
+      const state = await this.#settled(api, r.vmid).catch(() => undefined);
+      const marker = readCreationMarker(state?.config.description);
+      if (state && marker?.classId === classId && Number(state.config.template) !== 1) {
+        await this.#destroyGuest(api, plan.clusterId, state.node, r.vmid);
+        removed.push(summaryVm(r));
+      } else orphans.push(summaryVm(r));
+    }
+    for (const item of items.filter((i) => i.status === 'failed' && i.vmid !== null)) {
+      const r = present.get(item.vmid!);
+      if (r && !assignments.has(r.vmid) && !removed.some((x) => x.vmid === r.vmid)) unregistered.push(summaryVm(r));
+    }
+    for (const vmid of accounted) {
+      const r = present.get(vmid);
+      if (r && !assignments.has(vmid) && !items.some((i) => i.vmid === vmid && i.kind === 'delete')) unregistered.push(summaryVm(r));
+    }
+    const names = new Map<string, number>();
+    for (const r of resources.filter((x) => x.type === 'qemu' && x.name && (assignments.has(x.vmid) || hasClassTag(x, classId)))) {
+      const key = Number(r.template) === 1 ? `${r.name}@${r.node}` : r.name!;
+      names.set(key, (names.get(key) ?? 0) + 1);
+    }
+    const duplicates = [...names].filter(([, n]) => n > 1).map(([name]) => name);
+    if (orphans.length || unregistered.length || duplicates.length || missing.length) this.#logger.warn('the cluster does not match the deployment', { deploymentId, orphans, unregistered, duplicates, missing });
+    return { orphans, unregistered, duplicates, missing, removed };
+  }
+
+  async #classAssignments(clusterId: string, classId: string) {
+    return new Map((await this.#deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]));
   }
 
   /** Stops (if running) and purges one VM, and takes it out of the store. */
@@ -349,8 +607,8 @@ export class DeploymentEngine {
       throw error;
     });
     if (status) {
-      if (status.status === 'running') await waitForTask(api, await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/stop`), { clock: this.#clock, pollIntervalMs: 200, maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
-      await waitForTask(api, await api.delete<string>(pvePath`/nodes/${node}/qemu/${vmid}`, { purge: true, 'destroy-unreferenced-disks': true }), { clock: this.#clock, pollIntervalMs: 200, maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
+      if (status.status === 'running') await waitForTask(api, await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/stop`), this.#taskOptions(300_000));
+      await waitForTask(api, await api.delete<string>(pvePath`/nodes/${node}/qemu/${vmid}`, { purge: true, 'destroy-unreferenced-disks': true }), this.#taskOptions(600_000));
     }
     await this.#deps.store.transaction(async (tx) => {
       await tx.classes.unassignVm(clusterId, vmid);
@@ -367,28 +625,81 @@ export class DeploymentEngine {
   }
 
   /**
-   * Stops and purges every VM of a class (found by tags, names and assignments), then its base
-   * template and replicas, and takes them out of the store. Safe to run again after an interruption.
+   * Takes an existing VM into a class explicitly (`lab adopt`): tags it for the class and role and
+   * assigns it (to `personId` for a student VM). The way to resolve a `VmNameConflictError`.
+   */
+  async adoptVm(input: { clusterId: string; vmid: number; classId: string; role?: 'student' | 'teacher'; personId?: number | null; actor?: string }): Promise<{ node: string; name: string }> {
+    const api = this.#deps.clusters.get(input.clusterId);
+    const state = await this.#settled(api, input.vmid);
+    if (!state) throw new UnknownVmError(input.clusterId, input.vmid);
+    if (Number(state.config.template) === 1) throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
+    const role = input.role ?? 'student';
+    const other = await this.#deps.store.classes.assignment(input.clusterId, input.vmid);
+    if (other?.classId && other.classId !== input.classId) throw new InvalidDeploymentError(`VM ${input.vmid} belongs to class ${other.classId}; it cannot be adopted by ${input.classId}`, { vmid: input.vmid });
+    const tags = classTags(input.classId, role);
+    await this.#tagAndConvert(api, state, input.vmid, tags, false);
+    const now = this.#clock.now();
+    await this.#deps.store.transaction(async (tx) => {
+      await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: input.clusterId, node: state.node, vmid: input.vmid, now }, { ...state.config, tags }, findBootDisk(state.config)?.key)]);
+      await tx.classes.assignVm({ clusterId: input.clusterId, vmid: input.vmid, personId: input.personId ?? null, classId: input.classId, role }, now);
+      await tx.audit.record({ at: now, actor: input.actor ?? 'system', action: 'vm.adopt', target: `${input.clusterId}/${input.vmid}`, outcome: 'ok', details: { classId: input.classId, role, personId: input.personId ?? null } });
+    });
+    return { node: state.node, name: String(state.config.name ?? input.vmid) };
+  }
+
+  /**
+   * Stops and purges every VM of a class — found by its exact tags or the store's assignments,
+   * never by name — linked clones before the base templates, and takes them out of the store.
+   * Safe to run again after an interruption; refused while a deployment of the class runs.
    */
   async destroyClass(classId: string, options: { clusterId?: string; actor?: string; onEvent?: (e: DeploymentEvent) => void } = {}): Promise<{ destroyed: number[] }> {
+    const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
+    if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now())) throw await this.#inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
     const destroyed: number[] = [];
     for (const clusterId of clusterIds) {
       const api = this.#deps.clusters.get(clusterId);
-      const assigned = new Set((await this.#deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => a.vmid));
-      const vms = (await listVmResources(api)).filter((r) => r.type === 'qemu' && (tagsOf(r).includes(`class-${classId}`) || assigned.has(r.vmid) || r.name === baseVmName(classId)));
-      // Linked clones first: a base template cannot go while clones use it.
+      const assignments = await this.#classAssignments(clusterId, classId);
+      const vms = (await listVmResources(api)).filter((r) => r.type === 'qemu' && ownedByClass({ vmid: r.vmid, tags: r.tags }, classId, assignments));
       const ordered = [...vms.filter((v) => Number(v.template) !== 1), ...vms.filter((v) => Number(v.template) === 1)];
       for (const vm of ordered) {
         await this.#destroyGuest(api, clusterId, vm.node, vm.vmid);
         destroyed.push(vm.vmid);
         options.onEvent?.({ type: 'deleted', deploymentId: '', name: vm.name ?? String(vm.vmid), vmid: vm.vmid });
       }
-      await this.#deps.store.templateInventory.markVanished(clusterId, (await this.#deps.store.templateInventory.list({ clusterId })).filter((t) => t.classId !== classId).map((t) => ({ node: t.node, vmid: t.vmid })), this.#clock.now());
+      const templates = (await this.#deps.store.templateInventory.list({ clusterId })).filter((t) => t.classId !== classId).map((t) => ({ node: t.node, vmid: t.vmid }));
+      await this.#deps.store.templateInventory.markVanished(clusterId, templates, this.#clock.now());
     }
     const base = await this.#deps.store.templates.getByName(baseVmName(classId));
     if (base) await this.#deps.store.templates.delete(base.id);
     await this.#deps.store.audit.record({ at: this.#clock.now(), actor: options.actor ?? 'system', action: 'class.destroy', target: classId, outcome: 'ok', details: { destroyed } });
     return { destroyed };
   }
+}
+
+/** The VMs a plan deletes, with their owners. */
+function deletesOf(plan: ClassPlan): Array<{ name: string; vmid: number | null; owner: string | null }> {
+  return [plan.base, ...plan.vms].filter((v) => v.action === 'delete').map((v) => ({ name: v.name, vmid: v.vmid, owner: v.owner ?? null }));
+}
+
+/** The durable items of a plan: one per VM to create, keep or delete, one per base copy to make. */
+function itemsOf(deploymentId: string, plan: ClassPlan, now: number): DeploymentItemRecord[] {
+  const items: DeploymentItemRecord[] = [];
+  const names = new Set<string>();
+  const push = (vm: Pick<PlannedVm, 'name' | 'personId' | 'node' | 'vmid'>, kind: DeploymentItemRecord['kind']): void => {
+    const name = names.has(vm.name) ? `${vm.name}#${vm.vmid}` : vm.name;
+    names.add(name);
+    items.push({ deploymentId, name, kind, personId: vm.personId, node: vm.node, vmid: vm.vmid, status: 'pending', attempt: 0, error: null, updatedAt: now });
+  };
+  push(plan.base, 'base');
+  for (const node of plan.replicateBaseTo) push({ name: `${plan.base.name}@${node}`, personId: null, node, vmid: null }, 'replica');
+  for (const vm of plan.vms) push(vm, vm.action === 'delete' ? 'delete' : vm.role);
+  return items;
+}
+
+function annotate(record: DeploymentItemRecord, plan: ClassPlan): Item {
+  const role: Item['role'] = record.kind === 'delete' ? (plan.vms.find((v) => v.vmid === record.vmid)?.role ?? 'student') : record.kind;
+  const planned = [plan.base, ...plan.vms].find((v) => v.name === record.name);
+  const action: Item['action'] = record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
+  return { ...record, role, action };
 }

@@ -26,11 +26,14 @@ export class DeploymentThrottle {
     this.#global = new ConcurrencyLimiter(limits.global);
   }
 
-  /** Runs `task` once a global, a node and a storage slot are free (always taken in that order). */
+  /**
+   * Runs `task` once a node, a storage and a global slot are free, always taken in that order: work
+   * queued behind one busy node or storage holds no global slot while other nodes sit idle.
+   */
   run<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
     const nodeLimiter = this.#get(this.#nodes, node, this.limits.perNode);
     const storageLimiter = this.#get(this.#storages, storageKey, this.limits.perStorage);
-    return this.#global.run(() => nodeLimiter.run(() => storageLimiter.run(task)));
+    return nodeLimiter.run(() => storageLimiter.run(() => this.#global.run(task)));
   }
 
   #get(map: Map<string, ConcurrencyLimiter>, key: string, limit: number): ConcurrencyLimiter {

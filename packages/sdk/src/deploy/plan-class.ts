@@ -3,11 +3,15 @@ import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { VmRole } from '../store/records.js';
 import { tagsOf } from '../templates/template-inventory.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { TemplateNotFoundError } from '../templates/template-errors.js';
 import { baseVmName, InvalidDeploymentError, parseClassSpec, seatVmName, studentVmName, teacherVmName, type ClassSpec } from './class-spec.js';
+import { ownedByClass, roleTag } from './class-ownership.js';
 import { explainPlacement, InsufficientCapacityError, placeVms, type NodeCapacity, type NodeExplanation } from './placement.js';
+import { VmNamer, type NamedGuest } from './vm-namer.js';
 
 /** One VM of a class plan. */
 export interface PlannedVm {
@@ -15,6 +19,8 @@ export interface PlannedVm {
   role: 'teacher' | 'base' | 'student';
   action: 'create' | 'keep' | 'delete';
   personId: number | null;
+  /** Username of the person the VM is (or will be) assigned to. */
+  owner: string | null;
   node: string;
   /** The existing VM's id (keep, delete), or null for one still to create. */
   vmid: number | null;
@@ -34,7 +40,13 @@ export interface ClassPlan {
   replicateBaseTo: string[];
   /** Nodes that already have a copy of the base template (its node and replicas). */
   baseNodes: string[];
+  /** Where each copy of the base template is (node → VMID), for the students cloned from it. */
+  baseCopies: Record<string, number>;
   vms: PlannedVm[];
+  /** Enrolled students who get no VM because the class has fewer seats than students. */
+  unseated: string[];
+  /** Choices a teacher should see, such as a VM name changed because two usernames map to one. */
+  notes: string[];
   placement: NodeExplanation[];
   counts: { create: number; keep: number; delete: number };
 }
@@ -61,6 +73,26 @@ const resourcesSchema = z.array(
     .loose(),
 );
 const configSchema = z.record(z.string(), z.unknown());
+type Guest = z.output<typeof resourcesSchema>[number];
+
+/** Locale-independent order, so a plan is the same on every machine. */
+const codeOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** VMIDs recorded by the class's unfinished deployments: ours even before they are tagged. */
+async function vmidsOfUnfinishedDeployments(store: Store, classId: string): Promise<Set<number>> {
+  const vmids = new Set<number>();
+  for (const d of (await store.deployments.unfinished()).filter((x) => x.classId === classId)) {
+    for (const item of await store.deployments.items(d.id)) if (item.vmid !== null) vmids.add(item.vmid);
+  }
+  return vmids;
+}
+
+/** The description of a guest (to find our creation marker on a VM not tagged yet). */
+async function readGuestDescription(api: PveApi, guest: NamedGuest): Promise<unknown> {
+  if (guest.vmid === undefined || !guest.node) return undefined;
+  const config = await api.get(pvePath`/nodes/${guest.node}/qemu/${guest.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  return config?.description;
+}
 
 /** What planning needs. */
 export interface PlanDeps {
@@ -71,8 +103,10 @@ export interface PlanDeps {
 
 /**
  * Compares the desired class (spec + enrolled students from the store) with the live cluster
- * (one `/cluster/resources` call, VMs found by their `class-<id>` tag or name) and returns what to
- * create, keep or delete, with node placement. Wrong input fails here, before any clone.
+ * (one `/cluster/resources` call) and returns what to create, keep or delete, with node placement.
+ * A VM is the class's only when its tags, its creation marker or the store say so — never by its
+ * name; a VM of someone else with a name the class needs stops planning (`VmNameConflictError`).
+ * Wrong input fails here, before any clone.
  */
 export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPlan> {
   const spec = parseClassSpec(input);
@@ -111,15 +145,18 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
       };
     });
 
-  // Existing class VMs, by tag or by the names this class uses.
-  const tagged = guests.filter((g) => tagsOf(g).includes(`class-${spec.classId}`) || (g.name ?? '').startsWith(`${spec.classId}-`));
-  const byName = new Map<string, (typeof guests)[number]>();
-  for (const g of tagged.sort((a, b) => a.vmid! - b.vmid!)) if (g.name && !byName.has(g.name)) byName.set(g.name, g);
+  // The class's VMs: ours by tag, creation marker or store assignment — never by name.
+  const assignments = new Map((await deps.store.classes.assignmentsOfClass(spec.classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]));
+  const inFlight = await vmidsOfUnfinishedDeployments(deps.store, spec.classId);
+  const owned = guests.filter((g) => g.type === 'qemu' && (ownedByClass({ vmid: g.vmid!, tags: g.tags }, spec.classId, assignments) || inFlight.has(g.vmid!))).sort((a, b) => a.vmid! - b.vmid!);
+  const roleOf = (g: Guest): VmRole => roleTag(g) ?? assignments.get(g.vmid!)?.role ?? (Number(g.template) === 1 ? 'base' : 'student');
+  const bases = owned.filter((g) => roleOf(g) === 'base' && Number(g.template) === 1);
+  const unowned = guests.filter((g) => !owned.includes(g));
 
   // The template to clone from: on a healthy, online node, the best scored.
   const sourceChoices = explainPlacement(capacity((n) => mappedNodes.some((m) => m.node === n)), { vmMemory: memory, ...(spec.maxVmsPerNode ? { maxVmsPerNode: spec.maxVmsPerNode } : {}) })
     .filter((n) => onlineNodes.has(n.node) && mappedNodes.some((m) => m.node === n.node));
-  const existingBase = byName.get(baseVmName(spec.classId));
+  const existingBase = bases.find((g) => !tagsOf(g).includes('replica') && mappedNodes.some((m) => m.node === g.node)) ?? bases[0];
   const sourceNode = existingBase?.node && mappedNodes.some((m) => m.node === existingBase.node) ? existingBase.node : sourceChoices[0]?.node;
   if (!sourceNode) throw new InvalidDeploymentError(`template '${template.name}' is only on offline nodes (${mappedNodes.map((m) => m.node).join(', ')})`, { template: template.name });
   const source = { node: sourceNode, vmid: template.vmidOn(sourceNode, clusterId) };
@@ -129,28 +166,64 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   const shared = resources.some((r) => r.type === 'storage' && r.storage === disk.storage && r.shared === 1);
 
   const baseNode = existingBase?.node ?? source.node;
-  const base: PlannedVm = { name: baseVmName(spec.classId), role: 'base', action: existingBase ? 'keep' : 'create', personId: null, node: baseNode, vmid: existingBase?.vmid ?? null };
-  const baseRecord = await deps.catalog.get(baseVmName(spec.classId)).catch(() => undefined);
-  const baseNodes = [...new Set([baseNode, ...(baseRecord?.nodes(clusterId) ?? [])])];
-
-  // Desired students: enrolled ones by username, then unassigned seats.
-  const members = (await deps.store.classes.members(spec.classId)).filter((m) => m.role === 'student');
-  const people = (await Promise.all(members.map((m) => deps.store.classes.getPerson(m.personId)))).filter((p) => p !== undefined).sort((a, b) => a.username.localeCompare(b.username));
-  const desired: Array<{ name: string; personId: number | null }> = people.slice(0, spec.count).map((p) => ({ name: studentVmName(spec.classId, p.username), personId: p.id }));
-  for (let seat = 1; desired.length < spec.count; seat++) desired.push({ name: seatVmName(spec.classId, seat), personId: null });
-  const desiredNames = new Set(desired.map((d) => d.name));
+  const people = new Map((await deps.store.classes.listPeople()).map((p) => [p.id, p]));
+  const usernameOf = (personId: number | null | undefined): string | null => (personId ? (people.get(personId)?.username ?? null) : null);
+  const names = new VmNamer(spec.classId, owned, unowned, (g) => readGuestDescription(api, g));
+  const base: PlannedVm = { name: existingBase?.name ?? baseVmName(spec.classId), role: 'base', action: existingBase ? 'keep' : 'create', personId: null, owner: null, node: baseNode, vmid: existingBase?.vmid ?? null };
+  if (!existingBase) await names.claim(base.name);
+  const baseCopies: Record<string, number> = {};
+  for (const b of bases) baseCopies[b.node!] ??= b.vmid!;
+  const baseNodes = [...new Set([baseNode, ...Object.keys(baseCopies)])];
 
   const vms: PlannedVm[] = [];
-  const teacher = byName.get(teacherVmName(spec.classId));
-  vms.push({ name: teacherVmName(spec.classId), role: 'teacher', action: teacher ? 'keep' : 'create', personId: klass.ownerId, node: teacher?.node ?? source.node, vmid: teacher?.vmid ?? null });
-  const toCreate = desired.filter((d) => !byName.has(d.name));
-  for (const d of desired) {
-    const existing = byName.get(d.name);
-    if (existing) vms.push({ name: d.name, role: 'student', action: 'keep', personId: d.personId, node: existing.node!, vmid: existing.vmid! });
+  const [teacher, ...extraTeachers] = owned.filter((g) => roleOf(g) === 'teacher');
+  const teacherOwner = usernameOf(klass.ownerId);
+  if (teacher) vms.push({ name: teacher.name ?? teacherVmName(spec.classId), role: 'teacher', action: 'keep', personId: assignments.get(teacher.vmid!)?.personId ?? klass.ownerId, owner: teacherOwner, node: teacher.node!, vmid: teacher.vmid! });
+  else vms.push({ name: await names.claim(teacherVmName(spec.classId)), role: 'teacher', action: 'create', personId: klass.ownerId, owner: teacherOwner, node: source.node, vmid: null });
+  for (const t of extraTeachers) vms.push({ name: t.name ?? `VM ${t.vmid}`, role: 'teacher', action: 'delete', personId: assignments.get(t.vmid!)?.personId ?? null, owner: usernameOf(assignments.get(t.vmid!)?.personId), node: t.node!, vmid: t.vmid! });
+
+  // Seats: students who have a VM keep it; the other seats go to enrolled students by username;
+  // seats beyond the roster are unassigned (`<class>-seat-NN`).
+  const members = (await deps.store.classes.members(spec.classId)).filter((m) => m.role === 'student');
+  const roster = members.map((m) => people.get(m.personId)).filter((p) => p !== undefined).sort((a, b) => codeOrder(a.username, b.username));
+  const studentVms = owned.filter((g) => roleOf(g) === 'student' && Number(g.template) !== 1);
+  const vmOf = new Map<number, Guest>();
+  for (const g of studentVms) {
+    const personId = assignments.get(g.vmid!)?.personId;
+    if (personId && !vmOf.has(personId)) vmOf.set(personId, g);
   }
-  for (const g of tagged) {
-    const isStudent = tagsOf(g).includes('role-student') || (g.name !== undefined && !g.name.endsWith('-teacher') && !g.name.endsWith('-base'));
-    if (isStudent && g.name && !desiredNames.has(g.name) && Number(g.template) !== 1) vms.push({ name: g.name, role: 'student', action: 'delete', personId: null, node: g.node!, vmid: g.vmid! });
+  for (const g of studentVms) {
+    if (assignments.get(g.vmid!)?.personId) continue;
+    const person = roster.find((p) => !vmOf.has(p.id) && g.name === studentVmName(spec.classId, p.username));
+    if (person) vmOf.set(person.id, g);
+  }
+  const seated = [...roster.filter((p) => vmOf.has(p.id)), ...roster.filter((p) => !vmOf.has(p.id))].slice(0, spec.count).sort((a, b) => codeOrder(a.username, b.username));
+  const seatedIds = new Set(seated.map((p) => p.id));
+  const unseated = roster.filter((p) => !seatedIds.has(p.id)).map((p) => p.username);
+  const kept = new Set<Guest>();
+  for (const p of seated) {
+    const g = vmOf.get(p.id);
+    if (!g) continue;
+    kept.add(g);
+    vms.push({ name: g.name ?? studentVmName(spec.classId, p.username), role: 'student', action: 'keep', personId: p.id, owner: p.username, node: g.node!, vmid: g.vmid! });
+  }
+  const freeSeats = spec.count - seated.length;
+  const seatVms = studentVms.filter((g) => !kept.has(g) && !assignments.get(g.vmid!)?.personId && ![...vmOf.values()].includes(g)).sort((a, b) => codeOrder(a.name ?? '', b.name ?? '') || a.vmid! - b.vmid!);
+  for (const g of seatVms.slice(0, Math.max(0, freeSeats))) {
+    kept.add(g);
+    vms.push({ name: g.name ?? seatVmName(spec.classId, vms.length), role: 'student', action: 'keep', personId: null, owner: null, node: g.node!, vmid: g.vmid! });
+  }
+  for (const g of studentVms.filter((x) => !kept.has(x))) {
+    const personId = assignments.get(g.vmid!)?.personId ?? null;
+    vms.push({ name: g.name ?? `VM ${g.vmid}`, role: 'student', action: 'delete', personId, owner: usernameOf(personId), node: g.node!, vmid: g.vmid! });
+  }
+  const toCreate: Array<{ name: string; personId: number | null; owner: string | null }> = [];
+  for (const p of seated.filter((x) => !vmOf.has(x.id))) toCreate.push({ name: await names.claim(studentVmName(spec.classId, p.username), p.username), personId: p.id, owner: p.username });
+  for (let seat = 1, open = Math.max(0, freeSeats - Math.min(seatVms.length, Math.max(0, freeSeats))); open > 0; seat++) {
+    const name = seatVmName(spec.classId, seat);
+    if (names.isTaken(name)) continue;
+    toCreate.push({ name: await names.claim(name), personId: null, owner: null });
+    open--;
   }
 
   // Placement of new students: where the base is; where it could be replicated if that is not enough.
@@ -166,7 +239,7 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
     candidates = capacity((node) => storageNodes.has(node), disk.storage);
     placed = placeVms(toCreate.length, candidates, placementOptions);
   }
-  toCreate.forEach((d, i) => vms.push({ name: d.name, role: 'student', action: 'create', personId: d.personId, node: placed[i]!, vmid: null }));
+  toCreate.forEach((d, i) => vms.push({ name: d.name, role: 'student', action: 'create', personId: d.personId, owner: d.owner, node: placed[i]!, vmid: null }));
   const replicateBaseTo = shared ? [] : [...new Set(placed)].filter((n) => !baseNodes.includes(n)).sort();
 
   const all = [base, ...vms];
@@ -179,7 +252,10 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
     base,
     replicateBaseTo,
     baseNodes,
+    baseCopies,
     vms,
+    unseated,
+    notes: names.notes,
     placement: explainPlacement(candidates, placementOptions),
     counts: { create: all.filter((v) => v.action === 'create').length, keep: all.filter((v) => v.action === 'keep').length, delete: all.filter((v) => v.action === 'delete').length },
   };

@@ -100,6 +100,28 @@ export class PveResponseShapeError extends LabError {
   }
 }
 
+function sizeText(bytes: number): string {
+  const MiB = 1024 * 1024;
+  return bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`;
+}
+
+/**
+ * PVE's answer was longer than the client's `maxResponseBytes`; the client stopped reading at the
+ * limit and dropped the connection, so no oversized body is ever held in memory.
+ */
+export class PveResponseTooLargeError extends LabError {
+  static override readonly brand: string = '@lab/PveResponseTooLargeError';
+  readonly maxResponseBytes: number;
+  constructor(facts: PveRequestFacts & { maxResponseBytes: number }) {
+    super(
+      'LAB_PVE_RESPONSE_TOO_LARGE',
+      `${facts.method} ${facts.path} on cluster '${facts.clusterId}' answered more than ${sizeText(facts.maxResponseBytes)}, so reading stopped there; if answers this large are expected, raise maxResponseBytes (clusters[].maxResponseBytes in lab.config.json)`,
+      { ...facts },
+    );
+    this.maxResponseBytes = facts.maxResponseBytes;
+  }
+}
+
 /** A PVE task ended with an error exit status. */
 export class PveTaskFailedError extends LabError {
   static override readonly brand: string = '@lab/PveTaskFailedError';

@@ -15,3 +15,21 @@ export class UnknownVmError extends LabError {
     super('LAB_UNKNOWN_VM', `no VM ${vmid} on cluster '${clusterId}' is in the inventory; run a sync or check the id`, { clusterId, vmid });
   }
 }
+
+/**
+ * `/cluster/resources` answered no guests while the inventory knows some, and the nodes did not
+ * confirm that the cluster is empty; the known VMs were kept as they were.
+ */
+export class UnconfirmedEmptyClusterError extends LabError {
+  static override readonly brand: string = '@lab/UnconfirmedEmptyClusterError';
+  /** Why the emptiness was not confirmed, e.g. `node pve1 lists 4 guests`. */
+  readonly reasons: readonly string[];
+  constructor(facts: { clusterId: string; known: number; reasons: string[] }) {
+    super(
+      'LAB_SYNC_EMPTY_UNCONFIRMED',
+      `cluster '${facts.clusterId}' answered GET /cluster/resources with no VMs, but ${facts.reasons.join('; ')}; kept the ${facts.known} known VMs as they were and will sync again`,
+      facts,
+    );
+    this.reasons = facts.reasons;
+  }
+}

@@ -38,6 +38,11 @@ export interface SyncStats {
   clusters: Array<{ clusterId: string; lastSuccessAt: number | null; consecutiveErrors: number; lastError: string | null; nextAttemptAt: number | null }>;
 }
 
+/** A VM that is not running has no current address, whatever an older row remembers. */
+function withoutStaleAddress(vm: VmInventoryRecord): VmInventoryRecord {
+  return vm.status === 'running' ? vm : { ...vm, ip: null, sshAvailable: false, rdpAvailable: false };
+}
+
 /** Reads of the database-first inventory: fast, filtered by ownership, with a `stale` flag. */
 export class InventoryService {
   readonly #store: Store;
@@ -54,7 +59,10 @@ export class InventoryService {
     this.#staleAfterMs = deps.staleAfterMs ?? (deps.sync ? 2 * deps.sync.intervals.fullMs : 600_000);
   }
 
-  /** The VMs `user` may see (students: theirs; teachers: their classes' and theirs; admins: all). */
+  /**
+   * The VMs `user` may see (students: theirs; teachers: their classes' and theirs; admins: all).
+   * A VM that is not running is listed without an IP and with SSH and RDP unavailable.
+   */
   async listVms(query: ListVmsQuery): Promise<ListVmsResult> {
     if (query.forceRefresh && this.#sync) await this.#sync.quickSync({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), force: true });
     const base = {
@@ -73,6 +81,7 @@ export class InventoryService {
       const seen = new Set<string>();
       vms = [...own, ...ofClasses].filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`)).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
     }
+    vms = vms.map(withoutStaleAddress);
     const clusters = query.clusterId ? [query.clusterId] : this.#clusterIds();
     const states = new Map((await this.#store.sync.listStates()).map((s) => [s.clusterId, s]));
     const now = this.#clock.now();

@@ -12,10 +12,14 @@ import { listVmResources, type VmResource } from '../templates/template-inventor
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
+import { assertTimerMs } from '../util/timer-limit.js';
 import { agentInterfacesSchema, pickGuestIp } from './guest-agent-ip.js';
+import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
 import { categoryOf } from './inventory-row.js';
 
 const configSchema = z.record(z.string(), z.unknown());
+const nodeListSchema = z.array(z.object({ node: z.string(), status: z.string().optional() }).loose());
+const guestListSchema = z.array(z.object({ vmid: z.coerce.number() }).loose());
 const NO_AGENT = 'guest agent: not configured';
 const LEASE = 'sync-leader';
 
@@ -110,6 +114,7 @@ export class SyncEngine {
       backoffBaseMs: options.backoffBaseMs ?? 5_000,
       backoffMaxMs: options.backoffMaxMs ?? 300_000,
     };
+    for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const) assertTimerMs(this.#o[key], `sync ${key}`);
   }
 
   /** Whether this engine holds the leader lease (as of its last attempt). */
@@ -169,6 +174,8 @@ export class SyncEngine {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
       const existing = new Map((await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]));
+      const known = [...existing.values()].filter((r) => r.goneAt === null).length;
+      if (resources.length === 0 && known > 0) await this.#confirmEmpty(api, clusterId, known);
       const now = this.#clock.now();
       const rows = resources.map((r) => this.#merge(clusterId, existing.get(r.vmid), r, now, report));
       if (kind === 'full') await this.#fetchDetails(api, clusterId, rows, existing, now, report);
@@ -199,6 +206,30 @@ export class SyncEngine {
     return report;
   }
 
+  /**
+   * An empty `/cluster/resources` answer while the store knows VMs is believed only when every
+   * node is online and lists no guests itself; otherwise `UnconfirmedEmptyClusterError`, and the
+   * known VMs stay as they were.
+   */
+  async #confirmEmpty(api: PveApi, clusterId: string, known: number): Promise<void> {
+    this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', { clusterId, known });
+    const nodes = await api.get('/nodes', undefined, { schema: nodeListSchema });
+    const reasons: string[] = nodes.length === 0 ? ['GET /nodes lists no nodes'] : [];
+    await mapWithConcurrency(nodes, this.#o.detailConcurrency, async ({ node, status }) => {
+      if (status !== 'online') {
+        reasons.push(`node ${node} is ${status ?? 'in an unknown state'}`);
+        return;
+      }
+      const [qemu, lxc] = await Promise.all([
+        api.get(pvePath`/nodes/${node}/qemu`, undefined, { schema: guestListSchema }),
+        api.get(pvePath`/nodes/${node}/lxc`, undefined, { schema: guestListSchema }),
+      ]);
+      if (qemu.length + lxc.length > 0) reasons.push(`node ${node} lists ${qemu.length + lxc.length} guests`);
+    });
+    if (reasons.length > 0) throw new UnconfirmedEmptyClusterError({ clusterId, known, reasons: reasons.sort() });
+    this.#logger.warn('every node confirms the cluster has no VMs; marking the known ones gone', { clusterId, known });
+  }
+
   /** The inventory row for a resource: the live fields from `/cluster/resources`, details kept from before. */
   #merge(clusterId: string, prev: VmInventoryRecord | undefined, r: VmResource, now: number, report: ClusterSyncReport): VmInventoryRecord {
     const raw = r as VmResource & { uptime?: number; cpu?: number; mem?: number; maxmem?: number; maxcpu?: number; maxdisk?: number };
@@ -210,7 +241,7 @@ export class SyncEngine {
       name: r.name ?? `VM ${r.vmid}`,
       node: r.node,
       status,
-      ip: prev?.ip ?? null,
+      ip: status === 'running' ? (prev?.ip ?? null) : null,
       type: r.type === 'lxc' ? 'lxc' : 'qemu',
       category: prev?.category ?? 'other',
       memory,

@@ -64,7 +64,7 @@ export class VmPower {
     const stopped = status === 'stopped';
     await store.inventory.update(clusterId, vmid, {
       status, node, lastUpdated: this.#clock.now(),
-      ...(stopped ? { sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
+      ...(stopped ? { ip: null, sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
       ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
     });
     await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node } });

@@ -7,6 +7,7 @@ import type {
   DeploymentItemRecord,
   DeploymentRecord,
   IdentityRecord,
+  InviteRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -35,13 +36,15 @@ interface MemoryState {
   syncStates: SyncStateRecord[];
   leases: LeaseRecord[];
   nonces: Map<string, { payload: unknown; expiresAt: number }>;
+  invites: InviteRecord[];
+  inviteUses: Array<{ codeHash: string; personId: number; usedAt: number }>;
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -194,9 +197,35 @@ export function createMemoryStore(): Store {
     classes: {
       async createPerson(person, at) {
         if (s.people.some((p) => p.username === person.username)) throw new DuplicateNameError('person', person.username);
-        const record: PersonRecord = { id: id(), ...person, createdAt: at };
+        const record: PersonRecord = { id: id(), username: person.username, displayName: person.displayName, email: person.email ?? null, role: person.role, createdAt: at };
         s.people.push(record);
         return copy(record);
+      },
+      async updatePerson(personId, patch) {
+        const p = s.people.find((x) => x.id === personId);
+        if (!p) throw new RecordNotFoundError('person', personId);
+        if (patch.displayName !== undefined) p.displayName = patch.displayName;
+        if (patch.email !== undefined) p.email = patch.email;
+        if (patch.role !== undefined) p.role = patch.role;
+        return copy(p);
+      },
+      async deletePerson(personId) {
+        const before = s.people.length;
+        s.people = s.people.filter((p) => p.id !== personId);
+        if (s.people.length === before) return false;
+        s.identities = s.identities.filter((i) => i.personId !== personId);
+        s.members = s.members.filter((m) => m.personId !== personId);
+        s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
+        s.invites.forEach((i) => {
+          if (i.createdBy === personId) i.createdBy = null;
+        });
+        s.classes.forEach((c) => {
+          if (c.ownerId === personId) c.ownerId = null;
+        });
+        s.assignments.forEach((a) => {
+          if (a.personId === personId) a.personId = null;
+        });
+        return true;
       },
       async getPerson(personId) {
         return copy(s.people.find((p) => p.id === personId));
@@ -233,6 +262,16 @@ export function createMemoryStore(): Store {
         s.classes.push(full);
         return copy(full);
       },
+      async updateClass(classId, patch) {
+        const c = s.classes.find((x) => x.id === classId);
+        if (!c) throw new RecordNotFoundError('class', classId);
+        if (patch.templateId != null && !s.templates.some((t) => t.id === patch.templateId)) throw new UnknownReferenceError('template', patch.templateId);
+        if (patch.ownerId != null && !s.people.some((p) => p.id === patch.ownerId)) throw new UnknownReferenceError('person', patch.ownerId);
+        if (patch.name !== undefined) c.name = patch.name;
+        if (patch.templateId !== undefined) c.templateId = patch.templateId;
+        if (patch.ownerId !== undefined) c.ownerId = patch.ownerId;
+        return copy(c);
+      },
       async getClass(classId) {
         return copy(s.classes.find((c) => c.id === classId));
       },
@@ -243,6 +282,9 @@ export function createMemoryStore(): Store {
         const before = s.classes.length;
         s.classes = s.classes.filter((c) => c.id !== classId);
         s.members = s.members.filter((m) => m.classId !== classId);
+        const gone = new Set(s.invites.filter((i) => i.classId === classId).map((i) => i.codeHash));
+        s.invites = s.invites.filter((i) => i.classId !== classId);
+        s.inviteUses = s.inviteUses.filter((u) => !gone.has(u.codeHash));
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -408,6 +450,39 @@ export function createMemoryStore(): Store {
         return n;
       },
     },
+    invites: {
+      async create(invite) {
+        if (!s.classes.some((c) => c.id === invite.classId)) throw new UnknownReferenceError('class', invite.classId);
+        if (invite.createdBy !== null && !s.people.some((p) => p.id === invite.createdBy)) throw new UnknownReferenceError('person', invite.createdBy);
+        if (s.invites.some((i) => i.codeHash === invite.codeHash)) throw new DuplicateNameError('invite', invite.codeHash.slice(0, 8));
+        const record: InviteRecord = { ...copy(invite), uses: 0 };
+        s.invites.push(record);
+        return copy(record);
+      },
+      async get(codeHash) {
+        return copy(s.invites.find((i) => i.codeHash === codeHash));
+      },
+      async listForClass(classId) {
+        return copy(s.invites.filter((i) => i.classId === classId).sort((a, b) => b.createdAt - a.createdAt || a.codeHash.localeCompare(b.codeHash)));
+      },
+      async redeem(codeHash, personId, now) {
+        const invite = s.invites.find((i) => i.codeHash === codeHash);
+        if (!invite) return 'unknown';
+        if (now > invite.expiresAt) return 'expired';
+        if (s.inviteUses.some((u) => u.codeHash === codeHash && u.personId === personId)) return 'already-used';
+        if (invite.uses >= invite.maxUses) return 'used-up';
+        if (!s.people.some((p) => p.id === personId)) throw new UnknownReferenceError('person', personId);
+        invite.uses++;
+        s.inviteUses.push({ codeHash, personId, usedAt: now });
+        return 'ok';
+      },
+      async revoke(codeHash) {
+        const before = s.invites.length;
+        s.invites = s.invites.filter((i) => i.codeHash !== codeHash);
+        s.inviteUses = s.inviteUses.filter((u) => u.codeHash !== codeHash);
+        return s.invites.length < before;
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -442,6 +517,7 @@ export function createMemoryStore(): Store {
     deployments: serialized(raw.deployments, lock),
     sync: serialized(raw.sync, lock),
     nonces: serialized(raw.nonces, lock),
+    invites: serialized(raw.invites, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

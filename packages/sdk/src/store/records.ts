@@ -56,6 +56,8 @@ export interface PersonRecord {
   id: number;
   username: string;
   displayName: string;
+  /** Where the school reaches them; null when unknown. */
+  email: string | null;
   role: PersonRole;
   createdAt: EpochMs;
 }
@@ -78,6 +80,28 @@ export interface ClassRecord {
   ownerId: number | null;
   createdAt: EpochMs;
 }
+
+/**
+ * An invitation to join a class: a short code the teacher hands out. Only the code's SHA-256 is
+ * stored, so a leaked database does not leak usable codes.
+ */
+export interface InviteRecord {
+  /** Hex SHA-256 of the normalised code. */
+  codeHash: string;
+  classId: string;
+  /** Who made it; null once that person is removed. */
+  createdBy: number | null;
+  createdAt: EpochMs;
+  /** The last moment it works. */
+  expiresAt: EpochMs;
+  /** How many students may join with it. */
+  maxUses: number;
+  /** How many did. */
+  uses: number;
+}
+
+/** Why an invite could not be redeemed; `ok` when it was. */
+export type InviteRedemption = 'ok' | 'unknown' | 'expired' | 'used-up' | 'already-used';
 
 /** A person's place in a class. */
 export interface ClassMemberRecord {

@@ -57,7 +57,10 @@ export class RecordNotFoundError extends LabError {
   }
 }
 
-/** The store could not be opened (database unreachable, file not writable, migration failed). */
+/**
+ * The store could not be opened (database unreachable, file not writable, migration failed).
+ * `url` and `reason` are shown as given: the caller removes passwords first.
+ */
 export class StoreUnavailableError extends LabError {
   static override readonly brand: string = '@lab/StoreUnavailableError';
   constructor(url: string, reason: string, options?: { cause?: unknown }) {

@@ -9,6 +9,8 @@ import type {
   EpochMs,
   IdentityPlatform,
   IdentityRecord,
+  InviteRecord,
+  InviteRedemption,
   LeaseRecord,
   PersonRecord,
   PersonRole,
@@ -72,7 +74,15 @@ export interface TemplateInventoryRepository {
 
 /** People, their chat identities, classes, membership and VM assignments. */
 export interface ClassRepository {
-  createPerson(person: Pick<PersonRecord, 'username' | 'displayName' | 'role'>, at: EpochMs): Promise<PersonRecord>;
+  /** Creates a person; a taken username → `DuplicateNameError`. `email` defaults to null. */
+  createPerson(person: Pick<PersonRecord, 'username' | 'displayName' | 'role'> & { email?: string | null }, at: EpochMs): Promise<PersonRecord>;
+  /** Changes a person's name, email or role; an unknown person → `RecordNotFoundError`. */
+  updatePerson(personId: number, patch: Partial<Pick<PersonRecord, 'displayName' | 'email' | 'role'>>): Promise<PersonRecord>;
+  /**
+   * Deletes a person with their chat identities, memberships and invite uses; VMs assigned to them
+   * and classes they own keep existing without an owner. False when there was no such person.
+   */
+  deletePerson(personId: number): Promise<boolean>;
   getPerson(id: number): Promise<PersonRecord | undefined>;
   getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
   listPeople(): Promise<PersonRecord[]>;
@@ -83,6 +93,8 @@ export interface ClassRepository {
   identitiesOf(personId: number): Promise<IdentityRecord[]>;
   createClass(record: Omit<ClassRecord, 'createdAt'>, at: EpochMs): Promise<ClassRecord>;
   getClass(id: string): Promise<ClassRecord | undefined>;
+  /** Changes a class's name, template or owner; an unknown class → `RecordNotFoundError`, an unknown template or person → `UnknownReferenceError`. */
+  updateClass(id: string, patch: Partial<Pick<ClassRecord, 'name' | 'templateId' | 'ownerId'>>): Promise<ClassRecord>;
   listClasses(): Promise<ClassRecord[]>;
   /** Deletes a class with its membership; its VM assignments lose their class. */
   deleteClass(id: string): Promise<boolean>;
@@ -97,6 +109,23 @@ export interface ClassRepository {
   assignment(clusterId: string, vmid: number): Promise<VmAssignmentRecord | undefined>;
   assignmentsOf(personId: number): Promise<VmAssignmentRecord[]>;
   assignmentsOfClass(classId: string): Promise<VmAssignmentRecord[]>;
+}
+
+/** Class invitations, stored by the hash of their code. */
+export interface InviteRepository {
+  /** Records a new invite with no uses; an unknown class → `UnknownReferenceError`, a taken hash → `DuplicateNameError`. */
+  create(invite: Omit<InviteRecord, 'uses'>): Promise<InviteRecord>;
+  get(codeHash: string): Promise<InviteRecord | undefined>;
+  /** The class's invites, newest first (expired ones included). */
+  listForClass(classId: string): Promise<InviteRecord[]>;
+  /**
+   * Counts one use of the invite by `personId`, atomically across processes: `ok`, or why not —
+   * `unknown`, `expired` (after `expiresAt`), `used-up` (`maxUses` reached) or `already-used` (by
+   * this person: a code works once per student). Nothing changes unless the answer is `ok`.
+   */
+  redeem(codeHash: string, personId: number, now: EpochMs): Promise<InviteRedemption>;
+  /** Deletes an invite; false when there was none. */
+  revoke(codeHash: string): Promise<boolean>;
 }
 
 /** Filters of the VM inventory; every given field must match. */
@@ -193,6 +222,7 @@ export interface Store {
   readonly deployments: DeploymentRepository;
   readonly sync: SyncRepository;
   readonly nonces: NonceRepository;
+  readonly invites: InviteRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

@@ -40,12 +40,18 @@ export interface TemplateScanReport {
   found: number;
   added: number;
   vanished: number;
+  /**
+   * Set when the cluster answered with no guests at all while the inventory knows templates there:
+   * nothing was marked vanished on the strength of one answer that is more likely a fault.
+   */
+  unconfirmedEmpty?: true;
 }
 
 /**
  * Registers every template VM of every cluster in the template inventory: originals, replicas
  * (kept as such once known, or tagged `replica`, with their source) and class templates (tagged
- * `class-<id>` and `role-base`). Templates that are gone are marked vanished, not dropped.
+ * `class-<id>` and `role-base`). Templates that are gone are marked vanished, not dropped — but
+ * not on an answer with no guests at all while templates are known (`unconfirmedEmpty`).
  */
 export async function scanTemplateInventory(deps: { store: Store; clusters: ClusterApis; clock?: Clock }, options: { clusterIds?: string[] } = {}): Promise<TemplateScanReport[]> {
   const clock = deps.clock ?? systemClock;
@@ -79,6 +85,11 @@ export async function scanTemplateInventory(deps: { store: Store; clusters: Clus
         };
         if (!existing) added++;
         await tx.templateInventory.upsert(record);
+      }
+      const knownLive = [...known.values()].filter((r) => r.vanishedAt === null).length;
+      if (knownLive > 0 && !resources.some((r) => r.type === 'qemu' || r.type === 'lxc')) {
+        reports.push({ clusterId, found: 0, added, vanished: 0, unconfirmedEmpty: true });
+        return;
       }
       const vanished = await tx.templateInventory.markVanished(clusterId, templates.map((t) => ({ node: t.node, vmid: t.vmid })), clock.now());
       reports.push({ clusterId, found: templates.length, added, vanished });

@@ -2,10 +2,11 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, typ
 import type { Engine } from '../database.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { deploymentNotifyAndNonces } from './0002-deployment-notify-and-nonces.js';
+import { peopleEmailAndInvites } from './0003-people-email-and-invites.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces() };
+  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites() };
 }
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -17,9 +17,26 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
   return {
     async createPerson(person, at) {
       const row = await uniqueName('person', person.username, () =>
-        db.insertInto('people').values({ username: person.username, display_name: person.displayName, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+        db.insertInto('people').values({ username: person.username, display_name: person.displayName, email: person.email ?? null, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
       );
       return mappers.person(row);
+    },
+    async updatePerson(personId, patch) {
+      const set = {
+        ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+        ...(patch.email !== undefined ? { email: patch.email } : {}),
+        ...(patch.role !== undefined ? { role: patch.role } : {}),
+      };
+      const row = Object.keys(set).length
+        ? await db.updateTable('people').set(set).where('id', '=', personId).returningAll().executeTakeFirst()
+        : await db.selectFrom('people').selectAll().where('id', '=', personId).executeTakeFirst();
+      if (!row) throw new RecordNotFoundError('person', personId);
+      return mappers.person(row);
+    },
+    async deletePerson(personId) {
+      // Foreign keys cascade to identities, memberships and invite uses, and null owners elsewhere.
+      const result = await db.deleteFrom('people').where('id', '=', personId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
     async getPerson(id) {
       const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
@@ -71,6 +88,20 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       const row = await uniqueName('class', record.id, () =>
         db.insertInto('classes').values({ id: record.id, name: record.name, template_id: record.templateId, owner_id: record.ownerId, created_at: at }).returningAll().executeTakeFirstOrThrow(),
       );
+      return mappers.class(row);
+    },
+    async updateClass(id, patch) {
+      if (patch.templateId != null && !(await db.selectFrom('templates').select('id').where('id', '=', patch.templateId).executeTakeFirst())) throw new UnknownReferenceError('template', patch.templateId);
+      if (patch.ownerId != null) await requirePerson(db, patch.ownerId);
+      const set = {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.templateId !== undefined ? { template_id: patch.templateId } : {}),
+        ...(patch.ownerId !== undefined ? { owner_id: patch.ownerId } : {}),
+      };
+      const row = Object.keys(set).length
+        ? await db.updateTable('classes').set(set).where('id', '=', id).returningAll().executeTakeFirst()
+        : await db.selectFrom('classes').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new RecordNotFoundError('class', id);
       return mappers.class(row);
     },
     async getClass(id) {

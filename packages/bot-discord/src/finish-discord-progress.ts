@@ -1,0 +1,40 @@
+import { Routes, type REST } from 'discord.js';
+import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
+import { renderDeploymentSummary } from '@lab/commands';
+
+/** What finishing a stored Discord progress message needs. */
+export interface FinishDiscordProgressOptions {
+  /** discord.js REST client; interaction webhooks need no bot token. */
+  rest: REST;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/**
+ * Finishes the progress message a deployment's `notify` ref names (`{ platform: 'discord',
+ * applicationId, token, channelId, expiresAt }`) with the deployment's summary, by editing the
+ * interaction's original response. Discord accepts that only while the interaction token is valid
+ * (15 minutes); later it logs that it cannot. Resolves true when the message was edited; never
+ * throws.
+ */
+export async function finishDiscordProgress(options: FinishDiscordProgressOptions, notify: Record<string, unknown> | null | undefined, summary: DeploymentSummary): Promise<boolean> {
+  const logger = options.logger ?? silentLogger;
+  if (notify?.platform !== 'discord') return false;
+  const { applicationId, token, expiresAt } = notify;
+  const context = { deploymentId: summary.deploymentId, classId: summary.classId };
+  if (typeof applicationId !== 'string' || typeof token !== 'string') {
+    logger.warn('cannot finish the Discord progress message: its reference has no application id or token', context);
+    return false;
+  }
+  if (typeof expiresAt === 'number' && (options.now ?? Date.now)() >= expiresAt) {
+    logger.warn('cannot finish the Discord progress message: its interaction token expired (Discord allows edits for 15 minutes)', context);
+    return false;
+  }
+  try {
+    await options.rest.patch(Routes.webhookMessage(applicationId, token, '@original'), { body: { content: renderDeploymentSummary(summary).slice(0, 2000), components: [] }, auth: false });
+    return true;
+  } catch (error) {
+    logger.warn('cannot finish the Discord progress message', { ...context, error });
+    return false;
+  }
+}

@@ -1,0 +1,256 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInvite, joinWithInvite, type Clock } from '@lab/proxmox-sdk';
+import { openStore } from '@lab/proxmox-store';
+import * as commands from '../src/index.js';
+import type { CommandRouter, LabServices, Reply } from '../src/index.js';
+import { ids, lab } from './lab-fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lab-onboarding-'));
+let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let router: CommandRouter;
+let services: LabServices;
+
+beforeAll(async () => {
+  const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
+  env = await lab<commands.CommandRouter, commands.LabServices>(commands, { store });
+  ({ router, services } = env);
+});
+afterAll(async () => {
+  await env.close();
+  await services.store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const slack = (userId: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> => router.invoke({ platform: 'slack', userId, command, text, ...(options ? { options } : {}) });
+const cli = (user: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> => router.invoke({ platform: 'cli', userId: user, command, text, ...(options ? { options } : {}) });
+const ok = (reply: Reply): Reply => {
+  expect(reply.error, reply.text).toBeFalsy();
+  return reply;
+};
+
+describe('/lab link cannot be used to gain privileges', () => {
+  beforeAll(async () => {
+    ok(await cli('root', 'people', 'add carl --name "Carl Cross"'));
+    ok(await slack(ids.teacher2, 'class', 'enrol cs202 carl'));
+  });
+
+  it.each([
+    ['an admin', 'link <@UEVIL01> root cs101', /root is an admin/],
+    ['a teacher', 'link <@UEVIL02> hopper cs101', /hopper is a teacher/],
+    ['a student of another class', 'link <@UEVIL03> carl cs101', /carl is a student of cs202, which you do not teach/],
+    ['a student of their class who already has an account', 'link <@UEVIL04> alice cs101', /alice already has a Slack account linked/],
+    ['a class they do not teach', 'link <@UEVIL05> newkid cs202', /you do not teach cs202/],
+    ['a new student without a class', 'link <@UEVIL06> newkid', /name the class/],
+  ])('refuses a teacher linking a chat account to %s, and audits it', async (_what, text, message) => {
+    const reply = await slack(ids.teacher, 'lab', text);
+    expect(reply.error).toBe(true);
+    expect(reply.text).toMatch(message);
+    const account = /<@(\w+)>/.exec(text)![1]!;
+    expect(await services.store.classes.findByIdentity('slack', account)).toBeUndefined();
+    expect(await services.store.classes.getPersonByUsername('newkid')).toBeUndefined();
+    const [last] = await services.store.audit.list({ actor: 'lovelace', action: 'command.lab.link', limit: 1 });
+    expect(last).toMatchObject({ outcome: 'denied' });
+  });
+
+  it('refuses an account that is already linked to someone else', async () => {
+    const reply = await slack(ids.teacher, 'lab', `link <@${ids.bob}> newkid cs101`);
+    expect(reply).toMatchObject({ error: true });
+    expect(reply.text).toMatch(/already linked to bob/);
+  });
+
+  it('refuses a mention that did not resolve to a user id, and stores nothing', async () => {
+    const reply = await slack(ids.teacher, 'lab', 'link @alice2 newkid cs101');
+    expect(reply.text).toBe("'@alice2' is not a slack user id; mention the user so it becomes a link (<@U0123ABCD>) or give their id");
+    expect(await services.store.classes.getPersonByUsername('newkid')).toBeUndefined();
+  });
+
+  it('lets a teacher link a new student of their own class, and an admin link anyone', async () => {
+    ok(await slack(ids.teacher, 'lab', 'link <@UKID0001|kid> newkid cs101'));
+    expect((await services.store.classes.findByIdentity('slack', 'UKID0001'))?.username).toBe('newkid');
+    ok(await cli('root', 'people', 'link hopper --slack <@UHOPPER2> --discord 123456789012345678'));
+    expect((await services.store.classes.findByIdentity('discord', '123456789012345678'))?.username).toBe('hopper');
+    expect((await cli('root', 'people', 'link hopper --slack alice')).text).toMatch(/is not a slack user id/);
+  });
+});
+
+describe('invites', () => {
+  let code: string;
+  beforeAll(async () => {
+    ok(await cli('root', 'people', 'add dora --name "Dora D" --email dora@school.example'));
+    ok(await slack(ids.teacher2, 'class', 'enrol cs202 dora'));
+    const reply = ok(await slack(ids.teacher2, 'lab', 'invite cs202 --uses 3 --days 2'));
+    code = (reply.data as { code: string }).code;
+  });
+
+  it('gives a teacher a short code for their class only, and stores only its hash', async () => {
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
+    const refused = await slack(ids.teacher, 'lab', 'invite cs202');
+    expect(refused).toMatchObject({ error: true });
+    const [invite] = await services.store.invites.listForClass('cs202');
+    expect(invite).toMatchObject({ maxUses: 3, uses: 0 });
+    expect(invite!.codeHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('asks an unknown student which roster name is theirs, then links and enrols them', async () => {
+    const which = await slack('UDORA001', 'lab', `join ${code}`);
+    expect(which.text).toMatch(/^Say which student of cs202 you are/);
+    const welcome = ok(await slack('UDORA001', 'lab', `join ${code.toLowerCase()} dora`));
+    expect(welcome.text).toMatch(/^Welcome to cs202, dora!/);
+    const dora = await services.store.classes.findByIdentity('slack', 'UDORA001');
+    expect(dora?.username).toBe('dora');
+    expect((await services.store.classes.members('cs202')).some((m) => m.personId === dora!.id && m.role === 'student')).toBe(true);
+  });
+
+  it('works once per student', async () => {
+    const again = await slack('UDORA001', 'lab', `join ${code}`);
+    expect(again).toMatchObject({ error: true });
+    expect(again.text).toMatch(/already joined cs202 with this code/);
+    expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(1);
+  });
+
+  it('creates a new student from the chat account when the roster has nobody waiting', async () => {
+    ok(await slack('UCARL001', 'lab', `join ${code} carl`));
+    // On Slack every cs202 student is linked now; on Discord nobody is, so there the roster still asks.
+    expect((await router.invoke({ platform: 'discord', userId: '998877665544332211', command: 'lab', subcommand: 'join', options: { code } })).text).toMatch(/^Say which student/);
+    const reply = ok(await slack('UNEWBIE1', 'lab', `join ${code}`));
+    expect(reply.text).toMatch(/^Welcome to cs202, slack-unewbie1!/);
+    expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(3);
+    expect((await slack('UNEWBIE2', 'lab', `join ${code}`)).text).toMatch(/^That invite code does not work/);
+  });
+
+  it('answers a guessed code like an expired one, rate-limits guessing per chat account, audits it and keeps codes out of the log', async () => {
+    const guess = await slack('UGUESS01', 'lab', 'join ABCDE-FGHJK');
+    expect(guess.text).toBe('That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+    for (let i = 0; i < 4; i++) await slack('UGUESS01', 'lab', `join ZZZZZ-ZZZZ${i}`);
+    const limited = await slack('UGUESS01', 'lab', `join ${code}`);
+    expect(limited.text).toMatch(/^Too many wrong invite codes/);
+    expect(await services.store.classes.findByIdentity('slack', 'UGUESS01')).toBeUndefined();
+    const attempts = await services.store.audit.list({ actor: 'slack:UGUESS01', action: 'invite.join' });
+    expect(attempts.map((a) => a.details.reason)).toEqual(['rate-limited', 'invalid-code', 'invalid-code', 'invalid-code', 'invalid-code', 'invalid-code']);
+    expect(JSON.stringify(await services.store.audit.list())).not.toContain(code);
+    // Another account is not affected by this one's guesses.
+    expect((await slack('UOTHER01', 'lab', 'join ABCDE-FGHJK')).text).toMatch(/^That invite code does not work/);
+  });
+
+  it('expire', async () => {
+    let now = Date.UTC(2026, 0, 5);
+    const clock: Clock = { now: () => now, sleep: async () => undefined };
+    const { code: short } = await createInvite({ store: services.store, clock }, { classId: 'cs101', createdBy: null, validForMs: 60_000 });
+    now += 60_001;
+    const late = await joinWithInvite({ store: services.store, clock }, { code: short, platform: 'slack', externalId: 'ULATE001' }).catch((e: unknown) => e);
+    expect((late as Error).message).toBe('That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+  });
+});
+
+describe('roster import', () => {
+  const header = 'username,name,email,role,class,slack,discord';
+  const roster = [header, ...Array.from({ length: 30 }, (_, i) => {
+    const n = String(i + 1).padStart(2, '0');
+    return `r${n},"Roster, Student ${n}",r${n}@school.example,student,cs101,UR00${n}ABC,${i % 2 ? `1000000000000000${n}` : ''}`;
+  })].join('\n');
+
+  it('shows what a 30-row roster would change without changing anything, then imports it in one go', async () => {
+    const dry = ok(await cli('root', 'people', 'import', { csv: roster }));
+    expect(dry.text).toMatch(/^Dry run: 30 of 30 row\(s\) would change/);
+    expect(await services.store.classes.getPersonByUsername('r01')).toBeUndefined();
+    const applied = ok(await cli('root', 'people', 'import --apply', { csv: roster }));
+    expect(applied.text).toMatch(/^Imported 30 row\(s\); 30 changed/);
+    const r07 = await services.store.classes.getPersonByUsername('r07');
+    expect(r07).toMatchObject({ displayName: 'Roster, Student 07', email: 'r07@school.example', role: 'student' });
+    expect(await services.store.classes.identitiesOf(r07!.id)).toEqual([{ personId: r07!.id, platform: 'slack', externalId: 'UR0007ABC' }]);
+    const members = await services.store.classes.members('cs101');
+    expect(members.filter((m) => m.role === 'student').length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('is a no-op the second time', async () => {
+    const before = (await services.store.classes.listPeople()).length;
+    const again = ok(await cli('root', 'people', 'import --apply', { csv: roster }));
+    expect(again.text).toBe('All 30 row(s) already match the lab; nothing to change.');
+    expect((await services.store.classes.listPeople()).length).toBe(before);
+  });
+
+  it('imports nothing from a file with a bad row, and names every bad line', async () => {
+    const bad = [
+      'class,username,name,slack',
+      'cs101,good1,Good One,',
+      'cs101,Bad User,Nope,',
+      'cs999,good2,Unknown class,',
+      `cs101,good3,Taken account,${ids.alice}`,
+      'cs101,good1,Twice,',
+      '',
+      'cs101,good4,"Bad ""quote"" ok",',
+    ].join('\n');
+    const withRole = `username,role\ngood5,wizard\n`;
+    const reply = await cli('root', 'people', 'import --apply', { csv: bad });
+    expect(reply).toMatchObject({ error: true });
+    expect(reply.text.split('\n')).toEqual([
+      '4 bad row(s); nothing was imported. Fix them and run again:',
+      "line 3: 'Bad User' is not a username (2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter)",
+      "line 4: unknown class 'cs999'; create it first with class create",
+      `line 5: Slack account ${ids.alice} is already linked to alice`,
+      "line 6: username 'good1' is already on line 2",
+    ]);
+    expect(await services.store.classes.getPersonByUsername('good1')).toBeUndefined();
+    expect(await services.store.classes.getPersonByUsername('good4')).toBeUndefined();
+    expect((await cli('root', 'people', 'import --apply', { csv: withRole })).text).toMatch(/^1 bad row\(s\); nothing was imported.*\nline 2: unknown role 'wizard'/s);
+    const quotes = await cli('root', 'people', 'import', { csv: 'username,name\nok1,Fine\nbad,"Unclosed "quote\n' });
+    expect(quotes.text).toMatch(/^1 bad row\(s\)\. Fix them and run again:\nline 3: malformed CSV/);
+  });
+
+  it('is for admins only, and never reads a file on the server', async () => {
+    expect((await slack(ids.teacher, 'people', 'import --apply', { csv: roster })).text).toBe('/people import is for admins; you are a teacher.');
+    const path = await cli('root', 'people', 'import /etc/passwd');
+    expect(path.text).toMatch(/unknown column\(s\) '\/etc\/passwd'/);
+  });
+});
+
+describe('classes and templates', () => {
+  it('registers a template only when every mapping checks out on the cluster, naming the node that does not', async () => {
+    const bad = await cli('root', 'template', 'add broken --map pve1=9000 --map pve2=4242');
+    expect(bad).toMatchObject({ error: true });
+    expect(bad.text).toMatch(/VMID 4242 on pve2: does not exist/);
+    expect(await services.store.templates.getByName('broken')).toBeUndefined();
+    ok(await cli('root', 'template', 'add ubuntu-24.04 --map pve1=9000,pve2=9100 --memory 1024 --cores 1'));
+    expect((await cli('root', 'template', 'show ubuntu-24.04')).text).toMatch(/^ubuntu-24\.04 \(1024 MiB, 1 cores\): pve1=9000, pve2=9100/);
+    expect((await slack(ids.teacher, 'template', 'list')).text).toContain('ubuntu-24.04');
+    expect((await slack(ids.teacher, 'template', 'add x --map pve1=9000')).error).toBe(true);
+  });
+
+  it('scans, filters, counts and checks the template VMs of the cluster', async () => {
+    const scan = ok(await cli('root', 'template', 'scan --node pve2'));
+    expect(scan.text).toMatch(/^lab: \d+ template\(s\)/);
+    expect((scan.data as { templates: Array<{ node: string }> }).templates.every((t) => t.node === 'pve2')).toBe(true);
+    expect(ok(await cli('root', 'template', 'scan --vmid 9000 --replicas=false')).text).toMatch(/lab\/pve1 9000/);
+    expect(ok(await cli('root', 'template', 'nodes 9000')).text).toMatch(/lab\/pve1: 9000/);
+    expect(ok(await cli('root', 'template', 'stats')).text).toMatch(/^\d+ template\(s\):/);
+    expect(ok(await cli('root', 'template', 'check')).text).toMatch(/^\d+ of \d+ template VM\(s\) healthy/);
+  });
+
+  it('creates a class with a teacher and a template, so /lab deploy needs no template', async () => {
+    ok(await cli('root', 'class', 'create bio101 --name "Intro to Biology" --teacher lovelace --template ubuntu-24.04'));
+    expect((await slack(ids.teacher2, 'class', 'show bio101')).error).toBe(true);
+    ok(await cli('root', 'people', 'add erin --name Erin'));
+    ok(await slack(ids.teacher, 'class', 'enrol bio101 erin'));
+    expect((await slack(ids.teacher, 'class', 'enrol bio101 hopper')).text).toMatch(/hopper is not a student/);
+    const show = ok(await slack(ids.teacher, 'class', 'show bio101'));
+    expect(show.text).toContain('teachers: lovelace; template: ubuntu-24.04');
+    expect(show.text).toContain('erin (Erin) — not linked yet');
+    const deployed = ok(await slack(ids.teacher, 'lab', 'deploy bio101 1'));
+    expect(deployed.text).toMatch(/^bio101: 3 created/);
+    ok(await cli('root', 'class', 'add-teacher bio101 hopper'));
+    ok(await slack(ids.teacher2, 'class', 'unenrol bio101 erin'));
+    expect((await slack(ids.teacher, 'class', 'create x101 --name X')).text).toBe('/class create is for admins; you are a teacher.');
+  });
+
+  it('removes a person only when they own no VM, unless forced', async () => {
+    const refused = await cli('root', 'people', 'remove erin');
+    expect(refused.text).toMatch(/^erin still owns 1 VM\(s\)/);
+    ok(await cli('root', 'people', 'set-role erin teacher'));
+    const removed = ok(await cli('root', 'people', 'remove erin --force'));
+    expect(removed.text).toBe('Removed erin; their 1 VM(s) now have no owner.');
+    expect(await services.store.classes.getPersonByUsername('erin')).toBeUndefined();
+  });
+});

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { PveHttpError } from '../errors/pve-errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { PveApi } from '../ports/pve-api.js';
+import { listVmResources } from '../templates/template-inventory.js';
+
+const configSchema = z.record(z.string(), z.unknown());
+
+/** Where a guest is and its config once no operation holds it. */
+export interface GuestState {
+  node: string;
+  config: Record<string, unknown>;
+}
+
+/** Thrown when a guest stays locked past the deadline (a clone or migration that does not end). */
+export class GuestStillLockedError extends Error {
+  constructor(readonly vmid: number, readonly lock: string) {
+    super(`VM ${vmid} is still locked (${lock})`);
+  }
+}
+
+/**
+ * Finds guest `vmid` wherever it is and waits until no clone, migration or conversion holds it,
+ * following it across nodes (a migration moves its config). Undefined when it does not exist.
+ */
+export async function settledGuest(api: PveApi, vmid: number, options: { clock: Clock; pollIntervalMs: number; deadline: number }): Promise<GuestState | undefined> {
+  for (;;) {
+    const resource = (await listVmResources(api)).find((r) => r.vmid === vmid && r.type === 'qemu');
+    if (!resource) return undefined;
+    const config = await api.get(pvePath`/nodes/${resource.node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
+      // Moved (migration finished) or gone between the two reads: look again.
+      if (error instanceof PveHttpError && /does not exist|unable to find configuration/i.test(error.pveMessage)) return undefined;
+      throw error;
+    });
+    if (config && config.lock === undefined) return { node: resource.node, config };
+    if (options.clock.now() >= options.deadline) throw new GuestStillLockedError(vmid, String(config?.lock ?? 'moving'));
+    await options.clock.sleep(options.pollIntervalMs);
+  }
+}

@@ -1,0 +1,158 @@
+import { LabError } from '../errors/lab-error.js';
+import { NotAllowedError } from '../inventory/inventory-errors.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { InviteRecord, PersonRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { USERNAME, type ChatPlatform } from './chat-accounts.js';
+import { generateInviteCode, hashInviteCode, normalizeInviteCode } from './invite-codes.js';
+import { InvalidInviteError, JoinNeedsUsernameError, TooManyInviteAttemptsError, UnknownClassError } from './people-errors.js';
+
+/** Defaults of invites and of joining with them, in one place. */
+export const DefaultInviteOptions = {
+  /** How long a new code works. */
+  validForMs: 7 * 24 * 60 * 60 * 1000,
+  /** How many students may join with one code. */
+  maxUses: 30,
+  /** Wrong codes one chat account may try per window before it must wait. */
+  maxFailures: 5,
+  /** The window wrong codes are counted in. */
+  failureWindowMs: 15 * 60 * 1000,
+} as const satisfies Record<string, number>;
+
+/** The audit action of every join attempt (its actor is `<platform>:<account id>`). */
+export const JOIN_AUDIT_ACTION = 'invite.join';
+
+/** A new invite: the code to hand out (shown once, never stored) and its record. */
+export interface CreatedInvite {
+  code: string;
+  invite: InviteRecord;
+}
+
+/** Makes an invite to `classId`; only the code's hash is stored. */
+export async function createInvite(
+  deps: { store: Store; clock?: Clock },
+  request: { classId: string; createdBy: number | null; maxUses?: number; validForMs?: number },
+): Promise<CreatedInvite> {
+  const clock = deps.clock ?? systemClock;
+  if (!(await deps.store.classes.getClass(request.classId))) throw new UnknownClassError(request.classId, (await deps.store.classes.listClasses()).map((c) => c.id));
+  const now = clock.now();
+  const code = generateInviteCode();
+  const invite = await deps.store.invites.create({
+    codeHash: hashInviteCode(code),
+    classId: request.classId,
+    createdBy: request.createdBy,
+    createdAt: now,
+    expiresAt: now + (request.validForMs ?? DefaultInviteOptions.validForMs),
+    maxUses: request.maxUses ?? DefaultInviteOptions.maxUses,
+  });
+  return { code, invite };
+}
+
+/** Who joins with which code. */
+export interface JoinRequest {
+  code: string;
+  platform: ChatPlatform;
+  /** The chat account's user id. */
+  externalId: string;
+  /** Which roster entry is theirs, or the username they want when they are not on the roster. */
+  username?: string;
+}
+
+/** What joining did. */
+export interface JoinResult {
+  person: PersonRecord;
+  classId: string;
+  /** A new student was created (the roster had no unlinked student). */
+  created: boolean;
+}
+
+/** The student already used this very code. */
+export class InviteAlreadyUsedError extends LabError {
+  static override readonly brand: string = '@lab/InviteAlreadyUsedError';
+  constructor(username: string, classId: string) {
+    super('LAB_INVITE_ALREADY_USED', `You (${username}) already joined ${classId} with this code; there is nothing more to do.`, { username, classId });
+  }
+}
+
+/**
+ * Joins a class with an invite code from a chat account no one may know yet. Wrong codes are
+ * counted per chat account in the audit log (`invite.join`, denied) and, past `maxFailures` in
+ * `failureWindowMs`, refused outright; unknown, expired and used-up codes get the same answer.
+ * With a good code: a known account must belong to a student; an unknown one must name which of
+ * the class's unlinked roster students it is (when there are any) or becomes a new student. The
+ * use is counted (once per student), the account linked and the student enrolled, all in one
+ * transaction.
+ */
+export async function joinWithInvite(
+  deps: { store: Store; clock?: Clock },
+  request: JoinRequest,
+  options: { maxFailures?: number; failureWindowMs?: number } = {},
+): Promise<JoinResult> {
+  const { store } = deps;
+  const clock = deps.clock ?? systemClock;
+  const maxFailures = options.maxFailures ?? DefaultInviteOptions.maxFailures;
+  const windowMs = options.failureWindowMs ?? DefaultInviteOptions.failureWindowMs;
+  const actor = `${request.platform}:${request.externalId}`;
+  const now = clock.now();
+  const audit = (outcome: 'ok' | 'denied', details: Record<string, unknown>, target = 'invite') =>
+    store.audit.record({ at: clock.now(), actor, action: JOIN_AUDIT_ACTION, target, outcome, details });
+
+  const recent = await store.audit.list({ actor, action: JOIN_AUDIT_ACTION, since: now - windowMs });
+  const failures = recent.filter((a) => a.outcome === 'denied' && a.details.reason === 'invalid-code').length;
+  if (failures >= maxFailures) {
+    await audit('denied', { reason: 'rate-limited', failures });
+    throw new TooManyInviteAttemptsError({ account: actor, failures, windowMs });
+  }
+  const code = normalizeInviteCode(request.code);
+  const invite = code === undefined ? undefined : await store.invites.get(hashInviteCode(code));
+  if (!invite || now > invite.expiresAt || invite.uses >= invite.maxUses) {
+    await audit('denied', { reason: 'invalid-code', ...(invite ? { classId: invite.classId } : {}) });
+    throw new InvalidInviteError();
+  }
+  const classId = invite.classId;
+  try {
+    const result = await store.transaction(async (tx): Promise<JoinResult> => {
+      let person = await tx.classes.findByIdentity(request.platform, request.externalId);
+      let created = false;
+      if (person) {
+        if (person.role !== 'student') {
+          throw new NotAllowedError({ actor: person.username, action: 'join', target: classId, reason: `invite codes are for students and you are ${person.role === 'admin' ? 'an admin' : 'a teacher'}; ask an admin to add you` });
+        }
+        if (request.username !== undefined && request.username !== person.username) {
+          throw new NotAllowedError({ actor: person.username, action: 'join as', target: request.username, reason: `this account is linked to ${person.username}` });
+        }
+      } else {
+        const students = (await tx.classes.members(classId)).filter((m) => m.role === 'student');
+        const waiting: PersonRecord[] = [];
+        for (const m of students) {
+          const identities = await tx.classes.identitiesOf(m.personId);
+          if (identities.some((i) => i.platform === request.platform)) continue;
+          const p = await tx.classes.getPerson(m.personId);
+          if (p) waiting.push(p);
+        }
+        if (waiting.length) {
+          if (request.username === undefined) throw new JoinNeedsUsernameError(classId, 'which');
+          person = waiting.find((p) => p.username === request.username);
+          if (!person) throw new JoinNeedsUsernameError(classId, 'not-on-roster', request.username);
+        } else {
+          const username = request.username ?? `${request.platform}-${request.externalId.toLowerCase()}`.slice(0, 32);
+          if (!USERNAME.test(username)) throw new JoinNeedsUsernameError(classId, 'invalid', username);
+          if (await tx.classes.getPersonByUsername(username)) throw new JoinNeedsUsernameError(classId, 'taken', username);
+          person = await tx.classes.createPerson({ username, displayName: username, role: 'student' }, now);
+          created = true;
+        }
+      }
+      const redeemed = await tx.invites.redeem(invite.codeHash, person.id, now);
+      if (redeemed === 'already-used') throw new InviteAlreadyUsedError(person.username, classId);
+      if (redeemed !== 'ok') throw new InvalidInviteError();
+      await tx.classes.linkIdentity({ personId: person.id, platform: request.platform, externalId: request.externalId });
+      await tx.classes.addMember({ classId, personId: person.id, role: 'student' });
+      return { person, classId, created };
+    });
+    await audit('ok', { classId, username: result.person.username, created: result.created }, `class ${classId}`);
+    return result;
+  } catch (error) {
+    await audit('denied', { reason: error instanceof LabError ? error.code : 'error', classId }, `class ${classId}`);
+    throw error;
+  }
+}
