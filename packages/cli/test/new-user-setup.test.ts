@@ -1,7 +1,6 @@
 // A new school's first hour, as real processes in an empty directory: the simulator stands in for
-// the cluster, then `lab init`, `lab doctor`, and the first class. Each step is one `it`, run in
-// order on the shared `school` state, so later steps (roster import, classes, templates from the
-// shell) append here.
+// the cluster, then `lab init`, `lab doctor`, a template, people, a class, and its first deployment.
+// Each step is one `it`, run in order on the shared `school` state, so later steps append here.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -59,21 +58,27 @@ describe('from a fresh install to a first class', () => {
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('All checks passed.');
   });
 
-  it('has a template and a class with a student', async () => {
-    // Until `lab template add` and `lab class create` exist, the store API stands in for them.
-    const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
-    const lovelace = await store.classes.createPerson({ username: 'lovelace', displayName: 'Ada Lovelace', role: 'teacher' }, Date.now());
-    const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, Date.now());
-    const template = await store.templates.create({ name: 'ubuntu-24.04', description: '', memory: 2048, cores: 2, isActive: true }, [{ clusterId: 'pve', node: 'pve1', vmid: 9000 }], Date.now());
-    await store.classes.createClass({ id: 'cs101', name: 'Intro to Computing', templateId: template.id, ownerId: lovelace.id }, Date.now());
-    await store.classes.addMember({ classId: 'cs101', personId: alice.id, role: 'student' });
-    await store.close();
+  it('registers a template, a teacher, the class and its roster from the shell', async () => {
+    const template = await lab('template', 'add', 'ubuntu-24.04', '--map', 'pve1=9000', '--map', 'pve2=9100');
+    expect(template.code, template.stderr).toBe(0);
+    const teacher = await lab('people', 'add', 'lovelace', '--name', 'Ada Lovelace', '--role', 'teacher');
+    expect(teacher.code, teacher.stderr).toBe(0);
+    const klass = await lab('class', 'create', 'cs101', '--name', 'Intro to Computing', '--teacher', 'lovelace', '--template', 'ubuntu-24.04');
+    expect(klass.code, klass.stderr).toBe(0);
+    writeFileSync(join(dir, 'roster.csv'), 'username,name,role,class\nalice,Alice Liddell,student,cs101\nbob,Bob Dylan,student,cs101\n');
+    const dryRun = await lab('people', 'import', 'roster.csv');
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    const apply = await lab('people', 'import', 'roster.csv', '--apply');
+    expect(apply.code, apply.stderr).toBe(0);
+    expect((await lab('people', 'import', 'roster.csv', '--apply')).stdout).toBe('All 2 row(s) already match the lab; nothing to change.\n');
+    const link = await lab('link', 'lovelace', '--slack', 'U0123ABCD');
+    expect(link.code, link.stderr).toBe(0);
   });
 
   it('the operator deploys the class without --as, audited as cli:<os user>', async () => {
-    const r = await lab('deploy', 'cs101', '1', 'ubuntu-24.04');
+    const r = await lab('deploy', 'cs101', '2');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^cs101: 3 created, 0 kept, 0 deleted in [\d.]+ s\.$/m);
+    expect(r.stdout).toMatch(/^cs101: 4 created/m);
     const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
     const [entry] = await store.audit.list({ action: 'command.lab.deploy' });
     await store.close();
