@@ -76,9 +76,35 @@ describe('lab init', () => {
     const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as { clusters: Array<Record<string, unknown>> };
     expect(Object.keys(config.clusters[0]!).sort()).toEqual(['fingerprint', 'id', 'tokenId', 'url']);
   });
+
+  it('trusts a CA file instead of pinning, and lab doctor says so', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'pve-root-ca.pem'), sim.ca);
+    const r = await init(dir, '--ca', 'pve-root-ca.pem');
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as { clusters: Array<Record<string, unknown>> };
+    expect(config.clusters[0]).toMatchObject({ caFile: join(dir, 'pve-root-ca.pem') });
+    expect(config.clusters[0]).not.toHaveProperty('fingerprint');
+    const doctor = await runLab(['doctor'], { cwd: dir });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toMatch(/^✓ cluster pve +TLS: certificates checked against the CA in .*pve-root-ca\.pem$/m);
+  });
 });
 
 describe('lab doctor', () => {
+  it('fails a certificate that is not the pinned one, and says how to re-pin', async () => {
+    const dir = freshDir();
+    expect((await init(dir, '--yes')).code).toBe(0);
+    const file = join(dir, 'lab.config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { clusters: Array<Record<string, unknown>> };
+    config.clusters[0]!.fingerprint = `00${String(config.clusters[0]!.fingerprint).slice(2)}`;
+    writeFileSync(file, JSON.stringify(config));
+    const r = await runLab(['doctor'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^✗ cluster pve +.*fingerprint/m);
+    expect(r.stdout).toMatch(/fix: compare 'pvenode cert info' on the node with clusters\.0\.fingerprint/);
+  });
+
   it("names a missing VM.Clone and the pveum command that grants it, and exits non-zero", async () => {
     const dir = freshDir();
     expect((await init(dir, '--yes')).code).toBe(0);
