@@ -13,11 +13,15 @@ export interface GlobalOptions {
   yes?: boolean;
 }
 
-/** A failure `lab` reports as one line on stderr before exiting with `exitCode`. */
+/**
+ * A failure `lab` reports as one line on stderr (`lab: …`), then `details` (lines the reader needs,
+ * such as the VMs a confirmation is about), before exiting with `exitCode`.
+ */
 export class LabExit extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    readonly details: readonly string[] = [],
   ) {
     super(message);
   }
@@ -55,7 +59,10 @@ async function runThroughRouter(call: PluginCall): Promise<void> {
     let reply = await invoke(flags.yes ?? false);
     if (tty) process.stderr.write('\r\x1b[K');
     if (reply.confirm && !reply.error) {
-      if (flags.json || !interactive()) throw new LabExit(`${reply.text} Re-run with --yes to confirm.`);
+      if (flags.json || !interactive()) {
+        const [first, ...rest] = reply.text.split('\n');
+        throw new LabExit(`${first} Re-run with --yes to confirm.`, 1, rest);
+      }
       if (!(await confirm(`${reply.text} ${reply.confirm.prompt}`))) throw new LabExit('Nothing was changed.');
       reply = await invoke(true);
       if (tty) process.stderr.write('\r\x1b[K');
@@ -228,6 +235,7 @@ export async function runLab(argv: string[], plugins?: Iterable<CommandPlugin>):
     const exitCode = error instanceof LabExit ? error.exitCode : (error as { code?: string }).code === 'LAB_CLI_USAGE' ? 2 : 1;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`lab: ${message.split('\n')[0]}\n`);
+    if (error instanceof LabExit && error.details.length) process.stderr.write(`${error.details.join('\n')}\n`);
     return exitCode;
   }
 }

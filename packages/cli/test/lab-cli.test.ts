@@ -118,6 +118,14 @@ describe('the lab command', () => {
     expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);
     expect(destroy.stderr.split('\n')).toHaveLength(2);
   });
+
+  it('names what a confirmation is about and asks for --yes when no one can answer', async () => {
+    const r = await lab(['deploy', 'cs101', '1', '--as', 'lovelace']);
+    expect(r.code).toBe(1);
+    const [first, ...rest] = r.stderr.trimEnd().split('\n');
+    expect(first).toBe('lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1, running ones included: Re-run with --yes to confirm.');
+    expect(rest).toEqual([expect.stringMatching(/^• cs101-seat-01 \(\d+ on pve\d\)$/)]);
+  });
 });
 
 describe('lab.config.json', () => {
