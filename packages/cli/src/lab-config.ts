@@ -10,8 +10,8 @@ export const labConfigSchema = z
     sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(), quickIntervalMs: z.number().int().min(1_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional() }).strict().default({ enabled: true }),
     deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
-    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
-    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), apiUrl: z.url().optional() }).strict().optional(),
+    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
+    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
   })
   .strict();
 
@@ -29,7 +29,7 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); pass --config FILE or set LAB_CONFIG`, { file });
+    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); run lab init, or pass --config FILE or set LAB_CONFIG`, { file });
   }
   let json: unknown;
   try {

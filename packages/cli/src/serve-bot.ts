@@ -16,6 +16,8 @@ export interface ServedBot {
  * `false` (it syncs only while it holds the store's leader lease), keeps taking over deployments whose process died — finishing each one's
  * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
  * waits for running commands, releases the leases and closes.
+ * It listens on `options.host`, else `slack.host` / `discord.host`, else 127.0.0.1 (put an HTTPS
+ * reverse proxy in front of it).
  */
 export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: { port?: number; host?: string } = {}): Promise<ServedBot> {
   const { config, services, router, logger } = runtime;
@@ -64,7 +66,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     },
   });
   const server: Server = createServer(listener);
-  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
   logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;

@@ -7,7 +7,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
 import { loadLabConfig } from '../src/index.js';
 
-const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
 const configPath = join(dir, 'lab.config.json');
 let sim: PveSim;
@@ -93,8 +93,9 @@ describe('the lab command', () => {
     const rule = sim.faults.add({ path: '/cluster/resources', kind: 'huge-body', sizeBytes: 700 * 1024 * 1024, count: 1 });
     const r = await lab(['sync', '--once']);
     expect(r.code, r.stderr).toBe(1);
+    // The router's /lab sync reply: one line per cluster, on stdout since the command ran.
     expect(r.stdout).toBe(
-      "lab: FAILED GET /cluster/resources on cluster 'lab' answered more than 64 MiB, so reading stopped there; if answers this large are expected, raise maxResponseBytes (clusters[].maxResponseBytes in lab.config.json)\n",
+      "lab: failed — GET /cluster/resources on cluster 'lab' answered more than 64 MiB, so reading stopped there; if answers this large are expected, raise maxResponseBytes (clusters[].maxResponseBytes in lab.config.json)\n",
     );
     expect(sim.faults.list()[rule]!.bytesSent).toBeLessThan(700 * 1024 * 1024);
     sim.faults.clear();
@@ -103,13 +104,27 @@ describe('the lab command', () => {
   it('exits non-zero with a one-line reason on errors', async () => {
     const unknownFlag = await lab(['vms', '--colour']);
     expect(unknownFlag.code).toBe(2);
-    expect(unknownFlag.stderr).toMatch(/^lab: Unknown option '--colour'/);
-    const noUser = await lab(['vms']);
-    expect(noUser.stderr).toBe('lab: say who you are with --as <username> (or set cli.defaultUser in the configuration)\n');
+    expect(unknownFlag.stderr).toBe("lab: unknown option '--colour'\n");
+    const typo = await lab(['deplyo', 'cs101', '2']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("lab: unknown command 'deplyo' (Did you mean deploy?)\n");
+    const badCount = await lab(['deploy', 'cs101', 'ten', '--as', 'lovelace']);
+    expect(badCount.code).toBe(1);
+    expect(badCount.stderr).toBe('lab: count: must be a number\n');
+    const stranger = await lab(['vms', '--as', 'mallory']);
+    expect(stranger.stderr).toBe("lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n");
     const destroy = await lab(['destroy', 'cs101', '--as', 'lovelace']);
     expect(destroy.code).toBe(1);
     expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);
     expect(destroy.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('names what a confirmation is about and asks for --yes when no one can answer', async () => {
+    const r = await lab(['deploy', 'cs101', '1', '--as', 'lovelace']);
+    expect(r.code).toBe(1);
+    const [first, ...rest] = r.stderr.trimEnd().split('\n');
+    expect(first).toBe('lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1, running ones included: Re-run with --yes to confirm.');
+    expect(rest).toEqual([expect.stringMatching(/^• cs101-seat-01 \(\d+ on pve\d\)$/)]);
   });
 });
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-discord-'));
 let fake: Server;
 const calls: Array<{ method: string; path: string; auth: string; body: unknown }> = [];
@@ -37,7 +37,7 @@ afterAll(async () => {
 describe('lab discord register', () => {
   it('puts the generated /lab and /myvm definitions into the guild', async () => {
     const { stdout } = await run(process.execPath, [cli, '--config', join(dir, 'lab.config.json'), 'discord', 'register', '--guild', '888']);
-    expect(stdout).toBe('registered /lab and /myvm in guild 888\n');
+    expect(stdout).toBe('registered /lab, /myvm, /people, /class and /template in guild 888\n');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'PUT', path: '/api/v10/applications/777/guilds/888/commands', auth: 'Bot discord-bot-token' });
     expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);

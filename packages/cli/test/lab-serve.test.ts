@@ -11,7 +11,7 @@ import { openStore } from '@lab/proxmox-store';
 import { loadLabConfig, openLabRuntime } from '../src/index.js';
 import { serveBot } from '../src/serve-bot.js';
 
-const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-'));
 const SECRET = 'serve-signing-secret';
 let sim: PveSim;
@@ -33,7 +33,7 @@ beforeAll(async () => {
     store: storeUrl,
     clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
     sync: { quickIntervalMs: 1000 },
-    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/` },
+    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/`, host: '127.0.0.1' },
   }));
   const store = await openStore(storeUrl);
   const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);

@@ -29,6 +29,12 @@ export interface Invocation {
    * (Slack's `ts` once its first message is posted).
    */
   notify?: Record<string, unknown>;
+  /**
+   * CLI only: the caller is the local operator, who holds the configuration and so the cluster
+   * token. They act as an admin without a person record (`person.id` 0, `viewer.personId` null),
+   * recorded in the audit log as `cli:<userId>` (the OS user). Ignored on other platforms.
+   */
+  operator?: boolean;
 }
 
 /**
@@ -131,7 +137,7 @@ export class CommandRouter {
       services.store.audit.record({ at: services.clock.now(), actor, action, target, outcome, details: { platformUserId, ...details } });
     const tooMany: Reply = { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
 
-    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
+    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
     if (!caller) {
       if (!this.#allow(platformUserId)) return { reply: tooMany };
       await audit(platformUserId, 'denied', { reason: 'unknown user' });
@@ -297,7 +303,11 @@ export class CommandRouter {
     }));
   }
 
-  async #resolveCaller(platform: Platform, userId: string): Promise<Caller | undefined> {
+  async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
+    if (platform === 'cli' && operator) {
+      const username = `cli:${userId}`;
+      return { platform, platformUserId: userId, person: { id: 0, username, displayName: username, email: null, role: 'admin', createdAt: 0 }, viewer: { personId: null, username, role: 'admin' } };
+    }
     const store = this.#services.store;
     const person = platform === 'cli' ? ((await store.classes.findByIdentity('cli', userId)) ?? (await store.classes.getPersonByUsername(userId))) : await store.classes.findByIdentity(platform, userId);
     if (!person) return undefined;

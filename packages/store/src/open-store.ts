@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { StoreUnavailableError } from '@lab/proxmox-sdk';
 import type { Database } from './database.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
@@ -41,6 +40,8 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       throw new StoreUnavailableError(shownUrl, reasonOf(error), { cause: error });
     }
   } else {
+    // Loaded only for PostgreSQL, so SQLite users (and every CLI cold start) skip it.
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({
       connectionString: location.connectionString,
       max: options.poolSize ?? 10,

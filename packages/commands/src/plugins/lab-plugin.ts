@@ -132,6 +132,20 @@ export const labPlugin: CommandPlugin = {
         };
       },
     }),
+    vms: subcommand({
+      description: 'List the VMs you may see (yours; your classes\' as a teacher; all as an admin), from the inventory',
+      options: z.object({}),
+      positional: [],
+      role: 'student',
+      ephemeral: true,
+      async run(ctx) {
+        const result = await ctx.services.inventory.listVms({ user: ctx.caller.viewer });
+        const rows = [['VMID', 'NAME', 'NODE', 'STATUS', 'IP'], ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? ''])];
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+        const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+        return { text: `${table.join('\n')}${result.stale ? '\n(the inventory may be a few minutes old)' : ''}`, data: result.vms };
+      },
+    }),
     destroy: subcommand({
       description: 'Destroy every VM of a class and its base template (asks to confirm)',
       options: z.object({ class: classId }),

@@ -1,0 +1,52 @@
+// Cold start of the `lab` command: wall time of `lab vms` (a store read through the command
+// router, the most common interactive command) as a new process, from spawn to exit, against a
+// SQLite store that one sync filled from the simulator's `school` scenario (~300 VMs). Also
+// `lab --help` and a bare `node -e 0` for scale. Target: `lab vms` p50 ≤ 300 ms on the 2-core
+// machine. Measured, never asserted.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPveSim } from '@lab/pve-sim';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const lab = resolve(fileURLToPath(import.meta.url), '../../packages/cli/bin/lab.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'lab-bench-cli-'));
+const sim = await startPveSim({ scenario: 'school' });
+writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({ store: 'sqlite:./lab.db', clusters: [{ id: 'pve', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }] }));
+const env = { ...process.env, LAB_CLUSTER_PVE_TOKEN_SECRET: sim.tokenSecret };
+delete env.LAB_CONFIG;
+
+function run(args) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: dir, env, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+function timed(args) {
+  run(args); // warm the file system cache; every measured run is still a new process
+  const samples = Array.from({ length: RUNS }, () => run(args).ms).sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(samples.length * q))];
+  return { p50: at(0.5), p90: at(0.9), min: samples[0] };
+}
+
+// The simulator answers from this process's event loop, so the one sync runs as an async child.
+await new Promise((done, fail) => {
+  const child = spawn(process.execPath, [lab, 'sync', '--once'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`lab sync --once exited ${code}`))));
+});
+await sim.close();
+
+const vmsCount = JSON.parse(run([lab, 'vms', '--json']).stdout).length;
+const vms = timed([lab, 'vms']);
+const help = timed([lab, '--help']);
+const node = timed(['-e', '0']);
+rmSync(dir, { recursive: true, force: true });
+
+const f = (x) => x.toFixed(0);
+console.log(`lab vms (${vmsCount} VMs, SQLite, as the operator): p50 ${f(vms.p50)} ms, p90 ${f(vms.p90)} ms, min ${f(vms.min)} ms over ${RUNS} runs (target p50 ≤ 300 ms)`);
+console.log(`lab --help: p50 ${f(help.p50)} ms; node -e 0: p50 ${f(node.p50)} ms`);
+console.log(JSON.stringify({ bench: 'cli', runs: RUNS, lab_vms_cold_start_ms: Math.round(vms.p50), lab_vms_cold_start_p90_ms: Math.round(vms.p90), lab_help_ms: Math.round(help.p50), node_baseline_ms: Math.round(node.p50), target_ms: 300 }));

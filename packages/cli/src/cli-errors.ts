@@ -1,0 +1,33 @@
+import { LabError } from '@lab/proxmox-sdk';
+
+/** The command line was wrong (a missing flag, a value of the wrong form); `lab` exits with status 2. */
+export class CliUsageError extends LabError {
+  static override readonly brand: string = '@lab/CliUsageError';
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('LAB_CLI_USAGE', message, data);
+  }
+}
+
+/** `lab init` would overwrite a configuration that differs from the one it would write. */
+export class ConfigExistsError extends LabError {
+  static override readonly brand: string = '@lab/ConfigExistsError';
+  constructor(file: string) {
+    super('LAB_CONFIG_EXISTS', `${file} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.`, { file });
+  }
+}
+
+/** A cluster URL is not `https://`; Proxmox VE serves its API (and the token) only over TLS. */
+export class InsecureUrlError extends LabError {
+  static override readonly brand: string = '@lab/InsecureUrlError';
+  constructor(url: string) {
+    super('LAB_INSECURE_URL', `Refusing ${url}: the API token would travel in clear text; use the node's https:// address (https://pve1.example.org:8006).`, { url });
+  }
+}
+
+/** The certificate the node presented is not the one the operator named or accepted. */
+export class CertificateNotTrustedError extends LabError {
+  static override readonly brand: string = '@lab/CertificateNotTrustedError';
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('LAB_CERT_NOT_TRUSTED', message, data);
+  }
+}
