@@ -47,7 +47,6 @@ export class SimAuth {
   readonly #tokens = new Map<string, SimToken>();
   /** Tickets issued before this simulated time are refused (tests expire them on demand). */
   #notBefore = 0;
-  #permissions: Record<string, Record<string, 0 | 1>> | undefined;
 
   constructor(
     private readonly time: SimTime,
@@ -85,20 +84,6 @@ export class SimAuth {
   /** The recorded permissions `setPermissions` gave, if any. */
   permissions(): PermissionMap | undefined {
     return this.access.recorded();
-  }
-
-  /**
-   * What `GET /access/permissions` answers from now on (path → privilege → propagate), for every
-   * caller; `undefined` restores the default, full privileges. There is no ACL model yet: requests
-   * are not refused for lack of a privilege.
-   */
-  setPermissions(permissions: Record<string, Record<string, 0 | 1>> | undefined): void {
-    this.#permissions = permissions === undefined ? undefined : structuredClone(permissions);
-  }
-
-  /** The recorded permissions `setPermissions` gave, if any. */
-  permissions(): Record<string, Record<string, 0 | 1>> | undefined {
-    return this.#permissions;
   }
 
   /** Makes every ticket issued so far invalid, as if they had expired. */
