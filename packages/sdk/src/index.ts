@@ -41,7 +41,9 @@ export { classSpecSchema, parseClassSpec, InvalidDeploymentError, studentVmName,
 export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './deploy/plan-class.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
-export { DeploymentEngine, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
+export { baseVersionName, baseVersionOf, classBaseVersions, currentBaseVersion, type BaseVersionCopies } from './deploy/base-versions.js';
+export { isResetPlan, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './deploy/vm-reset.js';
+export { DeploymentEngine, type ResetRequest, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
 export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError, VmNameConflictError } from './deploy/deployment-errors.js';
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';

@@ -28,6 +28,8 @@ import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
+import { currentBaseVersion } from './base-versions.js';
+import { isResetPlan, resetOneVm, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './vm-reset.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -45,6 +47,24 @@ export interface DeploymentEngineDeps {
   leaseTtlMs?: number;
   /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
   instanceId?: string;
+  /**
+   * Per-student configuration of a student VM before its first boot (cloud-init: user, SSH keys,
+   * network), applied on deploy and reset; idempotent, so a resumed run applies it again safely.
+   */
+  configureStudentVm?: ConfigureStudentVm;
+}
+
+/** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
+export interface ResetRequest {
+  classId: string;
+  clusterId?: string;
+  /** Usernames whose VMs are re-created; omit with `all`. */
+  usernames?: string[];
+  /** Every student VM of the class. */
+  all?: boolean;
+  /** Only this VM (a student with several). */
+  vmid?: number;
+  requestedBy?: string;
 }
 
 /** Options of `apply`. */
@@ -194,6 +214,73 @@ export class DeploymentEngine {
   }
 
   /**
+   * What a reset would re-create: the students' VMs of the class (name, VMID, node, whether it
+   * runs) and the class's newest base version they are cloned from. Nothing changes yet.
+   */
+  async planReset(request: ResetRequest): Promise<ResetPlan> {
+    const { classId } = request;
+    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
+    if (!clusterId) throw new VmResetError('no cluster is configured');
+    const base = await currentBaseVersion(this.#deps.store, clusterId, classId);
+    if (!base) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+    const people = new Map<number, string>();
+    for (const p of await this.#deps.store.classes.listPeople()) people.set(p.id, p.username);
+    const wanted = request.all ? undefined : new Set(request.usernames ?? []);
+    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
+      (a) => a.clusterId === clusterId && a.role === 'student' && a.personId !== null && (request.vmid === undefined || a.vmid === request.vmid) && (!wanted || wanted.has(people.get(a.personId) ?? '')),
+    );
+    const resources = new Map((await listVmResources(this.#deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
+    const vms: ResetVm[] = [];
+    for (const a of assignments.sort((x, y) => x.vmid - y.vmid)) {
+      const r = resources.get(a.vmid);
+      const row = await this.#deps.store.inventory.get(clusterId, a.vmid);
+      const name = r?.name ?? row?.name;
+      const node = r?.node ?? row?.node;
+      if (!name || !node) continue;
+      vms.push({ name, vmid: a.vmid, personId: a.personId, owner: people.get(a.personId!) ?? null, node, start: r?.status === 'running' });
+    }
+    if (wanted) {
+      const missing = [...wanted].filter((u) => !vms.some((v) => v.owner === u));
+      if (missing.length) throw new VmResetError(`${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`, { classId, missing });
+    }
+    return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
+  }
+
+  /**
+   * Re-creates the VMs of a reset plan under the class's deployment lease, recorded in the store as
+   * a deployment first, so \`resume\` or another process finishes a reset a crash interrupted. Each
+   * VM is destroyed and cloned anew from the plan's base version with the same name, VMID (where PVE
+   * allows it), tags, cloud-init settings and assignment; one that ran is started again.
+   */
+  async applyReset(plan: ResetPlan, options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {}): Promise<DeploymentHandle> {
+    const { classId } = plan;
+    if (this.#active.has(classId)) throw await this.#inProgress(classId);
+    this.#active.add(classId);
+    let lease: DeploymentLease | undefined;
+    try {
+      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
+      if (!lease) throw await this.#inProgress(classId);
+      for (const d of (await this.#deps.store.deployments.unfinished()).filter((x) => x.classId === classId)) {
+        this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
+        await this.#run(d.id, lease, () => undefined);
+      }
+      const id = randomUUID();
+      const now = this.#clock.now();
+      const record: DeploymentRecord = {
+        id, classId, clusterId: plan.clusterId, spec: plan, status: 'planned', createdBy: plan.requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null, notify: options.notify ?? null,
+      };
+      const items: DeploymentItemRecord[] = plan.vms.map((v) => ({ deploymentId: id, name: v.name, kind: 'student', personId: v.personId, node: v.node, vmid: v.vmid, status: 'pending', attempt: 0, error: null, updatedAt: now }));
+      await this.#deps.store.deployments.create(record, items);
+      await this.#deps.store.audit.record({ at: now, actor: plan.requestedBy, action: 'vm.reset', target: classId, outcome: 'ok', details: { deploymentId: id, base: plan.base.name, vms: plan.vms.map((v) => v.vmid) } });
+      return this.#start(id, classId, lease, options.onEvent);
+    } catch (error) {
+      await lease?.release();
+      this.#active.delete(classId);
+      throw error;
+    }
+  }
+
+  /**
    * Takes over every unfinished deployment whose lease has expired (its process died) and finishes
    * it, reconciling with the cluster first. Deployments a live process owns are left to it.
    */
@@ -281,6 +368,7 @@ export class DeploymentEngine {
     const store = this.#deps.store;
     const deployment = await store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
+    if (isResetPlan(deployment.spec)) return this.#runReset(id, deployment.spec, lease, emit);
     const { plan } = deployment.spec as StoredSpec;
     const classId = plan.spec.classId;
     const api = this.#deps.clusters.get(plan.clusterId);
@@ -395,6 +483,57 @@ export class DeploymentEngine {
     await store.deployments.update(id, { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null }, finishedAt);
     const summary: DeploymentSummary = { ...base, status, orphans: check.orphans, unregistered: check.unregistered, duplicates: check.duplicates, durationMs: finishedAt - started };
     emit({ type: 'done', deploymentId: id, status, created: summary.created, kept: summary.kept, deleted: summary.deleted, failed: failures.length, durationMs: summary.durationMs });
+    return summary;
+  }
+
+  async #runReset(id: string, plan: ResetPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+    const started = this.#clock.now();
+    const store = this.#deps.store;
+    const api = this.#deps.clusters.get(plan.clusterId);
+    await store.deployments.update(id, { status: 'running' }, started);
+    emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: plan.vms.length, keep: 0, delete: 0 });
+    const failures: Array<{ name: string; error: string }> = [];
+    const deps = {
+      store, clock: this.#clock, logger: this.#logger, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, configure: this.#deps.configureStudentVm,
+    };
+    const throttle = new DeploymentThrottle(this.#limits);
+    const items = await store.deployments.items(id);
+    await Promise.all(
+      items.map((item) =>
+        throttle.run(item.node ?? '', item.node ?? '', async () => {
+          if (item.status === 'done') return;
+          for (let attempt = 1; ; attempt++) {
+            if (lease.lost) return;
+            try {
+              await store.deployments.updateItem(id, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
+              await resetOneVm(deps, api, plan, id, item, emit);
+              return;
+            } catch (error) {
+              if (attempt < 3 && RETRYABLE(error)) {
+                await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
+                continue;
+              }
+              const message = error instanceof Error ? error.message : String(error);
+              failures.push({ name: item.name, error: message });
+              await store.deployments.updateItem(id, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
+              emit({ type: 'failed', deploymentId: id, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
+              this.#logger.error('reset of a VM failed', { deploymentId: id, name: item.name, error });
+              return;
+            }
+          }
+        }),
+      ),
+    );
+    const finalItems = await store.deployments.items(id);
+    const created = finalItems.filter((i) => i.status === 'done').length;
+    const interrupted = lease.lost;
+    const status: DeploymentSummary['status'] = interrupted ? 'interrupted' : failures.length ? 'failed' : 'done';
+    const finishedAt = this.#clock.now();
+    if (status !== 'interrupted') await store.deployments.update(id, { status, finishedAt, error: failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join('; ').slice(0, 2000) : null }, finishedAt);
+    const summary: DeploymentSummary = {
+      deploymentId: id, classId: plan.classId, status, created, kept: 0, deleted: 0, failed: failures, orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: finishedAt - started,
+    };
+    emit({ type: 'done', deploymentId: id, status, created, kept: 0, deleted: 0, failed: failures.length, durationMs: summary.durationMs });
     return summary;
   }
 

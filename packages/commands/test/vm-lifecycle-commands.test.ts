@@ -1,0 +1,68 @@
+import * as commands from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRouter, LabServices } from '../src/index.js';
+import { ids, useLab } from './lab-fixture.js';
+
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
+let router: CommandRouter;
+let services: LabServices;
+beforeAll(async () => {
+  env = current();
+  ({ router, services } = env);
+  const deployed = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 2' });
+  expect(deployed.error, deployed.text).toBeFalsy();
+});
+
+const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
+const vmOf = async (username: string) => {
+  const person = (await services.store.classes.getPersonByUsername(username))!;
+  const [a] = await services.store.classes.assignmentsOf(person.id);
+  return a!;
+};
+
+describe('/myvm reset', () => {
+  it('asks first, saying what is lost, and changes nothing unconfirmed', async () => {
+    const before = await vmOf('alice');
+    const guest = env.sim.state.guests.get(before.vmid);
+    const ask = await as(ids.alice, 'myvm', 'reset');
+    expect(ask.confirm).toBeDefined();
+    expect(ask.text).toContain('Everything on it is lost');
+    expect(ask.text).toContain('cs101-base');
+    expect(env.sim.state.guests.get(before.vmid)).toBe(guest);
+  });
+
+  it('re-creates the caller’s VM with the same name, VMID and assignment; the classmate’s VM is untouched', async () => {
+    const alice = await vmOf('alice');
+    const bob = await vmOf('bob');
+    const aliceGuest = env.sim.state.guests.get(alice.vmid);
+    const bobGuest = env.sim.state.guests.get(bob.vmid);
+    const done = await as(ids.alice, 'myvm', 'reset', true);
+    expect(done.error, done.text).toBeFalsy();
+    expect(done.text).toContain('re-created from cs101-base');
+    const fresh = env.sim.state.guests.get(alice.vmid)!;
+    expect(fresh).not.toBe(aliceGuest);
+    expect(fresh.config.name).toBe('cs101-alice');
+    expect(await vmOf('alice')).toMatchObject({ vmid: alice.vmid, classId: 'cs101', role: 'student' });
+    expect(env.sim.state.guests.get(bob.vmid)).toBe(bobGuest);
+  });
+});
+
+describe('/lab reset', () => {
+  it('resets one student or all of them for the class’s teacher, after confirming; others are refused', async () => {
+    expect((await as(ids.teacher2, 'lab', 'reset cs101 bob', true)).error).toBe(true);
+    expect((await as(ids.teacher, 'lab', 'reset cs101')).text).toContain('Name one student or --all');
+    const ask = await as(ids.teacher, 'lab', 'reset cs101 --all');
+    expect(ask.confirm).toBeDefined();
+    expect(ask.text).toMatch(/deletes 2 VM\(s\) of cs101/);
+    expect(ask.text).toContain("bob's");
+    const bob = await vmOf('bob');
+    const bobGuest = env.sim.state.guests.get(bob.vmid);
+    const one = await as(ids.teacher, 'lab', 'reset cs101 bob', true);
+    expect(one.error, one.text).toBeFalsy();
+    expect(env.sim.state.guests.get(bob.vmid)).not.toBe(bobGuest);
+    const all = await as(ids.teacher, 'lab', 'reset cs101 --all', true);
+    expect(all.error, all.text).toBeFalsy();
+    expect((all.data as { vms: unknown[] }).vms).toHaveLength(2);
+  });
+});
