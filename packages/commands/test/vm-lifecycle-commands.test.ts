@@ -66,3 +66,32 @@ describe('/lab reset', () => {
     expect((all.data as { vms: unknown[] }).vms).toHaveLength(2);
   });
 });
+
+describe('/myvm sshkey and /class set-login', () => {
+  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 3)]).toString('base64');
+  const key = `ssh-ed25519 ${blob} bob@laptop`;
+
+  it('keeps a student’s validated keys, lists them with fingerprints and removes one by number', async () => {
+    const bad = await as(ids.bob, 'myvm', 'sshkey add ssh-ed25519 nope');
+    expect(bad.error).toBe(true);
+    expect(bad.text).toContain('not an OpenSSH public key');
+    const added = await as(ids.bob, 'myvm', `sshkey add ${key}`);
+    expect(added.error, added.text).toBeFalsy();
+    expect(added.text).toMatch(/^Added ssh-ed25519 SHA256:/);
+    expect((await as(ids.bob, 'myvm', `sshkey add ${key}`)).text).toContain('You have that key already');
+    expect((await as(ids.bob, 'myvm', 'sshkey list')).text).toMatch(/^1\. ssh-ed25519 SHA256:\S+ bob@laptop$/);
+    expect((await as(ids.bob, 'myvm', 'sshkey remove 1')).text).toMatch(/^Removed ssh-ed25519/);
+    expect((await as(ids.bob, 'myvm', 'sshkey list')).text).toContain('no SSH key yet');
+  });
+
+  it('puts the class login user and the student’s key on the VM at its reset', async () => {
+    await as(ids.bob, 'myvm', `sshkey add ${key}`);
+    const set = await as(ids.teacher, 'class', 'set-login cs101 student --ipconfig0 ip=dhcp');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toContain('the VM name is the hostname');
+    expect((await as(ids.bob, 'myvm', 'reset', true)).error).toBeFalsy();
+    const vm = env.sim.state.guests.get((await vmOf('bob')).vmid)!;
+    expect(vm.config).toMatchObject({ ciuser: 'student', ipconfig0: 'ip=dhcp' });
+    expect(decodeURIComponent(vm.config.sshkeys!)).toBe(key);
+  });
+});

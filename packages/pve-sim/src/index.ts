@@ -10,3 +10,4 @@ export { ClusterState } from './model/cluster-state.js';
 export { GuestOperations } from './model/guest-operations.js';
 export { DefaultTimings, type SimTimings, type SimGuest, type SimNode, type SimStorageDef, type SimTask } from './model/types.js';
 export { SimTime } from './sim-time.js';
+export { generatedCloudinit } from './handlers/cloudinit-routes.js';

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
+import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { SimAuth } from './http/auth.js';
@@ -102,6 +103,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   const routes: RouteTable = new Map();
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
+  registerCloudinitRoutes(routes);
   registerTaskRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();

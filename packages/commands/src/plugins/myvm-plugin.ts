@@ -3,6 +3,7 @@ import type { PowerAction } from '@lab/proxmox-sdk';
 import { subcommand, type CommandPlugin } from '../command-plugin.js';
 import { myVms, pickMyVm as pick, vmOption } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
+import { sshkeySubcommand } from './sshkey-subcommand.js';
 
 function power(action: PowerAction, verb: string, description: string) {
   return subcommand({
@@ -25,7 +26,7 @@ function power(action: PowerAction, verb: string, description: string) {
 /** `/myvm`: start, stop, restart, status, reset and connect for the caller's own VMs. */
 export const myvmPlugin: CommandPlugin = {
   name: 'myvm',
-  description: 'Your own VM: start, stop, restart, status, reset, connect',
+  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey',
   subcommands: {
     start: power('start', 'start', 'Start your VM'),
     stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
@@ -43,6 +44,7 @@ export const myvmPlugin: CommandPlugin = {
       },
     }),
     reset: myvmResetSubcommand,
+    sshkey: sshkeySubcommand,
     connect: subcommand({
       description: 'How to connect to your VM: address and SSH/RDP readiness',
       options: z.object({ vm: vmOption }),

@@ -29,6 +29,7 @@ import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } fr
 import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
 import { currentBaseVersion } from './base-versions.js';
+import { cloudInitStep } from './cloud-init.js';
 import { isResetPlan, resetOneVm, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './vm-reset.js';
 
 /** What the engine needs. */
@@ -48,10 +49,11 @@ export interface DeploymentEngineDeps {
   /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
   instanceId?: string;
   /**
-   * Per-student configuration of a student VM before its first boot (cloud-init: user, SSH keys,
-   * network), applied on deploy and reset; idempotent, so a resumed run applies it again safely.
+   * Per-student configuration of a student VM before its first boot, applied on deploy and reset;
+   * idempotent, so a resumed run applies it again safely. `false` turns it off.
+   * @defaultValue `cloudInitStep` — cloud-init user, the student's SSH keys and the class's `ipconfig0`
    */
-  configureStudentVm?: ConfigureStudentVm;
+  configureStudentVm?: ConfigureStudentVm | false;
 }
 
 /** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
@@ -147,6 +149,7 @@ export class DeploymentEngine {
   readonly #limits: DeploymentLimits;
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
+  readonly #configure: ConfigureStudentVm | undefined;
   /** Classes whose deployment runs in this process (lease holders are per process). */
   readonly #active = new Set<string>();
 
@@ -157,6 +160,7 @@ export class DeploymentEngine {
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#configure = deps.configureStudentVm === false ? undefined : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
   }
 
   /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
@@ -494,7 +498,7 @@ export class DeploymentEngine {
     emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: plan.vms.length, keep: 0, delete: 0 });
     const failures: Array<{ name: string; error: string }> = [];
     const deps = {
-      store, clock: this.#clock, logger: this.#logger, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, configure: this.#deps.configureStudentVm,
+      store, clock: this.#clock, logger: this.#logger, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, configure: this.#configure,
     };
     const throttle = new DeploymentThrottle(this.#limits);
     const items = await store.deployments.items(id);
@@ -568,6 +572,10 @@ export class DeploymentEngine {
     emit({ type: 'verifying', deploymentId, name: item.name, vmid });
     await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state.node, updatedAt: this.#clock.now() });
     if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: source.vmid, config: state.config });
+    if (role === 'student' && item.action === 'create' && this.#configure) {
+      // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
+      state = { node: state.node, config: await this.#configure(api, { classId: plan.spec.classId, clusterId: plan.clusterId, node: state.node, vmid, personId: item.personId, config: state.config }) };
+    }
     state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
     await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
     emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
