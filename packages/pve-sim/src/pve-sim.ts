@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
 import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
+import { registerSnapshotRoutes } from './handlers/snapshot-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { SimAuth } from './http/auth.js';
@@ -104,6 +105,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
   registerCloudinitRoutes(routes);
+  registerSnapshotRoutes(routes);
   registerTaskRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();

@@ -6,6 +6,7 @@ import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
+import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 async function templateNames(ctx: CommandContext): Promise<string[]> {
@@ -173,6 +174,9 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     reset: labResetSubcommand,
+    publish: publishSubcommand,
+    rebuild: rebuildSubcommand,
+    versions: versionsSubcommand,
     invite: inviteSubcommand,
     join: joinSubcommand,
   },

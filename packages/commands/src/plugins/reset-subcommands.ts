@@ -8,7 +8,7 @@ import { classId, classNames, mustTeach } from './teacher-access.js';
 const LOST = 'Everything on it is lost: files, installed software and settings.';
 
 /** Applies a confirmed reset plan with progress, and answers with its summary. */
-async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
+export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
   const total = plan.vms.length;
   let done = 0;
@@ -20,7 +20,9 @@ async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
     },
   });
   const summary = await run.done;
-  const text = summary.status === 'done' ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.` : renderDeploymentSummary(summary);
+  const text = summary.status === 'done'
+    ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
+    : renderDeploymentSummary(summary);
   return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
 }
 
