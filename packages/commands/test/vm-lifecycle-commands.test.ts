@@ -1,7 +1,7 @@
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
-import { ids, useLab } from './lab-fixture.js';
+import { ids, runningWindowsVm, useLab } from './lab-fixture.js';
 
 const current = useLab(commands);
 let env: ReturnType<typeof current>;
@@ -93,5 +93,25 @@ describe('/myvm sshkey and /class set-login', () => {
     const vm = env.sim.state.guests.get((await vmOf('bob')).vmid)!;
     expect(vm.config).toMatchObject({ ciuser: 'student', ipconfig0: 'ip=dhcp' });
     expect(decodeURIComponent(vm.config.sshkeys!)).toBe(key);
+  });
+});
+
+describe('/myvm connect', () => {
+  it('refreshes the VM now and gives the ssh line of the class login, or an .rdp file for Windows', async () => {
+    const linux = await as(ids.bob, 'myvm', 'connect');
+    expect(linux.error, linux.text).toBeTruthy();
+    expect(linux.text).toMatch(/is stopped; start it first/);
+    const bob = (await vmOf('bob')).vmid;
+    Object.assign(env.sim.state.guests.get(bob)!, { status: 'running', startedAt: 0, agentReadyAt: 0 });
+    env.sim.state.guests.get(bob)!.config.agent = '1';
+    const ssh = await as(ids.bob, 'myvm', 'connect');
+    expect(ssh.text).toMatch(/^cs101-bob: 127\.10\.\d+\.\d+\. Connect with ssh student@127\.10\.\d+\.\d+\./);
+    expect(ssh.attachments).toBeUndefined();
+
+    const vmid = await runningWindowsVm(env, 'alice');
+    const win = await as(ids.alice, 'myvm', `connect ${vmid}`);
+    expect(win.error, win.text).toBeFalsy();
+    expect(win.text).toContain('Remote Desktop to 127.10.');
+    expect(win.attachments).toEqual([{ filename: 'win1-alice.rdp', contentType: 'application/x-rdp', content: expect.stringMatching(/^full address:s:127\.10\.\d+\.\d+:3389\r\nusername:s:alice\r\n/) }]);
   });
 });

@@ -4,6 +4,7 @@ import { subcommand, type CommandPlugin } from '../command-plugin.js';
 import { myVms, pickMyVm as pick, vmOption } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
 import { sshkeySubcommand } from './sshkey-subcommand.js';
+import { connectSubcommand } from './connect-subcommand.js';
 
 function power(action: PowerAction, verb: string, description: string) {
   return subcommand({
@@ -45,24 +46,6 @@ export const myvmPlugin: CommandPlugin = {
     }),
     reset: myvmResetSubcommand,
     sshkey: sshkeySubcommand,
-    connect: subcommand({
-      description: 'How to connect to your VM: address and SSH/RDP readiness',
-      options: z.object({ vm: vmOption }),
-      positional: ['vm'],
-      role: 'student',
-      ephemeral: true,
-      async run(ctx, o) {
-        const chosen = await pick(ctx, o.vm, 'connect');
-        if ('text' in chosen) return chosen;
-        if (chosen.status !== 'running') return { text: `${chosen.name} is ${chosen.status}; start it first with /myvm start.`, error: true };
-        if (!chosen.ip) return { text: `${chosen.name} is running but has no address yet (its guest agent is starting); try again in a minute.` };
-        const ways = [chosen.sshAvailable ? `ssh ${chosen.ip}` : null, chosen.rdpAvailable ? `RDP to ${chosen.ip}:3389` : null].filter(Boolean);
-        return {
-          text: `${chosen.name}: ${chosen.ip}. ${ways.length ? `Connect with ${ways.join(' or ')}.` : 'SSH and RDP do not answer yet.'}`,
-          fields: [{ label: 'address', value: chosen.ip }, { label: 'SSH', value: chosen.sshAvailable ? 'ready' : 'not ready' }, { label: 'RDP', value: chosen.rdpAvailable ? 'ready' : 'not ready' }],
-          data: { ip: chosen.ip, ssh: chosen.sshAvailable, rdp: chosen.rdpAvailable },
-        };
-      },
-    }),
+    connect: connectSubcommand,
   },
 };
