@@ -40,7 +40,7 @@ describe('class template versions through the commands', () => {
 
     let versions = await as(ids.teacher, 'lab', 'versions cs101');
     expect(versions.text.split('\n')).toEqual([
-      expect.stringMatching(/^v1 cs101-base — date unknown, 2 VM\(s\), on pve1$/),
+      expect.stringMatching(/^v1 cs101-base — \d{4}-\d\d-\d\d by lovelace, 2 VM\(s\), on pve1: from template ubuntu$/),
       expect.stringMatching(/^v2 cs101-base-v2 \(newest\) — \d{4}-\d\d-\d\d by lovelace, 0 VM\(s\), on pve1: python 3\.13$/),
     ]);
 

@@ -23,7 +23,7 @@ describe('publishing a new class base version', () => {
       expect(v2.config).toMatchObject({ template: '1', tags: 'lab;class-cs101;role-base' });
       expect(teacher.status).toBe('running');
       expect([...snapshotsOf(teacher).keys()]).toEqual(['lab-publish-v2']);
-      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([expect.objectContaining({ version: 2, name: 'cs101-base-v2', note: 'with python 3.13', snapshot: 'lab-publish-v2', sourceVmid: teacher.vmid })]);
+      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([expect.objectContaining({ version: 1, name: 'cs101-base', note: 'from template ubuntu' }), expect.objectContaining({ version: 2, name: 'cs101-base-v2', note: 'with python 3.13', snapshot: 'lab-publish-v2', sourceVmid: teacher.vmid })]);
       let versions = await engine.baseVersions('cs101');
       expect(versions.map((v) => [v.name, v.users.length, v.current])).toEqual([['cs101-base', 3, false], ['cs101-base-v2', 0, true]]);
       const v1 = versions[0]!.copies.pve1!;

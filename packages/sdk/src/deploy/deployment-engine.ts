@@ -794,6 +794,10 @@ export class DeploymentEngine {
           clusterId: plan.clusterId, node, vmid, name, isReplica: template.isReplica, sourceVmid: plan.source.vmid, sourceNode: plan.source.node,
           isClassTemplate: true, classId: plan.spec.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
         });
+        if (!template.isReplica && (await tx.classes.getClass(plan.spec.classId)) && !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)) {
+          // The first base version, listed by `/lab versions` with the others.
+          await tx.classLifecycle.addBaseVersion({ classId: plan.spec.classId, version: 1, name, clusterId: plan.clusterId, sourceVmid: plan.source.vmid, snapshot: null, note: `from template ${plan.templateName}`, createdBy: plan.spec.requestedBy, createdAt: now });
+        }
         const existing = await tx.templates.getByName(name);
         if (!existing) {
           const { memory, cores } = sourceTemplate!.record;
@@ -937,6 +941,11 @@ export class DeploymentEngine {
     }
     const base = await this.#deps.store.templates.getByName(baseVmName(classId));
     if (base) await this.#deps.store.templates.delete(base.id);
+    for (const v of await this.#deps.store.classLifecycle.baseVersions(classId)) {
+      await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
+      const published = v.version > 1 ? await this.#deps.store.templates.getByName(v.name) : undefined;
+      if (published) await this.#deps.store.templates.delete(published.id);
+    }
     await this.#deps.store.audit.record({ at: this.#clock.now(), actor: options.actor ?? 'system', action: 'class.destroy', target: classId, outcome: 'ok', details: { destroyed } });
     return { destroyed };
   }
