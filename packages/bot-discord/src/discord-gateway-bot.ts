@@ -1,7 +1,7 @@
 import { MessageFlags, type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
-import { confirmationButton, discordNotify, replyMessage, throttledEdits } from './discord-replies.js';
+import { confirmationButton, discordNotify, replyFiles, replyMessage, throttledEdits } from './discord-replies.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -32,6 +32,11 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
   const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) =>
     throttledEdits(options.progressIntervalMs ?? 1000, (update) => interaction.editReply({ content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
   const notifyOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => discordNotify(interaction.applicationId, interaction.token, interaction.channelId ?? undefined, now());
+  /** A reply's files as discord.js attaches them to a reply or follow-up. */
+  const withFiles = (reply: Reply): { files?: Array<{ attachment: Buffer; name: string }> } => {
+    const files = replyFiles(reply);
+    return files.length ? { files: files.map((f) => ({ attachment: f.data, name: f.name })) } : {};
+  };
   const privately = (reply: Reply): boolean => reply.ephemeral === true || reply.error === true;
   const answer = (interaction: ChatInputCommandInteraction | ButtonInteraction, reply: Reply) =>
     interaction.reply({ ...replyMessage(reply), ...(privately(reply) ? { flags: MessageFlags.Ephemeral } : {}) } as never);
@@ -49,7 +54,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
     await interaction.deferReply(prepared.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
     const reply = await prepared.run();
     await progress.flush();
-    const body: Message = replyMessage(reply);
+    const body: Message = { ...replyMessage(reply), ...withFiles(reply) };
     if (privately(reply) && !prepared.ephemeral) {
       await interaction.deleteReply();
       await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral } as never);
@@ -74,7 +79,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
     await interaction.deferUpdate();
     const reply = await prepared.run();
     await progress.flush();
-    await interaction.editReply(replyMessage(reply) as never);
+    await interaction.editReply({ ...replyMessage(reply), ...withFiles(reply) } as never);
   };
 
   const autocomplete = async (interaction: AutocompleteInteraction): Promise<void> => {

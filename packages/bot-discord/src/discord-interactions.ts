@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Routes, type REST } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
-import { confirmationButton, discordNotify, replyMessage, throttledEdits } from './discord-replies.js';
+import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage, throttledEdits } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
 /** Options of the Discord interactions endpoint. */
@@ -112,20 +112,27 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   const skewMs = (options.maxClockSkewS ?? 300) * 1000;
   const app = options.applicationId;
   const running = new Set<Promise<void>>();
-  const edit = (token: string, body: Record<string, unknown>) => options.rest.patch(Routes.webhookMessage(app, token, '@original'), { body, auth: false });
+  type Files = ReturnType<typeof replyFiles>;
+  const withFiles = (body: Record<string, unknown>, files: Files) => {
+    if (!files.length) return { body };
+    const multipart = multipartMessage(body, files);
+    return { body: multipart.body, passThroughBody: true, headers: { 'Content-Type': multipart.contentType } };
+  };
+  const edit = (token: string, body: Record<string, unknown>, files: Files = []) => options.rest.patch(Routes.webhookMessage(app, token, '@original'), { ...withFiles(body, files), auth: false });
   const remove = (token: string) => options.rest.delete(Routes.webhookMessage(app, token, '@original'), { auth: false });
-  const followUp = (token: string, body: Record<string, unknown>) => options.rest.post(Routes.webhook(app, token), { body, auth: false });
+  const followUp = (token: string, body: Record<string, unknown>, files: Files = []) => options.rest.post(Routes.webhook(app, token), { ...withFiles(body, files), auth: false });
 
   /** Runs a prepared command whose response was deferred (`ephemeral` or public) and delivers its reply. */
   const finish = async (token: string, prepared: Extract<PreparedCommand, { ephemeral: boolean }>, deferredEphemeral: boolean, flush: () => Promise<unknown>, replacing: boolean): Promise<void> => {
     const reply = await prepared.run();
     await flush();
     const body = replyMessage(reply);
+    const files = replyFiles(reply);
     if ((reply.ephemeral || reply.error) && !deferredEphemeral && !replacing) {
       await remove(token);
-      await followUp(token, { ...body, flags: EPHEMERAL });
+      await followUp(token, { ...body, flags: EPHEMERAL }, files);
     } else {
-      await edit(token, body);
+      await edit(token, body, files);
     }
   };
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { renderReplyText, type ProgressUpdate, type Reply } from '@lab/commands';
 
 /** What a slash command asks the command layer to do. */
@@ -13,9 +14,35 @@ const CANCEL = 'lab_cancel:';
 /** How long an interaction token may edit its messages. */
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 
-/** The message body of a reply: its text (Discord's 2000-character limit) and its buttons. */
-export function replyMessage(reply: Reply): { content: string; components: unknown[] } {
-  return { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply) };
+/** The message body of a reply: its text (Discord's 2000-character limit), its buttons and its files' descriptors. */
+export function replyMessage(reply: Reply): { content: string; components: unknown[]; attachments?: Array<{ id: number; filename: string }> } {
+  const files = reply.attachments ?? [];
+  return { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply), ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.filename })) } : {}) };
+}
+
+/**
+ * A message with files as Discord takes it: `multipart/form-data` with `payload_json` and one
+ * `files[n]` part per file. Built as bytes (sent with `passThroughBody`) rather than as a
+ * `FormData`, whose class differs between the undici copies in one process (Node's own, the one
+ * `@discordjs/rest` bundles, ours), which then cannot read each other's form bodies.
+ */
+export function multipartMessage(payload: Record<string, unknown>, files: ReturnType<typeof replyFiles>): { body: Buffer; contentType: string } {
+  const boundary = `lab-${randomBytes(12).toString('hex')}`;
+  const quote = (text: string) => text.replace(/["\r\n\\]/g, '_');
+  const parts: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n`)];
+  files.forEach((f, i) => {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${quote(f.name)}"\r\nContent-Type: ${f.contentType}\r\n\r\n`), f.data, Buffer.from('\r\n'));
+  });
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/**
+ * The files of a reply as `@discordjs/rest` sends them (`files[n]` parts of a multipart request
+ * beside `payload_json`), in the order of `replyMessage(reply).attachments`.
+ */
+export function replyFiles(reply: Reply): Array<{ name: string; data: Buffer; contentType: string }> {
+  return (reply.attachments ?? []).map((a) => ({ name: a.filename, data: Buffer.from(a.content), contentType: a.contentType }));
 }
 
 /**

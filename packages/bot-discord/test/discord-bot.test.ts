@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscordInteractions, finishDiscordProgress, registerDiscordCommands, type DiscordInteractions } from '../src/index.js';
-import { lab } from '../../commands/test/lab-fixture.js';
+import { lab, runningWindowsVm } from '../../commands/test/lab-fixture.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
@@ -72,7 +72,9 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      calls.push({ method: req.method ?? '', path: req.url ?? '', body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      // A message with files comes as multipart/form-data: `payload_json` plus `files[n]` parts.
+      const multipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+      calls.push({ method: req.method ?? '', path: req.url ?? '', body: multipart ? { multipart: raw } : raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '42' }));
     });
   });
@@ -270,4 +272,22 @@ describe('the Discord interactions endpoint', () => {
     expect(calls[0]).toMatchObject({ method: 'PUT', path: `/api/v10/applications/${APP}/guilds/222/commands` });
     expect((calls[0]!.body as unknown as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
   });
+});
+
+describe('files of a reply', () => {
+  it('attaches the .rdp file of /myvm connect to the ephemeral reply as a multipart edit', async () => {
+    await runningWindowsVm(env, 'alice');
+    calls.length = 0;
+    const answer = await interact(slash('ualice-discord', 'myvm', 'connect', [{ name: 'vm', value: 'win1-alice' }], 'tok-rdp'));
+    expect(answer.json).toEqual({ type: 5, data: { flags: 64 } });
+    await endpoint.idle();
+    const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-rdp/messages/%40original`)!;
+    expect(edit.method).toBe('PATCH');
+    const raw = String(edit.body.multipart);
+    const payload = JSON.parse(/name="payload_json"\r\n(?:Content-Type: application\/json\r\n)?\r\n(.*)\r\n/.exec(raw)![1]!) as Record<string, unknown>;
+    expect(payload.attachments).toEqual([{ id: 0, filename: 'win1-alice.rdp' }]);
+    expect(String(payload.content)).toMatch(/^win1-alice: 127\.10\.[\d.]+\. Connect with Remote Desktop/);
+    expect(raw).toMatch(/name="files\[0\]"; filename="win1-alice\.rdp"\r\nContent-Type: application\/x-rdp\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:alice\r\n/);
+  });
+
 });

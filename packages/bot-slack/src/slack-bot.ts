@@ -91,7 +91,24 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     return { message, onProgress, flush: () => chain };
   };
 
-  const answer = async (reply: Reply, respond: RespondFn, message: SlackProgressMessage): Promise<void> => {
+  /**
+   * Files of a reply go to the caller's DM with the bot (`conversations.open`, then
+   * `files.uploadV2`: getUploadURLExternal → upload → completeUploadExternal): a reply may be
+   * personal, and a file shared in a channel is seen by everyone there.
+   */
+  const sendFiles = async (reply: Reply, userId: string): Promise<void> => {
+    if (!reply.attachments?.length) return;
+    const dm = await app.client.conversations.open({ users: userId });
+    const channelId = dm.channel?.id;
+    if (!channelId) throw new Error('Slack opened no DM channel for the files');
+    await app.client.files.uploadV2({
+      channel_id: channelId,
+      initial_comment: reply.attachments.length === 1 ? `${reply.attachments[0]!.filename}: open it to connect.` : 'Your files:',
+      file_uploads: reply.attachments.map((a) => ({ file: Buffer.from(a.content), filename: a.filename, title: a.filename })),
+    });
+  };
+
+  const answer = async (reply: Reply, respond: RespondFn, message: SlackProgressMessage, userId: string): Promise<void> => {
     const text = renderReplyText(reply);
     if (reply.confirm?.id) {
       await respond({
@@ -109,17 +126,18 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         ],
       });
     } else if (reply.ephemeral || reply.error) {
-      await respond({ response_type: 'ephemeral', text });
+      await respond({ response_type: 'ephemeral', text: reply.attachments?.length ? `${text}\n(${reply.attachments.map((a) => a.filename).join(', ')} sent to you in a direct message)` : text });
     } else {
       await message.show(text, { final: true });
     }
+    await sendFiles(reply, userId);
   };
 
   const run = async (args: { userId: string; channelId: string; responseUrl?: string; command: string; text: string; respond: RespondFn }): Promise<void> => {
     const progress = progressFor(args.channelId, args.responseUrl, args.respond);
     const reply: Reply = await router.invoke({ platform: 'slack', userId: args.userId, command: args.command, text: args.text, onProgress: progress.onProgress, notify: progress.message.notify });
     await progress.flush();
-    await answer(reply, args.respond, progress.message);
+    await answer(reply, args.respond, progress.message, args.userId);
   };
 
   const confirmed = async (args: { id: string; userId: string; channelId: string; responseUrl?: string; respond: RespondFn }): Promise<void> => {
@@ -132,6 +150,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     const reply = await prepared.run();
     await progress.flush();
     await args.respond({ replace_original: true, text: renderReplyText(reply) });
+    await sendFiles(reply, args.userId);
   };
 
   app.command(new RegExp(`^/(${[...router.plugins.keys()].join('|')})$`), async ({ command, ack, respond }) => {

@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot, signSlackRequest, type SlackBot } from '../src/index.js';
-import { ids, lab } from '../../commands/test/lab-fixture.js';
+import { ids, lab, runningWindowsVm } from '../../commands/test/lab-fixture.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
 let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
@@ -28,9 +28,13 @@ function fakeSlackApi(): Server {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      const body = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw || '{}') as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
+      const body = req.url?.startsWith('/upload/') ? { raw } : (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw || '{}') as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
       calls.push({ path: req.url ?? '', body });
       res.writeHead(200, { 'content-type': 'application/json' });
+      // File uploads (files.uploadV2): an upload URL on this server, the bytes, then the completion.
+      if (req.url?.startsWith('/api/conversations.open')) return res.end(JSON.stringify({ ok: true, channel: { id: `D0${String(body.users)}` } }));
+      if (req.url?.startsWith('/api/files.getUploadURLExternal')) return res.end(JSON.stringify({ ok: true, upload_url: `${slackUrl}/upload/F0${++ts}`, file_id: `F0${ts}` }));
+      if (req.url?.startsWith('/api/files.completeUploadExternal')) return res.end(JSON.stringify({ ok: true, files: JSON.parse(String(body.files)) }));
       if (chatError && /^\/api\/chat\.(postMessage|update)/.test(req.url ?? '')) res.end(JSON.stringify({ ok: false, error: chatError }));
       else if (req.url?.startsWith('/api/chat.postMessage')) res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++ts).padStart(6, '0')}` }));
       else if (req.url?.startsWith('/api/')) res.end(JSON.stringify({ ok: true }));
@@ -105,6 +109,25 @@ describe('the Slack bot over HTTP', () => {
     expect(String(updates.at(-1)!.body.text)).toMatch(/^cs101: 5 created, 0 kept, 0 deleted in/);
     const vms = await env.services.store.classes.assignmentsOfClass('cs101');
     expect(vms.filter((a) => a.role === 'student')).toHaveLength(3);
+  });
+
+  it('sends the .rdp file of /myvm connect to the caller’s DM through the file upload API', async () => {
+    await runningWindowsVm(env, 'bob');
+    calls.length = 0;
+    expect((await slash('/myvm', 'connect win1-bob', ids.bob)).status).toBe(200);
+    await bot.idle();
+    const reply = calls.find((c) => c.path.startsWith('/respond/'))!;
+    expect(reply.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(String(reply.body.text)).toMatch(/^win1-bob: 127\.10\.[\d.]+\. Connect with Remote Desktop .*\n[\s\S]*\(win1-bob\.rdp sent to you in a direct message\)$/);
+    const api = calls.filter((c) => !c.path.startsWith('/respond/')).map((c) => c.path.replace(/\?.*$/, ''));
+    expect(api).toEqual(['/api/conversations.open', '/api/files.getUploadURLExternal', expect.stringMatching(/^\/upload\/F0\d+$/), '/api/files.completeUploadExternal']);
+    expect(calls.find((c) => c.path === '/api/conversations.open')!.body).toMatchObject({ users: ids.bob });
+    expect(calls.find((c) => c.path === '/api/files.getUploadURLExternal')!.body).toMatchObject({ filename: 'win1-bob.rdp' });
+    // The bytes travel as multipart form data, as to Slack's upload URL.
+    expect(String(calls.find((c) => c.path.startsWith('/upload/'))!.body.raw)).toMatch(/\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:bob\r\n/);
+    const done = calls.find((c) => c.path === '/api/files.completeUploadExternal')!.body;
+    expect(done).toMatchObject({ channel_id: `D0${ids.bob}` });
+    expect(JSON.parse(String(done.files))).toEqual([{ id: expect.stringMatching(/^F0/), title: 'win1-bob.rdp' }]);
   });
 
   it('answers personal data ephemerally through response_url', async () => {

@@ -75,6 +75,20 @@ export interface Reply {
   confirm?: { prompt: string; id?: string };
   /** True when the command was refused or failed. */
   error?: boolean;
+  /**
+   * Files that go with the reply (e.g. an `.rdp` connection file). Slack uploads them to the
+   * caller's DM, Discord attaches them to the reply, the CLI writes them where `--out` says.
+   */
+  attachments?: ReplyAttachment[];
+}
+
+/** A file of a reply. */
+export interface ReplyAttachment {
+  filename: string;
+  /** MIME type, e.g. `application/x-rdp`. */
+  contentType: string;
+  /** The file's contents (text is written as UTF-8). */
+  content: string | Uint8Array;
 }
 
 /** What a subcommand's `run` gets. */

@@ -58,3 +58,24 @@ export function useLab(commands: CommandsModule): () => LabOfCommands {
   afterAll(() => env?.close());
   return () => env!;
 }
+
+/**
+ * Gives `username` a running Windows VM with a guest agent in class `win1` (deployed from the
+ * simulator's template 9001), so `/myvm connect` has an address and an `.rdp` file to offer.
+ */
+export async function runningWindowsVm(env: { sim: PveSim; services: { store: Store; catalog: TemplateCatalog; engine: { deploy: (spec: { classId: string; count: number; template: string }) => Promise<{ status: string }> } } }, username: string): Promise<number> {
+  const { store, catalog, engine } = env.services;
+  if (!(await store.templates.getByName('windows'))) await catalog.create({ name: 'windows', memory: 4096, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }] });
+  if (!(await store.classes.getClass('win1'))) await store.classes.createClass({ id: 'win1', name: 'Windows lab', templateId: null, ownerId: null }, 1);
+  const person = (await store.classes.getPersonByUsername(username))!;
+  await store.classes.addMember({ classId: 'win1', personId: person.id, role: 'student' });
+  const summary = await engine.deploy({ classId: 'win1', count: 1, template: 'windows' });
+  if (summary.status !== 'done') throw new Error(`win1 deploy ${summary.status}`);
+  const vmid = (await store.classes.assignmentsOf(person.id)).find((a) => a.classId === 'win1')!.vmid;
+  const guest = env.sim.state.guests.get(vmid)!;
+  guest.config.agent = '1';
+  guest.status = 'running';
+  guest.startedAt = 0;
+  guest.agentReadyAt = 0;
+  return vmid;
+}

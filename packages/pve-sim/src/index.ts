@@ -11,3 +11,5 @@ export { ClusterState } from './model/cluster-state.js';
 export { GuestOperations } from './model/guest-operations.js';
 export { DefaultTimings, type SimTimings, type SimGuest, type SimNode, type SimStorageDef, type SimTask } from './model/types.js';
 export { SimTime } from './sim-time.js';
+export { generatedCloudinit } from './handlers/cloudinit-routes.js';
+export { snapshotsOf, type SimSnapshot } from './model/snapshots.js';

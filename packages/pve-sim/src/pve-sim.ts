@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { registerAccessRoutes } from './handlers/access-routes.js';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
+import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
+import { registerSnapshotRoutes } from './handlers/snapshot-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { SimAuth } from './http/auth.js';
@@ -125,6 +127,8 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   const routes: RouteTable = new Map();
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
+  registerCloudinitRoutes(routes);
+  registerSnapshotRoutes(routes);
   registerTaskRoutes(routes);
   registerAccessRoutes(routes);
   const faults = new FaultInjector(random);

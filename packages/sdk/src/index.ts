@@ -42,7 +42,12 @@ export { planClass, type ClassPlan, type PlannedVm, type PlanDeps } from './depl
 export { assertPrivileges, grants, privilegesForPlan, type RequiredPrivilege } from './deploy/permission-preflight.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
-export { DeploymentEngine, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
+export { baseVersionName, baseVersionOf, classBaseVersions, currentBaseVersion, type BaseVersionCopies } from './deploy/base-versions.js';
+export { cloudInitStep, decodeSshKeys, encodeSshKeys, hasCloudInitDrive, studentCloudInit, type StudentCloudInit } from './deploy/cloud-init.js';
+export { addSshKey, removeSshKey, InvalidSshKeyError, parseSshPublicKey, sshKeyRecord, SSH_KEY_TYPES, type SshPublicKey } from './people/ssh-keys.js';
+export { isResetPlan, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './deploy/vm-reset.js';
+export { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishMode, type PublishPlan } from './deploy/publish-base.js';
+export { DeploymentEngine, type PublishRequest, type ResetRequest, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
 export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError, VmNameConflictError } from './deploy/deployment-errors.js';
 export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';

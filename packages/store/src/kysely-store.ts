@@ -6,6 +6,7 @@ import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
 import { inventoryRepository } from './repositories/inventory-repository.js';
 import { inviteRepository } from './repositories/invite-repository.js';
+import { classLifecycleRepository, sshKeyRepository } from './repositories/lifecycle-repositories.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
@@ -21,6 +22,8 @@ export class KyselyStore implements Store {
   readonly sync;
   readonly nonces;
   readonly invites;
+  readonly sshKeys;
+  readonly classLifecycle;
   readonly audit;
 
   constructor(
@@ -39,6 +42,8 @@ export class KyselyStore implements Store {
     this.sync = syncRepository(db);
     this.nonces = nonceRepository(db);
     this.invites = inviteRepository(db, inTransaction);
+    this.sshKeys = sshKeyRepository(db);
+    this.classLifecycle = classLifecycleRepository(db);
     this.audit = auditRepository(db);
   }
 

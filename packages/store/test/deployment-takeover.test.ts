@@ -23,7 +23,7 @@ interface Worker {
   exited: Promise<{ code: number | null; summaries: DeploymentSummary[]; stderr: string }>;
 }
 
-function startWorker(sim: PveSim, storeUrl: string, mode: 'deploy' | 'takeover', count = 0): Worker {
+function startWorker(sim: PveSim, storeUrl: string, mode: 'deploy' | 'takeover' | 'reset', count: number | string = 0): Worker {
   const connection = JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret });
   const child = spawn(process.execPath, [WORKER, connection, storeUrl, mode, String(count)], { env: { ...process.env, LEASE_TTL_MS: String(LEASE_TTL_MS) } });
   const events: Array<Record<string, unknown>> = [];
@@ -136,6 +136,50 @@ describe.each(engines)('a deployment owned by one process on %s', (engine) => {
       await scratch?.drop();
     }
   }, 120_000);
+});
+
+describe('a reset killed in the middle', () => {
+  it('is finished by the next process: the student has exactly one VM, assigned, with the same name and VMID', async () => {
+    const sim = await startPveSim({ timeScale: 10 });
+    const storeUrl = `sqlite:${join(dir, 'reset.db')}`;
+    const store = await openStore(storeUrl);
+    const api = clientFor(sim);
+    try {
+      const catalog = new TemplateCatalog({ store, clusters: { get: () => api, ids: () => ['lab'] } });
+      await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }] });
+      await setUpSchool(store, 3);
+      const deployed = await startWorker(sim, storeUrl, 'deploy', 3).exited;
+      expect(deployed.summaries[0]?.status, deployed.stderr).toBe('done');
+      const s02 = (await store.classes.getPersonByUsername('s02'))!;
+      const [before] = await store.classes.assignmentsOf(s02.id);
+      const oldGuest = sim.state.guests.get(before!.vmid)!;
+      const clonesBefore = sim.state.acceptedClones.length;
+
+      // Killed once the old VM is gone and its replacement's clone has been sent.
+      const a = startWorker(sim, storeUrl, 'reset', 's02');
+      await a.until((events) => events.some((e) => e.type === 'cloning'));
+      await a.until(() => sim.state.acceptedClones.length > clonesBefore);
+      await kill(a);
+      expect(sim.state.guests.get(before!.vmid)).not.toBe(oldGuest);
+      expect(await store.classes.assignmentsOf(s02.id), 'the assignment is kept while the VM is re-created').toEqual([expect.objectContaining({ vmid: before!.vmid })]);
+
+      const b = startWorker(sim, storeUrl, 'takeover');
+      const end = await b.exited;
+      expect(end.code, end.stderr).toBe(0);
+      expect(end.summaries).toEqual([expect.objectContaining({ status: 'done', created: 1, failed: [] })]);
+      const after = await store.classes.assignmentsOf(s02.id);
+      expect(after).toEqual([expect.objectContaining({ vmid: before!.vmid, classId: 'cs101', role: 'student' })]);
+      const named = [...sim.state.guests.values()].filter((g) => g.config.name === 'cs101-s02');
+      expect(named.map((g) => g.vmid)).toEqual([before!.vmid]);
+      expect(named[0]!.config.lock).toBeUndefined();
+      expect(sim.state.acceptedClones.slice(clonesBefore).map((c) => c.name)).toEqual(['cs101-s02']);
+      await expectClusterMatchesStore(sim, store, 3);
+    } finally {
+      await store.close();
+      await api.close();
+      await sim.close();
+    }
+  }, 60_000);
 });
 
 describe('deployments killed at random moments, replicas and migrations included, under 10 % faults', () => {

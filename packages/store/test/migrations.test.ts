@@ -36,21 +36,22 @@ describe.each(engines)('migrations on %s', (engine) => {
     const url = await freshUrl(engine);
     const store = await openStore(url);
     expect(await tableNames(store)).toEqual([
-      'audit_log', 'class_members', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
-      'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_inventory',
+      'audit_log', 'class_base_versions', 'class_members', 'class_settings', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
+      'ssh_keys', 'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_inventory',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0004-ssh-keys-and-class-versions', 'Down', 'Success'],
       ['0003-people-email-and-invites', 'Down', 'Success'],
       ['0002-deployment-notify-and-nonces', 'Down', 'Success'],
       ['0001-initial-schema', 'Down', 'Success'],
     ]);
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
-    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success']);
-    expect(await tableNames(store)).toHaveLength(18);
+    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success']);
+    expect(await tableNames(store)).toHaveLength(21);
     await store.close();
   });
 
@@ -71,7 +72,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     for (const c of codes) expect(c.code, c.stderr).toBe(0);
     const store = await openStore(url, { migrate: false });
     const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites']);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions']);
     await store.close();
   }, 60_000);
 });

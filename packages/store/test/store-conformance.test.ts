@@ -231,6 +231,45 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
     });
   });
 
+  describe('SSH keys', () => {
+    it('are kept per person once per fingerprint, oldest first, removed by fingerprint and with the person', async () => {
+      const p = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, T0);
+      const key = (n: number) => ({ personId: p.id, key: `ssh-ed25519 AAAA${n} alice@laptop`, type: 'ssh-ed25519', fingerprint: `SHA256:fp${n}`, comment: n === 1 ? 'alice@laptop' : null, addedAt: T0 + n });
+      expect(await store.sshKeys.add(key(2))).toBe(true);
+      expect(await store.sshKeys.add(key(1))).toBe(true);
+      expect(await store.sshKeys.add({ ...key(1), addedAt: T0 + 9 })).toBe(false);
+      expect(await store.sshKeys.list(p.id)).toEqual([key(1), key(2)]);
+      await expect(store.sshKeys.add({ ...key(3), personId: 999 })).rejects.toBeInstanceOf(UnknownReferenceError);
+      expect(await store.sshKeys.remove(p.id, 'SHA256:fp1')).toBe(true);
+      expect(await store.sshKeys.remove(p.id, 'SHA256:fp1')).toBe(false);
+      expect(await store.sshKeys.list(p.id)).toEqual([key(2)]);
+      await store.classes.deletePerson(p.id);
+      expect(await store.sshKeys.list(p.id)).toEqual([]);
+    });
+  });
+
+  describe('class settings and base versions', () => {
+    it('keep one settings row per class and each base version once, oldest first, gone with the class', async () => {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      expect(await store.classLifecycle.settings('cs101')).toBeUndefined();
+      await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: null, ipconfig0: 'ip=dhcp' });
+      await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: 'student', ipconfig0: null });
+      expect(await store.classLifecycle.settings('cs101')).toEqual({ classId: 'cs101', loginUser: 'student', ipconfig0: null });
+      await expect(store.classLifecycle.saveSettings({ classId: 'nope', loginUser: null, ipconfig0: null })).rejects.toBeInstanceOf(UnknownReferenceError);
+      const v = (version: number) => ({ classId: 'cs101', version, name: version === 1 ? 'cs101-base' : `cs101-base-v${version}`, clusterId: 'lab', sourceVmid: 101, snapshot: version === 3 ? 'publish-v3' : null, note: `v${version}`, createdBy: 'lovelace', createdAt: T0 + version });
+      await store.classLifecycle.addBaseVersion(v(3));
+      await store.classLifecycle.addBaseVersion(v(2));
+      await expect(store.classLifecycle.addBaseVersion(v(2))).rejects.toBeInstanceOf(DuplicateNameError);
+      await expect(store.classLifecycle.addBaseVersion({ ...v(4), classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([v(2), v(3)]);
+      expect(await store.classLifecycle.removeBaseVersion('cs101', 2)).toBe(true);
+      expect(await store.classLifecycle.removeBaseVersion('cs101', 2)).toBe(false);
+      await store.classes.deleteClass('cs101');
+      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([]);
+      expect(await store.classLifecycle.settings('cs101')).toBeUndefined();
+    });
+  });
+
   describe('invites', () => {
     async function classWithStudents(n: number) {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);

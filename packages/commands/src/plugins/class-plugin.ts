@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { createInvite, DefaultInviteOptions, NotAllowedError } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
+import { classLoginSubcommand } from './class-login-subcommand.js';
 import { classIdOption, classNamed, listOf, manageableClasses, mustTeachClass, personNamed, usernameOption } from './onboarding-options.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -191,6 +192,7 @@ export const classPlugin: CommandPlugin = {
         return { text: `${person.username} now teaches ${o.class}.` };
       },
     }),
+    'set-login': classLoginSubcommand,
     invite: inviteSubcommand,
   },
 };

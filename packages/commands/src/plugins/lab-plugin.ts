@@ -1,25 +1,13 @@
 import { z } from 'zod';
-import { chatAccountId, classesTaughtBy, InvalidChatAccountError, linkChatAccount, NotAllowedError } from '@lab/proxmox-sdk';
+import { chatAccountId, InvalidChatAccountError, linkChatAccount } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
-
-const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
-
-/** Teachers act on the classes they teach; admins on all. */
-async function mustTeach(ctx: CommandContext, klass: string, action: string): Promise<void> {
-  const { viewer } = ctx.caller;
-  if (viewer.role === 'admin') return;
-  const taught = await classesTaughtBy(ctx.services.store, viewer.personId!);
-  if (!taught.includes(klass)) throw new NotAllowedError({ actor: viewer.username, action, target: `class ${klass}`, reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet' });
-}
-
-async function classNames(ctx: CommandContext): Promise<string[]> {
-  const { viewer } = ctx.caller;
-  return viewer.role === 'admin' ? (await ctx.services.store.classes.listClasses()).map((c) => c.id) : classesTaughtBy(ctx.services.store, viewer.personId!);
-}
+import { labResetSubcommand } from './reset-subcommands.js';
+import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
+import { classId, classNames, mustTeach } from './teacher-access.js';
 
 async function templateNames(ctx: CommandContext): Promise<string[]> {
   return (await ctx.services.catalog.list({ activeOnly: true })).map((t) => t.name);
@@ -199,6 +187,10 @@ export const labPlugin: CommandPlugin = {
         return { text: `Linked ${o.user} to ${result.person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
       },
     }),
+    reset: labResetSubcommand,
+    publish: publishSubcommand,
+    rebuild: rebuildSubcommand,
+    versions: versionsSubcommand,
     invite: inviteSubcommand,
     join: joinSubcommand,
   },

@@ -38,6 +38,8 @@ export interface CloneVmOptions {
   storage?: string;
   pool?: string;
   description?: string;
+  /** Clone this snapshot of the source (a full clone; the source may keep running). */
+  snapname?: string;
   /** Deadline for the whole clone, lock wait included. @defaultValue `1800000` (30 min) */
   timeoutMs?: number;
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
@@ -115,6 +117,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         storage: linked ? undefined : options.storage,
         pool: options.pool,
         description: options.description,
+        snapname: options.snapname,
       });
       try {
         await waitForTask(api, upid, {

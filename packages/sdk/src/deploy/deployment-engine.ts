@@ -29,6 +29,10 @@ import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } fr
 import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
+import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
+import { baseVersionUsage, isPublishPlan, publishItem, type BaseVersionUsage, type PublishMode, type PublishPlan } from './publish-base.js';
+import { cloudInitStep } from './cloud-init.js';
+import { isResetPlan, resetOneVm, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './vm-reset.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -46,6 +50,35 @@ export interface DeploymentEngineDeps {
   leaseTtlMs?: number;
   /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
   instanceId?: string;
+  /**
+   * Per-student configuration of a student VM before its first boot, applied on deploy and reset;
+   * idempotent, so a resumed run applies it again safely. `false` turns it off.
+   * @defaultValue `cloudInitStep` — cloud-init user, the student's SSH keys and the class's `ipconfig0`
+   */
+  configureStudentVm?: ConfigureStudentVm | false;
+}
+
+/** What `planPublish` publishes: the class's teacher VM as its next base version. */
+export interface PublishRequest {
+  classId: string;
+  clusterId?: string;
+  note?: string;
+  /** A running teacher VM: copy a snapshot of it, or shut it down cleanly first. @defaultValue `'shutdown'` */
+  mode?: PublishMode;
+  requestedBy?: string;
+}
+
+/** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
+export interface ResetRequest {
+  classId: string;
+  clusterId?: string;
+  /** Usernames whose VMs are re-created; omit with `all`. */
+  usernames?: string[];
+  /** Every student VM of the class. */
+  all?: boolean;
+  /** Only this VM (a student with several). */
+  vmid?: number;
+  requestedBy?: string;
 }
 
 /** Options of `apply`. */
@@ -128,6 +161,7 @@ export class DeploymentEngine {
   readonly #limits: DeploymentLimits;
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
+  readonly #configure: ConfigureStudentVm | undefined;
   /** Classes whose deployment runs in this process (lease holders are per process). */
   readonly #active = new Set<string>();
 
@@ -138,6 +172,7 @@ export class DeploymentEngine {
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#configure = deps.configureStudentVm === false ? undefined : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
   }
 
   /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
@@ -201,6 +236,127 @@ export class DeploymentEngine {
   /** Plans and applies `spec`, waiting for the end. */
   async deploy(spec: ClassSpecInput, options: ApplyOptions = {}): Promise<DeploymentSummary> {
     return (await this.apply(await this.plan(spec), options)).done;
+  }
+
+  /**
+   * What a reset would re-create: the students' VMs of the class (name, VMID, node, whether it
+   * runs) and the class's newest base version they are cloned from. Nothing changes yet.
+   */
+  async planReset(request: ResetRequest): Promise<ResetPlan> {
+    const { classId } = request;
+    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
+    if (!clusterId) throw new VmResetError('no cluster is configured');
+    const base = await currentBaseVersion(this.#deps.store, clusterId, classId);
+    if (!base) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+    const people = new Map<number, string>();
+    for (const p of await this.#deps.store.classes.listPeople()) people.set(p.id, p.username);
+    const wanted = request.all ? undefined : new Set(request.usernames ?? []);
+    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
+      (a) => a.clusterId === clusterId && a.role === 'student' && a.personId !== null && (request.vmid === undefined || a.vmid === request.vmid) && (!wanted || wanted.has(people.get(a.personId) ?? '')),
+    );
+    const resources = new Map((await listVmResources(this.#deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
+    const vms: ResetVm[] = [];
+    for (const a of assignments.sort((x, y) => x.vmid - y.vmid)) {
+      const r = resources.get(a.vmid);
+      const row = await this.#deps.store.inventory.get(clusterId, a.vmid);
+      const name = r?.name ?? row?.name;
+      const node = r?.node ?? row?.node;
+      if (!name || !node) continue;
+      vms.push({ name, vmid: a.vmid, personId: a.personId, owner: people.get(a.personId!) ?? null, node, start: r?.status === 'running' });
+    }
+    if (wanted) {
+      const missing = [...wanted].filter((u) => !vms.some((v) => v.owner === u));
+      if (missing.length) throw new VmResetError(`${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`, { classId, missing });
+    }
+    return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
+  }
+
+  /**
+   * Re-creates the VMs of a reset plan under the class's deployment lease, recorded in the store as
+   * a deployment first, so \`resume\` or another process finishes a reset a crash interrupted. Each
+   * VM is destroyed and cloned anew from the plan's base version with the same name, VMID (where PVE
+   * allows it), tags, cloud-init settings and assignment; one that ran is started again.
+   */
+  async applyReset(plan: ResetPlan, options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {}): Promise<DeploymentHandle> {
+    return this.#applyItems(plan.classId, plan.clusterId, plan.requestedBy, plan, plan.vms.map((v) => ({ name: v.name, kind: 'student' as const, personId: v.personId, node: v.node, vmid: v.vmid })), {
+      action: 'vm.reset', details: { base: plan.base.name, vms: plan.vms.map((v) => v.vmid) },
+    }, options, this.#clock.now());
+  }
+
+  /**
+   * The next version of the class's base template, to be made from its teacher VM: name
+   * (`cs101-base-v2`), whether the teacher VM runs (then `mode` says snapshot or shutdown), and the
+   * nodes students are on that need a copy. Nothing changes yet.
+   */
+  async planPublish(request: PublishRequest): Promise<PublishPlan> {
+    const { classId } = request;
+    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
+    if (!clusterId) throw new VmResetError('no cluster is configured');
+    const api = this.#deps.clusters.get(clusterId);
+    const versions = await classBaseVersions(this.#deps.store, clusterId, classId);
+    if (versions.length === 0) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId);
+    const resources = new Map((await listVmResources(api)).map((r) => [r.vmid, r]));
+    const teacherVm = assignments.filter((a) => a.role === 'teacher').map((a) => resources.get(a.vmid)).find((r) => r !== undefined && Number(r.template) !== 1);
+    if (!teacherVm) throw new VmResetError(`${classId} has no teacher VM to publish from; deploy the class first`, { classId });
+    const version = Math.max(...versions.map((v) => v.version)) + 1;
+    const running = teacherVm.status === 'running';
+    const mode = request.mode ?? 'shutdown';
+    const config = await api.get(pvePath`/nodes/${teacherVm.node}/qemu/${teacherVm.vmid}/config`, undefined, { schema: z.record(z.string(), z.unknown()) });
+    const disk = findBootDisk(config);
+    const storages = disk ? await api.get(pvePath`/nodes/${teacherVm.node}/storage`, { storage: disk.storage }, { schema: z.array(z.object({ storage: z.string(), shared: z.number().optional() }).loose()) }) : [];
+    const shared = storages.find((x) => x.storage === disk?.storage)?.shared === 1;
+    const studentNodes = new Set(assignments.filter((a) => a.role === 'student').map((a) => resources.get(a.vmid)?.node).filter((n): n is string => n !== undefined));
+    return {
+      kind: 'publish', classId, clusterId, requestedBy: request.requestedBy ?? 'system', version, name: baseVersionName(classId, version), note: request.note ?? null,
+      teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running }, mode,
+      snapname: running && mode === 'snapshot' ? `lab-publish-v${version}` : null,
+      replicateTo: shared ? [] : [...studentNodes].filter((n) => n !== teacherVm.node).sort(),
+    };
+  }
+
+  /**
+   * Publishes the teacher VM as the class's next base version, recorded as a deployment under the
+   * class's lease (so \`resume\` finishes it): a full clone (from a snapshot, or after a clean
+   * shutdown when the VM runs; the VM is started again then), verified, converted to a template,
+   * registered in the template inventory and as a base version, and copied to the students' nodes.
+   * Students are not touched: `applyReset` moves them to the newest version.
+   */
+  async applyPublish(plan: PublishPlan, options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {}): Promise<DeploymentHandle> {
+    const now = this.#clock.now();
+    return this.#applyItems(plan.classId, plan.clusterId, plan.requestedBy, plan, [
+      { name: plan.name, kind: 'base', personId: null, node: plan.teacher.node, vmid: null },
+      ...plan.replicateTo.map((node) => ({ name: `${plan.name}@${node}`, kind: 'replica' as const, personId: null, node, vmid: null })),
+    ], { action: 'class.publish', details: { name: plan.name, note: plan.note, teacherVmid: plan.teacher.vmid, snapshot: plan.snapname } }, options, now);
+  }
+
+  /** The class's base versions, oldest first, with notes, dates and the VMs that use each. */
+  async baseVersions(classId: string, clusterId = this.#deps.clusters.ids()[0]): Promise<BaseVersionUsage[]> {
+    if (!clusterId) return [];
+    return baseVersionUsage(this.#deps.store, this.#deps.clusters.get(clusterId), clusterId, classId);
+  }
+
+  async #applyItems(classId: string, clusterId: string, requestedBy: string, spec: ResetPlan | PublishPlan, items: Array<Pick<DeploymentItemRecord, 'name' | 'kind' | 'personId' | 'node' | 'vmid'>>, audit: { action: string; details: Record<string, unknown> }, options: Pick<ApplyOptions, 'onEvent' | 'notify'>, now: number): Promise<DeploymentHandle> {
+    if (this.#active.has(classId)) throw await this.#inProgress(classId);
+    this.#active.add(classId);
+    let lease: DeploymentLease | undefined;
+    try {
+      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
+      if (!lease) throw await this.#inProgress(classId);
+      for (const d of (await this.#deps.store.deployments.unfinished()).filter((x) => x.classId === classId)) {
+        this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
+        await this.#run(d.id, lease, () => undefined);
+      }
+      const id = randomUUID();
+      const record: DeploymentRecord = { id, classId, clusterId, spec, status: 'planned', createdBy: requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null, notify: options.notify ?? null };
+      await this.#deps.store.deployments.create(record, items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })));
+      await this.#deps.store.audit.record({ at: now, actor: requestedBy, action: audit.action, target: classId, outcome: 'ok', details: { deploymentId: id, ...audit.details } });
+      return this.#start(id, classId, lease, options.onEvent);
+    } catch (error) {
+      await lease?.release();
+      this.#active.delete(classId);
+      throw error;
+    }
   }
 
   /**
@@ -291,6 +447,8 @@ export class DeploymentEngine {
     const store = this.#deps.store;
     const deployment = await store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
+    if (isResetPlan(deployment.spec)) return this.#runReset(id, deployment.spec, lease, emit);
+    if (isPublishPlan(deployment.spec)) return this.#runItems(id, deployment.spec, lease, emit);
     const { plan } = deployment.spec as StoredSpec;
     const classId = plan.spec.classId;
     const api = this.#deps.clusters.get(plan.clusterId);
@@ -408,6 +566,109 @@ export class DeploymentEngine {
     return summary;
   }
 
+  #runReset(id: string, plan: ResetPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+    return this.#runItems(id, plan, lease, emit);
+  }
+
+  /** Runs a reset or a publish: its items under the limits (a publish's copies after its base), then prunes unused old bases. */
+  async #runItems(id: string, plan: ResetPlan | PublishPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+    const started = this.#clock.now();
+    const store = this.#deps.store;
+    const api = this.#deps.clusters.get(plan.clusterId);
+    await store.deployments.update(id, { status: 'running' }, started);
+    const items = await store.deployments.items(id);
+    emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
+    const failures: Array<{ name: string; error: string }> = [];
+    const deps = {
+      store, clock: this.#clock, logger: this.#logger, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, configure: this.#configure,
+    };
+    const throttle = new DeploymentThrottle(this.#limits);
+    const work = plan.kind === 'reset' ? resetOneVm : publishItem;
+    const phases = plan.kind === 'reset' ? [items] : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
+    for (const phase of phases) await Promise.all(
+      phase.map((item) =>
+        throttle.run(item.node ?? '', item.node ?? '', async () => {
+          if (item.status === 'done') return;
+          for (let attempt = 1; ; attempt++) {
+            if (lease.lost) return;
+            try {
+              await store.deployments.updateItem(id, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
+              await work(deps, api, plan as never, id, item, emit);
+              return;
+            } catch (error) {
+              if (attempt < 3 && RETRYABLE(error)) {
+                await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
+                continue;
+              }
+              const message = error instanceof Error ? error.message : String(error);
+              failures.push({ name: item.name, error: message });
+              await store.deployments.updateItem(id, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
+              emit({ type: 'failed', deploymentId: id, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
+              this.#logger.error('reset of a VM failed', { deploymentId: id, name: item.name, error });
+              return;
+            }
+          }
+        }),
+      ),
+    );
+    const finalItems = await store.deployments.items(id);
+    const created = finalItems.filter((i) => i.status === 'done').length;
+    const interrupted = lease.lost;
+    let deleted = 0;
+    if (!interrupted && plan.kind === 'reset' && failures.length === 0) {
+      deleted = await this.#pruneOldBases(api, plan.clusterId, plan.classId, emit, id).catch((error: unknown) => {
+        this.#logger.warn('could not remove unused old base versions', { classId: plan.classId, error });
+        return 0;
+      });
+    }
+    const status: DeploymentSummary['status'] = interrupted ? 'interrupted' : failures.length ? 'failed' : 'done';
+    const finishedAt = this.#clock.now();
+    if (status !== 'interrupted') await store.deployments.update(id, { status, finishedAt, error: failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join('; ').slice(0, 2000) : null }, finishedAt);
+    const summary: DeploymentSummary = {
+      deploymentId: id, classId: plan.classId, status, created, kept: 0, deleted, failed: failures, orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: finishedAt - started,
+    };
+    emit({ type: 'done', deploymentId: id, status, created, kept: 0, deleted, failed: failures.length, durationMs: summary.durationMs });
+    return summary;
+  }
+
+  /**
+   * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
+   * (PVE refuses to delete a base a linked clone uses; a refusal keeps the copy). Returns how many.
+   */
+  async #pruneOldBases(api: PveApi, clusterId: string, classId: string, emit: (e: DeploymentEvent) => void, deploymentId: string): Promise<number> {
+    const usage = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
+    let deleted = 0;
+    for (const v of usage.filter((u) => !u.current && u.users.length === 0)) {
+      let kept = 0;
+      for (const [node, vmid] of Object.entries(v.copies)) {
+        try {
+          await this.#destroyGuest(api, clusterId, node, vmid);
+        } catch (error) {
+          if (error instanceof PveHttpError && /still in use|linked clone/i.test(error.pveMessage)) {
+            kept++;
+            continue;
+          }
+          throw error;
+        }
+        deleted++;
+        emit({ type: 'deleted', deploymentId, name: `${v.name}@${node}`, vmid });
+        const rest = (await this.#deps.store.templateInventory.list({ clusterId })).filter((t) => !(t.node === node && t.vmid === vmid)).map((t) => ({ node: t.node, vmid: t.vmid }));
+        await this.#deps.store.templateInventory.markVanished(clusterId, rest, this.#clock.now());
+        const template = await this.#deps.store.templates.getByName(v.name);
+        if (template) {
+          await this.#deps.store.templates.removeMapping(template.id, clusterId, node);
+          if ((await this.#deps.store.templates.mappings(template.id)).length === 0) await this.#deps.store.templates.delete(template.id);
+        }
+      }
+      if (kept === 0) {
+        await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
+        await this.#deps.store.audit.record({ at: this.#clock.now(), actor: 'system', action: 'class.base-version.delete', target: classId, outcome: 'ok', details: { version: v.version, name: v.name } });
+        this.#logger.info('removed an unused old base version', { classId, name: v.name });
+      }
+    }
+    return deleted;
+  }
+
   /**
    * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
    * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
@@ -439,6 +700,10 @@ export class DeploymentEngine {
     emit({ type: 'verifying', deploymentId, name: item.name, vmid });
     await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state.node, updatedAt: this.#clock.now() });
     if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: source.vmid, config: state.config });
+    if (role === 'student' && item.action === 'create' && this.#configure) {
+      // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
+      state = { node: state.node, config: await this.#configure(api, { classId: plan.spec.classId, clusterId: plan.clusterId, node: state.node, vmid, personId: item.personId, config: state.config }) };
+    }
     state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
     await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
     emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
@@ -539,6 +804,10 @@ export class DeploymentEngine {
           clusterId: plan.clusterId, node, vmid, name, isReplica: template.isReplica, sourceVmid: plan.source.vmid, sourceNode: plan.source.node,
           isClassTemplate: true, classId: plan.spec.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
         });
+        if (!template.isReplica && (await tx.classes.getClass(plan.spec.classId)) && !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)) {
+          // The first base version, listed by `/lab versions` with the others.
+          await tx.classLifecycle.addBaseVersion({ classId: plan.spec.classId, version: 1, name, clusterId: plan.clusterId, sourceVmid: plan.source.vmid, snapshot: null, note: `from template ${plan.templateName}`, createdBy: plan.spec.requestedBy, createdAt: now });
+        }
         const existing = await tx.templates.getByName(name);
         if (!existing) {
           const { memory, cores } = sourceTemplate!.record;
@@ -682,6 +951,11 @@ export class DeploymentEngine {
     }
     const base = await this.#deps.store.templates.getByName(baseVmName(classId));
     if (base) await this.#deps.store.templates.delete(base.id);
+    for (const v of await this.#deps.store.classLifecycle.baseVersions(classId)) {
+      await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
+      const published = v.version > 1 ? await this.#deps.store.templates.getByName(v.name) : undefined;
+      if (published) await this.#deps.store.templates.delete(published.id);
+    }
     await this.#deps.store.audit.record({ at: this.#clock.now(), actor: options.actor ?? 'system', action: 'class.destroy', target: classId, outcome: 'ok', details: { destroyed } });
     return { destroyed };
   }

@@ -10,6 +10,7 @@ import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { TemplateNotFoundError } from '../templates/template-errors.js';
 import { baseVmName, InvalidDeploymentError, parseClassSpec, seatVmName, studentVmName, teacherVmName, type ClassSpec } from './class-spec.js';
 import { ownedByClass, roleTag } from './class-ownership.js';
+import { baseVersionOf } from './base-versions.js';
 import { explainPlacement, InsufficientCapacityError, placeVms, type NodeCapacity, type NodeExplanation } from './placement.js';
 import { VmNamer, type NamedGuest } from './vm-namer.js';
 
@@ -151,7 +152,9 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   const inFlight = await vmidsOfUnfinishedDeployments(deps.store, spec.classId);
   const owned = guests.filter((g) => g.type === 'qemu' && (ownedByClass({ vmid: g.vmid!, tags: g.tags }, spec.classId, assignments) || inFlight.has(g.vmid!))).sort((a, b) => a.vmid! - b.vmid!);
   const roleOf = (g: Guest): VmRole => roleTag(g) ?? assignments.get(g.vmid!)?.role ?? (Number(g.template) === 1 ? 'base' : 'student');
-  const bases = owned.filter((g) => roleOf(g) === 'base' && Number(g.template) === 1);
+  // Newest published version first (`cs101-base-v2` before `cs101-base`): new students get it.
+  const versionOf = (g: Guest): number => baseVersionOf(spec.classId, g.name ?? '') ?? 0;
+  const bases = owned.filter((g) => roleOf(g) === 'base' && Number(g.template) === 1).sort((a, b) => versionOf(b) - versionOf(a) || a.vmid! - b.vmid!);
   const unowned = guests.filter((g) => !owned.includes(g));
 
   // The template to clone from: on a healthy, online node, the best scored.

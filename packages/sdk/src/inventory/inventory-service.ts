@@ -60,6 +60,15 @@ export class InventoryService {
   }
 
   /**
+   * Reads one VM again from its cluster now (config, address, SSH/RDP readiness) when this process
+   * runs a sync engine; otherwise the inventory stays as the last sync left it. Returns its row.
+   */
+  async refreshVm(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined> {
+    if (this.#sync) await this.#sync.refreshVm(clusterId, vmid);
+    return this.#store.inventory.get(clusterId, vmid);
+  }
+
+  /**
    * The VMs `user` may see (students: theirs; teachers: their classes' and theirs; admins: all).
    * A VM that is not running is listed without an IP and with SSH and RDP unavailable.
    */

@@ -91,6 +91,8 @@ export class SyncEngine {
   readonly #pendingConfig = new Set<string>();
   /** VMs that started, moved or are new: the next full sync asks their guest agent for the IP. */
   readonly #pendingAgent = new Set<string>();
+  /** VMs whose ports are probed at their next agent read, whatever the probe's age (`refreshVm`). */
+  readonly #pendingProbe = new Set<string>();
   readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
@@ -140,6 +142,19 @@ export class SyncEngine {
   /** Quick sync (status, uptime, usage) of every cluster (or one). */
   quickSync(options: { clusterId?: string; force?: boolean } = {}): Promise<ClusterSyncReport[]> {
     return this.#each(options, 'quick');
+  }
+
+  /**
+   * Reads one VM again now — its config, guest-agent address and SSH/RDP probes — in a sync of its
+   * cluster that reads details only where they are due and for this VM, backoff ignored
+   * (`/myvm connect`: readiness as of this moment).
+   */
+  refreshVm(clusterId: string, vmid: number): Promise<ClusterSyncReport[]> {
+    const k = key(clusterId, vmid);
+    this.#pendingConfig.add(k);
+    this.#pendingAgent.add(k);
+    this.#pendingProbe.add(k);
+    return this.fullSync({ clusterId, force: true });
   }
 
   /** An admin's "sync now": a full sync of every cluster, backoff ignored. */
@@ -315,7 +330,7 @@ export class SyncEngine {
       try {
         const answer = await api.get(pvePath`/nodes/${row.node}/qemu/${row.vmid}/agent/network-get-interfaces`, undefined, { schema: agentInterfacesSchema });
         const ip = pickGuestIp(answer) ?? null;
-        if (ip !== row.ip || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs) reprobe.push(row);
+        if (ip !== row.ip || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs || this.#pendingProbe.delete(key(clusterId, row.vmid))) reprobe.push(row);
         row.ip = ip;
         row.syncError = ip ? null : 'guest agent: no IPv4 address reported yet';
       } catch (error) {

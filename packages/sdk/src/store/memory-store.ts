@@ -8,6 +8,9 @@ import type {
   DeploymentRecord,
   IdentityRecord,
   InviteRecord,
+  SshKeyRecord,
+  ClassSettingsRecord,
+  ClassBaseVersionRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -38,13 +41,16 @@ interface MemoryState {
   nonces: Map<string, { payload: unknown; expiresAt: number }>;
   invites: InviteRecord[];
   inviteUses: Array<{ codeHash: string; personId: number; usedAt: number }>;
+  sshKeys: SshKeyRecord[];
+  classSettings: ClassSettingsRecord[];
+  baseVersions: ClassBaseVersionRecord[];
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -216,6 +222,7 @@ export function createMemoryStore(): Store {
         s.identities = s.identities.filter((i) => i.personId !== personId);
         s.members = s.members.filter((m) => m.personId !== personId);
         s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
+        s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -285,6 +292,8 @@ export function createMemoryStore(): Store {
         const gone = new Set(s.invites.filter((i) => i.classId === classId).map((i) => i.codeHash));
         s.invites = s.invites.filter((i) => i.classId !== classId);
         s.inviteUses = s.inviteUses.filter((u) => !gone.has(u.codeHash));
+        s.classSettings = s.classSettings.filter((c) => c.classId !== classId);
+        s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -483,6 +492,44 @@ export function createMemoryStore(): Store {
         return s.invites.length < before;
       },
     },
+    sshKeys: {
+      async add(record) {
+        if (!s.people.some((p) => p.id === record.personId)) throw new UnknownReferenceError('person', record.personId);
+        if (s.sshKeys.some((k) => k.personId === record.personId && k.fingerprint === record.fingerprint)) return false;
+        s.sshKeys.push(copy(record));
+        return true;
+      },
+      async list(personId) {
+        return copy(s.sshKeys.filter((k) => k.personId === personId).sort((a, b) => a.addedAt - b.addedAt || a.fingerprint.localeCompare(b.fingerprint)));
+      },
+      async remove(personId, fingerprint) {
+        const before = s.sshKeys.length;
+        s.sshKeys = s.sshKeys.filter((k) => !(k.personId === personId && k.fingerprint === fingerprint));
+        return s.sshKeys.length < before;
+      },
+    },
+    classLifecycle: {
+      async settings(classId) {
+        return copy(s.classSettings.find((c) => c.classId === classId));
+      },
+      async saveSettings(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.classSettings = [...s.classSettings.filter((c) => c.classId !== record.classId), copy(record)];
+      },
+      async addBaseVersion(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        if (s.baseVersions.some((v) => v.classId === record.classId && v.version === record.version)) throw new DuplicateNameError('base version', `${record.classId} v${record.version}`);
+        s.baseVersions.push(copy(record));
+      },
+      async baseVersions(classId) {
+        return copy(s.baseVersions.filter((v) => v.classId === classId).sort((a, b) => a.version - b.version));
+      },
+      async removeBaseVersion(classId, version) {
+        const before = s.baseVersions.length;
+        s.baseVersions = s.baseVersions.filter((v) => !(v.classId === classId && v.version === version));
+        return s.baseVersions.length < before;
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -518,6 +565,8 @@ export function createMemoryStore(): Store {
     sync: serialized(raw.sync, lock),
     nonces: serialized(raw.nonces, lock),
     invites: serialized(raw.invites, lock),
+    sshKeys: serialized(raw.sshKeys, lock),
+    classLifecycle: serialized(raw.classLifecycle, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

@@ -218,3 +218,40 @@ export interface AuditRecord {
   outcome: 'ok' | 'denied' | 'failed';
   details: Record<string, unknown>;
 }
+
+/** One OpenSSH public key of a person, put on their VMs by cloud-init. Unique by person and fingerprint. */
+export interface SshKeyRecord {
+  personId: number;
+  /** The key line as validated: `<type> <base64>[ <comment>]`. */
+  key: string;
+  type: string;
+  /** `SHA256:<base64 without padding>` of the key blob, as `ssh-keygen -l` shows it. */
+  fingerprint: string;
+  comment: string | null;
+  addedAt: EpochMs;
+}
+
+/** How a class's VMs are set up by cloud-init. */
+export interface ClassSettingsRecord {
+  classId: string;
+  /** The login user of student VMs; null = each student's lab username. */
+  loginUser: string | null;
+  /** PVE `ipconfig0` of student VMs (e.g. `ip=dhcp`); null = leave the template's. */
+  ipconfig0: string | null;
+}
+
+/** One published version of a class's base template (`cs101-base-v2`). Unique by class and version. */
+export interface ClassBaseVersionRecord {
+  classId: string;
+  version: number;
+  /** The template VM's name, e.g. `cs101-base-v2`. */
+  name: string;
+  clusterId: string;
+  /** The VM it was published from (the teacher VM), if any. */
+  sourceVmid: number | null;
+  /** The snapshot it was cloned from, when the teacher VM kept running. */
+  snapshot: string | null;
+  note: string | null;
+  createdBy: string;
+  createdAt: EpochMs;
+}

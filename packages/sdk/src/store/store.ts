@@ -1,6 +1,8 @@
 import type {
   AuditRecord,
+  ClassBaseVersionRecord,
   ClassMemberRecord,
+  ClassSettingsRecord,
   ClassRecord,
   ClusterRecord,
   DeploymentItemRecord,
@@ -14,6 +16,7 @@ import type {
   LeaseRecord,
   PersonRecord,
   PersonRole,
+  SshKeyRecord,
   SyncStateRecord,
   TemplateHealth,
   TemplateInventoryRecord,
@@ -203,6 +206,28 @@ export interface NonceRepository {
   prune(now: EpochMs): Promise<number>;
 }
 
+/** People's SSH public keys. */
+export interface SshKeyRepository {
+  /** Adds a key; false when the person has one with the same fingerprint. An unknown person → `UnknownReferenceError`. */
+  add(record: SshKeyRecord): Promise<boolean>;
+  /** The person's keys, oldest first. */
+  list(personId: number): Promise<SshKeyRecord[]>;
+  /** Removes the key with `fingerprint`; false when there was none. */
+  remove(personId: number, fingerprint: string): Promise<boolean>;
+}
+
+/** Class settings (cloud-init login scheme) and the published versions of a class's base template. */
+export interface ClassLifecycleRepository {
+  settings(classId: string): Promise<ClassSettingsRecord | undefined>;
+  /** Inserts or replaces the class's settings; an unknown class → `UnknownReferenceError`. */
+  saveSettings(record: ClassSettingsRecord): Promise<void>;
+  /** Records a base version; a taken class+version → `DuplicateNameError`, an unknown class → `UnknownReferenceError`. */
+  addBaseVersion(record: ClassBaseVersionRecord): Promise<void>;
+  /** The class's base versions, oldest first. */
+  baseVersions(classId: string): Promise<ClassBaseVersionRecord[]>;
+  removeBaseVersion(classId: string, version: number): Promise<boolean>;
+}
+
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
@@ -223,6 +248,8 @@ export interface Store {
   readonly sync: SyncRepository;
   readonly nonces: NonceRepository;
   readonly invites: InviteRepository;
+  readonly sshKeys: SshKeyRepository;
+  readonly classLifecycle: ClassLifecycleRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

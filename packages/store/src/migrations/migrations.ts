@@ -3,10 +3,11 @@ import type { Engine } from '../database.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { deploymentNotifyAndNonces } from './0002-deployment-notify-and-nonces.js';
 import { peopleEmailAndInvites } from './0003-people-email-and-invites.js';
+import { sshKeysAndClassVersions } from './0004-ssh-keys-and-class-versions.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites() };
+  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites(), '0004-ssh-keys-and-class-versions': sshKeysAndClassVersions() };
 }
 
 class InCodeMigrationProvider implements MigrationProvider {

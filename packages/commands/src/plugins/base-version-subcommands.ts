@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { subcommand } from '../command-plugin.js';
+import { renderDeploymentSummary } from '../render.js';
+import { runReset } from './reset-subcommands.js';
+import { classId, classNames, mustTeach } from './teacher-access.js';
+
+const day = (ms: number | null): string => (ms === null ? 'date unknown' : new Date(ms).toISOString().slice(0, 10));
+
+/**
+ * `/lab publish <class> [--note …] [--snapshot|--shutdown]`: the teacher VM becomes the class's next
+ * base version (`cs101-base-v2`). A running teacher VM is copied from a snapshot (`--snapshot`) or
+ * after a clean shutdown (`--shutdown`; without either flag the shutdown is confirmed first).
+ */
+export const publishSubcommand = subcommand({
+  description: 'Publish the teacher VM as the class’s next template version (students are not disturbed)',
+  options: z.object({
+    class: classId,
+    note: z.string().max(200).optional().describe('what changed in this version'),
+    snapshot: z.boolean().optional().describe('copy a snapshot of the running teacher VM (it keeps running)'),
+    shutdown: z.boolean().optional().describe('shut the teacher VM down cleanly for the copy, then start it again'),
+  }),
+  positional: ['class'],
+  role: 'teacher',
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'publish a template of');
+    if (o.snapshot && o.shutdown) return { text: 'Choose --snapshot or --shutdown, not both.', ephemeral: true, error: true };
+    const { engine } = ctx.services;
+    const plan = await engine.planPublish({ classId: o.class, ...(o.note ? { note: o.note } : {}), mode: o.snapshot ? 'snapshot' : 'shutdown', requestedBy: ctx.caller.person.username });
+    if (plan.teacher.running && !o.snapshot && !o.shutdown && !ctx.confirmed) {
+      return {
+        text: `${plan.teacher.name} is running. Publishing ${plan.name} shuts it down cleanly, copies it and starts it again (or publish with --snapshot to copy a snapshot while it runs).`,
+        confirm: { prompt: `Shut down ${plan.teacher.name} to publish ${plan.name}?` },
+        data: { name: plan.name, teacher: plan.teacher },
+      };
+    }
+    ctx.progress({ label: plan.name, done: 0, total: 1 + plan.replicateTo.length, note: plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying' });
+    let done = 0;
+    const run = await engine.applyPublish(plan, {
+      onEvent: (e) => {
+        if (e.type === 'registered') ctx.progress({ label: plan.name, done: ++done, total: 1 + plan.replicateTo.length, note: e.name });
+      },
+    });
+    const summary = await run.done;
+    if (summary.status !== 'done') return { text: renderDeploymentSummary(summary), data: summary, error: true };
+    return {
+      text: `${plan.name} published from ${plan.teacher.name}${plan.snapname ? ` (snapshot ${plan.snapname})` : ''}${plan.replicateTo.length ? `, copied to ${plan.replicateTo.join(', ')}` : ''}. Students keep their VMs; /lab rebuild ${o.class} or /myvm reset moves them to it.`,
+      data: { plan, summary },
+    };
+  },
+});
+
+/** `/lab rebuild <class>`: every student VM re-created from the newest base version (asks to confirm). */
+export const rebuildSubcommand = subcommand({
+  description: 'Re-create every student VM from the newest template version (asks to confirm; their contents are lost)',
+  options: z.object({ class: classId }),
+  positional: ['class'],
+  role: 'teacher',
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'rebuild');
+    const plan = await ctx.services.engine.planReset({ classId: o.class, all: true, requestedBy: ctx.caller.person.username });
+    if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
+    if (!ctx.confirmed) {
+      return {
+        text: `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
+        confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?` },
+        data: { base: plan.base.name, vms: plan.vms },
+      };
+    }
+    return runReset(ctx, plan);
+  },
+});
+
+/** `/lab versions <class>`: the class's base versions with notes, dates and how many students use each. */
+export const versionsSubcommand = subcommand({
+  description: 'List the class’s template versions with notes, dates and student counts',
+  options: z.object({ class: classId }),
+  positional: ['class'],
+  role: 'teacher',
+  ephemeral: true,
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'see the versions of');
+    const versions = await ctx.services.engine.baseVersions(o.class);
+    if (versions.length === 0) return { text: `${o.class} has no template version yet; deploy it first.`, data: [] };
+    const lines = versions.map((v) => `v${v.version} ${v.name}${v.current ? ' (newest)' : ''} — ${day(v.createdAt)}${v.createdBy ? ` by ${v.createdBy}` : ''}, ${v.users.length} VM(s), on ${Object.keys(v.copies).join(', ')}${v.note ? `: ${v.note}` : ''}`);
+    return { text: lines.join('\n'), data: versions };
+  },
+});

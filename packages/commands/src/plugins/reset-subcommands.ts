@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { ResetPlan } from '@lab/proxmox-sdk';
+import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
+import { renderDeploymentSummary } from '../render.js';
+import { myVms, pickMyVm, vmOption } from './my-vms.js';
+import { classId, classNames, mustTeach } from './teacher-access.js';
+
+const LOST = 'Everything on it is lost: files, installed software and settings.';
+
+/** Applies a confirmed reset plan with progress, and answers with its summary. */
+export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
+  const { engine } = ctx.services;
+  const total = plan.vms.length;
+  let done = 0;
+  ctx.progress({ label: `reset ${plan.classId}`, done, total, note: plan.base.name });
+  const run = await engine.applyReset(plan, {
+    ...(ctx.notify ? { notify: ctx.notify } : {}),
+    onEvent: (e) => {
+      if (e.type === 'registered') ctx.progress({ label: `reset ${plan.classId}`, done: ++done, total, note: e.name });
+    },
+  });
+  const summary = await run.done;
+  const text = summary.status === 'done'
+    ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
+    : renderDeploymentSummary(summary);
+  return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
+}
+
+/**
+ * `/myvm reset [vm]`: re-creates the caller's VM from the class's current base version (asks to
+ * confirm and says what is lost). Same name, VMID where possible, tags, cloud-init and assignment.
+ */
+export const myvmResetSubcommand = subcommand({
+  description: 'Re-create your VM from the class template (asks to confirm; its contents are lost)',
+  options: z.object({ vm: vmOption }),
+  positional: ['vm'],
+  role: 'student',
+  ephemeral: true,
+  autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
+  async run(ctx, o) {
+    const chosen = await pickMyVm(ctx, o.vm, 'reset');
+    if ('text' in chosen) return chosen;
+    const assignment = await ctx.services.store.classes.assignment(chosen.clusterId, chosen.vmid);
+    if (!assignment?.classId || assignment.role !== 'student') return { text: `${chosen.name} does not belong to a class, so it has no template to be reset from; ask your teacher.`, ephemeral: true, error: true };
+    const plan = await ctx.services.engine.planReset({ classId: assignment.classId, clusterId: chosen.clusterId, vmid: chosen.vmid, usernames: [ctx.caller.person.username], requestedBy: ctx.caller.person.username });
+    if (!ctx.confirmed) {
+      return {
+        text: `Resetting ${chosen.name} (${chosen.vmid}) deletes it and creates it again from ${plan.base.name}, the current version of ${assignment.classId}. ${LOST} It keeps its name, its VM id and your SSH keys.`,
+        confirm: { prompt: `Reset ${chosen.name}? Its contents are lost.` },
+        data: { vm: { name: chosen.name, vmid: chosen.vmid }, base: plan.base.name },
+      };
+    }
+    return runReset(ctx, plan);
+  },
+});
+
+/** `/lab reset <class> <student>` or `/lab reset <class> --all` (asks to confirm). */
+export const labResetSubcommand = subcommand({
+  description: "Re-create a student's VM (or every student VM with --all) from the class's current template",
+  options: z.object({
+    class: classId,
+    student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').optional().describe('the student whose VM is reset'),
+    all: z.boolean().optional().describe('every student VM of the class'),
+  }),
+  positional: ['class', 'student'],
+  role: 'teacher',
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'reset VMs of');
+    if (!o.student === !o.all) return { text: `Name one student or --all: /lab reset ${o.class} alice, or /lab reset ${o.class} --all.`, ephemeral: true, error: true };
+    const plan = await ctx.services.engine.planReset({ classId: o.class, ...(o.all ? { all: true } : { usernames: [o.student!] }), requestedBy: ctx.caller.person.username });
+    if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
+    if (!ctx.confirmed) {
+      const list = plan.vms.map((v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`);
+      return {
+        text: [`This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`, ...list].join('\n'),
+        confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?` },
+        data: { base: plan.base.name, vms: plan.vms },
+      };
+    }
+    return runReset(ctx, plan);
+  },
+});

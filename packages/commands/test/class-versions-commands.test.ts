@@ -1,0 +1,65 @@
+import * as commands from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRouter, LabServices } from '../src/index.js';
+import { ids, useLab } from './lab-fixture.js';
+
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
+let router: CommandRouter;
+let services: LabServices;
+beforeAll(async () => {
+  env = current();
+  ({ router, services } = env);
+  const deployed = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 2' });
+  expect(deployed.error, deployed.text).toBeFalsy();
+});
+
+const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
+const guestNamed = (name: string) => [...env.sim.state.guests.values()].find((g) => g.config.name === name);
+const vmOf = async (username: string) => (await services.store.classes.assignmentsOf((await services.store.classes.getPersonByUsername(username))!.id))[0]!.vmid;
+
+describe('class template versions through the commands', () => {
+  it('publishes v2 from the teacher VM, moves students one at a time, and deletes v1 only after the last one left it', async () => {
+    const teacher = guestNamed('cs101-teacher')!;
+    teacher.status = 'running';
+    const bob = await vmOf('bob');
+    env.sim.state.guests.get(bob)!.status = 'running';
+    const bobGuest = env.sim.state.guests.get(bob);
+    const v1 = guestNamed('cs101-base')!.vmid;
+
+    expect((await as(ids.teacher2, 'lab', 'publish cs101 --snapshot')).error).toBe(true);
+    const ask = await as(ids.teacher, 'lab', 'publish cs101 --note "python 3.13"');
+    expect(ask.confirm?.prompt).toBe('Shut down cs101-teacher to publish cs101-base-v2?');
+    expect(guestNamed('cs101-base-v2')).toBeUndefined();
+    const published = await as(ids.teacher, 'lab', 'publish cs101 --note "python 3.13" --snapshot');
+    expect(published.error, published.text).toBeFalsy();
+    expect(published.text).toMatch(/^cs101-base-v2 published from cs101-teacher \(snapshot lab-publish-v2\)\. Students keep their VMs/);
+    expect(guestNamed('cs101-base-v2')!.config.template).toBe('1');
+    expect(teacher.status).toBe('running');
+    expect(env.sim.state.guests.get(bob)).toBe(bobGuest);
+
+    let versions = await as(ids.teacher, 'lab', 'versions cs101');
+    expect(versions.text.split('\n')).toEqual([
+      expect.stringMatching(/^v1 cs101-base — \d{4}-\d\d-\d\d by lovelace, 2 VM\(s\), on pve1: from template ubuntu$/),
+      expect.stringMatching(/^v2 cs101-base-v2 \(newest\) — \d{4}-\d\d-\d\d by lovelace, 0 VM\(s\), on pve1: python 3\.13$/),
+    ]);
+
+    expect((await as(ids.alice, 'myvm', 'reset', true)).error).toBeFalsy();
+    versions = await as(ids.teacher, 'lab', 'versions cs101');
+    expect(versions.text).toMatch(/^v1 cs101-base — .*, 1 VM\(s\)/);
+    expect(versions.text).toMatch(/\nv2 cs101-base-v2 \(newest\) — .*, 1 VM\(s\)/);
+    expect(env.sim.state.guests.get(bob), 'bob keeps his VM').toBe(bobGuest);
+    expect(bobGuest!.status, 'and it keeps running').toBe('running');
+    expect(env.sim.state.guests.has(v1), 'v1 stays while bob uses it').toBe(true);
+
+    const rebuild = await as(ids.teacher, 'lab', 'rebuild cs101');
+    expect(rebuild.confirm).toBeDefined();
+    expect(rebuild.text).toContain('from cs101-base-v2');
+    const moved = await as(ids.bob, 'myvm', 'reset', true);
+    expect(moved.error, moved.text).toBeFalsy();
+    expect(moved.text).toContain('1 copy(ies) of an older template version no VM used any more were deleted');
+    expect(env.sim.state.guests.has(v1)).toBe(false);
+    expect(env.sim.state.guests.get(bob)!.status).toBe('running');
+    expect((await as(ids.teacher, 'lab', 'versions cs101')).text).toMatch(/^v2 cs101-base-v2 \(newest\) — .*, 2 VM\(s\)/);
+  });
+});

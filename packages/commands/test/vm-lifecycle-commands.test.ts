@@ -1,0 +1,117 @@
+import * as commands from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRouter, LabServices } from '../src/index.js';
+import { ids, runningWindowsVm, useLab } from './lab-fixture.js';
+
+const current = useLab(commands);
+let env: ReturnType<typeof current>;
+let router: CommandRouter;
+let services: LabServices;
+beforeAll(async () => {
+  env = current();
+  ({ router, services } = env);
+  const deployed = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 2' });
+  expect(deployed.error, deployed.text).toBeFalsy();
+});
+
+const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
+const vmOf = async (username: string) => {
+  const person = (await services.store.classes.getPersonByUsername(username))!;
+  const [a] = await services.store.classes.assignmentsOf(person.id);
+  return a!;
+};
+
+describe('/myvm reset', () => {
+  it('asks first, saying what is lost, and changes nothing unconfirmed', async () => {
+    const before = await vmOf('alice');
+    const guest = env.sim.state.guests.get(before.vmid);
+    const ask = await as(ids.alice, 'myvm', 'reset');
+    expect(ask.confirm).toBeDefined();
+    expect(ask.text).toContain('Everything on it is lost');
+    expect(ask.text).toContain('cs101-base');
+    expect(env.sim.state.guests.get(before.vmid)).toBe(guest);
+  });
+
+  it('re-creates the caller’s VM with the same name, VMID and assignment; the classmate’s VM is untouched', async () => {
+    const alice = await vmOf('alice');
+    const bob = await vmOf('bob');
+    const aliceGuest = env.sim.state.guests.get(alice.vmid);
+    const bobGuest = env.sim.state.guests.get(bob.vmid);
+    const done = await as(ids.alice, 'myvm', 'reset', true);
+    expect(done.error, done.text).toBeFalsy();
+    expect(done.text).toContain('re-created from cs101-base');
+    const fresh = env.sim.state.guests.get(alice.vmid)!;
+    expect(fresh).not.toBe(aliceGuest);
+    expect(fresh.config.name).toBe('cs101-alice');
+    expect(await vmOf('alice')).toMatchObject({ vmid: alice.vmid, classId: 'cs101', role: 'student' });
+    expect(env.sim.state.guests.get(bob.vmid)).toBe(bobGuest);
+  });
+});
+
+describe('/lab reset', () => {
+  it('resets one student or all of them for the class’s teacher, after confirming; others are refused', async () => {
+    expect((await as(ids.teacher2, 'lab', 'reset cs101 bob', true)).error).toBe(true);
+    expect((await as(ids.teacher, 'lab', 'reset cs101')).text).toContain('Name one student or --all');
+    const ask = await as(ids.teacher, 'lab', 'reset cs101 --all');
+    expect(ask.confirm).toBeDefined();
+    expect(ask.text).toMatch(/deletes 2 VM\(s\) of cs101/);
+    expect(ask.text).toContain("bob's");
+    const bob = await vmOf('bob');
+    const bobGuest = env.sim.state.guests.get(bob.vmid);
+    const one = await as(ids.teacher, 'lab', 'reset cs101 bob', true);
+    expect(one.error, one.text).toBeFalsy();
+    expect(env.sim.state.guests.get(bob.vmid)).not.toBe(bobGuest);
+    const all = await as(ids.teacher, 'lab', 'reset cs101 --all', true);
+    expect(all.error, all.text).toBeFalsy();
+    expect((all.data as { vms: unknown[] }).vms).toHaveLength(2);
+  });
+});
+
+describe('/myvm sshkey and /class set-login', () => {
+  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 3)]).toString('base64');
+  const key = `ssh-ed25519 ${blob} bob@laptop`;
+
+  it('keeps a student’s validated keys, lists them with fingerprints and removes one by number', async () => {
+    const bad = await as(ids.bob, 'myvm', 'sshkey add ssh-ed25519 nope');
+    expect(bad.error).toBe(true);
+    expect(bad.text).toContain('not an OpenSSH public key');
+    const added = await as(ids.bob, 'myvm', `sshkey add ${key}`);
+    expect(added.error, added.text).toBeFalsy();
+    expect(added.text).toMatch(/^Added ssh-ed25519 SHA256:/);
+    expect((await as(ids.bob, 'myvm', `sshkey add ${key}`)).text).toContain('You have that key already');
+    expect((await as(ids.bob, 'myvm', 'sshkey list')).text).toMatch(/^1\. ssh-ed25519 SHA256:\S+ bob@laptop$/);
+    expect((await as(ids.bob, 'myvm', 'sshkey remove 1')).text).toMatch(/^Removed ssh-ed25519/);
+    expect((await as(ids.bob, 'myvm', 'sshkey list')).text).toContain('no SSH key yet');
+  });
+
+  it('puts the class login user and the student’s key on the VM at its reset', async () => {
+    await as(ids.bob, 'myvm', `sshkey add ${key}`);
+    const set = await as(ids.teacher, 'class', 'set-login cs101 student --ipconfig0 ip=dhcp');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toContain('the VM name is the hostname');
+    expect((await as(ids.bob, 'myvm', 'reset', true)).error).toBeFalsy();
+    const vm = env.sim.state.guests.get((await vmOf('bob')).vmid)!;
+    expect(vm.config).toMatchObject({ ciuser: 'student', ipconfig0: 'ip=dhcp' });
+    expect(decodeURIComponent(vm.config.sshkeys!)).toBe(key);
+  });
+});
+
+describe('/myvm connect', () => {
+  it('refreshes the VM now and gives the ssh line of the class login, or an .rdp file for Windows', async () => {
+    const linux = await as(ids.bob, 'myvm', 'connect');
+    expect(linux.error, linux.text).toBeTruthy();
+    expect(linux.text).toMatch(/is stopped; start it first/);
+    const bob = (await vmOf('bob')).vmid;
+    Object.assign(env.sim.state.guests.get(bob)!, { status: 'running', startedAt: 0, agentReadyAt: 0 });
+    env.sim.state.guests.get(bob)!.config.agent = '1';
+    const ssh = await as(ids.bob, 'myvm', 'connect');
+    expect(ssh.text).toMatch(/^cs101-bob: 127\.10\.\d+\.\d+\. Connect with ssh student@127\.10\.\d+\.\d+\./);
+    expect(ssh.attachments).toBeUndefined();
+
+    const vmid = await runningWindowsVm(env, 'alice');
+    const win = await as(ids.alice, 'myvm', `connect ${vmid}`);
+    expect(win.error, win.text).toBeFalsy();
+    expect(win.text).toContain('Remote Desktop to 127.10.');
+    expect(win.attachments).toEqual([{ filename: 'win1-alice.rdp', contentType: 'application/x-rdp', content: expect.stringMatching(/^full address:s:127\.10\.\d+\.\d+:3389\r\nusername:s:alice\r\n/) }]);
+  });
+});

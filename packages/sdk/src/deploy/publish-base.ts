@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { findBootDisk } from '../cloning/boot-disk.js';
+import { CloneMissingDiskError } from '../cloning/clone-errors.js';
+import { cloneVm } from '../cloning/clone-vm.js';
+import { PveHttpError } from '../errors/pve-errors.js';
+import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { DeploymentItemRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { waitForTask } from '../tasks/wait-for-task.js';
+import { listVmResources } from '../templates/template-inventory.js';
+import { classBaseVersions, type BaseVersionCopies } from './base-versions.js';
+import { classTags } from './class-spec.js';
+import { creationMarker, ownedByClass, readCreationMarker } from './class-ownership.js';
+import type { DeploymentEvent } from './deployment-events.js';
+import { settledGuest, type GuestState } from './guest-state.js';
+import { VmResetError, type ResetDeps } from './vm-reset.js';
+
+/** How the teacher VM is copied when it runs: from a snapshot (it keeps running) or after a clean shutdown. */
+export type PublishMode = 'snapshot' | 'shutdown';
+
+/** What `planPublish` found: the next base version of a class and where it comes from. */
+export interface PublishPlan {
+  kind: 'publish';
+  classId: string;
+  clusterId: string;
+  requestedBy: string;
+  version: number;
+  /** `cs101-base-v2` … */
+  name: string;
+  note: string | null;
+  teacher: { vmid: number; node: string; name: string; running: boolean };
+  mode: PublishMode;
+  /** The snapshot cloned from (mode `snapshot` on a running teacher VM). */
+  snapname: string | null;
+  /** Nodes students are on that need a copy of the new version (local storage only). */
+  replicateTo: string[];
+}
+
+/** Whether a stored deployment spec is a publish. */
+export function isPublishPlan(spec: unknown): spec is PublishPlan {
+  return typeof spec === 'object' && spec !== null && (spec as { kind?: unknown }).kind === 'publish';
+}
+
+const statusSchema = z.object({ status: z.string() }).loose();
+const configSchema = z.record(z.string(), z.unknown());
+
+/**
+ * Publishes one item of a publish plan: the new base (`item.kind === 'base'`), cloned in full from
+ * the teacher VM (from its snapshot, or once it is shut down), verified, tagged, converted and
+ * registered as a class template and base version; or a copy of it on another node (`replica`).
+ * The clone's VMID is recorded before it is sent and carries the publish's creation marker, so a
+ * resumed publish adopts it instead of cloning again.
+ */
+export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPlan, deploymentId: string, item: DeploymentItemRecord, emit: (e: DeploymentEvent) => void): Promise<void> {
+  const settled = (vmid: number): Promise<GuestState | undefined> => settledGuest(api, vmid, { clock: deps.clock, pollIntervalMs: deps.pollIntervalMs, deadline: deps.clock.now() + deps.cloneTimeoutMs });
+  const task = async (upid: string, timeoutMs: number): Promise<void> => {
+    await waitForTask(api, upid, { clock: deps.clock, timeoutMs, pollIntervalMs: Math.min(250, deps.pollIntervalMs), maxPollIntervalMs: deps.pollIntervalMs });
+  };
+  const isReplica = item.kind === 'replica';
+  const target = item.node!;
+  let state = item.vmid !== null ? await settled(item.vmid) : undefined;
+  if (state && readCreationMarker(state.config.description)?.deploymentId !== deploymentId) state = undefined;
+  const adopted = state !== undefined;
+  if (!state) {
+    let source: { node: string; vmid: number };
+    let snapname: string | undefined;
+    if (isReplica) {
+      const base = (await deps.store.deployments.items(deploymentId)).find((i) => i.kind === 'base');
+      if (base?.status !== 'done' || base.vmid === null) throw new VmResetError(`${plan.name} is not made yet, so it cannot be copied to ${target}`);
+      source = { node: base.node!, vmid: base.vmid };
+    } else {
+      source = { node: plan.teacher.node, vmid: plan.teacher.vmid };
+      if (plan.snapname) {
+        const snaps = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/snapshot`, undefined, { schema: z.array(z.object({ name: z.string() }).loose()) });
+        if (!snaps.some((s) => s.name === plan.snapname)) {
+          await task(await api.post<string>(pvePath`/nodes/${source.node}/qemu/${source.vmid}/snapshot`, { snapname: plan.snapname, description: `${plan.name}${plan.note ? `: ${plan.note}` : ''}` }), 600_000);
+        }
+        snapname = plan.snapname;
+      } else {
+        const status = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/status/current`, undefined, { schema: statusSchema });
+        if (status.status === 'running') await task(await api.post<string>(pvePath`/nodes/${source.node}/qemu/${source.vmid}/status/shutdown`, { timeout: 300 }), 400_000);
+      }
+    }
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target });
+    const result = await cloneVm(api, {
+      source,
+      name: plan.name,
+      mode: 'full',
+      ...(snapname ? { snapname } : {}),
+      description: creationMarker(plan.classId, 'base', deploymentId),
+      clock: deps.clock,
+      logger: deps.logger,
+      pollIntervalMs: deps.pollIntervalMs,
+      timeoutMs: deps.cloneTimeoutMs,
+      onAllocated: async (vmid) => {
+        item.vmid = vmid;
+        await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: deps.clock.now() });
+      },
+    });
+    state = await settled(result.vmid);
+    if (!state) throw new VmResetError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+  }
+  const vmid = item.vmid!;
+  emit({ type: 'verifying', deploymentId, name: item.name, vmid });
+  if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: plan.teacher.vmid, config: state.config });
+  const tags = `${classTags(plan.classId, 'base')}${isReplica ? ';replica' : ''}`;
+  if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+  if (state.node !== target) {
+    await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/migrate`, { target }), 3_600_000);
+    state = await settled(vmid);
+    if (!state) throw new VmResetError(`${item.name} (${vmid}) disappeared during its migration`);
+  }
+  if (Number(state.config.template) !== 1) {
+    await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/template`), 120_000);
+    state = (await settled(vmid)) ?? state;
+  }
+  const node = state.node;
+  const config = { ...state.config, tags };
+  const now = deps.clock.now();
+  await deps.store.transaction(async (tx) => {
+    await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
+    await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: null, classId: plan.classId, role: 'base' }, now);
+    await tx.templateInventory.upsert({
+      clusterId: plan.clusterId, node, vmid, name: plan.name, isReplica, sourceVmid: plan.teacher.vmid, sourceNode: plan.teacher.node, isClassTemplate: true, classId: plan.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
+    });
+    if (!isReplica && !(await tx.classLifecycle.baseVersions(plan.classId)).some((v) => v.version === plan.version)) {
+      await tx.classLifecycle.addBaseVersion({ classId: plan.classId, version: plan.version, name: plan.name, clusterId: plan.clusterId, sourceVmid: plan.teacher.vmid, snapshot: plan.snapname, note: plan.note, createdBy: plan.requestedBy, createdAt: now });
+    }
+    await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
+  });
+  emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted });
+  if (!isReplica && plan.teacher.running && !plan.snapname) {
+    const status = await api.get(pvePath`/nodes/${plan.teacher.node}/qemu/${plan.teacher.vmid}/status/current`, undefined, { schema: statusSchema });
+    if (status.status !== 'running') await task(await api.post<string>(pvePath`/nodes/${plan.teacher.node}/qemu/${plan.teacher.vmid}/status/start`), 300_000);
+  }
+}
+
+/** One version of a class's base template with what uses it. */
+export interface BaseVersionUsage extends BaseVersionCopies {
+  /** Student (and other) VMs whose disks are linked clones of one of its copies. */
+  users: number[];
+  note: string | null;
+  createdAt: number | null;
+  createdBy: string | null;
+  current: boolean;
+}
+
+/**
+ * The class's base versions with the VMs that use each: a VM uses a version when one of its disks
+ * is a linked clone of a copy's base disk (`…:base-105-disk-0/vm-120-disk-0`), the same fact PVE
+ * refuses to delete a base template on.
+ */
+export async function baseVersionUsage(store: Store, api: PveApi, clusterId: string, classId: string): Promise<BaseVersionUsage[]> {
+  const versions = await classBaseVersions(store, clusterId, classId);
+  const records = new Map((await store.classLifecycle.baseVersions(classId)).map((r) => [r.version, r]));
+  const assignments = new Map((await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]));
+  const resources = await listVmResources(api);
+  const baseDisks = new Map<string, number>();
+  const present = new Set(resources.map((r) => r.vmid));
+  for (const v of versions) {
+    for (const [node, vmid] of Object.entries(v.copies)) {
+      if (!present.has(vmid)) continue;
+      const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+      for (const [key, value] of Object.entries(config)) {
+        if (!/^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) || typeof value !== 'string' || /media=cdrom/.test(value)) continue;
+        baseDisks.set(value.split(',')[0]!, v.version);
+      }
+    }
+  }
+  const users = new Map<number, number[]>();
+  for (const r of resources.filter((x) => x.type === 'qemu' && Number(x.template) !== 1 && ownedByClass({ vmid: x.vmid, tags: x.tags }, classId, assignments))) {
+    const config = await api.get(pvePath`/nodes/${r.node}/qemu/${r.vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
+      if (error instanceof PveHttpError) return {};
+      throw error;
+    });
+    for (const value of Object.values(config)) {
+      if (typeof value !== 'string') continue;
+      const volid = value.split(',')[0]!;
+      for (const [base, version] of baseDisks) {
+        if (volid.startsWith(`${base}/`)) users.set(version, [...(users.get(version) ?? []), r.vmid]);
+      }
+    }
+  }
+  const newest = versions.at(-1)?.version;
+  return versions.map((v) => {
+    const record = records.get(v.version);
+    return { ...v, users: [...new Set(users.get(v.version) ?? [])], note: record?.note ?? null, createdAt: record?.createdAt ?? null, createdBy: record?.createdBy ?? null, current: v.version === newest };
+  });
+}

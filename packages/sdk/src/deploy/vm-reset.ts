@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { pvePath } from '../client/pve-path.js';
+import { findBootDisk } from '../cloning/boot-disk.js';
+import { CloneMissingDiskError } from '../cloning/clone-errors.js';
+import { cloneVm } from '../cloning/clone-vm.js';
+import { LabError } from '../errors/lab-error.js';
+import { PveHttpError, PveTaskFailedError } from '../errors/pve-errors.js';
+import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { DeploymentItemRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { waitForTask } from '../tasks/wait-for-task.js';
+import type { BaseVersionCopies } from './base-versions.js';
+import { classTags } from './class-spec.js';
+import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
+import type { DeploymentEvent } from './deployment-events.js';
+import { settledGuest, type GuestState } from './guest-state.js';
+
+/** One student VM a reset re-creates. */
+export interface ResetVm {
+  name: string;
+  /** The VM's VMID before the reset; the new VM gets the same one where PVE allows it. */
+  vmid: number;
+  personId: number | null;
+  owner: string | null;
+  node: string;
+  /** Start the new VM at the end (the old one was running). */
+  start: boolean;
+}
+
+/** What `planReset` found: the VMs to re-create and the base version they are re-created from. */
+export interface ResetPlan {
+  kind: 'reset';
+  classId: string;
+  clusterId: string;
+  requestedBy: string;
+  base: BaseVersionCopies;
+  vms: ResetVm[];
+}
+
+/** Whether a stored deployment spec is a reset. */
+export function isResetPlan(spec: unknown): spec is ResetPlan {
+  return typeof spec === 'object' && spec !== null && (spec as { kind?: unknown }).kind === 'reset';
+}
+
+/** A reset cannot be planned or carried out; says why. */
+export class VmResetError extends LabError {
+  static override readonly brand: string = '@lab/VmResetError';
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('LAB_RESET_INVALID', message, data);
+  }
+}
+
+/**
+ * Per-student configuration applied to a student VM before its first boot (cloud-init). Must be
+ * idempotent: a resumed deployment or reset applies it again. Returns the config as it now is.
+ */
+export type ConfigureStudentVm = (api: PveApi, input: { classId: string; clusterId: string; node: string; vmid: number; personId: number | null; config: Record<string, unknown> }) => Promise<Record<string, unknown>>;
+
+/** What re-creating one VM needs. */
+export interface ResetDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  pollIntervalMs: number;
+  cloneTimeoutMs: number;
+  configure?: ConfigureStudentVm | undefined;
+}
+
+const statusSchema = z.object({ status: z.string() }).loose();
+
+/**
+ * Re-creates one student VM from the reset's base version, crash-safely: the old VM is destroyed
+ * only while the item still names it (its VMID is in the store from the start), the clone reuses
+ * that VMID and carries the reset's creation marker, so a process that takes the reset over sees
+ * which of the two VMs exists and goes on from there. The student's assignment is never removed:
+ * it names the old VMID until the new VM is registered (and it is the same VMID in the usual case).
+ */
+export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, deploymentId: string, item: DeploymentItemRecord, emit: (e: DeploymentEvent) => void): Promise<void> {
+  const vm = plan.vms.find((v) => v.name === item.name);
+  if (!vm) throw new VmResetError(`the reset has no VM named ${item.name}`);
+  const settled = (vmid: number): Promise<GuestState | undefined> =>
+    settledGuest(api, vmid, { clock: deps.clock, pollIntervalMs: deps.pollIntervalMs, deadline: deps.clock.now() + deps.cloneTimeoutMs });
+  const task = async (upid: string, timeoutMs: number): Promise<void> => {
+    await waitForTask(api, upid, { clock: deps.clock, timeoutMs, pollIntervalMs: Math.min(250, deps.pollIntervalMs), maxPollIntervalMs: deps.pollIntervalMs });
+  };
+  const currentVmid = item.vmid ?? vm.vmid;
+  let state = await settled(currentVmid);
+  const isNew = state !== undefined && readCreationMarker(state.config.description)?.deploymentId === deploymentId;
+  if (!isNew) {
+    if (state) {
+      // The old VM: destroy it only while it is still this student's VM of the class.
+      const assignment = await deps.store.classes.assignment(plan.clusterId, currentVmid);
+      const ours = assignment?.classId === plan.classId && assignment.personId === vm.personId && Number(state.config.template) !== 1;
+      if (!ours && !hasClassTag({ tags: state.config.tags as string | undefined }, plan.classId)) throw new VmResetError(`${item.name} (${currentVmid}) is no longer ${vm.owner ?? 'the student'}'s VM of ${plan.classId}; it was left alone`, { vmid: currentVmid });
+      emit({ type: 'deleted', deploymentId, name: item.name, vmid: currentVmid });
+      const status = await api.get(pvePath`/nodes/${state.node}/qemu/${currentVmid}/status/current`, undefined, { schema: statusSchema });
+      if (status.status !== 'stopped') await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${currentVmid}/status/stop`), 300_000);
+      await task(await api.delete<string>(pvePath`/nodes/${state.node}/qemu/${currentVmid}`, { purge: true, 'destroy-unreferenced-disks': true }), 600_000);
+      await deps.store.inventory.update(plan.clusterId, currentVmid, { status: 'resetting' });
+    }
+    const source = vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
+    emit({ type: 'cloning', deploymentId, name: item.name, node: source.node, vmid: currentVmid });
+    const clone = (newid?: number) =>
+      cloneVm(api, {
+        source,
+        name: vm.name,
+        ...(newid !== undefined ? { newid } : {}),
+        mode: 'auto',
+        description: creationMarker(plan.classId, 'student', deploymentId),
+        clock: deps.clock,
+        logger: deps.logger,
+        pollIntervalMs: deps.pollIntervalMs,
+        timeoutMs: deps.cloneTimeoutMs,
+        onAllocated: async (vmid) => {
+          item.vmid = vmid;
+          await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: deps.clock.now() });
+        },
+      });
+    const result = await clone(currentVmid).catch((error: unknown) => {
+      const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
+      // Someone took the VMID between the destroy and the clone: any free one will do.
+      if (/already exists/.test(text)) {
+        deps.logger.warn('the VMID of a reset VM was taken; using another', { name: item.name, vmid: currentVmid });
+        return clone();
+      }
+      throw error;
+    });
+    state = await settled(result.vmid);
+    if (!state) throw new VmResetError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+  }
+  const vmid = item.vmid ?? currentVmid;
+  emit({ type: 'verifying', deploymentId, name: item.name, vmid });
+  await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state!.node, updatedAt: deps.clock.now() });
+  let config = state!.config;
+  const node = state!.node;
+  if (!findBootDisk(config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node, vmid, sourceVmid: firstCopy(plan.base).vmid, config });
+  if (deps.configure) config = await deps.configure(api, { classId: plan.classId, clusterId: plan.clusterId, node, vmid, personId: vm.personId, config });
+  const tags = classTags(plan.classId, 'student');
+  if (config.tags !== tags) await api.put(pvePath`/nodes/${node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+  config = { ...config, tags };
+  const now = deps.clock.now();
+  await deps.store.transaction(async (tx) => {
+    if (vmid !== vm.vmid) {
+      await tx.classes.unassignVm(plan.clusterId, vm.vmid);
+      await tx.inventory.update(plan.clusterId, vm.vmid, { goneAt: now });
+    }
+    await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
+    await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: vm.personId, classId: plan.classId, role: 'student' }, now);
+    await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
+  });
+  emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted: isNew });
+  if (vm.start) {
+    const status = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/status/current`, undefined, { schema: statusSchema });
+    if (status.status !== 'running') await task(await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/start`), 300_000);
+  }
+}
+
+function firstCopy(base: BaseVersionCopies): { node: string; vmid: number } {
+  const [node, vmid] = Object.entries(base.copies).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[0] ?? [];
+  if (node === undefined || vmid === undefined) throw new VmResetError(`${base.name} has no copy on the cluster`);
+  return { node, vmid };
+}

@@ -1,0 +1,79 @@
+import { snapshotsOf, startPveSim } from '@lab/pve-sim';
+import { describe, expect, it } from 'vitest';
+import { PveHttpError } from '../src/index.js';
+import { labOver } from './deployment-fixture.js';
+
+describe('publishing a new class base version', () => {
+  it('copies the running teacher VM from a snapshot; students move one by one; the old version goes when its last student leaves', async () => {
+    const sim = await startPveSim({ timeScale: 200 });
+    const { api, store, engine } = await labOver(sim);
+    try {
+      expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
+      const vmOf = async (u: string) => (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(u))!.id))[0]!.vmid;
+      const [alice, bob, carol] = [await vmOf('alice'), await vmOf('bob'), await vmOf('carol')];
+      const teacher = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
+      teacher.status = 'running';
+      sim.state.guests.get(bob)!.status = 'running';
+      const bobGuest = sim.state.guests.get(bob);
+
+      const plan = await engine.planPublish({ classId: 'cs101', note: 'with python 3.13', mode: 'snapshot', requestedBy: 'teacher' });
+      expect(plan).toMatchObject({ name: 'cs101-base-v2', version: 2, snapname: 'lab-publish-v2', teacher: { vmid: teacher.vmid, running: true }, replicateTo: [] });
+      expect(await (await engine.applyPublish(plan)).done).toMatchObject({ status: 'done', created: 1 });
+      const v2 = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base-v2')!;
+      expect(v2.config).toMatchObject({ template: '1', tags: 'lab;class-cs101;role-base' });
+      expect(teacher.status).toBe('running');
+      expect([...snapshotsOf(teacher).keys()]).toEqual(['lab-publish-v2']);
+      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([expect.objectContaining({ version: 1, name: 'cs101-base', note: 'from template ubuntu' }), expect.objectContaining({ version: 2, name: 'cs101-base-v2', note: 'with python 3.13', snapshot: 'lab-publish-v2', sourceVmid: teacher.vmid })]);
+      let versions = await engine.baseVersions('cs101');
+      expect(versions.map((v) => [v.name, v.users.length, v.current])).toEqual([['cs101-base', 3, false], ['cs101-base-v2', 0, true]]);
+      const v1 = versions[0]!.copies.pve1!;
+
+      // A linked clone pins its base: PVE (and the simulator) refuse to delete it.
+      const refused = await api.delete(`/nodes/pve1/qemu/${v1}`).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(PveHttpError);
+      expect((refused as PveHttpError).pveMessage).toMatch(/still in use by linked cloned VM/);
+
+      await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))).done;
+      versions = await engine.baseVersions('cs101');
+      expect(versions.map((v) => [v.name, [...v.users].sort()])).toEqual([['cs101-base', [bob, carol].sort()], ['cs101-base-v2', [alice]]]);
+      expect(sim.state.guests.get(bob)).toBe(bobGuest);
+      expect(bobGuest!.status).toBe('running');
+      expect(sim.state.guests.has(v1)).toBe(true);
+
+      await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['bob'] }))).done;
+      expect(sim.state.guests.has(v1), 'carol still uses v1').toBe(true);
+      const last = await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['carol'] }))).done;
+      expect(last.deleted).toBe(1);
+      expect(sim.state.guests.has(v1)).toBe(false);
+      versions = await engine.baseVersions('cs101');
+      expect(versions.map((v) => [v.name, v.users.length])).toEqual([['cs101-base-v2', 3]]);
+      expect(sim.state.guests.get(bob)!.status, 'a running VM runs again after its reset').toBe('running');
+      // New students of a later deploy get the newest version too.
+      expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' })).base.name).toBe('cs101-base-v2');
+    } finally {
+      await api.close();
+      await sim.close();
+    }
+  });
+
+  it('shuts a running teacher VM down cleanly before the copy and starts it again', async () => {
+    const sim = await startPveSim({ timeScale: 200 });
+    const { api, engine } = await labOver(sim);
+    try {
+      await engine.deploy({ classId: 'cs101', count: 1, template: 'ubuntu' });
+      const teacher = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
+      teacher.status = 'running';
+      const plan = await engine.planPublish({ classId: 'cs101' });
+      expect(plan).toMatchObject({ mode: 'shutdown', snapname: null });
+      const summary = await (await engine.applyPublish(plan)).done;
+      expect(summary.status).toBe('done');
+      const types = [...sim.state.tasks.tasks.values()].filter((t) => t.id === String(teacher.vmid)).map((t) => t.type);
+      expect(types.slice(types.indexOf('qmshutdown'))).toEqual(['qmshutdown', 'qmclone', 'qmstart']);
+      expect(teacher.status).toBe('running');
+      expect(snapshotsOf(teacher).size).toBe(0);
+    } finally {
+      await api.close();
+      await sim.close();
+    }
+  });
+});
