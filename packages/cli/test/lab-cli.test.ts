@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,22 @@ describe('the lab command', () => {
     const list = JSON.parse(vms.stdout) as Array<{ name: string; vmid: number }>;
     expect(Array.isArray(list)).toBe(true);
     expect(list.map((v) => v.name).sort()).toEqual(['cs101-alice', 'cs101-seat-01', 'cs101-teacher']);
+  });
+
+  it('exports a deployed class as a Terraform workspace that adopts its VMs, and a new class from its plan', async () => {
+    const out = join(dir, 'tf', 'cs101');
+    const r = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dir: out, vms: 4, imports: 4 });
+    const main = readFileSync(join(out, 'main.tf'), 'utf8');
+    expect(main.match(/^import \{$/gm)).toHaveLength(4);
+    expect(readFileSync(join(out, 'modules/proxmox-class/main.tf'), 'utf8')).toContain('resource "proxmox_virtual_environment_vm" "student"');
+    const tfvars = JSON.parse(readFileSync(join(out, 'terraform.tfvars.json'), 'utf8')) as { proxmox_endpoint: string };
+    expect(tfvars.proxmox_endpoint).toBe(sim.url);
+    expect(main + JSON.stringify(tfvars)).not.toContain(sim.tokenSecret);
+    const planned = await lab(['class', 'export-terraform', 'cs101', '--from', 'plan', '--out', join(dir, 'tf', 'again')]);
+    expect(planned.code).toBe(1);
+    expect(planned.stderr).toMatch(/^lab: Class cs101 already has \d+ VM\(s\) .*export --from deployed/);
   });
 
   it('starts a student VM for its owner only', async () => {

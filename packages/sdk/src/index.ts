@@ -49,7 +49,7 @@ export { isResetPlan, VmResetError, type ConfigureStudentVm, type ResetPlan, typ
 export { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishMode, type PublishPlan } from './deploy/publish-base.js';
 export { DeploymentEngine, type PublishRequest, type ResetRequest, type ApplyOptions, type DeploymentEngineDeps, type DeploymentHandle, type DeploymentSummary, type ResumeOptions, type SummaryVm } from './deploy/deployment-engine.js';
 export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError, VmNameConflictError } from './deploy/deployment-errors.js';
-export { exportTerraform, type TerraformExportOptions } from './terraform/export-terraform.js';
+export { exportTerraform, TerraformExportError, type TerraformEndpoint, type TerraformExportRequest, type TerraformExportResult } from './terraform/export-terraform.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
 export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.js';
 export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';

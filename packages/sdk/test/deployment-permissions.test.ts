@@ -15,7 +15,7 @@ const CLONES = 'POST /nodes/{node}/qemu/{vmid}/clone';
 const STUDENTS = Array.from({ length: 30 }, (_, i) => `student${String(i + 1).padStart(2, '0')}`);
 /** What a lab's deployment token needs (qemu-server clone_vm, template, config; pve-manager resources). */
 const LAB_PRIVS = [
-  'VM.Allocate', 'VM.Clone', 'VM.Audit', 'VM.Config.Options', 'VM.Config.Disk', 'VM.PowerMgmt', 'VM.Migrate', 'VM.GuestAgent.Audit',
+  'VM.Allocate', 'VM.Clone', 'VM.Audit', 'VM.Config.Options', 'VM.Config.Disk', 'VM.Config.Cloudinit', 'VM.PowerMgmt', 'VM.Migrate', 'VM.GuestAgent.Audit',
   'Datastore.AllocateSpace', 'Datastore.Audit', 'SDN.Use', 'Sys.Audit',
 ];
 
@@ -42,6 +42,14 @@ describe('deployments with a privilege-separated token', () => {
     expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
     expect((error as Error).message).toBe("Proxmox refused: the lab's token lacks VM.Clone on /vms/9000 — ask your admin to run `lab doctor`.");
     expect(sim.requests.count(CLONES)).toBe(0);
+  });
+
+  it('asks for VM.Config.Cloudinit up front when students get a login on a template with a cloud-init drive', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.Config.Cloudinit'));
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({ aclPath: '/vms', privilege: 'VM.Config.Cloudinit' });
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone')).toBe(0);
   });
 
   it('names the bridge when the token lacks SDN.Use, which PVE checks even for tokens of root', async () => {

@@ -14,6 +14,11 @@ resource "proxmox_virtual_environment_vm" "teacher" {
     node_name = var.teacher_node
     full      = true
   }
+
+  # Proxmox Lab powers VMs on and off, and an adopted VM was cloned before Terraform knew it.
+  lifecycle {
+    ignore_changes = [clone, started]
+  }
 }
 
 resource "proxmox_virtual_environment_vm" "base" {
@@ -28,6 +33,10 @@ resource "proxmox_virtual_environment_vm" "base" {
     vm_id     = var.template_vmids[var.base_node]
     node_name = var.base_node
     full      = false
+  }
+
+  lifecycle {
+    ignore_changes = [clone, started]
   }
 }
 
@@ -47,8 +56,11 @@ resource "proxmox_virtual_environment_vm" "student" {
   }
 
   lifecycle {
+    ignore_changes = [clone, started]
+    # A new linked clone on local storage must be on the base's node; an adopted VM (vmid set) is
+    # where Proxmox Lab put it, next to a copy of the base.
     precondition {
-      condition     = var.shared_storage || each.value.node == var.base_node
+      condition     = var.shared_storage || each.value.node == var.base_node || each.value.vmid != null
       error_message = "Linked clones on local storage stay on the base template's node; set shared_storage = true or place the student on ${var.base_node}."
     }
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pvePath } from '../client/pve-path.js';
 import { PveHttpError, PvePermissionError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
+import { hasCloudInitDrive } from './cloud-init.js';
 import type { ClassPlan } from './plan-class.js';
 
 /** A privilege a request will need, on the ACL path PVE checks it on. */
@@ -58,7 +59,8 @@ export async function assertPrivileges(api: PveApi, needs: readonly RequiredPriv
  * The privileges applying `plan` needs, where PVE checks them (qemu-server `clone_vm`, template,
  * config, migrate and destroy; pve-manager `/cluster/resources` for node usage): `VM.Clone` on the
  * template, `VM.Allocate` on new VMs, `Datastore.AllocateSpace` on the storage, `SDN.Use` on every
- * bridge of the template, `VM.Config.Options` for tags, `Sys.Audit` on the nodes for placement.
+ * bridge of the template, `VM.Config.Options` for tags, `VM.Config.Cloudinit` for students' logins,
+ * `Sys.Audit` on the nodes for placement.
  */
 export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<RequiredPrivilege[]> {
   const needs: RequiredPrivilege[] = [];
@@ -80,6 +82,9 @@ export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<R
       if (bridge) add(`/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, 'SDN.Use');
     }
     if (plan.replicateBaseTo.length > 0 && !plan.storage.shared) add('/vms', 'VM.Migrate');
+    // Student VMs of a template with a cloud-init drive get their login and keys (qemu-server's
+    // check_vm_modify_config_perm: ciuser, sshkeys, … need VM.Config.Cloudinit).
+    if (hasCloudInitDrive(config) && plan.vms.some((v) => v.role === 'student' && v.action === 'create')) add('/vms', 'VM.Config.Cloudinit');
   }
   for (const vm of [plan.base, ...plan.vms].filter((v) => v.action === 'delete' && v.vmid !== null)) add(`/vms/${vm.vmid}`, 'VM.Allocate', 'VM.PowerMgmt');
   return needs;

@@ -14,6 +14,7 @@ import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { agentInterfacesSchema, pickGuestIp } from './guest-agent-ip.js';
+import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
 import { categoryOf } from './inventory-row.js';
 
@@ -55,6 +56,8 @@ export interface SyncEngineOptions {
 /** What one sync of one cluster did. */
 export interface ClusterSyncReport {
   clusterId: string;
+  /** VMs with Proxmox Lab's tags registered as their class's in this sync (made by Terraform, say). */
+  adopted?: number;
   kind: 'full' | 'quick';
   ok: boolean;
   /** Set when the cluster was skipped because it is backing off after failures. */
@@ -208,6 +211,7 @@ export class SyncEngine {
         });
       });
       report.vms = rows.length;
+      report.adopted = await adoptTaggedVms(store, clusterId, rows, now);
     } catch (error) {
       const message = truncate(scrub(error instanceof Error ? error.message : String(error), []));
       const errors = state.consecutiveErrors + 1;

@@ -1,57 +1,185 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassPlan } from '../deploy/plan-class.js';
-import { InvalidDeploymentError } from '../deploy/class-spec.js';
+import { LabError } from '../errors/lab-error.js';
 import type { Store } from '../store/store.js';
 
-/** Options of `exportTerraform`. */
-export interface TerraformExportOptions {
-  /** Where the generated `main.tf` finds the module. @defaultValue `'../../modules/proxmox-class'` */
-  moduleSource?: string;
-  /** PVE API URL for the provider. @defaultValue the cluster's URL in the store, if known */
-  endpoint?: string;
+/** A class cannot be exported as asked; the message says what to do instead. */
+export class TerraformExportError extends LabError {
+  static override readonly brand: string = '@lab/TerraformExportError';
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('LAB_TERRAFORM_EXPORT', message, data);
+  }
 }
 
-/** The inputs the `proxmox-class` module takes (its `variables.tf`). */
-const MODULE_INPUTS = ['class_id', 'template_vmids', 'teacher_node', 'base_node', 'students', 'teacher_vmid', 'base_vmid', 'shared_storage'] as const;
+/** How the provider reaches PVE: from the lab's configuration, never a placeholder. */
+export interface TerraformEndpoint {
+  /** `https://host:8006`. */
+  url: string;
+  /** Only when the lab itself is configured `insecure` for this cluster. @defaultValue false */
+  insecure?: boolean;
+  /** PEM of the CA that signed the node certificates, written next to the workspace for `SSL_CERT_FILE`. */
+  caPem?: string;
+}
+
+/** What to export. */
+export interface TerraformExportRequest {
+  classId: string;
+  /** The workspace directory, conventionally `terraform/classes/<class>`. */
+  dir: string;
+  /**
+   * `plan`: a workspace that deploys the class from `plan` (Proxmox Lab's placement); `deployed`:
+   * one that adopts the class's existing VMs with `import` blocks.
+   */
+  from: 'plan' | 'deployed';
+  /** The plan to export (`DeploymentEngine.plan`), for `from: 'plan'`. */
+  plan?: ClassPlan;
+  endpoint: TerraformEndpoint;
+  /** The `proxmox-class` module to copy into the workspace (`terraform/modules/proxmox-class`). */
+  moduleDir: string;
+  /** Cluster of the class's VMs. @defaultValue the plan's, else the cluster of its first VM */
+  clusterId?: string;
+  /** Pins VMIDs for `from: 'plan'` (teacher, base, then students in order); otherwise PVE chooses. */
+  vmidRange?: { first: number; last: number };
+}
+
+/** What was written. */
+export interface TerraformExportResult {
+  dir: string;
+  files: string[];
+  /** VMs the workspace declares. */
+  vms: number;
+  /** `import` blocks (existing VMs Terraform adopts). */
+  imports: number;
+}
+
+interface ClassVm {
+  role: 'teacher' | 'base' | 'student';
+  key?: string;
+  node: string;
+  vmid: number | null;
+}
 
 /**
- * Writes a Terraform workspace for one class into `dir` (conventionally `terraform/classes/<class>`):
- * `main.tf` (bpg/proxmox provider and a call of the `proxmox-class` module) and
- * `terraform.tfvars.json`, generated from the class's latest plan, its deployed VMIDs and the
- * template's per-node VMIDs. The API token is never written; Terraform reads `TF_VAR_proxmox_api_token`.
+ * Writes a self-contained Terraform workspace for one class: `main.tf` (the bpg/proxmox provider,
+ * the `proxmox-class` module copied to `modules/proxmox-class`, and — for a deployed class —
+ * `import` blocks with bpg's `<node>/<vmid>` ids for every VM), `terraform.tfvars.json` with the data,
+ * and `pve-root-ca.pem` when a CA is given. No secret is written: the provider reads the token from
+ * `PROXMOX_VE_API_TOKEN` (or `TF_VAR_proxmox_api_token`, a sensitive variable).
  */
-export async function exportTerraform(deps: { store: Store }, classId: string, dir: string, options: TerraformExportOptions = {}): Promise<{ dir: string; files: string[] }> {
-  const [latest] = await deps.store.deployments.list({ classId });
-  if (!latest) throw new InvalidDeploymentError(`class '${classId}' has no deployment to export yet; deploy (or plan and apply) it first`, { classId });
-  const { plan } = latest.spec as { plan: ClassPlan };
-  const template = await deps.store.templates.getByName(plan.templateName);
-  if (!template) throw new InvalidDeploymentError(`template '${plan.templateName}' of class '${classId}' no longer exists`, { classId });
-  const mappings = (await deps.store.templates.mappings(template.id)).filter((m) => m.clusterId === plan.clusterId);
-  const items = new Map((await deps.store.deployments.items(latest.id)).map((i) => [i.name, i]));
-  const teacher = plan.vms.find((v) => v.role === 'teacher')!;
-  const students: Record<string, { node: string; vmid?: number }> = {};
-  for (const vm of plan.vms.filter((v) => v.role === 'student' && v.action !== 'delete')) {
-    const vmid = items.get(vm.name)?.vmid ?? vm.vmid;
-    students[vm.name.slice(classId.length + 1)] = { node: vm.node, ...(vmid !== null && vmid !== undefined ? { vmid } : {}) };
+export async function exportTerraform(deps: { store: Store }, request: TerraformExportRequest): Promise<TerraformExportResult> {
+  const { classId } = request;
+  const endpoint = checkedEndpoint(request.endpoint);
+  const klass = await deps.store.classes.getClass(classId);
+  if (!klass) throw new TerraformExportError(`There is no class '${classId}'; create it first.`, { classId });
+  const { vms, clusterId, templateName } = request.from === 'plan' ? vmsFromPlan(request) : await vmsDeployed(deps.store, classId, request.clusterId);
+  const template = templateName ? await deps.store.templates.getByName(templateName) : klass.templateId !== null ? await deps.store.templates.get(klass.templateId) : undefined;
+  if (!template) throw new TerraformExportError(`Class ${classId} has no template to clone from; set one with \`lab class set-template ${classId} <template>\`.`, { classId });
+  const templateVmids = Object.fromEntries((await deps.store.templates.mappings(template.id)).filter((m) => m.clusterId === clusterId).map((m) => [m.node, m.vmid]));
+  const teacher = vms.find((v) => v.role === 'teacher');
+  const base = vms.find((v) => v.role === 'base');
+  if (!teacher || !base) throw new TerraformExportError(`Class ${classId} has no ${teacher ? 'base template' : 'teacher VM'} to export; deploy it or export --from plan.`, { classId });
+  for (const vm of [teacher, base]) {
+    if (request.from === 'plan' && templateVmids[vm.node] === undefined) throw new TerraformExportError(`Template ${template.name} has no copy on ${vm.node}; map one there first.`, { node: vm.node });
   }
-  const endpoint = options.endpoint ?? (await deps.store.clusters.get(plan.clusterId))?.url ?? 'https://pve.example.org:8006';
+  const students = vms.filter((v) => v.role === 'student');
   const tfvars = {
-    proxmox_endpoint: endpoint,
+    proxmox_endpoint: endpoint.url,
+    proxmox_insecure: endpoint.insecure,
     class_id: classId,
-    template_vmids: Object.fromEntries(mappings.map((m) => [m.node, m.vmid])),
+    template_vmids: templateVmids,
     teacher_node: teacher.node,
-    base_node: plan.base.node,
-    students,
-    teacher_vmid: items.get(teacher.name)?.vmid ?? teacher.vmid,
-    base_vmid: items.get(plan.base.name)?.vmid ?? plan.base.vmid,
-    shared_storage: plan.storage.shared,
+    base_node: base.node,
+    students: Object.fromEntries(students.map((s) => [s.key!, { node: s.node, ...(s.vmid !== null ? { vmid: s.vmid } : {}) }])),
+    teacher_vmid: teacher.vmid,
+    base_vmid: base.vmid,
+    shared_storage: request.plan?.storage.shared ?? false,
   };
+  const imports =
+    request.from === 'deployed'
+      ? [
+          importBlock('proxmox_virtual_environment_vm.teacher', teacher),
+          importBlock('proxmox_virtual_environment_vm.base', base),
+          ...students.map((s) => importBlock(`proxmox_virtual_environment_vm.student["${s.key}"]`, s)),
+        ]
+      : [];
+  mkdirSync(request.dir, { recursive: true });
+  cpSync(request.moduleDir, join(request.dir, 'modules', 'proxmox-class'), { recursive: true, filter: (src) => !/\.terraform|\.tfstate/.test(src) });
+  const files = ['main.tf', 'terraform.tfvars.json', 'modules/proxmox-class/'];
+  writeFileSync(join(request.dir, 'main.tf'), mainTf(classId, request.from, imports));
+  writeFileSync(join(request.dir, 'terraform.tfvars.json'), `${JSON.stringify(tfvars, null, 2)}\n`);
+  if (endpoint.caPem) {
+    writeFileSync(join(request.dir, 'pve-root-ca.pem'), endpoint.caPem);
+    files.push('pve-root-ca.pem');
+  }
+  return { dir: request.dir, files, vms: vms.length, imports: imports.length };
+}
+
+function checkedEndpoint(endpoint: TerraformEndpoint): Required<Omit<TerraformEndpoint, 'caPem'>> & { caPem?: string } {
+  let url: URL;
+  try {
+    url = new URL(endpoint.url);
+  } catch {
+    throw new TerraformExportError(`The cluster URL '${endpoint.url}' is not a URL; fix clusters[].url in the lab configuration.`);
+  }
+  if (url.protocol !== 'https:' || url.username || url.password) throw new TerraformExportError('The cluster URL must be https:// without a user or password; fix clusters[].url in the lab configuration.');
+  return { url: url.origin, insecure: endpoint.insecure ?? false, ...(endpoint.caPem ? { caPem: endpoint.caPem } : {}) };
+}
+
+function vmsFromPlan(request: TerraformExportRequest): { vms: ClassVm[]; clusterId: string; templateName: string } {
+  const plan = request.plan;
+  if (!plan) throw new TerraformExportError('Exporting from a plan needs the plan (DeploymentEngine.plan).');
+  if (plan.spec.classId !== request.classId) throw new TerraformExportError(`The plan is for ${plan.spec.classId}, not ${request.classId}.`);
+  const existing = [plan.base, ...plan.vms].filter((v) => v.action === 'keep');
+  if (existing.length) {
+    throw new TerraformExportError(`Class ${request.classId} already has ${existing.length} VM(s) (e.g. ${existing[0]!.name}); export --from deployed so Terraform adopts them instead of creating them again.`, { classId: request.classId });
+  }
+  if (plan.replicateBaseTo.length && !plan.storage.shared) {
+    throw new TerraformExportError(
+      `Class ${request.classId} needs copies of its base template on ${plan.replicateBaseTo.join(', ')}, which the Terraform module does not make; deploy it with \`lab deploy\` and export --from deployed, or ask for fewer students.`,
+      { classId: request.classId },
+    );
+  }
+  const planned = [plan.vms.find((v) => v.role === 'teacher')!, plan.base, ...plan.vms.filter((v) => v.role === 'student' && v.action === 'create')];
+  const range = request.vmidRange;
+  if (range && range.last - range.first + 1 < planned.length) throw new TerraformExportError(`The VMID range ${range.first}-${range.last} holds ${range.last - range.first + 1} VMs; the class needs ${planned.length}.`);
+  const vms = planned.map((v, i): ClassVm => ({ role: v.role, node: v.node, vmid: range ? range.first + i : null, ...(v.role === 'student' ? { key: v.name.slice(request.classId.length + 1) } : {}) }));
+  return { vms, clusterId: plan.clusterId, templateName: plan.templateName };
+}
+
+async function vmsDeployed(store: Store, classId: string, clusterId?: string): Promise<{ vms: ClassVm[]; clusterId: string; templateName?: string }> {
+  const assignments = (await store.classes.assignmentsOfClass(classId)).filter((a) => clusterId === undefined || a.clusterId === clusterId);
+  if (assignments.length === 0) throw new TerraformExportError(`Class ${classId} has no deployed VMs; export --from plan to deploy it with Terraform.`, { classId });
+  const cluster = clusterId ?? assignments[0]!.clusterId;
+  const originals = new Set((await store.templateInventory.list({ clusterId: cluster, classId })).filter((t) => !t.isReplica).map((t) => t.vmid));
+  const vms: ClassVm[] = [];
+  const bases: ClassVm[] = [];
+  for (const a of assignments.filter((x) => x.clusterId === cluster)) {
+    const row = await store.inventory.get(cluster, a.vmid);
+    if (!row || row.goneAt !== null) continue;
+    const key = row.name.startsWith(`${classId}-`) ? row.name.slice(classId.length + 1) : row.name;
+    (a.role === 'base' ? bases : vms).push({ role: a.role, node: row.node, vmid: a.vmid, ...(a.role === 'student' ? { key } : {}) });
+  }
+  // The class base template itself; its copies on other nodes stay Proxmox Lab's to manage.
+  const [base] = bases.sort((x, y) => Number(!originals.has(x.vmid!)) - Number(!originals.has(y.vmid!)) || x.vmid! - y.vmid!);
+  if (base) vms.push(base);
+  const [latest] = await store.deployments.list({ classId });
+  const templateName = (latest?.spec as { plan?: ClassPlan } | undefined)?.plan?.templateName;
+  return { vms, clusterId: cluster, ...(templateName ? { templateName } : {}) };
+}
+
+function importBlock(address: string, vm: ClassVm): string {
+  return ['import {', `  to = module.class.${address}`, `  id = "${vm.node}/${vm.vmid}"`, '}', ''].join('\n');
+}
+
+function mainTf(classId: string, from: 'plan' | 'deployed', imports: string[]): string {
   const variable = (name: string, type: string, extra = ''): string => `variable "${name}" {\n  type = ${type}${extra}\n}\n`;
-  const mainTf = [
-    `# Generated by Proxmox Lab for class ${classId} from deployment ${latest.id}.`,
-    '# Regenerate with exportTerraform(); change terraform.tfvars.json, not this file.',
+  return [
+    `# Generated by Proxmox Lab for class ${classId} (lab class export-terraform --from ${from}).`,
+    '# Change terraform.tfvars.json, not this file. The API token comes from PROXMOX_VE_API_TOKEN',
+    '# (or TF_VAR_proxmox_api_token); it is never written here.',
     'terraform {',
+    '  required_version = ">= 1.5.0"',
     '  required_providers {',
     '    proxmox = {',
     '      source  = "bpg/proxmox"',
@@ -61,7 +189,8 @@ export async function exportTerraform(deps: { store: Store }, classId: string, d
     '}',
     '',
     variable('proxmox_endpoint', 'string'),
-    variable('proxmox_api_token', 'string', '\n  sensitive = true'),
+    variable('proxmox_insecure', 'bool', '\n  default = false'),
+    variable('proxmox_api_token', 'string', '\n  default   = null\n  sensitive = true'),
     variable('class_id', 'string'),
     variable('template_vmids', 'map(number)'),
     variable('teacher_node', 'string'),
@@ -73,13 +202,15 @@ export async function exportTerraform(deps: { store: Store }, classId: string, d
     'provider "proxmox" {',
     '  endpoint  = var.proxmox_endpoint',
     '  api_token = var.proxmox_api_token',
+    '  insecure  = var.proxmox_insecure',
     '}',
     '',
     'module "class" {',
-    `  source = "${options.moduleSource ?? '../../modules/proxmox-class'}"`,
-    ...MODULE_INPUTS.map((name) => `  ${name.padEnd(14)} = var.${name}`),
+    '  source         = "./modules/proxmox-class"',
+    ...['class_id', 'template_vmids', 'teacher_node', 'base_node', 'students', 'teacher_vmid', 'base_vmid', 'shared_storage'].map((name) => `  ${name.padEnd(14)} = var.${name}`),
     '}',
     '',
+    ...imports,
     'output "vmids" {',
     '  value = {',
     '    teacher  = module.class.teacher_vmid',
@@ -89,8 +220,4 @@ export async function exportTerraform(deps: { store: Store }, classId: string, d
     '}',
     '',
   ].join('\n');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'main.tf'), mainTf);
-  writeFileSync(join(dir, 'terraform.tfvars.json'), `${JSON.stringify(tfvars, null, 2)}\n`);
-  return { dir, files: ['main.tf', 'terraform.tfvars.json'] };
 }
