@@ -144,6 +144,29 @@ describe('clones behave like PVE clones', () => {
     expect(full.status).toBe(200);
   });
 
+  // qemu-server PVE/QemuServer.pm template_create: `template: 1` is written first, then each disk is
+  // renamed to its base volume, with no config lock; PVE/API2/Qemu.pm clone_vm's storage feature
+  // check then refuses a linked clone of the disk that is not a base volume yet.
+  it('refuses a linked clone sent while a template conversion is still renaming the disks', async () => {
+    // A slow conversion (60 s of model time) keeps the window open long enough to hit it.
+    sim = await fastSim({ timeScale: 40, scenario: { ...structuredClone(presets.small!), timings: { templateSeconds: 60 } } });
+    const full = await clone(sim, 'pve1', 9000, { newid: 600, name: 'to-be-template', full: 1 });
+    expect(await waitTask(sim, full.body.data as string)).toMatchObject({ exitstatus: 'OK' });
+    const convert = await call(sim, 'POST', '/nodes/pve1/qemu/600/template');
+    expect(convert.status).toBe(200);
+    let config = (await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data as Record<string, unknown>;
+    for (let i = 0; i < 200 && Number(config.template) !== 1; i++) config = (await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data as Record<string, unknown>;
+    expect(Number(config.template)).toBe(1);
+    expect(config.lock).toBeUndefined();
+    expect(config.scsi0).toMatch(/^local-lvm:vm-600-disk-0,/);
+    const early = await clone(sim, 'pve1', 600, { newid: 601, name: 'too-early', full: 0 });
+    expect(early.status).toBe(500);
+    expect(early.reason).toBe("Linked clone feature is not supported for 'local-lvm:vm-600-disk-0' (scsi0)");
+    expect(await waitTask(sim, convert.body.data as string)).toMatchObject({ exitstatus: 'OK' });
+    const later = await clone(sim, 'pve1', 600, { newid: 602, name: 'in-time', full: 0 });
+    expect(await waitTask(sim, later.body.data as string)).toMatchObject({ exitstatus: 'OK' });
+  });
+
   it('refuses a linked clone of a VM that is not a template, and clones it in full by default', async () => {
     sim = await fastSim();
     const linked = await clone(sim, 'pve1', 100, { newid: 540, full: 0 });
