@@ -165,10 +165,12 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes) throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    await this.#preflight(plan);
+    // Claimed before the first await: two applies of one class in this process (two teachers in
+    // one bot) would otherwise both pass the check and share this process's lease.
     this.#active.add(classId);
     let lease: DeploymentLease | undefined;
     try {
+      await this.#preflight(plan);
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
       if (!lease) throw await this.#inProgress(classId);
       const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
