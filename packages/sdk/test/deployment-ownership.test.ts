@@ -133,6 +133,7 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(ran).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DeploymentInProgressError);
+    expect(((refused[0] as PromiseRejectedResult).reason as Error).message).toMatch(/^A deployment of cs101 started by (teacher|admin) at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running/);
     expect((await (ran[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lab.engine.apply>>>).value.done).status).toBe('done');
     const names = sim.state.acceptedClones.map((c) => c.name);
     expect(names.length).toBe(new Set(names).size);

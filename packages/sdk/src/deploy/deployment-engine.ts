@@ -128,8 +128,8 @@ export class DeploymentEngine {
   readonly #limits: DeploymentLimits;
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
-  /** Classes whose deployment runs in this process (lease holders are per process). */
-  readonly #active = new Set<string>();
+  /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
+  readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
@@ -167,7 +167,7 @@ export class DeploymentEngine {
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
     // Claimed before the first await: two applies of one class in this process (two teachers in
     // one bot) would otherwise both pass the check and share this process's lease.
-    this.#active.add(classId);
+    this.#active.set(classId, { ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}), startedAt: this.#clock.now() });
     let lease: DeploymentLease | undefined;
     try {
       await this.#preflight(plan);
@@ -213,7 +213,7 @@ export class DeploymentEngine {
     const out: DeploymentSummary[] = [];
     for (const d of await this.#deps.store.deployments.unfinished()) {
       if (this.#active.has(d.classId)) continue;
-      this.#active.add(d.classId);
+      this.#active.set(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
       const lease = await DeploymentLease.acquire(this.#leaseDeps(), d.classId, this.#instanceId, this.#leaseTtlMs).catch(() => undefined);
       const current = lease && (await this.#deps.store.deployments.get(d.id));
       if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
@@ -267,7 +267,9 @@ export class DeploymentEngine {
 
   async #inProgress(classId: string): Promise<DeploymentInProgressError> {
     const [running] = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId).sort((a, b) => b.createdAt - a.createdAt);
-    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : {}) });
+    // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
+    const claimed = this.#active.get(classId);
+    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : (claimed ?? {})) });
   }
 
   #start(id: string, classId: string, lease: DeploymentLease, onEvent?: (e: DeploymentEvent) => void): DeploymentHandle {
