@@ -77,10 +77,12 @@ export const labPlugin: CommandPlugin = {
           confirmDeletes: ctx.confirmed,
           ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
-            const step = e.type === 'registered' ? e.name : e.type === 'deleted' ? `delete:${e.vmid}` : undefined;
-            if (step && steps.has(step) && !counted.has(step)) {
-              counted.add(step);
-              ctx.progress({ label: o.class, done: counted.size, total, note: e.name });
+            if (e.type === 'registered' || e.type === 'deleted') {
+              const step = e.type === 'registered' ? e.name : `delete:${e.vmid}`;
+              if (steps.has(step) && !counted.has(step)) {
+                counted.add(step);
+                ctx.progress({ label: o.class, done: counted.size, total, note: e.name });
+              }
             }
             // By the first VM the front end has posted its progress message; keep where it is.
             if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
