@@ -86,7 +86,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (shown && now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total) return;
       shown = true;
       lastEdit = now();
-      chain = chain.then(() => message.show(renderProgressBar(pending!), { final: false }));
+      // A progress edit that fails is logged: it must never become an unhandled rejection that ends the bot.
+      chain = chain.then(() => message.show(renderProgressBar(pending!), { final: false })).catch((error: unknown) => logger.warn('progress edit failed', { error }));
     };
     return { message, onProgress, flush: () => chain };
   };

@@ -260,6 +260,33 @@ describe('the Slack bot over HTTP', () => {
     expect((await env.services.store.classes.assignmentsOfClass('cs202')).filter((a) => a.role === 'student')).toHaveLength(2);
   });
 
+  it('scales a class down through the Confirm button with progress that counts only what changes, and keeps serving', async () => {
+    // cs202 has 2 seats from the test before; hopper's class gets alice and bob, then one seat.
+    const alice = (await env.services.store.classes.getPersonByUsername('alice'))!;
+    const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
+    for (const s of [alice, bob]) await env.services.store.classes.addMember({ classId: 'cs202', personId: s.id, role: 'student' });
+    await slash('/lab', 'deploy cs202 2', ids.teacher2);
+    await bot.idle();
+    calls.length = 0;
+    await slash('/lab', 'deploy cs202 1', ids.teacher2);
+    await bot.idle();
+    const id = JSON.stringify(calls[0]!.body.blocks).match(/"value":"([^"]+)"/)![1]!;
+    calls.length = 0;
+    await click('lab_confirm', id, ids.teacher2);
+    await bot.idle();
+    const texts = calls.filter((c) => c.path.startsWith('/api/chat.')).map((c) => String(c.body.text));
+    const bars = texts.filter((t) => /^cs202 [▓░]+ \d+\/\d+/.test(t)).map((t) => t.match(/ (\d+)\/(\d+)/)!.slice(1).map(Number));
+    expect(bars.length).toBeGreaterThan(0);
+    for (const [done, total] of bars) expect(done).toBeLessThanOrEqual(total!);
+    expect(bars.at(-1)![0]).toBe(bars.at(-1)![1]);
+    expect(calls.at(-1)!.body).toMatchObject({ replace_original: true });
+    expect(String(calls.at(-1)!.body.text)).toMatch(/^cs202: \d+ created, \d+ kept, [1-9]\d* deleted in/);
+    calls.length = 0;
+    expect((await slash('/myvm', 'status', ids.alice)).status).toBe(200);
+    await bot.idle();
+    expect(calls.filter((c) => c.path.startsWith('/respond/'))).toHaveLength(1);
+  });
+
   it('finishes a stored progress message with a deployment summary: in place, in the channel, or through the response_url', async () => {
     const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 4200 };
     calls.length = 0;

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { LabError, ProxmoxClient, normalizeFingerprint } from '@lab/proxmox-sdk';
 import { openStore, redactStoreUrl } from '@lab/proxmox-store';
 import { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
-import { labConfigSchema } from './lab-config.js';
+import { labConfigSchema, resolveStoreUrl } from './lab-config.js';
 import { operatorName } from './operator.js';
 import type { GlobalOptions } from './program.js';
 import { ask, confirm, interactive } from './prompt.js';
@@ -164,7 +164,7 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
   }
   say(written ? `✓ wrote ${file} (the token secret stays in ${tokenSecretFile ?? envName})` : `✓ ${file} already says this; left as it is`);
 
-  const store = await openStore(checked.data.store);
+  const store = await openStore(resolveStoreUrl(checked.data.store, dirname(resolve(file))));
   try {
     const adminName = options.admin ?? operatorName();
     if (!USERNAME.test(adminName)) throw new CliUsageError(`'${adminName}' is not a lab username (lower-case letters, digits, dots, dashes, underscores); pass --admin <username>.`);

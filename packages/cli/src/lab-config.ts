@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
 
@@ -43,8 +44,20 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
     throw new ConfigError(`${file}: config key '${issue.path.join('.') || '(root)'}': ${issue.message}`, { file, key: issue.path.join('.') });
   }
   const config = result.data;
-  if (env.LAB_STORE) config.store = env.LAB_STORE;
+  config.store = env.LAB_STORE ?? resolveStoreUrl(config.store, dirname(resolve(file)));
   if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN) config.slack = { socketMode: false, ...config.slack, ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}), ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}) };
   if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY) config.discord = { mode: 'http', ...config.discord, ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}), ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}) };
   return config;
+}
+
+/**
+ * A `sqlite:` store with a relative path, resolved against `baseDir` — the configuration file's
+ * directory, so `lab --config /etc/proxmox-lab/lab.config.json` finds the same store from any
+ * working directory (and a systemd unit from its own). Other URLs are returned as they are.
+ */
+export function resolveStoreUrl(store: string, baseDir: string): string {
+  if (!store.startsWith('sqlite:')) return store;
+  const path = store.slice('sqlite:'.length);
+  if (!path || path === ':memory:' || path.startsWith('//') || isAbsolute(path)) return store;
+  return `sqlite:${resolve(baseDir, path)}`;
 }

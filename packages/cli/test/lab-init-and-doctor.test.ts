@@ -69,6 +69,17 @@ describe('lab init', () => {
     expect(JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8'))).toMatchObject({ store: 'sqlite:./other.db' });
   });
 
+  it('keeps the default store beside the configuration, so lab --config from another directory finds the same people', async () => {
+    const dir = freshDir();
+    const elsewhere = freshDir();
+    const first = await init(dir, '--yes', '--admin', 'ada');
+    expect(first.code, first.stderr).toBe(0);
+    const list = await runLab(['--config', join(dir, 'lab.config.json'), 'people', 'list', '--json'], { cwd: elsewhere });
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as Array<{ username: string }>).map((p) => p.username)).toEqual(['ada']);
+    expect(() => readFileSync(join(elsewhere, 'lab.db'))).toThrow(/ENOENT/);
+  });
+
   it('keeps a secret given in the environment out of the file entirely', async () => {
     const dir = freshDir();
     const r = await runLab(['init', '--url', sim.url, '--token-id', sim.tokenId, '--yes', '--cluster', 'school'], { cwd: dir, env: { LAB_CLUSTER_SCHOOL_TOKEN_SECRET: sim.tokenSecret } });

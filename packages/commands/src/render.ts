@@ -3,7 +3,7 @@ import type { ProgressUpdate, Reply } from './command-plugin.js';
 
 /** A text progress bar: `cs101 ▓▓▓▓▓░░░ 7/11`. */
 export function renderProgressBar(update: ProgressUpdate, width = 16): string {
-  const filled = update.total === 0 ? width : Math.round((update.done / update.total) * width);
+  const filled = update.total <= 0 ? width : Math.min(width, Math.max(0, Math.round((update.done / update.total) * width)));
   return `${update.label} ${'▓'.repeat(filled)}${'░'.repeat(width - filled)} ${update.done}/${update.total}${update.note ? ` — ${update.note}` : ''}`;
 }
 

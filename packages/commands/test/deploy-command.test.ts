@@ -44,6 +44,18 @@ describe('/lab deploy', () => {
     expect(second).toBeDefined();
     await expectRefused(await second!);
   });
+
+  it('counts progress up to its total when the deploy keeps VMs, and every step renders as a bar', async () => {
+    expect((await deploy('deploy cs101 2', true)).error).toBeFalsy();
+    const updates: commands.ProgressUpdate[] = [];
+    const done = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 1', confirmed: true, onProgress: (u) => updates.push(u) });
+    expect(done.error, done.text).toBeFalsy();
+    expect(done.text).toMatch(/^cs101: 0 created, 3 kept, 1 deleted/);
+    expect(updates.length).toBeGreaterThan(0);
+    for (const u of updates) expect(u.done, JSON.stringify(u)).toBeLessThanOrEqual(u.total);
+    expect(updates.at(-1)).toMatchObject({ done: 1, total: 1 });
+    for (const u of updates) expect(() => commands.renderProgressBar(u)).not.toThrow();
+  });
 });
 
 async function expectRefused(second: commands.Reply): Promise<void> {

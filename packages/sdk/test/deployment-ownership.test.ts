@@ -119,6 +119,26 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(sim.state.acceptedClones.map((c) => c.name)).toEqual(names);
   });
 
+  it('runs one of two deployments of a class applied at the same moment in one process (two teachers in one bot), and refuses the other', async () => {
+    const sim = track(await fastSim({ timeScale: 200 }));
+    const lab = await labOver(sim);
+    track(lab.api);
+    const [planA, planB] = await Promise.all([
+      lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'teacher' }),
+      lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', requestedBy: 'admin' }),
+    ]);
+    const outcomes = await Promise.allSettled([lab.engine.apply(planA), lab.engine.apply(planB)]);
+    const ran = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(ran).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DeploymentInProgressError);
+    expect(((refused[0] as PromiseRejectedResult).reason as Error).message).toMatch(/^A deployment of cs101 started by (teacher|admin) at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running/);
+    expect((await (ran[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lab.engine.apply>>>).value.done).status).toBe('done');
+    const names = sim.state.acceptedClones.map((c) => c.name);
+    expect(names.length).toBe(new Set(names).size);
+  });
+
   it('stops scheduling clones when another process takes its lease, and does not claim the deployment is done', async () => {
     const sim = track(await fastSim({ timeScale: 50 }));
     const lab = await labOver(sim, { students: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'] });

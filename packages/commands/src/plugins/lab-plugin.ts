@@ -50,15 +50,28 @@ export const labPlugin: CommandPlugin = {
             data: { plan: { counts: plan.counts, deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })), unseated: plan.unseated, notes: plan.notes } },
           };
         }
-        const total = plan.counts.create + plan.counts.delete;
-        let done = 0;
-        ctx.progress({ label: o.class, done, total, note: 'planned' });
+        // What the bar counts: VMs to create (base copies on other nodes included) and VMs to delete,
+        // each once. Kept VMs are registered again during the run and are not counted.
+        const steps = new Set([
+          ...[plan.base, ...plan.vms].filter((v) => v.action === 'create').map((v) => v.name),
+          ...plan.replicateBaseTo.map((node) => `${plan.base.name}@${node}`),
+          ...deletes.map((v) => `delete:${v.vmid}`),
+        ]);
+        const counted = new Set<string>();
+        const total = steps.size;
+        ctx.progress({ label: o.class, done: 0, total, note: 'planned' });
         let noted = false;
         const run = await engine.apply(plan, {
           confirmDeletes: ctx.confirmed,
           ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
-            if (e.type === 'registered' || e.type === 'deleted') ctx.progress({ label: o.class, done: ++done, total, note: e.name });
+            if (e.type === 'registered' || e.type === 'deleted') {
+              const step = e.type === 'registered' ? e.name : `delete:${e.vmid}`;
+              if (steps.has(step) && !counted.has(step)) {
+                counted.add(step);
+                ctx.progress({ label: o.class, done: counted.size, total, note: e.name });
+              }
+            }
             // By the first VM the front end has posted its progress message; keep where it is.
             if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
               noted = true;

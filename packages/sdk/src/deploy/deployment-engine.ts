@@ -162,8 +162,8 @@ export class DeploymentEngine {
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
   readonly #configure: ConfigureStudentVm | undefined;
-  /** Classes whose deployment runs in this process (lease holders are per process). */
-  readonly #active = new Set<string>();
+  /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
+  readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
@@ -200,10 +200,12 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes) throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    await this.#preflight(plan);
-    this.#active.add(classId);
+    // Claimed before the first await: two applies of one class in this process (two teachers in
+    // one bot) would otherwise both pass the check and share this process's lease.
+    this.#active.set(classId, { ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}), startedAt: this.#clock.now() });
     let lease: DeploymentLease | undefined;
     try {
+      await this.#preflight(plan);
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
       if (!lease) throw await this.#inProgress(classId);
       const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
@@ -338,7 +340,7 @@ export class DeploymentEngine {
 
   async #applyItems(classId: string, clusterId: string, requestedBy: string, spec: ResetPlan | PublishPlan, items: Array<Pick<DeploymentItemRecord, 'name' | 'kind' | 'personId' | 'node' | 'vmid'>>, audit: { action: string; details: Record<string, unknown> }, options: Pick<ApplyOptions, 'onEvent' | 'notify'>, now: number): Promise<DeploymentHandle> {
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    this.#active.add(classId);
+    this.#active.set(classId, { startedBy: requestedBy, startedAt: now });
     let lease: DeploymentLease | undefined;
     try {
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
@@ -367,7 +369,7 @@ export class DeploymentEngine {
     const out: DeploymentSummary[] = [];
     for (const d of await this.#deps.store.deployments.unfinished()) {
       if (this.#active.has(d.classId)) continue;
-      this.#active.add(d.classId);
+      this.#active.set(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
       const lease = await DeploymentLease.acquire(this.#leaseDeps(), d.classId, this.#instanceId, this.#leaseTtlMs).catch(() => undefined);
       const current = lease && (await this.#deps.store.deployments.get(d.id));
       if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
@@ -421,7 +423,9 @@ export class DeploymentEngine {
 
   async #inProgress(classId: string): Promise<DeploymentInProgressError> {
     const [running] = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId).sort((a, b) => b.createdAt - a.createdAt);
-    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : {}) });
+    // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
+    const claimed = this.#active.get(classId);
+    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : (claimed ?? {})) });
   }
 
   #start(id: string, classId: string, lease: DeploymentLease, onEvent?: (e: DeploymentEvent) => void): DeploymentHandle {

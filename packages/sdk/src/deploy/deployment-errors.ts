@@ -19,7 +19,7 @@ export class DeploymentInProgressError extends LabError {
   constructor(facts: { classId: string; deploymentId?: string; startedBy?: string; startedAt?: number }) {
     const who = facts.startedBy ? ` by ${facts.startedBy}` : '';
     const when = facts.startedAt ? ` at ${new Date(facts.startedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
-    super('LAB_DEPLOY_IN_PROGRESS', `A deployment of ${facts.classId} started${who}${when} is still running; wait for it to finish, then try again.`, { ...facts });
+    super('LAB_DEPLOY_IN_PROGRESS', `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`, { ...facts });
   }
 }
 
