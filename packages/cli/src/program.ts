@@ -168,7 +168,7 @@ function addChores(program: Command): void {
     .command('serve')
     .description('Run a bot with the sync engine; SIGTERM stops it gracefully. Prints one JSON line when listening')
     .addArgument(new Argument('<bot>', 'which front end').choices(['slack', 'discord']))
-    .option('--port <n>', 'HTTP port (default: slack.port / discord.port, else 3000)')
+    .option('--port <n>', 'HTTP port (default: slack.port / discord.port, else 3000 for Slack and 3001 for Discord)')
     .option('--host <address>', 'bind address (default: slack.host / discord.host, else 127.0.0.1; put an HTTPS reverse proxy in front)')
     .action(async (kind: 'slack' | 'discord', options: { port?: string; host?: string }, command: Command) => {
       const config = loadLabConfig(globals(command).config);

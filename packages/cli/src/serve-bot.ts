@@ -66,7 +66,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     },
   });
   const server: Server = createServer(listener);
-  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? 3000, options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001), options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
   logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;

@@ -145,7 +145,7 @@ export class CommandRouter {
         reply: {
           text: invocation.platform === 'cli'
             ? `No lab user '${invocation.userId}'. Create it first (lab people add) or run as an existing user with --as.`
-            : "You are not enrolled in Proxmox Lab yet. Ask your teacher to run `/lab link @you <your-username>`.",
+            : "You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.",
           ephemeral: true,
           error: true,
         },

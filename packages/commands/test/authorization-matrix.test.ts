@@ -61,6 +61,6 @@ describe('authorization matrix (role × command × ownership)', () => {
 
   it('tells an unknown user how to get enrolled', async () => {
     const reply = await router.invoke({ platform: 'discord', userId: 'nobody', command: 'myvm', text: 'status' });
-    expect(reply.text).toBe('You are not enrolled in Proxmox Lab yet. Ask your teacher to run `/lab link @you <your-username>`.');
+    expect(reply.text).toBe('You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.');
   });
 });

@@ -164,4 +164,20 @@ describe('a class deployment touches only what is the class’s', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(sim.state.acceptedClones.length).toBe(clonesAtEnd);
   });
+
+  it('deletes a second base template of the class on one node that no VM uses, once confirmed, and then matches the plan', async () => {
+    const sim = track(await fastSim({ timeScale: 400 }));
+    const lab = await labOver(sim);
+    track(lab.api);
+    expect((await lab.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
+    const base = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base')!;
+    const extra = await cloneVm(lab.api, { source: { node: base.node, vmid: base.vmid }, name: 'cs101-base', mode: 'full', pollIntervalMs: 20 });
+    sim.editGuestConfig(extra.vmid, { template: '1', tags: 'lab;class-cs101;role-base' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    expect(plan.vms.filter((v) => v.action === 'delete').map((v) => [v.vmid, v.role])).toEqual([[extra.vmid, 'base']]);
+    const summary = await (await lab.engine.apply(plan, { confirmDeletes: true })).done;
+    expect(summary).toMatchObject({ status: 'done', deleted: 1, duplicates: [] });
+    expect(sim.state.guests.has(extra.vmid)).toBe(false);
+    expect(sim.state.guests.has(base.vmid)).toBe(true);
+  });
 });

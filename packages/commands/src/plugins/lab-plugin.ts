@@ -45,7 +45,7 @@ export const labPlugin: CommandPlugin = {
         if (deletes.length && !ctx.confirmed) {
           const list = deletes.map((v) => `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`);
           return {
-            text: [`Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length}, running ones included:`, ...list.map((l) => `• ${l}`), ...notes].join('\n'),
+            text: [`Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`, ...list.map((l) => `• ${l}`), ...notes].join('\n'),
             confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?` },
             data: { plan: { counts: plan.counts, deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })), unseated: plan.unseated, notes: plan.notes } },
           };

@@ -88,6 +88,16 @@ async function vmidsOfUnfinishedDeployments(store: Store, classId: string): Prom
   return vmids;
 }
 
+/** Whether any of `guests` has a disk that is a linked clone of template `vmid` (`…base-<vmid>-disk-N/…`). */
+async function usedByLinkedClone(api: PveApi, vmid: number, guests: readonly NamedGuest[]): Promise<boolean> {
+  for (const g of guests) {
+    if (g.vmid === undefined || !g.node) continue;
+    const config = await api.get(pvePath`/nodes/${g.node}/qemu/${g.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+    if (Object.values(config ?? {}).some((v) => typeof v === 'string' && v.includes(`base-${vmid}-disk-`))) return true;
+  }
+  return false;
+}
+
 /** The description of a guest (to find our creation marker on a VM not tagged yet). */
 async function readGuestDescription(api: PveApi, guest: NamedGuest): Promise<unknown> {
   if (guest.vmid === undefined || !guest.node) return undefined;
@@ -190,6 +200,18 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   // seats beyond the roster are unassigned (`<class>-seat-NN`).
   const members = (await deps.store.classes.members(spec.classId)).filter((m) => m.role === 'student');
   const roster = members.map((m) => people.get(m.personId)).filter((p) => p !== undefined).sort((a, b) => codeOrder(a.username, b.username));
+  // A second base template of one name on one node (left by an old double run) is deleted when no
+  // linked clone uses its disks; one that is in use stays and is reported as a duplicate.
+  const seenBases = new Set<string>();
+  for (const b of [...bases].sort((x, y) => x.vmid! - y.vmid!)) {
+    const key = `${b.name}@${b.node}`;
+    if (!seenBases.has(key)) {
+      seenBases.add(key);
+      continue;
+    }
+    const clonesOnNode = owned.filter((g) => g.node === b.node && Number(g.template) !== 1);
+    if (!(await usedByLinkedClone(api, b.vmid!, clonesOnNode))) vms.push({ name: b.name ?? baseVmName(spec.classId), role: 'base', action: 'delete', personId: null, owner: null, node: b.node!, vmid: b.vmid! });
+  }
   const studentVms = owned.filter((g) => roleOf(g) === 'student' && Number(g.template) !== 1);
   const vmOf = new Map<number, Guest>();
   for (const g of studentVms) {
