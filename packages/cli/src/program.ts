@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { builtinPlugins, renderProgressBar, renderReplyText, type CommandPlugin } from '@lab/commands';
+import { builtinPlugins, renderProgressBar, renderReplyText, type CommandPlugin, type Reply } from '@lab/commands';
 import { loadLabConfig } from './lab-config.js';
 import { addPluginCommands, type PluginCall } from './plugin-commands.js';
 import { operatorName } from './operator.js';
@@ -70,16 +70,30 @@ async function runThroughRouter(call: PluginCall): Promise<void> {
     // A refusal is one line on stderr; a command that ran and partly failed (a sync with a cluster
     // down, a deployment with failed clones) prints its whole report, then exits 1.
     if (reply.error && reply.data === undefined) throw new LabExit(reply.text);
-    out(flags.json ? JSON.stringify(reply.data ?? { text: reply.text }) : renderReplyText(reply));
+    const written = reply.attachments?.length ? await writeAttachments(reply.attachments, call.command.opts<{ out?: string }>().out ?? '.') : [];
+    out(flags.json ? JSON.stringify(reply.data ?? { text: reply.text }) : [renderReplyText(reply), ...written.map((f) => `wrote ${f}`)].join('\n'));
     if (reply.error) process.exitCode = 1;
   } finally {
     await runtime.close();
   }
 }
 
+/** Writes a reply's files (an `.rdp` file from `lab myvm connect`) into `dir`; returns their paths. */
+async function writeAttachments(files: NonNullable<Reply['attachments']>, dir: string): Promise<string[]> {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { basename, join } = await import('node:path');
+  mkdirSync(dir, { recursive: true });
+  return files.map((f) => {
+    const path = join(dir, basename(f.filename));
+    writeFileSync(path, f.content);
+    return path;
+  });
+}
+
 /** CLI-only flags some generated commands accept on top of their schema. */
 function extendPluginCommand(plugin: string, subcommand: string, command: Command): void {
   if (plugin === 'lab' && subcommand === 'sync') command.option('--once', 'one full sync of every cluster, now (what lab sync always does; the bots run the periodic sync)');
+  if (plugin === 'myvm' && subcommand === 'connect') command.option('--out <dir>', 'where to write the .rdp file of a Windows VM (default: here)');
 }
 
 function addChores(program: Command): void {

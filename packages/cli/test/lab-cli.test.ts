@@ -60,6 +60,27 @@ describe('the lab command', () => {
     expect(list.map((v) => v.name).sort()).toEqual(['cs101-alice', 'cs101-seat-01', 'cs101-teacher']);
   });
 
+  it('writes the .rdp file of a Windows VM where --out says', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    const teacher = (await store.classes.getPersonByUsername('lovelace'))!;
+    const bob = await store.classes.createPerson({ username: 'bob', displayName: 'B', role: 'student' }, 1);
+    const win = await store.templates.create({ name: 'win11', description: '', memory: 4096, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }], 1);
+    await store.classes.createClass({ id: 'cs303', name: 'Windows', templateId: win.id, ownerId: teacher.id }, 1);
+    await store.classes.addMember({ classId: 'cs303', personId: bob.id, role: 'student' });
+    await store.close();
+    expect((await lab(['deploy', 'cs303', '1', '--as', 'lovelace'])).code).toBe(0);
+    const started = await lab(['myvm', 'start', '--as', 'bob']);
+    expect(started.code, started.stderr).toBe(0);
+    const out = join(dir, 'rdp');
+    let connect = await lab(['myvm', 'connect', '--as', 'bob', '--out', out]);
+    for (let i = 0; i < 40 && !connect.stdout.includes('wrote '); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      connect = await lab(['myvm', 'connect', '--as', 'bob', '--out', out]);
+    }
+    expect(connect.stdout, connect.stderr).toContain(`wrote ${join(out, 'cs303-bob.rdp')}`);
+    expect(readFileSync(join(out, 'cs303-bob.rdp'), 'utf8')).toMatch(/^full address:s:127\./m);
+  });
+
   it('exports a deployed class as a Terraform workspace that adopts its VMs, and a new class from its plan', async () => {
     const out = join(dir, 'tf', 'cs101');
     const r = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--json']);
