@@ -697,7 +697,7 @@ export class DeploymentEngine {
           if (p.phase === 'cloning' && p.percent !== undefined) emit({ type: 'cloning', deploymentId, name: item.name, node, ...(p.vmid ? { vmid: p.vmid } : {}), percent: p.percent });
         },
       });
-      state = await this.#settled(api, result.vmid);
+      state = await this.#settled(api, result.vmid, result.node);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
     const vmid = item.vmid!;
@@ -733,7 +733,7 @@ export class DeploymentEngine {
         ...this.#cloneTiming(),
         onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
       });
-      state = await this.#settled(api, result.vmid);
+      state = await this.#settled(api, result.vmid, result.node);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
     const vmid = item.vmid!;
@@ -754,7 +754,7 @@ export class DeploymentEngine {
   /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
   async #recordedGuest(api: PveApi, plan: ClassPlan, item: Item): Promise<GuestState | undefined> {
     if (item.vmid === null) return undefined;
-    const state = await this.#settled(api, item.vmid);
+    const state = await this.#settled(api, item.vmid, item.node ?? undefined);
     if (!state) return undefined;
     const marker = readCreationMarker(state.config.description);
     const ours = item.action === 'keep' || marker?.classId === plan.spec.classId || hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
@@ -778,8 +778,8 @@ export class DeploymentEngine {
     return { clock: this.#clock, timeoutMs, pollIntervalMs: Math.min(250, poll), maxPollIntervalMs: poll };
   }
 
-  #settled(api: PveApi, vmid: number): Promise<GuestState | undefined> {
-    return settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000) });
+  #settled(api: PveApi, vmid: number, node?: string): Promise<GuestState | undefined> {
+    return settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000), ...(node ? { node } : {}) });
   }
 
   async #tagAndConvert(api: PveApi, state: GuestState, vmid: number, tags: string, template: boolean): Promise<GuestState> {

@@ -23,18 +23,25 @@ export class GuestStillLockedError extends Error {
 /**
  * Finds guest `vmid` wherever it is and waits until no clone, migration or conversion holds it,
  * following it across nodes (a migration moves its config). Undefined when it does not exist.
+ * With `node` (where the guest should be), it polls that node's config and asks
+ * `/cluster/resources` only when the guest is not there.
  */
-export async function settledGuest(api: PveApi, vmid: number, options: { clock: Clock; pollIntervalMs: number; deadline: number }): Promise<GuestState | undefined> {
+export async function settledGuest(api: PveApi, vmid: number, options: { clock: Clock; pollIntervalMs: number; deadline: number; node?: string }): Promise<GuestState | undefined> {
+  let node = options.node;
   for (;;) {
-    const resource = (await listVmResources(api)).find((r) => r.vmid === vmid && r.type === 'qemu');
-    if (!resource) return undefined;
-    const config = await api.get(pvePath`/nodes/${resource.node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
-      // Moved (migration finished) or gone between the two reads: look again.
+    if (node === undefined) {
+      const resource = (await listVmResources(api)).find((r) => r.vmid === vmid && r.type === 'qemu');
+      if (!resource) return undefined;
+      node = resource.node;
+    }
+    const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
+      // Moved (migration finished), not on the node we guessed, or gone: look it up again.
       if (error instanceof PveHttpError && /does not exist|unable to find configuration/i.test(error.pveMessage)) return undefined;
       throw error;
     });
-    if (config && config.lock === undefined) return { node: resource.node, config };
+    if (config && config.lock === undefined) return { node, config };
+    if (!config) node = undefined;
     if (options.clock.now() >= options.deadline) throw new GuestStillLockedError(vmid, String(config?.lock ?? 'moving'));
-    await options.clock.sleep(options.pollIntervalMs);
+    if (config) await options.clock.sleep(options.pollIntervalMs);
   }
 }
