@@ -5,6 +5,7 @@ import { wholeNumber } from '../command-router.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
+import { syncStatusReply } from './sync-status.js';
 
 const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
 
@@ -174,11 +175,12 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     sync: subcommand({
-      description: 'Sync the inventory with the clusters now (admins)',
-      options: z.object({}),
-      positional: [],
+      description: 'Sync the inventory with the clusters now, or show its status: sync status (admins)',
+      options: z.object({ action: z.enum(['now', 'status'], { error: "use 'now' (the default) or 'status'" }).optional().describe("'now' (default) or 'status'") }),
+      positional: ['action'],
       role: 'admin',
-      async run(ctx) {
+      async run(ctx, o) {
+        if (o.action === 'status') return syncStatusReply(ctx);
         if (!ctx.services.sync) return { text: 'No sync engine runs in this process.', error: true };
         const reports = await ctx.services.sync.triggerSync();
         return { text: reports.map((r) => (r.ok ? `${r.clusterId}: ${r.vms} VMs (${r.added} new, ${r.changed} changed, ${r.gone} gone)` : `${r.clusterId}: failed — ${r.error}`)).join('\n'), data: reports, error: reports.some((r) => !r.ok) };
