@@ -1,6 +1,6 @@
-import { Clusters, createLogger, type Logger } from '@lab/proxmox-sdk';
+import { Clusters, createLogger, type LabObserver, type Logger } from '@lab/proxmox-sdk';
 import { openStore, type KyselyStore } from '@lab/proxmox-store';
-import { CommandRouter, builtinPlugins, createLabServices, type LabServices } from '@lab/commands';
+import { CommandRouter, builtinPlugins, createLabServices, type CommandRecord, type LabServices } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 
 /** Everything a front end process runs on, opened from the configuration. */
@@ -14,21 +14,34 @@ export interface LabRuntime {
   close(): Promise<void>;
 }
 
+/** Options of {@link openLabRuntime}. */
+export interface LabRuntimeOptions {
+  /** @defaultValue the SDK's JSON-lines logger at `warn` */
+  logger?: Logger;
+  /** Run the sync engine's loop (`lab serve`); otherwise one can be triggered (`lab sync`). */
+  runSync?: boolean;
+  /** Told of every PVE request and cluster sync (`LabMetrics.observer` in `lab serve`). */
+  observer?: LabObserver;
+  /** Told of every finished command (`LabMetrics.commandFinished` in `lab serve`). */
+  onCommandFinished?: (record: CommandRecord) => void;
+}
+
 /** Opens the store and clusters of `config` and wires the command layer over them. */
-export async function openLabRuntime(config: LabConfig, options: { logger?: Logger; runSync?: boolean } = {}): Promise<LabRuntime> {
+export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptions = {}): Promise<LabRuntime> {
   const logger = options.logger ?? createLogger({ level: 'warn' });
   const store = await openStore(config.store);
-  const clusters = new Clusters(config.clusters, { logger });
+  const clusters = new Clusters(config.clusters, { logger, ...(options.observer ? { observer: options.observer } : {}) });
   // The client's origin, never the configured text: no credentials or path can reach the store.
   for (const c of config.clusters) await store.clusters.upsert({ id: c.id, name: c.id, url: clusters.get(c.id).baseUrl });
   const services = createLabServices({
     store,
     clusters,
     logger,
+    ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
     ...(options.runSync && config.sync.enabled ? { sync: { ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}), ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}) } } : { sync: true }),
   });
-  const router = new CommandRouter(services, builtinPlugins);
+  const router = new CommandRouter(services, builtinPlugins, options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {});
   return {
     config,
     store,

@@ -3,12 +3,29 @@ import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { ConfigError, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
 import { createSlackBot } from '@lab/bot-slack';
 import { attachDiscordGatewayBot, createDiscordInteractions, finishDiscordProgress } from '@lab/bot-discord';
+import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
+import { LabMetrics } from './ops/lab-metrics.js';
+import { createOpsEndpoints } from './ops/ops-endpoints.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
   url: string;
+  /** The metrics `/metrics` renders. */
+  metrics: LabMetrics;
   shutdown(): Promise<void>;
+}
+
+/** Options of {@link serveBot}. */
+export interface ServeBotOptions {
+  port?: number;
+  host?: string;
+  /**
+   * The process's metrics; give the same instance's `observer` and `commandFinished` to
+   * `openLabRuntime` so PVE requests, syncs and commands are counted. @defaultValue a new `LabMetrics`
+   * (then only the store's gauges and process metrics have values)
+   */
+  metrics?: LabMetrics;
 }
 
 /**
@@ -17,9 +34,10 @@ export interface ServedBot {
  * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
  * waits for running commands, releases the leases and closes.
  * It listens on `options.host`, else `slack.host` / `discord.host`, else 127.0.0.1 (put an HTTPS
- * reverse proxy in front of it).
+ * reverse proxy in front of it). The same server answers `GET /healthz`, `GET /readyz` and
+ * `GET /metrics` (see `createOpsEndpoints`); keep those paths off the public proxy.
  */
-export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: { port?: number; host?: string } = {}): Promise<ServedBot> {
+export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: ServeBotOptions = {}): Promise<ServedBot> {
   const { config, services, router, logger } = runtime;
   let listener;
   let idle: () => Promise<void>;
@@ -65,7 +83,24 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
       if (!(await finish(deployment, summary))) logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });
     },
   });
-  const server: Server = createServer(listener);
+  const metrics = options.metrics ?? new LabMetrics();
+  const holderId = services.sync?.holderId;
+  metrics.bind({ store: runtime.store, syncStats: () => services.inventory.syncStats(), ...(holderId ? { holderId } : {}) });
+  const ops = createOpsEndpoints({
+    metrics,
+    readiness: {
+      store: runtime.store,
+      clusterIds: () => runtime.clusters.ids(),
+      syncEnabled: config.sync.enabled,
+      clusterMaxAgeMs: readinessMaxAgeMs(config),
+      ...(holderId ? { holderId } : {}),
+    },
+    onError: (path, error) => logger.error('operations endpoint failed', { path, error }),
+  });
+  const bot = listener;
+  const server: Server = createServer((req, res) => {
+    if (!ops(req, res)) bot(req as never, res as never);
+  });
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001), options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
   logger.info('bot listening', { kind, port: address.port });
@@ -78,5 +113,13 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
       await takeover.stop();
       await runtime.close();
     })());
-  return { url: `http://${address.address}:${address.port}`, shutdown };
+  return { url: `http://${address.address}:${address.port}`, metrics, shutdown };
+}
+
+/**
+ * How old a cluster's last successful sync may be for `/readyz`: two quick-sync intervals (one
+ * missed beat is not an outage), at least 30 s.
+ */
+export function readinessMaxAgeMs(config: LabConfig): number {
+  return Math.max(30_000, 2 * (config.sync.quickIntervalMs ?? 30_000));
 }

@@ -19,6 +19,12 @@ let fakeSlack: Server;
 let slackUrl: string;
 const slackCalls: string[] = [];
 
+/** Waits until `check` holds, polling; the deadline only bounds a hang, it is not a performance limit. */
+async function eventually(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 beforeAll(async () => {
   sim = await startPveSim({ timeScale: 100 });
   fakeSlack = createServer((req, res) => {
@@ -67,9 +73,9 @@ describe('lab serve slack', () => {
       req.end(body);
     });
     expect(status).toBe(200);
-    for (let i = 0; i < 100 && !slackCalls.some((c) => c.startsWith('/respond/')); i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => slackCalls.some((c) => c.startsWith('/respond/')));
     expect(slackCalls).toContain('/respond/1');
-    for (let i = 0; i < 100 && sim.requests.count('GET /cluster/resources') === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => sim.requests.count('GET /cluster/resources') > 0);
     expect(sim.requests.count('GET /cluster/resources')).toBeGreaterThan(0);
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
@@ -78,7 +84,7 @@ describe('lab serve slack', () => {
     expect(await store.sync.getLease('sync-leader')).toBeUndefined();
     expect((await store.inventory.list()).length).toBeGreaterThan(0);
     await store.close();
-  }, 30_000);
+  });
 });
 
 describe('lab serve with sync.enabled: false', () => {

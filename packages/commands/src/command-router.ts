@@ -71,6 +71,22 @@ export interface CommandRouterOptions {
   confirmationTtlMs?: number;
   /** How long a delivery id (Slack `trigger_id`, Discord interaction id) is remembered as handled. @defaultValue 15 minutes */
   deliveryTtlMs?: number;
+  /**
+   * Told when each command finishes (a refusal in {@link CommandRouter.prepare} included), for metrics.
+   * Called synchronously; what it throws is dropped.
+   */
+  onCommandFinished?: (record: CommandRecord) => void;
+}
+
+/** One finished command as {@link CommandRouterOptions.onCommandFinished} sees it. */
+export interface CommandRecord {
+  platform: Platform;
+  /** `myvm start`, `lab deploy`; `unknown` for a command or subcommand no plugin has (bounded for metrics labels). */
+  command: string;
+  /** `ok`; `refused` before running (unknown user, role, option, rate limit); `error` when the run answered with an error (an ownership check, a PVE failure). */
+  outcome: 'ok' | 'refused' | 'error';
+  /** From the router receiving it to its final reply (the plugin's run included). */
+  durationMs: number;
 }
 
 const RANK: Record<PersonRole, number> = { student: 1, teacher: 2, admin: 3 };
@@ -101,6 +117,7 @@ export class CommandRouter {
   readonly #confirmationTtlMs: number;
   readonly #deliveryTtlMs: number;
   readonly #recent = new Map<string, number[]>();
+  readonly #onCommandFinished: ((record: CommandRecord) => void) | undefined;
   #lastPrune = 0;
 
   constructor(services: LabServices, plugins: readonly CommandPlugin[], options: CommandRouterOptions = {}) {
@@ -109,6 +126,7 @@ export class CommandRouter {
     this.#rate = options.rateLimit ?? { perMinute: 30 };
     this.#confirmationTtlMs = options.confirmationTtlMs ?? 10 * 60_000;
     this.#deliveryTtlMs = options.deliveryTtlMs ?? 15 * 60_000;
+    this.#onCommandFinished = options.onCommandFinished;
   }
 
   /** Runs one invocation and returns its final reply (progress goes to `onProgress`). Never throws for user errors. */
@@ -122,6 +140,35 @@ export class CommandRouter {
    * A refusal is audited here; the run audits its own outcome. Never throws for user errors.
    */
   async prepare(invocation: Invocation): Promise<PreparedCommand> {
+    const observe = this.#onCommandFinished;
+    if (!observe) return this.#prepare(invocation);
+    const started = performance.now();
+    const plugin = this.plugins.get(invocation.command);
+    const subName = invocation.subcommand ?? splitWords(invocation.text ?? '')[0] ?? 'help';
+    const command = plugin && (subName === 'help' || plugin.subcommands[subName]) ? `${plugin.name} ${subName}` : 'unknown';
+    const finish = (outcome: CommandRecord['outcome']): void => {
+      try {
+        observe({ platform: invocation.platform, command, outcome, durationMs: performance.now() - started });
+      } catch {
+        // metrics never break a command
+      }
+    };
+    const prepared = await this.#prepare(invocation);
+    if (prepared.reply) {
+      finish(prepared.reply.error ? 'refused' : 'ok');
+      return prepared;
+    }
+    return {
+      ephemeral: prepared.ephemeral,
+      run: async () => {
+        const reply = await prepared.run();
+        finish(reply.error ? 'error' : 'ok');
+        return reply;
+      },
+    };
+  }
+
+  async #prepare(invocation: Invocation): Promise<PreparedCommand> {
     const services = this.#services;
     const plugin = this.plugins.get(invocation.command);
     if (!plugin) return { reply: { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true } };

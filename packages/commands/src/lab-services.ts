@@ -1,4 +1,4 @@
-import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -7,6 +7,8 @@ export interface LabServicesOptions {
   clusters: ClusterApis;
   clock?: Clock;
   logger?: Logger;
+  /** Told of every cluster sync, for metrics (give the same observer to `Clusters` for PVE requests). */
+  observer?: LabObserver;
   /** Run a sync engine in this process (it syncs only while it holds the leader lease). */
   sync?: boolean | { fullIntervalMs?: number; quickIntervalMs?: number; probe?: PortProbe };
   /** With `sync`: how often the leader scans the clusters' template VMs. @defaultValue 1800000 (30 min) */
@@ -23,7 +25,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
   const { store, clusters } = options;
   const catalog = new TemplateCatalog({ store, clusters, clock });
   const syncOptions = typeof options.sync === 'object' ? options.sync : {};
-  const sync = options.sync ? new SyncEngine({ store, clusters, clock, logger, ...syncOptions }) : undefined;
+  const sync = options.sync ? new SyncEngine({ store, clusters, clock, logger, ...(options.observer ? { observer: options.observer } : {}), ...syncOptions }) : undefined;
   return {
     store,
     clusters,

@@ -2,6 +2,7 @@ export * from './errors/lab-error.js';
 export * from './errors/pve-errors.js';
 export * from './ports/clock.js';
 export * from './ports/logger.js';
+export { notifyObserver, pveEndpointTemplate, type LabObserver, type PveRequestRecord } from './ports/lab-observer.js';
 export type * from './ports/pve-api.js';
 export * from './client/proxmox-client.js';
 export * from './client/client-options.js';

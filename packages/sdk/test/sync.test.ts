@@ -311,12 +311,14 @@ describe('reads and power actions by owner', () => {
 describe('one syncer per store', () => {
   it('only the lease holder syncs, and the lease moves when the holder dies', async () => {
     const { store, clusters, sim } = await setup();
-    // A lease long enough that a busy machine's pauses never expire it by accident.
-    const options = { quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 2_000 };
+    // A lease long enough that a busy machine's pauses never expire it by accident (the survivor
+    // waits it out once, after abandon()).
+    const options = { quickIntervalMs: 30, fullIntervalMs: 120, leaseTtlMs: 5_000 };
     const a = new SyncEngine({ store, clusters, holderId: 'bot-a', ...options });
     const b = new SyncEngine({ store, clusters, holderId: 'bot-b', ...options });
     const eventually = async (check: () => boolean | Promise<boolean>): Promise<void> => {
-      for (let i = 0; i < 500 && !(await check()); i++) await new Promise((r) => setTimeout(r, 20));
+      const deadline = Date.now() + 60_000; // bounds a hang only; a busy machine just takes longer
+      while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     };
     a.start();
     await eventually(() => a.isLeader);
@@ -332,5 +334,5 @@ describe('one syncer per store', () => {
     expect(sim.requests.count(RESOURCES)).toBeGreaterThan(before);
     await b.stop();
     expect(await store.sync.getLease('sync-leader')).toBeUndefined();
-  });
+  }, 120_000);
 });

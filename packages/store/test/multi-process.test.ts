@@ -22,16 +22,25 @@ interface Acquired {
   expiresAt: number;
 }
 
-function run(script: string, args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; lines: Acquired[]; stderr: string }> } {
-  const child = spawn(process.execPath, [join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A worker process; with `wait` as its last argument a contender opens its store, says so (`ready`) and starts on `go()`. */
+function run(script: string, args: string[]): { child: ChildProcess; ready: Promise<void>; go: () => void; done: Promise<{ code: number | null; lines: Acquired[]; stderr: string }> } {
+  const child = spawn(process.execPath, [join(fixtures, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (markReady = r));
+  child.stdout!.on('data', (c) => {
+    stdout += c;
+    if (stdout.includes('{"ready":true}')) markReady();
+  });
   child.stderr!.on('data', (c) => (stderr += c));
   const done = new Promise<{ code: number | null; lines: Acquired[]; stderr: string }>((r) =>
-    child.on('exit', (code) => r({ code, stderr, lines: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Acquired) })),
+    child.on('exit', (code) => {
+      markReady();
+      r({ code, stderr, lines: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Acquired & { ready?: true }).filter((l) => !l.ready) });
+    }),
   );
-  return { child, done };
+  return { child, ready, go: () => child.stdin!.end('go\n'), done };
 }
 
 /** No acquisition by one holder falls inside a window another holder still held. */
@@ -55,15 +64,19 @@ describe('several processes on one store', () => {
     expect(await store.inventory.count('lab')).toBe(600);
     expect(await store.audit.list()).toHaveLength(600);
     await store.close();
-  }, 60_000);
+  });
 
   const leaseEngines = [['sqlite', `sqlite:${join(dir, 'lease.db')}`] as const, ...(scratch ? [['postgres', scratch.url] as const] : [])];
 
   it.each(leaseEngines)('give the leader lease to exactly one of two processes at a time on %s', async (_engine, url) => {
     await (await openStore(url)).close();
-    // Each stalls past the TTL after every 8th success, so the lease changes hands many times.
-    const a = run('lease-contender.mjs', [url, 'bot-a', '3000', '200', '15', '8']);
-    const b = run('lease-contender.mjs', [url, 'bot-b', '3000', '200', '15', '8']);
+    // Each stalls past the TTL after every 8th success, so the lease changes hands many times. Both
+    // start together once both have opened the store, however long a busy machine takes to spawn them.
+    const a = run('lease-contender.mjs', [url, 'bot-a', '3000', '200', '15', '8', 'wait']);
+    const b = run('lease-contender.mjs', [url, 'bot-b', '3000', '200', '15', '8', 'wait']);
+    await Promise.all([a.ready, b.ready]);
+    a.go();
+    b.go();
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
@@ -73,15 +86,20 @@ describe('several processes on one store', () => {
     const handovers = [...events].sort((x, y) => x.at - y.at).filter((e, i, all) => i > 0 && all[i - 1]!.holder !== e.holder).length;
     expect(handovers).toBeGreaterThan(2);
     expectExclusive(events);
-  }, 30_000);
+  });
 
   it.each(leaseEngines)('hand the lease over when its holder dies on %s', async (_engine, url) => {
     const store = await openStore(url);
     await store.sync.releaseLease('sync-leader', (await store.sync.getLease('sync-leader'))?.holder ?? '');
     const a = run('lease-contender.mjs', [url, 'doomed', '10000', '400', '20']);
-    for (let i = 0; i < 200 && (await store.sync.getLease('sync-leader'))?.holder !== 'doomed'; i++) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 60_000;
+    while ((await store.sync.getLease('sync-leader'))?.holder !== 'doomed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect((await store.sync.getLease('sync-leader'))?.holder).toBe('doomed');
-    const b = run('lease-contender.mjs', [url, 'survivor', '2500', '400', '20']);
+    // The survivor competes for 8 s from the moment its store is open: the doomed holder's lease
+    // (400 ms) expires early in that window even when the machine is busy.
+    const b = run('lease-contender.mjs', [url, 'survivor', '8000', '400', '20', '0', 'wait']);
+    await b.ready;
+    b.go();
     await new Promise((r) => setTimeout(r, 300));
     a.child.kill('SIGKILL');
     const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -92,5 +110,5 @@ describe('several processes on one store', () => {
     expect(survivor[0]!.at).toBeGreaterThanOrEqual(lastDoomed);
     expectExclusive([...ra.lines, ...survivor]);
     await store.close();
-  }, 30_000);
+  });
 });

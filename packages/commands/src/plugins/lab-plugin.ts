@@ -8,6 +8,7 @@ import { joinSubcommand } from './join-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
+import { syncStatusReply } from './sync-status.js';
 
 async function templateNames(ctx: CommandContext): Promise<string[]> {
   return (await ctx.services.catalog.list({ activeOnly: true })).map((t) => t.name);
@@ -175,11 +176,12 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     sync: subcommand({
-      description: 'Sync the inventory with the clusters now (admins)',
-      options: z.object({}),
-      positional: [],
+      description: 'Sync the inventory with the clusters now, or show its status: sync status (admins)',
+      options: z.object({ action: z.enum(['now', 'status'], { error: "use 'now' (the default) or 'status'" }).optional().describe("'now' (default) or 'status'") }),
+      positional: ['action'],
       role: 'admin',
-      async run(ctx) {
+      async run(ctx, o) {
+        if (o.action === 'status') return syncStatusReply(ctx);
         if (!ctx.services.sync) return { text: 'No sync engine runs in this process.', error: true };
         const reports = await ctx.services.sync.triggerSync();
         return { text: reports.map((r) => (r.ok ? `${r.clusterId}: ${r.vms} VMs (${r.added} new, ${r.changed} changed, ${r.gone} gone)` : `${r.clusterId}: failed — ${r.error}`)).join('\n'), data: reports, error: reports.some((r) => !r.ok) };

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../ports/clock.js';
+import type { LabObserver } from '../ports/lab-observer.js';
 import type { Logger } from '../ports/logger.js';
 import type { PveTlsOptions } from './tls-connector.js';
 
@@ -56,6 +57,8 @@ export interface ProxmoxClientOptions {
   /** Replaces the undici `Pool` (tests, proxies). TLS options are then the dispatcher's business. */
   dispatcher?: Dispatcher;
   logger?: Logger;
+  /** Told of every HTTP exchange (endpoint, status, duration) for metrics; see `LabObserver`. */
+  observer?: LabObserver;
   clock?: Clock;
   /** Source of jitter for backoff. @defaultValue `Math.random` */
   random?: () => number;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, UnknownClusterError } from '../errors/pve-errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { LabObserver } from '../ports/lab-observer.js';
 import type { Logger } from '../ports/logger.js';
 import type { Dispatcher } from 'undici';
 import { MAX_TIMER_MS, TIMER_MS_MESSAGE } from '../util/timer-limit.js';
@@ -38,6 +39,8 @@ export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
 /** Shared dependencies for every client the registry builds. */
 export interface ClustersOptions {
   logger?: Logger;
+  /** Given to every client: told of every PVE request, for metrics. */
+  observer?: LabObserver;
   clock?: Clock;
   /** Environment to read secret overrides from. @defaultValue `process.env` */
   env?: Record<string, string | undefined>;
@@ -127,6 +130,7 @@ function clientOptionsFor(config: ClusterConfig, index: number, env: Record<stri
     ...(config.maxConcurrentRequests ? { maxConcurrentRequests: config.maxConcurrentRequests } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   };
 }

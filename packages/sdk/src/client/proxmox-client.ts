@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
 import { ConfigError, PveAuthError, PveConnectionError, PveResponseTooLargeError, PveTimeoutError, type PveRequestFacts } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
+import { notifyObserver, pveEndpointTemplate, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
 import { scrub } from '../util/redact.js';
@@ -57,6 +58,7 @@ export class ProxmoxClient implements PveApi {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #secrets: string[];
+  readonly #observer: LabObserver | undefined;
   #ticket: TicketState | undefined;
   #login: Promise<TicketState> | undefined;
 
@@ -67,6 +69,7 @@ export class ProxmoxClient implements PveApi {
     this.#secrets = this.#auth.type === 'token' ? [this.#auth.secret] : [this.#auth.password];
     this.#logger = (options.logger ?? silentLogger).child({ clusterId: this.clusterId });
     this.#clock = options.clock ?? systemClock;
+    this.#observer = options.observer;
     this.#random = options.random ?? Math.random;
     this.#timeoutMs = options.timeoutMs ?? DefaultClientOptions.timeoutMs;
     assertTimerMs(this.#timeoutMs, `cluster '${this.clusterId}': timeoutMs`);
@@ -216,13 +219,18 @@ export class ProxmoxClient implements PveApi {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new PveTimeoutError({ ...facts, timeoutMs })), timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
-    const started = this.#clock.now();
+    const started = performance.now();
+    const observe = (status: number | null, errorCode: string | null): void =>
+      notifyObserver(this.#observer, 'pveRequest', { clusterId: this.clusterId, method, endpoint: pveEndpointTemplate(path), status, durationMs: performance.now() - started, errorCode });
     try {
       const raw = await dispatchRequest(this.#dispatcher, { method, path: url, headers, ...(inBody ? { body: encoded } : {}), signal, maxBodyBytes: this.#maxResponseBytes });
-      this.#logger.debug('PVE request', { method, path, status: raw.status, ms: this.#clock.now() - started });
+      this.#logger.debug('PVE request', { method, path, status: raw.status, ms: Math.round(performance.now() - started) });
+      observe(raw.status, null);
       return raw;
     } catch (error) {
-      throw this.#translateFailure(error, facts, deadline.signal, options.signal);
+      const failure = this.#translateFailure(error, facts, deadline.signal, options.signal);
+      observe(null, failure instanceof LabError ? failure.code : 'LAB_PVE_UNKNOWN');
+      throw failure;
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pvePath } from '../client/pve-path.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
+import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { createTcpPortProbe, type PortProbe } from '../ports/port-probe.js';
 import type { PveApi } from '../ports/pve-api.js';
@@ -30,6 +31,8 @@ export interface SyncEngineOptions {
   clusters: ClusterApis;
   clock?: Clock;
   logger?: Logger;
+  /** Told of every cluster sync (kind, duration, VM count, outcome), for metrics. */
+  observer?: LabObserver;
   probe?: PortProbe;
   /** Who this process is in the leader lease. @defaultValue `hostname:pid:random` */
   holderId?: string;
@@ -86,7 +89,8 @@ const truncate = (text: string, max = 300): string => (text.length > max ? `${te
  */
 export class SyncEngine {
   readonly holderId: string;
-  readonly #o: Required<Omit<SyncEngineOptions, 'holderId' | 'logger' | 'clock' | 'probe'>>;
+  readonly #o: Required<Omit<SyncEngineOptions, 'holderId' | 'logger' | 'clock' | 'probe' | 'observer'>>;
+  readonly #observer: LabObserver | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #probe: PortProbe;
@@ -106,6 +110,7 @@ export class SyncEngine {
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });
     this.#probe = options.probe ?? createTcpPortProbe();
+    this.#observer = options.observer;
     this.#o = {
       store: options.store,
       clusters: options.clusters,
@@ -168,7 +173,13 @@ export class SyncEngine {
   async #each(options: { clusterId?: string; force?: boolean }, kind: 'full' | 'quick'): Promise<ClusterSyncReport[]> {
     const ids = options.clusterId ? [options.clusterId] : this.#o.clusters.ids();
     // Clusters are independent: one that hangs or fails never holds up the others.
-    return Promise.all(ids.map((id) => this.#lock(id).run(() => this.#syncCluster(id, kind, options.force ?? false))));
+    return Promise.all(
+      ids.map(async (id) => {
+        const report = await this.#lock(id).run(() => this.#syncCluster(id, kind, options.force ?? false));
+        notifyObserver(this.#observer, 'syncFinished', report);
+        return report;
+      }),
+    );
   }
 
   #lock(clusterId: string): ConcurrencyLimiter {
