@@ -57,6 +57,9 @@ export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './in
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
+export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
+export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { assertDate, assertTimeZone, currentSession, describeSchedule, localDate, nextSession, parseMinutes, parseScheduleSpec, sessionsBetween, type ClassSession, type ScheduleSpec } from './schedule/schedule-spec.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
 export { USERNAME, chatAccountId, isChatUserId, type ChatPlatform } from './people/chat-accounts.js';
 export { INVITE_CODE_LENGTH, generateInviteCode, hashInviteCode, normalizeInviteCode } from './people/invite-codes.js';

@@ -7,6 +7,7 @@ import { inTransactionOf } from './repositories/in-transaction.js';
 import { inventoryRepository } from './repositories/inventory-repository.js';
 import { inviteRepository } from './repositories/invite-repository.js';
 import { classLifecycleRepository, sshKeyRepository } from './repositories/lifecycle-repositories.js';
+import { scheduleRepository } from './repositories/schedule-repository.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
@@ -24,6 +25,7 @@ export class KyselyStore implements Store {
   readonly invites;
   readonly sshKeys;
   readonly classLifecycle;
+  readonly schedules;
   readonly audit;
 
   constructor(
@@ -44,6 +46,7 @@ export class KyselyStore implements Store {
     this.invites = inviteRepository(db, inTransaction);
     this.sshKeys = sshKeyRepository(db);
     this.classLifecycle = classLifecycleRepository(db);
+    this.schedules = scheduleRepository(db);
     this.audit = auditRepository(db);
   }
 

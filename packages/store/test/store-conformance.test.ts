@@ -270,6 +270,25 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
     });
   });
 
+  describe('class schedules', () => {
+    it('are kept per class with their skipped dates, listed in order, removed by id and gone with the class', async () => {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
+      const base = { days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 10, createdBy: 'lovelace', createdAt: T0 };
+      const first = await store.schedules.add({ ...base, classId: 'cs101', skipDates: ['2026-12-24'] });
+      const second = await store.schedules.add({ ...base, classId: 'cs101', days: 'fri', skipDates: [] });
+      const art = await store.schedules.add({ ...base, classId: 'art', skipDates: [] });
+      expect(first).toEqual({ ...base, id: first.id, classId: 'cs101', skipDates: ['2026-12-24'] });
+      await expect(store.schedules.add({ ...base, classId: 'nope', skipDates: [] })).rejects.toBeInstanceOf(UnknownReferenceError);
+      expect(await store.schedules.list('cs101')).toEqual([first, second]);
+      expect(await store.schedules.list()).toEqual([art, first, second]);
+      expect(await store.schedules.remove('art', first.id)).toBe(false);
+      expect(await store.schedules.remove('cs101', first.id)).toBe(true);
+      await store.classes.deleteClass('cs101');
+      expect(await store.schedules.list()).toEqual([art]);
+    });
+  });
+
   describe('invites', () => {
     async function classWithStudents(n: number) {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);

@@ -27,8 +27,11 @@ export class VmPower {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  /** Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs. */
-  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
+  /**
+   * Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs.
+   * `reason` (a scheduled session, an idle VM) is kept in the audit entry.
+   */
+  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number; reason?: string } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const started = this.#clock.now();
     const target = `${clusterId}/${vmid}`;
@@ -67,7 +70,7 @@ export class VmPower {
       ...(stopped ? { ip: null, sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
       ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
     });
-    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node } });
+    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node, ...(options.reason ? { reason: options.reason } : {}) } });
     return { vmid, status, durationMs: this.#clock.now() - started };
   }
 }

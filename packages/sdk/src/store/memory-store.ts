@@ -11,6 +11,7 @@ import type {
   SshKeyRecord,
   ClassSettingsRecord,
   ClassBaseVersionRecord,
+  ClassScheduleRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -44,13 +45,14 @@ interface MemoryState {
   sshKeys: SshKeyRecord[];
   classSettings: ClassSettingsRecord[];
   baseVersions: ClassBaseVersionRecord[];
+  schedules: ClassScheduleRecord[];
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -294,6 +296,7 @@ export function createMemoryStore(): Store {
         s.inviteUses = s.inviteUses.filter((u) => !gone.has(u.codeHash));
         s.classSettings = s.classSettings.filter((c) => c.classId !== classId);
         s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
+        s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -530,6 +533,22 @@ export function createMemoryStore(): Store {
         return s.baseVersions.length < before;
       },
     },
+    schedules: {
+      async add(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        const row = { id: id(), ...copy(record) };
+        s.schedules.push(row);
+        return copy(row);
+      },
+      async list(classId) {
+        return copy(s.schedules.filter((r) => classId === undefined || r.classId === classId).sort((a, b) => a.classId.localeCompare(b.classId) || a.id - b.id));
+      },
+      async remove(classId, scheduleId) {
+        const before = s.schedules.length;
+        s.schedules = s.schedules.filter((r) => !(r.classId === classId && r.id === scheduleId));
+        return s.schedules.length < before;
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -567,6 +586,7 @@ export function createMemoryStore(): Store {
     invites: serialized(raw.invites, lock),
     sshKeys: serialized(raw.sshKeys, lock),
     classLifecycle: serialized(raw.classLifecycle, lock),
+    schedules: serialized(raw.schedules, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

@@ -255,3 +255,25 @@ export interface ClassBaseVersionRecord {
   createdBy: string;
   createdAt: EpochMs;
 }
+
+/**
+ * A weekly class schedule: on `days` from `startTime` to `endTime` (wall clock in `timezone`), the
+ * class's student VMs are started `startBeforeMin` minutes early and stopped after the end.
+ */
+export interface ClassScheduleRecord {
+  id: number;
+  classId: string;
+  /** Days of the week as croner reads them, e.g. `mon,wed`. */
+  days: string;
+  /** `HH:MM`, wall clock in `timezone`. */
+  startTime: string;
+  /** `HH:MM`, wall clock in `timezone`; later than `startTime` on the same day. */
+  endTime: string;
+  /** An IANA time zone, e.g. `Europe/Berlin`. */
+  timezone: string;
+  startBeforeMin: number;
+  /** Dates (`YYYY-MM-DD` in `timezone`) with no session. */
+  skipDates: string[];
+  createdBy: string;
+  createdAt: EpochMs;
+}

@@ -3,6 +3,7 @@ import type {
   ClassBaseVersionRecord,
   ClassMemberRecord,
   ClassSettingsRecord,
+  ClassScheduleRecord,
   ClassRecord,
   ClusterRecord,
   DeploymentItemRecord,
@@ -228,6 +229,16 @@ export interface ClassLifecycleRepository {
   removeBaseVersion(classId: string, version: number): Promise<boolean>;
 }
 
+/** Weekly class schedules. */
+export interface ScheduleRepository {
+  /** Adds a schedule and gives it an id; an unknown class → `UnknownReferenceError`. */
+  add(record: Omit<ClassScheduleRecord, 'id'>): Promise<ClassScheduleRecord>;
+  /** Every schedule (or the class's), by class then id. */
+  list(classId?: string): Promise<ClassScheduleRecord[]>;
+  /** Removes the class's schedule `id`; false when there was none. */
+  remove(classId: string, id: number): Promise<boolean>;
+}
+
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
@@ -250,6 +261,7 @@ export interface Store {
   readonly invites: InviteRepository;
   readonly sshKeys: SshKeyRepository;
   readonly classLifecycle: ClassLifecycleRepository;
+  readonly schedules: ScheduleRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
