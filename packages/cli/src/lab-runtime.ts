@@ -37,6 +37,7 @@ export async function openLabRuntime(config: LabConfig, options: { logger?: Logg
     router,
     logger,
     async close() {
+      await services.scheduler?.stop();
       await services.templateScans?.stop();
       await services.sync?.stop();
       await clusters.close();

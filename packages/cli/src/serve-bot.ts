@@ -60,6 +60,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   if (config.sync.enabled) services.sync?.start();
   else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();
+  services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
       if (!(await finish(deployment, summary))) logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });

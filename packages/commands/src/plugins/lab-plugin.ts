@@ -6,6 +6,7 @@ import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
+import { scheduleSubcommand } from './schedule-subcommand.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
@@ -188,6 +189,7 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     reset: labResetSubcommand,
+    schedule: scheduleSubcommand,
     publish: publishSubcommand,
     rebuild: rebuildSubcommand,
     versions: versionsSubcommand,

@@ -1,0 +1,44 @@
+import * as commands from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRouter, LabServices } from '../src/index.js';
+import { ids, useLab } from './lab-fixture.js';
+
+const current = useLab(commands);
+let router: CommandRouter;
+let services: LabServices;
+beforeAll(() => {
+  ({ router, services } = current());
+});
+
+const as = (userId: string, text: string) => router.invoke({ platform: 'slack', userId, command: 'lab', text });
+
+describe('/lab schedule', () => {
+  it('adds a weekly schedule with its time zone, warm-up and skipped dates, lists it with the next session and removes it', async () => {
+    const added = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30" --tz Europe/Berlin --start-before 15m --skip 2026-12-24');
+    expect(added.error, added.text).toBeFalsy();
+    expect(added.text).toContain('mon,wed 09:00-10:30 Europe/Berlin (VMs start 15 min early; skips 2026-12-24)');
+    const [stored] = await services.store.schedules.list('cs101');
+    expect(stored).toMatchObject({ days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 15, skipDates: ['2026-12-24'], createdBy: 'lovelace' });
+    const listed = await as(ids.teacher, 'schedule cs101 list');
+    expect(listed.text).toContain(`${stored!.id}. mon,wed 09:00-10:30`);
+    expect(listed.text).toContain('Next session:');
+    const removed = await as(ids.teacher, `schedule cs101 remove ${stored!.id}`);
+    expect(removed.error, removed.text).toBeFalsy();
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+
+  it('refuses a schedule, time zone or date it cannot read with one sentence, and other teachers and students', async () => {
+    for (const [text, fragment] of [
+      ['schedule cs101 add "monday 9-10"', 'write it as days and times'],
+      ['schedule cs101 add "mon 09:00-10:30" --tz Mars/Olympus', 'not a time zone name'],
+      ['schedule cs101 add "mon 09:00-10:30" --skip 24.12.2026', 'a date is written YYYY-MM-DD'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text).toContain(fragment);
+    }
+    expect((await as(ids.teacher2, 'schedule cs101 add "mon 09:00-10:30"')).error).toBe(true);
+    expect((await as(ids.alice, 'schedule cs101 list')).error).toBe(true);
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+});
