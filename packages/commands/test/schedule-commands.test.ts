@@ -42,3 +42,24 @@ describe('/lab schedule', () => {
     expect(await services.store.schedules.list('cs101')).toEqual([]);
   });
 });
+
+describe('/lab limits, /lab usage and /myvm usage', () => {
+  it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
+    const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, idle below 5% CPU for 30 min.');
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    const now = services.clock.now();
+    await services.store.usage.openInterval('lab', 100, now - 30 * 60_000);
+    await services.store.usage.closeInterval('lab', 100, now);
+    const usage = await as(ids.teacher, 'usage cs101');
+    expect(usage.text).toContain('alice: 0.5 h used, 1.5 h left');
+    expect(usage.text).toContain('bob: 0 h used, 2 h left');
+    const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
+    expect(mine.text).toBe('cs101: 0.5 h used outside sessions, 1.5 h left.');
+    expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');
+    expect((await as(ids.alice, 'usage cs101')).error).toBe(true);
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});

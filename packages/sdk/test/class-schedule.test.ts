@@ -3,6 +3,11 @@ import { presets, type PveSim } from '@lab/pve-sim';
 import {
   ClassScheduler,
   InvalidScheduleError,
+  QuotaExceededError,
+  TooManyRunningError,
+  VmPower,
+  studentUsage,
+  waitForTask,
   LabError,
   SyncEngine,
   createMemoryStore,
@@ -162,5 +167,51 @@ describe('class scheduler over the simulator', () => {
     expect(await b.runOnce()).toHaveLength(3);
     expect(await a.runOnce()).toEqual([]);
     expect(sim.requests.count(SHUTDOWN)).toBe(3);
+  });
+});
+
+describe('quotas and the usage ledger', () => {
+  it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
+    clock.set(at('2026-12-01T08:00:00Z')); // Tuesday, no session
+    await power.perform(viewer, 'lab1', 300, 'start');
+    clock.set(at('2026-12-01T08:40:00Z'));
+    expect((await studentUsage(store, 'cs101', alice.id, clock.now())).usedMs).toBe(40 * 60_000);
+    // The VM stops outside our actions (shut down from inside): the sync closes the interval.
+    const upid = await clusters.get('lab1').post<string>('/nodes/pve1/qemu/300/status/stop');
+    await waitForTask(clusters.get('lab1'), upid, { pollIntervalMs: 20 });
+    clock.set(at('2026-12-01T09:10:00Z'));
+    await sync.quickSync();
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
+    const used = await studentUsage(store, 'cs101', alice.id, clock.now());
+    expect(used).toMatchObject({ usedMs: 70 * 60_000, quotaMs: 3_600_000, leftMs: 0, running: 0 });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    const refused = await power.perform(viewer, 'lab1', 300, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(QuotaExceededError);
+    expect((refused as QuotaExceededError).code).toBe('LAB_QUOTA_EXCEEDED');
+    expect((refused as Error).message).toContain('the next session starts at 2026-12-02T08:00:00.000Z');
+    expect((await store.audit.list({ actor: 'alice', action: 'vm.start' }))[0]).toMatchObject({ outcome: 'denied' });
+    // In a session (warm-up included) the quota does not apply, and session time is not counted.
+    clock.set(at('2026-12-02T07:55:00Z'));
+    await power.perform(viewer, 'lab1', 300, 'start');
+    clock.set(at('2026-12-02T09:30:00Z'));
+    expect((await studentUsage(store, 'cs101', alice.id, clock.now())).usedMs).toBe(70 * 60_000);
+  });
+
+  it('refuses a second running VM beyond maxRunning', async () => {
+    const { store, clock, clusters } = await setup();
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' }, MONDAY);
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
+    await power.perform(viewer, 'lab1', 300, 'start');
+    const refused = await power.perform(viewer, 'lab1', 301, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TooManyRunningError);
+    expect((refused as Error).message).toBe('alice already has 1 VM(s) of cs101 running, the most the class allows; stop one first');
   });
 });

@@ -289,6 +289,37 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
     });
   });
 
+  describe('class time policies and the usage ledger', () => {
+    it('keep one policy per class, gone with the class', async () => {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, idleCpuBelowPercent: 5, idleForMinutes: 30 };
+      await store.usage.savePolicy(policy);
+      await store.usage.savePolicy({ ...policy, maxRunning: null });
+      expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });
+      await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+      await store.classes.deleteClass('cs101');
+      expect(await store.usage.policy('cs101')).toBeUndefined();
+    });
+
+    it('keep at most one open interval per VM, close it once, and list intervals since a time', async () => {
+      expect(await store.usage.openInterval('lab', 300, T0)).toBe(true);
+      expect(await store.usage.openInterval('lab', 300, T0 + 5)).toBe(false);
+      expect(await store.usage.closeInterval('lab', 300, T0 + 10)).toBe(true);
+      expect(await store.usage.closeInterval('lab', 300, T0 + 20)).toBe(false);
+      expect(await store.usage.openInterval('lab', 300, T0 + 30)).toBe(true);
+      expect(await store.usage.openInterval('lab', 301, T0 + 1)).toBe(true);
+      const [a, b] = await Promise.all([store.usage.openInterval('lab', 302, T0), store.usage.openInterval('lab', 302, T0 + 1)]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }, { clusterId: 'lab', vmid: 301 }])).toEqual([
+        { clusterId: 'lab', vmid: 300, startedAt: T0, endedAt: T0 + 10 },
+        { clusterId: 'lab', vmid: 301, startedAt: T0 + 1, endedAt: null },
+        { clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null },
+      ]);
+      expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }], T0 + 15)).toEqual([{ clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null }]);
+      expect(await store.usage.intervals([])).toEqual([]);
+    });
+  });
+
   describe('invites', () => {
     async function classWithStudents(n: number) {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);

@@ -7,6 +7,7 @@ import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
+import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
@@ -190,6 +191,8 @@ export const labPlugin: CommandPlugin = {
     }),
     reset: labResetSubcommand,
     schedule: scheduleSubcommand,
+    limits: limitsSubcommand,
+    usage: labUsageSubcommand,
     publish: publishSubcommand,
     rebuild: rebuildSubcommand,
     versions: versionsSubcommand,

@@ -12,6 +12,8 @@ import type {
   ClassSettingsRecord,
   ClassBaseVersionRecord,
   ClassScheduleRecord,
+  ClassTimePolicyRecord,
+  VmUsageIntervalRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -46,13 +48,15 @@ interface MemoryState {
   classSettings: ClassSettingsRecord[];
   baseVersions: ClassBaseVersionRecord[];
   schedules: ClassScheduleRecord[];
+  policies: ClassTimePolicyRecord[];
+  usage: VmUsageIntervalRecord[];
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -297,6 +301,7 @@ export function createMemoryStore(): Store {
         s.classSettings = s.classSettings.filter((c) => c.classId !== classId);
         s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
+        s.policies = s.policies.filter((v) => v.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -549,6 +554,30 @@ export function createMemoryStore(): Store {
         return s.schedules.length < before;
       },
     },
+    usage: {
+      async policy(classId) {
+        return copy(s.policies.find((p) => p.classId === classId));
+      },
+      async savePolicy(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.policies = [...s.policies.filter((p) => p.classId !== record.classId), copy(record)];
+      },
+      async openInterval(clusterId, vmid, at) {
+        if (s.usage.some((u) => u.clusterId === clusterId && u.vmid === vmid && u.endedAt === null)) return false;
+        s.usage.push({ clusterId, vmid, startedAt: at, endedAt: null });
+        return true;
+      },
+      async closeInterval(clusterId, vmid, at) {
+        const open = s.usage.find((u) => u.clusterId === clusterId && u.vmid === vmid && u.endedAt === null);
+        if (!open) return false;
+        open.endedAt = Math.max(at, open.startedAt);
+        return true;
+      },
+      async intervals(vms, since) {
+        const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
+        return copy(s.usage.filter((u) => keys.has(vmKey(u.clusterId, u.vmid)) && (since === undefined || u.endedAt === null || u.endedAt >= since)).sort((a, b) => a.startedAt - b.startedAt || a.vmid - b.vmid));
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -587,6 +616,7 @@ export function createMemoryStore(): Store {
     sshKeys: serialized(raw.sshKeys, lock),
     classLifecycle: serialized(raw.classLifecycle, lock),
     schedules: serialized(raw.schedules, lock),
+    usage: serialized(raw.usage, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

@@ -277,3 +277,24 @@ export interface ClassScheduleRecord {
   createdBy: string;
   createdAt: EpochMs;
 }
+
+/** A class's time and cost limits; null = no limit. */
+export interface ClassTimePolicyRecord {
+  classId: string;
+  /** Hours each student may run their VMs outside scheduled sessions. */
+  quotaHours: number | null;
+  /** VMs a student may have running at once. */
+  maxRunning: number | null;
+  /** A running VM below this CPU percentage counts as idle. */
+  idleCpuBelowPercent: number | null;
+  /** How long a VM must be idle before it gets its warning. */
+  idleForMinutes: number | null;
+}
+
+/** One interval during which a VM ran; `endedAt` null while it still runs. */
+export interface VmUsageIntervalRecord {
+  clusterId: string;
+  vmid: number;
+  startedAt: EpochMs;
+  endedAt: EpochMs | null;
+}

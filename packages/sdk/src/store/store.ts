@@ -4,6 +4,8 @@ import type {
   ClassMemberRecord,
   ClassSettingsRecord,
   ClassScheduleRecord,
+  ClassTimePolicyRecord,
+  VmUsageIntervalRecord,
   ClassRecord,
   ClusterRecord,
   DeploymentItemRecord,
@@ -239,6 +241,19 @@ export interface ScheduleRepository {
   remove(classId: string, id: number): Promise<boolean>;
 }
 
+/** Class time policies and the ledger of VM running intervals. */
+export interface UsageRepository {
+  policy(classId: string): Promise<ClassTimePolicyRecord | undefined>;
+  /** Inserts or replaces the class's policy; an unknown class → `UnknownReferenceError`. */
+  savePolicy(record: ClassTimePolicyRecord): Promise<void>;
+  /** Opens a running interval of the VM at `at`; false (nothing written) when one is open already. */
+  openInterval(clusterId: string, vmid: number, at: EpochMs): Promise<boolean>;
+  /** Closes the VM's open interval at `at`; false when none was open. */
+  closeInterval(clusterId: string, vmid: number, at: EpochMs): Promise<boolean>;
+  /** The VMs' intervals that were open at or after `since`, oldest first. */
+  intervals(vms: ReadonlyArray<{ clusterId: string; vmid: number }>, since?: EpochMs): Promise<VmUsageIntervalRecord[]>;
+}
+
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
@@ -262,6 +277,7 @@ export interface Store {
   readonly sshKeys: SshKeyRepository;
   readonly classLifecycle: ClassLifecycleRepository;
   readonly schedules: ScheduleRepository;
+  readonly usage: UsageRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
