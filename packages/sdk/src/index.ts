@@ -59,6 +59,8 @@ export { VmPower, type PowerAction } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
 export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { KeepAlreadyUsedError, keepVmRunning } from './schedule/keep-running.js';
+export { silentNotifier, type NotifiedPerson, type PersonNotifier } from './ports/person-notifier.js';
 export { QuotaExceededError, TooManyRunningError, assertMayStart, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
 export { assertDate, assertTimeZone, currentSession, describeSchedule, localDate, nextSession, parseMinutes, parseScheduleSpec, sessionsBetween, type ClassSession, type ScheduleSpec } from './schedule/schedule-spec.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';

@@ -3,6 +3,8 @@ import { presets, type PveSim } from '@lab/pve-sim';
 import {
   ClassScheduler,
   InvalidScheduleError,
+  KeepAlreadyUsedError,
+  keepVmRunning,
   QuotaExceededError,
   TooManyRunningError,
   VmPower,
@@ -213,5 +215,52 @@ describe('quotas and the usage ledger', () => {
     const refused = await power.perform(viewer, 'lab1', 301, 'start').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TooManyRunningError);
     expect((refused as Error).message).toBe('alice already has 1 VM(s) of cs101 running, the most the class allows; stop one first');
+  });
+});
+
+describe('idle auto-shutdown', () => {
+  it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
+    const messages: Array<{ username: string; text: string }> = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const admin = { personId: null, username: 'root', role: 'admin' as const };
+    clock.set(at('2026-12-01T10:00:00Z')); // Tuesday: no session
+    for (const vmid of [300, 301, 302]) await power.perform(admin, 'lab1', vmid, 'start');
+    sim.state.guests.get(300)!.cpuLoad = 0.01; // alice idles
+    sim.state.guests.get(301)!.cpuLoad = 0.6; // bob works
+    sim.state.guests.get(302)!.cpuLoad = 0.02; // carol idles, then keeps it
+    sim.requests.reset();
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return scheduler.runOnce();
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:20:00Z')).toEqual([]);
+    const warned = await tick('2026-12-01T10:31:00Z');
+    expect(warned.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-warning', 'ok'], [302, 'idle-warning', 'ok']]);
+    expect(messages).toContainEqual({ username: 'alice', text: 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.' });
+    const carol = (await store.classes.getPersonByUsername('carol'))!;
+    const carolViewer = { personId: carol.id, username: 'carol', role: 'student' as const };
+    clock.set(at('2026-12-01T10:35:00Z'));
+    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({ postponed: true });
+    expect(await tick('2026-12-01T10:40:00Z')).toEqual([]);
+    const stopped = await tick('2026-12-01T10:41:00Z');
+    expect(stopped.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-shutdown', 'ok']]);
+    expect(await statuses(store)).toEqual(['stopped', 'running', 'running']);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit).toMatchObject({ target: 'lab1/300', outcome: 'ok' });
+    expect(String(audit!.details.reason)).toMatch(/^idle: below 5% CPU for 40 min/);
+    // Carol's idle time started again at her keep: warned at 11:05; a second keep is refused.
+    expect((await tick('2026-12-01T11:06:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-warning']]);
+    const again = await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now()).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(KeepAlreadyUsedError);
+    expect((again as KeepAlreadyUsedError).code).toBe('LAB_KEEP_USED');
+    expect((await tick('2026-12-01T11:16:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-shutdown']]);
+    // Idle detection read only what the sync fetched: one /cluster/resources per sync, nothing per VM.
+    expect(sim.requests.count('GET /cluster/resources')).toBe(7); // the seven ticks' syncs
+    expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/status/current')).toBe(0);
   });
 });

@@ -37,7 +37,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     expect(await tableNames(store)).toEqual([
       'audit_log', 'class_base_versions', 'class_members', 'class_schedules', 'class_settings', 'class_time_policies', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
-      'ssh_keys', 'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_inventory', 'vm_usage_intervals',
+      'ssh_keys', 'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_idle', 'vm_inventory', 'vm_usage_intervals',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
@@ -53,7 +53,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
-    expect(await tableNames(store)).toHaveLength(24);
+    expect(await tableNames(store)).toHaveLength(25);
     await store.close();
   });
 

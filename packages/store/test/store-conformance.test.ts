@@ -318,6 +318,16 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
       expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }], T0 + 15)).toEqual([{ clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null }]);
       expect(await store.usage.intervals([])).toEqual([]);
     });
+
+    it('keep one idle record per VM, replaced in place and cleared', async () => {
+      const record = { clusterId: 'lab', vmid: 300, idleSince: T0, warnedAt: null, keptAt: null };
+      await store.usage.saveIdle(record);
+      await store.usage.saveIdle({ ...record, warnedAt: T0 + 5 });
+      expect(await store.usage.idle('lab', 300)).toEqual({ ...record, warnedAt: T0 + 5 });
+      expect(await store.usage.clearIdle('lab', 300)).toBe(true);
+      expect(await store.usage.clearIdle('lab', 300)).toBe(false);
+      expect(await store.usage.idle('lab', 300)).toBeUndefined();
+    });
   });
 
   describe('invites', () => {

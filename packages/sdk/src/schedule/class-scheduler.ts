@@ -4,7 +4,8 @@ import type { Viewer } from '../inventory/viewer.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
-import type { ClassScheduleRecord, EpochMs, VmInventoryRecord } from '../store/records.js';
+import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
+import type { ClassScheduleRecord, ClassTimePolicyRecord, EpochMs, VmAssignmentRecord, VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
@@ -34,16 +35,21 @@ export interface ClassSchedulerOptions {
   shutdownTimeoutS?: number;
   /** Task polling interval of the power actions. @defaultValue 1000 */
   pollIntervalMs?: number;
+  /** Direct messages to students (the idle warning). @defaultValue tells no one */
+  notifier?: PersonNotifier;
+  /** Minutes between the idle warning and the stop. @defaultValue 10 */
+  idleWarningMinutes?: number;
 }
 
 /** One power action the scheduler took (or tried). */
 export interface ScheduledAction {
   classId: string;
-  scheduleId: number;
-  sessionStart: EpochMs;
+  /** The schedule and session behind a start or stop; null for idle actions. */
+  scheduleId: number | null;
+  sessionStart: EpochMs | null;
   clusterId: string;
   vmid: number;
-  action: 'start' | 'shutdown';
+  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown';
   outcome: 'ok' | 'already' | 'failed';
   error?: string;
 }
@@ -63,7 +69,8 @@ export class ClassScheduler {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #power: VmPower;
-  readonly #o: Required<Pick<ClassSchedulerOptions, 'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS'>>;
+  readonly #notifier: PersonNotifier;
+  readonly #o: Required<Pick<ClassSchedulerOptions, 'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'>>;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #isLeader = false;
@@ -73,12 +80,14 @@ export class ClassScheduler {
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+    this.#notifier = options.notifier ?? silentNotifier;
     this.#power = new VmPower({ store: options.store, clusters: options.clusters, clock: this.#clock, pollIntervalMs: options.pollIntervalMs });
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
       leaseTtlMs: options.leaseTtlMs ?? 90_000,
       perNodeConcurrency: options.perNodeConcurrency ?? 2,
       shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
+      idleWarningMinutes: options.idleWarningMinutes ?? 10,
     };
     assertTimerMs(this.#o.tickMs, 'scheduler tickMs');
     assertTimerMs(this.#o.leaseTtlMs, 'scheduler leaseTtlMs');
@@ -115,7 +124,65 @@ export class ClassScheduler {
         for (const session of sessions.filter((s) => s.end <= now && now < s.end + STOP_CATCH_UP_MS)) done.push(...(await this.#act(session, 'shutdown')));
       }
     }
+    done.push(...(await this.#idle(now)));
     return done;
+  }
+
+  /**
+   * Idle auto-shutdown from the CPU the sync already stored (no PVE request): a running student
+   * VM below the class's `idleCpuBelowPercent` for `idleForMinutes` gets its owner a direct
+   * message, and is shut down `idleWarningMinutes` later unless kept (`keepVmRunning`) or busy again.
+   */
+  async #idle(now: EpochMs): Promise<ScheduledAction[]> {
+    const out: ScheduledAction[] = [];
+    for (const klass of await this.#store.classes.listClasses()) {
+      const policy = await this.#store.usage.policy(klass.id);
+      if (!policy || policy.idleCpuBelowPercent === null || policy.idleForMinutes === null) continue;
+      for (const a of (await this.#store.classes.assignmentsOfClass(klass.id)).filter((x) => x.role === 'student')) {
+        const action = await this.#idleOne(policy, a, now);
+        if (action) out.push(action);
+      }
+    }
+    return out;
+  }
+
+  async #idleOne(policy: ClassTimePolicyRecord, a: VmAssignmentRecord, now: EpochMs): Promise<ScheduledAction | undefined> {
+    const store = this.#store;
+    const vm = await store.inventory.get(a.clusterId, a.vmid);
+    const record = await store.usage.idle(a.clusterId, a.vmid);
+    if (!vm || vm.goneAt !== null || vm.status !== 'running') {
+      if (record) await store.usage.clearIdle(a.clusterId, a.vmid);
+      return undefined;
+    }
+    const base = { classId: policy.classId, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+    if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent!) {
+      if (record && record.idleSince !== null) await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
+      return undefined;
+    }
+    if (!record || record.idleSince === null) {
+      await store.usage.saveIdle({ clusterId: a.clusterId, vmid: a.vmid, idleSince: now, warnedAt: null, keptAt: record?.keptAt ?? null });
+      return undefined;
+    }
+    const forMin = policy.idleForMinutes!;
+    const warnMin = this.#o.idleWarningMinutes;
+    if (record.warnedAt === null) {
+      if (now - record.idleSince < forMin * 60_000) return undefined;
+      await store.usage.saveIdle({ ...record, warnedAt: now });
+      const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
+      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. /myvm keep to keep it running.`;
+      const delivered = owner ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false) : false;
+      return { ...base, action: 'idle-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) };
+    }
+    if (now - record.warnedAt < warnMin * 60_000) return undefined;
+    try {
+      await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, warned ${warnMin} min before` });
+      await store.usage.clearIdle(a.clusterId, a.vmid);
+      return { ...base, action: 'idle-shutdown', outcome: 'ok' };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('idle shutdown failed; will retry', { ...base, error: message });
+      return { ...base, action: 'idle-shutdown', outcome: 'failed', error: message };
+    }
   }
 
   async #act(session: ClassSession, action: 'start' | 'shutdown'): Promise<ScheduledAction[]> {

@@ -14,6 +14,7 @@ import type {
   ClassScheduleRecord,
   ClassTimePolicyRecord,
   VmUsageIntervalRecord,
+  VmIdleRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -50,13 +51,14 @@ interface MemoryState {
   schedules: ClassScheduleRecord[];
   policies: ClassTimePolicyRecord[];
   usage: VmUsageIntervalRecord[];
+  idle: VmIdleRecord[];
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], idle: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -576,6 +578,17 @@ export function createMemoryStore(): Store {
       async intervals(vms, since) {
         const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
         return copy(s.usage.filter((u) => keys.has(vmKey(u.clusterId, u.vmid)) && (since === undefined || u.endedAt === null || u.endedAt >= since)).sort((a, b) => a.startedAt - b.startedAt || a.vmid - b.vmid));
+      },
+      async idle(clusterId, vmid) {
+        return copy(s.idle.find((r) => r.clusterId === clusterId && r.vmid === vmid));
+      },
+      async saveIdle(record) {
+        s.idle = [...s.idle.filter((r) => !(r.clusterId === record.clusterId && r.vmid === record.vmid)), copy(record)];
+      },
+      async clearIdle(clusterId, vmid) {
+        const before = s.idle.length;
+        s.idle = s.idle.filter((r) => !(r.clusterId === clusterId && r.vmid === vmid));
+        return s.idle.length < before;
       },
     },
     audit: {

@@ -298,3 +298,15 @@ export interface VmUsageIntervalRecord {
   startedAt: EpochMs;
   endedAt: EpochMs | null;
 }
+
+/** Idle tracking of one running VM (the class scheduler's, from the sync's CPU readings). */
+export interface VmIdleRecord {
+  clusterId: string;
+  vmid: number;
+  /** Since when its CPU has stayed below the class's threshold; null while it is busy. */
+  idleSince: EpochMs | null;
+  /** When its owner was warned that it will stop; null before the warning. */
+  warnedAt: EpochMs | null;
+  /** When its owner last kept it running (`/myvm keep`); null if never. */
+  keptAt: EpochMs | null;
+}

@@ -6,6 +6,7 @@ import type {
   ClassScheduleRecord,
   ClassTimePolicyRecord,
   VmUsageIntervalRecord,
+  VmIdleRecord,
   ClassRecord,
   ClusterRecord,
   DeploymentItemRecord,
@@ -252,6 +253,11 @@ export interface UsageRepository {
   closeInterval(clusterId: string, vmid: number, at: EpochMs): Promise<boolean>;
   /** The VMs' intervals that were open at or after `since`, oldest first. */
   intervals(vms: ReadonlyArray<{ clusterId: string; vmid: number }>, since?: EpochMs): Promise<VmUsageIntervalRecord[]>;
+  idle(clusterId: string, vmid: number): Promise<VmIdleRecord | undefined>;
+  /** Inserts or replaces the VM's idle record. */
+  saveIdle(record: VmIdleRecord): Promise<void>;
+  /** Forgets the VM's idle record (it is busy again or stopped); false when there was none. */
+  clearIdle(clusterId: string, vmid: number): Promise<boolean>;
 }
 
 /** Who did what. */

@@ -45,5 +45,21 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       const rows = await query.orderBy('started_at').orderBy('vmid').execute();
       return rows.map((r) => ({ clusterId: r.cluster_id, vmid: r.vmid, startedAt: Number(r.started_at), endedAt: r.ended_at === null ? null : Number(r.ended_at) }));
     },
+    async idle(clusterId, vmid) {
+      const r = await db.selectFrom('vm_idle').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return r && { clusterId: r.cluster_id, vmid: r.vmid, idleSince: r.idle_since === null ? null : Number(r.idle_since), warnedAt: r.warned_at === null ? null : Number(r.warned_at), keptAt: r.kept_at === null ? null : Number(r.kept_at) };
+    },
+    async saveIdle(record) {
+      const values = { idle_since: record.idleSince, warned_at: record.warnedAt, kept_at: record.keptAt };
+      await db
+        .insertInto('vm_idle')
+        .values({ cluster_id: record.clusterId, vmid: record.vmid, ...values })
+        .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet(values))
+        .execute();
+    },
+    async clearIdle(clusterId, vmid) {
+      const result = await db.deleteFrom('vm_idle').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
   };
 }
