@@ -63,3 +63,22 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     await services.store.classes.unassignVm('lab', 100);
   });
 });
+
+describe('/myvm keep', () => {
+  it('keeps the caller’s VM past an idle warning once, then refuses with one sentence', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const now = services.clock.now();
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null });
+    const keep = (text: string) => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text });
+    const first = await keep('keep 100');
+    expect(first.error, first.text).toBeFalsy();
+    expect(first.text).toContain('its idle stop is cancelled');
+    expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
+    const second = await keep('keep 100');
+    expect(second.error).toBe(true);
+    expect(second.text).toContain('that works once per session');
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});

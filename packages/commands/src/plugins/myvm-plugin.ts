@@ -5,7 +5,7 @@ import { myVms, pickMyVm as pick, vmOption } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
 import { sshkeySubcommand } from './sshkey-subcommand.js';
 import { connectSubcommand } from './connect-subcommand.js';
-import { myvmUsageSubcommand } from './time-subcommands.js';
+import { myvmKeepSubcommand, myvmUsageSubcommand } from './time-subcommands.js';
 
 function power(action: PowerAction, verb: string, description: string) {
   return subcommand({
@@ -28,7 +28,7 @@ function power(action: PowerAction, verb: string, description: string) {
 /** `/myvm`: start, stop, restart, status, reset and connect for the caller's own VMs. */
 export const myvmPlugin: CommandPlugin = {
   name: 'myvm',
-  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey, usage',
+  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey, usage, keep',
   subcommands: {
     start: power('start', 'start', 'Start your VM'),
     stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
@@ -49,5 +49,6 @@ export const myvmPlugin: CommandPlugin = {
     sshkey: sshkeySubcommand,
     connect: connectSubcommand,
     usage: myvmUsageSubcommand,
+    keep: myvmKeepSubcommand,
   },
 };
