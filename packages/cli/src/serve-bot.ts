@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { ConfigError, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
-import { createSlackBot } from '@lab/bot-slack';
-import { attachDiscordGatewayBot, createDiscordInteractions, finishDiscordProgress } from '@lab/bot-discord';
+import { createSlackBot, createSlackPersonNotifier } from '@lab/bot-slack';
+import { attachDiscordGatewayBot, createDiscordInteractions, createDiscordPersonNotifier, finishDiscordProgress } from '@lab/bot-discord';
 import type { LabRuntime } from './lab-runtime.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
@@ -32,6 +32,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = bot.requestListener;
     idle = bot.idle;
     finish = bot.finishDeployment;
+    services.scheduler?.useNotifier(createSlackPersonNotifier({ client: bot.app.client, store: services.store, logger }));
     await bot.start();
     stopTransport = bot.stop;
   } else if (config.discord?.mode === 'gateway') {
@@ -43,6 +44,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = (_req: unknown, res: { writeHead: (s: number) => { end: (t: string) => void } }) => res.writeHead(404).end('gateway mode: no HTTP endpoint\n');
     idle = bot.idle;
     finish = (deployment, summary) => finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary);
+    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest: client.rest, store: services.store, logger }));
     stopTransport = async () => {
       bot.detach();
       await client.destroy();
@@ -56,6 +58,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = bot.requestListener;
     idle = bot.idle;
     finish = (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary);
+    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest, store: services.store, logger }));
   }
   if (config.sync.enabled) services.sync?.start();
   else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');

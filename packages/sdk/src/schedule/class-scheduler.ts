@@ -69,7 +69,7 @@ export class ClassScheduler {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #power: VmPower;
-  readonly #notifier: PersonNotifier;
+  #notifier: PersonNotifier;
   readonly #o: Required<Pick<ClassSchedulerOptions, 'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'>>;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
@@ -91,6 +91,11 @@ export class ClassScheduler {
     };
     assertTimerMs(this.#o.tickMs, 'scheduler tickMs');
     assertTimerMs(this.#o.leaseTtlMs, 'scheduler leaseTtlMs');
+  }
+
+  /** Sends the idle warnings through `notifier` from now on (a bot gives its own once it is up). */
+  useNotifier(notifier: PersonNotifier): void {
+    this.#notifier = notifier;
   }
 
   /** Whether this scheduler holds the lease (as of its last attempt). */
