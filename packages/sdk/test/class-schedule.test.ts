@@ -204,6 +204,29 @@ describe('quotas and the usage ledger', () => {
     expect((await studentUsage(store, 'cs101', alice.id, clock.now())).usedMs).toBe(70 * 60_000);
   });
 
+  it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: alice.id, username: 'alice', role: 'student' }, 'lab1', 300, 'start');
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T08:50:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min.']);
+    expect(await tick('2026-12-01T09:05:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit?.details).toMatchObject({ reason: 'quota: alice has no hours left outside sessions of cs101' });
+  });
+
   it('refuses a second running VM beyond maxRunning', async () => {
     const { store, clock, clusters } = await setup();
     const alice = (await store.classes.getPersonByUsername('alice'))!;

@@ -10,7 +10,8 @@ import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
-import { sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { currentSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { studentUsage } from './usage.js';
 
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
@@ -37,7 +38,7 @@ export interface ClassSchedulerOptions {
   pollIntervalMs?: number;
   /** Direct messages to students (the idle warning). @defaultValue tells no one */
   notifier?: PersonNotifier;
-  /** Minutes between the idle warning and the stop. @defaultValue 10 */
+  /** Minutes between the idle warning and the stop, and between the quota warning and the stop. @defaultValue 10 */
   idleWarningMinutes?: number;
 }
 
@@ -49,7 +50,7 @@ export interface ScheduledAction {
   sessionStart: EpochMs | null;
   clusterId: string;
   vmid: number;
-  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown';
+  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown' | 'quota-warning' | 'quota-shutdown';
   outcome: 'ok' | 'already' | 'failed';
   error?: string;
 }
@@ -130,7 +131,52 @@ export class ClassScheduler {
       }
     }
     done.push(...(await this.#idle(now)));
+    done.push(...(await this.#quota(now)));
     return done;
+  }
+
+  /**
+   * Quota enforcement outside sessions: a student with no hours left whose class VM runs gets a
+   * direct message, and the VM is shut down `idleWarningMinutes` later (audited with the reason).
+   * The warning is recorded per running interval (a store nonce), so a lease handover neither
+   * warns twice nor forgets the grace period.
+   */
+  async #quota(now: EpochMs): Promise<ScheduledAction[]> {
+    const out: ScheduledAction[] = [];
+    const graceMs = this.#o.idleWarningMinutes * 60_000;
+    for (const klass of await this.#store.classes.listClasses()) {
+      const policy = await this.#store.usage.policy(klass.id);
+      if (policy?.quotaHours == null) continue;
+      if (currentSession(await this.#store.schedules.list(klass.id), now)) continue;
+      const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter((a) => a.role === 'student' && a.personId !== null);
+      for (const personId of [...new Set(students.map((a) => a.personId!))]) {
+        const usage = await studentUsage(this.#store, klass.id, personId, now);
+        if (usage.leftMs !== 0 || usage.running === 0) continue;
+        const person = await this.#store.classes.getPerson(personId);
+        for (const a of students.filter((x) => x.personId === personId)) {
+          const vm = await this.#store.inventory.get(a.clusterId, a.vmid);
+          if (!vm || vm.status !== 'running') continue;
+          const open = (await this.#store.usage.intervals([a], now)).find((i) => i.endedAt === null);
+          const key = `quota-warned:${a.clusterId}/${a.vmid}:${open?.startedAt ?? 0}`;
+          const base = { classId: klass.id, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+          const warned = (await this.#store.nonces.take(key, now)) as { warnedAt: number } | undefined;
+          await this.#store.nonces.put(key, warned ?? { warnedAt: now }, now + 7 * 86_400_000, now);
+          if (!warned) {
+            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${this.#o.idleWarningMinutes} min.`;
+            const delivered = person ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false) : false;
+            out.push({ ...base, action: 'quota-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) });
+          } else if (now - warned.warnedAt >= graceMs) {
+            try {
+              await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}` });
+              out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
+            } catch (error) {
+              out.push({ ...base, action: 'quota-shutdown', outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
+            }
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /**
