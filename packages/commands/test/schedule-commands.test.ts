@@ -82,3 +82,25 @@ describe('/myvm keep', () => {
     await services.store.classes.unassignVm('lab', 100);
   });
 });
+
+describe('/lab status with time controls', () => {
+  it('shows per VM the hours outside sessions and idle since, and the next scheduled action, from the store', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const vm = (await services.store.inventory.get('lab', 100))!;
+    await services.store.inventory.update('lab', 100, { name: 'cs101-alice' });
+    const now = services.clock.now();
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null });
+    await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
+    const status = await as(ids.teacher, 'status cs101');
+    // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.
+    expect(status.text).toContain(`cs101-alice (100) on ${vm.node}: running — alice (idle since ${new Date(now - 60_000).toISOString()}, `);
+    expect(status.text).toMatch(/, [\d.]+ h outside sessions\)/);
+    expect(status.text).toMatch(/Next: VMs (start at|stop at) \d{4}-/);
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+    await services.store.usage.clearIdle('lab', 100);
+    await services.store.inventory.update('lab', 100, { name: vm.name });
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
