@@ -16,6 +16,8 @@ import { studentUsage } from './usage.js';
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
 const STOP_CATCH_UP_MS = 6 * 3_600_000;
+/** Idle detection trusts a VM's CPU only if the sync read it this recently. */
+const STALE_CPU_MS = 5 * 60_000;
 const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
 
 /** Settings of the class scheduler; every one but `store` and `clusters` has a default. */
@@ -205,6 +207,8 @@ export class ClassScheduler {
       if (record) await store.usage.clearIdle(a.clusterId, a.vmid);
       return undefined;
     }
+    // A CPU reading the sync has not refreshed lately says nothing about now: judge nothing on it.
+    if (now - vm.lastUpdated > STALE_CPU_MS) return undefined;
     const base = { classId: policy.classId, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
     if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent!) {
       if (record && record.idleSince !== null) await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
