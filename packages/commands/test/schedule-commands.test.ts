@@ -47,7 +47,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
-    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, idle below 5% CPU for 30 min.');
+    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min.');
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
     const now = services.clock.now();

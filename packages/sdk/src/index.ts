@@ -61,7 +61,7 @@ export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
 export { KeepAlreadyUsedError, keepVmRunning } from './schedule/keep-running.js';
 export { silentNotifier, type NotifiedPerson, type PersonNotifier } from './ports/person-notifier.js';
-export { QuotaExceededError, TooManyRunningError, assertMayStart, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
+export { ClassRunningLimitError, QuotaExceededError, TooManyRunningError, assertMayStart, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
 export { assertDate, assertTimeZone, currentSession, describeSchedule, localDate, nextSession, parseMinutes, parseScheduleSpec, sessionsBetween, type ClassSession, type ScheduleSpec } from './schedule/schedule-spec.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
 export { USERNAME, chatAccountId, isChatUserId, type ChatPlatform } from './people/chat-accounts.js';

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import {
   ClassScheduler,
+  ClassRunningLimitError,
   InvalidScheduleError,
   KeepAlreadyUsedError,
   keepVmRunning,
@@ -175,7 +176,7 @@ describe('class scheduler over the simulator', () => {
 describe('quotas and the usage ledger', () => {
   it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
@@ -206,7 +207,7 @@ describe('quotas and the usage ledger', () => {
 
   it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
     const messages: string[] = [];
     const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
@@ -227,11 +228,25 @@ describe('quotas and the usage ledger', () => {
     expect(audit?.details).toMatchObject({ reason: 'quota: alice has no hours left outside sessions of cs101' });
   });
 
+  it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
+    const { store, clock, clusters } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const student = async (username: string) => ({ personId: (await store.classes.getPersonByUsername(username))!.id, username, role: 'student' as const });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    await power.perform(await student('alice'), 'lab1', 300, 'start');
+    const refused = await power.perform(await student('bob'), 'lab1', 301, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ClassRunningLimitError);
+    expect((refused as ClassRunningLimitError).code).toBe('LAB_CLASS_RUNNING_LIMIT');
+    clock.set(at('2026-12-02T08:10:00Z')); // Wednesday's session
+    await power.perform(await student('bob'), 'lab1', 301, 'start');
+  });
+
   it('refuses a second running VM beyond maxRunning', async () => {
     const { store, clock, clusters } = await setup();
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' }, MONDAY);
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
     await power.perform(viewer, 'lab1', 300, 'start');
@@ -244,7 +259,7 @@ describe('quotas and the usage ledger', () => {
 describe('idle auto-shutdown', () => {
   it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
     const messages: Array<{ username: string; text: string }> = [];
     const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });

@@ -292,7 +292,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
   describe('class time policies and the usage ledger', () => {
     it('keep one policy per class, gone with the class', async () => {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
-      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, idleCpuBelowPercent: 5, idleForMinutes: 30 };
+      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, maxRunningInClass: 20, idleCpuBelowPercent: 5, idleForMinutes: 30 };
       await store.usage.savePolicy(policy);
       await store.usage.savePolicy({ ...policy, maxRunning: null });
       expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });

@@ -10,6 +10,7 @@ const describePolicy = (p: ClassTimePolicyRecord): string =>
   [
     `quota ${p.quotaHours === null ? 'none' : `${p.quotaHours} h outside sessions`}`,
     `max running ${p.maxRunning ?? 'none'}`,
+    `max running in class ${p.maxRunningInClass ?? 'none'}`,
     `idle ${p.idleCpuBelowPercent === null || p.idleForMinutes === null ? 'off' : `below ${p.idleCpuBelowPercent}% CPU for ${p.idleForMinutes} min`}`,
   ].join(', ');
 
@@ -18,11 +19,12 @@ const describePolicy = (p: ClassTimePolicyRecord): string =>
  * shows or changes the class's time limits (0 turns a limit off).
  */
 export const limitsSubcommand = subcommand({
-  description: 'Time limits of a class: --quota-hours, --max-running, --idle-cpu, --idle-minutes (0 = off)',
+  description: 'Time limits: --quota-hours, --max-running, --class-max-running, --idle-cpu, --idle-minutes (0 = off)',
   options: z.object({
     class: classId,
     'quota-hours': limit('hours per student outside sessions', 10_000),
     'max-running': limit('VMs a student may run at once', 100),
+    'class-max-running': limit('student VMs of the class running at once outside sessions', 10_000),
     'idle-cpu': limit('CPU percent below which a VM is idle', 100),
     'idle-minutes': limit('minutes idle before the warning', 10_000),
   }),
@@ -32,12 +34,13 @@ export const limitsSubcommand = subcommand({
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'change the limits of');
     const { store } = ctx.services;
-    const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? { classId: o.class, quotaHours: null, maxRunning: null, idleCpuBelowPercent: null, idleForMinutes: null };
+    const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? { classId: o.class, quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null };
     const pick = (given: number | undefined, old: number | null) => (given === undefined ? old : given === 0 ? null : given);
     const after: ClassTimePolicyRecord = {
       classId: o.class,
       quotaHours: pick(o['quota-hours'], before.quotaHours),
       maxRunning: pick(o['max-running'] === undefined ? undefined : Math.floor(o['max-running']), before.maxRunning),
+      maxRunningInClass: pick(o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']), before.maxRunningInClass),
       idleCpuBelowPercent: pick(o['idle-cpu'], before.idleCpuBelowPercent),
       idleForMinutes: pick(o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']), before.idleForMinutes),
     };

@@ -49,6 +49,14 @@ function sessionWindows(schedules: readonly ClassScheduleRecord[], from: EpochMs
   return merged;
 }
 
+/** A student may not start a VM outside a session: the class's running limit is reached. */
+export class ClassRunningLimitError extends LabError {
+  static override readonly brand: string = '@lab/ClassRunningLimitError';
+  constructor(facts: { classId: string; maxRunningInClass: number }) {
+    super('LAB_CLASS_RUNNING_LIMIT', `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`, facts);
+  }
+}
+
 /** Milliseconds of `intervals` (open ones up to `now`) that fall outside every session of `schedules`. */
 export function outsideSessionMs(intervals: readonly VmUsageIntervalRecord[], schedules: readonly ClassScheduleRecord[], now: EpochMs): number {
   let total = 0;
@@ -86,19 +94,25 @@ export async function classUsage(store: Store, classId: string, now: EpochMs): P
 
 /**
  * Refuses a student's start of a class VM outside a session when the class's quota is used up
- * (`QuotaExceededError`, naming the next session), or when `maxRunning` of their class VMs run
- * already (`TooManyRunningError`). Teachers and admins, and VMs of no class, are not limited.
+ * (`QuotaExceededError`, naming the next session), when `maxRunning` of their class VMs run
+ * already (`TooManyRunningError`), or, outside a session, when `maxRunningInClass` student VMs of
+ * the class run (`ClassRunningLimitError`). Teachers and admins, and VMs of no class, are not limited.
  */
 export async function assertMayStart(store: Store, viewer: Viewer, assignment: VmAssignmentRecord | undefined, now: EpochMs): Promise<void> {
   if (viewer.role !== 'student' || viewer.personId === null || !assignment?.classId || assignment.role !== 'student') return;
   const classId = assignment.classId;
   const policy = await store.usage.policy(classId);
-  if (!policy || (policy.quotaHours === null && policy.maxRunning === null)) return;
+  if (!policy || (policy.quotaHours === null && policy.maxRunning === null && policy.maxRunningInClass === null)) return;
   const usage = await studentUsage(store, classId, viewer.personId, now);
   if (policy.maxRunning !== null && usage.running >= policy.maxRunning) throw new TooManyRunningError({ classId, username: viewer.username, maxRunning: policy.maxRunning });
-  if (policy.quotaHours === null || (usage.leftMs ?? 1) > 0) return;
   const schedules = await store.schedules.list(classId);
   if (currentSession(schedules, now)) return;
+  if (policy.maxRunningInClass !== null) {
+    const vms = (await store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
+    const rows = await Promise.all(vms.map((v) => store.inventory.get(v.clusterId, v.vmid)));
+    if (rows.filter((r) => r?.status === 'running').length >= policy.maxRunningInClass) throw new ClassRunningLimitError({ classId, maxRunningInClass: policy.maxRunningInClass });
+  }
+  if (policy.quotaHours === null || (usage.leftMs ?? 1) > 0) return;
   throw new QuotaExceededError({ classId, username: viewer.username, quotaHours: policy.quotaHours, nextSessionAt: nextSession(schedules, now)?.start ?? null });
 }
 

@@ -285,6 +285,8 @@ export interface ClassTimePolicyRecord {
   quotaHours: number | null;
   /** VMs a student may have running at once. */
   maxRunning: number | null;
+  /** Student VMs of the class that may run at once outside sessions. */
+  maxRunningInClass: number | null;
   /** A running VM below this CPU percentage counts as idle. */
   idleCpuBelowPercent: number | null;
   /** How long a VM must be idle before it gets its warning. */

@@ -9,6 +9,7 @@ export function usageAndTimePolicies(): Migration {
         .addColumn('class_id', 'text', (c) => c.primaryKey().references('classes.id').onDelete('cascade'))
         .addColumn('quota_hours', 'real')
         .addColumn('max_running', 'integer')
+        .addColumn('max_running_in_class', 'integer')
         .addColumn('idle_cpu_below_percent', 'real')
         .addColumn('idle_for_minutes', 'integer')
         .execute();

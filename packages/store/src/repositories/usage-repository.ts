@@ -8,11 +8,11 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
   return {
     async policy(classId) {
       const r = await db.selectFrom('class_time_policies').selectAll().where('class_id', '=', classId).executeTakeFirst();
-      return r && { classId: r.class_id, quotaHours: r.quota_hours === null ? null : Number(r.quota_hours), maxRunning: r.max_running, idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent), idleForMinutes: r.idle_for_minutes };
+      return r && { classId: r.class_id, quotaHours: r.quota_hours === null ? null : Number(r.quota_hours), maxRunning: r.max_running, maxRunningInClass: r.max_running_in_class, idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent), idleForMinutes: r.idle_for_minutes };
     },
     async savePolicy(record) {
       if (!(await db.selectFrom('classes').select('id').where('id', '=', record.classId).executeTakeFirst())) throw new UnknownReferenceError('class', record.classId);
-      const values = { quota_hours: record.quotaHours, max_running: record.maxRunning, idle_cpu_below_percent: record.idleCpuBelowPercent, idle_for_minutes: record.idleForMinutes };
+      const values = { quota_hours: record.quotaHours, max_running: record.maxRunning, max_running_in_class: record.maxRunningInClass, idle_cpu_below_percent: record.idleCpuBelowPercent, idle_for_minutes: record.idleForMinutes };
       await db
         .insertInto('class_time_policies')
         .values({ class_id: record.classId, ...values })
