@@ -1,6 +1,5 @@
 import { UnknownReferenceError, type UsageRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
-import { isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 
 /** Class time policies and VM running intervals over kysely. */
@@ -20,13 +19,14 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .execute();
     },
     async openInterval(clusterId, vmid, at) {
-      try {
-        await db.insertInto('vm_usage_intervals').values({ cluster_id: clusterId, vmid, started_at: at, ended_at: null }).execute();
-        return true;
-      } catch (error) {
-        if (isUniqueViolation(error)) return false;
-        throw error;
-      }
+      // ON CONFLICT … DO NOTHING rather than catching the violation: inside a PostgreSQL transaction
+      // (the sync's) a failed insert would abort the whole transaction.
+      const result = await db
+        .insertInto('vm_usage_intervals')
+        .values({ cluster_id: clusterId, vmid, started_at: at, ended_at: null })
+        .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).where('ended_at', 'is', null).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     async closeInterval(clusterId, vmid, at) {
       const open = await db.selectFrom('vm_usage_intervals').select('started_at').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).where('ended_at', 'is', null).executeTakeFirst();
