@@ -3,3 +3,4 @@ export { registerDiscordCommands } from './register-commands.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';
 export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';
+export { createDiscordPersonNotifier } from './discord-person-notifier.js';

@@ -1,3 +1,4 @@
 export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot.js';
 export { signSlackRequest } from './sign-slack-request.js';
 export { finishSlackProgress, SlackProgressMessage, type SlackChatApi } from './slack-progress.js';
+export { createSlackPersonNotifier, type SlackDmApi } from './slack-person-notifier.js';

@@ -50,6 +50,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     router,
     logger,
     async close() {
+      await services.scheduler?.stop();
       await services.templateScans?.stop();
       await services.sync?.stop();
       await clusters.close();

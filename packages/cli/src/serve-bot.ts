@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { ConfigError, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
-import { createSlackBot } from '@lab/bot-slack';
-import { attachDiscordGatewayBot, createDiscordInteractions, finishDiscordProgress } from '@lab/bot-discord';
+import { createSlackBot, createSlackPersonNotifier } from '@lab/bot-slack';
+import { attachDiscordGatewayBot, createDiscordInteractions, createDiscordPersonNotifier, finishDiscordProgress } from '@lab/bot-discord';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
 import { LabMetrics } from './ops/lab-metrics.js';
@@ -50,6 +50,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = bot.requestListener;
     idle = bot.idle;
     finish = bot.finishDeployment;
+    services.scheduler?.useNotifier(createSlackPersonNotifier({ client: bot.app.client, store: services.store, logger }));
     await bot.start();
     stopTransport = bot.stop;
   } else if (config.discord?.mode === 'gateway') {
@@ -61,6 +62,7 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = (_req: unknown, res: { writeHead: (s: number) => { end: (t: string) => void } }) => res.writeHead(404).end('gateway mode: no HTTP endpoint\n');
     idle = bot.idle;
     finish = (deployment, summary) => finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary);
+    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest: client.rest, store: services.store, logger }));
     stopTransport = async () => {
       bot.detach();
       await client.destroy();
@@ -74,10 +76,12 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     listener = bot.requestListener;
     idle = bot.idle;
     finish = (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary);
+    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest, store: services.store, logger }));
   }
   if (config.sync.enabled) services.sync?.start();
   else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();
+  services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
       if (!(await finish(deployment, summary))) logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });

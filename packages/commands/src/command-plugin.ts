@@ -1,5 +1,6 @@
 import type { ZodObject, ZodType } from 'zod';
 import type {
+  ClassScheduler,
   Clock,
   ClusterApis,
   DeploymentEngine,
@@ -31,6 +32,8 @@ export interface LabServices {
   sync?: SyncEngine;
   /** The periodic template scan, made with `sync`; start and stop it with the sync engine (it scans only while that leads). */
   templateScans?: TemplateScanSchedule;
+  /** Class schedules (VMs on before a session, off after), made with `sync`; it acts only while it holds its own lease. */
+  scheduler?: ClassScheduler;
   clock: Clock;
   logger: Logger;
   /** The cluster commands act on when none is named. */

@@ -1,4 +1,4 @@
-import { DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import { ClassScheduler, DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PersonNotifier, type PortProbe, type Store } from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -14,6 +14,10 @@ export interface LabServicesOptions {
   /** With `sync`: how often the leader scans the clusters' template VMs. @defaultValue 1800000 (30 min) */
   templateScanIntervalMs?: number;
   pollIntervalMs?: number;
+  /** With `sync`: direct messages of the class scheduler (idle warnings); the bots give theirs. */
+  notifier?: PersonNotifier;
+  /** With `sync`: how often the class scheduler looks for sessions to start or end. @defaultValue 30000 */
+  scheduleTickMs?: number;
   /** Clone concurrency limits of deployments (defaults: 8 in all, 3 per node, 2 per storage). */
   limits?: Partial<DeploymentLimits>;
 }
@@ -33,6 +37,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
     inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
     power: new VmPower({ store, clusters, clock, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
+    ...(sync ? { scheduler: new ClassScheduler({ store, clusters, clock, logger, ...(options.scheduleTickMs ? { tickMs: options.scheduleTickMs } : {}), ...(options.notifier ? { notifier: options.notifier } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }) } : {}),
     ...(sync ? { sync, templateScans: new TemplateScanSchedule({ store, clusters, clock, logger, isLeader: () => sync.isLeader, ...(options.templateScanIntervalMs ? { intervalMs: options.templateScanIntervalMs } : {}) }) } : {}),
     clock,
     logger,

@@ -58,6 +58,12 @@ export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './in
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
+export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
+export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { KeepAlreadyUsedError, keepVmRunning } from './schedule/keep-running.js';
+export { silentNotifier, type NotifiedPerson, type PersonNotifier } from './ports/person-notifier.js';
+export { ClassRunningLimitError, QuotaExceededError, TooManyRunningError, assertMayStart, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
+export { assertDate, assertTimeZone, currentSession, describeSchedule, localDate, nextSession, parseMinutes, parseScheduleSpec, sessionsBetween, type ClassSession, type ScheduleSpec } from './schedule/schedule-spec.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
 export { USERNAME, chatAccountId, isChatUserId, type ChatPlatform } from './people/chat-accounts.js';
 export { INVITE_CODE_LENGTH, generateInviteCode, hashInviteCode, normalizeInviteCode } from './people/invite-codes.js';

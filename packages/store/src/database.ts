@@ -101,6 +101,22 @@ export interface Database {
   ssh_keys: { person_id: number; fingerprint: string; key: string; type: string; comment: string | null; added_at: number };
   class_settings: { class_id: string; login_user: string | null; ipconfig0: string | null };
   class_base_versions: { class_id: string; version: number; name: string; cluster_id: string; source_vmid: number | null; snapshot: string | null; note: string | null; created_by: string; created_at: number };
+  class_schedules: {
+    id: Generated<number>;
+    class_id: string;
+    days: string;
+    start_time: string;
+    end_time: string;
+    timezone: string;
+    start_before_min: number;
+    /** JSON array of `YYYY-MM-DD`. */
+    skip_dates: string;
+    created_by: string;
+    created_at: number;
+  };
+  class_time_policies: { class_id: string; quota_hours: number | null; max_running: number | null; max_running_in_class: number | null; idle_cpu_below_percent: number | null; idle_for_minutes: number | null };
+  vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
+  vm_idle: { cluster_id: string; vmid: number; idle_since: number | null; warned_at: number | null; kept_at: number | null };
   audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
 }
 

@@ -7,6 +7,8 @@ import { inTransactionOf } from './repositories/in-transaction.js';
 import { inventoryRepository } from './repositories/inventory-repository.js';
 import { inviteRepository } from './repositories/invite-repository.js';
 import { classLifecycleRepository, sshKeyRepository } from './repositories/lifecycle-repositories.js';
+import { scheduleRepository } from './repositories/schedule-repository.js';
+import { usageRepository } from './repositories/usage-repository.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
@@ -24,6 +26,8 @@ export class KyselyStore implements Store {
   readonly invites;
   readonly sshKeys;
   readonly classLifecycle;
+  readonly schedules;
+  readonly usage;
   readonly audit;
 
   constructor(
@@ -44,6 +48,8 @@ export class KyselyStore implements Store {
     this.invites = inviteRepository(db, inTransaction);
     this.sshKeys = sshKeyRepository(db);
     this.classLifecycle = classLifecycleRepository(db);
+    this.schedules = scheduleRepository(db);
+    this.usage = usageRepository(db);
     this.audit = auditRepository(db);
   }
 

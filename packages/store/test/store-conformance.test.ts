@@ -270,6 +270,66 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
     });
   });
 
+  describe('class schedules', () => {
+    it('are kept per class with their skipped dates, listed in order, removed by id and gone with the class', async () => {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
+      const base = { days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 10, createdBy: 'lovelace', createdAt: T0 };
+      const first = await store.schedules.add({ ...base, classId: 'cs101', skipDates: ['2026-12-24'] });
+      const second = await store.schedules.add({ ...base, classId: 'cs101', days: 'fri', skipDates: [] });
+      const art = await store.schedules.add({ ...base, classId: 'art', skipDates: [] });
+      expect(first).toEqual({ ...base, id: first.id, classId: 'cs101', skipDates: ['2026-12-24'] });
+      await expect(store.schedules.add({ ...base, classId: 'nope', skipDates: [] })).rejects.toBeInstanceOf(UnknownReferenceError);
+      expect(await store.schedules.list('cs101')).toEqual([first, second]);
+      expect(await store.schedules.list()).toEqual([art, first, second]);
+      expect(await store.schedules.remove('art', first.id)).toBe(false);
+      expect(await store.schedules.remove('cs101', first.id)).toBe(true);
+      await store.classes.deleteClass('cs101');
+      expect(await store.schedules.list()).toEqual([art]);
+    });
+  });
+
+  describe('class time policies and the usage ledger', () => {
+    it('keep one policy per class, gone with the class', async () => {
+      await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, maxRunningInClass: 20, idleCpuBelowPercent: 5, idleForMinutes: 30 };
+      await store.usage.savePolicy(policy);
+      await store.usage.savePolicy({ ...policy, maxRunning: null });
+      expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });
+      await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+      await store.classes.deleteClass('cs101');
+      expect(await store.usage.policy('cs101')).toBeUndefined();
+    });
+
+    it('keep at most one open interval per VM, close it once, and list intervals since a time', async () => {
+      expect(await store.usage.openInterval('lab', 300, T0)).toBe(true);
+      expect(await store.usage.openInterval('lab', 300, T0 + 5)).toBe(false);
+      expect(await store.usage.closeInterval('lab', 300, T0 + 10)).toBe(true);
+      expect(await store.usage.closeInterval('lab', 300, T0 + 20)).toBe(false);
+      expect(await store.usage.openInterval('lab', 300, T0 + 30)).toBe(true);
+      expect(await store.usage.openInterval('lab', 301, T0 + 1)).toBe(true);
+      const [a, b] = await Promise.all([store.usage.openInterval('lab', 302, T0), store.usage.openInterval('lab', 302, T0 + 1)]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }, { clusterId: 'lab', vmid: 301 }])).toEqual([
+        { clusterId: 'lab', vmid: 300, startedAt: T0, endedAt: T0 + 10 },
+        { clusterId: 'lab', vmid: 301, startedAt: T0 + 1, endedAt: null },
+        { clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null },
+      ]);
+      expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }], T0 + 15)).toEqual([{ clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null }]);
+      expect(await store.usage.intervals([])).toEqual([]);
+    });
+
+    it('keep one idle record per VM, replaced in place and cleared', async () => {
+      const record = { clusterId: 'lab', vmid: 300, idleSince: T0, warnedAt: null, keptAt: null };
+      await store.usage.saveIdle(record);
+      await store.usage.saveIdle({ ...record, warnedAt: T0 + 5 });
+      expect(await store.usage.idle('lab', 300)).toEqual({ ...record, warnedAt: T0 + 5 });
+      expect(await store.usage.clearIdle('lab', 300)).toBe(true);
+      expect(await store.usage.clearIdle('lab', 300)).toBe(false);
+      expect(await store.usage.idle('lab', 300)).toBeUndefined();
+    });
+  });
+
   describe('invites', () => {
     async function classWithStudents(n: number) {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { chatAccountId, InvalidChatAccountError, linkChatAccount } from '@lab/proxmox-sdk';
+import { chatAccountId, currentSession, formatHours, InvalidChatAccountError, linkChatAccount, nextSession, outsideSessionMs } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
+import { scheduleSubcommand } from './schedule-subcommand.js';
+import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 import { syncStatusReply } from './sync-status.js';
@@ -123,10 +125,20 @@ export const labPlugin: CommandPlugin = {
         const assignments = new Map((await store.classes.assignmentsOfClass(o.class)).map((a) => [`${a.clusterId}/${a.vmid}`, a]));
         const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
         const vms = result.vms.filter((v) => assignments.has(`${v.clusterId}/${v.vmid}`));
-        const lines = vms.map((v) => {
+        // Time controls, from the store: idle since, hours outside sessions, the next scheduled action.
+        const now = ctx.services.clock.now();
+        const schedules = await store.schedules.list(o.class);
+        const time = await Promise.all(vms.map(async (v) => ({ idle: await store.usage.idle(v.clusterId, v.vmid), usedMs: outsideSessionMs(await store.usage.intervals([v]), schedules, now) })));
+        const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
-          return `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${a.personId ? ` — ${people.get(a.personId)}` : ''}`;
+          const { idle, usedMs } = time[i]!;
+          const extras = [...(idle?.idleSince != null && v.status === 'running' ? [`idle since ${new Date(idle.idleSince).toISOString()}`] : []), ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : [])];
+          return `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
         });
+        const running = currentSession(schedules, now);
+        const next = running ? undefined : nextSession(schedules, now);
+        if (running) lines.push(`Next: VMs stop at ${new Date(running.end).toISOString()}, when the session ends.`);
+        else if (next) lines.push(`Next: VMs start at ${new Date(next.warmupAt).toISOString()} for the session at ${new Date(next.start).toISOString()}.`);
         const [last] = await store.deployments.list({ classId: o.class });
         return {
           text: `${o.class}: ${vms.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
@@ -203,6 +215,9 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     reset: labResetSubcommand,
+    schedule: scheduleSubcommand,
+    limits: limitsSubcommand,
+    usage: labUsageSubcommand,
     publish: publishSubcommand,
     rebuild: rebuildSubcommand,
     versions: versionsSubcommand,

@@ -5,6 +5,7 @@ import { myVms, pickMyVm as pick, vmOption } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
 import { sshkeySubcommand } from './sshkey-subcommand.js';
 import { connectSubcommand } from './connect-subcommand.js';
+import { myvmKeepSubcommand, myvmUsageSubcommand } from './time-subcommands.js';
 
 function power(action: PowerAction, verb: string, description: string) {
   return subcommand({
@@ -27,7 +28,7 @@ function power(action: PowerAction, verb: string, description: string) {
 /** `/myvm`: start, stop, restart, status, reset and connect for the caller's own VMs. */
 export const myvmPlugin: CommandPlugin = {
   name: 'myvm',
-  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey',
+  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey, usage, keep',
   subcommands: {
     start: power('start', 'start', 'Start your VM'),
     stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
@@ -47,5 +48,7 @@ export const myvmPlugin: CommandPlugin = {
     reset: myvmResetSubcommand,
     sshkey: sshkeySubcommand,
     connect: connectSubcommand,
+    usage: myvmUsageSubcommand,
+    keep: myvmKeepSubcommand,
   },
 };

@@ -211,6 +211,17 @@ export class SyncEngine {
       await store.transaction(async (tx) => {
         await tx.inventory.upsertMany(rows);
         report.gone = await tx.inventory.markGone(clusterId, rows.map((r) => r.vmid), now);
+        // The usage ledger from status transitions (our own power actions record theirs at once).
+        for (const row of rows) {
+          if (row.isTemplate) continue;
+          const prev = existing.get(row.vmid);
+          const wasRunning = prev !== undefined && prev.goneAt === null && prev.status === 'running';
+          if (row.status === 'running' && !wasRunning) await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
+          else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
+        }
+        for (const prev of existing.values()) {
+          if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid)) await tx.usage.closeInterval(clusterId, prev.vmid, now);
+        }
         await tx.sync.saveState({
           ...state,
           ...(kind === 'full' ? { lastFullSyncAt: now } : {}),

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
+import { assertMayStart } from '../schedule/usage.js';
 import { denialReason, type Viewer } from './viewer.js';
 
 /** Power actions an owner may take. */
@@ -16,7 +17,9 @@ const RESULT_STATUS: Record<PowerAction, string> = { start: 'running', stop: 'st
 /**
  * Start / stop / shutdown / reboot of a VM for its owner (or the teacher of its class, or an admin),
  * waiting on the PVE task, then updating the VM's inventory row at once and writing the audit log.
- * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`.
+ * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`. A student's start
+ * outside a session is refused when the class's quota or running limit says so (`assertMayStart`);
+ * each action opens or closes the VM's running interval in the usage ledger.
  */
 export class VmPower {
   readonly #deps: { store: Store; clusters: ClusterApis; clock?: Clock; pollIntervalMs?: number };
@@ -27,17 +30,29 @@ export class VmPower {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  /** Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs. */
-  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
+  /**
+   * Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs.
+   * `reason` (a scheduled session, an idle VM) is kept in the audit entry.
+   */
+  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number; reason?: string } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const started = this.#clock.now();
     const target = `${clusterId}/${vmid}`;
     const row = await store.inventory.get(clusterId, vmid);
     if (!row || row.goneAt !== null) throw new UnknownVmError(clusterId, vmid);
-    const reason = await denialReason(store, viewer, await store.classes.assignment(clusterId, vmid));
+    const assignment = await store.classes.assignment(clusterId, vmid);
+    const reason = await denialReason(store, viewer, assignment);
     if (reason) {
       await store.audit.record({ at: started, actor: viewer.username, action: `vm.${action}`, target, outcome: 'denied', details: { reason } });
       throw new NotAllowedError({ actor: viewer.username, action, target: `VM ${vmid} (${row.name})`, reason });
+    }
+    if (action === 'start' && row.status !== 'running') {
+      try {
+        await assertMayStart(store, viewer, assignment, started);
+      } catch (error) {
+        await store.audit.record({ at: started, actor: viewer.username, action: `vm.${action}`, target, outcome: 'denied', details: { reason: (error as Error).message } });
+        throw error;
+      }
     }
     const api = this.#deps.clusters.get(clusterId);
     let node = row.node;
@@ -67,7 +82,10 @@ export class VmPower {
       ...(stopped ? { ip: null, sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
       ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
     });
-    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node } });
+    // The usage ledger: our own actions open and close running intervals at once (the sync would, later).
+    if (stopped) await store.usage.closeInterval(clusterId, vmid, this.#clock.now());
+    else await store.usage.openInterval(clusterId, vmid, this.#clock.now());
+    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node, ...(options.reason ? { reason: options.reason } : {}) } });
     return { vmid, status, durationMs: this.#clock.now() - started };
   }
 }

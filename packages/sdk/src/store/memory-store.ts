@@ -11,6 +11,10 @@ import type {
   SshKeyRecord,
   ClassSettingsRecord,
   ClassBaseVersionRecord,
+  ClassScheduleRecord,
+  ClassTimePolicyRecord,
+  VmUsageIntervalRecord,
+  VmIdleRecord,
   LeaseRecord,
   PersonRecord,
   SyncStateRecord,
@@ -44,13 +48,17 @@ interface MemoryState {
   sshKeys: SshKeyRecord[];
   classSettings: ClassSettingsRecord[];
   baseVersions: ClassBaseVersionRecord[];
+  schedules: ClassScheduleRecord[];
+  policies: ClassTimePolicyRecord[];
+  usage: VmUsageIntervalRecord[];
+  idle: VmIdleRecord[];
   audit: AuditRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], idle: [], audit: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -294,6 +302,8 @@ export function createMemoryStore(): Store {
         s.inviteUses = s.inviteUses.filter((u) => !gone.has(u.codeHash));
         s.classSettings = s.classSettings.filter((c) => c.classId !== classId);
         s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
+        s.schedules = s.schedules.filter((v) => v.classId !== classId);
+        s.policies = s.policies.filter((v) => v.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -530,6 +540,57 @@ export function createMemoryStore(): Store {
         return s.baseVersions.length < before;
       },
     },
+    schedules: {
+      async add(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        const row = { id: id(), ...copy(record) };
+        s.schedules.push(row);
+        return copy(row);
+      },
+      async list(classId) {
+        return copy(s.schedules.filter((r) => classId === undefined || r.classId === classId).sort((a, b) => a.classId.localeCompare(b.classId) || a.id - b.id));
+      },
+      async remove(classId, scheduleId) {
+        const before = s.schedules.length;
+        s.schedules = s.schedules.filter((r) => !(r.classId === classId && r.id === scheduleId));
+        return s.schedules.length < before;
+      },
+    },
+    usage: {
+      async policy(classId) {
+        return copy(s.policies.find((p) => p.classId === classId));
+      },
+      async savePolicy(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.policies = [...s.policies.filter((p) => p.classId !== record.classId), copy(record)];
+      },
+      async openInterval(clusterId, vmid, at) {
+        if (s.usage.some((u) => u.clusterId === clusterId && u.vmid === vmid && u.endedAt === null)) return false;
+        s.usage.push({ clusterId, vmid, startedAt: at, endedAt: null });
+        return true;
+      },
+      async closeInterval(clusterId, vmid, at) {
+        const open = s.usage.find((u) => u.clusterId === clusterId && u.vmid === vmid && u.endedAt === null);
+        if (!open) return false;
+        open.endedAt = Math.max(at, open.startedAt);
+        return true;
+      },
+      async intervals(vms, since) {
+        const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
+        return copy(s.usage.filter((u) => keys.has(vmKey(u.clusterId, u.vmid)) && (since === undefined || u.endedAt === null || u.endedAt >= since)).sort((a, b) => a.startedAt - b.startedAt || a.vmid - b.vmid));
+      },
+      async idle(clusterId, vmid) {
+        return copy(s.idle.find((r) => r.clusterId === clusterId && r.vmid === vmid));
+      },
+      async saveIdle(record) {
+        s.idle = [...s.idle.filter((r) => !(r.clusterId === record.clusterId && r.vmid === record.vmid)), copy(record)];
+      },
+      async clearIdle(clusterId, vmid) {
+        const before = s.idle.length;
+        s.idle = s.idle.filter((r) => !(r.clusterId === clusterId && r.vmid === vmid));
+        return s.idle.length < before;
+      },
+    },
     audit: {
       async record(entry) {
         s.audit.push({ id: id(), ...copy(entry) });
@@ -567,6 +628,8 @@ export function createMemoryStore(): Store {
     invites: serialized(raw.invites, lock),
     sshKeys: serialized(raw.sshKeys, lock),
     classLifecycle: serialized(raw.classLifecycle, lock),
+    schedules: serialized(raw.schedules, lock),
+    usage: serialized(raw.usage, lock),
     audit: serialized(raw.audit, lock),
     transaction: raw.transaction,
     close: raw.close,

@@ -255,3 +255,60 @@ export interface ClassBaseVersionRecord {
   createdBy: string;
   createdAt: EpochMs;
 }
+
+/**
+ * A weekly class schedule: on `days` from `startTime` to `endTime` (wall clock in `timezone`), the
+ * class's student VMs are started `startBeforeMin` minutes early and stopped after the end.
+ */
+export interface ClassScheduleRecord {
+  id: number;
+  classId: string;
+  /** Days of the week as croner reads them, e.g. `mon,wed`. */
+  days: string;
+  /** `HH:MM`, wall clock in `timezone`. */
+  startTime: string;
+  /** `HH:MM`, wall clock in `timezone`; later than `startTime` on the same day. */
+  endTime: string;
+  /** An IANA time zone, e.g. `Europe/Berlin`. */
+  timezone: string;
+  startBeforeMin: number;
+  /** Dates (`YYYY-MM-DD` in `timezone`) with no session. */
+  skipDates: string[];
+  createdBy: string;
+  createdAt: EpochMs;
+}
+
+/** A class's time and cost limits; null = no limit. */
+export interface ClassTimePolicyRecord {
+  classId: string;
+  /** Hours each student may run their VMs outside scheduled sessions. */
+  quotaHours: number | null;
+  /** VMs a student may have running at once. */
+  maxRunning: number | null;
+  /** Student VMs of the class that may run at once outside sessions. */
+  maxRunningInClass: number | null;
+  /** A running VM below this CPU percentage counts as idle. */
+  idleCpuBelowPercent: number | null;
+  /** How long a VM must be idle before it gets its warning. */
+  idleForMinutes: number | null;
+}
+
+/** One interval during which a VM ran; `endedAt` null while it still runs. */
+export interface VmUsageIntervalRecord {
+  clusterId: string;
+  vmid: number;
+  startedAt: EpochMs;
+  endedAt: EpochMs | null;
+}
+
+/** Idle tracking of one running VM (the class scheduler's, from the sync's CPU readings). */
+export interface VmIdleRecord {
+  clusterId: string;
+  vmid: number;
+  /** Since when its CPU has stayed below the class's threshold; null while it is busy. */
+  idleSince: EpochMs | null;
+  /** When its owner was warned that it will stop; null before the warning. */
+  warnedAt: EpochMs | null;
+  /** When its owner last kept it running (`/myvm keep`); null if never. */
+  keptAt: EpochMs | null;
+}

@@ -3,6 +3,10 @@ import type {
   ClassBaseVersionRecord,
   ClassMemberRecord,
   ClassSettingsRecord,
+  ClassScheduleRecord,
+  ClassTimePolicyRecord,
+  VmUsageIntervalRecord,
+  VmIdleRecord,
   ClassRecord,
   ClusterRecord,
   DeploymentItemRecord,
@@ -228,6 +232,34 @@ export interface ClassLifecycleRepository {
   removeBaseVersion(classId: string, version: number): Promise<boolean>;
 }
 
+/** Weekly class schedules. */
+export interface ScheduleRepository {
+  /** Adds a schedule and gives it an id; an unknown class → `UnknownReferenceError`. */
+  add(record: Omit<ClassScheduleRecord, 'id'>): Promise<ClassScheduleRecord>;
+  /** Every schedule (or the class's), by class then id. */
+  list(classId?: string): Promise<ClassScheduleRecord[]>;
+  /** Removes the class's schedule `id`; false when there was none. */
+  remove(classId: string, id: number): Promise<boolean>;
+}
+
+/** Class time policies and the ledger of VM running intervals. */
+export interface UsageRepository {
+  policy(classId: string): Promise<ClassTimePolicyRecord | undefined>;
+  /** Inserts or replaces the class's policy; an unknown class → `UnknownReferenceError`. */
+  savePolicy(record: ClassTimePolicyRecord): Promise<void>;
+  /** Opens a running interval of the VM at `at`; false (nothing written) when one is open already. */
+  openInterval(clusterId: string, vmid: number, at: EpochMs): Promise<boolean>;
+  /** Closes the VM's open interval at `at`; false when none was open. */
+  closeInterval(clusterId: string, vmid: number, at: EpochMs): Promise<boolean>;
+  /** The VMs' intervals that were open at or after `since`, oldest first. */
+  intervals(vms: ReadonlyArray<{ clusterId: string; vmid: number }>, since?: EpochMs): Promise<VmUsageIntervalRecord[]>;
+  idle(clusterId: string, vmid: number): Promise<VmIdleRecord | undefined>;
+  /** Inserts or replaces the VM's idle record. */
+  saveIdle(record: VmIdleRecord): Promise<void>;
+  /** Forgets the VM's idle record (it is busy again or stopped); false when there was none. */
+  clearIdle(clusterId: string, vmid: number): Promise<boolean>;
+}
+
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
@@ -250,6 +282,8 @@ export interface Store {
   readonly invites: InviteRepository;
   readonly sshKeys: SshKeyRepository;
   readonly classLifecycle: ClassLifecycleRepository;
+  readonly schedules: ScheduleRepository;
+  readonly usage: UsageRepository;
   readonly audit: AuditRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { classUsage, formatHours, keepVmRunning, nextSession, studentUsage, type ClassTimePolicyRecord } from '@lab/proxmox-sdk';
+import { subcommand } from '../command-plugin.js';
+import { myVms, pickMyVm, vmOption } from './my-vms.js';
+import { classId, classNames, mustTeach } from './teacher-access.js';
+
+const limit = (description: string, max: number) => z.coerce.number().min(0, 'a limit is 0 or more').max(max, `a limit is at most ${max}`).optional().describe(description);
+
+const describePolicy = (p: ClassTimePolicyRecord): string =>
+  [
+    `quota ${p.quotaHours === null ? 'none' : `${p.quotaHours} h outside sessions`}`,
+    `max running ${p.maxRunning ?? 'none'}`,
+    `max running in class ${p.maxRunningInClass ?? 'none'}`,
+    `idle ${p.idleCpuBelowPercent === null || p.idleForMinutes === null ? 'off' : `below ${p.idleCpuBelowPercent}% CPU for ${p.idleForMinutes} min`}`,
+  ].join(', ');
+
+/**
+ * `/lab limits <class> [--quota-hours 10] [--max-running 1] [--idle-cpu 5] [--idle-minutes 30]`:
+ * shows or changes the class's time limits (0 turns a limit off).
+ */
+export const limitsSubcommand = subcommand({
+  description: 'Time limits: --quota-hours, --max-running, --class-max-running, --idle-cpu, --idle-minutes (0 = off)',
+  options: z.object({
+    class: classId,
+    'quota-hours': limit('hours per student outside sessions', 10_000),
+    'max-running': limit('VMs a student may run at once', 100),
+    'class-max-running': limit('student VMs of the class running at once outside sessions', 10_000),
+    'idle-cpu': limit('CPU percent below which a VM is idle', 100),
+    'idle-minutes': limit('minutes idle before the warning', 10_000),
+  }),
+  positional: ['class'],
+  role: 'teacher',
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'change the limits of');
+    const { store } = ctx.services;
+    const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? { classId: o.class, quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null };
+    const pick = (given: number | undefined, old: number | null) => (given === undefined ? old : given === 0 ? null : given);
+    const after: ClassTimePolicyRecord = {
+      classId: o.class,
+      quotaHours: pick(o['quota-hours'], before.quotaHours),
+      maxRunning: pick(o['max-running'] === undefined ? undefined : Math.floor(o['max-running']), before.maxRunning),
+      maxRunningInClass: pick(o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']), before.maxRunningInClass),
+      idleCpuBelowPercent: pick(o['idle-cpu'], before.idleCpuBelowPercent),
+      idleForMinutes: pick(o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']), before.idleForMinutes),
+    };
+    const changed = JSON.stringify(after) !== JSON.stringify(before);
+    if (changed) await store.usage.savePolicy(after);
+    return { text: `${o.class}: ${describePolicy(after)}.`, data: after };
+  },
+});
+
+/** `/lab usage <class>`: each student's hours outside sessions, what is left and what runs now (from the store). */
+export const labUsageSubcommand = subcommand({
+  description: "Students' VM hours outside sessions, hours left and running VMs",
+  options: z.object({ class: classId }),
+  positional: ['class'],
+  role: 'teacher',
+  autocomplete: { class: classNames },
+  async run(ctx, o) {
+    await mustTeach(ctx, o.class, 'see the usage of');
+    const { store, clock } = ctx.services;
+    const now = clock.now();
+    const rows = await classUsage(store, o.class, now);
+    const names = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
+    const next = nextSession(await store.schedules.list(o.class), now);
+    const lines = rows.map((r) => `${names.get(r.personId) ?? `#${r.personId}`}: ${formatHours(r.usedMs)} used${r.leftMs === null ? '' : `, ${formatHours(r.leftMs)} left`}, ${r.running} running`);
+    return {
+      text: [`${o.class} usage outside sessions:`, ...(lines.length ? lines : ['(no students)']), ...(next ? [`Next session: ${new Date(next.start).toISOString()}.`] : [])].join('\n'),
+      data: rows.map((r) => ({ ...r, username: names.get(r.personId) ?? null })),
+    };
+  },
+});
+
+/** `/myvm usage`: the caller's hours outside sessions and what is left, per class. */
+export const myvmUsageSubcommand = subcommand({
+  description: 'Your VM hours outside class sessions and the hours left',
+  options: z.object({}),
+  positional: [],
+  role: 'student',
+  ephemeral: true,
+  async run(ctx) {
+    const { store, clock } = ctx.services;
+    const now = clock.now();
+    const personId = ctx.caller.person.id;
+    const classes = [...new Set((await store.classes.assignmentsOf(personId)).filter((a) => a.role === 'student' && a.classId).map((a) => a.classId!))].sort();
+    if (classes.length === 0) return { text: 'You have no class VM yet.', data: [] };
+    const rows = await Promise.all(classes.map((c) => studentUsage(store, c, personId, now)));
+    const lines = await Promise.all(rows.map(async (r) => {
+      const next = nextSession(await store.schedules.list(r.classId), now);
+      return `${r.classId}: ${formatHours(r.usedMs)} used outside sessions${r.leftMs === null ? ' (no limit)' : `, ${formatHours(r.leftMs)} left`}${next ? `; next session ${new Date(next.start).toISOString()}` : ''}.`;
+    }));
+    return { text: lines.join('\n'), data: rows };
+  },
+});
+
+/** `/myvm keep [vm]`: keeps the caller's VM running past an idle warning (once per session). */
+export const myvmKeepSubcommand = subcommand({
+  description: 'Keep your VM running after an idle warning (once per session)',
+  options: z.object({ vm: vmOption }),
+  positional: ['vm'],
+  role: 'student',
+  ephemeral: true,
+  autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
+  async run(ctx, o) {
+    const chosen = await pickMyVm(ctx, o.vm, 'keep');
+    if ('text' in chosen) return chosen;
+    const result = await keepVmRunning(ctx.services.store, { ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, ctx.services.clock.now());
+    return { text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.`, data: { vmid: chosen.vmid, ...result } };
+  },
+});

@@ -1,0 +1,106 @@
+import * as commands from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRouter, LabServices } from '../src/index.js';
+import { ids, useLab } from './lab-fixture.js';
+
+const current = useLab(commands);
+let router: CommandRouter;
+let services: LabServices;
+beforeAll(() => {
+  ({ router, services } = current());
+});
+
+const as = (userId: string, text: string) => router.invoke({ platform: 'slack', userId, command: 'lab', text });
+
+describe('/lab schedule', () => {
+  it('adds a weekly schedule with its time zone, warm-up and skipped dates, lists it with the next session and removes it', async () => {
+    const added = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30" --tz Europe/Berlin --start-before 15m --skip 2026-12-24');
+    expect(added.error, added.text).toBeFalsy();
+    expect(added.text).toContain('mon,wed 09:00-10:30 Europe/Berlin (VMs start 15 min early; skips 2026-12-24)');
+    const [stored] = await services.store.schedules.list('cs101');
+    expect(stored).toMatchObject({ days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 15, skipDates: ['2026-12-24'], createdBy: 'lovelace' });
+    const listed = await as(ids.teacher, 'schedule cs101 list');
+    expect(listed.text).toContain(`${stored!.id}. mon,wed 09:00-10:30`);
+    expect(listed.text).toContain('Next session:');
+    const removed = await as(ids.teacher, `schedule cs101 remove ${stored!.id}`);
+    expect(removed.error, removed.text).toBeFalsy();
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+
+  it('refuses a schedule, time zone or date it cannot read with one sentence, and other teachers and students', async () => {
+    for (const [text, fragment] of [
+      ['schedule cs101 add "monday 9-10"', 'write it as days and times'],
+      ['schedule cs101 add "mon 09:00-10:30" --tz Mars/Olympus', 'not a time zone name'],
+      ['schedule cs101 add "mon 09:00-10:30" --skip 24.12.2026', 'a date is written YYYY-MM-DD'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text).toContain(fragment);
+    }
+    expect((await as(ids.teacher2, 'schedule cs101 add "mon 09:00-10:30"')).error).toBe(true);
+    expect((await as(ids.alice, 'schedule cs101 list')).error).toBe(true);
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+});
+
+describe('/lab limits, /lab usage and /myvm usage', () => {
+  it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
+    const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min.');
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    const now = services.clock.now();
+    await services.store.usage.openInterval('lab', 100, now - 30 * 60_000);
+    await services.store.usage.closeInterval('lab', 100, now);
+    const usage = await as(ids.teacher, 'usage cs101');
+    expect(usage.text).toContain('alice: 0.5 h used, 1.5 h left');
+    expect(usage.text).toContain('bob: 0 h used, 2 h left');
+    const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
+    expect(mine.text).toBe('cs101: 0.5 h used outside sessions, 1.5 h left.');
+    expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');
+    expect((await as(ids.alice, 'usage cs101')).error).toBe(true);
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
+describe('/myvm keep', () => {
+  it('keeps the caller’s VM past an idle warning once, then refuses with one sentence', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const now = services.clock.now();
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null });
+    const keep = (text: string) => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text });
+    const first = await keep('keep 100');
+    expect(first.error, first.text).toBeFalsy();
+    expect(first.text).toContain('its idle stop is cancelled');
+    expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
+    const second = await keep('keep 100');
+    expect(second.error).toBe(true);
+    expect(second.text).toContain('that works once per session');
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
+describe('/lab status with time controls', () => {
+  it('shows per VM the hours outside sessions and idle since, and the next scheduled action, from the store', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const vm = (await services.store.inventory.get('lab', 100))!;
+    await services.store.inventory.update('lab', 100, { name: 'cs101-alice' });
+    const now = services.clock.now();
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null });
+    await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
+    const status = await as(ids.teacher, 'status cs101');
+    // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.
+    expect(status.text).toContain(`cs101-alice (100) on ${vm.node}: running — alice (idle since ${new Date(now - 60_000).toISOString()}, `);
+    expect(status.text).toMatch(/, [\d.]+ h outside sessions\)/);
+    expect(status.text).toMatch(/Next: VMs (start at|stop at) \d{4}-/);
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+    await services.store.usage.clearIdle('lab', 100);
+    await services.store.inventory.update('lab', 100, { name: vm.name });
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});

@@ -1,0 +1,317 @@
+import { hostname } from 'node:os';
+import { VmPower, type PowerAction } from '../inventory/vm-power.js';
+import type { Viewer } from '../inventory/viewer.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { ClusterApis } from '../ports/cluster-apis.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
+import type { ClassScheduleRecord, ClassTimePolicyRecord, EpochMs, VmAssignmentRecord, VmInventoryRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { DuplicateNameError } from '../store/store-errors.js';
+import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { assertTimerMs } from '../util/timer-limit.js';
+import { currentSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { studentUsage } from './usage.js';
+
+const LEASE = 'class-scheduler';
+/** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
+const STOP_CATCH_UP_MS = 6 * 3_600_000;
+/** Idle detection trusts a VM's CPU only if the sync read it this recently. */
+const STALE_CPU_MS = 5 * 60_000;
+const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
+
+/** Settings of the class scheduler; every one but `store` and `clusters` has a default. */
+export interface ClassSchedulerOptions {
+  store: Store;
+  clusters: ClusterApis;
+  clock?: Clock;
+  logger?: Logger;
+  /** Who this process is in the scheduler's lease. @defaultValue `hostname:pid:random` */
+  holderId?: string;
+  /** How often the loop looks for due work. @defaultValue 30000 */
+  tickMs?: number;
+  /** @defaultValue 90000 */
+  leaseTtlMs?: number;
+  /** Power actions in flight per node, so 30 starts do not hit one storage at once. @defaultValue 2 */
+  perNodeConcurrency?: number;
+  /** Graceful shutdown time before a hard stop at a session's end. @defaultValue 120 */
+  shutdownTimeoutS?: number;
+  /** Task polling interval of the power actions. @defaultValue 1000 */
+  pollIntervalMs?: number;
+  /** Direct messages to students (the idle warning). @defaultValue tells no one */
+  notifier?: PersonNotifier;
+  /** Minutes between the idle warning and the stop, and between the quota warning and the stop. @defaultValue 10 */
+  idleWarningMinutes?: number;
+}
+
+/** One power action the scheduler took (or tried). */
+export interface ScheduledAction {
+  classId: string;
+  /** The schedule and session behind a start or stop; null for idle actions. */
+  scheduleId: number | null;
+  sessionStart: EpochMs | null;
+  clusterId: string;
+  vmid: number;
+  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown' | 'quota-warning' | 'quota-shutdown';
+  outcome: 'ok' | 'already' | 'failed';
+  error?: string;
+}
+
+/**
+ * Starts a class's student VMs `startBeforeMin` minutes before each scheduled session and shuts
+ * them down (then hard-stops after `shutdownTimeoutS`) when it ends. Only the holder of the
+ * `class-scheduler` lease acts. Each start and stop of a VM in a session is claimed in the store
+ * before it is sent (a nonce keyed by class, schedule, session and VM), so a lease handover or two
+ * processes never start or stop a VM twice for one session; a failed action gives its claim back
+ * and is tried again on the next tick. Actions are audited by `VmPower` as actor `scheduler` with
+ * the reason.
+ */
+export class ClassScheduler {
+  readonly holderId: string;
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #power: VmPower;
+  #notifier: PersonNotifier;
+  readonly #o: Required<Pick<ClassSchedulerOptions, 'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'>>;
+  #loop: Promise<void> | undefined;
+  #stop: AbortController | undefined;
+  #isLeader = false;
+
+  constructor(options: ClassSchedulerOptions) {
+    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+    this.#notifier = options.notifier ?? silentNotifier;
+    this.#power = new VmPower({ store: options.store, clusters: options.clusters, clock: this.#clock, pollIntervalMs: options.pollIntervalMs });
+    this.#o = {
+      tickMs: options.tickMs ?? 30_000,
+      leaseTtlMs: options.leaseTtlMs ?? 90_000,
+      perNodeConcurrency: options.perNodeConcurrency ?? 2,
+      shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
+      idleWarningMinutes: options.idleWarningMinutes ?? 10,
+    };
+    assertTimerMs(this.#o.tickMs, 'scheduler tickMs');
+    assertTimerMs(this.#o.leaseTtlMs, 'scheduler leaseTtlMs');
+  }
+
+  /** Sends the idle warnings through `notifier` from now on (a bot gives its own once it is up). */
+  useNotifier(notifier: PersonNotifier): void {
+    this.#notifier = notifier;
+  }
+
+  /** Whether this scheduler holds the lease (as of its last attempt). */
+  get isLeader(): boolean {
+    return this.#isLeader;
+  }
+
+  /**
+   * One round: takes or renews the lease and, if held, does the work due now. Returns what it did
+   * (nothing when another process holds the lease).
+   */
+  async runOnce(): Promise<ScheduledAction[]> {
+    this.#isLeader = await this.#store.sync.acquireLease(LEASE, this.holderId, this.#o.leaseTtlMs, this.#clock.now());
+    if (!this.#isLeader) return [];
+    return this.runDue();
+  }
+
+  /** The work due now, whoever holds the lease (for tests and a one-off `lab` command). */
+  async runDue(): Promise<ScheduledAction[]> {
+    const now = this.#clock.now();
+    const schedules = await this.#store.schedules.list();
+    const byClass = new Map<string, ClassScheduleRecord[]>();
+    for (const s of schedules) byClass.set(s.classId, [...(byClass.get(s.classId) ?? []), s]);
+    const done: ScheduledAction[] = [];
+    for (const list of byClass.values()) {
+      const sessions = list.flatMap((s) => sessionsBetween(s, now - STOP_CATCH_UP_MS, now + 1));
+      const active = sessions.filter((s) => s.warmupAt <= now && now < s.end);
+      for (const session of active) done.push(...(await this.#act(session, 'start')));
+      // A session that ended while another of the class runs (back to back) leaves the VMs on.
+      if (active.length === 0) {
+        for (const session of sessions.filter((s) => s.end <= now && now < s.end + STOP_CATCH_UP_MS)) done.push(...(await this.#act(session, 'shutdown')));
+      }
+    }
+    done.push(...(await this.#idle(now)));
+    done.push(...(await this.#quota(now)));
+    return done;
+  }
+
+  /**
+   * Quota enforcement outside sessions: a student with no hours left whose class VM runs gets a
+   * direct message, and the VM is shut down `idleWarningMinutes` later (audited with the reason).
+   * The warning is recorded per running interval (a store nonce), so a lease handover neither
+   * warns twice nor forgets the grace period.
+   */
+  async #quota(now: EpochMs): Promise<ScheduledAction[]> {
+    const out: ScheduledAction[] = [];
+    const graceMs = this.#o.idleWarningMinutes * 60_000;
+    for (const klass of await this.#store.classes.listClasses()) {
+      const policy = await this.#store.usage.policy(klass.id);
+      if (policy?.quotaHours == null) continue;
+      if (currentSession(await this.#store.schedules.list(klass.id), now)) continue;
+      const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter((a) => a.role === 'student' && a.personId !== null);
+      for (const personId of [...new Set(students.map((a) => a.personId!))]) {
+        const usage = await studentUsage(this.#store, klass.id, personId, now);
+        if (usage.leftMs !== 0 || usage.running === 0) continue;
+        const person = await this.#store.classes.getPerson(personId);
+        for (const a of students.filter((x) => x.personId === personId)) {
+          const vm = await this.#store.inventory.get(a.clusterId, a.vmid);
+          if (!vm || vm.status !== 'running') continue;
+          const open = (await this.#store.usage.intervals([a], now)).find((i) => i.endedAt === null);
+          const key = `quota-warned:${a.clusterId}/${a.vmid}:${open?.startedAt ?? 0}`;
+          const base = { classId: klass.id, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+          const warned = (await this.#store.nonces.take(key, now)) as { warnedAt: number } | undefined;
+          await this.#store.nonces.put(key, warned ?? { warnedAt: now }, now + 7 * 86_400_000, now);
+          if (!warned) {
+            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${this.#o.idleWarningMinutes} min.`;
+            const delivered = person ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false) : false;
+            out.push({ ...base, action: 'quota-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) });
+          } else if (now - warned.warnedAt >= graceMs) {
+            try {
+              await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}` });
+              out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
+            } catch (error) {
+              out.push({ ...base, action: 'quota-shutdown', outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Idle auto-shutdown from the CPU the sync already stored (no PVE request): a running student
+   * VM below the class's `idleCpuBelowPercent` for `idleForMinutes` gets its owner a direct
+   * message, and is shut down `idleWarningMinutes` later unless kept (`keepVmRunning`) or busy again.
+   */
+  async #idle(now: EpochMs): Promise<ScheduledAction[]> {
+    const out: ScheduledAction[] = [];
+    for (const klass of await this.#store.classes.listClasses()) {
+      const policy = await this.#store.usage.policy(klass.id);
+      if (!policy || policy.idleCpuBelowPercent === null || policy.idleForMinutes === null) continue;
+      for (const a of (await this.#store.classes.assignmentsOfClass(klass.id)).filter((x) => x.role === 'student')) {
+        const action = await this.#idleOne(policy, a, now);
+        if (action) out.push(action);
+      }
+    }
+    return out;
+  }
+
+  async #idleOne(policy: ClassTimePolicyRecord, a: VmAssignmentRecord, now: EpochMs): Promise<ScheduledAction | undefined> {
+    const store = this.#store;
+    const vm = await store.inventory.get(a.clusterId, a.vmid);
+    const record = await store.usage.idle(a.clusterId, a.vmid);
+    if (!vm || vm.goneAt !== null || vm.status !== 'running') {
+      if (record) await store.usage.clearIdle(a.clusterId, a.vmid);
+      return undefined;
+    }
+    // A CPU reading the sync has not refreshed lately says nothing about now: judge nothing on it.
+    if (now - vm.lastUpdated > STALE_CPU_MS) return undefined;
+    const base = { classId: policy.classId, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+    if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent!) {
+      if (record && record.idleSince !== null) await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
+      return undefined;
+    }
+    if (!record || record.idleSince === null) {
+      await store.usage.saveIdle({ clusterId: a.clusterId, vmid: a.vmid, idleSince: now, warnedAt: null, keptAt: record?.keptAt ?? null });
+      return undefined;
+    }
+    const forMin = policy.idleForMinutes!;
+    const warnMin = this.#o.idleWarningMinutes;
+    if (record.warnedAt === null) {
+      if (now - record.idleSince < forMin * 60_000) return undefined;
+      await store.usage.saveIdle({ ...record, warnedAt: now });
+      const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
+      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. /myvm keep to keep it running.`;
+      const delivered = owner ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false) : false;
+      return { ...base, action: 'idle-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) };
+    }
+    if (now - record.warnedAt < warnMin * 60_000) return undefined;
+    try {
+      await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, warned ${warnMin} min before` });
+      await store.usage.clearIdle(a.clusterId, a.vmid);
+      return { ...base, action: 'idle-shutdown', outcome: 'ok' };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('idle shutdown failed; will retry', { ...base, error: message });
+      return { ...base, action: 'idle-shutdown', outcome: 'failed', error: message };
+    }
+  }
+
+  async #act(session: ClassSession, action: 'start' | 'shutdown'): Promise<ScheduledAction[]> {
+    const vms = await this.#studentVms(session.classId);
+    const byNode = new Map<string, VmInventoryRecord[]>();
+    for (const vm of vms) byNode.set(`${vm.clusterId}/${vm.node}`, [...(byNode.get(`${vm.clusterId}/${vm.node}`) ?? []), vm]);
+    const results = await Promise.all(
+      [...byNode.values()].map((list) => mapWithConcurrency(list, this.#o.perNodeConcurrency, (vm) => this.#one(session, vm, action))),
+    );
+    return results.flat().filter((r): r is ScheduledAction => r !== undefined);
+  }
+
+  async #one(session: ClassSession, vm: VmInventoryRecord, action: 'start' | 'shutdown'): Promise<ScheduledAction | undefined> {
+    const key = `schedule:${session.classId}:${session.scheduleId}:${session.start}:${action}:${vm.clusterId}/${vm.vmid}`;
+    const now = this.#clock.now();
+    try {
+      await this.#store.nonces.put(key, { holder: this.holderId }, session.end + STOP_CATCH_UP_MS + 86_400_000, now);
+    } catch (error) {
+      if (error instanceof DuplicateNameError) return undefined; // done (or being done) already
+      throw error;
+    }
+    const base = { classId: session.classId, scheduleId: session.scheduleId, sessionStart: session.start, clusterId: vm.clusterId, vmid: vm.vmid, action };
+    const fresh = await this.#store.inventory.get(vm.clusterId, vm.vmid);
+    const want = action === 'start' ? 'running' : 'stopped';
+    if (!fresh || fresh.status === want) return { ...base, outcome: 'already' };
+    try {
+      await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: action === 'start' ? `class ${session.classId} session at ${new Date(session.start).toISOString()}` : `class ${session.classId} session ended` });
+      return { ...base, outcome: 'ok' };
+    } catch (error) {
+      // Give the claim back, so the next tick tries again.
+      await this.#store.nonces.take(key, this.#clock.now());
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('scheduled power action failed; will retry', { ...base, error: message });
+      return { ...base, outcome: 'failed', error: message };
+    }
+  }
+
+  async #studentVms(classId: string): Promise<VmInventoryRecord[]> {
+    const assignments = (await this.#store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
+    const rows = await Promise.all(assignments.map((a) => this.#store.inventory.get(a.clusterId, a.vmid)));
+    return rows.filter((r): r is VmInventoryRecord => r !== undefined && r.goneAt === null && !r.isTemplate);
+  }
+
+  /** Runs the loop: take or renew the lease; if held, do the work that is due. */
+  start(): void {
+    if (this.#loop) return;
+    const stop = new AbortController();
+    this.#stop = stop;
+    this.#loop = (async () => {
+      while (!stop.signal.aborted) {
+        try {
+          await this.runOnce();
+        } catch (error) {
+          this.#logger.error('scheduler loop error (continuing)', { error });
+        }
+        await this.#clock.sleep(this.#o.tickMs, stop.signal).catch(() => undefined);
+      }
+    })();
+  }
+
+  /** Stops the loop and gives the lease up so another process takes over at once. */
+  async stop(): Promise<void> {
+    this.#stop?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+    if (this.#isLeader) await this.#store.sync.releaseLease(LEASE, this.holderId);
+    this.#isLeader = false;
+  }
+
+  /** Stops the loop without releasing the lease, as a crashed process would (for tests). */
+  async abandon(): Promise<void> {
+    this.#stop?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+    this.#isLeader = false;
+  }
+}

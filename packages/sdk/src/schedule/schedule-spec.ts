@@ -1,0 +1,125 @@
+import { Cron } from 'croner';
+import type { ClassScheduleRecord, EpochMs } from '../store/records.js';
+import { InvalidScheduleError } from './schedule-errors.js';
+
+const DAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
+const DAYS = new RegExp(`^${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*$`);
+const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The parts of `"mon,wed 09:00-10:30"`. */
+export interface ScheduleSpec {
+  days: string;
+  startTime: string;
+  endTime: string;
+}
+
+/** One occurrence of a schedule: VMs start at `warmupAt`, the session runs from `start` to `end`. */
+export interface ClassSession {
+  classId: string;
+  scheduleId: number;
+  warmupAt: EpochMs;
+  start: EpochMs;
+  end: EpochMs;
+}
+
+/**
+ * Reads `"mon,wed 09:00-10:30"` (days as `mon`…`sun`, lists and ranges; wall-clock times, the end
+ * later than the start on the same day). Anything else → `InvalidScheduleError`.
+ */
+export function parseScheduleSpec(text: string): ScheduleSpec {
+  const match = /^\s*(\S+)\s+(\d\d:\d\d)-(\d\d:\d\d)\s*$/.exec(text.toLowerCase());
+  if (!match) throw new InvalidScheduleError({ input: text, reason: 'write it as days and times, e.g. "mon,wed 09:00-10:30"' });
+  const [, days, startTime, endTime] = match as unknown as [string, string, string, string];
+  if (!DAYS.test(days)) throw new InvalidScheduleError({ input: text, reason: `'${days}' is not a list of days such as mon,wed or mon-fri` });
+  if (!TIME.test(startTime) || !TIME.test(endTime)) throw new InvalidScheduleError({ input: text, reason: 'times are HH:MM on a 24-hour clock' });
+  if (endTime <= startTime) throw new InvalidScheduleError({ input: text, reason: 'the end must be later than the start on the same day' });
+  return { days, startTime, endTime };
+}
+
+/** Reads a duration in minutes: `10m`, `1h`, `90` (minutes); → `InvalidScheduleError`. */
+export function parseMinutes(text: string): number {
+  const match = /^\s*(\d{1,4})\s*(m|min|h)?\s*$/i.exec(text);
+  if (!match) throw new InvalidScheduleError({ input: text, reason: 'a duration is minutes or hours, e.g. 10m or 1h' });
+  return Number(match[1]) * (match[2]?.toLowerCase() === 'h' ? 60 : 1);
+}
+
+/** Checks an IANA time zone name; → `InvalidScheduleError`. */
+export function assertTimeZone(timezone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
+  } catch (error) {
+    throw new InvalidScheduleError({ input: timezone, reason: 'it is not a time zone name such as Europe/Berlin' }, { cause: error });
+  }
+}
+
+/** Checks a `YYYY-MM-DD` date; → `InvalidScheduleError`. */
+export function assertDate(date: string): void {
+  if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new InvalidScheduleError({ input: date, reason: 'a date is written YYYY-MM-DD' });
+}
+
+const cronAt = (time: string, days: string, timezone: string): Cron => {
+  const [h, m] = time.split(':').map(Number);
+  return new Cron(`${m} ${h} * * ${days}`, { timezone, paused: true });
+};
+
+/** The local date (`YYYY-MM-DD`) of `at` in `timezone`. */
+export function localDate(at: EpochMs, timezone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(at));
+}
+
+/**
+ * The sessions of `schedule` whose warm-up or end lies in `[from, to)` or that span it, in order;
+ * skipped dates left out. Recurrence, time zones and DST are croner's.
+ */
+export function sessionsBetween(schedule: ClassScheduleRecord, from: EpochMs, to: EpochMs): ClassSession[] {
+  const starts = cronAt(schedule.startTime, schedule.days, schedule.timezone);
+  const ends = cronAt(schedule.endTime, '*', schedule.timezone);
+  const warmupMs = schedule.startBeforeMin * 60_000;
+  const sessions: ClassSession[] = [];
+  // A session that began up to a day before `from` may still be running or just ended.
+  let cursor = new Date(from - 86_400_000 - warmupMs);
+  for (;;) {
+    const start = starts.nextRun(cursor);
+    if (!start || start.getTime() - warmupMs >= to) break;
+    cursor = start;
+    const end = ends.nextRun(start)!.getTime();
+    if (end < from || schedule.skipDates.includes(localDate(start.getTime(), schedule.timezone))) continue;
+    sessions.push({ classId: schedule.classId, scheduleId: schedule.id, warmupAt: start.getTime() - warmupMs, start: start.getTime(), end });
+  }
+  return sessions;
+}
+
+/** The first session of any of `schedules` that starts after `now`, or undefined. */
+export function nextSession(schedules: readonly ClassScheduleRecord[], now: EpochMs, horizonMs = 400 * 86_400_000): ClassSession | undefined {
+  let best: ClassSession | undefined;
+  for (const schedule of schedules) {
+    const starts = cronAt(schedule.startTime, schedule.days, schedule.timezone);
+    let cursor = new Date(now);
+    for (;;) {
+      const start = starts.nextRun(cursor);
+      if (!start || start.getTime() > now + horizonMs) break;
+      cursor = start;
+      if (schedule.skipDates.includes(localDate(start.getTime(), schedule.timezone))) continue;
+      const [session] = sessionsBetween(schedule, start.getTime(), start.getTime() + 1);
+      if (session && (!best || session.start < best.start)) best = session;
+      break;
+    }
+  }
+  return best;
+}
+
+/** The session of `schedules` in progress at `now` (warm-up included), or undefined. */
+export function currentSession(schedules: readonly ClassScheduleRecord[], now: EpochMs): ClassSession | undefined {
+  for (const schedule of schedules) {
+    const hit = sessionsBetween(schedule, now, now + 1).find((s) => s.warmupAt <= now && now < s.end);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** A schedule as a person reads it: `mon,wed 09:00-10:30 Europe/Berlin (VMs start 10 min early; skips 2026-12-24)`. */
+export function describeSchedule(s: ClassScheduleRecord): string {
+  const extras = [`VMs start ${s.startBeforeMin} min early`, ...(s.skipDates.length ? [`skips ${s.skipDates.join(', ')}`] : [])];
+  return `${s.days} ${s.startTime}-${s.endTime} ${s.timezone} (${extras.join('; ')})`;
+}

@@ -1,0 +1,304 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { presets, type PveSim } from '@lab/pve-sim';
+import {
+  ClassScheduler,
+  ClassRunningLimitError,
+  InvalidScheduleError,
+  KeepAlreadyUsedError,
+  keepVmRunning,
+  QuotaExceededError,
+  TooManyRunningError,
+  VmPower,
+  studentUsage,
+  waitForTask,
+  LabError,
+  SyncEngine,
+  createMemoryStore,
+  nextSession,
+  parseMinutes,
+  parseScheduleSpec,
+  sessionsBetween,
+  type ClassScheduleRecord,
+  type Clock,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+} from '../src/index.js';
+import { clientFor, fastSim } from './helpers.js';
+
+let sims: PveSim[] = [];
+let apis: ProxmoxClient[] = [];
+afterEach(async () => {
+  await Promise.all(apis.map((a) => a.close()));
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+  apis = [];
+});
+
+/** A clock the test moves; `sleep` yields briefly without moving it (task polling). */
+function fakeClock(start: number): Clock & { set(at: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    sleep: (_ms, signal) => new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      setTimeout(resolve, 5);
+    }),
+    set: (at) => {
+      now = at;
+    },
+  };
+}
+
+const STUDENTS = [
+  { vmid: 300, node: 'pve1', name: 'cs101-alice' },
+  { vmid: 301, node: 'pve2', name: 'cs101-bob' },
+  { vmid: 302, node: 'pve1', name: 'cs101-carol' },
+];
+const MONDAY = Date.parse('2026-11-30T00:00:00Z');
+const at = (iso: string) => Date.parse(iso);
+
+async function setup(): Promise<{ store: Store; clusters: ClusterApis; sim: PveSim; clock: ReturnType<typeof fakeClock>; sync: SyncEngine; schedule: ClassScheduleRecord }> {
+  const scenario = structuredClone(presets.small!);
+  scenario.guests = [...scenario.guests!, ...STUDENTS.map((s) => ({ ...s, status: 'stopped' as const, memory: 1024, cores: 1, disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } } }))];
+  const sim = await fastSim({ timeScale: 100, scenario });
+  sims.push(sim);
+  const api = clientFor(sim, { clusterId: 'lab1', retry: { maxAttempts: 1 }, timeoutMs: 5000 });
+  apis.push(api);
+  const clusters: ClusterApis = { get: () => api, ids: () => ['lab1'] };
+  const clock = fakeClock(MONDAY);
+  const store = createMemoryStore();
+  const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } });
+  await sync.quickSync();
+  await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, MONDAY);
+  for (const s of STUDENTS) {
+    const person = await store.classes.createPerson({ username: s.name.replace('cs101-', ''), displayName: s.name, role: 'student' }, MONDAY);
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: s.vmid, personId: person.id, classId: 'cs101', role: 'student' }, MONDAY);
+  }
+  const schedule = await store.schedules.add({ classId: 'cs101', ...parseScheduleSpec('mon,wed 09:00-10:30'), timezone: 'Europe/Berlin', startBeforeMin: parseMinutes('10m'), skipDates: [], createdBy: 'teacher', createdAt: MONDAY });
+  return { store, clusters, sim, clock, sync, schedule };
+}
+
+const statuses = async (store: Store) => Promise.all(STUDENTS.map(async (s) => (await store.inventory.get('lab1', s.vmid))?.status));
+const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
+const SHUTDOWN = 'POST /nodes/{node}/qemu/{vmid}/status/shutdown';
+
+describe('schedule parsing and sessions', () => {
+  it('reads days, times and durations, and refuses what it cannot read with a typed error', () => {
+    expect(parseScheduleSpec('mon,wed 09:00-10:30')).toEqual({ days: 'mon,wed', startTime: '09:00', endTime: '10:30' });
+    expect(parseScheduleSpec('Mon-Fri 13:15-14:00').days).toBe('mon-fri');
+    expect(parseMinutes('10m')).toBe(10);
+    expect(parseMinutes('1h')).toBe(60);
+    for (const bad of ['monday 09:00-10:30', 'mon 10:30-09:00', 'mon 25:00-26:00', 'mon,wed']) {
+      const error = (() => {
+        try {
+          parseScheduleSpec(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidScheduleError);
+      expect((error as LabError).code).toBe('LAB_INVALID_SCHEDULE');
+    }
+  });
+
+  it('keeps the wall-clock time across a daylight-saving change and leaves skipped dates out', () => {
+    const schedule: ClassScheduleRecord = { id: 1, classId: 'cs101', days: 'mon', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 10, skipDates: ['2026-04-06'], createdBy: 't', createdAt: 0 };
+    const sessions = sessionsBetween(schedule, at('2026-03-22T00:00:00Z'), at('2026-04-14T00:00:00Z'));
+    expect(sessions.map((s) => new Date(s.start).toISOString())).toEqual(['2026-03-23T08:00:00.000Z', '2026-03-30T07:00:00.000Z', '2026-04-13T07:00:00.000Z']);
+    expect(sessions[0]).toMatchObject({ warmupAt: at('2026-03-23T07:50:00Z'), end: at('2026-03-23T09:30:00Z') });
+    expect(nextSession([schedule], at('2026-04-01T00:00:00Z'))?.start).toBe(at('2026-04-13T07:00:00Z'));
+  });
+});
+
+describe('class scheduler over the simulator', () => {
+  it('starts the class VMs before each session of a two-session week and shuts them down after', async () => {
+    const { store, sim, clock, clusters } = await setup();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5 });
+    sim.requests.reset();
+    clock.set(at('2026-11-30T07:45:00Z')); // 08:45 in Berlin: before the warm-up
+    expect(await scheduler.runOnce()).toEqual([]);
+    clock.set(at('2026-11-30T07:51:00Z')); // 08:51: warm-up started
+    const started = await scheduler.runOnce();
+    expect(started.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([[300, 'start', 'ok'], [301, 'start', 'ok'], [302, 'start', 'ok']]);
+    expect(await statuses(store)).toEqual(['running', 'running', 'running']);
+    clock.set(at('2026-11-30T08:30:00Z'));
+    expect(await scheduler.runOnce()).toEqual([]); // done once per session
+    clock.set(at('2026-11-30T09:31:00Z')); // 10:31: the session ended
+    const stopped = await scheduler.runOnce();
+    expect(stopped.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([[300, 'shutdown', 'ok'], [301, 'shutdown', 'ok'], [302, 'shutdown', 'ok']]);
+    expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+    clock.set(at('2026-12-01T08:00:00Z')); // Tuesday: nothing
+    expect(await scheduler.runOnce()).toEqual([]);
+    clock.set(at('2026-12-02T07:55:00Z')); // Wednesday's session
+    expect((await scheduler.runOnce()).filter((a) => a.outcome === 'ok')).toHaveLength(3);
+    clock.set(at('2026-12-02T09:35:00Z'));
+    expect((await scheduler.runOnce()).filter((a) => a.outcome === 'ok')).toHaveLength(3);
+    expect(sim.requests.count(START)).toBe(6);
+    expect(sim.requests.count(SHUTDOWN)).toBe(6);
+    const audit = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit).toHaveLength(6);
+    expect(audit[0]?.details).toMatchObject({ reason: 'class cs101 session ended' });
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'running' }); // not the class's
+  });
+
+  it('does nothing on a skipped date', async () => {
+    const { store, clock, clusters, schedule } = await setup();
+    await store.schedules.remove('cs101', schedule.id);
+    await store.schedules.add({ ...schedule, skipDates: ['2026-11-30'] });
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20 });
+    clock.set(at('2026-11-30T08:00:00Z'));
+    expect(await scheduler.runOnce()).toEqual([]);
+    expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+  });
+
+  it('lets only the lease holder act, and a handover mid-session starts or stops nothing twice', async () => {
+    const { store, sim, clock, clusters } = await setup();
+    const a = new ClassScheduler({ store, clusters, clock, holderId: 'a', leaseTtlMs: 60_000, pollIntervalMs: 20, shutdownTimeoutS: 5 });
+    const b = new ClassScheduler({ store, clusters, clock, holderId: 'b', leaseTtlMs: 60_000, pollIntervalMs: 20, shutdownTimeoutS: 5 });
+    sim.requests.reset();
+    clock.set(at('2026-11-30T07:51:00Z'));
+    expect(await a.runOnce()).toHaveLength(3);
+    expect(await b.runOnce()).toEqual([]);
+    expect([a.isLeader, b.isLeader]).toEqual([true, false]);
+    await a.abandon(); // a dies holding the lease
+    clock.set(at('2026-11-30T08:10:00Z')); // the lease expired: b takes over mid-session
+    expect(await b.runOnce()).toEqual([]);
+    expect(b.isLeader).toBe(true);
+    expect(sim.requests.count(START)).toBe(3);
+    clock.set(at('2026-11-30T09:31:00Z'));
+    expect(await b.runOnce()).toHaveLength(3);
+    expect(await a.runOnce()).toEqual([]);
+    expect(sim.requests.count(SHUTDOWN)).toBe(3);
+  });
+});
+
+describe('quotas and the usage ledger', () => {
+  it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
+    clock.set(at('2026-12-01T08:00:00Z')); // Tuesday, no session
+    await power.perform(viewer, 'lab1', 300, 'start');
+    clock.set(at('2026-12-01T08:40:00Z'));
+    expect((await studentUsage(store, 'cs101', alice.id, clock.now())).usedMs).toBe(40 * 60_000);
+    // The VM stops outside our actions (shut down from inside): the sync closes the interval.
+    const upid = await clusters.get('lab1').post<string>('/nodes/pve1/qemu/300/status/stop');
+    await waitForTask(clusters.get('lab1'), upid, { pollIntervalMs: 20 });
+    clock.set(at('2026-12-01T09:10:00Z'));
+    await sync.quickSync();
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
+    const used = await studentUsage(store, 'cs101', alice.id, clock.now());
+    expect(used).toMatchObject({ usedMs: 70 * 60_000, quotaMs: 3_600_000, leftMs: 0, running: 0 });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    const refused = await power.perform(viewer, 'lab1', 300, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(QuotaExceededError);
+    expect((refused as QuotaExceededError).code).toBe('LAB_QUOTA_EXCEEDED');
+    expect((refused as Error).message).toContain('the next session starts at 2026-12-02T08:00:00.000Z');
+    expect((await store.audit.list({ actor: 'alice', action: 'vm.start' }))[0]).toMatchObject({ outcome: 'denied' });
+    // In a session (warm-up included) the quota does not apply, and session time is not counted.
+    clock.set(at('2026-12-02T07:55:00Z'));
+    await power.perform(viewer, 'lab1', 300, 'start');
+    clock.set(at('2026-12-02T09:30:00Z'));
+    expect((await studentUsage(store, 'cs101', alice.id, clock.now())).usedMs).toBe(70 * 60_000);
+  });
+
+  it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: alice.id, username: 'alice', role: 'student' }, 'lab1', 300, 'start');
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T08:50:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min.']);
+    expect(await tick('2026-12-01T09:05:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit?.details).toMatchObject({ reason: 'quota: alice has no hours left outside sessions of cs101' });
+  });
+
+  it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
+    const { store, clock, clusters } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const student = async (username: string) => ({ personId: (await store.classes.getPersonByUsername(username))!.id, username, role: 'student' as const });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    await power.perform(await student('alice'), 'lab1', 300, 'start');
+    const refused = await power.perform(await student('bob'), 'lab1', 301, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ClassRunningLimitError);
+    expect((refused as ClassRunningLimitError).code).toBe('LAB_CLASS_RUNNING_LIMIT');
+    clock.set(at('2026-12-02T08:10:00Z')); // Wednesday's session
+    await power.perform(await student('bob'), 'lab1', 301, 'start');
+  });
+
+  it('refuses a second running VM beyond maxRunning', async () => {
+    const { store, clock, clusters } = await setup();
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' }, MONDAY);
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
+    await power.perform(viewer, 'lab1', 300, 'start');
+    const refused = await power.perform(viewer, 'lab1', 301, 'start').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TooManyRunningError);
+    expect((refused as Error).message).toBe('alice already has 1 VM(s) of cs101 running, the most the class allows; stop one first');
+  });
+});
+
+describe('idle auto-shutdown', () => {
+  it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
+    const messages: Array<{ username: string; text: string }> = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const admin = { personId: null, username: 'root', role: 'admin' as const };
+    clock.set(at('2026-12-01T10:00:00Z')); // Tuesday: no session
+    for (const vmid of [300, 301, 302]) await power.perform(admin, 'lab1', vmid, 'start');
+    sim.state.guests.get(300)!.cpuLoad = 0.01; // alice idles
+    sim.state.guests.get(301)!.cpuLoad = 0.6; // bob works
+    sim.state.guests.get(302)!.cpuLoad = 0.02; // carol idles, then keeps it
+    sim.requests.reset();
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return scheduler.runOnce();
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:20:00Z')).toEqual([]);
+    const warned = await tick('2026-12-01T10:31:00Z');
+    expect(warned.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-warning', 'ok'], [302, 'idle-warning', 'ok']]);
+    expect(messages).toContainEqual({ username: 'alice', text: 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.' });
+    const carol = (await store.classes.getPersonByUsername('carol'))!;
+    const carolViewer = { personId: carol.id, username: 'carol', role: 'student' as const };
+    clock.set(at('2026-12-01T10:35:00Z'));
+    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({ postponed: true });
+    expect(await tick('2026-12-01T10:40:00Z')).toEqual([]);
+    const stopped = await tick('2026-12-01T10:41:00Z');
+    expect(stopped.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-shutdown', 'ok']]);
+    expect(await statuses(store)).toEqual(['stopped', 'running', 'running']);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit).toMatchObject({ target: 'lab1/300', outcome: 'ok' });
+    expect(String(audit!.details.reason)).toMatch(/^idle: below 5% CPU for 40 min/);
+    // Carol's idle time started again at her keep: warned at 11:05; a second keep is refused.
+    expect((await tick('2026-12-01T11:06:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-warning']]);
+    const again = await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now()).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(KeepAlreadyUsedError);
+    expect((again as KeepAlreadyUsedError).code).toBe('LAB_KEEP_USED');
+    expect((await tick('2026-12-01T11:16:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-shutdown']]);
+    // Idle detection read only what the sync fetched: one /cluster/resources per sync, nothing per VM.
+    expect(sim.requests.count('GET /cluster/resources')).toBe(7); // the seven ticks' syncs
+    expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/status/current')).toBe(0);
+  });
+});
