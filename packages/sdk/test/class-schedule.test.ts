@@ -228,6 +228,37 @@ describe('quotas and the usage ledger', () => {
     expect(audit?.details).toMatchObject({ reason: 'quota: alice has no hours left outside sessions of cs101' });
   });
 
+  it('tells a student by direct message when their VM is reachable, once per run, and again after a restart', async () => {
+    const { store, clock, clusters } = await setup();
+    const messages: Array<{ username: string; text: string }> = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
+    const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
+    const notices = async () => (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
+    const untilReachable = async () => {
+      for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
+        await sync.fullSync();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    clock.set(at('2026-12-01T12:00:00Z'));
+    await power.perform(alice, 'lab1', 300, 'start');
+    expect(await notices(), 'not before SSH answers').toEqual([]);
+    await untilReachable();
+    expect(await notices()).toEqual([[300, 'ok']]);
+    expect(messages).toEqual([{ username: 'alice', text: expect.stringMatching(/^cs101-alice is ready: connect with: ssh alice@127\.\d+\.\d+\.\d+$/) }]);
+    expect(await notices(), 'once per run').toEqual([]);
+    clock.set(at('2026-12-01T13:00:00Z'));
+    await power.perform(alice, 'lab1', 300, 'stop');
+    await sync.fullSync();
+    clock.set(at('2026-12-01T14:00:00Z'));
+    await power.perform(alice, 'lab1', 300, 'start');
+    await untilReachable();
+    expect(await notices(), 'a new run is a new readiness').toEqual([[300, 'ok']]);
+    expect(messages).toHaveLength(2);
+  });
+
   it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
     const { store, clock, clusters } = await setup();
     await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null });

@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
+import { sendReadyNotices } from './ready-notices.js';
 import type { ClassScheduleRecord, ClassTimePolicyRecord, EpochMs, VmAssignmentRecord, VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
@@ -52,7 +53,7 @@ export interface ScheduledAction {
   sessionStart: EpochMs | null;
   clusterId: string;
   vmid: number;
-  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown' | 'quota-warning' | 'quota-shutdown';
+  action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown' | 'quota-warning' | 'quota-shutdown' | 'ready-notice';
   outcome: 'ok' | 'already' | 'failed';
   error?: string;
 }
@@ -134,6 +135,10 @@ export class ClassScheduler {
     }
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
+    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock })) {
+      const classId = (await this.#store.classes.assignment(n.clusterId, n.vmid))?.classId ?? '';
+      done.push({ classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
+    }
     return done;
   }
 
