@@ -109,6 +109,16 @@ describe('schedule parsing and sessions', () => {
     expect(sessions[0]).toMatchObject({ warmupAt: at('2026-03-23T07:50:00Z'), end: at('2026-03-23T09:30:00Z') });
     expect(nextSession([schedule], at('2026-04-01T00:00:00Z'))?.start).toBe(at('2026-04-13T07:00:00Z'));
   });
+
+  it('reads a one-off session on a date, in the class time zone, and nothing after it', () => {
+    expect(parseScheduleSpec('2026-12-18 13:00-16:00')).toEqual({ days: '2026-12-18', startTime: '13:00', endTime: '16:00' });
+    expect(() => parseScheduleSpec('2026-13-45 13:00-16:00')).toThrow(InvalidScheduleError);
+    const once: ClassScheduleRecord = { id: 2, classId: 'cs101', days: '2026-12-18', startTime: '13:00', endTime: '16:00', timezone: 'Europe/Berlin', startBeforeMin: 10, skipDates: [], createdBy: 't', createdAt: 0 };
+    const sessions = sessionsBetween(once, at('2026-12-01T00:00:00Z'), at('2027-01-31T00:00:00Z'));
+    expect(sessions).toEqual([{ classId: 'cs101', scheduleId: 2, warmupAt: at('2026-12-18T11:50:00Z'), start: at('2026-12-18T12:00:00Z'), end: at('2026-12-18T15:00:00Z') }]);
+    expect(nextSession([once], at('2026-12-10T00:00:00Z'))?.start).toBe(at('2026-12-18T12:00:00Z'));
+    expect(nextSession([once], at('2026-12-19T00:00:00Z'))).toBeUndefined();
+  });
 });
 
 describe('class scheduler over the simulator', () => {

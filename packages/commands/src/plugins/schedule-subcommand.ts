@@ -15,7 +15,7 @@ export const scheduleSubcommand = subcommand({
   options: z.object({
     class: classId,
     action: z.enum(['add', 'list', 'remove'], { error: 'say add, list or remove' }).describe('add, list or remove'),
-    spec: z.string().optional().describe('days and times, e.g. "mon,wed 09:00-10:30"; or the schedule id to remove'),
+    spec: z.string().optional().describe('days and times, e.g. "mon,wed 09:00-10:30", or a one-off date and times, e.g. "2026-12-18 13:00-16:00"; or the schedule id to remove'),
     tz: z.string().optional().describe('time zone, e.g. Europe/Berlin (default UTC)'),
     'start-before': z.string().optional().describe('how early VMs start, e.g. 10m (default 10m)'),
     skip: z.array(z.string()).optional().describe('dates with no session, YYYY-MM-DD'),

@@ -24,14 +24,16 @@ export interface ClassSession {
 }
 
 /**
- * Reads `"mon,wed 09:00-10:30"` (days as `mon`…`sun`, lists and ranges; wall-clock times, the end
- * later than the start on the same day). Anything else → `InvalidScheduleError`.
+ * Reads `"mon,wed 09:00-10:30"` (days as `mon`…`sun`, lists and ranges) or a one-off session
+ * `"2026-12-18 13:00-16:00"` (a date instead of days); wall-clock times, the end later than the
+ * start on the same day. Anything else → `InvalidScheduleError`.
  */
 export function parseScheduleSpec(text: string): ScheduleSpec {
   const match = /^\s*(\S+)\s+(\d\d:\d\d)-(\d\d:\d\d)\s*$/.exec(text.toLowerCase());
   if (!match) throw new InvalidScheduleError({ input: text, reason: 'write it as days and times, e.g. "mon,wed 09:00-10:30"' });
   const [, days, startTime, endTime] = match as unknown as [string, string, string, string];
-  if (!DAYS.test(days)) throw new InvalidScheduleError({ input: text, reason: `'${days}' is not a list of days such as mon,wed or mon-fri` });
+  if (DATE.test(days)) assertDate(days);
+  else if (!DAYS.test(days)) throw new InvalidScheduleError({ input: text, reason: `'${days}' is not a list of days such as mon,wed or mon-fri, nor a date such as 2026-12-18` });
   if (!TIME.test(startTime) || !TIME.test(endTime)) throw new InvalidScheduleError({ input: text, reason: 'times are HH:MM on a 24-hour clock' });
   if (endTime <= startTime) throw new InvalidScheduleError({ input: text, reason: 'the end must be later than the start on the same day' });
   return { days, startTime, endTime };
@@ -58,7 +60,9 @@ export function assertDate(date: string): void {
   if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new InvalidScheduleError({ input: date, reason: 'a date is written YYYY-MM-DD' });
 }
 
+/** Runs at `time` on `days` (a weekly pattern), or once, at `time` on the date `days` (a one-off session). */
 const cronAt = (time: string, days: string, timezone: string): Cron => {
+  if (DATE.test(days)) return new Cron(`${days}T${time}:00`, { timezone, paused: true });
   const [h, m] = time.split(':').map(Number);
   return new Cron(`${m} ${h} * * ${days}`, { timezone, paused: true });
 };
