@@ -51,7 +51,7 @@ export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.j
 export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
 export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
-export { VmPower, type PowerAction } from './inventory/vm-power.js';
+export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
 export { USERNAME, chatAccountId, isChatUserId, type ChatPlatform } from './people/chat-accounts.js';
