@@ -1,6 +1,6 @@
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { pvePath } from '../client/pve-path.js';
-import { PveHttpError } from '../errors/pve-errors.js';
+import { ConfigError, PveHttpError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { VmInventoryRecord } from '../store/records.js';
@@ -45,7 +45,7 @@ export class VmPower {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#maxPerNode = deps.maxPowerTasksPerNode ?? 10;
-    if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1) throw new RangeError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`);
+    if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1) throw new ConfigError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`, { key: 'maxPowerTasksPerNode' });
   }
 
   #nodeLimiter(clusterId: string, node: string): ConcurrencyLimiter {
