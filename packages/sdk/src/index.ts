@@ -56,7 +56,7 @@ export { agentInterfacesSchema, pickGuestIp } from './inventory/guest-agent-ip.j
 export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
 export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
-export { VmPower, type PowerAction } from './inventory/vm-power.js';
+export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
 export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';

@@ -1,7 +1,9 @@
+import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { pvePath } from '../client/pve-path.js';
-import { PveHttpError } from '../errors/pve-errors.js';
+import { ConfigError, PveHttpError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
+import type { VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
@@ -14,20 +16,49 @@ export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
 
 const RESULT_STATUS: Record<PowerAction, string> = { start: 'running', stop: 'stopped', shutdown: 'stopped', reboot: 'running' };
 
+/** What `VmPower` needs, and its limits. */
+export interface VmPowerDeps {
+  store: Store;
+  clusters: ClusterApis;
+  clock?: Clock;
+  pollIntervalMs?: number;
+  /**
+   * Power tasks (start, stop, shutdown, reboot) run at once per node; the rest wait their turn in
+   * arrival order, so a lesson-start storm of `/myvm start` reaches each node as a steady stream
+   * instead of a burst of workers. @defaultValue `10`
+   */
+  maxPowerTasksPerNode?: number;
+}
+
 /**
  * Start / stop / shutdown / reboot of a VM for its owner (or the teacher of its class, or an admin),
  * waiting on the PVE task, then updating the VM's inventory row at once and writing the audit log.
  * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`. A student's start
  * outside a session is refused when the class's quota or running limit says so (`assertMayStart`);
- * each action opens or closes the VM's running interval in the usage ledger.
+ * each action opens or closes the VM's running interval in the usage ledger. At most
+ * `maxPowerTasksPerNode` tasks run on one node at a time (per `VmPower` instance).
  */
 export class VmPower {
-  readonly #deps: { store: Store; clusters: ClusterApis; clock?: Clock; pollIntervalMs?: number };
+  readonly #deps: VmPowerDeps;
   readonly #clock: Clock;
+  readonly #perNode = new Map<string, ConcurrencyLimiter>();
+  readonly #maxPerNode: number;
 
-  constructor(deps: { store: Store; clusters: ClusterApis; clock?: Clock; pollIntervalMs?: number }) {
+  constructor(deps: VmPowerDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
+    this.#maxPerNode = deps.maxPowerTasksPerNode ?? 10;
+    if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1) throw new ConfigError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`, { key: 'maxPowerTasksPerNode' });
+  }
+
+  #nodeLimiter(clusterId: string, node: string): ConcurrencyLimiter {
+    const key = `${clusterId}/${node}`;
+    let limiter = this.#perNode.get(key);
+    if (!limiter) {
+      limiter = new ConcurrencyLimiter(this.#maxPerNode);
+      this.#perNode.set(key, limiter);
+    }
+    return limiter;
   }
 
   /**
@@ -54,6 +85,12 @@ export class VmPower {
         throw error;
       }
     }
+    return this.#nodeLimiter(clusterId, row.node).run(() => this.#run(viewer, clusterId, vmid, action, options, row, started));
+  }
+
+  async #run(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number; reason?: string }, row: VmInventoryRecord, started: number): Promise<{ vmid: number; status: string; durationMs: number }> {
+    const { store } = this.#deps;
+    const target = `${clusterId}/${vmid}`;
     const api = this.#deps.clusters.get(clusterId);
     let node = row.node;
     const params = action === 'shutdown' ? { timeout: options.shutdownTimeoutS ?? 60, forceStop: true } : undefined;
