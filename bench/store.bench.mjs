@@ -1,5 +1,6 @@
 // Store figures on each engine: upsert of 10,000 inventory rows (one sync's worth), the same
-// upsert again (a re-sync that updates every row), and p50/p99 of "the VMs of this user".
+// upsert again (a re-sync that updates every row), and p50/p99 of "the VMs of this user"; on
+// SQLite also at 100,000 rows (a large school's ten clusters).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import pg from 'pg';
 import { openStore } from '@lab/proxmox-store';
 
 const ROWS = 10_000;
-const PEOPLE = 3_000; // each owns 3 VMs; 1,000 VMs belong to nobody
+const LARGE_ROWS = 100_000;
 const QUERIES = 2_000;
 const pgUrl = process.env.LAB_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -18,7 +19,8 @@ const row = (vmid, now) => ({
 });
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function measure(engine, url) {
+async function measure(engine, url, ROWS = 10_000) {
+  const PEOPLE = (ROWS * 3) / 10; // each owns 3 VMs; a tenth of the VMs belong to nobody
   const store = await openStore(url);
   const rows = Array.from({ length: ROWS }, (_, i) => row(10_000 + i, Date.now()));
   let t = performance.now();
@@ -59,7 +61,9 @@ async function measure(engine, url) {
 const out = { bench: 'store', rows: ROWS };
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-'));
 const sqlite = await measure('sqlite', `sqlite:${join(dir, 'bench.db')}`);
+const large = await measure('sqlite', `sqlite:${join(dir, 'bench-100k.db')}`, LARGE_ROWS);
 rmSync(dir, { recursive: true, force: true });
+Object.assign(out, { sqlite_100k_upsert_ms: Math.round(large.upsertMs), sqlite_100k_user_vms_p50_ms: +large.p50.toFixed(3), sqlite_100k_user_vms_p99_ms: +large.p99.toFixed(3) });
 Object.assign(out, { sqlite_upsert_ms: Math.round(sqlite.upsertMs), sqlite_resync_ms: Math.round(sqlite.resyncMs), sqlite_user_vms_p50_ms: +sqlite.p50.toFixed(3), sqlite_user_vms_p99_ms: +sqlite.p99.toFixed(3) });
 
 const admin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 2000 });

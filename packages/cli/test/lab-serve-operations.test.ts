@@ -10,7 +10,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
 import { createInvite, createMemoryStore, type Store } from '@lab/proxmox-sdk';
 import { checkReadiness, configSecrets, createPinoLogger, loadLabConfig } from '../src/index.js';
-import { startLab, stopLab } from './helpers.js';
+import { runLab, startLab, stopLab } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-ops-'));
 const SIGNING_SECRET = 'ops-signing-secret-5f1c2a';
@@ -155,6 +155,20 @@ describe('lab serve operations endpoints', () => {
     expect(records.some((r) => r.level === 'debug' && r.msg === 'cluster synced')).toBe(true);
     for (const secret of [sim.tokenSecret, SIGNING_SECRET, BOT_TOKEN, APP_TOKEN, inviteCode, inviteCode.replace('-', '')]) expect(stderr).not.toContain(secret);
   }, 120_000);
+});
+
+describe('lab sync status', () => {
+  // Runs after the serve test above, whose bot synced the cluster into the store.
+  it('prints the totals and sync times the bots kept in the store, as text and as JSON', async () => {
+    const json = await runLab(['--config', join(dir, 'lab.config.json'), 'sync', 'status', '--json'], { cwd: dir });
+    expect(json.code, json.stderr).toBe(0);
+    const stats = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ total: expect.any(Number), fresh: expect.any(Number), withErrors: 0, running: expect.any(Number), lastFullSyncAt: expect.any(Number), lastQuickSyncAt: expect.any(Number), consecutiveErrors: 0, healthy: true });
+    expect(stats.total).toBeGreaterThan(0);
+    const text = await runLab(['--config', join(dir, 'lab.config.json'), 'sync', 'status'], { cwd: dir });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^VMs: \d+ total, \d+ fresh, 0 with sync errors, \d+ running\nLast full sync .+ ago, last quick sync .+ ago; consecutive errors: 0\nThis process: not running the sync engine\nlab: last success .+ ago\nHealthy\.\n$/);
+  });
 });
 
 describe('readiness', () => {
