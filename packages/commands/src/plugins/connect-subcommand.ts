@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { studentCloudInit, type VmInventoryRecord } from '@lab/proxmox-sdk';
-import { subcommand, type CommandContext, type ReplyAttachment } from '../command-plugin.js';
-import { myVms, pickMyVm, vmOption } from './my-vms.js';
+import type { CommandContext, ReplyAttachment } from '../command-plugin.js';
+import { myVmSubcommand } from './my-vms.js';
 
 /** An `.rdp` file for Microsoft Remote Desktop and compatible clients. */
 export function rdpFile(ip: string, username: string | null): string {
@@ -19,16 +18,10 @@ async function loginOf(ctx: CommandContext, vm: VmInventoryRecord): Promise<stri
  * `/myvm connect [vm]`: the VM's address and SSH/RDP readiness, checked again for this VM now, the
  * `ssh user@ip` line, and for a Windows VM an `.rdp` file.
  */
-export const connectSubcommand = subcommand({
+export const connectSubcommand = myVmSubcommand({
   description: 'How to connect to your VM: address, SSH/RDP readiness, ssh line or .rdp file',
-  options: z.object({ vm: vmOption }),
-  positional: ['vm'],
-  role: 'student',
-  ephemeral: true,
-  autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
-  async run(ctx, o) {
-    const picked = await pickMyVm(ctx, o.vm, 'connect');
-    if ('text' in picked) return picked;
+  verb: 'connect',
+  async run(ctx, picked) {
     // Readiness as of now: the inventory is refreshed for this VM's cluster before answering.
     const refreshed = await ctx.services.inventory.refreshVm(picked.clusterId, picked.vmid).catch((error: unknown) => ctx.services.logger.warn('could not refresh a VM for connect', { vmid: picked.vmid, error }));
     const chosen = refreshed ?? picked;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { VmInventoryRecord } from '@lab/proxmox-sdk';
-import type { CommandContext, Reply } from '../command-plugin.js';
+import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 
 /** The `[vm]` option of `/myvm` subcommands. */
 export const vmOption = z.string().regex(/^[a-z0-9-]+$/i, 'name a VM by its id or name').optional().describe('VM id or name, if you have several');
@@ -21,4 +21,23 @@ export async function pickMyVm(ctx: CommandContext, vm: string | undefined, verb
   }
   if (vms.length === 1) return vms[0]!;
   return { text: `You have ${vms.length} VMs; say which: ${vms.map((v) => `/myvm ${verb} ${v.vmid} (${v.name})`).join(', ')}`, ephemeral: true, error: true };
+}
+
+/**
+ * A `/myvm` subcommand that acts on one of the caller's VMs (`[vm]`, optional when they have one):
+ * any enrolled person may run it, replies are private, and `run` gets the VM already picked.
+ */
+export function myVmSubcommand(definition: { description: string; verb: string; run: (ctx: CommandContext, vm: VmInventoryRecord) => Promise<Reply> }): Subcommand {
+  return subcommand({
+    description: definition.description,
+    options: z.object({ vm: vmOption }),
+    positional: ['vm'],
+    role: 'student',
+    ephemeral: true,
+    autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
+    async run(ctx, o) {
+      const chosen = await pickMyVm(ctx, o.vm, definition.verb);
+      return 'text' in chosen ? chosen : definition.run(ctx, chosen);
+    },
+  });
 }

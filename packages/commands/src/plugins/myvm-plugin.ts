@@ -1,23 +1,17 @@
 import { z } from 'zod';
 import type { PowerAction } from '@lab/proxmox-sdk';
 import { subcommand, type CommandPlugin } from '../command-plugin.js';
-import { myVms, pickMyVm as pick, vmOption } from './my-vms.js';
+import { myVms, myVmSubcommand } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
 import { sshkeySubcommand } from './sshkey-subcommand.js';
 import { connectSubcommand } from './connect-subcommand.js';
 import { myvmKeepSubcommand, myvmUsageSubcommand } from './time-subcommands.js';
 
 function power(action: PowerAction, verb: string, description: string) {
-  return subcommand({
+  return myVmSubcommand({
     description,
-    options: z.object({ vm: vmOption }),
-    positional: ['vm'],
-    role: 'student',
-    ephemeral: true,
-    autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
-    async run(ctx, o) {
-      const chosen = await pick(ctx, o.vm, verb);
-      if ('text' in chosen) return chosen;
+    verb,
+    async run(ctx, chosen) {
       // Ownership is enforced again inside VmPower, against the store.
       const result = await ctx.services.power.perform({ ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, action);
       return { text: `${chosen.name} (${chosen.vmid}) is ${result.status}.`, data: result };

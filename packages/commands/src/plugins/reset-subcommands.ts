@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { renderDeploymentSummary } from '../render.js';
-import { myVms, pickMyVm, vmOption } from './my-vms.js';
+import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const LOST = 'Everything on it is lost: files, installed software and settings.';
@@ -30,16 +30,10 @@ export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Re
  * `/myvm reset [vm]`: re-creates the caller's VM from the class's current base version (asks to
  * confirm and says what is lost). Same name, VMID where possible, tags, cloud-init and assignment.
  */
-export const myvmResetSubcommand = subcommand({
+export const myvmResetSubcommand = myVmSubcommand({
   description: 'Re-create your VM from the class template (asks to confirm; its contents are lost)',
-  options: z.object({ vm: vmOption }),
-  positional: ['vm'],
-  role: 'student',
-  ephemeral: true,
-  autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
-  async run(ctx, o) {
-    const chosen = await pickMyVm(ctx, o.vm, 'reset');
-    if ('text' in chosen) return chosen;
+  verb: 'reset',
+  async run(ctx, chosen) {
     const assignment = await ctx.services.store.classes.assignment(chosen.clusterId, chosen.vmid);
     if (!assignment?.classId || assignment.role !== 'student') return { text: `${chosen.name} does not belong to a class, so it has no template to be reset from; ask your teacher.`, ephemeral: true, error: true };
     const plan = await ctx.services.engine.planReset({ classId: assignment.classId, clusterId: chosen.clusterId, vmid: chosen.vmid, usernames: [ctx.caller.person.username], requestedBy: ctx.caller.person.username });

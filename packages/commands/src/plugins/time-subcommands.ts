@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { classUsage, formatHours, keepVmRunning, nextSession, studentUsage, type ClassTimePolicyRecord } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
-import { myVms, pickMyVm, vmOption } from './my-vms.js';
+import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const limit = (description: string, max: number) => z.coerce.number().min(0, 'a limit is 0 or more').max(max, `a limit is at most ${max}`).optional().describe(description);
@@ -95,16 +95,10 @@ export const myvmUsageSubcommand = subcommand({
 });
 
 /** `/myvm keep [vm]`: keeps the caller's VM running past an idle warning (once per session). */
-export const myvmKeepSubcommand = subcommand({
+export const myvmKeepSubcommand = myVmSubcommand({
   description: 'Keep your VM running after an idle warning (once per session)',
-  options: z.object({ vm: vmOption }),
-  positional: ['vm'],
-  role: 'student',
-  ephemeral: true,
-  autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
-  async run(ctx, o) {
-    const chosen = await pickMyVm(ctx, o.vm, 'keep');
-    if ('text' in chosen) return chosen;
+  verb: 'keep',
+  async run(ctx, chosen) {
     const result = await keepVmRunning(ctx.services.store, { ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, ctx.services.clock.now());
     return { text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.`, data: { vmid: chosen.vmid, ...result } };
   },
