@@ -462,30 +462,11 @@ export class DeploymentEngine {
     const failures: Array<{ name: string; error: string }> = [];
     const removed: SummaryVm[] = [];
 
-    const guard = async (item: Item, work: () => Promise<void>): Promise<void> => {
-      if (item.status === 'done' || item.status === 'deleted') return;
-      for (let attempt = 1; ; attempt++) {
-        if (lease.lost) return;
-        try {
-          await store.deployments.updateItem(id, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
-          await work();
-          return;
-        } catch (error) {
-          if (attempt < 3 && RETRYABLE(error)) {
-            await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
-            continue;
-          }
-          const message = error instanceof Error ? error.message : String(error);
-          failures.push({ name: item.name, error: message });
-          await store.deployments.updateItem(id, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
-          emit({ type: 'failed', deploymentId: id, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
-          this.#logger.error('deployment item failed', { deploymentId: id, name: item.name, error });
-          const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) => this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }));
-          if (gone) removed.push(gone);
-          return;
-        }
-      }
-    };
+    const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
+      this.#attemptItem({ deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' }, work, async () => {
+        const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) => this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }));
+        if (gone) removed.push(gone);
+      });
     const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
     const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
 
@@ -591,28 +572,9 @@ export class DeploymentEngine {
     const phases = plan.kind === 'reset' ? [items] : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
     for (const phase of phases) await Promise.all(
       phase.map((item) =>
-        throttle.run(item.node ?? '', item.node ?? '', async () => {
-          if (item.status === 'done') return;
-          for (let attempt = 1; ; attempt++) {
-            if (lease.lost) return;
-            try {
-              await store.deployments.updateItem(id, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
-              await work(deps, api, plan as never, id, item, emit);
-              return;
-            } catch (error) {
-              if (attempt < 3 && RETRYABLE(error)) {
-                await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
-                continue;
-              }
-              const message = error instanceof Error ? error.message : String(error);
-              failures.push({ name: item.name, error: message });
-              await store.deployments.updateItem(id, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
-              emit({ type: 'failed', deploymentId: id, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
-              this.#logger.error('reset of a VM failed', { deploymentId: id, name: item.name, error });
-              return;
-            }
-          }
-        }),
+        throttle.run(item.node ?? '', item.node ?? '', () =>
+          this.#attemptItem({ deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' }, () => work(deps, api, plan as never, id, item, emit)),
+        ),
       ),
     );
     const finalItems = await store.deployments.items(id);
@@ -671,6 +633,41 @@ export class DeploymentEngine {
       }
     }
     return deleted;
+  }
+
+  /**
+   * Runs one item's work, retrying transient PVE failures twice with backoff. A final failure is
+   * recorded on the item, emitted and logged, then `onFailed` runs; nothing is retried once the
+   * lease is lost, and an item already done (or deleted) is skipped.
+   */
+  async #attemptItem(
+    run: { deploymentId: string; item: DeploymentItemRecord; lease: DeploymentLease; emit: (e: DeploymentEvent) => void; failures: Array<{ name: string; error: string }>; logMessage: string },
+    work: () => Promise<void>,
+    onFailed?: () => Promise<void>,
+  ): Promise<void> {
+    const { deploymentId, item, lease, emit, failures } = run;
+    const store = this.#deps.store;
+    if (item.status === 'done' || item.status === 'deleted') return;
+    for (let attempt = 1; ; attempt++) {
+      if (lease.lost) return;
+      try {
+        await store.deployments.updateItem(deploymentId, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
+        await work();
+        return;
+      } catch (error) {
+        if (attempt < 3 && RETRYABLE(error)) {
+          await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
+          continue;
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        failures.push({ name: item.name, error: message });
+        await store.deployments.updateItem(deploymentId, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
+        emit({ type: 'failed', deploymentId, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
+        this.#logger.error(run.logMessage, { deploymentId, name: item.name, error });
+        await onFailed?.();
+        return;
+      }
+    }
   }
 
   /**
