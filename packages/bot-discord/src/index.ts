@@ -1,5 +1,6 @@
 export { createDiscordInteractions, type DiscordInteractions, type DiscordInteractionsOptions } from './discord-interactions.js';
 export { registerDiscordCommands } from './register-commands.js';
+export { discordCommandDefinitions } from './discord-command-definitions.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';
 export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';

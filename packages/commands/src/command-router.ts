@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
-import { describeOption, type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
+import { type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
 export interface Invocation {
@@ -329,27 +329,6 @@ export class CommandRouter {
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;
   }
 
-  /** Discord application-command definitions, generated from the same schemas. */
-  discordCommands(): unknown[] {
-    return [...this.plugins.values()].map((plugin) => ({
-      name: plugin.name,
-      description: plugin.description.slice(0, 100),
-      type: 1,
-      options: Object.entries(plugin.subcommands).map(([name, sub]) => ({
-        type: 1,
-        name,
-        description: sub.description.slice(0, 100),
-        options: Object.entries(sub.options.shape as Record<string, ZodType>).map(([option, schema]) => ({
-          type: discordType(schema),
-          name: option,
-          description: (describeOption(schema) || option).slice(0, 100),
-          required: !schema.safeParse(undefined).success,
-          ...(sub.autocomplete?.[option] ? { autocomplete: true } : {}),
-        })).sort((a, b) => Number(b.required) - Number(a.required)),
-      })),
-    }));
-  }
-
   async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
     if (platform === 'cli' && operator) {
       const username = `cli:${userId}`;
@@ -386,15 +365,6 @@ function guestCaller(platform: Platform, userId: string): Caller {
 function withoutSensitive(options: Record<string, unknown>, sensitive: readonly string[] | undefined): Record<string, unknown> {
   if (!sensitive?.length) return options;
   return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]));
-}
-
-/** Discord option type of a zod schema: 4 integer, 5 boolean, 3 string. */
-function discordType(schema: ZodType): number {
-  const probe = (value: unknown) => schema.safeParse(value).success;
-  // Integers first: a coercing number schema also accepts `true` (as 1).
-  if (probe(7) && !probe(7.5) && !probe('abc')) return 4;
-  if (probe(true) && probe(false) && !probe('x') && !probe(7)) return 5;
-  return 3;
 }
 
 /** A zod schema for a whole number given as a word (`10`) or a number. */

@@ -64,16 +64,9 @@ describe('the command layer', () => {
     expect(third.text).toMatch(/^Too many commands/);
   });
 
-  it('generates Discord command definitions and usage text from the same schemas', () => {
-    const defs = router.discordCommands() as Array<{ name: string; options: Array<{ name: string; options: Array<{ name: string; type: number; required: boolean; autocomplete?: boolean }> }> }>;
-    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
-    const deploy = defs[0]!.options.find((o) => o.name === 'deploy')!;
-    expect(deploy.options).toEqual([
-      { type: 3, name: 'class', description: 'class id, e.g. cs101', required: true, autocomplete: true },
-      { type: 4, name: 'count', description: 'number of student VMs', required: true },
-      { type: 3, name: 'template', description: 'template name (default: the class template)', required: false, autocomplete: true },
-    ]);
+  it('generates usage text from the same schemas as the options', () => {
     expect(router.usage('myvm')).toContain('/myvm start [vm] — Start your VM');
+    expect(router.usage('lab')).toContain('/lab deploy <class> <count> [template] — Deploy a class');
   });
 
   it('autocompletes class ids for their teacher only', async () => {
