@@ -4,6 +4,7 @@ import type {
   Clock,
   ClusterApis,
   DeploymentEngine,
+  DeploymentEvent,
   InventoryService,
   Logger,
   PersonRecord,
@@ -54,12 +55,18 @@ export interface Caller {
   known?: boolean;
 }
 
-/** A progress update a front end renders in place (a progress bar). */
+/** A progress update a front end renders in place (`renderProgress`: a bar, clones under way, failures). */
 export interface ProgressUpdate {
   label: string;
   done: number;
   total: number;
   note?: string;
+  /** Clones under way, with Proxmox's percentage once it reports one. */
+  cloning?: ReadonlyArray<{ name: string; percent?: number }>;
+  /** VMs that failed so far, with the reason the deployment gives. */
+  failed?: ReadonlyArray<{ name?: string; reason: string }>;
+  /** The deployment event this update comes from, for front ends that show more than the text. */
+  event?: DeploymentEvent;
 }
 
 /** A platform-neutral answer. Front ends render `text` (and `fields`); `data` is for `--json`. */

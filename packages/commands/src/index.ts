@@ -8,7 +8,10 @@ export { templatePlugin } from './plugins/template-plugin.js';
 export { joinSubcommand } from './plugins/join-subcommand.js';
 export { parseCommandText, splitWords, isListOption, type ParsedCommandText } from './parse-command-text.js';
 export { createLabServices, type LabServicesOptions } from './lab-services.js';
-export { renderDeploymentSummary, renderProgressBar, renderReplyText } from './render.js';
+export { renderDeploymentSummary, renderProgress, renderProgressBar, renderReplyText } from './render.js';
+export { DeploymentProgress, type DeploymentProgressOptions } from './deployment-progress.js';
+export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
+export { RunningCommands } from './running-commands.js';
 
 import { labPlugin } from './plugins/lab-plugin.js';
 import { myvmPlugin } from './plugins/myvm-plugin.js';

@@ -7,6 +7,25 @@ export function renderProgressBar(update: ProgressUpdate, width = 16): string {
   return `${update.label} ${'▓'.repeat(filled)}${'░'.repeat(width - filled)} ${update.done}/${update.total}${update.note ? ` — ${update.note}` : ''}`;
 }
 
+const LISTED = 5;
+
+/**
+ * A command's progress as every front end shows it: the bar, then the clones under way with their
+ * percentage and the VMs that failed so far (at most five of each, then a count):
+ * `cs101 ▓▓▓▓▓░░░ 2/5 — cs101-bob`, `cloning cs101-carol 40%, cs101-dave`, `failed cs101-eve: …`.
+ */
+export function renderProgress(update: ProgressUpdate): string {
+  const more = (count: number) => (count > LISTED ? ` and ${count - LISTED} more` : '');
+  const cloning = update.cloning ?? [];
+  const failed = update.failed ?? [];
+  return [
+    renderProgressBar(update),
+    ...(cloning.length ? [`cloning ${cloning.slice(0, LISTED).map((c) => (c.percent === undefined ? c.name : `${c.name} ${Math.floor(c.percent)}%`)).join(', ')}${more(cloning.length)}`] : []),
+    ...failed.slice(0, LISTED).map((f) => `failed ${f.name ?? 'the deployment'}: ${f.reason}`),
+    ...(failed.length > LISTED ? [`…${more(failed.length)} failed`] : []),
+  ].join('\n');
+}
+
 /** A reply as plain text, fields included. */
 export function renderReplyText(reply: Reply): string {
   const fields = (reply.fields ?? []).map((f) => `${f.label}: ${f.value}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { subcommand } from '../command-plugin.js';
+import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { runReset } from './reset-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
@@ -34,13 +35,9 @@ export const publishSubcommand = subcommand({
         data: { name: plan.name, teacher: plan.teacher },
       };
     }
-    ctx.progress({ label: plan.name, done: 0, total: 1 + plan.replicateTo.length, note: plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying' });
-    let done = 0;
-    const run = await engine.applyPublish(plan, {
-      onEvent: (e) => {
-        if (e.type === 'registered') ctx.progress({ label: plan.name, done: ++done, total: 1 + plan.replicateTo.length, note: e.name });
-      },
-    });
+    const progress = new DeploymentProgress({ label: plan.name, total: 1 + plan.replicateTo.length, progress: ctx.progress });
+    progress.start(plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying');
+    const run = await engine.applyPublish(plan, { onEvent: progress.onEvent });
     const summary = await run.done;
     if (summary.status !== 'done') return { text: renderDeploymentSummary(summary), data: summary, error: true };
     return {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { chatAccountId, currentSession, formatHours, InvalidChatAccountError, linkChatAccount, nextSession, outsideSessionMs } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
+import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
@@ -60,21 +61,22 @@ export const labPlugin: CommandPlugin = {
           ...plan.replicateBaseTo.map((node) => `${plan.base.name}@${node}`),
           ...deletes.map((v) => `delete:${v.vmid}`),
         ]);
-        const counted = new Set<string>();
-        const total = steps.size;
-        ctx.progress({ label: o.class, done: 0, total, note: 'planned' });
+        const progress = new DeploymentProgress({
+          label: o.class,
+          total: steps.size,
+          progress: ctx.progress,
+          step: (e) => {
+            const step = e.type === 'registered' ? e.name : e.type === 'deleted' ? `delete:${e.vmid}` : undefined;
+            return step !== undefined && steps.has(step) ? step : undefined;
+          },
+        });
+        progress.start('planned');
         let noted = false;
         const run = await engine.apply(plan, {
           confirmDeletes: ctx.confirmed,
           ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
-            if (e.type === 'registered' || e.type === 'deleted') {
-              const step = e.type === 'registered' ? e.name : `delete:${e.vmid}`;
-              if (steps.has(step) && !counted.has(step)) {
-                counted.add(step);
-                ctx.progress({ label: o.class, done: counted.size, total, note: e.name });
-              }
-            }
+            progress.onEvent(e);
             // By the first VM the front end has posted its progress message; keep where it is.
             if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
               noted = true;

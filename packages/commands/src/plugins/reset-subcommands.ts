@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
+import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
@@ -10,15 +11,9 @@ const LOST = 'Everything on it is lost: files, installed software and settings.'
 /** Applies a confirmed reset plan with progress, and answers with its summary. */
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
-  const total = plan.vms.length;
-  let done = 0;
-  ctx.progress({ label: `reset ${plan.classId}`, done, total, note: plan.base.name });
-  const run = await engine.applyReset(plan, {
-    ...(ctx.notify ? { notify: ctx.notify } : {}),
-    onEvent: (e) => {
-      if (e.type === 'registered') ctx.progress({ label: `reset ${plan.classId}`, done: ++done, total, note: e.name });
-    },
-  });
+  const progress = new DeploymentProgress({ label: `reset ${plan.classId}`, total: plan.vms.length, progress: ctx.progress });
+  progress.start(plan.base.name);
+  const run = await engine.applyReset(plan, { ...(ctx.notify ? { notify: ctx.notify } : {}), onEvent: progress.onEvent });
   const summary = await run.done;
   const text = summary.status === 'done'
     ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
