@@ -1,7 +1,7 @@
 import { MessageFlags, type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
-import { confirmationButton, discordNotify, replyFiles, replyMessage, throttledEdits } from './discord-replies.js';
+import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import { confirmationButton, discordNotify, replyFiles, replyMessage } from './discord-replies.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -26,11 +26,13 @@ type Message = ReturnType<typeof replyMessage>;
 export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detach: () => void; idle: () => Promise<void> } {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord-gateway' });
   const now = options.now ?? Date.now;
-  const running = new Set<Promise<void>>();
+  const running = new RunningCommands((error) => logger.error('interaction failed', { error }));
   const { router } = options;
 
-  const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) =>
-    throttledEdits(options.progressIntervalMs ?? 1000, (update) => interaction.editReply({ content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+  const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => {
+    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => interaction.editReply({ content: renderProgress(update).slice(0, 2000) }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    return { onProgress: throttle.push, flush: () => throttle.stop() };
+  };
   const notifyOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => discordNotify(interaction.applicationId, interaction.token, interaction.channelId ?? undefined, now());
   /** A reply's files as discord.js attaches them to a reply or follow-up. */
   const withFiles = (reply: Reply): { files?: Array<{ attachment: Buffer; name: string }> } => {
@@ -111,17 +113,12 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
       const button = confirmationButton(interaction.customId);
       if (button) work = once(interaction, () => confirmationButtonPressed(interaction, button));
     }
-    if (!work) return;
-    const guarded = work.catch((error: unknown) => logger.error('interaction failed', { error }));
-    running.add(guarded);
-    void guarded.finally(() => running.delete(guarded));
+    if (work) running.track(work);
   };
 
   options.client.on('interactionCreate', onInteraction);
   return {
     detach: () => void options.client.off('interactionCreate', onInteraction),
-    idle: async () => {
-      while (running.size) await Promise.all([...running]);
-    },
+    idle: () => running.idle(),
   };
 }

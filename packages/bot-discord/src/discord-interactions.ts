@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Routes, type REST } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { renderProgressBar, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
-import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage, throttledEdits } from './discord-replies.js';
+import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
 /** Options of the Discord interactions endpoint. */
@@ -111,7 +111,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const skewMs = (options.maxClockSkewS ?? 300) * 1000;
   const app = options.applicationId;
-  const running = new Set<Promise<void>>();
+  const running = new RunningCommands((error) => logger.error('interaction failed', { error }));
   type Files = ReturnType<typeof replyFiles>;
   const withFiles = (body: Record<string, unknown>, files: Files) => {
     if (!files.length) return { body };
@@ -134,12 +134,6 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     } else {
       await edit(token, body, files);
     }
-  };
-
-  const track = (work: Promise<void>): void => {
-    const guarded = work.catch((error: unknown) => logger.error('interaction failed', { error }));
-    running.add(guarded);
-    void guarded.finally(() => running.delete(guarded));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -173,7 +167,8 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
       logger.warn('ignored a replayed Discord interaction', { interactionId: interaction.id });
       return json(res, 200, { type: CHANNEL_MESSAGE, data: { content: 'This interaction was already handled.', flags: EPHEMERAL } });
     }
-    const progress = throttledEdits(options.progressIntervalMs ?? 1000, (update) => edit(interaction.token, { content: renderProgressBar(update) }), (error) => logger.warn('progress edit failed', { error }));
+    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => edit(interaction.token, { content: renderProgress(update).slice(0, 2000) }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    const progress = { onProgress: throttle.push, flush: () => throttle.stop() };
     const notify = discordNotify(app, interaction.token, interaction.channel_id, now());
 
     if (interaction.type === APPLICATION_COMMAND || interaction.type === AUTOCOMPLETE) {
@@ -188,7 +183,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
       const prepared = await options.router.prepare({ platform: 'discord', userId, command, subcommand: sub?.name ?? 'help', options: values, onProgress: progress.onProgress, notify });
       if (prepared.reply) return json(res, 200, message(prepared.reply));
       json(res, 200, { type: DEFERRED_CHANNEL_MESSAGE, data: { flags: prepared.ephemeral ? EPHEMERAL : 0 } });
-      track(finish(interaction.token, prepared, prepared.ephemeral, progress.flush, false));
+      running.track(finish(interaction.token, prepared, prepared.ephemeral, progress.flush, false));
       return;
     }
     const button = interaction.type === MESSAGE_COMPONENT ? confirmationButton(interaction.data?.custom_id ?? '') : undefined;
@@ -196,7 +191,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
       const prepared = await options.router.confirm({ id: button.id, platform: 'discord', userId, onProgress: progress.onProgress, notify });
       if (prepared.reply) return json(res, 200, message(prepared.reply));
       json(res, 200, { type: DEFERRED_UPDATE_MESSAGE });
-      track(finish(interaction.token, prepared, true, progress.flush, true));
+      running.track(finish(interaction.token, prepared, true, progress.flush, true));
       return;
     }
     if (button?.action === 'cancel') {
@@ -214,8 +209,6 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   };
   return {
     requestListener,
-    idle: async () => {
-      while (running.size) await Promise.all([...running]);
-    },
+    idle: () => running.idle(),
   };
 }

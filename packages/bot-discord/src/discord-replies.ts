@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { renderReplyText, type ProgressUpdate, type Reply } from '@lab/commands';
+import { renderReplyText, type Reply } from '@lab/commands';
 
 /** What a slash command asks the command layer to do. */
 export interface DiscordInvocation {
@@ -70,21 +70,4 @@ export function confirmationButton(customId: string): { action: 'confirm' | 'can
 /** Where an interaction's progress is shown, for `Invocation.notify`: its webhook token works for 15 minutes. */
 export function discordNotify(applicationId: string, token: string, channelId: string | undefined, now: number): Record<string, unknown> {
   return { platform: 'discord', applicationId, token, ...(channelId ? { channelId } : {}), expiresAt: now + INTERACTION_TOKEN_TTL_MS };
-}
-
-/**
- * A progress handler that sends at most one edit per `intervalMs` (always the last one), chained so
- * edits arrive in order; `flush()` waits for the edits sent so far.
- */
-export function throttledEdits(intervalMs: number, send: (update: ProgressUpdate) => Promise<unknown>, onError: (error: unknown) => void): { onProgress: (update: ProgressUpdate) => void; flush: () => Promise<unknown> } {
-  let last = 0;
-  let chain: Promise<unknown> = Promise.resolve();
-  return {
-    onProgress: (update) => {
-      if (Date.now() - last < intervalMs && update.done !== update.total) return;
-      last = Date.now();
-      chain = chain.then(() => send(update)).catch(onError);
-    },
-    flush: () => chain,
-  };
 }

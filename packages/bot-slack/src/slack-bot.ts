@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, type RespondFn } from '@slack/bolt';
 import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
-import { renderProgressBar, renderReplyText, type CommandRouter, type ProgressUpdate, type Reply } from '@lab/commands';
+import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
 import { SlackProgressMessage, finishSlackProgress, type SlackChatApi } from './slack-progress.js';
 
 /** Options of the Slack front end. */
@@ -63,33 +63,19 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ? new App({ token: options.botToken, appToken: options.socketModeAppToken, socketMode: true, signingSecret: options.signingSecret, ...clientOptions })
     : new App({ receiver, token: options.botToken, botId: 'B0LAB', botUserId: 'U0LAB', ...clientOptions });
   const { router } = options;
-  const running = new Set<Promise<void>>();
-  const track = (work: Promise<void>): void => {
-    running.add(work);
-    void work.finally(() => running.delete(work));
-  };
+  const running = new RunningCommands((error) => logger.error('command failed', { error }));
   const firstDelivery = async (triggerId: string | undefined): Promise<boolean> => {
     if (!triggerId || (await router.claimDelivery('slack', triggerId))) return true;
     logger.warn('ignored a replayed Slack request', { triggerId });
     return false;
   };
 
-  /** A progress message and the `onProgress` handler that edits it, at most once per interval. */
+  /** A progress message and the `onProgress` handler that edits it, throttled (the last state is always shown). */
   const progressFor = (channel: string, responseUrl: string | undefined, respond: RespondFn) => {
     const message = new SlackProgressMessage(app.client as unknown as SlackChatApi, respond, { channel, ...(responseUrl ? { responseUrl } : {}) }, logger);
-    let lastEdit = 0;
-    let shown = false;
-    let pending: ProgressUpdate | undefined;
-    let chain = Promise.resolve();
-    const onProgress = (update: ProgressUpdate): void => {
-      pending = update;
-      if (shown && now() - lastEdit < (options.progressIntervalMs ?? 1000) && update.done !== update.total) return;
-      shown = true;
-      lastEdit = now();
-      // A progress edit that fails is logged: it must never become an unhandled rejection that ends the bot.
-      chain = chain.then(() => message.show(renderProgressBar(pending!), { final: false })).catch((error: unknown) => logger.warn('progress edit failed', { error }));
-    };
-    return { message, onProgress, flush: () => chain };
+    // A progress edit that fails is logged: it must never become an unhandled rejection that ends the bot.
+    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => message.show(renderProgress(update), { final: false }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    return { message, onProgress: throttle.push, flush: () => throttle.stop() };
   };
 
   /**
@@ -160,7 +146,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       return;
     }
     await ack();
-    track(
+    running.track(
       run({ userId: command.user_id, channelId: command.channel_id, responseUrl: command.response_url, command: command.command.slice(1), text: unescapeSlackText(command.text), respond }).catch(async (error: unknown) => {
         logger.error('slash command failed', { error });
         await respond({ response_type: 'ephemeral', text: 'Something went wrong on our side; the error was logged.' }).catch(() => undefined);
@@ -182,7 +168,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (!(await firstDelivery(raw.trigger_id))) return;
       await (actionId === CANCEL_ACTION ? cancelled(click) : confirmed({ ...click, channelId: raw.channel?.id ?? '', ...(raw.response_url ? { responseUrl: raw.response_url } : {}) }));
     };
-    track(work().catch((error: unknown) => logger.error('confirmation button failed', { error })));
+    running.track(work().catch((error: unknown) => logger.error('confirmation button failed', { error })));
   });
 
   const skew = (options.maxClockSkewS ?? 300) * 1000;
@@ -209,9 +195,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     stop: async () => {
       if (options.socketModeAppToken) await app.stop();
     },
-    idle: async () => {
-      while (running.size) await Promise.all([...running]);
-    },
+    idle: () => running.idle(),
     finishDeployment: (deployment, summary) => finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
   };
 }

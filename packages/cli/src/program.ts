@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { builtinPlugins, renderProgressBar, renderReplyText, type CommandPlugin, type Reply } from '@lab/commands';
+import { ProgressThrottle, builtinPlugins, renderProgress, renderReplyText, type CommandPlugin, type Reply } from '@lab/commands';
 import { loadLabConfig } from './lab-config.js';
 import { addPluginCommands, type PluginCall } from './plugin-commands.js';
 import { operatorName } from './operator.js';
@@ -27,6 +27,9 @@ export class LabExit extends Error {
   }
 }
 
+/** Least time between two redraws of the progress on the terminal. */
+const PROGRESS_INTERVAL_MS = 100;
+
 const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const globals = (command: Command): GlobalOptions => command.optsWithGlobals<GlobalOptions>();
 
@@ -44,20 +47,26 @@ async function runThroughRouter(call: PluginCall): Promise<void> {
     const as = flags.as ?? config.cli.defaultUser;
     const who = as ? { userId: as } : { userId: operatorName(), operator: true };
     const tty = Boolean(process.stderr.isTTY) && !flags.json;
-    const invoke = (confirmed: boolean) =>
-      runtime.router.invoke({
-        platform: 'cli',
-        ...who,
-        command: call.plugin,
-        subcommand: call.subcommand,
-        options: call.options,
-        confirmed,
-        onProgress: (u) => {
-          if (tty) process.stderr.write(`\r${renderProgressBar(u)}\x1b[K`);
+    const invoke = async (confirmed: boolean) => {
+      // Progress is shown on the terminal only: the bar (one line, rewritten) and below it the clones under way and failures.
+      let lines = 0;
+      const clear = (): void => void process.stderr.write(`\r\x1b[K${'\x1b[1A\x1b[K'.repeat(lines)}`);
+      const throttle = new ProgressThrottle({
+        intervalMs: PROGRESS_INTERVAL_MS,
+        send: (u) => {
+          const text = renderProgress(u);
+          clear();
+          process.stderr.write(text);
+          lines = text.split('\n').length - 1;
         },
+        onError: () => undefined,
       });
+      const reply = await runtime.router.invoke({ platform: 'cli', ...who, command: call.plugin, subcommand: call.subcommand, options: call.options, confirmed, ...(tty ? { onProgress: throttle.push } : {}) });
+      await throttle.stop();
+      if (tty) clear();
+      return reply;
+    };
     let reply = await invoke(flags.yes ?? false);
-    if (tty) process.stderr.write('\r\x1b[K');
     if (reply.confirm && !reply.error) {
       if (flags.json || !interactive()) {
         const [first, ...rest] = reply.text.split('\n');
@@ -65,7 +74,6 @@ async function runThroughRouter(call: PluginCall): Promise<void> {
       }
       if (!(await confirm(`${reply.text} ${reply.confirm.prompt}`))) throw new LabExit('Nothing was changed.');
       reply = await invoke(true);
-      if (tty) process.stderr.write('\r\x1b[K');
     }
     // A refusal is one line on stderr; a command that ran and partly failed (a sync with a cluster
     // down, a deployment with failed clones) prints its whole report, then exits 1.
