@@ -5,3 +5,4 @@ export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signa
 export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';
 export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';
 export { createDiscordPersonNotifier } from './discord-person-notifier.js';
+export { startDiscordBot, type StartDiscordBotOptions } from './start-discord-bot.js';

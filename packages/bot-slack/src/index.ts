@@ -2,3 +2,4 @@ export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot
 export { signSlackRequest } from './sign-slack-request.js';
 export { finishSlackProgress, SlackProgressMessage, type SlackChatApi } from './slack-progress.js';
 export { createSlackPersonNotifier, type SlackDmApi } from './slack-person-notifier.js';
+export { startSlackBot, type StartSlackBotOptions } from './start-slack-bot.js';

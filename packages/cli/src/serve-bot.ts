@@ -1,8 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { Client, GatewayIntentBits, REST } from 'discord.js';
-import { ConfigError, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
-import { createSlackBot, createSlackPersonNotifier } from '@lab/bot-slack';
-import { attachDiscordGatewayBot, createDiscordInteractions, createDiscordPersonNotifier, finishDiscordProgress } from '@lab/bot-discord';
+import { ConfigError } from '@lab/proxmox-sdk';
+import type { StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
 import { LabMetrics } from './ops/lab-metrics.js';
@@ -38,53 +36,16 @@ export interface ServeBotOptions {
  * `GET /metrics` (see `createOpsEndpoints`); keep those paths off the public proxy.
  */
 export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: ServeBotOptions = {}): Promise<ServedBot> {
-  const { config, services, router, logger } = runtime;
-  let listener;
-  let idle: () => Promise<void>;
-  let stopTransport = async (): Promise<void> => undefined;
-  let finish: (deployment: DeploymentRecord, summary: DeploymentSummary) => Promise<boolean>;
-  if (kind === 'slack') {
-    const slack = config.slack;
-    if (!slack?.signingSecret || !slack.botToken) throw new ConfigError("config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)", { key: 'slack' });
-    const bot = createSlackBot({ router, signingSecret: slack.signingSecret, botToken: slack.botToken, logger, ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}) });
-    listener = bot.requestListener;
-    idle = bot.idle;
-    finish = bot.finishDeployment;
-    services.scheduler?.useNotifier(createSlackPersonNotifier({ client: bot.app.client, store: services.store, logger }));
-    await bot.start();
-    stopTransport = bot.stop;
-  } else if (config.discord?.mode === 'gateway') {
-    const discord = config.discord;
-    if (!discord.token) throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", { key: 'discord.token' });
-    const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(discord.apiUrl ? { rest: { api: discord.apiUrl } } : {}) });
-    const bot = attachDiscordGatewayBot({ client, router, logger });
-    await client.login(discord.token);
-    listener = (_req: unknown, res: { writeHead: (s: number) => { end: (t: string) => void } }) => res.writeHead(404).end('gateway mode: no HTTP endpoint\n');
-    idle = bot.idle;
-    finish = (deployment, summary) => finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary);
-    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest: client.rest, store: services.store, logger }));
-    stopTransport = async () => {
-      bot.detach();
-      await client.destroy();
-    };
-  } else {
-    const discord = config.discord;
-    if (!discord?.publicKey || !discord.applicationId) throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", { key: 'discord' });
-    const rest = new REST(discord.apiUrl ? { api: discord.apiUrl } : {});
-    if (discord.token) rest.setToken(discord.token);
-    const bot = createDiscordInteractions({ router, publicKey: discord.publicKey, applicationId: discord.applicationId, rest, logger });
-    listener = bot.requestListener;
-    idle = bot.idle;
-    finish = (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary);
-    services.scheduler?.useNotifier(createDiscordPersonNotifier({ rest, store: services.store, logger }));
-  }
+  const { config, services } = runtime;
+  const frontEnd = await startFrontEnd(runtime, kind);
+  services.scheduler?.useNotifier(frontEnd.notifier);
   if (config.sync.enabled) services.sync?.start();
-  else logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
+  else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();
   services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
-      if (!(await finish(deployment, summary))) logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });
+      if (!(await frontEnd.finishDeployment(deployment, summary))) runtime.logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });
     },
   });
   const metrics = options.metrics ?? new LabMetrics();
@@ -99,25 +60,48 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
       clusterMaxAgeMs: readinessMaxAgeMs(config),
       ...(holderId ? { holderId } : {}),
     },
-    onError: (path, error) => logger.error('operations endpoint failed', { path, error }),
+    onError: (path, error) => runtime.logger.error('operations endpoint failed', { path, error }),
   });
-  const bot = listener;
   const server: Server = createServer((req, res) => {
-    if (!ops(req, res)) bot(req as never, res as never);
+    if (!ops(req, res)) frontEnd.requestListener(req, res);
   });
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001), options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
-  logger.info('bot listening', { kind, port: address.port });
+  runtime.logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       await new Promise((r) => server.close(r));
-      await stopTransport();
-      await idle();
+      await frontEnd.stop();
+      await frontEnd.idle();
       await takeover.stop();
       await runtime.close();
     })());
   return { url: `http://${address.address}:${address.port}`, metrics, shutdown };
+}
+
+/**
+ * Starts the configured front end from its bot package, after checking the configuration it needs
+ * (Discord: `discord.mode` gateway, else the HTTP interactions endpoint).
+ */
+async function startFrontEnd(runtime: LabRuntime, kind: 'slack' | 'discord'): Promise<StartedFrontEnd> {
+  const { config, router, logger } = runtime;
+  const store = runtime.services.store;
+  if (kind === 'slack') {
+    const slack = config.slack;
+    if (!slack?.signingSecret || !slack.botToken) throw new ConfigError("config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)", { key: 'slack' });
+    const { startSlackBot } = await import('@lab/bot-slack');
+    return startSlackBot({ router, store, logger, signingSecret: slack.signingSecret, botToken: slack.botToken, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}), ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}) });
+  }
+  const discord = config.discord;
+  const { startDiscordBot } = await import('@lab/bot-discord');
+  const apiUrl = discord?.apiUrl ? { apiUrl: discord.apiUrl } : {};
+  if (discord?.mode === 'gateway') {
+    if (!discord.token) throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", { key: 'discord.token' });
+    return startDiscordBot({ mode: 'gateway', router, store, logger, token: discord.token, ...apiUrl });
+  }
+  if (!discord?.publicKey || !discord.applicationId) throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", { key: 'discord' });
+  return startDiscordBot({ mode: 'interactions', router, store, logger, applicationId: discord.applicationId, publicKey: discord.publicKey, ...(discord.token ? { token: discord.token } : {}), ...apiUrl });
 }
 
 /**

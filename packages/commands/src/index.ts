@@ -12,6 +12,7 @@ export { renderDeploymentSummary, renderProgress, renderProgressBar, renderReply
 export { DeploymentProgress, type DeploymentProgressOptions } from './deployment-progress.js';
 export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
 export { RunningCommands } from './running-commands.js';
+export type { StartedFrontEnd } from './started-front-end.js';
 
 import { labPlugin } from './plugins/lab-plugin.js';
 import { myvmPlugin } from './plugins/myvm-plugin.js';

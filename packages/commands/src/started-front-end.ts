@@ -1,0 +1,16 @@
+import type { RequestListener } from 'node:http';
+import type { DeploymentSummary, PersonNotifier } from '@lab/proxmox-sdk';
+
+/** A chat front end as a bot package starts it for `lab serve`: what the process serves, uses and stops. */
+export interface StartedFrontEnd {
+  /** Serves the platform's HTTP requests; a transport that needs none (Socket Mode, Discord's gateway) answers 404. */
+  requestListener: RequestListener;
+  /** Sends people direct messages on this platform (class schedules' notices). */
+  notifier: PersonNotifier;
+  /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a take-over; false when this platform cannot. */
+  finishDeployment(deployment: { notify?: Record<string, unknown> | null }, summary: DeploymentSummary): Promise<boolean>;
+  /** Disconnects from the platform (Socket Mode, the gateway); HTTP transports have nothing to do. */
+  stop(): Promise<void>;
+  /** Settles when every command started so far has finished. */
+  idle(): Promise<void>;
+}
