@@ -8,7 +8,7 @@ import { openStore, redactStoreUrl } from '@lab/proxmox-store';
 import { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
 import { labConfigSchema, resolveStoreUrl } from './lab-config.js';
 import { operatorName } from './operator.js';
-import type { GlobalOptions } from './program.js';
+import type { GlobalOptions } from './global-options.js';
 import { ask, confirm, interactive } from './prompt.js';
 
 /** The flags of `lab init`. */

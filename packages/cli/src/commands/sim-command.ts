@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { out } from '../global-options.js';
+
+/** `lab sim`: the Proxmox VE simulator on loopback, when `@lab/pve-sim` is installed. */
+export function addSimCommand(program: Command): void {
+  program
+    .command('sim')
+    .description('Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token')
+    .option('--scenario <name>', 'small, school, large, or a scenario JSON file', 'small')
+    .option('--port <n>', 'HTTPS port (0: any free one)', '0')
+    .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
+    .action(async (options: { scenario: string; port: string; timeScale: string }) => {
+      const { startPveSim } = await import('@lab/pve-sim');
+      const sim = await startPveSim({ scenario: options.scenario, port: Number(options.port), timeScale: Number(options.timeScale) });
+      out(JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }));
+      const stop = () => void sim.close().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}
