@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { out } from '../global-options.js';
+import { LabExit } from '../lab-exit.js';
 
 /** `lab sim`: the Proxmox VE simulator on loopback, when `@lab/pve-sim` is installed. */
 export function addSimCommand(program: Command): void {
@@ -10,11 +11,25 @@ export function addSimCommand(program: Command): void {
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
     .action(async (options: { scenario: string; port: string; timeScale: string }) => {
-      const { startPveSim } = await import('@lab/pve-sim');
+      const { startPveSim } = await loadPveSim();
       const sim = await startPveSim({ scenario: options.scenario, port: Number(options.port), timeScale: Number(options.timeScale) });
       out(JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }));
       const stop = () => void sim.close().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+}
+
+/**
+ * The simulator package: an optional peer of the CLI (installed in the repository, not with `lab`),
+ * so a missing one is a plain instruction rather than a stack trace.
+ */
+async function loadPveSim(): Promise<typeof import('@lab/pve-sim')> {
+  try {
+    return await import('@lab/pve-sim');
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes('@lab/pve-sim')) throw new LabExit('install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).');
+    throw error;
+  }
 }
