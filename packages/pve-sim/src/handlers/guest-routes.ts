@@ -1,4 +1,5 @@
 import { die } from '../sim-error.js';
+import { guestIpAddress } from '../model/guest-identity.js';
 import type { SimGuest } from '../model/types.js';
 import { guestUsage } from './cluster-routes.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
@@ -33,10 +34,6 @@ function currentStatus(ctx: SimContext, guest: SimGuest): Record<string, unknown
   if (guest.type === 'qemu') entry.agent = /^(1|enabled=1)/.test(guest.config.agent ?? '') ? 1 : 0;
   if (guest.status === 'running' && guest.type === 'qemu') entry['running-machine'] = 'pc-q35-9.2+pve1';
   return entry;
-}
-
-function ipFor(vmid: number): string {
-  return `127.10.${(vmid >> 8) & 255}.${vmid & 255}`;
 }
 
 /** QEMU and LXC guest routes: list, create, config, status, power, clone, template, delete, agent. */
@@ -132,7 +129,7 @@ export function registerGuestRoutes(table: RouteTable): void {
         {
           name: 'eth0',
           'hardware-address': mac,
-          'ip-addresses': [{ 'ip-address': ipFor(guest.vmid), 'ip-address-type': 'ipv4', prefix: 16 }],
+          'ip-addresses': [{ 'ip-address': guestIpAddress(guest.vmid), 'ip-address-type': 'ipv4', prefix: 16 }],
           statistics: { 'rx-bytes': 1_000_000, 'rx-packets': 900, 'tx-bytes': 400_000, 'tx-packets': 700, 'rx-errs': 0, 'tx-errs': 0, 'rx-dropped': 0, 'tx-dropped': 0 },
         },
       ],
