@@ -48,12 +48,17 @@ type LabOfCommands = Awaited<ReturnType<typeof lab<InstanceType<CommandsModule['
 
 /**
  * The lab of {@link lab} for one test file: opened before its tests, closed after them. Read it
- * inside tests or a later `beforeAll` (`const { router, services } = current()`).
+ * inside tests or a later `beforeAll` (`const { router, services } = current()`). With `deploy`
+ * (`'cs101 2'`), cs101's teacher deploys that first, through the router.
  */
-export function useLab(commands: CommandsModule): () => LabOfCommands {
+export function useLab(commands: CommandsModule, options: { deploy?: string } = {}): () => LabOfCommands {
   let env: LabOfCommands | undefined;
   beforeAll(async () => {
     env = await lab(commands as unknown as CommandModule<InstanceType<CommandsModule['CommandRouter']>, ReturnType<CommandsModule['createLabServices']>>);
+    if (options.deploy) {
+      const deployed = await env.router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: `deploy ${options.deploy}` });
+      if (deployed.error) throw new Error(`deploy ${options.deploy} failed: ${deployed.text}`);
+    }
   });
   afterAll(() => env?.close());
   return () => env!;

@@ -3,15 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
 import { ids, runningWindowsVm, useLab } from './lab-fixture.js';
 
-const current = useLab(commands);
+const current = useLab(commands, { deploy: 'cs101 2' });
 let env: ReturnType<typeof current>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
   env = current();
   ({ router, services } = env);
-  const deployed = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 2' });
-  expect(deployed.error, deployed.text).toBeFalsy();
 });
 
 const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
