@@ -94,7 +94,7 @@ afterAll(async () => {
 });
 
 describe('the Slack bot over HTTP', () => {
-  it('acks a signed /lab deploy from a teacher, then edits one message with progress up to a summary', async () => {
+  it('acks a signed /lab deploy from a teacher, then edits one message with progress (count and clones under way) up to a summary', async () => {
     const response = await slash('/lab', 'deploy cs101 3 ubuntu', ids.teacher);
     expect(response.status).toBe(200);
     await bot.idle();
@@ -106,6 +106,8 @@ describe('the Slack bot over HTTP', () => {
     expect(updates.length).toBeGreaterThan(2);
     expect(updates.every((u) => u.body.ts === '1700000000.000001')).toBe(true);
     expect(updates.some((u) => /^cs101 ▓+░* \d\/5/.test(String(u.body.text)))).toBe(true);
+    // The typed clone events reach the message: clones under way are listed under the bar.
+    expect(updates.some((u) => /\ncloning cs101-/.test(String(u.body.text)))).toBe(true);
     expect(String(updates.at(-1)!.body.text)).toMatch(/^cs101: 5 created, 0 kept, 0 deleted in/);
     const vms = await env.services.store.classes.assignmentsOfClass('cs101');
     expect(vms.filter((a) => a.role === 'student')).toHaveLength(3);
