@@ -47,7 +47,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
-    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min.');
+    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session.');
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
     const now = services.clock.now();
@@ -70,7 +70,7 @@ describe('/myvm keep', () => {
     await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
     await services.sync!.fullSync();
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null });
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null, keepsUsed: 0 });
     const keep = (text: string) => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text });
     const first = await keep('keep 100');
     expect(first.error, first.text).toBeFalsy();
@@ -78,7 +78,40 @@ describe('/myvm keep', () => {
     expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
     const second = await keep('keep 100');
     expect(second.error).toBe(true);
-    expect(second.text).toContain('that works once per session');
+    expect(second.text).toContain('cs101 allows one keep per session; save your work before it stops');
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
+describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
+  it('sets the keeps per session and the warning delay, shows them, enforces the keeps on /myvm keep and puts the delay back with 0', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const keep = () => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 2, idleWarnMinutes: 5 });
+    expect((await as(ids.teacher, 'limits cs101')).text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
+    await services.store.usage.clearIdle('lab', 100);
+    expect((await keep()).text).toContain('You can keep it once more this session.');
+    expect((await keep()).text).toContain('You can keep it no more times this session.');
+    const third = await keep();
+    expect(third.error).toBe(true);
+    expect(third.text).toContain('cs101 allows 2 keeps per session; save your work before it stops');
+    const none = await as(ids.teacher, 'limits cs101 --keeps-per-session 0 --idle-warn-minutes 0');
+    expect(none.text).toMatch(/, warning 10 min before a stop \(default\), keeps off\.$/);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 0, idleWarnMinutes: null });
+    await services.store.usage.clearIdle('lab', 100);
+    const refused = await keep();
+    expect(refused.error).toBe(true);
+    expect(refused.text).toContain('cs101 does not let');
+    expect((await as(ids.teacher, 'limits cs101 --keeps-per-session -1')).error).toBe(true);
+    expect((await as(ids.teacher2, 'limits cs101 --keeps-per-session 3')).error).toBe(true);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 0 });
+    await as(ids.teacher, 'limits cs101 --keeps-per-session 1');
+    await services.store.usage.clearIdle('lab', 100);
     await services.store.classes.unassignVm('lab', 100);
   });
 });
@@ -91,7 +124,7 @@ describe('/lab status with time controls', () => {
     const vm = (await services.store.inventory.get('lab', 100))!;
     await services.store.inventory.update('lab', 100, { name: 'cs101-alice' });
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null });
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null, keepsUsed: 0 });
     await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
     const status = await as(ids.teacher, 'status cs101');
     // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.
