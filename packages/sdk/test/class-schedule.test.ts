@@ -25,7 +25,7 @@ import {
   type ProxmoxClient,
   type Store,
 } from '../src/index.js';
-import { clientFor, fastSim } from './helpers.js';
+import { clientFor, countingStore, fastSim } from './helpers.js';
 
 let sims: PveSim[] = [];
 let apis: ProxmoxClient[] = [];
@@ -267,6 +267,42 @@ describe('quotas and the usage ledger', () => {
     await power.perform(alice, 'lab1', 300, 'start');
     await untilReachable();
     expect(await notices(), 'a new run is a new readiness').toEqual([[300, 'ok']]);
+    expect(messages).toHaveLength(2);
+  });
+
+  it('reads one inventory list per class for ready notices, and a steady round claims nothing; a new lease holder claims once and sends nothing', async () => {
+    const { store: plain, clock, clusters } = await setup();
+    const { store, calls, reset } = countingStore(plain);
+    const messages: string[] = [];
+    const notifier = { notifyPerson: async (_p: unknown, text: string) => (messages.push(text), true) };
+    const a = new ClassScheduler({ store, clusters, clock, holderId: 'a', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
+    const b = new ClassScheduler({ store, clusters, clock, holderId: 'b', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
+    const sync = new SyncEngine({ store: plain, clusters, clock, probe: { isOpen: async () => true } });
+    clock.set(at('2026-12-01T12:00:00Z')); // Tuesday: no session, and cs101 has no time policy
+    const power = new VmPower({ store: plain, clusters, clock, pollIntervalMs: 20 });
+    for (const vmid of [300, 301]) await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', vmid, 'start');
+    for (let i = 0; i < 200 && !(await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable); i++) {
+      await sync.fullSync();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await a.runOnce()).map((x) => [x.classId, x.vmid, x.action])).toEqual([['cs101', 300, 'ready-notice'], ['cs101', 301, 'ready-notice']]);
+    expect(calls('nonces.claim')).toBe(2);
+    reset();
+    expect(await a.runOnce()).toEqual([]);
+    expect(await a.runOnce()).toEqual([]);
+    expect(calls('inventory.list'), 'one list per class per round').toBe(2);
+    expect(calls('inventory.get')).toBe(0);
+    expect(calls('nonces.claim')).toBe(0);
+    expect(calls('usage.intervals')).toBe(2);
+    await a.abandon();
+    clock.set(at('2026-12-01T12:02:00Z')); // a's lease expired: b takes over
+    reset();
+    expect(await b.runOnce()).toEqual([]);
+    expect(b.isLeader).toBe(true);
+    expect(calls('nonces.claim'), 'b claims each once, and finds them taken').toBe(2);
+    reset();
+    expect(await b.runOnce()).toEqual([]);
+    expect(calls('nonces.claim')).toBe(0);
     expect(messages).toHaveLength(2);
   });
 

@@ -84,6 +84,8 @@ export class ClassScheduler {
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #isLeader = false;
+  /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
+  readonly #readyClaimed = new Set<string>();
 
   constructor(options: ClassSchedulerOptions) {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -146,9 +148,8 @@ export class ClassScheduler {
     }
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
-    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock })) {
-      const classId = (await this.#store.classes.assignment(n.clusterId, n.vmid))?.classId ?? '';
-      done.push({ classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
+    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock, claimed: this.#readyClaimed })) {
+      done.push({ classId: n.classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
     }
     return done;
   }
