@@ -22,7 +22,7 @@ const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): strin
  * turns a limit off, puts the warning delay back to the default, and allows no keep).
  */
 export const limitsSubcommand = subcommand({
-  description: 'Time limits: --quota-hours, --max-running, --class-max-running, --idle-cpu, --idle-minutes (0 = off), --idle-warn-minutes (0 = default), --keeps-per-session (0 = none)',
+  description: 'Time limits: quota hours, running VMs, idle stop, warning delay, keeps per session (0 = off)',
   options: z.object({
     class: classId,
     'quota-hours': limit('hours per student outside sessions', 10_000),
