@@ -64,6 +64,28 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   });
 });
 
+describe('/myvm start over quota', () => {
+  it('refuses a student with no hours left outside sessions, naming the next session, and starts nothing', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    expect((await services.store.inventory.get('lab', 102))?.status).toBe('stopped');
+    const now = services.clock.now();
+    await services.store.usage.openInterval('lab', 102, now - 3 * 3_600_000);
+    await services.store.usage.closeInterval('lab', 102, now - 3_600_000);
+    await as(ids.teacher, 'limits cs101 --quota-hours 1');
+    const day = new Date(now + 3 * 86_400_000).toISOString().slice(0, 10);
+    await as(ids.teacher, `schedule cs101 add "${day} 09:00-10:00" --tz UTC`);
+    const refused = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'start 102' });
+    expect(refused.error).toBe(true);
+    expect(refused.text).toContain(`alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at ${day}T09:00:00.000Z`);
+    expect(current().sim.state.guests.get(102)?.status).toBe('stopped');
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+    await as(ids.teacher, 'limits cs101 --quota-hours 0');
+    await services.store.classes.unassignVm('lab', 102);
+  });
+});
+
 describe('/myvm keep', () => {
   it('keeps the caller’s VM past an idle warning once, then refuses with one sentence', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
