@@ -1,6 +1,6 @@
 import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { afterAll, beforeAll } from 'vitest';
-import { ProxmoxClient, createMemoryStore, type ClusterApis, type Store } from '@lab/proxmox-sdk';
+import { ProxmoxClient, createMemoryStore, type Clock, type ClusterApis, type Store } from '@lab/proxmox-sdk';
 import type { TemplateCatalog } from '@lab/proxmox-sdk';
 
 /**
@@ -10,20 +10,20 @@ import type { TemplateCatalog } from '@lab/proxmox-sdk';
 interface CommandModule<R, S> {
   CommandRouter: new (services: S, plugins: never, options: { rateLimit: { perMinute: number } }) => R;
   builtinPlugins: unknown;
-  createLabServices: (options: { store: Store; clusters: ClusterApis; sync: { probe: { isOpen: () => Promise<boolean> } }; pollIntervalMs: number }) => S;
+  createLabServices: (options: { store: Store; clusters: ClusterApis; sync: { probe: { isOpen: () => Promise<boolean> } }; pollIntervalMs: number; clock?: Clock }) => S;
 }
 
 /** People of the test lab with their Slack ids. */
 export const ids = { admin: 'UADMIN', teacher: 'UTEACH1', teacher2: 'UTEACH2', alice: 'UALICE', bob: 'UBOB', stranger: 'USTRANGER' } as const;
 
-/** A simulated cluster, a memory store with two classes and their people, and a router over them. */
-export async function lab<R, S extends { catalog: TemplateCatalog }>(commands: CommandModule<R, S>, options: { store?: Store } = {}): Promise<{ sim: PveSim; api: ProxmoxClient; services: S; router: R; close: () => Promise<void> }> {
+/** A simulated cluster, a memory store with two classes and their people, and a router over them (on `clock` if given). */
+export async function lab<R, S extends { catalog: TemplateCatalog }>(commands: CommandModule<R, S>, options: { store?: Store; clock?: Clock } = {}): Promise<{ sim: PveSim; api: ProxmoxClient; services: S; router: R; close: () => Promise<void> }> {
   const { CommandRouter, builtinPlugins, createLabServices } = commands;
   const sim = await startPveSim({ timeScale: 400 });
   const api = new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
   const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
   const store = options.store ?? createMemoryStore();
-  const services = createLabServices({ store, clusters, sync: { probe: { isOpen: async () => false } }, pollIntervalMs: 20 });
+  const services = createLabServices({ store, clusters, sync: { probe: { isOpen: async () => false } }, pollIntervalMs: 20, ...(options.clock ? { clock: options.clock } : {}) });
   const person = async (username: string, role: 'admin' | 'teacher' | 'student', slackId: string) => {
     const p = await store.classes.createPerson({ username, displayName: username, role }, 1);
     await store.classes.linkIdentity({ personId: p.id, platform: 'slack', externalId: slackId });

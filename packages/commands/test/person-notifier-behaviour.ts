@@ -64,7 +64,7 @@ export function describePersonNotifier(name: string, platform: () => PersonNotif
         const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, now);
         await store.classes.linkIdentity({ personId: alice.id, platform: p.platform, externalId: p.accountId });
         await store.classes.assignVm({ clusterId: 'lab1', vmid: 300, personId: alice.id, classId: 'cs101', role: 'student' }, now);
-        await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
+        await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
         await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', 300, 'start');
         sim.state.guests.get(300)!.cpuLoad = 0.01;
         const scheduler = new ClassScheduler({ store, clusters, clock, notifier: p.notifier(store), pollIntervalMs: 20, shutdownTimeoutS: 5 });

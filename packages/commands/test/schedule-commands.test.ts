@@ -47,7 +47,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
-    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min.');
+    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session.');
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
     const now = services.clock.now();
@@ -64,13 +64,35 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   });
 });
 
+describe('/myvm start over quota', () => {
+  it('refuses a student with no hours left outside sessions, naming the next session, and starts nothing', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    expect((await services.store.inventory.get('lab', 102))?.status).toBe('stopped');
+    const now = services.clock.now();
+    await services.store.usage.openInterval('lab', 102, now - 3 * 3_600_000);
+    await services.store.usage.closeInterval('lab', 102, now - 3_600_000);
+    await as(ids.teacher, 'limits cs101 --quota-hours 1');
+    const day = new Date(now + 3 * 86_400_000).toISOString().slice(0, 10);
+    await as(ids.teacher, `schedule cs101 add "${day} 09:00-10:00" --tz UTC`);
+    const refused = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'start 102' });
+    expect(refused.error).toBe(true);
+    expect(refused.text).toContain(`alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at ${day}T09:00:00.000Z`);
+    expect(current().sim.state.guests.get(102)?.status).toBe('stopped');
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+    await as(ids.teacher, 'limits cs101 --quota-hours 0');
+    await services.store.classes.unassignVm('lab', 102);
+  });
+});
+
 describe('/myvm keep', () => {
   it('keeps the caller’s VM past an idle warning once, then refuses with one sentence', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
     await services.sync!.fullSync();
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null });
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null, keepsUsed: 0 });
     const keep = (text: string) => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text });
     const first = await keep('keep 100');
     expect(first.error, first.text).toBeFalsy();
@@ -78,7 +100,40 @@ describe('/myvm keep', () => {
     expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
     const second = await keep('keep 100');
     expect(second.error).toBe(true);
-    expect(second.text).toContain('that works once per session');
+    expect(second.text).toContain('cs101 allows one keep per session; save your work before it stops');
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
+describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
+  it('sets the keeps per session and the warning delay, shows them, enforces the keeps on /myvm keep and puts the delay back with 0', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.sync!.fullSync();
+    const keep = () => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 2, idleWarnMinutes: 5 });
+    expect((await as(ids.teacher, 'limits cs101')).text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
+    await services.store.usage.clearIdle('lab', 100);
+    expect((await keep()).text).toContain('You can keep it once more this session.');
+    expect((await keep()).text).toContain('You can keep it no more times this session.');
+    const third = await keep();
+    expect(third.error).toBe(true);
+    expect(third.text).toContain('cs101 allows 2 keeps per session; save your work before it stops');
+    const none = await as(ids.teacher, 'limits cs101 --keeps-per-session 0 --idle-warn-minutes 0');
+    expect(none.text).toMatch(/, warning 10 min before a stop \(default\), keeps off\.$/);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 0, idleWarnMinutes: null });
+    await services.store.usage.clearIdle('lab', 100);
+    const refused = await keep();
+    expect(refused.error).toBe(true);
+    expect(refused.text).toContain('cs101 does not let');
+    expect((await as(ids.teacher, 'limits cs101 --keeps-per-session -1')).error).toBe(true);
+    expect((await as(ids.teacher2, 'limits cs101 --keeps-per-session 3')).error).toBe(true);
+    expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 0 });
+    await as(ids.teacher, 'limits cs101 --keeps-per-session 1');
+    await services.store.usage.clearIdle('lab', 100);
     await services.store.classes.unassignVm('lab', 100);
   });
 });
@@ -91,7 +146,7 @@ describe('/lab status with time controls', () => {
     const vm = (await services.store.inventory.get('lab', 100))!;
     await services.store.inventory.update('lab', 100, { name: 'cs101-alice' });
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null });
+    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null, keepsUsed: 0 });
     await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
     const status = await as(ids.teacher, 'status cs101');
     // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.

@@ -58,9 +58,9 @@ export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './in
 export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
 export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, denialReason, type Viewer } from './inventory/viewer.js';
-export { ClassScheduler, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
+export { ClassScheduler, DEFAULT_IDLE_WARNING_MINUTES, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
-export { KeepAlreadyUsedError, keepVmRunning } from './schedule/keep-running.js';
+export { DEFAULT_KEEPS_PER_SESSION, KeepAlreadyUsedError, KeepNotAllowedError, keepVmRunning } from './schedule/keep-running.js';
 export { silentNotifier, type NotifiedPerson, type PersonNotifier } from './ports/person-notifier.js';
 export { ClassRunningLimitError, QuotaExceededError, TooManyRunningError, assertMayStart, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
 export { assertDate, assertTimeZone, currentSession, describeSchedule, localDate, nextSession, parseMinutes, parseScheduleSpec, sessionsBetween, type ClassSession, type ScheduleSpec } from './schedule/schedule-spec.js';

@@ -5,6 +5,7 @@ import {
   ClassRunningLimitError,
   InvalidScheduleError,
   KeepAlreadyUsedError,
+  KeepNotAllowedError,
   keepVmRunning,
   QuotaExceededError,
   TooManyRunningError,
@@ -24,7 +25,7 @@ import {
   type ProxmoxClient,
   type Store,
 } from '../src/index.js';
-import { clientFor, fastSim } from './helpers.js';
+import { clientFor, countingStore, fastSim } from './helpers.js';
 
 let sims: PveSim[] = [];
 let apis: ProxmoxClient[] = [];
@@ -186,7 +187,7 @@ describe('class scheduler over the simulator', () => {
 describe('quotas and the usage ledger', () => {
   it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
@@ -217,7 +218,7 @@ describe('quotas and the usage ledger', () => {
 
   it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
     const messages: string[] = [];
     const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
@@ -269,9 +270,45 @@ describe('quotas and the usage ledger', () => {
     expect(messages).toHaveLength(2);
   });
 
+  it('reads one inventory list per class for ready notices, and a steady round claims nothing; a new lease holder claims once and sends nothing', async () => {
+    const { store: plain, clock, clusters } = await setup();
+    const { store, calls, reset } = countingStore(plain);
+    const messages: string[] = [];
+    const notifier = { notifyPerson: async (_p: unknown, text: string) => (messages.push(text), true) };
+    const a = new ClassScheduler({ store, clusters, clock, holderId: 'a', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
+    const b = new ClassScheduler({ store, clusters, clock, holderId: 'b', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
+    const sync = new SyncEngine({ store: plain, clusters, clock, probe: { isOpen: async () => true } });
+    clock.set(at('2026-12-01T12:00:00Z')); // Tuesday: no session, and cs101 has no time policy
+    const power = new VmPower({ store: plain, clusters, clock, pollIntervalMs: 20 });
+    for (const vmid of [300, 301]) await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', vmid, 'start');
+    for (let i = 0; i < 200 && !(await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable); i++) {
+      await sync.fullSync();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await a.runOnce()).map((x) => [x.classId, x.vmid, x.action])).toEqual([['cs101', 300, 'ready-notice'], ['cs101', 301, 'ready-notice']]);
+    expect(calls('nonces.claim')).toBe(2);
+    reset();
+    expect(await a.runOnce()).toEqual([]);
+    expect(await a.runOnce()).toEqual([]);
+    expect(calls('inventory.list'), 'one list per class per round').toBe(2);
+    expect(calls('inventory.get')).toBe(0);
+    expect(calls('nonces.claim')).toBe(0);
+    expect(calls('usage.intervals')).toBe(2);
+    await a.abandon();
+    clock.set(at('2026-12-01T12:02:00Z')); // a's lease expired: b takes over
+    reset();
+    expect(await b.runOnce()).toEqual([]);
+    expect(b.isLeader).toBe(true);
+    expect(calls('nonces.claim'), 'b claims each once, and finds them taken').toBe(2);
+    reset();
+    expect(await b.runOnce()).toEqual([]);
+    expect(calls('nonces.claim')).toBe(0);
+    expect(messages).toHaveLength(2);
+  });
+
   it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
     const { store, clock, clusters } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const student = async (username: string) => ({ personId: (await store.classes.getPersonByUsername(username))!.id, username, role: 'student' as const });
     clock.set(at('2026-12-01T12:00:00Z'));
@@ -287,7 +324,7 @@ describe('quotas and the usage ledger', () => {
     const { store, clock, clusters } = await setup();
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' }, MONDAY);
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
     await power.perform(viewer, 'lab1', 300, 'start');
@@ -300,7 +337,7 @@ describe('quotas and the usage ledger', () => {
 describe('idle auto-shutdown', () => {
   it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30 });
+    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
     const messages: Array<{ username: string; text: string }> = [];
     const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
@@ -324,7 +361,7 @@ describe('idle auto-shutdown', () => {
     const carol = (await store.classes.getPersonByUsername('carol'))!;
     const carolViewer = { personId: carol.id, username: 'carol', role: 'student' as const };
     clock.set(at('2026-12-01T10:35:00Z'));
-    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({ postponed: true });
+    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({ postponed: true, keepsLeft: 0 });
     expect(await tick('2026-12-01T10:40:00Z')).toEqual([]);
     const stopped = await tick('2026-12-01T10:41:00Z');
     expect(stopped.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-shutdown', 'ok']]);
@@ -334,6 +371,7 @@ describe('idle auto-shutdown', () => {
     expect(String(audit!.details.reason)).toMatch(/^idle: below 5% CPU for 40 min/);
     // Carol's idle time started again at her keep: warned at 11:05; a second keep is refused.
     expect((await tick('2026-12-01T11:06:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-warning']]);
+    expect(messages.at(-1)).toEqual({ username: 'carol', text: 'cs101-carol has been idle for 30 min and will stop in 10 min. Save your work before then.' });
     const again = await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now()).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(KeepAlreadyUsedError);
     expect((again as KeepAlreadyUsedError).code).toBe('LAB_KEEP_USED');
@@ -341,5 +379,98 @@ describe('idle auto-shutdown', () => {
     // Idle detection read only what the sync fetched: one /cluster/resources per sync, nothing per VM.
     expect(sim.requests.count('GET /cluster/resources')).toBe(7); // the seven ticks' syncs
     expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/status/current')).toBe(0);
+  });
+});
+
+describe('keeps per session and the warning delay, per class', () => {
+  const policy = { classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null };
+
+  it('allows as many keeps per session as the class says, refuses one more with the reason, and allows them again after a session boundary', async () => {
+    const { store } = await setup();
+    await store.usage.savePolicy({ ...policy, keepsPerSession: 2 });
+    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z'))).toEqual({ postponed: false, keepsLeft: 1 });
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T11:00:00Z'))).toEqual({ postponed: false, keepsLeft: 0 });
+    const third = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T12:00:00Z')).catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(KeepAlreadyUsedError);
+    expect((third as LabError).code).toBe('LAB_KEEP_USED');
+    expect((third as Error).message).toBe('cs101-alice was last kept running at 2026-12-01T11:00:00.000Z, and cs101 allows 2 keeps per session; save your work before it stops');
+    expect(await store.usage.idle('lab1', 300)).toMatchObject({ keptAt: at('2026-12-01T11:00:00Z'), keepsUsed: 2 });
+    // Wednesday's session warms up at 07:50 UTC: a boundary, so the count starts again.
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-02T08:00:00Z'))).toEqual({ postponed: false, keepsLeft: 1 });
+    expect((await store.audit.list({ actor: 'alice', action: 'vm.keep' })).map((e) => e.details.keepsUsed).sort()).toEqual([1, 1, 2]);
+  });
+
+  it('refuses every keep in a class that allows none, and its idle warning does not offer one', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy({ ...policy, keepsPerSession: 0 });
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    for (const iso of ['2026-12-01T10:01:00Z', '2026-12-01T10:31:00Z']) {
+      clock.set(at(iso));
+      await sync.quickSync();
+      await scheduler.runOnce();
+    }
+    expect(messages).toEqual(['cs101-alice has been idle for 30 min and will stop in 10 min. Save your work before then.']);
+    const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeepNotAllowedError);
+    expect((refused as LabError).code).toBe('LAB_KEEP_NOT_ALLOWED');
+    expect((refused as Error).message).toBe('cs101 does not let cs101-alice be kept running past an idle warning; save your work before it stops');
+    expect(await store.usage.idle('lab1', 300)).toMatchObject({ warnedAt: at('2026-12-01T10:31:00Z'), keptAt: null });
+  });
+
+  it('stops an idle VM after its class’s warning delay, and a class without one after the scheduler’s', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.classes.createClass({ id: 'cs102', name: 'CS 102', templateId: null, ownerId: null }, MONDAY);
+    const bob = (await store.classes.getPersonByUsername('bob'))!;
+    await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: bob.id, classId: 'cs102', role: 'student' }, MONDAY);
+    await store.usage.savePolicy({ ...policy, idleWarnMinutes: 3 });
+    await store.usage.savePolicy({ ...policy, classId: 'cs102' });
+    const messages: Array<{ username: string; text: string }> = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, idleWarningMinutes: 7, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const admin = { personId: null, username: 'root', role: 'admin' as const };
+    clock.set(at('2026-12-01T10:00:00Z'));
+    for (const vmid of [300, 301]) await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(admin, 'lab1', vmid, 'start');
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    sim.state.guests.get(301)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.classId, a.vmid, a.action]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([['cs101', 300, 'idle-warning'], ['cs102', 301, 'idle-warning']]);
+    expect(messages).toEqual([
+      { username: 'alice', text: 'cs101-alice has been idle for 30 min and will stop in 3 min. /myvm keep to keep it running.' },
+      { username: 'bob', text: 'cs101-bob has been idle for 30 min and will stop in 7 min. /myvm keep to keep it running.' },
+    ]);
+    expect(await tick('2026-12-01T10:33:59Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:34:00Z')).toEqual([['cs101', 300, 'idle-shutdown']]);
+    expect(await tick('2026-12-01T10:37:59Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:38:00Z')).toEqual([['cs102', 301, 'idle-shutdown']]);
+    expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+  });
+
+  it('gives the class’s warning delay to the quota warning too', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ ...policy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null, idleWarnMinutes: 2 });
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: alice.id, username: 'alice', role: 'student' }, 'lab1', 300, 'start');
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
+    };
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
+    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min.']);
+    expect(await tick('2026-12-01T09:02:59Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:03:00Z')).toEqual([[300, 'quota-shutdown']]);
   });
 });

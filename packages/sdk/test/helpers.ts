@@ -1,6 +1,6 @@
 import { startPveSim, type PveSim, type PveSimOptions } from '@lab/pve-sim';
 import { afterEach, expect } from 'vitest';
-import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions } from '../src/index.js';
+import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions, type Store } from '../src/index.js';
 
 /** A simulator 100× faster than a real cluster. */
 export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
@@ -41,4 +41,29 @@ export function closeAfterEach(): { track: <T extends { close(): Promise<void> }
       return thing;
     },
   };
+}
+
+/**
+ * `store` with every repository call counted by `repository.method` (calls inside a transaction
+ * are not), to assert what a round of background work reads and writes.
+ */
+export function countingStore(store: Store): { store: Store; calls: (name: string) => number; reset: () => void } {
+  const counts = new Map<string, number>();
+  const wrapped = new Proxy(store, {
+    get(target, repo, receiver) {
+      const value = Reflect.get(target, repo, receiver) as unknown;
+      if (typeof repo !== 'string' || typeof value !== 'object' || value === null) return value;
+      return new Proxy(value, {
+        get(r, method, rr) {
+          const fn = Reflect.get(r, method, rr) as unknown;
+          if (typeof method !== 'string' || typeof fn !== 'function') return fn;
+          return (...args: unknown[]) => {
+            counts.set(`${repo}.${method}`, (counts.get(`${repo}.${method}`) ?? 0) + 1);
+            return (fn as (...a: unknown[]) => unknown).apply(r, args);
+          };
+        },
+      });
+    },
+  });
+  return { store: wrapped, calls: (name) => counts.get(name) ?? 0, reset: () => counts.clear() };
 }

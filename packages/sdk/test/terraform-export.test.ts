@@ -5,7 +5,7 @@ import { parse } from '@cdktf/hcl2json';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import { cloneVm, createMemoryStore, exportTerraform, SyncEngine, TerraformExportError, type ProxmoxClient } from '../src/index.js';
-import { fastSim } from './helpers.js';
+import { countingStore, fastSim } from './helpers.js';
 import { labOver } from './deployment-fixture.js';
 
 const moduleDir = resolve(import.meta.dirname, '../../../terraform/modules/proxmox-class');
@@ -161,5 +161,32 @@ describe('the Terraform path', () => {
     const [again] = await sync.fullSync();
     expect(again?.adopted ?? 0).toBe(0);
     expect(await lab.store.classes.assignment('lab', second), 'a second VM for alice is a duplicate, not hers').toBeUndefined();
+  });
+
+  it('reads no class’s assignments at a sync once every tagged VM is assigned, and still adopts a new one', async () => {
+    sim = await fastSim({ timeScale: 400 });
+    const lab = await labOver(sim);
+    api = lab.api;
+    const made = async (name: string, role: string) => {
+      const vm = await cloneVm(lab.api, { source: { node: 'pve1', vmid: 9000 }, name, mode: 'full', pollIntervalMs: 20 });
+      await lab.api.put(`/nodes/pve1/qemu/${vm.vmid}/config`, { tags: `lab;class-cs101;role-${role}` });
+      return vm.vmid;
+    };
+    await made('cs101-teacher', 'teacher');
+    await made('cs101-alice', 'student');
+    const { store, calls, reset } = countingStore(lab.store);
+    const sync = new SyncEngine({ store, clusters: lab.clusters, probe: { isOpen: async () => false } });
+    expect((await sync.quickSync())[0]).toMatchObject({ ok: true, adopted: 2 });
+    reset();
+    expect((await sync.quickSync())[0]).toMatchObject({ ok: true, adopted: 0 });
+    expect(calls('classes.assignmentsOfClass')).toBe(0);
+    expect(calls('classes.getClass')).toBe(0);
+    expect(calls('classes.assignment')).toBe(0);
+    expect(calls('inventory.list'), 'the inventory it diffs with, and the tagged VMs assigned').toBe(2);
+    const seat = await made('cs101-seat-01', 'student');
+    reset();
+    expect((await sync.quickSync())[0]).toMatchObject({ ok: true, adopted: 1 });
+    expect(calls('classes.assignmentsOfClass')).toBe(1);
+    expect(await lab.store.classes.assignment('lab', seat)).toMatchObject({ classId: 'cs101', role: 'student', personId: null });
   });
 });

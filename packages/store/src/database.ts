@@ -114,9 +114,9 @@ export interface Database {
     created_by: string;
     created_at: number;
   };
-  class_time_policies: { class_id: string; quota_hours: number | null; max_running: number | null; max_running_in_class: number | null; idle_cpu_below_percent: number | null; idle_for_minutes: number | null };
+  class_time_policies: { class_id: string; quota_hours: number | null; max_running: number | null; max_running_in_class: number | null; idle_cpu_below_percent: number | null; idle_for_minutes: number | null; keeps_per_session: Generated<number>; idle_warn_minutes: number | null };
   vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
-  vm_idle: { cluster_id: string; vmid: number; idle_since: number | null; warned_at: number | null; kept_at: number | null };
+  vm_idle: { cluster_id: string; vmid: number; idle_since: number | null; warned_at: number | null; kept_at: number | null; keeps_used: Generated<number> };
   audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
 }
 

@@ -43,6 +43,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
       ['0005-class-schedules', 'Down', 'Success'],
       ['0004-ssh-keys-and-class-versions', 'Down', 'Success'],
@@ -52,8 +53,22 @@ describe.each(engines)('migrations on %s', (engine) => {
     ]);
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
-    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
+    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
     expect(await tableNames(store)).toHaveLength(25);
+    await store.close();
+  });
+
+  it('gives a class policy and an idle record written before 0007 one keep per session, none used, and the default warning delay', async () => {
+    const url = await freshUrl(engine);
+    const store = await openStore(url, { migrate: false });
+    const migrator = createMigrator(store.db as never, engine);
+    expect((await migrator.migrateTo('0006-usage-and-time-policies')).error).toBeUndefined();
+    await sql`insert into classes (id, name, created_at) values ('cs101', 'CS 101', 1)`.execute(store.db);
+    await sql`insert into class_time_policies (class_id, quota_hours, idle_cpu_below_percent, idle_for_minutes) values ('cs101', 2, 5, 30)`.execute(store.db);
+    await sql`insert into vm_idle (cluster_id, vmid, idle_since, warned_at, kept_at) values ('lab', 300, 10, null, 20)`.execute(store.db);
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    expect(await store.usage.policy('cs101')).toEqual({ classId: 'cs101', quotaHours: 2, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
+    expect(await store.usage.idle('lab', 300)).toEqual({ clusterId: 'lab', vmid: 300, idleSince: 10, warnedAt: null, keptAt: 20, keepsUsed: 0 });
     await store.close();
   });
 
@@ -74,7 +89,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     for (const c of codes) expect(c.code, c.stderr).toBe(0);
     const store = await openStore(url, { migrate: false });
     const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions', '0005-class-schedules', '0006-usage-and-time-policies']);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions', '0005-class-schedules', '0006-usage-and-time-policies', '0007-keeps-and-idle-warning']);
     await store.close();
   }, 60_000);
 });

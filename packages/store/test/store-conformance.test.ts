@@ -292,10 +292,12 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
   describe('class time policies and the usage ledger', () => {
     it('keep one policy per class, gone with the class', async () => {
       await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
-      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, maxRunningInClass: 20, idleCpuBelowPercent: 5, idleForMinutes: 30 };
+      const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, maxRunningInClass: 20, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null };
       await store.usage.savePolicy(policy);
       await store.usage.savePolicy({ ...policy, maxRunning: null });
       expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });
+      await store.usage.savePolicy({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
+      expect(await store.usage.policy('cs101')).toEqual({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
       await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
       await store.classes.deleteClass('cs101');
       expect(await store.usage.policy('cs101')).toBeUndefined();
@@ -320,10 +322,12 @@ describe.each(engines.map((e) => [e.name, e] as const))('Store contract on %s', 
     });
 
     it('keep one idle record per VM, replaced in place and cleared', async () => {
-      const record = { clusterId: 'lab', vmid: 300, idleSince: T0, warnedAt: null, keptAt: null };
+      const record = { clusterId: 'lab', vmid: 300, idleSince: T0, warnedAt: null, keptAt: null, keepsUsed: 0 };
       await store.usage.saveIdle(record);
       await store.usage.saveIdle({ ...record, warnedAt: T0 + 5 });
       expect(await store.usage.idle('lab', 300)).toEqual({ ...record, warnedAt: T0 + 5 });
+      await store.usage.saveIdle({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
+      expect(await store.usage.idle('lab', 300)).toEqual({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
       expect(await store.usage.clearIdle('lab', 300)).toBe(true);
       expect(await store.usage.clearIdle('lab', 300)).toBe(false);
       expect(await store.usage.idle('lab', 300)).toBeUndefined();

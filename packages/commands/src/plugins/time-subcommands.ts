@@ -1,25 +1,28 @@
 import { z } from 'zod';
-import { classUsage, formatHours, keepVmRunning, nextSession, studentUsage, type ClassTimePolicyRecord } from '@lab/proxmox-sdk';
+import { DEFAULT_IDLE_WARNING_MINUTES, DEFAULT_KEEPS_PER_SESSION, classUsage, formatHours, keepVmRunning, nextSession, studentUsage, type ClassTimePolicyRecord } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const limit = (description: string, max: number) => z.coerce.number().min(0, 'a limit is 0 or more').max(max, `a limit is at most ${max}`).optional().describe(description);
 
-const describePolicy = (p: ClassTimePolicyRecord): string =>
+const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): string =>
   [
     `quota ${p.quotaHours === null ? 'none' : `${p.quotaHours} h outside sessions`}`,
     `max running ${p.maxRunning ?? 'none'}`,
     `max running in class ${p.maxRunningInClass ?? 'none'}`,
     `idle ${p.idleCpuBelowPercent === null || p.idleForMinutes === null ? 'off' : `below ${p.idleCpuBelowPercent}% CPU for ${p.idleForMinutes} min`}`,
+    `warning ${p.idleWarnMinutes ?? defaultWarnMin} min before a stop${p.idleWarnMinutes === null ? ' (default)' : ''}`,
+    `keeps ${p.keepsPerSession === 0 ? 'off' : `${p.keepsPerSession} per session`}`,
   ].join(', ');
 
 /**
- * `/lab limits <class> [--quota-hours 10] [--max-running 1] [--idle-cpu 5] [--idle-minutes 30]`:
- * shows or changes the class's time limits (0 turns a limit off).
+ * `/lab limits <class> [--quota-hours 10] [--max-running 1] [--idle-cpu 5] [--idle-minutes 30]
+ * [--idle-warn-minutes 10] [--keeps-per-session 1]`: shows or changes the class's time limits (0
+ * turns a limit off, puts the warning delay back to the default, and allows no keep).
  */
 export const limitsSubcommand = subcommand({
-  description: 'Time limits: --quota-hours, --max-running, --class-max-running, --idle-cpu, --idle-minutes (0 = off)',
+  description: 'Time limits: quota hours, running VMs, idle stop, warning delay, keeps per session (0 = off)',
   options: z.object({
     class: classId,
     'quota-hours': limit('hours per student outside sessions', 10_000),
@@ -27,6 +30,8 @@ export const limitsSubcommand = subcommand({
     'class-max-running': limit('student VMs of the class running at once outside sessions', 10_000),
     'idle-cpu': limit('CPU percent below which a VM is idle', 100),
     'idle-minutes': limit('minutes idle before the warning', 10_000),
+    'idle-warn-minutes': limit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
+    'keeps-per-session': limit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -34,8 +39,11 @@ export const limitsSubcommand = subcommand({
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'change the limits of');
     const { store } = ctx.services;
-    const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? { classId: o.class, quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null };
+    const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? {
+      classId: o.class, quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: DEFAULT_KEEPS_PER_SESSION, idleWarnMinutes: null,
+    };
     const pick = (given: number | undefined, old: number | null) => (given === undefined ? old : given === 0 ? null : given);
+    const whole = (given: number | undefined) => (given === undefined ? undefined : Math.floor(given));
     const after: ClassTimePolicyRecord = {
       classId: o.class,
       quotaHours: pick(o['quota-hours'], before.quotaHours),
@@ -43,10 +51,12 @@ export const limitsSubcommand = subcommand({
       maxRunningInClass: pick(o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']), before.maxRunningInClass),
       idleCpuBelowPercent: pick(o['idle-cpu'], before.idleCpuBelowPercent),
       idleForMinutes: pick(o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']), before.idleForMinutes),
+      keepsPerSession: whole(o['keeps-per-session']) ?? before.keepsPerSession,
+      idleWarnMinutes: pick(whole(o['idle-warn-minutes']), before.idleWarnMinutes),
     };
     const changed = JSON.stringify(after) !== JSON.stringify(before);
     if (changed) await store.usage.savePolicy(after);
-    return { text: `${o.class}: ${describePolicy(after)}.`, data: after };
+    return { text: `${o.class}: ${describePolicy(after, ctx.services.scheduler?.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES)}.`, data: after };
   },
 });
 
@@ -94,12 +104,13 @@ export const myvmUsageSubcommand = subcommand({
   },
 });
 
-/** `/myvm keep [vm]`: keeps the caller's VM running past an idle warning (once per session). */
+/** `/myvm keep [vm]`: keeps the caller's VM running past an idle warning (as often per session as its class allows). */
 export const myvmKeepSubcommand = myVmSubcommand({
-  description: 'Keep your VM running after an idle warning (once per session)',
+  description: 'Keep your VM running after an idle warning (as often per session as your class allows)',
   verb: 'keep',
   async run(ctx, chosen) {
     const result = await keepVmRunning(ctx.services.store, { ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, ctx.services.clock.now());
-    return { text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.`, data: { vmid: chosen.vmid, ...result } };
+    const left = result.keepsLeft === null ? '' : ` You can keep it ${result.keepsLeft === 0 ? 'no more times' : result.keepsLeft === 1 ? 'once more' : `${result.keepsLeft} more times`} this session.`;
+    return { text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.${left}`, data: { vmid: chosen.vmid, ...result } };
   },
 });

@@ -10,7 +10,8 @@ const ROLES: readonly VmRole[] = ['student', 'teacher', 'base'];
  * made by Terraform from an exported workspace, say — as the class's: a student VM goes to the
  * enrolled student whose VM name it has, the teacher VM to the class's owner. A VM whose class does
  * not exist, whose name matches no student, or that is not named yet is left for a later sync.
- * Returns how many were registered.
+ * Returns how many were registered. In steady state (every tagged VM assigned) it costs one store
+ * read per cluster: only a class with a tagged VM not yet assigned is looked at further.
  */
 export async function adoptTaggedVms(store: Store, clusterId: string, rows: readonly VmInventoryRecord[], now: number): Promise<number> {
   const byClass = new Map<string, Array<{ row: VmInventoryRecord; role: VmRole }>>();
@@ -21,8 +22,14 @@ export async function adoptTaggedVms(store: Store, clusterId: string, rows: read
     if (!tags.includes('lab') || !classId || !role || !row.name) continue;
     byClass.set(classId, [...(byClass.get(classId) ?? []), { row, role }]);
   }
+  if (byClass.size === 0) return 0;
+  // The cluster's VMs assigned within the tagged classes, in one read (a VM assigned elsewhere is
+  // skipped below by its own assignment).
+  const inTaggedClasses = await store.inventory.list({ clusterId, classIds: [...byClass.keys()], includeTemplates: true, includeGone: true });
+  const assignedHere = new Set(inTaggedClasses.map((r) => r.vmid));
   let adopted = 0;
   for (const [classId, candidates] of byClass) {
+    if (candidates.every((c) => assignedHere.has(c.row.vmid))) continue;
     const klass = await store.classes.getClass(classId);
     if (!klass) continue;
     const assignments = (await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId);

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
+import { keepsUsedNow } from './keep-running.js';
 import { currentSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
 import { studentUsage } from './usage.js';
 
@@ -20,6 +21,8 @@ const STOP_CATCH_UP_MS = 6 * 3_600_000;
 /** Idle detection trusts a VM's CPU only if the sync read it this recently. */
 const STALE_CPU_MS = 5 * 60_000;
 const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
+/** Minutes between an idle or quota warning and the stop, for a class whose policy names none. */
+export const DEFAULT_IDLE_WARNING_MINUTES = 10;
 
 /** Settings of the class scheduler; every one but `store` and `clusters` has a default. */
 export interface ClassSchedulerOptions {
@@ -41,7 +44,10 @@ export interface ClassSchedulerOptions {
   pollIntervalMs?: number;
   /** Direct messages to students (the idle warning). @defaultValue tells no one */
   notifier?: PersonNotifier;
-  /** Minutes between the idle warning and the stop, and between the quota warning and the stop. @defaultValue 10 */
+  /**
+   * Minutes between the idle warning and the stop, and between the quota warning and the stop, for
+   * a class whose time policy sets no `idleWarnMinutes`. @defaultValue 10
+   */
   idleWarningMinutes?: number;
 }
 
@@ -78,6 +84,8 @@ export class ClassScheduler {
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #isLeader = false;
+  /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
+  readonly #readyClaimed = new Set<string>();
 
   constructor(options: ClassSchedulerOptions) {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -91,7 +99,7 @@ export class ClassScheduler {
       leaseTtlMs: options.leaseTtlMs ?? 90_000,
       perNodeConcurrency: options.perNodeConcurrency ?? 2,
       shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
-      idleWarningMinutes: options.idleWarningMinutes ?? 10,
+      idleWarningMinutes: options.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES,
     };
     assertTimerMs(this.#o.tickMs, 'scheduler tickMs');
     assertTimerMs(this.#o.leaseTtlMs, 'scheduler leaseTtlMs');
@@ -100,6 +108,11 @@ export class ClassScheduler {
   /** Sends the idle warnings through `notifier` from now on (a bot gives its own once it is up). */
   useNotifier(notifier: PersonNotifier): void {
     this.#notifier = notifier;
+  }
+
+  /** Minutes from a warning to the stop in a class whose policy sets none. */
+  get idleWarningMinutes(): number {
+    return this.#o.idleWarningMinutes;
   }
 
   /** Whether this scheduler holds the lease (as of its last attempt). */
@@ -135,25 +148,25 @@ export class ClassScheduler {
     }
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
-    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock })) {
-      const classId = (await this.#store.classes.assignment(n.clusterId, n.vmid))?.classId ?? '';
-      done.push({ classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
+    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock, claimed: this.#readyClaimed })) {
+      done.push({ classId: n.classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
     }
     return done;
   }
 
   /**
    * Quota enforcement outside sessions: a student with no hours left whose class VM runs gets a
-   * direct message, and the VM is shut down `idleWarningMinutes` later (audited with the reason).
+   * direct message, and the VM is shut down the class's `idleWarnMinutes` (else `idleWarningMinutes`)
+   * later (audited with the reason).
    * The warning is recorded per running interval (a store nonce), so a lease handover neither
    * warns twice nor forgets the grace period.
    */
   async #quota(now: EpochMs): Promise<ScheduledAction[]> {
     const out: ScheduledAction[] = [];
-    const graceMs = this.#o.idleWarningMinutes * 60_000;
     for (const klass of await this.#store.classes.listClasses()) {
       const policy = await this.#store.usage.policy(klass.id);
       if (policy?.quotaHours == null) continue;
+      const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
       if (currentSession(await this.#store.schedules.list(klass.id), now)) continue;
       const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter((a) => a.role === 'student' && a.personId !== null);
       for (const personId of [...new Set(students.map((a) => a.personId!))]) {
@@ -169,10 +182,10 @@ export class ClassScheduler {
           const warned = (await this.#store.nonces.take(key, now)) as { warnedAt: number } | undefined;
           await this.#store.nonces.put(key, warned ?? { warnedAt: now }, now + 7 * 86_400_000, now);
           if (!warned) {
-            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${this.#o.idleWarningMinutes} min.`;
+            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${warnMin} min.`;
             const delivered = person ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false) : false;
             out.push({ ...base, action: 'quota-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) });
-          } else if (now - warned.warnedAt >= graceMs) {
+          } else if (now - warned.warnedAt >= warnMin * 60_000) {
             try {
               await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}` });
               out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
@@ -189,7 +202,9 @@ export class ClassScheduler {
   /**
    * Idle auto-shutdown from the CPU the sync already stored (no PVE request): a running student
    * VM below the class's `idleCpuBelowPercent` for `idleForMinutes` gets its owner a direct
-   * message, and is shut down `idleWarningMinutes` later unless kept (`keepVmRunning`) or busy again.
+   * message, and is shut down the class's `idleWarnMinutes` (else `idleWarningMinutes`) later unless
+   * kept (`keepVmRunning`) or busy again. The message offers `/myvm keep` only while the class allows
+   * the owner another keep this session.
    */
   async #idle(now: EpochMs): Promise<ScheduledAction[]> {
     const out: ScheduledAction[] = [];
@@ -220,16 +235,17 @@ export class ClassScheduler {
       return undefined;
     }
     if (!record || record.idleSince === null) {
-      await store.usage.saveIdle({ clusterId: a.clusterId, vmid: a.vmid, idleSince: now, warnedAt: null, keptAt: record?.keptAt ?? null });
+      await store.usage.saveIdle({ clusterId: a.clusterId, vmid: a.vmid, idleSince: now, warnedAt: null, keptAt: record?.keptAt ?? null, keepsUsed: record?.keepsUsed ?? 0 });
       return undefined;
     }
     const forMin = policy.idleForMinutes!;
-    const warnMin = this.#o.idleWarningMinutes;
+    const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
     if (record.warnedAt === null) {
       if (now - record.idleSince < forMin * 60_000) return undefined;
       await store.usage.saveIdle({ ...record, warnedAt: now });
       const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
-      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. /myvm keep to keep it running.`;
+      const keepsLeft = policy.keepsPerSession - keepsUsedNow(record, await store.schedules.list(policy.classId), now);
+      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. ${keepsLeft > 0 ? '/myvm keep to keep it running.' : 'Save your work before then.'}`;
       const delivered = owner ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false) : false;
       return { ...base, action: 'idle-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) };
     }

@@ -1,34 +1,67 @@
 import { LabError } from '../errors/lab-error.js';
 import { NotAllowedError } from '../inventory/inventory-errors.js';
 import { denialReason, type Viewer } from '../inventory/viewer.js';
-import type { EpochMs } from '../store/records.js';
+import type { ClassScheduleRecord, EpochMs, VmIdleRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { sessionsBetween } from './schedule-spec.js';
 
-/** `/myvm keep` was used already since the last session boundary. */
+/** Keeps per session of a class without a time policy. */
+export const DEFAULT_KEEPS_PER_SESSION = 1;
+
+/** `/myvm keep` was used as often as the class allows since the last session boundary. */
 export class KeepAlreadyUsedError extends LabError {
   static override readonly brand: string = '@lab/KeepAlreadyUsedError';
-  constructor(facts: { vm: string; keptAt: EpochMs }) {
-    super('LAB_KEEP_USED', `${facts.vm} was already kept running at ${new Date(facts.keptAt).toISOString()}, and that works once per session; use it or save your work before it stops`, facts);
+  constructor(facts: { vm: string; classId: string; keptAt: EpochMs; keepsPerSession: number }) {
+    const allowed = facts.keepsPerSession === 1 ? 'one keep' : `${facts.keepsPerSession} keeps`;
+    super('LAB_KEEP_USED', `${facts.vm} was last kept running at ${new Date(facts.keptAt).toISOString()}, and ${facts.classId} allows ${allowed} per session; save your work before it stops`, facts);
+  }
+}
+
+/** The class allows no `/myvm keep` at all (`keepsPerSession` 0). */
+export class KeepNotAllowedError extends LabError {
+  static override readonly brand: string = '@lab/KeepNotAllowedError';
+  constructor(facts: { vm: string; classId: string }) {
+    super('LAB_KEEP_NOT_ALLOWED', `${facts.classId} does not let ${facts.vm} be kept running past an idle warning; save your work before it stops`, facts);
   }
 }
 
 /**
- * Keeps a VM running past its idle warning (`/myvm keep`): its idle time starts again now. Once
- * per session: a second keep before a session of its class begins or ends → `KeepAlreadyUsedError`.
+ * Keeps the VM's owner used since the last session boundary (a session's warm-up or end) of the
+ * class: a keep recorded before a boundary that has passed by `now` counts no more.
  */
-export async function keepVmRunning(store: Store, viewer: Viewer, clusterId: string, vmid: number, now: EpochMs): Promise<{ postponed: boolean }> {
+export function keepsUsedNow(record: VmIdleRecord | undefined, schedules: readonly ClassScheduleRecord[], now: EpochMs): number {
+  const keptAt = record?.keptAt;
+  if (keptAt == null) return 0;
+  const crossed = schedules.flatMap((s) => sessionsBetween(s, keptAt, now)).some((s) => (s.warmupAt > keptAt && s.warmupAt <= now) || (s.end > keptAt && s.end <= now));
+  return crossed ? 0 : record!.keepsUsed;
+}
+
+/**
+ * Keeps a VM running past its idle warning (`/myvm keep`): its idle time starts again now. A class
+ * allows `keepsPerSession` keeps per VM between two session boundaries (1 unless its time policy
+ * says otherwise): one more → `KeepAlreadyUsedError`; a class that allows none →
+ * `KeepNotAllowedError`. A VM of no class is not limited.
+ */
+export async function keepVmRunning(store: Store, viewer: Viewer, clusterId: string, vmid: number, now: EpochMs): Promise<{ postponed: boolean; keepsLeft: number | null }> {
   const assignment = await store.classes.assignment(clusterId, vmid);
   const reason = await denialReason(store, viewer, assignment);
   const vm = await store.inventory.get(clusterId, vmid);
   if (reason) throw new NotAllowedError({ actor: viewer.username, action: 'keep', target: `VM ${vmid}`, reason });
+  const name = vm?.name ?? `VM ${vmid}`;
   const record = await store.usage.idle(clusterId, vmid);
-  if (record?.keptAt != null && assignment?.classId) {
-    const schedules = await store.schedules.list(assignment.classId);
-    const boundary = schedules.flatMap((s) => sessionsBetween(s, record.keptAt!, now)).some((s) => (s.warmupAt > record.keptAt! && s.warmupAt <= now) || (s.end > record.keptAt! && s.end <= now));
-    if (!boundary) throw new KeepAlreadyUsedError({ vm: vm?.name ?? `VM ${vmid}`, keptAt: record.keptAt });
+  const classId = assignment?.classId ?? null;
+  let used = 0;
+  let allowed: number | null = null;
+  if (classId !== null) {
+    const [policy, schedules] = await Promise.all([store.usage.policy(classId), store.schedules.list(classId)]);
+    allowed = policy?.keepsPerSession ?? DEFAULT_KEEPS_PER_SESSION;
+    if (allowed === 0) throw new KeepNotAllowedError({ vm: name, classId });
+    used = keepsUsedNow(record, schedules, now);
+    if (used >= allowed) throw new KeepAlreadyUsedError({ vm: name, classId, keptAt: record!.keptAt!, keepsPerSession: allowed });
+  } else {
+    used = record?.keepsUsed ?? 0;
   }
-  await store.usage.saveIdle({ clusterId, vmid, idleSince: now, warnedAt: null, keptAt: now });
-  await store.audit.record({ at: now, actor: viewer.username, action: 'vm.keep', target: `${clusterId}/${vmid}`, outcome: 'ok', details: { wasWarned: record?.warnedAt != null } });
-  return { postponed: record?.warnedAt != null };
+  await store.usage.saveIdle({ clusterId, vmid, idleSince: now, warnedAt: null, keptAt: now, keepsUsed: used + 1 });
+  await store.audit.record({ at: now, actor: viewer.username, action: 'vm.keep', target: `${clusterId}/${vmid}`, outcome: 'ok', details: { wasWarned: record?.warnedAt != null, keepsUsed: used + 1 } });
+  return { postponed: record?.warnedAt != null, keepsLeft: allowed === null ? null : allowed - used - 1 };
 }

@@ -291,6 +291,13 @@ export interface ClassTimePolicyRecord {
   idleCpuBelowPercent: number | null;
   /** How long a VM must be idle before it gets its warning. */
   idleForMinutes: number | null;
+  /**
+   * How often a student may keep one VM running past its idle warning (`/myvm keep`) between two
+   * session boundaries; 0 = never. Not a limit that can be off. @defaultValue 1
+   */
+  keepsPerSession: number;
+  /** Minutes between the idle or quota warning and the stop; null = the scheduler's `idleWarningMinutes`. */
+  idleWarnMinutes: number | null;
 }
 
 /** One interval during which a VM ran; `endedAt` null while it still runs. */
@@ -311,4 +318,6 @@ export interface VmIdleRecord {
   warnedAt: EpochMs | null;
   /** When its owner last kept it running (`/myvm keep`); null if never. */
   keptAt: EpochMs | null;
+  /** Keeps since the last session boundary before `keptAt` (0 when never kept). */
+  keepsUsed: number;
 }

@@ -7,11 +7,11 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
   return {
     async policy(classId) {
       const r = await db.selectFrom('class_time_policies').selectAll().where('class_id', '=', classId).executeTakeFirst();
-      return r && { classId: r.class_id, quotaHours: r.quota_hours === null ? null : Number(r.quota_hours), maxRunning: r.max_running, maxRunningInClass: r.max_running_in_class, idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent), idleForMinutes: r.idle_for_minutes };
+      return r && { classId: r.class_id, quotaHours: r.quota_hours === null ? null : Number(r.quota_hours), maxRunning: r.max_running, maxRunningInClass: r.max_running_in_class, idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent), idleForMinutes: r.idle_for_minutes, keepsPerSession: r.keeps_per_session, idleWarnMinutes: r.idle_warn_minutes };
     },
     async savePolicy(record) {
       if (!(await db.selectFrom('classes').select('id').where('id', '=', record.classId).executeTakeFirst())) throw new UnknownReferenceError('class', record.classId);
-      const values = { quota_hours: record.quotaHours, max_running: record.maxRunning, max_running_in_class: record.maxRunningInClass, idle_cpu_below_percent: record.idleCpuBelowPercent, idle_for_minutes: record.idleForMinutes };
+      const values = { quota_hours: record.quotaHours, max_running: record.maxRunning, max_running_in_class: record.maxRunningInClass, idle_cpu_below_percent: record.idleCpuBelowPercent, idle_for_minutes: record.idleForMinutes, keeps_per_session: record.keepsPerSession, idle_warn_minutes: record.idleWarnMinutes };
       await db
         .insertInto('class_time_policies')
         .values({ class_id: record.classId, ...values })
@@ -47,10 +47,10 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
     },
     async idle(clusterId, vmid) {
       const r = await db.selectFrom('vm_idle').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
-      return r && { clusterId: r.cluster_id, vmid: r.vmid, idleSince: r.idle_since === null ? null : Number(r.idle_since), warnedAt: r.warned_at === null ? null : Number(r.warned_at), keptAt: r.kept_at === null ? null : Number(r.kept_at) };
+      return r && { clusterId: r.cluster_id, vmid: r.vmid, idleSince: r.idle_since === null ? null : Number(r.idle_since), warnedAt: r.warned_at === null ? null : Number(r.warned_at), keptAt: r.kept_at === null ? null : Number(r.kept_at), keepsUsed: r.keeps_used };
     },
     async saveIdle(record) {
-      const values = { idle_since: record.idleSince, warned_at: record.warnedAt, kept_at: record.keptAt };
+      const values = { idle_since: record.idleSince, warned_at: record.warnedAt, kept_at: record.keptAt, keeps_used: record.keepsUsed };
       await db
         .insertInto('vm_idle')
         .values({ cluster_id: record.clusterId, vmid: record.vmid, ...values })
