@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
-import { ClassScheduler, ProxmoxClient, SyncEngine, VmPower, createMemoryStore, type Clock, type PersonNotifier } from '@lab/proxmox-sdk';
+import { ClassScheduler, ProxmoxClient, SyncEngine, VmPower, type Clock, type PersonNotifier } from '@lab/proxmox-sdk';
+import { createMemoryStore } from '@lab/proxmox-sdk/testing';
 import { presets, startPveSim } from '@lab/pve-sim';
 import { createSlackPersonNotifier } from '../src/index.js';
 

@@ -67,3 +67,20 @@ export class StoreUnavailableError extends LabError {
     super('LAB_STORE_UNAVAILABLE', `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`, { url, reason }, options);
   }
 }
+
+/**
+ * Code inside `store.transaction(fn)` called the outer store instead of the transaction's `tx`.
+ * On SQLite (one connection) and in the memory store that call would wait for the transaction it
+ * runs in, forever; on PostgreSQL it would read and write outside the transaction. Every engine
+ * throws this at once instead.
+ */
+export class StoreInTransactionError extends LabError {
+  static override readonly brand: string = '@lab/StoreInTransactionError';
+  constructor(call: string) {
+    super(
+      'LAB_STORE_OUTER_IN_TRANSACTION',
+      `${call} was called on the outer store inside store.transaction(); use the transaction's store (the callback's argument) for every call inside it`,
+      { call },
+    );
+  }
+}
