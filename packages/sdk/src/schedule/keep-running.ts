@@ -8,8 +8,9 @@ import { sessionsBetween } from './schedule-spec.js';
 /** `/myvm keep` was used already since the last session boundary. */
 export class KeepAlreadyUsedError extends LabError {
   static override readonly brand: string = '@lab/KeepAlreadyUsedError';
+  static override readonly code: string = 'LAB_KEEP_USED';
   constructor(facts: { vm: string; keptAt: EpochMs }) {
-    super('LAB_KEEP_USED', `${facts.vm} was already kept running at ${new Date(facts.keptAt).toISOString()}, and that works once per session; use it or save your work before it stops`, facts);
+    super(KeepAlreadyUsedError.code, `${facts.vm} was already kept running at ${new Date(facts.keptAt).toISOString()}, and that works once per session; use it or save your work before it stops`, facts);
   }
 }
 
