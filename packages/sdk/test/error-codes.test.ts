@@ -9,7 +9,7 @@ type ErrorClass = (abstract new (...args: never[]) => LabError) & { code: string
 
 const catalogue = readFileSync(resolve(import.meta.dirname, '../ERRORS.md'), 'utf8');
 const documented = new Set([...catalogue.matchAll(/^\| `(LAB_[A-Z0-9_]+?)(?:_<status>)?` \| `(\w+)`/gm)].map((m) => `${m[2]} ${m[1]}`));
-const errorClasses = Object.values(sdk).filter((value): value is ErrorClass => typeof value === 'function' && (value === LabError || Object.prototype.isPrototypeOf.call(LabError.prototype, value.prototype)));
+const errorClasses = (Object.values(sdk) as unknown[]).filter((value): value is ErrorClass => typeof value === 'function' && (value === LabError || Object.prototype.isPrototypeOf.call(LabError.prototype, (value as ErrorClass).prototype)));
 const bases = new Set(['LabError', 'StoreConstraintError']);
 
 describe('the error code catalogue (ERRORS.md)', () => {

@@ -1,4 +1,4 @@
-import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository, type IdentityPlatform } from '@lab/proxmox-sdk';
+import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
