@@ -5,12 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscordInteractions, finishDiscordProgress, registerDiscordCommands, type DiscordInteractions } from '../src/index.js';
-import { lab, runningWindowsVm } from '../../commands/test/lab-fixture.js';
+import { runningWindowsVm, startTestLab } from '@lab/proxmox-sdk/testing';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
 const APP = '111111111111111111';
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
 let endpoint: DiscordInteractions;
 let botServer: Server;
 let fakeDiscord: Server;
@@ -67,7 +67,7 @@ function post(body: string, headers: Record<string, string>): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
   fakeDiscord = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));

@@ -4,10 +4,10 @@ import { Client } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as commands from '@lab/commands';
 import { attachDiscordGatewayBot } from '../src/index.js';
-import { lab } from '../../commands/test/lab-fixture.js';
+import { startTestLab } from '@lab/proxmox-sdk/testing';
 
 const APP = '333333333333333333';
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
 let fake: Server;
 let client: Client;
 let bot: ReturnType<typeof attachDiscordGatewayBot>;
@@ -26,7 +26,7 @@ const chatInput = (userId: string, command: string, sub: string, options: Array<
 });
 
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
   fake = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));

@@ -6,7 +6,7 @@ import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '@lab/proxmox-sdk';
 import { createDiscordInteractions, createDiscordPersonNotifier, type DiscordInteractions } from '../src/index.js';
-import { lab } from '../../commands/test/lab-fixture.js';
+import { startTestLab as lab } from '@lab/proxmox-sdk/testing';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { REST } from 'discord.js';
 import { createDiscordPersonNotifier } from '../src/index.js';
-import { describePersonNotifier } from '../../commands/test/person-notifier-behaviour.js';
+import { describePersonNotifierConformance } from '@lab/proxmox-sdk/testing';
 
 const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
 let fakeDiscord: Server;
@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => fakeDiscord.close(r)));
 
-describePersonNotifier('Discord', () => ({
+describePersonNotifierConformance('Discord', () => ({
   platform: 'discord',
   accountId: '1001',
   notifier: (store) => createDiscordPersonNotifier({ rest: new REST({ api, retries: 0 }).setToken('bot-token-for-tests'), store }),

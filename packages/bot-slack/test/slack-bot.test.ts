@@ -3,10 +3,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot, signSlackRequest, type SlackBot } from '../src/index.js';
-import { ids, lab, runningWindowsVm } from '../../commands/test/lab-fixture.js';
+import { runningWindowsVm, startTestLab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
 
 const SECRET = 'slack-signing-secret-for-tests';
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
 let bot: SlackBot;
 let botServer: Server;
 let fakeSlack: Server;
@@ -79,7 +79,7 @@ function send(body: string, headers: Record<string, string>): Promise<{ status: 
 }
 
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
   fakeSlack = fakeSlackApi();
   slackUrl = await listen(fakeSlack);
   bot = createSlackBot({ router: env.router, signingSecret: SECRET, botToken: 'xoxb-test', slackApiUrl: `${slackUrl}/api/`, progressIntervalMs: 0 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '@lab/proxmox-sdk';
 import { createSlackBot, createSlackPersonNotifier, signSlackRequest, type SlackBot } from '../src/index.js';
-import { ids, lab } from '../../commands/test/lab-fixture.js';
+import { startTestLab as lab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
 
 const SECRET = 'slack-signing-secret-for-tests';
 /** Minutes the test has moved the lab's clock ahead of the real one (request signatures stay real). */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { webApi } from '@slack/bolt';
 import { createSlackPersonNotifier } from '../src/index.js';
-import { describePersonNotifier } from '../../commands/test/person-notifier-behaviour.js';
+import { describePersonNotifierConformance } from '@lab/proxmox-sdk/testing';
 
 const calls: Array<{ path: string; body: Record<string, string> }> = [];
 let fakeSlack: Server;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => fakeSlack.close(r)));
 
-describePersonNotifier('Slack', () => ({
+describePersonNotifierConformance('Slack', () => ({
   platform: 'slack',
   accountId: 'UALICE',
   notifier: (store) => createSlackPersonNotifier({ client: new webApi.WebClient('xoxb-test', { slackApiUrl: url, retryConfig: { retries: 0 } }), store }),

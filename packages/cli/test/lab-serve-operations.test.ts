@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
-import { createInvite, createMemoryStore, type Store } from '@lab/proxmox-sdk';
+import { createInvite, type Store } from '@lab/proxmox-sdk';
+import { createMemoryStore } from '@lab/proxmox-sdk/testing';
 import { checkReadiness, configSecrets, createPinoLogger, loadLabConfig } from '../src/index.js';
 import { runLab, startLab, stopLab } from './helpers.js';
 

@@ -4,7 +4,7 @@ import type { PveSim } from '@lab/pve-sim';
 import type { CommandRouter, LabServices, Reply } from '../src/index.js';
 import { ids, lab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof lab>>;
 let router: CommandRouter;
 let services: LabServices;
 let sim: PveSim;
@@ -12,7 +12,7 @@ let aliceVm: number;
 let bobVm: number;
 
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = await lab(commands);
   ({ router, services, sim } = env);
   await services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
   const vmOf = async (username: string) => (await services.store.inventory.list({ personId: (await services.store.classes.getPersonByUsername(username))!.id }))[0]!.vmid;

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
 import { ids, lab } from './lab-fixture.js';
 
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof lab>>;
 let router: CommandRouter;
 let services: LabServices;
 beforeAll(async () => {
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands);
+  env = await lab(commands);
   ({ router, services } = env);
 });
 afterAll(() => env.close());

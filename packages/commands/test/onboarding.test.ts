@@ -9,13 +9,13 @@ import type { CommandRouter, LabServices, Reply } from '../src/index.js';
 import { ids, lab } from './lab-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-onboarding-'));
-let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let env: Awaited<ReturnType<typeof lab>>;
 let router: CommandRouter;
 let services: LabServices;
 
 beforeAll(async () => {
   const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
-  env = await lab<commands.CommandRouter, commands.LabServices>(commands, { store });
+  env = await lab(commands, { store });
   ({ router, services } = env);
 });
 afterAll(async () => {

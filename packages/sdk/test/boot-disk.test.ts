@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findBootDisk, nodeTemplateVmid } from '../src/index.js';
+import { findBootDisk } from '../src/cloning/boot-disk.js';
+import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';
 
 describe('finding the boot disk', () => {
   it('prefers the first real disk of boot: order=', () => {

@@ -1,30 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import {
-  ClassScheduler,
-  ClassRunningLimitError,
-  InvalidScheduleError,
-  KeepAlreadyUsedError,
-  KeepNotAllowedError,
-  keepVmRunning,
-  QuotaExceededError,
-  TooManyRunningError,
-  VmPower,
-  studentUsage,
-  waitForTask,
-  LabError,
-  SyncEngine,
-  createMemoryStore,
-  nextSession,
-  parseMinutes,
-  parseScheduleSpec,
-  sessionsBetween,
-  type ClassScheduleRecord,
-  type Clock,
-  type ClusterApis,
-  type ProxmoxClient,
-  type Store,
-} from '../src/index.js';
+import { ClassScheduler, ClassRunningLimitError, InvalidScheduleError, KeepAlreadyUsedError, KeepNotAllowedError, keepVmRunning, QuotaExceededError, TooManyRunningError, VmPower, studentUsage, waitForTask, LabError, SyncEngine, nextSession, parseMinutes, parseScheduleSpec, type ClassScheduleRecord, type Clock, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import { sessionsBetween } from '../src/schedule/schedule-spec.js';
+import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, countingStore, fastSim } from './helpers.js';
 
 let sims: PveSim[] = [];

@@ -1,6 +1,8 @@
 import { generatedCloudinit, startPveSim } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { decodeSshKeys, encodeSshKeys, InvalidSshKeyError, parseSshPublicKey, sshKeyRecord, PveHttpError } from '../src/index.js';
+import { InvalidSshKeyError, parseSshPublicKey, PveHttpError } from '../src/index.js';
+import { decodeSshKeys, encodeSshKeys } from '../src/deploy/cloud-init.js';
+import { sshKeyRecord } from '../src/people/ssh-keys.js';
 import { labOver } from './deployment-fixture.js';
 
 // Real-format keys: the blob starts with the type name, as ssh-keygen writes it.

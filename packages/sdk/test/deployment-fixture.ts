@@ -1,5 +1,6 @@
 import type { PveSim } from '@lab/pve-sim';
-import { DeploymentEngine, TemplateCatalog, createMemoryStore, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import { DeploymentEngine, TemplateCatalog, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor } from './helpers.js';
 
 /** A lab over `sim`: a store with teacher + students enrolled in cs101, the ubuntu template, an engine. */

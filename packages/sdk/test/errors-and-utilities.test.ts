@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as esm from '../src/index.js';
-import { Clusters, ConfigError, LabError, PveHttpError, UnknownClusterError, backoffDelay, encodePveParams, isLabError, pvePath, redact } from '../src/index.js';
+import { Clusters, ConfigError, LabError, PveHttpError, UnknownClusterError, isLabError, pvePath, redact } from '../src/index.js';
+import { backoffDelay } from '../src/client/backoff.js';
+import { encodePveParams } from '../src/client/form-encoding.js';
 
 describe('errors', () => {
   it('carry a stable code, a readable name and their facts', () => {

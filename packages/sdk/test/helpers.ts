@@ -1,6 +1,9 @@
 import { startPveSim, type PveSim, type PveSimOptions } from '@lab/pve-sim';
-import { afterEach, expect } from 'vitest';
-import { ProxmoxClient, createLogger, type LogRecord, type ProxmoxClientOptions, type Store } from '../src/index.js';
+import { expect } from 'vitest';
+import { createLogger, type LogRecord, type ProxmoxClient, type ProxmoxClientOptions, type Store } from '../src/index.js';
+import { clientForSim } from '../src/testing/index.js';
+
+export { closeAfterEach } from '../src/testing/index.js';
 
 /** A simulator 100× faster than a real cluster. */
 export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
@@ -9,15 +12,7 @@ export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
 
 /** A client for `sim` with token auth and the simulator's certificate pinned, logging into `records`. */
 export function clientFor(sim: PveSim, overrides: Partial<ProxmoxClientOptions> = {}, records: LogRecord[] = []): ProxmoxClient {
-  return new ProxmoxClient({
-    clusterId: 'lab',
-    baseUrl: sim.url,
-    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-    tls: { fingerprint: sim.fingerprint },
-    logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }),
-    retry: { baseDelayMs: 10, maxDelayMs: 50 },
-    ...overrides,
-  });
+  return clientForSim(sim, { logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }), ...overrides });
 }
 
 /**
@@ -26,21 +21,6 @@ export function clientFor(sim: PveSim, overrides: Partial<ProxmoxClientOptions> 
  */
 export function expectSchemaValidRequests(sim: PveSim): void {
   expect(sim.requests.schemaViolations).toEqual([]);
-}
-
-
-/** Closes what a test opened (newest first) after each test: `sim = track(await fastSim())`. */
-export function closeAfterEach(): { track: <T extends { close(): Promise<void> }>(thing: T) => T } {
-  const open: Array<{ close(): Promise<void> }> = [];
-  afterEach(async () => {
-    for (const thing of open.splice(0).reverse()) await thing.close();
-  });
-  return {
-    track: (thing) => {
-      open.push(thing);
-      return thing;
-    },
-  };
 }
 
 /**

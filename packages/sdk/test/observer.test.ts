@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { pveEndpointTemplate, type ClusterSyncReport, type PveRequestRecord } from '../src/index.js';
-import { SyncEngine, createMemoryStore, Clusters } from '../src/index.js';
+import { type ClusterSyncReport, type PveRequestRecord } from '../src/index.js';
+import { pveEndpointTemplate } from '../src/ports/lab-observer.js';
+import { SyncEngine, Clusters } from '../src/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
+import { createMemoryStore } from '../src/testing/index.js';
 
 const { track } = closeAfterEach();
 

@@ -29,6 +29,15 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
     expect(out.trim()).toBe('function function');
   });
 
+  it('resolves the /testing entry for import and require, with its types', () => {
+    const script = "const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/testing').endsWith('testing.cjs'))";
+    expect(execFileSync(process.execPath, ['-e', script], { cwd: project }).toString().trim()).toBe('true');
+    const esm = "console.log(import.meta.resolve('@lab/proxmox-sdk/testing').endsWith('testing.js'))";
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: project }).toString().trim()).toBe('true');
+    const dir = join(project, 'node_modules/@lab/proxmox-sdk/dist');
+    expect(readdirSync(dir)).toEqual(expect.arrayContaining(['testing.d.ts', 'testing.d.cts']));
+  });
+
   it('ships types that a TypeScript user compiles against, for both module systems', () => {
     const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
     writeFileSync(

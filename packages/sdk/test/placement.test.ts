@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InsufficientCapacityError, explainPlacement, placeVms, type NodeCapacity } from '../src/index.js';
+import { InsufficientCapacityError, type NodeCapacity } from '../src/index.js';
+import { explainPlacement, placeVms } from '../src/deploy/placement.js';
 
 const GiB = 1024 ** 3;
 const node = (name: string, cpu: number, memUsedGiB: number, extra: Partial<NodeCapacity> = {}): NodeCapacity => ({

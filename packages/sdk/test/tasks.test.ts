@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { InvalidUpidError, PveTaskFailedError, PveTaskTimeoutError, ProxmoxClient, isTaskSuccess, parseProgressPercent, parseUpid, waitForTask } from '../src/index.js';
+import { InvalidUpidError, PveTaskFailedError, PveTaskTimeoutError, ProxmoxClient, parseUpid, waitForTask } from '../src/index.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
+import { parseProgressPercent } from '../src/tasks/task-progress.js';
+import { isTaskSuccess } from '../src/tasks/upid.js';
 
 let sim: PveSim;
 let client: ProxmoxClient;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { TemplateScanSchedule, createMemoryStore, type Clock, type ProxmoxClient, type Store } from '../src/index.js';
+import { TemplateScanSchedule, type Clock, type ProxmoxClient, type Store } from '../src/index.js';
 import { clientFor, fastSim } from './helpers.js';
+import { createMemoryStore } from '../src/testing/index.js';
 
 /** A clock that moves only when the test says so. */
 function manualClock(start: number) {

@@ -1,26 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import {
-  InvalidTemplateError,
-  ProxmoxClient,
-  TemplateCatalog,
-  TemplateNotFoundError,
-  TemplateNotOnNodeError,
-  TemplateValidationError,
-  checkTemplateHealth,
-  cloneVm,
-  createMemoryStore,
-  findBootDisk,
-  nodeTemplateVmid,
-  replicaTag,
-  replicateTemplate,
-  scanTemplateInventory,
-  templateDistribution,
-  templateStatistics,
-  type ClusterApis,
-  type Store,
-} from '../src/index.js';
+import { InvalidTemplateError, ProxmoxClient, TemplateCatalog, TemplateNotFoundError, TemplateNotOnNodeError, TemplateValidationError, checkTemplateHealth, cloneVm, replicateTemplate, scanTemplateInventory, templateDistribution, templateStatistics, type ClusterApis, type Store } from '../src/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
+import { findBootDisk } from '../src/cloning/boot-disk.js';
+import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';
+import { replicaTag } from '../src/templates/replicate-template.js';
+import { createMemoryStore } from '../src/testing/index.js';
 
 let sim: PveSim;
 let api: ProxmoxClient;

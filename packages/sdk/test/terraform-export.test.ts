@@ -4,9 +4,10 @@ import { join, resolve } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { cloneVm, createMemoryStore, exportTerraform, SyncEngine, TerraformExportError, type ProxmoxClient } from '../src/index.js';
+import { cloneVm, exportTerraform, SyncEngine, TerraformExportError, type ProxmoxClient } from '../src/index.js';
 import { countingStore, fastSim } from './helpers.js';
 import { labOver } from './deployment-fixture.js';
+import { createMemoryStore } from '../src/testing/index.js';
 
 const moduleDir = resolve(import.meta.dirname, '../../../terraform/modules/proxmox-class');
 const out = mkdtempSync(join(tmpdir(), 'lab-tf-'));

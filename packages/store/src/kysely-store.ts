@@ -1,4 +1,4 @@
-import type { Store } from '@lab/proxmox-sdk';
+import { TransactionGuard, type Store } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
 import { classRepository } from './repositories/class-repository.js';
@@ -29,6 +29,7 @@ export class KyselyStore implements Store {
   readonly schedules;
   readonly usage;
   readonly audit;
+  readonly #guard = new TransactionGuard();
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -37,26 +38,39 @@ export class KyselyStore implements Store {
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {
     const inTransaction = inTransactionOf(db);
-    this.clusters = clusterRepository(db);
-    this.templates = templateRepository(db, inTransaction);
-    this.templateInventory = templateInventoryRepository(db, inTransaction);
-    this.classes = classRepository(db);
-    this.inventory = inventoryRepository(db, inTransaction);
-    this.deployments = deploymentRepository(db, inTransaction);
-    this.sync = syncRepository(db);
-    this.nonces = nonceRepository(db);
-    this.invites = inviteRepository(db, inTransaction);
-    this.sshKeys = sshKeyRepository(db);
-    this.classLifecycle = classLifecycleRepository(db);
-    this.schedules = scheduleRepository(db);
-    this.usage = usageRepository(db);
-    this.audit = auditRepository(db);
+    this.clusters = this.#guarded(clusterRepository(db), 'clusters');
+    this.templates = this.#guarded(templateRepository(db, inTransaction), 'templates');
+    this.templateInventory = this.#guarded(templateInventoryRepository(db, inTransaction), 'templateInventory');
+    this.classes = this.#guarded(classRepository(db), 'classes');
+    this.inventory = this.#guarded(inventoryRepository(db, inTransaction), 'inventory');
+    this.deployments = this.#guarded(deploymentRepository(db, inTransaction), 'deployments');
+    this.sync = this.#guarded(syncRepository(db), 'sync');
+    this.nonces = this.#guarded(nonceRepository(db), 'nonces');
+    this.invites = this.#guarded(inviteRepository(db, inTransaction), 'invites');
+    this.sshKeys = this.#guarded(sshKeyRepository(db), 'sshKeys');
+    this.classLifecycle = this.#guarded(classLifecycleRepository(db), 'classLifecycle');
+    this.schedules = this.#guarded(scheduleRepository(db), 'schedules');
+    this.usage = this.#guarded(usageRepository(db), 'usage');
+    this.audit = this.#guarded(auditRepository(db), 'audit');
   }
 
-  /** Runs `fn` in one transaction; inside one already, joins it. */
+  /**
+   * Runs `fn` in one transaction; `tx.transaction` joins it. Inside `fn`, a call to this (outer)
+   * store throws `StoreInTransactionError` at once instead of waiting for the transaction forever.
+   */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return this.db.transaction().execute((trx) => fn(new KyselyStore(trx, this.engine)));
+    try {
+      this.#guard.assertOutside('transaction');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.db.transaction().execute((trx) => this.#guard.run(() => fn(new KyselyStore(trx, this.engine))));
+  }
+
+  /** A repository of the outer store refuses calls from inside its transactions; a transaction's own does not need to. */
+  #guarded<T extends object>(repo: T, name: string): T {
+    return this.db.isTransaction ? repo : this.#guard.guard(repo, name);
   }
 
   /** Closes the connection (pool). */

@@ -1,4 +1,5 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { loadDriver } from './load-driver.js';
+import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError, type Store } from '@lab/proxmox-sdk';
 
 /** A row of the seeds' old `vm_templates` table. */
@@ -88,9 +89,10 @@ async function addMapping(tx: Store, report: LegacyImportReport, templateId: num
  * database (read-only), for `importLegacyTemplates`. A file without them is a `ConfigError`.
  */
 export function readLegacySqlite(path: string): { templates: LegacyTemplateRow[]; replicas: LegacyReplicaRow[] } {
+  const Sqlite = loadDriver<typeof BetterSqlite3>('better-sqlite3', 'SQLite');
   let db: BetterSqlite3.Database;
   try {
-    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    db = new Sqlite(path, { readonly: true, fileMustExist: true });
   } catch (error) {
     throw new ConfigError(`cannot open the legacy database ${path}: ${(error as Error).message}`, { path });
   }

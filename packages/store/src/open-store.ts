@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import type Pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { StoreUnavailableError } from '@lab/proxmox-sdk';
 import type { Database } from './database.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
+import { loadDriver } from './load-driver.js';
+import { StoreDriverMissingError } from './store-driver-missing-error.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations/migrations.js';
 import { redactStoreUrl, scrubStorePassword } from './redact-store-url.js';
@@ -37,11 +40,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     try {
       db = openSqlite(location.path, options);
     } catch (error) {
+      if (error instanceof StoreDriverMissingError) throw error;
       throw new StoreUnavailableError(shownUrl, reasonOf(error), { cause: error });
     }
   } else {
     // Loaded only for PostgreSQL, so SQLite users (and every CLI cold start) skip it.
-    const { default: pg } = await import('pg');
+    const pg = loadDriver<typeof Pg>('pg', 'PostgreSQL');
     const pool = new pg.Pool({
       connectionString: location.connectionString,
       max: options.poolSize ?? 10,
@@ -66,7 +70,8 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 
 function openSqlite(path: string, options: OpenStoreOptions): Kysely<Database> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new BetterSqlite3(path);
+  const Sqlite = loadDriver<typeof BetterSqlite3>('better-sqlite3', 'SQLite');
+  const sqlite = new Sqlite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   sqlite.pragma('foreign_keys = ON');

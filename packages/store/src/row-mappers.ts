@@ -6,7 +6,6 @@ import type {
   InviteRecord,
   PersonRecord,
   SyncStateRecord,
-  TemplateHealth,
   TemplateInventoryRecord,
   TemplateRecord,
   VmAssignmentRecord,
@@ -14,6 +13,7 @@ import type {
 } from '@lab/proxmox-sdk';
 import type { Selectable } from 'kysely';
 import type { Database } from './database.js';
+import { read, rowSchemas as schemas } from './row-schemas.js';
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
 
@@ -34,23 +34,23 @@ export const mappers = {
   }),
   templateInventory: (r: Row<'template_inventory'>): TemplateInventoryRecord => ({
     clusterId: r.cluster_id, node: r.node, vmid: r.vmid, name: r.name, isReplica: bool(r.is_replica), sourceVmid: r.source_vmid, sourceNode: r.source_node,
-    isClassTemplate: bool(r.is_class_template), classId: r.class_id, lastVerifiedAt: r.last_verified_at, health: r.health as TemplateHealth, vanishedAt: r.vanished_at,
+    isClassTemplate: bool(r.is_class_template), classId: r.class_id, lastVerifiedAt: r.last_verified_at, health: read(schemas.templateHealth, r.health, 'template health'), vanishedAt: r.vanished_at,
   }),
   templateInventoryRow: (t: TemplateInventoryRecord): Row<'template_inventory'> => ({
     cluster_id: t.clusterId, node: t.node, vmid: t.vmid, name: t.name, is_replica: flag(t.isReplica), source_vmid: t.sourceVmid, source_node: t.sourceNode,
     is_class_template: flag(t.isClassTemplate), class_id: t.classId, last_verified_at: t.lastVerifiedAt, health: t.health, vanished_at: null,
   }),
-  person: (r: Row<'people'>): PersonRecord => ({ id: r.id, username: r.username, displayName: r.display_name, email: r.email ?? null, role: r.role as PersonRecord['role'], createdAt: r.created_at }),
+  person: (r: Row<'people'>): PersonRecord => ({ id: r.id, username: r.username, displayName: r.display_name, email: r.email ?? null, role: read(schemas.personRole, r.role, 'person role'), createdAt: r.created_at }),
   invite: (r: Row<'invites'>): InviteRecord => ({
     codeHash: r.code_hash, classId: r.class_id, createdBy: r.created_by, createdAt: r.created_at, expiresAt: r.expires_at, maxUses: r.max_uses, uses: r.uses,
   }),
   class: (r: Row<'classes'>): ClassRecord => ({ id: r.id, name: r.name, templateId: r.template_id, ownerId: r.owner_id, createdAt: r.created_at }),
   assignment: (r: Row<'vm_assignments'>): VmAssignmentRecord => ({
-    clusterId: r.cluster_id, vmid: r.vmid, personId: r.person_id, classId: r.class_id, role: r.role as VmAssignmentRecord['role'], createdAt: r.created_at,
+    clusterId: r.cluster_id, vmid: r.vmid, personId: r.person_id, classId: r.class_id, role: read(schemas.vmRole, r.role, 'VM role'), createdAt: r.created_at,
   }),
   vm: (r: Row<'vm_inventory'>): VmInventoryRecord => ({
-    clusterId: r.cluster_id, vmid: r.vmid, name: r.name, node: r.node, status: r.status, ip: r.ip, type: r.type as VmInventoryRecord['type'],
-    category: r.category as VmInventoryRecord['category'], memory: r.memory, cores: r.cores, diskSize: r.disk_size, uptime: r.uptime, cpuUsage: r.cpu_usage,
+    clusterId: r.cluster_id, vmid: r.vmid, name: r.name, node: r.node, status: r.status, ip: r.ip, type: read(schemas.vmType, r.type, 'VM type'),
+    category: read(schemas.vmCategory, r.category, 'VM category'), memory: r.memory, cores: r.cores, diskSize: r.disk_size, uptime: r.uptime, cpuUsage: r.cpu_usage,
     memoryUsage: r.memory_usage, isTemplate: bool(r.is_template), tags: r.tags, rdpAvailable: bool(r.rdp_available), sshAvailable: bool(r.ssh_available),
     lastUpdated: r.last_updated, lastStatusCheck: r.last_status_check, syncError: r.sync_error, goneAt: r.gone_at,
   }),
@@ -70,12 +70,12 @@ export const mappers = {
     return out as Partial<Row<'vm_inventory'>>;
   },
   deployment: (r: Row<'deployments'>): DeploymentRecord => ({
-    id: r.id, classId: r.class_id, clusterId: r.cluster_id, spec: JSON.parse(r.spec) as unknown, status: r.status as DeploymentRecord['status'], createdBy: r.created_by,
-    createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, error: r.error, ...(r.notify !== null ? { notify: JSON.parse(r.notify) as Record<string, unknown> } : {}),
+    id: r.id, classId: r.class_id, clusterId: r.cluster_id, spec: read(schemas.deploymentSpec, r.spec, `spec of deployment ${r.id}`), status: read(schemas.deploymentStatus, r.status, 'deployment status'), createdBy: r.created_by,
+    createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, error: r.error, ...(r.notify !== null ? { notify: read(schemas.notifyTarget, r.notify, `notify target of deployment ${r.id}`) } : {}),
   }),
   item: (r: Row<'deployment_items'>): DeploymentItemRecord => ({
-    deploymentId: r.deployment_id, name: r.name, kind: r.kind as DeploymentItemRecord['kind'], personId: r.person_id, node: r.node, vmid: r.vmid,
-    status: r.status as DeploymentItemRecord['status'], attempt: r.attempt, error: r.error, updatedAt: r.updated_at,
+    deploymentId: r.deployment_id, name: r.name, kind: read(schemas.itemKind, r.kind, 'deployment item kind'), personId: r.person_id, node: r.node, vmid: r.vmid,
+    status: read(schemas.itemStatus, r.status, 'deployment item status'), attempt: r.attempt, error: r.error, updatedAt: r.updated_at,
   }),
   itemRow: (i: DeploymentItemRecord): Row<'deployment_items'> => ({
     deployment_id: i.deploymentId, name: i.name, kind: i.kind, person_id: i.personId, node: i.node, vmid: i.vmid, status: i.status, attempt: i.attempt, error: i.error, updated_at: i.updatedAt,
@@ -85,6 +85,6 @@ export const mappers = {
     consecutiveErrors: r.consecutive_errors, lastError: r.last_error, nextAttemptAt: r.next_attempt_at,
   }),
   audit: (r: Row<'audit_log'>): AuditRecord => ({
-    id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, outcome: r.outcome as AuditRecord['outcome'], details: JSON.parse(r.details) as Record<string, unknown>,
+    id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, outcome: read(schemas.auditOutcome, r.outcome, 'audit outcome'), details: read(schemas.auditDetails, r.details, `details of audit entry ${r.id}`),
   }),
 };

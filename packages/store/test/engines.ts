@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createMemoryStore, type Store } from '@lab/proxmox-sdk';
+import type { Store } from '@lab/proxmox-sdk';
+import { createMemoryStore } from '@lab/proxmox-sdk/testing';
 import { openStore, redactStoreUrl } from '../src/index.js';
 
 /** A store under test and how to start it afresh. */

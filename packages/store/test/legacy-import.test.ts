@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '@lab/proxmox-sdk';
+import { createMemoryStore } from '@lab/proxmox-sdk/testing';
 import { importLegacyTemplates, openStore, readLegacySqlite } from '../src/index.js';
 
 const legacy = {

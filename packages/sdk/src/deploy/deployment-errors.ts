@@ -3,10 +3,11 @@ import { LabError } from '../errors/lab-error.js';
 /** A VM the class wants a name for exists already and is not the class's. */
 export class VmNameConflictError extends LabError {
   static override readonly brand: string = '@lab/VmNameConflictError';
+  static override readonly code: string = 'LAB_DEPLOY_CONFLICT';
   constructor(readonly conflict: { classId: string; name: string; vmid: number; node: string; suggestion: { student?: string } }) {
     const adopt = `lab adopt ${conflict.vmid} --class ${conflict.classId}${conflict.suggestion.student ? ` --student ${conflict.suggestion.student}` : ''}`;
     super(
-      'LAB_DEPLOY_CONFLICT',
+      VmNameConflictError.code,
       `VM ${conflict.vmid} on ${conflict.node} is named ${conflict.name} but does not belong to ${conflict.classId}; rename it in Proxmox, or take it over with \`${adopt}\`.`,
       { ...conflict },
     );
@@ -16,26 +17,29 @@ export class VmNameConflictError extends LabError {
 /** Another deployment of the class is running; says who started it and when. */
 export class DeploymentInProgressError extends LabError {
   static override readonly brand: string = '@lab/DeploymentInProgressError';
+  static override readonly code: string = 'LAB_DEPLOY_IN_PROGRESS';
   constructor(facts: { classId: string; deploymentId?: string; startedBy?: string; startedAt?: number }) {
     const who = facts.startedBy ? ` by ${facts.startedBy}` : '';
     const when = facts.startedAt ? ` at ${new Date(facts.startedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
-    super('LAB_DEPLOY_IN_PROGRESS', `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`, { ...facts });
+    super(DeploymentInProgressError.code, `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`, { ...facts });
   }
 }
 
 /** A plan deletes VMs and nobody confirmed that. */
 export class DeleteConfirmationRequiredError extends LabError {
   static override readonly brand: string = '@lab/DeleteConfirmationRequiredError';
+  static override readonly code: string = 'LAB_DEPLOY_CONFIRM_DELETES';
   constructor(classId: string, readonly deletes: ReadonlyArray<{ name: string; vmid: number | null; owner: string | null }>) {
     const list = deletes.map((d) => `${d.name}${d.vmid !== null ? ` (${d.vmid})` : ''}${d.owner ? ` of ${d.owner}` : ''}`).join(', ');
-    super('LAB_DEPLOY_CONFIRM_DELETES', `This deployment of ${classId} would delete ${deletes.length} VM(s): ${list}; confirm to go ahead.`, { classId, deletes });
+    super(DeleteConfirmationRequiredError.code, `This deployment of ${classId} would delete ${deletes.length} VM(s): ${list}; confirm to go ahead.`, { classId, deletes });
   }
 }
 
 /** The class changed between planning and applying in a way the confirmed plan did not cover. */
 export class PlanChangedError extends LabError {
   static override readonly brand: string = '@lab/PlanChangedError';
+  static override readonly code: string = 'LAB_DEPLOY_PLAN_CHANGED';
   constructor(classId: string, reason: string) {
-    super('LAB_DEPLOY_PLAN_CHANGED', `The plan for ${classId} changed before it could be applied (${reason}); run the deploy again to see the new plan.`, { classId, reason });
+    super(PlanChangedError.code, `The plan for ${classId} changed before it could be applied (${reason}); run the deploy again to see the new plan.`, { classId, reason });
   }
 }

@@ -51,9 +51,10 @@ export interface NodeExplanation {
 /** A request that asks for more VMs than the nodes can take; says how many fit where. */
 export class InsufficientCapacityError extends LabError {
   static override readonly brand: string = '@lab/InsufficientCapacityError';
+  static override readonly code: string = 'LAB_INSUFFICIENT_CAPACITY';
   constructor(facts: { requested: number; fit: number; perNode: Array<{ node: string; fits: number; reasons: string[] }> }) {
     const where = facts.perNode.map((n) => (n.fits > 0 ? `${n.node} ${n.fits}` : `${n.node} 0 (${n.reasons.join('; ') || 'full'})`)).join(', ');
-    super('LAB_INSUFFICIENT_CAPACITY', `${facts.requested} VMs were asked for but only ${facts.fit} fit: ${where}`, facts);
+    super(InsufficientCapacityError.code, `${facts.requested} VMs were asked for but only ${facts.fit} fit: ${where}`, facts);
   }
 }
 

@@ -12,6 +12,12 @@ type Branded = { [BRANDS]?: readonly string[] };
 export class LabError extends Error {
   /** The brand `instanceof` checks; every subclass sets its own. */
   static readonly brand: string = '@lab/LabError';
+  /**
+   * The stable code every error of this class carries (listed in ERRORS.md), for comparisons such
+   * as `error.code === TemplateNotFoundError.code`. Undefined on bases that carry their subclasses'
+   * codes (`LabError`, `StoreConstraintError`).
+   */
+  static readonly code: string | undefined = undefined;
   readonly code: string;
   readonly data: Readonly<Record<string, unknown>>;
 

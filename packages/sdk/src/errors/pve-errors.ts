@@ -10,6 +10,8 @@ export interface PveRequestFacts {
 /** PVE answered with a non-2xx status. `errors` is PVE's per-parameter map (HTTP 400). */
 export class PveHttpError extends LabError {
   static override readonly brand: string = '@lab/PveHttpError';
+  /** The prefix of this class's codes: each error carries `LAB_PVE_HTTP_<status>`, e.g. `LAB_PVE_HTTP_500`. */
+  static override readonly code: string = 'LAB_PVE_HTTP';
   readonly status: number;
   readonly method: string;
   readonly path: string;
@@ -26,7 +28,7 @@ export class PveHttpError extends LabError {
       .join('; ');
     const text = [facts.pveMessage, detail].filter((s) => s.length > 0).join(' — ');
     super(
-      `LAB_PVE_HTTP_${facts.status}`,
+      `${PveHttpError.code}_${facts.status}`,
       `${facts.method} ${facts.path} on cluster '${facts.clusterId}' failed with HTTP ${facts.status}: ${text || 'no message from PVE'}`,
       { ...facts, errors },
     );
@@ -47,6 +49,7 @@ export class PveHttpError extends LabError {
  */
 export class PvePermissionError extends PveHttpError {
   static override readonly brand: string = '@lab/PvePermissionError';
+  static override readonly code: string = 'LAB_PVE_PERMISSION';
   /** The ACL path PVE checked (`/vms/9000`), when PVE named one. */
   readonly aclPath: string | undefined;
   /** The missing privilege (`VM.Clone`), or several joined by `|` when any one would do. */
@@ -58,7 +61,7 @@ export class PvePermissionError extends PveHttpError {
     this.aclPath = facts.aclPath ?? parsed.path;
     this.privilege = facts.privilege ?? parsed.privilege;
     const what = this.privilege && this.aclPath ? `${this.privilege} on ${this.aclPath}` : (parsed.detail ?? 'a privilege this needs');
-    Object.defineProperty(this, 'code', { value: 'LAB_PVE_PERMISSION' });
+    Object.defineProperty(this, 'code', { value: PvePermissionError.code });
     Object.defineProperty(this, 'data', { value: { ...this.data, aclPath: this.aclPath, privilege: this.privilege } });
     this.message = `Proxmox refused: the lab's token lacks ${what} — ask your admin to run \`lab doctor\`.`;
   }
@@ -75,26 +78,29 @@ export function parsePermissionMessage(message: string): { path?: string; privil
 /** Credentials were refused, or a ticket could not be renewed. */
 export class PveAuthError extends LabError {
   static override readonly brand: string = '@lab/PveAuthError';
+  static override readonly code: string = 'LAB_PVE_AUTH';
   constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super('LAB_PVE_AUTH', message, data, options);
+    super(PveAuthError.code, message, data, options);
   }
 }
 
 /** The TLS handshake failed: untrusted certificate or a pinned fingerprint that does not match. */
 export class PveTlsError extends LabError {
   static override readonly brand: string = '@lab/PveTlsError';
+  static override readonly code: string = 'LAB_PVE_TLS';
   constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super('LAB_PVE_TLS', message, data, options);
+    super(PveTlsError.code, message, data, options);
   }
 }
 
 /** A request did not complete within its timeout. */
 export class PveTimeoutError extends LabError {
   static override readonly brand: string = '@lab/PveTimeoutError';
+  static override readonly code: string = 'LAB_PVE_TIMEOUT';
   readonly timeoutMs: number;
   constructor(facts: PveRequestFacts & { timeoutMs: number }) {
     super(
-      'LAB_PVE_TIMEOUT',
+      PveTimeoutError.code,
       `${facts.method} ${facts.path} on cluster '${facts.clusterId}' got no answer within ${facts.timeoutMs} ms; check that the node is reachable or raise timeoutMs`,
       { ...facts },
     );
@@ -105,11 +111,12 @@ export class PveTimeoutError extends LabError {
 /** The connection failed (refused, reset, DNS) before a response arrived. */
 export class PveConnectionError extends LabError {
   static override readonly brand: string = '@lab/PveConnectionError';
+  static override readonly code: string = 'LAB_PVE_CONNECTION';
   /** Whether the request had been fully written before the failure (it may have taken effect). */
   readonly requestSent: boolean;
   constructor(facts: PveRequestFacts & { requestSent: boolean; reason: string }, options?: { cause?: unknown }) {
     super(
-      'LAB_PVE_CONNECTION',
+      PveConnectionError.code,
       `${facts.method} ${facts.path} on cluster '${facts.clusterId}' failed: ${facts.reason}; check the cluster URL and that pveproxy is running`,
       { ...facts },
       options,
@@ -121,11 +128,12 @@ export class PveConnectionError extends LabError {
 /** PVE's answer was not JSON, or did not have the shape the SDK relies on. */
 export class PveResponseShapeError extends LabError {
   static override readonly brand: string = '@lab/PveResponseShapeError';
+  static override readonly code: string = 'LAB_PVE_RESPONSE_SHAPE';
   /** Where the answer went wrong, e.g. `data[3].vmid: expected number`. */
   readonly issues: readonly string[];
   constructor(facts: PveRequestFacts & { issues: string[]; bodyExcerpt?: string }) {
     super(
-      'LAB_PVE_RESPONSE_SHAPE',
+      PveResponseShapeError.code,
       `${facts.method} ${facts.path} on cluster '${facts.clusterId}' returned an unexpected response: ${facts.issues.slice(0, 5).join('; ')}`,
       { ...facts },
     );
@@ -144,10 +152,11 @@ function sizeText(bytes: number): string {
  */
 export class PveResponseTooLargeError extends LabError {
   static override readonly brand: string = '@lab/PveResponseTooLargeError';
+  static override readonly code: string = 'LAB_PVE_RESPONSE_TOO_LARGE';
   readonly maxResponseBytes: number;
   constructor(facts: PveRequestFacts & { maxResponseBytes: number }) {
     super(
-      'LAB_PVE_RESPONSE_TOO_LARGE',
+      PveResponseTooLargeError.code,
       `${facts.method} ${facts.path} on cluster '${facts.clusterId}' answered more than ${sizeText(facts.maxResponseBytes)}, so reading stopped there; if answers this large are expected, raise maxResponseBytes (clusters[].maxResponseBytes in lab.config.json)`,
       { ...facts },
     );
@@ -158,12 +167,13 @@ export class PveResponseTooLargeError extends LabError {
 /** A PVE task ended with an error exit status. */
 export class PveTaskFailedError extends LabError {
   static override readonly brand: string = '@lab/PveTaskFailedError';
+  static override readonly code: string = 'LAB_PVE_TASK_FAILED';
   readonly upid: string;
   readonly exitstatus: string;
   readonly logTail: readonly string[];
   constructor(facts: { clusterId: string; upid: string; exitstatus: string; logTail: string[] }) {
     super(
-      'LAB_PVE_TASK_FAILED',
+      PveTaskFailedError.code,
       `task ${facts.upid} on cluster '${facts.clusterId}' failed: ${facts.exitstatus}`,
       { ...facts },
     );
@@ -176,11 +186,12 @@ export class PveTaskFailedError extends LabError {
 /** A PVE task was still running when the caller's deadline passed. */
 export class PveTaskTimeoutError extends LabError {
   static override readonly brand: string = '@lab/PveTaskTimeoutError';
+  static override readonly code: string = 'LAB_PVE_TASK_TIMEOUT';
   readonly upid: string;
   readonly logTail: readonly string[];
   constructor(facts: { clusterId: string; upid: string; timeoutMs: number; logTail: string[] }) {
     super(
-      'LAB_PVE_TASK_TIMEOUT',
+      PveTaskTimeoutError.code,
       `task ${facts.upid} on cluster '${facts.clusterId}' was still running after ${facts.timeoutMs} ms`,
       { ...facts },
     );
@@ -192,25 +203,28 @@ export class PveTaskTimeoutError extends LabError {
 /** A string is not a valid PVE task id (UPID). */
 export class InvalidUpidError extends LabError {
   static override readonly brand: string = '@lab/InvalidUpidError';
+  static override readonly code: string = 'LAB_INVALID_UPID';
   constructor(upid: string) {
-    super('LAB_INVALID_UPID', `'${upid}' is not a PVE task id (expected UPID:node:pid:pstart:starttime:type:id:user:)`, { upid });
+    super(InvalidUpidError.code, `'${upid}' is not a PVE task id (expected UPID:node:pid:pstart:starttime:type:id:user:)`, { upid });
   }
 }
 
 /** A configuration value is missing or wrong; `key` points at it. */
 export class ConfigError extends LabError {
   static override readonly brand: string = '@lab/ConfigError';
+  static override readonly code: string = 'LAB_CONFIG';
   constructor(message: string, data: Record<string, unknown> = {}) {
-    super('LAB_CONFIG', message, data);
+    super(ConfigError.code, message, data);
   }
 }
 
 /** No cluster with that id is configured; `known` lists the ones that are. */
 export class UnknownClusterError extends LabError {
   static override readonly brand: string = '@lab/UnknownClusterError';
+  static override readonly code: string = 'LAB_UNKNOWN_CLUSTER';
   constructor(clusterId: string, known: string[]) {
     super(
-      'LAB_UNKNOWN_CLUSTER',
+      UnknownClusterError.code,
       `no cluster '${clusterId}' is configured; known clusters: ${known.length ? known.join(', ') : '(none)'}`,
       { clusterId, known },
     );

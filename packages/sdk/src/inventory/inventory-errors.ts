@@ -3,16 +3,18 @@ import { LabError } from '../errors/lab-error.js';
 /** The caller may not act on or see this VM. */
 export class NotAllowedError extends LabError {
   static override readonly brand: string = '@lab/NotAllowedError';
+  static override readonly code: string = 'LAB_NOT_ALLOWED';
   constructor(facts: { actor: string; action: string; target: string; reason: string }) {
-    super('LAB_NOT_ALLOWED', `${facts.actor} may not ${facts.action} ${facts.target}: ${facts.reason}`, facts);
+    super(NotAllowedError.code, `${facts.actor} may not ${facts.action} ${facts.target}: ${facts.reason}`, facts);
   }
 }
 
 /** No VM with that id is known to the inventory. */
 export class UnknownVmError extends LabError {
   static override readonly brand: string = '@lab/UnknownVmError';
+  static override readonly code: string = 'LAB_UNKNOWN_VM';
   constructor(clusterId: string, vmid: number) {
-    super('LAB_UNKNOWN_VM', `no VM ${vmid} on cluster '${clusterId}' is in the inventory; run a sync or check the id`, { clusterId, vmid });
+    super(UnknownVmError.code, `no VM ${vmid} on cluster '${clusterId}' is in the inventory; run a sync or check the id`, { clusterId, vmid });
   }
 }
 
@@ -22,11 +24,12 @@ export class UnknownVmError extends LabError {
  */
 export class UnconfirmedEmptyClusterError extends LabError {
   static override readonly brand: string = '@lab/UnconfirmedEmptyClusterError';
+  static override readonly code: string = 'LAB_SYNC_EMPTY_UNCONFIRMED';
   /** Why the emptiness was not confirmed, e.g. `node pve1 lists 4 guests`. */
   readonly reasons: readonly string[];
   constructor(facts: { clusterId: string; known: number; reasons: string[] }) {
     super(
-      'LAB_SYNC_EMPTY_UNCONFIRMED',
+      UnconfirmedEmptyClusterError.code,
       `cluster '${facts.clusterId}' answered GET /cluster/resources with no VMs, but ${facts.reasons.join('; ')}; kept the ${facts.known} known VMs as they were and will sync again`,
       facts,
     );

@@ -69,8 +69,9 @@ export interface JoinResult {
 /** The student already used this very code. */
 export class InviteAlreadyUsedError extends LabError {
   static override readonly brand: string = '@lab/InviteAlreadyUsedError';
+  static override readonly code: string = 'LAB_INVITE_ALREADY_USED';
   constructor(username: string, classId: string) {
-    super('LAB_INVITE_ALREADY_USED', `You (${username}) already joined ${classId} with this code; there is nothing more to do.`, { username, classId });
+    super(InviteAlreadyUsedError.code, `You (${username}) already joined ${classId} with this code; there is nothing more to do.`, { username, classId });
   }
 }
 

@@ -3,33 +3,37 @@ import { LabError } from '../errors/lab-error.js';
 /** No lab person has this username. */
 export class UnknownPersonError extends LabError {
   static override readonly brand: string = '@lab/UnknownPersonError';
+  static override readonly code: string = 'LAB_UNKNOWN_PERSON';
   constructor(username: string) {
-    super('LAB_UNKNOWN_PERSON', `no lab user '${username}'; check the spelling or add them with people add`, { username });
+    super(UnknownPersonError.code, `no lab user '${username}'; check the spelling or add them with people add`, { username });
   }
 }
 
 /** No class has this id. */
 export class UnknownClassError extends LabError {
   static override readonly brand: string = '@lab/UnknownClassError';
+  static override readonly code: string = 'LAB_UNKNOWN_CLASS';
   constructor(classId: string, known: readonly string[] = []) {
-    super('LAB_UNKNOWN_CLASS', `no class '${classId}'${known.length ? `; classes: ${known.join(', ')}` : '; create it first with class create'}`, { classId, known });
+    super(UnknownClassError.code, `no class '${classId}'${known.length ? `; classes: ${known.join(', ')}` : '; create it first with class create'}`, { classId, known });
   }
 }
 
 /** A person still owns VMs and would leave them without an owner. */
 export class PersonOwnsVmsError extends LabError {
   static override readonly brand: string = '@lab/PersonOwnsVmsError';
+  static override readonly code: string = 'LAB_PERSON_OWNS_VMS';
   constructor(username: string, vmids: readonly number[]) {
-    super('LAB_PERSON_OWNS_VMS', `${username} still owns ${vmids.length} VM(s) (${vmids.join(', ')}); destroy them first or remove with --force to keep them without an owner`, { username, vmids });
+    super(PersonOwnsVmsError.code, `${username} still owns ${vmids.length} VM(s) (${vmids.join(', ')}); destroy them first or remove with --force to keep them without an owner`, { username, vmids });
   }
 }
 
 /** A chat account or mention that is not a usable user id. */
 export class InvalidChatAccountError extends LabError {
   static override readonly brand: string = '@lab/InvalidChatAccountError';
+  static override readonly code: string = 'LAB_INVALID_CHAT_ACCOUNT';
   constructor(platform: string, given: string) {
     super(
-      'LAB_INVALID_CHAT_ACCOUNT',
+      InvalidChatAccountError.code,
       `'${given}' is not a ${platform} user id; mention the user so it becomes a link (${platform === 'slack' ? '<@U0123ABCD>' : '<@123456789012345678>'}) or give their id`,
       { platform, given },
     );
@@ -42,22 +46,25 @@ export class InvalidChatAccountError extends LabError {
  */
 export class InvalidInviteError extends LabError {
   static override readonly brand: string = '@lab/InvalidInviteError';
+  static override readonly code: string = 'LAB_INVITE_INVALID';
   constructor() {
-    super('LAB_INVITE_INVALID', 'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+    super(InvalidInviteError.code, 'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
   }
 }
 
 /** Too many wrong invite codes from one chat account in a short time. */
 export class TooManyInviteAttemptsError extends LabError {
   static override readonly brand: string = '@lab/TooManyInviteAttemptsError';
+  static override readonly code: string = 'LAB_INVITE_RATE_LIMITED';
   constructor(facts: { account: string; failures: number; windowMs: number }) {
-    super('LAB_INVITE_RATE_LIMITED', `Too many wrong invite codes; wait ${Math.ceil(facts.windowMs / 60_000)} minutes and try again.`, facts);
+    super(TooManyInviteAttemptsError.code, `Too many wrong invite codes; wait ${Math.ceil(facts.windowMs / 60_000)} minutes and try again.`, facts);
   }
 }
 
 /** Joining needs more from the student (which roster name is theirs, or another username). */
 export class JoinNeedsUsernameError extends LabError {
   static override readonly brand: string = '@lab/JoinNeedsUsernameError';
+  static override readonly code: string = 'LAB_JOIN_NEEDS_USERNAME';
   constructor(classId: string, problem: 'which' | 'not-on-roster' | 'taken' | 'invalid', username?: string) {
     const message =
       problem === 'which'
@@ -67,6 +74,6 @@ export class JoinNeedsUsernameError extends LabError {
           : problem === 'invalid'
             ? `'${username}' cannot be a username: use 2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter.`
             : `The username '${username}' is taken; pick another one.`;
-    super('LAB_JOIN_NEEDS_USERNAME', message, { classId, problem, ...(username ? { username } : {}) });
+    super(JoinNeedsUsernameError.code, message, { classId, problem, ...(username ? { username } : {}) });
   }
 }

@@ -17,8 +17,9 @@ export const SSH_KEY_TYPES = [
 /** Text that is not one OpenSSH public key; says what is wrong. */
 export class InvalidSshKeyError extends LabError {
   static override readonly brand: string = '@lab/InvalidSshKeyError';
+  static override readonly code: string = 'LAB_SSH_KEY_INVALID';
   constructor(reason: string) {
-    super('LAB_SSH_KEY_INVALID', `That is not an OpenSSH public key: ${reason}. Paste one line of your .pub file, e.g. "ssh-ed25519 AAAAC3Nz… you@laptop".`, { reason });
+    super(InvalidSshKeyError.code, `That is not an OpenSSH public key: ${reason}. Paste one line of your .pub file, e.g. "ssh-ed25519 AAAAC3Nz… you@laptop".`, { reason });
   }
 }
 

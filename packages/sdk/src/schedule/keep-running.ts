@@ -11,17 +11,19 @@ export const DEFAULT_KEEPS_PER_SESSION = 1;
 /** `/myvm keep` was used as often as the class allows since the last session boundary. */
 export class KeepAlreadyUsedError extends LabError {
   static override readonly brand: string = '@lab/KeepAlreadyUsedError';
+  static override readonly code: string = 'LAB_KEEP_USED';
   constructor(facts: { vm: string; classId: string; keptAt: EpochMs; keepsPerSession: number }) {
     const allowed = facts.keepsPerSession === 1 ? 'one keep' : `${facts.keepsPerSession} keeps`;
-    super('LAB_KEEP_USED', `${facts.vm} was last kept running at ${new Date(facts.keptAt).toISOString()}, and ${facts.classId} allows ${allowed} per session; save your work before it stops`, facts);
+    super(KeepAlreadyUsedError.code, `${facts.vm} was last kept running at ${new Date(facts.keptAt).toISOString()}, and ${facts.classId} allows ${allowed} per session; save your work before it stops`, facts);
   }
 }
 
 /** The class allows no `/myvm keep` at all (`keepsPerSession` 0). */
 export class KeepNotAllowedError extends LabError {
   static override readonly brand: string = '@lab/KeepNotAllowedError';
+  static override readonly code: string = 'LAB_KEEP_NOT_ALLOWED';
   constructor(facts: { vm: string; classId: string }) {
-    super('LAB_KEEP_NOT_ALLOWED', `${facts.classId} does not let ${facts.vm} be kept running past an idle warning; save your work before it stops`, facts);
+    super(KeepNotAllowedError.code, `${facts.classId} does not let ${facts.vm} be kept running past an idle warning; save your work before it stops`, facts);
   }
 }
 

@@ -23,17 +23,19 @@ export interface StudentUsage {
 /** A student may not start a VM: no quota hours left outside a session. */
 export class QuotaExceededError extends LabError {
   static override readonly brand: string = '@lab/QuotaExceededError';
+  static override readonly code: string = 'LAB_QUOTA_EXCEEDED';
   constructor(facts: { classId: string; username: string; quotaHours: number; nextSessionAt: EpochMs | null }) {
     const next = facts.nextSessionAt === null ? 'no session is scheduled' : `the next session starts at ${new Date(facts.nextSessionAt).toISOString()}`;
-    super('LAB_QUOTA_EXCEEDED', `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`, facts);
+    super(QuotaExceededError.code, `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`, facts);
   }
 }
 
 /** A student may not start another VM: the class's running limit is reached. */
 export class TooManyRunningError extends LabError {
   static override readonly brand: string = '@lab/TooManyRunningError';
+  static override readonly code: string = 'LAB_MAX_RUNNING';
   constructor(facts: { classId: string; username: string; maxRunning: number }) {
-    super('LAB_MAX_RUNNING', `${facts.username} already has ${facts.maxRunning} VM(s) of ${facts.classId} running, the most the class allows; stop one first`, facts);
+    super(TooManyRunningError.code, `${facts.username} already has ${facts.maxRunning} VM(s) of ${facts.classId} running, the most the class allows; stop one first`, facts);
   }
 }
 
@@ -52,8 +54,9 @@ function sessionWindows(schedules: readonly ClassScheduleRecord[], from: EpochMs
 /** A student may not start a VM outside a session: the class's running limit is reached. */
 export class ClassRunningLimitError extends LabError {
   static override readonly brand: string = '@lab/ClassRunningLimitError';
+  static override readonly code: string = 'LAB_CLASS_RUNNING_LIMIT';
   constructor(facts: { classId: string; maxRunningInClass: number }) {
-    super('LAB_CLASS_RUNNING_LIMIT', `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`, facts);
+    super(ClassRunningLimitError.code, `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`, facts);
   }
 }
 

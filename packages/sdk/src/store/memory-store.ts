@@ -1,4 +1,5 @@
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { TransactionGuard } from './transaction-guard.js';
 import type {
   AuditRecord,
   ClassMemberRecord,
@@ -86,21 +87,22 @@ function matchesVm(vm: VmInventoryRecord, filter: VmInventoryFilter, assignments
 
 /**
  * Wraps every method of `repo` so that it waits for the store's lock: a call made outside an open
- * transaction waits for it to end, as on SQLite's single connection, so code that reads through
- * the outer store inside a transaction deadlocks here too instead of only in production.
+ * transaction waits for it to end, as on SQLite's single connection; a call made inside it, through
+ * the outer store, throws `StoreInTransactionError` at once, as on every engine.
  */
-function serialized<T extends object>(repo: T, lock: ConcurrencyLimiter): T {
+function serialized<T extends object>(repo: T, name: string, lock: ConcurrencyLimiter, guard: TransactionGuard): T {
   const out: Record<string, unknown> = {};
   for (const [key, fn] of Object.entries(repo)) {
     out[key] = typeof fn === 'function' ? (...args: unknown[]) => lock.run(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(repo, args)) : fn;
   }
-  return out as T;
+  return guard.guard(out as T, name);
 }
 
 /** An in-memory `Store` with the same rules as the SQL ones, for tests of pure logic. */
 export function createMemoryStore(): Store {
   let s = emptyState();
   const lock = new ConcurrencyLimiter(1);
+  const guard = new TransactionGuard();
   const id = (): number => s.nextId++;
 
   const raw: Store = {
@@ -602,35 +604,41 @@ export function createMemoryStore(): Store {
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
     },
-    transaction: (fn) =>
-      lock.run(async () => {
+    transaction: (fn) => {
+      try {
+        guard.assertOutside('transaction');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return lock.run(async () => {
         const snapshot = structuredClone(s);
         // Inside, `transaction` joins the open one and the repositories skip the lock it holds.
         const joined: Store = { ...raw, transaction: (inner) => inner(joined) };
         try {
-          return await fn(joined);
+          return await guard.run(() => fn(joined));
         } catch (error) {
           s = snapshot;
           throw error;
         }
-      }),
+      });
+    },
     close: async () => undefined,
   };
   const store: Store = {
-    clusters: serialized(raw.clusters, lock),
-    templates: serialized(raw.templates, lock),
-    templateInventory: serialized(raw.templateInventory, lock),
-    classes: serialized(raw.classes, lock),
-    inventory: serialized(raw.inventory, lock),
-    deployments: serialized(raw.deployments, lock),
-    sync: serialized(raw.sync, lock),
-    nonces: serialized(raw.nonces, lock),
-    invites: serialized(raw.invites, lock),
-    sshKeys: serialized(raw.sshKeys, lock),
-    classLifecycle: serialized(raw.classLifecycle, lock),
-    schedules: serialized(raw.schedules, lock),
-    usage: serialized(raw.usage, lock),
-    audit: serialized(raw.audit, lock),
+    clusters: serialized(raw.clusters, 'clusters', lock, guard),
+    templates: serialized(raw.templates, 'templates', lock, guard),
+    templateInventory: serialized(raw.templateInventory, 'templateInventory', lock, guard),
+    classes: serialized(raw.classes, 'classes', lock, guard),
+    inventory: serialized(raw.inventory, 'inventory', lock, guard),
+    deployments: serialized(raw.deployments, 'deployments', lock, guard),
+    sync: serialized(raw.sync, 'sync', lock, guard),
+    nonces: serialized(raw.nonces, 'nonces', lock, guard),
+    invites: serialized(raw.invites, 'invites', lock, guard),
+    sshKeys: serialized(raw.sshKeys, 'sshKeys', lock, guard),
+    classLifecycle: serialized(raw.classLifecycle, 'classLifecycle', lock, guard),
+    schedules: serialized(raw.schedules, 'schedules', lock, guard),
+    usage: serialized(raw.usage, 'usage', lock, guard),
+    audit: serialized(raw.audit, 'audit', lock, guard),
     transaction: raw.transaction,
     close: raw.close,
   };

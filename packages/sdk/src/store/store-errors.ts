@@ -11,9 +11,10 @@ export class StoreConstraintError extends LabError {
 /** A template already has a VMID mapped on that node. */
 export class DuplicateTemplateMappingError extends StoreConstraintError {
   static override readonly brand: string = '@lab/DuplicateTemplateMappingError';
+  static override readonly code: string = 'LAB_STORE_DUPLICATE_MAPPING';
   constructor(facts: { templateId: number; clusterId: string; node: string }, options?: { cause?: unknown }) {
     super(
-      'LAB_STORE_DUPLICATE_MAPPING',
+      DuplicateTemplateMappingError.code,
       `template ${facts.templateId} already has a VMID on node '${facts.node}' of cluster '${facts.clusterId}'; remove that mapping first to change it`,
       facts,
       options,
@@ -24,25 +25,28 @@ export class DuplicateTemplateMappingError extends StoreConstraintError {
 /** A name that must be unique is taken. */
 export class DuplicateNameError extends StoreConstraintError {
   static override readonly brand: string = '@lab/DuplicateNameError';
+  static override readonly code: string = 'LAB_STORE_DUPLICATE_NAME';
   constructor(entity: string, name: string, options?: { cause?: unknown }) {
-    super('LAB_STORE_DUPLICATE_NAME', `a ${entity} named '${name}' already exists; pick another name`, { entity, name }, options);
+    super(DuplicateNameError.code, `a ${entity} named '${name}' already exists; pick another name`, { entity, name }, options);
   }
 }
 
 /** A record refers to something that does not exist (an unknown class, person or template). */
 export class UnknownReferenceError extends StoreConstraintError {
   static override readonly brand: string = '@lab/UnknownReferenceError';
+  static override readonly code: string = 'LAB_STORE_UNKNOWN_REFERENCE';
   constructor(entity: string, id: string | number, options?: { cause?: unknown }) {
-    super('LAB_STORE_UNKNOWN_REFERENCE', `no ${entity} '${id}' exists`, { entity, id }, options);
+    super(UnknownReferenceError.code, `no ${entity} '${id}' exists`, { entity, id }, options);
   }
 }
 
 /** A chat account is already linked to another person. */
 export class IdentityTakenError extends StoreConstraintError {
   static override readonly brand: string = '@lab/IdentityTakenError';
+  static override readonly code: string = 'LAB_STORE_IDENTITY_TAKEN';
   constructor(facts: { platform: string; externalId: string; ownerId: number }) {
     super(
-      'LAB_STORE_IDENTITY_TAKEN',
+      IdentityTakenError.code,
       `the ${facts.platform} account ${facts.externalId} is already linked to person ${facts.ownerId}; unlink it there first`,
       facts,
     );
@@ -52,8 +56,9 @@ export class IdentityTakenError extends StoreConstraintError {
 /** A record to change does not exist. */
 export class RecordNotFoundError extends LabError {
   static override readonly brand: string = '@lab/RecordNotFoundError';
+  static override readonly code: string = 'LAB_STORE_NOT_FOUND';
   constructor(entity: string, id: string | number) {
-    super('LAB_STORE_NOT_FOUND', `no ${entity} '${id}' exists`, { entity, id });
+    super(RecordNotFoundError.code, `no ${entity} '${id}' exists`, { entity, id });
   }
 }
 
@@ -63,7 +68,26 @@ export class RecordNotFoundError extends LabError {
  */
 export class StoreUnavailableError extends LabError {
   static override readonly brand: string = '@lab/StoreUnavailableError';
+  static override readonly code: string = 'LAB_STORE_UNAVAILABLE';
   constructor(url: string, reason: string, options?: { cause?: unknown }) {
-    super('LAB_STORE_UNAVAILABLE', `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`, { url, reason }, options);
+    super(StoreUnavailableError.code, `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`, { url, reason }, options);
+  }
+}
+
+/**
+ * Code inside `store.transaction(fn)` called the outer store instead of the transaction's `tx`.
+ * On SQLite (one connection) and in the memory store that call would wait for the transaction it
+ * runs in, forever; on PostgreSQL it would read and write outside the transaction. Every engine
+ * throws this at once instead.
+ */
+export class StoreInTransactionError extends LabError {
+  static override readonly brand: string = '@lab/StoreInTransactionError';
+  static override readonly code: string = 'LAB_STORE_OUTER_IN_TRANSACTION';
+  constructor(call: string) {
+    super(
+      StoreInTransactionError.code,
+      `${call} was called on the outer store inside store.transaction(); use the transaction's store (the callback's argument) for every call inside it`,
+      { call },
+    );
   }
 }

@@ -3,11 +3,12 @@ import { LabError } from '../errors/lab-error.js';
 /** A template has no VMID on the node asked for; `nodes` lists where it does exist. */
 export class TemplateNotOnNodeError extends LabError {
   static override readonly brand: string = '@lab/TemplateNotOnNodeError';
+  static override readonly code: string = 'LAB_TEMPLATE_NOT_ON_NODE';
   readonly nodes: ReadonlyArray<{ clusterId: string; node: string; vmid: number }>;
   constructor(facts: { template: string; clusterId: string; node: string; nodes: Array<{ clusterId: string; node: string; vmid: number }> }) {
     const where = facts.nodes.length ? facts.nodes.map((n) => `${n.node} (${n.vmid})`).join(', ') : 'no node at all';
     super(
-      'LAB_TEMPLATE_NOT_ON_NODE',
+      TemplateNotOnNodeError.code,
       `template '${facts.template}' has no VMID on node '${facts.node}' of cluster '${facts.clusterId}'; it is on: ${where}. Replicate it there or pick one of those nodes`,
       facts,
     );
@@ -18,16 +19,18 @@ export class TemplateNotOnNodeError extends LabError {
 /** No template by that name (or id); `known` lists the names there are. */
 export class TemplateNotFoundError extends LabError {
   static override readonly brand: string = '@lab/TemplateNotFoundError';
+  static override readonly code: string = 'LAB_TEMPLATE_NOT_FOUND';
   constructor(name: string | number, known: string[]) {
-    super('LAB_TEMPLATE_NOT_FOUND', `no template '${name}'; templates: ${known.length ? known.join(', ') : '(none yet — create one first)'}`, { name, known });
+    super(TemplateNotFoundError.code, `no template '${name}'; templates: ${known.length ? known.join(', ') : '(none yet — create one first)'}`, { name, known });
   }
 }
 
 /** A template definition is not acceptable (no mapping, two for one node, bad numbers). */
 export class InvalidTemplateError extends LabError {
   static override readonly brand: string = '@lab/InvalidTemplateError';
+  static override readonly code: string = 'LAB_TEMPLATE_INVALID';
   constructor(template: string, problem: string) {
-    super('LAB_TEMPLATE_INVALID', `template '${template}': ${problem}`, { template, problem });
+    super(InvalidTemplateError.code, `template '${template}': ${problem}`, { template, problem });
   }
 }
 
@@ -37,10 +40,11 @@ export type MappingProblem = 'missing' | 'not-template' | 'no-boot-disk' | 'unre
 /** A template's mappings do not point at usable templates on the cluster. */
 export class TemplateValidationError extends LabError {
   static override readonly brand: string = '@lab/TemplateValidationError';
+  static override readonly code: string = 'LAB_TEMPLATE_VALIDATION';
   readonly problems: ReadonlyArray<{ clusterId: string; node: string; vmid: number; problem: MappingProblem; detail: string }>;
   constructor(template: string, problems: Array<{ clusterId: string; node: string; vmid: number; problem: MappingProblem; detail: string }>) {
     super(
-      'LAB_TEMPLATE_VALIDATION',
+      TemplateValidationError.code,
       `template '${template}' cannot be used: ${problems.map((p) => `VMID ${p.vmid} on ${p.node}: ${p.detail}`).join('; ')}`,
       { template, problems },
     );

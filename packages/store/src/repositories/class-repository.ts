@@ -1,7 +1,8 @@
-import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository, type IdentityPlatform } from '@lab/proxmox-sdk';
+import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
+import { read, rowSchemas as schemas } from '../row-schemas.js';
 import { mappers } from '../row-mappers.js';
 
 async function requirePerson(db: Kysely<Database>, id: number): Promise<void> {
@@ -78,7 +79,7 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
     },
     async identitiesOf(personId) {
       const rows = await db.selectFrom('identities').selectAll().where('person_id', '=', personId).orderBy('platform').orderBy('external_id').execute();
-      return rows.map((r) => ({ personId: r.person_id, platform: r.platform as IdentityPlatform, externalId: r.external_id }));
+      return rows.map((r) => ({ personId: r.person_id, platform: read(schemas.identityPlatform, r.platform, 'identity platform'), externalId: r.external_id }));
     },
     async createClass(record, at) {
       if (record.templateId !== null && !(await db.selectFrom('templates').select('id').where('id', '=', record.templateId).executeTakeFirst())) {
@@ -130,11 +131,11 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
     },
     async members(classId) {
       const rows = await db.selectFrom('class_members').selectAll().where('class_id', '=', classId).orderBy('person_id').execute();
-      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: r.role as 'teacher' | 'student' }));
+      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: read(schemas.memberRole, r.role, 'member role') }));
     },
     async classesOf(personId) {
       const rows = await db.selectFrom('class_members').selectAll().where('person_id', '=', personId).orderBy('class_id').execute();
-      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: r.role as 'teacher' | 'student' }));
+      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: read(schemas.memberRole, r.role, 'member role') }));
     },
     async assignVm(a, at) {
       if (a.personId !== null) await requirePerson(db, a.personId);

@@ -1,6 +1,7 @@
 import { DuplicateNameError, type NonceRepository } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
+import { read, rowSchemas as schemas } from '../row-schemas.js';
 
 /** Single-use keys over kysely; each operation is one atomic statement. */
 export function nonceRepository(db: Kysely<Database>): NonceRepository {
@@ -25,7 +26,7 @@ export function nonceRepository(db: Kysely<Database>): NonceRepository {
     },
     async take(key, now) {
       const row = await db.deleteFrom('nonces').where('key', '=', key).returning(['payload', 'expires_at']).executeTakeFirst();
-      return row && row.expires_at >= now && row.payload !== null ? (JSON.parse(row.payload) as unknown) : undefined;
+      return row && row.expires_at >= now && row.payload !== null ? read(schemas.noncePayload, row.payload, `payload of one-time key ${key}`) : undefined;
     },
     async prune(now) {
       const result = await db.deleteFrom('nonces').where('expires_at', '<', now).executeTakeFirst();

@@ -2,10 +2,11 @@ import { UnknownReferenceError, type ClassScheduleRecord, type ScheduleRepositor
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';
+import { read, rowSchemas as schemas } from '../row-schemas.js';
 
 const schedule = (r: Selectable<Database['class_schedules']>): ClassScheduleRecord => ({
   id: r.id, classId: r.class_id, days: r.days, startTime: r.start_time, endTime: r.end_time, timezone: r.timezone,
-  startBeforeMin: r.start_before_min, skipDates: JSON.parse(r.skip_dates) as string[], createdBy: r.created_by, createdAt: Number(r.created_at),
+  startBeforeMin: r.start_before_min, skipDates: read(schemas.skipDates, r.skip_dates, `skipped dates of schedule ${r.id}`), createdBy: r.created_by, createdAt: Number(r.created_at),
 });
 
 /** Class schedules over kysely. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ClassScheduler, ProxmoxClient, SyncEngine, VmPower, createMemoryStore, type Clock, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
-import { presets, startPveSim } from '@lab/pve-sim';
+import { ProxmoxClient } from '../client/proxmox-client.js';
+import { SyncEngine } from '../inventory/sync-engine.js';
+import { VmPower } from '../inventory/vm-power.js';
+import type { Clock } from '../ports/clock.js';
+import type { PersonNotifier } from '../ports/person-notifier.js';
+import { ClassScheduler } from '../schedule/class-scheduler.js';
+import { createMemoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/store.js';
 
 /** One platform's direct messages as the shared person-notifier behaviour drives them, over its fake API on loopback. */
 export interface PersonNotifierPlatform {
@@ -27,7 +33,7 @@ const IDLE_WARNING = 'cs101-alice has been idle for 30 min and will stop in 10 m
  * that platform, false for a person with none there, and the idle warning of the class scheduler
  * reaching a student before their VM stops.
  */
-export function describePersonNotifier(name: string, platform: () => PersonNotifierPlatform): void {
+export function describePersonNotifierConformance(name: string, platform: () => PersonNotifierPlatform): void {
   describe(`${name} direct messages`, () => {
     it('open a DM with the person’s account and post the text there; a person without an account there is not reached', async () => {
       const p = platform();
@@ -49,6 +55,7 @@ export function describePersonNotifier(name: string, platform: () => PersonNotif
 
     it('reach the student of an idle VM with the idle warning, and the VM stops 10 min later', async () => {
       const p = platform();
+      const { presets, startPveSim } = await import('@lab/pve-sim');
       const scenario = structuredClone(presets.small!);
       scenario.guests = [...scenario.guests!, { vmid: 300, node: 'pve1', name: 'cs101-alice', status: 'stopped' as const, memory: 1024, cores: 1, disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } } }];
       const sim = await startPveSim({ timeScale: 100, scenario });
