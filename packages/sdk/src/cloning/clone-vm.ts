@@ -1,17 +1,13 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { backoffDelay } from '../client/backoff.js';
 import { PveHttpError, PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
 import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
 import { CloneMissingDiskError, CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError } from './clone-errors.js';
 import { allocateVmid, type VmidReservation } from './vmid-allocator.js';
-
-const configSchema = z.record(z.string(), z.unknown());
-const storageSchema = z.array(z.object({ storage: z.string(), type: z.string(), shared: z.number().optional() }).loose());
 
 /** How to clone: `auto` links from a template where the storage allows and falls back to full. */
 export type CloneMode = 'auto' | 'linked' | 'full';
@@ -44,7 +40,11 @@ export interface CloneVmOptions {
   timeoutMs?: number;
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
   pollIntervalMs?: number;
-  /** Retries of transient failures (id races, storage lock timeouts). @defaultValue `4` */
+  /**
+   * New attempts after PVE's own refusals (a VMID race, a storage lock timeout). Lost answers are
+   * not retried here: the resource layer resends a clone PVE provably did not take, and reports
+   * one it did take with `CloneOutcomeUnknownError`. @defaultValue `4`
+   */
   maxRetries?: number;
   onProgress?: (progress: CloneProgress) => void;
   /**
@@ -76,6 +76,8 @@ const ID_TAKEN = /already exists/;
 const LINKED_UNSUPPORTED = /Linked clone feature is not supported/;
 const TRANSIENT = /got timeout|lock request timeout|can't lock file/;
 const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
+/** Waiting out a storage or config lock PVE could not take. */
+const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
 
 /**
  * Clones a VM so that it is verifiably right, or fails early and clearly: checks the source has a
@@ -91,10 +93,11 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   const poll = options.pollIntervalMs ?? 1000;
   const progress = (p: CloneProgress): void => options.onProgress?.(p);
   const { node, vmid: sourceVmid } = options.source;
-  const sourceConfigPath = pvePath`/nodes/${node}/qemu/${sourceVmid}/config`;
+  const pve = pveResources(api);
+  const sourceVm = pve.qemu(node, sourceVmid);
 
   progress({ phase: 'verifying-source' });
-  const sourceConfig = await api.get(sourceConfigPath, undefined, { schema: configSchema });
+  const sourceConfig = await sourceVm.config();
   const bootDisk = findBootDisk(sourceConfig);
   if (!bootDisk) throw new TemplateMissingDiskError({ clusterId: api.clusterId, node, vmid: sourceVmid, drives: driveKeys(sourceConfig) });
   let { linked, fallbackReason } = await chooseLinked(api, options.mode ?? 'auto', sourceConfig, bootDisk, node, sourceVmid);
@@ -109,7 +112,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     try {
       await options.onAllocated?.(newid);
       progress({ phase: 'cloning', vmid: newid, ...(linked ? {} : { percent: 0 }) });
-      const upid = await api.post<string>(pvePath`/nodes/${node}/qemu/${sourceVmid}/clone`, {
+      const upid = await sourceVm.clone({
         newid,
         name: options.name,
         full: !linked,
@@ -163,7 +166,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       const idTaken = ID_TAKEN.test(text);
       if ((idTaken || TRANSIENT.test(text)) && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
         logger.warn('clone failed transiently; retrying with a fresh VMID', { vmid: newid, reason: text, attempt: attempts });
-        if (!idTaken) await clock.sleep(backoffDelay(attempts, { baseDelayMs: 1000, maxDelayMs: 15_000 }));
+        if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
         continue;
       }
       throw error;
@@ -179,8 +182,7 @@ async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string,
   let reason: string | undefined;
   if (!isTemplate) reason = `VM ${vmid} is not a template`;
   else {
-    const storages = await api.get(pvePath`/nodes/${node}/storage`, { storage: bootDisk.storage }, { schema: storageSchema });
-    const type = storages.find((s) => s.storage === bootDisk.storage)?.type;
+    const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
     if (type && NO_LINKED_CLONE_TYPES.has(type)) reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
     else if (/\.raw$/.test(bootDisk.volid)) reason = `disk ${bootDisk.volid} is raw on a file storage`;
   }
@@ -203,7 +205,7 @@ export async function waitForCloneLock(
   onTimeout: () => Promise<Error>,
 ): Promise<Record<string, unknown>> {
   for (;;) {
-    const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+    const config = await pveResources(api).qemu(node, vmid).config();
     if (config.lock === undefined) return config;
     if (clock.now() >= deadline) throw await onTimeout();
     await clock.sleep(Math.min(pollIntervalMs, Math.max(1, deadline - clock.now())));
@@ -219,8 +221,9 @@ async function timeoutError(
   waitingFor: 'task' | 'lock',
   timeoutMs: number,
 ): Promise<CloneTimeoutError> {
-  const lastConfig = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
-  const source = await api.get(pvePath`/nodes/${options.source.node}/qemu/${options.source.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  const pve = pveResources(api);
+  const lastConfig = await pve.qemu(node, vmid).config().catch(() => undefined);
+  const source = await pve.qemu(options.source.node, options.source.vmid).config().catch(() => undefined);
   return new CloneTimeoutError({
     clusterId: api.clusterId,
     node,

@@ -6,6 +6,9 @@ import { clusterResourceSchema, nextIdSchema, type ClusterResourceEntry, type Vm
 
 const resourcesSchema = clusterResourceSchema.array();
 
+/** The path of the cluster's resource list, for messages that name it. */
+export const CLUSTER_RESOURCES_PATH = '/cluster/resources';
+
 /** Cluster-wide calls: `/cluster/resources` and `/cluster/nextid`. All are reads, so all may be retried. */
 export class PveCluster {
   readonly #api: PveApi;
