@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import { CloneOutcomeUnknownError, PveHttpError, RetryBudget, pveResources, withRetryBudget, type ProxmoxClient } from '../src/index.js';
+import { CloneOutcomeUnknownError, PveHttpError, RetryBudget, pveResources, withRetryBudget } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
@@ -60,12 +60,10 @@ describe('one retry policy: the client, under a retry budget', () => {
 });
 
 describe('a deployment under 10 % transient faults on clone POSTs', () => {
-  let api: ProxmoxClient | undefined;
-
   it('sends at most one retry per failed clone request and still makes every VM exactly once', async () => {
     const sim: PveSim = track(await startPveSim({ timeScale: 400, cloneRaceRate: 0 }));
     const lab = await labOver(sim, { students: STUDENTS });
-    api = track(lab.api);
+    track(lab.api);
     // Both outcomes at least once, then 10 % at random: a 503 PVE never acted on, or a reset after it did.
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
