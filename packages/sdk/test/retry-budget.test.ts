@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import { CloneOutcomeUnknownError, PveHttpError, RetryBudget, pveResources, withRetryBudget } from '../src/index.js';
+import { CloneOutcomeUnknownError, DeploymentEngine, PveHttpError, RetryBudget, cloneVm, pveResources, withRetryBudget } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
@@ -29,32 +29,47 @@ describe('one retry policy: the client, under a retry budget', () => {
     expect(sim.requests.count('GET /nodes')).toBe(4);
   });
 
-  it('sends a clone again once when PVE answered 503 without taking it (its VMID is still free)', async () => {
+  it('never resends a clone itself: a lost answer becomes CloneOutcomeUnknownError naming the VMID', async () => {
     const sim = track(await fastSim());
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
-    const upid = await pveResources(client).qemu('pve1', 9000).clone({ newid: 300, name: 'again' });
-    expect(upid).toContain(':qmclone:');
-    expect(sim.requests.count(CLONES)).toBe(2);
-    expect(sim.state.acceptedClones.filter((c) => c.newid === 300)).toHaveLength(1);
-  });
-
-  it('does not send a clone again when PVE took it but the answer was lost; it says which VM to adopt', async () => {
-    const sim = track(await fastSim());
-    const client = track(clientFor(sim));
-    sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
-    const error = await pveResources(client).qemu('pve1', 9000).clone({ newid: 301, name: 'taken' }).catch((e: unknown) => e);
+    const error = await pveResources(client).qemu('pve1', 9000).clone({ newid: 300, name: 'lost' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CloneOutcomeUnknownError);
-    expect(error).toMatchObject({ code: 'LAB_CLONE_OUTCOME_UNKNOWN', vmid: 301 });
+    expect(error).toMatchObject({ code: 'LAB_CLONE_OUTCOME_UNKNOWN', vmid: 300 });
     expect(sim.requests.count(CLONES)).toBe(1);
   });
+});
 
-  it('charges a clone resend to the budget: a spent budget sends nothing more', async () => {
-    const sim = track(await fastSim());
+describe('cloneVm after a lost clone answer', () => {
+  const source = { node: 'pve1', vmid: 9000 };
+
+  it('sends the clone once more when its VMID stays free (PVE never took it), and makes the VM once', async () => {
+    const sim = track(await fastSim({ timeScale: 400 }));
+    const client = track(clientFor(sim));
+    sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
+    const result = await cloneVm(client, { source, name: 'again', pollIntervalMs: 25, lostAnswerGraceMs: 300 });
+    expect(sim.requests.count(CLONES)).toBe(2);
+    expect(sim.state.acceptedClones.filter((c) => c.name === 'again').map((c) => c.newid)).toEqual([result.vmid]);
+  });
+
+  it('does not send it again when PVE took it (the VMID appears): it says which VM to adopt', async () => {
+    const sim = track(await fastSim({ timeScale: 400 }));
+    const client = track(clientFor(sim));
+    sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
+    const error = await cloneVm(client, { source, name: 'taken', pollIntervalMs: 25, lostAnswerGraceMs: 5_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloneOutcomeUnknownError);
+    expect(sim.requests.count(CLONES)).toBe(1);
+    const vmid = (error as CloneOutcomeUnknownError).vmid;
+    expect(sim.state.guests.has(vmid)).toBe(true);
+    expect(sim.state.acceptedClones.filter((c) => c.name === 'taken').map((c) => c.newid)).toEqual([vmid]);
+  });
+
+  it('charges the resend to the retry budget: a spent budget sends nothing more', async () => {
+    const sim = track(await fastSim({ timeScale: 400 }));
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
     const api = withRetryBudget(client, new RetryBudget({ minRetries: 0, ratio: 0 }));
-    await expect(pveResources(api).qemu('pve1', 9000).clone({ newid: 302, name: 'spent' })).rejects.toBeInstanceOf(PveHttpError);
+    await expect(cloneVm(api, { source, name: 'spent', pollIntervalMs: 25, lostAnswerGraceMs: 100 })).rejects.toBeInstanceOf(CloneOutcomeUnknownError);
     expect(sim.requests.count(CLONES)).toBe(1);
   });
 });
@@ -64,13 +79,14 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     const sim: PveSim = track(await startPveSim({ timeScale: 400, cloneRaceRate: 0 }));
     const lab = await labOver(sim, { students: STUDENTS });
     track(lab.api);
+    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, cloneLostAnswerGraceMs: 500 });
     // Both outcomes at least once, then 10 % at random: a 503 PVE never acted on, or a reset after it did.
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', rate: 0.05 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', rate: 0.05 });
 
-    const summary = await lab.engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', requestedBy: 'teacher' });
+    const summary = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', requestedBy: 'teacher' });
     expect(summary).toMatchObject({ status: 'done', created: 32, failed: [], orphans: [], unregistered: [], duplicates: [] });
 
     const [first503, firstReset, random503, randomReset] = sim.faults.list().map((r) => r.hits);

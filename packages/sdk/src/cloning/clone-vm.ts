@@ -1,4 +1,6 @@
 import { backoffDelay } from '../client/backoff.js';
+import { retryBudgetOf } from '../client/budgeted-api.js';
+import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveHttpError, PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -40,6 +42,12 @@ export interface CloneVmOptions {
   timeoutMs?: number;
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
   pollIntervalMs?: number;
+  /**
+   * After a lost clone answer, how long to watch for the new VMID before concluding PVE never took
+   * the request and sending it once more (PVE creates the VM's config once the task's worker runs,
+   * normally within a second or two). @defaultValue `10000`
+   */
+  lostAnswerGraceMs?: number;
   /**
    * New attempts after PVE's own refusals (a VMID race, a storage lock timeout). Lost answers are
    * not retried here: the resource layer resends a clone PVE provably did not take, and reports
@@ -103,6 +111,9 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   let { linked, fallbackReason } = await chooseLinked(api, options.mode ?? 'auto', sourceConfig, bootDisk, node, sourceVmid);
 
   const targetNode = options.target ?? node;
+  const graceMs = options.lostAnswerGraceMs ?? 10_000;
+  /** The VMID whose clone was sent a second time after a lost answer: if it turns out taken, the first one took effect late. */
+  let resentFor: number | undefined;
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -112,7 +123,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     try {
       await options.onAllocated?.(newid);
       progress({ phase: 'cloning', vmid: newid, ...(linked ? {} : { percent: 0 }) });
-      const upid = await sourceVm.clone({
+      const params = {
         newid,
         name: options.name,
         full: !linked,
@@ -121,6 +132,16 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         pool: options.pool,
         description: options.description,
         snapname: options.snapname,
+      };
+      const upid = await sourceVm.clone(params).catch(async (error: unknown) => {
+        if (!(error instanceof CloneOutcomeUnknownError)) throw error;
+        // PVE took it after all: the caller adopts VM `newid` (a deployment waits for its lock to clear).
+        if (await vmidAppears(api, newid, graceMs, poll, clock)) throw error;
+        const budget = retryBudgetOf(api);
+        if (budget && !budget.tryAcquire()) throw error;
+        logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', { vmid: newid, reason: error.message });
+        resentFor = newid;
+        return sourceVm.clone(params);
       });
       try {
         await waitForTask(api, upid, {
@@ -156,6 +177,10 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     } catch (error) {
       const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
       const maxRetries = options.maxRetries ?? 4;
+      if (resentFor === newid && (ID_TAKEN.test(text) || TRANSIENT.test(text))) {
+        // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
+        throw new CloneOutcomeUnknownError({ clusterId: api.clusterId, node, sourceVmid, vmid: newid, reason: `a resent clone found it taken: ${text}` }, { cause: error });
+      }
       if (LINKED_UNSUPPORTED.test(text) && linked && (options.mode ?? 'auto') === 'auto' && attempts <= maxRetries) {
         linked = false;
         fallbackReason = text;
@@ -189,6 +214,17 @@ async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string,
   if (!reason) return { linked: true };
   if (mode === 'linked') throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid, reason });
   return { linked: false, fallbackReason: reason };
+}
+
+/** Whether VMID `vmid` gets taken within `graceMs` (polled every `pollIntervalMs`). */
+async function vmidAppears(api: PveApi, vmid: number, graceMs: number, pollIntervalMs: number, clock: Clock): Promise<boolean> {
+  const until = clock.now() + graceMs;
+  const cluster = pveResources(api).cluster;
+  for (;;) {
+    if (!(await cluster.isVmidFree(vmid))) return true;
+    if (clock.now() >= until) return false;
+    await clock.sleep(Math.min(pollIntervalMs, Math.max(1, until - clock.now())));
+  }
 }
 
 /**

@@ -48,6 +48,8 @@ export interface DeploymentEngineDeps {
   pollIntervalMs?: number;
   /** Deadline of one clone. @defaultValue 30 min */
   cloneTimeoutMs?: number;
+  /** How long a clone whose answer was lost is watched for before it is sent again (`CloneVmOptions.lostAnswerGraceMs`). @defaultValue 10000 */
+  cloneLostAnswerGraceMs?: number;
   /** How long a deployment's lease lives unrenewed; another process takes over after that. @defaultValue 30000 */
   leaseTtlMs?: number;
   /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
@@ -786,7 +788,13 @@ export class DeploymentEngine {
   }
 
   #cloneTiming() {
-    return { pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, clock: this.#clock, logger: this.#logger };
+    return {
+      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
+      ...(this.#deps.cloneLostAnswerGraceMs !== undefined ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs } : {}),
+      clock: this.#clock,
+      logger: this.#logger,
+    };
   }
 
   #taskOptions(timeoutMs: number) {

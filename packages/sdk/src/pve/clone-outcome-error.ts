@@ -1,8 +1,9 @@
 import { LabError } from '../errors/lab-error.js';
 
 /**
- * A clone request was sent but its answer was lost, and VMID `vmid` now exists: PVE took the
- * request. The caller adopts the VM (waits for its `lock: clone` to clear) instead of cloning again.
+ * A clone request to VMID `vmid` was sent but its answer was lost (reset, timeout, proxy error):
+ * PVE may be creating VM `vmid` or may never have seen the request. Never resend it blindly: watch
+ * whether `vmid` appears (`cloneVm` does), and adopt the VM when it does.
  */
 export class CloneOutcomeUnknownError extends LabError {
   static override readonly brand: string = '@lab/CloneOutcomeUnknownError';
@@ -10,7 +11,7 @@ export class CloneOutcomeUnknownError extends LabError {
   constructor(facts: { clusterId: string; node: string; sourceVmid: number; vmid: number; reason: string }, options?: { cause?: unknown }) {
     super(
       'LAB_CLONE_OUTCOME_UNKNOWN',
-      `the answer to cloning ${facts.sourceVmid} on ${facts.node} as ${facts.vmid} was lost (${facts.reason}) but VM ${facts.vmid} exists; wait for it to finish cloning and adopt it rather than cloning again`,
+      `the answer to cloning ${facts.sourceVmid} on ${facts.node} as VM ${facts.vmid} was lost (${facts.reason}); PVE may still create VM ${facts.vmid}, so check for it before cloning again`,
       facts,
       options,
     );

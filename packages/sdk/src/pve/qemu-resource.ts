@@ -1,7 +1,5 @@
-import { retryBudgetOf } from '../client/budgeted-api.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { CloneOutcomeUnknownError } from './clone-outcome-error.js';
-import { PveCluster } from './cluster-resource.js';
 import type {
   QemuCloneParams,
   QemuConfigParams,
@@ -70,11 +68,11 @@ export class PveQemu {
   }
 
   /**
-   * `POST …/clone` to VMID `params.newid`; resolves to the clone task's UPID. When the answer is
-   * lost (reset, timeout, proxy error), PVE is asked whether `newid` exists: if not, the request
-   * never took effect and is sent again (at most once per failure, charged to the retry budget);
-   * if it does, `CloneOutcomeUnknownError` says so, for the caller to adopt the VM.
-   * @throws `CloneOutcomeUnknownError`, `PveHttpError` (e.g. "already exists" on a VMID race), transport errors
+   * `POST …/clone` to VMID `params.newid`; resolves to the clone task's UPID. Never repeated by the
+   * client: PVE writes the new VM's config only once the task's worker runs, so a free `newid`
+   * right after a lost answer proves nothing. A lost answer (reset, timeout, proxy error) becomes
+   * `CloneOutcomeUnknownError`; `cloneVm` then watches `newid` and resends only when it stays free.
+   * @throws `CloneOutcomeUnknownError`, `PveHttpError` (e.g. "already exists" on a VMID race), `PveConnectionError` before sending
    * @example
    * ```ts
    * const upid = await pveResources(client).qemu('pve1', 9000).clone({ newid: 201, name: 'cs101-alice', full: false });
@@ -82,19 +80,12 @@ export class PveQemu {
    * ```
    */
   async clone(params: QemuCloneParams): Promise<string> {
-    const budget = retryBudgetOf(this.#api);
-    const maxSends = budget?.maxAttemptsPerRequest ?? 2;
-    for (let sent = 1; ; sent++) {
-      try {
-        return await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/clone', this.#path, params, { schema: upidSchema, idempotent: false });
-      } catch (error) {
-        if (!isOutcomeUnknown(error)) throw error;
-        if (!(await new PveCluster(this.#api).isVmidFree(params.newid))) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new CloneOutcomeUnknownError({ clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason }, { cause: error });
-        }
-        if (sent >= maxSends || (budget !== undefined && !budget.tryAcquire())) throw error;
-      }
+    try {
+      return await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/clone', this.#path, params, { schema: upidSchema, idempotent: false });
+    } catch (error) {
+      if (!isOutcomeUnknown(error)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CloneOutcomeUnknownError({ clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason }, { cause: error });
     }
   }
 
