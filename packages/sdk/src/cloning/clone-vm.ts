@@ -49,9 +49,9 @@ export interface CloneVmOptions {
    */
   lostAnswerGraceMs?: number;
   /**
-   * New attempts after PVE's own refusals (a VMID race, a storage lock timeout). Lost answers are
-   * not retried here: the resource layer resends a clone PVE provably did not take, and reports
-   * one it did take with `CloneOutcomeUnknownError`. @defaultValue `4`
+   * New attempts after PVE's own refusals (a VMID race, a storage lock timeout). Transport failures
+   * are the client's to retry; a lost clone answer is handled apart (see `lostAnswerGraceMs`).
+   * @defaultValue `4`
    */
   maxRetries?: number;
   onProgress?: (progress: CloneProgress) => void;
@@ -92,6 +92,11 @@ const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
  * boot disk (no request is sent otherwise), picks linked or full, allocates a VMID that no other
  * clone in this process holds (re-allocating on PVE's "already exists" race), follows the task by
  * UPID, waits until `lock: clone` has cleared on the new VM, and checks the new VM's boot disk.
+ * A lost clone answer is watched for: resent once when the VMID stays free, reported when it appears.
+ *
+ * @throws `TemplateMissingDiskError`, `LinkedCloneUnsupportedError`, `CloneMissingDiskError`,
+ * `CloneTimeoutError`, `CloneOutcomeUnknownError` (adopt VM `vmid`), `VmidAllocationError`,
+ * `PveTaskFailedError` and the client's errors
  */
 export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<CloneResult> {
   const clock = options.clock ?? systemClock;
