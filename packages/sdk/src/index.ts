@@ -115,3 +115,33 @@ export { createInvite, joinWithInvite, DefaultInviteOptions, InviteAlreadyUsedEr
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export { addSshKey, removeSshKey, parseSshPublicKey, InvalidSshKeyError, type SshPublicKey } from './people/ssh-keys.js';
 export { importRoster, type RosterImportReport, type RosterProblem, type RosterRow, type RosterRowPlan } from './people/roster-import.js';
+
+// --- The typed Proxmox resource layer and the retry budget (issue 14, part A) ---
+export { pveResources, type PveResources } from './pve/pve-resources.js';
+export { PveCluster, CLUSTER_RESOURCES_PATH } from './pve/cluster-resource.js';
+export { PveNodes } from './pve/nodes-resource.js';
+export { PveQemu } from './pve/qemu-resource.js';
+export { PveLxc } from './pve/lxc-resource.js';
+export { PveTasks } from './pve/tasks-resource.js';
+export { PveStorage } from './pve/storage-resource.js';
+export { PveAccess } from './pve/access-resource.js';
+export { CloneOutcomeUnknownError } from './pve/clone-outcome-error.js';
+export { isOutcomeUnknown } from './pve/outcome-unknown.js';
+export { endpointPath, type PveEndpoint } from './pve/pve-endpoint.js';
+export {
+  clusterResourceSchema,
+  guestConfigSchema,
+  type AgentInterfaces,
+  type ClusterResourceEntry,
+  type GuestConfig,
+  type GuestEntry,
+  type NodeEntry,
+  type PermissionMap,
+  type QemuStatus,
+  type StorageEntry,
+  type TaskLogLine,
+  type TaskStatus,
+} from './pve/pve-schemas.js';
+export type * from './pve/generated/pve-api-types.js';
+export { RetryBudget, type RetryBudgetOptions } from './client/retry-budget.js';
+export { withRetryBudget } from './client/budgeted-api.js';

@@ -40,7 +40,8 @@ export type PveVersion = z.infer<typeof versionSchema>;
 /**
  * The Proxmox VE API client for one cluster: an undici `Pool` with keep-alive, token or ticket
  * auth (with CSRF on writes and one re-login on 401), verified TLS (CA or fingerprint pinning),
- * per-request timeouts, safe retries with jittered backoff, and a concurrency cap so pveproxy is
+ * per-request timeouts, safe retries with jittered backoff (the one retry policy of the SDK, optionally
+ * bounded by a shared `RetryBudget`), and a concurrency cap so pveproxy is
  * never flooded. Implements `PveApi`.
  */
 export class ProxmoxClient implements PveApi {
@@ -131,12 +132,19 @@ export class ProxmoxClient implements PveApi {
     if (!path.startsWith('/')) throw new LabError('LAB_PVE_BAD_PATH', `PVE paths start with '/', got '${path}'`, { path });
     const idempotent = options.idempotent ?? method === 'GET';
     const facts: PveRequestFacts = { clusterId: this.clusterId, method, path };
+    const budget = options.retryBudget;
+    const maxAttempts = budget ? budget.maxAttemptsPerRequest : this.#retry.maxAttempts;
+    budget?.recordRequest();
     for (let attempt = 1; ; attempt++) {
       try {
         const raw = await this.#limiter.run(() => this.#exchange(method, path, params, options, facts));
         return readPveData(raw, facts, options.schema);
       } catch (error) {
-        if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
+        if (attempt >= maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
+        if (budget && !budget.tryAcquire()) {
+          this.#logger.warn('retry budget spent; not retrying PVE request', { method, path, attempt, retries: budget.retries, error });
+          throw error;
+        }
         const delay = backoffDelay(attempt, this.#retry, this.#random);
         this.#logger.debug('retrying PVE request', { method, path, attempt, delayMs: delay, error });
         await this.#clock.sleep(delay, options.signal);

@@ -1,17 +1,15 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { backoffDelay } from '../client/backoff.js';
+import { retryBudgetOf } from '../client/budgeted-api.js';
+import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveHttpError, PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
 import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
 import { CloneMissingDiskError, CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError } from './clone-errors.js';
 import { allocateVmid, type VmidReservation } from './vmid-allocator.js';
-
-const configSchema = z.record(z.string(), z.unknown());
-const storageSchema = z.array(z.object({ storage: z.string(), type: z.string(), shared: z.number().optional() }).loose());
 
 /** How to clone: `auto` links from a template where the storage allows and falls back to full. */
 export type CloneMode = 'auto' | 'linked' | 'full';
@@ -44,7 +42,17 @@ export interface CloneVmOptions {
   timeoutMs?: number;
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
   pollIntervalMs?: number;
-  /** Retries of transient failures (id races, storage lock timeouts). @defaultValue `4` */
+  /**
+   * After a lost clone answer, how long to watch for the new VMID before concluding PVE never took
+   * the request and sending it once more (PVE creates the VM's config once the task's worker runs,
+   * normally within a second or two). @defaultValue `10000`
+   */
+  lostAnswerGraceMs?: number;
+  /**
+   * New attempts after PVE's own refusals (a VMID race, a storage lock timeout). Transport failures
+   * are the client's to retry; a lost clone answer is handled apart (see `lostAnswerGraceMs`).
+   * @defaultValue `4`
+   */
   maxRetries?: number;
   onProgress?: (progress: CloneProgress) => void;
   /**
@@ -76,12 +84,19 @@ const ID_TAKEN = /already exists/;
 const LINKED_UNSUPPORTED = /Linked clone feature is not supported/;
 const TRANSIENT = /got timeout|lock request timeout|can't lock file/;
 const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
+/** Waiting out a storage or config lock PVE could not take. */
+const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
 
 /**
  * Clones a VM so that it is verifiably right, or fails early and clearly: checks the source has a
  * boot disk (no request is sent otherwise), picks linked or full, allocates a VMID that no other
  * clone in this process holds (re-allocating on PVE's "already exists" race), follows the task by
  * UPID, waits until `lock: clone` has cleared on the new VM, and checks the new VM's boot disk.
+ * A lost clone answer is watched for: resent once when the VMID stays free, reported when it appears.
+ *
+ * @throws `TemplateMissingDiskError`, `LinkedCloneUnsupportedError`, `CloneMissingDiskError`,
+ * `CloneTimeoutError`, `CloneOutcomeUnknownError` (adopt VM `vmid`), `VmidAllocationError`,
+ * `PveTaskFailedError` and the client's errors
  */
 export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<CloneResult> {
   const clock = options.clock ?? systemClock;
@@ -91,15 +106,19 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   const poll = options.pollIntervalMs ?? 1000;
   const progress = (p: CloneProgress): void => options.onProgress?.(p);
   const { node, vmid: sourceVmid } = options.source;
-  const sourceConfigPath = pvePath`/nodes/${node}/qemu/${sourceVmid}/config`;
+  const pve = pveResources(api);
+  const sourceVm = pve.qemu(node, sourceVmid);
 
   progress({ phase: 'verifying-source' });
-  const sourceConfig = await api.get(sourceConfigPath, undefined, { schema: configSchema });
+  const sourceConfig = await sourceVm.config();
   const bootDisk = findBootDisk(sourceConfig);
   if (!bootDisk) throw new TemplateMissingDiskError({ clusterId: api.clusterId, node, vmid: sourceVmid, drives: driveKeys(sourceConfig) });
   let { linked, fallbackReason } = await chooseLinked(api, options.mode ?? 'auto', sourceConfig, bootDisk, node, sourceVmid);
 
   const targetNode = options.target ?? node;
+  const graceMs = options.lostAnswerGraceMs ?? 10_000;
+  /** The VMID whose clone was sent a second time after a lost answer: if it turns out taken, the first one took effect late. */
+  let resentFor: number | undefined;
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -109,7 +128,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     try {
       await options.onAllocated?.(newid);
       progress({ phase: 'cloning', vmid: newid, ...(linked ? {} : { percent: 0 }) });
-      const upid = await api.post<string>(pvePath`/nodes/${node}/qemu/${sourceVmid}/clone`, {
+      const params = {
         newid,
         name: options.name,
         full: !linked,
@@ -118,6 +137,16 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         pool: options.pool,
         description: options.description,
         snapname: options.snapname,
+      };
+      const upid = await sourceVm.clone(params).catch(async (error: unknown) => {
+        if (!(error instanceof CloneOutcomeUnknownError)) throw error;
+        // PVE took it after all: the caller adopts VM `newid` (a deployment waits for its lock to clear).
+        if (await vmidAppears(api, newid, graceMs, poll, clock)) throw error;
+        const budget = retryBudgetOf(api);
+        if (budget && !budget.tryAcquire()) throw error;
+        logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', { vmid: newid, reason: error.message });
+        resentFor = newid;
+        return sourceVm.clone(params);
       });
       try {
         await waitForTask(api, upid, {
@@ -153,6 +182,10 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     } catch (error) {
       const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
       const maxRetries = options.maxRetries ?? 4;
+      if (resentFor === newid && (ID_TAKEN.test(text) || TRANSIENT.test(text))) {
+        // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
+        throw new CloneOutcomeUnknownError({ clusterId: api.clusterId, node, sourceVmid, vmid: newid, reason: `a resent clone found it taken: ${text}` }, { cause: error });
+      }
       if (LINKED_UNSUPPORTED.test(text) && linked && (options.mode ?? 'auto') === 'auto' && attempts <= maxRetries) {
         linked = false;
         fallbackReason = text;
@@ -163,7 +196,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       const idTaken = ID_TAKEN.test(text);
       if ((idTaken || TRANSIENT.test(text)) && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
         logger.warn('clone failed transiently; retrying with a fresh VMID', { vmid: newid, reason: text, attempt: attempts });
-        if (!idTaken) await clock.sleep(backoffDelay(attempts, { baseDelayMs: 1000, maxDelayMs: 15_000 }));
+        if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
         continue;
       }
       throw error;
@@ -179,14 +212,24 @@ async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string,
   let reason: string | undefined;
   if (!isTemplate) reason = `VM ${vmid} is not a template`;
   else {
-    const storages = await api.get(pvePath`/nodes/${node}/storage`, { storage: bootDisk.storage }, { schema: storageSchema });
-    const type = storages.find((s) => s.storage === bootDisk.storage)?.type;
+    const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
     if (type && NO_LINKED_CLONE_TYPES.has(type)) reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
     else if (/\.raw$/.test(bootDisk.volid)) reason = `disk ${bootDisk.volid} is raw on a file storage`;
   }
   if (!reason) return { linked: true };
   if (mode === 'linked') throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid, reason });
   return { linked: false, fallbackReason: reason };
+}
+
+/** Whether VMID `vmid` gets taken within `graceMs` (polled every `pollIntervalMs`). */
+async function vmidAppears(api: PveApi, vmid: number, graceMs: number, pollIntervalMs: number, clock: Clock): Promise<boolean> {
+  const until = clock.now() + graceMs;
+  const cluster = pveResources(api).cluster;
+  for (;;) {
+    if (!(await cluster.isVmidFree(vmid))) return true;
+    if (clock.now() >= until) return false;
+    await clock.sleep(Math.min(pollIntervalMs, Math.max(1, until - clock.now())));
+  }
 }
 
 /**
@@ -203,7 +246,7 @@ export async function waitForCloneLock(
   onTimeout: () => Promise<Error>,
 ): Promise<Record<string, unknown>> {
   for (;;) {
-    const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+    const config = await pveResources(api).qemu(node, vmid).config();
     if (config.lock === undefined) return config;
     if (clock.now() >= deadline) throw await onTimeout();
     await clock.sleep(Math.min(pollIntervalMs, Math.max(1, deadline - clock.now())));
@@ -219,8 +262,9 @@ async function timeoutError(
   waitingFor: 'task' | 'lock',
   timeoutMs: number,
 ): Promise<CloneTimeoutError> {
-  const lastConfig = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
-  const source = await api.get(pvePath`/nodes/${options.source.node}/qemu/${options.source.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  const pve = pveResources(api);
+  const lastConfig = await pve.qemu(node, vmid).config().catch(() => undefined);
+  const source = await pve.qemu(options.source.node, options.source.vmid).config().catch(() => undefined);
   return new CloneTimeoutError({
     clusterId: api.clusterId,
     node,

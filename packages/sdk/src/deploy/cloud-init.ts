@@ -1,8 +1,8 @@
-import { pvePath } from '../client/pve-path.js';
 import type { Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import type { ConfigureStudentVm } from './vm-reset.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$/;
 
@@ -67,8 +67,8 @@ export function cloudInitStep(deps: { store: Store; logger?: Logger }): Configur
     if (wanted.sshkeys.length && decodeSshKeys(config.sshkeys).join('\n') !== wanted.sshkeys.join('\n')) patch.sshkeys = encodeSshKeys(wanted.sshkeys);
     if (wanted.ipconfig0 !== null && config.ipconfig0 !== wanted.ipconfig0) patch.ipconfig0 = wanted.ipconfig0;
     if (Object.keys(patch).length === 0) return config;
-    await api.put(pvePath`/nodes/${input.node}/qemu/${input.vmid}/config`, patch, { idempotent: true });
-    await api.put(pvePath`/nodes/${input.node}/qemu/${input.vmid}/cloudinit`, undefined, { idempotent: true });
+    await pveResources(api).qemu(input.node, input.vmid).updateConfig(patch);
+    await pveResources(api).qemu(input.node, input.vmid).regenerateCloudInit();
     deps.logger?.info('cloud-init set', { vmid: input.vmid, keys: Object.keys(patch) });
     return { ...config, ...patch };
   };

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { z } from 'zod';
 import { backoffDelay } from '../client/backoff.js';
-import { pvePath } from '../client/pve-path.js';
+import { withRetryBudget } from '../client/budgeted-api.js';
+import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js';
+import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
-import { PveConnectionError, PveHttpError, PveTimeoutError } from '../errors/pve-errors.js';
+import { PveHttpError } from '../errors/pve-errors.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import { UnknownVmError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -33,6 +34,7 @@ import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-v
 import { baseVersionUsage, isPublishPlan, publishItem, type BaseVersionUsage, type PublishMode, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
 import { isResetPlan, resetOneVm, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './vm-reset.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -46,6 +48,8 @@ export interface DeploymentEngineDeps {
   pollIntervalMs?: number;
   /** Deadline of one clone. @defaultValue 30 min */
   cloneTimeoutMs?: number;
+  /** How long a clone whose answer was lost is watched for before it is sent again (`CloneVmOptions.lostAnswerGraceMs`). @defaultValue 10000 */
+  cloneLostAnswerGraceMs?: number;
   /** How long a deployment's lease lives unrenewed; another process takes over after that. @defaultValue 30000 */
   leaseTtlMs?: number;
   /** This process as a lease holder. @defaultValue `<host>:<pid>:<random>` */
@@ -56,6 +60,11 @@ export interface DeploymentEngineDeps {
    * @defaultValue `cloudInitStep` — cloud-init user, the student's SSH keys and the class's `ipconfig0`
    */
   configureStudentVm?: ConfigureStudentVm | false;
+  /**
+   * The retries one deployment run may spend on failed PVE requests, across all its VMs.
+   * @defaultValue `{ ratio: 0.2, minRetries: 10, maxAttemptsPerRequest: 5 }`
+   */
+  retryBudget?: RetryBudgetOptions;
 }
 
 /** What `planPublish` publishes: the class's teacher VM as its next base version. */
@@ -141,8 +150,15 @@ interface StoredSpec {
 
 type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
 
-const RETRYABLE = (error: unknown): boolean =>
-  error instanceof PveConnectionError || error instanceof PveTimeoutError || (error instanceof PveHttpError && error.status >= 500) || error instanceof GuestStillLockedError;
+/**
+ * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
+ * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
+ * client's to retry, under the deployment's retry budget.
+ */
+const RETRY_ITEM = (error: unknown): boolean => error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
+
+/** Backoff between attempts of one item. */
+const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };
 
 /**
  * Class deployment: `plan` (what would change), `apply` (take the class's lease, record the
@@ -183,6 +199,11 @@ export class DeploymentEngine {
     const plan = await planClass(this.#deps, spec);
     await this.#preflight(plan);
     return plan;
+  }
+
+  /** The cluster's API for one deployment run: every retry of its requests is charged to one new `RetryBudget`. */
+  #budgetedApi(clusterId: string): PveApi {
+    return withRetryBudget(this.#deps.clusters.get(clusterId), new RetryBudget(this.#deps.retryBudget));
   }
 
   /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
@@ -304,9 +325,9 @@ export class DeploymentEngine {
     const version = Math.max(...versions.map((v) => v.version)) + 1;
     const running = teacherVm.status === 'running';
     const mode = request.mode ?? 'shutdown';
-    const config = await api.get(pvePath`/nodes/${teacherVm.node}/qemu/${teacherVm.vmid}/config`, undefined, { schema: z.record(z.string(), z.unknown()) });
+    const config = await pveResources(api).qemu(teacherVm.node, teacherVm.vmid).config();
     const disk = findBootDisk(config);
-    const storages = disk ? await api.get(pvePath`/nodes/${teacherVm.node}/storage`, { storage: disk.storage }, { schema: z.array(z.object({ storage: z.string(), shared: z.number().optional() }).loose()) }) : [];
+    const storages = disk ? await pveResources(api).storage(teacherVm.node).list({ storage: disk.storage }) : [];
     const shared = storages.find((x) => x.storage === disk?.storage)?.shared === 1;
     const studentNodes = new Set(assignments.filter((a) => a.role === 'student').map((a) => resources.get(a.vmid)?.node).filter((n): n is string => n !== undefined));
     return {
@@ -455,7 +476,7 @@ export class DeploymentEngine {
     if (isPublishPlan(deployment.spec)) return this.#runItems(id, deployment.spec, lease, emit);
     const { plan } = deployment.spec as StoredSpec;
     const classId = plan.spec.classId;
-    const api = this.#deps.clusters.get(plan.clusterId);
+    const api = this.#budgetedApi(plan.clusterId);
     const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
     await store.deployments.update(id, { status: 'running' }, this.#clock.now());
     emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
@@ -559,7 +580,7 @@ export class DeploymentEngine {
   async #runItems(id: string, plan: ResetPlan | PublishPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
     const started = this.#clock.now();
     const store = this.#deps.store;
-    const api = this.#deps.clusters.get(plan.clusterId);
+    const api = this.#budgetedApi(plan.clusterId);
     await store.deployments.update(id, { status: 'running' }, started);
     const items = await store.deployments.items(id);
     emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
@@ -636,7 +657,7 @@ export class DeploymentEngine {
   }
 
   /**
-   * Runs one item's work, retrying transient PVE failures twice with backoff. A final failure is
+   * Runs one item's work, attempting it twice more (with backoff) after a `RETRY_ITEM` outcome. A final failure is
    * recorded on the item, emitted and logged, then `onFailed` runs; nothing is retried once the
    * lease is lost, and an item already done (or deleted) is skipped.
    */
@@ -655,8 +676,8 @@ export class DeploymentEngine {
         await work();
         return;
       } catch (error) {
-        if (attempt < 3 && RETRYABLE(error)) {
-          await this.#clock.sleep(backoffDelay(attempt, { baseDelayMs: 500, maxDelayMs: 5000 }));
+        if (attempt < 3 && RETRY_ITEM(error)) {
+          await this.#clock.sleep(backoffDelay(attempt, ITEM_BACKOFF));
           continue;
         }
         const message = error instanceof Error ? error.message : String(error);
@@ -737,9 +758,9 @@ export class DeploymentEngine {
     const baseTemplate = await this.#deps.store.templates.getByName(baseVmName(plan.spec.classId));
     const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
     if (state.node !== target) {
-      if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+      if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
       emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-      await waitForTask(api, await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/migrate`, { target }), this.#taskOptions(3_600_000));
+      await waitForTask(api, await pveResources(api).qemu(state.node, vmid).migrate({ target }), this.#taskOptions(3_600_000));
       state = await this.#settled(api, vmid);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     }
@@ -767,7 +788,13 @@ export class DeploymentEngine {
   }
 
   #cloneTiming() {
-    return { pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, clock: this.#clock, logger: this.#logger };
+    return {
+      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
+      ...(this.#deps.cloneLostAnswerGraceMs !== undefined ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs } : {}),
+      clock: this.#clock,
+      logger: this.#logger,
+    };
   }
 
   #taskOptions(timeoutMs: number) {
@@ -780,10 +807,10 @@ export class DeploymentEngine {
   }
 
   async #tagAndConvert(api: PveApi, state: GuestState, vmid: number, tags: string, template: boolean): Promise<GuestState> {
-    if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+    if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     let config: Record<string, unknown> = { ...state.config, tags };
     if (template && Number(config.template) !== 1) {
-      await waitForTask(api, await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/template`), this.#taskOptions(120_000));
+      await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), this.#taskOptions(120_000));
       const settled = await this.#settled(api, vmid);
       config = { ...(settled?.config ?? config), tags };
     }
@@ -882,13 +909,13 @@ export class DeploymentEngine {
 
   /** Stops (if running) and purges one VM, and takes it out of the store. */
   async #destroyGuest(api: PveApi, clusterId: string, node: string, vmid: number): Promise<void> {
-    const status = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/status/current`, undefined, { schema: z.object({ status: z.string() }).loose() }).catch((error: unknown) => {
+    const status = await pveResources(api).qemu(node, vmid).status().catch((error: unknown) => {
       if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return undefined;
       throw error;
     });
     if (status) {
-      if (status.status === 'running') await waitForTask(api, await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/stop`), this.#taskOptions(300_000));
-      await waitForTask(api, await api.delete<string>(pvePath`/nodes/${node}/qemu/${vmid}`, { purge: true, 'destroy-unreferenced-disks': true }), this.#taskOptions(600_000));
+      if (status.status === 'running') await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), this.#taskOptions(300_000));
+      await waitForTask(api, await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }), this.#taskOptions(600_000));
     }
     await this.#deps.store.transaction(async (tx) => {
       await tx.classes.unassignVm(clusterId, vmid);

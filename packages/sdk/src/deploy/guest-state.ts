@@ -1,11 +1,9 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { PveHttpError } from '../errors/pve-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { listVmResources } from '../templates/template-inventory.js';
+import { pveResources } from '../pve/pve-resources.js';
 
-const configSchema = z.record(z.string(), z.unknown());
 
 /** Where a guest is and its config once no operation holds it. */
 export interface GuestState {
@@ -24,7 +22,7 @@ export class GuestStillLockedError extends Error {
  * Finds guest `vmid` wherever it is and waits until no clone, migration or conversion holds it,
  * following it across nodes (a migration moves its config). Undefined when it does not exist.
  * With `node` (where the guest should be), it polls that node's config and asks
- * `/cluster/resources` only when the guest is not there.
+ * the cluster's resources only when the guest is not there.
  */
 export async function settledGuest(api: PveApi, vmid: number, options: { clock: Clock; pollIntervalMs: number; deadline: number; node?: string }): Promise<GuestState | undefined> {
   let node = options.node;
@@ -34,7 +32,7 @@ export async function settledGuest(api: PveApi, vmid: number, options: { clock: 
       if (!resource) return undefined;
       node = resource.node;
     }
-    const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
+    const config = await pveResources(api).qemu(node, vmid).config().catch((error: unknown) => {
       // Moved (migration finished), not on the node we guessed, or gone: look it up again.
       if (error instanceof PveHttpError && /does not exist|unable to find configuration/i.test(error.pveMessage)) return undefined;
       throw error;

@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { PveHttpError, PvePermissionError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { hasCloudInitDrive } from './cloud-init.js';
 import type { ClassPlan } from './plan-class.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 /** A privilege a request will need, on the ACL path PVE checks it on. */
 export interface RequiredPrivilege {
@@ -11,8 +10,6 @@ export interface RequiredPrivilege {
   privilege: string;
 }
 
-const permissionsSchema = z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()])));
-const configSchema = z.record(z.string(), z.unknown());
 
 /**
  * Whether a `GET /access/permissions` answer grants `privilege` on `path`: the path's own entry,
@@ -43,7 +40,7 @@ function parentOf(path: string): string | undefined {
 export async function assertPrivileges(api: PveApi, needs: readonly RequiredPrivilege[]): Promise<void> {
   let map: Record<string, Record<string, number | boolean>>;
   try {
-    map = await api.get('/access/permissions', undefined, { schema: permissionsSchema });
+    map = await pveResources(api).access.permissions();
   } catch (error) {
     if (error instanceof PveHttpError && (error.status === 501 || error.status === 404)) return;
     throw error;
@@ -57,7 +54,7 @@ export async function assertPrivileges(api: PveApi, needs: readonly RequiredPriv
 
 /**
  * The privileges applying `plan` needs, where PVE checks them (qemu-server `clone_vm`, template,
- * config, migrate and destroy; pve-manager `/cluster/resources` for node usage): `VM.Clone` on the
+ * config, migrate and destroy; pve-manager `cluster/resources` for node usage): `VM.Clone` on the
  * template, `VM.Allocate` on new VMs, `Datastore.AllocateSpace` on the storage, `SDN.Use` on every
  * bridge of the template, `VM.Config.Options` for tags, `VM.Config.Cloudinit` for students' logins,
  * `Sys.Audit` on the nodes for placement.
@@ -74,7 +71,7 @@ export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<R
     add(`/vms/${plan.source.vmid}`, 'VM.Clone');
     add('/vms', 'VM.Allocate', 'VM.Clone', 'VM.Config.Options');
     add(`/storage/${plan.storage.id}`, 'Datastore.AllocateSpace');
-    const config = await api.get(pvePath`/nodes/${plan.source.node}/qemu/${plan.source.vmid}/config`, undefined, { schema: configSchema });
+    const config = await pveResources(api).qemu(plan.source.node, plan.source.vmid).config();
     for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k)).sort()) {
       const line = String(config[key]);
       const bridge = /(?:^|,)bridge=([^,]+)/.exec(line)?.[1];

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +11,8 @@ import { ownedByClass, roleTag } from './class-ownership.js';
 import { baseVersionOf } from './base-versions.js';
 import { explainPlacement, InsufficientCapacityError, placeVms, type NodeCapacity, type NodeExplanation } from './placement.js';
 import { VmNamer, type NamedGuest } from './vm-namer.js';
+import { pveResources } from '../pve/pve-resources.js';
+import type { ClusterResourceEntry } from '../pve/pve-schemas.js';
 
 /** One VM of a class plan. */
 export interface PlannedVm {
@@ -52,29 +52,7 @@ export interface ClassPlan {
   counts: { create: number; keep: number; delete: number };
 }
 
-const resourcesSchema = z.array(
-  z
-    .object({
-      type: z.string(),
-      node: z.string().optional(),
-      vmid: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number).optional(),
-      name: z.string().optional(),
-      status: z.string().optional(),
-      template: z.union([z.number(), z.string()]).optional(),
-      tags: z.string().optional(),
-      cpu: z.number().optional(),
-      maxcpu: z.number().optional(),
-      mem: z.number().optional(),
-      maxmem: z.number().optional(),
-      disk: z.number().optional(),
-      maxdisk: z.number().optional(),
-      storage: z.string().optional(),
-      shared: z.number().optional(),
-    })
-    .loose(),
-);
-const configSchema = z.record(z.string(), z.unknown());
-type Guest = z.output<typeof resourcesSchema>[number];
+type Guest = ClusterResourceEntry;
 
 /** Locale-independent order, so a plan is the same on every machine. */
 const codeOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -92,7 +70,7 @@ async function vmidsOfUnfinishedDeployments(store: Store, classId: string): Prom
 async function usedByLinkedClone(api: PveApi, vmid: number, guests: readonly NamedGuest[]): Promise<boolean> {
   for (const g of guests) {
     if (g.vmid === undefined || !g.node) continue;
-    const config = await api.get(pvePath`/nodes/${g.node}/qemu/${g.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+    const config = await pveResources(api).qemu(g.node, g.vmid).config().catch(() => undefined);
     if (Object.values(config ?? {}).some((v) => typeof v === 'string' && v.includes(`base-${vmid}-disk-`))) return true;
   }
   return false;
@@ -101,7 +79,7 @@ async function usedByLinkedClone(api: PveApi, vmid: number, guests: readonly Nam
 /** The description of a guest (to find our creation marker on a VM not tagged yet). */
 async function readGuestDescription(api: PveApi, guest: NamedGuest): Promise<unknown> {
   if (guest.vmid === undefined || !guest.node) return undefined;
-  const config = await api.get(pvePath`/nodes/${guest.node}/qemu/${guest.vmid}/config`, undefined, { schema: configSchema }).catch(() => undefined);
+  const config = await pveResources(api).qemu(guest.node, guest.vmid).config().catch(() => undefined);
   return config?.description;
 }
 
@@ -114,7 +92,7 @@ export interface PlanDeps {
 
 /**
  * Compares the desired class (spec + enrolled students from the store) with the live cluster
- * (one `/cluster/resources` call) and returns what to create, keep or delete, with node placement.
+ * (one `cluster.resources()` call) and returns what to create, keep or delete, with node placement.
  * A VM is the class's only when its tags, its creation marker or the store say so — never by its
  * name; a VM of someone else with a name the class needs stops planning (`VmNameConflictError`).
  * Wrong input fails here, before any clone.
@@ -137,8 +115,8 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   const clusterId = spec.clusterId ?? template.mappings[0]!.clusterId;
   if (!deps.clusters.ids().includes(clusterId)) throw new InvalidDeploymentError(`no cluster '${clusterId}' is configured (clusters: ${deps.clusters.ids().join(', ')})`, { clusterId });
   const api = deps.clusters.get(clusterId);
-  // VMs created in the last ~10 s have no name or template flag in /cluster/resources yet: read their config.
-  const resources = await completeFreshResources(api, await api.get('/cluster/resources', undefined, { schema: resourcesSchema }));
+  // VMs created in the last ~10 s have no name or template flag in the cluster's resources yet: read their config.
+  const resources = await completeFreshResources(api, await pveResources(api).cluster.resources());
   const nodes = resources.filter((r) => r.type === 'node' && r.node);
   const guests = resources.filter((r) => (r.type === 'qemu' || r.type === 'lxc') && r.vmid !== undefined);
   const mappedNodes = template.mappings.filter((m) => m.clusterId === clusterId);
@@ -174,7 +152,7 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
   const sourceNode = existingBase?.node && mappedNodes.some((m) => m.node === existingBase.node) ? existingBase.node : sourceChoices[0]?.node;
   if (!sourceNode) throw new InvalidDeploymentError(`template '${template.name}' is only on offline nodes (${mappedNodes.map((m) => m.node).join(', ')})`, { template: template.name });
   const source = { node: sourceNode, vmid: template.vmidOn(sourceNode, clusterId) };
-  const sourceConfig = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/config`, undefined, { schema: configSchema });
+  const sourceConfig = await pveResources(api).qemu(source.node, source.vmid).config();
   const disk = findBootDisk(sourceConfig);
   if (!disk) throw new InvalidDeploymentError(`template '${template.name}' (${source.vmid} on ${source.node}) has no boot disk; recreate it or run the template health check`, { template: template.name });
   const shared = resources.some((r) => r.type === 'storage' && r.storage === disk.storage && r.shared === 1);

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
@@ -16,6 +14,7 @@ import { creationMarker, ownedByClass, readCreationMarker } from './class-owners
 import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
 import { VmResetError, type ResetDeps } from './vm-reset.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 /** How the teacher VM is copied when it runs: from a snapshot (it keeps running) or after a clean shutdown. */
 export type PublishMode = 'snapshot' | 'shutdown';
@@ -43,8 +42,6 @@ export function isPublishPlan(spec: unknown): spec is PublishPlan {
   return typeof spec === 'object' && spec !== null && (spec as { kind?: unknown }).kind === 'publish';
 }
 
-const statusSchema = z.object({ status: z.string() }).loose();
-const configSchema = z.record(z.string(), z.unknown());
 
 /**
  * Publishes one item of a publish plan: the new base (`item.kind === 'base'`), cloned in full from
@@ -73,14 +70,14 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
     } else {
       source = { node: plan.teacher.node, vmid: plan.teacher.vmid };
       if (plan.snapname) {
-        const snaps = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/snapshot`, undefined, { schema: z.array(z.object({ name: z.string() }).loose()) });
+        const snaps = await pveResources(api).qemu(source.node, source.vmid).snapshots();
         if (!snaps.some((s) => s.name === plan.snapname)) {
-          await task(await api.post<string>(pvePath`/nodes/${source.node}/qemu/${source.vmid}/snapshot`, { snapname: plan.snapname, description: `${plan.name}${plan.note ? `: ${plan.note}` : ''}` }), 600_000);
+          await task(await pveResources(api).qemu(source.node, source.vmid).snapshot({ snapname: plan.snapname, description: `${plan.name}${plan.note ? `: ${plan.note}` : ''}` }), 600_000);
         }
         snapname = plan.snapname;
       } else {
-        const status = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/status/current`, undefined, { schema: statusSchema });
-        if (status.status === 'running') await task(await api.post<string>(pvePath`/nodes/${source.node}/qemu/${source.vmid}/status/shutdown`, { timeout: 300 }), 400_000);
+        const status = await pveResources(api).qemu(source.node, source.vmid).status();
+        if (status.status === 'running') await task(await pveResources(api).qemu(source.node, source.vmid).shutdown({ timeout: 300 }), 400_000);
       }
     }
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
@@ -106,14 +103,14 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
   if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: plan.teacher.vmid, config: state.config });
   const tags = `${classTags(plan.classId, 'base')}${isReplica ? ';replica' : ''}`;
-  if (state.config.tags !== tags) await api.put(pvePath`/nodes/${state.node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+  if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   if (state.node !== target) {
-    await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/migrate`, { target }), 3_600_000);
+    await task(await pveResources(api).qemu(state.node, vmid).migrate({ target }), 3_600_000);
     state = await settled(vmid);
     if (!state) throw new VmResetError(`${item.name} (${vmid}) disappeared during its migration`);
   }
   if (Number(state.config.template) !== 1) {
-    await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/template`), 120_000);
+    await task(await pveResources(api).qemu(state.node, vmid).template(), 120_000);
     state = (await settled(vmid)) ?? state;
   }
   const node = state.node;
@@ -132,8 +129,8 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted });
   if (!isReplica && plan.teacher.running && !plan.snapname) {
-    const status = await api.get(pvePath`/nodes/${plan.teacher.node}/qemu/${plan.teacher.vmid}/status/current`, undefined, { schema: statusSchema });
-    if (status.status !== 'running') await task(await api.post<string>(pvePath`/nodes/${plan.teacher.node}/qemu/${plan.teacher.vmid}/status/start`), 300_000);
+    const status = await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).status();
+    if (status.status !== 'running') await task(await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).start(), 300_000);
   }
 }
 
@@ -162,7 +159,7 @@ export async function baseVersionUsage(store: Store, api: PveApi, clusterId: str
   for (const v of versions) {
     for (const [node, vmid] of Object.entries(v.copies)) {
       if (!present.has(vmid)) continue;
-      const config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+      const config = await pveResources(api).qemu(node, vmid).config();
       for (const [key, value] of Object.entries(config)) {
         if (!/^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) || typeof value !== 'string' || /media=cdrom/.test(value)) continue;
         baseDisks.set(value.split(',')[0]!, v.version);
@@ -171,7 +168,7 @@ export async function baseVersionUsage(store: Store, api: PveApi, clusterId: str
   }
   const users = new Map<number, number[]>();
   for (const r of resources.filter((x) => x.type === 'qemu' && Number(x.template) !== 1 && ownedByClass({ vmid: x.vmid, tags: x.tags }, classId, assignments))) {
-    const config = await api.get(pvePath`/nodes/${r.node}/qemu/${r.vmid}/config`, undefined, { schema: configSchema }).catch((error: unknown) => {
+    const config = await pveResources(api).qemu(r.node, r.vmid).config().catch((error: unknown) => {
       if (error instanceof PveHttpError) return {};
       throw error;
     });

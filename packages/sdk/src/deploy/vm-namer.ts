@@ -2,7 +2,7 @@ import { tagsOf } from '../templates/template-inventory.js';
 import { readCreationMarker } from './class-ownership.js';
 import { VmNameConflictError } from './deployment-errors.js';
 
-/** A guest as planning sees it in `/cluster/resources`. */
+/** A guest as planning sees it in the cluster's resources (`cluster.resources()`). */
 export interface NamedGuest {
   vmid?: number | undefined;
   node?: string | undefined;

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
@@ -17,6 +15,7 @@ import { classTags } from './class-spec.js';
 import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 /** One student VM a reset re-creates. */
 export interface ResetVm {
@@ -70,7 +69,6 @@ export interface ResetDeps {
   configure?: ConfigureStudentVm | undefined;
 }
 
-const statusSchema = z.object({ status: z.string() }).loose();
 
 /**
  * Re-creates one student VM from the reset's base version, crash-safely: the old VM is destroyed
@@ -97,9 +95,9 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
       const ours = assignment?.classId === plan.classId && assignment.personId === vm.personId && Number(state.config.template) !== 1;
       if (!ours && !hasClassTag({ tags: state.config.tags as string | undefined }, plan.classId)) throw new VmResetError(`${item.name} (${currentVmid}) is no longer ${vm.owner ?? 'the student'}'s VM of ${plan.classId}; it was left alone`, { vmid: currentVmid });
       emit({ type: 'deleted', deploymentId, name: item.name, vmid: currentVmid });
-      const status = await api.get(pvePath`/nodes/${state.node}/qemu/${currentVmid}/status/current`, undefined, { schema: statusSchema });
-      if (status.status !== 'stopped') await task(await api.post<string>(pvePath`/nodes/${state.node}/qemu/${currentVmid}/status/stop`), 300_000);
-      await task(await api.delete<string>(pvePath`/nodes/${state.node}/qemu/${currentVmid}`, { purge: true, 'destroy-unreferenced-disks': true }), 600_000);
+      const status = await pveResources(api).qemu(state.node, currentVmid).status();
+      if (status.status !== 'stopped') await task(await pveResources(api).qemu(state.node, currentVmid).stop(), 300_000);
+      await task(await pveResources(api).qemu(state.node, currentVmid).delete({ purge: true, 'destroy-unreferenced-disks': true }), 600_000);
       await deps.store.inventory.update(plan.clusterId, currentVmid, { status: 'resetting' });
     }
     const source = vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
@@ -140,7 +138,7 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
   if (!findBootDisk(config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node, vmid, sourceVmid: firstCopy(plan.base).vmid, config });
   if (deps.configure) config = await deps.configure(api, { classId: plan.classId, clusterId: plan.clusterId, node, vmid, personId: vm.personId, config });
   const tags = classTags(plan.classId, 'student');
-  if (config.tags !== tags) await api.put(pvePath`/nodes/${node}/qemu/${vmid}/config`, { tags }, { idempotent: true });
+  if (config.tags !== tags) await pveResources(api).qemu(node, vmid).updateConfig({ tags });
   config = { ...config, tags };
   const now = deps.clock.now();
   await deps.store.transaction(async (tx) => {
@@ -154,8 +152,8 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted: isNew });
   if (vm.start) {
-    const status = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/status/current`, undefined, { schema: statusSchema });
-    if (status.status !== 'running') await task(await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/start`), 300_000);
+    const status = await pveResources(api).qemu(node, vmid).status();
+    if (status.status !== 'running') await task(await pveResources(api).qemu(node, vmid).start(), 300_000);
   }
 }
 

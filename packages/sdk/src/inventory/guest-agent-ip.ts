@@ -1,21 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { agentInterfacesSchema } from '../pve/pve-schemas.js';
 
-/** The guest agent's `network-get-interfaces` answer, as much of it as the SDK relies on. */
-export const agentInterfacesSchema = z
-  .object({
-    result: z.union([
-      z.array(
-        z
-          .object({
-            name: z.string(),
-            'ip-addresses': z.array(z.object({ 'ip-address': z.string(), 'ip-address-type': z.string() }).loose()).optional(),
-          })
-          .loose(),
-      ),
-      z.object({ error: z.object({ class: z.string().optional(), desc: z.string().optional() }).loose() }).loose(),
-    ]),
-  })
-  .loose();
+export { agentInterfacesSchema };
 
 /**
  * The VM's address as users connect to it: the first IPv4 of an interface that is not the loopback

@@ -1,4 +1,5 @@
 import { LabError } from '../errors/lab-error.js';
+import { CLUSTER_RESOURCES_PATH } from '../pve/cluster-resource.js';
 
 /** The caller may not act on or see this VM. */
 export class NotAllowedError extends LabError {
@@ -19,7 +20,7 @@ export class UnknownVmError extends LabError {
 }
 
 /**
- * `/cluster/resources` answered no guests while the inventory knows some, and the nodes did not
+ * The cluster's resource list answered no guests while the inventory knows some, and the nodes did not
  * confirm that the cluster is empty; the known VMs were kept as they were.
  */
 export class UnconfirmedEmptyClusterError extends LabError {
@@ -30,7 +31,7 @@ export class UnconfirmedEmptyClusterError extends LabError {
   constructor(facts: { clusterId: string; known: number; reasons: string[] }) {
     super(
       UnconfirmedEmptyClusterError.code,
-      `cluster '${facts.clusterId}' answered GET /cluster/resources with no VMs, but ${facts.reasons.join('; ')}; kept the ${facts.known} known VMs as they were and will sync again`,
+      `cluster '${facts.clusterId}' answered GET ${CLUSTER_RESOURCES_PATH} with no VMs, but ${facts.reasons.join('; ')}; kept the ${facts.known} known VMs as they were and will sync again`,
       facts,
     );
     this.reasons = facts.reasons;

@@ -1,6 +1,4 @@
 import { hostname } from 'node:os';
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
@@ -14,14 +12,12 @@ import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
-import { agentInterfacesSchema, pickGuestIp } from './guest-agent-ip.js';
+import { pickGuestIp } from './guest-agent-ip.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
 import { categoryOf } from './inventory-row.js';
+import { pveResources } from '../pve/pve-resources.js';
 
-const configSchema = z.record(z.string(), z.unknown());
-const nodeListSchema = z.array(z.object({ node: z.string(), status: z.string().optional() }).loose());
-const guestListSchema = z.array(z.object({ vmid: z.coerce.number() }).loose());
 const NO_AGENT = 'guest agent: not configured';
 const LEASE = 'sync-leader';
 
@@ -81,7 +77,7 @@ const truncate = (text: string, max = 300): string => (text.length > max ? `${te
 
 /**
  * Keeps the VM inventory fresh. A full sync (every 5 min) and a quick sync (every 30 s) each cost
- * one `GET /cluster/resources?type=vm` per cluster; details are fetched only where needed: config
+ * one `cluster.vms()` call per cluster; details are fetched only where needed: config
  * for new or changed VMs, the guest agent for running VMs whose IP is unknown or stale, TCP probes
  * for VMs whose address changed or whose probe is old. One transaction per cluster. A failing
  * cluster backs off exponentially without stopping the others; per-VM errors are stored on the VM.
@@ -248,13 +244,13 @@ export class SyncEngine {
   }
 
   /**
-   * An empty `/cluster/resources` answer while the store knows VMs is believed only when every
+   * An empty `cluster.vms()` answer while the store knows VMs is believed only when every
    * node is online and lists no guests itself; otherwise `UnconfirmedEmptyClusterError`, and the
    * known VMs stay as they were.
    */
   async #confirmEmpty(api: PveApi, clusterId: string, known: number): Promise<void> {
     this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', { clusterId, known });
-    const nodes = await api.get('/nodes', undefined, { schema: nodeListSchema });
+    const nodes = await pveResources(api).nodes.list();
     const reasons: string[] = nodes.length === 0 ? ['GET /nodes lists no nodes'] : [];
     await mapWithConcurrency(nodes, this.#o.detailConcurrency, async ({ node, status }) => {
       if (status !== 'online') {
@@ -262,8 +258,8 @@ export class SyncEngine {
         return;
       }
       const [qemu, lxc] = await Promise.all([
-        api.get(pvePath`/nodes/${node}/qemu`, undefined, { schema: guestListSchema }),
-        api.get(pvePath`/nodes/${node}/lxc`, undefined, { schema: guestListSchema }),
+        pveResources(api).nodes.qemu(node),
+        pveResources(api).nodes.lxc(node),
       ]);
       if (qemu.length + lxc.length > 0) reasons.push(`node ${node} lists ${qemu.length + lxc.length} guests`);
     });
@@ -271,11 +267,10 @@ export class SyncEngine {
     this.#logger.warn('every node confirms the cluster has no VMs; marking the known ones gone', { clusterId, known });
   }
 
-  /** The inventory row for a resource: the live fields from `/cluster/resources`, details kept from before. */
+  /** The inventory row for a resource: the live fields from `cluster.vms()`, details kept from before. */
   #merge(clusterId: string, prev: VmInventoryRecord | undefined, r: VmResource, now: number, report: ClusterSyncReport): VmInventoryRecord {
-    const raw = r as VmResource & { uptime?: number; cpu?: number; mem?: number; maxmem?: number; maxcpu?: number; maxdisk?: number };
     const status = r.status ?? 'unknown';
-    const memory = raw.maxmem !== undefined ? Math.round(raw.maxmem / 1024 / 1024) : (prev?.memory ?? null);
+    const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
     const row: VmInventoryRecord = {
       clusterId,
       vmid: r.vmid,
@@ -287,11 +282,11 @@ export class SyncEngine {
       type: r.type === 'lxc' ? 'lxc' : 'qemu',
       category: prev?.category ?? 'other',
       memory,
-      cores: raw.maxcpu ?? prev?.cores ?? null,
-      diskSize: raw.maxdisk ?? prev?.diskSize ?? null,
-      uptime: raw.uptime ?? 0,
-      cpuUsage: raw.cpu ?? 0,
-      memoryUsage: raw.maxmem ? (raw.mem ?? 0) / raw.maxmem : 0,
+      cores: r.maxcpu ?? prev?.cores ?? null,
+      diskSize: r.maxdisk ?? prev?.diskSize ?? null,
+      uptime: r.uptime ?? 0,
+      cpuUsage: r.cpu ?? 0,
+      memoryUsage: r.maxmem ? (r.mem ?? 0) / r.maxmem : 0,
       isTemplate: r.template !== undefined ? Number(r.template) === 1 : (prev?.isTemplate ?? false),
       tags: r.tags ?? '',
       rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
@@ -320,12 +315,12 @@ export class SyncEngine {
     const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
     const agentEnabled = new Map<number, boolean>();
     await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
-      const path = row.type === 'lxc' ? pvePath`/nodes/${row.node}/lxc/${row.vmid}/config` : pvePath`/nodes/${row.node}/qemu/${row.vmid}/config`;
+      const guest = row.type === 'lxc' ? pveResources(api).lxc(row.node, row.vmid) : pveResources(api).qemu(row.node, row.vmid);
       report.configRequests++;
       try {
-        const config = await api.get(path, undefined, { schema: configSchema });
+        const config = await guest.config();
         row.category = categoryOf(config.ostype);
-        // The config is the truth for a guest /cluster/resources showed without name or template yet.
+        // The config is the truth for a guest the cluster's resources showed without name or template yet.
         const name = config.name ?? config.hostname;
         if (typeof name === 'string') row.name = name;
         if (config.template !== undefined) row.isTemplate = Number(config.template) === 1;
@@ -354,7 +349,7 @@ export class SyncEngine {
     await mapWithConcurrency(needsAgent, this.#o.detailConcurrency, async (row) => {
       report.agentRequests++;
       try {
-        const answer = await api.get(pvePath`/nodes/${row.node}/qemu/${row.vmid}/agent/network-get-interfaces`, undefined, { schema: agentInterfacesSchema });
+        const answer = await pveResources(api).qemu(row.node, row.vmid).agentNetworkInterfaces();
         const ip = pickGuestIp(answer) ?? null;
         if (ip !== row.ip || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs || this.#pendingProbe.delete(key(clusterId, row.vmid))) reprobe.push(row);
         row.ip = ip;

@@ -1,5 +1,4 @@
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
-import { pvePath } from '../client/pve-path.js';
 import { ConfigError, PveHttpError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
@@ -10,6 +9,7 @@ import { listVmResources } from '../templates/template-inventory.js';
 import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
 import { assertMayStart } from '../schedule/usage.js';
 import { denialReason, type Viewer } from './viewer.js';
+import { pveResources } from '../pve/pve-resources.js';
 
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
@@ -94,7 +94,7 @@ export class VmPower {
     const api = this.#deps.clusters.get(clusterId);
     let node = row.node;
     const params = action === 'shutdown' ? { timeout: options.shutdownTimeoutS ?? 60, forceStop: true } : undefined;
-    const send = () => api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/status/${action}`, params);
+    const send = () => pveResources(api).qemu(node, vmid)[action](params);
     let upid: string;
     try {
       upid = await send();

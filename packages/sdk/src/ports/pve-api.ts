@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { RetryBudget } from '../client/retry-budget.js';
 
 /** A value PVE accepts as a parameter; booleans are sent as 0/1, arrays as repeated keys. */
 export type PveParamValue = string | number | boolean | readonly (string | number)[] | null | undefined;
@@ -19,11 +20,17 @@ export interface PveRequestOptions<T = unknown> {
    * @defaultValue `true` for GET, `false` otherwise
    */
   idempotent?: boolean;
+  /**
+   * Retries of this call are taken from this shared budget (and its per-request cap replaces the
+   * client's `retry.maxAttempts`); when it is spent the error is thrown at once.
+   */
+  retryBudget?: RetryBudget;
 }
 
 /**
  * The port the domain uses to speak to one Proxmox VE cluster. Paths are relative to
- * `/api2/json` (e.g. `/nodes/pve1/qemu`); build them with `pvePath` so segments are escaped.
+ * `/api2/json` (e.g. `/nodes/pve1/qemu`). Domain code calls PVE through the typed resource layer
+ * (`pveResources`), which builds escaped paths and owns response schemas and idempotency.
  */
 export interface PveApi {
   /** The configured id of the cluster this API talks to. */

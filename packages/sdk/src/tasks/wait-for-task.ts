@@ -1,21 +1,9 @@
-import { z } from 'zod';
 import { PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
-import { pvePath } from '../client/pve-path.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { isTaskSuccess, parseUpid } from './upid.js';
 import { parseProgressPercent } from './task-progress.js';
-
-const taskStatusSchema = z
-  .object({
-    status: z.enum(['running', 'stopped']),
-    exitstatus: z.string().optional(),
-    upid: z.string().optional(),
-    type: z.string().optional(),
-  })
-  .loose();
-
-const taskLogSchema = z.array(z.object({ n: z.number(), t: z.string() }).loose());
 
 /** The final state of a task that ended well. */
 export interface TaskResult {
@@ -56,9 +44,11 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   const followLog = options.onLog !== undefined || options.onProgress !== undefined;
   let logOffset = 0;
   let lastPercent = -1;
+  const tasks = pveResources(api).tasks(node);
+  const signal = options.signal ? { signal: options.signal } : {};
 
   const readNewLog = async (): Promise<void> => {
-    const lines = await api.get(pvePath`/nodes/${node}/tasks/${upid}/log`, { start: logOffset, limit: 500 }, { schema: taskLogSchema, ...(options.signal ? { signal: options.signal } : {}) });
+    const lines = await tasks.log(upid, { start: logOffset, limit: 500 }, signal);
     for (const entry of lines) {
       if (entry.t === 'no content') continue;
       logOffset = Math.max(logOffset, entry.n);
@@ -72,7 +62,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   };
 
   for (;;) {
-    const status = await api.get(pvePath`/nodes/${node}/tasks/${upid}/status`, undefined, { schema: taskStatusSchema, ...(options.signal ? { signal: options.signal } : {}) });
+    const status = await tasks.status(upid, signal);
     if (followLog) await readNewLog();
     if (status.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
@@ -91,7 +81,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
 export async function readTaskLogTail(api: PveApi, upid: string, lines = 20): Promise<string[]> {
   const { node } = parseUpid(upid);
   try {
-    const all = await api.get(pvePath`/nodes/${node}/tasks/${upid}/log`, { start: 0, limit: 100_000 }, { schema: taskLogSchema });
+    const all = await pveResources(api).tasks(node).log(upid, { start: 0, limit: 100_000 });
     return all.filter((e) => e.t !== 'no content').slice(-lines).map((e) => e.t);
   } catch {
     return [];

@@ -1,12 +1,10 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { LabError } from '../errors/lab-error.js';
 import { PveHttpError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { MappingProblem } from './template-errors.js';
+import { pveResources } from '../pve/pve-resources.js';
 
-const configSchema = z.record(z.string(), z.unknown());
 
 /** What a VMID on a node turned out to be, for template checks. */
 export type TemplateVmCheck = { ok: true } | { ok: false; problem: MappingProblem; detail: string };
@@ -15,7 +13,7 @@ export type TemplateVmCheck = { ok: true } | { ok: false; problem: MappingProble
 export async function checkTemplateVm(api: PveApi, node: string, vmid: number): Promise<TemplateVmCheck> {
   let config: Record<string, unknown>;
   try {
-    config = await api.get(pvePath`/nodes/${node}/qemu/${vmid}/config`, undefined, { schema: configSchema });
+    config = await pveResources(api).qemu(node, vmid).config();
   } catch (error) {
     if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return { ok: false, problem: 'missing', detail: 'does not exist' };
     if (error instanceof LabError) return { ok: false, problem: 'unreachable', detail: error.message };

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { cloneVm, waitForCloneLock } from '../cloning/clone-vm.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -11,9 +9,8 @@ import { waitForTask } from '../tasks/wait-for-task.js';
 import type { LabTemplate } from './lab-template.js';
 import { InvalidTemplateError } from './template-errors.js';
 import { listVmResources, tagsOf } from './template-inventory.js';
+import { pveResources } from '../pve/pve-resources.js';
 
-const configSchema = z.record(z.string(), z.unknown());
-const storageSchema = z.array(z.object({ storage: z.string(), shared: z.number().optional() }).loose());
 
 /** What replication did on one node. */
 export interface ReplicaResult {
@@ -104,9 +101,9 @@ async function createReplica(
   clock: Clock,
   logger: Logger,
 ): Promise<number> {
-  const sourceConfig = await api.get(pvePath`/nodes/${source.node}/qemu/${source.vmid}/config`, undefined, { schema: configSchema });
+  const sourceConfig = await pveResources(api).qemu(source.node, source.vmid).config();
   const disk = findBootDisk(sourceConfig);
-  const storages = await api.get(pvePath`/nodes/${source.node}/storage`, disk ? { storage: disk.storage } : {}, { schema: storageSchema });
+  const storages = await pveResources(api).storage(source.node).list(disk ? { storage: disk.storage } : {});
   const shared = disk !== undefined && storages.find((s) => s.storage === disk.storage)?.shared === 1;
   const preferred = options.vmidFor?.(node);
   options.onProgress?.({ node, phase: 'cloning' });
@@ -123,7 +120,7 @@ async function createReplica(
     onProgress: (p) => p.percent !== undefined && options.onProgress?.({ node, phase: 'cloning', percent: p.percent }),
   });
   const tags = [...new Set([...String(sourceConfig.tags ?? '').split(/[;,\s]+/).filter((t) => t && t !== 'replica'), 'replica', tag])].join(';');
-  await api.put(pvePath`/nodes/${clone.node}/qemu/${clone.vmid}/config`, { tags }, { idempotent: true });
+  await pveResources(api).qemu(clone.node, clone.vmid).updateConfig({ tags });
   if (clone.node !== node) await migrate(api, clone.node, clone.vmid, node, options, clock);
   await convert(api, node, clone.vmid, options, clock);
   return clone.vmid;
@@ -131,13 +128,13 @@ async function createReplica(
 
 async function migrate(api: PveApi, from: string, vmid: number, to: string, options: ReplicateOptions, clock: Clock): Promise<void> {
   options.onProgress?.({ node: to, phase: 'migrating' });
-  const upid = await api.post<string>(pvePath`/nodes/${from}/qemu/${vmid}/migrate`, { target: to });
+  const upid = await pveResources(api).qemu(from, vmid).migrate({ target: to });
   await waitForTask(api, upid, { clock, timeoutMs: options.timeoutMs ?? 3_600_000, maxPollIntervalMs: options.pollIntervalMs ?? 2000, pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250) });
 }
 
 async function convert(api: PveApi, node: string, vmid: number, options: ReplicateOptions, clock: Clock): Promise<void> {
   options.onProgress?.({ node, phase: 'converting' });
-  const upid = await api.post<string>(pvePath`/nodes/${node}/qemu/${vmid}/template`);
+  const upid = await pveResources(api).qemu(node, vmid).template();
   await waitForTask(api, upid, { clock, timeoutMs: options.timeoutMs ?? 3_600_000, maxPollIntervalMs: options.pollIntervalMs ?? 2000, pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250) });
   await waitForCloneLock(api, node, vmid, clock.now() + 60_000, options.pollIntervalMs ?? 1000, clock, async () => new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`));
 }

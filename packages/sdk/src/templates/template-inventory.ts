@@ -1,34 +1,20 @@
-import { z } from 'zod';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { TemplateInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { pvePath } from '../client/pve-path.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { pveResources } from '../pve/pve-resources.js';
+import { clusterResourceSchema, type VmResource } from '../pve/pve-schemas.js';
 
-/** `/cluster/resources?type=vm` entries as the SDK relies on them (vmid may come as a string). */
-export const vmResourceSchema = z.array(
-  z
-    .object({
-      vmid: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number),
-      node: z.string(),
-      type: z.string(),
-      name: z.string().optional(),
-      template: z.union([z.number(), z.string()]).optional(),
-      tags: z.string().optional(),
-      status: z.string().optional(),
-      lock: z.string().optional(),
-    })
-    .loose(),
-);
+/** The cluster's resource entries (the one schema of the resource layer). */
+export const vmResourceSchema = clusterResourceSchema.array();
 
-/** One VM resource of the cluster. */
-export type VmResource = z.output<typeof vmResourceSchema>[number];
+export type { VmResource };
 
-/** The guests of a cluster, in one request. */
+/** The guests of a cluster, in one request (`cluster.vms()` of the resource layer). */
 export function listVmResources(api: PveApi): Promise<VmResource[]> {
-  return api.get('/cluster/resources', { type: 'vm' }, { schema: vmResourceSchema });
+  return pveResources(api).cluster.vms();
 }
 
 /**
@@ -48,8 +34,8 @@ export function isFreshResource(r: { type: string; name?: string | undefined; te
 export async function completeFreshResources<T extends { type: string; node?: string | undefined; vmid?: number | undefined; name?: string | undefined; template?: unknown }>(api: PveApi, resources: T[]): Promise<T[]> {
   const fresh = resources.filter((r) => isFreshResource(r) && r.node !== undefined && r.vmid !== undefined);
   await mapWithConcurrency(fresh, 4, async (r) => {
-    const path = r.type === 'lxc' ? pvePath`/nodes/${r.node!}/lxc/${r.vmid!}/config` : pvePath`/nodes/${r.node!}/qemu/${r.vmid!}/config`;
-    const config = await api.get(path, undefined, { schema: z.record(z.string(), z.unknown()) }).catch(() => undefined);
+    const guest = r.type === 'lxc' ? pveResources(api).lxc(r.node!, r.vmid!) : pveResources(api).qemu(r.node!, r.vmid!);
+    const config = await guest.config().catch(() => undefined);
     if (!config) return;
     const name = config.name ?? config.hostname;
     if (typeof name === 'string') r.name = name;

@@ -1,0 +1,43 @@
+import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
+import type { RetryBudget } from './retry-budget.js';
+
+const ROOT = Symbol('lab.pveApi.root');
+const BUDGET = Symbol('lab.pveApi.retryBudget');
+
+interface Budgeted extends PveApi {
+  readonly [ROOT]: PveApi;
+  readonly [BUDGET]: RetryBudget;
+}
+
+function isBudgeted(api: PveApi): api is Budgeted {
+  return ROOT in api;
+}
+
+/** The API `api` wraps (itself when it wraps none): the identity per-cluster state is kept under. */
+export function rootApi(api: PveApi): PveApi {
+  return isBudgeted(api) ? api[ROOT] : api;
+}
+
+/** The retry budget `withRetryBudget` attached to `api`, if any. */
+export function retryBudgetOf(api: PveApi): RetryBudget | undefined {
+  return isBudgeted(api) ? api[BUDGET] : undefined;
+}
+
+/**
+ * `api` with every call charged to `budget` (unless a call passes its own): what a deployment
+ * hands to the domain code so all its requests share one retry budget.
+ */
+export function withRetryBudget(api: PveApi, budget: RetryBudget): PveApi {
+  const root = rootApi(api);
+  const charge = <T>(options: PveRequestOptions<T> | undefined): PveRequestOptions<T> => ({ retryBudget: budget, ...options });
+  const wrapped: Budgeted = {
+    [ROOT]: root,
+    [BUDGET]: budget,
+    clusterId: root.clusterId,
+    get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.get<T>(path, params, charge(options)),
+    post: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.post<T>(path, params, charge(options)),
+    put: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.put<T>(path, params, charge(options)),
+    delete: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.delete<T>(path, params, charge(options)),
+  };
+  return wrapped;
+}

@@ -1,0 +1,61 @@
+import { PveHttpError } from '../errors/pve-errors.js';
+import type { PveApi } from '../ports/pve-api.js';
+import type { ClusterNextIdParams, ClusterResourcesParams } from './generated/pve-api-types.js';
+import { callEndpoint } from './pve-endpoint.js';
+import { clusterResourceSchema, nextIdSchema, type ClusterResourceEntry, type VmResource } from './pve-schemas.js';
+
+const resourcesSchema = clusterResourceSchema.array();
+
+/** The path of the cluster's resource list, for messages that name it. */
+export const CLUSTER_RESOURCES_PATH = '/cluster/resources';
+
+/** Cluster-wide calls: `/cluster/resources` and `/cluster/nextid`. All are reads, so all may be retried. */
+export class PveCluster {
+  readonly #api: PveApi;
+
+  constructor(api: PveApi) {
+    this.#api = api;
+  }
+
+  /**
+   * `GET /cluster/resources`: nodes, guests and storages with their usage, in one request.
+   * @throws `PveHttpError`, `PveConnectionError`, `PveTimeoutError`, `PveResponseShapeError`
+   */
+  resources(params?: ClusterResourcesParams): Promise<ClusterResourceEntry[]> {
+    return callEndpoint(this.#api, 'GET /cluster/resources', {}, params, { schema: resourcesSchema, idempotent: true });
+  }
+
+  /**
+   * The guests of the cluster (`GET /cluster/resources?type=vm`), each with its node and VMID.
+   * @example
+   * ```ts
+   * const running = (await pveResources(client).cluster.vms()).filter((vm) => vm.status === 'running');
+   * ```
+   */
+  async vms(): Promise<VmResource[]> {
+    const all = await this.resources({ type: 'vm' });
+    return all.filter((r): r is VmResource => r.node !== undefined && r.vmid !== undefined);
+  }
+
+  /**
+   * A VMID free as far as PVE knows now (`GET /cluster/nextid`); it reserves nothing.
+   * @throws `PveHttpError` and the transport errors
+   */
+  nextId(params?: ClusterNextIdParams): Promise<number> {
+    return callEndpoint(this.#api, 'GET /cluster/nextid', {}, params, { schema: nextIdSchema, idempotent: true });
+  }
+
+  /**
+   * Whether `vmid` is unused (`GET /cluster/nextid?vmid=N` answers 400 for a taken one).
+   * @throws any error other than PVE's "VMID taken" answer
+   */
+  async isVmidFree(vmid: number): Promise<boolean> {
+    try {
+      await this.nextId({ vmid });
+      return true;
+    } catch (error) {
+      if (error instanceof PveHttpError && error.status === 400 && error.errors.vmid) return false;
+      throw error;
+    }
+  }
+}

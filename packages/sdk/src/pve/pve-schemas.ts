@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/** PVE sends numbers of some lists as strings; both are read as a number. */
+const numeric = z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number);
+
+/** One entry of `GET /cluster/resources`: every field the SDK reads, of any type (vm, node, storage). */
+export const clusterResourceSchema = z
+  .object({
+    type: z.string(),
+    id: z.string().optional(),
+    node: z.string().optional(),
+    vmid: numeric.optional(),
+    name: z.string().optional(),
+    status: z.string().optional(),
+    template: z.union([z.number(), z.string()]).optional(),
+    tags: z.string().optional(),
+    lock: z.string().optional(),
+    pool: z.string().optional(),
+    uptime: z.number().optional(),
+    cpu: z.number().optional(),
+    maxcpu: z.number().optional(),
+    mem: z.number().optional(),
+    maxmem: z.number().optional(),
+    disk: z.number().optional(),
+    maxdisk: z.number().optional(),
+    storage: z.string().optional(),
+    shared: z.number().optional(),
+  })
+  .loose();
+
+/** `GET /cluster/nextid`: a free VMID (PVE sends it as a string). */
+export const nextIdSchema = numeric;
+
+/** One entry of `GET /nodes`. */
+export const nodeEntrySchema = z.object({ node: z.string(), status: z.string().optional() }).loose();
+
+/** One entry of `GET /nodes/{node}/qemu` or `…/lxc`. */
+export const guestEntrySchema = z.object({ vmid: z.coerce.number() }).loose();
+
+/** A guest's configuration (`…/qemu/{vmid}/config`, `…/lxc/{vmid}/config`): keys as PVE sends them. */
+export const guestConfigSchema = z.record(z.string(), z.unknown());
+
+/** `GET /nodes/{node}/qemu/{vmid}/status/current`, as far as the SDK relies on it. */
+export const qemuStatusSchema = z.object({ status: z.string() }).loose();
+
+/** One entry of `GET /nodes/{node}/qemu/{vmid}/snapshot`. */
+export const snapshotEntrySchema = z.object({ name: z.string() }).loose();
+
+/** One entry of `GET /nodes/{node}/storage`. */
+export const storageEntrySchema = z.object({ storage: z.string(), type: z.string().optional(), shared: z.number().optional() }).loose();
+
+/** `GET /nodes/{node}/tasks/{upid}/status`. */
+export const taskStatusSchema = z
+  .object({
+    status: z.enum(['running', 'stopped']),
+    exitstatus: z.string().optional(),
+    upid: z.string().optional(),
+    type: z.string().optional(),
+  })
+  .loose();
+
+/** One line of `GET /nodes/{node}/tasks/{upid}/log`. */
+export const taskLogLineSchema = z.object({ n: z.number(), t: z.string() }).loose();
+
+/** `GET /access/permissions`: path → privilege → propagate flag. */
+export const permissionsSchema = z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()])));
+
+/** The guest agent's `network-get-interfaces` answer, as much of it as the SDK relies on. */
+export const agentInterfacesSchema = z
+  .object({
+    result: z.union([
+      z.array(
+        z
+          .object({
+            name: z.string(),
+            'ip-addresses': z.array(z.object({ 'ip-address': z.string(), 'ip-address-type': z.string() }).loose()).optional(),
+          })
+          .loose(),
+      ),
+      z.object({ error: z.object({ class: z.string().optional(), desc: z.string().optional() }).loose() }).loose(),
+    ]),
+  })
+  .loose();
+
+/** A task-starting call's answer: the task's UPID. */
+export const upidSchema = z.string().min(1);
+
+/** `null` answers (PUT config, PUT cloudinit). */
+export const nullSchema = z.unknown().transform(() => null);
+
+/** An entry of `GET /cluster/resources`. */
+export type ClusterResourceEntry = z.output<typeof clusterResourceSchema>;
+/** A guest entry of `GET /cluster/resources?type=vm`: node and VMID are always there. */
+export type VmResource = ClusterResourceEntry & { node: string; vmid: number };
+/** A guest's configuration. */
+export type GuestConfig = z.output<typeof guestConfigSchema>;
+/** A QEMU guest's current status. */
+export type QemuStatus = z.output<typeof qemuStatusSchema>;
+/** One entry of `GET /nodes`. */
+export type NodeEntry = z.output<typeof nodeEntrySchema>;
+/** One entry of a node's guest list. */
+export type GuestEntry = z.output<typeof guestEntrySchema>;
+/** One entry of a node's storage list. */
+export type StorageEntry = z.output<typeof storageEntrySchema>;
+/** A task's status. */
+export type TaskStatus = z.output<typeof taskStatusSchema>;
+/** One task-log line. */
+export type TaskLogLine = z.output<typeof taskLogLineSchema>;
+/** The caller's privileges by ACL path. */
+export type PermissionMap = z.output<typeof permissionsSchema>;
+/** The guest agent's network interfaces. */
+export type AgentInterfaces = z.output<typeof agentInterfacesSchema>;

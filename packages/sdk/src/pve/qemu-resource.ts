@@ -1,0 +1,146 @@
+import type { PveApi } from '../ports/pve-api.js';
+import { CloneOutcomeUnknownError } from './clone-outcome-error.js';
+import type {
+  QemuCloneParams,
+  QemuConfigParams,
+  QemuConfigUpdateParams,
+  QemuDeleteParams,
+  QemuMigrateParams,
+  QemuRebootParams,
+  QemuShutdownParams,
+  QemuSnapshotCreateParams,
+  QemuStartParams,
+  QemuStopParams,
+  QemuTemplateParams,
+} from './generated/pve-api-types.js';
+import { isOutcomeUnknown } from './outcome-unknown.js';
+import { callEndpoint } from './pve-endpoint.js';
+import {
+  agentInterfacesSchema,
+  guestConfigSchema,
+  nullSchema,
+  qemuStatusSchema,
+  snapshotEntrySchema,
+  upidSchema,
+  type AgentInterfaces,
+  type GuestConfig,
+  type QemuStatus,
+} from './pve-schemas.js';
+
+const snapshotsSchema = snapshotEntrySchema.array();
+
+/**
+ * One QEMU guest: `/nodes/{node}/qemu/{vmid}/…`. Reads and config writes (setting the same values
+ * twice is harmless) may be retried; task-starting POSTs and DELETE are never repeated blindly.
+ * Task-starting calls resolve to the task's UPID; follow it with `waitForTask`.
+ */
+export class PveQemu {
+  readonly #api: PveApi;
+  readonly node: string;
+  readonly vmid: number;
+
+  constructor(api: PveApi, node: string, vmid: number) {
+    this.#api = api;
+    this.node = node;
+    this.vmid = vmid;
+  }
+
+  get #path() {
+    return { node: this.node, vmid: this.vmid };
+  }
+
+  /**
+   * `GET …/config`: the guest's configuration (pending values applied unless `current`).
+   * @throws `PveHttpError` (500 "does not exist") when the guest is not on this node
+   */
+  config(params?: QemuConfigParams): Promise<GuestConfig> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/config', this.#path, params, { schema: guestConfigSchema, idempotent: true });
+  }
+
+  /** `PUT …/config`: sets configuration keys synchronously (retried: repeating it is harmless). */
+  async updateConfig(params: QemuConfigUpdateParams): Promise<void> {
+    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/config', this.#path, params, { schema: nullSchema, idempotent: true });
+  }
+
+  /** `PUT …/cloudinit`: regenerates the cloud-init drive from the config (retried: harmless). */
+  async regenerateCloudInit(): Promise<void> {
+    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/cloudinit', this.#path, undefined, { schema: nullSchema, idempotent: true });
+  }
+
+  /**
+   * `POST …/clone` to VMID `params.newid`; resolves to the clone task's UPID. Never repeated by the
+   * client: PVE writes the new VM's config only once the task's worker runs, so a free `newid`
+   * right after a lost answer proves nothing. A lost answer (reset, timeout, proxy error) becomes
+   * `CloneOutcomeUnknownError`; `cloneVm` then watches `newid` and resends only when it stays free.
+   * @throws `CloneOutcomeUnknownError`, `PveHttpError` (e.g. "already exists" on a VMID race), `PveConnectionError` before sending
+   * @example
+   * ```ts
+   * const upid = await pveResources(client).qemu('pve1', 9000).clone({ newid: 201, name: 'cs101-alice', full: false });
+   * await waitForTask(client, upid);
+   * ```
+   */
+  async clone(params: QemuCloneParams): Promise<string> {
+    try {
+      return await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/clone', this.#path, params, { schema: upidSchema, idempotent: false });
+    } catch (error) {
+      if (!isOutcomeUnknown(error)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CloneOutcomeUnknownError({ clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason }, { cause: error });
+    }
+  }
+
+  /** `GET …/status/current`: running, stopped, … */
+  status(): Promise<QemuStatus> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/status/current', this.#path, undefined, { schema: qemuStatusSchema, idempotent: true });
+  }
+
+  /** `POST …/status/start`; resolves to the UPID. */
+  start(params?: QemuStartParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/start', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `POST …/status/shutdown` (ACPI); resolves to the UPID. */
+  shutdown(params?: QemuShutdownParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/shutdown', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `POST …/status/stop` (hard); resolves to the UPID. */
+  stop(params?: QemuStopParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/stop', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `POST …/status/reboot`; resolves to the UPID. */
+  reboot(params?: QemuRebootParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/reboot', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `DELETE /nodes/{node}/qemu/{vmid}`: destroys the guest; resolves to the UPID. */
+  delete(params?: QemuDeleteParams): Promise<string> {
+    return callEndpoint(this.#api, 'DELETE /nodes/{node}/qemu/{vmid}', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `POST …/template`: turns the (stopped) guest into a template; resolves to the UPID. */
+  template(params?: QemuTemplateParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/template', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `POST …/migrate` to `params.target`; resolves to the UPID. */
+  migrate(params: QemuMigrateParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/migrate', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `GET …/snapshot`: the guest's snapshots (and `current`). */
+  snapshots(): Promise<Array<{ name: string; [key: string]: unknown }>> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/snapshot', this.#path, undefined, { schema: snapshotsSchema, idempotent: true });
+  }
+
+  /** `POST …/snapshot`: takes snapshot `params.snapname`; resolves to the UPID. */
+  snapshot(params: QemuSnapshotCreateParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/snapshot', this.#path, params, { schema: upidSchema, idempotent: false });
+  }
+
+  /** `GET …/agent/network-get-interfaces`, through the guest agent. @throws `PveHttpError` when the agent is not running */
+  agentNetworkInterfaces(): Promise<AgentInterfaces> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', this.#path, undefined, { schema: agentInterfacesSchema, idempotent: true });
+  }
+}
