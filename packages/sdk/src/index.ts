@@ -20,6 +20,7 @@ export { redact, scrub, REDACTED } from './util/redact.js';
 export { MAX_TIMER_MS, TIMER_MS_MESSAGE, assertTimerMs } from './util/timer-limit.js';
 export type * from './store/records.js';
 export type * from './store/store.js';
+export type * from './store/console-grant-repository.js';
 export * from './store/store-errors.js';
 export { createMemoryStore } from './store/memory-store.js';
 export type * from './ports/cluster-apis.js';

@@ -1,6 +1,7 @@
 import type { Store } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
+import { consoleGrantRepository } from './repositories/console-grant-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -29,6 +30,7 @@ export class KyselyStore implements Store {
   readonly schedules;
   readonly usage;
   readonly audit;
+  readonly consoleGrants;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -51,6 +53,7 @@ export class KyselyStore implements Store {
     this.schedules = scheduleRepository(db);
     this.usage = usageRepository(db);
     this.audit = auditRepository(db);
+    this.consoleGrants = consoleGrantRepository(db);
   }
 
   /** Runs `fn` in one transaction; inside one already, joins it. */
