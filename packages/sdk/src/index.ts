@@ -72,3 +72,12 @@ export { createInvite, joinWithInvite, DefaultInviteOptions, InviteAlreadyUsedEr
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export { importRoster, parseRosterCsv, planRosterImport, ROSTER_COLUMNS, type RosterImportReport, type RosterProblem, type RosterRow, type RosterRowPlan } from './people/roster-import.js';
 export * from './people/people-errors.js';
+export * from './console/console-errors.js';
+export { CONSOLE_TOKEN_BYTES, generateConsoleToken, hashConsoleToken, isConsoleToken } from './console/console-token.js';
+export { ConsoleGrants, DefaultConsoleOptions, type ConsoleGrant, type ConsoleGrantsDeps, type ConsoleRequester, type IssuedConsoleLink } from './console/console-grants.js';
+export { auditConsole, CONSOLE_AUDIT_ACTIONS } from './console/console-audit.js';
+export { watchConsoleSession, CONSOLE_END_MESSAGES, type ConsoleEndReason, type ConsoleWatchDeps } from './console/console-watch.js';
+export { requestVncProxy, vncWebSocketPath, type VncProxy } from './console/vnc-proxy.js';
+export { ByteQueue } from './console/byte-queue.js';
+export { authenticateToVncServer, greetVncViewerWithoutAuth } from './console/rfb-handshake.js';
+export { desEncryptBlock, vncAuthResponse } from './console/vnc-des.js';
