@@ -9,7 +9,7 @@ export * from './client/client-options.js';
 export * from './client/clusters.js';
 export { pvePath } from './client/pve-path.js';
 export { encodePveParams } from './client/form-encoding.js';
-export { normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
+export { checkPeer as checkPveTlsPeer, normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
 export { ConcurrencyLimiter } from './client/concurrency-limiter.js';
 export { backoffDelay, type BackoffOptions } from './client/backoff.js';
 export { isRetryable } from './client/retry-policy.js';
