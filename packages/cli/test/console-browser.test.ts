@@ -9,6 +9,8 @@ import { decodePng } from './png.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** The page's script has connected noVNC (evaluated in the page). */
+const CONNECTED = "document.body.dataset.state === 'connected'";
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it)`;
 if (missing) console.log(`[console browser test] skipped: ${missing}`);
 
@@ -79,7 +81,7 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
     const { url } = await lab.link('alice');
     const page = await watchedPage();
     await page.goto(url!);
-    await page.waitForFunction(() => document.body.dataset.state === 'connected', undefined, { timeout: 30_000 });
+    await page.waitForFunction(CONNECTED, undefined, { timeout: 30_000 });
     expect(await page.title()).toBe('Console: dns');
     const { matching, total } = await canvasShowing(page, renderVmScreen('dns', 100));
     expect(matching).toBe(total);
@@ -98,22 +100,23 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
     const { url } = await lab.link('bob');
     const page = await watchedPage();
     await page.goto(url!);
-    await page.waitForFunction(() => document.body.dataset.state === 'connected', undefined, { timeout: 30_000 });
+    await page.waitForFunction(CONNECTED, undefined, { timeout: 30_000 });
     expect(await page.title()).toBe('Console: gitlab');
     const { matching, total } = await canvasShowing(page, renderVmScreen('gitlab', 101));
     expect(matching).toBe(total);
     // A fresh session of bob's, used from his page for alice's VM 100, is refused.
     const { url: second } = await lab.link('bob');
     const token = second!.split('/').pop()!;
-    const outcome = await page.evaluate(async (t) => {
-      const answer = await fetch(`${t}/session`, { method: 'POST' });
-      const { sessionId } = (await answer.json()) as { sessionId: string };
-      const ws = new WebSocket(new URL(`ws/lab/100/${sessionId}`, location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href, ['binary']);
-      return new Promise<string>((resolve) => {
+    // Runs in the page (browser globals), so it is given as source text.
+    const outcome = await page.evaluate(`(async () => {
+      const answer = await fetch(${JSON.stringify(`${token}/session`)}, { method: 'POST' });
+      const { sessionId } = await answer.json();
+      const ws = new WebSocket(new URL('ws/lab/100/' + sessionId, location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href, ['binary']);
+      return new Promise((resolve) => {
         ws.onopen = () => resolve('opened');
-        ws.onclose = (e) => resolve(`closed ${e.code}`);
+        ws.onclose = (e) => resolve('closed ' + e.code);
       });
-    }, token);
+    })()`);
     expect(outcome).toBe('closed 1006');
     await page.close();
   });

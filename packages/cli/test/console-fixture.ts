@@ -46,18 +46,18 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
   const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
   const clusters = new Clusters([{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }]);
   const clock = movableClock();
-  let handler: ConsoleServer | undefined;
+  const mounted: { handler?: ConsoleServer } = {};
   const server: Server = createServer((req, res) => {
-    if (!handler?.handleRequest(req, res)) res.writeHead(404).end();
+    if (!mounted.handler?.handleRequest(req, res)) res.writeHead(404).end();
   });
   server.on('upgrade', (req, socket, head) => {
-    if (!handler?.handleUpgrade(req, socket, head)) socket.destroy();
+    if (!mounted.handler?.handleUpgrade(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const services = createLabServices({ store, clusters, clock, sync: { probe: { isOpen: async () => false } }, console: { publicUrl: url } });
   const logger = services.logger;
-  handler = createConsoleServer({
+  const handler = createConsoleServer({
     store,
     clusters,
     grants: services.console!.grants,
@@ -67,6 +67,7 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
     watchIntervalMs: options.watchIntervalMs ?? 50,
     openPveSocket: async (clusterId, path) => openPveWebSocket(await clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
   });
+  mounted.handler = handler;
   const person = async (username: keyof typeof slackIds, role: 'admin' | 'teacher' | 'student') => {
     const p = await store.classes.createPerson({ username, displayName: username, role }, 1);
     await store.classes.linkIdentity({ personId: p.id, platform: 'slack', externalId: slackIds[username] });
@@ -101,7 +102,7 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
       return { text: reply.text, ...(found ? { url: found[1] } : {}) };
     },
     async close() {
-      await handler?.close();
+      await handler.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await services.sync?.stop();

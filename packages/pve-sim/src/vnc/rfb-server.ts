@@ -74,9 +74,13 @@ function encodeScreen(screen: VmScreen, pf: PixelFormat): Buffer {
   for (let i = 0; i < screen.width * screen.height; i++) {
     const [r, g, b] = [screen.rgb[i * 3]!, screen.rgb[i * 3 + 1]!, screen.rgb[i * 3 + 2]!];
     const value = ((Math.round((r * pf.redMax) / 255) << pf.redShift) | (Math.round((g * pf.greenMax) / 255) << pf.greenShift) | (Math.round((b * pf.blueMax) / 255) << pf.blueShift)) >>> 0;
-    if (bytes === 4) pf.bigEndian ? out.writeUInt32BE(value, i * 4) : out.writeUInt32LE(value, i * 4);
-    else if (bytes === 2) pf.bigEndian ? out.writeUInt16BE(value & 0xffff, i * 2) : out.writeUInt16LE(value & 0xffff, i * 2);
-    else out[i] = value & 0xff;
+    if (bytes === 4) {
+      if (pf.bigEndian) out.writeUInt32BE(value, i * 4);
+      else out.writeUInt32LE(value, i * 4);
+    } else if (bytes === 2) {
+      if (pf.bigEndian) out.writeUInt16BE(value & 0xffff, i * 2);
+      else out.writeUInt16LE(value & 0xffff, i * 2);
+    } else out[i] = value & 0xff;
   }
   return out;
 }
