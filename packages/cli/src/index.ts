@@ -1,7 +1,7 @@
 export { labConfigSchema, loadLabConfig, type LabConfig } from './lab-config.js';
 export { openLabRuntime, type LabRuntime, type LabRuntimeOptions } from './lab-runtime.js';
 export { createLabProgram, runLab, type GlobalOptions } from './program.js';
-export { RequiredPrivileges, hasPrivilege, missingPrivileges, renderDoctorReport, runDoctor, type DoctorCheck, type DoctorReport, type PrivilegeRequirement } from './doctor.js';
+export { ConsolePrivilege, RequiredPrivileges, hasPrivilege, missingPrivileges, renderDoctorReport, runDoctor, type DoctorCheck, type DoctorReport, type PrivilegeRequirement } from './doctor.js';
 export { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
 export { LabMetrics, SYNC_LEADER_LEASE, type MetricsSources } from './ops/lab-metrics.js';
 export { OPS_PATHS, checkReadiness, createOpsEndpoints, type Readiness, type ReadinessSources } from './ops/ops-endpoints.js';

@@ -9,8 +9,16 @@ import { decodePng } from './png.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/** The page's script has connected noVNC (evaluated in the page). */
-const CONNECTED = "document.body.dataset.state === 'connected'";
+/** The browser globals the page functions below use (this package's types have no DOM). */
+interface PageGlobals {
+  document: { body: { dataset: Record<string, string | undefined> } };
+  location: { href: string };
+  fetch(url: string, init: { method: string }): Promise<{ json(): Promise<{ sessionId: string }> }>;
+  WebSocket: new (url: string, protocols: string[]) => { onopen: (() => void) | null; onclose: ((e: { code: number }) => void) | null };
+}
+
+/** The page's script has connected noVNC. Page functions (serialized, so self-contained), not source strings: the CSP forbids eval. */
+const CONNECTED = () => (globalThis as unknown as PageGlobals).document.body.dataset.state === 'connected';
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it)`;
 if (missing) console.log(`[console browser test] skipped: ${missing}`);
 
@@ -107,16 +115,16 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
     // A fresh session of bob's, used from his page for alice's VM 100, is refused.
     const { url: second } = await lab.link('bob');
     const token = second!.split('/').pop()!;
-    // Runs in the page (browser globals), so it is given as source text.
-    const outcome = await page.evaluate(`(async () => {
-      const answer = await fetch(${JSON.stringify(`${token}/session`)}, { method: 'POST' });
+    const outcome = await page.evaluate(async (t) => {
+      const inPage = globalThis as unknown as PageGlobals;
+      const answer = await inPage.fetch(`${t}/session`, { method: 'POST' });
       const { sessionId } = await answer.json();
-      const ws = new WebSocket(new URL('ws/lab/100/' + sessionId, location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href, ['binary']);
-      return new Promise((resolve) => {
+      const ws = new inPage.WebSocket(new URL(`ws/lab/100/${sessionId}`, inPage.location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href, ['binary']);
+      return new Promise<string>((resolve) => {
         ws.onopen = () => resolve('opened');
-        ws.onclose = (e) => resolve('closed ' + e.code);
+        ws.onclose = (e) => resolve(`closed ${e.code}`);
       });
-    })()`);
+    }, token);
     expect(outcome).toBe('closed 1006');
     await page.close();
   });

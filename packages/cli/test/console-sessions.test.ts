@@ -4,7 +4,7 @@ import { hashConsoleToken, vncAuthResponse } from '@lab/proxmox-sdk';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SimVncProxy } from '@lab/pve-sim';
-import { CONSOLE_CSP } from '../src/index.js';
+import { CONSOLE_CSP, ConsolePrivilege, missingPrivileges } from '../src/index.js';
 import { novncRoot } from '../src/console/novnc-files.js';
 import { consoleLab, http, openLink, openViewer, viewerHandshake, type ConsoleLab, type TestViewer } from './console-fixture.js';
 
@@ -41,6 +41,12 @@ describe('/myvm console links', () => {
     const { DESECBCipher } = (await import(pathToFileURL(join(novncRoot(), 'core/crypto/des.js')).href)) as { DESECBCipher: { importKey(key: number[]): { encrypt(algorithm: null, data: Uint8Array): Uint8Array } } };
     const expected = DESECBCipher.importKey([...Buffer.from('Ab1!xyz`')]).encrypt(null, challenge);
     expect(Buffer.from(vncAuthResponse('Ab1!xyz`', challenge))).toEqual(Buffer.from(expected));
+  });
+
+  it('needs VM.Console of the token, which lab doctor checks once console.publicUrl is set', () => {
+    const vmAdminButConsole = { '/': { 'Sys.Audit': 1 }, '/vms': { 'VM.Clone': 1, 'VM.Allocate': 1, 'VM.Config.Disk': 1, 'VM.Config.CPU': 1, 'VM.Config.Memory': 1, 'VM.Config.Network': 1, 'VM.Config.Options': 1, 'VM.Config.Cloudinit': 1, 'VM.PowerMgmt': 1, 'VM.Audit': 1 }, '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 }, '/sdn/zones/localnetwork': { 'SDN.Use': 1 } };
+    expect(missingPrivileges(vmAdminButConsole)).toEqual([]);
+    expect(missingPrivileges(vmAdminButConsole, { console: true })).toEqual([{ ...ConsolePrivilege, missing: ['VM.Console'] }]);
   });
 
   it('is a one-time link with a 256-bit token of which the store keeps only the hash', async () => {
