@@ -45,6 +45,9 @@ export const RequiredPrivileges: readonly PrivilegeRequirement[] = [
   { path: '/nodes', privileges: ['Sys.Audit'], role: 'PVEAuditor', why: 'to read node load for placement' },
 ];
 
+/** What the browser console (`console.publicUrl` set) needs besides: `vncproxy` and `vncwebsocket`. */
+export const ConsolePrivilege: PrivilegeRequirement = { path: '/vms', privileges: ['VM.Console'], role: 'PVEVMUser', why: 'to open the VNC console of /myvm console links' };
+
 type Permissions = Record<string, Record<string, number>>;
 
 /**
@@ -66,8 +69,8 @@ export function hasPrivilege(permissions: Permissions, path: string, privilege: 
 }
 
 /** The privileges a token lacks, one entry per requirement that is not met. */
-export function missingPrivileges(permissions: Permissions): Array<PrivilegeRequirement & { missing: string[] }> {
-  return RequiredPrivileges.map((r) => ({ ...r, missing: r.privileges.filter((p) => !hasPrivilege(permissions, r.path, p)) })).filter((r) => r.missing.length > 0);
+export function missingPrivileges(permissions: Permissions, options: { console?: boolean } = {}): Array<PrivilegeRequirement & { missing: string[] }> {
+  return [...RequiredPrivileges, ...(options.console ? [ConsolePrivilege] : [])].map((r) => ({ ...r, missing: r.privileges.filter((p) => !hasPrivilege(permissions, r.path, p)) })).filter((r) => r.missing.length > 0);
 }
 
 /**
@@ -87,7 +90,7 @@ export async function runDoctor(configPath?: string): Promise<DoctorReport> {
     return { ok: false, checks };
   }
   checks.push(await checkStore(config.store));
-  for (const [index, cluster] of config.clusters.entries()) checks.push(...(await checkCluster(cluster, index)));
+  for (const [index, cluster] of config.clusters.entries()) checks.push(...(await checkCluster(cluster, index, { console: Boolean(config.console?.publicUrl) })));
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
 }
 
@@ -112,7 +115,7 @@ async function checkStore(url: string): Promise<DoctorCheck> {
   }
 }
 
-async function checkCluster(cluster: ClusterConfig, index: number): Promise<DoctorCheck[]> {
+async function checkCluster(cluster: ClusterConfig, index: number, needs: { console: boolean }): Promise<DoctorCheck[]> {
   const subject = `cluster ${cluster.id}`;
   const checks: DoctorCheck[] = [];
   const key = (k: string) => `clusters.${index}.${k}`;
@@ -149,7 +152,7 @@ async function checkCluster(cluster: ClusterConfig, index: number): Promise<Doct
     }
     const who = cluster.tokenId ? `token ${cluster.tokenId}` : `user ${cluster.username}`;
     const grantee = cluster.tokenId ? `--tokens '${cluster.tokenId}'` : `--users '${cluster.username}'`;
-    const missing = missingPrivileges(permissions);
+    const missing = missingPrivileges(permissions, needs);
     if (missing.length === 0) checks.push({ subject, status: 'ok', detail: `privileges: the ${who} has every privilege Proxmox Lab needs` });
     for (const m of missing) {
       const fix = [`pveum acl modify ${m.path} ${grantee} --roles ${m.role}`];

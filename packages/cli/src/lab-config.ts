@@ -12,6 +12,14 @@ export const labConfigSchema = z
     deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
     slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
+    console: z
+      .object({
+        publicUrl: z.url({ protocol: /^https?$/, error: "the bot's public address, e.g. https://lab.school.example (what the reverse proxy serves)" }).optional(),
+        linkTtlSeconds: z.number().int().min(10).max(3600).default(60),
+        sessionMinutes: z.number().int().min(1).max(24 * 60).default(30),
+      })
+      .strict()
+      .optional(),
     discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
   })
   .strict();

@@ -39,6 +39,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     logger,
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
+    ...(config.console ? { console: { ...(config.console.publicUrl ? { publicUrl: config.console.publicUrl } : {}), linkTtlMs: config.console.linkTtlSeconds * 1000, sessionMaxMs: config.console.sessionMinutes * 60_000 } } : {}),
     ...(options.runSync && config.sync.enabled ? { sync: { ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}), ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}) } } : { sync: true }),
   });
   const router = new CommandRouter(services, builtinPlugins, options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {});

@@ -5,6 +5,8 @@ import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
 import { LabMetrics } from './ops/lab-metrics.js';
 import { createOpsEndpoints } from './ops/ops-endpoints.js';
+import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
+import { openPveWebSocket } from './console/pve-vnc-socket.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
@@ -62,8 +64,12 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
     },
     onError: (path, error) => runtime.logger.error('operations endpoint failed', { path, error }),
   });
+  const consoleServer = startConsole(runtime);
   const server: Server = createServer((req, res) => {
-    if (!ops(req, res)) frontEnd.requestListener(req, res);
+    if (!ops(req, res) && !consoleServer?.handleRequest(req, res)) frontEnd.requestListener(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001), options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
   const address = server.address() as { port: number; address: string };
@@ -71,7 +77,9 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
-      await new Promise((r) => server.close(r));
+      const closed = new Promise((r) => server.close(r));
+      await consoleServer?.close();
+      await closed;
       await frontEnd.stop();
       await frontEnd.idle();
       await takeover.stop();
@@ -110,4 +118,26 @@ async function startFrontEnd(runtime: LabRuntime, kind: 'slack' | 'discord'): Pr
  */
 export function readinessMaxAgeMs(config: LabConfig): number {
   return Math.max(30_000, 2 * (config.sync.quickIntervalMs ?? 30_000));
+}
+
+/**
+ * The browser console endpoints (`/console/…`) when `console.publicUrl` is set; otherwise none,
+ * and `/myvm console` tells the user an admin must set it.
+ */
+function startConsole(runtime: LabRuntime): ConsoleServer | undefined {
+  const { config, services, logger } = runtime;
+  const publicUrl = config.console?.publicUrl;
+  if (!publicUrl || !services.console) {
+    logger.info('browser console disabled: set console.publicUrl to serve /myvm console links');
+    return undefined;
+  }
+  return createConsoleServer({
+    store: services.store,
+    clusters: services.clusters,
+    grants: services.console.grants,
+    clock: services.clock,
+    logger,
+    publicUrl,
+    openPveSocket: async (clusterId, path) => openPveWebSocket(await runtime.clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
+  });
 }

@@ -3,6 +3,7 @@ import type {
   ClassScheduler,
   Clock,
   ClusterApis,
+  ConsoleGrants,
   DeploymentEngine,
   DeploymentEvent,
   InventoryService,
@@ -39,6 +40,11 @@ export interface LabServices {
   logger: Logger;
   /** The cluster commands act on when none is named. */
   defaultClusterId: string;
+  /**
+   * One-time browser console links (`/myvm console`). `publicUrl` is where the bot's HTTP server is
+   * reached from browsers (`console.publicUrl`); without it the command says an admin must set it.
+   */
+  console?: { grants: ConsoleGrants; publicUrl?: string };
 }
 
 /** The caller, resolved from their platform identity. */

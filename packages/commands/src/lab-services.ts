@@ -1,4 +1,4 @@
-import { ClassScheduler, DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PersonNotifier, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import { ClassScheduler, ConsoleGrants, DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PersonNotifier, type PortProbe, type Store } from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -20,6 +20,8 @@ export interface LabServicesOptions {
   scheduleTickMs?: number;
   /** Clone concurrency limits of deployments (defaults: 8 in all, 3 per node, 2 per storage). */
   limits?: Partial<DeploymentLimits>;
+  /** Browser console links: the public URL of the bot's HTTP server, how long a link may wait and a session may last. */
+  console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number };
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -42,5 +44,9 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     clock,
     logger,
     defaultClusterId: clusters.ids()[0] ?? 'default',
+    console: {
+      grants: new ConsoleGrants({ store, clock, ...(options.console?.linkTtlMs ? { linkTtlMs: options.console.linkTtlMs } : {}), ...(options.console?.sessionMaxMs ? { sessionMaxMs: options.console.sessionMaxMs } : {}) }),
+      ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
+    },
   };
 }

@@ -13,3 +13,5 @@ export { DefaultTimings, type SimTimings, type SimGuest, type SimNode, type SimS
 export { SimTime } from './sim-time.js';
 export { generatedCloudinit } from './handlers/cloudinit-routes.js';
 export { snapshotsOf, type SimSnapshot } from './model/snapshots.js';
+export { renderVmScreen, glyphOf, SCREEN_COLOURS, SCREEN_LAYOUT, type VmScreen } from './vnc/vm-screen.js';
+export { VncProxies, VNC_ACCEPT_TIMEOUT_MS, VNC_PASSWORD_LIFETIME_MS, type SimVncProxy } from './model/vnc-proxies.js';

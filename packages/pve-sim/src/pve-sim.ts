@@ -11,6 +11,10 @@ import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
 import { registerSnapshotRoutes } from './handlers/snapshot-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
+import { registerVncRoutes } from './handlers/vnc-routes.js';
+import { handleVncUpgrade } from './http/vnc-websocket.js';
+import { VncProxies } from './model/vnc-proxies.js';
+import { WebSocketServer } from 'ws';
 import { SimAuth } from './http/auth.js';
 import { AccessControl } from './model/access-control.js';
 import { handleControlRequest } from './http/control-api.js';
@@ -60,6 +64,8 @@ export interface PveSim {
   /** Users, groups, roles, ACLs and tokens: what every request is checked against. */
   access: AccessControl;
   faults: FaultInjector;
+  /** VNC proxies `vncproxy` started and their connections. */
+  vnc: VncProxies;
   requests: RequestStats;
   time: SimTime;
   scenario: Scenario;
@@ -123,7 +129,10 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
 
   const ops = new GuestOperations(state, random, access);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
-  const ctx: SimContext = { state, ops, auth, access, schema: loadSchemaIndex(), pveVersion: scenario.pveVersion };
+  const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
+  const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
+  const ca = readFileSync(assetPath('tls', 'ca.pem'), 'utf8');
+  const ctx: SimContext = { state, ops, auth, access, schema: loadSchemaIndex(), pveVersion: scenario.pveVersion, vnc: new VncProxies(time), caPem: ca };
   const routes: RouteTable = new Map();
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
@@ -131,12 +140,10 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerSnapshotRoutes(routes);
   registerTaskRoutes(routes);
   registerAccessRoutes(routes);
+  registerVncRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();
 
-  const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
-  const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
-  const ca = readFileSync(assetPath('tls', 'ca.pem'), 'utf8');
   const fingerprint = new X509Certificate(cert).fingerprint256;
 
   const sim: PveSim = {
@@ -150,6 +157,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
     auth,
     access,
     faults,
+    vnc: ctx.vnc,
     requests,
     time,
     scenario,
@@ -194,6 +202,8 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
     });
   });
   server.keepAliveTimeout = 30_000;
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => handleVncUpgrade(req, socket, head, { ctx, wss, stats: requests }));
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolveListen());
@@ -203,6 +213,8 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   sim.url = `https://${host}:${address.port}`;
   sim.close = async () => {
     time.close();
+    for (const client of wss.clients) client.terminate();
+    wss.close();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   };

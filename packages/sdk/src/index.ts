@@ -36,7 +36,7 @@ export { ProxmoxClient, type PveVersion } from './client/proxmox-client.js';
 export * from './client/client-options.js';
 export * from './client/clusters.js';
 export { pvePath } from './client/pve-path.js';
-export { normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
+export { checkPeer as checkPveTlsPeer, normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
 export { parseUpid, type Upid } from './tasks/upid.js';
 export { waitForTask, type TaskResult, type WaitForTaskOptions } from './tasks/wait-for-task.js';
 
@@ -145,3 +145,15 @@ export {
 export type * from './pve/generated/pve-api-types.js';
 export { RetryBudget, type RetryBudgetOptions } from './client/retry-budget.js';
 export { withRetryBudget } from './client/budgeted-api.js';
+
+// The browser console: one-time links, the VNC relay's handshakes, session watching.
+export * from './console/console-errors.js';
+export { hashConsoleToken, isConsoleToken } from './console/console-token.js';
+export { ConsoleGrants, DefaultConsoleOptions, type ConsoleGrant, type ConsoleGrantsDeps, type ConsoleRequester, type IssuedConsoleLink } from './console/console-grants.js';
+export type * from './store/console-grant-repository.js';
+export { auditConsole } from './console/console-audit.js';
+export { watchConsoleSession, CONSOLE_END_MESSAGES, type ConsoleEndReason, type ConsoleWatchDeps } from './console/console-watch.js';
+export { requestVncProxy, vncWebSocketPath, type VncProxy } from './console/vnc-proxy.js';
+export { ByteQueue } from './console/byte-queue.js';
+export { authenticateToVncServer, greetVncViewerWithoutAuth } from './console/rfb-handshake.js';
+export { vncAuthResponse } from './console/vnc-des.js';

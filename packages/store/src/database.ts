@@ -98,6 +98,7 @@ export interface Database {
   nonces: { key: string; payload: string | null; expires_at: number };
   invites: { code_hash: string; class_id: string; created_by: number | null; created_at: number; expires_at: number; max_uses: number; uses: number };
   invite_uses: { code_hash: string; person_id: number; used_at: number };
+  console_grants: { token_hash: string; person_id: number; cluster_id: string; vmid: number; platform: string; platform_user_id: string; created_at: number; expires_at: number; session_max_ms: number; used_at: number | null };
   ssh_keys: { person_id: number; fingerprint: string; key: string; type: string; comment: string | null; added_at: number };
   class_settings: { class_id: string; login_user: string | null; ipconfig0: string | null };
   class_base_versions: { class_id: string; version: number; name: string; cluster_id: string; source_vmid: number | null; snapshot: string | null; note: string | null; created_by: string; created_at: number };

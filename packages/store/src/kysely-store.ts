@@ -1,6 +1,7 @@
 import { TransactionGuard, type Store } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
+import { consoleGrantRepository } from './repositories/console-grant-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -30,6 +31,7 @@ export class KyselyStore implements Store {
   readonly usage;
   readonly audit;
   readonly #guard = new TransactionGuard();
+  readonly consoleGrants;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -52,6 +54,7 @@ export class KyselyStore implements Store {
     this.schedules = this.#guarded(scheduleRepository(db), 'schedules');
     this.usage = this.#guarded(usageRepository(db), 'usage');
     this.audit = this.#guarded(auditRepository(db), 'audit');
+    this.consoleGrants = this.#guarded(consoleGrantRepository(db), 'consoleGrants');
   }
 
   /**

@@ -36,13 +36,14 @@ describe.each(engines)('migrations on %s', (engine) => {
     const url = await freshUrl(engine);
     const store = await openStore(url);
     expect(await tableNames(store)).toEqual([
-      'audit_log', 'class_base_versions', 'class_members', 'class_schedules', 'class_settings', 'class_time_policies', 'classes', 'clusters', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
+      'audit_log', 'class_base_versions', 'class_members', 'class_schedules', 'class_settings', 'class_time_policies', 'classes', 'clusters', 'console_grants', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
       'ssh_keys', 'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_idle', 'vm_inventory', 'vm_usage_intervals',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
       ['0005-class-schedules', 'Down', 'Success'],
@@ -53,8 +54,8 @@ describe.each(engines)('migrations on %s', (engine) => {
     ]);
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
-    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
-    expect(await tableNames(store)).toHaveLength(25);
+    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
+    expect(await tableNames(store)).toHaveLength(26);
     await store.close();
   });
 
@@ -89,7 +90,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     for (const c of codes) expect(c.code, c.stderr).toBe(0);
     const store = await openStore(url, { migrate: false });
     const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions', '0005-class-schedules', '0006-usage-and-time-policies', '0007-keeps-and-idle-warning']);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions', '0005-class-schedules', '0006-usage-and-time-policies', '0007-keeps-and-idle-warning', '0008-console-grants']);
     await store.close();
   }, 60_000);
 });

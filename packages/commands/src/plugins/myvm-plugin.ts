@@ -5,6 +5,7 @@ import { myVms, myVmSubcommand } from './my-vms.js';
 import { myvmResetSubcommand } from './reset-subcommands.js';
 import { sshkeySubcommand } from './sshkey-subcommand.js';
 import { connectSubcommand } from './connect-subcommand.js';
+import { consoleSubcommand } from './console-subcommand.js';
 import { myvmKeepSubcommand, myvmUsageSubcommand } from './time-subcommands.js';
 
 function power(action: PowerAction, verb: string, description: string) {
@@ -19,10 +20,10 @@ function power(action: PowerAction, verb: string, description: string) {
   });
 }
 
-/** `/myvm`: start, stop, restart, status, reset and connect for the caller's own VMs. */
+/** `/myvm`: start, stop, restart, status, reset, connect and console for the caller's own VMs. */
 export const myvmPlugin: CommandPlugin = {
   name: 'myvm',
-  description: 'Your own VM: start, stop, restart, status, reset, connect, sshkey, usage, keep',
+  description: 'Your own VM: start, stop, restart, status, reset, connect, console, sshkey, usage, keep',
   subcommands: {
     start: power('start', 'start', 'Start your VM'),
     stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
@@ -42,6 +43,7 @@ export const myvmPlugin: CommandPlugin = {
     reset: myvmResetSubcommand,
     sshkey: sshkeySubcommand,
     connect: connectSubcommand,
+    console: consoleSubcommand,
     usage: myvmUsageSubcommand,
     keep: myvmKeepSubcommand,
   },

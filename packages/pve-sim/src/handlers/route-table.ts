@@ -4,6 +4,7 @@ import type { ClusterState } from '../model/cluster-state.js';
 import type { GuestOperations } from '../model/guest-operations.js';
 import type { SchemaIndex } from '../schema/schema-index.js';
 import type { SimAuth } from '../http/auth.js';
+import type { VncProxies } from '../model/vnc-proxies.js';
 
 /** What a route handler can reach. */
 export interface SimContext {
@@ -15,6 +16,10 @@ export interface SimContext {
   schema: SchemaIndex;
   /** The PVE version simulated (`9.1.3`): some answers differ by version. */
   pveVersion: string;
+  /** VNC proxies started by `vncproxy`, and their tickets. */
+  vnc: VncProxies;
+  /** PEM of the CA, as `vncproxy` answers it (`cert`). */
+  caPem: string;
 }
 
 /** One request as a handler sees it: schema-checked parameters (path ones included). */

@@ -15,7 +15,7 @@ import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse }
 import { encodePveParams } from './form-encoding.js';
 import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';
 import { isRetryable } from './retry-policy.js';
-import { createTlsConnector } from './tls-connector.js';
+import { createTlsConnector, type PveTlsOptions } from './tls-connector.js';
 import { parsePveBaseUrl } from './pve-base-url.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -60,6 +60,7 @@ export class ProxmoxClient implements PveApi {
   readonly #random: () => number;
   readonly #secrets: string[];
   readonly #observer: LabObserver | undefined;
+  readonly #tls: PveTlsOptions;
   #ticket: TicketState | undefined;
   #login: Promise<TicketState> | undefined;
 
@@ -72,6 +73,7 @@ export class ProxmoxClient implements PveApi {
     this.#clock = options.clock ?? systemClock;
     this.#observer = options.observer;
     this.#random = options.random ?? Math.random;
+    this.#tls = options.tls ?? {};
     this.#timeoutMs = options.timeoutMs ?? DefaultClientOptions.timeoutMs;
     assertTimerMs(this.#timeoutMs, `cluster '${this.clusterId}': timeoutMs`);
     this.#maxResponseBytes = options.maxResponseBytes ?? DefaultClientOptions.maxResponseBytes;
@@ -121,6 +123,15 @@ export class ProxmoxClient implements PveApi {
   /** PVE's version (`GET /version`): a cheap way to check URL, TLS and credentials. */
   version(): Promise<PveVersion> {
     return this.get('/version', undefined, { schema: versionSchema });
+  }
+
+  /**
+   * What opening a WebSocket on `path` (below `/api2/json`, e.g. a `vncwebsocket?…` path) takes:
+   * its `wss:` URL, this client's auth headers and the cluster's TLS trust. The headers are
+   * credentials: keep them on the server and out of logs.
+   */
+  async webSocketRequest(path: string): Promise<{ url: string; headers: Record<string, string>; tls: PveTlsOptions }> {
+    return { url: `${this.baseUrl.replace(/^http/, 'ws')}/api2/json${path}`, headers: await this.#authHeaders('GET'), tls: { ...this.#tls } };
   }
 
   /** Closes the connection pool (only one the client created itself). */

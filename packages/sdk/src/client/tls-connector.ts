@@ -59,7 +59,8 @@ export function createTlsConnector(options: PveTlsOptions, context: { clusterId:
   };
 }
 
-function checkPeer(
+/** Why the peer of a finished TLS handshake must not be trusted under `options`, or undefined when it may. */
+export function checkPeer(
   socket: TLSSocket,
   presented: string,
   pinned: string | undefined,

@@ -25,6 +25,7 @@ import type {
   VmAssignmentRecord,
   VmInventoryRecord,
 } from './records.js';
+import type { ConsoleGrantRecord } from './console-grant-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import { DuplicateNameError, DuplicateTemplateMappingError, IdentityTakenError, RecordNotFoundError, UnknownReferenceError } from './store-errors.js';
 
@@ -54,12 +55,13 @@ interface MemoryState {
   usage: VmUsageIntervalRecord[];
   idle: VmIdleRecord[];
   audit: AuditRecord[];
+  consoleGrants: ConsoleGrantRecord[];
   nextId: number;
 }
 
 const emptyState = (): MemoryState => ({
   clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], idle: [], audit: [], nextId: 1,
+  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], idle: [], audit: [], consoleGrants: [], nextId: 1,
 });
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
@@ -233,6 +235,7 @@ export function createMemoryStore(): Store {
         s.members = s.members.filter((m) => m.personId !== personId);
         s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
         s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
+        s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -604,6 +607,29 @@ export function createMemoryStore(): Store {
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
     },
+    consoleGrants: {
+      async create(grant) {
+        if (!s.people.some((p) => p.id === grant.personId)) throw new UnknownReferenceError('person', grant.personId);
+        if (s.consoleGrants.some((g) => g.tokenHash === grant.tokenHash)) throw new DuplicateNameError('console link', grant.tokenHash.slice(0, 8));
+        s.consoleGrants.push({ ...copy(grant), usedAt: null });
+      },
+      async get(tokenHash) {
+        return copy(s.consoleGrants.find((g) => g.tokenHash === tokenHash));
+      },
+      async redeem(tokenHash, now) {
+        const grant = s.consoleGrants.find((g) => g.tokenHash === tokenHash);
+        if (!grant) return { outcome: 'unknown' };
+        if (grant.usedAt !== null) return { outcome: 'used', grant: copy(grant) };
+        if (now > grant.expiresAt) return { outcome: 'expired', grant: copy(grant) };
+        grant.usedAt = now;
+        return { outcome: 'ok', grant: copy(grant) };
+      },
+      async prune(before) {
+        const count = s.consoleGrants.length;
+        s.consoleGrants = s.consoleGrants.filter((g) => g.expiresAt >= before);
+        return count - s.consoleGrants.length;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -639,6 +665,7 @@ export function createMemoryStore(): Store {
     schedules: serialized(raw.schedules, 'schedules', lock, guard),
     usage: serialized(raw.usage, 'usage', lock, guard),
     audit: serialized(raw.audit, 'audit', lock, guard),
+    consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
     transaction: raw.transaction,
     close: raw.close,
   };

@@ -29,6 +29,7 @@ import type {
   VmAssignmentRecord,
   VmInventoryRecord,
 } from './records.js';
+import type { ConsoleGrantRepository } from './console-grant-repository.js';
 
 /** Clusters the lab knows. */
 export interface ClusterRepository {
@@ -285,6 +286,8 @@ export interface Store {
   readonly schedules: ScheduleRepository;
   readonly usage: UsageRepository;
   readonly audit: AuditRepository;
+  /** One-time browser console links (`/myvm console`). */
+  readonly consoleGrants: ConsoleGrantRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -7,10 +7,11 @@ import { sshKeysAndClassVersions } from './0004-ssh-keys-and-class-versions.js';
 import { classSchedules } from './0005-class-schedules.js';
 import { usageAndTimePolicies } from './0006-usage-and-time-policies.js';
 import { keepsAndIdleWarning } from './0007-keeps-and-idle-warning.js';
+import { consoleGrants } from './0008-console-grants.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites(), '0004-ssh-keys-and-class-versions': sshKeysAndClassVersions(), '0005-class-schedules': classSchedules(engine), '0006-usage-and-time-policies': usageAndTimePolicies(), '0007-keeps-and-idle-warning': keepsAndIdleWarning() };
+  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites(), '0004-ssh-keys-and-class-versions': sshKeysAndClassVersions(), '0005-class-schedules': classSchedules(engine), '0006-usage-and-time-policies': usageAndTimePolicies(), '0007-keeps-and-idle-warning': keepsAndIdleWarning(), '0008-console-grants': consoleGrants() };
 }
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ByteQueue,
+  ConsoleGrants,
+  ConsoleLinkExpiredError,
+  ConsoleLinkUnknownError,
+  ConsoleLinkUsedError,
+  ConsoleNotYoursError,
+  ConsoleSessionUnknownError,
+  ConsoleWrongVmError,
+  NotAllowedError,
+  VncHandshakeError,
+  authenticateToVncServer,
+  greetVncViewerWithoutAuth,
+  hashConsoleToken,
+  type Clock,
+  type Store,
+} from '../src/index.js';
+import { createMemoryStore } from '../src/testing/index.js';
+
+function clockAt(start: number): Clock & { advance(ms: number): void } {
+  let now = start;
+  return { now: () => now, sleep: async () => undefined, advance: (ms) => (now += ms) };
+}
+
+async function school(): Promise<{ store: Store; clock: ReturnType<typeof clockAt>; grants: ConsoleGrants; viewer: (username: string) => Promise<{ personId: number; username: string; role: 'admin' | 'teacher' | 'student' }> }> {
+  const store = createMemoryStore();
+  const clock = clockAt(1_700_000_000_000);
+  const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'L', role: 'teacher' }, 1);
+  const other = await store.classes.createPerson({ username: 'hopper', displayName: 'H', role: 'teacher' }, 1);
+  await store.classes.createPerson({ username: 'root', displayName: 'R', role: 'admin' }, 1);
+  const ann = await store.classes.createPerson({ username: 'ann', displayName: 'A', role: 'student' }, 1);
+  const ben = await store.classes.createPerson({ username: 'ben', displayName: 'B', role: 'student' }, 1);
+  await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: teacher.id }, 1);
+  await store.classes.createClass({ id: 'cs202', name: 'CS2', templateId: null, ownerId: other.id }, 1);
+  await store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: ann.id, classId: 'cs101', role: 'student' }, 1);
+  await store.classes.assignVm({ clusterId: 'lab', vmid: 101, personId: ben.id, classId: 'cs101', role: 'student' }, 1);
+  const viewer = async (username: string) => {
+    const p = (await store.classes.getPersonByUsername(username))!;
+    return { personId: p.id, username: p.username, role: p.role };
+  };
+  return { store, clock, grants: new ConsoleGrants({ store, clock, linkTtlMs: 60_000, sessionMaxMs: 600_000 }), viewer };
+}
+
+const from = (viewer: Awaited<ReturnType<Awaited<ReturnType<typeof school>>['viewer']>>) => ({ viewer, platform: 'discord', platformUserId: `${viewer.username}-id` });
+
+describe('console grants', () => {
+  it('are issued to the VM owner, their teacher and admins only', async () => {
+    const { grants, viewer } = await school();
+    await expect(grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 })).resolves.toMatchObject({ grant: { vmid: 100, sessionMaxMs: 600_000 } });
+    await expect(grants.issue(from(await viewer('lovelace')), { clusterId: 'lab', vmid: 100 })).resolves.toBeDefined();
+    await expect(grants.issue(from(await viewer('root')), { clusterId: 'lab', vmid: 100 })).resolves.toBeDefined();
+    await expect(grants.issue(from(await viewer('ben')), { clusterId: 'lab', vmid: 100 })).rejects.toThrow(new NotAllowedError({ actor: 'ben', action: 'open the console of', target: 'VM 100', reason: 'it is not assigned to you' }));
+    await expect(grants.issue(from(await viewer('hopper')), { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(NotAllowedError);
+  });
+
+  it('open once, within their time to live, and hand out a session for their VM only', async () => {
+    const { grants, viewer, clock, store } = await school();
+    const { token } = await grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 });
+    expect((await store.consoleGrants.get(hashConsoleToken(token)))?.tokenHash).toBe(hashConsoleToken(token));
+    const { sessionId, grant } = await grants.openLink(token);
+    expect(grant.person.username).toBe('ann');
+    await expect(grants.openLink(token)).rejects.toBeInstanceOf(ConsoleLinkUsedError);
+    await expect(grants.attach(sessionId, { clusterId: 'lab', vmid: 101 })).rejects.toBeInstanceOf(ConsoleWrongVmError);
+    // The wrong-VM attempt took the session: a page session connects once.
+    await expect(grants.attach(sessionId, { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(ConsoleSessionUnknownError);
+    const late = await grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 });
+    clock.advance(60_001);
+    await expect(grants.openLink(late.token)).rejects.toBeInstanceOf(ConsoleLinkExpiredError);
+    await expect(grants.openLink('not-a-token')).rejects.toBeInstanceOf(ConsoleLinkUnknownError);
+  });
+
+  it('refuse a link whose VM was reassigned before it was opened', async () => {
+    const { grants, viewer, store } = await school();
+    const { token } = await grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 });
+    await store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: (await viewer('ben')).personId, classId: 'cs101', role: 'student' }, 2);
+    await expect(grants.openLink(token)).rejects.toBeInstanceOf(ConsoleNotYoursError);
+  });
+});
+
+describe('the RFB security handshake of the relay', () => {
+  it('authenticates to a server with VNC Authentication and greets a viewer with None, as two ends of one conversation', async () => {
+    // The relay's two halves talk to each other: the viewer side plays the server for the client side.
+    const toClient = new ByteQueue();
+    const toServer = new ByteQueue();
+    const client = authenticateToVncServer(toClient, (b) => toServer.push(b), 'secret!!');
+    const server = greetVncViewerWithoutAuth(toServer, (b) => toClient.push(b));
+    await Promise.all([client, server]);
+  });
+
+  it('reports a refused password with the server reason', async () => {
+    const fromServer = new ByteQueue();
+    const sent: Buffer[] = [];
+    const done = authenticateToVncServer(fromServer, (b) => sent.push(Buffer.from(b)), 'pw');
+    fromServer.push(Buffer.from('RFB 003.008\n'));
+    fromServer.push(Buffer.from([1, 2]));
+    fromServer.push(Buffer.alloc(16));
+    const reason = Buffer.from('Authentication failed');
+    const result = Buffer.alloc(8);
+    result.writeUInt32BE(1, 0);
+    result.writeUInt32BE(reason.length, 4);
+    fromServer.push(Buffer.concat([result, reason]));
+    await expect(done).rejects.toThrow(new VncHandshakeError('it refused the VNC password: Authentication failed'));
+    expect(sent.map((b) => b.length)).toEqual([12, 1, 16]);
+  });
+});
