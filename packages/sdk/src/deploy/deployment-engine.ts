@@ -787,7 +787,7 @@ export class DeploymentEngine {
     let config: Record<string, unknown> = { ...state.config, tags };
     if (template && Number(config.template) !== 1) {
       await waitForTask(api, await api.post<string>(pvePath`/nodes/${state.node}/qemu/${vmid}/template`), this.#taskOptions(120_000));
-      const settled = await this.#settled(api, vmid);
+      const settled = await this.#settled(api, vmid, state.node);
       config = { ...(settled?.config ?? config), tags };
     }
     return { node: state.node, config };
