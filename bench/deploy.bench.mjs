@@ -1,8 +1,11 @@
-// Deploys a 30-student class on the `school` scenario with the realistic (unscaled) timing model,
-// run time-scaled, three ways side by side in one run: ours (the DeploymentEngine), the seeds'
-// sequential loop (one clone at a time), and a Terraform-like naive parallel apply (10 resources at
-// once, `nextid` without reservation, no per-storage limit, retry on lock errors). Each is compared
-// with the critical path the simulator's capacity model allows (see bench/README.md).
+// Deploys classes with the realistic (unscaled) timing model, run time-scaled, and compares each
+// with the critical path the simulator's capacity model allows (see bench/README.md):
+// - `school`: one 30-student class, three ways side by side in one run: ours (the DeploymentEngine),
+//   the seeds' sequential loop (one clone at a time), and a Terraform-like naive parallel apply
+//   (10 resources at once, `nextid` without reservation, no per-storage limit, retry on lock errors);
+// - `ceph`: one 30-student class on shared Ceph-like storage, where students may spread over nodes;
+// - `term`: the start of term, three 30-student classes deployed at once on `school`.
+// `BENCH_DEPLOY_SCENARIOS=school,ceph,term` picks scenarios.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,21 +32,30 @@ function outcomeCounter() {
   };
 }
 
-async function setup(label) {
-  const sim = await startPveSim({ scenario: 'school', timeScale: TIME_SCALE, seed: 1 });
+const SCENARIOS = {
+  school: { preset: 'school', classes: 1, mappings: [{ node: 'pve1', vmid: 9000 }, { node: 'pve2', vmid: 9100 }] },
+  ceph: { preset: 'ceph', classes: 1, mappings: [{ node: 'pve1', vmid: 9000 }] },
+  term: { preset: 'school', classes: 3, mappings: [{ node: 'pve1', vmid: 9000 }, { node: 'pve2', vmid: 9100 }] },
+};
+const classIds = (n) => Array.from({ length: n }, (_, c) => `cs${101 + c}`);
+
+async function setup(label, scenario) {
+  const sim = await startPveSim({ scenario: scenario.preset, timeScale: TIME_SCALE, seed: 1 });
   const store = await openStore(`sqlite:${join(dir, `${label}.db`)}`);
   const counter = outcomeCounter();
   const api = new ProxmoxClient({ clusterId: 'school', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint }, observer: counter.observer });
   const clusters = { get: () => api, ids: () => ['school'] };
   const catalog = new TemplateCatalog({ store, clusters });
-  await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'school', node: 'pve1', vmid: 9000 }, { clusterId: 'school', node: 'pve2', vmid: 9100 }] });
-  const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, Date.now());
-  await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, Date.now());
-  for (let i = 0; i < STUDENTS; i++) {
-    const p = await store.classes.createPerson({ username: `student${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' }, Date.now());
-    await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
+  await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: scenario.mappings.map((m) => ({ clusterId: 'school', ...m })) });
+  for (const classId of classIds(scenario.classes)) {
+    const teacher = await store.classes.createPerson({ username: `teacher-${classId}`, displayName: 'T', role: 'teacher' }, Date.now());
+    await store.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: teacher.id }, Date.now());
+    for (let i = 0; i < STUDENTS; i++) {
+      const p = await store.classes.createPerson({ username: `${classId}-s${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' }, Date.now());
+      await store.classes.addMember({ classId, personId: p.id, role: 'student' });
+    }
   }
-  // Poll every 2 model-seconds' worth of real time: the same cadence a real deployment would use.
+  // Poll every 0.2 model seconds (20 ms at ×10): our real-time overheads count ×10, see bench/README.md.
   const pollIntervalMs = Math.max(5, 200 / TIME_SCALE);
   const close = async () => {
     await store.close();
@@ -53,19 +65,23 @@ async function setup(label) {
   return { sim, store, api, clusters, catalog, counter, pollIntervalMs, close };
 }
 
-async function deploy(label, limits) {
-  const { sim, store, clusters, catalog, counter, pollIntervalMs, close } = await setup(label);
+const classVms = (sim) => [...sim.state.guests.values()].filter((g) => /^cs\d+-/.test(g.config.name ?? '')).length;
+
+/** Plans every class of the scenario, then applies them all at once (one engine, as one bot process does). */
+async function deploy(label, scenario, limits) {
+  const { sim, store, clusters, catalog, counter, pollIntervalMs, close } = await setup(label, scenario);
   const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs, ...(limits ? { limits } : {}) });
-  const plan = await engine.plan({ classId: 'cs101', count: STUDENTS, template: 'ubuntu' });
+  const plans = [];
+  for (const classId of classIds(scenario.classes)) plans.push(await engine.plan({ classId, count: STUDENTS, template: 'ubuntu' }));
   sim.requests.reset();
   const t0 = sim.time.now();
-  const summary = await (await engine.apply(plan)).done;
+  const summaries = await Promise.all((await Promise.all(plans.map((plan) => engine.apply(plan)))).map((h) => h.done));
   const wallModelMs = sim.time.now() - t0;
   const requests = sim.requests.total;
-  const vmids = [...sim.state.guests.values()].filter((g) => /^cs101-/.test(g.config.name ?? '')).length;
+  const vms = classVms(sim);
   await close();
-  if (summary.status !== 'done') throw new Error(`${label} deployment ended ${summary.status}: ${JSON.stringify(summary.failed)}`);
-  return { plan, wallModelMs, requests, created: summary.created, vms: vmids, ...counter.c };
+  for (const summary of summaries) if (summary.status !== 'done') throw new Error(`${label} deployment ended ${summary.status}: ${JSON.stringify(summary.failed)}`);
+  return { plans, plan: plans[0], wallModelMs, requests, created: summaries.reduce((n, x) => n + x.created, 0), vms, ...counter.c };
 }
 
 /**
@@ -75,7 +91,7 @@ async function deploy(label, limits) {
  * id error. Students depend on the base template, as `depends_on` would make them.
  */
 async function naiveParallel(plan) {
-  const { sim, api, counter, pollIntervalMs, close } = await setup('naive');
+  const { sim, api, counter, pollIntervalMs, close } = await setup('naive', SCENARIOS.school);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const clone = async (source, name, full) => {
     for (let attempt = 1; attempt <= 20; attempt++) {
@@ -116,53 +132,86 @@ async function naiveParallel(plan) {
   await Promise.all(Array.from({ length: 1 }, worker));
   const wallModelMs = sim.time.now() - t0;
   const requests = sim.requests.total;
-  const vms = [...sim.state.guests.values()].filter((g) => /^cs101-/.test(g.config.name ?? '')).length;
+  const vms = classVms(sim);
   await close();
   return { wallModelMs, requests, vms, ...counter.c };
 }
 
-/** The critical path the capacity model allows, in model ms (derivation in bench/README.md). */
-function lowerBoundMs(plan) {
-  const t = { ...DefaultTimings, ...presets.school.timings };
-  const storage = presets.school.storages.find((s) => s.id === plan.storage.id);
-  const templateBytes = 32 * 1024 ** 3;
-  const copySeconds = templateBytes / (storage.throughputMBps * 1024 * 1024);
-  const cloudinit = 1; // every clone of the template also copies its cloud-init drive: one more storage allocation
-  const teacherChain = t.allocateSeconds + copySeconds + cloudinit * t.allocateSeconds;
-  const baseChain = t.linkedCloneSeconds + cloudinit * t.allocateSeconds + t.templateSeconds;
-  const perStorage = new Map();
-  for (const vm of plan.vms.filter((v) => v.role === 'student' && v.action === 'create')) {
-    const key = plan.storage.shared ? plan.storage.id : `${vm.node}/${plan.storage.id}`;
-    perStorage.set(key, (perStorage.get(key) ?? 0) + t.linkedCloneSeconds + cloudinit * t.allocateSeconds);
+/**
+ * The critical path the capacity model allows, in model ms, for the plans' placement (derivation in
+ * bench/README.md): every storage lock instance serialises the allocations on it, every class's
+ * students wait for its base template, and full copies on one storage share its throughput.
+ */
+function lowerBoundMs(presetName, plans) {
+  const preset = presets[presetName];
+  const t = { ...DefaultTimings, ...preset.timings };
+  const template = preset.guests.find((g) => g.vmid === plans[0].source.vmid);
+  const templateBytes = template.disks.scsi0.sizeGiB * 1024 ** 3;
+  const ci = template.cloudinit ? t.allocateSeconds : 0; // every clone also copies the cloud-init drive: one more allocation
+  const linked = t.linkedCloneSeconds + ci;
+  const holds = new Map(); // lock instance → seconds it must be held
+  const copies = new Map(); // storage instance → bytes its full copies move
+  const add = (map, key, x) => map.set(key, (map.get(key) ?? 0) + x);
+  let classChain = 0;
+  for (const plan of plans) {
+    const key = (node) => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
+    if (plan.base.action === 'create') add(holds, key(plan.base.node), linked);
+    for (const vm of plan.vms.filter((v) => v.role === 'teacher' && v.action === 'create')) {
+      add(holds, key(vm.node), t.allocateSeconds + ci);
+      add(copies, key(vm.node), templateBytes);
+    }
+    const students = new Map();
+    for (const vm of plan.vms.filter((v) => v.role === 'student' && v.action === 'create')) {
+      add(holds, key(vm.node), linked);
+      add(students, key(vm.node), linked);
+    }
+    classChain = Math.max(classChain, linked + t.templateSeconds + Math.max(0, ...students.values()));
   }
-  const studentChain = baseChain + Math.max(0, ...perStorage.values());
-  return { ms: Math.max(teacherChain, studentChain) * 1000, teacherChain, studentChain };
+  const throughput = preset.storages.find((s) => s.id === plans[0].storage.id).throughputMBps * 1024 * 1024;
+  const copyChain = Math.max(0, ...[...copies.values()].map((bytes) => t.allocateSeconds + bytes / throughput + ci));
+  const lockChain = Math.max(0, ...holds.values());
+  return { ms: Math.max(classChain, lockChain, copyChain) * 1000, classChain, lockChain, copyChain };
 }
 
-const parallel = await deploy('parallel');
-const bound = lowerBoundMs(parallel.plan);
-const sequential = await deploy('sequential', { global: 1, perNode: 1, perStorage: 1 });
-const naive = await naiveParallel(parallel.plan);
+const wanted = (process.env.BENCH_DEPLOY_SCENARIOS ?? 'school,ceph,term').split(',');
+const f1 = (ms) => (ms / 1000).toFixed(1);
+const pick = (r, bound) => ({ wall_ms: Math.round(r.wallModelMs), ratio: Number((r.wallModelMs / bound.ms).toFixed(3)), requests: r.requests, failed_requests: r.failedRequests, vmid_conflicts: r.vmidConflicts, lock_timeouts: r.lockTimeouts, vms: r.vms });
+const row = (label, r, bound) => `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
+const describeBound = (b) => `lower bound ${f1(b.ms)} s = max(a class's base + its students on its busiest storage ${b.classChain.toFixed(1)} s, busiest storage lock ${b.lockChain.toFixed(1)} s, teacher full copies on one storage ${b.copyChain.toFixed(1)} s)`;
+const spread = (plans) => [...new Set(plans.flatMap((p) => p.vms.filter((v) => v.role === 'student').map((v) => v.node)))].sort().join(',');
+const result = { bench: 'deploy' };
+
+if (wanted.includes('school')) {
+  const parallel = await deploy('parallel', SCENARIOS.school);
+  const bound = lowerBoundMs('school', parallel.plans);
+  const sequential = await deploy('sequential', SCENARIOS.school, { global: 1, perNode: 1, perStorage: 1 });
+  const naive = await naiveParallel(parallel.plan);
+  console.log(`school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model`);
+  console.log(describeBound(bound));
+  console.log(row('ours (DeploymentEngine)', parallel, bound));
+  console.log(row('seeds: sequential loop', sequential, bound));
+  console.log(row('Terraform-like, 10 at once', naive, bound));
+  Object.assign(result, {
+    vms: parallel.created,
+    wall_ms: Math.round(parallel.wallModelMs),
+    lower_bound_ms: Math.round(bound.ms),
+    ratio: Number((parallel.wallModelMs / bound.ms).toFixed(3)),
+    sequential_ms: Math.round(sequential.wallModelMs),
+    speedup_vs_sequential: Number((sequential.wallModelMs / parallel.wallModelMs).toFixed(2)),
+    ours: pick(parallel, bound),
+    sequential: pick(sequential, bound),
+    terraform_like: pick(naive, bound),
+    ours_fastest: parallel.wallModelMs < sequential.wallModelMs && parallel.wallModelMs < naive.wallModelMs,
+  });
+}
+for (const name of ['ceph', 'term'].filter((n) => wanted.includes(n))) {
+  const scenario = SCENARIOS[name];
+  const ours = await deploy(name, scenario);
+  const bound = lowerBoundMs(scenario.preset, ours.plans);
+  console.log(`${name} scenario (${scenario.preset}), ${scenario.classes} × ${STUDENTS} students at once, students on ${spread(ours.plans)}`);
+  console.log(describeBound(bound));
+  console.log(row('ours (DeploymentEngine)', ours, bound));
+  result[name] = { ...pick(ours, bound), lower_bound_ms: Math.round(bound.ms), classes: scenario.classes, student_nodes: spread(ours.plans).split(',').length };
+}
 rmSync(dir, { recursive: true, force: true });
-const vms = parallel.created;
-const ratio = parallel.wallModelMs / bound.ms;
-const row = (label, r) => `${label.padEnd(28)} ${(r.wallModelMs / 1000).toFixed(1).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(2).padEnd(5)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
-console.log(`school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model`);
-console.log(`lower bound ${(bound.ms / 1000).toFixed(1)} s = max(teacher full clone ${bound.teacherChain.toFixed(1)} s, base + students on the busiest storage ${bound.studentChain.toFixed(1)} s)`);
-console.log(row('ours (DeploymentEngine)', parallel));
-console.log(row('seeds: sequential loop', sequential));
-console.log(row('Terraform-like, 10 at once', naive));
-const pick = (r) => ({ wall_ms: Math.round(r.wallModelMs), ratio: Number((r.wallModelMs / bound.ms).toFixed(3)), requests: r.requests, failed_requests: r.failedRequests, vmid_conflicts: r.vmidConflicts, lock_timeouts: r.lockTimeouts, vms: r.vms });
-console.log(JSON.stringify({
-  bench: 'deploy',
-  vms,
-  wall_ms: Math.round(parallel.wallModelMs),
-  lower_bound_ms: Math.round(bound.ms),
-  ratio: Number(ratio.toFixed(3)),
-  sequential_ms: Math.round(sequential.wallModelMs),
-  speedup_vs_sequential: Number((sequential.wallModelMs / parallel.wallModelMs).toFixed(2)),
-  ours: pick(parallel),
-  sequential: pick(sequential),
-  terraform_like: pick(naive),
-  ours_fastest: parallel.wallModelMs < sequential.wallModelMs && parallel.wallModelMs < naive.wallModelMs,
-}));
+console.log(JSON.stringify(result));

@@ -1,78 +1,143 @@
-// Sync cost at scale: 10,000 VMs over 3 simulated clusters (about half running). Initial full sync,
-// then 1 % of the VMs change (start, stop, create, delete, retag), then one steady-state full sync
-// and one quick sync. Requests are counted by the simulators. `naive_full_sync_requests` is what a
-// per-node, per-VM walk (the seeds' approach) sends for the same sync: see bench/README.md.
+// Sync cost at scale: 100,000 VMs over 10 simulated clusters (about half running; the simulators
+// run in a child process, bench/sync-sim-host.mjs, so the memory figures are the syncing process's
+// alone). Initial full sync, then 1 % of the VMs change (start, stop, create, delete, retag), then
+// one steady-state full sync and one quick sync. Requests are counted by the simulators. During the
+// steady phase the class scheduler ticks (schedules, idle policy and quotas on 20 classes) through
+// its own clients, so every PVE request it sends is counted apart. `naive_full_sync_requests` is
+// what a per-node, per-VM walk (the seeds' approach) sends for the same sync: see bench/README.md.
+// `BENCH_SYNC_CLUSTERS` and `BENCH_SYNC_VMS_PER_CLUSTER` shrink it for a quick look.
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPveSim, presets } from '@lab/pve-sim';
-import { InventoryService, ProxmoxClient, SyncEngine, createTcpPortProbe } from '@lab/proxmox-sdk';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClassScheduler, InventoryService, ProxmoxClient, SyncEngine, createTcpPortProbe, localDate } from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 
-const CLUSTERS = 3;
-const PER_CLUSTER = [3334, 3333, 3333];
+const CLUSTERS = Number(process.env.BENCH_SYNC_CLUSTERS ?? 10);
+const PER_CLUSTER = Number(process.env.BENCH_SYNC_VMS_PER_CLUSTER ?? 10_000);
+const mb = (bytes) => Math.round(bytes / 1024 ** 2);
+
+// Resident memory of this (the syncing) process: sampled, and the kernel's peak at the end.
+let rssPeak = 0;
+const sample = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
+const sampler = setInterval(sample, 50);
+
+const host = fork(resolve(fileURLToPath(import.meta.url), '../sync-sim-host.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+await new Promise((ready) => host.once('message', ready));
+let nextId = 0;
+const pending = new Map();
+host.on('message', ({ id, ok, value, error }) => {
+  const p = pending.get(id);
+  pending.delete(id);
+  if (ok) p.resolve(value);
+  else p.reject(new Error(`sim host: ${error}`));
+});
+const call = (op, args) => new Promise((res, rej) => {
+  const id = ++nextId;
+  pending.set(id, { resolve: res, reject: rej });
+  host.send({ id, op, args });
+});
+
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-sync-'));
-const sims = [];
-const apis = [];
-for (let i = 0; i < CLUSTERS; i++) {
-  const scenario = structuredClone(presets.large);
-  scenario.cluster = `lab${i + 1}`;
-  scenario.guests = [];
-  scenario.generate = { ...scenario.generate, count: PER_CLUSTER[i], vmidStart: 10_000, runningFraction: 0.5 };
-  const sim = await startPveSim({ scenario, timeScale: 200, seed: i + 1 });
-  sims.push(sim);
-  apis.push(new ProxmoxClient({ clusterId: `lab${i + 1}`, baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint }, maxConcurrentRequests: 16 }));
-}
-const clusters = { get: (id) => apis[Number(id.slice(3)) - 1], ids: () => apis.map((_, i) => `lab${i + 1}`) };
+const endpoints = await call('start', { clusters: CLUSTERS, perCluster: PER_CLUSTER });
+const ids = endpoints.map((_, i) => `lab${i + 1}`);
+const client = (e, i, observer) => new ProxmoxClient({ clusterId: ids[i], baseUrl: e.url, auth: { type: 'token', tokenId: e.tokenId, secret: e.tokenSecret }, tls: { fingerprint: e.fingerprint }, maxConcurrentRequests: 16, ...(observer ? { observer } : {}) });
+const apis = endpoints.map((e, i) => client(e, i));
+const clusters = { get: (id) => apis[ids.indexOf(id)], ids: () => ids };
+// The scheduler's own clients: whatever it sends is counted here, whatever runs beside it.
+let schedulerRequests = 0;
+const schedulerApis = endpoints.map((e, i) => client(e, i, { pveRequest: () => schedulerRequests++ }));
+const schedulerClusters = { get: (id) => schedulerApis[ids.indexOf(id)], ids: () => ids };
+
 const store = await openStore(`sqlite:${join(dir, 'sync.db')}`);
 const engine = new SyncEngine({ store, clusters, probe: createTcpPortProbe(), probeTimeoutMs: 300, detailConcurrency: 16, probeConcurrency: 64 });
-const requests = () => sims.reduce((n, s) => n + s.requests.total, 0);
-const reset = () => sims.forEach((s) => s.requests.reset());
 
 async function timed(fn) {
-  reset();
+  await call('reset');
   const t0 = performance.now();
   const reports = await fn();
   if (reports.some((r) => !r.ok)) throw new Error(`sync failed: ${JSON.stringify(reports.filter((r) => !r.ok))}`);
-  return { ms: performance.now() - t0, requests: requests(), reports };
+  return { ms: performance.now() - t0, requests: await call('requests'), reports };
 }
 
 const initial = await timed(() => engine.fullSync());
 const total = await store.inventory.count();
-const running = (await store.inventory.list({ status: 'running' })).length;
+const rows = (await store.inventory.list()).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
+const running = rows.filter((r) => r.status === 'running').length;
 
-// 1 % of the VMs change: per cluster 10 started, 10 stopped, 5 created, 4 deleted, 4 retagged.
-let changedVms = 0;
-for (const sim of sims) {
-  const guests = [...sim.state.guests.values()].filter((g) => g.config.template !== '1');
-  const stopped = guests.filter((g) => g.status === 'stopped');
-  const up = guests.filter((g) => g.status === 'running');
-  const tasks = [];
-  for (const g of stopped.slice(0, 10)) tasks.push(sim.ops.power(g.node, g.vmid, g.type, 'start', 'root@pam'));
-  for (const g of up.slice(0, 10)) tasks.push(sim.ops.power(g.node, g.vmid, g.type, 'stop', 'root@pam'));
-  for (let k = 0; k < 5; k++) tasks.push(sim.ops.create(`pve${k + 1}`, 90_000 + k, 'qemu', { name: `new-${k}`, memory: 1024, cores: 1, ostype: 'l26', agent: '1', scsi0: 'local-lvm:8' }, 'root@pam'));
-  for (const g of stopped.slice(10, 14)) tasks.push(sim.ops.destroy(g.node, g.vmid, g.type, 'root@pam'));
-  for (const g of stopped.slice(14, 18)) g.config.tags = 'retagged';
-  changedVms += 10 + 10 + 5 + 4 + 4;
-  while (tasks.some((t) => t.status === 'running')) await new Promise((r) => setTimeout(r, 10));
-}
-const steady = await timed(() => engine.fullSync());
-const quick = await timed(() => engine.quickSync());
+// The scheduler's classes: 20 × 30 students on running VMs with the highest VMIDs of each cluster
+// (the 1 % change below touches the lowest). Classes 0–9 are in a session now (their VMs
+// already run), 10–19 have a session next week; 5–14 have an idle policy, 15–19 a quota.
+const utcHour = new Date().getUTCHours();
+const offset = 12 - utcHour; // a zone where it is about noon now, so the session does not cross midnight
+const timezone = offset >= 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
+const today = localDate(Date.now(), timezone);
+const nextWeek = localDate(Date.now() + 7 * 86_400_000, timezone);
+const pool = ids.map((id) => rows.filter((r) => r.clusterId === id && r.status === 'running' && r.type === 'qemu').reverse());
+let scheduledVms = 0;
+await store.transaction(async (tx) => {
+  for (let c = 0; c < 20; c++) {
+    const classId = `class${c}`;
+    await tx.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: null }, Date.now());
+    for (let j = 0; j < 30; j++) {
+      const vm = pool[(c * 30 + j) % ids.length].shift();
+      const person = await tx.classes.createPerson({ username: `${classId}-s${j}`, displayName: `${classId} S${j}`, role: 'student' }, Date.now());
+      await tx.classes.assignVm({ clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId, role: 'student' }, Date.now());
+      scheduledVms++;
+    }
+    const spec = c < 10 ? { days: today, startTime: '10:00', endTime: '14:00' } : { days: nextWeek, startTime: '10:00', endTime: '14:00' };
+    await tx.schedules.add({ classId, ...spec, timezone, startBeforeMin: 10, skipDates: [], createdBy: 'bench', createdAt: Date.now() });
+    if (c >= 5) await tx.usage.savePolicy({ classId, quotaHours: c >= 15 ? 100 : null, maxRunning: c >= 15 ? 2 : null, maxRunningInClass: null, idleCpuBelowPercent: c < 15 ? 10 : null, idleForMinutes: c < 15 ? 60 : null });
+  }
+});
+const scheduler = new ClassScheduler({ store, clusters: schedulerClusters, holderId: 'bench' });
+const tickActions = [];
+const tick = async () => tickActions.push(...(await scheduler.runOnce()));
+await tick(); // the first tick finds the session's VMs running already and claims them
+const sessionVmsFound = tickActions.filter((a) => a.outcome === 'already').length;
 
-// Reads: "the VMs of this user" for 1,000 students owning 3 VMs each.
+const changedVms = await call('change');
+global.gc?.();
+const rssBeforeSteady = process.memoryUsage().rss;
+// Steady phase: the full sync with a scheduler tick beside it, then a tick alone (counted by the
+// simulators too), then the quick sync with a tick beside it.
+schedulerRequests = 0;
+let ticks = 0;
+const steady = await timed(async () => {
+  const [reports] = await Promise.all([engine.fullSync(), tick()]);
+  ticks++;
+  return reports;
+});
+await call('reset');
+await tick();
+ticks++;
+const aloneAtSims = await call('requests');
+const quick = await timed(async () => {
+  const [reports] = await Promise.all([engine.quickSync(), tick()]);
+  ticks++;
+  return reports;
+});
+const schedulerSteadyRequests = schedulerRequests;
+const actionsTaken = tickActions.filter((a) => a.outcome !== 'already');
+sample();
+const rssAfterSteady = process.memoryUsage().rss;
+
+// Reads: "the VMs of this user" for 1,000 students owning 3 VMs each (read after the steady phase).
 const inventory = new InventoryService({ store, clusterIds: clusters.ids, sync: engine });
-const rows = await store.inventory.list();
 const people = [];
+const readRows = await store.inventory.list();
 await store.transaction(async (tx) => {
   for (let p = 0; p < 1000; p++) {
     const person = await tx.classes.createPerson({ username: `s${p}`, displayName: `S${p}`, role: 'student' }, Date.now());
     people.push({ personId: person.id, username: person.username, role: 'student' });
     for (let k = 0; k < 3; k++) {
-      const vm = rows[p * 3 + k];
+      const vm = readRows[p * 3 + k];
       await tx.classes.assignVm({ clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId: null, role: 'student' }, Date.now());
     }
   }
 });
+
 const samples = [];
 for (let q = 0; q < 2100; q++) {
   const t0 = performance.now();
@@ -82,34 +147,43 @@ for (let q = 0; q < 2100; q++) {
 }
 samples.sort((a, b) => a - b);
 const p99 = samples[Math.floor(samples.length * 0.99)];
+const naive = await call('naive');
 
-// The seeds' walk for one full sync: GET /nodes, then per node the qemu and lxc lists, then per VM
-// its status and its config, then the guest agent of every running QEMU VM.
-let naive = 0;
-for (const sim of sims) {
-  const guests = [...sim.state.guests.values()];
-  naive += 1 + 2 * sim.state.nodes.size + 2 * guests.length + guests.filter((g) => g.type === 'qemu' && g.status === 'running').length;
-}
-
+clearInterval(sampler);
+sample();
+const peakRss = Math.max(rssPeak, process.resourceUsage().maxRSS * 1024);
+await scheduler.stop();
 await store.close();
-await Promise.all(apis.map((a) => a.close()));
-await Promise.all(sims.map((s) => s.close()));
+await Promise.all([...apis, ...schedulerApis].map((a) => a.close()));
+await call('close');
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`${total} VMs over ${CLUSTERS} clusters, ${running} running; SQLite store`);
+console.log(`${total} VMs over ${CLUSTERS} clusters, ${running} running; SQLite store; simulators in a child process`);
 console.log(`initial full sync: ${initial.requests} requests, ${initial.ms.toFixed(0)} ms`);
-console.log(`after ${changedVms} VMs changed — steady full sync: ${steady.requests} requests (${(steady.requests / CLUSTERS).toFixed(1)} per cluster incl. changed VMs), ${steady.ms.toFixed(0)} ms; quick sync: ${quick.requests} requests, ${quick.ms.toFixed(0)} ms`);
-console.log(`naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms (student, 10,000 rows)`);
+console.log(`after ${changedVms} VMs changed — steady full sync: ${steady.requests} requests (${(steady.requests / CLUSTERS).toFixed(1)} per cluster incl. changed VMs; target ≤ 3 per cluster + ${changedVms} changed), ${steady.ms.toFixed(0)} ms; quick sync: ${quick.requests} requests, ${quick.ms.toFixed(0)} ms`);
+console.log(`class scheduler: ${ticks} steady ticks over ${scheduledVms} VMs in 20 classes (10 in session, 10 idle policies, 5 quotas): ${schedulerSteadyRequests} PVE requests (${aloneAtSims} at the simulators for the tick alone), ${actionsTaken.length} actions; its first tick found ${sessionVmsFound} session VMs running already`);
+console.log(`syncing process RSS: ${mb(rssBeforeSteady)} MiB before the steady sync, ${mb(rssAfterSteady)} MiB after it, peak ${mb(peakRss)} MiB`);
+console.log(`naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms (student, ${total} rows)`);
 console.log(JSON.stringify({
   bench: 'sync',
   vms: total,
   clusters: CLUSTERS,
   initial_full_sync_requests: initial.requests,
   full_sync_requests: steady.requests,
+  changed_vms: changedVms,
+  full_sync_request_budget: 3 * CLUSTERS + changedVms,
   quick_sync_requests: quick.requests,
   initial_full_sync_ms: Math.round(initial.ms),
   full_sync_ms: Math.round(steady.ms),
   quick_sync_ms: Math.round(quick.ms),
+  rss_steady_mb: mb(rssAfterSteady),
+  rss_peak_mb: mb(peakRss),
+  scheduler_ticks: ticks,
+  scheduler_vms: scheduledVms,
+  scheduler_requests: schedulerSteadyRequests,
+  scheduler_requests_per_vm_per_cycle: schedulerSteadyRequests / (ticks * scheduledVms),
+  scheduler_actions: actionsTaken.length,
+  scheduler_session_vms_found_running: sessionVmsFound,
   read_p99_ms: Number(p99.toFixed(3)),
   naive_full_sync_requests: naive,
 }));

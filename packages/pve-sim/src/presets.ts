@@ -26,7 +26,10 @@ const storages: NonNullable<ScenarioInput['storages']> = [
   { id: 'nfs-shared', type: 'nfs', shared: true, sizeGiB: 8000, throughputMBps: 250, content: 'images,iso', format: 'qcow2' },
 ];
 
-/** The shipped scenarios: `small` (3 nodes), `school` (5 nodes, ~300 VMs), `large` (10,000 VMs). */
+/**
+ * The shipped scenarios: `small` (3 nodes), `school` (5 nodes, ~300 VMs), `ceph` (`school` on one
+ * Ceph RBD pool every node shares), `large` (10,000 VMs).
+ */
 export const presets: Record<string, ScenarioInput> = {
   small: {
     cluster: 'lab-small',
@@ -51,6 +54,22 @@ export const presets: Record<string, ScenarioInput> = {
     storages,
     guests: templates('pve1', 'pve2'),
     generate: { count: 300, vmidStart: 1000, storage: 'local-lvm', runningFraction: 0.4, namePrefix: 'student' },
+    users: [{ userid: 'root@pam', password: 'pve-sim' }],
+  },
+  ceph: {
+    cluster: 'lab-ceph',
+    nodes: [{ name: 'pve1' }, { name: 'pve2' }, { name: 'pve3' }, { name: 'pve4', cpus: 48, memoryGiB: 256 }, { name: 'pve5', cpus: 16, memoryGiB: 64 }],
+    storages: [
+      { id: 'ceph', type: 'rbd', shared: true, sizeGiB: 20_000, throughputMBps: 600, content: 'images,rootdir' },
+      { id: 'local', type: 'dir', shared: false, sizeGiB: 100, throughputMBps: 300, content: 'iso,vztmpl,backup,images', format: 'qcow2' },
+    ],
+    guests: [
+      {
+        vmid: 9000, node: 'pve1', name: 'ubuntu-2404-cloud', template: true, memory: 2048, cores: 2, ostype: 'l26',
+        disks: { scsi0: { storage: 'ceph', sizeGiB: 32 } }, cloudinit: 'ceph', tags: 'template;linux',
+      },
+    ],
+    generate: { count: 300, vmidStart: 1000, storage: 'ceph', runningFraction: 0.4, namePrefix: 'student' },
     users: [{ userid: 'root@pam', password: 'pve-sim' }],
   },
   large: {

@@ -40,12 +40,15 @@ describe('the pve-sim command', () => {
 });
 
 describe('scenarios', () => {
-  it('ship the small, school and large presets with the promised sizes', () => {
+  it('ship the small, school, ceph and large presets with the promised sizes', () => {
     expect(parseScenario(presets.small).nodes).toHaveLength(3);
     const school = parseScenario(presets.school);
     expect(school.nodes).toHaveLength(5);
     expect(school.generate?.count).toBe(300);
     expect(parseScenario(presets.large).generate?.count).toBe(10_000);
+    const ceph = parseScenario(presets.ceph);
+    expect(ceph.nodes).toHaveLength(5);
+    expect(ceph.storages.find((s) => s.id === 'ceph')).toMatchObject({ type: 'rbd', shared: true });
   });
 
   it('name the bad key in a scenario file', () => {
@@ -57,7 +60,7 @@ describe('scenarios', () => {
     expect(() => loadScenario(file)).toThrow(/key 'nodes\.0\.cpus'/);
     writeFileSync(file, '{ not json');
     expect(() => loadScenario(file)).toThrow(/is not valid JSON/);
-    expect(() => loadScenario('nope')).toThrow(/neither a preset \(small, school, large\) nor a readable file/);
+    expect(() => loadScenario('nope')).toThrow(/neither a preset \(small, school, ceph, large\) nor a readable file/);
   });
 
   it('serve a 10,000-VM cluster in one /cluster/resources answer', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { DeleteConfirmationRequiredError, InsufficientCapacityError, InvalidDeploymentError, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
+import { DeleteConfirmationRequiredError, DeploymentEngine, InsufficientCapacityError, InvalidDeploymentError, type ConfigureStudentVm, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
 import { expectSchemaValidRequests, fastSim } from './helpers.js';
 import { classVmNames, labOver } from './deployment-fixture.js';
 
@@ -116,6 +116,44 @@ describe('class deployment', () => {
       expect(g.config.lock).toBeUndefined();
     }
   });
+
+  it('runs at most perStorage clone tasks at once on a storage, and holds no slot through a student\'s cloud-init step', async () => {
+    sim = await fastSim({ timeScale: 400 });
+    const lab = await labOver(sim, { students: ['alice', 'bob', 'carol', 'dave'] });
+    api = lab.api;
+    const running = new Map<string, number>();
+    let most = 0;
+    let cloneStarted: (() => void) | undefined;
+    const start = sim.state.tasks.start.bind(sim.state.tasks);
+    sim.state.tasks.start = (node, type, id, user, worker) => {
+      if (type !== 'qmclone') return start(node, type, id, user, worker);
+      running.set(node, (running.get(node) ?? 0) + 1);
+      most = Math.max(most, ...running.values());
+      cloneStarted?.();
+      return start(node, type, id, user, (log) => worker(log).finally(() => running.set(node, running.get(node)! - 1)));
+    };
+    // The first student's cloud-init step waits for the next clone to start: with the storage's one
+    // slot held through this step that would never happen, and the step gives up after 30 s.
+    let overlapped: boolean | undefined;
+    const configureStudentVm: ConfigureStudentVm = async (_api, input) => {
+      if (overlapped === undefined) {
+        overlapped = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 30_000);
+          cloneStarted = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        cloneStarted = undefined;
+      }
+      return input.config;
+    };
+    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, limits: { global: 8, perNode: 8, perStorage: 1 }, configureStudentVm });
+    const summary = await engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu' });
+    expect(summary).toMatchObject({ status: 'done', created: 6, failed: [] });
+    expect(most).toBe(1);
+    expect(overlapped).toBe(true);
+  }, 60_000);
 
   it('replicates the base to more nodes when one node cannot hold every student', async () => {
     const scenario = structuredClone(presets.small!);

@@ -7,7 +7,7 @@ export function addSimCommand(program: Command): void {
   program
     .command('sim')
     .description('Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token')
-    .option('--scenario <name>', 'small, school, large, or a scenario JSON file', 'small')
+    .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
     .action(async (options: { scenario: string; port: string; timeScale: string }) => {

@@ -149,6 +149,8 @@ interface StoredSpec {
 }
 
 type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
+/** Runs one clone under the deployment's node, storage and global limits. */
+type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
 
 /**
  * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
@@ -492,19 +494,20 @@ export class DeploymentEngine {
     const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
 
     // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
-    // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot.
+    // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
+    // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
     const throttle = new DeploymentThrottle(this.#limits);
     const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
-    const slot = (node: string, work: () => Promise<void>) => throttle.run(node, storageKey(node), work);
-    const teacherWork = Promise.all(byRole('teacher').map((t) => slot(t.node!, () => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit)))));
+    const slot = (node: string) => <T>(work: () => Promise<T>) => throttle.run(node, storageKey(node), work);
+    const teacherWork = Promise.all(byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit, slot(t.node!)))));
     const studentChain = async (): Promise<void> => {
       const [baseItem] = byRole('base');
-      if (baseItem) await slot(baseItem.node!, () => guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit)));
+      if (baseItem) await guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit, slot(baseItem.node!)));
       const base = baseItem ? await itemState(baseItem.name) : undefined;
       if (base?.status !== 'done' || base.vmid === null) return;
       const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
       await Promise.all(
-        byRole('replica').map((r) => slot(r.node!, () => guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)))),
+        byRole('replica').map((r) => slot(r.node!)(() => guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)))),
       );
       for (const r of byRole('replica')) {
         const state = await itemState(r.name);
@@ -512,14 +515,12 @@ export class DeploymentEngine {
       }
       await Promise.all(
         byRole('student').map((s) =>
-          slot(s.node!, () =>
-            guard(s, async () => {
-              const sourceNode = plan.storage.shared ? base.node! : s.node!;
-              const sourceVmid = copies[sourceNode];
-              if (sourceVmid === undefined && s.vmid === null) throw new InvalidDeploymentError(`the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`);
-              await this.#ensureVm(api, plan, id, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, emit);
-            }),
-          ),
+          guard(s, async () => {
+            const sourceNode = plan.storage.shared ? base.node! : s.node!;
+            const sourceVmid = copies[sourceNode];
+            if (sourceVmid === undefined && s.vmid === null) throw new InvalidDeploymentError(`the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`);
+            await this.#ensureVm(api, plan, id, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, emit, slot(s.node!));
+          }),
         ),
       );
     };
@@ -696,24 +697,26 @@ export class DeploymentEngine {
    * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
    * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
    */
-  async #ensureVm(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, source: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void): Promise<void> {
+  async #ensureVm(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, source: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void, cloneSlot: CloneSlot): Promise<void> {
     const role = item.role === 'replica' ? 'base' : item.role;
     let state = await this.#recordedGuest(api, plan, item);
     const adopted = state !== undefined;
     if (!state) {
       const node = item.node ?? source.node;
-      emit({ type: 'cloning', deploymentId, name: item.name, node });
-      const result = await cloneVm(api, {
-        source,
-        name: item.name,
-        mode: role === 'teacher' ? 'full' : 'auto',
-        ...(node !== source.node ? { target: node } : {}),
-        description: creationMarker(plan.spec.classId, role, deploymentId),
-        ...this.#cloneTiming(),
-        onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
-        onProgress: (p) => {
-          if (p.phase === 'cloning' && p.percent !== undefined) emit({ type: 'cloning', deploymentId, name: item.name, node, ...(p.vmid ? { vmid: p.vmid } : {}), percent: p.percent });
-        },
+      const result = await cloneSlot(() => {
+        emit({ type: 'cloning', deploymentId, name: item.name, node });
+        return cloneVm(api, {
+          source,
+          name: item.name,
+          mode: role === 'teacher' ? 'full' : 'auto',
+          ...(node !== source.node ? { target: node } : {}),
+          description: creationMarker(plan.spec.classId, role, deploymentId),
+          ...this.#cloneTiming(),
+          onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
+          onProgress: (p) => {
+            if (p.phase === 'cloning' && p.percent !== undefined) emit({ type: 'cloning', deploymentId, name: item.name, node, ...(p.vmid ? { vmid: p.vmid } : {}), percent: p.percent });
+          },
+        });
       });
       state = await this.#settled(api, result.vmid, result.node);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
@@ -811,7 +814,7 @@ export class DeploymentEngine {
     let config: Record<string, unknown> = { ...state.config, tags };
     if (template && Number(config.template) !== 1) {
       await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), this.#taskOptions(120_000));
-      const settled = await this.#settled(api, vmid);
+      const settled = await this.#settled(api, vmid, state.node);
       config = { ...(settled?.config ?? config), tags };
     }
     return { node: state.node, config };

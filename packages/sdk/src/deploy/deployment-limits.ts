@@ -7,14 +7,18 @@ export interface DeploymentLimits {
   /** @defaultValue 3 */
   perNode: number;
   /**
-   * Each clone holds the storage's allocation lock for a moment and PVE gives up on it after 10 s;
-   * 2 keeps the queue short enough that lvm-thin never times out. @defaultValue 2
+   * Clones in flight on one storage (per node for local storage), from request to the end of the
+   * task. Each takes the storage's allocation lock for a moment (a linked clone on lvm-thin about
+   * 1.5 s, then 1 s for its cloud-init drive) and PVE gives up waiting for it after 10 s, so a
+   * clone waits behind at most `perStorage − 1` others' holds. 3 keeps that near 3 s, and still
+   * keeps one clone queued at the lock while a teacher's full clone holds a slot through its
+   * minutes-long copy, so the lock never idles on our round trips. @defaultValue 3
    */
   perStorage: number;
 }
 
 /** Limits a 3-node lab on lvm-thin survives. */
-export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 2 };
+export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 3 };
 
 /** The limiters of one deployment run. */
 export class DeploymentThrottle {
