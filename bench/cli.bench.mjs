@@ -16,7 +16,13 @@ const lab = resolve(fileURLToPath(import.meta.url), '../../packages/cli/bin/lab.
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-cli-'));
 const SCENARIO = process.env.BENCH_CLI_SCENARIO ?? 'large';
 const sim = await startPveSim({ scenario: SCENARIO, timeScale: 50 });
-writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({ store: 'sqlite:./lab.db', clusters: [{ id: 'pve', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }] }));
+writeFileSync(
+  join(dir, 'lab.config.json'),
+  JSON.stringify({
+    store: 'sqlite:./lab.db',
+    clusters: [{ id: 'pve', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }],
+  }),
+);
 const env = { ...process.env, LAB_CLUSTER_PVE_TOKEN_SECRET: sim.tokenSecret };
 delete env.LAB_CONFIG;
 
@@ -37,7 +43,11 @@ function timed(args) {
 
 // The simulator answers from this process's event loop, so the one sync runs as an async child.
 await new Promise((done, fail) => {
-  const child = spawn(process.execPath, [lab, 'sync', '--once'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [lab, 'sync', '--once'], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`lab sync --once exited ${code}`))));
 });
 await sim.close();
@@ -51,6 +61,19 @@ if (process.env.BENCH_CLI_KEEP) console.log(`kept ${dir}`);
 else rmSync(dir, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(0);
-console.log(`lab vms (${vmsCount} VMs, ${lines} lines of output, SQLite, as the operator): p50 ${f(vms.p50)} ms, p90 ${f(vms.p90)} ms, min ${f(vms.min)} ms over ${RUNS} runs (target p50 ≤ 300 ms)`);
+console.log(
+  `lab vms (${vmsCount} VMs, ${lines} lines of output, SQLite, as the operator): p50 ${f(vms.p50)} ms, p90 ${f(vms.p90)} ms, min ${f(vms.min)} ms over ${RUNS} runs (target p50 ≤ 300 ms)`,
+);
 console.log(`lab --help: p50 ${f(help.p50)} ms; node -e 0: p50 ${f(node.p50)} ms`);
-console.log(JSON.stringify({ bench: 'cli', runs: RUNS, vms: vmsCount, lab_vms_cold_start_ms: Math.round(vms.p50), lab_vms_cold_start_p90_ms: Math.round(vms.p90), lab_help_ms: Math.round(help.p50), node_baseline_ms: Math.round(node.p50), target_ms: 300 }));
+console.log(
+  JSON.stringify({
+    bench: 'cli',
+    runs: RUNS,
+    vms: vmsCount,
+    lab_vms_cold_start_ms: Math.round(vms.p50),
+    lab_vms_cold_start_p90_ms: Math.round(vms.p90),
+    lab_help_ms: Math.round(help.p50),
+    node_baseline_ms: Math.round(node.p50),
+    target_ms: 300,
+  }),
+);

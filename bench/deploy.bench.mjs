@@ -10,7 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPveSim, DefaultTimings, presets } from '@lab/pve-sim';
-import { DeploymentEngine, ProxmoxClient, PveHttpError, PveTaskFailedError, TemplateCatalog, waitForTask } from '@lab/proxmox-sdk';
+import {
+  DeploymentEngine,
+  ProxmoxClient,
+  PveHttpError,
+  PveTaskFailedError,
+  TemplateCatalog,
+  waitForTask,
+} from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 
 const STUDENTS = 30;
@@ -22,7 +29,11 @@ function outcomeCounter() {
   const c = { failedRequests: 0, vmidConflicts: 0, lockTimeouts: 0 };
   return {
     c,
-    observer: { pveRequest: (r) => { if (r.status === null || r.status >= 400) c.failedRequests++; } },
+    observer: {
+      pveRequest: (r) => {
+        if (r.status === null || r.status >= 400) c.failedRequests++;
+      },
+    },
     /** A failed task or refused request: classify its message. */
     failed(text, countRequest) {
       if (countRequest) c.failedRequests++;
@@ -33,9 +44,23 @@ function outcomeCounter() {
 }
 
 const SCENARIOS = {
-  school: { preset: 'school', classes: 1, mappings: [{ node: 'pve1', vmid: 9000 }, { node: 'pve2', vmid: 9100 }] },
+  school: {
+    preset: 'school',
+    classes: 1,
+    mappings: [
+      { node: 'pve1', vmid: 9000 },
+      { node: 'pve2', vmid: 9100 },
+    ],
+  },
   ceph: { preset: 'ceph', classes: 1, mappings: [{ node: 'pve1', vmid: 9000 }] },
-  term: { preset: 'school', classes: 3, mappings: [{ node: 'pve1', vmid: 9000 }, { node: 'pve2', vmid: 9100 }] },
+  term: {
+    preset: 'school',
+    classes: 3,
+    mappings: [
+      { node: 'pve1', vmid: 9000 },
+      { node: 'pve2', vmid: 9100 },
+    ],
+  },
 };
 const classIds = (n) => Array.from({ length: n }, (_, c) => `cs${101 + c}`);
 
@@ -43,15 +68,32 @@ async function setup(label, scenario) {
   const sim = await startPveSim({ scenario: scenario.preset, timeScale: TIME_SCALE, seed: 1 });
   const store = await openStore(`sqlite:${join(dir, `${label}.db`)}`);
   const counter = outcomeCounter();
-  const api = new ProxmoxClient({ clusterId: 'school', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint }, observer: counter.observer });
+  const api = new ProxmoxClient({
+    clusterId: 'school',
+    baseUrl: sim.url,
+    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+    observer: counter.observer,
+  });
   const clusters = { get: () => api, ids: () => ['school'] };
   const catalog = new TemplateCatalog({ store, clusters });
-  await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: scenario.mappings.map((m) => ({ clusterId: 'school', ...m })) });
+  await catalog.create({
+    name: 'ubuntu',
+    memory: 2048,
+    cores: 2,
+    mappings: scenario.mappings.map((m) => ({ clusterId: 'school', ...m })),
+  });
   for (const classId of classIds(scenario.classes)) {
-    const teacher = await store.classes.createPerson({ username: `teacher-${classId}`, displayName: 'T', role: 'teacher' }, Date.now());
+    const teacher = await store.classes.createPerson(
+      { username: `teacher-${classId}`, displayName: 'T', role: 'teacher' },
+      Date.now(),
+    );
     await store.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: teacher.id }, Date.now());
     for (let i = 0; i < STUDENTS; i++) {
-      const p = await store.classes.createPerson({ username: `${classId}-s${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' }, Date.now());
+      const p = await store.classes.createPerson(
+        { username: `${classId}-s${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' },
+        Date.now(),
+      );
       await store.classes.addMember({ classId, personId: p.id, role: 'student' });
     }
   }
@@ -72,7 +114,8 @@ async function deploy(label, scenario, limits) {
   const { sim, store, clusters, catalog, counter, pollIntervalMs, close } = await setup(label, scenario);
   const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs, ...(limits ? { limits } : {}) });
   const plans = [];
-  for (const classId of classIds(scenario.classes)) plans.push(await engine.plan({ classId, count: STUDENTS, template: 'ubuntu' }));
+  for (const classId of classIds(scenario.classes))
+    plans.push(await engine.plan({ classId, count: STUDENTS, template: 'ubuntu' }));
   sim.requests.reset();
   const t0 = sim.time.now();
   const summaries = await Promise.all((await Promise.all(plans.map((plan) => engine.apply(plan)))).map((h) => h.done));
@@ -80,8 +123,18 @@ async function deploy(label, scenario, limits) {
   const requests = sim.requests.total;
   const vms = classVms(sim);
   await close();
-  for (const summary of summaries) if (summary.status !== 'done') throw new Error(`${label} deployment ended ${summary.status}: ${JSON.stringify(summary.failed)}`);
-  return { plans, plan: plans[0], wallModelMs, requests, created: summaries.reduce((n, x) => n + x.created, 0), vms, ...counter.c };
+  for (const summary of summaries)
+    if (summary.status !== 'done')
+      throw new Error(`${label} deployment ended ${summary.status}: ${JSON.stringify(summary.failed)}`);
+  return {
+    plans,
+    plan: plans[0],
+    wallModelMs,
+    requests,
+    created: summaries.reduce((n, x) => n + x.created, 0),
+    vms,
+    ...counter.c,
+  };
 }
 
 /**
@@ -97,14 +150,18 @@ async function naiveParallel(plan) {
     for (let attempt = 1; attempt <= 20; attempt++) {
       const newid = Number(await api.get('/cluster/nextid'));
       try {
-        const upid = await api.post(`/nodes/${source.node}/qemu/${source.vmid}/clone`, { newid, name, full: full ? 1 : 0 });
+        const upid = await api.post(`/nodes/${source.node}/qemu/${source.vmid}/clone`, {
+          newid,
+          name,
+          full: full ? 1 : 0,
+        });
         await waitForTask(api, upid, { pollIntervalMs, maxPollIntervalMs: pollIntervalMs, timeoutMs: 3_600_000 });
         return newid;
       } catch (error) {
         if (error instanceof PveHttpError) counter.failed(error.pveMessage, false);
         else if (error instanceof PveTaskFailedError) counter.failed(error.exitstatus, true);
         else throw error;
-        await sleep(Math.min(2000, 50 * 2 ** attempt) / TIME_SCALE * 10);
+        await sleep((Math.min(2000, 50 * 2 ** attempt) / TIME_SCALE) * 10);
       }
     }
     throw new Error(`${name}: gave up after 20 attempts`);
@@ -175,10 +232,21 @@ function lowerBoundMs(presetName, plans) {
 
 const wanted = (process.env.BENCH_DEPLOY_SCENARIOS ?? 'school,ceph,term').split(',');
 const f1 = (ms) => (ms / 1000).toFixed(1);
-const pick = (r, bound) => ({ wall_ms: Math.round(r.wallModelMs), ratio: Number((r.wallModelMs / bound.ms).toFixed(3)), requests: r.requests, failed_requests: r.failedRequests, vmid_conflicts: r.vmidConflicts, lock_timeouts: r.lockTimeouts, vms: r.vms });
-const row = (label, r, bound) => `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
-const describeBound = (b) => `lower bound ${f1(b.ms)} s = max(a class's base + its students on its busiest storage ${b.classChain.toFixed(1)} s, busiest storage lock ${b.lockChain.toFixed(1)} s, teacher full copies on one storage ${b.copyChain.toFixed(1)} s)`;
-const spread = (plans) => [...new Set(plans.flatMap((p) => p.vms.filter((v) => v.role === 'student').map((v) => v.node)))].sort().join(',');
+const pick = (r, bound) => ({
+  wall_ms: Math.round(r.wallModelMs),
+  ratio: Number((r.wallModelMs / bound.ms).toFixed(3)),
+  requests: r.requests,
+  failed_requests: r.failedRequests,
+  vmid_conflicts: r.vmidConflicts,
+  lock_timeouts: r.lockTimeouts,
+  vms: r.vms,
+});
+const row = (label, r, bound) =>
+  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
+const describeBound = (b) =>
+  `lower bound ${f1(b.ms)} s = max(a class's base + its students on its busiest storage ${b.classChain.toFixed(1)} s, busiest storage lock ${b.lockChain.toFixed(1)} s, teacher full copies on one storage ${b.copyChain.toFixed(1)} s)`;
+const spread = (plans) =>
+  [...new Set(plans.flatMap((p) => p.vms.filter((v) => v.role === 'student').map((v) => v.node)))].sort().join(',');
 const result = { bench: 'deploy' };
 
 if (wanted.includes('school')) {
@@ -186,7 +254,9 @@ if (wanted.includes('school')) {
   const bound = lowerBoundMs('school', parallel.plans);
   const sequential = await deploy('sequential', SCENARIOS.school, { global: 1, perNode: 1, perStorage: 1 });
   const naive = await naiveParallel(parallel.plan);
-  console.log(`school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model`);
+  console.log(
+    `school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model`,
+  );
   console.log(describeBound(bound));
   console.log(row('ours (DeploymentEngine)', parallel, bound));
   console.log(row('seeds: sequential loop', sequential, bound));
@@ -208,10 +278,17 @@ for (const name of ['ceph', 'term'].filter((n) => wanted.includes(n))) {
   const scenario = SCENARIOS[name];
   const ours = await deploy(name, scenario);
   const bound = lowerBoundMs(scenario.preset, ours.plans);
-  console.log(`${name} scenario (${scenario.preset}), ${scenario.classes} × ${STUDENTS} students at once, students on ${spread(ours.plans)}`);
+  console.log(
+    `${name} scenario (${scenario.preset}), ${scenario.classes} × ${STUDENTS} students at once, students on ${spread(ours.plans)}`,
+  );
   console.log(describeBound(bound));
   console.log(row('ours (DeploymentEngine)', ours, bound));
-  result[name] = { ...pick(ours, bound), lower_bound_ms: Math.round(bound.ms), classes: scenario.classes, student_nodes: spread(ours.plans).split(',').length };
+  result[name] = {
+    ...pick(ours, bound),
+    lower_bound_ms: Math.round(bound.ms),
+    classes: scenario.classes,
+    student_nodes: spread(ours.plans).split(',').length,
+  };
 }
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(result));

@@ -30,7 +30,13 @@ async function timeResources() {
   await sim.close();
   samples.sort((a, b) => a - b);
   ttfb.sort((a, b) => a - b);
-  return { vms, p50: percentile(samples, 50), p99: percentile(samples, 99), ttfbP50: percentile(ttfb, 50), ttfbP99: percentile(ttfb, 99) };
+  return {
+    vms,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    ttfbP50: percentile(ttfb, 50),
+    ttfbP99: percentile(ttfb, 99),
+  };
 }
 
 async function cloneSeconds(timeScale, vmid) {
@@ -44,20 +50,28 @@ async function cloneSeconds(timeScale, vmid) {
 }
 
 const resources = await timeResources();
-console.log(`/cluster/resources?type=vm with ${resources.vms} VMs: p50 ${resources.p50.toFixed(1)} ms, p99 ${resources.p99.toFixed(1)} ms (over HTTPS incl. client JSON parse, 30 calls after 5 warm-up); simulator's share (time to first byte): p50 ${resources.ttfbP50.toFixed(1)} ms, p99 ${resources.ttfbP99.toFixed(1)} ms`);
+console.log(
+  `/cluster/resources?type=vm with ${resources.vms} VMs: p50 ${resources.p50.toFixed(1)} ms, p99 ${resources.p99.toFixed(1)} ms (over HTTPS incl. client JSON parse, 30 calls after 5 warm-up); simulator's share (time to first byte): p50 ${resources.ttfbP50.toFixed(1)} ms, p99 ${resources.ttfbP99.toFixed(1)} ms`,
+);
 // 9002: 16 GiB on nfs-shared (250 MB/s); 9001: 64 GiB + EFI disk on local-lvm (400 MB/s).
 const small100 = await cloneSeconds(100, 9002);
 const big100 = await cloneSeconds(100, 9001);
 const small20 = await cloneSeconds(20, 9002);
-console.log(`full clone, simulated seconds at timeScale 100: 16 GiB ${small100.toFixed(1)} s, 64 GiB ${big100.toFixed(1)} s (ratio ${(big100 / small100).toFixed(3)}; model ${((64 * 1024) / 400 / ((16 * 1024) / 250)).toFixed(3)})`);
-console.log(`same 16 GiB clone at timeScale 20: ${small20.toFixed(1)} s (drift vs timeScale 100: ${((small100 / small20 - 1) * 100).toFixed(1)} %)`);
-console.log(JSON.stringify({
-  bench: 'sim',
-  vms: resources.vms,
-  resources_p50_ms: Number(resources.p50.toFixed(2)),
-  resources_p99_ms: Number(resources.p99.toFixed(2)),
-  resources_ttfb_p50_ms: Number(resources.ttfbP50.toFixed(2)),
-  full_clone_16g_s: Number(small100.toFixed(1)),
-  full_clone_64g_s: Number(big100.toFixed(1)),
-  scale_drift_pct: Number(((small100 / small20 - 1) * 100).toFixed(2)),
-}));
+console.log(
+  `full clone, simulated seconds at timeScale 100: 16 GiB ${small100.toFixed(1)} s, 64 GiB ${big100.toFixed(1)} s (ratio ${(big100 / small100).toFixed(3)}; model ${((64 * 1024) / 400 / ((16 * 1024) / 250)).toFixed(3)})`,
+);
+console.log(
+  `same 16 GiB clone at timeScale 20: ${small20.toFixed(1)} s (drift vs timeScale 100: ${((small100 / small20 - 1) * 100).toFixed(1)} %)`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'sim',
+    vms: resources.vms,
+    resources_p50_ms: Number(resources.p50.toFixed(2)),
+    resources_p99_ms: Number(resources.p99.toFixed(2)),
+    resources_ttfb_p50_ms: Number(resources.ttfbP50.toFixed(2)),
+    full_clone_16g_s: Number(small100.toFixed(1)),
+    full_clone_64g_s: Number(big100.toFixed(1)),
+    scale_drift_pct: Number(((small100 / small20 - 1) * 100).toFixed(2)),
+  }),
+);

@@ -24,8 +24,10 @@ const SECRET = 'storm-signing-secret';
 const APP = '111111111111111111';
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-storm-'));
 
-const listen = (server) => new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`)));
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+const listen = (server) =>
+  new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`)));
+const percentile = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 // A school of 10 nodes, each with 20 stopped student VMs (1 GiB, Linux) on local storage.
 const sim = await startPveSim({
@@ -35,24 +37,46 @@ const sim = await startPveSim({
     cluster: 'storm',
     nodes: Array.from({ length: NODES }, (_, i) => ({ name: `pve${i + 1}`, cpus: 32, memoryGiB: 128 })),
     storages: [{ id: 'local-lvm', type: 'lvmthin', shared: false, sizeGiB: 4000, throughputMBps: 400 }],
-    generate: { count: STUDENTS, vmidStart: 1000, storage: 'local-lvm', runningFraction: 0, windowsFraction: 0, lxcFraction: 0, namePrefix: 'student' },
+    generate: {
+      count: STUDENTS,
+      vmidStart: 1000,
+      storage: 'local-lvm',
+      runningFraction: 0,
+      windowsFraction: 0,
+      lxcFraction: 0,
+      namePrefix: 'student',
+    },
     users: [{ userid: 'root@pam', password: 'pve-sim' }],
   },
 });
 const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
 // Every answer of the cluster as our client sees it: a PVE error would be counted here.
 const pve = { requests: 0, errors: 0 };
-const observer = { pveRequest: (r) => { pve.requests++; if (r.status === null || r.status >= 400) pve.errors++; } };
-const clusters = new Clusters([{ id: 'school', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }], { observer });
+const observer = {
+  pveRequest: (r) => {
+    pve.requests++;
+    if (r.status === null || r.status >= 400) pve.errors++;
+  },
+};
+const clusters = new Clusters(
+  [{ id: 'school', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
+  { observer },
+);
 await store.clusters.upsert({ id: 'school', name: 'school', url: clusters.get('school').baseUrl });
 await new SyncEngine({ store, clusters }).fullSync();
 const students = [];
 for (let i = 0; i < STUDENTS; i++) {
   const platform = i % 2 === 0 ? 'slack' : 'discord';
   const externalId = platform === 'slack' ? `U${String(i).padStart(8, '0')}` : String(300000000000000000n + BigInt(i));
-  const person = await store.classes.createPerson({ username: `s${String(i).padStart(3, '0')}`, displayName: `Student ${i}`, role: 'student' }, Date.now());
+  const person = await store.classes.createPerson(
+    { username: `s${String(i).padStart(3, '0')}`, displayName: `Student ${i}`, role: 'student' },
+    Date.now(),
+  );
   await store.classes.linkIdentity({ personId: person.id, platform, externalId });
-  await store.classes.assignVm({ clusterId: 'school', vmid: 1000 + i, personId: person.id, classId: null, role: 'student' }, Date.now());
+  await store.classes.assignVm(
+    { clusterId: 'school', vmid: 1000 + i, personId: person.id, classId: null, role: 'student' },
+    Date.now(),
+  );
   students.push({ platform, externalId, vmid: 1000 + i });
 }
 
@@ -70,14 +94,20 @@ const fakePlatforms = createServer((req, res) => {
     if (req.url.startsWith('/respond/') || req.method === 'PATCH') {
       replies[platform]++;
       const text = platform === 'slack' ? JSON.parse(body).text : JSON.parse(body).content;
-      if (/error|failed|went wrong|refused|can't|cannot/i.test(String(text))) replies.errors.push(`${platform}: ${text}`);
+      if (/error|failed|went wrong|refused|can't|cannot/i.test(String(text)))
+        replies.errors.push(`${platform}: ${text}`);
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"ts":"1.1","id":"1"}');
   });
 });
 const platformUrl = await listen(fakePlatforms);
 
-const slack = createSlackBot({ router, signingSecret: SECRET, botToken: 'xoxb-storm', slackApiUrl: `${platformUrl}/api/` });
+const slack = createSlackBot({
+  router,
+  signingSecret: SECRET,
+  botToken: 'xoxb-storm',
+  slackApiUrl: `${platformUrl}/api/`,
+});
 const slackUrl = await listen(createServer(slack.requestListener));
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url').toString('hex');
@@ -99,13 +129,34 @@ function post(url, path, headers, body) {
 
 function send(student, i) {
   if (student.platform === 'slack') {
-    const body = new URLSearchParams({ command: '/myvm', text: 'start', user_id: student.externalId, channel_id: 'C1', trigger_id: `t${i}`, response_url: `${platformUrl}/respond/${i}` }).toString();
+    const body = new URLSearchParams({
+      command: '/myvm',
+      text: 'start',
+      user_id: student.externalId,
+      channel_id: 'C1',
+      trigger_id: `t${i}`,
+      response_url: `${platformUrl}/respond/${i}`,
+    }).toString();
     return post(slackUrl, '/slack/events', signSlackRequest(SECRET, body), body);
   }
-  const body = JSON.stringify({ type: 2, id: String(500000000000000000n + BigInt(i)), application_id: APP, token: `tok-${i}`, version: 1, channel_id: '444', member: { user: { id: student.externalId, username: 'u' } }, data: { id: '2', name: 'myvm', type: 1, options: [{ type: 1, name: 'start', options: [] }] } });
+  const body = JSON.stringify({
+    type: 2,
+    id: String(500000000000000000n + BigInt(i)),
+    application_id: APP,
+    token: `tok-${i}`,
+    version: 1,
+    channel_id: '444',
+    member: { user: { id: student.externalId, username: 'u' } },
+    data: { id: '2', name: 'myvm', type: 1, options: [{ type: 1, name: 'start', options: [] }] },
+  });
   const timestamp = String(Math.floor(Date.now() / 1000));
   const signature = sign(null, Buffer.from(timestamp + body), privateKey).toString('hex');
-  return post(discordUrl, '/interactions', { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp }, body);
+  return post(
+    discordUrl,
+    '/interactions',
+    { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp },
+    body,
+  );
 }
 
 pve.requests = 0;
@@ -113,22 +164,41 @@ pve.errors = 0;
 const t0Model = sim.time.now();
 const t0 = performance.now();
 // 200 arrivals spread evenly over one second (each at its own instant, as students press Enter).
-const stage = (what) => process.env.BENCH_DEBUG && console.error(`[storm] ${what} at ${Math.round(performance.now() - t0)} ms`);
-const acks = await Promise.all(students.map((s, i) => new Promise((r) => setTimeout(r, (i * WINDOW_MS) / STUDENTS)).then(() => send(s, i))));
+const stage = (what) =>
+  process.env.BENCH_DEBUG && console.error(`[storm] ${what} at ${Math.round(performance.now() - t0)} ms`);
+const acks = await Promise.all(
+  students.map((s, i) => new Promise((r) => setTimeout(r, (i * WINDOW_MS) / STUDENTS)).then(() => send(s, i))),
+);
 stage('all acknowledged');
 const lastArrivalModelMs = WINDOW_MS * TIME_SCALE;
 // Wait for every VM to run in the simulator (the cluster's truth), then for the bots to finish replying.
 const isRunning = (vmid) => sim.state.guests.get(vmid)?.status === 'running';
 while (!students.every((s) => isRunning(s.vmid))) {
-  if (performance.now() - t0 > 120_000) throw new Error(`after 2 min, ${students.filter((s) => !isRunning(s.vmid)).length} VMs are still not running`);
+  if (performance.now() - t0 > 120_000)
+    throw new Error(`after 2 min, ${students.filter((s) => !isRunning(s.vmid)).length} VMs are still not running`);
   await new Promise((res) => setTimeout(res, 5));
 }
 const allRunningModelMs = sim.time.now() - t0Model;
 stage('all running');
 const wallMs = performance.now() - t0;
 const idle = Promise.all([slack.idle(), discord.idle()]);
-await Promise.race([idle, new Promise((_, reject) => setTimeout(() => reject(new Error(`replies still pending 2 min after all VMs ran (Slack ${replies.slack}, Discord ${replies.discord} sent)`)), 120_000).unref())]);
-const failedStartTasks = [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmstart' && t.status === 'stopped' && t.exitstatus !== 'OK').length;
+await Promise.race([
+  idle,
+  new Promise((_, reject) =>
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `replies still pending 2 min after all VMs ran (Slack ${replies.slack}, Discord ${replies.discord} sent)`,
+          ),
+        ),
+      120_000,
+    ).unref(),
+  ),
+]);
+const failedStartTasks = [...sim.state.tasks.tasks.values()].filter(
+  (t) => t.type === 'qmstart' && t.status === 'stopped' && t.exitstatus !== 'OK',
+).length;
 const ackMs = acks.map((a) => a.ms);
 const bad = acks.filter((a) => a.status !== 200).length;
 
@@ -142,21 +212,31 @@ await sim.close();
 fakePlatforms.close();
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`${STUDENTS} students (${STUDENTS / 2} Slack, ${STUDENTS / 2} Discord) send /myvm start within ${WINDOW_MS} ms; ${NODES} nodes, time scale ×${TIME_SCALE}`);
-console.log(`ack: p50 ${percentile(ackMs, 50).toFixed(1)} ms, p99 ${percentile(ackMs, 99).toFixed(1)} ms, max ${Math.max(...ackMs).toFixed(1)} ms; non-200 answers: ${bad}`);
-console.log(`all running after ${(allRunningModelMs / 1000).toFixed(2)} s on the model (${(wallMs / 1000).toFixed(2)} s real); lower bound ${(lowerBoundModelMs / 1000).toFixed(2)} s; ratio ${ratio.toFixed(3)}`);
-console.log(`replies: ${replies.slack} Slack, ${replies.discord} Discord; error replies: ${replies.errors.length}${replies.errors.length ? ` (${replies.errors.slice(0, 3).join(' | ')})` : ''}; PVE requests ${pve.requests}, error answers ${pve.errors}, failed start tasks ${failedStartTasks}`);
-console.log(JSON.stringify({
-  bench: 'storm',
-  students: STUDENTS,
-  ack_p50_ms: Number(percentile(ackMs, 50).toFixed(1)),
-  ack_p99_ms: Number(percentile(ackMs, 99).toFixed(1)),
-  non_200_acks: bad,
-  all_running: students.every((s) => isRunning(s.vmid)),
-  error_replies: replies.errors.length,
-  pve_error_answers: pve.errors,
-  failed_start_tasks: failedStartTasks,
-  all_running_ms: Math.round(allRunningModelMs),
-  lower_bound_ms: Math.round(lowerBoundModelMs),
-  ratio: Number(ratio.toFixed(3)),
-}));
+console.log(
+  `${STUDENTS} students (${STUDENTS / 2} Slack, ${STUDENTS / 2} Discord) send /myvm start within ${WINDOW_MS} ms; ${NODES} nodes, time scale ×${TIME_SCALE}`,
+);
+console.log(
+  `ack: p50 ${percentile(ackMs, 50).toFixed(1)} ms, p99 ${percentile(ackMs, 99).toFixed(1)} ms, max ${Math.max(...ackMs).toFixed(1)} ms; non-200 answers: ${bad}`,
+);
+console.log(
+  `all running after ${(allRunningModelMs / 1000).toFixed(2)} s on the model (${(wallMs / 1000).toFixed(2)} s real); lower bound ${(lowerBoundModelMs / 1000).toFixed(2)} s; ratio ${ratio.toFixed(3)}`,
+);
+console.log(
+  `replies: ${replies.slack} Slack, ${replies.discord} Discord; error replies: ${replies.errors.length}${replies.errors.length ? ` (${replies.errors.slice(0, 3).join(' | ')})` : ''}; PVE requests ${pve.requests}, error answers ${pve.errors}, failed start tasks ${failedStartTasks}`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'storm',
+    students: STUDENTS,
+    ack_p50_ms: Number(percentile(ackMs, 50).toFixed(1)),
+    ack_p99_ms: Number(percentile(ackMs, 99).toFixed(1)),
+    non_200_acks: bad,
+    all_running: students.every((s) => isRunning(s.vmid)),
+    error_replies: replies.errors.length,
+    pve_error_answers: pve.errors,
+    failed_start_tasks: failedStartTasks,
+    all_running_ms: Math.round(allRunningModelMs),
+    lower_bound_ms: Math.round(lowerBoundModelMs),
+    ratio: Number(ratio.toFixed(3)),
+  }),
+);

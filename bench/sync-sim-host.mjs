@@ -17,7 +17,12 @@ const handlers = {
       scenario.generate = { ...scenario.generate, count: perCluster, vmidStart: 10_000, runningFraction: 0.5 };
       sims.push(await startPveSim({ scenario, timeScale: 200, seed: i + 1 }));
     }
-    return sims.map((s) => ({ url: s.url, tokenId: s.tokenId, tokenSecret: s.tokenSecret, fingerprint: s.fingerprint }));
+    return sims.map((s) => ({
+      url: s.url,
+      tokenId: s.tokenId,
+      tokenSecret: s.tokenSecret,
+      fingerprint: s.fingerprint,
+    }));
   },
   // Per cluster 10 VMs started, 10 stopped, 5 created, 4 deleted and 4 retagged.
   async change() {
@@ -45,7 +50,16 @@ const handlers = {
         }
       }
       if (started < 10) throw new Error(`only ${started} of 10 VMs could be started`);
-      for (let k = 0; k < 5; k++) tasks.push(sim.ops.create(`pve${k + 1}`, 90_000 + k, 'qemu', { name: `new-${k}`, memory: 1024, cores: 1, ostype: 'l26', agent: '1', scsi0: 'local-lvm:8' }, 'root@pam'));
+      for (let k = 0; k < 5; k++)
+        tasks.push(
+          sim.ops.create(
+            `pve${k + 1}`,
+            90_000 + k,
+            'qemu',
+            { name: `new-${k}`, memory: 1024, cores: 1, ostype: 'l26', agent: '1', scsi0: 'local-lvm:8' },
+            'root@pam',
+          ),
+        );
       const untouched = stopped.filter((g) => g.status === 'stopped' && !g.config.lock);
       for (const g of untouched.slice(-4)) tasks.push(sim.ops.destroy(g.node, g.vmid, g.type, 'root@pam'));
       for (const g of untouched.slice(-8, -4)) g.config.tags = 'retagged';
@@ -62,7 +76,11 @@ const handlers = {
     let naive = 0;
     for (const sim of sims) {
       const guests = [...sim.state.guests.values()];
-      naive += 1 + 2 * sim.state.nodes.size + 2 * guests.length + guests.filter((g) => g.type === 'qemu' && g.status === 'running').length;
+      naive +=
+        1 +
+        2 * sim.state.nodes.size +
+        2 * guests.length +
+        guests.filter((g) => g.type === 'qemu' && g.status === 'running').length;
     }
     return naive;
   },

@@ -11,7 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClassScheduler, InventoryService, ProxmoxClient, SyncEngine, createTcpPortProbe, localDate } from '@lab/proxmox-sdk';
+import {
+  ClassScheduler,
+  InventoryService,
+  ProxmoxClient,
+  SyncEngine,
+  createTcpPortProbe,
+  localDate,
+} from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 
 const CLUSTERS = Number(process.env.BENCH_SYNC_CLUSTERS ?? 10);
@@ -23,7 +30,9 @@ let rssPeak = 0;
 const sample = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
 const sampler = setInterval(sample, 50);
 
-const host = fork(resolve(fileURLToPath(import.meta.url), '../sync-sim-host.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const host = fork(resolve(fileURLToPath(import.meta.url), '../sync-sim-host.mjs'), {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
 await new Promise((ready) => host.once('message', ready));
 let nextId = 0;
 const pending = new Map();
@@ -33,16 +42,25 @@ host.on('message', ({ id, ok, value, error }) => {
   if (ok) p.resolve(value);
   else p.reject(new Error(`sim host: ${error}`));
 });
-const call = (op, args) => new Promise((res, rej) => {
-  const id = ++nextId;
-  pending.set(id, { resolve: res, reject: rej });
-  host.send({ id, op, args });
-});
+const call = (op, args) =>
+  new Promise((res, rej) => {
+    const id = ++nextId;
+    pending.set(id, { resolve: res, reject: rej });
+    host.send({ id, op, args });
+  });
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-sync-'));
 const endpoints = await call('start', { clusters: CLUSTERS, perCluster: PER_CLUSTER });
 const ids = endpoints.map((_, i) => `lab${i + 1}`);
-const client = (e, i, observer) => new ProxmoxClient({ clusterId: ids[i], baseUrl: e.url, auth: { type: 'token', tokenId: e.tokenId, secret: e.tokenSecret }, tls: { fingerprint: e.fingerprint }, maxConcurrentRequests: 16, ...(observer ? { observer } : {}) });
+const client = (e, i, observer) =>
+  new ProxmoxClient({
+    clusterId: ids[i],
+    baseUrl: e.url,
+    auth: { type: 'token', tokenId: e.tokenId, secret: e.tokenSecret },
+    tls: { fingerprint: e.fingerprint },
+    maxConcurrentRequests: 16,
+    ...(observer ? { observer } : {}),
+  });
 const apis = endpoints.map((e, i) => client(e, i));
 const clusters = { get: (id) => apis[ids.indexOf(id)], ids: () => ids };
 // The scheduler's own clients: whatever it sends is counted here, whatever runs beside it.
@@ -51,7 +69,14 @@ const schedulerApis = endpoints.map((e, i) => client(e, i, { pveRequest: () => s
 const schedulerClusters = { get: (id) => schedulerApis[ids.indexOf(id)], ids: () => ids };
 
 const store = await openStore(`sqlite:${join(dir, 'sync.db')}`);
-const engine = new SyncEngine({ store, clusters, probe: createTcpPortProbe(), probeTimeoutMs: 300, detailConcurrency: 16, probeConcurrency: 64 });
+const engine = new SyncEngine({
+  store,
+  clusters,
+  probe: createTcpPortProbe(),
+  probeTimeoutMs: 300,
+  detailConcurrency: 16,
+  probeConcurrency: 64,
+});
 
 async function timed(fn) {
   await call('reset');
@@ -74,7 +99,9 @@ const offset = 12 - utcHour; // a zone where it is about noon now, so the sessio
 const timezone = offset >= 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
 const today = localDate(Date.now(), timezone);
 const nextWeek = localDate(Date.now() + 7 * 86_400_000, timezone);
-const pool = ids.map((id) => rows.filter((r) => r.clusterId === id && r.status === 'running' && r.type === 'qemu').reverse());
+const pool = ids.map((id) =>
+  rows.filter((r) => r.clusterId === id && r.status === 'running' && r.type === 'qemu').reverse(),
+);
 let scheduledVms = 0;
 await store.transaction(async (tx) => {
   for (let c = 0; c < 20; c++) {
@@ -82,13 +109,38 @@ await store.transaction(async (tx) => {
     await tx.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: null }, Date.now());
     for (let j = 0; j < 30; j++) {
       const vm = pool[(c * 30 + j) % ids.length].shift();
-      const person = await tx.classes.createPerson({ username: `${classId}-s${j}`, displayName: `${classId} S${j}`, role: 'student' }, Date.now());
-      await tx.classes.assignVm({ clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId, role: 'student' }, Date.now());
+      const person = await tx.classes.createPerson(
+        { username: `${classId}-s${j}`, displayName: `${classId} S${j}`, role: 'student' },
+        Date.now(),
+      );
+      await tx.classes.assignVm(
+        { clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId, role: 'student' },
+        Date.now(),
+      );
       scheduledVms++;
     }
-    const spec = c < 10 ? { days: today, startTime: '10:00', endTime: '14:00' } : { days: nextWeek, startTime: '10:00', endTime: '14:00' };
-    await tx.schedules.add({ classId, ...spec, timezone, startBeforeMin: 10, skipDates: [], createdBy: 'bench', createdAt: Date.now() });
-    if (c >= 5) await tx.usage.savePolicy({ classId, quotaHours: c >= 15 ? 100 : null, maxRunning: c >= 15 ? 2 : null, maxRunningInClass: null, idleCpuBelowPercent: c < 15 ? 10 : null, idleForMinutes: c < 15 ? 60 : null });
+    const spec =
+      c < 10
+        ? { days: today, startTime: '10:00', endTime: '14:00' }
+        : { days: nextWeek, startTime: '10:00', endTime: '14:00' };
+    await tx.schedules.add({
+      classId,
+      ...spec,
+      timezone,
+      startBeforeMin: 10,
+      skipDates: [],
+      createdBy: 'bench',
+      createdAt: Date.now(),
+    });
+    if (c >= 5)
+      await tx.usage.savePolicy({
+        classId,
+        quotaHours: c >= 15 ? 100 : null,
+        maxRunning: c >= 15 ? 2 : null,
+        maxRunningInClass: null,
+        idleCpuBelowPercent: c < 15 ? 10 : null,
+        idleForMinutes: c < 15 ? 60 : null,
+      });
   }
 });
 const scheduler = new ClassScheduler({ store, clusters: schedulerClusters, holderId: 'bench' });
@@ -129,11 +181,17 @@ const people = [];
 const readRows = await store.inventory.list();
 await store.transaction(async (tx) => {
   for (let p = 0; p < 1000; p++) {
-    const person = await tx.classes.createPerson({ username: `s${p}`, displayName: `S${p}`, role: 'student' }, Date.now());
+    const person = await tx.classes.createPerson(
+      { username: `s${p}`, displayName: `S${p}`, role: 'student' },
+      Date.now(),
+    );
     people.push({ personId: person.id, username: person.username, role: 'student' });
     for (let k = 0; k < 3; k++) {
       const vm = readRows[p * 3 + k];
-      await tx.classes.assignVm({ clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId: null, role: 'student' }, Date.now());
+      await tx.classes.assignVm(
+        { clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId: null, role: 'student' },
+        Date.now(),
+      );
     }
   }
 });
@@ -160,30 +218,40 @@ rmSync(dir, { recursive: true, force: true });
 
 console.log(`${total} VMs over ${CLUSTERS} clusters, ${running} running; SQLite store; simulators in a child process`);
 console.log(`initial full sync: ${initial.requests} requests, ${initial.ms.toFixed(0)} ms`);
-console.log(`after ${changedVms} VMs changed — steady full sync: ${steady.requests} requests (${(steady.requests / CLUSTERS).toFixed(1)} per cluster incl. changed VMs; target ≤ 3 per cluster + ${changedVms} changed), ${steady.ms.toFixed(0)} ms; quick sync: ${quick.requests} requests, ${quick.ms.toFixed(0)} ms`);
-console.log(`class scheduler: ${ticks} steady ticks over ${scheduledVms} VMs in 20 classes (10 in session, 10 idle policies, 5 quotas): ${schedulerSteadyRequests} PVE requests (${aloneAtSims} at the simulators for the tick alone), ${actionsTaken.length} actions; its first tick found ${sessionVmsFound} session VMs running already`);
-console.log(`syncing process RSS: ${mb(rssBeforeSteady)} MiB before the steady sync, ${mb(rssAfterSteady)} MiB after it, peak ${mb(peakRss)} MiB`);
-console.log(`naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms (student, ${total} rows)`);
-console.log(JSON.stringify({
-  bench: 'sync',
-  vms: total,
-  clusters: CLUSTERS,
-  initial_full_sync_requests: initial.requests,
-  full_sync_requests: steady.requests,
-  changed_vms: changedVms,
-  full_sync_request_budget: 3 * CLUSTERS + changedVms,
-  quick_sync_requests: quick.requests,
-  initial_full_sync_ms: Math.round(initial.ms),
-  full_sync_ms: Math.round(steady.ms),
-  quick_sync_ms: Math.round(quick.ms),
-  rss_steady_mb: mb(rssAfterSteady),
-  rss_peak_mb: mb(peakRss),
-  scheduler_ticks: ticks,
-  scheduler_vms: scheduledVms,
-  scheduler_requests: schedulerSteadyRequests,
-  scheduler_requests_per_vm_per_cycle: schedulerSteadyRequests / (ticks * scheduledVms),
-  scheduler_actions: actionsTaken.length,
-  scheduler_session_vms_found_running: sessionVmsFound,
-  read_p99_ms: Number(p99.toFixed(3)),
-  naive_full_sync_requests: naive,
-}));
+console.log(
+  `after ${changedVms} VMs changed — steady full sync: ${steady.requests} requests (${(steady.requests / CLUSTERS).toFixed(1)} per cluster incl. changed VMs; target ≤ 3 per cluster + ${changedVms} changed), ${steady.ms.toFixed(0)} ms; quick sync: ${quick.requests} requests, ${quick.ms.toFixed(0)} ms`,
+);
+console.log(
+  `class scheduler: ${ticks} steady ticks over ${scheduledVms} VMs in 20 classes (10 in session, 10 idle policies, 5 quotas): ${schedulerSteadyRequests} PVE requests (${aloneAtSims} at the simulators for the tick alone), ${actionsTaken.length} actions; its first tick found ${sessionVmsFound} session VMs running already`,
+);
+console.log(
+  `syncing process RSS: ${mb(rssBeforeSteady)} MiB before the steady sync, ${mb(rssAfterSteady)} MiB after it, peak ${mb(peakRss)} MiB`,
+);
+console.log(
+  `naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms (student, ${total} rows)`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'sync',
+    vms: total,
+    clusters: CLUSTERS,
+    initial_full_sync_requests: initial.requests,
+    full_sync_requests: steady.requests,
+    changed_vms: changedVms,
+    full_sync_request_budget: 3 * CLUSTERS + changedVms,
+    quick_sync_requests: quick.requests,
+    initial_full_sync_ms: Math.round(initial.ms),
+    full_sync_ms: Math.round(steady.ms),
+    quick_sync_ms: Math.round(quick.ms),
+    rss_steady_mb: mb(rssAfterSteady),
+    rss_peak_mb: mb(peakRss),
+    scheduler_ticks: ticks,
+    scheduler_vms: scheduledVms,
+    scheduler_requests: schedulerSteadyRequests,
+    scheduler_requests_per_vm_per_cycle: schedulerSteadyRequests / (ticks * scheduledVms),
+    scheduler_actions: actionsTaken.length,
+    scheduler_session_vms_found_running: sessionVmsFound,
+    read_p99_ms: Number(p99.toFixed(3)),
+    naive_full_sync_requests: naive,
+  }),
+);

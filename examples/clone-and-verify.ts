@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   const pve = new ProxmoxClient({
     clusterId: 'example',
     baseUrl: process.env.PVE_URL || sim!.url,
-    auth: { type: 'token', tokenId: process.env.PVE_TOKEN_ID || sim!.tokenId, secret: process.env.PVE_TOKEN_SECRET || sim!.tokenSecret },
+    auth: {
+      type: 'token',
+      tokenId: process.env.PVE_TOKEN_ID || sim!.tokenId,
+      secret: process.env.PVE_TOKEN_SECRET || sim!.tokenSecret,
+    },
     tls: { fingerprint: process.env.PVE_FINGERPRINT || sim!.fingerprint },
   });
   const source = { node: process.env.SOURCE_NODE || 'pve1', vmid: Number(process.env.SOURCE_VMID || 9000) };
@@ -20,12 +24,21 @@ async function main(): Promise<void> {
       source,
       name: process.env.NAME || 'example-linked',
       pollIntervalMs: 200,
-      onProgress: (p) => console.log(`  ${p.phase}${p.vmid ? ` vmid=${p.vmid}` : ''}${p.percent !== undefined ? ` ${p.percent.toFixed(1)}%` : ''}`),
+      onProgress: (p) =>
+        console.log(
+          `  ${p.phase}${p.vmid ? ` vmid=${p.vmid}` : ''}${p.percent !== undefined ? ` ${p.percent.toFixed(1)}%` : ''}`,
+        ),
     });
-    console.log(`linked clone ${linked.vmid} on ${linked.node}: boot disk ${linked.bootDisk.volid}, ${linked.durationMs} ms, ${linked.attempts} attempt(s)`);
+    console.log(
+      `linked clone ${linked.vmid} on ${linked.node}: boot disk ${linked.bootDisk.volid}, ${linked.durationMs} ms, ${linked.attempts} attempt(s)`,
+    );
     if (sim) {
       // A template on thick LVM cannot hold linked clones: 'auto' falls back to a full clone and says why.
-      const full = await cloneVm(pve, { source: { node: 'pve3', vmid: 9003 }, name: 'example-full', pollIntervalMs: 200 });
+      const full = await cloneVm(pve, {
+        source: { node: 'pve3', vmid: 9003 },
+        name: 'example-full',
+        pollIntervalMs: 200,
+      });
       console.log(`full clone ${full.vmid} on ${full.node} (fell back: ${full.fallbackReason})`);
       const config = await pve.get<Record<string, unknown>>(pvePath`/nodes/${full.node}/qemu/${full.vmid}/config`);
       console.log(`its config has no lock: ${config.lock === undefined}`);

@@ -5,14 +5,28 @@ import { ProxmoxClient, isLabError } from '@lab/proxmox-sdk';
 import { startPveSim } from '@lab/pve-sim';
 import { z } from 'zod';
 
-const resourceSchema = z.array(z.object({ vmid: z.number(), name: z.string().optional(), node: z.string(), template: z.number().optional(), status: z.string() }).loose());
+const resourceSchema = z.array(
+  z
+    .object({
+      vmid: z.number(),
+      name: z.string().optional(),
+      node: z.string(),
+      template: z.number().optional(),
+      status: z.string(),
+    })
+    .loose(),
+);
 
 async function main(): Promise<void> {
   const sim = process.env.PVE_URL ? undefined : await startPveSim();
   const pve = new ProxmoxClient({
     clusterId: 'tour',
     baseUrl: process.env.PVE_URL || sim!.url,
-    auth: { type: 'token', tokenId: process.env.PVE_TOKEN_ID || sim!.tokenId, secret: process.env.PVE_TOKEN_SECRET || sim!.tokenSecret },
+    auth: {
+      type: 'token',
+      tokenId: process.env.PVE_TOKEN_ID || sim!.tokenId,
+      secret: process.env.PVE_TOKEN_SECRET || sim!.tokenSecret,
+    },
     tls: { fingerprint: process.env.PVE_FINGERPRINT || sim!.fingerprint },
   });
   try {

@@ -10,7 +10,9 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 // Every ```js block of the README that starts with `// <file>.js` is a file of a new ESM project.
 const snippets = new Map(
-  [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```js\n\/\/ ([\w-]+\.js)\b[^\n]*\n([\s\S]*?)```/g)].map((m) => [m[1]!, `// ${m[1]}\n${m[2]}`]),
+  [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```js\n\/\/ ([\w-]+\.js)\b[^\n]*\n([\s\S]*?)```/g)].map(
+    (m) => [m[1]!, `// ${m[1]}\n${m[2]}`],
+  ),
 );
 const project = mkdtempSync(join(tmpdir(), 'lab-readme-'));
 let sim: PveSim;
@@ -23,7 +25,15 @@ beforeAll(async () => {
   for (const [file, text] of snippets) writeFileSync(join(project, file), text);
   writeFileSync(join(project, 'token'), sim.tokenSecret);
   // What `lab init --url … --token-id … --token-secret-file token --yes` writes.
-  writeFileSync(join(project, 'lab.config.json'), JSON.stringify({ store: 'sqlite:./lab.db', clusters: [{ id: 'pve', url: sim.url, tokenId: sim.tokenId, tokenSecretFile: 'token', fingerprint: sim.fingerprint }] }));
+  writeFileSync(
+    join(project, 'lab.config.json'),
+    JSON.stringify({
+      store: 'sqlite:./lab.db',
+      clusters: [
+        { id: 'pve', url: sim.url, tokenId: sim.tokenId, tokenSecretFile: 'token', fingerprint: sim.fingerprint },
+      ],
+    }),
+  );
 });
 afterAll(async () => {
   await sim.close();
@@ -43,7 +53,13 @@ describe("the README's SDK snippets run as written in a new ESM project", () => 
   }, 60_000);
 
   it('clone.js clones the template and waits for the task', async () => {
-    const env = { ...process.env, PVE_URL: sim.url, PVE_TOKEN_ID: sim.tokenId, PVE_TOKEN_SECRET: sim.tokenSecret, PVE_FINGERPRINT: sim.fingerprint };
+    const env = {
+      ...process.env,
+      PVE_URL: sim.url,
+      PVE_TOKEN_ID: sim.tokenId,
+      PVE_TOKEN_SECRET: sim.tokenSecret,
+      PVE_FINGERPRINT: sim.fingerprint,
+    };
     await run(process.execPath, ['clone.js'], { cwd: project, env });
     expect([...sim.state.guests.values()].some((g) => g.config.name === 'cs101-alice')).toBe(true);
   });

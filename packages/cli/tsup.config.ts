@@ -18,8 +18,19 @@ export default defineConfig([
     splitting: true,
     skipNodeModulesBundle: false,
     noExternal: bundled,
-    external: ['better-sqlite3', 'pg', '@lab/pve-sim', '@lab/bot-slack', '@lab/bot-discord', 'discord.js', 'ws', '@novnc/novnc'],
+    external: [
+      'better-sqlite3',
+      'pg',
+      '@lab/pve-sim',
+      '@lab/bot-slack',
+      '@lab/bot-discord',
+      'discord.js',
+      'ws',
+      '@novnc/novnc',
+    ],
     // Bundled CommonJS (undici) calls require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __labCreateRequire } from 'node:module';\nconst require = __labCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __labCreateRequire } from 'node:module';\nconst require = __labCreateRequire(import.meta.url);",
+    },
   }),
 ]);

@@ -1,5 +1,12 @@
-import { SlashCommandBuilder, SlashCommandSubcommandBuilder, type ApplicationCommandOptionBase } from '@discordjs/builders';
-import { ApplicationCommandOptionType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
+import {
+  SlashCommandBuilder,
+  SlashCommandSubcommandBuilder,
+  type ApplicationCommandOptionBase,
+} from '@discordjs/builders';
+import {
+  ApplicationCommandOptionType,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord-api-types/v10';
 import type { ZodType } from 'zod';
 import { describeOption, type CommandPlugin, type Subcommand } from '@lab/commands';
 
@@ -8,10 +15,13 @@ import { describeOption, type CommandPlugin, type Subcommand } from '@lab/comman
  * subcommand, options from the same zod schemas that make Slack's usage text and the CLI's flags
  * (required ones first, as Discord wants). Descriptions are cut to Discord's 100 characters.
  */
-export function discordCommandDefinitions(plugins: Iterable<CommandPlugin>): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
+export function discordCommandDefinitions(
+  plugins: Iterable<CommandPlugin>,
+): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
   return [...plugins].map((plugin) => {
     const command = new SlashCommandBuilder().setName(plugin.name).setDescription(plugin.description.slice(0, 100));
-    for (const [name, sub] of Object.entries(plugin.subcommands)) command.addSubcommand(subcommandDefinition(name, sub));
+    for (const [name, sub] of Object.entries(plugin.subcommands))
+      command.addSubcommand(subcommandDefinition(name, sub));
     return command.toJSON();
   });
 }
@@ -22,7 +32,11 @@ function subcommandDefinition(name: string, sub: Subcommand): SlashCommandSubcom
     .map(([option, schema]) => ({ option, schema, required: !schema.safeParse(undefined).success }))
     .sort((a, b) => Number(b.required) - Number(a.required));
   for (const { option, schema, required } of options) {
-    const describe = <T extends ApplicationCommandOptionBase>(o: T): T => o.setName(option).setDescription((describeOption(schema) || option).slice(0, 100)).setRequired(required);
+    const describe = <T extends ApplicationCommandOptionBase>(o: T): T =>
+      o
+        .setName(option)
+        .setDescription((describeOption(schema) || option).slice(0, 100))
+        .setRequired(required);
     const autocomplete = sub.autocomplete?.[option] !== undefined;
     switch (optionType(schema)) {
       case ApplicationCommandOptionType.Integer:

@@ -1,6 +1,21 @@
-import { MessageFlags, type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction } from 'discord.js';
+import {
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Client,
+  type Interaction,
+} from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import {
+  ProgressThrottle,
+  RunningCommands,
+  renderProgress,
+  renderReplyText,
+  type CommandRouter,
+  type PreparedCommand,
+  type Reply,
+} from '@lab/commands';
 import { confirmationButton, discordNotify, replyFiles, replyMessage } from './discord-replies.js';
 
 /** Options of the gateway front end. */
@@ -23,17 +38,25 @@ type Message = ReturnType<typeof replyMessage>;
  * confirmation in place; a replayed interaction id is not run again; autocomplete answers from the
  * command layer. Returns a detach function.
  */
-export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detach: () => void; idle: () => Promise<void> } {
+export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
+  detach: () => void;
+  idle: () => Promise<void>;
+} {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord-gateway' });
   const now = options.now ?? Date.now;
   const running = new RunningCommands((error) => logger.error('interaction failed', { error }));
   const { router } = options;
 
   const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => {
-    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => interaction.editReply({ content: renderProgress(update).slice(0, 2000) }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    const throttle = new ProgressThrottle({
+      intervalMs: options.progressIntervalMs ?? 1000,
+      send: (update) => interaction.editReply({ content: renderProgress(update).slice(0, 2000) }),
+      onError: (error) => logger.warn('progress edit failed', { error }),
+    });
     return { onProgress: throttle.push, flush: () => throttle.stop() };
   };
-  const notifyOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => discordNotify(interaction.applicationId, interaction.token, interaction.channelId ?? undefined, now());
+  const notifyOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) =>
+    discordNotify(interaction.applicationId, interaction.token, interaction.channelId ?? undefined, now());
   /** A reply's files as discord.js attaches them to a reply or follow-up. */
   const withFiles = (reply: Reply): { files?: Array<{ attachment: Buffer; name: string }> } => {
     const files = replyFiles(reply);
@@ -41,13 +64,22 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
   };
   const privately = (reply: Reply): boolean => reply.ephemeral === true || reply.error === true;
   const answer = (interaction: ChatInputCommandInteraction | ButtonInteraction, reply: Reply) =>
-    interaction.reply({ ...replyMessage(reply), ...(privately(reply) ? { flags: MessageFlags.Ephemeral } : {}) } as never);
+    interaction.reply({
+      ...replyMessage(reply),
+      ...(privately(reply) ? { flags: MessageFlags.Ephemeral } : {}),
+    } as never);
 
   const slashCommand = async (interaction: ChatInputCommandInteraction): Promise<void> => {
     const values = Object.fromEntries(interaction.options.data[0]?.options?.map((o) => [o.name, o.value]) ?? []);
     const progress = progressOf(interaction);
     const prepared: PreparedCommand = await router.prepare({
-      platform: 'discord', userId: interaction.user.id, command: interaction.commandName, subcommand: interaction.options.getSubcommand(), options: values, onProgress: progress.onProgress, notify: notifyOf(interaction),
+      platform: 'discord',
+      userId: interaction.user.id,
+      command: interaction.commandName,
+      subcommand: interaction.options.getSubcommand(),
+      options: values,
+      onProgress: progress.onProgress,
+      notify: notifyOf(interaction),
     });
     if (prepared.reply) {
       await answer(interaction, prepared.reply);
@@ -65,11 +97,16 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): { detac
     }
   };
 
-  const confirmationButtonPressed = async (interaction: ButtonInteraction, button: { action: 'confirm' | 'cancel'; id: string }): Promise<void> => {
+  const confirmationButtonPressed = async (
+    interaction: ButtonInteraction,
+    button: { action: 'confirm' | 'cancel'; id: string },
+  ): Promise<void> => {
     const click = { id: button.id, platform: 'discord' as const, userId: interaction.user.id };
     if (button.action === 'cancel') {
       const reply = await router.cancelConfirmation(click);
-      await (reply.error ? answer(interaction, reply) : interaction.update({ content: renderReplyText(reply), components: [] }));
+      await (reply.error
+        ? answer(interaction, reply)
+        : interaction.update({ content: renderReplyText(reply), components: [] }));
       return;
     }
     const progress = progressOf(interaction);

@@ -1,7 +1,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Routes, type REST } from 'discord.js';
 import { silentLogger, type Logger } from '@lab/proxmox-sdk';
-import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type PreparedCommand, type Reply } from '@lab/commands';
+import {
+  ProgressThrottle,
+  RunningCommands,
+  renderProgress,
+  renderReplyText,
+  type CommandRouter,
+  type PreparedCommand,
+  type Reply,
+} from '@lab/commands';
 import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
@@ -87,12 +95,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
+    .end(text);
 }
 
 /** An interaction response that shows `reply` as a new message, ephemeral when the reply is. */
 function message(reply: Reply): { type: number; data: Record<string, unknown> } {
-  return { type: CHANNEL_MESSAGE, data: { ...replyMessage(reply), ...(reply.ephemeral || reply.error ? { flags: EPHEMERAL } : {}) } };
+  return {
+    type: CHANNEL_MESSAGE,
+    data: { ...replyMessage(reply), ...(reply.ephemeral || reply.error ? { flags: EPHEMERAL } : {}) },
+  };
 }
 
 /**
@@ -118,12 +135,21 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     const multipart = multipartMessage(body, files);
     return { body: multipart.body, passThroughBody: true, headers: { 'Content-Type': multipart.contentType } };
   };
-  const edit = (token: string, body: Record<string, unknown>, files: Files = []) => options.rest.patch(Routes.webhookMessage(app, token, '@original'), { ...withFiles(body, files), auth: false });
-  const remove = (token: string) => options.rest.delete(Routes.webhookMessage(app, token, '@original'), { auth: false });
-  const followUp = (token: string, body: Record<string, unknown>, files: Files = []) => options.rest.post(Routes.webhook(app, token), { ...withFiles(body, files), auth: false });
+  const edit = (token: string, body: Record<string, unknown>, files: Files = []) =>
+    options.rest.patch(Routes.webhookMessage(app, token, '@original'), { ...withFiles(body, files), auth: false });
+  const remove = (token: string) =>
+    options.rest.delete(Routes.webhookMessage(app, token, '@original'), { auth: false });
+  const followUp = (token: string, body: Record<string, unknown>, files: Files = []) =>
+    options.rest.post(Routes.webhook(app, token), { ...withFiles(body, files), auth: false });
 
   /** Runs a prepared command whose response was deferred (`ephemeral` or public) and delivers its reply. */
-  const finish = async (token: string, prepared: Extract<PreparedCommand, { ephemeral: boolean }>, deferredEphemeral: boolean, flush: () => Promise<unknown>, replacing: boolean): Promise<void> => {
+  const finish = async (
+    token: string,
+    prepared: Extract<PreparedCommand, { ephemeral: boolean }>,
+    deferredEphemeral: boolean,
+    flush: () => Promise<unknown>,
+    replacing: boolean,
+  ): Promise<void> => {
     const reply = await prepared.run();
     await flush();
     const body = replyMessage(reply);
@@ -163,11 +189,22 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     }
     const userId = interaction.member?.user?.id ?? interaction.user?.id ?? '';
     if (interaction.type === PING) return json(res, 200, { type: 1 });
-    if ((interaction.type === APPLICATION_COMMAND || interaction.type === MESSAGE_COMPONENT) && interaction.id && !(await options.router.claimDelivery('discord', interaction.id))) {
+    if (
+      (interaction.type === APPLICATION_COMMAND || interaction.type === MESSAGE_COMPONENT) &&
+      interaction.id &&
+      !(await options.router.claimDelivery('discord', interaction.id))
+    ) {
       logger.warn('ignored a replayed Discord interaction', { interactionId: interaction.id });
-      return json(res, 200, { type: CHANNEL_MESSAGE, data: { content: 'This interaction was already handled.', flags: EPHEMERAL } });
+      return json(res, 200, {
+        type: CHANNEL_MESSAGE,
+        data: { content: 'This interaction was already handled.', flags: EPHEMERAL },
+      });
     }
-    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => edit(interaction.token, { content: renderProgress(update).slice(0, 2000) }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    const throttle = new ProgressThrottle({
+      intervalMs: options.progressIntervalMs ?? 1000,
+      send: (update) => edit(interaction.token, { content: renderProgress(update).slice(0, 2000) }),
+      onError: (error) => logger.warn('progress edit failed', { error }),
+    });
     const progress = { onProgress: throttle.push, flush: () => throttle.stop() };
     const notify = discordNotify(app, interaction.token, interaction.channel_id, now());
 
@@ -177,18 +214,42 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
       const values = Object.fromEntries((sub?.options ?? []).map((o) => [o.name, o.value]));
       if (interaction.type === AUTOCOMPLETE) {
         const focused = sub?.options?.find((o) => o.focused);
-        const choices = focused ? await options.router.autocomplete({ platform: 'discord', userId, command, subcommand: sub!.name, option: focused.name, partial: String(focused.value ?? '') }) : [];
+        const choices = focused
+          ? await options.router.autocomplete({
+              platform: 'discord',
+              userId,
+              command,
+              subcommand: sub!.name,
+              option: focused.name,
+              partial: String(focused.value ?? ''),
+            })
+          : [];
         return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });
       }
-      const prepared = await options.router.prepare({ platform: 'discord', userId, command, subcommand: sub?.name ?? 'help', options: values, onProgress: progress.onProgress, notify });
+      const prepared = await options.router.prepare({
+        platform: 'discord',
+        userId,
+        command,
+        subcommand: sub?.name ?? 'help',
+        options: values,
+        onProgress: progress.onProgress,
+        notify,
+      });
       if (prepared.reply) return json(res, 200, message(prepared.reply));
       json(res, 200, { type: DEFERRED_CHANNEL_MESSAGE, data: { flags: prepared.ephemeral ? EPHEMERAL : 0 } });
       running.track(finish(interaction.token, prepared, prepared.ephemeral, progress.flush, false));
       return;
     }
-    const button = interaction.type === MESSAGE_COMPONENT ? confirmationButton(interaction.data?.custom_id ?? '') : undefined;
+    const button =
+      interaction.type === MESSAGE_COMPONENT ? confirmationButton(interaction.data?.custom_id ?? '') : undefined;
     if (button?.action === 'confirm') {
-      const prepared = await options.router.confirm({ id: button.id, platform: 'discord', userId, onProgress: progress.onProgress, notify });
+      const prepared = await options.router.confirm({
+        id: button.id,
+        platform: 'discord',
+        userId,
+        onProgress: progress.onProgress,
+        notify,
+      });
       if (prepared.reply) return json(res, 200, message(prepared.reply));
       json(res, 200, { type: DEFERRED_UPDATE_MESSAGE });
       running.track(finish(interaction.token, prepared, true, progress.flush, true));
@@ -196,7 +257,13 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     }
     if (button?.action === 'cancel') {
       const reply = await options.router.cancelConfirmation({ id: button.id, platform: 'discord', userId });
-      return json(res, 200, reply.error ? message(reply) : { type: UPDATE_MESSAGE, data: { content: renderReplyText(reply), components: [] } });
+      return json(
+        res,
+        200,
+        reply.error
+          ? message(reply)
+          : { type: UPDATE_MESSAGE, data: { content: renderReplyText(reply), components: [] } },
+      );
     }
     return json(res, 400, { error: `unsupported interaction type ${interaction.type}` });
   };

@@ -10,13 +10,19 @@ export function createDiscordPersonNotifier(options: { rest: REST; store: Store;
   const logger = options.logger ?? silentLogger;
   return {
     async notifyPerson(person, text) {
-      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter((i) => i.platform === 'discord');
+      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter(
+        (i) => i.platform === 'discord',
+      );
       let delivered = false;
       for (const account of accounts) {
         try {
-          const channel = (await options.rest.post(Routes.userChannels(), { body: { recipient_id: account.externalId } })) as { id?: string };
+          const channel = (await options.rest.post(Routes.userChannels(), {
+            body: { recipient_id: account.externalId },
+          })) as { id?: string };
           if (!channel.id) throw new Error('Discord opened no DM channel');
-          await options.rest.post(Routes.channelMessages(channel.id), { body: { content: text, allowed_mentions: { parse: [] } } });
+          await options.rest.post(Routes.channelMessages(channel.id), {
+            body: { content: text, allowed_mentions: { parse: [] } },
+          });
           delivered = true;
         } catch (error) {
           logger.warn('could not send a Discord direct message', { username: person.username, error });

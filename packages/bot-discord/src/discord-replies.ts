@@ -15,9 +15,17 @@ const CANCEL = 'lab_cancel:';
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 
 /** The message body of a reply: its text (Discord's 2000-character limit), its buttons and its files' descriptors. */
-export function replyMessage(reply: Reply): { content: string; components: unknown[]; attachments?: Array<{ id: number; filename: string }> } {
+export function replyMessage(reply: Reply): {
+  content: string;
+  components: unknown[];
+  attachments?: Array<{ id: number; filename: string }>;
+} {
   const files = reply.attachments ?? [];
-  return { content: renderReplyText(reply).slice(0, 2000), components: replyComponents(reply), ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.filename })) } : {}) };
+  return {
+    content: renderReplyText(reply).slice(0, 2000),
+    components: replyComponents(reply),
+    ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.filename })) } : {}),
+  };
 }
 
 /**
@@ -26,12 +34,25 @@ export function replyMessage(reply: Reply): { content: string; components: unkno
  * `FormData`, whose class differs between the undici copies in one process (Node's own, the one
  * `@discordjs/rest` bundles, ours), which then cannot read each other's form bodies.
  */
-export function multipartMessage(payload: Record<string, unknown>, files: ReturnType<typeof replyFiles>): { body: Buffer; contentType: string } {
+export function multipartMessage(
+  payload: Record<string, unknown>,
+  files: ReturnType<typeof replyFiles>,
+): { body: Buffer; contentType: string } {
   const boundary = `lab-${randomBytes(12).toString('hex')}`;
   const quote = (text: string) => text.replace(/["\r\n\\]/g, '_');
-  const parts: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n`)];
+  const parts: Buffer[] = [
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n`,
+    ),
+  ];
   files.forEach((f, i) => {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${quote(f.name)}"\r\nContent-Type: ${f.contentType}\r\n\r\n`), f.data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${quote(f.name)}"\r\nContent-Type: ${f.contentType}\r\n\r\n`,
+      ),
+      f.data,
+      Buffer.from('\r\n'),
+    );
   });
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -42,7 +63,11 @@ export function multipartMessage(payload: Record<string, unknown>, files: Return
  * beside `payload_json`), in the order of `replyMessage(reply).attachments`.
  */
 export function replyFiles(reply: Reply): Array<{ name: string; data: Buffer; contentType: string }> {
-  return (reply.attachments ?? []).map((a) => ({ name: a.filename, data: Buffer.from(a.content), contentType: a.contentType }));
+  return (reply.attachments ?? []).map((a) => ({
+    name: a.filename,
+    data: Buffer.from(a.content),
+    contentType: a.contentType,
+  }));
 }
 
 /**
@@ -51,13 +76,15 @@ export function replyFiles(reply: Reply): Array<{ name: string; data: Buffer; co
  */
 export function replyComponents(reply: Reply): unknown[] {
   if (!reply.confirm?.id) return [];
-  return [{
-    type: 1,
-    components: [
-      { type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${reply.confirm.id}` },
-      { type: 2, style: 2, label: 'Cancel', custom_id: `${CANCEL}${reply.confirm.id}` },
-    ],
-  }];
+  return [
+    {
+      type: 1,
+      components: [
+        { type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${reply.confirm.id}` },
+        { type: 2, style: 2, label: 'Cancel', custom_id: `${CANCEL}${reply.confirm.id}` },
+      ],
+    },
+  ];
 }
 
 /** The Confirm or Cancel button a component's `custom_id` names, or undefined for other components. */
@@ -68,6 +95,17 @@ export function confirmationButton(customId: string): { action: 'confirm' | 'can
 }
 
 /** Where an interaction's progress is shown, for `Invocation.notify`: its webhook token works for 15 minutes. */
-export function discordNotify(applicationId: string, token: string, channelId: string | undefined, now: number): Record<string, unknown> {
-  return { platform: 'discord', applicationId, token, ...(channelId ? { channelId } : {}), expiresAt: now + INTERACTION_TOKEN_TTL_MS };
+export function discordNotify(
+  applicationId: string,
+  token: string,
+  channelId: string | undefined,
+  now: number,
+): Record<string, unknown> {
+  return {
+    platform: 'discord',
+    applicationId,
+    token,
+    ...(channelId ? { channelId } : {}),
+    expiresAt: now + INTERACTION_TOKEN_TTL_MS,
+  };
 }

@@ -17,7 +17,11 @@ export interface FinishDiscordProgressOptions {
  * (15 minutes); later it logs that it cannot. Resolves true when the message was edited; never
  * throws.
  */
-export async function finishDiscordProgress(options: FinishDiscordProgressOptions, notify: Record<string, unknown> | null | undefined, summary: DeploymentSummary): Promise<boolean> {
+export async function finishDiscordProgress(
+  options: FinishDiscordProgressOptions,
+  notify: Record<string, unknown> | null | undefined,
+  summary: DeploymentSummary,
+): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'discord') return false;
   const { applicationId, token, expiresAt } = notify;
@@ -27,11 +31,17 @@ export async function finishDiscordProgress(options: FinishDiscordProgressOption
     return false;
   }
   if (typeof expiresAt === 'number' && (options.now ?? Date.now)() >= expiresAt) {
-    logger.warn('cannot finish the Discord progress message: its interaction token expired (Discord allows edits for 15 minutes)', context);
+    logger.warn(
+      'cannot finish the Discord progress message: its interaction token expired (Discord allows edits for 15 minutes)',
+      context,
+    );
     return false;
   }
   try {
-    await options.rest.patch(Routes.webhookMessage(applicationId, token, '@original'), { body: { content: renderDeploymentSummary(summary).slice(0, 2000), components: [] }, auth: false });
+    await options.rest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
+      body: { content: renderDeploymentSummary(summary).slice(0, 2000), components: [] },
+      auth: false,
+    });
     return true;
   } catch (error) {
     logger.warn('cannot finish the Discord progress message', { ...context, error });

@@ -1,4 +1,8 @@
-export { createDiscordInteractions, type DiscordInteractions, type DiscordInteractionsOptions } from './discord-interactions.js';
+export {
+  createDiscordInteractions,
+  type DiscordInteractions,
+  type DiscordInteractionsOptions,
+} from './discord-interactions.js';
 export { registerDiscordCommands } from './register-commands.js';
 export { discordCommandDefinitions } from './discord-command-definitions.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';

@@ -15,7 +15,12 @@ export type StartDiscordBotOptions = {
   logger?: Logger;
 } & (
   | { mode: 'gateway'; /** The bot token; the gateway connection needs it. */ token: string }
-  | { mode: 'interactions'; applicationId: string; /** The application's public key (hex). */ publicKey: string; /** The bot token, for direct messages. */ token?: string }
+  | {
+      mode: 'interactions';
+      applicationId: string;
+      /** The application's public key (hex). */ publicKey: string;
+      /** The bot token, for direct messages. */ token?: string;
+    }
 );
 
 /**
@@ -27,13 +32,17 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
   const logger = options.logger ?? silentLogger;
   const { router, store } = options;
   if (options.mode === 'gateway') {
-    const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}) });
+    const client = new Client({
+      intents: [GatewayIntentBits.Guilds],
+      ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}),
+    });
     const bot = attachDiscordGatewayBot({ client, router, logger });
     await client.login(options.token);
     return {
       requestListener: (_req, res) => void res.writeHead(404).end('gateway mode: no HTTP endpoint\n'),
       notifier: createDiscordPersonNotifier({ rest: client.rest, store, logger }),
-      finishDeployment: (deployment, summary) => finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary),
+      finishDeployment: (deployment, summary) =>
+        finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary),
       stop: async () => {
         bot.detach();
         await client.destroy();
@@ -43,7 +52,13 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
   }
   const rest = new REST(options.apiUrl ? { api: options.apiUrl } : {});
   if (options.token) rest.setToken(options.token);
-  const bot = createDiscordInteractions({ router, publicKey: options.publicKey, applicationId: options.applicationId, rest, logger });
+  const bot = createDiscordInteractions({
+    router,
+    publicKey: options.publicKey,
+    applicationId: options.applicationId,
+    rest,
+    logger,
+  });
   return {
     requestListener: bot.requestListener,
     notifier: createDiscordPersonNotifier({ rest, store, logger }),

@@ -4,7 +4,12 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordInteractions, finishDiscordProgress, registerDiscordCommands, type DiscordInteractions } from '../src/index.js';
+import {
+  createDiscordInteractions,
+  finishDiscordProgress,
+  registerDiscordCommands,
+  type DiscordInteractions,
+} from '../src/index.js';
 import { runningWindowsVm, startTestLab } from '@lab/proxmox-sdk/testing';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -17,44 +22,104 @@ let fakeDiscord: Server;
 let botUrl: string;
 const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
 
-const listen = (server: Server): Promise<string> => new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+const listen = (server: Server): Promise<string> =>
+  new Promise((r) =>
+    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 
 /** Sends an interaction signed with the app's key (or a wrong one) to the bot. */
-function interact(body: object, options: { key?: typeof privateKey; tamper?: boolean; timestampS?: number } = {}): Promise<{ status: number; ms: number; json: Record<string, unknown> }> {
+function interact(
+  body: object,
+  options: { key?: typeof privateKey; tamper?: boolean; timestampS?: number } = {},
+): Promise<{ status: number; ms: number; json: Record<string, unknown> }> {
   const raw = JSON.stringify(body);
   const timestamp = String(options.timestampS ?? Math.floor(Date.now() / 1000));
   const signature = sign(null, Buffer.from(timestamp + raw), options.key ?? privateKey).toString('hex');
   const sent = options.tamper ? raw.replace('status', 'start') : raw;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const req = request(botUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp, 'content-length': Buffer.byteLength(sent) } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started, json: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const req = request(
+      botUrl,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-signature-ed25519': signature,
+          'x-signature-timestamp': timestamp,
+          'content-length': Buffer.byteLength(sent),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: Date.now() - started,
+            json: JSON.parse(text) as Record<string, unknown>,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(sent);
   });
 }
 
 let interactionIds = 1000;
-const slash = (userId: string, command: string, sub: string, options: Array<{ name: string; value: unknown; type?: number }> = [], token = `tok-${Math.random().toString(36).slice(2)}`) => ({
-  type: 2, id: String(++interactionIds), application_id: APP, token, version: 1, channel_id: '444',
+const slash = (
+  userId: string,
+  command: string,
+  sub: string,
+  options: Array<{ name: string; value: unknown; type?: number }> = [],
+  token = `tok-${Math.random().toString(36).slice(2)}`,
+) => ({
+  type: 2,
+  id: String(++interactionIds),
+  application_id: APP,
+  token,
+  version: 1,
+  channel_id: '444',
   member: { user: { id: userId, username: 'u' } },
-  data: { id: '2', name: command, type: 1, options: [{ type: 1, name: sub, options: options.map((o) => ({ type: o.type ?? 3, ...o })) }] },
+  data: {
+    id: '2',
+    name: command,
+    type: 1,
+    options: [{ type: 1, name: sub, options: options.map((o) => ({ type: o.type ?? 3, ...o })) }],
+  },
 });
 
-const press = (customId: string, userId: string, token: string) => ({ type: 3, id: String(++interactionIds), application_id: APP, token, version: 1, member: { user: { id: userId } }, data: { custom_id: customId, component_type: 2 } });
+const press = (customId: string, userId: string, token: string) => ({
+  type: 3,
+  id: String(++interactionIds),
+  application_id: APP,
+  token,
+  version: 1,
+  member: { user: { id: userId } },
+  data: { custom_id: customId, component_type: 2 },
+});
 
 /** Posts a raw body in 8 KiB chunks, signed; resolves with the status (the bot may close early). */
 function post(body: string, headers: Record<string, string>): Promise<number> {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const signature = sign(null, Buffer.from(timestamp + body), privateKey).toString('hex');
   return new Promise((resolve, reject) => {
-    const req = request(botUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp, ...headers } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = request(
+      botUrl,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-signature-ed25519': signature,
+          'x-signature-timestamp': timestamp,
+          ...headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     const chunks = body.match(/[\s\S]{1,8192}/g)!;
     const next = (): void => {
@@ -74,13 +139,23 @@ beforeAll(async () => {
     req.on('end', () => {
       // A message with files comes as multipart/form-data: `payload_json` plus `files[n]` parts.
       const multipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
-      calls.push({ method: req.method ?? '', path: req.url ?? '', body: multipart ? { multipart: raw } : raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      calls.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body: multipart ? { multipart: raw } : raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '42' }));
     });
   });
   const api = await listen(fakeDiscord);
   const rest = new REST({ api: `${api}/api`, retries: 0 }).setToken('bot-token-for-tests');
-  endpoint = createDiscordInteractions({ router: env.router, publicKey: publicHex, applicationId: APP, rest, progressIntervalMs: 0 });
+  endpoint = createDiscordInteractions({
+    router: env.router,
+    publicKey: publicHex,
+    applicationId: APP,
+    rest,
+    progressIntervalMs: 0,
+  });
   botServer = createServer(endpoint.requestListener);
   botUrl = await listen(botServer);
   await env.services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
@@ -99,7 +174,9 @@ async function vmOf(username: string): Promise<number> {
 
 describe('the Discord interactions endpoint', () => {
   it('answers PING with PONG', async () => {
-    expect((await interact({ type: 1, id: '1', application_id: APP, token: 't', version: 1 })).json).toEqual({ type: 1 });
+    expect((await interact({ type: 1, id: '1', application_id: APP, token: 't', version: 1 })).json).toEqual({
+      type: 1,
+    });
   });
 
   it('refuses a bad Ed25519 signature with 401 and runs nothing', async () => {
@@ -116,7 +193,9 @@ describe('the Discord interactions endpoint', () => {
   it("refuses /myvm start on another student's VM, and starts the caller's own", async () => {
     const aliceVm = await vmOf('alice');
     calls.length = 0;
-    const bobTries = await interact(slash('ubob-discord', 'myvm', 'start', [{ name: 'vm', value: String(aliceVm) }], 'tok-bob'));
+    const bobTries = await interact(
+      slash('ubob-discord', 'myvm', 'start', [{ name: 'vm', value: String(aliceVm) }], 'tok-bob'),
+    );
     expect(bobTries.json).toEqual({ type: 5, data: { flags: 64 } });
     await endpoint.idle();
     expect(env.sim.state.guests.get(aliceVm)?.status).toBe('stopped');
@@ -136,7 +215,19 @@ describe('the Discord interactions endpoint', () => {
 
   it('defers a teacher deploy publicly and edits progress into a summary', async () => {
     calls.length = 0;
-    const deferred = await interact(slash('uteach1-discord', 'lab', 'deploy', [{ name: 'class', value: 'cs101' }, { name: 'count', value: 3, type: 4 }, { name: 'template', value: 'ubuntu' }], 'tok-deploy'));
+    const deferred = await interact(
+      slash(
+        'uteach1-discord',
+        'lab',
+        'deploy',
+        [
+          { name: 'class', value: 'cs101' },
+          { name: 'count', value: 3, type: 4 },
+          { name: 'template', value: 'ubuntu' },
+        ],
+        'tok-deploy',
+      ),
+    );
     expect(deferred.json).toEqual({ type: 5, data: { flags: 0 } });
     await endpoint.idle();
     const edits = calls.filter((c) => c.path.includes('/tok-deploy/'));
@@ -150,14 +241,26 @@ describe('the Discord interactions endpoint', () => {
     await endpoint.idle();
     const ask = calls.find((c) => c.method === 'POST' && c.path === `/api/v10/webhooks/${APP}/tok-destroy`)!;
     expect(ask.body.flags).toBe(64);
-    const [confirm, cancel] = (ask.body.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components;
+    const [confirm, cancel] = (
+      ask.body.components as Array<{ components: Array<{ custom_id: string; label: string }> }>
+    )[0]!.components;
     expect(confirm!.label).toBe('Destroy cs101?');
     expect(confirm!.custom_id).toMatch(/^lab_confirm:[A-Za-z0-9_-]{22,}$/);
-    expect(cancel).toMatchObject({ label: 'Cancel', custom_id: confirm!.custom_id.replace('lab_confirm:', 'lab_cancel:') });
+    expect(cancel).toMatchObject({
+      label: 'Cancel',
+      custom_id: confirm!.custom_id.replace('lab_confirm:', 'lab_cancel:'),
+    });
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
 
     const byAnother = await interact(press(confirm!.custom_id, 'uteach2-discord', 'tok-other'));
-    expect(byAnother.json).toEqual({ type: 4, data: { content: 'This confirmation has expired or was already used; run the command again.', components: [], flags: 64 } });
+    expect(byAnother.json).toEqual({
+      type: 4,
+      data: {
+        content: 'This confirmation has expired or was already used; run the command again.',
+        components: [],
+        flags: 64,
+      },
+    });
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
 
     const pressed = press(confirm!.custom_id, 'uteach1-discord', 'tok-confirm');
@@ -171,7 +274,10 @@ describe('the Discord interactions endpoint', () => {
 
     await env.services.engine.deploy({ classId: 'cs101', count: 0, template: 'ubuntu' });
     const again = await interact(press(confirm!.custom_id, 'uteach1-discord', 'tok-again'));
-    expect(again.json).toMatchObject({ type: 4, data: { content: 'This confirmation has expired or was already used; run the command again.', flags: 64 } });
+    expect(again.json).toMatchObject({
+      type: 4,
+      data: { content: 'This confirmation has expired or was already used; run the command again.', flags: 64 },
+    });
     const replayed = await interact(pressed);
     expect(replayed.json).toMatchObject({ type: 4, data: { flags: 64 } });
     await endpoint.idle();
@@ -183,7 +289,8 @@ describe('the Discord interactions endpoint', () => {
     await interact(slash('uteach2-discord', 'lab', 'destroy', [{ name: 'class', value: 'cs202' }], 'tok-destroy2'));
     await endpoint.idle();
     const ask = calls.find((c) => c.method === 'POST' && c.path === `/api/v10/webhooks/${APP}/tok-destroy2`)!;
-    const [confirm, cancel] = (ask.body.components as Array<{ components: Array<{ custom_id: string }> }>)[0]!.components;
+    const [confirm, cancel] = (ask.body.components as Array<{ components: Array<{ custom_id: string }> }>)[0]!
+      .components;
     const cancelled = await interact(press(cancel!.custom_id, 'uteach2-discord', 'tok-cancel'));
     expect(cancelled.json).toEqual({ type: 7, data: { content: 'Cancelled; nothing was changed.', components: [] } });
     const late = await interact(press(confirm!.custom_id, 'uteach2-discord', 'tok-late'));
@@ -193,26 +300,49 @@ describe('the Discord interactions endpoint', () => {
   it('answers refusals privately: at once when the command layer refuses before running, by replacing the public placeholder when the plugin refuses', async () => {
     calls.length = 0;
     const student = await interact(slash('ualice-discord', 'lab', 'sync', [], 'tok-student-sync'));
-    expect(student.json).toMatchObject({ type: 4, data: { content: '/lab sync is for admins; you are a student.', flags: 64 } });
-    const stranger = await interact(slash('unknown-discord', 'lab', 'status', [{ name: 'class', value: 'cs101' }], 'tok-stranger'));
+    expect(student.json).toMatchObject({
+      type: 4,
+      data: { content: '/lab sync is for admins; you are a student.', flags: 64 },
+    });
+    const stranger = await interact(
+      slash('unknown-discord', 'lab', 'status', [{ name: 'class', value: 'cs101' }], 'tok-stranger'),
+    );
     expect(stranger.json).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(String((stranger.json.data as { content: string }).content)).toMatch(/^You are not enrolled/);
 
     // hopper teaches cs202 only: the command is public until the deploy plugin refuses.
-    const deferred = await interact(slash('uteach2-discord', 'lab', 'deploy', [{ name: 'class', value: 'cs101' }, { name: 'count', value: 1, type: 4 }], 'tok-other-class'));
+    const deferred = await interact(
+      slash(
+        'uteach2-discord',
+        'lab',
+        'deploy',
+        [
+          { name: 'class', value: 'cs101' },
+          { name: 'count', value: 1, type: 4 },
+        ],
+        'tok-other-class',
+      ),
+    );
     expect(deferred.json).toEqual({ type: 5, data: { flags: 0 } });
     await endpoint.idle();
     const sent = calls.filter((c) => c.path.includes('/tok-other-class'));
-    expect(sent.map((c) => `${c.method} ${c.path}`)).toEqual([`DELETE /api/v10/webhooks/${APP}/tok-other-class/messages/%40original`, `POST /api/v10/webhooks/${APP}/tok-other-class`]);
+    expect(sent.map((c) => `${c.method} ${c.path}`)).toEqual([
+      `DELETE /api/v10/webhooks/${APP}/tok-other-class/messages/%40original`,
+      `POST /api/v10/webhooks/${APP}/tok-other-class`,
+    ]);
     expect(sent[1]!.body).toMatchObject({ flags: 64 });
     expect(String(sent[1]!.body.content)).toMatch(/cs101/);
   });
 
   it('refuses a correctly signed interaction whose timestamp is more than 5 minutes away with 401', async () => {
     calls.length = 0;
-    const old = await interact(slash('ualice-discord', 'myvm', 'status'), { timestampS: Math.floor(Date.now() / 1000) - 301 });
+    const old = await interact(slash('ualice-discord', 'myvm', 'status'), {
+      timestampS: Math.floor(Date.now() / 1000) - 301,
+    });
     expect(old.status).toBe(401);
-    const future = await interact(slash('ualice-discord', 'myvm', 'status'), { timestampS: Math.floor(Date.now() / 1000) + 301 });
+    const future = await interact(slash('ualice-discord', 'myvm', 'status'), {
+      timestampS: Math.floor(Date.now() / 1000) + 301,
+    });
     expect(future.status).toBe(401);
     expect(future.json).toEqual({ error: 'invalid request timestamp' });
     await endpoint.idle();
@@ -220,7 +350,8 @@ describe('the Discord interactions endpoint', () => {
   });
 
   it('runs a replayed interaction id only once', async () => {
-    const runs = async () => (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;
+    const runs = async () =>
+      (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;
     const before = await runs();
     const status = slash('ualice-discord', 'myvm', 'status', [], 'tok-replay');
     expect((await interact(status)).json).toEqual({ type: 5, data: { flags: 64 } });
@@ -241,10 +372,18 @@ describe('the Discord interactions endpoint', () => {
     expect(calls).toEqual([]);
   });
 
-  it('answers autocomplete with the caller\'s classes', async () => {
+  it("answers autocomplete with the caller's classes", async () => {
     const answer = await interact({
-      type: 4, id: '1', application_id: APP, token: 't', version: 1, member: { user: { id: 'uteach2-discord' } },
-      data: { name: 'lab', options: [{ type: 1, name: 'status', options: [{ type: 3, name: 'class', value: 'c', focused: true }] }] },
+      type: 4,
+      id: '1',
+      application_id: APP,
+      token: 't',
+      version: 1,
+      member: { user: { id: 'uteach2-discord' } },
+      data: {
+        name: 'lab',
+        options: [{ type: 1, name: 'status', options: [{ type: 3, name: 'class', value: 'c', focused: true }] }],
+      },
     });
     expect(answer.json).toEqual({ type: 8, data: { choices: [{ name: 'cs202', value: 'cs202' }] } });
   });
@@ -252,25 +391,66 @@ describe('the Discord interactions endpoint', () => {
   it('finishes a stored progress message with a deployment summary while its token is valid, and only logs after', async () => {
     calls.length = 0;
     const rest = new REST({ api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`, retries: 0 });
-    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 4200 };
+    const summary = {
+      deploymentId: 'd1',
+      classId: 'cs101',
+      status: 'done' as const,
+      created: 3,
+      kept: 1,
+      deleted: 0,
+      failed: [],
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+      removed: [],
+      unseated: [],
+      durationMs: 4200,
+    };
     const warnings: string[] = [];
-    const logger = { ...env.services.logger, warn: (message: string) => void warnings.push(message), child: () => logger };
-    const notify = { platform: 'discord', applicationId: APP, token: 'tok-resumed', channelId: '444', expiresAt: 1_000_000 };
+    const logger = {
+      ...env.services.logger,
+      warn: (message: string) => void warnings.push(message),
+      child: () => logger,
+    };
+    const notify = {
+      platform: 'discord',
+      applicationId: APP,
+      token: 'tok-resumed',
+      channelId: '444',
+      expiresAt: 1_000_000,
+    };
     expect(await finishDiscordProgress({ rest, now: () => 999_999 }, notify, summary)).toBe(true);
-    expect(calls).toEqual([{ method: 'PATCH', path: `/api/v10/webhooks/${APP}/tok-resumed/messages/%40original`, body: { content: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.', components: [] } }]);
+    expect(calls).toEqual([
+      {
+        method: 'PATCH',
+        path: `/api/v10/webhooks/${APP}/tok-resumed/messages/%40original`,
+        body: { content: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.', components: [] },
+      },
+    ]);
     expect(await finishDiscordProgress({ rest, now: () => 1_000_000, logger }, notify, summary)).toBe(false);
-    expect(warnings).toEqual(['cannot finish the Discord progress message: its interaction token expired (Discord allows edits for 15 minutes)']);
+    expect(warnings).toEqual([
+      'cannot finish the Discord progress message: its interaction token expired (Discord allows edits for 15 minutes)',
+    ]);
     expect(await finishDiscordProgress({ rest }, { platform: 'slack', channel: 'C1' }, summary)).toBe(false);
     expect(calls).toHaveLength(1);
   });
 
   it('registers the generated slash commands in a guild', async () => {
     calls.length = 0;
-    const rest = new REST({ api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`, retries: 0 }).setToken('bot-token-for-tests');
+    const rest = new REST({
+      api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`,
+      retries: 0,
+    }).setToken('bot-token-for-tests');
     await registerDiscordCommands({ rest, applicationId: APP, guildId: '222', router: env.router });
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'PUT', path: `/api/v10/applications/${APP}/guilds/222/commands` });
-    expect((calls[0]!.body as unknown as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
+    expect((calls[0]!.body as unknown as Array<{ name: string }>).map((c) => c.name)).toEqual([
+      'lab',
+      'myvm',
+      'people',
+      'class',
+      'template',
+    ]);
   });
 });
 
@@ -278,16 +458,21 @@ describe('files of a reply', () => {
   it('attaches the .rdp file of /myvm connect to the ephemeral reply as a multipart edit', async () => {
     await runningWindowsVm(env, 'alice');
     calls.length = 0;
-    const answer = await interact(slash('ualice-discord', 'myvm', 'connect', [{ name: 'vm', value: 'win1-alice' }], 'tok-rdp'));
+    const answer = await interact(
+      slash('ualice-discord', 'myvm', 'connect', [{ name: 'vm', value: 'win1-alice' }], 'tok-rdp'),
+    );
     expect(answer.json).toEqual({ type: 5, data: { flags: 64 } });
     await endpoint.idle();
     const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-rdp/messages/%40original`)!;
     expect(edit.method).toBe('PATCH');
     const raw = String(edit.body.multipart);
-    const payload = JSON.parse(/name="payload_json"\r\n(?:Content-Type: application\/json\r\n)?\r\n(.*)\r\n/.exec(raw)![1]!) as Record<string, unknown>;
+    const payload = JSON.parse(
+      /name="payload_json"\r\n(?:Content-Type: application\/json\r\n)?\r\n(.*)\r\n/.exec(raw)![1]!,
+    ) as Record<string, unknown>;
     expect(payload.attachments).toEqual([{ id: 0, filename: 'win1-alice.rdp' }]);
     expect(String(payload.content)).toMatch(/^win1-alice: 127\.10\.[\d.]+\. Connect with Remote Desktop/);
-    expect(raw).toMatch(/name="files\[0\]"; filename="win1-alice\.rdp"\r\nContent-Type: application\/x-rdp\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:alice\r\n/);
+    expect(raw).toMatch(
+      /name="files\[0\]"; filename="win1-alice\.rdp"\r\nContent-Type: application\/x-rdp\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:alice\r\n/,
+    );
   });
-
 });

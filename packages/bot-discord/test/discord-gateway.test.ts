@@ -15,12 +15,30 @@ const calls: Array<{ method: string; path: string; body: Record<string, unknown>
 
 /** Feeds a raw gateway interaction to discord.js, which builds the real interaction object (internal API, pinned to v14). */
 function dispatch(raw: object): void {
-  (client as unknown as { actions: { InteractionCreate: { handle: (d: object) => void } } }).actions.InteractionCreate.handle(raw);
+  (
+    client as unknown as { actions: { InteractionCreate: { handle: (d: object) => void } } }
+  ).actions.InteractionCreate.handle(raw);
 }
 
 let interactionIds = 5000;
-const chatInput = (userId: string, command: string, sub: string, options: Array<{ name: string; value: unknown; type: number }>, token: string) => ({
-  id: String(++interactionIds), application_id: APP, type: 2, token, version: 1, locale: 'en-US', channel_id: '444', app_permissions: '0', entitlements: [], authorizing_integration_owners: {}, context: 1,
+const chatInput = (
+  userId: string,
+  command: string,
+  sub: string,
+  options: Array<{ name: string; value: unknown; type: number }>,
+  token: string,
+) => ({
+  id: String(++interactionIds),
+  application_id: APP,
+  type: 2,
+  token,
+  version: 1,
+  locale: 'en-US',
+  channel_id: '444',
+  app_permissions: '0',
+  entitlements: [],
+  authorizing_integration_owners: {},
+  context: 1,
   user: { id: userId, username: 'student', discriminator: '0', avatar: null, global_name: null },
   data: { id: '555', name: command, type: 1, options: [{ type: 1, name: sub, options }] },
 });
@@ -31,14 +49,43 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      calls.push({ method: req.method ?? '', path: req.url ?? '', body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      calls.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      });
       if (req.method === 'POST' && req.url?.includes('/callback')) res.writeHead(204).end();
       else if (req.method === 'DELETE') res.writeHead(204).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '9', channel_id: '444', content: '', author: { id: APP, username: 'lab', discriminator: '0', avatar: null }, attachments: [], embeds: [], mentions: [], mention_roles: [], pinned: false, mention_everyone: false, tts: false, timestamp: new Date().toISOString(), edited_timestamp: null, flags: 0, components: [], type: 0 }));
+      else
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              id: '9',
+              channel_id: '444',
+              content: '',
+              author: { id: APP, username: 'lab', discriminator: '0', avatar: null },
+              attachments: [],
+              embeds: [],
+              mentions: [],
+              mention_roles: [],
+              pinned: false,
+              mention_everyone: false,
+              tts: false,
+              timestamp: new Date().toISOString(),
+              edited_timestamp: null,
+              flags: 0,
+              components: [],
+              type: 0,
+            }),
+          );
     });
   });
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-  client = new Client({ intents: [], rest: { api: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/api`, retries: 0 } });
+  client = new Client({
+    intents: [],
+    rest: { api: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/api`, retries: 0 },
+  });
   client.token = 'bot-token-for-tests';
   client.rest.setToken('bot-token-for-tests');
   bot = attachDiscordGatewayBot({ client, router: env.router, progressIntervalMs: 0 });
@@ -81,7 +128,10 @@ describe('the discord.js gateway bot', () => {
     await settle();
     const student = calls.filter((c) => c.path.includes('/gw-student-sync/'));
     expect(student).toHaveLength(1);
-    expect(student[0]!.body).toMatchObject({ type: 4, data: { content: '/lab sync is for admins; you are a student.', flags: 64 } });
+    expect(student[0]!.body).toMatchObject({
+      type: 4,
+      data: { content: '/lab sync is for admins; you are a student.', flags: 64 },
+    });
     const stranger = calls.filter((c) => c.path.includes('/gw-stranger/'));
     expect(stranger).toHaveLength(1);
     expect(stranger[0]!.body).toMatchObject({ type: 4, data: { flags: 64 } });
@@ -89,7 +139,18 @@ describe('the discord.js gateway bot', () => {
 
   it('replaces a public placeholder with an ephemeral follow-up when the plugin refuses while running', async () => {
     // hopper teaches cs202 only.
-    dispatch(chatInput('uteach2-discord', 'lab', 'deploy', [{ name: 'class', value: 'cs101', type: 3 }, { name: 'count', value: 1, type: 4 }], 'gw-other-class'));
+    dispatch(
+      chatInput(
+        'uteach2-discord',
+        'lab',
+        'deploy',
+        [
+          { name: 'class', value: 'cs101', type: 3 },
+          { name: 'count', value: 1, type: 4 },
+        ],
+        'gw-other-class',
+      ),
+    );
     await settle();
     const sent = calls.filter((c) => c.path.includes('/gw-other-class'));
     expect(sent.map((c) => `${c.method} ${c.path.replace(/\?.*$/, '')}`)).toEqual([

@@ -21,7 +21,10 @@ let fakeDiscord: Server;
 let botUrl: string;
 const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
 
-const listen = (server: Server): Promise<string> => new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+const listen = (server: Server): Promise<string> =>
+  new Promise((r) =>
+    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 
 beforeAll(async () => {
   env = await lab<commands.CommandRouter, commands.LabServices>(commands, { clock });
@@ -32,13 +35,20 @@ beforeAll(async () => {
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       calls.push({ method: req.method ?? '', path: req.url ?? '', body });
       res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url?.endsWith('/users/@me/channels')) return res.end(JSON.stringify({ id: `dm-${String(body.recipient_id)}`, type: 1 }));
+      if (req.url?.endsWith('/users/@me/channels'))
+        return res.end(JSON.stringify({ id: `dm-${String(body.recipient_id)}`, type: 1 }));
       res.end(JSON.stringify({ id: '42' }));
     });
   });
   const api = await listen(fakeDiscord);
   const rest = new REST({ api: `${api}/api`, retries: 0 }).setToken('bot-token-for-tests');
-  endpoint = createDiscordInteractions({ router: env.router, publicKey: publicHex, applicationId: APP, rest, progressIntervalMs: 0 });
+  endpoint = createDiscordInteractions({
+    router: env.router,
+    publicKey: publicHex,
+    applicationId: APP,
+    rest,
+    progressIntervalMs: 0,
+  });
   botServer = createServer(endpoint.requestListener);
   botUrl = await listen(botServer);
   // What `lab serve` does: the scheduler's direct messages go out through the bot's REST client.
@@ -55,18 +65,40 @@ afterAll(async () => {
 /** `/myvm keep <vm>` from `userId`, signed with the app's key; resolves with the immediate answer. */
 function keep(userId: string, vm: number, token: string): Promise<Record<string, unknown>> {
   const raw = JSON.stringify({
-    type: 2, id: token, application_id: APP, token, version: 1, channel_id: '444',
+    type: 2,
+    id: token,
+    application_id: APP,
+    token,
+    version: 1,
+    channel_id: '444',
     member: { user: { id: userId, username: 'u' } },
-    data: { id: '2', name: 'myvm', type: 1, options: [{ type: 1, name: 'keep', options: [{ type: 3, name: 'vm', value: String(vm) }] }] },
+    data: {
+      id: '2',
+      name: 'myvm',
+      type: 1,
+      options: [{ type: 1, name: 'keep', options: [{ type: 3, name: 'vm', value: String(vm) }] }],
+    },
   });
   const timestamp = String(Math.floor(Date.now() / 1000));
   const signature = sign(null, Buffer.from(timestamp + raw), privateKey).toString('hex');
   return new Promise((resolve, reject) => {
-    const req = request(botUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp, 'content-length': Buffer.byteLength(raw) } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-    });
+    const req = request(
+      botUrl,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-signature-ed25519': signature,
+          'x-signature-timestamp': timestamp,
+          'content-length': Buffer.byteLength(raw),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+      },
+    );
     req.on('error', reject);
     req.end(raw);
   });
@@ -75,8 +107,20 @@ function keep(userId: string, vm: number, token: string): Promise<Record<string,
 describe('idle warning and /myvm keep in Discord', () => {
   it('DMs both idle students, keeps the VM of the one who answered /myvm keep in Discord, and stops the other after the class’s warning delay', async () => {
     const { store, sync, scheduler, power } = env.services;
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 2, idleWarnMinutes: 5 });
-    const vmOf = async (username: string) => (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(username))!.id)).find((a) => a.classId === 'cs101')!.vmid;
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: 5,
+      idleForMinutes: 30,
+      keepsPerSession: 2,
+      idleWarnMinutes: 5,
+    });
+    const vmOf = async (username: string) =>
+      (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(username))!.id)).find(
+        (a) => a.classId === 'cs101',
+      )!.vmid;
     const [alice, bob] = [await vmOf('alice'), await vmOf('bob')];
     for (const vmid of [alice, bob]) {
       await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab', vmid, 'start');
@@ -87,20 +131,34 @@ describe('idle warning and /myvm keep in Discord', () => {
       await sync!.quickSync();
       return (await scheduler!.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
     };
-    const dms = () => calls.filter((c) => /^\/api\/v10\/channels\/dm-[^/]+\/messages$/.test(c.path)).map((c) => [c.path, c.body.content]);
+    const dms = () =>
+      calls
+        .filter((c) => /^\/api\/v10\/channels\/dm-[^/]+\/messages$/.test(c.path))
+        .map((c) => [c.path, c.body.content]);
     expect(await tick(1)).toEqual([]);
     calls.length = 0;
-    expect(await tick(32)).toEqual([[alice, 'idle-warning', 'ok'], [bob, 'idle-warning', 'ok']]);
+    expect(await tick(32)).toEqual([
+      [alice, 'idle-warning', 'ok'],
+      [bob, 'idle-warning', 'ok'],
+    ]);
     expect(dms()).toEqual([
-      ['/api/v10/channels/dm-ualice-discord/messages', 'cs101-alice has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.'],
-      ['/api/v10/channels/dm-ubob-discord/messages', 'cs101-bob has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.'],
+      [
+        '/api/v10/channels/dm-ualice-discord/messages',
+        'cs101-alice has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.',
+      ],
+      [
+        '/api/v10/channels/dm-ubob-discord/messages',
+        'cs101-bob has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.',
+      ],
     ]);
     shiftMs = 34 * 60_000;
     calls.length = 0;
     expect(await keep('ubob-discord', bob, 'tok-keep')).toEqual({ type: 5, data: { flags: 64 } });
     await endpoint.idle();
     const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-keep/messages/%40original`)!;
-    expect(edit.body.content).toBe('cs101-bob keeps running; its idle stop is cancelled. If it stays idle, you will be warned again. You can keep it once more this session.');
+    expect(edit.body.content).toBe(
+      'cs101-bob keeps running; its idle stop is cancelled. If it stays idle, you will be warned again. You can keep it once more this session.',
+    );
     expect(await tick(36)).toEqual([]);
     expect(await tick(37)).toEqual([[alice, 'idle-shutdown', 'ok']]);
     expect(env.sim.state.guests.get(alice)!.status).toBe('stopped');

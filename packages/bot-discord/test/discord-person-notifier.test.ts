@@ -14,7 +14,11 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      calls.push({ method: req.method ?? '', path: req.url ?? '', body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      calls.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       if (req.url?.endsWith('/users/@me/channels')) return res.end(JSON.stringify({ id: 'dm-77', type: 1 }));
       res.end(JSON.stringify({ id: '42' }));
@@ -28,10 +32,13 @@ afterAll(() => new Promise((r) => fakeDiscord.close(r)));
 describePersonNotifierConformance('Discord', () => ({
   platform: 'discord',
   accountId: '1001',
-  notifier: (store) => createDiscordPersonNotifier({ rest: new REST({ api, retries: 0 }).setToken('bot-token-for-tests'), store }),
+  notifier: (store) =>
+    createDiscordPersonNotifier({ rest: new REST({ api, retries: 0 }).setToken('bot-token-for-tests'), store }),
   requests: () => calls.map((c) => `${c.method} ${c.path}`),
   dmRequests: ['POST /api/v10/users/@me/channels', 'POST /api/v10/channels/dm-77/messages'],
-  recipients: () => calls.filter((c) => c.path === '/api/v10/users/@me/channels').map((c) => String(c.body.recipient_id)),
-  postedTexts: () => calls.filter((c) => c.path === '/api/v10/channels/dm-77/messages').map((c) => String(c.body.content)),
+  recipients: () =>
+    calls.filter((c) => c.path === '/api/v10/users/@me/channels').map((c) => String(c.body.recipient_id)),
+  postedTexts: () =>
+    calls.filter((c) => c.path === '/api/v10/channels/dm-77/messages').map((c) => String(c.body.content)),
   clear: () => void (calls.length = 0),
 }));

@@ -1,7 +1,14 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, type RespondFn } from '@slack/bolt';
 import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
-import { ProgressThrottle, RunningCommands, renderProgress, renderReplyText, type CommandRouter, type Reply } from '@lab/commands';
+import {
+  ProgressThrottle,
+  RunningCommands,
+  renderProgress,
+  renderReplyText,
+  type CommandRouter,
+  type Reply,
+} from '@lab/commands';
 import { SlackProgressMessage, finishSlackProgress, type SlackChatApi } from './slack-progress.js';
 
 /** Options of the Slack front end. */
@@ -36,7 +43,10 @@ export interface SlackBot {
   /** Settles when every command started so far has finished (for graceful shutdown and tests). */
   idle(): Promise<void>;
   /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a restart. */
-  finishDeployment(deployment: { notify?: Record<string, unknown> | null }, summary: DeploymentSummary): Promise<boolean>;
+  finishDeployment(
+    deployment: { notify?: Record<string, unknown> | null },
+    summary: DeploymentSummary,
+  ): Promise<boolean>;
 }
 
 const CONFIRM_ACTION = 'lab_confirm';
@@ -56,11 +66,23 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'slack' });
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
-  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: ['/slack/events'], processBeforeResponse: false, unhandledRequestTimeoutMillis: 2900, bodyLimit: maxBody });
+  const receiver = new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    endpoints: ['/slack/events'],
+    processBeforeResponse: false,
+    unhandledRequestTimeoutMillis: 2900,
+    bodyLimit: maxBody,
+  });
   const clientOptions = options.slackApiUrl ? { clientOptions: { slackApiUrl: options.slackApiUrl } } : {};
   // Socket Mode is only a transport: the same listeners serve both.
   const app = options.socketModeAppToken
-    ? new App({ token: options.botToken, appToken: options.socketModeAppToken, socketMode: true, signingSecret: options.signingSecret, ...clientOptions })
+    ? new App({
+        token: options.botToken,
+        appToken: options.socketModeAppToken,
+        socketMode: true,
+        signingSecret: options.signingSecret,
+        ...clientOptions,
+      })
     : new App({ receiver, token: options.botToken, botId: 'B0LAB', botUserId: 'U0LAB', ...clientOptions });
   const { router } = options;
   const running = new RunningCommands((error) => logger.error('command failed', { error }));
@@ -72,9 +94,18 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
 
   /** A progress message and the `onProgress` handler that edits it, throttled (the last state is always shown). */
   const progressFor = (channel: string, responseUrl: string | undefined, respond: RespondFn) => {
-    const message = new SlackProgressMessage(app.client as unknown as SlackChatApi, respond, { channel, ...(responseUrl ? { responseUrl } : {}) }, logger);
+    const message = new SlackProgressMessage(
+      app.client as unknown as SlackChatApi,
+      respond,
+      { channel, ...(responseUrl ? { responseUrl } : {}) },
+      logger,
+    );
     // A progress edit that fails is logged: it must never become an unhandled rejection that ends the bot.
-    const throttle = new ProgressThrottle({ intervalMs: options.progressIntervalMs ?? 1000, send: (update) => message.show(renderProgress(update), { final: false }), onError: (error) => logger.warn('progress edit failed', { error }) });
+    const throttle = new ProgressThrottle({
+      intervalMs: options.progressIntervalMs ?? 1000,
+      send: (update) => message.show(renderProgress(update), { final: false }),
+      onError: (error) => logger.warn('progress edit failed', { error }),
+    });
     return { message, onProgress: throttle.push, flush: () => throttle.stop() };
   };
 
@@ -90,12 +121,22 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (!channelId) throw new Error('Slack opened no DM channel for the files');
     await app.client.files.uploadV2({
       channel_id: channelId,
-      initial_comment: reply.attachments.length === 1 ? `${reply.attachments[0]!.filename}: open it to connect.` : 'Your files:',
-      file_uploads: reply.attachments.map((a) => ({ file: Buffer.from(a.content), filename: a.filename, title: a.filename })),
+      initial_comment:
+        reply.attachments.length === 1 ? `${reply.attachments[0]!.filename}: open it to connect.` : 'Your files:',
+      file_uploads: reply.attachments.map((a) => ({
+        file: Buffer.from(a.content),
+        filename: a.filename,
+        title: a.filename,
+      })),
     });
   };
 
-  const answer = async (reply: Reply, respond: RespondFn, message: SlackProgressMessage, userId: string): Promise<void> => {
+  const answer = async (
+    reply: Reply,
+    respond: RespondFn,
+    message: SlackProgressMessage,
+    userId: string,
+  ): Promise<void> => {
     const text = renderReplyText(reply);
     if (reply.confirm?.id) {
       await respond({
@@ -106,32 +147,78 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
           {
             type: 'actions',
             elements: [
-              { type: 'button', style: 'danger', text: { type: 'plain_text', text: reply.confirm.prompt.slice(0, 75) }, action_id: CONFIRM_ACTION, value: reply.confirm.id },
-              { type: 'button', text: { type: 'plain_text', text: 'Cancel' }, action_id: CANCEL_ACTION, value: reply.confirm.id },
+              {
+                type: 'button',
+                style: 'danger',
+                text: { type: 'plain_text', text: reply.confirm.prompt.slice(0, 75) },
+                action_id: CONFIRM_ACTION,
+                value: reply.confirm.id,
+              },
+              {
+                type: 'button',
+                text: { type: 'plain_text', text: 'Cancel' },
+                action_id: CANCEL_ACTION,
+                value: reply.confirm.id,
+              },
             ],
           },
         ],
       });
     } else if (reply.ephemeral || reply.error) {
-      await respond({ response_type: 'ephemeral', text: reply.attachments?.length ? `${text}\n(${reply.attachments.map((a) => a.filename).join(', ')} sent to you in a direct message)` : text });
+      await respond({
+        response_type: 'ephemeral',
+        text: reply.attachments?.length
+          ? `${text}\n(${reply.attachments.map((a) => a.filename).join(', ')} sent to you in a direct message)`
+          : text,
+      });
     } else {
       await message.show(text, { final: true });
     }
     await sendFiles(reply, userId);
   };
 
-  const run = async (args: { userId: string; channelId: string; responseUrl?: string; command: string; text: string; respond: RespondFn }): Promise<void> => {
+  const run = async (args: {
+    userId: string;
+    channelId: string;
+    responseUrl?: string;
+    command: string;
+    text: string;
+    respond: RespondFn;
+  }): Promise<void> => {
     const progress = progressFor(args.channelId, args.responseUrl, args.respond);
-    const reply: Reply = await router.invoke({ platform: 'slack', userId: args.userId, command: args.command, text: args.text, onProgress: progress.onProgress, notify: progress.message.notify });
+    const reply: Reply = await router.invoke({
+      platform: 'slack',
+      userId: args.userId,
+      command: args.command,
+      text: args.text,
+      onProgress: progress.onProgress,
+      notify: progress.message.notify,
+    });
     await progress.flush();
     await answer(reply, args.respond, progress.message, args.userId);
   };
 
-  const confirmed = async (args: { id: string; userId: string; channelId: string; responseUrl?: string; respond: RespondFn }): Promise<void> => {
+  const confirmed = async (args: {
+    id: string;
+    userId: string;
+    channelId: string;
+    responseUrl?: string;
+    respond: RespondFn;
+  }): Promise<void> => {
     const progress = progressFor(args.channelId, args.responseUrl, args.respond);
-    const prepared = await router.confirm({ id: args.id, platform: 'slack', userId: args.userId, onProgress: progress.onProgress, notify: progress.message.notify });
+    const prepared = await router.confirm({
+      id: args.id,
+      platform: 'slack',
+      userId: args.userId,
+      onProgress: progress.onProgress,
+      notify: progress.message.notify,
+    });
     if (prepared.reply) {
-      await args.respond({ response_type: 'ephemeral', replace_original: false, text: renderReplyText(prepared.reply) });
+      await args.respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: renderReplyText(prepared.reply),
+      });
       return;
     }
     const reply = await prepared.run();
@@ -147,16 +234,30 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     }
     await ack();
     running.track(
-      run({ userId: command.user_id, channelId: command.channel_id, responseUrl: command.response_url, command: command.command.slice(1), text: unescapeSlackText(command.text), respond }).catch(async (error: unknown) => {
+      run({
+        userId: command.user_id,
+        channelId: command.channel_id,
+        responseUrl: command.response_url,
+        command: command.command.slice(1),
+        text: unescapeSlackText(command.text),
+        respond,
+      }).catch(async (error: unknown) => {
         logger.error('slash command failed', { error });
-        await respond({ response_type: 'ephemeral', text: 'Something went wrong on our side; the error was logged.' }).catch(() => undefined);
+        await respond({
+          response_type: 'ephemeral',
+          text: 'Something went wrong on our side; the error was logged.',
+        }).catch(() => undefined);
       }),
     );
   });
 
   const cancelled = async (args: { id: string; userId: string; respond: RespondFn }): Promise<void> => {
     const reply = await router.cancelConfirmation({ id: args.id, platform: 'slack', userId: args.userId });
-    await args.respond(reply.error ? { response_type: 'ephemeral', replace_original: false, text: reply.text } : { replace_original: true, text: reply.text });
+    await args.respond(
+      reply.error
+        ? { response_type: 'ephemeral', replace_original: false, text: reply.text }
+        : { replace_original: true, text: reply.text },
+    );
   };
 
   app.action(new RegExp(`^(${CONFIRM_ACTION}|${CANCEL_ACTION})$`), async ({ ack, body, respond, action }) => {
@@ -166,7 +267,13 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     const click = { id, userId: body.user.id, respond };
     const work = async (): Promise<void> => {
       if (!(await firstDelivery(raw.trigger_id))) return;
-      await (actionId === CANCEL_ACTION ? cancelled(click) : confirmed({ ...click, channelId: raw.channel?.id ?? '', ...(raw.response_url ? { responseUrl: raw.response_url } : {}) }));
+      await (actionId === CANCEL_ACTION
+        ? cancelled(click)
+        : confirmed({
+            ...click,
+            channelId: raw.channel?.id ?? '',
+            ...(raw.response_url ? { responseUrl: raw.response_url } : {}),
+          }));
     };
     running.track(work().catch((error: unknown) => logger.error('confirmation button failed', { error })));
   });
@@ -180,7 +287,9 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     }
     const ts = Number(req.headers['x-slack-request-timestamp']);
     if (!Number.isFinite(ts) || Math.abs(now() - ts * 1000) > skew) {
-      logger.warn('refused a Slack request with a missing or out-of-window timestamp', { timestamp: req.headers['x-slack-request-timestamp'] });
+      logger.warn('refused a Slack request with a missing or out-of-window timestamp', {
+        timestamp: req.headers['x-slack-request-timestamp'],
+      });
       res.writeHead(401, { 'content-type': 'text/plain' }).end('invalid request timestamp');
       return;
     }
@@ -196,7 +305,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (options.socketModeAppToken) await app.stop();
     },
     idle: () => running.idle(),
-    finishDeployment: (deployment, summary) => finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
+    finishDeployment: (deployment, summary) =>
+      finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
   };
 }
 

@@ -11,11 +11,17 @@ export interface SlackDmApi {
  * (`conversations.open`, then `chat.postMessage`). False when they have no Slack account or Slack
  * refused; the error is logged, never thrown.
  */
-export function createSlackPersonNotifier(options: { client: SlackDmApi; store: Store; logger?: Logger }): PersonNotifier {
+export function createSlackPersonNotifier(options: {
+  client: SlackDmApi;
+  store: Store;
+  logger?: Logger;
+}): PersonNotifier {
   const logger = options.logger ?? silentLogger;
   return {
     async notifyPerson(person, text) {
-      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter((i) => i.platform === 'slack');
+      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter(
+        (i) => i.platform === 'slack',
+      );
       let delivered = false;
       for (const account of accounts) {
         try {

@@ -29,11 +29,20 @@ export class SlackProgressMessage {
   #viaResponseUrl = false;
   #responseUrlUses = 0;
 
-  constructor(client: SlackChatApi, respond: RespondFn, target: { channel: string; responseUrl?: string }, logger: Logger = silentLogger) {
+  constructor(
+    client: SlackChatApi,
+    respond: RespondFn,
+    target: { channel: string; responseUrl?: string },
+    logger: Logger = silentLogger,
+  ) {
     this.#client = client;
     this.#respond = respond;
     this.#logger = logger;
-    this.notify = { platform: 'slack', channel: target.channel, ...(target.responseUrl ? { responseUrl: target.responseUrl } : {}) };
+    this.notify = {
+      platform: 'slack',
+      channel: target.channel,
+      ...(target.responseUrl ? { responseUrl: target.responseUrl } : {}),
+    };
   }
 
   /**
@@ -46,7 +55,8 @@ export class SlackProgressMessage {
       try {
         const ts = this.notify.ts as string | undefined;
         if (ts) await this.#client.chat.update({ channel: this.notify.channel as string, ts, text });
-        else this.notify.ts = (await this.#client.chat.postMessage({ channel: this.notify.channel as string, text })).ts;
+        else
+          this.notify.ts = (await this.#client.chat.postMessage({ channel: this.notify.channel as string, text })).ts;
         return;
       } catch (error) {
         this.#logger.warn('cannot post in the channel; showing progress through the response_url instead', { error });
@@ -55,7 +65,11 @@ export class SlackProgressMessage {
       }
     }
     if (!options.final && this.#responseUrlUses >= RESPONSE_URL_PROGRESS_USES) return;
-    const body: RespondArguments = { response_type: 'in_channel', text, ...(this.#responseUrlUses > 0 ? { replace_original: true } : {}) };
+    const body: RespondArguments = {
+      response_type: 'in_channel',
+      text,
+      ...(this.#responseUrlUses > 0 ? { replace_original: true } : {}),
+    };
     this.#responseUrlUses++;
     try {
       await this.#respond(body);
@@ -71,7 +85,12 @@ export class SlackProgressMessage {
  * the channel, else answers through the response_url (Slack accepts it for 30 minutes). Resolves
  * true when one of them worked; never throws.
  */
-export async function finishSlackProgress(client: SlackChatApi, notify: Record<string, unknown> | null | undefined, summary: DeploymentSummary, options: { logger?: Logger; fetch?: typeof fetch } = {}): Promise<boolean> {
+export async function finishSlackProgress(
+  client: SlackChatApi,
+  notify: Record<string, unknown> | null | undefined,
+  summary: DeploymentSummary,
+  options: { logger?: Logger; fetch?: typeof fetch } = {},
+): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'slack') return false;
   const text = renderDeploymentSummary(summary);
@@ -98,7 +117,11 @@ export async function finishSlackProgress(client: SlackChatApi, notify: Record<s
       const response = await (options.fetch ?? fetch)(responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'in_channel', text, ...(notify.viaResponseUrl === true ? { replace_original: true } : {}) }),
+        body: JSON.stringify({
+          response_type: 'in_channel',
+          text,
+          ...(notify.viaResponseUrl === true ? { replace_original: true } : {}),
+        }),
       });
       if (response.ok) return true;
       logger.warn('the Slack response_url refused the deployment summary', { ...context, status: response.status });

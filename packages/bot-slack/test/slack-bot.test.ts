@@ -18,7 +18,9 @@ let chatError: string | undefined;
 let triggers = 0;
 
 function listen(server: Server): Promise<string> {
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((r) =>
+    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 /** A loopback stand-in for Slack's Web API and response_url that records what the bot sends. */
@@ -28,33 +30,82 @@ function fakeSlackApi(): Server {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      const body = req.url?.startsWith('/upload/') ? { raw } : (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw || '{}') as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
+      const body = req.url?.startsWith('/upload/')
+        ? { raw }
+        : (req.headers['content-type'] ?? '').includes('json')
+          ? (JSON.parse(raw || '{}') as Record<string, unknown>)
+          : Object.fromEntries(new URLSearchParams(raw));
       calls.push({ path: req.url ?? '', body });
       res.writeHead(200, { 'content-type': 'application/json' });
       // File uploads (files.uploadV2): an upload URL on this server, the bytes, then the completion.
-      if (req.url?.startsWith('/api/conversations.open')) return res.end(JSON.stringify({ ok: true, channel: { id: `D0${String(body.users)}` } }));
-      if (req.url?.startsWith('/api/files.getUploadURLExternal')) return res.end(JSON.stringify({ ok: true, upload_url: `${slackUrl}/upload/F0${++ts}`, file_id: `F0${ts}` }));
-      if (req.url?.startsWith('/api/files.completeUploadExternal')) return res.end(JSON.stringify({ ok: true, files: JSON.parse(String(body.files)) }));
-      if (chatError && /^\/api\/chat\.(postMessage|update)/.test(req.url ?? '')) res.end(JSON.stringify({ ok: false, error: chatError }));
-      else if (req.url?.startsWith('/api/chat.postMessage')) res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++ts).padStart(6, '0')}` }));
+      if (req.url?.startsWith('/api/conversations.open'))
+        return res.end(JSON.stringify({ ok: true, channel: { id: `D0${String(body.users)}` } }));
+      if (req.url?.startsWith('/api/files.getUploadURLExternal'))
+        return res.end(JSON.stringify({ ok: true, upload_url: `${slackUrl}/upload/F0${++ts}`, file_id: `F0${ts}` }));
+      if (req.url?.startsWith('/api/files.completeUploadExternal'))
+        return res.end(JSON.stringify({ ok: true, files: JSON.parse(String(body.files)) }));
+      if (chatError && /^\/api\/chat\.(postMessage|update)/.test(req.url ?? ''))
+        res.end(JSON.stringify({ ok: false, error: chatError }));
+      else if (req.url?.startsWith('/api/chat.postMessage'))
+        res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++ts).padStart(6, '0')}` }));
       else if (req.url?.startsWith('/api/')) res.end(JSON.stringify({ ok: true }));
       else res.end('ok');
     });
   });
 }
 
-function slash(command: string, text: string, userId: string, options: { headers?: Record<string, string>; timestampS?: number; triggerId?: string } = {}): Promise<{ status: number; body: string }> {
-  const body = new URLSearchParams({ command, text, user_id: userId, user_name: 'x', channel_id: 'C0CLASS', team_id: 'T0SCHOOL', response_url: `${slackUrl}/respond/${++triggers}`, trigger_id: options.triggerId ?? `${triggers}.2.3`, token: 'legacy', api_app_id: 'A0LAB' }).toString();
-  return send(body, { ...signSlackRequest(SECRET, body, options.timestampS), ...options.headers, 'content-length': String(Buffer.byteLength(body)) });
+function slash(
+  command: string,
+  text: string,
+  userId: string,
+  options: { headers?: Record<string, string>; timestampS?: number; triggerId?: string } = {},
+): Promise<{ status: number; body: string }> {
+  const body = new URLSearchParams({
+    command,
+    text,
+    user_id: userId,
+    user_name: 'x',
+    channel_id: 'C0CLASS',
+    team_id: 'T0SCHOOL',
+    response_url: `${slackUrl}/respond/${++triggers}`,
+    trigger_id: options.triggerId ?? `${triggers}.2.3`,
+    token: 'legacy',
+    api_app_id: 'A0LAB',
+  }).toString();
+  return send(body, {
+    ...signSlackRequest(SECRET, body, options.timestampS),
+    ...options.headers,
+    'content-length': String(Buffer.byteLength(body)),
+  });
 }
 
 /** A click on a button of a message, as Slack posts it (block_actions). */
-function click(actionId: string, value: string, userId: string, triggerId = `${++triggers}.9.9`): Promise<{ status: number; body: string }> {
+function click(
+  actionId: string,
+  value: string,
+  userId: string,
+  triggerId = `${++triggers}.9.9`,
+): Promise<{ status: number; body: string }> {
   const payload = {
-    type: 'block_actions', api_app_id: 'A0LAB', token: 'legacy', trigger_id: triggerId, response_url: `${slackUrl}/respond/click-${triggerId}`,
-    team: { id: 'T0SCHOOL', domain: 'school' }, user: { id: userId, username: 'x', team_id: 'T0SCHOOL' }, channel: { id: 'C0CLASS', name: 'class' },
+    type: 'block_actions',
+    api_app_id: 'A0LAB',
+    token: 'legacy',
+    trigger_id: triggerId,
+    response_url: `${slackUrl}/respond/click-${triggerId}`,
+    team: { id: 'T0SCHOOL', domain: 'school' },
+    user: { id: userId, username: 'x', team_id: 'T0SCHOOL' },
+    channel: { id: 'C0CLASS', name: 'class' },
     container: { type: 'message', message_ts: '1700000000.000009', channel_id: 'C0CLASS', is_ephemeral: true },
-    actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, action_ts: '1700000001.000001', text: { type: 'plain_text', text: 'x' } }],
+    actions: [
+      {
+        type: 'button',
+        action_id: actionId,
+        block_id: 'b1',
+        value,
+        action_ts: '1700000001.000001',
+        text: { type: 'plain_text', text: 'x' },
+      },
+    ],
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return send(body, { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) });
@@ -82,7 +133,13 @@ beforeAll(async () => {
   env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
   fakeSlack = fakeSlackApi();
   slackUrl = await listen(fakeSlack);
-  bot = createSlackBot({ router: env.router, signingSecret: SECRET, botToken: 'xoxb-test', slackApiUrl: `${slackUrl}/api/`, progressIntervalMs: 0 });
+  bot = createSlackBot({
+    router: env.router,
+    signingSecret: SECRET,
+    botToken: 'xoxb-test',
+    slackApiUrl: `${slackUrl}/api/`,
+    progressIntervalMs: 0,
+  });
   botServer = createServer(bot.requestListener);
   botUrl = await listen(botServer);
 });
@@ -120,13 +177,24 @@ describe('the Slack bot over HTTP', () => {
     await bot.idle();
     const reply = calls.find((c) => c.path.startsWith('/respond/'))!;
     expect(reply.body).toMatchObject({ response_type: 'ephemeral' });
-    expect(String(reply.body.text)).toMatch(/^win1-bob: 127\.10\.[\d.]+\. Connect with Remote Desktop .*\n[\s\S]*\(win1-bob\.rdp sent to you in a direct message\)$/);
+    expect(String(reply.body.text)).toMatch(
+      /^win1-bob: 127\.10\.[\d.]+\. Connect with Remote Desktop .*\n[\s\S]*\(win1-bob\.rdp sent to you in a direct message\)$/,
+    );
     const api = calls.filter((c) => !c.path.startsWith('/respond/')).map((c) => c.path.replace(/\?.*$/, ''));
-    expect(api).toEqual(['/api/conversations.open', '/api/files.getUploadURLExternal', expect.stringMatching(/^\/upload\/F0\d+$/), '/api/files.completeUploadExternal']);
+    expect(api).toEqual([
+      '/api/conversations.open',
+      '/api/files.getUploadURLExternal',
+      expect.stringMatching(/^\/upload\/F0\d+$/),
+      '/api/files.completeUploadExternal',
+    ]);
     expect(calls.find((c) => c.path === '/api/conversations.open')!.body).toMatchObject({ users: ids.bob });
-    expect(calls.find((c) => c.path === '/api/files.getUploadURLExternal')!.body).toMatchObject({ filename: 'win1-bob.rdp' });
+    expect(calls.find((c) => c.path === '/api/files.getUploadURLExternal')!.body).toMatchObject({
+      filename: 'win1-bob.rdp',
+    });
     // The bytes travel as multipart form data, as to Slack's upload URL.
-    expect(String(calls.find((c) => c.path.startsWith('/upload/'))!.body.raw)).toMatch(/\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:bob\r\n/);
+    expect(String(calls.find((c) => c.path.startsWith('/upload/'))!.body.raw)).toMatch(
+      /\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:bob\r\n/,
+    );
     const done = calls.find((c) => c.path === '/api/files.completeUploadExternal')!.body;
     expect(done).toMatchObject({ channel_id: `D0${ids.bob}` });
     expect(JSON.parse(String(done.files))).toEqual([{ id: expect.stringMatching(/^F0/), title: 'win1-bob.rdp' }]);
@@ -146,12 +214,18 @@ describe('the Slack bot over HTTP', () => {
   it('refuses a forged signature, a replayed request and a future timestamp with 401, changing nothing', async () => {
     calls.length = 0;
     const clones = env.sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone');
-    const forged = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, { headers: { 'x-slack-signature': 'v0=0000000000000000000000000000000000000000000000000000000000000000' } });
+    const forged = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, {
+      headers: { 'x-slack-signature': 'v0=0000000000000000000000000000000000000000000000000000000000000000' },
+    });
     expect(forged.status).toBe(401);
     // Correctly signed, but ten minutes old (a replay) or ten minutes ahead (Bolt alone would accept it).
-    const replayed = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, { timestampS: Math.floor(Date.now() / 1000) - 600 });
+    const replayed = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, {
+      timestampS: Math.floor(Date.now() / 1000) - 600,
+    });
     expect(replayed.status).toBe(401);
-    const fromTheFuture = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, { timestampS: Math.floor(Date.now() / 1000) + 600 });
+    const fromTheFuture = await slash('/lab', 'deploy cs101 5 ubuntu', ids.teacher, {
+      timestampS: Math.floor(Date.now() / 1000) + 600,
+    });
     expect(fromTheFuture.status).toBe(401);
     expect(fromTheFuture.body).toBe('invalid request timestamp');
     await bot.idle();
@@ -165,7 +239,9 @@ describe('the Slack bot over HTTP', () => {
     await bot.idle();
     const ask = calls.find((c) => c.path.startsWith('/respond/'))!;
     expect(ask.body).toMatchObject({ response_type: 'ephemeral' });
-    const [confirm, cancel] = (ask.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find((b) => b.type === 'actions')!.elements!;
+    const [confirm, cancel] = (
+      ask.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+    ).find((b) => b.type === 'actions')!.elements!;
     expect(confirm).toMatchObject({ action_id: 'lab_confirm', style: 'danger' });
     expect(confirm!.value).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(cancel).toMatchObject({ action_id: 'lab_cancel', value: confirm!.value });
@@ -174,7 +250,13 @@ describe('the Slack bot over HTTP', () => {
     calls.length = 0;
     await click('lab_confirm', confirm!.value, ids.teacher2);
     await bot.idle();
-    expect(calls.map((c) => c.body)).toEqual([{ response_type: 'ephemeral', replace_original: false, text: 'This confirmation has expired or was already used; run the command again.' }]);
+    expect(calls.map((c) => c.body)).toEqual([
+      {
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'This confirmation has expired or was already used; run the command again.',
+      },
+    ]);
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
 
     calls.length = 0;
@@ -193,7 +275,9 @@ describe('the Slack bot over HTTP', () => {
     expect(calls).toEqual([]);
     await click('lab_confirm', confirm!.value, ids.teacher);
     await bot.idle();
-    expect(calls.map((c) => c.body.text)).toEqual(['This confirmation has expired or was already used; run the command again.']);
+    expect(calls.map((c) => c.body.text)).toEqual([
+      'This confirmation has expired or was already used; run the command again.',
+    ]);
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
   });
 
@@ -209,7 +293,9 @@ describe('the Slack bot over HTTP', () => {
     calls.length = 0;
     await click('lab_confirm', id, ids.teacher);
     await bot.idle();
-    expect(calls.map((c) => c.body.text)).toEqual(['This confirmation has expired or was already used; run the command again.']);
+    expect(calls.map((c) => c.body.text)).toEqual([
+      'This confirmation has expired or was already used; run the command again.',
+    ]);
   });
 
   it('reads escaped text as typed: entities turned back, mentions kept as user ids', async () => {
@@ -220,7 +306,8 @@ describe('the Slack bot over HTTP', () => {
   });
 
   it('runs a replayed trigger_id only once', async () => {
-    const runs = async () => (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;
+    const runs = async () =>
+      (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;
     const before = await runs();
     calls.length = 0;
     expect((await slash('/myvm', 'status', ids.alice, { triggerId: 'replayed.trigger' })).status).toBe(200);
@@ -235,8 +322,18 @@ describe('the Slack bot over HTTP', () => {
 
   it('answers 413 to a body over the limit, announced or streamed, without running it', async () => {
     calls.length = 0;
-    const body = new URLSearchParams({ command: '/myvm', text: `status ${'x'.repeat(70 * 1024)}`, user_id: ids.alice, channel_id: 'C0CLASS', response_url: `${slackUrl}/respond/big`, trigger_id: 'big.1' }).toString();
-    expect((await send(body, { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) })).status).toBe(413);
+    const body = new URLSearchParams({
+      command: '/myvm',
+      text: `status ${'x'.repeat(70 * 1024)}`,
+      user_id: ids.alice,
+      channel_id: 'C0CLASS',
+      response_url: `${slackUrl}/respond/big`,
+      trigger_id: 'big.1',
+    }).toString();
+    expect(
+      (await send(body, { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) }))
+        .status,
+    ).toBe(413);
     expect((await send(body, { ...signSlackRequest(SECRET, body), 'transfer-encoding': 'chunked' })).status).toBe(413);
     await bot.idle();
     expect(calls).toEqual([]);
@@ -259,14 +356,17 @@ describe('the Slack bot over HTTP', () => {
     expect(replies.slice(1).every((r) => r.body.replace_original === true)).toBe(true);
     expect(String(replies.at(-1)!.body.text)).toMatch(/^cs202: 4 created, 0 kept, 0 deleted in/);
     expect(replies.some((r) => String(r.body.text).includes('went wrong'))).toBe(false);
-    expect((await env.services.store.classes.assignmentsOfClass('cs202')).filter((a) => a.role === 'student')).toHaveLength(2);
+    expect(
+      (await env.services.store.classes.assignmentsOfClass('cs202')).filter((a) => a.role === 'student'),
+    ).toHaveLength(2);
   });
 
   it('scales a class down through the Confirm button with progress that counts only what changes, and keeps serving', async () => {
     // cs202 has 2 seats from the test before; hopper's class gets alice and bob, then one seat.
     const alice = (await env.services.store.classes.getPersonByUsername('alice'))!;
     const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
-    for (const s of [alice, bob]) await env.services.store.classes.addMember({ classId: 'cs202', personId: s.id, role: 'student' });
+    for (const s of [alice, bob])
+      await env.services.store.classes.addMember({ classId: 'cs202', personId: s.id, role: 'student' });
     await slash('/lab', 'deploy cs202 2', ids.teacher2);
     await bot.idle();
     calls.length = 0;
@@ -277,7 +377,14 @@ describe('the Slack bot over HTTP', () => {
     await click('lab_confirm', id, ids.teacher2);
     await bot.idle();
     const texts = calls.filter((c) => c.path.startsWith('/api/chat.')).map((c) => String(c.body.text));
-    const bars = texts.filter((t) => /^cs202 [▓░]+ \d+\/\d+/.test(t)).map((t) => t.match(/ (\d+)\/(\d+)/)!.slice(1).map(Number));
+    const bars = texts
+      .filter((t) => /^cs202 [▓░]+ \d+\/\d+/.test(t))
+      .map((t) =>
+        t
+          .match(/ (\d+)\/(\d+)/)!
+          .slice(1)
+          .map(Number),
+      );
     expect(bars.length).toBeGreaterThan(0);
     for (const [done, total] of bars) expect(done).toBeLessThanOrEqual(total!);
     expect(bars.at(-1)![0]).toBe(bars.at(-1)![1]);
@@ -290,10 +397,41 @@ describe('the Slack bot over HTTP', () => {
   });
 
   it('finishes a stored progress message with a deployment summary: in place, in the channel, or through the response_url', async () => {
-    const summary = { deploymentId: 'd1', classId: 'cs101', status: 'done' as const, created: 3, kept: 1, deleted: 0, failed: [], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 4200 };
+    const summary = {
+      deploymentId: 'd1',
+      classId: 'cs101',
+      status: 'done' as const,
+      created: 3,
+      kept: 1,
+      deleted: 0,
+      failed: [],
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+      removed: [],
+      unseated: [],
+      durationMs: 4200,
+    };
     calls.length = 0;
-    expect(await bot.finishDeployment({ notify: { platform: 'slack', channel: 'C0CLASS', responseUrl: `${slackUrl}/respond/old`, ts: '1700000000.000001' } }, summary)).toBe(true);
-    expect(await bot.finishDeployment({ notify: { platform: 'slack', channel: 'C0CLASS', responseUrl: `${slackUrl}/respond/old` } }, summary)).toBe(true);
+    expect(
+      await bot.finishDeployment(
+        {
+          notify: {
+            platform: 'slack',
+            channel: 'C0CLASS',
+            responseUrl: `${slackUrl}/respond/old`,
+            ts: '1700000000.000001',
+          },
+        },
+        summary,
+      ),
+    ).toBe(true);
+    expect(
+      await bot.finishDeployment(
+        { notify: { platform: 'slack', channel: 'C0CLASS', responseUrl: `${slackUrl}/respond/old` } },
+        summary,
+      ),
+    ).toBe(true);
     expect(calls.map((c) => [c.path, c.body.ts, c.body.text])).toEqual([
       ['/api/chat.update', '1700000000.000001', 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.'],
       ['/api/chat.postMessage', undefined, 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.'],
@@ -301,11 +439,19 @@ describe('the Slack bot over HTTP', () => {
     calls.length = 0;
     chatError = 'not_in_channel';
     try {
-      expect(await bot.finishDeployment({ notify: { platform: 'slack', channel: 'C0PRIVATE', responseUrl: `${slackUrl}/respond/old`, ts: '1.1' } }, summary)).toBe(true);
+      expect(
+        await bot.finishDeployment(
+          { notify: { platform: 'slack', channel: 'C0PRIVATE', responseUrl: `${slackUrl}/respond/old`, ts: '1.1' } },
+          summary,
+        ),
+      ).toBe(true);
     } finally {
       chatError = undefined;
     }
-    expect(calls.at(-1)).toEqual({ path: '/respond/old', body: { response_type: 'in_channel', text: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.' } });
+    expect(calls.at(-1)).toEqual({
+      path: '/respond/old',
+      body: { response_type: 'in_channel', text: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.' },
+    });
     expect(await bot.finishDeployment({ notify: { platform: 'discord', token: 't' } }, summary)).toBe(false);
   });
 });

@@ -12,7 +12,11 @@ export class CliUsageError extends LabError {
 export class ConfigExistsError extends LabError {
   static override readonly brand: string = '@lab/ConfigExistsError';
   constructor(file: string) {
-    super('LAB_CONFIG_EXISTS', `${file} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.`, { file });
+    super(
+      'LAB_CONFIG_EXISTS',
+      `${file} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.`,
+      { file },
+    );
   }
 }
 
@@ -20,7 +24,11 @@ export class ConfigExistsError extends LabError {
 export class InsecureUrlError extends LabError {
   static override readonly brand: string = '@lab/InsecureUrlError';
   constructor(url: string) {
-    super('LAB_INSECURE_URL', `Refusing ${url}: the API token would travel in clear text; use the node's https:// address (https://pve1.example.org:8006).`, { url });
+    super(
+      'LAB_INSECURE_URL',
+      `Refusing ${url}: the API token would travel in clear text; use the node's https:// address (https://pve1.example.org:8006).`,
+      { url },
+    );
   }
 }
 

@@ -25,7 +25,9 @@ export function shippedModuleDir(): string {
       // not at this level
     }
   }
-  throw new TerraformExportError('The proxmox-class Terraform module is missing from this installation; reinstall @lab/cli.');
+  throw new TerraformExportError(
+    'The proxmox-class Terraform module is missing from this installation; reinstall @lab/cli.',
+  );
 }
 
 /**
@@ -33,7 +35,11 @@ export function shippedModuleDir(): string {
  * Proxmox Lab would choose (`--from plan`, the default for a class with no VMs) or adopting what is
  * deployed (`--from deployed`, with `import` blocks). Endpoint and TLS come from the configuration.
  */
-export async function runExportTerraform(config: LabConfig, classId: string, options: ExportTerraformOptions): Promise<TerraformExportResult> {
+export async function runExportTerraform(
+  config: LabConfig,
+  classId: string,
+  options: ExportTerraformOptions,
+): Promise<TerraformExportResult> {
   const { openLabRuntime } = await import('./lab-runtime.js');
   const runtime = await openLabRuntime(config);
   try {
@@ -45,17 +51,36 @@ export async function runExportTerraform(config: LabConfig, classId: string, opt
     if (from === 'plan') {
       const klass = await store.classes.getClass(classId);
       const template = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
-      if (!klass || !template) throw new TerraformExportError(`Class ${classId} needs a template to plan from; set one with \`lab class set-template ${classId} <template>\`.`, { classId });
-      const count = options.count !== undefined ? Number(options.count) : (await store.classes.members(classId)).filter((m) => m.role === 'student').length;
-      plan = await services.engine.plan({ classId, count, template: template.name, ...(clusterId ? { clusterId } : {}), requestedBy: 'terraform-export' });
+      if (!klass || !template)
+        throw new TerraformExportError(
+          `Class ${classId} needs a template to plan from; set one with \`lab class set-template ${classId} <template>\`.`,
+          { classId },
+        );
+      const count =
+        options.count !== undefined
+          ? Number(options.count)
+          : (await store.classes.members(classId)).filter((m) => m.role === 'student').length;
+      plan = await services.engine.plan({
+        classId,
+        count,
+        template: template.name,
+        ...(clusterId ? { clusterId } : {}),
+        requestedBy: 'terraform-export',
+      });
       clusterId = plan.clusterId;
     }
-    const clusterIdForEndpoint = clusterId ?? (await store.classes.assignmentsOfClass(classId))[0]?.clusterId ?? config.clusters[0]!.id;
+    const clusterIdForEndpoint =
+      clusterId ?? (await store.classes.assignmentsOfClass(classId))[0]?.clusterId ?? config.clusters[0]!.id;
     const cluster = config.clusters.find((c) => c.id === clusterIdForEndpoint);
-    if (!cluster) throw new TerraformExportError(`Cluster '${clusterIdForEndpoint}' of class ${classId} is not in the configuration; add it to clusters[] first.`, { clusterId: clusterIdForEndpoint });
+    if (!cluster)
+      throw new TerraformExportError(
+        `Cluster '${clusterIdForEndpoint}' of class ${classId} is not in the configuration; add it to clusters[] first.`,
+        { clusterId: clusterIdForEndpoint },
+      );
     const caPem = cluster.ca ?? (cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined);
     const range = options.vmidRange ? /^(\d+)-(\d+)$/.exec(options.vmidRange) : undefined;
-    if (options.vmidRange && !range) throw new TerraformExportError(`--vmid-range takes FIRST-LAST, e.g. 5000-5099; got '${options.vmidRange}'.`);
+    if (options.vmidRange && !range)
+      throw new TerraformExportError(`--vmid-range takes FIRST-LAST, e.g. 5000-5099; got '${options.vmidRange}'.`);
     return await exportTerraform(
       { store },
       {

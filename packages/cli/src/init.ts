@@ -46,7 +46,10 @@ export function clusterOrigin(raw: string): URL {
     throw new CliUsageError(`'${raw}' is not a URL; give the node's address like https://pve1.example.org:8006.`);
   }
   if (url.protocol === 'http:') throw new InsecureUrlError(raw);
-  if (url.protocol !== 'https:') throw new CliUsageError(`'${raw}' is not an https:// URL; give the node's address like https://pve1.example.org:8006.`);
+  if (url.protocol !== 'https:')
+    throw new CliUsageError(
+      `'${raw}' is not an https:// URL; give the node's address like https://pve1.example.org:8006.`,
+    );
   if (!url.port) url.port = '8006';
   return new URL(url.origin);
 }
@@ -55,7 +58,12 @@ export function clusterOrigin(raw: string): URL {
 export function peerFingerprint(origin: URL, timeoutMs = 10_000): Promise<string> {
   const host = origin.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolvePeer, reject) => {
-    const socket = connect({ host, port: Number(origin.port), rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    const socket = connect({
+      host,
+      port: Number(origin.port),
+      rejectUnauthorized: false,
+      ...(isIP(host) ? {} : { servername: host }),
+    });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     socket.once('secureConnect', () => {
       const fingerprint = socket.getPeerCertificate().fingerprint256;
@@ -63,7 +71,13 @@ export function peerFingerprint(origin: URL, timeoutMs = 10_000): Promise<string
       resolvePeer(fingerprint);
     });
     socket.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new LabError('LAB_PVE_CONNECTION', `Cannot reach ${origin.origin} (${error.code ?? error.message}); check the address and that port ${origin.port} is open from this machine.`, { url: origin.origin })),
+      reject(
+        new LabError(
+          'LAB_PVE_CONNECTION',
+          `Cannot reach ${origin.origin} (${error.code ?? error.message}); check the address and that port ${origin.port} is open from this machine.`,
+          { url: origin.origin },
+        ),
+      ),
     );
   });
 }
@@ -92,20 +106,32 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
   const file = resolve(options.config ?? process.env.LAB_CONFIG ?? 'lab.config.json');
   const existing = readExisting(file);
   const origin = clusterOrigin(await need(options.url, '--url https://host:8006', 'Cluster URL (https://host:8006):'));
-  const sameCluster = existing?.clusters?.find((c) => typeof c.url === 'string' && c.url.replace(/\/$/, '') === origin.origin);
+  const sameCluster = existing?.clusters?.find(
+    (c) => typeof c.url === 'string' && c.url.replace(/\/$/, '') === origin.origin,
+  );
   const clusterId = options.cluster ?? (typeof sameCluster?.id === 'string' ? sameCluster.id : 'pve');
-  if (!CLUSTER_ID.test(clusterId)) throw new CliUsageError(`'${clusterId}' is not a cluster id; use lower-case letters, digits and dashes, starting with a letter (--cluster pve).`);
+  if (!CLUSTER_ID.test(clusterId))
+    throw new CliUsageError(
+      `'${clusterId}' is not a cluster id; use lower-case letters, digits and dashes, starting with a letter (--cluster pve).`,
+    );
   const tokenId = await need(options.tokenId, '--token-id USER@REALM!TOKENID', 'API token id (e.g. lab@pve!bot):');
   const envName = `LAB_CLUSTER_${clusterId.toUpperCase().replace(/-/g, '_')}_TOKEN_SECRET`;
   let tokenSecretFile = options.tokenSecretFile;
-  if (!tokenSecretFile && !process.env[envName]) tokenSecretFile = await need(undefined, `--token-secret-file FILE (or ${envName} in the environment)`, 'File holding the token secret (only its path is written to the configuration):');
+  if (!tokenSecretFile && !process.env[envName])
+    tokenSecretFile = await need(
+      undefined,
+      `--token-secret-file FILE (or ${envName} in the environment)`,
+      'File holding the token secret (only its path is written to the configuration):',
+    );
   if (tokenSecretFile) tokenSecretFile = resolve(tokenSecretFile);
   let secret = process.env[envName];
   if (!secret) {
     try {
       secret = readFileSync(tokenSecretFile!, 'utf8').trim();
     } catch (error) {
-      throw new CliUsageError(`Cannot read the token secret file ${tokenSecretFile} (${(error as NodeJS.ErrnoException).code}); put the secret PVE showed in it, readable by this user only.`);
+      throw new CliUsageError(
+        `Cannot read the token secret file ${tokenSecretFile} (${(error as NodeJS.ErrnoException).code}); put the secret PVE showed in it, readable by this user only.`,
+      );
     }
   }
 
@@ -117,26 +143,47 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
     try {
       tls = { ca: readFileSync(caFile, 'utf8') };
     } catch (error) {
-      throw new CliUsageError(`Cannot read the CA file ${caFile} (${(error as NodeJS.ErrnoException).code}); copy /etc/pve/pve-root-ca.pem from a node.`);
+      throw new CliUsageError(
+        `Cannot read the CA file ${caFile} (${(error as NodeJS.ErrnoException).code}); copy /etc/pve/pve-root-ca.pem from a node.`,
+      );
     }
     trust = { caFile };
   } else {
     const presented = await peerFingerprint(origin);
     if (options.fingerprint) {
       const wanted = normalizeFingerprint(options.fingerprint);
-      if (wanted !== presented) throw new CertificateNotTrustedError(`${origin.origin} presented certificate ${presented}, not ${wanted}; check the address, or compare with 'pvenode cert info' on the node.`, { presented, wanted });
+      if (wanted !== presented)
+        throw new CertificateNotTrustedError(
+          `${origin.origin} presented certificate ${presented}, not ${wanted}; check the address, or compare with 'pvenode cert info' on the node.`,
+          { presented, wanted },
+        );
     } else if (pinnedBefore(existing, clusterId) === presented) {
       say(`✓ the node still presents the pinned certificate ${presented}`);
     } else {
-      say(`The node's certificate has the SHA-256 fingerprint\n  ${presented}\nCompare it with 'pvenode cert info' on the node (or the GUI: node → System → Certificates).`);
+      say(
+        `The node's certificate has the SHA-256 fingerprint\n  ${presented}\nCompare it with 'pvenode cert info' on the node (or the GUI: node → System → Certificates).`,
+      );
       const accepted = options.yes || (canAsk && (await confirm('Pin this certificate?')));
-      if (!accepted) throw new CertificateNotTrustedError(canAsk ? 'The certificate was not pinned; nothing was written.' : `Confirm the certificate: pass --fingerprint ${presented} after checking it, or --yes to pin what the node shows.`, { presented });
+      if (!accepted)
+        throw new CertificateNotTrustedError(
+          canAsk
+            ? 'The certificate was not pinned; nothing was written.'
+            : `Confirm the certificate: pass --fingerprint ${presented} after checking it, or --yes to pin what the node shows.`,
+          { presented },
+        );
     }
     tls = { fingerprint: presented };
     trust = { fingerprint: presented };
   }
 
-  const client = new ProxmoxClient({ clusterId, baseUrl: origin.origin, auth: { type: 'token', tokenId, secret }, tls, timeoutMs: 15_000, retry: { maxAttempts: 1 } });
+  const client = new ProxmoxClient({
+    clusterId,
+    baseUrl: origin.origin,
+    auth: { type: 'token', tokenId, secret },
+    tls,
+    timeoutMs: 15_000,
+    retry: { maxAttempts: 1 },
+  });
   let version: string;
   try {
     version = (await client.get<{ version: string }>('/version')).version;
@@ -145,7 +192,13 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
   }
   say(`✓ connected to ${origin.origin}: Proxmox VE ${version}`);
 
-  const cluster = { id: clusterId, url: origin.origin, tokenId, ...(tokenSecretFile ? { tokenSecretFile } : {}), ...('caFile' in trust ? { caFile: trust.caFile } : { fingerprint: trust.fingerprint }) };
+  const cluster = {
+    id: clusterId,
+    url: origin.origin,
+    tokenId,
+    ...(tokenSecretFile ? { tokenSecretFile } : {}),
+    ...('caFile' in trust ? { caFile: trust.caFile } : { fingerprint: trust.fingerprint }),
+  };
   const clusters = [...(existing?.clusters ?? [])];
   const at = clusters.findIndex((c) => c.id === clusterId);
   if (at >= 0) clusters[at] = cluster;
@@ -154,28 +207,71 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
   const checked = labConfigSchema.safeParse(next);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
-    throw new CliUsageError(`The configuration would be invalid at '${issue.path.join('.')}': ${issue.message}; fix ${file} by hand or pass --force to start over.`);
+    throw new CliUsageError(
+      `The configuration would be invalid at '${issue.path.join('.')}': ${issue.message}; fix ${file} by hand or pass --force to start over.`,
+    );
   }
   let written = false;
   if (!existing || !isDeepStrictEqual(existing, next)) {
-    if (existsSync(file) && !options.force && !(canAsk && (await confirm(`${file} exists and would change. Overwrite it?`)))) throw new ConfigExistsError(file);
+    if (
+      existsSync(file) &&
+      !options.force &&
+      !(canAsk && (await confirm(`${file} exists and would change. Overwrite it?`)))
+    )
+      throw new ConfigExistsError(file);
     writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
     written = true;
   }
-  say(written ? `✓ wrote ${file} (the token secret stays in ${tokenSecretFile ?? envName})` : `✓ ${file} already says this; left as it is`);
+  say(
+    written
+      ? `✓ wrote ${file} (the token secret stays in ${tokenSecretFile ?? envName})`
+      : `✓ ${file} already says this; left as it is`,
+  );
 
   const store = await openStore(resolveStoreUrl(checked.data.store, dirname(resolve(file))));
   try {
     const adminName = options.admin ?? operatorName();
-    if (!USERNAME.test(adminName)) throw new CliUsageError(`'${adminName}' is not a lab username (lower-case letters, digits, dots, dashes, underscores); pass --admin <username>.`);
+    if (!USERNAME.test(adminName))
+      throw new CliUsageError(
+        `'${adminName}' is not a lab username (lower-case letters, digits, dots, dashes, underscores); pass --admin <username>.`,
+      );
     let admin = await store.classes.getPersonByUsername(adminName);
     const created = !admin;
-    admin ??= await store.classes.createPerson({ username: adminName, displayName: adminName, role: 'admin' }, Date.now());
-    await store.audit.record({ at: Date.now(), actor: `cli:${operatorName()}`, action: 'setup.init', target: file, outcome: 'ok', details: { cluster: clusterId, url: origin.origin, admin: adminName, adminCreated: created, configWritten: written } });
+    admin ??= await store.classes.createPerson(
+      { username: adminName, displayName: adminName, role: 'admin' },
+      Date.now(),
+    );
+    await store.audit.record({
+      at: Date.now(),
+      actor: `cli:${operatorName()}`,
+      action: 'setup.init',
+      target: file,
+      outcome: 'ok',
+      details: {
+        cluster: clusterId,
+        url: origin.origin,
+        admin: adminName,
+        adminCreated: created,
+        configWritten: written,
+      },
+    });
     say(`✓ store ${redactStoreUrl(checked.data.store)} is at the latest schema`);
-    say(created ? `✓ created the admin '${adminName}'` : admin.role === 'admin' ? `✓ the admin '${adminName}' already exists` : `! '${adminName}' already exists as a ${admin.role}; not changed`);
+    say(
+      created
+        ? `✓ created the admin '${adminName}'`
+        : admin.role === 'admin'
+          ? `✓ the admin '${adminName}' already exists`
+          : `! '${adminName}' already exists as a ${admin.role}; not changed`,
+    );
     say('Next: lab doctor');
-    const report: InitReport = { config: file, configWritten: written, cluster: { id: clusterId, url: origin.origin, version }, trust, store: redactStoreUrl(checked.data.store), admin: { username: adminName, created, role: admin.role } };
+    const report: InitReport = {
+      config: file,
+      configWritten: written,
+      cluster: { id: clusterId, url: origin.origin, version },
+      trust,
+      store: redactStoreUrl(checked.data.store),
+      admin: { username: adminName, created, role: admin.role },
+    };
     if (options.json) print(JSON.stringify(report));
     return report;
   } finally {

@@ -8,19 +8,66 @@ export const labConfigSchema = z
   .object({
     store: z.string().default('sqlite:./lab.db'),
     clusters: z.array(clusterConfigSchema).min(1, 'configure at least one cluster'),
-    sync: z.object({ enabled: z.boolean().default(true), fullIntervalMs: z.number().int().min(10_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(), quickIntervalMs: z.number().int().min(1_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional() }).strict().default({ enabled: true }),
-    deploy: z.object({ global: z.number().int().min(1).optional(), perNode: z.number().int().min(1).optional(), perStorage: z.number().int().min(1).optional() }).strict().default({}),
-    cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
-    slack: z.object({ signingSecret: z.string().optional(), botToken: z.string().optional(), socketMode: z.boolean().default(false), appToken: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
-    console: z
+    sync: z
       .object({
-        publicUrl: z.url({ protocol: /^https?$/, error: "the bot's public address, e.g. https://lab.school.example (what the reverse proxy serves)" }).optional(),
-        linkTtlSeconds: z.number().int().min(10).max(3600).default(60),
-        sessionMinutes: z.number().int().min(1).max(24 * 60).default(30),
+        enabled: z.boolean().default(true),
+        fullIntervalMs: z.number().int().min(10_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(),
+        quickIntervalMs: z.number().int().min(1_000).max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
+    deploy: z
+      .object({
+        global: z.number().int().min(1).optional(),
+        perNode: z.number().int().min(1).optional(),
+        perStorage: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
+    slack: z
+      .object({
+        signingSecret: z.string().optional(),
+        botToken: z.string().optional(),
+        socketMode: z.boolean().default(false),
+        appToken: z.string().optional(),
+        port: z.number().int().optional(),
+        host: z.string().min(1).optional(),
+        apiUrl: z.url().optional(),
       })
       .strict()
       .optional(),
-    discord: z.object({ mode: z.enum(['http', 'gateway']).default('http'), token: z.string().optional(), applicationId: z.string().optional(), publicKey: z.string().optional(), guildId: z.string().optional(), port: z.number().int().optional(), host: z.string().min(1).optional(), apiUrl: z.url().optional() }).strict().optional(),
+    console: z
+      .object({
+        publicUrl: z
+          .url({
+            protocol: /^https?$/,
+            error: "the bot's public address, e.g. https://lab.school.example (what the reverse proxy serves)",
+          })
+          .optional(),
+        linkTtlSeconds: z.number().int().min(10).max(3600).default(60),
+        sessionMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(30),
+      })
+      .strict()
+      .optional(),
+    discord: z
+      .object({
+        mode: z.enum(['http', 'gateway']).default('http'),
+        token: z.string().optional(),
+        applicationId: z.string().optional(),
+        publicKey: z.string().optional(),
+        guildId: z.string().optional(),
+        port: z.number().int().optional(),
+        host: z.string().min(1).optional(),
+        apiUrl: z.url().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -38,7 +85,10 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); run lab init, or pass --config FILE or set LAB_CONFIG`, { file });
+    throw new ConfigError(
+      `cannot read the configuration ${file} (${(error as NodeJS.ErrnoException).code}); run lab init, or pass --config FILE or set LAB_CONFIG`,
+      { file },
+    );
   }
   let json: unknown;
   try {
@@ -49,12 +99,27 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   const result = labConfigSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ConfigError(`${file}: config key '${issue.path.join('.') || '(root)'}': ${issue.message}`, { file, key: issue.path.join('.') });
+    throw new ConfigError(`${file}: config key '${issue.path.join('.') || '(root)'}': ${issue.message}`, {
+      file,
+      key: issue.path.join('.'),
+    });
   }
   const config = result.data;
   config.store = env.LAB_STORE ?? resolveStoreUrl(config.store, dirname(resolve(file)));
-  if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN) config.slack = { socketMode: false, ...config.slack, ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}), ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}) };
-  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY) config.discord = { mode: 'http', ...config.discord, ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}), ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}) };
+  if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN)
+    config.slack = {
+      socketMode: false,
+      ...config.slack,
+      ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+      ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}),
+    };
+  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY)
+    config.discord = {
+      mode: 'http',
+      ...config.discord,
+      ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}),
+      ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}),
+    };
   return config;
 }
 

@@ -30,19 +30,42 @@ export interface LabRuntimeOptions {
 export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptions = {}): Promise<LabRuntime> {
   const logger = options.logger ?? createLogger({ level: 'warn' });
   const store = await openStore(config.store);
-  const clusters = new Clusters(config.clusters, { logger, ...(options.observer ? { observer: options.observer } : {}) });
+  const clusters = new Clusters(config.clusters, {
+    logger,
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
   // The client's origin, never the configured text: no credentials or path can reach the store.
-  for (const c of config.clusters) await store.clusters.upsert({ id: c.id, name: c.id, url: clusters.get(c.id).baseUrl });
+  for (const c of config.clusters)
+    await store.clusters.upsert({ id: c.id, name: c.id, url: clusters.get(c.id).baseUrl });
   const services = createLabServices({
     store,
     clusters,
     logger,
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
-    ...(config.console ? { console: { ...(config.console.publicUrl ? { publicUrl: config.console.publicUrl } : {}), linkTtlMs: config.console.linkTtlSeconds * 1000, sessionMaxMs: config.console.sessionMinutes * 60_000 } } : {}),
-    ...(options.runSync && config.sync.enabled ? { sync: { ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}), ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}) } } : { sync: true }),
+    ...(config.console
+      ? {
+          console: {
+            ...(config.console.publicUrl ? { publicUrl: config.console.publicUrl } : {}),
+            linkTtlMs: config.console.linkTtlSeconds * 1000,
+            sessionMaxMs: config.console.sessionMinutes * 60_000,
+          },
+        }
+      : {}),
+    ...(options.runSync && config.sync.enabled
+      ? {
+          sync: {
+            ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}),
+            ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}),
+          },
+        }
+      : { sync: true }),
   });
-  const router = new CommandRouter(services, builtinPlugins, options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {});
+  const router = new CommandRouter(
+    services,
+    builtinPlugins,
+    options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {},
+  );
   return {
     config,
     store,

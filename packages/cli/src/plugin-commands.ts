@@ -12,7 +12,14 @@ export interface OptionShape {
   choices?: string[];
 }
 
-type Def = { type: string; innerType?: ZodType; in?: ZodType; out?: ZodType; element?: ZodType; entries?: Record<string, string> };
+type Def = {
+  type: string;
+  innerType?: ZodType;
+  in?: ZodType;
+  out?: ZodType;
+  element?: ZodType;
+  entries?: Record<string, string>;
+};
 const defOf = (schema: ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
 /** Reads the kind, requiredness, description and choices of a zod option (through optional, default, pipe, preprocess). */
@@ -21,7 +28,9 @@ export function optionShape(schema: ZodType): OptionShape {
   let description = current.description;
   for (let def = defOf(current); ; def = defOf(current)) {
     // A pipe's input decides how it is typed, unless it is a preprocessing transform (z.preprocess).
-    const next = def.innerType ?? (def.type === 'pipe' ? (def.in && defOf(def.in).type === 'transform' ? def.out : def.in) : undefined);
+    const next =
+      def.innerType ??
+      (def.type === 'pipe' ? (def.in && defOf(def.in).type === 'transform' ? def.out : def.in) : undefined);
     if (!next) break;
     current = next;
     description ??= current.description;
@@ -32,7 +41,8 @@ export function optionShape(schema: ZodType): OptionShape {
   if (def.type === 'boolean') return { kind: 'boolean', ...base };
   if (def.type === 'number' || def.type === 'int' || def.type === 'bigint') return { kind: 'number', ...base };
   if (def.type === 'array' || def.type === 'set') return { kind: 'list', ...base };
-  if (def.type === 'enum' && def.entries) return { kind: 'string', ...base, choices: Object.values(def.entries).map(String) };
+  if (def.type === 'enum' && def.entries)
+    return { kind: 'string', ...base, choices: Object.values(def.entries).map(String) };
   return { kind: 'string', ...base };
 }
 
@@ -69,20 +79,27 @@ export interface PluginCommandOptions {
  * take a file name and pass the file's text. Names a command already has (the CLI's own chores,
  * global flags) win over plugin ones.
  */
-export function addPluginCommands(program: Command, plugins: Iterable<CommandPlugin>, options: PluginCommandOptions): void {
+export function addPluginCommands(
+  program: Command,
+  plugins: Iterable<CommandPlugin>,
+  options: PluginCommandOptions,
+): void {
   const all = [...plugins];
   const reserved = new Set(program.options.map((o) => o.attributeName()));
   for (const plugin of all) {
     let parent = program;
     if (plugin.name !== 'lab') {
-      if (program.commands.some((c) => c.name() === plugin.name) || Object.keys(plugin.subcommands).length === 0) continue;
+      if (program.commands.some((c) => c.name() === plugin.name) || Object.keys(plugin.subcommands).length === 0)
+        continue;
       parent = program.command(plugin.name).description(plugin.description);
     }
     for (const [name, own] of Object.entries(plugin.subcommands)) {
       if (parent.commands.some((c) => c.name() === name)) continue;
       const alias = plugin.name === 'lab' ? options.aliases?.[name] : undefined;
       const aliased = alias && all.find((p) => p.name === alias.plugin)?.subcommands[alias.subcommand];
-      const target = aliased ? { plugin: alias.plugin, subcommand: alias.subcommand, sub: aliased } : { plugin: plugin.name, subcommand: name, sub: own };
+      const target = aliased
+        ? { plugin: alias.plugin, subcommand: alias.subcommand, sub: aliased }
+        : { plugin: plugin.name, subcommand: name, sub: own };
       const sub = target.sub;
       const command = parent.command(name).description(sub.description);
       const flags = describeSubcommand(command, sub, reserved);
@@ -96,7 +113,10 @@ export function addPluginCommands(program: Command, plugins: Iterable<CommandPlu
         for (const [attribute, { key, shape }] of flags) {
           const value = given[attribute];
           if (value === undefined) continue;
-          values[key] = shape.kind === 'number' && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
+          values[key] =
+            shape.kind === 'number' && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
+              ? Number(value)
+              : value;
         }
         for (const key of sub.fileOptions ?? []) {
           if (typeof values[key] === 'string') values[key] = readNamedFile(values[key]);
@@ -111,27 +131,41 @@ function readNamedFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new CliUsageError(`Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); name a file that exists and that you may read.`, { path });
+    throw new CliUsageError(
+      `Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); name a file that exists and that you may read.`,
+      { path },
+    );
   }
 }
 
-function describeSubcommand(command: Command, sub: Subcommand, reserved: Set<string>): Map<string, { key: string; shape: OptionShape }> {
+function describeSubcommand(
+  command: Command,
+  sub: Subcommand,
+  reserved: Set<string>,
+): Map<string, { key: string; shape: OptionShape }> {
   const shape = sub.options.shape as Record<string, ZodType>;
   const files = new Set<string>(sub.fileOptions ?? []);
   for (const key of sub.positional) {
     const option = optionShape(shape[key]!);
     const word = `${files.has(key) ? `${key}-file` : key}${option.kind === 'list' ? '...' : ''}`;
-    command.argument(option.required ? `<${word}>` : `[${word}]`, files.has(key) ? `a file: ${option.description}` : option.description);
+    command.argument(
+      option.required ? `<${word}>` : `[${word}]`,
+      files.has(key) ? `a file: ${option.description}` : option.description,
+    );
   }
   const flags = new Map<string, { key: string; shape: OptionShape }>();
   for (const [key, schema] of Object.entries(shape)) {
     if (sub.positional.includes(key)) continue;
     const option = optionShape(schema);
-    const flag = option.kind === 'boolean' ? `--${kebab(key)}` : `--${kebab(key)} <${files.has(key) ? 'file' : option.kind === 'number' ? 'n' : 'value'}>`;
+    const flag =
+      option.kind === 'boolean'
+        ? `--${kebab(key)}`
+        : `--${kebab(key)} <${files.has(key) ? 'file' : option.kind === 'number' ? 'n' : 'value'}>`;
     const cliOption = new Option(flag, `${option.description}${option.kind === 'list' ? ' (repeat for several)' : ''}`);
     if (reserved.has(cliOption.attributeName())) continue;
     if (option.choices) cliOption.choices(option.choices);
-    if (option.kind === 'list') cliOption.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    if (option.kind === 'list')
+      cliOption.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     if (option.required) cliOption.makeOptionMandatory();
     command.addOption(cliOption);
     flags.set(cliOption.attributeName(), { key, shape: option });

@@ -15,8 +15,13 @@ export type { GlobalOptions } from './global-options.js';
 
 /** CLI-only flags some generated commands accept on top of their schema. */
 function extendPluginCommand(plugin: string, subcommand: string, command: Command): void {
-  if (plugin === 'lab' && subcommand === 'sync') command.option('--once', 'one full sync of every cluster, now (what lab sync always does; the bots run the periodic sync)');
-  if (plugin === 'myvm' && subcommand === 'connect') command.option('--out <dir>', 'where to write the .rdp file of a Windows VM (default: here)');
+  if (plugin === 'lab' && subcommand === 'sync')
+    command.option(
+      '--once',
+      'one full sync of every cluster, now (what lab sync always does; the bots run the periodic sync)',
+    );
+  if (plugin === 'myvm' && subcommand === 'connect')
+    command.option('--out <dir>', 'where to write the .rdp file of a Windows VM (default: here)');
 }
 
 /**
@@ -26,16 +31,32 @@ function extendPluginCommand(plugin: string, subcommand: string, command: Comman
  * nothing in a shell). Errors print one line prefixed `lab:`; usage errors exit 2. `options.run`
  * replaces the router call (tests of the generated commands).
  */
-export function createLabProgram(plugins: Iterable<CommandPlugin> = builtinPlugins, options: { run?: (call: PluginCall) => Promise<void> } = {}): Command {
+export function createLabProgram(
+  plugins: Iterable<CommandPlugin> = builtinPlugins,
+  options: { run?: (call: PluginCall) => Promise<void> } = {},
+): Command {
   const program = new Command('lab')
     .description('Proxmox Lab: classroom VMs on Proxmox VE, from a shell')
     .addOption(new Option('-c, --config <file>', 'configuration file (default: $LAB_CONFIG, else ./lab.config.json)'))
-    .addOption(new Option('--as <username>', 'act as this lab user (default: cli.defaultUser, else you, the operator, as an admin)'))
+    .addOption(
+      new Option(
+        '--as <username>',
+        'act as this lab user (default: cli.defaultUser, else you, the operator, as an admin)',
+      ),
+    )
     .option('--json', 'machine-readable output on stdout')
     .option('-y, --yes', 'answer yes: confirm destructive commands, accept the certificate lab init shows')
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true })
-    .configureOutput({ outputError: (text, write) => write(`lab: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `lab: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}\n`,
+        ),
+    })
     .exitOverride();
   addInitCommand(program);
   addDoctorCommand(program);
@@ -43,7 +64,11 @@ export function createLabProgram(plugins: Iterable<CommandPlugin> = builtinPlugi
   addDiscordCommands(program);
   addServeCommand(program);
   addSimCommand(program);
-  addPluginCommands(program, plugins, { run: options.run ?? runThroughRouter, extend: extendPluginCommand, aliases: { link: { plugin: 'people', subcommand: 'link' } } });
+  addPluginCommands(program, plugins, {
+    run: options.run ?? runThroughRouter,
+    extend: extendPluginCommand,
+    aliases: { link: { plugin: 'people', subcommand: 'link' } },
+  });
   addTerraformExportCommand(program);
   return program;
 }
@@ -60,7 +85,8 @@ export async function runLab(argv: string[], plugins?: Iterable<CommandPlugin>):
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const exitCode = error instanceof LabExit ? error.exitCode : (error as { code?: string }).code === 'LAB_CLI_USAGE' ? 2 : 1;
+    const exitCode =
+      error instanceof LabExit ? error.exitCode : (error as { code?: string }).code === 'LAB_CLI_USAGE' ? 2 : 1;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`lab: ${message.split('\n')[0]}\n`);
     if (error instanceof LabExit && error.details.length) process.stderr.write(`${error.details.join('\n')}\n`);

@@ -37,7 +37,15 @@ export async function runThroughRouter(call: PluginCall): Promise<void> {
         },
         onError: () => undefined,
       });
-      const reply = await runtime.router.invoke({ platform: 'cli', ...who, command: call.plugin, subcommand: call.subcommand, options: call.options, confirmed, ...(tty ? { onProgress: throttle.push } : {}) });
+      const reply = await runtime.router.invoke({
+        platform: 'cli',
+        ...who,
+        command: call.plugin,
+        subcommand: call.subcommand,
+        options: call.options,
+        confirmed,
+        ...(tty ? { onProgress: throttle.push } : {}),
+      });
       await throttle.stop();
       if (tty) clear();
       return reply;
@@ -54,8 +62,14 @@ export async function runThroughRouter(call: PluginCall): Promise<void> {
     // A refusal is one line on stderr; a command that ran and partly failed (a sync with a cluster
     // down, a deployment with failed clones) prints its whole report, then exits 1.
     if (reply.error && reply.data === undefined) throw new LabExit(reply.text);
-    const written = reply.attachments?.length ? await writeAttachments(reply.attachments, call.command.opts<{ out?: string }>().out ?? '.') : [];
-    out(flags.json ? JSON.stringify(reply.data ?? { text: reply.text }) : [renderReplyText(reply), ...written.map((f) => `wrote ${f}`)].join('\n'));
+    const written = reply.attachments?.length
+      ? await writeAttachments(reply.attachments, call.command.opts<{ out?: string }>().out ?? '.')
+      : [];
+    out(
+      flags.json
+        ? JSON.stringify(reply.data ?? { text: reply.text })
+        : [renderReplyText(reply), ...written.map((f) => `wrote ${f}`)].join('\n'),
+    );
     if (reply.error) process.exitCode = 1;
   } finally {
     await runtime.close();

@@ -37,7 +37,11 @@ export interface ServeBotOptions {
  * reverse proxy in front of it). The same server answers `GET /healthz`, `GET /readyz` and
  * `GET /metrics` (see `createOpsEndpoints`); keep those paths off the public proxy.
  */
-export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', options: ServeBotOptions = {}): Promise<ServedBot> {
+export async function serveBot(
+  runtime: LabRuntime,
+  kind: 'slack' | 'discord',
+  options: ServeBotOptions = {},
+): Promise<ServedBot> {
   const { config, services } = runtime;
   const frontEnd = await startFrontEnd(runtime, kind);
   services.scheduler?.useNotifier(frontEnd.notifier);
@@ -47,12 +51,21 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
-      if (!(await frontEnd.finishDeployment(deployment, summary))) runtime.logger.info('a deployment taken over has no progress message this bot can finish', { deploymentId: deployment.id, classId: deployment.classId, status: summary.status });
+      if (!(await frontEnd.finishDeployment(deployment, summary)))
+        runtime.logger.info('a deployment taken over has no progress message this bot can finish', {
+          deploymentId: deployment.id,
+          classId: deployment.classId,
+          status: summary.status,
+        });
     },
   });
   const metrics = options.metrics ?? new LabMetrics();
   const holderId = services.sync?.holderId;
-  metrics.bind({ store: runtime.store, syncStats: () => services.inventory.syncStats(), ...(holderId ? { holderId } : {}) });
+  metrics.bind({
+    store: runtime.store,
+    syncStats: () => services.inventory.syncStats(),
+    ...(holderId ? { holderId } : {}),
+  });
   const ops = createOpsEndpoints({
     metrics,
     readiness: {
@@ -71,7 +84,15 @@ export async function serveBot(runtime: LabRuntime, kind: 'slack' | 'discord', o
   server.on('upgrade', (req, socket, head) => {
     if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
   });
-  await new Promise<void>((r) => server.listen(options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001), options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1', () => r()));
+  await new Promise<void>((r) =>
+    server.listen(
+      options.port ??
+        (kind === 'slack' ? config.slack?.port : config.discord?.port) ??
+        (kind === 'slack' ? 3000 : 3001),
+      options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1',
+      () => r(),
+    ),
+  );
   const address = server.address() as { port: number; address: string };
   runtime.logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;
@@ -97,19 +118,46 @@ async function startFrontEnd(runtime: LabRuntime, kind: 'slack' | 'discord'): Pr
   const store = runtime.services.store;
   if (kind === 'slack') {
     const slack = config.slack;
-    if (!slack?.signingSecret || !slack.botToken) throw new ConfigError("config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)", { key: 'slack' });
+    if (!slack?.signingSecret || !slack.botToken)
+      throw new ConfigError(
+        "config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
+        { key: 'slack' },
+      );
     const { startSlackBot } = await import('@lab/bot-slack');
-    return startSlackBot({ router, store, logger, signingSecret: slack.signingSecret, botToken: slack.botToken, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}), ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}) });
+    return startSlackBot({
+      router,
+      store,
+      logger,
+      signingSecret: slack.signingSecret,
+      botToken: slack.botToken,
+      ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
+      ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}),
+    });
   }
   const discord = config.discord;
   const { startDiscordBot } = await import('@lab/bot-discord');
   const apiUrl = discord?.apiUrl ? { apiUrl: discord.apiUrl } : {};
   if (discord?.mode === 'gateway') {
-    if (!discord.token) throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", { key: 'discord.token' });
+    if (!discord.token)
+      throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", {
+        key: 'discord.token',
+      });
     return startDiscordBot({ mode: 'gateway', router, store, logger, token: discord.token, ...apiUrl });
   }
-  if (!discord?.publicKey || !discord.applicationId) throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", { key: 'discord' });
-  return startDiscordBot({ mode: 'interactions', router, store, logger, applicationId: discord.applicationId, publicKey: discord.publicKey, ...(discord.token ? { token: discord.token } : {}), ...apiUrl });
+  if (!discord?.publicKey || !discord.applicationId)
+    throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", {
+      key: 'discord',
+    });
+  return startDiscordBot({
+    mode: 'interactions',
+    router,
+    store,
+    logger,
+    applicationId: discord.applicationId,
+    publicKey: discord.publicKey,
+    ...(discord.token ? { token: discord.token } : {}),
+    ...apiUrl,
+  });
 }
 
 /**
@@ -138,6 +186,7 @@ function startConsole(runtime: LabRuntime): ConsoleServer | undefined {
     clock: services.clock,
     logger,
     publicUrl,
-    openPveSocket: async (clusterId, path) => openPveWebSocket(await runtime.clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
+    openPveSocket: async (clusterId, path) =>
+      openPveWebSocket(await runtime.clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
   });
 }

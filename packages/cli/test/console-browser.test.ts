@@ -8,18 +8,32 @@ import { consoleLab, type ConsoleLab } from './console-fixture.js';
 import { decodePng } from './png.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** The browser globals the page functions below use (this package's types have no DOM). */
 interface PageGlobals {
   document: { body: { dataset: Record<string, string | undefined> } };
   location: { href: string };
   fetch(url: string, init: { method: string }): Promise<{ json(): Promise<{ sessionId: string }> }>;
-  WebSocket: new (url: string, protocols: string[]) => { onopen: (() => void) | null; onclose: ((e: { code: number }) => void) | null };
+  WebSocket: new (
+    url: string,
+    protocols: string[],
+  ) => { onopen: (() => void) | null; onclose: ((e: { code: number }) => void) | null };
 }
 
 /** The page's script has connected noVNC. Page functions (serialized, so self-contained), not source strings: the CSP forbids eval. */
 const CONNECTED = () => (globalThis as unknown as PageGlobals).document.body.dataset.state === 'connected';
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it)`;
+const missing = existsSync(CHROMIUM)
+  ? undefined
+  : `${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it)`;
 if (missing) console.log(`[console browser test] skipped: ${missing}`);
 
 /** Everything the browser received: every HTTP response body and every WebSocket frame, both ways. */
@@ -39,9 +53,17 @@ const consoleErrors: string[] = [];
 async function watchedPage(): Promise<Page> {
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) consoleErrors.push(message.text());
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text()))
+      consoleErrors.push(message.text());
   });
-  page.on('response', (response) => pending.push(response.body().then((b) => seen.bodies.push(b), () => undefined)));
+  page.on('response', (response) =>
+    pending.push(
+      response.body().then(
+        (b) => seen.bodies.push(b),
+        () => undefined,
+      ),
+    ),
+  );
   page.on('websocket', (ws) => {
     ws.on('framereceived', (f) => seen.frames.push(Buffer.from(f.payload)));
     ws.on('framesent', (f) => seen.frames.push(Buffer.from(f.payload)));
@@ -50,7 +72,10 @@ async function watchedPage(): Promise<Page> {
 }
 
 /** The screenshot of the page's noVNC canvas, once it shows `expected` (polling: the first frame takes a moment). */
-async function canvasShowing(page: Page, expected: ReturnType<typeof renderVmScreen>): Promise<{ matching: number; total: number }> {
+async function canvasShowing(
+  page: Page,
+  expected: ReturnType<typeof renderVmScreen>,
+): Promise<{ matching: number; total: number }> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const png = decodePng(await page.locator('#screen canvas').screenshot());
@@ -77,7 +102,13 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
       return proxy;
     };
     profile = mkdtempSync(join(tmpdir(), 'lab-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 900, height: 600 }, deviceScaleFactor: 1 });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 900, height: 600 },
+      deviceScaleFactor: 1,
+    });
   }, 120_000);
   afterAll(async () => {
     await context?.close();
@@ -99,7 +130,9 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
     const again = await watchedPage();
     const response = await again.goto(url!);
     expect(response?.status()).toBe(410);
-    expect(await again.locator('#error').textContent()).toBe('This console link was already opened; each link opens once, so ask for a new one with /myvm console.');
+    expect(await again.locator('#error').textContent()).toBe(
+      'This console link was already opened; each link opens once, so ask for a new one with /myvm console.',
+    );
     expect(await again.locator('#screen canvas').count()).toBe(0);
     await again.close();
   });
@@ -119,7 +152,10 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
       const inPage = globalThis as unknown as PageGlobals;
       const answer = await inPage.fetch(`${t}/session`, { method: 'POST' });
       const { sessionId } = await answer.json();
-      const ws = new inPage.WebSocket(new URL(`ws/lab/100/${sessionId}`, inPage.location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href, ['binary']);
+      const ws = new inPage.WebSocket(
+        new URL(`ws/lab/100/${sessionId}`, inPage.location.href.replace(/^http/, 'ws').replace(/[^/]*$/, '')).href,
+        ['binary'],
+      );
       return new Promise<string>((resolve) => {
         ws.onopen = () => resolve('opened');
         ws.onclose = (e) => resolve(`closed ${e.code}`);
@@ -139,7 +175,15 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
     expect(seen.bodies.length).toBeGreaterThan(5);
     expect(seen.frames.length).toBeGreaterThan(5);
     const everything = Buffer.concat([...seen.bodies, ...seen.frames]).toString('latin1');
-    const credentials = [lab.sim.tokenSecret, `PVEAPIToken=${lab.sim.tokenId}`, 'PVEVNC:', 'PVEAuthCookie', 'PVE:', ...issued.flatMap((p) => [p.ticket, p.password])];
-    for (const credential of credentials) expect(everything.includes(credential), `the browser received ${credential.slice(0, 12)}…`).toBe(false);
+    const credentials = [
+      lab.sim.tokenSecret,
+      `PVEAPIToken=${lab.sim.tokenId}`,
+      'PVEVNC:',
+      'PVEAuthCookie',
+      'PVE:',
+      ...issued.flatMap((p) => [p.ticket, p.password]),
+    ];
+    for (const credential of credentials)
+      expect(everything.includes(credential), `the browser received ${credential.slice(0, 12)}…`).toBe(false);
   });
 });

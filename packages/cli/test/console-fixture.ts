@@ -44,7 +44,9 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
   // Simulated time runs 5× faster (VNC tickets live 40 s of it); the lab's clock is the test's.
   const sim = await startPveSim({ timeScale: 5 });
   const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
-  const clusters = new Clusters([{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }]);
+  const clusters = new Clusters([
+    { id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint },
+  ]);
   const clock = movableClock();
   const mounted: { handler?: ConsoleServer } = {};
   const server: Server = createServer((req, res) => {
@@ -55,7 +57,13 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const services = createLabServices({ store, clusters, clock, sync: { probe: { isOpen: async () => false } }, console: { publicUrl: url } });
+  const services = createLabServices({
+    store,
+    clusters,
+    clock,
+    sync: { probe: { isOpen: async () => false } },
+    console: { publicUrl: url },
+  });
   const logger = services.logger;
   const handler = createConsoleServer({
     store,
@@ -65,7 +73,8 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
     logger,
     publicUrl: url,
     watchIntervalMs: options.watchIntervalMs ?? 50,
-    openPveSocket: async (clusterId, path) => openPveWebSocket(await clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
+    openPveSocket: async (clusterId, path) =>
+      openPveWebSocket(await clusters.get(clusterId).webSocketRequest(path), { clusterId, logger }),
   });
   mounted.handler = handler;
   const person = async (username: keyof typeof slackIds, role: 'admin' | 'teacher' | 'student') => {
@@ -82,9 +91,15 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
   await store.classes.createClass({ id: 'cs202', name: 'CS 202', templateId: null, ownerId: null }, 1);
   for (const s of [alice, bob]) await store.classes.addMember({ classId: 'cs101', personId: s.id, role: 'student' });
   await store.classes.addMember({ classId: 'cs202', personId: carol.id, role: 'student' });
-  await store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+  await store.classes.assignVm(
+    { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+    1,
+  );
   await store.classes.assignVm({ clusterId: 'lab', vmid: 101, personId: bob.id, classId: 'cs101', role: 'student' }, 1);
-  await store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: carol.id, classId: 'cs202', role: 'student' }, 1);
+  await store.classes.assignVm(
+    { clusterId: 'lab', vmid: 102, personId: carol.id, classId: 'cs202', role: 'student' },
+    1,
+  );
   await services.sync!.fullSync({ force: true });
   const router = new CommandRouter(services, builtinPlugins, { rateLimit: { perMinute: 1000 } });
   return {
@@ -97,7 +112,12 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
     clock,
     url,
     async link(username, vm) {
-      const reply = await router.invoke({ platform: 'slack', userId: slackIds[username], command: 'myvm', text: `console${vm ? ` ${vm}` : ''}` });
+      const reply = await router.invoke({
+        platform: 'slack',
+        userId: slackIds[username],
+        command: 'myvm',
+        text: `console${vm ? ` ${vm}` : ''}`,
+      });
       const found = /(http:\/\/\S+\/console\/[A-Za-z0-9_-]{43})/.exec(reply.text);
       return { text: reply.text, ...(found ? { url: found[1] } : {}) };
     },
@@ -115,13 +135,20 @@ export async function consoleLab(options: { watchIntervalMs?: number } = {}): Pr
 }
 
 /** An HTTP exchange with the console server. */
-export function http(url: string, options: { method?: string; origin?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+export function http(
+  url: string,
+  options: { method?: string; origin?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.origin ? { origin: options.origin } : {} }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.origin ? { origin: options.origin } : {} },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -146,7 +173,9 @@ export function openViewer(url: string, origin: string): Promise<TestViewer | { 
     buffer = Buffer.concat([buffer, data]);
     wake();
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   const read = async (n: number): Promise<Buffer> => {
     while (buffer.length < n) {
       if (ws.readyState === WebSocket.CLOSED) throw new Error(`closed after ${buffer.length} of ${n} bytes`);
@@ -175,15 +204,25 @@ export async function viewerHandshake(viewer: TestViewer): Promise<{ name: strin
   if (result !== 0) throw new Error(`security result ${result}`);
   viewer.ws.send(Buffer.from([1]));
   const init = await viewer.read(24);
-  return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name: (await viewer.read(init.readUInt32BE(20))).toString() };
+  return {
+    width: init.readUInt16BE(0),
+    height: init.readUInt16BE(2),
+    name: (await viewer.read(init.readUInt32BE(20))).toString(),
+  };
 }
 
 /** Opens a link the way the page's script does: the page, then the same-origin POST; the session's WebSocket URL. */
-export async function openLink(lab: ConsoleLab, link: string): Promise<{ wsUrl: string; vmName: string } | { status: number; body: string }> {
+export async function openLink(
+  lab: ConsoleLab,
+  link: string,
+): Promise<{ wsUrl: string; vmName: string } | { status: number; body: string }> {
   const page = await http(link);
   if (page.status !== 200) return { status: page.status, body: page.body };
   const session = await http(`${link}/session`, { method: 'POST', origin: lab.url });
   if (session.status !== 200) return { status: session.status, body: session.body };
   const data = JSON.parse(session.body) as { sessionId: string; clusterId: string; vmid: number; vmName: string };
-  return { wsUrl: `${lab.url.replace('http', 'ws')}/console/ws/${data.clusterId}/${data.vmid}/${data.sessionId}`, vmName: data.vmName };
+  return {
+    wsUrl: `${lab.url.replace('http', 'ws')}/console/ws/${data.clusterId}/${data.vmid}/${data.sessionId}`,
+    vmName: data.vmName,
+  };
 }

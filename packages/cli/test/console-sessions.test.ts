@@ -6,7 +6,15 @@ import { pathToFileURL } from 'node:url';
 import type { SimVncProxy } from '@lab/pve-sim';
 import { CONSOLE_CSP, ConsolePrivilege, missingPrivileges } from '../src/index.js';
 import { novncRoot } from '../src/console/novnc-files.js';
-import { consoleLab, http, openLink, openViewer, viewerHandshake, type ConsoleLab, type TestViewer } from './console-fixture.js';
+import {
+  consoleLab,
+  http,
+  openLink,
+  openViewer,
+  viewerHandshake,
+  type ConsoleLab,
+  type TestViewer,
+} from './console-fixture.js';
 
 let lab: ConsoleLab;
 const issued: SimVncProxy[] = [];
@@ -23,7 +31,10 @@ afterAll(async () => {
   await lab?.close();
 });
 
-async function openedViewer(username: 'alice' | 'bob' | 'lovelace', vm?: string): Promise<{ viewer: TestViewer; name: string }> {
+async function openedViewer(
+  username: 'alice' | 'bob' | 'lovelace',
+  vm?: string,
+): Promise<{ viewer: TestViewer; name: string }> {
   const { url } = await lab.link(username, vm);
   const opened = await openLink(lab, url!);
   if (!('wsUrl' in opened)) throw new Error(`link refused: ${opened.status} ${opened.body}`);
@@ -38,24 +49,52 @@ describe('/myvm console links', () => {
   it('answer the VNC challenge as noVNC computes it', async () => {
     const challenge = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     // noVNC's own DES (what a browser would compute) checks the relay's independently.
-    const { DESECBCipher } = (await import(pathToFileURL(join(novncRoot(), 'core/crypto/des.js')).href)) as { DESECBCipher: { importKey(key: number[]): { encrypt(algorithm: null, data: Uint8Array): Uint8Array } } };
+    const { DESECBCipher } = (await import(pathToFileURL(join(novncRoot(), 'core/crypto/des.js')).href)) as {
+      DESECBCipher: { importKey(key: number[]): { encrypt(algorithm: null, data: Uint8Array): Uint8Array } };
+    };
     const expected = DESECBCipher.importKey([...Buffer.from('Ab1!xyz`')]).encrypt(null, challenge);
     expect(Buffer.from(vncAuthResponse('Ab1!xyz`', challenge))).toEqual(Buffer.from(expected));
   });
 
   it('needs VM.Console of the token, which lab doctor checks once console.publicUrl is set', () => {
-    const vmAdminButConsole = { '/': { 'Sys.Audit': 1 }, '/vms': { 'VM.Clone': 1, 'VM.Allocate': 1, 'VM.Config.Disk': 1, 'VM.Config.CPU': 1, 'VM.Config.Memory': 1, 'VM.Config.Network': 1, 'VM.Config.Options': 1, 'VM.Config.Cloudinit': 1, 'VM.PowerMgmt': 1, 'VM.Audit': 1 }, '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 }, '/sdn/zones/localnetwork': { 'SDN.Use': 1 } };
+    const vmAdminButConsole = {
+      '/': { 'Sys.Audit': 1 },
+      '/vms': {
+        'VM.Clone': 1,
+        'VM.Allocate': 1,
+        'VM.Config.Disk': 1,
+        'VM.Config.CPU': 1,
+        'VM.Config.Memory': 1,
+        'VM.Config.Network': 1,
+        'VM.Config.Options': 1,
+        'VM.Config.Cloudinit': 1,
+        'VM.PowerMgmt': 1,
+        'VM.Audit': 1,
+      },
+      '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 },
+      '/sdn/zones/localnetwork': { 'SDN.Use': 1 },
+    };
     expect(missingPrivileges(vmAdminButConsole)).toEqual([]);
-    expect(missingPrivileges(vmAdminButConsole, { console: true })).toEqual([{ ...ConsolePrivilege, missing: ['VM.Console'] }]);
+    expect(missingPrivileges(vmAdminButConsole, { console: true })).toEqual([
+      { ...ConsolePrivilege, missing: ['VM.Console'] },
+    ]);
   });
 
   it('is a one-time link with a 256-bit token of which the store keeps only the hash', async () => {
     const { url, text } = await lab.link('alice');
-    expect(text).toMatch(/^Console of dns \(100\): http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]{43}\nOpen it within 60 s; it works once and the session lasts up to 30 min\./);
+    expect(text).toMatch(
+      /^Console of dns \(100\): http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]{43}\nOpen it within 60 s; it works once and the session lasts up to 30 min\./,
+    );
     const token = url!.split('/').pop()!;
     expect(Buffer.from(token, 'base64url')).toHaveLength(32);
     const grant = await lab.store.consoleGrants.get(hashConsoleToken(token));
-    expect(grant).toMatchObject({ clusterId: 'lab', vmid: 100, platform: 'slack', platformUserId: 'UALICE', usedAt: null });
+    expect(grant).toMatchObject({
+      clusterId: 'lab',
+      vmid: 100,
+      platform: 'slack',
+      platformUserId: 'UALICE',
+      usedAt: null,
+    });
     const rows = await sql<Record<string, unknown>>`select * from console_grants`.execute(lab.store.db);
     expect(JSON.stringify(rows.rows)).not.toContain(token);
   });
@@ -66,7 +105,9 @@ describe('/myvm console links', () => {
     expect(first).toMatchObject({ vmName: 'dns' });
     const page = await http(url!);
     expect(page.status).toBe(410);
-    expect(page.body).toContain('This console link was already opened; each link opens once, so ask for a new one with /myvm console.');
+    expect(page.body).toContain(
+      'This console link was already opened; each link opens once, so ask for a new one with /myvm console.',
+    );
     const again = await http(`${url}/session`, { method: 'POST', origin: lab.url });
     expect(again.status).toBe(410);
     expect(JSON.parse(again.body)).toMatchObject({ code: 'LAB_CONSOLE_LINK_USED' });
@@ -77,7 +118,9 @@ describe('/myvm console links', () => {
     lab.clock.advance(61_000);
     const page = await http(url!);
     expect(page.status).toBe(410);
-    expect(page.body).toContain('This console link has expired; ask for a new one with /myvm console and open it within a minute.');
+    expect(page.body).toContain(
+      'This console link has expired; ask for a new one with /myvm console and open it within a minute.',
+    );
     expect((await http(`${url}/session`, { method: 'POST', origin: lab.url })).status).toBe(410);
   });
 
@@ -142,12 +185,22 @@ describe('/myvm console links', () => {
     await viewer.read(640 * 400 * 4);
     viewer.ws.close();
     await viewer.closed;
-    await expect.poll(async () => (await audits('console.close')).filter((a) => a.details.reason === 'closed').length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await audits('console.close')).filter((a) => a.details.reason === 'closed').length, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(0);
     const opens = await audits('console.open');
     expect(opens.length).toBe(before + 1);
-    expect(opens.at(-1)).toMatchObject({ actor: 'alice', target: 'vm lab/100', outcome: 'ok', details: { platform: 'slack', platformUserId: 'UALICE', vmName: 'dns' } });
+    expect(opens.at(-1)).toMatchObject({
+      actor: 'alice',
+      target: 'vm lab/100',
+      outcome: 'ok',
+      details: { platform: 'slack', platformUserId: 'UALICE', vmName: 'dns' },
+    });
     const all = Buffer.concat(viewer.received).toString('latin1');
-    for (const secret of [lab.sim.tokenSecret, 'PVEVNC', 'PVEAPIToken', 'PVEAuthCookie']) expect(all).not.toContain(secret);
+    for (const secret of [lab.sim.tokenSecret, 'PVEVNC', 'PVEAPIToken', 'PVEAuthCookie'])
+      expect(all).not.toContain(secret);
     expect(issued.length).toBeGreaterThan(0);
     for (const proxy of issued) {
       expect(all).not.toContain(proxy.password);
@@ -158,25 +211,45 @@ describe('/myvm console links', () => {
   it('ends the session when the VM stops', async () => {
     const { viewer } = await openedViewer('bob');
     lab.sim.ops.power('pve2', 101, 'qemu', 'stop', 'root@pam');
-    expect(await viewer.closed).toEqual({ code: 4000, reason: 'The VM stopped, so its console closed; start it with /myvm start and ask for a new link.' });
-    await expect.poll(async () => (await audits('console.close')).at(-1)?.details.reason, { timeout: 10_000 }).toBe('vm-stopped');
+    expect(await viewer.closed).toEqual({
+      code: 4000,
+      reason: 'The VM stopped, so its console closed; start it with /myvm start and ask for a new link.',
+    });
+    await expect
+      .poll(async () => (await audits('console.close')).at(-1)?.details.reason, { timeout: 10_000 })
+      .toBe('vm-stopped');
     lab.sim.state.guests.get(101)!.status = 'running';
   });
 
   it('ends the session when the assignment is revoked', async () => {
     const { viewer } = await openedViewer('alice');
     await lab.store.classes.unassignVm('lab', 100);
-    expect(await viewer.closed).toEqual({ code: 4000, reason: 'You may no longer open this VM, so its console closed; ask your teacher if that is wrong.' });
+    expect(await viewer.closed).toEqual({
+      code: 4000,
+      reason: 'You may no longer open this VM, so its console closed; ask your teacher if that is wrong.',
+    });
     const close = (await audits('console.close')).at(-1);
-    expect(close).toMatchObject({ actor: 'alice', target: 'vm lab/100', details: { reason: 'access-revoked', platform: 'slack', platformUserId: 'UALICE' } });
+    expect(close).toMatchObject({
+      actor: 'alice',
+      target: 'vm lab/100',
+      details: { reason: 'access-revoked', platform: 'slack', platformUserId: 'UALICE' },
+    });
     const alice = await lab.store.classes.getPersonByUsername('alice');
-    await lab.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice!.id, classId: 'cs101', role: 'student' }, 1);
+    await lab.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice!.id, classId: 'cs101', role: 'student' },
+      1,
+    );
   });
 
   it('ends the session at its time limit', async () => {
     const { viewer } = await openedViewer('alice');
     lab.clock.advance(30 * 60_000 + 1);
-    expect(await viewer.closed).toEqual({ code: 4000, reason: 'The console session reached its time limit; ask for a new link with /myvm console.' });
-    await expect.poll(async () => (await audits('console.close')).at(-1)?.details.reason, { timeout: 10_000 }).toBe('time-limit');
+    expect(await viewer.closed).toEqual({
+      code: 4000,
+      reason: 'The console session reached its time limit; ask for a new link with /myvm console.',
+    });
+    await expect
+      .poll(async () => (await audits('console.close')).at(-1)?.details.reason, { timeout: 10_000 })
+      .toBe('time-limit');
   });
 });

@@ -33,7 +33,11 @@ const plugins = [...builtinPlugins, gadgets];
 function parse(argv: string[]): Promise<PluginCall> {
   return new Promise((resolve, reject) => {
     const program = createLabProgram(plugins, { run: async (call) => resolve(call) });
-    program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: (text) => reject(new Error(text.trim())) });
+    program.configureOutput({
+      writeOut: () => undefined,
+      writeErr: () => undefined,
+      outputError: (text) => reject(new Error(text.trim())),
+    });
     program.parseAsync(argv, { from: 'user' }).catch(reject);
   });
 }
@@ -46,30 +50,94 @@ function help(path: string[]): string {
 
 describe('commands generated from the plugin registry', () => {
   it("turns a newly registered plugin's subcommands into lab <plugin> <subcommand>, options from its schema", async () => {
-    const call = await parse(['gadgets', 'add', 'bob', '--display-name', 'Bob B', '--kind', 'large', '--seats', '2', '--tag', 'a', '--tag', 'b', '--apply', '--json']);
-    expect(call).toMatchObject({ plugin: 'gadgets', subcommand: 'add', options: { name: 'bob', displayName: 'Bob B', kind: 'large', seats: 2, tag: ['a', 'b'], apply: true } });
+    const call = await parse([
+      'gadgets',
+      'add',
+      'bob',
+      '--display-name',
+      'Bob B',
+      '--kind',
+      'large',
+      '--seats',
+      '2',
+      '--tag',
+      'a',
+      '--tag',
+      'b',
+      '--apply',
+      '--json',
+    ]);
+    expect(call).toMatchObject({
+      plugin: 'gadgets',
+      subcommand: 'add',
+      options: { name: 'bob', displayName: 'Bob B', kind: 'large', seats: 2, tag: ['a', 'b'], apply: true },
+    });
     expect(call.command.optsWithGlobals()).toMatchObject({ json: true });
-    await expect(parse(['gadgets', 'add', 'bob', '--kind', 'huge'])).rejects.toThrow(/Allowed choices are small, large/);
+    await expect(parse(['gadgets', 'add', 'bob', '--kind', 'huge'])).rejects.toThrow(
+      /Allowed choices are small, large/,
+    );
   });
 
   it("runs the README's setup commands as written", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lab-roster-'));
     try {
       writeFileSync(join(dir, 'roster.csv'), 'username,name,role\nlovelace,Ada Lovelace,teacher\n');
-      expect(await parse(['people', 'import', join(dir, 'roster.csv'), '--apply'])).toMatchObject({ plugin: 'people', subcommand: 'import', options: { csv: 'username,name,role\nlovelace,Ada Lovelace,teacher\n', apply: true } });
+      expect(await parse(['people', 'import', join(dir, 'roster.csv'), '--apply'])).toMatchObject({
+        plugin: 'people',
+        subcommand: 'import',
+        options: { csv: 'username,name,role\nlovelace,Ada Lovelace,teacher\n', apply: true },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    await expect(parse(['people', 'import', 'no-such-roster.csv'])).rejects.toThrow(/^Cannot read no-such-roster\.csv \(ENOENT\)/);
-    expect(await parse(['class', 'create', 'cs101', '--name', 'Intro to Computing', '--teacher', 'lovelace', '--template', 'ubuntu-24.04'])).toMatchObject({ plugin: 'class', subcommand: 'create', options: { id: 'cs101', name: 'Intro to Computing', teacher: 'lovelace', template: 'ubuntu-24.04' } });
-    expect(await parse(['template', 'add', 'ubuntu-24.04', '--map', 'pve1=9000', '--map', 'pve2=9100'])).toMatchObject({ plugin: 'template', subcommand: 'add', options: { name: 'ubuntu-24.04', map: ['pve1=9000', 'pve2=9100'] } });
-    expect(await parse(['link', 'lovelace', '--slack', 'U0123ABCD'])).toMatchObject({ plugin: 'people', subcommand: 'link', options: { username: 'lovelace', slack: 'U0123ABCD' } });
-    expect(await parse(['class', 'enrol', 'cs101', 'alice', 'bob'])).toMatchObject({ options: { class: 'cs101', students: ['alice', 'bob'] } });
+    await expect(parse(['people', 'import', 'no-such-roster.csv'])).rejects.toThrow(
+      /^Cannot read no-such-roster\.csv \(ENOENT\)/,
+    );
+    expect(
+      await parse([
+        'class',
+        'create',
+        'cs101',
+        '--name',
+        'Intro to Computing',
+        '--teacher',
+        'lovelace',
+        '--template',
+        'ubuntu-24.04',
+      ]),
+    ).toMatchObject({
+      plugin: 'class',
+      subcommand: 'create',
+      options: { id: 'cs101', name: 'Intro to Computing', teacher: 'lovelace', template: 'ubuntu-24.04' },
+    });
+    expect(await parse(['template', 'add', 'ubuntu-24.04', '--map', 'pve1=9000', '--map', 'pve2=9100'])).toMatchObject({
+      plugin: 'template',
+      subcommand: 'add',
+      options: { name: 'ubuntu-24.04', map: ['pve1=9000', 'pve2=9100'] },
+    });
+    expect(await parse(['link', 'lovelace', '--slack', 'U0123ABCD'])).toMatchObject({
+      plugin: 'people',
+      subcommand: 'link',
+      options: { username: 'lovelace', slack: 'U0123ABCD' },
+    });
+    expect(await parse(['class', 'enrol', 'cs101', 'alice', 'bob'])).toMatchObject({
+      options: { class: 'cs101', students: ['alice', 'bob'] },
+    });
   });
 
   it("puts the lab plugin's subcommands at the top and keeps the README's commands as written", async () => {
-    expect(await parse(['--config', 'lab.config.json', 'deploy', 'cs101', '10', 'ubuntu-24.04', '--as', 'lovelace'])).toMatchObject({ plugin: 'lab', subcommand: 'deploy', options: { class: 'cs101', count: '10', template: 'ubuntu-24.04' } });
-    expect(await parse(['myvm', 'start', '--as', 'alice'])).toMatchObject({ plugin: 'myvm', subcommand: 'start', options: {} });
+    expect(
+      await parse(['--config', 'lab.config.json', 'deploy', 'cs101', '10', 'ubuntu-24.04', '--as', 'lovelace']),
+    ).toMatchObject({
+      plugin: 'lab',
+      subcommand: 'deploy',
+      options: { class: 'cs101', count: '10', template: 'ubuntu-24.04' },
+    });
+    expect(await parse(['myvm', 'start', '--as', 'alice'])).toMatchObject({
+      plugin: 'myvm',
+      subcommand: 'start',
+      options: {},
+    });
     expect(await parse(['sync', '--once'])).toMatchObject({ plugin: 'lab', subcommand: 'sync' });
     expect(await parse(['destroy', 'cs101', '--yes'])).toMatchObject({ options: { class: 'cs101' } });
     await expect(parse(['peeple', 'add', 'bob'])).rejects.toThrow("unknown command 'peeple'\n(Did you mean people?)");

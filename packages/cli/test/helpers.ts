@@ -16,14 +16,20 @@ export interface LabRun {
  * secrets that could leak in from the developer's shell, plus `extra`.
  */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(LAB_|SLACK_|DISCORD_)/.test(k))) as Record<string, string>;
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(LAB_|SLACK_|DISCORD_)/.test(k)),
+  ) as Record<string, string>;
   return { ...env, ...extra };
 }
 
 /** Runs `lab args…` as a real process in `cwd` and waits for it to exit. */
 export function runLab(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<LabRun> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [labBin, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [labBin, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -34,9 +40,16 @@ export function runLab(args: string[], options: { cwd: string; env?: Record<stri
 }
 
 /** Starts a long-running `lab` process (sim, serve) and resolves with it and its first stdout line, parsed. */
-export function startLab<T>(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ child: ChildProcess; first: T }> {
+export function startLab<T>(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<{ child: ChildProcess; first: T }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [labBin, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [labBin, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (c) => (stderr += c));

@@ -12,9 +12,15 @@ const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
 const configPath = join(dir, 'lab.config.json');
 let sim: PveSim;
 
-function lab(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function lab(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((r) => {
-    const child = spawn(process.execPath, [cli, '--config', configPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '--config', configPath, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -26,13 +32,23 @@ function lab(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 beforeAll(async () => {
   sim = await startPveSim({ timeScale: 400 });
   const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
-  writeFileSync(configPath, JSON.stringify({ store: storeUrl, clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }] }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      store: storeUrl,
+      clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, fingerprint: sim.fingerprint }],
+    }),
+  );
   process.env.LAB_CLUSTER_LAB_TOKEN_SECRET = sim.tokenSecret;
   const store = await openStore(storeUrl);
   await store.classes.createPerson({ username: 'root', displayName: 'root', role: 'admin' }, 1);
   const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'L', role: 'teacher' }, 1);
   const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
-  const t = await store.templates.create({ name: 'ubuntu', description: '', memory: 2048, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }], 1);
+  const t = await store.templates.create(
+    { name: 'ubuntu', description: '', memory: 2048, cores: 2, isActive: true },
+    [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+    1,
+  );
   await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: t.id, ownerId: teacher.id }, 1);
   await store.classes.addMember({ classId: 'cs101', personId: alice.id, role: 'student' });
   await store.close();
@@ -64,7 +80,11 @@ describe('the lab command', () => {
     const store = await openStore(loadLabConfig(configPath).store);
     const teacher = (await store.classes.getPersonByUsername('lovelace'))!;
     const bob = await store.classes.createPerson({ username: 'bob', displayName: 'B', role: 'student' }, 1);
-    const win = await store.templates.create({ name: 'win11', description: '', memory: 4096, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }], 1);
+    const win = await store.templates.create(
+      { name: 'win11', description: '', memory: 4096, cores: 2, isActive: true },
+      [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+      1,
+    );
     await store.classes.createClass({ id: 'cs303', name: 'Windows', templateId: win.id, ownerId: teacher.id }, 1);
     await store.classes.addMember({ classId: 'cs303', personId: bob.id, role: 'student' });
     await store.close();
@@ -88,11 +108,21 @@ describe('the lab command', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ dir: out, vms: 4, imports: 4 });
     const main = readFileSync(join(out, 'main.tf'), 'utf8');
     expect(main.match(/^import \{$/gm)).toHaveLength(4);
-    expect(readFileSync(join(out, 'modules/proxmox-class/main.tf'), 'utf8')).toContain('resource "proxmox_virtual_environment_vm" "student"');
+    expect(readFileSync(join(out, 'modules/proxmox-class/main.tf'), 'utf8')).toContain(
+      'resource "proxmox_virtual_environment_vm" "student"',
+    );
     const tfvars = JSON.parse(readFileSync(join(out, 'terraform.tfvars.json'), 'utf8')) as { proxmox_endpoint: string };
     expect(tfvars.proxmox_endpoint).toBe(sim.url);
     expect(main + JSON.stringify(tfvars)).not.toContain(sim.tokenSecret);
-    const planned = await lab(['class', 'export-terraform', 'cs101', '--from', 'plan', '--out', join(dir, 'tf', 'again')]);
+    const planned = await lab([
+      'class',
+      'export-terraform',
+      'cs101',
+      '--from',
+      'plan',
+      '--out',
+      join(dir, 'tf', 'again'),
+    ]);
     expect(planned.code).toBe(1);
     expect(planned.stderr).toMatch(/^lab: Class cs101 already has \d+ VM\(s\) .*export --from deployed/);
   });
@@ -127,7 +157,12 @@ describe('the lab command', () => {
   });
 
   it('fails sync --once with a non-zero exit and the reason when PVE answers a huge body', async () => {
-    const rule = sim.faults.add({ path: '/cluster/resources', kind: 'huge-body', sizeBytes: 700 * 1024 * 1024, count: 1 });
+    const rule = sim.faults.add({
+      path: '/cluster/resources',
+      kind: 'huge-body',
+      sizeBytes: 700 * 1024 * 1024,
+      count: 1,
+    });
     const r = await lab(['sync', '--once']);
     expect(r.code, r.stderr).toBe(1);
     // The router's /lab sync reply: one line per cluster, on stdout since the command ran.
@@ -149,7 +184,9 @@ describe('the lab command', () => {
     expect(badCount.code).toBe(1);
     expect(badCount.stderr).toBe('lab: count: must be a number\n');
     const stranger = await lab(['vms', '--as', 'mallory']);
-    expect(stranger.stderr).toBe("lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n");
+    expect(stranger.stderr).toBe(
+      "lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n",
+    );
     const destroy = await lab(['destroy', 'cs101', '--as', 'lovelace']);
     expect(destroy.code).toBe(1);
     expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);
@@ -160,7 +197,9 @@ describe('the lab command', () => {
     const r = await lab(['deploy', 'cs101', '1', '--as', 'lovelace']);
     expect(r.code).toBe(1);
     const [first, ...rest] = r.stderr.trimEnd().split('\n');
-    expect(first).toBe('lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1 (a running VM is stopped first): Re-run with --yes to confirm.');
+    expect(first).toBe(
+      'lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1 (a running VM is stopped first): Re-run with --yes to confirm.',
+    );
     expect(rest).toEqual([expect.stringMatching(/^• cs101-seat-01 \(\d+ on pve\d\)$/)]);
   });
 });
@@ -168,13 +207,20 @@ describe('the lab command', () => {
 describe('lab.config.json', () => {
   it('points at the bad key', () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y', tokenSecret: 's', colour: 'red' }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y', tokenSecret: 's', colour: 'red' }],
+      }),
+    );
     expect(() => loadLabConfig(bad)).toThrow(`${bad}: config key 'clusters.0': Unrecognized key: "colour"`);
     writeFileSync(bad, JSON.stringify({ clusters: [] }));
     expect(() => loadLabConfig(bad)).toThrow("config key 'clusters': configure at least one cluster");
     writeFileSync(bad, '{ "clusters": [ ');
     expect(() => loadLabConfig(bad)).toThrow(/is not valid JSON/);
-    expect(() => loadLabConfig(join(dir, 'missing.json'))).toThrow(/cannot read the configuration .*missing\.json \(ENOENT\)/);
+    expect(() => loadLabConfig(join(dir, 'missing.json'))).toThrow(
+      /cannot read the configuration .*missing\.json \(ENOENT\)/,
+    );
   });
 
   it('refuses cleartext or credential-carrying cluster URLs and ms values a timer cannot hold', () => {
@@ -202,7 +248,13 @@ describe('lab.config.json', () => {
 
   it('takes secrets from the environment', () => {
     const ok = join(dir, 'ok.json');
-    writeFileSync(ok, JSON.stringify({ clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y' }], slack: { socketMode: false } }));
+    writeFileSync(
+      ok,
+      JSON.stringify({
+        clusters: [{ id: 'lab', url: 'https://h:8006', tokenId: 'x@pve!y' }],
+        slack: { socketMode: false },
+      }),
+    );
     const config = loadLabConfig(ok, { SLACK_SIGNING_SECRET: 'sig', LAB_STORE: 'postgres://db/lab' });
     expect(config).toMatchObject({ store: 'postgres://db/lab', slack: { signingSecret: 'sig', socketMode: false } });
   });

@@ -18,16 +18,28 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      calls.push({ method: req.method ?? '', path: req.url ?? '', auth: String(req.headers.authorization), body: JSON.parse(raw || 'null') });
+      calls.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        auth: String(req.headers.authorization),
+        body: JSON.parse(raw || 'null'),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
     });
   });
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-  writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({
-    store: `sqlite:${join(dir, 'lab.db')}`,
-    clusters: [{ id: 'lab', url: 'https://127.0.0.1:8006', tokenId: 'lab@pve!bot', tokenSecret: 'unused' }],
-    discord: { token: 'discord-bot-token', applicationId: '777', apiUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/api` },
-  }));
+  writeFileSync(
+    join(dir, 'lab.config.json'),
+    JSON.stringify({
+      store: `sqlite:${join(dir, 'lab.db')}`,
+      clusters: [{ id: 'lab', url: 'https://127.0.0.1:8006', tokenId: 'lab@pve!bot', tokenSecret: 'unused' }],
+      discord: {
+        token: 'discord-bot-token',
+        applicationId: '777',
+        apiUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/api`,
+      },
+    }),
+  );
 });
 afterAll(async () => {
   await new Promise((r) => fake.close(r));
@@ -36,10 +48,28 @@ afterAll(async () => {
 
 describe('lab discord register', () => {
   it('puts the generated /lab and /myvm definitions into the guild', async () => {
-    const { stdout } = await run(process.execPath, [cli, '--config', join(dir, 'lab.config.json'), 'discord', 'register', '--guild', '888']);
+    const { stdout } = await run(process.execPath, [
+      cli,
+      '--config',
+      join(dir, 'lab.config.json'),
+      'discord',
+      'register',
+      '--guild',
+      '888',
+    ]);
     expect(stdout).toBe('registered /lab, /myvm, /people, /class and /template in guild 888\n');
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ method: 'PUT', path: '/api/v10/applications/777/guilds/888/commands', auth: 'Bot discord-bot-token' });
-    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
+    expect(calls[0]).toMatchObject({
+      method: 'PUT',
+      path: '/api/v10/applications/777/guilds/888/commands',
+      auth: 'Bot discord-bot-token',
+    });
+    expect((calls[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual([
+      'lab',
+      'myvm',
+      'people',
+      'class',
+      'template',
+    ]);
   });
 });

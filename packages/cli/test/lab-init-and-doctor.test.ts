@@ -16,7 +16,10 @@ function freshDir(): string {
   mkdirSync(dir);
   return dir;
 }
-const init = (dir: string, ...extra: string[]) => runLab(['init', '--url', sim.url, '--token-id', sim.tokenId, '--token-secret-file', join(root, 'token'), ...extra], { cwd: dir });
+const init = (dir: string, ...extra: string[]) =>
+  runLab(['init', '--url', sim.url, '--token-id', sim.tokenId, '--token-secret-file', join(root, 'token'), ...extra], {
+    cwd: dir,
+  });
 
 beforeAll(async () => {
   sim = await startPveSim({ timeScale: 100 });
@@ -30,9 +33,23 @@ afterAll(async () => {
 describe('lab init', () => {
   it('refuses http:// URLs', async () => {
     const dir = freshDir();
-    const r = await runLab(['init', '--url', sim.url.replace('https:', 'http:'), '--token-id', sim.tokenId, '--token-secret-file', join(root, 'token'), '--yes'], { cwd: dir });
+    const r = await runLab(
+      [
+        'init',
+        '--url',
+        sim.url.replace('https:', 'http:'),
+        '--token-id',
+        sim.tokenId,
+        '--token-secret-file',
+        join(root, 'token'),
+        '--yes',
+      ],
+      { cwd: dir },
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^lab: Refusing http:\/\/127\.0\.0\.1:\d+: the API token would travel in clear text; use the node's https:\/\/ address/);
+    expect(r.stderr).toMatch(
+      /^lab: Refusing http:\/\/127\.0\.0\.1:\d+: the API token would travel in clear text; use the node's https:\/\/ address/,
+    );
   });
 
   it('pins nothing without the operator: it names the fingerprint to check and writes nothing', async () => {
@@ -40,7 +57,9 @@ describe('lab init', () => {
     const r = await init(dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(sim.fingerprint);
-    expect(r.stderr).toBe(`lab: Confirm the certificate: pass --fingerprint ${sim.fingerprint} after checking it, or --yes to pin what the node shows.\n`);
+    expect(r.stderr).toBe(
+      `lab: Confirm the certificate: pass --fingerprint ${sim.fingerprint} after checking it, or --yes to pin what the node shows.\n`,
+    );
     expect(() => readFileSync(join(dir, 'lab.config.json'))).toThrow(/ENOENT/);
     const wrong = await init(dir, '--fingerprint', sim.fingerprint.replace(/^../, '00'));
     expect(wrong.code).toBe(1);
@@ -49,9 +68,20 @@ describe('lab init', () => {
 
   it('is safe to run again: same file, one admin; a different configuration needs --force', async () => {
     const dir = freshDir();
-    const first = await init(dir, '--fingerprint', sim.fingerprint.replace(/:/g, '').toLowerCase(), '--admin', 'ada', '--json');
+    const first = await init(
+      dir,
+      '--fingerprint',
+      sim.fingerprint.replace(/:/g, '').toLowerCase(),
+      '--admin',
+      'ada',
+      '--json',
+    );
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ configWritten: true, admin: { username: 'ada', created: true, role: 'admin' }, trust: { fingerprint: sim.fingerprint } });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      configWritten: true,
+      admin: { username: 'ada', created: true, role: 'admin' },
+      trust: { fingerprint: sim.fingerprint },
+    });
     const written = readFileSync(join(dir, 'lab.config.json'), 'utf8');
     const again = await init(dir, '--admin', 'ada', '--json'); // no --yes: the pinned certificate is still the node's
     expect(again.code, again.stderr).toBe(0);
@@ -62,11 +92,15 @@ describe('lab init', () => {
     await store.close();
     const other = await init(dir, '--yes', '--store', 'sqlite:./other.db');
     expect(other.code).toBe(1);
-    expect(other.stderr).toBe(`lab: ${join(dir, 'lab.config.json')} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.\n`);
+    expect(other.stderr).toBe(
+      `lab: ${join(dir, 'lab.config.json')} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.\n`,
+    );
     expect(readFileSync(join(dir, 'lab.config.json'), 'utf8')).toBe(written);
     const forced = await init(dir, '--yes', '--store', 'sqlite:./other.db', '--force');
     expect(forced.code, forced.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8'))).toMatchObject({ store: 'sqlite:./other.db' });
+    expect(JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8'))).toMatchObject({
+      store: 'sqlite:./other.db',
+    });
   });
 
   it('keeps the default store beside the configuration, so lab --config from another directory finds the same people', async () => {
@@ -74,7 +108,9 @@ describe('lab init', () => {
     const elsewhere = freshDir();
     const first = await init(dir, '--yes', '--admin', 'ada');
     expect(first.code, first.stderr).toBe(0);
-    const list = await runLab(['--config', join(dir, 'lab.config.json'), 'people', 'list', '--json'], { cwd: elsewhere });
+    const list = await runLab(['--config', join(dir, 'lab.config.json'), 'people', 'list', '--json'], {
+      cwd: elsewhere,
+    });
     expect(list.code, list.stderr).toBe(0);
     expect((JSON.parse(list.stdout) as Array<{ username: string }>).map((p) => p.username)).toEqual(['ada']);
     expect(() => readFileSync(join(elsewhere, 'lab.db'))).toThrow(/ENOENT/);
@@ -82,9 +118,14 @@ describe('lab init', () => {
 
   it('keeps a secret given in the environment out of the file entirely', async () => {
     const dir = freshDir();
-    const r = await runLab(['init', '--url', sim.url, '--token-id', sim.tokenId, '--yes', '--cluster', 'school'], { cwd: dir, env: { LAB_CLUSTER_SCHOOL_TOKEN_SECRET: sim.tokenSecret } });
+    const r = await runLab(['init', '--url', sim.url, '--token-id', sim.tokenId, '--yes', '--cluster', 'school'], {
+      cwd: dir,
+      env: { LAB_CLUSTER_SCHOOL_TOKEN_SECRET: sim.tokenSecret },
+    });
     expect(r.code, r.stderr).toBe(0);
-    const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as { clusters: Array<Record<string, unknown>> };
+    const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as {
+      clusters: Array<Record<string, unknown>>;
+    };
     expect(Object.keys(config.clusters[0]!).sort()).toEqual(['fingerprint', 'id', 'tokenId', 'url']);
   });
 
@@ -93,7 +134,9 @@ describe('lab init', () => {
     writeFileSync(join(dir, 'pve-root-ca.pem'), sim.ca);
     const r = await init(dir, '--ca', 'pve-root-ca.pem');
     expect(r.code, r.stderr).toBe(0);
-    const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as { clusters: Array<Record<string, unknown>> };
+    const config = JSON.parse(readFileSync(join(dir, 'lab.config.json'), 'utf8')) as {
+      clusters: Array<Record<string, unknown>>;
+    };
     expect(config.clusters[0]).toMatchObject({ caFile: join(dir, 'pve-root-ca.pem') });
     expect(config.clusters[0]).not.toHaveProperty('fingerprint');
     const doctor = await runLab(['doctor'], { cwd: dir });
@@ -116,23 +159,44 @@ describe('lab doctor', () => {
     expect(r.stdout).toMatch(/fix: compare 'pvenode cert info' on the node with clusters\.0\.fingerprint/);
   });
 
-  it("names a missing VM.Clone and the pveum command that grants it, and exits non-zero", async () => {
+  it('names a missing VM.Clone and the pveum command that grants it, and exits non-zero', async () => {
     const dir = freshDir();
     expect((await init(dir, '--yes')).code).toBe(0);
     // What `GET /access/permissions` answered for a token that was given PVEAuditor, PVEDatastoreUser
     // and PVESDNUser, and a role with every PVEVMAdmin privilege but VM.Clone.
-    const vm = { 'VM.Allocate': 1, 'VM.Audit': 1, 'VM.Config.CDROM': 1, 'VM.Config.CPU': 1, 'VM.Config.Cloudinit': 1, 'VM.Config.Disk': 1, 'VM.Config.HWType': 1, 'VM.Config.Memory': 1, 'VM.Config.Network': 1, 'VM.Config.Options': 1, 'VM.PowerMgmt': 1 } as const;
-    sim.auth.setPermissions({ '/': { 'Sys.Audit': 1, 'Datastore.Audit': 1, 'VM.Audit': 1 }, '/vms': vm, '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 }, '/sdn/zones/localnetwork': { 'SDN.Audit': 1, 'SDN.Use': 1 } });
+    const vm = {
+      'VM.Allocate': 1,
+      'VM.Audit': 1,
+      'VM.Config.CDROM': 1,
+      'VM.Config.CPU': 1,
+      'VM.Config.Cloudinit': 1,
+      'VM.Config.Disk': 1,
+      'VM.Config.HWType': 1,
+      'VM.Config.Memory': 1,
+      'VM.Config.Network': 1,
+      'VM.Config.Options': 1,
+      'VM.PowerMgmt': 1,
+    } as const;
+    sim.auth.setPermissions({
+      '/': { 'Sys.Audit': 1, 'Datastore.Audit': 1, 'VM.Audit': 1 },
+      '/vms': vm,
+      '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 },
+      '/sdn/zones/localnetwork': { 'SDN.Audit': 1, 'SDN.Use': 1 },
+    });
     try {
       const r = await runLab(['doctor'], { cwd: dir });
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/^✗ cluster pve +privileges: the token root@pam!pve-sim lacks VM\.Clone on \/vms, needed to clone, configure, start and stop class VMs$/m);
+      expect(r.stdout).toMatch(
+        /^✗ cluster pve +privileges: the token root@pam!pve-sim lacks VM\.Clone on \/vms, needed to clone, configure, start and stop class VMs$/m,
+      );
       expect(r.stdout).toMatch(/^ +fix: pveum acl modify \/vms --tokens 'root@pam!pve-sim' --roles PVEVMAdmin$/m);
       expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 check(s) failed.');
       const json = await runLab(['doctor', '--json'], { cwd: dir });
       const report = JSON.parse(json.stdout) as { ok: boolean; checks: Array<{ status: string; detail: string }> };
       expect(report.ok).toBe(false);
-      expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.detail)).toEqual([expect.stringContaining('lacks VM.Clone on /vms')]);
+      expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.detail)).toEqual([
+        expect.stringContaining('lacks VM.Clone on /vms'),
+      ]);
     } finally {
       sim.auth.setPermissions(undefined);
     }
@@ -165,7 +229,14 @@ describe('lab doctor', () => {
     expect(hasPrivilege({ '/': { 'VM.Clone': 1 } }, '/vms', 'VM.Clone')).toBe(true);
     expect(hasPrivilege({ '/': { 'VM.Clone': 0 } }, '/vms', 'VM.Clone')).toBe(false);
     expect(hasPrivilege({ '/': { 'VM.Clone': 1 }, '/vms': { 'VM.Audit': 1 } }, '/vms', 'VM.Clone')).toBe(false);
-    expect(hasPrivilege({ '/sdn/zones/localnetwork/vmbr0': { 'SDN.Use': 1 } }, '/sdn/zones/localnetwork', 'SDN.Use')).toBe(true);
-    expect(missingPrivileges({}).map((m) => m.role)).toEqual(['PVEVMAdmin', 'PVEDatastoreUser', 'PVESDNUser', 'PVEAuditor']);
+    expect(
+      hasPrivilege({ '/sdn/zones/localnetwork/vmbr0': { 'SDN.Use': 1 } }, '/sdn/zones/localnetwork', 'SDN.Use'),
+    ).toBe(true);
+    expect(missingPrivileges({}).map((m) => m.role)).toEqual([
+      'PVEVMAdmin',
+      'PVEDatastoreUser',
+      'PVESDNUser',
+      'PVEAuditor',
+    ]);
   });
 });

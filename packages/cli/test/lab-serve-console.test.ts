@@ -29,14 +29,32 @@ async function freePort(): Promise<number> {
 }
 
 function slash(url: string, text: string, userId: string, id: string): Promise<number> {
-  const body = new URLSearchParams({ command: '/myvm', text, user_id: userId, channel_id: 'C1', trigger_id: `trigger-${id}`, response_url: `${slackUrl}/respond/${id}` }).toString();
+  const body = new URLSearchParams({
+    command: '/myvm',
+    text,
+    user_id: userId,
+    channel_id: 'C1',
+    trigger_id: `trigger-${id}`,
+    response_url: `${slackUrl}/respond/${id}`,
+  }).toString();
   const ts = Math.floor(Date.now() / 1000);
   const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      `${url}/slack/events`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': signature,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -55,10 +73,25 @@ async function eventually<T>(check: () => Promise<T | undefined> | T | undefined
 const config = (withConsole: boolean) =>
   JSON.stringify({
     store: `sqlite:${join(dir, 'lab.db')}`,
-    clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecretFile: join(dir, 'token'), fingerprint: sim.fingerprint }],
+    clusters: [
+      {
+        id: 'lab',
+        url: sim.url,
+        tokenId: sim.tokenId,
+        tokenSecretFile: join(dir, 'token'),
+        fingerprint: sim.fingerprint,
+      },
+    ],
     sync: { quickIntervalMs: 1000 },
-    slack: { signingSecret: SIGNING_SECRET, botToken: 'xoxb-console-bot', apiUrl: `${slackUrl}/api/`, host: '127.0.0.1' },
-    ...(withConsole ? { console: { publicUrl: `http://127.0.0.1:${port}`, linkTtlSeconds: 120, sessionMinutes: 15 } } : {}),
+    slack: {
+      signingSecret: SIGNING_SECRET,
+      botToken: 'xoxb-console-bot',
+      apiUrl: `${slackUrl}/api/`,
+      host: '127.0.0.1',
+    },
+    ...(withConsole
+      ? { console: { publicUrl: `http://127.0.0.1:${port}`, linkTtlSeconds: 120, sessionMinutes: 15 } }
+      : {}),
   });
 
 beforeAll(async () => {
@@ -84,7 +117,10 @@ beforeAll(async () => {
   await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'UALICE' });
   await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, 1);
   await store.classes.addMember({ classId: 'cs101', personId: alice.id, role: 'student' });
-  await store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+  await store.classes.assignVm(
+    { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+    1,
+  );
   await store.close();
 });
 afterAll(async () => {
@@ -95,13 +131,22 @@ afterAll(async () => {
 
 describe('the console in lab serve', () => {
   it('answers /myvm console in Slack privately with a link that lab serve opens and relays', async () => {
-    const { child, first } = await startLab<{ url: string }>(['--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', String(port)], { cwd: dir });
+    const { child, first } = await startLab<{ url: string }>(
+      ['--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', String(port)],
+      { cwd: dir },
+    );
     try {
       const base = `http://127.0.0.1:${port}`;
       expect(first.url).toBe(base);
-      await eventually(async () => ((await http(`${base}/readyz`)).status === 200 ? true : undefined), 'the first sync');
+      await eventually(
+        async () => ((await http(`${base}/readyz`)).status === 200 ? true : undefined),
+        'the first sync',
+      );
       expect(await slash(base, 'console', 'UALICE', 'c1')).toBe(200);
-      const reply = JSON.parse(await eventually(() => responses.get('c1'), 'the reply')) as { text: string; response_type?: string };
+      const reply = JSON.parse(await eventually(() => responses.get('c1'), 'the reply')) as {
+        text: string;
+        response_type?: string;
+      };
       expect(reply.response_type).toBe('ephemeral');
       const link = /(http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]{43})/.exec(reply.text)?.[1];
       expect(link, reply.text).toBeDefined();
@@ -123,10 +168,16 @@ describe('the console in lab serve', () => {
   }, 120_000);
 
   it('prints the link from lab myvm console, and says what to set when console.publicUrl is missing', async () => {
-    const run = await runLab(['--config', join(dir, 'lab.config.json'), 'myvm', 'console', '--as', 'alice'], { cwd: dir });
+    const run = await runLab(['--config', join(dir, 'lab.config.json'), 'myvm', 'console', '--as', 'alice'], {
+      cwd: dir,
+    });
     expect(run.stdout).toMatch(/^Console of dns \(100\): http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]{43}\n/);
-    const missing = await runLab(['--config', join(dir, 'no-console.json'), 'myvm', 'console', '--as', 'alice'], { cwd: dir });
-    expect(`${missing.stdout}${missing.stderr}`).toContain("The browser console is not set up here; an admin must set console.publicUrl in lab.config.json (the bot's public HTTPS address).");
+    const missing = await runLab(['--config', join(dir, 'no-console.json'), 'myvm', 'console', '--as', 'alice'], {
+      cwd: dir,
+    });
+    expect(`${missing.stdout}${missing.stderr}`).toContain(
+      "The browser console is not set up here; an admin must set console.publicUrl in lab.config.json (the bot's public HTTPS address).",
+    );
     expect(missing.code).not.toBe(0);
   }, 60_000);
 });

@@ -35,12 +35,17 @@ beforeAll(async () => {
   await new Promise<void>((r) => fakeSlack.listen(0, '127.0.0.1', () => r()));
   slackUrl = `http://127.0.0.1:${(fakeSlack.address() as AddressInfo).port}`;
   const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
-  writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({
-    store: storeUrl,
-    clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
-    sync: { quickIntervalMs: 1000 },
-    slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/`, host: '127.0.0.1' },
-  }));
+  writeFileSync(
+    join(dir, 'lab.config.json'),
+    JSON.stringify({
+      store: storeUrl,
+      clusters: [
+        { id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint },
+      ],
+      sync: { quickIntervalMs: 1000 },
+      slack: { signingSecret: SECRET, botToken: 'xoxb-x', apiUrl: `${slackUrl}/api/`, host: '127.0.0.1' },
+    }),
+  );
   const store = await openStore(storeUrl);
   const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
   await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'UALICE' });
@@ -54,21 +59,42 @@ afterAll(async () => {
 
 describe('lab serve slack', () => {
   it('serves signed commands, syncs under the lease, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, '--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [cli, '--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     const url = await new Promise<string>((r, reject) => {
       child.stdout.on('data', (c) => r((JSON.parse(String(c).split('\n')[0]!) as { url: string }).url));
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
     });
-    const body = new URLSearchParams({ command: '/myvm', text: 'status', user_id: 'UALICE', channel_id: 'C1', response_url: `${slackUrl}/respond/1` }).toString();
+    const body = new URLSearchParams({
+      command: '/myvm',
+      text: 'status',
+      user_id: 'UALICE',
+      channel_id: 'C1',
+      response_url: `${slackUrl}/respond/1`,
+    }).toString();
     const ts = Math.floor(Date.now() / 1000);
     const signature = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
     const status = await new Promise<number>((r, reject) => {
-      const req = request(`${url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } }, (res) => {
-        res.resume();
-        res.on('end', () => r(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${url}/slack/events`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-slack-request-timestamp': String(ts),
+            'x-slack-signature': signature,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => r(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -91,12 +117,17 @@ describe('lab serve with sync.enabled: false', () => {
   it('starts no sync engine and takes no leader lease', async () => {
     const quiet = join(dir, 'no-sync');
     const configFile = join(dir, 'no-sync.json');
-    writeFileSync(configFile, JSON.stringify({
-      store: `sqlite:${join(quiet, 'lab.db')}`,
-      clusters: [{ id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }],
-      sync: { enabled: false },
-      discord: { mode: 'http', applicationId: '123456789012345678', publicKey: 'a'.repeat(64) },
-    }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        store: `sqlite:${join(quiet, 'lab.db')}`,
+        clusters: [
+          { id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint },
+        ],
+        sync: { enabled: false },
+        discord: { mode: 'http', applicationId: '123456789012345678', publicKey: 'a'.repeat(64) },
+      }),
+    );
     const runtime = await openLabRuntime(loadLabConfig(configFile, {}), { runSync: true });
     const served = await serveBot(runtime, 'discord', { port: 0 });
     try {

@@ -28,7 +28,9 @@ afterAll(async () => {
 
 describe('from a fresh install to a first class', () => {
   it('starts a cluster to practise on: lab sim prints its URL, fingerprint and token', async () => {
-    const { child, first } = await startLab<SimLine>(['sim', '--scenario', 'small', '--time-scale', '400'], { cwd: dir });
+    const { child, first } = await startLab<SimLine>(['sim', '--scenario', 'small', '--time-scale', '400'], {
+      cwd: dir,
+    });
     school.sim = child;
     school.pve = first;
     expect(first.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -36,7 +38,18 @@ describe('from a fresh install to a first class', () => {
   });
 
   it('lab init writes the configuration, pins the certificate, creates the store and the first admin', async () => {
-    const r = await lab('init', '--url', school.pve.url, '--token-id', school.pve.tokenId, '--token-secret-file', 'token', '--admin', 'ada', '--yes');
+    const r = await lab(
+      'init',
+      '--url',
+      school.pve.url,
+      '--token-id',
+      school.pve.tokenId,
+      '--token-secret-file',
+      'token',
+      '--admin',
+      'ada',
+      '--yes',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(school.pve.fingerprint);
     expect(r.stdout).toMatch(/✓ connected to https:\/\/127\.0\.0\.1:\d+: Proxmox VE 9\.1\.3/);
@@ -45,7 +58,15 @@ describe('from a fresh install to a first class', () => {
     expect(text).not.toContain(school.pve.tokenSecret);
     expect(JSON.parse(text)).toEqual({
       store: 'sqlite:./lab.db',
-      clusters: [{ id: 'pve', url: school.pve.url, tokenId: school.pve.tokenId, tokenSecretFile: join(dir, 'token'), fingerprint: school.pve.fingerprint }],
+      clusters: [
+        {
+          id: 'pve',
+          url: school.pve.url,
+          tokenId: school.pve.tokenId,
+          tokenSecretFile: join(dir, 'token'),
+          fingerprint: school.pve.fingerprint,
+        },
+      ],
     });
     expect(statSync(join(dir, 'lab.db')).isFile()).toBe(true);
   });
@@ -54,7 +75,9 @@ describe('from a fresh install to a first class', () => {
     const r = await lab('doctor');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/^[✗!]/m);
-    expect(r.stdout).toMatch(/^✓ cluster pve +privileges: the token root@pam!pve-sim has every privilege Proxmox Lab needs$/m);
+    expect(r.stdout).toMatch(
+      /^✓ cluster pve +privileges: the token root@pam!pve-sim has every privilege Proxmox Lab needs$/m,
+    );
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('All checks passed.');
   });
 
@@ -63,14 +86,29 @@ describe('from a fresh install to a first class', () => {
     expect(template.code, template.stderr).toBe(0);
     const teacher = await lab('people', 'add', 'lovelace', '--name', 'Ada Lovelace', '--role', 'teacher');
     expect(teacher.code, teacher.stderr).toBe(0);
-    const klass = await lab('class', 'create', 'cs101', '--name', 'Intro to Computing', '--teacher', 'lovelace', '--template', 'ubuntu-24.04');
+    const klass = await lab(
+      'class',
+      'create',
+      'cs101',
+      '--name',
+      'Intro to Computing',
+      '--teacher',
+      'lovelace',
+      '--template',
+      'ubuntu-24.04',
+    );
     expect(klass.code, klass.stderr).toBe(0);
-    writeFileSync(join(dir, 'roster.csv'), 'username,name,role,class\nalice,Alice Liddell,student,cs101\nbob,Bob Dylan,student,cs101\n');
+    writeFileSync(
+      join(dir, 'roster.csv'),
+      'username,name,role,class\nalice,Alice Liddell,student,cs101\nbob,Bob Dylan,student,cs101\n',
+    );
     const dryRun = await lab('people', 'import', 'roster.csv');
     expect(dryRun.code, dryRun.stderr).toBe(0);
     const apply = await lab('people', 'import', 'roster.csv', '--apply');
     expect(apply.code, apply.stderr).toBe(0);
-    expect((await lab('people', 'import', 'roster.csv', '--apply')).stdout).toBe('All 2 row(s) already match the lab; nothing to change.\n');
+    expect((await lab('people', 'import', 'roster.csv', '--apply')).stdout).toBe(
+      'All 2 row(s) already match the lab; nothing to change.\n',
+    );
     const link = await lab('link', 'lovelace', '--slack', 'U0123ABCD');
     expect(link.code, link.stderr).toBe(0);
   });
@@ -91,9 +129,16 @@ describe('from a fresh install to a first class', () => {
     expect(JSON.parse(sync.stdout)[0]).toMatchObject({ clusterId: 'pve', ok: true });
     const json = await lab('vms', '--json');
     expect(json.code, json.stderr).toBe(0);
-    expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((v) => v.name)).toEqual(expect.arrayContaining(['cs101-alice', 'cs101-teacher']));
+    expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((v) => v.name)).toEqual(
+      expect.arrayContaining(['cs101-alice', 'cs101-teacher']),
+    );
     const table = await lab('vms', '--as', 'alice');
     expect(table.stdout.split('\n')[0]).toMatch(/^VMID +NAME +NODE +STATUS +IP$/);
-    expect(table.stdout.split('\n').filter((l) => /^\d/.test(l)).map((l) => l.split(/ +/)[1])).toEqual(['cs101-alice']);
+    expect(
+      table.stdout
+        .split('\n')
+        .filter((l) => /^\d/.test(l))
+        .map((l) => l.split(/ +/)[1]),
+    ).toEqual(['cs101-alice']);
   });
 });

@@ -146,7 +146,9 @@ export interface Subcommand<S extends ZodObject = ZodObject> {
   fileOptions?: ReadonlyArray<keyof S['shape'] & string>;
   run(ctx: CommandContext, options: S['_output']): Promise<Reply>;
   /** Suggestions for an option while the user types (Discord autocomplete). */
-  autocomplete?: Partial<Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>>;
+  autocomplete?: Partial<
+    Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>
+  >;
 }
 
 /** A top-level command (`lab`, `myvm`) and its subcommands. */

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
-import { type Caller, type CommandContext, type CommandPlugin, type LabServices, type Platform, type ProgressUpdate, type Reply, type RequiredRole } from './command-plugin.js';
+import {
+  type Caller,
+  type CommandContext,
+  type CommandPlugin,
+  type LabServices,
+  type Platform,
+  type ProgressUpdate,
+  type Reply,
+  type RequiredRole,
+} from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
 export interface Invocation {
@@ -43,7 +52,9 @@ export interface Invocation {
  * right visibility. The run itself may still refuse (a plugin's ownership check); such replies are
  * `ephemeral` too.
  */
-export type PreparedCommand = { reply: Reply; ephemeral?: undefined; run?: undefined } | { reply?: undefined; ephemeral: boolean; run(): Promise<Reply> };
+export type PreparedCommand =
+  | { reply: Reply; ephemeral?: undefined; run?: undefined }
+  | { reply?: undefined; ephemeral: boolean; run(): Promise<Reply> };
 
 /** A pressed Confirm or Cancel button: the id it carries and who pressed it. */
 export interface ConfirmationClick {
@@ -145,7 +156,8 @@ export class CommandRouter {
     const started = performance.now();
     const plugin = this.plugins.get(invocation.command);
     const subName = invocation.subcommand ?? splitWords(invocation.text ?? '')[0] ?? 'help';
-    const command = plugin && (subName === 'help' || plugin.subcommands[subName]) ? `${plugin.name} ${subName}` : 'unknown';
+    const command =
+      plugin && (subName === 'help' || plugin.subcommands[subName]) ? `${plugin.name} ${subName}` : 'unknown';
     const finish = (outcome: CommandRecord['outcome']): void => {
       try {
         observe({ platform: invocation.platform, command, outcome, durationMs: performance.now() - started });
@@ -171,28 +183,52 @@ export class CommandRouter {
   async #prepare(invocation: Invocation): Promise<PreparedCommand> {
     const services = this.#services;
     const plugin = this.plugins.get(invocation.command);
-    if (!plugin) return { reply: { text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`, ephemeral: true, error: true } };
+    if (!plugin)
+      return {
+        reply: {
+          text: `Unknown command /${invocation.command}. Commands: ${[...this.plugins.keys()].map((k) => `/${k}`).join(', ')}`,
+          ephemeral: true,
+          error: true,
+        },
+      };
     const words = splitWords(invocation.text ?? '');
     const subName = invocation.subcommand ?? words.shift() ?? 'help';
     if (subName === 'help') return { reply: { text: this.usage(plugin.name), ephemeral: true } };
     const sub = plugin.subcommands[subName];
-    if (!sub) return { reply: { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true } };
+    if (!sub)
+      return {
+        reply: { text: `Unknown subcommand '${subName}'.\n${this.usage(plugin.name)}`, ephemeral: true, error: true },
+      };
     const target = `/${plugin.name} ${subName}`;
     const action = `command.${plugin.name}.${subName}`;
     const platformUserId = `${invocation.platform}:${invocation.userId}`;
     const audit = (actor: string, outcome: 'ok' | 'denied' | 'failed', details: Record<string, unknown>) =>
-      services.store.audit.record({ at: services.clock.now(), actor, action, target, outcome, details: { platformUserId, ...details } });
-    const tooMany: Reply = { text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`, ephemeral: true, error: true };
+      services.store.audit.record({
+        at: services.clock.now(),
+        actor,
+        action,
+        target,
+        outcome,
+        details: { platformUserId, ...details },
+      });
+    const tooMany: Reply = {
+      text: `Too many commands; wait a minute and try again (limit ${this.#rate.perMinute} per minute).`,
+      ephemeral: true,
+      error: true,
+    };
 
-    const caller = (await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator)) ?? (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
+    const caller =
+      (await this.#resolveCaller(invocation.platform, invocation.userId, invocation.operator)) ??
+      (sub.allowUnknown ? guestCaller(invocation.platform, invocation.userId) : undefined);
     if (!caller) {
       if (!this.#allow(platformUserId)) return { reply: tooMany };
       await audit(platformUserId, 'denied', { reason: 'unknown user' });
       return {
         reply: {
-          text: invocation.platform === 'cli'
-            ? `No lab user '${invocation.userId}'. Create it first (lab people add) or run as an existing user with --as.`
-            : "You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.",
+          text:
+            invocation.platform === 'cli'
+              ? `No lab user '${invocation.userId}'. Create it first (lab people add) or run as an existing user with --as.`
+              : 'You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.',
           ephemeral: true,
           error: true,
         },
@@ -201,19 +237,45 @@ export class CommandRouter {
     const actor = caller.person.username;
     if (RANK[caller.person.role] < NEEDED[sub.role]) {
       await audit(actor, 'denied', { role: caller.person.role, needed: sub.role });
-      return { reply: { text: `${target} is for ${sub.role === 'admin' ? 'admins' : 'teachers and admins'}; you are a ${caller.person.role}.`, ephemeral: true, error: true } };
+      return {
+        reply: {
+          text: `${target} is for ${sub.role === 'admin' ? 'admins' : 'teachers and admins'}; you are a ${caller.person.role}.`,
+          ephemeral: true,
+          error: true,
+        },
+      };
     }
     if (!this.#allow(actor)) return { reply: tooMany };
 
     const fromText = parseCommandText(words, sub.options, sub.positional, invocation.options ?? {});
-    if (!fromText.ok) return { reply: { text: `${fromText.error}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
-    if (fromText.extraWords > 0) return { reply: { text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+    if (!fromText.ok)
+      return {
+        reply: {
+          text: `${fromText.error}\nUsage: ${this.#subUsage(plugin.name, subName)}`,
+          ephemeral: true,
+          error: true,
+        },
+      };
+    if (fromText.extraWords > 0)
+      return {
+        reply: {
+          text: `Too many words for ${target}.\n${this.#subUsage(plugin.name, subName)}`,
+          ephemeral: true,
+          error: true,
+        },
+      };
     const raw: Record<string, unknown> = { ...fromText.options, ...(invocation.options ?? {}) };
     const parsed = sub.options.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const name = String(issue.path[0] ?? 'options');
-      return { reply: { text: `${name}: ${issue.message}\nUsage: ${this.#subUsage(plugin.name, subName)}`, ephemeral: true, error: true } };
+      return {
+        reply: {
+          text: `${name}: ${issue.message}\nUsage: ${this.#subUsage(plugin.name, subName)}`,
+          ephemeral: true,
+          error: true,
+        },
+      };
     }
     const ctx: CommandContext = {
       caller,
@@ -225,14 +287,20 @@ export class CommandRouter {
     const run = async (): Promise<Reply> => {
       try {
         const reply = await sub.run(ctx, parsed.data);
-        await audit(actor, reply.error ? 'denied' : 'ok', { options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions), platform: invocation.platform });
+        await audit(actor, reply.error ? 'denied' : 'ok', {
+          options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions),
+          platform: invocation.platform,
+        });
         const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation));
-        const ephemeral = sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
+        const ephemeral =
+          sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
         return { ...reply, ...(ephemeral ? { ephemeral } : {}), ...(confirm ? { confirm } : {}) };
       } catch (error) {
         const message = isLabError(error) ? error.message : 'Something went wrong on our side; the error was logged.';
         services.logger.error('command failed', { command: target, actor, error });
-        await audit(actor, isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', { error: message });
+        await audit(actor, isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', {
+          error: message,
+        });
         return { text: message, ephemeral: true, error: true };
       }
     };
@@ -258,7 +326,9 @@ export class CommandRouter {
   /** A pressed Cancel button: forgets the pending confirmation `id` (same rules as {@link confirm}). */
   async cancelConfirmation(click: Omit<ConfirmationClick, 'onProgress' | 'notify'>): Promise<Reply> {
     const pending = await this.#takeConfirmation(click);
-    return pending ? { text: 'Cancelled; nothing was changed.', ephemeral: true } : { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true };
+    return pending
+      ? { text: 'Cancelled; nothing was changed.', ephemeral: true }
+      : { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true };
   }
 
   /**
@@ -288,23 +358,45 @@ export class CommandRouter {
       ...(invocation.options !== undefined ? { options: invocation.options } : {}),
     };
     const now = clock.now();
-    await store.nonces.put(confirmationKey(invocation.platform, invocation.userId, id), pending, now + this.#confirmationTtlMs, now);
+    await store.nonces.put(
+      confirmationKey(invocation.platform, invocation.userId, id),
+      pending,
+      now + this.#confirmationTtlMs,
+      now,
+    );
     return { prompt, id };
   }
 
-  async #takeConfirmation(click: { id: string; platform: Platform; userId: string }): Promise<PendingConfirmation | undefined> {
+  async #takeConfirmation(click: {
+    id: string;
+    platform: Platform;
+    userId: string;
+  }): Promise<PendingConfirmation | undefined> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(click.id)) return undefined;
-    const pending = (await this.#services.store.nonces.take(confirmationKey(click.platform, click.userId, click.id), this.#services.clock.now())) as PendingConfirmation | undefined;
+    const pending = (await this.#services.store.nonces.take(
+      confirmationKey(click.platform, click.userId, click.id),
+      this.#services.clock.now(),
+    )) as PendingConfirmation | undefined;
     return pending && pending.platform === click.platform && pending.userId === click.userId ? pending : undefined;
   }
 
   /** Suggestions for one option (Discord autocomplete); empty for unknown callers. */
-  async autocomplete(invocation: { platform: Platform; userId: string; command: string; subcommand: string; option: string; partial: string }): Promise<string[]> {
+  async autocomplete(invocation: {
+    platform: Platform;
+    userId: string;
+    command: string;
+    subcommand: string;
+    option: string;
+    partial: string;
+  }): Promise<string[]> {
     const sub = this.plugins.get(invocation.command)?.subcommands[invocation.subcommand];
     const complete = sub?.autocomplete?.[invocation.option];
     const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
     if (!complete || !caller) return [];
-    const all = await complete({ caller, services: this.#services, progress: () => undefined, confirmed: false }, invocation.partial);
+    const all = await complete(
+      { caller, services: this.#services, progress: () => undefined, confirmed: false },
+      invocation.partial,
+    );
     return all.filter((v) => v.toLowerCase().startsWith(invocation.partial.toLowerCase())).slice(0, 25);
   }
 
@@ -312,7 +404,10 @@ export class CommandRouter {
   usage(command: string): string {
     const plugin = this.plugins.get(command);
     if (!plugin) return '';
-    return [`/${plugin.name} — ${plugin.description}`, ...Object.keys(plugin.subcommands).map((s) => `  ${this.#subUsage(command, s)}`)].join('\n');
+    return [
+      `/${plugin.name} — ${plugin.description}`,
+      ...Object.keys(plugin.subcommands).map((s) => `  ${this.#subUsage(command, s)}`),
+    ].join('\n');
   }
 
   #subUsage(command: string, subName: string): string {
@@ -320,11 +415,14 @@ export class CommandRouter {
     const shape = sub.options.shape as Record<string, ZodType>;
     const words = [
       ...sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`)),
-      ...Object.keys(shape).filter((name) => !sub.positional.includes(name)).map((name) => {
-        const schema = shape[name]!;
-        const flag = schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
-        return schema.safeParse(undefined).success ? `[${flag}]` : flag;
-      }),
+      ...Object.keys(shape)
+        .filter((name) => !sub.positional.includes(name))
+        .map((name) => {
+          const schema = shape[name]!;
+          const flag =
+            schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
+          return schema.safeParse(undefined).success ? `[${flag}]` : flag;
+        }),
     ];
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;
   }
@@ -332,12 +430,25 @@ export class CommandRouter {
   async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
     if (platform === 'cli' && operator) {
       const username = `cli:${userId}`;
-      return { platform, platformUserId: userId, person: { id: 0, username, displayName: username, email: null, role: 'admin', createdAt: 0 }, viewer: { personId: null, username, role: 'admin' } };
+      return {
+        platform,
+        platformUserId: userId,
+        person: { id: 0, username, displayName: username, email: null, role: 'admin', createdAt: 0 },
+        viewer: { personId: null, username, role: 'admin' },
+      };
     }
     const store = this.#services.store;
-    const person = platform === 'cli' ? ((await store.classes.findByIdentity('cli', userId)) ?? (await store.classes.getPersonByUsername(userId))) : await store.classes.findByIdentity(platform, userId);
+    const person =
+      platform === 'cli'
+        ? ((await store.classes.findByIdentity('cli', userId)) ?? (await store.classes.getPersonByUsername(userId)))
+        : await store.classes.findByIdentity(platform, userId);
     if (!person) return undefined;
-    return { platform, platformUserId: userId, person, viewer: { personId: person.id, username: person.username, role: person.role } };
+    return {
+      platform,
+      platformUserId: userId,
+      person,
+      viewer: { personId: person.id, username: person.username, role: person.role },
+    };
   }
 
   #allow(actor: string): boolean {
@@ -358,15 +469,31 @@ function confirmationKey(platform: Platform, userId: string, id: string): string
 /** A caller no lab person is linked to, for `allowUnknown` subcommands. */
 function guestCaller(platform: Platform, userId: string): Caller {
   const username = `${platform}:${userId}`;
-  return { platform, platformUserId: userId, person: { id: 0, username, displayName: '', email: null, role: 'student', createdAt: 0 }, viewer: { personId: null, username, role: 'student' }, known: false };
+  return {
+    platform,
+    platformUserId: userId,
+    person: { id: 0, username, displayName: '', email: null, role: 'student', createdAt: 0 },
+    viewer: { personId: null, username, role: 'student' },
+    known: false,
+  };
 }
 
 /** The options as the audit log keeps them: sensitive ones replaced. */
-function withoutSensitive(options: Record<string, unknown>, sensitive: readonly string[] | undefined): Record<string, unknown> {
+function withoutSensitive(
+  options: Record<string, unknown>,
+  sensitive: readonly string[] | undefined,
+): Record<string, unknown> {
   if (!sensitive?.length) return options;
-  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]));
+  return Object.fromEntries(
+    Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]),
+  );
 }
 
 /** A zod schema for a whole number given as a word (`10`) or a number. */
 export const wholeNumber = (description: string, min: number, max: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).describe(description);
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .describe(description);

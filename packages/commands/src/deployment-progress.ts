@@ -50,7 +50,11 @@ export class DeploymentProgress {
       case 'registered':
       case 'deleted': {
         this.#cloning.delete(event.name);
-        const step = this.#options.step ? this.#options.step(event) : event.type === 'registered' ? `registered#${++this.#registered}` : undefined;
+        const step = this.#options.step
+          ? this.#options.step(event)
+          : event.type === 'registered'
+            ? `registered#${++this.#registered}`
+            : undefined;
         if (step === undefined || this.#counted.has(step)) break;
         this.#counted.add(step);
         this.#note = event.name;
@@ -73,7 +77,13 @@ export class DeploymentProgress {
       done: this.#counted.size,
       total,
       ...(this.#note ? { note: this.#note } : {}),
-      ...(this.#cloning.size ? { cloning: [...this.#cloning].map(([name, percent]) => (percent === undefined ? { name } : { name, percent })) } : {}),
+      ...(this.#cloning.size
+        ? {
+            cloning: [...this.#cloning].map(([name, percent]) =>
+              percent === undefined ? { name } : { name, percent },
+            ),
+          }
+        : {}),
       ...(this.#failed.length ? { failed: [...this.#failed] } : {}),
       ...(event ? { event } : {}),
     });

@@ -1,5 +1,15 @@
 export * from './command-plugin.js';
-export { CommandRouter, EXPIRED_CONFIRMATION, wholeNumber, type CommandRecord, type CommandRouterOptions, type ConfirmationClick, type Invocation, type PreparedCommand, type RateLimit } from './command-router.js';
+export {
+  CommandRouter,
+  EXPIRED_CONFIRMATION,
+  wholeNumber,
+  type CommandRecord,
+  type CommandRouterOptions,
+  type ConfirmationClick,
+  type Invocation,
+  type PreparedCommand,
+  type RateLimit,
+} from './command-router.js';
 export { labPlugin, mentionedUserId } from './plugins/lab-plugin.js';
 export { myvmPlugin } from './plugins/myvm-plugin.js';
 export { peoplePlugin } from './plugins/people-plugin.js';

@@ -1,4 +1,23 @@
-import { ClassScheduler, ConsoleGrants, DeploymentEngine, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, silentLogger, systemClock, type Clock, type ClusterApis, type DeploymentLimits, type LabObserver, type Logger, type PersonNotifier, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import {
+  ClassScheduler,
+  ConsoleGrants,
+  DeploymentEngine,
+  InventoryService,
+  SyncEngine,
+  TemplateCatalog,
+  TemplateScanSchedule,
+  VmPower,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type ClusterApis,
+  type DeploymentLimits,
+  type LabObserver,
+  type Logger,
+  type PersonNotifier,
+  type PortProbe,
+  type Store,
+} from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -31,21 +50,72 @@ export function createLabServices(options: LabServicesOptions): LabServices {
   const { store, clusters } = options;
   const catalog = new TemplateCatalog({ store, clusters, clock });
   const syncOptions = typeof options.sync === 'object' ? options.sync : {};
-  const sync = options.sync ? new SyncEngine({ store, clusters, clock, logger, ...(options.observer ? { observer: options.observer } : {}), ...syncOptions }) : undefined;
+  const sync = options.sync
+    ? new SyncEngine({
+        store,
+        clusters,
+        clock,
+        logger,
+        ...(options.observer ? { observer: options.observer } : {}),
+        ...syncOptions,
+      })
+    : undefined;
   return {
     store,
     clusters,
     catalog,
-    engine: new DeploymentEngine({ store, clusters, catalog, clock, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
+    engine: new DeploymentEngine({
+      store,
+      clusters,
+      catalog,
+      clock,
+      logger,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    }),
     inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
-    power: new VmPower({ store, clusters, clock, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }),
-    ...(sync ? { scheduler: new ClassScheduler({ store, clusters, clock, logger, ...(options.scheduleTickMs ? { tickMs: options.scheduleTickMs } : {}), ...(options.notifier ? { notifier: options.notifier } : {}), ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}) }) } : {}),
-    ...(sync ? { sync, templateScans: new TemplateScanSchedule({ store, clusters, clock, logger, isLeader: () => sync.isLeader, ...(options.templateScanIntervalMs ? { intervalMs: options.templateScanIntervalMs } : {}) }) } : {}),
+    power: new VmPower({
+      store,
+      clusters,
+      clock,
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    }),
+    ...(sync
+      ? {
+          scheduler: new ClassScheduler({
+            store,
+            clusters,
+            clock,
+            logger,
+            ...(options.scheduleTickMs ? { tickMs: options.scheduleTickMs } : {}),
+            ...(options.notifier ? { notifier: options.notifier } : {}),
+            ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+          }),
+        }
+      : {}),
+    ...(sync
+      ? {
+          sync,
+          templateScans: new TemplateScanSchedule({
+            store,
+            clusters,
+            clock,
+            logger,
+            isLeader: () => sync.isLeader,
+            ...(options.templateScanIntervalMs ? { intervalMs: options.templateScanIntervalMs } : {}),
+          }),
+        }
+      : {}),
     clock,
     logger,
     defaultClusterId: clusters.ids()[0] ?? 'default',
     console: {
-      grants: new ConsoleGrants({ store, clock, ...(options.console?.linkTtlMs ? { linkTtlMs: options.console.linkTtlMs } : {}), ...(options.console?.sessionMaxMs ? { sessionMaxMs: options.console.sessionMaxMs } : {}) }),
+      grants: new ConsoleGrants({
+        store,
+        clock,
+        ...(options.console?.linkTtlMs ? { linkTtlMs: options.console.linkTtlMs } : {}),
+        ...(options.console?.sessionMaxMs ? { sessionMaxMs: options.console.sessionMaxMs } : {}),
+      }),
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },
   };

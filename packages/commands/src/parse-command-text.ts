@@ -34,7 +34,8 @@ export function splitWords(text: string): string[] {
 }
 
 /** Options and positional words read from command text, or why they cannot be. */
-export type ParsedCommandText = { ok: true; options: Record<string, unknown>; extraWords: number } | { ok: false; error: string };
+export type ParsedCommandText =
+  { ok: true; options: Record<string, unknown>; extraWords: number } | { ok: false; error: string };
 
 const accepts = (schema: ZodType, value: unknown): boolean => schema.safeParse(value).success;
 const isFlag = (schema: ZodType): boolean => accepts(schema, true) && !accepts(schema, 'x') && !accepts(schema, 7);
@@ -60,11 +61,17 @@ const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string)
  * every remaining word (`enrol cs101 alice bob`); options already in `preset` take no word.
  * `extraWords` counts words nothing took.
  */
-export function parseCommandText(words: readonly string[], schema: ZodObject, positional: readonly string[], preset: Readonly<Record<string, unknown>> = {}): ParsedCommandText {
+export function parseCommandText(
+  words: readonly string[],
+  schema: ZodObject,
+  positional: readonly string[],
+  preset: Readonly<Record<string, unknown>> = {},
+): ParsedCommandText {
   const shape = schema.shape as Record<string, ZodType>;
   const options: Record<string, unknown> = {};
   const loose: string[] = [];
-  const resolve = (flag: string): string | undefined => (flag in shape ? flag : Object.keys(shape).find((k) => k === camel(flag) || camel(k) === camel(flag)));
+  const resolve = (flag: string): string | undefined =>
+    flag in shape ? flag : Object.keys(shape).find((k) => k === camel(flag) || camel(k) === camel(flag));
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (!word.startsWith('--') || word.length === 2 || /^--\d/.test(word)) {
@@ -79,18 +86,23 @@ export function parseCommandText(words: readonly string[], schema: ZodObject, po
     let value: unknown;
     if (isFlag(option)) {
       const given = eq === -1 ? 'true' : word.slice(eq + 1).toLowerCase();
-      if (given !== 'true' && given !== 'false') return { ok: false, error: `--${flag} is a switch: give it alone, or as --${flag}=false.` };
+      if (given !== 'true' && given !== 'false')
+        return { ok: false, error: `--${flag} is a switch: give it alone, or as --${flag}=false.` };
       value = given === 'true';
     } else if (eq !== -1) {
       value = word.slice(eq + 1);
     } else {
       const next = words[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) return { ok: false, error: `--${flag} needs a value.` };
+      if (next === undefined || (next.startsWith('--') && next.length > 2))
+        return { ok: false, error: `--${flag} needs a value.` };
       value = next;
       i++;
     }
     if (isList(option)) {
-      const items = String(value).split(',').map((v) => v.trim()).filter(Boolean);
+      const items = String(value)
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
       options[name] = [...((options[name] as string[] | undefined) ?? []), ...items];
     } else if (name in options) {
       return { ok: false, error: `--${flag} is given twice.` };

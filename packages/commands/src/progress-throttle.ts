@@ -30,7 +30,10 @@ export class ProgressThrottle {
   /** Takes the newest progress (pass it as an `onProgress` handler). */
   readonly push = (update: ProgressUpdate): void => {
     this.#pending = update;
-    const wait = this.#lastSent === undefined || update.done === update.total ? 0 : this.#lastSent + this.#options.intervalMs - Date.now();
+    const wait =
+      this.#lastSent === undefined || update.done === update.total
+        ? 0
+        : this.#lastSent + this.#options.intervalMs - Date.now();
     if (wait <= 0) {
       this.#sendPending();
       return;

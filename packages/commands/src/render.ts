@@ -3,7 +3,8 @@ import type { ProgressUpdate, Reply } from './command-plugin.js';
 
 /** A text progress bar: `cs101 ▓▓▓▓▓░░░ 7/11`. */
 export function renderProgressBar(update: ProgressUpdate, width = 16): string {
-  const filled = update.total <= 0 ? width : Math.min(width, Math.max(0, Math.round((update.done / update.total) * width)));
+  const filled =
+    update.total <= 0 ? width : Math.min(width, Math.max(0, Math.round((update.done / update.total) * width)));
   return `${update.label} ${'▓'.repeat(filled)}${'░'.repeat(width - filled)} ${update.done}/${update.total}${update.note ? ` — ${update.note}` : ''}`;
 }
 
@@ -20,7 +21,14 @@ export function renderProgress(update: ProgressUpdate): string {
   const failed = update.failed ?? [];
   return [
     renderProgressBar(update),
-    ...(cloning.length ? [`cloning ${cloning.slice(0, LISTED).map((c) => (c.percent === undefined ? c.name : `${c.name} ${Math.floor(c.percent)}%`)).join(', ')}${more(cloning.length)}`] : []),
+    ...(cloning.length
+      ? [
+          `cloning ${cloning
+            .slice(0, LISTED)
+            .map((c) => (c.percent === undefined ? c.name : `${c.name} ${Math.floor(c.percent)}%`))
+            .join(', ')}${more(cloning.length)}`,
+        ]
+      : []),
     ...failed.slice(0, LISTED).map((f) => `failed ${f.name ?? 'the deployment'}: ${f.reason}`),
     ...(failed.length > LISTED ? [`…${more(failed.length)} failed`] : []),
   ].join('\n');
@@ -41,7 +49,9 @@ export function renderDeploymentSummary(summary: DeploymentSummary): string {
   const vm = (v: { name: string; vmid: number; node: string }) => `${v.name} (${v.vmid} on ${v.node})`;
   const lines = [
     ...summary.failed.map((f) => `failed ${f.name}: ${f.error}`),
-    ...(summary.orphans ?? []).map((v) => `not accounted for: ${vm(v)} carries the class's tags; check it, then adopt or delete it`),
+    ...(summary.orphans ?? []).map(
+      (v) => `not accounted for: ${vm(v)} carries the class's tags; check it, then adopt or delete it`,
+    ),
     ...(summary.unregistered ?? []).map((v) => `not registered: ${vm(v)}`),
     ...(summary.duplicates ?? []).map((n) => `more than one VM is named ${n}`),
     ...(summary.removed ?? []).map((v) => `removed half-made ${vm(v)}`),

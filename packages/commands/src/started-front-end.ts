@@ -8,7 +8,10 @@ export interface StartedFrontEnd {
   /** Sends people direct messages on this platform (class schedules' notices). */
   notifier: PersonNotifier;
   /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a take-over; false when this platform cannot. */
-  finishDeployment(deployment: { notify?: Record<string, unknown> | null }, summary: DeploymentSummary): Promise<boolean>;
+  finishDeployment(
+    deployment: { notify?: Record<string, unknown> | null },
+    summary: DeploymentSummary,
+  ): Promise<boolean>;
   /** Disconnects from the platform (Socket Mode, the gateway); HTTP transports have nothing to do. */
   stop(): Promise<void>;
   /** Settles when every command started so far has finished. */

@@ -15,7 +15,12 @@ beforeAll(async () => {
   env = await lab(commands);
   ({ router, services, sim } = env);
   await services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
-  const vmOf = async (username: string) => (await services.store.inventory.list({ personId: (await services.store.classes.getPersonByUsername(username))!.id }))[0]!.vmid;
+  const vmOf = async (username: string) =>
+    (
+      await services.store.inventory.list({
+        personId: (await services.store.classes.getPersonByUsername(username))!.id,
+      })
+    )[0]!.vmid;
   aliceVm = await vmOf('alice');
   bobVm = await vmOf('bob');
 });
@@ -50,7 +55,8 @@ describe('authorization matrix (role × command × ownership)', () => {
     } else {
       expect(reply.error, `${who} should be refused: ${reply.text}`).toBe(true);
       expect(reply.ephemeral).toBe(true);
-      if (text().startsWith('start')) expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(before);
+      if (text().startsWith('start'))
+        expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(before);
     }
   });
 
@@ -61,6 +67,8 @@ describe('authorization matrix (role × command × ownership)', () => {
 
   it('tells an unknown user how to get enrolled', async () => {
     const reply = await router.invoke({ platform: 'discord', userId: 'nobody', command: 'myvm', text: 'status' });
-    expect(reply.text).toBe('You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.');
+    expect(reply.text).toBe(
+      'You are not enrolled in Proxmox Lab yet. If your teacher gave you an invite code, type `/lab join <code>`; otherwise ask them to run `/lab link @you <your-username>`.',
+    );
   });
 });

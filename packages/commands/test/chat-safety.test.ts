@@ -2,7 +2,12 @@ import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '@lab/proxmox-sdk';
 import type { CommandRouter, LabServices, Reply } from '../src/index.js';
-import { CommandRouter as Router, EXPIRED_CONFIRMATION, builtinPlugins, renderDeploymentSummary } from '../src/index.js';
+import {
+  CommandRouter as Router,
+  EXPIRED_CONFIRMATION,
+  builtinPlugins,
+  renderDeploymentSummary,
+} from '../src/index.js';
 import { ids, useLab } from './lab-fixture.js';
 
 const current = useLab(commands);
@@ -21,7 +26,10 @@ function handClock(start: number): Clock & { advance: (ms: number) => void } {
   return { now: () => now, sleep: async () => undefined, advance: (ms) => void (now += ms) };
 }
 
-async function ask(r: CommandRouter, userId: string = ids.teacher2): Promise<Reply & { confirm: { prompt: string; id: string } }> {
+async function ask(
+  r: CommandRouter,
+  userId: string = ids.teacher2,
+): Promise<Reply & { confirm: { prompt: string; id: string } }> {
   const reply = await r.invoke({ platform: 'slack', userId, command: 'lab', text: 'destroy cs202' });
   expect(reply.confirm?.id).toBeDefined();
   return reply as Reply & { confirm: { prompt: string; id: string } };
@@ -70,47 +78,86 @@ describe('single-use confirmations', () => {
     const stillValid = await ask(timed);
     const tooLate = await ask(timed);
     clock.advance(9 * 60_000);
-    expect((await timed.confirm({ id: stillValid.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply).toBeUndefined();
+    expect(
+      (await timed.confirm({ id: stillValid.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply,
+    ).toBeUndefined();
     clock.advance(60_001);
-    expect((await timed.confirm({ id: tooLate.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply?.text).toBe(EXPIRED_CONFIRMATION);
+    expect((await timed.confirm({ id: tooLate.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply?.text).toBe(
+      EXPIRED_CONFIRMATION,
+    );
   });
 
   it('forgets a cancelled confirmation', async () => {
     const reply = await ask(router);
-    expect(await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.admin })).toMatchObject({ text: EXPIRED_CONFIRMATION, error: true });
-    expect(await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).toEqual({ text: 'Cancelled; nothing was changed.', ephemeral: true });
-    expect((await router.confirm({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply?.text).toBe(EXPIRED_CONFIRMATION);
+    expect(
+      await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.admin }),
+    ).toMatchObject({ text: EXPIRED_CONFIRMATION, error: true });
+    expect(await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).toEqual({
+      text: 'Cancelled; nothing was changed.',
+      ephemeral: true,
+    });
+    expect((await router.confirm({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply?.text).toBe(
+      EXPIRED_CONFIRMATION,
+    );
   });
 });
 
 describe('preparing a command before it runs', () => {
   it('tells whether the replies will be private before running, and makes refusals while running private', async () => {
-    const status = await router.prepare({ platform: 'discord', userId: 'ualice-discord', command: 'myvm', subcommand: 'status', options: {} });
+    const status = await router.prepare({
+      platform: 'discord',
+      userId: 'ualice-discord',
+      command: 'myvm',
+      subcommand: 'status',
+      options: {},
+    });
     expect(status).toMatchObject({ ephemeral: true });
-    const deploy = await router.prepare({ platform: 'discord', userId: 'uteach2-discord', command: 'lab', subcommand: 'deploy', options: { class: 'cs101', count: 1 } });
+    const deploy = await router.prepare({
+      platform: 'discord',
+      userId: 'uteach2-discord',
+      command: 'lab',
+      subcommand: 'deploy',
+      options: { class: 'cs101', count: 1 },
+    });
     expect(deploy).toMatchObject({ ephemeral: false });
     const refused = await deploy.run!();
     expect(refused).toMatchObject({ ephemeral: true, error: true });
     expect(refused.text).toMatch(/cs101/);
-    const notEnrolled = await router.prepare({ platform: 'discord', userId: 'nobody', command: 'lab', subcommand: 'status', options: { class: 'cs101' } });
+    const notEnrolled = await router.prepare({
+      platform: 'discord',
+      userId: 'nobody',
+      command: 'lab',
+      subcommand: 'status',
+      options: { class: 'cs101' },
+    });
     expect(notEnrolled.reply).toMatchObject({ ephemeral: true, error: true });
   });
 });
 
 describe('the audit log of chat commands', () => {
-  it('records an unknown chat user\'s attempt as denied, under their platform id', async () => {
+  it("records an unknown chat user's attempt as denied, under their platform id", async () => {
     await router.invoke({ platform: 'slack', userId: 'U0NOBODY', command: 'lab', text: 'destroy cs101' });
     const entries = await services.store.audit.list({ actor: 'slack:U0NOBODY' });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ action: 'command.lab.destroy', outcome: 'denied', details: { platformUserId: 'slack:U0NOBODY', reason: 'unknown user' } });
+    expect(entries[0]).toMatchObject({
+      action: 'command.lab.destroy',
+      outcome: 'denied',
+      details: { platformUserId: 'slack:U0NOBODY', reason: 'unknown user' },
+    });
   });
 
   it('records which chat account acted for every command, keeping the username as actor', async () => {
     await router.invoke({ platform: 'discord', userId: 'ualice-discord', command: 'myvm', text: 'status' });
     await router.invoke({ platform: 'slack', userId: ids.alice, command: 'lab', text: 'sync' });
     const entries = await services.store.audit.list({ actor: 'alice' });
-    expect(entries.find((e) => e.action === 'command.myvm.status')).toMatchObject({ outcome: 'ok', details: { platformUserId: 'discord:ualice-discord' } });
-    expect(entries.find((e) => e.action === 'command.lab.sync')).toMatchObject({ outcome: 'denied', details: { platformUserId: `slack:${ids.alice}` } });
+    expect(entries.find((e) => e.action === 'command.myvm.status')).toMatchObject({
+      outcome: 'ok',
+      details: { platformUserId: 'discord:ualice-discord' },
+    });
+    expect(entries.find((e) => e.action === 'command.lab.sync')).toMatchObject({
+      outcome: 'denied',
+      details: { platformUserId: `slack:${ids.alice}` },
+    });
   });
 });
 
@@ -124,9 +171,32 @@ describe('replay guard', () => {
 
 describe('deployment summaries', () => {
   it('renders a summary exactly as /lab deploy answers', async () => {
-    const reply = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 1 ubuntu' });
+    const reply = await router.invoke({
+      platform: 'slack',
+      userId: ids.teacher,
+      command: 'lab',
+      text: 'deploy cs101 1 ubuntu',
+    });
     expect(reply.error).toBeFalsy();
     expect(renderDeploymentSummary(reply.data as Parameters<typeof renderDeploymentSummary>[0])).toBe(reply.text);
-    expect(renderDeploymentSummary({ deploymentId: 'd', classId: 'cs9', status: 'failed', created: 0, kept: 0, deleted: 0, failed: [{ name: 'cs9-a', error: 'boom' }], orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: 1500 })).toBe('cs9: the cluster does not match the plan after 1.5 s (0 created, 0 kept, 0 deleted); run the deploy again to retry what failed.\nfailed cs9-a: boom');
+    expect(
+      renderDeploymentSummary({
+        deploymentId: 'd',
+        classId: 'cs9',
+        status: 'failed',
+        created: 0,
+        kept: 0,
+        deleted: 0,
+        failed: [{ name: 'cs9-a', error: 'boom' }],
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+        removed: [],
+        unseated: [],
+        durationMs: 1500,
+      }),
+    ).toBe(
+      'cs9: the cluster does not match the plan after 1.5 s (0 created, 0 kept, 0 deleted); run the deploy again to retry what failed.\nfailed cs9-a: boom',
+    );
   });
 });

@@ -12,9 +12,12 @@ beforeAll(async () => {
   ({ router, services } = env);
 });
 
-const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
+const as = (userId: string, command: string, text: string, confirmed = false) =>
+  router.invoke({ platform: 'slack', userId, command, text, confirmed });
 const guestNamed = (name: string) => [...env.sim.state.guests.values()].find((g) => g.config.name === name);
-const vmOf = async (username: string) => (await services.store.classes.assignmentsOf((await services.store.classes.getPersonByUsername(username))!.id))[0]!.vmid;
+const vmOf = async (username: string) =>
+  (await services.store.classes.assignmentsOf((await services.store.classes.getPersonByUsername(username))!.id))[0]!
+    .vmid;
 
 describe('class template versions through the commands', () => {
   it('publishes v2 from the teacher VM, moves students one at a time, and deletes v1 only after the last one left it', async () => {
@@ -31,7 +34,9 @@ describe('class template versions through the commands', () => {
     expect(guestNamed('cs101-base-v2')).toBeUndefined();
     const published = await as(ids.teacher, 'lab', 'publish cs101 --note "python 3.13" --snapshot');
     expect(published.error, published.text).toBeFalsy();
-    expect(published.text).toMatch(/^cs101-base-v2 published from cs101-teacher \(snapshot lab-publish-v2\)\. Students keep their VMs/);
+    expect(published.text).toMatch(
+      /^cs101-base-v2 published from cs101-teacher \(snapshot lab-publish-v2\)\. Students keep their VMs/,
+    );
     expect(guestNamed('cs101-base-v2')!.config.template).toBe('1');
     expect(teacher.status).toBe('running');
     expect(env.sim.state.guests.get(bob)).toBe(bobGuest);
@@ -39,7 +44,9 @@ describe('class template versions through the commands', () => {
     let versions = await as(ids.teacher, 'lab', 'versions cs101');
     expect(versions.text.split('\n')).toEqual([
       expect.stringMatching(/^v1 cs101-base — \d{4}-\d\d-\d\d by lovelace, 2 VM\(s\), on pve1: from template ubuntu$/),
-      expect.stringMatching(/^v2 cs101-base-v2 \(newest\) — \d{4}-\d\d-\d\d by lovelace, 0 VM\(s\), on pve1: python 3\.13$/),
+      expect.stringMatching(
+        /^v2 cs101-base-v2 \(newest\) — \d{4}-\d\d-\d\d by lovelace, 0 VM\(s\), on pve1: python 3\.13$/,
+      ),
     ]);
 
     expect((await as(ids.alice, 'myvm', 'reset', true)).error).toBeFalsy();
@@ -58,6 +65,8 @@ describe('class template versions through the commands', () => {
     expect(moved.text).toContain('1 copy(ies) of an older template version no VM used any more were deleted');
     expect(env.sim.state.guests.has(v1)).toBe(false);
     expect(env.sim.state.guests.get(bob)!.status).toBe('running');
-    expect((await as(ids.teacher, 'lab', 'versions cs101')).text).toMatch(/^v2 cs101-base-v2 \(newest\) — .*, 2 VM\(s\)/);
+    expect((await as(ids.teacher, 'lab', 'versions cs101')).text).toMatch(
+      /^v2 cs101-base-v2 \(newest\) — .*, 2 VM\(s\)/,
+    );
   });
 });

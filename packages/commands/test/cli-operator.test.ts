@@ -21,7 +21,13 @@ describe('the local CLI operator', () => {
   });
 
   it('is a CLI notion only: a chat user claiming it is still unknown', async () => {
-    const reply = await router.invoke({ platform: 'slack', userId: ids.stranger, operator: true, command: 'lab', text: 'sync' });
+    const reply = await router.invoke({
+      platform: 'slack',
+      userId: ids.stranger,
+      operator: true,
+      command: 'lab',
+      text: 'sync',
+    });
     expect(reply).toMatchObject({ error: true });
     expect(reply.text).toMatch(/^You are not enrolled/);
   });
@@ -41,6 +47,8 @@ describe('/lab vms', () => {
     expect(lines[0]).toMatch(/^VMID +NAME +NODE +STATUS +IP$/);
     expect(lines.slice(1).map((l) => l.split(/ +/)[1])).toEqual(['cs101-alice']);
     const all = await router.invoke({ platform: 'cli', userId: 'ops', operator: true, command: 'lab', text: 'vms' });
-    expect((all.data as Array<{ name: string }>).map((v) => v.name)).toEqual(expect.arrayContaining(['cs101-alice', 'cs101-teacher', 'dns']));
+    expect((all.data as Array<{ name: string }>).map((v) => v.name)).toEqual(
+      expect.arrayContaining(['cs101-alice', 'cs101-teacher', 'dns']),
+    );
   });
 });

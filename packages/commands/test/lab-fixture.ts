@@ -9,10 +9,14 @@ type Services = ReturnType<CommandsModule['createLabServices']>;
 type LabOfCommands = TestLab<Router, Services>;
 
 /** This package's sources as the command layer of a test lab (typed structurally in the SDK). */
-const asLabCommands = (commands: CommandsModule): TestLabCommands<Router, Services> => commands as unknown as TestLabCommands<Router, Services>;
+const asLabCommands = (commands: CommandsModule): TestLabCommands<Router, Services> =>
+  commands as unknown as TestLabCommands<Router, Services>;
 
 /** The SDK's test lab over this package's sources; `options.store` replaces its memory store. */
-export function lab(commands: CommandsModule, options: Parameters<typeof startTestLab>[1] = {}): Promise<LabOfCommands> {
+export function lab(
+  commands: CommandsModule,
+  options: Parameters<typeof startTestLab>[1] = {},
+): Promise<LabOfCommands> {
   return startTestLab(asLabCommands(commands), options);
 }
 
@@ -25,7 +29,12 @@ export function useLab(commands: CommandsModule, options: { deploy?: string } = 
   const { deploy } = options;
   if (deploy) {
     beforeAll(async () => {
-      const deployed = await current().router.invoke({ platform: 'slack', userId: testLabIds.teacher, command: 'lab', text: `deploy ${deploy}` });
+      const deployed = await current().router.invoke({
+        platform: 'slack',
+        userId: testLabIds.teacher,
+        command: 'lab',
+        text: `deploy ${deploy}`,
+      });
       if (deployed.error) throw new Error(`deploy ${deploy} failed: ${deployed.text}`);
     });
   }

@@ -24,8 +24,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const slack = (userId: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> => router.invoke({ platform: 'slack', userId, command, text, ...(options ? { options } : {}) });
-const cli = (user: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> => router.invoke({ platform: 'cli', userId: user, command, text, ...(options ? { options } : {}) });
+const slack = (userId: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> =>
+  router.invoke({ platform: 'slack', userId, command, text, ...(options ? { options } : {}) });
+const cli = (user: string, command: string, text: string, options?: Record<string, unknown>): Promise<Reply> =>
+  router.invoke({ platform: 'cli', userId: user, command, text, ...(options ? { options } : {}) });
 const ok = (reply: Reply): Reply => {
   expect(reply.error, reply.text).toBeFalsy();
   return reply;
@@ -41,7 +43,11 @@ describe('/lab link cannot be used to gain privileges', () => {
     ['an admin', 'link <@UEVIL01> root cs101', /root is an admin/],
     ['a teacher', 'link <@UEVIL02> hopper cs101', /hopper is a teacher/],
     ['a student of another class', 'link <@UEVIL03> carl cs101', /carl is a student of cs202, which you do not teach/],
-    ['a student of their class who already has an account', 'link <@UEVIL04> alice cs101', /alice already has a Slack account linked/],
+    [
+      'a student of their class who already has an account',
+      'link <@UEVIL04> alice cs101',
+      /alice already has a Slack account linked/,
+    ],
     ['a class they do not teach', 'link <@UEVIL05> newkid cs202', /you do not teach cs202/],
     ['a new student without a class', 'link <@UEVIL06> newkid', /name the class/],
   ])('refuses a teacher linking a chat account to %s, and audits it', async (_what, text, message) => {
@@ -63,7 +69,9 @@ describe('/lab link cannot be used to gain privileges', () => {
 
   it('refuses a mention that did not resolve to a user id, and stores nothing', async () => {
     const reply = await slack(ids.teacher, 'lab', 'link @alice2 newkid cs101');
-    expect(reply.text).toBe("'@alice2' is not a slack user id; mention the user so it becomes a link (<@U0123ABCD>) or give their id");
+    expect(reply.text).toBe(
+      "'@alice2' is not a slack user id; mention the user so it becomes a link (<@U0123ABCD>) or give their id",
+    );
     expect(await services.store.classes.getPersonByUsername('newkid')).toBeUndefined();
   });
 
@@ -101,7 +109,9 @@ describe('invites', () => {
     expect(welcome.text).toMatch(/^Welcome to cs202, dora!/);
     const dora = await services.store.classes.findByIdentity('slack', 'UDORA001');
     expect(dora?.username).toBe('dora');
-    expect((await services.store.classes.members('cs202')).some((m) => m.personId === dora!.id && m.role === 'student')).toBe(true);
+    expect(
+      (await services.store.classes.members('cs202')).some((m) => m.personId === dora!.id && m.role === 'student'),
+    ).toBe(true);
   });
 
   it('works once per student', async () => {
@@ -114,7 +124,17 @@ describe('invites', () => {
   it('creates a new student from the chat account when the roster has nobody waiting', async () => {
     ok(await slack('UCARL001', 'lab', `join ${code} carl`));
     // On Slack every cs202 student is linked now; on Discord nobody is, so there the roster still asks.
-    expect((await router.invoke({ platform: 'discord', userId: '998877665544332211', command: 'lab', subcommand: 'join', options: { code } })).text).toMatch(/^Say which student/);
+    expect(
+      (
+        await router.invoke({
+          platform: 'discord',
+          userId: '998877665544332211',
+          command: 'lab',
+          subcommand: 'join',
+          options: { code },
+        })
+      ).text,
+    ).toMatch(/^Say which student/);
     const reply = ok(await slack('UNEWBIE1', 'lab', `join ${code}`));
     expect(reply.text).toMatch(/^Welcome to cs202, slack-unewbie1!/);
     expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(3);
@@ -123,13 +143,22 @@ describe('invites', () => {
 
   it('answers a guessed code like an expired one, rate-limits guessing per chat account, audits it and keeps codes out of the log', async () => {
     const guess = await slack('UGUESS01', 'lab', 'join ABCDE-FGHJK');
-    expect(guess.text).toBe('That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+    expect(guess.text).toBe(
+      'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.',
+    );
     for (let i = 0; i < 4; i++) await slack('UGUESS01', 'lab', `join ZZZZZ-ZZZZ${i}`);
     const limited = await slack('UGUESS01', 'lab', `join ${code}`);
     expect(limited.text).toMatch(/^Too many wrong invite codes/);
     expect(await services.store.classes.findByIdentity('slack', 'UGUESS01')).toBeUndefined();
     const attempts = await services.store.audit.list({ actor: 'slack:UGUESS01', action: 'invite.join' });
-    expect(attempts.map((a) => a.details.reason)).toEqual(['rate-limited', 'invalid-code', 'invalid-code', 'invalid-code', 'invalid-code', 'invalid-code']);
+    expect(attempts.map((a) => a.details.reason)).toEqual([
+      'rate-limited',
+      'invalid-code',
+      'invalid-code',
+      'invalid-code',
+      'invalid-code',
+      'invalid-code',
+    ]);
     expect(JSON.stringify(await services.store.audit.list())).not.toContain(code);
     // Another account is not affected by this one's guesses.
     expect((await slack('UOTHER01', 'lab', 'join ABCDE-FGHJK')).text).toMatch(/^That invite code does not work/);
@@ -138,19 +167,30 @@ describe('invites', () => {
   it('expire', async () => {
     let now = Date.UTC(2026, 0, 5);
     const clock: Clock = { now: () => now, sleep: async () => undefined };
-    const { code: short } = await createInvite({ store: services.store, clock }, { classId: 'cs101', createdBy: null, validForMs: 60_000 });
+    const { code: short } = await createInvite(
+      { store: services.store, clock },
+      { classId: 'cs101', createdBy: null, validForMs: 60_000 },
+    );
     now += 60_001;
-    const late = await joinWithInvite({ store: services.store, clock }, { code: short, platform: 'slack', externalId: 'ULATE001' }).catch((e: unknown) => e);
-    expect((late as Error).message).toBe('That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+    const late = await joinWithInvite(
+      { store: services.store, clock },
+      { code: short, platform: 'slack', externalId: 'ULATE001' },
+    ).catch((e: unknown) => e);
+    expect((late as Error).message).toBe(
+      'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.',
+    );
   });
 });
 
 describe('roster import', () => {
   const header = 'username,name,email,role,class,slack,discord';
-  const roster = [header, ...Array.from({ length: 30 }, (_, i) => {
-    const n = String(i + 1).padStart(2, '0');
-    return `r${n},"Roster, Student ${n}",r${n}@school.example,student,cs101,UR00${n}ABC,${i % 2 ? `1000000000000000${n}` : ''}`;
-  })].join('\n');
+  const roster = [
+    header,
+    ...Array.from({ length: 30 }, (_, i) => {
+      const n = String(i + 1).padStart(2, '0');
+      return `r${n},"Roster, Student ${n}",r${n}@school.example,student,cs101,UR00${n}ABC,${i % 2 ? `1000000000000000${n}` : ''}`;
+    }),
+  ].join('\n');
 
   it('shows what a 30-row roster would change without changing anything, then imports it in one go', async () => {
     const dry = ok(await cli('root', 'people', 'import', { csv: roster }));
@@ -160,7 +200,9 @@ describe('roster import', () => {
     expect(applied.text).toMatch(/^Imported 30 row\(s\); 30 changed/);
     const r07 = await services.store.classes.getPersonByUsername('r07');
     expect(r07).toMatchObject({ displayName: 'Roster, Student 07', email: 'r07@school.example', role: 'student' });
-    expect(await services.store.classes.identitiesOf(r07!.id)).toEqual([{ personId: r07!.id, platform: 'slack', externalId: 'UR0007ABC' }]);
+    expect(await services.store.classes.identitiesOf(r07!.id)).toEqual([
+      { personId: r07!.id, platform: 'slack', externalId: 'UR0007ABC' },
+    ]);
     const members = await services.store.classes.members('cs101');
     expect(members.filter((m) => m.role === 'student').length).toBeGreaterThanOrEqual(32);
   });
@@ -195,13 +237,17 @@ describe('roster import', () => {
     ]);
     expect(await services.store.classes.getPersonByUsername('good1')).toBeUndefined();
     expect(await services.store.classes.getPersonByUsername('good4')).toBeUndefined();
-    expect((await cli('root', 'people', 'import --apply', { csv: withRole })).text).toMatch(/^1 bad row\(s\); nothing was imported.*\nline 2: unknown role 'wizard'/s);
+    expect((await cli('root', 'people', 'import --apply', { csv: withRole })).text).toMatch(
+      /^1 bad row\(s\); nothing was imported.*\nline 2: unknown role 'wizard'/s,
+    );
     const quotes = await cli('root', 'people', 'import', { csv: 'username,name\nok1,Fine\nbad,"Unclosed "quote\n' });
     expect(quotes.text).toMatch(/^1 bad row\(s\)\. Fix them and run again:\nline 3: malformed CSV/);
   });
 
   it('is for admins only, and never reads a file on the server', async () => {
-    expect((await slack(ids.teacher, 'people', 'import --apply', { csv: roster })).text).toBe('/people import is for admins; you are a teacher.');
+    expect((await slack(ids.teacher, 'people', 'import --apply', { csv: roster })).text).toBe(
+      '/people import is for admins; you are a teacher.',
+    );
     const path = await cli('root', 'people', 'import /etc/passwd');
     expect(path.text).toMatch(/unknown column\(s\) '\/etc\/passwd'/);
   });
@@ -214,7 +260,9 @@ describe('classes and templates', () => {
     expect(bad.text).toMatch(/VMID 4242 on pve2: does not exist/);
     expect(await services.store.templates.getByName('broken')).toBeUndefined();
     ok(await cli('root', 'template', 'add ubuntu-24.04 --map pve1=9000,pve2=9100 --memory 1024 --cores 1'));
-    expect((await cli('root', 'template', 'show ubuntu-24.04')).text).toMatch(/^ubuntu-24\.04 \(1024 MiB, 1 cores\): pve1=9000, pve2=9100/);
+    expect((await cli('root', 'template', 'show ubuntu-24.04')).text).toMatch(
+      /^ubuntu-24\.04 \(1024 MiB, 1 cores\): pve1=9000, pve2=9100/,
+    );
     expect((await slack(ids.teacher, 'template', 'list')).text).toContain('ubuntu-24.04');
     expect((await slack(ids.teacher, 'template', 'add x --map pve1=9000')).error).toBe(true);
   });
@@ -230,7 +278,9 @@ describe('classes and templates', () => {
   });
 
   it('creates a class with a teacher and a template, so /lab deploy needs no template', async () => {
-    ok(await cli('root', 'class', 'create bio101 --name "Intro to Biology" --teacher lovelace --template ubuntu-24.04'));
+    ok(
+      await cli('root', 'class', 'create bio101 --name "Intro to Biology" --teacher lovelace --template ubuntu-24.04'),
+    );
     expect((await slack(ids.teacher2, 'class', 'show bio101')).error).toBe(true);
     ok(await cli('root', 'people', 'add erin --name Erin'));
     ok(await slack(ids.teacher, 'class', 'enrol bio101 erin'));
@@ -242,7 +292,9 @@ describe('classes and templates', () => {
     expect(deployed.text).toMatch(/^bio101: 3 created/);
     ok(await cli('root', 'class', 'add-teacher bio101 hopper'));
     ok(await slack(ids.teacher2, 'class', 'unenrol bio101 erin'));
-    expect((await slack(ids.teacher, 'class', 'create x101 --name X')).text).toBe('/class create is for admins; you are a teacher.');
+    expect((await slack(ids.teacher, 'class', 'create x101 --name X')).text).toBe(
+      '/class create is for admins; you are a teacher.',
+    );
   });
 
   it('removes a person only when they own no VM, unless forced', async () => {

@@ -10,7 +10,11 @@ describe('the progress throttle', () => {
   const throttle = (intervalMs = 1000) => {
     const shown: Array<{ at: number; done: number }> = [];
     const errors: unknown[] = [];
-    const t = new ProgressThrottle({ intervalMs, send: (u) => void shown.push({ at: Date.now(), done: u.done }), onError: (e) => errors.push(e) });
+    const t = new ProgressThrottle({
+      intervalMs,
+      send: (u) => void shown.push({ at: Date.now(), done: u.done }),
+      onError: (e) => errors.push(e),
+    });
     return { t, shown, errors };
   };
 
@@ -22,7 +26,10 @@ describe('the progress throttle', () => {
     await vi.advanceTimersByTimeAsync(100);
     t.push(at(2));
     await vi.advanceTimersByTimeAsync(1000);
-    expect(shown).toEqual([{ at: 0, done: 0 }, { at: 1000, done: 2 }]);
+    expect(shown).toEqual([
+      { at: 0, done: 0 },
+      { at: 1000, done: 2 },
+    ]);
     // At 1200 ms, shortly after "2/5" was shown, the third and fourth VMs register: "4/5" appears one
     // interval after the last send, not whenever a later update happens to come.
     t.push(at(3));
@@ -41,7 +48,10 @@ describe('the progress throttle', () => {
     await vi.advanceTimersByTimeAsync(10);
     t.push(at(5));
     await vi.advanceTimersByTimeAsync(0);
-    expect(shown).toEqual([{ at: 0, done: 0 }, { at: 10, done: 5 }]);
+    expect(shown).toEqual([
+      { at: 0, done: 0 },
+      { at: 10, done: 5 },
+    ]);
     await vi.advanceTimersByTimeAsync(5000);
     t.push(at(3));
     await vi.advanceTimersByTimeAsync(0);
@@ -51,7 +61,18 @@ describe('the progress throttle', () => {
   it('drops a waiting update on stop and waits for the sends already made', async () => {
     let release: () => void = () => undefined;
     const shown: number[] = [];
-    const t = new ProgressThrottle({ intervalMs: 1000, send: (u) => new Promise<void>((r) => (release = () => { shown.push(u.done); r(); })), onError: () => undefined });
+    const t = new ProgressThrottle({
+      intervalMs: 1000,
+      send: (u) =>
+        new Promise<void>(
+          (r) =>
+            (release = () => {
+              shown.push(u.done);
+              r();
+            }),
+        ),
+      onError: () => undefined,
+    });
     t.push(at(0));
     t.push(at(1));
     let stopped = false;
@@ -67,7 +88,11 @@ describe('the progress throttle', () => {
   it('reports a failed send and keeps sending later updates in order', async () => {
     const shown: number[] = [];
     const errors: unknown[] = [];
-    const t = new ProgressThrottle({ intervalMs: 0, send: (u) => (u.done === 1 ? Promise.reject(new Error('rate limited')) : void shown.push(u.done)), onError: (e) => errors.push(e) });
+    const t = new ProgressThrottle({
+      intervalMs: 0,
+      send: (u) => (u.done === 1 ? Promise.reject(new Error('rate limited')) : void shown.push(u.done)),
+      onError: (e) => errors.push(e),
+    });
     for (const done of [0, 1, 2, 3]) t.push(at(done));
     await t.stop();
     expect(shown).toEqual([0, 2, 3]);

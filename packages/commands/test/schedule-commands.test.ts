@@ -14,11 +14,22 @@ const as = (userId: string, text: string) => router.invoke({ platform: 'slack', 
 
 describe('/lab schedule', () => {
   it('adds a weekly schedule with its time zone, warm-up and skipped dates, lists it with the next session and removes it', async () => {
-    const added = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30" --tz Europe/Berlin --start-before 15m --skip 2026-12-24');
+    const added = await as(
+      ids.teacher,
+      'schedule cs101 add "mon,wed 09:00-10:30" --tz Europe/Berlin --start-before 15m --skip 2026-12-24',
+    );
     expect(added.error, added.text).toBeFalsy();
     expect(added.text).toContain('mon,wed 09:00-10:30 Europe/Berlin (VMs start 15 min early; skips 2026-12-24)');
     const [stored] = await services.store.schedules.list('cs101');
-    expect(stored).toMatchObject({ days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 15, skipDates: ['2026-12-24'], createdBy: 'lovelace' });
+    expect(stored).toMatchObject({
+      days: 'mon,wed',
+      startTime: '09:00',
+      endTime: '10:30',
+      timezone: 'Europe/Berlin',
+      startBeforeMin: 15,
+      skipDates: ['2026-12-24'],
+      createdBy: 'lovelace',
+    });
     const listed = await as(ids.teacher, 'schedule cs101 list');
     expect(listed.text).toContain(`${stored!.id}. mon,wed 09:00-10:30`);
     expect(listed.text).toContain('Next session:');
@@ -47,9 +58,14 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
-    expect(set.text).toBe('cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session.');
+    expect(set.text).toBe(
+      'cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session.',
+    );
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
-    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     const now = services.clock.now();
     await services.store.usage.openInterval('lab', 100, now - 30 * 60_000);
     await services.store.usage.closeInterval('lab', 100, now);
@@ -67,7 +83,10 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
 describe('/myvm start over quota', () => {
   it('refuses a student with no hours left outside sessions, naming the next session, and starts nothing', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
-    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     await services.sync!.fullSync();
     expect((await services.store.inventory.get('lab', 102))?.status).toBe('stopped');
     const now = services.clock.now();
@@ -78,7 +97,9 @@ describe('/myvm start over quota', () => {
     await as(ids.teacher, `schedule cs101 add "${day} 09:00-10:00" --tz UTC`);
     const refused = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'start 102' });
     expect(refused.error).toBe(true);
-    expect(refused.text).toContain(`alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at ${day}T09:00:00.000Z`);
+    expect(refused.text).toContain(
+      `alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at ${day}T09:00:00.000Z`,
+    );
     expect(current().sim.state.guests.get(102)?.status).toBe('stopped');
     for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
     await as(ids.teacher, 'limits cs101 --quota-hours 0');
@@ -89,10 +110,20 @@ describe('/myvm start over quota', () => {
 describe('/myvm keep', () => {
   it('keeps the caller’s VM past an idle warning once, then refuses with one sentence', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
-    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     await services.sync!.fullSync();
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 40 * 60_000, warnedAt: now - 60_000, keptAt: null, keepsUsed: 0 });
+    await services.store.usage.saveIdle({
+      clusterId: 'lab',
+      vmid: 100,
+      idleSince: now - 40 * 60_000,
+      warnedAt: now - 60_000,
+      keptAt: null,
+      keepsUsed: 0,
+    });
     const keep = (text: string) => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text });
     const first = await keep('keep 100');
     expect(first.error, first.text).toBeFalsy();
@@ -108,14 +139,19 @@ describe('/myvm keep', () => {
 describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
   it('sets the keeps per session and the warning delay, shows them, enforces the keeps on /myvm keep and puts the delay back with 0', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
-    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     await services.sync!.fullSync();
     const keep = () => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
     const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
     expect(set.error, set.text).toBeFalsy();
     expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
     expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 2, idleWarnMinutes: 5 });
-    expect((await as(ids.teacher, 'limits cs101')).text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);
+    expect((await as(ids.teacher, 'limits cs101')).text).toMatch(
+      /, warning 5 min before a stop, keeps 2 per session\.$/,
+    );
     await services.store.usage.clearIdle('lab', 100);
     expect((await keep()).text).toContain('You can keep it once more this session.');
     expect((await keep()).text).toContain('You can keep it no more times this session.');
@@ -141,16 +177,28 @@ describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
 describe('/lab status with time controls', () => {
   it('shows per VM the hours outside sessions and idle since, and the next scheduled action, from the store', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
-    await services.store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     await services.sync!.fullSync();
     const vm = (await services.store.inventory.get('lab', 100))!;
     await services.store.inventory.update('lab', 100, { name: 'cs101-alice' });
     const now = services.clock.now();
-    await services.store.usage.saveIdle({ clusterId: 'lab', vmid: 100, idleSince: now - 60_000, warnedAt: null, keptAt: null, keepsUsed: 0 });
+    await services.store.usage.saveIdle({
+      clusterId: 'lab',
+      vmid: 100,
+      idleSince: now - 60_000,
+      warnedAt: null,
+      keptAt: null,
+      keepsUsed: 0,
+    });
     await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
     const status = await as(ids.teacher, 'status cs101');
     // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.
-    expect(status.text).toContain(`cs101-alice (100) on ${vm.node}: running — alice (idle since ${new Date(now - 60_000).toISOString()}, `);
+    expect(status.text).toContain(
+      `cs101-alice (100) on ${vm.node}: running — alice (idle since ${new Date(now - 60_000).toISOString()}, `,
+    );
     expect(status.text).toMatch(/, [\d.]+ h outside sessions\)/);
     expect(status.text).toMatch(/Next: VMs (start at|stop at) \d{4}-/);
     for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);

@@ -12,7 +12,8 @@ beforeAll(async () => {
   ({ router, services } = env);
 });
 
-const as = (userId: string, command: string, text: string, confirmed = false) => router.invoke({ platform: 'slack', userId, command, text, confirmed });
+const as = (userId: string, command: string, text: string, confirmed = false) =>
+  router.invoke({ platform: 'slack', userId, command, text, confirmed });
 const vmOf = async (username: string) => {
   const person = (await services.store.classes.getPersonByUsername(username))!;
   const [a] = await services.store.classes.assignmentsOf(person.id);
@@ -66,7 +67,9 @@ describe('/lab reset', () => {
 });
 
 describe('/myvm sshkey and /class set-login', () => {
-  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 3)]).toString('base64');
+  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 3)]).toString(
+    'base64',
+  );
   const key = `ssh-ed25519 ${blob} bob@laptop`;
 
   it('keeps a student’s validated keys, lists them with fingerprints and removes one by number', async () => {
@@ -110,6 +113,12 @@ describe('/myvm connect', () => {
     const win = await as(ids.alice, 'myvm', `connect ${vmid}`);
     expect(win.error, win.text).toBeFalsy();
     expect(win.text).toContain('Remote Desktop to 127.10.');
-    expect(win.attachments).toEqual([{ filename: 'win1-alice.rdp', contentType: 'application/x-rdp', content: expect.stringMatching(/^full address:s:127\.10\.\d+\.\d+:3389\r\nusername:s:alice\r\n/) }]);
+    expect(win.attachments).toEqual([
+      {
+        filename: 'win1-alice.rdp',
+        contentType: 'application/x-rdp',
+        content: expect.stringMatching(/^full address:s:127\.10\.\d+\.\d+:3389\r\nusername:s:alice\r\n/),
+      },
+    ]);
   });
 });

@@ -43,7 +43,9 @@ async function main(): Promise<void> {
     seed: number('seed', values.seed, 0),
     ...(values.token ? { token: values.token } : {}),
   });
-  console.log(JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }));
+  console.log(
+    JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }),
+  );
   const stop = (): void => {
     void sim.close().then(() => process.exit(0));
   };

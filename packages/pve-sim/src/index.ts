@@ -1,15 +1,40 @@
 export { startPveSim, type PveSim, type PveSimOptions } from './pve-sim.js';
-export { parseScenario, loadScenario, scenarioSchema, ScenarioError, type Scenario, type ScenarioInput } from './scenario.js';
+export {
+  parseScenario,
+  loadScenario,
+  scenarioSchema,
+  ScenarioError,
+  type Scenario,
+  type ScenarioInput,
+} from './scenario.js';
 export { presets } from './presets.js';
 export { faultRuleSchema, FaultInjector, type FaultRule } from './http/fault-injector.js';
 export { RequestStats } from './http/request-stats.js';
 export { AllPrivileges, fullPermissions, type PermissionMap } from './handlers/access-routes.js';
 export { SimAuth, type SimToken, type SimUser } from './http/auth.js';
-export { loadSchemaIndex, SchemaIndex, type SchemaEndpoint, type SchemaMethod, type SchemaProperty } from './schema/schema-index.js';
-export { validateParameters, checkReturnShape, type ParameterCheck, type RawParam } from './schema/validate-parameters.js';
+export {
+  loadSchemaIndex,
+  SchemaIndex,
+  type SchemaEndpoint,
+  type SchemaMethod,
+  type SchemaProperty,
+} from './schema/schema-index.js';
+export {
+  validateParameters,
+  checkReturnShape,
+  type ParameterCheck,
+  type RawParam,
+} from './schema/validate-parameters.js';
 export { ClusterState } from './model/cluster-state.js';
 export { GuestOperations } from './model/guest-operations.js';
-export { DefaultTimings, type SimTimings, type SimGuest, type SimNode, type SimStorageDef, type SimTask } from './model/types.js';
+export {
+  DefaultTimings,
+  type SimTimings,
+  type SimGuest,
+  type SimNode,
+  type SimStorageDef,
+  type SimTask,
+} from './model/types.js';
 export { SimTime } from './sim-time.js';
 export { generatedCloudinit } from './handlers/cloudinit-routes.js';
 export { snapshotsOf, type SimSnapshot } from './model/snapshots.js';

@@ -94,7 +94,8 @@ function assetPath(...parts: string[]): string {
 
 /** Starts a simulated PVE cluster on an HTTPS loopback port. */
 export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> {
-  const scenario = typeof options.scenario === 'object' ? parseScenario(options.scenario) : loadScenario(options.scenario ?? 'small');
+  const scenario =
+    typeof options.scenario === 'object' ? parseScenario(options.scenario) : loadScenario(options.scenario ?? 'small');
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);
@@ -109,7 +110,11 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   for (const role of scenario.roles) access.addRole(role.roleid, role.privs);
   for (const entry of scenario.acl) {
     for (const roleid of typeof entry.roles === 'string' ? entry.roles.split(',') : entry.roles) {
-      for (const [type, ids] of [['user', entry.users], ['group', entry.groups], ['token', entry.tokens]] as const) {
+      for (const [type, ids] of [
+        ['user', entry.users],
+        ['group', entry.groups],
+        ['token', entry.tokens],
+      ] as const) {
         for (const ugid of ids) access.addAcl({ path: entry.path, roleid, type, ugid, propagate: entry.propagate });
       }
     }
@@ -118,21 +123,38 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   let tokenSecret: string = randomUUID();
   if (options.token) {
     const m = /^([^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*)=(.+)$/.exec(options.token);
-    if (!m) throw new Error(`pve-sim: --token must look like USER@REALM!TOKENID=SECRET, got '${options.token.replace(/=.*/, '=…')}'`);
+    if (!m)
+      throw new Error(
+        `pve-sim: --token must look like USER@REALM!TOKENID=SECRET, got '${options.token.replace(/=.*/, '=…')}'`,
+      );
     tokenId = m[1]!;
     tokenSecret = m[2]!;
   }
-  auth.addToken({ tokenId, secret: tokenSecret, privsep: scenario.tokens.find((t) => t.tokenId === tokenId)?.privsep ?? false });
+  auth.addToken({
+    tokenId,
+    secret: tokenSecret,
+    privsep: scenario.tokens.find((t) => t.tokenId === tokenId)?.privsep ?? false,
+  });
   // The simulator's own token is an administrator: root@pam's, or its user gets Administrator on /.
   const tokenUser = tokenId.split('!')[0]!;
-  if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId)) access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
+  if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId))
+    access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
 
   const ops = new GuestOperations(state, random, access);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
   const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
   const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
   const ca = readFileSync(assetPath('tls', 'ca.pem'), 'utf8');
-  const ctx: SimContext = { state, ops, auth, access, schema: loadSchemaIndex(), pveVersion: scenario.pveVersion, vnc: new VncProxies(time), caPem: ca };
+  const ctx: SimContext = {
+    state,
+    ops,
+    auth,
+    access,
+    schema: loadSchemaIndex(),
+    pveVersion: scenario.pveVersion,
+    vnc: new VncProxies(time),
+    caPem: ca,
+  };
   const routes: RouteTable = new Map();
   registerClusterRoutes(routes);
   registerGuestRoutes(routes);
@@ -196,7 +218,9 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
       ? handleControlRequest(req, res, url, sim)
       : url.pathname.startsWith('/api2/json')
         ? handlePveRequest(req, res, url, { ctx, routes, faults, stats: requests })
-        : Promise.resolve(void res.writeHead(404, { 'content-type': 'text/plain' }).end('pve-sim serves /api2/json and /_sim only\n'));
+        : Promise.resolve(
+            void res.writeHead(404, { 'content-type': 'text/plain' }).end('pve-sim serves /api2/json and /_sim only\n'),
+          );
     work.catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });

@@ -84,9 +84,29 @@ export const scenarioSchema = z
     generate: generateSchema.optional(),
     pools: z.array(z.string()).default([]),
     /** Users (`alice@pve`), with a password for ticket logins and the groups they are in. */
-    users: z.array(z.object({ userid: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+$/), password: z.string().optional(), groups: z.array(z.string()).default([]) }).strict()).default([]),
+    users: z
+      .array(
+        z
+          .object({
+            userid: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+$/),
+            password: z.string().optional(),
+            groups: z.array(z.string()).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
     /** API tokens; `privsep` (PVE's default for new tokens) limits a token to its own ACLs. */
-    tokens: z.array(z.object({ tokenId: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]*$/), secret: z.string(), privsep: z.boolean().default(true) }).strict()).default([]),
+    tokens: z
+      .array(
+        z
+          .object({
+            tokenId: z.string().regex(/^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]*$/),
+            secret: z.string(),
+            privsep: z.boolean().default(true),
+          })
+          .strict(),
+      )
+      .default([]),
     /** Custom roles (the built-in ones — Administrator, PVEVMAdmin, PVEVMUser, PVEAuditor, … — always exist). */
     roles: z.array(z.object({ roleid: z.string(), privs: z.array(z.string()) }).strict()).default([]),
     /** ACL entries: a role on a path for users, groups and/or tokens, propagated by default. */
@@ -105,12 +125,18 @@ export const scenarioSchema = z
       )
       .default([]),
     /** The PVE version simulated: error bodies carry `message` only from 8.3 on. @defaultValue `'9.1.3'` */
-    pveVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/).default('9.1.3'),
+    pveVersion: z
+      .string()
+      .regex(/^\d+\.\d+(\.\d+)?$/)
+      .default('9.1.3'),
     /**
      * Races other API clients cause: the share of clones whose worker finds the new VM's config lock
      * taken by another request, so they fail as a task after PVE's 1 s lock timeout.
      */
-    races: z.object({ cloneRate: z.number().min(0).max(1).default(0) }).strict().default({ cloneRate: 0 }),
+    races: z
+      .object({ cloneRate: z.number().min(0).max(1).default(0) })
+      .strict()
+      .default({ cloneRate: 0 }),
     timings: z.record(z.string(), z.number().nonnegative()).default({}),
   })
   .strict();
@@ -134,13 +160,20 @@ export function parseScenario(input: unknown, origin = 'scenario'): Scenario {
   const nodes = new Set(scenario.nodes.map((n) => n.name));
   const storages = new Set(scenario.storages.map((s) => s.id));
   scenario.guests.forEach((g, i) => {
-    if (!nodes.has(g.node)) throw new ScenarioError(`${origin}: key 'guests.${i}.node': no node '${g.node}' (nodes: ${[...nodes].join(', ')})`);
+    if (!nodes.has(g.node))
+      throw new ScenarioError(
+        `${origin}: key 'guests.${i}.node': no node '${g.node}' (nodes: ${[...nodes].join(', ')})`,
+      );
     for (const [key, disk] of Object.entries(g.disks)) {
-      if (!storages.has(disk.storage)) throw new ScenarioError(`${origin}: key 'guests.${i}.disks.${key}.storage': no storage '${disk.storage}'`);
+      if (!storages.has(disk.storage))
+        throw new ScenarioError(`${origin}: key 'guests.${i}.disks.${key}.storage': no storage '${disk.storage}'`);
     }
   });
   const unknownTiming = Object.keys(scenario.timings).find((k) => !(k in DefaultTimings));
-  if (unknownTiming) throw new ScenarioError(`${origin}: key 'timings.${unknownTiming}': unknown timing (known: ${Object.keys(DefaultTimings).join(', ')})`);
+  if (unknownTiming)
+    throw new ScenarioError(
+      `${origin}: key 'timings.${unknownTiming}': unknown timing (known: ${Object.keys(DefaultTimings).join(', ')})`,
+    );
   return scenario;
 }
 
@@ -152,7 +185,9 @@ export function loadScenario(nameOrPath: string): Scenario {
   try {
     text = readFileSync(nameOrPath, 'utf8');
   } catch (err) {
-    throw new ScenarioError(`scenario '${nameOrPath}' is neither a preset (${Object.keys(presets).join(', ')}) nor a readable file (${(err as NodeJS.ErrnoException).code})`);
+    throw new ScenarioError(
+      `scenario '${nameOrPath}' is neither a preset (${Object.keys(presets).join(', ')}) nor a readable file (${(err as NodeJS.ErrnoException).code})`,
+    );
   }
   let json: unknown;
   try {
@@ -231,13 +266,19 @@ function addScenarioGuest(state: ClusterState, g: GuestSpec, time: SimTime): voi
     let volname = diskVolname(store.def, g.vmid, index++);
     if (g.template) volname = toBaseVolname(store.def, volname);
     const size = disk.sizeGiB * GiB;
-    store.volumes.set(volname, { volname, vmid: g.vmid, sizeBytes: size, usedBytes: store.def.type === 'lvm' ? size : Math.round(size * 0.3) });
+    store.volumes.set(volname, {
+      volname,
+      vmid: g.vmid,
+      sizeBytes: size,
+      usedBytes: store.def.type === 'lvm' ? size : Math.round(size * 0.3),
+    });
     config[key] = formatDrive(`${disk.storage}:${volname}`, { iothread: '1', size: formatSize(size) });
     if (key !== 'rootfs') bootOrder.push(key);
   }
   if (g.cloudinit) {
     const store = state.storageOn(g.node, g.cloudinit);
-    if (!store) throw new ScenarioError(`guest ${g.vmid}: cloud-init storage '${g.cloudinit}' is not on node '${g.node}'`);
+    if (!store)
+      throw new ScenarioError(`guest ${g.vmid}: cloud-init storage '${g.cloudinit}' is not on node '${g.node}'`);
     const volname = cloudinitVolname(store.def, g.vmid);
     store.volumes.set(volname, { volname, vmid: g.vmid, sizeBytes: 4 * 1024 ** 2, usedBytes: 4 * 1024 ** 2 });
     config.ide2 = `${g.cloudinit}:${volname},media=cdrom`;
@@ -245,7 +286,14 @@ function addScenarioGuest(state: ClusterState, g: GuestSpec, time: SimTime): voi
   if (bootOrder.length && g.type === 'qemu') config.boot = `order=${bootOrder.join(';')}`;
   if (g.template) config.template = '1';
   Object.assign(config, g.config);
-  const guest: SimGuest = { vmid: g.vmid, type: g.type, node: g.node, config, status: g.template ? 'stopped' : g.status, cpuLoad: 0.05 + (g.vmid % 7) * 0.02 };
+  const guest: SimGuest = {
+    vmid: g.vmid,
+    type: g.type,
+    node: g.node,
+    config,
+    status: g.template ? 'stopped' : g.status,
+    cpuLoad: 0.05 + (g.vmid % 7) * 0.02,
+  };
   if (g.pool) guest.pool = g.pool;
   if (guest.status === 'running') {
     guest.startedAt = time.now() - (3600 + (g.vmid % 1000) * 60) * 1000;
@@ -258,7 +306,13 @@ function hexByte(n: number): string {
   return (n & 255).toString(16).toUpperCase().padStart(2, '0');
 }
 
-function generateGuests(state: ClusterState, gen: z.output<typeof generateSchema>, allNodes: string[], time: SimTime, random: () => number): void {
+function generateGuests(
+  state: ClusterState,
+  gen: z.output<typeof generateSchema>,
+  allNodes: string[],
+  time: SimTime,
+  random: () => number,
+): void {
   const nodes = gen.nodes ?? allNodes;
   for (let i = 0; i < gen.count; i++) {
     const vmid = gen.vmidStart + i;

@@ -25,10 +25,13 @@ export class SimTime {
   sleep(simMs: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.#closed) return;
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve();
-      }, Math.max(0, simMs / this.timeScale));
+      const timer = setTimeout(
+        () => {
+          this.#timers.delete(timer);
+          resolve();
+        },
+        Math.max(0, simMs / this.timeScale),
+      );
       this.#timers.add(timer);
     });
   }

@@ -9,13 +9,17 @@ afterEach(() => sim?.close());
 function control(method: string, path: string, body?: unknown): Promise<number> {
   const agent = new Agent({ ca: sim.ca });
   return new Promise((resolve, reject) => {
-    const req = request(`${sim.url}/_sim${path}`, { method, agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        agent.destroy();
-        resolve(res.statusCode!);
-      });
-    });
+    const req = request(
+      `${sim.url}/_sim${path}`,
+      { method, agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          agent.destroy();
+          resolve(res.statusCode!);
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -30,7 +34,9 @@ describe('GET /access/permissions', () => {
     expect(Object.keys(data)).toEqual(expect.arrayContaining(['/', '/vms', '/storage', '/nodes', '/sdn']));
     expect(Object.keys(data['/']!).sort()).toEqual([...AllPrivileges].sort());
     expect(data['/vms']).toMatchObject({ 'VM.Clone': 1, 'VM.Config.Cloudinit': 1, 'VM.PowerMgmt': 1 });
-    expect((await call(sim, 'GET', '/access/permissions', { params: { path: '/vms/100' } })).body.data).toEqual({ '/vms/100': data['/'] });
+    expect((await call(sim, 'GET', '/access/permissions', { params: { path: '/vms/100' } })).body.data).toEqual({
+      '/vms/100': data['/'],
+    });
     expect((await call(sim, 'GET', '/access/permissions', { params: { userid: 'not a user' } })).status).toBe(400);
   });
 
@@ -41,7 +47,9 @@ describe('GET /access/permissions', () => {
     expect((await call(sim, 'GET', '/access/permissions')).body.data).toEqual(reduced);
     expect((await call(sim, 'GET', '/access/permissions', { params: { path: '/storage' } })).body.data).toEqual({});
     expect(await control('DELETE', '/permissions')).toBe(200);
-    expect(((await call(sim, 'GET', '/access/permissions')).body.data as Record<string, Record<string, number>>)['/vms']).toHaveProperty('VM.Clone', 1);
+    expect(
+      ((await call(sim, 'GET', '/access/permissions')).body.data as Record<string, Record<string, number>>)['/vms'],
+    ).toHaveProperty('VM.Clone', 1);
   });
 });
 
@@ -91,7 +99,9 @@ describe('the permission model (pve-access-control AccessControl.pm roles, RPCEn
     expect(noBridge.reason).toBe('Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)');
     await sim.close();
     sim = await fastSim({ scenario: withToken(['PVEVMAdmin', 'PVEDatastoreUser', 'PVESDNUser']) });
-    expect((await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { ...asBot, params: { newid: 701 } })).status).toBe(200);
+    expect((await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { ...asBot, params: { newid: 701 } })).status).toBe(
+      200,
+    );
   });
 
   it('refuses a clone into a pool that does not exist (check_pool_exist)', async () => {
@@ -124,7 +134,11 @@ describe('the permission model (pve-access-control AccessControl.pm roles, RPCEn
       { path: '/vms/100', roles: 'PVEVMUser', tokens: ['lab@pve!bot'], propagate: false },
     ] as never;
     sim = await fastSim({ scenario });
-    const at = async (path: string) => (await call(sim, 'GET', '/access/permissions', { ...asBot, params: { path } })).body.data as Record<string, Record<string, number>>;
+    const at = async (path: string) =>
+      (await call(sim, 'GET', '/access/permissions', { ...asBot, params: { path } })).body.data as Record<
+        string,
+        Record<string, number>
+      >;
     expect((await at('/vms/101'))['/vms/101']).toMatchObject({ 'VM.Audit': 1, 'VM.GuestAgent.Audit': 1 });
     expect((await at('/vms/101'))['/vms/101']).not.toHaveProperty('VM.PowerMgmt');
     expect((await at('/vms/100'))['/vms/100']).toMatchObject({ 'VM.PowerMgmt': 0 });
@@ -135,7 +149,10 @@ describe('the permission model (pve-access-control AccessControl.pm roles, RPCEn
 describe('authentication failures (pve-http-server AnyEvent.pm, pve-access-control verify_token)', () => {
   it('answers a wrong token secret with 401 "invalid token value!" and an empty body', async () => {
     sim = await fastSim({ scenario: withToken(['PVEVMUser']) });
-    const r = await call(sim, 'GET', '/version', { auth: 'none', headers: { authorization: 'PVEAPIToken=lab@pve!bot=wrong' } });
+    const r = await call(sim, 'GET', '/version', {
+      auth: 'none',
+      headers: { authorization: 'PVEAPIToken=lab@pve!bot=wrong' },
+    });
     expect(r.status).toBe(401);
     expect(r.reason).toBe('invalid token value!');
     expect(r.body).toEqual({});

@@ -9,7 +9,10 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 async function login(): Promise<{ ticket: string; CSRFPreventionToken: string; username: string }> {
-  const r = await call(sim, 'POST', '/access/ticket', { params: { username: 'root@pam', password: 'pve-sim' }, auth: 'none' });
+  const r = await call(sim, 'POST', '/access/ticket', {
+    params: { username: 'root@pam', password: 'pve-sim' },
+    auth: 'none',
+  });
   expect(r.status).toBe(200);
   return r.body.data as { ticket: string; CSRFPreventionToken: string; username: string };
 }
@@ -18,7 +21,10 @@ describe('authentication behaves like pveproxy', () => {
   it('accepts the configured API token and refuses a wrong secret with 401', async () => {
     expect(sim.tokenId).toBe('lab@pve!bot');
     expect((await call(sim, 'GET', '/version')).status).toBe(200);
-    const wrong = await call(sim, 'GET', '/version', { auth: 'none', headers: { authorization: 'PVEAPIToken=lab@pve!bot=wrong' } });
+    const wrong = await call(sim, 'GET', '/version', {
+      auth: 'none',
+      headers: { authorization: 'PVEAPIToken=lab@pve!bot=wrong' },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -32,7 +38,10 @@ describe('authentication behaves like pveproxy', () => {
     const data = await login();
     expect(data.ticket).toMatch(/^PVE:root@pam:[0-9A-F]+::/);
     expect(data.username).toBe('root@pam');
-    const bad = await call(sim, 'POST', '/access/ticket', { params: { username: 'root@pam', password: 'nope' }, auth: 'none' });
+    const bad = await call(sim, 'POST', '/access/ticket', {
+      params: { username: 'root@pam', password: 'nope' },
+      auth: 'none',
+    });
     expect(bad.status).toBe(401);
     expect(bad.reason).toBe('authentication failure');
   });
@@ -45,7 +54,10 @@ describe('authentication behaves like pveproxy', () => {
     expect(noCsrf.status).toBe(401);
     expect(noCsrf.reason).toBe('Permission denied - invalid csrf token');
     expect(sim.state.guests.get(102)?.status).toBe('stopped');
-    const withCsrf = await call(sim, 'POST', '/nodes/pve3/qemu/102/status/start', { auth: 'none', headers: { cookie, CSRFPreventionToken } });
+    const withCsrf = await call(sim, 'POST', '/nodes/pve3/qemu/102/status/start', {
+      auth: 'none',
+      headers: { cookie, CSRFPreventionToken },
+    });
     expect(withCsrf.status).toBe(200);
     expect(String(withCsrf.body.data)).toMatch(/^UPID:pve3:.*:qmstart:102:root@pam:$/);
   });
@@ -53,7 +65,10 @@ describe('authentication behaves like pveproxy', () => {
   it('refuses tickets once they have expired', async () => {
     const { ticket } = await login();
     sim.auth.expireTickets();
-    const r = await call(sim, 'GET', '/nodes', { auth: 'none', headers: { cookie: `PVEAuthCookie=${encodeURIComponent(ticket)}` } });
+    const r = await call(sim, 'GET', '/nodes', {
+      auth: 'none',
+      headers: { cookie: `PVEAuthCookie=${encodeURIComponent(ticket)}` },
+    });
     expect(r.status).toBe(401);
     expect(r.reason).toBe('invalid PVE ticket');
   });

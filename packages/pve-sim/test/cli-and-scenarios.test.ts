@@ -24,7 +24,16 @@ function runCli(args: string[]): Promise<{ firstLine: string; code: number | nul
 
 describe('the pve-sim command', () => {
   it('prints one JSON line with url, fingerprint and token when ready', async () => {
-    const { firstLine } = await runCli(['--port', '0', '--time-scale', '10', '--seed', '3', '--token', 'ci@pve!sim=abc-123']);
+    const { firstLine } = await runCli([
+      '--port',
+      '0',
+      '--time-scale',
+      '10',
+      '--seed',
+      '3',
+      '--token',
+      'ci@pve!sim=abc-123',
+    ]);
     const ready = JSON.parse(firstLine) as { url: string; fingerprint: string; tokenId: string; tokenSecret: string };
     expect(ready.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
@@ -35,7 +44,7 @@ describe('the pve-sim command', () => {
   it('exits 2 with usage on a bad argument', async () => {
     const { code, stderr } = await runCli(['--time-scale', 'fast']);
     expect(code).toBe(2);
-    expect(stderr).toContain("--time-scale must be a number");
+    expect(stderr).toContain('--time-scale must be a number');
   });
 });
 
@@ -54,7 +63,10 @@ describe('scenarios', () => {
   it('name the bad key in a scenario file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pve-sim-'));
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ nodes: [{ name: 'pve1' }], guests: [{ vmid: 100, node: 'pve9', name: 'x' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ nodes: [{ name: 'pve1' }], guests: [{ vmid: 100, node: 'pve9', name: 'x' }] }),
+    );
     expect(() => loadScenario(file)).toThrow(`${file}: key 'guests.0.node': no node 'pve9' (nodes: pve1)`);
     writeFileSync(file, JSON.stringify({ nodes: [{ name: 'pve1', cpus: -1 }] }));
     expect(() => loadScenario(file)).toThrow(/key 'nodes\.0\.cpus'/);

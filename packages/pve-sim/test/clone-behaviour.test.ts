@@ -58,7 +58,11 @@ describe('clones behave like PVE clones', () => {
     await waitTask(sim, small.body.data as string, 60_000);
     const big = await clone(sim, 'pve1', 9001, { newid: 511, full: 1 }); // 64 GiB on local-lvm
     await waitTask(sim, big.body.data as string, 60_000);
-    const tasks = (await call(sim, 'GET', '/nodes/pve1/tasks', { params: { limit: 100 } })).body.data as Array<{ upid: string; starttime: number; endtime?: number }>;
+    const tasks = (await call(sim, 'GET', '/nodes/pve1/tasks', { params: { limit: 100 } })).body.data as Array<{
+      upid: string;
+      starttime: number;
+      endtime?: number;
+    }>;
     const took = (upid: string) => {
       const t = tasks.find((x) => x.upid === upid)!;
       return (t.endtime! - t.starttime) * 1000;
@@ -68,7 +72,10 @@ describe('clones behave like PVE clones', () => {
     const log = await taskLog(sim, big.body.data as string);
     expect(log).toContain('create full clone of drive scsi0 (local-lvm:base-9001-disk-0)');
     const scsi0 = log.slice(log.indexOf('create full clone of drive scsi0 (local-lvm:base-9001-disk-0)'));
-    const percents = scsi0.map((l) => /\((\d+\.\d\d)%\)$/.exec(l)?.[1]).filter(Boolean).map(Number);
+    const percents = scsi0
+      .map((l) => /\((\d+\.\d\d)%\)$/.exec(l)?.[1])
+      .filter(Boolean)
+      .map(Number);
     expect(percents.length).toBeGreaterThan(10);
     expect(percents.at(-1)).toBe(100);
     expect([...percents].sort((a, b) => a - b)).toEqual(percents);
@@ -88,9 +95,15 @@ describe('clones behave like PVE clones', () => {
     expect(a.body.data).toBe(b.body.data);
     expect(typeof a.body.data).toBe('string');
     const newid = Number(a.body.data);
-    const [first, second] = await Promise.all([clone(sim, 'pve1', 9000, { newid }), clone(sim, 'pve1', 9000, { newid })]);
+    const [first, second] = await Promise.all([
+      clone(sim, 'pve1', 9000, { newid }),
+      clone(sim, 'pve1', 9000, { newid }),
+    ]);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const results = await Promise.all([waitTask(sim, first.body.data as string), waitTask(sim, second.body.data as string)]);
+    const results = await Promise.all([
+      waitTask(sim, first.body.data as string),
+      waitTask(sim, second.body.data as string),
+    ]);
     const exits = results.map((r) => r.exitstatus).sort();
     expect(exits).toEqual(['OK', `can't lock file '/var/lock/qemu-server/lock-${newid}.conf' - got timeout`]);
     const taken = await call(sim, 'GET', '/cluster/nextid', { params: { vmid: newid } });
@@ -105,8 +118,14 @@ describe('clones behave like PVE clones', () => {
     const first = await clone(sim, 'pve1', 9000, { newid: 560 });
     const second = await clone(sim, 'pve1', 9000, { newid: 560 });
     expect(second.status).toBe(200);
-    const results = await Promise.all([waitTask(sim, first.body.data as string), waitTask(sim, second.body.data as string)]);
-    expect(results.map((r) => r.exitstatus).sort()).toEqual(['OK', 'unable to create VM 560: config file already exists']);
+    const results = await Promise.all([
+      waitTask(sim, first.body.data as string),
+      waitTask(sim, second.body.data as string),
+    ]);
+    expect(results.map((r) => r.exitstatus).sort()).toEqual([
+      'OK',
+      'unable to create VM 560: config file already exists',
+    ]);
     const later = await clone(sim, 'pve1', 9000, { newid: 560 });
     expect(later.status).toBe(500);
     expect(later.reason).toBe('unable to create VM 560: config file already exists');
@@ -116,7 +135,9 @@ describe('clones behave like PVE clones', () => {
     sim = await fastSim({ cloneRaceRate: 1 });
     const r = await clone(sim, 'pve1', 9000, { newid: 570 });
     expect(r.status).toBe(200);
-    expect((await waitTask(sim, r.body.data as string)).exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-570.conf' - got timeout");
+    expect((await waitTask(sim, r.body.data as string)).exitstatus).toBe(
+      "can't lock file '/var/lock/qemu-server/lock-570.conf' - got timeout",
+    );
     expect(sim.state.guests.has(570)).toBe(false);
     expect(sim.state.acceptedClones.at(-1)).toMatchObject({ newid: 570, outcome: 'failed' });
   });
@@ -155,13 +176,17 @@ describe('clones behave like PVE clones', () => {
   // check then refuses a linked clone of the disk that is not a base volume yet.
   it('refuses a linked clone sent while a template conversion is still renaming the disks', async () => {
     // A slow conversion (60 s of model time) keeps the window open long enough to hit it.
-    sim = await fastSim({ timeScale: 40, scenario: { ...structuredClone(presets.small!), timings: { templateSeconds: 60 } } });
+    sim = await fastSim({
+      timeScale: 40,
+      scenario: { ...structuredClone(presets.small!), timings: { templateSeconds: 60 } },
+    });
     const full = await clone(sim, 'pve1', 9000, { newid: 600, name: 'to-be-template', full: 1 });
     expect(await waitTask(sim, full.body.data as string)).toMatchObject({ exitstatus: 'OK' });
     const convert = await call(sim, 'POST', '/nodes/pve1/qemu/600/template');
     expect(convert.status).toBe(200);
     let config = (await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data as Record<string, unknown>;
-    for (let i = 0; i < 200 && Number(config.template) !== 1; i++) config = (await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data as Record<string, unknown>;
+    for (let i = 0; i < 200 && Number(config.template) !== 1; i++)
+      config = (await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data as Record<string, unknown>;
     expect(Number(config.template)).toBe(1);
     expect(config.lock).toBeUndefined();
     expect(config.scsi0).toMatch(/^local-lvm:vm-600-disk-0,/);
@@ -204,27 +229,46 @@ describe('clones behave like PVE clones', () => {
     // Each linked clone holds the lock 4 s: clones granted at 0, 4, 8 s make it; the ones that would
     // be granted at 12 s or later have waited past the 10 s timeout. Margins of 2 s absorb arrival jitter.
     // timeScale 5 keeps the requests' arrival jitter (a busy machine, permission checks) well inside the margins.
-    sim = await fastSim({ timeScale: 5, scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }) });
-    const upids = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => (await clone(sim, 'pve1', 9000, { newid: 600 + i })).body.data as string));
+    sim = await fastSim({
+      timeScale: 5,
+      scenario: withTimings({ linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 }),
+    });
+    const upids = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (i) => (await clone(sim, 'pve1', 9000, { newid: 600 + i })).body.data as string),
+    );
     const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
     const failed = results.filter((r) => r.exitstatus !== 'OK');
     expect(results.filter((r) => r.exitstatus === 'OK')).toHaveLength(3);
     expect(failed).toHaveLength(3);
-    for (const f of failed) expect(f.exitstatus).toBe("clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout");
+    for (const f of failed)
+      expect(f.exitstatus).toBe(
+        "clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout",
+      );
     const failedUpid = upids[results.findIndex((r) => r.exitstatus !== 'OK')]!;
     const log = await taskLog(sim, failedUpid);
     expect(log).toContain('trying to acquire lock...');
-    expect(log.at(-1)).toBe("TASK ERROR: clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout");
+    expect(log.at(-1)).toBe(
+      "TASK ERROR: clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout",
+    );
     // A failed clone leaves no VM and no volume behind.
     const vmids = [600, 601, 602, 603, 604, 605].filter((id) => sim.state.guests.has(id));
     expect(vmids).toHaveLength(3);
   });
 
   it('makes parallel clones on shared storage fail with the cfs-lock error', async () => {
-    sim = await fastSim({ timeScale: 10, scenario: withTimings({ linkedCloneSeconds: 6, storageLockTimeoutSeconds: 10 }) });
-    const upids = await Promise.all([0, 1, 2].map(async (i) => (await clone(sim, 'pve1', 9002, { newid: 700 + i })).body.data as string));
+    sim = await fastSim({
+      timeScale: 10,
+      scenario: withTimings({ linkedCloneSeconds: 6, storageLockTimeoutSeconds: 10 }),
+    });
+    const upids = await Promise.all(
+      [0, 1, 2].map(async (i) => (await clone(sim, 'pve1', 9002, { newid: 700 + i })).body.data as string),
+    );
     const results = await Promise.all(upids.map((u) => waitTask(sim, u)));
-    expect(results.map((r) => r.exitstatus)).toEqual(['OK', 'OK', "clone failed: cfs-lock 'storage-nfs-shared' error: got lock request timeout"]);
+    expect(results.map((r) => r.exitstatus)).toEqual([
+      'OK',
+      'OK',
+      "clone failed: cfs-lock 'storage-nfs-shared' error: got lock request timeout",
+    ]);
   });
 });
 

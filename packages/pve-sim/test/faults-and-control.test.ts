@@ -28,7 +28,13 @@ describe('fault injection and the control API', () => {
 
   it('limits a fault to a count and matches by method', async () => {
     sim = await fastSim();
-    sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-500', count: 2, message: "can't lock file '/var/lock/qemu-server/lock-203.conf' - got timeout" });
+    sim.faults.add({
+      method: 'GET',
+      path: '/nodes',
+      kind: 'http-500',
+      count: 2,
+      message: "can't lock file '/var/lock/qemu-server/lock-203.conf' - got timeout",
+    });
     const r = await call(sim, 'GET', '/nodes');
     expect(r.status).toBe(500);
     expect(r.reason).toBe("can't lock file '/var/lock/qemu-server/lock-203.conf' - got timeout");
@@ -53,7 +59,11 @@ describe('fault injection and the control API', () => {
   it('counts requests per endpoint and the peak in flight', async () => {
     sim = await fastSim();
     sim.requests.reset();
-    await Promise.all([call(sim, 'GET', '/nodes'), call(sim, 'GET', '/nodes'), call(sim, 'GET', '/nodes/pve1/qemu/100/config')]);
+    await Promise.all([
+      call(sim, 'GET', '/nodes'),
+      call(sim, 'GET', '/nodes'),
+      call(sim, 'GET', '/nodes/pve1/qemu/100/config'),
+    ]);
     expect(sim.requests.count('GET /nodes')).toBe(2);
     expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/config')).toBe(1);
     expect(sim.requests.total).toBe(3);
@@ -66,11 +76,15 @@ describe('fault injection and the control API', () => {
     const agent = new Agent({ ca: sim.ca });
     const control = (method: string, path: string, body?: unknown) =>
       new Promise<{ status: number; json: unknown }>((resolve, reject) => {
-        const req = request(`${sim.url}/_sim${path}`, { method, agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
-        });
+        const req = request(
+          `${sim.url}/_sim${path}`,
+          { method, agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+          },
+        );
         req.on('error', reject);
         req.end(body === undefined ? undefined : JSON.stringify(body));
       });

@@ -20,7 +20,9 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
     await new Promise((r) => setTimeout(r, 400)); // 30 simulated seconds at 100×
     const ready = await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/network-get-interfaces');
     expect(ready.status).toBe(200);
-    const result = (ready.body.data as { result: Array<{ name: string; 'ip-addresses': Array<{ 'ip-address': string }> }> }).result;
+    const result = (
+      ready.body.data as { result: Array<{ name: string; 'ip-addresses': Array<{ 'ip-address': string }> }> }
+    ).result;
     const addresses = result.flatMap((i) => i['ip-addresses'].map((a) => a['ip-address']));
     expect(addresses).toContain('127.10.0.102');
     for (const a of addresses) expect(a === '::1' || a.startsWith('127.')).toBe(true);
@@ -71,7 +73,8 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
 
   it('raises node memory as VMs run', async () => {
     sim = await fastSim();
-    const memOf = async () => ((await call(sim, 'GET', '/nodes/pve3/status')).body.data as { memory: { used: number } }).memory.used;
+    const memOf = async () =>
+      ((await call(sim, 'GET', '/nodes/pve3/status')).body.data as { memory: { used: number } }).memory.used;
     const before = await memOf();
     await waitTask(sim, (await call(sim, 'POST', '/nodes/pve3/qemu/102/status/start')).body.data as string);
     expect((await memOf()) - before).toBe(2048 * 1024 * 1024);
@@ -83,7 +86,10 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
     const r = await call(sim, 'GET', '/nodes/pve2/qemu');
     expect(r.status).toBe(595);
     expect(r.reason).toBe('Errors during connection establishment, proxy handshake: No route to host');
-    const resources = (await call(sim, 'GET', '/cluster/resources', { params: { type: 'vm' } })).body.data as Array<{ vmid: number; status: string }>;
+    const resources = (await call(sim, 'GET', '/cluster/resources', { params: { type: 'vm' } })).body.data as Array<{
+      vmid: number;
+      status: string;
+    }>;
     expect(resources.find((g) => g.vmid === 101)?.status).toBe('unknown');
     const nodes = (await call(sim, 'GET', '/nodes')).body.data as Array<{ node: string; status: string }>;
     expect(nodes.find((n) => n.node === 'pve2')?.status).toBe('offline');
@@ -91,7 +97,9 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
 
   it('creates a VM from STORAGE:SIZE disks', async () => {
     sim = await fastSim();
-    const r = await call(sim, 'POST', '/nodes/pve2/qemu', { params: { vmid: 800, name: 'fresh', memory: 1024, cores: 1, scsi0: 'local-lvm:8', ostype: 'l26' } });
+    const r = await call(sim, 'POST', '/nodes/pve2/qemu', {
+      params: { vmid: 800, name: 'fresh', memory: 1024, cores: 1, scsi0: 'local-lvm:8', ostype: 'l26' },
+    });
     expect(r.status).toBe(200);
     await waitTask(sim, r.body.data as string);
     const config = (await call(sim, 'GET', '/nodes/pve2/qemu/800/config')).body.data as Record<string, unknown>;

@@ -18,7 +18,9 @@ export function call(
   path: string,
   options: { params?: Record<string, string | number>; headers?: Record<string, string>; auth?: 'token' | 'none' } = {},
 ): Promise<CallResult> {
-  const form = new URLSearchParams(Object.entries(options.params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  const form = new URLSearchParams(
+    Object.entries(options.params ?? {}).map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
   const inBody = method === 'POST' || method === 'PUT';
   const headers: Record<string, string> = { ...options.headers };
   if ((options.auth ?? 'token') === 'token') headers.authorization = `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}`;
@@ -57,7 +59,11 @@ export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
 }
 
 /** Polls a task until it stops; returns its final status body. */
-export async function waitTask(sim: PveSim, upid: string, timeoutMs = 20_000): Promise<{ status: string; exitstatus?: string }> {
+export async function waitTask(
+  sim: PveSim,
+  upid: string,
+  timeoutMs = 20_000,
+): Promise<{ status: string; exitstatus?: string }> {
   const node = upid.split(':')[1]!;
   const started = Date.now();
   for (;;) {
@@ -72,6 +78,8 @@ export async function waitTask(sim: PveSim, upid: string, timeoutMs = 20_000): P
 /** The full log of a task. */
 export async function taskLog(sim: PveSim, upid: string): Promise<string[]> {
   const node = upid.split(':')[1]!;
-  const r = await call(sim, 'GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { params: { limit: 10000 } });
+  const r = await call(sim, 'GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, {
+    params: { limit: 10000 },
+  });
   return (r.body.data as Array<{ t: string }>).map((l) => l.t);
 }

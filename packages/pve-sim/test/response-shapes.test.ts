@@ -7,7 +7,8 @@ let sim: PveSim;
 let upid: string;
 beforeAll(async () => {
   sim = await fastSim();
-  upid = (await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 900, name: 'shape-check' } })).body.data as string;
+  upid = (await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 900, name: 'shape-check' } })).body
+    .data as string;
   await waitTask(sim, upid);
 });
 afterAll(() => sim.close());

@@ -13,7 +13,9 @@ describe('the simulator checks every request against the PVE API schema', () => 
     const r = await call(sim, 'GET', '/cluster/resources', { params: { kind: 'vm' } });
     expect(r.status).toBe(400);
     expect(r.reason).toBe('Parameter verification failed.');
-    expect(r.body.errors).toEqual({ kind: 'property is not defined in schema and the schema does not allow additional properties' });
+    expect(r.body.errors).toEqual({
+      kind: 'property is not defined in schema and the schema does not allow additional properties',
+    });
     expect(r.body.data).toBeNull();
   });
 

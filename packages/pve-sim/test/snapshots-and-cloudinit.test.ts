@@ -10,18 +10,27 @@ describe('snapshots behave like qemu-server snapshots', () => {
     sim = await fastSim({ timeScale: 20 });
     const cloned = await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 600, name: 'work' } });
     await waitTask(sim, cloned.body.data as string);
-    const take = await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', { params: { snapname: 'before', description: 'clean' } });
+    const take = await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', {
+      params: { snapname: 'before', description: 'clean' },
+    });
     expect(take.body.data).toMatch(/:qmsnapshot:600:/);
     expect((await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data).toMatchObject({ lock: 'snapshot' });
     expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/status/start')).reason).toBe('VM is locked (snapshot)');
     await waitTask(sim, take.body.data as string);
-    expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', { params: { snapname: 'before' } })).reason).toBe("snapshot name 'before' already used");
+    expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', { params: { snapname: 'before' } })).reason).toBe(
+      "snapshot name 'before' already used",
+    );
     const list = (await call(sim, 'GET', '/nodes/pve1/qemu/600/snapshot')).body.data as Array<Record<string, unknown>>;
     expect(list.map((s) => s.name)).toEqual(['before', 'current']);
     expect(list[1]).toMatchObject({ parent: 'before' });
 
-    expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/clone', { params: { newid: 601, full: 1, snapname: 'nope' } })).reason).toBe("snapshot 'nope' does not exist");
-    const fromSnap = await call(sim, 'POST', '/nodes/pve1/qemu/600/clone', { params: { newid: 601, name: 'copy', full: 1, snapname: 'before' } });
+    expect(
+      (await call(sim, 'POST', '/nodes/pve1/qemu/600/clone', { params: { newid: 601, full: 1, snapname: 'nope' } }))
+        .reason,
+    ).toBe("snapshot 'nope' does not exist");
+    const fromSnap = await call(sim, 'POST', '/nodes/pve1/qemu/600/clone', {
+      params: { newid: 601, name: 'copy', full: 1, snapname: 'before' },
+    });
     expect(await waitTask(sim, fromSnap.body.data as string)).toMatchObject({ exitstatus: 'OK' });
 
     await call(sim, 'PUT', '/nodes/pve1/qemu/600/config', { params: { memory: 4096 } });
@@ -32,7 +41,9 @@ describe('snapshots behave like qemu-server snapshots', () => {
     const del = await call(sim, 'DELETE', '/nodes/pve1/qemu/600/snapshot/before');
     await waitTask(sim, del.body.data as string);
     expect(((await call(sim, 'GET', '/nodes/pve1/qemu/600/snapshot')).body.data as unknown[]).length).toBe(1);
-    expect((await call(sim, 'POST', '/nodes/pve1/qemu/9000/snapshot', { params: { snapname: 'x' } })).reason).toBe("you can't take a snapshot if it's a template");
+    expect((await call(sim, 'POST', '/nodes/pve1/qemu/9000/snapshot', { params: { snapname: 'x' } })).reason).toBe(
+      "you can't take a snapshot if it's a template",
+    );
   });
 });
 
@@ -41,13 +52,29 @@ describe('cloud-init', () => {
     sim = await fastSim({ timeScale: 20 });
     const cloned = await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 610, name: 'ci' } });
     await waitTask(sim, cloned.body.data as string);
-    const encoded = encodeURIComponent(`ssh-ed25519 ${Buffer.from('\0\0\0\x0bssh-ed25519').toString('base64')}AAAA me@x`);
-    expect((await call(sim, 'PUT', '/nodes/pve1/qemu/610/config', { params: { ciuser: 'alice', sshkeys: encoded } })).status).toBe(200);
-    expect((await call(sim, 'GET', '/nodes/pve1/qemu/610/config')).body.data).toMatchObject({ ciuser: 'alice', sshkeys: encoded });
-    const pending = (await call(sim, 'GET', '/nodes/pve1/qemu/610/cloudinit')).body.data as Array<Record<string, unknown>>;
+    const encoded = encodeURIComponent(
+      `ssh-ed25519 ${Buffer.from('\0\0\0\x0bssh-ed25519').toString('base64')}AAAA me@x`,
+    );
+    expect(
+      (await call(sim, 'PUT', '/nodes/pve1/qemu/610/config', { params: { ciuser: 'alice', sshkeys: encoded } })).status,
+    ).toBe(200);
+    expect((await call(sim, 'GET', '/nodes/pve1/qemu/610/config')).body.data).toMatchObject({
+      ciuser: 'alice',
+      sshkeys: encoded,
+    });
+    const pending = (await call(sim, 'GET', '/nodes/pve1/qemu/610/cloudinit')).body.data as Array<
+      Record<string, unknown>
+    >;
     expect(pending).toContainEqual({ key: 'ciuser', pending: 'alice' });
     expect((await call(sim, 'PUT', '/nodes/pve1/qemu/610/cloudinit')).status).toBe(200);
-    expect(generatedCloudinit(sim.state.guests.get(610)!)).toMatchObject({ ciuser: 'alice', sshkeys: encoded, name: 'ci' });
-    expect((await call(sim, 'GET', '/nodes/pve1/qemu/610/cloudinit')).body.data).toContainEqual({ key: 'ciuser', value: 'alice' });
+    expect(generatedCloudinit(sim.state.guests.get(610)!)).toMatchObject({
+      ciuser: 'alice',
+      sshkeys: encoded,
+      name: 'ci',
+    });
+    expect((await call(sim, 'GET', '/nodes/pve1/qemu/610/cloudinit')).body.data).toContainEqual({
+      key: 'ciuser',
+      value: 'alice',
+    });
   });
 });

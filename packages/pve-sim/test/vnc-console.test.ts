@@ -30,7 +30,12 @@ async function vncproxy(node: string, vmid: number): Promise<Proxy> {
 }
 
 /** A WebSocket client of `vncwebsocket` whose received bytes can be read in exact lengths. */
-async function openVncSocket(path: string, headers: Record<string, string>): Promise<{ ws: WebSocket; read: (n: number) => Promise<Buffer>; closed: Promise<number> } | { status: number; reason: string }> {
+async function openVncSocket(
+  path: string,
+  headers: Record<string, string>,
+): Promise<
+  { ws: WebSocket; read: (n: number) => Promise<Buffer>; closed: Promise<number> } | { status: number; reason: string }
+> {
   const ws = new WebSocket(`${sim.url.replace('https', 'wss')}/api2/json${path}`, ['binary'], { ca: sim.ca, headers });
   let buffer = Buffer.alloc(0);
   let wake = () => undefined as void;
@@ -50,15 +55,21 @@ async function openVncSocket(path: string, headers: Record<string, string>): Pro
   };
   return new Promise((resolve) => {
     ws.once('open', () => resolve({ ws, read, closed }));
-    ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '' }));
+    ws.once('unexpected-response', (_req, res) =>
+      resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '' }),
+    );
     ws.once('error', () => resolve({ status: 0, reason: 'connection dropped' }));
   });
 }
 
 const token = () => ({ authorization: `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}` });
-const wsPath = (node: string, vmid: number, p: Proxy) => `/nodes/${node}/qemu/${vmid}/vncwebsocket?port=${p.port}&vncticket=${encodeURIComponent(p.ticket)}`;
+const wsPath = (node: string, vmid: number, p: Proxy) =>
+  `/nodes/${node}/qemu/${vmid}/vncwebsocket?port=${p.port}&vncticket=${encodeURIComponent(p.ticket)}`;
 
-async function handshake(socket: { ws: WebSocket; read: (n: number) => Promise<Buffer> }, password: string): Promise<number> {
+async function handshake(
+  socket: { ws: WebSocket; read: (n: number) => Promise<Buffer> },
+  password: string,
+): Promise<number> {
   expect((await socket.read(12)).toString('latin1')).toBe('RFB 003.008\n');
   socket.ws.send(Buffer.from('RFB 003.008\n'));
   expect([...(await socket.read(2))]).toEqual([1, 2]); // one security type: VNC Authentication
@@ -69,8 +80,16 @@ async function handshake(socket: { ws: WebSocket; read: (n: number) => Promise<B
 
 describe('the simulated VNC console (vncproxy + vncwebsocket)', () => {
   it('DES gives the FIPS test vectors', () => {
-    expect(Buffer.from(desEncryptBlock(Buffer.from('133457799BBCDFF1', 'hex'), Buffer.from('0123456789ABCDEF', 'hex'))).toString('hex')).toBe('85e813540f0ab405');
-    expect(Buffer.from(desEncryptBlock(Buffer.from('0E329232EA6D0D73', 'hex'), Buffer.from('8787878787878787', 'hex'))).toString('hex')).toBe('0000000000000000');
+    expect(
+      Buffer.from(
+        desEncryptBlock(Buffer.from('133457799BBCDFF1', 'hex'), Buffer.from('0123456789ABCDEF', 'hex')),
+      ).toString('hex'),
+    ).toBe('85e813540f0ab405');
+    expect(
+      Buffer.from(
+        desEncryptBlock(Buffer.from('0E329232EA6D0D73', 'hex'), Buffer.from('8787878787878787', 'hex')),
+      ).toString('hex'),
+    ).toBe('0000000000000000');
   });
 
   it('answers vncproxy like PVE 8+: a port from 5900, a password-prefixed PVEVNC ticket, the CA and a running task', async () => {
@@ -82,7 +101,9 @@ describe('the simulated VNC console (vncproxy + vncwebsocket)', () => {
     expect(p.user).toBe(sim.tokenId);
     expect(p.cert).toContain('BEGIN CERTIFICATE');
     expect(p.upid).toMatch(/^UPID:pve1:.*:vncproxy:100:/);
-    const plain = await call(sim, 'GET', wsPath('pve1', 100, p).replace(/\?.*/, ''), { params: { port: p.port, vncticket: p.ticket } });
+    const plain = await call(sim, 'GET', wsPath('pve1', 100, p).replace(/\?.*/, ''), {
+      params: { port: p.port, vncticket: p.ticket },
+    });
     expect(plain.body.data).toEqual({ port: String(p.port) });
   });
 
@@ -113,7 +134,13 @@ describe('the simulated VNC console (vncproxy + vncwebsocket)', () => {
     const pixels = await socket.read(width * height * 4);
     const expected = renderVmScreen('dns', 100);
     let differing = 0;
-    for (let i = 0; i < width * height; i++) if (pixels[i * 4] !== expected.rgb[i * 3] || pixels[i * 4 + 1] !== expected.rgb[i * 3 + 1] || pixels[i * 4 + 2] !== expected.rgb[i * 3 + 2]) differing++;
+    for (let i = 0; i < width * height; i++)
+      if (
+        pixels[i * 4] !== expected.rgb[i * 3] ||
+        pixels[i * 4 + 1] !== expected.rgb[i * 3 + 1] ||
+        pixels[i * 4 + 2] !== expected.rgb[i * 3 + 2]
+      )
+        differing++;
     expect(differing).toBe(0);
     expect(new Set(Array.from({ length: width * height }, (_, i) => pixels.readUInt32LE(i * 4))).size).toBe(3); // bar, background, text
     socket.ws.close();
@@ -134,11 +161,21 @@ describe('the simulated VNC console (vncproxy + vncwebsocket)', () => {
   it('authenticates the upgrade like the API: no credentials 401, a ticket for another port or VM 500, no VM.Console 403', async () => {
     const p = await vncproxy('pve1', 100);
     expect(await openVncSocket(wsPath('pve1', 100, p), {})).toEqual({ status: 401, reason: 'No ticket' });
-    expect(await openVncSocket(wsPath('pve1', 100, { ...p, port: p.port + 1 }), token())).toEqual({ status: 500, reason: 'permission denied - invalid PVEVNC ticket' });
-    expect(await openVncSocket(wsPath('pve2', 101, p), token())).toEqual({ status: 500, reason: 'permission denied - invalid PVEVNC ticket' });
-    expect(await openVncSocket(`/nodes/pve1/qemu/100/vncwebsocket?port=${p.port}`, token())).toMatchObject({ status: 400 });
+    expect(await openVncSocket(wsPath('pve1', 100, { ...p, port: p.port + 1 }), token())).toEqual({
+      status: 500,
+      reason: 'permission denied - invalid PVEVNC ticket',
+    });
+    expect(await openVncSocket(wsPath('pve2', 101, p), token())).toEqual({
+      status: 500,
+      reason: 'permission denied - invalid PVEVNC ticket',
+    });
+    expect(await openVncSocket(`/nodes/pve1/qemu/100/vncwebsocket?port=${p.port}`, token())).toMatchObject({
+      status: 400,
+    });
     sim.auth.addToken({ tokenId: 'viewer@pve!t', secret: 'viewer-secret', privsep: false });
-    expect(await openVncSocket(wsPath('pve1', 100, p), { authorization: 'PVEAPIToken=viewer@pve!t=viewer-secret' })).toMatchObject({ status: 403 });
+    expect(
+      await openVncSocket(wsPath('pve1', 100, p), { authorization: 'PVEAPIToken=viewer@pve!t=viewer-secret' }),
+    ).toMatchObject({ status: 403 });
   });
 
   it('connects a proxy once: a second WebSocket with the same ticket is dropped', async () => {

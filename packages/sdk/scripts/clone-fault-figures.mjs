@@ -11,16 +11,33 @@ const runs = Number(process.argv[2] ?? 3);
 
 for (let run = 1; run <= runs; run++) {
   const sim = await startPveSim({ timeScale: 400, cloneRaceRate: 0 });
-  const api = new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint }, retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+  const api = new ProxmoxClient({
+    clusterId: 'lab',
+    baseUrl: sim.url,
+    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+    retry: { baseDelayMs: 10, maxDelayMs: 50 },
+  });
   try {
     const store = createMemoryStore();
     const clusters = { get: () => api, ids: () => ['lab'] };
     const catalog = new TemplateCatalog({ store, clusters });
-    await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }] });
+    await catalog.create({
+      name: 'ubuntu',
+      memory: 2048,
+      cores: 2,
+      mappings: [
+        { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+        { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+      ],
+    });
     const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
     await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
     for (let i = 1; i <= 30; i++) {
-      const p = await store.classes.createPerson({ username: `student${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' }, 1);
+      const p = await store.classes.createPerson(
+        { username: `student${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' },
+        1,
+      );
       await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
     }
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', rate: 0.05 });

@@ -63,7 +63,8 @@ function doc(text, indent) {
 /** The TypeScript type of one schema node; `response` renders PVE booleans as 0/1 too, as PVE sends them. */
 function typeOf(schema, indent, response) {
   if (!schema || typeof schema !== 'object') return 'unknown';
-  if (Array.isArray(schema.enum) && schema.type === 'string') return schema.enum.map((v) => JSON.stringify(String(v))).join(' | ');
+  if (Array.isArray(schema.enum) && schema.type === 'string')
+    return schema.enum.map((v) => JSON.stringify(String(v))).join(' | ');
   switch (schema.type) {
     case 'string':
       return 'string';
@@ -117,11 +118,17 @@ export type PveBoolean = boolean | 0 | 1;
     const query = Object.fromEntries(Object.entries(all).filter(([k]) => !pathParams.includes(k)));
     const pathProps = Object.fromEntries(pathParams.map((k) => [k, { ...all[k], optional: 0 }]));
     out += `\n/** Path parameters of \`${method} ${path}\`. */\n`;
-    out += pathParams.length ? `export interface ${name}PathParams ${objectType(pathProps, '', false, false)}\n` : `export type ${name}PathParams = Record<string, never>;\n`;
+    out += pathParams.length
+      ? `export interface ${name}PathParams ${objectType(pathProps, '', false, false)}\n`
+      : `export type ${name}PathParams = Record<string, never>;\n`;
     out += `\n/** Parameters of \`${method} ${path}\`${info.description ? `: ${String(info.description).replace(/\s+/g, ' ').replace(/\*\//g, '*\\/').trim()}` : ''} */\n`;
-    out += Object.keys(query).length ? `export interface ${name}Params ${objectType(query, '', false, false)}\n` : `export type ${name}Params = Record<string, never>;\n`;
+    out += Object.keys(query).length
+      ? `export interface ${name}Params ${objectType(query, '', false, false)}\n`
+      : `export type ${name}Params = Record<string, never>;\n`;
     out += `\n/** What \`${method} ${path}\` answers (\`data\`). */\nexport type ${name}Response = ${typeOf(info.returns, '', true)};\n`;
-    table.push(`  ${JSON.stringify(`${method} ${path}`)}: { path: ${name}PathParams; params: ${name}Params; response: ${name}Response };`);
+    table.push(
+      `  ${JSON.stringify(`${method} ${path}`)}: { path: ${name}PathParams; params: ${name}Params; response: ${name}Response };`,
+    );
   }
   out += `\n/** Every endpoint the resource layer uses, by \`METHOD /schema/path\`. */\nexport interface PveEndpoints {\n${table.join('\n')}\n}\n`;
   return out;

@@ -22,7 +22,15 @@ export {
 
 // Ports: what the domain needs from the outside world.
 export { systemClock, type Clock } from './ports/clock.js';
-export { createLogger, silentLogger, type CreateLoggerOptions, type LogFields, type LogLevel, type Logger, type LogRecord } from './ports/logger.js';
+export {
+  createLogger,
+  silentLogger,
+  type CreateLoggerOptions,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+  type LogRecord,
+} from './ports/logger.js';
 export type { LabObserver, PveRequestRecord } from './ports/lab-observer.js';
 export type * from './ports/pve-api.js';
 export type * from './ports/cluster-apis.js';
@@ -49,19 +57,54 @@ export { TransactionGuard } from './store/transaction-guard.js';
 // Templates.
 export * from './templates/template-errors.js';
 export { LabTemplate } from './templates/lab-template.js';
-export { TemplateCatalog, type MappingIssue, type NodeMappingInput, type TemplateCatalogDeps, type TemplateInput } from './templates/template-catalog.js';
-export { scanTemplateInventory, templateDistribution, templateStatistics, type TemplateScanReport, type TemplateStatistics } from './templates/template-inventory.js';
-export { checkTemplateHealth, startTemplateHealthChecks, type TemplateHealthProblem, type TemplateHealthReport } from './templates/template-health.js';
+export {
+  TemplateCatalog,
+  type MappingIssue,
+  type NodeMappingInput,
+  type TemplateCatalogDeps,
+  type TemplateInput,
+} from './templates/template-catalog.js';
+export {
+  scanTemplateInventory,
+  templateDistribution,
+  templateStatistics,
+  type TemplateScanReport,
+  type TemplateStatistics,
+} from './templates/template-inventory.js';
+export {
+  checkTemplateHealth,
+  startTemplateHealthChecks,
+  type TemplateHealthProblem,
+  type TemplateHealthReport,
+} from './templates/template-health.js';
 export { replicateTemplate, type ReplicaResult, type ReplicateOptions } from './templates/replicate-template.js';
 export { TemplateScanSchedule, type TemplateScanScheduleOptions } from './templates/template-scan-schedule.js';
 
 // Cloning one VM.
 export * from './cloning/clone-errors.js';
-export { cloneVm, type CloneMode, type CloneProgress, type CloneResult, type CloneVmOptions } from './cloning/clone-vm.js';
+export {
+  cloneVm,
+  type CloneMode,
+  type CloneProgress,
+  type CloneResult,
+  type CloneVmOptions,
+} from './cloning/clone-vm.js';
 
 // Deployments: plan, apply, reset, publish.
-export { classSpecSchema, parseClassSpec, InvalidDeploymentError, type ClassSpec, type ClassSpecInput } from './deploy/class-spec.js';
-export { InsufficientCapacityError, type NodeCapacity, type NodeExplanation, type PlacementOptions, type PlacementStrategy } from './deploy/placement.js';
+export {
+  classSpecSchema,
+  parseClassSpec,
+  InvalidDeploymentError,
+  type ClassSpec,
+  type ClassSpecInput,
+} from './deploy/class-spec.js';
+export {
+  InsufficientCapacityError,
+  type NodeCapacity,
+  type NodeExplanation,
+  type PlacementOptions,
+  type PlacementStrategy,
+} from './deploy/placement.js';
 export type { ClassPlan, PlannedVm, PlanDeps } from './deploy/plan-class.js';
 export type { RequiredPrivilege } from './deploy/permission-preflight.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
@@ -81,21 +124,56 @@ export {
   type ResumeOptions,
   type SummaryVm,
 } from './deploy/deployment-engine.js';
-export { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError, VmNameConflictError } from './deploy/deployment-errors.js';
-export { exportTerraform, TerraformExportError, type TerraformEndpoint, type TerraformExportRequest, type TerraformExportResult } from './terraform/export-terraform.js';
+export {
+  DeleteConfirmationRequiredError,
+  DeploymentInProgressError,
+  PlanChangedError,
+  VmNameConflictError,
+} from './deploy/deployment-errors.js';
+export {
+  exportTerraform,
+  TerraformExportError,
+  type TerraformEndpoint,
+  type TerraformExportRequest,
+  type TerraformExportResult,
+} from './terraform/export-terraform.js';
 
 // Inventory, sync and power.
 export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
 export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
-export { InventoryService, type ListVmsQuery, type ListVmsResult, type SyncStats } from './inventory/inventory-service.js';
+export {
+  InventoryService,
+  type ListVmsQuery,
+  type ListVmsResult,
+  type SyncStats,
+} from './inventory/inventory-service.js';
 export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, type Viewer } from './inventory/viewer.js';
 
 // Schedules, quotas and time limits.
-export { ClassScheduler, DEFAULT_IDLE_WARNING_MINUTES, type ClassSchedulerOptions, type ScheduledAction } from './schedule/class-scheduler.js';
+export {
+  ClassScheduler,
+  DEFAULT_IDLE_WARNING_MINUTES,
+  type ClassSchedulerOptions,
+  type ScheduledAction,
+} from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
-export { DEFAULT_KEEPS_PER_SESSION, KeepAlreadyUsedError, KeepNotAllowedError, keepVmRunning } from './schedule/keep-running.js';
-export { ClassRunningLimitError, QuotaExceededError, TooManyRunningError, classUsage, formatHours, outsideSessionMs, studentUsage, type StudentUsage } from './schedule/usage.js';
+export {
+  DEFAULT_KEEPS_PER_SESSION,
+  KeepAlreadyUsedError,
+  KeepNotAllowedError,
+  keepVmRunning,
+} from './schedule/keep-running.js';
+export {
+  ClassRunningLimitError,
+  QuotaExceededError,
+  TooManyRunningError,
+  classUsage,
+  formatHours,
+  outsideSessionMs,
+  studentUsage,
+  type StudentUsage,
+} from './schedule/usage.js';
 export {
   assertDate,
   assertTimeZone,
@@ -111,10 +189,30 @@ export {
 // People: accounts, invites, SSH keys, rosters.
 export * from './people/people-errors.js';
 export { USERNAME, chatAccountId, type ChatPlatform } from './people/chat-accounts.js';
-export { createInvite, joinWithInvite, DefaultInviteOptions, InviteAlreadyUsedError, type CreatedInvite, type JoinRequest, type JoinResult } from './people/invites.js';
+export {
+  createInvite,
+  joinWithInvite,
+  DefaultInviteOptions,
+  InviteAlreadyUsedError,
+  type CreatedInvite,
+  type JoinRequest,
+  type JoinResult,
+} from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
-export { addSshKey, removeSshKey, parseSshPublicKey, InvalidSshKeyError, type SshPublicKey } from './people/ssh-keys.js';
-export { importRoster, type RosterImportReport, type RosterProblem, type RosterRow, type RosterRowPlan } from './people/roster-import.js';
+export {
+  addSshKey,
+  removeSshKey,
+  parseSshPublicKey,
+  InvalidSshKeyError,
+  type SshPublicKey,
+} from './people/ssh-keys.js';
+export {
+  importRoster,
+  type RosterImportReport,
+  type RosterProblem,
+  type RosterRow,
+  type RosterRowPlan,
+} from './people/roster-import.js';
 
 // --- The typed Proxmox resource layer and the retry budget (issue 14, part A) ---
 export { pveResources, type PveResources } from './pve/pve-resources.js';
@@ -149,10 +247,22 @@ export { withRetryBudget } from './client/budgeted-api.js';
 // The browser console: one-time links, the VNC relay's handshakes, session watching.
 export * from './console/console-errors.js';
 export { hashConsoleToken, isConsoleToken } from './console/console-token.js';
-export { ConsoleGrants, DefaultConsoleOptions, type ConsoleGrant, type ConsoleGrantsDeps, type ConsoleRequester, type IssuedConsoleLink } from './console/console-grants.js';
+export {
+  ConsoleGrants,
+  DefaultConsoleOptions,
+  type ConsoleGrant,
+  type ConsoleGrantsDeps,
+  type ConsoleRequester,
+  type IssuedConsoleLink,
+} from './console/console-grants.js';
 export type * from './store/console-grant-repository.js';
 export { auditConsole } from './console/console-audit.js';
-export { watchConsoleSession, CONSOLE_END_MESSAGES, type ConsoleEndReason, type ConsoleWatchDeps } from './console/console-watch.js';
+export {
+  watchConsoleSession,
+  CONSOLE_END_MESSAGES,
+  type ConsoleEndReason,
+  type ConsoleWatchDeps,
+} from './console/console-watch.js';
 export { requestVncProxy, vncWebSocketPath, type VncProxy } from './console/vnc-proxy.js';
 export { ByteQueue } from './console/byte-queue.js';
 export { authenticateToVncServer, greetVncViewerWithoutAuth } from './console/rfb-handshake.js';

@@ -9,23 +9,47 @@ describe('publishing a new class base version', () => {
     const { api, store, engine } = await labOver(sim);
     try {
       expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
-      const vmOf = async (u: string) => (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(u))!.id))[0]!.vmid;
+      const vmOf = async (u: string) =>
+        (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(u))!.id))[0]!.vmid;
       const [alice, bob, carol] = [await vmOf('alice'), await vmOf('bob'), await vmOf('carol')];
       const teacher = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
       teacher.status = 'running';
       sim.state.guests.get(bob)!.status = 'running';
       const bobGuest = sim.state.guests.get(bob);
 
-      const plan = await engine.planPublish({ classId: 'cs101', note: 'with python 3.13', mode: 'snapshot', requestedBy: 'teacher' });
-      expect(plan).toMatchObject({ name: 'cs101-base-v2', version: 2, snapname: 'lab-publish-v2', teacher: { vmid: teacher.vmid, running: true }, replicateTo: [] });
+      const plan = await engine.planPublish({
+        classId: 'cs101',
+        note: 'with python 3.13',
+        mode: 'snapshot',
+        requestedBy: 'teacher',
+      });
+      expect(plan).toMatchObject({
+        name: 'cs101-base-v2',
+        version: 2,
+        snapname: 'lab-publish-v2',
+        teacher: { vmid: teacher.vmid, running: true },
+        replicateTo: [],
+      });
       expect(await (await engine.applyPublish(plan)).done).toMatchObject({ status: 'done', created: 1 });
       const v2 = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base-v2')!;
       expect(v2.config).toMatchObject({ template: '1', tags: 'lab;class-cs101;role-base' });
       expect(teacher.status).toBe('running');
       expect([...snapshotsOf(teacher).keys()]).toEqual(['lab-publish-v2']);
-      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([expect.objectContaining({ version: 1, name: 'cs101-base', note: 'from template ubuntu' }), expect.objectContaining({ version: 2, name: 'cs101-base-v2', note: 'with python 3.13', snapshot: 'lab-publish-v2', sourceVmid: teacher.vmid })]);
+      expect(await store.classLifecycle.baseVersions('cs101')).toEqual([
+        expect.objectContaining({ version: 1, name: 'cs101-base', note: 'from template ubuntu' }),
+        expect.objectContaining({
+          version: 2,
+          name: 'cs101-base-v2',
+          note: 'with python 3.13',
+          snapshot: 'lab-publish-v2',
+          sourceVmid: teacher.vmid,
+        }),
+      ]);
       let versions = await engine.baseVersions('cs101');
-      expect(versions.map((v) => [v.name, v.users.length, v.current])).toEqual([['cs101-base', 3, false], ['cs101-base-v2', 0, true]]);
+      expect(versions.map((v) => [v.name, v.users.length, v.current])).toEqual([
+        ['cs101-base', 3, false],
+        ['cs101-base-v2', 0, true],
+      ]);
       const v1 = versions[0]!.copies.pve1!;
 
       // A linked clone pins its base: PVE (and the simulator) refuse to delete it.
@@ -33,16 +57,25 @@ describe('publishing a new class base version', () => {
       expect(refused).toBeInstanceOf(PveHttpError);
       expect((refused as PveHttpError).pveMessage).toMatch(/still in use by linked cloned VM/);
 
-      await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))).done;
+      await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
+      ).done;
       versions = await engine.baseVersions('cs101');
-      expect(versions.map((v) => [v.name, [...v.users].sort()])).toEqual([['cs101-base', [bob, carol].sort()], ['cs101-base-v2', [alice]]]);
+      expect(versions.map((v) => [v.name, [...v.users].sort()])).toEqual([
+        ['cs101-base', [bob, carol].sort()],
+        ['cs101-base-v2', [alice]],
+      ]);
       expect(sim.state.guests.get(bob)).toBe(bobGuest);
       expect(bobGuest!.status).toBe('running');
       expect(sim.state.guests.has(v1)).toBe(true);
 
-      await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['bob'] }))).done;
+      await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['bob'] }))
+      ).done;
       expect(sim.state.guests.has(v1), 'carol still uses v1').toBe(true);
-      const last = await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['carol'] }))).done;
+      const last = await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['carol'] }))
+      ).done;
       expect(last.deleted).toBe(1);
       expect(sim.state.guests.has(v1)).toBe(false);
       versions = await engine.baseVersions('cs101');

@@ -4,14 +4,25 @@ import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';
 
 describe('finding the boot disk', () => {
   it('prefers the first real disk of boot: order=', () => {
-    expect(findBootDisk({ boot: 'order=ide2;virtio1;scsi0', ide2: 'local:iso/x.iso,media=cdrom', virtio1: 'local-lvm:vm-1-disk-1,size=8G', scsi0: 'local-lvm:vm-1-disk-0' })).toEqual({
-      key: 'virtio1', volid: 'local-lvm:vm-1-disk-1', storage: 'local-lvm',
+    expect(
+      findBootDisk({
+        boot: 'order=ide2;virtio1;scsi0',
+        ide2: 'local:iso/x.iso,media=cdrom',
+        virtio1: 'local-lvm:vm-1-disk-1,size=8G',
+        scsi0: 'local-lvm:vm-1-disk-0',
+      }),
+    ).toEqual({
+      key: 'virtio1',
+      volid: 'local-lvm:vm-1-disk-1',
+      storage: 'local-lvm',
     });
   });
 
   it('falls back to the legacy bootdisk key, then to the first disk by bus', () => {
     expect(findBootDisk({ bootdisk: 'sata0', sata0: 'ceph:vm-1-disk-0,size=8G', scsi0: 'x:y' })?.key).toBe('sata0');
-    expect(findBootDisk({ virtio2: 'a:vm-1-disk-2', scsi10: 'a:vm-1-disk-10', scsi2: 'a:vm-1-disk-1' })?.key).toBe('scsi2');
+    expect(findBootDisk({ virtio2: 'a:vm-1-disk-2', scsi10: 'a:vm-1-disk-10', scsi2: 'a:vm-1-disk-1' })?.key).toBe(
+      'scsi2',
+    );
   });
 
   it('never counts CD-ROMs, cloud-init drives, EFI/TPM disks or unused volumes', () => {

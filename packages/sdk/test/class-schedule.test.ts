@@ -1,6 +1,28 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { ClassScheduler, ClassRunningLimitError, InvalidScheduleError, KeepAlreadyUsedError, KeepNotAllowedError, keepVmRunning, QuotaExceededError, TooManyRunningError, VmPower, studentUsage, waitForTask, LabError, SyncEngine, nextSession, parseMinutes, parseScheduleSpec, type ClassScheduleRecord, type Clock, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import {
+  ClassScheduler,
+  ClassRunningLimitError,
+  InvalidScheduleError,
+  KeepAlreadyUsedError,
+  KeepNotAllowedError,
+  keepVmRunning,
+  QuotaExceededError,
+  TooManyRunningError,
+  VmPower,
+  studentUsage,
+  waitForTask,
+  LabError,
+  SyncEngine,
+  nextSession,
+  parseMinutes,
+  parseScheduleSpec,
+  type ClassScheduleRecord,
+  type Clock,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+} from '../src/index.js';
 import { sessionsBetween } from '../src/schedule/schedule-spec.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, countingStore, fastSim } from './helpers.js';
@@ -19,10 +41,11 @@ function fakeClock(start: number): Clock & { set(at: number): void } {
   let now = start;
   return {
     now: () => now,
-    sleep: (_ms, signal) => new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      setTimeout(resolve, 5);
-    }),
+    sleep: (_ms, signal) =>
+      new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        setTimeout(resolve, 5);
+      }),
     set: (at) => {
       now = at;
     },
@@ -37,9 +60,25 @@ const STUDENTS = [
 const MONDAY = Date.parse('2026-11-30T00:00:00Z');
 const at = (iso: string) => Date.parse(iso);
 
-async function setup(): Promise<{ store: Store; clusters: ClusterApis; sim: PveSim; clock: ReturnType<typeof fakeClock>; sync: SyncEngine; schedule: ClassScheduleRecord }> {
+async function setup(): Promise<{
+  store: Store;
+  clusters: ClusterApis;
+  sim: PveSim;
+  clock: ReturnType<typeof fakeClock>;
+  sync: SyncEngine;
+  schedule: ClassScheduleRecord;
+}> {
   const scenario = structuredClone(presets.small!);
-  scenario.guests = [...scenario.guests!, ...STUDENTS.map((s) => ({ ...s, status: 'stopped' as const, memory: 1024, cores: 1, disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } } }))];
+  scenario.guests = [
+    ...scenario.guests!,
+    ...STUDENTS.map((s) => ({
+      ...s,
+      status: 'stopped' as const,
+      memory: 1024,
+      cores: 1,
+      disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
+    })),
+  ];
   const sim = await fastSim({ timeScale: 100, scenario });
   sims.push(sim);
   const api = clientFor(sim, { clusterId: 'lab1', retry: { maxAttempts: 1 }, timeoutMs: 5000 });
@@ -51,14 +90,29 @@ async function setup(): Promise<{ store: Store; clusters: ClusterApis; sim: PveS
   await sync.quickSync();
   await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, MONDAY);
   for (const s of STUDENTS) {
-    const person = await store.classes.createPerson({ username: s.name.replace('cs101-', ''), displayName: s.name, role: 'student' }, MONDAY);
-    await store.classes.assignVm({ clusterId: 'lab1', vmid: s.vmid, personId: person.id, classId: 'cs101', role: 'student' }, MONDAY);
+    const person = await store.classes.createPerson(
+      { username: s.name.replace('cs101-', ''), displayName: s.name, role: 'student' },
+      MONDAY,
+    );
+    await store.classes.assignVm(
+      { clusterId: 'lab1', vmid: s.vmid, personId: person.id, classId: 'cs101', role: 'student' },
+      MONDAY,
+    );
   }
-  const schedule = await store.schedules.add({ classId: 'cs101', ...parseScheduleSpec('mon,wed 09:00-10:30'), timezone: 'Europe/Berlin', startBeforeMin: parseMinutes('10m'), skipDates: [], createdBy: 'teacher', createdAt: MONDAY });
+  const schedule = await store.schedules.add({
+    classId: 'cs101',
+    ...parseScheduleSpec('mon,wed 09:00-10:30'),
+    timezone: 'Europe/Berlin',
+    startBeforeMin: parseMinutes('10m'),
+    skipDates: [],
+    createdBy: 'teacher',
+    createdAt: MONDAY,
+  });
   return { store, clusters, sim, clock, sync, schedule };
 }
 
-const statuses = async (store: Store) => Promise.all(STUDENTS.map(async (s) => (await store.inventory.get('lab1', s.vmid))?.status));
+const statuses = async (store: Store) =>
+  Promise.all(STUDENTS.map(async (s) => (await store.inventory.get('lab1', s.vmid))?.status));
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
 const SHUTDOWN = 'POST /nodes/{node}/qemu/{vmid}/status/shutdown';
 
@@ -82,19 +136,57 @@ describe('schedule parsing and sessions', () => {
   });
 
   it('keeps the wall-clock time across a daylight-saving change and leaves skipped dates out', () => {
-    const schedule: ClassScheduleRecord = { id: 1, classId: 'cs101', days: 'mon', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 10, skipDates: ['2026-04-06'], createdBy: 't', createdAt: 0 };
+    const schedule: ClassScheduleRecord = {
+      id: 1,
+      classId: 'cs101',
+      days: 'mon',
+      startTime: '09:00',
+      endTime: '10:30',
+      timezone: 'Europe/Berlin',
+      startBeforeMin: 10,
+      skipDates: ['2026-04-06'],
+      createdBy: 't',
+      createdAt: 0,
+    };
     const sessions = sessionsBetween(schedule, at('2026-03-22T00:00:00Z'), at('2026-04-14T00:00:00Z'));
-    expect(sessions.map((s) => new Date(s.start).toISOString())).toEqual(['2026-03-23T08:00:00.000Z', '2026-03-30T07:00:00.000Z', '2026-04-13T07:00:00.000Z']);
+    expect(sessions.map((s) => new Date(s.start).toISOString())).toEqual([
+      '2026-03-23T08:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
+      '2026-04-13T07:00:00.000Z',
+    ]);
     expect(sessions[0]).toMatchObject({ warmupAt: at('2026-03-23T07:50:00Z'), end: at('2026-03-23T09:30:00Z') });
     expect(nextSession([schedule], at('2026-04-01T00:00:00Z'))?.start).toBe(at('2026-04-13T07:00:00Z'));
   });
 
   it('reads a one-off session on a date, in the class time zone, and nothing after it', () => {
-    expect(parseScheduleSpec('2026-12-18 13:00-16:00')).toEqual({ days: '2026-12-18', startTime: '13:00', endTime: '16:00' });
+    expect(parseScheduleSpec('2026-12-18 13:00-16:00')).toEqual({
+      days: '2026-12-18',
+      startTime: '13:00',
+      endTime: '16:00',
+    });
     expect(() => parseScheduleSpec('2026-13-45 13:00-16:00')).toThrow(InvalidScheduleError);
-    const once: ClassScheduleRecord = { id: 2, classId: 'cs101', days: '2026-12-18', startTime: '13:00', endTime: '16:00', timezone: 'Europe/Berlin', startBeforeMin: 10, skipDates: [], createdBy: 't', createdAt: 0 };
+    const once: ClassScheduleRecord = {
+      id: 2,
+      classId: 'cs101',
+      days: '2026-12-18',
+      startTime: '13:00',
+      endTime: '16:00',
+      timezone: 'Europe/Berlin',
+      startBeforeMin: 10,
+      skipDates: [],
+      createdBy: 't',
+      createdAt: 0,
+    };
     const sessions = sessionsBetween(once, at('2026-12-01T00:00:00Z'), at('2027-01-31T00:00:00Z'));
-    expect(sessions).toEqual([{ classId: 'cs101', scheduleId: 2, warmupAt: at('2026-12-18T11:50:00Z'), start: at('2026-12-18T12:00:00Z'), end: at('2026-12-18T15:00:00Z') }]);
+    expect(sessions).toEqual([
+      {
+        classId: 'cs101',
+        scheduleId: 2,
+        warmupAt: at('2026-12-18T11:50:00Z'),
+        start: at('2026-12-18T12:00:00Z'),
+        end: at('2026-12-18T15:00:00Z'),
+      },
+    ]);
     expect(nextSession([once], at('2026-12-10T00:00:00Z'))?.start).toBe(at('2026-12-18T12:00:00Z'));
     expect(nextSession([once], at('2026-12-19T00:00:00Z'))).toBeUndefined();
   });
@@ -109,13 +201,21 @@ describe('class scheduler over the simulator', () => {
     expect(await scheduler.runOnce()).toEqual([]);
     clock.set(at('2026-11-30T07:51:00Z')); // 08:51: warm-up started
     const started = await scheduler.runOnce();
-    expect(started.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([[300, 'start', 'ok'], [301, 'start', 'ok'], [302, 'start', 'ok']]);
+    expect(started.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([
+      [300, 'start', 'ok'],
+      [301, 'start', 'ok'],
+      [302, 'start', 'ok'],
+    ]);
     expect(await statuses(store)).toEqual(['running', 'running', 'running']);
     clock.set(at('2026-11-30T08:30:00Z'));
     expect(await scheduler.runOnce()).toEqual([]); // done once per session
     clock.set(at('2026-11-30T09:31:00Z')); // 10:31: the session ended
     const stopped = await scheduler.runOnce();
-    expect(stopped.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([[300, 'shutdown', 'ok'], [301, 'shutdown', 'ok'], [302, 'shutdown', 'ok']]);
+    expect(stopped.map((a) => [a.vmid, a.action, a.outcome]).sort()).toEqual([
+      [300, 'shutdown', 'ok'],
+      [301, 'shutdown', 'ok'],
+      [302, 'shutdown', 'ok'],
+    ]);
     expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
     clock.set(at('2026-12-01T08:00:00Z')); // Tuesday: nothing
     expect(await scheduler.runOnce()).toEqual([]);
@@ -143,8 +243,24 @@ describe('class scheduler over the simulator', () => {
 
   it('lets only the lease holder act, and a handover mid-session starts or stops nothing twice', async () => {
     const { store, sim, clock, clusters } = await setup();
-    const a = new ClassScheduler({ store, clusters, clock, holderId: 'a', leaseTtlMs: 60_000, pollIntervalMs: 20, shutdownTimeoutS: 5 });
-    const b = new ClassScheduler({ store, clusters, clock, holderId: 'b', leaseTtlMs: 60_000, pollIntervalMs: 20, shutdownTimeoutS: 5 });
+    const a = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      holderId: 'a',
+      leaseTtlMs: 60_000,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+    });
+    const b = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      holderId: 'b',
+      leaseTtlMs: 60_000,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+    });
     sim.requests.reset();
     clock.set(at('2026-11-30T07:51:00Z'));
     expect(await a.runOnce()).toHaveLength(3);
@@ -165,7 +281,16 @@ describe('class scheduler over the simulator', () => {
 describe('quotas and the usage ledger', () => {
   it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: 1,
+      maxRunning: 1,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
@@ -196,12 +321,33 @@ describe('quotas and the usage ledger', () => {
 
   it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: 1, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: 1,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
+    });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T08:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: alice.id, username: 'alice', role: 'student' }, 'lab1', 300, 'start');
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
     const tick = async (iso: string) => {
       clock.set(at(iso));
       await sync.quickSync();
@@ -220,11 +366,23 @@ describe('quotas and the usage ledger', () => {
   it('tells a student by direct message when their VM is reachable, once per run, and again after a restart', async () => {
     const { store, clock, clusters } = await setup();
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
+    });
     const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
-    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
-    const notices = async () => (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    const notices = async () =>
+      (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
     const untilReachable = async () => {
       for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
         await sync.fullSync();
@@ -236,7 +394,12 @@ describe('quotas and the usage ledger', () => {
     expect(await notices(), 'not before SSH answers').toEqual([]);
     await untilReachable();
     expect(await notices()).toEqual([[300, 'ok']]);
-    expect(messages).toEqual([{ username: 'alice', text: expect.stringMatching(/^cs101-alice is ready: connect with: ssh alice@127\.\d+\.\d+\.\d+$/) }]);
+    expect(messages).toEqual([
+      {
+        username: 'alice',
+        text: expect.stringMatching(/^cs101-alice is ready: connect with: ssh alice@127\.\d+\.\d+\.\d+$/),
+      },
+    ]);
     expect(await notices(), 'once per run').toEqual([]);
     clock.set(at('2026-12-01T13:00:00Z'));
     await power.perform(alice, 'lab1', 300, 'stop');
@@ -253,17 +416,42 @@ describe('quotas and the usage ledger', () => {
     const { store, calls, reset } = countingStore(plain);
     const messages: string[] = [];
     const notifier = { notifyPerson: async (_p: unknown, text: string) => (messages.push(text), true) };
-    const a = new ClassScheduler({ store, clusters, clock, holderId: 'a', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
-    const b = new ClassScheduler({ store, clusters, clock, holderId: 'b', leaseTtlMs: 60_000, pollIntervalMs: 20, notifier });
+    const a = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      holderId: 'a',
+      leaseTtlMs: 60_000,
+      pollIntervalMs: 20,
+      notifier,
+    });
+    const b = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      holderId: 'b',
+      leaseTtlMs: 60_000,
+      pollIntervalMs: 20,
+      notifier,
+    });
     const sync = new SyncEngine({ store: plain, clusters, clock, probe: { isOpen: async () => true } });
     clock.set(at('2026-12-01T12:00:00Z')); // Tuesday: no session, and cs101 has no time policy
     const power = new VmPower({ store: plain, clusters, clock, pollIntervalMs: 20 });
-    for (const vmid of [300, 301]) await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', vmid, 'start');
-    for (let i = 0; i < 200 && !(await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable); i++) {
+    for (const vmid of [300, 301])
+      await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', vmid, 'start');
+    for (
+      let i = 0;
+      i < 200 &&
+      !(await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable);
+      i++
+    ) {
       await sync.fullSync();
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect((await a.runOnce()).map((x) => [x.classId, x.vmid, x.action])).toEqual([['cs101', 300, 'ready-notice'], ['cs101', 301, 'ready-notice']]);
+    expect((await a.runOnce()).map((x) => [x.classId, x.vmid, x.action])).toEqual([
+      ['cs101', 300, 'ready-notice'],
+      ['cs101', 301, 'ready-notice'],
+    ]);
     expect(calls('nonces.claim')).toBe(2);
     reset();
     expect(await a.runOnce()).toEqual([]);
@@ -286,9 +474,22 @@ describe('quotas and the usage ledger', () => {
 
   it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
     const { store, clock, clusters } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: 1, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: 1,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
-    const student = async (username: string) => ({ personId: (await store.classes.getPersonByUsername(username))!.id, username, role: 'student' as const });
+    const student = async (username: string) => ({
+      personId: (await store.classes.getPersonByUsername(username))!.id,
+      username,
+      role: 'student' as const,
+    });
     clock.set(at('2026-12-01T12:00:00Z'));
     await power.perform(await student('alice'), 'lab1', 300, 'start');
     const refused = await power.perform(await student('bob'), 'lab1', 301, 'start').catch((e: unknown) => e);
@@ -301,23 +502,53 @@ describe('quotas and the usage ledger', () => {
   it('refuses a second running VM beyond maxRunning', async () => {
     const { store, clock, clusters } = await setup();
     const alice = (await store.classes.getPersonByUsername('alice'))!;
-    await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' }, MONDAY);
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: 1, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: 1, idleWarnMinutes: null });
+    await store.classes.assignVm(
+      { clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' },
+      MONDAY,
+    );
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: 1,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
     await power.perform(viewer, 'lab1', 300, 'start');
     const refused = await power.perform(viewer, 'lab1', 301, 'start').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TooManyRunningError);
-    expect((refused as Error).message).toBe('alice already has 1 VM(s) of cs101 running, the most the class allows; stop one first');
+    expect((refused as Error).message).toBe(
+      'alice already has 1 VM(s) of cs101 running, the most the class allows; stop one first',
+    );
   });
 });
 
 describe('idle auto-shutdown', () => {
   it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
-    await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: 5,
+      idleForMinutes: 30,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
+    });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const admin = { personId: null, username: 'root', role: 'admin' as const };
     clock.set(at('2026-12-01T10:00:00Z')); // Tuesday: no session
@@ -334,12 +565,21 @@ describe('idle auto-shutdown', () => {
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:20:00Z')).toEqual([]);
     const warned = await tick('2026-12-01T10:31:00Z');
-    expect(warned.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-warning', 'ok'], [302, 'idle-warning', 'ok']]);
-    expect(messages).toContainEqual({ username: 'alice', text: 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.' });
+    expect(warned.map((a) => [a.vmid, a.action, a.outcome])).toEqual([
+      [300, 'idle-warning', 'ok'],
+      [302, 'idle-warning', 'ok'],
+    ]);
+    expect(messages).toContainEqual({
+      username: 'alice',
+      text: 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.',
+    });
     const carol = (await store.classes.getPersonByUsername('carol'))!;
     const carolViewer = { personId: carol.id, username: 'carol', role: 'student' as const };
     clock.set(at('2026-12-01T10:35:00Z'));
-    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({ postponed: true, keepsLeft: 0 });
+    expect(await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now())).toEqual({
+      postponed: true,
+      keepsLeft: 0,
+    });
     expect(await tick('2026-12-01T10:40:00Z')).toEqual([]);
     const stopped = await tick('2026-12-01T10:41:00Z');
     expect(stopped.map((a) => [a.vmid, a.action, a.outcome])).toEqual([[300, 'idle-shutdown', 'ok']]);
@@ -349,7 +589,10 @@ describe('idle auto-shutdown', () => {
     expect(String(audit!.details.reason)).toMatch(/^idle: below 5% CPU for 40 min/);
     // Carol's idle time started again at her keep: warned at 11:05; a second keep is refused.
     expect((await tick('2026-12-01T11:06:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-warning']]);
-    expect(messages.at(-1)).toEqual({ username: 'carol', text: 'cs101-carol has been idle for 30 min and will stop in 10 min. Save your work before then.' });
+    expect(messages.at(-1)).toEqual({
+      username: 'carol',
+      text: 'cs101-carol has been idle for 30 min and will stop in 10 min. Save your work before then.',
+    });
     const again = await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now()).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(KeepAlreadyUsedError);
     expect((again as KeepAlreadyUsedError).code).toBe('LAB_KEEP_USED');
@@ -361,30 +604,67 @@ describe('idle auto-shutdown', () => {
 });
 
 describe('keeps per session and the warning delay, per class', () => {
-  const policy = { classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null };
+  const policy = {
+    classId: 'cs101',
+    quotaHours: null,
+    maxRunning: null,
+    maxRunningInClass: null,
+    idleCpuBelowPercent: 5,
+    idleForMinutes: 30,
+    keepsPerSession: 1,
+    idleWarnMinutes: null,
+  };
 
   it('allows as many keeps per session as the class says, refuses one more with the reason, and allows them again after a session boundary', async () => {
     const { store } = await setup();
     await store.usage.savePolicy({ ...policy, keepsPerSession: 2 });
-    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
-    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z'))).toEqual({ postponed: false, keepsLeft: 1 });
-    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T11:00:00Z'))).toEqual({ postponed: false, keepsLeft: 0 });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z'))).toEqual({
+      postponed: false,
+      keepsLeft: 1,
+    });
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T11:00:00Z'))).toEqual({
+      postponed: false,
+      keepsLeft: 0,
+    });
     const third = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T12:00:00Z')).catch((e: unknown) => e);
     expect(third).toBeInstanceOf(KeepAlreadyUsedError);
     expect((third as LabError).code).toBe('LAB_KEEP_USED');
-    expect((third as Error).message).toBe('cs101-alice was last kept running at 2026-12-01T11:00:00.000Z, and cs101 allows 2 keeps per session; save your work before it stops');
+    expect((third as Error).message).toBe(
+      'cs101-alice was last kept running at 2026-12-01T11:00:00.000Z, and cs101 allows 2 keeps per session; save your work before it stops',
+    );
     expect(await store.usage.idle('lab1', 300)).toMatchObject({ keptAt: at('2026-12-01T11:00:00Z'), keepsUsed: 2 });
     // Wednesday's session warms up at 07:50 UTC: a boundary, so the count starts again.
-    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-02T08:00:00Z'))).toEqual({ postponed: false, keepsLeft: 1 });
-    expect((await store.audit.list({ actor: 'alice', action: 'vm.keep' })).map((e) => e.details.keepsUsed).sort()).toEqual([1, 1, 2]);
+    expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-02T08:00:00Z'))).toEqual({
+      postponed: false,
+      keepsLeft: 1,
+    });
+    expect(
+      (await store.audit.list({ actor: 'alice', action: 'vm.keep' })).map((e) => e.details.keepsUsed).sort(),
+    ).toEqual([1, 1, 2]);
   });
 
   it('refuses every keep in a class that allows none, and its idle warning does not offer one', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.usage.savePolicy({ ...policy, keepsPerSession: 0 });
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
-    const alice = { personId: (await store.classes.getPersonByUsername('alice'))!.id, username: 'alice', role: 'student' as const };
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
+    });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
     clock.set(at('2026-12-01T10:00:00Z'));
     await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
     sim.state.guests.get(300)!.cpuLoad = 0.01;
@@ -393,11 +673,15 @@ describe('keeps per session and the warning delay, per class', () => {
       await sync.quickSync();
       await scheduler.runOnce();
     }
-    expect(messages).toEqual(['cs101-alice has been idle for 30 min and will stop in 10 min. Save your work before then.']);
+    expect(messages).toEqual([
+      'cs101-alice has been idle for 30 min and will stop in 10 min. Save your work before then.',
+    ]);
     const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(KeepNotAllowedError);
     expect((refused as LabError).code).toBe('LAB_KEEP_NOT_ALLOWED');
-    expect((refused as Error).message).toBe('cs101 does not let cs101-alice be kept running past an idle warning; save your work before it stops');
+    expect((refused as Error).message).toBe(
+      'cs101 does not let cs101-alice be kept running past an idle warning; save your work before it stops',
+    );
     expect(await store.usage.idle('lab1', 300)).toMatchObject({ warnedAt: at('2026-12-01T10:31:00Z'), keptAt: null });
   });
 
@@ -405,14 +689,26 @@ describe('keeps per session and the warning delay, per class', () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.classes.createClass({ id: 'cs102', name: 'CS 102', templateId: null, ownerId: null }, MONDAY);
     const bob = (await store.classes.getPersonByUsername('bob'))!;
-    await store.classes.assignVm({ clusterId: 'lab1', vmid: 301, personId: bob.id, classId: 'cs102', role: 'student' }, MONDAY);
+    await store.classes.assignVm(
+      { clusterId: 'lab1', vmid: 301, personId: bob.id, classId: 'cs102', role: 'student' },
+      MONDAY,
+    );
     await store.usage.savePolicy({ ...policy, idleWarnMinutes: 3 });
     await store.usage.savePolicy({ ...policy, classId: 'cs102' });
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, idleWarningMinutes: 7, notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      idleWarningMinutes: 7,
+      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
+    });
     const admin = { personId: null, username: 'root', role: 'admin' as const };
     clock.set(at('2026-12-01T10:00:00Z'));
-    for (const vmid of [300, 301]) await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(admin, 'lab1', vmid, 'start');
+    for (const vmid of [300, 301])
+      await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(admin, 'lab1', vmid, 'start');
     sim.state.guests.get(300)!.cpuLoad = 0.01;
     sim.state.guests.get(301)!.cpuLoad = 0.01;
     const tick = async (iso: string) => {
@@ -421,10 +717,19 @@ describe('keeps per session and the warning delay, per class', () => {
       return (await scheduler.runOnce()).map((a) => [a.classId, a.vmid, a.action]);
     };
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
-    expect(await tick('2026-12-01T10:31:00Z')).toEqual([['cs101', 300, 'idle-warning'], ['cs102', 301, 'idle-warning']]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([
+      ['cs101', 300, 'idle-warning'],
+      ['cs102', 301, 'idle-warning'],
+    ]);
     expect(messages).toEqual([
-      { username: 'alice', text: 'cs101-alice has been idle for 30 min and will stop in 3 min. /myvm keep to keep it running.' },
-      { username: 'bob', text: 'cs101-bob has been idle for 30 min and will stop in 7 min. /myvm keep to keep it running.' },
+      {
+        username: 'alice',
+        text: 'cs101-alice has been idle for 30 min and will stop in 3 min. /myvm keep to keep it running.',
+      },
+      {
+        username: 'bob',
+        text: 'cs101-bob has been idle for 30 min and will stop in 7 min. /myvm keep to keep it running.',
+      },
     ]);
     expect(await tick('2026-12-01T10:33:59Z')).toEqual([]);
     expect(await tick('2026-12-01T10:34:00Z')).toEqual([['cs101', 300, 'idle-shutdown']]);
@@ -435,12 +740,30 @@ describe('keeps per session and the warning delay, per class', () => {
 
   it('gives the class’s warning delay to the quota warning too', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({ ...policy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null, idleWarnMinutes: 2 });
+    await store.usage.savePolicy({
+      ...policy,
+      quotaHours: 1,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      idleWarnMinutes: 2,
+    });
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
+    });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T08:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: alice.id, username: 'alice', role: 'student' }, 'lab1', 300, 'start');
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
     const tick = async (iso: string) => {
       clock.set(at(iso));
       await sync.quickSync();

@@ -26,14 +26,20 @@ describe('API token auth', () => {
     expect(error).toBeInstanceOf(PveAuthError);
     expect((error as PveAuthError).code).toBe('LAB_PVE_AUTH');
     expect((error as Error).message).toContain(sim.tokenId);
-    expect(JSON.stringify({ message: (error as Error).message, json: (error as PveAuthError).toJSON(), logs })).not.toContain(secret);
+    expect(
+      JSON.stringify({ message: (error as Error).message, json: (error as PveAuthError).toJSON(), logs }),
+    ).not.toContain(secret);
     expect(sim.requests.count('GET /nodes')).toBe(1);
   });
 
   it('refuses a malformed token id before sending anything', () => {
-    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:1', auth: { type: 'token', tokenId: 'root-pam-lab', secret: 'x' } })).toThrow(
-      "tokenId 'root-pam-lab' must look like USER@REALM!TOKENID",
-    );
+    expect(
+      () =>
+        new ProxmoxClient({
+          baseUrl: 'https://127.0.0.1:1',
+          auth: { type: 'token', tokenId: 'root-pam-lab', secret: 'x' },
+        }),
+    ).toThrow("tokenId 'root-pam-lab' must look like USER@REALM!TOKENID");
   });
 });
 
@@ -81,7 +87,9 @@ describe('ticket auth', () => {
     client = track(clientFor(sim, { auth: { type: 'ticket', username: 'root@pam', password: 'hunter2-wrong' } }, logs));
     const error = await client.get('/nodes').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveAuthError);
-    expect((error as Error).message).toBe("cluster 'lab' refused the login of 'root@pam': check the user name, realm and password");
+    expect((error as Error).message).toBe(
+      "cluster 'lab' refused the login of 'root@pam': check the user name, realm and password",
+    );
     expect(sim.requests.count('POST /access/ticket')).toBe(1);
     expect(JSON.stringify(logs)).not.toContain('hunter2-wrong');
   });

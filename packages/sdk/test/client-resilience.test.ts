@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { PveSim } from '@lab/pve-sim';
-import { PveConnectionError, PveHttpError, PveResponseShapeError, PveResponseTooLargeError, PveTimeoutError, ProxmoxClient } from '../src/index.js';
+import {
+  PveConnectionError,
+  PveHttpError,
+  PveResponseShapeError,
+  PveResponseTooLargeError,
+  PveTimeoutError,
+  ProxmoxClient,
+} from '../src/index.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;
@@ -34,7 +41,9 @@ describe('retries', () => {
     sim = track(await fastSim());
     client = track(clientFor(sim));
     const error = await client.get('/nodes/pve1/qemu/4242/config').catch((e: unknown) => e);
-    expect((error as PveHttpError).pveMessage).toBe("Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist");
+    expect((error as PveHttpError).pveMessage).toBe(
+      "Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist",
+    );
     expect(sim.requests.count('GET /nodes/{node}/qemu/{vmid}/config')).toBe(1);
   });
 
@@ -74,12 +83,14 @@ describe('retries', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
-    client = track(new ProxmoxClient({
-      baseUrl: `https://127.0.0.1:${port}`,
-      auth: { type: 'token', tokenId: 'a@pve!b', secret: 'c0ffee' },
-      tls: { insecure: true },
-      retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
-    }));
+    client = track(
+      new ProxmoxClient({
+        baseUrl: `https://127.0.0.1:${port}`,
+        auth: { type: 'token', tokenId: 'a@pve!b', secret: 'c0ffee' },
+        tls: { insecure: true },
+        retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
+      }),
+    );
     const error = await client.post('/nodes/pve1/qemu/100/status/start').catch((e: unknown) => e);
     server.close();
     expect(error).toBeInstanceOf(PveConnectionError);
@@ -126,9 +137,13 @@ describe('responses', () => {
     sim.faults.add({ path: '/nodes', kind: 'wrong-shape', count: 1 });
     const error = await client.get('/nodes', undefined, { schema }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PveResponseShapeError);
-    expect((error as Error).message).toBe("GET /nodes on cluster 'lab' returned an unexpected response: data: Invalid input: expected array, received object");
+    expect((error as Error).message).toBe(
+      "GET /nodes on cluster 'lab' returned an unexpected response: data: Invalid input: expected array, received object",
+    );
     const strict = z.array(z.object({ node: z.string(), maxmem: z.string() }));
-    const nested = (await client.get('/nodes', undefined, { schema: strict }).catch((e: unknown) => e)) as PveResponseShapeError;
+    const nested = (await client
+      .get('/nodes', undefined, { schema: strict })
+      .catch((e: unknown) => e)) as PveResponseShapeError;
     expect(nested.issues[0]).toBe('data[0].maxmem: Invalid input: expected string, received number');
   });
 
@@ -154,7 +169,9 @@ describe('responses', () => {
     const error = (await client.get('/cluster/nextid', { vmid: 9000 }).catch((e: unknown) => e)) as PveHttpError;
     expect(error.status).toBe(400);
     expect(error.errors).toEqual({ vmid: 'VM 9000 already exists' });
-    expect(error.message).toBe("GET /cluster/nextid on cluster 'lab' failed with HTTP 400: Parameter verification failed. — vmid: VM 9000 already exists");
+    expect(error.message).toBe(
+      "GET /cluster/nextid on cluster 'lab' failed with HTTP 400: Parameter verification failed. — vmid: VM 9000 already exists",
+    );
   });
 });
 

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError, ProxmoxClient, cloneVm, type CloneProgress } from '../src/index.js';
+import {
+  CloneTimeoutError,
+  LinkedCloneUnsupportedError,
+  TemplateMissingDiskError,
+  ProxmoxClient,
+  cloneVm,
+  type CloneProgress,
+} from '../src/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;
@@ -33,7 +40,9 @@ describe('cloneVm', () => {
   it('refuses a template with only a cloud-init drive and a CD-ROM before sending any clone request', async () => {
     sim = await fastSim();
     sim.editGuestConfig(9000, { scsi0: null, boot: 'order=ide2', ide0: 'local:iso/ubuntu.iso,media=cdrom' });
-    const error = await cloneVm(client(), { source: { node: 'pve1', vmid: 9000 }, name: 'x', ...fast }).catch((e: unknown) => e);
+    const error = await cloneVm(client(), { source: { node: 'pve1', vmid: 9000 }, name: 'x', ...fast }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TemplateMissingDiskError);
     expect((error as Error).message).toBe('template 9000 on pve1 has no boot disk (only ide0, ide2); recreate it');
     expect(sim.requests.count(CLONE_REQUESTS)).toBe(0);
@@ -67,12 +76,19 @@ describe('cloneVm', () => {
   it('times out with diagnostics when the lock never clears although the task said OK', async () => {
     sim = await fastSim();
     sim.ops.stuckClones = 1;
-    const error = (await cloneVm(client(), { source: { node: 'pve1', vmid: 9000 }, name: 'stuck', timeoutMs: 1500, ...fast }).catch((e: unknown) => e)) as CloneTimeoutError;
+    const error = (await cloneVm(client(), {
+      source: { node: 'pve1', vmid: 9000 },
+      name: 'stuck',
+      timeoutMs: 1500,
+      ...fast,
+    }).catch((e: unknown) => e)) as CloneTimeoutError;
     expect(error).toBeInstanceOf(CloneTimeoutError);
     expect(error.code).toBe('LAB_CLONE_TIMEOUT');
     expect(error.data).toMatchObject({ waitingFor: 'lock', templateStillHasDisk: true, lastConfig: { lock: 'clone' } });
     expect((error.data.taskLogTail as string[]).at(-1)).toBe('TASK OK');
-    expect(error.message).toMatch(/still waiting for its 'lock: clone' to clear\); the template still has its boot disk/);
+    expect(error.message).toMatch(
+      /still waiting for its 'lock: clone' to clear\); the template still has its boot disk/,
+    );
   });
 
   it('falls back to a full clone on a storage without linked clones, and says so', async () => {
@@ -85,22 +101,43 @@ describe('cloneVm', () => {
 
   it('falls back when PVE itself refuses the linked clone', async () => {
     sim = await fastSim({ timeScale: 400 });
-    sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'http-500', count: 1, message: "Linked clone feature is not supported for 'local-lvm:base-9000-disk-0' (scsi0)" });
+    sim.faults.add({
+      method: 'POST',
+      path: '/nodes/{node}/qemu/{vmid}/clone',
+      kind: 'http-500',
+      count: 1,
+      message: "Linked clone feature is not supported for 'local-lvm:base-9000-disk-0' (scsi0)",
+    });
     const result = await cloneVm(client(), { source: { node: 'pve1', vmid: 9000 }, name: 'fallback', ...fast });
-    expect(result).toMatchObject({ mode: 'full', fallbackReason: "Linked clone feature is not supported for 'local-lvm:base-9000-disk-0' (scsi0)", attempts: 2 });
+    expect(result).toMatchObject({
+      mode: 'full',
+      fallbackReason: "Linked clone feature is not supported for 'local-lvm:base-9000-disk-0' (scsi0)",
+      attempts: 2,
+    });
   });
 
   it('refuses a demanded linked clone where it is impossible, before cloning', async () => {
     sim = await fastSim();
-    await expect(cloneVm(client(), { source: { node: 'pve3', vmid: 9003 }, name: 'x', mode: 'linked', ...fast })).rejects.toBeInstanceOf(LinkedCloneUnsupportedError);
-    await expect(cloneVm(client(), { source: { node: 'pve1', vmid: 100 }, name: 'x', mode: 'linked', ...fast })).rejects.toThrow('VM 100 is not a template');
+    await expect(
+      cloneVm(client(), { source: { node: 'pve3', vmid: 9003 }, name: 'x', mode: 'linked', ...fast }),
+    ).rejects.toBeInstanceOf(LinkedCloneUnsupportedError);
+    await expect(
+      cloneVm(client(), { source: { node: 'pve1', vmid: 100 }, name: 'x', mode: 'linked', ...fast }),
+    ).rejects.toThrow('VM 100 is not a template');
     expect(sim.requests.count(CLONE_REQUESTS)).toBe(0);
   });
 
   it('reports copy progress of a full clone from the task log', async () => {
     sim = await fastSim({ timeScale: 200 });
     const events: CloneProgress[] = [];
-    const result = await cloneVm(client(), { source: { node: 'pve1', vmid: 9002 }, name: 'full', mode: 'full', target: 'pve2', onProgress: (p) => events.push(p), ...fast });
+    const result = await cloneVm(client(), {
+      source: { node: 'pve1', vmid: 9002 },
+      name: 'full',
+      mode: 'full',
+      target: 'pve2',
+      onProgress: (p) => events.push(p),
+      ...fast,
+    });
     expect(result).toMatchObject({ mode: 'full', node: 'pve2' });
     const phases = [...new Set(events.map((e) => e.phase))];
     expect(phases).toEqual(['verifying-source', 'allocating', 'cloning', 'waiting-for-lock', 'verifying', 'done']);
@@ -110,9 +147,19 @@ describe('cloneVm', () => {
   });
 
   it('retries clones that lost a storage-lock race until all are verified', async () => {
-    sim = await fastSim({ timeScale: 20, scenario: { ...structuredClone(presets.small!), timings: { linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 } } });
+    sim = await fastSim({
+      timeScale: 20,
+      scenario: {
+        ...structuredClone(presets.small!),
+        timings: { linkedCloneSeconds: 4, storageLockTimeoutSeconds: 10 },
+      },
+    });
     const api = client();
-    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => cloneVm(api, { source: { node: 'pve1', vmid: 9000 }, name: `s${i}`, pollIntervalMs: 50 })));
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        cloneVm(api, { source: { node: 'pve1', vmid: 9000 }, name: `s${i}`, pollIntervalMs: 50 }),
+      ),
+    );
     expect(new Set(results.map((r) => r.vmid)).size).toBe(5);
     expect(results.some((r) => r.attempts > 1)).toBe(true);
     for (const r of results) expect(sim.state.guests.get(r.vmid)?.config.lock).toBeUndefined();

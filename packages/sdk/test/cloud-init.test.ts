@@ -6,7 +6,8 @@ import { sshKeyRecord } from '../src/people/ssh-keys.js';
 import { labOver } from './deployment-fixture.js';
 
 // Real-format keys: the blob starts with the type name, as ssh-keygen writes it.
-const blob = (type: string, body: number) => Buffer.concat([Buffer.from([0, 0, 0, type.length]), Buffer.from(type), Buffer.alloc(body, 7)]).toString('base64');
+const blob = (type: string, body: number) =>
+  Buffer.concat([Buffer.from([0, 0, 0, type.length]), Buffer.from(type), Buffer.alloc(body, 7)]).toString('base64');
 const ED25519 = `ssh-ed25519 ${blob('ssh-ed25519', 36)} alice@laptop`;
 const RSA = `ssh-rsa ${blob('ssh-rsa', 270)} alice on the lab PC`;
 
@@ -16,8 +17,11 @@ describe('SSH public keys', () => {
     expect(key).toMatchObject({ type: 'ssh-ed25519', comment: 'alice@laptop', line: ED25519 });
     expect(key.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
     expect(parseSshPublicKey(RSA).comment).toBe('alice on the lab PC');
-    expect(parseSshPublicKey(`sk-ssh-ed25519@openssh.com ${blob('sk-ssh-ed25519@openssh.com', 60)}`).comment).toBeNull();
-    for (const type of ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']) expect(parseSshPublicKey(`${type} ${blob(type, 80)}`).type).toBe(type);
+    expect(
+      parseSshPublicKey(`sk-ssh-ed25519@openssh.com ${blob('sk-ssh-ed25519@openssh.com', 60)}`).comment,
+    ).toBeNull();
+    for (const type of ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'])
+      expect(parseSshPublicKey(`${type} ${blob(type, 80)}`).type).toBe(type);
   });
 
   it('are refused with a reason: unknown type, not base64, a blob of another type, a private key, two lines', () => {
@@ -56,7 +60,8 @@ describe('cloud-init of student VMs', () => {
     const { api, store, engine, catalog } = await labOver(sim);
     try {
       const alice = (await store.classes.getPersonByUsername('alice'))!;
-      for (const [i, line] of [ED25519, RSA].entries()) await store.sshKeys.add(sshKeyRecord(alice.id, parseSshPublicKey(line), 10 + i));
+      for (const [i, line] of [ED25519, RSA].entries())
+        await store.sshKeys.add(sshKeyRecord(alice.id, parseSshPublicKey(line), 10 + i));
       await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: null, ipconfig0: 'ip=dhcp' });
       expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
 
@@ -67,7 +72,11 @@ describe('cloud-init of student VMs', () => {
       expect(vm.config.ipconfig0).toBe('ip=dhcp');
       expect(vm.config.sshkeys).toMatch(/^[-%a-zA-Z0-9_.!~*'()]+$/);
       expect(decodeURIComponent(vm.config.sshkeys!).split('\n')).toEqual([ED25519, RSA]);
-      expect(generatedCloudinit(vm)).toMatchObject({ ciuser: 'alice', sshkeys: vm.config.sshkeys, name: 'cs101-alice' });
+      expect(generatedCloudinit(vm)).toMatchObject({
+        ciuser: 'alice',
+        sshkeys: vm.config.sshkeys,
+        name: 'cs101-alice',
+      });
       const bob = (await store.classes.getPersonByUsername('bob'))!;
       const bobVm = sim.state.guests.get((await store.classes.assignmentsOf(bob.id))[0]!.vmid)!;
       expect(bobVm.config.ciuser).toBe('bob');
@@ -75,11 +84,21 @@ describe('cloud-init of student VMs', () => {
 
       // A reset applies it again to the new VM; a second reset changes nothing more.
       await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: 'student', ipconfig0: null });
-      await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))).done;
-      expect(sim.state.guests.get(assignment!.vmid)!.config).toMatchObject({ ciuser: 'student', sshkeys: vm.config.sshkeys });
+      await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
+      ).done;
+      expect(sim.state.guests.get(assignment!.vmid)!.config).toMatchObject({
+        ciuser: 'student',
+        sshkeys: vm.config.sshkeys,
+      });
 
       // A template without a cloud-init drive: its VMs are left alone.
-      await catalog.create({ name: 'windows', memory: 4096, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }] });
+      await catalog.create({
+        name: 'windows',
+        memory: 4096,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+      });
       await store.classes.createClass({ id: 'win1', name: 'Windows', templateId: null, ownerId: null }, 1);
       await store.classes.addMember({ classId: 'win1', personId: alice.id, role: 'student' });
       expect((await engine.deploy({ classId: 'win1', count: 1, template: 'windows' })).status).toBe('done');
@@ -97,7 +116,11 @@ describe('cloud-init of student VMs', () => {
     const sim = await startPveSim({ timeScale: 200 });
     const { api } = await labOver(sim);
     try {
-      const put = (sshkeys: string) => api.put('/nodes/pve1/qemu/9000/config', { sshkeys }).then(() => 'ok', (e: unknown) => (e instanceof PveHttpError ? `${e.status} ${e.pveMessage}` : String(e)));
+      const put = (sshkeys: string) =>
+        api.put('/nodes/pve1/qemu/9000/config', { sshkeys }).then(
+          () => 'ok',
+          (e: unknown) => (e instanceof PveHttpError ? `${e.status} ${e.pveMessage}` : String(e)),
+        );
       expect(await put(ED25519)).toMatch(/^400 /);
       expect(await put(encodeURIComponent('not a key'))).toBe('500 SSH public key validation error');
       expect(await put(encodeSshKeys([ED25519]))).toBe('ok');

@@ -5,7 +5,13 @@ import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 const { track } = closeAfterEach();
 const auth = { type: 'token' as const, tokenId: 'lab@pve!bot', secret: 'token-secret-1234' };
-const cluster = (overrides: Record<string, unknown>) => ({ id: 'lab1', url: 'https://pve1.example.org:8006', tokenId: 'lab@pve!bot', tokenSecret: 'x1', ...overrides });
+const cluster = (overrides: Record<string, unknown>) => ({
+  id: 'lab1',
+  url: 'https://pve1.example.org:8006',
+  tokenId: 'lab@pve!bot',
+  tokenSecret: 'x1',
+  ...overrides,
+});
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -20,12 +26,18 @@ describe('cluster URLs', () => {
   it('refuses http://, so the API token never travels in cleartext', () => {
     const fromConfig = thrown(() => new Clusters([cluster({ url: 'http://pve1.example.org:8006' })]));
     expect(fromConfig).toBeInstanceOf(ConfigError);
-    expect(fromConfig.message).toBe("config key 'clusters.0.url': must start with https:// (got http://); PVE's API is served over TLS only and the token must never travel in cleartext");
+    expect(fromConfig.message).toBe(
+      "config key 'clusters.0.url': must start with https:// (got http://); PVE's API is served over TLS only and the token must never travel in cleartext",
+    );
     expect(() => new ProxmoxClient({ baseUrl: 'http://127.0.0.1:8006', auth })).toThrow(ConfigError);
   });
 
   it('refuses a URL carrying a user and password and never repeats the password', () => {
-    for (const url of ['https://root:Hunter2-secret@pve1.example.org:8006', 'https://root:Hunter2-secret@pve1.example.org:notaport', 'https://root:Hunter2-secret@pve1.example.org:8006/api2/json']) {
+    for (const url of [
+      'https://root:Hunter2-secret@pve1.example.org:8006',
+      'https://root:Hunter2-secret@pve1.example.org:notaport',
+      'https://root:Hunter2-secret@pve1.example.org:8006/api2/json',
+    ]) {
       const fromConfig = thrown(() => new Clusters([cluster({ url })]));
       expect(fromConfig).toBeInstanceOf(ConfigError);
       expect(fromConfig.message).toMatch(/^config key 'clusters\.0\.url': /);
@@ -35,7 +47,9 @@ describe('cluster URLs', () => {
         expect(`${error.message} ${JSON.stringify(error)} ${String(error.stack)}`).not.toContain('Hunter2');
       }
     }
-    expect(thrown(() => new Clusters([cluster({ url: 'https://root:Hunter2-secret@pve1.example.org:8006' })])).message).toBe(
+    expect(
+      thrown(() => new Clusters([cluster({ url: 'https://root:Hunter2-secret@pve1.example.org:8006' })])).message,
+    ).toBe(
       "config key 'clusters.0.url': must not carry a user name or password (https://…@pve1.example.org:8006); put credentials in tokenId/tokenSecret or username/password",
     );
   });
@@ -46,8 +60,12 @@ describe('millisecond settings', () => {
     expect(thrown(() => new Clusters([cluster({ timeoutMs: 2 ** 31 })])).message).toBe(
       "config key 'clusters.0.timeoutMs': must be at most 2147483647 ms (about 24.8 days; Node timers overflow above that)",
     );
-    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, timeoutMs: 2 ** 31 })).toThrow(ConfigError);
-    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, retry: { maxDelayMs: 2 ** 32 } })).toThrow(/retry\.maxDelayMs must be at most/);
+    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, timeoutMs: 2 ** 31 })).toThrow(
+      ConfigError,
+    );
+    expect(
+      () => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, retry: { maxDelayMs: 2 ** 32 } }),
+    ).toThrow(/retry\.maxDelayMs must be at most/);
     const sim: PveSim = track(await fastSim());
     const client = track(clientFor(sim, { timeoutMs: MAX_TIMER_MS }));
     expect(await client.get<unknown[]>('/nodes')).toHaveLength(3);
@@ -57,7 +75,11 @@ describe('millisecond settings', () => {
   });
 
   it('refuses a maxResponseBytes beyond 256 MiB', () => {
-    expect(thrown(() => new Clusters([cluster({ maxResponseBytes: 2 ** 30 })])).message).toBe("config key 'clusters.0.maxResponseBytes': must be at most 268435456 (256 MiB)");
-    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, maxResponseBytes: 0 })).toThrow(ConfigError);
+    expect(thrown(() => new Clusters([cluster({ maxResponseBytes: 2 ** 30 })])).message).toBe(
+      "config key 'clusters.0.maxResponseBytes': must be at most 268435456 (256 MiB)",
+    );
+    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, maxResponseBytes: 0 })).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -23,7 +23,12 @@ function clockAt(start: number): Clock & { advance(ms: number): void } {
   return { now: () => now, sleep: async () => undefined, advance: (ms) => (now += ms) };
 }
 
-async function school(): Promise<{ store: Store; clock: ReturnType<typeof clockAt>; grants: ConsoleGrants; viewer: (username: string) => Promise<{ personId: number; username: string; role: 'admin' | 'teacher' | 'student' }> }> {
+async function school(): Promise<{
+  store: Store;
+  clock: ReturnType<typeof clockAt>;
+  grants: ConsoleGrants;
+  viewer: (username: string) => Promise<{ personId: number; username: string; role: 'admin' | 'teacher' | 'student' }>;
+}> {
   const store = createMemoryStore();
   const clock = clockAt(1_700_000_000_000);
   const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'L', role: 'teacher' }, 1);
@@ -39,19 +44,39 @@ async function school(): Promise<{ store: Store; clock: ReturnType<typeof clockA
     const p = (await store.classes.getPersonByUsername(username))!;
     return { personId: p.id, username: p.username, role: p.role };
   };
-  return { store, clock, grants: new ConsoleGrants({ store, clock, linkTtlMs: 60_000, sessionMaxMs: 600_000 }), viewer };
+  return {
+    store,
+    clock,
+    grants: new ConsoleGrants({ store, clock, linkTtlMs: 60_000, sessionMaxMs: 600_000 }),
+    viewer,
+  };
 }
 
-const from = (viewer: Awaited<ReturnType<Awaited<ReturnType<typeof school>>['viewer']>>) => ({ viewer, platform: 'discord', platformUserId: `${viewer.username}-id` });
+const from = (viewer: Awaited<ReturnType<Awaited<ReturnType<typeof school>>['viewer']>>) => ({
+  viewer,
+  platform: 'discord',
+  platformUserId: `${viewer.username}-id`,
+});
 
 describe('console grants', () => {
   it('are issued to the VM owner, their teacher and admins only', async () => {
     const { grants, viewer } = await school();
-    await expect(grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 })).resolves.toMatchObject({ grant: { vmid: 100, sessionMaxMs: 600_000 } });
+    await expect(grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 })).resolves.toMatchObject({
+      grant: { vmid: 100, sessionMaxMs: 600_000 },
+    });
     await expect(grants.issue(from(await viewer('lovelace')), { clusterId: 'lab', vmid: 100 })).resolves.toBeDefined();
     await expect(grants.issue(from(await viewer('root')), { clusterId: 'lab', vmid: 100 })).resolves.toBeDefined();
-    await expect(grants.issue(from(await viewer('ben')), { clusterId: 'lab', vmid: 100 })).rejects.toThrow(new NotAllowedError({ actor: 'ben', action: 'open the console of', target: 'VM 100', reason: 'it is not assigned to you' }));
-    await expect(grants.issue(from(await viewer('hopper')), { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(grants.issue(from(await viewer('ben')), { clusterId: 'lab', vmid: 100 })).rejects.toThrow(
+      new NotAllowedError({
+        actor: 'ben',
+        action: 'open the console of',
+        target: 'VM 100',
+        reason: 'it is not assigned to you',
+      }),
+    );
+    await expect(grants.issue(from(await viewer('hopper')), { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(
+      NotAllowedError,
+    );
   });
 
   it('open once, within their time to live, and hand out a session for their VM only', async () => {
@@ -63,7 +88,9 @@ describe('console grants', () => {
     await expect(grants.openLink(token)).rejects.toBeInstanceOf(ConsoleLinkUsedError);
     await expect(grants.attach(sessionId, { clusterId: 'lab', vmid: 101 })).rejects.toBeInstanceOf(ConsoleWrongVmError);
     // The wrong-VM attempt took the session: a page session connects once.
-    await expect(grants.attach(sessionId, { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(ConsoleSessionUnknownError);
+    await expect(grants.attach(sessionId, { clusterId: 'lab', vmid: 100 })).rejects.toBeInstanceOf(
+      ConsoleSessionUnknownError,
+    );
     const late = await grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 });
     clock.advance(60_001);
     await expect(grants.openLink(late.token)).rejects.toBeInstanceOf(ConsoleLinkExpiredError);
@@ -73,7 +100,10 @@ describe('console grants', () => {
   it('refuse a link whose VM was reassigned before it was opened', async () => {
     const { grants, viewer, store } = await school();
     const { token } = await grants.issue(from(await viewer('ann')), { clusterId: 'lab', vmid: 100 });
-    await store.classes.assignVm({ clusterId: 'lab', vmid: 100, personId: (await viewer('ben')).personId, classId: 'cs101', role: 'student' }, 2);
+    await store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: (await viewer('ben')).personId, classId: 'cs101', role: 'student' },
+      2,
+    );
     await expect(grants.openLink(token)).rejects.toBeInstanceOf(ConsoleNotYoursError);
   });
 });

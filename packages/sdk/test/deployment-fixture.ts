@@ -4,7 +4,10 @@ import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor } from './helpers.js';
 
 /** A lab over `sim`: a store with teacher + students enrolled in cs101, the ubuntu template, an engine. */
-export async function labOver(sim: PveSim, options: { students?: string[]; store?: Store } = {}): Promise<{
+export async function labOver(
+  sim: PveSim,
+  options: { students?: string[]; store?: Store } = {},
+): Promise<{
   api: ProxmoxClient;
   store: Store;
   catalog: TemplateCatalog;
@@ -16,7 +19,15 @@ export async function labOver(sim: PveSim, options: { students?: string[]; store
   const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
   const catalog = new TemplateCatalog({ store, clusters });
   if (!(await store.templates.getByName('ubuntu'))) {
-    await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }] });
+    await catalog.create({
+      name: 'ubuntu',
+      memory: 2048,
+      cores: 2,
+      mappings: [
+        { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+        { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+      ],
+    });
     const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'Ms T', role: 'teacher' }, 1);
     await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
     for (const username of options.students ?? ['alice', 'bob', 'carol']) {
@@ -30,5 +41,8 @@ export async function labOver(sim: PveSim, options: { students?: string[]; store
 
 /** Names of the class's guests on the simulated cluster. */
 export function classVmNames(sim: PveSim, classId = 'cs101'): string[] {
-  return [...sim.state.guests.values()].filter((g) => (g.config.name ?? '').startsWith(`${classId}-`)).map((g) => g.config.name!).sort();
+  return [...sim.state.guests.values()]
+    .filter((g) => (g.config.name ?? '').startsWith(`${classId}-`))
+    .map((g) => g.config.name!)
+    .sort();
 }

@@ -20,7 +20,9 @@ async function handMade(api: ProxmoxClient, name: string): Promise<number> {
 
 async function enrol(store: Store, classId: string, usernames: string[]): Promise<void> {
   for (const username of usernames) {
-    const person = (await store.classes.getPersonByUsername(username)) ?? (await store.classes.createPerson({ username, displayName: username, role: 'student' }, 1));
+    const person =
+      (await store.classes.getPersonByUsername(username)) ??
+      (await store.classes.createPerson({ username, displayName: username, role: 'student' }, 1));
     await store.classes.addMember({ classId, personId: person.id, role: 'student' });
   }
 }
@@ -42,10 +44,20 @@ describe('a class deployment touches only what is the class’s', () => {
     expect((error as Error).message).toBe(
       `VM ${stranger} on pve1 is named cs101-alice but does not belong to cs101; rename it in Proxmox, or take it over with \`lab adopt ${stranger} --class cs101 --student alice\`.`,
     );
-    expect(sim.state.acceptedClones.filter((c) => c.name?.startsWith('cs101-') && c.name !== 'cs101-alice' && c.name !== 'cs101-zed')).toEqual([]);
+    expect(
+      sim.state.acceptedClones.filter(
+        (c) => c.name?.startsWith('cs101-') && c.name !== 'cs101-alice' && c.name !== 'cs101-zed',
+      ),
+    ).toEqual([]);
 
     const alice = (await lab.store.classes.getPersonByUsername('alice'))!;
-    await lab.engine.adoptVm({ clusterId: 'lab', vmid: stranger, classId: 'cs101', personId: alice.id, actor: 'teacher' });
+    await lab.engine.adoptVm({
+      clusterId: 'lab',
+      vmid: stranger,
+      classId: 'cs101',
+      personId: alice.id,
+      actor: 'teacher',
+    });
     const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' });
     expect(plan.vms.find((v) => v.owner === 'alice')).toMatchObject({ action: 'keep', vmid: stranger });
     const summary = await (await lab.engine.apply(plan)).done;
@@ -55,7 +67,9 @@ describe('a class deployment touches only what is the class’s', () => {
     // Scaling down to one seat deletes only class VMs; the bystander is never even listed.
     const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu' });
     expect(down.vms.filter((v) => v.action === 'delete').map((v) => v.vmid)).not.toContain(bystander);
-    await (await lab.engine.apply(down, { confirmDeletes: true })).done;
+    await (
+      await lab.engine.apply(down, { confirmDeletes: true })
+    ).done;
     expect(guest(sim, bystander)?.config.name).toBe('cs101-zed');
     expect(guest(sim, stranger)?.config.name).toBe('cs101-alice');
     await lab.engine.destroyClass('cs101');
@@ -67,11 +81,17 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 400 }));
     const lab = await labOver(sim);
     track(lab.api);
-    const other = await lab.store.classes.createPerson({ username: 'hopper', displayName: 'Grace', role: 'teacher' }, 1);
+    const other = await lab.store.classes.createPerson(
+      { username: 'hopper', displayName: 'Grace', role: 'teacher' },
+      1,
+    );
     await lab.store.classes.createClass({ id: 'cs101-b', name: 'CS 101 B', templateId: null, ownerId: other.id }, 1);
     await enrol(lab.store, 'cs101-b', ['dan', 'eve', 'fay']);
     expect((await lab.engine.deploy({ classId: 'cs101-b', count: 3, template: 'ubuntu' })).status).toBe('done');
-    const theirs = [...sim.state.guests.values()].filter((g) => g.config.tags?.includes('class-cs101-b')).map((g) => g.vmid).sort();
+    const theirs = [...sim.state.guests.values()]
+      .filter((g) => g.config.tags?.includes('class-cs101-b'))
+      .map((g) => g.vmid)
+      .sort();
     expect(theirs).toHaveLength(5);
 
     expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
@@ -79,7 +99,12 @@ describe('a class deployment touches only what is the class’s', () => {
     for (const d of down.vms.filter((v) => v.action === 'delete')) expect(theirs).not.toContain(d.vmid);
     expect((await (await lab.engine.apply(down, { confirmDeletes: true })).done).status).toBe('done');
     await lab.engine.destroyClass('cs101');
-    expect([...sim.state.guests.values()].filter((g) => g.config.tags?.includes('class-cs101-b')).map((g) => g.vmid).sort()).toEqual(theirs);
+    expect(
+      [...sim.state.guests.values()]
+        .filter((g) => g.config.tags?.includes('class-cs101-b'))
+        .map((g) => g.vmid)
+        .sort(),
+    ).toEqual(theirs);
     expect([...sim.state.guests.values()].filter((g) => g.config.tags?.includes('class-cs101;'))).toEqual([]);
   });
 
@@ -103,14 +128,25 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 200 }));
     const lab = await labOver(sim);
     track(lab.api);
-    const other = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25 });
+    const other = new DeploymentEngine({
+      store: lab.store,
+      clusters: lab.clusters,
+      catalog: lab.catalog,
+      pollIntervalMs: 25,
+    });
     const planA = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'teacher' });
     const planB = await other.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'admin' });
     const running = await lab.engine.apply(planA);
-    const refused = await Promise.all([other.apply(planB).catch((e: unknown) => e), lab.engine.apply(planA).catch((e: unknown) => e), other.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }).catch((e: unknown) => e)]);
+    const refused = await Promise.all([
+      other.apply(planB).catch((e: unknown) => e),
+      lab.engine.apply(planA).catch((e: unknown) => e),
+      other.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }).catch((e: unknown) => e),
+    ]);
     for (const error of refused) {
       expect(error).toBeInstanceOf(DeploymentInProgressError);
-      expect((error as Error).message).toMatch(/^A deployment of cs101 started by teacher at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running; wait for it to finish, then try again\.$/);
+      expect((error as Error).message).toMatch(
+        /^A deployment of cs101 started by teacher at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running; wait for it to finish, then try again\.$/,
+      );
     }
     expect((await running.done).status).toBe('done');
     const names = sim.state.acceptedClones.map((c) => c.name);
@@ -133,8 +169,12 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(ran).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DeploymentInProgressError);
-    expect(((refused[0] as PromiseRejectedResult).reason as Error).message).toMatch(/^A deployment of cs101 started by (teacher|admin) at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running/);
-    expect((await (ran[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lab.engine.apply>>>).value.done).status).toBe('done');
+    expect(((refused[0] as PromiseRejectedResult).reason as Error).message).toMatch(
+      /^A deployment of cs101 started by (teacher|admin) at \d{4}-\d\d-\d\d \d\d:\d\d UTC is still running/,
+    );
+    expect(
+      (await (ran[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lab.engine.apply>>>).value.done).status,
+    ).toBe('done');
     const names = sim.state.acceptedClones.map((c) => c.name);
     expect(names.length).toBe(new Set(names).size);
   });
@@ -143,14 +183,24 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 50 }));
     const lab = await labOver(sim, { students: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'] });
     track(lab.api);
-    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, leaseTtlMs: 300, instanceId: 'victim', limits: { global: 1 } });
+    const engine = new DeploymentEngine({
+      store: lab.store,
+      clusters: lab.clusters,
+      catalog: lab.catalog,
+      pollIntervalMs: 25,
+      leaseTtlMs: 300,
+      instanceId: 'victim',
+      limits: { global: 1 },
+    });
     let stolen = false;
     const handle = await engine.apply(await engine.plan({ classId: 'cs101', count: 8, template: 'ubuntu' }), {
       onEvent: (e) => {
         if (e.type === 'registered' && !stolen) {
           stolen = true;
           // Another process believes the victim dead: the lease is taken from under it.
-          void lab.store.sync.releaseLease('deployment:cs101', 'victim').then(() => lab.store.sync.acquireLease('deployment:cs101', 'thief', 60_000, Date.now()));
+          void lab.store.sync
+            .releaseLease('deployment:cs101', 'victim')
+            .then(() => lab.store.sync.acquireLease('deployment:cs101', 'thief', 60_000, Date.now()));
         }
       },
     });
@@ -171,7 +221,12 @@ describe('a class deployment touches only what is the class’s', () => {
     track(lab.api);
     expect((await lab.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
     const base = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base')!;
-    const extra = await cloneVm(lab.api, { source: { node: base.node, vmid: base.vmid }, name: 'cs101-base', mode: 'full', pollIntervalMs: 20 });
+    const extra = await cloneVm(lab.api, {
+      source: { node: base.node, vmid: base.vmid },
+      name: 'cs101-base',
+      mode: 'full',
+      pollIntervalMs: 20,
+    });
     sim.editGuestConfig(extra.vmid, { template: '1', tags: 'lab;class-cs101;role-base' });
     const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
     expect(plan.vms.filter((v) => v.action === 'delete').map((v) => [v.vmid, v.role])).toEqual([[extra.vmid, 'base']]);

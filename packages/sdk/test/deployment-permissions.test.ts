@@ -15,8 +15,19 @@ const CLONES = 'POST /nodes/{node}/qemu/{vmid}/clone';
 const STUDENTS = Array.from({ length: 30 }, (_, i) => `student${String(i + 1).padStart(2, '0')}`);
 /** What a lab's deployment token needs (qemu-server clone_vm, template, config; pve-manager resources). */
 const LAB_PRIVS = [
-  'VM.Allocate', 'VM.Clone', 'VM.Audit', 'VM.Config.Options', 'VM.Config.Disk', 'VM.Config.Cloudinit', 'VM.PowerMgmt', 'VM.Migrate', 'VM.GuestAgent.Audit',
-  'Datastore.AllocateSpace', 'Datastore.Audit', 'SDN.Use', 'Sys.Audit',
+  'VM.Allocate',
+  'VM.Clone',
+  'VM.Audit',
+  'VM.Config.Options',
+  'VM.Config.Disk',
+  'VM.Config.Cloudinit',
+  'VM.PowerMgmt',
+  'VM.Migrate',
+  'VM.GuestAgent.Audit',
+  'Datastore.AllocateSpace',
+  'Datastore.Audit',
+  'SDN.Use',
+  'Sys.Audit',
 ];
 
 /** A sim whose own token is `lab@pve!deploy`, privilege-separated, with the `LabBot` role holding `privs` on `/`. */
@@ -40,7 +51,9 @@ describe('deployments with a privilege-separated token', () => {
     const error = await lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PvePermissionError);
     expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
-    expect((error as Error).message).toBe("Proxmox refused: the lab's token lacks VM.Clone on /vms/9000 — ask your admin to run `lab doctor`.");
+    expect((error as Error).message).toBe(
+      "Proxmox refused: the lab's token lacks VM.Clone on /vms/9000 — ask your admin to run `lab doctor`.",
+    );
     expect(sim.requests.count(CLONES)).toBe(0);
   });
 
@@ -48,7 +61,10 @@ describe('deployments with a privilege-separated token', () => {
     sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.Config.Cloudinit'));
     const lab = await labOver(sim, { students: STUDENTS });
     api = lab.api;
-    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({ aclPath: '/vms', privilege: 'VM.Config.Cloudinit' });
+    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({
+      aclPath: '/vms',
+      privilege: 'VM.Config.Cloudinit',
+    });
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone')).toBe(0);
   });
 
@@ -56,7 +72,10 @@ describe('deployments with a privilege-separated token', () => {
     sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'SDN.Use'));
     const lab = await labOver(sim, { students: STUDENTS });
     api = lab.api;
-    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({ aclPath: '/sdn/zones/localnetwork/vmbr0', privilege: 'SDN.Use' });
+    await expect(lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({
+      aclPath: '/sdn/zones/localnetwork/vmbr0',
+      privilege: 'SDN.Use',
+    });
     expect(sim.requests.count(CLONES)).toBe(0);
   });
 
@@ -66,19 +85,37 @@ describe('deployments with a privilege-separated token', () => {
     api = lab.api;
     const error = await api.post('/nodes/pve1/qemu/9000/clone', { newid: 800 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PvePermissionError);
-    expect(error).toMatchObject({ status: 403, code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
+    expect(error).toMatchObject({
+      status: 403,
+      code: 'LAB_PVE_PERMISSION',
+      aclPath: '/vms/9000',
+      privilege: 'VM.Clone',
+    });
   });
 
   it('deploys 30 students with every privilege, under a raised clone race rate, each VM once', async () => {
     sim = await simWithLabToken(LAB_PRIVS, 0.2);
     const lab = await labOver(sim, { students: STUDENTS });
     api = lab.api;
-    const summary = await lab.engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', requestedBy: 'teacher' });
-    expect(summary).toMatchObject({ status: 'done', created: 32, failed: [], orphans: [], unregistered: [], duplicates: [] });
+    const summary = await lab.engine.deploy({
+      classId: 'cs101',
+      count: 30,
+      template: 'ubuntu',
+      requestedBy: 'teacher',
+    });
+    expect(summary).toMatchObject({
+      status: 'done',
+      created: 32,
+      failed: [],
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+    });
     const lost = sim.state.acceptedClones.filter((c) => c.outcome === 'failed');
     expect(lost.length).toBeGreaterThan(0);
     const perName = new Map<string, number>();
-    for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok')) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+    for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok'))
+      perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
     expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
     expect(perName.size).toBe(32);
     // Lost races leave no VM behind: only the class's 32 VMs were added to the cluster.

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { DeleteConfirmationRequiredError, DeploymentEngine, InsufficientCapacityError, InvalidDeploymentError, type ConfigureStudentVm, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
+import {
+  DeleteConfirmationRequiredError,
+  DeploymentEngine,
+  InsufficientCapacityError,
+  InvalidDeploymentError,
+  type ConfigureStudentVm,
+  type DeploymentEvent,
+  type ProxmoxClient,
+} from '../src/index.js';
 import { expectSchemaValidRequests, fastSim } from './helpers.js';
 import { classVmNames, labOver } from './deployment-fixture.js';
 
@@ -40,9 +48,19 @@ describe('class deployment', () => {
     const lab = await labOver(sim);
     api = lab.api;
     const events: DeploymentEvent[] = [];
-    const summary = await lab.engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu', requestedBy: 'teacher' }, { onEvent: (e) => events.push(e) });
+    const summary = await lab.engine.deploy(
+      { classId: 'cs101', count: 4, template: 'ubuntu', requestedBy: 'teacher' },
+      { onEvent: (e) => events.push(e) },
+    );
     expect(summary).toMatchObject({ status: 'done', created: 6, kept: 0, deleted: 0, failed: [] });
-    expect(classVmNames(sim)).toEqual(['cs101-alice', 'cs101-base', 'cs101-bob', 'cs101-carol', 'cs101-seat-01', 'cs101-teacher']);
+    expect(classVmNames(sim)).toEqual([
+      'cs101-alice',
+      'cs101-base',
+      'cs101-bob',
+      'cs101-carol',
+      'cs101-seat-01',
+      'cs101-teacher',
+    ]);
     const base = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base')!;
     expect(base.config.template).toBe('1');
     expect(base.config.tags).toBe('lab;class-cs101;role-base');
@@ -52,9 +70,14 @@ describe('class deployment', () => {
     const teacherVm = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
     expect(teacherVm.config.scsi0).toMatch(/^local-lvm:vm-\d+-disk-0,/);
     const aliceId = (await lab.store.classes.getPersonByUsername('alice'))!.id;
-    expect(await lab.store.classes.assignmentsOf(aliceId)).toEqual([expect.objectContaining({ vmid: alice.vmid, classId: 'cs101', role: 'student' })]);
+    expect(await lab.store.classes.assignmentsOf(aliceId)).toEqual([
+      expect.objectContaining({ vmid: alice.vmid, classId: 'cs101', role: 'student' }),
+    ]);
     expect((await lab.store.inventory.list({ personId: aliceId })).map((v) => v.name)).toEqual(['cs101-alice']);
-    expect((await lab.store.templateInventory.list({ classId: 'cs101' }))[0]).toMatchObject({ vmid: base.vmid, isClassTemplate: true });
+    expect((await lab.store.templateInventory.list({ classId: 'cs101' }))[0]).toMatchObject({
+      vmid: base.vmid,
+      isClassTemplate: true,
+    });
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('planned');
     expect(types.at(-1)).toBe('done');
@@ -63,7 +86,10 @@ describe('class deployment', () => {
     const deployment = await lab.engine.getDeployment(summary.deploymentId);
     expect(deployment?.deployment.status).toBe('done');
     expect(deployment?.items.every((i) => i.status === 'done')).toBe(true);
-    expect((await lab.store.audit.list({ action: 'class.deploy' }))[0]).toMatchObject({ actor: 'teacher', target: 'cs101' });
+    expect((await lab.store.audit.list({ action: 'class.deploy' }))[0]).toMatchObject({
+      actor: 'teacher',
+      target: 'cs101',
+    });
     expectSchemaValidRequests(sim);
   });
 
@@ -80,11 +106,18 @@ describe('class deployment', () => {
 
     const up = await lab.engine.deploy({ classId: 'cs101', count: 6, template: 'ubuntu' });
     expect(up).toMatchObject({ status: 'done', created: 3, kept: 5 });
-    expect(classVmNames(sim).filter((n) => n.includes('seat'))).toEqual(['cs101-seat-01', 'cs101-seat-02', 'cs101-seat-03']);
+    expect(classVmNames(sim).filter((n) => n.includes('seat'))).toEqual([
+      'cs101-seat-01',
+      'cs101-seat-02',
+      'cs101-seat-03',
+    ]);
     const downPlan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
     expect(downPlan.unseated).toEqual(['carol']);
     expect(downPlan.vms.filter((v) => v.action === 'delete').map((v) => [v.name, v.owner])).toEqual([
-      ['cs101-carol', 'carol'], ['cs101-seat-01', null], ['cs101-seat-02', null], ['cs101-seat-03', null],
+      ['cs101-carol', 'carol'],
+      ['cs101-seat-01', null],
+      ['cs101-seat-02', null],
+      ['cs101-seat-03', null],
     ]);
     const refused = await lab.engine.apply(downPlan).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DeleteConfirmationRequiredError);
@@ -117,7 +150,7 @@ describe('class deployment', () => {
     }
   });
 
-  it('runs at most perStorage clone tasks at once on a storage, and holds no slot through a student\'s cloud-init step', async () => {
+  it("runs at most perStorage clone tasks at once on a storage, and holds no slot through a student's cloud-init step", async () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim, { students: ['alice', 'bob', 'carol', 'dave'] });
     api = lab.api;
@@ -148,7 +181,14 @@ describe('class deployment', () => {
       }
       return input.config;
     };
-    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, limits: { global: 8, perNode: 8, perStorage: 1 }, configureStudentVm });
+    const engine = new DeploymentEngine({
+      store: lab.store,
+      clusters: lab.clusters,
+      catalog: lab.catalog,
+      pollIntervalMs: 25,
+      limits: { global: 8, perNode: 8, perStorage: 1 },
+      configureStudentVm,
+    });
     const summary = await engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu' });
     expect(summary).toMatchObject({ status: 'done', created: 6, failed: [] });
     expect(most).toBe(1);
@@ -157,7 +197,11 @@ describe('class deployment', () => {
 
   it('replicates the base to more nodes when one node cannot hold every student', async () => {
     const scenario = structuredClone(presets.small!);
-    scenario.nodes = [{ name: 'pve1', memoryGiB: 12 }, { name: 'pve2', memoryGiB: 128 }, { name: 'pve3', memoryGiB: 128 }];
+    scenario.nodes = [
+      { name: 'pve1', memoryGiB: 12 },
+      { name: 'pve2', memoryGiB: 128 },
+      { name: 'pve3', memoryGiB: 128 },
+    ];
     sim = await fastSim({ timeScale: 400, scenario });
     const lab = await labOver(sim);
     api = lab.api;
@@ -166,10 +210,18 @@ describe('class deployment', () => {
     expect(plan.replicateBaseTo).not.toContain(plan.base.node);
     const summary = await (await lab.engine.apply(plan)).done;
     expect(summary.status).toBe('done');
-    const nodes = new Set([...sim.state.guests.values()].filter((g) => g.config.name?.startsWith('cs101-') && g.config.template !== '1').map((g) => g.node));
+    const nodes = new Set(
+      [...sim.state.guests.values()]
+        .filter((g) => g.config.name?.startsWith('cs101-') && g.config.template !== '1')
+        .map((g) => g.node),
+    );
     expect(nodes.size).toBeGreaterThan(1);
     for (const node of plan.replicateBaseTo) {
-      expect([...sim.state.guests.values()].some((g) => g.node === node && g.config.template === '1' && g.config.name === 'cs101-base')).toBe(true);
+      expect(
+        [...sim.state.guests.values()].some(
+          (g) => g.node === node && g.config.template === '1' && g.config.name === 'cs101-base',
+        ),
+      ).toBe(true);
     }
   });
 
@@ -177,11 +229,21 @@ describe('class deployment', () => {
     sim = await fastSim();
     const lab = await labOver(sim);
     api = lab.api;
-    await expect(lab.engine.plan({ classId: 'CS 101', count: 3, template: 'ubuntu' })).rejects.toThrow('classId: a class id is 2–31 lower-case letters, digits or dashes, starting with a letter (e.g. cs101)');
-    await expect(lab.engine.plan({ classId: 'cs101', count: -1, template: 'ubuntu' })).rejects.toThrow('count: the student count cannot be negative');
-    await expect(lab.engine.plan({ classId: 'cs999', count: 3, template: 'ubuntu' })).rejects.toThrow("no class 'cs999'; create it first (classes: cs101)");
-    await expect(lab.engine.plan({ classId: 'cs101', count: 3, template: 'debian' })).rejects.toBeInstanceOf(InvalidDeploymentError);
-    const tooMany = await lab.engine.plan({ classId: 'cs101', count: 400, template: 'ubuntu' }).catch((e: unknown) => e);
+    await expect(lab.engine.plan({ classId: 'CS 101', count: 3, template: 'ubuntu' })).rejects.toThrow(
+      'classId: a class id is 2–31 lower-case letters, digits or dashes, starting with a letter (e.g. cs101)',
+    );
+    await expect(lab.engine.plan({ classId: 'cs101', count: -1, template: 'ubuntu' })).rejects.toThrow(
+      'count: the student count cannot be negative',
+    );
+    await expect(lab.engine.plan({ classId: 'cs999', count: 3, template: 'ubuntu' })).rejects.toThrow(
+      "no class 'cs999'; create it first (classes: cs101)",
+    );
+    await expect(lab.engine.plan({ classId: 'cs101', count: 3, template: 'debian' })).rejects.toBeInstanceOf(
+      InvalidDeploymentError,
+    );
+    const tooMany = await lab.engine
+      .plan({ classId: 'cs101', count: 400, template: 'ubuntu' })
+      .catch((e: unknown) => e);
     expect(tooMany).toBeInstanceOf(InsufficientCapacityError);
     expect((tooMany as Error).message).toMatch(/^400 VMs were asked for but only \d+ fit: /);
     expect(sim.requests.count(CLONES)).toBe(0);
@@ -208,6 +270,8 @@ describe('class deployment', () => {
 async function waitStarted(sim: PveSim, api: ProxmoxClient): Promise<void> {
   const vm = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-alice')!;
   const { waitForTask } = await import('../src/index.js');
-  await waitForTask(api, await api.post<string>(`/nodes/${vm.node}/qemu/${vm.vmid}/status/start`), { pollIntervalMs: 20 });
+  await waitForTask(api, await api.post<string>(`/nodes/${vm.node}/qemu/${vm.vmid}/status/start`), {
+    pollIntervalMs: 20,
+  });
   expect(sim.state.guests.get(vm.vmid)?.status).toBe('running');
 }

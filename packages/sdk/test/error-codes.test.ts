@@ -5,11 +5,21 @@ import * as sdk from '../src/index.js';
 import { LabError } from '../src/index.js';
 
 // `instanceof LabError` checks an instance's brand, so classes are told by their prototype chain.
-type ErrorClass = (abstract new (...args: never[]) => LabError) & { code: string | undefined; name: string; prototype: object };
+type ErrorClass = (abstract new (...args: never[]) => LabError) & {
+  code: string | undefined;
+  name: string;
+  prototype: object;
+};
 
 const catalogue = readFileSync(resolve(import.meta.dirname, '../ERRORS.md'), 'utf8');
-const documented = new Set([...catalogue.matchAll(/^\| `(LAB_[A-Z0-9_]+?)(?:_<status>)?` \| `(\w+)`/gm)].map((m) => `${m[2]} ${m[1]}`));
-const errorClasses = (Object.values(sdk) as unknown[]).filter((value): value is ErrorClass => typeof value === 'function' && (value === LabError || Object.prototype.isPrototypeOf.call(LabError.prototype, (value as ErrorClass).prototype)));
+const documented = new Set(
+  [...catalogue.matchAll(/^\| `(LAB_[A-Z0-9_]+?)(?:_<status>)?` \| `(\w+)`/gm)].map((m) => `${m[2]} ${m[1]}`),
+);
+const errorClasses = (Object.values(sdk) as unknown[]).filter(
+  (value): value is ErrorClass =>
+    typeof value === 'function' &&
+    (value === LabError || Object.prototype.isPrototypeOf.call(LabError.prototype, (value as ErrorClass).prototype)),
+);
 const bases = new Set(['LabError', 'StoreConstraintError']);
 
 describe('the error code catalogue (ERRORS.md)', () => {
@@ -18,7 +28,9 @@ describe('the error code catalogue (ERRORS.md)', () => {
   });
 
   it('gives every exported error class but the two bases its own code', () => {
-    const withoutCode = errorClasses.filter((c) => !Object.hasOwn(c, 'code') || c.code === undefined).map((c) => c.name);
+    const withoutCode = errorClasses
+      .filter((c) => !Object.hasOwn(c, 'code') || c.code === undefined)
+      .map((c) => c.name);
     expect(withoutCode.sort()).toEqual([...bases].sort());
   });
 
@@ -31,7 +43,12 @@ describe('the error code catalogue (ERRORS.md)', () => {
     const exported = errorClasses.filter((c) => !bases.has(c.name)).map((c) => `${c.name} ${c.code}`);
     const missing = exported.filter((entry) => !documented.has(entry));
     expect(missing).toEqual([]);
-    const sdkEntries = [...documented].filter((entry) => !/^(StoreDataError|StoreDriverMissingError|CliUsageError|ConfigExistsError|InsecureUrlError|CertificateNotTrustedError) /.test(entry));
+    const sdkEntries = [...documented].filter(
+      (entry) =>
+        !/^(StoreDataError|StoreDriverMissingError|CliUsageError|ConfigExistsError|InsecureUrlError|CertificateNotTrustedError) /.test(
+          entry,
+        ),
+    );
     expect(sdkEntries.filter((entry) => !exported.includes(entry))).toEqual([]);
   });
 
@@ -40,6 +57,13 @@ describe('the error code catalogue (ERRORS.md)', () => {
     expect(new sdk.StoreInTransactionError('audit.list').code).toBe('LAB_STORE_OUTER_IN_TRANSACTION');
     const http = new sdk.PveHttpError({ clusterId: 'c', method: 'GET', path: '/', status: 500, pveMessage: '' });
     expect(http.code).toBe(`${sdk.PveHttpError.code}_500`);
-    expect(new sdk.PvePermissionError({ clusterId: 'c', method: 'GET', path: '/', pveMessage: 'Permission check failed (/vms/1, VM.Audit)' }).code).toBe(sdk.PvePermissionError.code);
+    expect(
+      new sdk.PvePermissionError({
+        clusterId: 'c',
+        method: 'GET',
+        path: '/',
+        pveMessage: 'Permission check failed (/vms/1, VM.Audit)',
+      }).code,
+    ).toBe(sdk.PvePermissionError.code);
   });
 });

@@ -1,13 +1,28 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as esm from '../src/index.js';
-import { Clusters, ConfigError, LabError, PveHttpError, UnknownClusterError, isLabError, pvePath, redact } from '../src/index.js';
+import {
+  Clusters,
+  ConfigError,
+  LabError,
+  PveHttpError,
+  UnknownClusterError,
+  isLabError,
+  pvePath,
+  redact,
+} from '../src/index.js';
 import { backoffDelay } from '../src/client/backoff.js';
 import { encodePveParams } from '../src/client/form-encoding.js';
 
 describe('errors', () => {
   it('carry a stable code, a readable name and their facts', () => {
-    const error = new PveHttpError({ clusterId: 'lab', method: 'POST', path: '/x', status: 500, pveMessage: 'VM is locked (clone)' });
+    const error = new PveHttpError({
+      clusterId: 'lab',
+      method: 'POST',
+      path: '/x',
+      status: 500,
+      pveMessage: 'VM is locked (clone)',
+    });
     expect(error.code).toBe('LAB_PVE_HTTP_500');
     expect(error.name).toBe('PveHttpError[LAB_PVE_HTTP_500]');
     expect(error).toBeInstanceOf(LabError);
@@ -27,9 +42,9 @@ describe('errors', () => {
 
 describe('request encoding', () => {
   it('sends booleans as 0/1, arrays as repeated keys, and drops empty values', () => {
-    expect(encodePveParams({ full: true, onboot: false, ids: ['a', 'b'], name: 'cs101 alice', skip: undefined, none: null })).toBe(
-      'full=1&onboot=0&ids=a&ids=b&name=cs101+alice',
-    );
+    expect(
+      encodePveParams({ full: true, onboot: false, ids: ['a', 'b'], name: 'cs101 alice', skip: undefined, none: null }),
+    ).toBe('full=1&onboot=0&ids=a&ids=b&name=cs101+alice');
   });
 
   it('escapes path segments', () => {
@@ -49,8 +64,19 @@ describe('request encoding', () => {
 
 describe('redaction', () => {
   it('hides secret-named fields and listed secret values anywhere', () => {
-    const out = redact({ tokenSecret: 'abc', nested: { password: 'p', note: 'token is s3cr3t-value here' }, list: [{ authorization: 'PVEAPIToken=x' }] }, ['s3cr3t-value']);
-    expect(out).toEqual({ tokenSecret: '[REDACTED]', nested: { password: '[REDACTED]', note: 'token is [REDACTED] here' }, list: [{ authorization: '[REDACTED]' }] });
+    const out = redact(
+      {
+        tokenSecret: 'abc',
+        nested: { password: 'p', note: 'token is s3cr3t-value here' },
+        list: [{ authorization: 'PVEAPIToken=x' }],
+      },
+      ['s3cr3t-value'],
+    );
+    expect(out).toEqual({
+      tokenSecret: '[REDACTED]',
+      nested: { password: '[REDACTED]', note: 'token is [REDACTED] here' },
+      list: [{ authorization: '[REDACTED]' }],
+    });
   });
 });
 
@@ -68,15 +94,21 @@ describe('Clusters from configuration', () => {
   });
 
   it('points at the bad key', () => {
-    expect(() => new Clusters([{ id: 'lab1', url: 'not a url', tokenId: 'a@pve!b', tokenSecret: 'x' }])).toThrow(/config key 'clusters\.0\.url'/);
+    expect(() => new Clusters([{ id: 'lab1', url: 'not a url', tokenId: 'a@pve!b', tokenSecret: 'x' }])).toThrow(
+      /config key 'clusters\.0\.url'/,
+    );
     expect(() => new Clusters([{ id: 'lab1', url: 'https://h:8006', tokenId: 'a@pve!b' }], { env: {} })).toThrow(
       "config key 'clusters.0.tokenSecret': cluster 'lab1' has a tokenId but no secret; set tokenSecret, tokenSecretFile or LAB_CLUSTER_LAB1_TOKEN_SECRET",
     );
-    expect(() => new Clusters([{ id: 'lab1', url: 'https://h:8006', tokenId: 'a@pve!b', tokenSecret: 'x', colour: 'red' }])).toThrow(ConfigError);
+    expect(
+      () => new Clusters([{ id: 'lab1', url: 'https://h:8006', tokenId: 'a@pve!b', tokenSecret: 'x', colour: 'red' }]),
+    ).toThrow(ConfigError);
   });
 
   it('takes a secret from the environment', async () => {
-    const clusters = new Clusters([{ id: 'lab-two', url: 'https://h:8006', tokenId: 'a@pve!b' }], { env: { LAB_CLUSTER_LAB_TWO_TOKEN_SECRET: 'from-env' } });
+    const clusters = new Clusters([{ id: 'lab-two', url: 'https://h:8006', tokenId: 'a@pve!b' }], {
+      env: { LAB_CLUSTER_LAB_TWO_TOKEN_SECRET: 'from-env' },
+    });
     expect(clusters.ids()).toEqual(['lab-two']);
     await clusters.close();
   });

@@ -1,6 +1,12 @@
 import { startPveSim, type PveSim, type PveSimOptions } from '@lab/pve-sim';
 import { expect } from 'vitest';
-import { createLogger, type LogRecord, type ProxmoxClient, type ProxmoxClientOptions, type Store } from '../src/index.js';
+import {
+  createLogger,
+  type LogRecord,
+  type ProxmoxClient,
+  type ProxmoxClientOptions,
+  type Store,
+} from '../src/index.js';
 import { clientForSim } from '../src/testing/index.js';
 
 export { closeAfterEach } from '../src/testing/index.js';
@@ -11,7 +17,11 @@ export function fastSim(options: PveSimOptions = {}): Promise<PveSim> {
 }
 
 /** A client for `sim` with token auth and the simulator's certificate pinned, logging into `records`. */
-export function clientFor(sim: PveSim, overrides: Partial<ProxmoxClientOptions> = {}, records: LogRecord[] = []): ProxmoxClient {
+export function clientFor(
+  sim: PveSim,
+  overrides: Partial<ProxmoxClientOptions> = {},
+  records: LogRecord[] = [],
+): ProxmoxClient {
   return clientForSim(sim, { logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }), ...overrides });
 }
 

@@ -13,27 +13,45 @@ beforeAll(() => {
   execFileSync('npm', ['pack', '--pack-destination', project, '--silent'], { cwd: packageDir, stdio: 'pipe' });
   const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`], { cwd: project, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`], {
+    cwd: project,
+    stdio: 'pipe',
+  });
 }, 180_000);
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe('the packed @lab/proxmox-sdk in an empty project', () => {
   it('exposes ProxmoxClient through require()', () => {
-    const out = execFileSync(process.execPath, ['-e', "const s = require('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.waitForTask)"], { cwd: project }).toString();
+    const out = execFileSync(
+      process.execPath,
+      ['-e', "const s = require('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.waitForTask)"],
+      { cwd: project },
+    ).toString();
     expect(out.trim()).toBe('function function');
   });
 
   it('exposes ProxmoxClient through import()', () => {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const s = await import('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.PveHttpError)"], { cwd: project }).toString();
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const s = await import('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.PveHttpError)",
+      ],
+      { cwd: project },
+    ).toString();
     expect(out.trim()).toBe('function function');
   });
 
   it('resolves the /testing entry for import and require, with its types', () => {
-    const script = "const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/testing').endsWith('testing.cjs'))";
+    const script =
+      "const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/testing').endsWith('testing.cjs'))";
     expect(execFileSync(process.execPath, ['-e', script], { cwd: project }).toString().trim()).toBe('true');
     const esm = "console.log(import.meta.resolve('@lab/proxmox-sdk/testing').endsWith('testing.js'))";
-    expect(execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: project }).toString().trim()).toBe('true');
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: project }).toString().trim()).toBe(
+      'true',
+    );
     const dir = join(project, 'node_modules/@lab/proxmox-sdk/dist');
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(['testing.d.ts', 'testing.d.cts']));
   });
@@ -51,10 +69,37 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
     );
     for (const module of ['nodenext', 'commonjs']) {
       const resolution = module === 'commonjs' ? 'node10' : 'nodenext';
-      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--module', module, '--moduleResolution', resolution, '--typeRoots', join(repoRoot, 'node_modules/@types'), 'use.ts'], { cwd: project, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          '--module',
+          module,
+          '--moduleResolution',
+          resolution,
+          '--typeRoots',
+          join(repoRoot, 'node_modules/@types'),
+          'use.ts',
+        ],
+        { cwd: project, stdio: 'pipe' },
+      );
     }
     // A type error must fail, or the check above proves nothing.
-    writeFileSync(join(project, 'bad.ts'), "import { ProxmoxClient } from '@lab/proxmox-sdk';\nnew ProxmoxClient({ baseUrl: 1 });\n");
-    expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'bad.ts'], { cwd: project, stdio: 'pipe' })).toThrow();
+    writeFileSync(
+      join(project, 'bad.ts'),
+      "import { ProxmoxClient } from '@lab/proxmox-sdk';\nnew ProxmoxClient({ baseUrl: 1 });\n",
+    );
+    expect(() =>
+      execFileSync(
+        process.execPath,
+        [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'bad.ts'],
+        { cwd: project, stdio: 'pipe' },
+      ),
+    ).toThrow();
   }, 300_000); // three tsc runs: 20 s on an idle 2-core machine, several times that on a busy one
 });

@@ -14,7 +14,14 @@ async function oneNode(count: number): Promise<PveSim> {
       cluster: 'storm',
       nodes: [{ name: 'pve1', cpus: 32, memoryGiB: 128 }],
       storages: [{ id: 'local-lvm', type: 'lvmthin', shared: false, sizeGiB: 1000, throughputMBps: 400 }],
-      generate: { count, vmidStart: 1000, storage: 'local-lvm', runningFraction: 0, windowsFraction: 0, lxcFraction: 0 },
+      generate: {
+        count,
+        vmidStart: 1000,
+        storage: 'local-lvm',
+        runningFraction: 0,
+        windowsFraction: 0,
+        lxcFraction: 0,
+      },
       users: [{ userid: 'root@pam', password: 'pve-sim' }],
     },
   });
@@ -28,11 +35,14 @@ describe('power actions under a storm', () => {
     const store = createMemoryStore();
     await new SyncEngine({ store, clusters: { get: () => api, ids: () => ['lab'] } }).fullSync();
     let most = 0;
-    const running = () => [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmstart' && t.status === 'running').length;
+    const running = () =>
+      [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmstart' && t.status === 'running').length;
     const watcher = setInterval(() => (most = Math.max(most, running())), 1);
     try {
       const power = new VmPower({ store, clusters, pollIntervalMs: 20, maxPowerTasksPerNode: 2 });
-      const results = await Promise.all(Array.from({ length: 9 }, (_, i) => power.perform(admin, 'lab', 1000 + i, 'start')));
+      const results = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => power.perform(admin, 'lab', 1000 + i, 'start')),
+      );
       expect(results.map((r) => r.status)).toEqual(Array(9).fill('running'));
     } finally {
       clearInterval(watcher);
@@ -42,6 +52,18 @@ describe('power actions under a storm', () => {
   });
 
   it('refuses a limit below one', () => {
-    expect(() => new VmPower({ store: createMemoryStore(), clusters: { get: () => { throw new Error('unused'); }, ids: () => [] }, maxPowerTasksPerNode: 0 })).toThrow(ConfigError);
+    expect(
+      () =>
+        new VmPower({
+          store: createMemoryStore(),
+          clusters: {
+            get: () => {
+              throw new Error('unused');
+            },
+            ids: () => [],
+          },
+          maxPowerTasksPerNode: 0,
+        }),
+    ).toThrow(ConfigError);
   });
 });

@@ -20,7 +20,9 @@ describe('the resource layer checks PVE parameters at compile time', () => {
     expectTypeOf<QemuCloneParams['full']>().toEqualTypeOf<boolean | undefined>();
     expectTypeOf(pve.qemu('pve1', 9000).config()).resolves.toEqualTypeOf<GuestConfig>();
     expectTypeOf(pve.tasks('pve1').status('UPID:…')).resolves.toEqualTypeOf<TaskStatus>();
-    expectTypeOf(pve.cluster.resources).parameter(0).toEqualTypeOf<{ type?: 'vm' | 'storage' | 'node' | 'sdn' } | undefined>();
+    expectTypeOf(pve.cluster.resources)
+      .parameter(0)
+      .toEqualTypeOf<{ type?: 'vm' | 'storage' | 'node' | 'sdn' } | undefined>();
   });
 
   it('rejects a wrong parameter name', () => {

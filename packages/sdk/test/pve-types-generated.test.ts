@@ -9,11 +9,21 @@ describe('the generated PVE types', () => {
   });
 
   it('cover every endpoint the resource layer calls, and only those', () => {
-    const layer = ['access-resource', 'cluster-resource', 'lxc-resource', 'nodes-resource', 'qemu-resource', 'storage-resource', 'tasks-resource']
+    const layer = [
+      'access-resource',
+      'cluster-resource',
+      'lxc-resource',
+      'nodes-resource',
+      'qemu-resource',
+      'storage-resource',
+      'tasks-resource',
+    ]
       .map((f) => readFileSync(new URL(`../src/pve/${f}.ts`, import.meta.url), 'utf8'))
       .join('\n');
     const called = new Set([...layer.matchAll(/callEndpoint\([^,]+, '([A-Z]+ [^']+)'/g)].map((m) => m[1]));
-    const generated = new Set((ENDPOINTS as Array<[string, string, string]>).map(([method, path]) => `${method} ${path}`));
+    const generated = new Set(
+      (ENDPOINTS as Array<[string, string, string]>).map(([method, path]) => `${method} ${path}`),
+    );
     expect([...called].sort()).toEqual([...generated].sort());
   });
 

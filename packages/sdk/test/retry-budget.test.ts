@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import { CloneOutcomeUnknownError, DeploymentEngine, PveHttpError, RetryBudget, cloneVm, pveResources, withRetryBudget } from '../src/index.js';
+import {
+  CloneOutcomeUnknownError,
+  DeploymentEngine,
+  PveHttpError,
+  RetryBudget,
+  cloneVm,
+  pveResources,
+  withRetryBudget,
+} from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
@@ -17,14 +25,20 @@ describe('one retry policy: the client, under a retry budget', () => {
     const budget = new RetryBudget({ minRetries: 1, ratio: 0 });
     await expect(client.get('/nodes', undefined, { retryBudget: budget })).rejects.toBeInstanceOf(PveHttpError);
     expect(sim.requests.count('GET /nodes')).toBe(2);
-    expect({ requests: budget.requests, retries: budget.retries, denied: budget.denied }).toEqual({ requests: 1, retries: 1, denied: 1 });
+    expect({ requests: budget.requests, retries: budget.retries, denied: budget.denied }).toEqual({
+      requests: 1,
+      retries: 1,
+      denied: 1,
+    });
   });
 
   it('lets a budgeted request make more attempts than the client default, because the budget bounds the total', async () => {
     const sim = track(await fastSim());
     const client = track(clientFor(sim, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }));
     sim.faults.add({ method: 'GET', path: '/nodes', kind: 'http-503', count: 3 });
-    const nodes = await pveResources(client, { retryBudget: new RetryBudget({ maxAttemptsPerRequest: 4 }) }).nodes.list();
+    const nodes = await pveResources(client, {
+      retryBudget: new RetryBudget({ maxAttemptsPerRequest: 4 }),
+    }).nodes.list();
     expect(nodes.map((n) => n.node)).toContain('pve1');
     expect(sim.requests.count('GET /nodes')).toBe(4);
   });
@@ -33,7 +47,10 @@ describe('one retry policy: the client, under a retry budget', () => {
     const sim = track(await fastSim());
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
-    const error = await pveResources(client).qemu('pve1', 9000).clone({ newid: 300, name: 'lost' }).catch((e: unknown) => e);
+    const error = await pveResources(client)
+      .qemu('pve1', 9000)
+      .clone({ newid: 300, name: 'lost' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CloneOutcomeUnknownError);
     expect(error).toMatchObject({ code: 'LAB_CLONE_OUTCOME_UNKNOWN', vmid: 300 });
     expect(sim.requests.count(CLONES)).toBe(1);
@@ -56,7 +73,9 @@ describe('cloneVm after a lost clone answer', () => {
     const sim = track(await fastSim({ timeScale: 400 }));
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
-    const error = await cloneVm(client, { source, name: 'taken', pollIntervalMs: 25, lostAnswerGraceMs: 5_000 }).catch((e: unknown) => e);
+    const error = await cloneVm(client, { source, name: 'taken', pollIntervalMs: 25, lostAnswerGraceMs: 5_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CloneOutcomeUnknownError);
     expect(sim.requests.count(CLONES)).toBe(1);
     const vmid = (error as CloneOutcomeUnknownError).vmid;
@@ -69,7 +88,9 @@ describe('cloneVm after a lost clone answer', () => {
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
     const api = withRetryBudget(client, new RetryBudget({ minRetries: 0, ratio: 0 }));
-    await expect(cloneVm(api, { source, name: 'spent', pollIntervalMs: 25, lostAnswerGraceMs: 100 })).rejects.toBeInstanceOf(CloneOutcomeUnknownError);
+    await expect(
+      cloneVm(api, { source, name: 'spent', pollIntervalMs: 25, lostAnswerGraceMs: 100 }),
+    ).rejects.toBeInstanceOf(CloneOutcomeUnknownError);
     expect(sim.requests.count(CLONES)).toBe(1);
   });
 });
@@ -79,7 +100,13 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     const sim: PveSim = track(await startPveSim({ timeScale: 400, cloneRaceRate: 0 }));
     const lab = await labOver(sim, { students: STUDENTS });
     track(lab.api);
-    const engine = new DeploymentEngine({ store: lab.store, clusters: lab.clusters, catalog: lab.catalog, pollIntervalMs: 25, cloneLostAnswerGraceMs: 500 });
+    const engine = new DeploymentEngine({
+      store: lab.store,
+      clusters: lab.clusters,
+      catalog: lab.catalog,
+      pollIntervalMs: 25,
+      cloneLostAnswerGraceMs: 500,
+    });
     // Both outcomes at least once, then 10 % at random: a 503 PVE never acted on, or a reset after it did.
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', count: 1 });
@@ -87,7 +114,14 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', rate: 0.05 });
 
     const summary = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', requestedBy: 'teacher' });
-    expect(summary).toMatchObject({ status: 'done', created: 32, failed: [], orphans: [], unregistered: [], duplicates: [] });
+    expect(summary).toMatchObject({
+      status: 'done',
+      created: 32,
+      failed: [],
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+    });
 
     const [first503, firstReset, random503, randomReset] = sim.faults.list().map((r) => r.hits);
     const refused = first503! + random503!;
@@ -101,7 +135,8 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     expect(retries).toBe(refused);
 
     const perName = new Map<string, number>();
-    for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok')) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+    for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok'))
+      perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
     expect(perName.size).toBe(32);
     expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
     const classVms = [...sim.state.guests.values()].filter((g) => (g.config.name ?? '').startsWith('cs101-'));

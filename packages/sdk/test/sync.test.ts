@@ -1,7 +1,20 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { ConfigError, InventoryService, NotAllowedError, SyncEngine, VmPower, createLogger, createTcpPortProbe, type LogRecord, type ClusterApis, type ProxmoxClient, type Store, type Viewer } from '../src/index.js';
+import {
+  ConfigError,
+  InventoryService,
+  NotAllowedError,
+  SyncEngine,
+  VmPower,
+  createLogger,
+  createTcpPortProbe,
+  type LogRecord,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+  type Viewer,
+} from '../src/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 
@@ -17,16 +30,30 @@ afterEach(async () => {
   servers = [];
 });
 
-async function setup(options: { agentBootSeconds?: number; clusters?: number } = {}): Promise<{ store: Store; clusters: ClusterApis; engine: SyncEngine; inventory: InventoryService; sim: PveSim }> {
+async function setup(
+  options: { agentBootSeconds?: number; clusters?: number } = {},
+): Promise<{ store: Store; clusters: ClusterApis; engine: SyncEngine; inventory: InventoryService; sim: PveSim }> {
   const count = options.clusters ?? 1;
   for (let i = 0; i < count; i++) {
-    const sim = await fastSim({ timeScale: 100, scenario: { ...structuredClone(presets.small!), timings: { agentBootSeconds: options.agentBootSeconds ?? 20 } } });
+    const sim = await fastSim({
+      timeScale: 100,
+      scenario: { ...structuredClone(presets.small!), timings: { agentBootSeconds: options.agentBootSeconds ?? 20 } },
+    });
     sims.push(sim);
     apis.push(clientFor(sim, { clusterId: `lab${i + 1}`, retry: { maxAttempts: 1 }, timeoutMs: 2000 }));
   }
   const store = createMemoryStore();
-  const clusters: ClusterApis = { get: (id) => apis[Number(id.replace('lab', '')) - 1]!, ids: () => apis.map((_, i) => `lab${i + 1}`) };
-  const engine = new SyncEngine({ store, clusters, probe: createTcpPortProbe(), probeTimeoutMs: 300, backoffBaseMs: 60_000 });
+  const clusters: ClusterApis = {
+    get: (id) => apis[Number(id.replace('lab', '')) - 1]!,
+    ids: () => apis.map((_, i) => `lab${i + 1}`),
+  };
+  const engine = new SyncEngine({
+    store,
+    clusters,
+    probe: createTcpPortProbe(),
+    probeTimeoutMs: 300,
+    backoffBaseMs: 60_000,
+  });
   const inventory = new InventoryService({ store, clusterIds: () => clusters.ids(), sync: engine });
   return { store, clusters, engine, inventory, sim: sims[0]! };
 }
@@ -43,9 +70,20 @@ describe('full sync', () => {
     expect(sim.requests.count(RESOURCES)).toBe(1);
     expect(sim.requests.count('GET /nodes/{node}/qemu')).toBe(0);
     const dns = await store.inventory.get('lab1', 100);
-    expect(dns).toMatchObject({ name: 'dns', node: 'pve1', status: 'running', type: 'qemu', category: 'linux', memory: 1024, cores: 1, ip: '127.10.0.100', isTemplate: false, syncError: null });
+    expect(dns).toMatchObject({
+      name: 'dns',
+      node: 'pve1',
+      status: 'running',
+      type: 'qemu',
+      category: 'linux',
+      memory: 1024,
+      cores: 1,
+      ip: '127.10.0.100',
+      isTemplate: false,
+      syncError: null,
+    });
     expect((await store.inventory.get('lab1', 9001))?.category).toBe('windows');
-    expect((await store.inventory.get('lab1', 200))).toMatchObject({ type: 'lxc', category: 'linux', ip: null });
+    expect(await store.inventory.get('lab1', 200)).toMatchObject({ type: 'lxc', category: 'linux', ip: null });
     expect((await store.inventory.get('lab1', 9000))?.isTemplate).toBe(true);
     expectSchemaValidRequests(sim);
   });
@@ -56,7 +94,12 @@ describe('full sync', () => {
     servers.push(listener);
     await new Promise<void>((r) => listener.listen(0, '127.10.0.100', () => r()));
     const port = (listener.address() as { port: number }).port;
-    const engine = new SyncEngine({ store, clusters: { get: () => apis[0]!, ids: () => ['lab1'] }, probe: createTcpPortProbe({ portOverrides: { 22: port } }), probeTimeoutMs: 300 });
+    const engine = new SyncEngine({
+      store,
+      clusters: { get: () => apis[0]!, ids: () => ['lab1'] },
+      probe: createTcpPortProbe({ portOverrides: { 22: port } }),
+      probeTimeoutMs: 300,
+    });
     await engine.fullSync();
     expect(await store.inventory.get('lab1', 100)).toMatchObject({ sshAvailable: true, rdpAvailable: false });
     expect(await store.inventory.get('lab1', 101)).toMatchObject({ sshAvailable: false });
@@ -83,7 +126,7 @@ describe('full sync', () => {
     expect(report).toMatchObject({ added: 1, changed: 1, gone: 1 });
     expect(sim.requests.total).toBeLessThanOrEqual(1 + 2);
     expect((await store.inventory.get('lab1', 102))?.name).toBe('backup-renamed');
-    expect((await store.inventory.get('lab1', 300))).toMatchObject({ name: 'fresh', category: 'windows', memory: 512 });
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ name: 'fresh', category: 'windows', memory: 512 });
     expect((await store.inventory.get('lab1', 101))?.goneAt).not.toBeNull();
     expect((await store.inventory.list()).map((v) => v.vmid)).not.toContain(101);
   });
@@ -96,7 +139,10 @@ describe('full sync', () => {
     await engine.quickSync();
     expect((await store.inventory.get('lab1', 102))?.status).toBe('running');
     await engine.fullSync();
-    expect(await store.inventory.get('lab1', 102)).toMatchObject({ ip: null, syncError: 'guest agent: QEMU guest agent is not running' });
+    expect(await store.inventory.get('lab1', 102)).toMatchObject({
+      ip: null,
+      syncError: 'guest agent: QEMU guest agent is not running',
+    });
     expect((await store.inventory.get('lab1', 100))?.syncError).toBeNull();
     await new Promise((r) => setTimeout(r, 350));
     await engine.fullSync();
@@ -124,11 +170,20 @@ describe('a stopped VM', () => {
     const { store, clusters, engine, inventory, sim } = await setup();
     await engine.fullSync();
     await store.inventory.update('lab1', 100, { sshAvailable: true });
-    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'running', ip: '127.10.0.100', sshAvailable: true });
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({
+      status: 'running',
+      ip: '127.10.0.100',
+      sshAvailable: true,
+    });
     sim.ops.power('pve1', 100, 'qemu', 'stop', 'root@pam');
     await new Promise((r) => setTimeout(r, 60));
     await engine.quickSync();
-    expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'stopped', ip: null, sshAvailable: false, rdpAvailable: false });
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({
+      status: 'stopped',
+      ip: null,
+      sshAvailable: false,
+      rdpAvailable: false,
+    });
     await engine.fullSync();
     expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'stopped', ip: null });
 
@@ -147,7 +202,13 @@ describe('an empty /cluster/resources answer', () => {
   it('does not mark the known VMs gone while the nodes still list guests, and warns', async () => {
     const { store, clusters, sim } = await setup();
     const records: LogRecord[] = [];
-    const engine = new SyncEngine({ store, clusters, logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }), probe: createTcpPortProbe(), probeTimeoutMs: 300 });
+    const engine = new SyncEngine({
+      store,
+      clusters,
+      logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }),
+      probe: createTcpPortProbe(),
+      probeTimeoutMs: 300,
+    });
     const [first] = await engine.fullSync();
     expect(first).toMatchObject({ ok: true, vms: 9 });
     sim.faults.add({ method: 'GET', path: '/cluster/resources', kind: 'empty-list', count: 1 });
@@ -159,7 +220,9 @@ describe('an empty /cluster/resources answer', () => {
     );
     expect(sim.requests.count('GET /nodes')).toBe(1);
     expect(sim.requests.count('GET /nodes/{node}/qemu')).toBe(3);
-    expect((await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).map((v) => v.vmid)).toHaveLength(9);
+    expect((await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).map((v) => v.vmid)).toHaveLength(
+      9,
+    );
     expect(records.some((r) => r.level === 'warn' && /answered no VMs/.test(r.msg))).toBe(true);
     const [after] = await engine.fullSync({ force: true });
     expect(after).toMatchObject({ ok: true, vms: 9, added: 0, gone: 0 });
@@ -182,7 +245,9 @@ describe('an empty /cluster/resources answer', () => {
     sim.setNodeOnline('pve2', false);
     const [report] = await engine.fullSync();
     expect(report!.ok).toBe(false);
-    expect(report!.error).toMatch(/^cluster 'lab1' answered GET \/cluster\/resources with no VMs, but .*node pve2 is offline/);
+    expect(report!.error).toMatch(
+      /^cluster 'lab1' answered GET \/cluster\/resources with no VMs, but .*node pve2 is offline/,
+    );
     expect(await store.inventory.list({ clusterId: 'lab1', includeTemplates: true })).toHaveLength(9);
   });
 });
@@ -192,7 +257,9 @@ describe('sync settings', () => {
     const store = createMemoryStore();
     const clusters: ClusterApis = { get: () => apis[0]!, ids: () => [] };
     expect(() => new SyncEngine({ store, clusters, quickIntervalMs: 2 ** 31 })).toThrow(ConfigError);
-    expect(() => new SyncEngine({ store, clusters, leaseTtlMs: 2 ** 31 })).toThrow(/sync leaseTtlMs must be at most 2147483647 ms/);
+    expect(() => new SyncEngine({ store, clusters, leaseTtlMs: 2 ** 31 })).toThrow(
+      /sync leaseTtlMs must be at most 2147483647 ms/,
+    );
   });
 });
 
@@ -241,7 +308,11 @@ describe('a cluster outage', () => {
     sim.faults.clear();
     const [recovered] = await engine.triggerSync();
     expect(recovered).toMatchObject({ ok: true });
-    expect(await store.sync.getState('lab1')).toMatchObject({ consecutiveErrors: 0, lastError: null, nextAttemptAt: null });
+    expect(await store.sync.getState('lab1')).toMatchObject({
+      consecutiveErrors: 0,
+      lastError: null,
+      nextAttemptAt: null,
+    });
     expect((await inventory.listVms({ user: admin })).stale).toBe(false);
   });
 });
@@ -252,9 +323,16 @@ describe('reads and power actions by owner', () => {
     const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, 1);
     const bob = await store.classes.createPerson({ username: 'bob', displayName: 'B', role: 'student' }, 1);
     await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: teacher.id }, 1);
-    await store.classes.assignVm({ clusterId: 'lab1', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' }, 1);
+    await store.classes.assignVm(
+      { clusterId: 'lab1', vmid: 102, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
     await store.classes.assignVm({ clusterId: 'lab1', vmid: 101, personId: bob.id, classId: null, role: 'student' }, 1);
-    const v = (p: { id: number; username: string; role: 'teacher' | 'student' }): Viewer => ({ personId: p.id, username: p.username, role: p.role });
+    const v = (p: { id: number; username: string; role: 'teacher' | 'student' }): Viewer => ({
+      personId: p.id,
+      username: p.username,
+      role: p.role,
+    });
     return { teacher: v(teacher as never), alice: v(alice as never), bob: v(bob as never) };
   }
 

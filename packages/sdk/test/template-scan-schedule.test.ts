@@ -45,7 +45,13 @@ describe('the periodic template scan', () => {
     const time = manualClock(1_700_000_000_000);
     let leader = false;
     let scans = 0;
-    const schedule = new TemplateScanSchedule({ store, clusters: { get: () => api, ids: () => ['lab'] }, clock: time.clock, isLeader: () => leader, onReport: () => scans++ });
+    const schedule = new TemplateScanSchedule({
+      store,
+      clusters: { get: () => api, ids: () => ['lab'] },
+      clock: time.clock,
+      isLeader: () => leader,
+      onReport: () => scans++,
+    });
     schedule.start();
     await vi.waitFor(() => expect(time.sleeping()).toBe(1));
     time.advance(3_600_000);

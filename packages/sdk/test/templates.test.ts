@@ -1,6 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { InvalidTemplateError, ProxmoxClient, TemplateCatalog, TemplateNotFoundError, TemplateNotOnNodeError, TemplateValidationError, checkTemplateHealth, cloneVm, replicateTemplate, scanTemplateInventory, templateDistribution, templateStatistics, type ClusterApis, type Store } from '../src/index.js';
+import {
+  InvalidTemplateError,
+  ProxmoxClient,
+  TemplateCatalog,
+  TemplateNotFoundError,
+  TemplateNotOnNodeError,
+  TemplateValidationError,
+  checkTemplateHealth,
+  cloneVm,
+  replicateTemplate,
+  scanTemplateInventory,
+  templateDistribution,
+  templateStatistics,
+  type ClusterApis,
+  type Store,
+} from '../src/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { findBootDisk } from '../src/cloning/boot-disk.js';
 import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';
@@ -25,7 +40,15 @@ afterEach(async () => {
   await sim.close();
 });
 
-const ubuntu = { name: 'ubuntu-24.04', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }] };
+const ubuntu = {
+  name: 'ubuntu-24.04',
+  memory: 2048,
+  cores: 2,
+  mappings: [
+    { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+    { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+  ],
+};
 
 describe('templates with per-node VMIDs', () => {
   it('give the VMID of a node, or TemplateNotOnNodeError listing the nodes that have it', async () => {
@@ -41,14 +64,29 @@ describe('templates with per-node VMIDs', () => {
       }
     })() as TemplateNotOnNodeError;
     expect(error).toBeInstanceOf(TemplateNotOnNodeError);
-    expect(error.nodes).toEqual([{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }]);
-    expect(error.message).toBe("template 'ubuntu-24.04' has no VMID on node 'pve3' of cluster 'lab'; it is on: pve1 (9000), pve2 (9100). Replicate it there or pick one of those nodes");
+    expect(error.nodes).toEqual([
+      { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+      { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+    ]);
+    expect(error.message).toBe(
+      "template 'ubuntu-24.04' has no VMID on node 'pve3' of cluster 'lab'; it is on: pve1 (9000), pve2 (9100). Replicate it there or pick one of those nodes",
+    );
     expect(error.code).toBe('LAB_TEMPLATE_NOT_ON_NODE');
   });
 
   it('refuse none or two mappings for one node, and bad numbers', async () => {
-    await expect(catalog.create({ ...ubuntu, mappings: [] })).rejects.toThrow("template 'ubuntu-24.04': a template needs at least one node→VMID mapping");
-    await expect(catalog.create({ ...ubuntu, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve1', vmid: 9100 }] })).rejects.toThrow(/two VMIDs for node 'pve1'/);
+    await expect(catalog.create({ ...ubuntu, mappings: [] })).rejects.toThrow(
+      "template 'ubuntu-24.04': a template needs at least one node→VMID mapping",
+    );
+    await expect(
+      catalog.create({
+        ...ubuntu,
+        mappings: [
+          { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+          { clusterId: 'lab', node: 'pve1', vmid: 9100 },
+        ],
+      }),
+    ).rejects.toThrow(/two VMIDs for node 'pve1'/);
     await expect(catalog.create({ ...ubuntu, cores: 0 })).rejects.toBeInstanceOf(InvalidTemplateError);
     await expect(catalog.create({ ...ubuntu, name: 'bad name!' })).rejects.toThrow(/the name must be/);
     expect(await store.templates.list()).toEqual([]);
@@ -56,10 +94,18 @@ describe('templates with per-node VMIDs', () => {
 
   it('are checked against the cluster: each mapped VMID must exist there and be a template with a disk', async () => {
     sim.editGuestConfig(9100, { scsi0: null });
-    const mappings = [{ clusterId: 'lab', node: 'pve2', vmid: 9100 }, { clusterId: 'lab', node: 'pve1', vmid: 100 }, { clusterId: 'lab', node: 'pve3', vmid: 4242 }];
+    const mappings = [
+      { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+      { clusterId: 'lab', node: 'pve1', vmid: 100 },
+      { clusterId: 'lab', node: 'pve3', vmid: 4242 },
+    ];
     const error = (await catalog.create({ ...ubuntu, mappings }).catch((e: unknown) => e)) as TemplateValidationError;
     expect(error).toBeInstanceOf(TemplateValidationError);
-    expect(error.problems.map((p) => [p.vmid, p.problem])).toEqual([[9100, 'no-boot-disk'], [100, 'not-template'], [4242, 'missing']]);
+    expect(error.problems.map((p) => [p.vmid, p.problem])).toEqual([
+      [9100, 'no-boot-disk'],
+      [100, 'not-template'],
+      [4242, 'missing'],
+    ]);
     expect(await store.templates.list()).toEqual([]);
     expectSchemaValidRequests(sim);
   });
@@ -68,7 +114,9 @@ describe('templates with per-node VMIDs', () => {
     await catalog.create({ ...ubuntu, mappings: [ubuntu.mappings[0]!] });
     const t = await catalog.addMapping('ubuntu-24.04', { clusterId: 'lab', node: 'pve2', vmid: 9100 });
     expect(t.nodes()).toEqual(['pve1', 'pve2']);
-    await expect(catalog.addMapping('ubuntu-24.04', { clusterId: 'lab', node: 'pve3', vmid: 102 })).rejects.toBeInstanceOf(TemplateValidationError);
+    await expect(
+      catalog.addMapping('ubuntu-24.04', { clusterId: 'lab', node: 'pve3', vmid: 102 }),
+    ).rejects.toBeInstanceOf(TemplateValidationError);
     expect((await catalog.removeMapping('ubuntu-24.04', 'lab', 'pve1')).nodes()).toEqual(['pve2']);
     await expect(catalog.removeMapping('ubuntu-24.04', 'lab', 'pve2')).rejects.toThrow(/last node mapping/);
     await expect(catalog.get('debian')).rejects.toBeInstanceOf(TemplateNotFoundError);
@@ -83,9 +131,22 @@ describe('template inventory', () => {
     sim.editGuestConfig(base.vmid, { template: '1', tags: 'lab;class-cs101;role-base' });
     const [report] = await scanTemplateInventory({ store, clusters });
     expect(report).toEqual({ clusterId: 'lab', found: 6, added: 6, vanished: 0 });
-    expect(await templateStatistics(store)).toEqual({ total: 6, originals: 4, replicas: 1, classTemplates: 1, perNode: { 'lab/pve1': 4, 'lab/pve2': 1, 'lab/pve3': 1 } });
-    expect((await store.templateInventory.list({ isReplica: true }))[0]).toMatchObject({ vmid: 9100, sourceVmid: 9000, sourceNode: 'pve1' });
-    expect((await store.templateInventory.list({ classId: 'cs101' }))[0]).toMatchObject({ vmid: base.vmid, isClassTemplate: true });
+    expect(await templateStatistics(store)).toEqual({
+      total: 6,
+      originals: 4,
+      replicas: 1,
+      classTemplates: 1,
+      perNode: { 'lab/pve1': 4, 'lab/pve2': 1, 'lab/pve3': 1 },
+    });
+    expect((await store.templateInventory.list({ isReplica: true }))[0]).toMatchObject({
+      vmid: 9100,
+      sourceVmid: 9000,
+      sourceNode: 'pve1',
+    });
+    expect((await store.templateInventory.list({ classId: 'cs101' }))[0]).toMatchObject({
+      vmid: base.vmid,
+      isClassTemplate: true,
+    });
     expect(await templateDistribution(store, 'ubuntu-2404-cloud')).toEqual([
       { clusterId: 'lab', node: 'pve1', vmid: 9000, isReplica: false },
       { clusterId: 'lab', node: 'pve2', vmid: 9100, isReplica: true },
@@ -93,7 +154,9 @@ describe('template inventory', () => {
     sim.state.guests.delete(9001);
     const [second] = await scanTemplateInventory({ store, clusters });
     expect(second).toEqual({ clusterId: 'lab', found: 5, added: 0, vanished: 1 });
-    expect((await store.templateInventory.list({ vmid: 9001, includeVanished: true }))[0]).toMatchObject({ health: 'missing' });
+    expect((await store.templateInventory.list({ vmid: 9001, includeVanished: true }))[0]).toMatchObject({
+      health: 'missing',
+    });
     expect(sim.requests.count('GET /cluster/resources')).toBe(2);
   });
 
@@ -113,7 +176,10 @@ describe('template inventory', () => {
     sim.editGuestConfig(9002, { template: null });
     const report = await checkTemplateHealth({ store, clusters });
     expect(report.checked).toBe(5);
-    expect(report.problems.map((p) => [p.vmid, p.health])).toEqual([[9001, 'no-boot-disk'], [9002, 'not-template']]);
+    expect(report.problems.map((p) => [p.vmid, p.health])).toEqual([
+      [9001, 'no-boot-disk'],
+      [9002, 'not-template'],
+    ]);
     expect((await store.templateInventory.list({ vmid: 9001 }))[0]?.health).toBe('no-boot-disk');
     expect((await store.templateInventory.list({ vmid: 9000 }))[0]?.health).toBe('ok');
   });
@@ -122,7 +188,10 @@ describe('template inventory', () => {
 describe('template replication (explicit only)', () => {
   it('copies a template on local storage to another node, registers it, and does nothing the second time', async () => {
     const template = await catalog.create({ ...ubuntu, mappings: [ubuntu.mappings[0]!] });
-    const results = await replicateTemplate({ store, clusters }, template, ['pve3'], { vmidFor: () => nodeTemplateVmid(3, 0), pollIntervalMs: 20 });
+    const results = await replicateTemplate({ store, clusters }, template, ['pve3'], {
+      vmidFor: () => nodeTemplateVmid(3, 0),
+      pollIntervalMs: 20,
+    });
     expect(results).toEqual([{ node: 'pve3', vmid: 9300, status: 'created' }]);
     const replica = sim.state.guests.get(9300)!;
     expect(replica.node).toBe('pve3');
@@ -131,16 +200,25 @@ describe('template replication (explicit only)', () => {
     expect(findBootDisk(replica.config)?.volid).toBe('local-lvm:base-9300-disk-0');
     expect(sim.state.storageOn('pve3', 'local-lvm')!.volumes.has('base-9300-disk-0')).toBe(true);
     expect((await catalog.get('ubuntu-24.04')).vmidOn('pve3')).toBe(9300);
-    expect(await store.templateInventory.list({ isReplica: true })).toMatchObject([{ node: 'pve3', vmid: 9300, sourceVmid: 9000, sourceNode: 'pve1' }]);
+    expect(await store.templateInventory.list({ isReplica: true })).toMatchObject([
+      { node: 'pve3', vmid: 9300, sourceVmid: 9000, sourceNode: 'pve1' },
+    ]);
     const clones = sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone');
-    const again = await replicateTemplate({ store, clusters }, await catalog.get('ubuntu-24.04'), ['pve3'], { pollIntervalMs: 20 });
+    const again = await replicateTemplate({ store, clusters }, await catalog.get('ubuntu-24.04'), ['pve3'], {
+      pollIntervalMs: 20,
+    });
     expect(again).toEqual([{ node: 'pve3', vmid: 9300, status: 'already-there' }]);
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone')).toBe(clones);
     expectSchemaValidRequests(sim);
   });
 
   it('clones straight to the node when the template is on shared storage', async () => {
-    const template = await catalog.create({ name: 'debian-12', memory: 1024, cores: 1, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9002 }] });
+    const template = await catalog.create({
+      name: 'debian-12',
+      memory: 1024,
+      cores: 1,
+      mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9002 }],
+    });
     const [result] = await replicateTemplate({ store, clusters }, template, ['pve2'], { pollIntervalMs: 20 });
     expect(result?.status).toBe('created');
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/migrate')).toBe(0);
@@ -149,7 +227,12 @@ describe('template replication (explicit only)', () => {
 
   it('finishes a replica an interrupted run left behind instead of cloning again', async () => {
     const template = await catalog.create({ ...ubuntu, mappings: [ubuntu.mappings[0]!] });
-    const leftover = await cloneVm(api, { source: { node: 'pve1', vmid: 9000 }, name: 'ubuntu-2404-cloud', mode: 'full', pollIntervalMs: 20 });
+    const leftover = await cloneVm(api, {
+      source: { node: 'pve1', vmid: 9000 },
+      name: 'ubuntu-2404-cloud',
+      mode: 'full',
+      pollIntervalMs: 20,
+    });
     sim.editGuestConfig(leftover.vmid, { tags: `replica;${replicaTag(template.id)}` });
     const clones = sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone');
     const [result] = await replicateTemplate({ store, clusters }, template, ['pve3'], { pollIntervalMs: 20 });

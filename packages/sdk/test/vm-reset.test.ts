@@ -13,7 +13,9 @@ describe('resetting a student VM', () => {
       const [before] = await store.classes.assignmentsOf(alice.id);
       const old = sim.state.guests.get(before!.vmid)!;
       old.config.description = `${old.config.description}\nstudent work`;
-      const others = [...sim.state.guests.values()].filter((g) => g.vmid !== before!.vmid).map((g) => ({ vmid: g.vmid, config: { ...g.config } }));
+      const others = [...sim.state.guests.values()]
+        .filter((g) => g.vmid !== before!.vmid)
+        .map((g) => ({ vmid: g.vmid, config: { ...g.config } }));
 
       const plan = await engine.planReset({ classId: 'cs101', usernames: ['alice'], requestedBy: 'alice' });
       expect(plan.vms).toEqual([expect.objectContaining({ name: 'cs101-alice', vmid: before!.vmid, owner: 'alice' })]);
@@ -28,7 +30,9 @@ describe('resetting a student VM', () => {
       expect(fresh.config.tags).toBe('lab;class-cs101;role-student');
       expect(fresh.config.description).not.toContain('student work');
       expect(fresh.config.description).toContain(`deployment=${run.id}`);
-      expect(await store.classes.assignmentsOf(alice.id)).toEqual([expect.objectContaining({ vmid: before!.vmid, classId: 'cs101', role: 'student' })]);
+      expect(await store.classes.assignmentsOf(alice.id)).toEqual([
+        expect.objectContaining({ vmid: before!.vmid, classId: 'cs101', role: 'student' }),
+      ]);
       for (const o of others) expect(sim.state.guests.get(o.vmid)?.config).toEqual(o.config);
       expect(events.map((e) => e.type)).toEqual(['planned', 'deleted', 'cloning', 'verifying', 'registered', 'done']);
     } finally {
@@ -46,7 +50,9 @@ describe('resetting a student VM', () => {
       const [vm] = await store.classes.assignmentsOf(bob.id);
       sim.state.guests.get(vm!.vmid)!.status = 'running';
       await expect(engine.planReset({ classId: 'cs101', usernames: ['carol'] })).rejects.toThrow(VmResetError);
-      const summary = await (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['bob'] }))).done;
+      const summary = await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['bob'] }))
+      ).done;
       expect(summary.status).toBe('done');
       expect(sim.state.guests.get(vm!.vmid)!.status).toBe('running');
     } finally {

@@ -31,11 +31,25 @@ export interface Database {
     health: string;
     vanished_at: number | null;
   };
-  people: { id: Generated<number>; username: string; display_name: string; email: string | null; role: string; created_at: number };
+  people: {
+    id: Generated<number>;
+    username: string;
+    display_name: string;
+    email: string | null;
+    role: string;
+    created_at: number;
+  };
   identities: { person_id: number; platform: string; external_id: string };
   classes: { id: string; name: string; template_id: number | null; owner_id: number | null; created_at: number };
   class_members: { class_id: string; person_id: number; role: string };
-  vm_assignments: { cluster_id: string; vmid: number; person_id: number | null; class_id: string | null; role: string; created_at: number };
+  vm_assignments: {
+    cluster_id: string;
+    vmid: number;
+    person_id: number | null;
+    class_id: string | null;
+    role: string;
+    created_at: number;
+  };
   vm_inventory: {
     cluster_id: string;
     vmid: number;
@@ -96,12 +110,48 @@ export interface Database {
   };
   leases: { name: string; holder: string; expires_at: number };
   nonces: { key: string; payload: string | null; expires_at: number };
-  invites: { code_hash: string; class_id: string; created_by: number | null; created_at: number; expires_at: number; max_uses: number; uses: number };
+  invites: {
+    code_hash: string;
+    class_id: string;
+    created_by: number | null;
+    created_at: number;
+    expires_at: number;
+    max_uses: number;
+    uses: number;
+  };
   invite_uses: { code_hash: string; person_id: number; used_at: number };
-  console_grants: { token_hash: string; person_id: number; cluster_id: string; vmid: number; platform: string; platform_user_id: string; created_at: number; expires_at: number; session_max_ms: number; used_at: number | null };
-  ssh_keys: { person_id: number; fingerprint: string; key: string; type: string; comment: string | null; added_at: number };
+  console_grants: {
+    token_hash: string;
+    person_id: number;
+    cluster_id: string;
+    vmid: number;
+    platform: string;
+    platform_user_id: string;
+    created_at: number;
+    expires_at: number;
+    session_max_ms: number;
+    used_at: number | null;
+  };
+  ssh_keys: {
+    person_id: number;
+    fingerprint: string;
+    key: string;
+    type: string;
+    comment: string | null;
+    added_at: number;
+  };
   class_settings: { class_id: string; login_user: string | null; ipconfig0: string | null };
-  class_base_versions: { class_id: string; version: number; name: string; cluster_id: string; source_vmid: number | null; snapshot: string | null; note: string | null; created_by: string; created_at: number };
+  class_base_versions: {
+    class_id: string;
+    version: number;
+    name: string;
+    cluster_id: string;
+    source_vmid: number | null;
+    snapshot: string | null;
+    note: string | null;
+    created_by: string;
+    created_at: number;
+  };
   class_schedules: {
     id: Generated<number>;
     class_id: string;
@@ -115,10 +165,34 @@ export interface Database {
     created_by: string;
     created_at: number;
   };
-  class_time_policies: { class_id: string; quota_hours: number | null; max_running: number | null; max_running_in_class: number | null; idle_cpu_below_percent: number | null; idle_for_minutes: number | null; keeps_per_session: Generated<number>; idle_warn_minutes: number | null };
+  class_time_policies: {
+    class_id: string;
+    quota_hours: number | null;
+    max_running: number | null;
+    max_running_in_class: number | null;
+    idle_cpu_below_percent: number | null;
+    idle_for_minutes: number | null;
+    keeps_per_session: Generated<number>;
+    idle_warn_minutes: number | null;
+  };
   vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
-  vm_idle: { cluster_id: string; vmid: number; idle_since: number | null; warned_at: number | null; kept_at: number | null; keeps_used: Generated<number> };
-  audit_log: { id: Generated<number>; at: number; actor: string; action: string; target: string; outcome: string; details: string };
+  vm_idle: {
+    cluster_id: string;
+    vmid: number;
+    idle_since: number | null;
+    warned_at: number | null;
+    kept_at: number | null;
+    keeps_used: Generated<number>;
+  };
+  audit_log: {
+    id: Generated<number>;
+    at: number;
+    actor: string;
+    action: string;
+    target: string;
+    outcome: string;
+    details: string;
+  };
 }
 
 /** The two engines the store runs on. */

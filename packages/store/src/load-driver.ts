@@ -11,7 +11,10 @@ export function loadDriver<T>(driver: string, engine: string): T {
   try {
     return requireFromHere(driver) as T;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${driver}'`)) {
+    if (
+      (error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes(`'${driver}'`)
+    ) {
       throw new StoreDriverMissingError({ driver, engine }, { cause: error });
     }
     throw error;

@@ -31,8 +31,15 @@ export function redactStoreUrl(url: string): string {
   if (url.startsWith('sqlite:')) return url;
   const parsed = parsedUnambiguously(url);
   if (!parsed) return masked(url);
-  const user = parsed.username ? `${parsed.username}${parsed.password ? `:${MASK}` : ''}@` : parsed.password ? `:${MASK}@` : '';
-  const query = [...parsed.searchParams].map(([key, value]) => `${encodeURIComponent(key)}=${key.toLowerCase().includes('pass') ? MASK : encodeURIComponent(value)}`);
+  const user = parsed.username
+    ? `${parsed.username}${parsed.password ? `:${MASK}` : ''}@`
+    : parsed.password
+      ? `:${MASK}@`
+      : '';
+  const query = [...parsed.searchParams].map(
+    ([key, value]) =>
+      `${encodeURIComponent(key)}=${key.toLowerCase().includes('pass') ? MASK : encodeURIComponent(value)}`,
+  );
   return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}${query.length ? `?${query.join('&')}` : ''}`;
 }
 
@@ -44,7 +51,9 @@ export function isUnambiguousStoreUrl(url: string): boolean {
 /** `text` (a driver's error, say) with the password of `url` removed, raw and decoded. */
 export function scrubStorePassword(text: string, url: string): string {
   const parsed = parsedUnambiguously(url);
-  const secrets = [...(parsed?.searchParams ?? [])].filter(([key]) => key.toLowerCase().includes('pass')).map(([, value]) => value);
+  const secrets = [...(parsed?.searchParams ?? [])]
+    .filter(([key]) => key.toLowerCase().includes('pass'))
+    .map(([, value]) => value);
   if (parsed?.password) {
     secrets.push(parsed.password);
     try {

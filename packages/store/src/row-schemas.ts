@@ -6,7 +6,10 @@ export function read<S extends z.ZodType>(schema: S, value: unknown, what: strin
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new StoreDataError({ what, problem: `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}` });
+  throw new StoreDataError({
+    what,
+    problem: `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}`,
+  });
 }
 
 /** JSON text, parsed, then checked with `schema`. */

@@ -13,16 +13,23 @@ export type StoreLocation = { engine: 'sqlite'; path: string } | { engine: 'post
 export function parseStoreUrl(url: string): StoreLocation {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (!path) throw new ConfigError(`config key 'store': '${url}' names no file; use sqlite:./lab.db`, { key: 'store' });
+    if (!path)
+      throw new ConfigError(`config key 'store': '${url}' names no file; use sqlite:./lab.db`, { key: 'store' });
     return { engine: 'sqlite', path };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     if (!isUnambiguousStoreUrl(url)) {
-      throw new ConfigError("config key 'store': the PostgreSQL URL cannot be read unambiguously; percent-encode '@', '/', '?', '#' and ':' in the user name and password (@ is %40, / is %2F)", { key: 'store' });
+      throw new ConfigError(
+        "config key 'store': the PostgreSQL URL cannot be read unambiguously; percent-encode '@', '/', '?', '#' and ':' in the user name and password (@ is %40, / is %2F)",
+        { key: 'store' },
+      );
     }
     return { engine: 'postgres', connectionString: url };
   }
-  throw new ConfigError(`config key 'store': '${redactStoreUrl(url)}' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db`, { key: 'store' });
+  throw new ConfigError(
+    `config key 'store': '${redactStoreUrl(url)}' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db`,
+    { key: 'store' },
+  );
 }
 
 /** The engine a location uses. */

@@ -15,11 +15,21 @@ describe('a deployment whose process is killed half-way', () => {
     const sim = await startPveSim({ timeScale: 40, cloneRaceRate: 0.1 });
     const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
     const store = await openStore(storeUrl);
-    const api = new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
+    const api = new ProxmoxClient({
+      clusterId: 'lab',
+      baseUrl: sim.url,
+      auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+      tls: { fingerprint: sim.fingerprint },
+    });
     const clusters = { get: () => api, ids: () => ['lab'] };
     const catalog = new TemplateCatalog({ store, clusters });
     try {
-      await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }] });
+      await catalog.create({
+        name: 'ubuntu',
+        memory: 2048,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+      });
       const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
       await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
       for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) {
@@ -27,8 +37,17 @@ describe('a deployment whose process is killed half-way', () => {
         await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
       }
 
-      const connection = JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret });
-      const child = spawn(process.execPath, [resolve(import.meta.dirname, 'fixtures/deploy-child.mjs'), connection, storeUrl, '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const connection = JSON.stringify({
+        url: sim.url,
+        fingerprint: sim.fingerprint,
+        tokenId: sim.tokenId,
+        tokenSecret: sim.tokenSecret,
+      });
+      const child = spawn(
+        process.execPath,
+        [resolve(import.meta.dirname, 'fixtures/deploy-child.mjs'), connection, storeUrl, '10'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let registered = 0;
       let stderr = '';
       child.stderr.on('data', (c) => (stderr += c));
@@ -43,7 +62,9 @@ describe('a deployment whose process is killed half-way', () => {
             resolveKill();
           }
         });
-        child.on('exit', (code) => (child.killed ? resolveKill() : reject(new Error(`child ended before it was killed (${code}): ${stderr}`))));
+        child.on('exit', (code) =>
+          child.killed ? resolveKill() : reject(new Error(`child ended before it was killed (${code}): ${stderr}`)),
+        );
       });
       await killed;
       const deployments = await store.deployments.unfinished();
@@ -61,9 +82,24 @@ describe('a deployment whose process is killed half-way', () => {
       expect(summary).toMatchObject({ status: 'done', failed: [] });
       expect(await store.deployments.unfinished()).toEqual([]);
 
-      const classVms = [...sim.state.guests.values()].filter((g) => (g.config.name ?? '').startsWith('cs101-') || g.config.lock === 'clone');
+      const classVms = [...sim.state.guests.values()].filter(
+        (g) => (g.config.name ?? '').startsWith('cs101-') || g.config.lock === 'clone',
+      );
       const names = classVms.map((g) => g.config.name).sort();
-      expect(names).toEqual(['cs101-alice', 'cs101-base', 'cs101-bob', 'cs101-carol', 'cs101-dave', 'cs101-erin', 'cs101-frank', 'cs101-seat-01', 'cs101-seat-02', 'cs101-seat-03', 'cs101-seat-04', 'cs101-teacher']);
+      expect(names).toEqual([
+        'cs101-alice',
+        'cs101-base',
+        'cs101-bob',
+        'cs101-carol',
+        'cs101-dave',
+        'cs101-erin',
+        'cs101-frank',
+        'cs101-seat-01',
+        'cs101-seat-02',
+        'cs101-seat-03',
+        'cs101-seat-04',
+        'cs101-teacher',
+      ]);
       for (const vm of classVms) {
         expect(vm.config.lock, vm.config.name).toBeUndefined();
         const assignment = await store.classes.assignment('lab', vm.vmid);

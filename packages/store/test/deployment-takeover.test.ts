@@ -23,9 +23,21 @@ interface Worker {
   exited: Promise<{ code: number | null; summaries: DeploymentSummary[]; stderr: string }>;
 }
 
-function startWorker(sim: PveSim, storeUrl: string, mode: 'deploy' | 'takeover' | 'reset', count: number | string = 0): Worker {
-  const connection = JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret });
-  const child = spawn(process.execPath, [WORKER, connection, storeUrl, mode, String(count)], { env: { ...process.env, LEASE_TTL_MS: String(LEASE_TTL_MS) } });
+function startWorker(
+  sim: PveSim,
+  storeUrl: string,
+  mode: 'deploy' | 'takeover' | 'reset',
+  count: number | string = 0,
+): Worker {
+  const connection = JSON.stringify({
+    url: sim.url,
+    fingerprint: sim.fingerprint,
+    tokenId: sim.tokenId,
+    tokenSecret: sim.tokenSecret,
+  });
+  const child = spawn(process.execPath, [WORKER, connection, storeUrl, mode, String(count)], {
+    env: { ...process.env, LEASE_TTL_MS: String(LEASE_TTL_MS) },
+  });
   const events: Array<Record<string, unknown>> = [];
   const waiters: Array<{ test: (e: typeof events) => boolean; resolve: () => void }> = [];
   let buffer = '';
@@ -46,7 +58,9 @@ function startWorker(sim: PveSim, storeUrl: string, mode: 'deploy' | 'takeover' 
       else waiters.push(w);
     }
   });
-  const exited = new Promise<{ code: number | null; summaries: DeploymentSummary[]; stderr: string }>((r) => child.on('exit', (code) => r({ code, summaries, stderr })));
+  const exited = new Promise<{ code: number | null; summaries: DeploymentSummary[]; stderr: string }>((r) =>
+    child.on('exit', (code) => r({ code, summaries, stderr })),
+  );
   void exited.then(() => waiters.splice(0).forEach((w) => w.resolve()));
   return {
     child,
@@ -65,28 +79,42 @@ async function setUpSchool(store: Store, students: number): Promise<void> {
   const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'Ada', role: 'teacher' }, 1);
   await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
   for (let i = 1; i <= students; i++) {
-    const p = await store.classes.createPerson({ username: `s${String(i).padStart(2, '0')}`, displayName: `Student ${i}`, role: 'student' }, 1);
+    const p = await store.classes.createPerson(
+      { username: `s${String(i).padStart(2, '0')}`, displayName: `Student ${i}`, role: 'student' },
+      1,
+    );
     await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
   }
 }
 
 function clientFor(sim: PveSim): ProxmoxClient {
-  return new ProxmoxClient({ clusterId: 'lab', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
+  return new ProxmoxClient({
+    clusterId: 'lab',
+    baseUrl: sim.url,
+    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+  });
 }
 
 /** The cluster as the class sees it must match the store: each student one VM, nothing extra, nothing locked. */
 async function expectClusterMatchesStore(sim: PveSim, store: Store, seats: number): Promise<void> {
   const guests = [...sim.state.guests.values()];
-  const ours = guests.filter((g) => (g.config.tags ?? '').split(';').includes('class-cs101') || (g.config.description ?? '').includes('class=cs101 '));
+  const ours = guests.filter(
+    (g) =>
+      (g.config.tags ?? '').split(';').includes('class-cs101') || (g.config.description ?? '').includes('class=cs101 '),
+  );
   for (const g of ours) {
     expect(g.config.lock, `VM ${g.vmid} ${g.config.name}`).toBeUndefined();
     expect(g.config.tags, `VM ${g.vmid} ${g.config.name} is tagged`).toMatch(/^lab;class-cs101;role-/);
-    expect(await store.classes.assignment('lab', g.vmid), `VM ${g.vmid} ${g.config.name} is registered`).toMatchObject({ classId: 'cs101' });
+    expect(await store.classes.assignment('lab', g.vmid), `VM ${g.vmid} ${g.config.name} is registered`).toMatchObject({
+      classId: 'cs101',
+    });
   }
   const vmNames = ours.filter((g) => g.config.template !== '1').map((g) => g.config.name);
   expect(vmNames.length, 'no VM name twice').toBe(new Set(vmNames).size);
   expect(vmNames).toHaveLength(seats + 1);
-  for (const a of await store.classes.assignmentsOfClass('cs101')) expect(sim.state.guests.has(a.vmid), `assigned VM ${a.vmid} exists`).toBe(true);
+  for (const a of await store.classes.assignmentsOfClass('cs101'))
+    expect(sim.state.guests.has(a.vmid), `assigned VM ${a.vmid} exists`).toBe(true);
   const students = (await store.classes.members('cs101')).filter((m) => m.role === 'student');
   let withVm = 0;
   for (const m of students) {
@@ -110,22 +138,37 @@ describe.each(engines)('a deployment owned by one process on %s', (engine) => {
     const api = clientFor(sim);
     try {
       const catalog = new TemplateCatalog({ store, clusters: { get: () => api, ids: () => ['lab'] } });
-      await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }] });
+      await catalog.create({
+        name: 'ubuntu',
+        memory: 2048,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+      });
       await setUpSchool(store, 30);
 
       const a = startWorker(sim, storeUrl, 'deploy', 30);
       await a.until((events) => events.some((e) => e.type === 'registered'));
       const b = startWorker(sim, storeUrl, 'takeover');
       await a.until((events) => events.filter((e) => e.type === 'registered').length >= 12);
-      expect(b.events.filter((e) => e.type === 'planned'), 'B stays out while A holds the lease').toEqual([]);
+      expect(
+        b.events.filter((e) => e.type === 'planned'),
+        'B stays out while A holds the lease',
+      ).toEqual([]);
       await kill(a);
       const end = await b.exited;
       expect(end.code, end.stderr).toBe(0);
       expect(end.summaries).toHaveLength(1);
-      expect(end.summaries[0]).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [], duplicates: [] });
+      expect(end.summaries[0]).toMatchObject({
+        status: 'done',
+        failed: [],
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+      });
 
       const perName = new Map<string, number>();
-      for (const c of sim.state.acceptedClones.filter((x) => x.outcome !== 'failed')) perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+      for (const c of sim.state.acceptedClones.filter((x) => x.outcome !== 'failed'))
+        perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
       expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
       expect(perName.size).toBe(32);
       await expectClusterMatchesStore(sim, store, 30);
@@ -146,7 +189,12 @@ describe('a reset killed in the middle', () => {
     const api = clientFor(sim);
     try {
       const catalog = new TemplateCatalog({ store, clusters: { get: () => api, ids: () => ['lab'] } });
-      await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }] });
+      await catalog.create({
+        name: 'ubuntu',
+        memory: 2048,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+      });
       await setUpSchool(store, 3);
       const deployed = await startWorker(sim, storeUrl, 'deploy', 3).exited;
       expect(deployed.summaries[0]?.status, deployed.stderr).toBe('done');
@@ -161,7 +209,9 @@ describe('a reset killed in the middle', () => {
       await a.until(() => sim.state.acceptedClones.length > clonesBefore);
       await kill(a);
       expect(sim.state.guests.get(before!.vmid)).not.toBe(oldGuest);
-      expect(await store.classes.assignmentsOf(s02.id), 'the assignment is kept while the VM is re-created').toEqual([expect.objectContaining({ vmid: before!.vmid })]);
+      expect(await store.classes.assignmentsOf(s02.id), 'the assignment is kept while the VM is re-created').toEqual([
+        expect.objectContaining({ vmid: before!.vmid }),
+      ]);
 
       const b = startWorker(sim, storeUrl, 'takeover');
       const end = await b.exited;
@@ -185,17 +235,26 @@ describe('a reset killed in the middle', () => {
 describe('deployments killed at random moments, replicas and migrations included, under 10 % faults', () => {
   it('end with every student one VM, no duplicate, no orphan, and summaries true against the cluster', async () => {
     const scenario = structuredClone(presets.small!);
-    scenario.nodes = [{ name: 'pve1', memoryGiB: 12 }, { name: 'pve2', memoryGiB: 128 }, { name: 'pve3', memoryGiB: 128 }];
+    scenario.nodes = [
+      { name: 'pve1', memoryGiB: 12 },
+      { name: 'pve2', memoryGiB: 128 },
+      { name: 'pve3', memoryGiB: 128 },
+    ];
     const sim = await startPveSim({ timeScale: 15, scenario, seed: 11 });
     const storeUrl = `sqlite:${join(dir, 'chaos.db')}`;
     const store = await openStore(storeUrl);
     const api = clientFor(sim);
     const clusters = { get: () => api, ids: () => ['lab'] };
     let seed = 5;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     try {
       const catalog = new TemplateCatalog({ store, clusters });
-      await catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }] });
+      await catalog.create({
+        name: 'ubuntu',
+        memory: 2048,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+      });
       await setUpSchool(store, 14);
       sim.faults.add({ method: 'GET', kind: 'http-503', rate: 0.1 });
       sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'reset-after', rate: 0.1 });
@@ -214,14 +273,23 @@ describe('deployments killed at random moments, replicas and migrations included
         // The first kills land while a copy of the base template is cloned or migrated; the others at random.
         const onReplica = kills < 4 && !copiesDone;
         if (onReplica) {
-          await Promise.race([worker.until((events) => events.some((e) => e.type === 'cloning' && String(e.name).includes('@'))), worker.exited]);
+          await Promise.race([
+            worker.until((events) => events.some((e) => e.type === 'cloning' && String(e.name).includes('@'))),
+            worker.exited,
+          ]);
           await sleep(random() * 700);
         } else {
           const registered = worker.events.filter((e) => e.type === 'registered').length + 1 + Math.floor(random() * 4);
-          await Promise.race([sleep(200 + random() * 2000), worker.until((events) => events.filter((e) => e.type === 'registered').length >= registered), worker.exited]);
+          await Promise.race([
+            sleep(200 + random() * 2000),
+            worker.until((events) => events.filter((e) => e.type === 'registered').length >= registered),
+            worker.exited,
+          ]);
         }
         if (worker.child.exitCode === null) {
-          const onCopy = worker.events.some((e) => e.type === 'cloning' && String(e.name).includes('@')) && !worker.events.some((e) => e.type === 'registered' && String(e.name).includes('@'));
+          const onCopy =
+            worker.events.some((e) => e.type === 'cloning' && String(e.name).includes('@')) &&
+            !worker.events.some((e) => e.type === 'registered' && String(e.name).includes('@'));
           await kill(worker);
           kills++;
           if (onCopy) replicaKills++;
@@ -230,7 +298,8 @@ describe('deployments killed at random moments, replicas and migrations included
         const end = await worker.exited;
         copiesDone = true;
         expect(end.code, end.stderr).toBe(0);
-        for (const summary of end.summaries) expect(summary.status === 'done' || summary.failed.length > 0, JSON.stringify(summary)).toBe(true);
+        for (const summary of end.summaries)
+          expect(summary.status === 'done' || summary.failed.length > 0, JSON.stringify(summary)).toBe(true);
         seats = Math.min(14, seats + 2);
       }
       expect(replicaKills).toBeGreaterThanOrEqual(2);
@@ -243,11 +312,23 @@ describe('deployments killed at random moments, replicas and migrations included
         summaries = [...summaries, ...(await engine.resume())];
         await new Promise((r) => setTimeout(r, 200));
       }
-      const final = await engine.deploy({ classId: 'cs101', count: seats, template: 'ubuntu' }, { confirmDeletes: true });
-      expect(final, JSON.stringify(final)).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [], duplicates: [] });
-      for (const s of summaries.filter((x) => x.status === 'done')) expect(s).toMatchObject({ orphans: [], unregistered: [], duplicates: [] });
+      const final = await engine.deploy(
+        { classId: 'cs101', count: seats, template: 'ubuntu' },
+        { confirmDeletes: true },
+      );
+      expect(final, JSON.stringify(final)).toMatchObject({
+        status: 'done',
+        failed: [],
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+      });
+      for (const s of summaries.filter((x) => x.status === 'done'))
+        expect(s).toMatchObject({ orphans: [], unregistered: [], duplicates: [] });
       await expectClusterMatchesStore(sim, store, seats);
-      const copies = [...sim.state.guests.values()].filter((g) => g.config.template === '1' && g.config.tags?.includes('class-cs101'));
+      const copies = [...sim.state.guests.values()].filter(
+        (g) => g.config.template === '1' && g.config.tags?.includes('class-cs101'),
+      );
       expect(new Set(copies.map((g) => g.node)).size, 'one base copy per node').toBe(copies.length);
       expect(copies.length).toBeGreaterThan(1);
     } finally {

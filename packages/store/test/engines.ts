@@ -54,11 +54,14 @@ export async function createScratchPostgresDatabase(): Promise<{ url: string; dr
   };
 }
 
-const TABLES = 'invite_uses, invites, nonces, audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
+const TABLES =
+  'invite_uses, invites, nonces, audit_log, leases, sync_state, deployment_items, deployments, vm_inventory, vm_assignments, class_members, classes, identities, people, template_inventory, template_node_mappings, templates, clusters';
 
 /** Memory, SQLite (temp files) and, where a server answers, PostgreSQL (a scratch database). */
 export async function enginesUnderTest(): Promise<{ engines: EngineUnderTest[]; skipped?: string }> {
-  const engines: EngineUnderTest[] = [{ name: 'memory', open: async () => createMemoryStore(), dispose: async () => undefined }];
+  const engines: EngineUnderTest[] = [
+    { name: 'memory', open: async () => createMemoryStore(), dispose: async () => undefined },
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'lab-store-'));
   let n = 0;
   engines.push({

@@ -8,8 +8,26 @@ import { importLegacyTemplates, openStore, readLegacySqlite } from '../src/index
 
 const legacy = {
   templates: [
-    { id: 1, name: 'ubuntu-22.04', description: 'Ubuntu', proxmox_template_id: 9000, proxmox_node: 'pve1', memory: 2048, cores: 2, is_active: 1 },
-    { id: 2, name: 'win11', description: null, proxmox_template_id: 9001, proxmox_node: 'pve1', memory: 4096, cores: 4, is_active: 0 },
+    {
+      id: 1,
+      name: 'ubuntu-22.04',
+      description: 'Ubuntu',
+      proxmox_template_id: 9000,
+      proxmox_node: 'pve1',
+      memory: 2048,
+      cores: 2,
+      is_active: 1,
+    },
+    {
+      id: 2,
+      name: 'win11',
+      description: null,
+      proxmox_template_id: 9001,
+      proxmox_node: 'pve1',
+      memory: 4096,
+      cores: 4,
+      is_active: 0,
+    },
     { id: 3, name: '', description: null, proxmox_template_id: 9002, proxmox_node: 'pve1' },
   ],
   replicas: [
@@ -27,9 +45,16 @@ describe('importing the legacy template tables', () => {
     const store = await open();
     const first = await importLegacyTemplates(store, legacy, { clusterId: 'lab', now: 1 });
     expect(first).toMatchObject({ templatesCreated: 2, mappingsAdded: 4, mappingsKept: 0 });
-    expect(first.skipped.map((s) => s.reason)).toEqual(['name, proxmox_template_id and proxmox_node are required', 'no vm_templates row with id 7']);
+    expect(first.skipped.map((s) => s.reason)).toEqual([
+      'name, proxmox_template_id and proxmox_node are required',
+      'no vm_templates row with id 7',
+    ]);
     const ubuntu = (await store.templates.getByName('ubuntu-22.04'))!;
-    expect((await store.templates.mappings(ubuntu.id)).map((m) => [m.node, m.vmid])).toEqual([['pve1', 9000], ['pve2', 9100], ['pve3', 9200]]);
+    expect((await store.templates.mappings(ubuntu.id)).map((m) => [m.node, m.vmid])).toEqual([
+      ['pve1', 9000],
+      ['pve2', 9100],
+      ['pve3', 9200],
+    ]);
     expect((await store.templates.getByName('win11'))?.isActive).toBe(false);
 
     const second = await importLegacyTemplates(store, legacy, { clusterId: 'lab', now: 2 });
@@ -41,8 +66,17 @@ describe('importing the legacy template tables', () => {
   it('reports a replica that contradicts an existing mapping instead of overwriting it', async () => {
     const store = createMemoryStore();
     await importLegacyTemplates(store, legacy, { clusterId: 'lab', now: 1 });
-    const report = await importLegacyTemplates(store, { templates: [legacy.templates[0]!], replicas: [{ template_id: 1, proxmox_node: 'pve2', proxmox_template_id: 9999 }] }, { clusterId: 'lab', now: 2 });
-    expect(report.skipped).toEqual([{ row: 'replica of template 1 on pve2', reason: "template already maps node 'pve2' to VMID 9100, not 9999" }]);
+    const report = await importLegacyTemplates(
+      store,
+      {
+        templates: [legacy.templates[0]!],
+        replicas: [{ template_id: 1, proxmox_node: 'pve2', proxmox_template_id: 9999 }],
+      },
+      { clusterId: 'lab', now: 2 },
+    );
+    expect(report.skipped).toEqual([
+      { row: 'replica of template 1 on pve2', reason: "template already maps node 'pve2' to VMID 9100, not 9999" },
+    ]);
   });
 });
 
@@ -60,7 +94,10 @@ describe('reading the legacy SQLite database', () => {
     expect(legacy.templates).toHaveLength(1);
     expect(legacy.replicas).toEqual([{ template_id: 1, proxmox_node: 'pve2', proxmox_template_id: 9100 }]);
     const store = await openStore('sqlite::memory:');
-    expect(await importLegacyTemplates(store, legacy, { clusterId: 'lab', now: 1 })).toMatchObject({ templatesCreated: 1, mappingsAdded: 2 });
+    expect(await importLegacyTemplates(store, legacy, { clusterId: 'lab', now: 1 })).toMatchObject({
+      templatesCreated: 1,
+      mappingsAdded: 2,
+    });
     await store.close();
     expect(() => readLegacySqlite(join(dir, 'missing.db'))).toThrow(/cannot open the legacy database/);
     const empty = new BetterSqlite3(join(dir, 'empty.db'));

@@ -26,7 +26,10 @@ async function freshUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
 
 async function tableNames(store: KyselyStore): Promise<string[]> {
   const tables = await store.db.introspection.getTables();
-  return tables.map((t) => t.name).filter((n) => !n.startsWith('lab_migrations')).sort();
+  return tables
+    .map((t) => t.name)
+    .filter((n) => !n.startsWith('lab_migrations'))
+    .sort();
 }
 
 const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
@@ -36,8 +39,32 @@ describe.each(engines)('migrations on %s', (engine) => {
     const url = await freshUrl(engine);
     const store = await openStore(url);
     expect(await tableNames(store)).toEqual([
-      'audit_log', 'class_base_versions', 'class_members', 'class_schedules', 'class_settings', 'class_time_policies', 'classes', 'clusters', 'console_grants', 'deployment_items', 'deployments', 'identities', 'invite_uses', 'invites', 'leases', 'nonces', 'people',
-      'ssh_keys', 'sync_state', 'template_inventory', 'template_node_mappings', 'templates', 'vm_assignments', 'vm_idle', 'vm_inventory', 'vm_usage_intervals',
+      'audit_log',
+      'class_base_versions',
+      'class_members',
+      'class_schedules',
+      'class_settings',
+      'class_time_policies',
+      'classes',
+      'clusters',
+      'console_grants',
+      'deployment_items',
+      'deployments',
+      'identities',
+      'invite_uses',
+      'invites',
+      'leases',
+      'nonces',
+      'people',
+      'ssh_keys',
+      'sync_state',
+      'template_inventory',
+      'template_node_mappings',
+      'templates',
+      'vm_assignments',
+      'vm_idle',
+      'vm_inventory',
+      'vm_usage_intervals',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
@@ -54,7 +81,16 @@ describe.each(engines)('migrations on %s', (engine) => {
     ]);
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
-    expect(up.results?.map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success', 'Success']);
+    expect(up.results?.map((r) => r.status)).toEqual([
+      'Success',
+      'Success',
+      'Success',
+      'Success',
+      'Success',
+      'Success',
+      'Success',
+      'Success',
+    ]);
     expect(await tableNames(store)).toHaveLength(26);
     await store.close();
   });
@@ -65,11 +101,31 @@ describe.each(engines)('migrations on %s', (engine) => {
     const migrator = createMigrator(store.db as never, engine);
     expect((await migrator.migrateTo('0006-usage-and-time-policies')).error).toBeUndefined();
     await sql`insert into classes (id, name, created_at) values ('cs101', 'CS 101', 1)`.execute(store.db);
-    await sql`insert into class_time_policies (class_id, quota_hours, idle_cpu_below_percent, idle_for_minutes) values ('cs101', 2, 5, 30)`.execute(store.db);
-    await sql`insert into vm_idle (cluster_id, vmid, idle_since, warned_at, kept_at) values ('lab', 300, 10, null, 20)`.execute(store.db);
+    await sql`insert into class_time_policies (class_id, quota_hours, idle_cpu_below_percent, idle_for_minutes) values ('cs101', 2, 5, 30)`.execute(
+      store.db,
+    );
+    await sql`insert into vm_idle (cluster_id, vmid, idle_since, warned_at, kept_at) values ('lab', 300, 10, null, 20)`.execute(
+      store.db,
+    );
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
-    expect(await store.usage.policy('cs101')).toEqual({ classId: 'cs101', quotaHours: 2, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
-    expect(await store.usage.idle('lab', 300)).toEqual({ clusterId: 'lab', vmid: 300, idleSince: 10, warnedAt: null, keptAt: 20, keepsUsed: 0 });
+    expect(await store.usage.policy('cs101')).toEqual({
+      classId: 'cs101',
+      quotaHours: 2,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: 5,
+      idleForMinutes: 30,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    expect(await store.usage.idle('lab', 300)).toEqual({
+      clusterId: 'lab',
+      vmid: 300,
+      idleSince: 10,
+      warnedAt: null,
+      keptAt: 20,
+      keepsUsed: 0,
+    });
     await store.close();
   });
 
@@ -90,7 +146,16 @@ describe.each(engines)('migrations on %s', (engine) => {
     for (const c of codes) expect(c.code, c.stderr).toBe(0);
     const store = await openStore(url, { migrate: false });
     const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001-initial-schema', '0002-deployment-notify-and-nonces', '0003-people-email-and-invites', '0004-ssh-keys-and-class-versions', '0005-class-schedules', '0006-usage-and-time-policies', '0007-keeps-and-idle-warning', '0008-console-grants']);
+    expect(executed.rows.map((r) => r.name)).toEqual([
+      '0001-initial-schema',
+      '0002-deployment-notify-and-nonces',
+      '0003-people-email-and-invites',
+      '0004-ssh-keys-and-class-versions',
+      '0005-class-schedules',
+      '0006-usage-and-time-policies',
+      '0007-keeps-and-idle-warning',
+      '0008-console-grants',
+    ]);
     await store.close();
   }, 60_000);
 });
@@ -99,31 +164,53 @@ describe('store URLs', () => {
   it('accept sqlite paths and postgres URLs', () => {
     expect(parseStoreUrl('sqlite:./lab.db')).toEqual({ engine: 'sqlite', path: './lab.db' });
     expect(parseStoreUrl('sqlite:///var/lib/lab/lab.db')).toEqual({ engine: 'sqlite', path: '/var/lib/lab/lab.db' });
-    expect(parseStoreUrl('postgresql://lab@db:5432/lab')).toEqual({ engine: 'postgres', connectionString: 'postgresql://lab@db:5432/lab' });
+    expect(parseStoreUrl('postgresql://lab@db:5432/lab')).toEqual({
+      engine: 'postgres',
+      connectionString: 'postgresql://lab@db:5432/lab',
+    });
   });
 
   it('refuse anything else, naming the key and hiding a password', () => {
     expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow(ConfigError);
-    expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow("config key 'store': 'mysql://root:…@db/lab' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db");
-    expect(() => parseStoreUrl('sqlite:')).toThrow("names no file");
+    expect(() => parseStoreUrl('mysql://root:hunter2@db/lab')).toThrow(
+      "config key 'store': 'mysql://root:…@db/lab' is not a store URL; use sqlite:./lab.db or postgres://user@host:5432/db",
+    );
+    expect(() => parseStoreUrl('sqlite:')).toThrow('names no file');
   });
 
   it('never show a PostgreSQL password, whatever characters it holds', async () => {
-    const passwords = ['plain-Secret9', 'p@ss@Word9', 'pa:ss:Word9', 'pa%40ss%2FWord9', 'pa%3Ass%25Word9', 'pa/ss@Word9', '12/ss@Word9', 'p?ss@Word9', 'p#ss@Word9'];
+    const passwords = [
+      'plain-Secret9',
+      'p@ss@Word9',
+      'pa:ss:Word9',
+      'pa%40ss%2FWord9',
+      'pa%3Ass%25Word9',
+      'pa/ss@Word9',
+      '12/ss@Word9',
+      'p?ss@Word9',
+      'p#ss@Word9',
+    ];
     for (const password of passwords) {
       const url = `postgres://lab:${password}@127.0.0.1:1/lab?sslpassword=Key-Pass9`;
       const error = await openStore(url).catch((e: unknown) => e);
       expect(error instanceof ConfigError || error instanceof StoreUnavailableError, password).toBe(true);
       const shown = `${(error as Error).message} ${JSON.stringify(error)} ${redactStoreUrl(url)}`;
-      for (const part of [password, decodeURIComponent(password), 'ss@Word9', 'Word9', 'Key-Pass9']) expect(shown, password).not.toContain(part);
+      for (const part of [password, decodeURIComponent(password), 'ss@Word9', 'Word9', 'Key-Pass9'])
+        expect(shown, password).not.toContain(part);
     }
-    const encoded = (await openStore('postgres://lab:p%40ss%2FWord9@127.0.0.1:1/lab').catch((e: unknown) => e)) as Error;
+    const encoded = (await openStore('postgres://lab:p%40ss%2FWord9@127.0.0.1:1/lab').catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(encoded.message).toMatch(/^cannot open the store at postgres:\/\/lab:…@127\.0\.0\.1:1\/lab: .*ECONNREFUSED/);
     const ambiguous = (await openStore('postgres://lab:12/ss@Word9@127.0.0.1:1/lab').catch((e: unknown) => e)) as Error;
     expect(ambiguous).toBeInstanceOf(ConfigError);
-    expect(ambiguous.message).toBe("config key 'store': the PostgreSQL URL cannot be read unambiguously; percent-encode '@', '/', '?', '#' and ':' in the user name and password (@ is %40, / is %2F)");
+    expect(ambiguous.message).toBe(
+      "config key 'store': the PostgreSQL URL cannot be read unambiguously; percent-encode '@', '/', '?', '#' and ':' in the user name and password (@ is %40, / is %2F)",
+    );
     expect(redactStoreUrl('sqlite:./lab.db')).toBe('sqlite:./lab.db');
-    expect(redactStoreUrl('postgresql://lab@db:5432/lab?sslmode=require')).toBe('postgresql://lab@db:5432/lab?sslmode=require');
+    expect(redactStoreUrl('postgresql://lab@db:5432/lab?sslmode=require')).toBe(
+      'postgresql://lab@db:5432/lab?sslmode=require',
+    );
   });
 
   it('report an unwritable SQLite path as StoreUnavailableError', async () => {
@@ -137,7 +224,9 @@ describe('store URLs', () => {
   it('report an unreachable PostgreSQL at open, without hanging', async () => {
     const error = await openStore('postgres://postgres:secret-pw@127.0.0.1:1/nothing').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toMatch(/^cannot open the store at postgres:\/\/postgres:…@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED/);
+    expect((error as Error).message).toMatch(
+      /^cannot open the store at postgres:\/\/postgres:…@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED/,
+    );
     expect((error as Error).message).not.toContain('secret-pw');
   });
 });

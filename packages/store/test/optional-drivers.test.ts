@@ -15,7 +15,9 @@ describe('database drivers are loaded on first use', () => {
     expect(error).toBeInstanceOf(StoreDriverMissingError);
     expect(isLabError(error)).toBe(true);
     expect((error as StoreDriverMissingError).code).toBe('LAB_STORE_DRIVER_MISSING');
-    expect((error as Error).message).toBe("the SQLite store needs the 'lab-test-no-such-driver' package, which is not installed; run npm install lab-test-no-such-driver and start again");
+    expect((error as Error).message).toBe(
+      "the SQLite store needs the 'lab-test-no-such-driver' package, which is not installed; run npm install lab-test-no-such-driver and start again",
+    );
   });
 
   it('loads an installed driver', () => {
@@ -25,8 +27,11 @@ describe('database drivers are loaded on first use', () => {
 
   it('does not load either driver until a store of its engine is opened', async () => {
     const { execFileSync } = await import('node:child_process');
-    const script = "await import('@lab/proxmox-store'); const { createRequire } = await import('node:module'); const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => /node_modules[\\\\/](better-sqlite3|pg)[\\\\/]/.test(k)))";
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: import.meta.dirname }).toString();
+    const script =
+      "await import('@lab/proxmox-store'); const { createRequire } = await import('node:module'); const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => /node_modules[\\\\/](better-sqlite3|pg)[\\\\/]/.test(k)))";
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: import.meta.dirname,
+    }).toString();
     expect(out.trim()).toBe('false');
   });
 });

@@ -12,7 +12,11 @@ export function addDbCommands(program: Command): void {
       const config = loadLabConfig(flags.config);
       const { openStore, redactStoreUrl } = await import('@lab/proxmox-store');
       await (await openStore(config.store)).close();
-      out(flags.json ? JSON.stringify({ migrated: true, store: redactStoreUrl(config.store) }) : 'store is at the latest schema');
+      out(
+        flags.json
+          ? JSON.stringify({ migrated: true, store: redactStoreUrl(config.store) })
+          : 'store is at the latest schema',
+      );
     });
   db.command('import-legacy')
     .description("Import the old bot's template tables (idempotent)")
@@ -25,9 +29,18 @@ export function addDbCommands(program: Command): void {
       const legacy = readLegacySqlite(options.from);
       const store = await openStore(config.store);
       try {
-        const report = await importLegacyTemplates(store, legacy, { clusterId: options.cluster ?? config.clusters[0]!.id, now: Date.now() });
-        const skipped = report.skipped.length ? `; skipped: ${report.skipped.map((s) => `${s.row} (${s.reason})`).join('; ')}` : '';
-        out(flags.json ? JSON.stringify(report) : `${report.templatesCreated} templates created, ${report.mappingsAdded} node mappings added, ${report.mappingsKept} already there${skipped}`);
+        const report = await importLegacyTemplates(store, legacy, {
+          clusterId: options.cluster ?? config.clusters[0]!.id,
+          now: Date.now(),
+        });
+        const skipped = report.skipped.length
+          ? `; skipped: ${report.skipped.map((s) => `${s.row} (${s.reason})`).join('; ')}`
+          : '';
+        out(
+          flags.json
+            ? JSON.stringify(report)
+            : `${report.templatesCreated} templates created, ${report.mappingsAdded} node mappings added, ${report.mappingsKept} already there${skipped}`,
+        );
       } finally {
         await store.close();
       }

@@ -5,7 +5,9 @@ import { globals, out } from '../global-options.js';
 export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('Check the installation end to end: configuration, store, clusters, TLS, PVE version, token privileges')
+    .description(
+      'Check the installation end to end: configuration, store, clusters, TLS, PVE version, token privileges',
+    )
     .action(async (_options, command: Command) => {
       const { runDoctor, renderDoctorReport } = await import('../doctor.js');
       const flags = globals(command);

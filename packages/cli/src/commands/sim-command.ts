@@ -6,14 +6,27 @@ import { LabExit } from '../lab-exit.js';
 export function addSimCommand(program: Command): void {
   program
     .command('sim')
-    .description('Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token')
+    .description(
+      'Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token',
+    )
     .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
     .action(async (options: { scenario: string; port: string; timeScale: string }) => {
       const { startPveSim } = await loadPveSim();
-      const sim = await startPveSim({ scenario: options.scenario, port: Number(options.port), timeScale: Number(options.timeScale) });
-      out(JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }));
+      const sim = await startPveSim({
+        scenario: options.scenario,
+        port: Number(options.port),
+        timeScale: Number(options.timeScale),
+      });
+      out(
+        JSON.stringify({
+          url: sim.url,
+          fingerprint: sim.fingerprint,
+          tokenId: sim.tokenId,
+          tokenSecret: sim.tokenSecret,
+        }),
+      );
       const stop = () => void sim.close().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
@@ -29,7 +42,8 @@ async function loadPveSim(): Promise<typeof import('@lab/pve-sim')> {
     return await import('@lab/pve-sim');
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
-    if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes('@lab/pve-sim')) throw new LabExit('install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).');
+    if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes('@lab/pve-sim'))
+      throw new LabExit('install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).');
     throw error;
   }
 }

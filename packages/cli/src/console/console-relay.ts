@@ -40,7 +40,11 @@ export const CONSOLE_CLOSE_CODES = { ended: 4000, failed: 4001 } as const;
 
 const statusSchema = z.object({ status: z.string() }).loose();
 /** A WebSocket close reason is at most 123 bytes. */
-const closeReason = (text: string) => Buffer.from(text).subarray(0, 123).toString().replace(/\uFFFD$/, '');
+const closeReason = (text: string) =>
+  Buffer.from(text)
+    .subarray(0, 123)
+    .toString()
+    .replace(/\uFFFD$/, '');
 
 /**
  * One console session: the browser's WebSocket on one side, PVE's `vncwebsocket` on the other.
@@ -88,8 +92,16 @@ export class ConsoleRelay {
       if (!vm) throw new UnknownVmError(grant.clusterId, grant.vmid);
       node = vm.node;
       const api = clusters.get(grant.clusterId);
-      const live = await api.get(pvePath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`, undefined, { schema: statusSchema });
-      if (live.status !== 'running') throw new ConsoleVmNotRunningError({ clusterId: grant.clusterId, vmid: grant.vmid, name: vm.name, status: live.status });
+      const live = await api.get(pvePath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`, undefined, {
+        schema: statusSchema,
+      });
+      if (live.status !== 'running')
+        throw new ConsoleVmNotRunningError({
+          clusterId: grant.clusterId,
+          vmid: grant.vmid,
+          name: vm.name,
+          status: live.status,
+        });
       const proxy = await requestVncProxy(api, vm.node, vm.vmid);
       const pve = await this.#deps.openPveSocket(grant.clusterId, vncWebSocketPath(proxy));
       this.#pve = pve;
@@ -102,13 +114,23 @@ export class ConsoleRelay {
         pveBytes.end();
         if (relaying) void this.#pveClosed(api, vm.node);
       });
-      pve.on('error', (error) => logger.warn('console: PVE WebSocket error', { clusterId: grant.clusterId, vmid: grant.vmid, error }));
+      pve.on('error', (error) =>
+        logger.warn('console: PVE WebSocket error', { clusterId: grant.clusterId, vmid: grant.vmid, error }),
+      );
       try {
         await authenticateToVncServer(pveBytes, (bytes) => pve.send(bytes), proxy.password);
       } catch (error) {
         // PVE drops the proxy of a VM that stopped meanwhile before saying anything.
-        const now = await api.get(pvePath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`, undefined, { schema: statusSchema }).catch(() => undefined);
-        if (now && now.status !== 'running') throw new ConsoleVmNotRunningError({ clusterId: grant.clusterId, vmid: grant.vmid, name: vm.name, status: now.status });
+        const now = await api
+          .get(pvePath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`, undefined, { schema: statusSchema })
+          .catch(() => undefined);
+        if (now && now.status !== 'running')
+          throw new ConsoleVmNotRunningError({
+            clusterId: grant.clusterId,
+            vmid: grant.vmid,
+            name: vm.name,
+            status: now.status,
+          });
         throw error;
       }
       await greetVncViewerWithoutAuth(browserBytes, (bytes) => this.#browser.send(bytes));
@@ -119,17 +141,35 @@ export class ConsoleRelay {
       if (fromPve.length) this.#browser.send(fromPve);
       this.#openedAt = clock.now();
       await auditConsole({ store, clock }, grant, 'open', 'ok', { node: vm.node, vmName: vm.name });
-      logger.info('console session opened', { clusterId: grant.clusterId, vmid: grant.vmid, username: grant.person.username });
+      logger.info('console session opened', {
+        clusterId: grant.clusterId,
+        vmid: grant.vmid,
+        username: grant.person.username,
+      });
       if (this.#ended) return;
-      void watchConsoleSession({ api, grants, clock, logger }, { grant, node: vm.node, openedAt: this.#openedAt }, { signal: this.#abort.signal, ...(this.#deps.watchIntervalMs ? { intervalMs: this.#deps.watchIntervalMs } : {}) }).then((reason) => this.end(reason));
+      void watchConsoleSession(
+        { api, grants, clock, logger },
+        { grant, node: vm.node, openedAt: this.#openedAt },
+        {
+          signal: this.#abort.signal,
+          ...(this.#deps.watchIntervalMs ? { intervalMs: this.#deps.watchIntervalMs } : {}),
+        },
+      ).then((reason) => this.end(reason));
     } catch (error) {
       if (this.#ended) {
         this.#pve?.terminate();
         return;
       }
-      const message = isLabError(error) ? error.message : 'The console could not be opened; try again, and if it keeps failing tell your lab admin.';
-      if (!isLabError(error)) logger.error('console: could not open a session', { clusterId: grant.clusterId, vmid: grant.vmid, error });
-      await auditConsole({ store, clock }, grant, 'open', 'failed', { ...(node ? { node } : {}), error: isLabError(error) ? error.code : 'error', message });
+      const message = isLabError(error)
+        ? error.message
+        : 'The console could not be opened; try again, and if it keeps failing tell your lab admin.';
+      if (!isLabError(error))
+        logger.error('console: could not open a session', { clusterId: grant.clusterId, vmid: grant.vmid, error });
+      await auditConsole({ store, clock }, grant, 'open', 'failed', {
+        ...(node ? { node } : {}),
+        error: isLabError(error) ? error.code : 'error',
+        message,
+      });
       this.#close(CONSOLE_CLOSE_CODES.failed, message);
       this.#ended = Promise.resolve();
       this.#resolveDone();
@@ -143,8 +183,16 @@ export class ConsoleRelay {
       this.#close(reason === 'closed' ? 1000 : CONSOLE_CLOSE_CODES.ended, CONSOLE_END_MESSAGES[reason]);
       if (this.#openedAt !== undefined) {
         const durationMs = this.#deps.clock.now() - this.#openedAt;
-        await auditConsole({ store: this.#deps.store, clock: this.#deps.clock }, this.#grant, 'close', 'ok', { reason, durationMs }).catch((error: unknown) => this.#deps.logger.error('console: could not audit a close', { error }));
-        this.#deps.logger.info('console session closed', { clusterId: this.#grant.clusterId, vmid: this.#grant.vmid, reason, durationMs });
+        await auditConsole({ store: this.#deps.store, clock: this.#deps.clock }, this.#grant, 'close', 'ok', {
+          reason,
+          durationMs,
+        }).catch((error: unknown) => this.#deps.logger.error('console: could not audit a close', { error }));
+        this.#deps.logger.info('console session closed', {
+          clusterId: this.#grant.clusterId,
+          vmid: this.#grant.vmid,
+          reason,
+          durationMs,
+        });
       }
       this.#resolveDone();
     })();
@@ -152,7 +200,9 @@ export class ConsoleRelay {
   }
 
   async #pveClosed(api: ReturnType<ClusterApis['get']>, node: string): Promise<void> {
-    const now = await api.get(pvePath`/nodes/${node}/qemu/${this.#grant.vmid}/status/current`, undefined, { schema: statusSchema }).catch(() => undefined);
+    const now = await api
+      .get(pvePath`/nodes/${node}/qemu/${this.#grant.vmid}/status/current`, undefined, { schema: statusSchema })
+      .catch(() => undefined);
     await this.end(now && now.status !== 'running' ? 'vm-stopped' : 'closed');
   }
 

@@ -1,7 +1,16 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hashConsoleToken, isConsoleToken, isLabError, type ClusterApis, type Clock, type ConsoleGrants, type Logger, type Store } from '@lab/proxmox-sdk';
+import {
+  hashConsoleToken,
+  isConsoleToken,
+  isLabError,
+  type ClusterApis,
+  type Clock,
+  type ConsoleGrants,
+  type Logger,
+  type Store,
+} from '@lab/proxmox-sdk';
 import { CONSOLE_SCRIPT, CONSOLE_STYLE } from './console-assets.js';
 import { consoleHeaders } from './console-http-headers.js';
 import { consoleErrorPage, consolePage } from './console-page.js';
@@ -56,18 +65,36 @@ const STATUS_OF: Record<string, number> = {
  */
 export function createConsoleServer(options: ConsoleServerOptions): ConsoleServer {
   const origin = new URL(options.publicUrl).origin;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+  });
   const relays = new Set<ConsoleRelay>();
   let closing = false;
 
-  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, cache: 'no-store' | 'static' = 'no-store') => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    cache: 'no-store' | 'static' = 'no-store',
+  ) => {
     if (!res.headersSent) res.writeHead(status, consoleHeaders(type, cache)).end(body);
   };
   const sendError = (res: ServerResponse, error: unknown, as: 'html' | 'json') => {
     if (!isLabError(error)) options.logger.error('console endpoint failed', { error });
     const status = isLabError(error) ? (STATUS_OF[error.code] ?? 500) : 500;
-    const message = isLabError(error) ? error.message : 'The console could not be opened; try again, and if it keeps failing tell your lab admin.';
-    if (as === 'json') send(res, status, 'application/json', JSON.stringify({ code: isLabError(error) ? error.code : 'LAB_CONSOLE_ERROR', message }));
+    const message = isLabError(error)
+      ? error.message
+      : 'The console could not be opened; try again, and if it keeps failing tell your lab admin.';
+    if (as === 'json')
+      send(
+        res,
+        status,
+        'application/json',
+        JSON.stringify({ code: isLabError(error) ? error.code : 'LAB_CONSOLE_ERROR', message }),
+      );
     else send(res, status, 'text/html; charset=utf-8', consoleErrorPage(message));
   };
 
@@ -75,26 +102,48 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
     // Unknown, used and expired links get their answer at once; a good one is not touched.
     const grant = isConsoleToken(token) ? await options.store.consoleGrants.get(hashConsoleToken(token)) : undefined;
     if (!grant) return sendError(res, await options.grants.openLink(token).catch((e: unknown) => e), 'html');
-    if (grant.usedAt !== null || options.clock.now() > grant.expiresAt) return sendError(res, await options.grants.openLink(token).catch((e: unknown) => e), 'html');
+    if (grant.usedAt !== null || options.clock.now() > grant.expiresAt)
+      return sendError(res, await options.grants.openLink(token).catch((e: unknown) => e), 'html');
     send(res, 200, 'text/html; charset=utf-8', consolePage());
   };
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, token: string) => {
     if (req.headers.origin !== origin) {
-      send(res, 403, 'application/json', JSON.stringify({ code: 'LAB_CONSOLE_ORIGIN', message: 'Open console links in the browser, from the link itself.' }));
+      send(
+        res,
+        403,
+        'application/json',
+        JSON.stringify({
+          code: 'LAB_CONSOLE_ORIGIN',
+          message: 'Open console links in the browser, from the link itself.',
+        }),
+      );
       return;
     }
     try {
       const { sessionId, grant } = await options.grants.openLink(token);
       const vm = await options.store.inventory.get(grant.clusterId, grant.vmid);
-      send(res, 200, 'application/json', JSON.stringify({ sessionId, clusterId: grant.clusterId, vmid: grant.vmid, vmName: vm?.name ?? `VM ${grant.vmid}`, sessionMinutes: Math.round(grant.sessionMaxMs / 60_000) }));
+      send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({
+          sessionId,
+          clusterId: grant.clusterId,
+          vmid: grant.vmid,
+          vmName: vm?.name ?? `VM ${grant.vmid}`,
+          sessionMinutes: Math.round(grant.sessionMaxMs / 60_000),
+        }),
+      );
     } catch (error) {
       sendError(res, error, 'json');
     }
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, reason: string) => {
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`,
+    );
   };
 
   return {
@@ -111,17 +160,23 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
         return true;
       }
       if (method !== 'GET' && method !== 'HEAD') {
-        res.writeHead(405, { ...consoleHeaders('text/plain', 'no-store'), allow: 'GET, HEAD' }).end('method not allowed\n');
+        res
+          .writeHead(405, { ...consoleHeaders('text/plain', 'no-store'), allow: 'GET, HEAD' })
+          .end('method not allowed\n');
         return true;
       }
       if (rest === 'assets/console.js') send(res, 200, 'text/javascript; charset=utf-8', CONSOLE_SCRIPT, 'static');
       else if (rest === 'assets/console.css') send(res, 200, 'text/css; charset=utf-8', CONSOLE_STYLE, 'static');
       else if (rest.startsWith('novnc/')) {
         readNovncFile(rest.slice('novnc/'.length)).then(
-          (file) => (file ? send(res, 200, 'text/javascript; charset=utf-8', file, 'static') : send(res, 404, 'text/plain', 'not found\n')),
+          (file) =>
+            file
+              ? send(res, 200, 'text/javascript; charset=utf-8', file, 'static')
+              : send(res, 404, 'text/plain', 'not found\n'),
           (error: unknown) => sendError(res, error, 'html'),
         );
-      } else if (/^[A-Za-z0-9_-]+$/.test(rest)) page(res, rest).catch((error: unknown) => sendError(res, error, 'html'));
+      } else if (/^[A-Za-z0-9_-]+$/.test(rest))
+        page(res, rest).catch((error: unknown) => sendError(res, error, 'html'));
       else send(res, 404, 'text/plain', 'not found\n');
       return true;
     },
@@ -134,7 +189,9 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
         return true;
       }
       if (req.headers.origin !== origin) {
-        options.logger.warn('console: WebSocket from another origin refused', { origin: String(req.headers.origin ?? '(none)') });
+        options.logger.warn('console: WebSocket from another origin refused', {
+          origin: String(req.headers.origin ?? '(none)'),
+        });
         refuseUpgrade(socket, 403, 'Forbidden');
         return true;
       }

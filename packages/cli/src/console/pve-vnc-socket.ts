@@ -17,10 +17,20 @@ export interface PveWebSocketRequest {
  */
 function verifiedConnection(tls: PveTlsOptions, context: { clusterId: string; baseUrl: string; logger: Logger }) {
   return (options: ConnectionOptions, done: (error: Error | null, socket?: Socket) => void): undefined => {
-    const socket: TLSSocket = connect({ ...options, rejectUnauthorized: false, ...(tls.ca === undefined ? {} : { ca: tls.ca }) });
+    const socket: TLSSocket = connect({
+      ...options,
+      rejectUnauthorized: false,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    });
     socket.once('secureConnect', () => {
       const presented = socket.getPeerCertificate()?.fingerprint256 ?? '(none)';
-      const problem = checkPveTlsPeer(socket, presented, tls.fingerprint === undefined ? undefined : normalizeFingerprint(tls.fingerprint), tls, context);
+      const problem = checkPveTlsPeer(
+        socket,
+        presented,
+        tls.fingerprint === undefined ? undefined : normalizeFingerprint(tls.fingerprint),
+        tls,
+        context,
+      );
       if (problem) {
         socket.destroy();
         done(problem);
@@ -35,20 +45,33 @@ function verifiedConnection(tls: PveTlsOptions, context: { clusterId: string; ba
  * Opens the WebSocket PVE serves at `request.url` (`vncwebsocket`), authenticated with the lab's
  * credentials and PVE's `binary` subprotocol; resolves once it is open, rejects on an HTTP refusal.
  */
-export function openPveWebSocket(request: PveWebSocketRequest, context: { clusterId: string; logger: Logger; timeoutMs?: number }): Promise<WebSocket> {
+export function openPveWebSocket(
+  request: PveWebSocketRequest,
+  context: { clusterId: string; logger: Logger; timeoutMs?: number },
+): Promise<WebSocket> {
   const baseUrl = new URL(request.url).origin.replace(/^ws/, 'http');
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(request.url, ['binary'], {
       headers: request.headers,
       handshakeTimeout: context.timeoutMs ?? 15_000,
       maxPayload: 64 * 1024 * 1024,
-      ...(request.url.startsWith('wss:') ? { createConnection: verifiedConnection(request.tls, { clusterId: context.clusterId, baseUrl, logger: context.logger }) as never } : {}),
+      ...(request.url.startsWith('wss:')
+        ? {
+            createConnection: verifiedConnection(request.tls, {
+              clusterId: context.clusterId,
+              baseUrl,
+              logger: context.logger,
+            }) as never,
+          }
+        : {}),
     });
     ws.binaryType = 'nodebuffer';
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       ws.terminate();
-      reject(new Error(`PVE answered the console WebSocket with HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+      reject(
+        new Error(`PVE answered the console WebSocket with HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()),
+      );
     });
     ws.once('error', reject);
   });

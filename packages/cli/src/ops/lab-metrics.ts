@@ -43,18 +43,80 @@ export class LabMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'lab_' });
-    this.#pveDuration = new Histogram({ name: 'lab_pve_request_duration_seconds', help: 'PVE API request latency per cluster, method and endpoint template (every attempt, retries included)', labelNames: ['cluster', 'method', 'endpoint'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
-    this.#pveErrors = new Counter({ name: 'lab_pve_request_errors_total', help: 'PVE API requests that failed: code is the HTTP status (4xx/5xx) or the error code when no answer came (LAB_PVE_TIMEOUT, LAB_PVE_CONNECTION)', labelNames: ['cluster', 'method', 'endpoint', 'code'], registers });
-    this.#syncDuration = new Histogram({ name: 'lab_sync_duration_seconds', help: 'Duration of one cluster sync by kind (full, quick) and outcome (ok, failed, skipped)', labelNames: ['cluster', 'kind', 'outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers });
-    this.#syncVms = new Gauge({ name: 'lab_sync_vms', help: 'VMs the last successful sync of this process found per cluster', labelNames: ['cluster'], registers });
-    this.#inventory = new Gauge({ name: 'lab_inventory_vms', help: 'VMs in the shared inventory by state: total, fresh, errored (a sync error on the VM), running', labelNames: ['state'], registers });
-    this.#syncErrors = new Gauge({ name: 'lab_sync_consecutive_errors', help: 'Failed syncs in a row per cluster (0 when the last one succeeded)', labelNames: ['cluster'], registers });
-    this.#syncAge = new Gauge({ name: 'lab_sync_last_success_timestamp_seconds', help: 'When each cluster last answered a sync (Unix time; absent when never)', labelNames: ['cluster'], registers });
-    this.#deployments = new Gauge({ name: 'lab_deployments_in_flight', help: 'Deployments planned or running in the shared store', registers });
-    this.#items = new Gauge({ name: 'lab_deployment_items_in_flight', help: 'Items of unfinished deployments not yet done, by status (pending, cloning, verifying)', labelNames: ['status'], registers });
-    this.#commandDuration = new Histogram({ name: 'lab_command_duration_seconds', help: 'From receiving a command to its final reply, per command, platform and outcome (ok, refused, error)', labelNames: ['command', 'platform', 'outcome'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
-    this.#leaseHolder = new Gauge({ name: 'lab_lease_holder', help: 'Who holds each lease: 1 on the holder label (absent when nobody does)', labelNames: ['lease', 'holder'], registers });
-    this.#leaseHeld = new Gauge({ name: 'lab_lease_held', help: '1 when this process holds the lease, else 0', labelNames: ['lease'], registers });
+    this.#pveDuration = new Histogram({
+      name: 'lab_pve_request_duration_seconds',
+      help: 'PVE API request latency per cluster, method and endpoint template (every attempt, retries included)',
+      labelNames: ['cluster', 'method', 'endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#pveErrors = new Counter({
+      name: 'lab_pve_request_errors_total',
+      help: 'PVE API requests that failed: code is the HTTP status (4xx/5xx) or the error code when no answer came (LAB_PVE_TIMEOUT, LAB_PVE_CONNECTION)',
+      labelNames: ['cluster', 'method', 'endpoint', 'code'],
+      registers,
+    });
+    this.#syncDuration = new Histogram({
+      name: 'lab_sync_duration_seconds',
+      help: 'Duration of one cluster sync by kind (full, quick) and outcome (ok, failed, skipped)',
+      labelNames: ['cluster', 'kind', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.#syncVms = new Gauge({
+      name: 'lab_sync_vms',
+      help: 'VMs the last successful sync of this process found per cluster',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#inventory = new Gauge({
+      name: 'lab_inventory_vms',
+      help: 'VMs in the shared inventory by state: total, fresh, errored (a sync error on the VM), running',
+      labelNames: ['state'],
+      registers,
+    });
+    this.#syncErrors = new Gauge({
+      name: 'lab_sync_consecutive_errors',
+      help: 'Failed syncs in a row per cluster (0 when the last one succeeded)',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#syncAge = new Gauge({
+      name: 'lab_sync_last_success_timestamp_seconds',
+      help: 'When each cluster last answered a sync (Unix time; absent when never)',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#deployments = new Gauge({
+      name: 'lab_deployments_in_flight',
+      help: 'Deployments planned or running in the shared store',
+      registers,
+    });
+    this.#items = new Gauge({
+      name: 'lab_deployment_items_in_flight',
+      help: 'Items of unfinished deployments not yet done, by status (pending, cloning, verifying)',
+      labelNames: ['status'],
+      registers,
+    });
+    this.#commandDuration = new Histogram({
+      name: 'lab_command_duration_seconds',
+      help: 'From receiving a command to its final reply, per command, platform and outcome (ok, refused, error)',
+      labelNames: ['command', 'platform', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.#leaseHolder = new Gauge({
+      name: 'lab_lease_holder',
+      help: 'Who holds each lease: 1 on the holder label (absent when nobody does)',
+      labelNames: ['lease', 'holder'],
+      registers,
+    });
+    this.#leaseHeld = new Gauge({
+      name: 'lab_lease_held',
+      help: '1 when this process holds the lease, else 0',
+      labelNames: ['lease'],
+      registers,
+    });
   }
 
   /** Feed for `Clusters` (PVE requests) and `SyncEngine` (sync runs). */
@@ -62,7 +124,8 @@ export class LabMetrics {
     pveRequest: (r: PveRequestRecord) => {
       this.#pveDuration.observe({ cluster: r.clusterId, method: r.method, endpoint: r.endpoint }, r.durationMs / 1000);
       const code = r.status === null ? (r.errorCode ?? 'unknown') : r.status >= 400 ? String(r.status) : undefined;
-      if (code !== undefined) this.#pveErrors.inc({ cluster: r.clusterId, method: r.method, endpoint: r.endpoint, code });
+      if (code !== undefined)
+        this.#pveErrors.inc({ cluster: r.clusterId, method: r.method, endpoint: r.endpoint, code });
     },
     syncFinished: (report: ClusterSyncReport) => {
       const outcome = report.skipped ? 'skipped' : report.ok ? 'ok' : 'failed';
@@ -73,7 +136,10 @@ export class LabMetrics {
 
   /** Feed for `CommandRouterOptions.onCommandFinished`. */
   readonly commandFinished = (record: CommandRecord): void => {
-    this.#commandDuration.observe({ command: record.command, platform: record.platform, outcome: record.outcome }, record.durationMs / 1000);
+    this.#commandDuration.observe(
+      { command: record.command, platform: record.platform, outcome: record.outcome },
+      record.durationMs / 1000,
+    );
   };
 
   /** Where scrape-time gauges read from; until set, only the fed metrics are rendered. */
@@ -94,7 +160,11 @@ export class LabMetrics {
 
   async #refresh(sources: MetricsSources): Promise<void> {
     const { store } = sources;
-    const [stats, unfinished, lease] = await Promise.all([sources.syncStats(), store.deployments.unfinished(), store.sync.getLease(SYNC_LEADER_LEASE)]);
+    const [stats, unfinished, lease] = await Promise.all([
+      sources.syncStats(),
+      store.deployments.unfinished(),
+      store.sync.getLease(SYNC_LEADER_LEASE),
+    ]);
     this.#inventory.set({ state: 'total' }, stats.total);
     this.#inventory.set({ state: 'fresh' }, stats.fresh);
     this.#inventory.set({ state: 'errored' }, stats.withErrors);
@@ -107,7 +177,8 @@ export class LabMetrics {
     }
     this.#deployments.set(unfinished.length);
     const counts: Record<string, number> = { pending: 0, cloning: 0, verifying: 0 };
-    for (const d of unfinished) for (const item of await store.deployments.items(d.id)) if (item.status in counts) counts[item.status]!++;
+    for (const d of unfinished)
+      for (const item of await store.deployments.items(d.id)) if (item.status in counts) counts[item.status]!++;
     for (const [status, n] of Object.entries(counts)) this.#items.set({ status }, n);
     const now = Date.now();
     const holder = lease && lease.expiresAt > now ? lease.holder : undefined;

@@ -25,7 +25,13 @@ export interface ReadinessSources {
 export interface Readiness {
   ready: boolean;
   store: { ok: boolean; error?: string };
-  clusters: Array<{ clusterId: string; ok: boolean; lastSuccessAt: number | null; consecutiveErrors: number; reason?: string }>;
+  clusters: Array<{
+    clusterId: string;
+    ok: boolean;
+    lastSuccessAt: number | null;
+    consecutiveErrors: number;
+    reason?: string;
+  }>;
   lease: { name: string; holder: string | null; heldByThisProcess: boolean };
 }
 
@@ -46,7 +52,10 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
       timer = setTimeout(() => reject(new Error(`the store did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const [list, held] = await Promise.race([Promise.all([sources.store.sync.listStates(), sources.store.sync.getLease(SYNC_LEADER_LEASE)]), deadline]);
+      const [list, held] = await Promise.race([
+        Promise.all([sources.store.sync.listStates(), sources.store.sync.getLease(SYNC_LEADER_LEASE)]),
+        deadline,
+      ]);
       states = list;
       if (held && held.expiresAt > now) {
         lease.holder = held.holder;
@@ -56,7 +65,15 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
       clearTimeout(timer);
     }
   } catch (error) {
-    const clusters = sources.clusterIds().map((clusterId) => ({ clusterId, ok: false, lastSuccessAt: null, consecutiveErrors: 0, reason: 'store unreachable' }));
+    const clusters = sources
+      .clusterIds()
+      .map((clusterId) => ({
+        clusterId,
+        ok: false,
+        lastSuccessAt: null,
+        consecutiveErrors: 0,
+        reason: 'store unreachable',
+      }));
     return { ready: false, store: { ok: false, error: (error as Error).message }, clusters, lease };
   }
   const byId = new Map(states.map((s) => [s.clusterId, s]));
@@ -64,10 +81,27 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
     const state = byId.get(clusterId);
     const lastSuccessAt = state?.lastSuccessAt ?? null;
     const consecutiveErrors = state?.consecutiveErrors ?? 0;
-    if (!sources.syncEnabled) return { clusterId, ok: true, lastSuccessAt, consecutiveErrors, reason: 'sync disabled: not checked' };
-    if (lastSuccessAt === null) return { clusterId, ok: false, lastSuccessAt, consecutiveErrors, reason: consecutiveErrors ? `never answered (${consecutiveErrors} failed syncs: ${state?.lastError ?? ''})` : 'not synced yet' };
+    if (!sources.syncEnabled)
+      return { clusterId, ok: true, lastSuccessAt, consecutiveErrors, reason: 'sync disabled: not checked' };
+    if (lastSuccessAt === null)
+      return {
+        clusterId,
+        ok: false,
+        lastSuccessAt,
+        consecutiveErrors,
+        reason: consecutiveErrors
+          ? `never answered (${consecutiveErrors} failed syncs: ${state?.lastError ?? ''})`
+          : 'not synced yet',
+      };
     const age = now - lastSuccessAt;
-    if (age > sources.clusterMaxAgeMs) return { clusterId, ok: false, lastSuccessAt, consecutiveErrors, reason: `last answered ${Math.round(age / 1000)} s ago (limit ${Math.round(sources.clusterMaxAgeMs / 1000)} s)${consecutiveErrors ? `; ${consecutiveErrors} failed syncs: ${state?.lastError ?? ''}` : ''}` };
+    if (age > sources.clusterMaxAgeMs)
+      return {
+        clusterId,
+        ok: false,
+        lastSuccessAt,
+        consecutiveErrors,
+        reason: `last answered ${Math.round(age / 1000)} s ago (limit ${Math.round(sources.clusterMaxAgeMs / 1000)} s)${consecutiveErrors ? `; ${consecutiveErrors} failed syncs: ${state?.lastError ?? ''}` : ''}`,
+      };
     return { clusterId, ok: true, lastSuccessAt, consecutiveErrors };
   });
   return { ready: clusters.every((c) => c.ok), store: { ok: true }, clusters, lease };
@@ -79,7 +113,11 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
  * {@link Readiness} JSON body) and `GET /metrics` (Prometheus text). Returns false for any other
  * path, which the caller hands to the bot.
  */
-export function createOpsEndpoints(options: { metrics: LabMetrics; readiness: ReadinessSources; onError?: (path: string, error: unknown) => void }): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createOpsEndpoints(options: {
+  metrics: LabMetrics;
+  readiness: ReadinessSources;
+  onError?: (path: string, error: unknown) => void;
+}): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (!(OPS_PATHS as readonly string[]).includes(path)) return false;
@@ -88,14 +126,21 @@ export function createOpsEndpoints(options: { metrics: LabMetrics; readiness: Re
       return true;
     }
     const send = (status: number, type: string, body: string) => {
-      if (!res.headersSent) res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      if (!res.headersSent)
+        res
+          .writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
+          .end(req.method === 'HEAD' ? undefined : body);
     };
     const fail = (error: unknown) => {
       options.onError?.(path, error);
       send(500, 'text/plain; charset=utf-8', 'internal error\n');
     };
     if (path === '/healthz') send(200, 'application/json', '{"status":"ok"}\n');
-    else if (path === '/readyz') checkReadiness(options.readiness).then((r) => send(r.ready ? 200 : 503, 'application/json', `${JSON.stringify(r)}\n`), fail);
+    else if (path === '/readyz')
+      checkReadiness(options.readiness).then(
+        (r) => send(r.ready ? 200 : 503, 'application/json', `${JSON.stringify(r)}\n`),
+        fail,
+      );
     else options.metrics.render().then((text) => send(200, options.metrics.contentType, text), fail);
     return true;
   };

@@ -65,7 +65,12 @@ export function logLevelFrom(value: string | undefined): LogLevel {
  * signing secret, bot and app tokens, the Discord bot token.
  */
 export function configSecrets(config: LabConfig, env: Record<string, string | undefined> = process.env): string[] {
-  const secrets: Array<string | undefined> = [config.slack?.signingSecret, config.slack?.botToken, config.slack?.appToken, config.discord?.token];
+  const secrets: Array<string | undefined> = [
+    config.slack?.signingSecret,
+    config.slack?.botToken,
+    config.slack?.appToken,
+    config.discord?.token,
+  ];
   for (const c of config.clusters) {
     secrets.push(c.tokenSecret, c.password);
     if (c.tokenSecretFile) {
@@ -76,6 +81,8 @@ export function configSecrets(config: LabConfig, env: Record<string, string | un
       }
     }
   }
-  for (const [key, value] of Object.entries(env)) if (/^(LAB_CLUSTER_.+_(TOKEN_SECRET|PASSWORD)|SLACK_.*(SECRET|TOKEN)|DISCORD_TOKEN)$/.test(key)) secrets.push(value);
+  for (const [key, value] of Object.entries(env))
+    if (/^(LAB_CLUSTER_.+_(TOKEN_SECRET|PASSWORD)|SLACK_.*(SECRET|TOKEN)|DISCORD_TOKEN)$/.test(key))
+      secrets.push(value);
   return [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))];
 }

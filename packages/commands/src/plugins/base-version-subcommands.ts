@@ -25,9 +25,15 @@ export const publishSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'publish a template of');
-    if (o.snapshot && o.shutdown) return { text: 'Choose --snapshot or --shutdown, not both.', ephemeral: true, error: true };
+    if (o.snapshot && o.shutdown)
+      return { text: 'Choose --snapshot or --shutdown, not both.', ephemeral: true, error: true };
     const { engine } = ctx.services;
-    const plan = await engine.planPublish({ classId: o.class, ...(o.note ? { note: o.note } : {}), mode: o.snapshot ? 'snapshot' : 'shutdown', requestedBy: ctx.caller.person.username });
+    const plan = await engine.planPublish({
+      classId: o.class,
+      ...(o.note ? { note: o.note } : {}),
+      mode: o.snapshot ? 'snapshot' : 'shutdown',
+      requestedBy: ctx.caller.person.username,
+    });
     if (plan.teacher.running && !o.snapshot && !o.shutdown && !ctx.confirmed) {
       return {
         text: `${plan.teacher.name} is running. Publishing ${plan.name} shuts it down cleanly, copies it and starts it again (or publish with --snapshot to copy a snapshot while it runs).`,
@@ -35,7 +41,11 @@ export const publishSubcommand = subcommand({
         data: { name: plan.name, teacher: plan.teacher },
       };
     }
-    const progress = new DeploymentProgress({ label: plan.name, total: 1 + plan.replicateTo.length, progress: ctx.progress });
+    const progress = new DeploymentProgress({
+      label: plan.name,
+      total: 1 + plan.replicateTo.length,
+      progress: ctx.progress,
+    });
     progress.start(plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying');
     const run = await engine.applyPublish(plan, { onEvent: progress.onEvent });
     const summary = await run.done;
@@ -56,7 +66,11 @@ export const rebuildSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'rebuild');
-    const plan = await ctx.services.engine.planReset({ classId: o.class, all: true, requestedBy: ctx.caller.person.username });
+    const plan = await ctx.services.engine.planReset({
+      classId: o.class,
+      all: true,
+      requestedBy: ctx.caller.person.username,
+    });
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
     if (!ctx.confirmed) {
       return {
@@ -81,7 +95,10 @@ export const versionsSubcommand = subcommand({
     await mustTeach(ctx, o.class, 'see the versions of');
     const versions = await ctx.services.engine.baseVersions(o.class);
     if (versions.length === 0) return { text: `${o.class} has no template version yet; deploy it first.`, data: [] };
-    const lines = versions.map((v) => `v${v.version} ${v.name}${v.current ? ' (newest)' : ''} — ${day(v.createdAt)}${v.createdBy ? ` by ${v.createdBy}` : ''}, ${v.users.length} VM(s), on ${Object.keys(v.copies).join(', ')}${v.note ? `: ${v.note}` : ''}`);
+    const lines = versions.map(
+      (v) =>
+        `v${v.version} ${v.name}${v.current ? ' (newest)' : ''} — ${day(v.createdAt)}${v.createdBy ? ` by ${v.createdBy}` : ''}, ${v.users.length} VM(s), on ${Object.keys(v.copies).join(', ')}${v.note ? `: ${v.note}` : ''}`,
+    );
     return { text: lines.join('\n'), data: versions };
   },
 });

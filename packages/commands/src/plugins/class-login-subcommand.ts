@@ -11,8 +11,16 @@ export const classLoginSubcommand = subcommand({
   description: 'Set how students log in to their VMs (cloud-init user; default: their lab username) and the VM network',
   options: z.object({
     class: classIdOption,
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a login name is lower-case letters, digits, dashes or underscores').optional().describe('one login user for every student (default: each student’s lab username)'),
-    ipconfig0: z.string().regex(/^[a-z0-9=,./:-]+$/i, "e.g. ip=dhcp or ip=10.0.0.5/24,gw=10.0.0.1").optional().describe("PVE ipconfig0 of student VMs, e.g. 'ip=dhcp'"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a login name is lower-case letters, digits, dashes or underscores')
+      .optional()
+      .describe('one login user for every student (default: each student’s lab username)'),
+    ipconfig0: z
+      .string()
+      .regex(/^[a-z0-9=,./:-]+$/i, 'e.g. ip=dhcp or ip=10.0.0.5/24,gw=10.0.0.1')
+      .optional()
+      .describe("PVE ipconfig0 of student VMs, e.g. 'ip=dhcp'"),
   }),
   positional: ['class', 'user'],
   role: 'teacher',
@@ -22,7 +30,11 @@ export const classLoginSubcommand = subcommand({
     const klass = await classNamed(ctx, o.class);
     const { store } = ctx.services;
     const before = await store.classLifecycle.settings(klass.id);
-    const record = { classId: klass.id, loginUser: o.user ?? null, ipconfig0: o.ipconfig0 ?? before?.ipconfig0 ?? null };
+    const record = {
+      classId: klass.id,
+      loginUser: o.user ?? null,
+      ipconfig0: o.ipconfig0 ?? before?.ipconfig0 ?? null,
+    };
     await store.classLifecycle.saveSettings(record);
     const who = record.loginUser ? `log in as ${record.loginUser}` : 'log in with their lab username';
     return {

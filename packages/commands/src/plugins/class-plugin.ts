@@ -3,14 +3,25 @@ import { createInvite, DefaultInviteOptions, NotAllowedError } from '@lab/proxmo
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
-import { classIdOption, classNamed, listOf, manageableClasses, mustTeachClass, personNamed, usernameOption } from './onboarding-options.js';
+import {
+  classIdOption,
+  classNamed,
+  listOf,
+  manageableClasses,
+  mustTeachClass,
+  personNamed,
+  usernameOption,
+} from './onboarding-options.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 async function teachersOf(ctx: CommandContext, classId: string): Promise<string[]> {
   const { store } = ctx.services;
   const klass = await store.classes.getClass(classId);
-  const ids = new Set([...(klass?.ownerId ? [klass.ownerId] : []), ...(await store.classes.members(classId)).filter((m) => m.role === 'teacher').map((m) => m.personId)]);
+  const ids = new Set([
+    ...(klass?.ownerId ? [klass.ownerId] : []),
+    ...(await store.classes.members(classId)).filter((m) => m.role === 'teacher').map((m) => m.personId),
+  ]);
   const people = await Promise.all([...ids].map((id) => store.classes.getPerson(id)));
   return people.flatMap((p) => (p ? [p.username] : [])).sort();
 }
@@ -32,7 +43,10 @@ export const inviteSubcommand: Subcommand = subcommand({
   autocomplete: { class: manageableClasses },
   async run(ctx, o) {
     await mustTeachClass(ctx, o.class, 'invite students to');
-    const { code, invite } = await createInvite({ store: ctx.services.store, clock: ctx.services.clock }, { classId: o.class, createdBy: ctx.caller.person.id || null, maxUses: o.uses, validForMs: o.days * DAY });
+    const { code, invite } = await createInvite(
+      { store: ctx.services.store, clock: ctx.services.clock },
+      { classId: o.class, createdBy: ctx.caller.person.id || null, maxUses: o.uses, validForMs: o.days * DAY },
+    );
     const until = new Date(invite.expiresAt).toISOString().slice(0, 16).replace('T', ' ');
     return {
       text: `Invite code for ${o.class}: ${code}\nStudents type: /lab join ${code} — it works for ${o.uses} student(s) until ${until} UTC. Keep it within the class; it is shown only now.`,
@@ -59,13 +73,22 @@ export const classPlugin: CommandPlugin = {
       async run(ctx, o) {
         const { store, catalog, clock } = ctx.services;
         const teacher = o.teacher ? await personNamed(ctx, o.teacher) : undefined;
-        if (teacher && teacher.role === 'student') return { text: `${teacher.username} is a student; make them a teacher first (people set-role ${teacher.username} teacher).`, error: true };
+        if (teacher && teacher.role === 'student')
+          return {
+            text: `${teacher.username} is a student; make them a teacher first (people set-role ${teacher.username} teacher).`,
+            error: true,
+          };
         const template = o.template ? await catalog.get(o.template) : undefined;
         await store.transaction(async (tx) => {
-          await tx.classes.createClass({ id: o.id, name: o.name, templateId: template?.id ?? null, ownerId: teacher?.id ?? null }, clock.now());
+          await tx.classes.createClass(
+            { id: o.id, name: o.name, templateId: template?.id ?? null, ownerId: teacher?.id ?? null },
+            clock.now(),
+          );
           if (teacher) await tx.classes.addMember({ classId: o.id, personId: teacher.id, role: 'teacher' });
         });
-        return { text: `Created ${o.id} (${o.name})${teacher ? `, taught by ${teacher.username}` : ''}${template ? `, deployed from ${template.name}` : ''}.` };
+        return {
+          text: `Created ${o.id} (${o.name})${teacher ? `, taught by ${teacher.username}` : ''}${template ? `, deployed from ${template.name}` : ''}.`,
+        };
       },
     }),
     list: subcommand({
@@ -104,17 +127,24 @@ export const classPlugin: CommandPlugin = {
         for (const m of (await store.classes.members(o.class)).filter((x) => x.role === 'student')) {
           const p = await store.classes.getPerson(m.personId);
           if (!p) continue;
-          const linked = (await store.classes.identitiesOf(p.id)).filter((i) => i.platform !== 'cli').map((i) => i.platform);
+          const linked = (await store.classes.identitiesOf(p.id))
+            .filter((i) => i.platform !== 'cli')
+            .map((i) => i.platform);
           students.push({ username: p.username, name: p.displayName, linked });
         }
         students.sort((a, b) => a.username.localeCompare(b.username));
-        const invites = (await store.invites.listForClass(o.class)).filter((i) => i.expiresAt >= ctx.services.clock.now() && i.uses < i.maxUses);
+        const invites = (await store.invites.listForClass(o.class)).filter(
+          (i) => i.expiresAt >= ctx.services.clock.now() && i.uses < i.maxUses,
+        );
         return {
           text: [
             `${klass.id} — ${klass.name}`,
             `teachers: ${(await teachersOf(ctx, o.class)).join(', ') || 'none'}; template: ${template ?? 'none (set one with class set-template)'}; open invites: ${invites.length}`,
             `${students.length} student(s):`,
-            ...students.map((s) => `  ${s.username} (${s.name})${s.linked.length ? ` — ${s.linked.join(', ')}` : ' — not linked yet'}`),
+            ...students.map(
+              (s) =>
+                `  ${s.username} (${s.name})${s.linked.length ? ` — ${s.linked.join(', ')}` : ' — not linked yet'}`,
+            ),
           ].join('\n'),
           data: { ...klass, template: template ?? null, students },
         };
@@ -131,7 +161,9 @@ export const classPlugin: CommandPlugin = {
         const klass = await classNamed(ctx, o.class);
         const template = await ctx.services.catalog.get(o.template);
         await ctx.services.store.classes.updateClass(klass.id, { templateId: template.id });
-        return { text: `${o.class} now deploys from ${template.name}: /lab deploy ${o.class} <count> needs no template.` };
+        return {
+          text: `${o.class} now deploys from ${template.name}: /lab deploy ${o.class} <count> needs no template.`,
+        };
       },
     }),
     enrol: subcommand({
@@ -144,13 +176,24 @@ export const classPlugin: CommandPlugin = {
         await mustTeachClass(ctx, o.class, 'enrol students in');
         await classNamed(ctx, o.class);
         const { store } = ctx.services;
-        const people = await Promise.all(o.students.map(async (u) => ({ u, p: await store.classes.getPersonByUsername(u) })));
+        const people = await Promise.all(
+          o.students.map(async (u) => ({ u, p: await store.classes.getPersonByUsername(u) })),
+        );
         const unknown = people.filter((x) => !x.p).map((x) => x.u);
-        if (unknown.length) return { text: `No lab user(s) ${unknown.join(', ')}; nobody was enrolled. Add them with people add (admins) or let them join with an invite.`, error: true };
+        if (unknown.length)
+          return {
+            text: `No lab user(s) ${unknown.join(', ')}; nobody was enrolled. Add them with people add (admins) or let them join with an invite.`,
+            error: true,
+          };
         const notStudents = people.filter((x) => x.p!.role !== 'student').map((x) => x.u);
-        if (notStudents.length) return { text: `${notStudents.join(', ')} ${notStudents.length > 1 ? 'are not students' : 'is not a student'}; nobody was enrolled. Teachers join a class with class add-teacher.`, error: true };
+        if (notStudents.length)
+          return {
+            text: `${notStudents.join(', ')} ${notStudents.length > 1 ? 'are not students' : 'is not a student'}; nobody was enrolled. Teachers join a class with class add-teacher.`,
+            error: true,
+          };
         await store.transaction(async (tx) => {
-          for (const { p } of people) await tx.classes.addMember({ classId: o.class, personId: p!.id, role: 'student' });
+          for (const { p } of people)
+            await tx.classes.addMember({ classId: o.class, personId: p!.id, role: 'student' });
         });
         return { text: `Enrolled ${o.students.join(', ')} in ${o.class}.` };
       },
@@ -170,13 +213,21 @@ export const classPlugin: CommandPlugin = {
             const p = await tx.classes.getPersonByUsername(u);
             const member = p && (await tx.classes.members(o.class)).find((m) => m.personId === p.id);
             if (!p || !member) continue;
-            if (member.role !== 'student') throw new NotAllowedError({ actor: ctx.caller.viewer.username, action: 'unenrol', target: u, reason: `${u} teaches ${o.class}` });
+            if (member.role !== 'student')
+              throw new NotAllowedError({
+                actor: ctx.caller.viewer.username,
+                action: 'unenrol',
+                target: u,
+                reason: `${u} teaches ${o.class}`,
+              });
             await tx.classes.removeMember(o.class, p.id);
             removed.push(u);
           }
         });
         const missing = o.students.filter((u) => !removed.includes(u));
-        return { text: `${removed.length ? `Unenrolled ${removed.join(', ')} from ${o.class}.` : 'Nobody was unenrolled.'}${missing.length ? ` Not in ${o.class}: ${missing.join(', ')}.` : ''}` };
+        return {
+          text: `${removed.length ? `Unenrolled ${removed.join(', ')} from ${o.class}.` : 'Nobody was unenrolled.'}${missing.length ? ` Not in ${o.class}: ${missing.join(', ')}.` : ''}`,
+        };
       },
     }),
     'add-teacher': subcommand({
@@ -187,7 +238,11 @@ export const classPlugin: CommandPlugin = {
       async run(ctx, o) {
         await classNamed(ctx, o.class);
         const person = await personNamed(ctx, o.teacher);
-        if (person.role === 'student') return { text: `${person.username} is a student; make them a teacher first (people set-role ${person.username} teacher).`, error: true };
+        if (person.role === 'student')
+          return {
+            text: `${person.username} is a student; make them a teacher first (people set-role ${person.username} teacher).`,
+            error: true,
+          };
         await ctx.services.store.classes.addMember({ classId: o.class, personId: person.id, role: 'teacher' });
         return { text: `${person.username} now teaches ${o.class}.` };
       },
@@ -196,4 +251,3 @@ export const classPlugin: CommandPlugin = {
     invite: inviteSubcommand,
   },
 };
-

@@ -13,7 +13,13 @@ async function pickConsoleVm(ctx: CommandContext, vm: string | undefined): Promi
   if (vm === undefined || ctx.caller.viewer.role === 'student') return pickMyVm(ctx, vm, 'console');
   const vms = await consoleVms(ctx);
   const found = vms.find((v) => String(v.vmid) === vm) ?? vms.find((v) => v.name === vm);
-  return found ?? { text: `You may not open a VM '${vm}': it is not yours${ctx.caller.viewer.role === 'teacher' ? " or one of your students'" : ''}, or the inventory does not know it.`, ephemeral: true, error: true };
+  return (
+    found ?? {
+      text: `You may not open a VM '${vm}': it is not yours${ctx.caller.viewer.role === 'teacher' ? " or one of your students'" : ''}, or the inventory does not know it.`,
+      ephemeral: true,
+      error: true,
+    }
+  );
 }
 
 /**
@@ -33,18 +39,36 @@ export const consoleSubcommand = subcommand({
     if (!service?.publicUrl) throw new ConsoleNotConfiguredError();
     const picked = await pickConsoleVm(ctx, o.vm);
     if ('text' in picked) return picked;
-    const refreshed = await ctx.services.inventory.refreshVm(picked.clusterId, picked.vmid).catch((error: unknown) => ctx.services.logger.warn('could not refresh a VM for console', { vmid: picked.vmid, error }));
+    const refreshed = await ctx.services.inventory
+      .refreshVm(picked.clusterId, picked.vmid)
+      .catch((error: unknown) =>
+        ctx.services.logger.warn('could not refresh a VM for console', { vmid: picked.vmid, error }),
+      );
     const vm = refreshed ?? picked;
-    if (vm.status !== 'running') return { text: `${vm.name} is ${vm.status}; start it first with /myvm start.`, error: true };
+    if (vm.status !== 'running')
+      return { text: `${vm.name} is ${vm.status}; start it first with /myvm start.`, error: true };
     const { caller } = ctx;
-    const { token, grant } = await service.grants.issue({ viewer: caller.viewer, platform: caller.platform, platformUserId: caller.platformUserId }, { clusterId: vm.clusterId, vmid: vm.vmid });
+    const { token, grant } = await service.grants.issue(
+      { viewer: caller.viewer, platform: caller.platform, platformUserId: caller.platformUserId },
+      { clusterId: vm.clusterId, vmid: vm.vmid },
+    );
     const url = `${service.publicUrl.replace(/\/+$/, '')}/console/${token}`;
     const seconds = Math.round((grant.expiresAt - grant.createdAt) / 1000);
     const minutes = Math.round(grant.sessionMaxMs / 60_000);
     return {
       text: `Console of ${vm.name} (${vm.vmid}): ${url}\nOpen it within ${seconds} s; it works once and the session lasts up to ${minutes} min. Keep it to yourself.`,
-      fields: [{ label: 'link', value: url }, { label: 'opens within', value: `${seconds} s` }, { label: 'session', value: `up to ${minutes} min` }],
-      data: { url, clusterId: vm.clusterId, vmid: vm.vmid, expiresAt: grant.expiresAt, sessionMaxMs: grant.sessionMaxMs },
+      fields: [
+        { label: 'link', value: url },
+        { label: 'opens within', value: `${seconds} s` },
+        { label: 'session', value: `up to ${minutes} min` },
+      ],
+      data: {
+        url,
+        clusterId: vm.clusterId,
+        vmid: vm.vmid,
+        expiresAt: grant.expiresAt,
+        sessionMaxMs: grant.sessionMaxMs,
+      },
     };
   },
 });

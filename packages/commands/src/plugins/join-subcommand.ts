@@ -10,7 +10,11 @@ import { usernameOption } from './onboarding-options.js';
 export const joinSubcommand: Subcommand = subcommand({
   description: 'Join a class with the invite code your teacher gave you',
   options: z.object({
-    code: z.string({ error: 'type the invite code, e.g. /lab join ABCDE-FGHJK' }).min(1).max(40).describe('invite code from your teacher'),
+    code: z
+      .string({ error: 'type the invite code, e.g. /lab join ABCDE-FGHJK' })
+      .min(1)
+      .max(40)
+      .describe('invite code from your teacher'),
     username: usernameOption.optional().describe('your username, if your teacher gave you one'),
   }),
   positional: ['code', 'username'],
@@ -20,8 +24,15 @@ export const joinSubcommand: Subcommand = subcommand({
   ephemeral: true,
   async run(ctx, o) {
     const { platform, platformUserId } = ctx.caller;
-    if (platform === 'cli') return { text: 'Invite codes are for Slack and Discord; from the CLI an admin adds people with people add.', error: true };
-    const result = await joinWithInvite({ store: ctx.services.store, clock: ctx.services.clock }, { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) });
+    if (platform === 'cli')
+      return {
+        text: 'Invite codes are for Slack and Discord; from the CLI an admin adds people with people add.',
+        error: true,
+      };
+    const result = await joinWithInvite(
+      { store: ctx.services.store, clock: ctx.services.clock },
+      { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) },
+    );
     return {
       text: `Welcome to ${result.classId}, ${result.person.username}! Once your teacher deploys the class, /myvm status shows your VM.`,
       data: { classId: result.classId, username: result.person.username, created: result.created },

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { chatAccountId, currentSession, formatHours, InvalidChatAccountError, linkChatAccount, nextSession, outsideSessionMs } from '@lab/proxmox-sdk';
+import {
+  chatAccountId,
+  currentSession,
+  formatHours,
+  InvalidChatAccountError,
+  linkChatAccount,
+  nextSession,
+  outsideSessionMs,
+} from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { DeploymentProgress } from '../deployment-progress.js';
@@ -29,7 +37,11 @@ export const labPlugin: CommandPlugin = {
   subcommands: {
     deploy: subcommand({
       description: 'Deploy a class: teacher VM, base template and one VM per student',
-      options: z.object({ class: classId, count: wholeNumber('number of student VMs', 0, 500), template: z.string().min(1).optional().describe('template name (default: the class template)') }),
+      options: z.object({
+        class: classId,
+        count: wholeNumber('number of student VMs', 0, 500),
+        template: z.string().min(1).optional().describe('template name (default: the class template)'),
+      }),
       positional: ['class', 'count', 'template'],
       role: 'teacher',
       autocomplete: { class: classNames, template: templateNames },
@@ -40,18 +52,49 @@ export const labPlugin: CommandPlugin = {
         if (!template) {
           const klass = await store.classes.getClass(o.class);
           const record = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
-          if (!record) return { text: `Name a template: /lab deploy ${o.class} ${o.count} <template>. Templates: ${(await templateNames(ctx)).join(', ')}`, ephemeral: true, error: true };
+          if (!record)
+            return {
+              text: `Name a template: /lab deploy ${o.class} ${o.count} <template>. Templates: ${(await templateNames(ctx)).join(', ')}`,
+              ephemeral: true,
+              error: true,
+            };
           template = record.name;
         }
-        const plan = await engine.plan({ classId: o.class, count: o.count, template, requestedBy: ctx.caller.person.username });
+        const plan = await engine.plan({
+          classId: o.class,
+          count: o.count,
+          template,
+          requestedBy: ctx.caller.person.username,
+        });
         const deletes = plan.vms.filter((v) => v.action === 'delete');
-        const notes = [...plan.notes, ...(plan.unseated.length ? [`${plan.unseated.length} enrolled student(s) get no VM: ${plan.unseated.join(', ')} (students who have a VM keep it; the other seats go by username)`] : [])];
+        const notes = [
+          ...plan.notes,
+          ...(plan.unseated.length
+            ? [
+                `${plan.unseated.length} enrolled student(s) get no VM: ${plan.unseated.join(', ')} (students who have a VM keep it; the other seats go by username)`,
+              ]
+            : []),
+        ];
         if (deletes.length && !ctx.confirmed) {
-          const list = deletes.map((v) => `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`);
+          const list = deletes.map(
+            (v) =>
+              `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`,
+          );
           return {
-            text: [`Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`, ...list.map((l) => `• ${l}`), ...notes].join('\n'),
+            text: [
+              `Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
+              ...list.map((l) => `• ${l}`),
+              ...notes,
+            ].join('\n'),
             confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?` },
-            data: { plan: { counts: plan.counts, deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })), unseated: plan.unseated, notes: plan.notes } },
+            data: {
+              plan: {
+                counts: plan.counts,
+                deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })),
+                unseated: plan.unseated,
+                notes: plan.notes,
+              },
+            },
           };
         }
         // What the bar counts: VMs to create (base copies on other nodes included) and VMs to delete,
@@ -80,12 +123,20 @@ export const labPlugin: CommandPlugin = {
             // By the first VM the front end has posted its progress message; keep where it is.
             if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
               noted = true;
-              void engine.setNotify(run.id, ctx.notify).catch((error: unknown) => ctx.services.logger.warn('could not keep where the progress is shown', { error }));
+              void engine
+                .setNotify(run.id, ctx.notify)
+                .catch((error: unknown) =>
+                  ctx.services.logger.warn('could not keep where the progress is shown', { error }),
+                );
             }
           },
         });
         const summary = await run.done;
-        return { text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'), data: summary, error: summary.status !== 'done' };
+        return {
+          text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
+          data: summary,
+          error: summary.status !== 'done',
+        };
       },
     }),
     adopt: subcommand({
@@ -93,7 +144,11 @@ export const labPlugin: CommandPlugin = {
       options: z.object({
         vmid: wholeNumber('the VM id', 100, 999_999_999),
         class: classId,
-        student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').optional().describe('the student it belongs to'),
+        student: z
+          .string()
+          .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores')
+          .optional()
+          .describe('the student it belongs to'),
         cluster: z.string().optional().describe('cluster id (default: the first)'),
       }),
       positional: ['vmid', 'class', 'student'],
@@ -105,12 +160,28 @@ export const labPlugin: CommandPlugin = {
         let personId: number | null = null;
         if (o.student) {
           const person = await store.classes.getPersonByUsername(o.student);
-          const enrolled = person && (await store.classes.members(o.class)).some((m) => m.personId === person.id && m.role === 'student');
-          if (!person || !enrolled) return { text: `${o.student} is not a student of ${o.class}; enrol them first.`, ephemeral: true, error: true };
+          const enrolled =
+            person &&
+            (await store.classes.members(o.class)).some((m) => m.personId === person.id && m.role === 'student');
+          if (!person || !enrolled)
+            return {
+              text: `${o.student} is not a student of ${o.class}; enrol them first.`,
+              ephemeral: true,
+              error: true,
+            };
           personId = person.id;
         }
-        const adopted = await engine.adoptVm({ clusterId: o.cluster ?? defaultClusterId, vmid: o.vmid, classId: o.class, personId, actor: ctx.caller.person.username });
-        return { text: `${adopted.name} (${o.vmid} on ${adopted.node}) now belongs to ${o.class}${o.student ? ` as ${o.student}'s VM` : ''}.`, data: { vmid: o.vmid, ...adopted } };
+        const adopted = await engine.adoptVm({
+          clusterId: o.cluster ?? defaultClusterId,
+          vmid: o.vmid,
+          classId: o.class,
+          personId,
+          actor: ctx.caller.person.username,
+        });
+        return {
+          text: `${adopted.name} (${o.vmid} on ${adopted.node}) now belongs to ${o.class}${o.student ? ` as ${o.student}'s VM` : ''}.`,
+          data: { vmid: o.vmid, ...adopted },
+        };
       },
     }),
     status: subcommand({
@@ -123,24 +194,43 @@ export const labPlugin: CommandPlugin = {
       async run(ctx, o) {
         await mustTeach(ctx, o.class, 'see');
         const { store, inventory } = ctx.services;
-        const result = await inventory.listVms({ user: ctx.caller.viewer, search: `${o.class}-`, includeTemplates: true });
-        const assignments = new Map((await store.classes.assignmentsOfClass(o.class)).map((a) => [`${a.clusterId}/${a.vmid}`, a]));
+        const result = await inventory.listVms({
+          user: ctx.caller.viewer,
+          search: `${o.class}-`,
+          includeTemplates: true,
+        });
+        const assignments = new Map(
+          (await store.classes.assignmentsOfClass(o.class)).map((a) => [`${a.clusterId}/${a.vmid}`, a]),
+        );
         const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
         const vms = result.vms.filter((v) => assignments.has(`${v.clusterId}/${v.vmid}`));
         // Time controls, from the store: idle since, hours outside sessions, the next scheduled action.
         const now = ctx.services.clock.now();
         const schedules = await store.schedules.list(o.class);
-        const time = await Promise.all(vms.map(async (v) => ({ idle: await store.usage.idle(v.clusterId, v.vmid), usedMs: outsideSessionMs(await store.usage.intervals([v]), schedules, now) })));
+        const time = await Promise.all(
+          vms.map(async (v) => ({
+            idle: await store.usage.idle(v.clusterId, v.vmid),
+            usedMs: outsideSessionMs(await store.usage.intervals([v]), schedules, now),
+          })),
+        );
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
           const { idle, usedMs } = time[i]!;
-          const extras = [...(idle?.idleSince != null && v.status === 'running' ? [`idle since ${new Date(idle.idleSince).toISOString()}`] : []), ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : [])];
+          const extras = [
+            ...(idle?.idleSince != null && v.status === 'running'
+              ? [`idle since ${new Date(idle.idleSince).toISOString()}`]
+              : []),
+            ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : []),
+          ];
           return `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
         });
         const running = currentSession(schedules, now);
         const next = running ? undefined : nextSession(schedules, now);
         if (running) lines.push(`Next: VMs stop at ${new Date(running.end).toISOString()}, when the session ends.`);
-        else if (next) lines.push(`Next: VMs start at ${new Date(next.warmupAt).toISOString()} for the session at ${new Date(next.start).toISOString()}.`);
+        else if (next)
+          lines.push(
+            `Next: VMs start at ${new Date(next.warmupAt).toISOString()} for the session at ${new Date(next.start).toISOString()}.`,
+          );
         const [last] = await store.deployments.list({ classId: o.class });
         return {
           text: `${o.class}: ${vms.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
@@ -149,17 +239,28 @@ export const labPlugin: CommandPlugin = {
       },
     }),
     vms: subcommand({
-      description: 'List the VMs you may see (yours; your classes\' as a teacher; all as an admin), from the inventory',
+      description: "List the VMs you may see (yours; your classes' as a teacher; all as an admin), from the inventory",
       options: z.object({}),
       positional: [],
       role: 'student',
       ephemeral: true,
       async run(ctx) {
         const result = await ctx.services.inventory.listVms({ user: ctx.caller.viewer });
-        const rows = [['VMID', 'NAME', 'NODE', 'STATUS', 'IP'], ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? ''])];
+        const rows = [
+          ['VMID', 'NAME', 'NODE', 'STATUS', 'IP'],
+          ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? '']),
+        ];
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-        const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
-        return { text: `${table.join('\n')}${result.stale ? '\n(the inventory may be a few minutes old)' : ''}`, data: result.vms };
+        const table = rows.map((r) =>
+          r
+            .map((cell, i) => cell.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+        );
+        return {
+          text: `${table.join('\n')}${result.stale ? '\n(the inventory may be a few minutes old)' : ''}`,
+          data: result.vms,
+        };
       },
     }),
     destroy: subcommand({
@@ -171,7 +272,11 @@ export const labPlugin: CommandPlugin = {
       async run(ctx, o) {
         await mustTeach(ctx, o.class, 'destroy');
         const vms = await ctx.services.store.classes.assignmentsOfClass(o.class);
-        if (!ctx.confirmed) return { text: `This will stop and delete ${vms.length} VMs of ${o.class}, including its base template. It cannot be undone.`, confirm: { prompt: `Destroy ${o.class}?` } };
+        if (!ctx.confirmed)
+          return {
+            text: `This will stop and delete ${vms.length} VMs of ${o.class}, including its base template. It cannot be undone.`,
+            confirm: { prompt: `Destroy ${o.class}?` },
+          };
         const result = await ctx.services.engine.destroyClass(o.class, { actor: ctx.caller.person.username });
         return { text: `${o.class}: ${result.destroyed.length} VMs destroyed.`, data: result };
       },
@@ -184,36 +289,84 @@ export const labPlugin: CommandPlugin = {
       ephemeral: true,
       async run(ctx) {
         const templates = await ctx.services.catalog.list({ activeOnly: true });
-        const health = new Map((await ctx.services.store.templateInventory.list()).map((t) => [`${t.clusterId}/${t.node}/${t.vmid}`, t.health]));
-        const lines = templates.map((t) => `${t.name} (${t.record.memory} MiB, ${t.record.cores} cores): ${t.mappings.map((m) => `${m.node} ${m.vmid}${health.get(`${m.clusterId}/${m.node}/${m.vmid}`) && health.get(`${m.clusterId}/${m.node}/${m.vmid}`) !== 'ok' ? ` [${health.get(`${m.clusterId}/${m.node}/${m.vmid}`)}]` : ''}`).join(', ')}`);
-        return { text: lines.length ? lines.join('\n') : 'No templates yet.', data: templates.map((t) => ({ name: t.name, nodes: t.mappings })) };
+        const health = new Map(
+          (await ctx.services.store.templateInventory.list()).map((t) => [
+            `${t.clusterId}/${t.node}/${t.vmid}`,
+            t.health,
+          ]),
+        );
+        const lines = templates.map(
+          (t) =>
+            `${t.name} (${t.record.memory} MiB, ${t.record.cores} cores): ${t.mappings.map((m) => `${m.node} ${m.vmid}${health.get(`${m.clusterId}/${m.node}/${m.vmid}`) && health.get(`${m.clusterId}/${m.node}/${m.vmid}`) !== 'ok' ? ` [${health.get(`${m.clusterId}/${m.node}/${m.vmid}`)}]` : ''}`).join(', ')}`,
+        );
+        return {
+          text: lines.length ? lines.join('\n') : 'No templates yet.',
+          data: templates.map((t) => ({ name: t.name, nodes: t.mappings })),
+        };
       },
     }),
     sync: subcommand({
       description: 'Sync the inventory with the clusters now, or show its status: sync status (admins)',
-      options: z.object({ action: z.enum(['now', 'status'], { error: "use 'now' (the default) or 'status'" }).optional().describe("'now' (default) or 'status'") }),
+      options: z.object({
+        action: z
+          .enum(['now', 'status'], { error: "use 'now' (the default) or 'status'" })
+          .optional()
+          .describe("'now' (default) or 'status'"),
+      }),
       positional: ['action'],
       role: 'admin',
       async run(ctx, o) {
         if (o.action === 'status') return syncStatusReply(ctx);
         if (!ctx.services.sync) return { text: 'No sync engine runs in this process.', error: true };
         const reports = await ctx.services.sync.triggerSync();
-        return { text: reports.map((r) => (r.ok ? `${r.clusterId}: ${r.vms} VMs (${r.added} new, ${r.changed} changed, ${r.gone} gone)` : `${r.clusterId}: failed — ${r.error}`)).join('\n'), data: reports, error: reports.some((r) => !r.ok) };
+        return {
+          text: reports
+            .map((r) =>
+              r.ok
+                ? `${r.clusterId}: ${r.vms} VMs (${r.added} new, ${r.changed} changed, ${r.gone} gone)`
+                : `${r.clusterId}: failed — ${r.error}`,
+            )
+            .join('\n'),
+          data: reports,
+          error: reports.some((r) => !r.ok),
+        };
       },
     }),
     link: subcommand({
       description: 'Link a chat user to a lab student (enrol them)',
-      options: z.object({ user: z.string().min(1).describe('the chat user (@mention)'), student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').describe('lab username'), class: classId.optional() }),
+      options: z.object({
+        user: z.string().min(1).describe('the chat user (@mention)'),
+        student: z
+          .string()
+          .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores')
+          .describe('lab username'),
+        class: classId.optional(),
+      }),
       positional: ['user', 'student', 'class'],
       role: 'teacher',
       async run(ctx, o) {
         const platform = ctx.caller.platform;
-        if (platform === 'cli') return { text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`, error: true };
+        if (platform === 'cli')
+          return {
+            text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`,
+            error: true,
+          };
         // Only a mention the platform resolved (or a bare user id) names an account; `@alice` is just text.
         const externalId = chatAccountId(platform, o.user);
         if (!externalId) throw new InvalidChatAccountError(platform, o.user);
-        const result = await linkChatAccount({ store: ctx.services.store, clock: ctx.services.clock }, { actor: ctx.caller.viewer, platform, externalId, username: o.student, ...(o.class ? { classId: o.class } : {}) });
-        return { text: `Linked ${o.user} to ${result.person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.` };
+        const result = await linkChatAccount(
+          { store: ctx.services.store, clock: ctx.services.clock },
+          {
+            actor: ctx.caller.viewer,
+            platform,
+            externalId,
+            username: o.student,
+            ...(o.class ? { classId: o.class } : {}),
+          },
+        );
+        return {
+          text: `Linked ${o.user} to ${result.person.username}${o.class ? ` and enrolled them in ${o.class}` : ''}.`,
+        };
       },
     }),
     reset: labResetSubcommand,

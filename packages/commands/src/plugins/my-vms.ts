@@ -3,7 +3,11 @@ import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 
 /** The `[vm]` option of `/myvm` subcommands. */
-export const vmOption = z.string().regex(/^[a-z0-9-]+$/i, 'name a VM by its id or name').optional().describe('VM id or name, if you have several');
+export const vmOption = z
+  .string()
+  .regex(/^[a-z0-9-]+$/i, 'name a VM by its id or name')
+  .optional()
+  .describe('VM id or name, if you have several');
 
 /** The caller's own VMs, from the inventory. */
 export async function myVms(ctx: CommandContext): Promise<{ vms: VmInventoryRecord[]; stale: boolean }> {
@@ -12,22 +16,41 @@ export async function myVms(ctx: CommandContext): Promise<{ vms: VmInventoryReco
 }
 
 /** The caller's VM named by `vm`, or the only one; otherwise a reply listing the choice. */
-export async function pickMyVm(ctx: CommandContext, vm: string | undefined, verb: string): Promise<VmInventoryRecord | Reply> {
+export async function pickMyVm(
+  ctx: CommandContext,
+  vm: string | undefined,
+  verb: string,
+): Promise<VmInventoryRecord | Reply> {
   const { vms } = await myVms(ctx);
-  if (vms.length === 0) return { text: 'You have no VM yet. Your teacher deploys them with /lab deploy.', ephemeral: true, error: true };
+  if (vms.length === 0)
+    return { text: 'You have no VM yet. Your teacher deploys them with /lab deploy.', ephemeral: true, error: true };
   if (vm) {
     const found = vms.find((v) => String(v.vmid) === vm || v.name === vm);
-    return found ?? { text: `You have no VM '${vm}'. Yours: ${vms.map((v) => `${v.name} (${v.vmid})`).join(', ')}`, ephemeral: true, error: true };
+    return (
+      found ?? {
+        text: `You have no VM '${vm}'. Yours: ${vms.map((v) => `${v.name} (${v.vmid})`).join(', ')}`,
+        ephemeral: true,
+        error: true,
+      }
+    );
   }
   if (vms.length === 1) return vms[0]!;
-  return { text: `You have ${vms.length} VMs; say which: ${vms.map((v) => `/myvm ${verb} ${v.vmid} (${v.name})`).join(', ')}`, ephemeral: true, error: true };
+  return {
+    text: `You have ${vms.length} VMs; say which: ${vms.map((v) => `/myvm ${verb} ${v.vmid} (${v.name})`).join(', ')}`,
+    ephemeral: true,
+    error: true,
+  };
 }
 
 /**
  * A `/myvm` subcommand that acts on one of the caller's VMs (`[vm]`, optional when they have one):
  * any enrolled person may run it, replies are private, and `run` gets the VM already picked.
  */
-export function myVmSubcommand(definition: { description: string; verb: string; run: (ctx: CommandContext, vm: VmInventoryRecord) => Promise<Reply> }): Subcommand {
+export function myVmSubcommand(definition: {
+  description: string;
+  verb: string;
+  run: (ctx: CommandContext, vm: VmInventoryRecord) => Promise<Reply>;
+}): Subcommand {
   return subcommand({
     description: definition.description,
     options: z.object({ vm: vmOption }),

@@ -14,7 +14,12 @@ function power(action: PowerAction, verb: string, description: string) {
     verb,
     async run(ctx, chosen) {
       // Ownership is enforced again inside VmPower, against the store.
-      const result = await ctx.services.power.perform({ ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, action);
+      const result = await ctx.services.power.perform(
+        { ...ctx.caller.viewer, role: 'student' },
+        chosen.clusterId,
+        chosen.vmid,
+        action,
+      );
       return { text: `${chosen.name} (${chosen.vmid}) is ${result.status}.`, data: result };
     },
   });
@@ -37,7 +42,10 @@ export const myvmPlugin: CommandPlugin = {
       async run(ctx) {
         const { vms, stale } = await myVms(ctx);
         if (vms.length === 0) return { text: 'You have no VM yet.', data: [] };
-        return { text: `${vms.map((v) => `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${v.ip ? `, ${v.ip}` : ''}`).join('\n')}${stale ? '\n(the inventory may be a few minutes old)' : ''}`, data: vms };
+        return {
+          text: `${vms.map((v) => `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${v.ip ? `, ${v.ip}` : ''}`).join('\n')}${stale ? '\n(the inventory may be a few minutes old)' : ''}`,
+          data: vms,
+        };
       },
     }),
     reset: myvmResetSubcommand,

@@ -1,19 +1,38 @@
 import { z, type ZodType } from 'zod';
-import { classesTaughtBy, NotAllowedError, UnknownClassError, UnknownPersonError, USERNAME, type ClassRecord, type PersonRecord } from '@lab/proxmox-sdk';
+import {
+  classesTaughtBy,
+  NotAllowedError,
+  UnknownClassError,
+  UnknownPersonError,
+  USERNAME,
+  type ClassRecord,
+  type PersonRecord,
+} from '@lab/proxmox-sdk';
 import type { CommandContext } from '../command-plugin.js';
 
 /** A class id option. */
-export const classIdOption = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
+export const classIdOption = z
+  .string({ error: 'name a class, e.g. cs101' })
+  .regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101')
+  .describe('class id, e.g. cs101');
 
 /** A lab username option. */
-export const usernameOption = z.string({ error: 'name a lab user' }).regex(USERNAME, 'a username is 2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter').describe('lab username');
+export const usernameOption = z
+  .string({ error: 'name a lab user' })
+  .regex(USERNAME, 'a username is 2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter')
+  .describe('lab username');
 
 /** A person role option. */
-export const roleOption = z.enum(['student', 'teacher', 'admin'], { error: 'a role is student, teacher or admin' }).describe('student, teacher or admin');
+export const roleOption = z
+  .enum(['student', 'teacher', 'admin'], { error: 'a role is student, teacher or admin' })
+  .describe('student, teacher or admin');
 
 /** An email option; Slack's auto-link `<mailto:a@b.c|a@b.c>` is unwrapped. */
 export const emailOption = z
-  .preprocess((v) => (typeof v === 'string' ? v.replace(/^<mailto:([^|>]+)(\|[^>]*)?>$/, '$1') : v), z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'not an email address'))
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.replace(/^<mailto:([^|>]+)(\|[^>]*)?>$/, '$1') : v),
+    z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'not an email address'),
+  )
   .describe('email address');
 
 /**
@@ -21,7 +40,12 @@ export const emailOption = z
  * string) or the remaining positional words (`enrol cs101 alice bob`).
  */
 export function listOf<T extends ZodType>(item: T, description: string) {
-  return z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v), z.array(item).min(1, 'give at least one')).describe(description);
+  return z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v),
+      z.array(item).min(1, 'give at least one'),
+    )
+    .describe(description);
 }
 
 /** The person with this username, or `UnknownPersonError`. */
@@ -34,7 +58,11 @@ export async function personNamed(ctx: CommandContext, username: string): Promis
 /** The class with this id, or `UnknownClassError` listing the classes there are. */
 export async function classNamed(ctx: CommandContext, classId: string): Promise<ClassRecord> {
   const klass = await ctx.services.store.classes.getClass(classId);
-  if (!klass) throw new UnknownClassError(classId, (await ctx.services.store.classes.listClasses()).map((c) => c.id));
+  if (!klass)
+    throw new UnknownClassError(
+      classId,
+      (await ctx.services.store.classes.listClasses()).map((c) => c.id),
+    );
   return klass;
 }
 
@@ -43,7 +71,13 @@ export async function mustTeachClass(ctx: CommandContext, classId: string, actio
   const { viewer } = ctx.caller;
   if (viewer.role === 'admin') return;
   const taught = viewer.personId === null ? [] : await classesTaughtBy(ctx.services.store, viewer.personId);
-  if (!taught.includes(classId)) throw new NotAllowedError({ actor: viewer.username, action, target: `class ${classId}`, reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet' });
+  if (!taught.includes(classId))
+    throw new NotAllowedError({
+      actor: viewer.username,
+      action,
+      target: `class ${classId}`,
+      reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet',
+    });
 }
 
 /** Class ids the caller may manage, for autocomplete. */

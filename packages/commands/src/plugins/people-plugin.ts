@@ -1,12 +1,23 @@
 import { z } from 'zod';
-import { chatAccountId, importRoster, InvalidChatAccountError, linkChatAccount, PersonOwnsVmsError, type PersonRecord } from '@lab/proxmox-sdk';
+import {
+  chatAccountId,
+  importRoster,
+  InvalidChatAccountError,
+  linkChatAccount,
+  PersonOwnsVmsError,
+  type PersonRecord,
+} from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { emailOption, personNamed, roleOption, usernameOption } from './onboarding-options.js';
 
 async function describePerson(ctx: CommandContext, p: PersonRecord): Promise<string> {
   const { store } = ctx.services;
-  const identities = (await store.classes.identitiesOf(p.id)).filter((i) => i.platform !== 'cli').map((i) => `${i.platform} ${i.externalId}`);
-  const classes = (await store.classes.classesOf(p.id)).map((m) => (m.role === 'teacher' ? `${m.classId} (teacher)` : m.classId));
+  const identities = (await store.classes.identitiesOf(p.id))
+    .filter((i) => i.platform !== 'cli')
+    .map((i) => `${i.platform} ${i.externalId}`);
+  const classes = (await store.classes.classesOf(p.id)).map((m) =>
+    m.role === 'teacher' ? `${m.classId} (teacher)` : m.classId,
+  );
   return `${p.username} — ${p.displayName}${p.email ? ` <${p.email}>` : ''}, ${p.role}${classes.length ? `; classes: ${classes.join(', ')}` : ''}${identities.length ? `; linked: ${identities.join(', ')}` : ''}`;
 }
 
@@ -17,11 +28,19 @@ export const peoplePlugin: CommandPlugin = {
   subcommands: {
     add: subcommand({
       description: 'Add a person',
-      options: z.object({ username: usernameOption, name: z.string().min(1).max(100).describe('full name'), email: emailOption.optional(), role: roleOption.default('student') }),
+      options: z.object({
+        username: usernameOption,
+        name: z.string().min(1).max(100).describe('full name'),
+        email: emailOption.optional(),
+        role: roleOption.default('student'),
+      }),
       positional: ['username'],
       role: 'admin',
       async run(ctx, o) {
-        const person = await ctx.services.store.classes.createPerson({ username: o.username, displayName: o.name, email: o.email ?? null, role: o.role }, ctx.services.clock.now());
+        const person = await ctx.services.store.classes.createPerson(
+          { username: o.username, displayName: o.name, email: o.email ?? null, role: o.role },
+          ctx.services.clock.now(),
+        );
         return { text: `Added ${person.username} (${person.displayName}) as ${person.role}.`, data: person };
       },
     }),
@@ -34,7 +53,10 @@ export const peoplePlugin: CommandPlugin = {
       async run(ctx, o) {
         const people = (await ctx.services.store.classes.listPeople()).filter((p) => !o.role || p.role === o.role);
         const lines = await Promise.all(people.map((p) => describePerson(ctx, p)));
-        return { text: lines.length ? lines.join('\n') : 'No people yet; add them with people add or people import.', data: people };
+        return {
+          text: lines.length ? lines.join('\n') : 'No people yet; add them with people add or people import.',
+          data: people,
+        };
       },
     }),
     show: subcommand({
@@ -46,7 +68,10 @@ export const peoplePlugin: CommandPlugin = {
       async run(ctx, o) {
         const person = await personNamed(ctx, o.username);
         const vms = await ctx.services.store.classes.assignmentsOf(person.id);
-        return { text: `${await describePerson(ctx, person)}\nVMs: ${vms.length ? vms.map((v) => `${v.vmid}${v.classId ? ` (${v.classId})` : ''}`).join(', ') : 'none'}`, data: { ...person, vms } };
+        return {
+          text: `${await describePerson(ctx, person)}\nVMs: ${vms.length ? vms.map((v) => `${v.vmid}${v.classId ? ` (${v.classId})` : ''}`).join(', ') : 'none'}`,
+          data: { ...person, vms },
+        };
       },
     }),
     'set-role': subcommand({
@@ -56,24 +81,39 @@ export const peoplePlugin: CommandPlugin = {
       role: 'admin',
       async run(ctx, o) {
         const person = await personNamed(ctx, o.username);
-        if (person.id === ctx.caller.person.id && o.role !== 'admin') return { text: 'You cannot take away your own admin role; ask another admin.', error: true };
+        if (person.id === ctx.caller.person.id && o.role !== 'admin')
+          return { text: 'You cannot take away your own admin role; ask another admin.', error: true };
         const updated = await ctx.services.store.classes.updatePerson(person.id, { role: o.role });
-        return { text: `${updated.username} is now ${updated.role === 'admin' ? 'an admin' : `a ${updated.role}`}.`, data: updated };
+        return {
+          text: `${updated.username} is now ${updated.role === 'admin' ? 'an admin' : `a ${updated.role}`}.`,
+          data: updated,
+        };
       },
     }),
     remove: subcommand({
       description: 'Remove a person with their chat links and memberships (refused while they own VMs, unless --force)',
-      options: z.object({ username: usernameOption, force: z.boolean().default(false).describe('remove even if they own VMs (the VMs stay, without an owner)') }),
+      options: z.object({
+        username: usernameOption,
+        force: z.boolean().default(false).describe('remove even if they own VMs (the VMs stay, without an owner)'),
+      }),
       positional: ['username'],
       role: 'admin',
       async run(ctx, o) {
         const { store } = ctx.services;
         const person = await personNamed(ctx, o.username);
-        if (person.id === ctx.caller.person.id) return { text: 'You cannot remove yourself; ask another admin.', error: true };
+        if (person.id === ctx.caller.person.id)
+          return { text: 'You cannot remove yourself; ask another admin.', error: true };
         const vms = await store.classes.assignmentsOf(person.id);
-        if (vms.length && !o.force) throw new PersonOwnsVmsError(person.username, vms.map((v) => v.vmid));
+        if (vms.length && !o.force)
+          throw new PersonOwnsVmsError(
+            person.username,
+            vms.map((v) => v.vmid),
+          );
         await store.classes.deletePerson(person.id);
-        return { text: `Removed ${person.username}${vms.length ? `; their ${vms.length} VM(s) now have no owner` : ''}.`, data: { username: person.username, orphanedVms: vms.map((v) => v.vmid) } };
+        return {
+          text: `Removed ${person.username}${vms.length ? `; their ${vms.length} VM(s) now have no owner` : ''}.`,
+          data: { username: person.username, orphanedVms: vms.map((v) => v.vmid) },
+        };
       },
     }),
     link: subcommand({
@@ -93,10 +133,18 @@ export const peoplePlugin: CommandPlugin = {
           if (!id) throw new InvalidChatAccountError(platform, given);
           return [{ platform, id }];
         });
-        if (!accounts.length) return { text: `Name an account: people link ${o.username} --slack U0123ABCD and/or --discord 123456789012345678.`, error: true };
+        if (!accounts.length)
+          return {
+            text: `Name an account: people link ${o.username} --slack U0123ABCD and/or --discord 123456789012345678.`,
+            error: true,
+          };
         await personNamed(ctx, o.username);
         await ctx.services.store.transaction(async (tx) => {
-          for (const a of accounts) await linkChatAccount({ store: tx, clock: ctx.services.clock }, { actor: ctx.caller.viewer, platform: a.platform, externalId: a.id, username: o.username });
+          for (const a of accounts)
+            await linkChatAccount(
+              { store: tx, clock: ctx.services.clock },
+              { actor: ctx.caller.viewer, platform: a.platform, externalId: a.id, username: o.username },
+            );
         });
         return { text: `Linked ${accounts.map((a) => `${a.platform} ${a.id}`).join(' and ')} to ${o.username}.` };
       },
@@ -104,20 +152,32 @@ export const peoplePlugin: CommandPlugin = {
     import: subcommand({
       description: 'Import a roster CSV (username,name,email,role,class,slack,discord): a dry run unless --apply',
       options: z.object({
-        csv: z.string({ error: 'give the roster: lab people import roster.csv' }).min(1, 'the roster is empty').describe('the roster CSV text (the CLI reads it from the file you name)'),
+        csv: z
+          .string({ error: 'give the roster: lab people import roster.csv' })
+          .min(1, 'the roster is empty')
+          .describe('the roster CSV text (the CLI reads it from the file you name)'),
         apply: z.boolean().default(false).describe('write the changes (default: only show them)'),
       }),
       positional: ['csv'],
       fileOptions: ['csv'],
       role: 'admin',
       async run(ctx, o) {
-        const report = await importRoster({ store: ctx.services.store, clock: ctx.services.clock }, o.csv, { apply: o.apply });
-        const changes = report.plans.filter((p) => p.changes.length).map((p) => `line ${p.line}: ${p.username}: ${p.changes.join(', ')}`);
+        const report = await importRoster({ store: ctx.services.store, clock: ctx.services.clock }, o.csv, {
+          apply: o.apply,
+        });
+        const changes = report.plans
+          .filter((p) => p.changes.length)
+          .map((p) => `line ${p.line}: ${p.username}: ${p.changes.join(', ')}`);
         const problems = report.problems.map((p) => `line ${p.line}: ${p.message}`);
         if (problems.length) {
-          return { text: `${problems.length} bad row(s)${o.apply ? '; nothing was imported' : ''}. Fix them and run again:\n${problems.join('\n')}`, data: report, error: true };
+          return {
+            text: `${problems.length} bad row(s)${o.apply ? '; nothing was imported' : ''}. Fix them and run again:\n${problems.join('\n')}`,
+            data: report,
+            error: true,
+          };
         }
-        if (!report.changed) return { text: `All ${report.rows} row(s) already match the lab; nothing to change.`, data: report };
+        if (!report.changed)
+          return { text: `All ${report.rows} row(s) already match the lab; nothing to change.`, data: report };
         return {
           text: report.applied
             ? `Imported ${report.rows} row(s); ${report.changed} changed:\n${changes.join('\n')}`

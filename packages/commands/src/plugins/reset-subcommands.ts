@@ -11,13 +11,21 @@ const LOST = 'Everything on it is lost: files, installed software and settings.'
 /** Applies a confirmed reset plan with progress, and answers with its summary. */
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
-  const progress = new DeploymentProgress({ label: `reset ${plan.classId}`, total: plan.vms.length, progress: ctx.progress });
+  const progress = new DeploymentProgress({
+    label: `reset ${plan.classId}`,
+    total: plan.vms.length,
+    progress: ctx.progress,
+  });
   progress.start(plan.base.name);
-  const run = await engine.applyReset(plan, { ...(ctx.notify ? { notify: ctx.notify } : {}), onEvent: progress.onEvent });
+  const run = await engine.applyReset(plan, {
+    ...(ctx.notify ? { notify: ctx.notify } : {}),
+    onEvent: progress.onEvent,
+  });
   const summary = await run.done;
-  const text = summary.status === 'done'
-    ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
-    : renderDeploymentSummary(summary);
+  const text =
+    summary.status === 'done'
+      ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
+      : renderDeploymentSummary(summary);
   return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
 }
 
@@ -30,8 +38,19 @@ export const myvmResetSubcommand = myVmSubcommand({
   verb: 'reset',
   async run(ctx, chosen) {
     const assignment = await ctx.services.store.classes.assignment(chosen.clusterId, chosen.vmid);
-    if (!assignment?.classId || assignment.role !== 'student') return { text: `${chosen.name} does not belong to a class, so it has no template to be reset from; ask your teacher.`, ephemeral: true, error: true };
-    const plan = await ctx.services.engine.planReset({ classId: assignment.classId, clusterId: chosen.clusterId, vmid: chosen.vmid, usernames: [ctx.caller.person.username], requestedBy: ctx.caller.person.username });
+    if (!assignment?.classId || assignment.role !== 'student')
+      return {
+        text: `${chosen.name} does not belong to a class, so it has no template to be reset from; ask your teacher.`,
+        ephemeral: true,
+        error: true,
+      };
+    const plan = await ctx.services.engine.planReset({
+      classId: assignment.classId,
+      clusterId: chosen.clusterId,
+      vmid: chosen.vmid,
+      usernames: [ctx.caller.person.username],
+      requestedBy: ctx.caller.person.username,
+    });
     if (!ctx.confirmed) {
       return {
         text: `Resetting ${chosen.name} (${chosen.vmid}) deletes it and creates it again from ${plan.base.name}, the current version of ${assignment.classId}. ${LOST} It keeps its name, its VM id and your SSH keys.`,
@@ -48,7 +67,11 @@ export const labResetSubcommand = subcommand({
   description: "Re-create a student's VM (or every student VM with --all) from the class's current template",
   options: z.object({
     class: classId,
-    student: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores').optional().describe('the student whose VM is reset'),
+    student: z
+      .string()
+      .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores')
+      .optional()
+      .describe('the student whose VM is reset'),
     all: z.boolean().optional().describe('every student VM of the class'),
   }),
   positional: ['class', 'student'],
@@ -56,13 +79,27 @@ export const labResetSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'reset VMs of');
-    if (!o.student === !o.all) return { text: `Name one student or --all: /lab reset ${o.class} alice, or /lab reset ${o.class} --all.`, ephemeral: true, error: true };
-    const plan = await ctx.services.engine.planReset({ classId: o.class, ...(o.all ? { all: true } : { usernames: [o.student!] }), requestedBy: ctx.caller.person.username });
+    if (!o.student === !o.all)
+      return {
+        text: `Name one student or --all: /lab reset ${o.class} alice, or /lab reset ${o.class} --all.`,
+        ephemeral: true,
+        error: true,
+      };
+    const plan = await ctx.services.engine.planReset({
+      classId: o.class,
+      ...(o.all ? { all: true } : { usernames: [o.student!] }),
+      requestedBy: ctx.caller.person.username,
+    });
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
     if (!ctx.confirmed) {
-      const list = plan.vms.map((v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`);
+      const list = plan.vms.map(
+        (v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`,
+      );
       return {
-        text: [`This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`, ...list].join('\n'),
+        text: [
+          `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
+          ...list,
+        ].join('\n'),
         confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?` },
         data: { base: plan.base.name, vms: plan.vms },
       };

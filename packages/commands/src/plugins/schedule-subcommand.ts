@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { assertDate, assertTimeZone, describeSchedule, nextSession, parseMinutes, parseScheduleSpec } from '@lab/proxmox-sdk';
+import {
+  assertDate,
+  assertTimeZone,
+  describeSchedule,
+  nextSession,
+  parseMinutes,
+  parseScheduleSpec,
+} from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
@@ -15,7 +22,12 @@ export const scheduleSubcommand = subcommand({
   options: z.object({
     class: classId,
     action: z.enum(['add', 'list', 'remove'], { error: 'say add, list or remove' }).describe('add, list or remove'),
-    spec: z.string().optional().describe('days and times, e.g. "mon,wed 09:00-10:30", or a one-off date and times, e.g. "2026-12-18 13:00-16:00"; or the schedule id to remove'),
+    spec: z
+      .string()
+      .optional()
+      .describe(
+        'days and times, e.g. "mon,wed 09:00-10:30", or a one-off date and times, e.g. "2026-12-18 13:00-16:00"; or the schedule id to remove',
+      ),
     tz: z.string().optional().describe('time zone, e.g. Europe/Berlin (default UTC)'),
     'start-before': z.string().optional().describe('how early VMs start, e.g. 10m (default 10m)'),
     skip: z.array(z.string()).optional().describe('dates with no session, YYYY-MM-DD'),
@@ -28,27 +40,68 @@ export const scheduleSubcommand = subcommand({
     const { store, clock } = ctx.services;
     if (o.action === 'list') {
       const list = await store.schedules.list(o.class);
-      if (list.length === 0) return { text: `${o.class} has no schedule. Add one: /lab schedule ${o.class} add "mon,wed 09:00-10:30" --tz Europe/Berlin`, data: [] };
+      if (list.length === 0)
+        return {
+          text: `${o.class} has no schedule. Add one: /lab schedule ${o.class} add "mon,wed 09:00-10:30" --tz Europe/Berlin`,
+          data: [],
+        };
       const next = nextSession(list, clock.now());
       return {
-        text: [...list.map((s) => `${s.id}. ${describeSchedule(s)}`), ...(next ? [`Next session: ${new Date(next.start).toISOString()} (VMs start at ${new Date(next.warmupAt).toISOString()}).`] : [])].join('\n'),
+        text: [
+          ...list.map((s) => `${s.id}. ${describeSchedule(s)}`),
+          ...(next
+            ? [
+                `Next session: ${new Date(next.start).toISOString()} (VMs start at ${new Date(next.warmupAt).toISOString()}).`,
+              ]
+            : []),
+        ].join('\n'),
         data: { schedules: list, next },
       };
     }
     if (o.action === 'remove') {
       const id = Number(o.spec);
-      if (!Number.isInteger(id)) return { text: `Say which schedule: /lab schedule ${o.class} remove 1 (see /lab schedule ${o.class} list).`, error: true, ephemeral: true };
+      if (!Number.isInteger(id))
+        return {
+          text: `Say which schedule: /lab schedule ${o.class} remove 1 (see /lab schedule ${o.class} list).`,
+          error: true,
+          ephemeral: true,
+        };
       const removed = await store.schedules.remove(o.class, id);
-      return removed ? { text: `Removed schedule ${id} of ${o.class}; its VMs are no longer started or stopped by it.`, data: { id } } : { text: `${o.class} has no schedule ${id}; see /lab schedule ${o.class} list.`, error: true, ephemeral: true };
+      return removed
+        ? {
+            text: `Removed schedule ${id} of ${o.class}; its VMs are no longer started or stopped by it.`,
+            data: { id },
+          }
+        : {
+            text: `${o.class} has no schedule ${id}; see /lab schedule ${o.class} list.`,
+            error: true,
+            ephemeral: true,
+          };
     }
-    if (!o.spec) return { text: `Give the days and times: /lab schedule ${o.class} add "mon,wed 09:00-10:30".`, error: true, ephemeral: true };
+    if (!o.spec)
+      return {
+        text: `Give the days and times: /lab schedule ${o.class} add "mon,wed 09:00-10:30".`,
+        error: true,
+        ephemeral: true,
+      };
     const spec = parseScheduleSpec(o.spec);
     const timezone = o.tz ?? DEFAULT_TZ;
     assertTimeZone(timezone);
-    const skipDates = (o.skip ?? []).flatMap((d) => d.split(',')).map((d) => d.trim()).filter(Boolean);
+    const skipDates = (o.skip ?? [])
+      .flatMap((d) => d.split(','))
+      .map((d) => d.trim())
+      .filter(Boolean);
     skipDates.forEach(assertDate);
     const startBeforeMin = parseMinutes(o['start-before'] ?? '10m');
-    const record = await store.schedules.add({ classId: o.class, ...spec, timezone, startBeforeMin, skipDates, createdBy: ctx.caller.person.username, createdAt: clock.now() });
+    const record = await store.schedules.add({
+      classId: o.class,
+      ...spec,
+      timezone,
+      startBeforeMin,
+      skipDates,
+      createdBy: ctx.caller.person.username,
+      createdAt: clock.now(),
+    });
     const next = nextSession([record], clock.now());
     return {
       text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${next ? ` Next session: ${new Date(next.start).toISOString()}.` : ''}`,

@@ -21,16 +21,38 @@ export const sshkeySubcommand = subcommand({
     const text = (o.key ?? []).join(' ').trim();
     if (o.action === 'list') {
       const keys = await store.sshKeys.list(personId);
-      if (keys.length === 0) return { text: 'You have no SSH key yet. Add one with /myvm sshkey add ssh-ed25519 AAAA… you@laptop', data: [] };
-      return { text: keys.map((k, i) => `${i + 1}. ${k.type} ${k.fingerprint}${k.comment ? ` ${k.comment}` : ''}`).join('\n'), data: keys.map(({ key, ...rest }) => ({ ...rest, key })) };
+      if (keys.length === 0)
+        return {
+          text: 'You have no SSH key yet. Add one with /myvm sshkey add ssh-ed25519 AAAA… you@laptop',
+          data: [],
+        };
+      return {
+        text: keys.map((k, i) => `${i + 1}. ${k.type} ${k.fingerprint}${k.comment ? ` ${k.comment}` : ''}`).join('\n'),
+        data: keys.map(({ key, ...rest }) => ({ ...rest, key })),
+      };
     }
-    if (!text) return { text: o.action === 'add' ? 'Paste your public key: /myvm sshkey add ssh-ed25519 AAAA… you@laptop' : 'Say which key: /myvm sshkey remove 1 (see /myvm sshkey list)', error: true };
+    if (!text)
+      return {
+        text:
+          o.action === 'add'
+            ? 'Paste your public key: /myvm sshkey add ssh-ed25519 AAAA… you@laptop'
+            : 'Say which key: /myvm sshkey remove 1 (see /myvm sshkey list)',
+        error: true,
+      };
     if (o.action === 'add') {
       const { key, added } = await addSshKey(store, personId, text, clock.now());
-      return { text: added ? `Added ${key.type} ${key.fingerprint}. Your VMs get it when they are next deployed or reset (/myvm reset).` : `You have that key already (${key.fingerprint}).`, data: { fingerprint: key.fingerprint, added } };
+      return {
+        text: added
+          ? `Added ${key.type} ${key.fingerprint}. Your VMs get it when they are next deployed or reset (/myvm reset).`
+          : `You have that key already (${key.fingerprint}).`,
+        data: { fingerprint: key.fingerprint, added },
+      };
     }
     const removed = await removeSshKey(store, personId, text);
     if (!removed) return { text: `No single key matches '${text}'; see /myvm sshkey list.`, error: true };
-    return { text: `Removed ${removed.type} ${removed.fingerprint}. VMs made before keep it until they are reset.`, data: { fingerprint: removed.fingerprint } };
+    return {
+      text: `Removed ${removed.type} ${removed.fingerprint}. VMs made before keep it until they are reset.`,
+      data: { fingerprint: removed.fingerprint },
+    };
   },
 });

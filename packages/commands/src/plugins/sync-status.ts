@@ -19,8 +19,15 @@ export async function syncStatusReply(ctx: CommandContext): Promise<Reply> {
     `VMs: ${stats.total} total, ${stats.fresh} fresh, ${stats.withErrors} with sync errors, ${stats.running} running`,
     `Last full sync ${when(stats.lastFullSyncAt, now)}, last quick sync ${when(stats.lastQuickSyncAt, now)}; consecutive errors: ${stats.consecutiveErrors}`,
     `This process: ${stats.isRunning ? (stats.isLeader ? 'syncing (holds the leader lease)' : 'standing by (another process holds the leader lease)') : 'not running the sync engine'}`,
-    ...stats.clusters.map((c) => `${c.clusterId}: last success ${when(c.lastSuccessAt, now)}${c.consecutiveErrors ? `, ${c.consecutiveErrors} failed syncs: ${c.lastError ?? ''}` : ''}`),
+    ...stats.clusters.map(
+      (c) =>
+        `${c.clusterId}: last success ${when(c.lastSuccessAt, now)}${c.consecutiveErrors ? `, ${c.consecutiveErrors} failed syncs: ${c.lastError ?? ''}` : ''}`,
+    ),
     health.healthy ? 'Healthy.' : `Issues: ${health.issues.join('; ')}`,
   ];
-  return { text: lines.join('\n'), data: { ...stats, healthy: health.healthy, issues: health.issues }, ephemeral: true };
+  return {
+    text: lines.join('\n'),
+    data: { ...stats, healthy: health.healthy, issues: health.issues },
+    ephemeral: true,
+  };
 }

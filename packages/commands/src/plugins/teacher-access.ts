@@ -3,18 +3,29 @@ import { classesTaughtBy, NotAllowedError } from '@lab/proxmox-sdk';
 import type { CommandContext } from '../command-plugin.js';
 
 /** A class id option, e.g. `cs101`. */
-export const classId = z.string({ error: 'name a class, e.g. cs101' }).regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101').describe('class id, e.g. cs101');
+export const classId = z
+  .string({ error: 'name a class, e.g. cs101' })
+  .regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101')
+  .describe('class id, e.g. cs101');
 
 /** Teachers act on the classes they teach; admins on all. Throws `NotAllowedError` otherwise. */
 export async function mustTeach(ctx: CommandContext, klass: string, action: string): Promise<void> {
   const { viewer } = ctx.caller;
   if (viewer.role === 'admin') return;
   const taught = await classesTaughtBy(ctx.services.store, viewer.personId!);
-  if (!taught.includes(klass)) throw new NotAllowedError({ actor: viewer.username, action, target: `class ${klass}`, reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet' });
+  if (!taught.includes(klass))
+    throw new NotAllowedError({
+      actor: viewer.username,
+      action,
+      target: `class ${klass}`,
+      reason: taught.length ? `you teach ${taught.join(', ')}` : 'you teach no class yet',
+    });
 }
 
 /** The classes the caller may act on as a teacher (all for admins), for autocomplete. */
 export async function classNames(ctx: CommandContext): Promise<string[]> {
   const { viewer } = ctx.caller;
-  return viewer.role === 'admin' ? (await ctx.services.store.classes.listClasses()).map((c) => c.id) : classesTaughtBy(ctx.services.store, viewer.personId!);
+  return viewer.role === 'admin'
+    ? (await ctx.services.store.classes.listClasses()).map((c) => c.id)
+    : classesTaughtBy(ctx.services.store, viewer.personId!);
 }

@@ -1,10 +1,25 @@
 import { z } from 'zod';
-import { DEFAULT_IDLE_WARNING_MINUTES, DEFAULT_KEEPS_PER_SESSION, classUsage, formatHours, keepVmRunning, nextSession, studentUsage, type ClassTimePolicyRecord } from '@lab/proxmox-sdk';
+import {
+  DEFAULT_IDLE_WARNING_MINUTES,
+  DEFAULT_KEEPS_PER_SESSION,
+  classUsage,
+  formatHours,
+  keepVmRunning,
+  nextSession,
+  studentUsage,
+  type ClassTimePolicyRecord,
+} from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
-const limit = (description: string, max: number) => z.coerce.number().min(0, 'a limit is 0 or more').max(max, `a limit is at most ${max}`).optional().describe(description);
+const limit = (description: string, max: number) =>
+  z.coerce
+    .number()
+    .min(0, 'a limit is 0 or more')
+    .max(max, `a limit is at most ${max}`)
+    .optional()
+    .describe(description);
 
 const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): string =>
   [
@@ -40,23 +55,40 @@ export const limitsSubcommand = subcommand({
     await mustTeach(ctx, o.class, 'change the limits of');
     const { store } = ctx.services;
     const before: ClassTimePolicyRecord = (await store.usage.policy(o.class)) ?? {
-      classId: o.class, quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: null, idleForMinutes: null, keepsPerSession: DEFAULT_KEEPS_PER_SESSION, idleWarnMinutes: null,
+      classId: o.class,
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: DEFAULT_KEEPS_PER_SESSION,
+      idleWarnMinutes: null,
     };
-    const pick = (given: number | undefined, old: number | null) => (given === undefined ? old : given === 0 ? null : given);
+    const pick = (given: number | undefined, old: number | null) =>
+      given === undefined ? old : given === 0 ? null : given;
     const whole = (given: number | undefined) => (given === undefined ? undefined : Math.floor(given));
     const after: ClassTimePolicyRecord = {
       classId: o.class,
       quotaHours: pick(o['quota-hours'], before.quotaHours),
       maxRunning: pick(o['max-running'] === undefined ? undefined : Math.floor(o['max-running']), before.maxRunning),
-      maxRunningInClass: pick(o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']), before.maxRunningInClass),
+      maxRunningInClass: pick(
+        o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']),
+        before.maxRunningInClass,
+      ),
       idleCpuBelowPercent: pick(o['idle-cpu'], before.idleCpuBelowPercent),
-      idleForMinutes: pick(o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']), before.idleForMinutes),
+      idleForMinutes: pick(
+        o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']),
+        before.idleForMinutes,
+      ),
       keepsPerSession: whole(o['keeps-per-session']) ?? before.keepsPerSession,
       idleWarnMinutes: pick(whole(o['idle-warn-minutes']), before.idleWarnMinutes),
     };
     const changed = JSON.stringify(after) !== JSON.stringify(before);
     if (changed) await store.usage.savePolicy(after);
-    return { text: `${o.class}: ${describePolicy(after, ctx.services.scheduler?.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES)}.`, data: after };
+    return {
+      text: `${o.class}: ${describePolicy(after, ctx.services.scheduler?.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES)}.`,
+      data: after,
+    };
   },
 });
 
@@ -74,9 +106,16 @@ export const labUsageSubcommand = subcommand({
     const rows = await classUsage(store, o.class, now);
     const names = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
     const next = nextSession(await store.schedules.list(o.class), now);
-    const lines = rows.map((r) => `${names.get(r.personId) ?? `#${r.personId}`}: ${formatHours(r.usedMs)} used${r.leftMs === null ? '' : `, ${formatHours(r.leftMs)} left`}, ${r.running} running`);
+    const lines = rows.map(
+      (r) =>
+        `${names.get(r.personId) ?? `#${r.personId}`}: ${formatHours(r.usedMs)} used${r.leftMs === null ? '' : `, ${formatHours(r.leftMs)} left`}, ${r.running} running`,
+    );
     return {
-      text: [`${o.class} usage outside sessions:`, ...(lines.length ? lines : ['(no students)']), ...(next ? [`Next session: ${new Date(next.start).toISOString()}.`] : [])].join('\n'),
+      text: [
+        `${o.class} usage outside sessions:`,
+        ...(lines.length ? lines : ['(no students)']),
+        ...(next ? [`Next session: ${new Date(next.start).toISOString()}.`] : []),
+      ].join('\n'),
       data: rows.map((r) => ({ ...r, username: names.get(r.personId) ?? null })),
     };
   },
@@ -93,13 +132,21 @@ export const myvmUsageSubcommand = subcommand({
     const { store, clock } = ctx.services;
     const now = clock.now();
     const personId = ctx.caller.person.id;
-    const classes = [...new Set((await store.classes.assignmentsOf(personId)).filter((a) => a.role === 'student' && a.classId).map((a) => a.classId!))].sort();
+    const classes = [
+      ...new Set(
+        (await store.classes.assignmentsOf(personId))
+          .filter((a) => a.role === 'student' && a.classId)
+          .map((a) => a.classId!),
+      ),
+    ].sort();
     if (classes.length === 0) return { text: 'You have no class VM yet.', data: [] };
     const rows = await Promise.all(classes.map((c) => studentUsage(store, c, personId, now)));
-    const lines = await Promise.all(rows.map(async (r) => {
-      const next = nextSession(await store.schedules.list(r.classId), now);
-      return `${r.classId}: ${formatHours(r.usedMs)} used outside sessions${r.leftMs === null ? ' (no limit)' : `, ${formatHours(r.leftMs)} left`}${next ? `; next session ${new Date(next.start).toISOString()}` : ''}.`;
-    }));
+    const lines = await Promise.all(
+      rows.map(async (r) => {
+        const next = nextSession(await store.schedules.list(r.classId), now);
+        return `${r.classId}: ${formatHours(r.usedMs)} used outside sessions${r.leftMs === null ? ' (no limit)' : `, ${formatHours(r.leftMs)} left`}${next ? `; next session ${new Date(next.start).toISOString()}` : ''}.`;
+      }),
+    );
     return { text: lines.join('\n'), data: rows };
   },
 });
@@ -109,8 +156,20 @@ export const myvmKeepSubcommand = myVmSubcommand({
   description: 'Keep your VM running after an idle warning (as often per session as your class allows)',
   verb: 'keep',
   async run(ctx, chosen) {
-    const result = await keepVmRunning(ctx.services.store, { ...ctx.caller.viewer, role: 'student' }, chosen.clusterId, chosen.vmid, ctx.services.clock.now());
-    const left = result.keepsLeft === null ? '' : ` You can keep it ${result.keepsLeft === 0 ? 'no more times' : result.keepsLeft === 1 ? 'once more' : `${result.keepsLeft} more times`} this session.`;
-    return { text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.${left}`, data: { vmid: chosen.vmid, ...result } };
+    const result = await keepVmRunning(
+      ctx.services.store,
+      { ...ctx.caller.viewer, role: 'student' },
+      chosen.clusterId,
+      chosen.vmid,
+      ctx.services.clock.now(),
+    );
+    const left =
+      result.keepsLeft === null
+        ? ''
+        : ` You can keep it ${result.keepsLeft === 0 ? 'no more times' : result.keepsLeft === 1 ? 'once more' : `${result.keepsLeft} more times`} this session.`;
+    return {
+      text: `${chosen.name} keeps running${result.postponed ? '; its idle stop is cancelled' : ''}. If it stays idle, you will be warned again.${left}`,
+      data: { vmid: chosen.vmid, ...result },
+    };
   },
 });

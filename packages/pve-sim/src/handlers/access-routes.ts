@@ -24,7 +24,8 @@ export function registerAccessRoutes(table: RouteTable): void {
     const authid = req.principal.userid;
     const userid = (req.params.userid as string | undefined) ?? authid;
     const owned = splitTokenId(userid).user === authid;
-    if (userid !== authid && !owned && !ctx.access.has(authid, '/access', ['Sys.Audit'])) throw permissionDenied('/access, Sys.Audit');
+    if (userid !== authid && !owned && !ctx.access.has(authid, '/access', ['Sys.Audit']))
+      throw permissionDenied('/access, Sys.Audit');
     const path = req.params.path as string | undefined;
     if (path === undefined) return ctx.access.effectivePermissions(userid);
     const privs = ctx.access.permissions(userid, path);

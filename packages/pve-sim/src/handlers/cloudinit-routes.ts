@@ -7,7 +7,8 @@ import { route, type RouteTable } from './route-table.js';
 const CLOUDINIT_KEYS = /^(ciuser|cipassword|citype|ciupgrade|sshkeys|nameserver|searchdomain|ipconfig\d+|name)$/;
 /** pve-common JSONSchema `pve_verify_urlencoded`. */
 const URLENCODED = /^[-%a-zA-Z0-9_.!~*'()]*$/;
-const SSH_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s+[A-Za-z0-9+/]+={0,2}(\s+.*)?$/;
+const SSH_KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s+[A-Za-z0-9+/]+={0,2}(\s+.*)?$/;
 
 /** What each VM's cloud-init drive was last generated from (`PUT …/cloudinit`). */
 const generated = new WeakMap<SimGuest, Record<string, string>>();
@@ -31,7 +32,8 @@ function checkSshKeys(value: unknown): void {
   } catch {
     throw die('SSH public key validation error');
   }
-  for (const line of decoded.split('\n')) if (line.trim() && !SSH_KEY_LINE.test(line.trim())) throw die('SSH public key validation error');
+  for (const line of decoded.split('\n'))
+    if (line.trim() && !SSH_KEY_LINE.test(line.trim())) throw die('SSH public key validation error');
 }
 
 /**

@@ -73,7 +73,9 @@ function guestResource(ctx: SimContext, guest: SimGuest, now: number): Record<st
     status: nodeOnline ? guest.status : 'unknown',
     template: config.template === '1' ? 1 : 0,
     ...guestUsage(ctx, guest, now),
-    ...(guest.type === 'qemu' ? { memhost: guest.status === 'running' ? Math.round(guestMemoryBytes(guest) * 0.5) : 0 } : {}),
+    ...(guest.type === 'qemu'
+      ? { memhost: guest.status === 'running' ? Math.round(guestMemoryBytes(guest) * 0.5) : 0 }
+      : {}),
     tags: config.tags || undefined,
     lock: config.lock || undefined,
     pool: guest.pool,
@@ -111,13 +113,33 @@ function nodeEntry(ctx: SimContext, name: string) {
 /** `/version`, `/cluster/*`, `/nodes`, node status and storage routes. */
 export function registerClusterRoutes(table: RouteTable): void {
   // PVE 8/9 report a 16-hex-digit repoid (pve-manager `PVE/API2/Version.pm`).
-  route(table, 'GET', '/version', (_req, ctx) => ({ version: ctx.pveVersion, release: ctx.pveVersion.split('.').slice(0, 2).join('.'), repoid: '14a22df35955d97d' }));
+  route(table, 'GET', '/version', (_req, ctx) => ({
+    version: ctx.pveVersion,
+    release: ctx.pveVersion.split('.').slice(0, 2).join('.'),
+    repoid: '14a22df35955d97d',
+  }));
 
   route(table, 'GET', '/cluster/status', (_req, ctx) => {
     const nodes = [...ctx.state.nodes.values()];
     return [
-      { type: 'cluster', id: 'cluster', name: ctx.state.name, nodes: nodes.length, quorate: 1, version: nodes.length + 2 },
-      ...nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: n.online ? 1 : 0, ip: n.ip, local: i === 0 ? 1 : 0, level: '' })),
+      {
+        type: 'cluster',
+        id: 'cluster',
+        name: ctx.state.name,
+        nodes: nodes.length,
+        quorate: 1,
+        version: nodes.length + 2,
+      },
+      ...nodes.map((n, i) => ({
+        type: 'node',
+        id: `node/${n.name}`,
+        name: n.name,
+        nodeid: i + 1,
+        online: n.online ? 1 : 0,
+        ip: n.ip,
+        local: i === 0 ? 1 : 0,
+        level: '',
+      })),
     ];
   });
 
@@ -157,7 +179,9 @@ export function registerClusterRoutes(table: RouteTable): void {
           pe.uptime = Math.max((pe.uptime as number | undefined) ?? 0, entry.uptime);
           pe.mem = ((pe.mem as number | undefined) ?? 0) + (entry.mem as number);
           pe.maxmem = ((pe.maxmem as number | undefined) ?? 0) + (entry.maxmem as number);
-          pe.cpu = (((pe.cpu as number | undefined) ?? 0) * maxcpu + (entry.cpu as number) * (entry.maxcpu as number)) / (maxcpu + (entry.maxcpu as number));
+          pe.cpu =
+            (((pe.cpu as number | undefined) ?? 0) * maxcpu + (entry.cpu as number) * (entry.maxcpu as number)) /
+            (maxcpu + (entry.maxcpu as number));
           pe.maxcpu = maxcpu + (entry.maxcpu as number);
         }
         if (!access.has(authid, `/vms/${guest.vmid}`, ['VM.Audit'])) continue;
@@ -169,7 +193,15 @@ export function registerClusterRoutes(table: RouteTable): void {
       for (const name of ctx.state.nodes.keys()) {
         const { ssl_fingerprint: _fp, ...entry } = nodeEntry(ctx, name);
         if (access.has(authid, `/nodes/${name}`, ['Sys.Audit'])) out.push({ ...entry, 'cgroup-mode': 2 });
-        else out.push({ id: entry.id, node: entry.node, type: 'node', status: entry.status, level: entry.level, 'cgroup-mode': 2 });
+        else
+          out.push({
+            id: entry.id,
+            node: entry.node,
+            type: 'node',
+            status: entry.status,
+            level: entry.level,
+            'cgroup-mode': 2,
+          });
       }
     }
     if (!type || type === 'storage') {
@@ -204,10 +236,24 @@ export function registerClusterRoutes(table: RouteTable): void {
     const cpu = ctx.state.cpuUsage(name);
     return {
       cpu,
-      cpuinfo: { cpus: node.maxcpu, cores: node.maxcpu / 2, sockets: 1, model: 'pve-sim virtual CPU', mhz: '2400.000', hvm: '1', flags: '', user_hz: 100 },
+      cpuinfo: {
+        cpus: node.maxcpu,
+        cores: node.maxcpu / 2,
+        sockets: 1,
+        model: 'pve-sim virtual CPU',
+        mhz: '2400.000',
+        hvm: '1',
+        flags: '',
+        user_hz: 100,
+      },
       memory: { total: node.maxmem, used, free: node.maxmem - used, available: node.maxmem - used },
       swap: { total: 0, used: 0, free: 0 },
-      rootfs: { total: node.rootfsTotal, used: Math.round(node.rootfsTotal * 0.2), free: Math.round(node.rootfsTotal * 0.8), avail: Math.round(node.rootfsTotal * 0.8) },
+      rootfs: {
+        total: node.rootfsTotal,
+        used: Math.round(node.rootfsTotal * 0.2),
+        free: Math.round(node.rootfsTotal * 0.8),
+        avail: Math.round(node.rootfsTotal * 0.8),
+      },
       uptime: Math.floor((ctx.state.time.now() - node.bootedAt) / 1000),
       loadavg: [(cpu * node.maxcpu).toFixed(2), (cpu * node.maxcpu).toFixed(2), (cpu * node.maxcpu).toFixed(2)],
       idle: 0,
@@ -215,7 +261,12 @@ export function registerClusterRoutes(table: RouteTable): void {
       kversion: 'Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC',
       pveversion: 'pve-manager/9.1.3/e5010dce',
       'boot-info': { mode: 'efi', secureboot: 0 },
-      'current-kernel': { sysname: 'Linux', release: '6.14.8-2-pve', version: '#1 SMP PREEMPT_DYNAMIC', machine: 'x86_64' },
+      'current-kernel': {
+        sysname: 'Linux',
+        release: '6.14.8-2-pve',
+        version: '#1 SMP PREEMPT_DYNAMIC',
+        machine: 'x86_64',
+      },
       ksm: { shared: 0 },
     };
   });
@@ -273,9 +324,16 @@ export function registerClusterRoutes(table: RouteTable): void {
   route(table, 'GET', '/pools', (req, ctx) => {
     const wanted = req.params.poolid as string | undefined;
     return [...ctx.state.pools]
-      .filter((poolid) => (wanted === undefined || poolid === wanted) && ctx.access.has(req.principal.userid, `/pool/${poolid}`, ['Pool.Audit']))
+      .filter(
+        (poolid) =>
+          (wanted === undefined || poolid === wanted) &&
+          ctx.access.has(req.principal.userid, `/pool/${poolid}`, ['Pool.Audit']),
+      )
       .sort()
-      .map((poolid) => ({ poolid, ...(wanted !== undefined ? { members: poolMembers(ctx, poolid, req.principal.userid) } : {}) }));
+      .map((poolid) => ({
+        poolid,
+        ...(wanted !== undefined ? { members: poolMembers(ctx, poolid, req.principal.userid) } : {}),
+      }));
   });
   route(table, 'GET', '/pools/{poolid}', (req, ctx) => {
     const poolid = req.params.poolid as string;

@@ -45,14 +45,24 @@ export function registerGuestRoutes(table: RouteTable): void {
       ctx.state.requireNode(node);
       // Only guests with VM.Audit; `qmpstatus` only with `full=1` (qemu-server `vmstatus` full).
       return [...ctx.state.guests.values()]
-        .filter((g) => g.node === node && g.type === type && ctx.access.has(req.principal.userid, `/vms/${g.vmid}`, ['VM.Audit']))
+        .filter(
+          (g) =>
+            g.node === node && g.type === type && ctx.access.has(req.principal.userid, `/vms/${g.vmid}`, ['VM.Audit']),
+        )
         .map((g) => {
           const entry = guestListEntry(ctx, g);
           if (type === 'qemu' && req.params.full === 1) entry.qmpstatus = g.status;
           return entry;
         });
     });
-    route(table, 'POST', base, (req, ctx) => ctx.ops.create(req.params.node as string, req.params.vmid as number, type, req.params, req.principal.userid).upid);
+    route(
+      table,
+      'POST',
+      base,
+      (req, ctx) =>
+        ctx.ops.create(req.params.node as string, req.params.vmid as number, type, req.params, req.principal.userid)
+          .upid,
+    );
     route(table, 'GET', `${base}/{vmid}/config`, (req, ctx) => {
       const guest = ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, type);
       return typedConfig(ctx.schema, `${base}/{vmid}/config`, guest.config);
@@ -65,16 +75,26 @@ export function registerGuestRoutes(table: RouteTable): void {
       currentStatus(ctx, ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, type)),
     );
     for (const action of ['start', 'stop', 'shutdown', 'reboot', ...(type === 'qemu' ? ['reset'] : [])]) {
-      route(table, 'POST', `${base}/{vmid}/status/${action}`, (req, ctx) =>
-        ctx.ops.power(req.params.node as string, req.params.vmid as number, type, action, req.principal.userid, {
-          skiplock: req.params.skiplock === 1,
-          forceStop: req.params.forceStop === 1,
-          ...(typeof req.params.timeout === 'number' ? { timeout: req.params.timeout } : {}),
-        }).upid,
+      route(
+        table,
+        'POST',
+        `${base}/{vmid}/status/${action}`,
+        (req, ctx) =>
+          ctx.ops.power(req.params.node as string, req.params.vmid as number, type, action, req.principal.userid, {
+            skiplock: req.params.skiplock === 1,
+            forceStop: req.params.forceStop === 1,
+            ...(typeof req.params.timeout === 'number' ? { timeout: req.params.timeout } : {}),
+          }).upid,
       );
     }
-    route(table, 'DELETE', `${base}/{vmid}`, (req, ctx) =>
-      ctx.ops.destroy(req.params.node as string, req.params.vmid as number, type, req.principal.userid, { skiplock: req.params.skiplock === 1 }).upid,
+    route(
+      table,
+      'DELETE',
+      `${base}/{vmid}`,
+      (req, ctx) =>
+        ctx.ops.destroy(req.params.node as string, req.params.vmid as number, type, req.principal.userid, {
+          skiplock: req.params.skiplock === 1,
+        }).upid,
     );
   }
 
@@ -85,35 +105,54 @@ export function registerGuestRoutes(table: RouteTable): void {
 
   route(table, 'POST', '/nodes/{node}/qemu/{vmid}/clone', (req, ctx) => {
     const p = req.params;
-    return ctx.ops.clone(p.node as string, p.vmid as number, {
-      newid: p.newid as number,
-      ...(p.name !== undefined ? { name: p.name as string } : {}),
-      ...(p.full !== undefined ? { full: p.full === 1 } : {}),
-      ...(p.target !== undefined ? { target: p.target as string } : {}),
-      ...(p.storage !== undefined ? { storage: p.storage as string } : {}),
-      ...(p.format !== undefined ? { format: p.format as string } : {}),
-      ...(p.pool !== undefined ? { pool: p.pool as string } : {}),
-      ...(p.description !== undefined ? { description: p.description as string } : {}),
-    }, req.principal.userid).upid;
+    return ctx.ops.clone(
+      p.node as string,
+      p.vmid as number,
+      {
+        newid: p.newid as number,
+        ...(p.name !== undefined ? { name: p.name as string } : {}),
+        ...(p.full !== undefined ? { full: p.full === 1 } : {}),
+        ...(p.target !== undefined ? { target: p.target as string } : {}),
+        ...(p.storage !== undefined ? { storage: p.storage as string } : {}),
+        ...(p.format !== undefined ? { format: p.format as string } : {}),
+        ...(p.pool !== undefined ? { pool: p.pool as string } : {}),
+        ...(p.description !== undefined ? { description: p.description as string } : {}),
+      },
+      req.principal.userid,
+    ).upid;
   });
 
-  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/migrate', (req, ctx) =>
-    ctx.ops.migrate(req.params.node as string, req.params.vmid as number, {
-      target: req.params.target as string,
-      online: req.params.online === 1,
-      ...(typeof req.params.targetstorage === 'string' ? { targetstorage: req.params.targetstorage } : {}),
-    }, req.principal.userid).upid,
+  route(
+    table,
+    'POST',
+    '/nodes/{node}/qemu/{vmid}/migrate',
+    (req, ctx) =>
+      ctx.ops.migrate(
+        req.params.node as string,
+        req.params.vmid as number,
+        {
+          target: req.params.target as string,
+          online: req.params.online === 1,
+          ...(typeof req.params.targetstorage === 'string' ? { targetstorage: req.params.targetstorage } : {}),
+        },
+        req.principal.userid,
+      ).upid,
   );
 
-  route(table, 'POST', '/nodes/{node}/qemu/{vmid}/template', (req, ctx) =>
-    ctx.ops.convertToTemplate(req.params.node as string, req.params.vmid as number, req.principal.userid).upid,
+  route(
+    table,
+    'POST',
+    '/nodes/{node}/qemu/{vmid}/template',
+    (req, ctx) =>
+      ctx.ops.convertToTemplate(req.params.node as string, req.params.vmid as number, req.principal.userid).upid,
   );
 
   route(table, 'GET', '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', (req, ctx) => {
     const guest = ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, 'qemu');
     if (!/^(1|enabled=1)/.test(guest.config.agent ?? '')) throw die('No QEMU guest agent configured');
     if (guest.status !== 'running') throw die(`VM ${guest.vmid} is not running`);
-    if (guest.agentReadyAt === undefined || ctx.state.time.now() < guest.agentReadyAt) throw die('QEMU guest agent is not running');
+    if (guest.agentReadyAt === undefined || ctx.state.time.now() < guest.agentReadyAt)
+      throw die('QEMU guest agent is not running');
     const mac = /=([0-9A-F:]{17})/i.exec(guest.config.net0 ?? '')?.[1]?.toLowerCase() ?? 'bc:24:11:00:00:01';
     return {
       result: [
@@ -124,13 +163,31 @@ export function registerGuestRoutes(table: RouteTable): void {
             { 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4', prefix: 8 },
             { 'ip-address': '::1', 'ip-address-type': 'ipv6', prefix: 128 },
           ],
-          statistics: { 'rx-bytes': 0, 'rx-packets': 0, 'tx-bytes': 0, 'tx-packets': 0, 'rx-errs': 0, 'tx-errs': 0, 'rx-dropped': 0, 'tx-dropped': 0 },
+          statistics: {
+            'rx-bytes': 0,
+            'rx-packets': 0,
+            'tx-bytes': 0,
+            'tx-packets': 0,
+            'rx-errs': 0,
+            'tx-errs': 0,
+            'rx-dropped': 0,
+            'tx-dropped': 0,
+          },
         },
         {
           name: 'eth0',
           'hardware-address': mac,
           'ip-addresses': [{ 'ip-address': guestIpAddress(guest.vmid), 'ip-address-type': 'ipv4', prefix: 16 }],
-          statistics: { 'rx-bytes': 1_000_000, 'rx-packets': 900, 'tx-bytes': 400_000, 'tx-packets': 700, 'rx-errs': 0, 'tx-errs': 0, 'rx-dropped': 0, 'tx-dropped': 0 },
+          statistics: {
+            'rx-bytes': 1_000_000,
+            'rx-packets': 900,
+            'tx-bytes': 400_000,
+            'tx-packets': 700,
+            'rx-errs': 0,
+            'tx-errs': 0,
+            'rx-dropped': 0,
+            'tx-dropped': 0,
+          },
         },
       ],
     };

@@ -27,8 +27,20 @@ export function registerSnapshotRoutes(table: RouteTable): void {
     const snaps = [...snapshotsOf(guest).values()];
     const last = snaps.at(-1)?.name;
     return [
-      ...snaps.map((s) => ({ name: s.name, description: s.description, snaptime: s.snaptime, ...(s.vmstate ? { vmstate: 1 } : {}), ...(s.parent ? { parent: s.parent } : {}) })),
-      { name: 'current', description: 'You are here!', running: guest.status === 'running' ? 1 : 0, ...(last ? { parent: last } : {}), digest: 'sim' },
+      ...snaps.map((s) => ({
+        name: s.name,
+        description: s.description,
+        snaptime: s.snaptime,
+        ...(s.vmstate ? { vmstate: 1 } : {}),
+        ...(s.parent ? { parent: s.parent } : {}),
+      })),
+      {
+        name: 'current',
+        description: 'You are here!',
+        running: guest.status === 'running' ? 1 : 0,
+        ...(last ? { parent: last } : {}),
+        digest: 'sim',
+      },
     ];
   });
   route(table, 'POST', base, (req, ctx) => {
@@ -45,7 +57,14 @@ export function registerSnapshotRoutes(table: RouteTable): void {
         await ctx.state.time.sleep(SNAPSHOT_SECONDS * 1000);
         const { lock: _lock, ...config } = guest.config;
         const parent = [...snaps.keys()].at(-1);
-        snaps.set(name, { name, description: String(req.params.description ?? ''), snaptime: Math.floor(ctx.state.time.now() / 1000), vmstate: req.params.vmstate === 1, ...(parent ? { parent } : {}), config });
+        snaps.set(name, {
+          name,
+          description: String(req.params.description ?? ''),
+          snaptime: Math.floor(ctx.state.time.now() / 1000),
+          vmstate: req.params.vmstate === 1,
+          ...(parent ? { parent } : {}),
+          config,
+        });
         log(`snapshotting 'drive-scsi0' (${config.scsi0?.split(',')[0] ?? 'disk'})`);
       } finally {
         delete guest.config.lock;
@@ -54,7 +73,8 @@ export function registerSnapshotRoutes(table: RouteTable): void {
   });
   route(table, 'GET', `${base}/{snapname}`, (req, ctx) => {
     const guest = guestOf(ctx, req.params);
-    if (!snapshotsOf(guest).has(req.params.snapname as string)) throw die(`snapshot '${req.params.snapname}' does not exist`);
+    if (!snapshotsOf(guest).has(req.params.snapname as string))
+      throw die(`snapshot '${req.params.snapname}' does not exist`);
     return [{ cmd: 'config' }, { cmd: 'rollback' }];
   });
   route(table, 'DELETE', `${base}/{snapname}`, (req, ctx) => {

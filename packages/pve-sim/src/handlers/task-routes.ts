@@ -3,7 +3,8 @@ import { permissionDenied, splitTokenId } from '../model/access-control.js';
 import type { SimTask } from '../model/types.js';
 import { route, WithAttributes, type RouteTable, type SimContext } from './route-table.js';
 
-const UPID = /^UPID:[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:\s]+:[^:\s]*:[^:\s]+:$/;
+const UPID =
+  /^UPID:[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:\s]+:[^:\s]*:[^:\s]+:$/;
 
 /**
  * A task by UPID, after pve-manager `PVE/API2/Tasks.pm` (14a22df3): a malformed UPID is `unable to
@@ -14,7 +15,8 @@ function requireTask(ctx: SimContext, node: string, upid: string, authid: string
   if (!UPID.test(upid)) throw paramError({ upid: `unable to parse worker upid '${upid}'` });
   const task = ctx.state.tasks.tasks.get(upid);
   if (!task || task.node !== node) throw paramError({ upid: 'no such task' });
-  if (!ownsTask(authid, task) && !ctx.access.has(authid, `/nodes/${node}`, ['Sys.Audit'])) throw permissionDenied(`/nodes/${node}, Sys.Audit`);
+  if (!ownsTask(authid, task) && !ctx.access.has(authid, `/nodes/${node}`, ['Sys.Audit']))
+    throw permissionDenied(`/nodes/${node}, Sys.Audit`);
   return task;
 }
 
@@ -52,7 +54,8 @@ export function registerTaskRoutes(table: RouteTable): void {
     const start = (req.params.start as number | undefined) ?? 0;
     const limit = (req.params.limit as number | undefined) ?? 50;
     const lines = task.log.slice(start, start + limit).map((t, i) => ({ n: start + i + 1, t }));
-    if (lines.length === 0 && task.log.length === 0) return new WithAttributes([{ n: 1, t: 'no content' }], { total: 1 });
+    if (lines.length === 0 && task.log.length === 0)
+      return new WithAttributes([{ n: 1, t: 'no content' }], { total: 1 });
     return new WithAttributes(lines, { total: task.log.length });
   });
 
@@ -70,15 +73,16 @@ export function registerTaskRoutes(table: RouteTable): void {
     const errors = req.params.errors === 1;
     const matching = [...ctx.state.tasks.tasks.values()]
       .filter((t) => t.node === node)
-      .filter((t) => (source === 'active' ? t.status === 'running' : source === 'archive' ? t.status === 'stopped' : true))
+      .filter((t) =>
+        source === 'active' ? t.status === 'running' : source === 'archive' ? t.status === 'stopped' : true,
+      )
       .filter((t) => audit || ownsTask(authid, t))
       .filter((t) => vmid === undefined || t.id === String(vmid))
       .filter((t) => typefilter === undefined || t.type === typefilter)
       .filter((t) => !errors || (t.status === 'stopped' && t.exitstatus !== 'OK'))
       .reverse();
-    return new WithAttributes(matching
-      .slice(start, start + limit)
-      .map((t) => ({
+    return new WithAttributes(
+      matching.slice(start, start + limit).map((t) => ({
         upid: t.upid,
         node: t.node,
         pid: t.pid,
@@ -88,6 +92,8 @@ export function registerTaskRoutes(table: RouteTable): void {
         id: t.id,
         ...owner(t),
         ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : {}),
-      })), { total: matching.length });
+      })),
+      { total: matching.length },
+    );
   });
 }

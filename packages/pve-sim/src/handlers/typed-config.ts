@@ -16,7 +16,11 @@ function returnProperties(schema: SchemaIndex, template: string): Record<string,
  * A guest config as PVE's `GET …/config` returns it: values typed as the schema says (integers
  * and 0/1 booleans as numbers, the rest as strings) plus a `digest` of the config.
  */
-export function typedConfig(schema: SchemaIndex, template: string, config: Record<string, string>): Record<string, unknown> {
+export function typedConfig(
+  schema: SchemaIndex,
+  template: string,
+  config: Record<string, string>,
+): Record<string, unknown> {
   const props = returnProperties(schema, template);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {

@@ -96,14 +96,24 @@ export class SimAuth {
   }
 
   /** `POST /access/ticket`: checks the password (or a valid ticket as password) and issues a ticket + CSRF token. */
-  login(username: string, password: string, realm?: string): { ticket: string; CSRFPreventionToken: string; username: string; clustername?: string } {
+  login(
+    username: string,
+    password: string,
+    realm?: string,
+  ): { ticket: string; CSRFPreventionToken: string; username: string; clustername?: string } {
     const userid = realm && !username.includes('@') ? `${username}@${realm}` : username;
     const user = this.#users.get(userid);
-    const ok = (user?.password !== undefined && safeEqual(user.password, password)) || (password.startsWith('PVE:') && this.#checkTicket(password) === userid);
+    const ok =
+      (user?.password !== undefined && safeEqual(user.password, password)) ||
+      (password.startsWith('PVE:') && this.#checkTicket(password) === userid);
     if (!ok) throw new PveSimError(401, 'authentication failure');
     const stamp = Math.floor(this.time.now()).toString(16).toUpperCase();
     const plain = `PVE:${userid}:${stamp}`;
-    return { ticket: `${plain}::${this.#sign(plain)}`, CSRFPreventionToken: `${stamp}:${this.#sign(`csrf:${userid}:${stamp}`)}`, username: userid };
+    return {
+      ticket: `${plain}::${this.#sign(plain)}`,
+      CSRFPreventionToken: `${stamp}:${this.#sign(`csrf:${userid}:${stamp}`)}`,
+      username: userid,
+    };
   }
 
   #checkTicket(ticket: string): string | undefined {
@@ -138,7 +148,11 @@ export class SimAuth {
       const tokenId = token[1]!;
       const known = this.#tokens.get(tokenId);
       // pve-access-control `verify_token`: an unknown token is refused before its value is checked.
-      if (!known) throw new PveSimError(401, `no such token '${tokenId.split('!')[1] ?? ''}' for user '${tokenId.split('!')[0]}'`);
+      if (!known)
+        throw new PveSimError(
+          401,
+          `no such token '${tokenId.split('!')[1] ?? ''}' for user '${tokenId.split('!')[0]}'`,
+        );
       if (!safeEqual(known.secret, token[2]!.trim())) throw new PveSimError(401, 'invalid token value!');
       return { userid: tokenId, via: 'token' };
     }

@@ -13,7 +13,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * counts, faults, nodes going offline, ticket expiry, raw guest config edits and the permissions
  * `GET /access/permissions` reports.
  */
-export async function handleControlRequest(req: IncomingMessage, res: ServerResponse, url: URL, sim: PveSim): Promise<void> {
+export async function handleControlRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  sim: PveSim,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const path = url.pathname.slice('/_sim'.length);
   try {
@@ -21,7 +26,8 @@ export async function handleControlRequest(req: IncomingMessage, res: ServerResp
     const body = bodyText ? (JSON.parse(bodyText) as Record<string, unknown>) : {};
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/state') return json(res, 200, sim.summary());
-    if (method === 'GET' && path === '/requests') return json(res, 200, { total: sim.requests.total, byEndpoint: sim.requests.snapshot() });
+    if (method === 'GET' && path === '/requests')
+      return json(res, 200, { total: sim.requests.total, byEndpoint: sim.requests.snapshot() });
     if (method === 'POST' && path === '/requests/reset') {
       sim.requests.reset();
       return json(res, 200, { ok: true });

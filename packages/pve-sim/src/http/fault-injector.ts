@@ -12,7 +12,21 @@ export const faultRuleSchema = z
      * wrong-shaped body, `empty-list` (`{"data":[]}`, as a confused pmxcfs answers) or `huge-body`
      * (a 200 of `sizeBytes` bytes, generated while it is sent).
      */
-    kind: z.enum(['http-500', 'http-502', 'http-503', 'http-595', 'http-596', 'http-599', 'reset', 'reset-after', 'delay', 'malformed-json', 'wrong-shape', 'empty-list', 'huge-body']),
+    kind: z.enum([
+      'http-500',
+      'http-502',
+      'http-503',
+      'http-595',
+      'http-596',
+      'http-599',
+      'reset',
+      'reset-after',
+      'delay',
+      'malformed-json',
+      'wrong-shape',
+      'empty-list',
+      'huge-body',
+    ]),
     /** Probability (0–1) per matching request. @defaultValue 1 */
     rate: z.number().min(0).max(1).default(1),
     /** Stop after this many hits. */
@@ -22,7 +36,12 @@ export const faultRuleSchema = z
     /** Reason phrase for HTTP faults. */
     message: z.string().optional(),
     /** For `huge-body`: the body's length in bytes. @defaultValue 700 MiB */
-    sizeBytes: z.number().int().positive().max(2 ** 40).optional(),
+    sizeBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 40)
+      .optional(),
   })
   .strict();
 

@@ -21,9 +21,17 @@ function writable(res: ServerResponse): Promise<void> {
  * time under backpressure, so the simulator never holds it in memory. Stops writing as soon as
  * the client goes away; `onBytes` hears every chunk written.
  */
-export async function sendHugeBody(res: ServerResponse, sizeBytes: number, onBytes: (bytes: number) => void): Promise<void> {
+export async function sendHugeBody(
+  res: ServerResponse,
+  sizeBytes: number,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
   const size = Math.max(sizeBytes, HEAD.length + TAIL.length);
-  res.writeHead(200, 'OK', { 'content-type': 'application/json;charset=UTF-8', 'content-length': size, server: 'pve-api-daemon/3.0' });
+  res.writeHead(200, 'OK', {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': size,
+    server: 'pve-api-daemon/3.0',
+  });
   const write = async (chunk: Buffer): Promise<boolean> => {
     if (res.destroyed) return false;
     const ok = res.write(chunk);

@@ -18,7 +18,13 @@ export interface PveHandlerDeps {
   stats: RequestStats;
 }
 
-function send(res: ServerResponse, status: number, reason: string, body: string, contentType = 'application/json;charset=UTF-8'): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  body: string,
+  contentType = 'application/json;charset=UTF-8',
+): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, reason.replace(/[\r\n]+/g, ' ').trim() || 'OK', {
     'content-type': contentType,
@@ -52,7 +58,12 @@ export function sendPveError(res: ServerResponse, error: PveSimError, pveVersion
 }
 
 /** Serves `/api2/json/...` like pveproxy: faults, schema check, auth, CSRF, proxy-to-node, handler. */
-export async function handlePveRequest(req: IncomingMessage, res: ServerResponse, url: URL, deps: PveHandlerDeps): Promise<void> {
+export async function handlePveRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  deps: PveHandlerDeps,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const path = url.pathname.slice(API_PREFIX.length) || '/';
   const match = deps.ctx.schema.match(path);
@@ -77,7 +88,11 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
       596: 'Errors during TLS negotiation, request sending and header processing: Connection timed out',
       599: 'Too many redirections',
     };
-    sendPveError(res, new PveSimError(status, fault.message ?? defaults[status] ?? 'injected fault'), deps.ctx.pveVersion);
+    sendPveError(
+      res,
+      new PveSimError(status, fault.message ?? defaults[status] ?? 'injected fault'),
+      deps.ctx.pveVersion,
+    );
     return;
   }
   if (fault?.kind === 'malformed-json') {
@@ -99,8 +114,17 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
 
   const methodInfo = match?.endpoint.methods[method];
   if (!match || !methodInfo) {
-    deps.stats.schemaViolations.push({ method, path, status: 501, message: 'no such path/method in the PVE API schema' });
-    sendPveError(res, new PveSimError(501, `Method '${method} ${API_PREFIX}${path}' not implemented`), deps.ctx.pveVersion);
+    deps.stats.schemaViolations.push({
+      method,
+      path,
+      status: 501,
+      message: 'no such path/method in the PVE API schema',
+    });
+    sendPveError(
+      res,
+      new PveSimError(501, `Method '${method} ${API_PREFIX}${path}' not implemented`),
+      deps.ctx.pveVersion,
+    );
     return;
   }
   try {
@@ -113,7 +137,9 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
     const isLogin = method === 'POST' && template === '/access/ticket';
     let principal;
     try {
-      principal = isLogin ? { userid: 'anonymous', via: 'ticket' as const } : deps.ctx.auth.authenticate(method, req.headers);
+      principal = isLogin
+        ? { userid: 'anonymous', via: 'ticket' as const }
+        : deps.ctx.auth.authenticate(method, req.headers);
     } catch (error) {
       // pveproxy delays every refused authentication by 3 s (scaled by the time scale).
       if (error instanceof PveSimError && error.status === 401) await deps.ctx.state.time.sleep(3000);
@@ -122,18 +148,29 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
     for (const [name, value] of Object.entries(match.pathParams)) raw[name] = value;
     const check = validateParameters(methodInfo, raw);
     if (Object.keys(check.errors).length > 0) {
-      deps.stats.schemaViolations.push({ method, path, status: 400, message: 'Parameter verification failed.', errors: check.errors });
+      deps.stats.schemaViolations.push({
+        method,
+        path,
+        status: 400,
+        message: 'Parameter verification failed.',
+        errors: check.errors,
+      });
       throw new PveSimError(400, 'Parameter verification failed.', check.errors);
     }
     if (!isLogin) deps.ctx.access.checkApi(methodInfo.permissions, principal.userid, check.values);
     if (methodInfo.proxyto === 'node' && typeof check.values.node === 'string') {
       const node = deps.ctx.state.nodes.get(check.values.node);
-      if (node && !node.online) throw new PveSimError(595, 'Errors during connection establishment, proxy handshake: No route to host');
+      if (node && !node.online)
+        throw new PveSimError(595, 'Errors during connection establishment, proxy handshake: No route to host');
     }
     let data: unknown;
     if (isLogin) {
       try {
-        data = deps.ctx.auth.login(String(check.values.username), String(check.values.password), check.values.realm as string | undefined);
+        data = deps.ctx.auth.login(
+          String(check.values.username),
+          String(check.values.password),
+          check.values.realm as string | undefined,
+        );
       } catch (error) {
         await deps.ctx.state.time.sleep(3000);
         throw error;
@@ -141,17 +178,24 @@ export async function handlePveRequest(req: IncomingMessage, res: ServerResponse
       data = { ...(data as object), clustername: deps.ctx.state.name };
     } else {
       const handler = deps.routes.get(`${method} ${template}`);
-      if (!handler) throw new PveSimError(501, `pve-sim: '${method} ${template}' exists in PVE's API but is not simulated`);
+      if (!handler)
+        throw new PveSimError(501, `pve-sim: '${method} ${template}' exists in PVE's API but is not simulated`);
       data = handler({ params: check.values, principal }, deps.ctx);
     }
     if (fault?.kind === 'reset-after') {
       req.socket.destroy();
       return;
     }
-    if (data instanceof WithAttributes) send(res, 200, 'OK', JSON.stringify({ ...data.attributes, data: data.data ?? null }));
+    if (data instanceof WithAttributes)
+      send(res, 200, 'OK', JSON.stringify({ ...data.attributes, data: data.data ?? null }));
     else send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));
   } catch (error) {
     if (error instanceof PveSimError) sendPveError(res, error, deps.ctx.pveVersion);
-    else sendPveError(res, new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`), deps.ctx.pveVersion);
+    else
+      sendPveError(
+        res,
+        new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`),
+        deps.ctx.pveVersion,
+      );
   }
 }

@@ -33,7 +33,8 @@ export function addParams(into: Record<string, RawParam>, body: string, contentT
     } catch {
       throw new PveSimError(400, 'unable to parse JSON body');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new PveSimError(400, 'JSON body must be an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new PveSimError(400, 'JSON body must be an object');
     for (const [k, v] of Object.entries(parsed)) {
       into[k] = Array.isArray(v) ? v.map(String) : typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
     }

@@ -6,7 +6,13 @@ export class RequestStats {
   /** The most requests that were being served at once since the last reset. */
   maxInFlight = 0;
   /** Requests PVE's schema refused (unknown path or method, bad parameters), newest last. */
-  readonly schemaViolations: Array<{ method: string; path: string; status: number; message: string; errors?: Record<string, string> }> = [];
+  readonly schemaViolations: Array<{
+    method: string;
+    path: string;
+    status: number;
+    message: string;
+    errors?: Record<string, string>;
+  }> = [];
 
   /** Marks a request as being served; call the returned function when it is answered. */
   begin(): () => void {

@@ -17,8 +17,17 @@ const TEMPLATE = '/nodes/{node}/qemu/{vmid}/vncwebsocket';
 const VM_WATCH_MS = 100;
 
 function refuse(socket: Duplex, error: PveSimError): void {
-  const body = error.status === 401 ? '' : JSON.stringify({ data: null, ...(error.errors ? { errors: error.errors } : {}), message: `${error.message}\n` });
-  socket.end(`HTTP/1.1 ${error.status} ${error.message.replace(/[\r\n]+/g, ' ')}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body =
+    error.status === 401
+      ? ''
+      : JSON.stringify({
+          data: null,
+          ...(error.errors ? { errors: error.errors } : {}),
+          message: `${error.message}\n`,
+        });
+  socket.end(
+    `HTTP/1.1 ${error.status} ${error.message.replace(/[\r\n]+/g, ' ')}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -29,10 +38,17 @@ function refuse(socket: Duplex, error: PveSimError): void {
  * is connected (no proxy listening: the connection is dropped) and the upgrade completes. A
  * stopped VM's proxy closes the WebSocket at once; a running VM's closes when the VM stops.
  */
-export function handleVncUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: { ctx: SimContext; wss: WebSocketServer; stats: RequestStats }): void {
+export function handleVncUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  deps: { ctx: SimContext; wss: WebSocketServer; stats: RequestStats },
+): void {
   const { ctx } = deps;
   const url = new URL(req.url ?? '/', 'https://pve-sim');
-  const match = url.pathname.startsWith(API_PREFIX) ? ctx.schema.match(url.pathname.slice(API_PREFIX.length)) : undefined;
+  const match = url.pathname.startsWith(API_PREFIX)
+    ? ctx.schema.match(url.pathname.slice(API_PREFIX.length))
+    : undefined;
   if (match?.endpoint.template !== TEMPLATE || req.method !== 'GET') {
     socket.destroy();
     return;
@@ -51,7 +67,8 @@ export function handleVncUpgrade(req: IncomingMessage, socket: Duplex, head: Buf
     for (const [k, v] of Object.entries(match.pathParams)) raw[k] = v;
     const methodInfo = match.endpoint.methods.GET!;
     const check = validateParameters(methodInfo, raw);
-    if (Object.keys(check.errors).length > 0) throw new PveSimError(400, 'Parameter verification failed.', check.errors);
+    if (Object.keys(check.errors).length > 0)
+      throw new PveSimError(400, 'Parameter verification failed.', check.errors);
     ctx.access.checkApi(methodInfo.permissions, principal.userid, check.values);
     const { vmid, port } = checkVncWebSocket(ctx, check.values, principal.userid);
     const proxy = ctx.vnc.connect(port);
@@ -85,5 +102,12 @@ export function handleVncUpgrade(req: IncomingMessage, socket: Duplex, head: Buf
       });
     });
   };
-  run().catch((error: unknown) => refuse(socket, error instanceof PveSimError ? error : new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`)));
+  run().catch((error: unknown) =>
+    refuse(
+      socket,
+      error instanceof PveSimError
+        ? error
+        : new PveSimError(500, `pve-sim internal error: ${(error as Error).message}`),
+    ),
+  );
 }

@@ -8,14 +8,52 @@ import { PveSimError } from '../sim-error.js';
 const PrivilegeGroups: Record<string, { root: string[]; admin: string[]; user: string[]; audit: string[] }> = {
   VM: {
     root: [],
-    admin: ['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Allocate', 'VM.Clone', 'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback'],
-    user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt'],
+    admin: [
+      'VM.Config.Disk',
+      'VM.Config.CPU',
+      'VM.Config.Memory',
+      'VM.Config.Network',
+      'VM.Config.HWType',
+      'VM.Config.Options',
+      'VM.Allocate',
+      'VM.Clone',
+      'VM.GuestAgent.Unrestricted',
+      'VM.Migrate',
+      'VM.Replicate',
+      'VM.Snapshot',
+      'VM.Snapshot.Rollback',
+    ],
+    user: [
+      'VM.Config.CDROM',
+      'VM.Config.Cloudinit',
+      'VM.Console',
+      'VM.Backup',
+      'VM.GuestAgent.FileRead',
+      'VM.GuestAgent.FileSystemMgmt',
+      'VM.GuestAgent.FileWrite',
+      'VM.PowerMgmt',
+    ],
     audit: ['VM.Audit', 'VM.GuestAgent.Audit'],
   },
-  Sys: { root: ['Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'], admin: ['Sys.Console', 'Sys.Syslog'], user: [], audit: ['Sys.Audit'] },
-  Datastore: { root: [], admin: ['Datastore.Allocate', 'Datastore.AllocateTemplate'], user: ['Datastore.AllocateSpace'], audit: ['Datastore.Audit'] },
+  Sys: {
+    root: ['Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'],
+    admin: ['Sys.Console', 'Sys.Syslog'],
+    user: [],
+    audit: ['Sys.Audit'],
+  },
+  Datastore: {
+    root: [],
+    admin: ['Datastore.Allocate', 'Datastore.AllocateTemplate'],
+    user: ['Datastore.AllocateSpace'],
+    audit: ['Datastore.Audit'],
+  },
   SDN: { root: [], admin: ['SDN.Allocate', 'SDN.Audit'], user: ['SDN.Use'], audit: ['SDN.Audit'] },
-  User: { root: ['Realm.Allocate'], admin: ['User.Modify', 'Group.Allocate', 'Realm.AllocateUser'], user: [], audit: [] },
+  User: {
+    root: ['Realm.Allocate'],
+    admin: ['User.Modify', 'Group.Allocate', 'Realm.AllocateUser'],
+    user: [],
+    audit: [],
+  },
   Pool: { root: [], admin: ['Pool.Allocate'], user: ['Pool.Audit'], audit: ['Pool.Audit'] },
   Mapping: { root: [], admin: ['Mapping.Modify'], user: ['Mapping.Use'], audit: ['Mapping.Audit'] },
 };
@@ -170,7 +208,9 @@ export class AccessControl {
     // Roles granted on a pool apply to its VMs and storages, not propagated (`compile_acl_path`).
     if (!roles.has('NoAccess')) {
       for (const pool of this.pools.pools()) {
-        const members = [...this.pools.vmsOf(pool)].map((v) => `/vms/${v}`).concat([...this.pools.storagesOf(pool)].map((s) => `/storage/${s}`));
+        const members = [...this.pools.vmsOf(pool)]
+          .map((v) => `/vms/${v}`)
+          .concat([...this.pools.storagesOf(pool)].map((s) => `/storage/${s}`));
         if (!members.includes(path)) continue;
         for (const role of this.#roles(authid, `/pool/${pool}`).keys()) if (!roles.has(role)) roles.set(role, 0);
       }

@@ -23,7 +23,13 @@ export class ClusterState {
   readonly guests = new Map<number, SimGuest>();
   readonly pools = new Set<string>();
   /** Every clone request PVE accepted (a task was started), oldest first: tests count them per name. */
-  readonly acceptedClones: Array<{ sourceVmid: number; newid: number; name: string | null; node: string; outcome: 'running' | 'ok' | 'failed' }> = [];
+  readonly acceptedClones: Array<{
+    sourceVmid: number;
+    newid: number;
+    name: string | null;
+    node: string;
+    outcome: 'running' | 'ok' | 'failed';
+  }> = [];
   /** Config file locks (`/var/lock/qemu-server/lock-<vmid>.conf`) by VMID. */
   readonly #configLocks = new Map<number, TimedMutex>();
   readonly tasks: TaskManager;
@@ -86,7 +92,10 @@ export class ClusterState {
   /** The node, or PVE's error for an unknown node name. */
   requireNode(name: string): SimNode {
     const node = this.nodes.get(name);
-    if (!node) throw die(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known`);
+    if (!node)
+      throw die(
+        `hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known`,
+      );
     return node;
   }
 
@@ -120,7 +129,8 @@ export class ClusterState {
     const host = this.nodes.get(node);
     if (!host || !host.online) return 0;
     let busy = 0;
-    for (const g of this.guests.values()) if (g.node === node && g.status === 'running') busy += g.cpuLoad * guestCores(g);
+    for (const g of this.guests.values())
+      if (g.node === node && g.status === 'running') busy += g.cpuLoad * guestCores(g);
     return Math.min(1, host.baseCpu + busy / host.maxcpu);
   }
 }

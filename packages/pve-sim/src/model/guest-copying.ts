@@ -4,7 +4,16 @@ import { formatDrive, isDriveKey, listDrives, type DriveInfo } from './drives.js
 import { checkLock, checkNodeOnline } from './guest-guards.js';
 import { withStorageLock } from './storage-lock.js';
 import { cloneName, renewIdentity } from './guest-identity.js';
-import { cloudinitVolname, diskVolname, formatBytesHuman, linkedVolname, parseSize, parseVolid, isBaseVolume, supportsLinkedClone } from './storage-naming.js';
+import {
+  cloudinitVolname,
+  diskVolname,
+  formatBytesHuman,
+  linkedVolname,
+  parseSize,
+  parseVolid,
+  isBaseVolume,
+  supportsLinkedClone,
+} from './storage-naming.js';
 import type { SimGuest, SimTask } from './types.js';
 import { permissionDenied, type AccessControl } from './access-control.js';
 
@@ -53,7 +62,13 @@ export class GuestCopying {
     const stuck = this.stuckClones > 0;
     if (stuck) this.stuckClones--;
     const raced = this.cloneRaceRate > 0 && this.random() < this.cloneRaceRate;
-    const accepted = { sourceVmid: vmid, newid: params.newid, name: params.name ?? null, node: checked.targetNode, outcome: 'running' as 'running' | 'ok' | 'failed' };
+    const accepted = {
+      sourceVmid: vmid,
+      newid: params.newid,
+      name: params.name ?? null,
+      node: checked.targetNode,
+      outcome: 'running' as 'running' | 'ok' | 'failed',
+    };
     this.state.acceptedClones.push(accepted);
     const task = this.state.tasks.start(node, 'qmclone', String(vmid), user, async (log) => {
       await this.#seconds(this.state.timings.workerStartSeconds);
@@ -91,12 +106,14 @@ export class GuestCopying {
   /** `check_running` loads the config from the node the request went to (qemu-server `QemuConfig.pm` assert_config_exists_on_node). */
   #checkCloneRunsOnSourceNode(node: string, vmid: number): void {
     const guest = this.state.guests.get(vmid);
-    if (!guest || guest.node !== node || guest.type !== 'qemu') throw die(`unable to find configuration file for VM ${vmid} on node '${node}'`);
+    if (!guest || guest.node !== node || guest.type !== 'qemu')
+      throw die(`unable to find configuration file for VM ${vmid} on node '${node}'`);
   }
 
   /** `$load_and_check` of clone_vm: pool, target, storage, source lock, clone features, permissions, the new config file. */
   #loadAndCheckClone(node: string, vmid: number, params: CloneParams, user: string) {
-    if (params.pool !== undefined && !this.state.pools.has(params.pool)) throw permissionDenied(`pool '${params.pool}' does not exist`);
+    if (params.pool !== undefined && !this.state.pools.has(params.pool))
+      throw permissionDenied(`pool '${params.pool}' does not exist`);
     let target = params.target;
     if (target === node) target = undefined;
     if (target !== undefined) {
@@ -117,21 +134,30 @@ export class GuestCopying {
       const store = vol && this.state.storageDefs.get(vol.storage);
       if (!store?.shared) sharedOnly = false;
       // check_storage_access_clone: Datastore.AllocateSpace on every disk's (target) storage; cloud-init is a CD-ROM there.
-      if (vol && !drive.isCloudinit) this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);
+      if (vol && !drive.isCloudinit)
+        this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);
     }
     // check_bridge_access: SDN.Use on every bridge, skipped only for exactly root@pam (not its tokens).
     if (user !== 'root@pam') {
-      for (const key of Object.keys(source.config).filter((k) => /^net\d+$/.test(k)).sort()) {
+      for (const key of Object.keys(source.config)
+        .filter((k) => /^net\d+$/.test(k))
+        .sort()) {
         const bridge = /(?:^|,)bridge=([^,]+)/.exec(source.config[key]!)?.[1];
         const tag = /(?:^|,)tag=(\d+)/.exec(source.config[key]!)?.[1];
-        if (bridge) this.access?.check(user, `/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, ['SDN.Use'], true);
+        if (bridge)
+          this.access?.check(user, `/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, ['SDN.Use'], true);
       }
     }
     for (const drive of drives) {
       const vol = parseVolid(drive.volid);
       const store = vol && this.state.storageDefs.get(vol.storage);
       // PVE's 'clone' storage feature needs a base (template) volume on a storage that can link to it.
-      if (!full && !drive.isCloudinit && store && (!isTemplate || !supportsLinkedClone(store) || !isBaseVolume(vol.volname))) {
+      if (
+        !full &&
+        !drive.isCloudinit &&
+        store &&
+        (!isTemplate || !supportsLinkedClone(store) || !isBaseVolume(vol.volname))
+      ) {
         throw die(`Linked clone feature is not supported for '${drive.volid}' (${drive.key})`);
       }
     }
@@ -142,21 +168,41 @@ export class GuestCopying {
     }
     const existing = this.state.guests.get(params.newid);
     if (existing) {
-      throw die(existing.node === node || existing.node === targetNode
-        ? `unable to create VM ${params.newid}: config file already exists`
-        : `unable to create VM ${params.newid}: VM ${params.newid} already exists on node '${existing.node}'`);
+      throw die(
+        existing.node === node || existing.node === targetNode
+          ? `unable to create VM ${params.newid}: config file already exists`
+          : `unable to create VM ${params.newid}: VM ${params.newid} already exists on node '${existing.node}'`,
+      );
     }
     return { source, full, drives, targetNode };
   }
 
-  async #cloneWorker(log: (l: string) => void, source: SimGuest, node: string, targetNode: string, drives: DriveInfo[], full: boolean, params: CloneParams, stuck: boolean): Promise<void> {
+  async #cloneWorker(
+    log: (l: string) => void,
+    source: SimGuest,
+    node: string,
+    targetNode: string,
+    drives: DriveInfo[],
+    full: boolean,
+    params: CloneParams,
+    stuck: boolean,
+  ): Promise<void> {
     // The temporary config (`# qmclone temporary file` + `lock: clone`), on the node the clone runs on.
-    const guest: SimGuest = { vmid: params.newid, type: 'qemu', node, config: { lock: 'clone' }, status: 'stopped', cpuLoad: 0.1, createdAt: this.state.time.now() };
+    const guest: SimGuest = {
+      vmid: params.newid,
+      type: 'qemu',
+      node,
+      config: { lock: 'clone' },
+      status: 'stopped',
+      cpuLoad: 0.1,
+      createdAt: this.state.time.now(),
+    };
     this.state.guests.set(params.newid, guest);
     const created: Array<{ store: StorageInstance; volname: string }> = [];
     const base: Record<string, string> = {};
     for (const [key, value] of Object.entries(source.config)) {
-      if (isDriveKey(key) || key === 'template' || key === 'lock' || key.startsWith('unused') || key === 'digest') continue;
+      if (isDriveKey(key) || key === 'template' || key === 'lock' || key.startsWith('unused') || key === 'digest')
+        continue;
       base[key] = value;
     }
     renewIdentity(base, this.random);
@@ -187,10 +233,21 @@ export class GuestCopying {
           volname = diskVolname(store.def, guest.vmid, diskIndex++);
           log(`create full clone of drive ${drive.key} (${drive.volid})`);
         }
-        await withStorageLock(this.state, store, log, linked ? this.state.timings.linkedCloneSeconds : this.state.timings.allocateSeconds, () => {
-          store.volumes.set(volname, { volname, vmid: guest.vmid, sizeBytes: size, usedBytes: linked ? Math.min(size, 64 * 1024 ** 2) : size });
-          created.push({ store, volname });
-        });
+        await withStorageLock(
+          this.state,
+          store,
+          log,
+          linked ? this.state.timings.linkedCloneSeconds : this.state.timings.allocateSeconds,
+          () => {
+            store.volumes.set(volname, {
+              volname,
+              vmid: guest.vmid,
+              sizeBytes: size,
+              usedBytes: linked ? Math.min(size, 64 * 1024 ** 2) : size,
+            });
+            created.push({ store, volname });
+          },
+        );
         if (!linked && !drive.isCloudinit) {
           // qemu-img's progress starts with a 0 % line (BEHAVIOURS.md §I.30).
           log(`transferred ${formatBytesHuman(0)} of ${formatBytesHuman(size)} (0.00%)`);
@@ -225,7 +282,12 @@ export class GuestCopying {
    * `POST /nodes/{node}/qemu/{vmid}/migrate`, offline: local disks are copied to the same storage
    * id on the target node over the network model, then the VM moves there.
    */
-  migrate(node: string, vmid: number, params: { target: string; online?: boolean; targetstorage?: string }, user: string): SimTask {
+  migrate(
+    node: string,
+    vmid: number,
+    params: { target: string; online?: boolean; targetstorage?: string },
+    user: string,
+  ): SimTask {
     checkNodeOnline(this.state, node);
     const guest = this.state.requireGuest(node, vmid, 'qemu');
     checkLock(guest);
@@ -255,11 +317,18 @@ export class GuestCopying {
           const size = volume?.sizeBytes ?? 0;
           log(`found local disk '${move.drive.volid}' (attached)`);
           log(`copying local disk '${move.drive.volid}' to '${move.to.def.id}' on ${params.target}`);
-          await move.to.bandwidth.copy(size, (done) => log(`transferred ${formatBytesHuman(done)} of ${formatBytesHuman(size)} (${((done / Math.max(1, size)) * 100).toFixed(2)}%)`));
+          await move.to.bandwidth.copy(size, (done) =>
+            log(
+              `transferred ${formatBytesHuman(done)} of ${formatBytesHuman(size)} (${((done / Math.max(1, size)) * 100).toFixed(2)}%)`,
+            ),
+          );
           move.from.volumes.delete(move.volname);
           if (volume) move.to.volumes.set(move.volname, volume);
           if (move.to.def.id !== move.from.def.id) {
-            guest.config[move.drive.key] = guest.config[move.drive.key]!.replace(`${move.from.def.id}:`, `${move.to.def.id}:`);
+            guest.config[move.drive.key] = guest.config[move.drive.key]!.replace(
+              `${move.from.def.id}:`,
+              `${move.to.def.id}:`,
+            );
           }
         }
         guest.node = params.target;

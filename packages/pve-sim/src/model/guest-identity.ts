@@ -8,14 +8,18 @@ export function randomMac(random: () => number): string {
 
 /** A version-4 UUID (SMBIOS, vmgenid). */
 export function randomUuid(random: () => number): string {
-  const h = () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0');
+  const h = () =>
+    Math.floor(random() * 0x10000)
+      .toString(16)
+      .padStart(4, '0');
   return `${h()}${h()}-${h()}-4${h().slice(1)}-a${h().slice(1)}-${h()}${h()}${h()}`;
 }
 
 /** Gives a clone's config its own identity, as PVE does: new NIC MACs, a new SMBIOS UUID and a new vmgenid. */
 export function renewIdentity(config: Record<string, string>, random: () => number): void {
   for (const [key, value] of Object.entries(config)) {
-    if (/^net\d+$/.test(key)) config[key] = value.replace(/(virtio|e1000|rtl8139|vmxnet3)=[0-9A-F:]{17}/i, `$1=${randomMac(random)}`);
+    if (/^net\d+$/.test(key))
+      config[key] = value.replace(/(virtio|e1000|rtl8139|vmxnet3)=[0-9A-F:]{17}/i, `$1=${randomMac(random)}`);
   }
   if (config.smbios1) config.smbios1 = config.smbios1.replace(/uuid=[0-9a-f-]+/i, `uuid=${randomUuid(random)}`);
   else config.smbios1 = `uuid=${randomUuid(random)}`;

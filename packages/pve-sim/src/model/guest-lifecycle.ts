@@ -49,7 +49,14 @@ export class GuestLifecycle {
   }
 
   /** Start/stop/shutdown/reboot/reset/suspend/resume of a QEMU VM or container. */
-  power(node: string, vmid: number, type: 'qemu' | 'lxc', action: string, user: string, options: { skiplock?: boolean; forceStop?: boolean; timeout?: number } = {}): SimTask {
+  power(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    action: string,
+    user: string,
+    options: { skiplock?: boolean; forceStop?: boolean; timeout?: number } = {},
+  ): SimTask {
     checkNodeOnline(this.state, node);
     const guest = this.state.requireGuest(node, vmid, type);
     checkLock(guest, options.skiplock);
@@ -60,7 +67,8 @@ export class GuestLifecycle {
       case 'start': {
         if (guest.status === 'running') throw die(`VM ${vmid} already running`);
         const host = this.state.nodes.get(node)!;
-        if (this.state.usedMemory(node) + guestMemoryBytes(guest) > host.maxmem) throw die(`start failed: not enough memory on node '${node}'`);
+        if (this.state.usedMemory(node) + guestMemoryBytes(guest) > host.maxmem)
+          throw die(`start failed: not enough memory on node '${node}'`);
         return this.state.tasks.start(node, `${prefix}start`, String(vmid), user, async (log) => {
           await this.#seconds(t.startSeconds);
           guest.status = 'running';
@@ -106,13 +114,21 @@ export class GuestLifecycle {
   }
 
   /** `DELETE /nodes/{node}/{qemu|lxc}/{vmid}`. */
-  destroy(node: string, vmid: number, type: 'qemu' | 'lxc', user: string, options: { skiplock?: boolean } = {}): SimTask {
+  destroy(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    user: string,
+    options: { skiplock?: boolean } = {},
+  ): SimTask {
     checkNodeOnline(this.state, node);
     const guest = this.state.requireGuest(node, vmid, type);
     checkLock(guest, options.skiplock);
     if (guest.status === 'running') throw die(`VM ${vmid} is running - destroy failed`);
     if (type === 'qemu' && guest.config.template === '1') {
-      const bases = listDrives(guest.config).filter((d) => !d.isCdrom).map((d) => d.volid);
+      const bases = listDrives(guest.config)
+        .filter((d) => !d.isCdrom)
+        .map((d) => d.volid);
       for (const other of this.state.guests.values()) {
         if (other === guest) continue;
         const uses = listDrives(other.config).find((d) => bases.some((b) => d.volid.startsWith(`${b}/`)));
@@ -135,10 +151,20 @@ export class GuestLifecycle {
   create(node: string, vmid: number, type: 'qemu' | 'lxc', params: Record<string, unknown>, user: string): SimTask {
     checkNodeOnline(this.state, node);
     // VM.Allocate on /vms/{vmid} or on the pool (qemu-server create_vm).
-    if (this.access && !(typeof params.pool === 'string' && this.access.has(user, `/pool/${params.pool}`, ['VM.Allocate']))) this.access.check(user, `/vms/${vmid}`, ['VM.Allocate']);
+    if (
+      this.access &&
+      !(typeof params.pool === 'string' && this.access.has(user, `/pool/${params.pool}`, ['VM.Allocate']))
+    )
+      this.access.check(user, `/vms/${vmid}`, ['VM.Allocate']);
     if (this.state.guests.has(vmid)) throw die(`unable to create VM ${vmid}: config file already exists`);
     const config: Record<string, string> = {};
-    const allocations: Array<{ key: string; store: StorageInstance; size: number; options: Record<string, string>; cloudinit: boolean }> = [];
+    const allocations: Array<{
+      key: string;
+      store: StorageInstance;
+      size: number;
+      options: Record<string, string>;
+      cloudinit: boolean;
+    }> = [];
     for (const [key, value] of Object.entries(params)) {
       if (['node', 'vmid', 'start', 'pool', 'archive', 'force', 'unique', 'password'].includes(key)) continue;
       const text = String(value);
@@ -160,17 +186,39 @@ export class GuestLifecycle {
       }
       config[key] = typeof value === 'number' && key === 'template' ? String(value) : text;
     }
-    const guest: SimGuest = { vmid, type, node, config: { ...config, lock: 'create' }, status: 'stopped', cpuLoad: 0.1, createdAt: this.state.time.now() };
+    const guest: SimGuest = {
+      vmid,
+      type,
+      node,
+      config: { ...config, lock: 'create' },
+      status: 'stopped',
+      cpuLoad: 0.1,
+      createdAt: this.state.time.now(),
+    };
     if (typeof params.pool === 'string') guest.pool = params.pool;
     this.state.guests.set(vmid, guest);
     return this.state.tasks.start(node, type === 'qemu' ? 'qmcreate' : 'vzcreate', String(vmid), user, async () => {
       let index = 0;
       for (const a of allocations) {
         const volname = a.cloudinit ? cloudinitVolname(a.store.def, vmid) : diskVolname(a.store.def, vmid, index++);
-        await withStorageLock(this.state, a.store, () => undefined, this.state.timings.allocateSeconds, () => {
-          a.store.volumes.set(volname, { volname, vmid, sizeBytes: a.size, usedBytes: a.store.def.type === 'lvm' ? a.size : 0 });
-        });
-        guest.config[a.key] = formatDrive(`${a.store.def.id}:${volname}`, a.cloudinit ? a.options : { ...a.options, size: formatSize(a.size) });
+        await withStorageLock(
+          this.state,
+          a.store,
+          () => undefined,
+          this.state.timings.allocateSeconds,
+          () => {
+            a.store.volumes.set(volname, {
+              volname,
+              vmid,
+              sizeBytes: a.size,
+              usedBytes: a.store.def.type === 'lvm' ? a.size : 0,
+            });
+          },
+        );
+        guest.config[a.key] = formatDrive(
+          `${a.store.def.id}:${volname}`,
+          a.cloudinit ? a.options : { ...a.options, size: formatSize(a.size) },
+        );
       }
       delete guest.config.lock;
     });

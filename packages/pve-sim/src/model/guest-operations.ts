@@ -36,7 +36,12 @@ export class GuestOperations {
     return this.#copying.clone(node, vmid, params, user);
   }
 
-  migrate(node: string, vmid: number, params: { target: string; online?: boolean; targetstorage?: string }, user: string): SimTask {
+  migrate(
+    node: string,
+    vmid: number,
+    params: { target: string; online?: boolean; targetstorage?: string },
+    user: string,
+  ): SimTask {
     return this.#copying.migrate(node, vmid, params, user);
   }
 
@@ -44,11 +49,24 @@ export class GuestOperations {
     return this.#lifecycle.convertToTemplate(node, vmid, user);
   }
 
-  power(node: string, vmid: number, type: 'qemu' | 'lxc', action: string, user: string, options: { skiplock?: boolean; forceStop?: boolean; timeout?: number } = {}): SimTask {
+  power(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    action: string,
+    user: string,
+    options: { skiplock?: boolean; forceStop?: boolean; timeout?: number } = {},
+  ): SimTask {
     return this.#lifecycle.power(node, vmid, type, action, user, options);
   }
 
-  destroy(node: string, vmid: number, type: 'qemu' | 'lxc', user: string, options: { skiplock?: boolean } = {}): SimTask {
+  destroy(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    user: string,
+    options: { skiplock?: boolean } = {},
+  ): SimTask {
     return this.#lifecycle.destroy(node, vmid, type, user, options);
   }
 

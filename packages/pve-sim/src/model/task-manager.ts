@@ -14,7 +14,13 @@ export class TaskManager {
    * Starts a task of `type` on `node` for object `id` and runs `worker` in the background.
    * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`.
    */
-  start(node: string, type: string, id: string, user: string, worker: (log: (line: string) => void) => Promise<void>): SimTask {
+  start(
+    node: string,
+    type: string,
+    id: string,
+    user: string,
+    worker: (log: (line: string) => void) => Promise<void>,
+  ): SimTask {
     const pid = ++this.#pid;
     const starttime = this.time.nowSeconds();
     const pstart = 0x10000000 + (pid % 0xffff) * 7;

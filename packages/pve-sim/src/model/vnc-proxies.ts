@@ -51,7 +51,14 @@ export class VncProxies {
     if (port > LAST_PORT) throw die(`unable to find free port (${FIRST_PORT}-${LAST_PORT})`);
     // PVE::Ticket::generate_vnc_password: 8 random bytes in '!'..'`'.
     const password = [...randomBytes(8)].map((b) => String.fromCharCode(0x21 + (b % 64))).join('');
-    const proxy: SimVncProxy = { ...facts, port, password, ticket: `${password}:${this.#assemble(facts.user, facts.vmid, port)}`, startedAt: this.time.now(), connected: false };
+    const proxy: SimVncProxy = {
+      ...facts,
+      port,
+      password,
+      ticket: `${password}:${this.#assemble(facts.user, facts.vmid, port)}`,
+      startedAt: this.time.now(),
+      connected: false,
+    };
     this.#byPort.set(port, proxy);
     return proxy;
   }
@@ -103,6 +110,8 @@ export class VncProxies {
   }
 
   #sign(hex: string, user: string, vmid: number, port: number): Buffer {
-    return Buffer.from(createHmac('sha256', this.#key).update(`PVEVNC:${hex}:${user}:/vms/${vmid}:${port}`).digest('base64'));
+    return Buffer.from(
+      createHmac('sha256', this.#key).update(`PVEVNC:${hex}:${user}:/vms/${vmid}:${port}`).digest('base64'),
+    );
   }
 }

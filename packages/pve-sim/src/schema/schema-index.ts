@@ -63,7 +63,8 @@ function locateSchemaFile(): string {
     resolve(here, '../../../../../shared/pve/api-schema.json'),
   ].filter((p): p is string => typeof p === 'string');
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`pve-sim: api-schema.json not found (looked in ${candidates.join(', ')}); set PVE_API_SCHEMA`);
+  if (!found)
+    throw new Error(`pve-sim: api-schema.json not found (looked in ${candidates.join(', ')}); set PVE_API_SCHEMA`);
   return found;
 }
 

@@ -61,7 +61,8 @@ function checkValue(property: SchemaProperty, raw: string): { error: string } | 
     if (!/^[+-]?\d+$/.test(raw)) return { error: `type check ('integer') failed - got '${raw}'` };
     value = Number(raw);
   } else if (type === 'number') {
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) return { error: `type check ('number') failed - got '${raw}'` };
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw))
+      return { error: `type check ('number') failed - got '${raw}'` };
     value = Number(raw);
   } else if (type === 'boolean') {
     if (BOOLEAN_TRUE.test(raw)) value = 1;
@@ -69,14 +70,19 @@ function checkValue(property: SchemaProperty, raw: string): { error: string } | 
     else return { error: `type check ('boolean') failed - got '${raw}'` };
   }
   if (typeof value === 'number') {
-    if (property.minimum !== undefined && value < Number(property.minimum)) return { error: `value must have a minimum value of ${property.minimum}` };
-    if (property.maximum !== undefined && value > Number(property.maximum)) return { error: `value must have a maximum value of ${property.maximum}` };
+    if (property.minimum !== undefined && value < Number(property.minimum))
+      return { error: `value must have a minimum value of ${property.minimum}` };
+    if (property.maximum !== undefined && value > Number(property.maximum))
+      return { error: `value must have a maximum value of ${property.maximum}` };
   }
   if (type === 'string') {
-    if (property.maxLength !== undefined && raw.length > property.maxLength) return { error: `value may only be ${property.maxLength} characters long` };
-    if (property.minLength !== undefined && raw.length < property.minLength) return { error: `value must be at least ${property.minLength} characters long` };
+    if (property.maxLength !== undefined && raw.length > property.maxLength)
+      return { error: `value may only be ${property.maxLength} characters long` };
+    if (property.minLength !== undefined && raw.length < property.minLength)
+      return { error: `value must be at least ${property.minLength} characters long` };
     // Perl's `(?^:…)` (a group with default flags) is JavaScript's `(?:…)`.
-    if (property.pattern !== undefined && !new RegExp(`^(?:${property.pattern.replaceAll('(?^:', '(?:')})$`).test(raw)) return { error: 'value does not match the regex pattern' };
+    if (property.pattern !== undefined && !new RegExp(`^(?:${property.pattern.replaceAll('(?^:', '(?:')})$`).test(raw))
+      return { error: 'value does not match the regex pattern' };
   }
   if (property.enum && !property.enum.includes(raw)) {
     return { error: `value '${raw}' does not have a value in the enumeration '${property.enum.join(', ')}'` };
@@ -151,17 +157,20 @@ export function checkReturnShape(schema: SchemaProperty | undefined, value: unkn
   }
   switch (type) {
     case 'integer':
-      if (!(typeof value === 'number' && Number.isInteger(value))) issues.push(`${path}: expected integer, got ${actual} ${JSON.stringify(value)}`);
+      if (!(typeof value === 'number' && Number.isInteger(value)))
+        issues.push(`${path}: expected integer, got ${actual} ${JSON.stringify(value)}`);
       break;
     case 'number':
       if (typeof value !== 'number') issues.push(`${path}: expected number, got ${actual}`);
       break;
     case 'boolean':
-      if (value !== 0 && value !== 1 && typeof value !== 'boolean') issues.push(`${path}: expected boolean (0/1), got ${JSON.stringify(value)}`);
+      if (value !== 0 && value !== 1 && typeof value !== 'boolean')
+        issues.push(`${path}: expected boolean (0/1), got ${JSON.stringify(value)}`);
       break;
     case 'string':
       if (typeof value !== 'string') issues.push(`${path}: expected string, got ${actual} ${JSON.stringify(value)}`);
-      else if (schema.enum && !schema.enum.includes(value)) issues.push(`${path}: '${value}' is not one of ${schema.enum.join(', ')}`);
+      else if (schema.enum && !schema.enum.includes(value))
+        issues.push(`${path}: '${value}' is not one of ${schema.enum.join(', ')}`);
       break;
     case 'array':
       if (!Array.isArray(value)) issues.push(`${path}: expected array, got ${actual}`);

@@ -28,7 +28,16 @@ interface PixelFormat {
   blueShift: number;
 }
 
-const DEFAULT_FORMAT: PixelFormat = { bitsPerPixel: 32, bigEndian: false, redMax: 255, greenMax: 255, blueMax: 255, redShift: 16, greenShift: 8, blueShift: 0 };
+const DEFAULT_FORMAT: PixelFormat = {
+  bitsPerPixel: 32,
+  bigEndian: false,
+  redMax: 255,
+  greenMax: 255,
+  blueMax: 255,
+  redShift: 16,
+  greenShift: 8,
+  blueShift: 0,
+};
 
 /** Bytes of a WebSocket read in exact lengths. */
 class Reader {
@@ -73,7 +82,11 @@ function encodeScreen(screen: VmScreen, pf: PixelFormat): Buffer {
   const out = Buffer.alloc(screen.width * screen.height * bytes);
   for (let i = 0; i < screen.width * screen.height; i++) {
     const [r, g, b] = [screen.rgb[i * 3]!, screen.rgb[i * 3 + 1]!, screen.rgb[i * 3 + 2]!];
-    const value = ((Math.round((r * pf.redMax) / 255) << pf.redShift) | (Math.round((g * pf.greenMax) / 255) << pf.greenShift) | (Math.round((b * pf.blueMax) / 255) << pf.blueShift)) >>> 0;
+    const value =
+      ((Math.round((r * pf.redMax) / 255) << pf.redShift) |
+        (Math.round((g * pf.greenMax) / 255) << pf.greenShift) |
+        (Math.round((b * pf.blueMax) / 255) << pf.blueShift)) >>>
+      0;
     if (bytes === 4) {
       if (pf.bigEndian) out.writeUInt32BE(value, i * 4);
       else out.writeUInt32LE(value, i * 4);
@@ -166,8 +179,18 @@ export function serveRfb(socket: WebSocket, session: RfbSession): void {
       const type = (await reader.read(1))[0];
       if (type === 0) {
         const m = await reader.read(19);
-        format = { bitsPerPixel: m[3]!, bigEndian: m[5] !== 0, redMax: m.readUInt16BE(7), greenMax: m.readUInt16BE(9), blueMax: m.readUInt16BE(11), redShift: m[13]!, greenShift: m[14]!, blueShift: m[15]! };
-        if (![8, 16, 32].includes(format.bitsPerPixel)) throw new Error(`unsupported bits per pixel ${format.bitsPerPixel}`);
+        format = {
+          bitsPerPixel: m[3]!,
+          bigEndian: m[5] !== 0,
+          redMax: m.readUInt16BE(7),
+          greenMax: m.readUInt16BE(9),
+          blueMax: m.readUInt16BE(11),
+          redShift: m[13]!,
+          greenShift: m[14]!,
+          blueShift: m[15]!,
+        };
+        if (![8, 16, 32].includes(format.bitsPerPixel))
+          throw new Error(`unsupported bits per pixel ${format.bitsPerPixel}`);
       } else if (type === 2) {
         const count = (await reader.read(3)).readUInt16BE(1);
         await reader.read(count * 4);

@@ -29,15 +29,22 @@ export function retryBudgetOf(api: PveApi): RetryBudget | undefined {
  */
 export function withRetryBudget(api: PveApi, budget: RetryBudget): PveApi {
   const root = rootApi(api);
-  const charge = <T>(options: PveRequestOptions<T> | undefined): PveRequestOptions<T> => ({ retryBudget: budget, ...options });
+  const charge = <T>(options: PveRequestOptions<T> | undefined): PveRequestOptions<T> => ({
+    retryBudget: budget,
+    ...options,
+  });
   const wrapped: Budgeted = {
     [ROOT]: root,
     [BUDGET]: budget,
     clusterId: root.clusterId,
-    get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.get<T>(path, params, charge(options)),
-    post: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.post<T>(path, params, charge(options)),
-    put: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.put<T>(path, params, charge(options)),
-    delete: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => root.delete<T>(path, params, charge(options)),
+    get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      root.get<T>(path, params, charge(options)),
+    post: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      root.post<T>(path, params, charge(options)),
+    put: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      root.put<T>(path, params, charge(options)),
+    delete: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      root.delete<T>(path, params, charge(options)),
   };
   return wrapped;
 }

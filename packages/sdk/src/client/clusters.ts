@@ -18,7 +18,10 @@ export const clusterConfigSchema = z
       const problem = pveBaseUrlProblem(url);
       if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
     }),
-    tokenId: z.string().regex(/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/, 'must look like USER@REALM!TOKENID (e.g. lab@pve!bot)').optional(),
+    tokenId: z
+      .string()
+      .regex(/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/, 'must look like USER@REALM!TOKENID (e.g. lab@pve!bot)')
+      .optional(),
     tokenSecret: z.string().min(1).optional(),
     tokenSecretFile: z.string().min(1).optional(),
     username: z.string().min(1).optional(),
@@ -28,7 +31,12 @@ export const clusterConfigSchema = z
     caFile: z.string().optional(),
     insecure: z.boolean().optional(),
     timeoutMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional(),
-    maxResponseBytes: z.number().int().positive().max(MAX_RESPONSE_BYTES, `must be at most ${MAX_RESPONSE_BYTES} (256 MiB)`).optional(),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_RESPONSE_BYTES, `must be at most ${MAX_RESPONSE_BYTES} (256 MiB)`)
+      .optional(),
     maxConcurrentRequests: z.number().int().min(1).max(64).optional(),
   })
   .strict();
@@ -66,7 +74,10 @@ export class Clusters {
         throw new ConfigError(`config key '${key}': ${issue.message}`, { key });
       }
       const config = parsed.data;
-      if (this.#clients.has(config.id)) throw new ConfigError(`config key 'clusters.${index}.id': cluster id '${config.id}' is used twice`, { key: `clusters.${index}.id` });
+      if (this.#clients.has(config.id))
+        throw new ConfigError(`config key 'clusters.${index}.id': cluster id '${config.id}' is used twice`, {
+          key: `clusters.${index}.id`,
+        });
       this.#clients.set(config.id, new ProxmoxClient(clientOptionsFor(config, index, env, options)));
     });
   }
@@ -98,33 +109,59 @@ function envKey(id: string, what: string): string {
   return `LAB_CLUSTER_${id.toUpperCase().replace(/-/g, '_')}_${what}`;
 }
 
-function clientOptionsFor(config: ClusterConfig, index: number, env: Record<string, string | undefined>, options: ClustersOptions) {
+function clientOptionsFor(
+  config: ClusterConfig,
+  index: number,
+  env: Record<string, string | undefined>,
+  options: ClustersOptions,
+) {
   const at = (key: string) => `clusters.${index}.${key}`;
   const readFile = (key: string, path: string): string => {
     try {
       return readFileSync(path, 'utf8').trim();
     } catch (err) {
-      throw new ConfigError(`config key '${at(key)}': cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { key: at(key) });
+      throw new ConfigError(
+        `config key '${at(key)}': cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { key: at(key) },
+      );
     }
   };
-  const tokenSecret = env[envKey(config.id, 'TOKEN_SECRET')] ?? config.tokenSecret ?? (config.tokenSecretFile ? readFile('tokenSecretFile', config.tokenSecretFile) : undefined);
+  const tokenSecret =
+    env[envKey(config.id, 'TOKEN_SECRET')] ??
+    config.tokenSecret ??
+    (config.tokenSecretFile ? readFile('tokenSecretFile', config.tokenSecretFile) : undefined);
   const password = env[envKey(config.id, 'PASSWORD')] ?? config.password;
   let auth: ConstructorParameters<typeof ProxmoxClient>[0]['auth'];
   if (config.tokenId) {
-    if (!tokenSecret) throw new ConfigError(`config key '${at('tokenSecret')}': cluster '${config.id}' has a tokenId but no secret; set tokenSecret, tokenSecretFile or ${envKey(config.id, 'TOKEN_SECRET')}`, { key: at('tokenSecret') });
+    if (!tokenSecret)
+      throw new ConfigError(
+        `config key '${at('tokenSecret')}': cluster '${config.id}' has a tokenId but no secret; set tokenSecret, tokenSecretFile or ${envKey(config.id, 'TOKEN_SECRET')}`,
+        { key: at('tokenSecret') },
+      );
     auth = { type: 'token', tokenId: config.tokenId, secret: tokenSecret };
   } else if (config.username) {
-    if (!password) throw new ConfigError(`config key '${at('password')}': cluster '${config.id}' has a username but no password; set password or ${envKey(config.id, 'PASSWORD')}`, { key: at('password') });
+    if (!password)
+      throw new ConfigError(
+        `config key '${at('password')}': cluster '${config.id}' has a username but no password; set password or ${envKey(config.id, 'PASSWORD')}`,
+        { key: at('password') },
+      );
     auth = { type: 'ticket', username: config.username, password };
   } else {
-    throw new ConfigError(`config key '${at('tokenId')}': cluster '${config.id}' needs credentials: tokenId + tokenSecret (recommended) or username + password`, { key: at('tokenId') });
+    throw new ConfigError(
+      `config key '${at('tokenId')}': cluster '${config.id}' needs credentials: tokenId + tokenSecret (recommended) or username + password`,
+      { key: at('tokenId') },
+    );
   }
   const ca = config.ca ?? (config.caFile ? readFile('caFile', config.caFile) : undefined);
   return {
     clusterId: config.id,
     baseUrl: config.url,
     auth,
-    tls: { ...(ca ? { ca } : {}), ...(config.fingerprint ? { fingerprint: config.fingerprint } : {}), ...(config.insecure ? { insecure: true } : {}) },
+    tls: {
+      ...(ca ? { ca } : {}),
+      ...(config.fingerprint ? { fingerprint: config.fingerprint } : {}),
+      ...(config.insecure ? { insecure: true } : {}),
+    },
     ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
     ...(config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {}),
     ...(config.maxConcurrentRequests ? { maxConcurrentRequests: config.maxConcurrentRequests } : {}),

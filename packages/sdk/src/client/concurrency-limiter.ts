@@ -4,7 +4,8 @@ export class ConcurrencyLimiter {
   #active = 0;
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a whole number ≥ 1, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`concurrency limit must be a whole number ≥ 1, got ${limit}`);
   }
 
   /** How many holders run now. */

@@ -34,7 +34,14 @@ export class BodyTooLargeError extends Error {
  */
 export function dispatchRequest(
   dispatcher: Dispatcher,
-  options: { method: string; path: string; headers: Record<string, string>; body?: string; signal?: AbortSignal; maxBodyBytes: number },
+  options: {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+    maxBodyBytes: number;
+  },
 ): Promise<RawResponse> {
   return new Promise<RawResponse>((resolve, reject) => {
     let requestSent = false;

@@ -1,7 +1,14 @@
 import { Pool, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
-import { ConfigError, PveAuthError, PveConnectionError, PveResponseTooLargeError, PveTimeoutError, type PveRequestFacts } from '../errors/pve-errors.js';
+import {
+  ConfigError,
+  PveAuthError,
+  PveConnectionError,
+  PveResponseTooLargeError,
+  PveTimeoutError,
+  type PveRequestFacts,
+} from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { notifyObserver, pveEndpointTemplate, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -9,7 +16,13 @@ import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { backoffDelay } from './backoff.js';
-import { DefaultClientOptions, MAX_RESPONSE_BYTES, type PveAuth, type PveRetryOptions, type ProxmoxClientOptions } from './client-options.js';
+import {
+  DefaultClientOptions,
+  MAX_RESPONSE_BYTES,
+  type PveAuth,
+  type PveRetryOptions,
+  type ProxmoxClientOptions,
+} from './client-options.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
 import { encodePveParams } from './form-encoding.js';
@@ -77,8 +90,15 @@ export class ProxmoxClient implements PveApi {
     this.#timeoutMs = options.timeoutMs ?? DefaultClientOptions.timeoutMs;
     assertTimerMs(this.#timeoutMs, `cluster '${this.clusterId}': timeoutMs`);
     this.#maxResponseBytes = options.maxResponseBytes ?? DefaultClientOptions.maxResponseBytes;
-    if (!Number.isInteger(this.#maxResponseBytes) || this.#maxResponseBytes < 1 || this.#maxResponseBytes > MAX_RESPONSE_BYTES) {
-      throw new ConfigError(`cluster '${this.clusterId}': maxResponseBytes must be a whole number from 1 to ${MAX_RESPONSE_BYTES} (got ${this.#maxResponseBytes})`, { clusterId: this.clusterId, key: 'maxResponseBytes' });
+    if (
+      !Number.isInteger(this.#maxResponseBytes) ||
+      this.#maxResponseBytes < 1 ||
+      this.#maxResponseBytes > MAX_RESPONSE_BYTES
+    ) {
+      throw new ConfigError(
+        `cluster '${this.clusterId}': maxResponseBytes must be a whole number from 1 to ${MAX_RESPONSE_BYTES} (got ${this.#maxResponseBytes})`,
+        { clusterId: this.clusterId, key: 'maxResponseBytes' },
+      );
     }
     this.#retry = { ...DefaultClientOptions.retry, ...options.retry };
     assertTimerMs(this.#retry.baseDelayMs, `cluster '${this.clusterId}': retry.baseDelayMs`, 0);
@@ -94,7 +114,11 @@ export class ProxmoxClient implements PveApi {
         connections: maxConcurrent,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: createTlsConnector(options.tls ?? {}, { clusterId: this.clusterId, baseUrl: this.baseUrl, logger: this.#logger }),
+        connect: createTlsConnector(options.tls ?? {}, {
+          clusterId: this.clusterId,
+          baseUrl: this.baseUrl,
+          logger: this.#logger,
+        }),
       });
       this.#ownsDispatcher = true;
     }
@@ -131,7 +155,11 @@ export class ProxmoxClient implements PveApi {
    * credentials: keep them on the server and out of logs.
    */
   async webSocketRequest(path: string): Promise<{ url: string; headers: Record<string, string>; tls: PveTlsOptions }> {
-    return { url: `${this.baseUrl.replace(/^http/, 'ws')}/api2/json${path}`, headers: await this.#authHeaders('GET'), tls: { ...this.#tls } };
+    return {
+      url: `${this.baseUrl.replace(/^http/, 'ws')}/api2/json${path}`,
+      headers: await this.#authHeaders('GET'),
+      tls: { ...this.#tls },
+    };
   }
 
   /** Closes the connection pool (only one the client created itself). */
@@ -139,8 +167,14 @@ export class ProxmoxClient implements PveApi {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
 
-  async #request<T>(method: Method, path: string, params: PveParams | undefined, options: PveRequestOptions<T> = {}): Promise<T> {
-    if (!path.startsWith('/')) throw new LabError('LAB_PVE_BAD_PATH', `PVE paths start with '/', got '${path}'`, { path });
+  async #request<T>(
+    method: Method,
+    path: string,
+    params: PveParams | undefined,
+    options: PveRequestOptions<T> = {},
+  ): Promise<T> {
+    if (!path.startsWith('/'))
+      throw new LabError('LAB_PVE_BAD_PATH', `PVE paths start with '/', got '${path}'`, { path });
     const idempotent = options.idempotent ?? method === 'GET';
     const facts: PveRequestFacts = { clusterId: this.clusterId, method, path };
     const budget = options.retryBudget;
@@ -153,7 +187,13 @@ export class ProxmoxClient implements PveApi {
       } catch (error) {
         if (attempt >= maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
         if (budget && !budget.tryAcquire()) {
-          this.#logger.warn('retry budget spent; not retrying PVE request', { method, path, attempt, retries: budget.retries, error });
+          this.#logger.warn('retry budget spent; not retrying PVE request', {
+            method,
+            path,
+            attempt,
+            retries: budget.retries,
+            error,
+          });
           throw error;
         }
         const delay = backoffDelay(attempt, this.#retry, this.#random);
@@ -164,7 +204,13 @@ export class ProxmoxClient implements PveApi {
   }
 
   /** One authenticated exchange; on a 401 with ticket auth, logs in again and repeats once. */
-  async #exchange(method: Method, path: string, params: PveParams | undefined, options: PveRequestOptions, facts: PveRequestFacts): Promise<RawResponse> {
+  async #exchange(
+    method: Method,
+    path: string,
+    params: PveParams | undefined,
+    options: PveRequestOptions,
+    facts: PveRequestFacts,
+  ): Promise<RawResponse> {
     let raw = await this.#send(method, path, params, options, facts, await this.#authHeaders(method));
     if (raw.status === 401 && this.#auth.type === 'ticket') {
       this.#logger.info('PVE ticket refused; logging in again', { method, path });
@@ -179,7 +225,8 @@ export class ProxmoxClient implements PveApi {
         { ...facts, status: 401 },
       );
     }
-    if (raw.status < 200 || raw.status >= 300) throw pveHttpErrorFrom({ ...raw, statusText: scrub(raw.statusText, this.#secrets) }, facts);
+    if (raw.status < 200 || raw.status >= 300)
+      throw pveHttpErrorFrom({ ...raw, statusText: scrub(raw.statusText, this.#secrets) }, facts);
     return raw;
   }
 
@@ -240,10 +287,29 @@ export class ProxmoxClient implements PveApi {
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
     const started = performance.now();
     const observe = (status: number | null, errorCode: string | null): void =>
-      notifyObserver(this.#observer, 'pveRequest', { clusterId: this.clusterId, method, endpoint: pveEndpointTemplate(path), status, durationMs: performance.now() - started, errorCode });
+      notifyObserver(this.#observer, 'pveRequest', {
+        clusterId: this.clusterId,
+        method,
+        endpoint: pveEndpointTemplate(path),
+        status,
+        durationMs: performance.now() - started,
+        errorCode,
+      });
     try {
-      const raw = await dispatchRequest(this.#dispatcher, { method, path: url, headers, ...(inBody ? { body: encoded } : {}), signal, maxBodyBytes: this.#maxResponseBytes });
-      this.#logger.debug('PVE request', { method, path, status: raw.status, ms: Math.round(performance.now() - started) });
+      const raw = await dispatchRequest(this.#dispatcher, {
+        method,
+        path: url,
+        headers,
+        ...(inBody ? { body: encoded } : {}),
+        signal,
+        maxBodyBytes: this.#maxResponseBytes,
+      });
+      this.#logger.debug('PVE request', {
+        method,
+        path,
+        status: raw.status,
+        ms: Math.round(performance.now() - started),
+      });
       observe(raw.status, null);
       return raw;
     } catch (error) {
@@ -255,16 +321,24 @@ export class ProxmoxClient implements PveApi {
     }
   }
 
-  #translateFailure(error: unknown, facts: PveRequestFacts, deadline: AbortSignal, callerSignal?: AbortSignal): unknown {
+  #translateFailure(
+    error: unknown,
+    facts: PveRequestFacts,
+    deadline: AbortSignal,
+    callerSignal?: AbortSignal,
+  ): unknown {
     if (!(error instanceof DispatchFailure)) return error;
     if (deadline.aborted) return deadline.reason;
     if (callerSignal?.aborted) return callerSignal.reason;
     const cause = error.cause;
-    if (cause instanceof BodyTooLargeError) return new PveResponseTooLargeError({ ...facts, maxResponseBytes: cause.limitBytes });
+    if (cause instanceof BodyTooLargeError)
+      return new PveResponseTooLargeError({ ...facts, maxResponseBytes: cause.limitBytes });
     if (cause instanceof LabError) return cause;
     const code = (cause as { code?: string }).code;
     const reason = scrub(code ? `${code}: ${cause.message}` : cause.message, this.#secrets);
-    const connectPhase = code !== undefined && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code);
+    const connectPhase =
+      code !== undefined &&
+      /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(code);
     return new PveConnectionError({ ...facts, requestSent: error.requestSent && !connectPhase, reason }, { cause });
   }
 }
@@ -272,12 +346,28 @@ export class ProxmoxClient implements PveApi {
 function validateAuth(auth: PveAuth, clusterId: string): PveAuth {
   if (auth.type === 'token') {
     if (!/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/.test(auth.tokenId)) {
-      throw new LabError('LAB_CONFIG', `cluster '${clusterId}': tokenId '${auth.tokenId}' must look like USER@REALM!TOKENID (e.g. lab@pve!bot)`, { clusterId, key: 'tokenId' });
+      throw new LabError(
+        'LAB_CONFIG',
+        `cluster '${clusterId}': tokenId '${auth.tokenId}' must look like USER@REALM!TOKENID (e.g. lab@pve!bot)`,
+        { clusterId, key: 'tokenId' },
+      );
     }
-    if (!auth.secret) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': the API token secret is empty`, { clusterId, key: 'tokenSecret' });
+    if (!auth.secret)
+      throw new LabError('LAB_CONFIG', `cluster '${clusterId}': the API token secret is empty`, {
+        clusterId,
+        key: 'tokenSecret',
+      });
     return auth;
   }
-  if (!auth.username) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a username`, { clusterId, key: 'username' });
-  if (!auth.password) throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a password`, { clusterId, key: 'password' });
+  if (!auth.username)
+    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a username`, {
+      clusterId,
+      key: 'username',
+    });
+  if (!auth.password)
+    throw new LabError('LAB_CONFIG', `cluster '${clusterId}': ticket auth needs a password`, {
+      clusterId,
+      key: 'password',
+    });
   return auth;
 }

@@ -6,7 +6,9 @@ export function pveBaseUrlProblem(url: string): string | undefined {
   try {
     parsed = new URL(url);
   } catch {
-    return url.includes('@') ? 'is not a URL; use the form https://pve1.example.org:8006' : `'${url}' is not a URL; use the form https://pve1.example.org:8006`;
+    return url.includes('@')
+      ? 'is not a URL; use the form https://pve1.example.org:8006'
+      : `'${url}' is not a URL; use the form https://pve1.example.org:8006`;
   }
   if (parsed.username || parsed.password) {
     return `must not carry a user name or password (${parsed.protocol}//…@${parsed.host}); put credentials in tokenId/tokenSecret or username/password`;
@@ -14,7 +16,8 @@ export function pveBaseUrlProblem(url: string): string | undefined {
   if (parsed.protocol !== 'https:') {
     return `must start with https:// (got ${parsed.protocol}//); PVE's API is served over TLS only and the token must never travel in cleartext`;
   }
-  if (parsed.pathname !== '/' && parsed.pathname !== '') return `must not carry a path (got '${parsed.pathname}'); the client adds /api2/json itself`;
+  if (parsed.pathname !== '/' && parsed.pathname !== '')
+    return `must not carry a path (got '${parsed.pathname}'); the client adds /api2/json itself`;
   return undefined;
 }
 

@@ -22,7 +22,9 @@ export function readPveData<T>(raw: RawResponse, facts: PveRequestFacts, schema?
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
-    const where = ['data', ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '[');
+    const where = ['data', ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))]
+      .join('')
+      .replace(/\.\[/g, '[');
     return `${where}: ${issue.message}`;
   });
   throw new PveResponseShapeError({ ...facts, issues });
@@ -36,11 +38,14 @@ export function pveHttpErrorFrom(raw: RawResponse, facts: PveRequestFacts): PveH
     const body = JSON.parse(raw.body) as { message?: unknown; errors?: unknown };
     if (typeof body.message === 'string' && body.message.trim()) message = body.message.trim();
     if (body.errors && typeof body.errors === 'object') {
-      errors = Object.fromEntries(Object.entries(body.errors as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      errors = Object.fromEntries(
+        Object.entries(body.errors as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+      );
     }
   } catch {
     // PVE sometimes answers errors with an empty or non-JSON body; the reason phrase is enough.
   }
-  if (raw.status === 403 && /^Permission check failed/.test(message)) return new PvePermissionError({ ...facts, pveMessage: message });
+  if (raw.status === 403 && /^Permission check failed/.test(message))
+    return new PvePermissionError({ ...facts, pveMessage: message });
   return new PveHttpError({ ...facts, status: raw.status, pveMessage: message, ...(errors ? { errors } : {}) });
 }

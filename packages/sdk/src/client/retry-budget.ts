@@ -38,8 +38,16 @@ export class RetryBudget {
     this.ratio = options.ratio ?? 0.2;
     this.minRetries = options.minRetries ?? 10;
     this.maxAttemptsPerRequest = options.maxAttemptsPerRequest ?? 5;
-    if (!(this.ratio >= 0) || !Number.isInteger(this.minRetries) || this.minRetries < 0 || !Number.isInteger(this.maxAttemptsPerRequest) || this.maxAttemptsPerRequest < 1) {
-      throw new RangeError('RetryBudget: ratio must be ≥ 0, minRetries a whole number ≥ 0 and maxAttemptsPerRequest a whole number ≥ 1');
+    if (
+      !(this.ratio >= 0) ||
+      !Number.isInteger(this.minRetries) ||
+      this.minRetries < 0 ||
+      !Number.isInteger(this.maxAttemptsPerRequest) ||
+      this.maxAttemptsPerRequest < 1
+    ) {
+      throw new RangeError(
+        'RetryBudget: ratio must be ≥ 0, minRetries a whole number ≥ 0 and maxAttemptsPerRequest a whole number ≥ 1',
+      );
     }
   }
 

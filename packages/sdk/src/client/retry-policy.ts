@@ -4,7 +4,8 @@ import { PveConnectionError, PveHttpError, PveTimeoutError } from '../errors/pve
 const TRANSIENT_STATUSES = new Set([502, 503, 504, 595, 596, 599]);
 
 /** PVE 500 texts that describe a passing condition rather than a wrong request. */
-const TRANSIENT_500 = /got timeout|lock request timeout|can't lock|temporar|try again|cluster filesystem not online|connection/i;
+const TRANSIENT_500 =
+  /got timeout|lock request timeout|can't lock|temporar|try again|cluster filesystem not online|connection/i;
 
 /**
  * Whether `error` may be retried. Idempotent calls (GETs by default) are retried after timeouts,

@@ -29,7 +29,10 @@ export function normalizeFingerprint(fingerprint: string): string {
 }
 
 /** An undici connector that enforces `options` after each handshake, before any byte is sent. */
-export function createTlsConnector(options: PveTlsOptions, context: { clusterId: string; baseUrl: string; logger: Logger }): buildConnector.connector {
+export function createTlsConnector(
+  options: PveTlsOptions,
+  context: { clusterId: string; baseUrl: string; logger: Logger },
+): buildConnector.connector {
   const pinned = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
   const base = buildConnector({
     rejectUnauthorized: false,

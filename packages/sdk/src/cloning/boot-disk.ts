@@ -12,7 +12,9 @@ const BOOTABLE_KEY = /^(scsi|virtio|sata|ide)\d+$/;
 
 /** Drive keys in a config (bootable or not), for error messages. */
 export function driveKeys(config: Record<string, unknown>): string[] {
-  return Object.keys(config).filter((k) => BOOTABLE_KEY.test(k) || /^(efidisk|tpmstate|unused)\d+$/.test(k)).sort();
+  return Object.keys(config)
+    .filter((k) => BOOTABLE_KEY.test(k) || /^(efidisk|tpmstate|unused)\d+$/.test(k))
+    .sort();
 }
 
 function diskOf(key: string, value: unknown): BootDisk | undefined {
@@ -29,7 +31,7 @@ function diskOf(key: string, value: unknown): BootDisk | undefined {
  * `tpmstate0` and `unusedN` never count. Undefined when there is none.
  */
 export function findBootDisk(config: Record<string, unknown>): BootDisk | undefined {
-  const order = typeof config.boot === 'string' ? /order=([^,]+)/.exec(config.boot)?.[1]?.split(';') ?? [] : [];
+  const order = typeof config.boot === 'string' ? (/order=([^,]+)/.exec(config.boot)?.[1]?.split(';') ?? []) : [];
   const legacy = typeof config.bootdisk === 'string' ? [config.bootdisk] : [];
   for (const key of [...order, ...legacy]) {
     const disk = diskOf(key, config[key]);

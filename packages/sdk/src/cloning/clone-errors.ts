@@ -17,7 +17,13 @@ export class TemplateMissingDiskError extends LabError {
 export class CloneMissingDiskError extends LabError {
   static override readonly brand: string = '@lab/CloneMissingDiskError';
   static override readonly code: string = 'LAB_CLONE_MISSING_DISK';
-  constructor(facts: { clusterId: string; node: string; vmid: number; sourceVmid: number; config: Record<string, unknown> }) {
+  constructor(facts: {
+    clusterId: string;
+    node: string;
+    vmid: number;
+    sourceVmid: number;
+    config: Record<string, unknown>;
+  }) {
     super(
       CloneMissingDiskError.code,
       `clone ${facts.vmid} of ${facts.sourceVmid} on ${facts.node} finished without a boot disk; it was left in place for inspection — destroy it and check the template's storage`,
@@ -54,7 +60,11 @@ export class LinkedCloneUnsupportedError extends LabError {
   static override readonly brand: string = '@lab/LinkedCloneUnsupportedError';
   static override readonly code: string = 'LAB_LINKED_CLONE_UNSUPPORTED';
   constructor(facts: { clusterId: string; node: string; vmid: number; reason: string }) {
-    super(LinkedCloneUnsupportedError.code, `a linked clone of ${facts.vmid} on ${facts.node} is not possible: ${facts.reason}; use mode 'auto' or 'full'`, facts);
+    super(
+      LinkedCloneUnsupportedError.code,
+      `a linked clone of ${facts.vmid} on ${facts.node} is not possible: ${facts.reason}; use mode 'auto' or 'full'`,
+      facts,
+    );
   }
 }
 
@@ -63,6 +73,10 @@ export class VmidAllocationError extends LabError {
   static override readonly brand: string = '@lab/VmidAllocationError';
   static override readonly code: string = 'LAB_VMID_ALLOCATION';
   constructor(facts: { clusterId: string; attempts: number; lastError: string }) {
-    super(VmidAllocationError.code, `could not allocate a free VMID on cluster '${facts.clusterId}' after ${facts.attempts} attempts: ${facts.lastError}`, facts);
+    super(
+      VmidAllocationError.code,
+      `could not allocate a free VMID on cluster '${facts.clusterId}' after ${facts.attempts} attempts: ${facts.lastError}`,
+      facts,
+    );
   }
 }

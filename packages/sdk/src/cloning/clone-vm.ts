@@ -8,7 +8,12 @@ import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
 import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
-import { CloneMissingDiskError, CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError } from './clone-errors.js';
+import {
+  CloneMissingDiskError,
+  CloneTimeoutError,
+  LinkedCloneUnsupportedError,
+  TemplateMissingDiskError,
+} from './clone-errors.js';
 import { allocateVmid, type VmidReservation } from './vmid-allocator.js';
 
 /** How to clone: `auto` links from a template where the storage allows and falls back to full. */
@@ -112,8 +117,21 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   progress({ phase: 'verifying-source' });
   const sourceConfig = await sourceVm.config();
   const bootDisk = findBootDisk(sourceConfig);
-  if (!bootDisk) throw new TemplateMissingDiskError({ clusterId: api.clusterId, node, vmid: sourceVmid, drives: driveKeys(sourceConfig) });
-  let { linked, fallbackReason } = await chooseLinked(api, options.mode ?? 'auto', sourceConfig, bootDisk, node, sourceVmid);
+  if (!bootDisk)
+    throw new TemplateMissingDiskError({
+      clusterId: api.clusterId,
+      node,
+      vmid: sourceVmid,
+      drives: driveKeys(sourceConfig),
+    });
+  let { linked, fallbackReason } = await chooseLinked(
+    api,
+    options.mode ?? 'auto',
+    sourceConfig,
+    bootDisk,
+    node,
+    sourceVmid,
+  );
 
   const targetNode = options.target ?? node;
   const graceMs = options.lostAnswerGraceMs ?? 10_000;
@@ -123,7 +141,10 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   for (;;) {
     attempts++;
     progress({ phase: 'allocating' });
-    const reservation: VmidReservation = await allocateVmid(api, options.newid !== undefined && attempts === 1 ? { preferred: options.newid } : {});
+    const reservation: VmidReservation = await allocateVmid(
+      api,
+      options.newid !== undefined && attempts === 1 ? { preferred: options.newid } : {},
+    );
     const newid = reservation.vmid;
     try {
       await options.onAllocated?.(newid);
@@ -144,7 +165,10 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         if (await vmidAppears(api, newid, graceMs, poll, clock)) throw error;
         const budget = retryBudgetOf(api);
         if (budget && !budget.tryAcquire()) throw error;
-        logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', { vmid: newid, reason: error.message });
+        logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', {
+          vmid: newid,
+          reason: error.message,
+        });
         resentFor = newid;
         return sourceVm.clone(params);
       });
@@ -157,14 +181,24 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
         });
       } catch (error) {
-        if (error instanceof PveTaskTimeoutError) throw await timeoutError(api, options, targetNode, newid, upid, 'task', deadline - started);
+        if (error instanceof PveTaskTimeoutError)
+          throw await timeoutError(api, options, targetNode, newid, upid, 'task', deadline - started);
         throw error;
       }
       progress({ phase: 'waiting-for-lock', vmid: newid });
-      const config = await waitForCloneLock(api, targetNode, newid, deadline, poll, clock, () => timeoutError(api, options, targetNode, newid, upid, 'lock', deadline - started));
+      const config = await waitForCloneLock(api, targetNode, newid, deadline, poll, clock, () =>
+        timeoutError(api, options, targetNode, newid, upid, 'lock', deadline - started),
+      );
       progress({ phase: 'verifying', vmid: newid });
       const newDisk = findBootDisk(config);
-      if (!newDisk) throw new CloneMissingDiskError({ clusterId: api.clusterId, node: targetNode, vmid: newid, sourceVmid, config });
+      if (!newDisk)
+        throw new CloneMissingDiskError({
+          clusterId: api.clusterId,
+          node: targetNode,
+          vmid: newid,
+          sourceVmid,
+          config,
+        });
       progress({ phase: 'done', vmid: newid });
       logger.info('clone verified', { vmid: newid, node: targetNode, mode: linked ? 'linked' : 'full', attempts });
       return {
@@ -180,11 +214,15 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         attempts,
       };
     } catch (error) {
-      const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
+      const text =
+        error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
       const maxRetries = options.maxRetries ?? 4;
       if (resentFor === newid && (ID_TAKEN.test(text) || TRANSIENT.test(text))) {
         // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
-        throw new CloneOutcomeUnknownError({ clusterId: api.clusterId, node, sourceVmid, vmid: newid, reason: `a resent clone found it taken: ${text}` }, { cause: error });
+        throw new CloneOutcomeUnknownError(
+          { clusterId: api.clusterId, node, sourceVmid, vmid: newid, reason: `a resent clone found it taken: ${text}` },
+          { cause: error },
+        );
       }
       if (LINKED_UNSUPPORTED.test(text) && linked && (options.mode ?? 'auto') === 'auto' && attempts <= maxRetries) {
         linked = false;
@@ -192,10 +230,20 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         logger.info('linked clone not supported here; falling back to a full clone', { reason: text });
         continue;
       }
-      if (LINKED_UNSUPPORTED.test(text) && linked) throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
+      if (LINKED_UNSUPPORTED.test(text) && linked)
+        throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
       const idTaken = ID_TAKEN.test(text);
-      if ((idTaken || TRANSIENT.test(text)) && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
-        logger.warn('clone failed transiently; retrying with a fresh VMID', { vmid: newid, reason: text, attempt: attempts });
+      if (
+        (idTaken || TRANSIENT.test(text)) &&
+        attempts <= maxRetries &&
+        options.newid === undefined &&
+        clock.now() < deadline
+      ) {
+        logger.warn('clone failed transiently; retrying with a fresh VMID', {
+          vmid: newid,
+          reason: text,
+          attempt: attempts,
+        });
         if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
         continue;
       }
@@ -206,14 +254,22 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   }
 }
 
-async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string, unknown>, bootDisk: BootDisk, node: string, vmid: number): Promise<{ linked: boolean; fallbackReason?: string }> {
+async function chooseLinked(
+  api: PveApi,
+  mode: CloneMode,
+  config: Record<string, unknown>,
+  bootDisk: BootDisk,
+  node: string,
+  vmid: number,
+): Promise<{ linked: boolean; fallbackReason?: string }> {
   if (mode === 'full') return { linked: false };
   const isTemplate = config.template === 1 || config.template === '1';
   let reason: string | undefined;
   if (!isTemplate) reason = `VM ${vmid} is not a template`;
   else {
     const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
-    if (type && NO_LINKED_CLONE_TYPES.has(type)) reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
+    if (type && NO_LINKED_CLONE_TYPES.has(type))
+      reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
     else if (/\.raw$/.test(bootDisk.volid)) reason = `disk ${bootDisk.volid} is raw on a file storage`;
   }
   if (!reason) return { linked: true };
@@ -222,7 +278,13 @@ async function chooseLinked(api: PveApi, mode: CloneMode, config: Record<string,
 }
 
 /** Whether VMID `vmid` gets taken within `graceMs` (polled every `pollIntervalMs`). */
-async function vmidAppears(api: PveApi, vmid: number, graceMs: number, pollIntervalMs: number, clock: Clock): Promise<boolean> {
+async function vmidAppears(
+  api: PveApi,
+  vmid: number,
+  graceMs: number,
+  pollIntervalMs: number,
+  clock: Clock,
+): Promise<boolean> {
   const until = clock.now() + graceMs;
   const cluster = pveResources(api).cluster;
   for (;;) {
@@ -263,8 +325,14 @@ async function timeoutError(
   timeoutMs: number,
 ): Promise<CloneTimeoutError> {
   const pve = pveResources(api);
-  const lastConfig = await pve.qemu(node, vmid).config().catch(() => undefined);
-  const source = await pve.qemu(options.source.node, options.source.vmid).config().catch(() => undefined);
+  const lastConfig = await pve
+    .qemu(node, vmid)
+    .config()
+    .catch(() => undefined);
+  const source = await pve
+    .qemu(options.source.node, options.source.vmid)
+    .config()
+    .catch(() => undefined);
   return new CloneTimeoutError({
     clusterId: api.clusterId,
     node,

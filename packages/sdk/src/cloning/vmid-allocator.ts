@@ -27,7 +27,10 @@ export interface VmidReservation {
  * `cluster.isVmidFree(N)` before it is returned. (Another process can still race; callers retry
  * on PVE's "already exists" error with a fresh id.)
  */
-export async function allocateVmid(api: PveApi, options: { preferred?: number; maxAttempts?: number } = {}): Promise<VmidReservation> {
+export async function allocateVmid(
+  api: PveApi,
+  options: { preferred?: number; maxAttempts?: number } = {},
+): Promise<VmidReservation> {
   const reserved = reservedFor(api);
   const cluster = pveResources(api).cluster;
   const reserve = (vmid: number): VmidReservation => {
@@ -36,7 +39,11 @@ export async function allocateVmid(api: PveApi, options: { preferred?: number; m
   };
   if (options.preferred !== undefined) {
     if (reserved.has(options.preferred) || !(await cluster.isVmidFree(options.preferred))) {
-      throw new VmidAllocationError({ clusterId: api.clusterId, attempts: 1, lastError: `VMID ${options.preferred} is already taken` });
+      throw new VmidAllocationError({
+        clusterId: api.clusterId,
+        attempts: 1,
+        lastError: `VMID ${options.preferred} is already taken`,
+      });
     }
     return reserve(options.preferred);
   }
@@ -49,5 +56,9 @@ export async function allocateVmid(api: PveApi, options: { preferred?: number; m
     candidate++;
     checked = false;
   }
-  throw new VmidAllocationError({ clusterId: api.clusterId, attempts: maxAttempts, lastError: `no free VMID found from ${candidate - maxAttempts}` });
+  throw new VmidAllocationError({
+    clusterId: api.clusterId,
+    attempts: maxAttempts,
+    lastError: `no free VMID found from ${candidate - maxAttempts}`,
+  });
 }

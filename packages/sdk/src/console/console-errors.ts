@@ -14,7 +14,11 @@ export class ConsoleLinkExpiredError extends LabError {
   static override readonly brand: string = '@lab/ConsoleLinkExpiredError';
   static override readonly code: string = 'LAB_CONSOLE_LINK_EXPIRED';
   constructor(facts: { clusterId: string; vmid: number; expiredAt: number }) {
-    super(ConsoleLinkExpiredError.code, 'This console link has expired; ask for a new one with /myvm console and open it within a minute.', facts);
+    super(
+      ConsoleLinkExpiredError.code,
+      'This console link has expired; ask for a new one with /myvm console and open it within a minute.',
+      facts,
+    );
   }
 }
 
@@ -23,7 +27,11 @@ export class ConsoleLinkUsedError extends LabError {
   static override readonly brand: string = '@lab/ConsoleLinkUsedError';
   static override readonly code: string = 'LAB_CONSOLE_LINK_USED';
   constructor(facts: { clusterId: string; vmid: number; usedAt: number | null }) {
-    super(ConsoleLinkUsedError.code, 'This console link was already opened; each link opens once, so ask for a new one with /myvm console.', facts);
+    super(
+      ConsoleLinkUsedError.code,
+      'This console link was already opened; each link opens once, so ask for a new one with /myvm console.',
+      facts,
+    );
   }
 }
 
@@ -32,7 +40,11 @@ export class ConsoleWrongVmError extends LabError {
   static override readonly brand: string = '@lab/ConsoleWrongVmError';
   static override readonly code: string = 'LAB_CONSOLE_WRONG_VM';
   constructor(facts: { clusterId: string; vmid: number; askedClusterId: string; askedVmid: number }) {
-    super(ConsoleWrongVmError.code, `This console session is for VM ${facts.vmid}, not VM ${facts.askedVmid}; ask for a link to that VM with /myvm console ${facts.askedVmid}.`, facts);
+    super(
+      ConsoleWrongVmError.code,
+      `This console session is for VM ${facts.vmid}, not VM ${facts.askedVmid}; ask for a link to that VM with /myvm console ${facts.askedVmid}.`,
+      facts,
+    );
   }
 }
 
@@ -41,7 +53,11 @@ export class ConsoleNotYoursError extends LabError {
   static override readonly brand: string = '@lab/ConsoleNotYoursError';
   static override readonly code: string = 'LAB_CONSOLE_NOT_YOURS';
   constructor(facts: { username: string; clusterId: string; vmid: number; reason: string }) {
-    super(ConsoleNotYoursError.code, `${facts.username} may no longer open the console of VM ${facts.vmid} (${facts.reason}); ask your teacher if that is wrong.`, facts);
+    super(
+      ConsoleNotYoursError.code,
+      `${facts.username} may no longer open the console of VM ${facts.vmid} (${facts.reason}); ask your teacher if that is wrong.`,
+      facts,
+    );
   }
 }
 
@@ -50,7 +66,10 @@ export class ConsoleSessionUnknownError extends LabError {
   static override readonly brand: string = '@lab/ConsoleSessionUnknownError';
   static override readonly code: string = 'LAB_CONSOLE_SESSION_UNKNOWN';
   constructor() {
-    super(ConsoleSessionUnknownError.code, 'This console page has expired or was already connected; ask for a new link with /myvm console.');
+    super(
+      ConsoleSessionUnknownError.code,
+      'This console page has expired or was already connected; ask for a new link with /myvm console.',
+    );
   }
 }
 
@@ -59,7 +78,11 @@ export class ConsoleVmNotRunningError extends LabError {
   static override readonly brand: string = '@lab/ConsoleVmNotRunningError';
   static override readonly code: string = 'LAB_CONSOLE_VM_NOT_RUNNING';
   constructor(facts: { clusterId: string; vmid: number; name: string; status: string }) {
-    super(ConsoleVmNotRunningError.code, `${facts.name} is ${facts.status}; start it with /myvm start, then ask for a console link.`, facts);
+    super(
+      ConsoleVmNotRunningError.code,
+      `${facts.name} is ${facts.status}; start it with /myvm start, then ask for a console link.`,
+      facts,
+    );
   }
 }
 
@@ -68,7 +91,11 @@ export class VncHandshakeError extends LabError {
   static override readonly brand: string = '@lab/VncHandshakeError';
   static override readonly code: string = 'LAB_CONSOLE_VNC_HANDSHAKE';
   constructor(detail: string, facts: Record<string, unknown> = {}) {
-    super(VncHandshakeError.code, `The VM's console did not answer as expected (${detail}); try again, and if it keeps failing tell your lab admin.`, { detail, ...facts });
+    super(
+      VncHandshakeError.code,
+      `The VM's console did not answer as expected (${detail}); try again, and if it keeps failing tell your lab admin.`,
+      { detail, ...facts },
+    );
   }
 }
 
@@ -77,6 +104,10 @@ export class ConsoleNotConfiguredError extends LabError {
   static override readonly brand: string = '@lab/ConsoleNotConfiguredError';
   static override readonly code: string = 'LAB_CONSOLE_NOT_CONFIGURED';
   constructor() {
-    super(ConsoleNotConfiguredError.code, "The browser console is not set up here; an admin must set console.publicUrl in lab.config.json (the bot's public HTTPS address).", { key: 'console.publicUrl' });
+    super(
+      ConsoleNotConfiguredError.code,
+      "The browser console is not set up here; an admin must set console.publicUrl in lab.config.json (the bot's public HTTPS address).",
+      { key: 'console.publicUrl' },
+    );
   }
 }

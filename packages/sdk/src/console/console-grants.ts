@@ -4,7 +4,14 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
 import type { PersonRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { ConsoleLinkExpiredError, ConsoleLinkUnknownError, ConsoleLinkUsedError, ConsoleNotYoursError, ConsoleSessionUnknownError, ConsoleWrongVmError } from './console-errors.js';
+import {
+  ConsoleLinkExpiredError,
+  ConsoleLinkUnknownError,
+  ConsoleLinkUsedError,
+  ConsoleNotYoursError,
+  ConsoleSessionUnknownError,
+  ConsoleWrongVmError,
+} from './console-errors.js';
 import { generateConsoleToken, hashConsoleToken, isConsoleToken } from './console-token.js';
 
 /** Defaults of console links and sessions, in one place. */
@@ -75,8 +82,17 @@ export class ConsoleGrants {
   /** Makes a link to the console of `vm` for `requester`; `NotAllowedError` when they may not open it. */
   async issue(requester: ConsoleRequester, vm: { clusterId: string; vmid: number }): Promise<IssuedConsoleLink> {
     const { viewer } = requester;
-    const reason = viewer.personId === null ? 'you are not a lab member yet' : await denialReason(this.#store, viewer, await this.#store.classes.assignment(vm.clusterId, vm.vmid));
-    if (reason !== undefined || viewer.personId === null) throw new NotAllowedError({ actor: viewer.username, action: 'open the console of', target: `VM ${vm.vmid}`, reason: reason ?? '' });
+    const reason =
+      viewer.personId === null
+        ? 'you are not a lab member yet'
+        : await denialReason(this.#store, viewer, await this.#store.classes.assignment(vm.clusterId, vm.vmid));
+    if (reason !== undefined || viewer.personId === null)
+      throw new NotAllowedError({
+        actor: viewer.username,
+        action: 'open the console of',
+        target: `VM ${vm.vmid}`,
+        reason: reason ?? '',
+      });
     const now = this.#clock.now();
     await this.#store.consoleGrants.prune(now - 24 * 60 * 60_000);
     const token = generateConsoleToken();
@@ -104,21 +120,44 @@ export class ConsoleGrants {
     const now = this.#clock.now();
     const result = await this.#store.consoleGrants.redeem(hashConsoleToken(token), now);
     if (result.outcome === 'unknown') throw new ConsoleLinkUnknownError();
-    if (result.outcome === 'used') throw new ConsoleLinkUsedError({ clusterId: result.grant.clusterId, vmid: result.grant.vmid, usedAt: result.grant.usedAt });
-    if (result.outcome === 'expired') throw new ConsoleLinkExpiredError({ clusterId: result.grant.clusterId, vmid: result.grant.vmid, expiredAt: result.grant.expiresAt });
+    if (result.outcome === 'used')
+      throw new ConsoleLinkUsedError({
+        clusterId: result.grant.clusterId,
+        vmid: result.grant.vmid,
+        usedAt: result.grant.usedAt,
+      });
+    if (result.outcome === 'expired')
+      throw new ConsoleLinkExpiredError({
+        clusterId: result.grant.clusterId,
+        vmid: result.grant.vmid,
+        expiredAt: result.grant.expiresAt,
+      });
     const grant = await this.#withAccess(result.grant);
     const sessionId = generateConsoleToken();
-    await this.#store.nonces.put(sessionKey(sessionId), { tokenHash: grant.tokenHash }, now + this.#pageSessionTtlMs, now);
+    await this.#store.nonces.put(
+      sessionKey(sessionId),
+      { tokenHash: grant.tokenHash },
+      now + this.#pageSessionTtlMs,
+      now,
+    );
     return { sessionId, grant };
   }
 
   /** Takes the page session `sessionId` (once) for a WebSocket to `vm`; the grant it belongs to. */
   async attach(sessionId: string, vm: { clusterId: string; vmid: number }): Promise<ConsoleGrant> {
     if (!isConsoleToken(sessionId)) throw new ConsoleSessionUnknownError();
-    const payload = (await this.#store.nonces.take(sessionKey(sessionId), this.#clock.now())) as { tokenHash?: unknown } | undefined;
-    const record = typeof payload?.tokenHash === 'string' ? await this.#store.consoleGrants.get(payload.tokenHash) : undefined;
+    const payload = (await this.#store.nonces.take(sessionKey(sessionId), this.#clock.now())) as
+      { tokenHash?: unknown } | undefined;
+    const record =
+      typeof payload?.tokenHash === 'string' ? await this.#store.consoleGrants.get(payload.tokenHash) : undefined;
     if (!record) throw new ConsoleSessionUnknownError();
-    if (record.clusterId !== vm.clusterId || record.vmid !== vm.vmid) throw new ConsoleWrongVmError({ clusterId: record.clusterId, vmid: record.vmid, askedClusterId: vm.clusterId, askedVmid: vm.vmid });
+    if (record.clusterId !== vm.clusterId || record.vmid !== vm.vmid)
+      throw new ConsoleWrongVmError({
+        clusterId: record.clusterId,
+        vmid: record.vmid,
+        askedClusterId: vm.clusterId,
+        askedVmid: vm.vmid,
+      });
     return this.#withAccess(record);
   }
 
@@ -126,13 +165,29 @@ export class ConsoleGrants {
   async accessProblem(grant: ConsoleGrantRecord): Promise<string | undefined> {
     const person = await this.#store.classes.getPerson(grant.personId);
     if (!person) return 'the person was removed from the lab';
-    return denialReason(this.#store, { personId: person.id, username: person.username, role: person.role }, await this.#store.classes.assignment(grant.clusterId, grant.vmid));
+    return denialReason(
+      this.#store,
+      { personId: person.id, username: person.username, role: person.role },
+      await this.#store.classes.assignment(grant.clusterId, grant.vmid),
+    );
   }
 
   async #withAccess(record: ConsoleGrantRecord): Promise<ConsoleGrant> {
     const person = await this.#store.classes.getPerson(record.personId);
-    const reason = person ? await denialReason(this.#store, { personId: person.id, username: person.username, role: person.role }, await this.#store.classes.assignment(record.clusterId, record.vmid)) : 'the person was removed from the lab';
-    if (!person || reason !== undefined) throw new ConsoleNotYoursError({ username: person?.username ?? `person ${record.personId}`, clusterId: record.clusterId, vmid: record.vmid, reason: reason ?? '' });
+    const reason = person
+      ? await denialReason(
+          this.#store,
+          { personId: person.id, username: person.username, role: person.role },
+          await this.#store.classes.assignment(record.clusterId, record.vmid),
+        )
+      : 'the person was removed from the lab';
+    if (!person || reason !== undefined)
+      throw new ConsoleNotYoursError({
+        username: person?.username ?? `person ${record.personId}`,
+        clusterId: record.clusterId,
+        vmid: record.vmid,
+        reason: reason ?? '',
+      });
     return { ...record, person };
   }
 }

@@ -55,13 +55,24 @@ export async function watchConsoleSession(
     if (deps.clock.now() >= endsAt) return 'time-limit';
     if ((await deps.grants.accessProblem(grant)) !== undefined) return 'access-revoked';
     try {
-      const status = await deps.api.get(pvePath`/nodes/${session.node}/qemu/${grant.vmid}/status/current`, undefined, { schema: statusSchema, signal: options.signal });
+      const status = await deps.api.get(pvePath`/nodes/${session.node}/qemu/${grant.vmid}/status/current`, undefined, {
+        schema: statusSchema,
+        signal: options.signal,
+      });
       if (status.status !== 'running') return 'vm-stopped';
     } catch (error) {
       if (options.signal.aborted) return 'closed';
       // A VM that is gone answers 500 "does not exist" (or 404 on newer PVE): nothing left to show.
-      if (error instanceof PveHttpError && (error.status === 404 || (error.status === 500 && /does not exist/i.test(error.pveMessage)))) return 'vm-stopped';
-      logger.warn('could not check the state of a VM with an open console', { clusterId: grant.clusterId, vmid: grant.vmid, error });
+      if (
+        error instanceof PveHttpError &&
+        (error.status === 404 || (error.status === 500 && /does not exist/i.test(error.pveMessage)))
+      )
+        return 'vm-stopped';
+      logger.warn('could not check the state of a VM with an open console', {
+        clusterId: grant.clusterId,
+        vmid: grant.vmid,
+        error,
+      });
     }
   }
 }

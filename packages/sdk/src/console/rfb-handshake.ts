@@ -24,7 +24,11 @@ async function failureReason(input: ByteQueue): Promise<string> {
  * for a WebSocket), or "None" when that is all the server offers. Throws `VncHandshakeError`
  * when the server refuses; the server's ClientInit/ServerInit exchange follows.
  */
-export async function authenticateToVncServer(input: ByteQueue, send: (bytes: Uint8Array) => void, password: string): Promise<void> {
+export async function authenticateToVncServer(
+  input: ByteQueue,
+  send: (bytes: Uint8Array) => void,
+  password: string,
+): Promise<void> {
   const minor = minorOf(await input.read(12));
   if (minor < 7) throw new VncHandshakeError(`it speaks RFB 3.${minor}, older than 3.7`);
   const chosenMinor = Math.min(minor, 8);
@@ -42,7 +46,10 @@ export async function authenticateToVncServer(input: ByteQueue, send: (bytes: Ui
     throw new VncHandshakeError(`it offers no security type the relay speaks (${types.join(', ')})`);
   }
   const result = (await input.read(4)).readUInt32BE(0);
-  if (result !== 0) throw new VncHandshakeError(`it refused the VNC password${chosenMinor === 8 ? `: ${await failureReason(input)}` : ''}`);
+  if (result !== 0)
+    throw new VncHandshakeError(
+      `it refused the VNC password${chosenMinor === 8 ? `: ${await failureReason(input)}` : ''}`,
+    );
 }
 
 /**

@@ -29,7 +29,11 @@ export interface VncProxy {
 
 /** Asks PVE to start a VNC proxy for `vmid` on `node`, for a WebSocket (qemu-server `vncproxy`). */
 export async function requestVncProxy(api: PveApi, node: string, vmid: number): Promise<VncProxy> {
-  const data = await api.post(pvePath`/nodes/${node}/qemu/${vmid}/vncproxy`, { websocket: true }, { schema: vncProxySchema });
+  const data = await api.post(
+    pvePath`/nodes/${node}/qemu/${vmid}/vncproxy`,
+    { websocket: true },
+    { schema: vncProxySchema },
+  );
   return { node, vmid, port: data.port, ticket: data.ticket, password: data.password ?? data.ticket, upid: data.upid };
 }
 

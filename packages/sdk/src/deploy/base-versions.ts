@@ -26,8 +26,16 @@ export function baseVersionOf(classId: string, name: string): number | undefined
  * Every version of the class's base template the template inventory knows on `clusterId`, oldest
  * first, with the nodes each has a copy on. Vanished templates are left out.
  */
-export async function classBaseVersions(store: Store, clusterId: string, classId: string): Promise<BaseVersionCopies[]> {
-  const rows: TemplateInventoryRecord[] = await store.templateInventory.list({ clusterId, classId, isClassTemplate: true });
+export async function classBaseVersions(
+  store: Store,
+  clusterId: string,
+  classId: string,
+): Promise<BaseVersionCopies[]> {
+  const rows: TemplateInventoryRecord[] = await store.templateInventory.list({
+    clusterId,
+    classId,
+    isClassTemplate: true,
+  });
   const byVersion = new Map<number, BaseVersionCopies>();
   for (const row of rows) {
     const version = baseVersionOf(classId, row.name);
@@ -40,6 +48,10 @@ export async function classBaseVersions(store: Store, clusterId: string, classId
 }
 
 /** The newest version of the class's base template, or undefined when the class has none yet. */
-export async function currentBaseVersion(store: Store, clusterId: string, classId: string): Promise<BaseVersionCopies | undefined> {
+export async function currentBaseVersion(
+  store: Store,
+  clusterId: string,
+  classId: string,
+): Promise<BaseVersionCopies | undefined> {
   return (await classBaseVersions(store, clusterId, classId)).at(-1);
 }

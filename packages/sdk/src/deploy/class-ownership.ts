@@ -17,7 +17,9 @@ export function creationMarker(classId: string, role: VmRole, deploymentId: stri
 }
 
 /** The creation marker of a description, if it has one. */
-export function readCreationMarker(description: unknown): { classId: string; role: VmRole; deploymentId: string } | undefined {
+export function readCreationMarker(
+  description: unknown,
+): { classId: string; role: VmRole; deploymentId: string } | undefined {
   const match = typeof description === 'string' ? MARKER.exec(description) : null;
   return match ? { classId: match[1]!, role: match[2] as VmRole, deploymentId: match[3]! } : undefined;
 }
@@ -37,6 +39,14 @@ export function roleTag(guest: { tags?: string | undefined }): VmRole | undefine
  * Whether a guest belongs to class `classId`: our tags say so, its creation marker says so, or the
  * store assigns it to the class. A name never does.
  */
-export function ownedByClass(guest: OwnershipFacts, classId: string, assignments: ReadonlyMap<number, VmAssignmentRecord>): boolean {
-  return hasClassTag(guest, classId) || readCreationMarker(guest.description)?.classId === classId || assignments.get(guest.vmid)?.classId === classId;
+export function ownedByClass(
+  guest: OwnershipFacts,
+  classId: string,
+  assignments: ReadonlyMap<number, VmAssignmentRecord>,
+): boolean {
+  return (
+    hasClassTag(guest, classId) ||
+    readCreationMarker(guest.description)?.classId === classId ||
+    assignments.get(guest.vmid)?.classId === classId
+  );
 }

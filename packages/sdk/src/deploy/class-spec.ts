@@ -4,8 +4,17 @@ import { LabError } from '../errors/lab-error.js';
 /** What a teacher asks for: class `classId` with `count` student VMs from `template`. */
 export const classSpecSchema = z
   .object({
-    classId: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is 2–31 lower-case letters, digits or dashes, starting with a letter (e.g. cs101)'),
-    count: z.number().int('the student count must be a whole number').min(0, 'the student count cannot be negative').max(500, 'at most 500 students per class'),
+    classId: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,30}$/,
+        'a class id is 2–31 lower-case letters, digits or dashes, starting with a letter (e.g. cs101)',
+      ),
+    count: z
+      .number()
+      .int('the student count must be a whole number')
+      .min(0, 'the student count cannot be negative')
+      .max(500, 'at most 500 students per class'),
     template: z.string().min(1, 'name a template'),
     clusterId: z.string().optional(),
     strategy: z.enum(['score', 'spread', 'pack']).optional(),
@@ -34,12 +43,18 @@ export function parseClassSpec(input: unknown): ClassSpec {
   const result = classSpecSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new InvalidDeploymentError(`${issue.path.join('.') || 'spec'}: ${issue.message}`, { field: issue.path.join('.') });
+  throw new InvalidDeploymentError(`${issue.path.join('.') || 'spec'}: ${issue.message}`, {
+    field: issue.path.join('.'),
+  });
 }
 
 /** VM name of a class member: `<class>-<username>` made DNS-safe. */
 export function studentVmName(classId: string, username: string): string {
-  const safe = username.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'student';
+  const safe =
+    username
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'student';
   return `${classId}-${safe}`.slice(0, 63);
 }
 

@@ -8,7 +8,12 @@ const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$/;
 
 /** Whether a VM config has a cloud-init drive (`ide2: local-lvm:vm-101-cloudinit,media=cdrom`). */
 export function hasCloudInitDrive(config: Record<string, unknown>): boolean {
-  return Object.entries(config).some(([key, value]) => DRIVE_KEY.test(key) && typeof value === 'string' && /(^|[:/])(vm-\d+-cloudinit|base-\d+-cloudinit)|cloudinit/.test(value.split(',')[0]!));
+  return Object.entries(config).some(
+    ([key, value]) =>
+      DRIVE_KEY.test(key) &&
+      typeof value === 'string' &&
+      /(^|[:/])(vm-\d+-cloudinit|base-\d+-cloudinit)|cloudinit/.test(value.split(',')[0]!),
+  );
 }
 
 /**
@@ -26,7 +31,10 @@ export function encodeSshKeys(keys: readonly string[]): string {
 /** The keys of a PVE `sshkeys` value (see {@link encodeSshKeys}). */
 export function decodeSshKeys(value: unknown): string[] {
   if (typeof value !== 'string' || value === '') return [];
-  return decodeURIComponent(value).split('\n').map((l) => l.trim()).filter(Boolean);
+  return decodeURIComponent(value)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** What cloud-init should set on one student VM. */
@@ -41,13 +49,21 @@ export interface StudentCloudInit {
  * student's lab username), the student's SSH keys, and the class's `ipconfig0` if it sets one.
  * The hostname is the VM name: PVE has no hostname option for QEMU VMs; cloud-init uses the name.
  */
-export async function studentCloudInit(store: Store, classId: string, personId: number | null): Promise<StudentCloudInit | undefined> {
+export async function studentCloudInit(
+  store: Store,
+  classId: string,
+  personId: number | null,
+): Promise<StudentCloudInit | undefined> {
   if (personId === null) return undefined;
   const person = await store.classes.getPerson(personId);
   if (!person) return undefined;
   const settings = await store.classLifecycle.settings(classId);
   const keys = await store.sshKeys.list(personId);
-  return { ciuser: settings?.loginUser ?? person.username.replace(/[^a-z0-9_-]/gi, '_').toLowerCase(), sshkeys: keys.map((k) => k.key), ipconfig0: settings?.ipconfig0 ?? null };
+  return {
+    ciuser: settings?.loginUser ?? person.username.replace(/[^a-z0-9_-]/gi, '_').toLowerCase(),
+    sshkeys: keys.map((k) => k.key),
+    ipconfig0: settings?.ipconfig0 ?? null,
+  };
 }
 
 /**
@@ -64,7 +80,8 @@ export function cloudInitStep(deps: { store: Store; logger?: Logger }): Configur
     if (!wanted) return config;
     const patch: Record<string, string> = {};
     if (config.ciuser !== wanted.ciuser) patch.ciuser = wanted.ciuser;
-    if (wanted.sshkeys.length && decodeSshKeys(config.sshkeys).join('\n') !== wanted.sshkeys.join('\n')) patch.sshkeys = encodeSshKeys(wanted.sshkeys);
+    if (wanted.sshkeys.length && decodeSshKeys(config.sshkeys).join('\n') !== wanted.sshkeys.join('\n'))
+      patch.sshkeys = encodeSshKeys(wanted.sshkeys);
     if (wanted.ipconfig0 !== null && config.ipconfig0 !== wanted.ipconfig0) patch.ipconfig0 = wanted.ipconfig0;
     if (Object.keys(patch).length === 0) return config;
     await pveResources(api).qemu(input.node, input.vmid).updateConfig(patch);

@@ -31,9 +31,23 @@ import { GuestStillLockedError, settledGuest, type GuestState } from './guest-st
 import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
-import { baseVersionUsage, isPublishPlan, publishItem, type BaseVersionUsage, type PublishMode, type PublishPlan } from './publish-base.js';
+import {
+  baseVersionUsage,
+  isPublishPlan,
+  publishItem,
+  type BaseVersionUsage,
+  type PublishMode,
+  type PublishPlan,
+} from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
-import { isResetPlan, resetOneVm, VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './vm-reset.js';
+import {
+  isResetPlan,
+  resetOneVm,
+  VmResetError,
+  type ConfigureStudentVm,
+  type ResetPlan,
+  type ResetVm,
+} from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
 
 /** What the engine needs. */
@@ -157,7 +171,8 @@ type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
  * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
  * client's to retry, under the deployment's retry budget.
  */
-const RETRY_ITEM = (error: unknown): boolean => error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
+const RETRY_ITEM = (error: unknown): boolean =>
+  error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
 
 /** Backoff between attempts of one item. */
 const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };
@@ -190,14 +205,21 @@ export class DeploymentEngine {
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
-    this.#configure = deps.configureStudentVm === false ? undefined : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
+    this.#configure =
+      deps.configureStudentVm === false
+        ? undefined
+        : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
   }
 
   /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
   async plan(spec: ClassSpecInput): Promise<ClassPlan> {
     const { classId } = parseClassSpec(spec);
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
-    if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)) throw await this.#inProgress(classId);
+    if (
+      this.#active.has(classId) ||
+      (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)
+    )
+      throw await this.#inProgress(classId);
     const plan = await planClass(this.#deps, spec);
     await this.#preflight(plan);
     return plan;
@@ -221,11 +243,15 @@ export class DeploymentEngine {
    */
   async apply(plan: ClassPlan, options: ApplyOptions = {}): Promise<DeploymentHandle> {
     const classId = plan.spec.classId;
-    if (plan.counts.delete > 0 && !options.confirmDeletes) throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
+    if (plan.counts.delete > 0 && !options.confirmDeletes)
+      throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
     // Claimed before the first await: two applies of one class in this process (two teachers in
     // one bot) would otherwise both pass the check and share this process's lease.
-    this.#active.set(classId, { ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}), startedAt: this.#clock.now() });
+    this.#active.set(classId, {
+      ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}),
+      startedAt: this.#clock.now(),
+    });
     let lease: DeploymentLease | undefined;
     try {
       await this.#preflight(plan);
@@ -239,17 +265,34 @@ export class DeploymentEngine {
         }
         const fresh = await planClass(this.#deps, plan.spec);
         const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
-        if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid))) throw new PlanChangedError(classId, 'it would now delete other VMs');
+        if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
+          throw new PlanChangedError(classId, 'it would now delete other VMs');
         plan = fresh;
       }
       const id = randomUUID();
       const now = this.#clock.now();
       const record: DeploymentRecord = {
-        id, classId, clusterId: plan.clusterId, spec: { spec: plan.spec, plan } satisfies StoredSpec, status: 'planned',
-        createdBy: plan.spec.requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null, notify: options.notify ?? null,
+        id,
+        classId,
+        clusterId: plan.clusterId,
+        spec: { spec: plan.spec, plan } satisfies StoredSpec,
+        status: 'planned',
+        createdBy: plan.spec.requestedBy,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: null,
+        error: null,
+        notify: options.notify ?? null,
       };
       await this.#deps.store.deployments.create(record, itemsOf(id, plan, now));
-      await this.#deps.store.audit.record({ at: now, actor: plan.spec.requestedBy, action: 'class.deploy', target: classId, outcome: 'ok', details: { deploymentId: id, ...plan.counts } });
+      await this.#deps.store.audit.record({
+        at: now,
+        actor: plan.spec.requestedBy,
+        action: 'class.deploy',
+        target: classId,
+        outcome: 'ok',
+        details: { deploymentId: id, ...plan.counts },
+      });
       return this.#start(id, classId, lease, options.onEvent);
     } catch (error) {
       await lease?.release();
@@ -277,7 +320,12 @@ export class DeploymentEngine {
     for (const p of await this.#deps.store.classes.listPeople()) people.set(p.id, p.username);
     const wanted = request.all ? undefined : new Set(request.usernames ?? []);
     const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
-      (a) => a.clusterId === clusterId && a.role === 'student' && a.personId !== null && (request.vmid === undefined || a.vmid === request.vmid) && (!wanted || wanted.has(people.get(a.personId) ?? '')),
+      (a) =>
+        a.clusterId === clusterId &&
+        a.role === 'student' &&
+        a.personId !== null &&
+        (request.vmid === undefined || a.vmid === request.vmid) &&
+        (!wanted || wanted.has(people.get(a.personId) ?? '')),
     );
     const resources = new Map((await listVmResources(this.#deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
     const vms: ResetVm[] = [];
@@ -287,11 +335,22 @@ export class DeploymentEngine {
       const name = r?.name ?? row?.name;
       const node = r?.node ?? row?.node;
       if (!name || !node) continue;
-      vms.push({ name, vmid: a.vmid, personId: a.personId, owner: people.get(a.personId!) ?? null, node, start: r?.status === 'running' });
+      vms.push({
+        name,
+        vmid: a.vmid,
+        personId: a.personId,
+        owner: people.get(a.personId!) ?? null,
+        node,
+        start: r?.status === 'running',
+      });
     }
     if (wanted) {
       const missing = [...wanted].filter((u) => !vms.some((v) => v.owner === u));
-      if (missing.length) throw new VmResetError(`${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`, { classId, missing });
+      if (missing.length)
+        throw new VmResetError(
+          `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`,
+          { classId, missing },
+        );
     }
     return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
   }
@@ -303,9 +362,25 @@ export class DeploymentEngine {
    * allows it), tags, cloud-init settings and assignment; one that ran is started again.
    */
   async applyReset(plan: ResetPlan, options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {}): Promise<DeploymentHandle> {
-    return this.#applyItems(plan.classId, plan.clusterId, plan.requestedBy, plan, plan.vms.map((v) => ({ name: v.name, kind: 'student' as const, personId: v.personId, node: v.node, vmid: v.vmid })), {
-      action: 'vm.reset', details: { base: plan.base.name, vms: plan.vms.map((v) => v.vmid) },
-    }, options, this.#clock.now());
+    return this.#applyItems(
+      plan.classId,
+      plan.clusterId,
+      plan.requestedBy,
+      plan,
+      plan.vms.map((v) => ({
+        name: v.name,
+        kind: 'student' as const,
+        personId: v.personId,
+        node: v.node,
+        vmid: v.vmid,
+      })),
+      {
+        action: 'vm.reset',
+        details: { base: plan.base.name, vms: plan.vms.map((v) => v.vmid) },
+      },
+      options,
+      this.#clock.now(),
+    );
   }
 
   /**
@@ -319,11 +394,18 @@ export class DeploymentEngine {
     if (!clusterId) throw new VmResetError('no cluster is configured');
     const api = this.#deps.clusters.get(clusterId);
     const versions = await classBaseVersions(this.#deps.store, clusterId, classId);
-    if (versions.length === 0) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
-    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId);
+    if (versions.length === 0)
+      throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
+      (a) => a.clusterId === clusterId,
+    );
     const resources = new Map((await listVmResources(api)).map((r) => [r.vmid, r]));
-    const teacherVm = assignments.filter((a) => a.role === 'teacher').map((a) => resources.get(a.vmid)).find((r) => r !== undefined && Number(r.template) !== 1);
-    if (!teacherVm) throw new VmResetError(`${classId} has no teacher VM to publish from; deploy the class first`, { classId });
+    const teacherVm = assignments
+      .filter((a) => a.role === 'teacher')
+      .map((a) => resources.get(a.vmid))
+      .find((r) => r !== undefined && Number(r.template) !== 1);
+    if (!teacherVm)
+      throw new VmResetError(`${classId} has no teacher VM to publish from; deploy the class first`, { classId });
     const version = Math.max(...versions.map((v) => v.version)) + 1;
     const running = teacherVm.status === 'running';
     const mode = request.mode ?? 'shutdown';
@@ -331,10 +413,22 @@ export class DeploymentEngine {
     const disk = findBootDisk(config);
     const storages = disk ? await pveResources(api).storage(teacherVm.node).list({ storage: disk.storage }) : [];
     const shared = storages.find((x) => x.storage === disk?.storage)?.shared === 1;
-    const studentNodes = new Set(assignments.filter((a) => a.role === 'student').map((a) => resources.get(a.vmid)?.node).filter((n): n is string => n !== undefined));
+    const studentNodes = new Set(
+      assignments
+        .filter((a) => a.role === 'student')
+        .map((a) => resources.get(a.vmid)?.node)
+        .filter((n): n is string => n !== undefined),
+    );
     return {
-      kind: 'publish', classId, clusterId, requestedBy: request.requestedBy ?? 'system', version, name: baseVersionName(classId, version), note: request.note ?? null,
-      teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running }, mode,
+      kind: 'publish',
+      classId,
+      clusterId,
+      requestedBy: request.requestedBy ?? 'system',
+      version,
+      name: baseVersionName(classId, version),
+      note: request.note ?? null,
+      teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running },
+      mode,
       snapname: running && mode === 'snapshot' ? `lab-publish-v${version}` : null,
       replicateTo: shared ? [] : [...studentNodes].filter((n) => n !== teacherVm.node).sort(),
     };
@@ -347,12 +441,33 @@ export class DeploymentEngine {
    * registered in the template inventory and as a base version, and copied to the students' nodes.
    * Students are not touched: `applyReset` moves them to the newest version.
    */
-  async applyPublish(plan: PublishPlan, options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {}): Promise<DeploymentHandle> {
+  async applyPublish(
+    plan: PublishPlan,
+    options: Pick<ApplyOptions, 'onEvent' | 'notify'> = {},
+  ): Promise<DeploymentHandle> {
     const now = this.#clock.now();
-    return this.#applyItems(plan.classId, plan.clusterId, plan.requestedBy, plan, [
-      { name: plan.name, kind: 'base', personId: null, node: plan.teacher.node, vmid: null },
-      ...plan.replicateTo.map((node) => ({ name: `${plan.name}@${node}`, kind: 'replica' as const, personId: null, node, vmid: null })),
-    ], { action: 'class.publish', details: { name: plan.name, note: plan.note, teacherVmid: plan.teacher.vmid, snapshot: plan.snapname } }, options, now);
+    return this.#applyItems(
+      plan.classId,
+      plan.clusterId,
+      plan.requestedBy,
+      plan,
+      [
+        { name: plan.name, kind: 'base', personId: null, node: plan.teacher.node, vmid: null },
+        ...plan.replicateTo.map((node) => ({
+          name: `${plan.name}@${node}`,
+          kind: 'replica' as const,
+          personId: null,
+          node,
+          vmid: null,
+        })),
+      ],
+      {
+        action: 'class.publish',
+        details: { name: plan.name, note: plan.note, teacherVmid: plan.teacher.vmid, snapshot: plan.snapname },
+      },
+      options,
+      now,
+    );
   }
 
   /** The class's base versions, oldest first, with notes, dates and the VMs that use each. */
@@ -361,7 +476,16 @@ export class DeploymentEngine {
     return baseVersionUsage(this.#deps.store, this.#deps.clusters.get(clusterId), clusterId, classId);
   }
 
-  async #applyItems(classId: string, clusterId: string, requestedBy: string, spec: ResetPlan | PublishPlan, items: Array<Pick<DeploymentItemRecord, 'name' | 'kind' | 'personId' | 'node' | 'vmid'>>, audit: { action: string; details: Record<string, unknown> }, options: Pick<ApplyOptions, 'onEvent' | 'notify'>, now: number): Promise<DeploymentHandle> {
+  async #applyItems(
+    classId: string,
+    clusterId: string,
+    requestedBy: string,
+    spec: ResetPlan | PublishPlan,
+    items: Array<Pick<DeploymentItemRecord, 'name' | 'kind' | 'personId' | 'node' | 'vmid'>>,
+    audit: { action: string; details: Record<string, unknown> },
+    options: Pick<ApplyOptions, 'onEvent' | 'notify'>,
+    now: number,
+  ): Promise<DeploymentHandle> {
     if (this.#active.has(classId)) throw await this.#inProgress(classId);
     this.#active.set(classId, { startedBy: requestedBy, startedAt: now });
     let lease: DeploymentLease | undefined;
@@ -373,9 +497,31 @@ export class DeploymentEngine {
         await this.#run(d.id, lease, () => undefined);
       }
       const id = randomUUID();
-      const record: DeploymentRecord = { id, classId, clusterId, spec, status: 'planned', createdBy: requestedBy, createdAt: now, updatedAt: now, finishedAt: null, error: null, notify: options.notify ?? null };
-      await this.#deps.store.deployments.create(record, items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })));
-      await this.#deps.store.audit.record({ at: now, actor: requestedBy, action: audit.action, target: classId, outcome: 'ok', details: { deploymentId: id, ...audit.details } });
+      const record: DeploymentRecord = {
+        id,
+        classId,
+        clusterId,
+        spec,
+        status: 'planned',
+        createdBy: requestedBy,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: null,
+        error: null,
+        notify: options.notify ?? null,
+      };
+      await this.#deps.store.deployments.create(
+        record,
+        items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
+      );
+      await this.#deps.store.audit.record({
+        at: now,
+        actor: requestedBy,
+        action: audit.action,
+        target: classId,
+        outcome: 'ok',
+        details: { deploymentId: id, ...audit.details },
+      });
       return this.#start(id, classId, lease, options.onEvent);
     } catch (error) {
       await lease?.release();
@@ -393,7 +539,12 @@ export class DeploymentEngine {
     for (const d of await this.#deps.store.deployments.unfinished()) {
       if (this.#active.has(d.classId)) continue;
       this.#active.set(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
-      const lease = await DeploymentLease.acquire(this.#leaseDeps(), d.classId, this.#instanceId, this.#leaseTtlMs).catch(() => undefined);
+      const lease = await DeploymentLease.acquire(
+        this.#leaseDeps(),
+        d.classId,
+        this.#instanceId,
+        this.#leaseTtlMs,
+      ).catch(() => undefined);
       const current = lease && (await this.#deps.store.deployments.get(d.id));
       if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
         await lease?.release();
@@ -417,8 +568,12 @@ export class DeploymentEngine {
     const stop = new AbortController();
     const loop = (async () => {
       while (!stop.signal.aborted) {
-        await this.resume(options).catch((error: unknown) => this.#logger.error('deployment take-over failed', { error }));
-        await this.#clock.sleep(options.intervalMs ?? Math.ceil(this.#leaseTtlMs / 2), stop.signal).catch(() => undefined);
+        await this.resume(options).catch((error: unknown) =>
+          this.#logger.error('deployment take-over failed', { error }),
+        );
+        await this.#clock
+          .sleep(options.intervalMs ?? Math.ceil(this.#leaseTtlMs / 2), stop.signal)
+          .catch(() => undefined);
       }
     })();
     return {
@@ -435,7 +590,9 @@ export class DeploymentEngine {
   }
 
   /** A deployment and its items, for polling. */
-  async getDeployment(id: string): Promise<{ deployment: DeploymentRecord; items: DeploymentItemRecord[] } | undefined> {
+  async getDeployment(
+    id: string,
+  ): Promise<{ deployment: DeploymentRecord; items: DeploymentItemRecord[] } | undefined> {
     const deployment = await this.#deps.store.deployments.get(id);
     return deployment && { deployment, items: await this.#deps.store.deployments.items(id) };
   }
@@ -445,13 +602,25 @@ export class DeploymentEngine {
   }
 
   async #inProgress(classId: string): Promise<DeploymentInProgressError> {
-    const [running] = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId).sort((a, b) => b.createdAt - a.createdAt);
+    const [running] = (await this.#deps.store.deployments.unfinished())
+      .filter((d) => d.classId === classId)
+      .sort((a, b) => b.createdAt - a.createdAt);
     // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
     const claimed = this.#active.get(classId);
-    return new DeploymentInProgressError({ classId, ...(running ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt } : (claimed ?? {})) });
+    return new DeploymentInProgressError({
+      classId,
+      ...(running
+        ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt }
+        : (claimed ?? {})),
+    });
   }
 
-  #start(id: string, classId: string, lease: DeploymentLease, onEvent?: (e: DeploymentEvent) => void): DeploymentHandle {
+  #start(
+    id: string,
+    classId: string,
+    lease: DeploymentLease,
+    onEvent?: (e: DeploymentEvent) => void,
+  ): DeploymentHandle {
     const channel = new EventChannel<DeploymentEvent>();
     const emit = (e: DeploymentEvent): void => {
       channel.push(e);
@@ -486,10 +655,16 @@ export class DeploymentEngine {
     const removed: SummaryVm[] = [];
 
     const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
-      this.#attemptItem({ deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' }, work, async () => {
-        const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) => this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }));
-        if (gone) removed.push(gone);
-      });
+      this.#attemptItem(
+        { deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' },
+        work,
+        async () => {
+          const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) =>
+            this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }),
+          );
+          if (gone) removed.push(gone);
+        },
+      );
     const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
     const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
 
@@ -498,16 +673,26 @@ export class DeploymentEngine {
     // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
     const throttle = new DeploymentThrottle(this.#limits);
     const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
-    const slot = (node: string) => <T>(work: () => Promise<T>) => throttle.run(node, storageKey(node), work);
-    const teacherWork = Promise.all(byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit, slot(t.node!)))));
+    const slot =
+      (node: string) =>
+      <T>(work: () => Promise<T>) =>
+        throttle.run(node, storageKey(node), work);
+    const teacherWork = Promise.all(
+      byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit, slot(t.node!)))),
+    );
     const studentChain = async (): Promise<void> => {
       const [baseItem] = byRole('base');
-      if (baseItem) await guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit, slot(baseItem.node!)));
+      if (baseItem)
+        await guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit, slot(baseItem.node!)));
       const base = baseItem ? await itemState(baseItem.name) : undefined;
       if (base?.status !== 'done' || base.vmid === null) return;
       const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
       await Promise.all(
-        byRole('replica').map((r) => slot(r.node!)(() => guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)))),
+        byRole('replica').map((r) =>
+          slot(r.node!)(() =>
+            guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)),
+          ),
+        ),
       );
       for (const r of byRole('replica')) {
         const state = await itemState(r.name);
@@ -518,8 +703,19 @@ export class DeploymentEngine {
           guard(s, async () => {
             const sourceNode = plan.storage.shared ? base.node! : s.node!;
             const sourceVmid = copies[sourceNode];
-            if (sourceVmid === undefined && s.vmid === null) throw new InvalidDeploymentError(`the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`);
-            await this.#ensureVm(api, plan, id, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, emit, slot(s.node!));
+            if (sourceVmid === undefined && s.vmid === null)
+              throw new InvalidDeploymentError(
+                `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
+              );
+            await this.#ensureVm(
+              api,
+              plan,
+              id,
+              s,
+              { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
+              emit,
+              slot(s.node!),
+            );
           }),
         ),
       );
@@ -532,7 +728,10 @@ export class DeploymentEngine {
         if (d.vmid !== null) {
           const resource = (await listVmResources(api)).find((r) => r.vmid === d.vmid);
           const assignments = await this.#classAssignments(plan.clusterId, classId);
-          if (resource && !ownedByClass({ vmid: resource.vmid, tags: resource.tags }, classId, assignments)) throw new InvalidDeploymentError(`${d.name} (${d.vmid}) no longer belongs to ${classId}; it was left alone`);
+          if (resource && !ownedByClass({ vmid: resource.vmid, tags: resource.tags }, classId, assignments))
+            throw new InvalidDeploymentError(
+              `${d.name} (${d.vmid}) no longer belongs to ${classId}; it was left alone`,
+            );
           if (resource) await this.#destroyGuest(api, plan.clusterId, resource.node, d.vmid);
         }
         await store.deployments.updateItem(id, d.name, { status: 'deleted', updatedAt: this.#clock.now() });
@@ -544,7 +743,11 @@ export class DeploymentEngine {
     const base: Omit<DeploymentSummary, 'status' | 'orphans' | 'unregistered' | 'duplicates' | 'durationMs'> = {
       deploymentId: id,
       classId,
-      created: finalItems.filter((i) => i.status === 'done' && (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create')).length,
+      created: finalItems.filter(
+        (i) =>
+          i.status === 'done' &&
+          (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create'),
+      ).length,
       kept: plan.counts.keep,
       deleted: finalItems.filter((i) => i.status === 'deleted').length,
       failed: failures,
@@ -552,8 +755,24 @@ export class DeploymentEngine {
       unseated: plan.unseated ?? [],
     };
     if (lease.lost) {
-      const summary: DeploymentSummary = { ...base, status: 'interrupted', orphans: [], unregistered: [], duplicates: [], durationMs: this.#clock.now() - started };
-      emit({ type: 'done', deploymentId: id, status: 'interrupted', created: summary.created, kept: summary.kept, deleted: summary.deleted, failed: failures.length, durationMs: summary.durationMs });
+      const summary: DeploymentSummary = {
+        ...base,
+        status: 'interrupted',
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+        durationMs: this.#clock.now() - started,
+      };
+      emit({
+        type: 'done',
+        deploymentId: id,
+        status: 'interrupted',
+        created: summary.created,
+        kept: summary.kept,
+        deleted: summary.deleted,
+        failed: failures.length,
+        durationMs: summary.durationMs,
+      });
       return summary;
     }
     const check = await this.#reconcile(api, plan, id, finalItems);
@@ -567,18 +786,48 @@ export class DeploymentEngine {
     ];
     const status = problems.length ? 'failed' : 'done';
     const finishedAt = this.#clock.now();
-    await store.deployments.update(id, { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null }, finishedAt);
-    const summary: DeploymentSummary = { ...base, status, orphans: check.orphans, unregistered: check.unregistered, duplicates: check.duplicates, durationMs: finishedAt - started };
-    emit({ type: 'done', deploymentId: id, status, created: summary.created, kept: summary.kept, deleted: summary.deleted, failed: failures.length, durationMs: summary.durationMs });
+    await store.deployments.update(
+      id,
+      { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null },
+      finishedAt,
+    );
+    const summary: DeploymentSummary = {
+      ...base,
+      status,
+      orphans: check.orphans,
+      unregistered: check.unregistered,
+      duplicates: check.duplicates,
+      durationMs: finishedAt - started,
+    };
+    emit({
+      type: 'done',
+      deploymentId: id,
+      status,
+      created: summary.created,
+      kept: summary.kept,
+      deleted: summary.deleted,
+      failed: failures.length,
+      durationMs: summary.durationMs,
+    });
     return summary;
   }
 
-  #runReset(id: string, plan: ResetPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+  #runReset(
+    id: string,
+    plan: ResetPlan,
+    lease: DeploymentLease,
+    emit: (e: DeploymentEvent) => void,
+  ): Promise<DeploymentSummary> {
     return this.#runItems(id, plan, lease, emit);
   }
 
   /** Runs a reset or a publish: its items under the limits (a publish's copies after its base), then prunes unused old bases. */
-  async #runItems(id: string, plan: ResetPlan | PublishPlan, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+  async #runItems(
+    id: string,
+    plan: ResetPlan | PublishPlan,
+    lease: DeploymentLease,
+    emit: (e: DeploymentEvent) => void,
+  ): Promise<DeploymentSummary> {
     const started = this.#clock.now();
     const store = this.#deps.store;
     const api = this.#budgetedApi(plan.clusterId);
@@ -587,18 +836,30 @@ export class DeploymentEngine {
     emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
     const failures: Array<{ name: string; error: string }> = [];
     const deps = {
-      store, clock: this.#clock, logger: this.#logger, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000, configure: this.#configure,
+      store,
+      clock: this.#clock,
+      logger: this.#logger,
+      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
+      configure: this.#configure,
     };
     const throttle = new DeploymentThrottle(this.#limits);
     const work = plan.kind === 'reset' ? resetOneVm : publishItem;
-    const phases = plan.kind === 'reset' ? [items] : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
-    for (const phase of phases) await Promise.all(
-      phase.map((item) =>
-        throttle.run(item.node ?? '', item.node ?? '', () =>
-          this.#attemptItem({ deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' }, () => work(deps, api, plan as never, id, item, emit)),
+    const phases =
+      plan.kind === 'reset'
+        ? [items]
+        : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
+    for (const phase of phases)
+      await Promise.all(
+        phase.map((item) =>
+          throttle.run(item.node ?? '', item.node ?? '', () =>
+            this.#attemptItem(
+              { deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' },
+              () => work(deps, api, plan as never, id, item, emit),
+            ),
+          ),
         ),
-      ),
-    );
+      );
     const finalItems = await store.deployments.items(id);
     const created = finalItems.filter((i) => i.status === 'done').length;
     const interrupted = lease.lost;
@@ -611,11 +872,46 @@ export class DeploymentEngine {
     }
     const status: DeploymentSummary['status'] = interrupted ? 'interrupted' : failures.length ? 'failed' : 'done';
     const finishedAt = this.#clock.now();
-    if (status !== 'interrupted') await store.deployments.update(id, { status, finishedAt, error: failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join('; ').slice(0, 2000) : null }, finishedAt);
+    if (status !== 'interrupted')
+      await store.deployments.update(
+        id,
+        {
+          status,
+          finishedAt,
+          error: failures.length
+            ? failures
+                .map((f) => `${f.name}: ${f.error}`)
+                .join('; ')
+                .slice(0, 2000)
+            : null,
+        },
+        finishedAt,
+      );
     const summary: DeploymentSummary = {
-      deploymentId: id, classId: plan.classId, status, created, kept: 0, deleted, failed: failures, orphans: [], unregistered: [], duplicates: [], removed: [], unseated: [], durationMs: finishedAt - started,
+      deploymentId: id,
+      classId: plan.classId,
+      status,
+      created,
+      kept: 0,
+      deleted,
+      failed: failures,
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+      removed: [],
+      unseated: [],
+      durationMs: finishedAt - started,
     };
-    emit({ type: 'done', deploymentId: id, status, created, kept: 0, deleted, failed: failures.length, durationMs: summary.durationMs });
+    emit({
+      type: 'done',
+      deploymentId: id,
+      status,
+      created,
+      kept: 0,
+      deleted,
+      failed: failures.length,
+      durationMs: summary.durationMs,
+    });
     return summary;
   }
 
@@ -623,7 +919,13 @@ export class DeploymentEngine {
    * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
    * (PVE refuses to delete a base a linked clone uses; a refusal keeps the copy). Returns how many.
    */
-  async #pruneOldBases(api: PveApi, clusterId: string, classId: string, emit: (e: DeploymentEvent) => void, deploymentId: string): Promise<number> {
+  async #pruneOldBases(
+    api: PveApi,
+    clusterId: string,
+    classId: string,
+    emit: (e: DeploymentEvent) => void,
+    deploymentId: string,
+  ): Promise<number> {
     const usage = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
     let deleted = 0;
     for (const v of usage.filter((u) => !u.current && u.users.length === 0)) {
@@ -640,17 +942,27 @@ export class DeploymentEngine {
         }
         deleted++;
         emit({ type: 'deleted', deploymentId, name: `${v.name}@${node}`, vmid });
-        const rest = (await this.#deps.store.templateInventory.list({ clusterId })).filter((t) => !(t.node === node && t.vmid === vmid)).map((t) => ({ node: t.node, vmid: t.vmid }));
+        const rest = (await this.#deps.store.templateInventory.list({ clusterId }))
+          .filter((t) => !(t.node === node && t.vmid === vmid))
+          .map((t) => ({ node: t.node, vmid: t.vmid }));
         await this.#deps.store.templateInventory.markVanished(clusterId, rest, this.#clock.now());
         const template = await this.#deps.store.templates.getByName(v.name);
         if (template) {
           await this.#deps.store.templates.removeMapping(template.id, clusterId, node);
-          if ((await this.#deps.store.templates.mappings(template.id)).length === 0) await this.#deps.store.templates.delete(template.id);
+          if ((await this.#deps.store.templates.mappings(template.id)).length === 0)
+            await this.#deps.store.templates.delete(template.id);
         }
       }
       if (kept === 0) {
         await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
-        await this.#deps.store.audit.record({ at: this.#clock.now(), actor: 'system', action: 'class.base-version.delete', target: classId, outcome: 'ok', details: { version: v.version, name: v.name } });
+        await this.#deps.store.audit.record({
+          at: this.#clock.now(),
+          actor: 'system',
+          action: 'class.base-version.delete',
+          target: classId,
+          outcome: 'ok',
+          details: { version: v.version, name: v.name },
+        });
         this.#logger.info('removed an unused old base version', { classId, name: v.name });
       }
     }
@@ -663,7 +975,14 @@ export class DeploymentEngine {
    * lease is lost, and an item already done (or deleted) is skipped.
    */
   async #attemptItem(
-    run: { deploymentId: string; item: DeploymentItemRecord; lease: DeploymentLease; emit: (e: DeploymentEvent) => void; failures: Array<{ name: string; error: string }>; logMessage: string },
+    run: {
+      deploymentId: string;
+      item: DeploymentItemRecord;
+      lease: DeploymentLease;
+      emit: (e: DeploymentEvent) => void;
+      failures: Array<{ name: string; error: string }>;
+      logMessage: string;
+    },
     work: () => Promise<void>,
     onFailed?: () => Promise<void>,
   ): Promise<void> {
@@ -673,7 +992,10 @@ export class DeploymentEngine {
     for (let attempt = 1; ; attempt++) {
       if (lease.lost) return;
       try {
-        await store.deployments.updateItem(deploymentId, item.name, { attempt: item.attempt + attempt, updatedAt: this.#clock.now() });
+        await store.deployments.updateItem(deploymentId, item.name, {
+          attempt: item.attempt + attempt,
+          updatedAt: this.#clock.now(),
+        });
         await work();
         return;
       } catch (error) {
@@ -683,8 +1005,18 @@ export class DeploymentEngine {
         }
         const message = error instanceof Error ? error.message : String(error);
         failures.push({ name: item.name, error: message });
-        await store.deployments.updateItem(deploymentId, item.name, { status: 'failed', error: message.slice(0, 1000), updatedAt: this.#clock.now() });
-        emit({ type: 'failed', deploymentId, name: item.name, reason: message, ...(error instanceof LabError ? { code: error.code } : {}) });
+        await store.deployments.updateItem(deploymentId, item.name, {
+          status: 'failed',
+          error: message.slice(0, 1000),
+          updatedAt: this.#clock.now(),
+        });
+        emit({
+          type: 'failed',
+          deploymentId,
+          name: item.name,
+          reason: message,
+          ...(error instanceof LabError ? { code: error.code } : {}),
+        });
         this.#logger.error(run.logMessage, { deploymentId, name: item.name, error });
         await onFailed?.();
         return;
@@ -697,7 +1029,15 @@ export class DeploymentEngine {
    * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
    * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
    */
-  async #ensureVm(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, source: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void, cloneSlot: CloneSlot): Promise<void> {
+  async #ensureVm(
+    api: PveApi,
+    plan: ClassPlan,
+    deploymentId: string,
+    item: Item,
+    source: { node: string; vmid: number },
+    emit: (e: DeploymentEvent) => void,
+    cloneSlot: CloneSlot,
+  ): Promise<void> {
     const role = item.role === 'replica' ? 'base' : item.role;
     let state = await this.#recordedGuest(api, plan, item);
     const adopted = state !== undefined;
@@ -714,7 +1054,15 @@ export class DeploymentEngine {
           ...this.#cloneTiming(),
           onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
           onProgress: (p) => {
-            if (p.phase === 'cloning' && p.percent !== undefined) emit({ type: 'cloning', deploymentId, name: item.name, node, ...(p.vmid ? { vmid: p.vmid } : {}), percent: p.percent });
+            if (p.phase === 'cloning' && p.percent !== undefined)
+              emit({
+                type: 'cloning',
+                deploymentId,
+                name: item.name,
+                node,
+                ...(p.vmid ? { vmid: p.vmid } : {}),
+                percent: p.percent,
+              });
           },
         });
       });
@@ -723,11 +1071,33 @@ export class DeploymentEngine {
     }
     const vmid = item.vmid!;
     emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state.node, updatedAt: this.#clock.now() });
-    if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: source.vmid, config: state.config });
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
+      status: 'verifying',
+      vmid,
+      node: state.node,
+      updatedAt: this.#clock.now(),
+    });
+    if (!findBootDisk(state.config))
+      throw new CloneMissingDiskError({
+        clusterId: plan.clusterId,
+        node: state.node,
+        vmid,
+        sourceVmid: source.vmid,
+        config: state.config,
+      });
     if (role === 'student' && item.action === 'create' && this.#configure) {
       // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
-      state = { node: state.node, config: await this.#configure(api, { classId: plan.spec.classId, clusterId: plan.clusterId, node: state.node, vmid, personId: item.personId, config: state.config }) };
+      state = {
+        node: state.node,
+        config: await this.#configure(api, {
+          classId: plan.spec.classId,
+          clusterId: plan.clusterId,
+          node: state.node,
+          vmid,
+          personId: item.personId,
+          config: state.config,
+        }),
+      };
     }
     state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
     await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
@@ -739,7 +1109,14 @@ export class DeploymentEngine {
    * there (local storage: clone beside the base, then migrate offline), converted and registered.
    * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
    */
-  async #ensureReplica(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item, base: { node: string; vmid: number }, emit: (e: DeploymentEvent) => void): Promise<void> {
+  async #ensureReplica(
+    api: PveApi,
+    plan: ClassPlan,
+    deploymentId: string,
+    item: Item,
+    base: { node: string; vmid: number },
+    emit: (e: DeploymentEvent) => void,
+  ): Promise<void> {
     const target = item.node!;
     let state = await this.#recordedGuest(api, plan, item);
     const adopted = state !== undefined;
@@ -763,7 +1140,11 @@ export class DeploymentEngine {
     if (state.node !== target) {
       if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
       emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-      await waitForTask(api, await pveResources(api).qemu(state.node, vmid).migrate({ target }), this.#taskOptions(3_600_000));
+      await waitForTask(
+        api,
+        await pveResources(api).qemu(state.node, vmid).migrate({ target }),
+        this.#taskOptions(3_600_000),
+      );
       state = await this.#settled(api, vmid);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     }
@@ -778,23 +1159,36 @@ export class DeploymentEngine {
     const state = await this.#settled(api, item.vmid, item.node ?? undefined);
     if (!state) return undefined;
     const marker = readCreationMarker(state.config.description);
-    const ours = item.action === 'keep' || marker?.classId === plan.spec.classId || hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
+    const ours =
+      item.action === 'keep' ||
+      marker?.classId === plan.spec.classId ||
+      hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
     if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
     if (ours && item.action === 'keep') return state;
-    this.#logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', { name: item.name, vmid: item.vmid, found: state.config.name });
+    this.#logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', {
+      name: item.name,
+      vmid: item.vmid,
+      found: state.config.name,
+    });
     return undefined;
   }
 
   async #recordVmid(deploymentId: string, item: Item, vmid: number): Promise<void> {
     item.vmid = vmid;
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: this.#clock.now() });
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
+      status: 'cloning',
+      vmid,
+      updatedAt: this.#clock.now(),
+    });
   }
 
   #cloneTiming() {
     return {
       pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
       timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-      ...(this.#deps.cloneLostAnswerGraceMs !== undefined ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs } : {}),
+      ...(this.#deps.cloneLostAnswerGraceMs !== undefined
+        ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs }
+        : {}),
       clock: this.#clock,
       logger: this.#logger,
     };
@@ -806,10 +1200,21 @@ export class DeploymentEngine {
   }
 
   #settled(api: PveApi, vmid: number, node?: string): Promise<GuestState | undefined> {
-    return settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000), ...(node ? { node } : {}) });
+    return settledGuest(api, vmid, {
+      clock: this.#clock,
+      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000),
+      ...(node ? { node } : {}),
+    });
   }
 
-  async #tagAndConvert(api: PveApi, state: GuestState, vmid: number, tags: string, template: boolean): Promise<GuestState> {
+  async #tagAndConvert(
+    api: PveApi,
+    state: GuestState,
+    vmid: number,
+    tags: string,
+    template: boolean,
+  ): Promise<GuestState> {
     if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     let config: Record<string, unknown> = { ...state.config, tags };
     if (template && Number(config.template) !== 1) {
@@ -820,45 +1225,111 @@ export class DeploymentEngine {
     return { node: state.node, config };
   }
 
-  async #register(plan: ClassPlan, deploymentId: string, item: Item, state: GuestState, vmid: number, template?: { isReplica: boolean }): Promise<void> {
+  async #register(
+    plan: ClassPlan,
+    deploymentId: string,
+    item: Item,
+    state: GuestState,
+    vmid: number,
+    template?: { isReplica: boolean },
+  ): Promise<void> {
     const now = this.#clock.now();
     const role: VmRole = item.role === 'replica' ? 'base' : item.role;
     const { node, config } = state;
     // Read outside the transaction: on SQLite the transaction holds the only connection.
     const sourceTemplate = template ? await this.#deps.catalog.get(plan.templateName) : undefined;
     await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
-      await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role }, now);
+      await tx.inventory.upsertMany([
+        inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+      ]);
+      await tx.classes.assignVm(
+        { clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role },
+        now,
+      );
       if (template) {
         const name = baseVmName(plan.spec.classId);
         await tx.templateInventory.upsert({
-          clusterId: plan.clusterId, node, vmid, name, isReplica: template.isReplica, sourceVmid: plan.source.vmid, sourceNode: plan.source.node,
-          isClassTemplate: true, classId: plan.spec.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
+          clusterId: plan.clusterId,
+          node,
+          vmid,
+          name,
+          isReplica: template.isReplica,
+          sourceVmid: plan.source.vmid,
+          sourceNode: plan.source.node,
+          isClassTemplate: true,
+          classId: plan.spec.classId,
+          lastVerifiedAt: now,
+          health: 'ok',
+          vanishedAt: null,
         });
-        if (!template.isReplica && (await tx.classes.getClass(plan.spec.classId)) && !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)) {
+        if (
+          !template.isReplica &&
+          (await tx.classes.getClass(plan.spec.classId)) &&
+          !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)
+        ) {
           // The first base version, listed by `/lab versions` with the others.
-          await tx.classLifecycle.addBaseVersion({ classId: plan.spec.classId, version: 1, name, clusterId: plan.clusterId, sourceVmid: plan.source.vmid, snapshot: null, note: `from template ${plan.templateName}`, createdBy: plan.spec.requestedBy, createdAt: now });
+          await tx.classLifecycle.addBaseVersion({
+            classId: plan.spec.classId,
+            version: 1,
+            name,
+            clusterId: plan.clusterId,
+            sourceVmid: plan.source.vmid,
+            snapshot: null,
+            note: `from template ${plan.templateName}`,
+            createdBy: plan.spec.requestedBy,
+            createdAt: now,
+          });
         }
         const existing = await tx.templates.getByName(name);
         if (!existing) {
           const { memory, cores } = sourceTemplate!.record;
-          await tx.templates.create({ name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false }, [{ clusterId: plan.clusterId, node, vmid }], now);
-        } else if (!(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)) {
+          await tx.templates.create(
+            { name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false },
+            [{ clusterId: plan.clusterId, node, vmid }],
+            now,
+          );
+        } else if (
+          !(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)
+        ) {
           await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
         }
       }
-      await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
+      await tx.deployments.updateItem(deploymentId, item.name, {
+        status: 'done',
+        vmid,
+        node,
+        error: null,
+        updatedAt: now,
+      });
     });
   }
 
   /** Removes the VM a failed item made, when it is ours (its marker names this deployment) and unregistered. */
-  async #removeHalfMade(api: PveApi, plan: ClassPlan, deploymentId: string, item: Item): Promise<SummaryVm | undefined> {
-    const vmid = (await this.#deps.store.deployments.items(deploymentId)).find((i) => i.name === item.name)?.vmid ?? null;
+  async #removeHalfMade(
+    api: PveApi,
+    plan: ClassPlan,
+    deploymentId: string,
+    item: Item,
+  ): Promise<SummaryVm | undefined> {
+    const vmid =
+      (await this.#deps.store.deployments.items(deploymentId)).find((i) => i.name === item.name)?.vmid ?? null;
     if (vmid === null || (await this.#deps.store.classes.assignment(plan.clusterId, vmid))) return undefined;
-    const state = await settledGuest(api, vmid, { clock: this.#clock, pollIntervalMs: this.#deps.pollIntervalMs ?? 1000, deadline: this.#clock.now() + 10 * 60_000 });
-    if (!state || readCreationMarker(state.config.description)?.deploymentId !== deploymentId || Number(state.config.template) === 1) return undefined;
+    const state = await settledGuest(api, vmid, {
+      clock: this.#clock,
+      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      deadline: this.#clock.now() + 10 * 60_000,
+    });
+    if (
+      !state ||
+      readCreationMarker(state.config.description)?.deploymentId !== deploymentId ||
+      Number(state.config.template) === 1
+    )
+      return undefined;
     await this.#destroyGuest(api, plan.clusterId, state.node, vmid);
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, { vmid: null, updatedAt: this.#clock.now() });
+    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
+      vmid: null,
+      updatedAt: this.#clock.now(),
+    });
     this.#logger.info('removed the half-made VM of a failed item', { name: item.name, vmid });
     return { vmid, node: state.node, name: String(state.config.name ?? item.name) };
   }
@@ -868,13 +1339,26 @@ export class DeploymentEngine {
    * tagged for the class is registered, no name is taken twice. Leftovers we created (our
    * creation marker, unregistered) are removed; anything else is reported, never deleted.
    */
-  async #reconcile(api: PveApi, plan: ClassPlan, deploymentId: string, items: DeploymentItemRecord[]): Promise<{ orphans: SummaryVm[]; unregistered: SummaryVm[]; duplicates: string[]; missing: string[]; removed: SummaryVm[] }> {
+  async #reconcile(
+    api: PveApi,
+    plan: ClassPlan,
+    deploymentId: string,
+    items: DeploymentItemRecord[],
+  ): Promise<{
+    orphans: SummaryVm[];
+    unregistered: SummaryVm[];
+    duplicates: string[];
+    missing: string[];
+    removed: SummaryVm[];
+  }> {
     const classId = plan.spec.classId;
     const resources = await completeFreshResources(api, await listVmResources(api));
     const assignments = await this.#classAssignments(plan.clusterId, classId);
     const present = new Map(resources.filter((r) => r.type === 'qemu').map((r) => [r.vmid, r]));
     const summaryVm = (r: VmResource): SummaryVm => ({ vmid: r.vmid, node: r.node, name: r.name ?? `VM ${r.vmid}` });
-    const missing = items.filter((i) => i.status === 'done' && i.kind !== 'delete' && (i.vmid === null || !present.has(i.vmid))).map((i) => i.name);
+    const missing = items
+      .filter((i) => i.status === 'done' && i.kind !== 'delete' && (i.vmid === null || !present.has(i.vmid)))
+      .map((i) => i.name);
     const accounted = new Set(items.filter((i) => i.status === 'done' && i.vmid !== null).map((i) => i.vmid!));
     const orphans: SummaryVm[] = [];
     const unregistered: SummaryVm[] = [];
@@ -894,31 +1378,53 @@ export class DeploymentEngine {
     }
     for (const vmid of accounted) {
       const r = present.get(vmid);
-      if (r && !assignments.has(vmid) && !items.some((i) => i.vmid === vmid && i.kind === 'delete')) unregistered.push(summaryVm(r));
+      if (r && !assignments.has(vmid) && !items.some((i) => i.vmid === vmid && i.kind === 'delete'))
+        unregistered.push(summaryVm(r));
     }
     const names = new Map<string, number>();
-    for (const r of resources.filter((x) => x.type === 'qemu' && x.name && (assignments.has(x.vmid) || hasClassTag(x, classId)))) {
+    for (const r of resources.filter(
+      (x) => x.type === 'qemu' && x.name && (assignments.has(x.vmid) || hasClassTag(x, classId)),
+    )) {
       const key = Number(r.template) === 1 ? `${r.name}@${r.node}` : r.name!;
       names.set(key, (names.get(key) ?? 0) + 1);
     }
     const duplicates = [...names].filter(([, n]) => n > 1).map(([name]) => name);
-    if (orphans.length || unregistered.length || duplicates.length || missing.length) this.#logger.warn('the cluster does not match the deployment', { deploymentId, orphans, unregistered, duplicates, missing });
+    if (orphans.length || unregistered.length || duplicates.length || missing.length)
+      this.#logger.warn('the cluster does not match the deployment', {
+        deploymentId,
+        orphans,
+        unregistered,
+        duplicates,
+        missing,
+      });
     return { orphans, unregistered, duplicates, missing, removed };
   }
 
   async #classAssignments(clusterId: string, classId: string) {
-    return new Map((await this.#deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]));
+    return new Map(
+      (await this.#deps.store.classes.assignmentsOfClass(classId))
+        .filter((a) => a.clusterId === clusterId)
+        .map((a) => [a.vmid, a]),
+    );
   }
 
   /** Stops (if running) and purges one VM, and takes it out of the store. */
   async #destroyGuest(api: PveApi, clusterId: string, node: string, vmid: number): Promise<void> {
-    const status = await pveResources(api).qemu(node, vmid).status().catch((error: unknown) => {
-      if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return undefined;
-      throw error;
-    });
+    const status = await pveResources(api)
+      .qemu(node, vmid)
+      .status()
+      .catch((error: unknown) => {
+        if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return undefined;
+        throw error;
+      });
     if (status) {
-      if (status.status === 'running') await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), this.#taskOptions(300_000));
-      await waitForTask(api, await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }), this.#taskOptions(600_000));
+      if (status.status === 'running')
+        await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), this.#taskOptions(300_000));
+      await waitForTask(
+        api,
+        await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }),
+        this.#taskOptions(600_000),
+      );
     }
     await this.#deps.store.transaction(async (tx) => {
       await tx.classes.unassignVm(clusterId, vmid);
@@ -931,28 +1437,69 @@ export class DeploymentEngine {
     const api = this.#deps.clusters.get(clusterId);
     const vm = (await listVmResources(api)).find((r) => r.vmid === vmid);
     await this.#destroyGuest(api, clusterId, vm?.node ?? '', vmid);
-    await this.#deps.store.audit.record({ at: this.#clock.now(), actor, action: 'vm.destroy', target: `${clusterId}/${vmid}`, outcome: 'ok', details: {} });
+    await this.#deps.store.audit.record({
+      at: this.#clock.now(),
+      actor,
+      action: 'vm.destroy',
+      target: `${clusterId}/${vmid}`,
+      outcome: 'ok',
+      details: {},
+    });
   }
 
   /**
    * Takes an existing VM into a class explicitly (`lab adopt`): tags it for the class and role and
    * assigns it (to `personId` for a student VM). The way to resolve a `VmNameConflictError`.
    */
-  async adoptVm(input: { clusterId: string; vmid: number; classId: string; role?: 'student' | 'teacher'; personId?: number | null; actor?: string }): Promise<{ node: string; name: string }> {
+  async adoptVm(input: {
+    clusterId: string;
+    vmid: number;
+    classId: string;
+    role?: 'student' | 'teacher';
+    personId?: number | null;
+    actor?: string;
+  }): Promise<{ node: string; name: string }> {
     const api = this.#deps.clusters.get(input.clusterId);
     const state = await this.#settled(api, input.vmid);
     if (!state) throw new UnknownVmError(input.clusterId, input.vmid);
-    if (Number(state.config.template) === 1) throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
+    if (Number(state.config.template) === 1)
+      throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
     const role = input.role ?? 'student';
     const other = await this.#deps.store.classes.assignment(input.clusterId, input.vmid);
-    if (other?.classId && other.classId !== input.classId) throw new InvalidDeploymentError(`VM ${input.vmid} belongs to class ${other.classId}; it cannot be adopted by ${input.classId}`, { vmid: input.vmid });
+    if (other?.classId && other.classId !== input.classId)
+      throw new InvalidDeploymentError(
+        `VM ${input.vmid} belongs to class ${other.classId}; it cannot be adopted by ${input.classId}`,
+        { vmid: input.vmid },
+      );
     const tags = classTags(input.classId, role);
     await this.#tagAndConvert(api, state, input.vmid, tags, false);
     const now = this.#clock.now();
     await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: input.clusterId, node: state.node, vmid: input.vmid, now }, { ...state.config, tags }, findBootDisk(state.config)?.key)]);
-      await tx.classes.assignVm({ clusterId: input.clusterId, vmid: input.vmid, personId: input.personId ?? null, classId: input.classId, role }, now);
-      await tx.audit.record({ at: now, actor: input.actor ?? 'system', action: 'vm.adopt', target: `${input.clusterId}/${input.vmid}`, outcome: 'ok', details: { classId: input.classId, role, personId: input.personId ?? null } });
+      await tx.inventory.upsertMany([
+        inventoryRowFromConfig(
+          { clusterId: input.clusterId, node: state.node, vmid: input.vmid, now },
+          { ...state.config, tags },
+          findBootDisk(state.config)?.key,
+        ),
+      ]);
+      await tx.classes.assignVm(
+        {
+          clusterId: input.clusterId,
+          vmid: input.vmid,
+          personId: input.personId ?? null,
+          classId: input.classId,
+          role,
+        },
+        now,
+      );
+      await tx.audit.record({
+        at: now,
+        actor: input.actor ?? 'system',
+        action: 'vm.adopt',
+        target: `${input.clusterId}/${input.vmid}`,
+        outcome: 'ok',
+        details: { classId: input.classId, role, personId: input.personId ?? null },
+      });
     });
     return { node: state.node, name: String(state.config.name ?? input.vmid) };
   }
@@ -962,22 +1509,30 @@ export class DeploymentEngine {
    * never by name — linked clones before the base templates, and takes them out of the store.
    * Safe to run again after an interruption; refused while a deployment of the class runs.
    */
-  async destroyClass(classId: string, options: { clusterId?: string; actor?: string; onEvent?: (e: DeploymentEvent) => void } = {}): Promise<{ destroyed: number[] }> {
+  async destroyClass(
+    classId: string,
+    options: { clusterId?: string; actor?: string; onEvent?: (e: DeploymentEvent) => void } = {},
+  ): Promise<{ destroyed: number[] }> {
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
-    if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now())) throw await this.#inProgress(classId);
+    if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now()))
+      throw await this.#inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
     const destroyed: number[] = [];
     for (const clusterId of clusterIds) {
       const api = this.#deps.clusters.get(clusterId);
       const assignments = await this.#classAssignments(clusterId, classId);
-      const vms = (await listVmResources(api)).filter((r) => r.type === 'qemu' && ownedByClass({ vmid: r.vmid, tags: r.tags }, classId, assignments));
+      const vms = (await listVmResources(api)).filter(
+        (r) => r.type === 'qemu' && ownedByClass({ vmid: r.vmid, tags: r.tags }, classId, assignments),
+      );
       const ordered = [...vms.filter((v) => Number(v.template) !== 1), ...vms.filter((v) => Number(v.template) === 1)];
       for (const vm of ordered) {
         await this.#destroyGuest(api, clusterId, vm.node, vm.vmid);
         destroyed.push(vm.vmid);
         options.onEvent?.({ type: 'deleted', deploymentId: '', name: vm.name ?? String(vm.vmid), vmid: vm.vmid });
       }
-      const templates = (await this.#deps.store.templateInventory.list({ clusterId })).filter((t) => t.classId !== classId).map((t) => ({ node: t.node, vmid: t.vmid }));
+      const templates = (await this.#deps.store.templateInventory.list({ clusterId }))
+        .filter((t) => t.classId !== classId)
+        .map((t) => ({ node: t.node, vmid: t.vmid }));
       await this.#deps.store.templateInventory.markVanished(clusterId, templates, this.#clock.now());
     }
     const base = await this.#deps.store.templates.getByName(baseVmName(classId));
@@ -987,34 +1542,60 @@ export class DeploymentEngine {
       const published = v.version > 1 ? await this.#deps.store.templates.getByName(v.name) : undefined;
       if (published) await this.#deps.store.templates.delete(published.id);
     }
-    await this.#deps.store.audit.record({ at: this.#clock.now(), actor: options.actor ?? 'system', action: 'class.destroy', target: classId, outcome: 'ok', details: { destroyed } });
+    await this.#deps.store.audit.record({
+      at: this.#clock.now(),
+      actor: options.actor ?? 'system',
+      action: 'class.destroy',
+      target: classId,
+      outcome: 'ok',
+      details: { destroyed },
+    });
     return { destroyed };
   }
 }
 
 /** The VMs a plan deletes, with their owners. */
 function deletesOf(plan: ClassPlan): Array<{ name: string; vmid: number | null; owner: string | null }> {
-  return [plan.base, ...plan.vms].filter((v) => v.action === 'delete').map((v) => ({ name: v.name, vmid: v.vmid, owner: v.owner ?? null }));
+  return [plan.base, ...plan.vms]
+    .filter((v) => v.action === 'delete')
+    .map((v) => ({ name: v.name, vmid: v.vmid, owner: v.owner ?? null }));
 }
 
 /** The durable items of a plan: one per VM to create, keep or delete, one per base copy to make. */
 function itemsOf(deploymentId: string, plan: ClassPlan, now: number): DeploymentItemRecord[] {
   const items: DeploymentItemRecord[] = [];
   const names = new Set<string>();
-  const push = (vm: Pick<PlannedVm, 'name' | 'personId' | 'node' | 'vmid'>, kind: DeploymentItemRecord['kind']): void => {
+  const push = (
+    vm: Pick<PlannedVm, 'name' | 'personId' | 'node' | 'vmid'>,
+    kind: DeploymentItemRecord['kind'],
+  ): void => {
     const name = names.has(vm.name) ? `${vm.name}#${vm.vmid}` : vm.name;
     names.add(name);
-    items.push({ deploymentId, name, kind, personId: vm.personId, node: vm.node, vmid: vm.vmid, status: 'pending', attempt: 0, error: null, updatedAt: now });
+    items.push({
+      deploymentId,
+      name,
+      kind,
+      personId: vm.personId,
+      node: vm.node,
+      vmid: vm.vmid,
+      status: 'pending',
+      attempt: 0,
+      error: null,
+      updatedAt: now,
+    });
   };
   push(plan.base, 'base');
-  for (const node of plan.replicateBaseTo) push({ name: `${plan.base.name}@${node}`, personId: null, node, vmid: null }, 'replica');
+  for (const node of plan.replicateBaseTo)
+    push({ name: `${plan.base.name}@${node}`, personId: null, node, vmid: null }, 'replica');
   for (const vm of plan.vms) push(vm, vm.action === 'delete' ? 'delete' : vm.role);
   return items;
 }
 
 function annotate(record: DeploymentItemRecord, plan: ClassPlan): Item {
-  const role: Item['role'] = record.kind === 'delete' ? (plan.vms.find((v) => v.vmid === record.vmid)?.role ?? 'student') : record.kind;
+  const role: Item['role'] =
+    record.kind === 'delete' ? (plan.vms.find((v) => v.vmid === record.vmid)?.role ?? 'student') : record.kind;
   const planned = [plan.base, ...plan.vms].find((v) => v.name === record.name);
-  const action: Item['action'] = record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
+  const action: Item['action'] =
+    record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
   return { ...record, role, action };
 }

@@ -4,7 +4,9 @@ import { LabError } from '../errors/lab-error.js';
 export class VmNameConflictError extends LabError {
   static override readonly brand: string = '@lab/VmNameConflictError';
   static override readonly code: string = 'LAB_DEPLOY_CONFLICT';
-  constructor(readonly conflict: { classId: string; name: string; vmid: number; node: string; suggestion: { student?: string } }) {
+  constructor(
+    readonly conflict: { classId: string; name: string; vmid: number; node: string; suggestion: { student?: string } },
+  ) {
     const adopt = `lab adopt ${conflict.vmid} --class ${conflict.classId}${conflict.suggestion.student ? ` --student ${conflict.suggestion.student}` : ''}`;
     super(
       VmNameConflictError.code,
@@ -20,8 +22,14 @@ export class DeploymentInProgressError extends LabError {
   static override readonly code: string = 'LAB_DEPLOY_IN_PROGRESS';
   constructor(facts: { classId: string; deploymentId?: string; startedBy?: string; startedAt?: number }) {
     const who = facts.startedBy ? ` by ${facts.startedBy}` : '';
-    const when = facts.startedAt ? ` at ${new Date(facts.startedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '';
-    super(DeploymentInProgressError.code, `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`, { ...facts });
+    const when = facts.startedAt
+      ? ` at ${new Date(facts.startedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC`
+      : '';
+    super(
+      DeploymentInProgressError.code,
+      `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`,
+      { ...facts },
+    );
   }
 }
 
@@ -29,9 +37,18 @@ export class DeploymentInProgressError extends LabError {
 export class DeleteConfirmationRequiredError extends LabError {
   static override readonly brand: string = '@lab/DeleteConfirmationRequiredError';
   static override readonly code: string = 'LAB_DEPLOY_CONFIRM_DELETES';
-  constructor(classId: string, readonly deletes: ReadonlyArray<{ name: string; vmid: number | null; owner: string | null }>) {
-    const list = deletes.map((d) => `${d.name}${d.vmid !== null ? ` (${d.vmid})` : ''}${d.owner ? ` of ${d.owner}` : ''}`).join(', ');
-    super(DeleteConfirmationRequiredError.code, `This deployment of ${classId} would delete ${deletes.length} VM(s): ${list}; confirm to go ahead.`, { classId, deletes });
+  constructor(
+    classId: string,
+    readonly deletes: ReadonlyArray<{ name: string; vmid: number | null; owner: string | null }>,
+  ) {
+    const list = deletes
+      .map((d) => `${d.name}${d.vmid !== null ? ` (${d.vmid})` : ''}${d.owner ? ` of ${d.owner}` : ''}`)
+      .join(', ');
+    super(
+      DeleteConfirmationRequiredError.code,
+      `This deployment of ${classId} would delete ${deletes.length} VM(s): ${list}; confirm to go ahead.`,
+      { classId, deletes },
+    );
   }
 }
 
@@ -40,6 +57,10 @@ export class PlanChangedError extends LabError {
   static override readonly brand: string = '@lab/PlanChangedError';
   static override readonly code: string = 'LAB_DEPLOY_PLAN_CHANGED';
   constructor(classId: string, reason: string) {
-    super(PlanChangedError.code, `The plan for ${classId} changed before it could be applied (${reason}); run the deploy again to see the new plan.`, { classId, reason });
+    super(
+      PlanChangedError.code,
+      `The plan for ${classId} changed before it could be applied (${reason}); run the deploy again to see the new plan.`,
+      { classId, reason },
+    );
   }
 }

@@ -6,7 +6,16 @@ export type DeploymentEvent =
   | { type: 'registered'; deploymentId: string; name: string; vmid: number; node: string; adopted: boolean }
   | { type: 'deleted'; deploymentId: string; name: string; vmid: number }
   | { type: 'failed'; deploymentId: string; name?: string; reason: string; code?: string }
-  | { type: 'done'; deploymentId: string; status: 'done' | 'failed' | 'interrupted'; created: number; kept: number; deleted: number; failed: number; durationMs: number };
+  | {
+      type: 'done';
+      deploymentId: string;
+      status: 'done' | 'failed' | 'interrupted';
+      created: number;
+      kept: number;
+      deleted: number;
+      failed: number;
+      durationMs: number;
+    };
 
 /** An async iterable fed by `push`, ended by `end` (for `for await` progress loops). */
 export class EventChannel<T> implements AsyncIterable<T> {

@@ -27,7 +27,12 @@ export class DeploymentLease {
   }
 
   /** Takes the class's lease for `holder`, or returns undefined when a live holder has it. */
-  static async acquire(deps: { store: Store; clock: Clock; logger: Logger }, classId: string, holder: string, ttlMs: number): Promise<DeploymentLease | undefined> {
+  static async acquire(
+    deps: { store: Store; clock: Clock; logger: Logger },
+    classId: string,
+    holder: string,
+    ttlMs: number,
+  ): Promise<DeploymentLease | undefined> {
     const name = deploymentLeaseName(classId);
     if (!(await deps.store.sync.acquireLease(name, holder, ttlMs, deps.clock.now()))) return undefined;
     return new DeploymentLease(deps.store, name, holder, ttlMs, deps.clock, deps.logger);
@@ -42,7 +47,12 @@ export class DeploymentLease {
   async release(): Promise<void> {
     this.#stop.abort();
     await this.#heartbeat;
-    if (!this.#lost) await this.store.sync.releaseLease(this.name, this.holder).catch((error: unknown) => this.logger.warn('could not release a deployment lease', { lease: this.name, error }));
+    if (!this.#lost)
+      await this.store.sync
+        .releaseLease(this.name, this.holder)
+        .catch((error: unknown) =>
+          this.logger.warn('could not release a deployment lease', { lease: this.name, error }),
+        );
   }
 
   async #beat(): Promise<void> {
@@ -52,13 +62,18 @@ export class DeploymentLease {
       } catch {
         return;
       }
-      const renewed = await this.store.sync.acquireLease(this.name, this.holder, this.ttlMs, this.clock.now()).catch((error: unknown) => {
-        this.logger.warn('deployment lease renewal failed', { lease: this.name, error });
-        return undefined;
-      });
+      const renewed = await this.store.sync
+        .acquireLease(this.name, this.holder, this.ttlMs, this.clock.now())
+        .catch((error: unknown) => {
+          this.logger.warn('deployment lease renewal failed', { lease: this.name, error });
+          return undefined;
+        });
       if (renewed === false) {
         this.#lost = true;
-        this.logger.error('deployment lease lost to another process; no more clones are scheduled here', { lease: this.name, holder: this.holder });
+        this.logger.error('deployment lease lost to another process; no more clones are scheduled here', {
+          lease: this.name,
+          holder: this.holder,
+        });
         return;
       }
     }

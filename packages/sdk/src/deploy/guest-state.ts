@@ -4,7 +4,6 @@ import type { PveApi } from '../ports/pve-api.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { pveResources } from '../pve/pve-resources.js';
 
-
 /** Where a guest is and its config once no operation holds it. */
 export interface GuestState {
   node: string;
@@ -13,7 +12,10 @@ export interface GuestState {
 
 /** Thrown when a guest stays locked past the deadline (a clone or migration that does not end). */
 export class GuestStillLockedError extends Error {
-  constructor(readonly vmid: number, readonly lock: string) {
+  constructor(
+    readonly vmid: number,
+    readonly lock: string,
+  ) {
     super(`VM ${vmid} is still locked (${lock})`);
   }
 }
@@ -24,7 +26,11 @@ export class GuestStillLockedError extends Error {
  * With `node` (where the guest should be), it polls that node's config and asks
  * the cluster's resources only when the guest is not there.
  */
-export async function settledGuest(api: PveApi, vmid: number, options: { clock: Clock; pollIntervalMs: number; deadline: number; node?: string }): Promise<GuestState | undefined> {
+export async function settledGuest(
+  api: PveApi,
+  vmid: number,
+  options: { clock: Clock; pollIntervalMs: number; deadline: number; node?: string },
+): Promise<GuestState | undefined> {
   let node = options.node;
   for (;;) {
     if (node === undefined) {
@@ -32,14 +38,19 @@ export async function settledGuest(api: PveApi, vmid: number, options: { clock: 
       if (!resource) return undefined;
       node = resource.node;
     }
-    const config = await pveResources(api).qemu(node, vmid).config().catch((error: unknown) => {
-      // Moved (migration finished), not on the node we guessed, or gone: look it up again.
-      if (error instanceof PveHttpError && /does not exist|unable to find configuration/i.test(error.pveMessage)) return undefined;
-      throw error;
-    });
+    const config = await pveResources(api)
+      .qemu(node, vmid)
+      .config()
+      .catch((error: unknown) => {
+        // Moved (migration finished), not on the node we guessed, or gone: look it up again.
+        if (error instanceof PveHttpError && /does not exist|unable to find configuration/i.test(error.pveMessage))
+          return undefined;
+        throw error;
+      });
     if (config && config.lock === undefined) return { node, config };
     if (!config) node = undefined;
-    if (options.clock.now() >= options.deadline) throw new GuestStillLockedError(vmid, String(config?.lock ?? 'moving'));
+    if (options.clock.now() >= options.deadline)
+      throw new GuestStillLockedError(vmid, String(config?.lock ?? 'moving'));
     if (config) await options.clock.sleep(options.pollIntervalMs);
   }
 }

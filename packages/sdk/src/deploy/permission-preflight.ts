@@ -10,13 +10,16 @@ export interface RequiredPrivilege {
   privilege: string;
 }
 
-
 /**
  * Whether a `GET /access/permissions` answer grants `privilege` on `path`: the path's own entry,
  * else the nearest listed ancestor's propagated privileges (PVE lists every path that has an ACL,
  * so a path that is not listed inherits from its ancestors).
  */
-export function grants(map: Record<string, Record<string, number | boolean>>, path: string, privilege: string): boolean {
+export function grants(
+  map: Record<string, Record<string, number | boolean>>,
+  path: string,
+  privilege: string,
+): boolean {
   const own = map[path];
   if (own) return privilege in own;
   for (let p = parentOf(path); p !== undefined; p = parentOf(p)) {
@@ -47,7 +50,14 @@ export async function assertPrivileges(api: PveApi, needs: readonly RequiredPriv
   }
   for (const need of needs) {
     if (!grants(map, need.path, need.privilege)) {
-      throw new PvePermissionError({ clusterId: api.clusterId, method: 'GET', path: '/access/permissions', pveMessage: `Permission check failed (${need.path}, ${need.privilege})`, aclPath: need.path, privilege: need.privilege });
+      throw new PvePermissionError({
+        clusterId: api.clusterId,
+        method: 'GET',
+        path: '/access/permissions',
+        pveMessage: `Permission check failed (${need.path}, ${need.privilege})`,
+        aclPath: need.path,
+        privilege: need.privilege,
+      });
     }
   }
 }
@@ -62,7 +72,8 @@ export async function assertPrivileges(api: PveApi, needs: readonly RequiredPriv
 export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<RequiredPrivilege[]> {
   const needs: RequiredPrivilege[] = [];
   const add = (path: string, ...privileges: string[]): void => {
-    for (const privilege of privileges) if (!needs.some((n) => n.path === path && n.privilege === privilege)) needs.push({ path, privilege });
+    for (const privilege of privileges)
+      if (!needs.some((n) => n.path === path && n.privilege === privilege)) needs.push({ path, privilege });
   };
   const creates = [plan.base, ...plan.vms].some((v) => v.action === 'create') || plan.replicateBaseTo.length > 0;
   add('/nodes', 'Sys.Audit');
@@ -72,7 +83,9 @@ export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<R
     add('/vms', 'VM.Allocate', 'VM.Clone', 'VM.Config.Options');
     add(`/storage/${plan.storage.id}`, 'Datastore.AllocateSpace');
     const config = await pveResources(api).qemu(plan.source.node, plan.source.vmid).config();
-    for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k)).sort()) {
+    for (const key of Object.keys(config)
+      .filter((k) => /^net\d+$/.test(k))
+      .sort()) {
       const line = String(config[key]);
       const bridge = /(?:^|,)bridge=([^,]+)/.exec(line)?.[1];
       const tag = /(?:^|,)tag=(\d+)/.exec(line)?.[1];
@@ -81,8 +94,10 @@ export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<R
     if (plan.replicateBaseTo.length > 0 && !plan.storage.shared) add('/vms', 'VM.Migrate');
     // Student VMs of a template with a cloud-init drive get their login and keys (qemu-server's
     // check_vm_modify_config_perm: ciuser, sshkeys, … need VM.Config.Cloudinit).
-    if (hasCloudInitDrive(config) && plan.vms.some((v) => v.role === 'student' && v.action === 'create')) add('/vms', 'VM.Config.Cloudinit');
+    if (hasCloudInitDrive(config) && plan.vms.some((v) => v.role === 'student' && v.action === 'create'))
+      add('/vms', 'VM.Config.Cloudinit');
   }
-  for (const vm of [plan.base, ...plan.vms].filter((v) => v.action === 'delete' && v.vmid !== null)) add(`/vms/${vm.vmid}`, 'VM.Allocate', 'VM.PowerMgmt');
+  for (const vm of [plan.base, ...plan.vms].filter((v) => v.action === 'delete' && v.vmid !== null))
+    add(`/vms/${vm.vmid}`, 'VM.Allocate', 'VM.PowerMgmt');
   return needs;
 }

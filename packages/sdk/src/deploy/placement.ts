@@ -52,9 +52,19 @@ export interface NodeExplanation {
 export class InsufficientCapacityError extends LabError {
   static override readonly brand: string = '@lab/InsufficientCapacityError';
   static override readonly code: string = 'LAB_INSUFFICIENT_CAPACITY';
-  constructor(facts: { requested: number; fit: number; perNode: Array<{ node: string; fits: number; reasons: string[] }> }) {
-    const where = facts.perNode.map((n) => (n.fits > 0 ? `${n.node} ${n.fits}` : `${n.node} 0 (${n.reasons.join('; ') || 'full'})`)).join(', ');
-    super(InsufficientCapacityError.code, `${facts.requested} VMs were asked for but only ${facts.fit} fit: ${where}`, facts);
+  constructor(facts: {
+    requested: number;
+    fit: number;
+    perNode: Array<{ node: string; fits: number; reasons: string[] }>;
+  }) {
+    const where = facts.perNode
+      .map((n) => (n.fits > 0 ? `${n.node} ${n.fits}` : `${n.node} 0 (${n.reasons.join('; ') || 'full'})`))
+      .join(', ');
+    super(
+      InsufficientCapacityError.code,
+      `${facts.requested} VMs were asked for but only ${facts.fit} fit: ${where}`,
+      facts,
+    );
   }
 }
 
@@ -72,14 +82,24 @@ export function explainPlacement(nodes: readonly NodeCapacity[], options: Placem
       if (!n.online) reasons.push('offline');
       if (!n.hasSource) reasons.push('template not on this node');
       const byMemory = Math.floor(Math.max(0, n.maxmem - n.mem - reserve) / Math.max(1, options.vmMemory));
-      if (n.online && byMemory === 0) reasons.push(`not enough free memory (${Math.round((n.maxmem - n.mem) / 1024 ** 2)} MiB free)`);
+      if (n.online && byMemory === 0)
+        reasons.push(`not enough free memory (${Math.round((n.maxmem - n.mem) / 1024 ** 2)} MiB free)`);
       const byCount = options.maxVmsPerNode === undefined ? Infinity : Math.max(0, options.maxVmsPerNode - n.vmCount);
       if (byCount === 0) reasons.push(`maxVmsPerNode (${options.maxVmsPerNode}) reached`);
-      const byDisk = n.storageFree === undefined || !options.vmDisk ? Infinity : Math.floor(n.storageFree / options.vmDisk);
+      const byDisk =
+        n.storageFree === undefined || !options.vmDisk ? Infinity : Math.floor(n.storageFree / options.vmDisk);
       if (byDisk === 0) reasons.push('not enough free storage');
       const excluded = !n.online || !n.hasSource;
       const fits = excluded ? 0 : Math.min(byMemory, byCount, byDisk);
-      return { node: n.node, score: round1(weights.cpu * cpuFreePct + weights.memory * memFreePct), cpuFreePct: round1(cpuFreePct), memFreePct: round1(memFreePct), fits, excluded: excluded || fits === 0, reasons };
+      return {
+        node: n.node,
+        score: round1(weights.cpu * cpuFreePct + weights.memory * memFreePct),
+        cpuFreePct: round1(cpuFreePct),
+        memFreePct: round1(memFreePct),
+        fits,
+        excluded: excluded || fits === 0,
+        reasons,
+      };
     })
     .sort((a, b) => b.score - a.score || a.node.localeCompare(b.node));
 }
@@ -94,7 +114,11 @@ export function placeVms(count: number, nodes: readonly NodeCapacity[], options:
   const room = new Map(ranked.map((n) => [n.node, n.fits]));
   const total = ranked.reduce((sum, n) => sum + n.fits, 0);
   if (total < count) {
-    throw new InsufficientCapacityError({ requested: count, fit: total, perNode: explainPlacement(nodes, options).map((n) => ({ node: n.node, fits: n.fits, reasons: n.reasons })) });
+    throw new InsufficientCapacityError({
+      requested: count,
+      fit: total,
+      perNode: explainPlacement(nodes, options).map((n) => ({ node: n.node, fits: n.fits, reasons: n.reasons })),
+    });
   }
   const placed = new Map(ranked.map((n) => [n.node, 0]));
   const existing = new Map(nodes.map((n) => [n.node, n.vmCount]));
@@ -112,7 +136,11 @@ export function placeVms(count: number, nodes: readonly NodeCapacity[], options:
     } else if (strategy === 'spread') {
       const next = ranked
         .filter((n) => room.get(n.node)! > 0)
-        .sort((a, b) => existing.get(a.node)! + placed.get(a.node)! - (existing.get(b.node)! + placed.get(b.node)!) || b.score - a.score)[0]!;
+        .sort(
+          (a, b) =>
+            existing.get(a.node)! + placed.get(a.node)! - (existing.get(b.node)! + placed.get(b.node)!) ||
+            b.score - a.score,
+        )[0]!;
       out.push(take(next.node));
     } else {
       const node = ranked[cursor % ranked.length]!;

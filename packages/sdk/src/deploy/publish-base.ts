@@ -42,7 +42,6 @@ export function isPublishPlan(spec: unknown): spec is PublishPlan {
   return typeof spec === 'object' && spec !== null && (spec as { kind?: unknown }).kind === 'publish';
 }
 
-
 /**
  * Publishes one item of a publish plan: the new base (`item.kind === 'base'`), cloned in full from
  * the teacher VM (from its snapshot, or once it is shut down), verified, tagged, converted and
@@ -50,10 +49,27 @@ export function isPublishPlan(spec: unknown): spec is PublishPlan {
  * The clone's VMID is recorded before it is sent and carries the publish's creation marker, so a
  * resumed publish adopts it instead of cloning again.
  */
-export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPlan, deploymentId: string, item: DeploymentItemRecord, emit: (e: DeploymentEvent) => void): Promise<void> {
-  const settled = (vmid: number): Promise<GuestState | undefined> => settledGuest(api, vmid, { clock: deps.clock, pollIntervalMs: deps.pollIntervalMs, deadline: deps.clock.now() + deps.cloneTimeoutMs });
+export async function publishItem(
+  deps: ResetDeps,
+  api: PveApi,
+  plan: PublishPlan,
+  deploymentId: string,
+  item: DeploymentItemRecord,
+  emit: (e: DeploymentEvent) => void,
+): Promise<void> {
+  const settled = (vmid: number): Promise<GuestState | undefined> =>
+    settledGuest(api, vmid, {
+      clock: deps.clock,
+      pollIntervalMs: deps.pollIntervalMs,
+      deadline: deps.clock.now() + deps.cloneTimeoutMs,
+    });
   const task = async (upid: string, timeoutMs: number): Promise<void> => {
-    await waitForTask(api, upid, { clock: deps.clock, timeoutMs, pollIntervalMs: Math.min(250, deps.pollIntervalMs), maxPollIntervalMs: deps.pollIntervalMs });
+    await waitForTask(api, upid, {
+      clock: deps.clock,
+      timeoutMs,
+      pollIntervalMs: Math.min(250, deps.pollIntervalMs),
+      maxPollIntervalMs: deps.pollIntervalMs,
+    });
   };
   const isReplica = item.kind === 'replica';
   const target = item.node!;
@@ -65,19 +81,26 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
     let snapname: string | undefined;
     if (isReplica) {
       const base = (await deps.store.deployments.items(deploymentId)).find((i) => i.kind === 'base');
-      if (base?.status !== 'done' || base.vmid === null) throw new VmResetError(`${plan.name} is not made yet, so it cannot be copied to ${target}`);
+      if (base?.status !== 'done' || base.vmid === null)
+        throw new VmResetError(`${plan.name} is not made yet, so it cannot be copied to ${target}`);
       source = { node: base.node!, vmid: base.vmid };
     } else {
       source = { node: plan.teacher.node, vmid: plan.teacher.vmid };
       if (plan.snapname) {
         const snaps = await pveResources(api).qemu(source.node, source.vmid).snapshots();
         if (!snaps.some((s) => s.name === plan.snapname)) {
-          await task(await pveResources(api).qemu(source.node, source.vmid).snapshot({ snapname: plan.snapname, description: `${plan.name}${plan.note ? `: ${plan.note}` : ''}` }), 600_000);
+          await task(
+            await pveResources(api)
+              .qemu(source.node, source.vmid)
+              .snapshot({ snapname: plan.snapname, description: `${plan.name}${plan.note ? `: ${plan.note}` : ''}` }),
+            600_000,
+          );
         }
         snapname = plan.snapname;
       } else {
         const status = await pveResources(api).qemu(source.node, source.vmid).status();
-        if (status.status === 'running') await task(await pveResources(api).qemu(source.node, source.vmid).shutdown({ timeout: 300 }), 400_000);
+        if (status.status === 'running')
+          await task(await pveResources(api).qemu(source.node, source.vmid).shutdown({ timeout: 300 }), 400_000);
       }
     }
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
@@ -93,7 +116,11 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
       timeoutMs: deps.cloneTimeoutMs,
       onAllocated: async (vmid) => {
         item.vmid = vmid;
-        await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: deps.clock.now() });
+        await deps.store.deployments.updateItem(deploymentId, item.name, {
+          status: 'cloning',
+          vmid,
+          updatedAt: deps.clock.now(),
+        });
       },
     });
     state = await settled(result.vmid);
@@ -101,7 +128,14 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
   }
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-  if (!findBootDisk(state.config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node: state.node, vmid, sourceVmid: plan.teacher.vmid, config: state.config });
+  if (!findBootDisk(state.config))
+    throw new CloneMissingDiskError({
+      clusterId: plan.clusterId,
+      node: state.node,
+      vmid,
+      sourceVmid: plan.teacher.vmid,
+      config: state.config,
+    });
   const tags = `${classTags(plan.classId, 'base')}${isReplica ? ';replica' : ''}`;
   if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   if (state.node !== target) {
@@ -117,20 +151,53 @@ export async function publishItem(deps: ResetDeps, api: PveApi, plan: PublishPla
   const config = { ...state.config, tags };
   const now = deps.clock.now();
   await deps.store.transaction(async (tx) => {
-    await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
-    await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: null, classId: plan.classId, role: 'base' }, now);
+    await tx.inventory.upsertMany([
+      inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+    ]);
+    await tx.classes.assignVm(
+      { clusterId: plan.clusterId, vmid, personId: null, classId: plan.classId, role: 'base' },
+      now,
+    );
     await tx.templateInventory.upsert({
-      clusterId: plan.clusterId, node, vmid, name: plan.name, isReplica, sourceVmid: plan.teacher.vmid, sourceNode: plan.teacher.node, isClassTemplate: true, classId: plan.classId, lastVerifiedAt: now, health: 'ok', vanishedAt: null,
+      clusterId: plan.clusterId,
+      node,
+      vmid,
+      name: plan.name,
+      isReplica,
+      sourceVmid: plan.teacher.vmid,
+      sourceNode: plan.teacher.node,
+      isClassTemplate: true,
+      classId: plan.classId,
+      lastVerifiedAt: now,
+      health: 'ok',
+      vanishedAt: null,
     });
     if (!isReplica && !(await tx.classLifecycle.baseVersions(plan.classId)).some((v) => v.version === plan.version)) {
-      await tx.classLifecycle.addBaseVersion({ classId: plan.classId, version: plan.version, name: plan.name, clusterId: plan.clusterId, sourceVmid: plan.teacher.vmid, snapshot: plan.snapname, note: plan.note, createdBy: plan.requestedBy, createdAt: now });
+      await tx.classLifecycle.addBaseVersion({
+        classId: plan.classId,
+        version: plan.version,
+        name: plan.name,
+        clusterId: plan.clusterId,
+        sourceVmid: plan.teacher.vmid,
+        snapshot: plan.snapname,
+        note: plan.note,
+        createdBy: plan.requestedBy,
+        createdAt: now,
+      });
     }
-    await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
+    await tx.deployments.updateItem(deploymentId, item.name, {
+      status: 'done',
+      vmid,
+      node,
+      error: null,
+      updatedAt: now,
+    });
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted });
   if (!isReplica && plan.teacher.running && !plan.snapname) {
     const status = await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).status();
-    if (status.status !== 'running') await task(await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).start(), 300_000);
+    if (status.status !== 'running')
+      await task(await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).start(), 300_000);
   }
 }
 
@@ -149,10 +216,17 @@ export interface BaseVersionUsage extends BaseVersionCopies {
  * is a linked clone of a copy's base disk (`…:base-105-disk-0/vm-120-disk-0`), the same fact PVE
  * refuses to delete a base template on.
  */
-export async function baseVersionUsage(store: Store, api: PveApi, clusterId: string, classId: string): Promise<BaseVersionUsage[]> {
+export async function baseVersionUsage(
+  store: Store,
+  api: PveApi,
+  clusterId: string,
+  classId: string,
+): Promise<BaseVersionUsage[]> {
   const versions = await classBaseVersions(store, clusterId, classId);
   const records = new Map((await store.classLifecycle.baseVersions(classId)).map((r) => [r.version, r]));
-  const assignments = new Map((await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]));
+  const assignments = new Map(
+    (await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]),
+  );
   const resources = await listVmResources(api);
   const baseDisks = new Map<string, number>();
   const present = new Set(resources.map((r) => r.vmid));
@@ -161,17 +235,30 @@ export async function baseVersionUsage(store: Store, api: PveApi, clusterId: str
       if (!present.has(vmid)) continue;
       const config = await pveResources(api).qemu(node, vmid).config();
       for (const [key, value] of Object.entries(config)) {
-        if (!/^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) || typeof value !== 'string' || /media=cdrom/.test(value)) continue;
+        if (
+          !/^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) ||
+          typeof value !== 'string' ||
+          /media=cdrom/.test(value)
+        )
+          continue;
         baseDisks.set(value.split(',')[0]!, v.version);
       }
     }
   }
   const users = new Map<number, number[]>();
-  for (const r of resources.filter((x) => x.type === 'qemu' && Number(x.template) !== 1 && ownedByClass({ vmid: x.vmid, tags: x.tags }, classId, assignments))) {
-    const config = await pveResources(api).qemu(r.node, r.vmid).config().catch((error: unknown) => {
-      if (error instanceof PveHttpError) return {};
-      throw error;
-    });
+  for (const r of resources.filter(
+    (x) =>
+      x.type === 'qemu' &&
+      Number(x.template) !== 1 &&
+      ownedByClass({ vmid: x.vmid, tags: x.tags }, classId, assignments),
+  )) {
+    const config = await pveResources(api)
+      .qemu(r.node, r.vmid)
+      .config()
+      .catch((error: unknown) => {
+        if (error instanceof PveHttpError) return {};
+        throw error;
+      });
     for (const value of Object.values(config)) {
       if (typeof value !== 'string') continue;
       const volid = value.split(',')[0]!;
@@ -183,6 +270,13 @@ export async function baseVersionUsage(store: Store, api: PveApi, clusterId: str
   const newest = versions.at(-1)?.version;
   return versions.map((v) => {
     const record = records.get(v.version);
-    return { ...v, users: [...new Set(users.get(v.version) ?? [])], note: record?.note ?? null, createdAt: record?.createdAt ?? null, createdBy: record?.createdBy ?? null, current: v.version === newest };
+    return {
+      ...v,
+      users: [...new Set(users.get(v.version) ?? [])],
+      note: record?.note ?? null,
+      createdAt: record?.createdAt ?? null,
+      createdBy: record?.createdBy ?? null,
+      current: v.version === newest,
+    };
   });
 }

@@ -45,7 +45,13 @@ export class VmNamer {
     if (foreign) {
       const marker = readCreationMarker(await this.readDescription(foreign));
       if (marker?.classId !== this.classId) {
-        throw new VmNameConflictError({ classId: this.classId, name: wanted, vmid: foreign.vmid!, node: foreign.node ?? '?', suggestion: username ? { student: username } : {} });
+        throw new VmNameConflictError({
+          classId: this.classId,
+          name: wanted,
+          vmid: foreign.vmid!,
+          node: foreign.node ?? '?',
+          suggestion: username ? { student: username } : {},
+        });
       }
       this.#taken.set(wanted, `VM ${foreign.vmid}, left by an earlier deployment`);
     }
@@ -53,7 +59,10 @@ export class VmNamer {
       const name = n === 1 ? wanted : `${wanted.slice(0, 60 - String(n).length)}-${n}`;
       if (this.isTaken(name)) continue;
       this.#taken.set(name, username ? `${username}'s VM` : `the new ${name}`);
-      if (n > 1) this.notes.push(`${username ?? wanted}: VM named ${name} because ${wanted} is taken by ${this.#taken.get(wanted)}`);
+      if (n > 1)
+        this.notes.push(
+          `${username ?? wanted}: VM named ${name} because ${wanted} is taken by ${this.#taken.get(wanted)}`,
+        );
       return name;
     }
   }

@@ -57,7 +57,17 @@ export class VmResetError extends LabError {
  * Per-student configuration applied to a student VM before its first boot (cloud-init). Must be
  * idempotent: a resumed deployment or reset applies it again. Returns the config as it now is.
  */
-export type ConfigureStudentVm = (api: PveApi, input: { classId: string; clusterId: string; node: string; vmid: number; personId: number | null; config: Record<string, unknown> }) => Promise<Record<string, unknown>>;
+export type ConfigureStudentVm = (
+  api: PveApi,
+  input: {
+    classId: string;
+    clusterId: string;
+    node: string;
+    vmid: number;
+    personId: number | null;
+    config: Record<string, unknown>;
+  },
+) => Promise<Record<string, unknown>>;
 
 /** What re-creating one VM needs. */
 export interface ResetDeps {
@@ -69,7 +79,6 @@ export interface ResetDeps {
   configure?: ConfigureStudentVm | undefined;
 }
 
-
 /**
  * Re-creates one student VM from the reset's base version, crash-safely: the old VM is destroyed
  * only while the item still names it (its VMID is in the store from the start), the clone reuses
@@ -77,13 +86,29 @@ export interface ResetDeps {
  * which of the two VMs exists and goes on from there. The student's assignment is never removed:
  * it names the old VMID until the new VM is registered (and it is the same VMID in the usual case).
  */
-export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, deploymentId: string, item: DeploymentItemRecord, emit: (e: DeploymentEvent) => void): Promise<void> {
+export async function resetOneVm(
+  deps: ResetDeps,
+  api: PveApi,
+  plan: ResetPlan,
+  deploymentId: string,
+  item: DeploymentItemRecord,
+  emit: (e: DeploymentEvent) => void,
+): Promise<void> {
   const vm = plan.vms.find((v) => v.name === item.name);
   if (!vm) throw new VmResetError(`the reset has no VM named ${item.name}`);
   const settled = (vmid: number): Promise<GuestState | undefined> =>
-    settledGuest(api, vmid, { clock: deps.clock, pollIntervalMs: deps.pollIntervalMs, deadline: deps.clock.now() + deps.cloneTimeoutMs });
+    settledGuest(api, vmid, {
+      clock: deps.clock,
+      pollIntervalMs: deps.pollIntervalMs,
+      deadline: deps.clock.now() + deps.cloneTimeoutMs,
+    });
   const task = async (upid: string, timeoutMs: number): Promise<void> => {
-    await waitForTask(api, upid, { clock: deps.clock, timeoutMs, pollIntervalMs: Math.min(250, deps.pollIntervalMs), maxPollIntervalMs: deps.pollIntervalMs });
+    await waitForTask(api, upid, {
+      clock: deps.clock,
+      timeoutMs,
+      pollIntervalMs: Math.min(250, deps.pollIntervalMs),
+      maxPollIntervalMs: deps.pollIntervalMs,
+    });
   };
   const currentVmid = item.vmid ?? vm.vmid;
   let state = await settled(currentVmid);
@@ -92,15 +117,29 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
     if (state) {
       // The old VM: destroy it only while it is still this student's VM of the class.
       const assignment = await deps.store.classes.assignment(plan.clusterId, currentVmid);
-      const ours = assignment?.classId === plan.classId && assignment.personId === vm.personId && Number(state.config.template) !== 1;
-      if (!ours && !hasClassTag({ tags: state.config.tags as string | undefined }, plan.classId)) throw new VmResetError(`${item.name} (${currentVmid}) is no longer ${vm.owner ?? 'the student'}'s VM of ${plan.classId}; it was left alone`, { vmid: currentVmid });
+      const ours =
+        assignment?.classId === plan.classId &&
+        assignment.personId === vm.personId &&
+        Number(state.config.template) !== 1;
+      if (!ours && !hasClassTag({ tags: state.config.tags as string | undefined }, plan.classId))
+        throw new VmResetError(
+          `${item.name} (${currentVmid}) is no longer ${vm.owner ?? 'the student'}'s VM of ${plan.classId}; it was left alone`,
+          { vmid: currentVmid },
+        );
       emit({ type: 'deleted', deploymentId, name: item.name, vmid: currentVmid });
       const status = await pveResources(api).qemu(state.node, currentVmid).status();
-      if (status.status !== 'stopped') await task(await pveResources(api).qemu(state.node, currentVmid).stop(), 300_000);
-      await task(await pveResources(api).qemu(state.node, currentVmid).delete({ purge: true, 'destroy-unreferenced-disks': true }), 600_000);
+      if (status.status !== 'stopped')
+        await task(await pveResources(api).qemu(state.node, currentVmid).stop(), 300_000);
+      await task(
+        await pveResources(api)
+          .qemu(state.node, currentVmid)
+          .delete({ purge: true, 'destroy-unreferenced-disks': true }),
+        600_000,
+      );
       await deps.store.inventory.update(plan.clusterId, currentVmid, { status: 'resetting' });
     }
-    const source = vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
+    const source =
+      vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
     emit({ type: 'cloning', deploymentId, name: item.name, node: source.node, vmid: currentVmid });
     const clone = (newid?: number) =>
       cloneVm(api, {
@@ -115,11 +154,16 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
         timeoutMs: deps.cloneTimeoutMs,
         onAllocated: async (vmid) => {
           item.vmid = vmid;
-          await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'cloning', vmid, updatedAt: deps.clock.now() });
+          await deps.store.deployments.updateItem(deploymentId, item.name, {
+            status: 'cloning',
+            vmid,
+            updatedAt: deps.clock.now(),
+          });
         },
       });
     const result = await clone(currentVmid).catch((error: unknown) => {
-      const text = error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
+      const text =
+        error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
       // Someone took the VMID between the destroy and the clone: any free one will do.
       if (/already exists/.test(text)) {
         deps.logger.warn('the VMID of a reset VM was taken; using another', { name: item.name, vmid: currentVmid });
@@ -132,11 +176,31 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
   }
   const vmid = item.vmid ?? currentVmid;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-  await deps.store.deployments.updateItem(deploymentId, item.name, { status: 'verifying', vmid, node: state!.node, updatedAt: deps.clock.now() });
+  await deps.store.deployments.updateItem(deploymentId, item.name, {
+    status: 'verifying',
+    vmid,
+    node: state!.node,
+    updatedAt: deps.clock.now(),
+  });
   let config = state!.config;
   const node = state!.node;
-  if (!findBootDisk(config)) throw new CloneMissingDiskError({ clusterId: plan.clusterId, node, vmid, sourceVmid: firstCopy(plan.base).vmid, config });
-  if (deps.configure) config = await deps.configure(api, { classId: plan.classId, clusterId: plan.clusterId, node, vmid, personId: vm.personId, config });
+  if (!findBootDisk(config))
+    throw new CloneMissingDiskError({
+      clusterId: plan.clusterId,
+      node,
+      vmid,
+      sourceVmid: firstCopy(plan.base).vmid,
+      config,
+    });
+  if (deps.configure)
+    config = await deps.configure(api, {
+      classId: plan.classId,
+      clusterId: plan.clusterId,
+      node,
+      vmid,
+      personId: vm.personId,
+      config,
+    });
   const tags = classTags(plan.classId, 'student');
   if (config.tags !== tags) await pveResources(api).qemu(node, vmid).updateConfig({ tags });
   config = { ...config, tags };
@@ -146,9 +210,20 @@ export async function resetOneVm(deps: ResetDeps, api: PveApi, plan: ResetPlan, 
       await tx.classes.unassignVm(plan.clusterId, vm.vmid);
       await tx.inventory.update(plan.clusterId, vm.vmid, { goneAt: now });
     }
-    await tx.inventory.upsertMany([inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key)]);
-    await tx.classes.assignVm({ clusterId: plan.clusterId, vmid, personId: vm.personId, classId: plan.classId, role: 'student' }, now);
-    await tx.deployments.updateItem(deploymentId, item.name, { status: 'done', vmid, node, error: null, updatedAt: now });
+    await tx.inventory.upsertMany([
+      inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+    ]);
+    await tx.classes.assignVm(
+      { clusterId: plan.clusterId, vmid, personId: vm.personId, classId: plan.classId, role: 'student' },
+      now,
+    );
+    await tx.deployments.updateItem(deploymentId, item.name, {
+      status: 'done',
+      vmid,
+      node,
+      error: null,
+      updatedAt: now,
+    });
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted: isNew });
   if (vm.start) {

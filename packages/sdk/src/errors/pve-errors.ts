@@ -60,7 +60,10 @@ export class PvePermissionError extends PveHttpError {
     const parsed = parsePermissionMessage(facts.pveMessage);
     this.aclPath = facts.aclPath ?? parsed.path;
     this.privilege = facts.privilege ?? parsed.privilege;
-    const what = this.privilege && this.aclPath ? `${this.privilege} on ${this.aclPath}` : (parsed.detail ?? 'a privilege this needs');
+    const what =
+      this.privilege && this.aclPath
+        ? `${this.privilege} on ${this.aclPath}`
+        : (parsed.detail ?? 'a privilege this needs');
     Object.defineProperty(this, 'code', { value: PvePermissionError.code });
     Object.defineProperty(this, 'data', { value: { ...this.data, aclPath: this.aclPath, privilege: this.privilege } });
     this.message = `Proxmox refused: the lab's token lacks ${what} — ask your admin to run \`lab doctor\`.`;
@@ -172,11 +175,9 @@ export class PveTaskFailedError extends LabError {
   readonly exitstatus: string;
   readonly logTail: readonly string[];
   constructor(facts: { clusterId: string; upid: string; exitstatus: string; logTail: string[] }) {
-    super(
-      PveTaskFailedError.code,
-      `task ${facts.upid} on cluster '${facts.clusterId}' failed: ${facts.exitstatus}`,
-      { ...facts },
-    );
+    super(PveTaskFailedError.code, `task ${facts.upid} on cluster '${facts.clusterId}' failed: ${facts.exitstatus}`, {
+      ...facts,
+    });
     this.upid = facts.upid;
     this.exitstatus = facts.exitstatus;
     this.logTail = facts.logTail;
@@ -205,7 +206,11 @@ export class InvalidUpidError extends LabError {
   static override readonly brand: string = '@lab/InvalidUpidError';
   static override readonly code: string = 'LAB_INVALID_UPID';
   constructor(upid: string) {
-    super(InvalidUpidError.code, `'${upid}' is not a PVE task id (expected UPID:node:pid:pstart:starttime:type:id:user:)`, { upid });
+    super(
+      InvalidUpidError.code,
+      `'${upid}' is not a PVE task id (expected UPID:node:pid:pstart:starttime:type:id:user:)`,
+      { upid },
+    );
   }
 }
 

@@ -13,7 +13,12 @@ const ROLES: readonly VmRole[] = ['student', 'teacher', 'base'];
  * Returns how many were registered. In steady state (every tagged VM assigned) it costs one store
  * read per cluster: only a class with a tagged VM not yet assigned is looked at further.
  */
-export async function adoptTaggedVms(store: Store, clusterId: string, rows: readonly VmInventoryRecord[], now: number): Promise<number> {
+export async function adoptTaggedVms(
+  store: Store,
+  clusterId: string,
+  rows: readonly VmInventoryRecord[],
+  now: number,
+): Promise<number> {
   const byClass = new Map<string, Array<{ row: VmInventoryRecord; role: VmRole }>>();
   for (const row of rows) {
     const tags = tagsOf(row);
@@ -25,7 +30,12 @@ export async function adoptTaggedVms(store: Store, clusterId: string, rows: read
   if (byClass.size === 0) return 0;
   // The cluster's VMs assigned within the tagged classes, in one read (a VM assigned elsewhere is
   // skipped below by its own assignment).
-  const inTaggedClasses = await store.inventory.list({ clusterId, classIds: [...byClass.keys()], includeTemplates: true, includeGone: true });
+  const inTaggedClasses = await store.inventory.list({
+    clusterId,
+    classIds: [...byClass.keys()],
+    includeTemplates: true,
+    includeGone: true,
+  });
   const assignedHere = new Set(inTaggedClasses.map((r) => r.vmid));
   let adopted = 0;
   for (const [classId, candidates] of byClass) {
@@ -47,7 +57,15 @@ export async function adoptTaggedVms(store: Store, clusterId: string, rows: read
       const personId = role === 'teacher' ? klass.ownerId : role === 'student' ? (nameOf.get(row.name) ?? null) : null;
       if (role === 'student' && personId === null && !/-seat-\d+$/.test(row.name)) continue;
       // Never a second VM for a role someone already has: that is a duplicate to report, not to adopt.
-      const taken = assignments.some((a) => a.role === role && (role === 'student' ? personId !== null && a.personId === personId : role === 'teacher' ? true : rows.find((r) => r.vmid === a.vmid)?.node === row.node));
+      const taken = assignments.some(
+        (a) =>
+          a.role === role &&
+          (role === 'student'
+            ? personId !== null && a.personId === personId
+            : role === 'teacher'
+              ? true
+              : rows.find((r) => r.vmid === a.vmid)?.node === row.node),
+      );
       if (taken) continue;
       await store.classes.assignVm({ clusterId, vmid: row.vmid, personId, classId, role }, now);
       assignments.push({ clusterId, vmid: row.vmid, personId, classId, role, createdAt: now });

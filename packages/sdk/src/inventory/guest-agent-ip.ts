@@ -13,7 +13,8 @@ export function pickGuestIp(answer: z.output<typeof agentInterfacesSchema>): str
   for (const iface of answer.result) {
     if (iface.name === 'lo' || /^(docker|br-|veth|virbr|cni|flannel)/.test(iface.name)) continue;
     for (const address of iface['ip-addresses'] ?? []) {
-      if (address['ip-address-type'] === 'ipv4' && !address['ip-address'].startsWith('169.254.')) return address['ip-address'];
+      if (address['ip-address-type'] === 'ipv4' && !address['ip-address'].startsWith('169.254.'))
+        return address['ip-address'];
     }
   }
   return undefined;

@@ -15,7 +15,11 @@ export class UnknownVmError extends LabError {
   static override readonly brand: string = '@lab/UnknownVmError';
   static override readonly code: string = 'LAB_UNKNOWN_VM';
   constructor(clusterId: string, vmid: number) {
-    super(UnknownVmError.code, `no VM ${vmid} on cluster '${clusterId}' is in the inventory; run a sync or check the id`, { clusterId, vmid });
+    super(
+      UnknownVmError.code,
+      `no VM ${vmid} on cluster '${clusterId}' is in the inventory; run a sync or check the id`,
+      { clusterId, vmid },
+    );
   }
 }
 

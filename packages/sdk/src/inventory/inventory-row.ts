@@ -4,7 +4,13 @@ import type { VmCategory, VmInventoryRecord } from '../store/records.js';
 export function categoryOf(ostype: unknown): VmCategory {
   if (typeof ostype !== 'string' || ostype === '') return 'other';
   if (ostype.startsWith('win') || ostype === 'wxp' || ostype === 'w2k' || ostype.startsWith('w2k')) return 'windows';
-  if (/^l2[46]$/.test(ostype) || ['debian', 'ubuntu', 'centos', 'fedora', 'opensuse', 'archlinux', 'alpine', 'gentoo', 'nixos', 'devuan'].includes(ostype)) return 'linux';
+  if (
+    /^l2[46]$/.test(ostype) ||
+    ['debian', 'ubuntu', 'centos', 'fedora', 'opensuse', 'archlinux', 'alpine', 'gentoo', 'nixos', 'devuan'].includes(
+      ostype,
+    )
+  )
+    return 'linux';
   return 'other';
 }
 
@@ -25,11 +31,18 @@ export function inventoryRowFromConfig(
   bootDiskKey?: string,
 ): VmInventoryRecord {
   const memory = typeof config.memory === 'number' ? config.memory : Number.parseInt(String(config.memory ?? ''), 10);
-  const cores = (typeof config.cores === 'number' ? config.cores : Number(config.cores ?? 1)) * (typeof config.sockets === 'number' ? config.sockets : 1);
+  const cores =
+    (typeof config.cores === 'number' ? config.cores : Number(config.cores ?? 1)) *
+    (typeof config.sockets === 'number' ? config.sockets : 1);
   return {
     clusterId: facts.clusterId,
     vmid: facts.vmid,
-    name: typeof config.name === 'string' ? config.name : typeof config.hostname === 'string' ? config.hostname : `VM ${facts.vmid}`,
+    name:
+      typeof config.name === 'string'
+        ? config.name
+        : typeof config.hostname === 'string'
+          ? config.hostname
+          : `VM ${facts.vmid}`,
     node: facts.node,
     status: facts.status ?? 'stopped',
     ip: null,
@@ -37,7 +50,9 @@ export function inventoryRowFromConfig(
     category: categoryOf(config.ostype),
     memory: Number.isFinite(memory) ? memory : null,
     cores: Number.isFinite(cores) ? cores : null,
-    diskSize: driveSizeBytes(bootDiskKey ? config[bootDiskKey] : (config.rootfs ?? config.scsi0 ?? config.virtio0 ?? config.sata0)),
+    diskSize: driveSizeBytes(
+      bootDiskKey ? config[bootDiskKey] : (config.rootfs ?? config.scsi0 ?? config.virtio0 ?? config.sata0),
+    ),
     uptime: 0,
     cpuUsage: 0,
     memoryUsage: 0,

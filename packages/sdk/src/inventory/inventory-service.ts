@@ -35,7 +35,13 @@ export interface SyncStats {
   consecutiveErrors: number;
   isRunning: boolean;
   isLeader: boolean;
-  clusters: Array<{ clusterId: string; lastSuccessAt: number | null; consecutiveErrors: number; lastError: string | null; nextAttemptAt: number | null }>;
+  clusters: Array<{
+    clusterId: string;
+    lastSuccessAt: number | null;
+    consecutiveErrors: number;
+    lastError: string | null;
+    nextAttemptAt: number | null;
+  }>;
 }
 
 /** A VM that is not running has no current address, whatever an older row remembers. */
@@ -51,7 +57,13 @@ export class InventoryService {
   readonly #staleAfterMs: number;
   readonly #clusterIds: () => string[];
 
-  constructor(deps: { store: Store; clusterIds: () => string[]; clock?: Clock; sync?: SyncEngine; staleAfterMs?: number }) {
+  constructor(deps: {
+    store: Store;
+    clusterIds: () => string[];
+    clock?: Clock;
+    sync?: SyncEngine;
+    staleAfterMs?: number;
+  }) {
     this.#store = deps.store;
     this.#clock = deps.clock ?? systemClock;
     this.#sync = deps.sync;
@@ -73,7 +85,8 @@ export class InventoryService {
    * A VM that is not running is listed without an IP and with SSH and RDP unavailable.
    */
   async listVms(query: ListVmsQuery): Promise<ListVmsResult> {
-    if (query.forceRefresh && this.#sync) await this.#sync.quickSync({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), force: true });
+    if (query.forceRefresh && this.#sync)
+      await this.#sync.quickSync({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), force: true });
     const base = {
       ...(query.clusterId ? { clusterId: query.clusterId } : {}),
       ...(query.search ? { search: query.search } : {}),
@@ -88,7 +101,9 @@ export class InventoryService {
       const taught = user.role === 'teacher' ? await classesTaughtBy(this.#store, user.personId) : [];
       const ofClasses = taught.length ? await this.#store.inventory.list({ ...base, classIds: taught }) : [];
       const seen = new Set<string>();
-      vms = [...own, ...ofClasses].filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`)).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
+      vms = [...own, ...ofClasses]
+        .filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`))
+        .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
     }
     vms = vms.map(withoutStaleAddress);
     const clusters = query.clusterId ? [query.clusterId] : this.#clusterIds();
@@ -99,7 +114,12 @@ export class InventoryService {
       return at === null || at === undefined || now - at > this.#staleAfterMs;
     });
     const times = clusters.map((c) => states.get(c)?.lastSuccessAt ?? null);
-    return { vms, stale: staleClusters.length > 0, staleClusters, lastSyncAt: times.includes(null) ? null : Math.min(...(times as number[])) };
+    return {
+      vms,
+      stale: staleClusters.length > 0,
+      staleClusters,
+      lastSyncAt: times.includes(null) ? null : Math.min(...(times as number[])),
+    };
   }
 
   /** Totals of the inventory and the state of every cluster's sync. */
@@ -107,7 +127,8 @@ export class InventoryService {
     const all = await this.#store.inventory.list({ includeTemplates: true });
     const now = this.#clock.now();
     const states = await this.#store.sync.listStates();
-    const max = (xs: Array<number | null>) => (xs.some((x) => x !== null) ? Math.max(...(xs.filter((x) => x !== null) as number[])) : null);
+    const max = (xs: Array<number | null>) =>
+      xs.some((x) => x !== null) ? Math.max(...(xs.filter((x) => x !== null) as number[])) : null;
     return {
       total: all.length,
       fresh: all.filter((v) => now - v.lastUpdated <= this.#staleAfterMs).length,
@@ -120,7 +141,13 @@ export class InventoryService {
       isLeader: this.#sync?.isLeader ?? false,
       clusters: this.#clusterIds().map((clusterId) => {
         const s = states.find((x) => x.clusterId === clusterId);
-        return { clusterId, lastSuccessAt: s?.lastSuccessAt ?? null, consecutiveErrors: s?.consecutiveErrors ?? 0, lastError: s?.lastError ?? null, nextAttemptAt: s?.nextAttemptAt ?? null };
+        return {
+          clusterId,
+          lastSuccessAt: s?.lastSuccessAt ?? null,
+          consecutiveErrors: s?.consecutiveErrors ?? 0,
+          lastError: s?.lastError ?? null,
+          nextAttemptAt: s?.nextAttemptAt ?? null,
+        };
       }),
     };
   }
@@ -132,9 +159,13 @@ export class InventoryService {
     const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
     const issues: string[] = [];
     for (const c of stats.clusters) {
-      if (c.consecutiveErrors > 0) issues.push(`cluster ${c.clusterId} unreachable${c.lastSuccessAt ? ` for ${minutes(now - c.lastSuccessAt)}` : ' since start'} (${c.consecutiveErrors} failed syncs: ${c.lastError})`);
+      if (c.consecutiveErrors > 0)
+        issues.push(
+          `cluster ${c.clusterId} unreachable${c.lastSuccessAt ? ` for ${minutes(now - c.lastSuccessAt)}` : ' since start'} (${c.consecutiveErrors} failed syncs: ${c.lastError})`,
+        );
       else if (c.lastSuccessAt === null) issues.push(`cluster ${c.clusterId} has never been synced`);
-      else if (now - c.lastSuccessAt > this.#staleAfterMs) issues.push(`cluster ${c.clusterId} last synced ${minutes(now - c.lastSuccessAt)} ago`);
+      else if (now - c.lastSuccessAt > this.#staleAfterMs)
+        issues.push(`cluster ${c.clusterId} last synced ${minutes(now - c.lastSuccessAt)} ago`);
     }
     if (stats.withErrors > 0) issues.push(`${stats.withErrors} VMs have sync errors`);
     return { healthy: issues.length === 0, issues };

@@ -120,7 +120,8 @@ export class SyncEngine {
       backoffBaseMs: options.backoffBaseMs ?? 5_000,
       backoffMaxMs: options.backoffMaxMs ?? 300_000,
     };
-    for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const) assertTimerMs(this.#o[key], `sync ${key}`);
+    for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const)
+      assertTimerMs(this.#o[key], `sync ${key}`);
   }
 
   /** Whether this engine holds the leader lease (as of its last attempt). */
@@ -191,14 +192,35 @@ export class SyncEngine {
     const started = this.#clock.now();
     const store = this.#o.store;
     const state: SyncStateRecord = (await store.sync.getState(clusterId)) ?? {
-      clusterId, lastFullSyncAt: null, lastQuickSyncAt: null, lastSuccessAt: null, consecutiveErrors: 0, lastError: null, nextAttemptAt: null,
+      clusterId,
+      lastFullSyncAt: null,
+      lastQuickSyncAt: null,
+      lastSuccessAt: null,
+      consecutiveErrors: 0,
+      lastError: null,
+      nextAttemptAt: null,
     };
-    const report: ClusterSyncReport = { clusterId, kind, ok: true, vms: 0, added: 0, changed: 0, gone: 0, configRequests: 0, agentRequests: 0, probes: 0, durationMs: 0 };
-    if (!force && state.nextAttemptAt !== null && started < state.nextAttemptAt) return { ...report, ok: false, skipped: 'backoff', error: state.lastError ?? undefined };
+    const report: ClusterSyncReport = {
+      clusterId,
+      kind,
+      ok: true,
+      vms: 0,
+      added: 0,
+      changed: 0,
+      gone: 0,
+      configRequests: 0,
+      agentRequests: 0,
+      probes: 0,
+      durationMs: 0,
+    };
+    if (!force && state.nextAttemptAt !== null && started < state.nextAttemptAt)
+      return { ...report, ok: false, skipped: 'backoff', error: state.lastError ?? undefined };
     try {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
-      const existing = new Map((await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]));
+      const existing = new Map(
+        (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
+      );
       const known = [...existing.values()].filter((r) => r.goneAt === null).length;
       if (resources.length === 0 && known > 0) await this.#confirmEmpty(api, clusterId, known);
       const now = this.#clock.now();
@@ -206,17 +228,23 @@ export class SyncEngine {
       if (kind === 'full') await this.#fetchDetails(api, clusterId, rows, existing, now, report);
       await store.transaction(async (tx) => {
         await tx.inventory.upsertMany(rows);
-        report.gone = await tx.inventory.markGone(clusterId, rows.map((r) => r.vmid), now);
+        report.gone = await tx.inventory.markGone(
+          clusterId,
+          rows.map((r) => r.vmid),
+          now,
+        );
         // The usage ledger from status transitions (our own power actions record theirs at once).
         for (const row of rows) {
           if (row.isTemplate) continue;
           const prev = existing.get(row.vmid);
           const wasRunning = prev !== undefined && prev.goneAt === null && prev.status === 'running';
-          if (row.status === 'running' && !wasRunning) await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
+          if (row.status === 'running' && !wasRunning)
+            await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
           else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
         }
         for (const prev of existing.values()) {
-          if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid)) await tx.usage.closeInterval(clusterId, prev.vmid, now);
+          if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid))
+            await tx.usage.closeInterval(clusterId, prev.vmid, now);
         }
         await tx.sync.saveState({
           ...state,
@@ -234,8 +262,19 @@ export class SyncEngine {
       const message = truncate(scrub(error instanceof Error ? error.message : String(error), []));
       const errors = state.consecutiveErrors + 1;
       const delay = Math.min(this.#o.backoffMaxMs, this.#o.backoffBaseMs * 2 ** (errors - 1));
-      await store.sync.saveState({ ...state, consecutiveErrors: errors, lastError: message, nextAttemptAt: this.#clock.now() + delay });
-      this.#logger.warn('cluster sync failed; backing off', { clusterId, kind, consecutiveErrors: errors, retryInMs: delay, error: message });
+      await store.sync.saveState({
+        ...state,
+        consecutiveErrors: errors,
+        lastError: message,
+        nextAttemptAt: this.#clock.now() + delay,
+      });
+      this.#logger.warn('cluster sync failed; backing off', {
+        clusterId,
+        kind,
+        consecutiveErrors: errors,
+        retryInMs: delay,
+        error: message,
+      });
       return { ...report, ok: false, error: message, durationMs: this.#clock.now() - started };
     }
     report.durationMs = this.#clock.now() - started;
@@ -249,7 +288,10 @@ export class SyncEngine {
    * known VMs stay as they were.
    */
   async #confirmEmpty(api: PveApi, clusterId: string, known: number): Promise<void> {
-    this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', { clusterId, known });
+    this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', {
+      clusterId,
+      known,
+    });
     const nodes = await pveResources(api).nodes.list();
     const reasons: string[] = nodes.length === 0 ? ['GET /nodes lists no nodes'] : [];
     await mapWithConcurrency(nodes, this.#o.detailConcurrency, async ({ node, status }) => {
@@ -257,10 +299,7 @@ export class SyncEngine {
         reasons.push(`node ${node} is ${status ?? 'in an unknown state'}`);
         return;
       }
-      const [qemu, lxc] = await Promise.all([
-        pveResources(api).nodes.qemu(node),
-        pveResources(api).nodes.lxc(node),
-      ]);
+      const [qemu, lxc] = await Promise.all([pveResources(api).nodes.qemu(node), pveResources(api).nodes.lxc(node)]);
       if (qemu.length + lxc.length > 0) reasons.push(`node ${node} lists ${qemu.length + lxc.length} guests`);
     });
     if (reasons.length > 0) throw new UnconfirmedEmptyClusterError({ clusterId, known, reasons: reasons.sort() });
@@ -268,7 +307,13 @@ export class SyncEngine {
   }
 
   /** The inventory row for a resource: the live fields from `cluster.vms()`, details kept from before. */
-  #merge(clusterId: string, prev: VmInventoryRecord | undefined, r: VmResource, now: number, report: ClusterSyncReport): VmInventoryRecord {
+  #merge(
+    clusterId: string,
+    prev: VmInventoryRecord | undefined,
+    r: VmResource,
+    now: number,
+    report: ClusterSyncReport,
+  ): VmInventoryRecord {
     const status = r.status ?? 'unknown';
     const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
     const row: VmInventoryRecord = {
@@ -303,7 +348,12 @@ export class SyncEngine {
       this.#pendingAgent.add(k);
       return row;
     }
-    const hardware = prev.node !== row.node || prev.name !== row.name || prev.memory !== row.memory || prev.cores !== row.cores || prev.isTemplate !== row.isTemplate;
+    const hardware =
+      prev.node !== row.node ||
+      prev.name !== row.name ||
+      prev.memory !== row.memory ||
+      prev.cores !== row.cores ||
+      prev.isTemplate !== row.isTemplate;
     if (hardware || prev.status !== status || prev.tags !== row.tags) report.changed++;
     if (hardware) this.#pendingConfig.add(k);
     if (prev.node !== row.node || (prev.status !== status && status === 'running')) this.#pendingAgent.add(k);
@@ -311,11 +361,19 @@ export class SyncEngine {
   }
 
   /** Config for new/changed VMs, guest-agent IPs for running VMs that need one, TCP probes where the address is new or the probe old. */
-  async #fetchDetails(api: PveApi, clusterId: string, rows: VmInventoryRecord[], existing: Map<number, VmInventoryRecord>, now: number, report: ClusterSyncReport): Promise<void> {
+  async #fetchDetails(
+    api: PveApi,
+    clusterId: string,
+    rows: VmInventoryRecord[],
+    existing: Map<number, VmInventoryRecord>,
+    now: number,
+    report: ClusterSyncReport,
+  ): Promise<void> {
     const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
     const agentEnabled = new Map<number, boolean>();
     await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
-      const guest = row.type === 'lxc' ? pveResources(api).lxc(row.node, row.vmid) : pveResources(api).qemu(row.node, row.vmid);
+      const guest =
+        row.type === 'lxc' ? pveResources(api).lxc(row.node, row.vmid) : pveResources(api).qemu(row.node, row.vmid);
       report.configRequests++;
       try {
         const config = await guest.config();
@@ -326,7 +384,8 @@ export class SyncEngine {
         if (config.template !== undefined) row.isTemplate = Number(config.template) === 1;
         const memory = Number.parseInt(String(config.memory ?? ''), 10);
         if (row.memory === null && Number.isFinite(memory)) row.memory = memory;
-        const cores = Number.parseInt(String(config.cores ?? ''), 10) * Number.parseInt(String(config.sockets ?? '1'), 10);
+        const cores =
+          Number.parseInt(String(config.cores ?? ''), 10) * Number.parseInt(String(config.sockets ?? '1'), 10);
         if (row.cores === null && Number.isFinite(cores)) row.cores = cores;
         agentEnabled.set(row.vmid, /^(1|enabled=1)/.test(String(config.agent ?? '')));
         row.syncError = null;
@@ -343,7 +402,9 @@ export class SyncEngine {
       const prev = existing.get(row.vmid);
       const pending = this.#pendingAgent.has(key(clusterId, row.vmid));
       if (!pending && prev?.syncError === NO_AGENT) return false;
-      return pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs;
+      return (
+        pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs
+      );
     });
     const reprobe: VmInventoryRecord[] = [];
     await mapWithConcurrency(needsAgent, this.#o.detailConcurrency, async (row) => {
@@ -351,21 +412,35 @@ export class SyncEngine {
       try {
         const answer = await pveResources(api).qemu(row.node, row.vmid).agentNetworkInterfaces();
         const ip = pickGuestIp(answer) ?? null;
-        if (ip !== row.ip || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs || this.#pendingProbe.delete(key(clusterId, row.vmid))) reprobe.push(row);
+        if (
+          ip !== row.ip ||
+          row.lastStatusCheck === null ||
+          now - row.lastStatusCheck > this.#o.ipMaxAgeMs ||
+          this.#pendingProbe.delete(key(clusterId, row.vmid))
+        )
+          reprobe.push(row);
         row.ip = ip;
         row.syncError = ip ? null : 'guest agent: no IPv4 address reported yet';
       } catch (error) {
-        const text = error instanceof Error ? ((error as { pveMessage?: string }).pveMessage ?? error.message) : String(error);
+        const text =
+          error instanceof Error ? ((error as { pveMessage?: string }).pveMessage ?? error.message) : String(error);
         row.syncError = /No QEMU guest agent configured/.test(text) ? NO_AGENT : truncate(`guest agent: ${text}`, 200);
       }
       row.lastStatusCheck = now;
     });
-    await mapWithConcurrency(reprobe.filter((r) => r.ip !== null), this.#o.probeConcurrency, async (row) => {
-      report.probes += 2;
-      const [ssh, rdp] = await Promise.all([this.#probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs), this.#probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs)]);
-      row.sshAvailable = ssh;
-      row.rdpAvailable = rdp;
-    });
+    await mapWithConcurrency(
+      reprobe.filter((r) => r.ip !== null),
+      this.#o.probeConcurrency,
+      async (row) => {
+        report.probes += 2;
+        const [ssh, rdp] = await Promise.all([
+          this.#probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs),
+          this.#probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs),
+        ]);
+        row.sshAvailable = ssh;
+        row.rdpAvailable = rdp;
+      },
+    );
     for (const row of rows) {
       this.#pendingConfig.delete(key(clusterId, row.vmid));
       this.#pendingAgent.delete(key(clusterId, row.vmid));
@@ -381,7 +456,12 @@ export class SyncEngine {
       const tick = Math.max(10, Math.min(this.#o.quickIntervalMs, this.#o.leaseTtlMs / 3));
       while (!stop.signal.aborted) {
         try {
-          this.#isLeader = await this.#o.store.sync.acquireLease(LEASE, this.holderId, this.#o.leaseTtlMs, this.#clock.now());
+          this.#isLeader = await this.#o.store.sync.acquireLease(
+            LEASE,
+            this.holderId,
+            this.#o.leaseTtlMs,
+            this.#clock.now(),
+          );
           if (this.#isLeader) await this.#runDue();
         } catch (error) {
           this.#logger.error('sync loop error (continuing)', { error });

@@ -16,7 +16,11 @@ export async function classesTaughtBy(store: Store, personId: number): Promise<s
 }
 
 /** Why `viewer` may not act on a VM with this assignment, or undefined when it may. */
-export async function denialReason(store: Store, viewer: Viewer, assignment: VmAssignmentRecord | undefined): Promise<string | undefined> {
+export async function denialReason(
+  store: Store,
+  viewer: Viewer,
+  assignment: VmAssignmentRecord | undefined,
+): Promise<string | undefined> {
   if (viewer.role === 'admin') return undefined;
   if (viewer.personId !== null && assignment?.personId === viewer.personId) return undefined;
   if (viewer.role === 'teacher' && viewer.personId !== null && assignment?.classId) {

@@ -14,7 +14,12 @@ import { pveResources } from '../pve/pve-resources.js';
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
 
-const RESULT_STATUS: Record<PowerAction, string> = { start: 'running', stop: 'stopped', shutdown: 'stopped', reboot: 'running' };
+const RESULT_STATUS: Record<PowerAction, string> = {
+  start: 'running',
+  stop: 'stopped',
+  shutdown: 'stopped',
+  reboot: 'running',
+};
 
 /** What `VmPower` needs, and its limits. */
 export interface VmPowerDeps {
@@ -48,7 +53,10 @@ export class VmPower {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#maxPerNode = deps.maxPowerTasksPerNode ?? 10;
-    if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1) throw new ConfigError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`, { key: 'maxPowerTasksPerNode' });
+    if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1)
+      throw new ConfigError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`, {
+        key: 'maxPowerTasksPerNode',
+      });
   }
 
   #nodeLimiter(clusterId: string, node: string): ConcurrencyLimiter {
@@ -65,7 +73,13 @@ export class VmPower {
    * Performs `action` on cluster+vmid for `viewer`; refused with `NotAllowedError` when not theirs.
    * `reason` (a scheduled session, an idle VM) is kept in the audit entry.
    */
-  async perform(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number; reason?: string } = {}): Promise<{ vmid: number; status: string; durationMs: number }> {
+  async perform(
+    viewer: Viewer,
+    clusterId: string,
+    vmid: number,
+    action: PowerAction,
+    options: { shutdownTimeoutS?: number; reason?: string } = {},
+  ): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const started = this.#clock.now();
     const target = `${clusterId}/${vmid}`;
@@ -74,21 +88,45 @@ export class VmPower {
     const assignment = await store.classes.assignment(clusterId, vmid);
     const reason = await denialReason(store, viewer, assignment);
     if (reason) {
-      await store.audit.record({ at: started, actor: viewer.username, action: `vm.${action}`, target, outcome: 'denied', details: { reason } });
+      await store.audit.record({
+        at: started,
+        actor: viewer.username,
+        action: `vm.${action}`,
+        target,
+        outcome: 'denied',
+        details: { reason },
+      });
       throw new NotAllowedError({ actor: viewer.username, action, target: `VM ${vmid} (${row.name})`, reason });
     }
     if (action === 'start' && row.status !== 'running') {
       try {
         await assertMayStart(store, viewer, assignment, started);
       } catch (error) {
-        await store.audit.record({ at: started, actor: viewer.username, action: `vm.${action}`, target, outcome: 'denied', details: { reason: (error as Error).message } });
+        await store.audit.record({
+          at: started,
+          actor: viewer.username,
+          action: `vm.${action}`,
+          target,
+          outcome: 'denied',
+          details: { reason: (error as Error).message },
+        });
         throw error;
       }
     }
-    return this.#nodeLimiter(clusterId, row.node).run(() => this.#run(viewer, clusterId, vmid, action, options, row, started));
+    return this.#nodeLimiter(clusterId, row.node).run(() =>
+      this.#run(viewer, clusterId, vmid, action, options, row, started),
+    );
   }
 
-  async #run(viewer: Viewer, clusterId: string, vmid: number, action: PowerAction, options: { shutdownTimeoutS?: number; reason?: string }, row: VmInventoryRecord, started: number): Promise<{ vmid: number; status: string; durationMs: number }> {
+  async #run(
+    viewer: Viewer,
+    clusterId: string,
+    vmid: number,
+    action: PowerAction,
+    options: { shutdownTimeoutS?: number; reason?: string },
+    row: VmInventoryRecord,
+    started: number,
+  ): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const target = `${clusterId}/${vmid}`;
     const api = this.#deps.clusters.get(clusterId);
@@ -107,22 +145,42 @@ export class VmPower {
       upid = await send();
     }
     try {
-      await waitForTask(api, upid, { clock: this.#clock, pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250), maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000 });
+      await waitForTask(api, upid, {
+        clock: this.#clock,
+        pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250),
+        maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      });
     } catch (error) {
-      await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'failed', details: { error: (error as Error).message } });
+      await store.audit.record({
+        at: this.#clock.now(),
+        actor: viewer.username,
+        action: `vm.${action}`,
+        target,
+        outcome: 'failed',
+        details: { error: (error as Error).message },
+      });
       throw error;
     }
     const status = RESULT_STATUS[action];
     const stopped = status === 'stopped';
     await store.inventory.update(clusterId, vmid, {
-      status, node, lastUpdated: this.#clock.now(),
+      status,
+      node,
+      lastUpdated: this.#clock.now(),
       ...(stopped ? { ip: null, sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
       ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
     });
     // The usage ledger: our own actions open and close running intervals at once (the sync would, later).
     if (stopped) await store.usage.closeInterval(clusterId, vmid, this.#clock.now());
     else await store.usage.openInterval(clusterId, vmid, this.#clock.now());
-    await store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: `vm.${action}`, target, outcome: 'ok', details: { node, ...(options.reason ? { reason: options.reason } : {}) } });
+    await store.audit.record({
+      at: this.#clock.now(),
+      actor: viewer.username,
+      action: `vm.${action}`,
+      target,
+      outcome: 'ok',
+      details: { node, ...(options.reason ? { reason: options.reason } : {}) },
+    });
     return { vmid, status, durationMs: this.#clock.now() - started };
   }
 }

@@ -25,5 +25,7 @@ export function normalizeInviteCode(typed: string): string | undefined {
 
 /** The hash the store keeps for a code (hex SHA-256 of its canonical form). */
 export function hashInviteCode(code: string): string {
-  return createHash('sha256').update(normalizeInviteCode(code) ?? code).digest('hex');
+  return createHash('sha256')
+    .update(normalizeInviteCode(code) ?? code)
+    .digest('hex');
 }

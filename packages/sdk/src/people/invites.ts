@@ -5,7 +5,12 @@ import type { InviteRecord, PersonRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { USERNAME, type ChatPlatform } from './chat-accounts.js';
 import { generateInviteCode, hashInviteCode, normalizeInviteCode } from './invite-codes.js';
-import { InvalidInviteError, JoinNeedsUsernameError, TooManyInviteAttemptsError, UnknownClassError } from './people-errors.js';
+import {
+  InvalidInviteError,
+  JoinNeedsUsernameError,
+  TooManyInviteAttemptsError,
+  UnknownClassError,
+} from './people-errors.js';
 
 /** Defaults of invites and of joining with them, in one place. */
 export const DefaultInviteOptions = {
@@ -34,7 +39,11 @@ export async function createInvite(
   request: { classId: string; createdBy: number | null; maxUses?: number; validForMs?: number },
 ): Promise<CreatedInvite> {
   const clock = deps.clock ?? systemClock;
-  if (!(await deps.store.classes.getClass(request.classId))) throw new UnknownClassError(request.classId, (await deps.store.classes.listClasses()).map((c) => c.id));
+  if (!(await deps.store.classes.getClass(request.classId)))
+    throw new UnknownClassError(
+      request.classId,
+      (await deps.store.classes.listClasses()).map((c) => c.id),
+    );
   const now = clock.now();
   const code = generateInviteCode();
   const invite = await deps.store.invites.create({
@@ -71,7 +80,11 @@ export class InviteAlreadyUsedError extends LabError {
   static override readonly brand: string = '@lab/InviteAlreadyUsedError';
   static override readonly code: string = 'LAB_INVITE_ALREADY_USED';
   constructor(username: string, classId: string) {
-    super(InviteAlreadyUsedError.code, `You (${username}) already joined ${classId} with this code; there is nothing more to do.`, { username, classId });
+    super(
+      InviteAlreadyUsedError.code,
+      `You (${username}) already joined ${classId} with this code; there is nothing more to do.`,
+      { username, classId },
+    );
   }
 }
 
@@ -117,10 +130,20 @@ export async function joinWithInvite(
       let created = false;
       if (person) {
         if (person.role !== 'student') {
-          throw new NotAllowedError({ actor: person.username, action: 'join', target: classId, reason: `invite codes are for students and you are ${person.role === 'admin' ? 'an admin' : 'a teacher'}; ask an admin to add you` });
+          throw new NotAllowedError({
+            actor: person.username,
+            action: 'join',
+            target: classId,
+            reason: `invite codes are for students and you are ${person.role === 'admin' ? 'an admin' : 'a teacher'}; ask an admin to add you`,
+          });
         }
         if (request.username !== undefined && request.username !== person.username) {
-          throw new NotAllowedError({ actor: person.username, action: 'join as', target: request.username, reason: `this account is linked to ${person.username}` });
+          throw new NotAllowedError({
+            actor: person.username,
+            action: 'join as',
+            target: request.username,
+            reason: `this account is linked to ${person.username}`,
+          });
         }
       } else {
         const students = (await tx.classes.members(classId)).filter((m) => m.role === 'student');
@@ -138,7 +161,8 @@ export async function joinWithInvite(
         } else {
           const username = request.username ?? `${request.platform}-${request.externalId.toLowerCase()}`.slice(0, 32);
           if (!USERNAME.test(username)) throw new JoinNeedsUsernameError(classId, 'invalid', username);
-          if (await tx.classes.getPersonByUsername(username)) throw new JoinNeedsUsernameError(classId, 'taken', username);
+          if (await tx.classes.getPersonByUsername(username))
+            throw new JoinNeedsUsernameError(classId, 'taken', username);
           person = await tx.classes.createPerson({ username, displayName: username, role: 'student' }, now);
           created = true;
         }
@@ -146,7 +170,11 @@ export async function joinWithInvite(
       const redeemed = await tx.invites.redeem(invite.codeHash, person.id, now);
       if (redeemed === 'already-used') throw new InviteAlreadyUsedError(person.username, classId);
       if (redeemed !== 'ok') throw new InvalidInviteError();
-      await tx.classes.linkIdentity({ personId: person.id, platform: request.platform, externalId: request.externalId });
+      await tx.classes.linkIdentity({
+        personId: person.id,
+        platform: request.platform,
+        externalId: request.externalId,
+      });
       await tx.classes.addMember({ classId, personId: person.id, role: 'student' });
       return { person, classId, created };
     });

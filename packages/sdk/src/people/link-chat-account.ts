@@ -39,7 +39,10 @@ const PLATFORM_NAME: Record<ChatPlatform, string> = { slack: 'Slack', discord: '
  *   platform yet — never a teacher or an admin.
  * Refusals are `NotAllowedError`s (audited as denied by the command layer).
  */
-export async function linkChatAccount(deps: { store: Store; clock?: Clock }, request: LinkRequest): Promise<LinkResult> {
+export async function linkChatAccount(
+  deps: { store: Store; clock?: Clock },
+  request: LinkRequest,
+): Promise<LinkResult> {
   const clock = deps.clock ?? systemClock;
   const { actor, platform, externalId, username, classId } = request;
   const account = `the ${PLATFORM_NAME[platform]} account ${externalId}`;
@@ -47,21 +50,34 @@ export async function linkChatAccount(deps: { store: Store; clock?: Clock }, req
     throw new NotAllowedError({ actor: actor.username, action: `link ${account} to`, target: username, reason });
   };
   return deps.store.transaction(async (tx) => {
-    if (classId !== undefined && !(await tx.classes.getClass(classId))) throw new UnknownClassError(classId, (await tx.classes.listClasses()).map((c) => c.id));
+    if (classId !== undefined && !(await tx.classes.getClass(classId)))
+      throw new UnknownClassError(
+        classId,
+        (await tx.classes.listClasses()).map((c) => c.id),
+      );
     const owner = await tx.classes.findByIdentity(platform, externalId);
-    if (owner && owner.username !== username) deny(`it is already linked to ${owner.username}; an admin must remove that link first`);
+    if (owner && owner.username !== username)
+      deny(`it is already linked to ${owner.username}; an admin must remove that link first`);
     let person = await tx.classes.getPersonByUsername(username);
     if (actor.role !== 'admin') {
       const taught = actor.personId === null ? [] : await classesTaughtBy(tx, actor.personId);
-      if (classId !== undefined && !taught.includes(classId)) deny(`you do not teach ${classId}${taught.length ? ` (you teach ${taught.join(', ')})` : ''}`);
+      if (classId !== undefined && !taught.includes(classId))
+        deny(`you do not teach ${classId}${taught.length ? ` (you teach ${taught.join(', ')})` : ''}`);
       if (person) {
-        if (person.role !== 'student') deny(`${username} is ${person.role === 'admin' ? 'an admin' : 'a teacher'}; only an admin links accounts of teachers and admins`);
+        if (person.role !== 'student')
+          deny(
+            `${username} is ${person.role === 'admin' ? 'an admin' : 'a teacher'}; only an admin links accounts of teachers and admins`,
+          );
         const classes = (await tx.classes.classesOf(person.id)).map((m) => m.classId);
         const foreign = classes.filter((c) => !taught.includes(c));
         if (foreign.length) deny(`${username} is a student of ${foreign.join(', ')}, which you do not teach`);
-        if (classes.length === 0 && classId === undefined) deny(`${username} is in none of your classes; name the class you enrol them in`);
-        const existing = (await tx.classes.identitiesOf(person.id)).filter((i) => i.platform === platform && i.externalId !== externalId);
-        if (existing.length) deny(`${username} already has a ${PLATFORM_NAME[platform]} account linked; an admin must change it`);
+        if (classes.length === 0 && classId === undefined)
+          deny(`${username} is in none of your classes; name the class you enrol them in`);
+        const existing = (await tx.classes.identitiesOf(person.id)).filter(
+          (i) => i.platform === platform && i.externalId !== externalId,
+        );
+        if (existing.length)
+          deny(`${username} already has a ${PLATFORM_NAME[platform]} account linked; an admin must change it`);
       } else if (classId === undefined) {
         deny('a new student must be enrolled in one of your classes; name the class');
       }
@@ -73,7 +89,11 @@ export async function linkChatAccount(deps: { store: Store; clock?: Clock }, req
     if (classId !== undefined) {
       const member = (await tx.classes.members(classId)).find((m) => m.personId === person.id);
       if (!member) {
-        await tx.classes.addMember({ classId, personId: person.id, role: person.role === 'student' ? 'student' : 'teacher' });
+        await tx.classes.addMember({
+          classId,
+          personId: person.id,
+          role: person.role === 'student' ? 'student' : 'teacher',
+        });
         enrolled = true;
       }
     }

@@ -5,7 +5,9 @@ export class UnknownPersonError extends LabError {
   static override readonly brand: string = '@lab/UnknownPersonError';
   static override readonly code: string = 'LAB_UNKNOWN_PERSON';
   constructor(username: string) {
-    super(UnknownPersonError.code, `no lab user '${username}'; check the spelling or add them with people add`, { username });
+    super(UnknownPersonError.code, `no lab user '${username}'; check the spelling or add them with people add`, {
+      username,
+    });
   }
 }
 
@@ -14,7 +16,11 @@ export class UnknownClassError extends LabError {
   static override readonly brand: string = '@lab/UnknownClassError';
   static override readonly code: string = 'LAB_UNKNOWN_CLASS';
   constructor(classId: string, known: readonly string[] = []) {
-    super(UnknownClassError.code, `no class '${classId}'${known.length ? `; classes: ${known.join(', ')}` : '; create it first with class create'}`, { classId, known });
+    super(
+      UnknownClassError.code,
+      `no class '${classId}'${known.length ? `; classes: ${known.join(', ')}` : '; create it first with class create'}`,
+      { classId, known },
+    );
   }
 }
 
@@ -23,7 +29,11 @@ export class PersonOwnsVmsError extends LabError {
   static override readonly brand: string = '@lab/PersonOwnsVmsError';
   static override readonly code: string = 'LAB_PERSON_OWNS_VMS';
   constructor(username: string, vmids: readonly number[]) {
-    super(PersonOwnsVmsError.code, `${username} still owns ${vmids.length} VM(s) (${vmids.join(', ')}); destroy them first or remove with --force to keep them without an owner`, { username, vmids });
+    super(
+      PersonOwnsVmsError.code,
+      `${username} still owns ${vmids.length} VM(s) (${vmids.join(', ')}); destroy them first or remove with --force to keep them without an owner`,
+      { username, vmids },
+    );
   }
 }
 
@@ -48,7 +58,10 @@ export class InvalidInviteError extends LabError {
   static override readonly brand: string = '@lab/InvalidInviteError';
   static override readonly code: string = 'LAB_INVITE_INVALID';
   constructor() {
-    super(InvalidInviteError.code, 'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.');
+    super(
+      InvalidInviteError.code,
+      'That invite code does not work: it may be mistyped, expired or used up. Check it, or ask your teacher for a new one.',
+    );
   }
 }
 
@@ -57,7 +70,11 @@ export class TooManyInviteAttemptsError extends LabError {
   static override readonly brand: string = '@lab/TooManyInviteAttemptsError';
   static override readonly code: string = 'LAB_INVITE_RATE_LIMITED';
   constructor(facts: { account: string; failures: number; windowMs: number }) {
-    super(TooManyInviteAttemptsError.code, `Too many wrong invite codes; wait ${Math.ceil(facts.windowMs / 60_000)} minutes and try again.`, facts);
+    super(
+      TooManyInviteAttemptsError.code,
+      `Too many wrong invite codes; wait ${Math.ceil(facts.windowMs / 60_000)} minutes and try again.`,
+      facts,
+    );
   }
 }
 

@@ -57,30 +57,64 @@ const ROLES: readonly PersonRole[] = ['student', 'teacher', 'admin'];
 export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: RosterProblem[] } {
   let records: Array<{ record: string[]; info: { lines: number }; raw: string }>;
   try {
-    records = parse(text, { bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as unknown as typeof records;
+    records = parse(text, {
+      bom: true,
+      info: true,
+      raw: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as unknown as typeof records;
   } catch (error) {
     if (error instanceof CsvError) {
       const line = (error as CsvError & { lines?: number }).lines ?? 1;
-      return { rows: [], problems: [{ line, message: `malformed CSV: ${error.message.replace(/ at line \d+/, '')}; a quote inside a quoted field is written twice ("")` }] };
+      return {
+        rows: [],
+        problems: [
+          {
+            line,
+            message: `malformed CSV: ${error.message.replace(/ at line \d+/, '')}; a quote inside a quoted field is written twice ("")`,
+          },
+        ],
+      };
     }
     throw error;
   }
   const [header, ...data] = records;
-  if (!header) return { rows: [], problems: [{ line: 1, message: `the file is empty; the first line names the columns (${ROSTER_COLUMNS.join(',')})` }] };
+  if (!header)
+    return {
+      rows: [],
+      problems: [
+        { line: 1, message: `the file is empty; the first line names the columns (${ROSTER_COLUMNS.join(',')})` },
+      ],
+    };
   const columns = header.record.map((c) => c.toLowerCase());
   const problems: RosterProblem[] = [];
   const unknown = columns.filter((c) => !(ROSTER_COLUMNS as readonly string[]).includes(c));
-  if (unknown.length) problems.push({ line: header.info.lines, message: `unknown column(s) ${unknown.map((c) => `'${c}'`).join(', ')}; columns are ${ROSTER_COLUMNS.join(', ')}` });
-  if (!columns.includes('username')) problems.push({ line: header.info.lines, message: "the header has no 'username' column" });
+  if (unknown.length)
+    problems.push({
+      line: header.info.lines,
+      message: `unknown column(s) ${unknown.map((c) => `'${c}'`).join(', ')}; columns are ${ROSTER_COLUMNS.join(', ')}`,
+    });
+  if (!columns.includes('username'))
+    problems.push({ line: header.info.lines, message: "the header has no 'username' column" });
   const dup = columns.find((c, i) => columns.indexOf(c) !== i);
   if (dup) problems.push({ line: header.info.lines, message: `column '${dup}' appears twice` });
   if (problems.length) return { rows: [], problems };
   const rows: RosterRow[] = [];
   for (const { record, info, raw } of data) {
     // `info.lines` is where a record ends; a quoted field may span lines, so count back to its start.
-    const line = info.lines - (raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '').match(/\n/g)?.length ?? 0);
+    const line =
+      info.lines -
+      (raw
+        .replace(/^[\r\n]+/, '')
+        .replace(/\r?\n$/, '')
+        .match(/\n/g)?.length ?? 0);
     if (record.length > columns.length) {
-      problems.push({ line, message: `${record.length} fields but the header has ${columns.length}; quote fields that contain commas` });
+      problems.push({
+        line,
+        message: `${record.length} fields but the header has ${columns.length}; quote fields that contain commas`,
+      });
       continue;
     }
     const get = (c: Column): string | undefined => {
@@ -107,7 +141,10 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
  * is reported with its line: a bad username, role or email, an unknown class, a chat id that is not
  * one or is linked to someone else (in the store or earlier in the file), a username twice.
  */
-export async function planRosterImport(store: Store, rows: readonly RosterRow[]): Promise<{ problems: RosterProblem[]; plans: RosterRowPlan[] }> {
+export async function planRosterImport(
+  store: Store,
+  rows: readonly RosterRow[],
+): Promise<{ problems: RosterProblem[]; plans: RosterRowPlan[] }> {
   const problems: RosterProblem[] = [];
   const plans: RosterRowPlan[] = [];
   const classes = new Set((await store.classes.listClasses()).map((c) => c.id));
@@ -115,13 +152,20 @@ export async function planRosterImport(store: Store, rows: readonly RosterRow[])
   const seenAccount = new Map<string, { username: string; line: number }>();
   for (const row of rows) {
     const bad: string[] = [];
-    if (!USERNAME.test(row.username)) bad.push(row.username ? `'${row.username}' is not a username (2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter)` : 'the username is empty');
+    if (!USERNAME.test(row.username))
+      bad.push(
+        row.username
+          ? `'${row.username}' is not a username (2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter)`
+          : 'the username is empty',
+      );
     const first = seenUser.get(row.username);
     if (row.username && first !== undefined) bad.push(`username '${row.username}' is already on line ${first}`);
     else if (row.username) seenUser.set(row.username, row.line);
-    if (row.role !== undefined && !ROLES.includes(row.role as PersonRole)) bad.push(`unknown role '${row.role}'; roles are ${ROLES.join(', ')}`);
+    if (row.role !== undefined && !ROLES.includes(row.role as PersonRole))
+      bad.push(`unknown role '${row.role}'; roles are ${ROLES.join(', ')}`);
     if (row.email !== undefined && !EMAIL.test(row.email)) bad.push(`'${row.email}' is not an email address`);
-    for (const c of row.classes) if (!classes.has(c)) bad.push(`unknown class '${c}'; create it first with class create`);
+    for (const c of row.classes)
+      if (!classes.has(c)) bad.push(`unknown class '${c}'; create it first with class create`);
     const person = USERNAME.test(row.username) ? await store.classes.getPersonByUsername(row.username) : undefined;
     const changes: string[] = [];
     for (const platform of ['slack', 'discord'] as const) {
@@ -133,13 +177,16 @@ export async function planRosterImport(store: Store, rows: readonly RosterRow[])
         continue;
       }
       const owner = await store.classes.findByIdentity(platform, id);
-      if (owner && owner.username !== row.username) bad.push(`${label} account ${id} is already linked to ${owner.username}`);
+      if (owner && owner.username !== row.username)
+        bad.push(`${label} account ${id} is already linked to ${owner.username}`);
       const earlier = seenAccount.get(`${platform}:${id}`);
-      if (earlier && earlier.username !== row.username) bad.push(`${label} account ${id} is also given to ${earlier.username} on line ${earlier.line}`);
+      if (earlier && earlier.username !== row.username)
+        bad.push(`${label} account ${id} is also given to ${earlier.username} on line ${earlier.line}`);
       seenAccount.set(`${platform}:${id}`, { username: row.username, line: row.line });
       if (person && !owner) {
         const other = (await store.classes.identitiesOf(person.id)).find((i) => i.platform === platform);
-        if (other) bad.push(`${row.username} already has ${label} account ${other.externalId}; an admin must unlink it first`);
+        if (other)
+          bad.push(`${row.username} already has ${label} account ${other.externalId}; an admin must unlink it first`);
       }
       if (!owner) changes.push(`link ${label} ${id}`);
     }
@@ -154,8 +201,11 @@ export async function planRosterImport(store: Store, rows: readonly RosterRow[])
       if (row.email !== undefined && row.email !== person.email) changes.unshift(`set email ${row.email}`);
       if (row.role !== undefined && row.role !== person.role) changes.unshift(`make ${row.role}`);
     }
-    const memberOf = person ? new Set((await store.classes.classesOf(person.id)).map((m) => m.classId)) : new Set<string>();
-    for (const c of row.classes) if (!memberOf.has(c)) changes.push(`enrol in ${c}${role === 'student' ? '' : ' as teacher'}`);
+    const memberOf = person
+      ? new Set((await store.classes.classesOf(person.id)).map((m) => m.classId))
+      : new Set<string>();
+    for (const c of row.classes)
+      if (!memberOf.has(c)) changes.push(`enrol in ${c}${role === 'student' ? '' : ' as teacher'}`);
     plans.push({ line: row.line, username: row.username, changes });
   }
   return { problems, plans };
@@ -166,13 +216,23 @@ export async function planRosterImport(store: Store, rows: readonly RosterRow[])
  * file with any problem imports nothing; otherwise every change is written in one transaction, so
  * importing the same file again changes nothing.
  */
-export async function importRoster(deps: { store: Store; clock?: Clock }, csv: string, options: { apply?: boolean } = {}): Promise<RosterImportReport> {
+export async function importRoster(
+  deps: { store: Store; clock?: Clock },
+  csv: string,
+  options: { apply?: boolean } = {},
+): Promise<RosterImportReport> {
   const clock = deps.clock ?? systemClock;
   const parsed = parseRosterCsv(csv);
   const run = async (store: Store): Promise<RosterImportReport> => {
     const { problems, plans } = await planRosterImport(store, parsed.rows);
     const all = [...parsed.problems, ...problems].sort((a, b) => a.line - b.line);
-    const report = { rows: parsed.rows.length, problems: all, plans, changed: plans.filter((p) => p.changes.length).length, applied: false };
+    const report = {
+      rows: parsed.rows.length,
+      problems: all,
+      plans,
+      changed: plans.filter((p) => p.changes.length).length,
+      applied: false,
+    };
     if (!options.apply || all.length) return report;
     for (const row of parsed.rows) await applyRow(store, row, clock.now());
     return { ...report, applied: true };
@@ -184,14 +244,31 @@ async function applyRow(store: Store, row: RosterRow, at: number): Promise<void>
   let person: PersonRecord | undefined = await store.classes.getPersonByUsername(row.username);
   const role = (row.role as PersonRole | undefined) ?? person?.role ?? 'student';
   if (!person) {
-    person = await store.classes.createPerson({ username: row.username, displayName: row.name ?? row.username, email: row.email ?? null, role }, at);
-  } else if ((row.name !== undefined && row.name !== person.displayName) || (row.email !== undefined && row.email !== person.email) || role !== person.role) {
-    person = await store.classes.updatePerson(person.id, { ...(row.name !== undefined ? { displayName: row.name } : {}), ...(row.email !== undefined ? { email: row.email } : {}), role });
+    person = await store.classes.createPerson(
+      { username: row.username, displayName: row.name ?? row.username, email: row.email ?? null, role },
+      at,
+    );
+  } else if (
+    (row.name !== undefined && row.name !== person.displayName) ||
+    (row.email !== undefined && row.email !== person.email) ||
+    role !== person.role
+  ) {
+    person = await store.classes.updatePerson(person.id, {
+      ...(row.name !== undefined ? { displayName: row.name } : {}),
+      ...(row.email !== undefined ? { email: row.email } : {}),
+      role,
+    });
   }
   for (const platform of ['slack', 'discord'] as const satisfies ChatPlatform[]) {
     const id = row[platform];
     if (id !== undefined) await store.classes.linkIdentity({ personId: person.id, platform, externalId: id });
   }
   const memberOf = new Set((await store.classes.classesOf(person.id)).map((m) => m.classId));
-  for (const c of row.classes) if (!memberOf.has(c)) await store.classes.addMember({ classId: c, personId: person.id, role: role === 'student' ? 'student' : 'teacher' });
+  for (const c of row.classes)
+    if (!memberOf.has(c))
+      await store.classes.addMember({
+        classId: c,
+        personId: person.id,
+        role: role === 'student' ? 'student' : 'teacher',
+      });
 }

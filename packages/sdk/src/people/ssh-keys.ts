@@ -19,7 +19,11 @@ export class InvalidSshKeyError extends LabError {
   static override readonly brand: string = '@lab/InvalidSshKeyError';
   static override readonly code: string = 'LAB_SSH_KEY_INVALID';
   constructor(reason: string) {
-    super(InvalidSshKeyError.code, `That is not an OpenSSH public key: ${reason}. Paste one line of your .pub file, e.g. "ssh-ed25519 AAAAC3Nz… you@laptop".`, { reason });
+    super(
+      InvalidSshKeyError.code,
+      `That is not an OpenSSH public key: ${reason}. Paste one line of your .pub file, e.g. "ssh-ed25519 AAAAC3Nz… you@laptop".`,
+      { reason },
+    );
   }
 }
 
@@ -42,15 +46,23 @@ export interface SshPublicKey {
  */
 export function parseSshPublicKey(text: string): SshPublicKey {
   const trimmed = text.trim();
-  if (/^-----BEGIN/.test(trimmed)) throw new InvalidSshKeyError('this is a private key or a PEM file — never share it; send the .pub file instead');
+  if (/^-----BEGIN/.test(trimmed))
+    throw new InvalidSshKeyError('this is a private key or a PEM file — never share it; send the .pub file instead');
   if (/[\r\n]/.test(trimmed)) throw new InvalidSshKeyError('send one key per command (one line)');
   const [type, data, ...rest] = trimmed.split(/\s+/);
   if (!type || !data) throw new InvalidSshKeyError('expected "<type> <base64> [comment]"');
-  if (!(SSH_KEY_TYPES as readonly string[]).includes(type)) throw new InvalidSshKeyError(`unknown key type '${type.slice(0, 40)}' (known: ${SSH_KEY_TYPES.join(', ')})`);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0) throw new InvalidSshKeyError('the key data is not base64');
+  if (!(SSH_KEY_TYPES as readonly string[]).includes(type))
+    throw new InvalidSshKeyError(`unknown key type '${type.slice(0, 40)}' (known: ${SSH_KEY_TYPES.join(', ')})`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0)
+    throw new InvalidSshKeyError('the key data is not base64');
   const blob = Buffer.from(data, 'base64');
   const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  if (length !== type.length || blob.subarray(4, 4 + length).toString('latin1') !== type || blob.length < 4 + length + 16) throw new InvalidSshKeyError(`the key data does not hold a ${type} key (truncated or a different type)`);
+  if (
+    length !== type.length ||
+    blob.subarray(4, 4 + length).toString('latin1') !== type ||
+    blob.length < 4 + length + 16
+  )
+    throw new InvalidSshKeyError(`the key data does not hold a ${type} key (truncated or a different type)`);
   const comment = rest.join(' ') || null;
   if (comment && /[^\x20-\x7e]/.test(comment)) throw new InvalidSshKeyError('the comment must be printable ASCII');
   const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
@@ -63,7 +75,12 @@ export function sshKeyRecord(personId: number, key: SshPublicKey, addedAt: numbe
 }
 
 /** Validates `text` and adds it to the person's keys; `added: false` when they have it already. */
-export async function addSshKey(store: Store, personId: number, text: string, at: number): Promise<{ key: SshPublicKey; added: boolean }> {
+export async function addSshKey(
+  store: Store,
+  personId: number,
+  text: string,
+  at: number,
+): Promise<{ key: SshPublicKey; added: boolean }> {
   const key = parseSshPublicKey(text);
   return { key, added: await store.sshKeys.add(sshKeyRecord(personId, key, at)) };
 }
@@ -75,7 +92,9 @@ export async function addSshKey(store: Store, personId: number, text: string, at
 export async function removeSshKey(store: Store, personId: number, which: string): Promise<SshKeyRecord | undefined> {
   const keys = await store.sshKeys.list(personId);
   const byNumber = /^\d+$/.test(which) ? keys[Number(which) - 1] : undefined;
-  const matches = byNumber ? [byNumber] : keys.filter((k) => (which.startsWith('SHA256:') && k.fingerprint.startsWith(which)) || k.comment === which);
+  const matches = byNumber
+    ? [byNumber]
+    : keys.filter((k) => (which.startsWith('SHA256:') && k.fingerprint.startsWith(which)) || k.comment === which);
   if (matches.length !== 1) return undefined;
   await store.sshKeys.remove(personId, matches[0]!.fingerprint);
   return matches[0];

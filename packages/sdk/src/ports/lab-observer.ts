@@ -30,7 +30,11 @@ export interface LabObserver {
 }
 
 /** Calls `fn` on `observer`, swallowing anything it throws: an observer never breaks the work it watches. */
-export function notifyObserver<K extends keyof LabObserver>(observer: LabObserver | undefined, member: K, arg: Parameters<NonNullable<LabObserver[K]>>[0]): void {
+export function notifyObserver<K extends keyof LabObserver>(
+  observer: LabObserver | undefined,
+  member: K,
+  arg: Parameters<NonNullable<LabObserver[K]>>[0],
+): void {
   const fn = observer?.[member] as ((a: typeof arg) => void) | undefined;
   if (!fn) return;
   try {
@@ -68,7 +72,8 @@ export function pveEndpointTemplate(path: string): string {
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     const previous = segments[i - 1];
-    if (i > 0 && previous !== undefined && NAMED_AFTER[previous] !== undefined && segment !== '') out.push(NAMED_AFTER[previous]!);
+    if (i > 0 && previous !== undefined && NAMED_AFTER[previous] !== undefined && segment !== '')
+      out.push(NAMED_AFTER[previous]!);
     else if (/^\d+$/.test(segment)) out.push('{vmid}');
     else if (segment.startsWith('UPID:')) out.push('{upid}');
     else out.push(segment);

@@ -13,6 +13,9 @@ export class PveAccess {
 
   /** `GET /access/permissions`: the caller's (or `userid`'s) privileges by ACL path. */
   permissions(params?: AccessPermissionsParams): Promise<PermissionMap> {
-    return callEndpoint(this.#api, 'GET /access/permissions', {}, params, { schema: permissionsSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /access/permissions', {}, params, {
+      schema: permissionsSchema,
+      idempotent: true,
+    });
   }
 }

@@ -9,7 +9,10 @@ export class CloneOutcomeUnknownError extends LabError {
   static override readonly brand: string = '@lab/CloneOutcomeUnknownError';
   static override readonly code: string = 'LAB_CLONE_OUTCOME_UNKNOWN';
   readonly vmid: number;
-  constructor(facts: { clusterId: string; node: string; sourceVmid: number; vmid: number; reason: string }, options?: { cause?: unknown }) {
+  constructor(
+    facts: { clusterId: string; node: string; sourceVmid: number; vmid: number; reason: string },
+    options?: { cause?: unknown },
+  ) {
     super(
       CloneOutcomeUnknownError.code,
       `the answer to cloning ${facts.sourceVmid} on ${facts.node} as VM ${facts.vmid} was lost (${facts.reason}); PVE may still create VM ${facts.vmid}, so check for it before cloning again`,

@@ -16,6 +16,12 @@ export class PveLxc {
 
   /** `GET …/lxc/{vmid}/config`. @throws `PveHttpError` (500 "does not exist") when the container is not there */
   config(): Promise<GuestConfig> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/lxc/{vmid}/config', { node: this.node, vmid: this.vmid }, undefined, { schema: guestConfigSchema, idempotent: true });
+    return callEndpoint(
+      this.#api,
+      'GET /nodes/{node}/lxc/{vmid}/config',
+      { node: this.node, vmid: this.vmid },
+      undefined,
+      { schema: guestConfigSchema, idempotent: true },
+    );
   }
 }

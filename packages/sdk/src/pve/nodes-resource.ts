@@ -20,11 +20,17 @@ export class PveNodes {
 
   /** `GET /nodes/{node}/qemu`: the QEMU guests on `node`. */
   qemu(node: string): Promise<GuestEntry[]> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu', { node }, undefined, { schema: guestsSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu', { node }, undefined, {
+      schema: guestsSchema,
+      idempotent: true,
+    });
   }
 
   /** `GET /nodes/{node}/lxc`: the containers on `node`. */
   lxc(node: string): Promise<GuestEntry[]> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/lxc', { node }, undefined, { schema: guestsSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/lxc', { node }, undefined, {
+      schema: guestsSchema,
+      idempotent: true,
+    });
   }
 }

@@ -47,7 +47,9 @@ export const qemuStatusSchema = z.object({ status: z.string() }).loose();
 export const snapshotEntrySchema = z.object({ name: z.string() }).loose();
 
 /** One entry of `GET /nodes/{node}/storage`. */
-export const storageEntrySchema = z.object({ storage: z.string(), type: z.string().optional(), shared: z.number().optional() }).loose();
+export const storageEntrySchema = z
+  .object({ storage: z.string(), type: z.string().optional(), shared: z.number().optional() })
+  .loose();
 
 /** `GET /nodes/{node}/tasks/{upid}/status`. */
 export const taskStatusSchema = z
@@ -73,7 +75,9 @@ export const agentInterfacesSchema = z
         z
           .object({
             name: z.string(),
-            'ip-addresses': z.array(z.object({ 'ip-address': z.string(), 'ip-address-type': z.string() }).loose()).optional(),
+            'ip-addresses': z
+              .array(z.object({ 'ip-address': z.string(), 'ip-address-type': z.string() }).loose())
+              .optional(),
           })
           .loose(),
       ),

@@ -54,17 +54,26 @@ export class PveQemu {
    * @throws `PveHttpError` (500 "does not exist") when the guest is not on this node
    */
   config(params?: QemuConfigParams): Promise<GuestConfig> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/config', this.#path, params, { schema: guestConfigSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/config', this.#path, params, {
+      schema: guestConfigSchema,
+      idempotent: true,
+    });
   }
 
   /** `PUT …/config`: sets configuration keys synchronously (retried: repeating it is harmless). */
   async updateConfig(params: QemuConfigUpdateParams): Promise<void> {
-    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/config', this.#path, params, { schema: nullSchema, idempotent: true });
+    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/config', this.#path, params, {
+      schema: nullSchema,
+      idempotent: true,
+    });
   }
 
   /** `PUT …/cloudinit`: regenerates the cloud-init drive from the config (retried: harmless). */
   async regenerateCloudInit(): Promise<void> {
-    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/cloudinit', this.#path, undefined, { schema: nullSchema, idempotent: true });
+    await callEndpoint(this.#api, 'PUT /nodes/{node}/qemu/{vmid}/cloudinit', this.#path, undefined, {
+      schema: nullSchema,
+      idempotent: true,
+    });
   }
 
   /**
@@ -81,66 +90,108 @@ export class PveQemu {
    */
   async clone(params: QemuCloneParams): Promise<string> {
     try {
-      return await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/clone', this.#path, params, { schema: upidSchema, idempotent: false });
+      return await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/clone', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      });
     } catch (error) {
       if (!isOutcomeUnknown(error)) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new CloneOutcomeUnknownError({ clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason }, { cause: error });
+      throw new CloneOutcomeUnknownError(
+        { clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason },
+        { cause: error },
+      );
     }
   }
 
   /** `GET …/status/current`: running, stopped, … */
   status(): Promise<QemuStatus> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/status/current', this.#path, undefined, { schema: qemuStatusSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/status/current', this.#path, undefined, {
+      schema: qemuStatusSchema,
+      idempotent: true,
+    });
   }
 
   /** `POST …/status/start`; resolves to the UPID. */
   start(params?: QemuStartParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/start', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/start', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `POST …/status/shutdown` (ACPI); resolves to the UPID. */
   shutdown(params?: QemuShutdownParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/shutdown', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/shutdown', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `POST …/status/stop` (hard); resolves to the UPID. */
   stop(params?: QemuStopParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/stop', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/stop', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `POST …/status/reboot`; resolves to the UPID. */
   reboot(params?: QemuRebootParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/reboot', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/reboot', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `DELETE /nodes/{node}/qemu/{vmid}`: destroys the guest; resolves to the UPID. */
   delete(params?: QemuDeleteParams): Promise<string> {
-    return callEndpoint(this.#api, 'DELETE /nodes/{node}/qemu/{vmid}', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'DELETE /nodes/{node}/qemu/{vmid}', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `POST …/template`: turns the (stopped) guest into a template; resolves to the UPID. */
   template(params?: QemuTemplateParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/template', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/template', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `POST …/migrate` to `params.target`; resolves to the UPID. */
   migrate(params: QemuMigrateParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/migrate', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/migrate', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `GET …/snapshot`: the guest's snapshots (and `current`). */
   snapshots(): Promise<Array<{ name: string; [key: string]: unknown }>> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/snapshot', this.#path, undefined, { schema: snapshotsSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/snapshot', this.#path, undefined, {
+      schema: snapshotsSchema,
+      idempotent: true,
+    });
   }
 
   /** `POST …/snapshot`: takes snapshot `params.snapname`; resolves to the UPID. */
   snapshot(params: QemuSnapshotCreateParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/snapshot', this.#path, params, { schema: upidSchema, idempotent: false });
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/snapshot', this.#path, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 
   /** `GET …/agent/network-get-interfaces`, through the guest agent. @throws `PveHttpError` when the agent is not running */
   agentNetworkInterfaces(): Promise<AgentInterfaces> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', this.#path, undefined, { schema: agentInterfacesSchema, idempotent: true });
+    return callEndpoint(
+      this.#api,
+      'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
+      this.#path,
+      undefined,
+      { schema: agentInterfacesSchema, idempotent: true },
+    );
   }
 }

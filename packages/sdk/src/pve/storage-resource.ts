@@ -17,7 +17,10 @@ export class PveStorage {
 
   /** The node's storages, filtered by `params` (e.g. `{ storage: 'local-lvm' }`). */
   list(params?: StorageListParams): Promise<StorageEntry[]> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/storage', { node: this.node }, params, { schema: storagesSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/storage', { node: this.node }, params, {
+      schema: storagesSchema,
+      idempotent: true,
+    });
   }
 
   /** Storage `id` as this node sees it, or `undefined` when the node has none by that name. */

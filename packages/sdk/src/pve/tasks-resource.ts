@@ -17,11 +17,19 @@ export class PveTasks {
 
   /** `GET …/tasks/{upid}/status`: running or stopped, with the exit status once stopped. */
   status(upid: string, options: { signal?: AbortSignal } = {}): Promise<TaskStatus> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/tasks/{upid}/status', { node: this.node, upid }, undefined, { schema: taskStatusSchema, idempotent: true, ...options });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/tasks/{upid}/status', { node: this.node, upid }, undefined, {
+      schema: taskStatusSchema,
+      idempotent: true,
+      ...options,
+    });
   }
 
   /** `GET …/tasks/{upid}/log`: log lines from `start` (PVE answers `no content` for none). */
   log(upid: string, params?: TaskLogParams, options: { signal?: AbortSignal } = {}): Promise<TaskLogLine[]> {
-    return callEndpoint(this.#api, 'GET /nodes/{node}/tasks/{upid}/log', { node: this.node, upid }, params, { schema: taskLogSchema, idempotent: true, ...options });
+    return callEndpoint(this.#api, 'GET /nodes/{node}/tasks/{upid}/log', { node: this.node, upid }, params, {
+      schema: taskLogSchema,
+      idempotent: true,
+      ...options,
+    });
   }
 }

@@ -6,7 +6,13 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
 import { sendReadyNotices } from './ready-notices.js';
-import type { ClassScheduleRecord, ClassTimePolicyRecord, EpochMs, VmAssignmentRecord, VmInventoryRecord } from '../store/records.js';
+import type {
+  ClassScheduleRecord,
+  ClassTimePolicyRecord,
+  EpochMs,
+  VmAssignmentRecord,
+  VmInventoryRecord,
+} from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
@@ -80,7 +86,12 @@ export class ClassScheduler {
   readonly #logger: Logger;
   readonly #power: VmPower;
   #notifier: PersonNotifier;
-  readonly #o: Required<Pick<ClassSchedulerOptions, 'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'>>;
+  readonly #o: Required<
+    Pick<
+      ClassSchedulerOptions,
+      'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'
+    >
+  >;
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #isLeader = false;
@@ -93,7 +104,12 @@ export class ClassScheduler {
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#notifier = options.notifier ?? silentNotifier;
-    this.#power = new VmPower({ store: options.store, clusters: options.clusters, clock: this.#clock, pollIntervalMs: options.pollIntervalMs });
+    this.#power = new VmPower({
+      store: options.store,
+      clusters: options.clusters,
+      clock: this.#clock,
+      pollIntervalMs: options.pollIntervalMs,
+    });
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
       leaseTtlMs: options.leaseTtlMs ?? 90_000,
@@ -143,13 +159,27 @@ export class ClassScheduler {
       for (const session of active) done.push(...(await this.#act(session, 'start')));
       // A session that ended while another of the class runs (back to back) leaves the VMs on.
       if (active.length === 0) {
-        for (const session of sessions.filter((s) => s.end <= now && now < s.end + STOP_CATCH_UP_MS)) done.push(...(await this.#act(session, 'shutdown')));
+        for (const session of sessions.filter((s) => s.end <= now && now < s.end + STOP_CATCH_UP_MS))
+          done.push(...(await this.#act(session, 'shutdown')));
       }
     }
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
-    for (const n of await sendReadyNotices({ store: this.#store, notifier: this.#notifier, clock: this.#clock, claimed: this.#readyClaimed })) {
-      done.push({ classId: n.classId, scheduleId: null, sessionStart: null, clusterId: n.clusterId, vmid: n.vmid, action: 'ready-notice', outcome: n.delivered ? 'ok' : 'failed' });
+    for (const n of await sendReadyNotices({
+      store: this.#store,
+      notifier: this.#notifier,
+      clock: this.#clock,
+      claimed: this.#readyClaimed,
+    })) {
+      done.push({
+        classId: n.classId,
+        scheduleId: null,
+        sessionStart: null,
+        clusterId: n.clusterId,
+        vmid: n.vmid,
+        action: 'ready-notice',
+        outcome: n.delivered ? 'ok' : 'failed',
+      });
     }
     return done;
   }
@@ -168,7 +198,9 @@ export class ClassScheduler {
       if (policy?.quotaHours == null) continue;
       const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
       if (currentSession(await this.#store.schedules.list(klass.id), now)) continue;
-      const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter((a) => a.role === 'student' && a.personId !== null);
+      const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter(
+        (a) => a.role === 'student' && a.personId !== null,
+      );
       for (const personId of [...new Set(students.map((a) => a.personId!))]) {
         const usage = await studentUsage(this.#store, klass.id, personId, now);
         if (usage.leftMs !== 0 || usage.running === 0) continue;
@@ -178,19 +210,40 @@ export class ClassScheduler {
           if (!vm || vm.status !== 'running') continue;
           const open = (await this.#store.usage.intervals([a], now)).find((i) => i.endedAt === null);
           const key = `quota-warned:${a.clusterId}/${a.vmid}:${open?.startedAt ?? 0}`;
-          const base = { classId: klass.id, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+          const base = {
+            classId: klass.id,
+            scheduleId: null,
+            sessionStart: null,
+            clusterId: a.clusterId,
+            vmid: a.vmid,
+          };
           const warned = (await this.#store.nonces.take(key, now)) as { warnedAt: number } | undefined;
           await this.#store.nonces.put(key, warned ?? { warnedAt: now }, now + 7 * 86_400_000, now);
           if (!warned) {
             const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${warnMin} min.`;
-            const delivered = person ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false) : false;
-            out.push({ ...base, action: 'quota-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) });
+            const delivered = person
+              ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false)
+              : false;
+            out.push({
+              ...base,
+              action: 'quota-warning',
+              outcome: delivered ? 'ok' : 'failed',
+              ...(delivered ? {} : { error: 'the warning could not be delivered' }),
+            });
           } else if (now - warned.warnedAt >= warnMin * 60_000) {
             try {
-              await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}` });
+              await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
+                shutdownTimeoutS: this.#o.shutdownTimeoutS,
+                reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}`,
+              });
               out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
             } catch (error) {
-              out.push({ ...base, action: 'quota-shutdown', outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
+              out.push({
+                ...base,
+                action: 'quota-shutdown',
+                outcome: 'failed',
+                error: error instanceof Error ? error.message : String(error),
+              });
             }
           }
         }
@@ -219,7 +272,11 @@ export class ClassScheduler {
     return out;
   }
 
-  async #idleOne(policy: ClassTimePolicyRecord, a: VmAssignmentRecord, now: EpochMs): Promise<ScheduledAction | undefined> {
+  async #idleOne(
+    policy: ClassTimePolicyRecord,
+    a: VmAssignmentRecord,
+    now: EpochMs,
+  ): Promise<ScheduledAction | undefined> {
     const store = this.#store;
     const vm = await store.inventory.get(a.clusterId, a.vmid);
     const record = await store.usage.idle(a.clusterId, a.vmid);
@@ -229,13 +286,27 @@ export class ClassScheduler {
     }
     // A CPU reading the sync has not refreshed lately says nothing about now: judge nothing on it.
     if (now - vm.lastUpdated > STALE_CPU_MS) return undefined;
-    const base = { classId: policy.classId, scheduleId: null, sessionStart: null, clusterId: a.clusterId, vmid: a.vmid };
+    const base = {
+      classId: policy.classId,
+      scheduleId: null,
+      sessionStart: null,
+      clusterId: a.clusterId,
+      vmid: a.vmid,
+    };
     if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent!) {
-      if (record && record.idleSince !== null) await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
+      if (record && record.idleSince !== null)
+        await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
       return undefined;
     }
     if (!record || record.idleSince === null) {
-      await store.usage.saveIdle({ clusterId: a.clusterId, vmid: a.vmid, idleSince: now, warnedAt: null, keptAt: record?.keptAt ?? null, keepsUsed: record?.keepsUsed ?? 0 });
+      await store.usage.saveIdle({
+        clusterId: a.clusterId,
+        vmid: a.vmid,
+        idleSince: now,
+        warnedAt: null,
+        keptAt: record?.keptAt ?? null,
+        keepsUsed: record?.keepsUsed ?? 0,
+      });
       return undefined;
     }
     const forMin = policy.idleForMinutes!;
@@ -246,12 +317,22 @@ export class ClassScheduler {
       const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
       const keepsLeft = policy.keepsPerSession - keepsUsedNow(record, await store.schedules.list(policy.classId), now);
       const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. ${keepsLeft > 0 ? '/myvm keep to keep it running.' : 'Save your work before then.'}`;
-      const delivered = owner ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false) : false;
-      return { ...base, action: 'idle-warning', outcome: delivered ? 'ok' : 'failed', ...(delivered ? {} : { error: 'the warning could not be delivered' }) };
+      const delivered = owner
+        ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false)
+        : false;
+      return {
+        ...base,
+        action: 'idle-warning',
+        outcome: delivered ? 'ok' : 'failed',
+        ...(delivered ? {} : { error: 'the warning could not be delivered' }),
+      };
     }
     if (now - record.warnedAt < warnMin * 60_000) return undefined;
     try {
-      await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, warned ${warnMin} min before` });
+      await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
+        shutdownTimeoutS: this.#o.shutdownTimeoutS,
+        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, warned ${warnMin} min before`,
+      });
       await store.usage.clearIdle(a.clusterId, a.vmid);
       return { ...base, action: 'idle-shutdown', outcome: 'ok' };
     } catch (error) {
@@ -264,14 +345,21 @@ export class ClassScheduler {
   async #act(session: ClassSession, action: 'start' | 'shutdown'): Promise<ScheduledAction[]> {
     const vms = await this.#studentVms(session.classId);
     const byNode = new Map<string, VmInventoryRecord[]>();
-    for (const vm of vms) byNode.set(`${vm.clusterId}/${vm.node}`, [...(byNode.get(`${vm.clusterId}/${vm.node}`) ?? []), vm]);
+    for (const vm of vms)
+      byNode.set(`${vm.clusterId}/${vm.node}`, [...(byNode.get(`${vm.clusterId}/${vm.node}`) ?? []), vm]);
     const results = await Promise.all(
-      [...byNode.values()].map((list) => mapWithConcurrency(list, this.#o.perNodeConcurrency, (vm) => this.#one(session, vm, action))),
+      [...byNode.values()].map((list) =>
+        mapWithConcurrency(list, this.#o.perNodeConcurrency, (vm) => this.#one(session, vm, action)),
+      ),
     );
     return results.flat().filter((r): r is ScheduledAction => r !== undefined);
   }
 
-  async #one(session: ClassSession, vm: VmInventoryRecord, action: 'start' | 'shutdown'): Promise<ScheduledAction | undefined> {
+  async #one(
+    session: ClassSession,
+    vm: VmInventoryRecord,
+    action: 'start' | 'shutdown',
+  ): Promise<ScheduledAction | undefined> {
     const key = `schedule:${session.classId}:${session.scheduleId}:${session.start}:${action}:${vm.clusterId}/${vm.vmid}`;
     const now = this.#clock.now();
     try {
@@ -280,12 +368,25 @@ export class ClassScheduler {
       if (error instanceof DuplicateNameError) return undefined; // done (or being done) already
       throw error;
     }
-    const base = { classId: session.classId, scheduleId: session.scheduleId, sessionStart: session.start, clusterId: vm.clusterId, vmid: vm.vmid, action };
+    const base = {
+      classId: session.classId,
+      scheduleId: session.scheduleId,
+      sessionStart: session.start,
+      clusterId: vm.clusterId,
+      vmid: vm.vmid,
+      action,
+    };
     const fresh = await this.#store.inventory.get(vm.clusterId, vm.vmid);
     const want = action === 'start' ? 'running' : 'stopped';
     if (!fresh || fresh.status === want) return { ...base, outcome: 'already' };
     try {
-      await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, { shutdownTimeoutS: this.#o.shutdownTimeoutS, reason: action === 'start' ? `class ${session.classId} session at ${new Date(session.start).toISOString()}` : `class ${session.classId} session ended` });
+      await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, {
+        shutdownTimeoutS: this.#o.shutdownTimeoutS,
+        reason:
+          action === 'start'
+            ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
+            : `class ${session.classId} session ended`,
+      });
       return { ...base, outcome: 'ok' };
     } catch (error) {
       // Give the claim back, so the next tick tries again.

@@ -14,7 +14,11 @@ export class KeepAlreadyUsedError extends LabError {
   static override readonly code: string = 'LAB_KEEP_USED';
   constructor(facts: { vm: string; classId: string; keptAt: EpochMs; keepsPerSession: number }) {
     const allowed = facts.keepsPerSession === 1 ? 'one keep' : `${facts.keepsPerSession} keeps`;
-    super(KeepAlreadyUsedError.code, `${facts.vm} was last kept running at ${new Date(facts.keptAt).toISOString()}, and ${facts.classId} allows ${allowed} per session; save your work before it stops`, facts);
+    super(
+      KeepAlreadyUsedError.code,
+      `${facts.vm} was last kept running at ${new Date(facts.keptAt).toISOString()}, and ${facts.classId} allows ${allowed} per session; save your work before it stops`,
+      facts,
+    );
   }
 }
 
@@ -23,7 +27,11 @@ export class KeepNotAllowedError extends LabError {
   static override readonly brand: string = '@lab/KeepNotAllowedError';
   static override readonly code: string = 'LAB_KEEP_NOT_ALLOWED';
   constructor(facts: { vm: string; classId: string }) {
-    super(KeepNotAllowedError.code, `${facts.classId} does not let ${facts.vm} be kept running past an idle warning; save your work before it stops`, facts);
+    super(
+      KeepNotAllowedError.code,
+      `${facts.classId} does not let ${facts.vm} be kept running past an idle warning; save your work before it stops`,
+      facts,
+    );
   }
 }
 
@@ -31,10 +39,16 @@ export class KeepNotAllowedError extends LabError {
  * Keeps the VM's owner used since the last session boundary (a session's warm-up or end) of the
  * class: a keep recorded before a boundary that has passed by `now` counts no more.
  */
-export function keepsUsedNow(record: VmIdleRecord | undefined, schedules: readonly ClassScheduleRecord[], now: EpochMs): number {
+export function keepsUsedNow(
+  record: VmIdleRecord | undefined,
+  schedules: readonly ClassScheduleRecord[],
+  now: EpochMs,
+): number {
   const keptAt = record?.keptAt;
   if (keptAt == null) return 0;
-  const crossed = schedules.flatMap((s) => sessionsBetween(s, keptAt, now)).some((s) => (s.warmupAt > keptAt && s.warmupAt <= now) || (s.end > keptAt && s.end <= now));
+  const crossed = schedules
+    .flatMap((s) => sessionsBetween(s, keptAt, now))
+    .some((s) => (s.warmupAt > keptAt && s.warmupAt <= now) || (s.end > keptAt && s.end <= now));
   return crossed ? 0 : record!.keepsUsed;
 }
 
@@ -44,7 +58,13 @@ export function keepsUsedNow(record: VmIdleRecord | undefined, schedules: readon
  * says otherwise): one more → `KeepAlreadyUsedError`; a class that allows none →
  * `KeepNotAllowedError`. A VM of no class is not limited.
  */
-export async function keepVmRunning(store: Store, viewer: Viewer, clusterId: string, vmid: number, now: EpochMs): Promise<{ postponed: boolean; keepsLeft: number | null }> {
+export async function keepVmRunning(
+  store: Store,
+  viewer: Viewer,
+  clusterId: string,
+  vmid: number,
+  now: EpochMs,
+): Promise<{ postponed: boolean; keepsLeft: number | null }> {
   const assignment = await store.classes.assignment(clusterId, vmid);
   const reason = await denialReason(store, viewer, assignment);
   const vm = await store.inventory.get(clusterId, vmid);
@@ -59,11 +79,19 @@ export async function keepVmRunning(store: Store, viewer: Viewer, clusterId: str
     allowed = policy?.keepsPerSession ?? DEFAULT_KEEPS_PER_SESSION;
     if (allowed === 0) throw new KeepNotAllowedError({ vm: name, classId });
     used = keepsUsedNow(record, schedules, now);
-    if (used >= allowed) throw new KeepAlreadyUsedError({ vm: name, classId, keptAt: record!.keptAt!, keepsPerSession: allowed });
+    if (used >= allowed)
+      throw new KeepAlreadyUsedError({ vm: name, classId, keptAt: record!.keptAt!, keepsPerSession: allowed });
   } else {
     used = record?.keepsUsed ?? 0;
   }
   await store.usage.saveIdle({ clusterId, vmid, idleSince: now, warnedAt: null, keptAt: now, keepsUsed: used + 1 });
-  await store.audit.record({ at: now, actor: viewer.username, action: 'vm.keep', target: `${clusterId}/${vmid}`, outcome: 'ok', details: { wasWarned: record?.warnedAt != null, keepsUsed: used + 1 } });
+  await store.audit.record({
+    at: now,
+    actor: viewer.username,
+    action: 'vm.keep',
+    target: `${clusterId}/${vmid}`,
+    outcome: 'ok',
+    details: { wasWarned: record?.warnedAt != null, keepsUsed: used + 1 },
+  });
   return { postponed: record?.warnedAt != null, keepsLeft: allowed === null ? null : allowed - used - 1 };
 }

@@ -16,7 +16,12 @@ export interface ReadyNotice {
   delivered: boolean;
 }
 
-const reachable = (vm: VmInventoryRecord): boolean => vm.status === 'running' && vm.goneAt === null && vm.ip !== null && vm.ip !== '' && (vm.sshAvailable || vm.rdpAvailable);
+const reachable = (vm: VmInventoryRecord): boolean =>
+  vm.status === 'running' &&
+  vm.goneAt === null &&
+  vm.ip !== null &&
+  vm.ip !== '' &&
+  (vm.sshAvailable || vm.rdpAvailable);
 
 /**
  * Tells each student, by direct message, when their class VM has become reachable — running, with
@@ -29,7 +34,12 @@ const reachable = (vm: VmInventoryRecord): boolean => vm.status === 'running' &&
  * keys already claimed, by this process or another, of VMs still reachable: those are not claimed
  * again, so a steady round writes nothing.
  */
-export async function sendReadyNotices(deps: { store: Store; notifier: PersonNotifier; clock: Clock; claimed?: Set<string> }): Promise<ReadyNotice[]> {
+export async function sendReadyNotices(deps: {
+  store: Store;
+  notifier: PersonNotifier;
+  clock: Clock;
+  claimed?: Set<string>;
+}): Promise<ReadyNotice[]> {
   const { store, notifier } = deps;
   const now: EpochMs = deps.clock.now();
   const claimed = deps.claimed ?? new Set<string>();
@@ -39,9 +49,15 @@ export async function sendReadyNotices(deps: { store: Store; notifier: PersonNot
     const running = (await store.inventory.list({ classIds: [klass.id], status: 'running' })).filter(reachable);
     if (running.length === 0) continue;
     const rows = new Map(running.map((r) => [`${r.clusterId}/${r.vmid}`, r]));
-    const students = (await store.classes.assignmentsOfClass(klass.id)).filter((a) => a.role === 'student' && a.personId !== null && rows.has(`${a.clusterId}/${a.vmid}`));
+    const students = (await store.classes.assignmentsOfClass(klass.id)).filter(
+      (a) => a.role === 'student' && a.personId !== null && rows.has(`${a.clusterId}/${a.vmid}`),
+    );
     if (students.length === 0) continue;
-    const open = new Map((await store.usage.intervals(students, now)).filter((i) => i.endedAt === null).map((i) => [`${i.clusterId}/${i.vmid}`, i.startedAt]));
+    const open = new Map(
+      (await store.usage.intervals(students, now))
+        .filter((i) => i.endedAt === null)
+        .map((i) => [`${i.clusterId}/${i.vmid}`, i.startedAt]),
+    );
     for (const a of students) {
       const startedAt = open.get(`${a.clusterId}/${a.vmid}`);
       // No open interval yet: the sync has not recorded this run; a later round will.
@@ -56,8 +72,13 @@ export async function sendReadyNotices(deps: { store: Store; notifier: PersonNot
       if (!person) continue;
       const vm = rows.get(`${a.clusterId}/${a.vmid}`)!;
       const login = (await studentCloudInit(store, klass.id, person.id))?.ciuser ?? person.username;
-      const how = vm.category === 'windows' ? `connect with Remote Desktop to ${vm.ip} (/myvm connect gives you the .rdp file)` : `connect with: ssh ${login}@${vm.ip}`;
-      const delivered = await notifier.notifyPerson({ personId: person.id, username: person.username }, `${vm.name} is ready: ${how}`).catch(() => false);
+      const how =
+        vm.category === 'windows'
+          ? `connect with Remote Desktop to ${vm.ip} (/myvm connect gives you the .rdp file)`
+          : `connect with: ssh ${login}@${vm.ip}`;
+      const delivered = await notifier
+        .notifyPerson({ personId: person.id, username: person.username }, `${vm.name} is ready: ${how}`)
+        .catch(() => false);
       sent.push({ classId: klass.id, clusterId: a.clusterId, vmid: a.vmid, personId: person.id, delivered });
     }
   }

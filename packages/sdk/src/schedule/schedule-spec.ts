@@ -30,12 +30,19 @@ export interface ClassSession {
  */
 export function parseScheduleSpec(text: string): ScheduleSpec {
   const match = /^\s*(\S+)\s+(\d\d:\d\d)-(\d\d:\d\d)\s*$/.exec(text.toLowerCase());
-  if (!match) throw new InvalidScheduleError({ input: text, reason: 'write it as days and times, e.g. "mon,wed 09:00-10:30"' });
+  if (!match)
+    throw new InvalidScheduleError({ input: text, reason: 'write it as days and times, e.g. "mon,wed 09:00-10:30"' });
   const [, days, startTime, endTime] = match as unknown as [string, string, string, string];
   if (DATE.test(days)) assertDate(days);
-  else if (!DAYS.test(days)) throw new InvalidScheduleError({ input: text, reason: `'${days}' is not a list of days such as mon,wed or mon-fri, nor a date such as 2026-12-18` });
-  if (!TIME.test(startTime) || !TIME.test(endTime)) throw new InvalidScheduleError({ input: text, reason: 'times are HH:MM on a 24-hour clock' });
-  if (endTime <= startTime) throw new InvalidScheduleError({ input: text, reason: 'the end must be later than the start on the same day' });
+  else if (!DAYS.test(days))
+    throw new InvalidScheduleError({
+      input: text,
+      reason: `'${days}' is not a list of days such as mon,wed or mon-fri, nor a date such as 2026-12-18`,
+    });
+  if (!TIME.test(startTime) || !TIME.test(endTime))
+    throw new InvalidScheduleError({ input: text, reason: 'times are HH:MM on a 24-hour clock' });
+  if (endTime <= startTime)
+    throw new InvalidScheduleError({ input: text, reason: 'the end must be later than the start on the same day' });
   return { days, startTime, endTime };
 }
 
@@ -51,13 +58,17 @@ export function assertTimeZone(timezone: string): void {
   try {
     new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
   } catch (error) {
-    throw new InvalidScheduleError({ input: timezone, reason: 'it is not a time zone name such as Europe/Berlin' }, { cause: error });
+    throw new InvalidScheduleError(
+      { input: timezone, reason: 'it is not a time zone name such as Europe/Berlin' },
+      { cause: error },
+    );
   }
 }
 
 /** Checks a `YYYY-MM-DD` date; → `InvalidScheduleError`. */
 export function assertDate(date: string): void {
-  if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new InvalidScheduleError({ input: date, reason: 'a date is written YYYY-MM-DD' });
+  if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
+    throw new InvalidScheduleError({ input: date, reason: 'a date is written YYYY-MM-DD' });
 }
 
 /** Runs at `time` on `days` (a weekly pattern), or once, at `time` on the date `days` (a one-off session). */
@@ -69,7 +80,12 @@ const cronAt = (time: string, days: string, timezone: string): Cron => {
 
 /** The local date (`YYYY-MM-DD`) of `at` in `timezone`. */
 export function localDate(at: EpochMs, timezone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(at));
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(at));
 }
 
 /**
@@ -89,13 +105,23 @@ export function sessionsBetween(schedule: ClassScheduleRecord, from: EpochMs, to
     cursor = start;
     const end = ends.nextRun(start)!.getTime();
     if (end < from || schedule.skipDates.includes(localDate(start.getTime(), schedule.timezone))) continue;
-    sessions.push({ classId: schedule.classId, scheduleId: schedule.id, warmupAt: start.getTime() - warmupMs, start: start.getTime(), end });
+    sessions.push({
+      classId: schedule.classId,
+      scheduleId: schedule.id,
+      warmupAt: start.getTime() - warmupMs,
+      start: start.getTime(),
+      end,
+    });
   }
   return sessions;
 }
 
 /** The first session of any of `schedules` that starts after `now`, or undefined. */
-export function nextSession(schedules: readonly ClassScheduleRecord[], now: EpochMs, horizonMs = 400 * 86_400_000): ClassSession | undefined {
+export function nextSession(
+  schedules: readonly ClassScheduleRecord[],
+  now: EpochMs,
+  horizonMs = 400 * 86_400_000,
+): ClassSession | undefined {
   let best: ClassSession | undefined;
   for (const schedule of schedules) {
     const starts = cronAt(schedule.startTime, schedule.days, schedule.timezone);
@@ -124,6 +150,9 @@ export function currentSession(schedules: readonly ClassScheduleRecord[], now: E
 
 /** A schedule as a person reads it: `mon,wed 09:00-10:30 Europe/Berlin (VMs start 10 min early; skips 2026-12-24)`. */
 export function describeSchedule(s: ClassScheduleRecord): string {
-  const extras = [`VMs start ${s.startBeforeMin} min early`, ...(s.skipDates.length ? [`skips ${s.skipDates.join(', ')}`] : [])];
+  const extras = [
+    `VMs start ${s.startBeforeMin} min early`,
+    ...(s.skipDates.length ? [`skips ${s.skipDates.join(', ')}`] : []),
+  ];
   return `${s.days} ${s.startTime}-${s.endTime} ${s.timezone} (${extras.join('; ')})`;
 }

@@ -25,8 +25,15 @@ export class QuotaExceededError extends LabError {
   static override readonly brand: string = '@lab/QuotaExceededError';
   static override readonly code: string = 'LAB_QUOTA_EXCEEDED';
   constructor(facts: { classId: string; username: string; quotaHours: number; nextSessionAt: EpochMs | null }) {
-    const next = facts.nextSessionAt === null ? 'no session is scheduled' : `the next session starts at ${new Date(facts.nextSessionAt).toISOString()}`;
-    super(QuotaExceededError.code, `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`, facts);
+    const next =
+      facts.nextSessionAt === null
+        ? 'no session is scheduled'
+        : `the next session starts at ${new Date(facts.nextSessionAt).toISOString()}`;
+    super(
+      QuotaExceededError.code,
+      `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`,
+      facts,
+    );
   }
 }
 
@@ -35,13 +42,24 @@ export class TooManyRunningError extends LabError {
   static override readonly brand: string = '@lab/TooManyRunningError';
   static override readonly code: string = 'LAB_MAX_RUNNING';
   constructor(facts: { classId: string; username: string; maxRunning: number }) {
-    super(TooManyRunningError.code, `${facts.username} already has ${facts.maxRunning} VM(s) of ${facts.classId} running, the most the class allows; stop one first`, facts);
+    super(
+      TooManyRunningError.code,
+      `${facts.username} already has ${facts.maxRunning} VM(s) of ${facts.classId} running, the most the class allows; stop one first`,
+      facts,
+    );
   }
 }
 
 /** Merged `[from, to)` windows of the sessions (warm-up included) that touch `[from, to)`. */
-function sessionWindows(schedules: readonly ClassScheduleRecord[], from: EpochMs, to: EpochMs): Array<[number, number]> {
-  const windows = schedules.flatMap((s) => sessionsBetween(s, from, to)).map((s: ClassSession) => [s.warmupAt, s.end] as [number, number]).sort((a, b) => a[0] - b[0]);
+function sessionWindows(
+  schedules: readonly ClassScheduleRecord[],
+  from: EpochMs,
+  to: EpochMs,
+): Array<[number, number]> {
+  const windows = schedules
+    .flatMap((s) => sessionsBetween(s, from, to))
+    .map((s: ClassSession) => [s.warmupAt, s.end] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];
   for (const w of windows) {
     const last = merged.at(-1);
@@ -56,26 +74,42 @@ export class ClassRunningLimitError extends LabError {
   static override readonly brand: string = '@lab/ClassRunningLimitError';
   static override readonly code: string = 'LAB_CLASS_RUNNING_LIMIT';
   constructor(facts: { classId: string; maxRunningInClass: number }) {
-    super(ClassRunningLimitError.code, `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`, facts);
+    super(
+      ClassRunningLimitError.code,
+      `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`,
+      facts,
+    );
   }
 }
 
 /** Milliseconds of `intervals` (open ones up to `now`) that fall outside every session of `schedules`. */
-export function outsideSessionMs(intervals: readonly VmUsageIntervalRecord[], schedules: readonly ClassScheduleRecord[], now: EpochMs): number {
+export function outsideSessionMs(
+  intervals: readonly VmUsageIntervalRecord[],
+  schedules: readonly ClassScheduleRecord[],
+  now: EpochMs,
+): number {
   let total = 0;
   for (const i of intervals) {
     const end = Math.min(i.endedAt ?? now, now);
     if (end <= i.startedAt) continue;
     let inside = 0;
-    for (const [a, b] of sessionWindows(schedules, i.startedAt, end)) inside += Math.max(0, Math.min(b, end) - Math.max(a, i.startedAt));
+    for (const [a, b] of sessionWindows(schedules, i.startedAt, end))
+      inside += Math.max(0, Math.min(b, end) - Math.max(a, i.startedAt));
     total += end - i.startedAt - inside;
   }
   return total;
 }
 
 /** The student's usage in the class as of `now`, from the store's ledger (no PVE request). */
-export async function studentUsage(store: Store, classId: string, personId: number, now: EpochMs): Promise<StudentUsage> {
-  const vms = (await store.classes.assignmentsOf(personId)).filter((a) => a.classId === classId && a.role === 'student');
+export async function studentUsage(
+  store: Store,
+  classId: string,
+  personId: number,
+  now: EpochMs,
+): Promise<StudentUsage> {
+  const vms = (await store.classes.assignmentsOf(personId)).filter(
+    (a) => a.classId === classId && a.role === 'student',
+  );
   const [policy, schedules, intervals, rows] = await Promise.all([
     store.usage.policy(classId),
     store.schedules.list(classId),
@@ -84,13 +118,22 @@ export async function studentUsage(store: Store, classId: string, personId: numb
   ]);
   const usedMs = outsideSessionMs(intervals, schedules, now);
   const quotaMs = policy?.quotaHours == null ? null : policy.quotaHours * HOUR;
-  return { classId, personId, usedMs, quotaMs, leftMs: quotaMs === null ? null : Math.max(0, quotaMs - usedMs), running: rows.filter((r) => r?.status === 'running').length };
+  return {
+    classId,
+    personId,
+    usedMs,
+    quotaMs,
+    leftMs: quotaMs === null ? null : Math.max(0, quotaMs - usedMs),
+    running: rows.filter((r) => r?.status === 'running').length,
+  };
 }
 
 /** Every student's usage in the class (members and owners of student VMs), by person id. */
 export async function classUsage(store: Store, classId: string, now: EpochMs): Promise<StudentUsage[]> {
   const members = (await store.classes.members(classId)).filter((m) => m.role === 'student').map((m) => m.personId);
-  const owners = (await store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student' && a.personId !== null).map((a) => a.personId!);
+  const owners = (await store.classes.assignmentsOfClass(classId))
+    .filter((a) => a.role === 'student' && a.personId !== null)
+    .map((a) => a.personId!);
   const people = [...new Set([...members, ...owners])].sort((a, b) => a - b);
   return Promise.all(people.map((p) => studentUsage(store, classId, p, now)));
 }
@@ -101,22 +144,36 @@ export async function classUsage(store: Store, classId: string, now: EpochMs): P
  * already (`TooManyRunningError`), or, outside a session, when `maxRunningInClass` student VMs of
  * the class run (`ClassRunningLimitError`). Teachers and admins, and VMs of no class, are not limited.
  */
-export async function assertMayStart(store: Store, viewer: Viewer, assignment: VmAssignmentRecord | undefined, now: EpochMs): Promise<void> {
-  if (viewer.role !== 'student' || viewer.personId === null || !assignment?.classId || assignment.role !== 'student') return;
+export async function assertMayStart(
+  store: Store,
+  viewer: Viewer,
+  assignment: VmAssignmentRecord | undefined,
+  now: EpochMs,
+): Promise<void> {
+  if (viewer.role !== 'student' || viewer.personId === null || !assignment?.classId || assignment.role !== 'student')
+    return;
   const classId = assignment.classId;
   const policy = await store.usage.policy(classId);
-  if (!policy || (policy.quotaHours === null && policy.maxRunning === null && policy.maxRunningInClass === null)) return;
+  if (!policy || (policy.quotaHours === null && policy.maxRunning === null && policy.maxRunningInClass === null))
+    return;
   const usage = await studentUsage(store, classId, viewer.personId, now);
-  if (policy.maxRunning !== null && usage.running >= policy.maxRunning) throw new TooManyRunningError({ classId, username: viewer.username, maxRunning: policy.maxRunning });
+  if (policy.maxRunning !== null && usage.running >= policy.maxRunning)
+    throw new TooManyRunningError({ classId, username: viewer.username, maxRunning: policy.maxRunning });
   const schedules = await store.schedules.list(classId);
   if (currentSession(schedules, now)) return;
   if (policy.maxRunningInClass !== null) {
     const vms = (await store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
     const rows = await Promise.all(vms.map((v) => store.inventory.get(v.clusterId, v.vmid)));
-    if (rows.filter((r) => r?.status === 'running').length >= policy.maxRunningInClass) throw new ClassRunningLimitError({ classId, maxRunningInClass: policy.maxRunningInClass });
+    if (rows.filter((r) => r?.status === 'running').length >= policy.maxRunningInClass)
+      throw new ClassRunningLimitError({ classId, maxRunningInClass: policy.maxRunningInClass });
   }
   if (policy.quotaHours === null || (usage.leftMs ?? 1) > 0) return;
-  throw new QuotaExceededError({ classId, username: viewer.username, quotaHours: policy.quotaHours, nextSessionAt: nextSession(schedules, now)?.start ?? null });
+  throw new QuotaExceededError({
+    classId,
+    username: viewer.username,
+    quotaHours: policy.quotaHours,
+    nextSessionAt: nextSession(schedules, now)?.start ?? null,
+  });
 }
 
 /** `12.5 h` style hours for people. */

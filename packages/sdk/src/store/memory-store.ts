@@ -27,7 +27,13 @@ import type {
 } from './records.js';
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
-import { DuplicateNameError, DuplicateTemplateMappingError, IdentityTakenError, RecordNotFoundError, UnknownReferenceError } from './store-errors.js';
+import {
+  DuplicateNameError,
+  DuplicateTemplateMappingError,
+  IdentityTakenError,
+  RecordNotFoundError,
+  UnknownReferenceError,
+} from './store-errors.js';
 
 interface MemoryState {
   clusters: ClusterRecord[];
@@ -60,11 +66,39 @@ interface MemoryState {
 }
 
 const emptyState = (): MemoryState => ({
-  clusters: [], templates: [], mappings: [], templateInventory: [], people: [], identities: [], classes: [], members: [],
-  assignments: [], inventory: new Map(), deployments: [], items: [], syncStates: [], leases: [], nonces: new Map(), invites: [], inviteUses: [], sshKeys: [], classSettings: [], baseVersions: [], schedules: [], policies: [], usage: [], idle: [], audit: [], consoleGrants: [], nextId: 1,
+  clusters: [],
+  templates: [],
+  mappings: [],
+  templateInventory: [],
+  people: [],
+  identities: [],
+  classes: [],
+  members: [],
+  assignments: [],
+  inventory: new Map(),
+  deployments: [],
+  items: [],
+  syncStates: [],
+  leases: [],
+  nonces: new Map(),
+  invites: [],
+  inviteUses: [],
+  sshKeys: [],
+  classSettings: [],
+  baseVersions: [],
+  schedules: [],
+  policies: [],
+  usage: [],
+  idle: [],
+  audit: [],
+  consoleGrants: [],
+  nextId: 1,
 });
 
-const byString = <T>(key: (t: T) => string) => (a: T, b: T) => key(a).localeCompare(key(b));
+const byString =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a).localeCompare(key(b));
 const copy = <T>(value: T): T => structuredClone(value);
 const vmKey = (clusterId: string, vmid: number) => `${clusterId}/${vmid}`;
 
@@ -95,7 +129,10 @@ function matchesVm(vm: VmInventoryRecord, filter: VmInventoryFilter, assignments
 function serialized<T extends object>(repo: T, name: string, lock: ConcurrencyLimiter, guard: TransactionGuard): T {
   const out: Record<string, unknown> = {};
   for (const [key, fn] of Object.entries(repo)) {
-    out[key] = typeof fn === 'function' ? (...args: unknown[]) => lock.run(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(repo, args)) : fn;
+    out[key] =
+      typeof fn === 'function'
+        ? (...args: unknown[]) => lock.run(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(repo, args))
+        : fn;
   }
   return guard.guard(out as T, name);
 }
@@ -126,7 +163,8 @@ export function createMemoryStore(): Store {
         const seen = new Set<string>();
         for (const m of mappings) {
           const key = `${m.clusterId}/${m.node}`;
-          if (seen.has(key)) throw new DuplicateTemplateMappingError({ templateId: record.id, clusterId: m.clusterId, node: m.node });
+          if (seen.has(key))
+            throw new DuplicateTemplateMappingError({ templateId: record.id, clusterId: m.clusterId, node: m.node });
           seen.add(key);
         }
         s.templates.push(record);
@@ -136,7 +174,8 @@ export function createMemoryStore(): Store {
       async update(templateId, patch, at) {
         const t = s.templates.find((x) => x.id === templateId);
         if (!t) throw new RecordNotFoundError('template', templateId);
-        if (patch.name !== undefined && s.templates.some((x) => x.name === patch.name && x.id !== templateId)) throw new DuplicateNameError('template', patch.name);
+        if (patch.name !== undefined && s.templates.some((x) => x.name === patch.name && x.id !== templateId))
+          throw new DuplicateNameError('template', patch.name);
         Object.assign(t, patch, { updatedAt: at });
         return copy(t);
       },
@@ -159,38 +198,51 @@ export function createMemoryStore(): Store {
         return s.templates.length < before;
       },
       async addMapping(mapping) {
-        if (!s.templates.some((t) => t.id === mapping.templateId)) throw new UnknownReferenceError('template', mapping.templateId);
-        if (s.mappings.some((m) => m.templateId === mapping.templateId && m.clusterId === mapping.clusterId && m.node === mapping.node)) {
+        if (!s.templates.some((t) => t.id === mapping.templateId))
+          throw new UnknownReferenceError('template', mapping.templateId);
+        if (
+          s.mappings.some(
+            (m) => m.templateId === mapping.templateId && m.clusterId === mapping.clusterId && m.node === mapping.node,
+          )
+        ) {
           throw new DuplicateTemplateMappingError(mapping);
         }
         s.mappings.push(copy(mapping));
       },
       async removeMapping(templateId, clusterId, node) {
         const before = s.mappings.length;
-        s.mappings = s.mappings.filter((m) => !(m.templateId === templateId && m.clusterId === clusterId && m.node === node));
+        s.mappings = s.mappings.filter(
+          (m) => !(m.templateId === templateId && m.clusterId === clusterId && m.node === node),
+        );
         return s.mappings.length < before;
       },
       async mappings(templateId) {
-        return copy(s.mappings.filter((m) => m.templateId === templateId).sort(byString((m) => `${m.clusterId}/${m.node}`)));
+        return copy(
+          s.mappings.filter((m) => m.templateId === templateId).sort(byString((m) => `${m.clusterId}/${m.node}`)),
+        );
       },
     },
     templateInventory: {
       async upsert(record) {
-        s.templateInventory = s.templateInventory.filter((r) => !(r.clusterId === record.clusterId && r.node === record.node && r.vmid === record.vmid));
+        s.templateInventory = s.templateInventory.filter(
+          (r) => !(r.clusterId === record.clusterId && r.node === record.node && r.vmid === record.vmid),
+        );
         s.templateInventory.push({ ...copy(record), vanishedAt: null });
       },
       async list(filter: TemplateInventoryFilter = {}) {
         return copy(
           s.templateInventory
-            .filter((r) =>
-              (filter.clusterId === undefined || r.clusterId === filter.clusterId) &&
-              (filter.node === undefined || r.node === filter.node) &&
-              (filter.vmid === undefined || r.vmid === filter.vmid) &&
-              (filter.name === undefined || r.name === filter.name) &&
-              (filter.isReplica === undefined || r.isReplica === filter.isReplica) &&
-              (filter.isClassTemplate === undefined || r.isClassTemplate === filter.isClassTemplate) &&
-              (filter.classId === undefined || r.classId === filter.classId) &&
-              (filter.includeVanished || r.vanishedAt === null))
+            .filter(
+              (r) =>
+                (filter.clusterId === undefined || r.clusterId === filter.clusterId) &&
+                (filter.node === undefined || r.node === filter.node) &&
+                (filter.vmid === undefined || r.vmid === filter.vmid) &&
+                (filter.name === undefined || r.name === filter.name) &&
+                (filter.isReplica === undefined || r.isReplica === filter.isReplica) &&
+                (filter.isClassTemplate === undefined || r.isClassTemplate === filter.isClassTemplate) &&
+                (filter.classId === undefined || r.classId === filter.classId) &&
+                (filter.includeVanished || r.vanishedAt === null),
+            )
             .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.node.localeCompare(b.node) || a.vmid - b.vmid),
         );
       },
@@ -214,8 +266,16 @@ export function createMemoryStore(): Store {
     },
     classes: {
       async createPerson(person, at) {
-        if (s.people.some((p) => p.username === person.username)) throw new DuplicateNameError('person', person.username);
-        const record: PersonRecord = { id: id(), username: person.username, displayName: person.displayName, email: person.email ?? null, role: person.role, createdAt: at };
+        if (s.people.some((p) => p.username === person.username))
+          throw new DuplicateNameError('person', person.username);
+        const record: PersonRecord = {
+          id: id(),
+          username: person.username,
+          displayName: person.displayName,
+          email: person.email ?? null,
+          role: person.role,
+          createdAt: at,
+        };
         s.people.push(record);
         return copy(record);
       },
@@ -262,9 +322,13 @@ export function createMemoryStore(): Store {
         p.role = role;
       },
       async linkIdentity(identity) {
-        if (!s.people.some((p) => p.id === identity.personId)) throw new UnknownReferenceError('person', identity.personId);
-        const existing = s.identities.find((i) => i.platform === identity.platform && i.externalId === identity.externalId);
-        if (existing && existing.personId !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: existing.personId });
+        if (!s.people.some((p) => p.id === identity.personId))
+          throw new UnknownReferenceError('person', identity.personId);
+        const existing = s.identities.find(
+          (i) => i.platform === identity.platform && i.externalId === identity.externalId,
+        );
+        if (existing && existing.personId !== identity.personId)
+          throw new IdentityTakenError({ ...identity, ownerId: existing.personId });
         if (!existing) s.identities.push(copy(identity));
       },
       async findByIdentity(platform, externalId) {
@@ -272,12 +336,16 @@ export function createMemoryStore(): Store {
         return copy(i && s.people.find((p) => p.id === i.personId));
       },
       async identitiesOf(personId) {
-        return copy(s.identities.filter((i) => i.personId === personId).sort(byString((i) => `${i.platform}/${i.externalId}`)));
+        return copy(
+          s.identities.filter((i) => i.personId === personId).sort(byString((i) => `${i.platform}/${i.externalId}`)),
+        );
       },
       async createClass(record, at) {
         if (s.classes.some((c) => c.id === record.id)) throw new DuplicateNameError('class', record.id);
-        if (record.templateId !== null && !s.templates.some((t) => t.id === record.templateId)) throw new UnknownReferenceError('template', record.templateId);
-        if (record.ownerId !== null && !s.people.some((p) => p.id === record.ownerId)) throw new UnknownReferenceError('person', record.ownerId);
+        if (record.templateId !== null && !s.templates.some((t) => t.id === record.templateId))
+          throw new UnknownReferenceError('template', record.templateId);
+        if (record.ownerId !== null && !s.people.some((p) => p.id === record.ownerId))
+          throw new UnknownReferenceError('person', record.ownerId);
         const full: ClassRecord = { ...record, createdAt: at };
         s.classes.push(full);
         return copy(full);
@@ -285,8 +353,10 @@ export function createMemoryStore(): Store {
       async updateClass(classId, patch) {
         const c = s.classes.find((x) => x.id === classId);
         if (!c) throw new RecordNotFoundError('class', classId);
-        if (patch.templateId != null && !s.templates.some((t) => t.id === patch.templateId)) throw new UnknownReferenceError('template', patch.templateId);
-        if (patch.ownerId != null && !s.people.some((p) => p.id === patch.ownerId)) throw new UnknownReferenceError('person', patch.ownerId);
+        if (patch.templateId != null && !s.templates.some((t) => t.id === patch.templateId))
+          throw new UnknownReferenceError('template', patch.templateId);
+        if (patch.ownerId != null && !s.people.some((p) => p.id === patch.ownerId))
+          throw new UnknownReferenceError('person', patch.ownerId);
         if (patch.name !== undefined) c.name = patch.name;
         if (patch.templateId !== undefined) c.templateId = patch.templateId;
         if (patch.ownerId !== undefined) c.ownerId = patch.ownerId;
@@ -317,7 +387,10 @@ export function createMemoryStore(): Store {
       async addMember(member) {
         if (!s.classes.some((c) => c.id === member.classId)) throw new UnknownReferenceError('class', member.classId);
         if (!s.people.some((p) => p.id === member.personId)) throw new UnknownReferenceError('person', member.personId);
-        s.members = [...s.members.filter((m) => !(m.classId === member.classId && m.personId === member.personId)), copy(member)];
+        s.members = [
+          ...s.members.filter((m) => !(m.classId === member.classId && m.personId === member.personId)),
+          copy(member),
+        ];
       },
       async removeMember(classId, personId) {
         const before = s.members.length;
@@ -331,9 +404,14 @@ export function createMemoryStore(): Store {
         return copy(s.members.filter((m) => m.personId === personId).sort(byString((m) => m.classId)));
       },
       async assignVm(assignment, at) {
-        if (assignment.personId !== null && !s.people.some((p) => p.id === assignment.personId)) throw new UnknownReferenceError('person', assignment.personId);
-        if (assignment.classId !== null && !s.classes.some((c) => c.id === assignment.classId)) throw new UnknownReferenceError('class', assignment.classId);
-        s.assignments = [...s.assignments.filter((a) => !(a.clusterId === assignment.clusterId && a.vmid === assignment.vmid)), { ...copy(assignment), createdAt: at }];
+        if (assignment.personId !== null && !s.people.some((p) => p.id === assignment.personId))
+          throw new UnknownReferenceError('person', assignment.personId);
+        if (assignment.classId !== null && !s.classes.some((c) => c.id === assignment.classId))
+          throw new UnknownReferenceError('class', assignment.classId);
+        s.assignments = [
+          ...s.assignments.filter((a) => !(a.clusterId === assignment.clusterId && a.vmid === assignment.vmid)),
+          { ...copy(assignment), createdAt: at },
+        ];
       },
       async unassignVm(clusterId, vmid) {
         const before = s.assignments.length;
@@ -344,10 +422,18 @@ export function createMemoryStore(): Store {
         return copy(s.assignments.find((a) => a.clusterId === clusterId && a.vmid === vmid));
       },
       async assignmentsOf(personId) {
-        return copy(s.assignments.filter((a) => a.personId === personId).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid));
+        return copy(
+          s.assignments
+            .filter((a) => a.personId === personId)
+            .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid),
+        );
       },
       async assignmentsOfClass(classId) {
-        return copy(s.assignments.filter((a) => a.classId === classId).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid));
+        return copy(
+          s.assignments
+            .filter((a) => a.classId === classId)
+            .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid),
+        );
       },
     },
     inventory: {
@@ -386,9 +472,14 @@ export function createMemoryStore(): Store {
     },
     deployments: {
       async create(deployment, items) {
-        if (s.deployments.some((d) => d.id === deployment.id)) throw new DuplicateNameError('deployment', deployment.id);
+        if (s.deployments.some((d) => d.id === deployment.id))
+          throw new DuplicateNameError('deployment', deployment.id);
         const names = new Set(items.map((i) => i.name));
-        if (names.size !== items.length) throw new DuplicateNameError('deployment item', items.find((i, n) => items.findIndex((j) => j.name === i.name) !== n)!.name);
+        if (names.size !== items.length)
+          throw new DuplicateNameError(
+            'deployment item',
+            items.find((i, n) => items.findIndex((j) => j.name === i.name) !== n)!.name,
+          );
         s.deployments.push(copy(deployment));
         s.items.push(...copy(items));
       },
@@ -398,12 +489,20 @@ export function createMemoryStore(): Store {
       async list(filter = {}) {
         return copy(
           s.deployments
-            .filter((d) => (filter.classId === undefined || d.classId === filter.classId) && (filter.status === undefined || d.status === filter.status))
+            .filter(
+              (d) =>
+                (filter.classId === undefined || d.classId === filter.classId) &&
+                (filter.status === undefined || d.status === filter.status),
+            )
             .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id)),
         );
       },
       async unfinished() {
-        return copy(s.deployments.filter((d) => d.status === 'planned' || d.status === 'running').sort((a, b) => a.createdAt - b.createdAt));
+        return copy(
+          s.deployments
+            .filter((d) => d.status === 'planned' || d.status === 'running')
+            .sort((a, b) => a.createdAt - b.createdAt),
+        );
       },
       async update(deploymentId, patch, at) {
         const d = s.deployments.find((x) => x.id === deploymentId);
@@ -414,8 +513,12 @@ export function createMemoryStore(): Store {
         return copy(s.items.filter((i) => i.deploymentId === deploymentId).sort(byString((i) => i.name)));
       },
       async upsertItem(item) {
-        if (!s.deployments.some((d) => d.id === item.deploymentId)) throw new UnknownReferenceError('deployment', item.deploymentId);
-        s.items = [...s.items.filter((i) => !(i.deploymentId === item.deploymentId && i.name === item.name)), copy(item)];
+        if (!s.deployments.some((d) => d.id === item.deploymentId))
+          throw new UnknownReferenceError('deployment', item.deploymentId);
+        s.items = [
+          ...s.items.filter((i) => !(i.deploymentId === item.deploymentId && i.name === item.name)),
+          copy(item),
+        ];
       },
       async updateItem(deploymentId, name, patch) {
         const i = s.items.find((x) => x.deploymentId === deploymentId && x.name === name);
@@ -477,8 +580,10 @@ export function createMemoryStore(): Store {
     invites: {
       async create(invite) {
         if (!s.classes.some((c) => c.id === invite.classId)) throw new UnknownReferenceError('class', invite.classId);
-        if (invite.createdBy !== null && !s.people.some((p) => p.id === invite.createdBy)) throw new UnknownReferenceError('person', invite.createdBy);
-        if (s.invites.some((i) => i.codeHash === invite.codeHash)) throw new DuplicateNameError('invite', invite.codeHash.slice(0, 8));
+        if (invite.createdBy !== null && !s.people.some((p) => p.id === invite.createdBy))
+          throw new UnknownReferenceError('person', invite.createdBy);
+        if (s.invites.some((i) => i.codeHash === invite.codeHash))
+          throw new DuplicateNameError('invite', invite.codeHash.slice(0, 8));
         const record: InviteRecord = { ...copy(invite), uses: 0 };
         s.invites.push(record);
         return copy(record);
@@ -487,7 +592,11 @@ export function createMemoryStore(): Store {
         return copy(s.invites.find((i) => i.codeHash === codeHash));
       },
       async listForClass(classId) {
-        return copy(s.invites.filter((i) => i.classId === classId).sort((a, b) => b.createdAt - a.createdAt || a.codeHash.localeCompare(b.codeHash)));
+        return copy(
+          s.invites
+            .filter((i) => i.classId === classId)
+            .sort((a, b) => b.createdAt - a.createdAt || a.codeHash.localeCompare(b.codeHash)),
+        );
       },
       async redeem(codeHash, personId, now) {
         const invite = s.invites.find((i) => i.codeHash === codeHash);
@@ -515,7 +624,11 @@ export function createMemoryStore(): Store {
         return true;
       },
       async list(personId) {
-        return copy(s.sshKeys.filter((k) => k.personId === personId).sort((a, b) => a.addedAt - b.addedAt || a.fingerprint.localeCompare(b.fingerprint)));
+        return copy(
+          s.sshKeys
+            .filter((k) => k.personId === personId)
+            .sort((a, b) => a.addedAt - b.addedAt || a.fingerprint.localeCompare(b.fingerprint)),
+        );
       },
       async remove(personId, fingerprint) {
         const before = s.sshKeys.length;
@@ -533,7 +646,8 @@ export function createMemoryStore(): Store {
       },
       async addBaseVersion(record) {
         if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
-        if (s.baseVersions.some((v) => v.classId === record.classId && v.version === record.version)) throw new DuplicateNameError('base version', `${record.classId} v${record.version}`);
+        if (s.baseVersions.some((v) => v.classId === record.classId && v.version === record.version))
+          throw new DuplicateNameError('base version', `${record.classId} v${record.version}`);
         s.baseVersions.push(copy(record));
       },
       async baseVersions(classId) {
@@ -553,7 +667,11 @@ export function createMemoryStore(): Store {
         return copy(row);
       },
       async list(classId) {
-        return copy(s.schedules.filter((r) => classId === undefined || r.classId === classId).sort((a, b) => a.classId.localeCompare(b.classId) || a.id - b.id));
+        return copy(
+          s.schedules
+            .filter((r) => classId === undefined || r.classId === classId)
+            .sort((a, b) => a.classId.localeCompare(b.classId) || a.id - b.id),
+        );
       },
       async remove(classId, scheduleId) {
         const before = s.schedules.length;
@@ -582,7 +700,15 @@ export function createMemoryStore(): Store {
       },
       async intervals(vms, since) {
         const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
-        return copy(s.usage.filter((u) => keys.has(vmKey(u.clusterId, u.vmid)) && (since === undefined || u.endedAt === null || u.endedAt >= since)).sort((a, b) => a.startedAt - b.startedAt || a.vmid - b.vmid));
+        return copy(
+          s.usage
+            .filter(
+              (u) =>
+                keys.has(vmKey(u.clusterId, u.vmid)) &&
+                (since === undefined || u.endedAt === null || u.endedAt >= since),
+            )
+            .sort((a, b) => a.startedAt - b.startedAt || a.vmid - b.vmid),
+        );
       },
       async idle(clusterId, vmid) {
         return copy(s.idle.find((r) => r.clusterId === clusterId && r.vmid === vmid));
@@ -602,7 +728,12 @@ export function createMemoryStore(): Store {
       },
       async list(filter = {}) {
         const rows = s.audit
-          .filter((a) => (filter.actor === undefined || a.actor === filter.actor) && (filter.action === undefined || a.action === filter.action) && (filter.since === undefined || a.at >= filter.since))
+          .filter(
+            (a) =>
+              (filter.actor === undefined || a.actor === filter.actor) &&
+              (filter.action === undefined || a.action === filter.action) &&
+              (filter.since === undefined || a.at >= filter.since),
+          )
           .sort((a, b) => b.at - a.at || b.id - a.id);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
@@ -610,7 +741,8 @@ export function createMemoryStore(): Store {
     consoleGrants: {
       async create(grant) {
         if (!s.people.some((p) => p.id === grant.personId)) throw new UnknownReferenceError('person', grant.personId);
-        if (s.consoleGrants.some((g) => g.tokenHash === grant.tokenHash)) throw new DuplicateNameError('console link', grant.tokenHash.slice(0, 8));
+        if (s.consoleGrants.some((g) => g.tokenHash === grant.tokenHash))
+          throw new DuplicateNameError('console link', grant.tokenHash.slice(0, 8));
         s.consoleGrants.push({ ...copy(grant), usedAt: null });
       },
       async get(tokenHash) {

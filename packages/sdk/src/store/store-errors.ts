@@ -27,7 +27,12 @@ export class DuplicateNameError extends StoreConstraintError {
   static override readonly brand: string = '@lab/DuplicateNameError';
   static override readonly code: string = 'LAB_STORE_DUPLICATE_NAME';
   constructor(entity: string, name: string, options?: { cause?: unknown }) {
-    super(DuplicateNameError.code, `a ${entity} named '${name}' already exists; pick another name`, { entity, name }, options);
+    super(
+      DuplicateNameError.code,
+      `a ${entity} named '${name}' already exists; pick another name`,
+      { entity, name },
+      options,
+    );
   }
 }
 
@@ -70,7 +75,12 @@ export class StoreUnavailableError extends LabError {
   static override readonly brand: string = '@lab/StoreUnavailableError';
   static override readonly code: string = 'LAB_STORE_UNAVAILABLE';
   constructor(url: string, reason: string, options?: { cause?: unknown }) {
-    super(StoreUnavailableError.code, `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`, { url, reason }, options);
+    super(
+      StoreUnavailableError.code,
+      `cannot open the store at ${url}: ${reason}; check the 'store' setting and that the database is running and writable`,
+      { url, reason },
+      options,
+    );
   }
 }
 

@@ -44,7 +44,11 @@ export type NewTemplate = Pick<TemplateRecord, 'name' | 'description' | 'memory'
 /** Lab templates and their per-node VMID mappings. */
 export interface TemplateRepository {
   /** Creates a template with its mappings in one go; a taken name → `DuplicateNameError`. */
-  create(template: NewTemplate, mappings: ReadonlyArray<Omit<TemplateNodeMapping, 'templateId'>>, at: EpochMs): Promise<TemplateRecord>;
+  create(
+    template: NewTemplate,
+    mappings: ReadonlyArray<Omit<TemplateNodeMapping, 'templateId'>>,
+    at: EpochMs,
+  ): Promise<TemplateRecord>;
   update(id: number, patch: Partial<NewTemplate>, at: EpochMs): Promise<TemplateRecord>;
   get(id: number): Promise<TemplateRecord | undefined>;
   getByName(name: string): Promise<TemplateRecord | undefined>;
@@ -83,9 +87,15 @@ export interface TemplateInventoryRepository {
 /** People, their chat identities, classes, membership and VM assignments. */
 export interface ClassRepository {
   /** Creates a person; a taken username → `DuplicateNameError`. `email` defaults to null. */
-  createPerson(person: Pick<PersonRecord, 'username' | 'displayName' | 'role'> & { email?: string | null }, at: EpochMs): Promise<PersonRecord>;
+  createPerson(
+    person: Pick<PersonRecord, 'username' | 'displayName' | 'role'> & { email?: string | null },
+    at: EpochMs,
+  ): Promise<PersonRecord>;
   /** Changes a person's name, email or role; an unknown person → `RecordNotFoundError`. */
-  updatePerson(personId: number, patch: Partial<Pick<PersonRecord, 'displayName' | 'email' | 'role'>>): Promise<PersonRecord>;
+  updatePerson(
+    personId: number,
+    patch: Partial<Pick<PersonRecord, 'displayName' | 'email' | 'role'>>,
+  ): Promise<PersonRecord>;
   /**
    * Deletes a person with their chat identities, memberships and invite uses; VMs assigned to them
    * and classes they own keep existing without an owner. False when there was no such person.
@@ -160,7 +170,11 @@ export interface VmInventoryRepository {
   get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
   list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
   /** Changes some fields of one VM; false when it is not in the inventory. */
-  update(clusterId: string, vmid: number, patch: Partial<Omit<VmInventoryRecord, 'clusterId' | 'vmid'>>): Promise<boolean>;
+  update(
+    clusterId: string,
+    vmid: number,
+    patch: Partial<Omit<VmInventoryRecord, 'clusterId' | 'vmid'>>,
+  ): Promise<boolean>;
   /** Marks the cluster's VMs not in `presentVmids` as gone at `at`; returns how many. */
   markGone(clusterId: string, presentVmids: readonly number[], at: EpochMs): Promise<number>;
   count(clusterId?: string): Promise<number>;
@@ -174,11 +188,19 @@ export interface DeploymentRepository {
   list(filter?: { classId?: string; status?: DeploymentStatus }): Promise<DeploymentRecord[]>;
   /** Deployments still `planned` or `running` (to resume after a crash). */
   unfinished(): Promise<DeploymentRecord[]>;
-  update(id: string, patch: Partial<Pick<DeploymentRecord, 'status' | 'error' | 'finishedAt' | 'spec' | 'notify'>>, at: EpochMs): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<DeploymentRecord, 'status' | 'error' | 'finishedAt' | 'spec' | 'notify'>>,
+    at: EpochMs,
+  ): Promise<void>;
   items(deploymentId: string): Promise<DeploymentItemRecord[]>;
   /** Inserts or replaces an item by deployment+name. */
   upsertItem(item: DeploymentItemRecord): Promise<void>;
-  updateItem(deploymentId: string, name: string, patch: Partial<Omit<DeploymentItemRecord, 'deploymentId' | 'name'>>): Promise<void>;
+  updateItem(
+    deploymentId: string,
+    name: string,
+    patch: Partial<Omit<DeploymentItemRecord, 'deploymentId' | 'name'>>,
+  ): Promise<void>;
 }
 
 /** Sync state per cluster and named leases. */

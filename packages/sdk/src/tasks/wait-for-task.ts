@@ -67,10 +67,20 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (status.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
       if (isTaskSuccess(exitstatus)) return { upid, exitstatus, waitedMs: clock.now() - started };
-      throw new PveTaskFailedError({ clusterId: api.clusterId, upid, exitstatus, logTail: await readTaskLogTail(api, upid) });
+      throw new PveTaskFailedError({
+        clusterId: api.clusterId,
+        upid,
+        exitstatus,
+        logTail: await readTaskLogTail(api, upid),
+      });
     }
     if (clock.now() - started >= timeoutMs) {
-      throw new PveTaskTimeoutError({ clusterId: api.clusterId, upid, timeoutMs, logTail: await readTaskLogTail(api, upid) });
+      throw new PveTaskTimeoutError({
+        clusterId: api.clusterId,
+        upid,
+        timeoutMs,
+        logTail: await readTaskLogTail(api, upid),
+      });
     }
     await clock.sleep(interval, options.signal);
     interval = Math.min(maxInterval, Math.round(interval * 1.5));
@@ -82,7 +92,10 @@ export async function readTaskLogTail(api: PveApi, upid: string, lines = 20): Pr
   const { node } = parseUpid(upid);
   try {
     const all = await pveResources(api).tasks(node).log(upid, { start: 0, limit: 100_000 });
-    return all.filter((e) => e.t !== 'no content').slice(-lines).map((e) => e.t);
+    return all
+      .filter((e) => e.t !== 'no content')
+      .slice(-lines)
+      .map((e) => e.t);
   } catch {
     return [];
   }

@@ -5,7 +5,6 @@ import type { PveApi } from '../ports/pve-api.js';
 import type { MappingProblem } from './template-errors.js';
 import { pveResources } from '../pve/pve-resources.js';
 
-
 /** What a VMID on a node turned out to be, for template checks. */
 export type TemplateVmCheck = { ok: true } | { ok: false; problem: MappingProblem; detail: string };
 
@@ -15,11 +14,13 @@ export async function checkTemplateVm(api: PveApi, node: string, vmid: number): 
   try {
     config = await pveResources(api).qemu(node, vmid).config();
   } catch (error) {
-    if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return { ok: false, problem: 'missing', detail: 'does not exist' };
+    if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage))
+      return { ok: false, problem: 'missing', detail: 'does not exist' };
     if (error instanceof LabError) return { ok: false, problem: 'unreachable', detail: error.message };
     throw error;
   }
-  if (config.template !== 1 && config.template !== '1') return { ok: false, problem: 'not-template', detail: 'is a VM, not a template' };
+  if (config.template !== 1 && config.template !== '1')
+    return { ok: false, problem: 'not-template', detail: 'is a VM, not a template' };
   if (!findBootDisk(config)) return { ok: false, problem: 'no-boot-disk', detail: 'has no boot disk' };
   return { ok: true };
 }

@@ -25,7 +25,9 @@ export class LabTemplate {
         template: this.name,
         clusterId: cluster,
         node,
-        nodes: this.mappings.filter((m) => m.clusterId === cluster).map((m) => ({ clusterId: m.clusterId, node: m.node, vmid: m.vmid })),
+        nodes: this.mappings
+          .filter((m) => m.clusterId === cluster)
+          .map((m) => ({ clusterId: m.clusterId, node: m.node, vmid: m.vmid })),
       });
     }
     return mapping.vmid;

@@ -11,7 +11,6 @@ import { InvalidTemplateError } from './template-errors.js';
 import { listVmResources, tagsOf } from './template-inventory.js';
 import { pveResources } from '../pve/pve-resources.js';
 
-
 /** What replication did on one node. */
 export interface ReplicaResult {
   node: string;
@@ -29,7 +28,11 @@ export interface ReplicateOptions {
   /** Per replica. @defaultValue 1 h */
   timeoutMs?: number;
   pollIntervalMs?: number;
-  onProgress?: (event: { node: string; phase: 'cloning' | 'migrating' | 'converting' | 'registered'; percent?: number }) => void;
+  onProgress?: (event: {
+    node: string;
+    phase: 'cloning' | 'migrating' | 'converting' | 'registered';
+    percent?: number;
+  }) => void;
 }
 
 /** The PVE tag that marks a VM as a replica of lab template `templateId` (PVE tags: [a-z0-9_+.-]). */
@@ -66,7 +69,9 @@ export async function replicateTemplate(
       results.push({ node, vmid: mapped.vmid, status: 'already-there' });
       continue;
     }
-    const leftover = (await listVmResources(api)).find((r) => r.type === 'qemu' && tagsOf(r).includes(tag) && (r.node === node || Number(r.template) !== 1));
+    const leftover = (await listVmResources(api)).find(
+      (r) => r.type === 'qemu' && tagsOf(r).includes(tag) && (r.node === node || Number(r.template) !== 1),
+    );
     let vmid: number;
     let status: ReplicaResult['status'] = 'created';
     if (leftover) {
@@ -81,8 +86,18 @@ export async function replicateTemplate(
     await deps.store.transaction(async (tx) => {
       await tx.templates.addMapping({ templateId: template.id, clusterId, node, vmid });
       await tx.templateInventory.upsert({
-        clusterId, node, vmid, name: template.name, isReplica: true, sourceVmid: source.vmid, sourceNode: source.node,
-        isClassTemplate: false, classId: null, lastVerifiedAt: clock.now(), health: 'ok', vanishedAt: null,
+        clusterId,
+        node,
+        vmid,
+        name: template.name,
+        isReplica: true,
+        sourceVmid: source.vmid,
+        sourceNode: source.node,
+        isClassTemplate: false,
+        classId: null,
+        lastVerifiedAt: clock.now(),
+        health: 'ok',
+        vanishedAt: null,
       });
     });
     options.onProgress?.({ node, phase: 'registered' });
@@ -103,7 +118,9 @@ async function createReplica(
 ): Promise<number> {
   const sourceConfig = await pveResources(api).qemu(source.node, source.vmid).config();
   const disk = findBootDisk(sourceConfig);
-  const storages = await pveResources(api).storage(source.node).list(disk ? { storage: disk.storage } : {});
+  const storages = await pveResources(api)
+    .storage(source.node)
+    .list(disk ? { storage: disk.storage } : {});
   const shared = disk !== undefined && storages.find((s) => s.storage === disk.storage)?.shared === 1;
   const preferred = options.vmidFor?.(node);
   options.onProgress?.({ node, phase: 'cloning' });
@@ -119,22 +136,61 @@ async function createReplica(
     logger,
     onProgress: (p) => p.percent !== undefined && options.onProgress?.({ node, phase: 'cloning', percent: p.percent }),
   });
-  const tags = [...new Set([...String(sourceConfig.tags ?? '').split(/[;,\s]+/).filter((t) => t && t !== 'replica'), 'replica', tag])].join(';');
+  const tags = [
+    ...new Set([
+      ...String(sourceConfig.tags ?? '')
+        .split(/[;,\s]+/)
+        .filter((t) => t && t !== 'replica'),
+      'replica',
+      tag,
+    ]),
+  ].join(';');
   await pveResources(api).qemu(clone.node, clone.vmid).updateConfig({ tags });
   if (clone.node !== node) await migrate(api, clone.node, clone.vmid, node, options, clock);
   await convert(api, node, clone.vmid, options, clock);
   return clone.vmid;
 }
 
-async function migrate(api: PveApi, from: string, vmid: number, to: string, options: ReplicateOptions, clock: Clock): Promise<void> {
+async function migrate(
+  api: PveApi,
+  from: string,
+  vmid: number,
+  to: string,
+  options: ReplicateOptions,
+  clock: Clock,
+): Promise<void> {
   options.onProgress?.({ node: to, phase: 'migrating' });
   const upid = await pveResources(api).qemu(from, vmid).migrate({ target: to });
-  await waitForTask(api, upid, { clock, timeoutMs: options.timeoutMs ?? 3_600_000, maxPollIntervalMs: options.pollIntervalMs ?? 2000, pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250) });
+  await waitForTask(api, upid, {
+    clock,
+    timeoutMs: options.timeoutMs ?? 3_600_000,
+    maxPollIntervalMs: options.pollIntervalMs ?? 2000,
+    pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
+  });
 }
 
-async function convert(api: PveApi, node: string, vmid: number, options: ReplicateOptions, clock: Clock): Promise<void> {
+async function convert(
+  api: PveApi,
+  node: string,
+  vmid: number,
+  options: ReplicateOptions,
+  clock: Clock,
+): Promise<void> {
   options.onProgress?.({ node, phase: 'converting' });
   const upid = await pveResources(api).qemu(node, vmid).template();
-  await waitForTask(api, upid, { clock, timeoutMs: options.timeoutMs ?? 3_600_000, maxPollIntervalMs: options.pollIntervalMs ?? 2000, pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250) });
-  await waitForCloneLock(api, node, vmid, clock.now() + 60_000, options.pollIntervalMs ?? 1000, clock, async () => new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`));
+  await waitForTask(api, upid, {
+    clock,
+    timeoutMs: options.timeoutMs ?? 3_600_000,
+    maxPollIntervalMs: options.pollIntervalMs ?? 2000,
+    pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
+  });
+  await waitForCloneLock(
+    api,
+    node,
+    vmid,
+    clock.now() + 60_000,
+    options.pollIntervalMs ?? 1000,
+    clock,
+    async () => new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+  );
 }

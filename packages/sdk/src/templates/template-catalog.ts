@@ -4,7 +4,12 @@ import type { Store } from '../store/store.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { checkTemplateVm } from './check-template-vm.js';
 import { LabTemplate } from './lab-template.js';
-import { InvalidTemplateError, TemplateNotFoundError, TemplateValidationError, type MappingProblem } from './template-errors.js';
+import {
+  InvalidTemplateError,
+  TemplateNotFoundError,
+  TemplateValidationError,
+  type MappingProblem,
+} from './template-errors.js';
 
 /** Where a template exists: VMID `vmid` on `node` of cluster `clusterId`. */
 export interface NodeMappingInput {
@@ -42,18 +47,33 @@ export interface MappingIssue extends NodeMappingInput {
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 
 function checkInput(input: TemplateInput): void {
-  if (!NAME.test(input.name)) throw new InvalidTemplateError(input.name, 'the name must be 1–63 letters, digits, dots, dashes or underscores, starting with a letter or digit');
-  if (!Number.isInteger(input.memory) || input.memory < 16) throw new InvalidTemplateError(input.name, `memory must be a whole number of MiB ≥ 16, got ${input.memory}`);
-  if (!Number.isInteger(input.cores) || input.cores < 1 || input.cores > 512) throw new InvalidTemplateError(input.name, `cores must be a whole number from 1 to 512, got ${input.cores}`);
-  if (input.mappings.length === 0) throw new InvalidTemplateError(input.name, 'a template needs at least one node→VMID mapping');
+  if (!NAME.test(input.name))
+    throw new InvalidTemplateError(
+      input.name,
+      'the name must be 1–63 letters, digits, dots, dashes or underscores, starting with a letter or digit',
+    );
+  if (!Number.isInteger(input.memory) || input.memory < 16)
+    throw new InvalidTemplateError(input.name, `memory must be a whole number of MiB ≥ 16, got ${input.memory}`);
+  if (!Number.isInteger(input.cores) || input.cores < 1 || input.cores > 512)
+    throw new InvalidTemplateError(input.name, `cores must be a whole number from 1 to 512, got ${input.cores}`);
+  if (input.mappings.length === 0)
+    throw new InvalidTemplateError(input.name, 'a template needs at least one node→VMID mapping');
   const seen = new Set<string>();
   for (const m of input.mappings) checkMapping(input.name, m, seen);
 }
 
 function checkMapping(name: string, m: NodeMappingInput, seen = new Set<string>()): void {
-  if (!Number.isInteger(m.vmid) || m.vmid < 100 || m.vmid > 999_999_999) throw new InvalidTemplateError(name, `VMID on ${m.node} must be a whole number from 100 to 999999999, got ${m.vmid}`);
+  if (!Number.isInteger(m.vmid) || m.vmid < 100 || m.vmid > 999_999_999)
+    throw new InvalidTemplateError(
+      name,
+      `VMID on ${m.node} must be a whole number from 100 to 999999999, got ${m.vmid}`,
+    );
   const key = `${m.clusterId}/${m.node}`;
-  if (seen.has(key)) throw new InvalidTemplateError(name, `two VMIDs for node '${m.node}' of cluster '${m.clusterId}'; a node has at most one`);
+  if (seen.has(key))
+    throw new InvalidTemplateError(
+      name,
+      `two VMIDs for node '${m.node}' of cluster '${m.clusterId}'; a node has at most one`,
+    );
   seen.add(key);
 }
 
@@ -77,7 +97,13 @@ export class TemplateCatalog {
     checkInput(input);
     if (options.validate ?? true) await this.#mustBeValid(input.name, input.mappings);
     const record = await this.#store.templates.create(
-      { name: input.name, description: input.description ?? '', memory: input.memory, cores: input.cores, isActive: input.isActive ?? true },
+      {
+        name: input.name,
+        description: input.description ?? '',
+        memory: input.memory,
+        cores: input.cores,
+        isActive: input.isActive ?? true,
+      },
       input.mappings,
       this.#clock.now(),
     );
@@ -86,8 +112,15 @@ export class TemplateCatalog {
 
   /** The template with this name (or id), or `TemplateNotFoundError` listing the names there are. */
   async get(nameOrId: string | number): Promise<LabTemplate> {
-    const record = typeof nameOrId === 'number' ? await this.#store.templates.get(nameOrId) : await this.#store.templates.getByName(nameOrId);
-    if (!record) throw new TemplateNotFoundError(nameOrId, (await this.#store.templates.list()).map((t) => t.name));
+    const record =
+      typeof nameOrId === 'number'
+        ? await this.#store.templates.get(nameOrId)
+        : await this.#store.templates.getByName(nameOrId);
+    if (!record)
+      throw new TemplateNotFoundError(
+        nameOrId,
+        (await this.#store.templates.list()).map((t) => t.name),
+      );
     return new LabTemplate(record, await this.#store.templates.mappings(record.id));
   }
 
@@ -98,7 +131,11 @@ export class TemplateCatalog {
   }
 
   /** Adds a node mapping (validated against the cluster unless told not to). */
-  async addMapping(name: string, mapping: NodeMappingInput, options: { validate?: boolean } = {}): Promise<LabTemplate> {
+  async addMapping(
+    name: string,
+    mapping: NodeMappingInput,
+    options: { validate?: boolean } = {},
+  ): Promise<LabTemplate> {
     const template = await this.get(name);
     checkMapping(name, mapping);
     if (options.validate ?? true) await this.#mustBeValid(name, [mapping]);
@@ -110,7 +147,8 @@ export class TemplateCatalog {
   async removeMapping(name: string, clusterId: string, node: string): Promise<LabTemplate> {
     const template = await this.get(name);
     if (!template.mappings.some((m) => m.clusterId === clusterId && m.node === node)) return template;
-    if (template.mappings.length === 1) throw new InvalidTemplateError(name, 'this is its last node mapping; deactivate or delete the template instead');
+    if (template.mappings.length === 1)
+      throw new InvalidTemplateError(name, 'this is its last node mapping; deactivate or delete the template instead');
     await this.#store.templates.removeMapping(template.id, clusterId, node);
     return this.get(template.id);
   }
@@ -121,8 +159,15 @@ export class TemplateCatalog {
   }
 
   async #issues(mappings: readonly NodeMappingInput[], concurrency = 4): Promise<MappingIssue[]> {
-    const checks = await mapWithConcurrency(mappings, concurrency, async (m) => ({ m, check: await checkTemplateVm(this.#clusters.get(m.clusterId), m.node, m.vmid) }));
-    return checks.flatMap(({ m, check }) => (check.ok ? [] : [{ clusterId: m.clusterId, node: m.node, vmid: m.vmid, problem: check.problem, detail: check.detail }]));
+    const checks = await mapWithConcurrency(mappings, concurrency, async (m) => ({
+      m,
+      check: await checkTemplateVm(this.#clusters.get(m.clusterId), m.node, m.vmid),
+    }));
+    return checks.flatMap(({ m, check }) =>
+      check.ok
+        ? []
+        : [{ clusterId: m.clusterId, node: m.node, vmid: m.vmid, problem: check.problem, detail: check.detail }],
+    );
   }
 
   async #mustBeValid(name: string, mappings: readonly NodeMappingInput[]): Promise<void> {

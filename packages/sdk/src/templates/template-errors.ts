@@ -5,7 +5,12 @@ export class TemplateNotOnNodeError extends LabError {
   static override readonly brand: string = '@lab/TemplateNotOnNodeError';
   static override readonly code: string = 'LAB_TEMPLATE_NOT_ON_NODE';
   readonly nodes: ReadonlyArray<{ clusterId: string; node: string; vmid: number }>;
-  constructor(facts: { template: string; clusterId: string; node: string; nodes: Array<{ clusterId: string; node: string; vmid: number }> }) {
+  constructor(facts: {
+    template: string;
+    clusterId: string;
+    node: string;
+    nodes: Array<{ clusterId: string; node: string; vmid: number }>;
+  }) {
     const where = facts.nodes.length ? facts.nodes.map((n) => `${n.node} (${n.vmid})`).join(', ') : 'no node at all';
     super(
       TemplateNotOnNodeError.code,
@@ -21,7 +26,11 @@ export class TemplateNotFoundError extends LabError {
   static override readonly brand: string = '@lab/TemplateNotFoundError';
   static override readonly code: string = 'LAB_TEMPLATE_NOT_FOUND';
   constructor(name: string | number, known: string[]) {
-    super(TemplateNotFoundError.code, `no template '${name}'; templates: ${known.length ? known.join(', ') : '(none yet — create one first)'}`, { name, known });
+    super(
+      TemplateNotFoundError.code,
+      `no template '${name}'; templates: ${known.length ? known.join(', ') : '(none yet — create one first)'}`,
+      { name, known },
+    );
   }
 }
 
@@ -41,8 +50,17 @@ export type MappingProblem = 'missing' | 'not-template' | 'no-boot-disk' | 'unre
 export class TemplateValidationError extends LabError {
   static override readonly brand: string = '@lab/TemplateValidationError';
   static override readonly code: string = 'LAB_TEMPLATE_VALIDATION';
-  readonly problems: ReadonlyArray<{ clusterId: string; node: string; vmid: number; problem: MappingProblem; detail: string }>;
-  constructor(template: string, problems: Array<{ clusterId: string; node: string; vmid: number; problem: MappingProblem; detail: string }>) {
+  readonly problems: ReadonlyArray<{
+    clusterId: string;
+    node: string;
+    vmid: number;
+    problem: MappingProblem;
+    detail: string;
+  }>;
+  constructor(
+    template: string,
+    problems: Array<{ clusterId: string; node: string; vmid: number; problem: MappingProblem; detail: string }>,
+  ) {
     super(
       TemplateValidationError.code,
       `template '${template}' cannot be used: ${problems.map((p) => `VMID ${p.vmid} on ${p.node}: ${p.detail}`).join('; ')}`,

@@ -27,23 +27,45 @@ export interface TemplateHealthReport {
  * Re-verifies every registered template (exists, is a template, has its boot disk) with bounded
  * concurrency and records the result in the store; a deploy refuses templates that are not `ok`.
  */
-export async function checkTemplateHealth(deps: { store: Store; clusters: ClusterApis; clock?: Clock; logger?: Logger }, options: { concurrency?: number } = {}): Promise<TemplateHealthReport> {
+export async function checkTemplateHealth(
+  deps: { store: Store; clusters: ClusterApis; clock?: Clock; logger?: Logger },
+  options: { concurrency?: number } = {},
+): Promise<TemplateHealthReport> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const rows = await deps.store.templateInventory.list();
   const results = await mapWithConcurrency(rows, options.concurrency ?? 4, async (row) => {
     const check = await checkTemplateVm(deps.clusters.get(row.clusterId), row.node, row.vmid);
-    const health: TemplateHealth = check.ok ? 'ok' : check.problem === 'unreachable' ? 'unknown' : check.problem === 'no-boot-disk' ? 'no-boot-disk' : check.problem;
+    const health: TemplateHealth = check.ok
+      ? 'ok'
+      : check.problem === 'unreachable'
+        ? 'unknown'
+        : check.problem === 'no-boot-disk'
+          ? 'no-boot-disk'
+          : check.problem;
     await deps.store.templateInventory.setHealth(row.clusterId, row.node, row.vmid, health, clock.now());
     return { row, health, detail: check.ok ? 'ok' : check.detail };
   });
-  const problems = results.filter((r) => r.health !== 'ok').map((r) => ({ clusterId: r.row.clusterId, node: r.row.node, vmid: r.row.vmid, name: r.row.name, health: r.health, detail: r.detail }));
+  const problems = results
+    .filter((r) => r.health !== 'ok')
+    .map((r) => ({
+      clusterId: r.row.clusterId,
+      node: r.row.node,
+      vmid: r.row.vmid,
+      name: r.row.name,
+      health: r.health,
+      detail: r.detail,
+    }));
   for (const p of problems) logger.warn('template is not healthy', { ...p });
   return { checked: rows.length, healthy: rows.length - problems.length, problems };
 }
 
 /** Runs `checkTemplateHealth` every `intervalMs` until the returned `stop()` is called. */
-export function startTemplateHealthChecks(deps: { store: Store; clusters: ClusterApis; clock?: Clock; logger?: Logger }, intervalMs: number, onReport?: (report: TemplateHealthReport) => void): { stop: () => Promise<void> } {
+export function startTemplateHealthChecks(
+  deps: { store: Store; clusters: ClusterApis; clock?: Clock; logger?: Logger },
+  intervalMs: number,
+  onReport?: (report: TemplateHealthReport) => void,
+): { stop: () => Promise<void> } {
   const clock = deps.clock ?? systemClock;
   const controller = new AbortController();
   const loop = (async () => {

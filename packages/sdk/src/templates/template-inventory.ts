@@ -31,7 +31,15 @@ export function isFreshResource(r: { type: string; name?: string | undefined; te
  * at a time), so that code which needs them never mistakes a VM just created for a nameless one.
  * Entries whose config cannot be read (gone, moved) are left as they are.
  */
-export async function completeFreshResources<T extends { type: string; node?: string | undefined; vmid?: number | undefined; name?: string | undefined; template?: unknown }>(api: PveApi, resources: T[]): Promise<T[]> {
+export async function completeFreshResources<
+  T extends {
+    type: string;
+    node?: string | undefined;
+    vmid?: number | undefined;
+    name?: string | undefined;
+    template?: unknown;
+  },
+>(api: PveApi, resources: T[]): Promise<T[]> {
   const fresh = resources.filter((r) => isFreshResource(r) && r.node !== undefined && r.vmid !== undefined);
   await mapWithConcurrency(fresh, 4, async (r) => {
     const guest = r.type === 'lxc' ? pveResources(api).lxc(r.node!, r.vmid!) : pveResources(api).qemu(r.node!, r.vmid!);
@@ -68,14 +76,24 @@ export interface TemplateScanReport {
  * `class-<id>` and `role-base`). Templates that are gone are marked vanished, not dropped — but
  * not on an answer with no guests at all while templates are known (`unconfirmedEmpty`).
  */
-export async function scanTemplateInventory(deps: { store: Store; clusters: ClusterApis; clock?: Clock }, options: { clusterIds?: string[] } = {}): Promise<TemplateScanReport[]> {
+export async function scanTemplateInventory(
+  deps: { store: Store; clusters: ClusterApis; clock?: Clock },
+  options: { clusterIds?: string[] } = {},
+): Promise<TemplateScanReport[]> {
   const clock = deps.clock ?? systemClock;
   const reports: TemplateScanReport[] = [];
   for (const clusterId of options.clusterIds ?? deps.clusters.ids()) {
     const resources = await listVmResources(deps.clusters.get(clusterId));
     const templates = resources.filter((r) => r.type === 'qemu' && Number(r.template) === 1);
-    const known = new Map((await deps.store.templateInventory.list({ clusterId, includeVanished: true })).map((r) => [`${r.node}/${r.vmid}`, r]));
-    const originals = templates.filter((t) => !tagsOf(t).includes('replica') && !known.get(`${t.node}/${t.vmid}`)?.isReplica).sort((a, b) => a.vmid - b.vmid);
+    const known = new Map(
+      (await deps.store.templateInventory.list({ clusterId, includeVanished: true })).map((r) => [
+        `${r.node}/${r.vmid}`,
+        r,
+      ]),
+    );
+    const originals = templates
+      .filter((t) => !tagsOf(t).includes('replica') && !known.get(`${t.node}/${t.vmid}`)?.isReplica)
+      .sort((a, b) => a.vmid - b.vmid);
     let added = 0;
     await deps.store.transaction(async (tx) => {
       for (const t of templates) {
@@ -83,7 +101,10 @@ export async function scanTemplateInventory(deps: { store: Store; clusters: Clus
         const tags = tagsOf(t);
         const classId = tags.find((tag) => tag.startsWith('class-'))?.slice('class-'.length) ?? null;
         const isReplica = existing?.isReplica ?? tags.includes('replica');
-        const source = isReplica && !existing?.sourceVmid ? originals.find((o) => o.name === t.name && o.vmid !== t.vmid) : undefined;
+        const source =
+          isReplica && !existing?.sourceVmid
+            ? originals.find((o) => o.name === t.name && o.vmid !== t.vmid)
+            : undefined;
         const record: TemplateInventoryRecord = {
           clusterId,
           node: t.node,
@@ -108,7 +129,11 @@ export async function scanTemplateInventory(deps: { store: Store; clusters: Clus
       }
       // A guest pvestatd has not reported yet carries no template flag: it has not vanished.
       const present = [...templates, ...resources.filter((r) => isFreshResource(r))];
-      const vanished = await tx.templateInventory.markVanished(clusterId, present.map((t) => ({ node: t.node, vmid: t.vmid })), clock.now());
+      const vanished = await tx.templateInventory.markVanished(
+        clusterId,
+        present.map((t) => ({ node: t.node, vmid: t.vmid })),
+        clock.now(),
+      );
       reports.push({ clusterId, found: templates.length, added, vanished });
     });
   }
@@ -140,6 +165,14 @@ export async function templateStatistics(store: Store, clusterId?: string): Prom
 }
 
 /** Where the templates called `name` are, across nodes and clusters. */
-export async function templateDistribution(store: Store, name: string): Promise<Array<{ clusterId: string; node: string; vmid: number; isReplica: boolean }>> {
-  return (await store.templateInventory.list({ name })).map((r) => ({ clusterId: r.clusterId, node: r.node, vmid: r.vmid, isReplica: r.isReplica }));
+export async function templateDistribution(
+  store: Store,
+  name: string,
+): Promise<Array<{ clusterId: string; node: string; vmid: number; isReplica: boolean }>> {
+  return (await store.templateInventory.list({ name })).map((r) => ({
+    clusterId: r.clusterId,
+    node: r.node,
+    vmid: r.vmid,
+    isReplica: r.isReplica,
+  }));
 }

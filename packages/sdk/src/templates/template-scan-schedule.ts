@@ -60,7 +60,11 @@ export class TemplateScanSchedule {
         const now = this.#clock.now();
         if (this.#o.isLeader() && (this.#lastScanAt === undefined || now - this.#lastScanAt >= this.#intervalMs)) {
           try {
-            const reports = await scanTemplateInventory({ store: this.#o.store, clusters: this.#o.clusters, clock: this.#clock });
+            const reports = await scanTemplateInventory({
+              store: this.#o.store,
+              clusters: this.#o.clusters,
+              clock: this.#clock,
+            });
             this.#o.onReport?.(reports);
           } catch (error) {
             this.#logger.error('template scan failed', { error });

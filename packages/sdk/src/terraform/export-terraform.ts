@@ -68,20 +68,43 @@ interface ClassVm {
  * and `pve-root-ca.pem` when a CA is given. No secret is written: the provider reads the token from
  * `PROXMOX_VE_API_TOKEN` (or `TF_VAR_proxmox_api_token`, a sensitive variable).
  */
-export async function exportTerraform(deps: { store: Store }, request: TerraformExportRequest): Promise<TerraformExportResult> {
+export async function exportTerraform(
+  deps: { store: Store },
+  request: TerraformExportRequest,
+): Promise<TerraformExportResult> {
   const { classId } = request;
   const endpoint = checkedEndpoint(request.endpoint);
   const klass = await deps.store.classes.getClass(classId);
   if (!klass) throw new TerraformExportError(`There is no class '${classId}'; create it first.`, { classId });
-  const { vms, clusterId, templateName } = request.from === 'plan' ? vmsFromPlan(request) : await vmsDeployed(deps.store, classId, request.clusterId);
-  const template = templateName ? await deps.store.templates.getByName(templateName) : klass.templateId !== null ? await deps.store.templates.get(klass.templateId) : undefined;
-  if (!template) throw new TerraformExportError(`Class ${classId} has no template to clone from; set one with \`lab class set-template ${classId} <template>\`.`, { classId });
-  const templateVmids = Object.fromEntries((await deps.store.templates.mappings(template.id)).filter((m) => m.clusterId === clusterId).map((m) => [m.node, m.vmid]));
+  const { vms, clusterId, templateName } =
+    request.from === 'plan' ? vmsFromPlan(request) : await vmsDeployed(deps.store, classId, request.clusterId);
+  const template = templateName
+    ? await deps.store.templates.getByName(templateName)
+    : klass.templateId !== null
+      ? await deps.store.templates.get(klass.templateId)
+      : undefined;
+  if (!template)
+    throw new TerraformExportError(
+      `Class ${classId} has no template to clone from; set one with \`lab class set-template ${classId} <template>\`.`,
+      { classId },
+    );
+  const templateVmids = Object.fromEntries(
+    (await deps.store.templates.mappings(template.id))
+      .filter((m) => m.clusterId === clusterId)
+      .map((m) => [m.node, m.vmid]),
+  );
   const teacher = vms.find((v) => v.role === 'teacher');
   const base = vms.find((v) => v.role === 'base');
-  if (!teacher || !base) throw new TerraformExportError(`Class ${classId} has no ${teacher ? 'base template' : 'teacher VM'} to export; deploy it or export --from plan.`, { classId });
+  if (!teacher || !base)
+    throw new TerraformExportError(
+      `Class ${classId} has no ${teacher ? 'base template' : 'teacher VM'} to export; deploy it or export --from plan.`,
+      { classId },
+    );
   for (const vm of [teacher, base]) {
-    if (request.from === 'plan' && templateVmids[vm.node] === undefined) throw new TerraformExportError(`Template ${template.name} has no copy on ${vm.node}; map one there first.`, { node: vm.node });
+    if (request.from === 'plan' && templateVmids[vm.node] === undefined)
+      throw new TerraformExportError(`Template ${template.name} has no copy on ${vm.node}; map one there first.`, {
+        node: vm.node,
+      });
   }
   const students = vms.filter((v) => v.role === 'student');
   const tfvars = {
@@ -91,7 +114,9 @@ export async function exportTerraform(deps: { store: Store }, request: Terraform
     template_vmids: templateVmids,
     teacher_node: teacher.node,
     base_node: base.node,
-    students: Object.fromEntries(students.map((s) => [s.key!, { node: s.node, ...(s.vmid !== null ? { vmid: s.vmid } : {}) }])),
+    students: Object.fromEntries(
+      students.map((s) => [s.key!, { node: s.node, ...(s.vmid !== null ? { vmid: s.vmid } : {}) }]),
+    ),
     teacher_vmid: teacher.vmid,
     base_vmid: base.vmid,
     shared_storage: request.plan?.storage.shared ?? false,
@@ -105,7 +130,10 @@ export async function exportTerraform(deps: { store: Store }, request: Terraform
         ]
       : [];
   mkdirSync(request.dir, { recursive: true });
-  cpSync(request.moduleDir, join(request.dir, 'modules', 'proxmox-class'), { recursive: true, filter: (src) => !/\.terraform|\.tfstate/.test(src) });
+  cpSync(request.moduleDir, join(request.dir, 'modules', 'proxmox-class'), {
+    recursive: true,
+    filter: (src) => !/\.terraform|\.tfstate/.test(src),
+  });
   const files = ['main.tf', 'terraform.tfvars.json', 'modules/proxmox-class/'];
   writeFileSync(join(request.dir, 'main.tf'), mainTf(classId, request.from, imports));
   writeFileSync(join(request.dir, 'terraform.tfvars.json'), `${JSON.stringify(tfvars, null, 2)}\n`);
@@ -121,19 +149,32 @@ function checkedEndpoint(endpoint: TerraformEndpoint): Required<Omit<TerraformEn
   try {
     url = new URL(endpoint.url);
   } catch {
-    throw new TerraformExportError(`The cluster URL '${endpoint.url}' is not a URL; fix clusters[].url in the lab configuration.`);
+    throw new TerraformExportError(
+      `The cluster URL '${endpoint.url}' is not a URL; fix clusters[].url in the lab configuration.`,
+    );
   }
-  if (url.protocol !== 'https:' || url.username || url.password) throw new TerraformExportError('The cluster URL must be https:// without a user or password; fix clusters[].url in the lab configuration.');
-  return { url: url.origin, insecure: endpoint.insecure ?? false, ...(endpoint.caPem ? { caPem: endpoint.caPem } : {}) };
+  if (url.protocol !== 'https:' || url.username || url.password)
+    throw new TerraformExportError(
+      'The cluster URL must be https:// without a user or password; fix clusters[].url in the lab configuration.',
+    );
+  return {
+    url: url.origin,
+    insecure: endpoint.insecure ?? false,
+    ...(endpoint.caPem ? { caPem: endpoint.caPem } : {}),
+  };
 }
 
 function vmsFromPlan(request: TerraformExportRequest): { vms: ClassVm[]; clusterId: string; templateName: string } {
   const plan = request.plan;
   if (!plan) throw new TerraformExportError('Exporting from a plan needs the plan (DeploymentEngine.plan).');
-  if (plan.spec.classId !== request.classId) throw new TerraformExportError(`The plan is for ${plan.spec.classId}, not ${request.classId}.`);
+  if (plan.spec.classId !== request.classId)
+    throw new TerraformExportError(`The plan is for ${plan.spec.classId}, not ${request.classId}.`);
   const existing = [plan.base, ...plan.vms].filter((v) => v.action === 'keep');
   if (existing.length) {
-    throw new TerraformExportError(`Class ${request.classId} already has ${existing.length} VM(s) (e.g. ${existing[0]!.name}); export --from deployed so Terraform adopts them instead of creating them again.`, { classId: request.classId });
+    throw new TerraformExportError(
+      `Class ${request.classId} already has ${existing.length} VM(s) (e.g. ${existing[0]!.name}); export --from deployed so Terraform adopts them instead of creating them again.`,
+      { classId: request.classId },
+    );
   }
   if (plan.replicateBaseTo.length && !plan.storage.shared) {
     throw new TerraformExportError(
@@ -141,28 +182,61 @@ function vmsFromPlan(request: TerraformExportRequest): { vms: ClassVm[]; cluster
       { classId: request.classId },
     );
   }
-  const planned = [plan.vms.find((v) => v.role === 'teacher')!, plan.base, ...plan.vms.filter((v) => v.role === 'student' && v.action === 'create')];
+  const planned = [
+    plan.vms.find((v) => v.role === 'teacher')!,
+    plan.base,
+    ...plan.vms.filter((v) => v.role === 'student' && v.action === 'create'),
+  ];
   const range = request.vmidRange;
-  if (range && range.last - range.first + 1 < planned.length) throw new TerraformExportError(`The VMID range ${range.first}-${range.last} holds ${range.last - range.first + 1} VMs; the class needs ${planned.length}.`);
-  const vms = planned.map((v, i): ClassVm => ({ role: v.role, node: v.node, vmid: range ? range.first + i : null, ...(v.role === 'student' ? { key: v.name.slice(request.classId.length + 1) } : {}) }));
+  if (range && range.last - range.first + 1 < planned.length)
+    throw new TerraformExportError(
+      `The VMID range ${range.first}-${range.last} holds ${range.last - range.first + 1} VMs; the class needs ${planned.length}.`,
+    );
+  const vms = planned.map((v, i): ClassVm => ({
+    role: v.role,
+    node: v.node,
+    vmid: range ? range.first + i : null,
+    ...(v.role === 'student' ? { key: v.name.slice(request.classId.length + 1) } : {}),
+  }));
   return { vms, clusterId: plan.clusterId, templateName: plan.templateName };
 }
 
-async function vmsDeployed(store: Store, classId: string, clusterId?: string): Promise<{ vms: ClassVm[]; clusterId: string; templateName?: string }> {
-  const assignments = (await store.classes.assignmentsOfClass(classId)).filter((a) => clusterId === undefined || a.clusterId === clusterId);
-  if (assignments.length === 0) throw new TerraformExportError(`Class ${classId} has no deployed VMs; export --from plan to deploy it with Terraform.`, { classId });
+async function vmsDeployed(
+  store: Store,
+  classId: string,
+  clusterId?: string,
+): Promise<{ vms: ClassVm[]; clusterId: string; templateName?: string }> {
+  const assignments = (await store.classes.assignmentsOfClass(classId)).filter(
+    (a) => clusterId === undefined || a.clusterId === clusterId,
+  );
+  if (assignments.length === 0)
+    throw new TerraformExportError(
+      `Class ${classId} has no deployed VMs; export --from plan to deploy it with Terraform.`,
+      { classId },
+    );
   const cluster = clusterId ?? assignments[0]!.clusterId;
-  const originals = new Set((await store.templateInventory.list({ clusterId: cluster, classId })).filter((t) => !t.isReplica).map((t) => t.vmid));
+  const originals = new Set(
+    (await store.templateInventory.list({ clusterId: cluster, classId }))
+      .filter((t) => !t.isReplica)
+      .map((t) => t.vmid),
+  );
   const vms: ClassVm[] = [];
   const bases: ClassVm[] = [];
   for (const a of assignments.filter((x) => x.clusterId === cluster)) {
     const row = await store.inventory.get(cluster, a.vmid);
     if (!row || row.goneAt !== null) continue;
     const key = row.name.startsWith(`${classId}-`) ? row.name.slice(classId.length + 1) : row.name;
-    (a.role === 'base' ? bases : vms).push({ role: a.role, node: row.node, vmid: a.vmid, ...(a.role === 'student' ? { key } : {}) });
+    (a.role === 'base' ? bases : vms).push({
+      role: a.role,
+      node: row.node,
+      vmid: a.vmid,
+      ...(a.role === 'student' ? { key } : {}),
+    });
   }
   // The class base template itself; its copies on other nodes stay Proxmox Lab's to manage.
-  const [base] = bases.sort((x, y) => Number(!originals.has(x.vmid!)) - Number(!originals.has(y.vmid!)) || x.vmid! - y.vmid!);
+  const [base] = bases.sort(
+    (x, y) => Number(!originals.has(x.vmid!)) - Number(!originals.has(y.vmid!)) || x.vmid! - y.vmid!,
+  );
   if (base) vms.push(base);
   const [latest] = await store.deployments.list({ classId });
   const templateName = (latest?.spec as { plan?: ClassPlan } | undefined)?.plan?.templateName;
@@ -174,7 +248,8 @@ function importBlock(address: string, vm: ClassVm): string {
 }
 
 function mainTf(classId: string, from: 'plan' | 'deployed', imports: string[]): string {
-  const variable = (name: string, type: string, extra = ''): string => `variable "${name}" {\n  type = ${type}${extra}\n}\n`;
+  const variable = (name: string, type: string, extra = ''): string =>
+    `variable "${name}" {\n  type = ${type}${extra}\n}\n`;
   return [
     `# Generated by Proxmox Lab for class ${classId} (lab class export-terraform --from ${from}).`,
     '# Change terraform.tfvars.json, not this file. The API token comes from PROXMOX_VE_API_TOKEN',
@@ -208,7 +283,16 @@ function mainTf(classId: string, from: 'plan' | 'deployed', imports: string[]): 
     '',
     'module "class" {',
     '  source         = "./modules/proxmox-class"',
-    ...['class_id', 'template_vmids', 'teacher_node', 'base_node', 'students', 'teacher_vmid', 'base_vmid', 'shared_storage'].map((name) => `  ${name.padEnd(14)} = var.${name}`),
+    ...[
+      'class_id',
+      'template_vmids',
+      'teacher_node',
+      'base_node',
+      'students',
+      'teacher_vmid',
+      'base_vmid',
+      'shared_storage',
+    ].map((name) => `  ${name.padEnd(14)} = var.${name}`),
     '}',
     '',
     ...imports,

@@ -5,5 +5,12 @@ export { createMemoryStore } from '../store/memory-store.js';
 export { describeStoreConformance } from './store-conformance.js';
 export { clientForSim, type SimEndpoint } from './sim-client.js';
 export { closeAfterEach, type Closable } from './close-after-each.js';
-export { runningWindowsVm, startTestLab, testLabIds, useTestLab, type TestLab, type TestLabCommands } from './test-lab.js';
+export {
+  runningWindowsVm,
+  startTestLab,
+  testLabIds,
+  useTestLab,
+  type TestLab,
+  type TestLabCommands,
+} from './test-lab.js';
 export { describePersonNotifierConformance, type PersonNotifierPlatform } from './person-notifier-conformance.js';

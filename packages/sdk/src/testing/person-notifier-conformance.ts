@@ -57,9 +57,25 @@ export function describePersonNotifierConformance(name: string, platform: () => 
       const p = platform();
       const { presets, startPveSim } = await import('@lab/pve-sim');
       const scenario = structuredClone(presets.small!);
-      scenario.guests = [...scenario.guests!, { vmid: 300, node: 'pve1', name: 'cs101-alice', status: 'stopped' as const, memory: 1024, cores: 1, disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } } }];
+      scenario.guests = [
+        ...scenario.guests!,
+        {
+          vmid: 300,
+          node: 'pve1',
+          name: 'cs101-alice',
+          status: 'stopped' as const,
+          memory: 1024,
+          cores: 1,
+          disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
+        },
+      ];
       const sim = await startPveSim({ timeScale: 100, scenario });
-      const pve = new ProxmoxClient({ clusterId: 'lab1', baseUrl: sim.url, auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint } });
+      const pve = new ProxmoxClient({
+        clusterId: 'lab1',
+        baseUrl: sim.url,
+        auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+        tls: { fingerprint: sim.fingerprint },
+      });
       try {
         let now = Date.parse('2026-12-01T10:00:00Z');
         const clock: Clock = { now: () => now, sleep: () => new Promise((r) => setTimeout(r, 5)) };
@@ -68,13 +84,40 @@ export function describePersonNotifierConformance(name: string, platform: () => 
         const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } });
         await sync.quickSync();
         await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
-        const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, now);
+        const alice = await store.classes.createPerson(
+          { username: 'alice', displayName: 'Alice', role: 'student' },
+          now,
+        );
         await store.classes.linkIdentity({ personId: alice.id, platform: p.platform, externalId: p.accountId });
-        await store.classes.assignVm({ clusterId: 'lab1', vmid: 300, personId: alice.id, classId: 'cs101', role: 'student' }, now);
-        await store.usage.savePolicy({ classId: 'cs101', quotaHours: null, maxRunning: null, maxRunningInClass: null, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null });
-        await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', 300, 'start');
+        await store.classes.assignVm(
+          { clusterId: 'lab1', vmid: 300, personId: alice.id, classId: 'cs101', role: 'student' },
+          now,
+        );
+        await store.usage.savePolicy({
+          classId: 'cs101',
+          quotaHours: null,
+          maxRunning: null,
+          maxRunningInClass: null,
+          idleCpuBelowPercent: 5,
+          idleForMinutes: 30,
+          keepsPerSession: 1,
+          idleWarnMinutes: null,
+        });
+        await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+          { personId: null, username: 'root', role: 'admin' },
+          'lab1',
+          300,
+          'start',
+        );
         sim.state.guests.get(300)!.cpuLoad = 0.01;
-        const scheduler = new ClassScheduler({ store, clusters, clock, notifier: p.notifier(store), pollIntervalMs: 20, shutdownTimeoutS: 5 });
+        const scheduler = new ClassScheduler({
+          store,
+          clusters,
+          clock,
+          notifier: p.notifier(store),
+          pollIntervalMs: 20,
+          shutdownTimeoutS: 5,
+        });
         p.clear();
         const tick = async (iso: string) => {
           now = Date.parse(iso);

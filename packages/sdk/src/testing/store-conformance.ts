@@ -14,9 +14,29 @@ const T0 = 1_700_000_000_000;
 
 function vm(vmid: number, patch: Partial<VmInventoryRecord> = {}): VmInventoryRecord {
   return {
-    clusterId: 'lab', vmid, name: `vm-${vmid}`, node: 'pve1', status: 'running', ip: null, type: 'qemu', category: 'linux', memory: 2048, cores: 2,
-    diskSize: 34359738368, uptime: 100, cpuUsage: 0.1, memoryUsage: 0.4, isTemplate: false, tags: '', rdpAvailable: false, sshAvailable: true,
-    lastUpdated: T0, lastStatusCheck: null, syncError: null, goneAt: null, ...patch,
+    clusterId: 'lab',
+    vmid,
+    name: `vm-${vmid}`,
+    node: 'pve1',
+    status: 'running',
+    ip: null,
+    type: 'qemu',
+    category: 'linux',
+    memory: 2048,
+    cores: 2,
+    diskSize: 34359738368,
+    uptime: 100,
+    cpuUsage: 0.1,
+    memoryUsage: 0.4,
+    isTemplate: false,
+    tags: '',
+    rdpAvailable: false,
+    sshAvailable: true,
+    lastUpdated: T0,
+    lastStatusCheck: null,
+    syncError: null,
+    goneAt: null,
+    ...patch,
   };
 }
 
@@ -44,11 +64,22 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
     describe('templates', () => {
       it('are created with their node mappings and read back by id and name', async () => {
-        const t = await store.templates.create({ name: 'ubuntu-24.04', description: 'Ubuntu', memory: 2048, cores: 2, isActive: true }, [
-          { clusterId: 'lab', node: 'pve2', vmid: 9100 },
-          { clusterId: 'lab', node: 'pve1', vmid: 9000 },
-        ], T0);
-        expect(t).toMatchObject({ name: 'ubuntu-24.04', memory: 2048, cores: 2, isActive: true, createdAt: T0, updatedAt: T0 });
+        const t = await store.templates.create(
+          { name: 'ubuntu-24.04', description: 'Ubuntu', memory: 2048, cores: 2, isActive: true },
+          [
+            { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+            { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+          ],
+          T0,
+        );
+        expect(t).toMatchObject({
+          name: 'ubuntu-24.04',
+          memory: 2048,
+          cores: 2,
+          isActive: true,
+          createdAt: T0,
+          updatedAt: T0,
+        });
         expect(await store.templates.get(t.id)).toEqual(t);
         expect(await store.templates.getByName('ubuntu-24.04')).toEqual(t);
         expect(await store.templates.mappings(t.id)).toEqual([
@@ -58,20 +89,32 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
 
       it('refuse a second mapping for the same template and node', async () => {
-        const t = await store.templates.create({ name: 'win11', description: '', memory: 4096, cores: 2, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }], T0);
-        const error = await store.templates.addMapping({ templateId: t.id, clusterId: 'lab', node: 'pve1', vmid: 9500 }).catch((e: unknown) => e);
+        const t = await store.templates.create(
+          { name: 'win11', description: '', memory: 4096, cores: 2, isActive: true },
+          [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+          T0,
+        );
+        const error = await store.templates
+          .addMapping({ templateId: t.id, clusterId: 'lab', node: 'pve1', vmid: 9500 })
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(DuplicateTemplateMappingError);
-        expect((error as Error).message).toBe(`template ${t.id} already has a VMID on node 'pve1' of cluster 'lab'; remove that mapping first to change it`);
+        expect((error as Error).message).toBe(
+          `template ${t.id} already has a VMID on node 'pve1' of cluster 'lab'; remove that mapping first to change it`,
+        );
         await store.templates.addMapping({ templateId: t.id, clusterId: 'lab', node: 'pve2', vmid: 9501 });
         expect((await store.templates.mappings(t.id)).map((m) => m.vmid)).toEqual([9001, 9501]);
       });
 
       it('leave nothing behind when a create fails half-way', async () => {
         await expect(
-          store.templates.create({ name: 'broken', description: '', memory: 1, cores: 1, isActive: true }, [
-            { clusterId: 'lab', node: 'pve1', vmid: 1 },
-            { clusterId: 'lab', node: 'pve1', vmid: 2 },
-          ], T0),
+          store.templates.create(
+            { name: 'broken', description: '', memory: 1, cores: 1, isActive: true },
+            [
+              { clusterId: 'lab', node: 'pve1', vmid: 1 },
+              { clusterId: 'lab', node: 'pve1', vmid: 2 },
+            ],
+            T0,
+          ),
         ).rejects.toBeInstanceOf(DuplicateTemplateMappingError);
         expect(await store.templates.getByName('broken')).toBeUndefined();
         expect(await store.templates.list()).toEqual([]);
@@ -79,13 +122,25 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
       it('refuse a taken name and mappings for unknown templates', async () => {
         await store.templates.create({ name: 'dup', description: '', memory: 1, cores: 1, isActive: true }, [], T0);
-        await expect(store.templates.create({ name: 'dup', description: '', memory: 1, cores: 1, isActive: true }, [], T0)).rejects.toBeInstanceOf(DuplicateNameError);
-        await expect(store.templates.addMapping({ templateId: 424242, clusterId: 'lab', node: 'pve1', vmid: 1 })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(
+          store.templates.create({ name: 'dup', description: '', memory: 1, cores: 1, isActive: true }, [], T0),
+        ).rejects.toBeInstanceOf(DuplicateNameError);
+        await expect(
+          store.templates.addMapping({ templateId: 424242, clusterId: 'lab', node: 'pve1', vmid: 1 }),
+        ).rejects.toBeInstanceOf(UnknownReferenceError);
       });
 
       it('update, list active ones and delete with their mappings', async () => {
-        const a = await store.templates.create({ name: 'a', description: '', memory: 1, cores: 1, isActive: true }, [{ clusterId: 'lab', node: 'pve1', vmid: 1 }], T0);
-        const b = await store.templates.create({ name: 'b', description: '', memory: 1, cores: 1, isActive: true }, [], T0);
+        const a = await store.templates.create(
+          { name: 'a', description: '', memory: 1, cores: 1, isActive: true },
+          [{ clusterId: 'lab', node: 'pve1', vmid: 1 }],
+          T0,
+        );
+        const b = await store.templates.create(
+          { name: 'b', description: '', memory: 1, cores: 1, isActive: true },
+          [],
+          T0,
+        );
         const updated = await store.templates.update(b.id, { isActive: false, memory: 8 }, T0 + 5);
         expect(updated).toMatchObject({ isActive: false, memory: 8, updatedAt: T0 + 5, createdAt: T0 });
         expect((await store.templates.list({ activeOnly: true })).map((t) => t.name)).toEqual(['a']);
@@ -100,19 +155,38 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
     describe('template inventory', () => {
       const entry = (node: string, vmid: number, extra: object = {}) => ({
-        clusterId: 'lab', node, vmid, name: 'ubuntu', isReplica: false, sourceVmid: null, sourceNode: null, isClassTemplate: false, classId: null,
-        lastVerifiedAt: T0, health: 'ok' as const, vanishedAt: null, ...extra,
+        clusterId: 'lab',
+        node,
+        vmid,
+        name: 'ubuntu',
+        isReplica: false,
+        sourceVmid: null,
+        sourceNode: null,
+        isClassTemplate: false,
+        classId: null,
+        lastVerifiedAt: T0,
+        health: 'ok' as const,
+        vanishedAt: null,
+        ...extra,
       });
 
       it('registers originals, replicas and class templates and filters them', async () => {
         await store.templateInventory.upsert(entry('pve1', 9000));
-        await store.templateInventory.upsert(entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' }));
-        await store.templateInventory.upsert(entry('pve1', 9500, { name: 'cs101-base', isClassTemplate: true, classId: 'cs101' }));
+        await store.templateInventory.upsert(
+          entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' }),
+        );
+        await store.templateInventory.upsert(
+          entry('pve1', 9500, { name: 'cs101-base', isClassTemplate: true, classId: 'cs101' }),
+        );
         expect((await store.templateInventory.list()).map((r) => r.vmid)).toEqual([9000, 9500, 9100]);
-        expect(await store.templateInventory.list({ isReplica: true })).toEqual([entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' })]);
+        expect(await store.templateInventory.list({ isReplica: true })).toEqual([
+          entry('pve2', 9100, { isReplica: true, sourceVmid: 9000, sourceNode: 'pve1' }),
+        ]);
         expect((await store.templateInventory.list({ classId: 'cs101' })).map((r) => r.name)).toEqual(['cs101-base']);
         expect((await store.templateInventory.list({ name: 'ubuntu' })).map((r) => r.node)).toEqual(['pve1', 'pve2']);
-        expect((await store.templateInventory.list({ node: 'pve1', isClassTemplate: false })).map((r) => r.vmid)).toEqual([9000]);
+        expect(
+          (await store.templateInventory.list({ node: 'pve1', isClassTemplate: false })).map((r) => r.vmid),
+        ).toEqual([9000]);
       });
 
       it('marks vanished templates instead of dropping them, and revives them when seen again', async () => {
@@ -125,14 +199,22 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.templateInventory.upsert(entry('pve2', 9100));
         expect((await store.templateInventory.list()).map((r) => r.vmid)).toEqual([9000, 9100]);
         await store.templateInventory.setHealth('lab', 'pve1', 9000, 'no-boot-disk', T0 + 20);
-        expect((await store.templateInventory.list({ vmid: 9000 }))[0]).toMatchObject({ health: 'no-boot-disk', lastVerifiedAt: T0 + 20 });
-        await expect(store.templateInventory.setHealth('lab', 'pve9', 1, 'ok', T0)).rejects.toBeInstanceOf(RecordNotFoundError);
+        expect((await store.templateInventory.list({ vmid: 9000 }))[0]).toMatchObject({
+          health: 'no-boot-disk',
+          lastVerifiedAt: T0 + 20,
+        });
+        await expect(store.templateInventory.setHealth('lab', 'pve9', 1, 'ok', T0)).rejects.toBeInstanceOf(
+          RecordNotFoundError,
+        );
       });
     });
 
     describe('people, classes and assignments', () => {
       it('link chat identities to people, once, and refuse a taken one', async () => {
-        const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, T0);
+        const alice = await store.classes.createPerson(
+          { username: 'alice', displayName: 'Alice', role: 'student' },
+          T0,
+        );
         const bob = await store.classes.createPerson({ username: 'bob', displayName: 'Bob', role: 'teacher' }, T0);
         await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'U123' });
         await store.classes.linkIdentity({ personId: alice.id, platform: 'slack', externalId: 'U123' });
@@ -140,34 +222,59 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.classes.findByIdentity('slack', 'U123')).toEqual(alice);
         expect(await store.classes.findByIdentity('slack', 'U999')).toBeUndefined();
         expect(await store.classes.identitiesOf(alice.id)).toHaveLength(2);
-        const taken = await store.classes.linkIdentity({ personId: bob.id, platform: 'slack', externalId: 'U123' }).catch((e: unknown) => e);
+        const taken = await store.classes
+          .linkIdentity({ personId: bob.id, platform: 'slack', externalId: 'U123' })
+          .catch((e: unknown) => e);
         expect(taken).toBeInstanceOf(IdentityTakenError);
-        await expect(store.classes.createPerson({ username: 'alice', displayName: 'A2', role: 'admin' }, T0)).rejects.toBeInstanceOf(DuplicateNameError);
+        await expect(
+          store.classes.createPerson({ username: 'alice', displayName: 'A2', role: 'admin' }, T0),
+        ).rejects.toBeInstanceOf(DuplicateNameError);
         await store.classes.setRole(bob.id, 'admin');
         expect((await store.classes.getPersonByUsername('bob'))?.role).toBe('admin');
         expect((await store.classes.listPeople()).map((p) => p.username)).toEqual(['alice', 'bob']);
       });
 
       it('refuse members and classes that refer to nothing', async () => {
-        const alice = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, T0);
-        const unknownClass = await store.classes.addMember({ classId: 'nope', personId: alice.id, role: 'student' }).catch((e: unknown) => e);
+        const alice = await store.classes.createPerson(
+          { username: 'alice', displayName: 'Alice', role: 'student' },
+          T0,
+        );
+        const unknownClass = await store.classes
+          .addMember({ classId: 'nope', personId: alice.id, role: 'student' })
+          .catch((e: unknown) => e);
         expect(unknownClass).toBeInstanceOf(UnknownReferenceError);
         expect((unknownClass as Error).message).toBe("no class 'nope' exists");
-        await expect(store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: 777, ownerId: null }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(
+          store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: 777, ownerId: null }, T0),
+        ).rejects.toBeInstanceOf(UnknownReferenceError);
         await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: alice.id }, T0);
-        await expect(store.classes.createClass({ id: 'cs101', name: 'again', templateId: null, ownerId: null }, T0)).rejects.toBeInstanceOf(DuplicateNameError);
-        await expect(store.classes.addMember({ classId: 'cs101', personId: 4242, role: 'student' })).rejects.toBeInstanceOf(UnknownReferenceError);
-        await expect(store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0)).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(
+          store.classes.createClass({ id: 'cs101', name: 'again', templateId: null, ownerId: null }, T0),
+        ).rejects.toBeInstanceOf(DuplicateNameError);
+        await expect(
+          store.classes.addMember({ classId: 'cs101', personId: 4242, role: 'student' }),
+        ).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(
+          store.classes.assignVm({ clusterId: 'lab', vmid: 1, personId: null, classId: 'nope', role: 'base' }, T0),
+        ).rejects.toBeInstanceOf(UnknownReferenceError);
       });
 
       it("change a class's name, template and owner in place", async () => {
         const t = await store.classes.createPerson({ username: 'teach', displayName: 'T', role: 'teacher' }, T0);
-        const tpl = await store.templates.create({ name: 'ubuntu', description: '', memory: 1024, cores: 1, isActive: true }, [], T0);
+        const tpl = await store.templates.create(
+          { name: 'ubuntu', description: '', memory: 1024, cores: 1, isActive: true },
+          [],
+          T0,
+        );
         const c = await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
-        expect(await store.classes.updateClass('cs101', { templateId: tpl.id, ownerId: t.id, name: 'CS 101' })).toEqual({ ...c, templateId: tpl.id, ownerId: t.id, name: 'CS 101' });
+        expect(await store.classes.updateClass('cs101', { templateId: tpl.id, ownerId: t.id, name: 'CS 101' })).toEqual(
+          { ...c, templateId: tpl.id, ownerId: t.id, name: 'CS 101' },
+        );
         expect((await store.classes.getClass('cs101'))?.templateId).toBe(tpl.id);
         expect((await store.classes.updateClass('cs101', { templateId: null })).templateId).toBeNull();
-        await expect(store.classes.updateClass('cs101', { templateId: 777 })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(store.classes.updateClass('cs101', { templateId: 777 })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
         await expect(store.classes.updateClass('nope', { name: 'x' })).rejects.toBeInstanceOf(RecordNotFoundError);
       });
 
@@ -184,9 +291,22 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
           { classId: 'cs101', personId: s1.id, role: 'student' },
         ]);
         expect(await store.classes.classesOf(s1.id)).toEqual([{ classId: 'cs101', personId: s1.id, role: 'student' }]);
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 200, personId: s1.id, classId: 'cs101', role: 'student' }, T0);
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 200, personId: s2.id, classId: 'cs101', role: 'student' }, T0 + 1);
-        expect(await store.classes.assignment('lab', 200)).toEqual({ clusterId: 'lab', vmid: 200, personId: s2.id, classId: 'cs101', role: 'student', createdAt: T0 + 1 });
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 200, personId: s1.id, classId: 'cs101', role: 'student' },
+          T0,
+        );
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 200, personId: s2.id, classId: 'cs101', role: 'student' },
+          T0 + 1,
+        );
+        expect(await store.classes.assignment('lab', 200)).toEqual({
+          clusterId: 'lab',
+          vmid: 200,
+          personId: s2.id,
+          classId: 'cs101',
+          role: 'student',
+          createdAt: T0 + 1,
+        });
         expect(await store.classes.assignmentsOf(s1.id)).toEqual([]);
         expect((await store.classes.assignmentsOfClass('cs101')).map((a) => a.vmid)).toEqual([200]);
         expect(await store.classes.removeMember('cs101', s1.id)).toBe(true);
@@ -200,12 +320,19 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
     describe('people records and removal', () => {
       it('keep an optional email and change name, email and role in place', async () => {
-        const ada = await store.classes.createPerson({ username: 'ada', displayName: 'Ada', email: 'ada@school.example', role: 'teacher' }, T0);
+        const ada = await store.classes.createPerson(
+          { username: 'ada', displayName: 'Ada', email: 'ada@school.example', role: 'teacher' },
+          T0,
+        );
         const bob = await store.classes.createPerson({ username: 'bob', displayName: 'Bob', role: 'student' }, T0);
         expect(ada).toMatchObject({ username: 'ada', email: 'ada@school.example' });
         expect(bob.email).toBeNull();
         expect(await store.classes.getPerson(ada.id)).toEqual(ada);
-        const changed = await store.classes.updatePerson(bob.id, { email: 'bob@school.example', displayName: 'Bob B.', role: 'teacher' });
+        const changed = await store.classes.updatePerson(bob.id, {
+          email: 'bob@school.example',
+          displayName: 'Bob B.',
+          role: 'teacher',
+        });
         expect(changed).toEqual({ ...bob, email: 'bob@school.example', displayName: 'Bob B.', role: 'teacher' });
         expect(await store.classes.getPersonByUsername('bob')).toEqual(changed);
         expect(await store.classes.updatePerson(bob.id, {})).toEqual(changed);
@@ -220,8 +347,18 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.classes.addMember({ classId: 'cs101', personId: t.id, role: 'teacher' });
         await store.classes.addMember({ classId: 'cs101', personId: s1.id, role: 'student' });
         await store.classes.linkIdentity({ personId: s1.id, platform: 'slack', externalId: 'US1' });
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 300, personId: s1.id, classId: 'cs101', role: 'student' }, T0);
-        await store.invites.create({ codeHash: 'h1', classId: 'cs101', createdBy: t.id, createdAt: T0, expiresAt: T0 + 1000, maxUses: 5 });
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 300, personId: s1.id, classId: 'cs101', role: 'student' },
+          T0,
+        );
+        await store.invites.create({
+          codeHash: 'h1',
+          classId: 'cs101',
+          createdBy: t.id,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 5,
+        });
         expect(await store.invites.redeem('h1', s1.id, T0)).toBe('ok');
         expect(await store.classes.deletePerson(s1.id)).toBe(true);
         expect(await store.classes.deletePerson(s1.id)).toBe(false);
@@ -241,7 +378,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     describe('SSH keys', () => {
       it('are kept per person once per fingerprint, oldest first, removed by fingerprint and with the person', async () => {
         const p = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, T0);
-        const key = (n: number) => ({ personId: p.id, key: `ssh-ed25519 AAAA${n} alice@laptop`, type: 'ssh-ed25519', fingerprint: `SHA256:fp${n}`, comment: n === 1 ? 'alice@laptop' : null, addedAt: T0 + n });
+        const key = (n: number) => ({
+          personId: p.id,
+          key: `ssh-ed25519 AAAA${n} alice@laptop`,
+          type: 'ssh-ed25519',
+          fingerprint: `SHA256:fp${n}`,
+          comment: n === 1 ? 'alice@laptop' : null,
+          addedAt: T0 + n,
+        });
         expect(await store.sshKeys.add(key(2))).toBe(true);
         expect(await store.sshKeys.add(key(1))).toBe(true);
         expect(await store.sshKeys.add({ ...key(1), addedAt: T0 + 9 })).toBe(false);
@@ -261,13 +405,31 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.classLifecycle.settings('cs101')).toBeUndefined();
         await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: null, ipconfig0: 'ip=dhcp' });
         await store.classLifecycle.saveSettings({ classId: 'cs101', loginUser: 'student', ipconfig0: null });
-        expect(await store.classLifecycle.settings('cs101')).toEqual({ classId: 'cs101', loginUser: 'student', ipconfig0: null });
-        await expect(store.classLifecycle.saveSettings({ classId: 'nope', loginUser: null, ipconfig0: null })).rejects.toBeInstanceOf(UnknownReferenceError);
-        const v = (version: number) => ({ classId: 'cs101', version, name: version === 1 ? 'cs101-base' : `cs101-base-v${version}`, clusterId: 'lab', sourceVmid: 101, snapshot: version === 3 ? 'publish-v3' : null, note: `v${version}`, createdBy: 'lovelace', createdAt: T0 + version });
+        expect(await store.classLifecycle.settings('cs101')).toEqual({
+          classId: 'cs101',
+          loginUser: 'student',
+          ipconfig0: null,
+        });
+        await expect(
+          store.classLifecycle.saveSettings({ classId: 'nope', loginUser: null, ipconfig0: null }),
+        ).rejects.toBeInstanceOf(UnknownReferenceError);
+        const v = (version: number) => ({
+          classId: 'cs101',
+          version,
+          name: version === 1 ? 'cs101-base' : `cs101-base-v${version}`,
+          clusterId: 'lab',
+          sourceVmid: 101,
+          snapshot: version === 3 ? 'publish-v3' : null,
+          note: `v${version}`,
+          createdBy: 'lovelace',
+          createdAt: T0 + version,
+        });
         await store.classLifecycle.addBaseVersion(v(3));
         await store.classLifecycle.addBaseVersion(v(2));
         await expect(store.classLifecycle.addBaseVersion(v(2))).rejects.toBeInstanceOf(DuplicateNameError);
-        await expect(store.classLifecycle.addBaseVersion({ ...v(4), classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(store.classLifecycle.addBaseVersion({ ...v(4), classId: 'nope' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
         expect(await store.classLifecycle.baseVersions('cs101')).toEqual([v(2), v(3)]);
         expect(await store.classLifecycle.removeBaseVersion('cs101', 2)).toBe(true);
         expect(await store.classLifecycle.removeBaseVersion('cs101', 2)).toBe(false);
@@ -281,12 +443,22 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       it('are kept per class with their skipped dates, listed in order, removed by id and gone with the class', async () => {
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
         await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
-        const base = { days: 'mon,wed', startTime: '09:00', endTime: '10:30', timezone: 'Europe/Berlin', startBeforeMin: 10, createdBy: 'lovelace', createdAt: T0 };
+        const base = {
+          days: 'mon,wed',
+          startTime: '09:00',
+          endTime: '10:30',
+          timezone: 'Europe/Berlin',
+          startBeforeMin: 10,
+          createdBy: 'lovelace',
+          createdAt: T0,
+        };
         const first = await store.schedules.add({ ...base, classId: 'cs101', skipDates: ['2026-12-24'] });
         const second = await store.schedules.add({ ...base, classId: 'cs101', days: 'fri', skipDates: [] });
         const art = await store.schedules.add({ ...base, classId: 'art', skipDates: [] });
         expect(first).toEqual({ ...base, id: first.id, classId: 'cs101', skipDates: ['2026-12-24'] });
-        await expect(store.schedules.add({ ...base, classId: 'nope', skipDates: [] })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(store.schedules.add({ ...base, classId: 'nope', skipDates: [] })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
         expect(await store.schedules.list('cs101')).toEqual([first, second]);
         expect(await store.schedules.list()).toEqual([art, first, second]);
         expect(await store.schedules.remove('art', first.id)).toBe(false);
@@ -299,13 +471,24 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     describe('class time policies and the usage ledger', () => {
       it('keep one policy per class, gone with the class', async () => {
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
-        const policy = { classId: 'cs101', quotaHours: 2.5, maxRunning: 1, maxRunningInClass: 20, idleCpuBelowPercent: 5, idleForMinutes: 30, keepsPerSession: 1, idleWarnMinutes: null };
+        const policy = {
+          classId: 'cs101',
+          quotaHours: 2.5,
+          maxRunning: 1,
+          maxRunningInClass: 20,
+          idleCpuBelowPercent: 5,
+          idleForMinutes: 30,
+          keepsPerSession: 1,
+          idleWarnMinutes: null,
+        };
         await store.usage.savePolicy(policy);
         await store.usage.savePolicy({ ...policy, maxRunning: null });
         expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });
-      await store.usage.savePolicy({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
-      expect(await store.usage.policy('cs101')).toEqual({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
-        await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await store.usage.savePolicy({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
+        expect(await store.usage.policy('cs101')).toEqual({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
+        await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
         await store.classes.deleteClass('cs101');
         expect(await store.usage.policy('cs101')).toBeUndefined();
       });
@@ -317,14 +500,24 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.usage.closeInterval('lab', 300, T0 + 20)).toBe(false);
         expect(await store.usage.openInterval('lab', 300, T0 + 30)).toBe(true);
         expect(await store.usage.openInterval('lab', 301, T0 + 1)).toBe(true);
-        const [a, b] = await Promise.all([store.usage.openInterval('lab', 302, T0), store.usage.openInterval('lab', 302, T0 + 1)]);
+        const [a, b] = await Promise.all([
+          store.usage.openInterval('lab', 302, T0),
+          store.usage.openInterval('lab', 302, T0 + 1),
+        ]);
         expect([a, b].filter(Boolean)).toHaveLength(1);
-        expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }, { clusterId: 'lab', vmid: 301 }])).toEqual([
+        expect(
+          await store.usage.intervals([
+            { clusterId: 'lab', vmid: 300 },
+            { clusterId: 'lab', vmid: 301 },
+          ]),
+        ).toEqual([
           { clusterId: 'lab', vmid: 300, startedAt: T0, endedAt: T0 + 10 },
           { clusterId: 'lab', vmid: 301, startedAt: T0 + 1, endedAt: null },
           { clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null },
         ]);
-        expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }], T0 + 15)).toEqual([{ clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null }]);
+        expect(await store.usage.intervals([{ clusterId: 'lab', vmid: 300 }], T0 + 15)).toEqual([
+          { clusterId: 'lab', vmid: 300, startedAt: T0 + 30, endedAt: null },
+        ]);
         expect(await store.usage.intervals([])).toEqual([]);
       });
 
@@ -333,8 +526,8 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.usage.saveIdle(record);
         await store.usage.saveIdle({ ...record, warnedAt: T0 + 5 });
         expect(await store.usage.idle('lab', 300)).toEqual({ ...record, warnedAt: T0 + 5 });
-      await store.usage.saveIdle({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
-      expect(await store.usage.idle('lab', 300)).toEqual({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
+        await store.usage.saveIdle({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
+        expect(await store.usage.idle('lab', 300)).toEqual({ ...record, keptAt: T0 + 7, keepsUsed: 2 });
         expect(await store.usage.clearIdle('lab', 300)).toBe(true);
         expect(await store.usage.clearIdle('lab', 300)).toBe(false);
         expect(await store.usage.idle('lab', 300)).toBeUndefined();
@@ -345,34 +538,75 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       async function classWithStudents(n: number) {
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
         const people = [];
-        for (let i = 0; i < n; i++) people.push(await store.classes.createPerson({ username: `s${i}`, displayName: `S${i}`, role: 'student' }, T0));
+        for (let i = 0; i < n; i++)
+          people.push(
+            await store.classes.createPerson({ username: `s${i}`, displayName: `S${i}`, role: 'student' }, T0),
+          );
         return people;
       }
 
       it('are created for a known class and read back by hash, newest first', async () => {
         await classWithStudents(0);
-        const a = await store.invites.create({ codeHash: 'a'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 30 });
-        expect(a).toEqual({ codeHash: 'a'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 30, uses: 0 });
-        await store.invites.create({ codeHash: 'b'.repeat(64), classId: 'cs101', createdBy: null, createdAt: T0 + 5, expiresAt: T0 + 1000, maxUses: 1 });
+        const a = await store.invites.create({
+          codeHash: 'a'.repeat(64),
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 30,
+        });
+        expect(a).toEqual({
+          codeHash: 'a'.repeat(64),
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 30,
+          uses: 0,
+        });
+        await store.invites.create({
+          codeHash: 'b'.repeat(64),
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0 + 5,
+          expiresAt: T0 + 1000,
+          maxUses: 1,
+        });
         expect(await store.invites.get('a'.repeat(64))).toEqual(a);
         expect(await store.invites.get('c'.repeat(64))).toBeUndefined();
         expect((await store.invites.listForClass('cs101')).map((i) => i.codeHash[0])).toEqual(['b', 'a']);
         await expect(store.invites.create({ ...a })).rejects.toBeInstanceOf(DuplicateNameError);
-        await expect(store.invites.create({ ...a, codeHash: 'd', classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(store.invites.create({ ...a, codeHash: 'd', classId: 'nope' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
         expect(await store.invites.revoke('a'.repeat(64))).toBe(true);
         expect(await store.invites.revoke('a'.repeat(64))).toBe(false);
       });
 
       it('are redeemed once per person, up to their limit, until they expire', async () => {
         const [s0, s1, s2] = await classWithStudents(3);
-        await store.invites.create({ codeHash: 'h', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 2 });
+        await store.invites.create({
+          codeHash: 'h',
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 2,
+        });
         expect(await store.invites.redeem('h', s0!.id, T0 + 1)).toBe('ok');
         expect(await store.invites.redeem('h', s0!.id, T0 + 2)).toBe('already-used');
         expect(await store.invites.redeem('h', s1!.id, T0 + 3)).toBe('ok');
         expect(await store.invites.redeem('h', s2!.id, T0 + 4)).toBe('used-up');
         expect((await store.invites.get('h'))?.uses).toBe(2);
         expect(await store.invites.redeem('nope', s2!.id, T0)).toBe('unknown');
-        await store.invites.create({ codeHash: 'late', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 9 });
+        await store.invites.create({
+          codeHash: 'late',
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 9,
+        });
         expect(await store.invites.redeem('late', s2!.id, T0 + 1000)).toBe('ok');
         expect(await store.invites.redeem('late', s1!.id, T0 + 1001)).toBe('expired');
         expect((await store.invites.get('late'))?.uses).toBe(1);
@@ -380,7 +614,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
       it('count concurrent redemptions exactly against the limit', async () => {
         const students = await classWithStudents(6);
-        await store.invites.create({ codeHash: 'race', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 3 });
+        await store.invites.create({
+          codeHash: 'race',
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 3,
+        });
         const answers = await Promise.all(students.map((p) => store.invites.redeem('race', p.id, T0 + 1)));
         expect(answers.filter((a) => a === 'ok')).toHaveLength(3);
         expect((await store.invites.get('race'))?.uses).toBe(3);
@@ -388,7 +629,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
       it('go with their class', async () => {
         const [s0] = await classWithStudents(1);
-        await store.invites.create({ codeHash: 'h', classId: 'cs101', createdBy: null, createdAt: T0, expiresAt: T0 + 1000, maxUses: 2 });
+        await store.invites.create({
+          codeHash: 'h',
+          classId: 'cs101',
+          createdBy: null,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          maxUses: 2,
+        });
         expect(await store.invites.redeem('h', s0!.id, T0)).toBe('ok');
         await store.classes.deleteClass('cs101');
         expect(await store.invites.get('h')).toBeUndefined();
@@ -398,17 +646,30 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     describe('VM inventory', () => {
       it('upserts many rows and updates them in place', async () => {
         await store.inventory.upsertMany([vm(100), vm(101, { isTemplate: true }), vm(102, { clusterId: 'lab2' })]);
-        await store.inventory.upsertMany([vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 })]);
-        expect(await store.inventory.get('lab', 100)).toEqual(vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 }));
+        await store.inventory.upsertMany([
+          vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 }),
+        ]);
+        expect(await store.inventory.get('lab', 100)).toEqual(
+          vm(100, { status: 'stopped', ip: '127.10.0.100', rdpAvailable: true, cpuUsage: 0.25 }),
+        );
         expect(await store.inventory.count()).toBe(3);
         expect(await store.inventory.count('lab')).toBe(2);
       });
 
       it('lists without templates and gone VMs unless asked, and searches by name or vmid', async () => {
-        await store.inventory.upsertMany([vm(100, { name: 'CS101-Alice' }), vm(101, { isTemplate: true }), vm(102, { name: 'cs101-bob', goneAt: T0 }), vm(1100, { name: 'other' })]);
+        await store.inventory.upsertMany([
+          vm(100, { name: 'CS101-Alice' }),
+          vm(101, { isTemplate: true }),
+          vm(102, { name: 'cs101-bob', goneAt: T0 }),
+          vm(1100, { name: 'other' }),
+        ]);
         expect((await store.inventory.list()).map((v) => v.vmid)).toEqual([100, 1100]);
-        expect((await store.inventory.list({ includeTemplates: true, includeGone: true })).map((v) => v.vmid)).toEqual([100, 101, 102, 1100]);
-        expect((await store.inventory.list({ search: 'cs101', includeGone: true })).map((v) => v.vmid)).toEqual([100, 102]);
+        expect((await store.inventory.list({ includeTemplates: true, includeGone: true })).map((v) => v.vmid)).toEqual([
+          100, 101, 102, 1100,
+        ]);
+        expect((await store.inventory.list({ search: 'cs101', includeGone: true })).map((v) => v.vmid)).toEqual([
+          100, 102,
+        ]);
         expect((await store.inventory.list({ search: '1100' })).map((v) => v.vmid)).toEqual([1100]);
         expect((await store.inventory.list({ search: '100%' })).map((v) => v.vmid)).toEqual([]);
         expect((await store.inventory.list({ limit: 1 })).map((v) => v.vmid)).toEqual([100]);
@@ -419,13 +680,24 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
         await store.classes.createClass({ id: 'cs202', name: 'CS2', templateId: null, ownerId: null }, T0);
         await store.inventory.upsertMany([vm(100), vm(101), vm(102), vm(103)]);
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 101, personId: alice.id, classId: 'cs101', role: 'student' }, T0);
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 102, personId: null, classId: 'cs202', role: 'base' }, T0);
-        await store.classes.assignVm({ clusterId: 'lab', vmid: 103, personId: alice.id, classId: 'cs202', role: 'student' }, T0);
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 101, personId: alice.id, classId: 'cs101', role: 'student' },
+          T0,
+        );
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 102, personId: null, classId: 'cs202', role: 'base' },
+          T0,
+        );
+        await store.classes.assignVm(
+          { clusterId: 'lab', vmid: 103, personId: alice.id, classId: 'cs202', role: 'student' },
+          T0,
+        );
         expect((await store.inventory.list({ personId: alice.id })).map((v) => v.vmid)).toEqual([101, 103]);
         expect((await store.inventory.list({ classIds: ['cs202'] })).map((v) => v.vmid)).toEqual([102, 103]);
         expect((await store.inventory.list({ classIds: [] })).map((v) => v.vmid)).toEqual([]);
-        expect((await store.inventory.list({ personId: alice.id, classIds: ['cs101'] })).map((v) => v.vmid)).toEqual([101]);
+        expect((await store.inventory.list({ personId: alice.id, classIds: ['cs101'] })).map((v) => v.vmid)).toEqual([
+          101,
+        ]);
       });
 
       it('marks VMs that left the cluster as gone and changes single fields', async () => {
@@ -434,22 +706,57 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect((await store.inventory.get('lab', 101))?.goneAt).toBe(T0 + 60_000);
         expect((await store.inventory.get('lab2', 200))?.goneAt).toBeNull();
         expect(await store.inventory.markGone('lab', [100, 102], T0 + 70_000)).toBe(0);
-        expect(await store.inventory.update('lab', 100, { status: 'stopped', sshAvailable: false, syncError: 'agent timeout' })).toBe(true);
-        expect(await store.inventory.get('lab', 100)).toEqual(vm(100, { status: 'stopped', sshAvailable: false, syncError: 'agent timeout' }));
+        expect(
+          await store.inventory.update('lab', 100, {
+            status: 'stopped',
+            sshAvailable: false,
+            syncError: 'agent timeout',
+          }),
+        ).toBe(true);
+        expect(await store.inventory.get('lab', 100)).toEqual(
+          vm(100, { status: 'stopped', sshAvailable: false, syncError: 'agent timeout' }),
+        );
         expect(await store.inventory.update('lab', 999, { status: 'x' })).toBe(false);
       });
     });
 
     describe('deployments', () => {
-      const deployment = { id: 'd1', classId: 'cs101', clusterId: 'lab', spec: { students: ['alice', 'bob'], count: 2 }, status: 'planned' as const, createdBy: 'teacher', createdAt: T0, updatedAt: T0, finishedAt: null, error: null };
-      const item = (name: string) => ({ deploymentId: 'd1', name, kind: 'student' as const, personId: null, node: null, vmid: null, status: 'pending' as const, attempt: 0, error: null, updatedAt: T0 });
+      const deployment = {
+        id: 'd1',
+        classId: 'cs101',
+        clusterId: 'lab',
+        spec: { students: ['alice', 'bob'], count: 2 },
+        status: 'planned' as const,
+        createdBy: 'teacher',
+        createdAt: T0,
+        updatedAt: T0,
+        finishedAt: null,
+        error: null,
+      };
+      const item = (name: string) => ({
+        deploymentId: 'd1',
+        name,
+        kind: 'student' as const,
+        personId: null,
+        node: null,
+        vmid: null,
+        status: 'pending' as const,
+        attempt: 0,
+        error: null,
+        updatedAt: T0,
+      });
 
       it('are recorded with their items and followed to the end', async () => {
         await store.deployments.create(deployment, [item('cs101-bob'), item('cs101-alice')]);
         expect(await store.deployments.get('d1')).toEqual(deployment);
         expect((await store.deployments.items('d1')).map((i) => i.name)).toEqual(['cs101-alice', 'cs101-bob']);
         expect((await store.deployments.unfinished()).map((d) => d.id)).toEqual(['d1']);
-        await store.deployments.updateItem('d1', 'cs101-alice', { status: 'done', vmid: 300, node: 'pve1', attempt: 1 });
+        await store.deployments.updateItem('d1', 'cs101-alice', {
+          status: 'done',
+          vmid: 300,
+          node: 'pve1',
+          attempt: 1,
+        });
         await store.deployments.upsertItem({ ...item('cs101-carol'), status: 'cloning', vmid: 301 });
         await store.deployments.upsertItem({ ...item('cs101-carol'), status: 'done', vmid: 301 });
         expect((await store.deployments.items('d1')).map((i) => [i.name, i.status, i.vmid])).toEqual([
@@ -460,8 +767,12 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.deployments.update('d1', { status: 'done', finishedAt: T0 + 45_000 }, T0 + 45_000);
         expect(await store.deployments.unfinished()).toEqual([]);
         expect(await store.deployments.list({ classId: 'cs101', status: 'done' })).toHaveLength(1);
-        await expect(store.deployments.updateItem('d1', 'nobody', { status: 'done' })).rejects.toBeInstanceOf(RecordNotFoundError);
-        await expect(store.deployments.upsertItem({ ...item('x'), deploymentId: 'missing' })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await expect(store.deployments.updateItem('d1', 'nobody', { status: 'done' })).rejects.toBeInstanceOf(
+          RecordNotFoundError,
+        );
+        await expect(store.deployments.upsertItem({ ...item('x'), deploymentId: 'missing' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
       });
 
       it('keep where their progress is shown, to finish it after a restart', async () => {
@@ -472,14 +783,24 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
 
       it('write nothing when two items share a name', async () => {
-        await expect(store.deployments.create(deployment, [item('cs101-alice'), item('cs101-alice')])).rejects.toBeInstanceOf(DuplicateNameError);
+        await expect(
+          store.deployments.create(deployment, [item('cs101-alice'), item('cs101-alice')]),
+        ).rejects.toBeInstanceOf(DuplicateNameError);
         expect(await store.deployments.get('d1')).toBeUndefined();
       });
     });
 
     describe('sync state and leases', () => {
       it('keeps per-cluster sync state', async () => {
-        const state = { clusterId: 'lab', lastFullSyncAt: T0, lastQuickSyncAt: T0 + 30_000, lastSuccessAt: T0 + 30_000, consecutiveErrors: 0, lastError: null, nextAttemptAt: null };
+        const state = {
+          clusterId: 'lab',
+          lastFullSyncAt: T0,
+          lastQuickSyncAt: T0 + 30_000,
+          lastSuccessAt: T0 + 30_000,
+          consecutiveErrors: 0,
+          lastError: null,
+          nextAttemptAt: null,
+        };
         await store.sync.saveState(state);
         await store.sync.saveState({ ...state, consecutiveErrors: 2, lastError: 'unreachable' });
         expect(await store.sync.getState('lab')).toEqual({ ...state, consecutiveErrors: 2, lastError: 'unreachable' });
@@ -490,7 +811,11 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.sync.acquireLease('sync-leader', 'bot-a', 1000, T0)).toBe(true);
         expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 500)).toBe(false);
         expect(await store.sync.acquireLease('sync-leader', 'bot-a', 1000, T0 + 900)).toBe(true);
-        expect(await store.sync.getLease('sync-leader')).toEqual({ name: 'sync-leader', holder: 'bot-a', expiresAt: T0 + 1900 });
+        expect(await store.sync.getLease('sync-leader')).toEqual({
+          name: 'sync-leader',
+          holder: 'bot-a',
+          expiresAt: T0 + 1900,
+        });
         expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 1800)).toBe(false);
         expect(await store.sync.acquireLease('sync-leader', 'bot-b', 1000, T0 + 2000)).toBe(true);
         await store.sync.releaseLease('sync-leader', 'bot-a');
@@ -527,16 +852,39 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
 
       it('let exactly one of many concurrent claimers win', async () => {
-        const results = await Promise.all(Array.from({ length: 8 }, () => store.nonces.claim('slack:trigger:T1', T0 + 1000, T0)));
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.nonces.claim('slack:trigger:T1', T0 + 1000, T0)),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 
     describe('audit log', () => {
       it('records who did what, newest first, with details', async () => {
-        await store.audit.record({ at: T0, actor: 'alice', action: 'vm.start', target: 'lab/100', outcome: 'ok', details: { via: 'slack' } });
-        await store.audit.record({ at: T0 + 1, actor: 'bob', action: 'vm.start', target: 'lab/100', outcome: 'denied', details: { reason: 'not owner' } });
-        await store.audit.record({ at: T0 + 2, actor: 'alice', action: 'class.deploy', target: 'cs101', outcome: 'ok', details: {} });
+        await store.audit.record({
+          at: T0,
+          actor: 'alice',
+          action: 'vm.start',
+          target: 'lab/100',
+          outcome: 'ok',
+          details: { via: 'slack' },
+        });
+        await store.audit.record({
+          at: T0 + 1,
+          actor: 'bob',
+          action: 'vm.start',
+          target: 'lab/100',
+          outcome: 'denied',
+          details: { reason: 'not owner' },
+        });
+        await store.audit.record({
+          at: T0 + 2,
+          actor: 'alice',
+          action: 'class.deploy',
+          target: 'cs101',
+          outcome: 'ok',
+          details: {},
+        });
         const all = await store.audit.list();
         expect(all.map((a) => a.action)).toEqual(['class.deploy', 'vm.start', 'vm.start']);
         expect(all[1]).toMatchObject({ actor: 'bob', outcome: 'denied', details: { reason: 'not owner' } });
@@ -589,7 +937,12 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         );
         expect(await store.inventory.count()).toBe(0);
         for (const call of [() => outer.classes.listPeople(), () => outer.audit.list(), () => outer.templates.list()]) {
-          const error = await store.transaction(async () => call().then(() => undefined, (e: unknown) => e));
+          const error = await store.transaction(async () =>
+            call().then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+          );
           expect(error).toBeInstanceOf(StoreInTransactionError);
         }
       });
@@ -598,7 +951,9 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         const outer = store;
         const refused = await store.transaction(() => outer.transaction(async () => 'never')).catch((e: unknown) => e);
         expect(refused).toBeInstanceOf(StoreInTransactionError);
-        expect((refused as Error).message).toMatch(/^transaction was called on the outer store inside store\.transaction\(\)/);
+        expect((refused as Error).message).toMatch(
+          /^transaction was called on the outer store inside store\.transaction\(\)/,
+        );
       });
 
       it('serve the outer store again once the transaction ended, also to work it started', async () => {

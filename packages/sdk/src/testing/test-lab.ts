@@ -15,7 +15,13 @@ import { clientForSim } from './sim-client.js';
 export interface TestLabCommands<R, S> {
   CommandRouter: new (services: S, plugins: never, options: { rateLimit: { perMinute: number } }) => R;
   builtinPlugins: unknown;
-  createLabServices: (options: { store: Store; clusters: ClusterApis; sync: { probe: { isOpen: () => Promise<boolean> } }; pollIntervalMs: number; clock?: Clock }) => S;
+  createLabServices: (options: {
+    store: Store;
+    clusters: ClusterApis;
+    sync: { probe: { isOpen: () => Promise<boolean> } };
+    pollIntervalMs: number;
+    clock?: Clock;
+  }) => S;
 }
 
 /** A simulated cluster, a store with two classes and their people, and a command router over them. */
@@ -29,7 +35,14 @@ export interface TestLab<R, S> {
 }
 
 /** The chat ids (Slack's; Discord's are these lower-cased with `-discord`) of the test lab's people. */
-export const testLabIds = { admin: 'UADMIN', teacher: 'UTEACH1', teacher2: 'UTEACH2', alice: 'UALICE', bob: 'UBOB', stranger: 'USTRANGER' } as const;
+export const testLabIds = {
+  admin: 'UADMIN',
+  teacher: 'UTEACH1',
+  teacher2: 'UTEACH2',
+  alice: 'UALICE',
+  bob: 'UBOB',
+  stranger: 'USTRANGER',
+} as const;
 
 /**
  * Starts `@lab/pve-sim` (an optional peer dependency, needed only here) 400× faster than a real
@@ -48,11 +61,21 @@ export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
   const api = clientForSim(sim, { retry: {} });
   const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
   const store = options.store ?? createMemoryStore();
-  const services = createLabServices({ store, clusters, sync: { probe: { isOpen: async () => false } }, pollIntervalMs: 20, ...(options.clock ? { clock: options.clock } : {}) });
+  const services = createLabServices({
+    store,
+    clusters,
+    sync: { probe: { isOpen: async () => false } },
+    pollIntervalMs: 20,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const person = async (username: string, role: 'admin' | 'teacher' | 'student', slackId: string) => {
     const p = await store.classes.createPerson({ username, displayName: username, role }, 1);
     await store.classes.linkIdentity({ personId: p.id, platform: 'slack', externalId: slackId });
-    await store.classes.linkIdentity({ personId: p.id, platform: 'discord', externalId: `${slackId.toLowerCase()}-discord` });
+    await store.classes.linkIdentity({
+      personId: p.id,
+      platform: 'discord',
+      externalId: `${slackId.toLowerCase()}-discord`,
+    });
     return p;
   };
   await person('root', 'admin', testLabIds.admin);
@@ -60,7 +83,15 @@ export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
   const teacher2 = await person('hopper', 'teacher', testLabIds.teacher2);
   const alice = await person('alice', 'student', testLabIds.alice);
   const bob = await person('bob', 'student', testLabIds.bob);
-  const ubuntu = await services.catalog.create({ name: 'ubuntu', memory: 2048, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }, { clusterId: 'lab', node: 'pve2', vmid: 9100 }] });
+  const ubuntu = await services.catalog.create({
+    name: 'ubuntu',
+    memory: 2048,
+    cores: 2,
+    mappings: [
+      { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+      { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+    ],
+  });
   await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: ubuntu.id, ownerId: teacher.id }, 1);
   await store.classes.createClass({ id: 'cs202', name: 'CS 202', templateId: ubuntu.id, ownerId: teacher2.id }, 1);
   for (const s of [alice, bob]) await store.classes.addMember({ classId: 'cs101', personId: s.id, role: 'student' });
@@ -81,7 +112,9 @@ export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
  * The test lab of {@link startTestLab} for one test file: opened before its tests, closed after
  * them. Read it inside tests or a later `beforeAll` (`const { router, services } = current()`).
  */
-export function useTestLab<R, S extends { catalog: TemplateCatalog }>(commands: TestLabCommands<R, S>): () => TestLab<R, S> {
+export function useTestLab<R, S extends { catalog: TemplateCatalog }>(
+  commands: TestLabCommands<R, S>,
+): () => TestLab<R, S> {
   let lab: TestLab<R, S> | undefined;
   beforeAll(async () => {
     lab = await startTestLab(commands);
@@ -95,12 +128,26 @@ export function useTestLab<R, S extends { catalog: TemplateCatalog }>(commands: 
  * simulator's template 9001), so `/myvm connect` has an address and an `.rdp` file to offer.
  */
 export async function runningWindowsVm(
-  lab: { sim: PveSim; services: { store: Store; catalog: TemplateCatalog; engine: { deploy: (spec: { classId: string; count: number; template: string }) => Promise<{ status: string }> } } },
+  lab: {
+    sim: PveSim;
+    services: {
+      store: Store;
+      catalog: TemplateCatalog;
+      engine: { deploy: (spec: { classId: string; count: number; template: string }) => Promise<{ status: string }> };
+    };
+  },
   username: string,
 ): Promise<number> {
   const { store, catalog, engine } = lab.services;
-  if (!(await store.templates.getByName('windows'))) await catalog.create({ name: 'windows', memory: 4096, cores: 2, mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }] });
-  if (!(await store.classes.getClass('win1'))) await store.classes.createClass({ id: 'win1', name: 'Windows lab', templateId: null, ownerId: null }, 1);
+  if (!(await store.templates.getByName('windows')))
+    await catalog.create({
+      name: 'windows',
+      memory: 4096,
+      cores: 2,
+      mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+    });
+  if (!(await store.classes.getClass('win1')))
+    await store.classes.createClass({ id: 'win1', name: 'Windows lab', templateId: null, ownerId: null }, 1);
   const person = (await store.classes.getPersonByUsername(username))!;
   await store.classes.addMember({ classId: 'win1', personId: person.id, role: 'student' });
   const summary = await engine.deploy({ classId: 'win1', count: 1, template: 'windows' });

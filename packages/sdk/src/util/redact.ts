@@ -19,9 +19,10 @@ export function redact(value: unknown, secrets: readonly string[] = [], depth = 
   if (Array.isArray(value)) return value.map((item) => redact(item, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && field !== undefined && field !== null && typeof field !== 'boolean'
-      ? REDACTED
-      : redact(field, secrets, depth + 1);
+    out[key] =
+      SECRET_KEY.test(key) && field !== undefined && field !== null && typeof field !== 'boolean'
+        ? REDACTED
+        : redact(field, secrets, depth + 1);
   }
   return out;
 }

@@ -12,6 +12,9 @@ export const TIMER_MS_MESSAGE = `must be at most ${MAX_TIMER_MS} ms (about 24.8 
 /** Throws `ConfigError` naming `key` unless `value` is a whole number of ms in `[min, MAX_TIMER_MS]`. */
 export function assertTimerMs(value: number, key: string, min = 1): void {
   if (!Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
-    throw new ConfigError(`${key} ${value > MAX_TIMER_MS ? TIMER_MS_MESSAGE : `must be a whole number of ms, at least ${min}`} (got ${value})`, { key });
+    throw new ConfigError(
+      `${key} ${value > MAX_TIMER_MS ? TIMER_MS_MESSAGE : `must be a whole number of ms, at least ${min}`} (got ${value})`,
+      { key },
+    );
   }
 }

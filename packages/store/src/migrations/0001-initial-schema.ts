@@ -11,7 +11,12 @@ export function initialSchema(engine: Engine): Migration {
 
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('clusters').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('name', 'text', notNull).addColumn('url', 'text', notNull).execute();
+      await db.schema
+        .createTable('clusters')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', notNull)
+        .addColumn('url', 'text', notNull)
+        .execute();
 
       await withId(db.schema.createTable('templates'))
         .addColumn('name', 'text', (c) => c.notNull().unique())
@@ -31,7 +36,11 @@ export function initialSchema(engine: Engine): Migration {
         .addColumn('vmid', 'integer', notNull)
         .addPrimaryKeyConstraint('template_node_mappings_pk', ['template_id', 'cluster_id', 'node'])
         .execute();
-      await db.schema.createIndex('template_node_mappings_location').on('template_node_mappings').columns(['cluster_id', 'node', 'vmid']).execute();
+      await db.schema
+        .createIndex('template_node_mappings_location')
+        .on('template_node_mappings')
+        .columns(['cluster_id', 'node', 'vmid'])
+        .execute();
 
       await db.schema
         .createTable('template_inventory')
@@ -190,8 +199,21 @@ export function initialSchema(engine: Engine): Migration {
     },
     async down(db: Kysely<unknown>) {
       for (const table of [
-        'audit_log', 'leases', 'sync_state', 'deployment_items', 'deployments', 'vm_inventory', 'vm_assignments',
-        'class_members', 'classes', 'identities', 'people', 'template_inventory', 'template_node_mappings', 'templates', 'clusters',
+        'audit_log',
+        'leases',
+        'sync_state',
+        'deployment_items',
+        'deployments',
+        'vm_inventory',
+        'vm_assignments',
+        'class_members',
+        'classes',
+        'identities',
+        'people',
+        'template_inventory',
+        'template_node_mappings',
+        'templates',
+        'clusters',
       ]) {
         await db.schema.dropTable(table).ifExists().execute();
       }

@@ -6,7 +6,11 @@ export function classSchedules(engine: Engine): Migration {
   return {
     async up(db: Kysely<unknown>) {
       const table = db.schema.createTable('class_schedules');
-      await (engine === 'postgres' ? table.addColumn('id', 'serial', (c) => c.primaryKey()) : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))
+      await (
+        engine === 'postgres'
+          ? table.addColumn('id', 'serial', (c) => c.primaryKey())
+          : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      )
         .addColumn('class_id', 'text', (c) => c.notNull().references('classes.id').onDelete('cascade'))
         .addColumn('days', 'text', (c) => c.notNull())
         .addColumn('start_time', 'text', (c) => c.notNull())

@@ -31,7 +31,13 @@ export function usageAndTimePolicies(): Migration {
         .addPrimaryKeyConstraint('vm_idle_pk', ['cluster_id', 'vmid'])
         .execute();
       // At most one open interval per VM, across processes.
-      await db.schema.createIndex('vm_usage_one_open').on('vm_usage_intervals').columns(['cluster_id', 'vmid']).unique().where(sql.ref('ended_at'), 'is', null).execute();
+      await db.schema
+        .createIndex('vm_usage_one_open')
+        .on('vm_usage_intervals')
+        .columns(['cluster_id', 'vmid'])
+        .unique()
+        .where(sql.ref('ended_at'), 'is', null)
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('vm_idle').ifExists().execute();

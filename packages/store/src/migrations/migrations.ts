@@ -11,7 +11,16 @@ import { consoleGrants } from './0008-console-grants.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(engine), '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(), '0003-people-email-and-invites': peopleEmailAndInvites(), '0004-ssh-keys-and-class-versions': sshKeysAndClassVersions(), '0005-class-schedules': classSchedules(engine), '0006-usage-and-time-policies': usageAndTimePolicies(), '0007-keeps-and-idle-warning': keepsAndIdleWarning(), '0008-console-grants': consoleGrants() };
+  return {
+    '0001-initial-schema': initialSchema(engine),
+    '0002-deployment-notify-and-nonces': deploymentNotifyAndNonces(),
+    '0003-people-email-and-invites': peopleEmailAndInvites(),
+    '0004-ssh-keys-and-class-versions': sshKeysAndClassVersions(),
+    '0005-class-schedules': classSchedules(engine),
+    '0006-usage-and-time-policies': usageAndTimePolicies(),
+    '0007-keeps-and-idle-warning': keepsAndIdleWarning(),
+    '0008-console-grants': consoleGrants(),
+  };
 }
 
 class InCodeMigrationProvider implements MigrationProvider {
@@ -23,7 +32,12 @@ class InCodeMigrationProvider implements MigrationProvider {
 
 /** A kysely `Migrator` over the store's migrations (it locks, so two processes never race). */
 export function createMigrator(db: Kysely<unknown>, engine: Engine): Migrator {
-  return new Migrator({ db, provider: new InCodeMigrationProvider(engine), migrationTableName: 'lab_migrations', migrationLockTableName: 'lab_migrations_lock' });
+  return new Migrator({
+    db,
+    provider: new InCodeMigrationProvider(engine),
+    migrationTableName: 'lab_migrations',
+    migrationLockTableName: 'lab_migrations_lock',
+  });
 }
 
 /**
@@ -53,7 +67,9 @@ export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Prom
 function checked(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`store migration '${failed}' failed: ${(result.error as Error).message ?? String(result.error)}`, { cause: result.error });
+    throw new Error(`store migration '${failed}' failed: ${(result.error as Error).message ?? String(result.error)}`, {
+      cause: result.error,
+    });
   }
   return result;
 }

@@ -6,11 +6,13 @@ import { read, rowSchemas as schemas } from '../row-schemas.js';
 import { mappers } from '../row-mappers.js';
 
 async function requirePerson(db: Kysely<Database>, id: number): Promise<void> {
-  if (!(await db.selectFrom('people').select('id').where('id', '=', id).executeTakeFirst())) throw new UnknownReferenceError('person', id);
+  if (!(await db.selectFrom('people').select('id').where('id', '=', id).executeTakeFirst()))
+    throw new UnknownReferenceError('person', id);
 }
 
 async function requireClass(db: Kysely<Database>, id: string): Promise<void> {
-  if (!(await db.selectFrom('classes').select('id').where('id', '=', id).executeTakeFirst())) throw new UnknownReferenceError('class', id);
+  if (!(await db.selectFrom('classes').select('id').where('id', '=', id).executeTakeFirst()))
+    throw new UnknownReferenceError('class', id);
 }
 
 /** People, identities, classes, membership and VM assignments over kysely. */
@@ -18,7 +20,17 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
   return {
     async createPerson(person, at) {
       const row = await uniqueName('person', person.username, () =>
-        db.insertInto('people').values({ username: person.username, display_name: person.displayName, email: person.email ?? null, role: person.role, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+        db
+          .insertInto('people')
+          .values({
+            username: person.username,
+            display_name: person.displayName,
+            email: person.email ?? null,
+            role: person.role,
+            created_at: at,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow(),
       );
       return mappers.person(row);
     },
@@ -56,15 +68,30 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
     },
     async linkIdentity(identity) {
       await requirePerson(db, identity.personId);
-      const existing = await db.selectFrom('identities').select('person_id').where('platform', '=', identity.platform).where('external_id', '=', identity.externalId).executeTakeFirst();
-      if (existing && existing.person_id !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: existing.person_id });
+      const existing = await db
+        .selectFrom('identities')
+        .select('person_id')
+        .where('platform', '=', identity.platform)
+        .where('external_id', '=', identity.externalId)
+        .executeTakeFirst();
+      if (existing && existing.person_id !== identity.personId)
+        throw new IdentityTakenError({ ...identity, ownerId: existing.person_id });
       if (existing) return;
       try {
-        await db.insertInto('identities').values({ person_id: identity.personId, platform: identity.platform, external_id: identity.externalId }).execute();
+        await db
+          .insertInto('identities')
+          .values({ person_id: identity.personId, platform: identity.platform, external_id: identity.externalId })
+          .execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const owner = await db.selectFrom('identities').select('person_id').where('platform', '=', identity.platform).where('external_id', '=', identity.externalId).executeTakeFirst();
-        if (owner && owner.person_id !== identity.personId) throw new IdentityTakenError({ ...identity, ownerId: owner.person_id });
+        const owner = await db
+          .selectFrom('identities')
+          .select('person_id')
+          .where('platform', '=', identity.platform)
+          .where('external_id', '=', identity.externalId)
+          .executeTakeFirst();
+        if (owner && owner.person_id !== identity.personId)
+          throw new IdentityTakenError({ ...identity, ownerId: owner.person_id });
       }
     },
     async findByIdentity(platform, externalId) {
@@ -78,21 +105,48 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       return row && mappers.person(row);
     },
     async identitiesOf(personId) {
-      const rows = await db.selectFrom('identities').selectAll().where('person_id', '=', personId).orderBy('platform').orderBy('external_id').execute();
-      return rows.map((r) => ({ personId: r.person_id, platform: read(schemas.identityPlatform, r.platform, 'identity platform'), externalId: r.external_id }));
+      const rows = await db
+        .selectFrom('identities')
+        .selectAll()
+        .where('person_id', '=', personId)
+        .orderBy('platform')
+        .orderBy('external_id')
+        .execute();
+      return rows.map((r) => ({
+        personId: r.person_id,
+        platform: read(schemas.identityPlatform, r.platform, 'identity platform'),
+        externalId: r.external_id,
+      }));
     },
     async createClass(record, at) {
-      if (record.templateId !== null && !(await db.selectFrom('templates').select('id').where('id', '=', record.templateId).executeTakeFirst())) {
+      if (
+        record.templateId !== null &&
+        !(await db.selectFrom('templates').select('id').where('id', '=', record.templateId).executeTakeFirst())
+      ) {
         throw new UnknownReferenceError('template', record.templateId);
       }
       if (record.ownerId !== null) await requirePerson(db, record.ownerId);
       const row = await uniqueName('class', record.id, () =>
-        db.insertInto('classes').values({ id: record.id, name: record.name, template_id: record.templateId, owner_id: record.ownerId, created_at: at }).returningAll().executeTakeFirstOrThrow(),
+        db
+          .insertInto('classes')
+          .values({
+            id: record.id,
+            name: record.name,
+            template_id: record.templateId,
+            owner_id: record.ownerId,
+            created_at: at,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow(),
       );
       return mappers.class(row);
     },
     async updateClass(id, patch) {
-      if (patch.templateId != null && !(await db.selectFrom('templates').select('id').where('id', '=', patch.templateId).executeTakeFirst())) throw new UnknownReferenceError('template', patch.templateId);
+      if (
+        patch.templateId != null &&
+        !(await db.selectFrom('templates').select('id').where('id', '=', patch.templateId).executeTakeFirst())
+      )
+        throw new UnknownReferenceError('template', patch.templateId);
       if (patch.ownerId != null) await requirePerson(db, patch.ownerId);
       const set = {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -126,40 +180,98 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
         .execute();
     },
     async removeMember(classId, personId) {
-      const result = await db.deleteFrom('class_members').where('class_id', '=', classId).where('person_id', '=', personId).executeTakeFirst();
+      const result = await db
+        .deleteFrom('class_members')
+        .where('class_id', '=', classId)
+        .where('person_id', '=', personId)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async members(classId) {
-      const rows = await db.selectFrom('class_members').selectAll().where('class_id', '=', classId).orderBy('person_id').execute();
-      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: read(schemas.memberRole, r.role, 'member role') }));
+      const rows = await db
+        .selectFrom('class_members')
+        .selectAll()
+        .where('class_id', '=', classId)
+        .orderBy('person_id')
+        .execute();
+      return rows.map((r) => ({
+        classId: r.class_id,
+        personId: r.person_id,
+        role: read(schemas.memberRole, r.role, 'member role'),
+      }));
     },
     async classesOf(personId) {
-      const rows = await db.selectFrom('class_members').selectAll().where('person_id', '=', personId).orderBy('class_id').execute();
-      return rows.map((r) => ({ classId: r.class_id, personId: r.person_id, role: read(schemas.memberRole, r.role, 'member role') }));
+      const rows = await db
+        .selectFrom('class_members')
+        .selectAll()
+        .where('person_id', '=', personId)
+        .orderBy('class_id')
+        .execute();
+      return rows.map((r) => ({
+        classId: r.class_id,
+        personId: r.person_id,
+        role: read(schemas.memberRole, r.role, 'member role'),
+      }));
     },
     async assignVm(a, at) {
       if (a.personId !== null) await requirePerson(db, a.personId);
       if (a.classId !== null) await requireClass(db, a.classId);
-      const row = { cluster_id: a.clusterId, vmid: a.vmid, person_id: a.personId, class_id: a.classId, role: a.role, created_at: at };
+      const row = {
+        cluster_id: a.clusterId,
+        vmid: a.vmid,
+        person_id: a.personId,
+        class_id: a.classId,
+        role: a.role,
+        created_at: at,
+      };
       await db
         .insertInto('vm_assignments')
         .values(row)
-        .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet({ person_id: a.personId, class_id: a.classId, role: a.role, created_at: at }))
+        .onConflict((oc) =>
+          oc
+            .columns(['cluster_id', 'vmid'])
+            .doUpdateSet({ person_id: a.personId, class_id: a.classId, role: a.role, created_at: at }),
+        )
         .execute();
     },
     async unassignVm(clusterId, vmid) {
-      const result = await db.deleteFrom('vm_assignments').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      const result = await db
+        .deleteFrom('vm_assignments')
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async assignment(clusterId, vmid) {
-      const row = await db.selectFrom('vm_assignments').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      const row = await db
+        .selectFrom('vm_assignments')
+        .selectAll()
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
       return row && mappers.assignment(row);
     },
     async assignmentsOf(personId) {
-      return (await db.selectFrom('vm_assignments').selectAll().where('person_id', '=', personId).orderBy('cluster_id').orderBy('vmid').execute()).map(mappers.assignment);
+      return (
+        await db
+          .selectFrom('vm_assignments')
+          .selectAll()
+          .where('person_id', '=', personId)
+          .orderBy('cluster_id')
+          .orderBy('vmid')
+          .execute()
+      ).map(mappers.assignment);
     },
     async assignmentsOfClass(classId) {
-      return (await db.selectFrom('vm_assignments').selectAll().where('class_id', '=', classId).orderBy('cluster_id').orderBy('vmid').execute()).map(mappers.assignment);
+      return (
+        await db
+          .selectFrom('vm_assignments')
+          .selectAll()
+          .where('class_id', '=', classId)
+          .orderBy('cluster_id')
+          .orderBy('vmid')
+          .execute()
+      ).map(mappers.assignment);
     },
   };
 }

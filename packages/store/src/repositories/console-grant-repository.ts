@@ -1,12 +1,25 @@
-import { DuplicateNameError, UnknownReferenceError, type ConsoleGrantRecord, type ConsoleGrantRepository } from '@lab/proxmox-sdk';
+import {
+  DuplicateNameError,
+  UnknownReferenceError,
+  type ConsoleGrantRecord,
+  type ConsoleGrantRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 
 function grantOf(r: Selectable<Database['console_grants']>): ConsoleGrantRecord {
   return {
-    tokenHash: r.token_hash, personId: r.person_id, clusterId: r.cluster_id, vmid: r.vmid, platform: r.platform, platformUserId: r.platform_user_id,
-    createdAt: r.created_at, expiresAt: r.expires_at, sessionMaxMs: r.session_max_ms, usedAt: r.used_at,
+    tokenHash: r.token_hash,
+    personId: r.person_id,
+    clusterId: r.cluster_id,
+    vmid: r.vmid,
+    platform: r.platform,
+    platformUserId: r.platform_user_id,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    sessionMaxMs: r.session_max_ms,
+    usedAt: r.used_at,
   };
 }
 
@@ -18,18 +31,31 @@ export function consoleGrantRepository(db: Kysely<Database>): ConsoleGrantReposi
         await db
           .insertInto('console_grants')
           .values({
-            token_hash: grant.tokenHash, person_id: grant.personId, cluster_id: grant.clusterId, vmid: grant.vmid, platform: grant.platform, platform_user_id: grant.platformUserId,
-            created_at: grant.createdAt, expires_at: grant.expiresAt, session_max_ms: grant.sessionMaxMs, used_at: null,
+            token_hash: grant.tokenHash,
+            person_id: grant.personId,
+            cluster_id: grant.clusterId,
+            vmid: grant.vmid,
+            platform: grant.platform,
+            platform_user_id: grant.platformUserId,
+            created_at: grant.createdAt,
+            expires_at: grant.expiresAt,
+            session_max_ms: grant.sessionMaxMs,
+            used_at: null,
           })
           .execute();
       } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateNameError('console link', grant.tokenHash.slice(0, 8), { cause: error });
+        if (isUniqueViolation(error))
+          throw new DuplicateNameError('console link', grant.tokenHash.slice(0, 8), { cause: error });
         if (isForeignKeyViolation(error)) throw new UnknownReferenceError('person', grant.personId, { cause: error });
         throw error;
       }
     },
     async get(tokenHash) {
-      const row = await db.selectFrom('console_grants').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      const row = await db
+        .selectFrom('console_grants')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
       return row && grantOf(row);
     },
     async redeem(tokenHash, now) {
@@ -42,7 +68,11 @@ export function consoleGrantRepository(db: Kysely<Database>): ConsoleGrantReposi
         .returningAll()
         .executeTakeFirst();
       if (won) return { outcome: 'ok', grant: grantOf(won) };
-      const row = await db.selectFrom('console_grants').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      const row = await db
+        .selectFrom('console_grants')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
       if (!row) return { outcome: 'unknown' };
       return { outcome: row.used_at !== null ? 'used' : 'expired', grant: grantOf(row) };
     },

@@ -14,12 +14,24 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
           tx
             .insertInto('deployments')
             .values({
-              id: d.id, class_id: d.classId, cluster_id: d.clusterId, spec: JSON.stringify(d.spec ?? null), status: d.status, created_by: d.createdBy,
-              created_at: d.createdAt, updated_at: d.updatedAt, finished_at: d.finishedAt, error: d.error, notify: d.notify ? JSON.stringify(d.notify) : null,
+              id: d.id,
+              class_id: d.classId,
+              cluster_id: d.clusterId,
+              spec: JSON.stringify(d.spec ?? null),
+              status: d.status,
+              created_by: d.createdBy,
+              created_at: d.createdAt,
+              updated_at: d.updatedAt,
+              finished_at: d.finishedAt,
+              error: d.error,
+              notify: d.notify ? JSON.stringify(d.notify) : null,
             })
             .execute(),
         );
-        for (const item of items) await uniqueName('deployment item', item.name, () => tx.insertInto('deployment_items').values(mappers.itemRow(item)).execute());
+        for (const item of items)
+          await uniqueName('deployment item', item.name, () =>
+            tx.insertInto('deployment_items').values(mappers.itemRow(item)).execute(),
+          );
       }),
     async get(id) {
       const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
@@ -32,7 +44,14 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
       return (await q.orderBy('created_at', 'desc').orderBy('id').execute()).map(mappers.deployment);
     },
     async unfinished() {
-      return (await db.selectFrom('deployments').selectAll().where('status', 'in', ['planned', 'running']).orderBy('created_at').execute()).map(mappers.deployment);
+      return (
+        await db
+          .selectFrom('deployments')
+          .selectAll()
+          .where('status', 'in', ['planned', 'running'])
+          .orderBy('created_at')
+          .execute()
+      ).map(mappers.deployment);
     },
     async update(id, patch, at) {
       const result = await db
@@ -42,7 +61,9 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
           ...(patch.error !== undefined ? { error: patch.error } : {}),
           ...(patch.finishedAt !== undefined ? { finished_at: patch.finishedAt } : {}),
           ...(patch.spec !== undefined ? { spec: JSON.stringify(patch.spec) } : {}),
-          ...(patch.notify !== undefined ? { notify: patch.notify === null ? null : JSON.stringify(patch.notify) } : {}),
+          ...(patch.notify !== undefined
+            ? { notify: patch.notify === null ? null : JSON.stringify(patch.notify) }
+            : {}),
           updated_at: at,
         })
         .where('id', '=', id)
@@ -50,15 +71,27 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
       if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('deployment', id);
     },
     async items(deploymentId) {
-      return (await db.selectFrom('deployment_items').selectAll().where('deployment_id', '=', deploymentId).orderBy('name').execute()).map(mappers.item);
+      return (
+        await db
+          .selectFrom('deployment_items')
+          .selectAll()
+          .where('deployment_id', '=', deploymentId)
+          .orderBy('name')
+          .execute()
+      ).map(mappers.item);
     },
     async upsertItem(item) {
       const row = mappers.itemRow(item);
       const { deployment_id: _d, name: _n, ...update } = row;
       try {
-        await db.insertInto('deployment_items').values(row).onConflict((oc) => oc.columns(['deployment_id', 'name']).doUpdateSet(update)).execute();
+        await db
+          .insertInto('deployment_items')
+          .values(row)
+          .onConflict((oc) => oc.columns(['deployment_id', 'name']).doUpdateSet(update))
+          .execute();
       } catch (error) {
-        if (isForeignKeyViolation(error)) throw new UnknownReferenceError('deployment', item.deploymentId, { cause: error });
+        if (isForeignKeyViolation(error))
+          throw new UnknownReferenceError('deployment', item.deploymentId, { cause: error });
         throw error;
       }
     },
@@ -72,8 +105,14 @@ export function deploymentRepository(db: Kysely<Database>, inTransaction: InTran
       if (patch.attempt !== undefined) set.attempt = patch.attempt;
       if (patch.error !== undefined) set.error = patch.error;
       if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
-      const result = await db.updateTable('deployment_items').set(set).where('deployment_id', '=', deploymentId).where('name', '=', name).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('deployment item', `${deploymentId}/${name}`);
+      const result = await db
+        .updateTable('deployment_items')
+        .set(set)
+        .where('deployment_id', '=', deploymentId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0)
+        throw new RecordNotFoundError('deployment item', `${deploymentId}/${name}`);
     },
   };
 }

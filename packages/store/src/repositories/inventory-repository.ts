@@ -20,19 +20,38 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
             .values(chunk)
             .onConflict((oc) =>
               oc.columns(['cluster_id', 'vmid']).doUpdateSet((eb) => ({
-                name: eb.ref('excluded.name'), node: eb.ref('excluded.node'), status: eb.ref('excluded.status'), ip: eb.ref('excluded.ip'),
-                type: eb.ref('excluded.type'), category: eb.ref('excluded.category'), memory: eb.ref('excluded.memory'), cores: eb.ref('excluded.cores'),
-                disk_size: eb.ref('excluded.disk_size'), uptime: eb.ref('excluded.uptime'), cpu_usage: eb.ref('excluded.cpu_usage'),
-                memory_usage: eb.ref('excluded.memory_usage'), is_template: eb.ref('excluded.is_template'), tags: eb.ref('excluded.tags'),
-                rdp_available: eb.ref('excluded.rdp_available'), ssh_available: eb.ref('excluded.ssh_available'), last_updated: eb.ref('excluded.last_updated'),
-                last_status_check: eb.ref('excluded.last_status_check'), sync_error: eb.ref('excluded.sync_error'), gone_at: eb.ref('excluded.gone_at'),
+                name: eb.ref('excluded.name'),
+                node: eb.ref('excluded.node'),
+                status: eb.ref('excluded.status'),
+                ip: eb.ref('excluded.ip'),
+                type: eb.ref('excluded.type'),
+                category: eb.ref('excluded.category'),
+                memory: eb.ref('excluded.memory'),
+                cores: eb.ref('excluded.cores'),
+                disk_size: eb.ref('excluded.disk_size'),
+                uptime: eb.ref('excluded.uptime'),
+                cpu_usage: eb.ref('excluded.cpu_usage'),
+                memory_usage: eb.ref('excluded.memory_usage'),
+                is_template: eb.ref('excluded.is_template'),
+                tags: eb.ref('excluded.tags'),
+                rdp_available: eb.ref('excluded.rdp_available'),
+                ssh_available: eb.ref('excluded.ssh_available'),
+                last_updated: eb.ref('excluded.last_updated'),
+                last_status_check: eb.ref('excluded.last_status_check'),
+                sync_error: eb.ref('excluded.sync_error'),
+                gone_at: eb.ref('excluded.gone_at'),
               })),
             )
             .execute();
         }
       }),
     async get(clusterId, vmid) {
-      const row = await db.selectFrom('vm_inventory').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      const row = await db
+        .selectFrom('vm_inventory')
+        .selectAll()
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
       return row && mappers.vm(row);
     },
     async list(filter = {}) {
@@ -40,7 +59,9 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
       // from vm_assignments' person/class index instead of scanning the inventory.
       let q = db
         .selectFrom('vm_inventory as v')
-        .leftJoin('vm_assignments as a', (join) => join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'))
+        .leftJoin('vm_assignments as a', (join) =>
+          join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'),
+        )
         .selectAll('v');
       if (filter.personId !== undefined) q = q.where('a.person_id', '=', filter.personId);
       if (filter.classIds !== undefined) {
@@ -54,7 +75,9 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
       if (filter.search !== undefined && filter.search !== '') {
         const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         const vmid = /^\d+$/.test(filter.search) ? Number(filter.search) : -1;
-        q = q.where((eb) => eb.or([eb(sql`lower(v.name)`, 'like', sql`${pattern} escape '\\'`), eb('v.vmid', '=', vmid)]));
+        q = q.where((eb) =>
+          eb.or([eb(sql`lower(v.name)`, 'like', sql`${pattern} escape '\\'`), eb('v.vmid', '=', vmid)]),
+        );
       }
       q = q.orderBy('v.cluster_id').orderBy('v.vmid');
       if (filter.limit !== undefined) q = q.limit(filter.limit);
@@ -63,16 +86,31 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
     async update(clusterId, vmid, patch) {
       const set = mappers.vmPatch(patch);
       if (Object.keys(set).length === 0) return (await this.get(clusterId, vmid)) !== undefined;
-      const result = await db.updateTable('vm_inventory').set(set).where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      const result = await db
+        .updateTable('vm_inventory')
+        .set(set)
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
     markGone: (clusterId, presentVmids, at) =>
       inTransaction(async (tx) => {
         const present = new Set(presentVmids);
-        const live = await tx.selectFrom('vm_inventory').select('vmid').where('cluster_id', '=', clusterId).where('gone_at', 'is', null).execute();
+        const live = await tx
+          .selectFrom('vm_inventory')
+          .select('vmid')
+          .where('cluster_id', '=', clusterId)
+          .where('gone_at', 'is', null)
+          .execute();
         const gone = live.map((r) => r.vmid).filter((vmid) => !present.has(vmid));
         for (let i = 0; i < gone.length; i += UPDATE_CHUNK) {
-          await tx.updateTable('vm_inventory').set({ gone_at: at }).where('cluster_id', '=', clusterId).where('vmid', 'in', gone.slice(i, i + UPDATE_CHUNK)).execute();
+          await tx
+            .updateTable('vm_inventory')
+            .set({ gone_at: at })
+            .where('cluster_id', '=', clusterId)
+            .where('vmid', 'in', gone.slice(i, i + UPDATE_CHUNK))
+            .execute();
         }
         return gone.length;
       }),

@@ -1,4 +1,9 @@
-import { DuplicateNameError, UnknownReferenceError, type InviteRedemption, type InviteRepository } from '@lab/proxmox-sdk';
+import {
+  DuplicateNameError,
+  UnknownReferenceError,
+  type InviteRedemption,
+  type InviteRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';
@@ -16,17 +21,31 @@ class Refused extends Error {
 export function inviteRepository(db: Kysely<Database>, inTransaction: InTransaction): InviteRepository {
   return {
     async create(invite) {
-      if (!(await db.selectFrom('classes').select('id').where('id', '=', invite.classId).executeTakeFirst())) throw new UnknownReferenceError('class', invite.classId);
-      if (invite.createdBy !== null && !(await db.selectFrom('people').select('id').where('id', '=', invite.createdBy).executeTakeFirst())) throw new UnknownReferenceError('person', invite.createdBy);
+      if (!(await db.selectFrom('classes').select('id').where('id', '=', invite.classId).executeTakeFirst()))
+        throw new UnknownReferenceError('class', invite.classId);
+      if (
+        invite.createdBy !== null &&
+        !(await db.selectFrom('people').select('id').where('id', '=', invite.createdBy).executeTakeFirst())
+      )
+        throw new UnknownReferenceError('person', invite.createdBy);
       try {
         const row = await db
           .insertInto('invites')
-          .values({ code_hash: invite.codeHash, class_id: invite.classId, created_by: invite.createdBy, created_at: invite.createdAt, expires_at: invite.expiresAt, max_uses: invite.maxUses, uses: 0 })
+          .values({
+            code_hash: invite.codeHash,
+            class_id: invite.classId,
+            created_by: invite.createdBy,
+            created_at: invite.createdAt,
+            expires_at: invite.expiresAt,
+            max_uses: invite.maxUses,
+            uses: 0,
+          })
           .returningAll()
           .executeTakeFirstOrThrow();
         return mappers.invite(row);
       } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateNameError('invite', invite.codeHash.slice(0, 8), { cause: error });
+        if (isUniqueViolation(error))
+          throw new DuplicateNameError('invite', invite.codeHash.slice(0, 8), { cause: error });
         throw error;
       }
     },
@@ -35,15 +54,35 @@ export function inviteRepository(db: Kysely<Database>, inTransaction: InTransact
       return row && mappers.invite(row);
     },
     async listForClass(classId) {
-      return (await db.selectFrom('invites').selectAll().where('class_id', '=', classId).orderBy('created_at', 'desc').orderBy('code_hash').execute()).map(mappers.invite);
+      return (
+        await db
+          .selectFrom('invites')
+          .selectAll()
+          .where('class_id', '=', classId)
+          .orderBy('created_at', 'desc')
+          .orderBy('code_hash')
+          .execute()
+      ).map(mappers.invite);
     },
     async redeem(codeHash, personId, now) {
       try {
         return await inTransaction(async (tx) => {
-          const invite = await tx.selectFrom('invites').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+          const invite = await tx
+            .selectFrom('invites')
+            .selectAll()
+            .where('code_hash', '=', codeHash)
+            .executeTakeFirst();
           if (!invite) return 'unknown';
           if (now > invite.expires_at) return 'expired';
-          if (await tx.selectFrom('invite_uses').select('person_id').where('code_hash', '=', codeHash).where('person_id', '=', personId).executeTakeFirst()) return 'already-used';
+          if (
+            await tx
+              .selectFrom('invite_uses')
+              .select('person_id')
+              .where('code_hash', '=', codeHash)
+              .where('person_id', '=', personId)
+              .executeTakeFirst()
+          )
+            return 'already-used';
           // The guard in the WHERE makes the counter safe against concurrent redemptions.
           const counted = await tx
             .updateTable('invites')
@@ -53,7 +92,10 @@ export function inviteRepository(db: Kysely<Database>, inTransaction: InTransact
             .executeTakeFirst();
           if (Number(counted.numUpdatedRows) === 0) return 'used-up';
           try {
-            await tx.insertInto('invite_uses').values({ code_hash: codeHash, person_id: personId, used_at: now }).execute();
+            await tx
+              .insertInto('invite_uses')
+              .values({ code_hash: codeHash, person_id: personId, used_at: now })
+              .execute();
           } catch (error) {
             if (isUniqueViolation(error)) throw new Refused('already-used');
             if (isForeignKeyViolation(error)) throw new UnknownReferenceError('person', personId, { cause: error });

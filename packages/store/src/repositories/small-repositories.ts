@@ -7,7 +7,11 @@ import { mappers } from '../row-mappers.js';
 export function clusterRepository(db: Kysely<Database>): ClusterRepository {
   return {
     async upsert(c) {
-      await db.insertInto('clusters').values(c).onConflict((oc) => oc.column('id').doUpdateSet({ name: c.name, url: c.url })).execute();
+      await db
+        .insertInto('clusters')
+        .values(c)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ name: c.name, url: c.url }))
+        .execute();
     },
     async get(id) {
       return db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
@@ -30,11 +34,20 @@ export function syncRepository(db: Kysely<Database>): SyncRepository {
     },
     async saveState(s) {
       const row = {
-        cluster_id: s.clusterId, last_full_sync_at: s.lastFullSyncAt, last_quick_sync_at: s.lastQuickSyncAt, last_success_at: s.lastSuccessAt,
-        consecutive_errors: s.consecutiveErrors, last_error: s.lastError, next_attempt_at: s.nextAttemptAt,
+        cluster_id: s.clusterId,
+        last_full_sync_at: s.lastFullSyncAt,
+        last_quick_sync_at: s.lastQuickSyncAt,
+        last_success_at: s.lastSuccessAt,
+        consecutive_errors: s.consecutiveErrors,
+        last_error: s.lastError,
+        next_attempt_at: s.nextAttemptAt,
       };
       const { cluster_id: _c, ...update } = row;
-      await db.insertInto('sync_state').values(row).onConflict((oc) => oc.column('cluster_id').doUpdateSet(update)).execute();
+      await db
+        .insertInto('sync_state')
+        .values(row)
+        .onConflict((oc) => oc.column('cluster_id').doUpdateSet(update))
+        .execute();
     },
     async acquireLease(name, holder, ttlMs, now) {
       // One atomic statement: insert, or take over only when expired or already ours.
@@ -65,7 +78,17 @@ export function syncRepository(db: Kysely<Database>): SyncRepository {
 export function auditRepository(db: Kysely<Database>): AuditRepository {
   return {
     async record(e) {
-      await db.insertInto('audit_log').values({ at: e.at, actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, details: JSON.stringify(e.details ?? {}) }).execute();
+      await db
+        .insertInto('audit_log')
+        .values({
+          at: e.at,
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          outcome: e.outcome,
+          details: JSON.stringify(e.details ?? {}),
+        })
+        .execute();
     },
     async list(filter = {}) {
       let q = db.selectFrom('audit_log').selectAll();

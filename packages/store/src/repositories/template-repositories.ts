@@ -1,4 +1,10 @@
-import { DuplicateTemplateMappingError, RecordNotFoundError, UnknownReferenceError, type TemplateInventoryRepository, type TemplateRepository } from '@lab/proxmox-sdk';
+import {
+  DuplicateTemplateMappingError,
+  RecordNotFoundError,
+  UnknownReferenceError,
+  type TemplateInventoryRepository,
+  type TemplateRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
@@ -13,7 +19,15 @@ export function templateRepository(db: Kysely<Database>, inTransaction: InTransa
         const row = await uniqueName('template', template.name, () =>
           tx
             .insertInto('templates')
-            .values({ name: template.name, description: template.description, memory: template.memory, cores: template.cores, is_active: mappers.flag(template.isActive), created_at: at, updated_at: at })
+            .values({
+              name: template.name,
+              description: template.description,
+              memory: template.memory,
+              cores: template.cores,
+              is_active: mappers.flag(template.isActive),
+              created_at: at,
+              updated_at: at,
+            })
             .returningAll()
             .executeTakeFirstOrThrow(),
         );
@@ -57,38 +71,70 @@ export function templateRepository(db: Kysely<Database>, inTransaction: InTransa
       return Number(result.numDeletedRows) > 0;
     },
     async addMapping(mapping) {
-      const exists = await db.selectFrom('templates').select('id').where('id', '=', mapping.templateId).executeTakeFirst();
+      const exists = await db
+        .selectFrom('templates')
+        .select('id')
+        .where('id', '=', mapping.templateId)
+        .executeTakeFirst();
       if (!exists) throw new UnknownReferenceError('template', mapping.templateId);
       await insertMapping(db, mapping);
     },
     async removeMapping(templateId, clusterId, node) {
-      const result = await db.deleteFrom('template_node_mappings').where('template_id', '=', templateId).where('cluster_id', '=', clusterId).where('node', '=', node).executeTakeFirst();
+      const result = await db
+        .deleteFrom('template_node_mappings')
+        .where('template_id', '=', templateId)
+        .where('cluster_id', '=', clusterId)
+        .where('node', '=', node)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async mappings(templateId) {
-      const rows = await db.selectFrom('template_node_mappings').selectAll().where('template_id', '=', templateId).orderBy('cluster_id').orderBy('node').execute();
+      const rows = await db
+        .selectFrom('template_node_mappings')
+        .selectAll()
+        .where('template_id', '=', templateId)
+        .orderBy('cluster_id')
+        .orderBy('node')
+        .execute();
       return rows.map((r) => ({ templateId: r.template_id, clusterId: r.cluster_id, node: r.node, vmid: r.vmid }));
     },
   };
   return repo;
 }
 
-async function insertMapping(db: Kysely<Database>, m: { templateId: number; clusterId: string; node: string; vmid: number }): Promise<void> {
+async function insertMapping(
+  db: Kysely<Database>,
+  m: { templateId: number; clusterId: string; node: string; vmid: number },
+): Promise<void> {
   try {
-    await db.insertInto('template_node_mappings').values({ template_id: m.templateId, cluster_id: m.clusterId, node: m.node, vmid: m.vmid }).execute();
+    await db
+      .insertInto('template_node_mappings')
+      .values({ template_id: m.templateId, cluster_id: m.clusterId, node: m.node, vmid: m.vmid })
+      .execute();
   } catch (error) {
-    if (isUniqueViolation(error)) throw new DuplicateTemplateMappingError({ templateId: m.templateId, clusterId: m.clusterId, node: m.node }, { cause: error });
+    if (isUniqueViolation(error))
+      throw new DuplicateTemplateMappingError(
+        { templateId: m.templateId, clusterId: m.clusterId, node: m.node },
+        { cause: error },
+      );
     throw error;
   }
 }
 
 /** The template inventory over kysely. */
-export function templateInventoryRepository(db: Kysely<Database>, inTransaction: InTransaction): TemplateInventoryRepository {
+export function templateInventoryRepository(
+  db: Kysely<Database>,
+  inTransaction: InTransaction,
+): TemplateInventoryRepository {
   return {
     async upsert(record) {
       const row = mappers.templateInventoryRow(record);
       const { cluster_id: _c, node: _n, vmid: _v, ...update } = row;
-      await db.insertInto('template_inventory').values(row).onConflict((oc) => oc.columns(['cluster_id', 'node', 'vmid']).doUpdateSet(update)).execute();
+      await db
+        .insertInto('template_inventory')
+        .values(row)
+        .onConflict((oc) => oc.columns(['cluster_id', 'node', 'vmid']).doUpdateSet(update))
+        .execute();
     },
     async list(filter = {}) {
       let q = db.selectFrom('template_inventory').selectAll();
@@ -97,26 +143,45 @@ export function templateInventoryRepository(db: Kysely<Database>, inTransaction:
       if (filter.vmid !== undefined) q = q.where('vmid', '=', filter.vmid);
       if (filter.name !== undefined) q = q.where('name', '=', filter.name);
       if (filter.isReplica !== undefined) q = q.where('is_replica', '=', mappers.flag(filter.isReplica));
-      if (filter.isClassTemplate !== undefined) q = q.where('is_class_template', '=', mappers.flag(filter.isClassTemplate));
+      if (filter.isClassTemplate !== undefined)
+        q = q.where('is_class_template', '=', mappers.flag(filter.isClassTemplate));
       if (filter.classId !== undefined) q = q.where('class_id', '=', filter.classId);
       if (!filter.includeVanished) q = q.where('vanished_at', 'is', null);
       return (await q.orderBy('cluster_id').orderBy('node').orderBy('vmid').execute()).map(mappers.templateInventory);
     },
     markVanished: (clusterId, present, at) =>
       inTransaction(async (tx) => {
-        const rows = await tx.selectFrom('template_inventory').select(['node', 'vmid']).where('cluster_id', '=', clusterId).where('vanished_at', 'is', null).execute();
+        const rows = await tx
+          .selectFrom('template_inventory')
+          .select(['node', 'vmid'])
+          .where('cluster_id', '=', clusterId)
+          .where('vanished_at', 'is', null)
+          .execute();
         const keep = new Set(present.map((p) => `${p.node}/${p.vmid}`));
         let n = 0;
         for (const r of rows) {
           if (keep.has(`${r.node}/${r.vmid}`)) continue;
-          await tx.updateTable('template_inventory').set({ vanished_at: at, health: 'missing' }).where('cluster_id', '=', clusterId).where('node', '=', r.node).where('vmid', '=', r.vmid).execute();
+          await tx
+            .updateTable('template_inventory')
+            .set({ vanished_at: at, health: 'missing' })
+            .where('cluster_id', '=', clusterId)
+            .where('node', '=', r.node)
+            .where('vmid', '=', r.vmid)
+            .execute();
           n++;
         }
         return n;
       }),
     async setHealth(clusterId, node, vmid, health, at) {
-      const result = await db.updateTable('template_inventory').set({ health, last_verified_at: at }).where('cluster_id', '=', clusterId).where('node', '=', node).where('vmid', '=', vmid).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('template inventory entry', `${clusterId}/${node}/${vmid}`);
+      const result = await db
+        .updateTable('template_inventory')
+        .set({ health, last_verified_at: at })
+        .where('cluster_id', '=', clusterId)
+        .where('node', '=', node)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0)
+        throw new RecordNotFoundError('template inventory entry', `${clusterId}/${node}/${vmid}`);
     },
   };
 }

@@ -6,12 +6,36 @@ import type { Database } from '../database.js';
 export function usageRepository(db: Kysely<Database>): UsageRepository {
   return {
     async policy(classId) {
-      const r = await db.selectFrom('class_time_policies').selectAll().where('class_id', '=', classId).executeTakeFirst();
-      return r && { classId: r.class_id, quotaHours: r.quota_hours === null ? null : Number(r.quota_hours), maxRunning: r.max_running, maxRunningInClass: r.max_running_in_class, idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent), idleForMinutes: r.idle_for_minutes, keepsPerSession: r.keeps_per_session, idleWarnMinutes: r.idle_warn_minutes };
+      const r = await db
+        .selectFrom('class_time_policies')
+        .selectAll()
+        .where('class_id', '=', classId)
+        .executeTakeFirst();
+      return (
+        r && {
+          classId: r.class_id,
+          quotaHours: r.quota_hours === null ? null : Number(r.quota_hours),
+          maxRunning: r.max_running,
+          maxRunningInClass: r.max_running_in_class,
+          idleCpuBelowPercent: r.idle_cpu_below_percent === null ? null : Number(r.idle_cpu_below_percent),
+          idleForMinutes: r.idle_for_minutes,
+          keepsPerSession: r.keeps_per_session,
+          idleWarnMinutes: r.idle_warn_minutes,
+        }
+      );
     },
     async savePolicy(record) {
-      if (!(await db.selectFrom('classes').select('id').where('id', '=', record.classId).executeTakeFirst())) throw new UnknownReferenceError('class', record.classId);
-      const values = { quota_hours: record.quotaHours, max_running: record.maxRunning, max_running_in_class: record.maxRunningInClass, idle_cpu_below_percent: record.idleCpuBelowPercent, idle_for_minutes: record.idleForMinutes, keeps_per_session: record.keepsPerSession, idle_warn_minutes: record.idleWarnMinutes };
+      if (!(await db.selectFrom('classes').select('id').where('id', '=', record.classId).executeTakeFirst()))
+        throw new UnknownReferenceError('class', record.classId);
+      const values = {
+        quota_hours: record.quotaHours,
+        max_running: record.maxRunning,
+        max_running_in_class: record.maxRunningInClass,
+        idle_cpu_below_percent: record.idleCpuBelowPercent,
+        idle_for_minutes: record.idleForMinutes,
+        keeps_per_session: record.keepsPerSession,
+        idle_warn_minutes: record.idleWarnMinutes,
+      };
       await db
         .insertInto('class_time_policies')
         .values({ class_id: record.classId, ...values })
@@ -29,28 +53,64 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     async closeInterval(clusterId, vmid, at) {
-      const open = await db.selectFrom('vm_usage_intervals').select('started_at').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).where('ended_at', 'is', null).executeTakeFirst();
+      const open = await db
+        .selectFrom('vm_usage_intervals')
+        .select('started_at')
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
       if (!open) return false;
       const result = await db
         .updateTable('vm_usage_intervals')
         .set({ ended_at: Math.max(at, Number(open.started_at)) })
-        .where('cluster_id', '=', clusterId).where('vmid', '=', vmid).where('ended_at', 'is', null)
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .where('ended_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
     async intervals(vms, since) {
       if (vms.length === 0) return [];
-      let query = db.selectFrom('vm_usage_intervals').selectAll().where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))));
-      if (since !== undefined) query = query.where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
+      let query = db
+        .selectFrom('vm_usage_intervals')
+        .selectAll()
+        .where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))));
+      if (since !== undefined)
+        query = query.where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
       const rows = await query.orderBy('started_at').orderBy('vmid').execute();
-      return rows.map((r) => ({ clusterId: r.cluster_id, vmid: r.vmid, startedAt: Number(r.started_at), endedAt: r.ended_at === null ? null : Number(r.ended_at) }));
+      return rows.map((r) => ({
+        clusterId: r.cluster_id,
+        vmid: r.vmid,
+        startedAt: Number(r.started_at),
+        endedAt: r.ended_at === null ? null : Number(r.ended_at),
+      }));
     },
     async idle(clusterId, vmid) {
-      const r = await db.selectFrom('vm_idle').selectAll().where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
-      return r && { clusterId: r.cluster_id, vmid: r.vmid, idleSince: r.idle_since === null ? null : Number(r.idle_since), warnedAt: r.warned_at === null ? null : Number(r.warned_at), keptAt: r.kept_at === null ? null : Number(r.kept_at), keepsUsed: r.keeps_used };
+      const r = await db
+        .selectFrom('vm_idle')
+        .selectAll()
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
+      return (
+        r && {
+          clusterId: r.cluster_id,
+          vmid: r.vmid,
+          idleSince: r.idle_since === null ? null : Number(r.idle_since),
+          warnedAt: r.warned_at === null ? null : Number(r.warned_at),
+          keptAt: r.kept_at === null ? null : Number(r.kept_at),
+          keepsUsed: r.keeps_used,
+        }
+      );
     },
     async saveIdle(record) {
-      const values = { idle_since: record.idleSince, warned_at: record.warnedAt, kept_at: record.keptAt, keeps_used: record.keepsUsed };
+      const values = {
+        idle_since: record.idleSince,
+        warned_at: record.warnedAt,
+        kept_at: record.keptAt,
+        keeps_used: record.keepsUsed,
+      };
       await db
         .insertInto('vm_idle')
         .values({ cluster_id: record.clusterId, vmid: record.vmid, ...values })
@@ -58,7 +118,11 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .execute();
     },
     async clearIdle(clusterId, vmid) {
-      const result = await db.deleteFrom('vm_idle').where('cluster_id', '=', clusterId).where('vmid', '=', vmid).executeTakeFirst();
+      const result = await db
+        .deleteFrom('vm_idle')
+        .where('cluster_id', '=', clusterId)
+        .where('vmid', '=', vmid)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };
