@@ -130,9 +130,11 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     expect(lostAnswers).toBeGreaterThanOrEqual(1);
     const sent = sim.requests.count(CLONES);
     const retries = sent - 32;
-    // At most one retry per failed request: exactly one per refused POST, none after a lost answer (the VM is adopted).
+    // At most one retry per failed request: one per refused POST, and at most one after a lost answer
+    // (none when the VM shows up within the grace period and is adopted; one when a loaded machine
+    // lets the grace period pass first, and the resend then finds the VMID taken and adopts it).
     expect(retries).toBeLessThanOrEqual(refused + lostAnswers);
-    expect(retries).toBe(refused);
+    expect(retries).toBeGreaterThanOrEqual(refused);
 
     const perName = new Map<string, number>();
     for (const c of sim.state.acceptedClones.filter((x) => x.outcome === 'ok'))
