@@ -18,7 +18,10 @@ for (const dir of readdirSync(join(root, 'packages')).sort()) {
   const esmOnly = !JSON.stringify(manifest.exports ?? {}).includes('"require"');
   const checks = [
     ['publint', [bin('publint'), ['--strict', packageDir]]],
-    ['attw', [bin('attw'), ['--pack', packageDir, '--format', 'table-flipped', ...(esmOnly ? ['--profile', 'esm-only'] : [])]]],
+    [
+      'attw',
+      [bin('attw'), ['--pack', packageDir, '--format', 'table-flipped', ...(esmOnly ? ['--profile', 'esm-only'] : [])]],
+    ],
   ];
   for (const [name, [command, args]] of checks) {
     try {
