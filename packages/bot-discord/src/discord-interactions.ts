@@ -221,7 +221,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
               command,
               subcommand: sub!.name,
               option: focused.name,
-              partial: String(focused.value ?? ''),
+              partial: typeof focused.value === 'string' ? focused.value : String(focused.value),
             })
           : [];
         return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });

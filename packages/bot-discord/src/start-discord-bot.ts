@@ -63,7 +63,7 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
     requestListener: bot.requestListener,
     notifier: createDiscordPersonNotifier({ rest, store, logger }),
     finishDeployment: (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary),
-    stop: async () => undefined,
-    idle: bot.idle,
+    stop: () => Promise.resolve(),
+    idle: () => bot.idle(),
   };
 }

@@ -9,7 +9,7 @@ import {
   type CommandRouter,
   type Reply,
 } from '@lab/commands';
-import { SlackProgressMessage, finishSlackProgress, type SlackChatApi } from './slack-progress.js';
+import { SlackProgressMessage, finishSlackProgress } from './slack-progress.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -95,7 +95,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   /** A progress message and the `onProgress` handler that edits it, throttled (the last state is always shown). */
   const progressFor = (channel: string, responseUrl: string | undefined, respond: RespondFn) => {
     const message = new SlackProgressMessage(
-      app.client as unknown as SlackChatApi,
+      app.client,
       respond,
       { channel, ...(responseUrl ? { responseUrl } : {}) },
       logger,
@@ -305,8 +305,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (options.socketModeAppToken) await app.stop();
     },
     idle: () => running.idle(),
-    finishDeployment: (deployment, summary) =>
-      finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
+    finishDeployment: (deployment, summary) => finishSlackProgress(app.client, deployment.notify, summary, { logger }),
   };
 }
 

@@ -34,8 +34,8 @@ export async function startSlackBot(options: StartSlackBotOptions): Promise<Star
   return {
     requestListener: bot.requestListener,
     notifier: createSlackPersonNotifier({ client: bot.app.client, store: options.store, logger }),
-    finishDeployment: bot.finishDeployment,
-    stop: bot.stop,
-    idle: bot.idle,
+    finishDeployment: (deployment, summary) => bot.finishDeployment(deployment, summary),
+    stop: () => bot.stop(),
+    idle: () => bot.idle(),
   };
 }

@@ -109,7 +109,7 @@ export function addPluginCommands(
         sub.positional.forEach((key, i) => {
           if (args[i] !== undefined && !(Array.isArray(args[i]) && args[i].length === 0)) values[key] = args[i];
         });
-        const given = command.opts();
+        const given = command.opts<Record<string, unknown>>();
         for (const [attribute, { key, shape }] of flags) {
           const value = given[attribute];
           if (value === undefined) continue;

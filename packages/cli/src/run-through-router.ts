@@ -79,11 +79,11 @@ export async function runThroughRouter(call: PluginCall): Promise<void> {
 /** Writes a reply's files (an `.rdp` file from `lab myvm connect`) into `dir`; returns their paths. */
 async function writeAttachments(files: NonNullable<Reply['attachments']>, dir: string): Promise<string[]> {
   const { mkdirSync, writeFileSync } = await import('node:fs');
-  const { basename, join } = await import('node:path');
+  const path = await import('node:path');
   mkdirSync(dir, { recursive: true });
   return files.map((f) => {
-    const path = join(dir, basename(f.filename));
-    writeFileSync(path, f.content);
-    return path;
+    const file = path.join(dir, path.basename(f.filename));
+    writeFileSync(file, f.content);
+    return file;
   });
 }

@@ -52,8 +52,8 @@ export function startLab<T>(
     });
     let stdout = '';
     let stderr = '';
-    child.stderr!.on('data', (c) => (stderr += c));
-    child.stdout!.on('data', (c) => {
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.on('data', (c) => {
       stdout += c;
       const newline = stdout.indexOf('\n');
       if (newline >= 0) done({ child, first: JSON.parse(stdout.slice(0, newline)) as T });

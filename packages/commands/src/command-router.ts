@@ -288,7 +288,7 @@ export class CommandRouter {
       try {
         const reply = await sub.run(ctx, parsed.data);
         await audit(actor, reply.error ? 'denied' : 'ok', {
-          options: withoutSensitive(parsed.data as Record<string, unknown>, sub.sensitiveOptions),
+          options: withoutSensitive(parsed.data, sub.sensitiveOptions),
           platform: invocation.platform,
         });
         const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation));

@@ -59,7 +59,9 @@ export class ProgressThrottle {
     if (!update) return;
     this.#pending = undefined;
     this.#lastSent = Date.now();
-    this.#chain = this.#chain.then(() => this.#options.send(update)).catch(this.#options.onError);
+    this.#chain = this.#chain
+      .then(() => this.#options.send(update))
+      .catch((error: unknown) => this.#options.onError(error));
   }
 
   #clearTimer(): void {

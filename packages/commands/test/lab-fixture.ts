@@ -9,8 +9,7 @@ type Services = ReturnType<CommandsModule['createLabServices']>;
 type LabOfCommands = TestLab<Router, Services>;
 
 /** This package's sources as the command layer of a test lab (typed structurally in the SDK). */
-const asLabCommands = (commands: CommandsModule): TestLabCommands<Router, Services> =>
-  commands as unknown as TestLabCommands<Router, Services>;
+const asLabCommands = (commands: CommandsModule): TestLabCommands<Router, Services> => commands;
 
 /** The SDK's test lab over this package's sources; `options.store` replaces its memory store. */
 export function lab(

@@ -209,7 +209,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
         timeScale: time.timeScale,
       };
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 
   const server: Server = createServer({ cert, key }, (req, res) => {

@@ -93,7 +93,7 @@ describe('the Terraform path', () => {
     expect(allText(dir)).not.toContain(sim.tokenSecret);
 
     const workspace = (await parseDir(dir)) as Record<string, Record<string, Array<Record<string, unknown>>>>;
-    const call = (workspace.module?.class?.[0] ?? {}) as Record<string, unknown>;
+    const call = workspace.module?.class?.[0] ?? {};
     expect(call.source).toBe('./modules/proxmox-class');
     const copied = (await parseDir(join(dir, 'modules/proxmox-class'))) as Record<
       string,

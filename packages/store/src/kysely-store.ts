@@ -37,7 +37,7 @@ export class KyselyStore implements Store {
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
     readonly db: Kysely<Database>,
     readonly engine: Engine,
-    private readonly onClose: () => Promise<void> = async () => undefined,
+    private readonly onClose: () => Promise<void> = () => Promise.resolve(),
   ) {
     const inTransaction = inTransactionOf(db);
     this.clusters = this.#guarded(clusterRepository(db), 'clusters');

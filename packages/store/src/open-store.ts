@@ -52,7 +52,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       // Epoch-millisecond columns are bigint; they fit a JS number.
       types: {
         getTypeParser: ((oid: number, format?: string) =>
-          oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+          (oid === INT8_OID
+            ? Number
+            : pg.types.getTypeParser(oid, format as 'text')) as unknown) as typeof pg.types.getTypeParser,
       },
     });
     // An idle connection the server drops (restart, failover) must not crash the process; the pool

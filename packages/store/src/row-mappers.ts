@@ -173,7 +173,7 @@ export const mappers = {
       const column = VM_COLUMNS[key as keyof VmInventoryRecord];
       out[column] = typeof value === 'boolean' ? flag(value) : value;
     }
-    return out as Partial<Row<'vm_inventory'>>;
+    return out;
   },
   deployment: (r: Row<'deployments'>): DeploymentRecord => ({
     id: r.id,

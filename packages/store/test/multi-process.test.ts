@@ -37,11 +37,11 @@ function run(
   let stderr = '';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((r) => (markReady = r));
-  child.stdout!.on('data', (c) => {
+  child.stdout.on('data', (c) => {
     stdout += c;
     if (stdout.includes('{"ready":true}')) markReady();
   });
-  child.stderr!.on('data', (c) => (stderr += c));
+  child.stderr.on('data', (c) => (stderr += c));
   const done = new Promise<{ code: number | null; lines: Acquired[]; stderr: string }>((r) =>
     child.on('exit', (code) => {
       markReady();
@@ -56,7 +56,7 @@ function run(
       });
     }),
   );
-  return { child, ready, go: () => child.stdin!.end('go\n'), done };
+  return { child, ready, go: () => child.stdin.end('go\n'), done };
 }
 
 /** No acquisition by one holder falls inside a window another holder still held. */

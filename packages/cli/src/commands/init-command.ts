@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { globals, out } from '../global-options.js';
+import type { InitOptions } from '../init.js';
 
 /** `lab init`: writes the configuration, pins the certificate, creates the store and the first admin. */
 export function addInitCommand(program: Command): void {
@@ -15,7 +16,7 @@ export function addInitCommand(program: Command): void {
     .option('--ca <file>', 'trust the CA in this PEM file instead of pinning (e.g. a copy of /etc/pve/pve-root-ca.pem)')
     .option('--admin <username>', 'the first admin person (default: your OS user name)')
     .option('--force', 'overwrite an existing configuration file')
-    .action(async (options, command: Command) => {
+    .action(async (options: InitOptions, command: Command) => {
       const { runInit } = await import('../init.js');
       await runInit({ ...options, ...globals(command) }, out);
     });

@@ -36,7 +36,7 @@ function verifiedConnection(tls: PveTlsOptions, context: { clusterId: string; ba
         done(problem);
       } else done(null, socket);
     });
-    socket.once('error', (error) => done(error));
+    socket.once('error', (error: Error) => done(error));
     return undefined;
   };
 }

@@ -2,6 +2,7 @@ import { die, paramError } from '../sim-error.js';
 import { listDrives } from '../model/drives.js';
 import type { SimGuest } from '../model/types.js';
 import { route, type RouteTable } from './route-table.js';
+import { paramText } from '../param-text.js';
 
 /** Config keys that end up on the cloud-init drive (the VM name is the hostname). */
 const CLOUDINIT_KEYS = /^(ciuser|cipassword|citype|ciupgrade|sshkeys|nameserver|searchdomain|ipconfig\d+|name)$/;
@@ -24,7 +25,7 @@ function cloudinitValues(guest: SimGuest): Record<string, string> {
  */
 function checkSshKeys(value: unknown): void {
   if (value === undefined) return;
-  const text = String(value);
+  const text = paramText(value);
   if (!URLENCODED.test(text)) throw paramError({ sshkeys: `invalid format - invalid urlencoded string: ${text}` });
   let decoded: string;
   try {

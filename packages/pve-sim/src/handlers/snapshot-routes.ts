@@ -2,6 +2,7 @@ import { die, paramError } from '../sim-error.js';
 import { snapshotsOf } from '../model/snapshots.js';
 import type { SimGuest } from '../model/types.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
+import { paramText } from '../param-text.js';
 
 /** Seconds a snapshot, a rollback and a snapshot delete take in the sim. */
 const SNAPSHOT_SECONDS = 1;
@@ -59,7 +60,7 @@ export function registerSnapshotRoutes(table: RouteTable): void {
         const parent = [...snaps.keys()].at(-1);
         snaps.set(name, {
           name,
-          description: String(req.params.description ?? ''),
+          description: paramText(req.params.description),
           snaptime: Math.floor(ctx.state.time.now() / 1000),
           vmstate: req.params.vmstate === 1,
           ...(parent ? { parent } : {}),
@@ -74,7 +75,7 @@ export function registerSnapshotRoutes(table: RouteTable): void {
   route(table, 'GET', `${base}/{snapname}`, (req, ctx) => {
     const guest = guestOf(ctx, req.params);
     if (!snapshotsOf(guest).has(req.params.snapname as string))
-      throw die(`snapshot '${req.params.snapname}' does not exist`);
+      throw die(`snapshot '${paramText(req.params.snapname)}' does not exist`);
     return [{ cmd: 'config' }, { cmd: 'rollback' }];
   });
   route(table, 'DELETE', `${base}/{snapname}`, (req, ctx) => {
@@ -96,7 +97,7 @@ export function registerSnapshotRoutes(table: RouteTable): void {
   route(table, 'POST', `${base}/{snapname}/rollback`, (req, ctx) => {
     const guest = guestOf(ctx, req.params);
     const snap = snapshotsOf(guest).get(req.params.snapname as string);
-    if (!snap) throw die(`snapshot '${req.params.snapname}' does not exist`);
+    if (!snap) throw die(`snapshot '${paramText(req.params.snapname)}' does not exist`);
     checkLock(guest);
     guest.config.lock = 'rollback';
     return ctx.state.tasks.start(guest.node, 'qmrollback', String(guest.vmid), req.principal.userid, async () => {

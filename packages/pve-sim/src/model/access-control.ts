@@ -1,4 +1,5 @@
 import { PveSimError } from '../sim-error.js';
+import { paramText } from '../param-text.js';
 
 /**
  * PVE's privileges by category and level, as pve-access-control `src/PVE/AccessControl.pm`
@@ -294,7 +295,7 @@ export class AccessControl {
         if (noerr) return false;
         throw permissionDenied();
       }
-      const path = template.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? ''));
+      const path = template.replace(/\{(\w+)\}/g, (_, name: string) => paramText(params[name]));
       const any = Boolean(options.any);
       if (noerr) return this.has(authid, path, privs, any);
       this.check(authid, path, privs, any);

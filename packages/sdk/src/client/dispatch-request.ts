@@ -119,12 +119,12 @@ export function dispatchRequest(
     try {
       dispatcher.dispatch(
         {
-          method: options.method as Dispatcher.HttpMethod,
+          method: options.method,
           path: options.path,
           headers: options.headers,
           body: options.body,
         },
-        handler as unknown as Dispatcher.DispatchHandler,
+        handler,
       );
     } catch (err) {
       fail(err as Error);

@@ -17,7 +17,7 @@ export function readPveData<T>(raw: RawResponse, facts: PveRequestFacts, schema?
   if (typeof parsed !== 'object' || parsed === null || !('data' in parsed)) {
     throw new PveResponseShapeError({ ...facts, issues: ['body has no "data" field'], bodyExcerpt: excerpt(raw.body) });
   }
-  const data = (parsed as { data: unknown }).data;
+  const data = parsed.data;
   if (!schema) return data as T;
   const result = schema.safeParse(data);
   if (result.success) return result.data;

@@ -3,11 +3,12 @@ import type { Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { pveResources } from '../pve/pve-resources.js';
+import type { GuestConfig } from '../pve/pve-schemas.js';
 
 /** Where a guest is and its config once no operation holds it. */
 export interface GuestState {
   node: string;
-  config: Record<string, unknown>;
+  config: GuestConfig;
 }
 
 /** Thrown when a guest stays locked past the deadline (a clone or migration that does not end). */

@@ -121,7 +121,7 @@ export async function resetOneVm(
         assignment?.classId === plan.classId &&
         assignment.personId === vm.personId &&
         Number(state.config.template) !== 1;
-      if (!ours && !hasClassTag({ tags: state.config.tags as string | undefined }, plan.classId))
+      if (!ours && !hasClassTag({ tags: state.config.tags }, plan.classId))
         throw new VmResetError(
           `${item.name} (${currentVmid}) is no longer ${vm.owner ?? 'the student'}'s VM of ${plan.classId}; it was left alone`,
           { vmid: currentVmid },

@@ -1,3 +1,4 @@
+import type { GuestConfig } from '../pve/pve-schemas.js';
 import type { VmCategory, VmInventoryRecord } from '../store/records.js';
 
 /** Operating-system family from PVE's `ostype` (`win10`, `l26`, LXC's `debian`, …). */
@@ -27,7 +28,7 @@ export function driveSizeBytes(line: unknown): number | null {
 /** An inventory row built from a VM's config (what a deployment registers right after a clone). */
 export function inventoryRowFromConfig(
   facts: { clusterId: string; node: string; vmid: number; type?: 'qemu' | 'lxc'; status?: string; now: number },
-  config: Record<string, unknown>,
+  config: GuestConfig,
   bootDiskKey?: string,
 ): VmInventoryRecord {
   const memory = typeof config.memory === 'number' ? config.memory : Number.parseInt(String(config.memory ?? ''), 10);

@@ -128,7 +128,7 @@ export class InventoryService {
     const now = this.#clock.now();
     const states = await this.#store.sync.listStates();
     const max = (xs: Array<number | null>) =>
-      xs.some((x) => x !== null) ? Math.max(...(xs.filter((x) => x !== null) as number[])) : null;
+      xs.some((x) => x !== null) ? Math.max(...xs.filter((x): x is number => x !== null)) : null;
     return {
       total: all.length,
       fresh: all.filter((v) => now - v.lastUpdated <= this.#staleAfterMs).length,

@@ -73,7 +73,7 @@ export function pveEndpointTemplate(path: string): string {
     const segment = segments[i]!;
     const previous = segments[i - 1];
     if (i > 0 && previous !== undefined && NAMED_AFTER[previous] !== undefined && segment !== '')
-      out.push(NAMED_AFTER[previous]!);
+      out.push(NAMED_AFTER[previous]);
     else if (/^\d+$/.test(segment)) out.push('{vmid}');
     else if (segment.startsWith('UPID:')) out.push('{upid}');
     else out.push(segment);

@@ -14,4 +14,4 @@ export interface PersonNotifier {
 }
 
 /** A notifier that tells no one (a process with no chat front end). */
-export const silentNotifier: PersonNotifier = { notifyPerson: async () => false };
+export const silentNotifier: PersonNotifier = { notifyPerson: () => Promise.resolve(false) };

@@ -37,8 +37,31 @@ export const nodeEntrySchema = z.object({ node: z.string(), status: z.string().o
 /** One entry of `GET /nodes/{node}/qemu` or `…/lxc`. */
 export const guestEntrySchema = z.object({ vmid: z.coerce.number() }).loose();
 
-/** A guest's configuration (`…/qemu/{vmid}/config`, `…/lxc/{vmid}/config`): keys as PVE sends them. */
-export const guestConfigSchema = z.record(z.string(), z.unknown());
+/** A config value PVE may send as a number or as its decimal string, depending on version and key. */
+const numberOrText = z.union([z.number(), z.string()]);
+
+/**
+ * A guest's configuration (`…/qemu/{vmid}/config`, `…/lxc/{vmid}/config`): every key as PVE sends
+ * it, with the keys the SDK reads typed (PVE's schema: `pve-qemu-server` `PVE::QemuServer` confdesc).
+ */
+export const guestConfigSchema = z
+  .object({
+    name: z.string().optional(),
+    hostname: z.string().optional(),
+    tags: z.string().optional(),
+    description: z.string().optional(),
+    lock: z.string().optional(),
+    template: numberOrText.optional(),
+    memory: numberOrText.optional(),
+    cores: numberOrText.optional(),
+    sockets: numberOrText.optional(),
+    agent: numberOrText.optional(),
+    ostype: z.string().optional(),
+    boot: z.string().optional(),
+    bootdisk: z.string().optional(),
+    digest: z.string().optional(),
+  })
+  .catchall(z.unknown());
 
 /** `GET /nodes/{node}/qemu/{vmid}/status/current`, as far as the SDK relies on it. */
 export const qemuStatusSchema = z.object({ status: z.string() }).loose();

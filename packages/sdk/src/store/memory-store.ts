@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/require-await -- an in-memory Store: each repository method is async so that it
+   honours the port's contract (a Promise, with a throw turned into a rejection) without anything to await. */
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { TransactionGuard } from './transaction-guard.js';
 import type {
@@ -798,8 +800,8 @@ export function createMemoryStore(): Store {
     usage: serialized(raw.usage, 'usage', lock, guard),
     audit: serialized(raw.audit, 'audit', lock, guard),
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
-    transaction: raw.transaction,
-    close: raw.close,
+    transaction: (fn) => raw.transaction(fn),
+    close: () => raw.close(),
   };
   return store;
 }

@@ -184,13 +184,9 @@ async function convert(
     maxPollIntervalMs: options.pollIntervalMs ?? 2000,
     pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
   });
-  await waitForCloneLock(
-    api,
-    node,
-    vmid,
-    clock.now() + 60_000,
-    options.pollIntervalMs ?? 1000,
-    clock,
-    async () => new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+  await waitForCloneLock(api, node, vmid, clock.now() + 60_000, options.pollIntervalMs ?? 1000, clock, () =>
+    Promise.resolve(
+      new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+    ),
   );
 }

@@ -25,8 +25,8 @@ function allMigrations(engine: Engine): Record<string, Migration> {
 
 class InCodeMigrationProvider implements MigrationProvider {
   constructor(private readonly engine: Engine) {}
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return allMigrations(this.engine);
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(allMigrations(this.engine));
   }
 }
 
@@ -67,9 +67,12 @@ export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Prom
 function checked(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`store migration '${failed}' failed: ${(result.error as Error).message ?? String(result.error)}`, {
-      cause: result.error,
-    });
+    throw new Error(
+      `store migration '${failed}' failed: ${result.error instanceof Error ? result.error.message : JSON.stringify(result.error)}`,
+      {
+        cause: result.error,
+      },
+    );
   }
   return result;
 }
