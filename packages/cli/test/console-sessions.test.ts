@@ -195,6 +195,34 @@ describe('/myvm console links', () => {
     }
   });
 
+  it('holds a bounded amount of screen data for a viewer that reads slowly, and loses none of it', async () => {
+    const { viewer } = await openedViewer('alice');
+    const frame = 16 + 640 * 400 * 4;
+    const frames = 24;
+    viewer.ws.pause(); // the browser stops reading: its socket fills up
+    for (let i = 0; i < frames; i++) viewer.ws.send(Buffer.from([3, 0, 0, 0, 0, 0, 2, 128, 1, 144]));
+    // Watch what the relay holds until it stops changing: PVE is then paused, or everything is buffered.
+    let most = 0;
+    let last = -1;
+    let steady = 0;
+    while (steady < 10) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = lab.console.bufferedBytes;
+      most = Math.max(most, now);
+      steady = now === last ? steady + 1 : 0;
+      last = now;
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThan(6 * 1024 * 1024); // without backpressure it would hold most of the 24.6 MB asked for
+    const got = () => viewer.received.reduce((n, b) => n + b.length, 0);
+    const before = got();
+    viewer.ws.resume();
+    await expect.poll(got, { timeout: 30_000 }).toBe(before + frames * frame);
+    expect(lab.console.bufferedBytes).toBe(0);
+    viewer.ws.close();
+    await viewer.closed;
+  });
+
   it('ends the session when the VM stops', async () => {
     const { viewer } = await openedViewer('bob');
     lab.sim.ops.power('pve2', 101, 'qemu', 'stop', 'root@pam');
