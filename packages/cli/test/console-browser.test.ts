@@ -31,6 +31,7 @@ interface PageGlobals {
 
 /** The page's script has connected noVNC. Page functions (serialized, so self-contained), not source strings: the CSP forbids eval. */
 const CONNECTED = () => (globalThis as unknown as PageGlobals).document.body.dataset.state === 'connected';
+const DISCONNECTED = () => (globalThis as unknown as PageGlobals).document.body.dataset.state === 'disconnected';
 const missing = existsSync(CHROMIUM)
   ? undefined
   : `${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it)`;
@@ -162,6 +163,21 @@ describe.skipIf(missing !== undefined)('the console in a real browser (headless 
       });
     }, token);
     expect(outcome).toBe('closed 1006');
+    await page.close();
+  });
+
+  it('tells the person why the session ended: the VM stopped', async () => {
+    const { url } = await lab.link('alice');
+    const page = await watchedPage();
+    await page.goto(url!);
+    await page.waitForFunction(CONNECTED, undefined, { timeout: 30_000 });
+    const vm = lab.sim.state.guests.get(100)!;
+    lab.sim.ops.power(vm.node, 100, 'qemu', 'stop', 'root@pam');
+    await page.waitForFunction(DISCONNECTED, undefined, { timeout: 30_000 });
+    expect(await page.locator('#status').textContent()).toBe(
+      'The VM stopped, so its console closed; start it with /myvm start and ask for a new link.',
+    );
+    vm.status = 'running';
     await page.close();
   });
 

@@ -35,6 +35,8 @@ export const ENDPOINTS = [
   ['POST', '/nodes/{node}/qemu/{vmid}/status/start', 'QemuStart'],
   ['POST', '/nodes/{node}/qemu/{vmid}/status/stop', 'QemuStop'],
   ['POST', '/nodes/{node}/qemu/{vmid}/template', 'QemuTemplate'],
+  ['POST', '/nodes/{node}/qemu/{vmid}/vncproxy', 'QemuVncProxy'],
+  ['GET', '/nodes/{node}/qemu/{vmid}/vncwebsocket', 'QemuVncWebSocket'],
   ['GET', '/nodes/{node}/storage', 'StorageList'],
   ['GET', '/nodes/{node}/tasks/{upid}/log', 'TaskLog'],
   ['GET', '/nodes/{node}/tasks/{upid}/status', 'TaskStatus'],
@@ -65,7 +67,8 @@ function typeOf(schema, indent, response) {
   if (!schema || typeof schema !== 'object') return 'unknown';
   if (Array.isArray(schema.enum) && schema.type === 'string')
     return schema.enum.map((v) => JSON.stringify(String(v))).join(' | ');
-  switch (schema.type) {
+  // Some answers (vncproxy's) list properties without saying `type: object`.
+  switch (schema.type ?? (schema.properties ? 'object' : undefined)) {
     case 'string':
       return 'string';
     case 'integer':

@@ -43,7 +43,7 @@ export { MAX_TIMER_MS, TIMER_MS_MESSAGE } from './util/timer-limit.js';
 export { ProxmoxClient, type PveVersion } from './client/proxmox-client.js';
 export * from './client/client-options.js';
 export * from './client/clusters.js';
-export { pvePath } from './client/pve-path.js';
+export { pvePath } from './pve/pve-path.js';
 export { checkPeer as checkPveTlsPeer, normalizeFingerprint, type PveTlsOptions } from './client/tls-connector.js';
 export { parseUpid, type Upid } from './tasks/upid.js';
 export { waitForTask, type TaskResult, type WaitForTaskOptions } from './tasks/wait-for-task.js';
@@ -236,6 +236,7 @@ export {
   type NodeEntry,
   type PermissionMap,
   type QemuStatus,
+  type VncProxyTicket,
   type StorageEntry,
   type TaskLogLine,
   type TaskStatus,
@@ -244,7 +245,7 @@ export type * from './pve/generated/pve-api-types.js';
 export { RetryBudget, type RetryBudgetOptions } from './client/retry-budget.js';
 export { withRetryBudget } from './client/budgeted-api.js';
 
-// The browser console: one-time links, the VNC relay's handshakes, session watching.
+// The browser console: one-time links, the VNC relay, session watching.
 export * from './console/console-errors.js';
 export { hashConsoleToken, isConsoleToken } from './console/console-token.js';
 export {
@@ -263,7 +264,10 @@ export {
   type ConsoleEndReason,
   type ConsoleWatchDeps,
 } from './console/console-watch.js';
-export { requestVncProxy, vncWebSocketPath, type VncProxy } from './console/vnc-proxy.js';
-export { ByteQueue } from './console/byte-queue.js';
-export { authenticateToVncServer, greetVncViewerWithoutAuth } from './console/rfb-handshake.js';
-export { vncAuthResponse } from './console/vnc-des.js';
+export {
+  relayVncConsole,
+  type ConsoleOutcome,
+  type VncConsoleEnds,
+  type VncConsoleRelayDeps,
+  type VncConsoleSession,
+} from './console/vnc-console-relay.js';

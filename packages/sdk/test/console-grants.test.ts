@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import {
-  ByteQueue,
   ConsoleGrants,
   ConsoleLinkExpiredError,
   ConsoleLinkUnknownError,
@@ -10,13 +13,14 @@ import {
   ConsoleWrongVmError,
   NotAllowedError,
   VncHandshakeError,
-  authenticateToVncServer,
-  greetVncViewerWithoutAuth,
   hashConsoleToken,
   type Clock,
   type Store,
 } from '../src/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
+import { authenticateToVncServer, greetVncViewerWithoutAuth } from '../src/console/rfb-handshake.js';
+import { streamReader } from '../src/console/stream-reader.js';
+import { vncAuthResponse } from '../src/console/vnc-des.js';
 
 function clockAt(start: number): Clock & { advance(ms: number): void } {
   let now = start;
@@ -109,28 +113,63 @@ describe('console grants', () => {
 });
 
 describe('the RFB security handshake of the relay', () => {
+  it('answers the VNC challenge as noVNC computes it', async () => {
+    const challenge = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    // noVNC's own DES (what a browser would compute) checks the relay's independently.
+    const novnc = dirname(dirname(createRequire(import.meta.url).resolve('@novnc/novnc')));
+    const { DESECBCipher } = (await import(pathToFileURL(join(novnc, 'core/crypto/des.js')).href)) as {
+      DESECBCipher: { importKey(key: number[]): { encrypt(algorithm: null, data: Uint8Array): Uint8Array } };
+    };
+    const expected = DESECBCipher.importKey([...Buffer.from('Ab1!xyz`')]).encrypt(null, challenge);
+    expect(Buffer.from(vncAuthResponse('Ab1!xyz`', challenge))).toEqual(Buffer.from(expected));
+  });
+
   it('authenticates to a server with VNC Authentication and greets a viewer with None, as two ends of one conversation', async () => {
     // The relay's two halves talk to each other: the viewer side plays the server for the client side.
-    const toClient = new ByteQueue();
-    const toServer = new ByteQueue();
-    const client = authenticateToVncServer(toClient, (b) => toServer.push(b), 'secret!!');
-    const server = greetVncViewerWithoutAuth(toServer, (b) => toClient.push(b));
+    const toClient = new PassThrough();
+    const toServer = new PassThrough();
+    const client = authenticateToVncServer(streamReader(toClient), (b) => toServer.write(b), 'secret!!');
+    const server = greetVncViewerWithoutAuth(streamReader(toServer), (b) => toClient.write(b));
     await Promise.all([client, server]);
+    expect(toClient.readableLength + toServer.readableLength).toBe(0);
   });
 
   it('reports a refused password with the server reason', async () => {
-    const fromServer = new ByteQueue();
+    const fromServer = new PassThrough();
     const sent: Buffer[] = [];
-    const done = authenticateToVncServer(fromServer, (b) => sent.push(Buffer.from(b)), 'pw');
-    fromServer.push(Buffer.from('RFB 003.008\n'));
-    fromServer.push(Buffer.from([1, 2]));
-    fromServer.push(Buffer.alloc(16));
+    const done = authenticateToVncServer(streamReader(fromServer), (b) => sent.push(Buffer.from(b)), 'pw');
+    fromServer.write(Buffer.from('RFB 003.008\n'));
+    fromServer.write(Buffer.from([1, 2]));
+    fromServer.write(Buffer.alloc(16));
     const reason = Buffer.from('Authentication failed');
     const result = Buffer.alloc(8);
     result.writeUInt32BE(1, 0);
     result.writeUInt32BE(reason.length, 4);
-    fromServer.push(Buffer.concat([result, reason]));
+    fromServer.write(Buffer.concat([result, reason]));
     await expect(done).rejects.toThrow(new VncHandshakeError('it refused the VNC password: Authentication failed'));
     expect(sent.map((b) => b.length)).toEqual([12, 1, 16]);
+  });
+
+  it('reads exact lengths across chunks and leaves what follows in the stream for the pipe', async () => {
+    const stream = new PassThrough();
+    const reader = streamReader(stream);
+    const first = reader.read(5);
+    stream.write(Buffer.from('ab'));
+    stream.write(Buffer.from('cdefgh'));
+    expect((await first).toString()).toBe('abcde');
+    const sink = new PassThrough();
+    stream.pipe(sink);
+    stream.end(Buffer.from('ij'));
+    const rest: Buffer[] = [];
+    for await (const chunk of sink) rest.push(chunk as Buffer);
+    expect(Buffer.concat(rest).toString()).toBe('fghij');
+  });
+
+  it('fails a read when the stream ends before the bytes arrive', async () => {
+    const stream = new PassThrough();
+    const read = streamReader(stream).read(12);
+    stream.end(Buffer.from('RFB 003'));
+    await expect(read).rejects.toThrow(new VncHandshakeError('the connection closed after 7 of 12 bytes'));
+    await expect(streamReader(stream).read(1)).rejects.toThrow(VncHandshakeError);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The console page's script: noVNC's RFB client (served from the `@novnc/novnc` package by this
  * server) on a WebSocket to this server. It never sees a Proxmox credential: the server speaks
- * VNC's security handshake with Proxmox and offers this client "None".
+ * VNC's security handshake with Proxmox and offers this client "None". When the session ends, the
+ * page shows why, from the WebSocket's close reason (`CONSOLE_CLOSE_CODES`).
  */
 export const CONSOLE_SCRIPT = `import RFB from '../novnc/core/rfb.js';
 
@@ -24,11 +25,22 @@ if (!answer.ok) {
   show('connecting', 'Connecting…');
   const url = new URL(\`ws/\${encodeURIComponent(opened.clusterId)}/\${encodeURIComponent(opened.vmid)}/\${encodeURIComponent(opened.sessionId)}\`, base);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const rfb = new RFB(document.getElementById('screen'), url.href, { wsProtocols: ['binary'] });
+  // The page opens the WebSocket itself so that it sees the close reason (noVNC does not pass it on):
+  // codes 4000 and up carry the server's sentence, e.g. "The VM stopped, …".
+  const socket = new WebSocket(url.href, ['binary']);
+  let closed;
+  socket.addEventListener('close', (e) => (closed = e));
+  const rfb = new RFB(document.getElementById('screen'), socket);
   rfb.scaleViewport = false;
   rfb.resizeSession = false;
+  const why = (clean) =>
+    closed && closed.code >= 4000 && closed.reason
+      ? closed.reason
+      : clean
+        ? 'The console closed. Ask for a new link with /myvm console.'
+        : 'The connection was lost. Ask for a new link with /myvm console.';
   rfb.addEventListener('connect', () => show('connected', 'Connected'));
-  rfb.addEventListener('disconnect', (e) => show('disconnected', e.detail.clean ? 'The console closed. Ask for a new link with /myvm console.' : 'The connection was lost. Ask for a new link with /myvm console.'));
+  rfb.addEventListener('disconnect', (e) => show('disconnected', why(e.detail.clean)));
   rfb.addEventListener('securityfailure', () => show('disconnected', 'The console refused the connection. Ask for a new link with /myvm console.'));
 }
 `;

@@ -40,6 +40,8 @@ export interface ConsoleServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Sessions open now. */
   readonly openSessions: number;
+  /** Bytes the open sessions hold in memory for a side that reads slower than the other sends. */
+  readonly bufferedBytes: number;
   /** Ends every open session (audited as `closed`) and stops taking new ones. */
   close(): Promise<void>;
 }
@@ -150,6 +152,11 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
     get openSessions() {
       return relays.size;
     },
+    get bufferedBytes() {
+      let total = 0;
+      for (const relay of relays) total += relay.bufferedBytes;
+      return total;
+    },
     handleRequest(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
       if (!path.startsWith('/console/')) return false;
@@ -206,7 +213,7 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
             const relay = new ConsoleRelay(options, browser, grant);
             relays.add(relay);
             void relay.done.then(() => relays.delete(relay));
-            void relay.start();
+            relay.start();
           }),
         (error: unknown) => {
           if (!isLabError(error)) options.logger.error('console: WebSocket refused after an error', { error });

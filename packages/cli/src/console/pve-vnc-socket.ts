@@ -43,7 +43,9 @@ function verifiedConnection(tls: PveTlsOptions, context: { clusterId: string; ba
 
 /**
  * Opens the WebSocket PVE serves at `request.url` (`vncwebsocket`), authenticated with the lab's
- * credentials and PVE's `binary` subprotocol; resolves once it is open, rejects on an HTTP refusal.
+ * credentials and PVE's `binary` subprotocol; resolves once it is open, paused (nothing is lost
+ * before the caller listens: `resume()` it, or wrap it with `createWebSocketStream`), and rejects
+ * on an HTTP refusal.
  */
 export function openPveWebSocket(
   request: PveWebSocketRequest,
@@ -66,7 +68,11 @@ export function openPveWebSocket(
         : {}),
     });
     ws.binaryType = 'nodebuffer';
-    ws.once('open', () => resolve(ws));
+    ws.once('open', () => {
+      // Paused until read: PVE's first bytes may come with the upgrade, before the caller listens.
+      ws.pause();
+      resolve(ws);
+    });
     ws.once('unexpected-response', (_req, res) => {
       ws.terminate();
       reject(

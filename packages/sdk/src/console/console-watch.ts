@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { pvePath } from '../client/pve-path.js';
 import { PveHttpError } from '../errors/pve-errors.js';
 import type { Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
+import { pveResources } from '../pve/pve-resources.js';
 import type { ConsoleGrant, ConsoleGrants } from './console-grants.js';
 import { DefaultConsoleOptions } from './console-grants.js';
 
@@ -17,8 +16,6 @@ export const CONSOLE_END_MESSAGES: Record<ConsoleEndReason, string> = {
   'access-revoked': 'You may no longer open this VM, so its console closed; ask your teacher if that is wrong.',
   closed: 'The console closed.',
 };
-
-const statusSchema = z.object({ status: z.string() }).loose();
 
 /** What `watchConsoleSession` needs. */
 export interface ConsoleWatchDeps {
@@ -43,6 +40,7 @@ export async function watchConsoleSession(
   const intervalMs = options.intervalMs ?? DefaultConsoleOptions.watchIntervalMs;
   const { grant } = session;
   const endsAt = session.openedAt + grant.sessionMaxMs;
+  const qemu = pveResources(deps.api).qemu(session.node, grant.vmid);
   for (;;) {
     if (options.signal.aborted) return 'closed';
     const left = endsAt - deps.clock.now();
@@ -55,10 +53,7 @@ export async function watchConsoleSession(
     if (deps.clock.now() >= endsAt) return 'time-limit';
     if ((await deps.grants.accessProblem(grant)) !== undefined) return 'access-revoked';
     try {
-      const status = await deps.api.get(pvePath`/nodes/${session.node}/qemu/${grant.vmid}/status/current`, undefined, {
-        schema: statusSchema,
-        signal: options.signal,
-      });
+      const status = await qemu.status({ signal: options.signal });
       if (status.status !== 'running') return 'vm-stopped';
     } catch (error) {
       if (options.signal.aborted) return 'closed';

@@ -1,5 +1,5 @@
-import type { ByteQueue } from './byte-queue.js';
 import { VncHandshakeError } from './console-errors.js';
+import type { ByteReader } from './stream-reader.js';
 import { vncAuthResponse } from './vnc-des.js';
 
 /** RFB security types (RFC 6143 §7.2). */
@@ -13,7 +13,7 @@ function minorOf(version: Buffer): number {
   return Number(match[1]);
 }
 
-async function failureReason(input: ByteQueue): Promise<string> {
+async function failureReason(input: ByteReader): Promise<string> {
   const length = (await input.read(4)).readUInt32BE(0);
   return (await input.read(Math.min(length, 1024))).toString('utf8');
 }
@@ -25,7 +25,7 @@ async function failureReason(input: ByteQueue): Promise<string> {
  * when the server refuses; the server's ClientInit/ServerInit exchange follows.
  */
 export async function authenticateToVncServer(
-  input: ByteQueue,
+  input: ByteReader,
   send: (bytes: Uint8Array) => void,
   password: string,
 ): Promise<void> {
@@ -57,7 +57,7 @@ export async function authenticateToVncServer(
  * the end of the security handshake; the viewer's ClientInit follows. The relay has already
  * authenticated to the real server, so the viewer never needs, or sees, a VNC password.
  */
-export async function greetVncViewerWithoutAuth(input: ByteQueue, send: (bytes: Uint8Array) => void): Promise<void> {
+export async function greetVncViewerWithoutAuth(input: ByteReader, send: (bytes: Uint8Array) => void): Promise<void> {
   send(Buffer.from(VERSION_3_8, 'latin1'));
   const minor = minorOf(await input.read(12));
   if (minor === 3) {

@@ -109,6 +109,22 @@ export const agentInterfacesSchema = z
   })
   .loose();
 
+/**
+ * `POST /nodes/{node}/qemu/{vmid}/vncproxy`: the proxy's port and ticket (for `vncwebsocket`), the
+ * VNC password (PVE ≥ 8.0; older PVE takes the ticket as the password), the proxy task's UPID, the
+ * user it runs as and the node's certificate. Ticket and password are credentials.
+ */
+export const vncProxySchema = z
+  .object({
+    port: z.coerce.number().int(),
+    ticket: z.string().min(1),
+    password: z.string().min(1).optional(),
+    cert: z.string().optional(),
+    upid: z.string(),
+    user: z.string(),
+  })
+  .loose();
+
 /** A task-starting call's answer: the task's UPID. */
 export const upidSchema = z.string().min(1);
 
@@ -135,5 +151,7 @@ export type TaskStatus = z.output<typeof taskStatusSchema>;
 export type TaskLogLine = z.output<typeof taskLogLineSchema>;
 /** The caller's privileges by ACL path. */
 export type PermissionMap = z.output<typeof permissionsSchema>;
+/** A VNC proxy PVE started for a guest (`vncproxy`). */
+export type VncProxyTicket = z.output<typeof vncProxySchema>;
 /** The guest agent's network interfaces. */
 export type AgentInterfaces = z.output<typeof agentInterfacesSchema>;

@@ -12,9 +12,11 @@ import type {
   QemuStartParams,
   QemuStopParams,
   QemuTemplateParams,
+  QemuVncProxyParams,
+  QemuVncWebSocketParams,
 } from './generated/pve-api-types.js';
 import { isOutcomeUnknown } from './outcome-unknown.js';
-import { callEndpoint } from './pve-endpoint.js';
+import { callEndpoint, endpointPath } from './pve-endpoint.js';
 import {
   agentInterfacesSchema,
   guestConfigSchema,
@@ -22,9 +24,11 @@ import {
   qemuStatusSchema,
   snapshotEntrySchema,
   upidSchema,
+  vncProxySchema,
   type AgentInterfaces,
   type GuestConfig,
   type QemuStatus,
+  type VncProxyTicket,
 } from './pve-schemas.js';
 
 const snapshotsSchema = snapshotEntrySchema.array();
@@ -105,11 +109,33 @@ export class PveQemu {
   }
 
   /** `GET …/status/current`: running, stopped, … */
-  status(): Promise<QemuStatus> {
+  status(options: { signal?: AbortSignal } = {}): Promise<QemuStatus> {
     return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/status/current', this.#path, undefined, {
       schema: qemuStatusSchema,
       idempotent: true,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
+  }
+
+  /**
+   * `POST …/vncproxy`: starts a VNC proxy for the guest (pass `websocket: true` to reach it through
+   * `vncWebSocketPath`). Not repeated: each call starts a proxy task. The answer's ticket and
+   * password are credentials: keep them on the server.
+   */
+  vncProxy(params?: QemuVncProxyParams): Promise<VncProxyTicket> {
+    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/vncproxy', this.#path, params, {
+      schema: vncProxySchema,
+      idempotent: false,
+    });
+  }
+
+  /**
+   * The path (below `/api2/json`) of `GET …/vncwebsocket` for a proxy `vncProxy` started: the
+   * WebSocket to open with the same credentials. It carries the ticket, so it is a credential too.
+   */
+  vncWebSocketPath(params: QemuVncWebSocketParams): string {
+    const query = new URLSearchParams({ port: String(params.port), vncticket: params.vncticket });
+    return `${endpointPath('GET /nodes/{node}/qemu/{vmid}/vncwebsocket', this.#path)}?${query.toString()}`;
   }
 
   /** `POST …/status/start`; resolves to the UPID. */

@@ -1112,6 +1112,56 @@ export interface QemuTemplateParams {
 /** What `POST /nodes/{node}/qemu/{vmid}/template` answers (`data`). */
 export type QemuTemplateResponse = string;
 
+/** Path parameters of `POST /nodes/{node}/qemu/{vmid}/vncproxy`. */
+export interface QemuVncProxyPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `POST /nodes/{node}/qemu/{vmid}/vncproxy`: Creates a TCP VNC proxy connections. */
+export interface QemuVncProxyParams {
+  /** Deprecated, do not use. Password is generated when required. */
+  "generate-password"?: boolean;
+  /** Prepare for websocket upgrade (only required when using serial terminal, otherwise upgrade is always possible). */
+  websocket?: boolean;
+}
+
+/** What `POST /nodes/{node}/qemu/{vmid}/vncproxy` answers (`data`). */
+export type QemuVncProxyResponse = {
+  cert: string;
+  /** Password used for authentication within the VNC protocol. Consists of printable ASCII characters ('!' .. '~'). */
+  password?: string;
+  port: number;
+  ticket: string;
+  upid: string;
+  user: string;
+  [key: string]: unknown;
+};
+
+/** Path parameters of `GET /nodes/{node}/qemu/{vmid}/vncwebsocket`. */
+export interface QemuVncWebSocketPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `GET /nodes/{node}/qemu/{vmid}/vncwebsocket`: Opens a websocket for VNC traffic. */
+export interface QemuVncWebSocketParams {
+  /** Port number returned by previous vncproxy call. */
+  port: number;
+  /** Ticket from previous call to vncproxy. */
+  vncticket: string;
+}
+
+/** What `GET /nodes/{node}/qemu/{vmid}/vncwebsocket` answers (`data`). */
+export type QemuVncWebSocketResponse = {
+  port: string;
+  [key: string]: unknown;
+};
+
 /** Path parameters of `GET /nodes/{node}/storage`. */
 export interface StorageListPathParams {
   /** The cluster node name. */
@@ -1244,6 +1294,8 @@ export interface PveEndpoints {
   "POST /nodes/{node}/qemu/{vmid}/status/start": { path: QemuStartPathParams; params: QemuStartParams; response: QemuStartResponse };
   "POST /nodes/{node}/qemu/{vmid}/status/stop": { path: QemuStopPathParams; params: QemuStopParams; response: QemuStopResponse };
   "POST /nodes/{node}/qemu/{vmid}/template": { path: QemuTemplatePathParams; params: QemuTemplateParams; response: QemuTemplateResponse };
+  "POST /nodes/{node}/qemu/{vmid}/vncproxy": { path: QemuVncProxyPathParams; params: QemuVncProxyParams; response: QemuVncProxyResponse };
+  "GET /nodes/{node}/qemu/{vmid}/vncwebsocket": { path: QemuVncWebSocketPathParams; params: QemuVncWebSocketParams; response: QemuVncWebSocketResponse };
   "GET /nodes/{node}/storage": { path: StorageListPathParams; params: StorageListParams; response: StorageListResponse };
   "GET /nodes/{node}/tasks/{upid}/log": { path: TaskLogPathParams; params: TaskLogParams; response: TaskLogResponse };
   "GET /nodes/{node}/tasks/{upid}/status": { path: TaskStatusPathParams; params: TaskStatusParams; response: TaskStatusResponse };
