@@ -355,7 +355,9 @@ describe('quotas and the usage ledger', () => {
     };
     expect(await tick('2026-12-01T08:50:00Z')).toEqual([]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
-    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min.']);
+    expect(messages).toEqual([
+      'cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min; save your work now, and start it again in the next session (Wed 2 Dec 2026 09:00 CET) or ask your teacher for more hours.',
+    ]);
     expect(await tick('2026-12-01T09:05:00Z')).toEqual([]);
     expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
     expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
@@ -770,8 +772,195 @@ describe('keeps per session and the warning delay, per class', () => {
       return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
     };
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
-    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min.']);
+    expect(messages).toEqual([
+      'cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min; save your work now, and start it again in the next session (Wed 2 Dec 2026 09:00 CET) or ask your teacher for more hours.',
+    ]);
     expect(await tick('2026-12-01T09:02:59Z')).toEqual([]);
     expect(await tick('2026-12-01T09:03:00Z')).toEqual([[300, 'quota-shutdown']]);
+  });
+});
+
+describe('no stop without a delivered warning', () => {
+  const idlePolicy = {
+    classId: 'cs101',
+    quotaHours: null,
+    maxRunning: null,
+    maxRunningInClass: null,
+    idleCpuBelowPercent: 5,
+    idleForMinutes: 30,
+    keepsPerSession: 1,
+    idleWarnMinutes: null,
+  };
+  /** A notifier whose messages get through only while `up` is set; the students have accounts. */
+  const flaky = () => {
+    const sent: string[] = [];
+    const n = {
+      up: false,
+      sent,
+      notifyPerson: async (_p: unknown, text: string) => (n.up ? (sent.push(text), true) : false),
+      reaches: async () => true,
+    };
+    return n;
+  };
+
+  it('keeps an idle VM running while its warning does not get through, tries again each round, and stops it 10 min after the warning that arrived', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([[300, 'idle-warning', 'failed']]);
+    expect(await store.usage.idle('lab1', 300)).toMatchObject({ warnedAt: null });
+    expect(await tick('2026-12-01T10:45:00Z')).toEqual([[300, 'idle-warning', 'failed']]);
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'running' });
+    notifier.up = true;
+    expect(await tick('2026-12-01T10:46:00Z')).toEqual([[300, 'idle-warning', 'ok']]);
+    expect(notifier.sent).toHaveLength(1);
+    expect(await tick('2026-12-01T10:55:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:56:00Z')).toEqual([[300, 'idle-shutdown', 'ok']]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(String(audit!.details.reason)).toMatch(/warned 10 min before$/);
+  });
+
+  it('stops an idle VM whose owner has no chat account, and the audit says no warning was delivered', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async () => false, reaches: async () => false },
+    });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome, a.error]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([
+      [300, 'idle-warning', 'failed', 'the owner has no chat account to warn'],
+    ]);
+    expect(await tick('2026-12-01T10:41:00Z')).toEqual([[300, 'idle-shutdown', 'ok', undefined]]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit!.details.reason).toBe(
+      'idle: below 5% CPU for 40 min, no warning delivered (the owner has no chat account)',
+    );
+  });
+
+  it('keeps a VM over quota running while the quota warning does not get through, and stops it after the one that arrived', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ ...idlePolicy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
+    expect(await tick('2026-12-01T09:20:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
+    notifier.up = true;
+    expect(await tick('2026-12-01T09:21:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    expect(await tick('2026-12-01T09:30:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:31:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
+    expect(notifier.sent).toHaveLength(1);
+  });
+
+  it('tries a "ready" message that did not get through again next round, and sends it once it does', async () => {
+    const { store, clock, clusters } = await setup();
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T12:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
+    for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
+      await sync.fullSync();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const notices = async () =>
+      (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
+    expect(await notices()).toEqual([[300, 'failed']]);
+    expect(await notices()).toEqual([[300, 'failed']]);
+    notifier.up = true;
+    expect(await notices()).toEqual([[300, 'ok']]);
+    expect(await notices()).toEqual([]);
+    expect(notifier.sent).toEqual([expect.stringMatching(/^cs101-alice is ready: /)]);
+  });
+
+  it('measures the idle window of a VM from its start, not from an idle record of an earlier run', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
+    });
+    // Idle since 09:00 in an earlier run that stopped while no scheduler looked.
+    await store.usage.saveIdle({
+      clusterId: 'lab1',
+      vmid: 300,
+      idleSince: at('2026-12-01T09:00:00Z'),
+      warnedAt: null,
+      keptAt: null,
+      keepsUsed: 0,
+    });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(messages).toEqual([]);
+    expect(await tick('2026-12-01T10:29:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:30:00Z')).toEqual([[300, 'idle-warning']]);
   });
 });
