@@ -310,7 +310,7 @@ describe('quotas and the usage ledger', () => {
     const refused = await power.perform(viewer, 'lab1', 300, 'start').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(QuotaExceededError);
     expect((refused as QuotaExceededError).code).toBe('LAB_QUOTA_EXCEEDED');
-    expect((refused as Error).message).toContain('the next session starts at 2026-12-02T08:00:00.000Z');
+    expect((refused as Error).message).toContain('the next session starts at Wed 2 Dec 2026 09:00 CET');
     expect((await store.audit.list({ actor: 'alice', action: 'vm.start' }))[0]).toMatchObject({ outcome: 'denied' });
     // In a session (warm-up included) the quota does not apply, and session time is not counted.
     clock.set(at('2026-12-02T07:55:00Z'));
@@ -499,6 +499,42 @@ describe('quotas and the usage ledger', () => {
     expect((refused as ClassRunningLimitError).code).toBe('LAB_CLASS_RUNNING_LIMIT');
     clock.set(at('2026-12-02T08:10:00Z')); // Wednesday's session
     await power.perform(await student('bob'), 'lab1', 301, 'start');
+  });
+
+  it('lets exactly one of three parallel starts (two processes) through a class limit of one, and the refusals name the next session', async () => {
+    const { store, clock, clusters } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: 1,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    // Two processes: two VmPower instances over one store.
+    const slackProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const discordProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const student = async (username: string) => ({
+      personId: (await store.classes.getPersonByUsername(username))!.id,
+      username,
+      role: 'student' as const,
+    });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    const results = await Promise.allSettled([
+      slackProcess.perform(await student('alice'), 'lab1', 300, 'start'),
+      slackProcess.perform(await student('bob'), 'lab1', 301, 'start'),
+      discordProcess.perform(await student('carol'), 'lab1', 302, 'start'),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    expect(refusals.map((e) => e instanceof ClassRunningLimitError)).toEqual([true, true]);
+    expect(refusals[0]!.message).toBe(
+      '1 VM(s) of cs101 are running already, the most the class allows outside its sessions; try again when one stops, or in the next session at Wed 2 Dec 2026 09:00 CET, or ask your teacher',
+    );
+    expect((await statuses(store)).filter((s) => s === 'running')).toHaveLength(1);
+    expect(await store.sync.getLease('class-start:cs101')).toBeUndefined();
   });
 
   it('refuses a second running VM beyond maxRunning', async () => {
