@@ -133,6 +133,14 @@ describe('/myvm keep', () => {
     expect(first.error, first.text).toBeFalsy();
     expect(first.text).toContain('its idle stop is cancelled');
     expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
+    const unwarned = await keep('keep 100');
+    expect(unwarned.error).toBe(true);
+    expect(unwarned.text).toBe(
+      'dns has no idle warning pending, so there is nothing to keep; use /myvm keep after an idle warning',
+    );
+    expect(await services.store.usage.idle('lab', 100)).toMatchObject({ keepsUsed: 1 });
+    const record = (await services.store.usage.idle('lab', 100))!;
+    await services.store.usage.saveIdle({ ...record, warnedAt: services.clock.now() });
     const second = await keep('keep 100');
     expect(second.error).toBe(true);
     expect(second.text).toContain('cs101 allows one keep per session; save your work before it stops');
@@ -148,7 +156,20 @@ describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
       1,
     );
     await services.sync!.fullSync();
-    const keep = () => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    /** An idle warning of VM 100 pending now, as the scheduler records it, then `/myvm keep`. */
+    const keep = async () => {
+      const record = await services.store.usage.idle('lab', 100);
+      const now = services.clock.now();
+      await services.store.usage.saveIdle({
+        clusterId: 'lab',
+        vmid: 100,
+        idleSince: now - 40 * 60_000,
+        warnedAt: now,
+        keptAt: record?.keptAt ?? null,
+        keepsUsed: record?.keepsUsed ?? 0,
+      });
+      return router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    };
     const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
     expect(set.error, set.text).toBeFalsy();
     expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);

@@ -162,7 +162,9 @@ export { InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,
   KeepAlreadyUsedError,
+  KeepAfterQuotaError,
   KeepNotAllowedError,
+  NothingToKeepError,
   keepVmRunning,
 } from './schedule/keep-running.js';
 export {

@@ -5,7 +5,9 @@ import {
   ClassRunningLimitError,
   InvalidScheduleError,
   KeepAlreadyUsedError,
+  KeepAfterQuotaError,
   KeepNotAllowedError,
+  NothingToKeepError,
   keepVmRunning,
   QuotaExceededError,
   TooManyRunningError,
@@ -661,14 +663,29 @@ describe('keeps per session and the warning delay, per class', () => {
       username: 'alice',
       role: 'student' as const,
     };
+    /** An idle warning of VM 300 pending since `iso`, as the scheduler records it. */
+    const warned = async (iso: string) => {
+      const record = await store.usage.idle('lab1', 300);
+      await store.usage.saveIdle({
+        clusterId: 'lab1',
+        vmid: 300,
+        idleSince: at(iso) - 30 * 60_000,
+        warnedAt: at(iso),
+        keptAt: record?.keptAt ?? null,
+        keepsUsed: record?.keepsUsed ?? 0,
+      });
+    };
+    await warned('2026-12-01T09:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 1,
     });
+    await warned('2026-12-01T10:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T11:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 0,
     });
+    await warned('2026-12-01T11:59:00Z');
     const third = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T12:00:00Z')).catch((e: unknown) => e);
     expect(third).toBeInstanceOf(KeepAlreadyUsedError);
     expect((third as LabError).code).toBe('LAB_KEEP_USED');
@@ -677,8 +694,9 @@ describe('keeps per session and the warning delay, per class', () => {
     );
     expect(await store.usage.idle('lab1', 300)).toMatchObject({ keptAt: at('2026-12-01T11:00:00Z'), keepsUsed: 2 });
     // Wednesday's session warms up at 07:50 UTC: a boundary, so the count starts again.
+    await warned('2026-12-02T07:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-02T08:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 1,
     });
     expect(
@@ -998,5 +1016,77 @@ describe('no stop without a delivered warning', () => {
     expect(messages).toEqual([]);
     expect(await tick('2026-12-01T10:29:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:30:00Z')).toEqual([[300, 'idle-warning']]);
+  });
+});
+
+describe('/myvm keep answers only an idle warning', () => {
+  it('with no idle warning pending keeps nothing, uses no keep and starts no idle time', async () => {
+    const { store } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    const refused = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NothingToKeepError);
+    expect((refused as LabError).code).toBe('LAB_NOTHING_TO_KEEP');
+    expect((refused as Error).message).toBe(
+      'cs101-alice has no idle warning pending, so there is nothing to keep; use /myvm keep after an idle warning',
+    );
+    expect(await store.usage.idle('lab1', 300)).toBeUndefined();
+    expect(await store.audit.list({ actor: 'alice', action: 'vm.keep' })).toEqual([]);
+  });
+
+  it('after a quota warning says the keep does not apply and when the VM stops, and the VM still stops', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: 1,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async () => true },
+    });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    clock.set(at('2026-12-01T09:03:00Z'));
+    const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeepAfterQuotaError);
+    expect((refused as LabError).code).toBe('LAB_KEEP_QUOTA');
+    expect((refused as Error).message).toBe(
+      "cs101-alice stops at Tue 1 Dec 2026 10:11 CET because its hours outside cs101's sessions are used up, which /myvm keep cannot change; save your work now and ask your teacher for more hours",
+    );
+    expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
   });
 });

@@ -20,6 +20,9 @@ import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { keepsUsedNow } from './keep-running.js';
+import { DEFAULT_IDLE_WARNING_MINUTES } from './idle-warning-default.js';
+
+export { DEFAULT_IDLE_WARNING_MINUTES };
 import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
 import { classTimeZone, formatLocalTime } from './local-time.js';
 import { studentUsage } from './usage.js';
@@ -34,8 +37,6 @@ const WEEK_MS = 7 * 86_400_000;
 /** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
 const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
   `idle-unwarned:${a.clusterId}/${a.vmid}:${warnedAt}`;
-/** Minutes between an idle or quota warning and the stop, for a class whose policy names none. */
-export const DEFAULT_IDLE_WARNING_MINUTES = 10;
 
 /** Settings of the class scheduler; every one but `store` and `clusters` has a default. */
 export interface ClassSchedulerOptions {
