@@ -80,6 +80,27 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   });
 });
 
+describe('/myvm usage during a session', () => {
+  it('says the session runs until its end, in the class’s local time, instead of naming the next one', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
+    // A zone where it is about noon now, and a session there today from 06:00 to 18:00.
+    const now = services.clock.now();
+    const k = 12 - new Date(now).getUTCHours();
+    const tz = k === 0 ? 'UTC' : k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`;
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(now);
+    const added = await as(ids.teacher, `schedule cs101 add "${today} 06:00-18:00" --tz ${tz}`);
+    expect(added.error, added.text).toBeFalsy();
+    const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
+    expect(mine.text).toMatch(/^cs101: .*; in session until \w{3} \d{1,2} \w{3} \d{4} 18:00 (UTC|GMT[+-]\d+)\.$/);
+    for (const x of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', x.id);
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
 describe('/myvm start over quota', () => {
   it('refuses a student with no hours left outside sessions, naming the next session, and starts nothing', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
