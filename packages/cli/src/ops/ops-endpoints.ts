@@ -65,15 +65,13 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
       clearTimeout(timer);
     }
   } catch (error) {
-    const clusters = sources
-      .clusterIds()
-      .map((clusterId) => ({
-        clusterId,
-        ok: false,
-        lastSuccessAt: null,
-        consecutiveErrors: 0,
-        reason: 'store unreachable',
-      }));
+    const clusters = sources.clusterIds().map((clusterId) => ({
+      clusterId,
+      ok: false,
+      lastSuccessAt: null,
+      consecutiveErrors: 0,
+      reason: 'store unreachable',
+    }));
     return { ready: false, store: { ok: false, error: (error as Error).message }, clusters, lease };
   }
   const byId = new Map(states.map((s) => [s.clusterId, s]));
