@@ -1,4 +1,4 @@
-import { Routes, type REST } from 'discord.js';
+import { REST, Routes } from 'discord.js';
 import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
 
 /**
@@ -8,11 +8,14 @@ import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab
  */
 export function createDiscordPersonNotifier(options: { rest: REST; store: Store; logger?: Logger }): PersonNotifier {
   const logger = options.logger ?? silentLogger;
+  const accountsOf = async (personId: number) =>
+    (await options.store.classes.identitiesOf(personId)).filter((i) => i.platform === 'discord');
   return {
+    async reaches(person) {
+      return (await accountsOf(person.personId)).length > 0;
+    },
     async notifyPerson(person, text) {
-      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter(
-        (i) => i.platform === 'discord',
-      );
+      const accounts = await accountsOf(person.personId);
       let delivered = false;
       for (const account of accounts) {
         try {
@@ -31,4 +34,23 @@ export function createDiscordPersonNotifier(options: { rest: REST; store: Store;
       return delivered;
     },
   };
+}
+
+/**
+ * A Discord `PersonNotifier` from the bot token alone, for a process that serves another front end
+ * (Slack) but must still DM people whose only chat account is on Discord.
+ */
+export function createDiscordTokenNotifier(options: {
+  token: string;
+  /** Discord API base URL. @defaultValue Discord's */
+  apiUrl?: string;
+  store: Store;
+  logger?: Logger;
+}): PersonNotifier {
+  const rest = new REST(options.apiUrl ? { api: options.apiUrl } : {}).setToken(options.token);
+  return createDiscordPersonNotifier({
+    rest,
+    store: options.store,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }

@@ -8,5 +8,5 @@ export { discordCommandDefinitions } from './discord-command-definitions.js';
 export { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-gateway-bot.js';
 export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';
-export { createDiscordPersonNotifier } from './discord-person-notifier.js';
+export { createDiscordPersonNotifier, createDiscordTokenNotifier } from './discord-person-notifier.js';
 export { startDiscordBot, type StartDiscordBotOptions } from './start-discord-bot.js';

@@ -1,5 +1,5 @@
 export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot.js';
 export { signSlackRequest } from './sign-slack-request.js';
 export { finishSlackProgress, SlackProgressMessage, type SlackChatApi } from './slack-progress.js';
-export { createSlackPersonNotifier, type SlackDmApi } from './slack-person-notifier.js';
+export { createSlackPersonNotifier, createSlackTokenNotifier, type SlackDmApi } from './slack-person-notifier.js';
 export { startSlackBot, type StartSlackBotOptions } from './start-slack-bot.js';

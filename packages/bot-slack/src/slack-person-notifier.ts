@@ -1,3 +1,4 @@
+import { webApi } from '@slack/bolt';
 import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
 
 /** The part of Slack's Web API a direct message needs (`app.client` fits). */
@@ -17,11 +18,14 @@ export function createSlackPersonNotifier(options: {
   logger?: Logger;
 }): PersonNotifier {
   const logger = options.logger ?? silentLogger;
+  const accountsOf = async (personId: number) =>
+    (await options.store.classes.identitiesOf(personId)).filter((i) => i.platform === 'slack');
   return {
+    async reaches(person) {
+      return (await accountsOf(person.personId)).length > 0;
+    },
     async notifyPerson(person, text) {
-      const accounts = (await options.store.classes.identitiesOf(person.personId)).filter(
-        (i) => i.platform === 'slack',
-      );
+      const accounts = await accountsOf(person.personId);
       let delivered = false;
       for (const account of accounts) {
         try {
@@ -36,4 +40,23 @@ export function createSlackPersonNotifier(options: {
       return delivered;
     },
   };
+}
+
+/**
+ * A Slack `PersonNotifier` from the bot token alone, for a process that serves another front end
+ * (Discord) but must still DM people whose only chat account is on Slack.
+ */
+export function createSlackTokenNotifier(options: {
+  botToken: string;
+  /** Slack Web API base URL. @defaultValue Slack's */
+  apiUrl?: string;
+  store: Store;
+  logger?: Logger;
+}): PersonNotifier {
+  const client = new webApi.WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
+  return createSlackPersonNotifier({
+    client,
+    store: options.store,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }

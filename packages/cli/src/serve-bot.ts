@@ -3,6 +3,7 @@ import { ConfigError } from '@lab/proxmox-sdk';
 import type { StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
+import { chatNotifier } from './chat-notifier.js';
 import { LabMetrics } from './ops/lab-metrics.js';
 import { createOpsEndpoints } from './ops/ops-endpoints.js';
 import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
@@ -29,7 +30,8 @@ export interface ServeBotOptions {
 }
 
 /**
- * Runs one front end as a long-lived process: starts the sync engine unless `sync.enabled` is
+ * Runs one front end as a long-lived process: its class scheduler sends direct messages on every chat
+ * platform configured (`chatNotifier`), not only the served one; starts the sync engine unless `sync.enabled` is
  * `false` (it syncs only while it holds the store's leader lease), keeps taking over deployments whose process died — finishing each one's
  * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
  * waits for running commands, releases the leases and closes.
@@ -44,7 +46,9 @@ export async function serveBot(
 ): Promise<ServedBot> {
   const { config, services } = runtime;
   const frontEnd = await startFrontEnd(runtime, kind);
-  services.scheduler?.useNotifier(frontEnd.notifier);
+  services.scheduler?.useNotifier(
+    await chatNotifier({ config, kind, served: frontEnd.notifier, store: services.store, logger: runtime.logger }),
+  );
   if (config.sync.enabled) services.sync?.start();
   else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();

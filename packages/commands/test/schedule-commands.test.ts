@@ -80,6 +80,27 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
   });
 });
 
+describe('/myvm usage during a session', () => {
+  it('says the session runs until its end, in the class’s local time, instead of naming the next one', async () => {
+    const alice = (await services.store.classes.getPersonByUsername('alice'))!;
+    await services.store.classes.assignVm(
+      { clusterId: 'lab', vmid: 100, personId: alice.id, classId: 'cs101', role: 'student' },
+      1,
+    );
+    // A zone where it is about noon now, and a session there today from 06:00 to 18:00.
+    const now = services.clock.now();
+    const k = 12 - new Date(now).getUTCHours();
+    const tz = k === 0 ? 'UTC' : k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`;
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(now);
+    const added = await as(ids.teacher, `schedule cs101 add "${today} 06:00-18:00" --tz ${tz}`);
+    expect(added.error, added.text).toBeFalsy();
+    const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
+    expect(mine.text).toMatch(/^cs101: .*; in session until \w{3} \d{1,2} \w{3} \d{4} 18:00 (UTC|GMT[+-]\d+)\.$/);
+    for (const x of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', x.id);
+    await services.store.classes.unassignVm('lab', 100);
+  });
+});
+
 describe('/myvm start over quota', () => {
   it('refuses a student with no hours left outside sessions, naming the next session, and starts nothing', async () => {
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
@@ -97,8 +118,12 @@ describe('/myvm start over quota', () => {
     await as(ids.teacher, `schedule cs101 add "${day} 09:00-10:00" --tz UTC`);
     const refused = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'start 102' });
     expect(refused.error).toBe(true);
-    expect(refused.text).toContain(
-      `alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at ${day}T09:00:00.000Z`,
+    const [y, m, d] = day.split('-');
+    const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(m) - 1];
+    expect(refused.text).toMatch(
+      new RegExp(
+        `alice has used all 1 h that cs101 allows outside its sessions, so the VM cannot start now; the next session starts at \\w{3} ${Number(d)} ${month} ${y} 09:00 UTC`,
+      ),
     );
     expect(current().sim.state.guests.get(102)?.status).toBe('stopped');
     for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
@@ -129,6 +154,14 @@ describe('/myvm keep', () => {
     expect(first.error, first.text).toBeFalsy();
     expect(first.text).toContain('its idle stop is cancelled');
     expect(await services.store.usage.idle('lab', 100)).toMatchObject({ warnedAt: null, keptAt: expect.any(Number) });
+    const unwarned = await keep('keep 100');
+    expect(unwarned.error).toBe(true);
+    expect(unwarned.text).toBe(
+      'dns has no idle warning pending, so there is nothing to keep; use /myvm keep after an idle warning',
+    );
+    expect(await services.store.usage.idle('lab', 100)).toMatchObject({ keepsUsed: 1 });
+    const record = (await services.store.usage.idle('lab', 100))!;
+    await services.store.usage.saveIdle({ ...record, warnedAt: services.clock.now() });
     const second = await keep('keep 100');
     expect(second.error).toBe(true);
     expect(second.text).toContain('cs101 allows one keep per session; save your work before it stops');
@@ -144,7 +177,20 @@ describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
       1,
     );
     await services.sync!.fullSync();
-    const keep = () => router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    /** An idle warning of VM 100 pending now, as the scheduler records it, then `/myvm keep`. */
+    const keep = async () => {
+      const record = await services.store.usage.idle('lab', 100);
+      const now = services.clock.now();
+      await services.store.usage.saveIdle({
+        clusterId: 'lab',
+        vmid: 100,
+        idleSince: now - 40 * 60_000,
+        warnedAt: now,
+        keptAt: record?.keptAt ?? null,
+        keepsUsed: record?.keepsUsed ?? 0,
+      });
+      return router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'keep 100' });
+    };
     const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
     expect(set.error, set.text).toBeFalsy();
     expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session\.$/);

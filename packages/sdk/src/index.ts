@@ -36,6 +36,7 @@ export type * from './ports/pve-api.js';
 export type * from './ports/cluster-apis.js';
 export { createTcpPortProbe, type PortProbe, type TcpPortProbeOptions } from './ports/port-probe.js';
 export { silentNotifier, type NotifiedPerson, type PersonNotifier } from './ports/person-notifier.js';
+export { everyPlatformNotifier } from './people/every-platform-notifier.js';
 export { redact, scrub } from './util/redact.js';
 export { MAX_TIMER_MS, TIMER_MS_MESSAGE } from './util/timer-limit.js';
 
@@ -161,7 +162,9 @@ export { InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,
   KeepAlreadyUsedError,
+  KeepAfterQuotaError,
   KeepNotAllowedError,
+  NothingToKeepError,
   keepVmRunning,
 } from './schedule/keep-running.js';
 export {
@@ -185,6 +188,7 @@ export {
   type ClassSession,
   type ScheduleSpec,
 } from './schedule/schedule-spec.js';
+export { classTimeZone, formatLocalTime } from './schedule/local-time.js';
 
 // People: accounts, invites, SSH keys, rosters.
 export * from './people/people-errors.js';

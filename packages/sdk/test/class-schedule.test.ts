@@ -5,7 +5,9 @@ import {
   ClassRunningLimitError,
   InvalidScheduleError,
   KeepAlreadyUsedError,
+  KeepAfterQuotaError,
   KeepNotAllowedError,
+  NothingToKeepError,
   keepVmRunning,
   QuotaExceededError,
   TooManyRunningError,
@@ -310,7 +312,7 @@ describe('quotas and the usage ledger', () => {
     const refused = await power.perform(viewer, 'lab1', 300, 'start').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(QuotaExceededError);
     expect((refused as QuotaExceededError).code).toBe('LAB_QUOTA_EXCEEDED');
-    expect((refused as Error).message).toContain('the next session starts at 2026-12-02T08:00:00.000Z');
+    expect((refused as Error).message).toContain('the next session starts at Wed 2 Dec 2026 09:00 CET');
     expect((await store.audit.list({ actor: 'alice', action: 'vm.start' }))[0]).toMatchObject({ outcome: 'denied' });
     // In a session (warm-up included) the quota does not apply, and session time is not counted.
     clock.set(at('2026-12-02T07:55:00Z'));
@@ -355,7 +357,9 @@ describe('quotas and the usage ledger', () => {
     };
     expect(await tick('2026-12-01T08:50:00Z')).toEqual([]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
-    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min.']);
+    expect(messages).toEqual([
+      'cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 10 min; save your work now, and start it again in the next session (Wed 2 Dec 2026 09:00 CET) or ask your teacher for more hours.',
+    ]);
     expect(await tick('2026-12-01T09:05:00Z')).toEqual([]);
     expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
     expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'stopped' });
@@ -499,6 +503,42 @@ describe('quotas and the usage ledger', () => {
     await power.perform(await student('bob'), 'lab1', 301, 'start');
   });
 
+  it('lets exactly one of three parallel starts (two processes) through a class limit of one, and the refusals name the next session', async () => {
+    const { store, clock, clusters } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: 1,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    // Two processes: two VmPower instances over one store.
+    const slackProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const discordProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
+    const student = async (username: string) => ({
+      personId: (await store.classes.getPersonByUsername(username))!.id,
+      username,
+      role: 'student' as const,
+    });
+    clock.set(at('2026-12-01T12:00:00Z'));
+    const results = await Promise.allSettled([
+      slackProcess.perform(await student('alice'), 'lab1', 300, 'start'),
+      slackProcess.perform(await student('bob'), 'lab1', 301, 'start'),
+      discordProcess.perform(await student('carol'), 'lab1', 302, 'start'),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    expect(refusals.map((e) => e instanceof ClassRunningLimitError)).toEqual([true, true]);
+    expect(refusals[0]!.message).toBe(
+      '1 VM(s) of cs101 are running already, the most the class allows outside its sessions; try again when one stops, or in the next session at Wed 2 Dec 2026 09:00 CET, or ask your teacher',
+    );
+    expect((await statuses(store)).filter((s) => s === 'running')).toHaveLength(1);
+    expect(await store.sync.getLease('class-start:cs101')).toBeUndefined();
+  });
+
   it('refuses a second running VM beyond maxRunning', async () => {
     const { store, clock, clusters } = await setup();
     const alice = (await store.classes.getPersonByUsername('alice'))!;
@@ -623,14 +663,29 @@ describe('keeps per session and the warning delay, per class', () => {
       username: 'alice',
       role: 'student' as const,
     };
+    /** An idle warning of VM 300 pending since `iso`, as the scheduler records it. */
+    const warned = async (iso: string) => {
+      const record = await store.usage.idle('lab1', 300);
+      await store.usage.saveIdle({
+        clusterId: 'lab1',
+        vmid: 300,
+        idleSince: at(iso) - 30 * 60_000,
+        warnedAt: at(iso),
+        keptAt: record?.keptAt ?? null,
+        keepsUsed: record?.keepsUsed ?? 0,
+      });
+    };
+    await warned('2026-12-01T09:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 1,
     });
+    await warned('2026-12-01T10:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T11:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 0,
     });
+    await warned('2026-12-01T11:59:00Z');
     const third = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T12:00:00Z')).catch((e: unknown) => e);
     expect(third).toBeInstanceOf(KeepAlreadyUsedError);
     expect((third as LabError).code).toBe('LAB_KEEP_USED');
@@ -639,8 +694,9 @@ describe('keeps per session and the warning delay, per class', () => {
     );
     expect(await store.usage.idle('lab1', 300)).toMatchObject({ keptAt: at('2026-12-01T11:00:00Z'), keepsUsed: 2 });
     // Wednesday's session warms up at 07:50 UTC: a boundary, so the count starts again.
+    await warned('2026-12-02T07:59:00Z');
     expect(await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-02T08:00:00Z'))).toEqual({
-      postponed: false,
+      postponed: true,
       keepsLeft: 1,
     });
     expect(
@@ -770,8 +826,267 @@ describe('keeps per session and the warning delay, per class', () => {
       return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
     };
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
-    expect(messages).toEqual(['cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min.']);
+    expect(messages).toEqual([
+      'cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min; save your work now, and start it again in the next session (Wed 2 Dec 2026 09:00 CET) or ask your teacher for more hours.',
+    ]);
     expect(await tick('2026-12-01T09:02:59Z')).toEqual([]);
     expect(await tick('2026-12-01T09:03:00Z')).toEqual([[300, 'quota-shutdown']]);
+  });
+});
+
+describe('no stop without a delivered warning', () => {
+  const idlePolicy = {
+    classId: 'cs101',
+    quotaHours: null,
+    maxRunning: null,
+    maxRunningInClass: null,
+    idleCpuBelowPercent: 5,
+    idleForMinutes: 30,
+    keepsPerSession: 1,
+    idleWarnMinutes: null,
+  };
+  /** A notifier whose messages get through only while `up` is set; the students have accounts. */
+  const flaky = () => {
+    const sent: string[] = [];
+    const n = {
+      up: false,
+      sent,
+      notifyPerson: async (_p: unknown, text: string) => (n.up ? (sent.push(text), true) : false),
+      reaches: async () => true,
+    };
+    return n;
+  };
+
+  it('keeps an idle VM running while its warning does not get through, tries again each round, and stops it 10 min after the warning that arrived', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([[300, 'idle-warning', 'failed']]);
+    expect(await store.usage.idle('lab1', 300)).toMatchObject({ warnedAt: null });
+    expect(await tick('2026-12-01T10:45:00Z')).toEqual([[300, 'idle-warning', 'failed']]);
+    expect(await store.inventory.get('lab1', 300)).toMatchObject({ status: 'running' });
+    notifier.up = true;
+    expect(await tick('2026-12-01T10:46:00Z')).toEqual([[300, 'idle-warning', 'ok']]);
+    expect(notifier.sent).toHaveLength(1);
+    expect(await tick('2026-12-01T10:55:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:56:00Z')).toEqual([[300, 'idle-shutdown', 'ok']]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(String(audit!.details.reason)).toMatch(/warned 10 min before$/);
+  });
+
+  it('stops an idle VM whose owner has no chat account, and the audit says no warning was delivered', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async () => false, reaches: async () => false },
+    });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome, a.error]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([
+      [300, 'idle-warning', 'failed', 'the owner has no chat account to warn'],
+    ]);
+    expect(await tick('2026-12-01T10:41:00Z')).toEqual([[300, 'idle-shutdown', 'ok', undefined]]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit!.details.reason).toBe(
+      'idle: below 5% CPU for 40 min, no warning delivered (the owner has no chat account)',
+    );
+  });
+
+  it('keeps a VM over quota running while the quota warning does not get through, and stops it after the one that arrived', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({ ...idlePolicy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null });
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
+    expect(await tick('2026-12-01T09:20:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
+    notifier.up = true;
+    expect(await tick('2026-12-01T09:21:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    expect(await tick('2026-12-01T09:30:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T09:31:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
+    expect(notifier.sent).toHaveLength(1);
+  });
+
+  it('tries a "ready" message that did not get through again next round, and sends it once it does', async () => {
+    const { store, clock, clusters } = await setup();
+    const notifier = flaky();
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
+    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    clock.set(at('2026-12-01T12:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: alice.id, username: 'alice', role: 'student' },
+      'lab1',
+      300,
+      'start',
+    );
+    for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
+      await sync.fullSync();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const notices = async () =>
+      (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
+    expect(await notices()).toEqual([[300, 'failed']]);
+    expect(await notices()).toEqual([[300, 'failed']]);
+    notifier.up = true;
+    expect(await notices()).toEqual([[300, 'ok']]);
+    expect(await notices()).toEqual([]);
+    expect(notifier.sent).toEqual([expect.stringMatching(/^cs101-alice is ready: /)]);
+  });
+
+  it('measures the idle window of a VM from its start, not from an idle record of an earlier run', async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const messages: string[] = [];
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
+    });
+    // Idle since 09:00 in an earlier run that stopped while no scheduler looked.
+    await store.usage.saveIdle({
+      clusterId: 'lab1',
+      vmid: 300,
+      idleSince: at('2026-12-01T09:00:00Z'),
+      warnedAt: null,
+      keptAt: null,
+      keepsUsed: 0,
+    });
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
+      { personId: null, username: 'root', role: 'admin' },
+      'lab1',
+      300,
+      'start',
+    );
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
+    };
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(messages).toEqual([]);
+    expect(await tick('2026-12-01T10:29:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:30:00Z')).toEqual([[300, 'idle-warning']]);
+  });
+});
+
+describe('/myvm keep answers only an idle warning', () => {
+  it('with no idle warning pending keeps nothing, uses no keep and starts no idle time', async () => {
+    const { store } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: null,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    const refused = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NothingToKeepError);
+    expect((refused as LabError).code).toBe('LAB_NOTHING_TO_KEEP');
+    expect((refused as Error).message).toBe(
+      'cs101-alice has no idle warning pending, so there is nothing to keep; use /myvm keep after an idle warning',
+    );
+    expect(await store.usage.idle('lab1', 300)).toBeUndefined();
+    expect(await store.audit.list({ actor: 'alice', action: 'vm.keep' })).toEqual([]);
+  });
+
+  it('after a quota warning says the keep does not apply and when the VM stops, and the VM still stops', async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy({
+      classId: 'cs101',
+      quotaHours: 1,
+      maxRunning: null,
+      maxRunningInClass: null,
+      idleCpuBelowPercent: null,
+      idleForMinutes: null,
+      keepsPerSession: 1,
+      idleWarnMinutes: null,
+    });
+    const scheduler = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      pollIntervalMs: 20,
+      shutdownTimeoutS: 5,
+      notifier: { notifyPerson: async () => true },
+    });
+    const alice = {
+      personId: (await store.classes.getPersonByUsername('alice'))!.id,
+      username: 'alice',
+      role: 'student' as const,
+    };
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
+    const tick = async (iso: string) => {
+      clock.set(at(iso));
+      await sync.quickSync();
+      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
+    };
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
+    clock.set(at('2026-12-01T09:03:00Z'));
+    const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeepAfterQuotaError);
+    expect((refused as LabError).code).toBe('LAB_KEEP_QUOTA');
+    expect((refused as Error).message).toBe(
+      "cs101-alice stops at Tue 1 Dec 2026 10:11 CET because its hours outside cs101's sessions are used up, which /myvm keep cannot change; save your work now and ask your teacher for more hours",
+    );
+    expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
   });
 });

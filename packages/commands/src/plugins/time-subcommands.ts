@@ -5,6 +5,9 @@ import {
   classUsage,
   formatHours,
   keepVmRunning,
+  classTimeZone,
+  currentSession,
+  formatLocalTime,
   nextSession,
   studentUsage,
   type ClassTimePolicyRecord,
@@ -105,7 +108,8 @@ export const labUsageSubcommand = subcommand({
     const now = clock.now();
     const rows = await classUsage(store, o.class, now);
     const names = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
-    const next = nextSession(await store.schedules.list(o.class), now);
+    const schedules = await store.schedules.list(o.class);
+    const next = nextSession(schedules, now);
     const lines = rows.map(
       (r) =>
         `${names.get(r.personId) ?? `#${r.personId}`}: ${formatHours(r.usedMs)} used${r.leftMs === null ? '' : `, ${formatHours(r.leftMs)} left`}, ${r.running} running`,
@@ -114,7 +118,7 @@ export const labUsageSubcommand = subcommand({
       text: [
         `${o.class} usage outside sessions:`,
         ...(lines.length ? lines : ['(no students)']),
-        ...(next ? [`Next session: ${new Date(next.start).toISOString()}.`] : []),
+        ...(next ? [`Next session: ${formatLocalTime(next.start, classTimeZone(schedules))}.`] : []),
       ].join('\n'),
       data: rows.map((r) => ({ ...r, username: names.get(r.personId) ?? null })),
     };
@@ -143,8 +147,16 @@ export const myvmUsageSubcommand = subcommand({
     const rows = await Promise.all(classes.map((c) => studentUsage(store, c, personId, now)));
     const lines = await Promise.all(
       rows.map(async (r) => {
-        const next = nextSession(await store.schedules.list(r.classId), now);
-        return `${r.classId}: ${formatHours(r.usedMs)} used outside sessions${r.leftMs === null ? ' (no limit)' : `, ${formatHours(r.leftMs)} left`}${next ? `; next session ${new Date(next.start).toISOString()}` : ''}.`;
+        const schedules = await store.schedules.list(r.classId);
+        const zoneOf = (scheduleId: number) => classTimeZone(schedules.filter((s) => s.id === scheduleId));
+        const running = currentSession(schedules, now);
+        const next = running ? undefined : nextSession(schedules, now);
+        const when = running
+          ? `; in session until ${formatLocalTime(running.end, zoneOf(running.scheduleId))}`
+          : next
+            ? `; next session ${formatLocalTime(next.start, zoneOf(next.scheduleId))}`
+            : '';
+        return `${r.classId}: ${formatHours(r.usedMs)} used outside sessions${r.leftMs === null ? ' (no limit)' : `, ${formatHours(r.leftMs)} left`}${when}.`;
       }),
     );
     return { text: lines.join('\n'), data: rows };

@@ -7,7 +7,8 @@ import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
-import { assertMayStart } from '../schedule/usage.js';
+import { assertMayStart, hasRunningLimit } from '../schedule/usage.js';
+import { withClassStartLock } from '../schedule/class-start-lock.js';
 import { denialReason, type Viewer } from './viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
 
@@ -40,7 +41,9 @@ export interface VmPowerDeps {
  * waiting on the PVE task, then updating the VM's inventory row at once and writing the audit log.
  * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`. A student's start
  * outside a session is refused when the class's quota or running limit says so (`assertMayStart`);
- * each action opens or closes the VM's running interval in the usage ledger. At most
+ * such a start is checked and done under the class's start lock (a lease in the store), so parallel
+ * starts from any number of processes cannot overshoot a running limit. Each action opens or closes
+ * the VM's running interval in the usage ledger. At most
  * `maxPowerTasksPerNode` tasks run on one node at a time (per `VmPower` instance).
  */
 export class VmPower {
@@ -98,7 +101,12 @@ export class VmPower {
       });
       throw new NotAllowedError({ actor: viewer.username, action, target: `VM ${vmid} (${row.name})`, reason });
     }
-    if (action === 'start' && row.status !== 'running') {
+    const run = () =>
+      this.#nodeLimiter(clusterId, row.node).run(() =>
+        this.#run(viewer, clusterId, vmid, action, options, row, started),
+      );
+    if (action !== 'start' || row.status === 'running') return run();
+    const check = async () => {
       try {
         await assertMayStart(store, viewer, assignment, started);
       } catch (error) {
@@ -112,10 +120,16 @@ export class VmPower {
         });
         throw error;
       }
-    }
-    return this.#nodeLimiter(clusterId, row.node).run(() =>
-      this.#run(viewer, clusterId, vmid, action, options, row, started),
-    );
+    };
+    // A running limit is checked and the start done under the class's start lock: parallel starts
+    // (any process) cannot all pass the check.
+    if (await hasRunningLimit(store, viewer, assignment))
+      return withClassStartLock(store, this.#clock, assignment!.classId!, async () => {
+        await check();
+        return run();
+      });
+    await check();
+    return run();
   }
 
   async #run(

@@ -6,6 +6,8 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
 import { sendReadyNotices } from './ready-notices.js';
+import { tellPerson } from './tell-person.js';
+import { QUOTA_WARNING_TTL_MS, quotaWarnedKey, type QuotaWarning } from './quota-warning.js';
 import type {
   ClassScheduleRecord,
   ClassTimePolicyRecord,
@@ -18,7 +20,11 @@ import { DuplicateNameError } from '../store/store-errors.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { keepsUsedNow } from './keep-running.js';
-import { currentSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { DEFAULT_IDLE_WARNING_MINUTES } from './idle-warning-default.js';
+
+export { DEFAULT_IDLE_WARNING_MINUTES };
+import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { classTimeZone, formatLocalTime } from './local-time.js';
 import { studentUsage } from './usage.js';
 
 const LEASE = 'class-scheduler';
@@ -27,8 +33,10 @@ const STOP_CATCH_UP_MS = 6 * 3_600_000;
 /** Idle detection trusts a VM's CPU only if the sync read it this recently. */
 const STALE_CPU_MS = 5 * 60_000;
 const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
-/** Minutes between an idle or quota warning and the stop, for a class whose policy names none. */
-export const DEFAULT_IDLE_WARNING_MINUTES = 10;
+const WEEK_MS = 7 * 86_400_000;
+/** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
+const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
+  `idle-unwarned:${a.clusterId}/${a.vmid}:${warnedAt}`;
 
 /** Settings of the class scheduler; every one but `store` and `clusters` has a default. */
 export interface ClassSchedulerOptions {
@@ -163,13 +171,13 @@ export class ClassScheduler {
           done.push(...(await this.#act(session, 'shutdown')));
       }
     }
-    done.push(...(await this.#idle(now)));
-    done.push(...(await this.#quota(now)));
+    // "Ready" goes out before any idle or quota warning of the same round.
     for (const n of await sendReadyNotices({
       store: this.#store,
       notifier: this.#notifier,
       clock: this.#clock,
       claimed: this.#readyClaimed,
+      logger: this.#logger,
     })) {
       done.push({
         classId: n.classId,
@@ -181,6 +189,8 @@ export class ClassScheduler {
         outcome: n.delivered ? 'ok' : 'failed',
       });
     }
+    done.push(...(await this.#idle(now)));
+    done.push(...(await this.#quota(now)));
     return done;
   }
 
@@ -197,7 +207,8 @@ export class ClassScheduler {
       const policy = await this.#store.usage.policy(klass.id);
       if (policy?.quotaHours == null) continue;
       const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
-      if (currentSession(await this.#store.schedules.list(klass.id), now)) continue;
+      const schedules = await this.#store.schedules.list(klass.id);
+      if (currentSession(schedules, now)) continue;
       const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter(
         (a) => a.role === 'student' && a.personId !== null,
       );
@@ -209,7 +220,7 @@ export class ClassScheduler {
           const vm = await this.#store.inventory.get(a.clusterId, a.vmid);
           if (!vm || vm.status !== 'running') continue;
           const open = (await this.#store.usage.intervals([a], now)).find((i) => i.endedAt === null);
-          const key = `quota-warned:${a.clusterId}/${a.vmid}:${open?.startedAt ?? 0}`;
+          const key = quotaWarnedKey(a, open?.startedAt ?? 0);
           const base = {
             classId: klass.id,
             scheduleId: null,
@@ -217,34 +228,56 @@ export class ClassScheduler {
             clusterId: a.clusterId,
             vmid: a.vmid,
           };
-          const warned = (await this.#store.nonces.take(key, now)) as { warnedAt: number } | undefined;
-          await this.#store.nonces.put(key, warned ?? { warnedAt: now }, now + 7 * 86_400_000, now);
+          const warned = (await this.#store.nonces.take(key, now)) as QuotaWarning | undefined;
           if (!warned) {
-            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${warnMin} min.`;
-            const delivered = person
-              ? await this.#notifier.notifyPerson({ personId, username: person.username }, text).catch(() => false)
-              : false;
+            const next = nextSession(schedules, now);
+            const then = next
+              ? `start it again in the next session (${formatLocalTime(next.start, classTimeZone(schedules.filter((x) => x.id === next.scheduleId)))}) or ask your teacher for more hours`
+              : 'ask your teacher for more hours to start it again';
+            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${warnMin} min; save your work now, and ${then}.`;
+            const told = await tellPerson(this.#store, this.#notifier, personId, text);
+            if (told === 'failed') {
+              this.#logger.warn('quota warning not delivered; trying again next round', base);
+              out.push({
+                ...base,
+                action: 'quota-warning',
+                outcome: 'failed',
+                error: 'the warning could not be delivered',
+              });
+              continue;
+            }
+            await this.#store.nonces.put(
+              key,
+              { warnedAt: now, delivered: told === 'delivered' },
+              now + QUOTA_WARNING_TTL_MS,
+              now,
+            );
+            if (told === 'unreachable')
+              this.#logger.info('quota warning not sent: the student has no chat account', base);
             out.push({
               ...base,
               action: 'quota-warning',
-              outcome: delivered ? 'ok' : 'failed',
-              ...(delivered ? {} : { error: 'the warning could not be delivered' }),
+              outcome: told === 'delivered' ? 'ok' : 'failed',
+              ...(told === 'delivered' ? {} : { error: 'the owner has no chat account to warn' }),
             });
-          } else if (now - warned.warnedAt >= warnMin * 60_000) {
-            try {
-              await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
-                shutdownTimeoutS: this.#o.shutdownTimeoutS,
-                reason: `quota: ${person?.username ?? 'the owner'} has no hours left outside sessions of ${klass.id}`,
-              });
-              out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
-            } catch (error) {
-              out.push({
-                ...base,
-                action: 'quota-shutdown',
-                outcome: 'failed',
-                error: error instanceof Error ? error.message : String(error),
-              });
-            }
+            continue;
+          }
+          await this.#store.nonces.put(key, warned, now + QUOTA_WARNING_TTL_MS, now);
+          if (now - warned.warnedAt < warnMin * 60_000) continue;
+          const who = person?.username ?? 'the owner';
+          try {
+            await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
+              shutdownTimeoutS: this.#o.shutdownTimeoutS,
+              reason: `quota: ${who} has no hours left outside sessions of ${klass.id}${warned.delivered === false ? `; no warning was delivered (${who} has no chat account)` : ''}`,
+            });
+            out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
+          } catch (error) {
+            out.push({
+              ...base,
+              action: 'quota-shutdown',
+              outcome: 'failed',
+              error: error instanceof Error ? error.message : String(error),
+            });
           }
         }
       }
@@ -279,7 +312,7 @@ export class ClassScheduler {
   ): Promise<ScheduledAction | undefined> {
     const store = this.#store;
     const vm = await store.inventory.get(a.clusterId, a.vmid);
-    const record = await store.usage.idle(a.clusterId, a.vmid);
+    let record = await store.usage.idle(a.clusterId, a.vmid);
     if (!vm || vm.goneAt !== null || vm.status !== 'running') {
       if (record) await store.usage.clearIdle(a.clusterId, a.vmid);
       return undefined;
@@ -298,6 +331,10 @@ export class ClassScheduler {
         await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
       return undefined;
     }
+    // The idle window is measured from the VM's start at the earliest: a record from an earlier run counts no more.
+    const open = (await store.usage.intervals([a], now)).find((i) => i.endedAt === null);
+    if (record && record.idleSince !== null && open && record.idleSince < open.startedAt)
+      record = { ...record, idleSince: open.startedAt, warnedAt: null };
     if (!record || record.idleSince === null) {
       await store.usage.saveIdle({
         clusterId: a.clusterId,
@@ -313,29 +350,33 @@ export class ClassScheduler {
     const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
     if (record.warnedAt === null) {
       if (now - record.idleSince < forMin * 60_000) return undefined;
-      await store.usage.saveIdle({ ...record, warnedAt: now });
-      const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
       const keepsLeft = policy.keepsPerSession - keepsUsedNow(record, await store.schedules.list(policy.classId), now);
       const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. ${keepsLeft > 0 ? '/myvm keep to keep it running.' : 'Save your work before then.'}`;
-      const delivered = owner
-        ? await this.#notifier.notifyPerson({ personId: owner.id, username: owner.username }, text).catch(() => false)
-        : false;
-      return {
-        ...base,
-        action: 'idle-warning',
-        outcome: delivered ? 'ok' : 'failed',
-        ...(delivered ? {} : { error: 'the warning could not be delivered' }),
-      };
+      const told = await tellPerson(store, this.#notifier, a.personId, text);
+      if (told === 'failed') {
+        // No stop without a warning delivered: the next round tries again.
+        this.#logger.warn('idle warning not delivered; trying again next round', base);
+        return { ...base, action: 'idle-warning', outcome: 'failed', error: 'the warning could not be delivered' };
+      }
+      await store.usage.saveIdle({ ...record, warnedAt: now });
+      if (told === 'unreachable') {
+        await store.nonces.put(unwarnedKey(a, now), { warnedAt: now }, now + WEEK_MS, now);
+        this.#logger.info('idle warning not sent: the VM has no owner with a chat account', base);
+        return { ...base, action: 'idle-warning', outcome: 'failed', error: 'the owner has no chat account to warn' };
+      }
+      return { ...base, action: 'idle-warning', outcome: 'ok' };
     }
     if (now - record.warnedAt < warnMin * 60_000) return undefined;
+    const unwarned = await store.nonces.take(unwarnedKey(a, record.warnedAt), now);
     try {
       await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, warned ${warnMin} min before`,
+        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, ${unwarned ? 'no warning delivered (the owner has no chat account)' : `warned ${warnMin} min before`}`,
       });
       await store.usage.clearIdle(a.clusterId, a.vmid);
       return { ...base, action: 'idle-shutdown', outcome: 'ok' };
     } catch (error) {
+      if (unwarned) await store.nonces.put(unwarnedKey(a, record.warnedAt), unwarned, now + WEEK_MS, now);
       const message = error instanceof Error ? error.message : String(error);
       this.#logger.warn('idle shutdown failed; will retry', { ...base, error: message });
       return { ...base, action: 'idle-shutdown', outcome: 'failed', error: message };

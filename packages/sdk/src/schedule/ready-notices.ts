@@ -1,8 +1,10 @@
 import { studentCloudInit } from '../deploy/cloud-init.js';
 import type { Clock } from '../ports/clock.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PersonNotifier } from '../ports/person-notifier.js';
 import type { EpochMs, VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { tellPerson } from './tell-person.js';
 
 /** How long a sent "ready" notice is remembered (longer than any VM stays up in a lab). */
 const REMEMBER_MS = 30 * 24 * 60 * 60 * 1000;
@@ -13,6 +15,7 @@ export interface ReadyNotice {
   clusterId: string;
   vmid: number;
   personId: number;
+  /** False when it did not get through (tried again next round) or the person has no chat account to tell. */
   delivered: boolean;
 }
 
@@ -27,7 +30,9 @@ const reachable = (vm: VmInventoryRecord): boolean =>
  * Tells each student, by direct message, when their class VM has become reachable — running, with
  * an address and SSH or RDP answering, as the sync saw it — with the same instructions as
  * `/myvm connect`. Once per VM per running interval (the usage ledger's interval start is the key,
- * claimed in the store), so a restart, a second process or the next round never sends it twice.
+ * claimed in the store), so a restart, a second process or the next round never sends it twice. A
+ * message that does not get through gives its claim back, so the next round (of any process) tries
+ * again; a student with no chat account to tell is not tried again.
  *
  * Per class it reads the running VMs in one inventory list, and their assignments and open
  * intervals only when one is reachable. `claimed` (kept by the caller from round to round) holds the
@@ -39,8 +44,10 @@ export async function sendReadyNotices(deps: {
   notifier: PersonNotifier;
   clock: Clock;
   claimed?: Set<string>;
+  logger?: Logger;
 }): Promise<ReadyNotice[]> {
   const { store, notifier } = deps;
+  const logger = deps.logger ?? silentLogger;
   const now: EpochMs = deps.clock.now();
   const claimed = deps.claimed ?? new Set<string>();
   const current = new Set<string>();
@@ -76,10 +83,20 @@ export async function sendReadyNotices(deps: {
         vm.category === 'windows'
           ? `connect with Remote Desktop to ${vm.ip} (/myvm connect gives you the .rdp file)`
           : `connect with: ssh ${login}@${vm.ip}`;
-      const delivered = await notifier
-        .notifyPerson({ personId: person.id, username: person.username }, `${vm.name} is ready: ${how}`)
-        .catch(() => false);
-      sent.push({ classId: klass.id, clusterId: a.clusterId, vmid: a.vmid, personId: person.id, delivered });
+      const told = await tellPerson(store, notifier, person.id, `${vm.name} is ready: ${how}`);
+      const facts = { classId: klass.id, clusterId: a.clusterId, vmid: a.vmid, username: person.username };
+      if (told === 'failed') {
+        await store.nonces.take(key, now);
+        claimed.delete(key);
+        logger.warn('ready notice not delivered; trying again next round', facts);
+      } else if (told === 'unreachable') logger.info('ready notice not sent: the student has no chat account', facts);
+      sent.push({
+        classId: klass.id,
+        clusterId: a.clusterId,
+        vmid: a.vmid,
+        personId: person.id,
+        delivered: told === 'delivered',
+      });
     }
   }
   // Forget the keys of VMs no longer reachable in this run: their next run has a new key.

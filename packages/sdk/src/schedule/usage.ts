@@ -2,6 +2,7 @@ import { LabError } from '../errors/lab-error.js';
 import type { Viewer } from '../inventory/viewer.js';
 import type { ClassScheduleRecord, EpochMs, VmAssignmentRecord, VmUsageIntervalRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { classTimeZone, formatLocalTime } from './local-time.js';
 import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
 
 const HOUR = 3_600_000;
@@ -24,11 +25,18 @@ export interface StudentUsage {
 export class QuotaExceededError extends LabError {
   static override readonly brand: string = '@lab/QuotaExceededError';
   static override readonly code: string = 'LAB_QUOTA_EXCEEDED';
-  constructor(facts: { classId: string; username: string; quotaHours: number; nextSessionAt: EpochMs | null }) {
+  constructor(facts: {
+    classId: string;
+    username: string;
+    quotaHours: number;
+    nextSessionAt: EpochMs | null;
+    /** The class's time zone, for the next session's time. @defaultValue UTC */
+    timezone?: string;
+  }) {
     const next =
       facts.nextSessionAt === null
-        ? 'no session is scheduled'
-        : `the next session starts at ${new Date(facts.nextSessionAt).toISOString()}`;
+        ? 'no session is scheduled, so ask your teacher for more hours'
+        : `the next session starts at ${formatLocalTime(facts.nextSessionAt, facts.timezone)}`;
     super(
       QuotaExceededError.code,
       `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`,
@@ -73,10 +81,20 @@ function sessionWindows(
 export class ClassRunningLimitError extends LabError {
   static override readonly brand: string = '@lab/ClassRunningLimitError';
   static override readonly code: string = 'LAB_CLASS_RUNNING_LIMIT';
-  constructor(facts: { classId: string; maxRunningInClass: number }) {
+  constructor(facts: {
+    classId: string;
+    maxRunningInClass: number;
+    nextSessionAt?: EpochMs | null;
+    /** The class's time zone, for the next session's time. @defaultValue UTC */
+    timezone?: string;
+  }) {
+    const next =
+      facts.nextSessionAt == null
+        ? ''
+        : `, or in the next session at ${formatLocalTime(facts.nextSessionAt, facts.timezone)}`;
     super(
       ClassRunningLimitError.code,
-      `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again later or ask your teacher`,
+      `${facts.maxRunningInClass} VM(s) of ${facts.classId} are running already, the most the class allows outside its sessions; try again when one stops${next}, or ask your teacher`,
       facts,
     );
   }
@@ -161,19 +179,36 @@ export async function assertMayStart(
     throw new TooManyRunningError({ classId, username: viewer.username, maxRunning: policy.maxRunning });
   const schedules = await store.schedules.list(classId);
   if (currentSession(schedules, now)) return;
+  const next = nextSession(schedules, now);
+  const when = {
+    nextSessionAt: next?.start ?? null,
+    timezone: classTimeZone(schedules.filter((s) => s.id === next?.scheduleId)),
+  };
   if (policy.maxRunningInClass !== null) {
     const vms = (await store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
     const rows = await Promise.all(vms.map((v) => store.inventory.get(v.clusterId, v.vmid)));
     if (rows.filter((r) => r?.status === 'running').length >= policy.maxRunningInClass)
-      throw new ClassRunningLimitError({ classId, maxRunningInClass: policy.maxRunningInClass });
+      throw new ClassRunningLimitError({ classId, maxRunningInClass: policy.maxRunningInClass, ...when });
   }
   if (policy.quotaHours === null || (usage.leftMs ?? 1) > 0) return;
   throw new QuotaExceededError({
     classId,
     username: viewer.username,
     quotaHours: policy.quotaHours,
-    nextSessionAt: nextSession(schedules, now)?.start ?? null,
+    ...when,
   });
+}
+
+/** Whether a start of this VM by `viewer` is checked against a running limit of its class (`maxRunning`, `maxRunningInClass`). */
+export async function hasRunningLimit(
+  store: Store,
+  viewer: Viewer,
+  assignment: VmAssignmentRecord | undefined,
+): Promise<boolean> {
+  if (viewer.role !== 'student' || viewer.personId === null || !assignment?.classId || assignment.role !== 'student')
+    return false;
+  const policy = await store.usage.policy(assignment.classId);
+  return policy != null && (policy.maxRunning !== null || policy.maxRunningInClass !== null);
 }
 
 /** `12.5 h` style hours for people. */
