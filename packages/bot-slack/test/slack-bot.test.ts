@@ -254,7 +254,7 @@ describe('the Slack bot over HTTP', () => {
       {
         response_type: 'ephemeral',
         replace_original: false,
-        text: 'This confirmation has expired or was already used; run the command again.',
+        text: 'Only lovelace, who asked, can confirm this; ask them, or run the command yourself if you mean to.',
       },
     ]);
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
