@@ -164,6 +164,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
           },
         ],
       });
+    } else if ((reply.ephemeral || reply.error) && message.isPrivate && !reply.attachments?.length) {
+      await message.show(text, { final: true });
     } else if (reply.ephemeral || reply.error) {
       await respond({
         response_type: 'ephemeral',
@@ -186,7 +188,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     respond: RespondFn;
   }): Promise<void> => {
     const progress = progressFor(args.channelId, args.responseUrl, args.respond);
-    const reply: Reply = await router.invoke({
+    const prepared = await router.prepare({
       platform: 'slack',
       userId: args.userId,
       command: args.command,
@@ -194,6 +196,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       onProgress: progress.onProgress,
       notify: progress.message.notify,
     });
+    if (prepared.ephemeral) progress.message.makePrivate();
+    const reply: Reply = prepared.reply ?? (await prepared.run());
     await progress.flush();
     await answer(reply, args.respond, progress.message, args.userId);
   };
@@ -221,6 +225,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       });
       return;
     }
+    if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
     await args.respond({ replace_original: true, text: renderReplyText(reply) });

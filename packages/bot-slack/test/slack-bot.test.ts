@@ -211,6 +211,22 @@ describe('the Slack bot over HTTP', () => {
     expect(String(replies[0]!.body.text)).toMatch(/^cs101-alice \(\d+\) on pve\d: stopped/);
   });
 
+  it("shows a student's /myvm reset progress to them only, never in the channel", async () => {
+    calls.length = 0;
+    await slash('/myvm', 'reset', ids.alice);
+    await bot.idle();
+    const id = JSON.stringify(calls[0]!.body.blocks).match(/"value":"([^"]+)"/)![1]!;
+    calls.length = 0;
+    await click('lab_confirm', id, ids.alice);
+    await bot.idle();
+    expect(calls.filter((c) => c.path.startsWith('/api/chat.'))).toEqual([]);
+    const answers = calls.filter((c) => c.path.startsWith('/respond/'));
+    expect(answers.length).toBeGreaterThan(1);
+    for (const a of answers) expect(a.body.response_type ?? 'ephemeral').toBe('ephemeral');
+    expect(answers.every((a) => a.body.replace_original === true)).toBe(true);
+    expect(String(answers.at(-1)!.body.text)).toMatch(/^cs101-alice \(\d+\) re-created from cs101-base/);
+  });
+
   it('refuses a forged signature, a replayed request and a future timestamp with 401, changing nothing', async () => {
     calls.length = 0;
     const clones = env.sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone');

@@ -60,6 +60,10 @@ describe('class template versions through the commands', () => {
     const rebuild = await as(ids.teacher, 'lab', 'rebuild cs101');
     expect(rebuild.confirm).toBeDefined();
     expect(rebuild.text).toContain('from cs101-base-v2');
+    expect(rebuild.text.split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^• cs101-alice \(\d+ on pve\d, alice's\)$/),
+      expect.stringMatching(/^• cs101-bob \(\d+ on pve\d, bob's, running\)$/),
+    ]);
     const moved = await as(ids.bob, 'myvm', 'reset', true);
     expect(moved.error, moved.text).toBeFalsy();
     expect(moved.text).toContain('1 copy(ies) of an older template version no VM used any more were deleted');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { subcommand } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
-import { runReset } from './reset-subcommands.js';
+import { listResetVms, runReset } from './reset-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const day = (ms: number | null): string => (ms === null ? 'date unknown' : new Date(ms).toISOString().slice(0, 10));
@@ -74,7 +74,10 @@ export const rebuildSubcommand = subcommand({
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
     if (!ctx.confirmed) {
       return {
-        text: `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
+        text: [
+          `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
+          ...listResetVms(plan),
+        ].join('\n'),
         confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?` },
         data: { base: plan.base.name, vms: plan.vms },
       };

@@ -8,6 +8,13 @@ import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const LOST = 'Everything on it is lost: files, installed software and settings.';
 
+/** The VMs a reset plan re-creates, one line each with owner and state, for its confirmation. */
+export function listResetVms(plan: ResetPlan): string[] {
+  return plan.vms.map(
+    (v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`,
+  );
+}
+
 /** Applies a confirmed reset plan with progress, and answers with its summary. */
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
@@ -92,13 +99,10 @@ export const labResetSubcommand = subcommand({
     });
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
     if (!ctx.confirmed) {
-      const list = plan.vms.map(
-        (v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`,
-      );
       return {
         text: [
           `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
-          ...list,
+          ...listResetVms(plan),
         ].join('\n'),
         confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?` },
         data: { base: plan.base.name, vms: plan.vms },
