@@ -4,6 +4,7 @@ import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-
 import {
   ProgressThrottle,
   RunningCommands,
+  renderFinishedDeployment,
   renderProgress,
   renderReplyText,
   type CommandRouter,
@@ -42,9 +43,9 @@ export interface SlackBot {
   stop(): Promise<void>;
   /** Settles when every command started so far has finished (for graceful shutdown and tests). */
   idle(): Promise<void>;
-  /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a restart. */
+  /** Finishes a deployment's progress message (its `notify` ref) with its outcome, in the words of its kind (`spec`), e.g. after a restart. */
   finishDeployment(
-    deployment: { notify?: Record<string, unknown> | null },
+    deployment: { notify?: Record<string, unknown> | null; spec?: unknown },
     summary: DeploymentSummary,
   ): Promise<boolean>;
 }
@@ -311,7 +312,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     },
     idle: () => running.idle(),
     finishDeployment: (deployment, summary) =>
-      finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, { logger }),
+      finishSlackProgress(app.client as unknown as SlackChatApi, deployment.notify, summary, {
+        logger,
+        text: renderFinishedDeployment(deployment, summary),
+      }),
   };
 }
 

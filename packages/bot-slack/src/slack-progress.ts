@@ -103,21 +103,23 @@ export class SlackProgressMessage {
  * Finishes the progress message a deployment's `notify` ref names (`{ platform: 'slack', channel,
  * responseUrl, ts? }`) with the deployment's summary: edits the message `ts` in place, else posts to
  * the channel, else answers through the response_url (Slack accepts it for 30 minutes; a private
- * command's progress, `private: true`, is answered there only, to the caller). Resolves
+ * command's progress, `private: true`, is answered there only, to the caller). Without a `client`
+ * (a process that does not serve Slack) only the response_url is tried: it needs no token.
+ * `options.text` is the outcome to show (`renderFinishedDeployment`); by default the summary's counts. Resolves
  * true when one of them worked; never throws.
  */
 export async function finishSlackProgress(
-  client: SlackChatApi,
+  client: SlackChatApi | undefined,
   notify: Record<string, unknown> | null | undefined,
   summary: DeploymentSummary,
-  options: { logger?: Logger; fetch?: typeof fetch } = {},
+  options: { logger?: Logger; fetch?: typeof fetch; text?: string } = {},
 ): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'slack') return false;
-  const text = renderDeploymentSummary(summary);
+  const text = options.text ?? renderDeploymentSummary(summary);
   const context = { deploymentId: summary.deploymentId, classId: summary.classId };
   const { channel, ts, responseUrl } = notify;
-  if (typeof channel === 'string' && typeof ts === 'string') {
+  if (client && typeof channel === 'string' && typeof ts === 'string') {
     try {
       await client.chat.update({ channel, ts, text });
       return true;
@@ -125,7 +127,7 @@ export async function finishSlackProgress(
       logger.warn('cannot edit the Slack progress message', { ...context, error });
     }
   }
-  if (typeof channel === 'string' && notify.viaResponseUrl !== true) {
+  if (client && typeof channel === 'string' && notify.viaResponseUrl !== true) {
     try {
       await client.chat.postMessage({ channel, text });
       return true;

@@ -469,5 +469,22 @@ describe('the Slack bot over HTTP', () => {
       body: { response_type: 'in_channel', text: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.' },
     });
     expect(await bot.finishDeployment({ notify: { platform: 'discord', token: 't' } }, summary)).toBe(false);
+    // A reset taken over is finished in its own words, by editing its message.
+    calls.length = 0;
+    const reset = {
+      kind: 'reset',
+      classId: 'cs101',
+      base: { name: 'cs101-base-v2' },
+      vms: [{ name: 'cs101-alice', vmid: 105, start: false }],
+    };
+    expect(
+      await bot.finishDeployment(
+        { notify: { platform: 'slack', channel: 'C0CLASS', ts: '1700000000.000003' }, spec: reset },
+        { ...summary, created: 1, kept: 0 },
+      ),
+    ).toBe(true);
+    expect(calls.map((c) => [c.path, c.body.ts, c.body.text])).toEqual([
+      ['/api/chat.update', '1700000000.000003', 'cs101-alice (105) re-created from cs101-base-v2.'],
+    ]);
   });
 });

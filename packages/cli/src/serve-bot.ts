@@ -8,6 +8,7 @@ import { createOpsEndpoints } from './ops/ops-endpoints.js';
 import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
 import { openPveWebSocket } from './console/pve-vnc-socket.js';
 import { PortUnavailableError } from './cli-errors.js';
+import { finishTakenOverDeployment } from './finish-taken-over-deployment.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
@@ -89,7 +90,7 @@ export async function serveBot(
   services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
-      if (!(await frontEnd.finishDeployment(deployment, summary)))
+      if (!(await finishTakenOverDeployment({ frontEnd, kind, config, logger: runtime.logger }, deployment, summary)))
         runtime.logger.info('a deployment taken over has no progress message this bot can finish', {
           deploymentId: deployment.id,
           classId: deployment.classId,

@@ -12,6 +12,7 @@ import {
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { resetOf } from './being-reset.js';
+import { keepProgressRef } from '../keep-progress-ref.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
@@ -116,21 +117,13 @@ export const labPlugin: CommandPlugin = {
           },
         });
         progress.start('planned');
-        let noted = false;
+        const keep = keepProgressRef(ctx);
         const run = await engine.apply(plan, {
           confirmDeletes: ctx.confirmed,
           ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
             progress.onEvent(e);
-            // By the first VM the front end has posted its progress message; keep where it is.
-            if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
-              noted = true;
-              void engine
-                .setNotify(run.id, ctx.notify)
-                .catch((error: unknown) =>
-                  ctx.services.logger.warn('could not keep where the progress is shown', { error }),
-                );
-            }
+            keep(e);
           },
         });
         const summary = await run.done;

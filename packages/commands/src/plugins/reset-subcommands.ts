@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
-import { renderDeploymentSummary } from '../render.js';
+import { keepProgressRef } from '../keep-progress-ref.js';
+import { renderFinishedDeployment } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
@@ -24,15 +25,16 @@ export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Re
     progress: ctx.progress,
   });
   progress.start(plan.base.name);
+  const keep = keepProgressRef(ctx);
   const run = await engine.applyReset(plan, {
     ...(ctx.notify ? { notify: ctx.notify } : {}),
-    onEvent: progress.onEvent,
+    onEvent: (e) => {
+      progress.onEvent(e);
+      keep(e);
+    },
   });
   const summary = await run.done;
-  const text =
-    summary.status === 'done'
-      ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
-      : renderDeploymentSummary(summary);
+  const text = renderFinishedDeployment({ spec: plan }, summary);
   return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
 }
 
