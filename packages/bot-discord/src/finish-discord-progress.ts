@@ -1,11 +1,13 @@
-import { Routes, type REST } from 'discord.js';
+import { REST, Routes } from 'discord.js';
 import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
 import { renderDeploymentSummary } from '@lab/commands';
 
 /** What finishing a stored Discord progress message needs. */
 export interface FinishDiscordProgressOptions {
-  /** discord.js REST client; interaction webhooks need no bot token. */
-  rest: REST;
+  /** discord.js REST client; interaction webhooks need no bot token. @defaultValue a new one for `apiUrl` */
+  rest?: REST;
+  /** Discord API base URL of the REST client made when `rest` is not given. @defaultValue Discord's */
+  apiUrl?: string;
   logger?: Logger;
   now?: () => number;
 }
@@ -14,13 +16,15 @@ export interface FinishDiscordProgressOptions {
  * Finishes the progress message a deployment's `notify` ref names (`{ platform: 'discord',
  * applicationId, token, channelId, expiresAt }`) with the deployment's summary, by editing the
  * interaction's original response. Discord accepts that only while the interaction token is valid
- * (15 minutes); later it logs that it cannot. Resolves true when the message was edited; never
- * throws.
+ * (15 minutes); later it logs that it cannot. The webhook needs no bot token, so any process can
+ * do it. `text` is the outcome (`renderFinishedDeployment`); by default the summary's counts.
+ * Resolves true when the message was edited; never throws.
  */
 export async function finishDiscordProgress(
   options: FinishDiscordProgressOptions,
   notify: Record<string, unknown> | null | undefined,
   summary: DeploymentSummary,
+  text: string = renderDeploymentSummary(summary),
 ): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'discord') return false;
@@ -38,8 +42,9 @@ export async function finishDiscordProgress(
     return false;
   }
   try {
-    await options.rest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
-      body: { content: renderDeploymentSummary(summary).slice(0, 2000), components: [] },
+    const rest = options.rest ?? new REST(options.apiUrl ? { api: options.apiUrl } : {});
+    await rest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
+      body: { content: text.slice(0, 2000), components: [] },
       auth: false,
     });
     return true;

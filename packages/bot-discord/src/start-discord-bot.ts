@@ -1,6 +1,6 @@
 import { Client, GatewayIntentBits, REST } from 'discord.js';
 import { silentLogger, type Logger, type Store } from '@lab/proxmox-sdk';
-import type { CommandRouter, StartedFrontEnd } from '@lab/commands';
+import { renderFinishedDeployment, type CommandRouter, type StartedFrontEnd } from '@lab/commands';
 import { attachDiscordGatewayBot } from './discord-gateway-bot.js';
 import { createDiscordInteractions } from './discord-interactions.js';
 import { createDiscordPersonNotifier } from './discord-person-notifier.js';
@@ -42,7 +42,12 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
       requestListener: (_req, res) => void res.writeHead(404).end('gateway mode: no HTTP endpoint\n'),
       notifier: createDiscordPersonNotifier({ rest: client.rest, store, logger }),
       finishDeployment: (deployment, summary) =>
-        finishDiscordProgress({ rest: client.rest, logger }, deployment.notify, summary),
+        finishDiscordProgress(
+          { rest: client.rest, logger },
+          deployment.notify,
+          summary,
+          renderFinishedDeployment(deployment, summary),
+        ),
       stop: async () => {
         bot.detach();
         await client.destroy();
@@ -62,7 +67,13 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
   return {
     requestListener: bot.requestListener,
     notifier: createDiscordPersonNotifier({ rest, store, logger }),
-    finishDeployment: (deployment, summary) => finishDiscordProgress({ rest, logger }, deployment.notify, summary),
+    finishDeployment: (deployment, summary) =>
+      finishDiscordProgress(
+        { rest, logger },
+        deployment.notify,
+        summary,
+        renderFinishedDeployment(deployment, summary),
+      ),
     stop: () => Promise.resolve(),
     idle: () => bot.idle(),
   };

@@ -256,7 +256,7 @@ describe('the Discord interactions endpoint', () => {
     expect(byAnother.json).toEqual({
       type: 4,
       data: {
-        content: 'This confirmation has expired or was already used; run the command again.',
+        content: 'Only lovelace, who asked, can confirm this; ask them, or run the command yourself if you mean to.',
         components: [],
         flags: 64,
       },

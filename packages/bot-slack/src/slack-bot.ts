@@ -4,6 +4,7 @@ import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-
 import {
   ProgressThrottle,
   RunningCommands,
+  renderFinishedDeployment,
   renderProgress,
   renderReplyText,
   type CommandRouter,
@@ -42,9 +43,9 @@ export interface SlackBot {
   stop(): Promise<void>;
   /** Settles when every command started so far has finished (for graceful shutdown and tests). */
   idle(): Promise<void>;
-  /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a restart. */
+  /** Finishes a deployment's progress message (its `notify` ref) with its outcome, in the words of its kind (`spec`), e.g. after a restart. */
   finishDeployment(
-    deployment: { notify?: Record<string, unknown> | null },
+    deployment: { notify?: Record<string, unknown> | null; spec?: unknown },
     summary: DeploymentSummary,
   ): Promise<boolean>;
 }
@@ -164,6 +165,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
           },
         ],
       });
+    } else if ((reply.ephemeral || reply.error) && message.isPrivate && !reply.attachments?.length) {
+      await message.show(text, { final: true });
     } else if (reply.ephemeral || reply.error) {
       await respond({
         response_type: 'ephemeral',
@@ -186,7 +189,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     respond: RespondFn;
   }): Promise<void> => {
     const progress = progressFor(args.channelId, args.responseUrl, args.respond);
-    const reply: Reply = await router.invoke({
+    const prepared = await router.prepare({
       platform: 'slack',
       userId: args.userId,
       command: args.command,
@@ -194,6 +197,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       onProgress: progress.onProgress,
       notify: progress.message.notify,
     });
+    if (prepared.ephemeral) progress.message.makePrivate();
+    const reply: Reply = prepared.reply ?? (await prepared.run());
     await progress.flush();
     await answer(reply, args.respond, progress.message, args.userId);
   };
@@ -221,6 +226,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       });
       return;
     }
+    if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
     await args.respond({ replace_original: true, text: renderReplyText(reply) });
@@ -305,7 +311,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (options.socketModeAppToken) await app.stop();
     },
     idle: () => running.idle(),
-    finishDeployment: (deployment, summary) => finishSlackProgress(app.client, deployment.notify, summary, { logger }),
+    finishDeployment: (deployment, summary) =>
+      finishSlackProgress(app.client, deployment.notify, summary, {
+        logger,
+        text: renderFinishedDeployment(deployment, summary),
+      }),
   };
 }
 

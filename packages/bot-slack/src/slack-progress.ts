@@ -27,6 +27,7 @@ export class SlackProgressMessage {
   readonly #respond: RespondFn;
   readonly #logger: Logger;
   #viaResponseUrl = false;
+  #private = false;
   #responseUrlUses = 0;
 
   constructor(
@@ -43,6 +44,25 @@ export class SlackProgressMessage {
       channel: target.channel,
       ...(target.responseUrl ? { responseUrl: target.responseUrl } : {}),
     };
+  }
+
+  /**
+   * Shows this command's progress to the caller only (a private command such as `/myvm reset`):
+   * through the response_url as ephemeral messages, never in the channel. With `replaceOriginal`
+   * (a pressed button) every message replaces the one the response_url belongs to. Call before the
+   * first `show`.
+   */
+  makePrivate(options: { replaceOriginal?: boolean } = {}): void {
+    this.#private = true;
+    if (options.replaceOriginal) this.#responseUrlUses = Math.max(this.#responseUrlUses, 1);
+    this.#viaResponseUrl = true;
+    this.notify.viaResponseUrl = true;
+    this.notify.private = true;
+  }
+
+  /** True after {@link makePrivate}. */
+  get isPrivate(): boolean {
+    return this.#private;
   }
 
   /**
@@ -66,7 +86,7 @@ export class SlackProgressMessage {
     }
     if (!options.final && this.#responseUrlUses >= RESPONSE_URL_PROGRESS_USES) return;
     const body: RespondArguments = {
-      response_type: 'in_channel',
+      response_type: this.#private ? 'ephemeral' : 'in_channel',
       text,
       ...(this.#responseUrlUses > 0 ? { replace_original: true } : {}),
     };
@@ -82,21 +102,24 @@ export class SlackProgressMessage {
 /**
  * Finishes the progress message a deployment's `notify` ref names (`{ platform: 'slack', channel,
  * responseUrl, ts? }`) with the deployment's summary: edits the message `ts` in place, else posts to
- * the channel, else answers through the response_url (Slack accepts it for 30 minutes). Resolves
+ * the channel, else answers through the response_url (Slack accepts it for 30 minutes; a private
+ * command's progress, `private: true`, is answered there only, to the caller). Without a `client`
+ * (a process that does not serve Slack) only the response_url is tried: it needs no token.
+ * `options.text` is the outcome to show (`renderFinishedDeployment`); by default the summary's counts. Resolves
  * true when one of them worked; never throws.
  */
 export async function finishSlackProgress(
-  client: SlackChatApi,
+  client: SlackChatApi | undefined,
   notify: Record<string, unknown> | null | undefined,
   summary: DeploymentSummary,
-  options: { logger?: Logger; fetch?: typeof fetch } = {},
+  options: { logger?: Logger; fetch?: typeof fetch; text?: string } = {},
 ): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'slack') return false;
-  const text = renderDeploymentSummary(summary);
+  const text = options.text ?? renderDeploymentSummary(summary);
   const context = { deploymentId: summary.deploymentId, classId: summary.classId };
   const { channel, ts, responseUrl } = notify;
-  if (typeof channel === 'string' && typeof ts === 'string') {
+  if (client && typeof channel === 'string' && typeof ts === 'string') {
     try {
       await client.chat.update({ channel, ts, text });
       return true;
@@ -104,7 +127,7 @@ export async function finishSlackProgress(
       logger.warn('cannot edit the Slack progress message', { ...context, error });
     }
   }
-  if (typeof channel === 'string' && notify.viaResponseUrl !== true) {
+  if (client && typeof channel === 'string' && notify.viaResponseUrl !== true) {
     try {
       await client.chat.postMessage({ channel, text });
       return true;
@@ -118,7 +141,7 @@ export async function finishSlackProgress(
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          response_type: 'in_channel',
+          response_type: notify.private === true ? 'ephemeral' : 'in_channel',
           text,
           ...(notify.viaResponseUrl === true ? { replace_original: true } : {}),
         }),

@@ -211,6 +211,22 @@ describe('the Slack bot over HTTP', () => {
     expect(String(replies[0]!.body.text)).toMatch(/^cs101-alice \(\d+\) on pve\d: stopped/);
   });
 
+  it("shows a student's /myvm reset progress to them only, never in the channel", async () => {
+    calls.length = 0;
+    await slash('/myvm', 'reset', ids.alice);
+    await bot.idle();
+    const id = JSON.stringify(calls[0]!.body.blocks).match(/"value":"([^"]+)"/)![1]!;
+    calls.length = 0;
+    await click('lab_confirm', id, ids.alice);
+    await bot.idle();
+    expect(calls.filter((c) => c.path.startsWith('/api/chat.'))).toEqual([]);
+    const answers = calls.filter((c) => c.path.startsWith('/respond/'));
+    expect(answers.length).toBeGreaterThan(1);
+    for (const a of answers) expect(a.body.response_type ?? 'ephemeral').toBe('ephemeral');
+    expect(answers.every((a) => a.body.replace_original === true)).toBe(true);
+    expect(String(answers.at(-1)!.body.text)).toMatch(/^cs101-alice \(\d+\) re-created from cs101-base/);
+  });
+
   it('refuses a forged signature, a replayed request and a future timestamp with 401, changing nothing', async () => {
     calls.length = 0;
     const clones = env.sim.requests.count('POST /nodes/{node}/qemu/{vmid}/clone');
@@ -254,7 +270,7 @@ describe('the Slack bot over HTTP', () => {
       {
         response_type: 'ephemeral',
         replace_original: false,
-        text: 'This confirmation has expired or was already used; run the command again.',
+        text: 'Only lovelace, who asked, can confirm this; ask them, or run the command yourself if you mean to.',
       },
     ]);
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
@@ -453,5 +469,22 @@ describe('the Slack bot over HTTP', () => {
       body: { response_type: 'in_channel', text: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.' },
     });
     expect(await bot.finishDeployment({ notify: { platform: 'discord', token: 't' } }, summary)).toBe(false);
+    // A reset taken over is finished in its own words, by editing its message.
+    calls.length = 0;
+    const reset = {
+      kind: 'reset',
+      classId: 'cs101',
+      base: { name: 'cs101-base-v2' },
+      vms: [{ name: 'cs101-alice', vmid: 105, start: false }],
+    };
+    expect(
+      await bot.finishDeployment(
+        { notify: { platform: 'slack', channel: 'C0CLASS', ts: '1700000000.000003' }, spec: reset },
+        { ...summary, created: 1, kept: 0 },
+      ),
+    ).toBe(true);
+    expect(calls.map((c) => [c.path, c.body.ts, c.body.text])).toEqual([
+      ['/api/chat.update', '1700000000.000003', 'cs101-alice (105) re-created from cs101-base-v2.'],
+    ]);
   });
 });

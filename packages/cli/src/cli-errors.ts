@@ -39,3 +39,18 @@ export class CertificateNotTrustedError extends LabError {
     super('LAB_CERT_NOT_TRUSTED', message, data);
   }
 }
+
+/** `lab serve` cannot listen on its port: another process has it, or the address is not this host's. */
+export class PortUnavailableError extends LabError {
+  static override readonly brand: string = '@lab/PortUnavailableError';
+  static override readonly code = 'LAB_PORT_UNAVAILABLE';
+  constructor(kind: 'slack' | 'discord', host: string, port: number, reason: string) {
+    super(
+      PortUnavailableError.code,
+      reason === 'EADDRINUSE'
+        ? `Port ${port} on ${host} is already in use (another lab serve?); stop that process, or give this one a free port with --port or ${kind}.port in lab.config.json.`
+        : `Cannot listen on ${host}:${port}; give a port and address this host may use with --port/--host or ${kind}.port/${kind}.host in lab.config.json.`,
+      { host, port, reason },
+    );
+  }
+}

@@ -8,6 +8,8 @@ import { LabMetrics } from './ops/lab-metrics.js';
 import { createOpsEndpoints } from './ops/ops-endpoints.js';
 import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
 import { openPveWebSocket } from './console/pve-vnc-socket.js';
+import { PortUnavailableError } from './cli-errors.js';
+import { finishTakenOverDeployment } from './finish-taken-over-deployment.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
@@ -46,23 +48,6 @@ export async function serveBot(
 ): Promise<ServedBot> {
   const { config, services } = runtime;
   const frontEnd = await startFrontEnd(runtime, kind);
-  services.scheduler?.useNotifier(
-    await chatNotifier({ config, kind, served: frontEnd.notifier, store: services.store, logger: runtime.logger }),
-  );
-  if (config.sync.enabled) services.sync?.start();
-  else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
-  services.templateScans?.start();
-  services.scheduler?.start();
-  const takeover = services.engine.startTakeover({
-    onFinished: async (deployment, summary) => {
-      if (!(await frontEnd.finishDeployment(deployment, summary)))
-        runtime.logger.info('a deployment taken over has no progress message this bot can finish', {
-          deploymentId: deployment.id,
-          classId: deployment.classId,
-          status: summary.status,
-        });
-    },
-  });
   const metrics = options.metrics ?? new LabMetrics();
   const holderId = services.sync?.holderId;
   metrics.bind({
@@ -88,15 +73,35 @@ export async function serveBot(
   server.on('upgrade', (req, socket, head) => {
     if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
   });
-  await new Promise<void>((r) =>
-    server.listen(
-      options.port ??
-        (kind === 'slack' ? config.slack?.port : config.discord?.port) ??
-        (kind === 'slack' ? 3000 : 3001),
-      options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1',
-      () => r(),
-    ),
+  const port =
+    options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001);
+  const host = options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1';
+  try {
+    await listen(server, port, host, kind);
+  } catch (error) {
+    await consoleServer?.close();
+    await frontEnd.stop();
+    await runtime.close();
+    throw error;
+  }
+  // Background work starts once the port is ours, so a process that cannot serve leaves no lease behind.
+  services.scheduler?.useNotifier(
+    await chatNotifier({ config, kind, served: frontEnd.notifier, store: services.store, logger: runtime.logger }),
   );
+  if (config.sync.enabled) services.sync?.start();
+  else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
+  services.templateScans?.start();
+  services.scheduler?.start();
+  const takeover = services.engine.startTakeover({
+    onFinished: async (deployment, summary) => {
+      if (!(await finishTakenOverDeployment({ frontEnd, kind, config, logger: runtime.logger }, deployment, summary)))
+        runtime.logger.info('a deployment taken over has no progress message this bot can finish', {
+          deploymentId: deployment.id,
+          classId: deployment.classId,
+          status: summary.status,
+        });
+    },
+  });
   const address = server.address() as { port: number; address: string };
   runtime.logger.info('bot listening', { kind, port: address.port });
   let stopping: Promise<void> | undefined;
@@ -111,6 +116,24 @@ export async function serveBot(
       await runtime.close();
     })());
   return { url: `http://${address.address}:${address.port}`, metrics, shutdown };
+}
+
+/** Listens on `port`; a port in use or not allowed becomes a {@link PortUnavailableError}. */
+function listen(server: Server, port: number, host: string, kind: 'slack' | 'discord'): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException): void => {
+      reject(
+        error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL'
+          ? new PortUnavailableError(kind, host, port, error.code)
+          : error,
+      );
+    };
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
 }
 
 /**

@@ -187,6 +187,10 @@ describe('the lab command', () => {
     expect(stranger.stderr).toBe(
       "lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n",
     );
+    const refused = await lab(['reset', 'cs101', 'carol', '--as', 'lovelace', '--yes']);
+    expect(refused.code).toBe(1);
+    // A refusal the SDK explains is one line: no JSON log record before it.
+    expect(refused.stderr).toMatch(/^lab: (carol has no VM in cs101 to reset|cs101 has no base template yet[^\n]*)\n$/);
     const destroy = await lab(['destroy', 'cs101', '--as', 'lovelace']);
     expect(destroy.code).toBe(1);
     expect(destroy.stderr).toMatch(/Re-run with --yes to confirm\.\n$/);

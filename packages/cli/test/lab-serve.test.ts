@@ -113,6 +113,42 @@ describe('lab serve slack', () => {
   });
 });
 
+describe('lab serve on a port in use', () => {
+  it('says which port is taken and how to choose another, exits 1 and leaves no lease behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const child = spawn(
+        process.execPath,
+        [cli, '--config', join(dir, 'lab.config.json'), 'serve', 'slack', '--port', String(port)],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(code, stderr).toBe(1);
+      expect(stdout).toBe('');
+      const lines = stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !l.startsWith('{'));
+      expect(lines).toEqual([
+        `lab: Port ${port} on 127.0.0.1 is already in use (another lab serve?); stop that process, or give this one a free port with --port or slack.port in lab.config.json.`,
+      ]);
+      const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
+      expect(await store.sync.getLease('sync-leader')).toBeUndefined();
+      await store.close();
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+});
+
 describe('lab serve with sync.enabled: false', () => {
   it('starts no sync engine and takes no leader lease', async () => {
     const quiet = join(dir, 'no-sync');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z, type ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
+import { isRefusal } from './refusal-or-failure.js';
 import {
   type Caller,
   type CommandContext,
@@ -69,6 +70,8 @@ export interface ConfirmationClick {
 interface PendingConfirmation {
   platform: Platform;
   userId: string;
+  /** The lab username of who asked, to name them to anyone else who presses the button. */
+  askedBy?: string;
   command: string;
   text?: string;
   subcommand?: string;
@@ -291,13 +294,20 @@ export class CommandRouter {
           options: withoutSensitive(parsed.data, sub.sensitiveOptions),
           platform: invocation.platform,
         });
-        const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation));
+        const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation, actor));
         const ephemeral =
           sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
         return { ...reply, ...(ephemeral ? { ephemeral } : {}), ...(confirm ? { confirm } : {}) };
       } catch (error) {
         const message = isLabError(error) ? error.message : 'Something went wrong on our side; the error was logged.';
-        services.logger.error('command failed', { command: target, actor, error });
+        if (isRefusal(error))
+          services.logger.info('command refused', {
+            command: target,
+            actor,
+            code: (error as { code: string }).code,
+            reason: message,
+          });
+        else services.logger.error('command failed', { command: target, actor, error });
         await audit(actor, isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', {
           error: message,
         });
@@ -310,11 +320,13 @@ export class CommandRouter {
   /**
    * A pressed Confirm button: takes the pending confirmation `id` — once, before it expires, and
    * only for the person who asked — and prepares the command again, confirmed (roles are checked
-   * anew). Anyone else, a second press or a late one gets {@link EXPIRED_CONFIRMATION}.
+   * anew). Anyone else is told who asked, and the confirmation stays for them; a second press or a
+   * late one gets {@link EXPIRED_CONFIRMATION}.
    */
   async confirm(click: ConfirmationClick): Promise<PreparedCommand> {
-    const pending = await this.#takeConfirmation(click);
-    if (!pending) return { reply: { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true } };
+    const taken = await this.#takeConfirmation(click);
+    if (!taken.pending) return { reply: notYoursOrExpired(taken.askedBy, 'confirm') };
+    const { askedBy: _askedBy, ...pending } = taken.pending;
     return this.prepare({
       ...pending,
       confirmed: true,
@@ -325,10 +337,10 @@ export class CommandRouter {
 
   /** A pressed Cancel button: forgets the pending confirmation `id` (same rules as {@link confirm}). */
   async cancelConfirmation(click: Omit<ConfirmationClick, 'onProgress' | 'notify'>): Promise<Reply> {
-    const pending = await this.#takeConfirmation(click);
-    return pending
+    const taken = await this.#takeConfirmation(click);
+    return taken.pending
       ? { text: 'Cancelled; nothing was changed.', ephemeral: true }
-      : { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true };
+      : notYoursOrExpired(taken.askedBy, 'cancel');
   }
 
   /**
@@ -346,38 +358,45 @@ export class CommandRouter {
     return store.nonces.claim(`delivery:${platform}:${deliveryId}`, now + this.#deliveryTtlMs, now);
   }
 
-  async #requestConfirmation(prompt: string, invocation: Invocation): Promise<{ prompt: string; id: string }> {
+  async #requestConfirmation(
+    prompt: string,
+    invocation: Invocation,
+    askedBy: string,
+  ): Promise<{ prompt: string; id: string }> {
     const { store, clock } = this.#services;
     const id = randomBytes(16).toString('base64url');
     const pending: PendingConfirmation = {
       platform: invocation.platform,
       userId: invocation.userId,
+      askedBy,
       command: invocation.command,
       ...(invocation.text !== undefined ? { text: invocation.text } : {}),
       ...(invocation.subcommand !== undefined ? { subcommand: invocation.subcommand } : {}),
       ...(invocation.options !== undefined ? { options: invocation.options } : {}),
     };
     const now = clock.now();
-    await store.nonces.put(
-      confirmationKey(invocation.platform, invocation.userId, id),
-      pending,
-      now + this.#confirmationTtlMs,
-      now,
-    );
+    await store.nonces.put(confirmationKey(id), pending, now + this.#confirmationTtlMs, now);
     return { prompt, id };
   }
 
+  /**
+   * Takes the pending confirmation `click.id` when the presser asked for it. Someone else only looks
+   * (it stays for the asker) and learns who asked.
+   */
   async #takeConfirmation(click: {
     id: string;
     platform: Platform;
     userId: string;
-  }): Promise<PendingConfirmation | undefined> {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(click.id)) return undefined;
-    const pending = (await this.#services.store.nonces.take(
-      confirmationKey(click.platform, click.userId, click.id),
-      this.#services.clock.now(),
-    )) as PendingConfirmation | undefined;
-    return pending && pending.platform === click.platform && pending.userId === click.userId ? pending : undefined;
+  }): Promise<{ pending?: PendingConfirmation; askedBy?: string }> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(click.id)) return {};
+    const { nonces } = this.#services.store;
+    const key = confirmationKey(click.id);
+    const seen = (await nonces.peek(key, this.#services.clock.now())) as PendingConfirmation | undefined;
+    if (!seen) return {};
+    if (seen.platform !== click.platform || seen.userId !== click.userId)
+      return { askedBy: seen.askedBy ?? 'the person who asked' };
+    const pending = (await nonces.take(key, this.#services.clock.now())) as PendingConfirmation | undefined;
+    return pending ? { pending } : {};
   }
 
   /** Suggestions for one option (Discord autocomplete); empty for unknown callers. */
@@ -461,9 +480,20 @@ export class CommandRouter {
   }
 }
 
-/** Pending confirmations are keyed by who asked, so another person's press finds nothing to take. */
-function confirmationKey(platform: Platform, userId: string, id: string): string {
-  return `confirm:${platform}:${userId}:${id}`;
+/** Where a pending confirmation is kept; its id is random (128 bits), so only its button knows it. */
+function confirmationKey(id: string): string {
+  return `confirm:${id}`;
+}
+
+/** The answer to a button press that takes nothing: someone else's confirmation, or a spent one. */
+function notYoursOrExpired(askedBy: string | undefined, verb: 'confirm' | 'cancel'): Reply {
+  return askedBy
+    ? {
+        text: `Only ${askedBy}, who asked, can ${verb} this; ask them, or run the command yourself if you mean to.`,
+        ephemeral: true,
+        error: true,
+      }
+    : { text: EXPIRED_CONFIRMATION, ephemeral: true, error: true };
 }
 
 /** A caller no lab person is linked to, for `allowUnknown` subcommands. */

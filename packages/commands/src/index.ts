@@ -18,7 +18,13 @@ export { templatePlugin } from './plugins/template-plugin.js';
 export { joinSubcommand } from './plugins/join-subcommand.js';
 export { parseCommandText, splitWords, isListOption, type ParsedCommandText } from './parse-command-text.js';
 export { createLabServices, type LabServicesOptions } from './lab-services.js';
-export { renderDeploymentSummary, renderProgress, renderProgressBar, renderReplyText } from './render.js';
+export {
+  renderDeploymentSummary,
+  renderFinishedDeployment,
+  renderProgress,
+  renderProgressBar,
+  renderReplyText,
+} from './render.js';
 export { DeploymentProgress, type DeploymentProgressOptions } from './deployment-progress.js';
 export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
 export { RunningCommands } from './running-commands.js';

@@ -1,4 +1,4 @@
-import type { DeploymentSummary } from '@lab/proxmox-sdk';
+import type { DeploymentSummary, PublishPlan, ResetPlan } from '@lab/proxmox-sdk';
 import type { ProgressUpdate, Reply } from './command-plugin.js';
 
 /** A text progress bar: `cs101 ▓▓▓▓▓░░░ 7/11`. */
@@ -65,4 +65,21 @@ export function renderDeploymentSummary(summary: DeploymentSummary): string {
         ? `${summary.classId}: another process took this deployment over after ${seconds} s (${counts} so far); it posts the result.`
         : `${summary.classId}: the cluster does not match the plan after ${seconds} s (${counts}); run the deploy again to retry what failed.`;
   return [head, ...lines].join('\n');
+}
+
+const isReset = (spec: unknown): spec is ResetPlan => (spec as { kind?: unknown } | null)?.kind === 'reset';
+const isPublish = (spec: unknown): spec is PublishPlan => (spec as { kind?: unknown } | null)?.kind === 'publish';
+
+/**
+ * How a deployment of any kind ended, in the words of the command that started it: a reset names
+ * the VMs it re-created (`cs101-alice (105) re-created from cs101-base-v2.`), a publish the version
+ * it made, a class deployment its counts ({@link renderDeploymentSummary}); a failed one lists what
+ * failed. Front ends finish a progress message with it, also after taking a deployment over.
+ */
+export function renderFinishedDeployment(deployment: { spec?: unknown }, summary: DeploymentSummary): string {
+  const { spec } = deployment;
+  if (summary.status !== 'done' || (!isReset(spec) && !isPublish(spec))) return renderDeploymentSummary(summary);
+  if (isPublish(spec))
+    return `${spec.name} published from ${spec.teacher.name}${spec.snapname ? ` (snapshot ${spec.snapname})` : ''}${spec.replicateTo.length ? `, copied to ${spec.replicateTo.join(', ')}` : ''}. Students keep their VMs; /lab rebuild ${spec.classId} or /myvm reset moves them to it.`;
+  return `${spec.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${spec.base.name}${spec.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`;
 }

@@ -7,9 +7,13 @@ export interface StartedFrontEnd {
   requestListener: RequestListener;
   /** Sends people direct messages on this platform (class schedules' notices). */
   notifier: PersonNotifier;
-  /** Finishes a deployment's progress message (its `notify` ref) with its summary, e.g. after a take-over; false when this platform cannot. */
+  /**
+   * Finishes a deployment's progress message (its `notify` ref) with its outcome in the words of its
+   * kind (`spec`: a reset, a publish, a class deployment; see `renderFinishedDeployment`), e.g. after
+   * a take-over; false when this platform cannot.
+   */
   finishDeployment(
-    deployment: { notify?: Record<string, unknown> | null },
+    deployment: { notify?: Record<string, unknown> | null; spec?: unknown },
     summary: DeploymentSummary,
   ): Promise<boolean>;
   /** Disconnects from the platform (Socket Mode, the gateway); HTTP transports have nothing to do. */

@@ -1,6 +1,6 @@
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '@lab/proxmox-sdk';
+import { createLogger, type Clock } from '@lab/proxmox-sdk';
 import type { CommandRouter, LabServices, Reply } from '../src/index.js';
 import {
   CommandRouter as Router,
@@ -51,9 +51,13 @@ describe('single-use confirmations', () => {
     const reply = await ask(router);
     const before = (await vmsOf('cs202')).length;
     const other = await router.confirm({ id: reply.confirm.id, platform: 'slack', userId: ids.admin });
-    expect(other.reply).toEqual({ text: EXPIRED_CONFIRMATION, ephemeral: true, error: true });
+    expect(other.reply).toEqual({
+      text: 'Only hopper, who asked, can confirm this; ask them, or run the command yourself if you mean to.',
+      ephemeral: true,
+      error: true,
+    });
     const otherPlatform = await router.confirm({ id: reply.confirm.id, platform: 'discord', userId: ids.teacher2 });
-    expect(otherPlatform.reply?.text).toBe(EXPIRED_CONFIRMATION);
+    expect(otherPlatform.reply?.text).toMatch(/^Only hopper, who asked, can confirm this/);
     expect((await vmsOf('cs202')).length).toBe(before);
     const mine = await router.confirm({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 });
     expect(mine.reply).toBeUndefined();
@@ -90,14 +94,33 @@ describe('single-use confirmations', () => {
   it('forgets a cancelled confirmation', async () => {
     const reply = await ask(router);
     expect(
-      await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.admin }),
-    ).toMatchObject({ text: EXPIRED_CONFIRMATION, error: true });
+      await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.alice }),
+    ).toMatchObject({ text: expect.stringMatching(/^Only hopper, who asked, can cancel this/), error: true });
     expect(await router.cancelConfirmation({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).toEqual({
       text: 'Cancelled; nothing was changed.',
       ephemeral: true,
     });
     expect((await router.confirm({ id: reply.confirm.id, platform: 'slack', userId: ids.teacher2 })).reply?.text).toBe(
       EXPIRED_CONFIRMATION,
+    );
+  });
+});
+
+describe('logging refusals and failures', () => {
+  it('logs a refusal (not allowed) at info with its code, never at error', async () => {
+    const records: Array<{ level: string; msg: string } & Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'debug', sink: (r) => void records.push(r) });
+    const logged = new Router({ ...services, logger }, builtinPlugins, { rateLimit: { perMinute: 1000 } });
+    const reply = await logged.invoke({
+      platform: 'slack',
+      userId: ids.teacher2,
+      command: 'lab',
+      text: 'reset cs101 alice',
+    });
+    expect(reply).toMatchObject({ error: true, text: expect.stringMatching(/may not reset VMs of class cs101/) });
+    expect(records.filter((r) => r.level === 'error')).toEqual([]);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'info', msg: 'command refused', code: 'LAB_NOT_ALLOWED', actor: 'hopper' }),
     );
   });
 });

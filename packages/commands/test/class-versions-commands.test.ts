@@ -19,6 +19,23 @@ const vmOf = async (username: string) =>
   (await services.store.classes.assignmentsOf((await services.store.classes.getPersonByUsername(username))!.id))[0]!
     .vmid;
 
+/** The summary of a deployment that finished with nothing to report but success. */
+const doneSummary = (deploymentId: string) => ({
+  deploymentId,
+  classId: 'cs101',
+  status: 'done' as const,
+  created: 1,
+  kept: 0,
+  deleted: 0,
+  failed: [],
+  orphans: [],
+  unregistered: [],
+  duplicates: [],
+  removed: [],
+  unseated: [],
+  durationMs: 4200,
+});
+
 describe('class template versions through the commands', () => {
   it('publishes v2 from the teacher VM, moves students one at a time, and deletes v1 only after the last one left it', async () => {
     const teacher = guestNamed('cs101-teacher')!;
@@ -32,12 +49,29 @@ describe('class template versions through the commands', () => {
     const ask = await as(ids.teacher, 'lab', 'publish cs101 --note "python 3.13"');
     expect(ask.confirm?.prompt).toBe('Shut down cs101-teacher to publish cs101-base-v2?');
     expect(guestNamed('cs101-base-v2')).toBeUndefined();
-    const published = await as(ids.teacher, 'lab', 'publish cs101 --note "python 3.13" --snapshot');
+    // A front end's progress reference, completed once its first message is posted (as Slack's `ts`).
+    const notify: Record<string, unknown> = { platform: 'slack', channel: 'C0CLASS', responseUrl: 'http://x/r' };
+    const published = await router.invoke({
+      platform: 'slack',
+      userId: ids.teacher,
+      command: 'lab',
+      text: 'publish cs101 --note "python 3.13" --snapshot',
+      notify,
+      onProgress: () => void (notify.ts ??= '1700000000.000001'),
+    });
     expect(published.error, published.text).toBeFalsy();
     expect(published.text).toMatch(
       /^cs101-base-v2 published from cs101-teacher \(snapshot lab-publish-v2\)\. Students keep their VMs/,
     );
     expect(guestNamed('cs101-base-v2')!.config.template).toBe('1');
+    const [publish] = await services.store.deployments.list({ classId: 'cs101' });
+    expect(publish!.notify, 'a process that takes the publish over edits this message').toEqual({
+      platform: 'slack',
+      channel: 'C0CLASS',
+      responseUrl: 'http://x/r',
+      ts: '1700000000.000001',
+    });
+    expect(commands.renderFinishedDeployment(publish!, doneSummary(publish!.id))).toBe(published.text);
     expect(teacher.status).toBe('running');
     expect(env.sim.state.guests.get(bob)).toBe(bobGuest);
 
@@ -49,7 +83,23 @@ describe('class template versions through the commands', () => {
       ),
     ]);
 
-    expect((await as(ids.alice, 'myvm', 'reset', true)).error).toBeFalsy();
+    const resetNotify: Record<string, unknown> = { platform: 'slack', channel: 'C0CLASS' };
+    const aliceReset = await router.invoke({
+      platform: 'slack',
+      userId: ids.alice,
+      command: 'myvm',
+      text: 'reset',
+      confirmed: true,
+      notify: resetNotify,
+      onProgress: () => void (resetNotify.ts ??= '1700000000.000002'),
+    });
+    expect(aliceReset.error, aliceReset.text).toBeFalsy();
+    const [reset] = await services.store.deployments.list({ classId: 'cs101' });
+    expect(reset!.notify).toEqual({ platform: 'slack', channel: 'C0CLASS', ts: '1700000000.000002' });
+    expect(commands.renderFinishedDeployment(reset!, doneSummary(reset!.id))).toMatch(
+      /^cs101-alice \(\d+\) re-created from cs101-base-v2\.$/,
+    );
+    expect(aliceReset.text).toBe(commands.renderFinishedDeployment(reset!, doneSummary(reset!.id)));
     versions = await as(ids.teacher, 'lab', 'versions cs101');
     expect(versions.text).toMatch(/^v1 cs101-base — .*, 1 VM\(s\)/);
     expect(versions.text).toMatch(/\nv2 cs101-base-v2 \(newest\) — .*, 1 VM\(s\)/);
@@ -60,6 +110,10 @@ describe('class template versions through the commands', () => {
     const rebuild = await as(ids.teacher, 'lab', 'rebuild cs101');
     expect(rebuild.confirm).toBeDefined();
     expect(rebuild.text).toContain('from cs101-base-v2');
+    expect(rebuild.text.split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^• cs101-alice \(\d+ on pve\d, alice's\)$/),
+      expect.stringMatching(/^• cs101-bob \(\d+ on pve\d, bob's, running\)$/),
+    ]);
     const moved = await as(ids.bob, 'myvm', 'reset', true);
     expect(moved.error, moved.text).toBeFalsy();
     expect(moved.text).toContain('1 copy(ies) of an older template version no VM used any more were deleted');

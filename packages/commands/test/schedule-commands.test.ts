@@ -72,6 +72,14 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     const usage = await as(ids.teacher, 'usage cs101');
     expect(usage.text).toContain('alice: 0.5 h used, 1.5 h left');
     expect(usage.text).toContain('bob: 0 h used, 2 h left');
+    expect(usage.ephemeral, "students' hours are shown to the teacher who asks only").toBe(true);
+    const deferred = await router.prepare({
+      platform: 'slack',
+      userId: ids.teacher,
+      command: 'lab',
+      text: 'usage cs101',
+    });
+    expect(deferred.ephemeral, 'known before it runs, so Discord defers it as an ephemeral answer').toBe(true);
     const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
     expect(mine.text).toBe('cs101: 0.5 h used outside sessions, 1.5 h left.');
     expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');

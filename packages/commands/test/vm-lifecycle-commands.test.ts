@@ -47,6 +47,51 @@ describe('/myvm reset', () => {
   });
 });
 
+describe('a VM while it is being reset', () => {
+  /** Waits until `check` holds, polling; the deadline only bounds a hang, it is not a performance limit. */
+  async function eventually(check: () => Promise<boolean> | boolean): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it('is named as being reset by /myvm start, /myvm connect and /lab status, even once the sync saw it gone', async () => {
+    const alice = await vmOf('alice');
+    const rule = env.sim.faults.add({
+      method: 'POST',
+      path: '/nodes/{node}/qemu/{vmid}/clone',
+      kind: 'delay',
+      delayMs: 4000,
+      count: 1,
+    });
+    const reset = as(ids.alice, 'myvm', 'reset', true);
+    try {
+      await eventually(() => !env.sim.state.guests.has(alice.vmid));
+      expect(env.sim.state.guests.has(alice.vmid), 'the old VM is destroyed, the clone delayed').toBe(false);
+      const beingReset = /^cs101-alice is being reset \(since \d\d:\d\d UTC\); try again in a few minutes\.$/;
+      for (const stage of ['destroyed', 'gone from the inventory'] as const) {
+        if (stage === 'gone from the inventory') {
+          await services.sync!.quickSync({ force: true });
+          expect((await services.store.inventory.get('lab', alice.vmid))?.goneAt).not.toBeNull();
+        }
+        const start = await as(ids.alice, 'myvm', 'start');
+        expect(start, stage).toMatchObject({ error: true, ephemeral: true });
+        expect(start.text, stage).toMatch(beingReset);
+        expect((await as(ids.alice, 'myvm', 'connect')).text, stage).toMatch(beingReset);
+        expect((await as(ids.alice, 'myvm', 'start cs101-alice')).text, stage).toMatch(beingReset);
+        const status = await as(ids.teacher, 'lab', 'status cs101');
+        expect(status.text, stage).toMatch(
+          new RegExp(`\ncs101-alice \\(${alice.vmid}\\)(?: on pve\\d)?: being reset since [^\\n]+ — alice(\n|$)`),
+        );
+      }
+    } finally {
+      const done = await reset;
+      expect(done.error, done.text).toBeFalsy();
+      expect(env.sim.faults.list()[rule]!.hits).toBe(1);
+    }
+    expect((await as(ids.alice, 'myvm', 'start')).text).toMatch(/^cs101-alice \(\d+\) is running\.$/);
+  });
+});
+
 describe('/lab reset', () => {
   it('resets one student or all of them for the class’s teacher, after confirming; others are refused', async () => {
     expect((await as(ids.teacher2, 'lab', 'reset cs101 bob', true)).error).toBe(true);

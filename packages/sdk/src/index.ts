@@ -113,6 +113,7 @@ export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deploym
 export type { BaseVersionCopies } from './deploy/base-versions.js';
 export { studentCloudInit, type StudentCloudInit } from './deploy/cloud-init.js';
 export { VmResetError, type ConfigureStudentVm, type ResetPlan, type ResetVm } from './deploy/vm-reset.js';
+export { resetsUnderWay, type ResetUnderWay } from './deploy/resets-under-way.js';
 export type { BaseVersionUsage, PublishMode, PublishPlan } from './deploy/publish-base.js';
 export {
   DeploymentEngine,

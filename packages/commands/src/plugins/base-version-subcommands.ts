@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { subcommand } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
-import { renderDeploymentSummary } from '../render.js';
-import { runReset } from './reset-subcommands.js';
+import { keepProgressRef } from '../keep-progress-ref.js';
+import { renderFinishedDeployment } from '../render.js';
+import { listResetVms, runReset } from './reset-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const day = (ms: number | null): string => (ms === null ? 'date unknown' : new Date(ms).toISOString().slice(0, 10));
@@ -47,13 +48,18 @@ export const publishSubcommand = subcommand({
       progress: ctx.progress,
     });
     progress.start(plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying');
-    const run = await engine.applyPublish(plan, { onEvent: progress.onEvent });
+    const keep = keepProgressRef(ctx);
+    const run = await engine.applyPublish(plan, {
+      ...(ctx.notify ? { notify: ctx.notify } : {}),
+      onEvent: (e) => {
+        progress.onEvent(e);
+        keep(e);
+      },
+    });
     const summary = await run.done;
-    if (summary.status !== 'done') return { text: renderDeploymentSummary(summary), data: summary, error: true };
-    return {
-      text: `${plan.name} published from ${plan.teacher.name}${plan.snapname ? ` (snapshot ${plan.snapname})` : ''}${plan.replicateTo.length ? `, copied to ${plan.replicateTo.join(', ')}` : ''}. Students keep their VMs; /lab rebuild ${o.class} or /myvm reset moves them to it.`,
-      data: { plan, summary },
-    };
+    const text = renderFinishedDeployment({ spec: plan }, summary);
+    if (summary.status !== 'done') return { text, data: summary, error: true };
+    return { text, data: { plan, summary } };
   },
 });
 
@@ -74,7 +80,10 @@ export const rebuildSubcommand = subcommand({
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
     if (!ctx.confirmed) {
       return {
-        text: `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
+        text: [
+          `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
+          ...listResetVms(plan),
+        ].join('\n'),
         confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?` },
         data: { base: plan.base.name, vms: plan.vms },
       };

@@ -7,9 +7,12 @@ import {
   linkChatAccount,
   nextSession,
   outsideSessionMs,
+  resetsUnderWay,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
+import { resetOf } from './being-reset.js';
+import { keepProgressRef } from '../keep-progress-ref.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
@@ -114,21 +117,13 @@ export const labPlugin: CommandPlugin = {
           },
         });
         progress.start('planned');
-        let noted = false;
+        const keep = keepProgressRef(ctx);
         const run = await engine.apply(plan, {
           confirmDeletes: ctx.confirmed,
           ...(ctx.notify ? { notify: ctx.notify } : {}),
           onEvent: (e) => {
             progress.onEvent(e);
-            // By the first VM the front end has posted its progress message; keep where it is.
-            if (!noted && ctx.notify && (e.type === 'registered' || e.type === 'deleted' || e.type === 'failed')) {
-              noted = true;
-              void engine
-                .setNotify(run.id, ctx.notify)
-                .catch((error: unknown) =>
-                  ctx.services.logger.warn('could not keep where the progress is shown', { error }),
-                );
-            }
+            keep(e);
           },
         });
         const summary = await run.done;
@@ -213,8 +208,11 @@ export const labPlugin: CommandPlugin = {
             usedMs: outsideSessionMs(await store.usage.intervals([v]), schedules, now),
           })),
         );
+        const resets = (await resetsUnderWay(store)).filter((r) => r.classId === o.class);
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
+          const reset = resetOf(resets, v);
+          const state = reset ? `being reset since ${new Date(reset.since).toISOString()}` : v.status;
           const { idle, usedMs } = time[i]!;
           const extras = [
             ...(idle?.idleSince != null && v.status === 'running'
@@ -222,8 +220,13 @@ export const labPlugin: CommandPlugin = {
               : []),
             ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : []),
           ];
-          return `${v.name} (${v.vmid}) on ${v.node}: ${v.status}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+          return `${v.name} (${v.vmid}) on ${v.node}: ${state}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
         });
+        const resetting = resets.filter((r) => !vms.some((v) => resetOf([r], v)));
+        for (const r of resetting)
+          lines.push(
+            `${r.name}${r.vmid !== null ? ` (${r.vmid})` : ''}: being reset since ${new Date(r.since).toISOString()}${r.personId ? ` — ${people.get(r.personId)}` : ''}`,
+          );
         const running = currentSession(schedules, now);
         const next = running ? undefined : nextSession(schedules, now);
         if (running) lines.push(`Next: VMs stop at ${new Date(running.end).toISOString()}, when the session ends.`);
@@ -233,7 +236,7 @@ export const labPlugin: CommandPlugin = {
           );
         const [last] = await store.deployments.list({ classId: o.class });
         return {
-          text: `${o.class}: ${vms.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
+          text: `${o.class}: ${vms.length + resetting.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
           data: vms,
         };
       },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
+import { beingResetReply, myResetsUnderWay, resetOf } from './being-reset.js';
 
 /** The `[vm]` option of `/myvm` subcommands. */
 export const vmOption = z
@@ -22,21 +23,34 @@ export async function pickMyVm(
   verb: string,
 ): Promise<VmInventoryRecord | Reply> {
   const { vms } = await myVms(ctx);
-  if (vms.length === 0)
-    return { text: 'You have no VM yet. Your teacher deploys them with /lab deploy.', ephemeral: true, error: true };
+  const resets = await myResetsUnderWay(ctx);
+  // A VM being reset may be gone from the cluster (and the inventory) until its clone is registered.
+  const checked = (found: VmInventoryRecord): VmInventoryRecord | Reply => {
+    const reset = resetOf(resets, found);
+    return reset || found.status === 'resetting' ? beingResetReply(found, reset) : found;
+  };
   if (vm) {
     const found = vms.find((v) => String(v.vmid) === vm || v.name === vm);
-    return (
-      found ?? {
-        text: `You have no VM '${vm}'. Yours: ${vms.map((v) => `${v.name} (${v.vmid})`).join(', ')}`,
-        ephemeral: true,
-        error: true,
-      }
-    );
+    if (found) return checked(found);
+    const reset = resets.find((r) => String(r.vmid) === vm || r.name === vm);
+    if (reset) return beingResetReply(reset, reset);
   }
-  if (vms.length === 1) return vms[0]!;
+  if (vms.length === 0) {
+    const [reset] = resets;
+    if (reset) return beingResetReply(reset, reset);
+    return { text: 'You have no VM yet. Your teacher deploys them with /lab deploy.', ephemeral: true, error: true };
+  }
+  if (vm)
+    return {
+      text: `You have no VM '${vm}'. Yours: ${vms.map((v) => `${v.name} (${v.vmid})`).join(', ')}`,
+      ephemeral: true,
+      error: true,
+    };
+  const gone = resets.filter((r) => !vms.some((v) => resetOf([r], v)));
+  if (vms.length === 1 && gone.length === 0) return checked(vms[0]!);
+  const all = [...vms, ...gone];
   return {
-    text: `You have ${vms.length} VMs; say which: ${vms.map((v) => `/myvm ${verb} ${v.vmid} (${v.name})`).join(', ')}`,
+    text: `You have ${all.length} VMs; say which: ${all.map((v) => `/myvm ${verb} ${v.vmid ?? v.name} (${v.name})`).join(', ')}`,
     ephemeral: true,
     error: true,
   };

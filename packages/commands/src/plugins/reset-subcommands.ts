@@ -2,11 +2,19 @@ import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
-import { renderDeploymentSummary } from '../render.js';
+import { keepProgressRef } from '../keep-progress-ref.js';
+import { renderFinishedDeployment } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const LOST = 'Everything on it is lost: files, installed software and settings.';
+
+/** The VMs a reset plan re-creates, one line each with owner and state, for its confirmation. */
+export function listResetVms(plan: ResetPlan): string[] {
+  return plan.vms.map(
+    (v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`,
+  );
+}
 
 /** Applies a confirmed reset plan with progress, and answers with its summary. */
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
@@ -17,15 +25,16 @@ export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Re
     progress: ctx.progress,
   });
   progress.start(plan.base.name);
+  const keep = keepProgressRef(ctx);
   const run = await engine.applyReset(plan, {
     ...(ctx.notify ? { notify: ctx.notify } : {}),
-    onEvent: progress.onEvent,
+    onEvent: (e) => {
+      progress.onEvent(e);
+      keep(e);
+    },
   });
   const summary = await run.done;
-  const text =
-    summary.status === 'done'
-      ? `${plan.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${plan.base.name}${plan.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`
-      : renderDeploymentSummary(summary);
+  const text = renderFinishedDeployment({ spec: plan }, summary);
   return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
 }
 
@@ -92,13 +101,10 @@ export const labResetSubcommand = subcommand({
     });
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
     if (!ctx.confirmed) {
-      const list = plan.vms.map(
-        (v) => `• ${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.start ? ', running' : ''})`,
-      );
       return {
         text: [
           `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
-          ...list,
+          ...listResetVms(plan),
         ].join('\n'),
         confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?` },
         data: { base: plan.base.name, vms: plan.vms },

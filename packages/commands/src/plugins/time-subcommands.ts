@@ -101,6 +101,7 @@ export const labUsageSubcommand = subcommand({
   options: z.object({ class: classId }),
   positional: ['class'],
   role: 'teacher',
+  ephemeral: true,
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'see the usage of');

@@ -568,6 +568,10 @@ export function createMemoryStore(): Store {
         s.nonces.delete(key);
         return live && live.expiresAt >= now ? copy(live.payload) : undefined;
       },
+      async peek(key, now) {
+        const live = s.nonces.get(key);
+        return live && live.expiresAt >= now ? copy(live.payload) : undefined;
+      },
       async prune(now) {
         let n = 0;
         for (const [key, value] of s.nonces) {

@@ -229,6 +229,8 @@ export interface NonceRepository {
   put(key: string, payload: unknown, expiresAt: EpochMs, now: EpochMs): Promise<void>;
   /** Returns the payload of `key` and deletes it: once only; undefined when unknown, taken or expired. */
   take(key: string, now: EpochMs): Promise<unknown>;
+  /** The payload of `key` without taking it: undefined when unknown, taken or expired. */
+  peek(key: string, now: EpochMs): Promise<unknown>;
   /** Deletes expired keys; returns how many. */
   prune(now: EpochMs): Promise<number>;
 }

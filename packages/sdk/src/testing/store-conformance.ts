@@ -836,9 +836,13 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       it('hand their payload out once, never after expiry', async () => {
         await store.nonces.put('confirm:abc', { command: 'lab', text: 'destroy cs101' }, T0 + 1000, T0);
         await expect(store.nonces.put('confirm:abc', {}, T0 + 1000, T0)).rejects.toBeInstanceOf(DuplicateNameError);
+        expect(await store.nonces.peek('confirm:abc', T0 + 5)).toEqual({ command: 'lab', text: 'destroy cs101' });
         expect(await store.nonces.take('confirm:abc', T0 + 10)).toEqual({ command: 'lab', text: 'destroy cs101' });
+        expect(await store.nonces.peek('confirm:abc', T0 + 15)).toBeUndefined();
         expect(await store.nonces.take('confirm:abc', T0 + 20)).toBeUndefined();
         await store.nonces.put('confirm:late', { x: 1 }, T0 + 1000, T0);
+        expect(await store.nonces.peek('confirm:late', T0 + 1000)).toEqual({ x: 1 });
+        expect(await store.nonces.peek('confirm:late', T0 + 1001)).toBeUndefined();
         expect(await store.nonces.take('confirm:late', T0 + 1001)).toBeUndefined();
         expect(await store.nonces.take('confirm:never', T0)).toBeUndefined();
       });

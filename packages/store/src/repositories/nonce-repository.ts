@@ -40,6 +40,17 @@ export function nonceRepository(db: Kysely<Database>): NonceRepository {
         ? read(schemas.noncePayload, row.payload, `payload of one-time key ${key}`)
         : undefined;
     },
+    async peek(key, now) {
+      const row = await db
+        .selectFrom('nonces')
+        .select('payload')
+        .where('key', '=', key)
+        .where('expires_at', '>=', now)
+        .executeTakeFirst();
+      return row && row.payload !== null
+        ? read(schemas.noncePayload, row.payload, `payload of one-time key ${key}`)
+        : undefined;
+    },
     async prune(now) {
       const result = await db.deleteFrom('nonces').where('expires_at', '<', now).executeTakeFirst();
       return Number(result.numDeletedRows);

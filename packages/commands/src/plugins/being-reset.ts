@@ -1,0 +1,28 @@
+import { resetsUnderWay, type ResetUnderWay, type VmInventoryRecord } from '@lab/proxmox-sdk';
+import type { CommandContext, Reply } from '../command-plugin.js';
+
+/** `14:02 UTC` */
+const clockTime = (ms: number): string => `${new Date(ms).toISOString().slice(11, 16)} UTC`;
+
+/** The answer for a VM a reset is re-creating: what is going on and when to come back. */
+export function beingResetReply(vm: { name: string }, reset?: Pick<ResetUnderWay, 'since'>): Reply {
+  return {
+    text: `${vm.name} is being reset${reset ? ` (since ${clockTime(reset.since)})` : ''}; try again in a few minutes.`,
+    ephemeral: true,
+    error: true,
+  };
+}
+
+/** The caller's VMs that unfinished resets are re-creating (none for a caller with no person record). */
+export async function myResetsUnderWay(ctx: CommandContext): Promise<ResetUnderWay[]> {
+  const personId = ctx.caller.viewer.personId;
+  return personId === null ? [] : resetsUnderWay(ctx.services.store, { personId });
+}
+
+/** The reset under way for `vm` (by VMID on its cluster, or by name), if any. */
+export function resetOf(
+  resets: readonly ResetUnderWay[],
+  vm: Pick<VmInventoryRecord, 'name' | 'vmid' | 'clusterId'>,
+): ResetUnderWay | undefined {
+  return resets.find((r) => (r.vmid === vm.vmid && r.clusterId === vm.clusterId) || r.name === vm.name);
+}
