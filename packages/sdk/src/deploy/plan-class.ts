@@ -355,7 +355,11 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
       vmid: g.vmid!,
     });
   }
-  for (const g of studentVms.filter((x) => !kept.has(x))) {
+  // Deletes are listed by name (then VMID), so a confirmation reads the same however clones raced.
+  const studentDeletes = studentVms
+    .filter((x) => !kept.has(x))
+    .sort((a, b) => codeOrder(a.name ?? '', b.name ?? '') || a.vmid! - b.vmid!);
+  for (const g of studentDeletes) {
     const personId = assignments.get(g.vmid!)?.personId ?? null;
     vms.push({
       name: g.name ?? `VM ${g.vmid}`,

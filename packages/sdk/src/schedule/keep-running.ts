@@ -120,7 +120,7 @@ export async function keepVmRunning(
     if (allowed === 0) throw new KeepNotAllowedError({ vm: name, classId });
     used = keepsUsedNow(record, schedules, now);
     if (used >= allowed)
-      throw new KeepAlreadyUsedError({ vm: name, classId, keptAt: record!.keptAt!, keepsPerSession: allowed });
+      throw new KeepAlreadyUsedError({ vm: name, classId, keptAt: record.keptAt!, keepsPerSession: allowed });
   } else {
     if (record?.warnedAt == null) throw new NothingToKeepError({ vm: name });
     used = record.keepsUsed;
