@@ -7,6 +7,7 @@ import { addTerraformExportCommand } from './commands/class-export-terraform-com
 import { addInitCommand } from './commands/init-command.js';
 import { addServeCommand } from './commands/serve-command.js';
 import { addSimCommand } from './commands/sim-command.js';
+import { globals } from './global-options.js';
 import { LabExit } from './lab-exit.js';
 import { addPluginCommands, type PluginCall } from './plugin-commands.js';
 import { runThroughRouter } from './run-through-router.js';
@@ -22,6 +23,17 @@ function extendPluginCommand(plugin: string, subcommand: string, command: Comman
     );
   if (plugin === 'myvm' && subcommand === 'connect')
     command.option('--out <dir>', 'where to write the .rdp file of a Windows VM (default: here)');
+}
+
+/**
+ * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` lists
+ * every VM unless `--limit` says otherwise (the table stops at a page and says so).
+ */
+function unpagedForJson(call: PluginCall): PluginCall {
+  const paged = call.plugin === 'lab' && call.subcommand === 'vms';
+  if (!paged || !globals(call.command).json || call.options.limit !== undefined || call.options.all !== undefined)
+    return call;
+  return { ...call, options: { ...call.options, all: true } };
 }
 
 /**
@@ -65,7 +77,7 @@ export function createLabProgram(
   addServeCommand(program);
   addSimCommand(program);
   addPluginCommands(program, plugins, {
-    run: options.run ?? runThroughRouter,
+    run: (call) => (options.run ?? runThroughRouter)(unpagedForJson(call)),
     extend: extendPluginCommand,
     aliases: { link: { plugin: 'people', subcommand: 'link' } },
   });

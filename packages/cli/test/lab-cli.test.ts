@@ -204,6 +204,54 @@ describe('the lab command', () => {
   });
 });
 
+describe('lab vms on a large inventory', () => {
+  it('shows the operator a page of 100 and says so; --json lists every VM unless --limit says otherwise', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    await store.inventory.upsertMany(
+      Array.from({ length: 150 }, (_, i) => ({
+        clusterId: 'lab',
+        vmid: 70_000 + i,
+        name: `spare-${i}`,
+        node: 'pve1',
+        status: 'stopped',
+        ip: null,
+        type: 'qemu' as const,
+        category: 'linux' as const,
+        memory: 1024,
+        cores: 1,
+        diskSize: null,
+        uptime: 0,
+        cpuUsage: 0,
+        memoryUsage: 0,
+        isTemplate: false,
+        tags: '',
+        rdpAvailable: false,
+        sshAvailable: false,
+        lastUpdated: Date.now(),
+        lastStatusCheck: null,
+        syncError: null,
+        goneAt: null,
+      })),
+    );
+    const total = (await store.inventory.list()).length;
+    await store.close();
+    const table = await lab(['vms']);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VMID +NAME/);
+    expect(lines.filter((l) => /^\d/.test(l))).toHaveLength(100);
+    expect(lines).toContain('(the first 100 by cluster and VMID; more match: --limit <n> lists more, --all every one)');
+    expect(
+      (await lab(['vms', '--all'])).stdout
+        .trimEnd()
+        .split('\n')
+        .filter((l) => /^\d/.test(l)),
+    ).toHaveLength(total);
+    expect(JSON.parse((await lab(['vms', '--json'])).stdout)).toHaveLength(total);
+    expect(JSON.parse((await lab(['vms', '--json', '--limit', '5'])).stdout)).toHaveLength(5);
+  });
+});
+
 describe('lab.config.json', () => {
   it('points at the bad key', () => {
     const bad = join(dir, 'bad.json');

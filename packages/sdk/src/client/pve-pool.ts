@@ -11,7 +11,9 @@ export async function createPvePool(
   baseUrl: string,
   options: { connections: number; tls: PveTlsOptions; clusterId: string; logger: Logger },
 ): Promise<Dispatcher> {
-  const { Pool, buildConnector } = await import('undici');
+  // undici is CommonJS: its `default` is its exports under Node's ESM loader, in the CommonJS build
+  // and in a bundle that inlines it (the `lab` CLI), where the named exports are not there.
+  const { Pool, buildConnector } = (await import('undici')).default;
   return new Pool(baseUrl, {
     connections: options.connections,
     pipelining: 1,
