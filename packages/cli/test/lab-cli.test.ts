@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,23 @@ describe('the lab command', () => {
     ]);
     expect(planned.code).toBe(1);
     expect(planned.stderr).toMatch(/^lab: Class cs101 already has \d+ VM\(s\) .*export --from deployed/);
+  });
+
+  it('exports a class only for its teachers and admins, through the router', async () => {
+    const out = join(dir, 'tf', 'refused');
+    const student = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'alice']);
+    expect(student.code).toBe(1);
+    expect(student.stderr).toBe('lab: /class export-terraform is for teachers and admins; you are a student.\n');
+    expect(existsSync(out)).toBe(false);
+    const teacher = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'lovelace', '--json']);
+    expect(teacher.code, teacher.stderr).toBe(0);
+    expect(JSON.parse(teacher.stdout)).toMatchObject({ dir: out, imports: 4 });
+    const store = await openStore(loadLabConfig(configPath).store);
+    const audit = await store.audit.list({ actor: 'alice' });
+    await store.close();
+    expect(audit).toContainEqual(
+      expect.objectContaining({ action: 'command.class.export-terraform', outcome: 'denied' }),
+    );
   });
 
   it('starts a student VM for its owner only', async () => {

@@ -153,6 +153,7 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "createTcpPortProbe",
         "currentSession",
         "describeSchedule",
+        "describeTerraformWorkspace",
         "endpointPath",
         "exportTerraform",
         "formatHours",
@@ -195,6 +196,7 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "waitForTask",
         "watchConsoleSession",
         "withRetryBudget",
+        "writeTerraformWorkspace",
       ]
     `);
   });
@@ -436,9 +438,12 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "TemplateScanReport",
         "TemplateScanScheduleOptions",
         "TemplateStatistics",
+        "TerraformClassVm",
         "TerraformEndpoint",
         "TerraformExportRequest",
         "TerraformExportResult",
+        "TerraformWorkspace",
+        "TerraformWorkspaceRequest",
         "Upid",
         "UsageRepository",
         "Viewer",

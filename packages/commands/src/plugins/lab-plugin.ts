@@ -244,7 +244,9 @@ export const labPlugin: CommandPlugin = {
     vms: subcommand({
       description: "List the VMs you may see (yours; your classes' as a teacher; all as an admin), from the inventory",
       options: z.object({
-        limit: wholeNumber(`list at most this many (default ${VMS_PAGE})`, 1, 1_000_000).optional(),
+        limit: wholeNumber(`list at most this many (default ${VMS_PAGE})`, 1, 1_000_000)
+          .optional()
+          .describe(`list at most this many (default ${VMS_PAGE})`),
         all: z.boolean().optional().describe('list every VM, however many'),
       }),
       positional: [],
