@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportTerraform, TerraformExportError, type TerraformExportResult } from '@lab/proxmox-sdk';
-import type { LabConfig } from './lab-config.js';
-
-/** Options of `lab class export-terraform`. */
-export interface ExportTerraformOptions {
-  out?: string;
-  from?: 'plan' | 'deployed';
-  count?: string;
-  cluster?: string;
-  vmidRange?: string;
-}
+import { TerraformExportError, writeTerraformWorkspace, type TerraformWorkspace } from '@lab/proxmox-sdk';
+import type { DeliverReply } from './run-through-router.js';
 
 /** The module shipped with the package (`terraform/modules/proxmox-class`), wherever `lab` runs from. */
 export function shippedModuleDir(): string {
@@ -31,70 +22,25 @@ export function shippedModuleDir(): string {
 }
 
 /**
- * `lab class export-terraform <class>`: a Terraform workspace for the class, from the placement
- * Proxmox Lab would choose (`--from plan`, the default for a class with no VMs) or adopting what is
- * deployed (`--from deployed`, with `import` blocks). Endpoint and TLS come from the configuration.
+ * `lab class export-terraform <class>`: writes the workspace the router's `class export-terraform`
+ * answered with (so only a teacher of the class or an admin gets one) into `--out` (default
+ * `terraform/classes/<class>`), with the endpoint and TLS trust of the configuration.
  */
-export async function runExportTerraform(
-  config: LabConfig,
-  classId: string,
-  options: ExportTerraformOptions,
-): Promise<TerraformExportResult> {
-  const { openLabRuntime } = await import('./lab-runtime.js');
-  const runtime = await openLabRuntime(config);
-  try {
-    const { store, services } = runtime;
-    const deployed = (await store.classes.assignmentsOfClass(classId)).length > 0;
-    const from = options.from ?? (deployed ? 'deployed' : 'plan');
-    let plan;
-    let clusterId = options.cluster;
-    if (from === 'plan') {
-      const klass = await store.classes.getClass(classId);
-      const template = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
-      if (!klass || !template)
-        throw new TerraformExportError(
-          `Class ${classId} needs a template to plan from; set one with \`lab class set-template ${classId} <template>\`.`,
-          { classId },
-        );
-      const count =
-        options.count !== undefined
-          ? Number(options.count)
-          : (await store.classes.members(classId)).filter((m) => m.role === 'student').length;
-      plan = await services.engine.plan({
-        classId,
-        count,
-        template: template.name,
-        ...(clusterId ? { clusterId } : {}),
-        requestedBy: 'terraform-export',
-      });
-      clusterId = plan.clusterId;
-    }
-    const clusterIdForEndpoint =
-      clusterId ?? (await store.classes.assignmentsOfClass(classId))[0]?.clusterId ?? config.clusters[0]!.id;
-    const cluster = config.clusters.find((c) => c.id === clusterIdForEndpoint);
-    if (!cluster)
-      throw new TerraformExportError(
-        `Cluster '${clusterIdForEndpoint}' of class ${classId} is not in the configuration; add it to clusters[] first.`,
-        { clusterId: clusterIdForEndpoint },
-      );
-    const caPem = cluster.ca ?? (cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined);
-    const range = options.vmidRange ? /^(\d+)-(\d+)$/.exec(options.vmidRange) : undefined;
-    if (options.vmidRange && !range)
-      throw new TerraformExportError(`--vmid-range takes FIRST-LAST, e.g. 5000-5099; got '${options.vmidRange}'.`);
-    return await exportTerraform(
-      { store },
-      {
-        classId,
-        dir: options.out ?? join('terraform', 'classes', classId),
-        from,
-        ...(plan ? { plan } : {}),
-        endpoint: { url: cluster.url, insecure: cluster.insecure ?? false, ...(caPem ? { caPem } : {}) },
-        moduleDir: shippedModuleDir(),
-        clusterId: clusterIdForEndpoint,
-        ...(range ? { vmidRange: { first: Number(range[1]), last: Number(range[2]) } } : {}),
-      },
+export const writeExportedWorkspace: DeliverReply = async (reply, { config, json, command }) => {
+  const workspace = reply.data as TerraformWorkspace;
+  const cluster = config.clusters.find((c) => c.id === workspace.clusterId);
+  if (!cluster)
+    throw new TerraformExportError(
+      `Cluster '${workspace.clusterId}' of class ${workspace.classId} is not in the configuration; add it to clusters[] first.`,
+      { clusterId: workspace.clusterId },
     );
-  } finally {
-    await runtime.close();
-  }
-}
+  const caPem = cluster.ca ?? (cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined);
+  const result = writeTerraformWorkspace(workspace, {
+    dir: command.opts<{ out?: string }>().out ?? join('terraform', 'classes', workspace.classId),
+    endpoint: { url: cluster.url, insecure: cluster.insecure ?? false, ...(caPem ? { caPem } : {}) },
+    moduleDir: shippedModuleDir(),
+  });
+  return json
+    ? JSON.stringify(result)
+    : `wrote ${result.dir}: ${result.vms} VMs${result.imports ? `, ${result.imports} import blocks` : ''} (${result.files.join(', ')}); then: cd ${result.dir} && export PROXMOX_VE_API_TOKEN=… && terraform init && terraform plan`;
+};

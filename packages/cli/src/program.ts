@@ -3,13 +3,13 @@ import { builtinPlugins, type CommandPlugin } from '@lab/commands';
 import { addDbCommands } from './commands/db-commands.js';
 import { addDiscordCommands } from './commands/discord-commands.js';
 import { addDoctorCommand } from './commands/doctor-command.js';
-import { addTerraformExportCommand } from './commands/class-export-terraform-command.js';
 import { addInitCommand } from './commands/init-command.js';
 import { addServeCommand } from './commands/serve-command.js';
 import { addSimCommand } from './commands/sim-command.js';
+import { globals } from './global-options.js';
 import { LabExit } from './lab-exit.js';
 import { addPluginCommands, type PluginCall } from './plugin-commands.js';
-import { runThroughRouter } from './run-through-router.js';
+import { runThroughRouter, type DeliverReply } from './run-through-router.js';
 
 export type { GlobalOptions } from './global-options.js';
 
@@ -20,8 +20,27 @@ function extendPluginCommand(plugin: string, subcommand: string, command: Comman
       '--once',
       'one full sync of every cluster, now (what lab sync always does; the bots run the periodic sync)',
     );
+  if (plugin === 'class' && subcommand === 'export-terraform')
+    command.option('--out <dir>', 'the workspace directory (default: terraform/classes/<class>)');
   if (plugin === 'myvm' && subcommand === 'connect')
     command.option('--out <dir>', 'where to write the .rdp file of a Windows VM (default: here)');
+}
+
+/** What the CLI does with a router reply instead of printing it, by `plugin subcommand`. */
+const deliveries: Record<string, DeliverReply> = {
+  'class export-terraform': async (reply, context) =>
+    (await import('./export-terraform-command.js')).writeExportedWorkspace(reply, context),
+};
+
+/**
+ * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` lists
+ * every VM unless `--limit` says otherwise (the table stops at a page and says so).
+ */
+function unpagedForJson(call: PluginCall): PluginCall {
+  const paged = call.plugin === 'lab' && call.subcommand === 'vms';
+  if (!paged || !globals(call.command).json || call.options.limit !== undefined || call.options.all !== undefined)
+    return call;
+  return { ...call, options: { ...call.options, all: true } };
 }
 
 /**
@@ -65,11 +84,13 @@ export function createLabProgram(
   addServeCommand(program);
   addSimCommand(program);
   addPluginCommands(program, plugins, {
-    run: options.run ?? runThroughRouter,
+    run: (call) =>
+      options.run
+        ? options.run(unpagedForJson(call))
+        : runThroughRouter(unpagedForJson(call), deliveries[`${call.plugin} ${call.subcommand}`]),
     extend: extendPluginCommand,
     aliases: { link: { plugin: 'people', subcommand: 'link' } },
   });
-  addTerraformExportCommand(program);
   return program;
 }
 

@@ -1,7 +1,8 @@
+import type { Command } from 'commander';
 import { ProgressThrottle, renderProgress, renderReplyText, type Reply } from '@lab/commands';
 import { globals, out } from './global-options.js';
 import { LabExit } from './lab-exit.js';
-import { loadLabConfig } from './lab-config.js';
+import { loadLabConfig, type LabConfig } from './lab-config.js';
 import { operatorName } from './operator.js';
 import type { PluginCall } from './plugin-commands.js';
 import { confirm, interactive } from './prompt.js';
@@ -10,11 +11,20 @@ import { confirm, interactive } from './prompt.js';
 const PROGRESS_INTERVAL_MS = 100;
 
 /**
+ * The CLI's own part after the router answered (writing files the reply describes): returns what
+ * `lab` prints. Runs only for a reply that is not an error, so the router has authorized the caller.
+ */
+export type DeliverReply = (
+  reply: Reply,
+  context: { config: LabConfig; json: boolean; command: Command },
+) => Promise<string>;
+
+/**
  * Runs one router subcommand as the caller the flags name: `--as`, else `cli.defaultUser`, else the
  * local operator (an admin, audited as `cli:<os user>`). Asks before destructive commands on a
- * terminal; elsewhere they need `--yes`.
+ * terminal; elsewhere they need `--yes`. `deliver` replaces printing the reply.
  */
-export async function runThroughRouter(call: PluginCall): Promise<void> {
+export async function runThroughRouter(call: PluginCall, deliver?: DeliverReply): Promise<void> {
   const flags = globals(call.command);
   const config = loadLabConfig(flags.config);
   const { openLabRuntime } = await import('./lab-runtime.js');
@@ -62,6 +72,10 @@ export async function runThroughRouter(call: PluginCall): Promise<void> {
     // A refusal is one line on stderr; a command that ran and partly failed (a sync with a cluster
     // down, a deployment with failed clones) prints its whole report, then exits 1.
     if (reply.error && reply.data === undefined) throw new LabExit(reply.text);
+    if (deliver && !reply.error) {
+      out(await deliver(reply, { config, json: flags.json ?? false, command: call.command }));
+      return;
+    }
     const written = reply.attachments?.length
       ? await writeAttachments(reply.attachments, call.command.opts<{ out?: string }>().out ?? '.')
       : [];

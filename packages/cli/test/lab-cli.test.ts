@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,23 @@ describe('the lab command', () => {
     expect(planned.stderr).toMatch(/^lab: Class cs101 already has \d+ VM\(s\) .*export --from deployed/);
   });
 
+  it('exports a class only for its teachers and admins, through the router', async () => {
+    const out = join(dir, 'tf', 'refused');
+    const student = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'alice']);
+    expect(student.code).toBe(1);
+    expect(student.stderr).toBe('lab: /class export-terraform is for teachers and admins; you are a student.\n');
+    expect(existsSync(out)).toBe(false);
+    const teacher = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'lovelace', '--json']);
+    expect(teacher.code, teacher.stderr).toBe(0);
+    expect(JSON.parse(teacher.stdout)).toMatchObject({ dir: out, imports: 4 });
+    const store = await openStore(loadLabConfig(configPath).store);
+    const audit = await store.audit.list({ actor: 'alice' });
+    await store.close();
+    expect(audit).toContainEqual(
+      expect.objectContaining({ action: 'command.class.export-terraform', outcome: 'denied' }),
+    );
+  });
+
   it('starts a student VM for its owner only', async () => {
     const mine = await lab(['myvm', 'start', '--as', 'alice']);
     expect(mine.code, mine.stderr).toBe(0);
@@ -205,6 +222,54 @@ describe('the lab command', () => {
       'lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1 (a running VM is stopped first): Re-run with --yes to confirm.',
     );
     expect(rest).toEqual([expect.stringMatching(/^• cs101-seat-01 \(\d+ on pve\d\)$/)]);
+  });
+});
+
+describe('lab vms on a large inventory', () => {
+  it('shows the operator a page of 100 and says so; --json lists every VM unless --limit says otherwise', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    await store.inventory.upsertMany(
+      Array.from({ length: 150 }, (_, i) => ({
+        clusterId: 'lab',
+        vmid: 70_000 + i,
+        name: `spare-${i}`,
+        node: 'pve1',
+        status: 'stopped',
+        ip: null,
+        type: 'qemu' as const,
+        category: 'linux' as const,
+        memory: 1024,
+        cores: 1,
+        diskSize: null,
+        uptime: 0,
+        cpuUsage: 0,
+        memoryUsage: 0,
+        isTemplate: false,
+        tags: '',
+        rdpAvailable: false,
+        sshAvailable: false,
+        lastUpdated: Date.now(),
+        lastStatusCheck: null,
+        syncError: null,
+        goneAt: null,
+      })),
+    );
+    const total = (await store.inventory.list()).length;
+    await store.close();
+    const table = await lab(['vms']);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VMID +NAME/);
+    expect(lines.filter((l) => /^\d/.test(l))).toHaveLength(100);
+    expect(lines).toContain('(the first 100 by cluster and VMID; more match: --limit <n> lists more, --all every one)');
+    expect(
+      (await lab(['vms', '--all'])).stdout
+        .trimEnd()
+        .split('\n')
+        .filter((l) => /^\d/.test(l)),
+    ).toHaveLength(total);
+    expect(JSON.parse((await lab(['vms', '--json'])).stdout)).toHaveLength(total);
+    expect(JSON.parse((await lab(['vms', '--json', '--limit', '5'])).stdout)).toHaveLength(5);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import * as commands from '../src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
@@ -50,5 +51,51 @@ describe('/lab vms', () => {
     expect((all.data as Array<{ name: string }>).map((v) => v.name)).toEqual(
       expect.arrayContaining(['cs101-alice', 'cs101-teacher', 'dns']),
     );
+  });
+
+  it('lists a page of 100 and says that more match; --limit and --all list more', async () => {
+    const clusterId = services.defaultClusterId;
+    const extra: VmInventoryRecord[] = Array.from({ length: 150 }, (_, i) => ({
+      clusterId,
+      vmid: 70_000 + i,
+      name: `spare-${i}`,
+      node: 'pve1',
+      status: 'stopped',
+      ip: null,
+      type: 'qemu',
+      category: 'linux',
+      memory: 1024,
+      cores: 1,
+      diskSize: null,
+      uptime: 0,
+      cpuUsage: 0,
+      memoryUsage: 0,
+      isTemplate: false,
+      tags: '',
+      rdpAvailable: false,
+      sshAvailable: false,
+      lastUpdated: services.clock.now(),
+      lastStatusCheck: null,
+      syncError: null,
+      goneAt: null,
+    }));
+    await services.store.inventory.upsertMany(extra);
+    const total = (await services.store.inventory.list()).length;
+    const asOps = (text: string) =>
+      router.invoke({ platform: 'cli', userId: 'ops', operator: true, command: 'lab', text });
+    const page = await asOps('vms');
+    const lines = page.text.split('\n');
+    expect(page.data as unknown[]).toHaveLength(100);
+    expect(lines.filter((l) => /^\d/.test(l))).toHaveLength(100);
+    expect(lines).toContain('(the first 100 by cluster and VMID; more match: --limit <n> lists more, --all every one)');
+    const limited = await asOps('vms --limit 120');
+    expect(limited.data as unknown[]).toHaveLength(120);
+    const all = await asOps('vms --all');
+    expect(all.data as unknown[]).toHaveLength(total);
+    expect(all.text).not.toContain('more match');
+    expect((all.data as VmInventoryRecord[]).slice(0, 100)).toEqual(page.data);
+    const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'lab', text: 'vms --limit 1' });
+    expect((mine.data as VmInventoryRecord[]).map((v) => v.name)).toEqual(['cs101-alice']);
+    expect(mine.text).not.toContain('more match');
   });
 });

@@ -133,11 +133,16 @@ export {
   VmNameConflictError,
 } from './deploy/deployment-errors.js';
 export {
+  describeTerraformWorkspace,
   exportTerraform,
   TerraformExportError,
+  writeTerraformWorkspace,
+  type TerraformClassVm,
   type TerraformEndpoint,
   type TerraformExportRequest,
   type TerraformExportResult,
+  type TerraformWorkspace,
+  type TerraformWorkspaceRequest,
 } from './terraform/export-terraform.js';
 
 // Inventory, sync and power.

@@ -175,6 +175,28 @@ describe('responses', () => {
   });
 });
 
+describe('closing', () => {
+  it('a client closed before its first request refuses requests without connecting', async () => {
+    sim = track(await fastSim());
+    client = clientFor(sim);
+    await client.close();
+    const error = await client.get('/nodes').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveConnectionError);
+    expect((error as PveConnectionError).requestSent).toBe(false);
+    expect(sim.requests.count('GET /nodes')).toBe(0);
+  });
+
+  it('a client closed after a request refuses the next one', async () => {
+    sim = track(await fastSim());
+    client = clientFor(sim);
+    await client.get('/nodes');
+    await client.close();
+    const error = await client.get('/nodes').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PveConnectionError);
+    expect(sim.requests.count('GET /nodes')).toBe(1);
+  });
+});
+
 describe('concurrency cap', () => {
   it('never has more than maxConcurrentRequests in flight at pveproxy', async () => {
     sim = track(await fastSim());

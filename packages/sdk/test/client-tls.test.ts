@@ -53,4 +53,11 @@ describe('TLS trust', () => {
     expect(() => normalizeFingerprint('AA:BB')).toThrow('tls.fingerprint must be a SHA-256 fingerprint');
     expect(normalizeFingerprint('a'.repeat(64))).toBe(Array(32).fill('AA').join(':'));
   });
+
+  it('refuses a malformed pin when the client is created, before any request', () => {
+    const auth = { type: 'token', tokenId: 'a@pve!b', secret: 's' } as const;
+    expect(() => new ProxmoxClient({ baseUrl: 'https://127.0.0.1:8006', auth, tls: { fingerprint: 'AA:BB' } })).toThrow(
+      'tls.fingerprint must be a SHA-256 fingerprint',
+    );
+  });
 });

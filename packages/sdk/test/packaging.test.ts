@@ -44,6 +44,31 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
     expect(out.trim()).toBe('function function');
   });
 
+  it('loads undici only when a client sends its first request, for import and require', () => {
+    // undici is CommonJS, so once loaded (from either module system) its files are in require.cache.
+    const body = [
+      "const cache = require('node:module').createRequire(process.cwd() + '/').cache;",
+      "const undici = () => Object.keys(cache).some((f) => f.includes('/node_modules/undici/'));",
+      "const client = new s.ProxmoxClient({ baseUrl: 'https://127.0.0.1:9', auth: { type: 'token', tokenId: 'a@pve!b', secret: 's' }, retry: { maxAttempts: 1 }, timeoutMs: 5000 });",
+      'const before = undici();',
+      'client.version().catch((e) => e.code).then(async (code) => { console.log(before, undici(), code); await client.close(); });',
+    ].join('\n');
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/'); const s = await import('@lab/proxmox-sdk');\n${body}`,
+      ],
+      { cwd: project },
+    ).toString();
+    const cjs = execFileSync(process.execPath, ['-e', `const s = require('@lab/proxmox-sdk');\n${body}`], {
+      cwd: project,
+    }).toString();
+    expect(esm.trim()).toBe('false true LAB_PVE_CONNECTION');
+    expect(cjs.trim()).toBe('false true LAB_PVE_CONNECTION');
+  });
+
   it('resolves the /testing entry for import and require, with its types', () => {
     const script =
       "const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/testing').endsWith('testing.cjs'))";

@@ -154,6 +154,7 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "createTcpPortProbe",
         "currentSession",
         "describeSchedule",
+        "describeTerraformWorkspace",
         "endpointPath",
         "everyPlatformNotifier",
         "exportTerraform",
@@ -196,6 +197,7 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "waitForTask",
         "watchConsoleSession",
         "withRetryBudget",
+        "writeTerraformWorkspace",
       ]
     `);
   });
@@ -445,9 +447,12 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "TemplateScanReport",
         "TemplateScanScheduleOptions",
         "TemplateStatistics",
+        "TerraformClassVm",
         "TerraformEndpoint",
         "TerraformExportRequest",
         "TerraformExportResult",
+        "TerraformWorkspace",
+        "TerraformWorkspaceRequest",
         "Upid",
         "UsageRepository",
         "Viewer",

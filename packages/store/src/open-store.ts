@@ -9,7 +9,7 @@ import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { loadDriver } from './load-driver.js';
 import { StoreDriverMissingError } from './store-driver-missing-error.js';
 import { KyselyStore } from './kysely-store.js';
-import { migrateToLatest } from './migrations/migrations.js';
+import { isSchemaCurrent, migrateToLatest } from './migrations/migrations.js';
 import { redactStoreUrl, scrubStorePassword } from './redact-store-url.js';
 import { parseStoreUrl } from './store-url.js';
 
@@ -29,7 +29,8 @@ const INT8_OID = 20;
 
 /**
  * Opens the store at `url`: `sqlite:./lab.db` (WAL mode and a busy timeout, so several processes
- * can share the file) or `postgres://user@host:5432/db`. Migrates to the latest schema unless told not to.
+ * can share the file) or `postgres://user@host:5432/db`. Migrates to the latest schema unless told not to
+ * (a store already there is checked with one read, without the migrator's lock).
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
   const location = parseStoreUrl(url);
@@ -64,8 +65,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
   const store = new KyselyStore(db, location.engine, () => db.destroy());
   try {
-    if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>, location.engine);
-    else await sql`select 1`.execute(db); // fail now, not at the first query, when the database is unreachable
+    // A current schema (every open but the first after an upgrade) costs one read; only a store
+    // that is behind goes through the migrator and its lock, which checks again under the lock.
+    if (options.migrate ?? true) {
+      if (!(await isSchemaCurrent(db as Kysely<unknown>)))
+        await migrateToLatest(db as Kysely<unknown>, location.engine);
+    } else await sql`select 1`.execute(db); // fail now, not at the first query, when the database is unreachable
   } catch (error) {
     await db.destroy();
     throw new StoreUnavailableError(shownUrl, reasonOf(error), { cause: error });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { NO_MIGRATIONS, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk';
@@ -129,6 +130,20 @@ describe.each(engines)('migrations on %s', (engine) => {
     await store.close();
   });
 
+  it('bring a store left behind by an older version to the latest schema on open', async () => {
+    const url = await freshUrl(engine);
+    const old = await openStore(url, { migrate: false });
+    expect(
+      (await createMigrator(old.db as never, engine).migrateTo('0006-usage-and-time-policies')).error,
+    ).toBeUndefined();
+    await old.close();
+    const store = await openStore(url);
+    const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
+    expect(executed.rows.map((r) => r.name).slice(-2)).toEqual(['0007-keeps-and-idle-warning', '0008-console-grants']);
+    expect(await tableNames(store)).toContain('console_grants');
+    await store.close();
+  });
+
   it('runs each migration once when six processes open a new database at once', async () => {
     const url = await freshUrl(engine);
     const fixture = resolve(import.meta.dirname, 'fixtures/open-and-close.mjs');
@@ -158,6 +173,24 @@ describe.each(engines)('migrations on %s', (engine) => {
     ]);
     await store.close();
   }, 60_000);
+});
+
+describe('opening a SQLite store at the latest schema', () => {
+  it('neither waits for nor takes the write lock another process holds', async () => {
+    const url = await freshUrl('sqlite');
+    await (await openStore(url)).close();
+    const writer = new Sqlite(url.slice('sqlite:'.length));
+    writer.pragma('journal_mode = WAL');
+    writer.exec('begin immediate');
+    try {
+      const store = await openStore(url, { busyTimeoutMs: 100 });
+      expect(await store.inventory.count()).toBe(0);
+      await store.close();
+    } finally {
+      writer.exec('rollback');
+      writer.close();
+    }
+  });
 });
 
 describe('store URLs', () => {

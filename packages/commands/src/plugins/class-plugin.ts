@@ -3,6 +3,7 @@ import { createInvite, DefaultInviteOptions, NotAllowedError } from '@lab/proxmo
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../command-router.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
+import { terraformExportSubcommand } from './terraform-export-subcommand.js';
 import {
   classIdOption,
   classNamed,
@@ -249,5 +250,6 @@ export const classPlugin: CommandPlugin = {
     }),
     'set-login': classLoginSubcommand,
     invite: inviteSubcommand,
+    'export-terraform': terraformExportSubcommand,
   },
 };

@@ -28,6 +28,9 @@ async function templateNames(ctx: CommandContext): Promise<string[]> {
   return (await ctx.services.catalog.list({ activeOnly: true })).map((t) => t.name);
 }
 
+/** How many VMs `/lab vms` lists unless told `limit` or `all`: a screenful, not a 10,000-line dump. */
+const VMS_PAGE = 100;
+
 /** Extracts a user id from a mention (`<@U123|alice>`, `<@123>`) or returns the word as it is. */
 export function mentionedUserId(text: string): string {
   return /^<@!?([A-Za-z0-9]+)(\|[^>]*)?>$/.exec(text)?.[1] ?? text.replace(/^@/, '');
@@ -243,12 +246,21 @@ export const labPlugin: CommandPlugin = {
     }),
     vms: subcommand({
       description: "List the VMs you may see (yours; your classes' as a teacher; all as an admin), from the inventory",
-      options: z.object({}),
+      options: z.object({
+        limit: wholeNumber(`list at most this many (default ${VMS_PAGE})`, 1, 1_000_000)
+          .optional()
+          .describe(`list at most this many (default ${VMS_PAGE})`),
+        all: z.boolean().optional().describe('list every VM, however many'),
+      }),
       positional: [],
       role: 'student',
       ephemeral: true,
-      async run(ctx) {
-        const result = await ctx.services.inventory.listVms({ user: ctx.caller.viewer });
+      async run(ctx, o) {
+        const limit = o.all ? undefined : (o.limit ?? VMS_PAGE);
+        const result = await ctx.services.inventory.listVms({
+          user: ctx.caller.viewer,
+          ...(limit !== undefined ? { limit } : {}),
+        });
         const rows = [
           ['VMID', 'NAME', 'NODE', 'STATUS', 'IP'],
           ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? '']),
@@ -260,10 +272,15 @@ export const labPlugin: CommandPlugin = {
             .join('  ')
             .trimEnd(),
         );
-        return {
-          text: `${table.join('\n')}${result.stale ? '\n(the inventory may be a few minutes old)' : ''}`,
-          data: result.vms,
-        };
+        const notes = [
+          ...(result.more
+            ? [
+                `(the first ${result.vms.length} by cluster and VMID; more match: ${ctx.caller.platform === 'discord' ? 'set limit or all' : '--limit <n> lists more, --all every one'})`,
+              ]
+            : []),
+          ...(result.stale ? ['(the inventory may be a few minutes old)'] : []),
+        ];
+        return { text: [...table, ...notes].join('\n'), data: result.vms };
       },
     }),
     destroy: subcommand({

@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
 import {
@@ -28,7 +28,8 @@ import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse }
 import { encodePveParams } from './form-encoding.js';
 import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';
 import { isRetryable } from './retry-policy.js';
-import { createTlsConnector, type PveTlsOptions } from './tls-connector.js';
+import { createPvePool } from './pve-pool.js';
+import { normalizeFingerprint, type PveTlsOptions } from './tls-connector.js';
 import { parsePveBaseUrl } from './pve-base-url.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -51,7 +52,8 @@ const versionSchema = z.object({ version: z.string(), release: z.string(), repoi
 export type PveVersion = z.infer<typeof versionSchema>;
 
 /**
- * The Proxmox VE API client for one cluster: an undici `Pool` with keep-alive, token or ticket
+ * The Proxmox VE API client for one cluster: an undici `Pool` with keep-alive (created with the
+ * first request, so a client that never sends one costs no connection and no undici), token or ticket
  * auth (with CSRF on writes and one re-login on 401), verified TLS (CA or fingerprint pinning),
  * per-request timeouts, safe retries with jittered backoff (the one retry policy of the SDK, optionally
  * bounded by a shared `RetryBudget`), and a concurrency cap so pveproxy is
@@ -61,8 +63,11 @@ export class ProxmoxClient implements PveApi {
   readonly clusterId: string;
   readonly baseUrl: string;
   readonly #auth: PveAuth;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  /** The caller's dispatcher (`options.dispatcher`); otherwise the client creates and owns a pool. */
+  readonly #given: Dispatcher | undefined;
+  #pool: Promise<Dispatcher> | undefined;
+  #closed = false;
+  readonly #maxConcurrent: number;
   readonly #limiter: ConcurrencyLimiter;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
@@ -104,24 +109,11 @@ export class ProxmoxClient implements PveApi {
     assertTimerMs(this.#retry.baseDelayMs, `cluster '${this.clusterId}': retry.baseDelayMs`, 0);
     assertTimerMs(this.#retry.maxDelayMs, `cluster '${this.clusterId}': retry.maxDelayMs`, 0);
     this.#renewAfterMs = options.ticketRenewAfterMs ?? DefaultClientOptions.ticketRenewAfterMs;
-    const maxConcurrent = options.maxConcurrentRequests ?? DefaultClientOptions.maxConcurrentRequests;
-    this.#limiter = new ConcurrencyLimiter(maxConcurrent);
-    if (options.dispatcher) {
-      this.#dispatcher = options.dispatcher;
-      this.#ownsDispatcher = false;
-    } else {
-      this.#dispatcher = new Pool(this.baseUrl, {
-        connections: maxConcurrent,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        connect: createTlsConnector(options.tls ?? {}, {
-          clusterId: this.clusterId,
-          baseUrl: this.baseUrl,
-          logger: this.#logger,
-        }),
-      });
-      this.#ownsDispatcher = true;
-    }
+    this.#maxConcurrent = options.maxConcurrentRequests ?? DefaultClientOptions.maxConcurrentRequests;
+    this.#limiter = new ConcurrencyLimiter(this.#maxConcurrent);
+    this.#given = options.dispatcher;
+    // A malformed pin is a configuration error now, not at the first request.
+    if (!this.#given && this.#tls.fingerprint !== undefined) normalizeFingerprint(this.#tls.fingerprint);
   }
 
   /** `GET path`; retried on transient failures. */
@@ -162,9 +154,27 @@ export class ProxmoxClient implements PveApi {
     };
   }
 
-  /** Closes the connection pool (only one the client created itself). */
+  /** Closes the connection pool (only one the client created itself); later requests fail. */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    this.#closed = true;
+    if (this.#pool) await (await this.#pool).close();
+  }
+
+  /** The dispatcher requests go through: the caller's, or the client's own pool, created once. */
+  #dispatcher(): Dispatcher | Promise<Dispatcher> {
+    if (this.#given) return this.#given;
+    if (!this.#pool && this.#closed)
+      throw new DispatchFailure(
+        Object.assign(new Error('the PVE client is closed'), { code: 'UND_ERR_CLOSED' }),
+        false,
+      );
+    this.#pool ??= createPvePool(this.baseUrl, {
+      connections: this.#maxConcurrent,
+      tls: this.#tls,
+      clusterId: this.clusterId,
+      logger: this.#logger,
+    });
+    return this.#pool;
   }
 
   async #request<T>(
@@ -296,7 +306,7 @@ export class ProxmoxClient implements PveApi {
         errorCode,
       });
     try {
-      const raw = await dispatchRequest(this.#dispatcher, {
+      const raw = await dispatchRequest(await this.#dispatcher(), {
         method,
         path: url,
         headers,

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 import { PveTlsError } from '../errors/pve-errors.js';
 import type { Logger } from '../ports/logger.js';
 
@@ -28,13 +28,17 @@ export function normalizeFingerprint(fingerprint: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** An undici connector that enforces `options` after each handshake, before any byte is sent. */
+/**
+ * An undici connector that enforces `options` after each handshake, before any byte is sent.
+ * `build` is undici's `buildConnector`, passed in so that undici loads only with the first pool.
+ */
 export function createTlsConnector(
+  build: typeof buildConnector,
   options: PveTlsOptions,
   context: { clusterId: string; baseUrl: string; logger: Logger },
 ): buildConnector.connector {
   const pinned = options.fingerprint === undefined ? undefined : normalizeFingerprint(options.fingerprint);
-  const base = buildConnector({
+  const base = build({
     rejectUnauthorized: false,
     maxCachedSessions: 0,
     ...(options.ca === undefined ? {} : { ca: options.ca }),

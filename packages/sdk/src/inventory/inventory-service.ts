@@ -12,11 +12,15 @@ export interface ListVmsQuery {
   includeTemplates?: boolean;
   /** Quick-sync the cluster(s) first (one request each) for callers that must see the cluster now. */
   forceRefresh?: boolean;
+  /** At most this many VMs, the first by cluster and VMID; `more` then says whether others match. */
+  limit?: number;
 }
 
 /** VMs as the database knows them, and how fresh that is. */
 export interface ListVmsResult {
   vms: VmInventoryRecord[];
+  /** True when the query's `limit` left out VMs that match. */
+  more: boolean;
   /** True when a cluster's last successful sync is older than the threshold (or never happened). */
   stale: boolean;
   staleClusters: string[];
@@ -87,9 +91,11 @@ export class InventoryService {
   async listVms(query: ListVmsQuery): Promise<ListVmsResult> {
     if (query.forceRefresh && this.#sync)
       await this.#sync.quickSync({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), force: true });
+    // One row past the limit tells whether more match, without counting them.
     const base = {
       ...(query.clusterId ? { clusterId: query.clusterId } : {}),
       ...(query.search ? { search: query.search } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit + 1 } : {}),
       includeTemplates: query.includeTemplates ?? false,
     };
     let vms: VmInventoryRecord[];
@@ -105,7 +111,8 @@ export class InventoryService {
         .filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`))
         .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
     }
-    vms = vms.map(withoutStaleAddress);
+    const more = query.limit !== undefined && vms.length > query.limit;
+    vms = (more ? vms.slice(0, query.limit) : vms).map(withoutStaleAddress);
     const clusters = query.clusterId ? [query.clusterId] : this.#clusterIds();
     const states = new Map((await this.#store.sync.listStates()).map((s) => [s.clusterId, s]));
     const now = this.#clock.now();
@@ -116,6 +123,7 @@ export class InventoryService {
     const times = clusters.map((c) => states.get(c)?.lastSuccessAt ?? null);
     return {
       vms,
+      more,
       stale: staleClusters.length > 0,
       staleClusters,
       lastSyncAt: times.includes(null) ? null : Math.min(...(times as number[])),

@@ -54,12 +54,30 @@ export interface TerraformExportResult {
   imports: number;
 }
 
-interface ClassVm {
+/** One VM of an exported class: its role, node, VMID (null: PVE chooses) and a student's key. */
+export interface TerraformClassVm {
   role: 'teacher' | 'base' | 'student';
+  /** A student's name within the class (`alice` of `cs101-alice`). */
   key?: string;
   node: string;
   vmid: number | null;
 }
+type ClassVm = TerraformClassVm;
+
+/** What a class's Terraform workspace declares, read from the store (and the plan): no endpoint, no files. */
+export interface TerraformWorkspace {
+  classId: string;
+  from: 'plan' | 'deployed';
+  clusterId: string;
+  /** Teacher, base template and students. */
+  vms: TerraformClassVm[];
+  /** The class template's VMID on each node of the cluster. */
+  templateVmids: Record<string, number>;
+  sharedStorage: boolean;
+}
+
+/** What {@link describeTerraformWorkspace} needs: the request without where and how to write it. */
+export type TerraformWorkspaceRequest = Omit<TerraformExportRequest, 'dir' | 'endpoint' | 'moduleDir'>;
 
 /**
  * Writes a self-contained Terraform workspace for one class: `main.tf` (the bpg/proxmox provider,
@@ -72,8 +90,20 @@ export async function exportTerraform(
   deps: { store: Store },
   request: TerraformExportRequest,
 ): Promise<TerraformExportResult> {
+  checkedEndpoint(request.endpoint);
+  const { dir, endpoint, moduleDir, ...what } = request;
+  return writeTerraformWorkspace(await describeTerraformWorkspace(deps, what), { dir, endpoint, moduleDir });
+}
+
+/**
+ * The class's workspace as data, from the store (`from: 'deployed'`) or the plan (`from: 'plan'`);
+ * a `TerraformExportError` says why the class cannot be exported as asked.
+ */
+export async function describeTerraformWorkspace(
+  deps: { store: Store },
+  request: TerraformWorkspaceRequest,
+): Promise<TerraformWorkspace> {
   const { classId } = request;
-  const endpoint = checkedEndpoint(request.endpoint);
   const klass = await deps.store.classes.getClass(classId);
   if (!klass) throw new TerraformExportError(`There is no class '${classId}'; create it first.`, { classId });
   const { vms, clusterId, templateName } =
@@ -88,7 +118,7 @@ export async function exportTerraform(
       `Class ${classId} has no template to clone from; set one with \`lab class set-template ${classId} <template>\`.`,
       { classId },
     );
-  const templateVmids = Object.fromEntries(
+  const templateVmids: Record<string, number> = Object.fromEntries(
     (await deps.store.templates.mappings(template.id))
       .filter((m) => m.clusterId === clusterId)
       .map((m) => [m.node, m.vmid]),
@@ -106,12 +136,33 @@ export async function exportTerraform(
         node: vm.node,
       });
   }
+  return {
+    classId,
+    from: request.from,
+    clusterId,
+    vms,
+    templateVmids,
+    sharedStorage: request.plan?.storage.shared ?? false,
+  };
+}
+
+/** Writes `workspace` into `target.dir` (see {@link exportTerraform}), with the endpoint the provider uses. */
+export function writeTerraformWorkspace(
+  workspace: TerraformWorkspace,
+  target: Pick<TerraformExportRequest, 'dir' | 'endpoint' | 'moduleDir'>,
+): TerraformExportResult {
+  const endpoint = checkedEndpoint(target.endpoint);
+  const { classId, vms } = workspace;
+  const teacher = vms.find((v) => v.role === 'teacher');
+  const base = vms.find((v) => v.role === 'base');
+  if (!teacher || !base)
+    throw new TerraformExportError(`The workspace of ${classId} needs a teacher VM and a base template.`, { classId });
   const students = vms.filter((v) => v.role === 'student');
   const tfvars = {
     proxmox_endpoint: endpoint.url,
     proxmox_insecure: endpoint.insecure,
     class_id: classId,
-    template_vmids: templateVmids,
+    template_vmids: workspace.templateVmids,
     teacher_node: teacher.node,
     base_node: base.node,
     students: Object.fromEntries(
@@ -119,29 +170,29 @@ export async function exportTerraform(
     ),
     teacher_vmid: teacher.vmid,
     base_vmid: base.vmid,
-    shared_storage: request.plan?.storage.shared ?? false,
+    shared_storage: workspace.sharedStorage,
   };
   const imports =
-    request.from === 'deployed'
+    workspace.from === 'deployed'
       ? [
           importBlock('proxmox_virtual_environment_vm.teacher', teacher),
           importBlock('proxmox_virtual_environment_vm.base', base),
           ...students.map((s) => importBlock(`proxmox_virtual_environment_vm.student["${s.key}"]`, s)),
         ]
       : [];
-  mkdirSync(request.dir, { recursive: true });
-  cpSync(request.moduleDir, join(request.dir, 'modules', 'proxmox-class'), {
+  mkdirSync(target.dir, { recursive: true });
+  cpSync(target.moduleDir, join(target.dir, 'modules', 'proxmox-class'), {
     recursive: true,
     filter: (src) => !/\.terraform|\.tfstate/.test(src),
   });
   const files = ['main.tf', 'terraform.tfvars.json', 'modules/proxmox-class/'];
-  writeFileSync(join(request.dir, 'main.tf'), mainTf(classId, request.from, imports));
-  writeFileSync(join(request.dir, 'terraform.tfvars.json'), `${JSON.stringify(tfvars, null, 2)}\n`);
+  writeFileSync(join(target.dir, 'main.tf'), mainTf(classId, workspace.from, imports));
+  writeFileSync(join(target.dir, 'terraform.tfvars.json'), `${JSON.stringify(tfvars, null, 2)}\n`);
   if (endpoint.caPem) {
-    writeFileSync(join(request.dir, 'pve-root-ca.pem'), endpoint.caPem);
+    writeFileSync(join(target.dir, 'pve-root-ca.pem'), endpoint.caPem);
     files.push('pve-root-ca.pem');
   }
-  return { dir: request.dir, files, vms: vms.length, imports: imports.length };
+  return { dir: target.dir, files, vms: vms.length, imports: imports.length };
 }
 
 function checkedEndpoint(endpoint: TerraformEndpoint): Required<Omit<TerraformEndpoint, 'caPem'>> & { caPem?: string } {
@@ -164,7 +215,7 @@ function checkedEndpoint(endpoint: TerraformEndpoint): Required<Omit<TerraformEn
   };
 }
 
-function vmsFromPlan(request: TerraformExportRequest): { vms: ClassVm[]; clusterId: string; templateName: string } {
+function vmsFromPlan(request: TerraformWorkspaceRequest): { vms: ClassVm[]; clusterId: string; templateName: string } {
   const plan = request.plan;
   if (!plan) throw new TerraformExportError('Exporting from a plan needs the plan (DeploymentEngine.plan).');
   if (plan.spec.classId !== request.classId)

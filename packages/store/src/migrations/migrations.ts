@@ -23,6 +23,9 @@ function allMigrations(engine: Engine): Record<string, Migration> {
   };
 }
 
+/** The newest migration's name: a store that has applied it is at the latest schema. */
+export const LATEST_MIGRATION: string = Object.keys(allMigrations('sqlite')).sort().at(-1)!;
+
 class InCodeMigrationProvider implements MigrationProvider {
   constructor(private readonly engine: Engine) {}
   getMigrations(): Promise<Record<string, Migration>> {
@@ -38,6 +41,20 @@ export function createMigrator(db: Kysely<unknown>, engine: Engine): Migrator {
     migrationTableName: 'lab_migrations',
     migrationLockTableName: 'lab_migrations_lock',
   });
+}
+
+/**
+ * Whether the store has applied {@link LATEST_MIGRATION}: one read, no lock, so opening a current
+ * store neither waits for nor blocks a writer. Any failure (no migration table yet) reads as "not
+ * current" and leaves the answer to the migrator.
+ */
+export async function isSchemaCurrent(db: Kysely<unknown>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ name: string | null }>`select max(name) as name from lab_migrations`.execute(db);
+    return rows[0]?.name === LATEST_MIGRATION;
+  } catch {
+    return false;
+  }
 }
 
 /**
