@@ -54,6 +54,55 @@ describe('/lab schedule', () => {
   });
 });
 
+describe('/lab schedule: schedules that can never run', () => {
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+  it('takes skipped dates from Discord as one comma-separated string', async () => {
+    const added = await router.invoke({
+      platform: 'discord',
+      userId: 'uteach1-discord',
+      command: 'lab',
+      subcommand: 'schedule',
+      options: { class: 'cs101', action: 'add', spec: 'tue 09:00-10:00', skip: `${inDays(20)}, ${inDays(27)}` },
+    });
+    expect(added.error, added.text).toBeFalsy();
+    const [stored] = await services.store.schedules.list('cs101');
+    expect(stored!.skipDates).toEqual([inDays(20), inDays(27)]);
+    await services.store.schedules.remove('cs101', stored!.id);
+  });
+
+  it('refuses a day not on the calendar, a past or skipped one-off date, a day named twice and a backwards range', async () => {
+    const soon = inDays(30);
+    for (const [text, fragment] of [
+      ['schedule cs101 add "2026-02-30 13:00-16:00"', '2026-02-30 is not a day of the calendar'],
+      ['schedule cs101 add "mon 09:00-10:00" --skip 2026-02-30', '2026-02-30 is not a day of the calendar'],
+      ['schedule cs101 add "2020-01-01 13:00-16:00"', 'no session in the coming year'],
+      [`schedule cs101 add "${soon} 13:00-16:00" --skip ${soon}`, 'no session in the coming year'],
+      ['schedule cs101 add "mon,mon 09:00-10:00"', 'mon is named twice'],
+      ['schedule cs101 add "mon-wed,tue 09:00-10:00"', 'tue is named twice'],
+      ['schedule cs101 add "fri-mon 09:00-10:00"', 'from the earlier day'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text, text).toContain(fragment);
+    }
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+
+  it('adds a schedule overlapping another one but says which, and does not warn about one that does not overlap', async () => {
+    const first = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30"');
+    expect(first.error, first.text).toBeFalsy();
+    const [{ id }] = (await services.store.schedules.list('cs101')) as [{ id: number }];
+    const overlapping = await as(ids.teacher, 'schedule cs101 add "wed 10:00-11:00"');
+    expect(overlapping.error, overlapping.text).toBeFalsy();
+    expect(overlapping.text).toContain(`Its sessions overlap schedule ${id}; remove one`);
+    const apart = await as(ids.teacher, 'schedule cs101 add "thu 10:00-11:00"');
+    expect(apart.error, apart.text).toBeFalsy();
+    expect(apart.text).not.toContain('overlap');
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+  });
+});
+
 describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');

@@ -158,6 +158,7 @@ export {
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { checkNewSchedule, type ScheduleCheck } from './schedule/schedule-check.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,
   KeepAlreadyUsedError,
