@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z, type ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import {
@@ -488,12 +488,3 @@ function withoutSensitive(
     Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]),
   );
 }
-
-/** A zod schema for a whole number given as a word (`10`) or a number. */
-export const wholeNumber = (description: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .describe(description);

@@ -103,6 +103,20 @@ describe('/lab schedule: schedules that can never run', () => {
   });
 });
 
+describe('a class that does not exist', () => {
+  it('is named as missing by schedule, usage, status, versions and limits, for an admin and a teacher alike', async () => {
+    for (const text of ['schedule nosuch list', 'usage nosuch', 'status nosuch', 'versions nosuch', 'limits nosuch']) {
+      const admin = await as(ids.admin, text);
+      expect(admin.error, text).toBe(true);
+      expect(admin.text, text).toContain("no class 'nosuch'; classes: cs101, cs202");
+      const teacher = await as(ids.teacher, text);
+      expect(teacher.error, text).toBe(true);
+      expect(teacher.text, text).toContain("no class 'nosuch'; classes: cs101");
+    }
+    expect((await as(ids.teacher, 'usage cs202')).text).toContain('you teach cs101');
+  });
+});
+
 describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
@@ -126,6 +140,31 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');
     expect((await as(ids.alice, 'usage cs101')).error).toBe(true);
     await services.store.classes.unassignVm('lab', 100);
+  });
+
+  it('refuses a limit that is not a plain number, or a fraction where a whole number is needed, and changes nothing', async () => {
+    const before = await services.store.usage.policy('cs101');
+    for (const [text, fragment] of [
+      ['limits cs101 --max-running 1.5', 'max-running: must be a whole number'],
+      ['limits cs101 --idle-minutes 0.5', 'idle-minutes: must be a whole number'],
+      ['limits cs101 --quota-hours ""', 'quota-hours: must be a number'],
+      ['limits cs101 --quota-hours 0x10', 'quota-hours: must be a number'],
+      ['limits cs101 --quota-hours abc', 'quota-hours: must be a number, e.g. 10 or 0.5'],
+      ['limits cs101 --keeps-per-session -1', 'keeps-per-session: must be at least 0'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text, text).toContain(fragment);
+      expect(reply.text, text).not.toMatch(/Invalid input|NaN/);
+    }
+    expect(await services.store.usage.policy('cs101')).toEqual(before);
+    const half = await as(ids.teacher, 'limits cs101 --quota-hours 0.5 --idle-cpu 2.5');
+    expect(half.text).toContain('quota 0.5 h outside sessions');
+    expect(half.text).toContain('below 2.5% CPU');
+    await as(
+      ids.teacher,
+      `limits cs101 --quota-hours ${before?.quotaHours ?? 0} --idle-cpu ${before?.idleCpuBelowPercent ?? 0}`,
+    );
   });
 });
 

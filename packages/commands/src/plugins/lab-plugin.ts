@@ -9,7 +9,7 @@ import {
   outsideSessionMs,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
-import { wholeNumber } from '../command-router.js';
+import { wholeNumber } from '../number-option.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';

@@ -32,7 +32,9 @@ export const scheduleSubcommand = subcommand({
       ),
     tz: z.string().optional().describe('time zone, e.g. Europe/Berlin (default UTC)'),
     'start-before': z.string().optional().describe('how early VMs start, e.g. 10m (default 10m)'),
-    skip: listOf(z.string(), 'dates with no session, YYYY-MM-DD').optional(),
+    skip: listOf(z.string(), 'dates with no session, YYYY-MM-DD')
+      .optional()
+      .describe('dates with no session, YYYY-MM-DD'),
   }),
   positional: ['class', 'action', 'spec'],
   role: 'teacher',
