@@ -147,6 +147,7 @@ export {
   type ListVmsResult,
   type SyncStats,
 } from './inventory/inventory-service.js';
+export { clusterAnswerMaxAgeMs, clusterReadiness, type ClusterSyncFacts } from './inventory/cluster-readiness.js';
 export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, type Viewer } from './inventory/viewer.js';
 
