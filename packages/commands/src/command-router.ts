@@ -11,6 +11,7 @@ import {
   type ProgressUpdate,
   type Reply,
   type RequiredRole,
+  type Suggestion,
 } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
@@ -380,7 +381,10 @@ export class CommandRouter {
     return pending && pending.platform === click.platform && pending.userId === click.userId ? pending : undefined;
   }
 
-  /** Suggestions for one option (Discord autocomplete); empty for unknown callers. */
+  /**
+   * Suggestions for one option (Discord autocomplete), at most 25: those whose label contains what
+   * the user typed or whose value starts with it, case-insensitively; empty for unknown callers.
+   */
   async autocomplete(invocation: {
     platform: Platform;
     userId: string;
@@ -388,7 +392,7 @@ export class CommandRouter {
     subcommand: string;
     option: string;
     partial: string;
-  }): Promise<string[]> {
+  }): Promise<Suggestion[]> {
     const sub = this.plugins.get(invocation.command)?.subcommands[invocation.subcommand];
     const complete = sub?.autocomplete?.[invocation.option];
     const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
@@ -397,7 +401,11 @@ export class CommandRouter {
       { caller, services: this.#services, progress: () => undefined, confirmed: false },
       invocation.partial,
     );
-    return all.filter((v) => v.toLowerCase().startsWith(invocation.partial.toLowerCase())).slice(0, 25);
+    const typed = invocation.partial.toLowerCase();
+    return all
+      .map((s) => (typeof s === 'string' ? { label: s, value: s } : s))
+      .filter((s) => s.label.toLowerCase().includes(typed) || s.value.toLowerCase().startsWith(typed))
+      .slice(0, 25);
   }
 
   /** Usage text of a command (Slack help, CLI help). */
