@@ -3,6 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportTerraform, TerraformExportError, type TerraformExportResult } from '@lab/proxmox-sdk';
 import type { LabConfig } from './lab-config.js';
+import { LabExit } from './lab-exit.js';
+import { operatorName } from './operator.js';
 
 /** Options of `lab class export-terraform`. */
 export interface ExportTerraformOptions {
@@ -31,7 +33,7 @@ export function shippedModuleDir(): string {
 }
 
 /**
- * `lab class export-terraform <class>`: a Terraform workspace for the class, from the placement
+ * `lab class export-terraform <class> [--as user]`: a Terraform workspace for the class, from the placement
  * Proxmox Lab would choose (`--from plan`, the default for a class with no VMs) or adopting what is
  * deployed (`--from deployed`, with `import` blocks). Endpoint and TLS come from the configuration.
  */
@@ -39,11 +41,19 @@ export async function runExportTerraform(
   config: LabConfig,
   classId: string,
   options: ExportTerraformOptions,
+  as?: string,
 ): Promise<TerraformExportResult> {
   const { openLabRuntime } = await import('./lab-runtime.js');
   const runtime = await openLabRuntime(config);
   try {
-    const { store, services } = runtime;
+    const { store, services, router } = runtime;
+    // Whoever runs it, the router decides as it would for a teacher command: the operator (no --as)
+    // is an admin; a lab user must teach the class.
+    const refused = await router.authorizeClassChore(
+      as ? { platform: 'cli', userId: as } : { platform: 'cli', userId: operatorName(), operator: true },
+      { name: 'class.export-terraform', classId, action: 'export as Terraform' },
+    );
+    if (refused) throw new LabExit(refused.text);
     const deployed = (await store.classes.assignmentsOfClass(classId)).length > 0;
     const from = options.from ?? (deployed ? 'deployed' : 'plan');
     let plan;

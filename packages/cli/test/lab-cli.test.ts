@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,36 @@ describe('the lab command', () => {
     ]);
     expect(planned.code).toBe(1);
     expect(planned.stderr).toMatch(/^lab: Class cs101 already has \d+ VM\(s\) .*export --from deployed/);
+  });
+
+  it('exports Terraform only for a user who may teach the class, and names a class that does not exist', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    if (!(await store.classes.getPersonByUsername('hopper')))
+      await store.classes.createPerson({ username: 'hopper', displayName: 'H', role: 'teacher' }, 1);
+    await store.close();
+    for (const [as, reason] of [
+      ['alice', 'alice may not export as Terraform class cs101: you are a student'],
+      ['hopper', 'hopper may not export as Terraform class cs101: you teach no class yet'],
+    ] as const) {
+      const out = join(dir, 'tf', `as-${as}`);
+      const refused = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', as]);
+      expect(refused.code, refused.stdout).toBe(1);
+      expect(refused.stderr).toBe(`lab: ${reason}\n`);
+      expect(existsSync(out)).toBe(false);
+    }
+    const teacher = await lab([
+      'class',
+      'export-terraform',
+      'cs101',
+      '--out',
+      join(dir, 'tf', 'as-lovelace'),
+      '--as',
+      'lovelace',
+    ]);
+    expect(teacher.code, teacher.stderr).toBe(0);
+    const unknown = await lab(['class', 'export-terraform', 'nosuch', '--out', join(dir, 'tf', 'nosuch')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^lab: no class 'nosuch'; classes: cs101/);
   });
 
   it('starts a student VM for its owner only', async () => {

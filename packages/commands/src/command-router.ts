@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { isLabError, NotAllowedError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
+import { mustTeach } from './plugins/teacher-access.js';
 import {
   type Caller,
   type CommandContext,
@@ -406,6 +407,56 @@ export class CommandRouter {
       .map((s) => (typeof s === 'string' ? { label: s, value: s } : s))
       .filter((s) => s.label.toLowerCase().includes(typed) || s.value.toLowerCase().startsWith(typed))
       .slice(0, 25);
+  }
+
+  /**
+   * Authorizes a front end's own chore on a class (the CLI's `class export-terraform`, which writes
+   * files and so is no router command) by the rule of the teacher commands: the class must exist
+   * and the caller teach it, or be an admin (the CLI's operator is one). Returns the refusal as a
+   * reply, audited as denied like a command's, or undefined when allowed.
+   */
+  async authorizeClassChore(
+    who: { platform: Platform; userId: string; operator?: boolean },
+    chore: { name: string; classId: string; action: string },
+  ): Promise<Reply | undefined> {
+    const services = this.#services;
+    const platformUserId = `${who.platform}:${who.userId}`;
+    const caller = await this.#resolveCaller(who.platform, who.userId, who.operator);
+    const audit = (actor: string, reason: string) =>
+      services.store.audit.record({
+        at: services.clock.now(),
+        actor,
+        action: `chore.${chore.name}`,
+        target: `class ${chore.classId}`,
+        outcome: 'denied',
+        details: { platformUserId, reason },
+      });
+    if (!caller) {
+      await audit(platformUserId, 'unknown user');
+      return {
+        text:
+          who.platform === 'cli'
+            ? `No lab user '${who.userId}'. Create it first (lab people add) or run as an existing user with --as.`
+            : 'You are not enrolled in Proxmox Lab yet.',
+        ephemeral: true,
+        error: true,
+      };
+    }
+    try {
+      if (RANK[caller.person.role] < NEEDED.teacher)
+        throw new NotAllowedError({
+          actor: caller.viewer.username,
+          action: chore.action,
+          target: `class ${chore.classId}`,
+          reason: `you are a ${caller.person.role}`,
+        });
+      await mustTeach({ caller, services, progress: () => undefined, confirmed: false }, chore.classId, chore.action);
+      return undefined;
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      await audit(caller.person.username, error.message);
+      return { text: error.message, ephemeral: true, error: true };
+    }
   }
 
   /** Usage text of a command (Slack help, CLI help). */

@@ -32,7 +32,8 @@ export function addTerraformExportCommand(program: Command): void {
       ) => {
         const flags = globals(command);
         const { runExportTerraform } = await import('../export-terraform-command.js');
-        const result = await runExportTerraform(loadLabConfig(flags.config), classId, options);
+        const config = loadLabConfig(flags.config);
+        const result = await runExportTerraform(config, classId, options, flags.as ?? config.cli.defaultUser);
         out(
           flags.json
             ? JSON.stringify(result)
