@@ -215,7 +215,7 @@ describe('the Discord interactions endpoint', () => {
 
   it("answers autocomplete of a VM with the caller's VMs by name, giving their ids", async () => {
     const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
-    const [{ vmid }] = (await env.services.store.classes.assignmentsOf(bob.id)) as [{ vmid: number }];
+    const { vmid } = (await env.services.store.classes.assignmentsOf(bob.id))[0]!;
     const ask = (value: string) =>
       interact({
         type: 4,

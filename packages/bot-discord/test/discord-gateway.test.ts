@@ -57,28 +57,26 @@ beforeAll(async () => {
       if (req.method === 'POST' && req.url?.includes('/callback')) res.writeHead(204).end();
       else if (req.method === 'DELETE') res.writeHead(204).end();
       else
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              id: '9',
-              channel_id: '444',
-              content: '',
-              author: { id: APP, username: 'lab', discriminator: '0', avatar: null },
-              attachments: [],
-              embeds: [],
-              mentions: [],
-              mention_roles: [],
-              pinned: false,
-              mention_everyone: false,
-              tts: false,
-              timestamp: new Date().toISOString(),
-              edited_timestamp: null,
-              flags: 0,
-              components: [],
-              type: 0,
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: '9',
+            channel_id: '444',
+            content: '',
+            author: { id: APP, username: 'lab', discriminator: '0', avatar: null },
+            attachments: [],
+            embeds: [],
+            mentions: [],
+            mention_roles: [],
+            pinned: false,
+            mention_everyone: false,
+            tts: false,
+            timestamp: new Date().toISOString(),
+            edited_timestamp: null,
+            flags: 0,
+            components: [],
+            type: 0,
+          }),
+        );
     });
   });
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));

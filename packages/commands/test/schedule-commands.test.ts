@@ -92,7 +92,7 @@ describe('/lab schedule: schedules that can never run', () => {
   it('adds a schedule overlapping another one but says which, and does not warn about one that does not overlap', async () => {
     const first = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30"');
     expect(first.error, first.text).toBeFalsy();
-    const [{ id }] = (await services.store.schedules.list('cs101')) as [{ id: number }];
+    const { id } = (await services.store.schedules.list('cs101'))[0]!;
     const overlapping = await as(ids.teacher, 'schedule cs101 add "wed 10:00-11:00"');
     expect(overlapping.error, overlapping.text).toBeFalsy();
     expect(overlapping.text).toContain(`Its sessions overlap schedule ${id}; remove one`);
