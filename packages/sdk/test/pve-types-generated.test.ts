@@ -20,7 +20,7 @@ describe('the generated PVE types', () => {
     ]
       .map((f) => readFileSync(new URL(`../src/pve/${f}.ts`, import.meta.url), 'utf8'))
       .join('\n');
-    const called = new Set([...layer.matchAll(/callEndpoint\([^,]+, '([A-Z]+ [^']+)'/g)].map((m) => m[1]));
+    const called = new Set([...layer.matchAll(/callEndpoint\([^,]+,\s*'([A-Z]+ [^']+)'/g)].map((m) => m[1]));
     const generated = new Set(
       (ENDPOINTS as Array<[string, string, string]>).map(([method, path]) => `${method} ${path}`),
     );
