@@ -131,7 +131,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
       option: focused.name,
       partial: String(focused.value),
     });
-    await interaction.respond(choices.map((c) => ({ name: c, value: c })));
+    await interaction.respond(choices.map((c) => ({ name: c.label, value: c.value })));
   };
 
   /** Runs `work` unless Discord delivered this interaction before (a replay). */

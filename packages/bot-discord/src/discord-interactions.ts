@@ -224,7 +224,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
               partial: typeof focused.value === 'string' ? focused.value : String(focused.value),
             })
           : [];
-        return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c, value: c })) } });
+        return json(res, 200, { type: 8, data: { choices: choices.map((c) => ({ name: c.label, value: c.value })) } });
       }
       const prepared = await options.router.prepare({
         platform: 'discord',

@@ -213,6 +213,29 @@ describe('the Discord interactions endpoint', () => {
     expect(env.sim.state.guests.get(await vmOf('bob'))?.status).toBe('stopped');
   });
 
+  it("answers autocomplete of a VM with the caller's VMs by name, giving their ids", async () => {
+    const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
+    const { vmid } = (await env.services.store.classes.assignmentsOf(bob.id))[0]!;
+    const ask = (value: string) =>
+      interact({
+        type: 4,
+        id: String(++interactionIds),
+        application_id: APP,
+        token: 't',
+        version: 1,
+        member: { user: { id: 'ubob-discord' } },
+        data: {
+          name: 'myvm',
+          options: [{ type: 1, name: 'connect', options: [{ type: 3, name: 'vm', value, focused: true }] }],
+        },
+      });
+    const choice = { name: `cs101-bob (${vmid})`, value: String(vmid) };
+    expect((await ask('cs')).json).toEqual({ type: 8, data: { choices: [choice] } });
+    expect((await ask('BOB')).json).toEqual({ type: 8, data: { choices: [choice] } });
+    expect((await ask(String(vmid))).json).toEqual({ type: 8, data: { choices: [choice] } });
+    expect((await ask('nothing-like-it')).json).toEqual({ type: 8, data: { choices: [] } });
+  });
+
   it('defers a teacher deploy publicly and edits progress into a summary', async () => {
     calls.length = 0;
     const deferred = await interact(

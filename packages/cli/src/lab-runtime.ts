@@ -52,14 +52,11 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
           },
         }
       : {}),
-    ...(options.runSync && config.sync.enabled
-      ? {
-          sync: {
-            ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}),
-            ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}),
-          },
-        }
-      : { sync: true }),
+    // Every process knows the configured intervals, so `lab sync status` judges staleness as `/readyz` does.
+    sync: {
+      ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}),
+      ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}),
+    },
   });
   const router = new CommandRouter(
     services,

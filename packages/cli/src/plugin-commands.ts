@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { ZodType } from 'zod';
-import type { CommandPlugin, Subcommand } from '@lab/commands';
+import { DECIMAL_NUMBER, type CommandPlugin, type Subcommand } from '@lab/commands';
 import { CliUsageError } from './cli-errors.js';
 
 /** What the CLI knows about one zod option, read from its schema. */
@@ -114,9 +114,7 @@ export function addPluginCommands(
           const value = given[attribute];
           if (value === undefined) continue;
           values[key] =
-            shape.kind === 'number' && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
-              ? Number(value)
-              : value;
+            shape.kind === 'number' && typeof value === 'string' && DECIMAL_NUMBER.test(value) ? Number(value) : value;
         }
         for (const key of sub.fileOptions ?? []) {
           if (typeof values[key] === 'string') values[key] = readNamedFile(values[key]);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ProgressThrottle, renderProgress, renderReplyText, type Reply } from '@lab/commands';
+import { asCliWording } from './cli-wording.js';
 import { globals, out } from './global-options.js';
 import { LabExit } from './lab-exit.js';
 import { loadLabConfig, type LabConfig } from './lab-config.js';
@@ -47,7 +48,7 @@ export async function runThroughRouter(call: PluginCall, deliver?: DeliverReply)
         },
         onError: () => undefined,
       });
-      const reply = await runtime.router.invoke({
+      const answer = await runtime.router.invoke({
         platform: 'cli',
         ...who,
         command: call.plugin,
@@ -58,7 +59,7 @@ export async function runThroughRouter(call: PluginCall, deliver?: DeliverReply)
       });
       await throttle.stop();
       if (tty) clear();
-      return reply;
+      return { ...answer, text: asCliWording(answer.text) };
     };
     let reply = await invoke(flags.yes ?? false);
     if (reply.confirm && !reply.error) {
@@ -81,13 +82,19 @@ export async function runThroughRouter(call: PluginCall, deliver?: DeliverReply)
       : [];
     out(
       flags.json
-        ? JSON.stringify(reply.data ?? { text: reply.text })
+        ? JSON.stringify(withFiles(reply.data ?? { text: reply.text }, written))
         : [renderReplyText(reply), ...written.map((f) => `wrote ${f}`)].join('\n'),
     );
     if (reply.error) process.exitCode = 1;
   } finally {
     await runtime.close();
   }
+}
+
+/** The JSON of a reply with the paths of the files written for it (`files`), when there are any. */
+function withFiles(data: unknown, files: readonly string[]): unknown {
+  if (!files.length) return data;
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? { ...data, files } : { data, files };
 }
 
 /** Writes a reply's files (an `.rdp` file from `lab myvm connect`) into `dir`; returns their paths. */

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { ConfigError } from '@lab/proxmox-sdk';
+import { ConfigError, clusterAnswerMaxAgeMs } from '@lab/proxmox-sdk';
 import type { StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
@@ -188,11 +188,11 @@ async function startFrontEnd(runtime: LabRuntime, kind: 'slack' | 'discord'): Pr
 }
 
 /**
- * How old a cluster's last successful sync may be for `/readyz`: two quick-sync intervals (one
- * missed beat is not an outage), at least 30 s.
+ * How old a cluster's last successful sync may be for `/readyz`: the SDK's `clusterAnswerMaxAgeMs`
+ * of the configured quick interval, the rule `lab sync status` uses too.
  */
 export function readinessMaxAgeMs(config: LabConfig): number {
-  return Math.max(30_000, 2 * (config.sync.quickIntervalMs ?? 30_000));
+  return clusterAnswerMaxAgeMs(config.sync.quickIntervalMs);
 }
 
 /**

@@ -78,6 +78,19 @@ describe('commands generated from the plugin registry', () => {
     );
   });
 
+  it('passes a number flag on only when written as a decimal number, so the schema refuses 0x10, 1e3 and an empty word', async () => {
+    for (const [word, passed] of [
+      ['2', 2],
+      ['1.5', 1.5],
+      ['0x10', '0x10'],
+      ['1e3', '1e3'],
+      ['', ''],
+    ] as const) {
+      const call = await parse(['gadgets', 'add', 'bob', '--seats', word]);
+      expect(call.options.seats, word).toBe(passed);
+    }
+  });
+
   it("runs the README's setup commands as written", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lab-roster-'));
     try {

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
-import { loadLabConfig } from '../src/index.js';
+import { clusterAnswerMaxAgeMs } from '@lab/proxmox-sdk';
+import { checkReadiness, loadLabConfig } from '../src/index.js';
 
 const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
@@ -15,9 +16,10 @@ let sim: PveSim;
 function lab(
   args: string[],
   env: Record<string, string> = {},
+  config = configPath,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((r) => {
-    const child = spawn(process.execPath, [cli, '--config', configPath, ...args], {
+    const child = spawn(process.execPath, [cli, '--config', config, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -99,6 +101,9 @@ describe('the lab command', () => {
     }
     expect(connect.stdout, connect.stderr).toContain(`wrote ${join(out, 'cs303-bob.rdp')}`);
     expect(readFileSync(join(out, 'cs303-bob.rdp'), 'utf8')).toMatch(/^full address:s:127\./m);
+    const json = await lab(['myvm', 'connect', '--as', 'bob', '--out', out, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ files: [join(out, 'cs303-bob.rdp')] });
   });
 
   it('exports a deployed class as a Terraform workspace that adopts its VMs, and a new class from its plan', async () => {
@@ -131,8 +136,19 @@ describe('the lab command', () => {
     const out = join(dir, 'tf', 'refused');
     const student = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'alice']);
     expect(student.code).toBe(1);
-    expect(student.stderr).toBe('lab: /class export-terraform is for teachers and admins; you are a student.\n');
+    expect(student.stderr).toBe('lab: lab class export-terraform is for teachers and admins; you are a student.\n');
     expect(existsSync(out)).toBe(false);
+    const store2 = await openStore(loadLabConfig(configPath).store);
+    if (!(await store2.classes.getPersonByUsername('hopper')))
+      await store2.classes.createPerson({ username: 'hopper', displayName: 'H', role: 'teacher' }, 1);
+    await store2.close();
+    const otherTeacher = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'hopper']);
+    expect(otherTeacher.code).toBe(1);
+    expect(otherTeacher.stderr).toMatch(/^lab: .*hopper|^lab: .*teach/);
+    expect(existsSync(out)).toBe(false);
+    const unknown = await lab(['class', 'export-terraform', 'nosuch', '--out', join(dir, 'tf', 'nosuch')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^lab: no class 'nosuch'; classes: cs101/);
     const teacher = await lab(['class', 'export-terraform', 'cs101', '--out', out, '--as', 'lovelace', '--json']);
     expect(teacher.code, teacher.stderr).toBe(0);
     expect(JSON.parse(teacher.stdout)).toMatchObject({ dir: out, imports: 4 });
@@ -150,7 +166,7 @@ describe('the lab command', () => {
     expect(mine.stdout).toMatch(/^cs101-alice \(\d+\) is running\.$/m);
     const notMine = await lab(['deploy', 'cs101', '3', '--as', 'alice']);
     expect(notMine.code).toBe(1);
-    expect(notMine.stderr).toBe('lab: /lab deploy is for teachers and admins; you are a student.\n');
+    expect(notMine.stderr).toBe('lab: lab deploy is for teachers and admins; you are a student.\n');
   });
 
   it('imports the legacy template tables, idempotently', async () => {
@@ -171,6 +187,42 @@ describe('the lab command', () => {
     const r = await lab(['sync', '--once', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ clusterId: 'lab', ok: true });
+  });
+
+  it('says a cluster is not healthy exactly when /readyz says it is not ready, by the same age limit', async () => {
+    // Two quick intervals of 1 s, but at least 30 s, as lab serve judges /readyz with this config.
+    const quickConfig = join(dir, 'quick.config.json');
+    writeFileSync(
+      quickConfig,
+      JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), sync: { quickIntervalMs: 1000 } }),
+    );
+    const limitMs = clusterAnswerMaxAgeMs(1000);
+    for (const ageMs of [5_000, 45_000]) {
+      const store = await openStore(loadLabConfig(quickConfig).store);
+      const state = (await store.sync.getState('lab'))!;
+      await store.sync.saveState({
+        ...state,
+        lastSuccessAt: Date.now() - ageMs,
+        consecutiveErrors: 0,
+        lastError: null,
+      });
+      const readiness = await checkReadiness({
+        store,
+        clusterIds: () => ['lab'],
+        syncEnabled: true,
+        clusterMaxAgeMs: limitMs,
+      });
+      await store.close();
+      const status = await lab(['sync', 'status', '--json'], {}, quickConfig);
+      expect(status.code, status.stderr).toBe(0);
+      const health = JSON.parse(status.stdout) as { healthy: boolean; issues: string[] };
+      expect(health.healthy, `${ageMs} ms: ${health.issues.join('; ')}`).toBe(readiness.ready);
+      expect(readiness.ready).toBe(ageMs < limitMs);
+      if (!readiness.ready) {
+        expect(readiness.clusters[0]!.reason).toMatch(/^last answered \d+ s ago \(limit 30 s\)$/);
+        expect(health.issues).toEqual([expect.stringMatching(/^cluster lab last answered \d+ s ago \(limit 30 s\)$/)]);
+      }
+    }
   });
 
   it('fails sync --once with a non-zero exit and the reason when PVE answers a huge body', async () => {
@@ -200,6 +252,10 @@ describe('the lab command', () => {
     const badCount = await lab(['deploy', 'cs101', 'ten', '--as', 'lovelace']);
     expect(badCount.code).toBe(1);
     expect(badCount.stderr).toBe('lab: count: must be a number\n');
+    const noVm = await lab(['myvm', 'start', '--as', 'root']);
+    expect(noVm.code).toBe(1);
+    expect(noVm.stderr).toMatch(/ lab deploy[ .]/);
+    expect(noVm.stderr).not.toContain('/lab');
     const stranger = await lab(['vms', '--as', 'mallory']);
     expect(stranger.stderr).toBe(
       "lab: No lab user 'mallory'. Create it first (lab people add) or run as an existing user with --as.\n",

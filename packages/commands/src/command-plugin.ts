@@ -145,10 +145,19 @@ export interface Subcommand<S extends ZodObject = ZodObject> {
    */
   fileOptions?: ReadonlyArray<keyof S['shape'] & string>;
   run(ctx: CommandContext, options: S['_output']): Promise<Reply>;
-  /** Suggestions for an option while the user types (Discord autocomplete). */
+  /**
+   * Suggestions for an option while the user types (Discord autocomplete): values, or values with
+   * the label the user sees and matches by (a VM's name for its id).
+   */
   autocomplete?: Partial<
-    Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<string[]>>
+    Record<keyof S['shape'] & string, (ctx: CommandContext, partial: string) => Promise<Array<string | Suggestion>>>
   >;
+}
+
+/** One autocomplete suggestion: `label` is shown and matched, `value` is what the option receives. */
+export interface Suggestion {
+  label: string;
+  value: string;
 }
 
 /** A top-level command (`lab`, `myvm`) and its subcommands. */

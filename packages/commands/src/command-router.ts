@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z, type ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import { isRefusal } from './refusal-or-failure.js';
@@ -12,6 +12,7 @@ import {
   type ProgressUpdate,
   type Reply,
   type RequiredRole,
+  type Suggestion,
 } from './command-plugin.js';
 
 /** One command invocation as a front end hands it over. */
@@ -399,7 +400,10 @@ export class CommandRouter {
     return pending ? { pending } : {};
   }
 
-  /** Suggestions for one option (Discord autocomplete); empty for unknown callers. */
+  /**
+   * Suggestions for one option (Discord autocomplete), at most 25: those whose label contains what
+   * the user typed or whose value starts with it, case-insensitively; empty for unknown callers.
+   */
   async autocomplete(invocation: {
     platform: Platform;
     userId: string;
@@ -407,7 +411,7 @@ export class CommandRouter {
     subcommand: string;
     option: string;
     partial: string;
-  }): Promise<string[]> {
+  }): Promise<Suggestion[]> {
     const sub = this.plugins.get(invocation.command)?.subcommands[invocation.subcommand];
     const complete = sub?.autocomplete?.[invocation.option];
     const caller = await this.#resolveCaller(invocation.platform, invocation.userId);
@@ -416,7 +420,11 @@ export class CommandRouter {
       { caller, services: this.#services, progress: () => undefined, confirmed: false },
       invocation.partial,
     );
-    return all.filter((v) => v.toLowerCase().startsWith(invocation.partial.toLowerCase())).slice(0, 25);
+    const typed = invocation.partial.toLowerCase();
+    return all
+      .map((s) => (typeof s === 'string' ? { label: s, value: s } : s))
+      .filter((s) => s.label.toLowerCase().includes(typed) || s.value.toLowerCase().startsWith(typed))
+      .slice(0, 25);
   }
 
   /** Usage text of a command (Slack help, CLI help). */
@@ -518,12 +526,3 @@ function withoutSensitive(
     Object.entries(options).map(([k, v]) => [k, sensitive.includes(k) && v !== undefined ? '[REDACTED]' : v]),
   );
 }
-
-/** A zod schema for a whole number given as a word (`10`) or a number. */
-export const wholeNumber = (description: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .describe(description);

@@ -2,7 +2,6 @@ export * from './command-plugin.js';
 export {
   CommandRouter,
   EXPIRED_CONFIRMATION,
-  wholeNumber,
   type CommandRecord,
   type CommandRouterOptions,
   type ConfirmationClick,
@@ -10,6 +9,7 @@ export {
   type PreparedCommand,
   type RateLimit,
 } from './command-router.js';
+export { DECIMAL_NUMBER, decimalNumber, wholeNumber } from './number-option.js';
 export { labPlugin, mentionedUserId } from './plugins/lab-plugin.js';
 export { myvmPlugin } from './plugins/myvm-plugin.js';
 export { peoplePlugin } from './plugins/people-plugin.js';

@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { exportTerraform } from '@lab/proxmox-sdk';
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
@@ -122,5 +126,33 @@ describe('class template versions through the commands', () => {
     expect((await as(ids.teacher, 'lab', 'versions cs101')).text).toMatch(
       /^v2 cs101-base-v2 \(newest\) — .*, 2 VM\(s\)/,
     );
+  });
+
+  it('exports the newest base version to Terraform under its own name, so a plan does not rename it', async () => {
+    guestNamed('cs101-teacher')!.status = 'running';
+    const published = await as(ids.teacher, 'lab', 'publish cs101 --snapshot', true);
+    expect(published.error, published.text).toBeFalsy();
+    const v3 = guestNamed('cs101-base-v3')!;
+    const dir = mkdtempSync(join(tmpdir(), 'lab-tf-versions-'));
+    try {
+      const result = await exportTerraform(
+        { store: services.store },
+        {
+          classId: 'cs101',
+          dir,
+          from: 'deployed',
+          endpoint: { url: env.sim.url },
+          moduleDir: resolve(import.meta.dirname, '../../../terraform/modules/proxmox-class'),
+        },
+      );
+      const tfvars = JSON.parse(readFileSync(join(dir, 'terraform.tfvars.json'), 'utf8')) as Record<string, unknown>;
+      expect(tfvars).toMatchObject({ base_name: 'cs101-base-v3', base_vmid: v3.vmid, base_node: v3.node });
+      expect(readFileSync(join(dir, 'main.tf'), 'utf8')).toContain(
+        `to = module.class.proxmox_virtual_environment_vm.base\n  id = "${v3.node}/${v3.vmid}"`,
+      );
+      expect(result.imports).toBe(result.vms);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

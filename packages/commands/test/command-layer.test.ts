@@ -123,7 +123,7 @@ describe('the command layer', () => {
         option: 'class',
         partial: 'cs',
       }),
-    ).toEqual(['cs202']);
+    ).toEqual([{ label: 'cs202', value: 'cs202' }]);
     expect(
       await router.autocomplete({
         platform: 'slack',
@@ -133,6 +133,9 @@ describe('the command layer', () => {
         option: 'class',
         partial: '',
       }),
-    ).toEqual(['cs101', 'cs202']);
+    ).toEqual([
+      { label: 'cs101', value: 'cs101' },
+      { label: 'cs202', value: 'cs202' },
+    ]);
   });
 });

@@ -54,6 +54,69 @@ describe('/lab schedule', () => {
   });
 });
 
+describe('/lab schedule: schedules that can never run', () => {
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+  it('takes skipped dates from Discord as one comma-separated string', async () => {
+    const added = await router.invoke({
+      platform: 'discord',
+      userId: 'uteach1-discord',
+      command: 'lab',
+      subcommand: 'schedule',
+      options: { class: 'cs101', action: 'add', spec: 'tue 09:00-10:00', skip: `${inDays(20)}, ${inDays(27)}` },
+    });
+    expect(added.error, added.text).toBeFalsy();
+    const [stored] = await services.store.schedules.list('cs101');
+    expect(stored!.skipDates).toEqual([inDays(20), inDays(27)]);
+    await services.store.schedules.remove('cs101', stored!.id);
+  });
+
+  it('refuses a day not on the calendar, a past or skipped one-off date, a day named twice and a backwards range', async () => {
+    const soon = inDays(30);
+    for (const [text, fragment] of [
+      ['schedule cs101 add "2026-02-30 13:00-16:00"', '2026-02-30 is not a day of the calendar'],
+      ['schedule cs101 add "mon 09:00-10:00" --skip 2026-02-30', '2026-02-30 is not a day of the calendar'],
+      ['schedule cs101 add "2020-01-01 13:00-16:00"', 'no session in the coming year'],
+      [`schedule cs101 add "${soon} 13:00-16:00" --skip ${soon}`, 'no session in the coming year'],
+      ['schedule cs101 add "mon,mon 09:00-10:00"', 'mon is named twice'],
+      ['schedule cs101 add "mon-wed,tue 09:00-10:00"', 'tue is named twice'],
+      ['schedule cs101 add "fri-mon 09:00-10:00"', 'from the earlier day'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text, text).toContain(fragment);
+    }
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+  });
+
+  it('adds a schedule overlapping another one but says which, and does not warn about one that does not overlap', async () => {
+    const first = await as(ids.teacher, 'schedule cs101 add "mon,wed 09:00-10:30"');
+    expect(first.error, first.text).toBeFalsy();
+    const { id } = (await services.store.schedules.list('cs101'))[0]!;
+    const overlapping = await as(ids.teacher, 'schedule cs101 add "wed 10:00-11:00"');
+    expect(overlapping.error, overlapping.text).toBeFalsy();
+    expect(overlapping.text).toContain(`Its sessions overlap schedule ${id}; remove one`);
+    const apart = await as(ids.teacher, 'schedule cs101 add "thu 10:00-11:00"');
+    expect(apart.error, apart.text).toBeFalsy();
+    expect(apart.text).not.toContain('overlap');
+    for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+  });
+});
+
+describe('a class that does not exist', () => {
+  it('is named as missing by schedule, usage, status, versions and limits, for an admin and a teacher alike', async () => {
+    for (const text of ['schedule nosuch list', 'usage nosuch', 'status nosuch', 'versions nosuch', 'limits nosuch']) {
+      const admin = await as(ids.admin, text);
+      expect(admin.error, text).toBe(true);
+      expect(admin.text, text).toContain("no class 'nosuch'; classes: cs101, cs202");
+      const teacher = await as(ids.teacher, text);
+      expect(teacher.error, text).toBe(true);
+      expect(teacher.text, text).toContain("no class 'nosuch'; classes: cs101");
+    }
+    expect((await as(ids.teacher, 'usage cs202')).text).toContain('you teach cs101');
+  });
+});
+
 describe('/lab limits, /lab usage and /myvm usage', () => {
   it('sets a class’s quota and limits, shows each student’s hours from the ledger, and turns a limit off with 0', async () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
@@ -85,6 +148,31 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');
     expect((await as(ids.alice, 'usage cs101')).error).toBe(true);
     await services.store.classes.unassignVm('lab', 100);
+  });
+
+  it('refuses a limit that is not a plain number, or a fraction where a whole number is needed, and changes nothing', async () => {
+    const before = await services.store.usage.policy('cs101');
+    for (const [text, fragment] of [
+      ['limits cs101 --max-running 1.5', 'max-running: must be a whole number'],
+      ['limits cs101 --idle-minutes 0.5', 'idle-minutes: must be a whole number'],
+      ['limits cs101 --quota-hours ""', 'quota-hours: must be a number'],
+      ['limits cs101 --quota-hours 0x10', 'quota-hours: must be a number'],
+      ['limits cs101 --quota-hours abc', 'quota-hours: must be a number, e.g. 10 or 0.5'],
+      ['limits cs101 --keeps-per-session -1', 'keeps-per-session: must be at least 0'],
+    ] as const) {
+      const reply = await as(ids.teacher, text);
+      expect(reply.error, text).toBe(true);
+      expect(reply.text, text).toContain(fragment);
+      expect(reply.text, text).not.toMatch(/Invalid input|NaN/);
+    }
+    expect(await services.store.usage.policy('cs101')).toEqual(before);
+    const half = await as(ids.teacher, 'limits cs101 --quota-hours 0.5 --idle-cpu 2.5');
+    expect(half.text).toContain('quota 0.5 h outside sessions');
+    expect(half.text).toContain('below 2.5% CPU');
+    await as(
+      ids.teacher,
+      `limits cs101 --quota-hours ${before?.quotaHours ?? 0} --idle-cpu ${before?.idleCpuBelowPercent ?? 0}`,
+    );
   });
 });
 

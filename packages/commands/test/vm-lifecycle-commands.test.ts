@@ -142,6 +142,46 @@ describe('/myvm sshkey and /class set-login', () => {
   });
 });
 
+describe('/myvm sshkey with a comment beyond ASCII', () => {
+  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 5)]).toString(
+    'base64',
+  );
+
+  it('keeps a UTF-8 comment and puts the key on the VM as written; refuses invisible characters', async () => {
+    const key = `ssh-ed25519 ${blob} Jürgen@Straße-laptop`;
+    const added = await as(ids.bob, 'myvm', `sshkey add ${key}`);
+    expect(added.error, added.text).toBeFalsy();
+    expect((await as(ids.bob, 'myvm', 'sshkey list')).text).toMatch(/ Jürgen@Straße-laptop$/m);
+    expect((await as(ids.bob, 'myvm', 'reset', true)).error).toBeFalsy();
+    const vm = env.sim.state.guests.get((await vmOf('bob')).vmid)!;
+    expect(decodeURIComponent(vm.config.sshkeys!).split('\n')).toContain(key);
+    const bidi = await as(ids.bob, 'myvm', `sshkey add ssh-ed25519 ${blob} evil\u202egpj.exe`);
+    expect(bidi.error).toBe(true);
+    expect(bidi.text).toContain('the comment must be printable text');
+  });
+});
+
+describe('/class set-login on a template without cloud-init', () => {
+  it('saves the login but says the VMs get no login user or SSH keys from it', async () => {
+    const { store, catalog } = services;
+    const windows = await catalog.create({
+      name: 'win11',
+      memory: 4096,
+      cores: 2,
+      mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+    });
+    const teacher = (await store.classes.getPersonByUsername('lovelace'))!;
+    await store.classes.createClass({ id: 'win201', name: 'Win', templateId: windows.id, ownerId: teacher.id }, 1);
+    const set = await as(ids.teacher, 'class', 'set-login win201 student');
+    expect(set.error, set.text).toBeFalsy();
+    expect(set.text).toBe(
+      'Saved, but template win11 of win201 has no cloud-init drive, so its VMs get no login user, SSH keys or network from this; add a cloud-init drive to the template (qm set <vmid> --ide2 local-lvm:cloudinit) or set up logins inside it.',
+    );
+    expect(await store.classLifecycle.settings('win201')).toMatchObject({ loginUser: 'student' });
+    expect((await as(ids.teacher, 'class', 'set-login cs101 student')).text).toContain('with their SSH keys');
+  });
+});
+
 describe('/myvm connect', () => {
   it('refreshes the VM now and gives the ssh line of the class login, or an .rdp file for Windows', async () => {
     const linux = await as(ids.bob, 'myvm', 'connect');

@@ -154,6 +154,7 @@ export {
   type ListVmsResult,
   type SyncStats,
 } from './inventory/inventory-service.js';
+export { clusterAnswerMaxAgeMs, clusterReadiness, type ClusterSyncFacts } from './inventory/cluster-readiness.js';
 export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
 export { classesTaughtBy, type Viewer } from './inventory/viewer.js';
 
@@ -165,6 +166,7 @@ export {
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
 export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { checkNewSchedule, type ScheduleCheck } from './schedule/schedule-check.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,
   KeepAlreadyUsedError,

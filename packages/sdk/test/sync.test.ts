@@ -286,8 +286,8 @@ describe('a cluster outage', () => {
     expect(fresh.stale).toBe(false);
     expect(fresh.vms).toHaveLength(8);
     sim.faults.add({ path: '/cluster/resources', kind: 'http-596' });
-    const [down, other] = await engine.fullSync();
-    expect(down).toMatchObject({ clusterId: 'lab1', ok: false });
+    const [failed, other] = await engine.fullSync();
+    expect(failed).toMatchObject({ clusterId: 'lab1', ok: false });
     expect(other).toMatchObject({ clusterId: 'lab2', ok: true });
     const state = await store.sync.getState('lab1');
     expect(state).toMatchObject({ consecutiveErrors: 1 });
@@ -297,11 +297,15 @@ describe('a cluster outage', () => {
     const stats = await inventory.syncStats();
     expect(stats.consecutiveErrors).toBe(1);
     expect(stats.clusters.find((c) => c.clusterId === 'lab1')?.lastError).toMatch(/HTTP 596/);
+    // One failed sync soon after a success is a warning; /readyz judges the same way.
     const health = await inventory.syncHealth();
-    expect(health.healthy).toBe(false);
-    expect(health.issues[0]).toMatch(/^cluster lab1 unreachable for 1 min \(1 failed syncs: /);
+    expect(health).toMatchObject({ healthy: true, issues: [] });
+    expect(health.warnings[0]).toMatch(/^cluster lab1: 1 failed syncs since its last answer \(/);
     // An old last success makes the data stale; lists still answer from the database.
     await store.sync.saveState({ ...(await store.sync.getState('lab1'))!, lastSuccessAt: Date.now() - 3_600_000 });
+    const down = await inventory.syncHealth();
+    expect(down.healthy).toBe(false);
+    expect(down.issues[0]).toMatch(/^cluster lab1 last answered 3600 s ago \(limit \d+ s\); 1 failed syncs: /);
     const stale = await inventory.listVms({ user: admin });
     expect(stale).toMatchObject({ stale: true, staleClusters: ['lab1'] });
     expect(stale.vms).toHaveLength(8);

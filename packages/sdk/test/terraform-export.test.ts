@@ -48,6 +48,7 @@ describe('the Terraform path', () => {
   it('has a module whose files parse as HCL and declare what a class needs', async () => {
     const module = (await parseDir(moduleDir)) as Record<string, Record<string, Array<Record<string, unknown>>>>;
     expect(Object.keys(module.variable ?? {}).sort()).toEqual([
+      'base_name',
       'base_node',
       'base_vmid',
       'class_id',

@@ -22,7 +22,7 @@ resource "proxmox_virtual_environment_vm" "teacher" {
 }
 
 resource "proxmox_virtual_environment_vm" "base" {
-  name      = "${var.class_id}-base"
+  name      = coalesce(var.base_name, "${var.class_id}-base")
   node_name = var.base_node
   vm_id     = var.base_vmid
   tags      = concat(local.tags, ["role-base"])

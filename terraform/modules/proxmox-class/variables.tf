@@ -42,6 +42,12 @@ variable "base_vmid" {
   default     = null
 }
 
+variable "base_name" {
+  description = "Name of the class base template when it is a published version (cs101-base-v2); null means <class_id>-base."
+  type        = string
+  default     = null
+}
+
 variable "shared_storage" {
   description = "True when the template's disks are on storage every node sees, so students may go to any node."
   type        = bool

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Store } from '@lab/proxmox-sdk';
+import { clusterReadiness, type Store } from '@lab/proxmox-sdk';
 import { SYNC_LEADER_LEASE, type LabMetrics } from './lab-metrics.js';
 
 /** The paths {@link createOpsEndpoints} answers; every other request goes to the bot. */
@@ -12,7 +12,7 @@ export interface ReadinessSources {
   clusterIds: () => string[];
   /** Whether inventory sync runs at all (`sync.enabled`); when not, clusters are not checked. */
   syncEnabled: boolean;
-  /** A cluster is ready when its last successful sync is at most this old. */
+  /** A cluster is ready when its last successful sync is at most this old (`clusterAnswerMaxAgeMs`, as `sync status` judges). */
   clusterMaxAgeMs: number;
   /** This process's holder id in the sync lease, when it runs a sync engine. */
   holderId?: string;
@@ -81,25 +81,12 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
     const consecutiveErrors = state?.consecutiveErrors ?? 0;
     if (!sources.syncEnabled)
       return { clusterId, ok: true, lastSuccessAt, consecutiveErrors, reason: 'sync disabled: not checked' };
-    if (lastSuccessAt === null)
-      return {
-        clusterId,
-        ok: false,
-        lastSuccessAt,
-        consecutiveErrors,
-        reason: consecutiveErrors
-          ? `never answered (${consecutiveErrors} failed syncs: ${state?.lastError ?? ''})`
-          : 'not synced yet',
-      };
-    const age = now - lastSuccessAt;
-    if (age > sources.clusterMaxAgeMs)
-      return {
-        clusterId,
-        ok: false,
-        lastSuccessAt,
-        consecutiveErrors,
-        reason: `last answered ${Math.round(age / 1000)} s ago (limit ${Math.round(sources.clusterMaxAgeMs / 1000)} s)${consecutiveErrors ? `; ${consecutiveErrors} failed syncs: ${state?.lastError ?? ''}` : ''}`,
-      };
+    const readiness = clusterReadiness(
+      { lastSuccessAt, consecutiveErrors, lastError: state?.lastError ?? null },
+      now,
+      sources.clusterMaxAgeMs,
+    );
+    if (!readiness.ok) return { clusterId, ok: false, lastSuccessAt, consecutiveErrors, reason: readiness.reason };
     return { clusterId, ok: true, lastSuccessAt, consecutiveErrors };
   });
   return { ready: clusters.every((c) => c.ok), store: { ok: true }, clusters, lease };

@@ -36,10 +36,17 @@ export const classLoginSubcommand = subcommand({
       ipconfig0: o.ipconfig0 ?? before?.ipconfig0 ?? null,
     };
     await store.classLifecycle.saveSettings(record);
+    const template = klass.templateId === null ? undefined : await ctx.services.catalog.get(klass.templateId);
+    const cloudInit = template ? await ctx.services.catalog.hasCloudInit(template) : undefined;
+    if (template && cloudInit === false)
+      return {
+        text: `Saved, but template ${template.name} of ${klass.id} has no cloud-init drive, so its VMs get no login user, SSH keys or network from this; add a cloud-init drive to the template (qm set <vmid> --ide2 local-lvm:cloudinit) or set up logins inside it.`,
+        data: { ...record, cloudInit },
+      };
     const who = record.loginUser ? `log in as ${record.loginUser}` : 'log in with their lab username';
     return {
       text: `Students of ${klass.id} ${who}${record.ipconfig0 ? `; network ${record.ipconfig0}` : ''}, with their SSH keys (/myvm sshkey add). VMs get it when next deployed or reset; the VM name is the hostname (Proxmox has no hostname setting for VMs — cloud-init uses the name).`,
-      data: record,
+      data: { ...record, cloudInit: cloudInit ?? null },
     };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createInvite, DefaultInviteOptions, NotAllowedError } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
-import { wholeNumber } from '../command-router.js';
+import { wholeNumber } from '../number-option.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
 import { terraformExportSubcommand } from './terraform-export-subcommand.js';
 import {

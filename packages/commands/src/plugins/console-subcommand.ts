@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConsoleNotConfiguredError, type VmInventoryRecord } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
-import { pickMyVm, vmOption } from './my-vms.js';
+import { pickMyVm, vmOption, vmSuggestion } from './my-vms.js';
 
 /** The VMs the caller may open a console of: their own; a teacher's students'; an admin's, all. */
 async function consoleVms(ctx: CommandContext): Promise<VmInventoryRecord[]> {
@@ -33,7 +33,7 @@ export const consoleSubcommand = subcommand({
   positional: ['vm'],
   role: 'student',
   ephemeral: true,
-  autocomplete: { vm: async (ctx) => (await consoleVms(ctx)).map((v) => String(v.vmid)) },
+  autocomplete: { vm: async (ctx) => (await consoleVms(ctx)).map(vmSuggestion) },
   async run(ctx, o) {
     const service = ctx.services.console;
     if (!service?.publicUrl) throw new ConsoleNotConfiguredError();

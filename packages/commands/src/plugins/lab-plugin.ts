@@ -10,7 +10,7 @@ import {
   resetsUnderWay,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
-import { wholeNumber } from '../command-router.js';
+import { wholeNumber } from '../number-option.js';
 import { resetOf } from './being-reset.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
 import { DeploymentProgress } from '../deployment-progress.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { VmInventoryRecord } from '@lab/proxmox-sdk';
-import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
+import { subcommand, type CommandContext, type Reply, type Subcommand, type Suggestion } from '../command-plugin.js';
 import { beingResetReply, myResetsUnderWay, resetOf } from './being-reset.js';
 
 /** The `[vm]` option of `/myvm` subcommands. */
@@ -15,6 +15,12 @@ export async function myVms(ctx: CommandContext): Promise<{ vms: VmInventoryReco
   const result = await ctx.services.inventory.listVms({ user: { ...ctx.caller.viewer, role: 'student' } });
   return { vms: result.vms, stale: result.stale };
 }
+
+/** A VM as an autocomplete suggestion: shown and matched as `cs101-alice (105)`, given as its id. */
+export const vmSuggestion = (vm: { name: string; vmid: number }): Suggestion => ({
+  label: `${vm.name} (${vm.vmid})`,
+  value: String(vm.vmid),
+});
 
 /** The caller's VM named by `vm`, or the only one; otherwise a reply listing the choice. */
 export async function pickMyVm(
@@ -71,7 +77,7 @@ export function myVmSubcommand(definition: {
     positional: ['vm'],
     role: 'student',
     ephemeral: true,
-    autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map((v) => String(v.vmid)) },
+    autocomplete: { vm: async (ctx) => (await myVms(ctx)).vms.map(vmSuggestion) },
     async run(ctx, o) {
       const chosen = await pickMyVm(ctx, o.vm, definition.verb);
       return 'text' in chosen ? chosen : definition.run(ctx, chosen);

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import {
   assertDate,
   assertTimeZone,
+  checkNewSchedule,
   describeSchedule,
   nextSession,
   parseMinutes,
   parseScheduleSpec,
 } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
+import { listOf } from './onboarding-options.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const DEFAULT_TZ = 'UTC';
@@ -30,7 +32,9 @@ export const scheduleSubcommand = subcommand({
       ),
     tz: z.string().optional().describe('time zone, e.g. Europe/Berlin (default UTC)'),
     'start-before': z.string().optional().describe('how early VMs start, e.g. 10m (default 10m)'),
-    skip: z.array(z.string()).optional().describe('dates with no session, YYYY-MM-DD'),
+    skip: listOf(z.string(), 'dates with no session, YYYY-MM-DD')
+      .optional()
+      .describe('dates with no session, YYYY-MM-DD'),
   }),
   positional: ['class', 'action', 'spec'],
   role: 'teacher',
@@ -93,7 +97,7 @@ export const scheduleSubcommand = subcommand({
       .filter(Boolean);
     skipDates.forEach(assertDate);
     const startBeforeMin = parseMinutes(o['start-before'] ?? '10m');
-    const record = await store.schedules.add({
+    const draft = {
       classId: o.class,
       ...spec,
       timezone,
@@ -101,11 +105,16 @@ export const scheduleSubcommand = subcommand({
       skipDates,
       createdBy: ctx.caller.person.username,
       createdAt: clock.now(),
-    });
+    };
+    const { overlapping } = checkNewSchedule({ id: 0, ...draft }, await store.schedules.list(o.class), clock.now());
+    const record = await store.schedules.add(draft);
     const next = nextSession([record], clock.now());
+    const overlapNote = overlapping.length
+      ? ` Its sessions overlap schedule ${overlapping.map((s) => s.id).join(', ')}; remove one with /lab schedule ${o.class} remove <id> if that was not meant.`
+      : '';
     return {
-      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${next ? ` Next session: ${new Date(next.start).toISOString()}.` : ''}`,
-      data: { schedule: record, next },
+      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${next ? ` Next session: ${new Date(next.start).toISOString()}.` : ''}${overlapNote}`,
+      data: { schedule: record, next, overlapping: overlapping.map((s) => s.id) },
     };
   },
 });

@@ -24,10 +24,11 @@ export async function syncStatusReply(ctx: CommandContext): Promise<Reply> {
         `${c.clusterId}: last success ${when(c.lastSuccessAt, now)}${c.consecutiveErrors ? `, ${c.consecutiveErrors} failed syncs: ${c.lastError ?? ''}` : ''}`,
     ),
     health.healthy ? 'Healthy.' : `Issues: ${health.issues.join('; ')}`,
+    ...(health.warnings.length ? [`Warnings: ${health.warnings.join('; ')}`] : []),
   ];
   return {
     text: lines.join('\n'),
-    data: { ...stats, healthy: health.healthy, issues: health.issues },
+    data: { ...stats, healthy: health.healthy, issues: health.issues, warnings: health.warnings },
     ephemeral: true,
   };
 }

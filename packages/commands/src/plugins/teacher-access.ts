@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { classesTaughtBy, NotAllowedError } from '@lab/proxmox-sdk';
+import { classesTaughtBy, NotAllowedError, UnknownClassError } from '@lab/proxmox-sdk';
 import type { CommandContext } from '../command-plugin.js';
 
 /** A class id option, e.g. `cs101`. */
@@ -8,12 +8,18 @@ export const classId = z
   .regex(/^[a-z][a-z0-9-]{1,30}$/, 'a class id is lower-case letters, digits and dashes, e.g. cs101')
   .describe('class id, e.g. cs101');
 
-/** Teachers act on the classes they teach; admins on all. Throws `NotAllowedError` otherwise. */
+/**
+ * Teachers act on the classes they teach; admins on all. A class that does not exist →
+ * `UnknownClassError` (naming the classes the caller may act on); one the caller does not teach →
+ * `NotAllowedError`.
+ */
 export async function mustTeach(ctx: CommandContext, klass: string, action: string): Promise<void> {
   const { viewer } = ctx.caller;
-  if (viewer.role === 'admin') return;
-  const taught = await classesTaughtBy(ctx.services.store, viewer.personId!);
-  if (!taught.includes(klass))
+  const { store } = ctx.services;
+  const taught = viewer.role === 'admin' ? null : await classesTaughtBy(store, viewer.personId!);
+  if (!(await store.classes.getClass(klass)))
+    throw new UnknownClassError(klass, taught ?? (await store.classes.listClasses()).map((c) => c.id));
+  if (taught && !taught.includes(klass))
     throw new NotAllowedError({
       actor: viewer.username,
       action,

@@ -9,7 +9,7 @@ import {
   type TemplateInventoryRecord,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
-import { wholeNumber } from '../command-router.js';
+import { wholeNumber } from '../number-option.js';
 import { listOf } from './onboarding-options.js';
 
 const templateName = z

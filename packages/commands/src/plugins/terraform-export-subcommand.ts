@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeTerraformWorkspace, TerraformExportError } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
-import { wholeNumber } from '../command-router.js';
+import { wholeNumber } from '../number-option.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const COUNT = 'with --from plan: student VMs (default: the enrolled students)';

@@ -13,16 +13,13 @@ import {
   type ClassTimePolicyRecord,
 } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
+import { decimalNumber, wholeNumber } from '../number-option.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
-const limit = (description: string, max: number) =>
-  z.coerce
-    .number()
-    .min(0, 'a limit is 0 or more')
-    .max(max, `a limit is at most ${max}`)
-    .optional()
-    .describe(description);
+const limit = (description: string, max: number) => decimalNumber(description, 0, max).optional().describe(description);
+const wholeLimit = (description: string, max: number) =>
+  wholeNumber(description, 0, max).optional().describe(description);
 
 const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): string =>
   [
@@ -44,12 +41,12 @@ export const limitsSubcommand = subcommand({
   options: z.object({
     class: classId,
     'quota-hours': limit('hours per student outside sessions', 10_000),
-    'max-running': limit('VMs a student may run at once', 100),
-    'class-max-running': limit('student VMs of the class running at once outside sessions', 10_000),
+    'max-running': wholeLimit('VMs a student may run at once', 100),
+    'class-max-running': wholeLimit('student VMs of the class running at once outside sessions', 10_000),
     'idle-cpu': limit('CPU percent below which a VM is idle', 100),
-    'idle-minutes': limit('minutes idle before the warning', 10_000),
-    'idle-warn-minutes': limit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
-    'keeps-per-session': limit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
+    'idle-minutes': wholeLimit('minutes idle before the warning', 10_000),
+    'idle-warn-minutes': wholeLimit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
+    'keeps-per-session': wholeLimit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -69,22 +66,15 @@ export const limitsSubcommand = subcommand({
     };
     const pick = (given: number | undefined, old: number | null) =>
       given === undefined ? old : given === 0 ? null : given;
-    const whole = (given: number | undefined) => (given === undefined ? undefined : Math.floor(given));
     const after: ClassTimePolicyRecord = {
       classId: o.class,
       quotaHours: pick(o['quota-hours'], before.quotaHours),
-      maxRunning: pick(o['max-running'] === undefined ? undefined : Math.floor(o['max-running']), before.maxRunning),
-      maxRunningInClass: pick(
-        o['class-max-running'] === undefined ? undefined : Math.floor(o['class-max-running']),
-        before.maxRunningInClass,
-      ),
+      maxRunning: pick(o['max-running'], before.maxRunning),
+      maxRunningInClass: pick(o['class-max-running'], before.maxRunningInClass),
       idleCpuBelowPercent: pick(o['idle-cpu'], before.idleCpuBelowPercent),
-      idleForMinutes: pick(
-        o['idle-minutes'] === undefined ? undefined : Math.floor(o['idle-minutes']),
-        before.idleForMinutes,
-      ),
-      keepsPerSession: whole(o['keeps-per-session']) ?? before.keepsPerSession,
-      idleWarnMinutes: pick(whole(o['idle-warn-minutes']), before.idleWarnMinutes),
+      idleForMinutes: pick(o['idle-minutes'], before.idleForMinutes),
+      keepsPerSession: o['keeps-per-session'] ?? before.keepsPerSession,
+      idleWarnMinutes: pick(o['idle-warn-minutes'], before.idleWarnMinutes),
     };
     const changed = JSON.stringify(after) !== JSON.stringify(before);
     if (changed) await store.usage.savePolicy(after);

@@ -64,7 +64,9 @@ export function parseSshPublicKey(text: string): SshPublicKey {
   )
     throw new InvalidSshKeyError(`the key data does not hold a ${type} key (truncated or a different type)`);
   const comment = rest.join(' ') || null;
-  if (comment && /[^\x20-\x7e]/.test(comment)) throw new InvalidSshKeyError('the comment must be printable ASCII');
+  // Any letters (UTF-8, "Jürgen"), but no control or invisible formatting characters (bidi overrides).
+  if (comment && /\p{C}/u.test(comment))
+    throw new InvalidSshKeyError('the comment must be printable text, without control or invisible characters');
   const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
   return { type, data, comment, fingerprint, line: comment ? `${type} ${data} ${comment}` : `${type} ${data}` };
 }

@@ -39,6 +39,7 @@ export function parseScheduleSpec(text: string): ScheduleSpec {
       input: text,
       reason: `'${days}' is not a list of days such as mon,wed or mon-fri, nor a date such as 2026-12-18`,
     });
+  else assertNoRepeatedDay(text, days);
   if (!TIME.test(startTime) || !TIME.test(endTime))
     throw new InvalidScheduleError({ input: text, reason: 'times are HH:MM on a 24-hour clock' });
   if (endTime <= startTime)
@@ -65,10 +66,30 @@ export function assertTimeZone(timezone: string): void {
   }
 }
 
-/** Checks a `YYYY-MM-DD` date; → `InvalidScheduleError`. */
+/** Checks a `YYYY-MM-DD` date that exists on the calendar (not `2026-02-30`); → `InvalidScheduleError`. */
 export function assertDate(date: string): void {
   if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
     throw new InvalidScheduleError({ input: date, reason: 'a date is written YYYY-MM-DD' });
+  if (new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) !== date)
+    throw new InvalidScheduleError({ input: date, reason: `${date} is not a day of the calendar` });
+}
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** Refuses a list of days naming a day twice (`mon,mon`, `mon-wed,tue`). */
+function assertNoRepeatedDay(input: string, days: string): void {
+  const seen = new Set<string>();
+  for (const part of days.split(',')) {
+    const [from, to = from] = part.split('-') as [string, string?];
+    const first = WEEKDAYS.indexOf(from);
+    const last = WEEKDAYS.indexOf(to);
+    if (last < first)
+      throw new InvalidScheduleError({ input, reason: `write the range ${part} from the earlier day, e.g. mon-fri` });
+    for (const day of WEEKDAYS.slice(first, last + 1)) {
+      if (seen.has(day)) throw new InvalidScheduleError({ input, reason: `${day} is named twice; name each day once` });
+      seen.add(day);
+    }
+  }
 }
 
 /** Runs at `time` on `days` (a weekly pattern), or once, at `time` on the date `days` (a one-off session). */

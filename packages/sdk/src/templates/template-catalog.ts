@@ -2,6 +2,9 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { hasCloudInitDrive } from '../deploy/cloud-init.js';
+import { LabError } from '../errors/lab-error.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { checkTemplateVm } from './check-template-vm.js';
 import { LabTemplate } from './lab-template.js';
 import {
@@ -156,6 +159,21 @@ export class TemplateCatalog {
   /** Checks every mapping against its cluster; an empty list means all are usable. */
   async validate(template: LabTemplate, concurrency = 4): Promise<MappingIssue[]> {
     return this.#issues(template.mappings, concurrency);
+  }
+
+  /**
+   * Whether the template's VMs get a cloud-init drive (so a login user and SSH keys can reach
+   * them): read from the first of its mappings whose cluster answers; undefined when none does.
+   */
+  async hasCloudInit(template: LabTemplate): Promise<boolean | undefined> {
+    for (const m of template.mappings) {
+      try {
+        return hasCloudInitDrive(await pveResources(this.#clusters.get(m.clusterId)).qemu(m.node, m.vmid).config());
+      } catch (error) {
+        if (!(error instanceof LabError)) throw error;
+      }
+    }
+    return undefined;
   }
 
   async #issues(mappings: readonly NodeMappingInput[], concurrency = 4): Promise<MappingIssue[]> {

@@ -1,5 +1,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { currentBaseVersion } from '../deploy/base-versions.js';
+import { baseVmName } from '../deploy/class-spec.js';
 import type { ClassPlan } from '../deploy/plan-class.js';
 import { LabError } from '../errors/lab-error.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +61,8 @@ export interface TerraformClassVm {
   role: 'teacher' | 'base' | 'student';
   /** A student's name within the class (`alice` of `cs101-alice`). */
   key?: string;
+  /** The VM's name when it is not the module's default (`cs101-base-v2`). */
+  name?: string;
   node: string;
   vmid: number | null;
 }
@@ -170,6 +174,7 @@ export function writeTerraformWorkspace(
     ),
     teacher_vmid: teacher.vmid,
     base_vmid: base.vmid,
+    base_name: base.name && base.name !== baseVmName(workspace.classId) ? base.name : null,
     shared_storage: workspace.sharedStorage,
   };
   const imports =
@@ -282,12 +287,23 @@ async function vmsDeployed(
       node: row.node,
       vmid: a.vmid,
       ...(a.role === 'student' ? { key } : {}),
+      ...(a.role === 'base' ? { name: row.name } : {}),
     });
   }
-  // The class base template itself; its copies on other nodes stay Proxmox Lab's to manage.
-  const [base] = bases.sort(
-    (x, y) => Number(!originals.has(x.vmid!)) - Number(!originals.has(y.vmid!)) || x.vmid! - y.vmid!,
-  );
+  // The newest version of the class base template (cs101-base-v3 after two publishes): the one new
+  // students are cloned from. Its copies on other nodes and older versions, which earlier students
+  // are linked to, stay Proxmox Lab's to manage.
+  const current = await currentBaseVersion(store, cluster, classId);
+  if (current) {
+    const rows = (await store.templateInventory.list({ clusterId: cluster, classId })).filter(
+      (t) => t.name === current.name,
+    );
+    const row = rows.find((t) => !t.isReplica) ?? rows[0];
+    if (row) bases.unshift({ role: 'base', node: row.node, vmid: row.vmid, name: row.name });
+  }
+  const [base] = current
+    ? bases
+    : bases.sort((x, y) => Number(!originals.has(x.vmid!)) - Number(!originals.has(y.vmid!)) || x.vmid! - y.vmid!);
   if (base) vms.push(base);
   const [latest] = await store.deployments.list({ classId });
   const templateName = (latest?.spec as { plan?: ClassPlan } | undefined)?.plan?.templateName;
@@ -325,6 +341,7 @@ function mainTf(classId: string, from: 'plan' | 'deployed', imports: string[]): 
     variable('students', 'map(object({ node = string, vmid = optional(number) }))'),
     variable('teacher_vmid', 'number', '\n  default = null'),
     variable('base_vmid', 'number', '\n  default = null'),
+    variable('base_name', 'string', '\n  default = null'),
     variable('shared_storage', 'bool', '\n  default = false'),
     'provider "proxmox" {',
     '  endpoint  = var.proxmox_endpoint',
@@ -342,6 +359,7 @@ function mainTf(classId: string, from: 'plan' | 'deployed', imports: string[]): 
       'students',
       'teacher_vmid',
       'base_vmid',
+      'base_name',
       'shared_storage',
     ].map((name) => `  ${name.padEnd(14)} = var.${name}`),
     '}',

@@ -1,0 +1,38 @@
+import type { ClassScheduleRecord, EpochMs } from '../store/records.js';
+import { InvalidScheduleError } from './schedule-errors.js';
+import { describeSchedule, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+
+const YEAR_MS = 366 * 86_400_000;
+
+/** What {@link checkNewSchedule} found about a schedule about to be added. */
+export interface ScheduleCheck {
+  /** The schedule's first session after `now`. */
+  next: ClassSession;
+  /** The class's schedules with a session overlapping one of the new schedule's in the coming year. */
+  overlapping: ClassScheduleRecord[];
+}
+
+/**
+ * Checks a schedule before it is added to its class: one with no session in the coming year (a
+ * past one-off date, a one-off date it also skips) → `InvalidScheduleError`; the class's other
+ * schedules whose sessions overlap its sessions are returned so the caller can warn.
+ */
+export function checkNewSchedule(
+  candidate: ClassScheduleRecord,
+  existing: readonly ClassScheduleRecord[],
+  now: EpochMs,
+): ScheduleCheck {
+  const next = nextSession([candidate], now, YEAR_MS);
+  if (!next)
+    throw new InvalidScheduleError({
+      input: describeSchedule(candidate),
+      reason: 'it has no session in the coming year; give a future date or weekdays, and do not skip its only date',
+    });
+  const mine = sessionsBetween(candidate, now, now + YEAR_MS);
+  const overlapping = existing.filter((other) =>
+    sessionsBetween(other, now, now + YEAR_MS).some((theirs) =>
+      mine.some((ours) => ours.start < theirs.end && theirs.start < ours.end),
+    ),
+  );
+  return { next, overlapping };
+}
