@@ -118,12 +118,11 @@ export {
   type ApplyOptions,
   type DeploymentEngineDeps,
   type DeploymentHandle,
-  type DeploymentSummary,
   type PublishRequest,
   type ResetRequest,
   type ResumeOptions,
-  type SummaryVm,
 } from './deploy/deployment-engine.js';
+export type { DeploymentSummary, SummaryVm } from './deploy/deployment-summary.js';
 export {
   DeleteConfirmationRequiredError,
   DeploymentInProgressError,

@@ -28,7 +28,7 @@ import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
-import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
+import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
 import {
@@ -49,6 +49,8 @@ import {
   type ResetVm,
 } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { annotate, deletesOf, itemsOf, type Item, type StoredSpec } from './deployment-items.js';
+import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -127,42 +129,6 @@ export interface DeploymentHandle {
   done: Promise<DeploymentSummary>;
 }
 
-/** A VM named in a summary. */
-export interface SummaryVm {
-  vmid: number;
-  node: string;
-  name: string;
-}
-
-/** How a deployment ended, checked against the cluster. */
-export interface DeploymentSummary {
-  deploymentId: string;
-  classId: string;
-  /** `failed` whenever the cluster does not match the plan; `interrupted` when another process took the deployment over. */
-  status: 'done' | 'failed' | 'interrupted';
-  created: number;
-  kept: number;
-  deleted: number;
-  failed: Array<{ name: string; error: string }>;
-  /** VMs tagged for the class that nothing accounts for and that we did not create: left alone, reported. */
-  orphans: SummaryVm[];
-  /** VMs that exist for the class (or for a failed item) but are not registered in the store. */
-  unregistered: SummaryVm[];
-  /** Names more than one of the class's VMs carry. */
-  duplicates: string[];
-  /** Half-made clones of failed items and leftovers of earlier runs, removed while reconciling. */
-  removed: SummaryVm[];
-  /** Enrolled students who got no VM (fewer seats than students). */
-  unseated: string[];
-  durationMs: number;
-}
-
-interface StoredSpec {
-  spec: ClassSpecInput;
-  plan: ClassPlan;
-}
-
-type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
 /** Runs one clone under the deployment's node, storage and global limits. */
 type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
 
@@ -1552,50 +1518,4 @@ export class DeploymentEngine {
     });
     return { destroyed };
   }
-}
-
-/** The VMs a plan deletes, with their owners. */
-function deletesOf(plan: ClassPlan): Array<{ name: string; vmid: number | null; owner: string | null }> {
-  return [plan.base, ...plan.vms]
-    .filter((v) => v.action === 'delete')
-    .map((v) => ({ name: v.name, vmid: v.vmid, owner: v.owner ?? null }));
-}
-
-/** The durable items of a plan: one per VM to create, keep or delete, one per base copy to make. */
-function itemsOf(deploymentId: string, plan: ClassPlan, now: number): DeploymentItemRecord[] {
-  const items: DeploymentItemRecord[] = [];
-  const names = new Set<string>();
-  const push = (
-    vm: Pick<PlannedVm, 'name' | 'personId' | 'node' | 'vmid'>,
-    kind: DeploymentItemRecord['kind'],
-  ): void => {
-    const name = names.has(vm.name) ? `${vm.name}#${vm.vmid}` : vm.name;
-    names.add(name);
-    items.push({
-      deploymentId,
-      name,
-      kind,
-      personId: vm.personId,
-      node: vm.node,
-      vmid: vm.vmid,
-      status: 'pending',
-      attempt: 0,
-      error: null,
-      updatedAt: now,
-    });
-  };
-  push(plan.base, 'base');
-  for (const node of plan.replicateBaseTo)
-    push({ name: `${plan.base.name}@${node}`, personId: null, node, vmid: null }, 'replica');
-  for (const vm of plan.vms) push(vm, vm.action === 'delete' ? 'delete' : vm.role);
-  return items;
-}
-
-function annotate(record: DeploymentItemRecord, plan: ClassPlan): Item {
-  const role: Item['role'] =
-    record.kind === 'delete' ? (plan.vms.find((v) => v.vmid === record.vmid)?.role ?? 'student') : record.kind;
-  const planned = [plan.base, ...plan.vms].find((v) => v.name === record.name);
-  const action: Item['action'] =
-    record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
-  return { ...record, role, action };
 }
