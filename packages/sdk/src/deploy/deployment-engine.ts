@@ -51,6 +51,7 @@ import {
 import { pveResources } from '../pve/pve-resources.js';
 import { annotate, deletesOf, itemsOf, type Item, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
+import { cloneTiming, settled, taskOptions, type DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -161,6 +162,7 @@ export class DeploymentEngine {
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
   readonly #configure: ConfigureStudentVm | undefined;
+  readonly #timing: DeploymentTiming;
   /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
   readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
 
@@ -171,6 +173,13 @@ export class DeploymentEngine {
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#timing = {
+      clock: this.#clock,
+      logger: this.#logger,
+      pollIntervalMs: deps.pollIntervalMs ?? 1000,
+      cloneTimeoutMs: deps.cloneTimeoutMs ?? 30 * 60_000,
+      cloneLostAnswerGraceMs: deps.cloneLostAnswerGraceMs,
+    };
     this.#configure =
       deps.configureStudentVm === false
         ? undefined
@@ -1017,7 +1026,7 @@ export class DeploymentEngine {
           mode: role === 'teacher' ? 'full' : 'auto',
           ...(node !== source.node ? { target: node } : {}),
           description: creationMarker(plan.spec.classId, role, deploymentId),
-          ...this.#cloneTiming(),
+          ...cloneTiming(this.#timing),
           onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
           onProgress: (p) => {
             if (p.phase === 'cloning' && p.percent !== undefined)
@@ -1032,7 +1041,7 @@ export class DeploymentEngine {
           },
         });
       });
-      state = await this.#settled(api, result.vmid, result.node);
+      state = await settled(this.#timing, api, result.vmid, result.node);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
     const vmid = item.vmid!;
@@ -1094,10 +1103,10 @@ export class DeploymentEngine {
         mode: 'full',
         ...(plan.storage.shared ? { target } : {}),
         description: creationMarker(plan.spec.classId, 'base', deploymentId),
-        ...this.#cloneTiming(),
+        ...cloneTiming(this.#timing),
         onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
       });
-      state = await this.#settled(api, result.vmid, result.node);
+      state = await settled(this.#timing, api, result.vmid, result.node);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
     }
     const vmid = item.vmid!;
@@ -1109,9 +1118,9 @@ export class DeploymentEngine {
       await waitForTask(
         api,
         await pveResources(api).qemu(state.node, vmid).migrate({ target }),
-        this.#taskOptions(3_600_000),
+        taskOptions(this.#timing, 3_600_000),
       );
-      state = await this.#settled(api, vmid);
+      state = await settled(this.#timing, api, vmid);
       if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     }
     state = await this.#tagAndConvert(api, state, vmid, tags, true);
@@ -1122,7 +1131,7 @@ export class DeploymentEngine {
   /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
   async #recordedGuest(api: PveApi, plan: ClassPlan, item: Item): Promise<GuestState | undefined> {
     if (item.vmid === null) return undefined;
-    const state = await this.#settled(api, item.vmid, item.node ?? undefined);
+    const state = await settled(this.#timing, api, item.vmid, item.node ?? undefined);
     if (!state) return undefined;
     const marker = readCreationMarker(state.config.description);
     const ours =
@@ -1148,32 +1157,6 @@ export class DeploymentEngine {
     });
   }
 
-  #cloneTiming() {
-    return {
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-      ...(this.#deps.cloneLostAnswerGraceMs !== undefined
-        ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs }
-        : {}),
-      clock: this.#clock,
-      logger: this.#logger,
-    };
-  }
-
-  #taskOptions(timeoutMs: number) {
-    const poll = this.#deps.pollIntervalMs ?? 1000;
-    return { clock: this.#clock, timeoutMs, pollIntervalMs: Math.min(250, poll), maxPollIntervalMs: poll };
-  }
-
-  #settled(api: PveApi, vmid: number, node?: string): Promise<GuestState | undefined> {
-    return settledGuest(api, vmid, {
-      clock: this.#clock,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000),
-      ...(node ? { node } : {}),
-    });
-  }
-
   async #tagAndConvert(
     api: PveApi,
     state: GuestState,
@@ -1184,9 +1167,13 @@ export class DeploymentEngine {
     if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     let config: Record<string, unknown> = { ...state.config, tags };
     if (template && Number(config.template) !== 1) {
-      await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), this.#taskOptions(120_000));
-      const settled = await this.#settled(api, vmid, state.node);
-      config = { ...(settled?.config ?? config), tags };
+      await waitForTask(
+        api,
+        await pveResources(api).qemu(state.node, vmid).template(),
+        taskOptions(this.#timing, 120_000),
+      );
+      const converted = await settled(this.#timing, api, vmid, state.node);
+      config = { ...(converted?.config ?? config), tags };
     }
     return { node: state.node, config };
   }
@@ -1331,7 +1318,7 @@ export class DeploymentEngine {
     const removed: SummaryVm[] = [];
     for (const r of resources.filter((x) => x.type === 'qemu' && hasClassTag(x, classId))) {
       if (assignments.has(r.vmid) || accounted.has(r.vmid)) continue;
-      const state = await this.#settled(api, r.vmid).catch(() => undefined);
+      const state = await settled(this.#timing, api, r.vmid).catch(() => undefined);
       const marker = readCreationMarker(state?.config.description);
       if (state && marker?.classId === classId && Number(state.config.template) !== 1) {
         await this.#destroyGuest(api, plan.clusterId, state.node, r.vmid);
@@ -1385,11 +1372,11 @@ export class DeploymentEngine {
       });
     if (status) {
       if (status.status === 'running')
-        await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), this.#taskOptions(300_000));
+        await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), taskOptions(this.#timing, 300_000));
       await waitForTask(
         api,
         await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }),
-        this.#taskOptions(600_000),
+        taskOptions(this.#timing, 600_000),
       );
     }
     await this.#deps.store.transaction(async (tx) => {
@@ -1426,7 +1413,7 @@ export class DeploymentEngine {
     actor?: string;
   }): Promise<{ node: string; name: string }> {
     const api = this.#deps.clusters.get(input.clusterId);
-    const state = await this.#settled(api, input.vmid);
+    const state = await settled(this.#timing, api, input.vmid);
     if (!state) throw new UnknownVmError(input.clusterId, input.vmid);
     if (Number(state.config.template) === 1)
       throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
