@@ -8,7 +8,6 @@ import { findBootDisk } from '../cloning/boot-disk.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
-import { PveHttpError } from '../errors/pve-errors.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import { UnknownVmError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -20,14 +19,14 @@ import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { replicaTag } from '../templates/replicate-template.js';
-import { completeFreshResources, listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { listVmResources } from '../templates/template-inventory.js';
 import { baseVmName, classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
-import { creationMarker, hasClassTag, ownedByClass, readCreationMarker } from './class-ownership.js';
+import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
-import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
+import { GuestStillLockedError, type GuestState } from './guest-state.js';
 import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
@@ -51,6 +50,15 @@ import {
 import { pveResources } from '../pve/pve-resources.js';
 import { annotate, deletesOf, itemsOf, type Item, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
+import {
+  deleteItem,
+  destroyClassVms,
+  destroyVm,
+  pruneOldBases,
+  removeHalfMade,
+  type TeardownDeps,
+} from './deployment-teardown.js';
+import { reconcileDeployment } from './deployment-reconcile.js';
 import { cloneTiming, settled, taskOptions, type DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
@@ -163,6 +171,7 @@ export class DeploymentEngine {
   readonly #leaseTtlMs: number;
   readonly #configure: ConfigureStudentVm | undefined;
   readonly #timing: DeploymentTiming;
+  readonly #teardown: TeardownDeps;
   /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
   readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
 
@@ -180,6 +189,7 @@ export class DeploymentEngine {
       cloneTimeoutMs: deps.cloneTimeoutMs ?? 30 * 60_000,
       cloneLostAnswerGraceMs: deps.cloneLostAnswerGraceMs,
     };
+    this.#teardown = { store: deps.store, timing: this.#timing };
     this.#configure =
       deps.configureStudentVm === false
         ? undefined
@@ -634,7 +644,7 @@ export class DeploymentEngine {
         { deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' },
         work,
         async () => {
-          const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) =>
+          const gone = await removeHalfMade(this.#teardown, api, plan.clusterId, id, item.name).catch((e: unknown) =>
             this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }),
           );
           if (gone) removed.push(gone);
@@ -699,19 +709,9 @@ export class DeploymentEngine {
 
     // Scale-down, confirmed when the plan was applied: only VMs that are still the class's.
     for (const d of items.filter((i) => i.action === 'delete')) {
-      await guard(d, async () => {
-        if (d.vmid !== null) {
-          const resource = (await listVmResources(api)).find((r) => r.vmid === d.vmid);
-          const assignments = await this.#classAssignments(plan.clusterId, classId);
-          if (resource && !ownedByClass({ vmid: resource.vmid, tags: resource.tags }, classId, assignments))
-            throw new InvalidDeploymentError(
-              `${d.name} (${d.vmid}) no longer belongs to ${classId}; it was left alone`,
-            );
-          if (resource) await this.#destroyGuest(api, plan.clusterId, resource.node, d.vmid);
-        }
-        await store.deployments.updateItem(id, d.name, { status: 'deleted', updatedAt: this.#clock.now() });
-        emit({ type: 'deleted', deploymentId: id, name: d.name, vmid: d.vmid ?? 0 });
-      });
+      await guard(d, () =>
+        deleteItem(this.#teardown, api, { clusterId: plan.clusterId, classId, deploymentId: id, emit }, d),
+      );
     }
 
     const finalItems = await store.deployments.items(id);
@@ -750,7 +750,7 @@ export class DeploymentEngine {
       });
       return summary;
     }
-    const check = await this.#reconcile(api, plan, id, finalItems);
+    const check = await reconcileDeployment(this.#teardown, api, plan, id, finalItems);
     removed.push(...check.removed);
     const problems = [
       ...failures.map((f) => `${f.name}: ${f.error}`),
@@ -840,7 +840,12 @@ export class DeploymentEngine {
     const interrupted = lease.lost;
     let deleted = 0;
     if (!interrupted && plan.kind === 'reset' && failures.length === 0) {
-      deleted = await this.#pruneOldBases(api, plan.clusterId, plan.classId, emit, id).catch((error: unknown) => {
+      deleted = await pruneOldBases(this.#teardown, api, {
+        clusterId: plan.clusterId,
+        classId: plan.classId,
+        deploymentId: id,
+        emit,
+      }).catch((error: unknown) => {
         this.#logger.warn('could not remove unused old base versions', { classId: plan.classId, error });
         return 0;
       });
@@ -888,60 +893,6 @@ export class DeploymentEngine {
       durationMs: summary.durationMs,
     });
     return summary;
-  }
-
-  /**
-   * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
-   * (PVE refuses to delete a base a linked clone uses; a refusal keeps the copy). Returns how many.
-   */
-  async #pruneOldBases(
-    api: PveApi,
-    clusterId: string,
-    classId: string,
-    emit: (e: DeploymentEvent) => void,
-    deploymentId: string,
-  ): Promise<number> {
-    const usage = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
-    let deleted = 0;
-    for (const v of usage.filter((u) => !u.current && u.users.length === 0)) {
-      let kept = 0;
-      for (const [node, vmid] of Object.entries(v.copies)) {
-        try {
-          await this.#destroyGuest(api, clusterId, node, vmid);
-        } catch (error) {
-          if (error instanceof PveHttpError && /still in use|linked clone/i.test(error.pveMessage)) {
-            kept++;
-            continue;
-          }
-          throw error;
-        }
-        deleted++;
-        emit({ type: 'deleted', deploymentId, name: `${v.name}@${node}`, vmid });
-        const rest = (await this.#deps.store.templateInventory.list({ clusterId }))
-          .filter((t) => !(t.node === node && t.vmid === vmid))
-          .map((t) => ({ node: t.node, vmid: t.vmid }));
-        await this.#deps.store.templateInventory.markVanished(clusterId, rest, this.#clock.now());
-        const template = await this.#deps.store.templates.getByName(v.name);
-        if (template) {
-          await this.#deps.store.templates.removeMapping(template.id, clusterId, node);
-          if ((await this.#deps.store.templates.mappings(template.id)).length === 0)
-            await this.#deps.store.templates.delete(template.id);
-        }
-      }
-      if (kept === 0) {
-        await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
-        await this.#deps.store.audit.record({
-          at: this.#clock.now(),
-          actor: 'system',
-          action: 'class.base-version.delete',
-          target: classId,
-          outcome: 'ok',
-          details: { version: v.version, name: v.name },
-        });
-        this.#logger.info('removed an unused old base version', { classId, name: v.name });
-      }
-    }
-    return deleted;
   }
 
   /**
@@ -1257,147 +1208,9 @@ export class DeploymentEngine {
     });
   }
 
-  /** Removes the VM a failed item made, when it is ours (its marker names this deployment) and unregistered. */
-  async #removeHalfMade(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-  ): Promise<SummaryVm | undefined> {
-    const vmid =
-      (await this.#deps.store.deployments.items(deploymentId)).find((i) => i.name === item.name)?.vmid ?? null;
-    if (vmid === null || (await this.#deps.store.classes.assignment(plan.clusterId, vmid))) return undefined;
-    const state = await settledGuest(api, vmid, {
-      clock: this.#clock,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      deadline: this.#clock.now() + 10 * 60_000,
-    });
-    if (
-      !state ||
-      readCreationMarker(state.config.description)?.deploymentId !== deploymentId ||
-      Number(state.config.template) === 1
-    )
-      return undefined;
-    await this.#destroyGuest(api, plan.clusterId, state.node, vmid);
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      vmid: null,
-      updatedAt: this.#clock.now(),
-    });
-    this.#logger.info('removed the half-made VM of a failed item', { name: item.name, vmid });
-    return { vmid, node: state.node, name: String(state.config.name ?? item.name) };
-  }
-
-  /**
-   * Compares the store with the cluster after a run: every item that is done exists, every VM
-   * tagged for the class is registered, no name is taken twice. Leftovers we created (our
-   * creation marker, unregistered) are removed; anything else is reported, never deleted.
-   */
-  async #reconcile(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    items: DeploymentItemRecord[],
-  ): Promise<{
-    orphans: SummaryVm[];
-    unregistered: SummaryVm[];
-    duplicates: string[];
-    missing: string[];
-    removed: SummaryVm[];
-  }> {
-    const classId = plan.spec.classId;
-    const resources = await completeFreshResources(api, await listVmResources(api));
-    const assignments = await this.#classAssignments(plan.clusterId, classId);
-    const present = new Map(resources.filter((r) => r.type === 'qemu').map((r) => [r.vmid, r]));
-    const summaryVm = (r: VmResource): SummaryVm => ({ vmid: r.vmid, node: r.node, name: r.name ?? `VM ${r.vmid}` });
-    const missing = items
-      .filter((i) => i.status === 'done' && i.kind !== 'delete' && (i.vmid === null || !present.has(i.vmid)))
-      .map((i) => i.name);
-    const accounted = new Set(items.filter((i) => i.status === 'done' && i.vmid !== null).map((i) => i.vmid!));
-    const orphans: SummaryVm[] = [];
-    const unregistered: SummaryVm[] = [];
-    const removed: SummaryVm[] = [];
-    for (const r of resources.filter((x) => x.type === 'qemu' && hasClassTag(x, classId))) {
-      if (assignments.has(r.vmid) || accounted.has(r.vmid)) continue;
-      const state = await settled(this.#timing, api, r.vmid).catch(() => undefined);
-      const marker = readCreationMarker(state?.config.description);
-      if (state && marker?.classId === classId && Number(state.config.template) !== 1) {
-        await this.#destroyGuest(api, plan.clusterId, state.node, r.vmid);
-        removed.push(summaryVm(r));
-      } else orphans.push(summaryVm(r));
-    }
-    for (const item of items.filter((i) => i.status === 'failed' && i.vmid !== null)) {
-      const r = present.get(item.vmid!);
-      if (r && !assignments.has(r.vmid) && !removed.some((x) => x.vmid === r.vmid)) unregistered.push(summaryVm(r));
-    }
-    for (const vmid of accounted) {
-      const r = present.get(vmid);
-      if (r && !assignments.has(vmid) && !items.some((i) => i.vmid === vmid && i.kind === 'delete'))
-        unregistered.push(summaryVm(r));
-    }
-    const names = new Map<string, number>();
-    for (const r of resources.filter(
-      (x) => x.type === 'qemu' && x.name && (assignments.has(x.vmid) || hasClassTag(x, classId)),
-    )) {
-      const key = Number(r.template) === 1 ? `${r.name}@${r.node}` : r.name!;
-      names.set(key, (names.get(key) ?? 0) + 1);
-    }
-    const duplicates = [...names].filter(([, n]) => n > 1).map(([name]) => name);
-    if (orphans.length || unregistered.length || duplicates.length || missing.length)
-      this.#logger.warn('the cluster does not match the deployment', {
-        deploymentId,
-        orphans,
-        unregistered,
-        duplicates,
-        missing,
-      });
-    return { orphans, unregistered, duplicates, missing, removed };
-  }
-
-  async #classAssignments(clusterId: string, classId: string) {
-    return new Map(
-      (await this.#deps.store.classes.assignmentsOfClass(classId))
-        .filter((a) => a.clusterId === clusterId)
-        .map((a) => [a.vmid, a]),
-    );
-  }
-
-  /** Stops (if running) and purges one VM, and takes it out of the store. */
-  async #destroyGuest(api: PveApi, clusterId: string, node: string, vmid: number): Promise<void> {
-    const status = await pveResources(api)
-      .qemu(node, vmid)
-      .status()
-      .catch((error: unknown) => {
-        if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return undefined;
-        throw error;
-      });
-    if (status) {
-      if (status.status === 'running')
-        await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), taskOptions(this.#timing, 300_000));
-      await waitForTask(
-        api,
-        await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }),
-        taskOptions(this.#timing, 600_000),
-      );
-    }
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.classes.unassignVm(clusterId, vmid);
-      await tx.inventory.update(clusterId, vmid, { goneAt: this.#clock.now() });
-    });
-  }
-
   /** Stops and purges one VM and forgets it. */
   async destroyVm(clusterId: string, vmid: number, actor = 'system'): Promise<void> {
-    const api = this.#deps.clusters.get(clusterId);
-    const vm = (await listVmResources(api)).find((r) => r.vmid === vmid);
-    await this.#destroyGuest(api, clusterId, vm?.node ?? '', vmid);
-    await this.#deps.store.audit.record({
-      at: this.#clock.now(),
-      actor,
-      action: 'vm.destroy',
-      target: `${clusterId}/${vmid}`,
-      outcome: 'ok',
-      details: {},
-    });
+    await destroyVm(this.#teardown, this.#deps.clusters.get(clusterId), clusterId, vmid, actor);
   }
 
   /**
@@ -1470,39 +1283,6 @@ export class DeploymentEngine {
     if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now()))
       throw await this.#inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
-    const destroyed: number[] = [];
-    for (const clusterId of clusterIds) {
-      const api = this.#deps.clusters.get(clusterId);
-      const assignments = await this.#classAssignments(clusterId, classId);
-      const vms = (await listVmResources(api)).filter(
-        (r) => r.type === 'qemu' && ownedByClass({ vmid: r.vmid, tags: r.tags }, classId, assignments),
-      );
-      const ordered = [...vms.filter((v) => Number(v.template) !== 1), ...vms.filter((v) => Number(v.template) === 1)];
-      for (const vm of ordered) {
-        await this.#destroyGuest(api, clusterId, vm.node, vm.vmid);
-        destroyed.push(vm.vmid);
-        options.onEvent?.({ type: 'deleted', deploymentId: '', name: vm.name ?? String(vm.vmid), vmid: vm.vmid });
-      }
-      const templates = (await this.#deps.store.templateInventory.list({ clusterId }))
-        .filter((t) => t.classId !== classId)
-        .map((t) => ({ node: t.node, vmid: t.vmid }));
-      await this.#deps.store.templateInventory.markVanished(clusterId, templates, this.#clock.now());
-    }
-    const base = await this.#deps.store.templates.getByName(baseVmName(classId));
-    if (base) await this.#deps.store.templates.delete(base.id);
-    for (const v of await this.#deps.store.classLifecycle.baseVersions(classId)) {
-      await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
-      const published = v.version > 1 ? await this.#deps.store.templates.getByName(v.name) : undefined;
-      if (published) await this.#deps.store.templates.delete(published.id);
-    }
-    await this.#deps.store.audit.record({
-      at: this.#clock.now(),
-      actor: options.actor ?? 'system',
-      action: 'class.destroy',
-      target: classId,
-      outcome: 'ok',
-      details: { destroyed },
-    });
-    return { destroyed };
+    return destroyClassVms({ ...this.#teardown, clusters: this.#deps.clusters }, classId, clusterIds, options);
   }
 }
