@@ -5,8 +5,6 @@ import { withRetryBudget } from '../client/budgeted-api.js';
 import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
-import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import { UnknownVmError } from '../inventory/inventory-errors.js';
@@ -14,19 +12,16 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
-import type { DeploymentItemRecord, DeploymentRecord, VmRole } from '../store/records.js';
+import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
-import { replicaTag } from '../templates/replicate-template.js';
 import { listVmResources } from '../templates/template-inventory.js';
-import { baseVmName, classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
-import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
+import { classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
 import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
-import { GuestStillLockedError, type GuestState } from './guest-state.js';
+import { GuestStillLockedError } from './guest-state.js';
 import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
@@ -59,7 +54,8 @@ import {
   type TeardownDeps,
 } from './deployment-teardown.js';
 import { reconcileDeployment } from './deployment-reconcile.js';
-import { cloneTiming, settled, taskOptions, type DeploymentTiming } from './deployment-timing.js';
+import { ensureReplica, ensureVm, tagAndConvert, type ClassRun, type RegistrationDeps } from './vm-registration.js';
+import { settled, type DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -138,9 +134,6 @@ export interface DeploymentHandle {
   done: Promise<DeploymentSummary>;
 }
 
-/** Runs one clone under the deployment's node, storage and global limits. */
-type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
-
 /**
  * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
  * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
@@ -172,6 +165,7 @@ export class DeploymentEngine {
   readonly #configure: ConfigureStudentVm | undefined;
   readonly #timing: DeploymentTiming;
   readonly #teardown: TeardownDeps;
+  readonly #registration: RegistrationDeps;
   /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
   readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
 
@@ -194,6 +188,12 @@ export class DeploymentEngine {
       deps.configureStudentVm === false
         ? undefined
         : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
+    this.#registration = {
+      store: deps.store,
+      catalog: deps.catalog,
+      timing: this.#timing,
+      configure: this.#configure,
+    };
   }
 
   /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
@@ -656,6 +656,7 @@ export class DeploymentEngine {
     // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
     // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
     // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
+    const run: ClassRun = { api, plan, deploymentId: id, emit };
     const throttle = new DeploymentThrottle(this.#limits);
     const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
     const slot =
@@ -663,19 +664,24 @@ export class DeploymentEngine {
       <T>(work: () => Promise<T>) =>
         throttle.run(node, storageKey(node), work);
     const teacherWork = Promise.all(
-      byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit, slot(t.node!)))),
+      byRole('teacher').map((t) => guard(t, () => ensureVm(this.#registration, run, t, plan.source, slot(t.node!)))),
     );
     const studentChain = async (): Promise<void> => {
       const [baseItem] = byRole('base');
       if (baseItem)
-        await guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit, slot(baseItem.node!)));
+        await guard(baseItem, () => ensureVm(this.#registration, run, baseItem, plan.source, slot(baseItem.node!)));
       const base = baseItem ? await itemState(baseItem.name) : undefined;
       if (base?.status !== 'done' || base.vmid === null) return;
       const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
       await Promise.all(
         byRole('replica').map((r) =>
           slot(r.node!)(() =>
-            guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)),
+            guard(r, () =>
+              ensureReplica(this.#registration, run, r, {
+                node: base.node!,
+                vmid: base.vmid!,
+              }),
+            ),
           ),
         ),
       );
@@ -692,13 +698,11 @@ export class DeploymentEngine {
               throw new InvalidDeploymentError(
                 `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
               );
-            await this.#ensureVm(
-              api,
-              plan,
-              id,
+            await ensureVm(
+              this.#registration,
+              run,
               s,
               { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
-              emit,
               slot(s.node!),
             );
           }),
@@ -950,264 +954,6 @@ export class DeploymentEngine {
     }
   }
 
-  /**
-   * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
-   * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
-   * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
-   */
-  async #ensureVm(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    source: { node: string; vmid: number },
-    emit: (e: DeploymentEvent) => void,
-    cloneSlot: CloneSlot,
-  ): Promise<void> {
-    const role = item.role === 'replica' ? 'base' : item.role;
-    let state = await this.#recordedGuest(api, plan, item);
-    const adopted = state !== undefined;
-    if (!state) {
-      const node = item.node ?? source.node;
-      const result = await cloneSlot(() => {
-        emit({ type: 'cloning', deploymentId, name: item.name, node });
-        return cloneVm(api, {
-          source,
-          name: item.name,
-          mode: role === 'teacher' ? 'full' : 'auto',
-          ...(node !== source.node ? { target: node } : {}),
-          description: creationMarker(plan.spec.classId, role, deploymentId),
-          ...cloneTiming(this.#timing),
-          onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
-          onProgress: (p) => {
-            if (p.phase === 'cloning' && p.percent !== undefined)
-              emit({
-                type: 'cloning',
-                deploymentId,
-                name: item.name,
-                node,
-                ...(p.vmid ? { vmid: p.vmid } : {}),
-                percent: p.percent,
-              });
-          },
-        });
-      });
-      state = await settled(this.#timing, api, result.vmid, result.node);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
-    }
-    const vmid = item.vmid!;
-    emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      status: 'verifying',
-      vmid,
-      node: state.node,
-      updatedAt: this.#clock.now(),
-    });
-    if (!findBootDisk(state.config))
-      throw new CloneMissingDiskError({
-        clusterId: plan.clusterId,
-        node: state.node,
-        vmid,
-        sourceVmid: source.vmid,
-        config: state.config,
-      });
-    if (role === 'student' && item.action === 'create' && this.#configure) {
-      // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
-      state = {
-        node: state.node,
-        config: await this.#configure(api, {
-          classId: plan.spec.classId,
-          clusterId: plan.clusterId,
-          node: state.node,
-          vmid,
-          personId: item.personId,
-          config: state.config,
-        }),
-      };
-    }
-    state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
-    await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
-    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
-  }
-
-  /**
-   * A copy of the class base template on another node: recorded before its clone, tagged, moved
-   * there (local storage: clone beside the base, then migrate offline), converted and registered.
-   * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
-   */
-  async #ensureReplica(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    base: { node: string; vmid: number },
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<void> {
-    const target = item.node!;
-    let state = await this.#recordedGuest(api, plan, item);
-    const adopted = state !== undefined;
-    if (!state) {
-      emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-      const result = await cloneVm(api, {
-        source: base,
-        name: baseVmName(plan.spec.classId),
-        mode: 'full',
-        ...(plan.storage.shared ? { target } : {}),
-        description: creationMarker(plan.spec.classId, 'base', deploymentId),
-        ...cloneTiming(this.#timing),
-        onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
-      });
-      state = await settled(this.#timing, api, result.vmid, result.node);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
-    }
-    const vmid = item.vmid!;
-    const baseTemplate = await this.#deps.store.templates.getByName(baseVmName(plan.spec.classId));
-    const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
-    if (state.node !== target) {
-      if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-      emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-      await waitForTask(
-        api,
-        await pveResources(api).qemu(state.node, vmid).migrate({ target }),
-        taskOptions(this.#timing, 3_600_000),
-      );
-      state = await settled(this.#timing, api, vmid);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
-    }
-    state = await this.#tagAndConvert(api, state, vmid, tags, true);
-    await this.#register(plan, deploymentId, item, state, vmid, { isReplica: true });
-    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
-  }
-
-  /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
-  async #recordedGuest(api: PveApi, plan: ClassPlan, item: Item): Promise<GuestState | undefined> {
-    if (item.vmid === null) return undefined;
-    const state = await settled(this.#timing, api, item.vmid, item.node ?? undefined);
-    if (!state) return undefined;
-    const marker = readCreationMarker(state.config.description);
-    const ours =
-      item.action === 'keep' ||
-      marker?.classId === plan.spec.classId ||
-      hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
-    if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
-    if (ours && item.action === 'keep') return state;
-    this.#logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', {
-      name: item.name,
-      vmid: item.vmid,
-      found: state.config.name,
-    });
-    return undefined;
-  }
-
-  async #recordVmid(deploymentId: string, item: Item, vmid: number): Promise<void> {
-    item.vmid = vmid;
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      status: 'cloning',
-      vmid,
-      updatedAt: this.#clock.now(),
-    });
-  }
-
-  async #tagAndConvert(
-    api: PveApi,
-    state: GuestState,
-    vmid: number,
-    tags: string,
-    template: boolean,
-  ): Promise<GuestState> {
-    if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-    let config: Record<string, unknown> = { ...state.config, tags };
-    if (template && Number(config.template) !== 1) {
-      await waitForTask(
-        api,
-        await pveResources(api).qemu(state.node, vmid).template(),
-        taskOptions(this.#timing, 120_000),
-      );
-      const converted = await settled(this.#timing, api, vmid, state.node);
-      config = { ...(converted?.config ?? config), tags };
-    }
-    return { node: state.node, config };
-  }
-
-  async #register(
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    state: GuestState,
-    vmid: number,
-    template?: { isReplica: boolean },
-  ): Promise<void> {
-    const now = this.#clock.now();
-    const role: VmRole = item.role === 'replica' ? 'base' : item.role;
-    const { node, config } = state;
-    // Read outside the transaction: on SQLite the transaction holds the only connection.
-    const sourceTemplate = template ? await this.#deps.catalog.get(plan.templateName) : undefined;
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([
-        inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
-      ]);
-      await tx.classes.assignVm(
-        { clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role },
-        now,
-      );
-      if (template) {
-        const name = baseVmName(plan.spec.classId);
-        await tx.templateInventory.upsert({
-          clusterId: plan.clusterId,
-          node,
-          vmid,
-          name,
-          isReplica: template.isReplica,
-          sourceVmid: plan.source.vmid,
-          sourceNode: plan.source.node,
-          isClassTemplate: true,
-          classId: plan.spec.classId,
-          lastVerifiedAt: now,
-          health: 'ok',
-          vanishedAt: null,
-        });
-        if (
-          !template.isReplica &&
-          (await tx.classes.getClass(plan.spec.classId)) &&
-          !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)
-        ) {
-          // The first base version, listed by `/lab versions` with the others.
-          await tx.classLifecycle.addBaseVersion({
-            classId: plan.spec.classId,
-            version: 1,
-            name,
-            clusterId: plan.clusterId,
-            sourceVmid: plan.source.vmid,
-            snapshot: null,
-            note: `from template ${plan.templateName}`,
-            createdBy: plan.spec.requestedBy,
-            createdAt: now,
-          });
-        }
-        const existing = await tx.templates.getByName(name);
-        if (!existing) {
-          const { memory, cores } = sourceTemplate!.record;
-          await tx.templates.create(
-            { name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false },
-            [{ clusterId: plan.clusterId, node, vmid }],
-            now,
-          );
-        } else if (
-          !(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)
-        ) {
-          await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
-        }
-      }
-      await tx.deployments.updateItem(deploymentId, item.name, {
-        status: 'done',
-        vmid,
-        node,
-        error: null,
-        updatedAt: now,
-      });
-    });
-  }
-
   /** Stops and purges one VM and forgets it. */
   async destroyVm(clusterId: string, vmid: number, actor = 'system'): Promise<void> {
     await destroyVm(this.#teardown, this.#deps.clusters.get(clusterId), clusterId, vmid, actor);
@@ -1238,7 +984,7 @@ export class DeploymentEngine {
         { vmid: input.vmid },
       );
     const tags = classTags(input.classId, role);
-    await this.#tagAndConvert(api, state, input.vmid, tags, false);
+    await tagAndConvert(this.#timing, api, state, input.vmid, tags, false);
     const now = this.#clock.now();
     await this.#deps.store.transaction(async (tx) => {
       await tx.inventory.upsertMany([
