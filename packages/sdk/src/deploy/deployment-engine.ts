@@ -6,8 +6,6 @@ import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js'
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { LabError } from '../errors/lab-error.js';
-import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
-import { UnknownVmError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -16,7 +14,7 @@ import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js
 import type { Store } from '../store/store.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { listVmResources } from '../templates/template-inventory.js';
-import { classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
+import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
 import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
@@ -54,8 +52,9 @@ import {
   type TeardownDeps,
 } from './deployment-teardown.js';
 import { reconcileDeployment } from './deployment-reconcile.js';
-import { ensureReplica, ensureVm, tagAndConvert, type ClassRun, type RegistrationDeps } from './vm-registration.js';
-import { settled, type DeploymentTiming } from './deployment-timing.js';
+import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
+import { ensureReplica, ensureVm, type ClassRun, type RegistrationDeps } from './vm-registration.js';
+import { type DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -963,57 +962,8 @@ export class DeploymentEngine {
    * Takes an existing VM into a class explicitly (`lab adopt`): tags it for the class and role and
    * assigns it (to `personId` for a student VM). The way to resolve a `VmNameConflictError`.
    */
-  async adoptVm(input: {
-    clusterId: string;
-    vmid: number;
-    classId: string;
-    role?: 'student' | 'teacher';
-    personId?: number | null;
-    actor?: string;
-  }): Promise<{ node: string; name: string }> {
-    const api = this.#deps.clusters.get(input.clusterId);
-    const state = await settled(this.#timing, api, input.vmid);
-    if (!state) throw new UnknownVmError(input.clusterId, input.vmid);
-    if (Number(state.config.template) === 1)
-      throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
-    const role = input.role ?? 'student';
-    const other = await this.#deps.store.classes.assignment(input.clusterId, input.vmid);
-    if (other?.classId && other.classId !== input.classId)
-      throw new InvalidDeploymentError(
-        `VM ${input.vmid} belongs to class ${other.classId}; it cannot be adopted by ${input.classId}`,
-        { vmid: input.vmid },
-      );
-    const tags = classTags(input.classId, role);
-    await tagAndConvert(this.#timing, api, state, input.vmid, tags, false);
-    const now = this.#clock.now();
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([
-        inventoryRowFromConfig(
-          { clusterId: input.clusterId, node: state.node, vmid: input.vmid, now },
-          { ...state.config, tags },
-          findBootDisk(state.config)?.key,
-        ),
-      ]);
-      await tx.classes.assignVm(
-        {
-          clusterId: input.clusterId,
-          vmid: input.vmid,
-          personId: input.personId ?? null,
-          classId: input.classId,
-          role,
-        },
-        now,
-      );
-      await tx.audit.record({
-        at: now,
-        actor: input.actor ?? 'system',
-        action: 'vm.adopt',
-        target: `${input.clusterId}/${input.vmid}`,
-        outcome: 'ok',
-        details: { classId: input.classId, role, personId: input.personId ?? null },
-      });
-    });
-    return { node: state.node, name: String(state.config.name ?? input.vmid) };
+  async adoptVm(input: AdoptVmRequest): Promise<{ node: string; name: string }> {
+    return adoptVm({ store: this.#deps.store, timing: this.#timing }, this.#deps.clusters.get(input.clusterId), input);
   }
 
   /**
