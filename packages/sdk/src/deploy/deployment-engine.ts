@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffDelay } from '../client/backoff.js';
 import { withRetryBudget } from '../client/budgeted-api.js';
 import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js';
-import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
-import { findBootDisk } from '../cloning/boot-disk.js';
-import { LabError } from '../errors/lab-error.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -13,47 +9,25 @@ import type { PveApi } from '../ports/pve-api.js';
 import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
-import { listVmResources } from '../templates/template-inventory.js';
 import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
 import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
-import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
-import { GuestStillLockedError } from './guest-state.js';
+import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
 import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
-import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
-import {
-  baseVersionUsage,
-  isPublishPlan,
-  publishItem,
-  type BaseVersionUsage,
-  type PublishMode,
-  type PublishPlan,
-} from './publish-base.js';
+import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
-import {
-  isResetPlan,
-  resetOneVm,
-  VmResetError,
-  type ConfigureStudentVm,
-  type ResetPlan,
-  type ResetVm,
-} from './vm-reset.js';
-import { pveResources } from '../pve/pve-resources.js';
-import { annotate, deletesOf, itemsOf, type Item, type StoredSpec } from './deployment-items.js';
-import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
-import {
-  deleteItem,
-  destroyClassVms,
-  destroyVm,
-  pruneOldBases,
-  removeHalfMade,
-  type TeardownDeps,
-} from './deployment-teardown.js';
-import { reconcileDeployment } from './deployment-reconcile.js';
+import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
+import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
+import type { DeploymentSummary } from './deployment-summary.js';
+import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
+import { runClassDeployment } from './deployment-run.js';
+import { planPublish, type PublishRequest } from './plan-publish.js';
+import { planReset, type ResetRequest } from './plan-reset.js';
+import { runResetOrPublish } from './reset-publish-run.js';
 import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
-import { ensureReplica, ensureVm, type ClassRun, type RegistrationDeps } from './vm-registration.js';
+import { type RegistrationDeps } from './vm-registration.js';
 import { type DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
@@ -87,29 +61,6 @@ export interface DeploymentEngineDeps {
   retryBudget?: RetryBudgetOptions;
 }
 
-/** What `planPublish` publishes: the class's teacher VM as its next base version. */
-export interface PublishRequest {
-  classId: string;
-  clusterId?: string;
-  note?: string;
-  /** A running teacher VM: copy a snapshot of it, or shut it down cleanly first. @defaultValue `'shutdown'` */
-  mode?: PublishMode;
-  requestedBy?: string;
-}
-
-/** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
-export interface ResetRequest {
-  classId: string;
-  clusterId?: string;
-  /** Usernames whose VMs are re-created; omit with `all`. */
-  usernames?: string[];
-  /** Every student VM of the class. */
-  all?: boolean;
-  /** Only this VM (a student with several). */
-  vmid?: number;
-  requestedBy?: string;
-}
-
 /** Options of `apply`. */
 export interface ApplyOptions {
   onEvent?: (e: DeploymentEvent) => void;
@@ -132,17 +83,6 @@ export interface DeploymentHandle {
   events: AsyncIterable<DeploymentEvent>;
   done: Promise<DeploymentSummary>;
 }
-
-/**
- * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
- * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
- * client's to retry, under the deployment's retry budget.
- */
-const RETRY_ITEM = (error: unknown): boolean =>
-  error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
-
-/** Backoff between attempts of one item. */
-const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };
 
 /**
  * Class deployment: `plan` (what would change), `apply` (take the class's lease, record the
@@ -295,48 +235,7 @@ export class DeploymentEngine {
    * runs) and the class's newest base version they are cloned from. Nothing changes yet.
    */
   async planReset(request: ResetRequest): Promise<ResetPlan> {
-    const { classId } = request;
-    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
-    if (!clusterId) throw new VmResetError('no cluster is configured');
-    const base = await currentBaseVersion(this.#deps.store, clusterId, classId);
-    if (!base) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
-    const people = new Map<number, string>();
-    for (const p of await this.#deps.store.classes.listPeople()) people.set(p.id, p.username);
-    const wanted = request.all ? undefined : new Set(request.usernames ?? []);
-    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
-      (a) =>
-        a.clusterId === clusterId &&
-        a.role === 'student' &&
-        a.personId !== null &&
-        (request.vmid === undefined || a.vmid === request.vmid) &&
-        (!wanted || wanted.has(people.get(a.personId) ?? '')),
-    );
-    const resources = new Map((await listVmResources(this.#deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
-    const vms: ResetVm[] = [];
-    for (const a of assignments.sort((x, y) => x.vmid - y.vmid)) {
-      const r = resources.get(a.vmid);
-      const row = await this.#deps.store.inventory.get(clusterId, a.vmid);
-      const name = r?.name ?? row?.name;
-      const node = r?.node ?? row?.node;
-      if (!name || !node) continue;
-      vms.push({
-        name,
-        vmid: a.vmid,
-        personId: a.personId,
-        owner: people.get(a.personId!) ?? null,
-        node,
-        start: r?.status === 'running',
-      });
-    }
-    if (wanted) {
-      const missing = [...wanted].filter((u) => !vms.some((v) => v.owner === u));
-      if (missing.length)
-        throw new VmResetError(
-          `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`,
-          { classId, missing },
-        );
-    }
-    return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
+    return planReset(this.#deps, request);
   }
 
   /**
@@ -373,49 +272,7 @@ export class DeploymentEngine {
    * nodes students are on that need a copy. Nothing changes yet.
    */
   async planPublish(request: PublishRequest): Promise<PublishPlan> {
-    const { classId } = request;
-    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
-    if (!clusterId) throw new VmResetError('no cluster is configured');
-    const api = this.#deps.clusters.get(clusterId);
-    const versions = await classBaseVersions(this.#deps.store, clusterId, classId);
-    if (versions.length === 0)
-      throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
-    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
-      (a) => a.clusterId === clusterId,
-    );
-    const resources = new Map((await listVmResources(api)).map((r) => [r.vmid, r]));
-    const teacherVm = assignments
-      .filter((a) => a.role === 'teacher')
-      .map((a) => resources.get(a.vmid))
-      .find((r) => r !== undefined && Number(r.template) !== 1);
-    if (!teacherVm)
-      throw new VmResetError(`${classId} has no teacher VM to publish from; deploy the class first`, { classId });
-    const version = Math.max(...versions.map((v) => v.version)) + 1;
-    const running = teacherVm.status === 'running';
-    const mode = request.mode ?? 'shutdown';
-    const config = await pveResources(api).qemu(teacherVm.node, teacherVm.vmid).config();
-    const disk = findBootDisk(config);
-    const storages = disk ? await pveResources(api).storage(teacherVm.node).list({ storage: disk.storage }) : [];
-    const shared = storages.find((x) => x.storage === disk?.storage)?.shared === 1;
-    const studentNodes = new Set(
-      assignments
-        .filter((a) => a.role === 'student')
-        .map((a) => resources.get(a.vmid)?.node)
-        .filter((n): n is string => n !== undefined),
-    );
-    return {
-      kind: 'publish',
-      classId,
-      clusterId,
-      requestedBy: request.requestedBy ?? 'system',
-      version,
-      name: baseVersionName(classId, version),
-      note: request.note ?? null,
-      teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running },
-      mode,
-      snapname: running && mode === 'snapshot' ? `lab-publish-v${version}` : null,
-      replicateTo: shared ? [] : [...studentNodes].filter((n) => n !== teacherVm.node).sort(),
-    };
+    return planPublish(this.#deps, request);
   }
 
   /**
@@ -622,335 +479,24 @@ export class DeploymentEngine {
     return { id, events: channel, done };
   }
 
+  /** Runs a recorded deployment to its end: a class deployment, a reset or a publish. */
   async #run(id: string, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
     const started = this.#clock.now();
-    const store = this.#deps.store;
-    const deployment = await store.deployments.get(id);
+    const deployment = await this.#deps.store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
-    if (isResetPlan(deployment.spec)) return this.#runReset(id, deployment.spec, lease, emit);
-    if (isPublishPlan(deployment.spec)) return this.#runItems(id, deployment.spec, lease, emit);
-    const { plan } = deployment.spec as StoredSpec;
-    const classId = plan.spec.classId;
-    const api = this.#budgetedApi(plan.clusterId);
-    const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
-    await store.deployments.update(id, { status: 'running' }, this.#clock.now());
-    emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
-    const failures: Array<{ name: string; error: string }> = [];
-    const removed: SummaryVm[] = [];
-
-    const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
-      this.#attemptItem(
-        { deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' },
-        work,
-        async () => {
-          const gone = await removeHalfMade(this.#teardown, api, plan.clusterId, id, item.name).catch((e: unknown) =>
-            this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }),
-          );
-          if (gone) removed.push(gone);
-        },
-      );
-    const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
-    const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
-
-    // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
-    // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
-    // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
-    const run: ClassRun = { api, plan, deploymentId: id, emit };
-    const throttle = new DeploymentThrottle(this.#limits);
-    const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
-    const slot =
-      (node: string) =>
-      <T>(work: () => Promise<T>) =>
-        throttle.run(node, storageKey(node), work);
-    const teacherWork = Promise.all(
-      byRole('teacher').map((t) => guard(t, () => ensureVm(this.#registration, run, t, plan.source, slot(t.node!)))),
-    );
-    const studentChain = async (): Promise<void> => {
-      const [baseItem] = byRole('base');
-      if (baseItem)
-        await guard(baseItem, () => ensureVm(this.#registration, run, baseItem, plan.source, slot(baseItem.node!)));
-      const base = baseItem ? await itemState(baseItem.name) : undefined;
-      if (base?.status !== 'done' || base.vmid === null) return;
-      const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
-      await Promise.all(
-        byRole('replica').map((r) =>
-          slot(r.node!)(() =>
-            guard(r, () =>
-              ensureReplica(this.#registration, run, r, {
-                node: base.node!,
-                vmid: base.vmid!,
-              }),
-            ),
-          ),
-        ),
-      );
-      for (const r of byRole('replica')) {
-        const state = await itemState(r.name);
-        if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
-      }
-      await Promise.all(
-        byRole('student').map((s) =>
-          guard(s, async () => {
-            const sourceNode = plan.storage.shared ? base.node! : s.node!;
-            const sourceVmid = copies[sourceNode];
-            if (sourceVmid === undefined && s.vmid === null)
-              throw new InvalidDeploymentError(
-                `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
-              );
-            await ensureVm(
-              this.#registration,
-              run,
-              s,
-              { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
-              slot(s.node!),
-            );
-          }),
-        ),
-      );
-    };
-    await Promise.all([teacherWork, studentChain()]);
-
-    // Scale-down, confirmed when the plan was applied: only VMs that are still the class's.
-    for (const d of items.filter((i) => i.action === 'delete')) {
-      await guard(d, () =>
-        deleteItem(this.#teardown, api, { clusterId: plan.clusterId, classId, deploymentId: id, emit }, d),
-      );
+    const spec = deployment.spec;
+    if (isResetPlan(spec) || isPublishPlan(spec)) {
+      const deps = { store: this.#deps.store, timing: this.#timing, limits: this.#limits, configure: this.#configure };
+      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), id, spec, lease, emit);
     }
-
-    const finalItems = await store.deployments.items(id);
-    const base: Omit<DeploymentSummary, 'status' | 'orphans' | 'unregistered' | 'duplicates' | 'durationMs'> = {
-      deploymentId: id,
-      classId,
-      created: finalItems.filter(
-        (i) =>
-          i.status === 'done' &&
-          (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create'),
-      ).length,
-      kept: plan.counts.keep,
-      deleted: finalItems.filter((i) => i.status === 'deleted').length,
-      failed: failures,
-      removed,
-      unseated: plan.unseated ?? [],
-    };
-    if (lease.lost) {
-      const summary: DeploymentSummary = {
-        ...base,
-        status: 'interrupted',
-        orphans: [],
-        unregistered: [],
-        duplicates: [],
-        durationMs: this.#clock.now() - started,
-      };
-      emit({
-        type: 'done',
-        deploymentId: id,
-        status: 'interrupted',
-        created: summary.created,
-        kept: summary.kept,
-        deleted: summary.deleted,
-        failed: failures.length,
-        durationMs: summary.durationMs,
-      });
-      return summary;
-    }
-    const check = await reconcileDeployment(this.#teardown, api, plan, id, finalItems);
-    removed.push(...check.removed);
-    const problems = [
-      ...failures.map((f) => `${f.name}: ${f.error}`),
-      ...check.missing.map((m) => `${m} is missing on the cluster`),
-      ...check.orphans.map((o) => `orphan ${o.name} (${o.vmid}) on ${o.node}`),
-      ...check.unregistered.map((o) => `unregistered ${o.name} (${o.vmid}) on ${o.node}`),
-      ...check.duplicates.map((n) => `more than one VM is named ${n}`),
-    ];
-    const status = problems.length ? 'failed' : 'done';
-    const finishedAt = this.#clock.now();
-    await store.deployments.update(
-      id,
-      { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null },
-      finishedAt,
-    );
-    const summary: DeploymentSummary = {
-      ...base,
-      status,
-      orphans: check.orphans,
-      unregistered: check.unregistered,
-      duplicates: check.duplicates,
-      durationMs: finishedAt - started,
-    };
-    emit({
-      type: 'done',
-      deploymentId: id,
-      status,
-      created: summary.created,
-      kept: summary.kept,
-      deleted: summary.deleted,
-      failed: failures.length,
-      durationMs: summary.durationMs,
-    });
-    return summary;
-  }
-
-  #runReset(
-    id: string,
-    plan: ResetPlan,
-    lease: DeploymentLease,
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<DeploymentSummary> {
-    return this.#runItems(id, plan, lease, emit);
-  }
-
-  /** Runs a reset or a publish: its items under the limits (a publish's copies after its base), then prunes unused old bases. */
-  async #runItems(
-    id: string,
-    plan: ResetPlan | PublishPlan,
-    lease: DeploymentLease,
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<DeploymentSummary> {
-    const started = this.#clock.now();
-    const store = this.#deps.store;
-    const api = this.#budgetedApi(plan.clusterId);
-    await store.deployments.update(id, { status: 'running' }, started);
-    const items = await store.deployments.items(id);
-    emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
-    const failures: Array<{ name: string; error: string }> = [];
+    const { plan } = spec as StoredSpec;
     const deps = {
-      store,
-      clock: this.#clock,
-      logger: this.#logger,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-      configure: this.#configure,
+      store: this.#deps.store,
+      timing: this.#timing,
+      limits: this.#limits,
+      registration: this.#registration,
     };
-    const throttle = new DeploymentThrottle(this.#limits);
-    const work = plan.kind === 'reset' ? resetOneVm : publishItem;
-    const phases =
-      plan.kind === 'reset'
-        ? [items]
-        : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
-    for (const phase of phases)
-      await Promise.all(
-        phase.map((item) =>
-          throttle.run(item.node ?? '', item.node ?? '', () =>
-            this.#attemptItem(
-              { deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' },
-              () => work(deps, api, plan as never, id, item, emit),
-            ),
-          ),
-        ),
-      );
-    const finalItems = await store.deployments.items(id);
-    const created = finalItems.filter((i) => i.status === 'done').length;
-    const interrupted = lease.lost;
-    let deleted = 0;
-    if (!interrupted && plan.kind === 'reset' && failures.length === 0) {
-      deleted = await pruneOldBases(this.#teardown, api, {
-        clusterId: plan.clusterId,
-        classId: plan.classId,
-        deploymentId: id,
-        emit,
-      }).catch((error: unknown) => {
-        this.#logger.warn('could not remove unused old base versions', { classId: plan.classId, error });
-        return 0;
-      });
-    }
-    const status: DeploymentSummary['status'] = interrupted ? 'interrupted' : failures.length ? 'failed' : 'done';
-    const finishedAt = this.#clock.now();
-    if (status !== 'interrupted')
-      await store.deployments.update(
-        id,
-        {
-          status,
-          finishedAt,
-          error: failures.length
-            ? failures
-                .map((f) => `${f.name}: ${f.error}`)
-                .join('; ')
-                .slice(0, 2000)
-            : null,
-        },
-        finishedAt,
-      );
-    const summary: DeploymentSummary = {
-      deploymentId: id,
-      classId: plan.classId,
-      status,
-      created,
-      kept: 0,
-      deleted,
-      failed: failures,
-      orphans: [],
-      unregistered: [],
-      duplicates: [],
-      removed: [],
-      unseated: [],
-      durationMs: finishedAt - started,
-    };
-    emit({
-      type: 'done',
-      deploymentId: id,
-      status,
-      created,
-      kept: 0,
-      deleted,
-      failed: failures.length,
-      durationMs: summary.durationMs,
-    });
-    return summary;
-  }
-
-  /**
-   * Runs one item's work, attempting it twice more (with backoff) after a `RETRY_ITEM` outcome. A final failure is
-   * recorded on the item, emitted and logged, then `onFailed` runs; nothing is retried once the
-   * lease is lost, and an item already done (or deleted) is skipped.
-   */
-  async #attemptItem(
-    run: {
-      deploymentId: string;
-      item: DeploymentItemRecord;
-      lease: DeploymentLease;
-      emit: (e: DeploymentEvent) => void;
-      failures: Array<{ name: string; error: string }>;
-      logMessage: string;
-    },
-    work: () => Promise<void>,
-    onFailed?: () => Promise<void>,
-  ): Promise<void> {
-    const { deploymentId, item, lease, emit, failures } = run;
-    const store = this.#deps.store;
-    if (item.status === 'done' || item.status === 'deleted') return;
-    for (let attempt = 1; ; attempt++) {
-      if (lease.lost) return;
-      try {
-        await store.deployments.updateItem(deploymentId, item.name, {
-          attempt: item.attempt + attempt,
-          updatedAt: this.#clock.now(),
-        });
-        await work();
-        return;
-      } catch (error) {
-        if (attempt < 3 && RETRY_ITEM(error)) {
-          await this.#clock.sleep(backoffDelay(attempt, ITEM_BACKOFF));
-          continue;
-        }
-        const message = error instanceof Error ? error.message : String(error);
-        failures.push({ name: item.name, error: message });
-        await store.deployments.updateItem(deploymentId, item.name, {
-          status: 'failed',
-          error: message.slice(0, 1000),
-          updatedAt: this.#clock.now(),
-        });
-        emit({
-          type: 'failed',
-          deploymentId,
-          name: item.name,
-          reason: message,
-          ...(error instanceof LabError ? { code: error.code } : {}),
-        });
-        this.#logger.error(run.logMessage, { deploymentId, name: item.name, error });
-        await onFailed?.();
-        return;
-      }
-    }
+    return runClassDeployment(deps, this.#budgetedApi(plan.clusterId), { id, plan, started }, lease, emit);
   }
 
   /** Stops and purges one VM and forgets it. */
