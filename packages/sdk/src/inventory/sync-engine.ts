@@ -12,13 +12,11 @@ import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
-import { pickGuestIp } from './guest-agent-ip.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
-import { categoryOf } from './inventory-row.js';
+import { VmDetailFetcher } from './vm-detail-fetch.js';
 import { pveResources } from '../pve/pve-resources.js';
 
-const NO_AGENT = 'guest agent: not configured';
 const LEASE = 'sync-leader';
 
 /** Settings of the sync engine; every one has a default. */
@@ -72,7 +70,6 @@ export interface ClusterSyncReport {
   durationMs: number;
 }
 
-const key = (clusterId: string, vmid: number): string => `${clusterId}/${vmid}`;
 const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /**
@@ -89,13 +86,7 @@ export class SyncEngine {
   readonly #observer: LabObserver | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #probe: PortProbe;
-  /** VMs that are new or whose hardware, name or node changed: the next full sync reads their config. */
-  readonly #pendingConfig = new Set<string>();
-  /** VMs that started, moved or are new: the next full sync asks their guest agent for the IP. */
-  readonly #pendingAgent = new Set<string>();
-  /** VMs whose ports are probed at their next agent read, whatever the probe's age (`refreshVm`). */
-  readonly #pendingProbe = new Set<string>();
+  readonly #details: VmDetailFetcher;
   readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
@@ -105,7 +96,6 @@ export class SyncEngine {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });
-    this.#probe = options.probe ?? createTcpPortProbe();
     this.#observer = options.observer;
     this.#o = {
       store: options.store,
@@ -122,6 +112,13 @@ export class SyncEngine {
     };
     for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const)
       assertTimerMs(this.#o[key], `sync ${key}`);
+    this.#details = new VmDetailFetcher({
+      probe: options.probe ?? createTcpPortProbe(),
+      detailConcurrency: this.#o.detailConcurrency,
+      probeConcurrency: this.#o.probeConcurrency,
+      probeTimeoutMs: this.#o.probeTimeoutMs,
+      ipMaxAgeMs: this.#o.ipMaxAgeMs,
+    });
   }
 
   /** Whether this engine holds the leader lease (as of its last attempt). */
@@ -155,10 +152,7 @@ export class SyncEngine {
    * (`/myvm connect`: readiness as of this moment).
    */
   refreshVm(clusterId: string, vmid: number): Promise<ClusterSyncReport[]> {
-    const k = key(clusterId, vmid);
-    this.#pendingConfig.add(k);
-    this.#pendingAgent.add(k);
-    this.#pendingProbe.add(k);
+    this.#details.refresh(clusterId, vmid);
     return this.fullSync({ clusterId, force: true });
   }
 
@@ -225,7 +219,7 @@ export class SyncEngine {
       if (resources.length === 0 && known > 0) await this.#confirmEmpty(api, clusterId, known);
       const now = this.#clock.now();
       const rows = resources.map((r) => this.#merge(clusterId, existing.get(r.vmid), r, now, report));
-      if (kind === 'full') await this.#fetchDetails(api, clusterId, rows, existing, now, report);
+      if (kind === 'full') await this.#details.fetch(api, clusterId, rows, existing, now, report);
       await store.transaction(async (tx) => {
         await tx.inventory.upsertMany(rows);
         report.gone = await tx.inventory.markGone(
@@ -341,11 +335,9 @@ export class SyncEngine {
       syncError: prev?.syncError ?? null,
       goneAt: null,
     };
-    const k = key(clusterId, r.vmid);
     if (!prev || prev.goneAt !== null) {
       report.added++;
-      this.#pendingConfig.add(k);
-      this.#pendingAgent.add(k);
+      this.#details.mark(clusterId, r.vmid, { config: true, agent: true });
       return row;
     }
     const hardware =
@@ -355,96 +347,11 @@ export class SyncEngine {
       prev.cores !== row.cores ||
       prev.isTemplate !== row.isTemplate;
     if (hardware || prev.status !== status || prev.tags !== row.tags) report.changed++;
-    if (hardware) this.#pendingConfig.add(k);
-    if (prev.node !== row.node || (prev.status !== status && status === 'running')) this.#pendingAgent.add(k);
+    this.#details.mark(clusterId, r.vmid, {
+      config: hardware,
+      agent: prev.node !== row.node || (prev.status !== status && status === 'running'),
+    });
     return row;
-  }
-
-  /** Config for new/changed VMs, guest-agent IPs for running VMs that need one, TCP probes where the address is new or the probe old. */
-  async #fetchDetails(
-    api: PveApi,
-    clusterId: string,
-    rows: VmInventoryRecord[],
-    existing: Map<number, VmInventoryRecord>,
-    now: number,
-    report: ClusterSyncReport,
-  ): Promise<void> {
-    const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
-    const agentEnabled = new Map<number, boolean>();
-    await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
-      const guest =
-        row.type === 'lxc' ? pveResources(api).lxc(row.node, row.vmid) : pveResources(api).qemu(row.node, row.vmid);
-      report.configRequests++;
-      try {
-        const config = await guest.config();
-        row.category = categoryOf(config.ostype);
-        // The config is the truth for a guest the cluster's resources showed without name or template yet.
-        const name = config.name ?? config.hostname;
-        if (typeof name === 'string') row.name = name;
-        if (config.template !== undefined) row.isTemplate = Number(config.template) === 1;
-        const memory = Number.parseInt(String(config.memory ?? ''), 10);
-        if (row.memory === null && Number.isFinite(memory)) row.memory = memory;
-        const cores =
-          Number.parseInt(String(config.cores ?? ''), 10) * Number.parseInt(String(config.sockets ?? '1'), 10);
-        if (row.cores === null && Number.isFinite(cores)) row.cores = cores;
-        agentEnabled.set(row.vmid, /^(1|enabled=1)/.test(String(config.agent ?? '')));
-        row.syncError = null;
-      } catch (error) {
-        row.syncError = truncate(`config: ${error instanceof Error ? error.message : String(error)}`, 200);
-      }
-    });
-    const needsAgent = rows.filter((row) => {
-      if (row.type !== 'qemu' || row.isTemplate || row.status !== 'running') return false;
-      if (agentEnabled.get(row.vmid) === false) {
-        row.syncError = NO_AGENT;
-        return false;
-      }
-      const prev = existing.get(row.vmid);
-      const pending = this.#pendingAgent.has(key(clusterId, row.vmid));
-      if (!pending && prev?.syncError === NO_AGENT) return false;
-      return (
-        pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs
-      );
-    });
-    const reprobe: VmInventoryRecord[] = [];
-    await mapWithConcurrency(needsAgent, this.#o.detailConcurrency, async (row) => {
-      report.agentRequests++;
-      try {
-        const answer = await pveResources(api).qemu(row.node, row.vmid).agentNetworkInterfaces();
-        const ip = pickGuestIp(answer) ?? null;
-        if (
-          ip !== row.ip ||
-          row.lastStatusCheck === null ||
-          now - row.lastStatusCheck > this.#o.ipMaxAgeMs ||
-          this.#pendingProbe.delete(key(clusterId, row.vmid))
-        )
-          reprobe.push(row);
-        row.ip = ip;
-        row.syncError = ip ? null : 'guest agent: no IPv4 address reported yet';
-      } catch (error) {
-        const text =
-          error instanceof Error ? ((error as { pveMessage?: string }).pveMessage ?? error.message) : String(error);
-        row.syncError = /No QEMU guest agent configured/.test(text) ? NO_AGENT : truncate(`guest agent: ${text}`, 200);
-      }
-      row.lastStatusCheck = now;
-    });
-    await mapWithConcurrency(
-      reprobe.filter((r) => r.ip !== null),
-      this.#o.probeConcurrency,
-      async (row) => {
-        report.probes += 2;
-        const [ssh, rdp] = await Promise.all([
-          this.#probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs),
-          this.#probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs),
-        ]);
-        row.sshAvailable = ssh;
-        row.rdpAvailable = rdp;
-      },
-    );
-    for (const row of rows) {
-      this.#pendingConfig.delete(key(clusterId, row.vmid));
-      this.#pendingAgent.delete(key(clusterId, row.vmid));
-    }
   }
 
   /** Runs the loop: take or renew the lease; if held, run the syncs that are due. */
