@@ -4,18 +4,16 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { createTcpPortProbe, type PortProbe } from '../ports/port-probe.js';
-import type { PveApi } from '../ports/pve-api.js';
-import type { SyncStateRecord, VmInventoryRecord } from '../store/records.js';
+import type { SyncStateRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { listVmResources } from '../templates/template-inventory.js';
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
-import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
-import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
+import { confirmEmptyCluster } from './empty-cluster-check.js';
+import { diffResource, storeInventory } from './inventory-diff.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
-import { pveResources } from '../pve/pve-resources.js';
 
 const LEASE = 'sync-leader';
 
@@ -216,30 +214,23 @@ export class SyncEngine {
         (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
       );
       const known = [...existing.values()].filter((r) => r.goneAt === null).length;
-      if (resources.length === 0 && known > 0) await this.#confirmEmpty(api, clusterId, known);
+      if (resources.length === 0 && known > 0)
+        await confirmEmptyCluster(
+          api,
+          { clusterId, known },
+          { logger: this.#logger, concurrency: this.#o.detailConcurrency },
+        );
       const now = this.#clock.now();
-      const rows = resources.map((r) => this.#merge(clusterId, existing.get(r.vmid), r, now, report));
+      const rows = resources.map((r) => {
+        const diff = diffResource(clusterId, existing.get(r.vmid), r, now);
+        if (diff.change === 'added') report.added++;
+        else if (diff.change === 'changed') report.changed++;
+        this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });
+        return diff.row;
+      });
       if (kind === 'full') await this.#details.fetch(api, clusterId, rows, existing, now, report);
       await store.transaction(async (tx) => {
-        await tx.inventory.upsertMany(rows);
-        report.gone = await tx.inventory.markGone(
-          clusterId,
-          rows.map((r) => r.vmid),
-          now,
-        );
-        // The usage ledger from status transitions (our own power actions record theirs at once).
-        for (const row of rows) {
-          if (row.isTemplate) continue;
-          const prev = existing.get(row.vmid);
-          const wasRunning = prev !== undefined && prev.goneAt === null && prev.status === 'running';
-          if (row.status === 'running' && !wasRunning)
-            await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
-          else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
-        }
-        for (const prev of existing.values()) {
-          if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid))
-            await tx.usage.closeInterval(clusterId, prev.vmid, now);
-        }
+        report.gone = await storeInventory(tx, clusterId, rows, existing, now);
         await tx.sync.saveState({
           ...state,
           ...(kind === 'full' ? { lastFullSyncAt: now } : {}),
@@ -274,84 +265,6 @@ export class SyncEngine {
     report.durationMs = this.#clock.now() - started;
     this.#logger.debug('cluster synced', { ...report });
     return report;
-  }
-
-  /**
-   * An empty `cluster.vms()` answer while the store knows VMs is believed only when every
-   * node is online and lists no guests itself; otherwise `UnconfirmedEmptyClusterError`, and the
-   * known VMs stay as they were.
-   */
-  async #confirmEmpty(api: PveApi, clusterId: string, known: number): Promise<void> {
-    this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', {
-      clusterId,
-      known,
-    });
-    const nodes = await pveResources(api).nodes.list();
-    const reasons: string[] = nodes.length === 0 ? ['GET /nodes lists no nodes'] : [];
-    await mapWithConcurrency(nodes, this.#o.detailConcurrency, async ({ node, status }) => {
-      if (status !== 'online') {
-        reasons.push(`node ${node} is ${status ?? 'in an unknown state'}`);
-        return;
-      }
-      const [qemu, lxc] = await Promise.all([pveResources(api).nodes.qemu(node), pveResources(api).nodes.lxc(node)]);
-      if (qemu.length + lxc.length > 0) reasons.push(`node ${node} lists ${qemu.length + lxc.length} guests`);
-    });
-    if (reasons.length > 0) throw new UnconfirmedEmptyClusterError({ clusterId, known, reasons: reasons.sort() });
-    this.#logger.warn('every node confirms the cluster has no VMs; marking the known ones gone', { clusterId, known });
-  }
-
-  /** The inventory row for a resource: the live fields from `cluster.vms()`, details kept from before. */
-  #merge(
-    clusterId: string,
-    prev: VmInventoryRecord | undefined,
-    r: VmResource,
-    now: number,
-    report: ClusterSyncReport,
-  ): VmInventoryRecord {
-    const status = r.status ?? 'unknown';
-    const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
-    const row: VmInventoryRecord = {
-      clusterId,
-      vmid: r.vmid,
-      // A fresh entry (pvestatd has not reported it yet) has no name, template flag or usage: keep what we knew.
-      name: r.name ?? prev?.name ?? `VM ${r.vmid}`,
-      node: r.node,
-      status,
-      ip: status === 'running' ? (prev?.ip ?? null) : null,
-      type: r.type === 'lxc' ? 'lxc' : 'qemu',
-      category: prev?.category ?? 'other',
-      memory,
-      cores: r.maxcpu ?? prev?.cores ?? null,
-      diskSize: r.maxdisk ?? prev?.diskSize ?? null,
-      uptime: r.uptime ?? 0,
-      cpuUsage: r.cpu ?? 0,
-      memoryUsage: r.maxmem ? (r.mem ?? 0) / r.maxmem : 0,
-      isTemplate: r.template !== undefined ? Number(r.template) === 1 : (prev?.isTemplate ?? false),
-      tags: r.tags ?? '',
-      rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
-      sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
-      lastUpdated: now,
-      lastStatusCheck: prev?.lastStatusCheck ?? null,
-      syncError: prev?.syncError ?? null,
-      goneAt: null,
-    };
-    if (!prev || prev.goneAt !== null) {
-      report.added++;
-      this.#details.mark(clusterId, r.vmid, { config: true, agent: true });
-      return row;
-    }
-    const hardware =
-      prev.node !== row.node ||
-      prev.name !== row.name ||
-      prev.memory !== row.memory ||
-      prev.cores !== row.cores ||
-      prev.isTemplate !== row.isTemplate;
-    if (hardware || prev.status !== status || prev.tags !== row.tags) report.changed++;
-    this.#details.mark(clusterId, r.vmid, {
-      config: hardware,
-      agent: prev.node !== row.node || (prev.status !== status && status === 'running'),
-    });
-    return row;
   }
 
   /** Runs the loop: take or renew the lease; if held, run the syncs that are due. */
