@@ -13,9 +13,8 @@ import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { confirmEmptyCluster } from './empty-cluster-check.js';
 import { diffResource, storeInventory } from './inventory-diff.js';
+import { SyncScheduler } from './sync-scheduler.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
-
-const LEASE = 'sync-leader';
 
 /** Settings of the sync engine; every one has a default. */
 export interface SyncEngineOptions {
@@ -86,9 +85,7 @@ export class SyncEngine {
   readonly #logger: Logger;
   readonly #details: VmDetailFetcher;
   readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
-  #loop: Promise<void> | undefined;
-  #stop: AbortController | undefined;
-  #isLeader = false;
+  readonly #scheduler: SyncScheduler;
 
   constructor(options: SyncEngineOptions) {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -117,16 +114,27 @@ export class SyncEngine {
       probeTimeoutMs: this.#o.probeTimeoutMs,
       ipMaxAgeMs: this.#o.ipMaxAgeMs,
     });
+    this.#scheduler = new SyncScheduler({
+      store: this.#o.store,
+      clock: this.#clock,
+      logger: this.#logger,
+      holderId: this.holderId,
+      fullIntervalMs: this.#o.fullIntervalMs,
+      quickIntervalMs: this.#o.quickIntervalMs,
+      leaseTtlMs: this.#o.leaseTtlMs,
+      clusterIds: () => this.#o.clusters.ids(),
+      sync: (clusterId, kind) => (kind === 'full' ? this.fullSync({ clusterId }) : this.quickSync({ clusterId })),
+    });
   }
 
   /** Whether this engine holds the leader lease (as of its last attempt). */
   get isLeader(): boolean {
-    return this.#isLeader;
+    return this.#scheduler.isLeader;
   }
 
   /** Whether the background loop runs. */
   get isRunning(): boolean {
-    return this.#loop !== undefined;
+    return this.#scheduler.isRunning;
   }
 
   /** The full and quick intervals, for staleness checks. */
@@ -269,57 +277,16 @@ export class SyncEngine {
 
   /** Runs the loop: take or renew the lease; if held, run the syncs that are due. */
   start(): void {
-    if (this.#loop) return;
-    const stop = new AbortController();
-    this.#stop = stop;
-    this.#loop = (async () => {
-      const tick = Math.max(10, Math.min(this.#o.quickIntervalMs, this.#o.leaseTtlMs / 3));
-      while (!stop.signal.aborted) {
-        try {
-          this.#isLeader = await this.#o.store.sync.acquireLease(
-            LEASE,
-            this.holderId,
-            this.#o.leaseTtlMs,
-            this.#clock.now(),
-          );
-          if (this.#isLeader) await this.#runDue();
-        } catch (error) {
-          this.#logger.error('sync loop error (continuing)', { error });
-        }
-        await this.#clock.sleep(tick, stop.signal).catch(() => undefined);
-      }
-    })();
-  }
-
-  async #runDue(): Promise<void> {
-    const now = this.#clock.now();
-    const states = new Map((await this.#o.store.sync.listStates()).map((s) => [s.clusterId, s]));
-    await Promise.all(
-      this.#o.clusters.ids().map((clusterId) => {
-        const s = states.get(clusterId);
-        const fullDue = !s?.lastFullSyncAt || now - s.lastFullSyncAt >= this.#o.fullIntervalMs;
-        const quickDue = !s?.lastQuickSyncAt || now - s.lastQuickSyncAt >= this.#o.quickIntervalMs;
-        if (fullDue) return this.fullSync({ clusterId });
-        if (quickDue) return this.quickSync({ clusterId });
-        return undefined;
-      }),
-    );
+    this.#scheduler.start();
   }
 
   /** Stops the loop and gives the lease up so another process takes over at once. */
-  async stop(): Promise<void> {
-    this.#stop?.abort();
-    await this.#loop;
-    this.#loop = undefined;
-    if (this.#isLeader) await this.#o.store.sync.releaseLease(LEASE, this.holderId);
-    this.#isLeader = false;
+  stop(): Promise<void> {
+    return this.#scheduler.stop();
   }
 
   /** Stops the loop without releasing the lease, as a crashed process would (for tests). */
-  async abandon(): Promise<void> {
-    this.#stop?.abort();
-    await this.#loop;
-    this.#loop = undefined;
-    this.#isLeader = false;
+  abandon(): Promise<void> {
+    return this.#scheduler.abandon();
   }
 }
