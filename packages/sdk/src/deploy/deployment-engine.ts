@@ -10,7 +10,7 @@ import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js
 import type { Store } from '../store/store.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
-import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
+import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
@@ -22,6 +22,8 @@ import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
 import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
+import { DeploymentClaims } from './deployment-claims.js';
+import { recordDeployment } from './deployment-record.js';
 import { runClassDeployment } from './deployment-run.js';
 import { planPublish, type PublishRequest } from './plan-publish.js';
 import { planReset, type ResetRequest } from './plan-reset.js';
@@ -105,11 +107,11 @@ export class DeploymentEngine {
   readonly #timing: DeploymentTiming;
   readonly #teardown: TeardownDeps;
   readonly #registration: RegistrationDeps;
-  /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
-  readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
+  readonly #active: DeploymentClaims;
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
+    this.#active = new DeploymentClaims(deps.store);
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
@@ -143,7 +145,7 @@ export class DeploymentEngine {
       this.#active.has(classId) ||
       (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)
     )
-      throw await this.#inProgress(classId);
+      throw await this.#active.inProgress(classId);
     const plan = await planClass(this.#deps, spec);
     await this.#preflight(plan);
     return plan;
@@ -169,10 +171,10 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes)
       throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
-    if (this.#active.has(classId)) throw await this.#inProgress(classId);
+    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
     // Claimed before the first await: two applies of one class in this process (two teachers in
     // one bot) would otherwise both pass the check and share this process's lease.
-    this.#active.set(classId, {
+    this.#active.claim(classId, {
       ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}),
       startedAt: this.#clock.now(),
     });
@@ -180,7 +182,7 @@ export class DeploymentEngine {
     try {
       await this.#preflight(plan);
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#inProgress(classId);
+      if (!lease) throw await this.#active.inProgress(classId);
       const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
       if (stale.length > 0) {
         for (const d of stale) {
@@ -195,32 +197,24 @@ export class DeploymentEngine {
       }
       const id = randomUUID();
       const now = this.#clock.now();
-      const record: DeploymentRecord = {
-        id,
-        classId,
-        clusterId: plan.clusterId,
-        spec: { spec: plan.spec, plan } satisfies StoredSpec,
-        status: 'planned',
-        createdBy: plan.spec.requestedBy,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-        error: null,
-        notify: options.notify ?? null,
-      };
-      await this.#deps.store.deployments.create(record, itemsOf(id, plan, now));
-      await this.#deps.store.audit.record({
-        at: now,
-        actor: plan.spec.requestedBy,
-        action: 'class.deploy',
-        target: classId,
-        outcome: 'ok',
-        details: { deploymentId: id, ...plan.counts },
-      });
+      await recordDeployment(
+        this.#deps.store,
+        {
+          id,
+          classId,
+          clusterId: plan.clusterId,
+          spec: { spec: plan.spec, plan } satisfies StoredSpec,
+          createdBy: plan.spec.requestedBy,
+          now,
+          notify: options.notify ?? null,
+        },
+        itemsOf(id, plan, now),
+        { action: 'class.deploy', details: { ...plan.counts } },
+      );
       return this.#start(id, classId, lease, options.onEvent);
     } catch (error) {
       await lease?.release();
-      this.#active.delete(classId);
+      this.#active.release(classId);
       throw error;
     }
   }
@@ -327,46 +321,27 @@ export class DeploymentEngine {
     options: Pick<ApplyOptions, 'onEvent' | 'notify'>,
     now: number,
   ): Promise<DeploymentHandle> {
-    if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    this.#active.set(classId, { startedBy: requestedBy, startedAt: now });
+    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
+    this.#active.claim(classId, { startedBy: requestedBy, startedAt: now });
     let lease: DeploymentLease | undefined;
     try {
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#inProgress(classId);
+      if (!lease) throw await this.#active.inProgress(classId);
       for (const d of (await this.#deps.store.deployments.unfinished()).filter((x) => x.classId === classId)) {
         this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
         await this.#run(d.id, lease, () => undefined);
       }
       const id = randomUUID();
-      const record: DeploymentRecord = {
-        id,
-        classId,
-        clusterId,
-        spec,
-        status: 'planned',
-        createdBy: requestedBy,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-        error: null,
-        notify: options.notify ?? null,
-      };
-      await this.#deps.store.deployments.create(
-        record,
+      await recordDeployment(
+        this.#deps.store,
+        { id, classId, clusterId, spec, createdBy: requestedBy, now, notify: options.notify ?? null },
         items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
+        audit,
       );
-      await this.#deps.store.audit.record({
-        at: now,
-        actor: requestedBy,
-        action: audit.action,
-        target: classId,
-        outcome: 'ok',
-        details: { deploymentId: id, ...audit.details },
-      });
       return this.#start(id, classId, lease, options.onEvent);
     } catch (error) {
       await lease?.release();
-      this.#active.delete(classId);
+      this.#active.release(classId);
       throw error;
     }
   }
@@ -379,7 +354,7 @@ export class DeploymentEngine {
     const out: DeploymentSummary[] = [];
     for (const d of await this.#deps.store.deployments.unfinished()) {
       if (this.#active.has(d.classId)) continue;
-      this.#active.set(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
+      this.#active.claim(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
       const lease = await DeploymentLease.acquire(
         this.#leaseDeps(),
         d.classId,
@@ -389,7 +364,7 @@ export class DeploymentEngine {
       const current = lease && (await this.#deps.store.deployments.get(d.id));
       if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
         await lease?.release();
-        this.#active.delete(d.classId);
+        this.#active.release(d.classId);
         continue;
       }
       this.#logger.info('taking over deployment', { deploymentId: d.id, classId: d.classId });
@@ -442,20 +417,6 @@ export class DeploymentEngine {
     return { store: this.#deps.store, clock: this.#clock, logger: this.#logger };
   }
 
-  async #inProgress(classId: string): Promise<DeploymentInProgressError> {
-    const [running] = (await this.#deps.store.deployments.unfinished())
-      .filter((d) => d.classId === classId)
-      .sort((a, b) => b.createdAt - a.createdAt);
-    // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
-    const claimed = this.#active.get(classId);
-    return new DeploymentInProgressError({
-      classId,
-      ...(running
-        ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt }
-        : (claimed ?? {})),
-    });
-  }
-
   #start(
     id: string,
     classId: string,
@@ -473,7 +434,7 @@ export class DeploymentEngine {
     };
     const done = this.#run(id, lease, emit).finally(async () => {
       await lease.release();
-      this.#active.delete(classId);
+      this.#active.release(classId);
       channel.end();
     });
     return { id, events: channel, done };
@@ -523,7 +484,7 @@ export class DeploymentEngine {
   ): Promise<{ destroyed: number[] }> {
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
     if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now()))
-      throw await this.#inProgress(classId);
+      throw await this.#active.inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
     return destroyClassVms({ ...this.#teardown, clusters: this.#deps.clusters }, classId, clusterIds, options);
   }
