@@ -29,8 +29,8 @@ import { planPublish, type PublishRequest } from './plan-publish.js';
 import { planReset, type ResetRequest } from './plan-reset.js';
 import { runResetOrPublish } from './reset-publish-run.js';
 import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
-import { type RegistrationDeps } from './vm-registration.js';
-import { type DeploymentTiming } from './deployment-timing.js';
+import type { RegistrationDeps } from './vm-registration.js';
+import type { DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
