@@ -22,7 +22,7 @@ import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
 import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
-import { DeploymentClaims } from './deployment-claims.js';
+import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
 import { recordDeployment } from './deployment-record.js';
 import { runClassDeployment } from './deployment-run.js';
 import { planPublish, type PublishRequest } from './plan-publish.js';
@@ -171,52 +171,42 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes)
       throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
-    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
-    // Claimed before the first await: two applies of one class in this process (two teachers in
-    // one bot) would otherwise both pass the check and share this process's lease.
-    this.#active.claim(classId, {
+    const claim = {
       ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}),
       startedAt: this.#clock.now(),
-    });
-    let lease: DeploymentLease | undefined;
-    try {
-      await this.#preflight(plan);
-      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#active.inProgress(classId);
-      const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
-      if (stale.length > 0) {
-        for (const d of stale) {
-          this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
-          await this.#run(d.id, lease, () => undefined);
+    };
+    return this.#launch(
+      classId,
+      claim,
+      options.onEvent,
+      async (hadStale) => {
+        if (hadStale) {
+          const fresh = await planClass(this.#deps, plan.spec);
+          const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
+          if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
+            throw new PlanChangedError(classId, 'it would now delete other VMs');
+          plan = fresh;
         }
-        const fresh = await planClass(this.#deps, plan.spec);
-        const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
-        if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
-          throw new PlanChangedError(classId, 'it would now delete other VMs');
-        plan = fresh;
-      }
-      const id = randomUUID();
-      const now = this.#clock.now();
-      await recordDeployment(
-        this.#deps.store,
-        {
-          id,
-          classId,
-          clusterId: plan.clusterId,
-          spec: { spec: plan.spec, plan } satisfies StoredSpec,
-          createdBy: plan.spec.requestedBy,
-          now,
-          notify: options.notify ?? null,
-        },
-        itemsOf(id, plan, now),
-        { action: 'class.deploy', details: { ...plan.counts } },
-      );
-      return this.#start(id, classId, lease, options.onEvent);
-    } catch (error) {
-      await lease?.release();
-      this.#active.release(classId);
-      throw error;
-    }
+        const id = randomUUID();
+        const now = this.#clock.now();
+        await recordDeployment(
+          this.#deps.store,
+          {
+            id,
+            classId,
+            clusterId: plan.clusterId,
+            spec: { spec: plan.spec, plan } satisfies StoredSpec,
+            createdBy: plan.spec.requestedBy,
+            now,
+            notify: options.notify ?? null,
+          },
+          itemsOf(id, plan, now),
+          { action: 'class.deploy', details: { ...plan.counts } },
+        );
+        return id;
+      },
+      () => this.#preflight(plan),
+    );
   }
 
   /** Plans and applies `spec`, waiting for the end. */
@@ -321,16 +311,7 @@ export class DeploymentEngine {
     options: Pick<ApplyOptions, 'onEvent' | 'notify'>,
     now: number,
   ): Promise<DeploymentHandle> {
-    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
-    this.#active.claim(classId, { startedBy: requestedBy, startedAt: now });
-    let lease: DeploymentLease | undefined;
-    try {
-      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#active.inProgress(classId);
-      for (const d of (await this.#deps.store.deployments.unfinished()).filter((x) => x.classId === classId)) {
-        this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
-        await this.#run(d.id, lease, () => undefined);
-      }
+    return this.#launch(classId, { startedBy: requestedBy, startedAt: now }, options.onEvent, async () => {
       const id = randomUUID();
       await recordDeployment(
         this.#deps.store,
@@ -338,7 +319,37 @@ export class DeploymentEngine {
         items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
         audit,
       );
-      return this.#start(id, classId, lease, options.onEvent);
+      return id;
+    });
+  }
+
+  /**
+   * Claims the class in this process (before the first await, so two applies of one class in one
+   * process — two teachers in one bot — cannot both pass), runs `before`, takes the class's lease,
+   * finishes any deployment of the class a dead process left, then records the new deployment with
+   * `record` and starts it. On any failure the lease and the claim are given up.
+   */
+  async #launch(
+    classId: string,
+    claim: DeploymentClaim,
+    onEvent: ((e: DeploymentEvent) => void) | undefined,
+    record: (hadStale: boolean) => Promise<string>,
+    before?: () => Promise<void>,
+  ): Promise<DeploymentHandle> {
+    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
+    this.#active.claim(classId, claim);
+    let lease: DeploymentLease | undefined;
+    try {
+      await before?.();
+      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
+      if (!lease) throw await this.#active.inProgress(classId);
+      const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
+      for (const d of stale) {
+        this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
+        await this.#run(d.id, lease, () => undefined);
+      }
+      const id = await record(stale.length > 0);
+      return this.#start(id, classId, lease, onEvent);
     } catch (error) {
       await lease?.release();
       this.#active.release(classId);
