@@ -120,12 +120,11 @@ export {
   type ApplyOptions,
   type DeploymentEngineDeps,
   type DeploymentHandle,
-  type DeploymentSummary,
-  type PublishRequest,
-  type ResetRequest,
   type ResumeOptions,
-  type SummaryVm,
 } from './deploy/deployment-engine.js';
+export type { PublishRequest } from './deploy/plan-publish.js';
+export type { ResetRequest } from './deploy/plan-reset.js';
+export type { DeploymentSummary, SummaryVm } from './deploy/deployment-summary.js';
 export {
   DeleteConfirmationRequiredError,
   DeploymentInProgressError,

@@ -1,4 +1,5 @@
 import type { VmAssignmentRecord, VmRole } from '../store/records.js';
+import type { Store } from '../store/store.js';
 import { tagsOf } from '../templates/template-inventory.js';
 
 /** The facts ownership is decided on: a guest's tags and, where read, its description. */
@@ -48,5 +49,16 @@ export function ownedByClass(
     hasClassTag(guest, classId) ||
     readCreationMarker(guest.description)?.classId === classId ||
     assignments.get(guest.vmid)?.classId === classId
+  );
+}
+
+/** The store's assignments of class `classId`'s VMs on one cluster, by VMID. */
+export async function classAssignments(
+  store: Store,
+  clusterId: string,
+  classId: string,
+): Promise<Map<number, VmAssignmentRecord>> {
+  return new Map(
+    (await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]),
   );
 }

@@ -1,54 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffDelay } from '../client/backoff.js';
 import { withRetryBudget } from '../client/budgeted-api.js';
 import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js';
-import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
-import { findBootDisk } from '../cloning/boot-disk.js';
-import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm } from '../cloning/clone-vm.js';
-import { LabError } from '../errors/lab-error.js';
-import { PveHttpError } from '../errors/pve-errors.js';
-import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
-import { UnknownVmError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
-import type { DeploymentItemRecord, DeploymentRecord, VmRole } from '../store/records.js';
+import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
-import { replicaTag } from '../templates/replicate-template.js';
-import { completeFreshResources, listVmResources, type VmResource } from '../templates/template-inventory.js';
-import { baseVmName, classTags, InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
-import { creationMarker, hasClassTag, ownedByClass, readCreationMarker } from './class-ownership.js';
-import { DeleteConfirmationRequiredError, DeploymentInProgressError, PlanChangedError } from './deployment-errors.js';
+import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
+import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
-import { DefaultDeploymentLimits, DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
-import { GuestStillLockedError, settledGuest, type GuestState } from './guest-state.js';
-import { planClass, type ClassPlan, type PlannedVm } from './plan-class.js';
+import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
+import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
-import { classBaseVersions, currentBaseVersion, baseVersionName } from './base-versions.js';
-import {
-  baseVersionUsage,
-  isPublishPlan,
-  publishItem,
-  type BaseVersionUsage,
-  type PublishMode,
-  type PublishPlan,
-} from './publish-base.js';
+import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
-import {
-  isResetPlan,
-  resetOneVm,
-  VmResetError,
-  type ConfigureStudentVm,
-  type ResetPlan,
-  type ResetVm,
-} from './vm-reset.js';
-import { pveResources } from '../pve/pve-resources.js';
+import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
+import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
+import type { DeploymentSummary } from './deployment-summary.js';
+import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
+import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
+import { recordDeployment } from './deployment-record.js';
+import { runClassDeployment } from './deployment-run.js';
+import { planPublish, type PublishRequest } from './plan-publish.js';
+import { planReset, type ResetRequest } from './plan-reset.js';
+import { runResetOrPublish } from './reset-publish-run.js';
+import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
+import type { RegistrationDeps } from './vm-registration.js';
+import type { DeploymentTiming } from './deployment-timing.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -81,29 +63,6 @@ export interface DeploymentEngineDeps {
   retryBudget?: RetryBudgetOptions;
 }
 
-/** What `planPublish` publishes: the class's teacher VM as its next base version. */
-export interface PublishRequest {
-  classId: string;
-  clusterId?: string;
-  note?: string;
-  /** A running teacher VM: copy a snapshot of it, or shut it down cleanly first. @defaultValue `'shutdown'` */
-  mode?: PublishMode;
-  requestedBy?: string;
-}
-
-/** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
-export interface ResetRequest {
-  classId: string;
-  clusterId?: string;
-  /** Usernames whose VMs are re-created; omit with `all`. */
-  usernames?: string[];
-  /** Every student VM of the class. */
-  all?: boolean;
-  /** Only this VM (a student with several). */
-  vmid?: number;
-  requestedBy?: string;
-}
-
 /** Options of `apply`. */
 export interface ApplyOptions {
   onEvent?: (e: DeploymentEvent) => void;
@@ -127,56 +86,6 @@ export interface DeploymentHandle {
   done: Promise<DeploymentSummary>;
 }
 
-/** A VM named in a summary. */
-export interface SummaryVm {
-  vmid: number;
-  node: string;
-  name: string;
-}
-
-/** How a deployment ended, checked against the cluster. */
-export interface DeploymentSummary {
-  deploymentId: string;
-  classId: string;
-  /** `failed` whenever the cluster does not match the plan; `interrupted` when another process took the deployment over. */
-  status: 'done' | 'failed' | 'interrupted';
-  created: number;
-  kept: number;
-  deleted: number;
-  failed: Array<{ name: string; error: string }>;
-  /** VMs tagged for the class that nothing accounts for and that we did not create: left alone, reported. */
-  orphans: SummaryVm[];
-  /** VMs that exist for the class (or for a failed item) but are not registered in the store. */
-  unregistered: SummaryVm[];
-  /** Names more than one of the class's VMs carry. */
-  duplicates: string[];
-  /** Half-made clones of failed items and leftovers of earlier runs, removed while reconciling. */
-  removed: SummaryVm[];
-  /** Enrolled students who got no VM (fewer seats than students). */
-  unseated: string[];
-  durationMs: number;
-}
-
-interface StoredSpec {
-  spec: ClassSpecInput;
-  plan: ClassPlan;
-}
-
-type Item = DeploymentItemRecord & { role: VmRole | 'replica'; action: PlannedVm['action'] | 'replicate' };
-/** Runs one clone under the deployment's node, storage and global limits. */
-type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
-
-/**
- * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
- * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
- * client's to retry, under the deployment's retry budget.
- */
-const RETRY_ITEM = (error: unknown): boolean =>
-  error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
-
-/** Backoff between attempts of one item. */
-const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };
-
 /**
  * Class deployment: `plan` (what would change), `apply` (take the class's lease, record the
  * deployment and its items, then clone under concurrency limits), `resume` / `startTakeover`
@@ -195,20 +104,37 @@ export class DeploymentEngine {
   readonly #instanceId: string;
   readonly #leaseTtlMs: number;
   readonly #configure: ConfigureStudentVm | undefined;
-  /** Classes whose deployment runs in this process (lease holders are per process), with who started it and when. */
-  readonly #active = new Map<string, { startedBy?: string; startedAt: number }>();
+  readonly #timing: DeploymentTiming;
+  readonly #teardown: TeardownDeps;
+  readonly #registration: RegistrationDeps;
+  readonly #active: DeploymentClaims;
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
+    this.#active = new DeploymentClaims(deps.store);
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#timing = {
+      clock: this.#clock,
+      logger: this.#logger,
+      pollIntervalMs: deps.pollIntervalMs ?? 1000,
+      cloneTimeoutMs: deps.cloneTimeoutMs ?? 30 * 60_000,
+      cloneLostAnswerGraceMs: deps.cloneLostAnswerGraceMs,
+    };
+    this.#teardown = { store: deps.store, timing: this.#timing };
     this.#configure =
       deps.configureStudentVm === false
         ? undefined
         : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
+    this.#registration = {
+      store: deps.store,
+      catalog: deps.catalog,
+      timing: this.#timing,
+      configure: this.#configure,
+    };
   }
 
   /** What applying `spec` would create, keep and delete. Refused while a deployment of the class runs. */
@@ -219,7 +145,7 @@ export class DeploymentEngine {
       this.#active.has(classId) ||
       (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)
     )
-      throw await this.#inProgress(classId);
+      throw await this.#active.inProgress(classId);
     const plan = await planClass(this.#deps, spec);
     await this.#preflight(plan);
     return plan;
@@ -245,60 +171,42 @@ export class DeploymentEngine {
     const classId = plan.spec.classId;
     if (plan.counts.delete > 0 && !options.confirmDeletes)
       throw new DeleteConfirmationRequiredError(classId, deletesOf(plan));
-    if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    // Claimed before the first await: two applies of one class in this process (two teachers in
-    // one bot) would otherwise both pass the check and share this process's lease.
-    this.#active.set(classId, {
+    const claim = {
       ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}),
       startedAt: this.#clock.now(),
-    });
-    let lease: DeploymentLease | undefined;
-    try {
-      await this.#preflight(plan);
-      lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#inProgress(classId);
-      const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
-      if (stale.length > 0) {
-        for (const d of stale) {
-          this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
-          await this.#run(d.id, lease, () => undefined);
+    };
+    return this.#launch(
+      classId,
+      claim,
+      options.onEvent,
+      async (hadStale) => {
+        if (hadStale) {
+          const fresh = await planClass(this.#deps, plan.spec);
+          const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
+          if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
+            throw new PlanChangedError(classId, 'it would now delete other VMs');
+          plan = fresh;
         }
-        const fresh = await planClass(this.#deps, plan.spec);
-        const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
-        if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
-          throw new PlanChangedError(classId, 'it would now delete other VMs');
-        plan = fresh;
-      }
-      const id = randomUUID();
-      const now = this.#clock.now();
-      const record: DeploymentRecord = {
-        id,
-        classId,
-        clusterId: plan.clusterId,
-        spec: { spec: plan.spec, plan } satisfies StoredSpec,
-        status: 'planned',
-        createdBy: plan.spec.requestedBy,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-        error: null,
-        notify: options.notify ?? null,
-      };
-      await this.#deps.store.deployments.create(record, itemsOf(id, plan, now));
-      await this.#deps.store.audit.record({
-        at: now,
-        actor: plan.spec.requestedBy,
-        action: 'class.deploy',
-        target: classId,
-        outcome: 'ok',
-        details: { deploymentId: id, ...plan.counts },
-      });
-      return this.#start(id, classId, lease, options.onEvent);
-    } catch (error) {
-      await lease?.release();
-      this.#active.delete(classId);
-      throw error;
-    }
+        const id = randomUUID();
+        const now = this.#clock.now();
+        await recordDeployment(
+          this.#deps.store,
+          {
+            id,
+            classId,
+            clusterId: plan.clusterId,
+            spec: { spec: plan.spec, plan } satisfies StoredSpec,
+            createdBy: plan.spec.requestedBy,
+            now,
+            notify: options.notify ?? null,
+          },
+          itemsOf(id, plan, now),
+          { action: 'class.deploy', details: { ...plan.counts } },
+        );
+        return id;
+      },
+      () => this.#preflight(plan),
+    );
   }
 
   /** Plans and applies `spec`, waiting for the end. */
@@ -311,48 +219,7 @@ export class DeploymentEngine {
    * runs) and the class's newest base version they are cloned from. Nothing changes yet.
    */
   async planReset(request: ResetRequest): Promise<ResetPlan> {
-    const { classId } = request;
-    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
-    if (!clusterId) throw new VmResetError('no cluster is configured');
-    const base = await currentBaseVersion(this.#deps.store, clusterId, classId);
-    if (!base) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
-    const people = new Map<number, string>();
-    for (const p of await this.#deps.store.classes.listPeople()) people.set(p.id, p.username);
-    const wanted = request.all ? undefined : new Set(request.usernames ?? []);
-    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
-      (a) =>
-        a.clusterId === clusterId &&
-        a.role === 'student' &&
-        a.personId !== null &&
-        (request.vmid === undefined || a.vmid === request.vmid) &&
-        (!wanted || wanted.has(people.get(a.personId) ?? '')),
-    );
-    const resources = new Map((await listVmResources(this.#deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
-    const vms: ResetVm[] = [];
-    for (const a of assignments.sort((x, y) => x.vmid - y.vmid)) {
-      const r = resources.get(a.vmid);
-      const row = await this.#deps.store.inventory.get(clusterId, a.vmid);
-      const name = r?.name ?? row?.name;
-      const node = r?.node ?? row?.node;
-      if (!name || !node) continue;
-      vms.push({
-        name,
-        vmid: a.vmid,
-        personId: a.personId,
-        owner: people.get(a.personId!) ?? null,
-        node,
-        start: r?.status === 'running',
-      });
-    }
-    if (wanted) {
-      const missing = [...wanted].filter((u) => !vms.some((v) => v.owner === u));
-      if (missing.length)
-        throw new VmResetError(
-          `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no VM in ${classId} to reset`,
-          { classId, missing },
-        );
-    }
-    return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
+    return planReset(this.#deps, request);
   }
 
   /**
@@ -389,49 +256,7 @@ export class DeploymentEngine {
    * nodes students are on that need a copy. Nothing changes yet.
    */
   async planPublish(request: PublishRequest): Promise<PublishPlan> {
-    const { classId } = request;
-    const clusterId = request.clusterId ?? this.#deps.clusters.ids()[0];
-    if (!clusterId) throw new VmResetError('no cluster is configured');
-    const api = this.#deps.clusters.get(clusterId);
-    const versions = await classBaseVersions(this.#deps.store, clusterId, classId);
-    if (versions.length === 0)
-      throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
-    const assignments = (await this.#deps.store.classes.assignmentsOfClass(classId)).filter(
-      (a) => a.clusterId === clusterId,
-    );
-    const resources = new Map((await listVmResources(api)).map((r) => [r.vmid, r]));
-    const teacherVm = assignments
-      .filter((a) => a.role === 'teacher')
-      .map((a) => resources.get(a.vmid))
-      .find((r) => r !== undefined && Number(r.template) !== 1);
-    if (!teacherVm)
-      throw new VmResetError(`${classId} has no teacher VM to publish from; deploy the class first`, { classId });
-    const version = Math.max(...versions.map((v) => v.version)) + 1;
-    const running = teacherVm.status === 'running';
-    const mode = request.mode ?? 'shutdown';
-    const config = await pveResources(api).qemu(teacherVm.node, teacherVm.vmid).config();
-    const disk = findBootDisk(config);
-    const storages = disk ? await pveResources(api).storage(teacherVm.node).list({ storage: disk.storage }) : [];
-    const shared = storages.find((x) => x.storage === disk?.storage)?.shared === 1;
-    const studentNodes = new Set(
-      assignments
-        .filter((a) => a.role === 'student')
-        .map((a) => resources.get(a.vmid)?.node)
-        .filter((n): n is string => n !== undefined),
-    );
-    return {
-      kind: 'publish',
-      classId,
-      clusterId,
-      requestedBy: request.requestedBy ?? 'system',
-      version,
-      name: baseVersionName(classId, version),
-      note: request.note ?? null,
-      teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running },
-      mode,
-      snapname: running && mode === 'snapshot' ? `lab-publish-v${version}` : null,
-      replicateTo: shared ? [] : [...studentNodes].filter((n) => n !== teacherVm.node).sort(),
-    };
+    return planPublish(this.#deps, request);
   }
 
   /**
@@ -486,46 +311,48 @@ export class DeploymentEngine {
     options: Pick<ApplyOptions, 'onEvent' | 'notify'>,
     now: number,
   ): Promise<DeploymentHandle> {
-    if (this.#active.has(classId)) throw await this.#inProgress(classId);
-    this.#active.set(classId, { startedBy: requestedBy, startedAt: now });
+    return this.#launch(classId, { startedBy: requestedBy, startedAt: now }, options.onEvent, async () => {
+      const id = randomUUID();
+      await recordDeployment(
+        this.#deps.store,
+        { id, classId, clusterId, spec, createdBy: requestedBy, now, notify: options.notify ?? null },
+        items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
+        audit,
+      );
+      return id;
+    });
+  }
+
+  /**
+   * Claims the class in this process (before the first await, so two applies of one class in one
+   * process — two teachers in one bot — cannot both pass), runs `before`, takes the class's lease,
+   * finishes any deployment of the class a dead process left, then records the new deployment with
+   * `record` and starts it. On any failure the lease and the claim are given up.
+   */
+  async #launch(
+    classId: string,
+    claim: DeploymentClaim,
+    onEvent: ((e: DeploymentEvent) => void) | undefined,
+    record: (hadStale: boolean) => Promise<string>,
+    before?: () => Promise<void>,
+  ): Promise<DeploymentHandle> {
+    if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
+    this.#active.claim(classId, claim);
     let lease: DeploymentLease | undefined;
     try {
+      await before?.();
       lease = await DeploymentLease.acquire(this.#leaseDeps(), classId, this.#instanceId, this.#leaseTtlMs);
-      if (!lease) throw await this.#inProgress(classId);
-      for (const d of (await this.#deps.store.deployments.unfinished()).filter((x) => x.classId === classId)) {
+      if (!lease) throw await this.#active.inProgress(classId);
+      const stale = (await this.#deps.store.deployments.unfinished()).filter((d) => d.classId === classId);
+      for (const d of stale) {
         this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
         await this.#run(d.id, lease, () => undefined);
       }
-      const id = randomUUID();
-      const record: DeploymentRecord = {
-        id,
-        classId,
-        clusterId,
-        spec,
-        status: 'planned',
-        createdBy: requestedBy,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-        error: null,
-        notify: options.notify ?? null,
-      };
-      await this.#deps.store.deployments.create(
-        record,
-        items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
-      );
-      await this.#deps.store.audit.record({
-        at: now,
-        actor: requestedBy,
-        action: audit.action,
-        target: classId,
-        outcome: 'ok',
-        details: { deploymentId: id, ...audit.details },
-      });
-      return this.#start(id, classId, lease, options.onEvent);
+      const id = await record(stale.length > 0);
+      return this.#start(id, classId, lease, onEvent);
     } catch (error) {
       await lease?.release();
-      this.#active.delete(classId);
+      this.#active.release(classId);
       throw error;
     }
   }
@@ -538,7 +365,7 @@ export class DeploymentEngine {
     const out: DeploymentSummary[] = [];
     for (const d of await this.#deps.store.deployments.unfinished()) {
       if (this.#active.has(d.classId)) continue;
-      this.#active.set(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
+      this.#active.claim(d.classId, { startedBy: d.createdBy, startedAt: d.createdAt });
       const lease = await DeploymentLease.acquire(
         this.#leaseDeps(),
         d.classId,
@@ -548,7 +375,7 @@ export class DeploymentEngine {
       const current = lease && (await this.#deps.store.deployments.get(d.id));
       if (!lease || !current || (current.status !== 'planned' && current.status !== 'running')) {
         await lease?.release();
-        this.#active.delete(d.classId);
+        this.#active.release(d.classId);
         continue;
       }
       this.#logger.info('taking over deployment', { deploymentId: d.id, classId: d.classId });
@@ -601,20 +428,6 @@ export class DeploymentEngine {
     return { store: this.#deps.store, clock: this.#clock, logger: this.#logger };
   }
 
-  async #inProgress(classId: string): Promise<DeploymentInProgressError> {
-    const [running] = (await this.#deps.store.deployments.unfinished())
-      .filter((d) => d.classId === classId)
-      .sort((a, b) => b.createdAt - a.createdAt);
-    // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
-    const claimed = this.#active.get(classId);
-    return new DeploymentInProgressError({
-      classId,
-      ...(running
-        ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt }
-        : (claimed ?? {})),
-    });
-  }
-
   #start(
     id: string,
     classId: string,
@@ -632,876 +445,43 @@ export class DeploymentEngine {
     };
     const done = this.#run(id, lease, emit).finally(async () => {
       await lease.release();
-      this.#active.delete(classId);
+      this.#active.release(classId);
       channel.end();
     });
     return { id, events: channel, done };
   }
 
+  /** Runs a recorded deployment to its end: a class deployment, a reset or a publish. */
   async #run(id: string, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
     const started = this.#clock.now();
-    const store = this.#deps.store;
-    const deployment = await store.deployments.get(id);
+    const deployment = await this.#deps.store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
-    if (isResetPlan(deployment.spec)) return this.#runReset(id, deployment.spec, lease, emit);
-    if (isPublishPlan(deployment.spec)) return this.#runItems(id, deployment.spec, lease, emit);
-    const { plan } = deployment.spec as StoredSpec;
-    const classId = plan.spec.classId;
-    const api = this.#budgetedApi(plan.clusterId);
-    const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
-    await store.deployments.update(id, { status: 'running' }, this.#clock.now());
-    emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
-    const failures: Array<{ name: string; error: string }> = [];
-    const removed: SummaryVm[] = [];
-
-    const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
-      this.#attemptItem(
-        { deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' },
-        work,
-        async () => {
-          const gone = await this.#removeHalfMade(api, plan, id, item).catch((e: unknown) =>
-            this.#logger.warn('could not remove a half-made VM', { name: item.name, error: e }),
-          );
-          if (gone) removed.push(gone);
-        },
-      );
-    const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
-    const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
-
-    // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
-    // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
-    // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
-    const throttle = new DeploymentThrottle(this.#limits);
-    const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
-    const slot =
-      (node: string) =>
-      <T>(work: () => Promise<T>) =>
-        throttle.run(node, storageKey(node), work);
-    const teacherWork = Promise.all(
-      byRole('teacher').map((t) => guard(t, () => this.#ensureVm(api, plan, id, t, plan.source, emit, slot(t.node!)))),
-    );
-    const studentChain = async (): Promise<void> => {
-      const [baseItem] = byRole('base');
-      if (baseItem)
-        await guard(baseItem, () => this.#ensureVm(api, plan, id, baseItem, plan.source, emit, slot(baseItem.node!)));
-      const base = baseItem ? await itemState(baseItem.name) : undefined;
-      if (base?.status !== 'done' || base.vmid === null) return;
-      const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
-      await Promise.all(
-        byRole('replica').map((r) =>
-          slot(r.node!)(() =>
-            guard(r, () => this.#ensureReplica(api, plan, id, r, { node: base.node!, vmid: base.vmid! }, emit)),
-          ),
-        ),
-      );
-      for (const r of byRole('replica')) {
-        const state = await itemState(r.name);
-        if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
-      }
-      await Promise.all(
-        byRole('student').map((s) =>
-          guard(s, async () => {
-            const sourceNode = plan.storage.shared ? base.node! : s.node!;
-            const sourceVmid = copies[sourceNode];
-            if (sourceVmid === undefined && s.vmid === null)
-              throw new InvalidDeploymentError(
-                `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
-              );
-            await this.#ensureVm(
-              api,
-              plan,
-              id,
-              s,
-              { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
-              emit,
-              slot(s.node!),
-            );
-          }),
-        ),
-      );
-    };
-    await Promise.all([teacherWork, studentChain()]);
-
-    // Scale-down, confirmed when the plan was applied: only VMs that are still the class's.
-    for (const d of items.filter((i) => i.action === 'delete')) {
-      await guard(d, async () => {
-        if (d.vmid !== null) {
-          const resource = (await listVmResources(api)).find((r) => r.vmid === d.vmid);
-          const assignments = await this.#classAssignments(plan.clusterId, classId);
-          if (resource && !ownedByClass({ vmid: resource.vmid, tags: resource.tags }, classId, assignments))
-            throw new InvalidDeploymentError(
-              `${d.name} (${d.vmid}) no longer belongs to ${classId}; it was left alone`,
-            );
-          if (resource) await this.#destroyGuest(api, plan.clusterId, resource.node, d.vmid);
-        }
-        await store.deployments.updateItem(id, d.name, { status: 'deleted', updatedAt: this.#clock.now() });
-        emit({ type: 'deleted', deploymentId: id, name: d.name, vmid: d.vmid ?? 0 });
-      });
+    const spec = deployment.spec;
+    if (isResetPlan(spec) || isPublishPlan(spec)) {
+      const deps = { store: this.#deps.store, timing: this.#timing, limits: this.#limits, configure: this.#configure };
+      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), id, spec, lease, emit);
     }
-
-    const finalItems = await store.deployments.items(id);
-    const base: Omit<DeploymentSummary, 'status' | 'orphans' | 'unregistered' | 'duplicates' | 'durationMs'> = {
-      deploymentId: id,
-      classId,
-      created: finalItems.filter(
-        (i) =>
-          i.status === 'done' &&
-          (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create'),
-      ).length,
-      kept: plan.counts.keep,
-      deleted: finalItems.filter((i) => i.status === 'deleted').length,
-      failed: failures,
-      removed,
-      unseated: plan.unseated ?? [],
-    };
-    if (lease.lost) {
-      const summary: DeploymentSummary = {
-        ...base,
-        status: 'interrupted',
-        orphans: [],
-        unregistered: [],
-        duplicates: [],
-        durationMs: this.#clock.now() - started,
-      };
-      emit({
-        type: 'done',
-        deploymentId: id,
-        status: 'interrupted',
-        created: summary.created,
-        kept: summary.kept,
-        deleted: summary.deleted,
-        failed: failures.length,
-        durationMs: summary.durationMs,
-      });
-      return summary;
-    }
-    const check = await this.#reconcile(api, plan, id, finalItems);
-    removed.push(...check.removed);
-    const problems = [
-      ...failures.map((f) => `${f.name}: ${f.error}`),
-      ...check.missing.map((m) => `${m} is missing on the cluster`),
-      ...check.orphans.map((o) => `orphan ${o.name} (${o.vmid}) on ${o.node}`),
-      ...check.unregistered.map((o) => `unregistered ${o.name} (${o.vmid}) on ${o.node}`),
-      ...check.duplicates.map((n) => `more than one VM is named ${n}`),
-    ];
-    const status = problems.length ? 'failed' : 'done';
-    const finishedAt = this.#clock.now();
-    await store.deployments.update(
-      id,
-      { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null },
-      finishedAt,
-    );
-    const summary: DeploymentSummary = {
-      ...base,
-      status,
-      orphans: check.orphans,
-      unregistered: check.unregistered,
-      duplicates: check.duplicates,
-      durationMs: finishedAt - started,
-    };
-    emit({
-      type: 'done',
-      deploymentId: id,
-      status,
-      created: summary.created,
-      kept: summary.kept,
-      deleted: summary.deleted,
-      failed: failures.length,
-      durationMs: summary.durationMs,
-    });
-    return summary;
-  }
-
-  #runReset(
-    id: string,
-    plan: ResetPlan,
-    lease: DeploymentLease,
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<DeploymentSummary> {
-    return this.#runItems(id, plan, lease, emit);
-  }
-
-  /** Runs a reset or a publish: its items under the limits (a publish's copies after its base), then prunes unused old bases. */
-  async #runItems(
-    id: string,
-    plan: ResetPlan | PublishPlan,
-    lease: DeploymentLease,
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<DeploymentSummary> {
-    const started = this.#clock.now();
-    const store = this.#deps.store;
-    const api = this.#budgetedApi(plan.clusterId);
-    await store.deployments.update(id, { status: 'running' }, started);
-    const items = await store.deployments.items(id);
-    emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
-    const failures: Array<{ name: string; error: string }> = [];
+    const { plan } = spec as StoredSpec;
     const deps = {
-      store,
-      clock: this.#clock,
-      logger: this.#logger,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      cloneTimeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-      configure: this.#configure,
+      store: this.#deps.store,
+      timing: this.#timing,
+      limits: this.#limits,
+      registration: this.#registration,
     };
-    const throttle = new DeploymentThrottle(this.#limits);
-    const work = plan.kind === 'reset' ? resetOneVm : publishItem;
-    const phases =
-      plan.kind === 'reset'
-        ? [items]
-        : [items.filter((i) => i.kind === 'base'), items.filter((i) => i.kind !== 'base')];
-    for (const phase of phases)
-      await Promise.all(
-        phase.map((item) =>
-          throttle.run(item.node ?? '', item.node ?? '', () =>
-            this.#attemptItem(
-              { deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' },
-              () => work(deps, api, plan as never, id, item, emit),
-            ),
-          ),
-        ),
-      );
-    const finalItems = await store.deployments.items(id);
-    const created = finalItems.filter((i) => i.status === 'done').length;
-    const interrupted = lease.lost;
-    let deleted = 0;
-    if (!interrupted && plan.kind === 'reset' && failures.length === 0) {
-      deleted = await this.#pruneOldBases(api, plan.clusterId, plan.classId, emit, id).catch((error: unknown) => {
-        this.#logger.warn('could not remove unused old base versions', { classId: plan.classId, error });
-        return 0;
-      });
-    }
-    const status: DeploymentSummary['status'] = interrupted ? 'interrupted' : failures.length ? 'failed' : 'done';
-    const finishedAt = this.#clock.now();
-    if (status !== 'interrupted')
-      await store.deployments.update(
-        id,
-        {
-          status,
-          finishedAt,
-          error: failures.length
-            ? failures
-                .map((f) => `${f.name}: ${f.error}`)
-                .join('; ')
-                .slice(0, 2000)
-            : null,
-        },
-        finishedAt,
-      );
-    const summary: DeploymentSummary = {
-      deploymentId: id,
-      classId: plan.classId,
-      status,
-      created,
-      kept: 0,
-      deleted,
-      failed: failures,
-      orphans: [],
-      unregistered: [],
-      duplicates: [],
-      removed: [],
-      unseated: [],
-      durationMs: finishedAt - started,
-    };
-    emit({
-      type: 'done',
-      deploymentId: id,
-      status,
-      created,
-      kept: 0,
-      deleted,
-      failed: failures.length,
-      durationMs: summary.durationMs,
-    });
-    return summary;
-  }
-
-  /**
-   * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
-   * (PVE refuses to delete a base a linked clone uses; a refusal keeps the copy). Returns how many.
-   */
-  async #pruneOldBases(
-    api: PveApi,
-    clusterId: string,
-    classId: string,
-    emit: (e: DeploymentEvent) => void,
-    deploymentId: string,
-  ): Promise<number> {
-    const usage = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
-    let deleted = 0;
-    for (const v of usage.filter((u) => !u.current && u.users.length === 0)) {
-      let kept = 0;
-      for (const [node, vmid] of Object.entries(v.copies)) {
-        try {
-          await this.#destroyGuest(api, clusterId, node, vmid);
-        } catch (error) {
-          if (error instanceof PveHttpError && /still in use|linked clone/i.test(error.pveMessage)) {
-            kept++;
-            continue;
-          }
-          throw error;
-        }
-        deleted++;
-        emit({ type: 'deleted', deploymentId, name: `${v.name}@${node}`, vmid });
-        const rest = (await this.#deps.store.templateInventory.list({ clusterId }))
-          .filter((t) => !(t.node === node && t.vmid === vmid))
-          .map((t) => ({ node: t.node, vmid: t.vmid }));
-        await this.#deps.store.templateInventory.markVanished(clusterId, rest, this.#clock.now());
-        const template = await this.#deps.store.templates.getByName(v.name);
-        if (template) {
-          await this.#deps.store.templates.removeMapping(template.id, clusterId, node);
-          if ((await this.#deps.store.templates.mappings(template.id)).length === 0)
-            await this.#deps.store.templates.delete(template.id);
-        }
-      }
-      if (kept === 0) {
-        await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
-        await this.#deps.store.audit.record({
-          at: this.#clock.now(),
-          actor: 'system',
-          action: 'class.base-version.delete',
-          target: classId,
-          outcome: 'ok',
-          details: { version: v.version, name: v.name },
-        });
-        this.#logger.info('removed an unused old base version', { classId, name: v.name });
-      }
-    }
-    return deleted;
-  }
-
-  /**
-   * Runs one item's work, attempting it twice more (with backoff) after a `RETRY_ITEM` outcome. A final failure is
-   * recorded on the item, emitted and logged, then `onFailed` runs; nothing is retried once the
-   * lease is lost, and an item already done (or deleted) is skipped.
-   */
-  async #attemptItem(
-    run: {
-      deploymentId: string;
-      item: DeploymentItemRecord;
-      lease: DeploymentLease;
-      emit: (e: DeploymentEvent) => void;
-      failures: Array<{ name: string; error: string }>;
-      logMessage: string;
-    },
-    work: () => Promise<void>,
-    onFailed?: () => Promise<void>,
-  ): Promise<void> {
-    const { deploymentId, item, lease, emit, failures } = run;
-    const store = this.#deps.store;
-    if (item.status === 'done' || item.status === 'deleted') return;
-    for (let attempt = 1; ; attempt++) {
-      if (lease.lost) return;
-      try {
-        await store.deployments.updateItem(deploymentId, item.name, {
-          attempt: item.attempt + attempt,
-          updatedAt: this.#clock.now(),
-        });
-        await work();
-        return;
-      } catch (error) {
-        if (attempt < 3 && RETRY_ITEM(error)) {
-          await this.#clock.sleep(backoffDelay(attempt, ITEM_BACKOFF));
-          continue;
-        }
-        const message = error instanceof Error ? error.message : String(error);
-        failures.push({ name: item.name, error: message });
-        await store.deployments.updateItem(deploymentId, item.name, {
-          status: 'failed',
-          error: message.slice(0, 1000),
-          updatedAt: this.#clock.now(),
-        });
-        emit({
-          type: 'failed',
-          deploymentId,
-          name: item.name,
-          reason: message,
-          ...(error instanceof LabError ? { code: error.code } : {}),
-        });
-        this.#logger.error(run.logMessage, { deploymentId, name: item.name, error });
-        await onFailed?.();
-        return;
-      }
-    }
-  }
-
-  /**
-   * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
-   * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
-   * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
-   */
-  async #ensureVm(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    source: { node: string; vmid: number },
-    emit: (e: DeploymentEvent) => void,
-    cloneSlot: CloneSlot,
-  ): Promise<void> {
-    const role = item.role === 'replica' ? 'base' : item.role;
-    let state = await this.#recordedGuest(api, plan, item);
-    const adopted = state !== undefined;
-    if (!state) {
-      const node = item.node ?? source.node;
-      const result = await cloneSlot(() => {
-        emit({ type: 'cloning', deploymentId, name: item.name, node });
-        return cloneVm(api, {
-          source,
-          name: item.name,
-          mode: role === 'teacher' ? 'full' : 'auto',
-          ...(node !== source.node ? { target: node } : {}),
-          description: creationMarker(plan.spec.classId, role, deploymentId),
-          ...this.#cloneTiming(),
-          onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
-          onProgress: (p) => {
-            if (p.phase === 'cloning' && p.percent !== undefined)
-              emit({
-                type: 'cloning',
-                deploymentId,
-                name: item.name,
-                node,
-                ...(p.vmid ? { vmid: p.vmid } : {}),
-                percent: p.percent,
-              });
-          },
-        });
-      });
-      state = await this.#settled(api, result.vmid, result.node);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
-    }
-    const vmid = item.vmid!;
-    emit({ type: 'verifying', deploymentId, name: item.name, vmid });
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      status: 'verifying',
-      vmid,
-      node: state.node,
-      updatedAt: this.#clock.now(),
-    });
-    if (!findBootDisk(state.config))
-      throw new CloneMissingDiskError({
-        clusterId: plan.clusterId,
-        node: state.node,
-        vmid,
-        sourceVmid: source.vmid,
-        config: state.config,
-      });
-    if (role === 'student' && item.action === 'create' && this.#configure) {
-      // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
-      state = {
-        node: state.node,
-        config: await this.#configure(api, {
-          classId: plan.spec.classId,
-          clusterId: plan.clusterId,
-          node: state.node,
-          vmid,
-          personId: item.personId,
-          config: state.config,
-        }),
-      };
-    }
-    state = await this.#tagAndConvert(api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
-    await this.#register(plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
-    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
-  }
-
-  /**
-   * A copy of the class base template on another node: recorded before its clone, tagged, moved
-   * there (local storage: clone beside the base, then migrate offline), converted and registered.
-   * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
-   */
-  async #ensureReplica(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    base: { node: string; vmid: number },
-    emit: (e: DeploymentEvent) => void,
-  ): Promise<void> {
-    const target = item.node!;
-    let state = await this.#recordedGuest(api, plan, item);
-    const adopted = state !== undefined;
-    if (!state) {
-      emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-      const result = await cloneVm(api, {
-        source: base,
-        name: baseVmName(plan.spec.classId),
-        mode: 'full',
-        ...(plan.storage.shared ? { target } : {}),
-        description: creationMarker(plan.spec.classId, 'base', deploymentId),
-        ...this.#cloneTiming(),
-        onAllocated: (vmid) => this.#recordVmid(deploymentId, item, vmid),
-      });
-      state = await this.#settled(api, result.vmid, result.node);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
-    }
-    const vmid = item.vmid!;
-    const baseTemplate = await this.#deps.store.templates.getByName(baseVmName(plan.spec.classId));
-    const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
-    if (state.node !== target) {
-      if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-      emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-      await waitForTask(
-        api,
-        await pveResources(api).qemu(state.node, vmid).migrate({ target }),
-        this.#taskOptions(3_600_000),
-      );
-      state = await this.#settled(api, vmid);
-      if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
-    }
-    state = await this.#tagAndConvert(api, state, vmid, tags, true);
-    await this.#register(plan, deploymentId, item, state, vmid, { isReplica: true });
-    emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
-  }
-
-  /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
-  async #recordedGuest(api: PveApi, plan: ClassPlan, item: Item): Promise<GuestState | undefined> {
-    if (item.vmid === null) return undefined;
-    const state = await this.#settled(api, item.vmid, item.node ?? undefined);
-    if (!state) return undefined;
-    const marker = readCreationMarker(state.config.description);
-    const ours =
-      item.action === 'keep' ||
-      marker?.classId === plan.spec.classId ||
-      hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
-    if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
-    if (ours && item.action === 'keep') return state;
-    this.#logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', {
-      name: item.name,
-      vmid: item.vmid,
-      found: state.config.name,
-    });
-    return undefined;
-  }
-
-  async #recordVmid(deploymentId: string, item: Item, vmid: number): Promise<void> {
-    item.vmid = vmid;
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      status: 'cloning',
-      vmid,
-      updatedAt: this.#clock.now(),
-    });
-  }
-
-  #cloneTiming() {
-    return {
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      timeoutMs: this.#deps.cloneTimeoutMs ?? 30 * 60_000,
-      ...(this.#deps.cloneLostAnswerGraceMs !== undefined
-        ? { lostAnswerGraceMs: this.#deps.cloneLostAnswerGraceMs }
-        : {}),
-      clock: this.#clock,
-      logger: this.#logger,
-    };
-  }
-
-  #taskOptions(timeoutMs: number) {
-    const poll = this.#deps.pollIntervalMs ?? 1000;
-    return { clock: this.#clock, timeoutMs, pollIntervalMs: Math.min(250, poll), maxPollIntervalMs: poll };
-  }
-
-  #settled(api: PveApi, vmid: number, node?: string): Promise<GuestState | undefined> {
-    return settledGuest(api, vmid, {
-      clock: this.#clock,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      deadline: this.#clock.now() + (this.#deps.cloneTimeoutMs ?? 30 * 60_000),
-      ...(node ? { node } : {}),
-    });
-  }
-
-  async #tagAndConvert(
-    api: PveApi,
-    state: GuestState,
-    vmid: number,
-    tags: string,
-    template: boolean,
-  ): Promise<GuestState> {
-    if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-    let config: Record<string, unknown> = { ...state.config, tags };
-    if (template && Number(config.template) !== 1) {
-      await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), this.#taskOptions(120_000));
-      const settled = await this.#settled(api, vmid, state.node);
-      config = { ...(settled?.config ?? config), tags };
-    }
-    return { node: state.node, config };
-  }
-
-  async #register(
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-    state: GuestState,
-    vmid: number,
-    template?: { isReplica: boolean },
-  ): Promise<void> {
-    const now = this.#clock.now();
-    const role: VmRole = item.role === 'replica' ? 'base' : item.role;
-    const { node, config } = state;
-    // Read outside the transaction: on SQLite the transaction holds the only connection.
-    const sourceTemplate = template ? await this.#deps.catalog.get(plan.templateName) : undefined;
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([
-        inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
-      ]);
-      await tx.classes.assignVm(
-        { clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role },
-        now,
-      );
-      if (template) {
-        const name = baseVmName(plan.spec.classId);
-        await tx.templateInventory.upsert({
-          clusterId: plan.clusterId,
-          node,
-          vmid,
-          name,
-          isReplica: template.isReplica,
-          sourceVmid: plan.source.vmid,
-          sourceNode: plan.source.node,
-          isClassTemplate: true,
-          classId: plan.spec.classId,
-          lastVerifiedAt: now,
-          health: 'ok',
-          vanishedAt: null,
-        });
-        if (
-          !template.isReplica &&
-          (await tx.classes.getClass(plan.spec.classId)) &&
-          !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)
-        ) {
-          // The first base version, listed by `/lab versions` with the others.
-          await tx.classLifecycle.addBaseVersion({
-            classId: plan.spec.classId,
-            version: 1,
-            name,
-            clusterId: plan.clusterId,
-            sourceVmid: plan.source.vmid,
-            snapshot: null,
-            note: `from template ${plan.templateName}`,
-            createdBy: plan.spec.requestedBy,
-            createdAt: now,
-          });
-        }
-        const existing = await tx.templates.getByName(name);
-        if (!existing) {
-          const { memory, cores } = sourceTemplate!.record;
-          await tx.templates.create(
-            { name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false },
-            [{ clusterId: plan.clusterId, node, vmid }],
-            now,
-          );
-        } else if (
-          !(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)
-        ) {
-          await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
-        }
-      }
-      await tx.deployments.updateItem(deploymentId, item.name, {
-        status: 'done',
-        vmid,
-        node,
-        error: null,
-        updatedAt: now,
-      });
-    });
-  }
-
-  /** Removes the VM a failed item made, when it is ours (its marker names this deployment) and unregistered. */
-  async #removeHalfMade(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    item: Item,
-  ): Promise<SummaryVm | undefined> {
-    const vmid =
-      (await this.#deps.store.deployments.items(deploymentId)).find((i) => i.name === item.name)?.vmid ?? null;
-    if (vmid === null || (await this.#deps.store.classes.assignment(plan.clusterId, vmid))) return undefined;
-    const state = await settledGuest(api, vmid, {
-      clock: this.#clock,
-      pollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      deadline: this.#clock.now() + 10 * 60_000,
-    });
-    if (
-      !state ||
-      readCreationMarker(state.config.description)?.deploymentId !== deploymentId ||
-      Number(state.config.template) === 1
-    )
-      return undefined;
-    await this.#destroyGuest(api, plan.clusterId, state.node, vmid);
-    await this.#deps.store.deployments.updateItem(deploymentId, item.name, {
-      vmid: null,
-      updatedAt: this.#clock.now(),
-    });
-    this.#logger.info('removed the half-made VM of a failed item', { name: item.name, vmid });
-    return { vmid, node: state.node, name: String(state.config.name ?? item.name) };
-  }
-
-  /**
-   * Compares the store with the cluster after a run: every item that is done exists, every VM
-   * tagged for the class is registered, no name is taken twice. Leftovers we created (our
-   * creation marker, unregistered) are removed; anything else is reported, never deleted.
-   */
-  async #reconcile(
-    api: PveApi,
-    plan: ClassPlan,
-    deploymentId: string,
-    items: DeploymentItemRecord[],
-  ): Promise<{
-    orphans: SummaryVm[];
-    unregistered: SummaryVm[];
-    duplicates: string[];
-    missing: string[];
-    removed: SummaryVm[];
-  }> {
-    const classId = plan.spec.classId;
-    const resources = await completeFreshResources(api, await listVmResources(api));
-    const assignments = await this.#classAssignments(plan.clusterId, classId);
-    const present = new Map(resources.filter((r) => r.type === 'qemu').map((r) => [r.vmid, r]));
-    const summaryVm = (r: VmResource): SummaryVm => ({ vmid: r.vmid, node: r.node, name: r.name ?? `VM ${r.vmid}` });
-    const missing = items
-      .filter((i) => i.status === 'done' && i.kind !== 'delete' && (i.vmid === null || !present.has(i.vmid)))
-      .map((i) => i.name);
-    const accounted = new Set(items.filter((i) => i.status === 'done' && i.vmid !== null).map((i) => i.vmid!));
-    const orphans: SummaryVm[] = [];
-    const unregistered: SummaryVm[] = [];
-    const removed: SummaryVm[] = [];
-    for (const r of resources.filter((x) => x.type === 'qemu' && hasClassTag(x, classId))) {
-      if (assignments.has(r.vmid) || accounted.has(r.vmid)) continue;
-      const state = await this.#settled(api, r.vmid).catch(() => undefined);
-      const marker = readCreationMarker(state?.config.description);
-      if (state && marker?.classId === classId && Number(state.config.template) !== 1) {
-        await this.#destroyGuest(api, plan.clusterId, state.node, r.vmid);
-        removed.push(summaryVm(r));
-      } else orphans.push(summaryVm(r));
-    }
-    for (const item of items.filter((i) => i.status === 'failed' && i.vmid !== null)) {
-      const r = present.get(item.vmid!);
-      if (r && !assignments.has(r.vmid) && !removed.some((x) => x.vmid === r.vmid)) unregistered.push(summaryVm(r));
-    }
-    for (const vmid of accounted) {
-      const r = present.get(vmid);
-      if (r && !assignments.has(vmid) && !items.some((i) => i.vmid === vmid && i.kind === 'delete'))
-        unregistered.push(summaryVm(r));
-    }
-    const names = new Map<string, number>();
-    for (const r of resources.filter(
-      (x) => x.type === 'qemu' && x.name && (assignments.has(x.vmid) || hasClassTag(x, classId)),
-    )) {
-      const key = Number(r.template) === 1 ? `${r.name}@${r.node}` : r.name!;
-      names.set(key, (names.get(key) ?? 0) + 1);
-    }
-    const duplicates = [...names].filter(([, n]) => n > 1).map(([name]) => name);
-    if (orphans.length || unregistered.length || duplicates.length || missing.length)
-      this.#logger.warn('the cluster does not match the deployment', {
-        deploymentId,
-        orphans,
-        unregistered,
-        duplicates,
-        missing,
-      });
-    return { orphans, unregistered, duplicates, missing, removed };
-  }
-
-  async #classAssignments(clusterId: string, classId: string) {
-    return new Map(
-      (await this.#deps.store.classes.assignmentsOfClass(classId))
-        .filter((a) => a.clusterId === clusterId)
-        .map((a) => [a.vmid, a]),
-    );
-  }
-
-  /** Stops (if running) and purges one VM, and takes it out of the store. */
-  async #destroyGuest(api: PveApi, clusterId: string, node: string, vmid: number): Promise<void> {
-    const status = await pveResources(api)
-      .qemu(node, vmid)
-      .status()
-      .catch((error: unknown) => {
-        if (error instanceof PveHttpError && /does not exist/.test(error.pveMessage)) return undefined;
-        throw error;
-      });
-    if (status) {
-      if (status.status === 'running')
-        await waitForTask(api, await pveResources(api).qemu(node, vmid).stop(), this.#taskOptions(300_000));
-      await waitForTask(
-        api,
-        await pveResources(api).qemu(node, vmid).delete({ purge: true, 'destroy-unreferenced-disks': true }),
-        this.#taskOptions(600_000),
-      );
-    }
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.classes.unassignVm(clusterId, vmid);
-      await tx.inventory.update(clusterId, vmid, { goneAt: this.#clock.now() });
-    });
+    return runClassDeployment(deps, this.#budgetedApi(plan.clusterId), { id, plan, started }, lease, emit);
   }
 
   /** Stops and purges one VM and forgets it. */
   async destroyVm(clusterId: string, vmid: number, actor = 'system'): Promise<void> {
-    const api = this.#deps.clusters.get(clusterId);
-    const vm = (await listVmResources(api)).find((r) => r.vmid === vmid);
-    await this.#destroyGuest(api, clusterId, vm?.node ?? '', vmid);
-    await this.#deps.store.audit.record({
-      at: this.#clock.now(),
-      actor,
-      action: 'vm.destroy',
-      target: `${clusterId}/${vmid}`,
-      outcome: 'ok',
-      details: {},
-    });
+    await destroyVm(this.#teardown, this.#deps.clusters.get(clusterId), clusterId, vmid, actor);
   }
 
   /**
    * Takes an existing VM into a class explicitly (`lab adopt`): tags it for the class and role and
    * assigns it (to `personId` for a student VM). The way to resolve a `VmNameConflictError`.
    */
-  async adoptVm(input: {
-    clusterId: string;
-    vmid: number;
-    classId: string;
-    role?: 'student' | 'teacher';
-    personId?: number | null;
-    actor?: string;
-  }): Promise<{ node: string; name: string }> {
-    const api = this.#deps.clusters.get(input.clusterId);
-    const state = await this.#settled(api, input.vmid);
-    if (!state) throw new UnknownVmError(input.clusterId, input.vmid);
-    if (Number(state.config.template) === 1)
-      throw new InvalidDeploymentError(`VM ${input.vmid} is a template; only VMs can be adopted`, { vmid: input.vmid });
-    const role = input.role ?? 'student';
-    const other = await this.#deps.store.classes.assignment(input.clusterId, input.vmid);
-    if (other?.classId && other.classId !== input.classId)
-      throw new InvalidDeploymentError(
-        `VM ${input.vmid} belongs to class ${other.classId}; it cannot be adopted by ${input.classId}`,
-        { vmid: input.vmid },
-      );
-    const tags = classTags(input.classId, role);
-    await this.#tagAndConvert(api, state, input.vmid, tags, false);
-    const now = this.#clock.now();
-    await this.#deps.store.transaction(async (tx) => {
-      await tx.inventory.upsertMany([
-        inventoryRowFromConfig(
-          { clusterId: input.clusterId, node: state.node, vmid: input.vmid, now },
-          { ...state.config, tags },
-          findBootDisk(state.config)?.key,
-        ),
-      ]);
-      await tx.classes.assignVm(
-        {
-          clusterId: input.clusterId,
-          vmid: input.vmid,
-          personId: input.personId ?? null,
-          classId: input.classId,
-          role,
-        },
-        now,
-      );
-      await tx.audit.record({
-        at: now,
-        actor: input.actor ?? 'system',
-        action: 'vm.adopt',
-        target: `${input.clusterId}/${input.vmid}`,
-        outcome: 'ok',
-        details: { classId: input.classId, role, personId: input.personId ?? null },
-      });
-    });
-    return { node: state.node, name: String(state.config.name ?? input.vmid) };
+  async adoptVm(input: AdoptVmRequest): Promise<{ node: string; name: string }> {
+    return adoptVm({ store: this.#deps.store, timing: this.#timing }, this.#deps.clusters.get(input.clusterId), input);
   }
 
   /**
@@ -1515,87 +495,8 @@ export class DeploymentEngine {
   ): Promise<{ destroyed: number[] }> {
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
     if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now()))
-      throw await this.#inProgress(classId);
+      throw await this.#active.inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
-    const destroyed: number[] = [];
-    for (const clusterId of clusterIds) {
-      const api = this.#deps.clusters.get(clusterId);
-      const assignments = await this.#classAssignments(clusterId, classId);
-      const vms = (await listVmResources(api)).filter(
-        (r) => r.type === 'qemu' && ownedByClass({ vmid: r.vmid, tags: r.tags }, classId, assignments),
-      );
-      const ordered = [...vms.filter((v) => Number(v.template) !== 1), ...vms.filter((v) => Number(v.template) === 1)];
-      for (const vm of ordered) {
-        await this.#destroyGuest(api, clusterId, vm.node, vm.vmid);
-        destroyed.push(vm.vmid);
-        options.onEvent?.({ type: 'deleted', deploymentId: '', name: vm.name ?? String(vm.vmid), vmid: vm.vmid });
-      }
-      const templates = (await this.#deps.store.templateInventory.list({ clusterId }))
-        .filter((t) => t.classId !== classId)
-        .map((t) => ({ node: t.node, vmid: t.vmid }));
-      await this.#deps.store.templateInventory.markVanished(clusterId, templates, this.#clock.now());
-    }
-    const base = await this.#deps.store.templates.getByName(baseVmName(classId));
-    if (base) await this.#deps.store.templates.delete(base.id);
-    for (const v of await this.#deps.store.classLifecycle.baseVersions(classId)) {
-      await this.#deps.store.classLifecycle.removeBaseVersion(classId, v.version);
-      const published = v.version > 1 ? await this.#deps.store.templates.getByName(v.name) : undefined;
-      if (published) await this.#deps.store.templates.delete(published.id);
-    }
-    await this.#deps.store.audit.record({
-      at: this.#clock.now(),
-      actor: options.actor ?? 'system',
-      action: 'class.destroy',
-      target: classId,
-      outcome: 'ok',
-      details: { destroyed },
-    });
-    return { destroyed };
+    return destroyClassVms({ ...this.#teardown, clusters: this.#deps.clusters }, classId, clusterIds, options);
   }
-}
-
-/** The VMs a plan deletes, with their owners. */
-function deletesOf(plan: ClassPlan): Array<{ name: string; vmid: number | null; owner: string | null }> {
-  return [plan.base, ...plan.vms]
-    .filter((v) => v.action === 'delete')
-    .map((v) => ({ name: v.name, vmid: v.vmid, owner: v.owner ?? null }));
-}
-
-/** The durable items of a plan: one per VM to create, keep or delete, one per base copy to make. */
-function itemsOf(deploymentId: string, plan: ClassPlan, now: number): DeploymentItemRecord[] {
-  const items: DeploymentItemRecord[] = [];
-  const names = new Set<string>();
-  const push = (
-    vm: Pick<PlannedVm, 'name' | 'personId' | 'node' | 'vmid'>,
-    kind: DeploymentItemRecord['kind'],
-  ): void => {
-    const name = names.has(vm.name) ? `${vm.name}#${vm.vmid}` : vm.name;
-    names.add(name);
-    items.push({
-      deploymentId,
-      name,
-      kind,
-      personId: vm.personId,
-      node: vm.node,
-      vmid: vm.vmid,
-      status: 'pending',
-      attempt: 0,
-      error: null,
-      updatedAt: now,
-    });
-  };
-  push(plan.base, 'base');
-  for (const node of plan.replicateBaseTo)
-    push({ name: `${plan.base.name}@${node}`, personId: null, node, vmid: null }, 'replica');
-  for (const vm of plan.vms) push(vm, vm.action === 'delete' ? 'delete' : vm.role);
-  return items;
-}
-
-function annotate(record: DeploymentItemRecord, plan: ClassPlan): Item {
-  const role: Item['role'] =
-    record.kind === 'delete' ? (plan.vms.find((v) => v.vmid === record.vmid)?.role ?? 'student') : record.kind;
-  const planned = [plan.base, ...plan.vms].find((v) => v.name === record.name);
-  const action: Item['action'] =
-    record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
-  return { ...record, role, action };
 }

@@ -4,22 +4,17 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { createTcpPortProbe, type PortProbe } from '../ports/port-probe.js';
-import type { PveApi } from '../ports/pve-api.js';
-import type { SyncStateRecord, VmInventoryRecord } from '../store/records.js';
+import type { SyncStateRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { listVmResources, type VmResource } from '../templates/template-inventory.js';
+import { listVmResources } from '../templates/template-inventory.js';
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
-import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
-import { pickGuestIp } from './guest-agent-ip.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
-import { UnconfirmedEmptyClusterError } from './inventory-errors.js';
-import { categoryOf } from './inventory-row.js';
-import { pveResources } from '../pve/pve-resources.js';
-
-const NO_AGENT = 'guest agent: not configured';
-const LEASE = 'sync-leader';
+import { confirmEmptyCluster } from './empty-cluster-check.js';
+import { diffResource, storeInventory } from './inventory-diff.js';
+import { SyncScheduler } from './sync-scheduler.js';
+import { VmDetailFetcher } from './vm-detail-fetch.js';
 
 /** Settings of the sync engine; every one has a default. */
 export interface SyncEngineOptions {
@@ -72,7 +67,6 @@ export interface ClusterSyncReport {
   durationMs: number;
 }
 
-const key = (clusterId: string, vmid: number): string => `${clusterId}/${vmid}`;
 const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /**
@@ -89,23 +83,14 @@ export class SyncEngine {
   readonly #observer: LabObserver | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #probe: PortProbe;
-  /** VMs that are new or whose hardware, name or node changed: the next full sync reads their config. */
-  readonly #pendingConfig = new Set<string>();
-  /** VMs that started, moved or are new: the next full sync asks their guest agent for the IP. */
-  readonly #pendingAgent = new Set<string>();
-  /** VMs whose ports are probed at their next agent read, whatever the probe's age (`refreshVm`). */
-  readonly #pendingProbe = new Set<string>();
+  readonly #details: VmDetailFetcher;
   readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
-  #loop: Promise<void> | undefined;
-  #stop: AbortController | undefined;
-  #isLeader = false;
+  readonly #scheduler: SyncScheduler;
 
   constructor(options: SyncEngineOptions) {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });
-    this.#probe = options.probe ?? createTcpPortProbe();
     this.#observer = options.observer;
     this.#o = {
       store: options.store,
@@ -122,16 +107,34 @@ export class SyncEngine {
     };
     for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const)
       assertTimerMs(this.#o[key], `sync ${key}`);
+    this.#details = new VmDetailFetcher({
+      probe: options.probe ?? createTcpPortProbe(),
+      detailConcurrency: this.#o.detailConcurrency,
+      probeConcurrency: this.#o.probeConcurrency,
+      probeTimeoutMs: this.#o.probeTimeoutMs,
+      ipMaxAgeMs: this.#o.ipMaxAgeMs,
+    });
+    this.#scheduler = new SyncScheduler({
+      store: this.#o.store,
+      clock: this.#clock,
+      logger: this.#logger,
+      holderId: this.holderId,
+      fullIntervalMs: this.#o.fullIntervalMs,
+      quickIntervalMs: this.#o.quickIntervalMs,
+      leaseTtlMs: this.#o.leaseTtlMs,
+      clusterIds: () => this.#o.clusters.ids(),
+      sync: (clusterId, kind) => (kind === 'full' ? this.fullSync({ clusterId }) : this.quickSync({ clusterId })),
+    });
   }
 
   /** Whether this engine holds the leader lease (as of its last attempt). */
   get isLeader(): boolean {
-    return this.#isLeader;
+    return this.#scheduler.isLeader;
   }
 
   /** Whether the background loop runs. */
   get isRunning(): boolean {
-    return this.#loop !== undefined;
+    return this.#scheduler.isRunning;
   }
 
   /** The full and quick intervals, for staleness checks. */
@@ -155,10 +158,7 @@ export class SyncEngine {
    * (`/myvm connect`: readiness as of this moment).
    */
   refreshVm(clusterId: string, vmid: number): Promise<ClusterSyncReport[]> {
-    const k = key(clusterId, vmid);
-    this.#pendingConfig.add(k);
-    this.#pendingAgent.add(k);
-    this.#pendingProbe.add(k);
+    this.#details.refresh(clusterId, vmid);
     return this.fullSync({ clusterId, force: true });
   }
 
@@ -222,30 +222,23 @@ export class SyncEngine {
         (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
       );
       const known = [...existing.values()].filter((r) => r.goneAt === null).length;
-      if (resources.length === 0 && known > 0) await this.#confirmEmpty(api, clusterId, known);
-      const now = this.#clock.now();
-      const rows = resources.map((r) => this.#merge(clusterId, existing.get(r.vmid), r, now, report));
-      if (kind === 'full') await this.#fetchDetails(api, clusterId, rows, existing, now, report);
-      await store.transaction(async (tx) => {
-        await tx.inventory.upsertMany(rows);
-        report.gone = await tx.inventory.markGone(
-          clusterId,
-          rows.map((r) => r.vmid),
-          now,
+      if (resources.length === 0 && known > 0)
+        await confirmEmptyCluster(
+          api,
+          { clusterId, known },
+          { logger: this.#logger, concurrency: this.#o.detailConcurrency },
         );
-        // The usage ledger from status transitions (our own power actions record theirs at once).
-        for (const row of rows) {
-          if (row.isTemplate) continue;
-          const prev = existing.get(row.vmid);
-          const wasRunning = prev !== undefined && prev.goneAt === null && prev.status === 'running';
-          if (row.status === 'running' && !wasRunning)
-            await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
-          else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
-        }
-        for (const prev of existing.values()) {
-          if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid))
-            await tx.usage.closeInterval(clusterId, prev.vmid, now);
-        }
+      const now = this.#clock.now();
+      const rows = resources.map((r) => {
+        const diff = diffResource(clusterId, existing.get(r.vmid), r, now);
+        if (diff.change === 'added') report.added++;
+        else if (diff.change === 'changed') report.changed++;
+        this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });
+        return diff.row;
+      });
+      if (kind === 'full') await this.#details.fetch(api, clusterId, rows, existing, now, report);
+      await store.transaction(async (tx) => {
+        report.gone = await storeInventory(tx, clusterId, rows, existing, now);
         await tx.sync.saveState({
           ...state,
           ...(kind === 'full' ? { lastFullSyncAt: now } : {}),
@@ -282,224 +275,18 @@ export class SyncEngine {
     return report;
   }
 
-  /**
-   * An empty `cluster.vms()` answer while the store knows VMs is believed only when every
-   * node is online and lists no guests itself; otherwise `UnconfirmedEmptyClusterError`, and the
-   * known VMs stay as they were.
-   */
-  async #confirmEmpty(api: PveApi, clusterId: string, known: number): Promise<void> {
-    this.#logger.warn('cluster answered no VMs although the inventory knows some; asking every node', {
-      clusterId,
-      known,
-    });
-    const nodes = await pveResources(api).nodes.list();
-    const reasons: string[] = nodes.length === 0 ? ['GET /nodes lists no nodes'] : [];
-    await mapWithConcurrency(nodes, this.#o.detailConcurrency, async ({ node, status }) => {
-      if (status !== 'online') {
-        reasons.push(`node ${node} is ${status ?? 'in an unknown state'}`);
-        return;
-      }
-      const [qemu, lxc] = await Promise.all([pveResources(api).nodes.qemu(node), pveResources(api).nodes.lxc(node)]);
-      if (qemu.length + lxc.length > 0) reasons.push(`node ${node} lists ${qemu.length + lxc.length} guests`);
-    });
-    if (reasons.length > 0) throw new UnconfirmedEmptyClusterError({ clusterId, known, reasons: reasons.sort() });
-    this.#logger.warn('every node confirms the cluster has no VMs; marking the known ones gone', { clusterId, known });
-  }
-
-  /** The inventory row for a resource: the live fields from `cluster.vms()`, details kept from before. */
-  #merge(
-    clusterId: string,
-    prev: VmInventoryRecord | undefined,
-    r: VmResource,
-    now: number,
-    report: ClusterSyncReport,
-  ): VmInventoryRecord {
-    const status = r.status ?? 'unknown';
-    const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
-    const row: VmInventoryRecord = {
-      clusterId,
-      vmid: r.vmid,
-      // A fresh entry (pvestatd has not reported it yet) has no name, template flag or usage: keep what we knew.
-      name: r.name ?? prev?.name ?? `VM ${r.vmid}`,
-      node: r.node,
-      status,
-      ip: status === 'running' ? (prev?.ip ?? null) : null,
-      type: r.type === 'lxc' ? 'lxc' : 'qemu',
-      category: prev?.category ?? 'other',
-      memory,
-      cores: r.maxcpu ?? prev?.cores ?? null,
-      diskSize: r.maxdisk ?? prev?.diskSize ?? null,
-      uptime: r.uptime ?? 0,
-      cpuUsage: r.cpu ?? 0,
-      memoryUsage: r.maxmem ? (r.mem ?? 0) / r.maxmem : 0,
-      isTemplate: r.template !== undefined ? Number(r.template) === 1 : (prev?.isTemplate ?? false),
-      tags: r.tags ?? '',
-      rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
-      sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
-      lastUpdated: now,
-      lastStatusCheck: prev?.lastStatusCheck ?? null,
-      syncError: prev?.syncError ?? null,
-      goneAt: null,
-    };
-    const k = key(clusterId, r.vmid);
-    if (!prev || prev.goneAt !== null) {
-      report.added++;
-      this.#pendingConfig.add(k);
-      this.#pendingAgent.add(k);
-      return row;
-    }
-    const hardware =
-      prev.node !== row.node ||
-      prev.name !== row.name ||
-      prev.memory !== row.memory ||
-      prev.cores !== row.cores ||
-      prev.isTemplate !== row.isTemplate;
-    if (hardware || prev.status !== status || prev.tags !== row.tags) report.changed++;
-    if (hardware) this.#pendingConfig.add(k);
-    if (prev.node !== row.node || (prev.status !== status && status === 'running')) this.#pendingAgent.add(k);
-    return row;
-  }
-
-  /** Config for new/changed VMs, guest-agent IPs for running VMs that need one, TCP probes where the address is new or the probe old. */
-  async #fetchDetails(
-    api: PveApi,
-    clusterId: string,
-    rows: VmInventoryRecord[],
-    existing: Map<number, VmInventoryRecord>,
-    now: number,
-    report: ClusterSyncReport,
-  ): Promise<void> {
-    const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
-    const agentEnabled = new Map<number, boolean>();
-    await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
-      const guest =
-        row.type === 'lxc' ? pveResources(api).lxc(row.node, row.vmid) : pveResources(api).qemu(row.node, row.vmid);
-      report.configRequests++;
-      try {
-        const config = await guest.config();
-        row.category = categoryOf(config.ostype);
-        // The config is the truth for a guest the cluster's resources showed without name or template yet.
-        const name = config.name ?? config.hostname;
-        if (typeof name === 'string') row.name = name;
-        if (config.template !== undefined) row.isTemplate = Number(config.template) === 1;
-        const memory = Number.parseInt(String(config.memory ?? ''), 10);
-        if (row.memory === null && Number.isFinite(memory)) row.memory = memory;
-        const cores =
-          Number.parseInt(String(config.cores ?? ''), 10) * Number.parseInt(String(config.sockets ?? '1'), 10);
-        if (row.cores === null && Number.isFinite(cores)) row.cores = cores;
-        agentEnabled.set(row.vmid, /^(1|enabled=1)/.test(String(config.agent ?? '')));
-        row.syncError = null;
-      } catch (error) {
-        row.syncError = truncate(`config: ${error instanceof Error ? error.message : String(error)}`, 200);
-      }
-    });
-    const needsAgent = rows.filter((row) => {
-      if (row.type !== 'qemu' || row.isTemplate || row.status !== 'running') return false;
-      if (agentEnabled.get(row.vmid) === false) {
-        row.syncError = NO_AGENT;
-        return false;
-      }
-      const prev = existing.get(row.vmid);
-      const pending = this.#pendingAgent.has(key(clusterId, row.vmid));
-      if (!pending && prev?.syncError === NO_AGENT) return false;
-      return (
-        pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs
-      );
-    });
-    const reprobe: VmInventoryRecord[] = [];
-    await mapWithConcurrency(needsAgent, this.#o.detailConcurrency, async (row) => {
-      report.agentRequests++;
-      try {
-        const answer = await pveResources(api).qemu(row.node, row.vmid).agentNetworkInterfaces();
-        const ip = pickGuestIp(answer) ?? null;
-        if (
-          ip !== row.ip ||
-          row.lastStatusCheck === null ||
-          now - row.lastStatusCheck > this.#o.ipMaxAgeMs ||
-          this.#pendingProbe.delete(key(clusterId, row.vmid))
-        )
-          reprobe.push(row);
-        row.ip = ip;
-        row.syncError = ip ? null : 'guest agent: no IPv4 address reported yet';
-      } catch (error) {
-        const text =
-          error instanceof Error ? ((error as { pveMessage?: string }).pveMessage ?? error.message) : String(error);
-        row.syncError = /No QEMU guest agent configured/.test(text) ? NO_AGENT : truncate(`guest agent: ${text}`, 200);
-      }
-      row.lastStatusCheck = now;
-    });
-    await mapWithConcurrency(
-      reprobe.filter((r) => r.ip !== null),
-      this.#o.probeConcurrency,
-      async (row) => {
-        report.probes += 2;
-        const [ssh, rdp] = await Promise.all([
-          this.#probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs),
-          this.#probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs),
-        ]);
-        row.sshAvailable = ssh;
-        row.rdpAvailable = rdp;
-      },
-    );
-    for (const row of rows) {
-      this.#pendingConfig.delete(key(clusterId, row.vmid));
-      this.#pendingAgent.delete(key(clusterId, row.vmid));
-    }
-  }
-
   /** Runs the loop: take or renew the lease; if held, run the syncs that are due. */
   start(): void {
-    if (this.#loop) return;
-    const stop = new AbortController();
-    this.#stop = stop;
-    this.#loop = (async () => {
-      const tick = Math.max(10, Math.min(this.#o.quickIntervalMs, this.#o.leaseTtlMs / 3));
-      while (!stop.signal.aborted) {
-        try {
-          this.#isLeader = await this.#o.store.sync.acquireLease(
-            LEASE,
-            this.holderId,
-            this.#o.leaseTtlMs,
-            this.#clock.now(),
-          );
-          if (this.#isLeader) await this.#runDue();
-        } catch (error) {
-          this.#logger.error('sync loop error (continuing)', { error });
-        }
-        await this.#clock.sleep(tick, stop.signal).catch(() => undefined);
-      }
-    })();
-  }
-
-  async #runDue(): Promise<void> {
-    const now = this.#clock.now();
-    const states = new Map((await this.#o.store.sync.listStates()).map((s) => [s.clusterId, s]));
-    await Promise.all(
-      this.#o.clusters.ids().map((clusterId) => {
-        const s = states.get(clusterId);
-        const fullDue = !s?.lastFullSyncAt || now - s.lastFullSyncAt >= this.#o.fullIntervalMs;
-        const quickDue = !s?.lastQuickSyncAt || now - s.lastQuickSyncAt >= this.#o.quickIntervalMs;
-        if (fullDue) return this.fullSync({ clusterId });
-        if (quickDue) return this.quickSync({ clusterId });
-        return undefined;
-      }),
-    );
+    this.#scheduler.start();
   }
 
   /** Stops the loop and gives the lease up so another process takes over at once. */
-  async stop(): Promise<void> {
-    this.#stop?.abort();
-    await this.#loop;
-    this.#loop = undefined;
-    if (this.#isLeader) await this.#o.store.sync.releaseLease(LEASE, this.holderId);
-    this.#isLeader = false;
+  stop(): Promise<void> {
+    return this.#scheduler.stop();
   }
 
   /** Stops the loop without releasing the lease, as a crashed process would (for tests). */
-  async abandon(): Promise<void> {
-    this.#stop?.abort();
-    await this.#loop;
-    this.#loop = undefined;
-    this.#isLeader = false;
+  abandon(): Promise<void> {
+    return this.#scheduler.abandon();
   }
 }

@@ -1,0 +1,194 @@
+import type { PveApi } from '../ports/pve-api.js';
+import type { Store } from '../store/store.js';
+import { InvalidDeploymentError } from './class-spec.js';
+import type { DeploymentEvent } from './deployment-events.js';
+import { annotate, type Item } from './deployment-items.js';
+import type { DeploymentLease } from './deployment-lease.js';
+import { DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
+import { reconcileDeployment } from './deployment-reconcile.js';
+import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
+import { deleteItem, removeHalfMade } from './deployment-teardown.js';
+import type { DeploymentTiming } from './deployment-timing.js';
+import { attemptItem } from './item-attempt.js';
+import type { ClassPlan } from './plan-class.js';
+import { ensureReplica, ensureVm, type ClassRun, type RegistrationDeps } from './vm-registration.js';
+
+/** What running a class deployment needs. */
+export interface ClassRunDeps {
+  store: Store;
+  timing: DeploymentTiming;
+  limits: DeploymentLimits;
+  registration: RegistrationDeps;
+}
+
+/**
+ * Runs a recorded class deployment: the teacher VM beside the chain base → copies → students, each
+ * clone under the node, storage and global limits, then the confirmed deletes; reconciles the store
+ * with the cluster at the end and says in the summary what does not match.
+ */
+export async function runClassDeployment(
+  deps: ClassRunDeps,
+  api: PveApi,
+  deployment: { id: string; plan: ClassPlan; started: number },
+  lease: DeploymentLease,
+  emit: (e: DeploymentEvent) => void,
+): Promise<DeploymentSummary> {
+  const { id, plan, started } = deployment;
+  const { store, timing } = deps;
+  const classId = plan.spec.classId;
+  const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
+  await store.deployments.update(id, { status: 'running' }, timing.clock.now());
+  emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
+  const failures: Array<{ name: string; error: string }> = [];
+  const removed: SummaryVm[] = [];
+
+  const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
+    attemptItem(
+      deps,
+      { deploymentId: id, item, lease, emit, failures, logMessage: 'deployment item failed' },
+      work,
+      async () => {
+        const gone = await removeHalfMade(deps, api, plan.clusterId, id, item.name).catch((e: unknown) =>
+          timing.logger.warn('could not remove a half-made VM', { name: item.name, error: e }),
+        );
+        if (gone) removed.push(gone);
+      },
+    );
+  const byRole = (role: Item['role']) => items.filter((i) => i.role === role && i.action !== 'delete');
+  const itemState = async (name: string) => (await store.deployments.items(id)).find((i) => i.name === name);
+
+  // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
+  // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
+  // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
+  const run: ClassRun = { api, plan, deploymentId: id, emit };
+  const throttle = new DeploymentThrottle(deps.limits);
+  const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
+  const slot =
+    (node: string) =>
+    <T>(work: () => Promise<T>) =>
+      throttle.run(node, storageKey(node), work);
+  const teacherWork = Promise.all(
+    byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, slot(t.node!)))),
+  );
+  const studentChain = async (): Promise<void> => {
+    const [baseItem] = byRole('base');
+    if (baseItem)
+      await guard(baseItem, () => ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!)));
+    const base = baseItem ? await itemState(baseItem.name) : undefined;
+    if (base?.status !== 'done' || base.vmid === null) return;
+    const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
+    await Promise.all(
+      byRole('replica').map((r) =>
+        slot(r.node!)(() =>
+          guard(r, () =>
+            ensureReplica(deps.registration, run, r, {
+              node: base.node!,
+              vmid: base.vmid!,
+            }),
+          ),
+        ),
+      ),
+    );
+    for (const r of byRole('replica')) {
+      const state = await itemState(r.name);
+      if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
+    }
+    await Promise.all(
+      byRole('student').map((s) =>
+        guard(s, async () => {
+          const sourceNode = plan.storage.shared ? base.node! : s.node!;
+          const sourceVmid = copies[sourceNode];
+          if (sourceVmid === undefined && s.vmid === null)
+            throw new InvalidDeploymentError(
+              `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
+            );
+          await ensureVm(
+            deps.registration,
+            run,
+            s,
+            { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
+            slot(s.node!),
+          );
+        }),
+      ),
+    );
+  };
+  await Promise.all([teacherWork, studentChain()]);
+
+  // Scale-down, confirmed when the plan was applied: only VMs that are still the class's.
+  for (const d of items.filter((i) => i.action === 'delete')) {
+    await guard(d, () => deleteItem(deps, api, { clusterId: plan.clusterId, classId, deploymentId: id, emit }, d));
+  }
+
+  const finalItems = await store.deployments.items(id);
+  const base: Omit<DeploymentSummary, 'status' | 'orphans' | 'unregistered' | 'duplicates' | 'durationMs'> = {
+    deploymentId: id,
+    classId,
+    created: finalItems.filter(
+      (i) =>
+        i.status === 'done' &&
+        (i.kind === 'replica' || [plan.base, ...plan.vms].find((v) => v.name === i.name)?.action === 'create'),
+    ).length,
+    kept: plan.counts.keep,
+    deleted: finalItems.filter((i) => i.status === 'deleted').length,
+    failed: failures,
+    removed,
+    unseated: plan.unseated ?? [],
+  };
+  if (lease.lost) {
+    const summary: DeploymentSummary = {
+      ...base,
+      status: 'interrupted',
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+      durationMs: timing.clock.now() - started,
+    };
+    emit({
+      type: 'done',
+      deploymentId: id,
+      status: 'interrupted',
+      created: summary.created,
+      kept: summary.kept,
+      deleted: summary.deleted,
+      failed: failures.length,
+      durationMs: summary.durationMs,
+    });
+    return summary;
+  }
+  const check = await reconcileDeployment(deps, api, plan, id, finalItems);
+  removed.push(...check.removed);
+  const problems = [
+    ...failures.map((f) => `${f.name}: ${f.error}`),
+    ...check.missing.map((m) => `${m} is missing on the cluster`),
+    ...check.orphans.map((o) => `orphan ${o.name} (${o.vmid}) on ${o.node}`),
+    ...check.unregistered.map((o) => `unregistered ${o.name} (${o.vmid}) on ${o.node}`),
+    ...check.duplicates.map((n) => `more than one VM is named ${n}`),
+  ];
+  const status = problems.length ? 'failed' : 'done';
+  const finishedAt = timing.clock.now();
+  await store.deployments.update(
+    id,
+    { status, finishedAt, error: problems.length ? problems.join('; ').slice(0, 2000) : null },
+    finishedAt,
+  );
+  const summary: DeploymentSummary = {
+    ...base,
+    status,
+    orphans: check.orphans,
+    unregistered: check.unregistered,
+    duplicates: check.duplicates,
+    durationMs: finishedAt - started,
+  };
+  emit({
+    type: 'done',
+    deploymentId: id,
+    status,
+    created: summary.created,
+    kept: summary.kept,
+    deleted: summary.deleted,
+    failed: failures.length,
+    durationMs: summary.durationMs,
+  });
+  return summary;
+}

@@ -1,0 +1,299 @@
+import { findBootDisk } from '../cloning/boot-disk.js';
+import { CloneMissingDiskError } from '../cloning/clone-errors.js';
+import { cloneVm } from '../cloning/clone-vm.js';
+import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
+import type { PveApi } from '../ports/pve-api.js';
+import { pveResources } from '../pve/pve-resources.js';
+import type { VmRole } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { waitForTask } from '../tasks/wait-for-task.js';
+import type { TemplateCatalog } from '../templates/template-catalog.js';
+import { replicaTag } from '../templates/replicate-template.js';
+import { baseVmName, classTags, InvalidDeploymentError } from './class-spec.js';
+import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
+import type { DeploymentEvent } from './deployment-events.js';
+import type { Item } from './deployment-items.js';
+import { cloneTiming, settled, taskOptions, type DeploymentTiming } from './deployment-timing.js';
+import type { GuestState } from './guest-state.js';
+import type { ClassPlan } from './plan-class.js';
+import type { ConfigureStudentVm } from './vm-reset.js';
+
+/** What bringing a VM of a class deployment into the class needs. */
+export interface RegistrationDeps {
+  store: Store;
+  /** Where the class's source template's memory and cores are read when its base is registered. */
+  catalog: TemplateCatalog;
+  timing: DeploymentTiming;
+  /** Per-student configuration before a student VM's first boot; none when undefined. */
+  configure: ConfigureStudentVm | undefined;
+}
+
+/** The class deployment run an item belongs to. */
+export interface ClassRun {
+  api: PveApi;
+  plan: ClassPlan;
+  deploymentId: string;
+  emit: (e: DeploymentEvent) => void;
+}
+
+/** Runs one clone under the deployment's node, storage and global limits. */
+export type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
+
+/**
+ * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
+ * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
+ * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
+ */
+export async function ensureVm(
+  deps: RegistrationDeps,
+  run: ClassRun,
+  item: Item,
+  source: { node: string; vmid: number },
+  cloneSlot: CloneSlot,
+): Promise<void> {
+  const { api, plan, deploymentId, emit } = run;
+  const role = item.role === 'replica' ? 'base' : item.role;
+  let state = await recordedGuest(deps, api, plan, item);
+  const adopted = state !== undefined;
+  if (!state) {
+    const node = item.node ?? source.node;
+    const result = await cloneSlot(() => {
+      emit({ type: 'cloning', deploymentId, name: item.name, node });
+      return cloneVm(api, {
+        source,
+        name: item.name,
+        mode: role === 'teacher' ? 'full' : 'auto',
+        ...(node !== source.node ? { target: node } : {}),
+        description: creationMarker(plan.spec.classId, role, deploymentId),
+        ...cloneTiming(deps.timing),
+        onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
+        onProgress: (p) => {
+          if (p.phase === 'cloning' && p.percent !== undefined)
+            emit({
+              type: 'cloning',
+              deploymentId,
+              name: item.name,
+              node,
+              ...(p.vmid ? { vmid: p.vmid } : {}),
+              percent: p.percent,
+            });
+        },
+      });
+    });
+    state = await settled(deps.timing, api, result.vmid, result.node);
+    if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+  }
+  const vmid = item.vmid!;
+  emit({ type: 'verifying', deploymentId, name: item.name, vmid });
+  await deps.store.deployments.updateItem(deploymentId, item.name, {
+    status: 'verifying',
+    vmid,
+    node: state.node,
+    updatedAt: deps.timing.clock.now(),
+  });
+  if (!findBootDisk(state.config))
+    throw new CloneMissingDiskError({
+      clusterId: plan.clusterId,
+      node: state.node,
+      vmid,
+      sourceVmid: source.vmid,
+      config: state.config,
+    });
+  if (role === 'student' && item.action === 'create' && deps.configure) {
+    // Before the VM first boots; applied again (changing nothing) when a resumed run gets here.
+    state = {
+      node: state.node,
+      config: await deps.configure(api, {
+        classId: plan.spec.classId,
+        clusterId: plan.clusterId,
+        node: state.node,
+        vmid,
+        personId: item.personId,
+        config: state.config,
+      }),
+    };
+  }
+  state = await tagAndConvert(deps.timing, api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
+  await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
+  emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+}
+
+/**
+ * A copy of the class base template on another node: recorded before its clone, tagged, moved
+ * there (local storage: clone beside the base, then migrate offline), converted and registered.
+ * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
+ */
+export async function ensureReplica(
+  deps: RegistrationDeps,
+  run: ClassRun,
+  item: Item,
+  base: { node: string; vmid: number },
+): Promise<void> {
+  const { api, plan, deploymentId, emit } = run;
+  const target = item.node!;
+  let state = await recordedGuest(deps, api, plan, item);
+  const adopted = state !== undefined;
+  if (!state) {
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target });
+    const result = await cloneVm(api, {
+      source: base,
+      name: baseVmName(plan.spec.classId),
+      mode: 'full',
+      ...(plan.storage.shared ? { target } : {}),
+      description: creationMarker(plan.spec.classId, 'base', deploymentId),
+      ...cloneTiming(deps.timing),
+      onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
+    });
+    state = await settled(deps.timing, api, result.vmid, result.node);
+    if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+  }
+  const vmid = item.vmid!;
+  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId));
+  const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
+  if (state.node !== target) {
+    if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
+    await waitForTask(
+      api,
+      await pveResources(api).qemu(state.node, vmid).migrate({ target }),
+      taskOptions(deps.timing, 3_600_000),
+    );
+    state = await settled(deps.timing, api, vmid);
+    if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
+  }
+  state = await tagAndConvert(deps.timing, api, state, vmid, tags, true);
+  await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
+  emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+}
+
+/** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
+async function recordedGuest(
+  deps: RegistrationDeps,
+  api: PveApi,
+  plan: ClassPlan,
+  item: Item,
+): Promise<GuestState | undefined> {
+  if (item.vmid === null) return undefined;
+  const state = await settled(deps.timing, api, item.vmid, item.node ?? undefined);
+  if (!state) return undefined;
+  const marker = readCreationMarker(state.config.description);
+  const ours =
+    item.action === 'keep' ||
+    marker?.classId === plan.spec.classId ||
+    hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
+  if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
+  if (ours && item.action === 'keep') return state;
+  deps.timing.logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', {
+    name: item.name,
+    vmid: item.vmid,
+    found: state.config.name,
+  });
+  return undefined;
+}
+
+async function recordVmid(deps: RegistrationDeps, deploymentId: string, item: Item, vmid: number): Promise<void> {
+  item.vmid = vmid;
+  await deps.store.deployments.updateItem(deploymentId, item.name, {
+    status: 'cloning',
+    vmid,
+    updatedAt: deps.timing.clock.now(),
+  });
+}
+
+export async function tagAndConvert(
+  timing: DeploymentTiming,
+  api: PveApi,
+  state: GuestState,
+  vmid: number,
+  tags: string,
+  template: boolean,
+): Promise<GuestState> {
+  if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+  let config: Record<string, unknown> = { ...state.config, tags };
+  if (template && Number(config.template) !== 1) {
+    await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), taskOptions(timing, 120_000));
+    const converted = await settled(timing, api, vmid, state.node);
+    config = { ...(converted?.config ?? config), tags };
+  }
+  return { node: state.node, config };
+}
+
+async function register(
+  deps: RegistrationDeps,
+  plan: ClassPlan,
+  deploymentId: string,
+  item: Item,
+  state: GuestState,
+  vmid: number,
+  template?: { isReplica: boolean },
+): Promise<void> {
+  const now = deps.timing.clock.now();
+  const role: VmRole = item.role === 'replica' ? 'base' : item.role;
+  const { node, config } = state;
+  // Read outside the transaction: on SQLite the transaction holds the only connection.
+  const sourceTemplate = template ? await deps.catalog.get(plan.templateName) : undefined;
+  await deps.store.transaction(async (tx) => {
+    await tx.inventory.upsertMany([
+      inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+    ]);
+    await tx.classes.assignVm(
+      { clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role },
+      now,
+    );
+    if (template) {
+      const name = baseVmName(plan.spec.classId);
+      await tx.templateInventory.upsert({
+        clusterId: plan.clusterId,
+        node,
+        vmid,
+        name,
+        isReplica: template.isReplica,
+        sourceVmid: plan.source.vmid,
+        sourceNode: plan.source.node,
+        isClassTemplate: true,
+        classId: plan.spec.classId,
+        lastVerifiedAt: now,
+        health: 'ok',
+        vanishedAt: null,
+      });
+      if (
+        !template.isReplica &&
+        (await tx.classes.getClass(plan.spec.classId)) &&
+        !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)
+      ) {
+        // The first base version, listed by `/lab versions` with the others.
+        await tx.classLifecycle.addBaseVersion({
+          classId: plan.spec.classId,
+          version: 1,
+          name,
+          clusterId: plan.clusterId,
+          sourceVmid: plan.source.vmid,
+          snapshot: null,
+          note: `from template ${plan.templateName}`,
+          createdBy: plan.spec.requestedBy,
+          createdAt: now,
+        });
+      }
+      const existing = await tx.templates.getByName(name);
+      if (!existing) {
+        const { memory, cores } = sourceTemplate!.record;
+        await tx.templates.create(
+          { name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false },
+          [{ clusterId: plan.clusterId, node, vmid }],
+          now,
+        );
+      } else if (
+        !(await tx.templates.mappings(existing.id)).some((m) => m.clusterId === plan.clusterId && m.node === node)
+      ) {
+        await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
+      }
+    }
+    await tx.deployments.updateItem(deploymentId, item.name, {
+      status: 'done',
+      vmid,
+      node,
+      error: null,
+      updatedAt: now,
+    });
+  });
+}
