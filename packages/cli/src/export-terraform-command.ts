@@ -26,7 +26,7 @@ export function shippedModuleDir(): string {
  * answered with (so only a teacher of the class or an admin gets one) into `--out` (default
  * `terraform/classes/<class>`), with the endpoint and TLS trust of the configuration.
  */
-export const writeExportedWorkspace: DeliverReply = async (reply, { config, json, command }) => {
+export const writeExportedWorkspace: DeliverReply = (reply, { config, json, command }) => {
   const workspace = reply.data as TerraformWorkspace;
   const cluster = config.clusters.find((c) => c.id === workspace.clusterId);
   if (!cluster)

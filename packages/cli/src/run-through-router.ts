@@ -18,7 +18,7 @@ const PROGRESS_INTERVAL_MS = 100;
 export type DeliverReply = (
   reply: Reply,
   context: { config: LabConfig; json: boolean; command: Command },
-) => Promise<string>;
+) => string | Promise<string>;
 
 /**
  * Runs one router subcommand as the caller the flags name: `--as`, else `cli.defaultUser`, else the

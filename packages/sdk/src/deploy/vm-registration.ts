@@ -180,7 +180,7 @@ async function recordedGuest(
   const ours =
     item.action === 'keep' ||
     marker?.classId === plan.spec.classId ||
-    hasClassTag({ tags: state.config.tags as string | undefined }, plan.spec.classId);
+    hasClassTag({ tags: state.config.tags }, plan.spec.classId);
   if (ours && state.config.name === item.name.replace(/@.*$/, '')) return state;
   if (ours && item.action === 'keep') return state;
   deps.timing.logger.warn('the VMID recorded for an item belongs to another VM; cloning anew', {

@@ -80,7 +80,7 @@ export class SyncScheduler {
         const quickDue = !s?.lastQuickSyncAt || now - s.lastQuickSyncAt >= this.#o.quickIntervalMs;
         if (fullDue) return this.#o.sync(clusterId, 'full');
         if (quickDue) return this.#o.sync(clusterId, 'quick');
-        return undefined;
+        return Promise.resolve();
       }),
     );
   }
