@@ -1,6 +1,7 @@
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
+import { formatLocalTime } from '@lab/proxmox-sdk';
 import { ids, useLab } from './lab-fixture.js';
 
 const current = useLab(commands);
@@ -337,12 +338,14 @@ describe('/lab status with time controls', () => {
     });
     await as(ids.teacher, 'schedule cs101 add "mon-sun 00:00-00:01" --start-before 0m');
     const status = await as(ids.teacher, 'status cs101');
-    // Hours from the ledger: the hour recorded here plus what the earlier tests of this lab ran.
+    // Times in the class's zone (its schedule's); hours from the ledger: the hour recorded here plus
+    // what the earlier tests of this lab ran.
+    const [schedule] = await services.store.schedules.list('cs101');
     expect(status.text).toContain(
-      `cs101-alice (100) on ${vm.node}: running — alice (idle since ${new Date(now - 60_000).toISOString()}, `,
+      `cs101-alice (100) on ${vm.node}: running — alice (idle since ${formatLocalTime(now - 60_000, schedule!.timezone)}, `,
     );
     expect(status.text).toMatch(/, [\d.]+ h outside sessions\)/);
-    expect(status.text).toMatch(/Next: VMs (start at|stop at) \d{4}-/);
+    expect(status.text).toMatch(/Next: VMs (start at|stop at) \w{3} \d{1,2} \w{3} \d{4} \d{2}:\d{2} /);
     for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
     await services.store.usage.clearIdle('lab', 100);
     await services.store.inventory.update('lab', 100, { name: vm.name });

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import {
   chatAccountId,
+  classTimeZone,
   currentSession,
   formatHours,
+  formatLocalTime,
   InvalidChatAccountError,
   linkChatAccount,
   nextSession,
@@ -212,15 +214,14 @@ export const labPlugin: CommandPlugin = {
           })),
         );
         const resets = (await resetsUnderWay(store)).filter((r) => r.classId === o.class);
+        const local = (ms: number): string => formatLocalTime(ms, classTimeZone(schedules));
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
           const reset = resetOf(resets, v);
-          const state = reset ? `being reset since ${new Date(reset.since).toISOString()}` : v.status;
+          const state = reset ? `being reset since ${local(reset.since)}` : v.status;
           const { idle, usedMs } = time[i]!;
           const extras = [
-            ...(idle?.idleSince != null && v.status === 'running'
-              ? [`idle since ${new Date(idle.idleSince).toISOString()}`]
-              : []),
+            ...(idle?.idleSince != null && v.status === 'running' ? [`idle since ${local(idle.idleSince)}`] : []),
             ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : []),
           ];
           return `${v.name} (${v.vmid}) on ${v.node}: ${state}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
@@ -228,15 +229,13 @@ export const labPlugin: CommandPlugin = {
         const resetting = resets.filter((r) => !vms.some((v) => resetOf([r], v)));
         for (const r of resetting)
           lines.push(
-            `${r.name}${r.vmid !== null ? ` (${r.vmid})` : ''}: being reset since ${new Date(r.since).toISOString()}${r.personId ? ` — ${people.get(r.personId)}` : ''}`,
+            `${r.name}${r.vmid !== null ? ` (${r.vmid})` : ''}: being reset since ${local(r.since)}${r.personId ? ` — ${people.get(r.personId)}` : ''}`,
           );
         const running = currentSession(schedules, now);
         const next = running ? undefined : nextSession(schedules, now);
-        if (running) lines.push(`Next: VMs stop at ${new Date(running.end).toISOString()}, when the session ends.`);
+        if (running) lines.push(`Next: VMs stop at ${local(running.end)}, when the session ends.`);
         else if (next)
-          lines.push(
-            `Next: VMs start at ${new Date(next.warmupAt).toISOString()} for the session at ${new Date(next.start).toISOString()}.`,
-          );
+          lines.push(`Next: VMs start at ${local(next.warmupAt)} for the session at ${local(next.start)}.`);
         const [last] = await store.deployments.list({ classId: o.class });
         return {
           text: `${o.class}: ${vms.length + resetting.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,

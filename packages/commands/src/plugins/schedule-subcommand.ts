@@ -3,7 +3,9 @@ import {
   assertDate,
   assertTimeZone,
   checkNewSchedule,
+  classTimeZone,
   describeSchedule,
+  formatLocalTime,
   nextSession,
   parseMinutes,
   parseScheduleSpec,
@@ -55,7 +57,7 @@ export const scheduleSubcommand = subcommand({
           ...list.map((s) => `${s.id}. ${describeSchedule(s)}`),
           ...(next
             ? [
-                `Next session: ${new Date(next.start).toISOString()} (VMs start at ${new Date(next.warmupAt).toISOString()}).`,
+                `Next session: ${formatLocalTime(next.start, classTimeZone(list))} (VMs start at ${formatLocalTime(next.warmupAt, classTimeZone(list))}).`,
               ]
             : []),
         ].join('\n'),
@@ -106,14 +108,21 @@ export const scheduleSubcommand = subcommand({
       createdBy: ctx.caller.person.username,
       createdAt: clock.now(),
     };
-    const { overlapping } = checkNewSchedule({ id: 0, ...draft }, await store.schedules.list(o.class), clock.now());
+    const { next, overlapping } = checkNewSchedule(
+      { id: 0, ...draft },
+      await store.schedules.list(o.class),
+      clock.now(),
+    );
     const record = await store.schedules.add(draft);
-    const next = nextSession([record], clock.now());
+    const when =
+      next.start <= clock.now()
+        ? ` In session now, until ${formatLocalTime(next.end, record.timezone)}.`
+        : ` Next session: ${formatLocalTime(next.start, record.timezone)}.`;
     const overlapNote = overlapping.length
       ? ` Its sessions overlap schedule ${overlapping.map((s) => s.id).join(', ')}; remove one with /lab schedule ${o.class} remove <id> if that was not meant.`
       : '';
     return {
-      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${next ? ` Next session: ${new Date(next.start).toISOString()}.` : ''}${overlapNote}`,
+      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${when}${overlapNote}`,
       data: { schedule: record, next, overlapping: overlapping.map((s) => s.id) },
     };
   },

@@ -1,12 +1,12 @@
 import type { ClassScheduleRecord, EpochMs } from '../store/records.js';
 import { InvalidScheduleError } from './schedule-errors.js';
-import { describeSchedule, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { describeSchedule, sessionsBetween, type ClassSession } from './schedule-spec.js';
 
 const YEAR_MS = 366 * 86_400_000;
 
 /** What {@link checkNewSchedule} found about a schedule about to be added. */
 export interface ScheduleCheck {
-  /** The schedule's first session after `now`. */
+  /** The schedule's session under way at `now`, or else its first after `now`. */
   next: ClassSession;
   /** The class's schedules with a session overlapping one of the new schedule's in the coming year. */
   overlapping: ClassScheduleRecord[];
@@ -22,13 +22,14 @@ export function checkNewSchedule(
   existing: readonly ClassScheduleRecord[],
   now: EpochMs,
 ): ScheduleCheck {
-  const next = nextSession([candidate], now, YEAR_MS);
+  // A session under way counts: a one-off session added while it runs still starts the VMs.
+  const mine = sessionsBetween(candidate, now, now + YEAR_MS);
+  const [next] = mine;
   if (!next)
     throw new InvalidScheduleError({
       input: describeSchedule(candidate),
       reason: 'it has no session in the coming year; give a future date or weekdays, and do not skip its only date',
     });
-  const mine = sessionsBetween(candidate, now, now + YEAR_MS);
   const overlapping = existing.filter((other) =>
     sessionsBetween(other, now, now + YEAR_MS).some((theirs) =>
       mine.some((ours) => ours.start < theirs.end && theirs.start < ours.end),
