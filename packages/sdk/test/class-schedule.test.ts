@@ -372,7 +372,6 @@ describe('quotas and the usage ledger', () => {
       { store, clusters, clock },
       { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
     );
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T08:00:00Z'));
     await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
     const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
@@ -733,7 +732,6 @@ describe('keeps per session and the warning delay, per class', () => {
       { store, clusters, clock },
       { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
     );
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T08:00:00Z'));
     await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
     const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action]);
@@ -810,7 +808,6 @@ describe('no stop without a delivered warning', () => {
     await store.usage.savePolicy({ ...idlePolicy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null });
     const notifier = flaky();
     const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T08:00:00Z'));
     await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
     const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
@@ -828,7 +825,6 @@ describe('no stop without a delivered warning', () => {
     const notifier = flaky();
     const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
     const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T12:00:00Z'));
     await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
     await syncUntil(sync, async () => !!(await store.inventory.get('lab1', 300))?.sshAvailable);
