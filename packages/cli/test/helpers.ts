@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { resolve } from 'node:path';
 
 /** The `lab` command as npm links it (`bin/lab.mjs`, which runs the build in dist/). */
@@ -69,5 +71,34 @@ export function stopLab(child: ChildProcess): Promise<number | null> {
     child.removeAllListeners('exit');
     child.on('exit', (code) => done(code));
     child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Posts a slash command to a `lab serve slack` at `url`, signed with `signingSecret` as Slack signs it;
+ * resolves with the HTTP status of the immediate answer.
+ */
+export function postSlackCommand(url: string, signingSecret: string, fields: Record<string, string>): Promise<number> {
+  const body = new URLSearchParams(fields).toString();
+  const ts = Math.floor(Date.now() / 1000);
+  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${ts}:${body}`).digest('hex')}`;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/slack/events`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': signature,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
 }

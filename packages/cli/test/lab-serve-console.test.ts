@@ -1,6 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
 import { CONSOLE_CSP } from '../src/index.js';
 import { http, openViewer, viewerHandshake } from './console-fixture.js';
-import { runLab, startLab, stopLab } from './helpers.js';
+import { postSlackCommand, runLab, startLab, stopLab } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-console-'));
 const SIGNING_SECRET = 'console-signing-secret-81d0';
@@ -29,34 +28,13 @@ async function freePort(): Promise<number> {
 }
 
 function slash(url: string, text: string, userId: string, id: string): Promise<number> {
-  const body = new URLSearchParams({
+  return postSlackCommand(url, SIGNING_SECRET, {
     command: '/myvm',
     text,
     user_id: userId,
     channel_id: 'C1',
     trigger_id: `trigger-${id}`,
     response_url: `${slackUrl}/respond/${id}`,
-  }).toString();
-  const ts = Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/slack/events`,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-slack-request-timestamp': String(ts),
-          'x-slack-signature': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
   });
 }
 

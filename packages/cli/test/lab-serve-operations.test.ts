@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +10,7 @@ import { openStore } from '@lab/proxmox-store';
 import { createInvite, type Store } from '@lab/proxmox-sdk';
 import { createMemoryStore } from '@lab/proxmox-sdk/testing';
 import { checkReadiness, configSecrets, createPinoLogger, loadLabConfig } from '../src/index.js';
-import { runLab, startLab, stopLab } from './helpers.js';
+import { postSlackCommand, runLab, startLab, stopLab } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-ops-'));
 const SIGNING_SECRET = 'ops-signing-secret-5f1c2a';
@@ -47,34 +46,13 @@ function get(url: string): Promise<{ status: number; type: string; body: string 
 }
 
 function slash(url: string, command: string, text: string, userId: string, id: string): Promise<number> {
-  const body = new URLSearchParams({
+  return postSlackCommand(url, SIGNING_SECRET, {
     command,
     text,
     user_id: userId,
     channel_id: 'C1',
     trigger_id: `trigger-${id}`,
     response_url: `${slackUrl}/respond/${id}`,
-  }).toString();
-  const ts = Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/slack/events`,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-slack-request-timestamp': String(ts),
-          'x-slack-signature': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
   });
 }
 

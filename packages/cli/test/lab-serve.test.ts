@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
 import { loadLabConfig, openLabRuntime } from '../src/index.js';
 import { serveBot } from '../src/serve-bot.js';
+import { postSlackCommand } from './helpers.js';
 
 const cli = resolve(import.meta.dirname, '../bin/lab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-'));
@@ -70,33 +70,12 @@ describe('lab serve slack', () => {
       child.stdout.on('data', (c) => r((JSON.parse(String(c).split('\n')[0]!) as { url: string }).url));
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
     });
-    const body = new URLSearchParams({
+    const status = await postSlackCommand(url, SECRET, {
       command: '/myvm',
       text: 'status',
       user_id: 'UALICE',
       channel_id: 'C1',
       response_url: `${slackUrl}/respond/1`,
-    }).toString();
-    const ts = Math.floor(Date.now() / 1000);
-    const signature = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
-    const status = await new Promise<number>((r, reject) => {
-      const req = request(
-        `${url}/slack/events`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'x-slack-request-timestamp': String(ts),
-            'x-slack-signature': signature,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => r(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
     });
     expect(status).toBe(200);
     await eventually(() => slackCalls.some((c) => c.startsWith('/respond/')));

@@ -20,6 +20,10 @@ import {
   parseMinutes,
   parseScheduleSpec,
   type ClassScheduleRecord,
+  type ClassSchedulerOptions,
+  type ClassTimePolicyRecord,
+  type ScheduledAction,
+  type Viewer,
   type Clock,
   type ClusterApis,
   type ProxmoxClient,
@@ -115,6 +119,54 @@ async function setup(): Promise<{
 
 const statuses = async (store: Store) =>
   Promise.all(STUDENTS.map(async (s) => (await store.inventory.get('lab1', s.vmid))?.status));
+/** cs101's time policy: no limits and one keep per session, but for `changes`. */
+const policyOf = (changes: Partial<ClassTimePolicyRecord> = {}): ClassTimePolicyRecord => ({
+  classId: 'cs101',
+  quotaHours: null,
+  maxRunning: null,
+  maxRunningInClass: null,
+  idleCpuBelowPercent: null,
+  idleForMinutes: null,
+  keepsPerSession: 1,
+  idleWarnMinutes: null,
+  ...changes,
+});
+
+type Deps = { store: Store; clusters: ClusterApis; clock: Clock };
+const ROOT = { personId: null, username: 'root', role: 'admin' as const };
+
+const studentOf = async (store: Store, username: string) => ({
+  personId: (await store.classes.getPersonByUsername(username))!.id,
+  username,
+  role: 'student' as const,
+});
+
+/** A scheduler polling tasks every 20 ms that gives a shutdown 5 s. */
+const schedulerOver = (deps: Deps, options: Partial<ClassSchedulerOptions> = {}) =>
+  new ClassScheduler({ ...deps, pollIntervalMs: 20, shutdownTimeoutS: 5, ...options });
+
+const startVm = (deps: Deps, viewer: Viewer, vmid: number) =>
+  new VmPower({ ...deps, pollIntervalMs: 20 }).perform(viewer, 'lab1', vmid, 'start');
+
+/** One scheduler round at `iso`, after a quick sync, each action seen through `view`. */
+const ticker =
+  <T>(
+    { clock, sync, scheduler }: { clock: ReturnType<typeof fakeClock>; sync: SyncEngine; scheduler: ClassScheduler },
+    view: (action: ScheduledAction) => T,
+  ) =>
+  async (iso: string) => {
+    clock.set(at(iso));
+    await sync.quickSync();
+    return (await scheduler.runOnce()).map(view);
+  };
+
+/** Full syncs until `done` (at most 200, 25 ms apart), as a VM's SSH port comes up. */
+const syncUntil = async (sync: SyncEngine, done: () => Promise<boolean>) => {
+  for (let i = 0; i < 200 && !(await done()); i++) {
+    await sync.fullSync();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
 const SHUTDOWN = 'POST /nodes/{node}/qemu/{vmid}/status/shutdown';
 
@@ -283,16 +335,7 @@ describe('class scheduler over the simulator', () => {
 describe('quotas and the usage ledger', () => {
   it('counts hours outside sessions from our power actions and the sync, and refuses a start with no hours left, naming the next session', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: 1,
-      maxRunning: 1,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ quotaHours: 1, maxRunning: 1 }));
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const alice = (await store.classes.getPersonByUsername('alice'))!;
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
@@ -323,38 +366,15 @@ describe('quotas and the usage ledger', () => {
 
   it('warns a student whose hours run out while the VM runs, and shuts it down after the grace period', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: 1,
-      maxRunning: null,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ quotaHours: 1 }));
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
-    });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
-    clock.set(at('2026-12-01T08:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: alice.id, username: 'alice', role: 'student' },
-      'lab1',
-      300,
-      'start',
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
     );
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
-    };
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
     expect(await tick('2026-12-01T08:50:00Z')).toEqual([]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
     expect(messages).toEqual([
@@ -370,28 +390,17 @@ describe('quotas and the usage ledger', () => {
   it('tells a student by direct message when their VM is reachable, once per run, and again after a restart', async () => {
     const { store, clock, clusters } = await setup();
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
-    });
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } },
+    );
     const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
-    const alice = {
-      personId: (await store.classes.getPersonByUsername('alice'))!.id,
-      username: 'alice',
-      role: 'student' as const,
-    };
+    const alice = await studentOf(store, 'alice');
     const notices = async () =>
       (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
     const untilReachable = async () => {
-      for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
-        await sync.fullSync();
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await syncUntil(sync, async () => !!(await store.inventory.get('lab1', 300))?.sshAvailable);
     };
     clock.set(at('2026-12-01T12:00:00Z'));
     await power.perform(alice, 'lab1', 300, 'start');
@@ -443,15 +452,9 @@ describe('quotas and the usage ledger', () => {
     const power = new VmPower({ store: plain, clusters, clock, pollIntervalMs: 20 });
     for (const vmid of [300, 301])
       await power.perform({ personId: null, username: 'root', role: 'admin' }, 'lab1', vmid, 'start');
-    for (
-      let i = 0;
-      i < 200 &&
-      !(await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable);
-      i++
-    ) {
-      await sync.fullSync();
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await syncUntil(sync, async () =>
+      (await plain.inventory.list({ status: 'running' })).filter((v) => v.vmid >= 300).every((v) => v.sshAvailable),
+    );
     expect((await a.runOnce()).map((x) => [x.classId, x.vmid, x.action])).toEqual([
       ['cs101', 300, 'ready-notice'],
       ['cs101', 301, 'ready-notice'],
@@ -478,22 +481,9 @@ describe('quotas and the usage ledger', () => {
 
   it('refuses a start outside a session when maxRunningInClass student VMs of the class run, but not in a session', async () => {
     const { store, clock, clusters } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: null,
-      maxRunning: null,
-      maxRunningInClass: 1,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ maxRunningInClass: 1 }));
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
-    const student = async (username: string) => ({
-      personId: (await store.classes.getPersonByUsername(username))!.id,
-      username,
-      role: 'student' as const,
-    });
+    const student = (username: string) => studentOf(store, username);
     clock.set(at('2026-12-01T12:00:00Z'));
     await power.perform(await student('alice'), 'lab1', 300, 'start');
     const refused = await power.perform(await student('bob'), 'lab1', 301, 'start').catch((e: unknown) => e);
@@ -505,24 +495,11 @@ describe('quotas and the usage ledger', () => {
 
   it('lets exactly one of three parallel starts (two processes) through a class limit of one, and the refusals name the next session', async () => {
     const { store, clock, clusters } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: null,
-      maxRunning: null,
-      maxRunningInClass: 1,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ maxRunningInClass: 1 }));
     // Two processes: two VmPower instances over one store.
     const slackProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const discordProcess = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
-    const student = async (username: string) => ({
-      personId: (await store.classes.getPersonByUsername(username))!.id,
-      username,
-      role: 'student' as const,
-    });
+    const student = (username: string) => studentOf(store, username);
     clock.set(at('2026-12-01T12:00:00Z'));
     const results = await Promise.allSettled([
       slackProcess.perform(await student('alice'), 'lab1', 300, 'start'),
@@ -546,16 +523,7 @@ describe('quotas and the usage ledger', () => {
       { clusterId: 'lab1', vmid: 301, personId: alice.id, classId: 'cs101', role: 'student' },
       MONDAY,
     );
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: null,
-      maxRunning: 1,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ maxRunning: 1 }));
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const viewer = { personId: alice.id, username: 'alice', role: 'student' as const };
     await power.perform(viewer, 'lab1', 300, 'start');
@@ -570,25 +538,12 @@ describe('quotas and the usage ledger', () => {
 describe('idle auto-shutdown', () => {
   it('warns the owner of an idle VM by direct message and shuts it down 10 min later unless kept; keep works once per session', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: null,
-      maxRunning: null,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: 5,
-      idleForMinutes: 30,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
+    await store.usage.savePolicy(policyOf({ idleCpuBelowPercent: 5, idleForMinutes: 30 }));
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
-    });
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) } },
+    );
     const power = new VmPower({ store, clusters, clock, pollIntervalMs: 20 });
     const admin = { personId: null, username: 'root', role: 'admin' as const };
     clock.set(at('2026-12-01T10:00:00Z')); // Tuesday: no session
@@ -597,11 +552,7 @@ describe('idle auto-shutdown', () => {
     sim.state.guests.get(301)!.cpuLoad = 0.6; // bob works
     sim.state.guests.get(302)!.cpuLoad = 0.02; // carol idles, then keeps it
     sim.requests.reset();
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return scheduler.runOnce();
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => a);
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:20:00Z')).toEqual([]);
     const warned = await tick('2026-12-01T10:31:00Z');
@@ -644,25 +595,12 @@ describe('idle auto-shutdown', () => {
 });
 
 describe('keeps per session and the warning delay, per class', () => {
-  const policy = {
-    classId: 'cs101',
-    quotaHours: null,
-    maxRunning: null,
-    maxRunningInClass: null,
-    idleCpuBelowPercent: 5,
-    idleForMinutes: 30,
-    keepsPerSession: 1,
-    idleWarnMinutes: null,
-  };
+  const policy = policyOf({ idleCpuBelowPercent: 5, idleForMinutes: 30 });
 
   it('allows as many keeps per session as the class says, refuses one more with the reason, and allows them again after a session boundary', async () => {
     const { store } = await setup();
     await store.usage.savePolicy({ ...policy, keepsPerSession: 2 });
-    const alice = {
-      personId: (await store.classes.getPersonByUsername('alice'))!.id,
-      username: 'alice',
-      role: 'student' as const,
-    };
+    const alice = await studentOf(store, 'alice');
     /** An idle warning of VM 300 pending since `iso`, as the scheduler records it. */
     const warned = async (iso: string) => {
       const record = await store.usage.idle('lab1', 300);
@@ -708,19 +646,11 @@ describe('keeps per session and the warning delay, per class', () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.usage.savePolicy({ ...policy, keepsPerSession: 0 });
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
-    });
-    const alice = {
-      personId: (await store.classes.getPersonByUsername('alice'))!.id,
-      username: 'alice',
-      role: 'student' as const,
-    };
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
+    );
+    const alice = await studentOf(store, 'alice');
     clock.set(at('2026-12-01T10:00:00Z'));
     await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
     sim.state.guests.get(300)!.cpuLoad = 0.01;
@@ -752,26 +682,20 @@ describe('keeps per session and the warning delay, per class', () => {
     await store.usage.savePolicy({ ...policy, idleWarnMinutes: 3 });
     await store.usage.savePolicy({ ...policy, classId: 'cs102' });
     const messages: Array<{ username: string; text: string }> = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      idleWarningMinutes: 7,
-      notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
-    });
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      {
+        idleWarningMinutes: 7,
+        notifier: { notifyPerson: async (p, text) => (messages.push({ username: p.username, text }), true) },
+      },
+    );
     const admin = { personId: null, username: 'root', role: 'admin' as const };
     clock.set(at('2026-12-01T10:00:00Z'));
     for (const vmid of [300, 301])
       await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(admin, 'lab1', vmid, 'start');
     sim.state.guests.get(300)!.cpuLoad = 0.01;
     sim.state.guests.get(301)!.cpuLoad = 0.01;
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.classId, a.vmid, a.action]);
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.classId, a.vmid, a.action]);
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:31:00Z')).toEqual([
       ['cs101', 300, 'idle-warning'],
@@ -804,27 +728,13 @@ describe('keeps per session and the warning delay, per class', () => {
       idleWarnMinutes: 2,
     });
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
-    });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
-    clock.set(at('2026-12-01T08:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: alice.id, username: 'alice', role: 'student' },
-      'lab1',
-      300,
-      'start',
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
     );
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
-    };
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
     expect(messages).toEqual([
       'cs101-alice has used all 1 h cs101 allows outside sessions and will stop in 2 min; save your work now, and start it again in the next session (Wed 2 Dec 2026 09:00 CET) or ask your teacher for more hours.',
@@ -835,16 +745,7 @@ describe('keeps per session and the warning delay, per class', () => {
 });
 
 describe('no stop without a delivered warning', () => {
-  const idlePolicy = {
-    classId: 'cs101',
-    quotaHours: null,
-    maxRunning: null,
-    maxRunningInClass: null,
-    idleCpuBelowPercent: 5,
-    idleForMinutes: 30,
-    keepsPerSession: 1,
-    idleWarnMinutes: null,
-  };
+  const idlePolicy = policyOf({ idleCpuBelowPercent: 5, idleForMinutes: 30 });
   /** A notifier whose messages get through only while `up` is set; the students have accounts. */
   const flaky = () => {
     const sent: string[] = [];
@@ -861,20 +762,11 @@ describe('no stop without a delivered warning', () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.usage.savePolicy(idlePolicy);
     const notifier = flaky();
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
     clock.set(at('2026-12-01T10:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: null, username: 'root', role: 'admin' },
-      'lab1',
-      300,
-      'start',
-    );
+    await startVm({ store, clusters, clock }, ROOT, 300);
     sim.state.guests.get(300)!.cpuLoad = 0.01;
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:31:00Z')).toEqual([[300, 'idle-warning', 'failed']]);
     expect(await store.usage.idle('lab1', 300)).toMatchObject({ warnedAt: null });
@@ -892,27 +784,14 @@ describe('no stop without a delivered warning', () => {
   it('stops an idle VM whose owner has no chat account, and the audit says no warning was delivered', async () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.usage.savePolicy(idlePolicy);
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async () => false, reaches: async () => false },
-    });
-    clock.set(at('2026-12-01T10:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: null, username: 'root', role: 'admin' },
-      'lab1',
-      300,
-      'start',
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async () => false, reaches: async () => false } },
     );
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await startVm({ store, clusters, clock }, ROOT, 300);
     sim.state.guests.get(300)!.cpuLoad = 0.01;
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome, a.error]);
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome, a.error]);
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(await tick('2026-12-01T10:31:00Z')).toEqual([
       [300, 'idle-warning', 'failed', 'the owner has no chat account to warn'],
@@ -928,20 +807,10 @@ describe('no stop without a delivered warning', () => {
     const { store, clock, clusters, sync } = await setup();
     await store.usage.savePolicy({ ...idlePolicy, quotaHours: 1, idleCpuBelowPercent: null, idleForMinutes: null });
     const notifier = flaky();
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
+    const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
     clock.set(at('2026-12-01T08:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: alice.id, username: 'alice', role: 'student' },
-      'lab1',
-      300,
-      'start',
-    );
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
-    };
+    await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
     expect(await tick('2026-12-01T09:20:00Z')).toEqual([[300, 'quota-warning', 'failed']]);
     notifier.up = true;
@@ -954,20 +823,11 @@ describe('no stop without a delivered warning', () => {
   it('tries a "ready" message that did not get through again next round, and sends it once it does', async () => {
     const { store, clock, clusters } = await setup();
     const notifier = flaky();
-    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5, notifier });
+    const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
     const sync = new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => true } });
-    const alice = (await store.classes.getPersonByUsername('alice'))!;
     clock.set(at('2026-12-01T12:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: alice.id, username: 'alice', role: 'student' },
-      'lab1',
-      300,
-      'start',
-    );
-    for (let i = 0; i < 200 && !(await store.inventory.get('lab1', 300))?.sshAvailable; i++) {
-      await sync.fullSync();
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
+    await syncUntil(sync, async () => !!(await store.inventory.get('lab1', 300))?.sshAvailable);
     const notices = async () =>
       (await scheduler.runOnce()).filter((a) => a.action === 'ready-notice').map((a) => [a.vmid, a.outcome]);
     expect(await notices()).toEqual([[300, 'failed']]);
@@ -982,14 +842,10 @@ describe('no stop without a delivered warning', () => {
     const { store, clock, clusters, sim, sync } = await setup();
     await store.usage.savePolicy(idlePolicy);
     const messages: string[] = [];
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) },
-    });
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      { notifier: { notifyPerson: async (_p, text) => (messages.push(text), true) } },
+    );
     // Idle since 09:00 in an earlier run that stopped while no scheduler looked.
     await store.usage.saveIdle({
       clusterId: 'lab1',
@@ -1000,18 +856,9 @@ describe('no stop without a delivered warning', () => {
       keepsUsed: 0,
     });
     clock.set(at('2026-12-01T10:00:00Z'));
-    await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(
-      { personId: null, username: 'root', role: 'admin' },
-      'lab1',
-      300,
-      'start',
-    );
+    await startVm({ store, clusters, clock }, ROOT, 300);
     sim.state.guests.get(300)!.cpuLoad = 0.01;
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action]);
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action]);
     expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
     expect(messages).toEqual([]);
     expect(await tick('2026-12-01T10:29:00Z')).toEqual([]);
@@ -1022,21 +869,8 @@ describe('no stop without a delivered warning', () => {
 describe('/myvm keep answers only an idle warning', () => {
   it('with no idle warning pending keeps nothing, uses no keep and starts no idle time', async () => {
     const { store } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: null,
-      maxRunning: null,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
-    const alice = {
-      personId: (await store.classes.getPersonByUsername('alice'))!.id,
-      username: 'alice',
-      role: 'student' as const,
-    };
+    await store.usage.savePolicy(policyOf());
+    const alice = await studentOf(store, 'alice');
     const refused = await keepVmRunning(store, alice, 'lab1', 300, at('2026-12-01T10:00:00Z')).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(NothingToKeepError);
     expect((refused as LabError).code).toBe('LAB_NOTHING_TO_KEEP');
@@ -1049,36 +883,12 @@ describe('/myvm keep answers only an idle warning', () => {
 
   it('after a quota warning says the keep does not apply and when the VM stops, and the VM still stops', async () => {
     const { store, clock, clusters, sync } = await setup();
-    await store.usage.savePolicy({
-      classId: 'cs101',
-      quotaHours: 1,
-      maxRunning: null,
-      maxRunningInClass: null,
-      idleCpuBelowPercent: null,
-      idleForMinutes: null,
-      keepsPerSession: 1,
-      idleWarnMinutes: null,
-    });
-    const scheduler = new ClassScheduler({
-      store,
-      clusters,
-      clock,
-      pollIntervalMs: 20,
-      shutdownTimeoutS: 5,
-      notifier: { notifyPerson: async () => true },
-    });
-    const alice = {
-      personId: (await store.classes.getPersonByUsername('alice'))!.id,
-      username: 'alice',
-      role: 'student' as const,
-    };
+    await store.usage.savePolicy(policyOf({ quotaHours: 1 }));
+    const scheduler = schedulerOver({ store, clusters, clock }, { notifier: { notifyPerson: async () => true } });
+    const alice = await studentOf(store, 'alice');
     clock.set(at('2026-12-01T08:00:00Z'));
     await new VmPower({ store, clusters, clock, pollIntervalMs: 20 }).perform(alice, 'lab1', 300, 'start');
-    const tick = async (iso: string) => {
-      clock.set(at(iso));
-      await sync.quickSync();
-      return (await scheduler.runOnce()).map((a) => [a.vmid, a.action, a.outcome]);
-    };
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.outcome]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning', 'ok']]);
     clock.set(at('2026-12-01T09:03:00Z'));
     const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
