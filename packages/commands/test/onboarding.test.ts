@@ -123,18 +123,22 @@ describe('invites', () => {
 
   it('creates a new student from the chat account when the roster has nobody waiting', async () => {
     ok(await slack('UCARL001', 'lab', `join ${code} carl`));
-    // On Slack every cs202 student is linked now; on Discord nobody is, so there the roster still asks.
-    expect(
-      (
-        await router.invoke({
-          platform: 'discord',
-          userId: '998877665544332211',
-          command: 'lab',
-          subcommand: 'join',
-          options: { code },
-        })
-      ).text,
-    ).toMatch(/^Say which student/);
+    // Every cs202 student has a chat account now: someone else with the code, on another platform,
+    // cannot claim one of their names (and uses nothing of the code).
+    const claim = await router.invoke({
+      platform: 'discord',
+      userId: '998877665544332211',
+      command: 'lab',
+      subcommand: 'join',
+      options: { code, username: 'dora' },
+    });
+    expect(claim).toMatchObject({ error: true });
+    expect(claim.text).toMatch(/^'dora' already has a chat account, so an invite code cannot claim that name/);
+    expect(await services.store.classes.findByIdentity('discord', '998877665544332211')).toBeUndefined();
+    expect((await services.store.classes.getPersonByUsername('dora'))!.id).toBe(
+      (await services.store.classes.findByIdentity('slack', 'UDORA001'))!.id,
+    );
+    expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(2);
     const reply = ok(await slack('UNEWBIE1', 'lab', `join ${code}`));
     expect(reply.text).toMatch(/^Welcome to cs202, slack-unewbie1!/);
     expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(3);

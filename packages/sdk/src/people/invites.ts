@@ -146,14 +146,19 @@ export async function joinWithInvite(
           });
         }
       } else {
+        // Only a roster name nobody has linked any chat account to yet can be claimed with a code: a
+        // name linked on one platform is that student's, whoever holds the class's code on another.
         const students = (await tx.classes.members(classId)).filter((m) => m.role === 'student');
         const waiting: PersonRecord[] = [];
+        const linked = new Set<string>();
         for (const m of students) {
-          const identities = await tx.classes.identitiesOf(m.personId);
-          if (identities.some((i) => i.platform === request.platform)) continue;
           const p = await tx.classes.getPerson(m.personId);
-          if (p) waiting.push(p);
+          if (!p) continue;
+          if ((await tx.classes.identitiesOf(m.personId)).length === 0) waiting.push(p);
+          else linked.add(p.username);
         }
+        if (request.username !== undefined && linked.has(request.username))
+          throw new JoinNeedsUsernameError(classId, 'linked', request.username);
         if (waiting.length) {
           if (request.username === undefined) throw new JoinNeedsUsernameError(classId, 'which');
           person = waiting.find((p) => p.username === request.username);

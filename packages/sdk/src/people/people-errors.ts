@@ -82,15 +82,17 @@ export class TooManyInviteAttemptsError extends LabError {
 export class JoinNeedsUsernameError extends LabError {
   static override readonly brand: string = '@lab/JoinNeedsUsernameError';
   static override readonly code: string = 'LAB_JOIN_NEEDS_USERNAME';
-  constructor(classId: string, problem: 'which' | 'not-on-roster' | 'taken' | 'invalid', username?: string) {
+  constructor(classId: string, problem: 'which' | 'not-on-roster' | 'taken' | 'invalid' | 'linked', username?: string) {
     const message =
-      problem === 'which'
-        ? `Say which student of ${classId} you are: run join again with your code and your username (as your teacher gave it).`
-        : problem === 'not-on-roster'
-          ? `'${username}' is not a student of ${classId} waiting to join; check the spelling of your username or ask your teacher.`
-          : problem === 'invalid'
-            ? `'${username}' cannot be a username: use 2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter.`
-            : `The username '${username}' is taken; pick another one.`;
+      problem === 'linked'
+        ? `'${username}' already has a chat account, so an invite code cannot claim that name; if it is yours, ask your teacher to link this account to it too.`
+        : problem === 'which'
+          ? `Say which student of ${classId} you are: run join again with your code and your username (as your teacher gave it).`
+          : problem === 'not-on-roster'
+            ? `'${username}' is not a student of ${classId} waiting to join; check the spelling of your username or ask your teacher.`
+            : problem === 'invalid'
+              ? `'${username}' cannot be a username: use 2–32 lower-case letters, digits, dots, dashes or underscores, starting with a letter.`
+              : `The username '${username}' is taken; pick another one.`;
     super(JoinNeedsUsernameError.code, message, { classId, problem, ...(username ? { username } : {}) });
   }
 }
