@@ -67,7 +67,8 @@ describe('a VM while it is being reset', () => {
     try {
       await eventually(() => !env.sim.state.guests.has(alice.vmid));
       expect(env.sim.state.guests.has(alice.vmid), 'the old VM is destroyed, the clone delayed').toBe(false);
-      const beingReset = /^cs101-alice is being reset \(since \d\d:\d\d UTC\); try again in a few minutes\.$/;
+      const beingReset =
+        /^cs101-alice is being reset \(since \w{3} \d{1,2} \w{3} \d{4} \d\d:\d\d \S+\); try again in a few minutes\.$/;
       for (const stage of ['destroyed', 'gone from the inventory'] as const) {
         if (stage === 'gone from the inventory') {
           await services.sync!.quickSync({ force: true });

@@ -1,13 +1,26 @@
-import { resetsUnderWay, type ResetUnderWay, type VmInventoryRecord } from '@lab/proxmox-sdk';
+import {
+  classTimeZone,
+  formatLocalTime,
+  resetsUnderWay,
+  type ResetUnderWay,
+  type VmInventoryRecord,
+} from '@lab/proxmox-sdk';
 import type { CommandContext, Reply } from '../command-plugin.js';
 
-/** `14:02 UTC` */
-const clockTime = (ms: number): string => `${new Date(ms).toISOString().slice(11, 16)} UTC`;
-
-/** The answer for a VM a reset is re-creating: what is going on and when to come back. */
-export function beingResetReply(vm: { name: string }, reset?: Pick<ResetUnderWay, 'since'>): Reply {
+/**
+ * The answer for a VM a reset is re-creating: what is going on (since when, in the class's time
+ * zone) and when to come back.
+ */
+export async function beingResetReply(
+  ctx: CommandContext,
+  vm: { name: string },
+  reset?: Pick<ResetUnderWay, 'since' | 'classId'>,
+): Promise<Reply> {
+  const since = reset
+    ? ` (since ${formatLocalTime(reset.since, classTimeZone(await ctx.services.store.schedules.list(reset.classId)))})`
+    : '';
   return {
-    text: `${vm.name} is being reset${reset ? ` (since ${clockTime(reset.since)})` : ''}; try again in a few minutes.`,
+    text: `${vm.name} is being reset${since}; try again in a few minutes.`,
     ephemeral: true,
     error: true,
   };

@@ -31,19 +31,19 @@ export async function pickMyVm(
   const { vms } = await myVms(ctx);
   const resets = await myResetsUnderWay(ctx);
   // A VM being reset may be gone from the cluster (and the inventory) until its clone is registered.
-  const checked = (found: VmInventoryRecord): VmInventoryRecord | Reply => {
+  const checked = async (found: VmInventoryRecord): Promise<VmInventoryRecord | Reply> => {
     const reset = resetOf(resets, found);
-    return reset || found.status === 'resetting' ? beingResetReply(found, reset) : found;
+    return reset || found.status === 'resetting' ? beingResetReply(ctx, found, reset) : found;
   };
   if (vm) {
     const found = vms.find((v) => String(v.vmid) === vm || v.name === vm);
     if (found) return checked(found);
     const reset = resets.find((r) => String(r.vmid) === vm || r.name === vm);
-    if (reset) return beingResetReply(reset, reset);
+    if (reset) return beingResetReply(ctx, reset, reset);
   }
   if (vms.length === 0) {
     const [reset] = resets;
-    if (reset) return beingResetReply(reset, reset);
+    if (reset) return beingResetReply(ctx, reset, reset);
     return { text: 'You have no VM yet. Your teacher deploys them with /lab deploy.', ephemeral: true, error: true };
   }
   if (vm)
