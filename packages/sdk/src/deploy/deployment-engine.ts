@@ -111,12 +111,12 @@ export class DeploymentEngine {
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
-    this.#active = new DeploymentClaims(deps.store);
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#active = new DeploymentClaims(deps.store, { clock: this.#clock, ttlMs: this.#leaseTtlMs });
     this.#timing = {
       clock: this.#clock,
       logger: this.#logger,
