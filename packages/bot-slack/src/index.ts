@@ -1,5 +1,10 @@
 export { createSlackBot, type SlackBot, type SlackBotOptions } from './slack-bot.js';
 export { signSlackRequest } from './sign-slack-request.js';
 export { finishSlackProgress, SlackProgressMessage, type SlackChatApi } from './slack-progress.js';
-export { createSlackPersonNotifier, createSlackTokenNotifier, type SlackDmApi } from './slack-person-notifier.js';
+export {
+  createSlackPersonNotifier,
+  createSlackTokenChatApi,
+  createSlackTokenNotifier,
+  type SlackDmApi,
+} from './slack-person-notifier.js';
 export { startSlackBot, type StartSlackBotOptions } from './start-slack-bot.js';

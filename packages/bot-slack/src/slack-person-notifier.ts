@@ -1,3 +1,4 @@
+import type { SlackChatApi } from './slack-progress.js';
 import { webApi } from '@slack/bolt';
 import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
 
@@ -59,4 +60,16 @@ export function createSlackTokenNotifier(options: {
     store: options.store,
     ...(options.logger ? { logger: options.logger } : {}),
   });
+}
+
+/**
+ * The chat part of Slack's Web API from the bot token alone, for a process that serves another front
+ * end (Discord) but must edit a Slack progress message in place after taking a deployment over.
+ */
+export function createSlackTokenChatApi(options: {
+  botToken: string;
+  /** Slack Web API base URL. @defaultValue Slack's */
+  apiUrl?: string;
+}): SlackChatApi {
+  return new webApi.WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
 }

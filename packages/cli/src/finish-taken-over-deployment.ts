@@ -4,8 +4,9 @@ import type { LabConfig } from './lab-config.js';
 
 /**
  * Finishes the progress message of a deployment this process took over, whichever platform started
- * it: through the front end it serves, else through the other platform's token-free way in (Slack's
- * `response_url`, Discord's interaction webhook at `discord.apiUrl`). Resolves false when neither
+ * it: through the front end it serves, else through the other platform: a Slack message is edited in
+ * place with `slack.botToken` when lab.config.json has one, else answered through its `response_url`;
+ * a Discord one through its interaction webhook at `discord.apiUrl`. Resolves false when neither
  * could; never throws.
  */
 export async function finishTakenOverDeployment(
@@ -20,8 +21,11 @@ export async function finishTakenOverDeployment(
   const text = renderFinishedDeployment(deployment, summary);
   try {
     if (platform === 'slack') {
-      const { finishSlackProgress } = await import('@lab/bot-slack');
-      return await finishSlackProgress(undefined, deployment.notify, summary, { logger, text });
+      const { finishSlackProgress, createSlackTokenChatApi } = await import('@lab/bot-slack');
+      const botToken = config.slack?.botToken;
+      const apiUrl = config.slack?.apiUrl;
+      const client = botToken ? createSlackTokenChatApi({ botToken, ...(apiUrl ? { apiUrl } : {}) }) : undefined;
+      return await finishSlackProgress(client, deployment.notify, summary, { logger, text });
     }
     if (platform === 'discord') {
       const { finishDiscordProgress } = await import('@lab/bot-discord');

@@ -16,7 +16,9 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', path: req.url ?? '', body: JSON.parse(raw || '{}') });
+      const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+      const body = form ? Object.fromEntries(new URLSearchParams(raw)) : JSON.parse(raw || '{}');
+      received.push({ method: req.method ?? '', path: req.url ?? '', body });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"1","ok":true}');
     });
   });
@@ -84,6 +86,28 @@ describe('finishing a deployment taken over from a process of the other platform
         method: 'POST',
         path: '/respond/1',
         body: { response_type: 'in_channel', text: 'cs101-alice (105) re-created from cs101-base.' },
+      },
+    ]);
+  });
+
+  it('edits a Slack-started message in place with chat.update from a Discord process that has the Slack bot token', async () => {
+    received.length = 0;
+    const ok = await finishTakenOverDeployment(
+      {
+        frontEnd: served(),
+        kind: 'discord',
+        config: { slack: { botToken: 'xoxb-test', apiUrl: `${fakeUrl}/slack/api/` } } as LabConfig,
+        logger: silentLogger,
+      },
+      deployment({ platform: 'slack', channel: 'C0CLASS', responseUrl: `${fakeUrl}/respond/3`, ts: '1.1' }),
+      summary,
+    );
+    expect(ok).toBe(true);
+    expect(received).toEqual([
+      {
+        method: 'POST',
+        path: '/slack/api/chat.update',
+        body: { channel: 'C0CLASS', ts: '1.1', text: 'cs101-alice (105) re-created from cs101-base.' },
       },
     ]);
   });

@@ -155,6 +155,26 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(sim.state.acceptedClones.map((c) => c.name)).toEqual(names);
   });
 
+  it('tells a teacher whose class deployment belongs to a bot that stopped responding how long ago and when it is taken over', async () => {
+    const sim = track(await fastSim({ timeScale: 200 }));
+    const lab = await labOver(sim);
+    track(lab.api);
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'lovelace' });
+    const now = Date.now();
+    // The owner last renewed its 30 s lease 20 s ago and then died: the lease runs out in 10 s.
+    await lab.store.sync.acquireLease('deployment:cs101', 'dead-bot', 30_000, now - 20_000);
+    const error = await lab.engine.apply(plan).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeploymentInProgressError);
+    const takeoverAt = new Date(now + 10_000 + 15_000).toISOString().replace('T', ' ').slice(0, 19);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^A deployment of cs101 started by lovelace at [0-9: -]+ UTC has had no heartbeat from its bot for 2\\d s; another bot takes it over after ${takeoverAt.slice(0, 17)}\\d\\d UTC, so try again after that\\.$`,
+      ),
+    );
+    await lab.store.sync.releaseLease('deployment:cs101', 'dead-bot');
+    expect((await (await lab.engine.apply(plan)).done).status).toBe('done');
+  });
+
   it('runs one of two deployments of a class applied at the same moment in one process (two teachers in one bot), and refuses the other', async () => {
     const sim = track(await fastSim({ timeScale: 200 }));
     const lab = await labOver(sim);

@@ -171,6 +171,10 @@ describe.each(engines)('a deployment owned by one process on %s', (engine) => {
         perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
       expect([...perName].filter(([, n]) => n !== 1)).toEqual([]);
       expect(perName.size).toBe(32);
+      const record = (await store.deployments.get(end.summaries[0]!.deploymentId))!;
+      expect(end.summaries[0]!.durationMs, 'timed from the start, not from the take-over').toBe(
+        record.finishedAt! - record.createdAt,
+      );
       await expectClusterMatchesStore(sim, store, 30);
     } finally {
       await store.close();
@@ -217,6 +221,10 @@ describe('a reset killed in the middle', () => {
       const end = await b.exited;
       expect(end.code, end.stderr).toBe(0);
       expect(end.summaries).toEqual([expect.objectContaining({ status: 'done', created: 1, failed: [] })]);
+      const record = (await store.deployments.get(end.summaries[0]!.deploymentId))!;
+      expect(end.summaries[0]!.durationMs, 'timed from the start, not from the take-over').toBe(
+        record.finishedAt! - record.createdAt,
+      );
       const after = await store.classes.assignmentsOf(s02.id);
       expect(after).toEqual([expect.objectContaining({ vmid: before!.vmid, classId: 'cs101', role: 'student' })]);
       const named = [...sim.state.guests.values()].filter((g) => g.config.name === 'cs101-s02');

@@ -1,5 +1,7 @@
+import type { Clock } from '../ports/clock.js';
 import type { Store } from '../store/store.js';
 import { DeploymentInProgressError } from './deployment-errors.js';
+import { deploymentLeaseName } from './deployment-lease.js';
 
 /** Who started a class's deployment in this process, and when. */
 export interface DeploymentClaim {
@@ -15,9 +17,13 @@ export interface DeploymentClaim {
 export class DeploymentClaims {
   readonly #store: Store;
   readonly #active = new Map<string, DeploymentClaim>();
+  readonly #clock: Clock;
+  readonly #leaseTtlMs: number;
 
-  constructor(store: Store) {
+  constructor(store: Store, lease: { clock: Clock; ttlMs: number }) {
     this.#store = store;
+    this.#clock = lease.clock;
+    this.#leaseTtlMs = lease.ttlMs;
   }
 
   /** Whether a deployment of the class runs, or is starting, in this process. */
@@ -42,11 +48,25 @@ export class DeploymentClaims {
       .sort((a, b) => b.createdAt - a.createdAt);
     // A deployment this process has claimed but not recorded yet (it is still checking privileges or taking the lease).
     const claimed = this.#active.get(classId);
+    const silent = await this.#silentOwner(classId);
     return new DeploymentInProgressError({
+      ...(silent ? { silent } : {}),
       classId,
       ...(running
         ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt }
         : (claimed ?? {})),
     });
+  }
+
+  /**
+   * When the lease's holder has missed a renewal (due every third of the TTL, assuming holders share this
+   * process's TTL): how long since its last one, and when a take-over may start (expiry + one take-over round).
+   */
+  async #silentOwner(classId: string): Promise<{ forMs: number; takeoverAt: number } | undefined> {
+    const lease = await this.#store.sync.getLease(deploymentLeaseName(classId)).catch(() => undefined);
+    if (!lease) return undefined;
+    const forMs = this.#clock.now() - (lease.expiresAt - this.#leaseTtlMs);
+    if (forMs <= (this.#leaseTtlMs * 2) / 3) return undefined;
+    return { forMs, takeoverAt: lease.expiresAt + Math.ceil(this.#leaseTtlMs / 2) };
   }
 }

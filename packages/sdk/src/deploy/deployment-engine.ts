@@ -111,12 +111,12 @@ export class DeploymentEngine {
 
   constructor(deps: DeploymentEngineDeps) {
     this.#deps = deps;
-    this.#active = new DeploymentClaims(deps.store);
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;
     this.#limits = { ...DefaultDeploymentLimits, ...deps.limits };
     this.#instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseTtlMs = deps.leaseTtlMs ?? 30_000;
+    this.#active = new DeploymentClaims(deps.store, { clock: this.#clock, ttlMs: this.#leaseTtlMs });
     this.#timing = {
       clock: this.#clock,
       logger: this.#logger,
@@ -453,13 +453,14 @@ export class DeploymentEngine {
 
   /** Runs a recorded deployment to its end: a class deployment, a reset or a publish. */
   async #run(id: string, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
-    const started = this.#clock.now();
     const deployment = await this.#deps.store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
+    // A deployment taken over from a process that died is timed from its start, not from the take-over.
+    const started = deployment.createdAt;
     const spec = deployment.spec;
     if (isResetPlan(spec) || isPublishPlan(spec)) {
       const deps = { store: this.#deps.store, timing: this.#timing, limits: this.#limits, configure: this.#configure };
-      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), id, spec, lease, emit);
+      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), { id, started }, spec, lease, emit);
     }
     const { plan } = spec as StoredSpec;
     const deps = {

@@ -20,14 +20,23 @@ export class VmNameConflictError extends LabError {
 export class DeploymentInProgressError extends LabError {
   static override readonly brand: string = '@lab/DeploymentInProgressError';
   static override readonly code: string = 'LAB_DEPLOY_IN_PROGRESS';
-  constructor(facts: { classId: string; deploymentId?: string; startedBy?: string; startedAt?: number }) {
+  constructor(facts: {
+    classId: string;
+    deploymentId?: string;
+    startedBy?: string;
+    startedAt?: number;
+    /** Set when the owning process stopped renewing its lease: how long ago it last did, and when another process may take over. */
+    silent?: { forMs: number; takeoverAt: number };
+  }) {
     const who = facts.startedBy ? ` by ${facts.startedBy}` : '';
-    const when = facts.startedAt
-      ? ` at ${new Date(facts.startedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC`
-      : '';
+    const utc = (ms: number, length: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, length)} UTC`;
+    const when = facts.startedAt ? ` at ${utc(facts.startedAt, 16)}` : '';
+    const started = `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''}`;
     super(
       DeploymentInProgressError.code,
-      `A deployment of ${facts.classId}${who || when ? ` started${who}${when}` : ''} is still running; wait for it to finish, then try again.`,
+      facts.silent
+        ? `${started} has had no heartbeat from its bot for ${Math.round(facts.silent.forMs / 1000)} s; another bot takes it over after ${utc(facts.silent.takeoverAt, 19)}, so try again after that.`
+        : `${started} is still running; wait for it to finish, then try again.`,
       { ...facts },
     );
   }

@@ -23,14 +23,14 @@ export interface ItemsRunDeps {
 export async function runResetOrPublish(
   deps: ItemsRunDeps,
   api: PveApi,
-  id: string,
+  deployment: { id: string; started: number },
   plan: ResetPlan | PublishPlan,
   lease: DeploymentLease,
   emit: (e: DeploymentEvent) => void,
 ): Promise<DeploymentSummary> {
   const { store, timing } = deps;
-  const started = timing.clock.now();
-  await store.deployments.update(id, { status: 'running' }, started);
+  const { id, started } = deployment;
+  await store.deployments.update(id, { status: 'running' }, timing.clock.now());
   const items = await store.deployments.items(id);
   emit({ type: 'planned', deploymentId: id, classId: plan.classId, create: items.length, keep: 0, delete: 0 });
   const failures: Array<{ name: string; error: string }> = [];
