@@ -129,6 +129,9 @@ describe('the console in lab serve', () => {
       const link = /(http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]{43})/.exec(reply.text)?.[1];
       expect(link, reply.text).toBeDefined();
       expect(reply.text).toContain('Open it within 120 s; it works once and the session lasts up to 15 min.');
+      expect(reply.text.split(link!)).toHaveLength(2);
+      // The icon browsers ask for beside the page is answered here, not by the Slack listener (401).
+      expect((await http(`${base}/favicon.ico`)).status).toBe(204);
       const page = await http(link!);
       expect(page.status).toBe(200);
       expect(page.headers['content-security-policy']).toBe(CONSOLE_CSP);

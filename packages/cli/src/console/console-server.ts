@@ -159,6 +159,11 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
     },
     handleRequest(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
+      // Browsers ask for it beside every console page; there is none, and the bot behind must not see it.
+      if (path === '/favicon.ico') {
+        res.writeHead(204, consoleHeaders('image/x-icon', 'static')).end();
+        return true;
+      }
       if (!path.startsWith('/console/')) return false;
       const rest = path.slice('/console/'.length);
       const method = req.method ?? 'GET';

@@ -57,11 +57,6 @@ export const consoleSubcommand = subcommand({
     const minutes = Math.round(grant.sessionMaxMs / 60_000);
     return {
       text: `Console of ${vm.name} (${vm.vmid}): ${url}\nOpen it within ${seconds} s; it works once and the session lasts up to ${minutes} min. Keep it to yourself.`,
-      fields: [
-        { label: 'link', value: url },
-        { label: 'opens within', value: `${seconds} s` },
-        { label: 'session', value: `up to ${minutes} min` },
-      ],
       data: {
         url,
         clusterId: vm.clusterId,

@@ -33,8 +33,11 @@ export const joinSubcommand: Subcommand = subcommand({
       { store: ctx.services.store, clock: ctx.services.clock },
       { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) },
     );
+    const hasVm = (await ctx.services.store.classes.assignmentsOfClass(result.classId)).some(
+      (a) => a.personId === result.person.id,
+    );
     return {
-      text: `Welcome to ${result.classId}, ${result.person.username}! Once your teacher deploys the class, /myvm status shows your VM.`,
+      text: `Welcome to ${result.classId}, ${result.person.username}! ${hasVm ? '/myvm status shows your VM.' : 'You have no VM in it yet; your teacher gives you one with the next /lab deploy, and /myvm status shows it then.'}`,
       data: { classId: result.classId, username: result.person.username, created: result.created },
     };
   },
