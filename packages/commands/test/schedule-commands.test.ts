@@ -134,8 +134,8 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     await services.store.usage.openInterval('lab', 100, now - 30 * 60_000);
     await services.store.usage.closeInterval('lab', 100, now);
     const usage = await as(ids.teacher, 'usage cs101');
-    expect(usage.text).toContain('alice: 0.5 h used, 1.5 h left');
-    expect(usage.text).toContain('bob: 0 h used, 2 h left');
+    expect(usage.text).toContain('alice: 30 min used, 1.5 h left');
+    expect(usage.text).toContain('bob: 0 min used, 2 h left');
     expect(usage.ephemeral, "students' hours are shown to the teacher who asks only").toBe(true);
     const deferred = await router.prepare({
       platform: 'slack',
@@ -145,7 +145,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     });
     expect(deferred.ephemeral, 'known before it runs, so Discord defers it as an ephemeral answer').toBe(true);
     const mine = await router.invoke({ platform: 'slack', userId: ids.alice, command: 'myvm', text: 'usage' });
-    expect(mine.text).toBe('cs101: 0.5 h used outside sessions, 1.5 h left.');
+    expect(mine.text).toBe('cs101: 30 min used outside sessions, 1.5 h left.');
     expect((await as(ids.teacher, 'limits cs101 --max-running 0')).text).toContain('max running none');
     expect((await as(ids.alice, 'usage cs101')).error).toBe(true);
     await services.store.classes.unassignVm('lab', 100);
@@ -344,7 +344,7 @@ describe('/lab status with time controls', () => {
     expect(status.text).toContain(
       `cs101-alice (100) on ${vm.node}: running — alice (idle since ${formatLocalTime(now - 60_000, schedule!.timezone)}, `,
     );
-    expect(status.text).toMatch(/, [\d.]+ h outside sessions\)/);
+    expect(status.text).toMatch(/, (\d+ min|[\d.]+ h) outside sessions\)/);
     expect(status.text).toMatch(/Next: VMs (start at|stop at) \w{3} \d{1,2} \w{3} \d{4} \d{2}:\d{2} /);
     for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
     await services.store.usage.clearIdle('lab', 100);

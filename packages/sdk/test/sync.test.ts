@@ -404,4 +404,45 @@ describe('one syncer per store', () => {
     await b.stop();
     expect(await store.sync.getLease('sync-leader')).toBeUndefined();
   }, 120_000);
+
+  it('keeps the survivors healthy (the /readyz rule) while the lease of a dead leader runs out and one takes over', async () => {
+    const { store, clusters } = await setup();
+    // Default intervals and lease TTL, on a clock that runs 100 times faster than the wall clock.
+    const start = Date.now();
+    const clock = {
+      now: () => start + (Date.now() - start) * 100,
+      sleep: (ms: number, signal?: AbortSignal) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, ms / 100);
+          signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), {
+            once: true,
+          });
+        }),
+    };
+    const a = new SyncEngine({ store, clusters, clock, holderId: 'bot-a' });
+    const b = new SyncEngine({ store, clusters, clock, holderId: 'bot-b' });
+    const survivor = new InventoryService({ store, clusterIds: () => clusters.ids(), clock, sync: b });
+    const lastSuccess = async () => (await store.sync.getState('lab1'))?.lastSuccessAt ?? null;
+    const until = async (check: () => Promise<boolean>): Promise<void> => {
+      const deadline = Date.now() + 60_000; // bounds a hang only
+      while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    };
+    a.start();
+    await until(async () => a.isLeader && (await lastSuccess()) !== null);
+    b.start();
+    const first = await lastSuccess();
+    await until(async () => (await lastSuccess()) !== first);
+    await a.abandon(); // dies holding the lease, just after a sync
+    const byA = await lastSuccess();
+    const unhealthy: string[] = [];
+    await until(async () => {
+      const health = await survivor.syncHealth();
+      unhealthy.push(...health.issues);
+      return b.isLeader && (await lastSuccess()) !== byA;
+    });
+    await b.stop();
+    expect(b.isLeader || (await store.sync.getLease('sync-leader')) === undefined).toBe(true);
+    expect((await lastSuccess())!).toBeGreaterThan(byA!);
+    expect(unhealthy).toEqual([]);
+  }, 120_000);
 });

@@ -1,15 +1,19 @@
 import type { EpochMs } from '../store/records.js';
 
-/** The default quick-sync interval of the sync engine, in ms. */
-const DEFAULT_QUICK_INTERVAL_MS = 30_000;
+import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 
 /**
- * How old a cluster's last successful sync may be before the cluster counts as not answering: two
- * quick-sync intervals (one missed beat is not an outage), at least 30 s. `/readyz` and
- * `sync status` both judge by this one rule.
+ * How old a cluster's last successful sync may be before the cluster counts as not answering: long
+ * enough for the sync leader's lease to expire after it dies and another process to take over (the
+ * lease TTL plus two quick intervals: the leader's last renewal after its last sync, and the
+ * survivor's wait for its next tick), and never under two quick intervals (one missed beat is not
+ * an outage) or 30 s. `/readyz` and `sync status` both judge by this one rule.
  */
-export function clusterAnswerMaxAgeMs(quickIntervalMs: number = DEFAULT_QUICK_INTERVAL_MS): number {
-  return Math.max(30_000, 2 * quickIntervalMs);
+export function clusterAnswerMaxAgeMs(
+  quickIntervalMs: number = DEFAULT_QUICK_INTERVAL_MS,
+  leaseTtlMs: number = DEFAULT_SYNC_LEASE_TTL_MS,
+): number {
+  return Math.max(30_000, leaseTtlMs + 2 * quickIntervalMs);
 }
 
 /** A cluster's sync state as {@link clusterReadiness} reads it. */

@@ -71,7 +71,7 @@ export class InventoryService {
     staleAfterMs?: number;
     /**
      * How old a cluster's last successful sync may be in {@link InventoryService.syncHealth}, the
-     * rule `/readyz` uses too. @defaultValue `clusterAnswerMaxAgeMs` of the sync's quick interval
+     * rule `/readyz` uses too. @defaultValue `clusterAnswerMaxAgeMs` of the sync's quick interval and lease TTL
      */
     clusterMaxAgeMs?: number;
   }) {
@@ -80,7 +80,8 @@ export class InventoryService {
     this.#sync = deps.sync;
     this.#clusterIds = deps.clusterIds;
     this.#staleAfterMs = deps.staleAfterMs ?? (deps.sync ? 2 * deps.sync.intervals.fullMs : 600_000);
-    this.#clusterMaxAgeMs = deps.clusterMaxAgeMs ?? clusterAnswerMaxAgeMs(deps.sync?.intervals.quickMs);
+    this.#clusterMaxAgeMs =
+      deps.clusterMaxAgeMs ?? clusterAnswerMaxAgeMs(deps.sync?.intervals.quickMs, deps.sync?.intervals.leaseTtlMs);
   }
 
   /**

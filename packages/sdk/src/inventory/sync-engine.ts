@@ -14,6 +14,7 @@ import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { confirmEmptyCluster } from './empty-cluster-check.js';
 import { diffResource, storeInventory } from './inventory-diff.js';
 import { SyncScheduler } from './sync-scheduler.js';
+import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
 
 /** Settings of the sync engine; every one has a default. */
@@ -96,8 +97,8 @@ export class SyncEngine {
       store: options.store,
       clusters: options.clusters,
       fullIntervalMs: options.fullIntervalMs ?? 300_000,
-      quickIntervalMs: options.quickIntervalMs ?? 30_000,
-      leaseTtlMs: options.leaseTtlMs ?? 90_000,
+      quickIntervalMs: options.quickIntervalMs ?? DEFAULT_QUICK_INTERVAL_MS,
+      leaseTtlMs: options.leaseTtlMs ?? DEFAULT_SYNC_LEASE_TTL_MS,
       detailConcurrency: options.detailConcurrency ?? 8,
       probeConcurrency: options.probeConcurrency ?? 16,
       probeTimeoutMs: options.probeTimeoutMs ?? 800,
@@ -137,9 +138,9 @@ export class SyncEngine {
     return this.#scheduler.isRunning;
   }
 
-  /** The full and quick intervals, for staleness checks. */
-  get intervals(): { fullMs: number; quickMs: number } {
-    return { fullMs: this.#o.fullIntervalMs, quickMs: this.#o.quickIntervalMs };
+  /** The full and quick intervals and the leader lease's TTL, for staleness checks. */
+  get intervals(): { fullMs: number; quickMs: number; leaseTtlMs: number } {
+    return { fullMs: this.#o.fullIntervalMs, quickMs: this.#o.quickIntervalMs, leaseTtlMs: this.#o.leaseTtlMs };
   }
 
   /** Full sync of every cluster (or one); clusters in backoff are skipped unless `force`. */

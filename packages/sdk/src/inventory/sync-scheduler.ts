@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Store } from '../store/store.js';
+import { syncTickMs } from './sync-timing.js';
 
 /** The store lease whose holder runs the background syncs. */
 const LEASE = 'sync-leader';
@@ -52,7 +53,7 @@ export class SyncScheduler {
     const stop = new AbortController();
     this.#stop = stop;
     this.#loop = (async () => {
-      const tick = Math.max(10, Math.min(this.#o.quickIntervalMs, this.#o.leaseTtlMs / 3));
+      const tick = syncTickMs(this.#o.quickIntervalMs, this.#o.leaseTtlMs);
       while (!stop.signal.aborted) {
         try {
           this.#isLeader = await this.#o.store.sync.acquireLease(

@@ -25,7 +25,7 @@ import { DEFAULT_IDLE_WARNING_MINUTES } from './idle-warning-default.js';
 export { DEFAULT_IDLE_WARNING_MINUTES };
 import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
 import { classTimeZone, formatLocalTime } from './local-time.js';
-import { studentUsage } from './usage.js';
+import { formatHours, studentUsage } from './usage.js';
 
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
@@ -234,7 +234,7 @@ export class ClassScheduler {
             const then = next
               ? `start it again in the next session (${formatLocalTime(next.start, classTimeZone(schedules.filter((x) => x.id === next.scheduleId)))}) or ask your teacher for more hours`
               : 'ask your teacher for more hours to start it again';
-            const text = `${vm.name} has used all ${policy.quotaHours} h ${klass.id} allows outside sessions and will stop in ${warnMin} min; save your work now, and ${then}.`;
+            const text = `${vm.name} has used all ${formatHours(policy.quotaHours * 3_600_000)} ${klass.id} allows outside sessions and will stop in ${warnMin} min; save your work now, and ${then}.`;
             const told = await tellPerson(this.#store, this.#notifier, personId, text);
             if (told === 'failed') {
               this.#logger.warn('quota warning not delivered; trying again next round', base);

@@ -39,7 +39,7 @@ export class QuotaExceededError extends LabError {
         : `the next session starts at ${formatLocalTime(facts.nextSessionAt, facts.timezone)}`;
     super(
       QuotaExceededError.code,
-      `${facts.username} has used all ${facts.quotaHours} h that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`,
+      `${facts.username} has used all ${formatHours(facts.quotaHours * HOUR)} that ${facts.classId} allows outside its sessions, so the VM cannot start now; ${next}`,
       facts,
     );
   }
@@ -211,7 +211,11 @@ export async function hasRunningLimit(
   return policy != null && (policy.maxRunning !== null || policy.maxRunningInClass !== null);
 }
 
-/** `12.5 h` style hours for people. */
+/**
+ * A duration for people: whole minutes under an hour (`12 min`, `under 1 min`), else hours to one decimal (`1.5 h`).
+ */
 export function formatHours(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return ms > 0 && minutes === 0 ? 'under 1 min' : `${minutes.toString()} min`;
   return `${(Math.round((ms / HOUR) * 10) / 10).toString()} h`;
 }
