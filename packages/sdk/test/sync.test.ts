@@ -105,6 +105,43 @@ describe('full sync', () => {
     expect(await store.inventory.get('lab1', 101)).toMatchObject({ sshAvailable: false });
   });
 
+  it('sees a starting VM become reachable at the next quick sync, with no PVE request per VM', async () => {
+    const { store } = await setup();
+    let sshUp = false;
+    const probed: string[] = [];
+    const engine = new SyncEngine({
+      store,
+      clusters: { get: () => apis[0]!, ids: () => ['lab1'] },
+      probe: {
+        isOpen: (host, port) => {
+          probed.push(`${host}:${port}`);
+          return Promise.resolve(port === 22 && sshUp);
+        },
+      },
+      probeTimeoutMs: 300,
+    });
+    // VM 100 started a minute ago (its guest agent is up; its SSH not yet).
+    const sim = sims[0]!;
+    sim.state.guests.get(100)!.startedAt = sim.state.time.now() - 60_000;
+    await engine.fullSync();
+    const before = (await store.inventory.get('lab1', 100))!;
+    expect(before).toMatchObject({ status: 'running', sshAvailable: false });
+    expect(before.uptime).toBeLessThan(120);
+    expect(before.ip).not.toBeNull();
+    sshUp = true;
+    probed.length = 0;
+    sims[0]!.requests.reset();
+    const [quick] = await engine.quickSync();
+    expect(await store.inventory.get('lab1', 100)).toMatchObject({ sshAvailable: true });
+    expect(probed).toContain(`${before.ip}:22`);
+    expect(quick).toMatchObject({ ok: true, configRequests: 0, agentRequests: 0 });
+    expect(sims[0]!.requests.total).toBe(1);
+    // Reachable now: the next quick sync probes it no more.
+    probed.length = 0;
+    await engine.quickSync();
+    expect(probed.filter((p) => p.startsWith(`${before.ip}:`))).toEqual([]);
+  });
+
   it('costs one request per cluster plus the changed VMs once steady', async () => {
     const { engine, sim } = await setup();
     await engine.fullSync();

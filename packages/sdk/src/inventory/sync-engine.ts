@@ -237,7 +237,9 @@ export class SyncEngine {
         this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });
         return diff.row;
       });
-      if (kind === 'full') await this.#details.fetch(api, clusterId, rows, existing, now, report);
+      const probed =
+        kind === 'full' ? await this.#details.fetch(api, clusterId, rows, existing, now, report) : new Set<number>();
+      await this.#details.probeStarting(rows, report, probed);
       await store.transaction(async (tx) => {
         report.gone = await storeInventory(tx, clusterId, rows, existing, now);
         await tx.sync.saveState({

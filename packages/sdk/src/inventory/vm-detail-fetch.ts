@@ -7,6 +7,12 @@ import { pickGuestIp } from './guest-agent-ip.js';
 import { categoryOf } from './inventory-row.js';
 
 const NO_AGENT = 'guest agent: not configured';
+/**
+ * A VM up for less than this whose SSH and RDP were both closed at its last probe is probed again
+ * at every sync, quick ones too: its services are still starting, and the student waits for the
+ * "ready" message.
+ */
+const STARTING_WINDOW_S = 15 * 60;
 const key = (clusterId: string, vmid: number): string => `${clusterId}/${vmid}`;
 const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -62,6 +68,40 @@ export class VmDetailFetcher {
     this.#pendingProbe.add(k);
   }
 
+  /**
+   * Probes again the running VMs still starting (up less than 15 min) that answered neither SSH nor
+   * RDP last time, except those in `skip` (probed this round already): TCP to the guest only, no
+   * PVE request, so a quick sync sees a VM become reachable within one interval.
+   */
+  async probeStarting(rows: VmInventoryRecord[], report: DetailCounts, skip: ReadonlySet<number>): Promise<void> {
+    const starting = rows.filter(
+      (r) =>
+        r.status === 'running' &&
+        r.ip !== null &&
+        !r.sshAvailable &&
+        !r.rdpAvailable &&
+        r.uptime < STARTING_WINDOW_S &&
+        !skip.has(r.vmid),
+    );
+    await this.#probe(starting, report);
+  }
+
+  async #probe(rows: VmInventoryRecord[], report: DetailCounts): Promise<void> {
+    await mapWithConcurrency(
+      rows.filter((r) => r.ip !== null),
+      this.#o.probeConcurrency,
+      async (row) => {
+        report.probes += 2;
+        const [ssh, rdp] = await Promise.all([
+          this.#o.probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs),
+          this.#o.probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs),
+        ]);
+        row.sshAvailable = ssh;
+        row.rdpAvailable = rdp;
+      },
+    );
+  }
+
   /** Config for new/changed VMs, guest-agent IPs for running VMs that need one, TCP probes where the address is new or the probe old. */
   async fetch(
     api: PveApi,
@@ -70,7 +110,7 @@ export class VmDetailFetcher {
     existing: Map<number, VmInventoryRecord>,
     now: number,
     report: DetailCounts,
-  ): Promise<void> {
+  ): Promise<Set<number>> {
     const needsConfig = rows.filter((r) => this.#pendingConfig.has(key(clusterId, r.vmid)));
     const agentEnabled = new Map<number, boolean>();
     await mapWithConcurrency(needsConfig, this.#o.detailConcurrency, async (row) => {
@@ -130,22 +170,11 @@ export class VmDetailFetcher {
       }
       row.lastStatusCheck = now;
     });
-    await mapWithConcurrency(
-      reprobe.filter((r) => r.ip !== null),
-      this.#o.probeConcurrency,
-      async (row) => {
-        report.probes += 2;
-        const [ssh, rdp] = await Promise.all([
-          this.#o.probe.isOpen(row.ip!, 22, this.#o.probeTimeoutMs),
-          this.#o.probe.isOpen(row.ip!, 3389, this.#o.probeTimeoutMs),
-        ]);
-        row.sshAvailable = ssh;
-        row.rdpAvailable = rdp;
-      },
-    );
+    await this.#probe(reprobe, report);
     for (const row of rows) {
       this.#pendingConfig.delete(key(clusterId, row.vmid));
       this.#pendingAgent.delete(key(clusterId, row.vmid));
     }
+    return new Set(reprobe.map((r) => r.vmid));
   }
 }
