@@ -302,6 +302,11 @@ describe('classes and templates', () => {
   });
 
   it('removes a person only when they own no VM, unless forced', async () => {
+    // Unenrolled above, erin's VM became a free seat; give it back to her.
+    const seat = (await services.store.classes.assignmentsOfClass('bio101')).find((a) => a.role === 'student')!;
+    expect(seat.personId).toBeNull();
+    const erin = (await services.store.classes.getPersonByUsername('erin'))!;
+    await services.store.classes.assignVm({ ...seat, personId: erin.id }, 1);
     const refused = await cli('root', 'people', 'remove erin');
     expect(refused.text).toMatch(/^erin still owns 1 VM\(s\)/);
     ok(await cli('root', 'people', 'set-role erin teacher'));

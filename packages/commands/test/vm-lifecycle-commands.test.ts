@@ -208,3 +208,23 @@ describe('/myvm connect', () => {
     ]);
   });
 });
+
+describe('/class unenrol', () => {
+  it("takes the student's VMs of the class from them, kept as free seats, and says so", async () => {
+    const bob = await vmOf('bob');
+    const vm = (await services.store.inventory.get(bob.clusterId, bob.vmid))!;
+    const reply = await as(ids.teacher, 'class', 'unenrol cs101 bob');
+    expect(reply.error).toBeFalsy();
+    expect(reply.text).toBe(
+      `Unenrolled bob from cs101. ${vm.name} (${bob.vmid}): no longer theirs, kept as a free seat until the next deploy.`,
+    );
+    expect(await services.store.classes.assignment(bob.clusterId, bob.vmid)).toMatchObject({
+      classId: 'cs101',
+      personId: null,
+      role: 'student',
+    });
+    const start = await as(ids.bob, 'myvm', 'start');
+    expect(start.error).toBe(true);
+    expect(start.text).toMatch(/^You have no VM yet/);
+  });
+});

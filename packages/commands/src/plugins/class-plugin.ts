@@ -200,7 +200,7 @@ export const classPlugin: CommandPlugin = {
       },
     }),
     unenrol: subcommand({
-      description: 'Take students out of a class (their VMs stay until the next deploy)',
+      description: 'Take students out of a class (their VMs stay, as free seats, until the next deploy)',
       options: z.object({ class: classIdOption, students: listOf(usernameOption, 'usernames of students') }),
       positional: ['class', 'students'],
       role: 'teacher',
@@ -209,6 +209,7 @@ export const classPlugin: CommandPlugin = {
         await mustTeachClass(ctx, o.class, 'unenrol students from');
         const { store } = ctx.services;
         const removed: string[] = [];
+        const freed: string[] = [];
         await store.transaction(async (tx) => {
           for (const u of o.students) {
             const p = await tx.classes.getPersonByUsername(u);
@@ -223,11 +224,17 @@ export const classPlugin: CommandPlugin = {
               });
             await tx.classes.removeMember(o.class, p.id);
             removed.push(u);
+            // Their VMs of the class are theirs no more (no start, connect or console): free seats.
+            for (const a of (await tx.classes.assignmentsOfClass(o.class)).filter((x) => x.personId === p.id)) {
+              await tx.classes.assignVm({ ...a, personId: null }, ctx.services.clock.now());
+              const vm = await tx.inventory.get(a.clusterId, a.vmid);
+              freed.push(`${vm?.name ?? `VM ${a.vmid}`} (${a.vmid})`);
+            }
           }
         });
         const missing = o.students.filter((u) => !removed.includes(u));
         return {
-          text: `${removed.length ? `Unenrolled ${removed.join(', ')} from ${o.class}.` : 'Nobody was unenrolled.'}${missing.length ? ` Not in ${o.class}: ${missing.join(', ')}.` : ''}`,
+          text: `${removed.length ? `Unenrolled ${removed.join(', ')} from ${o.class}.` : 'Nobody was unenrolled.'}${freed.length ? ` ${freed.join(', ')}: no longer theirs, kept as ${freed.length === 1 ? 'a free seat' : 'free seats'} until the next deploy.` : ''}${missing.length ? ` Not in ${o.class}: ${missing.join(', ')}.` : ''}`,
         };
       },
     }),
