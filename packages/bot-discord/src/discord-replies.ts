@@ -80,7 +80,12 @@ export function replyComponents(reply: Reply): unknown[] {
     {
       type: 1,
       components: [
-        { type: 2, style: 4, label: reply.confirm.prompt.slice(0, 80), custom_id: `${CONFIRM}${reply.confirm.id}` },
+        {
+          type: 2,
+          style: 4,
+          label: (reply.confirm.action ?? reply.confirm.prompt).slice(0, 80),
+          custom_id: `${CONFIRM}${reply.confirm.id}`,
+        },
         { type: 2, style: 2, label: 'Cancel', custom_id: `${CANCEL}${reply.confirm.id}` },
       ],
     },

@@ -151,7 +151,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
               {
                 type: 'button',
                 style: 'danger',
-                text: { type: 'plain_text', text: reply.confirm.prompt.slice(0, 75) },
+                text: { type: 'plain_text', text: (reply.confirm.action ?? reply.confirm.prompt).slice(0, 75) },
                 action_id: CONFIRM_ACTION,
                 value: reply.confirm.id,
               },

@@ -258,7 +258,11 @@ describe('the Slack bot over HTTP', () => {
     const [confirm, cancel] = (
       ask.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
     ).find((b) => b.type === 'actions')!.elements!;
-    expect(confirm).toMatchObject({ action_id: 'lab_confirm', style: 'danger' });
+    expect(confirm).toMatchObject({
+      action_id: 'lab_confirm',
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Destroy cs101' },
+    });
     expect(confirm!.value).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(cancel).toMatchObject({ action_id: 'lab_cancel', value: confirm!.value });
     expect((await env.services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);

@@ -88,7 +88,8 @@ export interface Reply {
    * pending confirmation a Confirm button carries (`CommandRouter.confirm`); the CLI re-invokes with
    * `confirmed: true` instead.
    */
-  confirm?: { prompt: string; id?: string };
+  /** `prompt` is the question shown with the buttons; `action` labels the Confirm button (the prompt if absent). */
+  confirm?: { prompt: string; action?: string; id?: string };
   /** True when the command was refused or failed. */
   error?: boolean;
   /**

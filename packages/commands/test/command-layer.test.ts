@@ -74,7 +74,7 @@ describe('the command layer', () => {
 
   it('asks before destroying, and destroys once confirmed', async () => {
     const ask = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'destroy cs101' });
-    expect(ask.confirm).toMatchObject({ prompt: 'Destroy cs101?' });
+    expect(ask.confirm).toMatchObject({ prompt: 'Destroy cs101?', action: 'Destroy cs101' });
     expect((await services.store.classes.assignmentsOfClass('cs101')).length).toBeGreaterThan(0);
     const done = await router.invoke({
       platform: 'slack',

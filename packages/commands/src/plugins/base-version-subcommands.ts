@@ -38,7 +38,7 @@ export const publishSubcommand = subcommand({
     if (plan.teacher.running && !o.snapshot && !o.shutdown && !ctx.confirmed) {
       return {
         text: `${plan.teacher.name} is running. Publishing ${plan.name} shuts it down cleanly, copies it and starts it again (or publish with --snapshot to copy a snapshot while it runs).`,
-        confirm: { prompt: `Shut down ${plan.teacher.name} to publish ${plan.name}?` },
+        confirm: { prompt: `Shut down ${plan.teacher.name} to publish ${plan.name}?`, action: `Shut down and publish` },
         data: { name: plan.name, teacher: plan.teacher },
       };
     }
@@ -84,7 +84,7 @@ export const rebuildSubcommand = subcommand({
           `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
           ...listResetVms(plan),
         ].join('\n'),
-        confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?` },
+        confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?`, action: `Rebuild ${o.class}` },
         data: { base: plan.base.name, vms: plan.vms },
       };
     }

@@ -94,7 +94,7 @@ export const labPlugin: CommandPlugin = {
               ...list.map((l) => `• ${l}`),
               ...notes,
             ].join('\n'),
-            confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?` },
+            confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?`, action: `Delete and deploy` },
             data: {
               plan: {
                 counts: plan.counts,
@@ -294,7 +294,7 @@ export const labPlugin: CommandPlugin = {
         if (!ctx.confirmed)
           return {
             text: `This will stop and delete ${vms.length} VMs of ${o.class}, including its base template. It cannot be undone.`,
-            confirm: { prompt: `Destroy ${o.class}?` },
+            confirm: { prompt: `Destroy ${o.class}?`, action: `Destroy ${o.class}` },
           };
         const result = await ctx.services.engine.destroyClass(o.class, { actor: ctx.caller.person.username });
         return { text: `${o.class}: ${result.destroyed.length} VMs destroyed.`, data: result };

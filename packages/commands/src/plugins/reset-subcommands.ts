@@ -63,7 +63,7 @@ export const myvmResetSubcommand = myVmSubcommand({
     if (!ctx.confirmed) {
       return {
         text: `Resetting ${chosen.name} (${chosen.vmid}) deletes it and creates it again from ${plan.base.name}, the current version of ${assignment.classId}. ${LOST} It keeps its name, its VM id and your SSH keys.`,
-        confirm: { prompt: `Reset ${chosen.name}? Its contents are lost.` },
+        confirm: { prompt: `Reset ${chosen.name}? Its contents are lost.`, action: `Reset ${chosen.name}` },
         data: { vm: { name: chosen.name, vmid: chosen.vmid }, base: plan.base.name },
       };
     }
@@ -106,7 +106,7 @@ export const labResetSubcommand = subcommand({
           `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
           ...listResetVms(plan),
         ].join('\n'),
-        confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?` },
+        confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?`, action: `Reset ${plan.vms.length} VM(s)` },
         data: { base: plan.base.name, vms: plan.vms },
       };
     }
