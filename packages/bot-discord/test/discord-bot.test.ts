@@ -267,7 +267,7 @@ describe('the Discord interactions endpoint', () => {
     const [confirm, cancel] = (
       ask.body.components as Array<{ components: Array<{ custom_id: string; label: string }> }>
     )[0]!.components;
-    expect(confirm!.label).toBe('Destroy cs101?');
+    expect(confirm!.label).toBe('Destroy cs101');
     expect(confirm!.custom_id).toMatch(/^lab_confirm:[A-Za-z0-9_-]{22,}$/);
     expect(cancel).toMatchObject({
       label: 'Cancel',

@@ -295,7 +295,10 @@ export class CommandRouter {
           options: withoutSensitive(parsed.data, sub.sensitiveOptions),
           platform: invocation.platform,
         });
-        const confirm = reply.confirm && (await this.#requestConfirmation(reply.confirm.prompt, invocation, actor));
+        const confirm = reply.confirm && {
+          ...(reply.confirm.action ? { action: reply.confirm.action } : {}),
+          ...(await this.#requestConfirmation(reply.confirm.prompt, invocation, actor)),
+        };
         const ephemeral =
           sub.ephemeral === true || reply.ephemeral === true || reply.error === true || confirm !== undefined;
         return { ...reply, ...(ephemeral ? { ephemeral } : {}), ...(confirm ? { confirm } : {}) };
