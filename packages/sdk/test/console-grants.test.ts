@@ -99,6 +99,16 @@ describe('console grants', () => {
     clock.advance(60_001);
     await expect(grants.openLink(late.token)).rejects.toBeInstanceOf(ConsoleLinkExpiredError);
     await expect(grants.openLink('not-a-token')).rejects.toBeInstanceOf(ConsoleLinkUnknownError);
+    // Each refused use of ann's links is audited as hers, with the chat account the link was made for.
+    const refused = (await store.audit.list({ actor: 'ann', action: 'console.open' })).filter(
+      (a) => a.outcome === 'denied',
+    );
+    expect(refused.map((a) => (a.details as { reason: string }).reason).sort()).toEqual([
+      'the link expired',
+      'the link was opened already',
+      'wrong VM (asked for lab/101)',
+    ]);
+    expect(refused[0]!.details).toMatchObject({ platform: 'discord' });
   });
 
   it('refuse a link whose VM was reassigned before it was opened', async () => {

@@ -13,6 +13,7 @@ import {
   ConsoleWrongVmError,
 } from './console-errors.js';
 import { generateConsoleToken, hashConsoleToken, isConsoleToken } from './console-token.js';
+import { CONSOLE_AUDIT_ACTIONS } from './console-audit.js';
 
 /** Defaults of console links and sessions, in one place. */
 export const DefaultConsoleOptions = {
@@ -120,6 +121,11 @@ export class ConsoleGrants {
     const now = this.#clock.now();
     const result = await this.#store.consoleGrants.redeem(hashConsoleToken(token), now);
     if (result.outcome === 'unknown') throw new ConsoleLinkUnknownError();
+    if (result.outcome !== 'ok')
+      await this.#auditRefused(
+        result.grant,
+        result.outcome === 'used' ? 'the link was opened already' : 'the link expired',
+      );
     if (result.outcome === 'used')
       throw new ConsoleLinkUsedError({
         clusterId: result.grant.clusterId,
@@ -151,13 +157,15 @@ export class ConsoleGrants {
     const record =
       typeof payload?.tokenHash === 'string' ? await this.#store.consoleGrants.get(payload.tokenHash) : undefined;
     if (!record) throw new ConsoleSessionUnknownError();
-    if (record.clusterId !== vm.clusterId || record.vmid !== vm.vmid)
+    if (record.clusterId !== vm.clusterId || record.vmid !== vm.vmid) {
+      await this.#auditRefused(record, `wrong VM (asked for ${vm.clusterId}/${vm.vmid})`);
       throw new ConsoleWrongVmError({
         clusterId: record.clusterId,
         vmid: record.vmid,
         askedClusterId: vm.clusterId,
         askedVmid: vm.vmid,
       });
+    }
     return this.#withAccess(record);
   }
 
@@ -181,13 +189,28 @@ export class ConsoleGrants {
           await this.#store.classes.assignment(record.clusterId, record.vmid),
         )
       : 'the person was removed from the lab';
-    if (!person || reason !== undefined)
+    if (!person || reason !== undefined) {
+      await this.#auditRefused(record, reason ?? 'the person was removed from the lab');
       throw new ConsoleNotYoursError({
         username: person?.username ?? `person ${record.personId}`,
         clusterId: record.clusterId,
         vmid: record.vmid,
         reason: reason ?? '',
       });
+    }
     return { ...record, person };
+  }
+
+  /** A refused use of a known link or page session, audited with the chat identity it was made for. */
+  async #auditRefused(record: ConsoleGrantRecord, reason: string): Promise<void> {
+    const person = await this.#store.classes.getPerson(record.personId);
+    await this.#store.audit.record({
+      at: this.#clock.now(),
+      actor: person?.username ?? `person ${record.personId}`,
+      action: CONSOLE_AUDIT_ACTIONS.open,
+      target: `vm ${record.clusterId}/${record.vmid}`,
+      outcome: 'denied',
+      details: { platform: record.platform, platformUserId: record.platformUserId, reason },
+    });
   }
 }
