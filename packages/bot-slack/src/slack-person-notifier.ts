@@ -54,9 +54,8 @@ export function createSlackTokenNotifier(options: {
   store: Store;
   logger?: Logger;
 }): PersonNotifier {
-  const client = new webApi.WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
   return createSlackPersonNotifier({
-    client,
+    client: slackWebClient(options.botToken, options.apiUrl),
     store: options.store,
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -71,5 +70,10 @@ export function createSlackTokenChatApi(options: {
   /** Slack Web API base URL. @defaultValue Slack's */
   apiUrl?: string;
 }): SlackChatApi {
-  return new webApi.WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
+  return slackWebClient(options.botToken, options.apiUrl);
+}
+
+/** Slack's Web API client for a bot token, at `apiUrl` when given (a local fake in tests). */
+function slackWebClient(botToken: string, apiUrl: string | undefined): InstanceType<typeof webApi.WebClient> {
+  return new webApi.WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl } : {});
 }

@@ -211,9 +211,11 @@ export const classPlugin: CommandPlugin = {
         const removed: string[] = [];
         const freed: string[] = [];
         await store.transaction(async (tx) => {
-          for (const u of o.students) {
+          const members = await tx.classes.members(o.class);
+          const assignments = await tx.classes.assignmentsOfClass(o.class);
+          for (const u of new Set(o.students)) {
             const p = await tx.classes.getPersonByUsername(u);
-            const member = p && (await tx.classes.members(o.class)).find((m) => m.personId === p.id);
+            const member = p && members.find((m) => m.personId === p.id);
             if (!p || !member) continue;
             if (member.role !== 'student')
               throw new NotAllowedError({
@@ -225,7 +227,7 @@ export const classPlugin: CommandPlugin = {
             await tx.classes.removeMember(o.class, p.id);
             removed.push(u);
             // Their VMs of the class are theirs no more (no start, connect or console): free seats.
-            for (const a of (await tx.classes.assignmentsOfClass(o.class)).filter((x) => x.personId === p.id)) {
+            for (const a of assignments.filter((x) => x.personId === p.id)) {
               await tx.classes.assignVm({ ...a, personId: null }, ctx.services.clock.now());
               const vm = await tx.inventory.get(a.clusterId, a.vmid);
               freed.push(`${vm?.name ?? `VM ${a.vmid}`} (${a.vmid})`);

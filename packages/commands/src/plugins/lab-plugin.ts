@@ -214,7 +214,8 @@ export const labPlugin: CommandPlugin = {
           })),
         );
         const resets = (await resetsUnderWay(store)).filter((r) => r.classId === o.class);
-        const local = (ms: number): string => formatLocalTime(ms, classTimeZone(schedules));
+        const timezone = classTimeZone(schedules);
+        const local = (ms: number): string => formatLocalTime(ms, timezone);
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
           const reset = resetOf(resets, v);

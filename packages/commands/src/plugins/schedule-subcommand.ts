@@ -52,12 +52,13 @@ export const scheduleSubcommand = subcommand({
           data: [],
         };
       const next = nextSession(list, clock.now());
+      const timezone = classTimeZone(list);
       return {
         text: [
           ...list.map((s) => `${s.id}. ${describeSchedule(s)}`),
           ...(next
             ? [
-                `Next session: ${formatLocalTime(next.start, classTimeZone(list))} (VMs start at ${formatLocalTime(next.warmupAt, classTimeZone(list))}).`,
+                `Next session: ${formatLocalTime(next.start, timezone)} (VMs start at ${formatLocalTime(next.warmupAt, timezone)}).`,
               ]
             : []),
         ].join('\n'),
