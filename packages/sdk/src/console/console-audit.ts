@@ -11,7 +11,7 @@ export const CONSOLE_AUDIT_ACTIONS = { open: 'console.open', close: 'console.clo
  */
 export async function auditConsole(
   deps: { store: Store; clock: Clock },
-  grant: ConsoleGrant,
+  grant: Pick<ConsoleGrant, 'clusterId' | 'vmid' | 'platform' | 'platformUserId'> & { person: { username: string } },
   event: keyof typeof CONSOLE_AUDIT_ACTIONS,
   outcome: 'ok' | 'denied' | 'failed',
   details: Record<string, unknown> = {},

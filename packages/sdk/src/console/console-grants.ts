@@ -13,7 +13,7 @@ import {
   ConsoleWrongVmError,
 } from './console-errors.js';
 import { generateConsoleToken, hashConsoleToken, isConsoleToken } from './console-token.js';
-import { CONSOLE_AUDIT_ACTIONS } from './console-audit.js';
+import { auditConsole } from './console-audit.js';
 
 /** Defaults of console links and sessions, in one place. */
 export const DefaultConsoleOptions = {
@@ -204,13 +204,12 @@ export class ConsoleGrants {
   /** A refused use of a known link or page session, audited with the chat identity it was made for. */
   async #auditRefused(record: ConsoleGrantRecord, reason: string): Promise<void> {
     const person = await this.#store.classes.getPerson(record.personId);
-    await this.#store.audit.record({
-      at: this.#clock.now(),
-      actor: person?.username ?? `person ${record.personId}`,
-      action: CONSOLE_AUDIT_ACTIONS.open,
-      target: `vm ${record.clusterId}/${record.vmid}`,
-      outcome: 'denied',
-      details: { platform: record.platform, platformUserId: record.platformUserId, reason },
-    });
+    await auditConsole(
+      { store: this.#store, clock: this.#clock },
+      { ...record, person: { username: person?.username ?? `person ${record.personId}` } },
+      'open',
+      'denied',
+      { reason },
+    );
   }
 }

@@ -77,7 +77,6 @@ export class VmDetailFetcher {
     const starting = rows.filter(
       (r) =>
         r.status === 'running' &&
-        r.ip !== null &&
         !r.sshAvailable &&
         !r.rdpAvailable &&
         r.uptime < STARTING_WINDOW_S &&
