@@ -1,4 +1,5 @@
 import type { DeploymentItemRecord, VmRole } from '../store/records.js';
+import type { Store } from '../store/store.js';
 import type { ClassSpecInput } from './class-spec.js';
 import type { ClassPlan, PlannedVm } from './plan-class.js';
 
@@ -56,4 +57,15 @@ export function annotate(record: DeploymentItemRecord, plan: ClassPlan): Item {
   const action: Item['action'] =
     record.kind === 'delete' ? 'delete' : record.kind === 'replica' ? 'replicate' : (planned?.action ?? 'create');
   return { ...record, role, action };
+}
+
+/** Records in `tx` that the item `name` of deployment `deploymentId` ended done, as VM `vmid` on `node`. */
+export function markItemDone(
+  tx: Store,
+  deploymentId: string,
+  name: string,
+  where: { vmid: number; node: string },
+  now: number,
+): Promise<void> {
+  return tx.deployments.updateItem(deploymentId, name, { status: 'done', ...where, error: null, updatedAt: now });
 }

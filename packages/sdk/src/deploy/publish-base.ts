@@ -15,6 +15,7 @@ import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
 import { VmResetError, type ResetDeps } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { markItemDone } from './deployment-items.js';
 
 /** How the teacher VM is copied when it runs: from a snapshot (it keeps running) or after a clean shutdown. */
 export type PublishMode = 'snapshot' | 'shutdown';
@@ -185,13 +186,7 @@ export async function publishItem(
         createdAt: now,
       });
     }
-    await tx.deployments.updateItem(deploymentId, item.name, {
-      status: 'done',
-      vmid,
-      node,
-      error: null,
-      updatedAt: now,
-    });
+    await markItemDone(tx, deploymentId, item.name, { vmid, node }, now);
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted });
   if (!isReplica && plan.teacher.running && !plan.snapname) {

@@ -12,7 +12,7 @@ import { replicaTag } from '../templates/replicate-template.js';
 import { baseVmName, classTags, InvalidDeploymentError } from './class-spec.js';
 import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
-import type { Item } from './deployment-items.js';
+import { markItemDone, type Item } from './deployment-items.js';
 import { cloneTiming, settled, taskOptions, type DeploymentTiming } from './deployment-timing.js';
 import type { GuestState } from './guest-state.js';
 import type { ClassPlan } from './plan-class.js';
@@ -288,12 +288,6 @@ async function register(
         await tx.templates.addMapping({ templateId: existing.id, clusterId: plan.clusterId, node, vmid });
       }
     }
-    await tx.deployments.updateItem(deploymentId, item.name, {
-      status: 'done',
-      vmid,
-      node,
-      error: null,
-      updatedAt: now,
-    });
+    await markItemDone(tx, deploymentId, item.name, { vmid, node }, now);
   });
 }

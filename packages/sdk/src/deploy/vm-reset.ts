@@ -16,6 +16,7 @@ import { creationMarker, hasClassTag, readCreationMarker } from './class-ownersh
 import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { markItemDone } from './deployment-items.js';
 
 /** One student VM a reset re-creates. */
 export interface ResetVm {
@@ -217,13 +218,7 @@ export async function resetOneVm(
       { clusterId: plan.clusterId, vmid, personId: vm.personId, classId: plan.classId, role: 'student' },
       now,
     );
-    await tx.deployments.updateItem(deploymentId, item.name, {
-      status: 'done',
-      vmid,
-      node,
-      error: null,
-      updatedAt: now,
-    });
+    await markItemDone(tx, deploymentId, item.name, { vmid, node }, now);
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted: isNew });
   if (vm.start) {
