@@ -217,6 +217,7 @@ export {
   InvalidSshKeyError,
   type SshPublicKey,
 } from './people/ssh-keys.js';
+export { cleanDisplayName, DISPLAY_NAME_MAX, InvalidDisplayNameError } from './people/display-name.js';
 export {
   importRoster,
   type RosterImportReport,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   chatAccountId,
+  cleanDisplayName,
+  DISPLAY_NAME_MAX,
   importRoster,
   InvalidChatAccountError,
   linkChatAccount,
@@ -30,7 +32,7 @@ export const peoplePlugin: CommandPlugin = {
       description: 'Add a person',
       options: z.object({
         username: usernameOption,
-        name: z.string().min(1).max(100).describe('full name'),
+        name: z.string().min(1).describe(`full name (at most ${DISPLAY_NAME_MAX} characters)`),
         email: emailOption.optional(),
         role: roleOption.default('student'),
       }),
@@ -38,7 +40,7 @@ export const peoplePlugin: CommandPlugin = {
       role: 'admin',
       async run(ctx, o) {
         const person = await ctx.services.store.classes.createPerson(
-          { username: o.username, displayName: o.name, email: o.email ?? null, role: o.role },
+          { username: o.username, displayName: cleanDisplayName(o.name), email: o.email ?? null, role: o.role },
           ctx.services.clock.now(),
         );
         return { text: `Added ${person.username} (${person.displayName}) as ${person.role}.`, data: person };
