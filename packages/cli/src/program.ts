@@ -32,12 +32,16 @@ const deliveries: Record<string, DeliverReply> = {
     (await import('./export-terraform-command.js')).writeExportedWorkspace(reply, context),
 };
 
+/** The listings that show one page unless `--limit` or `--all` say otherwise. */
+const PAGED_LISTINGS = new Set(['lab vms', 'people list']);
+
 /**
- * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` lists
- * every VM unless `--limit` says otherwise (the table stops at a page and says so).
+ * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` and
+ * `lab people list --json` list everything unless `--limit` says otherwise (the table stops at a
+ * page and says so).
  */
 function unpagedForJson(call: PluginCall): PluginCall {
-  const paged = call.plugin === 'lab' && call.subcommand === 'vms';
+  const paged = PAGED_LISTINGS.has(`${call.plugin} ${call.subcommand}`);
   if (!paged || !globals(call.command).json || call.options.limit !== undefined || call.options.all !== undefined)
     return call;
   return { ...call, options: { ...call.options, all: true } };

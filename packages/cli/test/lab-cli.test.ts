@@ -330,6 +330,28 @@ describe('lab vms on a large inventory', () => {
   });
 });
 
+describe('lab people list on a large roster', () => {
+  it('pages like lab vms: the first 100 and a note; --all and --json list everyone; --limit cuts', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    for (let i = 0; i < 150; i++)
+      await store.classes.createPerson(
+        { username: `roster${String(i).padStart(3, '0')}`, displayName: `Roster ${i}`, role: 'student' },
+        Date.now(),
+      );
+    const total = (await store.classes.listPeople()).length;
+    await store.close();
+    const page = await lab(['people', 'list']);
+    expect(page.code, page.stderr).toBe(0);
+    const lines = page.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => / — /.test(l))).toHaveLength(100);
+    expect(lines.at(-1)).toBe(`(the first 100 of ${total}; --limit <n> lists more, --all everyone)`);
+    expect((await lab(['people', 'list', '--all'])).stdout.trimEnd().split('\n')).toHaveLength(total);
+    expect((await lab(['people', 'list', '--limit', '7'])).stdout.trimEnd().split('\n')).toHaveLength(8);
+    expect(JSON.parse((await lab(['people', 'list', '--json'])).stdout)).toHaveLength(total);
+    expect(JSON.parse((await lab(['people', 'list', '--json', '--limit', '5'])).stdout)).toHaveLength(5);
+  });
+});
+
 describe('lab.config.json', () => {
   it('points at the bad key', () => {
     const bad = join(dir, 'bad.json');
