@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { builtinPlugins, type CommandPlugin } from '@lab/commands';
+import { looksLikePrivateKey, PrivateKeyGivenError } from '@lab/proxmox-sdk';
 import { addDbCommands } from './commands/db-commands.js';
 import { addDiscordCommands } from './commands/discord-commands.js';
 import { addDoctorCommand } from './commands/doctor-command.js';
@@ -100,6 +101,11 @@ export function createLabProgram(
 
 /** Runs `lab` with `argv` (without node and the script); resolves to the exit code to set. */
 export async function runLab(argv: string[], plugins?: Iterable<CommandPlugin>): Promise<number> {
+  // Before commander, which would echo the key's first line as an unknown option.
+  if (looksLikePrivateKey(argv.join(' '))) {
+    process.stderr.write(`lab: ${new PrivateKeyGivenError().message}\n`);
+    return 2;
+  }
   const program = createLabProgram(plugins);
   if (argv.length === 0) {
     program.outputHelp();

@@ -352,6 +352,16 @@ describe('lab people list on a large roster', () => {
   });
 });
 
+describe('a private key on the command line', () => {
+  it('is refused before the options are read, without echoing any of it', async () => {
+    const body = Buffer.concat([Buffer.from('openssh-key-v1\0none'), Buffer.alloc(90, 9)]).toString('base64');
+    const r = await lab(['myvm', 'sshkey', 'add', '-----BEGIN', 'OPENSSH', 'PRIVATE', 'KEY-----', body, '-----END']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^lab: That is a private key; it was not stored or logged\. .*\.pub file/);
+    expect(r.stderr + r.stdout).not.toMatch(/BEGIN|b3BlbnNzaC1rZXkt/);
+  });
+});
+
 describe('lab.config.json', () => {
   it('points at the bad key', () => {
     const bad = join(dir, 'bad.json');

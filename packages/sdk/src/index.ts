@@ -210,6 +210,7 @@ export {
   type JoinResult,
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
+export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.js';
 export {
   addSshKey,
   removeSshKey,
