@@ -13,6 +13,7 @@ import {
   TemplateValidationError,
   type MappingProblem,
 } from './template-errors.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** Where a template exists: VMID `vmid` on `node` of cluster `clusterId`. */
 export interface NodeMappingInput {
@@ -87,6 +88,7 @@ export class TemplateCatalog {
   readonly #clock: Clock;
 
   constructor(deps: TemplateCatalogDeps) {
+    checkOptions('new TemplateCatalog', deps, STORE_AND_CLUSTERS, PORT_HINTS);
     this.#store = deps.store;
     this.#clusters = deps.clusters;
     this.#clock = deps.clock ?? systemClock;
