@@ -293,6 +293,12 @@ describe('classes and templates', () => {
     expect(bad).toMatchObject({ error: true });
     expect(bad.text).toMatch(/VMID 4242 on pve2: does not exist/);
     expect(await services.store.templates.getByName('broken')).toBeUndefined();
+    const noNode = await cli('root', 'template', 'add nowhere --map pve9=9000');
+    expect(noNode).toMatchObject({ error: true });
+    expect(noNode.text).toBe(
+      "template 'nowhere' cannot be used: node pve9 does not exist in cluster 'lab'; its nodes are pve1, pve2, pve3",
+    );
+    expect(await services.store.templates.getByName('nowhere')).toBeUndefined();
     ok(await cli('root', 'template', 'add ubuntu-24.04 --map pve1=9000,pve2=9100 --memory 1024 --cores 1'));
     expect((await cli('root', 'template', 'show ubuntu-24.04')).text).toMatch(
       /^ubuntu-24\.04 \(1024 MiB, 1 cores\): pve1=9000, pve2=9100/,
