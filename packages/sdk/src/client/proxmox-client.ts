@@ -200,7 +200,12 @@ export class ProxmoxClient implements PveApi {
         const raw = await this.#limiter.run(() => this.#exchange(method, path, params, options, facts));
         return readPveData(raw, facts, options.schema);
       } catch (error) {
-        if (attempt >= maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
+        if (
+          attempt >= maxAttempts ||
+          !isRetryable(error, idempotent, { serverErrors: options.retryServerErrors === true }) ||
+          options.signal?.aborted
+        )
+          throw error;
         if (budget && !budget.tryAcquire()) {
           this.#logger.warn('retry budget spent; not retrying PVE request', {
             method,
