@@ -16,7 +16,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const sim = await startPveSim({ scenario: 'small', timeScale });
 mkdirSync('.lab', { recursive: true });
 for (const suffix of ['', '-wal', '-shm']) rmSync(`.lab/demo.db${suffix}`, { force: true });
-const store = await openStore('sqlite:./.lab/demo.db');
+const store = await openStore('sqlite:./.lab/demo.db', { createDirectories: true });
 const pve = new ProxmoxClient({
   clusterId: 'demo',
   baseUrl: sim.url,

@@ -17,6 +17,7 @@ import {
   type Reply,
 } from '@lab/commands';
 import { confirmationButton, discordNotify, replyFiles, replyMessage } from './discord-replies.js';
+import { gatewayContent } from './discord-text.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -28,7 +29,13 @@ export interface DiscordGatewayOptions {
   now?: () => number;
 }
 
-type Message = ReturnType<typeof replyMessage>;
+/** A reply's message as discord.js takes it: `allowedMentions` where the API says `allowed_mentions`. */
+function gatewayMessage(reply: Reply) {
+  const { allowed_mentions: allowedMentions, ...message } = replyMessage(reply);
+  return { ...message, allowedMentions };
+}
+
+type Message = ReturnType<typeof gatewayMessage>;
 
 /**
  * The discord.js (gateway) front end: each slash command is prepared by the command layer first —
@@ -50,7 +57,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
   const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => {
     const throttle = new ProgressThrottle({
       intervalMs: options.progressIntervalMs ?? 1000,
-      send: (update) => interaction.editReply({ content: renderProgress(update).slice(0, 2000) }),
+      send: (update) => interaction.editReply(gatewayContent(renderProgress(update))),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });
     return { onProgress: throttle.push, flush: () => throttle.stop() };
@@ -65,7 +72,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
   const privately = (reply: Reply): boolean => reply.ephemeral === true || reply.error === true;
   const answer = (interaction: ChatInputCommandInteraction | ButtonInteraction, reply: Reply) =>
     interaction.reply({
-      ...replyMessage(reply),
+      ...gatewayMessage(reply),
       ...(privately(reply) ? { flags: MessageFlags.Ephemeral } : {}),
     } as never);
 
@@ -88,7 +95,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
     await interaction.deferReply(prepared.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
     const reply = await prepared.run();
     await progress.flush();
-    const body: Message = { ...replyMessage(reply), ...withFiles(reply) };
+    const body: Message = { ...gatewayMessage(reply), ...withFiles(reply) };
     if (privately(reply) && !prepared.ephemeral) {
       await interaction.deleteReply();
       await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral } as never);
@@ -106,7 +113,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
       const reply = await router.cancelConfirmation(click);
       await (reply.error
         ? answer(interaction, reply)
-        : interaction.update({ content: renderReplyText(reply), components: [] }));
+        : interaction.update({ ...gatewayContent(renderReplyText(reply)), components: [] }));
       return;
     }
     const progress = progressOf(interaction);
@@ -118,7 +125,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
     await interaction.deferUpdate();
     const reply = await prepared.run();
     await progress.flush();
-    await interaction.editReply({ ...replyMessage(reply), ...withFiles(reply) } as never);
+    await interaction.editReply({ ...gatewayMessage(reply), ...withFiles(reply) } as never);
   };
 
   const autocomplete = async (interaction: AutocompleteInteraction): Promise<void> => {

@@ -11,6 +11,7 @@ import {
   type Reply,
 } from '@lab/commands';
 import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage } from './discord-replies.js';
+import { discordContent } from './discord-text.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
 /** Options of the Discord interactions endpoint. */
@@ -202,7 +203,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     }
     const throttle = new ProgressThrottle({
       intervalMs: options.progressIntervalMs ?? 1000,
-      send: (update) => edit(interaction.token, { content: renderProgress(update).slice(0, 2000) }),
+      send: (update) => edit(interaction.token, discordContent(renderProgress(update))),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });
     const progress = { onProgress: throttle.push, flush: () => throttle.stop() };
@@ -262,7 +263,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
         200,
         reply.error
           ? message(reply)
-          : { type: UPDATE_MESSAGE, data: { content: renderReplyText(reply), components: [] } },
+          : { type: UPDATE_MESSAGE, data: { ...discordContent(renderReplyText(reply)), components: [] } },
       );
     }
     return json(res, 400, { error: `unsupported interaction type ${interaction.type}` });

@@ -1,5 +1,6 @@
 import { REST, Routes } from 'discord.js';
 import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
+import { discordContent } from './discord-text.js';
 
 /**
  * A `PersonNotifier` over Discord: the person's linked Discord account gets a DM from the bot
@@ -24,7 +25,7 @@ export function createDiscordPersonNotifier(options: { rest: REST; store: Store;
           })) as { id?: string };
           if (!channel.id) throw new Error('Discord opened no DM channel');
           await options.rest.post(Routes.channelMessages(channel.id), {
-            body: { content: text, allowed_mentions: { parse: [] } },
+            body: discordContent(text),
           });
           delivered = true;
         } catch (error) {

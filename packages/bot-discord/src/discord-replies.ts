@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { renderReplyText, type Reply } from '@lab/commands';
+import { discordContent } from './discord-text.js';
 
 /** What a slash command asks the command layer to do. */
 export interface DiscordInvocation {
@@ -14,15 +15,14 @@ const CANCEL = 'lab_cancel:';
 /** How long an interaction token may edit its messages. */
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 
-/** The message body of a reply: its text (Discord's 2000-character limit), its buttons and its files' descriptors. */
-export function replyMessage(reply: Reply): {
-  content: string;
+/** The message body of a reply: its text (escaped, pinging nobody, within Discord's 2000-character limit), its buttons and its files' descriptors. */
+export function replyMessage(reply: Reply): ReturnType<typeof discordContent> & {
   components: unknown[];
   attachments?: Array<{ id: number; filename: string }>;
 } {
   const files = reply.attachments ?? [];
   return {
-    content: renderReplyText(reply).slice(0, 2000),
+    ...discordContent(renderReplyText(reply)),
     components: replyComponents(reply),
     ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.filename })) } : {}),
   };

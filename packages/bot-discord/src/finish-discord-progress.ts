@@ -1,6 +1,7 @@
 import { REST, Routes } from 'discord.js';
 import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
 import { renderDeploymentSummary } from '@lab/commands';
+import { discordContent } from './discord-text.js';
 
 /** What finishing a stored Discord progress message needs. */
 export interface FinishDiscordProgressOptions {
@@ -44,7 +45,7 @@ export async function finishDiscordProgress(
   try {
     const rest = options.rest ?? new REST(options.apiUrl ? { api: options.apiUrl } : {});
     await rest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
-      body: { content: text.slice(0, 2000), components: [] },
+      body: { ...discordContent(text), components: [] },
       auth: false,
     });
     return true;

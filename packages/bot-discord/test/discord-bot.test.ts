@@ -281,6 +281,7 @@ describe('the Discord interactions endpoint', () => {
       data: {
         content: 'Only lovelace, who asked, can confirm this; ask them, or run the command yourself if you mean to.',
         components: [],
+        allowed_mentions: { parse: [] },
         flags: 64,
       },
     });
@@ -315,7 +316,10 @@ describe('the Discord interactions endpoint', () => {
     const [confirm, cancel] = (ask.body.components as Array<{ components: Array<{ custom_id: string }> }>)[0]!
       .components;
     const cancelled = await interact(press(cancel!.custom_id, 'uteach2-discord', 'tok-cancel'));
-    expect(cancelled.json).toEqual({ type: 7, data: { content: 'Cancelled; nothing was changed.', components: [] } });
+    expect(cancelled.json).toEqual({
+      type: 7,
+      data: { content: 'Cancelled; nothing was changed.', allowed_mentions: { parse: [] }, components: [] },
+    });
     const late = await interact(press(confirm!.custom_id, 'uteach2-discord', 'tok-late'));
     expect(late.json).toMatchObject({ type: 4, data: { flags: 64 } });
   });
@@ -355,6 +359,27 @@ describe('the Discord interactions endpoint', () => {
     ]);
     expect(sent[1]!.body).toMatchObject({ flags: 64 });
     expect(String(sent[1]!.body.content)).toMatch(/cs101/);
+  });
+
+  it('escapes markdown in every reply and pings nobody, whatever a name says', async () => {
+    await env.services.store.classes.createPerson(
+      {
+        username: 'mallory',
+        displayName: '@everyone **[Reset](https://evil.example)** <@123456789012345678>',
+        role: 'student',
+      },
+      Date.now(),
+    );
+    calls.length = 0;
+    await interact(slash('uadmin-discord', 'people', 'show', [{ name: 'username', value: 'mallory' }], 'tok-mallory'));
+    await endpoint.idle();
+    const edit = calls.find((c) => c.path.includes('/tok-mallory/messages/'))!;
+    expect(edit.body.allowed_mentions).toEqual({ parse: [] });
+    expect(String(edit.body.content)).toContain(
+      'mallory — @everyone \\*\\*\\[Reset](https://evil.example)\\*\\* \\<@123456789012345678>, student',
+    );
+    const refusal = await interact(slash('ualice-discord', 'lab', 'sync', [], 'tok-refusal-pings'));
+    expect(refusal.json).toMatchObject({ data: { allowed_mentions: { parse: [] } } });
   });
 
   it('refuses a correctly signed interaction whose timestamp is more than 5 minutes away with 401', async () => {
@@ -447,7 +472,11 @@ describe('the Discord interactions endpoint', () => {
       {
         method: 'PATCH',
         path: `/api/v10/webhooks/${APP}/tok-resumed/messages/%40original`,
-        body: { content: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.', components: [] },
+        body: {
+          content: 'cs101: 3 created, 1 kept, 0 deleted in 4.2 s.',
+          allowed_mentions: { parse: [] },
+          components: [],
+        },
       },
     ]);
     expect(await finishDiscordProgress({ rest, now: () => 1_000_000, logger }, notify, summary)).toBe(false);

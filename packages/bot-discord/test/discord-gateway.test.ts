@@ -110,6 +110,23 @@ describe('the discord.js gateway bot', () => {
     expect(String(edit.body.content)).toMatch(/^cs101-alice \(\d+\) on pve\d: stopped/);
   });
 
+  it('escapes markdown and pings nobody in what it sends', async () => {
+    await env.services.store.classes.createPerson(
+      { username: 'gwmallory', displayName: '@everyone __big__ <@123456789012345678>', role: 'student' },
+      Date.now(),
+    );
+    dispatch(
+      chatInput('uadmin-discord', 'people', 'show', [{ name: 'username', value: 'gwmallory', type: 3 }], 'gw-mallory'),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    await bot.idle();
+    const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/gw-mallory/messages/%40original`)!;
+    expect(edit.body.allowed_mentions).toEqual({ parse: [] });
+    expect(String(edit.body.content)).toContain(
+      'gwmallory — @everyone \\_\\_big\\_\\_ \\<@123456789012345678>, student',
+    );
+  });
+
   it("refuses to start another student's VM", async () => {
     const aliceVm = (await env.services.store.inventory.list({ search: 'cs101-alice' }))[0]!.vmid;
     dispatch(chatInput('ubob-discord', 'myvm', 'start', [{ name: 'vm', value: String(aliceVm), type: 3 }], 'gw-bob'));

@@ -11,6 +11,7 @@ import {
   type Reply,
 } from '@lab/commands';
 import { SlackProgressMessage, finishSlackProgress } from './slack-progress.js';
+import { escapeSlackText } from './slack-text.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -123,7 +124,9 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     await app.client.files.uploadV2({
       channel_id: channelId,
       initial_comment:
-        reply.attachments.length === 1 ? `${reply.attachments[0]!.filename}: open it to connect.` : 'Your files:',
+        reply.attachments.length === 1
+          ? escapeSlackText(`${reply.attachments[0]!.filename}: open it to connect.`)
+          : 'Your files:',
       file_uploads: reply.attachments.map((a) => ({
         file: Buffer.from(a.content),
         filename: a.filename,
@@ -142,9 +145,9 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (reply.confirm?.id) {
       await respond({
         response_type: 'ephemeral',
-        text: `${text}\n${reply.confirm.prompt}`,
+        text: escapeSlackText(`${text}\n${reply.confirm.prompt}`),
         blocks: [
-          { type: 'section', text: { type: 'mrkdwn', text } },
+          { type: 'section', text: { type: 'mrkdwn', text: escapeSlackText(text) } },
           {
             type: 'actions',
             elements: [
@@ -170,9 +173,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     } else if (reply.ephemeral || reply.error) {
       await respond({
         response_type: 'ephemeral',
-        text: reply.attachments?.length
-          ? `${text}\n(${reply.attachments.map((a) => a.filename).join(', ')} sent to you in a direct message)`
-          : text,
+        text: escapeSlackText(
+          reply.attachments?.length
+            ? `${text}\n(${reply.attachments.map((a) => a.filename).join(', ')} sent to you in a direct message)`
+            : text,
+        ),
       });
     } else {
       await message.show(text, { final: true });
@@ -222,14 +227,14 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       await args.respond({
         response_type: 'ephemeral',
         replace_original: false,
-        text: renderReplyText(prepared.reply),
+        text: escapeSlackText(renderReplyText(prepared.reply)),
       });
       return;
     }
     if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
-    await args.respond({ replace_original: true, text: renderReplyText(reply) });
+    await args.respond({ replace_original: true, text: escapeSlackText(renderReplyText(reply)) });
     await sendFiles(reply, args.userId);
   };
 
@@ -259,10 +264,9 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
 
   const cancelled = async (args: { id: string; userId: string; respond: RespondFn }): Promise<void> => {
     const reply = await router.cancelConfirmation({ id: args.id, platform: 'slack', userId: args.userId });
+    const text = escapeSlackText(renderReplyText(reply));
     await args.respond(
-      reply.error
-        ? { response_type: 'ephemeral', replace_original: false, text: reply.text }
-        : { replace_original: true, text: reply.text },
+      reply.error ? { response_type: 'ephemeral', replace_original: false, text } : { replace_original: true, text },
     );
   };
 

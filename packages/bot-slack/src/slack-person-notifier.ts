@@ -1,4 +1,5 @@
 import type { SlackChatApi } from './slack-progress.js';
+import { escapeSlackText } from './slack-text.js';
 import { webApi } from '@slack/bolt';
 import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
 
@@ -32,7 +33,7 @@ export function createSlackPersonNotifier(options: {
         try {
           const dm = await options.client.conversations.open({ users: account.externalId });
           if (!dm.channel?.id) throw new Error('Slack opened no DM channel');
-          await options.client.chat.postMessage({ channel: dm.channel.id, text });
+          await options.client.chat.postMessage({ channel: dm.channel.id, text: escapeSlackText(text) });
           delivered = true;
         } catch (error) {
           logger.warn('could not send a Slack direct message', { username: person.username, error });

@@ -1,6 +1,7 @@
 import type { RespondArguments, RespondFn } from '@slack/bolt';
 import { silentLogger, type DeploymentSummary, type Logger } from '@lab/proxmox-sdk';
 import { renderDeploymentSummary } from '@lab/commands';
+import { escapeSlackText } from './slack-text.js';
 
 /** The part of Slack's Web API client that progress messages use. */
 export interface SlackChatApi {
@@ -66,11 +67,12 @@ export class SlackProgressMessage {
   }
 
   /**
-   * Shows `text`. Progress (`final: false`) may be skipped once the response_url budget is spent;
+   * Shows `plain` (escaped for Slack here). Progress (`final: false`) may be skipped once the response_url budget is spent;
    * the final text is always sent. Never throws: a message that cannot be shown is logged, since the
    * command's outcome does not depend on it.
    */
-  async show(text: string, options: { final: boolean }): Promise<void> {
+  async show(plain: string, options: { final: boolean }): Promise<void> {
+    const text = escapeSlackText(plain);
     if (!this.#viaResponseUrl) {
       try {
         const ts = this.notify.ts as string | undefined;
@@ -116,7 +118,7 @@ export async function finishSlackProgress(
 ): Promise<boolean> {
   const logger = options.logger ?? silentLogger;
   if (notify?.platform !== 'slack') return false;
-  const text = options.text ?? renderDeploymentSummary(summary);
+  const text = escapeSlackText(options.text ?? renderDeploymentSummary(summary));
   const context = { deploymentId: summary.deploymentId, classId: summary.classId };
   const { channel, ts, responseUrl } = notify;
   if (client && typeof channel === 'string' && typeof ts === 'string') {

@@ -325,6 +325,28 @@ describe('the Slack bot over HTTP', () => {
     expect((await env.services.store.classes.getPersonByUsername('tomjerry'))?.displayName).toBe('Tom & Jerry <TJ>');
   });
 
+  it('escapes every reply for mrkdwn, so a name cannot mention the channel or hide a link', async () => {
+    calls.length = 0;
+    const name = 'Eve <!channel> <https://evil.example|Reset your password> & co';
+    const escaped = 'Eve &lt;!channel&gt; &lt;https://evil.example|Reset your password&gt; &amp; co';
+    await slash(
+      '/people',
+      `add evename --name "${name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}"`,
+      ids.admin,
+    );
+    await bot.idle();
+    expect((await env.services.store.classes.getPersonByUsername('evename'))?.displayName).toBe(name);
+    const post = calls.find((c) => c.path.startsWith('/api/chat.postMessage'))!;
+    expect(String(post.body.text)).toBe(`Added evename (${escaped}) as student.`);
+    calls.length = 0;
+    await slash('/people', 'show evename', ids.admin);
+    await bot.idle();
+    const shown = calls.filter((c) => c.path.startsWith('/respond/') || c.path.startsWith('/api/chat.'));
+    expect(shown).toHaveLength(1);
+    expect(String(shown[0]!.body.text)).toContain(`evename — ${escaped}, student`);
+    expect(String(shown[0]!.body.text)).not.toMatch(/<!channel>|<https:/);
+  });
+
   it('runs a replayed trigger_id only once', async () => {
     const runs = async () =>
       (await env.services.store.audit.list({ actor: 'alice', action: 'command.myvm.status' })).length;

@@ -228,7 +228,9 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
       : `✓ ${file} already says this; left as it is`,
   );
 
-  const store = await openStore(resolveStoreUrl(checked.data.store, dirname(resolve(file))));
+  const store = await openStore(resolveStoreUrl(checked.data.store, dirname(resolve(file))), {
+    createDirectories: true,
+  });
   try {
     const adminName = options.admin ?? operatorName();
     if (!USERNAME.test(adminName))

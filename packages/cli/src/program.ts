@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { builtinPlugins, type CommandPlugin } from '@lab/commands';
+import { looksLikePrivateKey, PrivateKeyGivenError } from '@lab/proxmox-sdk';
 import { addDbCommands } from './commands/db-commands.js';
 import { addDiscordCommands } from './commands/discord-commands.js';
 import { addDoctorCommand } from './commands/doctor-command.js';
@@ -32,12 +33,16 @@ const deliveries: Record<string, DeliverReply> = {
     (await import('./export-terraform-command.js')).writeExportedWorkspace(reply, context),
 };
 
+/** The listings that show one page unless `--limit` or `--all` say otherwise. */
+const PAGED_LISTINGS = new Set(['lab vms', 'people list']);
+
 /**
- * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` lists
- * every VM unless `--limit` says otherwise (the table stops at a page and says so).
+ * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` and
+ * `lab people list --json` list everything unless `--limit` says otherwise (the table stops at a
+ * page and says so).
  */
 function unpagedForJson(call: PluginCall): PluginCall {
-  const paged = call.plugin === 'lab' && call.subcommand === 'vms';
+  const paged = PAGED_LISTINGS.has(`${call.plugin} ${call.subcommand}`);
   if (!paged || !globals(call.command).json || call.options.limit !== undefined || call.options.all !== undefined)
     return call;
   return { ...call, options: { ...call.options, all: true } };
@@ -96,6 +101,11 @@ export function createLabProgram(
 
 /** Runs `lab` with `argv` (without node and the script); resolves to the exit code to set. */
 export async function runLab(argv: string[], plugins?: Iterable<CommandPlugin>): Promise<number> {
+  // Before commander, which would echo the key's first line as an unknown option.
+  if (looksLikePrivateKey(argv.join(' '))) {
+    process.stderr.write(`lab: ${new PrivateKeyGivenError().message}\n`);
+    return 2;
+  }
   const program = createLabProgram(plugins);
   if (argv.length === 0) {
     program.outputHelp();

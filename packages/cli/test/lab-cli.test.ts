@@ -330,6 +330,38 @@ describe('lab vms on a large inventory', () => {
   });
 });
 
+describe('lab people list on a large roster', () => {
+  it('pages like lab vms: the first 100 and a note; --all and --json list everyone; --limit cuts', async () => {
+    const store = await openStore(loadLabConfig(configPath).store);
+    for (let i = 0; i < 150; i++)
+      await store.classes.createPerson(
+        { username: `roster${String(i).padStart(3, '0')}`, displayName: `Roster ${i}`, role: 'student' },
+        Date.now(),
+      );
+    const total = (await store.classes.listPeople()).length;
+    await store.close();
+    const page = await lab(['people', 'list']);
+    expect(page.code, page.stderr).toBe(0);
+    const lines = page.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => / — /.test(l))).toHaveLength(100);
+    expect(lines.at(-1)).toBe(`(the first 100 of ${total}; --limit <n> lists more, --all everyone)`);
+    expect((await lab(['people', 'list', '--all'])).stdout.trimEnd().split('\n')).toHaveLength(total);
+    expect((await lab(['people', 'list', '--limit', '7'])).stdout.trimEnd().split('\n')).toHaveLength(8);
+    expect(JSON.parse((await lab(['people', 'list', '--json'])).stdout)).toHaveLength(total);
+    expect(JSON.parse((await lab(['people', 'list', '--json', '--limit', '5'])).stdout)).toHaveLength(5);
+  });
+});
+
+describe('a private key on the command line', () => {
+  it('is refused before the options are read, without echoing any of it', async () => {
+    const body = Buffer.concat([Buffer.from('openssh-key-v1\0none'), Buffer.alloc(90, 9)]).toString('base64');
+    const r = await lab(['myvm', 'sshkey', 'add', '-----BEGIN', 'OPENSSH', 'PRIVATE', 'KEY-----', body, '-----END']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^lab: That is a private key; it was not stored or logged\. .*\.pub file/);
+    expect(r.stderr + r.stdout).not.toMatch(/BEGIN|b3BlbnNzaC1rZXkt/);
+  });
+});
+
 describe('lab.config.json', () => {
   it('points at the bad key', () => {
     const bad = join(dir, 'bad.json');

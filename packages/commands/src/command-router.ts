@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { isLabError, looksLikePrivateKey, PrivateKeyGivenError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import { isRefusal } from './refusal-or-failure.js';
 import {
@@ -186,6 +186,7 @@ export class CommandRouter {
 
   async #prepare(invocation: Invocation): Promise<PreparedCommand> {
     const services = this.#services;
+    if (holdsPrivateKey(invocation)) return { reply: await this.#refusePrivateKey(invocation) };
     const plugin = this.plugins.get(invocation.command);
     if (!plugin)
       return {
@@ -362,6 +363,26 @@ export class CommandRouter {
     return store.nonces.claim(`delivery:${platform}:${deliveryId}`, now + this.#deliveryTtlMs, now);
   }
 
+  /**
+   * A private key pasted into any command (typically `/myvm sshkey add`): refused before the text is
+   * parsed, so it is never echoed in an "unknown option" answer, stored in a confirmation or logged.
+   * The refusal is logged and audited without it.
+   */
+  async #refusePrivateKey(invocation: Invocation): Promise<Reply> {
+    const { store, clock, logger } = this.#services;
+    const platformUserId = `${invocation.platform}:${invocation.userId}`;
+    logger.warn('refused a pasted private key; it was not kept', { command: invocation.command, platformUserId });
+    await store.audit.record({
+      at: clock.now(),
+      actor: platformUserId,
+      action: `command.${invocation.command}`,
+      target: `/${invocation.command}`,
+      outcome: 'denied',
+      details: { platformUserId, reason: 'a private key was pasted' },
+    });
+    return { text: new PrivateKeyGivenError().message, ephemeral: true, error: true };
+  }
+
   async #requestConfirmation(
     prompt: string,
     invocation: Invocation,
@@ -517,6 +538,12 @@ function guestCaller(platform: Platform, userId: string): Caller {
     viewer: { personId: null, username, role: 'student' },
     known: false,
   };
+}
+
+/** Whether the typed text or any option value (Discord) holds a private key. */
+function holdsPrivateKey(invocation: Invocation): boolean {
+  const values = [invocation.text, ...Object.values(invocation.options ?? {})].flat();
+  return values.some((v) => typeof v === 'string' && looksLikePrivateKey(v));
 }
 
 /** The options as the audit log keeps them: sensitive ones replaced. */

@@ -56,6 +56,9 @@ export function renderDeploymentSummary(summary: DeploymentSummary): string {
     ...(summary.duplicates ?? []).map((n) => `more than one VM is named ${n}`),
     ...(summary.removed ?? []).map((v) => `removed half-made ${vm(v)}`),
     ...((summary.unseated ?? []).length ? [`without a VM (no seat left): ${summary.unseated.join(', ')}`] : []),
+    ...(summary.replanned ?? []).map(
+      (m) => `${m.name} is on ${m.to} instead of ${m.from}: the base template could not be copied to ${m.from}`,
+    ),
   ];
   const counts = `${summary.created} created, ${summary.kept} kept, ${summary.deleted} deleted`;
   const head =

@@ -221,5 +221,23 @@ describe('deployment summaries', () => {
     ).toBe(
       'cs9: the cluster does not match the plan after 1.5 s (0 created, 0 kept, 0 deleted); run the deploy again to retry what failed.\nfailed cs9-a: boom',
     );
+    expect(
+      renderDeploymentSummary({
+        deploymentId: 'd',
+        classId: 'cs9',
+        status: 'failed',
+        created: 3,
+        kept: 0,
+        deleted: 0,
+        failed: [{ name: 'cs9-base@pve2', error: 'HTTP 500' }],
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+        removed: [],
+        unseated: [],
+        replanned: [{ name: 'cs9-a', from: 'pve2', to: 'pve1' }],
+        durationMs: 1500,
+      }).split('\n'),
+    ).toContain('cs9-a is on pve1 instead of pve2: the base template could not be copied to pve2');
   });
 });

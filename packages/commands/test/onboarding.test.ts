@@ -248,6 +248,36 @@ describe('roster import', () => {
     expect(quotes.text).toMatch(/^1 bad row\(s\)\. Fix them and run again:\nline 3: malformed CSV/);
   });
 
+  it('cleans names of control and text-direction characters and refuses names over 200 characters', async () => {
+    const huge = 'A'.repeat(5 * 1024 * 1024);
+    const csv = [
+      'username,name',
+      'clean1,"Ada\u202E\u0007  Love\u2028\tlace\u200B"',
+      `long1,${'B'.repeat(201)}`,
+      `huge1,${huge}`,
+      'blank1,"\u202E\u2066\u0000"',
+    ].join('\n');
+    const reply = await cli('root', 'people', 'import --apply', { csv });
+    expect(reply.text.split('\n')).toEqual([
+      '3 bad row(s); nothing was imported. Fix them and run again:',
+      'line 3: name: the name has 201 characters; shorten it to at most 200',
+      `line 4: name: the name has ${huge.length} characters; shorten it to at most 200`,
+      'line 5: name: the name is empty once control and text-direction characters are removed; give a name with letters',
+    ]);
+    const fine = ok(await cli('root', 'people', 'import --apply', { csv: csv.split('\n').slice(0, 2).join('\n') }));
+    expect(fine.text).toContain('add Ada Love lace as student');
+    expect((await services.store.classes.getPersonByUsername('clean1'))?.displayName).toBe('Ada Love lace');
+    const added = await cli('root', 'people', 'add', { username: 'clean2', name: `<!channel>\u202E${'C'.repeat(20)}` });
+    expect((await services.store.classes.getPersonByUsername('clean2'))?.displayName).toBe(
+      `<!channel>${'C'.repeat(20)}`,
+    );
+    expect(added.text).toBe(`Added clean2 (<!channel>${'C'.repeat(20)}) as student.`);
+    const tooLong = await cli('root', 'people', 'add', { username: 'clean3', name: 'D'.repeat(5000) });
+    expect(tooLong).toMatchObject({ error: true });
+    expect(tooLong.text).toMatch(/the name has 5000 characters; shorten it to at most 200/);
+    expect(await services.store.classes.getPersonByUsername('clean3')).toBeUndefined();
+  });
+
   it('is for admins only, and never reads a file on the server', async () => {
     expect((await slack(ids.teacher, 'people', 'import --apply', { csv: roster })).text).toBe(
       '/people import is for admins; you are a teacher.',
@@ -263,6 +293,12 @@ describe('classes and templates', () => {
     expect(bad).toMatchObject({ error: true });
     expect(bad.text).toMatch(/VMID 4242 on pve2: does not exist/);
     expect(await services.store.templates.getByName('broken')).toBeUndefined();
+    const noNode = await cli('root', 'template', 'add nowhere --map pve9=9000');
+    expect(noNode).toMatchObject({ error: true });
+    expect(noNode.text).toBe(
+      "template 'nowhere' cannot be used: node pve9 does not exist in cluster 'lab'; its nodes are pve1, pve2, pve3",
+    );
+    expect(await services.store.templates.getByName('nowhere')).toBeUndefined();
     ok(await cli('root', 'template', 'add ubuntu-24.04 --map pve1=9000,pve2=9100 --memory 1024 --cores 1'));
     expect((await cli('root', 'template', 'show ubuntu-24.04')).text).toMatch(
       /^ubuntu-24\.04 \(1024 MiB, 1 cores\): pve1=9000, pve2=9100/,

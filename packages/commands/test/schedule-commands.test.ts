@@ -352,3 +352,21 @@ describe('/lab status with time controls', () => {
     await services.store.classes.unassignVm('lab', 100);
   });
 });
+
+describe('/lab schedule across daylight-saving changes', () => {
+  it('refuses a one-off session in the hour the clocks skip, and notes how weekly ones move', async () => {
+    const gap = await as(ids.teacher, 'schedule cs101 add "2027-03-28 02:30-03:00" --tz Europe/Berlin');
+    expect(gap.error).toBe(true);
+    expect(gap.text).toContain(
+      '02:30 does not exist on 2027-03-28 in Europe/Berlin: the clocks jump from 02:00 to 03:00',
+    );
+    expect(await services.store.schedules.list('cs101')).toEqual([]);
+    const weekly = await as(ids.teacher, 'schedule cs101 add "sun 02:30-04:00" --tz Europe/Berlin');
+    expect(weekly.error, weekly.text).toBeFalsy();
+    expect(weekly.text).toContain(
+      '\nDaylight saving: on 2027-03-28 02:30 does not exist in Europe/Berlin (the clocks jump from 02:00 to 03:00); that day the session starts at Sun 28 Mar 2027 03:30 CEST',
+    );
+    for (const s of await services.store.schedules.list('cs101'))
+      await as(ids.teacher, `schedule cs101 remove ${s.id}`);
+  });
+});

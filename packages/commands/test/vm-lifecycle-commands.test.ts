@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createLogger, type LogRecord } from '@lab/proxmox-sdk';
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';
@@ -140,6 +142,54 @@ describe('/myvm sshkey and /class set-login', () => {
     const vm = env.sim.state.guests.get((await vmOf('bob')).vmid)!;
     expect(vm.config).toMatchObject({ ciuser: 'student', ipconfig0: 'ip=dhcp' });
     expect(decodeURIComponent(vm.config.sshkeys!)).toBe(key);
+  });
+});
+
+describe('/myvm sshkey add with a private key', () => {
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0none\0none\0'), Buffer.alloc(300, 7)]).toString('base64');
+  const lines = body.match(/.{1,70}/g)!;
+  const openssh = ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+  const pkcs8 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const secret = lines[2]!;
+
+  it.each([
+    ['an OpenSSH key block', openssh],
+    ['the block with its lines joined by spaces, as chat re-wraps it', openssh.replace(/\n/g, ' ')],
+    ['the armour split across lines', openssh.replace('OPENSSH PRIVATE KEY', 'OPENSSH PRIVATE\nKEY')],
+    ['a PKCS#8 PEM key', pkcs8],
+    ['an RSA PEM key', `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`],
+    ['the OpenSSH key body alone', lines.join(' ')],
+  ])('refuses %s, never echoing, storing or logging it, and asks for the .pub file', async (_, pasted) => {
+    const records: LogRecord[] = [];
+    const logged = new commands.CommandRouter(
+      { ...services, logger: createLogger({ level: 'debug', sink: (r) => records.push(r) }) },
+      commands.builtinPlugins,
+    );
+    const auditBefore = (await services.store.audit.list({ limit: 1000 })).length;
+    for (const invocation of [
+      { platform: 'slack' as const, userId: ids.bob, command: 'myvm', text: `sshkey add ${pasted}` },
+      {
+        platform: 'discord' as const,
+        userId: 'ubob-discord',
+        command: 'myvm',
+        subcommand: 'sshkey',
+        options: { action: 'add', key: pasted },
+      },
+    ]) {
+      const reply = await logged.invoke(invocation);
+      expect(reply).toMatchObject({ error: true, ephemeral: true });
+      expect(reply.text).toMatch(
+        /^That is a private key; it was not stored or logged\. .*paste your public key instead, the one line of your \.pub file/,
+      );
+      expect(reply.text).not.toContain(secret.slice(0, 20));
+    }
+    const person = (await services.store.classes.getPersonByUsername('bob'))!;
+    expect((await services.store.sshKeys.list(person.id)).some((k) => k.key.includes(secret.slice(0, 20)))).toBe(false);
+    expect(records.length).toBeGreaterThan(0);
+    expect(JSON.stringify(records)).not.toContain(secret.slice(0, 20));
+    const audit = await services.store.audit.list({ limit: 1000 });
+    expect(audit.length).toBe(auditBefore + 2);
+    expect(JSON.stringify(audit)).not.toContain(secret.slice(0, 20));
   });
 });
 

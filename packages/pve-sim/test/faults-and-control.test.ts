@@ -56,6 +56,25 @@ describe('fault injection and the control API', () => {
     await expect(call(sim, 'GET', '/nodes')).rejects.toThrow(/JSON/);
   });
 
+  it('changes, removes and repeats fields of matching list entries for patch-entries faults', async () => {
+    sim = await fastSim();
+    sim.faults.add({
+      path: '/cluster/resources',
+      kind: 'patch-entries',
+      count: 1,
+      patch: { where: { vmid: 101 }, set: { vmid: 101.5 }, unset: ['status'], duplicate: true },
+    });
+    const guests = (r: { body: { data?: unknown } }) =>
+      (r.body.data as Array<Record<string, unknown>>).filter((e) => e.type === 'qemu' || e.type === 'lxc');
+    const patched = guests(await call(sim, 'GET', '/cluster/resources'));
+    expect(patched.filter((e) => e.vmid === 101.5)).toHaveLength(2);
+    expect(patched.find((e) => e.vmid === 101.5)).not.toHaveProperty('status');
+    expect(patched.some((e) => e.vmid === 101)).toBe(false);
+    const next = guests(await call(sim, 'GET', '/cluster/resources'));
+    expect(next.filter((e) => e.vmid === 101)).toHaveLength(1);
+    expect(() => sim.faults.add({ kind: 'patch-entries' })).toThrow(/patch/);
+  });
+
   it('counts requests per endpoint and the peak in flight', async () => {
     sim = await fastSim();
     sim.requests.reset();

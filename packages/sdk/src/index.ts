@@ -210,6 +210,7 @@ export {
   type JoinResult,
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
+export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.js';
 export {
   addSshKey,
   removeSshKey,
@@ -217,6 +218,7 @@ export {
   InvalidSshKeyError,
   type SshPublicKey,
 } from './people/ssh-keys.js';
+export { cleanDisplayName, DISPLAY_NAME_MAX, InvalidDisplayNameError } from './people/display-name.js';
 export {
   importRoster,
   type RosterImportReport,

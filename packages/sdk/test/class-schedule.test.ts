@@ -4,6 +4,7 @@ import {
   ClassScheduler,
   ClassRunningLimitError,
   InvalidScheduleError,
+  checkNewSchedule,
   KeepAlreadyUsedError,
   KeepAfterQuotaError,
   KeepNotAllowedError,
@@ -243,6 +244,66 @@ describe('schedule parsing and sessions', () => {
     ]);
     expect(nextSession([once], at('2026-12-10T00:00:00Z'))?.start).toBe(at('2026-12-18T12:00:00Z'));
     expect(nextSession([once], at('2026-12-19T00:00:00Z'))).toBeUndefined();
+  });
+});
+
+describe('schedules across daylight-saving changes', () => {
+  const berlin = (days: string, startTime: string, endTime: string): ClassScheduleRecord => ({
+    id: 3,
+    classId: 'cs101',
+    days,
+    startTime,
+    endTime,
+    timezone: 'Europe/Berlin',
+    startBeforeMin: 0,
+    skipDates: [],
+    createdBy: 't',
+    createdAt: 0,
+  });
+  const now = at('2026-12-07T00:00:00Z');
+  const refusal = (schedule: ClassScheduleRecord) => {
+    try {
+      checkNewSchedule(schedule, [], now);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('refuses a one-off session in the hour the clocks skip, and never shows one starting after it ends', () => {
+    const gap = berlin('2027-03-28', '02:30', '03:00');
+    const error = refusal(gap);
+    expect(error).toBeInstanceOf(InvalidScheduleError);
+    expect((error as LabError).message).toContain(
+      '02:30 does not exist on 2027-03-28 in Europe/Berlin: the clocks jump from 02:00 to 03:00; give times outside 02:00-03:00',
+    );
+    // A schedule stored before this rule has no session that day rather than one that ends before it starts.
+    expect(sessionsBetween(gap, at('2027-03-27T00:00:00Z'), at('2027-03-29T00:00:00Z'))).toEqual([]);
+    expect(refusal(berlin('2027-03-28', '01:00', '02:30'))).toBeInstanceOf(InvalidScheduleError);
+  });
+
+  it('moves a weekly session on the day of a gap by the skipped hour, drops it when nothing is left, and uses the first of a repeated hour, saying so', () => {
+    const weekly = berlin('sun', '02:30', '04:00');
+    const check = checkNewSchedule(weekly, [], now);
+    expect(check.daylightSaving).toEqual([
+      'on 2027-03-28 02:30 does not exist in Europe/Berlin (the clocks jump from 02:00 to 03:00); that day the session starts at Sun 28 Mar 2027 03:30 CEST',
+      'on 2027-10-31 02:30 happens twice in Europe/Berlin (the clocks go back); the session starts at the first, Sun 31 Oct 2027 02:30 CEST',
+    ]);
+    const [spring] = sessionsBetween(weekly, at('2027-03-27T12:00:00Z'), at('2027-03-28T12:00:00Z'));
+    expect(spring).toMatchObject({ start: at('2027-03-28T01:30:00Z'), end: at('2027-03-28T02:00:00Z') });
+    const [autumn] = sessionsBetween(weekly, at('2027-10-30T12:00:00Z'), at('2027-10-31T12:00:00Z'));
+    expect(autumn).toMatchObject({ start: at('2027-10-31T00:30:00Z'), end: at('2027-10-31T03:00:00Z') });
+
+    const short = berlin('sun', '02:30', '03:00');
+    expect(checkNewSchedule(short, [], now).daylightSaving[0]).toBe(
+      'on 2027-03-28 02:30 does not exist in Europe/Berlin (the clocks jump from 02:00 to 03:00), so there is no session that day',
+    );
+    const around = sessionsBetween(short, at('2027-03-20T00:00:00Z'), at('2027-04-05T00:00:00Z'));
+    expect(around.map((x) => new Date(x.start).toISOString())).toEqual([
+      '2027-03-21T01:30:00.000Z',
+      '2027-04-04T00:30:00.000Z',
+    ]);
+    expect(around.every((x) => x.end > x.start)).toBe(true);
   });
 });
 

@@ -483,3 +483,29 @@ describe('one syncer per store', () => {
     expect(unhealthy).toEqual([]);
   }, 120_000);
 });
+
+describe('a malformed resource list', () => {
+  const malformed: Array<[string, { set?: Record<string, unknown>; unset?: string[]; duplicate?: boolean }]> = [
+    ['a fractional VMID', { set: { vmid: 102.5 } }],
+    ['a negative VMID', { set: { vmid: -102 } }],
+    ['a VMID below 100', { set: { vmid: 99 } }],
+    ['a missing VMID', { unset: ['vmid'] }],
+    ['a VMID listed twice', { duplicate: true }],
+    ['an unknown status', { set: { status: 'exploded' } }],
+    ['an unknown type', { set: { type: 'quantum' } }],
+    ['a guest without node', { unset: ['node'] }],
+  ];
+  it.each(malformed)('is refused whole for %s, with nothing changed', async (_, patch) => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    const before = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true, includeGone: true });
+    sim.faults.add({ path: '/cluster/resources', kind: 'patch-entries', patch: { where: { vmid: 102 }, ...patch } });
+    const [report] = await engine.fullSync({ force: true });
+    expect(report).toMatchObject({ ok: false, added: 0, gone: 0 });
+    expect(report!.error).toMatch(
+      /^GET \/cluster\/resources on cluster 'lab1' returned an unexpected response: data\[\d+\]/,
+    );
+    const after = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true, includeGone: true });
+    expect(after.map((r) => [r.vmid, r.goneAt])).toEqual(before.map((r) => [r.vmid, r.goneAt]));
+  });
+});

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type Pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -11,6 +9,7 @@ import { StoreDriverMissingError } from './store-driver-missing-error.js';
 import { KyselyStore } from './kysely-store.js';
 import { isSchemaCurrent, migrateToLatest } from './migrations/migrations.js';
 import { redactStoreUrl, scrubStorePassword } from './redact-store-url.js';
+import { ensureSqliteDirectory } from './sqlite-directory.js';
 import { parseStoreUrl } from './store-url.js';
 
 /** Options of `openStore`. */
@@ -21,6 +20,11 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
   /** PostgreSQL: connections in the pool. @defaultValue `10` */
   poolSize?: number;
+  /**
+   * SQLite: create the file's missing directories (`lab init`, `lab db migrate`). Otherwise a
+   * missing directory is a `StoreUnavailableError` saying so. @defaultValue `false`
+   */
+  createDirectories?: boolean;
   /** PostgreSQL: told about idle connections the server dropped (they are replaced). */
   onConnectionError?: (error: Error) => void;
 }
@@ -79,7 +83,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 }
 
 function openSqlite(path: string, options: OpenStoreOptions): Kysely<Database> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') ensureSqliteDirectory(path, options.createDirectories ?? false);
   const Sqlite = loadDriver<typeof BetterSqlite3>('better-sqlite3', 'SQLite');
   const sqlite = new Sqlite(path);
   sqlite.pragma('journal_mode = WAL');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -251,7 +251,32 @@ describe('store URLs', () => {
     writeFileSync(notADirectory, '');
     const error = await openStore(`sqlite:${notADirectory}/lab.db`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toMatch(/ENOTDIR|EEXIST/);
+    expect((error as Error).message).toContain(`${notADirectory} is not a directory`);
+  });
+
+  it('refuse a SQLite file in a directory that does not exist, creating it only when asked (lab init, lab db migrate)', async () => {
+    const nested = join(dir, 'new', 'deeper');
+    const refused = await openStore(`sqlite:${nested}/lab.db`).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StoreUnavailableError);
+    expect((refused as Error).message).toBe(
+      `cannot open the store at sqlite:${nested}/lab.db: the directory ${nested} does not exist; create it, or run lab db migrate (or lab init) which creates it; check the 'store' setting and that the database is running and writable`,
+    );
+    expect(existsSync(join(dir, 'new'))).toBe(false);
+    const store = await openStore(`sqlite:${nested}/lab.db`, { createDirectories: true });
+    await store.close();
+    expect(existsSync(join(nested, 'lab.db'))).toBe(true);
+  });
+
+  it('refuse a SQLite path no directory can be made in (/proc) at once, instead of looping in mkdir', async () => {
+    const missing = await openStore('sqlite:/proc/lab/lab.db').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(StoreUnavailableError);
+    expect((missing as StoreUnavailableError).code).toBe('LAB_STORE_UNAVAILABLE');
+    expect((missing as Error).message).toMatch(/: the directory \/proc\/lab does not exist; /);
+    const uncreatable = await openStore('sqlite:/proc/lab/lab.db', { createDirectories: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(uncreatable).toBeInstanceOf(StoreUnavailableError);
+    expect((uncreatable as Error).message).toMatch(/: cannot create the directory \/proc\/lab \(E[A-Z]+\); /);
   });
 
   it('report an unreachable PostgreSQL at open, without hanging', async () => {

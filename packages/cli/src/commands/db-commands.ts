@@ -6,12 +6,14 @@ import { loadLabConfig } from '../lab-config.js';
 export function addDbCommands(program: Command): void {
   const db = program.command('db').description('The store: migrations and imports');
   db.command('migrate')
-    .description('Migrate the store to the latest schema (also done whenever it opens)')
+    .description(
+      "Migrate the store to the latest schema (also done whenever it opens); creates the SQLite file's directory",
+    )
     .action(async (_options, command: Command) => {
       const flags = globals(command);
       const config = loadLabConfig(flags.config);
       const { openStore, redactStoreUrl } = await import('@lab/proxmox-store');
-      await (await openStore(config.store)).close();
+      await (await openStore(config.store, { createDirectories: true })).close();
       out(
         flags.json
           ? JSON.stringify({ migrated: true, store: redactStoreUrl(config.store) })

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   chatAccountId,
+  cleanDisplayName,
+  DISPLAY_NAME_MAX,
   importRoster,
   InvalidChatAccountError,
   linkChatAccount,
@@ -8,7 +10,11 @@ import {
   type PersonRecord,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
+import { wholeNumber } from '../number-option.js';
 import { emailOption, personNamed, roleOption, usernameOption } from './onboarding-options.js';
+
+/** How many people `people list` shows unless told otherwise (as `lab vms`). */
+const PEOPLE_PAGE = 100;
 
 async function describePerson(ctx: CommandContext, p: PersonRecord): Promise<string> {
   const { store } = ctx.services;
@@ -30,7 +36,7 @@ export const peoplePlugin: CommandPlugin = {
       description: 'Add a person',
       options: z.object({
         username: usernameOption,
-        name: z.string().min(1).max(100).describe('full name'),
+        name: z.string().min(1).describe(`full name (at most ${DISPLAY_NAME_MAX} characters)`),
         email: emailOption.optional(),
         role: roleOption.default('student'),
       }),
@@ -38,21 +44,32 @@ export const peoplePlugin: CommandPlugin = {
       role: 'admin',
       async run(ctx, o) {
         const person = await ctx.services.store.classes.createPerson(
-          { username: o.username, displayName: o.name, email: o.email ?? null, role: o.role },
+          { username: o.username, displayName: cleanDisplayName(o.name), email: o.email ?? null, role: o.role },
           ctx.services.clock.now(),
         );
         return { text: `Added ${person.username} (${person.displayName}) as ${person.role}.`, data: person };
       },
     }),
     list: subcommand({
-      description: 'List everyone, with role and classes',
-      options: z.object({ role: roleOption.optional() }),
+      description: 'List everyone, with role and classes (the first 100 unless --limit or --all)',
+      options: z.object({
+        role: roleOption.optional(),
+        limit: wholeNumber(`list at most this many (default ${PEOPLE_PAGE})`, 1, 1_000_000)
+          .optional()
+          .describe(`list at most this many (default ${PEOPLE_PAGE})`),
+        all: z.boolean().optional().describe('list everyone, however many'),
+      }),
       positional: ['role'],
       role: 'admin',
       ephemeral: true,
       async run(ctx, o) {
-        const people = (await ctx.services.store.classes.listPeople()).filter((p) => !o.role || p.role === o.role);
+        const matching = (await ctx.services.store.classes.listPeople()).filter((p) => !o.role || p.role === o.role);
+        const people = o.all ? matching : matching.slice(0, o.limit ?? PEOPLE_PAGE);
         const lines = await Promise.all(people.map((p) => describePerson(ctx, p)));
+        if (people.length < matching.length)
+          lines.push(
+            `(the first ${people.length} of ${matching.length}; ${ctx.caller.platform === 'discord' ? 'set limit or all' : '--limit <n> lists more, --all everyone'})`,
+          );
         return {
           text: lines.length ? lines.join('\n') : 'No people yet; add them with people add or people import.',
           data: people,

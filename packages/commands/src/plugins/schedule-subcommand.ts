@@ -109,7 +109,7 @@ export const scheduleSubcommand = subcommand({
       createdBy: ctx.caller.person.username,
       createdAt: clock.now(),
     };
-    const { next, overlapping } = checkNewSchedule(
+    const { next, overlapping, daylightSaving } = checkNewSchedule(
       { id: 0, ...draft },
       await store.schedules.list(o.class),
       clock.now(),
@@ -122,9 +122,10 @@ export const scheduleSubcommand = subcommand({
     const overlapNote = overlapping.length
       ? ` Its sessions overlap schedule ${overlapping.map((s) => s.id).join(', ')}; remove one with /lab schedule ${o.class} remove <id> if that was not meant.`
       : '';
+    const dstNote = daylightSaving.length ? `\nDaylight saving: ${daylightSaving.join('; ')}.` : '';
     return {
-      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${when}${overlapNote}`,
-      data: { schedule: record, next, overlapping: overlapping.map((s) => s.id) },
+      text: `Added schedule ${record.id} of ${o.class}: ${describeSchedule(record)}.${when}${overlapNote}${dstNote}`,
+      data: { schedule: record, next, overlapping: overlapping.map((s) => s.id), daylightSaving },
     };
   },
 });

@@ -10,7 +10,9 @@ export const faultRuleSchema = z
     /**
      * What happens: an HTTP error status, a reset before or after handling, a delay, a broken or
      * wrong-shaped body, `empty-list` (`{"data":[]}`, as a confused pmxcfs answers) or `huge-body`
-     * (a 200 of `sizeBytes` bytes, generated while it is sent).
+     * (a 200 of `sizeBytes` bytes, generated while it is sent) or `patch-entries` (the real list
+     * answer with the entries matching `patch.where` changed, as a corrupted cluster filesystem
+     * or a buggy proxy would send them).
      */
     kind: z.enum([
       'http-500',
@@ -26,6 +28,7 @@ export const faultRuleSchema = z
       'wrong-shape',
       'empty-list',
       'huge-body',
+      'patch-entries',
     ]),
     /** Probability (0–1) per matching request. @defaultValue 1 */
     rate: z.number().min(0).max(1).default(1),
@@ -42,8 +45,43 @@ export const faultRuleSchema = z
       .positive()
       .max(2 ** 40)
       .optional(),
+    /**
+     * For `patch-entries`: which list entries to change (every field of `where` equal), the fields to
+     * `set` and to `unset`, and whether to send each matching entry twice (`duplicate`).
+     */
+    patch: z
+      .object({
+        where: z.record(z.string(), z.unknown()),
+        set: z.record(z.string(), z.unknown()).optional(),
+        unset: z.array(z.string()).optional(),
+        duplicate: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((rule) => (rule.kind === 'patch-entries') === (rule.patch !== undefined), {
+    message: 'patch is given exactly for kind patch-entries',
+    path: ['patch'],
+  });
+
+/** What a `patch-entries` rule does to a list answer. */
+export type EntryPatch = NonNullable<z.output<typeof faultRuleSchema>['patch']>;
+
+/** The list `data` with the entries matching `patch.where` changed as the patch says; other answers as they are. */
+export function patchEntries(data: unknown, patch: EntryPatch): unknown {
+  if (!Array.isArray(data)) return data;
+  const matches = (entry: unknown): entry is Record<string, unknown> =>
+    typeof entry === 'object' &&
+    entry !== null &&
+    Object.entries(patch.where).every(([key, value]) => (entry as Record<string, unknown>)[key] === value);
+  return data.flatMap((entry: unknown) => {
+    if (!matches(entry)) return [entry];
+    const changed: Record<string, unknown> = { ...entry, ...patch.set };
+    for (const key of patch.unset ?? []) delete changed[key];
+    return patch.duplicate ? [changed, { ...changed }] : [changed];
+  });
+}
 
 /** A fault rule as given by a caller. */
 export type FaultRule = z.input<typeof faultRuleSchema>;

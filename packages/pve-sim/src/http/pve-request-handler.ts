@@ -3,7 +3,7 @@ import { PveSimError } from '../sim-error.js';
 import { WithAttributes, type RouteTable, type SimContext } from '../handlers/route-table.js';
 import type { RawParam } from '../schema/validate-parameters.js';
 import { validateParameters } from '../schema/validate-parameters.js';
-import type { FaultInjector } from './fault-injector.js';
+import { patchEntries, type FaultInjector } from './fault-injector.js';
 import { sendHugeBody } from './huge-body.js';
 import { addParams, readBody } from './read-request.js';
 import type { RequestStats } from './request-stats.js';
@@ -186,6 +186,7 @@ export async function handlePveRequest(
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === 'patch-entries' && fault.patch) data = patchEntries(data, fault.patch);
     if (data instanceof WithAttributes)
       send(res, 200, 'OK', JSON.stringify({ ...data.attributes, data: data.data ?? null }));
     else send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));

@@ -6,7 +6,7 @@ const BUDGET = Symbol('lab.pveApi.retryBudget');
 
 interface Budgeted extends PveApi {
   readonly [ROOT]: PveApi;
-  readonly [BUDGET]: RetryBudget;
+  readonly [BUDGET]: RetryBudget | undefined;
 }
 
 function isBudgeted(api: PveApi): api is Budgeted {
@@ -45,6 +45,27 @@ export function withRetryBudget(api: PveApi, budget: RetryBudget): PveApi {
       root.put<T>(path, params, charge(options)),
     delete: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
       root.delete<T>(path, params, charge(options)),
+  };
+  return wrapped;
+}
+
+/**
+ * `api` (its retry budget kept) whose reads are retried after any HTTP 500 but a definite "does not
+ * exist" (`retryServerErrors`), under the client's retry policy: what a base replica reads through,
+ * since one failed read there fails every student planned on that node.
+ */
+export function withServerErrorRetries(api: PveApi): PveApi {
+  const root = rootApi(api);
+  const wrapped: Budgeted = {
+    [ROOT]: root,
+    [BUDGET]: retryBudgetOf(api),
+    clusterId: root.clusterId,
+    get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      api.get<T>(path, params, { retryServerErrors: true, ...options }),
+    post: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => api.post<T>(path, params, options),
+    put: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) => api.put<T>(path, params, options),
+    delete: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
+      api.delete<T>(path, params, options),
   };
   return wrapped;
 }

@@ -9,6 +9,7 @@ import { MAX_TIMER_MS, TIMER_MS_MESSAGE } from '../util/timer-limit.js';
 import { MAX_RESPONSE_BYTES } from './client-options.js';
 import { pveBaseUrlProblem } from './pve-base-url.js';
 import { ProxmoxClient } from './proxmox-client.js';
+import { checkOptions } from '../util/constructor-options.js';
 
 /** One cluster as written in `lab.config.json` (`clusters[]`). */
 export const clusterConfigSchema = z
@@ -65,6 +66,12 @@ export class Clusters {
   readonly #clients = new Map<string, ProxmoxClient>();
 
   constructor(configs: readonly unknown[], options: ClustersOptions = {}) {
+    if (!Array.isArray(configs))
+      throw new ConfigError(
+        `new Clusters: give the cluster configurations as an array (config key 'clusters'), e.g. [{ id: 'lab', url: 'https://pve1.example.org:8006', tokenId, tokenSecret }]; got ${configs === null ? 'null' : typeof configs}`,
+        { key: 'clusters' },
+      );
+    checkOptions('new Clusters', options, { env: 'object?' });
     const env = options.env ?? process.env;
     configs.forEach((raw, index) => {
       const parsed = clusterConfigSchema.safeParse(raw);

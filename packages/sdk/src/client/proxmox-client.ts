@@ -31,6 +31,7 @@ import { isRetryable } from './retry-policy.js';
 import { createPvePool } from './pve-pool.js';
 import { normalizeFingerprint, type PveTlsOptions } from './tls-connector.js';
 import { parsePveBaseUrl } from './pve-base-url.js';
+import { checkOptions, type OptionKinds } from '../util/constructor-options.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -83,6 +84,10 @@ export class ProxmoxClient implements PveApi {
   #login: Promise<TicketState> | undefined;
 
   constructor(options: ProxmoxClientOptions) {
+    checkOptions('new ProxmoxClient', options, CLIENT_OPTION_KINDS, {
+      baseUrl: "the cluster's URL, e.g. https://pve1.example.org:8006",
+      auth: "{ type: 'token', tokenId: 'lab@pve!bot', secret } or { type: 'ticket', username, password }",
+    });
     this.clusterId = options.clusterId ?? DefaultClientOptions.clusterId;
     this.baseUrl = parsePveBaseUrl(options.baseUrl, this.clusterId).origin;
     this.#auth = validateAuth(options.auth, this.clusterId);
@@ -195,7 +200,12 @@ export class ProxmoxClient implements PveApi {
         const raw = await this.#limiter.run(() => this.#exchange(method, path, params, options, facts));
         return readPveData(raw, facts, options.schema);
       } catch (error) {
-        if (attempt >= maxAttempts || !isRetryable(error, idempotent) || options.signal?.aborted) throw error;
+        if (
+          attempt >= maxAttempts ||
+          !isRetryable(error, idempotent, { serverErrors: options.retryServerErrors === true }) ||
+          options.signal?.aborted
+        )
+          throw error;
         if (budget && !budget.tryAcquire()) {
           this.#logger.warn('retry budget spent; not retrying PVE request', {
             method,
@@ -353,7 +363,43 @@ export class ProxmoxClient implements PveApi {
   }
 }
 
+/** What each option of `ProxmoxClient` must be, checked before any is used. */
+const CLIENT_OPTION_KINDS: OptionKinds = {
+  baseUrl: 'string',
+  auth: 'object',
+  clusterId: 'string?',
+  tls: 'object?',
+  timeoutMs: 'number?',
+  maxResponseBytes: 'number?',
+  retry: 'object?',
+  maxConcurrentRequests: 'number?',
+  ticketRenewAfterMs: 'number?',
+  dispatcher: 'object?',
+  logger: 'object?',
+  observer: 'object?',
+  clock: 'object?',
+  random: 'function?',
+};
+
 function validateAuth(auth: PveAuth, clusterId: string): PveAuth {
+  const type: unknown = auth.type;
+  if (type !== 'token' && type !== 'ticket')
+    throw new ConfigError(
+      `cluster '${clusterId}': auth.type must be 'token' or 'ticket', got ${JSON.stringify(type)}`,
+      {
+        clusterId,
+        key: 'auth.type',
+      },
+    );
+  const fields = type === 'token' ? (['tokenId', 'secret'] as const) : (['username', 'password'] as const);
+  for (const field of fields) {
+    const value: unknown = (auth as unknown as Record<string, unknown>)[field];
+    if (value !== undefined && typeof value !== 'string')
+      throw new ConfigError(`cluster '${clusterId}': auth.${field} must be a string`, {
+        clusterId,
+        key: `auth.${field}`,
+      });
+  }
   if (auth.type === 'token') {
     if (!/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/.test(auth.tokenId)) {
       throw new LabError(

@@ -1,3 +1,5 @@
+import { checkOptions } from '../util/constructor-options.js';
+
 /** Settings of a `RetryBudget`. */
 export interface RetryBudgetOptions {
   /** Retries allowed per request sent, on top of `minRetries`. @defaultValue `0.2` */
@@ -35,6 +37,11 @@ export class RetryBudget {
   #denied = 0;
 
   constructor(options: RetryBudgetOptions = {}) {
+    checkOptions('new RetryBudget', options, {
+      ratio: 'number?',
+      minRetries: 'number?',
+      maxAttemptsPerRequest: 'number?',
+    });
     this.ratio = options.ratio ?? 0.2;
     this.minRetries = options.minRetries ?? 10;
     this.maxAttemptsPerRequest = options.maxAttemptsPerRequest ?? 5;

@@ -14,6 +14,7 @@ import {
 } from './console-errors.js';
 import { generateConsoleToken, hashConsoleToken, isConsoleToken } from './console-token.js';
 import { auditConsole } from './console-audit.js';
+import { checkOptions, PORT_HINTS } from '../util/constructor-options.js';
 
 /** Defaults of console links and sessions, in one place. */
 export const DefaultConsoleOptions = {
@@ -73,6 +74,7 @@ export class ConsoleGrants {
   readonly #pageSessionTtlMs: number;
 
   constructor(deps: ConsoleGrantsDeps) {
+    checkOptions('new ConsoleGrants', deps, { store: 'object', clock: 'object?' }, PORT_HINTS);
     this.#store = deps.store;
     this.#clock = deps.clock ?? systemClock;
     this.linkTtlMs = deps.linkTtlMs ?? DefaultConsoleOptions.linkTtlMs;

@@ -31,6 +31,7 @@ import { runResetOrPublish } from './reset-publish-run.js';
 import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
 import type { RegistrationDeps } from './vm-registration.js';
 import type { DeploymentTiming } from './deployment-timing.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** What the engine needs. */
 export interface DeploymentEngineDeps {
@@ -110,6 +111,7 @@ export class DeploymentEngine {
   readonly #active: DeploymentClaims;
 
   constructor(deps: DeploymentEngineDeps) {
+    checkOptions('new DeploymentEngine', deps, { ...STORE_AND_CLUSTERS, catalog: 'object' }, PORT_HINTS);
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? silentLogger;

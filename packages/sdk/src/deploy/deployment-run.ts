@@ -1,3 +1,4 @@
+import { withServerErrorRetries } from '../client/budgeted-api.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import { InvalidDeploymentError } from './class-spec.js';
@@ -11,6 +12,7 @@ import { deleteItem, removeHalfMade } from './deployment-teardown.js';
 import type { DeploymentTiming } from './deployment-timing.js';
 import { attemptItem } from './item-attempt.js';
 import type { ClassPlan } from './plan-class.js';
+import { replanOntoBaseCopies, type ReplannedVm } from './replan-students.js';
 import { ensureReplica, ensureVm, type ClassRun, type RegistrationDeps } from './vm-registration.js';
 
 /** What running a class deployment needs. */
@@ -41,6 +43,7 @@ export async function runClassDeployment(
   emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
   const failures: Array<{ name: string; error: string }> = [];
   const removed: SummaryVm[] = [];
+  const replanned: ReplannedVm[] = [];
 
   const guard = (item: Item, work: () => Promise<void>): Promise<void> =>
     attemptItem(
@@ -77,11 +80,14 @@ export async function runClassDeployment(
     const base = baseItem ? await itemState(baseItem.name) : undefined;
     if (base?.status !== 'done' || base.vmid === null) return;
     const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
+    // One failed read must not cost every student of a node: a replica's reads are retried after
+    // any 500 under the client's retry policy.
+    const replicaRun: ClassRun = { ...run, api: withServerErrorRetries(api) };
     await Promise.all(
       byRole('replica').map((r) =>
         slot(r.node!)(() =>
           guard(r, () =>
-            ensureReplica(deps.registration, run, r, {
+            ensureReplica(deps.registration, replicaRun, r, {
               node: base.node!,
               vmid: base.vmid!,
             }),
@@ -92,6 +98,15 @@ export async function runClassDeployment(
     for (const r of byRole('replica')) {
       const state = await itemState(r.name);
       if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
+    }
+    // A replica that still failed: its students go to the nodes that have the base.
+    if (!plan.storage.shared) {
+      const memoryMiB = (await store.templates.getByName(plan.templateName))?.memory ?? 0;
+      replanned.push(
+        ...(await replanOntoBaseCopies(deps, api, id, byRole('student'), copies, memoryMiB * 1024 * 1024)),
+      );
+      for (const moved of replanned)
+        timing.logger.warn('moved a student to a node with the base template; its copy failed', { ...moved });
     }
     await Promise.all(
       byRole('student').map((s) =>
@@ -134,6 +149,7 @@ export async function runClassDeployment(
     failed: failures,
     removed,
     unseated: plan.unseated ?? [],
+    ...(replanned.length ? { replanned } : {}),
   };
   if (lease.lost) {
     const summary: DeploymentSummary = {

@@ -25,5 +25,7 @@ export interface DeploymentSummary {
   removed: SummaryVm[];
   /** Enrolled students who got no VM (fewer seats than students). */
   unseated: string[];
+  /** Students cloned on another node than planned, because the base template could not be copied to theirs. */
+  replanned?: Array<{ name: string; from: string; to: string }>;
   durationMs: number;
 }

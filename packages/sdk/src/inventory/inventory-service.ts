@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { clusterAnswerMaxAgeMs, clusterReadiness } from './cluster-readiness.js';
 import type { SyncEngine } from './sync-engine.js';
 import { classesTaughtBy, type Viewer } from './viewer.js';
+import { checkOptions, PORT_HINTS } from '../util/constructor-options.js';
 
 /** A query of the inventory. */
 export interface ListVmsQuery {
@@ -75,6 +76,12 @@ export class InventoryService {
      */
     clusterMaxAgeMs?: number;
   }) {
+    checkOptions(
+      'new InventoryService',
+      deps,
+      { store: 'object', clusterIds: 'function', clock: 'object?', sync: 'object?' },
+      { ...PORT_HINTS, clusterIds: 'a function returning the cluster ids, e.g. () => clusters.ids()' },
+    );
     this.#store = deps.store;
     this.#clock = deps.clock ?? systemClock;
     this.#sync = deps.sync;

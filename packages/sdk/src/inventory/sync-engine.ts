@@ -16,6 +16,7 @@ import { diffResource, storeInventory } from './inventory-diff.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** Settings of the sync engine; every one has a default. */
 export interface SyncEngineOptions {
@@ -89,6 +90,7 @@ export class SyncEngine {
   readonly #scheduler: SyncScheduler;
 
   constructor(options: SyncEngineOptions) {
+    checkOptions('new SyncEngine', options, STORE_AND_CLUSTERS, PORT_HINTS);
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });

@@ -11,6 +11,7 @@ import { assertMayStart, hasRunningLimit } from '../schedule/usage.js';
 import { withClassStartLock } from '../schedule/class-start-lock.js';
 import { denialReason, type Viewer } from './viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
@@ -53,6 +54,7 @@ export class VmPower {
   readonly #maxPerNode: number;
 
   constructor(deps: VmPowerDeps) {
+    checkOptions('new VmPower', deps, STORE_AND_CLUSTERS, PORT_HINTS);
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#maxPerNode = deps.maxPowerTasksPerNode ?? 10;

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { PersonRecord, PersonRole } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { USERNAME, isChatUserId, type ChatPlatform } from './chat-accounts.js';
+import { cleanDisplayName, InvalidDisplayNameError } from './display-name.js';
 
 /** The columns a roster may have, in any order; only `username` is required. */
 export const ROSTER_COLUMNS = ['username', 'name', 'email', 'role', 'class', 'slack', 'discord'] as const;
@@ -52,7 +53,8 @@ const ROLES: readonly PersonRole[] = ['student', 'teacher', 'admin'];
 /**
  * Reads a roster CSV: a header row naming some of `ROSTER_COLUMNS` (any order, any case), then one
  * person per row. Empty lines are skipped; quotes follow RFC 4180 (`"Smith, ""Al"""`). A malformed
- * file yields one problem at the line where it breaks.
+ * file yields one problem at the line where it breaks; a name is cleaned (`cleanDisplayName`), and a
+ * row whose name cannot be is a problem at its line.
  */
 export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: RosterProblem[] } {
   let records: Array<{ record: string[]; info: { lines: number }; raw: string }>;
@@ -121,10 +123,18 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
       const v = record[columns.indexOf(c)];
       return v === undefined || v === '' ? undefined : v;
     };
+    let name: string | undefined;
+    try {
+      name = get('name') === undefined ? undefined : cleanDisplayName(get('name')!);
+    } catch (error) {
+      if (!(error instanceof InvalidDisplayNameError)) throw error;
+      problems.push({ line, message: `name: ${error.message}` });
+      continue;
+    }
     rows.push({
       line,
       username: get('username') ?? '',
-      ...(get('name') ? { name: get('name')! } : {}),
+      ...(name !== undefined ? { name } : {}),
       ...(get('email') ? { email: get('email')! } : {}),
       ...(get('role') ? { role: get('role')!.toLowerCase() } : {}),
       classes: (get('class') ?? '').split(/[;\s]+/).filter(Boolean),

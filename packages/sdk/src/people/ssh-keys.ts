@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { LabError } from '../errors/lab-error.js';
 import type { SshKeyRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { looksLikePrivateKey, PrivateKeyGivenError } from './private-key.js';
 
 /** Key types accepted: the ones OpenSSH offers today (DSA is gone from OpenSSH 9.8). */
 export const SSH_KEY_TYPES = [
@@ -41,13 +42,14 @@ export interface SshPublicKey {
 
 /**
  * Parses one OpenSSH public key line (`type base64 [comment]`): the type must be a known one, the
- * base64 must decode, and the blob must start with the same type name (so a pasted private key,
- * a truncated key or a key with a wrong prefix is refused).
+ * base64 must decode, and the blob must start with the same type name (so a truncated key or a key
+ * with a wrong prefix is refused). A private key is refused as `PrivateKeyGivenError`, never echoed.
  */
 export function parseSshPublicKey(text: string): SshPublicKey {
+  if (looksLikePrivateKey(text)) throw new PrivateKeyGivenError();
   const trimmed = text.trim();
   if (/^-----BEGIN/.test(trimmed))
-    throw new InvalidSshKeyError('this is a private key or a PEM file — never share it; send the .pub file instead');
+    throw new InvalidSshKeyError('this is a PEM file; send the one line of your OpenSSH .pub file instead');
   if (/[\r\n]/.test(trimmed)) throw new InvalidSshKeyError('send one key per command (one line)');
   const [type, data, ...rest] = trimmed.split(/\s+/);
   if (!type || !data) throw new InvalidSshKeyError('expected "<type> <base64> [comment]"');

@@ -25,6 +25,12 @@ export interface PveRequestOptions<T = unknown> {
    * client's `retry.maxAttempts`); when it is spent the error is thrown at once.
    */
   retryBudget?: RetryBudget;
+  /**
+   * Retry an idempotent call after any HTTP 500 too, not only the ones PVE words as passing (a lock
+   * timeout), unless PVE says the object does not exist: for work one failed read would undo, such
+   * as a base replica. @defaultValue `false`
+   */
+  retryServerErrors?: boolean;
 }
 
 /**

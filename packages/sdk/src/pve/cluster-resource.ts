@@ -2,9 +2,7 @@ import { PveHttpError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { ClusterNextIdParams, ClusterResourcesParams } from './generated/pve-api-types.js';
 import { callEndpoint } from './pve-endpoint.js';
-import { clusterResourceSchema, nextIdSchema, type ClusterResourceEntry, type VmResource } from './pve-schemas.js';
-
-const resourcesSchema = clusterResourceSchema.array();
+import { clusterResourcesSchema, nextIdSchema, type ClusterResourceEntry, type VmResource } from './pve-schemas.js';
 
 /** The path of the cluster's resource list, for messages that name it. */
 export const CLUSTER_RESOURCES_PATH = '/cluster/resources';
@@ -18,11 +16,15 @@ export class PveCluster {
   }
 
   /**
-   * `GET /cluster/resources`: nodes, guests and storages with their usage, in one request.
+   * `GET /cluster/resources`: nodes, guests and storages with their usage, in one request. An
+   * answer with an entry that cannot be trusted (see `clusterResourcesSchema`) is refused whole.
    * @throws `PveHttpError`, `PveConnectionError`, `PveTimeoutError`, `PveResponseShapeError`
    */
   resources(params?: ClusterResourcesParams): Promise<ClusterResourceEntry[]> {
-    return callEndpoint(this.#api, 'GET /cluster/resources', {}, params, { schema: resourcesSchema, idempotent: true });
+    return callEndpoint(this.#api, 'GET /cluster/resources', {}, params, {
+      schema: clusterResourcesSchema,
+      idempotent: true,
+    });
   }
 
   /**

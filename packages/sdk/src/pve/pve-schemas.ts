@@ -28,6 +28,45 @@ export const clusterResourceSchema = z
   })
   .loose();
 
+/** The entry types `GET /cluster/resources` may list (its return schema's `type` enum). */
+export const CLUSTER_RESOURCE_TYPES = ['node', 'storage', 'pool', 'qemu', 'lxc', 'openvz', 'sdn', 'network'] as const;
+
+/**
+ * The statuses a guest entry may carry: pvestatd's `running`/`stopped`, or `unknown` while it has
+ * not reported the guest yet or its node is offline (pve-manager `PVE/API2Tools.pm` extract_vm_stats).
+ */
+export const GUEST_RESOURCE_STATUSES = ['running', 'stopped', 'unknown'] as const;
+
+/** The VMIDs PVE allows (`pve-vmid`: 100–999999999). */
+export const VMID_RANGE = { min: 100, max: 999_999_999 } as const;
+
+/**
+ * The whole `GET /cluster/resources` list, refused (not filtered) when an entry cannot be trusted: a
+ * type PVE does not list, a guest without node or with a VMID that is not an integer in range, a
+ * status a guest cannot have, or one VMID on two entries. Dropping such an entry would make a
+ * sync mark a real VM gone; keeping it would add a phantom one.
+ */
+export const clusterResourcesSchema = clusterResourceSchema.array().superRefine((entries, ctx) => {
+  const seen = new Map<number, number>();
+  entries.forEach((entry, index) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [index, field], message });
+    if (!(CLUSTER_RESOURCE_TYPES as readonly string[]).includes(entry.type)) {
+      issue('type', `unknown resource type '${entry.type}'`);
+      return;
+    }
+    if (entry.type !== 'qemu' && entry.type !== 'lxc') return;
+    if (!entry.node) issue('node', 'a guest entry has no node');
+    const vmid = entry.vmid;
+    if (vmid === undefined) issue('vmid', 'a guest entry has no VMID');
+    else if (!Number.isInteger(vmid) || vmid < VMID_RANGE.min || vmid > VMID_RANGE.max)
+      issue('vmid', `VMID ${vmid} is not an integer from ${VMID_RANGE.min} to ${VMID_RANGE.max}`);
+    else if (seen.has(vmid)) issue('vmid', `VMID ${vmid} is also listed at data[${seen.get(vmid)}]`);
+    else seen.set(vmid, index);
+    if (entry.status !== undefined && !(GUEST_RESOURCE_STATUSES as readonly string[]).includes(entry.status))
+      issue('status', `unknown guest status '${entry.status}'`);
+  });
+});
+
 /** `GET /cluster/nextid`: a free VMID (PVE sends it as a string). */
 export const nextIdSchema = numeric;
 

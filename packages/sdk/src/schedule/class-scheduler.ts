@@ -26,6 +26,7 @@ export { DEFAULT_IDLE_WARNING_MINUTES };
 import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
 import { classTimeZone, formatLocalTime } from './local-time.js';
 import { formatHours, studentUsage } from './usage.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
@@ -107,6 +108,7 @@ export class ClassScheduler {
   readonly #readyClaimed = new Set<string>();
 
   constructor(options: ClassSchedulerOptions) {
+    checkOptions('new ClassScheduler', options, STORE_AND_CLUSTERS, PORT_HINTS);
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import type { ClassScheduleRecord, EpochMs } from '../store/records.js';
 import { InvalidScheduleError } from './schedule-errors.js';
+import { resolveLocalTime } from './zoned-time.js';
 
 const DAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
 const DAYS = new RegExp(`^${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*$`);
@@ -110,29 +111,44 @@ export function localDate(at: EpochMs, timezone: string): string {
 }
 
 /**
+ * The local dates (`YYYY-MM-DD`) on which `schedule` has a session starting in `[from, to)`, skipped
+ * dates included. Recurrence is croner's.
+ */
+export function sessionDatesBetween(schedule: ClassScheduleRecord, from: EpochMs, to: EpochMs): string[] {
+  const starts = cronAt(schedule.startTime, schedule.days, schedule.timezone);
+  const dates: string[] = [];
+  let cursor = new Date(from);
+  for (;;) {
+    const start = starts.nextRun(cursor);
+    if (!start || start.getTime() >= to) break;
+    cursor = start;
+    dates.push(localDate(start.getTime(), schedule.timezone));
+  }
+  return dates;
+}
+
+/**
  * The sessions of `schedule` whose warm-up or end lies in `[from, to)` or that span it, in order;
- * skipped dates left out. Recurrence, time zones and DST are croner's.
+ * skipped dates left out. Croner finds the days; each session's start and end are its wall-clock
+ * times on that day, resolved by the DST rule of `resolveLocalTime`: a time a DST gap skips is read
+ * after the jump (02:30 → 03:30), a repeated time is its first occurrence, and a day on which the
+ * end then is not after the start has no session.
  */
 export function sessionsBetween(schedule: ClassScheduleRecord, from: EpochMs, to: EpochMs): ClassSession[] {
   const starts = cronAt(schedule.startTime, schedule.days, schedule.timezone);
-  const ends = cronAt(schedule.endTime, '*', schedule.timezone);
   const warmupMs = schedule.startBeforeMin * 60_000;
   const sessions: ClassSession[] = [];
   // A session that began up to a day before `from` may still be running or just ended.
   let cursor = new Date(from - 86_400_000 - warmupMs);
   for (;;) {
-    const start = starts.nextRun(cursor);
-    if (!start || start.getTime() - warmupMs >= to) break;
-    cursor = start;
-    const end = ends.nextRun(start)!.getTime();
-    if (end < from || schedule.skipDates.includes(localDate(start.getTime(), schedule.timezone))) continue;
-    sessions.push({
-      classId: schedule.classId,
-      scheduleId: schedule.id,
-      warmupAt: start.getTime() - warmupMs,
-      start: start.getTime(),
-      end,
-    });
+    const next = starts.nextRun(cursor);
+    if (!next || next.getTime() - warmupMs - 3_600_000 >= to) break;
+    cursor = next;
+    const date = localDate(next.getTime(), schedule.timezone);
+    const start = resolveLocalTime(date, schedule.startTime, schedule.timezone).at;
+    const end = resolveLocalTime(date, schedule.endTime, schedule.timezone).at;
+    if (start - warmupMs >= to || end <= start || end < from || schedule.skipDates.includes(date)) continue;
+    sessions.push({ classId: schedule.classId, scheduleId: schedule.id, warmupAt: start - warmupMs, start, end });
   }
   return sessions;
 }

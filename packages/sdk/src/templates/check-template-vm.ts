@@ -6,7 +6,8 @@ import type { MappingProblem } from './template-errors.js';
 import { pveResources } from '../pve/pve-resources.js';
 
 /** What a VMID on a node turned out to be, for template checks. */
-export type TemplateVmCheck = { ok: true } | { ok: false; problem: MappingProblem; detail: string };
+export type TemplateVmCheck =
+  { ok: true } | { ok: false; problem: Exclude<MappingProblem, 'unknown-node'>; detail: string };
 
 /** Checks that `vmid` on `node` exists, is a template and has a boot disk. */
 export async function checkTemplateVm(api: PveApi, node: string, vmid: number): Promise<TemplateVmCheck> {

@@ -13,6 +13,7 @@ import {
   TemplateValidationError,
   type MappingProblem,
 } from './template-errors.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** Where a template exists: VMID `vmid` on `node` of cluster `clusterId`. */
 export interface NodeMappingInput {
@@ -87,6 +88,7 @@ export class TemplateCatalog {
   readonly #clock: Clock;
 
   constructor(deps: TemplateCatalogDeps) {
+    checkOptions('new TemplateCatalog', deps, STORE_AND_CLUSTERS, PORT_HINTS);
     this.#store = deps.store;
     this.#clusters = deps.clusters;
     this.#clock = deps.clock ?? systemClock;
@@ -177,15 +179,38 @@ export class TemplateCatalog {
   }
 
   async #issues(mappings: readonly NodeMappingInput[], concurrency = 4): Promise<MappingIssue[]> {
-    const checks = await mapWithConcurrency(mappings, concurrency, async (m) => ({
-      m,
-      check: await checkTemplateVm(this.#clusters.get(m.clusterId), m.node, m.vmid),
-    }));
+    const nodesOf = await this.#nodesOfClusters(mappings);
+    const checks = await mapWithConcurrency(mappings, concurrency, async (m) => {
+      const nodes = nodesOf.get(m.clusterId);
+      if (nodes && !nodes.includes(m.node)) {
+        const detail = `does not exist in cluster '${m.clusterId}'; its nodes are ${nodes.length ? nodes.join(', ') : '(none)'}`;
+        return { m, check: { ok: false, problem: 'unknown-node', detail } as const };
+      }
+      return { m, check: await checkTemplateVm(this.#clusters.get(m.clusterId), m.node, m.vmid) };
+    });
     return checks.flatMap(({ m, check }) =>
       check.ok
         ? []
         : [{ clusterId: m.clusterId, node: m.node, vmid: m.vmid, problem: check.problem, detail: check.detail }],
     );
+  }
+
+  /**
+   * The node names of each cluster the mappings name (`GET /nodes`, once per cluster), so a mapping
+   * to a node that is not there is reported as such rather than as a missing VMID. A cluster that
+   * does not answer is left out; its mappings are then checked VM by VM, which says it is unreachable.
+   */
+  async #nodesOfClusters(mappings: readonly NodeMappingInput[]): Promise<Map<string, string[]>> {
+    const nodes = new Map<string, string[]>();
+    for (const clusterId of new Set(mappings.map((m) => m.clusterId))) {
+      try {
+        const listed = await pveResources(this.#clusters.get(clusterId)).nodes.list();
+        nodes.set(clusterId, listed.map((n) => n.node).sort());
+      } catch (error) {
+        if (!(error instanceof LabError)) throw error;
+      }
+    }
+    return nodes;
   }
 
   async #mustBeValid(name: string, mappings: readonly NodeMappingInput[]): Promise<void> {

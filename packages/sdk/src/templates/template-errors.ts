@@ -44,7 +44,7 @@ export class InvalidTemplateError extends LabError {
 }
 
 /** What is wrong with one node mapping of a template on the live cluster. */
-export type MappingProblem = 'missing' | 'not-template' | 'no-boot-disk' | 'unreachable';
+export type MappingProblem = 'unknown-node' | 'missing' | 'not-template' | 'no-boot-disk' | 'unreachable';
 
 /** A template's mappings do not point at usable templates on the cluster. */
 export class TemplateValidationError extends LabError {
@@ -63,7 +63,7 @@ export class TemplateValidationError extends LabError {
   ) {
     super(
       TemplateValidationError.code,
-      `template '${template}' cannot be used: ${problems.map((p) => `VMID ${p.vmid} on ${p.node}: ${p.detail}`).join('; ')}`,
+      `template '${template}' cannot be used: ${problems.map((p) => (p.problem === 'unknown-node' ? `node ${p.node} ${p.detail}` : `VMID ${p.vmid} on ${p.node}: ${p.detail}`)).join('; ')}`,
       { template, problems },
     );
     this.problems = problems;

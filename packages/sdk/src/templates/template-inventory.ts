@@ -5,10 +5,10 @@ import type { TemplateInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { pveResources } from '../pve/pve-resources.js';
-import { clusterResourceSchema, type VmResource } from '../pve/pve-schemas.js';
+import { clusterResourcesSchema, type VmResource } from '../pve/pve-schemas.js';
 
 /** The cluster's resource entries (the one schema of the resource layer). */
-export const vmResourceSchema = clusterResourceSchema.array();
+export const vmResourceSchema = clusterResourcesSchema;
 
 export type { VmResource };
 

@@ -3,6 +3,7 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Store } from '../store/store.js';
 import { scanTemplateInventory, type TemplateScanReport } from './template-inventory.js';
+import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** Settings of the periodic template scan. */
 export interface TemplateScanScheduleOptions {
@@ -38,6 +39,7 @@ export class TemplateScanSchedule {
   #lastScanAt: number | undefined;
 
   constructor(options: TemplateScanScheduleOptions) {
+    checkOptions('new TemplateScanSchedule', options, { ...STORE_AND_CLUSTERS, isLeader: 'function' }, PORT_HINTS);
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'template-scan' });
