@@ -164,7 +164,19 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
-export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
+export {
+  DEFAULT_START_LOCK_WAIT_MS,
+  classStartLockName,
+  withClassStartLock,
+  type ClassStartLockOptions,
+} from './schedule/class-start-lock.js';
+export {
+  DEFAULT_LEASE_TTL_MS,
+  leaseHolderId,
+  whileHoldingLease,
+  type LeaseHeartbeatOptions,
+} from './store/lease-heartbeat.js';
 export { checkNewSchedule, type ScheduleCheck } from './schedule/schedule-check.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,

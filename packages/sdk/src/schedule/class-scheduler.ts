@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { VmPower, type PowerAction } from '../inventory/vm-power.js';
 import type { Viewer } from '../inventory/viewer.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -17,6 +16,7 @@ import type {
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
+import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store/lease-heartbeat.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { keepsUsedNow } from './keep-running.js';
@@ -48,7 +48,7 @@ export interface ClassSchedulerOptions {
   holderId?: string;
   /** How often the loop looks for due work. @defaultValue 30000 */
   tickMs?: number;
-  /** @defaultValue 90000 */
+  /** How long the lease outlives this process's last heartbeat (renewed every third of it). @defaultValue 30000 */
   leaseTtlMs?: number;
   /** Power actions in flight per node, so 30 starts do not hit one storage at once. @defaultValue 2 */
   perNodeConcurrency?: number;
@@ -107,7 +107,7 @@ export class ClassScheduler {
   readonly #readyClaimed = new Set<string>();
 
   constructor(options: ClassSchedulerOptions) {
-    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.holderId = options.holderId ?? leaseHolderId();
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
@@ -120,7 +120,7 @@ export class ClassScheduler {
     });
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
-      leaseTtlMs: options.leaseTtlMs ?? 90_000,
+      leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       perNodeConcurrency: options.perNodeConcurrency ?? 2,
       shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
       idleWarningMinutes: options.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES,
@@ -151,7 +151,18 @@ export class ClassScheduler {
   async runOnce(): Promise<ScheduledAction[]> {
     this.#isLeader = await this.#store.sync.acquireLease(LEASE, this.holderId, this.#o.leaseTtlMs, this.#clock.now());
     if (!this.#isLeader) return [];
-    return this.runDue();
+    // A round of many starts can outlast the lease: it is renewed while the round runs.
+    return whileHoldingLease(
+      {
+        store: this.#store,
+        clock: this.#clock,
+        name: LEASE,
+        holder: this.holderId,
+        ttlMs: this.#o.leaseTtlMs,
+        logger: this.#logger,
+      },
+      () => this.runDue(),
+    );
   }
 
   /** The work due now, whoever holds the lease (for tests and a one-off `lab` command). */
