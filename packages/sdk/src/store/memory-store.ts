@@ -33,6 +33,7 @@ import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
   IdentityTakenError,
+  PersonAlreadyLinkedError,
   RecordNotFoundError,
   UnknownReferenceError,
 } from './store-errors.js';
@@ -331,7 +332,15 @@ export function createMemoryStore(): Store {
         );
         if (existing && existing.personId !== identity.personId)
           throw new IdentityTakenError({ ...identity, ownerId: existing.personId });
-        if (!existing) s.identities.push(copy(identity));
+        if (existing) return;
+        if (s.identities.some((i) => i.personId === identity.personId && i.platform === identity.platform))
+          throw new PersonAlreadyLinkedError(identity);
+        s.identities.push(copy(identity));
+      },
+      async unlinkIdentity(platform, externalId) {
+        const before = s.identities.length;
+        s.identities = s.identities.filter((i) => !(i.platform === platform && i.externalId === externalId));
+        return s.identities.length !== before;
       },
       async findByIdentity(platform, externalId) {
         const i = s.identities.find((x) => x.platform === platform && x.externalId === externalId);

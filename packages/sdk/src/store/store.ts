@@ -105,8 +105,14 @@ export interface ClassRepository {
   getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
   listPeople(): Promise<PersonRecord[]>;
   setRole(personId: number, role: PersonRole): Promise<void>;
-  /** Links a platform account; one owned by someone else → `IdentityTakenError`. Idempotent. */
+  /**
+   * Links a platform account; one owned by someone else → `IdentityTakenError`, a person who has
+   * another account on the platform → `PersonAlreadyLinkedError` (one per person per platform,
+   * enforced by the database across processes). Idempotent.
+   */
   linkIdentity(identity: IdentityRecord): Promise<void>;
+  /** Removes the link of a platform account; false when it was not linked. */
+  unlinkIdentity(platform: IdentityPlatform, externalId: string): Promise<boolean>;
   findByIdentity(platform: IdentityPlatform, externalId: string): Promise<PersonRecord | undefined>;
   identitiesOf(personId: number): Promise<IdentityRecord[]>;
   createClass(record: Omit<ClassRecord, 'createdAt'>, at: EpochMs): Promise<ClassRecord>;

@@ -5,6 +5,7 @@ import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
   IdentityTakenError,
+  PersonAlreadyLinkedError,
   RecordNotFoundError,
   StoreInTransactionError,
   UnknownReferenceError,
@@ -338,6 +339,28 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.classes.updatePerson(bob.id, {})).toEqual(changed);
         expect((await store.classes.updatePerson(bob.id, { email: null })).email).toBeNull();
         await expect(store.classes.updatePerson(4242, { email: 'x@y.z' })).rejects.toBeInstanceOf(RecordNotFoundError);
+      });
+
+      it('keep one account per person per platform, even when two links race, and unlink one', async () => {
+        const carol = await store.classes.createPerson(
+          { username: 'carol', displayName: 'Carol', role: 'student' },
+          T0,
+        );
+        const links = await Promise.allSettled(
+          ['U1', 'U2', 'U3', 'U4'].map((externalId) =>
+            store.transaction((tx) => tx.classes.linkIdentity({ personId: carol.id, platform: 'slack', externalId })),
+          ),
+        );
+        expect(links.filter((l) => l.status === 'fulfilled')).toHaveLength(1);
+        for (const l of links.filter((x): x is PromiseRejectedResult => x.status === 'rejected'))
+          expect(l.reason).toBeInstanceOf(PersonAlreadyLinkedError);
+        const [kept] = await store.classes.identitiesOf(carol.id);
+        expect(await store.classes.identitiesOf(carol.id)).toHaveLength(1);
+        expect(await store.classes.unlinkIdentity('slack', kept!.externalId)).toBe(true);
+        expect(await store.classes.unlinkIdentity('slack', kept!.externalId)).toBe(false);
+        expect(await store.classes.findByIdentity('slack', kept!.externalId)).toBeUndefined();
+        await store.classes.linkIdentity({ personId: carol.id, platform: 'slack', externalId: 'U9' });
+        expect((await store.classes.findByIdentity('slack', 'U9'))?.username).toBe('carol');
       });
 
       it('remove a person with their identities, memberships and invite uses; their VMs and classes lose the owner', async () => {
