@@ -17,6 +17,8 @@ import type {
   IdentityRecord,
   InviteRecord,
   InviteRedemption,
+  JoinRequestRecord,
+  JoinRequestStatus,
   LeaseRecord,
   PersonRecord,
   PersonRole,
@@ -150,6 +152,33 @@ export interface InviteRepository {
   redeem(codeHash: string, personId: number, now: EpochMs): Promise<InviteRedemption>;
   /** Deletes an invite; false when there was none. */
   revoke(codeHash: string): Promise<boolean>;
+  /** Records a join request; an unknown class or person → `UnknownReferenceError`. */
+  requestJoin(request: JoinRequestRecord): Promise<void>;
+  joinRequest(id: string): Promise<JoinRequestRecord | undefined>;
+  /** Join requests, oldest first: every one, or those of a class, a status. */
+  joinRequests(filter?: { classId?: string; status?: JoinRequestStatus }): Promise<JoinRequestRecord[]>;
+  /**
+   * Decides a pending, unexpired request, atomically across processes: the decided record, or
+   * undefined when it was decided already, expired or unknown (so one request is decided once).
+   */
+  decideJoin(
+    id: string,
+    decision: 'approved' | 'rejected',
+    decidedBy: string,
+    now: EpochMs,
+  ): Promise<JoinRequestRecord | undefined>;
+}
+
+/** Counters of attempts per key in a fixed window, for rate limits shared by every process. */
+export interface RateLimitRepository {
+  /**
+   * Counts one attempt under `key` atomically: allowed while the window that started with the
+   * key's first attempt (it lasts `windowMs`) has at most `limit` attempts, this one included. A
+   * refused attempt is not counted. `count` is the attempts in the window after this one.
+   */
+  hit(key: string, limit: number, windowMs: number, now: EpochMs): Promise<{ allowed: boolean; count: number }>;
+  /** Takes one counted attempt back (it turned out fine); no-op when none is counted. */
+  giveBack(key: string): Promise<void>;
 }
 
 /** Filters of the VM inventory; every given field must match. */
@@ -316,6 +345,8 @@ export interface Store {
   readonly schedules: ScheduleRepository;
   readonly usage: UsageRepository;
   readonly audit: AuditRepository;
+  /** Attempt counters behind rate limits (wrong invite codes, console links). */
+  readonly rateLimits: RateLimitRepository;
   /** One-time browser console links (`/myvm console`). */
   readonly consoleGrants: ConsoleGrantRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
