@@ -9,6 +9,12 @@ import {
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { emailOption, personNamed, roleOption, usernameOption } from './onboarding-options.js';
+import {
+  approveJoinSubcommand,
+  joinRequestsSubcommand,
+  peopleUnlinkSubcommand,
+  rejectJoinSubcommand,
+} from './join-request-subcommands.js';
 
 async function describePerson(ctx: CommandContext, p: PersonRecord): Promise<string> {
   const { store } = ctx.services;
@@ -149,6 +155,10 @@ export const peoplePlugin: CommandPlugin = {
         return { text: `Linked ${accounts.map((a) => `${a.platform} ${a.id}`).join(' and ')} to ${o.username}.` };
       },
     }),
+    unlink: peopleUnlinkSubcommand,
+    requests: joinRequestsSubcommand,
+    approve: approveJoinSubcommand,
+    reject: rejectJoinSubcommand,
     import: subcommand({
       description: 'Import a roster CSV (username,name,email,role,class,slack,discord): a dry run unless --apply',
       options: z.object({
