@@ -2,13 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createInvite,
-  decideJoinRequest,
-  joinWithInvite,
-  type Store,
-  type Viewer,
-} from '@lab/proxmox-sdk';
+import { createInvite, decideJoinRequest, joinWithInvite, type Store, type Viewer } from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 
@@ -99,7 +93,9 @@ describe.each(engines)('joining a class at the same moment on %s', (engine) => {
         expect(await a.classes.identitiesOf((await a.classes.getPersonByUsername(username))!.id)).toEqual([]);
       // Two teachers press Approve on both requests of every name at once.
       const decisions = await Promise.allSettled(
-        claims.map((c, i) => decideJoinRequest({ store: i % 2 ? a : b }, { actor: admin, id: c.request!.id, approve: true })),
+        claims.map((c, i) =>
+          decideJoinRequest({ store: i % 2 ? a : b }, { actor: admin, id: c.request!.id, approve: true }),
+        ),
       );
       for (const username of NAMES) {
         const person = (await a.classes.getPersonByUsername(username))!;

@@ -48,7 +48,14 @@ export async function decideJoinRequest(
   const found = await store.invites.joinRequest(id);
   if (!found) throw new JoinRequestNotPendingError(id, undefined);
   const audit = (outcome: 'ok' | 'denied', details: Record<string, unknown>) =>
-    store.audit.record({ at: clock.now(), actor: actor.username, action, target: `join request ${id}`, outcome, details });
+    store.audit.record({
+      at: clock.now(),
+      actor: actor.username,
+      action,
+      target: `join request ${id}`,
+      outcome,
+      details,
+    });
   if (!(await decidesJoinsOf(store, actor, found.classId))) {
     await audit('denied', { classId: found.classId, reason: 'not a teacher of the class' });
     throw new NotAllowedError({

@@ -38,16 +38,24 @@ export async function unlinkChatAccount(
     });
   const deny = async (reason: string): Promise<never> => {
     await audit('denied', { reason });
-    throw new NotAllowedError({ actor: actor.username, action: `unlink the ${platform} account of`, target: username, reason });
+    throw new NotAllowedError({
+      actor: actor.username,
+      action: `unlink the ${platform} account of`,
+      target: username,
+      reason,
+    });
   };
   if (actor.personId !== person.id && actor.role !== 'admin') {
     if (actor.role !== 'teacher' || actor.personId === null) await deny('you may unlink only your own account');
-    if (person.role !== 'student') await deny(`${username} is not a student; only an admin unlinks a teacher's or admin's account`);
+    if (person.role !== 'student')
+      await deny(`${username} is not a student; only an admin unlinks a teacher's or admin's account`);
     const taught = await classesTaughtBy(store, actor.personId!);
     const classes = (await store.classes.classesOf(person.id)).map((m) => m.classId);
     const foreign = classes.filter((c) => !taught.includes(c));
     if (classes.length === 0 || foreign.length)
-      await deny(`${username} is a student of ${foreign.length ? foreign.join(', ') : 'none of your classes'}, which you do not teach`);
+      await deny(
+        `${username} is a student of ${foreign.length ? foreign.join(', ') : 'none of your classes'}, which you do not teach`,
+      );
   }
   const identity = (await store.classes.identitiesOf(person.id)).find((i) => i.platform === platform);
   if (!identity || !(await store.classes.unlinkIdentity(platform, identity.externalId)))

@@ -370,8 +370,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(hits.filter((h) => h.allowed)).toHaveLength(5);
         expect((await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 59_000)).allowed).toBe(false);
         await store.rateLimits.giveBack('join:slack:U1');
-        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 59_000)).toEqual({ allowed: true, count: 5 });
-        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 60_000)).toEqual({ allowed: true, count: 1 });
+        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 59_000)).toEqual({
+          allowed: true,
+          count: 5,
+        });
+        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 60_000)).toEqual({
+          allowed: true,
+          count: 1,
+        });
         expect((await store.rateLimits.hit('join:slack:U2', 5, 60_000, T0)).allowed).toBe(true);
       });
 

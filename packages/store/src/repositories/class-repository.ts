@@ -1,7 +1,10 @@
 import {
   IdentityTakenError,
   PersonAlreadyLinkedError,
-  RecordNotFoundError, UnknownReferenceError, type ClassRepository } from '@lab/proxmox-sdk';
+  RecordNotFoundError,
+  UnknownReferenceError,
+  type ClassRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName, violatesPersonPlatform } from '../constraint-violations.js';
 import type { Database } from '../database.js';

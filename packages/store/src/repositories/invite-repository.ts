@@ -150,7 +150,11 @@ export function inviteRepository(db: Kysely<Database>, inTransaction: InTransact
       } catch (error) {
         if (isUniqueViolation(error)) throw new DuplicateNameError('join request', request.id, { cause: error });
         if (isForeignKeyViolation(error)) {
-          const klass = await db.selectFrom('classes').select('id').where('id', '=', request.classId).executeTakeFirst();
+          const klass = await db
+            .selectFrom('classes')
+            .select('id')
+            .where('id', '=', request.classId)
+            .executeTakeFirst();
           throw klass
             ? new UnknownReferenceError('person', request.personId)
             : new UnknownReferenceError('class', request.classId);
