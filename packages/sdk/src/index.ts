@@ -286,6 +286,12 @@ export {
   type ConsoleRequester,
   type IssuedConsoleLink,
 } from './console/console-grants.js';
+export {
+  ConsoleSessionLimits,
+  DefaultConsoleLimits,
+  type ConsoleLimits,
+  type HeldConsoleSlots,
+} from './console/console-limits.js';
 export type * from './store/console-grant-repository.js';
 export { auditConsole } from './console/console-audit.js';
 export {

@@ -563,6 +563,13 @@ export function createMemoryStore(): Store {
       async releaseLease(name, holder) {
         s.leases = s.leases.filter((l) => !(l.name === name && l.holder === holder));
       },
+      async liveLeases(prefix, now) {
+        return copy(
+          s.leases
+            .filter((l) => l.name.startsWith(prefix) && l.expiresAt >= now)
+            .sort((a, b) => a.name.localeCompare(b.name)),
+        );
+      },
       async getLease(name) {
         return copy(s.leases.find((l) => l.name === name));
       },

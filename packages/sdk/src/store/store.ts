@@ -251,6 +251,8 @@ export interface SyncRepository {
   /** Gives the lease up if `holder` holds it. */
   releaseLease(name: string, holder: string): Promise<void>;
   getLease(name: string): Promise<LeaseRecord | undefined>;
+  /** The leases whose name starts with `prefix` and that have not expired at `now`, by name. */
+  liveLeases(prefix: string, now: EpochMs): Promise<LeaseRecord[]>;
 }
 
 /**
