@@ -16,6 +16,7 @@ import type {
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
+import { listVmResources } from '../templates/template-inventory.js';
 import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store/lease-heartbeat.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
@@ -33,6 +34,8 @@ const STOP_CATCH_UP_MS = 6 * 3_600_000;
 /** Idle detection trusts a VM's CPU only if the sync read it this recently. */
 const STALE_CPU_MS = 5 * 60_000;
 const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
+/** Where a session's start or stop of a VM stands in its claim: taken, sent (and audited), finished. */
+type ClaimState = 'claimed' | 'sending' | 'done';
 const WEEK_MS = 7 * 86_400_000;
 /** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
 const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
@@ -93,6 +96,7 @@ export class ClassScheduler {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #power: VmPower;
+  readonly #clusters: ClusterApis;
   #notifier: PersonNotifier;
   readonly #o: Required<
     Pick<
@@ -112,6 +116,7 @@ export class ClassScheduler {
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#notifier = options.notifier ?? silentNotifier;
+    this.#clusters = options.clusters;
     this.#power = new VmPower({
       store: options.store,
       clusters: options.clusters,
@@ -413,13 +418,7 @@ export class ClassScheduler {
     action: 'start' | 'shutdown',
   ): Promise<ScheduledAction | undefined> {
     const key = `schedule:${session.classId}:${session.scheduleId}:${session.start}:${action}:${vm.clusterId}/${vm.vmid}`;
-    const now = this.#clock.now();
-    try {
-      await this.#store.nonces.put(key, { holder: this.holderId }, session.end + STOP_CATCH_UP_MS + 86_400_000, now);
-    } catch (error) {
-      if (error instanceof DuplicateNameError) return undefined; // done (or being done) already
-      throw error;
-    }
+    const expiresAt = session.end + STOP_CATCH_UP_MS + 86_400_000;
     const base = {
       classId: session.classId,
       scheduleId: session.scheduleId,
@@ -428,17 +427,73 @@ export class ClassScheduler {
       vmid: vm.vmid,
       action,
     };
+    const reason =
+      action === 'start'
+        ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
+        : `class ${session.classId} session ended`;
+    const claim = (state: ClaimState) => ({ holder: this.holderId, state });
+    const setClaim = async (store: Store, state: ClaimState) => {
+      const now = this.#clock.now();
+      await store.nonces.take(key, now);
+      await store.nonces.put(key, claim(state), expiresAt, now);
+    };
+    try {
+      await this.#store.nonces.put(key, claim('claimed'), expiresAt, this.#clock.now());
+    } catch (error) {
+      if (!(error instanceof DuplicateNameError)) throw error;
+      // Done, or being done here. A claim a dead leader left unfinished is reconciled: its audit
+      // entry said what was sent; whether the VM got there is read from the cluster.
+      const prior = (await this.#store.nonces.peek(key, this.#clock.now())) as
+        | { holder?: string; state?: ClaimState }
+        | undefined;
+      if (!prior || prior.holder === this.holderId || (prior.state !== 'claimed' && prior.state !== 'sending'))
+        return undefined;
+      const live = (await listVmResources(this.#clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);
+      const want = action === 'start' ? 'running' : 'stopped';
+      if (!live || live.status === want) {
+        if (live)
+          await this.#store.audit.record({
+            at: this.#clock.now(),
+            actor: SCHEDULER.username,
+            action: `vm.${action}`,
+            target: `${vm.clusterId}/${vm.vmid}`,
+            outcome: 'ok',
+            details: {
+              node: live.node,
+              reason,
+              reconciled: `the scheduler in ${prior.holder ?? 'another process'} sent it and stopped before recording the outcome`,
+            },
+          });
+        await setClaim(this.#store, 'done');
+        return { ...base, outcome: live ? 'ok' : 'already' };
+      }
+      await setClaim(this.#store, 'claimed');
+    }
     const fresh = await this.#store.inventory.get(vm.clusterId, vm.vmid);
     const want = action === 'start' ? 'running' : 'stopped';
-    if (!fresh || fresh.status === want) return { ...base, outcome: 'already' };
+    if (!fresh || fresh.status === want) {
+      await setClaim(this.#store, 'done');
+      return { ...base, outcome: 'already' };
+    }
+    // What is about to be sent is audited with the claim, in one transaction: a process killed
+    // while the action is in flight leaves its audit entry behind, and the next leader reconciles.
+    await this.#store.transaction(async (tx) => {
+      await setClaim(tx, 'sending');
+      await tx.audit.record({
+        at: this.#clock.now(),
+        actor: SCHEDULER.username,
+        action: `vm.${action}`,
+        target: `${vm.clusterId}/${vm.vmid}`,
+        outcome: 'sent',
+        details: { node: fresh.node, reason },
+      });
+    });
     try {
       await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason:
-          action === 'start'
-            ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
-            : `class ${session.classId} session ended`,
+        reason,
       });
+      await setClaim(this.#store, 'done');
       return { ...base, outcome: 'ok' };
     } catch (error) {
       // Give the claim back, so the next tick tries again.

@@ -241,7 +241,8 @@ export interface AuditRecord {
   actor: string;
   action: string;
   target: string;
-  outcome: 'ok' | 'denied' | 'failed';
+  /** `sent`: an action recorded before it went out (its `ok` or `failed` entry follows, or a take-over reconciles it). */
+  outcome: 'ok' | 'denied' | 'failed' | 'sent';
   details: Record<string, unknown>;
 }
 
