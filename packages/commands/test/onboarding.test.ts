@@ -121,8 +121,21 @@ describe('invites', () => {
   it('asks an unknown student which roster name is theirs, and links them only once a teacher of the class approves', async () => {
     const which = await slack('UDORA001', 'lab', `join ${code}`);
     expect(which.text).toMatch(/^Say which student of cs202 you are/);
+    const told: Array<[string, string]> = [];
+    services.notifier = {
+      notifyPerson: async (person, text) => {
+        told.push([person.username, text]);
+        return true;
+      },
+    };
     const asked = ok(await slack('UDORA001', 'lab', `join ${code.toLowerCase()} dora`));
-    expect(asked.text).toMatch(/^Your request to join cs202 as dora waits for a teacher of cs202 to approve it/);
+    delete services.notifier;
+    expect(asked.text).toMatch(
+      /^Your request to join cs202 as dora waits for a teacher of cs202 to approve it \(they have been told\)/,
+    );
+    // Only cs202's teacher hears of it, with the request to approve or reject.
+    expect(told.map(([who]) => who)).toEqual(['hopper']);
+    expect(told[0]![1]).toMatch(/asks to join cs202 as dora .*people approve [A-Z0-9]{8}; otherwise people reject/);
     expect(await services.store.classes.findByIdentity('slack', 'UDORA001')).toBeUndefined();
     const { request } = asked.data as { request: string };
     // Asking again gives the same request; a teacher of another class cannot decide it.
