@@ -223,12 +223,7 @@ export {
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-account.js';
-export {
-  JOIN_REQUEST_TTL_MS,
-  decideJoinRequest,
-  decidesJoinsOf,
-  type JoinDecision,
-} from './people/join-requests.js';
+export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
 export {
   addSshKey,
   removeSshKey,

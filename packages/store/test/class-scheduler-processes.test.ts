@@ -125,12 +125,7 @@ describe.each(engines)('class scheduler of two processes on one %s store', (engi
           .filter((e) => e.outcome === 'ok')
           .map((e) => e.action)
           .sort(),
-      ).toEqual([
-        'vm.shutdown',
-        'vm.shutdown',
-        'vm.start',
-        'vm.start',
-      ]);
+      ).toEqual(['vm.shutdown', 'vm.shutdown', 'vm.start', 'vm.start']);
     } finally {
       await one.close();
       await two.close();

@@ -89,7 +89,10 @@ describe.each(engines)('console caps shared by two processes on %s', (engine) =>
     const store: Store = await openStore(url);
     try {
       const now = Date.now();
-      const person = await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, now);
+      const person = await store.classes.createPerson(
+        { username: 'alice', displayName: 'Alice', role: 'student' },
+        now,
+      );
       await store.inventory.upsertMany([
         {
           clusterId: 'lab',
@@ -116,7 +119,10 @@ describe.each(engines)('console caps shared by two processes on %s', (engine) =>
           goneAt: null,
         },
       ]);
-      await store.classes.assignVm({ clusterId: 'lab', vmid: 300, personId: person.id, classId: null, role: 'student' }, now);
+      await store.classes.assignVm(
+        { clusterId: 'lab', vmid: 300, personId: person.id, classId: null, role: 'student' },
+        now,
+      );
       const grants = new ConsoleGrants({ store });
       const requester = {
         viewer: { personId: person.id, username: 'alice', role: 'student' as const },

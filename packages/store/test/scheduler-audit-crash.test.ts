@@ -66,8 +66,14 @@ describe.each(engines)('scheduled starts of a leader SIGKILLed mid-round on %s',
       await new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } }).quickSync();
       await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
       for (const vmid of VMIDS) {
-        const p = await store.classes.createPerson({ username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' }, now);
-        await store.classes.assignVm({ clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' }, now);
+        const p = await store.classes.createPerson(
+          { username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' },
+          now,
+        );
+        await store.classes.assignVm(
+          { clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' },
+          now,
+        );
       }
       await store.schedules.add({
         classId: 'cs101',
@@ -85,7 +91,12 @@ describe.each(engines)('scheduled starts of a leader SIGKILLed mid-round on %s',
         process.execPath,
         [
           join(fixtures, 'scheduler-child.mjs'),
-          JSON.stringify({ url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint }),
+          JSON.stringify({
+            url: sim.url,
+            tokenId: sim.tokenId,
+            tokenSecret: sim.tokenSecret,
+            fingerprint: sim.fingerprint,
+          }),
           url,
           String(offset),
         ],
@@ -103,7 +114,9 @@ describe.each(engines)('scheduled starts of a leader SIGKILLed mid-round on %s',
       expect(sent).toBeLessThan(VMIDS.length);
       // Let the starts PVE took finish: those VMs run.
       await new Promise((r) => setTimeout(r, 3_000));
-      const running = (await pveResources(api).cluster.vms()).filter((r) => VMIDS.includes(r.vmid) && r.status === 'running');
+      const running = (await pveResources(api).cluster.vms()).filter(
+        (r) => VMIDS.includes(r.vmid) && r.status === 'running',
+      );
       expect(running.length).toBeGreaterThanOrEqual(3);
       const audited = await store.audit.list({ actor: 'scheduler', action: 'vm.start' });
       for (const vm of running)
@@ -113,7 +126,14 @@ describe.each(engines)('scheduled starts of a leader SIGKILLed mid-round on %s',
         ).toBe(true);
 
       // The next leader takes over once the dead one's lease expires, and records every outcome.
-      const survivor = new ClassScheduler({ store, clusters, clock, holderId: 'survivor', leaseTtlMs: 1000, pollIntervalMs: 50 });
+      const survivor = new ClassScheduler({
+        store,
+        clusters,
+        clock,
+        holderId: 'survivor',
+        leaseTtlMs: 1000,
+        pollIntervalMs: 50,
+      });
       await survivor.runOnce();
       for (let i = 0; i < 100 && !survivor.isLeader; i++) {
         await new Promise((r) => setTimeout(r, 100));

@@ -64,9 +64,7 @@ async function tellDeciders(ctx: CommandContext, id: string, classId: string, us
   const deciders = teachers.length ? teachers : people.filter((p) => p.role === 'admin');
   const text = `A ${ctx.caller.platform} account asks to join ${classId} as ${username} with the class's invite code (request ${id}). If that is ${username}, approve it with people approve ${id}; otherwise people reject ${id}.`;
   const sent = await Promise.all(
-    deciders.map((p) =>
-      notifier.notifyPerson({ personId: p.id, username: p.username }, text).catch(() => false),
-    ),
+    deciders.map((p) => notifier.notifyPerson({ personId: p.id, username: p.username }, text).catch(() => false)),
   );
   return sent.some(Boolean);
 }

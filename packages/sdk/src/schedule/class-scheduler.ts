@@ -444,8 +444,7 @@ export class ClassScheduler {
       // Done, or being done here. A claim a dead leader left unfinished is reconciled: its audit
       // entry said what was sent; whether the VM got there is read from the cluster.
       const prior = (await this.#store.nonces.peek(key, this.#clock.now())) as
-        | { holder?: string; state?: ClaimState }
-        | undefined;
+        { holder?: string; state?: ClaimState } | undefined;
       if (!prior || prior.holder === this.holderId || (prior.state !== 'claimed' && prior.state !== 'sending'))
         return undefined;
       const live = (await listVmResources(this.#clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);

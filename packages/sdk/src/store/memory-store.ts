@@ -646,7 +646,8 @@ export function createMemoryStore(): Store {
       },
       async requestJoin(request) {
         if (!s.classes.some((c) => c.id === request.classId)) throw new UnknownReferenceError('class', request.classId);
-        if (!s.people.some((p) => p.id === request.personId)) throw new UnknownReferenceError('person', request.personId);
+        if (!s.people.some((p) => p.id === request.personId))
+          throw new UnknownReferenceError('person', request.personId);
         if (s.joinRequests.some((r) => r.id === request.id)) throw new DuplicateNameError('join request', request.id);
         s.joinRequests.push(copy(request));
       },
