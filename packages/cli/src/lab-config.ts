@@ -52,6 +52,11 @@ export const labConfigSchema = z
           .min(1)
           .max(24 * 60)
           .default(30),
+        maxSessionsPerPerson: z.number().int().min(1).max(20).default(3),
+        maxSessionsPerVm: z.number().int().min(1).max(20).default(2),
+        // PVE gives each node 100 VNC ports (5900–5999) for every console, its own GUI's included.
+        maxSessionsPerNode: z.number().int().min(1).max(80).default(40),
+        linksPerMinute: z.number().int().min(1).max(120).default(10),
       })
       .strict()
       .optional(),

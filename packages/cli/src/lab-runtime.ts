@@ -49,6 +49,12 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
             ...(config.console.publicUrl ? { publicUrl: config.console.publicUrl } : {}),
             linkTtlMs: config.console.linkTtlSeconds * 1000,
             sessionMaxMs: config.console.sessionMinutes * 60_000,
+            limits: {
+              perPerson: config.console.maxSessionsPerPerson,
+              perVm: config.console.maxSessionsPerVm,
+              perNode: config.console.maxSessionsPerNode,
+              linksPerMinute: config.console.linksPerMinute,
+            },
           },
         }
       : {}),

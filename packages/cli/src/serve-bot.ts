@@ -85,9 +85,15 @@ export async function serveBot(
     throw error;
   }
   // Background work starts once the port is ours, so a process that cannot serve leaves no lease behind.
-  services.scheduler?.useNotifier(
-    await chatNotifier({ config, kind, served: frontEnd.notifier, store: services.store, logger: runtime.logger }),
-  );
+  const notifier = await chatNotifier({
+    config,
+    kind,
+    served: frontEnd.notifier,
+    store: services.store,
+    logger: runtime.logger,
+  });
+  services.scheduler?.useNotifier(notifier);
+  services.notifier = notifier;
   if (config.sync.enabled) services.sync?.start();
   else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();

@@ -8,6 +8,7 @@ import type {
   DeploymentEvent,
   InventoryService,
   Logger,
+  PersonNotifier,
   PersonRecord,
   Store,
   SyncEngine,
@@ -45,6 +46,8 @@ export interface LabServices {
    * reached from browsers (`console.publicUrl`); without it the command says an admin must set it.
    */
   console?: { grants: ConsoleGrants; publicUrl?: string };
+  /** Direct messages (join requests to teachers, approvals to students); a bot sets it once it is up. */
+  notifier?: PersonNotifier;
 }
 
 /** The caller, resolved from their platform identity. */

@@ -14,6 +14,7 @@ import {
   type DeploymentLimits,
   type LabObserver,
   type Logger,
+  type ConsoleLimits,
   type PersonNotifier,
   type PortProbe,
   type Store,
@@ -40,7 +41,7 @@ export interface LabServicesOptions {
   /** Clone concurrency limits of deployments (defaults: 8 in all, 3 per node, 2 per storage). */
   limits?: Partial<DeploymentLimits>;
   /** Browser console links: the public URL of the bot's HTTP server, how long a link may wait and a session may last. */
-  console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number };
+  console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number; limits?: Partial<ConsoleLimits> };
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -115,6 +116,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
         clock,
         ...(options.console?.linkTtlMs ? { linkTtlMs: options.console.linkTtlMs } : {}),
         ...(options.console?.sessionMaxMs ? { sessionMaxMs: options.console.sessionMaxMs } : {}),
+        ...(options.console?.limits ? { limits: options.console.limits } : {}),
       }),
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },

@@ -78,8 +78,24 @@ describe('/lab link cannot be used to gain privileges', () => {
   it('lets a teacher link a new student of their own class, and an admin link anyone', async () => {
     ok(await slack(ids.teacher, 'lab', 'link <@UKID0001|kid> newkid cs101'));
     expect((await services.store.classes.findByIdentity('slack', 'UKID0001'))?.username).toBe('newkid');
-    ok(await cli('root', 'people', 'link hopper --slack <@UHOPPER2> --discord 123456789012345678'));
-    expect((await services.store.classes.findByIdentity('discord', '123456789012345678'))?.username).toBe('hopper');
+    ok(await cli('root', 'people', 'add grace --name "Grace G" --role teacher'));
+    ok(await cli('root', 'people', 'link grace --slack <@UGRACE01> --discord 123456789012345678'));
+    expect((await services.store.classes.findByIdentity('discord', '123456789012345678'))?.username).toBe('grace');
+    // One account per person per platform: grace's Slack account must go before another is linked.
+    expect((await cli('root', 'people', 'link grace --slack <@UGRACE02>')).text).toMatch(
+      /already has a slack account linked; unlink it/,
+    );
+    expect(ok(await cli('root', 'people', 'unlink grace slack')).text).toMatch(
+      /^Unlinked the slack account UGRACE01 from grace/,
+    );
+    ok(await cli('root', 'people', 'link grace --slack <@UGRACE02>'));
+    expect((await services.store.classes.findByIdentity('slack', 'UGRACE02'))?.username).toBe('grace');
+    const [unlinked] = await services.store.audit.list({ action: 'identity.unlink', limit: 1 });
+    expect(unlinked).toMatchObject({
+      actor: 'root',
+      outcome: 'ok',
+      details: { platform: 'slack', externalId: 'UGRACE01' },
+    });
     expect((await cli('root', 'people', 'link hopper --slack alice')).text).toMatch(/is not a slack user id/);
   });
 });
@@ -102,11 +118,38 @@ describe('invites', () => {
     expect(invite!.codeHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('asks an unknown student which roster name is theirs, then links and enrols them', async () => {
+  it('asks an unknown student which roster name is theirs, and links them only once a teacher of the class approves', async () => {
     const which = await slack('UDORA001', 'lab', `join ${code}`);
     expect(which.text).toMatch(/^Say which student of cs202 you are/);
-    const welcome = ok(await slack('UDORA001', 'lab', `join ${code.toLowerCase()} dora`));
-    expect(welcome.text).toMatch(/^Welcome to cs202, dora!/);
+    const told: Array<[string, string]> = [];
+    services.notifier = {
+      notifyPerson: async (person, text) => {
+        told.push([person.username, text]);
+        return true;
+      },
+    };
+    const asked = ok(await slack('UDORA001', 'lab', `join ${code.toLowerCase()} dora`));
+    delete services.notifier;
+    expect(asked.text).toMatch(
+      /^Your request to join cs202 as dora waits for a teacher of cs202 to approve it \(they have been told\)/,
+    );
+    // Only cs202's teacher hears of it, with the request to approve or reject.
+    expect(told.map(([who]) => who)).toEqual(['hopper']);
+    expect(told[0]![1]).toMatch(/asks to join cs202 as dora .*people approve [A-Z0-9]{8}; otherwise people reject/);
+    expect(await services.store.classes.findByIdentity('slack', 'UDORA001')).toBeUndefined();
+    const { request } = asked.data as { request: string };
+    // Asking again gives the same request; a teacher of another class cannot decide it.
+    expect((ok(await slack('UDORA001', 'lab', `join ${code} dora`)).data as { request: string }).request).toBe(request);
+    expect(ok(await slack(ids.teacher2, 'people', 'requests')).text).toContain(
+      `${request}: the slack account UDORA001 claims to be dora in cs202`,
+    );
+    const foreign = await slack(ids.teacher, 'people', `approve ${request}`);
+    expect(foreign).toMatchObject({ error: true });
+    expect(foreign.text).toMatch(/cs202, which you do not teach/);
+    expect(ok(await slack(ids.teacher2, 'people', `approve ${request.toLowerCase()}`)).text).toBe(
+      'Approved: the slack account UDORA001 is now dora in cs202.',
+    );
+    expect((await slack(ids.teacher2, 'people', `reject ${request}`)).text).toMatch(/is already approved/);
     const dora = await services.store.classes.findByIdentity('slack', 'UDORA001');
     expect(dora?.username).toBe('dora');
     expect(
@@ -122,7 +165,8 @@ describe('invites', () => {
   });
 
   it('creates a new student from the chat account when the roster has nobody waiting', async () => {
-    ok(await slack('UCARL001', 'lab', `join ${code} carl`));
+    const carl = ok(await slack('UCARL001', 'lab', `join ${code} carl`));
+    ok(await cli('root', 'people', `approve ${(carl.data as { request: string }).request}`));
     // Every cs202 student has a chat account now: someone else with the code, on another platform,
     // cannot claim one of their names (and uses nothing of the code).
     const claim = await router.invoke({
@@ -143,6 +187,27 @@ describe('invites', () => {
     expect(reply.text).toMatch(/^Welcome to cs202, slack-unewbie1!/);
     expect((await services.store.invites.listForClass('cs202'))[0]!.uses).toBe(3);
     expect((await slack('UNEWBIE2', 'lab', `join ${code}`)).text).toMatch(/^That invite code does not work/);
+  });
+
+  it('lets a student unlink only their own account and a teacher a student of theirs, audited', async () => {
+    const refused = await slack('UCARL001', 'lab', 'unlink dora');
+    expect(refused).toMatchObject({ error: true });
+    expect(refused.text).toMatch(/you may unlink only your own account/);
+    expect((await services.store.classes.findByIdentity('slack', 'UDORA001'))?.username).toBe('dora');
+    expect(ok(await slack(ids.teacher2, 'lab', 'unlink dora')).text).toMatch(
+      /^Unlinked the slack account UDORA001 from dora/,
+    );
+    expect(await services.store.classes.findByIdentity('slack', 'UDORA001')).toBeUndefined();
+    expect(ok(await slack('UNEWBIE1', 'lab', 'unlink')).text).toMatch(
+      /^Unlinked the slack account UNEWBIE1 from slack-unewbie1/,
+    );
+    expect(await services.store.classes.findByIdentity('slack', 'UNEWBIE1')).toBeUndefined();
+    const audited = await services.store.audit.list({ action: 'identity.unlink', limit: 3 });
+    expect(audited.map((a) => [a.actor, a.outcome])).toEqual([
+      ['slack-unewbie1', 'ok'],
+      ['hopper', 'ok'],
+      ['carl', 'denied'],
+    ]);
   });
 
   it('answers a guessed code like an expired one, rate-limits guessing per chat account, audits it and keeps codes out of the log', async () => {

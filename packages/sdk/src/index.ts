@@ -164,7 +164,19 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
-export { InvalidScheduleError } from './schedule/schedule-errors.js';
+export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
+export {
+  DEFAULT_START_LOCK_WAIT_MS,
+  classStartLockName,
+  withClassStartLock,
+  type ClassStartLockOptions,
+} from './schedule/class-start-lock.js';
+export {
+  DEFAULT_LEASE_TTL_MS,
+  leaseHolderId,
+  whileHoldingLease,
+  type LeaseHeartbeatOptions,
+} from './store/lease-heartbeat.js';
 export { checkNewSchedule, type ScheduleCheck } from './schedule/schedule-check.js';
 export {
   DEFAULT_KEEPS_PER_SESSION,
@@ -211,6 +223,8 @@ export {
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.js';
+export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-account.js';
+export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
 export {
   addSshKey,
   removeSshKey,
@@ -269,6 +283,12 @@ export {
   type ConsoleRequester,
   type IssuedConsoleLink,
 } from './console/console-grants.js';
+export {
+  ConsoleSessionLimits,
+  DefaultConsoleLimits,
+  type ConsoleLimits,
+  type HeldConsoleSlots,
+} from './console/console-limits.js';
 export type * from './store/console-grant-repository.js';
 export { auditConsole } from './console/console-audit.js';
 export {

@@ -341,7 +341,9 @@ describe('class scheduler over the simulator', () => {
     expect(sim.requests.count(START)).toBe(6);
     expect(sim.requests.count(SHUTDOWN)).toBe(6);
     const audit = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
-    expect(audit).toHaveLength(6);
+    // Each stop is audited before it is sent, and again with its outcome.
+    expect(audit.filter((a) => a.outcome === 'sent')).toHaveLength(6);
+    expect(audit.filter((a) => a.outcome === 'ok')).toHaveLength(6);
     expect(audit[0]?.details).toMatchObject({ reason: 'class cs101 session ended' });
     expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'running' }); // not the class's
   });

@@ -132,6 +132,20 @@ export interface Database {
     session_max_ms: number;
     used_at: number | null;
   };
+  join_requests: {
+    id: string;
+    class_id: string;
+    person_id: number;
+    platform: string;
+    external_id: string;
+    code_hash: string;
+    status: string;
+    created_at: number;
+    expires_at: number;
+    decided_by: string | null;
+    decided_at: number | null;
+  };
+  rate_counters: { key: string; window_start: number; count: number };
   ssh_keys: {
     person_id: number;
     fingerprint: string;

@@ -41,7 +41,7 @@ export const rowSchemas = {
   deploymentStatus: z.enum(['planned', 'running', 'done', 'failed', 'cancelled']),
   itemStatus: z.enum(['pending', 'cloning', 'verifying', 'done', 'failed', 'deleted']),
   itemKind: z.enum(['teacher', 'base', 'student', 'replica', 'delete']),
-  auditOutcome: z.enum(['ok', 'denied', 'failed']),
+  auditOutcome: z.enum(['ok', 'denied', 'failed', 'sent']),
   /** A deployment's spec: the request as the engine recorded it (a class spec, a reset or a publish plan). */
   deploymentSpec: jsonText(jsonObject),
   /** Where a deployment's progress is shown, to finish it after a restart. */

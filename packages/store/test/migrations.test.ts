@@ -54,9 +54,11 @@ describe.each(engines)('migrations on %s', (engine) => {
       'identities',
       'invite_uses',
       'invites',
+      'join_requests',
       'leases',
       'nonces',
       'people',
+      'rate_counters',
       'ssh_keys',
       'sync_state',
       'template_inventory',
@@ -71,6 +73,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0009-claims-and-lock-heartbeats', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
@@ -91,8 +94,9 @@ describe.each(engines)('migrations on %s', (engine) => {
       'Success',
       'Success',
       'Success',
+      'Success',
     ]);
-    expect(await tableNames(store)).toHaveLength(26);
+    expect(await tableNames(store)).toHaveLength(28);
     await store.close();
   });
 
@@ -139,8 +143,34 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-2)).toEqual(['0007-keeps-and-idle-warning', '0008-console-grants']);
+    expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
+      '0007-keeps-and-idle-warning',
+      '0008-console-grants',
+      '0009-claims-and-lock-heartbeats',
+    ]);
     expect(await tableNames(store)).toContain('console_grants');
+    await store.close();
+  });
+
+  it('unlinks, and audits, every account a join race linked to one person on one platform', async () => {
+    const url = await freshUrl(engine);
+    const store = await openStore(url, { migrate: false });
+    const migrator = createMigrator(store.db as never, engine);
+    expect((await migrator.migrateTo('0008-console-grants')).error).toBeUndefined();
+    await sql`insert into people (id, username, display_name, role, created_at) values (1, 'alice', 'Alice', 'student', 1), (2, 'bob', 'Bob', 'student', 1)`.execute(
+      store.db,
+    );
+    await sql`insert into identities (person_id, platform, external_id) values (1, 'slack', 'U1'), (1, 'slack', 'U2'), (1, 'discord', '9'), (2, 'slack', 'U3')`.execute(
+      store.db,
+    );
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    expect(await store.classes.identitiesOf(1)).toEqual([{ personId: 1, platform: 'discord', externalId: '9' }]);
+    expect(await store.classes.identitiesOf(2)).toEqual([{ personId: 2, platform: 'slack', externalId: 'U3' }]);
+    const removed = await store.audit.list({ action: 'identity.unlink' });
+    expect(removed.map((a) => a.details.externalId).sort()).toEqual(['U1', 'U2']);
+    await expect(
+      store.classes.linkIdentity({ personId: 2, platform: 'slack', externalId: 'U4' }),
+    ).rejects.toMatchObject({ code: 'LAB_STORE_PERSON_LINKED' });
     await store.close();
   });
 
@@ -170,6 +200,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0006-usage-and-time-policies',
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
+      '0009-claims-and-lock-heartbeats',
     ]);
     await store.close();
   }, 60_000);

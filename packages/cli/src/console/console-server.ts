@@ -53,6 +53,8 @@ const STATUS_OF: Record<string, number> = {
   LAB_CONSOLE_SESSION_UNKNOWN: 410,
   LAB_CONSOLE_NOT_YOURS: 403,
   LAB_CONSOLE_WRONG_VM: 403,
+  LAB_CONSOLE_BUSY: 429,
+  LAB_CONSOLE_RATE_LIMITED: 429,
 };
 
 /**
@@ -124,6 +126,7 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
     }
     try {
       const { sessionId, grant } = await options.grants.openLink(token);
+      await options.grants.checkSession(grant);
       const vm = await options.store.inventory.get(grant.clusterId, grant.vmid);
       send(
         res,
@@ -212,12 +215,18 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
         return true;
       }
       const [, clusterId, vmid, sessionId] = match as unknown as [string, string, string, string];
-      options.grants.attach(sessionId, { clusterId, vmid: Number(vmid) }).then(
-        (grant) =>
+      const attached = options.grants.attach(sessionId, { clusterId, vmid: Number(vmid) });
+      // The session's place under the caps (all processes) is held until it ends.
+      const placed = attached.then(async (grant) => ({ grant, slots: await options.grants.holdSession(grant) }));
+      placed.then(
+        ({ grant, slots }) =>
           wss.handleUpgrade(req, socket, head, (browser) => {
             const relay = new ConsoleRelay(options, browser, grant);
             relays.add(relay);
-            void relay.done.then(() => relays.delete(relay));
+            void relay.done.then(() => {
+              relays.delete(relay);
+              return slots.release();
+            });
             relay.start();
           }),
         (error: unknown) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { joinWithInvite } from '@lab/proxmox-sdk';
-import { subcommand, type Subcommand } from '../command-plugin.js';
+import { classesTaughtBy, joinWithInvite } from '@lab/proxmox-sdk';
+import { subcommand, type CommandContext, type Subcommand } from '../command-plugin.js';
 import { usernameOption } from './onboarding-options.js';
 
 /**
@@ -33,6 +33,13 @@ export const joinSubcommand: Subcommand = subcommand({
       { store: ctx.services.store, clock: ctx.services.clock },
       { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) },
     );
+    if (result.request) {
+      const told = await tellDeciders(ctx, result.request.id, result.classId, result.person.username);
+      return {
+        text: `Your request to join ${result.classId} as ${result.person.username} waits for a teacher of ${result.classId} to approve it${told ? ' (they have been told)' : ''}; you get a message when it is approved.`,
+        data: { classId: result.classId, username: result.person.username, request: result.request.id },
+      };
+    }
     const hasVm = (await ctx.services.store.classes.assignmentsOfClass(result.classId)).some(
       (a) => a.personId === result.person.id,
     );
@@ -42,3 +49,22 @@ export const joinSubcommand: Subcommand = subcommand({
     };
   },
 });
+
+/**
+ * Tells the class's teachers (else the admins) of a join request by direct message; true when
+ * at least one got it.
+ */
+async function tellDeciders(ctx: CommandContext, id: string, classId: string, username: string): Promise<boolean> {
+  const { store, notifier } = ctx.services;
+  if (!notifier) return false;
+  const people = await store.classes.listPeople();
+  const teachers = [];
+  for (const p of people.filter((x) => x.role === 'teacher'))
+    if ((await classesTaughtBy(store, p.id)).includes(classId)) teachers.push(p);
+  const deciders = teachers.length ? teachers : people.filter((p) => p.role === 'admin');
+  const text = `A ${ctx.caller.platform} account asks to join ${classId} as ${username} with the class's invite code (request ${id}). If that is ${username}, approve it with people approve ${id}; otherwise people reject ${id}.`;
+  const sent = await Promise.all(
+    deciders.map((p) => notifier.notifyPerson({ personId: p.id, username: p.username }, text).catch(() => false)),
+  );
+  return sent.some(Boolean);
+}

@@ -12,6 +12,12 @@ import {
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { emailOption, personNamed, roleOption, usernameOption } from './onboarding-options.js';
+import {
+  approveJoinSubcommand,
+  joinRequestsSubcommand,
+  peopleUnlinkSubcommand,
+  rejectJoinSubcommand,
+} from './join-request-subcommands.js';
 
 /** How many people `people list` shows unless told otherwise (as `lab vms`). */
 const PEOPLE_PAGE = 100;
@@ -166,6 +172,10 @@ export const peoplePlugin: CommandPlugin = {
         return { text: `Linked ${accounts.map((a) => `${a.platform} ${a.id}`).join(' and ')} to ${o.username}.` };
       },
     }),
+    unlink: peopleUnlinkSubcommand,
+    requests: joinRequestsSubcommand,
+    approve: approveJoinSubcommand,
+    reject: rejectJoinSubcommand,
     import: subcommand({
       description: 'Import a roster CSV (username,name,email,role,class,slack,discord): a dry run unless --apply',
       options: z.object({

@@ -111,3 +111,33 @@ export class ConsoleNotConfiguredError extends LabError {
     );
   }
 }
+
+/** A console session would go over one of the lab's caps (per person, per VM, per node). */
+export class ConsoleBusyError extends LabError {
+  static override readonly brand: string = '@lab/ConsoleBusyError';
+  static override readonly code: string = 'LAB_CONSOLE_BUSY';
+  constructor(facts: { limit: 'person' | 'vm' | 'node'; max: number; vmid: number; node?: string }) {
+    super(
+      ConsoleBusyError.code,
+      facts.limit === 'person'
+        ? `You have ${facts.max} console${facts.max === 1 ? '' : 's'} open already, as many as the lab allows; close one and ask for a new link.`
+        : facts.limit === 'vm'
+          ? `VM ${facts.vmid} has ${facts.max} console${facts.max === 1 ? '' : 's'} open already, as many as the lab allows; close one and ask for a new link.`
+          : `Node ${facts.node ?? '?'} has ${facts.max} consoles open, as many as the lab allows (VNC ports are shared with Proxmox's own console); try again in a few minutes.`,
+      facts,
+    );
+  }
+}
+
+/** Too many console links asked for by one person in a short time. */
+export class ConsoleRateLimitedError extends LabError {
+  static override readonly brand: string = '@lab/ConsoleRateLimitedError';
+  static override readonly code: string = 'LAB_CONSOLE_RATE_LIMITED';
+  constructor(facts: { perMinute: number }) {
+    super(
+      ConsoleRateLimitedError.code,
+      `You asked for ${facts.perMinute} console links in the last minute, as many as the lab allows; wait a minute and ask again.`,
+      facts,
+    );
+  }
+}

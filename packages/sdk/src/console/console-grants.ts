@@ -15,6 +15,7 @@ import {
 import { generateConsoleToken, hashConsoleToken, isConsoleToken } from './console-token.js';
 import { auditConsole } from './console-audit.js';
 import { checkOptions, PORT_HINTS } from '../util/constructor-options.js';
+import { ConsoleSessionLimits, type ConsoleLimits, type HeldConsoleSlots } from './console-limits.js';
 
 /** Defaults of console links and sessions, in one place. */
 export const DefaultConsoleOptions = {
@@ -56,6 +57,8 @@ export interface ConsoleGrantsDeps {
   sessionMaxMs?: number;
   /** @defaultValue `DefaultConsoleOptions.pageSessionTtlMs` */
   pageSessionTtlMs?: number;
+  /** Caps of open sessions (per person, VM and node) and of links per person. @defaultValue `DefaultConsoleLimits` */
+  limits?: Partial<ConsoleLimits>;
 }
 
 const sessionKey = (sessionId: string) => `console-session:${hashConsoleToken(sessionId)}`;
@@ -72,6 +75,8 @@ export class ConsoleGrants {
   readonly linkTtlMs: number;
   readonly sessionMaxMs: number;
   readonly #pageSessionTtlMs: number;
+  /** The session and link caps, counted in the store across processes. */
+  readonly limits: ConsoleSessionLimits;
 
   constructor(deps: ConsoleGrantsDeps) {
     checkOptions('new ConsoleGrants', deps, { store: 'object', clock: 'object?' }, PORT_HINTS);
@@ -80,6 +85,29 @@ export class ConsoleGrants {
     this.linkTtlMs = deps.linkTtlMs ?? DefaultConsoleOptions.linkTtlMs;
     this.sessionMaxMs = deps.sessionMaxMs ?? DefaultConsoleOptions.sessionMaxMs;
     this.#pageSessionTtlMs = deps.pageSessionTtlMs ?? DefaultConsoleOptions.pageSessionTtlMs;
+    this.limits = new ConsoleSessionLimits({
+      store: this.#store,
+      clock: this.#clock,
+      ...(deps.limits ? { limits: deps.limits } : {}),
+    });
+  }
+
+  /**
+   * Takes the grant's place under the session caps for as long as its session runs (release it
+   * when the session ends); `ConsoleBusyError` when a cap is reached.
+   */
+  async holdSession(grant: ConsoleGrantRecord): Promise<HeldConsoleSlots> {
+    return this.limits.take(grant.personId, await this.#placed(grant));
+  }
+
+  /** `ConsoleBusyError` when a session of the grant would go over a cap now. */
+  async checkSession(grant: ConsoleGrantRecord): Promise<void> {
+    await this.limits.check(grant.personId, await this.#placed(grant));
+  }
+
+  async #placed(vm: { clusterId: string; vmid: number }): Promise<{ clusterId: string; vmid: number; node: string }> {
+    const row = await this.#store.inventory.get(vm.clusterId, vm.vmid);
+    return { clusterId: vm.clusterId, vmid: vm.vmid, node: row?.node ?? 'unknown' };
   }
 
   /** Makes a link to the console of `vm` for `requester`; `NotAllowedError` when they may not open it. */
@@ -96,6 +124,9 @@ export class ConsoleGrants {
         target: `VM ${vm.vmid}`,
         reason: reason ?? '',
       });
+    // A refused link says why: too many links lately, or a cap already reached.
+    await this.limits.countLink(viewer.personId);
+    await this.limits.check(viewer.personId, await this.#placed(vm));
     const now = this.#clock.now();
     await this.#store.consoleGrants.prune(now - 24 * 60 * 60_000);
     const token = generateConsoleToken();

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { leaseHolderId } from '../store/lease-heartbeat.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
@@ -33,7 +33,7 @@ export interface SyncEngineOptions {
   fullIntervalMs?: number;
   /** @defaultValue 30000 */
   quickIntervalMs?: number;
-  /** @defaultValue 90000 */
+  /** How long the leader lease outlives the leader's last heartbeat (renewed every third of it). @defaultValue 30000 */
   leaseTtlMs?: number;
   /** Guest-agent and config requests in flight per cluster. @defaultValue 8 */
   detailConcurrency?: number;
@@ -91,7 +91,7 @@ export class SyncEngine {
 
   constructor(options: SyncEngineOptions) {
     checkOptions('new SyncEngine', options, STORE_AND_CLUSTERS, PORT_HINTS);
-    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.holderId = options.holderId ?? leaseHolderId();
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'sync' });
     this.#observer = options.observer;

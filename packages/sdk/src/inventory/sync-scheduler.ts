@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Store } from '../store/store.js';
+import { whileHoldingLease } from '../store/lease-heartbeat.js';
 import { syncTickMs } from './sync-timing.js';
 
 /** The store lease whose holder runs the background syncs. */
@@ -62,7 +63,19 @@ export class SyncScheduler {
             this.#o.leaseTtlMs,
             this.#o.clock.now(),
           );
-          if (this.#isLeader) await this.#runDue();
+          // A long full sync keeps the lease by heartbeat; a dead leader's lease expires after its TTL.
+          if (this.#isLeader)
+            await whileHoldingLease(
+              {
+                store: this.#o.store,
+                clock: this.#o.clock,
+                name: LEASE,
+                holder: this.#o.holderId,
+                ttlMs: this.#o.leaseTtlMs,
+                logger: this.#o.logger,
+              },
+              () => this.#runDue(),
+            );
         } catch (error) {
           this.#o.logger.error('sync loop error (continuing)', { error });
         }

@@ -1,7 +1,9 @@
 import { LabError } from '../errors/lab-error.js';
 import { NotAllowedError } from '../inventory/inventory-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
-import type { InviteRecord, PersonRecord } from '../store/records.js';
+import type { InviteRecord, JoinRequestRecord, PersonRecord } from '../store/records.js';
+import { PersonAlreadyLinkedError } from '../store/store-errors.js';
+import { JOIN_REQUEST_TTL_MS, newJoinRequestId } from './join-requests.js';
 import type { Store } from '../store/store.js';
 import { USERNAME, type ChatPlatform } from './chat-accounts.js';
 import { generateInviteCode, hashInviteCode, normalizeInviteCode } from './invite-codes.js';
@@ -69,10 +71,13 @@ export interface JoinRequest {
 
 /** What joining did. */
 export interface JoinResult {
+  /** The student joined, or (with `request`) the roster student the account claims to be. */
   person: PersonRecord;
   classId: string;
   /** A new student was created (the roster had no unlinked student). */
   created: boolean;
+  /** Set when the claim of a roster name waits for a teacher: nothing is linked yet. */
+  request?: JoinRequestRecord;
 }
 
 /** The student already used this very code. */
@@ -89,13 +94,15 @@ export class InviteAlreadyUsedError extends LabError {
 }
 
 /**
- * Joins a class with an invite code from a chat account no one may know yet. Wrong codes are
- * counted per chat account in the audit log (`invite.join`, denied) and, past `maxFailures` in
- * `failureWindowMs`, refused outright; unknown, expired and used-up codes get the same answer.
- * With a good code: a known account must belong to a student; an unknown one must name which of
- * the class's unlinked roster students it is (when there are any) or becomes a new student. The
- * use is counted (once per student), the account linked and the student enrolled, all in one
- * transaction.
+ * Joins a class with an invite code from a chat account no one may know yet. Every attempt takes
+ * one of the account's `maxFailures` tries per `failureWindowMs` from an atomic counter in the store
+ * before the code is looked at, and gets it back unless the code was wrong, so parallel attempts
+ * cannot try more wrong codes than that; unknown, expired and used-up codes get the same answer.
+ * With a good code: a known account must belong to a student; an unknown one naming one of the
+ * class's unlinked roster students makes a join request the class's teachers approve (anyone with
+ * the code could claim that name); with no unlinked roster student it becomes a new student, the
+ * use counted, the account linked and the student enrolled in one transaction. Attempts are
+ * audited as `invite.join`.
  */
 export async function joinWithInvite(
   deps: { store: Store; clock?: Clock },
@@ -111,11 +118,11 @@ export async function joinWithInvite(
   const audit = (outcome: 'ok' | 'denied', details: Record<string, unknown>, target = 'invite') =>
     store.audit.record({ at: clock.now(), actor, action: JOIN_AUDIT_ACTION, target, outcome, details });
 
-  const recent = await store.audit.list({ actor, action: JOIN_AUDIT_ACTION, since: now - windowMs });
-  const failures = recent.filter((a) => a.outcome === 'denied' && a.details.reason === 'invalid-code').length;
-  if (failures >= maxFailures) {
-    await audit('denied', { reason: 'rate-limited', failures });
-    throw new TooManyInviteAttemptsError({ account: actor, failures, windowMs });
+  const limitKey = `invite-join:${actor}`;
+  const tried = await store.rateLimits.hit(limitKey, maxFailures, windowMs, now);
+  if (!tried.allowed) {
+    await audit('denied', { reason: 'rate-limited', failures: tried.count });
+    throw new TooManyInviteAttemptsError({ account: actor, failures: tried.count, windowMs });
   }
   const code = normalizeInviteCode(request.code);
   const invite = code === undefined ? undefined : await store.invites.get(hashInviteCode(code));
@@ -123,6 +130,8 @@ export async function joinWithInvite(
     await audit('denied', { reason: 'invalid-code', ...(invite ? { classId: invite.classId } : {}) });
     throw new InvalidInviteError();
   }
+  // A good code is not a wrong try.
+  await store.rateLimits.giveBack(limitKey);
   const classId = invite.classId;
   try {
     const result = await store.transaction(async (tx): Promise<JoinResult> => {
@@ -161,8 +170,31 @@ export async function joinWithInvite(
           throw new JoinNeedsUsernameError(classId, 'linked', request.username);
         if (waiting.length) {
           if (request.username === undefined) throw new JoinNeedsUsernameError(classId, 'which');
-          person = waiting.find((p) => p.username === request.username);
-          if (!person) throw new JoinNeedsUsernameError(classId, 'not-on-roster', request.username);
+          const claimed = waiting.find((p) => p.username === request.username);
+          if (!claimed) throw new JoinNeedsUsernameError(classId, 'not-on-roster', request.username);
+          // Anyone with the code could claim this name: a teacher of the class decides.
+          const open = (await tx.invites.joinRequests({ classId, status: 'pending' })).find(
+            (r) =>
+              r.personId === claimed.id &&
+              r.platform === request.platform &&
+              r.externalId === request.externalId &&
+              r.expiresAt >= now,
+          );
+          const joinRequest = open ?? {
+            id: newJoinRequestId(),
+            classId,
+            personId: claimed.id,
+            platform: request.platform,
+            externalId: request.externalId,
+            codeHash: invite.codeHash,
+            status: 'pending' as const,
+            createdAt: now,
+            expiresAt: now + JOIN_REQUEST_TTL_MS,
+            decidedBy: null,
+            decidedAt: null,
+          };
+          if (!open) await tx.invites.requestJoin(joinRequest);
+          return { person: claimed, classId, created: false, request: joinRequest };
         } else {
           const username = request.username ?? `${request.platform}-${request.externalId.toLowerCase()}`.slice(0, 32);
           if (!USERNAME.test(username)) throw new JoinNeedsUsernameError(classId, 'invalid', username);
@@ -175,15 +207,31 @@ export async function joinWithInvite(
       const redeemed = await tx.invites.redeem(invite.codeHash, person.id, now);
       if (redeemed === 'already-used') throw new InviteAlreadyUsedError(person.username, classId);
       if (redeemed !== 'ok') throw new InvalidInviteError();
-      await tx.classes.linkIdentity({
-        personId: person.id,
-        platform: request.platform,
-        externalId: request.externalId,
-      });
+      try {
+        await tx.classes.linkIdentity({
+          personId: person.id,
+          platform: request.platform,
+          externalId: request.externalId,
+        });
+      } catch (error) {
+        // Another account joined as this person at the same moment: the database kept the first.
+        if (error instanceof PersonAlreadyLinkedError)
+          throw new JoinNeedsUsernameError(classId, 'linked', person.username);
+        throw error;
+      }
       await tx.classes.addMember({ classId, personId: person.id, role: 'student' });
       return { person, classId, created };
     });
-    await audit('ok', { classId, username: result.person.username, created: result.created }, `class ${classId}`);
+    await audit(
+      'ok',
+      {
+        classId,
+        username: result.person.username,
+        created: result.created,
+        ...(result.request ? { joinRequest: result.request.id } : {}),
+      },
+      `class ${classId}`,
+    );
     return result;
   } catch (error) {
     await audit('denied', { reason: error instanceof LabError ? error.code : 'error', classId }, `class ${classId}`);

@@ -96,3 +96,30 @@ export class JoinNeedsUsernameError extends LabError {
     super(JoinNeedsUsernameError.code, message, { classId, problem, ...(username ? { username } : {}) });
   }
 }
+
+/** No join request has this id (or it was decided already, or expired). */
+export class JoinRequestNotPendingError extends LabError {
+  static override readonly brand: string = '@lab/JoinRequestNotPendingError';
+  static override readonly code: string = 'LAB_JOIN_REQUEST_NOT_PENDING';
+  constructor(id: string, status: string | undefined) {
+    super(
+      JoinRequestNotPendingError.code,
+      status === undefined
+        ? `No join request '${id}'; people requests lists the pending ones.`
+        : `Join request '${id}' is ${status === 'pending' ? 'expired' : `already ${status}`}; nothing was changed.`,
+      { id, status },
+    );
+  }
+}
+
+/** A chat account to unlink is not linked (or not to that person). */
+export class NotLinkedError extends LabError {
+  static override readonly brand: string = '@lab/NotLinkedError';
+  static override readonly code: string = 'LAB_NOT_LINKED';
+  constructor(username: string, platform: string) {
+    super(NotLinkedError.code, `${username} has no ${platform} account linked; there is nothing to unlink.`, {
+      username,
+      platform,
+    });
+  }
+}

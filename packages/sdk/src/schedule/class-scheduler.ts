@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { VmPower, type PowerAction } from '../inventory/vm-power.js';
 import type { Viewer } from '../inventory/viewer.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -17,6 +16,8 @@ import type {
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
+import { listVmResources } from '../templates/template-inventory.js';
+import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store/lease-heartbeat.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { keepsUsedNow } from './keep-running.js';
@@ -34,6 +35,8 @@ const STOP_CATCH_UP_MS = 6 * 3_600_000;
 /** Idle detection trusts a VM's CPU only if the sync read it this recently. */
 const STALE_CPU_MS = 5 * 60_000;
 const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin' };
+/** Where a session's start or stop of a VM stands in its claim: taken, sent (and audited), finished. */
+type ClaimState = 'claimed' | 'sending' | 'done';
 const WEEK_MS = 7 * 86_400_000;
 /** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
 const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
@@ -49,7 +52,7 @@ export interface ClassSchedulerOptions {
   holderId?: string;
   /** How often the loop looks for due work. @defaultValue 30000 */
   tickMs?: number;
-  /** @defaultValue 90000 */
+  /** How long the lease outlives this process's last heartbeat (renewed every third of it). @defaultValue 30000 */
   leaseTtlMs?: number;
   /** Power actions in flight per node, so 30 starts do not hit one storage at once. @defaultValue 2 */
   perNodeConcurrency?: number;
@@ -94,6 +97,7 @@ export class ClassScheduler {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #power: VmPower;
+  readonly #clusters: ClusterApis;
   #notifier: PersonNotifier;
   readonly #o: Required<
     Pick<
@@ -109,11 +113,12 @@ export class ClassScheduler {
 
   constructor(options: ClassSchedulerOptions) {
     checkOptions('new ClassScheduler', options, STORE_AND_CLUSTERS, PORT_HINTS);
-    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.holderId = options.holderId ?? leaseHolderId();
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#notifier = options.notifier ?? silentNotifier;
+    this.#clusters = options.clusters;
     this.#power = new VmPower({
       store: options.store,
       clusters: options.clusters,
@@ -122,7 +127,7 @@ export class ClassScheduler {
     });
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
-      leaseTtlMs: options.leaseTtlMs ?? 90_000,
+      leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       perNodeConcurrency: options.perNodeConcurrency ?? 2,
       shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
       idleWarningMinutes: options.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES,
@@ -153,7 +158,18 @@ export class ClassScheduler {
   async runOnce(): Promise<ScheduledAction[]> {
     this.#isLeader = await this.#store.sync.acquireLease(LEASE, this.holderId, this.#o.leaseTtlMs, this.#clock.now());
     if (!this.#isLeader) return [];
-    return this.runDue();
+    // A round of many starts can outlast the lease: it is renewed while the round runs.
+    return whileHoldingLease(
+      {
+        store: this.#store,
+        clock: this.#clock,
+        name: LEASE,
+        holder: this.holderId,
+        ttlMs: this.#o.leaseTtlMs,
+        logger: this.#logger,
+      },
+      () => this.runDue(),
+    );
   }
 
   /** The work due now, whoever holds the lease (for tests and a one-off `lab` command). */
@@ -404,13 +420,7 @@ export class ClassScheduler {
     action: 'start' | 'shutdown',
   ): Promise<ScheduledAction | undefined> {
     const key = `schedule:${session.classId}:${session.scheduleId}:${session.start}:${action}:${vm.clusterId}/${vm.vmid}`;
-    const now = this.#clock.now();
-    try {
-      await this.#store.nonces.put(key, { holder: this.holderId }, session.end + STOP_CATCH_UP_MS + 86_400_000, now);
-    } catch (error) {
-      if (error instanceof DuplicateNameError) return undefined; // done (or being done) already
-      throw error;
-    }
+    const expiresAt = session.end + STOP_CATCH_UP_MS + 86_400_000;
     const base = {
       classId: session.classId,
       scheduleId: session.scheduleId,
@@ -419,17 +429,72 @@ export class ClassScheduler {
       vmid: vm.vmid,
       action,
     };
+    const reason =
+      action === 'start'
+        ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
+        : `class ${session.classId} session ended`;
+    const claim = (state: ClaimState) => ({ holder: this.holderId, state });
+    const setClaim = async (store: Store, state: ClaimState) => {
+      const now = this.#clock.now();
+      await store.nonces.take(key, now);
+      await store.nonces.put(key, claim(state), expiresAt, now);
+    };
+    try {
+      await this.#store.nonces.put(key, claim('claimed'), expiresAt, this.#clock.now());
+    } catch (error) {
+      if (!(error instanceof DuplicateNameError)) throw error;
+      // Done, or being done here. A claim a dead leader left unfinished is reconciled: its audit
+      // entry said what was sent; whether the VM got there is read from the cluster.
+      const prior = (await this.#store.nonces.peek(key, this.#clock.now())) as
+        { holder?: string; state?: ClaimState } | undefined;
+      if (!prior || prior.holder === this.holderId || (prior.state !== 'claimed' && prior.state !== 'sending'))
+        return undefined;
+      const live = (await listVmResources(this.#clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);
+      const want = action === 'start' ? 'running' : 'stopped';
+      if (!live || live.status === want) {
+        if (live)
+          await this.#store.audit.record({
+            at: this.#clock.now(),
+            actor: SCHEDULER.username,
+            action: `vm.${action}`,
+            target: `${vm.clusterId}/${vm.vmid}`,
+            outcome: 'ok',
+            details: {
+              node: live.node,
+              reason,
+              reconciled: `the scheduler in ${prior.holder ?? 'another process'} sent it and stopped before recording the outcome`,
+            },
+          });
+        await setClaim(this.#store, 'done');
+        return { ...base, outcome: live ? 'ok' : 'already' };
+      }
+      await setClaim(this.#store, 'claimed');
+    }
     const fresh = await this.#store.inventory.get(vm.clusterId, vm.vmid);
     const want = action === 'start' ? 'running' : 'stopped';
-    if (!fresh || fresh.status === want) return { ...base, outcome: 'already' };
+    if (!fresh || fresh.status === want) {
+      await setClaim(this.#store, 'done');
+      return { ...base, outcome: 'already' };
+    }
+    // What is about to be sent is audited with the claim, in one transaction: a process killed
+    // while the action is in flight leaves its audit entry behind, and the next leader reconciles.
+    await this.#store.transaction(async (tx) => {
+      await setClaim(tx, 'sending');
+      await tx.audit.record({
+        at: this.#clock.now(),
+        actor: SCHEDULER.username,
+        action: `vm.${action}`,
+        target: `${vm.clusterId}/${vm.vmid}`,
+        outcome: 'sent',
+        details: { node: fresh.node, reason },
+      });
+    });
     try {
       await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason:
-          action === 'start'
-            ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
-            : `class ${session.classId} session ended`,
+        reason,
       });
+      await setClaim(this.#store, 'done');
       return { ...base, outcome: 'ok' };
     } catch (error) {
       // Give the claim back, so the next tick tries again.

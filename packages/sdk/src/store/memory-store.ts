@@ -11,6 +11,7 @@ import type {
   DeploymentRecord,
   IdentityRecord,
   InviteRecord,
+  JoinRequestRecord,
   SshKeyRecord,
   ClassSettingsRecord,
   ClassBaseVersionRecord,
@@ -33,6 +34,7 @@ import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
   IdentityTakenError,
+  PersonAlreadyLinkedError,
   RecordNotFoundError,
   UnknownReferenceError,
 } from './store-errors.js';
@@ -64,6 +66,8 @@ interface MemoryState {
   idle: VmIdleRecord[];
   audit: AuditRecord[];
   consoleGrants: ConsoleGrantRecord[];
+  joinRequests: JoinRequestRecord[];
+  rateCounters: Map<string, { windowStart: number; count: number }>;
   nextId: number;
 }
 
@@ -94,6 +98,8 @@ const emptyState = (): MemoryState => ({
   idle: [],
   audit: [],
   consoleGrants: [],
+  joinRequests: [],
+  rateCounters: new Map(),
   nextId: 1,
 });
 
@@ -298,6 +304,7 @@ export function createMemoryStore(): Store {
         s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
         s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
         s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
+        s.joinRequests = s.joinRequests.filter((r) => r.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -331,7 +338,15 @@ export function createMemoryStore(): Store {
         );
         if (existing && existing.personId !== identity.personId)
           throw new IdentityTakenError({ ...identity, ownerId: existing.personId });
-        if (!existing) s.identities.push(copy(identity));
+        if (existing) return;
+        if (s.identities.some((i) => i.personId === identity.personId && i.platform === identity.platform))
+          throw new PersonAlreadyLinkedError(identity);
+        s.identities.push(copy(identity));
+      },
+      async unlinkIdentity(platform, externalId) {
+        const before = s.identities.length;
+        s.identities = s.identities.filter((i) => !(i.platform === platform && i.externalId === externalId));
+        return s.identities.length !== before;
       },
       async findByIdentity(platform, externalId) {
         const i = s.identities.find((x) => x.platform === platform && x.externalId === externalId);
@@ -377,6 +392,7 @@ export function createMemoryStore(): Store {
         const gone = new Set(s.invites.filter((i) => i.classId === classId).map((i) => i.codeHash));
         s.invites = s.invites.filter((i) => i.classId !== classId);
         s.inviteUses = s.inviteUses.filter((u) => !gone.has(u.codeHash));
+        s.joinRequests = s.joinRequests.filter((r) => r.classId !== classId);
         s.classSettings = s.classSettings.filter((c) => c.classId !== classId);
         s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
@@ -547,6 +563,13 @@ export function createMemoryStore(): Store {
       async releaseLease(name, holder) {
         s.leases = s.leases.filter((l) => !(l.name === name && l.holder === holder));
       },
+      async liveLeases(prefix, now) {
+        return copy(
+          s.leases
+            .filter((l) => l.name.startsWith(prefix) && l.expiresAt >= now)
+            .sort((a, b) => a.name.localeCompare(b.name)),
+        );
+      },
       async getLease(name) {
         return copy(s.leases.find((l) => l.name === name));
       },
@@ -620,6 +643,43 @@ export function createMemoryStore(): Store {
         s.invites = s.invites.filter((i) => i.codeHash !== codeHash);
         s.inviteUses = s.inviteUses.filter((u) => u.codeHash !== codeHash);
         return s.invites.length < before;
+      },
+      async requestJoin(request) {
+        if (!s.classes.some((c) => c.id === request.classId)) throw new UnknownReferenceError('class', request.classId);
+        if (!s.people.some((p) => p.id === request.personId))
+          throw new UnknownReferenceError('person', request.personId);
+        if (s.joinRequests.some((r) => r.id === request.id)) throw new DuplicateNameError('join request', request.id);
+        s.joinRequests.push(copy(request));
+      },
+      async joinRequest(id) {
+        return copy(s.joinRequests.find((r) => r.id === id));
+      },
+      async joinRequests(filter = {}) {
+        return copy(
+          s.joinRequests
+            .filter((r) => filter.classId === undefined || r.classId === filter.classId)
+            .filter((r) => filter.status === undefined || r.status === filter.status)
+            .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)),
+        );
+      },
+      async decideJoin(id, decision, decidedBy, now) {
+        const r = s.joinRequests.find((x) => x.id === id);
+        if (!r || r.status !== 'pending' || now > r.expiresAt) return undefined;
+        Object.assign(r, { status: decision, decidedBy, decidedAt: now });
+        return copy(r);
+      },
+    },
+    rateLimits: {
+      async hit(key, limit, windowMs, now) {
+        const c = s.rateCounters.get(key);
+        const current = c && now - c.windowStart < windowMs ? c : { windowStart: now, count: 0 };
+        if (current.count >= limit) return { allowed: false, count: current.count };
+        s.rateCounters.set(key, { windowStart: current.windowStart, count: current.count + 1 });
+        return { allowed: true, count: current.count + 1 };
+      },
+      async giveBack(key) {
+        const c = s.rateCounters.get(key);
+        if (c && c.count > 0) s.rateCounters.set(key, { ...c, count: c.count - 1 });
       },
     },
     sshKeys: {
@@ -804,6 +864,7 @@ export function createMemoryStore(): Store {
     usage: serialized(raw.usage, 'usage', lock, guard),
     audit: serialized(raw.audit, 'audit', lock, guard),
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
+    rateLimits: serialized(raw.rateLimits, 'rateLimits', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

@@ -103,6 +103,32 @@ export interface InviteRecord {
 /** Why an invite could not be redeemed; `ok` when it was. */
 export type InviteRedemption = 'ok' | 'unknown' | 'expired' | 'used-up' | 'already-used';
 
+/** Where a join request stands. */
+export type JoinRequestStatus = 'pending' | 'approved' | 'rejected';
+
+/**
+ * A chat account's claim to be a roster student (with the class's invite code), waiting for one of
+ * the class's teachers (or an admin) to approve or reject it.
+ */
+export interface JoinRequestRecord {
+  /** Short random id people type: `lab people approve <id>`. */
+  id: string;
+  classId: string;
+  /** The roster student the account claims to be. */
+  personId: number;
+  platform: IdentityPlatform;
+  externalId: string;
+  /** The invite the claim came with (its use is counted on approval). */
+  codeHash: string;
+  status: JoinRequestStatus;
+  createdAt: EpochMs;
+  /** A pending request no one decided by then is void. */
+  expiresAt: EpochMs;
+  /** The lab username who decided, once decided. */
+  decidedBy: string | null;
+  decidedAt: EpochMs | null;
+}
+
 /** A person's place in a class. */
 export interface ClassMemberRecord {
   classId: string;
@@ -215,7 +241,8 @@ export interface AuditRecord {
   actor: string;
   action: string;
   target: string;
-  outcome: 'ok' | 'denied' | 'failed';
+  /** `sent`: an action recorded before it went out (its `ok` or `failed` entry follows, or a take-over reconciles it). */
+  outcome: 'ok' | 'denied' | 'failed' | 'sent';
   details: Record<string, unknown>;
 }
 

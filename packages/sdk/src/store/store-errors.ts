@@ -58,6 +58,20 @@ export class IdentityTakenError extends StoreConstraintError {
   }
 }
 
+/** A person already has a (different) account on this platform: one account per person per platform. */
+export class PersonAlreadyLinkedError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/PersonAlreadyLinkedError';
+  static override readonly code: string = 'LAB_STORE_PERSON_LINKED';
+  constructor(facts: { platform: string; externalId: string; personId: number }, options?: { cause?: unknown }) {
+    super(
+      PersonAlreadyLinkedError.code,
+      `person ${facts.personId} already has a ${facts.platform} account linked; unlink it before linking ${facts.externalId}`,
+      { platform: facts.platform, externalId: facts.externalId, personId: facts.personId },
+      options,
+    );
+  }
+}
+
 /** A record to change does not exist. */
 export class RecordNotFoundError extends LabError {
   static override readonly brand: string = '@lab/RecordNotFoundError';

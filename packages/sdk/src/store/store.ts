@@ -17,6 +17,8 @@ import type {
   IdentityRecord,
   InviteRecord,
   InviteRedemption,
+  JoinRequestRecord,
+  JoinRequestStatus,
   LeaseRecord,
   PersonRecord,
   PersonRole,
@@ -105,8 +107,14 @@ export interface ClassRepository {
   getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
   listPeople(): Promise<PersonRecord[]>;
   setRole(personId: number, role: PersonRole): Promise<void>;
-  /** Links a platform account; one owned by someone else → `IdentityTakenError`. Idempotent. */
+  /**
+   * Links a platform account; one owned by someone else → `IdentityTakenError`, a person who has
+   * another account on the platform → `PersonAlreadyLinkedError` (one per person per platform,
+   * enforced by the database across processes). Idempotent.
+   */
   linkIdentity(identity: IdentityRecord): Promise<void>;
+  /** Removes the link of a platform account; false when it was not linked. */
+  unlinkIdentity(platform: IdentityPlatform, externalId: string): Promise<boolean>;
   findByIdentity(platform: IdentityPlatform, externalId: string): Promise<PersonRecord | undefined>;
   identitiesOf(personId: number): Promise<IdentityRecord[]>;
   createClass(record: Omit<ClassRecord, 'createdAt'>, at: EpochMs): Promise<ClassRecord>;
@@ -144,6 +152,33 @@ export interface InviteRepository {
   redeem(codeHash: string, personId: number, now: EpochMs): Promise<InviteRedemption>;
   /** Deletes an invite; false when there was none. */
   revoke(codeHash: string): Promise<boolean>;
+  /** Records a join request; an unknown class or person → `UnknownReferenceError`. */
+  requestJoin(request: JoinRequestRecord): Promise<void>;
+  joinRequest(id: string): Promise<JoinRequestRecord | undefined>;
+  /** Join requests, oldest first: every one, or those of a class, a status. */
+  joinRequests(filter?: { classId?: string; status?: JoinRequestStatus }): Promise<JoinRequestRecord[]>;
+  /**
+   * Decides a pending, unexpired request, atomically across processes: the decided record, or
+   * undefined when it was decided already, expired or unknown (so one request is decided once).
+   */
+  decideJoin(
+    id: string,
+    decision: 'approved' | 'rejected',
+    decidedBy: string,
+    now: EpochMs,
+  ): Promise<JoinRequestRecord | undefined>;
+}
+
+/** Counters of attempts per key in a fixed window, for rate limits shared by every process. */
+export interface RateLimitRepository {
+  /**
+   * Counts one attempt under `key` atomically: allowed while the window that started with the
+   * key's first attempt (it lasts `windowMs`) has at most `limit` attempts, this one included. A
+   * refused attempt is not counted. `count` is the attempts in the window after this one.
+   */
+  hit(key: string, limit: number, windowMs: number, now: EpochMs): Promise<{ allowed: boolean; count: number }>;
+  /** Takes one counted attempt back (it turned out fine); no-op when none is counted. */
+  giveBack(key: string): Promise<void>;
 }
 
 /** Filters of the VM inventory; every given field must match. */
@@ -216,6 +251,8 @@ export interface SyncRepository {
   /** Gives the lease up if `holder` holds it. */
   releaseLease(name: string, holder: string): Promise<void>;
   getLease(name: string): Promise<LeaseRecord | undefined>;
+  /** The leases whose name starts with `prefix` and that have not expired at `now`, by name. */
+  liveLeases(prefix: string, now: EpochMs): Promise<LeaseRecord[]>;
 }
 
 /**
@@ -310,6 +347,8 @@ export interface Store {
   readonly schedules: ScheduleRepository;
   readonly usage: UsageRepository;
   readonly audit: AuditRepository;
+  /** Attempt counters behind rate limits (wrong invite codes, console links). */
+  readonly rateLimits: RateLimitRepository;
   /** One-time browser console links (`/myvm console`). */
   readonly consoleGrants: ConsoleGrantRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */

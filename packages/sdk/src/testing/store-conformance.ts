@@ -5,6 +5,7 @@ import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
   IdentityTakenError,
+  PersonAlreadyLinkedError,
   RecordNotFoundError,
   StoreInTransactionError,
   UnknownReferenceError,
@@ -338,6 +339,79 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.classes.updatePerson(bob.id, {})).toEqual(changed);
         expect((await store.classes.updatePerson(bob.id, { email: null })).email).toBeNull();
         await expect(store.classes.updatePerson(4242, { email: 'x@y.z' })).rejects.toBeInstanceOf(RecordNotFoundError);
+      });
+
+      it('keep one account per person per platform, even when two links race, and unlink one', async () => {
+        const carol = await store.classes.createPerson(
+          { username: 'carol', displayName: 'Carol', role: 'student' },
+          T0,
+        );
+        const links = await Promise.allSettled(
+          ['U1', 'U2', 'U3', 'U4'].map((externalId) =>
+            store.transaction((tx) => tx.classes.linkIdentity({ personId: carol.id, platform: 'slack', externalId })),
+          ),
+        );
+        expect(links.filter((l) => l.status === 'fulfilled')).toHaveLength(1);
+        for (const l of links.filter((x): x is PromiseRejectedResult => x.status === 'rejected'))
+          expect(l.reason).toBeInstanceOf(PersonAlreadyLinkedError);
+        const [kept] = await store.classes.identitiesOf(carol.id);
+        expect(await store.classes.identitiesOf(carol.id)).toHaveLength(1);
+        expect(await store.classes.unlinkIdentity('slack', kept!.externalId)).toBe(true);
+        expect(await store.classes.unlinkIdentity('slack', kept!.externalId)).toBe(false);
+        expect(await store.classes.findByIdentity('slack', kept!.externalId)).toBeUndefined();
+        await store.classes.linkIdentity({ personId: carol.id, platform: 'slack', externalId: 'U9' });
+        expect((await store.classes.findByIdentity('slack', 'U9'))?.username).toBe('carol');
+      });
+
+      it('count rate-limited attempts atomically: 60 at once under a limit of 5 let exactly 5 through', async () => {
+        const hits = await Promise.all(
+          Array.from({ length: 60 }, () => store.rateLimits.hit('join:slack:U1', 5, 60_000, T0)),
+        );
+        expect(hits.filter((h) => h.allowed)).toHaveLength(5);
+        expect((await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 59_000)).allowed).toBe(false);
+        await store.rateLimits.giveBack('join:slack:U1');
+        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 59_000)).toEqual({
+          allowed: true,
+          count: 5,
+        });
+        expect(await store.rateLimits.hit('join:slack:U1', 5, 60_000, T0 + 60_000)).toEqual({
+          allowed: true,
+          count: 1,
+        });
+        expect((await store.rateLimits.hit('join:slack:U2', 5, 60_000, T0)).allowed).toBe(true);
+      });
+
+      it('keep join requests and decide each once, whoever decides at the same moment', async () => {
+        const dana = await store.classes.createPerson({ username: 'dana', displayName: 'Dana', role: 'student' }, T0);
+        await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, T0);
+        const request = {
+          id: 'JR1',
+          classId: 'cs101',
+          personId: dana.id,
+          platform: 'slack' as const,
+          externalId: 'U7',
+          codeHash: 'h',
+          status: 'pending' as const,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          decidedBy: null,
+          decidedAt: null,
+        };
+        await store.invites.requestJoin(request);
+        await store.invites.requestJoin({ ...request, id: 'JR2', createdAt: T0 + 1 });
+        await expect(store.invites.requestJoin({ ...request, classId: 'nope', id: 'JR3' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+        expect(await store.invites.joinRequest('JR1')).toEqual(request);
+        expect((await store.invites.joinRequests({ classId: 'cs101' })).map((r) => r.id)).toEqual(['JR1', 'JR2']);
+        const decisions = await Promise.all([
+          store.invites.decideJoin('JR1', 'approved', 'teach', T0 + 5),
+          store.invites.decideJoin('JR1', 'rejected', 'other', T0 + 5),
+        ]);
+        expect(decisions.filter(Boolean)).toHaveLength(1);
+        expect(await store.invites.decideJoin('JR2', 'approved', 'teach', T0 + 1001)).toBeUndefined();
+        expect((await store.invites.joinRequests({ status: 'pending' })).map((r) => r.id)).toEqual(['JR2']);
+        expect((await store.invites.joinRequest('JR1'))?.decidedAt).toBe(T0 + 5);
       });
 
       it('remove a person with their identities, memberships and invite uses; their VMs and classes lose the owner', async () => {

@@ -1,6 +1,12 @@
-import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository } from '@lab/proxmox-sdk';
+import {
+  IdentityTakenError,
+  PersonAlreadyLinkedError,
+  RecordNotFoundError,
+  UnknownReferenceError,
+  type ClassRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
-import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
+import { isUniqueViolation, uniqueName, violatesPersonPlatform } from '../constraint-violations.js';
 import type { Database } from '../database.js';
 import { read, rowSchemas as schemas } from '../row-schemas.js';
 import { mappers } from '../row-mappers.js';
@@ -77,6 +83,13 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       if (existing && existing.person_id !== identity.personId)
         throw new IdentityTakenError({ ...identity, ownerId: existing.person_id });
       if (existing) return;
+      const other = await db
+        .selectFrom('identities')
+        .select('external_id')
+        .where('person_id', '=', identity.personId)
+        .where('platform', '=', identity.platform)
+        .executeTakeFirst();
+      if (other) throw new PersonAlreadyLinkedError(identity);
       try {
         await db
           .insertInto('identities')
@@ -84,6 +97,9 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
           .execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
+        // A parallel link won the race; the database says which rule it broke (nothing more can be
+        // read in an aborted PostgreSQL transaction).
+        if (violatesPersonPlatform(error)) throw new PersonAlreadyLinkedError(identity, { cause: error });
         const owner = await db
           .selectFrom('identities')
           .select('person_id')
@@ -93,6 +109,14 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
         if (owner && owner.person_id !== identity.personId)
           throw new IdentityTakenError({ ...identity, ownerId: owner.person_id });
       }
+    },
+    async unlinkIdentity(platform, externalId) {
+      const result = await db
+        .deleteFrom('identities')
+        .where('platform', '=', platform)
+        .where('external_id', '=', externalId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
     async findByIdentity(platform, externalId) {
       const row = await db

@@ -1,8 +1,11 @@
 import {
   DuplicateNameError,
   UnknownReferenceError,
+  type IdentityPlatform,
   type InviteRedemption,
   type InviteRepository,
+  type JoinRequestRecord,
+  type JoinRequestStatus,
 } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
@@ -16,6 +19,20 @@ class Refused extends Error {
     super(answer);
   }
 }
+
+const joinRequest = (row: Database['join_requests']): JoinRequestRecord => ({
+  id: row.id,
+  classId: row.class_id,
+  personId: Number(row.person_id),
+  platform: row.platform as IdentityPlatform,
+  externalId: row.external_id,
+  codeHash: row.code_hash,
+  status: row.status as JoinRequestStatus,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  decidedBy: row.decided_by,
+  decidedAt: row.decided_at === null ? null : Number(row.decided_at),
+});
 
 /** Class invitations over kysely; a redemption is one transaction with a guarded counter. */
 export function inviteRepository(db: Kysely<Database>, inTransaction: InTransaction): InviteRepository {
@@ -111,6 +128,60 @@ export function inviteRepository(db: Kysely<Database>, inTransaction: InTransact
     async revoke(codeHash) {
       const result = await db.deleteFrom('invites').where('code_hash', '=', codeHash).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+    async requestJoin(request) {
+      try {
+        await db
+          .insertInto('join_requests')
+          .values({
+            id: request.id,
+            class_id: request.classId,
+            person_id: request.personId,
+            platform: request.platform,
+            external_id: request.externalId,
+            code_hash: request.codeHash,
+            status: request.status,
+            created_at: request.createdAt,
+            expires_at: request.expiresAt,
+            decided_by: request.decidedBy,
+            decided_at: request.decidedAt,
+          })
+          .execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateNameError('join request', request.id, { cause: error });
+        if (isForeignKeyViolation(error)) {
+          const klass = await db
+            .selectFrom('classes')
+            .select('id')
+            .where('id', '=', request.classId)
+            .executeTakeFirst();
+          throw klass
+            ? new UnknownReferenceError('person', request.personId)
+            : new UnknownReferenceError('class', request.classId);
+        }
+        throw error;
+      }
+    },
+    async joinRequest(id) {
+      const row = await db.selectFrom('join_requests').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && joinRequest(row);
+    },
+    async joinRequests(filter = {}) {
+      let q = db.selectFrom('join_requests').selectAll();
+      if (filter.classId !== undefined) q = q.where('class_id', '=', filter.classId);
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+      return (await q.orderBy('created_at').orderBy('id').execute()).map(joinRequest);
+    },
+    async decideJoin(id, decision, decidedBy, now) {
+      const row = await db
+        .updateTable('join_requests')
+        .set({ status: decision, decided_by: decidedBy, decided_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .where('expires_at', '>=', now)
+        .returningAll()
+        .executeTakeFirst();
+      return row && joinRequest(row);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
 
@@ -66,6 +66,18 @@ export function syncRepository(db: Kysely<Database>): SyncRepository {
     },
     async releaseLease(name, holder) {
       await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+    },
+    async liveLeases(prefix, now) {
+      const rows = await db
+        .selectFrom('leases')
+        .selectAll()
+        .where(sql<boolean>`name like ${`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`)
+        .where('expires_at', '>=', now)
+        .orderBy('name')
+        .execute();
+      return rows
+        .filter((r) => r.name.startsWith(prefix))
+        .map((r) => ({ name: r.name, holder: r.holder, expiresAt: Number(r.expires_at) }));
     },
     async getLease(name) {
       const row = await db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
