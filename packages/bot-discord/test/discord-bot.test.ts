@@ -213,6 +213,26 @@ describe('the Discord interactions endpoint', () => {
     expect(env.sim.state.guests.get(await vmOf('bob'))?.status).toBe('stopped');
   });
 
+  it('adds an SSH key given as Discord sends it, one string with spaces (key:"ssh-ed25519 AAAA… me@laptop")', async () => {
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 7)]).toString(
+      'base64',
+    );
+    const options = [
+      { name: 'action', value: 'add' },
+      { name: 'key', value: `ssh-ed25519 ${blob} alice@laptop` },
+    ];
+    calls.length = 0;
+    expect((await interact(slash('ualice-discord', 'myvm', 'sshkey', options, 'tok-key'))).json).toEqual({
+      type: 5,
+      data: { flags: 64 },
+    });
+    await endpoint.idle();
+    const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-key/messages/%40original`)!;
+    expect(String(edit.body.content)).toMatch(/^Added ssh-ed25519 SHA256:\S+\. /);
+    const alice = (await env.services.store.classes.getPersonByUsername('alice'))!;
+    expect((await env.services.store.sshKeys.list(alice.id)).map((k) => k.comment)).toEqual(['alice@laptop']);
+  });
+
   it("answers autocomplete of a VM with the caller's VMs by name, giving their ids", async () => {
     const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
     const { vmid } = (await env.services.store.classes.assignmentsOf(bob.id))[0]!;
