@@ -17,6 +17,7 @@ import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
+import { recordPowerState } from '../inventory/record-power-state.js';
 
 /** One student VM a reset re-creates. */
 export interface ResetVm {
@@ -138,6 +139,7 @@ export async function resetOneVm(
         600_000,
       );
       await deps.store.inventory.update(plan.clusterId, currentVmid, { status: 'resetting' });
+      await deps.store.usage.closeInterval(plan.clusterId, currentVmid, deps.clock.now());
     }
     const source =
       vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
@@ -224,6 +226,7 @@ export async function resetOneVm(
   if (vm.start) {
     const status = await pveResources(api).qemu(node, vmid).status();
     if (status.status !== 'running') await task(await pveResources(api).qemu(node, vmid).start(), 300_000);
+    await recordPowerState(deps.store, { clusterId: plan.clusterId, vmid }, 'running', deps.clock.now());
   }
 }
 
