@@ -58,7 +58,7 @@ export const publishSubcommand = subcommand({
     });
     const summary = await run.done;
     const text = renderFinishedDeployment({ spec: plan }, summary);
-    if (summary.status !== 'done') return { text, data: summary, error: true };
+    if (summary.status !== 'done') return { text, data: summary, error: true, failed: true };
     return { text, data: { plan, summary } };
   },
 });

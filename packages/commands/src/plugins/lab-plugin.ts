@@ -136,6 +136,7 @@ export const labPlugin: CommandPlugin = {
           text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
           data: summary,
           error: summary.status !== 'done',
+          failed: summary.status !== 'done',
         };
       },
     }),
@@ -349,6 +350,7 @@ export const labPlugin: CommandPlugin = {
             .join('\n'),
           data: reports,
           error: reports.some((r) => !r.ok),
+          failed: reports.some((r) => !r.ok),
         };
       },
     }),
