@@ -11,6 +11,7 @@ import {
   type Reply,
 } from '@lab/commands';
 import { SlackProgressMessage, finishSlackProgress } from './slack-progress.js';
+import { boltLogger } from './bolt-logger.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -67,8 +68,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'slack' });
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const boltLog = boltLogger(logger);
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
+    logger: boltLog,
     endpoints: ['/slack/events'],
     processBeforeResponse: false,
     unhandledRequestTimeoutMillis: 2900,
@@ -82,9 +85,17 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         appToken: options.socketModeAppToken,
         socketMode: true,
         signingSecret: options.signingSecret,
+        logger: boltLog,
         ...clientOptions,
       })
-    : new App({ receiver, token: options.botToken, botId: 'B0LAB', botUserId: 'U0LAB', ...clientOptions });
+    : new App({
+        receiver,
+        token: options.botToken,
+        botId: 'B0LAB',
+        botUserId: 'U0LAB',
+        logger: boltLog,
+        ...clientOptions,
+      });
   const { router } = options;
   const running = new RunningCommands((error) => logger.error('command failed', { error }));
   const firstDelivery = async (triggerId: string | undefined): Promise<boolean> => {
