@@ -278,6 +278,23 @@ describe('the Discord interactions endpoint', () => {
     expect(String(edits.at(-1)!.body.content)).toMatch(/^cs101: 1 created, 4 kept, 0 deleted in/);
   });
 
+  it('shows a confirmed /lab rebuild as rebuild progress and ends the message with the rebuild summary', async () => {
+    calls.length = 0;
+    await interact(slash('uteach1-discord', 'lab', 'rebuild', [{ name: 'class', value: 'cs101' }], 'tok-rebuild'));
+    await endpoint.idle();
+    const ask = calls.find((c) => c.method === 'POST' && c.path === `/api/v10/webhooks/${APP}/tok-rebuild`)!;
+    const [confirm] = (ask.body.components as Array<{ components: Array<{ custom_id: string }> }>)[0]!.components;
+    calls.length = 0;
+    expect((await interact(press(confirm!.custom_id, 'uteach1-discord', 'tok-rebuilt'))).json).toEqual({ type: 6 });
+    await endpoint.idle();
+    const edits = calls
+      .filter((c) => c.path === `/api/v10/webhooks/${APP}/tok-rebuilt/messages/%40original`)
+      .map((c) => String(c.body.content));
+    expect(edits.some((t) => /^rebuild cs101 [▓░]+ \d+\/\d+/.test(t))).toBe(true);
+    expect(edits.some((t) => /^reset /.test(t))).toBe(false);
+    expect(edits.at(-1)).toMatch(/^cs101 rebuilt: (cs101-\w+ \(\d+\)(, )?)+ re-created from cs101-base/);
+  });
+
   it('asks before /lab destroy privately with single-use Confirm and Cancel buttons, and destroys once when Confirm is pressed', async () => {
     calls.length = 0;
     await interact(slash('uteach1-discord', 'lab', 'destroy', [{ name: 'class', value: 'cs101' }], 'tok-destroy'));

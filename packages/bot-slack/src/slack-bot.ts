@@ -179,6 +179,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     } else if ((reply.ephemeral || reply.error) && message.isPrivate && !reply.attachments?.length) {
       await message.show(text, { final: true });
     } else if (reply.ephemeral || reply.error) {
+      // A public progress message ends with the outcome, not as a finished bar.
+      if (message.shownPublicly) await message.show(text, { final: true });
       await respond({
         response_type: 'ephemeral',
         text: reply.attachments?.length
@@ -240,6 +242,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
+    // The public progress message (a confirmed rebuild, reset or scale-down) ends with the outcome too.
+    if (progress.message.shownPublicly) await progress.message.show(renderReplyText(reply), { final: true });
     await args.respond({ replace_original: true, text: renderReplyText(reply) });
     await sendFiles(reply, args.userId);
   };

@@ -20,7 +20,7 @@ export function listResetVms(plan: ResetPlan): string[] {
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
   const progress = new DeploymentProgress({
-    label: `reset ${plan.classId}`,
+    label: `${plan.action ?? 'reset'} ${plan.classId}`,
     total: plan.vms.length,
     progress: ctx.progress,
   });

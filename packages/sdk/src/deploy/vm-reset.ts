@@ -39,6 +39,8 @@ export interface ResetPlan {
   requestedBy: string;
   base: BaseVersionCopies;
   vms: ResetVm[];
+  /** The command that asked for it (`/lab rebuild` re-creates every student VM), to name it in progress and summaries. @defaultValue 'reset' */
+  action?: 'reset' | 'rebuild';
 }
 
 /** Whether a stored deployment spec is a reset. */
