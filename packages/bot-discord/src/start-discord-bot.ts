@@ -5,6 +5,7 @@ import { attachDiscordGatewayBot } from './discord-gateway-bot.js';
 import { createDiscordInteractions } from './discord-interactions.js';
 import { createDiscordPersonNotifier } from './discord-person-notifier.js';
 import { finishDiscordProgress } from './finish-discord-progress.js';
+import { routeDiscordLogs } from './discord-logs.js';
 
 /** What {@link startDiscordBot} needs: the command layer, the store (for DMs) and the Discord application's settings. */
 export type StartDiscordBotOptions = {
@@ -36,6 +37,7 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
       intents: [GatewayIntentBits.Guilds],
       ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}),
     });
+    routeDiscordLogs(logger, client.rest, client);
     const bot = attachDiscordGatewayBot({ client, router, logger });
     await client.login(options.token);
     return {
@@ -57,6 +59,7 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
   }
   const rest = new REST(options.apiUrl ? { api: options.apiUrl } : {});
   if (options.token) rest.setToken(options.token);
+  routeDiscordLogs(logger, rest);
   const bot = createDiscordInteractions({
     router,
     publicKey: options.publicKey,

@@ -213,6 +213,26 @@ describe('the Discord interactions endpoint', () => {
     expect(env.sim.state.guests.get(await vmOf('bob'))?.status).toBe('stopped');
   });
 
+  it('adds an SSH key given as Discord sends it, one string with spaces (key:"ssh-ed25519 AAAA… me@laptop")', async () => {
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 7)]).toString(
+      'base64',
+    );
+    const options = [
+      { name: 'action', value: 'add' },
+      { name: 'key', value: `ssh-ed25519 ${blob} alice@laptop` },
+    ];
+    calls.length = 0;
+    expect((await interact(slash('ualice-discord', 'myvm', 'sshkey', options, 'tok-key'))).json).toEqual({
+      type: 5,
+      data: { flags: 64 },
+    });
+    await endpoint.idle();
+    const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-key/messages/%40original`)!;
+    expect(String(edit.body.content)).toMatch(/^Added ssh-ed25519 SHA256:\S+\. /);
+    const alice = (await env.services.store.classes.getPersonByUsername('alice'))!;
+    expect((await env.services.store.sshKeys.list(alice.id)).map((k) => k.comment)).toEqual(['alice@laptop']);
+  });
+
   it("answers autocomplete of a VM with the caller's VMs by name, giving their ids", async () => {
     const bob = (await env.services.store.classes.getPersonByUsername('bob'))!;
     const { vmid } = (await env.services.store.classes.assignmentsOf(bob.id))[0]!;
@@ -256,6 +276,23 @@ describe('the Discord interactions endpoint', () => {
     const edits = calls.filter((c) => c.path.includes('/tok-deploy/'));
     expect(edits.some((e) => /^cs101 [▓░]+ \d\/1/.test(String(e.body.content)))).toBe(true);
     expect(String(edits.at(-1)!.body.content)).toMatch(/^cs101: 1 created, 4 kept, 0 deleted in/);
+  });
+
+  it('shows a confirmed /lab rebuild as rebuild progress and ends the message with the rebuild summary', async () => {
+    calls.length = 0;
+    await interact(slash('uteach1-discord', 'lab', 'rebuild', [{ name: 'class', value: 'cs101' }], 'tok-rebuild'));
+    await endpoint.idle();
+    const ask = calls.find((c) => c.method === 'POST' && c.path === `/api/v10/webhooks/${APP}/tok-rebuild`)!;
+    const [confirm] = (ask.body.components as Array<{ components: Array<{ custom_id: string }> }>)[0]!.components;
+    calls.length = 0;
+    expect((await interact(press(confirm!.custom_id, 'uteach1-discord', 'tok-rebuilt'))).json).toEqual({ type: 6 });
+    await endpoint.idle();
+    const edits = calls
+      .filter((c) => c.path === `/api/v10/webhooks/${APP}/tok-rebuilt/messages/%40original`)
+      .map((c) => String(c.body.content));
+    expect(edits.some((t) => /^rebuild cs101 [▓░]+ \d+\/\d+/.test(t))).toBe(true);
+    expect(edits.some((t) => /^reset /.test(t))).toBe(false);
+    expect(edits.at(-1)).toMatch(/^cs101 rebuilt: (cs101-\w+ \(\d+\)(, )?)+ re-created from cs101-base/);
   });
 
   it('asks before /lab destroy privately with single-use Confirm and Cancel buttons, and destroys once when Confirm is pressed', async () => {

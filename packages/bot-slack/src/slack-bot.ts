@@ -12,6 +12,7 @@ import {
 } from '@lab/commands';
 import { SlackProgressMessage, finishSlackProgress } from './slack-progress.js';
 import { escapeSlackText } from './slack-text.js';
+import { boltLogger } from './bolt-logger.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -68,8 +69,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'slack' });
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const boltLog = boltLogger(logger);
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
+    logger: boltLog,
     endpoints: ['/slack/events'],
     processBeforeResponse: false,
     unhandledRequestTimeoutMillis: 2900,
@@ -83,9 +86,17 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         appToken: options.socketModeAppToken,
         socketMode: true,
         signingSecret: options.signingSecret,
+        logger: boltLog,
         ...clientOptions,
       })
-    : new App({ receiver, token: options.botToken, botId: 'B0LAB', botUserId: 'U0LAB', ...clientOptions });
+    : new App({
+        receiver,
+        token: options.botToken,
+        botId: 'B0LAB',
+        botUserId: 'U0LAB',
+        logger: boltLog,
+        ...clientOptions,
+      });
   const { router } = options;
   const running = new RunningCommands((error) => logger.error('command failed', { error }));
   const firstDelivery = async (triggerId: string | undefined): Promise<boolean> => {
@@ -171,6 +182,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     } else if ((reply.ephemeral || reply.error) && message.isPrivate && !reply.attachments?.length) {
       await message.show(text, { final: true });
     } else if (reply.ephemeral || reply.error) {
+      // A public progress message ends with the outcome, not as a finished bar.
+      if (message.shownPublicly) await message.show(text, { final: true });
       await respond({
         response_type: 'ephemeral',
         text: escapeSlackText(
@@ -234,6 +247,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
+    // The public progress message (a confirmed rebuild, reset or scale-down) ends with the outcome too.
+    if (progress.message.shownPublicly) await progress.message.show(renderReplyText(reply), { final: true });
     await args.respond({ replace_original: true, text: escapeSlackText(renderReplyText(reply)) });
     await sendFiles(reply, args.userId);
   };

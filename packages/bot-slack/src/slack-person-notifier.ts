@@ -1,3 +1,4 @@
+import { boltLogger } from './bolt-logger.js';
 import type { SlackChatApi } from './slack-progress.js';
 import { escapeSlackText } from './slack-text.js';
 import { webApi } from '@slack/bolt';
@@ -56,7 +57,7 @@ export function createSlackTokenNotifier(options: {
   logger?: Logger;
 }): PersonNotifier {
   return createSlackPersonNotifier({
-    client: slackWebClient(options.botToken, options.apiUrl),
+    client: slackWebClient(options.botToken, options.apiUrl, options.logger),
     store: options.store,
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -70,11 +71,19 @@ export function createSlackTokenChatApi(options: {
   botToken: string;
   /** Slack Web API base URL. @defaultValue Slack's */
   apiUrl?: string;
+  logger?: Logger;
 }): SlackChatApi {
-  return slackWebClient(options.botToken, options.apiUrl);
+  return slackWebClient(options.botToken, options.apiUrl, options.logger);
 }
 
-/** Slack's Web API client for a bot token, at `apiUrl` when given (a local fake in tests). */
-function slackWebClient(botToken: string, apiUrl: string | undefined): InstanceType<typeof webApi.WebClient> {
-  return new webApi.WebClient(botToken, apiUrl ? { slackApiUrl: apiUrl } : {});
+/** Slack's Web API client for a bot token, at `apiUrl` when given (a local fake in tests), logging through `logger`. */
+function slackWebClient(
+  botToken: string,
+  apiUrl: string | undefined,
+  logger: Logger | undefined,
+): InstanceType<typeof webApi.WebClient> {
+  return new webApi.WebClient(botToken, {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    ...(logger ? { logger: boltLogger(logger) } : {}),
+  });
 }

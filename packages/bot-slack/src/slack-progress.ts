@@ -30,6 +30,7 @@ export class SlackProgressMessage {
   #viaResponseUrl = false;
   #private = false;
   #responseUrlUses = 0;
+  #shownPublicly = false;
 
   constructor(
     client: SlackChatApi,
@@ -66,6 +67,11 @@ export class SlackProgressMessage {
     return this.#private;
   }
 
+  /** True once something was shown in the channel: the message must then end with the command's outcome. */
+  get shownPublicly(): boolean {
+    return this.#shownPublicly;
+  }
+
   /**
    * Shows `plain` (escaped for Slack here). Progress (`final: false`) may be skipped once the response_url budget is spent;
    * the final text is always sent. Never throws: a message that cannot be shown is logged, since the
@@ -79,6 +85,7 @@ export class SlackProgressMessage {
         if (ts) await this.#client.chat.update({ channel: this.notify.channel as string, ts, text });
         else
           this.notify.ts = (await this.#client.chat.postMessage({ channel: this.notify.channel as string, text })).ts;
+        this.#shownPublicly = true;
         return;
       } catch (error) {
         this.#logger.warn('cannot post in the channel; showing progress through the response_url instead', { error });
@@ -95,6 +102,7 @@ export class SlackProgressMessage {
     this.#responseUrlUses++;
     try {
       await this.#respond(body);
+      if (!this.#private) this.#shownPublicly = true;
     } catch (error) {
       this.#logger.error('cannot show a message through the response_url either', { error });
     }

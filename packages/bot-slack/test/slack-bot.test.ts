@@ -170,6 +170,23 @@ describe('the Slack bot over HTTP', () => {
     expect(vms.filter((a) => a.role === 'student')).toHaveLength(3);
   });
 
+  it('ends the public progress of a confirmed /lab rebuild with its summary, named rebuild, not with a finished bar', async () => {
+    calls.length = 0;
+    await slash('/lab', 'rebuild cs101', ids.teacher);
+    await bot.idle();
+    const id = JSON.stringify(calls[0]!.body.blocks).match(/"value":"([^"]+)"/)![1]!;
+    calls.length = 0;
+    await click('lab_confirm', id, ids.teacher);
+    await bot.idle();
+    const chat = calls.filter((c) => c.path.startsWith('/api/chat.')).map((c) => String(c.body.text));
+    expect(chat[0]).toMatch(/^rebuild cs101 ░+ 0\/2/);
+    expect(chat.some((t) => /^rebuild cs101 ▓+ 2\/2/.test(t))).toBe(true);
+    const summary = /^cs101 rebuilt: cs101-\w+ \(\d+\), cs101-\w+ \(\d+\) re-created from cs101-base/;
+    expect(chat.at(-1)).toMatch(summary);
+    expect(calls.at(-1)!.body).toMatchObject({ replace_original: true });
+    expect(String(calls.at(-1)!.body.text)).toMatch(summary);
+  });
+
   it('sends the .rdp file of /myvm connect to the caller’s DM through the file upload API', async () => {
     await runningWindowsVm(env, 'bob');
     calls.length = 0;

@@ -24,7 +24,9 @@ export async function finishTakenOverDeployment(
       const { finishSlackProgress, createSlackTokenChatApi } = await import('@lab/bot-slack');
       const botToken = config.slack?.botToken;
       const apiUrl = config.slack?.apiUrl;
-      const client = botToken ? createSlackTokenChatApi({ botToken, ...(apiUrl ? { apiUrl } : {}) }) : undefined;
+      const client = botToken
+        ? createSlackTokenChatApi({ botToken, logger, ...(apiUrl ? { apiUrl } : {}) })
+        : undefined;
       return await finishSlackProgress(client, deployment.notify, summary, { logger, text });
     }
     if (platform === 'discord') {

@@ -96,6 +96,12 @@ export interface Reply {
   /** True when the command was refused or failed. */
   error?: boolean;
   /**
+   * With `error`: the command ran and something failed (a deployment the cluster did not finish, a
+   * sync that failed, a Proxmox or store error), rather than refused what was asked. Metrics count
+   * such replies as `error`, every other error reply as `refused`.
+   */
+  failed?: boolean;
+  /**
    * Files that go with the reply (e.g. an `.rdp` connection file). Slack uploads them to the
    * caller's DM, Discord attaches them to the reply, the CLI writes them where `--out` says.
    */

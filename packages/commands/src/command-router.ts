@@ -98,7 +98,12 @@ export interface CommandRecord {
   platform: Platform;
   /** `myvm start`, `lab deploy`; `unknown` for a command or subcommand no plugin has (bounded for metrics labels). */
   command: string;
-  /** `ok`; `refused` before running (unknown user, role, option, rate limit); `error` when the run answered with an error (an ownership check, a PVE failure). */
+  /**
+   * `ok`; `refused` when the lab said no, before running (unknown user, role, option, rate limit) or
+   * while running (an ownership check, a quota or running limit, a reply that asks for something
+   * else); `error` when something failed (a Proxmox or store error, a deployment that did not finish:
+   * `Reply.failed`).
+   */
   outcome: 'ok' | 'refused' | 'error';
   /** From the router receiving it to its final reply (the plugin's run included). */
   durationMs: number;
@@ -178,7 +183,7 @@ export class CommandRouter {
       ephemeral: prepared.ephemeral,
       run: async () => {
         const reply = await prepared.run();
-        finish(reply.error ? 'error' : 'ok');
+        finish(reply.error ? (reply.failed ? 'error' : 'refused') : 'ok');
         return reply;
       },
     };
@@ -316,7 +321,7 @@ export class CommandRouter {
         await audit(actor, isLabError(error) && error.code === 'LAB_NOT_ALLOWED' ? 'denied' : 'failed', {
           error: message,
         });
-        return { text: message, ephemeral: true, error: true };
+        return { text: message, ephemeral: true, error: true, ...(isRefusal(error) ? {} : { failed: true }) };
       }
     };
     return { ephemeral: sub.ephemeral === true, run };

@@ -84,5 +84,5 @@ export function renderFinishedDeployment(deployment: { spec?: unknown }, summary
   if (summary.status !== 'done' || (!isReset(spec) && !isPublish(spec))) return renderDeploymentSummary(summary);
   if (isPublish(spec))
     return `${spec.name} published from ${spec.teacher.name}${spec.snapname ? ` (snapshot ${spec.snapname})` : ''}${spec.replicateTo.length ? `, copied to ${spec.replicateTo.join(', ')}` : ''}. Students keep their VMs; /lab rebuild ${spec.classId} or /myvm reset moves them to it.`;
-  return `${spec.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${spec.base.name}${spec.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`;
+  return `${spec.action === 'rebuild' ? `${spec.classId} rebuilt: ` : ''}${spec.vms.map((v) => `${v.name} (${v.vmid})`).join(', ')} re-created from ${spec.base.name}${spec.vms.some((v) => v.start) ? '; running ones were started again' : ''}.${summary.deleted ? ` ${summary.deleted} copy(ies) of an older template version no VM used any more were deleted.` : ''}`;
 }

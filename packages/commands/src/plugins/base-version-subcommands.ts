@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
@@ -58,7 +59,7 @@ export const publishSubcommand = subcommand({
     });
     const summary = await run.done;
     const text = renderFinishedDeployment({ spec: plan }, summary);
-    if (summary.status !== 'done') return { text, data: summary, error: true };
+    if (summary.status !== 'done') return { text, data: summary, error: true, failed: true };
     return { text, data: { plan, summary } };
   },
 });
@@ -72,11 +73,14 @@ export const rebuildSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'rebuild');
-    const plan = await ctx.services.engine.planReset({
-      classId: o.class,
-      all: true,
-      requestedBy: ctx.caller.person.username,
-    });
+    const plan: ResetPlan = {
+      ...(await ctx.services.engine.planReset({
+        classId: o.class,
+        all: true,
+        requestedBy: ctx.caller.person.username,
+      })),
+      action: 'rebuild',
+    };
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
     if (!ctx.confirmed) {
       return {

@@ -137,6 +137,7 @@ export const labPlugin: CommandPlugin = {
           text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
           data: summary,
           error: summary.status !== 'done',
+          failed: summary.status !== 'done',
         };
       },
     }),
@@ -350,6 +351,7 @@ export const labPlugin: CommandPlugin = {
             .join('\n'),
           data: reports,
           error: reports.some((r) => !r.ok),
+          failed: reports.some((r) => !r.ok),
         };
       },
     }),

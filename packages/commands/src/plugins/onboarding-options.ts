@@ -48,6 +48,14 @@ export function listOf<T extends ZodType>(item: T, description: string) {
     .describe(description);
 }
 
+/**
+ * Text of several words, as the list of its words: the remaining positional words in Slack and CLI
+ * text (`sshkey add ssh-ed25519 AAAA… me@laptop`), or the one string Discord sends, kept whole.
+ */
+export function wordsOf() {
+  return z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string()));
+}
+
 /** The person with this username, or `UnknownPersonError`. */
 export async function personNamed(ctx: CommandContext, username: string): Promise<PersonRecord> {
   const person = await ctx.services.store.classes.getPersonByUsername(username);

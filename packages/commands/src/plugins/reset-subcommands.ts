@@ -20,7 +20,7 @@ export function listResetVms(plan: ResetPlan): string[] {
 export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Reply> {
   const { engine } = ctx.services;
   const progress = new DeploymentProgress({
-    label: `reset ${plan.classId}`,
+    label: `${plan.action ?? 'reset'} ${plan.classId}`,
     total: plan.vms.length,
     progress: ctx.progress,
   });
@@ -35,7 +35,8 @@ export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Re
   });
   const summary = await run.done;
   const text = renderFinishedDeployment({ spec: plan }, summary);
-  return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: summary.status !== 'done' };
+  const failed = summary.status !== 'done';
+  return { text, data: { summary, base: plan.base.name, vms: plan.vms }, error: failed, failed };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { addSshKey, removeSshKey } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
+import { wordsOf } from './onboarding-options.js';
 
 /**
  * `/myvm sshkey add <key>`, `/myvm sshkey list`, `/myvm sshkey remove <n|SHA256:…|comment>`: the
@@ -10,7 +11,7 @@ export const sshkeySubcommand = subcommand({
   description: 'Your SSH public keys for your VMs: add <key>, list, remove <number|fingerprint>',
   options: z.object({
     action: z.enum(['add', 'list', 'remove']).describe('add, list or remove'),
-    key: z.array(z.string()).optional().describe('the public key (one line of your .pub file), or which key to remove'),
+    key: wordsOf().optional().describe('the public key (one line of your .pub file), or which key to remove'),
   }),
   positional: ['action', 'key'],
   role: 'student',

@@ -16,6 +16,7 @@ import { settledGuest, type GuestState } from './guest-state.js';
 import { VmResetError, type ResetDeps } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
+import { recordPowerState } from '../inventory/record-power-state.js';
 
 /** How the teacher VM is copied when it runs: from a snapshot (it keeps running) or after a clean shutdown. */
 export type PublishMode = 'snapshot' | 'shutdown';
@@ -100,8 +101,15 @@ export async function publishItem(
         snapname = plan.snapname;
       } else {
         const status = await pveResources(api).qemu(source.node, source.vmid).status();
-        if (status.status === 'running')
+        if (status.status === 'running') {
           await task(await pveResources(api).qemu(source.node, source.vmid).shutdown({ timeout: 300 }), 400_000);
+          await recordPowerState(
+            deps.store,
+            { clusterId: plan.clusterId, vmid: source.vmid },
+            'stopped',
+            deps.clock.now(),
+          );
+        }
       }
     }
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
@@ -193,6 +201,12 @@ export async function publishItem(
     const status = await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).status();
     if (status.status !== 'running')
       await task(await pveResources(api).qemu(plan.teacher.node, plan.teacher.vmid).start(), 300_000);
+    await recordPowerState(
+      deps.store,
+      { clusterId: plan.clusterId, vmid: plan.teacher.vmid },
+      'running',
+      deps.clock.now(),
+    );
   }
 }
 

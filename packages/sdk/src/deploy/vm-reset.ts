@@ -17,6 +17,7 @@ import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
+import { recordPowerState } from '../inventory/record-power-state.js';
 
 /** One student VM a reset re-creates. */
 export interface ResetVm {
@@ -38,6 +39,8 @@ export interface ResetPlan {
   requestedBy: string;
   base: BaseVersionCopies;
   vms: ResetVm[];
+  /** The command that asked for it (`/lab rebuild` re-creates every student VM), to name it in progress and summaries. @defaultValue 'reset' */
+  action?: 'reset' | 'rebuild';
 }
 
 /** Whether a stored deployment spec is a reset. */
@@ -138,6 +141,7 @@ export async function resetOneVm(
         600_000,
       );
       await deps.store.inventory.update(plan.clusterId, currentVmid, { status: 'resetting' });
+      await deps.store.usage.closeInterval(plan.clusterId, currentVmid, deps.clock.now());
     }
     const source =
       vm.node in plan.base.copies ? { node: vm.node, vmid: plan.base.copies[vm.node]! } : firstCopy(plan.base);
@@ -224,6 +228,7 @@ export async function resetOneVm(
   if (vm.start) {
     const status = await pveResources(api).qemu(node, vmid).status();
     if (status.status !== 'running') await task(await pveResources(api).qemu(node, vmid).start(), 300_000);
+    await recordPowerState(deps.store, { clusterId: plan.clusterId, vmid }, 'running', deps.clock.now());
   }
 }
 

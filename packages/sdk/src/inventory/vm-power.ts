@@ -12,11 +12,12 @@ import { withClassStartLock } from '../schedule/class-start-lock.js';
 import { denialReason, type Viewer } from './viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
+import { recordPowerState } from './record-power-state.js';
 
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
 
-const RESULT_STATUS: Record<PowerAction, string> = {
+const RESULT_STATUS: Record<PowerAction, 'running' | 'stopped'> = {
   start: 'running',
   stop: 'stopped',
   shutdown: 'stopped',
@@ -178,17 +179,7 @@ export class VmPower {
       throw error;
     }
     const status = RESULT_STATUS[action];
-    const stopped = status === 'stopped';
-    await store.inventory.update(clusterId, vmid, {
-      status,
-      node,
-      lastUpdated: this.#clock.now(),
-      ...(stopped ? { ip: null, sshAvailable: false, rdpAvailable: false, uptime: 0 } : {}),
-      ...(action === 'start' || action === 'reboot' ? { ip: row.ip, lastStatusCheck: null } : {}),
-    });
-    // The usage ledger: our own actions open and close running intervals at once (the sync would, later).
-    if (stopped) await store.usage.closeInterval(clusterId, vmid, this.#clock.now());
-    else await store.usage.openInterval(clusterId, vmid, this.#clock.now());
+    await recordPowerState(store, { clusterId, vmid }, status, this.#clock.now(), { node });
     await store.audit.record({
       at: this.#clock.now(),
       actor: viewer.username,
