@@ -87,6 +87,16 @@ describe('lab init', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ configWritten: false, admin: { created: false } });
     expect(readFileSync(join(dir, 'lab.config.json'), 'utf8')).toBe(written);
+    // Another name adds no second admin without a yes on a terminal, and says so.
+    const bob = await init(dir, '--admin', 'bob', '--json');
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(JSON.parse(bob.stdout)).toMatchObject({
+      admin: { username: 'bob', created: false, role: 'none', otherAdmins: ['ada'] },
+    });
+    const bobText = await init(dir, '--admin', 'bob');
+    expect(bobText.stdout).toContain(
+      `! not created the admin 'bob': the store already has the admin ada; lab people add bob --name "…" --role admin adds another admin.`,
+    );
     const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
     expect((await store.classes.listPeople()).map((p) => p.username)).toEqual(['ada']);
     await store.close();
