@@ -261,6 +261,14 @@ export const labPlugin: CommandPlugin = {
           user: ctx.caller.viewer,
           ...(limit !== undefined ? { limit } : {}),
         });
+        if (result.vms.length === 0 && (await ctx.services.store.inventory.count()) === 0)
+          return {
+            text:
+              ctx.caller.platform === 'cli'
+                ? 'The inventory is empty: no sync has read the clusters yet. Run lab sync --once (lab serve also syncs).'
+                : 'The inventory is empty: no sync has read the clusters yet. An admin runs /lab sync.',
+            data: [],
+          };
         const rows = [
           ['VMID', 'NAME', 'NODE', 'STATUS', 'IP'],
           ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? '']),
