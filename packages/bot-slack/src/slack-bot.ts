@@ -229,6 +229,9 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
+    // The question was the asker's alone; a public outcome (a destroy, a scale-down) is the channel's too.
+    if (!reply.ephemeral && !reply.error && !progress.message.isPrivate)
+      await progress.message.show(renderReplyText(reply), { final: true });
     await args.respond({ replace_original: true, text: renderReplyText(reply) });
     await sendFiles(reply, args.userId);
   };
