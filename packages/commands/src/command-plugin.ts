@@ -45,6 +45,11 @@ export interface LabServices {
    * reached from browsers (`console.publicUrl`); without it the command says an admin must set it.
    */
   console?: { grants: ConsoleGrants; publicUrl?: string };
+  /**
+   * The lab-wide time zone (`timezone` in lab.config.json): the default of `/lab schedule add` and
+   * the zone of times of a class without a schedule. @defaultValue UTC
+   */
+  timezone?: string;
 }
 
 /** The caller, resolved from their platform identity. */

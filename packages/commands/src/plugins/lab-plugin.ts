@@ -214,7 +214,7 @@ export const labPlugin: CommandPlugin = {
           })),
         );
         const resets = (await resetsUnderWay(store)).filter((r) => r.classId === o.class);
-        const timezone = classTimeZone(schedules);
+        const timezone = classTimeZone(schedules, ctx.services.timezone);
         const local = (ms: number): string => formatLocalTime(ms, timezone);
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
