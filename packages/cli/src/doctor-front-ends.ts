@@ -42,7 +42,11 @@ function checkSlack(slack: NonNullable<LabConfig['slack']>): DoctorCheck {
   }
   return problems.length
     ? { subject, status: 'fail', detail: `${mode}: ${problems.join('; ')}`, fix }
-    : { subject, status: 'ok', detail: `${mode}: bot token, signing secret${slack.socketMode ? ', app token' : ''} set` };
+    : {
+        subject,
+        status: 'ok',
+        detail: `${mode}: bot token, signing secret${slack.socketMode ? ', app token' : ''} set`,
+      };
 }
 
 function checkDiscord(discord: NonNullable<LabConfig['discord']>): DoctorCheck {
@@ -77,7 +81,11 @@ function checkDiscord(discord: NonNullable<LabConfig['discord']>): DoctorCheck {
         };
   return problems.length
     ? { subject, status: 'fail', detail: `${mode}: ${problems.join('; ')}`, fix }
-    : { subject, status: 'ok', detail: `${mode}: application id, ${discord.mode === 'http' ? 'public key, ' : ''}bot token set` };
+    : {
+        subject,
+        status: 'ok',
+        detail: `${mode}: application id, ${discord.mode === 'http' ? 'public key, ' : ''}bot token set`,
+      };
 }
 
 function checkConsoleUrl(publicUrl: string): DoctorCheck {

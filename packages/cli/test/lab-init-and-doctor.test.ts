@@ -174,7 +174,9 @@ describe('lab doctor', () => {
     expect(bad.stdout).toMatch(
       /^✗ slack +HTTP \(\/slack\/events\): the bot token does not start with xoxb-; the signing secret is not 32 hexadecimal characters$/m,
     );
-    expect(bad.stdout).toMatch(/^✗ discord +HTTP interactions: the application id is not a Discord id; no public key$/m);
+    expect(bad.stdout).toMatch(
+      /^✗ discord +HTTP interactions: the application id is not a Discord id; no public key$/m,
+    );
     expect(bad.stdout).toMatch(
       /^✗ console +console\.publicUrl http:\/\/lab\.school\.example is plain HTTP: console links and their sessions would cross the network in clear text$/m,
     );

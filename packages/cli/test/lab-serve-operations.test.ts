@@ -267,7 +267,10 @@ describe('readiness', () => {
     await store.sync.saveState(state('lab2', 1_030_000));
     await store.sync.acquireLease('sync-leader', 'other-process', 90_000, 1_000_000);
     await store.sync.acquireLease('class-scheduler', 'my-scheduler', 90_000, 1_000_000);
-    const r = await checkReadiness({ ...base(store, 1_050_000), leaseHolderIds: { 'class-scheduler': 'my-scheduler' } });
+    const r = await checkReadiness({
+      ...base(store, 1_050_000),
+      leaseHolderIds: { 'class-scheduler': 'my-scheduler' },
+    });
     expect(r).toMatchObject({
       ready: true,
       store: { ok: true },

@@ -55,8 +55,8 @@ describe("the README's commands, run in a checkout", () => {
   });
 
   it('name every file they redirect output to in that list', () => {
-    const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-    const targets = [...shell.matchAll(/(?:^|\s)>\s*([\w./-]+)/gm)].map((m) => m[1]).filter((t) => !t.startsWith('/'));
+    const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).join('\n');
+    const targets = [...shell.matchAll(/(?:^|\s)>\s*([\w./-]+)/gm)].map((m) => m[1]!).filter((t) => !t.startsWith('/'));
     expect(targets).toEqual(['token']);
   });
 });

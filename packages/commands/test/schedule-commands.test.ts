@@ -369,7 +369,8 @@ describe('/lab schedule and the lab-wide time zone', () => {
       );
     } finally {
       services.timezone = undefined;
-      for (const s of await services.store.schedules.list('cs101')) await services.store.schedules.remove('cs101', s.id);
+      for (const s of await services.store.schedules.list('cs101'))
+        await services.store.schedules.remove('cs101', s.id);
     }
   });
 });

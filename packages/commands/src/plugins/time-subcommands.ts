@@ -109,7 +109,9 @@ export const labUsageSubcommand = subcommand({
       text: [
         `${o.class} usage outside sessions:`,
         ...(lines.length ? lines : ['(no students)']),
-        ...(next ? [`Next session: ${formatLocalTime(next.start, classTimeZone(schedules, ctx.services.timezone))}.`] : []),
+        ...(next
+          ? [`Next session: ${formatLocalTime(next.start, classTimeZone(schedules, ctx.services.timezone))}.`]
+          : []),
       ].join('\n'),
       data: rows.map((r) => ({ ...r, username: names.get(r.personId) ?? null })),
     };

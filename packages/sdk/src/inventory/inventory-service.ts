@@ -149,9 +149,7 @@ export class InventoryService {
     // A row is fresh only while its cluster answers the sync by the rule /readyz uses: after failed
     // syncs past that limit its rows are what the cluster said last, however recently they changed.
     const answering = new Set(
-      states
-        .filter((s) => clusterReadiness(s, now, this.#clusterMaxAgeMs).ok)
-        .map((s) => s.clusterId),
+      states.filter((s) => clusterReadiness(s, now, this.#clusterMaxAgeMs).ok).map((s) => s.clusterId),
     );
     return {
       total: all.length,
