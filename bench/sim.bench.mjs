@@ -1,20 +1,26 @@
 // pve-sim at scale and its time model: /cluster/resources latency with 10,000 VMs, and whether a
-// time-scaled full clone keeps the duration ratios of the unscaled model.
+// time-scaled full clone keeps the duration ratios of the unscaled model. `BENCH_QUICK=1`: the
+// `school` scenario, 10 calls, and the clones at time scales ×1000 and ×200.
 import { Agent, request } from 'undici';
 import { startPveSim } from '@lab/pve-sim';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const SCENARIO = QUICK ? 'school' : 'large';
+const CALLS = QUICK ? 10 : 30;
+const [FAST_SCALE, SLOW_SCALE] = QUICK ? [1000, 200] : [100, 20];
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function timeResources() {
-  const sim = await startPveSim({ scenario: 'large' });
+  const sim = await startPveSim({ scenario: SCENARIO });
   const dispatcher = new Agent({ connect: { ca: sim.ca } });
   const headers = { authorization: `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}` };
   const samples = [];
   const ttfb = [];
   let vms = 0;
-  for (let i = 0; i < 35; i++) {
+  for (let i = 0; i < CALLS + 5; i++) {
     const t0 = performance.now();
     const res = await request(`${sim.url}/api2/json/cluster/resources?type=vm`, { headers, dispatcher });
     const headersAt = performance.now();
@@ -51,17 +57,17 @@ async function cloneSeconds(timeScale, vmid) {
 
 const resources = await timeResources();
 console.log(
-  `/cluster/resources?type=vm with ${resources.vms} VMs: p50 ${resources.p50.toFixed(1)} ms, p99 ${resources.p99.toFixed(1)} ms (over HTTPS incl. client JSON parse, 30 calls after 5 warm-up); simulator's share (time to first byte): p50 ${resources.ttfbP50.toFixed(1)} ms, p99 ${resources.ttfbP99.toFixed(1)} ms`,
+  `/cluster/resources?type=vm with ${resources.vms} VMs: p50 ${resources.p50.toFixed(1)} ms, p99 ${resources.p99.toFixed(1)} ms (over HTTPS incl. client JSON parse, ${CALLS} calls after 5 warm-up); simulator's share (time to first byte): p50 ${resources.ttfbP50.toFixed(1)} ms, p99 ${resources.ttfbP99.toFixed(1)} ms`,
 );
 // 9002: 16 GiB on nfs-shared (250 MB/s); 9001: 64 GiB + EFI disk on local-lvm (400 MB/s).
-const small100 = await cloneSeconds(100, 9002);
-const big100 = await cloneSeconds(100, 9001);
-const small20 = await cloneSeconds(20, 9002);
+const small100 = await cloneSeconds(FAST_SCALE, 9002);
+const big100 = await cloneSeconds(FAST_SCALE, 9001);
+const small20 = await cloneSeconds(SLOW_SCALE, 9002);
 console.log(
-  `full clone, simulated seconds at timeScale 100: 16 GiB ${small100.toFixed(1)} s, 64 GiB ${big100.toFixed(1)} s (ratio ${(big100 / small100).toFixed(3)}; model ${((64 * 1024) / 400 / ((16 * 1024) / 250)).toFixed(3)})`,
+  `full clone, simulated seconds at timeScale ${FAST_SCALE}: 16 GiB ${small100.toFixed(1)} s, 64 GiB ${big100.toFixed(1)} s (ratio ${(big100 / small100).toFixed(3)}; model ${((64 * 1024) / 400 / ((16 * 1024) / 250)).toFixed(3)})`,
 );
 console.log(
-  `same 16 GiB clone at timeScale 20: ${small20.toFixed(1)} s (drift vs timeScale 100: ${((small100 / small20 - 1) * 100).toFixed(1)} %)`,
+  `same 16 GiB clone at timeScale ${SLOW_SCALE}: ${small20.toFixed(1)} s (drift vs timeScale ${FAST_SCALE}: ${((small100 / small20 - 1) * 100).toFixed(1)} %)`,
 );
 console.log(
   JSON.stringify({

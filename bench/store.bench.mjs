@@ -1,15 +1,17 @@
 // Store figures on each engine: upsert of 10,000 inventory rows (one sync's worth), the same
 // upsert again (a re-sync that updates every row), and p50/p99 of "the VMs of this user"; on
-// SQLite also at 100,000 rows (a large school's ten clusters).
+// SQLite also at 100,000 rows (a large school's ten clusters). `BENCH_QUICK=1`: 1,000 and 5,000
+// rows, 200 queries.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openStore } from '@lab/proxmox-store';
 
-const ROWS = 10_000;
-const LARGE_ROWS = 100_000;
-const QUERIES = 2_000;
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROWS = QUICK ? 1_000 : 10_000;
+const LARGE_ROWS = QUICK ? 5_000 : 100_000;
+const QUERIES = QUICK ? 200 : 2_000;
 const pgUrl = process.env.LAB_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const row = (vmid, now) => ({
@@ -38,10 +40,10 @@ const row = (vmid, now) => ({
 });
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function measure(engine, url, ROWS = 10_000) {
-  const PEOPLE = (ROWS * 3) / 10; // each owns 3 VMs; a tenth of the VMs belong to nobody
+async function measure(engine, url, rowCount = ROWS) {
+  const PEOPLE = (rowCount * 3) / 10; // each owns 3 VMs; a tenth of the VMs belong to nobody
   const store = await openStore(url);
-  const rows = Array.from({ length: ROWS }, (_, i) => row(10_000 + i, Date.now()));
+  const rows = Array.from({ length: rowCount }, (_, i) => row(10_000 + i, Date.now()));
   let t = performance.now();
   await store.inventory.upsertMany(rows);
   const upsertMs = performance.now() - t;
@@ -83,12 +85,12 @@ async function measure(engine, url, ROWS = 10_000) {
     throw new Error(`expected 3 VMs per user, found ${found / (QUERIES + 100)} on average`);
   const result = { upsertMs, resyncMs, p50: pct(samples, 50), p99: pct(samples, 99) };
   console.log(
-    `${engine.padEnd(8)} upsert ${ROWS} rows: ${upsertMs.toFixed(0)} ms, re-sync update of all: ${resyncMs.toFixed(0)} ms, "VMs of this user" p50 ${result.p50.toFixed(3)} ms p99 ${result.p99.toFixed(3)} ms`,
+    `${engine.padEnd(8)} upsert ${rowCount} rows: ${upsertMs.toFixed(0)} ms, re-sync update of all: ${resyncMs.toFixed(0)} ms, "VMs of this user" p50 ${result.p50.toFixed(3)} ms p99 ${result.p99.toFixed(3)} ms`,
   );
   return result;
 }
 
-const out = { bench: 'store', rows: ROWS };
+const out = { bench: 'store', rows: ROWS, large_rows: LARGE_ROWS };
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-'));
 const sqlite = await measure('sqlite', `sqlite:${join(dir, 'bench.db')}`);
 const large = await measure('sqlite', `sqlite:${join(dir, 'bench-100k.db')}`, LARGE_ROWS);

@@ -5,25 +5,27 @@
 // steady phase the class scheduler ticks (schedules, idle policy and quotas on 20 classes) through
 // its own clients, so every PVE request it sends is counted apart. `naive_full_sync_requests` is
 // what a per-node, per-VM walk (the seeds' approach) sends for the same sync: see bench/README.md.
-// `BENCH_SYNC_CLUSTERS` and `BENCH_SYNC_VMS_PER_CLUSTER` shrink it for a quick look.
+// `BENCH_SYNC_CLUSTERS`, `BENCH_SYNC_VMS_PER_CLUSTER` and `BENCH_SYNC_CLASS_SIZE` shrink it for a
+// quick look; `BENCH_QUICK=1` picks small ones (2 clusters of 1,000 VMs, classes of 5).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ClassScheduler,
-  InventoryService,
-  ProxmoxClient,
-  SyncEngine,
-  createTcpPortProbe,
-  localDate,
-} from '@lab/proxmox-sdk';
+import { ClassScheduler, InventoryService, ProxmoxClient, SyncEngine, createTcpPortProbe } from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 
-const CLUSTERS = Number(process.env.BENCH_SYNC_CLUSTERS ?? 10);
-const PER_CLUSTER = Number(process.env.BENCH_SYNC_VMS_PER_CLUSTER ?? 10_000);
+const QUICK = process.env.BENCH_QUICK === '1';
+const CLUSTERS = Number(process.env.BENCH_SYNC_CLUSTERS ?? (QUICK ? 2 : 10));
+const PER_CLUSTER = Number(process.env.BENCH_SYNC_VMS_PER_CLUSTER ?? (QUICK ? 1_000 : 10_000));
+const CLASS_SIZE = Number(process.env.BENCH_SYNC_CLASS_SIZE ?? (QUICK ? 5 : 30));
+const READERS = Math.min(1000, Math.floor((CLUSTERS * PER_CLUSTER) / 3)); // students owning 3 VMs each
 const mb = (bytes) => Math.round(bytes / 1024 ** 2);
+/** The local date (`YYYY-MM-DD`) of `at` in `timeZone`, as a one-off schedule names its day. */
+const localDate = (at, timeZone) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(at),
+  );
 
 // Resident memory of this (the syncing) process: sampled, and the kernel's peak at the end.
 let rssPeak = 0;
@@ -91,7 +93,7 @@ const total = await store.inventory.count();
 const rows = (await store.inventory.list()).sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
 const running = rows.filter((r) => r.status === 'running').length;
 
-// The scheduler's classes: 20 × 30 students on running VMs with the highest VMIDs of each cluster
+// The scheduler's classes: 20 × CLASS_SIZE students on running VMs with the highest VMIDs of each cluster
 // (the 1 % change below touches the lowest). Classes 0–9 are in a session now (their VMs
 // already run), 10–19 have a session next week; 5–14 have an idle policy, 15–19 a quota.
 const utcHour = new Date().getUTCHours();
@@ -107,8 +109,10 @@ await store.transaction(async (tx) => {
   for (let c = 0; c < 20; c++) {
     const classId = `class${c}`;
     await tx.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: null }, Date.now());
-    for (let j = 0; j < 30; j++) {
-      const vm = pool[(c * 30 + j) % ids.length].shift();
+    for (let j = 0; j < CLASS_SIZE; j++) {
+      const vm = pool[(c * CLASS_SIZE + j) % ids.length].shift();
+      if (!vm)
+        throw new Error(`not enough running VMs for 20 classes of ${CLASS_SIZE}: raise BENCH_SYNC_VMS_PER_CLUSTER`);
       const person = await tx.classes.createPerson(
         { username: `${classId}-s${j}`, displayName: `${classId} S${j}`, role: 'student' },
         Date.now(),
@@ -175,12 +179,12 @@ const actionsTaken = tickActions.filter((a) => a.outcome !== 'already');
 sample();
 const rssAfterSteady = process.memoryUsage().rss;
 
-// Reads: "the VMs of this user" for 1,000 students owning 3 VMs each (read after the steady phase).
+// Reads: "the VMs of this user" for READERS students (1,000 at full size) owning 3 VMs each (read after the steady phase).
 const inventory = new InventoryService({ store, clusterIds: clusters.ids, sync: engine });
 const people = [];
 const readRows = await store.inventory.list();
 await store.transaction(async (tx) => {
-  for (let p = 0; p < 1000; p++) {
+  for (let p = 0; p < READERS; p++) {
     const person = await tx.classes.createPerson(
       { username: `s${p}`, displayName: `S${p}`, role: 'student' },
       Date.now(),

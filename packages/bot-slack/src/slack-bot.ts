@@ -247,8 +247,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (prepared.ephemeral) progress.message.makePrivate({ replaceOriginal: true });
     const reply = await prepared.run();
     await progress.flush();
-    // The public progress message (a confirmed rebuild, reset or scale-down) ends with the outcome too.
-    if (progress.message.shownPublicly) await progress.message.show(renderReplyText(reply), { final: true });
+    // A public progress message (a confirmed rebuild, reset or scale-down) ends with the outcome, and a public
+    // outcome asked for privately (a destroy) is the channel's too.
+    if (progress.message.shownPublicly || (!reply.ephemeral && !reply.error && !progress.message.isPrivate))
+      await progress.message.show(renderReplyText(reply), { final: true });
     await args.respond({ replace_original: true, text: escapeSlackText(renderReplyText(reply)) });
     await sendFiles(reply, args.userId);
   };

@@ -300,9 +300,14 @@ describe('the Slack bot over HTTP', () => {
     const triggerId = 'confirm.trigger.1';
     expect((await click('lab_confirm', confirm!.value, ids.teacher, triggerId)).status).toBe(200);
     await bot.idle();
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.body).toMatchObject({ replace_original: true });
-    expect(String(calls[0]!.body.text)).toMatch(/^cs101: \d+ VMs destroyed\.$/);
+    // The outcome replaces the asker's question and is posted in the channel, for the class to see.
+    expect(calls.map((c) => c.path.replace(/^\/respond\/.*/, '/respond'))).toEqual([
+      '/api/chat.postMessage',
+      '/respond',
+    ]);
+    expect(calls[0]!.body).toMatchObject({ channel: 'C0CLASS' });
+    expect(calls[1]!.body).toMatchObject({ replace_original: true });
+    for (const call of calls) expect(String(call.body.text)).toMatch(/^cs101: \d+ VMs destroyed\.$/);
     expect(await env.services.store.classes.assignmentsOfClass('cs101')).toEqual([]);
 
     await env.services.engine.deploy({ classId: 'cs101', count: 0, template: 'ubuntu' });

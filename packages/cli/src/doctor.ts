@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Clusters, isLabError, type ClusterConfig } from '@lab/proxmox-sdk';
 import { createMigrator, openStore, parseStoreUrl, redactStoreUrl } from '@lab/proxmox-store';
+import { checkFrontEnds } from './doctor-front-ends.js';
 import { loadLabConfig, type LabConfig } from './lab-config.js';
 
 /** One line of the checklist. */
@@ -110,7 +111,8 @@ export function missingPrivileges(
 
 /**
  * Checks an installation end to end: the configuration, the store (reachable, migrated), and per
- * cluster its TLS trust, reachability and PVE version, and the token's privileges. Never throws:
+ * cluster its TLS trust, reachability and PVE version, and the token's privileges; then the Slack and
+ * Discord settings and `console.publicUrl` that are configured. Never throws:
  * every problem is a failed check that says what to do.
  */
 export async function runDoctor(configPath?: string): Promise<DoctorReport> {
@@ -132,6 +134,7 @@ export async function runDoctor(configPath?: string): Promise<DoctorReport> {
   checks.push(await checkStore(config.store));
   for (const [index, cluster] of config.clusters.entries())
     checks.push(...(await checkCluster(cluster, index, { console: Boolean(config.console?.publicUrl) })));
+  checks.push(...checkFrontEnds(config));
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
 }
 

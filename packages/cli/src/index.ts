@@ -13,7 +13,13 @@ export {
   type PrivilegeRequirement,
 } from './doctor.js';
 export { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
-export { LabMetrics, SYNC_LEADER_LEASE, type MetricsSources } from './ops/lab-metrics.js';
+export {
+  CLASS_SCHEDULER_LEASE,
+  LabMetrics,
+  PROCESS_LEASES,
+  SYNC_LEADER_LEASE,
+  type MetricsSources,
+} from './ops/lab-metrics.js';
 export {
   OPS_PATHS,
   checkReadiness,

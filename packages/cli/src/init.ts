@@ -31,7 +31,12 @@ export interface InitReport {
   cluster: { id: string; url: string; version: string };
   trust: { fingerprint: string } | { caFile: string };
   store: string;
-  admin: { username: string; created: boolean; role: string };
+  /**
+   * The admin `--admin` (default: the OS user) names. When the store already has other admins it is
+   * created only if the operator says yes on a terminal; otherwise `created` is false, `role` is
+   * `none` and `otherAdmins` names the admins the store has.
+   */
+  admin: { username: string; created: boolean; role: string; otherAdmins?: string[] };
 }
 
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -87,7 +92,8 @@ export function peerFingerprint(origin: URL, timeoutMs = 10_000): Promise<string
  * `LAB_CLUSTER_<ID>_TOKEN_SECRET`), pins the node certificate the operator confirmed (or trusts a
  * CA), checks the token with one `GET /version`, creates and migrates the store and creates the
  * first admin. Safe to run again: an identical configuration is left alone, a different one is
- * replaced only with `--force` or the operator's yes, and an existing admin is kept.
+ * replaced only with `--force` or the operator's yes, and an existing admin is kept. A second admin
+ * is never added silently: with admins already in the store, a new name needs a yes on a terminal.
  */
 export async function runInit(options: InitOptions, print: (text: string) => void): Promise<InitReport> {
   const canAsk = interactive() && !options.yes && !options.json;
@@ -238,11 +244,22 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
         `'${adminName}' is not a lab username (lower-case letters, digits, dots, dashes, underscores); pass --admin <username>.`,
       );
     let admin = await store.classes.getPersonByUsername(adminName);
-    const created = !admin;
-    admin ??= await store.classes.createPerson(
-      { username: adminName, displayName: adminName, role: 'admin' },
-      Date.now(),
-    );
+    const otherAdmins = admin
+      ? []
+      : (await store.classes.listPeople()).filter((p) => p.role === 'admin').map((p) => p.username);
+    const addAnother =
+      !admin &&
+      otherAdmins.length > 0 &&
+      canAsk &&
+      (await confirm(
+        `The store already has the admin${otherAdmins.length > 1 ? 's' : ''} ${otherAdmins.join(', ')}. Add '${adminName}' as another admin?`,
+      ));
+    const created = !admin && (otherAdmins.length === 0 || addAnother);
+    if (created)
+      admin = await store.classes.createPerson(
+        { username: adminName, displayName: adminName, role: 'admin' },
+        Date.now(),
+      );
     await store.audit.record({
       at: Date.now(),
       actor: `cli:${operatorName()}`,
@@ -254,16 +271,19 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
         url: origin.origin,
         admin: adminName,
         adminCreated: created,
+        ...(otherAdmins.length ? { otherAdmins } : {}),
         configWritten: written,
       },
     });
     say(`✓ store ${redactStoreUrl(checked.data.store)} is at the latest schema`);
     say(
-      created
-        ? `✓ created the admin '${adminName}'`
-        : admin.role === 'admin'
-          ? `✓ the admin '${adminName}' already exists`
-          : `! '${adminName}' already exists as a ${admin.role}; not changed`,
+      !admin
+        ? `! not created the admin '${adminName}': the store already has the admin${otherAdmins.length > 1 ? 's' : ''} ${otherAdmins.join(', ')}; lab people add ${adminName} --name "…" --role admin adds another admin.`
+        : created
+          ? `✓ created the admin '${adminName}'${otherAdmins.length ? ` beside ${otherAdmins.join(', ')}` : ''}`
+          : admin.role === 'admin'
+            ? `✓ the admin '${adminName}' already exists`
+            : `! '${adminName}' already exists as a ${admin.role}; not changed`,
     );
     say('Next: lab doctor');
     const report: InitReport = {
@@ -272,7 +292,12 @@ export async function runInit(options: InitOptions, print: (text: string) => voi
       cluster: { id: clusterId, url: origin.origin, version },
       trust,
       store: redactStoreUrl(checked.data.store),
-      admin: { username: adminName, created, role: admin.role },
+      admin: {
+        username: adminName,
+        created,
+        role: admin?.role ?? 'none',
+        ...(otherAdmins.length ? { otherAdmins } : {}),
+      },
     };
     if (options.json) print(JSON.stringify(report));
     return report;

@@ -3,6 +3,16 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
 
+/** True for a time zone name `Intl` knows (`Europe/Berlin`, `UTC`). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `lab.config.json`, validated; errors name the key to fix. */
 export const labConfigSchema = z
   .object({
@@ -25,6 +35,10 @@ export const labConfigSchema = z
       .strict()
       .default({}),
     cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'not a time zone name; use an IANA name such as Europe/Berlin')
+      .default('UTC'),
     slack: z
       .object({
         signingSecret: z.string().optional(),

@@ -43,6 +43,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     logger,
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
+    timezone: config.timezone,
     ...(config.console
       ? {
           console: {

@@ -4,7 +4,7 @@ import type { StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
 import { chatNotifier } from './chat-notifier.js';
-import { LabMetrics } from './ops/lab-metrics.js';
+import { CLASS_SCHEDULER_LEASE, LabMetrics } from './ops/lab-metrics.js';
 import { createOpsEndpoints } from './ops/ops-endpoints.js';
 import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
 import { openPveWebSocket } from './console/pve-vnc-socket.js';
@@ -50,10 +50,12 @@ export async function serveBot(
   const frontEnd = await startFrontEnd(runtime, kind);
   const metrics = options.metrics ?? new LabMetrics();
   const holderId = services.sync?.holderId;
+  const leaseHolderIds = services.scheduler ? { [CLASS_SCHEDULER_LEASE]: services.scheduler.holderId } : {};
   metrics.bind({
     store: runtime.store,
     syncStats: () => services.inventory.syncStats(),
     ...(holderId ? { holderId } : {}),
+    leaseHolderIds,
   });
   const ops = createOpsEndpoints({
     metrics,
@@ -63,6 +65,7 @@ export async function serveBot(
       syncEnabled: config.sync.enabled,
       clusterMaxAgeMs: readinessMaxAgeMs(config),
       ...(holderId ? { holderId } : {}),
+      leaseHolderIds,
     },
     onError: (path, error) => runtime.logger.error('operations endpoint failed', { path, error }),
   });

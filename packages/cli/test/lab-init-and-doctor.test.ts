@@ -87,6 +87,16 @@ describe('lab init', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ configWritten: false, admin: { created: false } });
     expect(readFileSync(join(dir, 'lab.config.json'), 'utf8')).toBe(written);
+    // Another name adds no second admin without a yes on a terminal, and says so.
+    const bob = await init(dir, '--admin', 'bob', '--json');
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(JSON.parse(bob.stdout)).toMatchObject({
+      admin: { username: 'bob', created: false, role: 'none', otherAdmins: ['ada'] },
+    });
+    const bobText = await init(dir, '--admin', 'bob');
+    expect(bobText.stdout).toContain(
+      `! not created the admin 'bob': the store already has the admin ada; lab people add bob --name "…" --role admin adds another admin.`,
+    );
     const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
     expect((await store.classes.listPeople()).map((p) => p.username)).toEqual(['ada']);
     await store.close();
@@ -146,6 +156,41 @@ describe('lab init', () => {
 });
 
 describe('lab doctor', () => {
+  it('checks the Slack and Discord settings and refuses a plain-HTTP console.publicUrl', async () => {
+    const dir = freshDir();
+    expect((await init(dir, '--yes')).code).toBe(0);
+    const file = join(dir, 'lab.config.json');
+    const base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const doctorWith = async (extra: Record<string, unknown>) => {
+      writeFileSync(file, JSON.stringify({ ...base, ...extra }));
+      return runLab(['doctor'], { cwd: dir });
+    };
+    const bad = await doctorWith({
+      slack: { botToken: 'xapp-wrong', signingSecret: 'not-a-secret' },
+      discord: { mode: 'http', applicationId: 'my-app' },
+      console: { publicUrl: 'http://lab.school.example' },
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(
+      /^✗ slack +HTTP \(\/slack\/events\): the bot token does not start with xoxb-; the signing secret is not 32 hexadecimal characters$/m,
+    );
+    expect(bad.stdout).toMatch(
+      /^✗ discord +HTTP interactions: the application id is not a Discord id; no public key$/m,
+    );
+    expect(bad.stdout).toMatch(
+      /^✗ console +console\.publicUrl http:\/\/lab\.school\.example is plain HTTP: console links and their sessions would cross the network in clear text$/m,
+    );
+    const good = await doctorWith({
+      slack: { botToken: 'xoxb-1-2-abc', signingSecret: 'a'.repeat(32) },
+      discord: { mode: 'http', applicationId: '123456789012345678', publicKey: 'b'.repeat(64), token: 'bot-token' },
+      console: { publicUrl: 'https://lab.school.example' },
+    });
+    expect(good.code, good.stdout).toBe(0);
+    expect(good.stdout).toMatch(/^✓ slack +HTTP \(\/slack\/events\): bot token, signing secret set$/m);
+    expect(good.stdout).toMatch(/^✓ discord +HTTP interactions: application id, public key, bot token set$/m);
+    expect(good.stdout).toMatch(/^✓ console +links are served at https:\/\/lab\.school\.example\/console\/…$/m);
+  });
+
   it('fails a certificate that is not the pinned one, and says how to re-pin', async () => {
     const dir = freshDir();
     expect((await init(dir, '--yes')).code).toBe(0);

@@ -128,16 +128,23 @@ describe('lab serve operations endpoints', () => {
       expect(health.status).toBe(200);
       expect(JSON.parse(health.body)).toEqual({ status: 'ok' });
 
+      type Holding = { name: string; holder: string | null; heldByThisProcess: boolean };
       const ready = await eventually(async () => {
         const r = await get(`${url}/readyz`);
-        return r.status === 200 ? r : undefined;
-      }, 'the first sync');
+        if (r.status !== 200) return undefined;
+        const { leases } = JSON.parse(r.body) as { leases: Holding[] };
+        return leases.every((l) => l.heldByThisProcess) ? r : undefined;
+      }, 'the first sync, and the scheduler lease');
       const readiness = JSON.parse(ready.body) as {
         ready: boolean;
         store: { ok: boolean };
         clusters: Array<{ clusterId: string; ok: boolean }>;
-        lease: { holder: string | null; heldByThisProcess: boolean };
+        lease: Holding;
+        leases: Holding[];
       };
+      // Who syncs and who sends the DMs (the class scheduler): each lease with its holder, host:pid:….
+      expect(readiness.leases.map((l) => l.name)).toEqual(['sync-leader', 'class-scheduler']);
+      for (const l of readiness.leases) expect(l.holder).toMatch(new RegExp(`:${child.pid}:`));
       expect(readiness).toMatchObject({ ready: true, store: { ok: true }, clusters: [{ clusterId: 'lab', ok: true }] });
       expect(readiness.lease.holder).toEqual(expect.any(String));
       expect(readiness.lease.heldByThisProcess).toBe(true);
@@ -181,6 +188,10 @@ describe('lab serve operations endpoints', () => {
         new RegExp(`^lab_lease_holder\\{lease="sync-leader",holder="${readiness.lease.holder}"\\} 1$`, 'm'),
       );
       expect(text).toMatch(/^lab_lease_held\{lease="sync-leader"\} 1$/m);
+      expect(text).toMatch(
+        new RegExp(`^lab_lease_holder\\{lease="class-scheduler",holder="${readiness.leases[1]!.holder}"\\} 1$`, 'm'),
+      );
+      expect(text).toMatch(/^lab_lease_held\{lease="class-scheduler"\} 1$/m);
       expect(text).toMatch(/^lab_sync_consecutive_errors\{cluster="lab"\} 0$/m);
       expect(text).toMatch(/^lab_process_resident_memory_bytes \d+/m);
     } finally {
@@ -255,12 +266,20 @@ describe('readiness', () => {
     await store.sync.saveState(state('lab1', 1_000_000));
     await store.sync.saveState(state('lab2', 1_030_000));
     await store.sync.acquireLease('sync-leader', 'other-process', 90_000, 1_000_000);
-    const r = await checkReadiness(base(store, 1_050_000));
+    await store.sync.acquireLease('class-scheduler', 'my-scheduler', 90_000, 1_000_000);
+    const r = await checkReadiness({
+      ...base(store, 1_050_000),
+      leaseHolderIds: { 'class-scheduler': 'my-scheduler' },
+    });
     expect(r).toMatchObject({
       ready: true,
       store: { ok: true },
       lease: { name: 'sync-leader', holder: 'other-process', heldByThisProcess: false },
     });
+    expect(r.leases).toEqual([
+      { name: 'sync-leader', holder: 'other-process', heldByThisProcess: false, expiresAt: 1_090_000 },
+      { name: 'class-scheduler', holder: 'my-scheduler', heldByThisProcess: true, expiresAt: 1_090_000 },
+    ]);
   });
 
   it('is not ready when a cluster has not answered within its limit or never did', async () => {

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '@lab/proxmox-store';
 import { runLab, startLab, stopLab } from './helpers.js';
@@ -71,6 +71,14 @@ describe('from a fresh install to a first class', () => {
     expect(statSync(join(dir, 'lab.db')).isFile()).toBe(true);
   });
 
+  it('lab vms before any sync says to run lab sync --once', async () => {
+    const r = await lab('vms');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      'The inventory is empty: no sync has read the clusters yet. Run lab sync --once (lab serve also syncs).\n',
+    );
+  });
+
   it('lab doctor is green', async () => {
     const r = await lab('doctor');
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -131,6 +139,15 @@ describe('from a fresh install to a first class', () => {
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((v) => v.name)).toEqual(
       expect.arrayContaining(['cs101-alice', 'cs101-teacher']),
+    );
+    // The README's line, word for word: the teacher sees her class's VMs.
+    const readme = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    const line = /^lab (vms --json --as \S+)/m.exec(readme)?.[1];
+    expect(line).toBe('vms --json --as lovelace');
+    const asTeacher = await lab(...line!.split(' '));
+    expect(asTeacher.code, asTeacher.stderr).toBe(0);
+    expect((JSON.parse(asTeacher.stdout) as Array<{ name: string }>).map((v) => v.name)).toEqual(
+      expect.arrayContaining(['cs101-alice', 'cs101-bob', 'cs101-teacher']),
     );
     const table = await lab('vms', '--as', 'alice');
     expect(table.stdout.split('\n')[0]).toMatch(/^VMID +NAME +NODE +STATUS +IP$/);

@@ -48,6 +48,11 @@ export interface LabServices {
   console?: { grants: ConsoleGrants; publicUrl?: string };
   /** Direct messages (join requests to teachers, approvals to students); a bot sets it once it is up. */
   notifier?: PersonNotifier;
+  /**
+   * The lab-wide time zone (`timezone` in lab.config.json): the default of `/lab schedule add` and
+   * the zone of times of a class without a schedule. @defaultValue UTC
+   */
+  timezone?: string;
 }
 
 /** The caller, resolved from their platform identity. */

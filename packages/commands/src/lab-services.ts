@@ -42,6 +42,8 @@ export interface LabServicesOptions {
   limits?: Partial<DeploymentLimits>;
   /** Browser console links: the public URL of the bot's HTTP server, how long a link may wait and a session may last. */
   console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number; limits?: Partial<ConsoleLimits> };
+  /** The lab-wide time zone (IANA name): the default of new schedules. @defaultValue UTC */
+  timezone?: string;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -120,5 +122,6 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       }),
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },
+    ...(options.timezone ? { timezone: options.timezone } : {}),
   };
 }

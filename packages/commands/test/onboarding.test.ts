@@ -382,6 +382,20 @@ describe('classes and templates', () => {
     expect(ok(await cli('root', 'template', 'check')).text).toMatch(/^\d+ of \d+ template VM\(s\) healthy/);
   });
 
+  it('template scan shows each template with the health template check reports, not "unknown"', async () => {
+    await services.store.templateInventory.setHealth('lab', 'pve2', 9100, 'unknown', Date.now());
+    const scan = ok(await cli('root', 'template', 'scan'));
+    const check = ok(await cli('root', 'template', 'check'));
+    const problems = (check.data as { problems: Array<{ node: string; vmid: number; health: string }> }).problems;
+    const scanned = (scan.data as { templates: Array<{ node: string; vmid: number; health: string }> }).templates;
+    expect(scanned.length).toBeGreaterThan(0);
+    for (const t of scanned)
+      expect(`${t.node}/${t.vmid} ${t.health}`).toBe(
+        `${t.node}/${t.vmid} ${problems.find((p) => p.node === t.node && p.vmid === t.vmid)?.health ?? 'ok'}`,
+      );
+    expect(scan.text).not.toMatch(/— unknown/);
+  });
+
   it('creates a class with a teacher and a template, so /lab deploy needs no template', async () => {
     ok(
       await cli('root', 'class', 'create bio101 --name "Intro to Biology" --teacher lovelace --template ubuntu-24.04'),
@@ -414,5 +428,27 @@ describe('classes and templates', () => {
     const removed = ok(await cli('root', 'people', 'remove erin --force'));
     expect(removed.text).toBe('Removed erin; their 1 VM(s) now have no owner.');
     expect(await services.store.classes.getPersonByUsername('erin')).toBeUndefined();
+  });
+});
+
+describe('invite defaults', () => {
+  it('an invite without --uses works for as many students as the roster has (30 for an empty roster)', async () => {
+    const { store } = services;
+    await store.classes.createClass({ id: 'big32', name: 'Big', templateId: null, ownerId: null }, Date.now());
+    await store.classes.createClass({ id: 'open1', name: 'Open', templateId: null, ownerId: null }, Date.now());
+    for (let i = 0; i < 32; i++) {
+      const p = await store.classes.createPerson(
+        { username: `big${i}`, displayName: `Big ${i}`, role: 'student' },
+        Date.now(),
+      );
+      await store.classes.addMember({ classId: 'big32', personId: p.id, role: 'student' });
+    }
+    const big = ok(await cli('root', 'lab', 'invite big32'));
+    expect(big.text).toContain('it works for 32 student(s)');
+    expect((await store.invites.listForClass('big32'))[0]).toMatchObject({ maxUses: 32 });
+    const open = ok(await cli('root', 'lab', 'invite open1'));
+    expect(open.text).toContain('it works for 30 student(s)');
+    const chosen = ok(await cli('root', 'lab', 'invite big32 --uses 5'));
+    expect(chosen.text).toContain('it works for 5 student(s)');
   });
 });

@@ -370,3 +370,25 @@ describe('/lab schedule across daylight-saving changes', () => {
       await as(ids.teacher, `schedule cs101 remove ${s.id}`);
   });
 });
+
+describe('/lab schedule and the lab-wide time zone', () => {
+  it('adds a schedule without --tz in the lab’s timezone setting, and says when a class’s schedules mix zones', async () => {
+    services.timezone = 'America/New_York';
+    try {
+      const added = await as(ids.teacher, 'schedule cs101 add "tue 09:00-10:00"');
+      expect(added.error, added.text).toBeFalsy();
+      expect(added.text).toContain('tue 09:00-10:00 America/New_York');
+      expect(added.text).toContain('Next session:');
+      const berlin = await as(ids.teacher, 'schedule cs101 add "thu 09:00-10:00" --tz Europe/Berlin');
+      expect(berlin.error, berlin.text).toBeFalsy();
+      const listed = await as(ids.teacher, 'schedule cs101 list');
+      expect(listed.text).toContain(
+        "These schedules are in different time zones (America/New_York, Europe/Berlin): each line's times are in its own zone. Times below are in America/New_York.",
+      );
+    } finally {
+      services.timezone = undefined;
+      for (const s of await services.store.schedules.list('cs101'))
+        await services.store.schedules.remove('cs101', s.id);
+    }
+  });
+});

@@ -345,6 +345,11 @@ describe('a cluster outage', () => {
     expect(down.issues[0]).toMatch(/^cluster lab1 last answered 3600 s ago \(limit \d+ s\); 1 failed syncs: /);
     const stale = await inventory.listVms({ user: admin });
     expect(stale).toMatchObject({ stale: true, staleClusters: ['lab1'] });
+    // lab1's rows were written moments ago, but lab1 has not answered since: none of them is fresh.
+    const rows = await store.inventory.list({ includeTemplates: true });
+    const lab2Rows = rows.filter((r) => r.clusterId === 'lab2').length;
+    expect(lab2Rows).toBeLessThan(rows.length);
+    expect(await inventory.syncStats()).toMatchObject({ total: rows.length, fresh: lab2Rows });
     expect(stale.vms).toHaveLength(8);
     sim.faults.clear();
     const [recovered] = await engine.triggerSync();

@@ -4,6 +4,10 @@ import type { CommandRecord } from '@lab/commands';
 
 /** The lease whose holder runs the inventory sync (see `SyncEngine`). */
 export const SYNC_LEADER_LEASE = 'sync-leader';
+/** The lease whose holder runs the class scheduler: sessions, idle and quota stops, and their DMs. */
+export const CLASS_SCHEDULER_LEASE = 'class-scheduler';
+/** The leases one `lab serve` process of a school holds at a time, reported by `/readyz` and `/metrics`. */
+export const PROCESS_LEASES = [SYNC_LEADER_LEASE, CLASS_SCHEDULER_LEASE] as const;
 
 /** What the scrape-time gauges read: the store, the inventory's stats and this process's sync identity. */
 export interface MetricsSources {
@@ -11,6 +15,16 @@ export interface MetricsSources {
   syncStats(): Promise<SyncStats>;
   /** This process's holder id in the sync lease, when it runs a sync engine. */
   holderId?: string;
+  /** This process's holder id in other leases of {@link PROCESS_LEASES} (the class scheduler's). */
+  leaseHolderIds?: Partial<Record<string, string>>;
+}
+
+/** This process's holder id in each lease it may hold. */
+export function holderIdsOf(sources: {
+  holderId?: string;
+  leaseHolderIds?: Partial<Record<string, string>>;
+}): Partial<Record<string, string>> {
+  return { ...(sources.holderId ? { [SYNC_LEADER_LEASE]: sources.holderId } : {}), ...sources.leaseHolderIds };
 }
 
 /**
@@ -160,10 +174,10 @@ export class LabMetrics {
 
   async #refresh(sources: MetricsSources): Promise<void> {
     const { store } = sources;
-    const [stats, unfinished, lease] = await Promise.all([
+    const [stats, unfinished, leases] = await Promise.all([
       sources.syncStats(),
       store.deployments.unfinished(),
-      store.sync.getLease(SYNC_LEADER_LEASE),
+      Promise.all(PROCESS_LEASES.map((name) => store.sync.getLease(name))),
     ]);
     this.#inventory.set({ state: 'total' }, stats.total);
     this.#inventory.set({ state: 'fresh' }, stats.fresh);
@@ -181,9 +195,13 @@ export class LabMetrics {
       for (const item of await store.deployments.items(d.id)) if (item.status in counts) counts[item.status]!++;
     for (const [status, n] of Object.entries(counts)) this.#items.set({ status }, n);
     const now = Date.now();
-    const holder = lease && lease.expiresAt > now ? lease.holder : undefined;
+    const mine = holderIdsOf(sources);
     this.#leaseHolder.reset();
-    if (holder) this.#leaseHolder.set({ lease: SYNC_LEADER_LEASE, holder }, 1);
-    this.#leaseHeld.set({ lease: SYNC_LEADER_LEASE }, holder !== undefined && holder === sources.holderId ? 1 : 0);
+    PROCESS_LEASES.forEach((name, i) => {
+      const lease = leases[i];
+      const holder = lease && lease.expiresAt > now ? lease.holder : undefined;
+      if (holder) this.#leaseHolder.set({ lease: name, holder }, 1);
+      this.#leaseHeld.set({ lease: name }, holder !== undefined && holder === mine[name] ? 1 : 0);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clusterReadiness, type Store } from '@lab/proxmox-sdk';
-import { SYNC_LEADER_LEASE, type LabMetrics } from './lab-metrics.js';
+import { PROCESS_LEASES, holderIdsOf, type LabMetrics } from './lab-metrics.js';
 
 /** The paths {@link createOpsEndpoints} answers; every other request goes to the bot. */
 export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
@@ -16,6 +16,8 @@ export interface ReadinessSources {
   clusterMaxAgeMs: number;
   /** This process's holder id in the sync lease, when it runs a sync engine. */
   holderId?: string;
+  /** This process's holder id in the other leases it may hold (the class scheduler's). */
+  leaseHolderIds?: Partial<Record<string, string>>;
   /** How long the store may take to answer. @defaultValue 2000 */
   storeTimeoutMs?: number;
   now?: () => number;
@@ -32,7 +34,22 @@ export interface Readiness {
     consecutiveErrors: number;
     reason?: string;
   }>;
-  lease: { name: string; holder: string | null; heldByThisProcess: boolean };
+  /** The sync leader lease (also in `leases`). */
+  lease: LeaseHolding;
+  /**
+   * Who holds each process-wide lease — `sync-leader` (syncs the inventory) and `class-scheduler`
+   * (starts and stops class VMs and sends the idle, quota and ready DMs) — and whether it is this process.
+   */
+  leases: LeaseHolding[];
+}
+
+/** A lease and its current holder (`null` when nobody holds it or it expired). */
+export interface LeaseHolding {
+  name: string;
+  holder: string | null;
+  heldByThisProcess: boolean;
+  /** When the holder's lease runs out unless renewed. */
+  expiresAt: number | null;
 }
 
 /**
@@ -43,7 +60,14 @@ export interface Readiness {
  */
 export async function checkReadiness(sources: ReadinessSources): Promise<Readiness> {
   const now = (sources.now ?? Date.now)();
-  const lease = { name: SYNC_LEADER_LEASE, holder: null as string | null, heldByThisProcess: false };
+  const mine = holderIdsOf(sources);
+  const leases: LeaseHolding[] = PROCESS_LEASES.map((name) => ({
+    name,
+    holder: null,
+    heldByThisProcess: false,
+    expiresAt: null,
+  }));
+  const lease = leases[0]!;
   let states;
   try {
     const timeoutMs = sources.storeTimeoutMs ?? 2_000;
@@ -53,14 +77,20 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
     });
     try {
       const [list, held] = await Promise.race([
-        Promise.all([sources.store.sync.listStates(), sources.store.sync.getLease(SYNC_LEADER_LEASE)]),
+        Promise.all([
+          sources.store.sync.listStates(),
+          Promise.all(PROCESS_LEASES.map((name) => sources.store.sync.getLease(name))),
+        ]),
         deadline,
       ]);
       states = list;
-      if (held && held.expiresAt > now) {
-        lease.holder = held.holder;
-        lease.heldByThisProcess = held.holder === sources.holderId;
-      }
+      held.forEach((record, i) => {
+        if (!record || record.expiresAt <= now) return;
+        const holding = leases[i]!;
+        holding.holder = record.holder;
+        holding.heldByThisProcess = record.holder === mine[holding.name];
+        holding.expiresAt = record.expiresAt;
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -72,7 +102,7 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
       consecutiveErrors: 0,
       reason: 'store unreachable',
     }));
-    return { ready: false, store: { ok: false, error: (error as Error).message }, clusters, lease };
+    return { ready: false, store: { ok: false, error: (error as Error).message }, clusters, lease, leases };
   }
   const byId = new Map(states.map((s) => [s.clusterId, s]));
   const clusters = sources.clusterIds().map((clusterId) => {
@@ -89,7 +119,7 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
     if (!readiness.ok) return { clusterId, ok: false, lastSuccessAt, consecutiveErrors, reason: readiness.reason };
     return { clusterId, ok: true, lastSuccessAt, consecutiveErrors };
   });
-  return { ready: clusters.every((c) => c.ok), store: { ok: true }, clusters, lease };
+  return { ready: clusters.every((c) => c.ok), store: { ok: true }, clusters, lease, leases };
 }
 
 /**

@@ -17,7 +17,7 @@ export async function beingResetReply(
   reset?: Pick<ResetUnderWay, 'since' | 'classId'>,
 ): Promise<Reply> {
   const since = reset
-    ? ` (since ${formatLocalTime(reset.since, classTimeZone(await ctx.services.store.schedules.list(reset.classId)))})`
+    ? ` (since ${formatLocalTime(reset.since, classTimeZone(await ctx.services.store.schedules.list(reset.classId), ctx.services.timezone))})`
     : '';
   return {
     text: `${vm.name} is being reset${since}; try again in a few minutes.`,

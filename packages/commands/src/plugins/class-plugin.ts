@@ -28,14 +28,18 @@ async function teachersOf(ctx: CommandContext, classId: string): Promise<string[
 }
 
 /**
- * `invite <class> [--uses 30] [--days 7]`: a short code students type with `/lab join`. Shared by
+ * `invite <class> [--uses N] [--days 7]`: a short code students type with `/lab join`. Shared by
  * `/lab invite` and `class invite`.
  */
 export const inviteSubcommand: Subcommand = subcommand({
   description: 'Make an invite code students use with /lab join (teachers of the class)',
   options: z.object({
     class: classIdOption,
-    uses: wholeNumber('how many students may join with it', 1, 1000).default(DefaultInviteOptions.maxUses),
+    uses: wholeNumber(
+      `how many students may join with it (default: the class's roster size, or ${DefaultInviteOptions.maxUses} with an empty roster)`,
+      1,
+      1000,
+    ).optional(),
     days: wholeNumber('days it works', 1, 90).default(DefaultInviteOptions.validForMs / DAY),
   }),
   positional: ['class'],
@@ -46,11 +50,16 @@ export const inviteSubcommand: Subcommand = subcommand({
     await mustTeachClass(ctx, o.class, 'invite students to');
     const { code, invite } = await createInvite(
       { store: ctx.services.store, clock: ctx.services.clock },
-      { classId: o.class, createdBy: ctx.caller.person.id || null, maxUses: o.uses, validForMs: o.days * DAY },
+      {
+        classId: o.class,
+        createdBy: ctx.caller.person.id || null,
+        ...(o.uses !== undefined ? { maxUses: o.uses } : {}),
+        validForMs: o.days * DAY,
+      },
     );
     const until = new Date(invite.expiresAt).toISOString().slice(0, 16).replace('T', ' ');
     return {
-      text: `Invite code for ${o.class}: ${code}\nStudents type: /lab join ${code} — it works for ${o.uses} student(s) until ${until} UTC. Keep it within the class; it is shown only now.`,
+      text: `Invite code for ${o.class}: ${code}\nStudents type: /lab join ${code} — it works for ${invite.maxUses} student(s) until ${until} UTC. Keep it within the class; it is shown only now.`,
       data: { code, classId: o.class, expiresAt: invite.expiresAt, maxUses: invite.maxUses },
     };
   },

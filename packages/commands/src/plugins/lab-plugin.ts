@@ -216,7 +216,7 @@ export const labPlugin: CommandPlugin = {
           })),
         );
         const resets = (await resetsUnderWay(store)).filter((r) => r.classId === o.class);
-        const timezone = classTimeZone(schedules);
+        const timezone = classTimeZone(schedules, ctx.services.timezone);
         const local = (ms: number): string => formatLocalTime(ms, timezone);
         const lines = vms.map((v, i) => {
           const a = assignments.get(`${v.clusterId}/${v.vmid}`)!;
@@ -263,6 +263,14 @@ export const labPlugin: CommandPlugin = {
           user: ctx.caller.viewer,
           ...(limit !== undefined ? { limit } : {}),
         });
+        if (result.vms.length === 0 && (await ctx.services.store.inventory.count()) === 0)
+          return {
+            text:
+              ctx.caller.platform === 'cli'
+                ? 'The inventory is empty: no sync has read the clusters yet. Run lab sync --once (lab serve also syncs).'
+                : 'The inventory is empty: no sync has read the clusters yet. An admin runs /lab sync.',
+            data: [],
+          };
         const rows = [
           ['VMID', 'NAME', 'NODE', 'STATUS', 'IP'],
           ...result.vms.map((v) => [String(v.vmid), v.name, v.node, v.status, v.ip ?? '']),

@@ -14,8 +14,6 @@ import { subcommand } from '../command-plugin.js';
 import { listOf } from './onboarding-options.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
-const DEFAULT_TZ = 'UTC';
-
 /**
  * `/lab schedule <class> add "mon,wed 09:00-10:30" [--tz Europe/Berlin] [--start-before 10m]
  * [--skip 2026-12-24]`, `list`, `remove <id>`: the class's weekly sessions. The lease holder's
@@ -32,7 +30,7 @@ export const scheduleSubcommand = subcommand({
       .describe(
         'days and times, e.g. "mon,wed 09:00-10:30", or a one-off date and times, e.g. "2026-12-18 13:00-16:00"; or the schedule id to remove',
       ),
-    tz: z.string().optional().describe('time zone, e.g. Europe/Berlin (default UTC)'),
+    tz: z.string().optional().describe("time zone, e.g. Europe/Berlin (default: the lab's timezone setting, else UTC)"),
     'start-before': z.string().optional().describe('how early VMs start, e.g. 10m (default 10m)'),
     skip: listOf(z.string(), 'dates with no session, YYYY-MM-DD')
       .optional()
@@ -52,10 +50,16 @@ export const scheduleSubcommand = subcommand({
           data: [],
         };
       const next = nextSession(list, clock.now());
-      const timezone = classTimeZone(list);
+      const timezone = classTimeZone(list, ctx.services.timezone);
+      const zones = [...new Set(list.map((s) => s.timezone))];
       return {
         text: [
           ...list.map((s) => `${s.id}. ${describeSchedule(s)}`),
+          ...(zones.length > 1
+            ? [
+                `These schedules are in different time zones (${zones.join(', ')}): each line's times are in its own zone. Times below are in ${timezone}.`,
+              ]
+            : []),
           ...(next
             ? [
                 `Next session: ${formatLocalTime(next.start, timezone)} (VMs start at ${formatLocalTime(next.warmupAt, timezone)}).`,
@@ -92,7 +96,7 @@ export const scheduleSubcommand = subcommand({
         ephemeral: true,
       };
     const spec = parseScheduleSpec(o.spec);
-    const timezone = o.tz ?? DEFAULT_TZ;
+    const timezone = o.tz ?? ctx.services.timezone ?? 'UTC';
     assertTimeZone(timezone);
     const skipDates = (o.skip ?? [])
       .flatMap((d) => d.split(','))

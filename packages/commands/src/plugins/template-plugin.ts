@@ -156,7 +156,7 @@ export const templatePlugin: CommandPlugin = {
     }),
     scan: subcommand({
       description:
-        'Scan every cluster for template VMs and list them (filters: --node --cluster --replicas --class-templates --class --vmid)',
+        'Scan every cluster for template VMs, check them and list them (filters: --node --cluster --replicas --class-templates --class --vmid)',
       options: z.object({
         node: nodeName.optional(),
         cluster: clusterOption,
@@ -169,11 +169,13 @@ export const templatePlugin: CommandPlugin = {
       role: 'admin',
       ephemeral: true,
       async run(ctx, o) {
-        const { store, clusters, clock } = ctx.services;
+        const { store, clusters, clock, logger } = ctx.services;
         const reports = await scanTemplateInventory(
           { store, clusters, clock },
           o.cluster ? { clusterIds: [o.cluster] } : {},
         );
+        // Verify what was found the way `template check` does, so both say the same of every template.
+        await checkTemplateHealth({ store, clusters, clock, logger });
         const rows = await store.templateInventory.list({
           ...(o.cluster ? { clusterId: o.cluster } : {}),
           ...(o.node ? { node: o.node } : {}),

@@ -109,7 +109,9 @@ export const labUsageSubcommand = subcommand({
       text: [
         `${o.class} usage outside sessions:`,
         ...(lines.length ? lines : ['(no students)']),
-        ...(next ? [`Next session: ${formatLocalTime(next.start, classTimeZone(schedules))}.`] : []),
+        ...(next
+          ? [`Next session: ${formatLocalTime(next.start, classTimeZone(schedules, ctx.services.timezone))}.`]
+          : []),
       ].join('\n'),
       data: rows.map((r) => ({ ...r, username: names.get(r.personId) ?? null })),
     };
@@ -139,7 +141,11 @@ export const myvmUsageSubcommand = subcommand({
     const lines = await Promise.all(
       rows.map(async (r) => {
         const schedules = await store.schedules.list(r.classId);
-        const zoneOf = (scheduleId: number) => classTimeZone(schedules.filter((s) => s.id === scheduleId));
+        const zoneOf = (scheduleId: number) =>
+          classTimeZone(
+            schedules.filter((s) => s.id === scheduleId),
+            ctx.services.timezone,
+          );
         const running = currentSession(schedules, now);
         const next = running ? undefined : nextSession(schedules, now);
         const when = running

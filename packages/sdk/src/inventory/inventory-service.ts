@@ -153,9 +153,14 @@ export class InventoryService {
     const states = await this.#store.sync.listStates();
     const max = (xs: Array<number | null>) =>
       xs.some((x) => x !== null) ? Math.max(...xs.filter((x): x is number => x !== null)) : null;
+    // A row is fresh only while its cluster answers the sync by the rule /readyz uses: after failed
+    // syncs past that limit its rows are what the cluster said last, however recently they changed.
+    const answering = new Set(
+      states.filter((s) => clusterReadiness(s, now, this.#clusterMaxAgeMs).ok).map((s) => s.clusterId),
+    );
     return {
       total: all.length,
-      fresh: all.filter((v) => now - v.lastUpdated <= this.#staleAfterMs).length,
+      fresh: all.filter((v) => answering.has(v.clusterId) && now - v.lastUpdated <= this.#staleAfterMs).length,
       withErrors: all.filter((v) => v.syncError !== null).length,
       running: all.filter((v) => v.status === 'running').length,
       lastFullSyncAt: max(states.map((s) => s.lastFullSyncAt)),

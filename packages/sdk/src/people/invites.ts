@@ -18,7 +18,10 @@ import {
 export const DefaultInviteOptions = {
   /** How long a new code works. */
   validForMs: 7 * 24 * 60 * 60 * 1000,
-  /** How many students may join with one code. */
+  /**
+   * How many students may join with one code when the class has no students on its roster yet;
+   * otherwise a code works for as many students as the roster has (see {@link createInvite}).
+   */
   maxUses: 30,
   /** Wrong codes one chat account may try per window before it must wait. */
   maxFailures: 5,
@@ -35,7 +38,11 @@ export interface CreatedInvite {
   invite: InviteRecord;
 }
 
-/** Makes an invite to `classId`; only the code's hash is stored. */
+/**
+ * Makes an invite to `classId`; only the code's hash is stored. Without `maxUses` the code works for
+ * as many students as the class's roster has (each may join once), or for
+ * `DefaultInviteOptions.maxUses` when the roster is empty (students join under new names).
+ */
 export async function createInvite(
   deps: { store: Store; clock?: Clock },
   request: { classId: string; createdBy: number | null; maxUses?: number; validForMs?: number },
@@ -46,6 +53,7 @@ export async function createInvite(
       request.classId,
       (await deps.store.classes.listClasses()).map((c) => c.id),
     );
+  const rosterSize = (await deps.store.classes.members(request.classId)).filter((m) => m.role === 'student').length;
   const now = clock.now();
   const code = generateInviteCode();
   const invite = await deps.store.invites.create({
@@ -54,7 +62,7 @@ export async function createInvite(
     createdBy: request.createdBy,
     createdAt: now,
     expiresAt: now + (request.validForMs ?? DefaultInviteOptions.validForMs),
-    maxUses: request.maxUses ?? DefaultInviteOptions.maxUses,
+    maxUses: request.maxUses ?? (rosterSize || DefaultInviteOptions.maxUses),
   });
   return { code, invite };
 }

@@ -26,7 +26,10 @@ export function formatLocalTime(at: EpochMs, timezone: string = 'UTC'): string {
   return `${part.weekday} ${part.day} ${part.month} ${part.year} ${part.hour}:${part.minute} ${part.timeZoneName}`;
 }
 
-/** The time zone a class's times are shown in: its oldest schedule's, else UTC. */
-export function classTimeZone(schedules: readonly ClassScheduleRecord[]): string {
-  return [...schedules].sort((a, b) => a.id - b.id)[0]?.timezone ?? 'UTC';
+/**
+ * The time zone a class's times are shown in: its oldest schedule's, else `fallback` (the lab-wide
+ * `timezone` of the configuration where there is one).
+ */
+export function classTimeZone(schedules: readonly ClassScheduleRecord[], fallback: string = 'UTC'): string {
+  return [...schedules].sort((a, b) => a.id - b.id)[0]?.timezone ?? fallback;
 }
