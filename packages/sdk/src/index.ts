@@ -224,6 +224,38 @@ export {
   type RosterRow,
   type RosterRowPlan,
 } from './people/roster-import.js';
+export { unenrolStudent, type FreedSeat } from './people/unenrol-student.js';
+
+// Class lists from the school's directory: group mapping (LDAP sync and OpenID Connect sign-in).
+export * from './directory/directory-errors.js';
+export {
+  directoryConfigSchema,
+  directoryGroupsSchema,
+  groupGrantSchema,
+  isLoopbackHost,
+  ldapConfigSchema,
+  type DirectoryConfig,
+  type DirectoryGroupsConfig,
+  type GroupGrantConfig,
+  type LdapConfig,
+} from './directory/directory-config.js';
+export { GroupMapping, normalizeDn, type GroupGrant } from './directory/group-mapping.js';
+export {
+  cleanDirectoryPerson,
+  type CleanDirectoryPerson,
+  type DirectoryPersonInput,
+} from './directory/directory-person.js';
+export {
+  applyEnrolmentPlans,
+  enrolFromGroups,
+  loadRosterView,
+  planPersonEnrolment,
+  type AppliedChange,
+  type EnrolmentChange,
+  type GroupEnrolmentResult,
+  type PersonEnrolmentPlan,
+  type RosterView,
+} from './directory/group-enrolment.js';
 
 // --- The typed Proxmox resource layer and the retry budget (issue 14, part A) ---
 export { pveResources, type PveResources } from './pve/pve-resources.js';
