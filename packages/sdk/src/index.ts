@@ -256,6 +256,26 @@ export {
   type PersonEnrolmentPlan,
   type RosterView,
 } from './directory/group-enrolment.js';
+export type { DirectoryRead, DirectorySource } from './directory/directory-source.js';
+export {
+  LdapDirectory,
+  LDAP_MATCHING_RULE_IN_CHAIN,
+  escapeFilterValue,
+  type LdapDirectoryOptions,
+} from './directory/ldap-directory.js';
+export {
+  DIRECTORY_ACTOR,
+  runDirectorySync,
+  type DirectoryChangeCounts,
+  type DirectorySyncDeps,
+  type DirectorySyncReport,
+} from './directory/directory-sync.js';
+export {
+  DIRECTORY_LEASE,
+  DirectoryService,
+  type DirectoryServiceOptions,
+  type DirectoryStatus,
+} from './directory/directory-service.js';
 
 // --- The typed Proxmox resource layer and the retry budget (issue 14, part A) ---
 export { pveResources, type PveResources } from './pve/pve-resources.js';

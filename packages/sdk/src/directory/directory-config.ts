@@ -36,6 +36,8 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+const FILTER = /^\(.*\)$/s;
+const FILTER_MESSAGE = 'an LDAP filter in parentheses, e.g. (objectClass=person)';
 const FINGERPRINT = /^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
 
 /** `directory.ldap`: where and how to read people and groups. */
@@ -56,7 +58,7 @@ export const ldapConfigSchema = z
     ca: z.string().min(1).optional(),
     caFile: z.string().min(1).optional(),
     userBase: z.string().min(1, 'the DN under which people are searched, e.g. ou=people,dc=school,dc=example'),
-    userFilter: z.string().min(1).default('(objectClass=person)'),
+    userFilter: z.string().regex(FILTER, FILTER_MESSAGE).default('(objectClass=person)'),
     groupBase: z.string().min(1).optional(),
     groupFilter: z
       .string()

@@ -24,6 +24,8 @@ export interface PersonEnrolmentPlan {
 /** What the lab knows that planning needs: people by username, memberships, classes. */
 export interface RosterView {
   person(username: string): PersonRecord | undefined;
+  /** Everyone's username. */
+  usernames(): Iterable<string>;
   memberships(personId: number): readonly ClassMemberRecord[];
   classExists(classId: string): boolean;
 }
@@ -39,6 +41,7 @@ export async function loadRosterView(store: Store): Promise<RosterView> {
   const ids = new Set(classes.map((c) => c.id));
   return {
     person: (u) => people.get(u),
+    usernames: () => people.keys(),
     memberships: (id) => byPerson.get(id) ?? [],
     classExists: (id) => ids.has(id),
   };
@@ -52,6 +55,7 @@ async function personRosterView(store: Store, username: string, mapping: GroupMa
   for (const id of mapping.mappedClasses) if (await store.classes.getClass(id)) existing.add(id);
   return {
     person: (u) => (u === username ? person : undefined),
+    usernames: () => (person ? [username] : []),
     memberships: () => memberships,
     classExists: (id) => existing.has(id),
   };
