@@ -5,6 +5,7 @@ import type {
   ClusterApis,
   ConsoleGrants,
   DeploymentEngine,
+  DirectoryService,
   DeploymentEvent,
   InventoryService,
   Logger,
@@ -45,6 +46,11 @@ export interface LabServices {
    * reached from browsers (`console.publicUrl`); without it the command says an admin must set it.
    */
   console?: { grants: ConsoleGrants; publicUrl?: string };
+  /**
+   * The school directory: the group mapping sign-ins apply (`enrolFromSignIn`) and, with
+   * `directory.ldap` configured, `lab directory sync` and its schedule in `lab serve`.
+   */
+  directory?: DirectoryService;
 }
 
 /** The caller, resolved from their platform identity. */

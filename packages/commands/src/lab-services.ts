@@ -2,6 +2,7 @@ import {
   ClassScheduler,
   ConsoleGrants,
   DeploymentEngine,
+  DirectoryService,
   InventoryService,
   SyncEngine,
   TemplateCatalog,
@@ -12,6 +13,7 @@ import {
   type Clock,
   type ClusterApis,
   type DeploymentLimits,
+  type DirectoryServiceOptions,
   type LabObserver,
   type Logger,
   type PersonNotifier,
@@ -41,6 +43,8 @@ export interface LabServicesOptions {
   limits?: Partial<DeploymentLimits>;
   /** Browser console links: the public URL of the bot's HTTP server, how long a link may wait and a session may last. */
   console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number };
+  /** The school directory: its group mapping and, optionally, the source the sync reads (`LdapDirectory`). */
+  directory?: Omit<DirectoryServiceOptions, 'store' | 'clock' | 'logger'>;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -106,6 +110,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
           }),
         }
       : {}),
+    ...(options.directory ? { directory: new DirectoryService({ store, clock, logger, ...options.directory }) } : {}),
     clock,
     logger,
     defaultClusterId: clusters.ids()[0] ?? 'default',

@@ -225,6 +225,7 @@ export {
   type RosterRowPlan,
 } from './people/roster-import.js';
 export { unenrolStudent, type FreedSeat } from './people/unenrol-student.js';
+export { exportRosterCsv, toCsv } from './people/roster-export.js';
 
 // Class lists from the school's directory: group mapping (LDAP sync and OpenID Connect sign-in).
 export * from './directory/directory-errors.js';

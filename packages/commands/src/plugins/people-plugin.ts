@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   chatAccountId,
+  exportRosterCsv,
   importRoster,
   InvalidChatAccountError,
   linkChatAccount,
@@ -147,6 +148,21 @@ export const peoplePlugin: CommandPlugin = {
             );
         });
         return { text: `Linked ${accounts.map((a) => `${a.platform} ${a.id}`).join(' and ')} to ${o.username}.` };
+      },
+    }),
+    export: subcommand({
+      description: 'Everyone as a roster CSV that people import reads back (lab people export > people.csv)',
+      options: z.object({}),
+      positional: [],
+      role: 'admin',
+      ephemeral: true,
+      async run(ctx) {
+        const csv = await exportRosterCsv(ctx.services.store);
+        return {
+          text: csv.trimEnd(),
+          data: { csv },
+          attachments: [{ filename: 'people.csv', contentType: 'text/csv', content: csv }],
+        };
       },
     }),
     import: subcommand({
