@@ -52,8 +52,8 @@ export const directoryPlugin: CommandPlugin = {
     sync: subcommand({
       description: 'Read the directory and enrol/unenrol by group (a dry run lists the changes only)',
       options: z.object({
-        dryRun: z.boolean().default(false).describe('only list the changes'),
-        confirmUnenrol: z
+        'dry-run': z.boolean().default(false).describe('only list the changes'),
+        'confirm-unenrol': z
           .boolean()
           .default(false)
           .describe('go ahead even when a class would lose more than the configured share of its students'),
@@ -63,7 +63,7 @@ export const directoryPlugin: CommandPlugin = {
       async run(ctx, o) {
         const directory = ctx.services.directory;
         if (!directory?.configured) throw new DirectoryNotConfiguredError();
-        const report = await directory.sync({ dryRun: o.dryRun, confirmUnenrol: o.confirmUnenrol });
+        const report = await directory.sync({ dryRun: o['dry-run'], confirmUnenrol: o['confirm-unenrol'] });
         return { text: describeReport(report), data: report };
       },
     }),
