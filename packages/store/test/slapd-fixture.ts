@@ -159,8 +159,8 @@ memberof-memberof-ad memberOf
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   await waitForPort(port, child, () => output);
   await waitForPort(tlsPort, child, () => output);
   const url = `ldap://127.0.0.1:${port}`;

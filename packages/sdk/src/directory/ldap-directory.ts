@@ -122,7 +122,7 @@ export class LdapDirectory implements DirectorySource {
         presented,
       });
     };
-    return ((...args: unknown[]) => {
+    return (...args: unknown[]) => {
       const socket = (tls.connect as (...a: unknown[]) => tls.TLSSocket)(...args);
       const emit = socket.emit.bind(socket) as (event: string | symbol, ...rest: unknown[]) => boolean;
       socket.emit = ((event: string | symbol, ...rest: unknown[]) => {
@@ -136,7 +136,7 @@ export class LdapDirectory implements DirectorySource {
         return emit(event, ...rest);
       }) as typeof socket.emit;
       return socket;
-    }) as typeof tls.connect;
+    };
   }
 
   async #readUsers(
