@@ -26,7 +26,7 @@ describe('the Discord command definitions', () => {
 
   it('take option types, required flags and autocomplete from the zod schemas, required options first', () => {
     const defs = discordCommandDefinitions(builtinPlugins);
-    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template']);
+    expect(defs.map((d) => d.name)).toEqual(['lab', 'myvm', 'people', 'class', 'template', 'directory']);
     const deploy = defs[0]!.options!.find((o) => o.name === 'deploy') as { options: unknown[] };
     expect(JSON.parse(JSON.stringify(deploy.options))).toEqual([
       { type: 3, name: 'class', description: 'class id, e.g. cs101', required: true, autocomplete: true },

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
+import {
+  ConfigError,
+  MAX_TIMER_MS,
+  TIMER_MS_MESSAGE,
+  clusterConfigSchema,
+  directoryConfigSchema,
+} from '@lab/proxmox-sdk';
 
 /** True for a time zone name `Intl` knows (`Europe/Berlin`, `UTC`). */
 function isTimeZone(name: string): boolean {
@@ -74,6 +80,7 @@ export const labConfigSchema = z
       })
       .strict()
       .optional(),
+    directory: directoryConfigSchema.optional(),
     discord: z
       .object({
         mode: z.enum(['http', 'gateway']).default('http'),

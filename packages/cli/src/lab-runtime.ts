@@ -1,4 +1,4 @@
-import { Clusters, createLogger, type LabObserver, type Logger } from '@lab/proxmox-sdk';
+import { Clusters, GroupMapping, LdapDirectory, createLogger, type LabObserver, type Logger } from '@lab/proxmox-sdk';
 import { openStore, type KyselyStore } from '@lab/proxmox-store';
 import { CommandRouter, builtinPlugins, createLabServices, type CommandRecord, type LabServices } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
@@ -44,6 +44,16 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
     timezone: config.timezone,
+    ...(config.directory
+      ? {
+          directory: {
+            mapping: new GroupMapping(config.directory.groups),
+            maxUnenrolShare: config.directory.maxUnenrolShare,
+            intervalMs: config.directory.intervalMs,
+            ...(config.directory.ldap ? { source: new LdapDirectory({ config: config.directory.ldap, logger }) } : {}),
+          },
+        }
+      : {}),
     ...(config.console
       ? {
           console: {
@@ -78,6 +88,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     router,
     logger,
     async close() {
+      await services.directory?.stop();
       await services.scheduler?.stop();
       await services.templateScans?.stop();
       await services.sync?.stop();

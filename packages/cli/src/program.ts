@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { builtinPlugins, type CommandPlugin } from '@lab/commands';
+import { builtinPlugins, renderReplyText, type CommandPlugin, type Reply } from '@lab/commands';
 import { looksLikePrivateKey, PrivateKeyGivenError } from '@lab/proxmox-sdk';
 import { addDbCommands } from './commands/db-commands.js';
 import { addDiscordCommands } from './commands/discord-commands.js';
@@ -31,10 +31,20 @@ function extendPluginCommand(plugin: string, subcommand: string, command: Comman
 const deliveries: Record<string, DeliverReply> = {
   'class export-terraform': async (reply, context) =>
     (await import('./export-terraform-command.js')).writeExportedWorkspace(reply, context),
+  'people export': csvOnStdout,
+  'class export': csvOnStdout,
+  'lab usage': csvOnStdout,
 };
 
 /** The listings that show one page unless `--limit` or `--all` say otherwise. */
 const PAGED_LISTINGS = new Set(['lab vms', 'people list']);
+
+/** A CSV export goes to standard output as it is (`lab people export > people.csv`), nothing around it. */
+function csvOnStdout(reply: Reply, context: { json: boolean }): string {
+  const csv = (reply.data as { csv?: unknown } | undefined)?.csv;
+  if (context.json) return JSON.stringify(reply.data ?? { text: reply.text });
+  return typeof csv === 'string' ? csv.trimEnd() : renderReplyText(reply);
+}
 
 /**
  * Under `--json` a listing is never cut to a page behind a script's back: `lab vms --json` and

@@ -101,6 +101,8 @@ export async function serveBot(
   else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
   services.templateScans?.start();
   services.scheduler?.start();
+  // The directory sync never affects readiness: an outage leaves the lab on its last known roster.
+  if (config.directory?.ldap && config.directory.scheduled) services.directory?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
       if (!(await finishTakenOverDeployment({ frontEnd, kind, config, logger: runtime.logger }, deployment, summary)))

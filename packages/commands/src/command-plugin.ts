@@ -5,6 +5,7 @@ import type {
   ClusterApis,
   ConsoleGrants,
   DeploymentEngine,
+  DirectoryService,
   DeploymentEvent,
   InventoryService,
   Logger,
@@ -53,6 +54,11 @@ export interface LabServices {
    * the zone of times of a class without a schedule. @defaultValue UTC
    */
   timezone?: string;
+  /**
+   * The school directory: the group mapping sign-ins apply (`enrolFromSignIn`) and, with
+   * `directory.ldap` configured, `lab directory sync` and its schedule in `lab serve`.
+   */
+  directory?: DirectoryService;
 }
 
 /** The caller, resolved from their platform identity. */

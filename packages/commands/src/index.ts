@@ -15,6 +15,7 @@ export { myvmPlugin } from './plugins/myvm-plugin.js';
 export { peoplePlugin } from './plugins/people-plugin.js';
 export { classPlugin, inviteSubcommand } from './plugins/class-plugin.js';
 export { templatePlugin } from './plugins/template-plugin.js';
+export { directoryPlugin } from './plugins/directory-plugin.js';
 export { joinSubcommand } from './plugins/join-subcommand.js';
 export { parseCommandText, splitWords, isListOption, type ParsedCommandText } from './parse-command-text.js';
 export { createLabServices, type LabServicesOptions } from './lab-services.js';
@@ -35,6 +36,14 @@ import { myvmPlugin } from './plugins/myvm-plugin.js';
 import { classPlugin } from './plugins/class-plugin.js';
 import { peoplePlugin } from './plugins/people-plugin.js';
 import { templatePlugin } from './plugins/template-plugin.js';
+import { directoryPlugin } from './plugins/directory-plugin.js';
 
-/** The built-in plugins: `/lab`, `/myvm`, and the onboarding ones `/people`, `/class`, `/template`. */
-export const builtinPlugins = [labPlugin, myvmPlugin, peoplePlugin, classPlugin, templatePlugin] as const;
+/** The built-in plugins: `/lab`, `/myvm`, the onboarding ones `/people`, `/class`, `/template`, and `/directory`. */
+export const builtinPlugins = [
+  labPlugin,
+  myvmPlugin,
+  peoplePlugin,
+  classPlugin,
+  templatePlugin,
+  directoryPlugin,
+] as const;

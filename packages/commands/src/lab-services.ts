@@ -2,6 +2,7 @@ import {
   ClassScheduler,
   ConsoleGrants,
   DeploymentEngine,
+  DirectoryService,
   InventoryService,
   SyncEngine,
   TemplateCatalog,
@@ -12,6 +13,7 @@ import {
   type Clock,
   type ClusterApis,
   type DeploymentLimits,
+  type DirectoryServiceOptions,
   type LabObserver,
   type Logger,
   type ConsoleLimits,
@@ -44,6 +46,8 @@ export interface LabServicesOptions {
   console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number; limits?: Partial<ConsoleLimits> };
   /** The lab-wide time zone (IANA name): the default of new schedules. @defaultValue UTC */
   timezone?: string;
+  /** The school directory: its group mapping and, optionally, the source the sync reads (`LdapDirectory`). */
+  directory?: Omit<DirectoryServiceOptions, 'store' | 'clock' | 'logger'>;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -109,6 +113,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
           }),
         }
       : {}),
+    ...(options.directory ? { directory: new DirectoryService({ store, clock, logger, ...options.directory }) } : {}),
     clock,
     logger,
     defaultClusterId: clusters.ids()[0] ?? 'default',

@@ -240,6 +240,59 @@ export {
   type RosterRow,
   type RosterRowPlan,
 } from './people/roster-import.js';
+export { unenrolStudent, type FreedSeat } from './people/unenrol-student.js';
+export { exportRosterCsv, toCsv } from './people/roster-export.js';
+
+// Class lists from the school's directory: group mapping (LDAP sync and OpenID Connect sign-in).
+export * from './directory/directory-errors.js';
+export {
+  directoryConfigSchema,
+  directoryGroupsSchema,
+  groupGrantSchema,
+  isLoopbackHost,
+  ldapConfigSchema,
+  type DirectoryConfig,
+  type DirectoryGroupsConfig,
+  type GroupGrantConfig,
+  type LdapConfig,
+} from './directory/directory-config.js';
+export { GroupMapping, normalizeDn, type GroupGrant } from './directory/group-mapping.js';
+export {
+  cleanDirectoryPerson,
+  type CleanDirectoryPerson,
+  type DirectoryPersonInput,
+} from './directory/directory-person.js';
+export {
+  applyEnrolmentPlans,
+  enrolFromGroups,
+  loadRosterView,
+  planPersonEnrolment,
+  type AppliedChange,
+  type EnrolmentChange,
+  type GroupEnrolmentResult,
+  type PersonEnrolmentPlan,
+  type RosterView,
+} from './directory/group-enrolment.js';
+export type { DirectoryRead, DirectorySource } from './directory/directory-source.js';
+export {
+  LdapDirectory,
+  LDAP_MATCHING_RULE_IN_CHAIN,
+  escapeFilterValue,
+  type LdapDirectoryOptions,
+} from './directory/ldap-directory.js';
+export {
+  DIRECTORY_ACTOR,
+  runDirectorySync,
+  type DirectoryChangeCounts,
+  type DirectorySyncDeps,
+  type DirectorySyncReport,
+} from './directory/directory-sync.js';
+export {
+  DIRECTORY_LEASE,
+  DirectoryService,
+  type DirectoryServiceOptions,
+  type DirectoryStatus,
+} from './directory/directory-service.js';
 
 // --- The typed Proxmox resource layer and the retry budget (issue 14, part A) ---
 export { pveResources, type PveResources } from './pve/pve-resources.js';

@@ -62,7 +62,8 @@ export function logLevelFrom(value: string | undefined): LogLevel {
 /**
  * Every secret value a configuration holds, to scrub from logs by value: cluster token secrets
  * (inline, from `tokenSecretFile`, or `LAB_CLUSTER_<ID>_TOKEN_SECRET`) and passwords, the Slack
- * signing secret, bot and app tokens, the Discord bot token.
+ * signing secret, bot and app tokens, the Discord bot token, the directory's service password
+ * (inline, from `passwordFile`, or `LAB_DIRECTORY_PASSWORD`).
  */
 export function configSecrets(config: LabConfig, env: Record<string, string | undefined> = process.env): string[] {
   const secrets: Array<string | undefined> = [
@@ -81,8 +82,19 @@ export function configSecrets(config: LabConfig, env: Record<string, string | un
       }
     }
   }
+  const ldap = config.directory?.ldap;
+  secrets.push(ldap?.password);
+  if (ldap?.passwordFile) {
+    try {
+      secrets.push(readFileSync(ldap.passwordFile, 'utf8').trim());
+    } catch {
+      // the directory sync reports an unreadable file; nothing to scrub then
+    }
+  }
   for (const [key, value] of Object.entries(env))
-    if (/^(LAB_CLUSTER_.+_(TOKEN_SECRET|PASSWORD)|SLACK_.*(SECRET|TOKEN)|DISCORD_TOKEN)$/.test(key))
+    if (
+      /^(LAB_CLUSTER_.+_(TOKEN_SECRET|PASSWORD)|SLACK_.*(SECRET|TOKEN)|DISCORD_TOKEN|LAB_DIRECTORY_PASSWORD)$/.test(key)
+    )
       secrets.push(value);
   return [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4))];
 }

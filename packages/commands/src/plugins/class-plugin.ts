@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createInvite, DefaultInviteOptions, NotAllowedError } from '@lab/proxmox-sdk';
+import { createInvite, DefaultInviteOptions, exportRosterCsv, NotAllowedError, unenrolStudent } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
@@ -233,14 +233,14 @@ export const classPlugin: CommandPlugin = {
                 target: u,
                 reason: `${u} teaches ${o.class}`,
               });
-            await tx.classes.removeMember(o.class, p.id);
+            const result = await unenrolStudent(tx, {
+              classId: o.class,
+              personId: p.id,
+              at: ctx.services.clock.now(),
+              assignments,
+            });
             removed.push(u);
-            // Their VMs of the class are theirs no more (no start, connect or console): free seats.
-            for (const a of assignments.filter((x) => x.personId === p.id)) {
-              await tx.classes.assignVm({ ...a, personId: null }, ctx.services.clock.now());
-              const vm = await tx.inventory.get(a.clusterId, a.vmid);
-              freed.push(`${vm?.name ?? `VM ${a.vmid}`} (${a.vmid})`);
-            }
+            freed.push(...result.freed.map((seat) => `${seat.name} (${seat.vmid})`));
           }
         });
         const missing = o.students.filter((u) => !removed.includes(u));
@@ -264,6 +264,24 @@ export const classPlugin: CommandPlugin = {
           };
         await ctx.services.store.classes.addMember({ classId: o.class, personId: person.id, role: 'teacher' });
         return { text: `${person.username} now teaches ${o.class}.` };
+      },
+    }),
+    export: subcommand({
+      description: "The class's roster as a CSV that people import reads back (lab class export cs101 > cs101.csv)",
+      options: z.object({ class: classIdOption }),
+      positional: ['class'],
+      role: 'teacher',
+      ephemeral: true,
+      autocomplete: { class: manageableClasses },
+      async run(ctx, o) {
+        await mustTeachClass(ctx, o.class, 'export the roster of');
+        await classNamed(ctx, o.class);
+        const csv = await exportRosterCsv(ctx.services.store, { classId: o.class });
+        return {
+          text: csv.trimEnd(),
+          data: { classId: o.class, csv },
+          attachments: [{ filename: `${o.class}.csv`, contentType: 'text/csv', content: csv }],
+        };
       },
     }),
     'set-login': classLoginSubcommand,

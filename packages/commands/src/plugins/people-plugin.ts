@@ -3,6 +3,7 @@ import {
   chatAccountId,
   cleanDisplayName,
   DISPLAY_NAME_MAX,
+  exportRosterCsv,
   importRoster,
   InvalidChatAccountError,
   linkChatAccount,
@@ -176,6 +177,21 @@ export const peoplePlugin: CommandPlugin = {
     requests: joinRequestsSubcommand,
     approve: approveJoinSubcommand,
     reject: rejectJoinSubcommand,
+    export: subcommand({
+      description: 'Everyone as a roster CSV that people import reads back (lab people export > people.csv)',
+      options: z.object({}),
+      positional: [],
+      role: 'admin',
+      ephemeral: true,
+      async run(ctx) {
+        const csv = await exportRosterCsv(ctx.services.store);
+        return {
+          text: csv.trimEnd(),
+          data: { csv },
+          attachments: [{ filename: 'people.csv', contentType: 'text/csv', content: csv }],
+        };
+      },
+    }),
     import: subcommand({
       description: 'Import a roster CSV (username,name,email,role,class,slack,discord): a dry run unless --apply',
       options: z.object({

@@ -10,6 +10,7 @@ import {
   formatLocalTime,
   nextSession,
   studentUsage,
+  toCsv,
   type ClassTimePolicyRecord,
 } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
@@ -88,7 +89,15 @@ export const limitsSubcommand = subcommand({
 /** `/lab usage <class>`: each student's hours outside sessions, what is left and what runs now (from the store). */
 export const labUsageSubcommand = subcommand({
   description: "Students' VM hours outside sessions, hours left and running VMs",
-  options: z.object({ class: classId }),
+  options: z.object({
+    class: classId,
+    csv: z
+      .boolean()
+      .default(false)
+      .describe(
+        'as CSV (username,name,email,role,class,hours_used,hours_left,running_vms; people import reads it back)',
+      ),
+  }),
   positional: ['class'],
   role: 'teacher',
   ephemeral: true,
@@ -98,6 +107,24 @@ export const labUsageSubcommand = subcommand({
     const { store, clock } = ctx.services;
     const now = clock.now();
     const rows = await classUsage(store, o.class, now);
+    if (o.csv) {
+      const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p]));
+      const hours = (ms: number | null) => (ms === null ? '' : (ms / 3_600_000).toFixed(2));
+      const csv = toCsv([
+        ['username', 'name', 'email', 'role', 'class', 'hours_used', 'hours_left', 'running_vms'],
+        ...rows.flatMap((r) => {
+          const p = people.get(r.personId);
+          return p
+            ? [[p.username, p.displayName, p.email ?? '', p.role, o.class, hours(r.usedMs), hours(r.leftMs), r.running]]
+            : [];
+        }),
+      ]);
+      return {
+        text: csv.trimEnd(),
+        data: { classId: o.class, csv },
+        attachments: [{ filename: `${o.class}-usage.csv`, contentType: 'text/csv', content: csv }],
+      };
+    }
     const names = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
     const schedules = await store.schedules.list(o.class);
     const next = nextSession(schedules, now);

@@ -8,6 +8,12 @@ import { cleanDisplayName, InvalidDisplayNameError } from './display-name.js';
 /** The columns a roster may have, in any order; only `username` is required. */
 export const ROSTER_COLUMNS = ['username', 'name', 'email', 'role', 'class', 'slack', 'discord'] as const;
 
+/**
+ * Columns other exports add (`lab usage <class> --csv`) that an import accepts and ignores, so
+ * such a file reads back as a roster.
+ */
+export const ROSTER_IGNORED_COLUMNS = ['hours_used', 'hours_left', 'running_vms'] as const;
+
 type Column = (typeof ROSTER_COLUMNS)[number];
 
 /** One data row of a roster file, with the line it starts on. */
@@ -92,7 +98,10 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
     };
   const columns = header.record.map((c) => c.toLowerCase());
   const problems: RosterProblem[] = [];
-  const unknown = columns.filter((c) => !(ROSTER_COLUMNS as readonly string[]).includes(c));
+  const unknown = columns.filter(
+    (c) =>
+      !(ROSTER_COLUMNS as readonly string[]).includes(c) && !(ROSTER_IGNORED_COLUMNS as readonly string[]).includes(c),
+  );
   if (unknown.length)
     problems.push({
       line: header.info.lines,
