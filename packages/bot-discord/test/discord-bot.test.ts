@@ -473,6 +473,7 @@ describe('the Discord interactions endpoint', () => {
       'people',
       'class',
       'template',
+      'directory',
     ]);
   });
 });

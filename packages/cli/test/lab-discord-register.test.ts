@@ -70,6 +70,7 @@ describe('lab discord register', () => {
       'people',
       'class',
       'template',
+      'directory',
     ]);
   });
 });
