@@ -539,6 +539,7 @@ describe('the Discord interactions endpoint', () => {
       'people',
       'class',
       'template',
+      'directory',
     ]);
   });
 });

@@ -57,7 +57,7 @@ describe('lab discord register', () => {
       '--guild',
       '888',
     ]);
-    expect(stdout).toBe('registered /lab, /myvm, /people, /class and /template in guild 888\n');
+    expect(stdout).toBe('registered /lab, /myvm, /people, /class, /template and /directory in guild 888\n');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({
       method: 'PUT',
@@ -70,6 +70,7 @@ describe('lab discord register', () => {
       'people',
       'class',
       'template',
+      'directory',
     ]);
   });
 });
