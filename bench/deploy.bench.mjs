@@ -6,7 +6,7 @@
 // - `ceph`: one 30-student class on shared Ceph-like storage, where students may spread over nodes;
 // - `term`: the start of term, three 30-student classes deployed at once on `school`.
 // `BENCH_DEPLOY_SCENARIOS=school,ceph,term` picks scenarios. `BENCH_QUICK=1`: 5 students a class at
-// time scale ×50 (`BENCH_DEPLOY_STUDENTS`, `BENCH_TIME_SCALE` override).
+// time scale ×20 (`BENCH_DEPLOY_STUDENTS`, `BENCH_TIME_SCALE` override).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { openStore } from '@lab/proxmox-store';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const STUDENTS = Number(process.env.BENCH_DEPLOY_STUDENTS ?? (QUICK ? 5 : 30));
-const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 50 : 10));
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 20 : 10));
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-deploy-'));
 
 /** Counts what the cluster refused, as the client saw it: failed requests, VMID conflicts, lock timeouts. */

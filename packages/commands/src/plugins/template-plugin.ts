@@ -155,8 +155,7 @@ export const templatePlugin: CommandPlugin = {
       },
     }),
     scan: subcommand({
-      description:
-        'Scan every cluster for template VMs, check them and list them (filters: --node --cluster --replicas --class-templates --class --vmid)',
+      description: "Scan and check every cluster's template VMs, then list them (filters: --node --cluster --vmid, …)",
       options: z.object({
         node: nodeName.optional(),
         cluster: clusterOption,
