@@ -129,7 +129,11 @@ describe('finishing a deployment taken over from a process of the other platform
       {
         method: 'PATCH',
         path: '/discord/api/v10/webhooks/123456789012345678/itok-1/messages/%40original',
-        body: { content: 'cs101-alice (105) re-created from cs101-base.', components: [] },
+        body: {
+          content: 'cs101-alice (105) re-created from cs101-base.',
+          allowed_mentions: { parse: [] },
+          components: [],
+        },
       },
     ]);
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,6 +131,7 @@ describe('lab serve on a port in use', () => {
 describe('lab serve with sync.enabled: false', () => {
   it('starts no sync engine and takes no leader lease', async () => {
     const quiet = join(dir, 'no-sync');
+    mkdirSync(quiet);
     const configFile = join(dir, 'no-sync.json');
     writeFileSync(
       configFile,

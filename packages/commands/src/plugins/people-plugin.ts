@@ -58,7 +58,7 @@ export const peoplePlugin: CommandPlugin = {
       },
     }),
     list: subcommand({
-      description: 'List everyone, with role and classes (the first 100 unless --limit or --all)',
+      description: 'List everyone, with role and classes (a page of 100 unless limit or all says otherwise)',
       options: z.object({
         role: roleOption.optional(),
         limit: wholeNumber(`list at most this many (default ${PEOPLE_PAGE})`, 1, 1_000_000)

@@ -19,8 +19,10 @@ export function utcOffsetMs(at: EpochMs, timezone: string): number {
     });
     offsetFormats.set(timezone, format);
   }
-  const p = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, Number(part.value)]));
-  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  const p: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = Object.fromEntries(
+    format.formatToParts(at).map((part) => [part.type, Number(part.value)]),
+  );
+  const wall = Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0);
   return wall - Math.floor(at / 1000) * 1000;
 }
 

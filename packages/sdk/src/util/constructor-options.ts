@@ -8,9 +8,9 @@ export type OptionKinds = Readonly<Record<string, Kind | `${Kind}?`>>;
 function shown(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string'
-    ? `the string '${value.slice(0, 40)}'`
-    : `${typeof value} ${String(value).slice(0, 40)}`;
+  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
 }
 
 /**
