@@ -71,6 +71,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
@@ -83,6 +84,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual([
+      'Success',
       'Success',
       'Success',
       'Success',
@@ -139,7 +141,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-2)).toEqual(['0007-keeps-and-idle-warning', '0008-console-grants']);
+    expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
+      '0007-keeps-and-idle-warning',
+      '0008-console-grants',
+      '0013-idle-in-sessions',
+    ]);
     expect(await tableNames(store)).toContain('console_grants');
     await store.close();
   });
@@ -170,6 +176,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0006-usage-and-time-policies',
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
+      '0013-idle-in-sessions',
     ]);
     await store.close();
   }, 60_000);
