@@ -963,3 +963,114 @@ describe('/myvm keep answers only an idle warning', () => {
     expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown', 'ok']]);
   });
 });
+
+describe('idle stops and scheduled sessions', () => {
+  const idlePolicy = policyOf({ idleCpuBelowPercent: 5, idleForMinutes: 30 });
+  const recording = () => {
+    const sent: Array<{ username: string; text: string }> = [];
+    return {
+      sent,
+      notifyPerson: async (p: { username: string }, text: string) => (sent.push({ username: p.username, text }), true),
+      reaches: async () => true,
+    };
+  };
+
+  /** Runs Wednesday's session (VMs started at its 07:50 UTC warm-up, idle from then on) up to 09:29 UTC; returns every action. */
+  async function idleSession(policy: ClassTimePolicyRecord) {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(policy);
+    const notifier = recording();
+    const scheduler = schedulerOver({ store, clusters, clock }, { notifier });
+    const tick = ticker({ clock, sync, scheduler }, (a) => `${a.vmid} ${a.action}`);
+    const actions = await tick('2026-12-02T07:50:00Z');
+    expect(actions.sort()).toEqual(['300 start', '301 start', '302 start']);
+    for (const s of STUDENTS) sim.state.guests.get(s.vmid)!.cpuLoad = 0.01;
+    for (const time of ['08:00', '08:21', '08:31', '08:45', '09:00', '09:29'])
+      actions.push(...(await tick(`2026-12-02T${time}:00Z`)));
+    return { actions, store, notifier };
+  }
+
+  it('leaves the VMs of a scheduled session running however idle they are, and warns no one', async () => {
+    const { actions, store, notifier } = await idleSession(idlePolicy);
+    expect(actions.filter((a) => / idle-/.test(a))).toEqual([]);
+    expect(notifier.sent).toEqual([]);
+    expect(await statuses(store)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('warns and stops idle VMs during sessions too when the class turns idleInSessions on', async () => {
+    const { actions, store } = await idleSession({ ...idlePolicy, idleInSessions: true });
+    expect(actions.filter((a) => / idle-/.test(a)).sort()).toEqual([
+      '300 idle-shutdown',
+      '300 idle-warning',
+      '301 idle-shutdown',
+      '301 idle-warning',
+      '302 idle-shutdown',
+      '302 idle-warning',
+    ]);
+    expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+  });
+
+  it("sends an idle warning its student cannot get (no chat account) to the class's teachers", async () => {
+    const { store, clock, clusters, sim, sync } = await setup();
+    await store.usage.savePolicy(idlePolicy);
+    const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'Ada', role: 'teacher' }, 1);
+    await store.classes.addMember({ classId: 'cs101', personId: teacher.id, role: 'teacher' });
+    const sent: Array<{ username: string; text: string }> = [];
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      {
+        notifier: {
+          notifyPerson: async (p, text) =>
+            p.username === 'lovelace' && (sent.push({ username: p.username, text }), true),
+          reaches: async (p) => p.username === 'lovelace',
+        },
+      },
+    );
+    clock.set(at('2026-12-01T10:00:00Z'));
+    await startVm({ store, clusters, clock }, ROOT, 300);
+    sim.state.guests.get(300)!.cpuLoad = 0.01;
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action, a.error]);
+    expect(await tick('2026-12-01T10:01:00Z')).toEqual([]);
+    expect(await tick('2026-12-01T10:31:00Z')).toEqual([
+      [300, 'idle-warning', 'the owner has no chat account to warn; told 1 teacher(s) instead'],
+    ]);
+    expect(sent).toEqual([
+      {
+        username: 'lovelace',
+        text: "cs101-alice (alice's, cs101) has been idle for 30 min and will stop in 10 min. alice has no chat account to warn, so you are told instead.",
+      },
+    ]);
+    expect(await tick('2026-12-01T10:41:00Z')).toEqual([[300, 'idle-shutdown', undefined]]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(audit!.details.reason).toBe(
+      'idle: below 5% CPU for 40 min, the owner has no chat account; 1 teacher(s) were warned 10 min before',
+    );
+  });
+
+  it("sends a quota warning its student cannot get to the class's teachers", async () => {
+    const { store, clock, clusters, sync } = await setup();
+    await store.usage.savePolicy(policyOf({ quotaHours: 1 }));
+    const teacher = await store.classes.createPerson({ username: 'lovelace', displayName: 'Ada', role: 'teacher' }, 1);
+    await store.classes.addMember({ classId: 'cs101', personId: teacher.id, role: 'teacher' });
+    const sent: string[] = [];
+    const scheduler = schedulerOver(
+      { store, clusters, clock },
+      {
+        notifier: {
+          notifyPerson: async (p, text) => p.username === 'lovelace' && (sent.push(text), true),
+          reaches: async (p) => p.username === 'lovelace',
+        },
+      },
+    );
+    clock.set(at('2026-12-01T08:00:00Z'));
+    await startVm({ store, clusters, clock }, await studentOf(store, 'alice'), 300);
+    const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action]);
+    expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
+    expect(sent).toEqual([
+      "cs101-alice (alice's, cs101) has used all 1 h the class allows outside sessions and will stop in 10 min. alice has no chat account to warn, so you are told instead.",
+    ]);
+    expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown']]);
+    const [audit] = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+    expect(String(audit!.details.reason)).toMatch(/1 teacher\(s\) were warned$/);
+  });
+});

@@ -188,6 +188,7 @@ export interface Database {
     idle_for_minutes: number | null;
     keeps_per_session: Generated<number>;
     idle_warn_minutes: number | null;
+    idle_in_sessions: Generated<number>;
   };
   vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
   vm_idle: {

@@ -73,6 +73,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0009-claims-and-lock-heartbeats', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
@@ -144,9 +145,9 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0007-keeps-and-idle-warning',
       '0008-console-grants',
       '0009-claims-and-lock-heartbeats',
+      '0013-idle-in-sessions',
     ]);
     expect(await tableNames(store)).toContain('console_grants');
     await store.close();
@@ -201,6 +202,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
       '0009-claims-and-lock-heartbeats',
+      '0013-idle-in-sessions',
     ]);
     await store.close();
   }, 60_000);

@@ -30,12 +30,14 @@ const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): strin
     `idle ${p.idleCpuBelowPercent === null || p.idleForMinutes === null ? 'off' : `below ${p.idleCpuBelowPercent}% CPU for ${p.idleForMinutes} min`}`,
     `warning ${p.idleWarnMinutes ?? defaultWarnMin} min before a stop${p.idleWarnMinutes === null ? ' (default)' : ''}`,
     `keeps ${p.keepsPerSession === 0 ? 'off' : `${p.keepsPerSession} per session`}`,
+    `idle stop in sessions ${p.idleInSessions ? 'on' : 'off'}`,
   ].join(', ');
 
 /**
  * `/lab limits <class> [--quota-hours 10] [--max-running 1] [--idle-cpu 5] [--idle-minutes 30]
- * [--idle-warn-minutes 10] [--keeps-per-session 1]`: shows or changes the class's time limits (0
- * turns a limit off, puts the warning delay back to the default, and allows no keep).
+ * [--idle-warn-minutes 10] [--keeps-per-session 1] [--idle-in-sessions on|off]`: shows or changes the
+ * class's time limits (0 turns a limit off, puts the warning delay back to the default, and allows no
+ * keep). Idle stops happen outside scheduled sessions only, unless `--idle-in-sessions on`.
  */
 export const limitsSubcommand = subcommand({
   description: 'Time limits: quota hours, running VMs, idle stop, warning delay, keeps per session (0 = off)',
@@ -48,6 +50,10 @@ export const limitsSubcommand = subcommand({
     'idle-minutes': wholeLimit('minutes idle before the warning', 10_000),
     'idle-warn-minutes': wholeLimit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
     'keeps-per-session': wholeLimit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
+    'idle-in-sessions': z
+      .enum(['on', 'off'], { error: 'say on or off' })
+      .optional()
+      .describe('idle warnings and stops during scheduled sessions too: on or off (default off)'),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -76,6 +82,7 @@ export const limitsSubcommand = subcommand({
       idleForMinutes: pick(o['idle-minutes'], before.idleForMinutes),
       keepsPerSession: o['keeps-per-session'] ?? before.keepsPerSession,
       idleWarnMinutes: pick(o['idle-warn-minutes'], before.idleWarnMinutes),
+      ...((o['idle-in-sessions'] ?? (before.idleInSessions ? 'on' : 'off')) === 'on' ? { idleInSessions: true } : {}),
     };
     const changed = JSON.stringify(after) !== JSON.stringify(before);
     if (changed) await store.usage.savePolicy(after);

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import { silentNotifier, type PersonNotifier } from '../ports/person-notifier.js';
 import { sendReadyNotices } from './ready-notices.js';
 import { tellPerson } from './tell-person.js';
+import { tellTeachers } from './tell-teachers.js';
 import { QUOTA_WARNING_TTL_MS, quotaWarnedKey, type QuotaWarning } from './quota-warning.js';
 import type {
   ClassScheduleRecord,
@@ -264,14 +265,23 @@ export class ClassScheduler {
               });
               continue;
             }
+            const teachersTold =
+              told === 'unreachable'
+                ? await tellTeachers(
+                    this.#store,
+                    this.#notifier,
+                    klass.id,
+                    `${vm.name} (${person?.username ?? 'no owner'}'s, ${klass.id}) has used all ${formatHours(policy.quotaHours * 3_600_000)} the class allows outside sessions and will stop in ${warnMin} min. ${person?.username ?? 'Its owner'} has no chat account to warn, so you are told instead.`,
+                  )
+                : 0;
             await this.#store.nonces.put(
               key,
-              { warnedAt: now, delivered: told === 'delivered' },
+              { warnedAt: now, delivered: told === 'delivered', ...(teachersTold ? { teachersTold } : {}) },
               now + QUOTA_WARNING_TTL_MS,
               now,
             );
             if (told === 'unreachable')
-              this.#logger.info('quota warning not sent: the student has no chat account', base);
+              this.#logger.info('quota warning not sent: the student has no chat account', { ...base, teachersTold });
             out.push({
               ...base,
               action: 'quota-warning',
@@ -286,7 +296,7 @@ export class ClassScheduler {
           try {
             await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
               shutdownTimeoutS: this.#o.shutdownTimeoutS,
-              reason: `quota: ${who} has no hours left outside sessions of ${klass.id}${warned.delivered === false ? `; no warning was delivered (${who} has no chat account)` : ''}`,
+              reason: `quota: ${who} has no hours left outside sessions of ${klass.id}${warned.delivered === false ? `; no warning was delivered (${who} has no chat account)${warned.teachersTold ? `; ${warned.teachersTold} teacher(s) were warned` : ''}` : ''}`,
             });
             out.push({ ...base, action: 'quota-shutdown', outcome: 'ok' });
           } catch (error) {
@@ -308,19 +318,34 @@ export class ClassScheduler {
    * VM below the class's `idleCpuBelowPercent` for `idleForMinutes` gets its owner a direct
    * message, and is shut down the class's `idleWarnMinutes` (else `idleWarningMinutes`) later unless
    * kept (`keepVmRunning`) or busy again. The message offers `/myvm keep` only while the class allows
-   * the owner another keep this session.
+   * the owner another keep this session; a warning its owner cannot be given (no chat account) goes
+   * to the class's teachers. During a scheduled session (warm-up included) the class's VMs are left
+   * alone unless its policy says `idleInSessions`: their idle time starts again after the session.
    */
   async #idle(now: EpochMs): Promise<ScheduledAction[]> {
     const out: ScheduledAction[] = [];
     for (const klass of await this.#store.classes.listClasses()) {
       const policy = await this.#store.usage.policy(klass.id);
       if (!policy || policy.idleCpuBelowPercent === null || policy.idleForMinutes === null) continue;
+      const inSession =
+        policy.idleInSessions !== true && currentSession(await this.#store.schedules.list(klass.id), now) !== undefined;
       for (const a of (await this.#store.classes.assignmentsOfClass(klass.id)).filter((x) => x.role === 'student')) {
+        if (inSession) {
+          await this.#forgetIdle(a);
+          continue;
+        }
         const action = await this.#idleOne(policy, a, now);
         if (action) out.push(action);
       }
     }
     return out;
+  }
+
+  /** Forgets a VM's idle time and any pending idle warning (a session started); keeps its keeps. */
+  async #forgetIdle(a: VmAssignmentRecord): Promise<void> {
+    const record = await this.#store.usage.idle(a.clusterId, a.vmid);
+    if (record && (record.idleSince !== null || record.warnedAt !== null))
+      await this.#store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
   }
 
   async #idleOne(
@@ -378,18 +403,38 @@ export class ClassScheduler {
       }
       await store.usage.saveIdle({ ...record, warnedAt: now });
       if (told === 'unreachable') {
-        await store.nonces.put(unwarnedKey(a, now), { warnedAt: now }, now + WEEK_MS, now);
-        this.#logger.info('idle warning not sent: the VM has no owner with a chat account', base);
-        return { ...base, action: 'idle-warning', outcome: 'failed', error: 'the owner has no chat account to warn' };
+        const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
+        const teachersTold = await tellTeachers(
+          store,
+          this.#notifier,
+          policy.classId,
+          `${vm.name} (${owner ? `${owner.username}'s` : 'no owner'}, ${policy.classId}) has been idle for ${forMin} min and will stop in ${warnMin} min. ${owner ? `${owner.username} has no chat account` : 'It has no owner'} to warn, so you are told instead.`,
+        );
+        await store.nonces.put(unwarnedKey(a, now), { warnedAt: now, teachersTold }, now + WEEK_MS, now);
+        this.#logger.info('idle warning not sent: the VM has no owner with a chat account', { ...base, teachersTold });
+        return {
+          ...base,
+          action: 'idle-warning',
+          outcome: 'failed',
+          error: teachersTold
+            ? `the owner has no chat account to warn; told ${teachersTold} teacher(s) instead`
+            : 'the owner has no chat account to warn',
+        };
       }
       return { ...base, action: 'idle-warning', outcome: 'ok' };
     }
     if (now - record.warnedAt < warnMin * 60_000) return undefined;
-    const unwarned = await store.nonces.take(unwarnedKey(a, record.warnedAt), now);
+    const unwarned = (await store.nonces.take(unwarnedKey(a, record.warnedAt), now)) as
+      { warnedAt: EpochMs; teachersTold?: number } | undefined;
+    const warning = !unwarned
+      ? `warned ${warnMin} min before`
+      : unwarned.teachersTold
+        ? `the owner has no chat account; ${unwarned.teachersTold} teacher(s) were warned ${warnMin} min before`
+        : 'no warning delivered (the owner has no chat account)';
     try {
       await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, ${unwarned ? 'no warning delivered (the owner has no chat account)' : `warned ${warnMin} min before`}`,
+        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, ${warning}`,
       });
       await store.usage.clearIdle(a.clusterId, a.vmid);
       return { ...base, action: 'idle-shutdown', outcome: 'ok' };

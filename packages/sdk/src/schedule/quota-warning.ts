@@ -6,6 +6,8 @@ export interface QuotaWarning {
   warnedAt: EpochMs;
   /** False when the owner had no chat account to warn (older records have none: delivered). */
   delivered?: boolean;
+  /** With `delivered` false: how many of the class's teachers were warned instead. */
+  teachersTold?: number;
 }
 
 /** The store key of the quota warning of a VM's running interval (`startedAt` of its open usage interval). */

@@ -751,7 +751,12 @@ export function createMemoryStore(): Store {
       },
       async savePolicy(record) {
         if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
-        s.policies = [...s.policies.filter((p) => p.classId !== record.classId), copy(record)];
+        // `idleInSessions` false is kept as absent, as the SQL stores read it back.
+        const { idleInSessions, ...rest } = record;
+        s.policies = [
+          ...s.policies.filter((p) => p.classId !== record.classId),
+          copy(idleInSessions ? { ...rest, idleInSessions } : rest),
+        ];
       },
       async openInterval(clusterId, vmid, at) {
         if (s.usage.some((u) => u.clusterId === clusterId && u.vmid === vmid && u.endedAt === null)) return false;

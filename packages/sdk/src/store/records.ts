@@ -325,6 +325,11 @@ export interface ClassTimePolicyRecord {
   keepsPerSession: number;
   /** Minutes between the idle or quota warning and the stop; null = the scheduler's `idleWarningMinutes`. */
   idleWarnMinutes: number | null;
+  /**
+   * Idle warnings and stops also during the class's scheduled sessions (warm-up included); by
+   * default a session's VMs are left on however idle they are. @defaultValue false
+   */
+  idleInSessions?: boolean;
 }
 
 /** One interval during which a VM ran; `endedAt` null while it still runs. */

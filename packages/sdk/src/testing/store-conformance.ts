@@ -560,6 +560,10 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxRunning: null });
         await store.usage.savePolicy({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
         expect(await store.usage.policy('cs101')).toEqual({ ...policy, keepsPerSession: 0, idleWarnMinutes: 3 });
+        await store.usage.savePolicy({ ...policy, idleInSessions: true });
+        expect(await store.usage.policy('cs101')).toEqual({ ...policy, idleInSessions: true });
+        await store.usage.savePolicy({ ...policy, idleInSessions: false });
+        expect(await store.usage.policy('cs101')).toEqual(policy);
         await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(
           UnknownReferenceError,
         );

@@ -21,6 +21,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
           idleForMinutes: r.idle_for_minutes,
           keepsPerSession: r.keeps_per_session,
           idleWarnMinutes: r.idle_warn_minutes,
+          ...(Number(r.idle_in_sessions) === 1 ? { idleInSessions: true } : {}),
         }
       );
     },
@@ -35,6 +36,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         idle_for_minutes: record.idleForMinutes,
         keeps_per_session: record.keepsPerSession,
         idle_warn_minutes: record.idleWarnMinutes,
+        idle_in_sessions: record.idleInSessions ? 1 : 0,
       };
       await db
         .insertInto('class_time_policies')
