@@ -50,7 +50,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
     async start({ config, router, services, logger }) {
       const store = services.store;
       const apiUrl = config?.apiUrl ? { apiUrl: config.apiUrl } : {};
-      const { startDiscordBot } = await import('./start-discord-bot.js');
+      const { startDiscordBot } = await import('@lab/bot-discord');
       if (config?.mode === 'gateway') {
         if (!config.token)
           throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", {
@@ -83,7 +83,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
   },
   async createNotifier({ config, services, logger }) {
     if (!config?.token) return undefined;
-    const { createDiscordTokenNotifier } = await import('./discord-person-notifier.js');
+    const { createDiscordTokenNotifier } = await import('@lab/bot-discord');
     return createDiscordTokenNotifier({
       token: config.token,
       store: services.store,
@@ -92,7 +92,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
     });
   },
   async finishProgress({ config, logger }, deployment, summary, text) {
-    const { finishDiscordProgress } = await import('./finish-discord-progress.js');
+    const { finishDiscordProgress } = await import('@lab/bot-discord');
     return finishDiscordProgress(
       { logger, ...(config?.apiUrl ? { apiUrl: config.apiUrl } : {}) },
       deployment.notify,

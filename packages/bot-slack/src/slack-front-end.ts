@@ -51,7 +51,7 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
           "config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
           { key: 'slack' },
         );
-      const { startSlackBot } = await import('./start-slack-bot.js');
+      const { startSlackBot } = await import('@lab/bot-slack');
       const started = await startSlackBot({
         router,
         store: services.store,
@@ -66,7 +66,7 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
   },
   async createNotifier({ config, services, logger }) {
     if (!config?.botToken) return undefined;
-    const { createSlackTokenNotifier } = await import('./slack-person-notifier.js');
+    const { createSlackTokenNotifier } = await import('@lab/bot-slack');
     return createSlackTokenNotifier({
       botToken: config.botToken,
       store: services.store,
@@ -75,10 +75,7 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
     });
   },
   async finishProgress({ config, logger }, deployment, summary, text) {
-    const [{ finishSlackProgress }, { createSlackTokenChatApi }] = await Promise.all([
-      import('./slack-progress.js'),
-      import('./slack-person-notifier.js'),
-    ]);
+    const { finishSlackProgress, createSlackTokenChatApi } = await import('@lab/bot-slack');
     const client = config?.botToken
       ? createSlackTokenChatApi({ botToken: config.botToken, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) })
       : undefined;

@@ -96,5 +96,5 @@ export interface FrontEndDefinition<Config = unknown> {
 
 /** Declares a front end with its section's type inferred from `configSchema`. */
 export function defineFrontEnd<Config>(definition: FrontEndDefinition<Config>): FrontEndDefinition {
-  return definition as unknown as FrontEndDefinition;
+  return definition;
 }
