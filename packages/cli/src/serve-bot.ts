@@ -66,9 +66,10 @@ export async function serveBot(
 ): Promise<ServedBot> {
   const { config, services } = runtime;
   const registry = options.frontEnds ?? labFrontEnds;
-  const definitions = servedDefinitions(registry, typeof kinds === 'string' ? [kinds] : kinds, options);
   const started: Started[] = [];
+  let definitions: FrontEndDefinition[] = [];
   try {
+    definitions = servedDefinitions(registry, typeof kinds === 'string' ? [kinds] : kinds, options);
     for (const definition of definitions) {
       const address = definition.serve!.address?.(config[definition.id]) ?? {};
       started.push({
