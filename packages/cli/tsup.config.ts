@@ -17,7 +17,8 @@ export default defineConfig([
     clean: true,
     splitting: true,
     skipNodeModulesBundle: false,
-    noExternal: bundled,
+    // The front ends' definitions are light (their bots load through the packages' main entries).
+    noExternal: [...bundled, /^@lab\/[^/]+\/front-end$/],
     external: [
       'better-sqlite3',
       'pg',

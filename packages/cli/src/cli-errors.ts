@@ -44,7 +44,7 @@ export class CertificateNotTrustedError extends LabError {
 export class PortUnavailableError extends LabError {
   static override readonly brand: string = '@lab/PortUnavailableError';
   static override readonly code = 'LAB_PORT_UNAVAILABLE';
-  constructor(kind: 'slack' | 'discord', host: string, port: number, reason: string) {
+  constructor(kind: string, host: string, port: number, reason: string) {
     super(
       PortUnavailableError.code,
       reason === 'EADDRINUSE'

@@ -7,6 +7,8 @@ import type {
   DeploymentEngine,
   DirectoryService,
   DeploymentEvent,
+  IdentityFormat,
+  IdentityPlatform,
   InventoryService,
   Logger,
   PersonNotifier,
@@ -19,8 +21,11 @@ import type {
   VmPower,
 } from '@lab/proxmox-sdk';
 
-/** Where a command came from. */
-export type Platform = 'slack' | 'discord' | 'cli';
+/**
+ * Where a command came from: a registered front end's id (`slack`, `discord`, `cli`, `web`, …), the
+ * platform its caller's identity is stored under.
+ */
+export type Platform = IdentityPlatform;
 
 /** Who may run a subcommand: `student` means any enrolled person; admins may run everything. */
 export type RequiredRole = 'admin' | 'teacher' | 'student';
@@ -59,6 +64,11 @@ export interface LabServices {
    * `directory.ldap` configured, `lab directory sync` and its schedule in `lab serve`.
    */
   directory?: DirectoryService;
+  /**
+   * How the registered front ends write user ids (`FrontEndRegistry.identityFormats()`): the roster's
+   * account columns and the accounts `people link` and `/lab link` accept. @defaultValue Slack's and Discord's
+   */
+  identityFormats?: readonly IdentityFormat[];
 }
 
 /** The caller, resolved from their platform identity. */

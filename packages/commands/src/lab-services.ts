@@ -14,6 +14,7 @@ import {
   type ClusterApis,
   type DeploymentLimits,
   type DirectoryServiceOptions,
+  type IdentityFormat,
   type LabObserver,
   type Logger,
   type ConsoleLimits,
@@ -48,6 +49,8 @@ export interface LabServicesOptions {
   timezone?: string;
   /** The school directory: its group mapping and, optionally, the source the sync reads (`LdapDirectory`). */
   directory?: Omit<DirectoryServiceOptions, 'store' | 'clock' | 'logger'>;
+  /** The registered front ends' identity formats (`FrontEndRegistry.identityFormats()`). @defaultValue Slack's and Discord's */
+  identityFormats?: readonly IdentityFormat[];
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -128,5 +131,6 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },
     ...(options.timezone ? { timezone: options.timezone } : {}),
+    ...(options.identityFormats ? { identityFormats: options.identityFormats } : {}),
   };
 }

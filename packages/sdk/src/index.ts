@@ -211,7 +211,16 @@ export { classTimeZone, formatLocalTime } from './schedule/local-time.js';
 
 // People: accounts, invites, SSH keys, rosters.
 export * from './people/people-errors.js';
-export { USERNAME, chatAccountId, type ChatPlatform } from './people/chat-accounts.js';
+export {
+  USERNAME,
+  builtinIdentityFormats,
+  chatAccountId,
+  discordIdentity,
+  slackIdentity,
+  type ChatPlatform,
+  type IdentityFormat,
+} from './people/chat-accounts.js';
+export { IDENTITY_PLATFORM_ID, assertIdentityPlatformId, isIdentityPlatformId } from './store/identity-platform.js';
 export {
   createInvite,
   joinWithInvite,
@@ -235,6 +244,7 @@ export {
 export { cleanDisplayName, DISPLAY_NAME_MAX, InvalidDisplayNameError } from './people/display-name.js';
 export {
   importRoster,
+  rosterColumns,
   type RosterImportReport,
   type RosterProblem,
   type RosterRow,

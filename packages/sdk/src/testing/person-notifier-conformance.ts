@@ -7,10 +7,12 @@ import type { PersonNotifier } from '../ports/person-notifier.js';
 import { ClassScheduler } from '../schedule/class-scheduler.js';
 import { createMemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
+import type { IdentityPlatform } from '../store/records.js';
 
 /** One platform's direct messages as the shared person-notifier behaviour drives them, over its fake API on loopback. */
 export interface PersonNotifierPlatform {
-  platform: 'slack' | 'discord';
+  /** The front end's platform id (`slack`, `discord`, or any registered one). */
+  platform: IdentityPlatform;
   /** An account id on the platform, linked to the person who gets the DM. */
   accountId: string;
   /** The notifier under test, over the fake API. */
@@ -29,7 +31,7 @@ export interface PersonNotifierPlatform {
 const IDLE_WARNING = 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.';
 
 /**
- * The behaviour every chat platform's `PersonNotifier` shares: a DM to the person's linked account on
+ * The behaviour every front end's `PersonNotifier` shares: a DM to the person's linked account on
  * that platform, false for a person with none there, and the idle warning of the class scheduler
  * reaching a student before their VM stops.
  */

@@ -3,6 +3,7 @@ import {
   PersonAlreadyLinkedError,
   RecordNotFoundError,
   UnknownReferenceError,
+  assertIdentityPlatformId,
   type ClassRepository,
 } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
@@ -73,6 +74,7 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('person', personId);
     },
     async linkIdentity(identity) {
+      assertIdentityPlatformId(identity.platform);
       await requirePerson(db, identity.personId);
       const existing = await db
         .selectFrom('identities')
