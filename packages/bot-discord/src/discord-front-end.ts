@@ -3,6 +3,14 @@ import { ConfigError, discordIdentity } from '@lab/proxmox-sdk';
 import { defineFrontEnd } from '@lab/commands';
 import { renderDiscordProgress } from './render-discord-progress.js';
 
+/** The bot's package name: `lab` bundles this file and must load the installed bot, not a copy. */
+const BOT_PACKAGE: string = '@lab/bot-discord';
+
+/** The bot itself, loaded on first use (a variable specifier, so neither build bundles it here). */
+function loadBot(): Promise<typeof import('./index.js')> {
+  return import(BOT_PACKAGE) as Promise<typeof import('./index.js')>;
+}
+
 /** The `discord` section of lab.config.json. */
 export const discordConfigSchema = z
   .object({
@@ -50,7 +58,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
     async start({ config, router, services, logger }) {
       const store = services.store;
       const apiUrl = config?.apiUrl ? { apiUrl: config.apiUrl } : {};
-      const { startDiscordBot } = await import('@lab/bot-discord');
+      const { startDiscordBot } = await loadBot();
       if (config?.mode === 'gateway') {
         if (!config.token)
           throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", {
@@ -83,7 +91,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
   },
   async createNotifier({ config, services, logger }) {
     if (!config?.token) return undefined;
-    const { createDiscordTokenNotifier } = await import('@lab/bot-discord');
+    const { createDiscordTokenNotifier } = await loadBot();
     return createDiscordTokenNotifier({
       token: config.token,
       store: services.store,
@@ -92,7 +100,7 @@ export const discordFrontEnd = defineFrontEnd<DiscordConfig>({
     });
   },
   async finishProgress({ config, logger }, deployment, summary, text) {
-    const { finishDiscordProgress } = await import('@lab/bot-discord');
+    const { finishDiscordProgress } = await loadBot();
     return finishDiscordProgress(
       { logger, ...(config?.apiUrl ? { apiUrl: config.apiUrl } : {}) },
       deployment.notify,

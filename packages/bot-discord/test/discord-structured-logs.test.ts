@@ -57,7 +57,7 @@ describe("discord.js's reports", () => {
       apiUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/api`,
       logger: createLogger({ level: 'debug', sink: (r) => records.push(r), secrets: [TOKEN] }),
     });
-    expect(await frontEnd.notifier.notifyPerson({ personId: person.id, username: 'alice' }, 'hello')).toBe(true);
+    expect(await frontEnd.notifier!.notifyPerson({ personId: person.id, username: 'alice' }, 'hello')).toBe(true);
     await frontEnd.stop();
     expect(records.filter((r) => r.source === 'discord.js')).toEqual([
       expect.objectContaining({

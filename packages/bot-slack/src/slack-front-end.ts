@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { ConfigError, slackIdentity } from '@lab/proxmox-sdk';
 import { defineFrontEnd, renderProgress } from '@lab/commands';
 
+/** The bot's package name: `lab` bundles this file and must load the installed bot, not a copy. */
+const BOT_PACKAGE: string = '@lab/bot-slack';
+
+/** The bot itself, loaded on first use (a variable specifier, so neither build bundles it here). */
+function loadBot(): Promise<typeof import('./index.js')> {
+  return import(BOT_PACKAGE) as Promise<typeof import('./index.js')>;
+}
+
 /** The `slack` section of lab.config.json. */
 export const slackConfigSchema = z
   .object({
@@ -51,7 +59,7 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
           "config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
           { key: 'slack' },
         );
-      const { startSlackBot } = await import('@lab/bot-slack');
+      const { startSlackBot } = await loadBot();
       const started = await startSlackBot({
         router,
         store: services.store,
@@ -66,7 +74,7 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
   },
   async createNotifier({ config, services, logger }) {
     if (!config?.botToken) return undefined;
-    const { createSlackTokenNotifier } = await import('@lab/bot-slack');
+    const { createSlackTokenNotifier } = await loadBot();
     return createSlackTokenNotifier({
       botToken: config.botToken,
       store: services.store,
@@ -75,9 +83,13 @@ export const slackFrontEnd = defineFrontEnd<SlackConfig>({
     });
   },
   async finishProgress({ config, logger }, deployment, summary, text) {
-    const { finishSlackProgress, createSlackTokenChatApi } = await import('@lab/bot-slack');
+    const { finishSlackProgress, createSlackTokenChatApi } = await loadBot();
     const client = config?.botToken
-      ? createSlackTokenChatApi({ botToken: config.botToken, logger, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) })
+      ? createSlackTokenChatApi({
+          botToken: config.botToken,
+          logger,
+          ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}),
+        })
       : undefined;
     return finishSlackProgress(client, deployment.notify, summary, { logger, text });
   },

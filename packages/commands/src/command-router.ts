@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { assertIdentityPlatformId, isLabError, looksLikePrivateKey, PrivateKeyGivenError, type PersonRole } from '@lab/proxmox-sdk';
+import {
+  assertIdentityPlatformId,
+  isLabError,
+  looksLikePrivateKey,
+  PrivateKeyGivenError,
+  type PersonRole,
+} from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import { isRefusal } from './refusal-or-failure.js';
 import {

@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { decideJoinRequest, decidesJoinsOf, unlinkChatAccount } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Subcommand } from '../command-plugin.js';
 import { usernameOption } from './onboarding-options.js';
+import { identityFormatOf, identityFormatsOf } from '../identity-formats.js';
+
+/** The platforms whose accounts are linked to people (not the CLI's operating-system users). */
+function linkablePlatforms(ctx: CommandContext): string[] {
+  return identityFormatsOf(ctx.services)
+    .filter((f) => f.linkable !== false)
+    .map((f) => f.platform);
+}
 
 const requestIdOption = z
   .string({ error: 'name a join request, e.g. people approve K7PQ2M9A (people requests lists them)' })
@@ -10,8 +18,9 @@ const requestIdOption = z
   .describe('join request id (people requests lists them)');
 
 const platformOption = z
-  .enum(['slack', 'discord'], { error: 'a platform is slack or discord' })
-  .describe('slack or discord');
+  .string({ error: 'name a platform, e.g. slack or discord' })
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a platform is a front end id such as slack or discord')
+  .describe('slack, discord or another front end with chat accounts');
 
 function decide(approve: boolean): Subcommand {
   return subcommand({
@@ -75,7 +84,13 @@ export const joinRequestsSubcommand: Subcommand = subcommand({
   },
 });
 
-async function unlink(ctx: CommandContext, username: string, platform: 'slack' | 'discord') {
+async function unlink(ctx: CommandContext, username: string, platform: string) {
+  const format = identityFormatOf(ctx.services, platform);
+  if (!format || format.linkable === false)
+    return {
+      text: `${platform} has no chat accounts to unlink; name one of ${linkablePlatforms(ctx).join(', ')}.`,
+      error: true,
+    };
   const identity = await unlinkChatAccount(
     { store: ctx.services.store, clock: ctx.services.clock },
     { actor: ctx.caller.viewer, username, platform },
@@ -86,7 +101,7 @@ async function unlink(ctx: CommandContext, username: string, platform: 'slack' |
   };
 }
 
-/** `people unlink <username> --platform slack|discord` (teachers for their students, admins for anyone). */
+/** `people unlink <username> <platform>` (teachers for their students, admins for anyone). */
 export const peopleUnlinkSubcommand: Subcommand = subcommand({
   description: "Unlink a person's Slack or Discord account (audited)",
   options: z.object({ username: usernameOption, platform: platformOption }),
@@ -104,8 +119,8 @@ export const labUnlinkSubcommand: Subcommand = subcommand({
   ephemeral: true,
   async run(ctx, o) {
     const { platform } = ctx.caller;
-    if (platform !== 'slack' && platform !== 'discord')
-      return { text: 'From the CLI use people unlink <username> <slack|discord>.', error: true };
+    if (identityFormatOf(ctx.services, platform)?.linkable === false)
+      return { text: `Here use people unlink <username> <${linkablePlatforms(ctx).join('|')}>.`, error: true };
     return unlink(ctx, o.username ?? ctx.caller.person.username, platform);
   },
 });

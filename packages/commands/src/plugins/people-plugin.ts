@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  chatAccountId,
   cleanDisplayName,
   DISPLAY_NAME_MAX,
   exportRosterCsv,

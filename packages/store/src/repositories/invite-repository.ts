@@ -1,7 +1,6 @@
 import {
   DuplicateNameError,
   UnknownReferenceError,
-  type IdentityPlatform,
   type InviteRedemption,
   type InviteRepository,
   type JoinRequestRecord,
@@ -24,7 +23,7 @@ const joinRequest = (row: Database['join_requests']): JoinRequestRecord => ({
   id: row.id,
   classId: row.class_id,
   personId: Number(row.person_id),
-  platform: row.platform as IdentityPlatform,
+  platform: row.platform,
   externalId: row.external_id,
   codeHash: row.code_hash,
   status: row.status as JoinRequestStatus,
