@@ -26,6 +26,7 @@ const TYPED_STRINGS = [
   'pve1=9000',
   '100-199',
   'ip=dhcp',
+  'K7PQ2M9A',
 ];
 
 /** The core schema of an option: through optional, default, nullable and pipes (a preprocess's output). */
