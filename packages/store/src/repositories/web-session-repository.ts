@@ -40,8 +40,7 @@ export function webSessionRepository(db: Kysely<Database>): WebSessionRepository
       } catch (error) {
         if (isUniqueViolation(error))
           throw new DuplicateNameError('web session', session.idHash.slice(0, 8), { cause: error });
-        if (isForeignKeyViolation(error))
-          throw new UnknownReferenceError('person', session.personId, { cause: error });
+        if (isForeignKeyViolation(error)) throw new UnknownReferenceError('person', session.personId, { cause: error });
         throw error;
       }
       return sessionOf(row);
