@@ -5,7 +5,10 @@ import type { FastifyReply } from 'fastify';
  * scripts, no inline script or style, no framing), no MIME sniffing, no referrer (a callback URL's
  * code never leaks), nothing cached, and HSTS when the portal is served over HTTPS.
  */
-export function securityHeaders(reply: FastifyReply, publicUrl: URL): void {
+export function securityHeaders(reply: FastifyReply, publicUrl: URL, consoleOrigin?: string): void {
+  // The console button's form is answered with a redirect to the console, which form-action must allow.
+  const formAction =
+    consoleOrigin && consoleOrigin !== publicUrl.origin ? `form-action 'self' ${consoleOrigin}` : "form-action 'self'";
   reply.header(
     'content-security-policy',
     [
@@ -14,7 +17,7 @@ export function securityHeaders(reply: FastifyReply, publicUrl: URL): void {
       "style-src 'self'",
       "img-src 'self'",
       "connect-src 'self'",
-      "form-action 'self'",
+      formAction,
       "frame-ancestors 'none'",
       "base-uri 'none'",
     ].join('; '),

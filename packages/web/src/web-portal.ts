@@ -67,6 +67,8 @@ export interface WebPortalOptions {
   clientSecret: string;
   clock?: Clock;
   routes?: readonly WebRoutes[];
+  /** Where `/myvm console` links point (`console.publicUrl`), so the console button may go there. */
+  consoleUrl?: string;
 }
 
 /** A built portal: the Fastify app (for `inject` in tests) and its Node request listener. */
@@ -93,6 +95,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   const { router, store, logger, config } = options;
   const clock = options.clock ?? systemClock;
   const publicUrl = new URL(config.publicUrl);
+  const consoleOrigin = options.consoleUrl ? new URL(options.consoleUrl).origin : undefined;
   const sessions = new WebSessions({
     store,
     clock,
@@ -156,7 +159,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     settled = [];
   });
   app.addHook('onRequest', async (request, reply) => {
-    securityHeaders(reply, publicUrl);
+    securityHeaders(reply, publicUrl, consoleOrigin);
     request.webSession = await sessionOf(context, request);
   });
   app.addHook('preHandler', async (request, reply) => {
