@@ -78,6 +78,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
       },
     ],
     jwks: { keys: [jwk] },
+    adapter: memoryAdapter(),
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
@@ -201,4 +203,45 @@ function body(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(text));
     req.on('error', reject);
   });
+}
+
+/** The provider's state in this process's memory (codes, sessions, grants): a development provider keeps nothing. */
+function memoryAdapter() {
+  const entries = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  return class MemoryAdapter {
+    constructor(private readonly model: string) {}
+    #key(id: string): string {
+      return `${this.model}:${id}`;
+    }
+    async upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void> {
+      entries.set(this.#key(id), { payload, expiresAt: Date.now() + expiresIn * 1000 });
+    }
+    async find(id: string): Promise<Record<string, unknown> | undefined> {
+      const entry = entries.get(this.#key(id));
+      if (!entry || entry.expiresAt < Date.now()) return undefined;
+      return entry.payload;
+    }
+    async findByUserCode(userCode: string): Promise<Record<string, unknown> | undefined> {
+      return this.#findBy((p) => p.userCode === userCode);
+    }
+    async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+      return this.#findBy((p) => p.uid === uid);
+    }
+    async consume(id: string): Promise<void> {
+      const entry = entries.get(this.#key(id));
+      if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string): Promise<void> {
+      entries.delete(this.#key(id));
+    }
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const [key, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(key);
+    }
+    #findBy(match: (payload: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+      for (const [key, entry] of entries)
+        if (key.startsWith(`${this.model}:`) && entry.expiresAt >= Date.now() && match(entry.payload))
+          return entry.payload;
+      return undefined;
+    }
+  };
 }
