@@ -150,13 +150,16 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   app.decorateRequest('webSession', null);
   let running = 0;
   let settled: Array<() => void> = [];
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', (_request, _reply, done) => {
     running++;
+    done();
   });
-  app.addHook('onResponse', async () => {
-    if (--running > 0) return;
-    settled.forEach((resolve) => resolve());
-    settled = [];
+  app.addHook('onResponse', (_request, _reply, done) => {
+    if (--running === 0) {
+      settled.forEach((resolve) => resolve());
+      settled = [];
+    }
+    done();
   });
   app.addHook('onRequest', async (request, reply) => {
     securityHeaders(reply, publicUrl, consoleOrigin);

@@ -94,7 +94,11 @@ async function signIn(
   const query = new URLSearchParams({ code, state: tamper.state ?? state });
   if (idp.shape.sendsIss) query.set('iss', idp.shape.issuer);
   const callback = () =>
-    portal.app.inject({ method: 'GET', url: `/auth/callback?${query}`, cookies: { '__Host-lab_login': cookie } });
+    portal.app.inject({
+      method: 'GET',
+      url: `/auth/callback?${query.toString()}`,
+      cookies: { '__Host-lab_login': cookie },
+    });
   return { response: await callback(), again: callback, code, query, cookie };
 }
 
@@ -201,7 +205,7 @@ describe('callbacks an attacker forges or replays', () => {
     const cookie = login.cookies.find((c) => c.name === '__Host-lab_login')!.value;
     const reused = await portal.app.inject({
       method: 'GET',
-      url: `/auth/callback?${new URLSearchParams({ code: first.code, state })}`,
+      url: `/auth/callback?${new URLSearchParams({ code: first.code, state }).toString()}`,
       cookies: { '__Host-lab_login': cookie },
     });
     expect(reused.statusCode).toBe(400);
