@@ -475,6 +475,8 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "VncConsoleSession",
         "VncProxyTicket",
         "WaitForTaskOptions",
+        "WebSessionRecord",
+        "WebSessionRepository",
       ]
     `);
   }, 60_000);
