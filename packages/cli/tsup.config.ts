@@ -25,6 +25,8 @@ export default defineConfig([
       '@lab/pve-sim',
       '@lab/bot-slack',
       '@lab/bot-discord',
+      '@lab/web',
+      '@lab/web/dev-provider',
       'discord.js',
       'ws',
       '@novnc/novnc',

@@ -353,6 +353,7 @@ export {
   type HeldConsoleSlots,
 } from './console/console-limits.js';
 export type * from './store/console-grant-repository.js';
+export type * from './store/web-session-repository.js';
 export { auditConsole } from './console/console-audit.js';
 export {
   watchConsoleSession,

@@ -568,6 +568,8 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "VncConsoleSession",
         "VncProxyTicket",
         "WaitForTaskOptions",
+        "WebSessionRecord",
+        "WebSessionRepository",
       ]
     `);
   }, 60_000);

@@ -146,6 +146,16 @@ export interface Database {
     decided_at: number | null;
   };
   rate_counters: { key: string; window_start: number; count: number };
+  web_sessions: {
+    id_hash: string;
+    person_id: number;
+    issuer: string;
+    subject: string;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+  };
   ssh_keys: {
     person_id: number;
     fingerprint: string;

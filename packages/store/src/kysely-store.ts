@@ -14,6 +14,7 @@ import { usageRepository } from './repositories/usage-repository.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
+import { webSessionRepository } from './repositories/web-session-repository.js';
 
 /** A `Store` over a kysely handle (a database, or a transaction of one). */
 export class KyselyStore implements Store {
@@ -34,6 +35,7 @@ export class KyselyStore implements Store {
   readonly #guard = new TransactionGuard();
   readonly consoleGrants;
   readonly rateLimits;
+  readonly webSessions;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -58,6 +60,7 @@ export class KyselyStore implements Store {
     this.audit = this.#guarded(auditRepository(db), 'audit');
     this.consoleGrants = this.#guarded(consoleGrantRepository(db), 'consoleGrants');
     this.rateLimits = this.#guarded(rateLimitRepository(db), 'rateLimits');
+    this.webSessions = this.#guarded(webSessionRepository(db), 'webSessions');
   }
 
   /**

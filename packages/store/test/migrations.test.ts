@@ -68,12 +68,14 @@ describe.each(engines)('migrations on %s', (engine) => {
       'vm_idle',
       'vm_inventory',
       'vm_usage_intervals',
+      'web_sessions',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0013-idle-in-sessions', 'Down', 'Success'],
+      ['0011-web-sessions', 'Down', 'Success'],
       ['0009-claims-and-lock-heartbeats', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
@@ -87,7 +89,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(28);
+    expect(await tableNames(store)).toHaveLength(29);
     await store.close();
   });
 
@@ -135,11 +137,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0008-console-grants',
       '0009-claims-and-lock-heartbeats',
+      '0011-web-sessions',
       '0013-idle-in-sessions',
     ]);
-    expect(await tableNames(store)).toContain('console_grants');
+    expect(await tableNames(store)).toContain('web_sessions');
     await store.close();
   });
 
@@ -192,6 +194,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
       '0009-claims-and-lock-heartbeats',
+      '0011-web-sessions',
       '0013-idle-in-sessions',
     ]);
     await store.close();

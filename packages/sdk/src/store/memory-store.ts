@@ -30,6 +30,7 @@ import type {
   VmInventoryRecord,
 } from './records.js';
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
+import type { WebSessionRecord } from './web-session-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import {
   DuplicateNameError,
@@ -69,6 +70,7 @@ interface MemoryState {
   consoleGrants: ConsoleGrantRecord[];
   joinRequests: JoinRequestRecord[];
   rateCounters: Map<string, { windowStart: number; count: number }>;
+  webSessions: WebSessionRecord[];
   nextId: number;
 }
 
@@ -101,6 +103,7 @@ const emptyState = (): MemoryState => ({
   consoleGrants: [],
   joinRequests: [],
   rateCounters: new Map(),
+  webSessions: [],
   nextId: 1,
 });
 
@@ -306,6 +309,7 @@ export function createMemoryStore(): Store {
         s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
         s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
         s.joinRequests = s.joinRequests.filter((r) => r.personId !== personId);
+        s.webSessions = s.webSessions.filter((w) => w.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -835,6 +839,42 @@ export function createMemoryStore(): Store {
         return count - s.consoleGrants.length;
       },
     },
+    webSessions: {
+      async create(session) {
+        if (!s.people.some((p) => p.id === session.personId))
+          throw new UnknownReferenceError('person', session.personId);
+        if (s.webSessions.some((w) => w.idHash === session.idHash))
+          throw new DuplicateNameError('web session', session.idHash.slice(0, 8));
+        const record: WebSessionRecord = { ...copy(session), lastSeenAt: session.createdAt, revokedAt: null };
+        s.webSessions.push(record);
+        return copy(record);
+      },
+      async get(idHash) {
+        return copy(s.webSessions.find((w) => w.idHash === idHash));
+      },
+      async touch(idHash, at) {
+        const session = s.webSessions.find((w) => w.idHash === idHash);
+        if (!session) return false;
+        session.lastSeenAt = Math.max(session.lastSeenAt, at);
+        return true;
+      },
+      async revoke(idHash, at) {
+        const session = s.webSessions.find((w) => w.idHash === idHash && w.revokedAt === null);
+        if (!session) return false;
+        session.revokedAt = at;
+        return true;
+      },
+      async revokeForPerson(personId, at) {
+        const working = s.webSessions.filter((w) => w.personId === personId && w.revokedAt === null);
+        working.forEach((w) => (w.revokedAt = at));
+        return working.length;
+      },
+      async prune(before) {
+        const count = s.webSessions.length;
+        s.webSessions = s.webSessions.filter((w) => w.expiresAt >= before);
+        return count - s.webSessions.length;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -872,6 +912,7 @@ export function createMemoryStore(): Store {
     audit: serialized(raw.audit, 'audit', lock, guard),
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
     rateLimits: serialized(raw.rateLimits, 'rateLimits', lock, guard),
+    webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

@@ -32,6 +32,7 @@ import type {
   VmInventoryRecord,
 } from './records.js';
 import type { ConsoleGrantRepository } from './console-grant-repository.js';
+import type { WebSessionRepository } from './web-session-repository.js';
 
 /** Clusters the lab knows. */
 export interface ClusterRepository {
@@ -351,6 +352,8 @@ export interface Store {
   readonly rateLimits: RateLimitRepository;
   /** One-time browser console links (`/myvm console`). */
   readonly consoleGrants: ConsoleGrantRepository;
+  /** Web portal sessions. */
+  readonly webSessions: WebSessionRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

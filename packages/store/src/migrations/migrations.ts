@@ -9,6 +9,7 @@ import { usageAndTimePolicies } from './0006-usage-and-time-policies.js';
 import { keepsAndIdleWarning } from './0007-keeps-and-idle-warning.js';
 import { consoleGrants } from './0008-console-grants.js';
 import { claimsAndLockHeartbeats } from './0009-claims-and-lock-heartbeats.js';
+import { webSessions } from './0011-web-sessions.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
 
 /** Every migration, in order; names sort in the order they run. */
@@ -23,6 +24,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0007-keeps-and-idle-warning': keepsAndIdleWarning(),
     '0008-console-grants': consoleGrants(),
     '0009-claims-and-lock-heartbeats': claimsAndLockHeartbeats(),
+    '0011-web-sessions': webSessions(),
     '0013-idle-in-sessions': idleInSessions(),
   };
 }
