@@ -3,6 +3,14 @@ import { ConfigError, type IdentityFormat } from '@lab/proxmox-sdk';
 import { defineFrontEnd, renderProgress } from '@lab/commands';
 import { webConfigSchema, type WebConfig } from './web-config.js';
 
+/** The portal's package name: `lab` bundles this file and must load the installed portal, not a copy. */
+const PORTAL_PACKAGE: string = '@lab/web';
+
+/** The portal itself (Fastify, openid-client), loaded only when it is served (a variable specifier, so no build bundles it here). */
+function loadPortal(): Promise<typeof import('./index.js')> {
+  return import(PORTAL_PACKAGE) as Promise<typeof import('./index.js')>;
+}
+
 /** A web identity as the store keeps it: the provider's issuer, `#`, and its `sub` for the person. */
 const WEB_ID = /^https?:\/\/[^\s#]+#\S{1,255}$/;
 
@@ -47,7 +55,7 @@ export const webFrontEnd = defineFrontEnd<WebConfig>({
       const clientSecret = readClientSecret(config.oidc.clientSecretFile);
       const consoleUrl = (labConfig.console as { publicUrl?: string } | undefined)?.publicUrl;
       // The package's main entry (kept external by `lab`'s bundle), so Fastify and openid-client load only here.
-      const { startWebPortal } = await import('@lab/web');
+      const { startWebPortal } = await loadPortal();
       return startWebPortal({
         router,
         store: services.store,
