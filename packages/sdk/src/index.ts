@@ -211,6 +211,18 @@ export {
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export {
+  issueLinkCode,
+  redeemLinkCode,
+  DefaultLinkCodeOptions,
+  LINK_CODE_AUDIT_ACTION,
+  LINK_ME_AUDIT_ACTION,
+  type IssuedLinkCode,
+  type LinkCodeResult,
+  type RedeemLinkCodeRequest,
+} from './people/link-codes.js';
+export * from './people/link-code-errors.js';
+export type * from './store/link-code-repository.js';
+export {
   addSshKey,
   removeSshKey,
   parseSshPublicKey,

@@ -2,6 +2,7 @@ import { TransactionGuard, type Store } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
 import { consoleGrantRepository } from './repositories/console-grant-repository.js';
+import { linkCodeRepository } from './repositories/link-code-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -32,6 +33,7 @@ export class KyselyStore implements Store {
   readonly audit;
   readonly #guard = new TransactionGuard();
   readonly consoleGrants;
+  readonly linkCodes;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -55,6 +57,7 @@ export class KyselyStore implements Store {
     this.usage = this.#guarded(usageRepository(db), 'usage');
     this.audit = this.#guarded(auditRepository(db), 'audit');
     this.consoleGrants = this.#guarded(consoleGrantRepository(db), 'consoleGrants');
+    this.linkCodes = this.#guarded(linkCodeRepository(db, inTransaction), 'linkCodes');
   }
 
   /**

@@ -55,6 +55,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'invite_uses',
       'invites',
       'leases',
+      'link_codes',
       'nonces',
       'people',
       'ssh_keys',
@@ -71,6 +72,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0012-link-codes', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
@@ -91,8 +93,9 @@ describe.each(engines)('migrations on %s', (engine) => {
       'Success',
       'Success',
       'Success',
+      'Success',
     ]);
-    expect(await tableNames(store)).toHaveLength(26);
+    expect(await tableNames(store)).toHaveLength(27);
     await store.close();
   });
 
@@ -139,8 +142,12 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-2)).toEqual(['0007-keeps-and-idle-warning', '0008-console-grants']);
-    expect(await tableNames(store)).toContain('console_grants');
+    expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
+      '0007-keeps-and-idle-warning',
+      '0008-console-grants',
+      '0012-link-codes',
+    ]);
+    expect(await tableNames(store)).toContain('link_codes');
     await store.close();
   });
 
@@ -170,6 +177,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0006-usage-and-time-policies',
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
+      '0012-link-codes',
     ]);
     await store.close();
   }, 60_000);

@@ -28,6 +28,7 @@ import type {
   VmInventoryRecord,
 } from './records.js';
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
+import type { LinkCodeRecord } from './link-code-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import {
   DuplicateNameError,
@@ -64,6 +65,7 @@ interface MemoryState {
   idle: VmIdleRecord[];
   audit: AuditRecord[];
   consoleGrants: ConsoleGrantRecord[];
+  linkCodes: LinkCodeRecord[];
   nextId: number;
 }
 
@@ -94,6 +96,7 @@ const emptyState = (): MemoryState => ({
   idle: [],
   audit: [],
   consoleGrants: [],
+  linkCodes: [],
   nextId: 1,
 });
 
@@ -298,6 +301,7 @@ export function createMemoryStore(): Store {
         s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
         s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
         s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
+        s.linkCodes = s.linkCodes.filter((c) => c.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -311,6 +315,10 @@ export function createMemoryStore(): Store {
       },
       async getPerson(personId) {
         return copy(s.people.find((p) => p.id === personId));
+      },
+      async getPeople(ids) {
+        const wanted = new Set(ids);
+        return copy(s.people.filter((p) => wanted.has(p.id)).sort((a, b) => a.id - b.id));
       },
       async getPersonByUsername(username) {
         return copy(s.people.find((p) => p.username === username));
@@ -719,6 +727,10 @@ export function createMemoryStore(): Store {
       async idle(clusterId, vmid) {
         return copy(s.idle.find((r) => r.clusterId === clusterId && r.vmid === vmid));
       },
+      async idleOf(vms) {
+        const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
+        return copy(s.idle.filter((r) => keys.has(vmKey(r.clusterId, r.vmid))));
+      },
       async saveIdle(record) {
         s.idle = [...s.idle.filter((r) => !(r.clusterId === record.clusterId && r.vmid === record.vmid)), copy(record)];
       },
@@ -738,6 +750,7 @@ export function createMemoryStore(): Store {
             (a) =>
               (filter.actor === undefined || a.actor === filter.actor) &&
               (filter.action === undefined || a.action === filter.action) &&
+              (filter.targets === undefined || filter.targets.includes(a.target)) &&
               (filter.since === undefined || a.at >= filter.since),
           )
           .sort((a, b) => b.at - a.at || b.id - a.id);
@@ -766,6 +779,32 @@ export function createMemoryStore(): Store {
         const count = s.consoleGrants.length;
         s.consoleGrants = s.consoleGrants.filter((g) => g.expiresAt >= before);
         return count - s.consoleGrants.length;
+      },
+    },
+    linkCodes: {
+      async create(code) {
+        if (!s.people.some((p) => p.id === code.personId)) throw new UnknownReferenceError('person', code.personId);
+        if (s.linkCodes.some((c) => c.codeHash === code.codeHash))
+          throw new DuplicateNameError('link code', code.codeHash.slice(0, 8));
+        s.linkCodes = s.linkCodes.filter((c) => !(c.personId === code.personId && c.usedAt === null));
+        s.linkCodes.push({ ...copy(code), usedAt: null, usedBy: null });
+      },
+      async get(codeHash) {
+        return copy(s.linkCodes.find((c) => c.codeHash === codeHash));
+      },
+      async redeem(codeHash, usedBy, now) {
+        const code = s.linkCodes.find((c) => c.codeHash === codeHash);
+        if (!code) return { outcome: 'unknown' };
+        if (code.usedAt !== null) return { outcome: 'used', code: copy(code) };
+        if (now > code.expiresAt) return { outcome: 'expired', code: copy(code) };
+        code.usedAt = now;
+        code.usedBy = usedBy;
+        return { outcome: 'ok', code: copy(code) };
+      },
+      async prune(before) {
+        const count = s.linkCodes.length;
+        s.linkCodes = s.linkCodes.filter((c) => c.expiresAt >= before);
+        return count - s.linkCodes.length;
       },
     },
     transaction: (fn) => {
@@ -804,6 +843,7 @@ export function createMemoryStore(): Store {
     usage: serialized(raw.usage, 'usage', lock, guard),
     audit: serialized(raw.audit, 'audit', lock, guard),
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
+    linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

@@ -94,6 +94,10 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       let q = db.selectFrom('audit_log').selectAll();
       if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
       if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+      if (filter.targets !== undefined) {
+        if (filter.targets.length === 0) return [];
+        q = q.where('target', 'in', filter.targets);
+      }
       if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
       q = q.orderBy('at', 'desc').orderBy('id', 'desc');
       if (filter.limit !== undefined) q = q.limit(filter.limit);

@@ -1,5 +1,5 @@
-import { UnknownReferenceError, type UsageRepository } from '@lab/proxmox-sdk';
-import type { Kysely } from 'kysely';
+import { UnknownReferenceError, type UsageRepository, type VmIdleRecord } from '@lab/proxmox-sdk';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 
 /** Class time policies and VM running intervals over kysely. */
@@ -86,6 +86,15 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         endedAt: r.ended_at === null ? null : Number(r.ended_at),
       }));
     },
+    async idleOf(vms) {
+      if (vms.length === 0) return [];
+      const rows = await db
+        .selectFrom('vm_idle')
+        .selectAll()
+        .where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))))
+        .execute();
+      return rows.map(idleOf);
+    },
     async idle(clusterId, vmid) {
       const r = await db
         .selectFrom('vm_idle')
@@ -93,16 +102,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .where('cluster_id', '=', clusterId)
         .where('vmid', '=', vmid)
         .executeTakeFirst();
-      return (
-        r && {
-          clusterId: r.cluster_id,
-          vmid: r.vmid,
-          idleSince: r.idle_since === null ? null : Number(r.idle_since),
-          warnedAt: r.warned_at === null ? null : Number(r.warned_at),
-          keptAt: r.kept_at === null ? null : Number(r.kept_at),
-          keepsUsed: r.keeps_used,
-        }
-      );
+      return r && idleOf(r);
     },
     async saveIdle(record) {
       const values = {
@@ -125,5 +125,16 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
+  };
+}
+
+function idleOf(r: Selectable<Database['vm_idle']>): VmIdleRecord {
+  return {
+    clusterId: r.cluster_id,
+    vmid: r.vmid,
+    idleSince: r.idle_since === null ? null : Number(r.idle_since),
+    warnedAt: r.warned_at === null ? null : Number(r.warned_at),
+    keptAt: r.kept_at === null ? null : Number(r.kept_at),
+    keepsUsed: r.keeps_used,
   };
 }
