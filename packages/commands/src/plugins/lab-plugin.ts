@@ -19,6 +19,7 @@ import { DeploymentProgress } from '../deployment-progress.js';
 import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
+import { linkMeSubcommand } from './link-me-subcommands.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -398,5 +399,6 @@ export const labPlugin: CommandPlugin = {
     versions: versionsSubcommand,
     invite: inviteSubcommand,
     join: joinSubcommand,
+    'link-me': linkMeSubcommand,
   },
 };

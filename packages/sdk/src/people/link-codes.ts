@@ -40,7 +40,12 @@ export async function issueLinkCode(
   await deps.store.linkCodes.prune(now - 24 * 60 * 60_000);
   const code = generateLinkCode();
   const expiresAt = now + (request.ttlMs ?? DefaultLinkCodeOptions.ttlMs);
-  await deps.store.linkCodes.create({ codeHash: hashLinkCode(code), personId: request.personId, createdAt: now, expiresAt });
+  await deps.store.linkCodes.create({
+    codeHash: hashLinkCode(code),
+    personId: request.personId,
+    createdAt: now,
+    expiresAt,
+  });
   await deps.store.audit.record({
     at: now,
     actor: request.actor,
@@ -121,7 +126,11 @@ export async function redeemLinkCode(
       if (owner) return { person, alreadyLinked: true };
       const other = (await tx.classes.identitiesOf(person.id)).find((i) => i.platform === request.platform);
       if (other) deny(`${person.username} already has another ${platform} account linked; an admin must change it`);
-      await tx.classes.linkIdentity({ personId: person.id, platform: request.platform, externalId: request.externalId });
+      await tx.classes.linkIdentity({
+        personId: person.id,
+        platform: request.platform,
+        externalId: request.externalId,
+      });
       return { person, alreadyLinked: false };
     });
     await audit(result.person.username, 'ok', { account, alreadyLinked: result.alreadyLinked });

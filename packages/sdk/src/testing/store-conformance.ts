@@ -912,7 +912,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
 
       it('give the idle records of the given VMs only', async () => {
-        const idle = (vmid: number) => ({ clusterId: 'lab', vmid, idleSince: T0, warnedAt: null, keptAt: null, keepsUsed: 0 });
+        const idle = (vmid: number) => ({
+          clusterId: 'lab',
+          vmid,
+          idleSince: T0,
+          warnedAt: null,
+          keptAt: null,
+          keepsUsed: 0,
+        });
         await store.usage.saveIdle(idle(100));
         await store.usage.saveIdle(idle(101));
         await store.usage.saveIdle({ ...idle(102), clusterId: 'other' });
