@@ -211,6 +211,14 @@ export {
 } from './people/invites.js';
 export { linkChatAccount, type LinkRequest, type LinkResult } from './people/link-chat-account.js';
 export {
+  classGrid,
+  weekStart,
+  type ClassGrid,
+  type ClassGridRow,
+  type GridLastAction,
+  type LastActionCause,
+} from './inventory/class-grid.js';
+export {
   issueLinkCode,
   redeemLinkCode,
   DefaultLinkCodeOptions,

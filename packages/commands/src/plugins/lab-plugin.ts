@@ -20,6 +20,7 @@ import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { linkMeSubcommand } from './link-me-subcommands.js';
+import { gridSubcommand } from './grid-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -400,5 +401,6 @@ export const labPlugin: CommandPlugin = {
     invite: inviteSubcommand,
     join: joinSubcommand,
     'link-me': linkMeSubcommand,
+    grid: gridSubcommand,
   },
 };
