@@ -55,9 +55,6 @@ export interface ClassGrid {
   rows: ClassGridRow[];
 }
 
-/** How far back the audit log is read for the last action. */
-const LAST_ACTION_WINDOW_MS = 14 * 24 * 3_600_000;
-
 /**
  * The class's grid as of `now`: every student (members and owners of student VMs) with their VM,
  * state, idle time, hours this week and left, and the last power action with its cause. A fixed
@@ -85,7 +82,7 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
     store.classes.getPeople(personIds),
     store.usage.intervals(studentVms),
     store.usage.idleOf(studentVms),
-    store.audit.list({ targets, since: now - LAST_ACTION_WINDOW_MS }),
+    store.audit.latestByTarget(targets, { actionPrefix: 'vm.', outcome: 'ok' }),
   ]);
   const timezone = classTimeZone(schedules);
   const weekStartsAt = weekStart(now, timezone);
@@ -94,10 +91,7 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
   const rowsOf = new Map<string, VmInventoryRecord>(inventory.map((r) => [key(r), r]));
   const idleOf = new Map(idle.map((r) => [key(r), r.idleSince]));
   const intervalsOf = groupBy(intervals, key);
-  const lastOf = new Map<string, AuditRecord>();
-  for (const entry of audit)
-    if (entry.outcome === 'ok' && entry.action.startsWith('vm.') && !lastOf.has(entry.target))
-      lastOf.set(entry.target, entry);
+  const lastOf = new Map<string, AuditRecord>(audit.map((a) => [a.target, a]));
   const vmsOf = groupBy(studentVms, (a) => String(a.personId));
   const usedOutsideOf = new Map<number, number>();
   for (const [person, vms] of vmsOf)

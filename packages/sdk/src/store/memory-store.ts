@@ -756,6 +756,17 @@ export function createMemoryStore(): Store {
           .sort((a, b) => b.at - a.at || b.id - a.id);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
+      async latestByTarget(targets, filter) {
+        const wanted = new Set(targets);
+        const latest = new Map<string, AuditRecord>();
+        for (const a of s.audit) {
+          if (!wanted.has(a.target) || !a.action.startsWith(filter.actionPrefix) || a.outcome !== filter.outcome)
+            continue;
+          const seen = latest.get(a.target);
+          if (!seen || a.at > seen.at || (a.at === seen.at && a.id > seen.id)) latest.set(a.target, a);
+        }
+        return copy([...latest.values()]);
+      },
     },
     consoleGrants: {
       async create(grant) {

@@ -301,6 +301,15 @@ export interface AuditRepository {
     since?: EpochMs;
     limit?: number;
   }): Promise<AuditRecord[]>;
+  /**
+   * The newest entry about each of `targets` whose action starts with `actionPrefix` and whose
+   * outcome is `outcome` (at most one per target, in no set order): what happened last to each VM
+   * of a class, in one read.
+   */
+  latestByTarget(
+    targets: readonly string[],
+    filter: { actionPrefix: string; outcome: AuditRecord['outcome'] },
+  ): Promise<AuditRecord[]>;
 }
 
 /**

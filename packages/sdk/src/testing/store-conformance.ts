@@ -900,6 +900,28 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         ]);
         expect(await store.audit.list({ targets: [] })).toEqual([]);
       });
+
+      it('give the newest entry of a kind about each target, in one read', async () => {
+        const entry = (at: number, target: string, action: string, outcome: 'ok' | 'denied' = 'ok') =>
+          store.audit.record({ at, actor: 'x', action, target, outcome, details: { at } });
+        await entry(T0, 'lab/100', 'vm.start');
+        await entry(T0 + 5, 'lab/100', 'vm.shutdown');
+        await entry(T0 + 6, 'lab/100', 'vm.start', 'denied');
+        await entry(T0 + 7, 'lab/100', 'console.open');
+        await entry(T0 + 1, 'lab/101', 'vm.stop');
+        await entry(T0 + 1, 'lab/101', 'vm.start');
+        await entry(T0 + 9, 'lab/102', 'vm.start');
+        await entry(T0 + 9, 'lab/100', 'vmx.start');
+        const latest = await store.audit.latestByTarget(['lab/100', 'lab/101', 'lab/103'], {
+          actionPrefix: 'vm.',
+          outcome: 'ok',
+        });
+        expect(latest.map((a) => [a.target, a.action, a.at]).sort()).toEqual([
+          ['lab/100', 'vm.shutdown', T0 + 5],
+          ['lab/101', 'vm.start', T0 + 1],
+        ]);
+        expect(await store.audit.latestByTarget([], { actionPrefix: 'vm.', outcome: 'ok' })).toEqual([]);
+      });
     });
 
     describe('reads of many at once', () => {

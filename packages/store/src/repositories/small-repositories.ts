@@ -1,5 +1,5 @@
 import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
 
@@ -102,6 +102,18 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       q = q.orderBy('at', 'desc').orderBy('id', 'desc');
       if (filter.limit !== undefined) q = q.limit(filter.limit);
       return (await q.execute()).map(mappers.audit);
+    },
+    async latestByTarget(targets, filter) {
+      if (targets.length === 0) return [];
+      const ranked = db
+        .selectFrom('audit_log')
+        .selectAll()
+        .select(sql<number>`row_number() over (partition by target order by at desc, id desc)`.as('rank'))
+        .where('target', 'in', targets)
+        .where(sql<string>`substr(action, 1, ${filter.actionPrefix.length})`, '=', filter.actionPrefix)
+        .where('outcome', '=', filter.outcome);
+      const rows = await db.selectFrom(ranked.as('ranked')).selectAll().where('rank', '=', 1).execute();
+      return rows.map(({ rank: _rank, ...row }) => mappers.audit(row));
     },
   };
 }

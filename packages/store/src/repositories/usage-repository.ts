@@ -75,7 +75,9 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       let query = db
         .selectFrom('vm_usage_intervals')
         .selectAll()
-        .where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))));
+        .where((eb) =>
+          eb.or(vmsByCluster(vms).map(([c, ids]) => eb.and([eb('cluster_id', '=', c), eb('vmid', 'in', ids)]))),
+        );
       if (since !== undefined)
         query = query.where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
       const rows = await query.orderBy('started_at').orderBy('vmid').execute();
@@ -91,7 +93,9 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       const rows = await db
         .selectFrom('vm_idle')
         .selectAll()
-        .where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))))
+        .where((eb) =>
+          eb.or(vmsByCluster(vms).map(([c, ids]) => eb.and([eb('cluster_id', '=', c), eb('vmid', 'in', ids)]))),
+        )
         .execute();
       return rows.map(idleOf);
     },
@@ -137,4 +141,15 @@ function idleOf(r: Selectable<Database['vm_idle']>): VmIdleRecord {
     keptAt: r.kept_at === null ? null : Number(r.kept_at),
     keepsUsed: r.keeps_used,
   };
+}
+
+/** The VMs' ids by cluster: `cluster_id = ? and vmid in (…)` uses the primary key where an OR of pairs scans the cluster. */
+function vmsByCluster(vms: ReadonlyArray<{ clusterId: string; vmid: number }>): Array<[string, number[]]> {
+  const byCluster = new Map<string, number[]>();
+  for (const v of vms) {
+    const ids = byCluster.get(v.clusterId);
+    if (ids) ids.push(v.vmid);
+    else byCluster.set(v.clusterId, [v.vmid]);
+  }
+  return [...byCluster];
 }
