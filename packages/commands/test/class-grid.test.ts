@@ -134,3 +134,38 @@ describe('weekStart', () => {
     );
   });
 });
+
+describe('/lab power', () => {
+  const power = (userId: string, text: string) =>
+    lab().router.invoke({ platform: 'slack', userId, command: 'lab', text: `power ${text}` });
+
+  it("lets the class's teacher stop and start a selection of students' VMs, audited as the teacher", async () => {
+    const stopped = await power(ids.teacher, 'stop cs101 alice bob');
+    expect(stopped.error, stopped.text).toBeFalsy();
+    expect(stopped.text).toMatch(/^alice: VM \d+ is stopped\.\nbob: VM \d+ is stopped\.$/);
+    const started = await power(ids.teacher, 'start cs101 bob');
+    expect(started.text).toMatch(/^bob: VM \d+ is running\.$/);
+    const grid = (
+      await lab().router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'grid cs101' })
+    ).data as ClassGrid;
+    expect(grid.rows.map((r) => [r.username, r.vm?.status, r.lastAction?.cause])).toEqual([
+      ['alice', 'stopped', 'teacher'],
+      ['bob', 'running', 'teacher'],
+    ]);
+    const [entry] = await lab().services.store.audit.list({ action: 'vm.start', actor: 'lovelace', limit: 1 });
+    expect(entry?.outcome).toBe('ok');
+  });
+
+  it('refuses a teacher of another class and a student, and names students without a VM', async () => {
+    expect(await power(ids.teacher2, 'stop cs101 --all')).toMatchObject({
+      error: true,
+      text: expect.stringMatching(/you teach cs202/),
+    });
+    expect(await power(ids.alice, 'stop cs101 bob')).toMatchObject({
+      error: true,
+      text: expect.stringMatching(/for teachers/),
+    });
+    const partly = await power(ids.teacher, 'stop cs101 bob nobody');
+    expect(partly.text).toMatch(/\nNo VM of cs101 for nobody\.$/);
+  });
+});

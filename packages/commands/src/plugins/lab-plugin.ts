@@ -21,6 +21,7 @@ import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { linkMeSubcommand } from './link-me-subcommands.js';
 import { gridSubcommand } from './grid-subcommand.js';
+import { classPowerSubcommand } from './class-power-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -402,5 +403,6 @@ export const labPlugin: CommandPlugin = {
     join: joinSubcommand,
     'link-me': linkMeSubcommand,
     grid: gridSubcommand,
+    power: classPowerSubcommand,
   },
 };
