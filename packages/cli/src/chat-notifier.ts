@@ -1,3 +1,4 @@
+import type { ServedKind } from './served-kind.js';
 import { everyPlatformNotifier, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
 import type { LabConfig } from './lab-config.js';
 
@@ -9,7 +10,7 @@ import type { LabConfig } from './lab-config.js';
  */
 export async function chatNotifier(deps: {
   config: LabConfig;
-  kind: 'slack' | 'discord';
+  kind: ServedKind;
   served: PersonNotifier;
   store: Store;
   logger: Logger;

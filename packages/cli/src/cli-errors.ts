@@ -1,3 +1,4 @@
+import type { ServedKind } from './served-kind.js';
 import { LabError } from '@lab/proxmox-sdk';
 
 /** The command line was wrong (a missing flag, a value of the wrong form); `lab` exits with status 2. */
@@ -44,7 +45,7 @@ export class CertificateNotTrustedError extends LabError {
 export class PortUnavailableError extends LabError {
   static override readonly brand: string = '@lab/PortUnavailableError';
   static override readonly code = 'LAB_PORT_UNAVAILABLE';
-  constructor(kind: 'slack' | 'discord', host: string, port: number, reason: string) {
+  constructor(kind: ServedKind, host: string, port: number, reason: string) {
     super(
       PortUnavailableError.code,
       reason === 'EADDRINUSE'

@@ -1,3 +1,4 @@
+import type { ServedKind } from './served-kind.js';
 import type { DeploymentRecord, DeploymentSummary, Logger } from '@lab/proxmox-sdk';
 import { renderFinishedDeployment, type StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
@@ -10,7 +11,7 @@ import type { LabConfig } from './lab-config.js';
  * could; never throws.
  */
 export async function finishTakenOverDeployment(
-  deps: { frontEnd: StartedFrontEnd; kind: 'slack' | 'discord'; config: LabConfig; logger: Logger },
+  deps: { frontEnd: StartedFrontEnd; kind: ServedKind; config: LabConfig; logger: Logger },
   deployment: DeploymentRecord,
   summary: DeploymentSummary,
 ): Promise<boolean> {

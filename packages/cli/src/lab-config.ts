@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
+import { webConfigSchema } from '@lab/web';
 
 /** `lab.config.json`, validated; errors name the key to fix. */
 export const labConfigSchema = z
@@ -68,6 +69,8 @@ export const labConfigSchema = z
       })
       .strict()
       .optional(),
+    /** The web portal (`lab serve web`): its public address, the school's OpenID provider, session limits. */
+    web: webConfigSchema.optional(),
   })
   .strict();
 
@@ -106,6 +109,7 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   }
   const config = result.data;
   config.store = env.LAB_STORE ?? resolveStoreUrl(config.store, dirname(resolve(file)));
+  if (config.web) config.web.oidc.clientSecretFile = resolve(dirname(resolve(file)), config.web.oidc.clientSecretFile);
   if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN)
     config.slack = {
       socketMode: false,

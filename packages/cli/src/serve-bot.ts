@@ -10,6 +10,8 @@ import { createConsoleServer, type ConsoleServer } from './console/console-serve
 import { openPveWebSocket } from './console/pve-vnc-socket.js';
 import { PortUnavailableError } from './cli-errors.js';
 import { finishTakenOverDeployment } from './finish-taken-over-deployment.js';
+import type { ServedKind } from './served-kind.js';
+import { startWebFrontEnd } from './serve-web.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
@@ -43,7 +45,7 @@ export interface ServeBotOptions {
  */
 export async function serveBot(
   runtime: LabRuntime,
-  kind: 'slack' | 'discord',
+  kind: ServedKind,
   options: ServeBotOptions = {},
 ): Promise<ServedBot> {
   const { config, services } = runtime;
@@ -73,9 +75,8 @@ export async function serveBot(
   server.on('upgrade', (req, socket, head) => {
     if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
   });
-  const port =
-    options.port ?? (kind === 'slack' ? config.slack?.port : config.discord?.port) ?? (kind === 'slack' ? 3000 : 3001);
-  const host = options.host ?? (kind === 'slack' ? config.slack?.host : config.discord?.host) ?? '127.0.0.1';
+  const port = options.port ?? config[kind]?.port ?? DEFAULT_PORTS[kind];
+  const host = options.host ?? config[kind]?.host ?? '127.0.0.1';
   try {
     await listen(server, port, host, kind);
   } catch (error) {
@@ -118,8 +119,11 @@ export async function serveBot(
   return { url: `http://${address.address}:${address.port}`, metrics, shutdown };
 }
 
+/** The port each front end listens on unless configured. */
+const DEFAULT_PORTS: Record<ServedKind, number> = { slack: 3000, discord: 3001, web: 3002 };
+
 /** Listens on `port`; a port in use or not allowed becomes a {@link PortUnavailableError}. */
-function listen(server: Server, port: number, host: string, kind: 'slack' | 'discord'): Promise<void> {
+function listen(server: Server, port: number, host: string, kind: ServedKind): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException): void => {
       reject(
@@ -140,9 +144,10 @@ function listen(server: Server, port: number, host: string, kind: 'slack' | 'dis
  * Starts the configured front end from its bot package, after checking the configuration it needs
  * (Discord: `discord.mode` gateway, else the HTTP interactions endpoint).
  */
-async function startFrontEnd(runtime: LabRuntime, kind: 'slack' | 'discord'): Promise<StartedFrontEnd> {
+async function startFrontEnd(runtime: LabRuntime, kind: ServedKind): Promise<StartedFrontEnd> {
   const { config, router, logger } = runtime;
   const store = runtime.services.store;
+  if (kind === 'web') return startWebFrontEnd(runtime);
   if (kind === 'slack') {
     const slack = config.slack;
     if (!slack?.signingSecret || !slack.botToken)

@@ -18,7 +18,7 @@ import type {
 } from '@lab/proxmox-sdk';
 
 /** Where a command came from. */
-export type Platform = 'slack' | 'discord' | 'cli';
+export type Platform = 'slack' | 'discord' | 'cli' | 'web';
 
 /** Who may run a subcommand: `student` means any enrolled person; admins may run everything. */
 export type RequiredRole = 'admin' | 'teacher' | 'student';

@@ -288,6 +288,7 @@ export {
   type IssuedConsoleLink,
 } from './console/console-grants.js';
 export type * from './store/console-grant-repository.js';
+export type * from './store/web-session-repository.js';
 export { auditConsole } from './console/console-audit.js';
 export {
   watchConsoleSession,

@@ -132,6 +132,15 @@ export interface Database {
     session_max_ms: number;
     used_at: number | null;
   };
+  web_sessions: {
+    id_hash: string;
+    person_id: number;
+    issuer: string;
+    subject: string;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+    revoked_at: number | null;
   link_codes: {
     code_hash: string;
     person_id: number;

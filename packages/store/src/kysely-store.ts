@@ -14,6 +14,7 @@ import { usageRepository } from './repositories/usage-repository.js';
 import { nonceRepository } from './repositories/nonce-repository.js';
 import { auditRepository, clusterRepository, syncRepository } from './repositories/small-repositories.js';
 import { templateInventoryRepository, templateRepository } from './repositories/template-repositories.js';
+import { webSessionRepository } from './repositories/web-session-repository.js';
 
 /** A `Store` over a kysely handle (a database, or a transaction of one). */
 export class KyselyStore implements Store {
@@ -33,6 +34,7 @@ export class KyselyStore implements Store {
   readonly audit;
   readonly #guard = new TransactionGuard();
   readonly consoleGrants;
+  readonly webSessions;
   readonly linkCodes;
 
   constructor(
@@ -57,6 +59,7 @@ export class KyselyStore implements Store {
     this.usage = this.#guarded(usageRepository(db), 'usage');
     this.audit = this.#guarded(auditRepository(db), 'audit');
     this.consoleGrants = this.#guarded(consoleGrantRepository(db), 'consoleGrants');
+    this.webSessions = this.#guarded(webSessionRepository(db), 'webSessions');
     this.linkCodes = this.#guarded(linkCodeRepository(db, inTransaction), 'linkCodes');
   }
 

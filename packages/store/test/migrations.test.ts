@@ -67,12 +67,14 @@ describe.each(engines)('migrations on %s', (engine) => {
       'vm_idle',
       'vm_inventory',
       'vm_usage_intervals',
+      'web_sessions',
     ]);
     const migrator = createMigrator(store.db as never, engine);
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0012-link-codes', 'Down', 'Success'],
+      ['0011-web-sessions', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
       ['0007-keeps-and-idle-warning', 'Down', 'Success'],
       ['0006-usage-and-time-policies', 'Down', 'Success'],
@@ -94,8 +96,9 @@ describe.each(engines)('migrations on %s', (engine) => {
       'Success',
       'Success',
       'Success',
+      'Success',
     ]);
-    expect(await tableNames(store)).toHaveLength(27);
+    expect(await tableNames(store)).toHaveLength(28);
     await store.close();
   });
 
@@ -143,8 +146,8 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0007-keeps-and-idle-warning',
       '0008-console-grants',
+      '0011-web-sessions',
       '0012-link-codes',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
@@ -177,6 +180,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0006-usage-and-time-policies',
       '0007-keeps-and-idle-warning',
       '0008-console-grants',
+      '0011-web-sessions',
       '0012-link-codes',
     ]);
     await store.close();

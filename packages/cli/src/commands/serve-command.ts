@@ -1,21 +1,25 @@
 import { Argument, type Command } from 'commander';
 import { globals, out } from '../global-options.js';
 import { loadLabConfig } from '../lab-config.js';
+import type { ServedKind } from '../served-kind.js';
 
 /** `lab serve <bot>`: one front end as a long-lived process. */
 export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'Run a bot with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one JSON line when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
+      'Run a bot or the web portal with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one JSON line when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
     )
-    .addArgument(new Argument('<bot>', 'which front end').choices(['slack', 'discord']))
-    .option('--port <n>', 'HTTP port (default: slack.port / discord.port, else 3000 for Slack and 3001 for Discord)')
+    .addArgument(new Argument('<bot>', 'which front end').choices(['slack', 'discord', 'web']))
+    .option(
+      '--port <n>',
+      'HTTP port (default: slack.port / discord.port / web.port, else 3000 for Slack, 3001 for Discord, 3002 for the web portal)',
+    )
     .option(
       '--host <address>',
-      'bind address (default: slack.host / discord.host, else 127.0.0.1; put an HTTPS reverse proxy in front)',
+      'bind address (default: slack.host / discord.host / web.host, else 127.0.0.1; put an HTTPS reverse proxy in front)',
     )
-    .action(async (kind: 'slack' | 'discord', options: { port?: string; host?: string }, command: Command) => {
+    .action(async (kind: ServedKind, options: { port?: string; host?: string }, command: Command) => {
       const config = loadLabConfig(globals(command).config);
       const [{ serveBot }, { openLabRuntime }, { LabMetrics }, { createPinoLogger, configSecrets, logLevelFrom }] =
         await Promise.all([

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { out } from '../global-options.js';
 import { LabExit } from '../lab-exit.js';
@@ -7,30 +10,39 @@ export function addSimCommand(program: Command): void {
   program
     .command('sim')
     .description(
-      'Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token',
+      'Run the Proxmox VE simulator on loopback, for trying things out. Prints one JSON line: url, fingerprint, token (and oidc with --oidc)',
     )
+    .option(
+      '--oidc',
+      'also run a development OpenID provider on loopback for the web portal: it signs in the person named by login_hint WITHOUT A PASSWORD',
+    )
+    .option('--oidc-port <n>', "the development provider's port (0: any free one)", '0')
     .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
-    .action(async (options: { scenario: string; port: string; timeScale: string }) => {
-      const { startPveSim } = await loadPveSim();
-      const sim = await startPveSim({
-        scenario: options.scenario,
-        port: Number(options.port),
-        timeScale: Number(options.timeScale),
-      });
-      out(
-        JSON.stringify({
-          url: sim.url,
-          fingerprint: sim.fingerprint,
-          tokenId: sim.tokenId,
-          tokenSecret: sim.tokenSecret,
-        }),
-      );
-      const stop = () => void sim.close().then(() => process.exit(0));
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    .action(
+      async (options: { scenario: string; port: string; timeScale: string; oidc?: boolean; oidcPort: string }) => {
+        const { startPveSim } = await loadPveSim();
+        const sim = await startPveSim({
+          scenario: options.scenario,
+          port: Number(options.port),
+          timeScale: Number(options.timeScale),
+        });
+        const oidc = options.oidc ? await startDevProvider(Number(options.oidcPort)) : undefined;
+        out(
+          JSON.stringify({
+            url: sim.url,
+            fingerprint: sim.fingerprint,
+            tokenId: sim.tokenId,
+            tokenSecret: sim.tokenSecret,
+            ...(oidc ? { oidc: oidc.printed } : {}),
+          }),
+        );
+        const stop = () => void Promise.all([sim.close(), oidc?.provider.close()]).then(() => process.exit(0));
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      },
+    );
 }
 
 /**
@@ -46,4 +58,21 @@ async function loadPveSim(): Promise<typeof import('@lab/pve-sim')> {
       throw new LabExit('install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).');
     throw error;
   }
+}
+
+/**
+ * The web portal's development OpenID provider on loopback, its client secret written to a file only
+ * this user may read (what `web.oidc.clientSecretFile` names).
+ */
+async function startDevProvider(port: number) {
+  const { startDevOidcProvider } = await import('@lab/web/dev-provider');
+  const provider = await startDevOidcProvider({ port });
+  const dir = mkdtempSync(join(tmpdir(), 'lab-oidc-'));
+  const clientSecretFile = join(dir, 'client-secret');
+  writeFileSync(clientSecretFile, `${provider.clientSecret}\n`, { mode: 0o600 });
+  chmodSync(clientSecretFile, 0o600);
+  return {
+    provider,
+    printed: { issuer: provider.issuer, clientId: provider.clientId, clientSecretFile },
+  };
 }

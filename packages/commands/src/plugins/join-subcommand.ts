@@ -29,6 +29,9 @@ export const joinSubcommand: Subcommand = subcommand({
         text: 'Invite codes are for Slack and Discord; from the CLI an admin adds people with people add.',
         error: true,
       };
+    // Web users are signed in by the school's provider and mapped to their lab person; codes are not for them.
+    if (platform === 'web')
+      return { text: 'Invite codes are for Slack and Discord; ask your teacher to add you to the lab.', error: true };
     const result = await joinWithInvite(
       { store: ctx.services.store, clock: ctx.services.clock },
       { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) },

@@ -369,7 +369,7 @@ export const labPlugin: CommandPlugin = {
       role: 'teacher',
       async run(ctx, o) {
         const platform = ctx.caller.platform;
-        if (platform === 'cli')
+        if (platform === 'cli' || platform === 'web')
           return {
             text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`,
             error: true,

@@ -28,6 +28,7 @@ import type {
   VmInventoryRecord,
 } from './records.js';
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
+import type { WebSessionRecord } from './web-session-repository.js';
 import type { LinkCodeRecord } from './link-code-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import {
@@ -65,6 +66,7 @@ interface MemoryState {
   idle: VmIdleRecord[];
   audit: AuditRecord[];
   consoleGrants: ConsoleGrantRecord[];
+  webSessions: WebSessionRecord[];
   linkCodes: LinkCodeRecord[];
   nextId: number;
 }
@@ -96,6 +98,7 @@ const emptyState = (): MemoryState => ({
   idle: [],
   audit: [],
   consoleGrants: [],
+  webSessions: [],
   linkCodes: [],
   nextId: 1,
 });
@@ -301,6 +304,7 @@ export function createMemoryStore(): Store {
         s.inviteUses = s.inviteUses.filter((u) => u.personId !== personId);
         s.sshKeys = s.sshKeys.filter((k) => k.personId !== personId);
         s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
+        s.webSessions = s.webSessions.filter((w) => w.personId !== personId);
         s.linkCodes = s.linkCodes.filter((c) => c.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
@@ -792,6 +796,40 @@ export function createMemoryStore(): Store {
         return count - s.consoleGrants.length;
       },
     },
+    webSessions: {
+      async create(session) {
+        if (!s.people.some((p) => p.id === session.personId))
+          throw new UnknownReferenceError('person', session.personId);
+        if (s.webSessions.some((w) => w.idHash === session.idHash))
+          throw new DuplicateNameError('web session', session.idHash.slice(0, 8));
+        const record: WebSessionRecord = { ...copy(session), lastSeenAt: session.createdAt, revokedAt: null };
+        s.webSessions.push(record);
+        return copy(record);
+      },
+      async get(idHash) {
+        return copy(s.webSessions.find((w) => w.idHash === idHash));
+      },
+      async touch(idHash, at) {
+        const session = s.webSessions.find((w) => w.idHash === idHash);
+        if (!session) return false;
+        session.lastSeenAt = Math.max(session.lastSeenAt, at);
+        return true;
+      },
+      async revoke(idHash, at) {
+        const session = s.webSessions.find((w) => w.idHash === idHash && w.revokedAt === null);
+        if (!session) return false;
+        session.revokedAt = at;
+        return true;
+      },
+      async revokeForPerson(personId, at) {
+        const working = s.webSessions.filter((w) => w.personId === personId && w.revokedAt === null);
+        working.forEach((w) => (w.revokedAt = at));
+        return working.length;
+      },
+      async prune(before) {
+        const count = s.webSessions.length;
+        s.webSessions = s.webSessions.filter((w) => w.expiresAt >= before);
+        return count - s.webSessions.length;
     linkCodes: {
       async create(code) {
         if (!s.people.some((p) => p.id === code.personId)) throw new UnknownReferenceError('person', code.personId);
@@ -854,6 +892,7 @@ export function createMemoryStore(): Store {
     usage: serialized(raw.usage, 'usage', lock, guard),
     audit: serialized(raw.audit, 'audit', lock, guard),
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
+    webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),

@@ -63,7 +63,7 @@ export interface PersonRecord {
 }
 
 /** Chat platforms (and the CLI) a person may be known on. */
-export type IdentityPlatform = 'slack' | 'discord' | 'cli';
+export type IdentityPlatform = 'slack' | 'discord' | 'cli' | 'web';
 
 /** A person's account on one platform. */
 export interface IdentityRecord {

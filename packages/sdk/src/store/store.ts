@@ -30,6 +30,7 @@ import type {
   VmInventoryRecord,
 } from './records.js';
 import type { ConsoleGrantRepository } from './console-grant-repository.js';
+import type { WebSessionRepository } from './web-session-repository.js';
 import type { LinkCodeRepository } from './link-code-repository.js';
 
 /** Clusters the lab knows. */
@@ -333,6 +334,8 @@ export interface Store {
   readonly audit: AuditRepository;
   /** One-time browser console links (`/myvm console`). */
   readonly consoleGrants: ConsoleGrantRepository;
+  /** Web portal sessions. */
+  readonly webSessions: WebSessionRepository;
   /** One-time codes that link a chat account to a person signed in on the web portal (`/lab link-me`). */
   readonly linkCodes: LinkCodeRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */

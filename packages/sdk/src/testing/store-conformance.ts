@@ -1027,6 +1027,58 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
     });
 
+    describe('web sessions', () => {
+      const session = (idHash: string, personId: number) => ({
+        idHash,
+        personId,
+        issuer: 'https://idp.example.edu',
+        subject: `sub-${idHash}`,
+        createdAt: T0,
+        expiresAt: T0 + 3_600_000,
+      });
+
+      it('are read back by the hash of their id and move their last use forward only', async () => {
+        const p = await store.classes.createPerson({ username: 'web-a', displayName: 'A', role: 'student' }, T0);
+        const created = await store.webSessions.create(session('a'.repeat(64), p.id));
+        expect(created).toEqual({ ...session('a'.repeat(64), p.id), lastSeenAt: T0, revokedAt: null });
+        expect(await store.webSessions.get('a'.repeat(64))).toEqual(created);
+        expect(await store.webSessions.get('b'.repeat(64))).toBeUndefined();
+        expect(await store.webSessions.touch('a'.repeat(64), T0 + 60_000)).toBe(true);
+        expect(await store.webSessions.touch('a'.repeat(64), T0 + 1)).toBe(true);
+        expect((await store.webSessions.get('a'.repeat(64)))?.lastSeenAt).toBe(T0 + 60_000);
+        expect(await store.webSessions.touch('b'.repeat(64), T0)).toBe(false);
+        await expect(store.webSessions.create(session('a'.repeat(64), p.id))).rejects.toBeInstanceOf(
+          DuplicateNameError,
+        );
+        await expect(store.webSessions.create(session('c'.repeat(64), 999_999))).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+      });
+
+      it('end once when signed out, and all of a person at once when revoked', async () => {
+        const p = await store.classes.createPerson({ username: 'web-b', displayName: 'B', role: 'student' }, T0);
+        const q = await store.classes.createPerson({ username: 'web-c', displayName: 'C', role: 'student' }, T0);
+        for (const h of ['1', '2', '3']) await store.webSessions.create(session(h.repeat(64), p.id));
+        await store.webSessions.create(session('4'.repeat(64), q.id));
+        expect(await store.webSessions.revoke('1'.repeat(64), T0 + 5)).toBe(true);
+        expect(await store.webSessions.revoke('1'.repeat(64), T0 + 6)).toBe(false);
+        expect((await store.webSessions.get('1'.repeat(64)))?.revokedAt).toBe(T0 + 5);
+        expect(await store.webSessions.revokeForPerson(p.id, T0 + 7)).toBe(2);
+        expect((await store.webSessions.get('3'.repeat(64)))?.revokedAt).toBe(T0 + 7);
+        expect((await store.webSessions.get('4'.repeat(64)))?.revokedAt).toBeNull();
+      });
+
+      it('are pruned after their absolute expiry and go with their person', async () => {
+        const p = await store.classes.createPerson({ username: 'web-d', displayName: 'D', role: 'student' }, T0);
+        await store.webSessions.create(session('5'.repeat(64), p.id));
+        await store.webSessions.create({ ...session('6'.repeat(64), p.id), expiresAt: T0 + 10 });
+        expect(await store.webSessions.prune(T0 + 11)).toBe(1);
+        expect(await store.webSessions.get('6'.repeat(64))).toBeUndefined();
+        await store.classes.deletePerson(p.id);
+        expect(await store.webSessions.get('5'.repeat(64))).toBeUndefined();
+      });
+    });
+
     describe('transactions', () => {
       it('keep nothing of a batch that throws, across repositories', async () => {
         const error = await store

@@ -8,6 +8,7 @@ import { classSchedules } from './0005-class-schedules.js';
 import { usageAndTimePolicies } from './0006-usage-and-time-policies.js';
 import { keepsAndIdleWarning } from './0007-keeps-and-idle-warning.js';
 import { consoleGrants } from './0008-console-grants.js';
+import { webSessions } from './0011-web-sessions.js';
 import { linkCodes } from './0012-link-codes.js';
 
 /** Every migration, in order; names sort in the order they run. */
@@ -21,6 +22,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0006-usage-and-time-policies': usageAndTimePolicies(),
     '0007-keeps-and-idle-warning': keepsAndIdleWarning(),
     '0008-console-grants': consoleGrants(),
+    '0011-web-sessions': webSessions(),
     '0012-link-codes': linkCodes(),
   };
 }

@@ -1,0 +1,280 @@
+import { createServer, type RequestListener } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import { isLabError, systemClock, type Clock, type Logger, type PersonRecord, type Store } from '@lab/proxmox-sdk';
+import type { CommandRouter, Reply } from '@lab/commands';
+import type { WebConfig } from './web-config.js';
+import { WebSessions } from './web-sessions.js';
+import { OidcSignIn, type PendingSignIn } from './oidc-sign-in.js';
+import { webActorId, webAuditor, type WebAuditEvent } from './web-audit.js';
+import { securityHeaders } from './security-headers.js';
+import { registerSignInRoutes } from './sign-in-routes.js';
+import { registerStudentRoutes } from './student-routes.js';
+import { PORTAL_CSS } from './assets/portal-css.js';
+import { messagePage, type PageViewer } from './pages/layout.js';
+import { WebRequestRefusedError } from './web-errors.js';
+import { csrfTokenMatches } from './web-sessions.js';
+
+/** The cookie of a signed-in browser. `__Host-` keeps it to this origin, over HTTPS, for every path. */
+export const SESSION_COOKIE = '__Host-lab_session';
+/** The cookie binding a started sign-in to the browser that started it (its `state`). */
+export const LOGIN_COOKIE = '__Host-lab_login';
+
+/** A signed-in request's session: the person, the OpenID identity and the CSRF token. */
+export interface RequestSession {
+  sessionId: string;
+  person: PersonRecord;
+  issuer: string;
+  subject: string;
+  csrfToken: string;
+  viewer: PageViewer;
+}
+
+/** What routes of the portal share: the router, the store, sessions, sign-in and helpers. */
+export interface WebContext {
+  router: CommandRouter;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: WebConfig;
+  sessions: WebSessions;
+  signIn: OidcSignIn;
+  /** `scheme://host[:port]` of `web.publicUrl`: the only `Origin` a state-changing request may have. */
+  origin: string;
+  audit(event: WebAuditEvent): Promise<void>;
+  /** Runs a command as the signed-in person, through the command router (platform `web`). */
+  invoke(
+    session: RequestSession,
+    command: string,
+    subcommand: string,
+    options?: Record<string, unknown>,
+  ): Promise<Reply>;
+  /** Presses Confirm or Cancel of a pending confirmation as the signed-in person. */
+  confirm(session: RequestSession, id: string, cancel: boolean): Promise<Reply>;
+}
+
+/** Routes more pages add (the teacher and admin pages) on the same app, sessions and router. */
+export type WebRoutes = (app: FastifyInstance, context: WebContext) => void;
+
+/** Options of {@link createWebPortal}. */
+export interface WebPortalOptions {
+  router: CommandRouter;
+  store: Store;
+  logger: Logger;
+  config: WebConfig;
+  /** The OpenID client secret (read from `web.oidc.clientSecretFile`). */
+  clientSecret: string;
+  clock?: Clock;
+  routes?: readonly WebRoutes[];
+}
+
+/** A built portal: the Fastify app (for `inject` in tests) and its Node request listener. */
+export interface WebPortal {
+  app: FastifyInstance;
+  requestListener: RequestListener;
+  context: WebContext;
+  /** Settles when no request is being answered. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    webSession: RequestSession | null;
+  }
+}
+
+/**
+ * The web portal: sign-in through the school's OpenID provider, sessions in the store, the student
+ * pages; every action goes through the command router as platform `web`. It makes no Proxmox call.
+ */
+export async function createWebPortal(options: WebPortalOptions): Promise<WebPortal> {
+  const { router, store, logger, config } = options;
+  const clock = options.clock ?? systemClock;
+  const publicUrl = new URL(config.publicUrl);
+  const sessions = new WebSessions({
+    store,
+    clock,
+    idleMs: config.session.idleMinutes * 60_000,
+    absoluteMs: config.session.absoluteHours * 3_600_000,
+  });
+  const signIn = new OidcSignIn({
+    issuer: config.oidc.issuer,
+    clientId: config.oidc.clientId,
+    clientSecret: options.clientSecret,
+    redirectUri: new URL('/auth/callback', publicUrl).href,
+  });
+  const audit = webAuditor(store, clock);
+  const userIdOf = (s: RequestSession) => `${s.issuer}#${s.subject}`;
+  const context: WebContext = {
+    router,
+    store,
+    clock,
+    logger,
+    config,
+    sessions,
+    signIn,
+    origin: publicUrl.origin,
+    audit,
+    invoke: (session, command, subcommand, opts) =>
+      router.invoke({
+        platform: 'web',
+        userId: userIdOf(session),
+        command,
+        subcommand,
+        ...(opts ? { options: opts } : {}),
+      }),
+    async confirm(session, id, cancel) {
+      const click = { id, platform: 'web' as const, userId: userIdOf(session) };
+      if (cancel) return router.cancelConfirmation(click);
+      const prepared = await router.confirm(click);
+      return prepared.reply ?? prepared.run();
+    },
+  };
+
+  let listener: RequestListener | undefined;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    serverFactory: (handler) => {
+      listener = handler;
+      return createServer(handler);
+    },
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  app.decorateRequest('webSession', null);
+  let running = 0;
+  let settled: Array<() => void> = [];
+  app.addHook('onRequest', async () => {
+    running++;
+  });
+  app.addHook('onResponse', async () => {
+    if (--running > 0) return;
+    settled.forEach((resolve) => resolve());
+    settled = [];
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    securityHeaders(reply, publicUrl);
+    request.webSession = await sessionOf(context, request);
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const refused = await refusedPost(context, request);
+    if (!refused) return;
+    const status = refused.reason === 'signed-out' ? 401 : 403;
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(
+        messagePage('Not done', refused.message, {
+          error: true,
+          link: { href: '/', label: 'Back to the start page' },
+          ...(request.webSession ? { viewer: request.webSession.viewer } : {}),
+        }),
+      );
+  });
+  app.setErrorHandler(async (error, request, reply) => {
+    const known = isLabError(error);
+    if (!known) logger.error('web request failed', { path: request.url.split('?')[0], error });
+    const status = (error as { statusCode?: number }).statusCode;
+    return reply
+      .code(known ? 400 : status && status < 500 ? status : 500)
+      .type('text/html; charset=utf-8')
+      .send(
+        messagePage(
+          'Something went wrong',
+          known
+            ? error.message
+            : status && status < 500
+              ? 'The request was not understood; go back and try again.'
+              : 'Something went wrong on our side; the error was logged.',
+          { error: true, link: { href: '/', label: 'Back to the start page' } },
+        ),
+      );
+  });
+  app.setNotFoundHandler(async (_request, reply) =>
+    reply
+      .code(404)
+      .type('text/html; charset=utf-8')
+      .send(
+        messagePage('Not found', 'There is no such page.', { error: true, link: { href: '/', label: 'Start page' } }),
+      ),
+  );
+  app.get('/assets/portal.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PORTAL_CSS),
+  );
+  registerSignInRoutes(app, context);
+  registerStudentRoutes(app, context);
+  for (const routes of options.routes ?? []) routes(app, context);
+  await app.ready();
+  return {
+    app,
+    requestListener: (req, res) => listener!(req, res),
+    context,
+    idle: () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => settled.push(resolve))),
+    close: () => app.close(),
+  };
+}
+
+/** The request's working session from its cookie, or null (an ended one's cookie is cleared). */
+async function sessionOf(context: WebContext, request: FastifyRequest): Promise<RequestSession | null> {
+  const id = request.cookies[SESSION_COOKIE];
+  if (!id) return null;
+  const found = await context.sessions.read(id);
+  if ('ended' in found) return null;
+  const person = await context.store.classes.getPerson(found.record.personId);
+  if (!person) return null;
+  return {
+    sessionId: id,
+    person,
+    issuer: found.record.issuer,
+    subject: found.record.subject,
+    csrfToken: found.csrfToken,
+    viewer: {
+      username: person.username,
+      displayName: person.displayName,
+      role: person.role,
+      csrfToken: found.csrfToken,
+    },
+  };
+}
+
+/**
+ * Why a POST is refused, audited: an `Origin` other than the portal's, no working session, or no
+ * CSRF token of this session. Sign-in's own callback is a GET and never reaches here.
+ */
+async function refusedPost(context: WebContext, request: FastifyRequest): Promise<WebRequestRefusedError | undefined> {
+  const session = request.webSession;
+  const origin = request.headers.origin;
+  const path = request.url.split('?')[0]!;
+  const actor = session ? session.person.username : 'web:anonymous';
+  const deny = async (reason: WebRequestRefusedError['reason'], details: Record<string, unknown> = {}) => {
+    await context.audit({
+      action: 'web.request',
+      actor,
+      target: `POST ${path}`,
+      outcome: 'denied',
+      details: {
+        reason,
+        ...(session ? { platformUserId: webActorId(session.issuer, session.subject) } : {}),
+        ...details,
+      },
+    });
+    return new WebRequestRefusedError(reason);
+  };
+  if (origin !== context.origin) return deny('origin', { origin: origin ?? null });
+  if (!session) return request.cookies[SESSION_COOKIE] ? deny('signed-out') : new WebRequestRefusedError('signed-out');
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const sent = body._csrf ?? request.headers['x-csrf-token'];
+  if (!csrfTokenMatches(session.sessionId, sent)) return deny('csrf');
+  return undefined;
+}
+
+/** Sends a page of HTML. */
+export function sendPage(reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
+}
+
+export type { PendingSignIn };
