@@ -97,6 +97,13 @@ export class ProgressBroadcaster {
     t.expiry.unref();
   }
 
+  /** The text of the topic's last frame (its progress or its final sentence), for a page without JavaScript. */
+  lastText(topic: string): string | undefined {
+    const last = this.#topics.get(topic)?.last;
+    const data = last && /^data: (.*)$/m.exec(last)?.[1];
+    return data ? (JSON.parse(data) as { text: string }).text : undefined;
+  }
+
   /** Open streams of `topic` (for `/metrics` and tests). */
   subscribers(topic: string): number {
     return this.#topics.get(topic)?.sinks.size ?? 0;

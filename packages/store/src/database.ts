@@ -141,6 +141,7 @@ export interface Database {
     last_seen_at: number;
     expires_at: number;
     revoked_at: number | null;
+  };
   link_codes: {
     code_hash: string;
     person_id: number;

@@ -22,6 +22,7 @@ import { joinSubcommand } from './join-subcommand.js';
 import { linkMeSubcommand } from './link-me-subcommands.js';
 import { gridSubcommand } from './grid-subcommand.js';
 import { classPowerSubcommand } from './class-power-subcommand.js';
+import { auditSubcommand } from './audit-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -404,5 +405,6 @@ export const labPlugin: CommandPlugin = {
     'link-me': linkMeSubcommand,
     grid: gridSubcommand,
     power: classPowerSubcommand,
+    audit: auditSubcommand,
   },
 };

@@ -830,6 +830,8 @@ export function createMemoryStore(): Store {
         const count = s.webSessions.length;
         s.webSessions = s.webSessions.filter((w) => w.expiresAt >= before);
         return count - s.webSessions.length;
+      },
+    },
     linkCodes: {
       async create(code) {
         if (!s.people.some((p) => p.id === code.personId)) throw new UnknownReferenceError('person', code.personId);
