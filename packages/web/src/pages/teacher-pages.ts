@@ -113,7 +113,7 @@ export function teacherGridPage(viewer: PageViewer, grid: ClassGrid, notice?: Re
   const running = grid.rows.filter((r) => r.vm?.status === 'running').length;
   return page(
     `${grid.classId} — ${grid.name}`,
-    html`${notice ? html`<p class="notice${notice.error ? ' error' : ' ok'}" role="status">${notice.text}</p>` : ''}
+    html`${notice ? html`<p class="notice${notice.error ? ' error' : ' ok'}" role="status">${lines(notice.text)}</p>` : ''}
       <nav aria-label="Class" class="actions">
         <a class="button" href="/class/${grid.classId}/deploy">Deploy or scale</a>
         ${CLASS_TOOLS.map((t) => html`<a class="button secondary" href="/class/${grid.classId}/${t.sub}">${t.label}</a>`)}
