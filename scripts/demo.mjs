@@ -2,11 +2,15 @@
 // ./.lab/demo.db, and a class deployment through @lab/proxmox-sdk. Nothing to configure; all
 // traffic stays on 127.0.0.1.
 import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { serveDemoPortal } from './demo-web.mjs';
 import { startPveSim } from '@lab/pve-sim';
 import { DeploymentEngine, ProxmoxClient, TemplateCatalog, pvePath, waitForTask } from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 
 const started = performance.now();
+/** `npm run demo -- --web`: afterwards, leave the simulator, a development OpenID provider and the portal running. */
+const withWeb = process.argv.includes('--web');
 const timeScale = 20;
 const students = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 const tty = process.stdout.isTTY;
@@ -117,5 +121,8 @@ try {
 } finally {
   await store.close();
   await pve.close();
-  await sim.close();
+  if (!withWeb) await sim.close();
 }
+// The served configuration lives in .lab/, so its store is given absolute.
+if (withWeb)
+  await serveDemoPortal(sim, { store: `sqlite:${resolve('.lab/demo.db')}`, clusterId: 'demo', student: 'alice' });

@@ -36,5 +36,6 @@ export async function startWebFrontEnd(runtime: LabRuntime): Promise<StartedFron
     clock: runtime.services.clock,
     config: web,
     clientSecret,
+    ...(config.console?.publicUrl ? { consoleUrl: config.console.publicUrl } : {}),
   });
 }

@@ -45,8 +45,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
   const clientId = options.clientId ?? 'lab-portal-dev';
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const emailDomain = options.emailDomain ?? 'lab.example';
-  let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server: Server = createServer((req, res) => handle!(req, res));
+  // The provider needs its issuer (the port) before it can answer, so the listener is set once it exists.
+  const route: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const server: Server = createServer((req, res) => route.handle!(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -78,15 +79,17 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
       },
     ],
     jwks: { keys: [jwk] },
+    adapter: memoryAdapter(),
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
     interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx, id) {
-      if (!USERNAME.test(id)) return undefined;
-      return {
+    findAccount(_ctx, id) {
+      if (!USERNAME.test(id)) return Promise.resolve(undefined);
+      return Promise.resolve({
         accountId: id,
         claims: () => ({
           sub: id,
@@ -95,7 +98,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
           email: `${id}@${emailDomain}`,
           email_verified: true,
         }),
-      };
+      });
     },
     // First-party development client: no consent page.
     async loadExistingGrant(ctx) {
@@ -110,12 +113,13 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
       return grant;
     },
   });
-  const allowed = provider.Client.prototype.redirectUriAllowed;
-  provider.Client.prototype.redirectUriAllowed = function (this: InstanceType<typeof provider.Client>, uri: string) {
+  const prototype = provider.Client.prototype as { redirectUriAllowed: (this: unknown, uri: string) => boolean };
+  const allowed = prototype.redirectUriAllowed;
+  prototype.redirectUriAllowed = function (this: unknown, uri: string) {
     return isLoopbackUrl(uri) || allowed.call(this, uri);
   };
   const callback = provider.callback();
-  handle = (req, res) => {
+  route.handle = (req, res) => {
     const remote = req.socket.remoteAddress ?? '';
     if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote)) {
       res.writeHead(403).end();
@@ -128,7 +132,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
       });
       return;
     }
-    callback(req, res);
+    void callback(req, res);
   };
   return {
     issuer,
@@ -201,4 +205,52 @@ function body(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(text));
     req.on('error', reject);
   });
+}
+
+/** The provider's state in this process's memory (codes, sessions, grants): a development provider keeps nothing. */
+function memoryAdapter() {
+  const entries = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  const live = (key: string) => {
+    const entry = entries.get(key);
+    return entry && entry.expiresAt >= Date.now() ? entry.payload : undefined;
+  };
+  return class MemoryAdapter {
+    constructor(private readonly model: string) {}
+    #key(id: string): string {
+      return `${this.model}:${id}`;
+    }
+    upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void> {
+      entries.set(this.#key(id), { payload, expiresAt: Date.now() + expiresIn * 1000 });
+      return Promise.resolve();
+    }
+    find(id: string): Promise<Record<string, unknown> | undefined> {
+      return Promise.resolve(live(this.#key(id)));
+    }
+    findByUserCode(userCode: string): Promise<Record<string, unknown> | undefined> {
+      return Promise.resolve(this.#findBy((p) => p.userCode === userCode));
+    }
+    findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+      return Promise.resolve(this.#findBy((p) => p.uid === uid));
+    }
+    consume(id: string): Promise<void> {
+      const payload = live(this.#key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+      return Promise.resolve();
+    }
+    destroy(id: string): Promise<void> {
+      entries.delete(this.#key(id));
+      return Promise.resolve();
+    }
+    revokeByGrantId(grantId: string): Promise<void> {
+      for (const [key, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(key);
+      return Promise.resolve();
+    }
+    #findBy(match: (payload: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+      for (const key of entries.keys()) {
+        const payload = key.startsWith(`${this.model}:`) ? live(key) : undefined;
+        if (payload && match(payload)) return payload;
+      }
+      return undefined;
+    }
+  };
 }

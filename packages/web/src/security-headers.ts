@@ -6,7 +6,10 @@ import type { FastifyReply } from 'fastify';
  * callback URL's code never leaks to another site; `no-referrer` would make browsers send
  * `Origin: null` on the portal's own form posts, which the Origin check must refuse), nothing cached, and HSTS when the portal is served over HTTPS.
  */
-export function securityHeaders(reply: FastifyReply, publicUrl: URL): void {
+export function securityHeaders(reply: FastifyReply, publicUrl: URL, consoleOrigin?: string): void {
+  // The console button's form is answered with a redirect to the console, which form-action must allow.
+  const formAction =
+    consoleOrigin && consoleOrigin !== publicUrl.origin ? `form-action 'self' ${consoleOrigin}` : "form-action 'self'";
   reply.header(
     'content-security-policy',
     [
@@ -15,7 +18,7 @@ export function securityHeaders(reply: FastifyReply, publicUrl: URL): void {
       "style-src 'self'",
       "img-src 'self'",
       "connect-src 'self'",
-      "form-action 'self'",
+      formAction,
       "frame-ancestors 'none'",
       "base-uri 'none'",
     ].join('; '),

@@ -71,6 +71,8 @@ export interface WebPortalOptions {
   clientSecret: string;
   clock?: Clock;
   routes?: readonly WebRoutes[];
+  /** Where `/myvm console` links point (`console.publicUrl`), so the console button may go there. */
+  consoleUrl?: string;
 }
 
 /** A built portal: the Fastify app (for `inject` in tests) and its Node request listener. */
@@ -97,6 +99,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   const { router, store, logger, config } = options;
   const clock = options.clock ?? systemClock;
   const publicUrl = new URL(config.publicUrl);
+  const consoleOrigin = options.consoleUrl ? new URL(options.consoleUrl).origin : undefined;
   const sessions = new WebSessions({
     store,
     clock,
@@ -151,16 +154,19 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   app.decorateRequest('webSession', null);
   let running = 0;
   let settled: Array<() => void> = [];
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', (_request, _reply, done) => {
     running++;
+    done();
   });
-  app.addHook('onResponse', async () => {
-    if (--running > 0) return;
-    settled.forEach((resolve) => resolve());
-    settled = [];
+  app.addHook('onResponse', (_request, _reply, done) => {
+    if (--running === 0) {
+      settled.forEach((resolve) => resolve());
+      settled = [];
+    }
+    done();
   });
   app.addHook('onRequest', async (request, reply) => {
-    securityHeaders(reply, publicUrl);
+    securityHeaders(reply, publicUrl, consoleOrigin);
     request.webSession = await sessionOf(context, request);
   });
   app.addHook('preHandler', async (request, reply) => {

@@ -23,12 +23,12 @@ export async function startPortal(
   oidc: { issuer: string; clientId: string; clientSecret: string } & Partial<WebConfig['oidc']>,
   options: { store?: Store; session?: WebConfig['session']; router?: commands.CommandRouter } = {},
 ): Promise<PortalUnderTest> {
-  let portal: WebPortal | undefined;
-  const server = createServer((req, res) => portal!.requestListener(req, res));
+  const holder: { portal?: WebPortal } = {};
+  const server = createServer((req, res) => holder.portal!.requestListener(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { clientSecret, ...rest } = oidc;
-  portal = await createWebPortal({
+  const portal = await createWebPortal({
     router: options.router ?? lab.router,
     store: options.store ?? lab.services.store,
     logger: createLogger({ level: 'error' }),
@@ -46,12 +46,13 @@ export async function startPortal(
       session: options.session ?? { idleMinutes: 60, absoluteHours: 12 },
     },
   });
+  holder.portal = portal;
   return {
     url,
     portal,
     server,
     close: async () => {
-      await portal!.close();
+      await portal.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },

@@ -116,6 +116,23 @@ export const peoplePlugin: CommandPlugin = {
         };
       },
     }),
+    signout: subcommand({
+      description: "End a person's web portal sessions in every browser and every process (admins)",
+      options: z.object({ username: usernameOption }),
+      positional: ['username'],
+      role: 'admin',
+      async run(ctx, o) {
+        const { store, clock } = ctx.services;
+        const person = await personNamed(ctx, o.username);
+        const ended = await store.webSessions.revokeForPerson(person.id, clock.now());
+        return {
+          text: ended
+            ? `Signed ${person.username} out of the web portal (${ended} session${ended === 1 ? '' : 's'} ended).`
+            : `${person.username} was not signed in to the web portal.`,
+          data: { username: person.username, ended },
+        };
+      },
+    }),
     link: subcommand({
       description: "Link a person's Slack and/or Discord account (admins)",
       options: z.object({

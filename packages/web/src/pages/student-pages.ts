@@ -40,14 +40,15 @@ export function myVmsPage(viewer: PageViewer, status: Reply, usage: Reply): stri
                 ${
                   vm.status === 'running'
                     ? html`${buttonForm(viewer, `/vm/${vm.vmid}/stop`, 'Stop', { style: 'secondary' })}${buttonForm(
-                          viewer,
-                          `/vm/${vm.vmid}/restart`,
-                          'Restart',
-                          { style: 'secondary' },
-                        )}<a class="button" href="/vm/${vm.vmid}/connect">Connect</a
-                        >${buttonForm(viewer, `/vm/${vm.vmid}/console`, 'Console')}`
+                        viewer,
+                        `/vm/${vm.vmid}/restart`,
+                        'Restart',
+                        { style: 'secondary' },
+                      )}`
                     : buttonForm(viewer, `/vm/${vm.vmid}/start`, 'Start')
                 }
+                <a class="button secondary" href="/vm/${vm.vmid}/connect">Connect</a>
+                ${buttonForm(viewer, `/vm/${vm.vmid}/console`, 'Console', { style: 'secondary' })}
                 ${buttonForm(viewer, `/vm/${vm.vmid}/reset`, 'Reset…', { style: 'danger' })}
               </div>
             </li>`,

@@ -1,0 +1,124 @@
+import { generateKeyPairSync } from 'node:crypto';
+import * as commands from '@lab/commands';
+import { runningWindowsVm, startTestLab } from '@lab/proxmox-sdk/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml } from '../src/html.js';
+import {
+  TestBrowser,
+  csrfOf,
+  startDevOidcProvider,
+  startPortal,
+  type DevOidcProvider,
+  type Lab,
+  type PortalUnderTest,
+} from './web-test-lab.js';
+
+let lab: Lab;
+let provider: DevOidcProvider;
+let web: PortalUnderTest;
+let vmid: number;
+
+beforeAll(async () => {
+  lab = await startTestLab(commands);
+  vmid = await runningWindowsVm(lab, 'alice');
+  provider = await startDevOidcProvider();
+  web = await startPortal(lab, {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    clientSecret: provider.clientSecret,
+  });
+  lab.services.console!.publicUrl = web.url;
+}, 60_000);
+
+afterAll(async () => {
+  await web?.close();
+  await provider?.close();
+  await lab?.close();
+});
+
+async function signedIn(username: string) {
+  const browser = new TestBrowser();
+  const page = await (await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true })).text();
+  return { browser, page, csrf: csrfOf(page) };
+}
+
+/** An OpenSSH public key line of a fresh Ed25519 key. */
+function sshPublicKey(comment: string): string {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+  const raw = der.subarray(der.length - 32);
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} ${comment}`;
+}
+
+describe('the student pages', () => {
+  it('offer the ssh line and the .rdp file of a running Windows VM', async () => {
+    const { browser, page } = await signedIn('alice');
+    expect(page).toContain(`href="/vm/${vmid}/connect"`);
+    const connect = await browser.get(`${web.url}/vm/${vmid}/connect`);
+    const text = await connect.text();
+    expect(connect.status).toBe(200);
+    expect(text).toContain('Remote Desktop');
+    expect(text).toContain(`href="/vm/${vmid}/connect.rdp"`);
+    const rdp = await browser.get(`${web.url}/vm/${vmid}/connect.rdp`);
+    expect(rdp.headers.get('content-type')).toContain('application/x-rdp');
+    expect(rdp.headers.get('content-disposition')).toMatch(/^attachment; filename="[\w.-]+\.rdp"$/);
+    expect(await rdp.text()).toMatch(/full address:s:\d+\.\d+\.\d+\.\d+/);
+  });
+
+  it('send the console button to the existing console through a one-time grant made for the web identity', async () => {
+    const { browser, csrf } = await signedIn('alice');
+    const response = await browser.post(`${web.url}/vm/${vmid}/console`, { _csrf: csrf });
+    expect(response.status).toBe(303);
+    const location = response.headers.get('location')!;
+    expect(location.startsWith(`${web.url}/console/`)).toBe(true);
+    const audited = (await lab.services.store.audit.list({ action: 'command.myvm.console', actor: 'alice' }))[0];
+    expect(audited).toMatchObject({ outcome: 'ok', details: { platformUserId: `web:${provider.issuer}#alice` } });
+  });
+
+  it('reset only after the confirm step; cancel changes nothing, and a used or foreign confirmation does nothing', async () => {
+    const { browser, csrf } = await signedIn('alice');
+    const ask = await browser.post(`${web.url}/vm/${vmid}/reset`, { _csrf: csrf });
+    const askPage = await ask.text();
+    expect(askPage).toContain('Please confirm');
+    expect(askPage).toContain(escapeHtml('Its contents are lost.'));
+    const id = /name="id" value="([^"]+)"/.exec(askPage)![1]!;
+    expect(await (await browser.post(`${web.url}/cancel`, { _csrf: csrf, id })).text()).toContain(
+      'Cancelled; nothing was changed.',
+    );
+    const again = await (await browser.post(`${web.url}/vm/${vmid}/reset`, { _csrf: csrf })).text();
+    const second = /name="id" value="([^"]+)"/.exec(again)![1]!;
+    const bob = await signedIn('bob');
+    const foreign = await bob.browser.post(`${web.url}/confirm`, { _csrf: bob.csrf, id: second });
+    expect(foreign.status).toBe(400);
+    expect(await foreign.text()).toContain('Only alice, who asked, can confirm this');
+    const done = await browser.post(`${web.url}/confirm`, { _csrf: csrf, id: second });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain('<h1>Done</h1>');
+    expect((await lab.services.store.audit.list({ action: 'command.myvm.reset', actor: 'alice' }))[0]).toMatchObject({
+      outcome: 'ok',
+    });
+    const replay = await browser.post(`${web.url}/confirm`, { _csrf: csrf, id: second });
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain('This confirmation has expired or was already used');
+  });
+
+  it('add and remove SSH keys through /myvm sshkey', async () => {
+    const { browser, csrf } = await signedIn('alice');
+    const key = sshPublicKey('alice@laptop');
+    const added = await browser.post(`${web.url}/keys`, { _csrf: csrf, key });
+    const addedPage = await added.text();
+    expect(added.status).toBe(200);
+    expect(addedPage).toContain('Added ssh-ed25519 SHA256:');
+    const fingerprint = /<code>(SHA256:[^<]+)<\/code>/.exec(addedPage)![1]!;
+    expect(addedPage).toContain('alice@laptop');
+    const bad = await browser.post(`${web.url}/keys`, { _csrf: csrf, key: 'not a key' });
+    expect(bad.status).toBe(400);
+    const removed = await (await browser.post(`${web.url}/keys/remove`, { _csrf: csrf, key: fingerprint })).text();
+    expect(removed).toContain('You have no SSH key yet.');
+  });
+
+  it('tell a person with no VM so, in the words of the chat replies', async () => {
+    const { page } = await signedIn('bob');
+    expect(page).toContain('You have no VM yet.');
+  });
+});
