@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { issueLinkCode, LINK_ME_AUDIT_ACTION, redeemLinkCode, type Clock } from '@lab/proxmox-sdk';
-import { openStore, type KyselyStore } from '@lab/proxmox-store';
+import { openStore } from '@lab/proxmox-store';
 import * as commands from '../src/index.js';
 import type { Platform, Reply } from '../src/index.js';
 import { ids, useLab } from './lab-fixture.js';
@@ -102,7 +102,7 @@ describe('/lab link-me links a chat account to the person who got the code on th
 
 describe('link codes in a SQLite store', () => {
   it('are stored only as a hash, and stop working after ten minutes', async () => {
-    const store = (await openStore(`sqlite:${join(dir, 'lab.db')}`)) as KyselyStore;
+    const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
     let now = 1_800_000_000_000;
     const clock: Clock = { now: () => now, sleep: () => Promise.resolve() };
     const fay = await store.classes.createPerson({ username: 'fay', displayName: 'Fay', role: 'student' }, now);

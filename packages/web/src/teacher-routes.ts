@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ZodObject, ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
 import type { ClassGrid } from '@lab/proxmox-sdk';
 import { headerLinks, messagePage } from './pages/layout.js';
@@ -33,8 +33,10 @@ const userIdOf = (s: RequestSession): string => `${s.issuer}#${s.subject}`;
  */
 export function registerTeacherRoutes(app: FastifyInstance, context: WebContext): ProgressBroadcaster {
   const broadcaster = new ProgressBroadcaster();
-  const lastText = new Map<string, string>();
-  app.addHook('onClose', async () => broadcaster.close());
+  app.addHook('onClose', (_instance, done) => {
+    broadcaster.close();
+    done();
+  });
 
   const signedIn = (session: RequestSession | null, reply: FastifyReply): session is RequestSession => {
     if (session) return true;
@@ -142,7 +144,6 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     const firstStep = new Promise<'progress'>((resolve) => (started = () => resolve('progress')));
     const finished = run((update) => {
       broadcaster.publish(topic, update);
-      lastText.set(topic, update.label ? `${update.label} ${update.done}/${update.total}` : '');
       started();
     });
     const first = await Promise.race([firstStep, finished]);
@@ -318,7 +319,7 @@ function csvCell(value: string): string {
 function formFields(context: WebContext, command: string, sub: string, fixed: readonly string[]): FormField[] {
   const subcommand = context.router.plugins.get(command)?.subcommands[sub];
   if (!subcommand) return [];
-  const shape = (subcommand.options as ZodObject).shape as Record<string, ZodType>;
+  const shape = subcommand.options.shape as Record<string, ZodType>;
   return Object.entries(shape)
     .filter(([name]) => !fixed.includes(name))
     .map(([name, schema]): FormField => {
@@ -326,7 +327,7 @@ function formFields(context: WebContext, command: string, sub: string, fixed: re
       const label = describeOption(schema) || name;
       const flag = schema.safeParse(true).success && !schema.safeParse('x').success;
       const choices = enumChoices(schema);
-      const long = (subcommand.fileOptions as readonly string[] | undefined)?.includes(name) === true;
+      const long = subcommand.fileOptions?.includes(name) === true;
       return {
         name,
         label,
