@@ -39,7 +39,11 @@ export async function serveDemoPortal(sim, { store, clusterId, student }) {
         console: { publicUrl },
         web: {
           publicUrl,
-          oidc: { issuer: provider.issuer, clientId: provider.clientId, clientSecretFile: 'oidc-client-secret' },
+          oidc: {
+            issuer: provider.issuer,
+            clientId: provider.clientId,
+            clientSecretFile: resolve('.lab/oidc-client-secret'),
+          },
         },
       },
       null,

@@ -17,13 +17,16 @@ export default defineConfig([
     clean: true,
     splitting: true,
     skipNodeModulesBundle: false,
-    noExternal: bundled,
+    // The front ends' definitions are light (their bots load through the packages' main entries).
+    noExternal: [...bundled, /^@lab\/[^/]+\/front-end$/],
     external: [
       'better-sqlite3',
       'pg',
       '@lab/pve-sim',
       '@lab/bot-slack',
       '@lab/bot-discord',
+      '@lab/web',
+      '@lab/web/dev-provider',
       'discord.js',
       'ws',
       '@novnc/novnc',

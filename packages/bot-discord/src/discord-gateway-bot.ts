@@ -10,12 +10,12 @@ import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import {
   ProgressThrottle,
   RunningCommands,
-  renderProgress,
   renderReplyText,
   type CommandRouter,
   type PreparedCommand,
   type Reply,
 } from '@lab/commands';
+import { renderDiscordProgress } from './render-discord-progress.js';
 import { confirmationButton, discordNotify, replyFiles, replyMessage } from './discord-replies.js';
 
 /** Options of the gateway front end. */
@@ -50,7 +50,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
   const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => {
     const throttle = new ProgressThrottle({
       intervalMs: options.progressIntervalMs ?? 1000,
-      send: (update) => interaction.editReply({ content: renderProgress(update).slice(0, 2000) }),
+      send: (update) => interaction.editReply({ content: renderDiscordProgress(update) }),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });
     return { onProgress: throttle.push, flush: () => throttle.stop() };

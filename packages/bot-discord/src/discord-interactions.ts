@@ -4,12 +4,12 @@ import { silentLogger, type Logger } from '@lab/proxmox-sdk';
 import {
   ProgressThrottle,
   RunningCommands,
-  renderProgress,
   renderReplyText,
   type CommandRouter,
   type PreparedCommand,
   type Reply,
 } from '@lab/commands';
+import { renderDiscordProgress } from './render-discord-progress.js';
 import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage } from './discord-replies.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
 
@@ -202,7 +202,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
     }
     const throttle = new ProgressThrottle({
       intervalMs: options.progressIntervalMs ?? 1000,
-      send: (update) => edit(interaction.token, { content: renderProgress(update).slice(0, 2000) }),
+      send: (update) => edit(interaction.token, { content: renderDiscordProgress(update) }),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });
     const progress = { onProgress: throttle.push, flush: () => throttle.stop() };

@@ -10,3 +10,5 @@ export { attachDiscordGatewayBot, type DiscordGatewayOptions } from './discord-g
 export { finishDiscordProgress, type FinishDiscordProgressOptions } from './finish-discord-progress.js';
 export { createDiscordPersonNotifier, createDiscordTokenNotifier } from './discord-person-notifier.js';
 export { startDiscordBot, type StartDiscordBotOptions } from './start-discord-bot.js';
+export { discordConfigSchema, discordFrontEnd, type DiscordConfig } from './discord-front-end.js';
+export { renderDiscordProgress } from './render-discord-progress.js';

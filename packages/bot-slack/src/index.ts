@@ -8,3 +8,4 @@ export {
   type SlackDmApi,
 } from './slack-person-notifier.js';
 export { startSlackBot, type StartSlackBotOptions } from './start-slack-bot.js';
+export { slackConfigSchema, slackFrontEnd, type SlackConfig } from './slack-front-end.js';

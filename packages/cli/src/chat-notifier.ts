@@ -1,46 +1,28 @@
-import type { ServedKind } from './served-kind.js';
-import { everyPlatformNotifier, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
+import { everyPlatformNotifier, type Logger, type PersonNotifier } from '@lab/proxmox-sdk';
+import type { FrontEndRegistry, LabServices, StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 
 /**
- * The direct-message notifier of a `lab serve` process: the served front end's own, plus one for
- * each other chat platform whose bot token lab.config.json holds, so whichever process holds the
- * scheduler's lease reaches every person on the platforms they have. A Discord process without a
- * bot token (interactions mode) sends no Discord DMs.
+ * The direct-message notifier of a `lab serve` process: each served front end's own, plus, for every
+ * other registered front end, the one its settings make (`createNotifier`: Slack's and Discord's
+ * from their bot tokens), so whichever process holds the scheduler's lease reaches every person on
+ * the platforms they have. A front end without the credential to send (Discord's interactions
+ * endpoint without a bot token) sends none.
  */
 export async function chatNotifier(deps: {
+  frontEnds: FrontEndRegistry;
   config: LabConfig;
-  kind: ServedKind;
-  served: PersonNotifier;
-  store: Store;
+  served: ReadonlyMap<string, StartedFrontEnd>;
+  services: LabServices;
   logger: Logger;
 }): Promise<PersonNotifier> {
-  const { config, kind, store, logger } = deps;
+  const { frontEnds, config, served, services, logger } = deps;
   const notifiers: PersonNotifier[] = [];
-  if (kind === 'slack') notifiers.push(deps.served);
-  else if (config.slack?.botToken) {
-    const { createSlackTokenNotifier } = await import('@lab/bot-slack');
-    notifiers.push(
-      createSlackTokenNotifier({
-        botToken: config.slack.botToken,
-        store,
-        logger,
-        ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
-      }),
-    );
-  }
-  if (kind === 'discord') {
-    if (config.discord?.token) notifiers.push(deps.served);
-  } else if (config.discord?.token) {
-    const { createDiscordTokenNotifier } = await import('@lab/bot-discord');
-    notifiers.push(
-      createDiscordTokenNotifier({
-        token: config.discord.token,
-        store,
-        logger,
-        ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
-      }),
-    );
+  for (const definition of frontEnds.list()) {
+    const notifier = served.has(definition.id)
+      ? served.get(definition.id)!.notifier
+      : await definition.createNotifier?.({ config: config[definition.id], services, logger });
+    if (notifier) notifiers.push(notifier);
   }
   return everyPlatformNotifier(notifiers);
 }

@@ -1,4 +1,3 @@
-import type { ServedKind } from './served-kind.js';
 import { LabError } from '@lab/proxmox-sdk';
 
 /** The command line was wrong (a missing flag, a value of the wrong form); `lab` exits with status 2. */
@@ -45,7 +44,7 @@ export class CertificateNotTrustedError extends LabError {
 export class PortUnavailableError extends LabError {
   static override readonly brand: string = '@lab/PortUnavailableError';
   static override readonly code = 'LAB_PORT_UNAVAILABLE';
-  constructor(kind: ServedKind, host: string, port: number, reason: string) {
+  constructor(kind: string, host: string, port: number, reason: string) {
     super(
       PortUnavailableError.code,
       reason === 'EADDRINUSE'

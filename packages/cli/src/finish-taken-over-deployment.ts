@@ -1,44 +1,40 @@
-import type { ServedKind } from './served-kind.js';
 import type { DeploymentRecord, DeploymentSummary, Logger } from '@lab/proxmox-sdk';
-import { renderFinishedDeployment, type StartedFrontEnd } from '@lab/commands';
+import { renderFinishedDeployment, type FrontEndRegistry, type StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 
 /**
- * Finishes the progress message of a deployment this process took over, whichever platform started
- * it: through the front end it serves, else through the other platform: a Slack message is edited in
- * place with `slack.botToken` when lab.config.json has one, else answered through its `response_url`;
- * a Discord one through its interaction webhook at `discord.apiUrl`. Resolves false when neither
- * could; never throws.
+ * Finishes the progress message of a deployment this process took over, whichever front end started
+ * it (`notify.platform`): through that front end when this process serves it, else through its
+ * definition's `finishProgress` from its settings alone — a Slack message is edited in place with
+ * `slack.botToken` when lab.config.json has one, else answered through its `response_url`; a Discord
+ * one through its interaction webhook at `discord.apiUrl`. Resolves false when none could; never throws.
  */
 export async function finishTakenOverDeployment(
-  deps: { frontEnd: StartedFrontEnd; kind: ServedKind; config: LabConfig; logger: Logger },
+  deps: {
+    served: ReadonlyMap<string, StartedFrontEnd>;
+    frontEnds: FrontEndRegistry;
+    config: LabConfig;
+    logger: Logger;
+  },
   deployment: DeploymentRecord,
   summary: DeploymentSummary,
 ): Promise<boolean> {
-  const { frontEnd, kind, config, logger } = deps;
-  if (await frontEnd.finishDeployment(deployment, summary)) return true;
+  const { served, frontEnds, config, logger } = deps;
   const platform = deployment.notify?.platform;
-  if (platform === kind) return false;
-  const text = renderFinishedDeployment(deployment, summary);
+  if (typeof platform !== 'string') return false;
   try {
-    if (platform === 'slack') {
-      const { finishSlackProgress, createSlackTokenChatApi } = await import('@lab/bot-slack');
-      const botToken = config.slack?.botToken;
-      const apiUrl = config.slack?.apiUrl;
-      const client = botToken ? createSlackTokenChatApi({ botToken, ...(apiUrl ? { apiUrl } : {}) }) : undefined;
-      return await finishSlackProgress(client, deployment.notify, summary, { logger, text });
-    }
-    if (platform === 'discord') {
-      const { finishDiscordProgress } = await import('@lab/bot-discord');
-      const apiUrl = config.discord?.apiUrl;
-      return await finishDiscordProgress({ logger, ...(apiUrl ? { apiUrl } : {}) }, deployment.notify, summary, text);
-    }
+    const own = served.get(platform);
+    if (own) return await own.finishDeployment(deployment, summary);
+    const definition = frontEnds.get(platform);
+    if (!definition?.finishProgress) return false;
+    const text = renderFinishedDeployment(deployment, summary);
+    return await definition.finishProgress({ config: config[platform], logger }, deployment, summary, text);
   } catch (error) {
     logger.warn('cannot finish the progress message of a deployment taken over', {
       deploymentId: deployment.id,
       platform,
       error,
     });
+    return false;
   }
-  return false;
 }

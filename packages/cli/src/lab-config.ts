@@ -2,10 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, MAX_TIMER_MS, TIMER_MS_MESSAGE, clusterConfigSchema } from '@lab/proxmox-sdk';
-import { webConfigSchema } from '@lab/web';
+import type { FrontEndRegistry } from '@lab/commands';
+import type { SlackConfig } from '@lab/bot-slack/front-end';
+import type { DiscordConfig } from '@lab/bot-discord/front-end';
+import type { CliConfig } from './cli-front-end.js';
+import { labFrontEnds } from './front-ends.js';
 
-/** `lab.config.json`, validated; errors name the key to fix. */
-export const labConfigSchema = z
+/** The sections of lab.config.json that are no front end's: the store, the clusters, sync, deploy limits, the console. */
+const labConfigBaseSchema = z
   .object({
     store: z.string().default('sqlite:./lab.db'),
     clusters: z.array(clusterConfigSchema).min(1, 'configure at least one cluster'),
@@ -25,19 +29,6 @@ export const labConfigSchema = z
       })
       .strict()
       .default({}),
-    cli: z.object({ defaultUser: z.string().optional() }).strict().default({}),
-    slack: z
-      .object({
-        signingSecret: z.string().optional(),
-        botToken: z.string().optional(),
-        socketMode: z.boolean().default(false),
-        appToken: z.string().optional(),
-        port: z.number().int().optional(),
-        host: z.string().min(1).optional(),
-        apiUrl: z.url().optional(),
-      })
-      .strict()
-      .optional(),
     console: z
       .object({
         publicUrl: z
@@ -56,33 +47,51 @@ export const labConfigSchema = z
       })
       .strict()
       .optional(),
-    discord: z
-      .object({
-        mode: z.enum(['http', 'gateway']).default('http'),
-        token: z.string().optional(),
-        applicationId: z.string().optional(),
-        publicKey: z.string().optional(),
-        guildId: z.string().optional(),
-        port: z.number().int().optional(),
-        host: z.string().min(1).optional(),
-        apiUrl: z.url().optional(),
-      })
-      .strict()
-      .optional(),
-    /** The web portal (`lab serve web`): its public address, the school's OpenID provider, session limits. */
-    web: webConfigSchema.optional(),
   })
   .strict();
 
-/** A validated configuration. */
-export type LabConfig = z.output<typeof labConfigSchema>;
+/**
+ * `lab.config.json` with the sections of `frontEnds` (each front end's `configSchema` under its id:
+ * `slack`, `discord`, `cli`, …), validated strictly; errors name the key to fix.
+ */
+export function labConfigSchemaFor(frontEnds: FrontEndRegistry): z.ZodType<LabConfig> {
+  const sections = Object.fromEntries(
+    frontEnds.list().flatMap((f) => (f.configSchema ? [[f.id, f.configSchema.optional()]] : [])),
+  );
+  return labConfigBaseSchema
+    .extend(sections)
+    .strict()
+    .transform((config) => ({
+      ...config,
+      cli: (config as { cli?: CliConfig }).cli ?? {},
+    })) as unknown as z.ZodType<LabConfig>;
+}
+
+/** `lab.config.json` with the sections of the front ends `lab` knows ({@link labFrontEnds}). */
+export const labConfigSchema: z.ZodType<LabConfig> = labConfigSchemaFor(labFrontEnds);
 
 /**
- * Reads and validates the configuration at `path` (or `LAB_CONFIG`, or `./lab.config.json`).
- * Secrets may come from the environment: `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`, `DISCORD_TOKEN`,
+ * A validated configuration: the shared sections, the built-in front ends' sections typed, and any
+ * other registered front end's section under its id (read it through its definition).
+ */
+export type LabConfig = z.output<typeof labConfigBaseSchema> & {
+  cli: CliConfig;
+  slack?: SlackConfig;
+  discord?: DiscordConfig;
+  [frontEndSection: string]: unknown;
+};
+
+/**
+ * Reads and validates the configuration at `path` (or `LAB_CONFIG`, or `./lab.config.json`), with a
+ * section for each of `frontEnds`. Secrets may come from the environment (each front end's
+ * `configFromEnvironment`): `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`, `DISCORD_TOKEN`,
  * `DISCORD_PUBLIC_KEY`, `LAB_STORE`; cluster secrets from `LAB_CLUSTER_<ID>_TOKEN_SECRET`.
  */
-export function loadLabConfig(path?: string, env: Record<string, string | undefined> = process.env): LabConfig {
+export function loadLabConfig(
+  path?: string,
+  env: Record<string, string | undefined> = process.env,
+  frontEnds: FrontEndRegistry = labFrontEnds,
+): LabConfig {
   const file = path ?? env.LAB_CONFIG ?? './lab.config.json';
   let text: string;
   try {
@@ -99,7 +108,7 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
   } catch (error) {
     throw new ConfigError(`${file} is not valid JSON: ${(error as Error).message}`, { file });
   }
-  const result = labConfigSchema.safeParse(json);
+  const result = labConfigSchemaFor(frontEnds).safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new ConfigError(`${file}: config key '${issue.path.join('.') || '(root)'}': ${issue.message}`, {
@@ -107,24 +116,14 @@ export function loadLabConfig(path?: string, env: Record<string, string | undefi
       key: issue.path.join('.'),
     });
   }
-  const config = result.data;
-  config.store = env.LAB_STORE ?? resolveStoreUrl(config.store, dirname(resolve(file)));
-  if (config.web) config.web.oidc.clientSecretFile = resolve(dirname(resolve(file)), config.web.oidc.clientSecretFile);
-  if (env.SLACK_SIGNING_SECRET || env.SLACK_BOT_TOKEN)
-    config.slack = {
-      socketMode: false,
-      ...config.slack,
-      ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
-      ...(env.SLACK_BOT_TOKEN ? { botToken: env.SLACK_BOT_TOKEN } : {}),
-    };
-  if (env.DISCORD_TOKEN || env.DISCORD_PUBLIC_KEY)
-    config.discord = {
-      mode: 'http',
-      ...config.discord,
-      ...(env.DISCORD_TOKEN ? { token: env.DISCORD_TOKEN } : {}),
-      ...(env.DISCORD_PUBLIC_KEY ? { publicKey: env.DISCORD_PUBLIC_KEY } : {}),
-    };
-  return config;
+  const config: Record<string, unknown> = { ...result.data };
+  config.store = env.LAB_STORE ?? resolveStoreUrl(result.data.store, dirname(resolve(file)));
+  for (const frontEnd of frontEnds.list()) {
+    if (!frontEnd.configFromEnvironment) continue;
+    const section = frontEnd.configFromEnvironment(config[frontEnd.id], env);
+    if (section !== undefined) config[frontEnd.id] = section;
+  }
+  return config as LabConfig;
 }
 
 /**

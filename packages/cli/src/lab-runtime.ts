@@ -1,7 +1,15 @@
 import { Clusters, createLogger, type LabObserver, type Logger } from '@lab/proxmox-sdk';
 import { openStore, type KyselyStore } from '@lab/proxmox-store';
-import { CommandRouter, builtinPlugins, createLabServices, type CommandRecord, type LabServices } from '@lab/commands';
+import {
+  CommandRouter,
+  builtinPlugins,
+  createLabServices,
+  type CommandRecord,
+  type FrontEndRegistry,
+  type LabServices,
+} from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
+import { labFrontEnds } from './front-ends.js';
 
 /** Everything a front end process runs on, opened from the configuration. */
 export interface LabRuntime {
@@ -24,6 +32,8 @@ export interface LabRuntimeOptions {
   observer?: LabObserver;
   /** Told of every finished command (`LabMetrics.commandFinished` in `lab serve`). */
   onCommandFinished?: (record: CommandRecord) => void;
+  /** The front ends whose accounts commands accept (give `serveBot` the same). @defaultValue {@link labFrontEnds} */
+  frontEnds?: FrontEndRegistry;
 }
 
 /** Opens the store and clusters of `config` and wires the command layer over them. */
@@ -52,6 +62,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
           },
         }
       : {}),
+    identityFormats: (options.frontEnds ?? labFrontEnds).identityFormats(),
     // Every process knows the configured intervals, so `lab sync status` judges staleness as `/readyz` does.
     sync: {
       ...(config.sync.fullIntervalMs ? { fullIntervalMs: config.sync.fullIntervalMs } : {}),

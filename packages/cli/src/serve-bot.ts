@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { ConfigError, clusterAnswerMaxAgeMs } from '@lab/proxmox-sdk';
-import type { StartedFrontEnd } from '@lab/commands';
+import type { FrontEndDefinition, FrontEndRegistry, StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';
 import { chatNotifier } from './chat-notifier.js';
@@ -8,14 +8,16 @@ import { LabMetrics } from './ops/lab-metrics.js';
 import { createOpsEndpoints } from './ops/ops-endpoints.js';
 import { createConsoleServer, type ConsoleServer } from './console/console-server.js';
 import { openPveWebSocket } from './console/pve-vnc-socket.js';
-import { PortUnavailableError } from './cli-errors.js';
+import { CliUsageError, PortUnavailableError } from './cli-errors.js';
+import { labFrontEnds } from './front-ends.js';
 import { finishTakenOverDeployment } from './finish-taken-over-deployment.js';
-import type { ServedKind } from './served-kind.js';
-import { startWebFrontEnd } from './serve-web.js';
 
 /** A running bot process: stop it with `shutdown()` (SIGTERM does so). */
 export interface ServedBot {
+  /** The address of the first front end served. */
   url: string;
+  /** Each front end served and the address it listens on, in the order given. */
+  served: Array<{ kind: string; url: string }>;
   /** The metrics `/metrics` renders. */
   metrics: LabMetrics;
   shutdown(): Promise<void>;
@@ -23,6 +25,7 @@ export interface ServedBot {
 
 /** Options of {@link serveBot}. */
 export interface ServeBotOptions {
+  /** The port; only with one front end (several listen on their sections' ports). */
   port?: number;
   host?: string;
   /**
@@ -31,25 +34,55 @@ export interface ServeBotOptions {
    * (then only the store's gauges and process metrics have values)
    */
   metrics?: LabMetrics;
+  /** The front ends it may serve and notify through. @defaultValue {@link labFrontEnds} */
+  frontEnds?: FrontEndRegistry;
+}
+
+/** A front end this process started, and where it listens. */
+interface Started {
+  definition: FrontEndDefinition;
+  frontEnd: StartedFrontEnd;
+  host: string;
+  port: number;
 }
 
 /**
- * Runs one front end as a long-lived process: its class scheduler sends direct messages on every chat
- * platform configured (`chatNotifier`), not only the served one; starts the sync engine unless `sync.enabled` is
- * `false` (it syncs only while it holds the store's leader lease), keeps taking over deployments whose process died — finishing each one's
- * chat progress message with its summary — serves the bot, and on shutdown stops taking requests,
- * waits for running commands, releases the leases and closes.
- * It listens on `options.host`, else `slack.host` / `discord.host`, else 127.0.0.1 (put an HTTPS
- * reverse proxy in front of it). The same server answers `GET /healthz`, `GET /readyz` and
- * `GET /metrics` (see `createOpsEndpoints`); keep those paths off the public proxy.
+ * Runs one or more front ends (`lab serve slack discord`) as one long-lived process over one runtime:
+ * its class scheduler sends direct messages on every platform whose front end can (`chatNotifier`), not only
+ * the served ones; starts the sync engine unless `sync.enabled` is `false` (it syncs only while it
+ * holds the store's leader lease), keeps taking over deployments whose process died — finishing each
+ * one's progress message with its summary through the front end that posted it — serves the front
+ * ends, and on shutdown stops taking requests, waits for running commands, releases the leases and closes.
+ * Each front end listens on `options.host`, else its section's `host`, else 127.0.0.1 (put an HTTPS
+ * reverse proxy in front of it), and on `options.port` (one front end only), else its section's
+ * `port`, else its default; front ends on the same address share it by path. Every address also
+ * answers `GET /healthz`, `GET /readyz` and `GET /metrics` (see `createOpsEndpoints`) and the console
+ * (`/console/…`); keep those paths off the public proxy.
  */
 export async function serveBot(
   runtime: LabRuntime,
-  kind: ServedKind,
+  kinds: string | readonly string[],
   options: ServeBotOptions = {},
 ): Promise<ServedBot> {
   const { config, services } = runtime;
-  const frontEnd = await startFrontEnd(runtime, kind);
+  const registry = options.frontEnds ?? labFrontEnds;
+  const definitions = servedDefinitions(registry, typeof kinds === 'string' ? [kinds] : kinds, options);
+  const started: Started[] = [];
+  try {
+    for (const definition of definitions) {
+      const address = definition.serve!.address?.(config[definition.id]) ?? {};
+      started.push({
+        definition,
+        frontEnd: await startFrontEnd(runtime, definition),
+        host: options.host ?? address.host ?? '127.0.0.1',
+        port: options.port ?? address.port ?? definition.serve!.defaultPort,
+      });
+    }
+  } catch (error) {
+    for (const s of started) await s.frontEnd.stop();
+    await runtime.close();
+    throw error;
+  }
   const metrics = options.metrics ?? new LabMetrics();
   const holderId = services.sync?.holderId;
   metrics.bind({
@@ -69,25 +102,33 @@ export async function serveBot(
     onError: (path, error) => runtime.logger.error('operations endpoint failed', { path, error }),
   });
   const consoleServer = startConsole(runtime);
-  const server: Server = createServer((req, res) => {
-    if (!ops(req, res) && !consoleServer?.handleRequest(req, res)) frontEnd.requestListener(req, res);
-  });
-  server.on('upgrade', (req, socket, head) => {
-    if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
-  });
-  const port = options.port ?? config[kind]?.port ?? DEFAULT_PORTS[kind];
-  const host = options.host ?? config[kind]?.host ?? '127.0.0.1';
+  const servers: Array<{ server: Server; members: Started[] }> = [];
+  const stopFrontEnds = async (): Promise<void> => {
+    for (const s of started) await s.frontEnd.stop();
+  };
   try {
-    await listen(server, port, host, kind);
+    for (const members of sharedAddresses(started)) {
+      const dispatch = frontEndDispatcher(members);
+      const server: Server = createServer((req, res) => {
+        if (!ops(req, res) && !consoleServer?.handleRequest(req, res)) dispatch(req, res);
+      });
+      server.on('upgrade', (req, socket, head) => {
+        if (!consoleServer?.handleUpgrade(req, socket, head)) socket.destroy();
+      });
+      servers.push({ server, members });
+      await listen(server, members[0]!.port, members[0]!.host, members[0]!.definition.id);
+    }
   } catch (error) {
+    await Promise.all(servers.map(({ server }) => new Promise((r) => server.close(r))));
     await consoleServer?.close();
-    await frontEnd.stop();
+    await stopFrontEnds();
     await runtime.close();
     throw error;
   }
-  // Background work starts once the port is ours, so a process that cannot serve leaves no lease behind.
+  const servedById = new Map(started.map((s) => [s.definition.id, s.frontEnd]));
+  // Background work starts once the ports are ours, so a process that cannot serve leaves no lease behind.
   services.scheduler?.useNotifier(
-    await chatNotifier({ config, kind, served: frontEnd.notifier, store: services.store, logger: runtime.logger }),
+    await chatNotifier({ frontEnds: registry, config, served: servedById, services, logger: runtime.logger }),
   );
   if (config.sync.enabled) services.sync?.start();
   else runtime.logger.info('inventory sync disabled (sync.enabled: false); this process will not sync');
@@ -95,7 +136,12 @@ export async function serveBot(
   services.scheduler?.start();
   const takeover = services.engine.startTakeover({
     onFinished: async (deployment, summary) => {
-      if (!(await finishTakenOverDeployment({ frontEnd, kind, config, logger: runtime.logger }, deployment, summary)))
+      const finished = await finishTakenOverDeployment(
+        { served: servedById, frontEnds: registry, config, logger: runtime.logger },
+        deployment,
+        summary,
+      );
+      if (!finished)
         runtime.logger.info('a deployment taken over has no progress message this bot can finish', {
           deploymentId: deployment.id,
           classId: deployment.classId,
@@ -103,27 +149,80 @@ export async function serveBot(
         });
     },
   });
-  const address = server.address() as { port: number; address: string };
-  runtime.logger.info('bot listening', { kind, port: address.port });
+  const served = servers.flatMap(({ server, members }) => {
+    const address = server.address() as { port: number; address: string };
+    for (const m of members) runtime.logger.info('bot listening', { kind: m.definition.id, port: address.port });
+    return members.map((m) => ({ kind: m.definition.id, url: `http://${address.address}:${address.port}` }));
+  });
+  served.sort((a, b) => definitions.findIndex((d) => d.id === a.kind) - definitions.findIndex((d) => d.id === b.kind));
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
-      const closed = new Promise((r) => server.close(r));
+      const closed = Promise.all(servers.map(({ server }) => new Promise((r) => server.close(r))));
       await consoleServer?.close();
       await closed;
-      await frontEnd.stop();
-      await frontEnd.idle();
+      await stopFrontEnds();
+      for (const s of started) await s.frontEnd.idle();
       await takeover.stop();
       await runtime.close();
     })());
-  return { url: `http://${address.address}:${address.port}`, metrics, shutdown };
+  return { url: served[0]!.url, served, metrics, shutdown };
 }
 
-/** The port each front end listens on unless configured. */
-const DEFAULT_PORTS: Record<ServedKind, number> = { slack: 3000, discord: 3001, web: 3002 };
+/** The registered front ends `kinds` name, each once; one that `lab serve` cannot run is a usage error. */
+function servedDefinitions(
+  registry: FrontEndRegistry,
+  kinds: readonly string[],
+  options: ServeBotOptions,
+): FrontEndDefinition[] {
+  const servable = registry.servableIds();
+  if (kinds.length === 0) throw new CliUsageError(`name a front end to serve: lab serve ${servable.join('|')}`);
+  const definitions = [...new Set(kinds)].map((kind) => registry.require(kind));
+  const notServable = definitions.find((d) => !d.serve);
+  if (notServable)
+    throw new CliUsageError(`${notServable.label} is not served by lab serve; serve ${servable.join(', ')}`);
+  if (options.port !== undefined && definitions.length > 1)
+    throw new CliUsageError(
+      `--port names one port but ${definitions.map((d) => d.id).join(' and ')} are served; set ${definitions.map((d) => `${d.id}.port`).join(' and ')} in lab.config.json instead`,
+    );
+  return definitions;
+}
+
+/** Front ends grouped by the address they listen on; each port-0 (any free port) front end gets its own. */
+function sharedAddresses(started: readonly Started[]): Started[][] {
+  const groups = new Map<string, Started[]>();
+  started.forEach((s, i) => {
+    const key = s.port === 0 ? `any#${i}` : `${s.host}:${s.port}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * The request listener of front ends sharing one address: a request goes to the front end whose
+ * `paths` it starts with, else to the one that answers every path; at most one may. A front end alone
+ * on its address gets every request, as it always has.
+ */
+function frontEndDispatcher(members: readonly Started[]): RequestListener {
+  if (members.length === 1) return members[0]!.frontEnd.requestListener;
+  const catchAll = members.filter((m) => m.frontEnd.paths === undefined);
+  if (catchAll.length > 1) {
+    const [first, second] = catchAll;
+    throw new ConfigError(
+      `${first!.definition.label} and ${second!.definition.label} both answer every path on ${first!.host}:${first!.port}; give one its own port (${second!.definition.id}.port in lab.config.json)`,
+      { key: `${second!.definition.id}.port` },
+    );
+  }
+  return (req, res) => {
+    const path = req.url ?? '/';
+    const owner = members.find((m) => m.frontEnd.paths?.some((prefix) => path.startsWith(prefix))) ?? catchAll[0];
+    if (owner) owner.frontEnd.requestListener(req, res);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  };
+}
 
 /** Listens on `port`; a port in use or not allowed becomes a {@link PortUnavailableError}. */
-function listen(server: Server, port: number, host: string, kind: ServedKind): Promise<void> {
+function listen(server: Server, port: number, host: string, kind: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException): void => {
       reject(
@@ -140,56 +239,10 @@ function listen(server: Server, port: number, host: string, kind: ServedKind): P
   });
 }
 
-/**
- * Starts the configured front end from its bot package, after checking the configuration it needs
- * (Discord: `discord.mode` gateway, else the HTTP interactions endpoint).
- */
-async function startFrontEnd(runtime: LabRuntime, kind: ServedKind): Promise<StartedFrontEnd> {
-  const { config, router, logger } = runtime;
-  const store = runtime.services.store;
-  if (kind === 'web') return startWebFrontEnd(runtime);
-  if (kind === 'slack') {
-    const slack = config.slack;
-    if (!slack?.signingSecret || !slack.botToken)
-      throw new ConfigError(
-        "config key 'slack': set signingSecret and botToken (or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
-        { key: 'slack' },
-      );
-    const { startSlackBot } = await import('@lab/bot-slack');
-    return startSlackBot({
-      router,
-      store,
-      logger,
-      signingSecret: slack.signingSecret,
-      botToken: slack.botToken,
-      ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
-      ...(slack.socketMode && slack.appToken ? { socketModeAppToken: slack.appToken } : {}),
-    });
-  }
-  const discord = config.discord;
-  const { startDiscordBot } = await import('@lab/bot-discord');
-  const apiUrl = discord?.apiUrl ? { apiUrl: discord.apiUrl } : {};
-  if (discord?.mode === 'gateway') {
-    if (!discord.token)
-      throw new ConfigError("config key 'discord.token': gateway mode needs the bot token (or DISCORD_TOKEN)", {
-        key: 'discord.token',
-      });
-    return startDiscordBot({ mode: 'gateway', router, store, logger, token: discord.token, ...apiUrl });
-  }
-  if (!discord?.publicKey || !discord.applicationId)
-    throw new ConfigError("config key 'discord': set applicationId and publicKey (or DISCORD_PUBLIC_KEY)", {
-      key: 'discord',
-    });
-  return startDiscordBot({
-    mode: 'interactions',
-    router,
-    store,
-    logger,
-    applicationId: discord.applicationId,
-    publicKey: discord.publicKey,
-    ...(discord.token ? { token: discord.token } : {}),
-    ...apiUrl,
-  });
+/** Starts a front end with its section of lab.config.json, the process's router and services. */
+function startFrontEnd(runtime: LabRuntime, definition: FrontEndDefinition): Promise<StartedFrontEnd> {
+  const { config, router, services, logger } = runtime;
+  return definition.serve!.start({ config: config[definition.id], router, services, logger, labConfig: config });
 }
 
 /**

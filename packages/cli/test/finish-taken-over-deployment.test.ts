@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedFrontEnd } from '@lab/commands';
 import { silentLogger, type DeploymentRecord, type DeploymentSummary } from '@lab/proxmox-sdk';
 import { finishTakenOverDeployment } from '../src/finish-taken-over-deployment.js';
+import { labFrontEnds } from '../src/front-ends.js';
 import type { LabConfig } from '../src/lab-config.js';
 
 /** A loopback stand-in for Slack's response_url and Discord's webhook API, recording what arrives. */
@@ -76,7 +77,12 @@ describe('finishing a deployment taken over from a process of the other platform
   it('answers a Slack-started reset through its response_url from a Discord process, in reset words', async () => {
     received.length = 0;
     const ok = await finishTakenOverDeployment(
-      { frontEnd: served(), kind: 'discord', config: {} as LabConfig, logger: silentLogger },
+      {
+        served: new Map([['discord', served()]]),
+        frontEnds: labFrontEnds,
+        config: {} as LabConfig,
+        logger: silentLogger,
+      },
       deployment({ platform: 'slack', channel: 'C0CLASS', responseUrl: `${fakeUrl}/respond/1`, ts: '1.1' }),
       summary,
     );
@@ -94,8 +100,8 @@ describe('finishing a deployment taken over from a process of the other platform
     received.length = 0;
     const ok = await finishTakenOverDeployment(
       {
-        frontEnd: served(),
-        kind: 'discord',
+        served: new Map([['discord', served()]]),
+        frontEnds: labFrontEnds,
         config: { slack: { botToken: 'xoxb-test', apiUrl: `${fakeUrl}/slack/api/` } } as LabConfig,
         logger: silentLogger,
       },
@@ -116,8 +122,8 @@ describe('finishing a deployment taken over from a process of the other platform
     received.length = 0;
     const ok = await finishTakenOverDeployment(
       {
-        frontEnd: served(),
-        kind: 'slack',
+        served: new Map([['slack', served()]]),
+        frontEnds: labFrontEnds,
         config: { discord: { apiUrl: `${fakeUrl}/discord/api` } } as LabConfig,
         logger: silentLogger,
       },
@@ -137,7 +143,12 @@ describe('finishing a deployment taken over from a process of the other platform
   it('leaves a message of its own platform to its front end', async () => {
     received.length = 0;
     const ok = await finishTakenOverDeployment(
-      { frontEnd: served(), kind: 'slack', config: {} as LabConfig, logger: silentLogger },
+      {
+        served: new Map([['slack', served()]]),
+        frontEnds: labFrontEnds,
+        config: {} as LabConfig,
+        logger: silentLogger,
+      },
       deployment({ platform: 'slack', responseUrl: `${fakeUrl}/respond/2` }),
       summary,
     );

@@ -5,17 +5,23 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '@lab/proxmox-store';
-import { startDevOidcProvider, type DevOidcProvider } from '@lab/web/dev-provider';
 import { runLab, startLab, stopLab } from './helpers.js';
+
+/** The JSON line of `lab sim --oidc`. */
+interface SimLine {
+  url: string;
+  fingerprint: string;
+  tokenId: string;
+  tokenSecret: string;
+  oidc: { issuer: string; clientId: string; clientSecretFile: string };
+}
 
 const postgresUrl = process.env.LAB_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-web-'));
 const dbName = `lab_web_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 let storeUrl: string;
-let sim: PveSim;
-let provider: DevOidcProvider;
+let sim: { child: ChildProcess; first: SimLine };
 const servers: Array<{ child: ChildProcess; url: string; config: string }> = [];
 
 async function freePort(): Promise<number> {
@@ -75,9 +81,12 @@ beforeAll(async () => {
   const url = new URL(postgresUrl);
   url.pathname = `/${dbName}`;
   storeUrl = url.toString();
-  sim = await startPveSim({ timeScale: 100 });
-  provider = await startDevOidcProvider();
-  writeFileSync(join(dir, 'client-secret'), `${provider.clientSecret}\n`, { mode: 0o600 });
+  sim = await startLab<SimLine>(['sim', '--oidc', '--time-scale', '100'], { cwd: dir });
+  const { oidc } = sim.first;
+  expect(oidc).toMatchObject({
+    issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+    clientId: 'lab-portal-dev',
+  });
   const store = await openStore(storeUrl);
   await store.classes.createPerson({ username: 'alice', displayName: 'Alice', role: 'student' }, 1);
   await store.close();
@@ -89,12 +98,15 @@ beforeAll(async () => {
       JSON.stringify({
         store: storeUrl,
         clusters: [
-          { id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint },
+          {
+            id: 'lab',
+            url: sim.first.url,
+            tokenId: sim.first.tokenId,
+            tokenSecret: sim.first.tokenSecret,
+            fingerprint: sim.first.fingerprint,
+          },
         ],
-        web: {
-          publicUrl: `http://127.0.0.1:${port}`,
-          oidc: { issuer: provider.issuer, clientId: provider.clientId, clientSecretFile: 'client-secret' },
-        },
+        web: { publicUrl: `http://127.0.0.1:${port}`, oidc },
       }),
     );
     const { child, first } = await startLab<{ serving: string; url: string }>(
@@ -108,8 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => stopLab(s.child)));
-  await provider?.close();
-  await sim?.close();
+  if (sim) await stopLab(sim.child);
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${dbName} with (force)`);

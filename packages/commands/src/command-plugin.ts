@@ -6,6 +6,8 @@ import type {
   ConsoleGrants,
   DeploymentEngine,
   DeploymentEvent,
+  IdentityFormat,
+  IdentityPlatform,
   InventoryService,
   Logger,
   PersonRecord,
@@ -17,8 +19,11 @@ import type {
   VmPower,
 } from '@lab/proxmox-sdk';
 
-/** Where a command came from. */
-export type Platform = 'slack' | 'discord' | 'cli' | 'web';
+/**
+ * Where a command came from: a registered front end's id (`slack`, `discord`, `cli`, `web`, …), the
+ * platform its caller's identity is stored under.
+ */
+export type Platform = IdentityPlatform;
 
 /** Who may run a subcommand: `student` means any enrolled person; admins may run everything. */
 export type RequiredRole = 'admin' | 'teacher' | 'student';
@@ -45,6 +50,11 @@ export interface LabServices {
    * reached from browsers (`console.publicUrl`); without it the command says an admin must set it.
    */
   console?: { grants: ConsoleGrants; publicUrl?: string };
+  /**
+   * How the registered front ends write user ids (`FrontEndRegistry.identityFormats()`): the roster's
+   * account columns and the accounts `people link` and `/lab link` accept. @defaultValue Slack's and Discord's
+   */
+  identityFormats?: readonly IdentityFormat[];
 }
 
 /** The caller, resolved from their platform identity. */

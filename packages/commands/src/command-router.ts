@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { isLabError, type PersonRole } from '@lab/proxmox-sdk';
+import { assertIdentityPlatformId, isLabError, type PersonRole } from '@lab/proxmox-sdk';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import { isRefusal } from './refusal-or-failure.js';
 import {
@@ -458,6 +458,7 @@ export class CommandRouter {
   }
 
   async #resolveCaller(platform: Platform, userId: string, operator = false): Promise<Caller | undefined> {
+    assertIdentityPlatformId(platform);
     if (platform === 'cli' && operator) {
       const username = `cli:${userId}`;
       return {

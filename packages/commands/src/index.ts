@@ -35,6 +35,16 @@ export {
 export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
 export { RunningCommands } from './running-commands.js';
 export type { StartedFrontEnd } from './started-front-end.js';
+export {
+  defineFrontEnd,
+  type FrontEndDefinition,
+  type FrontEndServing,
+  type FrontEndSettings,
+  type FrontEndStartContext,
+  type ProgressMessageOwner,
+} from './front-end.js';
+export { FrontEndRegistry } from './front-end-registry.js';
+export { FrontEndRegistrationError, UnknownFrontEndError } from './front-end-errors.js';
 
 import { labPlugin } from './plugins/lab-plugin.js';
 import { myvmPlugin } from './plugins/myvm-plugin.js';

@@ -12,6 +12,7 @@ import {
   type Clock,
   type ClusterApis,
   type DeploymentLimits,
+  type IdentityFormat,
   type LabObserver,
   type Logger,
   type PersonNotifier,
@@ -41,6 +42,8 @@ export interface LabServicesOptions {
   limits?: Partial<DeploymentLimits>;
   /** Browser console links: the public URL of the bot's HTTP server, how long a link may wait and a session may last. */
   console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number };
+  /** The registered front ends' identity formats (`FrontEndRegistry.identityFormats()`). @defaultValue Slack's and Discord's */
+  identityFormats?: readonly IdentityFormat[];
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -118,5 +121,6 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       }),
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },
+    ...(options.identityFormats ? { identityFormats: options.identityFormats } : {}),
   };
 }

@@ -1,12 +1,20 @@
 import type { RequestListener } from 'node:http';
 import type { DeploymentSummary, PersonNotifier } from '@lab/proxmox-sdk';
 
-/** A chat front end as a bot package starts it for `lab serve`: what the process serves, uses and stops. */
+/** A front end as `FrontEndServing.start` starts it for `lab serve`: what the process serves, uses and stops. */
 export interface StartedFrontEnd {
   /** Serves the platform's HTTP requests; a transport that needs none (Socket Mode, Discord's gateway) answers 404. */
   requestListener: RequestListener;
-  /** Sends people direct messages on this platform (class schedules' notices). */
-  notifier: PersonNotifier;
+  /**
+   * The path prefixes it answers (`['/slack/']`), so several front ends can share one port; absent
+   * when it answers every path (the Discord interactions endpoint), empty when it serves none.
+   */
+  paths?: readonly string[];
+  /**
+   * Sends people direct messages on this platform (class schedules' notices); absent when it cannot
+   * (Discord's interactions endpoint without a bot token).
+   */
+  notifier?: PersonNotifier;
   /**
    * Finishes a deployment's progress message (its `notify` ref) with its outcome in the words of its
    * kind (`spec`: a reset, a publish, a class deployment; see `renderFinishedDeployment`), e.g. after

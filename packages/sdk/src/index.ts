@@ -199,7 +199,16 @@ export { classTimeZone, formatLocalTime } from './schedule/local-time.js';
 
 // People: accounts, invites, SSH keys, rosters.
 export * from './people/people-errors.js';
-export { USERNAME, chatAccountId, type ChatPlatform } from './people/chat-accounts.js';
+export {
+  USERNAME,
+  builtinIdentityFormats,
+  chatAccountId,
+  discordIdentity,
+  slackIdentity,
+  type ChatPlatform,
+  type IdentityFormat,
+} from './people/chat-accounts.js';
+export { IDENTITY_PLATFORM_ID, assertIdentityPlatformId, isIdentityPlatformId } from './store/identity-platform.js';
 export {
   createInvite,
   joinWithInvite,
@@ -239,6 +248,7 @@ export {
 } from './people/ssh-keys.js';
 export {
   importRoster,
+  rosterColumns,
   type RosterImportReport,
   type RosterProblem,
   type RosterRow,

@@ -45,7 +45,7 @@ describe('the error code catalogue (ERRORS.md)', () => {
     expect(missing).toEqual([]);
     const sdkEntries = [...documented].filter(
       (entry) =>
-        !/^(StoreDataError|StoreDriverMissingError|CliUsageError|ConfigExistsError|InsecureUrlError|CertificateNotTrustedError|PortUnavailableError) /.test(
+        !/^(StoreDataError|StoreDriverMissingError|CliUsageError|ConfigExistsError|InsecureUrlError|CertificateNotTrustedError|PortUnavailableError|UnknownFrontEndError|FrontEndRegistrationError|WebSignInRefusedError|WebUnknownPersonError|WebRequestRefusedError|WebProviderUnavailableError) /.test(
           entry,
         ),
     );

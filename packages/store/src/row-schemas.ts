@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IDENTITY_PLATFORM_ID } from '@lab/proxmox-sdk';
 import { StoreDataError } from './store-data-error.js';
 
 /** Reads `value` with `schema`; anything else is a `StoreDataError` naming `what` and the problem. */
@@ -33,7 +34,8 @@ const jsonObject = z.record(z.string(), z.unknown());
 export const rowSchemas = {
   templateHealth: z.enum(['ok', 'missing', 'not-template', 'no-boot-disk', 'unknown']),
   personRole: z.enum(['admin', 'teacher', 'student']),
-  identityPlatform: z.enum(['slack', 'discord', 'cli']),
+  /** A registered front end's id: the pattern, since front ends register at run time. */
+  identityPlatform: z.string().regex(IDENTITY_PLATFORM_ID),
   memberRole: z.enum(['teacher', 'student']),
   vmRole: z.enum(['student', 'teacher', 'base']),
   vmType: z.enum(['qemu', 'lxc']),

@@ -1,6 +1,7 @@
 export { createWebPortal, SESSION_COOKIE, LOGIN_COOKIE } from './web-portal.js';
 export type { WebPortal, WebPortalOptions, WebContext, WebRoutes, RequestSession } from './web-portal.js';
 export { startWebPortal, type StartedWebPortal } from './start-web-portal.js';
+export { webFrontEnd, webIdentity } from './web-front-end.js';
 export { webConfigSchema, isLoopbackUrl, type WebConfig } from './web-config.js';
 export { WebSessions, hashSessionId, csrfTokenOf, type OpenSession, type SessionEnd } from './web-sessions.js';
 export { OidcSignIn, type OidcSignInOptions, type PendingSignIn, type SignedInIdentity } from './oidc-sign-in.js';

@@ -1,4 +1,3 @@
-import { silentNotifier } from '@lab/proxmox-sdk';
 import type { StartedFrontEnd } from '@lab/commands';
 import { createWebPortal, type WebPortal, type WebPortalOptions } from './web-portal.js';
 
@@ -9,14 +8,13 @@ export interface StartedWebPortal extends StartedFrontEnd {
 
 /**
  * Starts the web portal as a front end of `lab serve`: its request listener serves the pages; it
- * sends no direct messages of its own (a browser is not reachable between visits).
+ * has no direct-message notifier (a browser is not reachable between visits).
  */
 export async function startWebPortal(options: WebPortalOptions): Promise<StartedWebPortal> {
   const portal = await createWebPortal(options);
   return {
     portal,
     requestListener: portal.requestListener,
-    notifier: silentNotifier,
     finishDeployment: () => Promise.resolve(false),
     stop: () => portal.close(),
     idle: () => portal.idle(),

@@ -186,6 +186,14 @@ describe('callbacks an attacker forges or replays', () => {
     expect(await lastSignIn()).toMatchObject({ outcome: 'denied', details: { reason: 'wrong-state' } });
   });
 
+  it('passes login_hint on to the provider, and drops one that is no name', async () => {
+    await setup();
+    const hinted = await portal.app.inject({ method: 'GET', url: '/login?login_hint=st01' });
+    expect(new URL(String(hinted.headers.location)).searchParams.get('login_hint')).toBe('st01');
+    const odd = await portal.app.inject({ method: 'GET', url: `/login?login_hint=${encodeURIComponent('<script>')}` });
+    expect(new URL(String(odd.headers.location)).searchParams.has('login_hint')).toBe(false);
+  });
+
   it('refuses a callback with no sign-in started in this browser', async () => {
     await setup();
     const response = await portal.app.inject({ method: 'GET', url: '/auth/callback?code=abc&state=def' });

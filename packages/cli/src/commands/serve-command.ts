@@ -1,25 +1,26 @@
 import { Argument, type Command } from 'commander';
 import { globals, out } from '../global-options.js';
 import { loadLabConfig } from '../lab-config.js';
-import type { ServedKind } from '../served-kind.js';
+import { labFrontEnds } from '../front-ends.js';
 
-/** `lab serve <bot>`: one front end as a long-lived process. */
+/** `lab serve <bot...>`: one or more front ends as one long-lived process. */
 export function addServeCommand(program: Command): void {
+  const servable = labFrontEnds.servableIds();
   program
     .command('serve')
     .description(
-      'Run a bot or the web portal with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one JSON line when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
+      'Run one or more front ends (lab serve slack discord) with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one JSON line per front end when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
     )
-    .addArgument(new Argument('<bot>', 'which front end').choices(['slack', 'discord', 'web']))
+    .addArgument(new Argument('<bot...>', 'which front ends').choices(servable))
     .option(
       '--port <n>',
-      'HTTP port (default: slack.port / discord.port / web.port, else 3000 for Slack, 3001 for Discord, 3002 for the web portal)',
+      'HTTP port, with one front end (default: its section’s port, e.g. slack.port, else 3000 for Slack and 3001 for Discord)',
     )
     .option(
       '--host <address>',
-      'bind address (default: slack.host / discord.host / web.host, else 127.0.0.1; put an HTTPS reverse proxy in front)',
+      'bind address (default: each front end’s host, e.g. slack.host, else 127.0.0.1; put an HTTPS reverse proxy in front)',
     )
-    .action(async (kind: ServedKind, options: { port?: string; host?: string }, command: Command) => {
+    .action(async (kinds: string[], options: { port?: string; host?: string }, command: Command) => {
       const config = loadLabConfig(globals(command).config);
       const [{ serveBot }, { openLabRuntime }, { LabMetrics }, { createPinoLogger, configSecrets, logLevelFrom }] =
         await Promise.all([
@@ -31,7 +32,7 @@ export function addServeCommand(program: Command): void {
       const logger = createPinoLogger({
         level: logLevelFrom(process.env.LAB_LOG_LEVEL),
         secrets: configSecrets(config),
-        bindings: { service: 'lab-serve', bot: kind },
+        bindings: { service: 'lab-serve', bot: kinds.join(' ') },
       });
       const metrics = new LabMetrics();
       const runtime = await openLabRuntime(config, {
@@ -40,12 +41,12 @@ export function addServeCommand(program: Command): void {
         observer: metrics.observer,
         onCommandFinished: metrics.commandFinished,
       });
-      const served = await serveBot(runtime, kind, {
+      const served = await serveBot(runtime, kinds, {
         metrics,
         ...(options.port !== undefined ? { port: Number(options.port) } : {}),
         ...(options.host ? { host: options.host } : {}),
       });
-      out(JSON.stringify({ serving: kind, url: served.url }));
+      for (const { kind, url } of served.served) out(JSON.stringify({ serving: kind, url }));
       const stop = () => void served.shutdown().then(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 import { redact, scrub, type LogFields, type Logger, type LogLevel } from '@lab/proxmox-sdk';
+import type { FrontEndRegistry } from '@lab/commands';
 import type { LabConfig } from '../lab-config.js';
+import { labFrontEnds } from '../front-ends.js';
 
 /** Options of {@link createPinoLogger}. */
 export interface PinoLoggerOptions {
@@ -61,16 +63,15 @@ export function logLevelFrom(value: string | undefined): LogLevel {
 
 /**
  * Every secret value a configuration holds, to scrub from logs by value: cluster token secrets
- * (inline, from `tokenSecretFile`, or `LAB_CLUSTER_<ID>_TOKEN_SECRET`) and passwords, the Slack
- * signing secret, bot and app tokens, the Discord bot token.
+ * (inline, from `tokenSecretFile`, or `LAB_CLUSTER_<ID>_TOKEN_SECRET`) and passwords, and each
+ * front end's (`secrets`: the Slack signing secret, bot and app tokens, the Discord bot token, …).
  */
-export function configSecrets(config: LabConfig, env: Record<string, string | undefined> = process.env): string[] {
-  const secrets: Array<string | undefined> = [
-    config.slack?.signingSecret,
-    config.slack?.botToken,
-    config.slack?.appToken,
-    config.discord?.token,
-  ];
+export function configSecrets(
+  config: LabConfig,
+  env: Record<string, string | undefined> = process.env,
+  frontEnds: FrontEndRegistry = labFrontEnds,
+): string[] {
+  const secrets: Array<string | undefined> = frontEnds.list().flatMap((f) => f.secrets?.(config[f.id]) ?? []);
   for (const c of config.clusters) {
     secrets.push(c.tokenSecret, c.password);
     if (c.tokenSecretFile) {

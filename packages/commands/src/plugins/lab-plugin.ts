@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  chatAccountId,
   classTimeZone,
   currentSession,
   formatHours,
@@ -12,6 +11,7 @@ import {
   resetsUnderWay,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
+import { identityFormatOf } from '../identity-formats.js';
 import { wholeNumber } from '../number-option.js';
 import { resetOf } from './being-reset.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
@@ -370,19 +370,21 @@ export const labPlugin: CommandPlugin = {
       role: 'teacher',
       async run(ctx, o) {
         const platform = ctx.caller.platform;
-        if (platform === 'cli' || platform === 'web')
+        const format = identityFormatOf(ctx.services, platform);
+        if (platform === 'cli' || !format || format.linkable === false)
           return {
-            text: `From the CLI, link accounts with: people link ${o.student} --slack <id> or --discord <id>.`,
+            text: `From here, link accounts with: people link ${o.student} --slack <id>, --discord <id> or --account <platform>:<id>.`,
             error: true,
           };
         // Only a mention the platform resolved (or a bare user id) names an account; `@alice` is just text.
-        const externalId = chatAccountId(platform, o.user);
-        if (!externalId) throw new InvalidChatAccountError(platform, o.user);
+        const externalId = format.parse(o.user);
+        if (!externalId) throw new InvalidChatAccountError(platform, o.user, format);
         const result = await linkChatAccount(
           { store: ctx.services.store, clock: ctx.services.clock },
           {
             actor: ctx.caller.viewer,
             platform,
+            platformLabel: format.label,
             externalId,
             username: o.student,
             ...(o.class ? { classId: o.class } : {}),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  chatAccountId,
   importRoster,
   InvalidChatAccountError,
   linkChatAccount,
@@ -8,6 +7,8 @@ import {
   type PersonRecord,
 } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
+import { identityFormatOf, identityFormatsOf } from '../identity-formats.js';
+import { UnknownFrontEndError } from '../front-end-errors.js';
 import { emailOption, personNamed, roleOption, usernameOption } from './onboarding-options.js';
 
 async function describePerson(ctx: CommandContext, p: PersonRecord): Promise<string> {
@@ -134,21 +135,31 @@ export const peoplePlugin: CommandPlugin = {
       },
     }),
     link: subcommand({
-      description: "Link a person's Slack and/or Discord account (admins)",
+      description: "Link a person's Slack, Discord or other front end's account (admins)",
       options: z.object({
         username: usernameOption,
         slack: z.string().min(1).optional().describe('Slack user id (U0123ABCD) or mention'),
         discord: z.string().min(1).optional().describe('Discord user id or mention'),
+        account: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe("another front end's account as platform:id (mattermost:q8k3z1)"),
       }),
       positional: ['username'],
       role: 'admin',
       async run(ctx, o) {
-        const accounts = (['slack', 'discord'] as const).flatMap((platform) => {
-          const given = o[platform];
-          if (given === undefined) return [];
-          const id = chatAccountId(platform, given);
-          if (!id) throw new InvalidChatAccountError(platform, given);
-          return [{ platform, id }];
+        const given = [
+          ...(o.slack !== undefined ? [{ platform: 'slack', text: o.slack }] : []),
+          ...(o.discord !== undefined ? [{ platform: 'discord', text: o.discord }] : []),
+          ...(o.account !== undefined ? [splitAccount(ctx, o.account)] : []),
+        ];
+        const accounts = given.map(({ platform, text }) => {
+          const format = identityFormatOf(ctx.services, platform);
+          const id = format?.parse(text);
+          if (!format || !id) throw new InvalidChatAccountError(platform, text, format);
+          return { platform, label: format.label, id };
         });
         if (!accounts.length)
           return {
@@ -160,7 +171,13 @@ export const peoplePlugin: CommandPlugin = {
           for (const a of accounts)
             await linkChatAccount(
               { store: tx, clock: ctx.services.clock },
-              { actor: ctx.caller.viewer, platform: a.platform, externalId: a.id, username: o.username },
+              {
+                actor: ctx.caller.viewer,
+                platform: a.platform,
+                platformLabel: a.label,
+                externalId: a.id,
+                username: o.username,
+              },
             );
         });
         return { text: `Linked ${accounts.map((a) => `${a.platform} ${a.id}`).join(' and ')} to ${o.username}.` };
@@ -181,6 +198,7 @@ export const peoplePlugin: CommandPlugin = {
       async run(ctx, o) {
         const report = await importRoster({ store: ctx.services.store, clock: ctx.services.clock }, o.csv, {
           apply: o.apply,
+          formats: identityFormatsOf(ctx.services),
         });
         const changes = report.plans
           .filter((p) => p.changes.length)
@@ -205,3 +223,21 @@ export const peoplePlugin: CommandPlugin = {
     }),
   },
 };
+
+/**
+ * `--account platform:id`, split at the first colon; a platform no front end registered (or one whose
+ * accounts are not linked by hand) is refused with the ones that are.
+ */
+function splitAccount(ctx: CommandContext, given: string): { platform: string; text: string } {
+  const at = given.indexOf(':');
+  const platform = at > 0 ? given.slice(0, at).toLowerCase() : '';
+  const format = identityFormatOf(ctx.services, platform);
+  if (!format || format.linkable === false)
+    throw new UnknownFrontEndError(
+      platform || given,
+      identityFormatsOf(ctx.services)
+        .filter((f) => f.linkable !== false)
+        .map((f) => f.platform),
+    );
+  return { platform, text: given.slice(at + 1) };
+}

@@ -5,11 +5,14 @@ import type { PersonRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { ChatPlatform } from './chat-accounts.js';
 import { UnknownClassError } from './people-errors.js';
+import { assertIdentityPlatformId } from '../store/identity-platform.js';
 
 /** What to link: the chat account `externalId` on `platform` to lab user `username`. */
 export interface LinkRequest {
   actor: Viewer;
   platform: ChatPlatform;
+  /** The platform's name in sentences (its `IdentityFormat.label`). @defaultValue Slack, Discord, else the id */
+  platformLabel?: string;
   /** The account's user id (already resolved from a mention). */
   externalId: string;
   username: string;
@@ -26,7 +29,7 @@ export interface LinkResult {
   enrolled: boolean;
 }
 
-const PLATFORM_NAME: Record<ChatPlatform, string> = { slack: 'Slack', discord: 'Discord' };
+const PLATFORM_NAME: Readonly<Record<string, string>> = { slack: 'Slack', discord: 'Discord' };
 
 /**
  * Links a chat account to a lab person, in one transaction, under the rules that keep it from
@@ -45,7 +48,9 @@ export async function linkChatAccount(
 ): Promise<LinkResult> {
   const clock = deps.clock ?? systemClock;
   const { actor, platform, externalId, username, classId } = request;
-  const account = `the ${PLATFORM_NAME[platform]} account ${externalId}`;
+  assertIdentityPlatformId(platform);
+  const label = request.platformLabel ?? PLATFORM_NAME[platform] ?? platform;
+  const account = `the ${label} account ${externalId}`;
   const deny = (reason: string): never => {
     throw new NotAllowedError({ actor: actor.username, action: `link ${account} to`, target: username, reason });
   };
@@ -76,8 +81,7 @@ export async function linkChatAccount(
         const existing = (await tx.classes.identitiesOf(person.id)).filter(
           (i) => i.platform === platform && i.externalId !== externalId,
         );
-        if (existing.length)
-          deny(`${username} already has a ${PLATFORM_NAME[platform]} account linked; an admin must change it`);
+        if (existing.length) deny(`${username} already has a ${label} account linked; an admin must change it`);
       } else if (classId === undefined) {
         deny('a new student must be enrolled in one of your classes; name the class');
       }

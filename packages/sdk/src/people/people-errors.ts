@@ -41,10 +41,20 @@ export class PersonOwnsVmsError extends LabError {
 export class InvalidChatAccountError extends LabError {
   static override readonly brand: string = '@lab/InvalidChatAccountError';
   static override readonly code: string = 'LAB_INVALID_CHAT_ACCOUNT';
-  constructor(platform: string, given: string) {
+  /** `format`: the platform's identity format, for a sample to type (Slack's or Discord's when absent). */
+  constructor(
+    platform: string,
+    given: string,
+    format?: { label: string; example: string; display(id: string): string },
+  ) {
+    const sample = format
+      ? format.display(format.example)
+      : platform === 'slack'
+        ? '<@U0123ABCD>'
+        : '<@123456789012345678>';
     super(
       InvalidChatAccountError.code,
-      `'${given}' is not a ${platform} user id; mention the user so it becomes a link (${platform === 'slack' ? '<@U0123ABCD>' : '<@123456789012345678>'}) or give their id`,
+      `'${given}' is not a ${platform} user id; mention the user so it becomes a link (${sample}) or give their id`,
       { platform, given },
     );
   }

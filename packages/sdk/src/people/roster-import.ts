@@ -2,12 +2,25 @@ import { CsvError, parse } from 'csv-parse/sync';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { PersonRecord, PersonRole } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { USERNAME, isChatUserId, type ChatPlatform } from './chat-accounts.js';
+import { USERNAME, builtinIdentityFormats, type IdentityFormat } from './chat-accounts.js';
 
-/** The columns a roster may have, in any order; only `username` is required. */
+/** The columns a roster has with the built-in identity formats; see {@link rosterColumns} for registered ones. */
 export const ROSTER_COLUMNS = ['username', 'name', 'email', 'role', 'class', 'slack', 'discord'] as const;
 
-type Column = (typeof ROSTER_COLUMNS)[number];
+const PERSON_COLUMNS = ['username', 'name', 'email', 'role', 'class'] as const;
+
+/** The identity formats that have a roster column: the linkable ones. */
+function accountColumns(formats: readonly IdentityFormat[]): IdentityFormat[] {
+  return formats.filter((f) => f.linkable !== false);
+}
+
+/**
+ * The columns a roster may have, in any order (only `username` is required): the person's, then one
+ * per identity format (`slack`, `discord`, and any registered front end's, e.g. `mattermost`).
+ */
+export function rosterColumns(formats: readonly IdentityFormat[] = builtinIdentityFormats()): string[] {
+  return [...PERSON_COLUMNS, ...accountColumns(formats).map((f) => f.platform)];
+}
 
 /** One data row of a roster file, with the line it starts on. */
 export interface RosterRow {
@@ -18,8 +31,8 @@ export interface RosterRow {
   role?: string;
   /** Class ids, `;`-separated in the file. */
   classes: string[];
-  slack?: string;
-  discord?: string;
+  /** Account ids by platform (the identity columns that are not empty), as written in the file. */
+  accounts: Record<string, string>;
 }
 
 /** A row (or the file) that cannot be imported, and why. */
@@ -50,11 +63,15 @@ const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const ROLES: readonly PersonRole[] = ['student', 'teacher', 'admin'];
 
 /**
- * Reads a roster CSV: a header row naming some of `ROSTER_COLUMNS` (any order, any case), then one
+ * Reads a roster CSV: a header row naming some of `rosterColumns(formats)` (any order, any case), then one
  * person per row. Empty lines are skipped; quotes follow RFC 4180 (`"Smith, ""Al"""`). A malformed
  * file yields one problem at the line where it breaks.
  */
-export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: RosterProblem[] } {
+export function parseRosterCsv(
+  text: string,
+  formats: readonly IdentityFormat[] = builtinIdentityFormats(),
+): { rows: RosterRow[]; problems: RosterProblem[] } {
+  const known = rosterColumns(formats);
   let records: Array<{ record: string[]; info: { lines: number }; raw: string }>;
   try {
     records = parse(text, {
@@ -84,17 +101,15 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
   if (!header)
     return {
       rows: [],
-      problems: [
-        { line: 1, message: `the file is empty; the first line names the columns (${ROSTER_COLUMNS.join(',')})` },
-      ],
+      problems: [{ line: 1, message: `the file is empty; the first line names the columns (${known.join(',')})` }],
     };
   const columns = header.record.map((c) => c.toLowerCase());
   const problems: RosterProblem[] = [];
-  const unknown = columns.filter((c) => !(ROSTER_COLUMNS as readonly string[]).includes(c));
+  const unknown = columns.filter((c) => !known.includes(c));
   if (unknown.length)
     problems.push({
       line: header.info.lines,
-      message: `unknown column(s) ${unknown.map((c) => `'${c}'`).join(', ')}; columns are ${ROSTER_COLUMNS.join(', ')}`,
+      message: `unknown column(s) ${unknown.map((c) => `'${c}'`).join(', ')}; columns are ${known.join(', ')}`,
     });
   if (!columns.includes('username'))
     problems.push({ line: header.info.lines, message: "the header has no 'username' column" });
@@ -117,7 +132,7 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
       });
       continue;
     }
-    const get = (c: Column): string | undefined => {
+    const get = (c: string): string | undefined => {
       const v = record[columns.indexOf(c)];
       return v === undefined || v === '' ? undefined : v;
     };
@@ -128,8 +143,12 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
       ...(get('email') ? { email: get('email')! } : {}),
       ...(get('role') ? { role: get('role')!.toLowerCase() } : {}),
       classes: (get('class') ?? '').split(/[;\s]+/).filter(Boolean),
-      ...(get('slack') ? { slack: get('slack')! } : {}),
-      ...(get('discord') ? { discord: get('discord')! } : {}),
+      accounts: Object.fromEntries(
+        accountColumns(formats).flatMap((f) => {
+          const id = get(f.platform);
+          return id === undefined ? [] : [[f.platform, id]];
+        }),
+      ),
     });
   }
   return { rows, problems };
@@ -144,6 +163,7 @@ export function parseRosterCsv(text: string): { rows: RosterRow[]; problems: Ros
 export async function planRosterImport(
   store: Store,
   rows: readonly RosterRow[],
+  formats: readonly IdentityFormat[] = builtinIdentityFormats(),
 ): Promise<{ problems: RosterProblem[]; plans: RosterRowPlan[] }> {
   const problems: RosterProblem[] = [];
   const plans: RosterRowPlan[] = [];
@@ -168,12 +188,12 @@ export async function planRosterImport(
       if (!classes.has(c)) bad.push(`unknown class '${c}'; create it first with class create`);
     const person = USERNAME.test(row.username) ? await store.classes.getPersonByUsername(row.username) : undefined;
     const changes: string[] = [];
-    for (const platform of ['slack', 'discord'] as const) {
-      const id = row[platform];
+    for (const format of accountColumns(formats)) {
+      const { platform, label } = format;
+      const id = row.accounts[platform];
       if (id === undefined) continue;
-      const label = platform === 'slack' ? 'Slack' : 'Discord';
-      if (!isChatUserId(platform, id)) {
-        bad.push(`'${id}' is not a ${label} user id (${platform === 'slack' ? 'like U0123ABCD' : '17–20 digits'})`);
+      if (!format.isUserId(id)) {
+        bad.push(`'${id}' is not a ${label} user id (${format.shape})`);
         continue;
       }
       const owner = await store.classes.findByIdentity(platform, id);
@@ -219,12 +239,13 @@ export async function planRosterImport(
 export async function importRoster(
   deps: { store: Store; clock?: Clock },
   csv: string,
-  options: { apply?: boolean } = {},
+  options: { apply?: boolean; formats?: readonly IdentityFormat[] } = {},
 ): Promise<RosterImportReport> {
   const clock = deps.clock ?? systemClock;
-  const parsed = parseRosterCsv(csv);
+  const formats = options.formats ?? builtinIdentityFormats();
+  const parsed = parseRosterCsv(csv, formats);
   const run = async (store: Store): Promise<RosterImportReport> => {
-    const { problems, plans } = await planRosterImport(store, parsed.rows);
+    const { problems, plans } = await planRosterImport(store, parsed.rows, formats);
     const all = [...parsed.problems, ...problems].sort((a, b) => a.line - b.line);
     const report = {
       rows: parsed.rows.length,
@@ -259,10 +280,8 @@ async function applyRow(store: Store, row: RosterRow, at: number): Promise<void>
       role,
     });
   }
-  for (const platform of ['slack', 'discord'] as const satisfies ChatPlatform[]) {
-    const id = row[platform];
-    if (id !== undefined) await store.classes.linkIdentity({ personId: person.id, platform, externalId: id });
-  }
+  for (const [platform, externalId] of Object.entries(row.accounts))
+    await store.classes.linkIdentity({ personId: person.id, platform, externalId });
   const memberOf = new Set((await store.classes.classesOf(person.id)).map((m) => m.classId));
   for (const c of row.classes)
     if (!memberOf.has(c))

@@ -2,6 +2,7 @@
    honours the port's contract (a Promise, with a throw turned into a rejection) without anything to await. */
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { TransactionGuard } from './transaction-guard.js';
+import { assertIdentityPlatformId } from './identity-platform.js';
 import type {
   AuditRecord,
   ClassMemberRecord,
@@ -336,6 +337,7 @@ export function createMemoryStore(): Store {
         p.role = role;
       },
       async linkIdentity(identity) {
+        assertIdentityPlatformId(identity.platform);
         if (!s.people.some((p) => p.id === identity.personId))
           throw new UnknownReferenceError('person', identity.personId);
         const existing = s.identities.find(

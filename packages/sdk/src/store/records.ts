@@ -62,8 +62,11 @@ export interface PersonRecord {
   createdAt: EpochMs;
 }
 
-/** Chat platforms (and the CLI) a person may be known on. */
-export type IdentityPlatform = 'slack' | 'discord' | 'cli' | 'web';
+/**
+ * The platform a person may be known on: a front end's id (`slack`, `discord`, `cli`, or any registered
+ * one such as `web`), always matching `IDENTITY_PLATFORM_ID`; the store refuses any other.
+ */
+export type IdentityPlatform = 'slack' | 'discord' | 'cli' | (string & {});
 
 /** A person's account on one platform. */
 export interface IdentityRecord {

@@ -58,6 +58,19 @@ export class IdentityTakenError extends StoreConstraintError {
   }
 }
 
+/** A platform id that is not one: only a registered front end's id is stored (`slack`, `web`, `mattermost`). */
+export class IdentityPlatformError extends StoreConstraintError {
+  static override readonly brand: string = '@lab/IdentityPlatformError';
+  static override readonly code: string = 'LAB_IDENTITY_PLATFORM';
+  constructor(platform: string) {
+    super(
+      IdentityPlatformError.code,
+      `'${platform.slice(0, 40)}' is not a platform id; use a registered front end's id (lower-case letters, digits or dashes, 2–32 long, e.g. slack)`,
+      { platform: platform.slice(0, 40) },
+    );
+  }
+}
+
 /** A record to change does not exist. */
 export class RecordNotFoundError extends LabError {
   static override readonly brand: string = '@lab/RecordNotFoundError';

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
+  IdentityPlatformError,
   IdentityTakenError,
   RecordNotFoundError,
   StoreInTransactionError,
@@ -232,6 +233,25 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.classes.setRole(bob.id, 'admin');
         expect((await store.classes.getPersonByUsername('bob'))?.role).toBe('admin');
         expect((await store.classes.listPeople()).map((p) => p.username)).toEqual(['alice', 'bob']);
+      });
+
+      it('keep identities of any registered front end, and refuse a platform id that is not one', async () => {
+        const alice = await store.classes.createPerson(
+          { username: 'alice', displayName: 'Alice', role: 'student' },
+          T0,
+        );
+        await store.classes.linkIdentity({ personId: alice.id, platform: 'mattermost', externalId: 'q8k3z1' });
+        expect(await store.classes.findByIdentity('mattermost', 'q8k3z1')).toEqual(alice);
+        expect(await store.classes.identitiesOf(alice.id)).toEqual([
+          { personId: alice.id, platform: 'mattermost', externalId: 'q8k3z1' },
+        ]);
+        for (const platform of ['Slack', 'web:https://idp', '', 'x', "slack' OR 1=1"]) {
+          const refused = await store.classes
+            .linkIdentity({ personId: alice.id, platform, externalId: 'U123' })
+            .catch((e: unknown) => e);
+          expect(refused, platform).toBeInstanceOf(IdentityPlatformError);
+        }
+        expect(await store.classes.identitiesOf(alice.id)).toHaveLength(1);
       });
 
       it('refuse members and classes that refer to nothing', async () => {

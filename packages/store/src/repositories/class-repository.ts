@@ -1,4 +1,10 @@
-import { IdentityTakenError, RecordNotFoundError, UnknownReferenceError, type ClassRepository } from '@lab/proxmox-sdk';
+import {
+  IdentityTakenError,
+  RecordNotFoundError,
+  UnknownReferenceError,
+  assertIdentityPlatformId,
+  type ClassRepository,
+} from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';
@@ -73,6 +79,7 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       if (Number(result.numUpdatedRows) === 0) throw new RecordNotFoundError('person', personId);
     },
     async linkIdentity(identity) {
+      assertIdentityPlatformId(identity.platform);
       await requirePerson(db, identity.personId);
       const existing = await db
         .selectFrom('identities')
