@@ -25,7 +25,7 @@ export const linkMeSubcommand: Subcommand = subcommand({
   ephemeral: true,
   async run(ctx, o) {
     const { platform, platformUserId } = ctx.caller;
-    if (platform !== 'slack' && platform !== 'discord')
+    if (platform === 'cli' || platform === 'web')
       return {
         text: 'Type /lab link-me with your code in Slack or Discord, in the account you want to link.',
         error: true,
@@ -34,7 +34,7 @@ export const linkMeSubcommand: Subcommand = subcommand({
       { store: ctx.services.store, clock: ctx.services.clock },
       { code: o.code, platform, externalId: platformUserId },
     );
-    const name = CHAT_NAME[platform];
+    const name = CHAT_NAME[platform] ?? platform;
     return {
       text: alreadyLinked
         ? `This ${name} account was linked to ${person.username} already; nothing changed.`
@@ -56,7 +56,7 @@ export const linkCodeSubcommand: Subcommand = subcommand({
   ephemeral: true,
   async run(ctx) {
     const { platform, person } = ctx.caller;
-    if (platform === 'slack' || platform === 'discord') throw new LinkCodeFromChatError(CHAT_NAME[platform]!);
+    if (platform !== 'web' && platform !== 'cli') throw new LinkCodeFromChatError(CHAT_NAME[platform] ?? platform);
     const { code, expiresAt } = await issueLinkCode(
       { store: ctx.services.store, clock: ctx.services.clock },
       { personId: person.id, actor: person.username },

@@ -71,7 +71,7 @@ export interface LinkCodeResult {
   alreadyLinked: boolean;
 }
 
-const PLATFORM_NAME: Record<ChatPlatform, string> = { slack: 'Slack', discord: 'Discord' };
+const PLATFORM_NAME: Readonly<Record<string, string>> = { slack: 'Slack', discord: 'Discord' };
 
 /**
  * Links the chat account that typed `code` to the person the code was made for, in one
@@ -105,7 +105,7 @@ export async function redeemLinkCode(
     await audit(account, 'denied', { reason: 'invalid-code', why: 'malformed' });
     throw new InvalidLinkCodeError();
   }
-  const platform = PLATFORM_NAME[request.platform];
+  const platform = PLATFORM_NAME[request.platform] ?? request.platform;
   try {
     const result = await store.transaction(async (tx): Promise<LinkCodeResult> => {
       const redeemed = await tx.linkCodes.redeem(hashLinkCode(normalized), account, now);
