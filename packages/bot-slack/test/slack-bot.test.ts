@@ -536,3 +536,31 @@ describe('the Slack bot over HTTP', () => {
     ]);
   });
 });
+
+describe('/lab link-me over signed Slack requests', () => {
+  it('links the Slack account that types the portal code, and a forged request links nothing', async () => {
+    const { store } = env.services;
+    await store.classes.createPerson({ username: 'gwen', displayName: 'Gwen', role: 'student' }, 1);
+    const issued = await env.router.invoke({ platform: 'cli', userId: 'gwen', command: 'myvm', text: 'link-code' });
+    const code = (issued.data as { code: string }).code;
+
+    const forged = await slash('/lab', `link-me ${code}`, 'UGWEN001', {
+      headers: signSlackRequest('not-the-secret', 'x'),
+    });
+    expect(forged.status).toBe(401);
+    expect(await store.classes.findByIdentity('slack', 'UGWEN001')).toBeUndefined();
+
+    calls.length = 0;
+    expect((await slash('/lab', `link-me ${code}`, 'UGWEN001')).status).toBe(200);
+    await bot.idle();
+    const replies = calls.filter((c) => c.path.startsWith('/respond/'));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: 'This Slack account is now linked to gwen. /myvm status shows your VMs.',
+    });
+    expect((await store.classes.findByIdentity('slack', 'UGWEN001'))?.username).toBe('gwen');
+    const status = await env.router.invoke({ platform: 'slack', userId: 'UGWEN001', command: 'myvm', text: 'status' });
+    expect(status).toMatchObject({ text: 'You have no VM yet.' });
+  });
+});

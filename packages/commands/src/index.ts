@@ -27,6 +27,12 @@ export {
   renderReplyText,
 } from './render.js';
 export { DeploymentProgress, type DeploymentProgressOptions } from './deployment-progress.js';
+export {
+  ProgressBroadcaster,
+  type ProgressBroadcasterOptions,
+  type ProgressFrame,
+  type SseSink,
+} from './progress-broadcaster.js';
 export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
 export { RunningCommands } from './running-commands.js';
 export type { StartedFrontEnd } from './started-front-end.js';

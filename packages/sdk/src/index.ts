@@ -235,6 +235,26 @@ export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.
 export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-account.js';
 export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
 export {
+  classGrid,
+  weekStart,
+  type ClassGrid,
+  type ClassGridRow,
+  type GridLastAction,
+  type LastActionCause,
+} from './inventory/class-grid.js';
+export {
+  issueLinkCode,
+  redeemLinkCode,
+  DefaultLinkCodeOptions,
+  LINK_CODE_AUDIT_ACTION,
+  LINK_ME_AUDIT_ACTION,
+  type IssuedLinkCode,
+  type LinkCodeResult,
+  type RedeemLinkCodeRequest,
+} from './people/link-codes.js';
+export * from './people/link-code-errors.js';
+export type * from './store/link-code-repository.js';
+export {
   addSshKey,
   removeSshKey,
   parseSshPublicKey,

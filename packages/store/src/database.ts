@@ -156,6 +156,14 @@ export interface Database {
     expires_at: number;
     revoked_at: number | null;
   };
+  link_codes: {
+    code_hash: string;
+    person_id: number;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+    used_by: string | null;
+  };
   ssh_keys: {
     person_id: number;
     fingerprint: string;

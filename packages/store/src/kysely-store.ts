@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
 import { consoleGrantRepository } from './repositories/console-grant-repository.js';
 import { rateLimitRepository } from './repositories/rate-limit-repository.js';
+import { linkCodeRepository } from './repositories/link-code-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -36,6 +37,7 @@ export class KyselyStore implements Store {
   readonly consoleGrants;
   readonly rateLimits;
   readonly webSessions;
+  readonly linkCodes;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -61,6 +63,7 @@ export class KyselyStore implements Store {
     this.consoleGrants = this.#guarded(consoleGrantRepository(db), 'consoleGrants');
     this.rateLimits = this.#guarded(rateLimitRepository(db), 'rateLimits');
     this.webSessions = this.#guarded(webSessionRepository(db), 'webSessions');
+    this.linkCodes = this.#guarded(linkCodeRepository(db, inTransaction), 'linkCodes');
   }
 
   /**

@@ -56,6 +56,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'invites',
       'join_requests',
       'leases',
+      'link_codes',
       'nonces',
       'people',
       'rate_counters',
@@ -75,6 +76,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0013-idle-in-sessions', 'Down', 'Success'],
+      ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
       ['0009-claims-and-lock-heartbeats', 'Down', 'Success'],
       ['0008-console-grants', 'Down', 'Success'],
@@ -89,7 +91,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(29);
+    expect(await tableNames(store)).toHaveLength(30);
     await store.close();
   });
 
@@ -137,11 +139,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0009-claims-and-lock-heartbeats',
       '0011-web-sessions',
+      '0012-link-codes',
       '0013-idle-in-sessions',
     ]);
-    expect(await tableNames(store)).toContain('web_sessions');
+    expect(await tableNames(store)).toContain('link_codes');
     await store.close();
   });
 
@@ -195,6 +197,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0008-console-grants',
       '0009-claims-and-lock-heartbeats',
       '0011-web-sessions',
+      '0012-link-codes',
       '0013-idle-in-sessions',
     ]);
     await store.close();

@@ -17,3 +17,7 @@ export {
 export { html, escapeHtml, SafeHtml } from './html.js';
 export { page, messagePage, buttonForm, csrfField, headerLinks, type PageViewer } from './pages/layout.js';
 export { sendPage } from './web-portal.js';
+export { teacherGridPage } from './pages/teacher-pages.js';
+export { registerTeacherRoutes } from './teacher-routes.js';
+export { registerAdminRoutes } from './admin-routes.js';
+export { registerLinkChatRoutes, linkChatPage } from './link-chat-routes.js';

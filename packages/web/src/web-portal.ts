@@ -11,6 +11,10 @@ import { webActorId, webAuditor, type WebAuditEvent } from './web-audit.js';
 import { securityHeaders } from './security-headers.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import { registerStudentRoutes } from './student-routes.js';
+import { registerTeacherRoutes } from './teacher-routes.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerLinkChatRoutes } from './link-chat-routes.js';
+import { PROGRESS_JS } from './assets/progress-js.js';
 import { PORTAL_CSS } from './assets/portal-css.js';
 import { messagePage, type PageViewer } from './pages/layout.js';
 import { WebRequestRefusedError } from './web-errors.js';
@@ -211,8 +215,14 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   app.get('/assets/portal.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PORTAL_CSS),
   );
+  app.get('/assets/progress.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PROGRESS_JS),
+  );
   registerSignInRoutes(app, context);
   registerStudentRoutes(app, context);
+  registerLinkChatRoutes(app, context);
+  registerTeacherRoutes(app, context);
+  registerAdminRoutes(app, context);
   for (const routes of options.routes ?? []) routes(app, context);
   await app.ready();
   return {

@@ -20,6 +20,10 @@ import { renderDeploymentSummary } from '../render.js';
 import { inviteSubcommand } from './class-plugin.js';
 import { joinSubcommand } from './join-subcommand.js';
 import { labUnlinkSubcommand } from './join-request-subcommands.js';
+import { linkMeSubcommand } from './link-me-subcommands.js';
+import { gridSubcommand } from './grid-subcommand.js';
+import { classPowerSubcommand } from './class-power-subcommand.js';
+import { auditSubcommand } from './audit-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -412,5 +416,9 @@ export const labPlugin: CommandPlugin = {
     invite: inviteSubcommand,
     join: joinSubcommand,
     unlink: labUnlinkSubcommand,
+    'link-me': linkMeSubcommand,
+    grid: gridSubcommand,
+    power: classPowerSubcommand,
+    audit: auditSubcommand,
   },
 };

@@ -7,6 +7,7 @@ import { sshkeySubcommand } from './sshkey-subcommand.js';
 import { connectSubcommand } from './connect-subcommand.js';
 import { consoleSubcommand } from './console-subcommand.js';
 import { myvmKeepSubcommand, myvmUsageSubcommand } from './time-subcommands.js';
+import { linkCodeSubcommand } from './link-me-subcommands.js';
 
 function power(action: PowerAction, verb: string, description: string) {
   return myVmSubcommand({
@@ -54,5 +55,6 @@ export const myvmPlugin: CommandPlugin = {
     console: consoleSubcommand,
     usage: myvmUsageSubcommand,
     keep: myvmKeepSubcommand,
+    'link-code': linkCodeSubcommand,
   },
 };

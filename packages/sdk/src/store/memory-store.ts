@@ -31,6 +31,7 @@ import type {
 } from './records.js';
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
 import type { WebSessionRecord } from './web-session-repository.js';
+import type { LinkCodeRecord } from './link-code-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import {
   DuplicateNameError,
@@ -71,6 +72,7 @@ interface MemoryState {
   joinRequests: JoinRequestRecord[];
   rateCounters: Map<string, { windowStart: number; count: number }>;
   webSessions: WebSessionRecord[];
+  linkCodes: LinkCodeRecord[];
   nextId: number;
 }
 
@@ -104,6 +106,7 @@ const emptyState = (): MemoryState => ({
   joinRequests: [],
   rateCounters: new Map(),
   webSessions: [],
+  linkCodes: [],
   nextId: 1,
 });
 
@@ -310,6 +313,7 @@ export function createMemoryStore(): Store {
         s.consoleGrants = s.consoleGrants.filter((g) => g.personId !== personId);
         s.joinRequests = s.joinRequests.filter((r) => r.personId !== personId);
         s.webSessions = s.webSessions.filter((w) => w.personId !== personId);
+        s.linkCodes = s.linkCodes.filter((c) => c.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -323,6 +327,10 @@ export function createMemoryStore(): Store {
       },
       async getPerson(personId) {
         return copy(s.people.find((p) => p.id === personId));
+      },
+      async getPeople(ids) {
+        const wanted = new Set(ids);
+        return copy(s.people.filter((p) => wanted.has(p.id)).sort((a, b) => a.id - b.id));
       },
       async getPersonByUsername(username) {
         return copy(s.people.find((p) => p.username === username));
@@ -790,6 +798,10 @@ export function createMemoryStore(): Store {
       async idle(clusterId, vmid) {
         return copy(s.idle.find((r) => r.clusterId === clusterId && r.vmid === vmid));
       },
+      async idleOf(vms) {
+        const keys = new Set(vms.map((v) => vmKey(v.clusterId, v.vmid)));
+        return copy(s.idle.filter((r) => keys.has(vmKey(r.clusterId, r.vmid))));
+      },
       async saveIdle(record) {
         s.idle = [...s.idle.filter((r) => !(r.clusterId === record.clusterId && r.vmid === record.vmid)), copy(record)];
       },
@@ -809,10 +821,22 @@ export function createMemoryStore(): Store {
             (a) =>
               (filter.actor === undefined || a.actor === filter.actor) &&
               (filter.action === undefined || a.action === filter.action) &&
+              (filter.targets === undefined || filter.targets.includes(a.target)) &&
               (filter.since === undefined || a.at >= filter.since),
           )
           .sort((a, b) => b.at - a.at || b.id - a.id);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
+      },
+      async latestByTarget(targets, filter) {
+        const wanted = new Set(targets);
+        const latest = new Map<string, AuditRecord>();
+        for (const a of s.audit) {
+          if (!wanted.has(a.target) || !a.action.startsWith(filter.actionPrefix) || a.outcome !== filter.outcome)
+            continue;
+          const seen = latest.get(a.target);
+          if (!seen || a.at > seen.at || (a.at === seen.at && a.id > seen.id)) latest.set(a.target, a);
+        }
+        return copy([...latest.values()]);
       },
     },
     consoleGrants: {
@@ -875,6 +899,32 @@ export function createMemoryStore(): Store {
         return count - s.webSessions.length;
       },
     },
+    linkCodes: {
+      async create(code) {
+        if (!s.people.some((p) => p.id === code.personId)) throw new UnknownReferenceError('person', code.personId);
+        if (s.linkCodes.some((c) => c.codeHash === code.codeHash))
+          throw new DuplicateNameError('link code', code.codeHash.slice(0, 8));
+        s.linkCodes = s.linkCodes.filter((c) => !(c.personId === code.personId && c.usedAt === null));
+        s.linkCodes.push({ ...copy(code), usedAt: null, usedBy: null });
+      },
+      async get(codeHash) {
+        return copy(s.linkCodes.find((c) => c.codeHash === codeHash));
+      },
+      async redeem(codeHash, usedBy, now) {
+        const code = s.linkCodes.find((c) => c.codeHash === codeHash);
+        if (!code) return { outcome: 'unknown' };
+        if (code.usedAt !== null) return { outcome: 'used', code: copy(code) };
+        if (now > code.expiresAt) return { outcome: 'expired', code: copy(code) };
+        code.usedAt = now;
+        code.usedBy = usedBy;
+        return { outcome: 'ok', code: copy(code) };
+      },
+      async prune(before) {
+        const count = s.linkCodes.length;
+        s.linkCodes = s.linkCodes.filter((c) => c.expiresAt >= before);
+        return count - s.linkCodes.length;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -913,6 +963,7 @@ export function createMemoryStore(): Store {
     consoleGrants: serialized(raw.consoleGrants, 'consoleGrants', lock, guard),
     rateLimits: serialized(raw.rateLimits, 'rateLimits', lock, guard),
     webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
+    linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

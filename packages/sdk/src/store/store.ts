@@ -33,6 +33,7 @@ import type {
 } from './records.js';
 import type { ConsoleGrantRepository } from './console-grant-repository.js';
 import type { WebSessionRepository } from './web-session-repository.js';
+import type { LinkCodeRepository } from './link-code-repository.js';
 
 /** Clusters the lab knows. */
 export interface ClusterRepository {
@@ -105,6 +106,8 @@ export interface ClassRepository {
    */
   deletePerson(personId: number): Promise<boolean>;
   getPerson(id: number): Promise<PersonRecord | undefined>;
+  /** The people with these ids (unknown ids are left out), by id; one read however many. */
+  getPeople(ids: readonly number[]): Promise<PersonRecord[]>;
   getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
   listPeople(): Promise<PersonRecord[]>;
   setRole(personId: number, role: PersonRole): Promise<void>;
@@ -317,6 +320,8 @@ export interface UsageRepository {
   /** The VMs' intervals that were open at or after `since`, oldest first. */
   intervals(vms: ReadonlyArray<{ clusterId: string; vmid: number }>, since?: EpochMs): Promise<VmUsageIntervalRecord[]>;
   idle(clusterId: string, vmid: number): Promise<VmIdleRecord | undefined>;
+  /** The idle records of these VMs (those that have one), in one read. */
+  idleOf(vms: ReadonlyArray<{ clusterId: string; vmid: number }>): Promise<VmIdleRecord[]>;
   /** Inserts or replaces the VM's idle record. */
   saveIdle(record: VmIdleRecord): Promise<void>;
   /** Forgets the VM's idle record (it is busy again or stopped); false when there was none. */
@@ -326,7 +331,23 @@ export interface UsageRepository {
 /** Who did what. */
 export interface AuditRepository {
   record(entry: Omit<AuditRecord, 'id'>): Promise<void>;
-  list(filter?: { actor?: string; action?: string; since?: EpochMs; limit?: number }): Promise<AuditRecord[]>;
+  /** Entries newest first; `targets` keeps those about any of these targets (`lab/105`). */
+  list(filter?: {
+    actor?: string;
+    action?: string;
+    targets?: readonly string[];
+    since?: EpochMs;
+    limit?: number;
+  }): Promise<AuditRecord[]>;
+  /**
+   * The newest entry about each of `targets` whose action starts with `actionPrefix` and whose
+   * outcome is `outcome` (at most one per target, in no set order): what happened last to each VM
+   * of a class, in one read.
+   */
+  latestByTarget(
+    targets: readonly string[],
+    filter: { actionPrefix: string; outcome: AuditRecord['outcome'] },
+  ): Promise<AuditRecord[]>;
 }
 
 /**
@@ -354,6 +375,8 @@ export interface Store {
   readonly consoleGrants: ConsoleGrantRepository;
   /** Web portal sessions. */
   readonly webSessions: WebSessionRepository;
+  /** One-time codes that link a chat account to a person signed in on the web portal (`/lab link-me`). */
+  readonly linkCodes: LinkCodeRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -992,6 +992,136 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(all[1]).toMatchObject({ actor: 'bob', outcome: 'denied', details: { reason: 'not owner' } });
         expect((await store.audit.list({ actor: 'alice', action: 'vm.start' })).map((a) => a.at)).toEqual([T0]);
         expect(await store.audit.list({ since: T0 + 1, limit: 1 })).toHaveLength(1);
+        expect((await store.audit.list({ targets: ['lab/100', 'lab/999'] })).map((a) => a.actor)).toEqual([
+          'bob',
+          'alice',
+        ]);
+        expect(await store.audit.list({ targets: [] })).toEqual([]);
+      });
+
+      it('give the newest entry of a kind about each target, in one read', async () => {
+        const entry = (at: number, target: string, action: string, outcome: 'ok' | 'denied' = 'ok') =>
+          store.audit.record({ at, actor: 'x', action, target, outcome, details: { at } });
+        await entry(T0, 'lab/100', 'vm.start');
+        await entry(T0 + 5, 'lab/100', 'vm.shutdown');
+        await entry(T0 + 6, 'lab/100', 'vm.start', 'denied');
+        await entry(T0 + 7, 'lab/100', 'console.open');
+        await entry(T0 + 1, 'lab/101', 'vm.stop');
+        await entry(T0 + 1, 'lab/101', 'vm.start');
+        await entry(T0 + 9, 'lab/102', 'vm.start');
+        await entry(T0 + 9, 'lab/100', 'vmx.start');
+        const latest = await store.audit.latestByTarget(['lab/100', 'lab/101', 'lab/103'], {
+          actionPrefix: 'vm.',
+          outcome: 'ok',
+        });
+        expect(latest.map((a) => [a.target, a.action, a.at]).sort()).toEqual([
+          ['lab/100', 'vm.shutdown', T0 + 5],
+          ['lab/101', 'vm.start', T0 + 1],
+        ]);
+        expect(await store.audit.latestByTarget([], { actionPrefix: 'vm.', outcome: 'ok' })).toEqual([]);
+      });
+    });
+
+    describe('reads of many at once', () => {
+      it('give the people with the given ids, leaving out unknown ones', async () => {
+        const a = await store.classes.createPerson({ username: 'ann', displayName: 'Ann', role: 'student' }, T0);
+        await store.classes.createPerson({ username: 'bo', displayName: 'Bo', role: 'student' }, T0);
+        const c = await store.classes.createPerson({ username: 'cy', displayName: 'Cy', role: 'teacher' }, T0);
+        expect((await store.classes.getPeople([c.id, a.id, 9999])).map((p) => p.username)).toEqual(['ann', 'cy']);
+        expect(await store.classes.getPeople([])).toEqual([]);
+      });
+
+      it('give the idle records of the given VMs only', async () => {
+        const idle = (vmid: number) => ({
+          clusterId: 'lab',
+          vmid,
+          idleSince: T0,
+          warnedAt: null,
+          keptAt: null,
+          keepsUsed: 0,
+        });
+        await store.usage.saveIdle(idle(100));
+        await store.usage.saveIdle(idle(101));
+        await store.usage.saveIdle({ ...idle(102), clusterId: 'other' });
+        const found = await store.usage.idleOf([
+          { clusterId: 'lab', vmid: 101 },
+          { clusterId: 'lab', vmid: 102 },
+          { clusterId: 'other', vmid: 102 },
+        ]);
+        expect(found.map((r) => `${r.clusterId}/${r.vmid}`).sort()).toEqual(['lab/101', 'other/102']);
+        expect(await store.usage.idleOf([])).toEqual([]);
+      });
+    });
+
+    describe('link codes', () => {
+      let personId: number;
+      const code = (codeHash: string, patch: { personId?: number; expiresAt?: number } = {}) => ({
+        codeHash,
+        personId,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        ...patch,
+      });
+      beforeEach(async () => {
+        personId = (await store.classes.createPerson({ username: 'ann', displayName: 'Ann', role: 'student' }, T0)).id;
+      });
+
+      it('are stored unused and read back by their hash', async () => {
+        await store.linkCodes.create(code('h1'));
+        expect(await store.linkCodes.get('h1')).toEqual({ ...code('h1'), usedAt: null, usedBy: null });
+        expect(await store.linkCodes.get('h2')).toBeUndefined();
+      });
+
+      it('work once: of parallel redemptions exactly one wins, and records who used it', async () => {
+        await store.linkCodes.create(code('h1'));
+        const results = await Promise.all(
+          ['slack:U1', 'slack:U2', 'discord:3', 'discord:4'].map((by) => store.linkCodes.redeem('h1', by, T0 + 1)),
+        );
+        expect(results.filter((r) => r.outcome === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r.outcome === 'used')).toHaveLength(3);
+        const winner = results.find((r) => r.outcome === 'ok') as { code: { usedBy: string } };
+        expect(await store.linkCodes.get('h1')).toMatchObject({ usedAt: T0 + 1, usedBy: winner.code.usedBy });
+      });
+
+      it('do not work after they expire, and stay unused then', async () => {
+        await store.linkCodes.create(code('h1'));
+        expect(await store.linkCodes.redeem('h1', 'slack:U1', T0 + 600_001)).toMatchObject({
+          outcome: 'expired',
+          code: { usedAt: null },
+        });
+        expect(await store.linkCodes.redeem('h1', 'slack:U1', T0 + 600_000)).toMatchObject({ outcome: 'ok' });
+        expect(await store.linkCodes.redeem('nope', 'slack:U1', T0)).toEqual({ outcome: 'unknown' });
+      });
+
+      it('keep one live code per person: a new one ends the unused earlier one, not a used one', async () => {
+        await store.linkCodes.create(code('old'));
+        await store.linkCodes.redeem('old', 'slack:U1', T0 + 1);
+        await store.linkCodes.create(code('h1'));
+        await store.linkCodes.create(code('h2'));
+        expect(await store.linkCodes.get('h1')).toBeUndefined();
+        expect(await store.linkCodes.get('h2')).toBeDefined();
+        expect(await store.linkCodes.get('old')).toMatchObject({ usedBy: 'slack:U1' });
+      });
+
+      it('refuse an unknown person and a taken hash, and go with their person', async () => {
+        await expect(store.linkCodes.create(code('h1', { personId: 9999 }))).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+        const bo = await store.classes.createPerson({ username: 'bo', displayName: 'Bo', role: 'student' }, T0);
+        await store.linkCodes.create(code('h1'));
+        await expect(store.linkCodes.create(code('h1', { personId: bo.id }))).rejects.toBeInstanceOf(
+          DuplicateNameError,
+        );
+        await store.classes.deletePerson(personId);
+        expect(await store.linkCodes.get('h1')).toBeUndefined();
+      });
+
+      it('are pruned once expired', async () => {
+        await store.linkCodes.create(code('h1', { expiresAt: T0 + 10 }));
+        const bo = await store.classes.createPerson({ username: 'bo', displayName: 'Bo', role: 'student' }, T0);
+        await store.linkCodes.create(code('h2', { personId: bo.id, expiresAt: T0 + 1000 }));
+        expect(await store.linkCodes.prune(T0 + 500)).toBe(1);
+        expect(await store.linkCodes.get('h2')).toBeDefined();
       });
     });
 

@@ -10,6 +10,7 @@ import { keepsAndIdleWarning } from './0007-keeps-and-idle-warning.js';
 import { consoleGrants } from './0008-console-grants.js';
 import { claimsAndLockHeartbeats } from './0009-claims-and-lock-heartbeats.js';
 import { webSessions } from './0011-web-sessions.js';
+import { linkCodes } from './0012-link-codes.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
 
 /** Every migration, in order; names sort in the order they run. */
@@ -25,6 +26,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0008-console-grants': consoleGrants(),
     '0009-claims-and-lock-heartbeats': claimsAndLockHeartbeats(),
     '0011-web-sessions': webSessions(),
+    '0012-link-codes': linkCodes(),
     '0013-idle-in-sessions': idleInSessions(),
   };
 }

@@ -62,6 +62,12 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
       const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
       return row && mappers.person(row);
     },
+    async getPeople(ids) {
+      if (ids.length === 0) return [];
+      return (await db.selectFrom('people').selectAll().where('id', 'in', ids).orderBy('id').execute()).map(
+        mappers.person,
+      );
+    },
     async getPersonByUsername(username) {
       const row = await db.selectFrom('people').selectAll().where('username', '=', username).executeTakeFirst();
       return row && mappers.person(row);

@@ -106,10 +106,26 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       let q = db.selectFrom('audit_log').selectAll();
       if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
       if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+      if (filter.targets !== undefined) {
+        if (filter.targets.length === 0) return [];
+        q = q.where('target', 'in', filter.targets);
+      }
       if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
       q = q.orderBy('at', 'desc').orderBy('id', 'desc');
       if (filter.limit !== undefined) q = q.limit(filter.limit);
       return (await q.execute()).map(mappers.audit);
+    },
+    async latestByTarget(targets, filter) {
+      if (targets.length === 0) return [];
+      const ranked = db
+        .selectFrom('audit_log')
+        .selectAll()
+        .select(sql<number>`row_number() over (partition by target order by at desc, id desc)`.as('rank'))
+        .where('target', 'in', targets)
+        .where(sql<string>`substr(action, 1, ${filter.actionPrefix.length})`, '=', filter.actionPrefix)
+        .where('outcome', '=', filter.outcome);
+      const rows = await db.selectFrom(ranked.as('ranked')).selectAll().where('rank', '=', 1).execute();
+      return rows.map(({ rank: _rank, ...row }) => mappers.audit(row));
     },
   };
 }

@@ -1,5 +1,5 @@
-import { UnknownReferenceError, type UsageRepository } from '@lab/proxmox-sdk';
-import type { Kysely } from 'kysely';
+import { UnknownReferenceError, type UsageRepository, type VmIdleRecord } from '@lab/proxmox-sdk';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 
 /** Class time policies and VM running intervals over kysely. */
@@ -77,7 +77,9 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       let query = db
         .selectFrom('vm_usage_intervals')
         .selectAll()
-        .where((eb) => eb.or(vms.map((v) => eb.and([eb('cluster_id', '=', v.clusterId), eb('vmid', '=', v.vmid)]))));
+        .where((eb) =>
+          eb.or(vmsByCluster(vms).map(([c, ids]) => eb.and([eb('cluster_id', '=', c), eb('vmid', 'in', ids)]))),
+        );
       if (since !== undefined)
         query = query.where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
       const rows = await query.orderBy('started_at').orderBy('vmid').execute();
@@ -88,6 +90,17 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         endedAt: r.ended_at === null ? null : Number(r.ended_at),
       }));
     },
+    async idleOf(vms) {
+      if (vms.length === 0) return [];
+      const rows = await db
+        .selectFrom('vm_idle')
+        .selectAll()
+        .where((eb) =>
+          eb.or(vmsByCluster(vms).map(([c, ids]) => eb.and([eb('cluster_id', '=', c), eb('vmid', 'in', ids)]))),
+        )
+        .execute();
+      return rows.map(idleOf);
+    },
     async idle(clusterId, vmid) {
       const r = await db
         .selectFrom('vm_idle')
@@ -95,16 +108,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .where('cluster_id', '=', clusterId)
         .where('vmid', '=', vmid)
         .executeTakeFirst();
-      return (
-        r && {
-          clusterId: r.cluster_id,
-          vmid: r.vmid,
-          idleSince: r.idle_since === null ? null : Number(r.idle_since),
-          warnedAt: r.warned_at === null ? null : Number(r.warned_at),
-          keptAt: r.kept_at === null ? null : Number(r.kept_at),
-          keepsUsed: r.keeps_used,
-        }
-      );
+      return r && idleOf(r);
     },
     async saveIdle(record) {
       const values = {
@@ -128,4 +132,26 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
       return Number(result.numDeletedRows) > 0;
     },
   };
+}
+
+function idleOf(r: Selectable<Database['vm_idle']>): VmIdleRecord {
+  return {
+    clusterId: r.cluster_id,
+    vmid: r.vmid,
+    idleSince: r.idle_since === null ? null : Number(r.idle_since),
+    warnedAt: r.warned_at === null ? null : Number(r.warned_at),
+    keptAt: r.kept_at === null ? null : Number(r.kept_at),
+    keepsUsed: r.keeps_used,
+  };
+}
+
+/** The VMs' ids by cluster: `cluster_id = ? and vmid in (…)` uses the primary key where an OR of pairs scans the cluster. */
+function vmsByCluster(vms: ReadonlyArray<{ clusterId: string; vmid: number }>): Array<[string, number[]]> {
+  const byCluster = new Map<string, number[]>();
+  for (const v of vms) {
+    const ids = byCluster.get(v.clusterId);
+    if (ids) ids.push(v.vmid);
+    else byCluster.set(v.clusterId, [v.vmid]);
+  }
+  return [...byCluster];
 }

@@ -28,4 +28,10 @@ code, pre { font-family: ui-monospace, monospace; overflow-wrap: anywhere; white
 textarea { width: 100%; font: inherit; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8884; }
+.table-wrap { overflow-x: auto; }
+.stack label, .stack select, .stack input[type=text], form > label { display: block; margin-top: .5rem; }
+input[type=text], input[type=number], select { font: inherit; padding: .3rem; max-width: 100%; }
+fieldset { border: 1px solid #8886; border-radius: .35rem; margin-top: 1rem; }
+.code { font-family: ui-monospace, monospace; font-size: 1.5rem; letter-spacing: .1em; }
+td.actions { white-space: nowrap; }
 `;

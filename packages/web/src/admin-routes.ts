@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { headerLinks } from './pages/layout.js';
+import { adminIndexPage, adminReplyPage, auditPage, ADMIN_VIEWS } from './pages/admin-pages.js';
+import { sendPage, type WebContext } from './web-portal.js';
+
+headerLinks.push({ href: '/admin', label: 'Admin', roles: ['admin'] });
+
+/**
+ * The admin pages: templates, people and roles, classes, sync status and the audit log with its
+ * filters — each the answer of a router command as the signed-in admin (the router refuses others).
+ */
+export function registerAdminRoutes(app: FastifyInstance, context: WebContext): void {
+  app.get('/admin', async (request, reply) => {
+    const session = request.webSession;
+    if (!session) return reply.redirect('/login', 303);
+    return sendPage(reply, adminIndexPage(session.viewer));
+  });
+  for (const view of ADMIN_VIEWS)
+    app.get(`/admin/${view.path}`, async (request, reply) => {
+      const session = request.webSession;
+      if (!session) return reply.redirect('/login', 303);
+      const result = await context.invoke(session, view.command, view.sub, view.options);
+      return sendPage(reply, adminReplyPage(session.viewer, view.title, result), result.error ? 403 : 200);
+    });
+  app.get<{ Querystring: Record<string, string | undefined> }>('/admin/audit', async (request, reply) => {
+    const session = request.webSession;
+    if (!session) return reply.redirect('/login', 303);
+    const q = request.query;
+    const filters = Object.fromEntries(
+      (['class', 'person', 'action', 'hours'] as const).flatMap((k) => {
+        const v = q[k]?.trim();
+        return v ? [[k, v]] : [];
+      }),
+    );
+    const result = await context.invoke(session, 'lab', 'audit', filters);
+    return sendPage(reply, auditPage(session.viewer, filters, result), result.error ? 403 : 200);
+  });
+}

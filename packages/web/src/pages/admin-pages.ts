@@ -1,0 +1,88 @@
+import type { Reply } from '@lab/commands';
+import { formatLocalTime, type AuditRecord } from '@lab/proxmox-sdk';
+import { html } from '../html.js';
+import { page, type PageViewer } from './layout.js';
+import { lines } from './teacher-pages.js';
+
+/** The read-only admin views: the router command each one shows. */
+export const ADMIN_VIEWS = [
+  { path: 'templates', title: 'Templates', command: 'template', sub: 'list', options: {} },
+  { path: 'people', title: 'People and roles', command: 'people', sub: 'list', options: {} },
+  { path: 'classes', title: 'Classes', command: 'class', sub: 'list', options: {} },
+  { path: 'sync', title: 'Sync status', command: 'lab', sub: 'sync', options: { action: 'status' } },
+] as const;
+
+/** The admin start page: links to each view and to the audit log. */
+export function adminIndexPage(viewer: PageViewer): string {
+  return page(
+    'Admin',
+    html`<ul>
+      ${ADMIN_VIEWS.map((v) => html`<li><a href="/admin/${v.path}">${v.title}</a></li>`)}
+      <li><a href="/admin/audit">Audit log</a></li>
+    </ul>`,
+    viewer,
+  );
+}
+
+/** A command's answer as a page of its own (the same sentences as chat). */
+export function adminReplyPage(viewer: PageViewer, title: string, reply: Reply): string {
+  return page(
+    title,
+    html`<p class="notice${reply.error ? ' error' : ''}">${lines(reply.text)}</p>
+      <p><a href="/admin">Back to Admin</a></p>`,
+    viewer,
+  );
+}
+
+/** The audit log with its filters (a GET form: readable and bookmarkable without JavaScript). */
+export function auditPage(viewer: PageViewer, filters: Record<string, string>, reply: Reply): string {
+  const data = reply.data as { timezone: string; entries: AuditRecord[] } | undefined;
+  const field = (name: string, label: string, hint: string) =>
+    html`<label for="a-${name}">${label}</label>
+      <input id="a-${name}" name="${name}" type="text" value="${filters[name] ?? ''}" placeholder="${hint}" />`;
+  return page(
+    'Audit log',
+    html`<form method="get" action="/admin/audit" class="stack">
+        ${field('class', 'Class', 'cs101')} ${field('person', 'Person', 'alice')}
+        ${field('action', 'Action', 'vm.start')} ${field('hours', 'Hours back', '168')}
+        <p><button type="submit">Filter</button></p>
+      </form>
+      ${
+        reply.error || !data
+          ? html`<p class="notice error" role="alert">${reply.text}</p>`
+          : data.entries.length === 0
+            ? html`<p>No audit entries match.</p>`
+            : html`<div class="table-wrap">
+                <table>
+                  <caption>
+                    Newest first; times in ${data.timezone}
+                  </caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Who</th>
+                      <th scope="col">Action</th>
+                      <th scope="col">Target</th>
+                      <th scope="col">Outcome</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${data.entries.map(
+                      (e) =>
+                        html`<tr>
+                          <td>${formatLocalTime(e.at, data.timezone)}</td>
+                          <td>${e.actor}</td>
+                          <td>${e.action}</td>
+                          <td>${e.target}</td>
+                          <td>
+                            ${e.outcome}${typeof e.details.reason === 'string' ? html`<br /><small>${e.details.reason}</small>` : ''}
+                          </td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>
+              </div>`
+      }`,
+    viewer,
+  );
+}

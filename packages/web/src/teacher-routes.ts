@@ -1,0 +1,366 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodType } from 'zod';
+import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
+import type { ClassGrid } from '@lab/proxmox-sdk';
+import { headerLinks, messagePage } from './pages/layout.js';
+import {
+  CLASS_TOOLS,
+  classConfirmPage,
+  classListPage,
+  commandFormPage,
+  deployPage,
+  progressPage,
+  replyPage,
+  teacherGridPage,
+  type FormField,
+} from './pages/teacher-pages.js';
+import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
+
+const CLASS_ID = /^[a-z][a-z0-9-]{1,30}$/;
+const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
+
+headerLinks.push({ href: '/classes', label: 'My classes', roles: ['teacher', 'admin'] });
+
+/** The chat-style user id of a signed-in person, as the portal names them to the router. */
+const userIdOf = (s: RequestSession): string => `${s.issuer}#${s.subject}`;
+
+/**
+ * The teacher pages: classes, the class grid with per-student and selection actions, reset with
+ * its confirm step, deploy and scale with the confirm list and live progress (Server-Sent Events
+ * from the deployment's typed events), the class tools (schedules, limits, usage and its CSV,
+ * publish, versions, invites) and the roster import with its dry run. Everything goes through the
+ * command router as platform `web`; the router decides who may do what.
+ */
+export function registerTeacherRoutes(app: FastifyInstance, context: WebContext): ProgressBroadcaster {
+  const broadcaster = new ProgressBroadcaster();
+  app.addHook('onClose', (_instance, done) => {
+    broadcaster.close();
+    done();
+  });
+
+  const signedIn = (session: RequestSession | null, reply: FastifyReply): session is RequestSession => {
+    if (session) return true;
+    void reply.redirect('/login', 303);
+    return false;
+  };
+  const classParam = (raw: string): string | undefined => (CLASS_ID.test(raw) ? raw : undefined);
+  const notFound = (reply: FastifyReply, session: RequestSession) =>
+    sendPage(
+      reply,
+      messagePage('Not found', 'There is no such page.', {
+        viewer: session.viewer,
+        error: true,
+        link: { href: '/classes', label: 'My classes' },
+      }),
+      404,
+    );
+  const refused = (reply: FastifyReply, session: RequestSession, result: Reply, back = '/classes') =>
+    sendPage(
+      reply,
+      messagePage('Not done', result.text, {
+        viewer: session.viewer,
+        error: true,
+        link: { href: back, label: 'Back' },
+      }),
+      result.error ? 403 : 200,
+    );
+  const grid = async (reply: FastifyReply, session: RequestSession, classId: string, notice?: Reply) => {
+    const result = await context.invoke(session, 'lab', 'grid', { class: classId });
+    if (result.error) return refused(reply, session, result);
+    return sendPage(
+      reply,
+      teacherGridPage(session.viewer, result.data as ClassGrid, notice),
+      notice?.error ? 400 : 200,
+    );
+  };
+
+  app.get('/classes', async (request, reply) => {
+    const session = request.webSession;
+    if (!signedIn(session, reply)) return reply;
+    const result = await context.invoke(session, 'class', 'list');
+    const classes = Array.isArray(result.data) ? (result.data as Array<{ id: string; name: string }>) : [];
+    return sendPage(reply, classListPage(session.viewer, classes, result), result.error ? 403 : 200);
+  });
+
+  app.get<{ Params: { classId: string } }>('/class/:classId', async (request, reply) => {
+    const session = request.webSession;
+    if (!signedIn(session, reply)) return reply;
+    const classId = classParam(request.params.classId);
+    return classId ? grid(reply, session, classId) : notFound(reply, session);
+  });
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/power', async (request, reply) => {
+    const session = request.webSession!;
+    const classId = classParam(request.params.classId);
+    if (!classId) return notFound(reply, session);
+    const body = request.body as Record<string, unknown>;
+    const [rowAction, rowStudent] = typeof body.row === 'string' ? body.row.split(' ') : [];
+    const action = rowAction ?? body.selection;
+    const picked = rowStudent
+      ? [rowStudent]
+      : ([] as string[]).concat((body.students as string[] | string | undefined) ?? []);
+    const students = picked.filter((s) => USERNAME.test(s));
+    if (action !== 'start' && action !== 'stop' && action !== 'restart')
+      return grid(reply, session, classId, { text: 'Choose start, stop or restart.', error: true });
+    if (students.length === 0)
+      return grid(reply, session, classId, { text: 'Tick at least one student first.', error: true });
+    const result = await context.invoke(session, 'lab', 'power', { action, class: classId, students });
+    return grid(reply, session, classId, result);
+  });
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/reset', async (request, reply) => {
+    const session = request.webSession!;
+    const classId = classParam(request.params.classId);
+    const student = (request.body as Record<string, unknown>).student;
+    if (!classId || typeof student !== 'string' || !USERNAME.test(student)) return notFound(reply, session);
+    const result = await context.invoke(session, 'lab', 'reset', { class: classId, student });
+    if (result.confirm?.id) return sendPage(reply, classConfirmPage(session.viewer, result, '/confirm'));
+    return grid(reply, session, classId, result);
+  });
+
+  app.get<{ Params: { classId: string } }>('/class/:classId/deploy', async (request, reply) => {
+    const session = request.webSession;
+    if (!signedIn(session, reply)) return reply;
+    const classId = classParam(request.params.classId);
+    if (!classId) return notFound(reply, session);
+    const result = await context.invoke(session, 'lab', 'grid', { class: classId });
+    if (result.error) return refused(reply, session, result);
+    const seats = (result.data as ClassGrid).rows.filter((r) => r.vm).length;
+    return sendPage(reply, deployPage(session.viewer, classId, seats));
+  });
+
+  /**
+   * Runs a deployment in the background with its progress going to the class's SSE topic, and
+   * answers with the confirm list (if the command asks for one), the refusal, or the progress page.
+   */
+  const startDeploy = async (
+    reply: FastifyReply,
+    session: RequestSession,
+    classId: string,
+    run: (onProgress: (u: Parameters<ProgressBroadcaster['publish']>[1]) => void) => Promise<Reply>,
+  ) => {
+    const topic = `deploy:${classId}`;
+    let started!: () => void;
+    const firstStep = new Promise<'progress'>((resolve) => (started = () => resolve('progress')));
+    const finished = run((update) => {
+      broadcaster.publish(topic, update);
+      started();
+    });
+    const first = await Promise.race([firstStep, finished]);
+    if (first !== 'progress') {
+      if (first.confirm?.id)
+        return sendPage(reply, classConfirmPage(session.viewer, first, `/class/${classId}/deploy/confirm`));
+      return sendPage(
+        reply,
+        replyPage(session.viewer, `Deploy ${classId}`, first, {
+          href: `/class/${classId}`,
+          label: `Back to ${classId}`,
+        }),
+        first.error ? 400 : 200,
+      );
+    }
+    void finished
+      .then((result) => broadcaster.finish(topic, { text: result.text, error: result.error === true }))
+      .catch((error: unknown) => {
+        context.logger.error('web deployment failed', { classId, error });
+        broadcaster.finish(topic, { text: 'Something went wrong on our side; the error was logged.', error: true });
+      });
+    return reply.redirect(`/class/${classId}/progress`, 303);
+  };
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/deploy', async (request, reply) => {
+    const session = request.webSession!;
+    const classId = classParam(request.params.classId);
+    if (!classId) return notFound(reply, session);
+    const body = request.body as Record<string, unknown>;
+    const template = typeof body.template === 'string' && body.template.trim() ? body.template.trim() : undefined;
+    return startDeploy(reply, session, classId, (onProgress) =>
+      context.router.invoke({
+        platform: 'web',
+        userId: userIdOf(session),
+        command: 'lab',
+        subcommand: 'deploy',
+        options: { class: classId, count: body.count, ...(template ? { template } : {}) },
+        onProgress,
+      }),
+    );
+  });
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/deploy/confirm', async (request, reply) => {
+    const session = request.webSession!;
+    const classId = classParam(request.params.classId);
+    const id = (request.body as Record<string, unknown>).id;
+    if (!classId || typeof id !== 'string') return notFound(reply, session);
+    return startDeploy(reply, session, classId, async (onProgress) => {
+      const prepared = await context.router.confirm({ id, platform: 'web', userId: userIdOf(session), onProgress });
+      return prepared.reply ?? prepared.run();
+    });
+  });
+
+  app.get<{ Params: { classId: string } }>('/class/:classId/progress', async (request, reply) => {
+    const session = request.webSession;
+    if (!signedIn(session, reply)) return reply;
+    const classId = classParam(request.params.classId);
+    if (!classId) return notFound(reply, session);
+    const allowed = await context.invoke(session, 'class', 'show', { class: classId });
+    if (allowed.error) return refused(reply, session, allowed);
+    return sendPage(reply, progressPage(session.viewer, classId, broadcaster.lastText(`deploy:${classId}`)));
+  });
+
+  app.get<{ Params: { classId: string } }>('/class/:classId/progress/events', async (request, reply) => {
+    const session = request.webSession;
+    const classId = classParam(request.params.classId);
+    if (!session || !classId) return reply.code(session ? 404 : 401).send();
+    const allowed = await context.invoke(session, 'class', 'show', { class: classId });
+    if (allowed.error) return reply.code(403).send();
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    broadcaster.subscribe(`deploy:${classId}`, reply.raw);
+    return reply;
+  });
+
+  app.get<{ Params: { classId: string } }>('/class/:classId/usage.csv', async (request, reply) => {
+    const session = request.webSession;
+    if (!signedIn(session, reply)) return reply;
+    const classId = classParam(request.params.classId);
+    if (!classId) return notFound(reply, session);
+    const result = await context.invoke(session, 'lab', 'usage', { class: classId });
+    if (result.error) return refused(reply, session, result);
+    const rows = (result.data ?? []) as Array<{
+      username: string | null;
+      usedMs: number;
+      leftMs: number | null;
+      running: number;
+    }>;
+    const hours = (ms: number | null) => (ms === null ? '' : (ms / 3_600_000).toFixed(2));
+    const csv = [
+      'username,hours_used_outside_sessions,hours_left,running',
+      ...rows.map((r) => [csvCell(r.username ?? ''), hours(r.usedMs), hours(r.leftMs), r.running].join(',')),
+    ].join('\r\n');
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${classId}-usage.csv"`)
+      .send(`${csv}\r\n`);
+  });
+
+  const tool = (
+    sub: string,
+    command: string,
+    title: (classId: string) => string,
+    fixed: (classId: string) => Record<string, unknown>,
+  ) => {
+    const fields = formFields(context, command, sub, Object.keys(fixed('x')));
+    const path = sub === 'import' ? 'roster' : sub;
+    app.get<{ Params: { classId: string } }>(`/class/:classId/${path}`, async (request, reply) => {
+      const session = request.webSession;
+      if (!signedIn(session, reply)) return reply;
+      const classId = classParam(request.params.classId);
+      if (!classId) return notFound(reply, session);
+      const shown =
+        sub === 'import'
+          ? undefined
+          : await context.invoke(session, command, sub, {
+              ...fixed(classId),
+              ...(sub === 'schedule' ? { action: 'list' } : {}),
+            });
+      if (shown?.error && /is for|do not teach|you teach/.test(shown.text)) return refused(reply, session, shown);
+      return sendPage(
+        reply,
+        commandFormPage(session.viewer, title(classId), `/class/${classId}/${path}`, fields, shown, {
+          href: `/class/${classId}`,
+          label: `Back to ${classId}`,
+        }),
+      );
+    });
+    app.post<{ Params: { classId: string } }>(`/class/:classId/${path}`, async (request, reply) => {
+      const session = request.webSession!;
+      const classId = classParam(request.params.classId);
+      if (!classId) return notFound(reply, session);
+      const options = formOptions(fields, request.body as Record<string, unknown>);
+      const result = await context.invoke(session, command, sub, { ...options, ...fixed(classId) });
+      if (result.confirm?.id) return sendPage(reply, classConfirmPage(session.viewer, result, '/confirm'));
+      return sendPage(
+        reply,
+        commandFormPage(session.viewer, title(classId), `/class/${classId}/${path}`, fields, result, {
+          href: `/class/${classId}`,
+          label: `Back to ${classId}`,
+        }),
+        result.error ? 400 : 200,
+      );
+    });
+  };
+  for (const t of CLASS_TOOLS)
+    tool(
+      t.sub,
+      'lab',
+      (c) => `${t.label} of ${c}`,
+      (c) => ({ class: c }),
+    );
+  tool(
+    'import',
+    'people',
+    (c) => `Roster of ${c}`,
+    () => ({}),
+  );
+  return broadcaster;
+}
+
+/** A CSV cell: quoted when it holds a comma, quote or line break; a leading formula sign neutralised. */
+function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** The form fields of a subcommand's options (zod), leaving out those the page fixes. */
+function formFields(context: WebContext, command: string, sub: string, fixed: readonly string[]): FormField[] {
+  const subcommand = context.router.plugins.get(command)?.subcommands[sub];
+  if (!subcommand) return [];
+  const shape = subcommand.options.shape as Record<string, ZodType>;
+  return Object.entries(shape)
+    .filter(([name]) => !fixed.includes(name))
+    .map(([name, schema]): FormField => {
+      const required = !schema.safeParse(undefined).success;
+      const label = describeOption(schema) || name;
+      const flag = schema.safeParse(true).success && !schema.safeParse('x').success;
+      const choices = enumChoices(schema);
+      const long = subcommand.fileOptions?.includes(name) === true;
+      return {
+        name,
+        label,
+        required,
+        kind: flag ? 'flag' : choices ? 'choice' : long ? 'long' : 'text',
+        ...(choices ? { choices } : {}),
+      };
+    })
+    .filter((f) => f.kind !== 'text' || !isListOption(shape[f.name]!) || true);
+}
+
+function enumChoices(schema: ZodType): readonly string[] | undefined {
+  let current: unknown = schema;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    const def = (
+      current as { _zod?: { def?: { type?: string; entries?: Record<string, string>; innerType?: unknown } } }
+    )._zod?.def;
+    if (!def) return undefined;
+    if (def.type === 'enum' && def.entries) return Object.values(def.entries);
+    current = def.innerType;
+  }
+  return undefined;
+}
+
+/** The options a submitted form gives: flags ticked, other fields as typed (empty ones left out). */
+function formOptions(fields: readonly FormField[], body: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const f of fields) {
+    const value = body[f.name];
+    if (f.kind === 'flag') {
+      if (value !== undefined) options[f.name] = true;
+    } else if (typeof value === 'string' && value.trim() !== '')
+      options[f.name] = f.kind === 'long' ? value : value.trim();
+  }
+  return options;
+}

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TestBrowser,
+  csrfOf,
+  startDevOidcProvider,
+  startLabWithVms,
+  startPortal,
+  type DevOidcProvider,
+  type Lab,
+  type PortalUnderTest,
+} from './web-test-lab.js';
+
+let lab: Lab;
+let provider: DevOidcProvider;
+let web: PortalUnderTest;
+
+beforeAll(async () => {
+  lab = await startLabWithVms();
+  provider = await startDevOidcProvider();
+  web = await startPortal(lab, {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    clientSecret: provider.clientSecret,
+  });
+}, 60_000);
+afterAll(async () => {
+  await web?.close();
+  await provider?.close();
+  await lab?.close();
+});
+
+const signIn = async (username: string) => {
+  const browser = new TestBrowser();
+  const start = await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true });
+  expect(start.status).toBe(200);
+  return { browser, csrf: csrfOf(await start.text()) };
+};
+
+describe('the teacher pages', () => {
+  it("show the class's teacher the grid, and reset one student through the confirm step", async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const grid = await browser.get(`${web.url}/class/cs101`);
+    const body = await grid.text();
+    expect(grid.status).toBe(200);
+    expect(body).toContain('<h1>cs101 — ');
+    expect(body).toMatch(/<th scope="row">\s*alice\s*<\/th>/);
+    expect(body).toMatch(/<th scope="row">\s*bob\s*<\/th>/);
+    expect(body).toContain('Times are in UTC');
+
+    const ask = await browser.post(`${web.url}/class/cs101/reset`, { _csrf: csrf, student: 'alice' });
+    const askBody = await ask.text();
+    expect(askBody).toContain('<h1>Please confirm</h1>');
+    expect(askBody).toMatch(/Reset 1 VM\(s\) of cs101\?/);
+    const id = /name="id" value="([^"]+)"/.exec(askBody)![1]!;
+    const done = await browser.post(`${web.url}/confirm`, { _csrf: csrf, id });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toMatch(/re-created from cs101-base/);
+    const audit = await lab.services.store.audit.list({ action: 'command.lab.reset', actor: 'lovelace' });
+    expect(audit.map((a) => a.details.platform)).toContain('web');
+  });
+
+  it('stop and start a selection of students from the grid', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const stopped = await browser.request(
+      'POST',
+      `${web.url}/class/cs101/power`,
+      `_csrf=${encodeURIComponent(csrf)}&students=alice&students=bob&selection=stop`,
+      { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+    );
+    const body = await stopped.text();
+    expect(body).toMatch(/alice: VM \d+ is stopped\.<br \/>bob: VM \d+ is stopped\./);
+    const row = await browser.post(`${web.url}/class/cs101/power`, { _csrf: csrf, row: 'start bob' });
+    expect(await row.text()).toMatch(/bob: VM \d+ is running\./);
+  });
+
+  it('refuse a teacher of another class and a student, and a POST without the CSRF token', async () => {
+    const other = await signIn('hopper');
+    const page = await other.browser.get(`${web.url}/class/cs101`);
+    expect(page.status).toBe(403);
+    expect(await page.text()).toMatch(/you teach cs202/);
+    const posted = await other.browser.post(`${web.url}/class/cs101/power`, { _csrf: other.csrf, row: 'stop alice' });
+    expect(await posted.text()).toMatch(/you teach cs202/);
+    const student = await signIn('alice');
+    expect((await student.browser.get(`${web.url}/class/cs101`)).status).toBe(403);
+    const forged = await student.browser.post(`${web.url}/class/cs101/power`, { row: 'stop bob' });
+    expect(forged.status).toBe(403);
+    const denied = await lab.services.store.audit.list({ action: 'command.lab.power', actor: 'hopper' });
+    expect(denied[0]?.outcome).toBe('denied');
+  });
+
+  it('deploy and scale: the progress page follows the deployment over Server-Sent Events to its summary', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const started = await browser.post(`${web.url}/class/cs101/deploy`, { _csrf: csrf, count: '3' });
+    expect(started.status).toBe(303);
+    expect(started.headers.get('location')).toBe('/class/cs101/progress');
+    const events = await browser.get(`${web.url}/class/cs101/progress/events`);
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const stream = await events.text();
+    expect(stream).toMatch(/event: done\ndata: \{"text":"cs101: 1 created, \d+ kept, 0 deleted in/);
+    const page = await browser.get(`${web.url}/class/cs101/progress`);
+    expect(await page.text()).toMatch(/cs101: 1 created, \d+ kept, 0 deleted in/);
+    const stranger = await signIn('hopper');
+    expect((await stranger.browser.get(`${web.url}/class/cs101/progress/events`)).status).toBe(403);
+  });
+
+  it('scaling down asks first, with the same list as chat', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const ask = await browser.post(`${web.url}/class/cs101/deploy`, { _csrf: csrf, count: '2' });
+    const body = await ask.text();
+    expect(body).toContain('<h1>Please confirm</h1>');
+    expect(body).toMatch(/creates 0 VM\(s\) and deletes 1/);
+    expect(body).toContain('action="/class/cs101/deploy/confirm"');
+  });
+
+  it('give the usage as CSV and the class tools as forms', async () => {
+    const { browser } = await signIn('lovelace');
+    const csv = await browser.get(`${web.url}/class/cs101/usage.csv`);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const text = await csv.text();
+    expect(text.split('\r\n')[0]).toBe('username,hours_used_outside_sessions,hours_left,running');
+    expect(text).toMatch(/\r\nalice,\d+\.\d\d,,\d\r\n/);
+    const limits = await (await browser.get(`${web.url}/class/cs101/limits`)).text();
+    expect(limits).toContain('name="quota-hours"');
+    expect(limits).not.toContain('name="class"');
+  });
+});
+
+describe('the admin pages', () => {
+  it('show the audit log filtered by person, and refuse a teacher', async () => {
+    const { browser } = await signIn('root');
+    const page = await browser.get(`${web.url}/admin/audit?person=lovelace&action=vm.stop`);
+    const body = await page.text();
+    expect(page.status).toBe(200);
+    expect(body).toMatch(/<td>lovelace<\/td>\s*<td>vm\.stop<\/td>/);
+    expect(body).not.toMatch(/<td>alice<\/td>/);
+    const teacher = await signIn('lovelace');
+    expect((await teacher.browser.get(`${web.url}/admin/audit`)).status).toBe(403);
+    expect((await browser.get(`${web.url}/admin/people`)).status).toBe(200);
+  });
+});
+
+describe('Link my chat account', () => {
+  it('gives the signed-in person a code that links the Discord account that types it', async () => {
+    await lab.services.store.classes.createPerson({ username: 'dora', displayName: 'Dora', role: 'student' }, 1);
+    const { browser, csrf } = await signIn('dora');
+    const page = await browser.post(`${web.url}/link`, { _csrf: csrf });
+    const code = /<strong class="code">([0-9A-Z-]+)<\/strong>/.exec(await page.text())![1]!;
+    const linked = await lab.router.invoke({
+      platform: 'discord',
+      userId: '700000000000000077',
+      command: 'lab',
+      text: `link-me ${code}`,
+    });
+    expect(linked).toMatchObject({ text: 'This Discord account is now linked to dora. /myvm status shows your VMs.' });
+    expect((await lab.services.store.classes.findByIdentity('discord', '700000000000000077'))?.username).toBe('dora');
+  });
+});
