@@ -119,6 +119,6 @@ describe('lab serve slack discord', () => {
     );
     const cliServed = await lab(['serve', 'cli']);
     expect(cliServed.code).not.toBe(0);
-    expect(cliServed.stderr).toContain("'cli' is invalid for argument 'bot'. Allowed choices are slack, discord.");
+    expect(cliServed.stderr).toContain("'cli' is invalid for argument 'bot'. Allowed choices are slack, discord, web.");
   });
 });

@@ -46,6 +46,8 @@ describe("the README's commands, run in a checkout", () => {
       'terraform/classes/cs101/.terraform.lock.hcl',
       'release/lab-cli-0.1.0.tgz',
       'release/optional/lab-pve-sim-0.1.0.tgz',
+      'people.csv',
+      'jar',
     ];
     for (const file of written) {
       mkdirSync(dirname(join(dir, file)), { recursive: true });
@@ -57,6 +59,6 @@ describe("the README's commands, run in a checkout", () => {
   it('name every file they redirect output to in that list', () => {
     const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).join('\n');
     const targets = [...shell.matchAll(/(?:^|\s)>\s*([\w./-]+)/gm)].map((m) => m[1]!).filter((t) => !t.startsWith('/'));
-    expect(targets).toEqual(['token']);
+    expect(targets).toEqual(['token', 'people.csv']);
   });
 });

@@ -101,12 +101,27 @@ async function finishSignIn(context: WebContext, request: FastifyRequest, reply:
     if (isLabError(error)) Object.assign(error.data, { actor, platformUserId: actor });
     throw error;
   }
+  const externalId = `${identity.issuer}#${identity.subject}`;
   try {
-    await store.classes.linkIdentity({
-      personId: person.id,
-      platform: 'web',
-      externalId: `${identity.issuer}#${identity.subject}`,
+    // The configured claim proved who this is, so a web account the person had before (another
+    // provider, or a subject the provider re-issued) gives way to this one: one per person.
+    const replaced = await store.transaction(async (tx) => {
+      const previous = (await tx.classes.identitiesOf(person.id)).find(
+        (i) => i.platform === 'web' && i.externalId !== externalId,
+      );
+      if (previous) await tx.classes.unlinkIdentity('web', previous.externalId);
+      if (!(await tx.classes.identitiesOf(person.id)).some((i) => i.platform === 'web'))
+        await tx.classes.linkIdentity({ personId: person.id, platform: 'web', externalId });
+      return previous?.externalId;
     });
+    if (replaced)
+      await context.audit({
+        action: 'web.account-replaced',
+        actor: person.username,
+        target: person.username,
+        outcome: 'ok',
+        details: { platformUserId: actor, previous: `web:${replaced}` },
+      });
   } catch (error) {
     if (error instanceof IdentityTakenError)
       throw new WebSignInRefusedError(
