@@ -31,7 +31,7 @@ export async function labPersonOf(
 }
 
 /** A username claim as a lab username: lower-cased, without `@<domain>` when that is the configured domain. */
-function labUsername(claim: string, domain: string | undefined): string {
+export function labUsername(claim: string, domain: string | undefined): string {
   const name = claim.trim().toLowerCase();
   const suffix = domain ? `@${domain.toLowerCase()}` : undefined;
   return suffix && name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;

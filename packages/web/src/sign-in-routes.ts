@@ -4,6 +4,7 @@ import { html } from './html.js';
 import { messagePage, page } from './pages/layout.js';
 import type { PendingSignIn } from './oidc-sign-in.js';
 import { labPersonOf } from './person-mapping.js';
+import { applySignInGroups } from './sign-in-groups.js';
 import { webActorId } from './web-audit.js';
 import { WebSignInRefusedError, WebUnknownPersonError } from './web-errors.js';
 import { LOGIN_COOKIE, SESSION_COOKIE, sendPage, type WebContext } from './web-portal.js';
@@ -94,6 +95,7 @@ async function finishSignIn(context: WebContext, request: FastifyRequest, reply:
   const callbackUrl = new URL(request.url, config.publicUrl);
   const identity = await context.signIn.finish(callbackUrl, pending);
   const actor = webActorId(identity.issuer, identity.subject);
+  if (config.oidc.mapBy === 'username') await applySignInGroups(context, config.oidc, identity.claims, actor);
   let person;
   try {
     person = await labPersonOf(store, identity.claims, config.oidc);
@@ -101,6 +103,7 @@ async function finishSignIn(context: WebContext, request: FastifyRequest, reply:
     if (isLabError(error)) Object.assign(error.data, { actor, platformUserId: actor });
     throw error;
   }
+  if (config.oidc.mapBy === 'email') await applySignInGroups(context, config.oidc, identity.claims, actor, person);
   const externalId = `${identity.issuer}#${identity.subject}`;
   try {
     // The configured claim proved who this is, so a web account the person had before (another

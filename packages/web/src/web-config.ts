@@ -32,6 +32,11 @@ export const webConfigSchema = z
           .optional()
           .describe("a username claim 'st01@<usernameDomain>' (Entra ID's UPN) maps to the lab username 'st01'"),
         emailClaim: z.string().min(1).default('email'),
+        groupsClaim: z
+          .string()
+          .min(1)
+          .default('groups')
+          .describe('the claim whose group names or ids directory.groups maps to classes at every sign-in'),
         mapBy: z.enum(['username', 'email']).default('username'),
       })
       .strict(),

@@ -64,6 +64,7 @@ export const webFrontEnd = defineFrontEnd<WebConfig>({
         config,
         clientSecret,
         ...(consoleUrl ? { consoleUrl } : {}),
+        ...(services.directory ? { directory: services.directory } : {}),
       });
     },
   },

@@ -2,7 +2,15 @@ import { createServer, type RequestListener } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import { isLabError, systemClock, type Clock, type Logger, type PersonRecord, type Store } from '@lab/proxmox-sdk';
+import {
+  isLabError,
+  systemClock,
+  type Clock,
+  type DirectoryService,
+  type Logger,
+  type PersonRecord,
+  type Store,
+} from '@lab/proxmox-sdk';
 import type { CommandRouter, Reply } from '@lab/commands';
 import type { WebConfig } from './web-config.js';
 import { WebSessions } from './web-sessions.js';
@@ -47,6 +55,8 @@ export interface WebContext {
   /** `scheme://host[:port]` of `web.publicUrl`: the only `Origin` a state-changing request may have. */
   origin: string;
   audit(event: WebAuditEvent): Promise<void>;
+  /** The school directory, whose group mapping every sign-in applies to the groups claim. */
+  directory?: Pick<DirectoryService, 'enrolFromSignIn'>;
   /** Runs a command as the signed-in person, through the command router (platform `web`). */
   invoke(
     session: RequestSession,
@@ -73,6 +83,8 @@ export interface WebPortalOptions {
   routes?: readonly WebRoutes[];
   /** Where `/myvm console` links point (`console.publicUrl`), so the console button may go there. */
   consoleUrl?: string;
+  /** The school directory (`directory.groups`): applied to the groups claim at every sign-in. */
+  directory?: Pick<DirectoryService, 'enrolFromSignIn'>;
 }
 
 /** A built portal: the Fastify app (for `inject` in tests) and its Node request listener. */
@@ -124,6 +136,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     signIn,
     origin: publicUrl.origin,
     audit,
+    ...(options.directory ? { directory: options.directory } : {}),
     invoke: (session, command, subcommand, opts) =>
       router.invoke({
         platform: 'web',

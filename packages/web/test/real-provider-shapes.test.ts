@@ -1,6 +1,6 @@
 import nock from 'nock';
 import * as commands from '@lab/commands';
-import { createLogger } from '@lab/proxmox-sdk';
+import { createLogger, DirectoryService, GroupMapping } from '@lab/proxmox-sdk';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -36,8 +36,13 @@ afterAll(async () => {
   await lab?.close();
 });
 
-async function portalFor(shape: ProviderShape, oidc: Partial<WebConfig['oidc']>): Promise<WebPortal> {
+async function portalFor(
+  shape: ProviderShape,
+  oidc: Partial<WebConfig['oidc']>,
+  directory?: DirectoryService,
+): Promise<WebPortal> {
   return createWebPortal({
+    ...(directory ? { directory } : {}),
     router: lab.router,
     store: lab.services.store,
     logger: createLogger({ level: 'error' }),
@@ -50,6 +55,7 @@ async function portalFor(shape: ProviderShape, oidc: Partial<WebConfig['oidc']>)
         clientSecretFile: '/dev/null',
         usernameClaim: 'preferred_username',
         emailClaim: 'email',
+        groupsClaim: 'groups',
         mapBy: 'username',
         ...oidc,
       },
@@ -255,5 +261,61 @@ describe('callbacks an attacker forges or replays', () => {
       details: { code: 'LAB_WEB_UNKNOWN_PERSON', value: 'mallory@school.example' },
     });
     expect(entry.actor).toMatch(/^web:https:\/\/accounts\.google\.com#1094/);
+  });
+});
+
+describe('the groups claim at sign-in (directory.groups)', () => {
+  it('creates and enrols a person the mapping grants a class, and moves them when their groups change', async () => {
+    const { store, clock } = lab.services;
+    const directory = new DirectoryService({
+      store,
+      clock,
+      mapping: new GroupMapping({
+        'cs101-students': { class: 'cs101', role: 'student' },
+        'cs202-students': { class: 'cs202', role: 'student' },
+      }),
+    });
+    const idp = await mounted(keycloak);
+    const portal = await portalFor(keycloak, {}, directory);
+    expect(await store.classes.getPersonByUsername('newstudent')).toBeUndefined();
+    const first = await signIn(portal, idp, 'newstudent', {
+      claims: (claims) => ({ ...claims, groups: ['cs101-students', 'unmapped-group'] }),
+    });
+    expect(first.response.statusCode).toBe(303);
+    const person = (await store.classes.getPersonByUsername('newstudent'))!;
+    expect(person).toMatchObject({
+      role: 'student',
+      displayName: 'newstudent Student',
+      email: 'newstudent@school.example',
+    });
+    expect(await store.classes.classesOf(person.id)).toEqual([
+      { classId: 'cs101', personId: person.id, role: 'student' },
+    ]);
+    const moved = await signIn(portal, idp, 'newstudent', {
+      claims: (claims) => ({ ...claims, groups: ['cs202-students'] }),
+    });
+    expect(moved.response.statusCode).toBe(303);
+    expect(await store.classes.classesOf(person.id)).toEqual([
+      { classId: 'cs202', personId: person.id, role: 'student' },
+    ]);
+    const audit = await store.audit.list({ actor: 'directory' });
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['directory.enrol', 'directory.unenrol']));
+    await portal.close();
+  });
+
+  it('signs in nobody the mapping grants nothing and the lab does not know', async () => {
+    const directory = new DirectoryService({
+      store: lab.services.store,
+      clock: lab.services.clock,
+      mapping: new GroupMapping({ 'cs101-students': { class: 'cs101', role: 'student' } }),
+    });
+    const idp = await mounted(keycloak);
+    const portal = await portalFor(keycloak, {}, directory);
+    const { response } = await signIn(portal, idp, 'stranger', {
+      claims: (claims) => ({ ...claims, groups: ['staff'] }),
+    });
+    expect(response.statusCode).toBe(403);
+    expect(await lab.services.store.classes.getPersonByUsername('stranger')).toBeUndefined();
+    await portal.close();
   });
 });

@@ -40,6 +40,7 @@ export async function startPortal(
         clientSecretFile: '/dev/null',
         usernameClaim: 'preferred_username',
         emailClaim: 'email',
+        groupsClaim: 'groups',
         mapBy: 'username',
         ...rest,
       },
