@@ -21,7 +21,13 @@ describe('the web configuration', () => {
   it('fills in the claims, the mapping and the session limits', () => {
     expect(webConfigSchema.parse(valid)).toEqual({
       ...valid,
-      oidc: { ...valid.oidc, usernameClaim: 'preferred_username', emailClaim: 'email', mapBy: 'username' },
+      oidc: {
+        ...valid.oidc,
+        usernameClaim: 'preferred_username',
+        emailClaim: 'email',
+        groupsClaim: 'groups',
+        mapBy: 'username',
+      },
       session: { idleMinutes: 60, absoluteHours: 12 },
     });
   });
