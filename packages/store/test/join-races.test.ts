@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInvite, decideJoinRequest, joinWithInvite, type Store, type Viewer } from '@lab/proxmox-sdk';
+import {
+  createInvite,
+  decideJoinRequest,
+  joinWithInvite,
+  redeemLinkCode,
+  type Store,
+  type Viewer,
+} from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 
@@ -58,6 +65,26 @@ describe.each(engines)('joining a class at the same moment on %s', (engine) => {
       expect(codes.filter((c) => c === 'LAB_INVITE_RATE_LIMITED')).toHaveLength(55);
       const audited = await a.audit.list({ actor: 'slack:UGUESS', action: 'invite.join' });
       expect(audited.filter((x) => x.details.reason === 'invalid-code')).toHaveLength(5);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('lets 60 parallel wrong link codes from one account try 5, not more', async () => {
+    const [a, b] = await twoProcesses(engine);
+    try {
+      const tries = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) =>
+          redeemLinkCode(
+            { store: i % 2 ? a : b },
+            { code: `ZZZZZ-ZZZ${String(i).padStart(2, '0')}`, platform: 'slack', externalId: 'ULINKGUESS' },
+          ),
+        ),
+      );
+      const codes = tries.map((t) => (t.status === 'rejected' ? (t.reason as { code?: string }).code : 'linked'));
+      expect(codes.filter((c) => c === 'LAB_LINK_CODE_INVALID')).toHaveLength(5);
+      expect(codes.filter((c) => c === 'LAB_LINK_CODE_RATE_LIMITED')).toHaveLength(55);
     } finally {
       await a.close();
       await b.close();

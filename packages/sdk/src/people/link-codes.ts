@@ -94,11 +94,12 @@ export async function redeemLinkCode(
   const audit = (actor: string, outcome: 'ok' | 'denied', details: Record<string, unknown>) =>
     store.audit.record({ at: clock.now(), actor, action: LINK_ME_AUDIT_ACTION, target: account, outcome, details });
 
-  const recent = await store.audit.list({ actor: account, action: LINK_ME_AUDIT_ACTION, since: now - windowMs });
-  const failures = recent.filter((a) => a.outcome === 'denied' && a.details.reason === 'invalid-code').length;
-  if (failures >= maxFailures) {
-    await audit(account, 'denied', { reason: 'rate-limited', failures });
-    throw new TooManyLinkAttemptsError({ account, failures, windowMs });
+  // Every try is counted first, atomically across processes; a code that turns out good is given back.
+  const limitKey = `link-me:${account}`;
+  const tried = await store.rateLimits.hit(limitKey, maxFailures, windowMs, now);
+  if (!tried.allowed) {
+    await audit(account, 'denied', { reason: 'rate-limited', failures: tried.count });
+    throw new TooManyLinkAttemptsError({ account, failures: tried.count, windowMs });
   }
   const normalized = normalizeLinkCode(request.code);
   if (normalized === undefined) {
@@ -133,6 +134,7 @@ export async function redeemLinkCode(
       });
       return { person, alreadyLinked: false };
     });
+    await store.rateLimits.giveBack(limitKey);
     await audit(result.person.username, 'ok', { account, alreadyLinked: result.alreadyLinked });
     return result;
   } catch (error) {
@@ -140,7 +142,10 @@ export async function redeemLinkCode(
       await audit(account, 'denied', { reason: 'invalid-code', why: error.why });
       throw new InvalidLinkCodeError();
     }
-    if (error instanceof NotAllowedError) await audit(account, 'denied', { reason: error.message });
+    if (error instanceof NotAllowedError) {
+      await store.rateLimits.giveBack(limitKey);
+      await audit(account, 'denied', { reason: error.message });
+    }
     throw error;
   }
 }
