@@ -189,6 +189,18 @@ describe('invites', () => {
     expect((await slack('UNEWBIE2', 'lab', `join ${code}`)).text).toMatch(/^That invite code does not work/);
   });
 
+  it('lets a roster name whose only account is a web sign-in be claimed from chat, as a request', async () => {
+    const { store } = services;
+    const now = Date.now();
+    await store.classes.createClass({ id: 'web101', name: 'Web 101', templateId: null, ownerId: null }, now);
+    const wendy = await store.classes.createPerson({ username: 'wendy', displayName: 'Wendy', role: 'student' }, now);
+    await store.classes.addMember({ classId: 'web101', personId: wendy.id, role: 'student' });
+    await store.classes.linkIdentity({ personId: wendy.id, platform: 'web', externalId: 'https://sso.example#wendy' });
+    const invite = ok(await cli('root', 'lab', 'invite web101'));
+    const claim = ok(await slack('UWENDY01', 'lab', `join ${(invite.data as { code: string }).code} wendy`));
+    expect(claim.text).toMatch(/^Your request to join web101 as wendy waits for a teacher of web101 to approve it/);
+  });
+
   it('lets a student unlink only their own account and a teacher a student of theirs, audited', async () => {
     const refused = await slack('UCARL001', 'lab', 'unlink dora');
     expect(refused).toMatchObject({ error: true });

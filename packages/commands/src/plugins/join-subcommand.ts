@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityFormatsOf } from '../identity-formats.js';
 import { classesTaughtBy, joinWithInvite } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Subcommand } from '../command-plugin.js';
 import { usernameOption } from './onboarding-options.js';
@@ -34,7 +35,15 @@ export const joinSubcommand: Subcommand = subcommand({
       return { text: 'Invite codes are for Slack and Discord; ask your teacher to add you to the lab.', error: true };
     const result = await joinWithInvite(
       { store: ctx.services.store, clock: ctx.services.clock },
-      { code: o.code, platform, externalId: platformUserId, ...(o.username ? { username: o.username } : {}) },
+      {
+        code: o.code,
+        platform,
+        externalId: platformUserId,
+        chatPlatforms: identityFormatsOf(ctx.services)
+          .filter((f) => f.linkable !== false)
+          .map((f) => f.platform),
+        ...(o.username ? { username: o.username } : {}),
+      },
     );
     if (result.request) {
       const told = await tellDeciders(ctx, result.request.id, result.classId, result.person.username);

@@ -75,6 +75,12 @@ export interface JoinRequest {
   externalId: string;
   /** Which roster entry is theirs, or the username they want when they are not on the roster. */
   username?: string;
+  /**
+   * The platforms whose accounts are chat accounts (the front ends whose accounts are linked by
+   * hand or by code): a roster name linked on one of them cannot be claimed. A web sign-in or a CLI
+   * user is no chat account. @defaultValue every platform
+   */
+  chatPlatforms?: readonly string[];
 }
 
 /** What joining did. */
@@ -171,7 +177,10 @@ export async function joinWithInvite(
         for (const m of students) {
           const p = await tx.classes.getPerson(m.personId);
           if (!p) continue;
-          if ((await tx.classes.identitiesOf(m.personId)).length === 0) waiting.push(p);
+          const accounts = (await tx.classes.identitiesOf(m.personId)).filter(
+            (i) => !request.chatPlatforms || request.chatPlatforms.includes(i.platform),
+          );
+          if (accounts.length === 0) waiting.push(p);
           else linked.add(p.username);
         }
         if (request.username !== undefined && linked.has(request.username))

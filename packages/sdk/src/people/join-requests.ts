@@ -82,7 +82,7 @@ export async function decideJoinRequest(
           target: `join request ${id}`,
           reason:
             error instanceof PersonAlreadyLinkedError
-              ? `${person.username} already has a ${record.platform} account linked; unlink it first (people unlink ${person.username} --platform ${record.platform})`
+              ? `${person.username} already has a ${record.platform} account linked; unlink it first (people unlink ${person.username} ${record.platform})`
               : `that ${record.platform} account is linked to someone else now`,
         });
       throw error;
