@@ -166,6 +166,12 @@ describe('/directory sync and status', () => {
     expect(stopped.error).toBe(true);
     expect(stopped.text).toMatch(/would unenrol 3 of 10 students of cs202/);
     expect((await services.store.classes.members('cs202')).length).toBe(10);
+    // The dry run lists them all the same, and says what a sync would need.
+    const dry = ok(await cli('root', 'directory', 'sync --dry-run'));
+    expect(dry.text).toContain('unenrol d09 from cs202');
+    expect(dry.text).toMatch(/A sync would stop here: .*would unenrol 3 of 10 students of cs202/);
+    expect(dry.text).toContain('run lab directory sync --confirm-unenrol to make them');
+    expect((await services.store.classes.members('cs202')).length).toBe(10);
     ok(await cli('root', 'directory', 'sync --confirm-unenrol'));
     expect((await services.store.classes.members('cs202')).length).toBe(7);
     // Nobody is deleted: the unenrolled keep their lab account.

@@ -34,7 +34,14 @@ function describeReport(r: DirectorySyncReport): string {
         ]
       : []),
     ...(r.notes.length ? [`${r.notes.length} note(s), e.g. ${r.notes.slice(0, 3).join('; ')}`] : []),
-    ...(r.mode === 'dry-run' && total ? ['Run lab directory sync (without --dry-run) to make them.'] : []),
+    ...(r.unenrolStop
+      ? [
+          `A sync would stop here: ${r.unenrolStop}`,
+          'If these unenrolments are right, run lab directory sync --confirm-unenrol to make them.',
+        ]
+      : r.mode === 'dry-run' && total
+        ? ['Run lab directory sync (without --dry-run) to make them.']
+        : []),
   ].join('\n');
 }
 

@@ -48,6 +48,11 @@ export interface DirectorySyncReport {
   /** What was left alone and why (a teacher in a student group, a class that does not exist). */
   notes: string[];
   applied: boolean;
+  /**
+   * Set on a dry run whose unenrolments pass `maxUnenrolShare`: why a sync without `--dry-run` would
+   * stop (it needs `confirmUnenrol`).
+   */
+  unenrolStop?: string;
 }
 
 /** Dependencies of {@link runDirectorySync}. */
@@ -102,8 +107,12 @@ export async function runDirectorySync(
       details: { mode, read: readFacts, counts, problems: problems.length, changes: listChanges(planned.plans) },
     });
     const over = await overThreshold(deps.store, planned.plans, deps.maxUnenrolShare ?? 0.2);
-    if (over.length && !options.confirmUnenrol)
-      throw new DirectoryUnenrolThresholdError({ classes: over, maxShare: deps.maxUnenrolShare ?? 0.2 });
+    const stop =
+      over.length && !options.confirmUnenrol
+        ? new DirectoryUnenrolThresholdError({ classes: over, maxShare: deps.maxUnenrolShare ?? 0.2 })
+        : undefined;
+    // A dry run still lists everything, so the admin can judge the unenrolments it would stop at.
+    if (stop && !options.dryRun) throw stop;
     let applied = false;
     if (!options.dryRun && planned.plans.length) {
       await deps.store.transaction(async (tx) => {
@@ -124,6 +133,7 @@ export async function runDirectorySync(
       problems,
       notes: planned.notes,
       applied,
+      ...(stop ? { unenrolStop: stop.message } : {}),
     };
     await finish('ok', { read: readFacts, counts, problems: problems.length, applied });
     logger.info('directory sync finished', { mode, ...counts, people: read.people.length });
