@@ -26,3 +26,15 @@ export async function chatNotifier(deps: {
   }
   return everyPlatformNotifier(notifiers);
 }
+
+/**
+ * A notifier made on its first message: a one-shot `lab` command that tells someone (`people
+ * approve` DMs the student) reaches them through the front ends' own credentials, while every other
+ * command loads no bot. `lab serve` replaces it with {@link chatNotifier} over what it serves.
+ */
+export function lazyNotifier(make: () => Promise<PersonNotifier>): PersonNotifier {
+  let made: Promise<PersonNotifier> | undefined;
+  return {
+    notifyPerson: async (person, text) => (await (made ??= make())).notifyPerson(person, text),
+  };
+}

@@ -10,6 +10,7 @@ import {
 } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import { labFrontEnds } from './front-ends.js';
+import { chatNotifier, lazyNotifier } from './chat-notifier.js';
 
 /** Everything a front end process runs on, opened from the configuration. */
 export interface LabRuntime {
@@ -86,6 +87,8 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
       ...(config.sync.quickIntervalMs ? { quickIntervalMs: config.sync.quickIntervalMs } : {}),
     },
   });
+  const frontEnds = options.frontEnds ?? labFrontEnds;
+  services.notifier = lazyNotifier(() => chatNotifier({ frontEnds, config, served: new Map(), services, logger }));
   const router = new CommandRouter(
     services,
     builtinPlugins,

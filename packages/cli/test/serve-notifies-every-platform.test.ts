@@ -8,6 +8,7 @@ import { startPveSim, type PveSim } from '@lab/pve-sim';
 import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import { loadLabConfig, openLabRuntime } from '../src/index.js';
 import { serveBot } from '../src/serve-bot.js';
+import { runLab } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-serve-dm-'));
 let sim: PveSim;
@@ -150,5 +151,51 @@ describe('a lab serve process sends direct messages on every configured platform
     } finally {
       await served.shutdown();
     }
+  });
+  it('a one-shot lab people approve tells the student on Slack with the configured bot token', async () => {
+    const calls: Array<{ path: string; body: string }> = [];
+    const slack = await fakeApi(calls, (path) =>
+      path.includes('conversations.open') ? { ok: true, channel: { id: 'DSTUDENT' } } : { ok: true, ts: '1.1' },
+    );
+    const configFile = join(dir, 'approve.config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        store: `sqlite:${join(dir, 'approve.db')}`,
+        clusters: [
+          { id: 'lab', url: sim.url, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, fingerprint: sim.fingerprint },
+        ],
+        sync: { enabled: false },
+        slack: { signingSecret: 'approve-secret', botToken: 'xoxb-approve', apiUrl: `${slack}/api/` },
+      }),
+    );
+    const runtime = await openLabRuntime(loadLabConfig(configFile, {}));
+    const { store } = runtime;
+    const now = Date.now();
+    await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
+    const st = await store.classes.createPerson({ username: 'st03', displayName: 'St 03', role: 'student' }, now);
+    await store.classes.addMember({ classId: 'cs101', personId: st.id, role: 'student' });
+    const invite = await runtime.router.invoke({
+      platform: 'cli',
+      userId: 'root',
+      operator: true,
+      command: 'lab',
+      subcommand: 'invite',
+      options: { class: 'cs101' },
+    });
+    const code = (invite.data as { code: string }).code;
+    const asked = await runtime.router.invoke({
+      platform: 'slack',
+      userId: 'U0ST03',
+      command: 'lab',
+      subcommand: 'join',
+      options: { code, username: 'st03' },
+    });
+    const request = (asked.data as { request: string }).request;
+    await runtime.close();
+    const approved = await runLab(['--config', configFile, 'people', 'approve', request], { cwd: dir });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(calls.some((c) => c.path.includes('conversations.open') && c.body.includes('U0ST03'))).toBe(true);
+    expect(calls.some((c) => c.path.includes('chat.postMessage') && c.body.includes('st03'))).toBe(true);
   });
 });
