@@ -71,7 +71,8 @@ describe('the installable lab command', () => {
       const sim = await node(['sim']);
       expect(sim).toMatchObject({
         code: 1,
-        stderr: 'lab: install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).\n',
+        stderr:
+          'lab: install @lab/pve-sim to use lab sim: in this repository it is there after npm ci; on a server install release/optional/lab-pve-sim-*.tgz from npm run pack:release (npm install -g ./release/optional/lab-pve-sim-*.tgz).\n',
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { headerLinks } from './pages/layout.js';
+import { headerLinks, messagePage } from './pages/layout.js';
 import { adminIndexPage, adminReplyPage, auditPage, ADMIN_VIEWS } from './pages/admin-pages.js';
 import { sendPage, type WebContext } from './web-portal.js';
 
@@ -13,6 +13,15 @@ export function registerAdminRoutes(app: FastifyInstance, context: WebContext): 
   app.get('/admin', async (request, reply) => {
     const session = request.webSession;
     if (!session) return reply.redirect('/login', 303);
+    if (session.viewer.role !== 'admin')
+      return sendPage(
+        reply,
+        messagePage('Admins only', 'These pages are for lab admins.', {
+          error: true,
+          link: { href: '/', label: 'My VMs' },
+        }),
+        403,
+      );
     return sendPage(reply, adminIndexPage(session.viewer));
   });
   for (const view of ADMIN_VIEWS)

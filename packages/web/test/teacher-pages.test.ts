@@ -135,6 +135,9 @@ describe('the admin pages', () => {
     expect(body).not.toMatch(/<td>alice<\/td>/);
     const teacher = await signIn('lovelace');
     expect((await teacher.browser.get(`${web.url}/admin/audit`)).status).toBe(403);
+    expect((await teacher.browser.get(`${web.url}/admin`)).status).toBe(403);
+    expect(await (await teacher.browser.get(`${web.url}/class/cs101`)).text()).not.toContain('/class/cs101/roster');
+    expect((await browser.get(`${web.url}/admin`)).status).toBe(200);
     expect((await browser.get(`${web.url}/admin/people`)).status).toBe(200);
   });
 });

@@ -55,7 +55,9 @@ async function loadPveSim(): Promise<typeof import('@lab/pve-sim')> {
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
     if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes('@lab/pve-sim'))
-      throw new LabExit('install @lab/pve-sim to use lab sim (npm install @lab/pve-sim).');
+      throw new LabExit(
+        'install @lab/pve-sim to use lab sim: in this repository it is there after npm ci; on a server install release/optional/lab-pve-sim-*.tgz from npm run pack:release (npm install -g ./release/optional/lab-pve-sim-*.tgz).',
+      );
     throw error;
   }
 }

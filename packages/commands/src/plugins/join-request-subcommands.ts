@@ -79,7 +79,8 @@ export const joinRequestsSubcommand: Subcommand = subcommand({
       text: lines.length
         ? `${lines.join('\n')}\nApprove with people approve <id>, or reject with people reject <id>.`
         : 'No join requests are waiting.',
-      data: pending,
+      // The request without the hash of the invite code it came with.
+      data: pending.map(({ codeHash: _codeHash, ...shown }) => shown),
     };
   },
 });
