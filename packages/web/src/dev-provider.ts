@@ -1,7 +1,8 @@
 /**
  * A development OpenID provider for trying the portal without a school's provider: it signs in the
  * person named by `login_hint` (or typed on its page) WITHOUT A PASSWORD. It listens only on
- * loopback, and `lab serve` never starts it; `lab sim --oidc` and the demo do.
+ * loopback, and `lab serve` never starts it; `lab sim --oidc` and the demo do. It can give people a
+ * `groups` claim from a fixed list, to try `directory.groups` without a school's provider.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -32,9 +33,37 @@ export interface DevOidcProviderOptions {
   clientSecret?: string;
   /** Email addresses the provider gives people: `<username>@<emailDomain>`, marked verified. @defaultValue lab.example */
   emailDomain?: string;
+  /**
+   * The `groups` claim to put in each person's ID token, by username (`lab sim --oidc-groups FILE`);
+   * a person not listed gets no groups claim. @defaultValue nobody has groups
+   */
+  groups?: Readonly<Record<string, readonly string[]>>;
 }
 
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
+
+/**
+ * The groups per username of a development provider, from the text of a JSON file such as
+ * `{"st01": ["cs101-students"]}`; throws a sentence saying what to fix when it has another shape.
+ */
+export function parseDevGroups(text: string): Record<string, string[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('the groups file is not JSON: write an object of usernames to lists of group names');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('the groups file must be a JSON object of usernames to lists of group names');
+  const groups: Record<string, string[]> = {};
+  for (const [username, list] of Object.entries(value)) {
+    if (!USERNAME.test(username)) throw new Error(`the groups file names "${username}", which is not a lab username`);
+    if (!Array.isArray(list) || !list.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 512))
+      throw new Error(`the groups of ${username} in the groups file must be a list of group names`);
+    groups[username] = list as string[];
+  }
+  return groups;
+}
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** Starts the development provider on loopback; it trusts any redirect URI on loopback. */
@@ -45,6 +74,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
   const clientId = options.clientId ?? 'lab-portal-dev';
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const emailDomain = options.emailDomain ?? 'lab.example';
+  const groups = new Map(Object.entries(options.groups ?? {}).map(([name, list]) => [name, [...list]]));
   // The provider needs its issuer (the port) before it can answer, so the listener is set once it exists.
   const route: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
   const server: Server = createServer((req, res) => route.handle!(req, res));
@@ -82,7 +112,12 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
     adapter: memoryAdapter(),
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
+    // The portal asks for `openid profile email`; the groups claim rides with the profile.
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username', 'groups'],
+      email: ['email', 'email_verified'],
+    },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
@@ -97,6 +132,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions = {})
           name: id,
           email: `${id}@${emailDomain}`,
           email_verified: true,
+          ...(groups.has(id) ? { groups: groups.get(id) } : {}),
         }),
       });
     },

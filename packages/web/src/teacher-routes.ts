@@ -13,6 +13,7 @@ import {
   replyPage,
   teacherGridPage,
   type FormField,
+  UPLOAD_SUFFIX,
 } from './pages/teacher-pages.js';
 import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
 
@@ -356,7 +357,8 @@ function enumChoices(schema: ZodType): readonly string[] | undefined {
 function formOptions(fields: readonly FormField[], body: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   for (const f of fields) {
-    const value = body[f.name];
+    const uploaded = f.kind === 'long' ? body[`${f.name}${UPLOAD_SUFFIX}`] : undefined;
+    const value = Buffer.isBuffer(uploaded) && uploaded.length > 0 ? uploaded.toString('utf8') : body[f.name];
     if (f.kind === 'flag') {
       if (value !== undefined) options[f.name] = true;
     } else if (typeof value === 'string' && value.trim() !== '')

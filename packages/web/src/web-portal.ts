@@ -2,6 +2,7 @@ import { createServer, type RequestListener } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
 import {
   isLabError,
   systemClock,
@@ -164,6 +165,12 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
+  // File uploads (the roster CSV) without JavaScript: fields and the one file land in the body, so the
+  // CSRF token is checked as for any form; a file over the limit is refused before any command runs.
+  await app.register(fastifyMultipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 1, fields: 50, fieldSize: UPLOAD_LIMIT_BYTES, parts: 60 },
+  });
   app.decorateRequest('webSession', null);
   let running = 0;
   let settled: Array<() => void> = [];
@@ -200,8 +207,9 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   });
   app.setErrorHandler(async (error, request, reply) => {
     const known = isLabError(error);
-    if (!known) logger.error('web request failed', { path: request.url.split('?')[0], error });
     const status = (error as { statusCode?: number }).statusCode;
+    if (!known && !(status && status < 500))
+      logger.error('web request failed', { path: request.url.split('?')[0], error });
     return reply
       .code(known ? 400 : status && status < 500 ? status : 500)
       .type('text/html; charset=utf-8')
@@ -210,9 +218,11 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
           'Something went wrong',
           known
             ? error.message
-            : status && status < 500
-              ? 'The request was not understood; go back and try again.'
-              : 'Something went wrong on our side; the error was logged.',
+            : status === 413
+              ? 'The file is larger than 1 MiB; upload a smaller CSV file.'
+              : status && status < 500
+                ? 'The request was not understood; go back and try again.'
+                : 'Something went wrong on our side; the error was logged.',
           { error: true, link: { href: '/', label: 'Back to the start page' } },
         ),
       );
@@ -300,6 +310,9 @@ async function refusedPost(context: WebContext, request: FastifyRequest): Promis
   if (!csrfTokenMatches(session.sessionId, sent)) return deny('csrf');
   return undefined;
 }
+
+/** The largest file a form may upload (a roster of thousands of rows fits). */
+export const UPLOAD_LIMIT_BYTES = 1024 * 1024;
 
 /** Sends a page of HTML. */
 export function sendPage(reply: FastifyReply, body: string, status = 200): FastifyReply {

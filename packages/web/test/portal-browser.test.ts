@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as commands from '@lab/commands';
+import { DirectoryService, GroupMapping } from '@lab/proxmox-sdk';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import {
   startDevOidcProvider,
@@ -80,12 +81,22 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     }
     const summary = await lab.services.engine.deploy({ classId: 'cs101', count: STUDENTS, template: 'ubuntu' });
     if (summary.status !== 'done') throw new Error(`cs101 deploy ${summary.status}`);
-    provider = await startDevOidcProvider();
-    web = await startPortal(lab, {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
+    provider = await startDevOidcProvider({
+      groups: { knuth: ['cs101-teachers', 'unmapped'], newbie: ['cs101-students'] },
     });
+    const directory = new DirectoryService({
+      store,
+      clock: lab.services.clock,
+      mapping: new GroupMapping({
+        'cs101-teachers': { class: 'cs101', role: 'teacher' },
+        'cs101-students': { class: 'cs101', role: 'student' },
+      }),
+    });
+    web = await startPortal(
+      lab,
+      { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+      { directory },
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
     shots = mkdtempSync(join(tmpdir(), 'lab-portal-shots-'));
   }, 180_000);
@@ -162,5 +173,29 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     expect(cspErrors).toEqual([]);
     expect(checked.length).toBeGreaterThanOrEqual(10);
     await page.context().close();
+  });
+
+  it('enrols people by the groups claim the development provider gives them (directory.groups)', async () => {
+    const { store } = lab.services;
+    expect(await store.classes.getPersonByUsername('knuth')).toBeUndefined();
+    const teacher = await signedInPage('knuth');
+    const knuth = (await store.classes.getPersonByUsername('knuth'))!;
+    expect(await store.classes.classesOf(knuth.id)).toEqual([
+      { classId: 'cs101', personId: knuth.id, role: 'teacher' },
+    ]);
+    await teacher.goto(`${web.url}/class/cs101`);
+    expect(await teacher.locator('tbody tr').count()).toBe(STUDENTS);
+    await teacher.context().close();
+
+    const student = await signedInPage('newbie');
+    const newbie = (await store.classes.getPersonByUsername('newbie'))!;
+    expect(newbie.role).toBe('student');
+    expect(await store.classes.classesOf(newbie.id)).toEqual([
+      { classId: 'cs101', personId: newbie.id, role: 'student' },
+    ]);
+    expect(await student.locator('main').textContent()).toMatch(/You have no VM yet/);
+    await student.goto(`${web.url}/class/cs101`);
+    expect(await student.locator('tbody tr').count()).toBe(0);
+    await student.context().close();
   });
 });

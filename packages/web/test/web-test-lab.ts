@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as commands from '@lab/commands';
-import { createLogger, type Store } from '@lab/proxmox-sdk';
+import { createLogger, type DirectoryService, type Store } from '@lab/proxmox-sdk';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import { createWebPortal, type WebPortal } from '../src/index.js';
 import { startDevOidcProvider, type DevOidcProvider } from '../src/dev-provider.js';
@@ -21,7 +21,12 @@ export interface PortalUnderTest {
 export async function startPortal(
   lab: Lab,
   oidc: { issuer: string; clientId: string; clientSecret: string } & Partial<WebConfig['oidc']>,
-  options: { store?: Store; session?: WebConfig['session']; router?: commands.CommandRouter } = {},
+  options: {
+    store?: Store;
+    session?: WebConfig['session'];
+    router?: commands.CommandRouter;
+    directory?: Pick<DirectoryService, 'enrolFromSignIn'>;
+  } = {},
 ): Promise<PortalUnderTest> {
   const holder: { portal?: WebPortal } = {};
   const server = createServer((req, res) => holder.portal!.requestListener(req, res));
@@ -34,6 +39,7 @@ export async function startPortal(
     logger: createLogger({ level: 'error' }),
     clientSecret,
     clock: lab.services.clock,
+    ...(options.directory ? { directory: options.directory } : {}),
     config: {
       publicUrl: url,
       oidc: {

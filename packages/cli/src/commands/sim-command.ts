@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -17,18 +17,32 @@ export function addSimCommand(program: Command): void {
       'also run a development OpenID provider on loopback for the web portal: it signs in the person named by login_hint WITHOUT A PASSWORD',
     )
     .option('--oidc-port <n>', "the development provider's port (0: any free one)", '0')
+    .option(
+      '--oidc-groups <file>',
+      'with --oidc: a JSON file of groups per username ({"st01": ["cs101-students"]}) the development provider puts in the groups claim',
+    )
     .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
     .action(
-      async (options: { scenario: string; port: string; timeScale: string; oidc?: boolean; oidcPort: string }) => {
+      async (options: {
+        scenario: string;
+        port: string;
+        timeScale: string;
+        oidc?: boolean;
+        oidcPort: string;
+        oidcGroups?: string;
+      }) => {
+        if (options.oidcGroups !== undefined && !options.oidc)
+          throw new LabExit('--oidc-groups needs --oidc: add --oidc to run the development OpenID provider.');
+        const groups = options.oidcGroups === undefined ? undefined : await readDevGroups(options.oidcGroups);
         const { startPveSim } = await loadPveSim();
         const sim = await startPveSim({
           scenario: options.scenario,
           port: Number(options.port),
           timeScale: Number(options.timeScale),
         });
-        const oidc = options.oidc ? await startDevProvider(Number(options.oidcPort)) : undefined;
+        const oidc = options.oidc ? await startDevProvider(Number(options.oidcPort), groups) : undefined;
         out(
           JSON.stringify({
             url: sim.url,
@@ -62,13 +76,23 @@ async function loadPveSim(): Promise<typeof import('@lab/pve-sim')> {
   }
 }
 
+/** The groups per username of `--oidc-groups`, read before anything starts so a bad file starts nothing. */
+async function readDevGroups(file: string): Promise<Record<string, string[]>> {
+  const { parseDevGroups } = await import('@lab/web/dev-provider');
+  try {
+    return parseDevGroups(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new LabExit(`cannot use ${file}: ${(error as Error).message}.`);
+  }
+}
+
 /**
  * The web portal's development OpenID provider on loopback, its client secret written to a file only
  * this user may read (what `web.oidc.clientSecretFile` names).
  */
-async function startDevProvider(port: number) {
+async function startDevProvider(port: number, groups: Record<string, string[]> | undefined) {
   const { startDevOidcProvider } = await import('@lab/web/dev-provider');
-  const provider = await startDevOidcProvider({ port });
+  const provider = await startDevOidcProvider({ port, ...(groups ? { groups } : {}) });
   const dir = mkdtempSync(join(tmpdir(), 'lab-oidc-'));
   const clientSecretFile = join(dir, 'client-secret');
   writeFileSync(clientSecretFile, `${provider.clientSecret}\n`, { mode: 0o600 });

@@ -239,6 +239,9 @@ ${text ?? 'Waiting for the first step…'}</pre>
   );
 }
 
+/** A long field's file input is named `<field>File`; an uploaded file stands in for the pasted text. */
+export const UPLOAD_SUFFIX = 'File';
+
 /** One field of a generated command form. */
 export interface FormField {
   name: string;
@@ -267,13 +270,20 @@ export function commandFormPage(
           ${f.required ? '' : html`<option value=""></option>`}${(f.choices ?? []).map((c) => html`<option>${c}</option>`)}
         </select>`;
     if (f.kind === 'long')
-      return html`${label}<textarea id="${id}" name="${f.name}" rows="8" ${f.required ? 'required' : ''}></textarea>`;
+      return html`<label for="${id}-file">${f.label}: a CSV file</label>
+        <input id="${id}-file" name="${f.name}${UPLOAD_SUFFIX}" type="file" accept=".csv,text/csv" />
+        <label for="${id}">or paste it here</label><textarea id="${id}" name="${f.name}" rows="8"></textarea>`;
     return html`${label}<input id="${id}" name="${f.name}" type="text" ${f.required ? 'required' : ''} />`;
   };
   return page(
     title,
     html`${shown ? html`<p class="notice${shown.error ? ' error' : ''}" role="status">${lines(shown.text)}</p>` : ''}
-      <form method="post" action="${action}" class="stack">
+      <form
+        method="post"
+        action="${action}"
+        class="stack"
+        ${fields.some((f) => f.kind === 'long') ? html`enctype="multipart/form-data"` : ''}
+      >
         ${csrfField(viewer)} ${fields.map(input)}
         <p><button type="submit">Run</button></p>
       </form>
