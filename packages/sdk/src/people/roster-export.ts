@@ -1,9 +1,14 @@
 import type { PersonRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ROSTER_COLUMNS } from './roster-import.js';
+import { neutraliseFormula } from './csv-formula.js';
 
-/** One CSV field, quoted as RFC 4180 says when it holds a comma, quote, line break or edge space. */
-function csvField(value: string): string {
+/**
+ * One CSV field, quoted as RFC 4180 says when it holds a comma, quote, line break or edge space, and
+ * kept from running as a spreadsheet formula.
+ */
+function csvField(raw: string): string {
+  const value = neutraliseFormula(raw);
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -4,6 +4,7 @@ import type { PersonRecord, PersonRole } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { USERNAME, builtinIdentityFormats, type IdentityFormat } from './chat-accounts.js';
 import { cleanDisplayName, InvalidDisplayNameError } from './display-name.js';
+import { restoreFormula } from './csv-formula.js';
 
 /** The columns a roster has with the built-in identity formats; see {@link rosterColumns} for registered ones. */
 export const ROSTER_COLUMNS = ['username', 'name', 'email', 'role', 'class', 'slack', 'discord'] as const;
@@ -105,6 +106,7 @@ export function parseRosterCsv(
     }
     throw error;
   }
+  for (const r of records) r.record = r.record.map(restoreFormula);
   const [header, ...data] = records;
   if (!header)
     return {
