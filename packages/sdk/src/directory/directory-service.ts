@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { AuditRecord, EpochMs } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { leaseHolderId } from '../store/lease-heartbeat.js';
 import { DirectoryNotConfiguredError, DirectorySyncBusyError } from './directory-errors.js';
 import type { DirectoryPersonInput } from './directory-person.js';
 import type { DirectorySource } from './directory-source.js';
@@ -84,7 +83,7 @@ export class DirectoryService {
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'directory' });
     this.#intervalMs = options.intervalMs ?? 3_600_000;
-    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.holderId = options.holderId ?? leaseHolderId();
   }
 
   /** Whether a directory to sync from is configured. */
