@@ -80,6 +80,18 @@ const engine = new SyncEngine({
   probeConcurrency: 64,
 });
 
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async (file) => writeFileSync(file, JSON.stringify((await session.post('Profiler.stop')).profile)),
+  };
+}
+
 async function timed(fn) {
   await call('reset');
   const t0 = performance.now();
@@ -175,9 +187,20 @@ const quick = await timed(async () => {
   return reports;
 });
 const schedulerSteadyRequests = schedulerRequests;
+// Our own processing in a steady quick sync alone: this process's CPU time while it runs (the
+// simulators answer from the child process). `BENCH_SYNC_PROFILE=file.cpuprofile` records it.
+const profile = process.env.BENCH_SYNC_PROFILE ? await startProfile() : undefined;
+const cpu0 = process.cpuUsage();
+const quickAlone = await timed(() => engine.quickSync());
+const quickCpu = process.cpuUsage(cpu0);
+if (profile) await profile.stop(process.env.BENCH_SYNC_PROFILE);
 const actionsTaken = tickActions.filter((a) => a.outcome !== 'already');
 sample();
 const rssAfterSteady = process.memoryUsage().rss;
+if (process.env.BENCH_SYNC_MEMORY) {
+  console.error(JSON.stringify(process.memoryUsage()));
+  (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_SYNC_MEMORY);
+}
 
 // Reads: "the VMs of this user" for READERS students (1,000 at full size) owning 3 VMs each (read after the steady phase).
 const inventory = new InventoryService({ store, clusterIds: clusters.ids, sync: engine });
@@ -247,6 +270,8 @@ console.log(
     initial_full_sync_ms: Math.round(initial.ms),
     full_sync_ms: Math.round(steady.ms),
     quick_sync_ms: Math.round(quick.ms),
+    quick_sync_alone_ms: Math.round(quickAlone.ms),
+    quick_sync_cpu_ms: Math.round((quickCpu.user + quickCpu.system) / 1000),
     rss_steady_mb: mb(rssAfterSteady),
     rss_peak_mb: mb(peakRss),
     scheduler_ticks: ticks,

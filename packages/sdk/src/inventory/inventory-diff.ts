@@ -1,5 +1,5 @@
 import type { VmInventoryRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { Store, VmUsageReading } from '../store/store.js';
 import type { VmResource } from '../templates/template-inventory.js';
 
 /** How a VM the cluster lists (`cluster.resources()`) compares with its inventory row, and which details are due. */
@@ -66,10 +66,40 @@ export function diffResource(
   };
 }
 
+/** Whether a listed VM's row differs from what the store holds in more than its usage. */
+function differsBeyondUsage(prev: VmInventoryRecord, row: VmInventoryRecord): boolean {
+  return (
+    prev.goneAt !== row.goneAt ||
+    prev.name !== row.name ||
+    prev.node !== row.node ||
+    prev.status !== row.status ||
+    prev.ip !== row.ip ||
+    prev.type !== row.type ||
+    prev.category !== row.category ||
+    prev.memory !== row.memory ||
+    prev.cores !== row.cores ||
+    prev.diskSize !== row.diskSize ||
+    prev.isTemplate !== row.isTemplate ||
+    prev.tags !== row.tags ||
+    prev.rdpAvailable !== row.rdpAvailable ||
+    prev.sshAvailable !== row.sshAvailable ||
+    prev.lastStatusCheck !== row.lastStatusCheck ||
+    prev.syncError !== row.syncError
+  );
+}
+
+const usageOf = (row: VmInventoryRecord): VmUsageReading => ({
+  vmid: row.vmid,
+  uptime: row.uptime,
+  cpuUsage: row.cpuUsage,
+  memoryUsage: row.memoryUsage,
+});
+
 /**
- * Writes one cluster's rows in `tx`: upserts them, marks the VMs no longer listed gone, and keeps
- * the usage ledger from status transitions (our own power actions record theirs at once).
- * Returns how many VMs went.
+ * Writes one cluster's rows in `tx`: whole rows only where more than the usage changed, the usage
+ * readings where only they did, nothing for the rest but their `lastUpdated`; marks the VMs no
+ * longer listed gone, and keeps the usage ledger from status transitions (our own power actions
+ * record theirs at once). Returns how many VMs went.
  */
 export async function storeInventory(
   tx: Store,
@@ -78,12 +108,21 @@ export async function storeInventory(
   existing: Map<number, VmInventoryRecord>,
   now: number,
 ): Promise<number> {
-  await tx.inventory.upsertMany(rows);
+  const whole: VmInventoryRecord[] = [];
+  const readings: VmUsageReading[] = [];
+  for (const row of rows) {
+    const prev = existing.get(row.vmid);
+    if (!prev || differsBeyondUsage(prev, row)) whole.push(row);
+    else if (prev.uptime !== row.uptime || prev.cpuUsage !== row.cpuUsage || prev.memoryUsage !== row.memoryUsage)
+      readings.push(usageOf(row));
+  }
+  await tx.inventory.upsertMany(whole);
   const gone = await tx.inventory.markGone(
     clusterId,
     rows.map((r) => r.vmid),
     now,
   );
+  await tx.inventory.refreshListed(clusterId, readings, now);
   for (const row of rows) {
     if (row.isTemplate) continue;
     const prev = existing.get(row.vmid);
@@ -92,8 +131,9 @@ export async function storeInventory(
       await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
     else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
   }
+  const listed = new Set(rows.map((r) => r.vmid));
   for (const prev of existing.values()) {
-    if (prev.goneAt === null && prev.status === 'running' && !rows.some((r) => r.vmid === prev.vmid))
+    if (prev.goneAt === null && prev.status === 'running' && !listed.has(prev.vmid))
       await tx.usage.closeInterval(clusterId, prev.vmid, now);
   }
   return gone;

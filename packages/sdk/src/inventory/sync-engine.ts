@@ -35,6 +35,12 @@ export interface SyncEngineOptions {
   quickIntervalMs?: number;
   /** How long the leader lease outlives the leader's last heartbeat (renewed every third of it). @defaultValue 30000 */
   leaseTtlMs?: number;
+  /**
+   * Clusters synced at the same time. Each sync holds its cluster's whole listing and inventory in
+   * memory, so this bounds the process's peak; a cluster that hangs holds one place until its
+   * requests time out while the others go on in the rest. @defaultValue 3
+   */
+  clustersAtOnce?: number;
   /** Guest-agent and config requests in flight per cluster. @defaultValue 8 */
   detailConcurrency?: number;
   /** TCP probes in flight. @defaultValue 16 */
@@ -87,6 +93,7 @@ export class SyncEngine {
   readonly #logger: Logger;
   readonly #details: VmDetailFetcher;
   readonly #clusterLocks = new Map<string, ConcurrencyLimiter>();
+  readonly #clustersAtOnce: ConcurrencyLimiter;
   readonly #scheduler: SyncScheduler;
 
   constructor(options: SyncEngineOptions) {
@@ -101,6 +108,7 @@ export class SyncEngine {
       fullIntervalMs: options.fullIntervalMs ?? 300_000,
       quickIntervalMs: options.quickIntervalMs ?? DEFAULT_QUICK_INTERVAL_MS,
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_SYNC_LEASE_TTL_MS,
+      clustersAtOnce: options.clustersAtOnce ?? 3,
       detailConcurrency: options.detailConcurrency ?? 8,
       probeConcurrency: options.probeConcurrency ?? 16,
       probeTimeoutMs: options.probeTimeoutMs ?? 800,
@@ -108,6 +116,7 @@ export class SyncEngine {
       backoffBaseMs: options.backoffBaseMs ?? 5_000,
       backoffMaxMs: options.backoffMaxMs ?? 300_000,
     };
+    this.#clustersAtOnce = new ConcurrencyLimiter(this.#o.clustersAtOnce);
     for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const)
       assertTimerMs(this.#o[key], `sync ${key}`);
     this.#details = new VmDetailFetcher({
@@ -175,7 +184,9 @@ export class SyncEngine {
     // Clusters are independent: one that hangs or fails never holds up the others.
     return Promise.all(
       ids.map(async (id) => {
-        const report = await this.#lock(id).run(() => this.#syncCluster(id, kind, options.force ?? false));
+        const report = await this.#lock(id).run(() =>
+          this.#clustersAtOnce.run(() => this.#syncCluster(id, kind, options.force ?? false)),
+        );
         notifyObserver(this.#observer, 'syncFinished', report);
         return report;
       }),

@@ -498,6 +498,14 @@ export function createMemoryStore(): Store {
         }
         return n;
       },
+      async refreshListed(clusterId, readings, at) {
+        for (const reading of readings) {
+          const row = s.inventory.get(vmKey(clusterId, reading.vmid));
+          if (row) Object.assign(row, { ...reading, vmid: row.vmid });
+        }
+        for (const row of s.inventory.values())
+          if (row.clusterId === clusterId && row.goneAt === null) row.lastUpdated = at;
+      },
       async count(clusterId) {
         return [...s.inventory.values()].filter((r) => clusterId === undefined || r.clusterId === clusterId).length;
       },

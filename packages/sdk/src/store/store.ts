@@ -216,7 +216,20 @@ export interface VmInventoryRepository {
   ): Promise<boolean>;
   /** Marks the cluster's VMs not in `presentVmids` as gone at `at`; returns how many. */
   markGone(clusterId: string, presentVmids: readonly number[], at: EpochMs): Promise<number>;
+  /**
+   * Records a sync's listing without rewriting whole rows: the usage `readings` of VMs whose only
+   * change is their usage, then `lastUpdated = at` on every VM of the cluster that is not gone.
+   */
+  refreshListed(clusterId: string, readings: readonly VmUsageReading[], at: EpochMs): Promise<void>;
   count(clusterId?: string): Promise<number>;
+}
+
+/** The fields of a listed VM that change on every sync while it runs. */
+export interface VmUsageReading {
+  vmid: number;
+  uptime: number;
+  cpuUsage: number;
+  memoryUsage: number;
 }
 
 /** Durable deployments and their items. */

@@ -7,6 +7,8 @@ import type { InTransaction } from './in-transaction.js';
 /** Rows per INSERT: 22 columns × 400 stays far below SQLite's and PostgreSQL's parameter limits. */
 const UPSERT_CHUNK = 400;
 const UPDATE_CHUNK = 500;
+/** Usage readings per UPDATE: 4 parameters each. */
+const READING_CHUNK = 500;
 
 /** The VM inventory over kysely. */
 export function inventoryRepository(db: Kysely<Database>, inTransaction: InTransaction): VmInventoryRepository {
@@ -113,6 +115,27 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
             .execute();
         }
         return gone.length;
+      }),
+    refreshListed: (clusterId, readings, at) =>
+      inTransaction(async (tx) => {
+        for (let i = 0; i < readings.length; i += READING_CHUNK) {
+          const values = readings
+            .slice(i, i + READING_CHUNK)
+            .map(
+              (r) =>
+                sql`(cast(${r.vmid} as integer), cast(${r.uptime} as bigint), cast(${r.cpuUsage} as double precision), cast(${r.memoryUsage} as double precision))`,
+            );
+          // One statement per chunk, on both engines: a CTE of the readings joined by VMID.
+          await sql`with r(vmid, uptime, cpu_usage, memory_usage) as (values ${sql.join(values)})
+            update vm_inventory set uptime = r.uptime, cpu_usage = r.cpu_usage, memory_usage = r.memory_usage
+            from r where vm_inventory.cluster_id = ${clusterId} and vm_inventory.vmid = r.vmid`.execute(tx);
+        }
+        await tx
+          .updateTable('vm_inventory')
+          .set({ last_updated: at })
+          .where('cluster_id', '=', clusterId)
+          .where('gone_at', 'is', null)
+          .execute();
       }),
     async count(clusterId) {
       let q = db.selectFrom('vm_inventory').select((eb) => eb.fn.countAll<number>().as('n'));
