@@ -164,6 +164,19 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
+export {
+  archiveClass,
+  confirmTermDestroy,
+  destroyRefusal,
+  setClassEnd,
+  termVms,
+  type ClassTermDeps,
+  type TermVm,
+} from './schedule/class-term.js';
+export { DEFAULT_GRACE_DAYS, InvalidEndDateError, graceEndsAt, termEndsAt, termPhase } from './schedule/term-dates.js';
+export { ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
+export { END_OF_TERM_REASON, type EndOfTermAction } from './schedule/end-of-term.js';
+export type { TermDestroyOutcome } from './schedule/term-destroy.js';
 export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_START_LOCK_WAIT_MS,
@@ -254,6 +267,7 @@ export {
 } from './people/link-codes.js';
 export * from './people/link-code-errors.js';
 export type * from './store/link-code-repository.js';
+export type * from './store/class-term-repository.js';
 export {
   addSshKey,
   removeSshKey,
