@@ -170,13 +170,9 @@ export {
   destroyRefusal,
   setClassEnd,
   termVms,
-  type ClassTermDeps,
-  type TermVm,
 } from './schedule/class-term.js';
-export { DEFAULT_GRACE_DAYS, InvalidEndDateError, graceEndsAt, termEndsAt, termPhase } from './schedule/term-dates.js';
+export { InvalidEndDateError, graceEndsAt, termEndsAt } from './schedule/term-dates.js';
 export { ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
-export { END_OF_TERM_REASON, type EndOfTermAction } from './schedule/end-of-term.js';
-export type { TermDestroyOutcome } from './schedule/term-destroy.js';
 export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_START_LOCK_WAIT_MS,
