@@ -50,7 +50,7 @@ const endAt = () => Date.parse(`${endsOn}T00:00:00Z`) + DAY;
 describe('the end of term', () => {
   it('takes an end date in the class time zone, refusing a day it cannot use with what to fix, and others than its teachers', async () => {
     for (const [date, fragment] of [
-      ['30.06.2027', 'write it as YYYY-MM-DD'],
+      ['30.06.2027', 'write the date as YYYY-MM-DD'],
       ['2027-02-30', 'there is no such day'],
       [dayFromNow(-2), 'it is in the past (today is'],
     ] as const) {

@@ -35,7 +35,11 @@ export const setEndSubcommand = subcommand({
     "Set a class's last day (YYYY-MM-DD in its time zone; none clears it): VMs stop after it (teachers of the class)",
   options: z.object({
     class: classIdOption,
-    date: z.string().min(1).describe("the class's last day, YYYY-MM-DD in the class's time zone, or none to clear it"),
+    date: z
+      .string()
+      .trim()
+      .regex(/^(\d{4}-\d{2}-\d{2}|none|clear)$/i, 'write the date as YYYY-MM-DD (e.g. 2027-06-30), or none to clear it')
+      .describe("the class's last day, YYYY-MM-DD in the class's time zone, or none to clear it"),
     'grace-days': wholeNumber(
       'days the VMs are kept after the end before they may be destroyed (default 14)',
       0,
