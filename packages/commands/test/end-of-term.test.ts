@@ -74,7 +74,13 @@ describe('the end of term', () => {
     expect((await store.classTerms.get('cs101'))?.endsOn).toBeNull();
     expect((await as(ids.teacher, 'class', `set-end cs101 ${endsOn} --grace-days 10`)).error).toBeFalsy();
     expect((await store.classTerms.get('cs101'))?.graceDays).toBe(10);
-    const audit = await store.audit.list({ action: 'class.set-end' });
+    // A class that sets no grace period gets the lab's (endOfTerm.graceDays).
+    current.services.termGraceDays = 7;
+    expect((await as(ids.teacher2, 'class', `set-end cs202 ${endsOn}`)).error).toBeFalsy();
+    delete current.services.termGraceDays;
+    expect((await store.classTerms.get('cs202'))?.graceDays).toBe(7);
+    expect((await as(ids.teacher2, 'class', 'set-end cs202 clear')).error).toBeFalsy();
+    const audit = await store.audit.list({ action: 'class.set-end', targets: ['cs101'] });
     expect(audit.map((a) => a.details.endsOn)).toEqual([endsOn, null, endsOn]);
   });
 
@@ -189,6 +195,9 @@ describe('the end of term', () => {
     expect((await as(ids.admin, 'class', 'list --archived')).text).toContain('cs101');
     const roster = await as(ids.teacher, 'class', 'export cs101');
     expect(roster.text).toContain('alice');
+    const usage = await as(ids.teacher, 'lab', 'usage cs101 --csv');
+    expect(usage.error, usage.text).toBeFalsy();
+    expect(usage.text).toContain('alice');
     expect((await store.audit.list({ action: 'class.archive', targets: ['cs101'] })).length).toBe(1);
   }, 60_000);
 });

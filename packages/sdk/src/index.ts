@@ -164,13 +164,7 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
-export {
-  archiveClass,
-  confirmTermDestroy,
-  destroyRefusal,
-  setClassEnd,
-  termVms,
-} from './schedule/class-term.js';
+export { archiveClass, confirmTermDestroy, destroyRefusal, setClassEnd, termVms } from './schedule/class-term.js';
 export { InvalidEndDateError, graceEndsAt, termEndsAt } from './schedule/term-dates.js';
 export { ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
 export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';

@@ -19,6 +19,7 @@ const termDeps = (ctx: CommandContext) => ({
   store: ctx.services.store,
   clock: ctx.services.clock,
   ...(ctx.services.timezone ? { timezone: ctx.services.timezone } : {}),
+  ...(ctx.services.termGraceDays !== undefined ? { defaultGraceDays: ctx.services.termGraceDays } : {}),
 });
 
 /** One line on where a class's term stands, for `class show` and `set-end`. */
@@ -41,7 +42,7 @@ export const setEndSubcommand = subcommand({
       .regex(/^(\d{4}-\d{2}-\d{2}|none|clear)$/i, 'write the date as YYYY-MM-DD (e.g. 2027-06-30), or none to clear it')
       .describe("the class's last day, YYYY-MM-DD in the class's time zone, or none to clear it"),
     'grace-days': wholeNumber(
-      'days the VMs are kept after the end before they may be destroyed (default 14)',
+      "days the VMs are kept after the end before they may be destroyed (default: lab.config's endOfTerm.graceDays, 14)",
       0,
       365,
     ).optional(),
