@@ -12,11 +12,18 @@ type ClaimState = 'claimed' | 'sending' | 'done';
 interface Claim {
   holder: string | null;
   state: ClaimState;
+  /** When a take-over first found the VM still there and not locked by a destroy (a `sending` claim). */
+  unlockedSince?: number;
 }
 
 const CLAIM_TTL_MS = 90 * 86_400_000;
 /** The lock PVE puts on a guest while its destroy task runs (qemu-server `destroy_vm`). */
 const DESTROYING_LOCK = 'destroyed';
+/**
+ * PVE writes that lock only once the destroy worker holds the config lock and passed its checks: a
+ * VM of a dead holder's `sending` claim is asked again only after it stayed there unlocked this long.
+ */
+const UNLOCKED_GRACE_MS = 60_000;
 
 /** What destroying a class's VM at the end of term needs. */
 export interface TermDestroyDeps {
@@ -40,8 +47,9 @@ const claimKey = (classId: string, vm: { clusterId: string; vmid: number }) =>
  * crashes: the VM is claimed in the store, and the claim moves to `sending` in the same transaction
  * as the `sent` audit entry, before PVE is asked. A process that finds a `sending` claim of another
  * holder (it died: the scheduler's lease moved) reads the cluster: a VM that is gone is recorded as
- * destroyed (one `ok` entry, `reconciled`), one PVE is still destroying is left to finish, and one
- * the request never reached is destroyed without a second `sent` entry.
+ * destroyed (one `ok` entry, `reconciled`), one PVE is still destroying (`lock: destroyed`) is left
+ * to finish, and one that stays there unlocked for a minute (the request never reached PVE, or PVE
+ * refused it) is destroyed without a second `sent` entry.
  */
 export async function destroyTermVm(
   deps: TermDestroyDeps,
@@ -74,6 +82,11 @@ export async function destroyTermVm(
     if (prior.state === 'sending') {
       const live = (await listVmResources(deps.clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);
       if (live?.lock === DESTROYING_LOCK) return 'in-progress';
+      if (live) {
+        const since = prior.unlockedSince ?? clock.now();
+        if (prior.unlockedSince === undefined) await setClaim(store, { ...prior, unlockedSince: since });
+        if (clock.now() - since < UNLOCKED_GRACE_MS) return 'in-progress';
+      }
       if (!live) {
         await store.transaction(async (tx) => {
           await tx.classes.unassignVm(vm.clusterId, vm.vmid);
