@@ -49,6 +49,12 @@ const labConfigBaseSchema = z
       .string()
       .refine(isTimeZone, 'not a time zone name; use an IANA name such as Europe/Berlin')
       .default('UTC'),
+    endOfTerm: z
+      .object({
+        graceDays: z.number().int().min(0).max(365).default(14),
+      })
+      .strict()
+      .default({ graceDays: 14 }),
     console: z
       .object({
         publicUrl: z

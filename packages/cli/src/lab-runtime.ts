@@ -55,6 +55,7 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
     timezone: config.timezone,
+    termGraceDays: config.endOfTerm.graceDays,
     ...(config.directory
       ? {
           directory: {

@@ -59,6 +59,8 @@ export interface LabServices {
    * the zone of times of a class without a schedule. @defaultValue UTC
    */
   timezone?: string;
+  /** Days a class's VMs are kept after its end date when its `set-end` names none (`endOfTerm.graceDays`). @defaultValue 14 */
+  termGraceDays?: number;
   /**
    * The school directory: the group mapping sign-ins apply (`enrolFromSignIn`) and, with
    * `directory.ldap` configured, `lab directory sync` and its schedule in `lab serve`.

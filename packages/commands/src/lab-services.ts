@@ -47,6 +47,8 @@ export interface LabServicesOptions {
   console?: { publicUrl?: string; linkTtlMs?: number; sessionMaxMs?: number; limits?: Partial<ConsoleLimits> };
   /** The lab-wide time zone (IANA name): the default of new schedules. @defaultValue UTC */
   timezone?: string;
+  /** Days a class's VMs are kept after its end date, for a class that sets none (`endOfTerm.graceDays`). @defaultValue 14 */
+  termGraceDays?: number;
   /** The school directory: its group mapping and, optionally, the source the sync reads (`LdapDirectory`). */
   directory?: Omit<DirectoryServiceOptions, 'store' | 'clock' | 'logger'>;
   /** The registered front ends' identity formats (`FrontEndRegistry.identityFormats()`). @defaultValue Slack's and Discord's */
@@ -131,6 +133,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
     },
     ...(options.timezone ? { timezone: options.timezone } : {}),
+    ...(options.termGraceDays !== undefined ? { termGraceDays: options.termGraceDays } : {}),
     ...(options.identityFormats ? { identityFormats: options.identityFormats } : {}),
   };
 }

@@ -164,6 +164,9 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
+export { archiveClass, confirmTermDestroy, destroyRefusal, setClassEnd, termVms } from './schedule/class-term.js';
+export { InvalidEndDateError, graceEndsAt, termEndsAt } from './schedule/term-dates.js';
+export { ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
 export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_START_LOCK_WAIT_MS,
@@ -254,6 +257,7 @@ export {
 } from './people/link-codes.js';
 export * from './people/link-code-errors.js';
 export type * from './store/link-code-repository.js';
+export type * from './store/class-term-repository.js';
 export {
   addSshKey,
   removeSshKey,

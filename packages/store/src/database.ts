@@ -156,6 +156,15 @@ export interface Database {
     expires_at: number;
     revoked_at: number | null;
   };
+  class_terms: {
+    class_id: string;
+    ends_on: string | null;
+    timezone: string;
+    grace_days: number;
+    destroy_confirmed_by: string | null;
+    destroy_confirmed_at: number | null;
+    archived_at: number | null;
+  };
   link_codes: {
     code_hash: string;
     person_id: number;

@@ -4,6 +4,7 @@ import type { Database, Engine } from './database.js';
 import { consoleGrantRepository } from './repositories/console-grant-repository.js';
 import { rateLimitRepository } from './repositories/rate-limit-repository.js';
 import { linkCodeRepository } from './repositories/link-code-repository.js';
+import { classTermRepository } from './repositories/class-term-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -38,6 +39,7 @@ export class KyselyStore implements Store {
   readonly rateLimits;
   readonly webSessions;
   readonly linkCodes;
+  readonly classTerms;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -64,6 +66,7 @@ export class KyselyStore implements Store {
     this.rateLimits = this.#guarded(rateLimitRepository(db), 'rateLimits');
     this.webSessions = this.#guarded(webSessionRepository(db), 'webSessions');
     this.linkCodes = this.#guarded(linkCodeRepository(db, inTransaction), 'linkCodes');
+    this.classTerms = this.#guarded(classTermRepository(db), 'classTerms');
   }
 
   /**

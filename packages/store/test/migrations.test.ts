@@ -45,6 +45,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'class_members',
       'class_schedules',
       'class_settings',
+      'class_terms',
       'class_time_policies',
       'classes',
       'clusters',
@@ -75,6 +76,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0017-class-terms', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
@@ -91,7 +93,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(30);
+    expect(await tableNames(store)).toHaveLength(31);
     await store.close();
   });
 
@@ -139,9 +141,9 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0017-class-terms',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -199,6 +201,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0017-class-terms',
     ]);
     await store.close();
   }, 60_000);

@@ -4,6 +4,7 @@ import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } 
 import { wholeNumber } from '../number-option.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
 import { terraformExportSubcommand } from './terraform-export-subcommand.js';
+import { archiveSubcommand, describeTerm, destroyVmsSubcommand, setEndSubcommand } from './term-subcommands.js';
 import {
   classIdOption,
   classNamed,
@@ -102,15 +103,22 @@ export const classPlugin: CommandPlugin = {
       },
     }),
     list: subcommand({
-      description: 'List classes (teachers see theirs)',
-      options: z.object({}),
+      description: 'List classes (teachers see theirs; archived ones with --archived)',
+      options: z.object({
+        archived: z.boolean().default(false).describe('list the archived classes instead of the active ones'),
+      }),
       positional: [],
       role: 'teacher',
       ephemeral: true,
-      async run(ctx) {
+      async run(ctx, o) {
         const { store } = ctx.services;
         const mine = new Set(await manageableClasses(ctx));
-        const classes = (await store.classes.listClasses()).filter((c) => mine.has(c.id));
+        const archived = new Set(
+          (await store.classTerms.list()).filter((t) => t.archivedAt !== null).map((t) => t.classId),
+        );
+        const classes = (await store.classes.listClasses()).filter(
+          (c) => mine.has(c.id) && archived.has(c.id) === o.archived,
+        );
         const lines = await Promise.all(
           classes.map(async (c) => {
             const students = (await store.classes.members(c.id)).filter((m) => m.role === 'student').length;
@@ -118,7 +126,10 @@ export const classPlugin: CommandPlugin = {
             return `${c.id} — ${c.name}: ${students} student(s), teachers ${(await teachersOf(ctx, c.id)).join(', ') || 'none'}${template ? `, template ${template}` : ''}`;
           }),
         );
-        return { text: lines.length ? lines.join('\n') : 'No classes yet.', data: classes };
+        return {
+          text: lines.length ? lines.join('\n') : o.archived ? 'No archived classes.' : 'No classes yet.',
+          data: classes,
+        };
       },
     }),
     show: subcommand({
@@ -143,6 +154,7 @@ export const classPlugin: CommandPlugin = {
           students.push({ username: p.username, name: p.displayName, linked });
         }
         students.sort((a, b) => a.username.localeCompare(b.username));
+        const term = await store.classTerms.get(o.class);
         const invites = (await store.invites.listForClass(o.class)).filter(
           (i) => i.expiresAt >= ctx.services.clock.now() && i.uses < i.maxUses,
         );
@@ -150,13 +162,14 @@ export const classPlugin: CommandPlugin = {
           text: [
             `${klass.id} — ${klass.name}`,
             `teachers: ${(await teachersOf(ctx, o.class)).join(', ') || 'none'}; template: ${template ?? 'none (set one with class set-template)'}; open invites: ${invites.length}`,
+            `term: ${describeTerm(term)}`,
             `${students.length} student(s):`,
             ...students.map(
               (s) =>
                 `  ${s.username} (${s.name})${s.linked.length ? ` — ${s.linked.join(', ')}` : ' — not linked yet'}`,
             ),
           ].join('\n'),
-          data: { ...klass, template: template ?? null, students },
+          data: { ...klass, template: template ?? null, students, term: term ?? null },
         };
       },
     }),
@@ -285,6 +298,9 @@ export const classPlugin: CommandPlugin = {
       },
     }),
     'set-login': classLoginSubcommand,
+    'set-end': setEndSubcommand,
+    'destroy-vms': destroyVmsSubcommand,
+    archive: archiveSubcommand,
     invite: inviteSubcommand,
     'export-terraform': terraformExportSubcommand,
   },

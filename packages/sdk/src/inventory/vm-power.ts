@@ -9,6 +9,7 @@ import { listVmResources } from '../templates/template-inventory.js';
 import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
 import { assertMayStart, hasRunningLimit } from '../schedule/usage.js';
 import { withClassStartLock } from '../schedule/class-start-lock.js';
+import { assertClassOpen } from '../schedule/class-term.js';
 import { denialReason, type Viewer } from './viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
@@ -44,7 +45,8 @@ export interface VmPowerDeps {
  * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`. A student's start
  * outside a session is refused when the class's quota or running limit says so (`assertMayStart`);
  * such a start is checked and done under the class's start lock (a lease in the store), so parallel
- * starts from any number of processes cannot overshoot a running limit. Each action opens or closes
+ * starts from any number of processes cannot overshoot a running limit. A student's start of a VM of
+ * a class whose term has ended is refused (`ClassEndedError`). Each action opens or closes
  * the VM's running interval in the usage ledger. At most
  * `maxPowerTasksPerNode` tasks run on one node at a time (per `VmPower` instance).
  */
@@ -111,6 +113,7 @@ export class VmPower {
     if (action !== 'start' || row.status === 'running') return run();
     const check = async () => {
       try {
+        await assertClassOpen(store, viewer, assignment, started);
         await assertMayStart(store, viewer, assignment, started);
       } catch (error) {
         await store.audit.record({

@@ -29,6 +29,8 @@ import { currentSession, nextSession, sessionsBetween, type ClassSession } from 
 import { classTimeZone, formatLocalTime } from './local-time.js';
 import { formatHours, studentUsage } from './usage.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
+import { runEndOfTerm, type EndOfTermAction } from './end-of-term.js';
+import { termPhase } from './term-dates.js';
 
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
@@ -111,6 +113,7 @@ export class ClassScheduler {
   #isLeader = false;
   /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
   readonly #readyClaimed = new Set<string>();
+  readonly #pollIntervalMs: number;
 
   constructor(options: ClassSchedulerOptions) {
     checkOptions('new ClassScheduler', options, STORE_AND_CLUSTERS, PORT_HINTS);
@@ -126,6 +129,7 @@ export class ClassScheduler {
       clock: this.#clock,
       pollIntervalMs: options.pollIntervalMs,
     });
+    this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
@@ -179,10 +183,14 @@ export class ClassScheduler {
     const schedules = await this.#store.schedules.list();
     const byClass = new Map<string, ClassScheduleRecord[]>();
     for (const s of schedules) byClass.set(s.classId, [...(byClass.get(s.classId) ?? []), s]);
+    const ended = new Set(
+      (await this.#store.classTerms.list()).filter((t) => termPhase(t, now) !== 'running').map((t) => t.classId),
+    );
     const done: ScheduledAction[] = [];
-    for (const list of byClass.values()) {
+    for (const [classId, list] of byClass) {
       const sessions = list.flatMap((s) => sessionsBetween(s, now - STOP_CATCH_UP_MS, now + 1));
-      const active = sessions.filter((s) => s.warmupAt <= now && now < s.end);
+      // A class whose term has ended has no sessions any more: nothing starts.
+      const active = ended.has(classId) ? [] : sessions.filter((s) => s.warmupAt <= now && now < s.end);
       for (const session of active) done.push(...(await this.#act(session, 'start')));
       // A session that ended while another of the class runs (back to back) leaves the VMs on.
       if (active.length === 0) {
@@ -210,7 +218,33 @@ export class ClassScheduler {
     }
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
+    await this.runEndOfTerm(now);
     return done;
+  }
+
+  /**
+   * The end-of-term work due at `now` (part of every round, after the sessions, idle and quota
+   * rules): reminders, the stops at a class's end, the weekly destroy reminders and confirmed
+   * destroys. Returns what it did, also logged.
+   */
+  async runEndOfTerm(now: EpochMs = this.#clock.now()): Promise<EndOfTermAction[]> {
+    const actions = await runEndOfTerm(
+      {
+        store: this.#store,
+        clusters: this.#clusters,
+        clock: this.#clock,
+        logger: this.#logger,
+        notifier: this.#notifier,
+        power: this.#power,
+        actor: SCHEDULER,
+        holderId: this.holderId,
+        shutdownTimeoutS: this.#o.shutdownTimeoutS,
+        pollIntervalMs: this.#pollIntervalMs,
+      },
+      now,
+    );
+    for (const a of actions) this.#logger.info('end of term', { ...a });
+    return actions;
   }
 
   /**

@@ -32,6 +32,7 @@ import type {
 import type { ConsoleGrantRecord } from './console-grant-repository.js';
 import type { WebSessionRecord } from './web-session-repository.js';
 import type { LinkCodeRecord } from './link-code-repository.js';
+import type { ClassTermRecord } from './class-term-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
 import {
   DuplicateNameError,
@@ -73,6 +74,7 @@ interface MemoryState {
   rateCounters: Map<string, { windowStart: number; count: number }>;
   webSessions: WebSessionRecord[];
   linkCodes: LinkCodeRecord[];
+  classTerms: ClassTermRecord[];
   nextId: number;
 }
 
@@ -107,6 +109,7 @@ const emptyState = (): MemoryState => ({
   rateCounters: new Map(),
   webSessions: [],
   linkCodes: [],
+  classTerms: [],
   nextId: 1,
 });
 
@@ -411,6 +414,7 @@ export function createMemoryStore(): Store {
         s.baseVersions = s.baseVersions.filter((v) => v.classId !== classId);
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.policies = s.policies.filter((v) => v.classId !== classId);
+        s.classTerms = s.classTerms.filter((v) => v.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -933,6 +937,18 @@ export function createMemoryStore(): Store {
         return count - s.linkCodes.length;
       },
     },
+    classTerms: {
+      async get(classId) {
+        return copy(s.classTerms.find((t) => t.classId === classId));
+      },
+      async list() {
+        return copy([...s.classTerms].sort(byString((t) => t.classId)));
+      },
+      async save(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.classTerms = [...s.classTerms.filter((t) => t.classId !== record.classId), copy(record)];
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -972,6 +988,7 @@ export function createMemoryStore(): Store {
     rateLimits: serialized(raw.rateLimits, 'rateLimits', lock, guard),
     webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
+    classTerms: serialized(raw.classTerms, 'classTerms', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

@@ -34,6 +34,7 @@ import type {
 import type { ConsoleGrantRepository } from './console-grant-repository.js';
 import type { WebSessionRepository } from './web-session-repository.js';
 import type { LinkCodeRepository } from './link-code-repository.js';
+import type { ClassTermRepository } from './class-term-repository.js';
 
 /** Clusters the lab knows. */
 export interface ClusterRepository {
@@ -390,6 +391,8 @@ export interface Store {
   readonly webSessions: WebSessionRepository;
   /** One-time codes that link a chat account to a person signed in on the web portal (`/lab link-me`). */
   readonly linkCodes: LinkCodeRepository;
+  /** Class end dates, their destroy confirmations and archive marks (`/class set-end`, `class archive`). */
+  readonly classTerms: ClassTermRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

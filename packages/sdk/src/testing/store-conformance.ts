@@ -562,6 +562,33 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
     });
 
+    describe('class terms', () => {
+      it('keep one term per class, replaced whole, listed by class and gone with the class', async () => {
+        await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
+        const term = {
+          classId: 'cs101',
+          endsOn: '2027-06-30',
+          timezone: 'Europe/Berlin',
+          graceDays: 14,
+          destroyConfirmedBy: null,
+          destroyConfirmedAt: null,
+          archivedAt: null,
+        };
+        await store.classTerms.save(term);
+        await store.classTerms.save({ ...term, classId: 'art', endsOn: null, archivedAt: T0 });
+        expect(await store.classTerms.get('cs101')).toEqual(term);
+        const confirmed = { ...term, destroyConfirmedBy: 'lovelace', destroyConfirmedAt: T0 + 1 };
+        await store.classTerms.save(confirmed);
+        expect(await store.classTerms.get('cs101')).toEqual(confirmed);
+        expect((await store.classTerms.list()).map((t) => t.classId)).toEqual(['art', 'cs101']);
+        await expect(store.classTerms.save({ ...term, classId: 'nope' })).rejects.toBeInstanceOf(UnknownReferenceError);
+        await store.classes.deleteClass('cs101');
+        expect(await store.classTerms.get('cs101')).toBeUndefined();
+        expect(await store.classTerms.list()).toEqual([{ ...term, classId: 'art', endsOn: null, archivedAt: T0 }]);
+      });
+    });
+
     describe('class time policies and the usage ledger', () => {
       it('keep one policy per class, gone with the class', async () => {
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
