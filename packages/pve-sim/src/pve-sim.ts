@@ -99,15 +99,26 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);
-  const access = new AccessControl({
-    pools: () => state.pools,
-    vmsOf: (pool) => [...state.guests.values()].filter((g) => g.pool === pool).map((g) => g.vmid),
-    storagesOf: () => [],
-  });
+  const access = new AccessControl(
+    {
+      pools: () => state.pools,
+      vmsOf: (pool) => [...state.guests.values()].filter((g) => g.pool === pool).map((g) => g.vmid),
+      storagesOf: () => [],
+    },
+    scenario.pveVersion,
+  );
   const auth = new SimAuth(time, access);
   for (const user of scenario.users) auth.addUser(user);
   for (const token of scenario.tokens) auth.addToken(token);
-  for (const role of scenario.roles) access.addRole(role.roleid, role.privs);
+  for (const role of scenario.roles) {
+    try {
+      access.addRole(role.roleid, role.privs);
+    } catch (error) {
+      throw new Error(
+        `pve-sim: scenario role '${role.roleid}': ${(error as Error).message} on PVE ${scenario.pveVersion}`,
+      );
+    }
+  }
   for (const entry of scenario.acl) {
     for (const roleid of typeof entry.roles === 'string' ? entry.roles.split(',') : entry.roles) {
       for (const [type, ids] of [
@@ -140,7 +151,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId))
     access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
 
-  const ops = new GuestOperations(state, random, access);
+  const ops = new GuestOperations(state, random, access, scenario.pveVersion);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
   const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
   const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
