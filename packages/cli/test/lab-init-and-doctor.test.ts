@@ -196,10 +196,8 @@ describe('lab doctor', () => {
     const r = await runLab(['doctor'], { cwd: dir });
     expect(r.code, r.stdout).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^✓ configuration  .*lab\.config\.json is valid$/);
-    expect(lines[1]).toMatch(
-      /^✓ store          sqlite:.*lab\.db is reachable and at the latest schema \(\d+ migrations\)$/,
-    );
+    expect(lines[0]).toMatch(/^✓ configuration {2}.*lab\.config\.json is valid$/);
+    expect(lines[1]).toMatch(/^✓ store {10}sqlite:.*lab\.db is reachable and at the latest schema \(\d+ migrations\)$/);
     expect(lines.slice(2)).toEqual([
       `✓ cluster pve    TLS: certificate pinned (${sim.fingerprint.slice(0, 11)}…)`,
       '✓ cluster pve    reachable: Proxmox VE 9.1.3',

@@ -46,6 +46,8 @@ export interface PveSimOptions {
   tls?: { cert: string; key: string };
   /** Overrides the scenario's `races.cloneRate`: the share of clones that lose a lock race to another client. */
   cloneRaceRate?: number;
+  /** Overrides the scenario's `pveVersion` (`8.4.1`, `9.1.3`): what differs between versions follows it. */
+  pveVersion?: string;
 }
 
 /** A running simulator. */
@@ -96,6 +98,11 @@ function assetPath(...parts: string[]): string {
 export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> {
   const scenario =
     typeof options.scenario === 'object' ? parseScenario(options.scenario) : loadScenario(options.scenario ?? 'small');
+  if (options.pveVersion !== undefined) {
+    if (!/^\d+\.\d+(\.\d+)?$/.test(options.pveVersion))
+      throw new Error(`pve-sim: pveVersion must look like 9.1.3 or 8.4, got '${options.pveVersion}'`);
+    scenario.pveVersion = options.pveVersion;
+  }
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);

@@ -146,7 +146,7 @@ describe('answers carry the keys PVE sends (qemu-server vmstatus, create_vm; pve
     expect(Object.keys(running.blockstat as object)).toEqual(['scsi0']);
     const info = running.ballooninfo as Record<string, number>;
     expect(running.freemem).toBe(info.free_mem);
-    expect(running.mem).toBe(info.total_mem - info.free_mem);
+    expect(running.mem).toBe(info.total_mem! - info.free_mem!);
 
     const stopped = (await call(sim, 'GET', '/nodes/pve3/qemu/102/status/current')).body.data as Record<
       string,
@@ -251,7 +251,12 @@ describe('privileges by PVE version (pve-access-control 9.0.2 dropped VM.Monitor
     const allowed = await call(sim, 'GET', '/nodes/pve1/qemu/100/agent/network-get-interfaces', asReader);
     expect(allowed.status).not.toBe(403);
     await sim.close();
-    sim = await fastSim({ scenario: withAgentReader('8.4.1', [{ roleid: 'OnlyAudit', privs: ['VM.Audit'] }]) });
+    // The version option overrides the scenario's (`pve-sim --pve-version 8.4.1`).
+    sim = await fastSim({
+      scenario: withAgentReader('9.1.3', [{ roleid: 'OnlyAudit', privs: ['VM.Audit'] }]),
+      pveVersion: '8.4.1',
+    });
+    expect((await call(sim, 'GET', '/version')).body.data).toMatchObject({ version: '8.4.1' });
     const denied = await call(sim, 'GET', '/nodes/pve1/qemu/100/agent/network-get-interfaces', asReader);
     expect(denied.reason).toBe('Permission check failed (/vms/100, VM.Monitor)');
   });
