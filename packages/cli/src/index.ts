@@ -1,17 +1,7 @@
 export { labConfigSchema, loadLabConfig, type LabConfig } from './lab-config.js';
 export { openLabRuntime, type LabRuntime, type LabRuntimeOptions } from './lab-runtime.js';
 export { createLabProgram, runLab, type GlobalOptions } from './program.js';
-export {
-  ConsolePrivilege,
-  RequiredPrivileges,
-  hasPrivilege,
-  missingPrivileges,
-  renderDoctorReport,
-  runDoctor,
-  type DoctorCheck,
-  type DoctorReport,
-  type PrivilegeRequirement,
-} from './doctor.js';
+export { runDoctor, type DoctorCheck, type DoctorReport } from './doctor.js';
 export { CertificateNotTrustedError, CliUsageError, ConfigExistsError, InsecureUrlError } from './cli-errors.js';
 export {
   CLASS_SCHEDULER_LEASE,

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { hashConsoleToken } from '@lab/proxmox-sdk';
 import type { SimVncProxy } from '@lab/pve-sim';
-import { CONSOLE_CSP, ConsolePrivilege, missingPrivileges } from '../src/index.js';
+import { labPrivilegeRequirements, missingPrivileges } from '@lab/proxmox-sdk';
+import { CONSOLE_CSP } from '../src/index.js';
 import {
   consoleLab,
   http,
@@ -57,13 +58,14 @@ describe('/myvm console links', () => {
         'VM.Config.Cloudinit': 1,
         'VM.PowerMgmt': 1,
         'VM.Audit': 1,
+        'VM.GuestAgent.Audit': 1,
       },
       '/storage': { 'Datastore.AllocateSpace': 1, 'Datastore.Audit': 1 },
       '/sdn/zones/localnetwork': { 'SDN.Use': 1 },
     };
-    expect(missingPrivileges(vmAdminButConsole)).toEqual([]);
-    expect(missingPrivileges(vmAdminButConsole, { console: true })).toEqual([
-      { ...ConsolePrivilege, missing: ['VM.Console'] },
+    expect(missingPrivileges(vmAdminButConsole, labPrivilegeRequirements('9.1.3'))).toEqual([]);
+    expect(missingPrivileges(vmAdminButConsole, labPrivilegeRequirements('9.1.3', { console: true }))).toEqual([
+      expect.objectContaining({ path: '/vms', role: 'PVEVMUser', missing: ['VM.Console'] }),
     ]);
   });
 

@@ -26,6 +26,7 @@ export {
   renderProgressBar,
   renderReplyText,
 } from './render.js';
+export { renderDoctorReport } from './doctor-report-text.js';
 export { DeploymentProgress, type DeploymentProgressOptions } from './deployment-progress.js';
 export {
   ProgressBroadcaster,

@@ -46,6 +46,8 @@ export interface PveSimOptions {
   tls?: { cert: string; key: string };
   /** Overrides the scenario's `races.cloneRate`: the share of clones that lose a lock race to another client. */
   cloneRaceRate?: number;
+  /** Overrides the scenario's `pveVersion` (`8.4.1`, `9.1.3`): what differs between versions follows it. */
+  pveVersion?: string;
 }
 
 /** A running simulator. */
@@ -96,18 +98,34 @@ function assetPath(...parts: string[]): string {
 export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> {
   const scenario =
     typeof options.scenario === 'object' ? parseScenario(options.scenario) : loadScenario(options.scenario ?? 'small');
+  if (options.pveVersion !== undefined) {
+    if (!/^\d+\.\d+(\.\d+)?$/.test(options.pveVersion))
+      throw new Error(`pve-sim: pveVersion must look like 9.1.3 or 8.4, got '${options.pveVersion}'`);
+    scenario.pveVersion = options.pveVersion;
+  }
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);
-  const access = new AccessControl({
-    pools: () => state.pools,
-    vmsOf: (pool) => [...state.guests.values()].filter((g) => g.pool === pool).map((g) => g.vmid),
-    storagesOf: () => [],
-  });
+  const access = new AccessControl(
+    {
+      pools: () => state.pools,
+      vmsOf: (pool) => [...state.guests.values()].filter((g) => g.pool === pool).map((g) => g.vmid),
+      storagesOf: () => [],
+    },
+    scenario.pveVersion,
+  );
   const auth = new SimAuth(time, access);
   for (const user of scenario.users) auth.addUser(user);
   for (const token of scenario.tokens) auth.addToken(token);
-  for (const role of scenario.roles) access.addRole(role.roleid, role.privs);
+  for (const role of scenario.roles) {
+    try {
+      access.addRole(role.roleid, role.privs);
+    } catch (error) {
+      throw new Error(
+        `pve-sim: scenario role '${role.roleid}': ${(error as Error).message} on PVE ${scenario.pveVersion}`,
+      );
+    }
+  }
   for (const entry of scenario.acl) {
     for (const roleid of typeof entry.roles === 'string' ? entry.roles.split(',') : entry.roles) {
       for (const [type, ids] of [
@@ -140,7 +158,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   if (tokenUser !== 'root@pam' && !scenario.tokens.some((t) => t.tokenId === tokenId))
     access.addAcl({ path: '/', roleid: 'Administrator', type: 'user', ugid: tokenUser });
 
-  const ops = new GuestOperations(state, random, access);
+  const ops = new GuestOperations(state, random, access, scenario.pveVersion);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
   const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
   const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');

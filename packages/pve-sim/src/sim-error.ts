@@ -4,6 +4,11 @@ export class PveSimError extends Error {
     readonly status: number,
     message: string,
     readonly errors?: Record<string, string>,
+    /**
+     * Where pveproxy raised it: `http` (authentication before any handler: no body, no
+     * Content-Type) or `api` (a handler's error: the JSON envelope). @defaultValue `'api'`
+     */
+    readonly layer: 'http' | 'api' = 'api',
   ) {
     super(message);
   }

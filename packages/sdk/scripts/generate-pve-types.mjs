@@ -40,6 +40,7 @@ export const ENDPOINTS = [
   ['GET', '/nodes/{node}/storage', 'StorageList'],
   ['GET', '/nodes/{node}/tasks/{upid}/log', 'TaskLog'],
   ['GET', '/nodes/{node}/tasks/{upid}/status', 'TaskStatus'],
+  ['GET', '/version', 'Version'],
 ];
 
 function indexSchema(roots) {

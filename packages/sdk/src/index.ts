@@ -108,6 +108,10 @@ export {
 } from './deploy/placement.js';
 export type { ClassPlan, PlannedVm, PlanDeps } from './deploy/plan-class.js';
 export type { RequiredPrivilege } from './deploy/permission-preflight.js';
+export { guestAgentPrivilege, labPrivilegeRequirements, type PrivilegeRequirement } from './access/pve-privileges.js';
+export { missingPrivileges, type PermissionAnswer } from './access/privilege-grants.js';
+export { LabDoctor, type LabDoctorOptions } from './doctor/lab-doctor.js';
+export { doctorReport, type DoctorCheck, type DoctorReport } from './doctor/doctor-report.js';
 export { EventChannel, type DeploymentEvent } from './deploy/deployment-events.js';
 export { DefaultDeploymentLimits, type DeploymentLimits } from './deploy/deployment-limits.js';
 export type { BaseVersionCopies } from './deploy/base-versions.js';

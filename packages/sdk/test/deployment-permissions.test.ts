@@ -31,8 +31,8 @@ const LAB_PRIVS = [
 ];
 
 /** A sim whose own token is `lab@pve!deploy`, privilege-separated, with the `LabBot` role holding `privs` on `/`. */
-function simWithLabToken(privs: string[], cloneRaceRate = 0): Promise<PveSim> {
-  const scenario = structuredClone(presets.small!);
+function simWithLabToken(privs: string[], cloneRaceRate = 0, pveVersion = '9.1.3'): Promise<PveSim> {
+  const scenario = { ...structuredClone(presets.small!), pveVersion };
   scenario.users = [...(scenario.users ?? []), { userid: 'lab@pve', groups: ['lab-admins'] }];
   scenario.tokens = [{ tokenId: 'lab@pve!deploy', secret: 'deploy-secret', privsep: true }];
   scenario.roles = [{ roleid: 'LabBot', privs }];
@@ -52,7 +52,7 @@ describe('deployments with a privilege-separated token', () => {
     expect(error).toBeInstanceOf(PvePermissionError);
     expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
     expect((error as Error).message).toBe(
-      "Proxmox refused: the lab's token lacks VM.Clone on /vms/9000 — ask your admin to run `lab doctor`.",
+      "Proxmox refused: the lab's token lacks VM.Clone on /vms/9000, which Proxmox VE 9.1.3 needs here — ask your admin to run `lab doctor`.",
     );
     expect(sim.requests.count(CLONES)).toBe(0);
   });
@@ -77,6 +77,40 @@ describe('deployments with a privilege-separated token', () => {
       privilege: 'SDN.Use',
     });
     expect(sim.requests.count(CLONES)).toBe(0);
+  });
+
+  it('ask for the guest-agent privilege of the cluster’s PVE version, naming the version', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.GuestAgent.Audit'));
+    const lab = await labOver(sim, { students: STUDENTS });
+    api = lab.api;
+    const error = await lab.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', privilege: 'VM.GuestAgent.Audit', pveVersion: '9.1.3' });
+    expect((error as Error).message).toContain('Proxmox VE 9.1.3');
+    await api.close();
+    api = undefined;
+    await sim.close();
+
+    const pve8 = [...LAB_PRIVS.filter((p) => p !== 'VM.GuestAgent.Audit'), 'VM.Monitor'];
+    sim = await simWithLabToken(
+      pve8.filter((p) => p !== 'VM.Monitor'),
+      0,
+      '8.4.1',
+    );
+    const lab8 = await labOver(sim, { students: STUDENTS });
+    api = lab8.api;
+    await expect(lab8.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).rejects.toMatchObject({
+      privilege: 'VM.Monitor',
+      pveVersion: '8.4.1',
+    });
+    await api.close();
+    api = undefined;
+    await sim.close();
+    sim = await simWithLabToken(pve8, 0, '8.4.1');
+    const ok8 = await labOver(sim, { students: STUDENTS });
+    api = ok8.api;
+    await expect(ok8.engine.plan({ classId: 'cs101', count: 30, template: 'ubuntu' })).resolves.toMatchObject({
+      clusterId: expect.any(String),
+    });
   });
 
   it('turns a 403 from PVE itself into the same coded error', async () => {

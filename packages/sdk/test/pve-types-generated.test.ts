@@ -17,6 +17,7 @@ describe('the generated PVE types', () => {
       'qemu-resource',
       'storage-resource',
       'tasks-resource',
+      'version-resource',
     ]
       .map((f) => readFileSync(new URL(`../src/pve/${f}.ts`, import.meta.url), 'utf8'))
       .join('\n');

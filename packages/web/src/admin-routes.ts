@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { headerLinks, messagePage } from './pages/layout.js';
-import { adminIndexPage, adminReplyPage, auditPage, ADMIN_VIEWS } from './pages/admin-pages.js';
+import { adminIndexPage, adminReplyPage, auditPage, doctorPage, ADMIN_VIEWS } from './pages/admin-pages.js';
 import { sendPage, type WebContext } from './web-portal.js';
 
 headerLinks.push({ href: '/admin', label: 'Admin', roles: ['admin'] });
 
 /**
- * The admin pages: templates, people and roles, classes, sync status and the audit log with its
- * filters — each the answer of a router command as the signed-in admin (the router refuses others).
+ * The admin pages: templates, people and roles, classes, sync status, the audit log with its
+ * filters and the cluster checks (`/lab doctor`) — each the answer of a router command as the
+ * signed-in admin (the router refuses others); no Proxmox call is made here.
  */
 export function registerAdminRoutes(app: FastifyInstance, context: WebContext): void {
   app.get('/admin', async (request, reply) => {
@@ -31,6 +32,13 @@ export function registerAdminRoutes(app: FastifyInstance, context: WebContext): 
       const result = await context.invoke(session, view.command, view.sub, view.options);
       return sendPage(reply, adminReplyPage(session.viewer, view.title, result), result.error ? 403 : 200);
     });
+  // Failed checks are a report (200); only a refusal (no report) is a 403.
+  app.get('/admin/doctor', async (request, reply) => {
+    const session = request.webSession;
+    if (!session) return reply.redirect('/login', 303);
+    const result = await context.invoke(session, 'lab', 'doctor', {});
+    return sendPage(reply, doctorPage(session.viewer, result), result.data === undefined ? 403 : 200);
+  });
   app.get<{ Querystring: Record<string, string | undefined> }>('/admin/audit', async (request, reply) => {
     const session = request.webSession;
     if (!session) return reply.redirect('/login', 303);

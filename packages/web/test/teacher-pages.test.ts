@@ -142,6 +142,24 @@ describe('the admin pages', () => {
   });
 });
 
+describe('the cluster checks page', () => {
+  it('shows /lab doctor through the router, linked from Admin, and refuses a teacher', async () => {
+    const { browser } = await signIn('root');
+    expect(await (await browser.get(`${web.url}/admin`)).text()).toContain('href="/admin/doctor"');
+    const page = await browser.get(`${web.url}/admin/doctor`);
+    const body = await page.text();
+    expect(page.status).toBe(200);
+    expect(body).toContain('All checks passed.');
+    expect(body).toMatch(/<td>cluster lab<\/td>\s*<td>reachable: Proxmox VE 9\.1\.3<\/td>/);
+    const audited = await lab.services.store.audit.list({ action: 'command.lab.doctor' });
+    expect(audited.map((a) => [a.actor, a.outcome])).toContainEqual(['root', 'ok']);
+    const teacher = await signIn('lovelace');
+    const refused = await teacher.browser.get(`${web.url}/admin/doctor`);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain('Proxmox VE');
+  });
+});
+
 describe('Link my chat account', () => {
   it('gives the signed-in person a code that links the Discord account that types it', async () => {
     await lab.services.store.classes.createPerson({ username: 'dora', displayName: 'Dora', role: 'student' }, 1);

@@ -9,7 +9,8 @@ export function addDoctorCommand(program: Command): void {
       'Check the installation end to end: configuration, store, clusters, TLS, PVE version, token privileges',
     )
     .action(async (_options, command: Command) => {
-      const { runDoctor, renderDoctorReport } = await import('../doctor.js');
+      const { runDoctor } = await import('../doctor.js');
+      const { renderDoctorReport } = await import('@lab/commands');
       const flags = globals(command);
       const report = await runDoctor(flags.config);
       out(flags.json ? JSON.stringify(report) : renderDoctorReport(report));

@@ -24,6 +24,7 @@ import { linkMeSubcommand } from './link-me-subcommands.js';
 import { gridSubcommand } from './grid-subcommand.js';
 import { classPowerSubcommand } from './class-power-subcommand.js';
 import { auditSubcommand } from './audit-subcommand.js';
+import { doctorSubcommand } from './doctor-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
@@ -420,5 +421,6 @@ export const labPlugin: CommandPlugin = {
     grid: gridSubcommand,
     power: classPowerSubcommand,
     audit: auditSubcommand,
+    doctor: doctorSubcommand,
   },
 };

@@ -2,6 +2,7 @@ import { AllPrivileges, type PermissionMap } from '../model/access-control.js';
 import { permissionDenied, splitTokenId } from '../model/access-control.js';
 import type { RouteTable } from './route-table.js';
 import { route } from './route-table.js';
+import { die, paramError } from '../sim-error.js';
 
 export { AllPrivileges, type PermissionMap };
 
@@ -30,5 +31,39 @@ export function registerAccessRoutes(table: RouteTable): void {
     if (path === undefined) return ctx.access.effectivePermissions(userid);
     const privs = ctx.access.permissions(userid, path);
     return privs.size ? { [path]: Object.fromEntries(privs) } : {};
+  });
+
+  // pve-access-control `src/PVE/API2/User.pm` `read_user` (`$extract_user_data` with full): the
+  // user.cfg fields that are set, `groups` sorted, `tokens` as stored (null without any).
+  route(table, 'GET', '/access/users/{userid}', (req, ctx) => {
+    const userid = req.params.userid as string;
+    ctx.access.userExists(userid);
+    const groups = [...ctx.access.groups].filter(([, members]) => members.has(userid)).map(([g]) => g);
+    return { enable: 1, expire: 0, groups: groups.sort(), tokens: ctx.auth.tokensOf(userid) ?? null };
+  });
+
+  route(table, 'POST', '/access/users/{userid}/token/{tokenid}', (req, ctx) =>
+    ctx.auth.generateToken(req.params.userid as string, req.params.tokenid as string, {
+      ...(req.params.privsep !== undefined ? { privsep: req.params.privsep === 1 } : {}),
+      ...(typeof req.params.expire === 'number' ? { expire: req.params.expire } : {}),
+      ...(typeof req.params.comment === 'string' ? { comment: req.params.comment } : {}),
+    }),
+  );
+
+  // pve-access-control `src/PVE/API2/Role.pm` `create_role`: `privs` has the format
+  // `pve-priv-list`, each checked by `verify_privname` ("invalid privilege 'X'"), so a privilege
+  // this version does not know — VM.Monitor on PVE 9 — fails parameter verification.
+  route(table, 'POST', '/access/roles', (req, ctx) => {
+    const roleid = req.params.roleid as string;
+    const privs = (typeof req.params.privs === 'string' ? req.params.privs : '')
+      .split(/[;,\s]+/)
+      .filter(Boolean);
+    const unknown = ctx.access.unknownPrivilege(privs);
+    if (unknown !== undefined) throw paramError({ privs: `invalid format - invalid privilege '${unknown}'\n` });
+    if (/^PVE/i.test(roleid))
+      throw paramError({ roleid: "cannot use role ID starting with the (case-insensitive) 'PVE' namespace" });
+    if (ctx.access.roles.has(roleid)) throw die(`create role failed: role '${roleid}' already exists`);
+    ctx.access.addRole(roleid, privs);
+    return null;
   });
 }

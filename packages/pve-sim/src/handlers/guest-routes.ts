@@ -3,6 +3,7 @@ import { guestIpAddress } from '../model/guest-identity.js';
 import type { SimGuest } from '../model/types.js';
 import { guestUsage } from './cluster-routes.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
+import { runningQemuStatus } from './qemu-running-status.js';
 import { typedConfig } from './typed-config.js';
 
 function guestListEntry(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
@@ -27,12 +28,47 @@ function guestListEntry(ctx: SimContext, guest: SimGuest): Record<string, unknow
   return entry;
 }
 
+/**
+ * `GET …/status/current` (qemu-server `src/PVE/API2/Qemu.pm` `vm_status` → `vmstatus($vmid, 1)`):
+ * the list entry, `balloon_min` and `shares` for a VM with a `balloon` minimum, `memhost` (PVE 9),
+ * and for a running VM the QMP answers (`runningQemuStatus`) and cgroup pressures (PVE 9).
+ */
 function currentStatus(ctx: SimContext, guest: SimGuest): Record<string, unknown> {
   const entry = guestListEntry(ctx, guest);
-  if (guest.type === 'qemu') entry.qmpstatus = guest.status;
+  if (guest.type === 'qemu') {
+    const nine = Number.parseInt(ctx.pveVersion, 10) >= 9;
+    const balloonMiB = Number(guest.config.balloon ?? 0);
+    if (balloonMiB > 0) {
+      entry.balloon_min = balloonMiB * 1024 * 1024;
+      entry.shares = Number(guest.config.shares ?? 1000);
+    }
+    if (nine) entry.memhost = entry.mem;
+    if (guest.status === 'running') {
+      const usage = guestUsage(ctx, guest);
+      Object.assign(
+        entry,
+        runningQemuStatus(
+          guest,
+          { ...usage, startedAtSeconds: Math.floor((guest.startedAt ?? 0) / 1000) },
+          ctx.pveVersion,
+        ),
+      );
+      const machine = /q35/.test(guest.config.machine ?? '') ? 'q35' : 'i440fx';
+      entry['running-machine'] = nine ? `pc-${machine}-10.0+pve0` : `pc-${machine}-9.2+pve1`;
+      if (nine)
+        Object.assign(entry, {
+          pressurecpufull: 0,
+          pressurecpusome: 0.12,
+          pressureiofull: 0,
+          pressureiosome: 0.03,
+          pressurememoryfull: 0,
+          pressurememorysome: 0,
+        });
+    }
+    entry.qmpstatus = guest.status;
+  }
   entry.ha = { managed: 0 };
-  if (guest.type === 'qemu') entry.agent = /^(1|enabled=1)/.test(guest.config.agent ?? '') ? 1 : 0;
-  if (guest.status === 'running' && guest.type === 'qemu') entry['running-machine'] = 'pc-q35-9.2+pve1';
+  if (guest.type === 'qemu' && /^(1|enabled=1)/.test(guest.config.agent ?? '')) entry.agent = 1;
   return entry;
 }
 

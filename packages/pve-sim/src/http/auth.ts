@@ -1,5 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AccessControl, PermissionMap } from '../model/access-control.js';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { splitTokenId, type AccessControl, type PermissionMap } from '../model/access-control.js';
 import { PveSimError } from '../sim-error.js';
 import type { SimTime } from '../sim-time.js';
 
@@ -20,12 +20,20 @@ export interface SimToken {
    * Without it the token has all its user's privileges. @defaultValue `false`
    */
   privsep?: boolean;
+  /** Expiry, seconds since the epoch (`0`: none); PVE sets it only when asked. */
+  expire?: number;
+  comment?: string;
 }
 
 /** Who a request was authenticated as, and how. `userid` is the auth id: `user@realm` or `user@realm!token`. */
 export interface Principal {
   userid: string;
   via: 'token' | 'ticket';
+}
+
+/** A refused authentication: pveproxy answers it before any handler, with an empty body. */
+function refused(message: string): PveSimError {
+  return new PveSimError(401, message, undefined, 'http');
 }
 
 const TICKET_LIFETIME_MS = 2 * 60 * 60 * 1000;
@@ -69,6 +77,46 @@ export class SimAuth {
     this.access.tokens.set(token.tokenId, { privsep: token.privsep ?? false });
     const user = token.tokenId.split('!')[0]!;
     if (!this.#users.has(user)) this.access.users.add(user);
+  }
+
+  /** A user's tokens by name, as user.cfg holds them: `privsep` and `expire` always, `comment` if set. */
+  tokensOf(userid: string): Record<string, { privsep: 0 | 1; expire: number; comment?: string }> | undefined {
+    const out: Record<string, { privsep: 0 | 1; expire: number; comment?: string }> = {};
+    for (const t of this.#tokens.values()) {
+      const { user, token } = splitTokenId(t.tokenId);
+      if (user !== userid || token === undefined) continue;
+      out[token] = { privsep: t.privsep ? 1 : 0, expire: t.expire ?? 0, ...(t.comment ? { comment: t.comment } : {}) };
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /**
+   * `POST /access/users/{userid}/token/{tokenid}` (pve-access-control `src/PVE/API2/User.pm`
+   * `generate_token`): a UUID secret, shown once; `privsep` defaults to 1, `expire` and `comment`
+   * only when given. A taken name is a 400 `{"tokenid": "Token already exists."}`.
+   */
+  generateToken(
+    userid: string,
+    tokenid: string,
+    options: { privsep?: boolean; expire?: number; comment?: string },
+  ): { info: Record<string, unknown>; value: string; 'full-tokenid': string } {
+    this.access.userExists(userid);
+    const full = `${userid}!${tokenid}`;
+    if (this.#tokens.has(full))
+      throw new PveSimError(400, 'Parameter verification failed.', { tokenid: 'Token already exists.' });
+    const value = randomUUID();
+    const privsep = options.privsep ?? true;
+    this.addToken({
+      tokenId: full,
+      secret: value,
+      privsep,
+      expire: options.expire,
+      comment: options.comment || undefined,
+    });
+    const info: Record<string, unknown> = { privsep: privsep ? 1 : 0 };
+    if (options.expire !== undefined) info.expire = options.expire;
+    if (options.comment) info.comment = options.comment;
+    return { info, value, 'full-tokenid': full };
   }
 
   /**
@@ -132,12 +180,12 @@ export class SimAuth {
     if (ticketMatch) {
       const ticket = decodeURIComponent(ticketMatch[1]!);
       const userid = this.#checkTicket(ticket);
-      if (!userid) throw new PveSimError(401, 'invalid PVE ticket');
+      if (!userid) throw refused('invalid PVE ticket');
       if (method !== 'GET') {
         const csrf = String(headers.csrfpreventiontoken ?? '');
         const stamp = /^([0-9A-F]+):(.+)$/.exec(csrf);
         if (!stamp || !safeEqual(this.#sign(`csrf:${userid}:${stamp[1]}`), stamp[2]!)) {
-          throw new PveSimError(401, 'Permission denied - invalid csrf token');
+          throw refused('Permission denied - invalid csrf token');
         }
       }
       return { userid, via: 'ticket' };
@@ -148,14 +196,10 @@ export class SimAuth {
       const tokenId = token[1]!;
       const known = this.#tokens.get(tokenId);
       // pve-access-control `verify_token`: an unknown token is refused before its value is checked.
-      if (!known)
-        throw new PveSimError(
-          401,
-          `no such token '${tokenId.split('!')[1] ?? ''}' for user '${tokenId.split('!')[0]}'`,
-        );
-      if (!safeEqual(known.secret, token[2]!.trim())) throw new PveSimError(401, 'invalid token value!');
+      if (!known) throw refused(`no such token '${tokenId.split('!')[1] ?? ''}' for user '${tokenId.split('!')[0]}'`);
+      if (!safeEqual(known.secret, token[2]!.trim())) throw refused('invalid token value!');
       return { userid: tokenId, via: 'token' };
     }
-    throw new PveSimError(401, 'No ticket');
+    throw refused('No ticket');
   }
 }

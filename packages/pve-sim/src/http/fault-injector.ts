@@ -12,7 +12,8 @@ export const faultRuleSchema = z
      * wrong-shaped body, `empty-list` (`{"data":[]}`, as a confused pmxcfs answers) or `huge-body`
      * (a 200 of `sizeBytes` bytes, generated while it is sent) or `patch-entries` (the real list
      * answer with the entries matching `patch.where` changed, as a corrupted cluster filesystem
-     * or a buggy proxy would send them).
+     * or a buggy proxy would send them), or `task-warnings` (the task the request starts logs
+     * `warnings` `WARN:` lines and, if it would have ended OK, ends `WARNINGS: N`).
      */
     kind: z.enum([
       'http-500',
@@ -29,6 +30,7 @@ export const faultRuleSchema = z
       'empty-list',
       'huge-body',
       'patch-entries',
+      'task-warnings',
     ]),
     /** Probability (0–1) per matching request. @defaultValue 1 */
     rate: z.number().min(0).max(1).default(1),
@@ -38,6 +40,8 @@ export const faultRuleSchema = z
     delayMs: z.number().int().min(0).max(120_000).optional(),
     /** Reason phrase for HTTP faults. */
     message: z.string().optional(),
+    /** For `task-warnings`: how many warnings the task logs. @defaultValue 1 */
+    warnings: z.number().int().positive().max(1000).optional(),
     /** For `huge-body`: the body's length in bytes. @defaultValue 700 MiB */
     sizeBytes: z
       .number()

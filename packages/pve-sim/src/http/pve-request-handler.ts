@@ -23,15 +23,20 @@ function send(
   status: number,
   reason: string,
   body: string,
-  contentType = 'application/json;charset=UTF-8',
+  contentType: string | null = 'application/json;charset=UTF-8',
 ): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, reason.replace(/[\r\n]+/g, ' ').trim() || 'OK', {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    server: 'pve-api-daemon/3.0',
-    'cache-control': 'max-age=0',
-  });
+  const headers: Record<string, string | number> = { server: 'pve-api-daemon/3.0', 'cache-control': 'max-age=0' };
+  if (contentType !== null) headers['content-type'] = contentType;
+  if (body) headers['content-length'] = Buffer.byteLength(body);
+  else {
+    // pveproxy sends an empty answer without Content-Length (and without chunking): its end is the close.
+    res.removeHeader('content-length');
+    res.removeHeader('transfer-encoding');
+  }
+  // pveproxy ends keep-alive after any error (pve-http-server `response`: keep_alive = 0 if code >= 400).
+  if (status >= 400) headers.connection = 'close';
+  res.writeHead(status, reason.replace(/[\r\n]+/g, ' ').trim() || 'OK', headers);
   res.end(body);
 }
 
@@ -42,13 +47,14 @@ function atLeast(version: string, major: number, minor: number): boolean {
 }
 
 /**
- * Answers an error as PVE does: reason phrase = message; `errors` map on 400; the `message` field
- * only from pve-http-server 5.2.0 (PVE 8.3) on. A 401 has an empty body (pveproxy answers it
- * from the HTTP layer, pve-http-server `src/PVE/APIServer/AnyEvent.pm`).
+ * Answers an error as PVE does (pve-http-server `src/PVE/APIServer/AnyEvent.pm`): reason phrase =
+ * message; `errors` map on 400; the `message` field only from pve-http-server 5.2.0 (PVE 8.3) on.
+ * An error of the HTTP layer (a refused authentication) is `HTTP::Response->new(code, msg)`: no
+ * body, no Content-Type; a handler's error, `/access/ticket`'s 401 included, is the JSON envelope.
  */
 export function sendPveError(res: ServerResponse, error: PveSimError, pveVersion = '9.1'): void {
-  if (error.status === 401) {
-    send(res, 401, error.message, '', 'text/plain;charset=UTF-8');
+  if (error.layer === 'http') {
+    send(res, error.status, error.message, '', null);
     return;
   }
   const body: Record<string, unknown> = { data: null };
@@ -175,7 +181,11 @@ export async function handlePveRequest(
         await deps.ctx.state.time.sleep(3000);
         throw error;
       }
-      data = { ...(data as object), clustername: deps.ctx.state.name };
+      // pve-access-control `create_ticket`: `cap`, and `clustername` only for who may audit `/`.
+      const userid = (data as { username: string }).username;
+      data = { ...(data as object), cap: deps.ctx.access.apiCapabilities(userid) };
+      if (deps.ctx.access.has(userid, '/', ['Sys.Audit']))
+        (data as Record<string, unknown>).clustername = deps.ctx.state.name;
     } else {
       const handler = deps.routes.get(`${method} ${template}`);
       if (!handler)
@@ -187,6 +197,14 @@ export async function handlePveRequest(
       return;
     }
     if (fault?.kind === 'patch-entries' && fault.patch) data = patchEntries(data, fault.patch);
+    if (fault?.kind === 'task-warnings' && typeof data === 'string') {
+      const task = deps.ctx.state.tasks.tasks.get(data);
+      if (task)
+        task.pendingWarnings = Array.from(
+          { length: fault.warnings ?? 1 },
+          (_, i) => `injected warning ${i + 1} (pve-sim fault 'task-warnings')`,
+        );
+    }
     if (data instanceof WithAttributes)
       send(res, 200, 'OK', JSON.stringify({ ...data.attributes, data: data.data ?? null }));
     else send(res, 200, 'OK', JSON.stringify({ data: data ?? null }));

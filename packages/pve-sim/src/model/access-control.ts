@@ -1,12 +1,14 @@
 import { PveSimError } from '../sim-error.js';
 import { paramText } from '../param-text.js';
 
+type PrivilegeGroups = Record<string, { root: string[]; admin: string[]; user: string[]; audit: string[] }>;
+
 /**
- * PVE's privileges by category and level, as pve-access-control `src/PVE/AccessControl.pm`
+ * PVE 9's privileges by category and level, as pve-access-control `src/PVE/AccessControl.pm`
  * (`$privgroups`, 5ccd07d9) groups them: `root` privileges are in no built-in role but
  * Administrator; `admin`, `user` and `audit` ones make up the PVE<Cat>Admin/User and PVEAuditor roles.
  */
-const PrivilegeGroups: Record<string, { root: string[]; admin: string[]; user: string[]; audit: string[] }> = {
+const Pve9PrivilegeGroups: PrivilegeGroups = {
   VM: {
     root: [],
     admin: [
@@ -59,8 +61,37 @@ const PrivilegeGroups: Record<string, { root: string[]; admin: string[]; user: s
   Mapping: { root: [], admin: ['Mapping.Modify'], user: ['Mapping.Use'], audit: ['Mapping.Audit'] },
 };
 
-/** The built-in roles, derived the way pve-access-control's `create_roles` derives them. */
-export function builtInRoles(): Map<string, Set<string>> {
+/**
+ * PVE 8's VM privileges (pve-access-control before 922f710 "add VM.GuestAgent privileges" and
+ * 0706945 "privileges: drop VM.Monitor", released in 9.0.2; 5f7544f added VM.Replicate): VM.Monitor
+ * instead of the VM.GuestAgent.* ones, no VM.Replicate.
+ */
+const Pve8VmGroup: PrivilegeGroups[string] = {
+  root: [],
+  admin: [
+    'VM.Config.Disk',
+    'VM.Config.CPU',
+    'VM.Config.Memory',
+    'VM.Config.Network',
+    'VM.Config.HWType',
+    'VM.Config.Options',
+    'VM.Allocate',
+    'VM.Clone',
+    'VM.Migrate',
+    'VM.Monitor',
+    'VM.Snapshot',
+    'VM.Snapshot.Rollback',
+  ],
+  user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.PowerMgmt'],
+  audit: ['VM.Audit'],
+};
+
+function privilegeGroups(pveVersion: string): PrivilegeGroups {
+  return Number.parseInt(pveVersion, 10) >= 9 ? Pve9PrivilegeGroups : { ...Pve9PrivilegeGroups, VM: Pve8VmGroup };
+}
+
+/** The built-in roles of `pveVersion`, derived the way pve-access-control's `create_roles` derives them. */
+export function builtInRoles(pveVersion = '9.1.3'): Map<string, Set<string>> {
   const roles = new Map<string, Set<string>>();
   const add = (role: string, privs: string[]): void => {
     const set = roles.get(role) ?? new Set<string>();
@@ -69,7 +100,7 @@ export function builtInRoles(): Map<string, Set<string>> {
   };
   const all = new Set<string>(['Permissions.Modify']);
   add('NoAccess', []);
-  for (const [cat, g] of Object.entries(PrivilegeGroups)) {
+  for (const [cat, g] of Object.entries(privilegeGroups(pveVersion))) {
     for (const p of [...g.root, ...g.admin, ...g.user, ...g.audit]) all.add(p);
     add(`PVE${cat}Admin`, [...g.admin, ...g.user, ...g.audit]);
     add('PVEAdmin', [...g.admin, ...g.user, ...g.audit]);
@@ -127,7 +158,7 @@ export function splitTokenId(authid: string): { user: string; token?: string } {
  * `exec_api2_perm_check`) at 5ccd07d9.
  */
 export class AccessControl {
-  readonly roles = builtInRoles();
+  readonly roles: Map<string, Set<string>>;
   readonly groups = new Map<string, Set<string>>();
   /** Tokens by id with their privilege separation flag. */
   readonly tokens = new Map<string, { privsep: boolean }>();
@@ -135,7 +166,13 @@ export class AccessControl {
   acls: SimAcl[] = [];
   #recorded: PermissionMap | undefined;
 
-  constructor(private readonly pools: PoolMembership) {}
+  constructor(
+    private readonly pools: PoolMembership,
+    /** The PVE version simulated: which privileges exist (VM.Monitor until 8, VM.GuestAgent.* from 9). */
+    readonly pveVersion = '9.1.3',
+  ) {
+    this.roles = builtInRoles(pveVersion);
+  }
 
   /** Replaces the model by a recorded answer for every caller (tests); `undefined` restores the model. */
   setRecorded(map: PermissionMap | undefined): void {
@@ -147,9 +184,15 @@ export class AccessControl {
     return this.#recorded;
   }
 
-  /** Adds a custom role. */
+  /** The first of `privs` this PVE version does not know (pve-access-control `verify_privname`). */
+  unknownPrivilege(privs: readonly string[]): string | undefined {
+    return privs.find((p) => !this.roles.get('Administrator')!.has(p));
+  }
+
+  /** Adds a custom role; a privilege this PVE version does not know is refused (`add_role_privs`). */
   addRole(roleid: string, privs: string[]): void {
-    for (const p of privs) if (!this.roles.get('Administrator')!.has(p)) throw new Error(`invalid privilege '${p}'`);
+    const unknown = this.unknownPrivilege(privs);
+    if (unknown !== undefined) throw new Error(`invalid privilege '${unknown}'`);
     this.roles.set(roleid, new Set(privs));
   }
 
@@ -248,6 +291,37 @@ export class AccessControl {
     return out;
   }
 
+  /**
+   * The `cap` of a ticket: privileges by top-level area, over `/`, `/nodes`, `/access/groups`,
+   * `/vms`, `/storage`, `/sdn`, `/mapping` and every ACL path (pve-access-control
+   * `src/PVE/RPCEnvironment.pm` `compute_api_permission`).
+   */
+  apiCapabilities(authid: string): Record<string, Record<string, 1>> {
+    const areas: Record<string, RegExp> = {
+      vms: /^(VM\.|Permissions\.Modify)/,
+      access: /^((User|Group)\.|Permissions\.Modify)/,
+      storage: /^(Datastore\.|Permissions\.Modify)/,
+      nodes: /^(Sys\.|Permissions\.Modify)/,
+      sdn: /^(SDN\.|Permissions\.Modify)/,
+      dc: /^(Sys\.Audit|Sys\.Modify|SDN\.)/,
+      mapping: /^(Mapping\.|Permissions.Modify)/,
+    };
+    const cap: Record<string, Record<string, 1>> = Object.fromEntries(Object.keys(areas).map((a) => [a, {}]));
+    const paths = new Set(['/', '/nodes', '/access/groups', '/vms', '/storage', '/sdn', '/mapping']);
+    for (const a of this.acls) paths.add(a.path);
+    for (const path of paths) {
+      const top = /^\/(\w+)/.exec(path)?.[1] ?? 'dc';
+      for (const priv of this.permissions(authid, path).keys()) {
+        if (top === 'pool') {
+          if (priv.startsWith('VM.')) cap.vms![priv] = 1;
+          else if (priv.startsWith('Datastore.')) cap.storage![priv] = 1;
+          else if (priv === 'Permissions.Modify') cap.storage![priv] = cap.vms![priv] = 1;
+        } else if (areas[top]?.test(priv)) cap[top]![priv] = 1;
+      }
+    }
+    return cap;
+  }
+
   /** Whether `authid` has every one of `privs` (or any, with `any`) on `path`. */
   has(authid: string, path: string, privs: readonly string[], any = false): boolean {
     const perms = this.permissions(authid, path);
@@ -260,6 +334,26 @@ export class AccessControl {
     if (any) throw permissionDenied(`${path}, ${privs.join('|')}`);
     const perms = this.permissions(authid, path);
     throw permissionDenied(`${path}, ${privs.find((p) => !perms.has(p))}`);
+  }
+
+  /**
+   * Whether `userid` exists; without `noerr`, PVE's plain `die` (HTTP 500) when not
+   * (pve-access-control `src/PVE/AccessControl.pm` `check_user_exist`).
+   */
+  userExists(userid: string, noerr = false): boolean {
+    if (this.users.has(userid)) return true;
+    if (noerr) return false;
+    throw new PveSimError(500, `no such user ('${userid}')`);
+  }
+
+  /**
+   * The schema's (PVE 9) privileges as this version checks them: before PVE 9 every guest-agent
+   * command needed VM.Monitor (qemu-server b92a40ce "api: agent: use more specific guest agent
+   * privileges" replaced it with VM.GuestAgent.* in `src/PVE/API2/Qemu/Agent.pm`).
+   */
+  #versionPrivileges(privs: string[]): string[] {
+    if (Number.parseInt(this.pveVersion, 10) >= 9 || !privs.some((p) => p.startsWith('VM.GuestAgent.'))) return privs;
+    return [...new Set(privs.map((p) => (p.startsWith('VM.GuestAgent.') ? 'VM.Monitor' : p)))];
   }
 
   /**
@@ -287,7 +381,8 @@ export class AccessControl {
       throw permissionDenied();
     }
     if (test === 'perm') {
-      const [template, privs, ...flat] = rest as [string, string[], ...unknown[]];
+      const [template, schemaPrivs, ...flat] = rest as [string, string[], ...unknown[]];
+      const privs = this.#versionPrivileges(schemaPrivs);
       const options: Record<string, unknown> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) options[String(flat[i])] = flat[i + 1];
       const required = options.require_param as string | undefined;
@@ -301,7 +396,25 @@ export class AccessControl {
       this.check(authid, path, privs, any);
       return true;
     }
-    if (test === 'userid-param' || test === 'userid-group' || test === 'perm-modify') {
+    if (test === 'userid-param' && rest[0] === 'self') {
+      const userid = paramText(params.userid);
+      if (!this.userExists(userid, noerr)) return false;
+      if (authid === userid) return true;
+      if (noerr) return false;
+      throw permissionDenied();
+    }
+    if (test === 'userid-group') {
+      // Any of the privileges on /access/groups, or on a group the user is a member of.
+      const userid = paramText(params.userid);
+      const privs = rest[0] as string[];
+      if (!this.userExists(userid, noerr)) return false;
+      if (this.has(authid, '/access/groups', privs, true)) return true;
+      for (const [group, members] of this.groups)
+        if (members.has(userid) && this.has(authid, `/access/groups/${group}`, privs, true)) return true;
+      if (noerr) return false;
+      throw permissionDenied();
+    }
+    if (test === 'userid-param' || test === 'perm-modify') {
       // Access-management endpoints the simulator does not serve; be strict.
       if (this.has(authid, '/access', ['User.Modify', 'Permissions.Modify'], true)) return true;
       if (noerr) return false;

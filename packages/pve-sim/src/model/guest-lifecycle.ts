@@ -2,6 +2,7 @@ import { die, paramError } from '../sim-error.js';
 import { guestMemoryBytes, type ClusterState, type StorageInstance } from './cluster-state.js';
 import { formatDrive, isDriveKey, listDrives, parseDrive } from './drives.js';
 import { checkLock, checkNodeOnline } from './guest-guards.js';
+import { applyCreateDefaults } from './create-defaults.js';
 import { withStorageLock } from './storage-lock.js';
 import { cloudinitVolname, diskVolname, formatSize, parseVolid, toBaseVolname } from './storage-naming.js';
 import type { SimGuest, SimTask } from './types.js';
@@ -12,6 +13,8 @@ export class GuestLifecycle {
   constructor(
     private readonly state: ClusterState,
     private readonly access?: AccessControl,
+    private readonly random: () => number = Math.random,
+    private readonly pveVersion = '9.1.3',
   ) {}
 
   #seconds(s: number): Promise<void> {
@@ -156,7 +159,14 @@ export class GuestLifecycle {
       !(typeof params.pool === 'string' && this.access.has(user, `/pool/${params.pool}`, ['VM.Allocate']))
     )
       this.access.check(user, `/vms/${vmid}`, ['VM.Allocate']);
-    if (this.state.guests.has(vmid)) throw die(`unable to create VM ${vmid}: config file already exists`);
+    // pve-guest-common `create_and_lock_config` → pve-cluster `check_vmid_unused`, before the worker.
+    const existing = this.state.guests.get(vmid);
+    if (existing) {
+      const what = type === 'qemu' ? 'VM' : 'CT';
+      throw die(
+        `unable to create ${what} ${vmid} - ${existing.type === 'qemu' ? 'VM' : 'CT'} ${vmid} already exists on node '${existing.node}'`,
+      );
+    }
     const config: Record<string, string> = {};
     const allocations: Array<{
       key: string;
@@ -171,7 +181,7 @@ export class GuestLifecycle {
       if (isDriveKey(key)) {
         const drive = parseDrive(key, text);
         const m = /^([^:]+):(\d+(?:\.\d+)?|cloudinit)$/.exec(drive.volid);
-        if (m && !drive.isCdrom) {
+        if (m && !drive.isCdrom && m[2] !== 'cloudinit') {
           const store = this.state.storageOn(node, m[1]!);
           if (!store) throw paramError({ [key]: `storage '${m[1]}' does not exist on node '${node}'` });
           allocations.push({ key, store, size: Number(m[2]) * 1024 ** 3, options: drive.options, cloudinit: false });
@@ -220,6 +230,12 @@ export class GuestLifecycle {
           a.cloudinit ? a.options : { ...a.options, size: formatSize(a.size) },
         );
       }
+      if (type === 'qemu')
+        applyCreateDefaults(guest.config, {
+          random: this.random,
+          nowSeconds: this.state.time.nowSeconds(),
+          pveVersion: this.pveVersion,
+        });
       delete guest.config.lock;
     });
   }

@@ -11,9 +11,9 @@ export class GuestOperations {
   readonly #copying: GuestCopying;
   readonly #lifecycle: GuestLifecycle;
 
-  constructor(state: ClusterState, random: () => number, access?: AccessControl) {
+  constructor(state: ClusterState, random: () => number, access?: AccessControl, pveVersion = '9.1.3') {
     this.#copying = new GuestCopying(state, random, access);
-    this.#lifecycle = new GuestLifecycle(state, access);
+    this.#lifecycle = new GuestLifecycle(state, access, random, pveVersion);
   }
 
   /** See {@link GuestCopying.stuckClones}. */

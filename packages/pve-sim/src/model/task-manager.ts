@@ -12,7 +12,9 @@ export class TaskManager {
 
   /**
    * Starts a task of `type` on `node` for object `id` and runs `worker` in the background.
-   * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`.
+   * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`, or
+   * `TASK WARNINGS: N` when it logged N `WARN: …` lines (pve-common `src/PVE/RESTEnvironment.pm`
+   * `log_warn` counts them, `fork_worker` ends the log with the count).
    */
   start(
     node: string,
@@ -33,7 +35,13 @@ export class TaskManager {
     void Promise.resolve()
       .then(() => worker(log))
       .then(
-        () => this.#finish(task, 'OK', 'TASK OK'),
+        () => {
+          for (const line of task.pendingWarnings ?? []) log(`WARN: ${line}`);
+          delete task.pendingWarnings;
+          const warnings = task.log.filter((l) => l.startsWith('WARN: ')).length;
+          if (warnings) this.#finish(task, `WARNINGS: ${warnings}`, `TASK WARNINGS: ${warnings}`);
+          else this.#finish(task, 'OK', 'TASK OK');
+        },
         (err: unknown) => {
           const message = err instanceof Error ? err.message : String(err);
           this.#finish(task, message, `TASK ERROR: ${message}`);

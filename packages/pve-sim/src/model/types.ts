@@ -74,6 +74,8 @@ export interface SimTask {
   status: 'running' | 'stopped';
   exitstatus?: string;
   log: string[];
+  /** `WARN:` lines still to be logged before the task ends (a `task-warnings` fault). */
+  pendingWarnings?: string[];
 }
 
 /** Durations (in PVE seconds) and sizes of the capacity model. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, UnknownClusterError } from '../errors/pve-errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { ClusterDescription } from '../ports/cluster-apis.js';
 import type { LabObserver } from '../ports/lab-observer.js';
 import type { Logger } from '../ports/logger.js';
 import type { Dispatcher } from 'undici';
@@ -64,6 +65,7 @@ export interface ClustersOptions {
  */
 export class Clusters {
   readonly #clients = new Map<string, ProxmoxClient>();
+  readonly #descriptions = new Map<string, ClusterDescription>();
 
   constructor(configs: readonly unknown[], options: ClustersOptions = {}) {
     if (!Array.isArray(configs))
@@ -86,6 +88,7 @@ export class Clusters {
           key: `clusters.${index}.id`,
         });
       this.#clients.set(config.id, new ProxmoxClient(clientOptionsFor(config, index, env, options)));
+      this.#descriptions.set(config.id, describe(config, index));
     });
   }
 
@@ -101,6 +104,11 @@ export class Clusters {
     return [...this.#clients.keys()];
   }
 
+  /** How cluster `id` is reached, without secrets (for `LabDoctor`); undefined for an unknown id. */
+  describe(id: string): ClusterDescription | undefined {
+    return this.#descriptions.get(id);
+  }
+
   /** Every client, in configuration order. */
   list(): ProxmoxClient[] {
     return [...this.#clients.values()];
@@ -110,6 +118,23 @@ export class Clusters {
   async close(): Promise<void> {
     await Promise.all(this.list().map((c) => c.close()));
   }
+}
+
+function describe(config: ClusterConfig, index: number): ClusterDescription {
+  const tls: ClusterDescription['tls'] = config.insecure
+    ? { mode: 'insecure' }
+    : config.fingerprint
+      ? { mode: 'pinned', fingerprint: config.fingerprint }
+      : config.ca || config.caFile
+        ? { mode: 'ca', source: config.caFile ?? `clusters.${index}.ca` }
+        : { mode: 'system' };
+  return {
+    index,
+    url: config.url,
+    ...(config.tokenId ? { tokenId: config.tokenId } : {}),
+    ...(config.username ? { username: config.username } : {}),
+    tls,
+  };
 }
 
 function envKey(id: string, what: string): string {

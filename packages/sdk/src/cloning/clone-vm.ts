@@ -178,6 +178,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
           pollIntervalMs: Math.min(poll, 250),
           maxPollIntervalMs: poll,
           timeoutMs: Math.max(1, deadline - clock.now()),
+          logger,
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
         });
       } catch (error) {

@@ -16,6 +16,7 @@ import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
 import { planClass, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
+import { readPveVersion } from '../pve/version-resource.js';
 import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
 import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
@@ -161,7 +162,8 @@ export class DeploymentEngine {
   /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
   async #preflight(plan: ClassPlan): Promise<void> {
     const api = this.#deps.clusters.get(plan.clusterId);
-    await assertPrivileges(api, await privilegesForPlan(api, plan));
+    const { version } = await readPveVersion(api);
+    await assertPrivileges(api, await privilegesForPlan(api, plan, version), version);
   }
 
   /**

@@ -33,6 +33,7 @@ export function taskOptions(t: DeploymentTiming, timeoutMs: number) {
     timeoutMs,
     pollIntervalMs: Math.min(250, t.pollIntervalMs),
     maxPollIntervalMs: t.pollIntervalMs,
+    logger: t.logger,
   };
 }
 

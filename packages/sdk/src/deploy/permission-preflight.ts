@@ -1,3 +1,5 @@
+import { grants, type PermissionAnswer } from '../access/privilege-grants.js';
+import { guestAgentPrivilege } from '../access/pve-privileges.js';
 import { PveHttpError, PvePermissionError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { hasCloudInitDrive } from './cloud-init.js';
@@ -11,37 +13,17 @@ export interface RequiredPrivilege {
 }
 
 /**
- * Whether a `GET /access/permissions` answer grants `privilege` on `path`: the path's own entry,
- * else the nearest listed ancestor's propagated privileges (PVE lists every path that has an ACL,
- * so a path that is not listed inherits from its ancestors).
- */
-export function grants(
-  map: Record<string, Record<string, number | boolean>>,
-  path: string,
-  privilege: string,
-): boolean {
-  const own = map[path];
-  if (own) return privilege in own;
-  for (let p = parentOf(path); p !== undefined; p = parentOf(p)) {
-    const entry = map[p];
-    if (entry) return Boolean(entry[privilege]);
-  }
-  return false;
-}
-
-function parentOf(path: string): string | undefined {
-  if (path === '/') return undefined;
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
-}
-
-/**
  * Checks, with one `GET /access/permissions`, that the caller (the lab's token) has every
- * privilege in `needs`; throws `PvePermissionError` naming the first missing one, before anything
- * is changed. A PVE that does not answer the endpoint (very old) is not checked.
+ * privilege in `needs`; throws `PvePermissionError` naming the first missing one (and the cluster's
+ * `pveVersion`, when given), before anything is changed. A PVE that does not answer the endpoint
+ * (very old) is not checked.
  */
-export async function assertPrivileges(api: PveApi, needs: readonly RequiredPrivilege[]): Promise<void> {
-  let map: Record<string, Record<string, number | boolean>>;
+export async function assertPrivileges(
+  api: PveApi,
+  needs: readonly RequiredPrivilege[],
+  pveVersion?: string,
+): Promise<void> {
+  let map: PermissionAnswer;
   try {
     map = await pveResources(api).access.permissions();
   } catch (error) {
@@ -57,19 +39,25 @@ export async function assertPrivileges(api: PveApi, needs: readonly RequiredPriv
         pveMessage: `Permission check failed (${need.path}, ${need.privilege})`,
         aclPath: need.path,
         privilege: need.privilege,
+        ...(pveVersion ? { pveVersion } : {}),
       });
     }
   }
 }
 
 /**
- * The privileges applying `plan` needs, where PVE checks them (qemu-server `clone_vm`, template,
- * config, migrate and destroy; pve-manager `cluster/resources` for node usage): `VM.Clone` on the
- * template, `VM.Allocate` on new VMs, `Datastore.AllocateSpace` on the storage, `SDN.Use` on every
- * bridge of the template, `VM.Config.Options` for tags, `VM.Config.Cloudinit` for students' logins,
- * `Sys.Audit` on the nodes for placement.
+ * The privileges applying `plan` needs on Proxmox VE `pveVersion`, where PVE checks them
+ * (qemu-server `clone_vm`, template, config, migrate and destroy; pve-manager `cluster/resources`
+ * for node usage): `VM.Clone` on the template, `VM.Allocate` on new VMs, `Datastore.AllocateSpace`
+ * on the storage, `SDN.Use` on every bridge of the template, `VM.Config.Options` for tags,
+ * `VM.Config.Cloudinit` for students' logins, `Sys.Audit` on the nodes for placement, and the
+ * guest-agent privilege of the version (`guestAgentPrivilege`) to find the new VMs' addresses.
  */
-export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<RequiredPrivilege[]> {
+export async function privilegesForPlan(
+  api: PveApi,
+  plan: ClassPlan,
+  pveVersion?: string,
+): Promise<RequiredPrivilege[]> {
   const needs: RequiredPrivilege[] = [];
   const add = (path: string, ...privileges: string[]): void => {
     for (const privilege of privileges)
@@ -81,6 +69,7 @@ export async function privilegesForPlan(api: PveApi, plan: ClassPlan): Promise<R
   if (creates) {
     add(`/vms/${plan.source.vmid}`, 'VM.Clone');
     add('/vms', 'VM.Allocate', 'VM.Clone', 'VM.Config.Options');
+    if (pveVersion) add('/vms', guestAgentPrivilege(pveVersion));
     add(`/storage/${plan.storage.id}`, 'Datastore.AllocateSpace');
     const config = await pveResources(api).qemu(plan.source.node, plan.source.vmid).config();
     for (const key of Object.keys(config)

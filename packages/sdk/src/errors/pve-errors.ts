@@ -55,8 +55,14 @@ export class PvePermissionError extends PveHttpError {
   /** The missing privilege (`VM.Clone`), or several joined by `|` when any one would do. */
   readonly privilege: string | undefined;
 
-  constructor(facts: PveRequestFacts & { pveMessage: string; aclPath?: string; privilege?: string }) {
+  /** The cluster's Proxmox VE version, when the refusal came from a check by version (the preflight). */
+  readonly pveVersion: string | undefined;
+
+  constructor(
+    facts: PveRequestFacts & { pveMessage: string; aclPath?: string; privilege?: string; pveVersion?: string },
+  ) {
     super({ ...facts, status: 403 });
+    this.pveVersion = facts.pveVersion;
     const parsed = parsePermissionMessage(facts.pveMessage);
     this.aclPath = facts.aclPath ?? parsed.path;
     this.privilege = facts.privilege ?? parsed.privilege;
@@ -65,8 +71,16 @@ export class PvePermissionError extends PveHttpError {
         ? `${this.privilege} on ${this.aclPath}`
         : (parsed.detail ?? 'a privilege this needs');
     Object.defineProperty(this, 'code', { value: PvePermissionError.code });
-    Object.defineProperty(this, 'data', { value: { ...this.data, aclPath: this.aclPath, privilege: this.privilege } });
-    this.message = `Proxmox refused: the lab's token lacks ${what} — ask your admin to run \`lab doctor\`.`;
+    Object.defineProperty(this, 'data', {
+      value: {
+        ...this.data,
+        aclPath: this.aclPath,
+        privilege: this.privilege,
+        ...(this.pveVersion ? { pveVersion: this.pveVersion } : {}),
+      },
+    });
+    const version = this.pveVersion ? `, which Proxmox VE ${this.pveVersion} needs here` : '';
+    this.message = `Proxmox refused: the lab's token lacks ${what}${version} — ask your admin to run \`lab doctor\`.`;
   }
 }
 

@@ -127,6 +127,9 @@ export const taskStatusSchema = z
 export const taskLogLineSchema = z.object({ n: z.number(), t: z.string() }).loose();
 
 /** `GET /access/permissions`: path → privilege → propagate flag. */
+/** `GET /version`. */
+export const versionSchema = z.object({ version: z.string(), release: z.string(), repoid: z.string() }).loose();
+
 export const permissionsSchema = z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()])));
 
 /** The guest agent's `network-get-interfaces` answer, as much of it as the SDK relies on. */
@@ -190,6 +193,8 @@ export type TaskStatus = z.output<typeof taskStatusSchema>;
 export type TaskLogLine = z.output<typeof taskLogLineSchema>;
 /** The caller's privileges by ACL path. */
 export type PermissionMap = z.output<typeof permissionsSchema>;
+/** What `GET /version` answers. */
+export type PveVersionInfo = z.output<typeof versionSchema>;
 /** A VNC proxy PVE started for a guest (`vncproxy`). */
 export type VncProxyTicket = z.output<typeof vncProxySchema>;
 /** The guest agent's network interfaces. */

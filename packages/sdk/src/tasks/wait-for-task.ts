@@ -1,5 +1,6 @@
 import { PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { isTaskSuccess, parseUpid } from './upid.js';
@@ -28,11 +29,15 @@ export interface WaitForTaskOptions {
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
   clock?: Clock;
+  /** Where a task that ended `WARNINGS: N` is reported (with its `WARN:` lines), as a warning. */
+  logger?: Logger;
 }
 
 /**
  * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status`. Resolves only on
- * `exitstatus` `OK` or `WARNINGS: N`; any other end throws `PveTaskFailedError` with the log tail.
+ * `exitstatus` `OK` or `WARNINGS: N` (pve-common `PVE::RESTEnvironment` counts `log_warn` lines;
+ * the work was done), the latter logged as a warning with the task's `WARN:` lines; any other end
+ * throws `PveTaskFailedError` with the log tail.
  */
 export async function waitForTask(api: PveApi, upid: string, options: WaitForTaskOptions = {}): Promise<TaskResult> {
   const { node } = parseUpid(upid);
@@ -66,7 +71,13 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (followLog) await readNewLog();
     if (status.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
-      if (isTaskSuccess(exitstatus)) return { upid, exitstatus, waitedMs: clock.now() - started };
+      if (isTaskSuccess(exitstatus)) {
+        if (exitstatus !== 'OK' && options.logger) {
+          const warnings = (await readTaskLogTail(api, upid, 1000)).filter((line) => line.startsWith('WARN: '));
+          options.logger.warn('PVE task ended with warnings', { clusterId: api.clusterId, upid, exitstatus, warnings });
+        }
+        return { upid, exitstatus, waitedMs: clock.now() - started };
+      }
       throw new PveTaskFailedError({
         clusterId: api.clusterId,
         upid,

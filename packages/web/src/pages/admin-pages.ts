@@ -1,5 +1,5 @@
 import type { Reply } from '@lab/commands';
-import { formatLocalTime, type AuditRecord } from '@lab/proxmox-sdk';
+import { formatLocalTime, type AuditRecord, type DoctorReport } from '@lab/proxmox-sdk';
 import { html } from '../html.js';
 import { page, type PageViewer } from './layout.js';
 import { lines } from './teacher-pages.js';
@@ -19,6 +19,7 @@ export function adminIndexPage(viewer: PageViewer): string {
     html`<ul>
       ${ADMIN_VIEWS.map((v) => html`<li><a href="/admin/${v.path}">${v.title}</a></li>`)}
       <li><a href="/admin/audit">Audit log</a></li>
+      <li><a href="/admin/doctor">Cluster checks</a></li>
     </ul>`,
     viewer,
   );
@@ -83,6 +84,50 @@ export function auditPage(viewer: PageViewer, filters: Record<string, string>, r
                 </table>
               </div>`
       }`,
+    viewer,
+  );
+}
+
+const STATUS_LABEL = { ok: '✓ ok', warn: '! warning', fail: '✗ failed' } as const;
+
+/**
+ * `/lab doctor`'s answer as a table: each cluster check (TLS, reachability and PVE version, the
+ * token's privileges for that version) with what to do about a warning or failure.
+ */
+export function doctorPage(viewer: PageViewer, reply: Reply): string {
+  const report = reply.data as DoctorReport | undefined;
+  if (!report) return adminReplyPage(viewer, 'Cluster checks', reply);
+  const verdict = reply.text.trimEnd().split('\n').at(-1) ?? '';
+  return page(
+    'Cluster checks',
+    html`<p class="notice${report.ok ? '' : ' error'}" role="status">${verdict}</p>
+      <div class="table-wrap">
+        <table>
+          <caption>
+            What lab doctor checks on each cluster
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Subject</th>
+              <th scope="col">Detail</th>
+              <th scope="col">What to do</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${report.checks.map(
+              (c) =>
+                html`<tr>
+                  <td>${STATUS_LABEL[c.status]}</td>
+                  <td>${c.subject}</td>
+                  <td>${c.detail}</td>
+                  <td>${(c.fix ?? []).map((f) => html`<code>${f}</code><br />`)}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
+      <p><a href="/admin">Back to Admin</a></p>`,
     viewer,
   );
 }

@@ -1270,6 +1270,25 @@ export type TaskStatusResponse = {
   [key: string]: unknown;
 };
 
+/** Path parameters of `GET /version`. */
+export type VersionPathParams = Record<string, never>;
+
+/** Parameters of `GET /version`: API version details, including some parts of the global datacenter config. */
+export type VersionParams = Record<string, never>;
+
+/** What `GET /version` answers (`data`). */
+export type VersionResponse = {
+  /** The default console viewer to use. */
+  console?: "applet" | "vv" | "html5" | "xtermjs";
+  /** The current Proxmox VE point release in `x.y` format. */
+  release: string;
+  /** The short git revision from which this version was build. */
+  repoid: string;
+  /** The full pve-manager package version of this node. */
+  version: string;
+  [key: string]: unknown;
+};
+
 /** Every endpoint the resource layer uses, by `METHOD /schema/path`. */
 export interface PveEndpoints {
   "GET /access/permissions": { path: AccessPermissionsPathParams; params: AccessPermissionsParams; response: AccessPermissionsResponse };
@@ -1299,4 +1318,5 @@ export interface PveEndpoints {
   "GET /nodes/{node}/storage": { path: StorageListPathParams; params: StorageListParams; response: StorageListResponse };
   "GET /nodes/{node}/tasks/{upid}/log": { path: TaskLogPathParams; params: TaskLogParams; response: TaskLogResponse };
   "GET /nodes/{node}/tasks/{upid}/status": { path: TaskStatusPathParams; params: TaskStatusParams; response: TaskStatusResponse };
+  "GET /version": { path: VersionPathParams; params: VersionParams; response: VersionResponse };
 }
