@@ -46,6 +46,11 @@ export interface PveSimOptions {
   tls?: { cert: string; key: string };
   /** Overrides the scenario's `races.cloneRate`: the share of clones that lose a lock race to another client. */
   cloneRaceRate?: number;
+  /**
+   * Overrides the scenario's `races.crossNodeVmidRate`: the share of clones whose new VMID another
+   * client takes on another node meanwhile, so the clone task fails with `… failed: File exists`.
+   */
+  crossNodeVmidRaceRate?: number;
 }
 
 /** A running simulator. */
@@ -142,6 +147,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
 
   const ops = new GuestOperations(state, random, access);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
+  ops.crossNodeVmidRaceRate = options.crossNodeVmidRaceRate ?? scenario.races.crossNodeVmidRate;
   const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
   const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
   const ca = readFileSync(assetPath('tls', 'ca.pem'), 'utf8');
