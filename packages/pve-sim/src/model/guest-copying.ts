@@ -171,11 +171,13 @@ export class GuestCopying {
     if (params.storage !== undefined && !full) throw die(`parameter 'storage' not allowed for linked clones`);
     if (params.format !== undefined && !full) throw die(`parameter 'format' not allowed for linked clones`);
     const drives = listDrives(source.config).filter((d) => !d.isCdrom || d.isCloudinit);
-    let sharedOnly = true;
+    // check_storage_access_clone: every volume counts for `sharedvm`, CD-ROM images too.
+    const sharedOnly = listDrives(source.config).every((d) => {
+      const vol = parseVolid(d.volid);
+      return !vol || this.state.storageDefs.get(vol.storage)?.shared === true;
+    });
     for (const drive of drives) {
       const vol = parseVolid(drive.volid);
-      const store = vol && this.state.storageDefs.get(vol.storage);
-      if (!store?.shared) sharedOnly = false;
       // check_storage_access_clone: Datastore.AllocateSpace on every disk's (target) storage; cloud-init is a CD-ROM there.
       if (vol && !drive.isCloudinit)
         this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);

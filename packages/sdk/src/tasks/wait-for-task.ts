@@ -1,4 +1,5 @@
 import { PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -32,7 +33,9 @@ export interface WaitForTaskOptions {
 
 /**
  * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status`. Resolves only on
- * `exitstatus` `OK` or `WARNINGS: N`; any other end throws `PveTaskFailedError` with the log tail.
+ * `exitstatus` `OK` or `WARNINGS: N`; any other end throws `PveTaskFailedError` with the log tail,
+ * or the `PveRefusedError` `classifyPveFailure` reads from it (the same error PVE's immediate
+ * refusal of that request gives).
  */
 export async function waitForTask(api: PveApi, upid: string, options: WaitForTaskOptions = {}): Promise<TaskResult> {
   const { node } = parseUpid(upid);
@@ -67,12 +70,13 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (status.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
       if (isTaskSuccess(exitstatus)) return { upid, exitstatus, waitedMs: clock.now() - started };
-      throw new PveTaskFailedError({
+      const failed = new PveTaskFailedError({
         clusterId: api.clusterId,
         upid,
         exitstatus,
         logTail: await readTaskLogTail(api, upid),
       });
+      throw classifyPveFailure(failed) ?? failed;
     }
     if (clock.now() - started >= timeoutMs) {
       throw new PveTaskTimeoutError({
