@@ -53,8 +53,8 @@ describe('publishing a new class base version', () => {
       const v1 = versions[0]!.copies.pve1!;
 
       // A linked clone pins its base: PVE (and the simulator) accept the delete and fail its task.
-      const upid = await api.delete(`/nodes/pve1/qemu/${v1}`);
-      const refused = await waitForTask(api, upid as string).catch((e: unknown) => e);
+      const upid = await api.delete<string>(`/nodes/pve1/qemu/${v1}`);
+      const refused = await waitForTask(api, upid).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(PveRefusedError);
       expect(refused).toMatchObject({
         code: 'LAB_PVE_REFUSED_BASE_VOLUME_IN_USE',
@@ -109,7 +109,7 @@ describe('publishing a new class base version', () => {
       const v1 = (await engine.baseVersions('cs101'))[0]!.copies.pve1!;
       // Someone outside the lab link-clones the oldest base by hand (no lab tags, no marker).
       const foreign = 950;
-      await waitForTask(api, (await api.post(`/nodes/pve1/qemu/${v1}/clone`, { newid: foreign })) as string);
+      await waitForTask(api, await api.post<string>(`/nodes/pve1/qemu/${v1}/clone`, { newid: foreign }));
       await api.put(`/nodes/pve1/qemu/${foreign}/config`, { delete: 'tags,description' });
       expect(await resetAll()).toMatchObject({ status: 'done', deleted: 0 });
       await (
@@ -132,7 +132,7 @@ describe('publishing a new class base version', () => {
         ['cs101-base-v3', 2],
       ]);
 
-      await waitForTask(api, (await api.delete(`/nodes/pve1/qemu/${foreign}`)) as string);
+      await waitForTask(api, await api.delete<string>(`/nodes/pve1/qemu/${foreign}`));
       const again = await (
         await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
       ).done;

@@ -96,7 +96,7 @@ export function classifyPveFailure(error: unknown): PveRefusedError | undefined 
   let facts: { clusterId: string; upid?: string };
   if (error instanceof PveTaskFailedError) {
     text = error.exitstatus;
-    facts = { clusterId: String(error.data.clusterId ?? ''), upid: error.upid };
+    facts = { clusterId: typeof error.data.clusterId === 'string' ? error.data.clusterId : '', upid: error.upid };
   } else if (error instanceof PveHttpError && error.status === 500) {
     text = error.pveMessage;
     facts = { clusterId: error.clusterId };
