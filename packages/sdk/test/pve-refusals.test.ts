@@ -146,6 +146,28 @@ describe('linked or full follows pve-storage, and clones to other nodes stay on 
     expect(sim.state.guests.get(nfs.vmid)?.config.scsi0).toMatch(/^raw-nfs:9001\/base-9001-disk-0\.raw\/\d+\//);
   });
 
+  it('plans a template whose disk is shared but whose cloud-init drive is local as local: clones only where the base is, never to another node', async () => {
+    sim = await startPveSim({ timeScale: 200 });
+    sim.editGuestConfig(9002, { ide2: 'local-lvm:vm-9002-cloudinit,media=cdrom' });
+    const students = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    const { api, catalog, engine } = await labOver(sim, { students });
+    clients.push(api);
+    await catalog.create({
+      name: 'nfs-disk',
+      memory: 1024,
+      cores: 1,
+      mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9002 }],
+    });
+    const plan = await engine.plan({ classId: 'cs101', count: students.length, template: 'nfs-disk' });
+    expect(plan.storage).toEqual({ id: 'nfs-shared', shared: false });
+    const summary = await engine.deploy({ classId: 'cs101', count: students.length, template: 'nfs-disk' });
+    expect(summary.status).toBe('done');
+    const clones = [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmclone');
+    expect(clones.map((t) => t.exitstatus).filter((e) => e !== 'OK')).toEqual([]);
+    // Every clone ran on the node that holds its source: no `target` with local volumes was sent.
+    for (const c of sim.state.acceptedClones) expect(c.node).toBe(sim.state.guests.get(c.sourceVmid)?.node);
+  });
+
   it('refuses a clone to another node onto non-shared storage before asking PVE', async () => {
     sim = await fastSim({ scenario: rawStorages });
     const api = client(sim);

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
-import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
+import { findBootDisk, driveKeys, volumeStorages, type BootDisk } from './boot-disk.js';
 import {
   CloneMissingDiskError,
   CloneTargetStorageError,
@@ -138,7 +138,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   if (options.target !== undefined && options.target !== node)
     await assertSharedForTarget(api, node, sourceVmid, options.target, [
       ...(options.storage !== undefined ? [options.storage] : []),
-      ...diskStorages(sourceConfig),
+      ...volumeStorages(sourceConfig),
     ]);
   const targetNode = options.target ?? node;
   const graceMs = options.lostAnswerGraceMs ?? 10_000;
@@ -290,18 +290,6 @@ async function chooseLinked(
   if (!reason) return { linked: true };
   if (mode === 'linked') throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid, reason });
   return { linked: false, fallbackReason: reason };
-}
-
-/** The storages of every volume in the config, CD-ROMs and cloud-init included (qemu-server `check_storage_access_clone`). */
-function diskStorages(config: Record<string, unknown>): string[] {
-  const ids = new Set<string>();
-  for (const key of driveKeys(config).filter((k) => !k.startsWith('unused'))) {
-    const value = config[key];
-    if (typeof value !== 'string') continue;
-    const storage = /^([^:,/]+):/.exec(value)?.[1];
-    if (storage) ids.add(storage);
-  }
-  return [...ids];
 }
 
 /** PVE clones to another node only from and onto shared storage; refuse before asking. */
