@@ -109,6 +109,44 @@ describe('a VMID taken on another node between nextid and the clone', () => {
   });
 });
 
+describe('a term under a 20 % cross-node VMID race', () => {
+  it('deploys 30 students, publishes, resets everyone and prunes the old base: one VM each, summaries true', async () => {
+    sim = await startPveSim({ timeScale: 400, seed: 11, crossNodeVmidRaceRate: 0.2 });
+    const students = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
+    const { api, store, engine } = await labOver(sim, { students });
+    clients.push(api);
+    const studentVms = () => [...sim!.state.guests.values()].filter((g) => /^cs101-s\d\d$/.test(g.config.name ?? ''));
+
+    const deployed = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu' });
+    expect(deployed).toMatchObject({ status: 'done', failed: [] });
+    expect(studentVms()).toHaveLength(30);
+    expect(new Set(studentVms().map((g) => g.config.name)).size).toBe(30);
+
+    const published = await (await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))).done;
+    expect(published).toMatchObject({ status: 'done', created: 1 });
+    const v1 = (await engine.baseVersions('cs101'))[0]!;
+
+    const reset = await (
+      await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: students }))
+    ).done;
+    expect(reset).toMatchObject({ status: 'done', failed: [], created: 30, deleted: Object.keys(v1.copies).length });
+    for (const vmid of Object.values(v1.copies)) expect(sim.state.guests.has(vmid)).toBe(false);
+    expect((await engine.baseVersions('cs101')).map((v) => [v.name, v.users.length])).toEqual([['cs101-base-v2', 30]]);
+
+    expect(studentVms()).toHaveLength(30);
+    const assigned = await store.classes.assignmentsOfClass('cs101');
+    const raced = new Set(
+      [...sim.state.guests.values()].filter((g) => g.config.name?.startsWith('other-client-')).map((g) => g.vmid),
+    );
+    expect(raced.size).toBeGreaterThan(0);
+    for (const a of assigned) {
+      expect(raced.has(a.vmid)).toBe(false);
+      expect(sim.state.guests.has(a.vmid), `assignment ${a.vmid} points at a VM`).toBe(true);
+    }
+    expect(new Set(assigned.map((a) => a.vmid)).size).toBe(assigned.length);
+  });
+});
+
 const rawStorages: ScenarioInput = {
   nodes: [{ name: 'pve1' }, { name: 'pve2' }],
   storages: [

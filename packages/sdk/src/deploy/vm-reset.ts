@@ -1,5 +1,5 @@
 import { findBootDisk } from '../cloning/boot-disk.js';
-import { CloneMissingDiskError } from '../cloning/clone-errors.js';
+import { CloneMissingDiskError, VmidAllocationError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
 import { classifyPveFailure } from '../errors/pve-refusal.js';
@@ -167,8 +167,10 @@ export async function resetOneVm(
         },
       });
     const result = await clone(currentVmid).catch((error: unknown) => {
-      // Someone took the VMID between the destroy and the clone, on this node or another: any free one will do.
-      if (classifyPveFailure(error)?.reason === 'vmid-taken') {
+      // Someone took the VMID between the destroy and the clone (seen by our allocator, by PVE on this
+      // node or another, or as its config lock held by that other clone): any free one will do.
+      const reason = classifyPveFailure(error)?.reason;
+      if (error instanceof VmidAllocationError || reason === 'vmid-taken' || reason === 'lock-timeout') {
         deps.logger.warn('the VMID of a reset VM was taken; using another', { name: item.name, vmid: currentVmid });
         return clone();
       }
