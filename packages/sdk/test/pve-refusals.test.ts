@@ -69,6 +69,25 @@ describe('PVE refusals are one coded error, whether PVE answers at once or fails
   });
 });
 
+describe('a deploy treats a refusal by its code', () => {
+  it('attempts an item again after PVE answers "VM is locked" (the code a failed task gets too)', async () => {
+    sim = await startPveSim({ timeScale: 200 });
+    sim.faults.add({
+      method: 'POST',
+      path: '/nodes/{node}/qemu/{vmid}/template',
+      kind: 'http-500',
+      count: 1,
+      message: 'VM is locked (backup)',
+    });
+    const { api, engine } = await labOver(sim);
+    clients.push(api);
+    const summary = await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    expect(summary).toMatchObject({ status: 'done', failed: [] });
+    expect(classVmNames(sim)).toEqual(['cs101-alice', 'cs101-base', 'cs101-bob', 'cs101-carol', 'cs101-teacher']);
+    expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/template')).toBe(2);
+  });
+});
+
 describe('a VMID taken on another node between nextid and the clone', () => {
   it('is retried with a fresh VMID: no duplicate VM, the recorded VMID follows', async () => {
     sim = await fastSim({ crossNodeVmidRaceRate: 1 });

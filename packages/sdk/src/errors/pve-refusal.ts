@@ -23,7 +23,7 @@ const PATTERNS: ReadonlyArray<readonly [PveRefusalReason, RegExp, string]> = [
   [
     'guest-running',
     /^VM \d+ (already running|is running - destroy failed)/,
-    'it is already running; stop it first if it must not be',
+    'the VM is running; stop it first if it should not be',
   ],
   ['guest-is-template', /^you can't start a vm if it's a template/, 'a template cannot be started; clone it instead'],
   ['start-failed', /^start failed: /, 'the node could not start it (often memory); try another node or later'],
