@@ -48,6 +48,11 @@ export interface PveSimOptions {
   cloneRaceRate?: number;
   /** Overrides the scenario's `pveVersion` (`8.4.1`, `9.1.3`): what differs between versions follows it. */
   pveVersion?: string;
+  /**
+   * Overrides the scenario's `races.crossNodeVmidRate`: the share of clones whose new VMID another
+   * client takes on another node meanwhile, so the clone task fails with `… failed: File exists`.
+   */
+  crossNodeVmidRaceRate?: number;
 }
 
 /** A running simulator. */
@@ -160,6 +165,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
 
   const ops = new GuestOperations(state, random, access, scenario.pveVersion);
   ops.cloneRaceRate = options.cloneRaceRate ?? scenario.races.cloneRate;
+  ops.crossNodeVmidRaceRate = options.crossNodeVmidRaceRate ?? scenario.races.crossNodeVmidRate;
   const cert = options.tls?.cert ?? readFileSync(assetPath('tls', 'server.pem'), 'utf8');
   const key = options.tls?.key ?? readFileSync(assetPath('tls', 'server-key.pem'), 'utf8');
   const ca = readFileSync(assetPath('tls', 'ca.pem'), 'utf8');

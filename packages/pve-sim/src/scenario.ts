@@ -130,13 +130,18 @@ export const scenarioSchema = z
       .regex(/^\d+\.\d+(\.\d+)?$/)
       .default('9.1.3'),
     /**
-     * Races other API clients cause: the share of clones whose worker finds the new VM's config lock
-     * taken by another request, so they fail as a task after PVE's 1 s lock timeout.
+     * Races other API clients cause: `cloneRate`, the share of clones whose worker finds the new VM's
+     * config lock taken by another request, so they fail as a task after PVE's 1 s lock timeout;
+     * `crossNodeVmidRate`, the share of clones whose new VMID another client takes on another node
+     * after the early check, so the task fails with `close (rename) atomic file … failed: File exists`.
      */
     races: z
-      .object({ cloneRate: z.number().min(0).max(1).default(0) })
+      .object({
+        cloneRate: z.number().min(0).max(1).default(0),
+        crossNodeVmidRate: z.number().min(0).max(1).default(0),
+      })
       .strict()
-      .default({ cloneRate: 0 }),
+      .default({ cloneRate: 0, crossNodeVmidRate: 0 }),
     timings: z.record(z.string(), z.number().nonnegative()).default({}),
   })
   .strict();

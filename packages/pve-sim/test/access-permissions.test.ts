@@ -160,8 +160,9 @@ describe('authentication failures (pve-http-server AnyEvent.pm, pve-access-contr
 
   it('leaves out the message field of error bodies before PVE 8.3', async () => {
     sim = await fastSim({ scenario: { ...structuredClone(presets.small!), pveVersion: '8.2.4' } });
-    const r = await call(sim, 'POST', '/nodes/pve1/qemu/100/status/start');
+    const r = await call(sim, 'DELETE', '/nodes/pve1/qemu/100');
     expect(r.status).toBe(500);
+    expect(r.reason).toBe('VM 100 is running - destroy failed');
     expect(r.body).toEqual({ data: null });
   });
 });

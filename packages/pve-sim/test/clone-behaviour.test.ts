@@ -19,9 +19,10 @@ describe('clones behave like PVE clones', () => {
     let during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
     while (during.status !== 200) during = await call(sim, 'GET', '/nodes/pve1/qemu/500/config');
     expect(during.body.data).toMatchObject({ lock: 'clone' });
+    // vm_start checks the lock inside its worker: the request gets a UPID, the task fails.
     const start = await call(sim, 'POST', '/nodes/pve1/qemu/500/status/start');
-    expect(start.status).toBe(500);
-    expect(start.reason).toBe('VM is locked (clone)');
+    expect(start.status).toBe(200);
+    expect(await waitTask(sim, start.body.data as string)).toMatchObject({ exitstatus: 'VM is locked (clone)' });
     expect(await waitTask(sim, upid)).toMatchObject({ status: 'stopped', exitstatus: 'OK' });
     const after = (await call(sim, 'GET', '/nodes/pve1/qemu/500/config')).body.data as Record<string, unknown>;
     expect(after.lock).toBeUndefined();

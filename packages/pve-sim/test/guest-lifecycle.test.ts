@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '../src/index.js';
-import { call, fastSim, waitTask } from './helpers.js';
+import { call, fastSim, taskLog, waitTask } from './helpers.js';
 
 let sim: PveSim;
 afterEach(() => sim?.close());
@@ -35,11 +35,12 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
     expect(r.reason).toBe('No QEMU guest agent configured');
   });
 
-  it('refuses to start a running VM and to delete a running one', async () => {
+  it('fails a start of a running VM as a task (vm_start), and refuses to delete a running one at once', async () => {
     sim = await fastSim();
     const again = await call(sim, 'POST', '/nodes/pve1/qemu/100/status/start');
-    expect(again.status).toBe(500);
-    expect(again.reason).toBe('VM 100 already running');
+    expect(again.status).toBe(200);
+    expect(await waitTask(sim, again.body.data as string)).toMatchObject({ exitstatus: 'VM 100 already running' });
+    expect((await taskLog(sim, again.body.data as string)).at(-1)).toBe('TASK ERROR: VM 100 already running');
     const del = await call(sim, 'DELETE', '/nodes/pve1/qemu/100');
     expect(del.status).toBe(500);
     expect(del.reason).toBe('VM 100 is running - destroy failed');
@@ -68,7 +69,9 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
     expect(config.template).toBe(1);
     expect(config.scsi0).toMatch(/^local-lvm:base-102-disk-0,/);
     const start = await call(sim, 'POST', '/nodes/pve3/qemu/102/status/start');
-    expect(start.reason).toBe("you can't start a vm if it's a template");
+    expect(await waitTask(sim, start.body.data as string)).toMatchObject({
+      exitstatus: "you can't start a vm if it's a template",
+    });
   });
 
   it('raises node memory as VMs run', async () => {

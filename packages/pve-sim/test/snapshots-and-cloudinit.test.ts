@@ -15,7 +15,8 @@ describe('snapshots behave like qemu-server snapshots', () => {
     });
     expect(take.body.data).toMatch(/:qmsnapshot:600:/);
     expect((await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data).toMatchObject({ lock: 'snapshot' });
-    expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/status/start')).reason).toBe('VM is locked (snapshot)');
+    const start = await call(sim, 'POST', '/nodes/pve1/qemu/600/status/start');
+    expect(await waitTask(sim, start.body.data as string)).toMatchObject({ exitstatus: 'VM is locked (snapshot)' });
     await waitTask(sim, take.body.data as string);
     expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', { params: { snapname: 'before' } })).reason).toBe(
       "snapshot name 'before' already used",

@@ -19,6 +19,7 @@ export {
   UnknownClusterError,
   type PveRequestFacts,
 } from './errors/pve-errors.js';
+export { PveRefusedError, classifyPveFailure, type PveRefusalReason } from './errors/pve-refusal.js';
 
 // Ports: what the domain needs from the outside world.
 export { systemClock, type Clock } from './ports/clock.js';

@@ -1,6 +1,6 @@
 import { snapshotsOf, startPveSim } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { PveHttpError } from '../src/index.js';
+import { PveRefusedError, waitForTask } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 
 describe('publishing a new class base version', () => {
@@ -52,10 +52,17 @@ describe('publishing a new class base version', () => {
       ]);
       const v1 = versions[0]!.copies.pve1!;
 
-      // A linked clone pins its base: PVE (and the simulator) refuse to delete it.
-      const refused = await api.delete(`/nodes/pve1/qemu/${v1}`).catch((e: unknown) => e);
-      expect(refused).toBeInstanceOf(PveHttpError);
-      expect((refused as PveHttpError).pveMessage).toMatch(/still in use by linked cloned VM/);
+      // A linked clone pins its base: PVE (and the simulator) accept the delete and fail its task.
+      const upid = await api.delete<string>(`/nodes/pve1/qemu/${v1}`);
+      const refused = await waitForTask(api, upid).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(PveRefusedError);
+      expect(refused).toMatchObject({
+        code: 'LAB_PVE_REFUSED_BASE_VOLUME_IN_USE',
+        reason: 'base-volume-in-use',
+        upid,
+        pveMessage: expect.stringMatching(/^base volume 'local-lvm:base-\d+-disk-0' is still in use by linked cloned$/),
+      });
+      expect(sim.state.guests.has(v1)).toBe(true);
 
       await (
         await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
@@ -83,6 +90,55 @@ describe('publishing a new class base version', () => {
       expect(sim.state.guests.get(bob)!.status, 'a running VM runs again after its reset').toBe('running');
       // New students of a later deploy get the newest version too.
       expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' })).base.name).toBe('cs101-base-v2');
+    } finally {
+      await api.close();
+      await sim.close();
+    }
+  });
+
+  it('keeps an old base whose delete task PVE fails (a clone the lab does not know links to it) and goes on pruning the others', async () => {
+    const sim = await startPveSim({ timeScale: 200 });
+    const { api, engine } = await labOver(sim);
+    const resetAll = async () =>
+      (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice', 'bob'] }))).done;
+    try {
+      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
+      await (
+        await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))
+      ).done;
+      const v1 = (await engine.baseVersions('cs101'))[0]!.copies.pve1!;
+      // Someone outside the lab link-clones the oldest base by hand (no lab tags, no marker).
+      const foreign = 950;
+      await waitForTask(api, await api.post<string>(`/nodes/pve1/qemu/${v1}/clone`, { newid: foreign }));
+      await api.put(`/nodes/pve1/qemu/${foreign}/config`, { delete: 'tags,description' });
+      expect(await resetAll()).toMatchObject({ status: 'done', deleted: 0 });
+      await (
+        await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))
+      ).done;
+      const v2 = (await engine.baseVersions('cs101'))[1]!.copies.pve1!;
+
+      const reset = await resetAll();
+      expect(reset).toMatchObject({ status: 'done', deleted: 1 });
+      expect(sim.state.guests.has(v1), 'PVE refused inside the delete task; the copy stays').toBe(true);
+      expect(sim.state.guests.has(v2), 'pruning went on after the refusal').toBe(false);
+      const deletesOfV1 = [...sim.state.tasks.tasks.values()].filter(
+        (t) => t.type === 'qmdestroy' && t.id === String(v1),
+      );
+      expect(deletesOfV1.map((t) => t.exitstatus)).toContain(
+        `base volume 'local-lvm:base-${v1}-disk-0' is still in use by linked cloned`,
+      );
+      expect((await engine.baseVersions('cs101')).map((v) => [v.name, v.users.length])).toEqual([
+        ['cs101-base', 0],
+        ['cs101-base-v3', 2],
+      ]);
+
+      await waitForTask(api, await api.delete<string>(`/nodes/pve1/qemu/${foreign}`));
+      const again = await (
+        await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
+      ).done;
+      expect(again).toMatchObject({ status: 'done', deleted: 1 });
+      expect(sim.state.guests.has(v1)).toBe(false);
+      expect((await engine.baseVersions('cs101')).map((v) => v.name)).toEqual(['cs101-base-v3']);
     } finally {
       await api.close();
       await sim.close();

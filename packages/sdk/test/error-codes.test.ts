@@ -13,7 +13,7 @@ type ErrorClass = (abstract new (...args: never[]) => LabError) & {
 
 const catalogue = readFileSync(resolve(import.meta.dirname, '../ERRORS.md'), 'utf8');
 const documented = new Set(
-  [...catalogue.matchAll(/^\| `(LAB_[A-Z0-9_]+?)(?:_<status>)?` \| `(\w+)`/gm)].map((m) => `${m[2]} ${m[1]}`),
+  [...catalogue.matchAll(/^\| `(LAB_[A-Z0-9_]+?)(?:_<status>|_<reason>)?` \| `(\w+)`/gm)].map((m) => `${m[2]} ${m[1]}`),
 );
 const errorClasses = (Object.values(sdk) as unknown[]).filter(
   (value): value is ErrorClass =>

@@ -38,6 +38,11 @@ export class GuestCopying {
   stuckClones = 0;
   /** The share of clones whose worker loses the new VM's config lock to another client (0–1). */
   cloneRaceRate = 0;
+  /**
+   * The share of clones whose new VMID another client takes on another node between the early
+   * check and the worker's config write (0–1): the task fails with pmxcfs's `File exists`.
+   */
+  crossNodeVmidRaceRate = 0;
 
   constructor(
     private readonly state: ClusterState,
@@ -62,6 +67,7 @@ export class GuestCopying {
     const stuck = this.stuckClones > 0;
     if (stuck) this.stuckClones--;
     const raced = this.cloneRaceRate > 0 && this.random() < this.cloneRaceRate;
+    const crossNodeRaced = this.crossNodeVmidRaceRate > 0 && this.random() < this.crossNodeVmidRaceRate;
     const accepted = {
       sourceVmid: vmid,
       newid: params.newid,
@@ -89,6 +95,8 @@ export class GuestCopying {
       try {
         const again = this.#loadAndCheckClone(node, vmid, params, user);
         log(`creating a clone of VM ${vmid} with ID ${params.newid}`);
+        if (crossNodeRaced) this.#takeVmidOnAnotherNode(node, params.newid);
+        this.#writeTemporaryConfig(node, params.newid);
         await this.#cloneWorker(log, again.source, node, again.targetNode, again.drives, again.full, params, stuck);
       } finally {
         release();
@@ -96,6 +104,34 @@ export class GuestCopying {
     });
     void this.#whenDone(task).then((ok) => (accepted.outcome = ok ? 'ok' : 'failed'));
     return task;
+  }
+
+  /** Another client creates VM `newid` on a node other than `node` (a VMID race across nodes). */
+  #takeVmidOnAnotherNode(node: string, newid: number): void {
+    const other = [...this.state.nodes.values()].find((n) => n.name !== node && n.online);
+    if (!other || this.state.guests.has(newid)) return;
+    this.state.guests.set(newid, {
+      vmid: newid,
+      type: 'qemu',
+      node: other.name,
+      config: { name: `other-client-${newid}`, memory: '2048', cores: '1', ostype: 'l26' },
+      status: 'stopped',
+      cpuLoad: 0.1,
+      createdAt: this.state.time.now(),
+    });
+  }
+
+  /**
+   * The worker writes `# qmclone temporary file` with `PVE::Tools::file_set_contents` before its
+   * `eval` (so no `clone failed:` prefix): the early check saw only the local node's config file,
+   * and pmxcfs refuses the rename when the VMID exists on another node (`memdb_rename`, -EEXIST).
+   */
+  #writeTemporaryConfig(node: string, newid: number): void {
+    const existing = this.state.guests.get(newid);
+    if (existing && existing.node !== node)
+      throw new Error(
+        `close (rename) atomic file '/etc/pve/nodes/${node}/qemu-server/${newid}.conf' failed: File exists`,
+      );
   }
 
   async #whenDone(task: SimTask): Promise<boolean> {
@@ -121,6 +157,13 @@ export class GuestCopying {
       if (!t) throw paramError({ target: `no such cluster node '${target}'` });
       if (!t.online) throw die(`target node '${target}' is not online`);
     }
+    if (params.storage !== undefined && target !== undefined) {
+      // storage_check_enabled on the target node, then "clone only works if target storage is shared".
+      if (!this.state.storageOn(target, params.storage))
+        throw die(`storage '${params.storage}' is not available on node '${target}'`);
+      if (!this.state.storageDefs.get(params.storage)?.shared)
+        throw die(`can't clone to non-shared storage '${params.storage}'`);
+    }
     const source = this.state.requireGuest(node, vmid, 'qemu');
     const isTemplate = source.config.template === '1';
     checkLock(source);
@@ -128,11 +171,13 @@ export class GuestCopying {
     if (params.storage !== undefined && !full) throw die(`parameter 'storage' not allowed for linked clones`);
     if (params.format !== undefined && !full) throw die(`parameter 'format' not allowed for linked clones`);
     const drives = listDrives(source.config).filter((d) => !d.isCdrom || d.isCloudinit);
-    let sharedOnly = true;
+    // check_storage_access_clone: every volume counts for `sharedvm`, CD-ROM images too.
+    const sharedOnly = listDrives(source.config).every((d) => {
+      const vol = parseVolid(d.volid);
+      return !vol || this.state.storageDefs.get(vol.storage)?.shared === true;
+    });
     for (const drive of drives) {
       const vol = parseVolid(drive.volid);
-      const store = vol && this.state.storageDefs.get(vol.storage);
-      if (!store?.shared) sharedOnly = false;
       // check_storage_access_clone: Datastore.AllocateSpace on every disk's (target) storage; cloud-init is a CD-ROM there.
       if (vol && !drive.isCloudinit)
         this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);
@@ -156,7 +201,7 @@ export class GuestCopying {
         !full &&
         !drive.isCloudinit &&
         store &&
-        (!isTemplate || !supportsLinkedClone(store) || !isBaseVolume(vol.volname))
+        (!isTemplate || !supportsLinkedClone(store, vol.volname) || !isBaseVolume(vol.volname))
       ) {
         throw die(`Linked clone feature is not supported for '${drive.volid}' (${drive.key})`);
       }
@@ -166,14 +211,9 @@ export class GuestCopying {
     if (params.storage !== undefined && !this.state.storageOn(targetNode, params.storage)) {
       throw die(`storage '${params.storage}' is not available on node '${targetNode}'`);
     }
-    const existing = this.state.guests.get(params.newid);
-    if (existing) {
-      throw die(
-        existing.node === node || existing.node === targetNode
-          ? `unable to create VM ${params.newid}: config file already exists`
-          : `unable to create VM ${params.newid}: VM ${params.newid} already exists on node '${existing.node}'`,
-      );
-    }
+    // `-f $conffile` sees only this node's config files; a VMID on another node passes here.
+    if (this.state.guests.get(params.newid)?.node === node)
+      throw die(`unable to create VM ${params.newid}: config file already exists`);
     return { source, full, drives, targetNode };
   }
 

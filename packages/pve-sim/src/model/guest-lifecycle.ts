@@ -51,7 +51,13 @@ export class GuestLifecycle {
     });
   }
 
-  /** Start/stop/shutdown/reboot/reset/suspend/resume of a QEMU VM or container. */
+  /**
+   * Start/stop/shutdown/reboot/reset of a QEMU VM or container. For QEMU the handlers of qemu-server
+   * `src/PVE/API2/Qemu.pm` fork their worker at once; `PVE::QemuServer::vm_start` then checks the
+   * template, the lock and "already running" under the config lock, and QEMU itself fails when the
+   * node has no memory left; `vm_stop` (stop, shutdown) returns at once when the VM is not running
+   * (a task that ends OK) and checks the lock only then. Reboot and reset refuse a stopped VM early.
+   */
   power(
     node: string,
     vmid: number,
@@ -62,17 +68,27 @@ export class GuestLifecycle {
   ): SimTask {
     checkNodeOnline(this.state, node);
     const guest = this.state.requireGuest(node, vmid, type);
-    checkLock(guest, options.skiplock);
     const prefix = type === 'qemu' ? 'qm' : 'vz';
     const t = this.state.timings;
-    if (guest.config.template === '1' && action === 'start') throw die(`you can't start a vm if it's a template`);
+    // Containers keep the early checks (pve-container is not modelled in detail).
+    const early = type === 'lxc';
+    const checkLockNow = (): void => checkLock(guest, options.skiplock);
+    if (early) checkLockNow();
     switch (action) {
       case 'start': {
-        if (guest.status === 'running') throw die(`VM ${vmid} already running`);
-        const host = this.state.nodes.get(node)!;
-        if (this.state.usedMemory(node) + guestMemoryBytes(guest) > host.maxmem)
-          throw die(`start failed: not enough memory on node '${node}'`);
+        const checkStart = (): void => {
+          if (guest.config.template === '1') throw die(`you can't start a vm if it's a template`);
+          checkLockNow();
+          if (guest.status === 'running') throw die(`VM ${vmid} already running`);
+        };
+        if (early) checkStart();
         return this.state.tasks.start(node, `${prefix}start`, String(vmid), user, async (log) => {
+          checkStart();
+          const host = this.state.nodes.get(node)!;
+          if (this.state.usedMemory(node) + guestMemoryBytes(guest) > host.maxmem) {
+            log(`kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory`);
+            throw new Error(`start failed: QEMU exited with code 1`);
+          }
           await this.#seconds(t.startSeconds);
           guest.status = 'running';
           guest.startedAt = this.state.time.now();
@@ -82,12 +98,16 @@ export class GuestLifecycle {
       }
       case 'stop':
         return this.state.tasks.start(node, `${prefix}stop`, String(vmid), user, async () => {
+          if (guest.status !== 'running') return;
+          checkLockNow();
           await this.#seconds(t.stopSeconds);
           this.#markStopped(guest);
         });
       case 'shutdown': {
-        if (guest.status !== 'running') throw die(`VM ${vmid} not running`);
+        if (early && guest.status !== 'running') throw die(`VM ${vmid} not running`);
         return this.state.tasks.start(node, `${prefix}shutdown`, String(vmid), user, async () => {
+          if (guest.status !== 'running') return;
+          checkLockNow();
           const limit = options.timeout ?? Infinity;
           if (t.shutdownSeconds > limit) {
             await this.#seconds(limit);
@@ -100,6 +120,7 @@ export class GuestLifecycle {
       case 'reset': {
         if (guest.status !== 'running') throw die(`VM ${vmid} not running`);
         return this.state.tasks.start(node, `${prefix}${action}`, String(vmid), user, async () => {
+          checkLockNow();
           await this.#seconds(action === 'reboot' ? t.shutdownSeconds + t.startSeconds : 0.5);
           guest.startedAt = this.state.time.now();
           guest.agentReadyAt = this.state.time.now() + t.agentBootSeconds * 1000;
@@ -116,7 +137,13 @@ export class GuestLifecycle {
     delete guest.agentReadyAt;
   }
 
-  /** `DELETE /nodes/{node}/{qemu|lxc}/{vmid}`. */
+  /**
+   * `DELETE /nodes/{node}/{qemu|lxc}/{vmid}`, after qemu-server `src/PVE/API2/Qemu.pm` `destroy_vm`:
+   * only the early checks (the config exists, the VM is not running) answer at once; the worker
+   * repeats them under the config lock and `PVE::QemuServer::destroy_vm` then checks the lock
+   * (`VM is locked (…)`) and, for a template, every base volume a linked clone still uses
+   * (`base volume '<volid>' is still in use by linked cloned`), so those end the task.
+   */
   destroy(
     node: string,
     vmid: number,
@@ -125,21 +152,17 @@ export class GuestLifecycle {
     options: { skiplock?: boolean } = {},
   ): SimTask {
     checkNodeOnline(this.state, node);
-    const guest = this.state.requireGuest(node, vmid, type);
-    checkLock(guest, options.skiplock);
-    if (guest.status === 'running') throw die(`VM ${vmid} is running - destroy failed`);
-    if (type === 'qemu' && guest.config.template === '1') {
-      const bases = listDrives(guest.config)
-        .filter((d) => !d.isCdrom)
-        .map((d) => d.volid);
-      for (const other of this.state.guests.values()) {
-        if (other === guest) continue;
-        const uses = listDrives(other.config).find((d) => bases.some((b) => d.volid.startsWith(`${b}/`)));
-        if (uses) throw die(`base volume '${bases[0]}' is still in use by linked cloned VM ${other.vmid}`);
-      }
-    }
-    guest.config.lock = 'destroyed';
+    const early = (): SimGuest => {
+      const guest = this.state.requireGuest(node, vmid, type);
+      if (guest.status === 'running') throw die(`VM ${vmid} is running - destroy failed`);
+      return guest;
+    };
+    early();
     return this.state.tasks.start(node, `${type === 'qemu' ? 'qm' : 'vz'}destroy`, String(vmid), user, async () => {
+      const guest = early();
+      checkLock(guest, options.skiplock);
+      if (type === 'qemu' && guest.config.template === '1') this.#checkBasesUnused(guest);
+      guest.config.lock = 'destroyed';
       await this.#seconds(this.state.timings.destroySeconds);
       for (const drive of listDrives(guest.config)) {
         const vol = parseVolid(drive.volid);
@@ -148,6 +171,17 @@ export class GuestLifecycle {
       }
       this.state.guests.delete(vmid);
     });
+  }
+
+  /** A template's base volumes must have no linked clone left (pve-storage `volume_is_base_and_used`). */
+  #checkBasesUnused(template: SimGuest): void {
+    for (const drive of listDrives(template.config).filter((d) => !d.isCdrom)) {
+      for (const other of this.state.guests.values()) {
+        if (other === template) continue;
+        if (listDrives(other.config).some((d) => d.volid.startsWith(`${drive.volid}/`)))
+          throw new Error(`base volume '${drive.volid}' is still in use by linked cloned`);
+      }
+    }
   }
 
   /** `POST /nodes/{node}/qemu` (create): allocates `STORAGE:SIZE` disks, copies the other options. */

@@ -32,6 +32,14 @@ export class GuestOperations {
     this.#copying.cloneRaceRate = rate;
   }
 
+  /** See {@link GuestCopying.crossNodeVmidRaceRate}. */
+  get crossNodeVmidRaceRate(): number {
+    return this.#copying.crossNodeVmidRaceRate;
+  }
+  set crossNodeVmidRaceRate(rate: number) {
+    this.#copying.crossNodeVmidRaceRate = rate;
+  }
+
   clone(node: string, vmid: number, params: CloneParams, user: string): SimTask {
     return this.#copying.clone(node, vmid, params, user);
   }

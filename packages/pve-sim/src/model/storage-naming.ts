@@ -2,10 +2,14 @@ import type { SimStorageDef } from './types.js';
 
 const FILE_BASED = new Set(['dir', 'nfs']);
 
-/** Whether a storage can hold linked clones (thin clones of a base image). */
-export function supportsLinkedClone(storage: SimStorageDef): boolean {
+/**
+ * Whether a base volume can be link-cloned, after pve-storage's `volume_has_feature` tables for
+ * `clone`: file storages (`Plugin.pm`: dir, nfs) take `base` images in qcow2, raw or vmdk (the clone
+ * is always a qcow2 backed by the base); lvmthin, zfspool and rbd take any base; plain lvm none.
+ */
+export function supportsLinkedClone(storage: SimStorageDef, baseVolname: string): boolean {
   if (storage.type === 'lvm') return false;
-  if (FILE_BASED.has(storage.type)) return storage.format === 'qcow2';
+  if (FILE_BASED.has(storage.type)) return /\.(qcow2|raw|vmdk)$/.test(baseVolname);
   return true;
 }
 
@@ -33,9 +37,16 @@ function ownPart(storage: SimStorageDef, volname: string): string {
   return FILE_BASED.has(storage.type) ? parts.slice(-2).join('/') : parts.at(-1)!;
 }
 
-/** The volume name of a linked clone of `baseVolname` owned by `vmid` (`base-103-disk-0/vm-105-disk-0`). */
+/**
+ * The volume name of a linked clone of `baseVolname` owned by `vmid`: `base-103-disk-0/vm-105-disk-0`,
+ * or on file storages `103/base-103-disk-0.raw/105/vm-105-disk-0.qcow2` (pve-storage `Plugin.pm`
+ * `clone_image` makes a qcow2 whatever the base's format).
+ */
 export function linkedVolname(storage: SimStorageDef, baseVolname: string, vmid: number, index: number): string {
-  return `${ownPart(storage, baseVolname)}/${diskVolname(storage, vmid, index)}`;
+  const own = FILE_BASED.has(storage.type)
+    ? `${vmid}/vm-${vmid}-disk-${index}.qcow2`
+    : diskVolname(storage, vmid, index);
+  return `${ownPart(storage, baseVolname)}/${own}`;
 }
 
 /**

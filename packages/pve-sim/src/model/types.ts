@@ -26,7 +26,7 @@ export interface SimStorageDef {
   totalBytes: number;
   /** Copy bandwidth of one storage instance, shared by the copies running on it. */
   throughputBytesPerSec: number;
-  /** Image format for dir/nfs storages; `raw` cannot hold linked clones. */
+  /** Image format of new disks on dir/nfs storages (linked clones of either are qcow2). */
   format: 'raw' | 'qcow2';
 }
 

@@ -17,6 +17,20 @@ export function driveKeys(config: Record<string, unknown>): string[] {
     .sort();
 }
 
+/**
+ * The storages of every volume in a VM config, CD-ROM images and the cloud-init drive included:
+ * PVE clones to another node only when all of them are shared (qemu-server `check_storage_access_clone`).
+ */
+export function volumeStorages(config: Record<string, unknown>): string[] {
+  const ids = new Set<string>();
+  for (const key of driveKeys(config).filter((k) => !k.startsWith('unused'))) {
+    const value = config[key];
+    const storage = typeof value === 'string' ? /^([^:,/]+):/.exec(value)?.[1] : undefined;
+    if (storage) ids.add(storage);
+  }
+  return [...ids];
+}
+
 function diskOf(key: string, value: unknown): BootDisk | undefined {
   if (!BOOTABLE_KEY.test(key) || typeof value !== 'string') return undefined;
   const [volid = '', ...options] = value.split(',');

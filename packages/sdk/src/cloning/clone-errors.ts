@@ -68,6 +68,23 @@ export class LinkedCloneUnsupportedError extends LabError {
   }
 }
 
+/**
+ * A clone to another node was asked for with disks PVE could not put there: its target storage,
+ * or the source's disks, are not shared (qemu-server `clone_vm`: "can't clone to non-shared
+ * storage", "VM uses local storage"). Nothing was sent.
+ */
+export class CloneTargetStorageError extends LabError {
+  static override readonly brand: string = '@lab/CloneTargetStorageError';
+  static override readonly code: string = 'LAB_CLONE_TARGET_STORAGE';
+  constructor(facts: { clusterId: string; node: string; vmid: number; target: string; storage: string }) {
+    super(
+      CloneTargetStorageError.code,
+      `VM ${facts.vmid} on ${facts.node} cannot be cloned to ${facts.target}: storage '${facts.storage}' is not shared; clone it on ${facts.node} and migrate the copy, or use shared storage`,
+      facts,
+    );
+  }
+}
+
 /** No free VMID could be allocated after several tries. */
 export class VmidAllocationError extends LabError {
   static override readonly brand: string = '@lab/VmidAllocationError';

@@ -1,15 +1,17 @@
 import { backoffDelay } from '../client/backoff.js';
 import { retryBudgetOf } from '../client/budgeted-api.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
-import { PveHttpError, PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
-import { findBootDisk, driveKeys, type BootDisk } from './boot-disk.js';
+import { findBootDisk, driveKeys, volumeStorages, type BootDisk } from './boot-disk.js';
 import {
   CloneMissingDiskError,
+  CloneTargetStorageError,
   CloneTimeoutError,
   LinkedCloneUnsupportedError,
   TemplateMissingDiskError,
@@ -85,10 +87,10 @@ export interface CloneResult {
   attempts: number;
 }
 
-const ID_TAKEN = /already exists/;
-const LINKED_UNSUPPORTED = /Linked clone feature is not supported/;
-const TRANSIENT = /got timeout|lock request timeout|can't lock file/;
+/** Storage types whose pve-storage plugin has no `clone` feature (`volume_has_feature`). */
 const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
+/** Base image formats file storages (pve-storage `Plugin.pm`) can link-clone; the clone is a qcow2. */
+const FILE_LINKABLE_FORMAT = /\.(qcow2|raw|vmdk)$/;
 /** Waiting out a storage or config lock PVE could not take. */
 const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
 
@@ -101,7 +103,7 @@ const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
  *
  * @throws `TemplateMissingDiskError`, `LinkedCloneUnsupportedError`, `CloneMissingDiskError`,
  * `CloneTimeoutError`, `CloneOutcomeUnknownError` (adopt VM `vmid`), `VmidAllocationError`,
- * `PveTaskFailedError` and the client's errors
+ * `CloneTargetStorageError`, `PveRefusedError`, `PveTaskFailedError` and the client's errors
  */
 export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<CloneResult> {
   const clock = options.clock ?? systemClock;
@@ -133,6 +135,11 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     sourceVmid,
   );
 
+  if (options.target !== undefined && options.target !== node)
+    await assertSharedForTarget(api, node, sourceVmid, options.target, [
+      ...(options.storage !== undefined ? [options.storage] : []),
+      ...volumeStorages(sourceConfig),
+    ]);
   const targetNode = options.target ?? node;
   const graceMs = options.lostAnswerGraceMs ?? 10_000;
   /** The VMID whose clone was sent a second time after a lost answer: if it turns out taken, the first one took effect late. */
@@ -215,27 +222,34 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         attempts,
       };
     } catch (error) {
-      const text =
-        error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
+      const refusal = classifyPveFailure(error);
+      const reason = refusal?.reason;
+      const text = refusal?.pveMessage ?? '';
       const maxRetries = options.maxRetries ?? 4;
-      if (resentFor === newid && (ID_TAKEN.test(text) || TRANSIENT.test(text))) {
+      if (resentFor === newid && (reason === 'vmid-taken' || reason === 'lock-timeout')) {
         // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
         throw new CloneOutcomeUnknownError(
           { clusterId: api.clusterId, node, sourceVmid, vmid: newid, reason: `a resent clone found it taken: ${text}` },
           { cause: error },
         );
       }
-      if (LINKED_UNSUPPORTED.test(text) && linked && (options.mode ?? 'auto') === 'auto' && attempts <= maxRetries) {
+      if (
+        reason === 'linked-clone-unsupported' &&
+        linked &&
+        (options.mode ?? 'auto') === 'auto' &&
+        attempts <= maxRetries
+      ) {
         linked = false;
         fallbackReason = text;
         logger.info('linked clone not supported here; falling back to a full clone', { reason: text });
         continue;
       }
-      if (LINKED_UNSUPPORTED.test(text) && linked)
+      if (reason === 'linked-clone-unsupported' && linked)
         throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
-      const idTaken = ID_TAKEN.test(text);
+      // A VMID taken on this node (early check) or on another (the worker's config write): a fresh one.
+      const idTaken = reason === 'vmid-taken';
       if (
-        (idTaken || TRANSIENT.test(text)) &&
+        (idTaken || reason === 'lock-timeout') &&
         attempts <= maxRetries &&
         options.newid === undefined &&
         clock.now() < deadline
@@ -248,7 +262,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
         continue;
       }
-      throw error;
+      throw refusal ?? error;
     } finally {
       reservation.release();
     }
@@ -271,11 +285,27 @@ async function chooseLinked(
     const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
     if (type && NO_LINKED_CLONE_TYPES.has(type))
       reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
-    else if (/\.raw$/.test(bootDisk.volid)) reason = `disk ${bootDisk.volid} is raw on a file storage`;
+    else if (/^[^:]+:\d+\//.test(bootDisk.volid) && !FILE_LINKABLE_FORMAT.test(bootDisk.volid))
+      reason = `disk ${bootDisk.volid} is in a format file storages cannot link-clone`;
   }
   if (!reason) return { linked: true };
   if (mode === 'linked') throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid, reason });
   return { linked: false, fallbackReason: reason };
+}
+
+/** PVE clones to another node only from and onto shared storage; refuse before asking. */
+async function assertSharedForTarget(
+  api: PveApi,
+  node: string,
+  vmid: number,
+  target: string,
+  storages: string[],
+): Promise<void> {
+  const resource = pveResources(api).storage(node);
+  for (const storage of storages) {
+    if ((await resource.get(storage))?.shared !== 1)
+      throw new CloneTargetStorageError({ clusterId: api.clusterId, node, vmid, target, storage });
+  }
 }
 
 /** Whether VMID `vmid` gets taken within `graceMs` (polled every `pollIntervalMs`). */

@@ -1,4 +1,5 @@
 import { PveHttpError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -127,7 +128,8 @@ export async function removeHalfMade(
 
 /**
  * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
- * (PVE refuses to delete a base a linked clone uses; a refusal keeps the copy). Returns how many.
+ * (PVE refuses to delete a base a linked clone uses, as a failed delete task on PVE 9; that refusal
+ * keeps the copy and pruning goes on). Returns how many.
  */
 export async function pruneOldBases(
   deps: TeardownDeps,
@@ -144,7 +146,9 @@ export async function pruneOldBases(
       try {
         await destroyGuest(deps, api, clusterId, node, vmid);
       } catch (error) {
-        if (error instanceof PveHttpError && /still in use|linked clone/i.test(error.pveMessage)) {
+        // PVE 9 refuses inside the delete task, older answers at once: the same refusal either way.
+        if (classifyPveFailure(error)?.reason === 'base-volume-in-use') {
+          timing.logger.info('kept an old base copy a linked clone still uses', { classId, node, vmid });
           kept++;
           continue;
         }

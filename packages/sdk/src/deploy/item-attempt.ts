@@ -1,5 +1,6 @@
 import { backoffDelay } from '../client/backoff.js';
 import { LabError } from '../errors/lab-error.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -9,12 +10,15 @@ import type { DeploymentTiming } from './deployment-timing.js';
 import { GuestStillLockedError } from './guest-state.js';
 
 /**
- * Outcomes an item is attempted again for: a guest still locked by PVE, or a clone whose answer was
- * lost after PVE took it (the next attempt adopts the recorded VMID). Transport failures are the
- * client's to retry, under the deployment's retry budget.
+ * Outcomes an item is attempted again for: a guest still locked by PVE (seen by us, or PVE's
+ * `VM is locked` at once or in a task), or a clone whose answer was lost after PVE took it (the next
+ * attempt adopts the recorded VMID). Transport failures are the client's to retry, under the
+ * deployment's retry budget.
  */
 const RETRY_ITEM = (error: unknown): boolean =>
-  error instanceof GuestStillLockedError || error instanceof CloneOutcomeUnknownError;
+  error instanceof GuestStillLockedError ||
+  error instanceof CloneOutcomeUnknownError ||
+  classifyPveFailure(error)?.reason === 'guest-locked';
 
 /** Backoff between attempts of one item. */
 const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };

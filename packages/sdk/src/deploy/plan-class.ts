@@ -1,4 +1,4 @@
-import { findBootDisk } from '../cloning/boot-disk.js';
+import { findBootDisk, volumeStorages } from '../cloning/boot-disk.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import type { PveApi } from '../ports/pve-api.js';
@@ -225,7 +225,11 @@ export async function planClass(deps: PlanDeps, input: unknown): Promise<ClassPl
       `template '${template.name}' (${source.vmid} on ${source.node}) has no boot disk; recreate it or run the template health check`,
       { template: template.name },
     );
-  const shared = resources.some((r) => r.type === 'storage' && r.storage === disk.storage && r.shared === 1);
+  // Clones go to other nodes only when every volume (cloud-init and CD-ROM images too) is shared;
+  // otherwise PVE refuses ("VM uses local storage") and the base is copied to each node instead.
+  const sharedStorage = (id: string) =>
+    resources.some((r) => r.type === 'storage' && r.storage === id && r.shared === 1);
+  const shared = [disk.storage, ...volumeStorages(sourceConfig)].every(sharedStorage);
 
   const baseNode = existingBase?.node ?? source.node;
   const people = new Map((await deps.store.classes.listPeople()).map((p) => [p.id, p]));

@@ -1,8 +1,8 @@
 import { findBootDisk } from '../cloning/boot-disk.js';
-import { CloneMissingDiskError } from '../cloning/clone-errors.js';
+import { CloneMissingDiskError, VmidAllocationError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
-import { PveHttpError, PveTaskFailedError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
@@ -167,10 +167,10 @@ export async function resetOneVm(
         },
       });
     const result = await clone(currentVmid).catch((error: unknown) => {
-      const text =
-        error instanceof PveHttpError ? error.pveMessage : error instanceof PveTaskFailedError ? error.exitstatus : '';
-      // Someone took the VMID between the destroy and the clone: any free one will do.
-      if (/already exists/.test(text)) {
+      // Someone took the VMID between the destroy and the clone (seen by our allocator, by PVE on this
+      // node or another, or as its config lock held by that other clone): any free one will do.
+      const reason = classifyPveFailure(error)?.reason;
+      if (error instanceof VmidAllocationError || reason === 'vmid-taken' || reason === 'lock-timeout') {
         deps.logger.warn('the VMID of a reset VM was taken; using another', { name: item.name, vmid: currentVmid });
         return clone();
       }

@@ -1,3 +1,4 @@
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { CloneOutcomeUnknownError } from './clone-outcome-error.js';
 import type {
@@ -32,6 +33,13 @@ import {
 } from './pve-schemas.js';
 
 const snapshotsSchema = snapshotEntrySchema.array();
+
+/** A task-starting call whose immediate refusal becomes the same `PveRefusedError` its task's failure would. */
+function startingTask(call: Promise<string>): Promise<string> {
+  return call.catch((error: unknown) => {
+    throw classifyPveFailure(error) ?? error;
+  });
+}
 
 /**
  * One QEMU guest: `/nodes/{node}/qemu/{vmid}/…`. Reads and config writes (setting the same values
@@ -85,7 +93,7 @@ export class PveQemu {
    * client: PVE writes the new VM's config only once the task's worker runs, so a free `newid`
    * right after a lost answer proves nothing. A lost answer (reset, timeout, proxy error) becomes
    * `CloneOutcomeUnknownError`; `cloneVm` then watches `newid` and resends only when it stays free.
-   * @throws `CloneOutcomeUnknownError`, `PveHttpError` (e.g. "already exists" on a VMID race), `PveConnectionError` before sending
+   * @throws `CloneOutcomeUnknownError`, `PveRefusedError` (e.g. `vmid-taken` on a VMID race), `PveHttpError`, `PveConnectionError` before sending
    * @example
    * ```ts
    * const upid = await pveResources(client).qemu('pve1', 9000).clone({ newid: 201, name: 'cs101-alice', full: false });
@@ -99,7 +107,7 @@ export class PveQemu {
         idempotent: false,
       });
     } catch (error) {
-      if (!isOutcomeUnknown(error)) throw error;
+      if (!isOutcomeUnknown(error)) throw classifyPveFailure(error) ?? error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new CloneOutcomeUnknownError(
         { clusterId: this.#api.clusterId, node: this.node, sourceVmid: this.vmid, vmid: params.newid, reason },
@@ -138,60 +146,74 @@ export class PveQemu {
     return `${endpointPath('GET /nodes/{node}/qemu/{vmid}/vncwebsocket', this.#path)}?${query.toString()}`;
   }
 
-  /** `POST …/status/start`; resolves to the UPID. */
+  /** `POST …/status/start`; resolves to the UPID. PVE 9 checks the lock and state in the task. @throws `PveRefusedError` */
   start(params?: QemuStartParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/start', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/start', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `POST …/status/shutdown` (ACPI); resolves to the UPID. */
   shutdown(params?: QemuShutdownParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/shutdown', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/shutdown', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `POST …/status/stop` (hard); resolves to the UPID. */
   stop(params?: QemuStopParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/stop', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/stop', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `POST …/status/reboot`; resolves to the UPID. */
   reboot(params?: QemuRebootParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/reboot', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/status/reboot', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
-  /** `DELETE /nodes/{node}/qemu/{vmid}`: destroys the guest; resolves to the UPID. */
+  /** `DELETE /nodes/{node}/qemu/{vmid}`: destroys the guest; resolves to the UPID (the lock and linked clones are checked in the task). @throws `PveRefusedError` */
   delete(params?: QemuDeleteParams): Promise<string> {
-    return callEndpoint(this.#api, 'DELETE /nodes/{node}/qemu/{vmid}', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'DELETE /nodes/{node}/qemu/{vmid}', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `POST …/template`: turns the (stopped) guest into a template; resolves to the UPID. */
   template(params?: QemuTemplateParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/template', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/template', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `POST …/migrate` to `params.target`; resolves to the UPID. */
   migrate(params: QemuMigrateParams): Promise<string> {
-    return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/migrate', this.#path, params, {
-      schema: upidSchema,
-      idempotent: false,
-    });
+    return startingTask(
+      callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/migrate', this.#path, params, {
+        schema: upidSchema,
+        idempotent: false,
+      }),
+    );
   }
 
   /** `GET …/snapshot`: the guest's snapshots (and `current`). */

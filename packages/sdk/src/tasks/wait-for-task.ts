@@ -1,4 +1,5 @@
 import { PveTaskFailedError, PveTaskTimeoutError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
@@ -37,7 +38,8 @@ export interface WaitForTaskOptions {
  * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status`. Resolves only on
  * `exitstatus` `OK` or `WARNINGS: N` (pve-common `PVE::RESTEnvironment` counts `log_warn` lines;
  * the work was done), the latter logged as a warning with the task's `WARN:` lines; any other end
- * throws `PveTaskFailedError` with the log tail.
+ * throws `PveTaskFailedError` with the log tail, or the `PveRefusedError` `classifyPveFailure` reads
+ * from it (the same error PVE's immediate refusal of that request gives).
  */
 export async function waitForTask(api: PveApi, upid: string, options: WaitForTaskOptions = {}): Promise<TaskResult> {
   const { node } = parseUpid(upid);
@@ -78,12 +80,13 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
         }
         return { upid, exitstatus, waitedMs: clock.now() - started };
       }
-      throw new PveTaskFailedError({
+      const failed = new PveTaskFailedError({
         clusterId: api.clusterId,
         upid,
         exitstatus,
         logTail: await readTaskLogTail(api, upid),
       });
+      throw classifyPveFailure(failed) ?? failed;
     }
     if (clock.now() - started >= timeoutMs) {
       throw new PveTaskTimeoutError({
