@@ -75,6 +75,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0015-vm-snapshots', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
@@ -139,9 +140,9 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0015-vm-snapshots',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -199,6 +200,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0015-vm-snapshots',
     ]);
     await store.close();
   }, 60_000);

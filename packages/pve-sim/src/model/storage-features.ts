@@ -20,9 +20,8 @@ export function volumeCanSnapshot(storage: SimStorageDef, volname: string): bool
       return true;
     case 'dir':
     case 'nfs':
-      return fileFormat(volname) === 'qcow2';
     case 'lvm':
-      return storage.format === 'qcow2';
+      return fileFormat(volname) === 'qcow2';
   }
 }
 
