@@ -73,11 +73,15 @@ describe('/myvm password', () => {
     await as(ids.bob, 'myvm', 'start');
     const none = await as(ids.bob, 'myvm', 'password');
     expect(none.error).toBe(true);
-    expect(none.text).toMatch(/cs101-bob has no QEMU guest agent, so the lab cannot set a password in it; reset it from inside instead: log in on the console \(\/myvm console\) and run passwd, or add an SSH key \(\/myvm sshkey add\) and reset the VM/);
+    expect(none.text).toMatch(
+      /cs101-bob has no QEMU guest agent, so the lab cannot set a password in it; reset it from inside instead: log in on the console \(\/myvm console\) and run passwd, or add an SSH key \(\/myvm sshkey add\) and reset the VM/,
+    );
 
     guest.config.agent = '1';
     guest.agentReadyAt = env.sim.state.time.now() + 3_600_000;
-    expect((await as(ids.bob, 'myvm', 'password')).text).toMatch(/The guest agent of cs101-bob does not answer \(still booting/);
+    expect((await as(ids.bob, 'myvm', 'password')).text).toMatch(
+      /The guest agent of cs101-bob does not answer \(still booting/,
+    );
 
     await as(ids.bob, 'myvm', 'stop');
     expect((await as(ids.bob, 'myvm', 'password')).text).toBe(
@@ -116,28 +120,40 @@ describe('/myvm status says why a VM last started or stopped', () => {
     await services.power.perform(await viewer('root'), 'lab', vmid, 'stop');
     expect((await why(ids.alice)).why).toMatch(/^Last stopped by an admin \(root\) at /);
 
-    await services.power.perform(scheduler, 'lab', vmid, 'start', { reason: 'class cs101 session at 2026-12-07T09:00:00.000Z' });
+    await services.power.perform(scheduler, 'lab', vmid, 'start', {
+      reason: 'class cs101 session at 2026-12-07T09:00:00.000Z',
+    });
     await services.power.perform(scheduler, 'lab', vmid, 'shutdown', {
       reason: 'idle: below 5% CPU for 30 min, warned 10 min before',
     });
     const idle = await why(ids.alice);
     expect(idle.lastAction?.cause).toBe('idle');
-    expect(idle.why).toMatch(/^Last shut down by the idle rule at .+: idle: below 5% CPU for 30 min, warned 10 min before\.$/);
+    expect(idle.why).toMatch(
+      /^Last shut down by the idle rule at .+: idle: below 5% CPU for 30 min, warned 10 min before\.$/,
+    );
 
     await services.power.perform(scheduler, 'lab', vmid, 'start');
-    await services.power.perform(scheduler, 'lab', vmid, 'shutdown', { reason: 'quota: alice has no hours left outside sessions of cs101' });
-    expect((await why(ids.alice)).why).toMatch(/^Last shut down by the hours quota at .+: quota: alice has no hours left/);
+    await services.power.perform(scheduler, 'lab', vmid, 'shutdown', {
+      reason: 'quota: alice has no hours left outside sessions of cs101',
+    });
+    expect((await why(ids.alice)).why).toMatch(
+      /^Last shut down by the hours quota at .+: quota: alice has no hours left/,
+    );
 
     await services.power.perform(scheduler, 'lab', vmid, 'start');
     await services.power.perform(scheduler, 'lab', vmid, 'shutdown', { reason: 'class cs101 session ended' });
     const text = (await as(ids.alice, 'myvm', 'status')).text;
-    expect(text).toMatch(/cs101-alice \(\d+\) on pve\d: stopped\n {2}Last shut down by the class schedule at .+: class cs101 session ended\./);
+    expect(text).toMatch(
+      /cs101-alice \(\d+\) on pve\d: stopped\n {2}Last shut down by the class schedule at .+: class cs101 session ended\./,
+    );
   });
 
   it('says a VM stopped outside the lab when the lab last started it', async () => {
     await as(ids.bob, 'myvm', 'start');
     (await guestOf('bob')).status = 'stopped';
     await services.sync!.quickSync({ force: true });
-    expect((await why(ids.bob)).why).toMatch(/^Stopped outside the lab after it was started at .+ \(shut down inside the VM, or in Proxmox\)\.$/);
+    expect((await why(ids.bob)).why).toMatch(
+      /^Stopped outside the lab after it was started at .+ \(shut down inside the VM, or in Proxmox\)\.$/,
+    );
   });
 });

@@ -20,7 +20,12 @@ beforeAll(async () => {
   ];
   current = await lab(commands, { sim: { scenario } });
   ({ router, services } = current);
-  const deployed = await router.invoke({ platform: 'slack', userId: ids.teacher, command: 'lab', text: 'deploy cs101 2' });
+  const deployed = await router.invoke({
+    platform: 'slack',
+    userId: ids.teacher,
+    command: 'lab',
+    text: 'deploy cs101 2',
+  });
   if (deployed.error) throw new Error(deployed.text);
 });
 afterAll(() => current?.close());
@@ -62,7 +67,9 @@ describe('/myvm snapshot, snapshots, restore and snapshot delete', () => {
     await ok(ids.alice, 'myvm', 'snapshot');
     const refused = await run(ids.alice, 'myvm', 'snapshot third');
     expect(refused.error).toBe(true);
-    expect(refused.text).toMatch(/has 2 snapshots \(before-lab, snap-\d{8}-\d{4}\), the most its class allows \(2\); delete one first/);
+    expect(refused.text).toMatch(
+      /has 2 snapshots \(before-lab, snap-\d{8}-\d{4}\), the most its class allows \(2\); delete one first/,
+    );
     expect(await names('alice')).toHaveLength(2);
 
     const again = await run(ids.alice, 'myvm', 'snapshot delete before-lab');
@@ -82,7 +89,10 @@ describe('/myvm snapshot, snapshots, restore and snapshot delete', () => {
     await ok(ids.teacher, 'lab', 'limits cs101 --max-snapshots 2');
     const before = (await names('alice')).length;
     expect(before).toBe(1);
-    const replies = await Promise.all([run(ids.alice, 'myvm', 'snapshot race-a'), run(ids.alice, 'myvm', 'snapshot race-b')]);
+    const replies = await Promise.all([
+      run(ids.alice, 'myvm', 'snapshot race-a'),
+      run(ids.alice, 'myvm', 'snapshot race-b'),
+    ]);
     expect(replies.filter((r) => !r.error)).toHaveLength(1);
     expect(replies.find((r) => r.error)?.text).toMatch(/the most its class allows \(2\)/);
     expect(await names('alice')).toHaveLength(2);
@@ -134,7 +144,7 @@ describe('/myvm snapshot, snapshots, restore and snapshot delete', () => {
   });
 });
 
-describe("a teacher's /lab snapshot and /lab restore", () => {
+describe("a teacher's /lab snapshot, restore and delete for the class", () => {
   it('snapshots every student VM for the class, which students may restore but not delete, and counts them in /lab status', async () => {
     await moveDisk('bob', 'local-lvm', (vmid) => `vm-${vmid}-disk-0`);
     const took = await ok(ids.teacher, 'lab', 'snapshot cs101 exam1');
@@ -151,21 +161,23 @@ describe("a teacher's /lab snapshot and /lab restore", () => {
     expect(status.text).toMatch(new RegExp(`^cs101: \\d+ VMs, ${count} snapshots`));
     expect(status.text).toMatch(new RegExp(`cs101-alice .*${(await names('alice')).length} snapshot`));
 
-    expect((await run(ids.teacher2, 'lab', 'snapshot cs101 x2')).text).toMatch(/may not snapshot the VMs of class cs101/);
+    expect((await run(ids.teacher2, 'lab', 'snapshot cs101 x2')).text).toMatch(
+      /may not snapshot the VMs of class cs101/,
+    );
     expect((await run(ids.alice, 'lab', 'snapshot cs101 x2')).text).toMatch(/is for teachers and admins/);
   });
 
   it('restores one student or all once confirmed, and deletes the class snapshot from every VM', async () => {
-    const both = await run(ids.teacher, 'lab', 'restore cs101 exam1');
+    const both = await run(ids.teacher, 'lab', 'snapshot cs101 restore exam1');
     expect(both.text).toMatch(/Name one student or --all/);
-    const asked = await run(ids.teacher, 'lab', 'restore cs101 exam1 --all');
+    const asked = await run(ids.teacher, 'lab', 'snapshot cs101 restore exam1 --all');
     expect(asked.confirm?.prompt).toBe('Restore every student VM of cs101 to exam1? What changed since is lost.');
     const bob = await guestOf('bob');
     bob.config.memory = '3072';
-    const one = await ok(ids.teacher, 'lab', 'restore cs101 exam1 bob', true);
+    const one = await ok(ids.teacher, 'lab', 'snapshot cs101 restore exam1 bob', true);
     expect(one.text).toMatch(/^Restored exam1 on 1 of 1 student VM\(s\) of cs101\./);
     expect(bob.config.memory).toBe('2048');
-    const all = await ok(ids.teacher, 'lab', 'restore cs101 exam1 --all', true);
+    const all = await ok(ids.teacher, 'lab', 'snapshot cs101 restore exam1 --all', true);
     expect(all.text).toMatch(/^Restored exam1 on 2 of 2 student VM\(s\) of cs101\./);
     const deleted = await ok(ids.teacher, 'lab', 'snapshot cs101 delete exam1');
     expect(deleted.text).toMatch(/^Deleted it from 2 of 2/);
@@ -183,6 +195,8 @@ describe("a teacher's /lab snapshot and /lab restore", () => {
     expect(await names('alice')).toEqual([]);
     const vmid = await vmidOf('alice');
     expect((await services.store.inventory.get('lab', vmid))?.snapshots).toBe(0);
-    expect((await ok(ids.alice, 'myvm', 'snapshots')).text).toBe('cs101-alice has no snapshot yet. Take one with /myvm snapshot [name].');
+    expect((await ok(ids.alice, 'myvm', 'snapshots')).text).toBe(
+      'cs101-alice has no snapshot yet. Take one with /myvm snapshot [name].',
+    );
   });
 });

@@ -15,9 +15,30 @@ function withStorages() {
   ];
   scenario.guests = [
     ...(scenario.guests ?? []),
-    { vmid: 700, node: 'pve1', name: 'on-zfs', memory: 1024, cores: 1, disks: { scsi0: { storage: 'tank', sizeGiB: 8 } } },
-    { vmid: 701, node: 'pve1', name: 'on-raw', memory: 1024, cores: 1, disks: { scsi0: { storage: 'rawdir', sizeGiB: 8 } } },
-    { vmid: 702, node: 'pve3', name: 'on-thick', memory: 1024, cores: 1, disks: { scsi0: { storage: 'thick-lvm', sizeGiB: 8 } } },
+    {
+      vmid: 700,
+      node: 'pve1',
+      name: 'on-zfs',
+      memory: 1024,
+      cores: 1,
+      disks: { scsi0: { storage: 'tank', sizeGiB: 8 } },
+    },
+    {
+      vmid: 701,
+      node: 'pve1',
+      name: 'on-raw',
+      memory: 1024,
+      cores: 1,
+      disks: { scsi0: { storage: 'rawdir', sizeGiB: 8 } },
+    },
+    {
+      vmid: 702,
+      node: 'pve3',
+      name: 'on-thick',
+      memory: 1024,
+      cores: 1,
+      disks: { scsi0: { storage: 'thick-lvm', sizeGiB: 8 } },
+    },
   ];
   return scenario;
 }

@@ -236,9 +236,7 @@ export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-acco
 export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
 export { classGrid, weekStart, type ClassGrid, type ClassGridRow } from './inventory/class-grid.js';
 export {
-  CAUSE_WORDS,
   describeLastAction,
-  lastPowerAction,
   lastPowerActions,
   type GridLastAction,
   type LastActionCause,
@@ -258,7 +256,6 @@ export {
   SnapshotProtectedError,
   SnapshotUnsupportedError,
 } from './inventory/snapshot-errors.js';
-export { snapshotBlocker, type StorageKind } from './inventory/snapshot-support.js';
 export { DEFAULT_MAX_SNAPSHOTS } from './store/snapshot-limit.js';
 export { GuestPasswords, type GuestPasswordsDeps } from './inventory/guest-password.js';
 export { GuestAgentUnavailableError, type AgentUnavailableReason } from './inventory/guest-password-errors.js';

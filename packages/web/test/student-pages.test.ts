@@ -117,6 +117,19 @@ describe('the student pages', () => {
     expect(removed).toContain('You have no SSH key yet.');
   });
 
+  it('say who or what last started or stopped each VM, as /myvm status does', async () => {
+    const teacher = (await lab.services.store.classes.getPersonByUsername('lovelace'))!;
+    await lab.services.power.perform(
+      { personId: teacher.id, username: teacher.username, role: teacher.role },
+      'lab',
+      vmid,
+      'stop',
+    );
+    const { page } = await signedIn('alice');
+    expect(page).toContain('<dt>Last action</dt>');
+    expect(page).toMatch(/<dd class="why">Last stopped by a teacher \(lovelace\) at [^<]+\.<\/dd>/);
+  });
+
   it('tell a person with no VM so, in the words of the chat replies', async () => {
     const { page } = await signedIn('bob');
     expect(page).toContain('You have no VM yet.');

@@ -23,7 +23,7 @@ import { labUnlinkSubcommand } from './join-request-subcommands.js';
 import { linkMeSubcommand } from './link-me-subcommands.js';
 import { gridSubcommand } from './grid-subcommand.js';
 import { classPowerSubcommand } from './class-power-subcommand.js';
-import { labRestoreSubcommand, labSnapshotSubcommand } from './snapshot-subcommands.js';
+import { labSnapshotSubcommand } from './snapshot-subcommands.js';
 import { auditSubcommand } from './audit-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
@@ -424,6 +424,5 @@ export const labPlugin: CommandPlugin = {
     power: classPowerSubcommand,
     audit: auditSubcommand,
     snapshot: labSnapshotSubcommand,
-    restore: labRestoreSubcommand,
   },
 };

@@ -160,69 +160,76 @@ function outcomeReply(verb: string, classId: string, outcomes: ClassSnapshotOutc
 /**
  * `/lab snapshot <class> [name]`: a snapshot of every student VM of the class for the class (e.g.
  * before an exam; not counted against the students' limit, and only a teacher deletes it);
- * `/lab snapshot <class> delete <name>` deletes it from all of them.
+ * `/lab snapshot <class> restore <name> <student>|--all` puts VMs back to it (asks to confirm);
+ * `/lab snapshot <class> delete <name>` deletes it from all of them. One subcommand, as Discord
+ * allows a command 25.
  */
 export const labSnapshotSubcommand = subcommand({
-  description: 'Snapshot every student VM of a class (e.g. before an exam); delete <name> removes one',
+  description: 'Snapshot every student VM of a class (e.g. before an exam); restore or delete <name>',
   options: z.object({
     class: classId,
-    name: snapshotName.optional().describe("a name for the snapshot (default class-<date>-<time>), or 'delete'"),
-    snapshot: snapshotToName.optional().describe("with 'delete': the snapshot to delete"),
-  }),
-  positional: ['class', 'name', 'snapshot'],
-  role: 'teacher',
-  autocomplete: { class: classNames },
-  async run(ctx, o) {
-    await mustTeach(ctx, o.class, 'snapshot the VMs of');
-    const deleting = o.name?.toLowerCase() === 'delete';
-    const { snapshots } = ctx.services;
-    if (deleting) {
-      if (!o.snapshot) return { text: `Say which: /lab snapshot ${o.class} delete <name>.`, error: true };
-      return outcomeReply('Deleted it from', o.class, await snapshots.removeForClass(ctx.caller.viewer, o.class, o.snapshot));
-    }
-    if (o.snapshot) return { text: `Too many words: /lab snapshot ${o.class} [name].`, error: true };
-    const outcomes = await snapshots.takeForClass(ctx.caller.viewer, o.class, o.name);
-    const reply = outcomeReply('Took a snapshot of', o.class, outcomes);
-    return { ...reply, text: `${reply.text}\nRestore with /lab restore ${o.class} <name> <student> or --all.` };
-  },
-});
-
-/** `/lab restore <class> <name> <student>` or `--all`: back to a snapshot (asks to confirm). */
-export const labRestoreSubcommand = subcommand({
-  description: "Put a student's VM (or every student VM with --all) back to a snapshot (asks to confirm)",
-  options: z.object({
-    class: classId,
-    name: snapshotToName,
+    name: snapshotName
+      .optional()
+      .describe("a name for the snapshot (default class-<date>-<time>), or 'restore' or 'delete'"),
+    snapshot: snapshotToName.optional().describe("with 'restore' or 'delete': which snapshot"),
     student: z
       .string()
       .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores')
       .optional()
-      .describe('the student whose VM is restored'),
-    all: z.boolean().optional().describe('every student VM of the class'),
+      .describe("with 'restore': the student whose VM goes back"),
+    all: z.boolean().optional().describe("with 'restore': every student VM of the class"),
   }),
-  positional: ['class', 'name', 'student'],
+  positional: ['class', 'name', 'snapshot', 'student'],
   role: 'teacher',
   autocomplete: { class: classNames },
   async run(ctx, o) {
-    await mustTeach(ctx, o.class, 'restore VMs of');
-    if (!o.student === !o.all)
+    await mustTeach(ctx, o.class, 'snapshot the VMs of');
+    const verb = o.name?.toLowerCase();
+    if (verb === 'restore') return restoreForClass(ctx, o);
+    if (o.student || o.all)
       return {
-        text: `Name one student or --all: /lab restore ${o.class} ${o.name} alice, or /lab restore ${o.class} ${o.name} --all.`,
+        text: `A student or --all goes with restore: /lab snapshot ${o.class} restore <name> <student>|--all.`,
         error: true,
       };
-    const whose = o.all ? `every student VM of ${o.class}` : `${o.student}'s VM in ${o.class}`;
-    if (!ctx.confirmed)
-      return {
-        text: `Restoring ${whose} to snapshot ${o.name}: ${LOST_SINCE}. Running VMs are stopped and started again.`,
-        confirm: {
-          prompt: `Restore ${whose} to ${o.name}? What changed since is lost.`,
-          action: `Restore ${o.name}`,
-        },
-        data: { class: o.class, snapshot: o.name, ...(o.student ? { student: o.student } : { all: true }) },
-      };
-    const outcomes = await ctx.services.snapshots.restoreForClass(ctx.caller.viewer, o.class, o.name, o.student);
-    if (o.student && outcomes.length === 0)
-      return { text: `${o.student} has no VM in ${o.class}.`, error: true };
-    return outcomeReply(`Restored ${o.name} on`, o.class, outcomes);
+    const { snapshots } = ctx.services;
+    if (verb === 'delete') {
+      if (!o.snapshot) return { text: `Say which: /lab snapshot ${o.class} delete <name>.`, error: true };
+      return outcomeReply(
+        'Deleted it from',
+        o.class,
+        await snapshots.removeForClass(ctx.caller.viewer, o.class, o.snapshot),
+      );
+    }
+    if (o.snapshot) return { text: `Too many words: /lab snapshot ${o.class} [name].`, error: true };
+    const outcomes = await snapshots.takeForClass(ctx.caller.viewer, o.class, o.name);
+    const reply = outcomeReply('Took a snapshot of', o.class, outcomes);
+    const name = outcomes[0]?.snapshot ?? '<name>';
+    return { ...reply, text: `${reply.text}\nRestore with /lab snapshot ${o.class} restore ${name} <student>|--all.` };
   },
 });
+
+async function restoreForClass(
+  ctx: CommandContext,
+  o: { class: string; snapshot?: string | undefined; student?: string | undefined; all?: boolean | undefined },
+): Promise<Reply> {
+  const usage = `/lab snapshot ${o.class} restore <name> <student>|--all`;
+  if (!o.snapshot) return { text: `Say which snapshot: ${usage}.`, error: true };
+  if (!o.student === !o.all)
+    return {
+      text: `Name one student or --all: /lab snapshot ${o.class} restore ${o.snapshot} alice, or /lab snapshot ${o.class} restore ${o.snapshot} --all.`,
+      error: true,
+    };
+  const whose = o.all ? `every student VM of ${o.class}` : `${o.student}'s VM in ${o.class}`;
+  if (!ctx.confirmed)
+    return {
+      text: `Restoring ${whose} to snapshot ${o.snapshot}: ${LOST_SINCE}. Running VMs are stopped and started again.`,
+      confirm: {
+        prompt: `Restore ${whose} to ${o.snapshot}? What changed since is lost.`,
+        action: `Restore ${o.snapshot}`,
+      },
+      data: { class: o.class, snapshot: o.snapshot, ...(o.student ? { student: o.student } : { all: true }) },
+    };
+  const outcomes = await ctx.services.snapshots.restoreForClass(ctx.caller.viewer, o.class, o.snapshot, o.student);
+  if (o.student && outcomes.length === 0) return { text: `${o.student} has no VM in ${o.class}.`, error: true };
+  return outcomeReply(`Restored ${o.snapshot} on`, o.class, outcomes);
+}

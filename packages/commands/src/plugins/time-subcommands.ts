@@ -52,7 +52,10 @@ export const limitsSubcommand = subcommand({
     'idle-minutes': wholeLimit('minutes idle before the warning', 10_000),
     'idle-warn-minutes': wholeLimit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
     'keeps-per-session': wholeLimit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
-    'max-snapshots': wholeLimit(`snapshots a student may keep per VM (default ${DEFAULT_MAX_SNAPSHOTS}; 0 = no limit)`, 100),
+    'max-snapshots': wholeLimit(
+      `snapshots a student may keep per VM (default ${DEFAULT_MAX_SNAPSHOTS}; 0 = no limit)`,
+      100,
+    ),
     'idle-in-sessions': z
       .enum(['on', 'off'], { error: 'say on or off' })
       .optional()

@@ -59,12 +59,24 @@ export class GuestPasswords {
     if (!row || row.goneAt !== null) throw new UnknownVmError(clusterId, vmid);
     const target = `${clusterId}/${vmid}`;
     const audit = (outcome: 'ok' | 'denied' | 'failed', details: Record<string, unknown>) =>
-      this.#store.audit.record({ at: this.#clock.now(), actor: viewer.username, action: 'password.reset', target, outcome, details });
+      this.#store.audit.record({
+        at: this.#clock.now(),
+        actor: viewer.username,
+        action: 'password.reset',
+        target,
+        outcome,
+        details,
+      });
     const assignment = await this.#store.classes.assignment(clusterId, vmid);
     const denied = await denialReason(this.#store, viewer, assignment);
     if (denied) {
       await audit('denied', { reason: denied });
-      throw new NotAllowedError({ actor: viewer.username, action: 'reset the password of', target: `VM ${vmid} (${row.name})`, reason: denied });
+      throw new NotAllowedError({
+        actor: viewer.username,
+        action: 'reset the password of',
+        target: `VM ${vmid} (${row.name})`,
+        reason: denied,
+      });
     }
     const settings = assignment?.classId ? await this.#store.classLifecycle.settings(assignment.classId) : undefined;
     const owner = assignment?.personId == null ? undefined : await this.#store.classes.getPerson(assignment.personId);
@@ -74,7 +86,9 @@ export class GuestPasswords {
       await pveResources(this.#clusters.get(clusterId)).qemu(row.node, vmid).setUserPassword({ username, password });
     } catch (error) {
       const reason =
-        error instanceof PveHttpError ? AGENT_ERRORS.find(([pattern]) => pattern.test(error.pveMessage))?.[1] : undefined;
+        error instanceof PveHttpError
+          ? AGENT_ERRORS.find(([pattern]) => pattern.test(error.pveMessage))?.[1]
+          : undefined;
       if (reason) {
         await audit('denied', { username, reason });
         throw new GuestAgentUnavailableError({ vm: row.name, reason });

@@ -47,7 +47,7 @@ export function lastPowerAction(
 }
 
 /** Words for a cause, for a student: `the end of a session`, `an idle stop`, … */
-export const CAUSE_WORDS: Readonly<Record<LastActionCause, string>> = {
+const CAUSE_WORDS: Readonly<Record<LastActionCause, string>> = {
   schedule: 'the class schedule',
   idle: 'the idle rule',
   quota: 'the hours quota',
@@ -69,12 +69,9 @@ export async function lastPowerActions(
   const entries = targets.length
     ? await store.audit.latestByTarget(targets, { actionPrefix: 'vm.', outcome: 'ok' })
     : [];
-  const actors = [...new Set(entries.map((e) => e.actor).filter((a) => a !== 'scheduler'))];
-  const roles = new Map<string, PersonRole>();
-  for (const actor of actors) {
-    const person = await store.classes.getPersonByUsername(actor);
-    if (person) roles.set(actor, person.role);
-  }
+  // One read of everyone (not one per actor), so the grid's store calls do not grow with the class.
+  const people = entries.some((e) => e.actor !== 'scheduler') ? await store.classes.listPeople() : [];
+  const roles = new Map<string, PersonRole>(people.map((p) => [p.username, p.role]));
   const ownerOf = new Map(vms.map((v) => [`${v.clusterId}/${v.vmid}`, v.owner]));
   return new Map(
     entries.map((e) => [e.target, lastPowerAction(e, ownerOf.get(e.target) ?? null, (u) => roles.get(u))]),
@@ -90,12 +87,16 @@ export function describeLastAction(
   last: GridLastAction | undefined,
   formatTime: (at: EpochMs) => string,
 ): string | undefined {
-  if (!last) return status === 'stopped' ? 'Stopped outside the lab (shut down inside the VM, or in Proxmox).' : undefined;
+  if (!last)
+    return status === 'stopped' ? 'Stopped outside the lab (shut down inside the VM, or in Proxmox).' : undefined;
   const verb = VERB[last.action] ?? last.action;
   const startedLast = last.action === 'vm.start' || last.action === 'vm.reboot' || last.action === 'vm.keep';
   if (status === 'stopped' && startedLast)
     return `Stopped outside the lab after it was ${verb} at ${formatTime(last.at)} (shut down inside the VM, or in Proxmox).`;
-  const by = last.cause === 'student' ? 'by you' : `by ${CAUSE_WORDS[last.cause]}${last.cause === 'teacher' || last.cause === 'admin' ? ` (${last.actor})` : ''}`;
+  const by =
+    last.cause === 'student'
+      ? 'by you'
+      : `by ${CAUSE_WORDS[last.cause]}${last.cause === 'teacher' || last.cause === 'admin' ? ` (${last.actor})` : ''}`;
   return `Last ${verb} ${by} at ${formatTime(last.at)}${last.reason ? `: ${last.reason}` : ''}.`;
 }
 

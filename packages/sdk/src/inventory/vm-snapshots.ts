@@ -42,6 +42,8 @@ export interface ClassSnapshotOutcome {
   vmid: number;
   name: string;
   owner: string | null;
+  /** The snapshot acted on. */
+  snapshot: string;
   outcome: 'ok' | 'refused' | 'failed';
   /** Why it was refused or failed. */
   reason?: string;
@@ -209,23 +211,24 @@ export class VmSnapshots {
   /** Takes snapshot `name` (default `class-YYYYMMDD-HHMM`) of every student VM of the class, for the class. */
   takeForClass(viewer: Viewer, classId: string, name?: string): Promise<ClassSnapshotOutcome[]> {
     const snapname = name ?? defaultName('class', this.#clock.now());
-    return this.#eachStudentVm(classId, undefined, (vm) =>
+    return this.#eachStudentVm(classId, snapname, undefined, (vm) =>
       this.take(viewer, vm.clusterId, vm.vmid, { name: snapname, forClass: true }),
     );
   }
 
   /** Restores snapshot `name` on every student VM of the class, or only on `username`'s. */
   restoreForClass(viewer: Viewer, classId: string, name: string, username?: string): Promise<ClassSnapshotOutcome[]> {
-    return this.#eachStudentVm(classId, username, (vm) => this.restore(viewer, vm.clusterId, vm.vmid, name));
+    return this.#eachStudentVm(classId, name, username, (vm) => this.restore(viewer, vm.clusterId, vm.vmid, name));
   }
 
   /** Deletes snapshot `name` from every student VM of the class that has it. */
   removeForClass(viewer: Viewer, classId: string, name: string): Promise<ClassSnapshotOutcome[]> {
-    return this.#eachStudentVm(classId, undefined, (vm) => this.remove(viewer, vm.clusterId, vm.vmid, name));
+    return this.#eachStudentVm(classId, name, undefined, (vm) => this.remove(viewer, vm.clusterId, vm.vmid, name));
   }
 
   async #eachStudentVm(
     classId: string,
+    snapshot: string,
     username: string | undefined,
     act: (vm: { clusterId: string; vmid: number }) => Promise<unknown>,
   ): Promise<ClassSnapshotOutcome[]> {
@@ -246,6 +249,7 @@ export class VmSnapshots {
             vmid: a.vmid,
             name: row.name,
             owner: a.personId === null ? null : (usernameOf.get(a.personId) ?? null),
+            snapshot,
           };
           try {
             await act(a);
@@ -341,7 +345,10 @@ export class VmSnapshots {
         action,
         target,
         outcome: refused ? 'denied' : 'failed',
-        details: { ...details, ...(refused ? { reason: (error as Error).message } : { error: (error as Error).message }) },
+        details: {
+          ...details,
+          ...(refused ? { reason: (error as Error).message } : { error: (error as Error).message }),
+        },
       });
       throw error;
     }

@@ -1,4 +1,9 @@
-import { DEFAULT_MAX_SNAPSHOTS, UnknownReferenceError, type UsageRepository, type VmIdleRecord } from '@lab/proxmox-sdk';
+import {
+  DEFAULT_MAX_SNAPSHOTS,
+  UnknownReferenceError,
+  type UsageRepository,
+  type VmIdleRecord,
+} from '@lab/proxmox-sdk';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 

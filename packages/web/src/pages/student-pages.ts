@@ -35,8 +35,12 @@ export function myVmsPage(viewer: PageViewer, status: Reply, usage: Reply): stri
                 <dd>${vm.ip ?? 'none yet'}</dd>
                 <dt>Ready</dt>
                 <dd>${readiness(vm)}</dd>
-                ${vm.why ? html`<dt>Last action</dt>
-                      <dd class="why">${vm.why}</dd>` : ''}
+                ${
+                  vm.why
+                    ? html`<dt>Last action</dt>
+                        <dd class="why">${vm.why}</dd>`
+                    : ''
+                }
               </dl>
               <div class="actions">
                 ${
