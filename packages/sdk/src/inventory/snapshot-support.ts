@@ -70,7 +70,7 @@ export function snapshotBlocker(
   config: Readonly<Record<string, unknown>>,
   storages: readonly StorageKind[],
 ): string | undefined {
-  if (String(config.template ?? '') === '1') return 'it is a template';
+  if (config.template === 1 || config.template === '1') return 'it is a template';
   const typeOf = new Map(storages.map((s) => [s.storage, s.type]));
   const disks = featureDisks(config);
   if (disks.length === 0) return undefined;
