@@ -144,6 +144,36 @@ describe('/myvm snapshot, snapshots, restore and snapshot delete', () => {
   });
 });
 
+describe("VmSnapshots refuses VMs that are not the caller's", () => {
+  it('refuses another student and a teacher of another class, audited, and changes nothing', async () => {
+    const vmid = await vmidOf('alice');
+    const before = await names('alice');
+    const viewer = async (username: string) => {
+      const p = (await services.store.classes.getPersonByUsername(username))!;
+      return { personId: p.id, username: p.username, role: p.role };
+    };
+    await expect(services.snapshots.take(await viewer('bob'), 'lab', vmid, { name: 'mine' })).rejects.toMatchObject({
+      code: 'LAB_NOT_ALLOWED',
+      message: 'bob may not snapshot VM ' + vmid + ' (cs101-alice): it is not assigned to you',
+    });
+    await expect(services.snapshots.restore(await viewer('hopper'), 'lab', vmid, before[0]!)).rejects.toMatchObject({
+      code: 'LAB_NOT_ALLOWED',
+    });
+    await expect(services.snapshots.list(await viewer('bob'), 'lab', vmid)).rejects.toMatchObject({
+      code: 'LAB_NOT_ALLOWED',
+    });
+    expect(await names('alice')).toEqual(before);
+    const denied = (await services.store.audit.list({ outcome: 'denied' })).filter((a) => a.target === `lab/${vmid}`);
+    expect(denied.map((a) => [a.actor, a.action])).toEqual(
+      expect.arrayContaining([
+        ['bob', 'snapshot.take'],
+        ['hopper', 'snapshot.restore'],
+        ['bob', 'snapshot.list'],
+      ]),
+    );
+  });
+});
+
 describe("a teacher's /lab snapshot, restore and delete for the class", () => {
   it('snapshots every student VM for the class, which students may restore but not delete, and counts them in /lab status', async () => {
     await moveDisk('bob', 'local-lvm', (vmid) => `vm-${vmid}-disk-0`);
