@@ -163,7 +163,9 @@ describe("VmSnapshots refuses VMs that are not the caller's", () => {
       code: 'LAB_NOT_ALLOWED',
     });
     expect(await names('alice')).toEqual(before);
-    const denied = (await services.store.audit.list({ outcome: 'denied' })).filter((a) => a.target === `lab/${vmid}`);
+    const denied = (await services.store.audit.list({ targets: [`lab/${vmid}`] })).filter(
+      (a) => a.outcome === 'denied',
+    );
     expect(denied.map((a) => [a.actor, a.action])).toEqual(
       expect.arrayContaining([
         ['bob', 'snapshot.take'],
