@@ -19,6 +19,8 @@ import type {
   TemplateScanSchedule,
   Viewer,
   VmPower,
+  VmSnapshots,
+  GuestPasswords,
 } from '@lab/proxmox-sdk';
 
 /**
@@ -38,6 +40,10 @@ export interface LabServices {
   engine: DeploymentEngine;
   inventory: InventoryService;
   power: VmPower;
+  /** Snapshots of student VMs (`/myvm snapshot`, `/lab snapshot`). */
+  snapshots: VmSnapshots;
+  /** New login passwords set through the guest agent (`/myvm password`). */
+  passwords: GuestPasswords;
   sync?: SyncEngine;
   /** The periodic template scan, made with `sync`; start and stop it with the sync engine (it scans only while that leads). */
   templateScans?: TemplateScanSchedule;

@@ -8,6 +8,8 @@ import {
   TemplateCatalog,
   TemplateScanSchedule,
   VmPower,
+  VmSnapshots,
+  GuestPasswords,
   silentLogger,
   systemClock,
   type Clock,
@@ -92,6 +94,13 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       clock,
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     }),
+    snapshots: new VmSnapshots({
+      store,
+      clusters,
+      clock,
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    }),
+    passwords: new GuestPasswords({ store, clusters, clock }),
     ...(sync
       ? {
           scheduler: new ClassScheduler({

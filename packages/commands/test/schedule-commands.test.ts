@@ -123,7 +123,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
     expect(set.text).toBe(
-      'cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session, idle stop in sessions off.',
+      'cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session, idle stop in sessions off, snapshots 3 per VM.',
     );
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm(
@@ -290,15 +290,19 @@ describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
     };
     const set = await as(ids.teacher, 'limits cs101 --keeps-per-session 2 --idle-warn-minutes 5');
     expect(set.error, set.text).toBeFalsy();
-    expect(set.text).toMatch(/, warning 5 min before a stop, keeps 2 per session, idle stop in sessions off\.$/);
+    expect(set.text).toMatch(
+      /, warning 5 min before a stop, keeps 2 per session, idle stop in sessions off, snapshots 3 per VM\.$/,
+    );
     expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 2, idleWarnMinutes: 5 });
     expect((await as(ids.teacher, 'limits cs101')).text).toMatch(
-      /, warning 5 min before a stop, keeps 2 per session, idle stop in sessions off\.$/,
+      /, warning 5 min before a stop, keeps 2 per session, idle stop in sessions off, snapshots 3 per VM\.$/,
     );
     const inSessions = await as(ids.teacher, 'limits cs101 --idle-in-sessions on');
-    expect(inSessions.text).toMatch(/, keeps 2 per session, idle stop in sessions on\.$/);
+    expect(inSessions.text).toMatch(/, keeps 2 per session, idle stop in sessions on, snapshots 3 per VM\.$/);
     expect(await services.store.usage.policy('cs101')).toMatchObject({ idleInSessions: true, keepsPerSession: 2 });
-    expect((await as(ids.teacher, 'limits cs101 --idle-in-sessions off')).text).toMatch(/idle stop in sessions off\.$/);
+    expect((await as(ids.teacher, 'limits cs101 --idle-in-sessions off')).text).toMatch(
+      /idle stop in sessions off, snapshots 3 per VM\.$/,
+    );
     expect((await services.store.usage.policy('cs101'))?.idleInSessions).toBeUndefined();
     await services.store.usage.clearIdle('lab', 100);
     expect((await keep()).text).toContain('You can keep it once more this session.');
@@ -307,7 +311,9 @@ describe('/lab limits --keeps-per-session and --idle-warn-minutes', () => {
     expect(third.error).toBe(true);
     expect(third.text).toContain('cs101 allows 2 keeps per session; save your work before it stops');
     const none = await as(ids.teacher, 'limits cs101 --keeps-per-session 0 --idle-warn-minutes 0');
-    expect(none.text).toMatch(/, warning 10 min before a stop \(default\), keeps off, idle stop in sessions off\.$/);
+    expect(none.text).toMatch(
+      /, warning 10 min before a stop \(default\), keeps off, idle stop in sessions off, snapshots 3 per VM\.$/,
+    );
     expect(await services.store.usage.policy('cs101')).toMatchObject({ keepsPerSession: 0, idleWarnMinutes: null });
     await services.store.usage.clearIdle('lab', 100);
     const refused = await keep();

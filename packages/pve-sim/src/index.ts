@@ -38,5 +38,6 @@ export {
 export { SimTime } from './sim-time.js';
 export { generatedCloudinit } from './handlers/cloudinit-routes.js';
 export { snapshotsOf, type SimSnapshot } from './model/snapshots.js';
+export { passwordsSetIn, type SimGuestPassword } from './model/guest-passwords.js';
 export { renderVmScreen, glyphOf, SCREEN_COLOURS, SCREEN_LAYOUT, type VmScreen } from './vnc/vm-screen.js';
 export { VncProxies, VNC_ACCEPT_TIMEOUT_MS, VNC_PASSWORD_LIFETIME_MS, type SimVncProxy } from './model/vnc-proxies.js';

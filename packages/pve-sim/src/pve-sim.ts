@@ -9,6 +9,7 @@ import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
 import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
 import { registerSnapshotRoutes } from './handlers/snapshot-routes.js';
+import { registerAgentPasswordRoutes } from './handlers/agent-password-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { registerVncRoutes } from './handlers/vnc-routes.js';
@@ -184,6 +185,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerGuestRoutes(routes);
   registerCloudinitRoutes(routes);
   registerSnapshotRoutes(routes);
+  registerAgentPasswordRoutes(routes);
   registerTaskRoutes(routes);
   registerAccessRoutes(routes);
   registerVncRoutes(routes);

@@ -242,14 +242,31 @@ export { linkChatAccount, type LinkRequest, type LinkResult } from './people/lin
 export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.js';
 export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-account.js';
 export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
+export { classGrid, weekStart, type ClassGrid, type ClassGridRow } from './inventory/class-grid.js';
 export {
-  classGrid,
-  weekStart,
-  type ClassGrid,
-  type ClassGridRow,
+  describeLastAction,
+  lastPowerActions,
   type GridLastAction,
   type LastActionCause,
-} from './inventory/class-grid.js';
+} from './inventory/last-power-action.js';
+export {
+  VmSnapshots,
+  type ClassSnapshotOutcome,
+  type VmSnapshot,
+  type VmSnapshotsDeps,
+} from './inventory/vm-snapshots.js';
+export {
+  SnapshotBusyError,
+  SnapshotLimitError,
+  SnapshotNameError,
+  SnapshotNotFoundError,
+  SnapshotNotNewestError,
+  SnapshotProtectedError,
+  SnapshotUnsupportedError,
+} from './inventory/snapshot-errors.js';
+export { DEFAULT_MAX_SNAPSHOTS } from './store/snapshot-limit.js';
+export { GuestPasswords, type GuestPasswordsDeps } from './inventory/guest-password.js';
+export { GuestAgentUnavailableError, type AgentUnavailableReason } from './inventory/guest-password-errors.js';
 export {
   issueLinkCode,
   redeemLinkCode,

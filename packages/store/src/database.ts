@@ -73,6 +73,8 @@ export interface Database {
     last_status_check: number | null;
     sync_error: string | null;
     gone_at: number | null;
+    /** Snapshots the VM had when the lab last looked; null = not known. */
+    snapshots: number | null;
   };
   deployments: {
     id: string;
@@ -216,6 +218,7 @@ export interface Database {
     keeps_per_session: Generated<number>;
     idle_warn_minutes: number | null;
     idle_in_sessions: Generated<number>;
+    max_snapshots: Generated<number>;
   };
   vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
   vm_idle: {

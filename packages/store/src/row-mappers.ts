@@ -42,6 +42,7 @@ const VM_COLUMNS: Record<keyof VmInventoryRecord, keyof Row<'vm_inventory'>> = {
   lastStatusCheck: 'last_status_check',
   syncError: 'sync_error',
   goneAt: 'gone_at',
+  snapshots: 'snapshots',
 };
 const bool = (n: number): boolean => n === 1;
 
@@ -141,6 +142,7 @@ export const mappers = {
     lastStatusCheck: r.last_status_check,
     syncError: r.sync_error,
     goneAt: r.gone_at,
+    ...(r.snapshots === null ? {} : { snapshots: r.snapshots }),
   }),
   vmRow: (v: VmInventoryRecord): Row<'vm_inventory'> => ({
     cluster_id: v.clusterId,
@@ -165,6 +167,7 @@ export const mappers = {
     last_status_check: v.lastStatusCheck,
     sync_error: v.syncError,
     gone_at: v.goneAt,
+    snapshots: v.snapshots ?? null,
   }),
   vmPatch: (patch: Partial<VmInventoryRecord>): Partial<Row<'vm_inventory'>> => {
     const out: Record<string, unknown> = {};

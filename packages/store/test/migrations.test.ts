@@ -77,6 +77,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0017-class-terms', 'Down', 'Success'],
+      ['0015-vm-snapshots', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
@@ -140,9 +141,10 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
+    expect(executed.rows.map((r) => r.name).slice(-4)).toEqual([
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0015-vm-snapshots',
       '0017-class-terms',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
@@ -201,6 +203,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0015-vm-snapshots',
       '0017-class-terms',
     ]);
     await store.close();

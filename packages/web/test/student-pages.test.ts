@@ -80,7 +80,7 @@ describe('the student pages', () => {
     const ask = await browser.post(`${web.url}/vm/${vmid}/reset`, { _csrf: csrf });
     const askPage = await ask.text();
     expect(askPage).toContain('Please confirm');
-    expect(askPage).toContain(escapeHtml('Its contents are lost.'));
+    expect(askPage).toContain(escapeHtml('Its contents and snapshots are lost.'));
     const id = /name="id" value="([^"]+)"/.exec(askPage)![1]!;
     expect(await (await browser.post(`${web.url}/cancel`, { _csrf: csrf, id })).text()).toContain(
       'Cancelled; nothing was changed.',
@@ -115,6 +115,19 @@ describe('the student pages', () => {
     expect(bad.status).toBe(400);
     const removed = await (await browser.post(`${web.url}/keys/remove`, { _csrf: csrf, key: fingerprint })).text();
     expect(removed).toContain('You have no SSH key yet.');
+  });
+
+  it('say who or what last started or stopped each VM, as /myvm status does', async () => {
+    const admin = (await lab.services.store.classes.getPersonByUsername('root'))!;
+    await lab.services.power.perform(
+      { personId: admin.id, username: admin.username, role: admin.role },
+      'lab',
+      vmid,
+      'stop',
+    );
+    const { page } = await signedIn('alice');
+    expect(page).toContain('<dt>Last action</dt>');
+    expect(page).toMatch(/<dd class="why">Last stopped by an admin \(root\) at [^<]+\.<\/dd>/);
   });
 
   it('tell a person with no VM so, in the words of the chat replies', async () => {

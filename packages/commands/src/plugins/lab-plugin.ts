@@ -23,6 +23,7 @@ import { labUnlinkSubcommand } from './join-request-subcommands.js';
 import { linkMeSubcommand } from './link-me-subcommands.js';
 import { gridSubcommand } from './grid-subcommand.js';
 import { classPowerSubcommand } from './class-power-subcommand.js';
+import { labSnapshotSubcommand } from './snapshot-subcommands.js';
 import { auditSubcommand } from './audit-subcommand.js';
 import { doctorSubcommand } from './doctor-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
@@ -231,6 +232,7 @@ export const labPlugin: CommandPlugin = {
           const extras = [
             ...(idle?.idleSince != null && v.status === 'running' ? [`idle since ${local(idle.idleSince)}`] : []),
             ...(usedMs > 0 ? [`${formatHours(usedMs)} outside sessions`] : []),
+            ...(v.snapshots ? [`${v.snapshots} snapshot${v.snapshots === 1 ? '' : 's'}`] : []),
           ];
           return `${v.name} (${v.vmid}) on ${v.node}: ${state}${a.personId ? ` — ${people.get(a.personId)}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
         });
@@ -245,8 +247,9 @@ export const labPlugin: CommandPlugin = {
         else if (next)
           lines.push(`Next: VMs start at ${local(next.warmupAt)} for the session at ${local(next.start)}.`);
         const [last] = await store.deployments.list({ classId: o.class });
+        const snapshots = vms.reduce((n, v) => n + (v.snapshots ?? 0), 0);
         return {
-          text: `${o.class}: ${vms.length + resetting.length} VMs${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
+          text: `${o.class}: ${vms.length + resetting.length} VMs${snapshots ? `, ${snapshots} snapshot${snapshots === 1 ? '' : 's'}` : ''}${result.stale ? ' (data may be stale)' : ''}${last ? `, last deployment ${last.status}` : ''}\n${lines.join('\n')}`,
           data: vms,
         };
       },
@@ -422,5 +425,6 @@ export const labPlugin: CommandPlugin = {
     power: classPowerSubcommand,
     audit: auditSubcommand,
     doctor: doctorSubcommand,
+    snapshot: labSnapshotSubcommand,
   },
 };

@@ -7,7 +7,7 @@ import { renderFinishedDeployment } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
-const LOST = 'Everything on it is lost: files, installed software and settings.';
+const LOST = 'Everything on it is lost: files, installed software, settings and its snapshots.';
 
 /** The VMs a reset plan re-creates, one line each with owner and state, for its confirmation. */
 export function listResetVms(plan: ResetPlan): string[] {
@@ -64,7 +64,10 @@ export const myvmResetSubcommand = myVmSubcommand({
     if (!ctx.confirmed) {
       return {
         text: `Resetting ${chosen.name} (${chosen.vmid}) deletes it and creates it again from ${plan.base.name}, the current version of ${assignment.classId}. ${LOST} It keeps its name, its VM id and your SSH keys.`,
-        confirm: { prompt: `Reset ${chosen.name}? Its contents are lost.`, action: `Reset ${chosen.name}` },
+        confirm: {
+          prompt: `Reset ${chosen.name}? Its contents and snapshots are lost.`,
+          action: `Reset ${chosen.name}`,
+        },
         data: { vm: { name: chosen.name, vmid: chosen.vmid }, base: plan.base.name },
       };
     }
@@ -107,7 +110,10 @@ export const labResetSubcommand = subcommand({
           `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
           ...listResetVms(plan),
         ].join('\n'),
-        confirm: { prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}?`, action: `Reset ${plan.vms.length} VM(s)` },
+        confirm: {
+          prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}? Their contents and snapshots are lost.`,
+          action: `Reset ${plan.vms.length} VM(s)`,
+        },
         data: { base: plan.base.name, vms: plan.vms },
       };
     }

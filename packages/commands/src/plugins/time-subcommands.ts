@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   DEFAULT_IDLE_WARNING_MINUTES,
   DEFAULT_KEEPS_PER_SESSION,
+  DEFAULT_MAX_SNAPSHOTS,
   classUsage,
   formatHours,
   keepVmRunning,
@@ -31,16 +32,17 @@ const describePolicy = (p: ClassTimePolicyRecord, defaultWarnMin: number): strin
     `warning ${p.idleWarnMinutes ?? defaultWarnMin} min before a stop${p.idleWarnMinutes === null ? ' (default)' : ''}`,
     `keeps ${p.keepsPerSession === 0 ? 'off' : `${p.keepsPerSession} per session`}`,
     `idle stop in sessions ${p.idleInSessions ? 'on' : 'off'}`,
+    `snapshots ${(p.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS) === 0 ? 'unlimited' : `${p.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS} per VM`}`,
   ].join(', ');
 
 /**
  * `/lab limits <class> [--quota-hours 10] [--max-running 1] [--idle-cpu 5] [--idle-minutes 30]
- * [--idle-warn-minutes 10] [--keeps-per-session 1] [--idle-in-sessions on|off]`: shows or changes the
- * class's time limits (0 turns a limit off, puts the warning delay back to the default, and allows no
- * keep). Idle stops happen outside scheduled sessions only, unless `--idle-in-sessions on`.
+ * [--idle-warn-minutes 10] [--keeps-per-session 1] [--idle-in-sessions on|off] [--max-snapshots 3]`:
+ * shows or changes the class's limits (0 turns a limit off — snapshots too —, puts the warning delay
+ * back to the default, and allows no keep). Idle stops happen outside scheduled sessions only, unless `--idle-in-sessions on`.
  */
 export const limitsSubcommand = subcommand({
-  description: 'Time limits: quota hours, running VMs, idle stop, warning delay, keeps per session (0 = off)',
+  description: 'Limits: quota hours, running VMs, idle stop, warning delay, keeps, snapshots per VM (0 = off)',
   options: z.object({
     class: classId,
     'quota-hours': limit('hours per student outside sessions', 10_000),
@@ -50,6 +52,10 @@ export const limitsSubcommand = subcommand({
     'idle-minutes': wholeLimit('minutes idle before the warning', 10_000),
     'idle-warn-minutes': wholeLimit('minutes from an idle or quota warning to the stop (0 = the default)', 1_440),
     'keeps-per-session': wholeLimit('times a student may keep a VM past its idle warning per session (0 = never)', 100),
+    'max-snapshots': wholeLimit(
+      `snapshots a student may keep per VM (default ${DEFAULT_MAX_SNAPSHOTS}; 0 = no limit)`,
+      100,
+    ),
     'idle-in-sessions': z
       .enum(['on', 'off'], { error: 'say on or off' })
       .optional()
@@ -82,6 +88,9 @@ export const limitsSubcommand = subcommand({
       idleForMinutes: pick(o['idle-minutes'], before.idleForMinutes),
       keepsPerSession: o['keeps-per-session'] ?? before.keepsPerSession,
       idleWarnMinutes: pick(o['idle-warn-minutes'], before.idleWarnMinutes),
+      ...((o['max-snapshots'] ?? before.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS) !== DEFAULT_MAX_SNAPSHOTS
+        ? { maxSnapshots: o['max-snapshots'] ?? before.maxSnapshots! }
+        : {}),
       ...((o['idle-in-sessions'] ?? (before.idleInSessions ? 'on' : 'off')) === 'on' ? { idleInSessions: true } : {}),
     };
     const changed = JSON.stringify(after) !== JSON.stringify(before);

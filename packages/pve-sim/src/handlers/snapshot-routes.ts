@@ -3,6 +3,8 @@ import { snapshotsOf } from '../model/snapshots.js';
 import type { SimGuest } from '../model/types.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
 import { paramText } from '../param-text.js';
+import { featureDisks, rollbackOnlyToNewest, volumeCanSnapshot } from '../model/storage-features.js';
+import { parseVolid } from '../model/storage-naming.js';
 
 /** Seconds a snapshot, a rollback and a snapshot delete take in the sim. */
 const SNAPSHOT_SECONDS = 1;
@@ -13,6 +15,27 @@ function guestOf(ctx: SimContext, params: Record<string, unknown>): SimGuest {
 
 function checkLock(guest: SimGuest): void {
   if (guest.config.lock) throw die(`VM is locked (${guest.config.lock})`);
+}
+
+/** pve-guest-common `AbstractConfig::__snapshot_prepare`: every disk's storage must have the feature. */
+function assertSnapshotFeature(ctx: SimContext, config: Record<string, string>): void {
+  for (const disk of featureDisks(config)) {
+    const { storage, volname } = parseVolid(disk.volid)!;
+    const def = ctx.state.storageDefs.get(storage);
+    if (!def || !volumeCanSnapshot(def, volname)) throw new Error('snapshot feature is not available');
+  }
+}
+
+/** pve-storage `volume_rollback_is_possible`: on ZFS (and LVM volume chains) only the newest snapshot. */
+function assertRollbackPossible(ctx: SimContext, guest: SimGuest, snapname: string): void {
+  const names = [...snapshotsOf(guest).keys()];
+  if (names.indexOf(snapname) === names.length - 1) return;
+  for (const disk of featureDisks(guest.config)) {
+    const { storage } = parseVolid(disk.volid)!;
+    const def = ctx.state.storageDefs.get(storage);
+    if (def && rollbackOnlyToNewest(def))
+      throw new Error(`can't rollback, '${snapname}' is not most recent snapshot on '${disk.volid.split(',')[0]}'`);
+  }
 }
 
 /**
@@ -55,8 +78,9 @@ export function registerSnapshotRoutes(table: RouteTable): void {
     guest.config.lock = 'snapshot';
     return ctx.state.tasks.start(guest.node, 'qmsnapshot', String(guest.vmid), req.principal.userid, async (log) => {
       try {
-        await ctx.state.time.sleep(SNAPSHOT_SECONDS * 1000);
         const { lock: _lock, ...config } = guest.config;
+        assertSnapshotFeature(ctx, config);
+        await ctx.state.time.sleep(SNAPSHOT_SECONDS * 1000);
         const parent = [...snaps.keys()].at(-1);
         snaps.set(name, {
           name,
@@ -99,11 +123,28 @@ export function registerSnapshotRoutes(table: RouteTable): void {
     const snap = snapshotsOf(guest).get(req.params.snapname as string);
     if (!snap) throw die(`snapshot '${paramText(req.params.snapname)}' does not exist`);
     checkLock(guest);
-    guest.config.lock = 'rollback';
+    const name = snap.name;
     return ctx.state.tasks.start(guest.node, 'qmrollback', String(guest.vmid), req.principal.userid, async () => {
-      await ctx.state.time.sleep(SNAPSHOT_SECONDS * 1000);
-      guest.config = { ...snap.config };
-      if (!snap.vmstate) guest.status = 'stopped';
+      // qemu-server `snapshot_rollback`: the volumes are checked first, then the VM stopped and locked.
+      assertRollbackPossible(ctx, guest, name);
+      guest.config.lock = 'rollback';
+      try {
+        await ctx.state.time.sleep(SNAPSHOT_SECONDS * 1000);
+        guest.config = { ...snap.config };
+        if (!snap.vmstate) {
+          guest.status = 'stopped';
+          delete guest.startedAt;
+          delete guest.agentReadyAt;
+        }
+        if (req.params.start === 1 && guest.status !== 'running') {
+          const now = ctx.state.time.now();
+          guest.status = 'running';
+          guest.startedAt = now;
+          guest.agentReadyAt = now + ctx.state.timings.agentBootSeconds * 1000;
+        }
+      } finally {
+        delete guest.config.lock;
+      }
     }).upid;
   });
 

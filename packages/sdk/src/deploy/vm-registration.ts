@@ -234,7 +234,11 @@ async function register(
   const sourceTemplate = template ? await deps.catalog.get(plan.templateName) : undefined;
   await deps.store.transaction(async (tx) => {
     await tx.inventory.upsertMany([
-      inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+      // A new clone has no snapshots (a reset's old VM took its own with it).
+      {
+        ...inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+        snapshots: 0,
+      },
     ]);
     await tx.classes.assignVm(
       { clusterId: plan.clusterId, vmid, personId: item.personId, classId: plan.spec.classId, role },

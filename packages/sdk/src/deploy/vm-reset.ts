@@ -216,7 +216,11 @@ export async function resetOneVm(
       await tx.inventory.update(plan.clusterId, vm.vmid, { goneAt: now });
     }
     await tx.inventory.upsertMany([
-      inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+      // A new clone has no snapshots (a reset's old VM took its own with it).
+      {
+        ...inventoryRowFromConfig({ clusterId: plan.clusterId, node, vmid, now }, config, findBootDisk(config)?.key),
+        snapshots: 0,
+      },
     ]);
     await tx.classes.assignVm(
       { clusterId: plan.clusterId, vmid, personId: vm.personId, classId: plan.classId, role: 'student' },

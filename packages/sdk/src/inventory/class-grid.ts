@@ -2,22 +2,11 @@ import { Cron } from 'croner';
 import { classTimeZone } from '../schedule/local-time.js';
 import { localDate } from '../schedule/schedule-spec.js';
 import { outsideSessionMs } from '../schedule/usage.js';
-import type { AuditRecord, EpochMs, VmInventoryRecord, VmUsageIntervalRecord } from '../store/records.js';
+import type { EpochMs, VmInventoryRecord, VmUsageIntervalRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { lastPowerActions, type GridLastAction } from './last-power-action.js';
 
-/** Who or what did the last power action on a VM. */
-export type LastActionCause = 'schedule' | 'idle' | 'quota' | 'teacher' | 'student';
-
-/** The last power action on a VM, from the audit log. */
-export interface GridLastAction {
-  /** `vm.start`, `vm.shutdown`, `vm.stop`, `vm.reboot`, `vm.keep`. */
-  action: string;
-  at: EpochMs;
-  actor: string;
-  cause: LastActionCause;
-  /** Why, as the scheduler wrote it (`idle: below 5% CPU for 30 min, …`). */
-  reason?: string;
-}
+export type { GridLastAction, LastActionCause } from './last-power-action.js';
 
 /** One student VM of the class (or a student with none yet). */
 export interface ClassGridRow {
@@ -77,13 +66,16 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
       ...studentVms.flatMap((a) => (a.personId === null ? [] : [a.personId])),
     ]),
   ];
-  const targets = studentVms.map((a) => `${a.clusterId}/${a.vmid}`);
-  const [people, intervals, idle, audit] = await Promise.all([
+  const [people, intervals, idle] = await Promise.all([
     store.classes.getPeople(personIds),
     store.usage.intervals(studentVms),
     store.usage.idleOf(studentVms),
-    store.audit.latestByTarget(targets, { actionPrefix: 'vm.', outcome: 'ok' }),
   ]);
+  const usernameOf = new Map(people.map((p) => [p.id, p.username]));
+  const lastOf = await lastPowerActions(
+    store,
+    studentVms.map((a) => ({ ...a, owner: a.personId === null ? null : (usernameOf.get(a.personId) ?? null) })),
+  );
   const timezone = classTimeZone(schedules);
   const weekStartsAt = weekStart(now, timezone);
   const quotaMs = policy?.quotaHours == null ? null : policy.quotaHours * 3_600_000;
@@ -91,7 +83,6 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
   const rowsOf = new Map<string, VmInventoryRecord>(inventory.map((r) => [key(r), r]));
   const idleOf = new Map(idle.map((r) => [key(r), r.idleSince]));
   const intervalsOf = groupBy(intervals, key);
-  const lastOf = new Map<string, AuditRecord>(audit.map((a) => [a.target, a]));
   const vmsOf = groupBy(studentVms, (a) => String(a.personId));
   const usedOutsideOf = new Map<number, number>();
   for (const [person, vms] of vmsOf)
@@ -112,7 +103,7 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
     if (vms.length === 0) rows.push({ ...base, vm: null, idleSince: null, weekMs: 0, lastAction: null });
     for (const a of vms) {
       const row = rowsOf.get(key(a));
-      const last = lastOf.get(key(a));
+      const last: GridLastAction | undefined = lastOf.get(key(a));
       rows.push({
         ...base,
         vm: {
@@ -126,7 +117,7 @@ export async function classGrid(store: Store, classId: string, now: EpochMs): Pr
         },
         idleSince: row?.status === 'running' ? (idleOf.get(key(a)) ?? null) : null,
         weekMs: runningBetween(intervalsOf.get(key(a)) ?? [], weekStartsAt, now),
-        lastAction: last ? lastAction(last, person.username) : null,
+        lastAction: last ?? null,
       });
     }
   }
@@ -149,21 +140,6 @@ function runningBetween(intervals: readonly VmUsageIntervalRecord[], from: Epoch
   let total = 0;
   for (const i of intervals) total += Math.max(0, Math.min(i.endedAt ?? to, to) - Math.max(i.startedAt, from));
   return total;
-}
-
-function lastAction(entry: AuditRecord, owner: string): GridLastAction {
-  const reason = typeof entry.details.reason === 'string' ? entry.details.reason : undefined;
-  const cause: LastActionCause =
-    entry.actor === 'scheduler'
-      ? reason?.startsWith('idle') === true
-        ? 'idle'
-        : reason?.startsWith('quota') === true
-          ? 'quota'
-          : 'schedule'
-      : entry.actor === owner
-        ? 'student'
-        : 'teacher';
-  return { action: entry.action, at: entry.at, actor: entry.actor, cause, ...(reason ? { reason } : {}) };
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {

@@ -9,7 +9,9 @@ import type {
   QemuMigrateParams,
   QemuRebootParams,
   QemuShutdownParams,
+  QemuAgentSetUserPasswordParams,
   QemuSnapshotCreateParams,
+  QemuSnapshotRollbackParams,
   QemuStartParams,
   QemuStopParams,
   QemuTemplateParams,
@@ -228,6 +230,42 @@ export class PveQemu {
   snapshot(params: QemuSnapshotCreateParams): Promise<string> {
     return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/snapshot', this.#path, params, {
       schema: upidSchema,
+      idempotent: false,
+    });
+  }
+
+  /** `DELETE …/snapshot/{snapname}`: deletes the snapshot; resolves to the UPID. */
+  deleteSnapshot(snapname: string): Promise<string> {
+    return callEndpoint(
+      this.#api,
+      'DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}',
+      { ...this.#path, snapname },
+      undefined,
+      { schema: upidSchema, idempotent: false },
+    );
+  }
+
+  /**
+   * `POST …/snapshot/{snapname}/rollback`: the guest's disks and config go back to the snapshot
+   * (a running guest is stopped first; `start` starts it again); resolves to the UPID.
+   */
+  rollback(snapname: string, params?: QemuSnapshotRollbackParams): Promise<string> {
+    return callEndpoint(
+      this.#api,
+      'POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback',
+      { ...this.#path, snapname },
+      params,
+      { schema: upidSchema, idempotent: false },
+    );
+  }
+
+  /**
+   * `POST …/agent/set-user-password`: sets a user's password inside the guest through its agent
+   * (synchronous). Never logged with its parameters. @throws `PveHttpError` when the agent is absent or not running
+   */
+  async setUserPassword(params: QemuAgentSetUserPasswordParams): Promise<void> {
+    await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/agent/set-user-password', this.#path, params, {
+      schema: nullSchema,
       idempotent: false,
     });
   }

@@ -2,6 +2,7 @@
    honours the port's contract (a Promise, with a throw turned into a rejection) without anything to await. */
 import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
 import { TransactionGuard } from './transaction-guard.js';
+import { DEFAULT_MAX_SNAPSHOTS } from './snapshot-limit.js';
 import { assertIdentityPlatformId } from './identity-platform.js';
 import type {
   AuditRecord,
@@ -474,7 +475,13 @@ export function createMemoryStore(): Store {
     },
     inventory: {
       async upsertMany(rows) {
-        for (const row of rows) s.inventory.set(vmKey(row.clusterId, row.vmid), copy(row));
+        for (const row of rows) {
+          // A row without a snapshot count (the sync's) keeps the one the lab last saw.
+          const known = s.inventory.get(vmKey(row.clusterId, row.vmid))?.snapshots;
+          const { snapshots, ...rest } = row;
+          const count = snapshots ?? known;
+          s.inventory.set(vmKey(row.clusterId, row.vmid), copy(count == null ? rest : { ...rest, snapshots: count }));
+        }
       },
       async get(clusterId, vmid) {
         return copy(s.inventory.get(vmKey(clusterId, vmid)));
@@ -777,11 +784,15 @@ export function createMemoryStore(): Store {
       },
       async savePolicy(record) {
         if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
-        // `idleInSessions` false is kept as absent, as the SQL stores read it back.
-        const { idleInSessions, ...rest } = record;
+        // `idleInSessions` false and the default `maxSnapshots` are kept as absent, as the SQL stores read them back.
+        const { idleInSessions, maxSnapshots, ...rest } = record;
         s.policies = [
           ...s.policies.filter((p) => p.classId !== record.classId),
-          copy(idleInSessions ? { ...rest, idleInSessions } : rest),
+          copy({
+            ...rest,
+            ...(idleInSessions ? { idleInSessions } : {}),
+            ...(maxSnapshots !== undefined && maxSnapshots !== DEFAULT_MAX_SNAPSHOTS ? { maxSnapshots } : {}),
+          }),
         ];
       },
       async openInterval(clusterId, vmid, at) {

@@ -180,6 +180,11 @@ export interface VmInventoryRecord {
   syncError: string | null;
   /** Set when the VM disappeared from the cluster. */
   goneAt: EpochMs | null;
+  /**
+   * Snapshots the VM had when the lab last took, deleted or listed one (a new or reset VM has 0);
+   * absent or null = not known. The sync leaves it as it is.
+   */
+  snapshots?: number | null;
 }
 
 /** States of a deployment and of its items. */
@@ -333,6 +338,11 @@ export interface ClassTimePolicyRecord {
    * default a session's VMs are left on however idle they are. @defaultValue false
    */
   idleInSessions?: boolean;
+  /**
+   * Snapshots a student may keep per VM (`/myvm snapshot`); 0 = no limit. Snapshots a teacher
+   * takes for the class do not count. Absent = `DEFAULT_MAX_SNAPSHOTS` (3).
+   */
+  maxSnapshots?: number;
 }
 
 /** One interval during which a VM ran; `endedAt` null while it still runs. */

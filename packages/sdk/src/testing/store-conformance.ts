@@ -611,6 +611,10 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.usage.policy('cs101')).toEqual({ ...policy, idleInSessions: true });
         await store.usage.savePolicy({ ...policy, idleInSessions: false });
         expect(await store.usage.policy('cs101')).toEqual(policy);
+        await store.usage.savePolicy({ ...policy, maxSnapshots: 0 });
+        expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxSnapshots: 0 });
+        await store.usage.savePolicy({ ...policy, maxSnapshots: 3 });
+        expect(await store.usage.policy('cs101')).toEqual(policy);
         await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(
           UnknownReferenceError,
         );
@@ -861,6 +865,16 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.inventory.get('lab', 102)).toEqual(vm(102, { goneAt: T0 + 1_000 }));
         expect(await store.inventory.get('lab2', 200)).toEqual(vm(200, { clusterId: 'lab2' }));
         expect(await store.inventory.count()).toBe(4);
+      });
+
+      it('keeps the snapshot count the lab last saw when a row without one (as the sync writes) comes again', async () => {
+        await store.inventory.upsertMany([vm(100, { snapshots: 0 }), vm(101)]);
+        expect((await store.inventory.get('lab', 101))?.snapshots).toBeUndefined();
+        expect(await store.inventory.update('lab', 100, { snapshots: 2 })).toBe(true);
+        await store.inventory.upsertMany([vm(100, { status: 'stopped' })]);
+        expect(await store.inventory.get('lab', 100)).toEqual(vm(100, { status: 'stopped', snapshots: 2 }));
+        await store.inventory.upsertMany([vm(100, { snapshots: 0 })]);
+        expect((await store.inventory.get('lab', 100))?.snapshots).toBe(0);
       });
     });
 

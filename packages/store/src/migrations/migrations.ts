@@ -12,6 +12,7 @@ import { claimsAndLockHeartbeats } from './0009-claims-and-lock-heartbeats.js';
 import { webSessions } from './0011-web-sessions.js';
 import { linkCodes } from './0012-link-codes.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
+import { vmSnapshots } from './0015-vm-snapshots.js';
 import { classTerms } from './0017-class-terms.js';
 
 /** Every migration, in order; names sort in the order they run. */
@@ -29,6 +30,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0011-web-sessions': webSessions(),
     '0012-link-codes': linkCodes(),
     '0013-idle-in-sessions': idleInSessions(),
+    '0015-vm-snapshots': vmSnapshots(),
     '0017-class-terms': classTerms(),
   };
 }

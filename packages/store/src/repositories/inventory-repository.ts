@@ -42,6 +42,8 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
                 last_status_check: eb.ref('excluded.last_status_check'),
                 sync_error: eb.ref('excluded.sync_error'),
                 gone_at: eb.ref('excluded.gone_at'),
+                // A row without a count (the sync's) keeps the one the lab last saw.
+                snapshots: eb.fn.coalesce('excluded.snapshots', 'vm_inventory.snapshots'),
               })),
             )
             .execute();

@@ -1,4 +1,9 @@
-import { UnknownReferenceError, type UsageRepository, type VmIdleRecord } from '@lab/proxmox-sdk';
+import {
+  DEFAULT_MAX_SNAPSHOTS,
+  UnknownReferenceError,
+  type UsageRepository,
+  type VmIdleRecord,
+} from '@lab/proxmox-sdk';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 
@@ -22,6 +27,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
           keepsPerSession: r.keeps_per_session,
           idleWarnMinutes: r.idle_warn_minutes,
           ...(Number(r.idle_in_sessions) === 1 ? { idleInSessions: true } : {}),
+          ...(Number(r.max_snapshots) !== DEFAULT_MAX_SNAPSHOTS ? { maxSnapshots: Number(r.max_snapshots) } : {}),
         }
       );
     },
@@ -37,6 +43,7 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         keeps_per_session: record.keepsPerSession,
         idle_warn_minutes: record.idleWarnMinutes,
         idle_in_sessions: record.idleInSessions ? 1 : 0,
+        max_snapshots: record.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS,
       };
       await db
         .insertInto('class_time_policies')

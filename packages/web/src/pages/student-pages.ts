@@ -3,11 +3,11 @@ import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import { html } from '../html.js';
 import { buttonForm, csrfField, page, type PageViewer } from './layout.js';
 
-/** The VM fields the student page shows (the `data` of `/myvm status`). */
+/** The VM fields the student page shows (the `data` of `/myvm status`), with why it last started or stopped. */
 export type ShownVm = Pick<
   VmInventoryRecord,
   'vmid' | 'name' | 'node' | 'status' | 'ip' | 'category' | 'sshAvailable' | 'rdpAvailable'
->;
+> & { why?: string | null };
 
 /** "ready" when the VM answers on its connection port (SSH, or RDP for Windows). */
 function readiness(vm: ShownVm): string {
@@ -35,6 +35,12 @@ export function myVmsPage(viewer: PageViewer, status: Reply, usage: Reply): stri
                 <dd>${vm.ip ?? 'none yet'}</dd>
                 <dt>Ready</dt>
                 <dd>${readiness(vm)}</dd>
+                ${
+                  vm.why
+                    ? html`<dt>Last action</dt>
+                        <dd class="why">${vm.why}</dd>`
+                    : ''
+                }
               </dl>
               <div class="actions">
                 ${

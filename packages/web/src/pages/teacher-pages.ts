@@ -17,7 +17,9 @@ const CAUSE: Record<string, string> = {
   schedule: 'the schedule',
   idle: 'idle stop',
   quota: 'quota',
+  term: 'the end of term',
   teacher: 'a teacher',
+  admin: 'an admin',
   student: 'the student',
 };
 

@@ -398,6 +398,27 @@ export type QemuAgentNetworkInterfacesParams = Record<string, never>;
 /** What `GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces` answers (`data`). */
 export type QemuAgentNetworkInterfacesResponse = Record<string, unknown>;
 
+/** Path parameters of `POST /nodes/{node}/qemu/{vmid}/agent/set-user-password`. */
+export interface QemuAgentSetUserPasswordPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `POST /nodes/{node}/qemu/{vmid}/agent/set-user-password`: Sets the password for the given user to the given password */
+export interface QemuAgentSetUserPasswordParams {
+  /** set to 1 if the password has already been passed through crypt() */
+  crypted?: boolean;
+  /** The new password. */
+  password: string;
+  /** The user to set the password for. */
+  username: string;
+}
+
+/** What `POST /nodes/{node}/qemu/{vmid}/agent/set-user-password` answers (`data`). */
+export type QemuAgentSetUserPasswordResponse = Record<string, unknown>;
+
 /** Path parameters of `POST /nodes/{node}/qemu/{vmid}/clone`. */
 export interface QemuClonePathParams {
   /** The cluster node name. */
@@ -913,6 +934,44 @@ export interface QemuSnapshotCreateParams {
 /** What `POST /nodes/{node}/qemu/{vmid}/snapshot` answers (`data`). */
 export type QemuSnapshotCreateResponse = string;
 
+/** Path parameters of `DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}`. */
+export interface QemuSnapshotDeletePathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The name of the snapshot. */
+  snapname: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}`: Delete a VM snapshot. */
+export interface QemuSnapshotDeleteParams {
+  /** For removal from config file, even if removing disk snapshots fails. */
+  force?: boolean;
+}
+
+/** What `DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}` answers (`data`). */
+export type QemuSnapshotDeleteResponse = string;
+
+/** Path parameters of `POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback`. */
+export interface QemuSnapshotRollbackPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The name of the snapshot. */
+  snapname: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback`: Rollback VM state to specified snapshot. */
+export interface QemuSnapshotRollbackParams {
+  /** Whether the VM should get started after rolling back successfully. (Note: VMs will be automatically started if the snapshot includes RAM.) */
+  start?: boolean;
+}
+
+/** What `POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback` answers (`data`). */
+export type QemuSnapshotRollbackResponse = string;
+
 /** Path parameters of `GET /nodes/{node}/qemu/{vmid}/status/current`. */
 export interface QemuStatusCurrentPathParams {
   /** The cluster node name. */
@@ -1300,6 +1359,7 @@ export interface PveEndpoints {
   "GET /nodes/{node}/qemu": { path: QemuListPathParams; params: QemuListParams; response: QemuListResponse };
   "DELETE /nodes/{node}/qemu/{vmid}": { path: QemuDeletePathParams; params: QemuDeleteParams; response: QemuDeleteResponse };
   "GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces": { path: QemuAgentNetworkInterfacesPathParams; params: QemuAgentNetworkInterfacesParams; response: QemuAgentNetworkInterfacesResponse };
+  "POST /nodes/{node}/qemu/{vmid}/agent/set-user-password": { path: QemuAgentSetUserPasswordPathParams; params: QemuAgentSetUserPasswordParams; response: QemuAgentSetUserPasswordResponse };
   "POST /nodes/{node}/qemu/{vmid}/clone": { path: QemuClonePathParams; params: QemuCloneParams; response: QemuCloneResponse };
   "PUT /nodes/{node}/qemu/{vmid}/cloudinit": { path: QemuCloudInitUpdatePathParams; params: QemuCloudInitUpdateParams; response: QemuCloudInitUpdateResponse };
   "GET /nodes/{node}/qemu/{vmid}/config": { path: QemuConfigPathParams; params: QemuConfigParams; response: QemuConfigResponse };
@@ -1307,6 +1367,8 @@ export interface PveEndpoints {
   "POST /nodes/{node}/qemu/{vmid}/migrate": { path: QemuMigratePathParams; params: QemuMigrateParams; response: QemuMigrateResponse };
   "GET /nodes/{node}/qemu/{vmid}/snapshot": { path: QemuSnapshotListPathParams; params: QemuSnapshotListParams; response: QemuSnapshotListResponse };
   "POST /nodes/{node}/qemu/{vmid}/snapshot": { path: QemuSnapshotCreatePathParams; params: QemuSnapshotCreateParams; response: QemuSnapshotCreateResponse };
+  "DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}": { path: QemuSnapshotDeletePathParams; params: QemuSnapshotDeleteParams; response: QemuSnapshotDeleteResponse };
+  "POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback": { path: QemuSnapshotRollbackPathParams; params: QemuSnapshotRollbackParams; response: QemuSnapshotRollbackResponse };
   "GET /nodes/{node}/qemu/{vmid}/status/current": { path: QemuStatusCurrentPathParams; params: QemuStatusCurrentParams; response: QemuStatusCurrentResponse };
   "POST /nodes/{node}/qemu/{vmid}/status/reboot": { path: QemuRebootPathParams; params: QemuRebootParams; response: QemuRebootResponse };
   "POST /nodes/{node}/qemu/{vmid}/status/shutdown": { path: QemuShutdownPathParams; params: QemuShutdownParams; response: QemuShutdownResponse };
