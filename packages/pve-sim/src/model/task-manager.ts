@@ -12,14 +12,16 @@ export class TaskManager {
 
   /**
    * Starts a task of `type` on `node` for object `id` and runs `worker` in the background.
-   * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`.
+   * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`, or
+   * `TASK WARNINGS: N` after N calls of `warn` (pve-common `RESTEnvironment.pm` `warn` / `log_warn`,
+   * which log `WARN: <message>`; a plain Perl `warn` is only a log line).
    */
   start(
     node: string,
     type: string,
     id: string,
     user: string,
-    worker: (log: (line: string) => void) => Promise<void>,
+    worker: (log: (line: string) => void, warn: (message: string) => void) => Promise<void>,
   ): SimTask {
     const pid = ++this.#pid;
     const starttime = this.time.nowSeconds();
@@ -30,10 +32,18 @@ export class TaskManager {
     const log = (line: string): void => {
       task.log.push(line);
     };
+    let warnings = 0;
+    const warn = (message: string): void => {
+      warnings++;
+      task.log.push(`WARN: ${message}`);
+    };
     void Promise.resolve()
-      .then(() => worker(log))
+      .then(() => worker(log, warn))
       .then(
-        () => this.#finish(task, 'OK', 'TASK OK'),
+        () =>
+          warnings > 0
+            ? this.#finish(task, `WARNINGS: ${warnings}`, `TASK WARNINGS: ${warnings}`)
+            : this.#finish(task, 'OK', 'TASK OK'),
         (err: unknown) => {
           const message = err instanceof Error ? err.message : String(err);
           this.#finish(task, message, `TASK ERROR: ${message}`);
