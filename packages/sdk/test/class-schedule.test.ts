@@ -384,7 +384,10 @@ describe('class scheduler over the simulator', () => {
       expect(sim.state.guests.get(301)?.status).toBe('stopped');
       const audit = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
       const forced = audit.filter((a) => a.outcome === 'ok' && a.details.forced === true);
-      expect(forced.map((a) => a.target), pveVersion).toEqual(['lab1/301']);
+      expect(
+        forced.map((a) => a.target),
+        pveVersion,
+      ).toEqual(['lab1/301']);
       expect(forced[0]?.details.forcedBecause).toBe(
         'VM 301 did not power off within 30 s of a shutdown request, so it was stopped hard',
       );
