@@ -163,7 +163,9 @@ describe('class deployment', () => {
       running.set(node, (running.get(node) ?? 0) + 1);
       most = Math.max(most, ...running.values());
       cloneStarted?.();
-      return start(node, type, id, user, (log) => worker(log).finally(() => running.set(node, running.get(node)! - 1)));
+      return start(node, type, id, user, (log, warn) =>
+        worker(log, warn).finally(() => running.set(node, running.get(node)! - 1)),
+      );
     };
     // The first student's cloud-init step waits for the next clone to start: with the storage's one
     // slot held through this step that would never happen, and the step gives up after 30 s.
