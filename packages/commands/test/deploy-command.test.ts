@@ -109,7 +109,7 @@ describe('/lab adopt', () => {
       text: `adopt ${vm.vmid} cs101`,
     });
     expect(fine.error, fine.text).toBeFalsy();
-    expect(vm.config.tags).toBe('lab;class-cs101;role-student');
+    expect(vm.config.tags).toBe('class-cs101;lab;role-student');
     expect(await services.store.classes.assignment('lab', vm.vmid)).toMatchObject({ classId: 'cs101', personId: null });
   });
 });

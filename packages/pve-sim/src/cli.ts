@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startPveSim } from './pve-sim.js';
 
-const usage = `usage: pve-sim [--port N] [--host 127.0.0.1] [--scenario small|school|large|FILE] [--time-scale N] [--seed N] [--token USER@REALM!ID=SECRET] [--pve-version 9.1.3|8.4.1]`;
+const usage = `usage: pve-sim [--port N] [--host 127.0.0.1] [--scenario small|school|large|FILE] [--time-scale N] [--seed N] [--token USER@REALM!ID=SECRET] [--pve-version 9.1.3|8.4.1] [--ignore-acpi-rate 0..1]`;
 
 async function main(): Promise<void> {
   let values;
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
         seed: { type: 'string', default: '1' },
         token: { type: 'string' },
         'pve-version': { type: 'string' },
+        'ignore-acpi-rate': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -43,7 +44,10 @@ async function main(): Promise<void> {
     timeScale: number('time-scale', values['time-scale'], Number.MIN_VALUE),
     seed: number('seed', values.seed, 0),
     ...(values.token ? { token: values.token } : {}),
-    ...(values['pve-version'] ? { pveVersion: values['pve-version'] } : {}),
+    ...(values['pve-version'] !== undefined ? { pveVersion: values['pve-version'] } : {}),
+    ...(values['ignore-acpi-rate'] !== undefined
+      ? { ignoreAcpiRate: number('ignore-acpi-rate', values['ignore-acpi-rate'], 0) }
+      : {}),
   });
   console.log(
     JSON.stringify({ url: sim.url, fingerprint: sim.fingerprint, tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }),

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerAccessRoutes } from './handlers/access-routes.js';
+import { registerBulkActionRoutes } from './handlers/bulk-action-routes.js';
 import { registerClusterRoutes } from './handlers/cluster-routes.js';
 import { registerGuestRoutes } from './handlers/guest-routes.js';
 import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
@@ -54,6 +55,8 @@ export interface PveSimOptions {
    * client takes on another node meanwhile, so the clone task fails with `… failed: File exists`.
    */
   crossNodeVmidRaceRate?: number;
+  /** Overrides the scenario's `guestBehaviour.ignoreAcpiRate`: the share of guests that never power off on a shutdown request. */
+  ignoreAcpiRate?: number;
 }
 
 /** A running simulator. */
@@ -81,6 +84,8 @@ export interface PveSim {
   setNodeOnline(node: string, online: boolean): void;
   /** Sets (string) or removes (null) raw config lines of a guest, bypassing PVE's checks. */
   editGuestConfig(vmid: number, changes: Record<string, string | null>): void;
+  /** Makes a guest ignore (or obey) shutdown requests from now on. */
+  setIgnoresAcpi(vmid: number, ignores: boolean): void;
   /** Counts of nodes, guests, templates, running guests and tasks. */
   summary(): Record<string, unknown>;
   close(): Promise<void>;
@@ -102,13 +107,17 @@ function assetPath(...parts: string[]): string {
 
 /** Starts a simulated PVE cluster on an HTTPS loopback port. */
 export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> {
-  const scenario =
+  const loaded =
     typeof options.scenario === 'object' ? parseScenario(options.scenario) : loadScenario(options.scenario ?? 'small');
-  if (options.pveVersion !== undefined) {
-    if (!/^\d+\.\d+(\.\d+)?$/.test(options.pveVersion))
-      throw new Error(`pve-sim: pveVersion must look like 9.1.3 or 8.4, got '${options.pveVersion}'`);
-    scenario.pveVersion = options.pveVersion;
-  }
+  if (options.pveVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(options.pveVersion))
+    throw new Error(`pve-sim: pveVersion must look like 9.1.3, got '${options.pveVersion}'`);
+  if (options.ignoreAcpiRate !== undefined && !(options.ignoreAcpiRate >= 0 && options.ignoreAcpiRate <= 1))
+    throw new Error(`pve-sim: ignoreAcpiRate must be between 0 and 1, got ${options.ignoreAcpiRate}`);
+  const scenario: Scenario = {
+    ...loaded,
+    ...(options.pveVersion !== undefined ? { pveVersion: options.pveVersion } : {}),
+    ...(options.ignoreAcpiRate !== undefined ? { guestBehaviour: { ignoreAcpiRate: options.ignoreAcpiRate } } : {}),
+  };
   const time = new SimTime(options.timeScale ?? 1);
   const random = seededRandom(options.seed ?? 1);
   const state = buildClusterState(scenario, time, random);
@@ -189,6 +198,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerTaskRoutes(routes);
   registerAccessRoutes(routes);
   registerVncRoutes(routes);
+  registerBulkActionRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();
 
@@ -222,6 +232,11 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
         if (v === null) delete guest.config[k];
         else guest.config[k] = v;
       }
+    },
+    setIgnoresAcpi(vmid, ignores) {
+      const guest = state.guests.get(vmid);
+      if (!guest) throw new Error(`no guest ${vmid}`);
+      guest.ignoresAcpi = ignores;
     },
     summary() {
       const guests = [...state.guests.values()];

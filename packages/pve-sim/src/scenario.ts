@@ -31,6 +31,8 @@ const guestSchema = z
     cloudinit: z.string().optional(),
     /** Extra raw config lines, written as they are (e.g. a broken template's `ide2`). */
     config: z.record(z.string(), z.string()).default({}),
+    /** The guest does not power off on a shutdown request (see `guestBehaviour.ignoreAcpiRate`). */
+    ignoresAcpi: z.boolean().optional(),
   })
   .strict();
 
@@ -143,6 +145,14 @@ export const scenarioSchema = z
       .strict()
       .default({ cloneRate: 0, crossNodeVmidRate: 0 }),
     timings: z.record(z.string(), z.number().nonnegative()).default({}),
+    /**
+     * How guests behave: `ignoreAcpiRate` is the share of guests (decided once per guest, seeded)
+     * that never power off on a shutdown request, as guests without an ACPI daemon do.
+     */
+    guestBehaviour: z
+      .object({ ignoreAcpiRate: z.number().min(0).max(1).default(0) })
+      .strict()
+      .default({ ignoreAcpiRate: 0 }),
   })
   .strict();
 
@@ -207,6 +217,8 @@ export function loadScenario(nameOrPath: string): Scenario {
 export function buildClusterState(scenario: Scenario, time: SimTime, random: () => number): ClusterState {
   const timings: SimTimings = { ...DefaultTimings, ...scenario.timings };
   const state = new ClusterState(scenario.cluster, time, timings);
+  state.pveVersion = scenario.pveVersion;
+  state.ignoreAcpiRate = scenario.guestBehaviour.ignoreAcpiRate;
   scenario.nodes.forEach((n, i) => {
     state.addNode({
       name: n.name,
@@ -300,6 +312,7 @@ function addScenarioGuest(state: ClusterState, g: GuestSpec, time: SimTime): voi
     cpuLoad: 0.05 + (g.vmid % 7) * 0.02,
   };
   if (g.pool) guest.pool = g.pool;
+  if (g.ignoresAcpi !== undefined) guest.ignoresAcpi = g.ignoresAcpi;
   if (guest.status === 'running') {
     guest.startedAt = time.now() - (3600 + (g.vmid % 1000) * 60) * 1000;
     guest.agentReadyAt = guest.startedAt;

@@ -14,6 +14,8 @@ export const OUTPUT_FILE = join(here, '../src/pve/generated/pve-api-types.ts');
 /** [method, schema path, type name]: every PVE endpoint the resource layer calls. */
 export const ENDPOINTS = [
   ['GET', '/access/permissions', 'AccessPermissions'],
+  ['POST', '/cluster/bulk-action/guest/shutdown', 'ClusterBulkShutdown'],
+  ['POST', '/cluster/bulk-action/guest/start', 'ClusterBulkStart'],
   ['GET', '/cluster/nextid', 'ClusterNextId'],
   ['GET', '/cluster/resources', 'ClusterResources'],
   ['GET', '/nodes', 'NodeList'],

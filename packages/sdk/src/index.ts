@@ -360,6 +360,8 @@ export { PveTasks } from './pve/tasks-resource.js';
 export { PveStorage } from './pve/storage-resource.js';
 export { PveAccess } from './pve/access-resource.js';
 export { CloneOutcomeUnknownError } from './pve/clone-outcome-error.js';
+export { InvalidTagError } from './pve/pve-tags.js';
+export { MigrationNotPossibleError } from './cloning/migrate-vm.js';
 export { isOutcomeUnknown } from './pve/outcome-unknown.js';
 export { endpointPath, type PveEndpoint } from './pve/pve-endpoint.js';
 export {

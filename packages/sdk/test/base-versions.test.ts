@@ -32,7 +32,7 @@ describe('publishing a new class base version', () => {
       });
       expect(await (await engine.applyPublish(plan)).done).toMatchObject({ status: 'done', created: 1 });
       const v2 = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base-v2')!;
-      expect(v2.config).toMatchObject({ template: '1', tags: 'lab;class-cs101;role-base' });
+      expect(v2.config).toMatchObject({ template: '1', tags: 'class-cs101;lab;role-base' });
       expect(teacher.status).toBe('running');
       expect([...snapshotsOf(teacher).keys()]).toEqual(['lab-publish-v2']);
       expect(await store.classLifecycle.baseVersions('cs101')).toEqual([

@@ -67,7 +67,7 @@ const STUDENTS = [
 const MONDAY = Date.parse('2026-11-30T00:00:00Z');
 const at = (iso: string) => Date.parse(iso);
 
-async function setup(): Promise<{
+async function setup(pveVersion = '9.1.3'): Promise<{
   store: Store;
   clusters: ClusterApis;
   sim: PveSim;
@@ -86,7 +86,7 @@ async function setup(): Promise<{
       disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
     })),
   ];
-  const sim = await fastSim({ timeScale: 100, scenario });
+  const sim = await fastSim({ timeScale: 100, scenario, pveVersion });
   sims.push(sim);
   const api = clientFor(sim, { clusterId: 'lab1', retry: { maxAttempts: 1 }, timeoutMs: 5000 });
   apis.push(api);
@@ -170,6 +170,8 @@ const syncUntil = async (sync: SyncEngine, done: () => Promise<boolean>) => {
 };
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
 const SHUTDOWN = 'POST /nodes/{node}/qemu/{vmid}/status/shutdown';
+const BULK_START = 'POST /cluster/bulk-action/guest/start';
+const BULK_SHUTDOWN = 'POST /cluster/bulk-action/guest/shutdown';
 
 describe('schedule parsing and sessions', () => {
   it('reads days, times and durations, and refuses what it cannot read with a typed error', () => {
@@ -338,14 +340,58 @@ describe('class scheduler over the simulator', () => {
     expect((await scheduler.runOnce()).filter((a) => a.outcome === 'ok')).toHaveLength(3);
     clock.set(at('2026-12-02T09:35:00Z'));
     expect((await scheduler.runOnce()).filter((a) => a.outcome === 'ok')).toHaveLength(3);
-    expect(sim.requests.count(START)).toBe(6);
-    expect(sim.requests.count(SHUTDOWN)).toBe(6);
+    // PVE 9: one bulk request per session start and end; PVE paces the VMs' own tasks.
+    expect(sim.requests.count(BULK_START)).toBe(2);
+    expect(sim.requests.count(BULK_SHUTDOWN)).toBe(2);
+    expect(sim.requests.count(START) + sim.requests.count(SHUTDOWN)).toBe(0);
     const audit = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
     // Each stop is audited before it is sent, and again with its outcome.
     expect(audit.filter((a) => a.outcome === 'sent')).toHaveLength(6);
     expect(audit.filter((a) => a.outcome === 'ok')).toHaveLength(6);
     expect(audit[0]?.details).toMatchObject({ reason: 'class cs101 session ended' });
+    expect(audit.find((a) => a.outcome === 'ok')?.details).toMatchObject({ bulk: true, node: 'pve1' });
     expect(await store.inventory.get('lab1', 100)).toMatchObject({ status: 'running' }); // not the class's
+  });
+
+  it('falls back to one request per VM on a cluster without bulk actions (PVE 8), and remembers it', async () => {
+    const { store, sim, clock, clusters } = await setup('8.4.1');
+    const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 5 });
+    sim.requests.reset();
+    clock.set(at('2026-11-30T07:51:00Z'));
+    expect((await scheduler.runOnce()).map((a) => a.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(await statuses(store)).toEqual(['running', 'running', 'running']);
+    clock.set(at('2026-11-30T09:31:00Z'));
+    expect((await scheduler.runOnce()).map((a) => a.outcome)).toEqual(['ok', 'ok', 'ok']);
+    expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect([sim.requests.count(BULK_START), sim.requests.count(BULK_SHUTDOWN)]).toEqual([1, 0]);
+    expect([sim.requests.count(START), sim.requests.count(SHUTDOWN)]).toEqual([3, 3]);
+  });
+
+  it('stops a VM that ignores the session-end shutdown after the grace, audited as forced', async () => {
+    for (const pveVersion of ['9.1.3', '8.4.1']) {
+      const { store, sim, clock, clusters } = await setup(pveVersion);
+      const scheduler = new ClassScheduler({ store, clusters, clock, pollIntervalMs: 20, shutdownTimeoutS: 30 });
+      clock.set(at('2026-11-30T07:51:00Z'));
+      await scheduler.runOnce();
+      sim.setIgnoresAcpi(301, true);
+      clock.set(at('2026-11-30T09:31:00Z'));
+      expect((await scheduler.runOnce()).map((a) => [a.vmid, a.outcome]).sort()).toEqual([
+        [300, 'ok'],
+        [301, 'ok'],
+        [302, 'ok'],
+      ]);
+      expect(await statuses(store)).toEqual(['stopped', 'stopped', 'stopped']);
+      expect(sim.state.guests.get(301)?.status).toBe('stopped');
+      const audit = await store.audit.list({ actor: 'scheduler', action: 'vm.shutdown' });
+      const forced = audit.filter((a) => a.outcome === 'ok' && a.details.forced === true);
+      expect(
+        forced.map((a) => a.target),
+        pveVersion,
+      ).toEqual(['lab1/301']);
+      expect(forced[0]?.details.forcedBecause).toBe(
+        'VM 301 did not power off within 30 s of a shutdown request, so it was stopped hard',
+      );
+    }
   });
 
   it('does nothing on a skipped date', async () => {
@@ -387,11 +433,11 @@ describe('class scheduler over the simulator', () => {
     clock.set(at('2026-11-30T08:10:00Z')); // the lease expired: b takes over mid-session
     expect(await b.runOnce()).toEqual([]);
     expect(b.isLeader).toBe(true);
-    expect(sim.requests.count(START)).toBe(3);
+    expect(sim.requests.count(BULK_START)).toBe(1);
     clock.set(at('2026-11-30T09:31:00Z'));
     expect(await b.runOnce()).toHaveLength(3);
     expect(await a.runOnce()).toEqual([]);
-    expect(sim.requests.count(SHUTDOWN)).toBe(3);
+    expect(sim.requests.count(BULK_SHUTDOWN)).toBe(1);
   });
 });
 

@@ -62,7 +62,7 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(plan.vms.find((v) => v.owner === 'alice')).toMatchObject({ action: 'keep', vmid: stranger });
     const summary = await (await lab.engine.apply(plan)).done;
     expect(summary).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [], duplicates: [] });
-    expect(guest(sim, stranger)?.config.tags).toBe('lab;class-cs101;role-student');
+    expect(guest(sim, stranger)?.config.tags).toBe('class-cs101;lab;role-student');
 
     // Scaling down to one seat deletes only class VMs; the bystander is never even listed.
     const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu' });

@@ -63,10 +63,10 @@ describe('class deployment', () => {
     ]);
     const base = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base')!;
     expect(base.config.template).toBe('1');
-    expect(base.config.tags).toBe('lab;class-cs101;role-base');
+    expect(base.config.tags).toBe('class-cs101;lab;role-base');
     const alice = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-alice')!;
     expect(alice.config.scsi0).toMatch(new RegExp(`^local-lvm:base-${base.vmid}-disk-0/vm-${alice.vmid}-disk-0,`));
-    expect(alice.config.tags).toBe('lab;class-cs101;role-student');
+    expect(alice.config.tags).toBe('class-cs101;lab;role-student');
     const teacherVm = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
     expect(teacherVm.config.scsi0).toMatch(/^local-lvm:vm-\d+-disk-0,/);
     const aliceId = (await lab.store.classes.getPersonByUsername('alice'))!.id;
@@ -163,7 +163,9 @@ describe('class deployment', () => {
       running.set(node, (running.get(node) ?? 0) + 1);
       most = Math.max(most, ...running.values());
       cloneStarted?.();
-      return start(node, type, id, user, (log) => worker(log).finally(() => running.set(node, running.get(node)! - 1)));
+      return start(node, type, id, user, (log, warn) =>
+        worker(log, warn).finally(() => running.set(node, running.get(node)! - 1)),
+      );
     };
     // The first student's cloud-init step waits for the next clone to start: with the storage's one
     // slot held through this step that would never happen, and the step gives up after 30 s.

@@ -27,7 +27,7 @@ describe('resetting a student VM', () => {
       const fresh = sim.state.guests.get(before!.vmid)!;
       expect(fresh).not.toBe(old);
       expect(fresh.config.name).toBe('cs101-alice');
-      expect(fresh.config.tags).toBe('lab;class-cs101;role-student');
+      expect(fresh.config.tags).toBe('class-cs101;lab;role-student');
       expect(fresh.config.description).not.toContain('student work');
       expect(fresh.config.description).toContain(`deployment=${run.id}`);
       expect(await store.classes.assignmentsOf(alice.id)).toEqual([

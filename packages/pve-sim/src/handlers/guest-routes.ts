@@ -170,6 +170,7 @@ export function registerGuestRoutes(table: RouteTable): void {
           target: req.params.target as string,
           online: req.params.online === 1,
           ...(typeof req.params.targetstorage === 'string' ? { targetstorage: req.params.targetstorage } : {}),
+          withLocalDisks: req.params['with-local-disks'] === 1,
         },
         req.principal.userid,
       ).upid,

@@ -58,6 +58,11 @@ export async function handleControlRequest(
       sim.editGuestConfig(Number(m[1]), body as Record<string, string | null>);
       return json(res, 200, { ok: true });
     }
+    if (method === 'POST' && (m = /^\/guests\/(\d+)\/acpi$/.exec(path))) {
+      if (typeof body.ignores !== 'boolean') throw new Error('send {"ignores": true|false}');
+      sim.setIgnoresAcpi(Number(m[1]), body.ignores);
+      return json(res, 200, { ok: true });
+    }
     return json(res, 404, { error: `no control endpoint ${method} /_sim${path}` });
   } catch (error) {
     return json(res, 400, { error: (error as Error).message });

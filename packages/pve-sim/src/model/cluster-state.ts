@@ -33,6 +33,10 @@ export class ClusterState {
   /** Config file locks (`/var/lock/qemu-server/lock-<vmid>.conf`) by VMID. */
   readonly #configLocks = new Map<number, TimedMutex>();
   readonly tasks: TaskManager;
+  /** The PVE version simulated (`9.1.3`), for behaviours that changed between releases. */
+  pveVersion = '9.1.3';
+  /** The share of guests that ignore a shutdown request (decided once per guest, seeded). */
+  ignoreAcpiRate = 0;
 
   constructor(
     readonly name: string,

@@ -1,7 +1,7 @@
 import { die, paramError } from '../sim-error.js';
 import type { ClusterState, StorageInstance } from './cluster-state.js';
 import { formatDrive, isDriveKey, listDrives, type DriveInfo } from './drives.js';
-import { checkLock, checkNodeOnline } from './guest-guards.js';
+import { checkLock } from './guest-guards.js';
 import { withStorageLock } from './storage-lock.js';
 import { cloneName, renewIdentity } from './guest-identity.js';
 import {
@@ -316,66 +316,5 @@ export class GuestCopying {
       this.state.guests.delete(guest.vmid);
       throw new Error(`clone failed: ${(err as Error).message}`);
     }
-  }
-
-  /**
-   * `POST /nodes/{node}/qemu/{vmid}/migrate`, offline: local disks are copied to the same storage
-   * id on the target node over the network model, then the VM moves there.
-   */
-  migrate(
-    node: string,
-    vmid: number,
-    params: { target: string; online?: boolean; targetstorage?: string },
-    user: string,
-  ): SimTask {
-    checkNodeOnline(this.state, node);
-    const guest = this.state.requireGuest(node, vmid, 'qemu');
-    checkLock(guest);
-    if (params.target === node) throw die(`target is local node.`);
-    const target = this.state.nodes.get(params.target);
-    if (!target) throw paramError({ target: `no such cluster node '${params.target}'` });
-    if (!target.online) throw die(`target node '${params.target}' is not online`);
-    if (guest.status === 'running' && !params.online) throw die(`can't migrate running VM without --online`);
-    const disks = listDrives(guest.config).filter((d) => !d.isCdrom || d.isCloudinit);
-    const moves: Array<{ drive: DriveInfo; from: StorageInstance; to: StorageInstance; volname: string }> = [];
-    for (const drive of disks) {
-      const vol = parseVolid(drive.volid);
-      if (!vol) continue;
-      const from = this.state.storageOn(node, vol.storage);
-      if (!from || from.def.shared) continue;
-      const toId = params.targetstorage ?? vol.storage;
-      const to = this.state.storageOn(params.target, toId);
-      if (!to) throw die(`storage '${toId}' is not available on node '${params.target}'`);
-      moves.push({ drive, from, to, volname: vol.volname });
-    }
-    guest.config.lock = 'migrate';
-    return this.state.tasks.start(node, 'qmigrate', String(vmid), user, async (log) => {
-      log(`starting migration of VM ${vmid} to node '${params.target}' (${target.ip})`);
-      try {
-        for (const move of moves) {
-          const volume = move.from.volumes.get(move.volname);
-          const size = volume?.sizeBytes ?? 0;
-          log(`found local disk '${move.drive.volid}' (attached)`);
-          log(`copying local disk '${move.drive.volid}' to '${move.to.def.id}' on ${params.target}`);
-          await move.to.bandwidth.copy(size, (done) =>
-            log(
-              `transferred ${formatBytesHuman(done)} of ${formatBytesHuman(size)} (${((done / Math.max(1, size)) * 100).toFixed(2)}%)`,
-            ),
-          );
-          move.from.volumes.delete(move.volname);
-          if (volume) move.to.volumes.set(move.volname, volume);
-          if (move.to.def.id !== move.from.def.id) {
-            guest.config[move.drive.key] = guest.config[move.drive.key]!.replace(
-              `${move.from.def.id}:`,
-              `${move.to.def.id}:`,
-            );
-          }
-        }
-        guest.node = params.target;
-        log('migration finished successfully');
-      } finally {
-        delete guest.config.lock;
-      }
-    });
   }
 }

@@ -4,6 +4,9 @@ import { formatDrive, isDriveKey, listDrives, parseDrive } from './drives.js';
 import { checkLock, checkNodeOnline } from './guest-guards.js';
 import { applyCreateDefaults } from './create-defaults.js';
 import { withStorageLock } from './storage-lock.js';
+import { shutdownGuest } from './guest-shutdown.js';
+import { uniqueTags } from './guest-tags.js';
+import { pveVersionAtLeast } from '../pve-version.js';
 import { cloudinitVolname, diskVolname, formatSize, parseVolid, toBaseVolname } from './storage-naming.js';
 import type { SimGuest, SimTask } from './types.js';
 import type { AccessControl } from './access-control.js';
@@ -105,15 +108,10 @@ export class GuestLifecycle {
         });
       case 'shutdown': {
         if (early && guest.status !== 'running') throw die(`VM ${vmid} not running`);
-        return this.state.tasks.start(node, `${prefix}shutdown`, String(vmid), user, async () => {
+        return this.state.tasks.start(node, `${prefix}shutdown`, String(vmid), user, async (log) => {
           if (guest.status !== 'running') return;
           checkLockNow();
-          const limit = options.timeout ?? Infinity;
-          if (t.shutdownSeconds > limit) {
-            await this.#seconds(limit);
-            if (!options.forceStop) throw new Error(`VM quit/powerdown failed - got timeout`);
-          } else await this.#seconds(t.shutdownSeconds);
-          this.#markStopped(guest);
+          await shutdownGuest(this.state, guest, options, log, () => this.#markStopped(guest), this.random);
         });
       }
       case 'reboot':
@@ -242,6 +240,17 @@ export class GuestLifecycle {
     if (typeof params.pool === 'string') guest.pool = params.pool;
     this.state.guests.set(vmid, guest);
     return this.state.tasks.start(node, type === 'qemu' ? 'qmcreate' : 'vzcreate', String(vmid), user, async () => {
+      if (type === 'qemu' && config.tags !== undefined) {
+        // qemu-server `create_vm` (a929b3e0, 9.2): assert_tag_permissions in the worker, then get_unique_tags.
+        if (pveVersionAtLeast(this.state.pveVersion, 9, 2) && this.access)
+          try {
+            this.access.check(user, `/vms/${vmid}`, ['VM.Config.Options']);
+          } catch (error) {
+            this.state.guests.delete(vmid);
+            throw new Error(`unable to create VM ${vmid} - ${(error as Error).message}`);
+          }
+        guest.config.tags = uniqueTags(config.tags);
+      }
       let index = 0;
       for (const a of allocations) {
         const volname = a.cloudinit ? cloudinitVolname(a.store.def, vmid) : diskVolname(a.store.def, vmid, index++);
@@ -280,7 +289,8 @@ export class GuestLifecycle {
     checkLock(guest, params.skiplock === 1);
     for (const [key, value] of Object.entries(params)) {
       if (['node', 'vmid', 'delete', 'digest', 'skiplock', 'force', 'revert'].includes(key)) continue;
-      guest.config[key] = String(value);
+      // qemu-server `update_vm_api`: tags go through get_unique_tags (pve-guest-common `GuestHelpers.pm`).
+      guest.config[key] = key === 'tags' ? uniqueTags(String(value)) : String(value);
     }
     if (typeof params.delete === 'string') {
       for (const key of params.delete.split(/[,;\s]+/).filter(Boolean)) delete guest.config[key];

@@ -1,6 +1,7 @@
 import type { ClusterState } from './cluster-state.js';
 import { GuestCopying, type CloneParams } from './guest-copying.js';
 import { GuestLifecycle } from './guest-lifecycle.js';
+import { migrateGuest, type MigrateParams } from './guest-migration.js';
 import type { SimTask } from './types.js';
 import type { AccessControl } from './access-control.js';
 
@@ -10,8 +11,10 @@ export type { CloneParams } from './guest-copying.js';
 export class GuestOperations {
   readonly #copying: GuestCopying;
   readonly #lifecycle: GuestLifecycle;
+  readonly #state: ClusterState;
 
   constructor(state: ClusterState, random: () => number, access?: AccessControl, pveVersion = '9.1.3') {
+    this.#state = state;
     this.#copying = new GuestCopying(state, random, access);
     this.#lifecycle = new GuestLifecycle(state, access, random, pveVersion);
   }
@@ -44,13 +47,8 @@ export class GuestOperations {
     return this.#copying.clone(node, vmid, params, user);
   }
 
-  migrate(
-    node: string,
-    vmid: number,
-    params: { target: string; online?: boolean; targetstorage?: string },
-    user: string,
-  ): SimTask {
-    return this.#copying.migrate(node, vmid, params, user);
+  migrate(node: string, vmid: number, params: MigrateParams, user: string): SimTask {
+    return migrateGuest(this.#state, node, vmid, params, user);
   }
 
   convertToTemplate(node: string, vmid: number, user: string): SimTask {

@@ -13,15 +13,16 @@ export class TaskManager {
   /**
    * Starts a task of `type` on `node` for object `id` and runs `worker` in the background.
    * The worker's thrown message becomes `TASK ERROR: <message>`; a normal end `TASK OK`, or
-   * `TASK WARNINGS: N` when it logged N `WARN: …` lines (pve-common `src/PVE/RESTEnvironment.pm`
-   * `log_warn` counts them, `fork_worker` ends the log with the count).
+   * `TASK WARNINGS: N` when it logged N `WARN: …` lines, by `warn` or as pending warnings
+   * (pve-common `src/PVE/RESTEnvironment.pm` `log_warn` counts them, `fork_worker` ends the log
+   * with the count; a plain Perl `warn` is only a log line).
    */
   start(
     node: string,
     type: string,
     id: string,
     user: string,
-    worker: (log: (line: string) => void) => Promise<void>,
+    worker: (log: (line: string) => void, warn: (message: string) => void) => Promise<void>,
   ): SimTask {
     const pid = ++this.#pid;
     const starttime = this.time.nowSeconds();
@@ -32,8 +33,11 @@ export class TaskManager {
     const log = (line: string): void => {
       task.log.push(line);
     };
+    const warn = (message: string): void => {
+      task.log.push(`WARN: ${message}`);
+    };
     void Promise.resolve()
-      .then(() => worker(log))
+      .then(() => worker(log, warn))
       .then(
         () => {
           for (const line of task.pendingWarnings ?? []) log(`WARN: ${line}`);

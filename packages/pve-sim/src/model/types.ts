@@ -58,6 +58,8 @@ export interface SimGuest {
   createdAt?: number;
   /** HA state when the guest is an HA resource (`started`, `stopped`, …). */
   hastate?: string;
+  /** The guest does not power off when asked to shut down (no ACPI daemon, a hung OS). */
+  ignoresAcpi?: boolean;
 }
 
 /** A PVE task. */

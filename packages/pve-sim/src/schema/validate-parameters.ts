@@ -1,3 +1,4 @@
+import { PVE_TAG_RE, splitList } from '../model/guest-tags.js';
 import type { SchemaMethod, SchemaProperty } from './schema-index.js';
 
 /** A raw request parameter: one string, or several for a repeated key. */
@@ -47,6 +48,11 @@ const FORMATS: Record<string, { test: (v: string) => boolean; message: (v: strin
     test: (v) => /^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(v),
     message: (v) => `invalid format - value '${v}' does not look like a valid DNS name`,
   },
+  // pve-common `src/PVE/JSONSchema.pm` `pve_verify_tag`.
+  'pve-tag': {
+    test: (v) => PVE_TAG_RE.test(v),
+    message: () => 'invalid format - invalid characters in tag',
+  },
   'pve-vmid': {
     test: (v) => /^\d+$/.test(v),
     message: (v) => `invalid format - value '${v}' does not look like a valid VM ID`,
@@ -88,8 +94,11 @@ function checkValue(property: SchemaProperty, raw: string): { error: string } | 
     return { error: `value '${raw}' does not have a value in the enumeration '${property.enum.join(', ')}'` };
   }
   if (typeof property.format === 'string') {
-    const format = FORMATS[property.format];
-    if (format && !format.test(raw)) return { error: format.message(raw) };
+    // A `<format>-list` is checked item by item, split like pve-common `check_format` does (`split_list`).
+    const list = /^(.*)-list$/.exec(property.format)?.[1];
+    const format = FORMATS[list ?? property.format];
+    for (const item of list && format ? splitList(raw) : [raw])
+      if (format && !format.test(item)) return { error: format.message(item) };
   }
   return { value };
 }

@@ -27,7 +27,7 @@ export function readCreationMarker(
 
 /** Whether the guest carries `class-<classId>` exactly (never a prefix: `cs101` is not `cs101-b`). */
 export function hasClassTag(guest: { tags?: string | undefined }, classId: string): boolean {
-  return tagsOf(guest).includes(`class-${classId}`);
+  return tagsOf(guest).includes(`class-${classId}`.toLowerCase());
 }
 
 /** The class role in a guest's tags (`role-student` …). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
+import { normalisePveTags } from '../pve/pve-tags.js';
 
 /** What a teacher asks for: class `classId` with `count` student VMs from `template`. */
 export const classSpecSchema = z
@@ -68,7 +69,11 @@ export const teacherVmName = (classId: string): string => `${classId}-teacher`;
 /** The class's base template name. */
 export const baseVmName = (classId: string): string => `${classId}-base`;
 
-/** PVE tags that say which class and role a VM belongs to. */
-export function classTags(classId: string, role: 'student' | 'teacher' | 'base'): string {
-  return `lab;class-${classId};role-${role}`;
+/**
+ * PVE tags that say which class and role a VM belongs to (`lab`, `class-<id>`, `role-<role>`), as
+ * PVE stores them: sorted, `;`-joined (`class-cs101;lab;role-student`). Throws `InvalidTagError`
+ * for a class id PVE could not carry in a tag.
+ */
+export function classTags(classId: string, role: 'student' | 'teacher' | 'base', ...extra: string[]): string {
+  return normalisePveTags(['lab', `class-${classId}`, `role-${role}`, ...extra]);
 }

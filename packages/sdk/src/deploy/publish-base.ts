@@ -1,4 +1,7 @@
+import { shutDownGuest } from '../tasks/shut-down-guest.js';
+import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
+import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { PveHttpError } from '../errors/pve-errors.js';
@@ -17,6 +20,9 @@ import { VmResetError, type ResetDeps } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
 import { recordPowerState } from '../inventory/record-power-state.js';
+
+/** How long a running teacher VM gets to power off for a publish before it is stopped hard. */
+const PUBLISH_SHUTDOWN_GRACE_S = 300;
 
 /** How the teacher VM is copied when it runs: from a snapshot (it keeps running) or after a clean shutdown. */
 export type PublishMode = 'snapshot' | 'shutdown';
@@ -102,7 +108,20 @@ export async function publishItem(
       } else {
         const status = await pveResources(api).qemu(source.node, source.vmid).status();
         if (status.status === 'running') {
-          await task(await pveResources(api).qemu(source.node, source.vmid).shutdown({ timeout: 300 }), 400_000);
+          const outcome = await shutDownGuest(api, source, PUBLISH_SHUTDOWN_GRACE_S, {
+            clock: deps.clock,
+            pollIntervalMs: Math.min(250, deps.pollIntervalMs),
+            maxPollIntervalMs: deps.pollIntervalMs,
+          });
+          if (outcome.forced)
+            await deps.store.audit.record({
+              at: deps.clock.now(),
+              actor: plan.requestedBy,
+              action: 'vm.stop',
+              target: `${plan.clusterId}/${source.vmid}`,
+              outcome: 'ok',
+              details: { node: source.node, reason: `${outcome.reason} to publish ${plan.name}`, forced: true },
+            });
           await recordPowerState(
             deps.store,
             { clusterId: plan.clusterId, vmid: source.vmid },
@@ -145,10 +164,19 @@ export async function publishItem(
       sourceVmid: plan.teacher.vmid,
       config: state.config,
     });
-  const tags = `${classTags(plan.classId, 'base')}${isReplica ? ';replica' : ''}`;
-  if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+  const tags = classTags(plan.classId, 'base', ...(isReplica ? ['replica'] : []));
+  if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   if (state.node !== target) {
-    await task(await pveResources(api).qemu(state.node, vmid).migrate({ target }), 3_600_000);
+    await migrateVm(
+      api,
+      { node: state.node, vmid, target },
+      {
+        clock: deps.clock,
+        timeoutMs: 3_600_000,
+        pollIntervalMs: Math.min(250, deps.pollIntervalMs),
+        maxPollIntervalMs: deps.pollIntervalMs,
+      },
+    );
     state = await settled(vmid);
     if (!state) throw new VmResetError(`${item.name} (${vmid}) disappeared during its migration`);
   }

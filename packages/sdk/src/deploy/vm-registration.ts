@@ -1,4 +1,6 @@
+import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
+import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
@@ -149,15 +151,11 @@ export async function ensureReplica(
   }
   const vmid = item.vmid!;
   const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId));
-  const tags = `${classTags(plan.spec.classId, 'base')};replica${baseTemplate ? `;${replicaTag(baseTemplate.id)}` : ''}`;
+  const tags = classTags(plan.spec.classId, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
   if (state.node !== target) {
-    if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+    if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-    await waitForTask(
-      api,
-      await pveResources(api).qemu(state.node, vmid).migrate({ target }),
-      taskOptions(deps.timing, 3_600_000),
-    );
+    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000));
     state = await settled(deps.timing, api, vmid);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
   }
@@ -208,7 +206,7 @@ export async function tagAndConvert(
   tags: string,
   template: boolean,
 ): Promise<GuestState> {
-  if (state.config.tags !== tags) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+  if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   let config: Record<string, unknown> = { ...state.config, tags };
   if (template && Number(config.template) !== 1) {
     await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), taskOptions(timing, 120_000));

@@ -1,4 +1,5 @@
 import { findBootDisk } from '../cloning/boot-disk.js';
+import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError, VmidAllocationError } from '../cloning/clone-errors.js';
 import { cloneVm } from '../cloning/clone-vm.js';
 import { LabError } from '../errors/lab-error.js';
@@ -207,7 +208,7 @@ export async function resetOneVm(
       config,
     });
   const tags = classTags(plan.classId, 'student');
-  if (config.tags !== tags) await pveResources(api).qemu(node, vmid).updateConfig({ tags });
+  if (!sameTags(config.tags, tags)) await pveResources(api).qemu(node, vmid).updateConfig({ tags });
   config = { ...config, tags };
   const now = deps.clock.now();
   await deps.store.transaction(async (tx) => {

@@ -14,9 +14,13 @@ import { denialReason, type Viewer } from './viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 import { recordPowerState } from './record-power-state.js';
+import { shutDownGuest, type ShutdownOutcome } from '../tasks/shut-down-guest.js';
 
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+
+/** PVE's own wait for a shutdown when none is given (qemu-server `_do_vm_stop`). */
+const DEFAULT_SHUTDOWN_GRACE_S = 60;
 
 const RESULT_STATUS: Record<PowerAction, 'running' | 'stopped'> = {
   start: 'running',
@@ -42,7 +46,8 @@ export interface VmPowerDeps {
 /**
  * Start / stop / shutdown / reboot of a VM for its owner (or the teacher of its class, or an admin),
  * waiting on the PVE task, then updating the VM's inventory row at once and writing the audit log.
- * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS`. A student's start
+ * `shutdown` is graceful and falls back to a hard stop after `shutdownTimeoutS` (60 s by default),
+ * audited as `forced` with the reason. A student's start
  * outside a session is refused when the class's quota or running limit says so (`assertMayStart`);
  * such a start is checked and done under the class's start lock (a lease in the store), so parallel
  * starts from any number of processes cannot overshoot a running limit. A student's start of a VM of
@@ -151,34 +156,41 @@ export class VmPower {
     const target = `${clusterId}/${vmid}`;
     const api = this.#deps.clusters.get(clusterId);
     let node = row.node;
-    const params = action === 'shutdown' ? { timeout: options.shutdownTimeoutS ?? 60, forceStop: true } : undefined;
-    const send = () => pveResources(api).qemu(node, vmid)[action](params);
-    let upid: string;
+    const wait = {
+      clock: this.#clock,
+      pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250),
+      maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+    };
+    // A shutdown the guest ignores ends in a hard stop after the grace (`shutDownGuest`), audited as forced.
+    const once = async (): Promise<ShutdownOutcome | undefined> => {
+      if (action === 'shutdown')
+        return shutDownGuest(api, { node, vmid }, options.shutdownTimeoutS ?? DEFAULT_SHUTDOWN_GRACE_S, wait);
+      const upid = await pveResources(api).qemu(node, vmid)[action]();
+      await waitForTask(api, upid, wait);
+      return undefined;
+    };
+    let outcome: ShutdownOutcome | undefined;
     try {
-      upid = await send();
+      try {
+        outcome = await once();
+      } catch (error) {
+        // The VM may have moved since the last sync: ask the cluster where it is and try once more.
+        if (!(error instanceof PveHttpError && /does not exist/.test(error.pveMessage))) throw error;
+        const live = (await listVmResources(api)).find((r) => r.vmid === vmid);
+        if (!live) throw new UnknownVmError(clusterId, vmid);
+        node = live.node;
+        outcome = await once();
+      }
     } catch (error) {
-      // The VM may have moved since the last sync: ask the cluster where it is and try once more.
-      if (!(error instanceof PveHttpError && /does not exist/.test(error.pveMessage))) throw error;
-      const live = (await listVmResources(api)).find((r) => r.vmid === vmid);
-      if (!live) throw new UnknownVmError(clusterId, vmid);
-      node = live.node;
-      upid = await send();
-    }
-    try {
-      await waitForTask(api, upid, {
-        clock: this.#clock,
-        pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250),
-        maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
-      });
-    } catch (error) {
-      await store.audit.record({
-        at: this.#clock.now(),
-        actor: viewer.username,
-        action: `vm.${action}`,
-        target,
-        outcome: 'failed',
-        details: { error: (error as Error).message },
-      });
+      if (!(error instanceof UnknownVmError) && !(error instanceof PveHttpError))
+        await store.audit.record({
+          at: this.#clock.now(),
+          actor: viewer.username,
+          action: `vm.${action}`,
+          target,
+          outcome: 'failed',
+          details: { error: (error as Error).message },
+        });
       throw error;
     }
     const status = RESULT_STATUS[action];
@@ -189,7 +201,11 @@ export class VmPower {
       action: `vm.${action}`,
       target,
       outcome: 'ok',
-      details: { node, ...(options.reason ? { reason: options.reason } : {}) },
+      details: {
+        node,
+        ...(options.reason ? { reason: options.reason } : {}),
+        ...(outcome?.forced ? { forced: true, forcedBecause: outcome.reason } : {}),
+      },
     });
     return { vmid, status, durationMs: this.#clock.now() - started };
   }

@@ -1,13 +1,24 @@
 import { PveHttpError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
-import type { ClusterNextIdParams, ClusterResourcesParams } from './generated/pve-api-types.js';
+import type {
+  ClusterBulkShutdownParams,
+  ClusterBulkStartParams,
+  ClusterNextIdParams,
+  ClusterResourcesParams,
+} from './generated/pve-api-types.js';
 import { callEndpoint } from './pve-endpoint.js';
-import { clusterResourcesSchema, nextIdSchema, type ClusterResourceEntry, type VmResource } from './pve-schemas.js';
+import {
+  clusterResourcesSchema,
+  nextIdSchema,
+  upidSchema,
+  type ClusterResourceEntry,
+  type VmResource,
+} from './pve-schemas.js';
 
 /** The path of the cluster's resource list, for messages that name it. */
 export const CLUSTER_RESOURCES_PATH = '/cluster/resources';
 
-/** Cluster-wide calls: `/cluster/resources` and `/cluster/nextid`. All are reads, so all may be retried. */
+/** Cluster-wide calls: `/cluster/resources`, `/cluster/nextid` (reads, which may be retried) and PVE 9's bulk actions. */
 export class PveCluster {
   readonly #api: PveApi;
 
@@ -59,5 +70,28 @@ export class PveCluster {
       if (error instanceof PveHttpError && error.status === 400 && error.errors.vmid) return false;
       throw error;
     }
+  }
+
+  /**
+   * `POST /cluster/bulk-action/guest/start` (PVE 9, pve-manager 9.0.13+): one `bulk-start` task that
+   * starts the listed guests, at most `max-workers` at a time; resolves to its UPID. Older PVE
+   * answers 501.
+   */
+  bulkStart(params: ClusterBulkStartParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /cluster/bulk-action/guest/start', {}, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
+  }
+
+  /**
+   * `POST /cluster/bulk-action/guest/shutdown` (PVE 9): one `bulk-shutdown` task that shuts the
+   * listed guests down (`force-stop` defaults to 1 there); resolves to its UPID. Older PVE answers 501.
+   */
+  bulkShutdown(params: ClusterBulkShutdownParams): Promise<string> {
+    return callEndpoint(this.#api, 'POST /cluster/bulk-action/guest/shutdown', {}, params, {
+      schema: upidSchema,
+      idempotent: false,
+    });
   }
 }

@@ -18,6 +18,8 @@ import type {
 import type { Store } from '../store/store.js';
 import { DuplicateNameError } from '../store/store-errors.js';
 import { listVmResources } from '../templates/template-inventory.js';
+import { recordPowerState } from '../inventory/record-power-state.js';
+import { bulkPowerAction, type BulkVmOutcome } from './bulk-power.js';
 import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store/lease-heartbeat.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
@@ -41,6 +43,22 @@ const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin'
 /** Where a session's start or stop of a VM stands in its claim: taken, sent (and audited), finished. */
 type ClaimState = 'claimed' | 'sending' | 'done';
 const WEEK_MS = 7 * 86_400_000;
+
+/** A session's start or stop of one VM, claimed in the store and audited as sent. */
+interface Claim {
+  vm: VmInventoryRecord;
+  base: {
+    classId: string;
+    scheduleId: number;
+    sessionStart: EpochMs;
+    clusterId: string;
+    vmid: number;
+    action: 'start' | 'shutdown';
+  };
+  reason: string;
+  key: string;
+  setClaim: (store: Store, state: ClaimState) => Promise<void>;
+}
 /** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
 const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
   `idle-unwarned:${a.clusterId}/${a.vmid}:${warnedAt}`;
@@ -111,6 +129,9 @@ export class ClassScheduler {
   #loop: Promise<void> | undefined;
   #stop: AbortController | undefined;
   #isLeader = false;
+  /** Clusters that answered 501 to a bulk action (PVE before 9.0.13): served one VM at a time. */
+  readonly #noBulkActions = new Set<string>();
+  readonly #pollIntervalMs: number;
   /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
   readonly #readyClaimed = new Set<string>();
   readonly #pollIntervalMs: number;
@@ -123,6 +144,7 @@ export class ClassScheduler {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#notifier = options.notifier ?? silentNotifier;
     this.#clusters = options.clusters;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.#power = new VmPower({
       store: options.store,
       clusters: options.clusters,
@@ -482,22 +504,129 @@ export class ClassScheduler {
 
   async #act(session: ClassSession, action: 'start' | 'shutdown'): Promise<ScheduledAction[]> {
     const vms = await this.#studentVms(session.classId);
+    const byCluster = new Map<string, VmInventoryRecord[]>();
+    for (const vm of vms) byCluster.set(vm.clusterId, [...(byCluster.get(vm.clusterId) ?? []), vm]);
+    const results = await Promise.all(
+      [...byCluster].map(([clusterId, list]) =>
+        this.#noBulkActions.has(clusterId) ? this.#perVm(session, list, action) : this.#bulk(session, list, action),
+      ),
+    );
+    return results.flat();
+  }
+
+  /** One power task per VM, `perNodeConcurrency` at a time on each node (clusters without bulk actions). */
+  async #perVm(
+    session: ClassSession,
+    vms: VmInventoryRecord[],
+    action: 'start' | 'shutdown',
+  ): Promise<ScheduledAction[]> {
     const byNode = new Map<string, VmInventoryRecord[]>();
     for (const vm of vms)
       byNode.set(`${vm.clusterId}/${vm.node}`, [...(byNode.get(`${vm.clusterId}/${vm.node}`) ?? []), vm]);
     const results = await Promise.all(
       [...byNode.values()].map((list) =>
-        mapWithConcurrency(list, this.#o.perNodeConcurrency, (vm) => this.#one(session, vm, action)),
+        mapWithConcurrency(list, this.#o.perNodeConcurrency, async (vm) => {
+          const claimed = await this.#claim(session, vm, action);
+          return 'claim' in claimed ? this.#sendOne(claimed.claim) : claimed.result;
+        }),
       ),
     );
     return results.flat().filter((r): r is ScheduledAction => r !== undefined);
   }
 
-  async #one(
+  /**
+   * The class's VMs on one cluster with one bulk request (PVE 9, `bulkPowerAction`): every VM is
+   * claimed and audited as sent first, as for single starts; each VM's outcome is then recorded
+   * (power state, usage, audit) as a single action's would be. A cluster without bulk actions is
+   * remembered and served one VM at a time.
+   */
+  async #bulk(
+    session: ClassSession,
+    vms: VmInventoryRecord[],
+    action: 'start' | 'shutdown',
+  ): Promise<ScheduledAction[]> {
+    const clusterId = vms[0]!.clusterId;
+    const results: ScheduledAction[] = [];
+    const claims: Claim[] = [];
+    for (const vm of vms) {
+      const claimed = await this.#claim(session, vm, action);
+      if ('claim' in claimed) claims.push(claimed.claim);
+      else if (claimed.result) results.push(claimed.result);
+    }
+    if (claims.length === 0) return results;
+    let outcomes: Awaited<ReturnType<typeof bulkPowerAction>>;
+    try {
+      outcomes = await bulkPowerAction(
+        this.#clusters.get(clusterId),
+        action,
+        claims.map((c) => c.vm),
+        {
+          graceS: this.#o.shutdownTimeoutS,
+          maxWorkers: this.#o.perNodeConcurrency * new Set(claims.map((c) => c.vm.node)).size,
+          clock: this.#clock,
+          pollIntervalMs: this.#pollIntervalMs,
+        },
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      for (const c of claims) results.push(await this.#failed(c, message));
+      return results;
+    }
+    if (outcomes === 'unsupported') {
+      this.#noBulkActions.add(clusterId);
+      this.#logger.info('the cluster has no bulk actions (PVE before 9.0.13); starting and stopping VMs one by one', {
+        clusterId,
+      });
+      for (const c of claims) {
+        const result = await this.#sendOne(c);
+        if (result) results.push(result);
+      }
+      return results;
+    }
+    for (const c of claims) {
+      const outcome = outcomes.find((o: BulkVmOutcome) => o.vmid === c.vm.vmid);
+      if (!outcome?.ok) {
+        results.push(await this.#failed(c, outcome?.error ?? 'no outcome from the bulk action', true));
+        continue;
+      }
+      const now = this.#clock.now();
+      await recordPowerState(
+        this.#store,
+        { clusterId, vmid: c.vm.vmid },
+        action === 'start' ? 'running' : 'stopped',
+        now,
+        {
+          node: outcome.node,
+        },
+      );
+      await this.#store.audit.record({
+        at: now,
+        actor: SCHEDULER.username,
+        action: `vm.${action}`,
+        target: `${clusterId}/${c.vm.vmid}`,
+        outcome: 'ok',
+        details: {
+          node: outcome.node,
+          reason: c.reason,
+          bulk: true,
+          ...(outcome.forcedBecause ? { forced: true, forcedBecause: outcome.forcedBecause } : {}),
+        },
+      });
+      await c.setClaim(this.#store, 'done');
+      results.push({ ...c.base, outcome: 'ok' });
+    }
+    return results;
+  }
+
+  /**
+   * Claims one VM's start or stop of a session in the store (once per session, across processes),
+   * reconciling a claim a dead leader left; answers the result when there is nothing to send.
+   */
+  async #claim(
     session: ClassSession,
     vm: VmInventoryRecord,
     action: 'start' | 'shutdown',
-  ): Promise<ScheduledAction | undefined> {
+  ): Promise<{ claim: Claim } | { result: ScheduledAction | undefined }> {
     const key = `schedule:${session.classId}:${session.scheduleId}:${session.start}:${action}:${vm.clusterId}/${vm.vmid}`;
     const expiresAt = session.end + STOP_CATCH_UP_MS + 86_400_000;
     const base = {
@@ -527,7 +656,7 @@ export class ClassScheduler {
       const prior = (await this.#store.nonces.peek(key, this.#clock.now())) as
         { holder?: string; state?: ClaimState } | undefined;
       if (!prior || prior.holder === this.holderId || (prior.state !== 'claimed' && prior.state !== 'sending'))
-        return undefined;
+        return { result: undefined };
       const live = (await listVmResources(this.#clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);
       const want = action === 'start' ? 'running' : 'stopped';
       if (!live || live.status === want) {
@@ -545,7 +674,7 @@ export class ClassScheduler {
             },
           });
         await setClaim(this.#store, 'done');
-        return { ...base, outcome: live ? 'ok' : 'already' };
+        return { result: { ...base, outcome: live ? 'ok' : 'already' } };
       }
       await setClaim(this.#store, 'claimed');
     }
@@ -553,7 +682,7 @@ export class ClassScheduler {
     const want = action === 'start' ? 'running' : 'stopped';
     if (!fresh || fresh.status === want) {
       await setClaim(this.#store, 'done');
-      return { ...base, outcome: 'already' };
+      return { result: { ...base, outcome: 'already' } };
     }
     // What is about to be sent is audited with the claim, in one transaction: a process killed
     // while the action is in flight leaves its audit entry behind, and the next leader reconciles.
@@ -568,20 +697,37 @@ export class ClassScheduler {
         details: { node: fresh.node, reason },
       });
     });
+    return { claim: { vm: fresh, base, reason, setClaim, key } };
+  }
+
+  /** Sends one claimed VM's action through `VmPower` (waits for its task, records and audits it). */
+  async #sendOne(c: Claim): Promise<ScheduledAction | undefined> {
     try {
-      await this.#power.perform(SCHEDULER, vm.clusterId, vm.vmid, action satisfies PowerAction, {
+      await this.#power.perform(SCHEDULER, c.vm.clusterId, c.vm.vmid, c.base.action satisfies PowerAction, {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason,
+        reason: c.reason,
       });
-      await setClaim(this.#store, 'done');
-      return { ...base, outcome: 'ok' };
+      await c.setClaim(this.#store, 'done');
+      return { ...c.base, outcome: 'ok' };
     } catch (error) {
-      // Give the claim back, so the next tick tries again.
-      await this.#store.nonces.take(key, this.#clock.now());
-      const message = error instanceof Error ? error.message : String(error);
-      this.#logger.warn('scheduled power action failed; will retry', { ...base, error: message });
-      return { ...base, outcome: 'failed', error: message };
+      return this.#failed(c, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** Gives a claim back, so the next tick tries again; `audit` records the failure (VmPower does it for single actions). */
+  async #failed(c: Claim, message: string, audit = false): Promise<ScheduledAction> {
+    await this.#store.nonces.take(c.key, this.#clock.now());
+    if (audit)
+      await this.#store.audit.record({
+        at: this.#clock.now(),
+        actor: SCHEDULER.username,
+        action: `vm.${c.base.action}`,
+        target: `${c.vm.clusterId}/${c.vm.vmid}`,
+        outcome: 'failed',
+        details: { error: message, bulk: true },
+      });
+    this.#logger.warn('scheduled power action failed; will retry', { ...c.base, error: message });
+    return { ...c.base, outcome: 'failed', error: message };
   }
 
   async #studentVms(classId: string): Promise<VmInventoryRecord[]> {

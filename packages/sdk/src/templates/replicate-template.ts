@@ -1,4 +1,6 @@
+import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
+import { normalisePveTags } from '../pve/pve-tags.js';
 import { cloneVm, waitForCloneLock } from '../cloning/clone-vm.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
@@ -136,15 +138,7 @@ async function createReplica(
     logger,
     onProgress: (p) => p.percent !== undefined && options.onProgress?.({ node, phase: 'cloning', percent: p.percent }),
   });
-  const tags = [
-    ...new Set([
-      ...String(sourceConfig.tags ?? '')
-        .split(/[;,\s]+/)
-        .filter((t) => t && t !== 'replica'),
-      'replica',
-      tag,
-    ]),
-  ].join(';');
+  const tags = normalisePveTags([String(sourceConfig.tags ?? ''), 'replica', tag]);
   await pveResources(api).qemu(clone.node, clone.vmid).updateConfig({ tags });
   if (clone.node !== node) await migrate(api, clone.node, clone.vmid, node, options, clock);
   await convert(api, node, clone.vmid, options, clock);
@@ -160,13 +154,16 @@ async function migrate(
   clock: Clock,
 ): Promise<void> {
   options.onProgress?.({ node: to, phase: 'migrating' });
-  const upid = await pveResources(api).qemu(from, vmid).migrate({ target: to });
-  await waitForTask(api, upid, {
-    clock,
-    timeoutMs: options.timeoutMs ?? 3_600_000,
-    maxPollIntervalMs: options.pollIntervalMs ?? 2000,
-    pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
-  });
+  await migrateVm(
+    api,
+    { node: from, vmid, target: to },
+    {
+      clock,
+      timeoutMs: options.timeoutMs ?? 3_600_000,
+      maxPollIntervalMs: options.pollIntervalMs ?? 2000,
+      pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
+    },
+  );
 }
 
 async function convert(

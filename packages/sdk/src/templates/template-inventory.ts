@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../ports/clock.js';
+import { splitPveTags } from '../pve/pve-tags.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { TemplateInventoryRecord } from '../store/records.js';
@@ -52,9 +53,9 @@ export async function completeFreshResources<
   return resources;
 }
 
-/** PVE tags of a resource (`;`, `,` or space separated). */
+/** PVE tags of a resource (`;`, `,` or space separated), lower-cased as PVE compares them. */
 export function tagsOf(resource: { tags?: string | undefined }): string[] {
-  return (resource.tags ?? '').split(/[;,\s]+/).filter(Boolean);
+  return splitPveTags(resource.tags).map((tag) => tag.toLowerCase());
 }
 
 /** What one cluster's scan found. */

@@ -18,6 +18,44 @@ export interface AccessPermissionsParams {
 /** What `GET /access/permissions` answers (`data`). */
 export type AccessPermissionsResponse = Record<string, unknown>;
 
+/** Path parameters of `POST /cluster/bulk-action/guest/shutdown`. */
+export type ClusterBulkShutdownPathParams = Record<string, never>;
+
+/** Parameters of `POST /cluster/bulk-action/guest/shutdown`: Bulk shutdown all guests on the cluster. */
+export interface ClusterBulkShutdownParams {
+  /** Makes sure the Guest stops after the timeout. */
+  "force-stop"?: boolean;
+  /** Defines the maximum number of tasks running concurrently. */
+  "max-workers"?: number;
+  /** Defines the maximum number of tasks running concurrently. Deprecated, use 'max-workers' instead. */
+  maxworkers?: number;
+  /** Default shutdown timeout in seconds if none is configured for the guest. */
+  timeout?: number;
+  /** Only consider guests from this list of VMIDs. */
+  vms?: number[];
+}
+
+/** What `POST /cluster/bulk-action/guest/shutdown` answers (`data`). */
+export type ClusterBulkShutdownResponse = string;
+
+/** Path parameters of `POST /cluster/bulk-action/guest/start`. */
+export type ClusterBulkStartPathParams = Record<string, never>;
+
+/** Parameters of `POST /cluster/bulk-action/guest/start`: Bulk start or resume all guests on the cluster. */
+export interface ClusterBulkStartParams {
+  /** Defines the maximum number of tasks running concurrently. */
+  "max-workers"?: number;
+  /** Defines the maximum number of tasks running concurrently. Deprecated, use 'max-workers' instead. */
+  maxworkers?: number;
+  /** Default start timeout in seconds. Only valid for VMs. (default depends on the guest configuration). */
+  timeout?: number;
+  /** Only consider guests from this list of VMIDs. */
+  vms?: number[];
+}
+
+/** What `POST /cluster/bulk-action/guest/start` answers (`data`). */
+export type ClusterBulkStartResponse = string;
+
 /** Path parameters of `GET /cluster/nextid`. */
 export type ClusterNextIdPathParams = Record<string, never>;
 
@@ -1351,6 +1389,8 @@ export type VersionResponse = {
 /** Every endpoint the resource layer uses, by `METHOD /schema/path`. */
 export interface PveEndpoints {
   "GET /access/permissions": { path: AccessPermissionsPathParams; params: AccessPermissionsParams; response: AccessPermissionsResponse };
+  "POST /cluster/bulk-action/guest/shutdown": { path: ClusterBulkShutdownPathParams; params: ClusterBulkShutdownParams; response: ClusterBulkShutdownResponse };
+  "POST /cluster/bulk-action/guest/start": { path: ClusterBulkStartPathParams; params: ClusterBulkStartParams; response: ClusterBulkStartResponse };
   "GET /cluster/nextid": { path: ClusterNextIdPathParams; params: ClusterNextIdParams; response: ClusterNextIdResponse };
   "GET /cluster/resources": { path: ClusterResourcesPathParams; params: ClusterResourcesParams; response: ClusterResourcesResponse };
   "GET /nodes": { path: NodeListPathParams; params: NodeListParams; response: NodeListResponse };
