@@ -134,7 +134,6 @@ export class ClassScheduler {
   readonly #pollIntervalMs: number;
   /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
   readonly #readyClaimed = new Set<string>();
-  readonly #pollIntervalMs: number;
 
   constructor(options: ClassSchedulerOptions) {
     checkOptions('new ClassScheduler', options, STORE_AND_CLUSTERS, PORT_HINTS);
@@ -151,7 +150,6 @@ export class ClassScheduler {
       clock: this.#clock,
       pollIntervalMs: options.pollIntervalMs,
     });
-    this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.#o = {
       tickMs: options.tickMs ?? 30_000,
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
