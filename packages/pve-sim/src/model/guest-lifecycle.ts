@@ -111,6 +111,7 @@ export class GuestLifecycle {
     guest.status = 'stopped';
     delete guest.startedAt;
     delete guest.agentReadyAt;
+    delete guest.loggedIn;
   }
 
   /** `DELETE /nodes/{node}/{qemu|lxc}/{vmid}`. */

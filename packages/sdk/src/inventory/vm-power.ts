@@ -84,7 +84,12 @@ export class VmPower {
     clusterId: string,
     vmid: number,
     action: PowerAction,
-    options: { shutdownTimeoutS?: number; reason?: string } = {},
+    options: {
+      shutdownTimeoutS?: number;
+      reason?: string;
+      /** More facts for the audit entry (the scheduler's idle `signal`). */
+      details?: Record<string, unknown>;
+    } = {},
   ): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const started = this.#clock.now();
@@ -140,7 +145,7 @@ export class VmPower {
     clusterId: string,
     vmid: number,
     action: PowerAction,
-    options: { shutdownTimeoutS?: number; reason?: string },
+    options: { shutdownTimeoutS?: number; reason?: string; details?: Record<string, unknown> },
     row: VmInventoryRecord,
     started: number,
   ): Promise<{ vmid: number; status: string; durationMs: number }> {
@@ -186,7 +191,7 @@ export class VmPower {
       action: `vm.${action}`,
       target,
       outcome: 'ok',
-      details: { node, ...(options.reason ? { reason: options.reason } : {}) },
+      details: { node, ...(options.reason ? { reason: options.reason } : {}), ...options.details },
     });
     return { vmid, status, durationMs: this.#clock.now() - started };
   }

@@ -19,6 +19,7 @@ import { isOutcomeUnknown } from './outcome-unknown.js';
 import { callEndpoint, endpointPath } from './pve-endpoint.js';
 import {
   agentInterfacesSchema,
+  agentUsersSchema,
   guestConfigSchema,
   nullSchema,
   qemuStatusSchema,
@@ -26,6 +27,7 @@ import {
   upidSchema,
   vncProxySchema,
   type AgentInterfaces,
+  type AgentUsers,
   type GuestConfig,
   type QemuStatus,
   type VncProxyTicket,
@@ -207,6 +209,14 @@ export class PveQemu {
     return callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/snapshot', this.#path, params, {
       schema: upidSchema,
       idempotent: false,
+    });
+  }
+
+  /** `GET …/agent/get-users`: who is logged in, through the guest agent. @throws `PveHttpError` when the agent is not running */
+  agentUsers(): Promise<AgentUsers> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/agent/get-users', this.#path, undefined, {
+      schema: agentUsersSchema,
+      idempotent: true,
     });
   }
 

@@ -12,6 +12,7 @@ import { claimsAndLockHeartbeats } from './0009-claims-and-lock-heartbeats.js';
 import { webSessions } from './0011-web-sessions.js';
 import { linkCodes } from './0012-link-codes.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
+import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
@@ -28,6 +29,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0011-web-sessions': webSessions(),
     '0012-link-codes': linkCodes(),
     '0013-idle-in-sessions': idleInSessions(),
+    '0016-idle-signals-and-quota-top-ups': idleSignalsAndQuotaTopUps(engine),
   };
 }
 
