@@ -55,6 +55,8 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
     timezone: config.timezone,
+    ...(config.costs ? { costs: config.costs } : {}),
+    auditRetentionDays: config.audit.retentionDays,
     ...(config.directory
       ? {
           directory: {

@@ -27,6 +27,7 @@ import { auditSubcommand } from './audit-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
+import { quotaSubcommand } from './quota-subcommand.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 import { syncStatusReply } from './sync-status.js';
@@ -410,6 +411,7 @@ export const labPlugin: CommandPlugin = {
     schedule: scheduleSubcommand,
     limits: limitsSubcommand,
     usage: labUsageSubcommand,
+    quota: quotaSubcommand,
     publish: publishSubcommand,
     rebuild: rebuildSubcommand,
     versions: versionsSubcommand,
