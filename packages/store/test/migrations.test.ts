@@ -59,6 +59,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'link_codes',
       'nonces',
       'people',
+      'quota_top_ups',
       'rate_counters',
       'ssh_keys',
       'sync_state',
@@ -75,6 +76,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
@@ -91,7 +93,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(30);
+    expect(await tableNames(store)).toHaveLength(31);
     await store.close();
   });
 
@@ -139,9 +141,9 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-3)).toEqual([
-      '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0016-idle-signals-and-quota-top-ups',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -199,6 +201,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0016-idle-signals-and-quota-top-ups',
     ]);
     await store.close();
   }, 60_000);
