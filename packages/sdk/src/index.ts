@@ -197,23 +197,14 @@ export {
   type StudentUsage,
 } from './schedule/usage.js';
 export {
-  MAX_TOP_UP_HOURS,
   NoQuotaToTopUpError,
   TopUpAmountError,
   parseTopUpHours,
   topUpQuota,
   type TopUpOutcome,
 } from './schedule/quota-top-up.js';
-export { QUOTA_NOTICE_SHARE } from './schedule/quota-notice.js';
 export { costOf, costRatesSchema, formatCost, type CostRates, type ResourceHours } from './schedule/usage-cost.js';
-export { type IdleSignal } from './schedule/idle-signals.js';
-export {
-  AUDIT_PRUNE_ACTION,
-  AUDIT_RETENTION_LEASE,
-  DEFAULT_AUDIT_RETENTION_DAYS,
-  pruneAuditLog,
-  type AuditPruneResult,
-} from './audit/audit-retention.js';
+export { DEFAULT_AUDIT_RETENTION_DAYS } from './audit/audit-retention.js';
 export {
   assertDate,
   assertTimeZone,
