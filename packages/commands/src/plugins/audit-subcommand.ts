@@ -20,8 +20,14 @@ const sinceOption = z
     /^(\d{1,5}[mhd]|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)$/,
     'since looks like 7d, 24h, 90m, 2026-12-01 or 2026-12-01T08:00Z',
   )
-  .refine((text) => !/^\d{4}/.test(text) || Number.isFinite(Date.parse(text)), 'not a date on the calendar')
+  .refine((text) => !/^\d{4}/.test(text) || isCalendarDate(text), 'not a date on the calendar')
   .describe('from when: 7d, 24h, 90m or a date such as 2026-12-01');
+
+/** Whether an ISO date or time names a real day (`2026-02-30` does not, though `Date.parse` rolls it over). */
+function isCalendarDate(text: string): boolean {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(Date.parse(text.slice(0, 10))).toISOString().startsWith(text.slice(0, 10));
+}
 
 function sinceMs(text: string, now: number): number {
   const relative = /^(\d+)([mhd])$/.exec(text);
@@ -61,8 +67,7 @@ export const auditSubcommand = subcommand({
         error: true,
       };
     if (o.class) await mustTeach(ctx, o.class, 'read the audit log of');
-    if (o.since && o.hours)
-      return { text: 'Give --since or --hours, not both.', ephemeral: true, error: true };
+    if (o.since && o.hours) return { text: 'Give --since or --hours, not both.', ephemeral: true, error: true };
     const now = clock.now();
     const since =
       o.since !== undefined
@@ -98,7 +103,8 @@ export const auditSubcommand = subcommand({
     const lines = shown.map(
       (e) => `${formatLocalTime(e.at, timezone)} ${e.actor} ${e.action} ${e.target}: ${e.outcome}`,
     );
-    const more = !admin && shown.length === TEACHER_SHOWN ? ['(the latest 20; narrow with --person, --action or --since)'] : [];
+    const more =
+      !admin && shown.length === TEACHER_SHOWN ? ['(the latest 20; narrow with --person, --action or --since)'] : [];
     return {
       text: lines.length ? [...lines, ...more].join('\n') : 'No audit entries match.',
       data: { timezone, entries: shown },
