@@ -31,10 +31,10 @@ function run(args: string[], onLine?: (line: string, kill: () => void) => void) 
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => {
-    stdout += c;
+    stdout += String(c);
     for (const line of String(c).split('\n').filter(Boolean)) onLine?.(line, () => proc.kill('SIGKILL'));
   });
-  proc.stderr.on('data', (c: Buffer) => (stderr += c));
+  proc.stderr.on('data', (c: Buffer) => (stderr += String(c)));
   return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((r) =>
     proc.on('exit', (code, signal) => r({ code, signal, stdout, stderr })),
   );
