@@ -184,7 +184,8 @@ describe('idle that knows who is there', () => {
     sim.state.guests.get(300)!.cpuLoad = 0.01;
     sim.state.guests.get(301)!.cpuLoad = 0.01;
     const alice = (await store.classes.getPersonByUsername('alice'))!;
-    const held = await new ConsoleSessionLimits({ store, clock }).take(alice.id, {
+    // A day-long lease: the test's clock jumps ahead faster than a heartbeat would renew it.
+    const held = await new ConsoleSessionLimits({ store, clock, leaseTtlMs: 86_400_000 }).take(alice.id, {
       clusterId: 'lab1',
       vmid: 300,
       node: 'pve1',
