@@ -117,6 +117,12 @@ describe('lab usage, lab quota and lab audit', () => {
     const teacher = await lab(['audit', 'cs101', '--as', 'lovelace']);
     expect(teacher.code, teacher.stderr).toBe(0);
     expect(teacher.stdout).toContain('lovelace quota.top-up class cs101: ok');
+    const named = await lab(['audit', '--class', 'cs101', '--action', 'quota.top-up', '--json']);
+    expect(named.code, named.stderr).toBe(0);
+    expect((JSON.parse(named.stdout) as { entries: unknown[] }).entries).toHaveLength(1);
+    const twice = await lab(['audit', 'cs101', '--class', 'cs202']);
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr).toContain('Give class once: as a word or as --class, not both.');
     const student = await lab(['audit', 'cs101', '--as', 'st01']);
     expect(student.code).not.toBe(0);
   }, 60_000);
