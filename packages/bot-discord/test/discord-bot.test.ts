@@ -565,4 +565,27 @@ describe('files of a reply', () => {
       /name="files\[0\]"; filename="win1-alice\.rdp"\r\nContent-Type: application\/x-rdp\r\n\r\nfull address:s:127\.10\.[\d.]+:3389\r\nusername:s:alice\r\n/,
     );
   });
+
+  it('attaches /lab usage <class> --csv as a CSV file, one row per student', async () => {
+    calls.length = 0;
+    await interact(
+      slash(
+        'uteach1-discord',
+        'lab',
+        'usage',
+        [
+          { name: 'class', value: 'cs101' },
+          { name: 'csv', value: true },
+        ],
+        'tok-csv',
+      ),
+    );
+    await endpoint.idle();
+    const edit = calls.find((c) => c.path === `/api/v10/webhooks/${APP}/tok-csv/messages/%40original`)!;
+    const raw = String(edit.body.multipart);
+    expect(raw).toMatch(
+      /name="files\[0\]"; filename="cs101-usage\.csv"\r\nContent-Type: text\/csv\r\n\r\nusername,name,email,role,class,hours_used,hours_left,running_vms,top_up_hours,hours_total,cost,currency\r\n/,
+    );
+    expect(raw).toMatch(/\r\nalice,alice,,student,cs101,/);
+  });
 });

@@ -144,11 +144,11 @@ describe('idle warning and /myvm keep in Discord', () => {
     expect(dms()).toEqual([
       [
         '/api/v10/channels/dm-ualice-discord/messages',
-        'cs101-alice has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.',
+        'cs101-alice has been idle for 30 min and will stop in 5 min. Why: below 5% CPU. /myvm keep to keep it running.',
       ],
       [
         '/api/v10/channels/dm-ubob-discord/messages',
-        'cs101-bob has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.',
+        'cs101-bob has been idle for 30 min and will stop in 5 min. Why: below 5% CPU. /myvm keep to keep it running.',
       ],
     ]);
     shiftMs = 34 * 60_000;

@@ -217,6 +217,23 @@ describe('the Slack bot over HTTP', () => {
     expect(JSON.parse(String(done.files))).toEqual([{ id: expect.stringMatching(/^F0/), title: 'win1-bob.rdp' }]);
   });
 
+  it('uploads /lab usage <class> --csv to the teacher’s DM as a file, one row per student', async () => {
+    calls.length = 0;
+    expect((await slash('/lab', 'usage cs101 --csv', ids.teacher)).status).toBe(200);
+    await bot.idle();
+    expect(calls.find((c) => c.path === '/api/files.getUploadURLExternal')!.body).toMatchObject({
+      filename: 'cs101-usage.csv',
+    });
+    const bytes = String(calls.find((c) => c.path.startsWith('/upload/'))!.body.raw);
+    expect(bytes).toContain(
+      'username,name,email,role,class,hours_used,hours_left,running_vms,top_up_hours,hours_total,cost,currency\r\n',
+    );
+    expect(bytes).toMatch(/\r\nalice,alice,,student,cs101,/);
+    expect(calls.find((c) => c.path === '/api/files.completeUploadExternal')!.body).toMatchObject({
+      channel_id: `D0${ids.teacher}`,
+    });
+  });
+
   it('answers personal data ephemerally through response_url', async () => {
     calls.length = 0;
     const response = await slash('/myvm', 'status', ids.alice);

@@ -126,8 +126,14 @@ describe('idle warning and /myvm keep in Slack', () => {
       [bob, 'idle-warning', 'ok'],
     ]);
     expect(dms()).toEqual([
-      [`D0${ids.alice}`, 'cs101-alice has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.'],
-      [`D0${ids.bob}`, 'cs101-bob has been idle for 30 min and will stop in 5 min. /myvm keep to keep it running.'],
+      [
+        `D0${ids.alice}`,
+        'cs101-alice has been idle for 30 min and will stop in 5 min. Why: below 5% CPU. /myvm keep to keep it running.',
+      ],
+      [
+        `D0${ids.bob}`,
+        'cs101-bob has been idle for 30 min and will stop in 5 min. Why: below 5% CPU. /myvm keep to keep it running.',
+      ],
     ]);
     shiftMs = 34 * 60_000;
     calls.length = 0;

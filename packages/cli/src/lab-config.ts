@@ -5,7 +5,9 @@ import {
   ConfigError,
   MAX_TIMER_MS,
   TIMER_MS_MESSAGE,
+  DEFAULT_AUDIT_RETENTION_DAYS,
   clusterConfigSchema,
+  costRatesSchema,
   directoryConfigSchema,
 } from '@lab/proxmox-sdk';
 import type { FrontEndRegistry } from '@lab/commands';
@@ -79,6 +81,18 @@ const labConfigBaseSchema = z
       .strict()
       .optional(),
     directory: directoryConfigSchema.optional(),
+    costs: costRatesSchema.optional(),
+    audit: z
+      .object({
+        retentionDays: z
+          .number()
+          .int('whole days')
+          .min(30, 'keep at least 30 days')
+          .max(3_650, 'at most 3650 days (ten years)')
+          .default(DEFAULT_AUDIT_RETENTION_DAYS),
+      })
+      .strict()
+      .default({ retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }),
   })
   .strict();
 

@@ -56,6 +56,8 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
     limits: config.deploy,
     timezone: config.timezone,
     termGraceDays: config.endOfTerm.graceDays,
+    ...(config.costs ? { costs: config.costs } : {}),
+    auditRetentionDays: config.audit.retentionDays,
     ...(config.directory
       ? {
           directory: {

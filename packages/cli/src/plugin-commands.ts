@@ -113,6 +113,8 @@ export function addPluginCommands(
         for (const [attribute, { key, shape }] of flags) {
           const value = given[attribute];
           if (value === undefined) continue;
+          if (key in values && values[key] !== value)
+            throw new CliUsageError(`Give ${key} once: as a word or as --${kebab(key)}, not both.`, { option: key });
           values[key] =
             shape.kind === 'number' && typeof value === 'string' && DECIMAL_NUMBER.test(value) ? Number(value) : value;
         }
@@ -153,8 +155,9 @@ function describeSubcommand(
   }
   const flags = new Map<string, { key: string; shape: OptionShape }>();
   for (const [key, schema] of Object.entries(shape)) {
-    if (sub.positional.includes(key)) continue;
     const option = optionShape(schema);
+    // An optional single-word positional may also be named (`lab audit --class cs101` = `lab audit cs101`).
+    if (sub.positional.includes(key) && (option.required || option.kind !== 'string' || files.has(key))) continue;
     const flag =
       option.kind === 'boolean'
         ? `--${kebab(key)}`

@@ -27,6 +27,8 @@ const TYPED_STRINGS = [
   '100-199',
   'ip=dhcp',
   'K7PQ2M9A',
+  '+5h',
+  '7d',
 ];
 
 /** The core schema of an option: through optional, default, nullable and pipes (a preprocess's output). */

@@ -2,6 +2,7 @@ import type { ZodObject, ZodType } from 'zod';
 import type {
   ClassScheduler,
   Clock,
+  CostRates,
   ClusterApis,
   ConsoleGrants,
   DeploymentEngine,
@@ -77,6 +78,8 @@ export interface LabServices {
    * account columns and the accounts `people link` and `/lab link` accept. @defaultValue Slack's and Discord's
    */
   identityFormats?: readonly IdentityFormat[];
+  /** Rates of the cost estimate in `/lab usage` (`costs` in lab.config.json); none, no estimate. */
+  costs?: CostRates;
 }
 
 /** The caller, resolved from their platform identity. */

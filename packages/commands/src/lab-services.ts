@@ -13,6 +13,7 @@ import {
   silentLogger,
   systemClock,
   type Clock,
+  type CostRates,
   type ClusterApis,
   type DeploymentLimits,
   type DirectoryServiceOptions,
@@ -55,6 +56,10 @@ export interface LabServicesOptions {
   directory?: Omit<DirectoryServiceOptions, 'store' | 'clock' | 'logger'>;
   /** The registered front ends' identity formats (`FrontEndRegistry.identityFormats()`). @defaultValue Slack's and Discord's */
   identityFormats?: readonly IdentityFormat[];
+  /** Rates of the cost estimate in `/lab usage` (`costs` in lab.config.json). */
+  costs?: CostRates;
+  /** With `sync`: days the audit log keeps entries; the class scheduler prunes older ones daily. @defaultValue 400 */
+  auditRetentionDays?: number;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -111,6 +116,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
             ...(options.scheduleTickMs ? { tickMs: options.scheduleTickMs } : {}),
             ...(options.notifier ? { notifier: options.notifier } : {}),
             ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+            ...(options.auditRetentionDays ? { auditRetentionDays: options.auditRetentionDays } : {}),
           }),
         }
       : {}),
@@ -144,5 +150,6 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     ...(options.timezone ? { timezone: options.timezone } : {}),
     ...(options.termGraceDays !== undefined ? { termGraceDays: options.termGraceDays } : {}),
     ...(options.identityFormats ? { identityFormats: options.identityFormats } : {}),
+    ...(options.costs ? { costs: options.costs } : {}),
   };
 }

@@ -107,9 +107,11 @@ describe('CSV exports that the roster import reads back', () => {
   it('lab usage <class> --csv: hours per student, and the import reads the file back', async () => {
     const csv = csvOf(await slack(ids.teacher, 'lab', 'usage cs101 --csv'));
     const [header, ...rows] = csv.trim().split('\r\n');
-    expect(header).toBe('username,name,email,role,class,hours_used,hours_left,running_vms');
+    expect(header).toBe(
+      'username,name,email,role,class,hours_used,hours_left,running_vms,top_up_hours,hours_total,cost,currency',
+    );
     expect(rows.map((r) => r.split(',')[0]).sort()).toEqual(['alice', 'bob']);
-    expect(rows.find((r) => r.startsWith('alice,'))).toMatch(/^alice,alice,,student,cs101,0\.00,,0$/);
+    expect(rows.find((r) => r.startsWith('alice,'))).toMatch(/^alice,alice,,student,cs101,0\.00,,0,0\.00,0\.00,,$/);
     expect(await importRoster({ store: services.store }, csv)).toMatchObject({ problems: [], changed: 0 });
   });
 });

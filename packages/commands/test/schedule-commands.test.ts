@@ -123,7 +123,7 @@ describe('/lab limits, /lab usage and /myvm usage', () => {
     const set = await as(ids.teacher, 'limits cs101 --quota-hours 2 --max-running 1 --idle-cpu 5 --idle-minutes 30');
     expect(set.error, set.text).toBeFalsy();
     expect(set.text).toBe(
-      'cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, warning 10 min before a stop (default), keeps 1 per session, idle stop in sessions off, snapshots 3 per VM.',
+      'cs101: quota 2 h outside sessions, max running 1, max running in class none, idle below 5% CPU for 30 min, open console keeps a VM on, never connected off, warning 10 min before a stop (default), keeps 1 per session, idle stop in sessions off, snapshots 3 per VM.',
     );
     const alice = (await services.store.classes.getPersonByUsername('alice'))!;
     await services.store.classes.assignVm(

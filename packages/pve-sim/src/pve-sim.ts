@@ -86,6 +86,11 @@ export interface PveSim {
   editGuestConfig(vmid: number, changes: Record<string, string | null>): void;
   /** Makes a guest ignore (or obey) shutdown requests from now on. */
   setIgnoresAcpi(vmid: number, ignores: boolean): void;
+  /**
+   * Sets who is logged in to a running VM, as its guest agent's `get-users` reports them (login time
+   * now); `[]` logs everyone out. A stop logs everyone out.
+   */
+  setGuestUsers(vmid: number, users: ReadonlyArray<string | { user: string; domain?: string }>): void;
   /** Counts of nodes, guests, templates, running guests and tasks. */
   summary(): Record<string, unknown>;
   close(): Promise<void>;
@@ -237,6 +242,16 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
       const guest = state.guests.get(vmid);
       if (!guest) throw new Error(`no guest ${vmid}`);
       guest.ignoresAcpi = ignores;
+    },
+    setGuestUsers(vmid, users) {
+      const guest = state.guests.get(vmid);
+      if (!guest) throw new Error(`no guest ${vmid}`);
+      if (guest.status !== 'running') throw new Error(`guest ${vmid} is not running: no one can log in`);
+      const known = new Map((guest.loggedIn ?? []).map((u) => [u.user, u]));
+      guest.loggedIn = users.map((u) => {
+        const { user, domain } = typeof u === 'string' ? { user: u, domain: undefined } : u;
+        return known.get(user) ?? { user, loginAt: time.now(), ...(domain ? { domain } : {}) };
+      });
     },
     summary() {
       const guests = [...state.guests.values()];

@@ -28,6 +28,34 @@ describe('guests start, stop, boot their agent and are deleted like on PVE', () 
     for (const a of addresses) expect(a === '::1' || a.startsWith('127.')).toBe(true);
   });
 
+  it('reports who is logged in through the agent, with PVE’s checks first, and forgets them when the VM stops', async () => {
+    sim = await fastSim({ scenario: { ...structuredClone(presets.small!), timings: { agentBootSeconds: 30 } } });
+    const stopped = await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/get-users');
+    expect(stopped.reason).toBe('VM 102 is not running');
+    await waitTask(sim, (await call(sim, 'POST', '/nodes/pve3/qemu/102/status/start')).body.data as string);
+    expect((await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/get-users')).reason).toBe(
+      'QEMU guest agent is not running',
+    );
+    await new Promise((r) => setTimeout(r, 400)); // 30 simulated seconds at 100×
+    expect((await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/get-users')).body).toEqual({ data: { result: [] } });
+    sim.setGuestUsers(102, ['alice', { user: 'bob', domain: 'SCHOOL' }]);
+    const users = (await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/get-users')).body.data as {
+      result: Array<{ user: string; 'login-time': number; domain?: string }>;
+    };
+    expect(users.result.map((u) => [u.user, u.domain])).toEqual([
+      ['alice', undefined],
+      ['bob', 'SCHOOL'],
+    ]);
+    expect(Math.abs(users.result[0]!['login-time'] - sim.time.now() / 1000)).toBeLessThan(3_600);
+    await waitTask(sim, (await call(sim, 'POST', '/nodes/pve3/qemu/102/status/stop')).body.data as string);
+    expect(() => sim.setGuestUsers(102, ['alice'])).toThrow(/not running/);
+    expect(sim.state.guests.get(102)!.loggedIn).toBeUndefined();
+    sim.editGuestConfig(102, { agent: null });
+    expect((await call(sim, 'GET', '/nodes/pve3/qemu/102/agent/get-users')).reason).toBe(
+      'No QEMU guest agent configured',
+    );
+  });
+
   it('says when no agent is configured', async () => {
     sim = await fastSim();
     sim.editGuestConfig(102, { agent: null });

@@ -23,6 +23,7 @@ export const ENDPOINTS = [
   ['GET', '/nodes/{node}/lxc/{vmid}/config', 'LxcConfig'],
   ['GET', '/nodes/{node}/qemu', 'QemuList'],
   ['DELETE', '/nodes/{node}/qemu/{vmid}', 'QemuDelete'],
+  ['GET', '/nodes/{node}/qemu/{vmid}/agent/get-users', 'QemuAgentGetUsers'],
   ['GET', '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', 'QemuAgentNetworkInterfaces'],
   ['POST', '/nodes/{node}/qemu/{vmid}/agent/set-user-password', 'QemuAgentSetUserPassword'],
   ['POST', '/nodes/{node}/qemu/{vmid}/clone', 'QemuClone'],

@@ -205,6 +205,15 @@ export {
   type StudentUsage,
 } from './schedule/usage.js';
 export {
+  NoQuotaToTopUpError,
+  TopUpAmountError,
+  parseTopUpHours,
+  topUpQuota,
+  type TopUpOutcome,
+} from './schedule/quota-top-up.js';
+export { costOf, costRatesSchema, formatCost, type CostRates, type ResourceHours } from './schedule/usage-cost.js';
+export { DEFAULT_AUDIT_RETENTION_DAYS } from './audit/audit-retention.js';
+export {
   assertDate,
   assertTimeZone,
   currentSession,

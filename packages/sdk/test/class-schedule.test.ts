@@ -671,7 +671,7 @@ describe('idle auto-shutdown', () => {
     ]);
     expect(messages).toContainEqual({
       username: 'alice',
-      text: 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.',
+      text: 'cs101-alice has been idle for 30 min and will stop in 10 min. Why: below 5% CPU. /myvm keep to keep it running.',
     });
     const carol = (await store.classes.getPersonByUsername('carol'))!;
     const carolViewer = { personId: carol.id, username: 'carol', role: 'student' as const };
@@ -691,7 +691,7 @@ describe('idle auto-shutdown', () => {
     expect((await tick('2026-12-01T11:06:00Z')).map((a) => [a.vmid, a.action])).toEqual([[302, 'idle-warning']]);
     expect(messages.at(-1)).toEqual({
       username: 'carol',
-      text: 'cs101-carol has been idle for 30 min and will stop in 10 min. Save your work before then.',
+      text: 'cs101-carol has been idle for 30 min and will stop in 10 min. Why: below 5% CPU. Save your work before then.',
     });
     const again = await keepVmRunning(store, carolViewer, 'lab1', 302, clock.now()).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(KeepAlreadyUsedError);
@@ -769,7 +769,7 @@ describe('keeps per session and the warning delay, per class', () => {
       await scheduler.runOnce();
     }
     expect(messages).toEqual([
-      'cs101-alice has been idle for 30 min and will stop in 10 min. Save your work before then.',
+      'cs101-alice has been idle for 30 min and will stop in 10 min. Why: below 5% CPU. Save your work before then.',
     ]);
     const refused = await keepVmRunning(store, alice, 'lab1', 300, clock.now()).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(KeepNotAllowedError);
@@ -813,11 +813,11 @@ describe('keeps per session and the warning delay, per class', () => {
     expect(messages).toEqual([
       {
         username: 'alice',
-        text: 'cs101-alice has been idle for 30 min and will stop in 3 min. /myvm keep to keep it running.',
+        text: 'cs101-alice has been idle for 30 min and will stop in 3 min. Why: below 5% CPU. /myvm keep to keep it running.',
       },
       {
         username: 'bob',
-        text: 'cs101-bob has been idle for 30 min and will stop in 7 min. /myvm keep to keep it running.',
+        text: 'cs101-bob has been idle for 30 min and will stop in 7 min. Why: below 5% CPU. /myvm keep to keep it running.',
       },
     ]);
     expect(await tick('2026-12-01T10:33:59Z')).toEqual([]);
@@ -1083,7 +1083,7 @@ describe('idle stops and scheduled sessions', () => {
     expect(sent).toEqual([
       {
         username: 'lovelace',
-        text: "cs101-alice (alice's, cs101) has been idle for 30 min and will stop in 10 min. alice has no chat account to warn, so you are told instead.",
+        text: "cs101-alice (alice's, cs101) has been idle for 30 min (below 5% CPU) and will stop in 10 min. alice has no chat account to warn, so you are told instead.",
       },
     ]);
     expect(await tick('2026-12-01T10:41:00Z')).toEqual([[300, 'idle-shutdown', undefined]]);
@@ -1113,6 +1113,7 @@ describe('idle stops and scheduled sessions', () => {
     const tick = ticker({ clock, sync, scheduler }, (a) => [a.vmid, a.action]);
     expect(await tick('2026-12-01T09:01:00Z')).toEqual([[300, 'quota-warning']]);
     expect(sent).toEqual([
+      'alice has used 101% of their hours in cs101 (1 h of 1 h outside sessions). Give more with /lab quota cs101 alice +5h if they need it.',
       "cs101-alice (alice's, cs101) has used all 1 h the class allows outside sessions and will stop in 10 min. alice has no chat account to warn, so you are told instead.",
     ]);
     expect(await tick('2026-12-01T09:11:00Z')).toEqual([[300, 'quota-shutdown']]);

@@ -219,6 +219,18 @@ export interface Database {
     idle_warn_minutes: number | null;
     idle_in_sessions: Generated<number>;
     max_snapshots: Generated<number>;
+    idle_users: Generated<number>;
+    console_never_idle: Generated<number>;
+    never_connected_minutes: number | null;
+  };
+  quota_top_ups: {
+    id: Generated<number>;
+    class_id: string;
+    person_id: number;
+    hours: number;
+    idempotency_key: string;
+    actor: string;
+    at: number;
   };
   vm_usage_intervals: { cluster_id: string; vmid: number; started_at: number; ended_at: number | null };
   vm_idle: {

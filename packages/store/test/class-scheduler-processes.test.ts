@@ -218,7 +218,7 @@ describe.each(engines)('class scheduler of two processes on one %s store', (engi
       expect(other.isLeader).toBe(true);
       expect(await tick('2026-12-01T10:40:00Z')).toEqual([]);
       expect(messages).toEqual([
-        'cs101-alice has been idle for 30 min and will stop in 4 min. /myvm keep to keep it running.',
+        'cs101-alice has been idle for 30 min and will stop in 4 min. Why: below 5% CPU. /myvm keep to keep it running.',
       ]);
       expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/shutdown')).toBe(1);
       expect((await two.audit.list({ actor: 'scheduler' })).map((e) => e.action)).toEqual(['vm.shutdown']);

@@ -60,6 +60,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'link_codes',
       'nonces',
       'people',
+      'quota_top_ups',
       'rate_counters',
       'ssh_keys',
       'sync_state',
@@ -77,6 +78,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0017-class-terms', 'Down', 'Success'],
+      ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
@@ -94,7 +96,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(31);
+    expect(await tableNames(store)).toHaveLength(32);
     await store.close();
   });
 
@@ -141,10 +143,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-4)).toEqual([
+    expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
       '0012-link-codes',
       '0013-idle-in-sessions',
       '0015-vm-snapshots',
+      '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
@@ -204,6 +207,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0012-link-codes',
       '0013-idle-in-sessions',
       '0015-vm-snapshots',
+      '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
     ]);
     await store.close();

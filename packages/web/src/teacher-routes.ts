@@ -236,11 +236,24 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       usedMs: number;
       leftMs: number | null;
       running: number;
+      topUpHours: number;
+      runMs: number;
+      cost: number | null;
     }>;
     const hours = (ms: number | null) => (ms === null ? '' : (ms / 3_600_000).toFixed(2));
     const csv = [
-      'username,hours_used_outside_sessions,hours_left,running',
-      ...rows.map((r) => [csvCell(r.username ?? ''), hours(r.usedMs), hours(r.leftMs), r.running].join(',')),
+      'username,hours_used_outside_sessions,hours_left,running,top_up_hours,hours_total,cost',
+      ...rows.map((r) =>
+        [
+          csvCell(r.username ?? ''),
+          hours(r.usedMs),
+          hours(r.leftMs),
+          r.running,
+          r.topUpHours.toFixed(2),
+          hours(r.runMs),
+          r.cost === null ? '' : r.cost.toFixed(2),
+        ].join(','),
+      ),
     ].join('\r\n');
     return reply
       .type('text/csv; charset=utf-8')

@@ -117,8 +117,21 @@ describe('the teacher pages', () => {
     const csv = await browser.get(`${web.url}/class/cs101/usage.csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const text = await csv.text();
-    expect(text.split('\r\n')[0]).toBe('username,hours_used_outside_sessions,hours_left,running');
-    expect(text).toMatch(/\r\nalice,\d+\.\d\d,,\d\r\n/);
+    expect(text.split('\r\n')[0]).toBe(
+      'username,hours_used_outside_sessions,hours_left,running,top_up_hours,hours_total,cost',
+    );
+    expect(text).toMatch(/\r\nalice,\d+\.\d\d,,\d,0\.00,\d+\.\d\d,\r\n/);
+    // With rates configured, the usage page shows the cost estimate per student and for the class.
+    lab.services.costs = { perVcpuHour: 0.04, perGiBHour: 0.01, currency: 'EUR' };
+    try {
+      const usage = await (await browser.get(`${web.url}/class/cs101/usage`)).text();
+      expect(usage).toMatch(/alice: [^<]*about \d+\.\d\d EUR/);
+      expect(usage).toMatch(/Cost estimate for cs101: about \d+\.\d\d EUR/);
+      const priced = await (await browser.get(`${web.url}/class/cs101/usage.csv`)).text();
+      expect(priced).toMatch(/\r\nalice,\d+\.\d\d,,\d,0\.00,\d+\.\d\d,\d+\.\d\d\r\n/);
+    } finally {
+      delete lab.services.costs;
+    }
     const limits = await (await browser.get(`${web.url}/class/cs101/limits`)).text();
     expect(limits).toContain('name="quota-hours"');
     expect(limits).not.toContain('name="class"');

@@ -29,6 +29,7 @@ import { doctorSubcommand } from './doctor-subcommand.js';
 import { labResetSubcommand } from './reset-subcommands.js';
 import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
+import { quotaSubcommand } from './quota-subcommand.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 import { syncStatusReply } from './sync-status.js';
@@ -414,6 +415,7 @@ export const labPlugin: CommandPlugin = {
     schedule: scheduleSubcommand,
     limits: limitsSubcommand,
     usage: labUsageSubcommand,
+    quota: quotaSubcommand,
     publish: publishSubcommand,
     rebuild: rebuildSubcommand,
     versions: versionsSubcommand,

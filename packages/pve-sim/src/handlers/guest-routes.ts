@@ -72,6 +72,16 @@ function currentStatus(ctx: SimContext, guest: SimGuest): Record<string, unknown
   return entry;
 }
 
+/** The guest of an agent command, with qemu-server's `assert_agent_available` checks in its order. */
+function agentGuest(node: string, vmid: number, ctx: SimContext): SimGuest {
+  const guest = ctx.state.requireGuest(node, vmid, 'qemu');
+  if (!/^(1|enabled=1)/.test(guest.config.agent ?? '')) throw die('No QEMU guest agent configured');
+  if (guest.status !== 'running') throw die(`VM ${guest.vmid} is not running`);
+  if (guest.agentReadyAt === undefined || ctx.state.time.now() < guest.agentReadyAt)
+    throw die('QEMU guest agent is not running');
+  return guest;
+}
+
 /** QEMU and LXC guest routes: list, create, config, status, power, clone, template, delete, agent. */
 export function registerGuestRoutes(table: RouteTable): void {
   for (const type of ['qemu', 'lxc'] as const) {
@@ -184,12 +194,21 @@ export function registerGuestRoutes(table: RouteTable): void {
       ctx.ops.convertToTemplate(req.params.node as string, req.params.vmid as number, req.principal.userid).upid,
   );
 
+  // qemu-server Agent.pm: every agent command checks `assert_agent_available` first, then answers
+  // `{ result => <the agent's answer> }`; guest-get-users gives user, login-time (seconds, fractional), domain.
+  route(table, 'GET', '/nodes/{node}/qemu/{vmid}/agent/get-users', (req, ctx) => {
+    const guest = agentGuest(req.params.node as string, req.params.vmid as number, ctx);
+    return {
+      result: (guest.loggedIn ?? []).map((u) => ({
+        user: u.user,
+        'login-time': u.loginAt / 1000,
+        ...(u.domain ? { domain: u.domain } : {}),
+      })),
+    };
+  });
+
   route(table, 'GET', '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', (req, ctx) => {
-    const guest = ctx.state.requireGuest(req.params.node as string, req.params.vmid as number, 'qemu');
-    if (!/^(1|enabled=1)/.test(guest.config.agent ?? '')) throw die('No QEMU guest agent configured');
-    if (guest.status !== 'running') throw die(`VM ${guest.vmid} is not running`);
-    if (guest.agentReadyAt === undefined || ctx.state.time.now() < guest.agentReadyAt)
-      throw die('QEMU guest agent is not running');
+    const guest = agentGuest(req.params.node as string, req.params.vmid as number, ctx);
     const mac = /=([0-9A-F:]{17})/i.exec(guest.config.net0 ?? '')?.[1]?.toLowerCase() ?? 'bc:24:11:00:00:01';
     return {
       result: [

@@ -133,6 +133,7 @@ export class GuestLifecycle {
     guest.status = 'stopped';
     delete guest.startedAt;
     delete guest.agentReadyAt;
+    delete guest.loggedIn;
   }
 
   /**

@@ -48,6 +48,8 @@ export interface SimGuest {
   status: 'running' | 'stopped';
   startedAt?: number;
   agentReadyAt?: number;
+  /** Who is logged in (the guest agent's `get-users`), with the login time in simulated ms; cleared when it stops. */
+  loggedIn?: Array<{ user: string; loginAt: number; domain?: string }>;
   /** CPU fraction (of its cores) the guest uses while running. */
   cpuLoad: number;
   pool?: string;

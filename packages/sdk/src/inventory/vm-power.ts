@@ -91,7 +91,12 @@ export class VmPower {
     clusterId: string,
     vmid: number,
     action: PowerAction,
-    options: { shutdownTimeoutS?: number; reason?: string } = {},
+    options: {
+      shutdownTimeoutS?: number;
+      reason?: string;
+      /** More facts for the audit entry (the scheduler's idle `signal`). */
+      details?: Record<string, unknown>;
+    } = {},
   ): Promise<{ vmid: number; status: string; durationMs: number }> {
     const { store } = this.#deps;
     const started = this.#clock.now();
@@ -148,7 +153,7 @@ export class VmPower {
     clusterId: string,
     vmid: number,
     action: PowerAction,
-    options: { shutdownTimeoutS?: number; reason?: string },
+    options: { shutdownTimeoutS?: number; reason?: string; details?: Record<string, unknown> },
     row: VmInventoryRecord,
     started: number,
   ): Promise<{ vmid: number; status: string; durationMs: number }> {
@@ -205,6 +210,7 @@ export class VmPower {
         node,
         ...(options.reason ? { reason: options.reason } : {}),
         ...(outcome?.forced ? { forced: true, forcedBecause: outcome.reason } : {}),
+        ...options.details,
       },
     });
     return { vmid, status, durationMs: this.#clock.now() - started };

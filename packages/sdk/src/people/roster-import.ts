@@ -13,7 +13,15 @@ export const ROSTER_COLUMNS = ['username', 'name', 'email', 'role', 'class', 'sl
  * Columns other exports add (`lab usage <class> --csv`) that an import accepts and ignores, so
  * such a file reads back as a roster.
  */
-export const ROSTER_IGNORED_COLUMNS = ['hours_used', 'hours_left', 'running_vms'] as const;
+export const ROSTER_IGNORED_COLUMNS = [
+  'hours_used',
+  'hours_left',
+  'running_vms',
+  'top_up_hours',
+  'hours_total',
+  'cost',
+  'currency',
+] as const;
 
 const PERSON_COLUMNS = ['username', 'name', 'email', 'role', 'class'] as const;
 

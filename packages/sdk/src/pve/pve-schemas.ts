@@ -132,6 +132,19 @@ export const versionSchema = z.object({ version: z.string(), release: z.string()
 
 export const permissionsSchema = z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()])));
 
+/**
+ * The guest agent's `get-users` answer (QEMU's `guest-get-users`): who is logged in, since when
+ * (`login-time`, seconds since the epoch), and the domain on Windows.
+ */
+export const agentUsersSchema = z
+  .object({
+    result: z.union([
+      z.array(z.object({ user: z.string(), 'login-time': z.number(), domain: z.string().optional() }).loose()),
+      z.object({ error: z.object({ class: z.string().optional(), desc: z.string().optional() }).loose() }).loose(),
+    ]),
+  })
+  .loose();
+
 /** The guest agent's `network-get-interfaces` answer, as much of it as the SDK relies on. */
 export const agentInterfacesSchema = z
   .object({
@@ -197,5 +210,8 @@ export type PermissionMap = z.output<typeof permissionsSchema>;
 export type PveVersionInfo = z.output<typeof versionSchema>;
 /** A VNC proxy PVE started for a guest (`vncproxy`). */
 export type VncProxyTicket = z.output<typeof vncProxySchema>;
+/** The users logged in to a guest, as its agent reports them. */
+export type AgentUsers = z.output<typeof agentUsersSchema>;
+
 /** The guest agent's network interfaces. */
 export type AgentInterfaces = z.output<typeof agentInterfacesSchema>;

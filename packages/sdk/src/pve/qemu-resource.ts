@@ -22,6 +22,7 @@ import { isOutcomeUnknown } from './outcome-unknown.js';
 import { callEndpoint, endpointPath } from './pve-endpoint.js';
 import {
   agentInterfacesSchema,
+  agentUsersSchema,
   guestConfigSchema,
   nullSchema,
   qemuStatusSchema,
@@ -29,6 +30,7 @@ import {
   upidSchema,
   vncProxySchema,
   type AgentInterfaces,
+  type AgentUsers,
   type GuestConfig,
   type QemuStatus,
   type VncProxyTicket,
@@ -267,6 +269,14 @@ export class PveQemu {
     await callEndpoint(this.#api, 'POST /nodes/{node}/qemu/{vmid}/agent/set-user-password', this.#path, params, {
       schema: nullSchema,
       idempotent: false,
+    });
+  }
+
+  /** `GET …/agent/get-users`: who is logged in, through the guest agent. @throws `PveHttpError` when the agent is not running */
+  agentUsers(): Promise<AgentUsers> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/qemu/{vmid}/agent/get-users', this.#path, undefined, {
+      schema: agentUsersSchema,
+      idempotent: true,
     });
   }
 

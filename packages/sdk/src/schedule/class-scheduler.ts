@@ -24,6 +24,16 @@ import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { keepsUsedNow } from './keep-running.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS, pruneAuditLog } from '../audit/audit-retention.js';
+import {
+  consoleIsOpen,
+  describeIdleSignals,
+  loggedInUsers,
+  neverConnectedKey,
+  type IdleSignal,
+  type NeverConnectedState,
+} from './idle-signals.js';
+import { noticeQuotaShare } from './quota-notice.js';
 import { DEFAULT_IDLE_WARNING_MINUTES } from './idle-warning-default.js';
 
 export { DEFAULT_IDLE_WARNING_MINUTES };
@@ -88,6 +98,8 @@ export interface ClassSchedulerOptions {
    * a class whose time policy sets no `idleWarnMinutes`. @defaultValue 10
    */
   idleWarningMinutes?: number;
+  /** Days audit entries are kept; the scheduler's rounds prune older ones once a day. @defaultValue 400 */
+  auditRetentionDays?: number;
 }
 
 /** One power action the scheduler took (or tried). */
@@ -99,6 +111,8 @@ export interface ScheduledAction {
   clusterId: string;
   vmid: number;
   action: 'start' | 'shutdown' | 'idle-warning' | 'idle-shutdown' | 'quota-warning' | 'quota-shutdown' | 'ready-notice';
+  /** With an idle warning or stop: the signal(s) behind it. */
+  signal?: string;
   outcome: 'ok' | 'already' | 'failed';
   error?: string;
 }
@@ -123,7 +137,7 @@ export class ClassScheduler {
   readonly #o: Required<
     Pick<
       ClassSchedulerOptions,
-      'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes'
+      'tickMs' | 'leaseTtlMs' | 'perNodeConcurrency' | 'shutdownTimeoutS' | 'idleWarningMinutes' | 'auditRetentionDays'
     >
   >;
   #loop: Promise<void> | undefined;
@@ -156,6 +170,7 @@ export class ClassScheduler {
       perNodeConcurrency: options.perNodeConcurrency ?? 2,
       shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
       idleWarningMinutes: options.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES,
+      auditRetentionDays: options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
     };
     assertTimerMs(this.#o.tickMs, 'scheduler tickMs');
     assertTimerMs(this.#o.leaseTtlMs, 'scheduler leaseTtlMs');
@@ -239,6 +254,14 @@ export class ClassScheduler {
     done.push(...(await this.#idle(now)));
     done.push(...(await this.#quota(now)));
     await this.runEndOfTerm(now);
+    await pruneAuditLog({
+      store: this.#store,
+      clock: this.#clock,
+      holderId: this.holderId,
+      retentionDays: this.#o.auditRetentionDays,
+      leaseTtlMs: this.#o.leaseTtlMs,
+      logger: this.#logger,
+    }).catch((error: unknown) => this.#logger.warn('audit pruning failed; the next round tries again', { error }));
     return done;
   }
 
@@ -281,13 +304,16 @@ export class ClassScheduler {
       if (policy?.quotaHours == null) continue;
       const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
       const schedules = await this.#store.schedules.list(klass.id);
-      if (currentSession(schedules, now)) continue;
+      const inSession = currentSession(schedules, now) !== undefined;
       const students = (await this.#store.classes.assignmentsOfClass(klass.id)).filter(
         (a) => a.role === 'student' && a.personId !== null,
       );
       for (const personId of [...new Set(students.map((a) => a.personId!))]) {
         const usage = await studentUsage(this.#store, klass.id, personId, now);
-        if (usage.leftMs !== 0 || usage.running === 0) continue;
+        // Teachers hear once per allowance when a student passes 80 % of it (DMs; the next round retries a failed one).
+        await noticeQuotaShare({ store: this.#store, notifier: this.#notifier, logger: this.#logger }, usage, now);
+        if (inSession || usage.leftMs !== 0 || usage.running === 0) continue;
+        const allowed = formatHours(usage.quotaMs ?? 0);
         const person = await this.#store.classes.getPerson(personId);
         for (const a of students.filter((x) => x.personId === personId)) {
           const vm = await this.#store.inventory.get(a.clusterId, a.vmid);
@@ -307,7 +333,7 @@ export class ClassScheduler {
             const then = next
               ? `start it again in the next session (${formatLocalTime(next.start, classTimeZone(schedules.filter((x) => x.id === next.scheduleId)))}) or ask your teacher for more hours`
               : 'ask your teacher for more hours to start it again';
-            const text = `${vm.name} has used all ${formatHours(policy.quotaHours * 3_600_000)} ${klass.id} allows outside sessions and will stop in ${warnMin} min; save your work now, and ${then}.`;
+            const text = `${vm.name} has used all ${allowed} ${klass.id} allows outside sessions and will stop in ${warnMin} min; save your work now, and ${then}.`;
             const told = await tellPerson(this.#store, this.#notifier, personId, text);
             if (told === 'failed') {
               this.#logger.warn('quota warning not delivered; trying again next round', base);
@@ -325,7 +351,7 @@ export class ClassScheduler {
                     this.#store,
                     this.#notifier,
                     klass.id,
-                    `${vm.name} (${person?.username ?? 'no owner'}'s, ${klass.id}) has used all ${formatHours(policy.quotaHours * 3_600_000)} the class allows outside sessions and will stop in ${warnMin} min. ${person?.username ?? 'Its owner'} has no chat account to warn, so you are told instead.`,
+                    `${vm.name} (${person?.username ?? 'no owner'}'s, ${klass.id}) has used all ${allowed} the class allows outside sessions and will stop in ${warnMin} min. ${person?.username ?? 'Its owner'} has no chat account to warn, so you are told instead.`,
                   )
                 : 0;
             await this.#store.nonces.put(
@@ -368,19 +394,28 @@ export class ClassScheduler {
   }
 
   /**
-   * Idle auto-shutdown from the CPU the sync already stored (no PVE request): a running student
-   * VM below the class's `idleCpuBelowPercent` for `idleForMinutes` gets its owner a direct
-   * message, and is shut down the class's `idleWarnMinutes` (else `idleWarningMinutes`) later unless
-   * kept (`keepVmRunning`) or busy again. The message offers `/myvm keep` only while the class allows
-   * the owner another keep this session; a warning its owner cannot be given (no chat account) goes
-   * to the class's teachers. During a scheduled session (warm-up included) the class's VMs are left
-   * alone unless its policy says `idleInSessions`: their idle time starts again after the session.
+   * Idle auto-shutdown. A running student VM is idle when every idle signal its class turned on
+   * agrees — CPU below `idleCpuBelowPercent` (from the CPU the sync already stored, no PVE request),
+   * nobody logged in (`idleUsers`: the guest agent's `get-users`; an agent that does not answer says
+   * nothing) — for `idleForMinutes`; an open console session of ours means never idle (unless the
+   * class turned `consoleNeverIdle` off). Its owner gets a direct message naming the signal, and it
+   * is shut down the class's `idleWarnMinutes` (else `idleWarningMinutes`) later unless kept
+   * (`keepVmRunning`) or busy again; the audit entry names the signal. The message offers `/myvm keep`
+   * only while the class allows the owner another keep this session; a warning its owner cannot be
+   * given (no chat account) goes to the class's teachers. A VM nobody connected to within
+   * `neverConnectedMinutes` of its start is warned and stopped the same way (signal
+   * `never-connected`). During a scheduled session (warm-up included) the class's VMs are left alone
+   * unless its policy says `idleInSessions`: their idle time starts again after the session.
    */
   async #idle(now: EpochMs): Promise<ScheduledAction[]> {
     const out: ScheduledAction[] = [];
     for (const klass of await this.#store.classes.listClasses()) {
       const policy = await this.#store.usage.policy(klass.id);
-      if (!policy || policy.idleCpuBelowPercent === null || policy.idleForMinutes === null) continue;
+      if (!policy) continue;
+      const idleOn =
+        policy.idleForMinutes !== null && (policy.idleCpuBelowPercent !== null || policy.idleUsers === true);
+      const neverOn = policy.neverConnectedMinutes != null;
+      if (!idleOn && !neverOn) continue;
       const inSession =
         policy.idleInSessions !== true && currentSession(await this.#store.schedules.list(klass.id), now) !== undefined;
       for (const a of (await this.#store.classes.assignmentsOfClass(klass.id)).filter((x) => x.role === 'student')) {
@@ -388,8 +423,12 @@ export class ClassScheduler {
           await this.#forgetIdle(a);
           continue;
         }
-        const action = await this.#idleOne(policy, a, now);
+        const action = idleOn ? await this.#idleOne(policy, a, now) : undefined;
         if (action) out.push(action);
+        else if (neverOn) {
+          const never = await this.#neverConnected(policy, a, now);
+          if (never) out.push(never);
+        }
       }
     }
     return out;
@@ -400,6 +439,33 @@ export class ClassScheduler {
     const record = await this.#store.usage.idle(a.clusterId, a.vmid);
     if (record && (record.idleSince !== null || record.warnedAt !== null))
       await this.#store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
+  }
+
+  /**
+   * Which idle signals fire for the VM now: the list (every enabled signal that could be read says
+   * idle), `busy` (one says busy, or a console of ours is open), or `unknown` (nothing to judge on).
+   */
+  async #idleSignals(
+    policy: ClassTimePolicyRecord,
+    vm: VmInventoryRecord,
+    now: EpochMs,
+  ): Promise<IdleSignal[] | 'busy' | 'unknown'> {
+    if (policy.consoleNeverIdle !== false && (await consoleIsOpen(this.#store, vm, now))) return 'busy';
+    const fired: IdleSignal[] = [];
+    // A CPU reading the sync has not refreshed lately says nothing about now.
+    if (policy.idleCpuBelowPercent !== null && now - vm.lastUpdated <= STALE_CPU_MS) {
+      if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent) return 'busy';
+      fired.push('cpu');
+    }
+    if (policy.idleUsers === true) {
+      const users = await loggedInUsers(this.#clusters, vm);
+      if (users !== undefined && users > 0) return 'busy';
+      if (users === 0) fired.push('users');
+    }
+    if (fired.length === 0) return 'unknown';
+    // With the CPU signal on but stale, the users signal alone does not decide.
+    if (policy.idleCpuBelowPercent !== null && !fired.includes('cpu')) return 'unknown';
+    return fired;
   }
 
   async #idleOne(
@@ -414,8 +480,8 @@ export class ClassScheduler {
       if (record) await store.usage.clearIdle(a.clusterId, a.vmid);
       return undefined;
     }
-    // A CPU reading the sync has not refreshed lately says nothing about now: judge nothing on it.
-    if (now - vm.lastUpdated > STALE_CPU_MS) return undefined;
+    const signals = await this.#idleSignals(policy, vm, now);
+    if (signals === 'unknown') return undefined;
     const base = {
       classId: policy.classId,
       scheduleId: null,
@@ -423,11 +489,12 @@ export class ClassScheduler {
       clusterId: a.clusterId,
       vmid: a.vmid,
     };
-    if (vm.cpuUsage * 100 >= policy.idleCpuBelowPercent!) {
+    if (signals === 'busy') {
       if (record && record.idleSince !== null)
         await store.usage.saveIdle({ ...record, idleSince: null, warnedAt: null });
       return undefined;
     }
+    const signal = signals.join('+');
     // The idle window is measured from the VM's start at the earliest: a record from an earlier run counts no more.
     const open = (await store.usage.intervals([a], now)).find((i) => i.endedAt === null);
     if (record && record.idleSince !== null && open && record.idleSince < open.startedAt)
@@ -445,37 +512,46 @@ export class ClassScheduler {
     }
     const forMin = policy.idleForMinutes!;
     const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
+    const why = describeIdleSignals(signals, policy);
     if (record.warnedAt === null) {
       if (now - record.idleSince < forMin * 60_000) return undefined;
       const keepsLeft = policy.keepsPerSession - keepsUsedNow(record, await store.schedules.list(policy.classId), now);
-      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. ${keepsLeft > 0 ? '/myvm keep to keep it running.' : 'Save your work before then.'}`;
-      const told = await tellPerson(store, this.#notifier, a.personId, text);
+      const text = `${vm.name} has been idle for ${forMin} min and will stop in ${warnMin} min. Why: ${why}. ${keepsLeft > 0 ? '/myvm keep to keep it running.' : 'Save your work before then.'}`;
+      const told = await this.#warn(a, vm, policy.classId, text, `has been idle for ${forMin} min (${why})`, warnMin);
       if (told === 'failed') {
         // No stop without a warning delivered: the next round tries again.
         this.#logger.warn('idle warning not delivered; trying again next round', base);
-        return { ...base, action: 'idle-warning', outcome: 'failed', error: 'the warning could not be delivered' };
-      }
-      await store.usage.saveIdle({ ...record, warnedAt: now });
-      if (told === 'unreachable') {
-        const owner = a.personId === null ? undefined : await store.classes.getPerson(a.personId);
-        const teachersTold = await tellTeachers(
-          store,
-          this.#notifier,
-          policy.classId,
-          `${vm.name} (${owner ? `${owner.username}'s` : 'no owner'}, ${policy.classId}) has been idle for ${forMin} min and will stop in ${warnMin} min. ${owner ? `${owner.username} has no chat account` : 'It has no owner'} to warn, so you are told instead.`,
-        );
-        await store.nonces.put(unwarnedKey(a, now), { warnedAt: now, teachersTold }, now + WEEK_MS, now);
-        this.#logger.info('idle warning not sent: the VM has no owner with a chat account', { ...base, teachersTold });
         return {
           ...base,
           action: 'idle-warning',
           outcome: 'failed',
-          error: teachersTold
-            ? `the owner has no chat account to warn; told ${teachersTold} teacher(s) instead`
+          signal,
+          error: 'the warning could not be delivered',
+        };
+      }
+      await store.usage.saveIdle({ ...record, warnedAt: now });
+      if (told !== 'delivered') {
+        await store.nonces.put(
+          unwarnedKey(a, now),
+          { warnedAt: now, teachersTold: told.teachersTold },
+          now + WEEK_MS,
+          now,
+        );
+        this.#logger.info('idle warning not sent: the VM has no owner with a chat account', {
+          ...base,
+          teachersTold: told.teachersTold,
+        });
+        return {
+          ...base,
+          action: 'idle-warning',
+          outcome: 'failed',
+          signal,
+          error: told.teachersTold
+            ? `the owner has no chat account to warn; told ${told.teachersTold} teacher(s) instead`
             : 'the owner has no chat account to warn',
         };
       }
-      return { ...base, action: 'idle-warning', outcome: 'ok' };
+      return { ...base, action: 'idle-warning', outcome: 'ok', signal };
     }
     if (now - record.warnedAt < warnMin * 60_000) return undefined;
     const unwarned = (await store.nonces.take(unwarnedKey(a, record.warnedAt), now)) as
@@ -488,14 +564,129 @@ export class ClassScheduler {
     try {
       await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
-        reason: `idle: below ${policy.idleCpuBelowPercent}% CPU for ${Math.round((now - record.idleSince) / 60_000)} min, ${warning}`,
+        reason: `idle: ${why} for ${Math.round((now - record.idleSince) / 60_000)} min, ${warning}`,
+        details: { signal },
       });
       await store.usage.clearIdle(a.clusterId, a.vmid);
-      return { ...base, action: 'idle-shutdown', outcome: 'ok' };
+      return { ...base, action: 'idle-shutdown', outcome: 'ok', signal };
     } catch (error) {
       if (unwarned) await store.nonces.put(unwarnedKey(a, record.warnedAt), unwarned, now + WEEK_MS, now);
       const message = error instanceof Error ? error.message : String(error);
       this.#logger.warn('idle shutdown failed; will retry', { ...base, error: message });
+      return { ...base, action: 'idle-shutdown', outcome: 'failed', signal, error: message };
+    }
+  }
+
+  /**
+   * Warns the VM's owner with `text`; when they have no chat account, its class's teachers (saying
+   * the VM `what`). `failed` means worth trying again next round.
+   */
+  async #warn(
+    a: VmAssignmentRecord,
+    vm: VmInventoryRecord,
+    classId: string,
+    text: string,
+    what: string,
+    warnMin: number,
+  ): Promise<'delivered' | 'failed' | { teachersTold: number }> {
+    const told = await tellPerson(this.#store, this.#notifier, a.personId, text);
+    if (told !== 'unreachable') return told;
+    const owner = a.personId === null ? undefined : await this.#store.classes.getPerson(a.personId);
+    const teachersTold = await tellTeachers(
+      this.#store,
+      this.#notifier,
+      classId,
+      `${vm.name} (${owner ? `${owner.username}'s` : 'no owner'}, ${classId}) ${what} and will stop in ${warnMin} min. ${owner ? `${owner.username} has no chat account` : 'It has no owner'} to warn, so you are told instead.`,
+    );
+    return { teachersTold };
+  }
+
+  /**
+   * The never-connected rule: a running student VM that nobody connected to (a console session of
+   * ours opened since it started, or a login its guest agent reports) within the class's
+   * `neverConnectedMinutes` of its start is warned, then shut down the warning delay later unless
+   * someone connects meanwhile. Its state per run is a store nonce, so a lease handover neither warns
+   * twice nor forgets the delay.
+   */
+  async #neverConnected(
+    policy: ClassTimePolicyRecord,
+    a: VmAssignmentRecord,
+    now: EpochMs,
+  ): Promise<ScheduledAction | undefined> {
+    const store = this.#store;
+    const vm = await store.inventory.get(a.clusterId, a.vmid);
+    if (!vm || vm.goneAt !== null || vm.status !== 'running') return undefined;
+    const open = (await store.usage.intervals([a], now)).find((i) => i.endedAt === null);
+    const minutes = policy.neverConnectedMinutes!;
+    if (!open || now - open.startedAt < minutes * 60_000) return undefined;
+    const key = neverConnectedKey(a, open.startedAt);
+    const state = (await store.nonces.peek(key, now)) as NeverConnectedState | undefined;
+    if (state?.connected) return undefined;
+    const consoles = await store.audit.list({
+      targets: [`vm ${a.clusterId}/${a.vmid}`],
+      action: 'console.open',
+      since: open.startedAt,
+    });
+    const connected =
+      consoles.some((e) => e.outcome === 'ok') ||
+      (policy.consoleNeverIdle !== false && (await consoleIsOpen(store, vm, now))) ||
+      ((await loggedInUsers(this.#clusters, vm)) ?? 0) > 0;
+    if (connected) {
+      await store.nonces.take(key, now);
+      await store.nonces.put(key, { connected: true } satisfies NeverConnectedState, now + WEEK_MS, now);
+      return undefined;
+    }
+    const base = {
+      classId: policy.classId,
+      scheduleId: null,
+      sessionStart: null,
+      clusterId: a.clusterId,
+      vmid: a.vmid,
+      signal: 'never-connected',
+    };
+    const warnMin = policy.idleWarnMinutes ?? this.#o.idleWarningMinutes;
+    const why = describeIdleSignals(['never-connected'], policy);
+    if (!state) {
+      const text = `${vm.name} has been running for ${minutes} min and nobody has connected to it, so it will stop in ${warnMin} min. Why: ${why}. Connect to it (/myvm connect or /myvm console) to keep it running.`;
+      const told = await this.#warn(
+        a,
+        vm,
+        policy.classId,
+        text,
+        `has been running for ${minutes} min with nobody connected`,
+        warnMin,
+      );
+      if (told === 'failed') {
+        this.#logger.warn('never-connected warning not delivered; trying again next round', base);
+        return { ...base, action: 'idle-warning', outcome: 'failed', error: 'the warning could not be delivered' };
+      }
+      const record: NeverConnectedState = {
+        warnedAt: now,
+        delivered: told === 'delivered',
+        ...(told === 'delivered' ? {} : { teachersTold: told.teachersTold }),
+      };
+      await store.nonces.put(key, record, now + WEEK_MS, now);
+      return told === 'delivered'
+        ? { ...base, action: 'idle-warning', outcome: 'ok' }
+        : { ...base, action: 'idle-warning', outcome: 'failed', error: 'the owner has no chat account to warn' };
+    }
+    if (now - state.warnedAt < warnMin * 60_000) return undefined;
+    const warning = state.delivered
+      ? `warned ${warnMin} min before`
+      : state.teachersTold
+        ? `the owner has no chat account; ${state.teachersTold} teacher(s) were warned ${warnMin} min before`
+        : 'no warning delivered (the owner has no chat account)';
+    try {
+      await this.#power.perform(SCHEDULER, a.clusterId, a.vmid, 'shutdown', {
+        shutdownTimeoutS: this.#o.shutdownTimeoutS,
+        reason: `idle: ${why}, ${warning}`,
+        details: { signal: 'never-connected' },
+      });
+      await store.nonces.take(key, now);
+      return { ...base, action: 'idle-shutdown', outcome: 'ok' };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('never-connected shutdown failed; will retry', { ...base, error: message });
       return { ...base, action: 'idle-shutdown', outcome: 'failed', error: message };
     }
   }

@@ -4,6 +4,7 @@ import type { ClassScheduleRecord, EpochMs, VmAssignmentRecord, VmUsageIntervalR
 import type { Store } from '../store/store.js';
 import { classTimeZone, formatLocalTime } from './local-time.js';
 import { currentSession, nextSession, sessionsBetween, type ClassSession } from './schedule-spec.js';
+import { resourceHours, type ResourceHours } from './usage-cost.js';
 
 const HOUR = 3_600_000;
 
@@ -13,8 +14,14 @@ export interface StudentUsage {
   personId: number;
   /** Milliseconds the student's VMs of the class ran outside sessions (warm-up counts as session). */
   usedMs: number;
-  /** The quota in milliseconds; null when the class has none. */
+  /** The quota in milliseconds, top-ups included; null when the class has none. */
   quotaMs: number | null;
+  /** Hours of top-ups the student got in the class (`/lab quota`), in `quotaMs` already. */
+  topUpHours: number;
+  /** Milliseconds the student's VMs of the class ran in all, sessions included (what the cost estimate counts). */
+  runMs: number;
+  /** The vCPU and memory hours of `runMs`, at each VM's current size. */
+  resources: ResourceHours;
   /** What is left (never negative); null when the class has no quota. */
   leftMs: number | null;
   /** The student's VMs of the class running now (as the inventory knows it). */
@@ -128,19 +135,36 @@ export async function studentUsage(
   const vms = (await store.classes.assignmentsOf(personId)).filter(
     (a) => a.classId === classId && a.role === 'student',
   );
-  const [policy, schedules, intervals, rows] = await Promise.all([
+  const [policy, schedules, intervals, rows, topUps] = await Promise.all([
     store.usage.policy(classId),
     store.schedules.list(classId),
     store.usage.intervals(vms),
     Promise.all(vms.map((v) => store.inventory.get(v.clusterId, v.vmid))),
+    store.usage.topUps(classId, personId),
   ]);
   const usedMs = outsideSessionMs(intervals, schedules, now);
-  const quotaMs = policy?.quotaHours == null ? null : policy.quotaHours * HOUR;
+  const topUpHours = topUps.reduce((sum, t) => sum + t.hours, 0);
+  const quotaMs = policy?.quotaHours == null ? null : Math.round((policy.quotaHours + topUpHours) * HOUR);
+  const resources: ResourceHours = { vcpuHours: 0, gibHours: 0 };
+  let runMs = 0;
+  for (const i of intervals) {
+    const ms = Math.max(0, Math.min(i.endedAt ?? now, now) - i.startedAt);
+    runMs += ms;
+    const used = resourceHours(
+      ms,
+      rows.find((r) => r?.clusterId === i.clusterId && r.vmid === i.vmid),
+    );
+    resources.vcpuHours += used.vcpuHours;
+    resources.gibHours += used.gibHours;
+  }
   return {
     classId,
     personId,
     usedMs,
     quotaMs,
+    topUpHours,
+    runMs,
+    resources,
     leftMs: quotaMs === null ? null : Math.max(0, quotaMs - usedMs),
     running: rows.filter((r) => r?.status === 'running').length,
   };
@@ -194,7 +218,7 @@ export async function assertMayStart(
   throw new QuotaExceededError({
     classId,
     username: viewer.username,
-    quotaHours: policy.quotaHours,
+    quotaHours: (usage.quotaMs ?? 0) / HOUR,
     ...when,
   });
 }

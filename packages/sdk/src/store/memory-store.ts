@@ -19,6 +19,7 @@ import type {
   ClassBaseVersionRecord,
   ClassScheduleRecord,
   ClassTimePolicyRecord,
+  QuotaTopUpRecord,
   VmUsageIntervalRecord,
   VmIdleRecord,
   LeaseRecord,
@@ -67,6 +68,7 @@ interface MemoryState {
   baseVersions: ClassBaseVersionRecord[];
   schedules: ClassScheduleRecord[];
   policies: ClassTimePolicyRecord[];
+  topUps: QuotaTopUpRecord[];
   usage: VmUsageIntervalRecord[];
   idle: VmIdleRecord[];
   audit: AuditRecord[];
@@ -102,6 +104,7 @@ const emptyState = (): MemoryState => ({
   baseVersions: [],
   schedules: [],
   policies: [],
+  topUps: [],
   usage: [],
   idle: [],
   audit: [],
@@ -318,6 +321,7 @@ export function createMemoryStore(): Store {
         s.joinRequests = s.joinRequests.filter((r) => r.personId !== personId);
         s.webSessions = s.webSessions.filter((w) => w.personId !== personId);
         s.linkCodes = s.linkCodes.filter((c) => c.personId !== personId);
+        s.topUps = s.topUps.filter((t) => t.personId !== personId);
         s.invites.forEach((i) => {
           if (i.createdBy === personId) i.createdBy = null;
         });
@@ -416,6 +420,7 @@ export function createMemoryStore(): Store {
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.policies = s.policies.filter((v) => v.classId !== classId);
         s.classTerms = s.classTerms.filter((v) => v.classId !== classId);
+        s.topUps = s.topUps.filter((t) => t.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
         });
@@ -784,14 +789,17 @@ export function createMemoryStore(): Store {
       },
       async savePolicy(record) {
         if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
-        // `idleInSessions` false and the default `maxSnapshots` are kept as absent, as the SQL stores read them back.
-        const { idleInSessions, maxSnapshots, ...rest } = record;
+        // Optional fields at their default are kept as absent, as the SQL stores read them back.
+        const { idleInSessions, maxSnapshots, idleUsers, consoleNeverIdle, neverConnectedMinutes, ...rest } = record;
         s.policies = [
           ...s.policies.filter((p) => p.classId !== record.classId),
           copy({
             ...rest,
             ...(idleInSessions ? { idleInSessions } : {}),
             ...(maxSnapshots !== undefined && maxSnapshots !== DEFAULT_MAX_SNAPSHOTS ? { maxSnapshots } : {}),
+            ...(idleUsers ? { idleUsers } : {}),
+            ...(consoleNeverIdle === false ? { consoleNeverIdle } : {}),
+            ...(neverConnectedMinutes != null ? { neverConnectedMinutes } : {}),
           }),
         ];
       },
@@ -833,6 +841,22 @@ export function createMemoryStore(): Store {
         s.idle = s.idle.filter((r) => !(r.clusterId === clusterId && r.vmid === vmid));
         return s.idle.length < before;
       },
+      async addTopUp(record) {
+        const first = s.topUps.find((t) => t.idempotencyKey === record.idempotencyKey);
+        if (first) return { applied: false, topUp: copy(first) };
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        if (!s.people.some((p) => p.id === record.personId)) throw new UnknownReferenceError('person', record.personId);
+        const topUp = { id: id(), ...copy(record) };
+        s.topUps.push(topUp);
+        return { applied: true, topUp: copy(topUp) };
+      },
+      async topUps(classId, personId) {
+        return copy(
+          s.topUps
+            .filter((t) => t.classId === classId && (personId === undefined || t.personId === personId))
+            .sort((a, b) => a.at - b.at || a.id - b.id),
+        );
+      },
     },
     audit: {
       async record(entry) {
@@ -860,6 +884,11 @@ export function createMemoryStore(): Store {
           if (!seen || a.at > seen.at || (a.at === seen.at && a.id > seen.id)) latest.set(a.target, a);
         }
         return copy([...latest.values()]);
+      },
+      async prune(before) {
+        const count = s.audit.length;
+        s.audit = s.audit.filter((a) => a.at >= before);
+        return count - s.audit.length;
       },
     },
     consoleGrants: {

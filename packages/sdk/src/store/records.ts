@@ -343,6 +343,32 @@ export interface ClassTimePolicyRecord {
    * takes for the class do not count. Absent = `DEFAULT_MAX_SNAPSHOTS` (3).
    */
   maxSnapshots?: number;
+  /**
+   * Idle also needs nobody logged in (the guest agent's `get-users`) for `idleForMinutes`; a VM whose
+   * agent does not answer is judged by the other signals. Absent = off.
+   */
+  idleUsers?: boolean;
+  /** An open console session of ours keeps the VM from being idle or never-connected. Absent = true. */
+  consoleNeverIdle?: boolean;
+  /**
+   * A started VM nobody connected to (console of ours, or a login the guest agent reports) within
+   * this many minutes gets its owner warned, then stopped. Absent or null = off.
+   */
+  neverConnectedMinutes?: number | null;
+}
+
+/** Extra quota hours one student got in one class (`/lab quota`), applied once per idempotency key. */
+export interface QuotaTopUpRecord {
+  id: number;
+  classId: string;
+  personId: number;
+  /** Hours added (positive). */
+  hours: number;
+  /** What makes a retry of the same top-up a no-op. */
+  idempotencyKey: string;
+  /** Who gave it (lab username, `cli:<user>`). */
+  actor: string;
+  at: EpochMs;
 }
 
 /** One interval during which a VM ran; `endedAt` null while it still runs. */

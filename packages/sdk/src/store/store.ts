@@ -5,6 +5,7 @@ import type {
   ClassSettingsRecord,
   ClassScheduleRecord,
   ClassTimePolicyRecord,
+  QuotaTopUpRecord,
   VmUsageIntervalRecord,
   VmIdleRecord,
   ClassRecord,
@@ -340,6 +341,13 @@ export interface UsageRepository {
   saveIdle(record: VmIdleRecord): Promise<void>;
   /** Forgets the VM's idle record (it is busy again or stopped); false when there was none. */
   clearIdle(clusterId: string, vmid: number): Promise<boolean>;
+  /**
+   * Records a quota top-up once per `idempotencyKey`, atomically across processes: `applied` false
+   * and the first record when the key was used already. An unknown class or person → `UnknownReferenceError`.
+   */
+  addTopUp(record: Omit<QuotaTopUpRecord, 'id'>): Promise<{ applied: boolean; topUp: QuotaTopUpRecord }>;
+  /** The class's quota top-ups (or one student's), oldest first. */
+  topUps(classId: string, personId?: number): Promise<QuotaTopUpRecord[]>;
 }
 
 /** Who did what. */
@@ -362,6 +370,8 @@ export interface AuditRepository {
     targets: readonly string[],
     filter: { actionPrefix: string; outcome: AuditRecord['outcome'] },
   ): Promise<AuditRecord[]>;
+  /** Deletes the entries older than `before` (retention); returns how many. */
+  prune(before: EpochMs): Promise<number>;
 }
 
 /**

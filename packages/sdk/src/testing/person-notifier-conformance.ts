@@ -28,7 +28,8 @@ export interface PersonNotifierPlatform {
   clear(): void;
 }
 
-const IDLE_WARNING = 'cs101-alice has been idle for 30 min and will stop in 10 min. /myvm keep to keep it running.';
+const IDLE_WARNING =
+  'cs101-alice has been idle for 30 min and will stop in 10 min. Why: below 5% CPU. /myvm keep to keep it running.';
 
 /**
  * The behaviour every front end's `PersonNotifier` shares: a DM to the person's linked account on

@@ -613,13 +613,45 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.usage.policy('cs101')).toEqual(policy);
         await store.usage.savePolicy({ ...policy, maxSnapshots: 0 });
         expect(await store.usage.policy('cs101')).toEqual({ ...policy, maxSnapshots: 0 });
-        await store.usage.savePolicy({ ...policy, maxSnapshots: 3 });
+        const signals = { ...policy, idleUsers: true, consoleNeverIdle: false, neverConnectedMinutes: 20 };
+        await store.usage.savePolicy(signals);
+        expect(await store.usage.policy('cs101')).toEqual(signals);
+        await store.usage.savePolicy({
+          ...policy,
+          idleUsers: false,
+          consoleNeverIdle: true,
+          neverConnectedMinutes: null,
+        });
         expect(await store.usage.policy('cs101')).toEqual(policy);
         await expect(store.usage.savePolicy({ ...policy, classId: 'nope' })).rejects.toBeInstanceOf(
           UnknownReferenceError,
         );
         await store.classes.deleteClass('cs101');
         expect(await store.usage.policy('cs101')).toBeUndefined();
+      });
+
+      it('apply a quota top-up once per idempotency key, even when two arrive at once, and forget it with the class', async () => {
+        await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, T0);
+        const topUp = { classId: 'cs101', personId: alice.id, hours: 5, idempotencyKey: 'k1', actor: 'ada', at: T0 };
+        const [a, b] = await Promise.all([store.usage.addTopUp(topUp), store.usage.addTopUp({ ...topUp, hours: 7 })]);
+        expect([a.applied, b.applied].filter(Boolean)).toHaveLength(1);
+        expect(a.topUp).toEqual(b.topUp);
+        const again = await store.usage.addTopUp({ ...topUp, at: T0 + 9 });
+        expect(again).toEqual({ applied: false, topUp: a.topUp });
+        expect((await store.usage.addTopUp({ ...topUp, hours: 0.5, idempotencyKey: 'k2', at: T0 + 1 })).applied).toBe(
+          true,
+        );
+        expect((await store.usage.topUps('cs101', alice.id)).map((t) => [t.idempotencyKey, t.at])).toEqual([
+          ['k1', T0],
+          ['k2', T0 + 1],
+        ]);
+        expect(await store.usage.topUps('cs101', alice.id + 1)).toEqual([]);
+        await expect(store.usage.addTopUp({ ...topUp, classId: 'nope', idempotencyKey: 'k3' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+        await store.classes.deleteClass('cs101');
+        expect(await store.usage.topUps('cs101')).toEqual([]);
       });
 
       it('keep at most one open interval per VM, close it once, and list intervals since a time', async () => {
@@ -1057,6 +1089,21 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
           'alice',
         ]);
         expect(await store.audit.list({ targets: [] })).toEqual([]);
+      });
+
+      it('prunes entries older than a time and says how many', async () => {
+        for (const at of [T0, T0 + 1, T0 + 2])
+          await store.audit.record({
+            at,
+            actor: 'alice',
+            action: 'vm.start',
+            target: 'lab/100',
+            outcome: 'ok',
+            details: {},
+          });
+        expect(await store.audit.prune(T0 + 2)).toBe(2);
+        expect((await store.audit.list()).map((a) => a.at)).toEqual([T0 + 2]);
+        expect(await store.audit.prune(T0)).toBe(0);
       });
 
       it('give the newest entry of a kind about each target, in one read', async () => {

@@ -13,6 +13,7 @@ import { webSessions } from './0011-web-sessions.js';
 import { linkCodes } from './0012-link-codes.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
 import { vmSnapshots } from './0015-vm-snapshots.js';
+import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups.js';
 import { classTerms } from './0017-class-terms.js';
 
 /** Every migration, in order; names sort in the order they run. */
@@ -31,6 +32,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0012-link-codes': linkCodes(),
     '0013-idle-in-sessions': idleInSessions(),
     '0015-vm-snapshots': vmSnapshots(),
+    '0016-idle-signals-and-quota-top-ups': idleSignalsAndQuotaTopUps(engine),
     '0017-class-terms': classTerms(),
   };
 }

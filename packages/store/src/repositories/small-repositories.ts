@@ -127,5 +127,9 @@ export function auditRepository(db: Kysely<Database>): AuditRepository {
       const rows = await db.selectFrom(ranked.as('ranked')).selectAll().where('rank', '=', 1).execute();
       return rows.map(({ rank: _rank, ...row }) => mappers.audit(row));
     },
+    async prune(before) {
+      const result = await db.deleteFrom('audit_log').where('at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
 }

@@ -1,6 +1,7 @@
 import {
   DEFAULT_MAX_SNAPSHOTS,
   UnknownReferenceError,
+  type QuotaTopUpRecord,
   type UsageRepository,
   type VmIdleRecord,
 } from '@lab/proxmox-sdk';
@@ -28,6 +29,9 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
           idleWarnMinutes: r.idle_warn_minutes,
           ...(Number(r.idle_in_sessions) === 1 ? { idleInSessions: true } : {}),
           ...(Number(r.max_snapshots) !== DEFAULT_MAX_SNAPSHOTS ? { maxSnapshots: Number(r.max_snapshots) } : {}),
+          ...(Number(r.idle_users) === 1 ? { idleUsers: true } : {}),
+          ...(Number(r.console_never_idle) === 0 ? { consoleNeverIdle: false } : {}),
+          ...(r.never_connected_minutes !== null ? { neverConnectedMinutes: Number(r.never_connected_minutes) } : {}),
         }
       );
     },
@@ -44,6 +48,9 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         idle_warn_minutes: record.idleWarnMinutes,
         idle_in_sessions: record.idleInSessions ? 1 : 0,
         max_snapshots: record.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS,
+        idle_users: record.idleUsers ? 1 : 0,
+        console_never_idle: record.consoleNeverIdle === false ? 0 : 1,
+        never_connected_minutes: record.neverConnectedMinutes ?? null,
       };
       await db
         .insertInto('class_time_policies')
@@ -138,6 +145,51 @@ export function usageRepository(db: Kysely<Database>): UsageRepository {
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
+    async addTopUp(record) {
+      const first = await topUpByKey(db, record.idempotencyKey);
+      if (first) return { applied: false, topUp: first };
+      if (!(await db.selectFrom('classes').select('id').where('id', '=', record.classId).executeTakeFirst()))
+        throw new UnknownReferenceError('class', record.classId);
+      if (!(await db.selectFrom('people').select('id').where('id', '=', record.personId).executeTakeFirst()))
+        throw new UnknownReferenceError('person', record.personId);
+      // ON CONFLICT … DO NOTHING: a second process with the same key waits for the first and inserts nothing.
+      const result = await db
+        .insertInto('quota_top_ups')
+        .values({
+          class_id: record.classId,
+          person_id: record.personId,
+          hours: record.hours,
+          idempotency_key: record.idempotencyKey,
+          actor: record.actor,
+          at: record.at,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .executeTakeFirst();
+      const applied = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+      return { applied, topUp: (await topUpByKey(db, record.idempotencyKey))! };
+    },
+    async topUps(classId, personId) {
+      let query = db.selectFrom('quota_top_ups').selectAll().where('class_id', '=', classId);
+      if (personId !== undefined) query = query.where('person_id', '=', personId);
+      return (await query.orderBy('at').orderBy('id').execute()).map(topUpOf);
+    },
+  };
+}
+
+async function topUpByKey(db: Kysely<Database>, key: string): Promise<QuotaTopUpRecord | undefined> {
+  const r = await db.selectFrom('quota_top_ups').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+  return r && topUpOf(r);
+}
+
+function topUpOf(r: Selectable<Database['quota_top_ups']>): QuotaTopUpRecord {
+  return {
+    id: Number(r.id),
+    classId: r.class_id,
+    personId: r.person_id,
+    hours: Number(r.hours),
+    idempotencyKey: r.idempotency_key,
+    actor: r.actor,
+    at: Number(r.at),
   };
 }
 

@@ -422,6 +422,20 @@ export interface QemuDeleteParams {
 /** What `DELETE /nodes/{node}/qemu/{vmid}` answers (`data`). */
 export type QemuDeleteResponse = string;
 
+/** Path parameters of `GET /nodes/{node}/qemu/{vmid}/agent/get-users`. */
+export interface QemuAgentGetUsersPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The (unique) ID of the VM. */
+  vmid: number;
+}
+
+/** Parameters of `GET /nodes/{node}/qemu/{vmid}/agent/get-users`: Execute get-users. */
+export type QemuAgentGetUsersParams = Record<string, never>;
+
+/** What `GET /nodes/{node}/qemu/{vmid}/agent/get-users` answers (`data`). */
+export type QemuAgentGetUsersResponse = Record<string, unknown>;
+
 /** Path parameters of `GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces`. */
 export interface QemuAgentNetworkInterfacesPathParams {
   /** The cluster node name. */
@@ -1398,6 +1412,7 @@ export interface PveEndpoints {
   "GET /nodes/{node}/lxc/{vmid}/config": { path: LxcConfigPathParams; params: LxcConfigParams; response: LxcConfigResponse };
   "GET /nodes/{node}/qemu": { path: QemuListPathParams; params: QemuListParams; response: QemuListResponse };
   "DELETE /nodes/{node}/qemu/{vmid}": { path: QemuDeletePathParams; params: QemuDeleteParams; response: QemuDeleteResponse };
+  "GET /nodes/{node}/qemu/{vmid}/agent/get-users": { path: QemuAgentGetUsersPathParams; params: QemuAgentGetUsersParams; response: QemuAgentGetUsersResponse };
   "GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces": { path: QemuAgentNetworkInterfacesPathParams; params: QemuAgentNetworkInterfacesParams; response: QemuAgentNetworkInterfacesResponse };
   "POST /nodes/{node}/qemu/{vmid}/agent/set-user-password": { path: QemuAgentSetUserPasswordPathParams; params: QemuAgentSetUserPasswordParams; response: QemuAgentSetUserPasswordResponse };
   "POST /nodes/{node}/qemu/{vmid}/clone": { path: QemuClonePathParams; params: QemuCloneParams; response: QemuCloneResponse };
