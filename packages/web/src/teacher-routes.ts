@@ -90,33 +90,55 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     return classId ? grid(reply, session, classId) : notFound(reply, session);
   });
 
-  app.post<{ Params: { classId: string } }>('/class/:classId/power', async (request, reply) => {
-    const session = request.webSession!;
-    const classId = classParam(request.params.classId);
-    if (!classId) return notFound(reply, session);
-    const body = request.body as Record<string, unknown>;
-    const [rowAction, rowStudent] = typeof body.row === 'string' ? body.row.split(' ') : [];
-    const action = rowAction ?? body.selection;
-    const picked = rowStudent
-      ? [rowStudent]
-      : ([] as string[]).concat((body.students as string[] | string | undefined) ?? []);
-    const students = picked.filter((s) => USERNAME.test(s));
-    if (action !== 'start' && action !== 'stop' && action !== 'restart')
-      return grid(reply, session, classId, { text: 'Choose start, stop or restart.', error: true });
-    if (students.length === 0)
-      return grid(reply, session, classId, { text: 'Tick at least one student first.', error: true });
-    const result = await context.invoke(session, 'lab', 'power', { action, class: classId, students });
+  /** Asks the router to reset the students' VMs: its confirm step lists them, Confirm comes back to the grid. */
+  const askReset = async (reply: FastifyReply, session: RequestSession, classId: string, students: string[]) => {
+    const result = await context.invoke(session, 'lab', 'reset', { class: classId, student: students });
+    if (result.confirm?.id)
+      return sendPage(reply, classConfirmPage(session.viewer, result, `/class/${classId}/reset/confirm`));
     return grid(reply, session, classId, result);
-  });
+  };
 
-  app.post<{ Params: { classId: string } }>('/class/:classId/reset', async (request, reply) => {
+  app.post<{ Params: { classId: string } }>(
+    '/class/:classId/power',
+    { config: { repeatable: ['students'] } },
+    async (request, reply) => {
+      const session = request.webSession!;
+      const classId = classParam(request.params.classId);
+      if (!classId) return notFound(reply, session);
+      const body = request.body as Record<string, unknown>;
+      const [rowAction, rowStudent] = typeof body.row === 'string' ? body.row.split(' ') : [];
+      const action = rowAction ?? body.selection;
+      const picked = rowStudent ? [rowStudent] : ([] as unknown[]).concat(body.students ?? []);
+      const students = picked.filter((s): s is string => typeof s === 'string' && USERNAME.test(s));
+      if (action !== 'start' && action !== 'stop' && action !== 'restart' && action !== 'reset')
+        return grid(reply, session, classId, { text: 'Choose start, stop, restart or reset.', error: true });
+      if (students.length === 0)
+        return grid(reply, session, classId, { text: 'Tick at least one student first.', error: true });
+      if (action === 'reset') return askReset(reply, session, classId, students);
+      const result = await context.invoke(session, 'lab', 'power', { action, class: classId, students });
+      return grid(reply, session, classId, result);
+    },
+  );
+
+  app.post<{ Params: { classId: string } }>(
+    '/class/:classId/reset',
+    { config: { repeatable: ['students'] } },
+    async (request, reply) => {
+      const session = request.webSession!;
+      const classId = classParam(request.params.classId);
+      const student = (request.body as Record<string, unknown>).student;
+      if (!classId || typeof student !== 'string' || !USERNAME.test(student)) return notFound(reply, session);
+      return askReset(reply, session, classId, [student]);
+    },
+  );
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/reset/confirm', async (request, reply) => {
     const session = request.webSession!;
     const classId = classParam(request.params.classId);
-    const student = (request.body as Record<string, unknown>).student;
-    if (!classId || typeof student !== 'string' || !USERNAME.test(student)) return notFound(reply, session);
-    const result = await context.invoke(session, 'lab', 'reset', { class: classId, student });
-    if (result.confirm?.id) return sendPage(reply, classConfirmPage(session.viewer, result, '/confirm'));
-    return grid(reply, session, classId, result);
+    const id = (request.body as Record<string, unknown>).id;
+    if (!classId || typeof id !== 'string') return notFound(reply, session);
+    const result = await context.confirm(session, id, false);
+    return grid(reply, session, classId, { ...result, text: resetOutcome(result) });
   });
 
   app.get<{ Params: { classId: string } }>('/class/:classId/deploy', async (request, reply) => {
@@ -308,6 +330,28 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     () => ({}),
   );
   return broadcaster;
+}
+
+/** A reset's outcome, one line per student: re-created, or why not; a refusal as it is. */
+function resetOutcome(result: Reply): string {
+  const data = result.data as
+    | {
+        base?: string;
+        vms?: Array<{ name: string; vmid: number; owner: string | null }>;
+        summary?: { failed?: Array<{ name: string; error: string }> };
+      }
+    | undefined;
+  if (!data?.vms || !data.summary) return result.text;
+  const failed = new Map((data.summary.failed ?? []).map((f) => [f.name, f.error]));
+  const unexplained = result.error === true && !data.vms.some((vm) => failed.has(vm.name));
+  const lines = data.vms.map((vm) => {
+    const who = vm.owner ?? `VM ${vm.vmid}`;
+    const error = failed.get(vm.name);
+    return error === undefined
+      ? `${who}: ${vm.name} (${vm.vmid}) was re-created from ${data.base ?? 'the class template'}.`
+      : `${who}: ${vm.name} (${vm.vmid}) was not re-created — ${error}`;
+  });
+  return unexplained ? result.text : lines.join('\n');
 }
 
 /** A CSV cell: quoted when it holds a comma, quote or line break; a leading formula sign neutralised. */
