@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodType } from 'zod';
 import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
@@ -16,6 +17,7 @@ import {
   UPLOAD_SUFFIX,
 } from './pages/teacher-pages.js';
 import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
+import { deployTopic, StoreProgressFeed } from './store-progress-feed.js';
 
 const CLASS_ID = /^[a-z][a-z0-9-]{1,30}$/;
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -34,7 +36,12 @@ const userIdOf = (s: RequestSession): string => `${s.issuer}#${s.subject}`;
  */
 export function registerTeacherRoutes(app: FastifyInstance, context: WebContext): ProgressBroadcaster {
   const broadcaster = new ProgressBroadcaster();
+  const portalId = randomUUID();
+  /** Where this portal's deployments are shown, kept with them: the feed leaves those to their own events. */
+  const notify = { platform: 'web', portal: portalId };
+  const feed = new StoreProgressFeed({ store: context.store, broadcaster, logger: context.logger, portalId });
   app.addHook('onClose', (_instance, done) => {
+    feed.close();
     broadcaster.close();
     done();
   });
@@ -162,7 +169,7 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     classId: string,
     run: (onProgress: (u: Parameters<ProgressBroadcaster['publish']>[1]) => void) => Promise<Reply>,
   ) => {
-    const topic = `deploy:${classId}`;
+    const topic = deployTopic(classId);
     let started!: () => void;
     const firstStep = new Promise<'progress'>((resolve) => (started = () => resolve('progress')));
     const finished = run((update) => {
@@ -205,6 +212,7 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
         subcommand: 'deploy',
         options: { class: classId, count: body.count, ...(template ? { template } : {}) },
         onProgress,
+        notify,
       }),
     );
   });
@@ -215,7 +223,13 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     const id = (request.body as Record<string, unknown>).id;
     if (!classId || typeof id !== 'string') return notFound(reply, session);
     return startDeploy(reply, session, classId, async (onProgress) => {
-      const prepared = await context.router.confirm({ id, platform: 'web', userId: userIdOf(session), onProgress });
+      const prepared = await context.router.confirm({
+        id,
+        platform: 'web',
+        userId: userIdOf(session),
+        onProgress,
+        notify,
+      });
       return prepared.reply ?? prepared.run();
     });
   });
@@ -227,7 +241,8 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     if (!classId) return notFound(reply, session);
     const allowed = await context.invoke(session, 'class', 'show', { class: classId });
     if (allowed.error) return refused(reply, session, allowed);
-    return sendPage(reply, progressPage(session.viewer, classId, broadcaster.lastText(`deploy:${classId}`)));
+    const text = (await feed.currentText(classId)) ?? broadcaster.lastText(deployTopic(classId));
+    return sendPage(reply, progressPage(session.viewer, classId, text));
   });
 
   app.get<{ Params: { classId: string } }>('/class/:classId/progress/events', async (request, reply) => {
@@ -242,7 +257,12 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });
-    broadcaster.subscribe(`deploy:${classId}`, reply.raw);
+    const unwatch = await feed.watch(classId);
+    if (reply.raw.destroyed) unwatch();
+    else {
+      reply.raw.once('close', unwatch);
+      broadcaster.subscribe(deployTopic(classId), reply.raw);
+    }
     return reply;
   });
 
