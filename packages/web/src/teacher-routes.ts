@@ -18,6 +18,7 @@ import {
 } from './pages/teacher-pages.js';
 import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
 import { deployTopic, StoreProgressFeed } from './store-progress-feed.js';
+import { replyForTheWeb } from './web-reply.js';
 
 const CLASS_ID = /^[a-z][a-z0-9-]{1,30}$/;
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -204,16 +205,21 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     if (!classId) return notFound(reply, session);
     const body = request.body as Record<string, unknown>;
     const template = typeof body.template === 'string' && body.template.trim() ? body.template.trim() : undefined;
-    return startDeploy(reply, session, classId, (onProgress) =>
-      context.router.invoke({
-        platform: 'web',
-        userId: userIdOf(session),
-        command: 'lab',
-        subcommand: 'deploy',
-        options: { class: classId, count: body.count, ...(template ? { template } : {}) },
-        onProgress,
-        notify,
-      }),
+    return startDeploy(reply, session, classId, async (onProgress) =>
+      replyForTheWeb(
+        context.router,
+        'lab',
+        'deploy',
+        await context.router.invoke({
+          platform: 'web',
+          userId: userIdOf(session),
+          command: 'lab',
+          subcommand: 'deploy',
+          options: { class: classId, count: body.count, ...(template ? { template } : {}) },
+          onProgress,
+          notify,
+        }),
+      ),
     );
   });
 

@@ -18,6 +18,7 @@ import { WebSessions } from './web-sessions.js';
 import { OidcSignIn, type PendingSignIn } from './oidc-sign-in.js';
 import { webAuditor, type WebAuditEvent } from './web-audit.js';
 import { securityHeaders } from './security-headers.js';
+import { replyForTheWeb } from './web-reply.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import { registerStudentRoutes } from './student-routes.js';
 import { registerTeacherRoutes } from './teacher-routes.js';
@@ -144,14 +145,19 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     origin: publicUrl.origin,
     audit,
     ...(options.directory ? { directory: options.directory } : {}),
-    invoke: (session, command, subcommand, opts) =>
-      router.invoke({
-        platform: 'web',
-        userId: userIdOf(session),
+    invoke: async (session, command, subcommand, opts) =>
+      replyForTheWeb(
+        router,
         command,
         subcommand,
-        ...(opts ? { options: opts } : {}),
-      }),
+        await router.invoke({
+          platform: 'web',
+          userId: userIdOf(session),
+          command,
+          subcommand,
+          ...(opts ? { options: opts } : {}),
+        }),
+      ),
     async confirm(session, id, cancel) {
       const click = { id, platform: 'web' as const, userId: userIdOf(session) };
       if (cancel) return router.cancelConfirmation(click);

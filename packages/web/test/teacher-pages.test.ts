@@ -130,6 +130,21 @@ describe('the teacher pages', () => {
     }
   });
 
+  it('say in a plain sentence which field is wrong, without the chat usage line', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const limits = await browser.post(`${web.url}/class/cs101/limits`, { _csrf: csrf, 'quota-hours': 'lots' });
+    const body = await limits.text();
+    expect(limits.status).toBe(400);
+    expect(body).toMatch(/Check the field “hours per student outside sessions”: [^<]+\. Correct it and send the form again\./);
+    expect(body).not.toContain('Usage:');
+    expect(body).not.toContain('/lab limits');
+    const deploy = await browser.post(`${web.url}/class/cs101/deploy`, { _csrf: csrf, count: 'many' });
+    const deployBody = await deploy.text();
+    expect(deploy.status).toBe(400);
+    expect(deployBody).toMatch(/Check the field “[^”]+”: [^<]+\. Correct it and send the form again\./);
+    expect(deployBody).not.toContain('Usage:');
+  });
+
   it('refuse a form that sends a field twice, naming the field', async () => {
     const { browser, csrf } = await signIn('lovelace');
     const twice = await browser.request(
