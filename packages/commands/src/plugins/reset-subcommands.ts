@@ -78,7 +78,9 @@ export const labResetSubcommand = subcommand({
   description: "Re-create students' VMs (or every student VM with --all) from the class's current template",
   options: z.object({
     class: classId,
-    student: listOf(usernameOption, 'the students whose VMs are reset (one or more)').optional(),
+    student: listOf(usernameOption, 'the students whose VMs are reset')
+      .optional()
+      .describe('the students whose VMs are reset (one or more)'),
     all: z.boolean().optional().describe('every student VM of the class'),
   }),
   positional: ['class', 'student'],
