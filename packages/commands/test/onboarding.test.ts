@@ -277,7 +277,9 @@ describe('conflicting join requests and unlinking from the command line', () => 
     const listed = ok(await slack(ids.teacher2, 'people', 'requests'));
     const line = (id: string) => listed.text.split('\n').find((l) => l.startsWith(`${id}:`)) ?? '';
     expect(line(first)).toMatch(
-      new RegExp(`claims to be ezra in cs202 — conflict: request ${second} \\(the slack account UEZRA002\\) claims ezra too`),
+      new RegExp(
+        `claims to be ezra in cs202 — conflict: request ${second} \\(the slack account UEZRA002\\) claims ezra too`,
+      ),
     );
     expect(line(first)).toContain('ezra already has the slack account UEZRA009 linked');
     expect(line(second)).toContain(`request ${first} (the slack account UEZRA001) claims ezra too`);
@@ -297,7 +299,9 @@ describe('conflicting join requests and unlinking from the command line', () => 
     const told = await cli('ezra', 'lab', 'unlink');
     expect(told).toMatchObject({ error: true });
     expect(told.text).not.toMatch(/people unlink/);
-    expect(told.text).toMatch(/^Your chat account is unlinked from the chat itself: type \/lab unlink in Slack or Discord/);
+    expect(told.text).toMatch(
+      /^Your chat account is unlinked from the chat itself: type \/lab unlink in Slack or Discord/,
+    );
     expect(told.text).toMatch(/ask your teacher to unlink it\.$/);
     expect((await cli('hopper', 'lab', 'unlink ezra')).text).toMatch(/^Here use people unlink <username>/);
   });

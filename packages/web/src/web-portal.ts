@@ -28,13 +28,7 @@ import { PROGRESS_JS } from './assets/progress-js.js';
 import { PORTAL_CSS } from './assets/portal-css.js';
 import { messagePage, type PageViewer } from './pages/layout.js';
 import type { WebRequestRefusedError } from './web-errors.js';
-import {
-  refusedSender,
-  refusedToken,
-  repeatedField,
-  repeatedFieldSentence,
-  tokenOutsideBody,
-} from './post-gate.js';
+import { refusedSender, refusedToken, repeatedField, repeatedFieldSentence, tokenOutsideBody } from './post-gate.js';
 
 /** The cookie of a signed-in browser. `__Host-` keeps it to this origin, over HTTPS, for every path. */
 export const SESSION_COOKIE = '__Host-lab_session';

@@ -7,10 +7,8 @@ import { describeOption, type CommandRouter, type Reply } from '@lab/commands';
  */
 export function replyForTheWeb(router: CommandRouter, command: string, subcommand: string, reply: Reply): Reply {
   if (!reply.invalid) return reply;
-  const shape = router.plugins.get(command)?.subcommands[subcommand]?.options.shape as
-    | Record<string, ZodType>
-    | undefined;
-  const schema = shape?.[reply.invalid.option];
+  const sub = router.plugins.get(command)?.subcommands[subcommand];
+  const schema = sub ? (sub.options.shape as Record<string, ZodType>)[reply.invalid.option] : undefined;
   const problem = reply.invalid.problem.replace(/\.$/, '');
   const text = schema
     ? `Check the field “${describeOption(schema) || reply.invalid.option}”: ${problem}. Correct it and send the form again.`

@@ -150,12 +150,10 @@ describe('the roster upload (a multipart form that needs no JavaScript)', () => 
 
   it('takes the CSRF token from a header, whatever the order of the parts', async () => {
     const { csrf, upload } = await signedIn('root');
-    const sent = await upload(
-      {},
-      { name: 'roster.csv', content: ROSTER.replace(/newcomer/g, 'headered') },
-      web.url,
-      { fileFirst: true, headers: { 'x-csrf-token': csrf } },
-    );
+    const sent = await upload({}, { name: 'roster.csv', content: ROSTER.replace(/newcomer/g, 'headered') }, web.url, {
+      fileFirst: true,
+      headers: { 'x-csrf-token': csrf },
+    });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatch(/Dry run: 1 of 1 row\(s\) would change/);
   });

@@ -135,7 +135,9 @@ describe('the teacher pages', () => {
     const limits = await browser.post(`${web.url}/class/cs101/limits`, { _csrf: csrf, 'quota-hours': 'lots' });
     const body = await limits.text();
     expect(limits.status).toBe(400);
-    expect(body).toMatch(/Check the field “hours per student outside sessions”: [^<]+\. Correct it and send the form again\./);
+    expect(body).toMatch(
+      /Check the field “hours per student outside sessions”: [^<]+\. Correct it and send the form again\./,
+    );
     expect(body).not.toContain('Usage:');
     expect(body).not.toContain('/lab limits');
     const deploy = await browser.post(`${web.url}/class/cs101/deploy`, { _csrf: csrf, count: 'many' });
