@@ -68,14 +68,20 @@ export function tokenOutsideBody(request: FastifyRequest): string | undefined {
   return typeof query._csrf === 'string' ? query._csrf : undefined;
 }
 
-/** The first form field sent more than once that the route does not take as a list. */
+/**
+ * The first form field sent more than once (in the body or the query) that the route does not take
+ * as a list: such a request is refused rather than one of its values silently used.
+ */
 export function repeatedField(request: FastifyRequest): string | undefined {
-  const body = request.body;
-  if (typeof body !== 'object' || body === null) return undefined;
   const allowed = request.routeOptions.config.repeatable ?? [];
-  return Object.entries(body as Record<string, unknown>).find(
-    ([name, value]) => Array.isArray(value) && !allowed.includes(name),
-  )?.[0];
+  for (const fields of [request.body, request.query]) {
+    if (typeof fields !== 'object' || fields === null) continue;
+    const repeated = Object.entries(fields as Record<string, unknown>).find(
+      ([name, value]) => Array.isArray(value) && !allowed.includes(name),
+    );
+    if (repeated) return repeated[0];
+  }
+  return undefined;
 }
 
 /** The sentence of the 400 page for a repeated field. */

@@ -240,8 +240,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     request.body = body;
   });
   app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST') return;
-    if (!gated.has(request)) {
+    if (request.method === 'POST' && !gated.has(request)) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const refused =
         (await refusedSender(context, request)) ??

@@ -165,6 +165,9 @@ describe('the teacher pages', () => {
     );
     expect(limits.status).toBe(400);
     expect(await limits.text()).toContain('“quota-hours” more than once');
+    const filtered = await browser.get(`${web.url}/classes?class=cs101&class=cs202`);
+    expect(filtered.status).toBe(400);
+    expect(await filtered.text()).toContain('The form sent the field “class” more than once');
   });
 
   it('refuse a teacher of another class and a student, and a POST without the CSRF token', async () => {
