@@ -46,12 +46,12 @@ export class StoreProgressFeed {
    * holds the running deployment's progress, so a browser subscribing next starts from it.
    */
   async watch(classId: string): Promise<() => void> {
+    const first = !this.#watchers.has(classId);
     this.#watchers.set(classId, (this.#watchers.get(classId) ?? 0) + 1);
-    if (!this.#round && !this.#timer && !this.#closed) this.#schedule(this.#pollMs);
-    if (this.#watchers.get(classId) === 1)
-      await this.#readClass(classId, await this.#options.store.deployments.unfinished()).catch((error: unknown) =>
-        this.#options.logger.warn('cannot read deployment progress', { classId, error }),
-      );
+    if (!this.#closed) {
+      if (this.#round) await this.#round;
+      else if (first || !this.#timer) await this.#startRound();
+    }
     let stopped = false;
     return () => {
       if (stopped) return;
@@ -86,17 +86,21 @@ export class StoreProgressFeed {
     this.#timer = undefined;
   }
 
-  #schedule(delayMs: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#round = this.#read()
-        .catch((error: unknown) => this.#options.logger.warn('cannot read deployment progress', { error }))
-        .finally(() => {
-          this.#round = undefined;
-          if (this.#watchers.size > 0 && !this.#closed) this.#schedule(this.#pollMs);
-        });
-    }, delayMs);
-    this.#timer.unref();
+  /** Reads the store now, then every `pollMs` while someone watches; rounds never overlap. */
+  #startRound(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const round = this.#read()
+      .catch((error: unknown) => this.#options.logger.warn('cannot read deployment progress', { error }))
+      .finally(() => {
+        this.#round = undefined;
+        if (this.#watchers.size > 0 && !this.#closed) {
+          this.#timer = setTimeout(() => void this.#startRound(), this.#pollMs);
+          this.#timer.unref();
+        }
+      });
+    this.#round = round;
+    return round;
   }
 
   async #read(): Promise<void> {

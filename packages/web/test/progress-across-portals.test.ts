@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as commands from '@lab/commands';
+import type { Store } from '@lab/proxmox-sdk';
 import { openStore, type KyselyStore } from '@lab/proxmox-store';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import {
@@ -51,6 +52,40 @@ const postgresDatabase = async (): Promise<SharedStore> => {
   };
 };
 
+/** Calls of the store's deployment reads, to show that the browsers share one reader. */
+const reads = { unfinished: 0, items: 0, inFlight: 0, maxInFlight: 0 };
+
+/** The store with its deployment reads counted (methods bound to the store, whose fields are private). */
+function countingReads(store: KyselyStore): Store {
+  const bind = <T extends object>(target: T, count?: (name: string | symbol) => boolean): T =>
+    new Proxy(target, {
+      get(t, name) {
+        const value: unknown = Reflect.get(t, name, t);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (!count?.(name)) return (value as (...a: unknown[]) => unknown).apply(t, args);
+          reads.maxInFlight = Math.max(reads.maxInFlight, ++reads.inFlight);
+          return Promise.resolve((value as (...a: unknown[]) => unknown).apply(t, args)).finally(
+            () => reads.inFlight--,
+          );
+        };
+      },
+    });
+  const deployments = bind(store.deployments, (name) => {
+    if (name === 'unfinished') reads.unfinished++;
+    else if (name === 'items') reads.items++;
+    else return false;
+    return true;
+  });
+  return new Proxy(store, {
+    get(t, name) {
+      if (name === 'deployments') return deployments;
+      const value: unknown = Reflect.get(t, name, t);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
+
 /** Reads a Server-Sent Events stream to its end, as `event` and parsed `data` pairs. */
 async function eventsOf(response: Response): Promise<Array<{ event: string; data: { text: string } }>> {
   const text = await response.text();
@@ -95,7 +130,7 @@ describe.each([
     provider = await startDevOidcProvider();
     const oidc = { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret };
     portalA = await startPortal(lab, oidc);
-    portalB = await startPortal(lab, oidc, { store: storeB, router: routerB });
+    portalB = await startPortal(lab, oidc, { store: countingReads(storeB), router: routerB });
   }, 60_000);
 
   afterAll(async () => {
@@ -115,11 +150,15 @@ describe.each([
     return { browser, csrf: csrfOf(await start.text()) };
   };
 
-  it('a browser on portal B follows, from the store, a deployment portal A runs; A sends its own events once', async () => {
+  beforeAll(() => {
+    Object.assign(reads, { unfinished: 0, items: 0, inFlight: 0, maxInFlight: 0 });
+  });
+
+  it('browsers on portal B follow, from the store, a deployment portal A runs, sharing one reader; A sends its own events once', async () => {
     const a = await signIn(portalA);
     const b = await signIn(portalB);
     const watchers = await Promise.all(
-      [0, 1, 2].map(() => b.browser.get(`${portalB.url}/class/cs101/progress/events`)),
+      Array.from({ length: 20 }, () => b.browser.get(`${portalB.url}/class/cs101/progress/events`)),
     );
     for (const w of watchers) expect(w.headers.get('content-type')).toMatch(/^text\/event-stream/);
 
@@ -136,7 +175,11 @@ describe.each([
       expect(done).toHaveLength(1);
       expect(done[0]!.data.text).toMatch(/^cs101: finished, (\d+) of \1 VM\(s\) done\.$/);
     }
-    expect(streams[1]).toEqual(streams[0]);
+    for (const events of streams.slice(1)) expect(events).toEqual(streams[0]);
+    // One reader for all 20 browsers: a round reads the running deployment's items once, whoever watches.
+    expect(reads.unfinished).toBeGreaterThan(0);
+    expect(reads.items).toBeLessThanOrEqual(reads.unfinished + 1);
+    expect(reads.maxInFlight).toBe(1);
     const page = await (await b.browser.get(`${portalB.url}/class/cs101/progress`)).text();
     expect(page).toContain(streams[0]!.at(-1)!.data.text);
 
