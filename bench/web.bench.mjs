@@ -215,7 +215,13 @@ server.close();
 const writer = await openStore(`sqlite:${join(dir, 'lab.db')}`);
 const remote = new ProgressBroadcaster();
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const feed = new StoreProgressFeed({ store, broadcaster: remote, logger: silent, portalId: 'bench' });
+const feed = new StoreProgressFeed({
+  store,
+  broadcaster: remote,
+  logger: silent,
+  clock: { now: () => Date.now() },
+  portalId: 'bench',
+});
 const feedServer = createServer(async (req, res) => {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
   const unwatch = await feed.watch('class-1');

@@ -1,4 +1,4 @@
-import type { DeploymentItemRecord, DeploymentRecord, Logger, Store } from '@lab/proxmox-sdk';
+import type { Clock, DeploymentItemRecord, DeploymentRecord, Logger, Store } from '@lab/proxmox-sdk';
 import type { ProgressBroadcaster, ProgressUpdate } from '@lab/commands';
 
 /** Options of {@link StoreProgressFeed}. */
@@ -6,6 +6,8 @@ export interface StoreProgressFeedOptions {
   store: Store;
   broadcaster: ProgressBroadcaster;
   logger: Logger;
+  /** The clock deployments are recorded with (their `finishedAt`). */
+  clock: Clock;
   /**
    * This portal's id in the `notify` of the deployments it starts: their progress reaches its
    * browsers from the deployment's own events, so the feed leaves them alone.
@@ -32,6 +34,8 @@ export class StoreProgressFeed {
   readonly #watchers = new Map<string, number>();
   /** The deployment the feed follows per class, and the text it last published. */
   readonly #following = new Map<string, { id: string; text: string }>();
+  /** Per watched class, since when a deployment that finished between two rounds is still news. */
+  readonly #since = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
   #closed = false;
@@ -48,6 +52,7 @@ export class StoreProgressFeed {
   async watch(classId: string): Promise<() => void> {
     const first = !this.#watchers.has(classId);
     this.#watchers.set(classId, (this.#watchers.get(classId) ?? 0) + 1);
+    if (first) this.#since.set(classId, this.#options.clock.now());
     if (!this.#closed) {
       if (this.#round) await this.#round;
       else if (first || !this.#timer) await this.#startRound();
@@ -61,6 +66,7 @@ export class StoreProgressFeed {
       else {
         this.#watchers.delete(classId);
         this.#following.delete(classId);
+        this.#since.delete(classId);
       }
     };
   }
@@ -108,6 +114,24 @@ export class StoreProgressFeed {
     for (const classId of [...this.#watchers.keys()]) await this.#readClass(classId, unfinished);
   }
 
+  /**
+   * Finishes the topic with a deployment of the class that started and finished between two rounds
+   * (a short reset), so its browsers are not left waiting.
+   */
+  async #finishMissed(classId: string): Promise<void> {
+    const { store, broadcaster, portalId } = this.#options;
+    const since = this.#since.get(classId);
+    if (since === undefined) return;
+    const missed = newestOf(
+      (await store.deployments.list({ classId })).filter(
+        (d) => d.finishedAt !== null && d.finishedAt >= since && d.notify?.portal !== portalId,
+      ),
+    );
+    if (!missed || !this.#watchers.has(classId)) return;
+    this.#since.set(classId, missed.finishedAt! + 1);
+    broadcaster.finish(deployTopic(classId), finishedText(missed, await store.deployments.items(missed.id)));
+  }
+
   /** Publishes the class's running deployment's progress when it changed, and finishes the one it followed. */
   async #readClass(classId: string, unfinished: readonly DeploymentRecord[]): Promise<void> {
     const { store, broadcaster, portalId } = this.#options;
@@ -116,10 +140,16 @@ export class StoreProgressFeed {
     if (followed && followed.id !== running?.id) {
       this.#following.delete(classId);
       const ended = await store.deployments.get(followed.id);
-      if (ended && this.#watchers.has(classId))
+      if (ended && this.#watchers.has(classId)) {
+        this.#since.set(classId, (ended.finishedAt ?? this.#options.clock.now()) + 1);
         broadcaster.finish(deployTopic(classId), finishedText(ended, await store.deployments.items(ended.id)));
+      }
     }
-    if (!running || !this.#watchers.has(classId)) return;
+    if (!this.#watchers.has(classId)) return;
+    if (!running) {
+      if (!followed) await this.#finishMissed(classId);
+      return;
+    }
     const update = progressUpdate(running, await store.deployments.items(running.id));
     const text = JSON.stringify(update);
     if (this.#following.get(classId)?.text === text) return;

@@ -40,7 +40,13 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
   const portalId = randomUUID();
   /** Where this portal's deployments are shown, kept with them: the feed leaves those to their own events. */
   const notify = { platform: 'web', portal: portalId };
-  const feed = new StoreProgressFeed({ store: context.store, broadcaster, logger: context.logger, portalId });
+  const feed = new StoreProgressFeed({
+    store: context.store,
+    broadcaster,
+    logger: context.logger,
+    clock: context.clock,
+    portalId,
+  });
   app.addHook('onClose', (_instance, done) => {
     feed.close();
     broadcaster.close();

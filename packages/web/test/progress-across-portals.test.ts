@@ -162,11 +162,14 @@ describe.each([
     );
     for (const w of watchers) expect(w.headers.get('content-type')).toMatch(/^text\/event-stream/);
 
+    // Each clone answers late, so the deployment lasts several of the feed's rounds.
+    lab.sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'delay', delayMs: 700 });
     const started = await a.browser.post(`${portalA.url}/class/cs101/deploy`, { _csrf: a.csrf, count: '4' });
     expect(started.status).toBe(303);
     const onA = a.browser.get(`${portalA.url}/class/cs101/progress/events`);
 
     const streams = await Promise.all(watchers.map(eventsOf));
+    lab.sim.faults.clear();
     for (const events of streams) {
       const progress = events.filter((e) => e.event === 'progress').map((e) => e.data.text);
       expect(progress.length).toBeGreaterThan(0);
