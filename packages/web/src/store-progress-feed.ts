@@ -7,7 +7,7 @@ export interface StoreProgressFeedOptions {
   broadcaster: ProgressBroadcaster;
   logger: Logger;
   /** The clock deployments are recorded with (their `finishedAt`). */
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   /**
    * This portal's id in the `notify` of the deployments it starts: their progress reaches its
    * browsers from the deployment's own events, so the feed leaves them alone.
