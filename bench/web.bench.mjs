@@ -1,7 +1,9 @@
 // Web portal figures: the teacher grid of a 300-student class rendered server-side (through the
 // command router as the portal asks for it, then the portal's HTML page) on a store of 10,000 VMs, p50/p95; and a
 // deployment's progress reaching 50 open Server-Sent Events streams (the portal's broadcaster over
-// loopback HTTP), from the event to the last browser. BENCH_QUICK=1 runs it small (figures mean nothing).
+// loopback HTTP), from the event to the last browser; and the same for a deployment another process
+// runs, from its item's write in the store (a second connection to the SQLite file) through the
+// portal's one store reader to the last browser. BENCH_QUICK=1 runs it small (figures mean nothing).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ const round = (ms) => Math.round(ms * 100) / 100;
 
 /** The portal's page renderer: the grid's HTML as the class page sends it. */
 const viewer = { username: 'teacher', displayName: 'T', role: 'teacher', csrfToken: 'x'.repeat(43) };
-const { teacherGridPage } = await import('@lab/web');
+const { teacherGridPage, StoreProgressFeed, deployTopic } = await import('@lab/web');
 const renderPage = (grid) => teacherGridPage(viewer, grid);
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-web-'));
@@ -206,6 +208,99 @@ console.log(
 );
 broadcaster.close();
 server.close();
+
+// Across processes: another process (a second store connection) writes a deployment's item states;
+// this one's StoreProgressFeed reads them for 50 browsers. Time from each item's write to the first
+// frame counting it at the last browser.
+const writer = await openStore(`sqlite:${join(dir, 'lab.db')}`);
+const remote = new ProgressBroadcaster();
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const feed = new StoreProgressFeed({
+  store,
+  broadcaster: remote,
+  logger: silent,
+  clock: { now: () => Date.now() },
+  portalId: 'bench',
+});
+const feedServer = createServer(async (req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  const unwatch = await feed.watch('class-1');
+  res.once('close', unwatch);
+  remote.subscribe(deployTopic('class-1'), res);
+});
+await new Promise((r) => feedServer.listen(0, '127.0.0.1', r));
+const feedUrl = `http://127.0.0.1:${feedServer.address().port}/`;
+const itemNames = Array.from({ length: SSE_EVENTS }, (_, i) => `class-1-r${i}`);
+const started = Date.now();
+await writer.deployments.create(
+  {
+    id: 'bench-remote',
+    classId: 'class-1',
+    clusterId: 'lab',
+    spec: { classId: 'class-1' },
+    status: 'running',
+    createdBy: 'bench',
+    createdAt: started,
+    updatedAt: started,
+    finishedAt: null,
+    error: null,
+    notify: null,
+  },
+  itemNames.map((name) => ({
+    deploymentId: 'bench-remote',
+    name,
+    kind: 'student',
+    personId: null,
+    node: 'pve1',
+    vmid: null,
+    status: 'pending',
+    attempt: 0,
+    error: null,
+    updatedAt: started,
+  })),
+);
+/** Per browser, when it first saw each count of finished items. */
+const seen = Array.from({ length: SSE_CLIENTS }, () => new Map());
+const feedDone = [];
+for (let c = 0; c < SSE_CLIENTS; c++)
+  feedDone.push(
+    new Promise((resolve, reject) => {
+      get(feedUrl, (res) => {
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          buffer += chunk;
+          let cut;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            const data = /^data: (.*)$/m.exec(buffer.slice(0, cut))?.[1];
+            buffer = buffer.slice(cut + 2);
+            const count = data ? JSON.parse(data).done : undefined;
+            if (typeof count === 'number' && !seen[c].has(count)) seen[c].set(count, performance.now());
+          }
+        });
+        res.on('end', resolve);
+      }).on('error', reject);
+    }),
+  );
+while (remote.subscribers(deployTopic('class-1')) < SSE_CLIENTS) await new Promise((r) => setTimeout(r, 5));
+const written = [];
+for (let i = 0; i < SSE_EVENTS; i++) {
+  await writer.deployments.updateItem('bench-remote', itemNames[i], { status: 'done', updatedAt: Date.now() });
+  written.push(performance.now());
+  await new Promise((r) => setTimeout(r, 20));
+}
+await new Promise((r) => setTimeout(r, 600));
+await writer.deployments.update('bench-remote', { status: 'done', finishedAt: Date.now() }, Date.now());
+await Promise.all(feedDone);
+const firstAt = (c, count) => Math.min(...[...seen[c]].filter(([n]) => n >= count).map(([, at]) => at));
+const storeLags = written.map((at, i) => Math.max(...seen.map((_, c) => firstAt(c, i + 1))) - at).sort((a, b) => a - b);
+console.log(
+  `progress of another process's deployment, through the store, to ${SSE_CLIENTS} SSE streams: item written to last browser p50 ${pct(storeLags, 50).toFixed(1)} ms, max ${storeLags.at(-1).toFixed(1)} ms over ${storeLags.length} items`,
+);
+feed.close();
+remote.close();
+feedServer.close();
+await writer.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 
@@ -223,5 +318,7 @@ console.log(
     sse_p50_ms: round(pct(lags, 50)),
     sse_max_ms: round(lags.at(-1)),
     sse_target_ms: 1000,
+    sse_store_p50_ms: round(pct(storeLags, 50)),
+    sse_store_max_ms: round(storeLags.at(-1)),
   }),
 );

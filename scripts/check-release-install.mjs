@@ -5,7 +5,7 @@
 // runs the installed `lab` against a simulator on loopback: `--help`, `init`, `doctor`,
 // `sync --once`, `vms`, and `lab sim` before (it says to install @lab/pve-sim) and after installing
 // the optional simulator tarball. Run after a build. Exits non-zero on the first difference.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,8 +39,9 @@ const run = (command, args, options = {}) => {
     return { code: error.status ?? 1, out: `${error.stdout ?? ''}${error.stderr ?? ''}` };
   }
 };
-const npmInstall = (tarballs) =>
-  run(
+// npm's warnings (EBADENGINE) go to stderr, which is kept even when the install succeeds.
+const npmInstall = (tarballs) => {
+  const result = spawnSync(
     'npm',
     [
       'install',
@@ -53,8 +54,10 @@ const npmInstall = (tarballs) =>
       '--no-fund',
       ...tarballs,
     ],
-    { cwd: work },
+    { cwd: work, env, encoding: 'utf8', stdio: 'pipe' },
   );
+  return { code: result.status ?? 1, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+};
 const tarballs = (dir) =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.tgz'))
@@ -73,6 +76,11 @@ try {
 
   const install = npmInstall(required);
   check('npm install -g of the release tarballs', install.code === 0, install.out);
+  check(
+    'no installed package needs a newer Node than the packages say (no EBADENGINE warning)',
+    !install.out.includes('EBADENGINE'),
+    install.out,
+  );
   const sqlite = join(prefix, 'lib/node_modules/@lab/cli/node_modules/better-sqlite3/build/Release');
   check(
     'better-sqlite3 was compiled here, not downloaded (its object files are there)',

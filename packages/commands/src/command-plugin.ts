@@ -128,6 +128,12 @@ export interface Reply {
   /** True when the command was refused or failed. */
   error?: boolean;
   /**
+   * With `error`, when an option was not valid: which one and what is wrong, in words without the
+   * chat syntax. `text` adds the chat usage line (`Usage: /lab …`); a front end of forms (the web
+   * portal) names the field in a sentence of its own instead.
+   */
+  invalid?: { option: string; problem: string };
+  /**
    * With `error`: the command ran and something failed (a deployment the cluster did not finish, a
    * sync that failed, a Proxmox or store error), rather than refused what was asked. Metrics count
    * such replies as `error`, every other error reply as `refused`.

@@ -290,6 +290,7 @@ export class CommandRouter {
           text: `${name}: ${issue.message}\nUsage: ${this.#subUsage(plugin.name, subName)}`,
           ephemeral: true,
           error: true,
+          invalid: { option: name, problem: issue.message },
         },
       };
     }

@@ -263,6 +263,50 @@ describe('invites', () => {
   });
 });
 
+describe('conflicting join requests and unlinking from the command line', () => {
+  it('flags two requests claiming one roster name, and a claim for a name already linked on that platform', async () => {
+    ok(await cli('root', 'people', 'add ezra --name "Ezra E"'));
+    ok(await slack(ids.teacher2, 'class', 'enrol cs202 ezra'));
+    const code = (ok(await slack(ids.teacher2, 'lab', 'invite cs202 --uses 5')).data as { code: string }).code;
+    const first = (ok(await slack('UEZRA001', 'lab', `join ${code} ezra`)).data as { request: string }).request;
+    const second = (ok(await slack('UEZRA002', 'lab', `join ${code} ezra`)).data as { request: string }).request;
+    expect(second).not.toBe(first);
+    const ezra = (await services.store.classes.getPersonByUsername('ezra'))!;
+    await services.store.classes.linkIdentity({ personId: ezra.id, platform: 'slack', externalId: 'UEZRA009' });
+
+    const listed = ok(await slack(ids.teacher2, 'people', 'requests'));
+    const line = (id: string) => listed.text.split('\n').find((l) => l.startsWith(`${id}:`)) ?? '';
+    expect(line(first)).toMatch(
+      new RegExp(
+        `claims to be ezra in cs202 — conflict: request ${second} \\(the slack account UEZRA002\\) claims ezra too`,
+      ),
+    );
+    expect(line(first)).toContain('ezra already has the slack account UEZRA009 linked');
+    expect(line(second)).toContain(`request ${first} (the slack account UEZRA001) claims ezra too`);
+    expect(listed.text).toContain('Conflicting claims: approve at most one per name');
+    const data = listed.data as Array<{ id: string; conflicts: string[]; codeHash?: string }>;
+    const firstData = data.find((r) => r.id === first)!;
+    expect(firstData.conflicts).toEqual([
+      `request ${second} (the slack account UEZRA002) claims ezra too`,
+      'ezra already has the slack account UEZRA009 linked',
+    ]);
+    expect(firstData.codeHash).toBeUndefined();
+    const alone = data.filter((r) => r.id !== first && r.id !== second);
+    expect(alone.every((r) => r.conflicts.length === 0)).toBe(true);
+  });
+
+  it('tells a student on the command line how to unlink their chat account, not a teacher command', async () => {
+    const told = await cli('ezra', 'lab', 'unlink');
+    expect(told).toMatchObject({ error: true });
+    expect(told.text).not.toMatch(/people unlink/);
+    expect(told.text).toMatch(
+      /^Your chat account is unlinked from the chat itself: type \/lab unlink in Slack or Discord/,
+    );
+    expect(told.text).toMatch(/ask your teacher to unlink it\.$/);
+    expect((await cli('hopper', 'lab', 'unlink ezra')).text).toMatch(/^Here use people unlink <username>/);
+  });
+});
+
 describe('roster import', () => {
   const header = 'username,name,email,role,class,slack,discord';
   const roster = [

@@ -98,7 +98,7 @@ describe('a VM while it is being reset', () => {
 describe('/lab reset', () => {
   it('resets one student or all of them for the class’s teacher, after confirming; others are refused', async () => {
     expect((await as(ids.teacher2, 'lab', 'reset cs101 bob', true)).error).toBe(true);
-    expect((await as(ids.teacher, 'lab', 'reset cs101')).text).toContain('Name one student or --all');
+    expect((await as(ids.teacher, 'lab', 'reset cs101')).text).toContain('Name students or --all');
     const ask = await as(ids.teacher, 'lab', 'reset cs101 --all');
     expect(ask.confirm).toBeDefined();
     expect(ask.text).toMatch(/deletes 2 VM\(s\) of cs101/);
@@ -111,6 +111,20 @@ describe('/lab reset', () => {
     const all = await as(ids.teacher, 'lab', 'reset cs101 --all', true);
     expect(all.error, all.text).toBeFalsy();
     expect((all.data as { vms: unknown[] }).vms).toHaveLength(2);
+  });
+
+  it('resets several named students in one confirmed run, listing each VM first', async () => {
+    const ask = await as(ids.teacher, 'lab', 'reset cs101 alice bob');
+    expect(ask.confirm?.prompt).toBe('Reset 2 VM(s) of cs101?');
+    expect(ask.text).toMatch(/alice's/);
+    expect(ask.text).toMatch(/bob's/);
+    const done = await as(ids.teacher, 'lab', 'reset cs101 alice bob', true);
+    expect(done.error, done.text).toBeFalsy();
+    const owners = (done.data as { vms: Array<{ owner: string }> }).vms.map((v) => v.owner).sort();
+    expect(owners).toEqual(['alice', 'bob']);
+    const unknown = await as(ids.teacher, 'lab', 'reset cs101 alice nobody');
+    expect(unknown).toMatchObject({ error: true });
+    expect(unknown.text).toMatch(/nobody has no VM in cs101 to reset/);
   });
 });
 

@@ -19,5 +19,6 @@ export { page, messagePage, buttonForm, csrfField, headerLinks, type PageViewer 
 export { sendPage } from './web-portal.js';
 export { teacherGridPage } from './pages/teacher-pages.js';
 export { registerTeacherRoutes } from './teacher-routes.js';
+export { StoreProgressFeed, deployTopic, type StoreProgressFeedOptions } from './store-progress-feed.js';
 export { registerAdminRoutes } from './admin-routes.js';
 export { registerLinkChatRoutes, linkChatPage } from './link-chat-routes.js';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodType } from 'zod';
 import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
@@ -16,6 +17,8 @@ import {
   UPLOAD_SUFFIX,
 } from './pages/teacher-pages.js';
 import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
+import { deployTopic, StoreProgressFeed } from './store-progress-feed.js';
+import { replyForTheWeb } from './web-reply.js';
 
 const CLASS_ID = /^[a-z][a-z0-9-]{1,30}$/;
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -34,7 +37,18 @@ const userIdOf = (s: RequestSession): string => `${s.issuer}#${s.subject}`;
  */
 export function registerTeacherRoutes(app: FastifyInstance, context: WebContext): ProgressBroadcaster {
   const broadcaster = new ProgressBroadcaster();
+  const portalId = randomUUID();
+  /** Where this portal's deployments are shown, kept with them: the feed leaves those to their own events. */
+  const notify = { platform: 'web', portal: portalId };
+  const feed = new StoreProgressFeed({
+    store: context.store,
+    broadcaster,
+    logger: context.logger,
+    clock: context.clock,
+    portalId,
+  });
   app.addHook('onClose', (_instance, done) => {
+    feed.close();
     broadcaster.close();
     done();
   });
@@ -90,33 +104,55 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     return classId ? grid(reply, session, classId) : notFound(reply, session);
   });
 
-  app.post<{ Params: { classId: string } }>('/class/:classId/power', async (request, reply) => {
-    const session = request.webSession!;
-    const classId = classParam(request.params.classId);
-    if (!classId) return notFound(reply, session);
-    const body = request.body as Record<string, unknown>;
-    const [rowAction, rowStudent] = typeof body.row === 'string' ? body.row.split(' ') : [];
-    const action = rowAction ?? body.selection;
-    const picked = rowStudent
-      ? [rowStudent]
-      : ([] as string[]).concat((body.students as string[] | string | undefined) ?? []);
-    const students = picked.filter((s) => USERNAME.test(s));
-    if (action !== 'start' && action !== 'stop' && action !== 'restart')
-      return grid(reply, session, classId, { text: 'Choose start, stop or restart.', error: true });
-    if (students.length === 0)
-      return grid(reply, session, classId, { text: 'Tick at least one student first.', error: true });
-    const result = await context.invoke(session, 'lab', 'power', { action, class: classId, students });
+  /** Asks the router to reset the students' VMs: its confirm step lists them, Confirm comes back to the grid. */
+  const askReset = async (reply: FastifyReply, session: RequestSession, classId: string, students: string[]) => {
+    const result = await context.invoke(session, 'lab', 'reset', { class: classId, student: students });
+    if (result.confirm?.id)
+      return sendPage(reply, classConfirmPage(session.viewer, result, `/class/${classId}/reset/confirm`));
     return grid(reply, session, classId, result);
-  });
+  };
 
-  app.post<{ Params: { classId: string } }>('/class/:classId/reset', async (request, reply) => {
+  app.post<{ Params: { classId: string } }>(
+    '/class/:classId/power',
+    { config: { repeatable: ['students'] } },
+    async (request, reply) => {
+      const session = request.webSession!;
+      const classId = classParam(request.params.classId);
+      if (!classId) return notFound(reply, session);
+      const body = request.body as Record<string, unknown>;
+      const [rowAction, rowStudent] = typeof body.row === 'string' ? body.row.split(' ') : [];
+      const action = rowAction ?? body.selection;
+      const picked = rowStudent ? [rowStudent] : ([] as unknown[]).concat(body.students ?? []);
+      const students = picked.filter((s): s is string => typeof s === 'string' && USERNAME.test(s));
+      if (action !== 'start' && action !== 'stop' && action !== 'restart' && action !== 'reset')
+        return grid(reply, session, classId, { text: 'Choose start, stop, restart or reset.', error: true });
+      if (students.length === 0)
+        return grid(reply, session, classId, { text: 'Tick at least one student first.', error: true });
+      if (action === 'reset') return askReset(reply, session, classId, students);
+      const result = await context.invoke(session, 'lab', 'power', { action, class: classId, students });
+      return grid(reply, session, classId, result);
+    },
+  );
+
+  app.post<{ Params: { classId: string } }>(
+    '/class/:classId/reset',
+    { config: { repeatable: ['students'] } },
+    async (request, reply) => {
+      const session = request.webSession!;
+      const classId = classParam(request.params.classId);
+      const student = (request.body as Record<string, unknown>).student;
+      if (!classId || typeof student !== 'string' || !USERNAME.test(student)) return notFound(reply, session);
+      return askReset(reply, session, classId, [student]);
+    },
+  );
+
+  app.post<{ Params: { classId: string } }>('/class/:classId/reset/confirm', async (request, reply) => {
     const session = request.webSession!;
     const classId = classParam(request.params.classId);
-    const student = (request.body as Record<string, unknown>).student;
-    if (!classId || typeof student !== 'string' || !USERNAME.test(student)) return notFound(reply, session);
-    const result = await context.invoke(session, 'lab', 'reset', { class: classId, student });
-    if (result.confirm?.id) return sendPage(reply, classConfirmPage(session.viewer, result, '/confirm'));
-    return grid(reply, session, classId, result);
+    const id = (request.body as Record<string, unknown>).id;
+    if (!classId || typeof id !== 'string') return notFound(reply, session);
+    const result = await context.confirm(session, id, false);
+    return grid(reply, session, classId, { ...result, text: resetOutcome(result) });
   });
 
   app.get<{ Params: { classId: string } }>('/class/:classId/deploy', async (request, reply) => {
@@ -140,7 +176,7 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     classId: string,
     run: (onProgress: (u: Parameters<ProgressBroadcaster['publish']>[1]) => void) => Promise<Reply>,
   ) => {
-    const topic = `deploy:${classId}`;
+    const topic = deployTopic(classId);
     let started!: () => void;
     const firstStep = new Promise<'progress'>((resolve) => (started = () => resolve('progress')));
     const finished = run((update) => {
@@ -175,15 +211,21 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     if (!classId) return notFound(reply, session);
     const body = request.body as Record<string, unknown>;
     const template = typeof body.template === 'string' && body.template.trim() ? body.template.trim() : undefined;
-    return startDeploy(reply, session, classId, (onProgress) =>
-      context.router.invoke({
-        platform: 'web',
-        userId: userIdOf(session),
-        command: 'lab',
-        subcommand: 'deploy',
-        options: { class: classId, count: body.count, ...(template ? { template } : {}) },
-        onProgress,
-      }),
+    return startDeploy(reply, session, classId, async (onProgress) =>
+      replyForTheWeb(
+        context.router,
+        'lab',
+        'deploy',
+        await context.router.invoke({
+          platform: 'web',
+          userId: userIdOf(session),
+          command: 'lab',
+          subcommand: 'deploy',
+          options: { class: classId, count: body.count, ...(template ? { template } : {}) },
+          onProgress,
+          notify,
+        }),
+      ),
     );
   });
 
@@ -193,7 +235,13 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     const id = (request.body as Record<string, unknown>).id;
     if (!classId || typeof id !== 'string') return notFound(reply, session);
     return startDeploy(reply, session, classId, async (onProgress) => {
-      const prepared = await context.router.confirm({ id, platform: 'web', userId: userIdOf(session), onProgress });
+      const prepared = await context.router.confirm({
+        id,
+        platform: 'web',
+        userId: userIdOf(session),
+        onProgress,
+        notify,
+      });
       return prepared.reply ?? prepared.run();
     });
   });
@@ -205,7 +253,8 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     if (!classId) return notFound(reply, session);
     const allowed = await context.invoke(session, 'class', 'show', { class: classId });
     if (allowed.error) return refused(reply, session, allowed);
-    return sendPage(reply, progressPage(session.viewer, classId, broadcaster.lastText(`deploy:${classId}`)));
+    const text = (await feed.currentText(classId)) ?? broadcaster.lastText(deployTopic(classId));
+    return sendPage(reply, progressPage(session.viewer, classId, text));
   });
 
   app.get<{ Params: { classId: string } }>('/class/:classId/progress/events', async (request, reply) => {
@@ -220,7 +269,12 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });
-    broadcaster.subscribe(`deploy:${classId}`, reply.raw);
+    const unwatch = await feed.watch(classId);
+    if (reply.raw.destroyed) unwatch();
+    else {
+      reply.raw.once('close', unwatch);
+      broadcaster.subscribe(deployTopic(classId), reply.raw);
+    }
     return reply;
   });
 
@@ -321,6 +375,28 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     () => ({}),
   );
   return broadcaster;
+}
+
+/** A reset's outcome, one line per student: re-created, or why not; a refusal as it is. */
+function resetOutcome(result: Reply): string {
+  const data = result.data as
+    | {
+        base?: string;
+        vms?: Array<{ name: string; vmid: number; owner: string | null }>;
+        summary?: { failed?: Array<{ name: string; error: string }> };
+      }
+    | undefined;
+  if (!data?.vms || !data.summary) return result.text;
+  const failed = new Map((data.summary.failed ?? []).map((f) => [f.name, f.error]));
+  const unexplained = result.error === true && !data.vms.some((vm) => failed.has(vm.name));
+  const lines = data.vms.map((vm) => {
+    const who = vm.owner ?? `VM ${vm.vmid}`;
+    const error = failed.get(vm.name);
+    return error === undefined
+      ? `${who}: ${vm.name} (${vm.vmid}) was re-created from ${data.base ?? 'the class template'}.`
+      : `${who}: ${vm.name} (${vm.vmid}) was not re-created — ${error}`;
+  });
+  return unexplained ? result.text : lines.join('\n');
 }
 
 /** A CSV cell: quoted when it holds a comma, quote or line break; a leading formula sign neutralised. */

@@ -16,8 +16,9 @@ import type { CommandRouter, Reply } from '@lab/commands';
 import type { WebConfig } from './web-config.js';
 import { WebSessions } from './web-sessions.js';
 import { OidcSignIn, type PendingSignIn } from './oidc-sign-in.js';
-import { webActorId, webAuditor, type WebAuditEvent } from './web-audit.js';
+import { webAuditor, type WebAuditEvent } from './web-audit.js';
 import { securityHeaders } from './security-headers.js';
+import { replyForTheWeb } from './web-reply.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import { registerStudentRoutes } from './student-routes.js';
 import { registerTeacherRoutes } from './teacher-routes.js';
@@ -26,8 +27,8 @@ import { registerLinkChatRoutes } from './link-chat-routes.js';
 import { PROGRESS_JS } from './assets/progress-js.js';
 import { PORTAL_CSS } from './assets/portal-css.js';
 import { messagePage, type PageViewer } from './pages/layout.js';
-import { WebRequestRefusedError } from './web-errors.js';
-import { csrfTokenMatches } from './web-sessions.js';
+import type { WebRequestRefusedError } from './web-errors.js';
+import { refusedSender, refusedToken, repeatedField, repeatedFieldSentence, tokenOutsideBody } from './post-gate.js';
 
 /** The cookie of a signed-in browser. `__Host-` keeps it to this origin, over HTTPS, for every path. */
 export const SESSION_COOKIE = '__Host-lab_session';
@@ -138,14 +139,19 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     origin: publicUrl.origin,
     audit,
     ...(options.directory ? { directory: options.directory } : {}),
-    invoke: (session, command, subcommand, opts) =>
-      router.invoke({
-        platform: 'web',
-        userId: userIdOf(session),
+    invoke: async (session, command, subcommand, opts) =>
+      replyForTheWeb(
+        router,
         command,
         subcommand,
-        ...(opts ? { options: opts } : {}),
-      }),
+        await router.invoke({
+          platform: 'web',
+          userId: userIdOf(session),
+          command,
+          subcommand,
+          ...(opts ? { options: opts } : {}),
+        }),
+      ),
     async confirm(session, id, cancel) {
       const click = { id, platform: 'web' as const, userId: userIdOf(session) };
       if (cancel) return router.cancelConfirmation(click);
@@ -165,10 +171,10 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
-  // File uploads (the roster CSV) without JavaScript: fields and the one file land in the body, so the
-  // CSRF token is checked as for any form; a file over the limit is refused before any command runs.
+  // File uploads (the roster CSV) without JavaScript. Origin and session are checked before the body
+  // is read, the CSRF token (a header, the query or the form's first field) before any further part;
+  // a file over the limit is refused before any command runs.
   await app.register(fastifyMultipart, {
-    attachFieldsToBody: 'keyValues',
     limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 1, fields: 50, fieldSize: UPLOAD_LIMIT_BYTES, parts: 60 },
   });
   app.decorateRequest('webSession', null);
@@ -185,20 +191,69 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     }
     done();
   });
-  app.addHook('onRequest', async (request, reply) => {
-    securityHeaders(reply, publicUrl, consoleOrigin);
-    request.webSession = await sessionOf(context, request);
-  });
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST') return;
-    const refused = await refusedPost(context, request);
-    if (!refused) return;
-    const status = refused.reason === 'signed-out' ? 401 : 403;
-    return reply
-      .code(status)
+  /** Answers a refused POST; one whose body stays unread (an upload) closes its connection after the answer. */
+  const refuse = (request: FastifyRequest, reply: FastifyReply, refused: WebRequestRefusedError, unread = false) =>
+    (unread ? reply.header('connection', 'close') : reply)
+      .code(refused.reason === 'signed-out' ? 401 : 403)
       .type('text/html; charset=utf-8')
       .send(
         messagePage('Not done', refused.message, {
+          error: true,
+          link: { href: '/', label: 'Back to the start page' },
+          ...(request.webSession ? { viewer: request.webSession.viewer } : {}),
+        }),
+      );
+  /** POSTs whose sender (and maybe CSRF token) were checked before their body was read (uploads). */
+  const senderChecked = new WeakSet<FastifyRequest>();
+  const gated = new WeakSet<FastifyRequest>();
+  const checkSender = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    if (senderChecked.has(request)) return true;
+    const refused = await refusedSender(context, request);
+    if (refused) await refuse(request, reply, refused, true);
+    else senderChecked.add(request);
+    return !refused;
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    securityHeaders(reply, publicUrl, consoleOrigin);
+    request.webSession = await sessionOf(context, request);
+    if (request.method !== 'POST' || !isMultipartRequest(request)) return;
+    if (!(await checkSender(request, reply))) return reply;
+    const outside = tokenOutsideBody(request);
+    if (outside === undefined) return;
+    const refused = await refusedToken(context, request, outside);
+    if (refused) return refuse(request, reply, refused, true);
+    gated.add(request);
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.method !== 'POST' || !request.isMultipart()) return;
+    if (!(await checkSender(request, reply))) return reply;
+    const body: Record<string, unknown> = {};
+    for await (const part of request.parts()) {
+      if (!gated.has(request)) {
+        const first = part.type === 'field' && part.fieldname === '_csrf' ? part.value : undefined;
+        const refused = await refusedToken(context, request, first);
+        if (refused) return refuse(request, reply, refused, true);
+        gated.add(request);
+      }
+      addField(body, part.fieldname, part.type === 'file' ? await part.toBuffer() : part.value);
+    }
+    request.body = body;
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'POST' && !gated.has(request)) {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const refused =
+        (await refusedSender(context, request)) ??
+        (await refusedToken(context, request, body._csrf ?? request.headers['x-csrf-token']));
+      if (refused) return refuse(request, reply, refused);
+    }
+    const repeated = repeatedField(request);
+    if (repeated === undefined) return;
+    return reply
+      .code(400)
+      .type('text/html; charset=utf-8')
+      .send(
+        messagePage('Not done', repeatedFieldSentence(repeated), {
           error: true,
           link: { href: '/', label: 'Back to the start page' },
           ...(request.webSession ? { viewer: request.webSession.viewer } : {}),
@@ -280,35 +335,15 @@ async function sessionOf(context: WebContext, request: FastifyRequest): Promise<
   };
 }
 
-/**
- * Why a POST is refused, audited: an `Origin` other than the portal's, no working session, or no
- * CSRF token of this session. Sign-in's own callback is a GET and never reaches here.
- */
-async function refusedPost(context: WebContext, request: FastifyRequest): Promise<WebRequestRefusedError | undefined> {
-  const session = request.webSession;
-  const origin = request.headers.origin;
-  const path = request.url.split('?')[0]!;
-  const actor = session ? session.person.username : 'web:anonymous';
-  const deny = async (reason: WebRequestRefusedError['reason'], details: Record<string, unknown> = {}) => {
-    await context.audit({
-      action: 'web.request',
-      actor,
-      target: `POST ${path}`,
-      outcome: 'denied',
-      details: {
-        reason,
-        ...(session ? { platformUserId: webActorId(session.issuer, session.subject) } : {}),
-        ...details,
-      },
-    });
-    return new WebRequestRefusedError(reason);
-  };
-  if (origin !== context.origin) return deny('origin', { origin: origin ?? null });
-  if (!session) return request.cookies[SESSION_COOKIE] ? deny('signed-out') : new WebRequestRefusedError('signed-out');
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  const sent = body._csrf ?? request.headers['x-csrf-token'];
-  if (!csrfTokenMatches(session.sessionId, sent)) return deny('csrf');
-  return undefined;
+/** Whether a request sends a multipart body, from its header alone (before the body is parsed). */
+function isMultipartRequest(request: FastifyRequest): boolean {
+  return /^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '');
+}
+
+/** Adds a form field to a body, a repeated one as the list of its values. */
+function addField(body: Record<string, unknown>, name: string, value: unknown): void {
+  const had = body[name];
+  body[name] = had === undefined ? value : Array.isArray(had) ? [...(had as unknown[]), value] : [had, value];
 }
 
 /** The largest file a form may upload (a roster of thousands of rows fits). */

@@ -143,8 +143,32 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     await page.screenshot({ path: join(shots, 'teacher-confirm.png') });
     await page.getByRole('button', { name: 'Reset 1 VM(s)' }).focus();
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${web.url}/confirm`);
-    expect(await page.locator('main p.notice').textContent()).toMatch(/cs101-st17 \(\d+\) re-created from cs101-base/);
+    await page.waitForURL(`${web.url}/class/cs101/reset/confirm`);
+    expect(await page.locator('main p.notice').textContent()).toMatch(
+      /st17: cs101-st17 \(\d+\) was re-created from cs101-base/,
+    );
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // A selection, by keyboard alone: tick two students (Space), then Reset… and its confirm step (Enter).
+    await page.goto(`${web.url}/class/cs101`);
+    for (const student of ['st05', 'st06']) {
+      await page.getByLabel(`Select ${student}`).focus();
+      await page.keyboard.press('Space');
+    }
+    await page.getByRole('button', { name: 'Reset…', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${web.url}/class/cs101/power`);
+    expect(await page.locator('[role=alert]').textContent()).toMatch(/Reset 2 VM\(s\) of cs101\?/);
+    const listed = (await page.locator('main').textContent()) ?? '';
+    expect(listed).toMatch(/cs101-st05 \(\d+ on pve\d, st05's/);
+    expect(listed).toMatch(/cs101-st06 \(\d+ on pve\d, st06's/);
+    await page.screenshot({ path: join(shots, 'teacher-confirm-selection.png') });
+    await page.getByRole('button', { name: 'Reset 2 VM(s)' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${web.url}/class/cs101/reset/confirm`);
+    const outcome = (await page.locator('main p.notice').textContent()) ?? '';
+    expect(outcome).toMatch(/st05: cs101-st05 \(\d+\) was re-created/);
+    expect(outcome).toMatch(/st06: cs101-st06 \(\d+\) was re-created/);
     expect(await seriousViolations(page)).toEqual([]);
     for (const path of ['/classes', '/class/cs101/deploy', '/class/cs101/limits', '/class/cs101/schedule']) {
       await page.goto(`${web.url}${path}`);

@@ -37,25 +37,41 @@ async function signedIn(username: string) {
   const start = await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true });
   expect(start.status).toBe(200);
   const csrf = csrfOf(await start.text());
+  const cookie = () =>
+    [...(browser.cookies.get(web.url) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
   const upload = async (
     fields: Record<string, string>,
     file?: { name: string; content: string | Uint8Array },
     origin = web.url,
+    options: { fileFirst?: boolean; headers?: Record<string, string> } = {},
   ) => {
     const form = new FormData();
+    const addFile = () => file && form.append('csvFile', new Blob([file.content], { type: 'text/csv' }), file.name);
+    if (options.fileFirst) addFile();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    if (file) form.append('csvFile', new Blob([file.content], { type: 'text/csv' }), file.name);
-    const cookie = [...(browser.cookies.get(web.url) ?? new Map<string, string>())]
-      .map(([k, v]) => `${k}=${v}`)
-      .join('; ');
+    if (!options.fileFirst) addFile();
     const response = await fetch(`${web.url}/class/cs101/roster`, {
       method: 'POST',
-      headers: { cookie, origin },
+      headers: { cookie: cookie(), origin, ...options.headers },
       body: form,
     });
     return { status: response.status, body: await response.text() };
   };
-  return { browser, csrf, upload };
+  /** Posts a raw body that claims to be multipart, as a forger may. */
+  const raw = async (body: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${web.url}/class/cs101/roster`, {
+      method: 'POST',
+      headers: {
+        cookie: cookie(),
+        origin: web.url,
+        'content-type': 'multipart/form-data; boundary=XYZ',
+        ...headers,
+      },
+      body,
+    });
+    return { status: response.status, body: await response.text() };
+  };
+  return { browser, csrf, upload, raw };
 }
 
 describe('the roster upload (a multipart form that needs no JavaScript)', () => {
@@ -109,5 +125,36 @@ describe('the roster upload (a multipart form that needs no JavaScript)', () => 
     const denied = await lab.services.store.audit.list({ action: 'web.request', actor: 'root' });
     const reasons = denied.filter((a) => a.target === 'POST /class/cs101/roster').map((a) => a.details.reason);
     expect(reasons).toEqual(expect.arrayContaining(['csrf', 'origin']));
+  });
+
+  it('checks the CSRF token and Origin before it reads the uploaded file', async () => {
+    const { csrf, upload, raw } = await signedIn('root');
+    const big = ROSTER.replace(/newcomer/g, 'bigforged') + 'x'.repeat(1024 * 1024 + 1);
+    const forgedBig = await upload({ apply: 'on' }, { name: 'big.csv', content: big });
+    expect(forgedBig.status).toBe(403);
+    const garbage = await raw('--XYZ\r\nthis is not a multipart body at all');
+    expect(garbage.status).toBe(403);
+    const elsewhere = await raw('--XYZ\r\nthis is not a multipart body at all', { origin: 'http://evil.example' });
+    expect(elsewhere.status).toBe(403);
+    const tokenAfterFile = await upload(
+      { _csrf: csrf, apply: 'on' },
+      { name: 'roster.csv', content: ROSTER.replace(/newcomer/g, 'latetoken') },
+      web.url,
+      { fileFirst: true },
+    );
+    expect(tokenAfterFile.status).toBe(403);
+    expect(await lab.services.store.classes.getPersonByUsername('latetoken')).toBeUndefined();
+    const denied = await lab.services.store.audit.list({ action: 'web.request', actor: 'root' });
+    expect(denied.filter((a) => a.details.reason === 'csrf').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('takes the CSRF token from a header, whatever the order of the parts', async () => {
+    const { csrf, upload } = await signedIn('root');
+    const sent = await upload({}, { name: 'roster.csv', content: ROSTER.replace(/newcomer/g, 'headered') }, web.url, {
+      fileFirst: true,
+      headers: { 'x-csrf-token': csrf },
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatch(/Dry run: 1 of 1 row\(s\) would change/);
   });
 });

@@ -73,6 +73,103 @@ describe('the teacher pages', () => {
     expect(await row.text()).toMatch(/bob: VM \d+ is running\./);
   });
 
+  it('reset a ticked selection through one confirm step that lists each chosen student and VM', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const grid = await (await browser.get(`${web.url}/class/cs101`)).text();
+    expect(grid).toContain('name="selection" value="reset"');
+    const ask = await browser.request(
+      'POST',
+      `${web.url}/class/cs101/power`,
+      `_csrf=${encodeURIComponent(csrf)}&students=alice&students=bob&selection=reset`,
+      { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+    );
+    const askBody = await ask.text();
+    expect(askBody).toContain('<h1>Please confirm</h1>');
+    expect(askBody).toMatch(/Reset 2 VM\(s\) of cs101\?/);
+    expect(askBody).toMatch(/cs101-alice \(\d+ on pve\d, alice&#39;s/);
+    expect(askBody).toMatch(/cs101-bob \(\d+ on pve\d, bob&#39;s/);
+    expect(askBody).toContain('action="/class/cs101/reset/confirm"');
+    const id = /name="id" value="([^"]+)"/.exec(askBody)![1]!;
+    const done = await browser.post(`${web.url}/class/cs101/reset/confirm`, { _csrf: csrf, id });
+    const doneBody = await done.text();
+    expect(done.status).toBe(200);
+    expect(doneBody).toMatch(/alice: cs101-alice \(\d+\) was re-created from cs101-base[\w-]*\.<br \/>bob: cs101-bob/);
+    const again = await browser.post(`${web.url}/class/cs101/reset/confirm`, { _csrf: csrf, id });
+    expect(await again.text()).toMatch(/expired or was already used/);
+    const audit = await lab.services.store.audit.list({ action: 'command.lab.reset', actor: 'lovelace' });
+    expect(audit.some((a) => JSON.stringify(a.details.options).includes('"bob"'))).toBe(true);
+  });
+
+  it('report a partial failure of a selection per student', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const rows = await lab.services.store.classes.assignmentsOfClass('cs101');
+    const alice = (await lab.services.store.classes.getPersonByUsername('alice'))!;
+    const vmid = rows.find((a) => a.personId === alice.id && a.role === 'student')!.vmid;
+    const stop = (students: string) =>
+      browser.request(
+        'POST',
+        `${web.url}/class/cs101/power`,
+        `_csrf=${encodeURIComponent(csrf)}&${students}&selection=stop`,
+        { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+      );
+    await stop('students=alice&students=bob');
+    const start = (students: string) =>
+      browser.request(
+        'POST',
+        `${web.url}/class/cs101/power`,
+        `_csrf=${encodeURIComponent(csrf)}&${students}&selection=start`,
+        { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+      );
+    lab.sim.faults.add({ method: 'POST', path: `/nodes/pve1/qemu/${vmid}/status/start`, kind: 'http-500' });
+    lab.sim.faults.add({ method: 'POST', path: `/nodes/pve2/qemu/${vmid}/status/start`, kind: 'http-500' });
+    try {
+      const body = await (await start('students=alice&students=bob')).text();
+      expect(body).toMatch(new RegExp(`alice: VM ${vmid} — [^<]+<br />bob: VM \\d+ is running\\.`));
+    } finally {
+      lab.sim.faults.clear();
+    }
+  });
+
+  it('say in a plain sentence which field is wrong, without the chat usage line', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const limits = await browser.post(`${web.url}/class/cs101/limits`, { _csrf: csrf, 'quota-hours': 'lots' });
+    const body = await limits.text();
+    expect(limits.status).toBe(400);
+    expect(body).toMatch(
+      /Check the field “hours per student outside sessions”: [^<]+\. Correct it and send the form again\./,
+    );
+    expect(body).not.toContain('Usage:');
+    expect(body).not.toContain('/lab limits');
+    const deploy = await browser.post(`${web.url}/class/cs101/deploy`, { _csrf: csrf, count: 'many' });
+    const deployBody = await deploy.text();
+    expect(deploy.status).toBe(400);
+    expect(deployBody).toMatch(/Check the field “[^”]+”: [^<]+\. Correct it and send the form again\./);
+    expect(deployBody).not.toContain('Usage:');
+  });
+
+  it('refuse a form that sends a field twice, naming the field', async () => {
+    const { browser, csrf } = await signIn('lovelace');
+    const twice = await browser.request(
+      'POST',
+      `${web.url}/class/cs101/power`,
+      `_csrf=${encodeURIComponent(csrf)}&students=alice&selection=stop&selection=start`,
+      { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+    );
+    expect(twice.status).toBe(400);
+    expect(await twice.text()).toContain('The form sent the field “selection” more than once');
+    const limits = await browser.request(
+      'POST',
+      `${web.url}/class/cs101/limits`,
+      `_csrf=${encodeURIComponent(csrf)}&quota-hours=5&quota-hours=50`,
+      { headers: { 'content-type': 'application/x-www-form-urlencoded', origin: web.url } },
+    );
+    expect(limits.status).toBe(400);
+    expect(await limits.text()).toContain('“quota-hours” more than once');
+    const filtered = await browser.get(`${web.url}/classes?class=cs101&class=cs202`);
+    expect(filtered.status).toBe(400);
+    expect(await filtered.text()).toContain('The form sent the field “class” more than once');
+  });
+
   it('refuse a teacher of another class and a student, and a POST without the CSRF token', async () => {
     const other = await signIn('hopper');
     const page = await other.browser.get(`${web.url}/class/cs101`);

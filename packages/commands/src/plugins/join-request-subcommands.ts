@@ -56,9 +56,13 @@ export const approveJoinSubcommand: Subcommand = decide(true);
 /** `people reject <request>`. */
 export const rejectJoinSubcommand: Subcommand = decide(false);
 
-/** `people requests [class]`: the pending join requests of the caller's classes (every class for admins). */
+/**
+ * `people requests`: the pending join requests of the caller's classes (every class for admins),
+ * each with its conflicts: another pending request claiming the same roster name, or a name that
+ * already has an account on the request's platform.
+ */
 export const joinRequestsSubcommand: Subcommand = subcommand({
-  description: 'List the pending join requests of your classes',
+  description: 'List the pending join requests of your classes, flagging conflicting claims',
   options: z.object({}),
   positional: [],
   role: 'teacher',
@@ -66,21 +70,42 @@ export const joinRequestsSubcommand: Subcommand = subcommand({
   async run(ctx) {
     const { store, clock } = ctx.services;
     const now = clock.now();
+    const live = (await store.invites.joinRequests({ status: 'pending' })).filter((r) => r.expiresAt >= now);
     const pending = [];
-    for (const r of await store.invites.joinRequests({ status: 'pending' }))
-      if (r.expiresAt >= now && (await decidesJoinsOf(store, ctx.caller.viewer, r.classId))) pending.push(r);
-    const lines = await Promise.all(
-      pending.map(
-        async (r) =>
-          `${r.id}: the ${r.platform} account ${r.externalId} claims to be ${(await store.classes.getPerson(r.personId))?.username ?? '(removed)'} in ${r.classId}`,
-      ),
+    for (const r of live) if (await decidesJoinsOf(store, ctx.caller.viewer, r.classId)) pending.push(r);
+    const shown = await Promise.all(
+      pending.map(async (r) => {
+        const username = (await store.classes.getPerson(r.personId))?.username ?? '(removed)';
+        const linked = (await store.classes.identitiesOf(r.personId)).filter((i) => i.platform === r.platform);
+        const conflicts = [
+          ...live
+            .filter((other) => other.id !== r.id && other.personId === r.personId)
+            .map(
+              (other) =>
+                `request ${other.id} (the ${other.platform} account ${other.externalId}) claims ${username} too`,
+            ),
+          ...linked.map((i) => `${username} already has the ${i.platform} account ${i.externalId} linked`),
+        ];
+        return { request: r, username, conflicts };
+      }),
     );
+    const lines = shown.map(
+      ({ request: r, username, conflicts }) =>
+        `${r.id}: the ${r.platform} account ${r.externalId} claims to be ${username} in ${r.classId}${conflicts.length ? ` — conflict: ${conflicts.join('; ')}` : ''}`,
+    );
+    const conflicting = shown.some((s) => s.conflicts.length > 0);
     return {
       text: lines.length
-        ? `${lines.join('\n')}\nApprove with people approve <id>, or reject with people reject <id>.`
+        ? [
+            ...lines,
+            ...(conflicting
+              ? ['Conflicting claims: approve at most one per name, and only once you know whose account it is.']
+              : []),
+            'Approve with people approve <id>, or reject with people reject <id>.',
+          ].join('\n')
         : 'No join requests are waiting.',
       // The request without the hash of the invite code it came with.
-      data: pending.map(({ codeHash: _codeHash, ...shown }) => shown),
+      data: shown.map(({ request: { codeHash: _codeHash, ...rest }, conflicts }) => ({ ...rest, conflicts })),
     };
   },
 });
@@ -102,6 +127,17 @@ async function unlink(ctx: CommandContext, username: string, platform: string) {
   };
 }
 
+/** What a student who cannot unlink here (the CLI, the web portal) can do instead. */
+function unlinkFromChatText(ctx: CommandContext): string {
+  const chats = identityFormatsOf(ctx.services)
+    .filter((f) => f.linkable !== false)
+    .map((f) => f.label);
+  const where = chats.length ? `type /lab unlink in ${chats.join(' or ')}, signed in with the account to unlink` : '';
+  return where
+    ? `Your chat account is unlinked from the chat itself: ${where}. If you cannot use that account any more, ask your teacher to unlink it.`
+    : 'You have no chat account to unlink here; ask your teacher if one is linked to you by mistake.';
+}
+
 /** `people unlink <username> <platform>` (teachers for their students, admins for anyone). */
 export const peopleUnlinkSubcommand: Subcommand = subcommand({
   description: "Unlink a person's Slack or Discord account (audited)",
@@ -120,8 +156,11 @@ export const labUnlinkSubcommand: Subcommand = subcommand({
   ephemeral: true,
   async run(ctx, o) {
     const { platform } = ctx.caller;
-    if (identityFormatOf(ctx.services, platform)?.linkable === false)
-      return { text: `Here use people unlink <username> <${linkablePlatforms(ctx).join('|')}>.`, error: true };
+    const own = identityFormatOf(ctx.services, platform);
+    if (!own || own.linkable === false)
+      return ctx.caller.viewer.role === 'student'
+        ? { text: unlinkFromChatText(ctx), error: true }
+        : { text: `Here use people unlink <username> <${linkablePlatforms(ctx).join('|')}>.`, error: true };
     return unlink(ctx, o.username ?? ctx.caller.person.username, platform);
   },
 });

@@ -5,6 +5,7 @@ import { DeploymentProgress } from '../deployment-progress.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
 import { renderFinishedDeployment } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
+import { listOf, usernameOption } from './onboarding-options.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const LOST = 'Everything on it is lost: files, installed software, settings and its snapshots.';
@@ -75,16 +76,14 @@ export const myvmResetSubcommand = myVmSubcommand({
   },
 });
 
-/** `/lab reset <class> <student>` or `/lab reset <class> --all` (asks to confirm). */
+/** `/lab reset <class> <student…>` or `/lab reset <class> --all` (asks to confirm, listing the VMs). */
 export const labResetSubcommand = subcommand({
-  description: "Re-create a student's VM (or every student VM with --all) from the class's current template",
+  description: "Re-create students' VMs (or every student VM with --all) from the class's current template",
   options: z.object({
     class: classId,
-    student: z
-      .string()
-      .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'a username is lower-case letters, digits, dots, dashes or underscores')
+    student: listOf(usernameOption, 'the students whose VMs are reset')
       .optional()
-      .describe('the student whose VM is reset'),
+      .describe('the students whose VMs are reset (one or more)'),
     all: z.boolean().optional().describe('every student VM of the class'),
   }),
   positional: ['class', 'student'],
@@ -94,13 +93,13 @@ export const labResetSubcommand = subcommand({
     await mustTeach(ctx, o.class, 'reset VMs of');
     if (!o.student === !o.all)
       return {
-        text: `Name one student or --all: /lab reset ${o.class} alice, or /lab reset ${o.class} --all.`,
+        text: `Name students or --all: /lab reset ${o.class} alice bob, or /lab reset ${o.class} --all.`,
         ephemeral: true,
         error: true,
       };
     const plan = await ctx.services.engine.planReset({
       classId: o.class,
-      ...(o.all ? { all: true } : { usernames: [o.student!] }),
+      ...(o.all ? { all: true } : { usernames: [...new Set(o.student)] }),
       requestedBy: ctx.caller.person.username,
     });
     if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };

@@ -59,7 +59,7 @@ function lastAction(row: ClassGridRow, timezone: string): SafeHtml | string {
 /**
  * The class grid: every student with their VM, state, readiness, idle time, hours this week and
  * left, and the last action with its cause; times in the class's zone. One form: per-row buttons
- * (start or stop, reset) and, for the ticked rows, start, stop or restart.
+ * (start or stop, reset) and, for the ticked rows, start, stop, restart or reset (which asks first).
  */
 export function teacherGridPage(viewer: PageViewer, grid: ClassGrid, notice?: Reply): string {
   const tz = grid.timezone;
@@ -157,6 +157,7 @@ export function teacherGridPage(viewer: PageViewer, grid: ClassGrid, notice?: Re
           <button type="submit" name="selection" value="start">Start</button>
           <button type="submit" class="secondary" name="selection" value="stop">Stop</button>
           <button type="submit" class="secondary" name="selection" value="restart">Restart</button>
+          <button type="submit" class="danger" name="selection" value="reset">Reset…</button>
         </fieldset>
       </form>`,
     viewer,
