@@ -128,9 +128,9 @@ describe('a VMID taken on another node between nextid and the clone', () => {
   });
 });
 
-describe('a term under a 20 % cross-node VMID race', () => {
-  it('deploys 30 students, publishes, resets everyone and prunes the old base: one VM each, summaries true', async () => {
-    sim = await startPveSim({ timeScale: 400, seed: 11, crossNodeVmidRaceRate: 0.2 });
+describe('a term under a 20 % cross-node VMID race, with guests that ignore a shutdown', () => {
+  it('deploys 30 students, publishes (the teacher VM stopped hard), resets everyone and prunes the old base: one VM each, summaries true', async () => {
+    sim = await startPveSim({ timeScale: 400, seed: 11, crossNodeVmidRaceRate: 0.2, ignoreAcpiRate: 0.2 });
     const students = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
     const { api, store, engine } = await labOver(sim, { students });
     clients.push(api);
@@ -141,8 +141,23 @@ describe('a term under a 20 % cross-node VMID race', () => {
     expect(studentVms()).toHaveLength(30);
     expect(new Set(studentVms().map((g) => g.config.name)).size).toBe(30);
 
-    const published = await (await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))).done;
+    // The teacher VM runs and ignores ACPI: publishing must stop it hard after the grace, audited.
+    const teacherVm = (await store.classes.assignmentsOfClass('cs101')).find((a) => a.role === 'teacher')!;
+    const teacherGuest = sim.state.guests.get(teacherVm.vmid)!;
+    const vmApi = pveResources(api).qemu(teacherGuest.node, teacherVm.vmid);
+    if (teacherGuest.status !== 'running') await waitForTask(api, await vmApi.start(), fast);
+    sim.setIgnoresAcpi(teacherVm.vmid, true);
+    const published = await (
+      await engine.applyPublish(await engine.planPublish({ classId: 'cs101', mode: 'shutdown' }))
+    ).done;
     expect(published).toMatchObject({ status: 'done', created: 1 });
+    const forcedStops = (await store.audit.list({ action: 'vm.stop' })).filter((e) => e.details?.forced === true);
+    expect(forcedStops.map((e) => e.target)).toEqual([`lab/${teacherVm.vmid}`]);
+    const teacherTasks = [...sim.state.tasks.tasks.values()].filter((t) => t.id === String(teacherVm.vmid));
+    expect(teacherTasks.filter((t) => t.type === 'qmshutdown').map((t) => t.exitstatus)).toContain(
+      'VM quit/powerdown failed - got timeout',
+    );
+    expect(teacherTasks.some((t) => t.type === 'qmstop' && t.exitstatus === 'OK')).toBe(true);
     const v1 = (await engine.baseVersions('cs101'))[0]!;
 
     const reset = await (
