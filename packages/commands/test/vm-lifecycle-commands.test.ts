@@ -115,7 +115,7 @@ describe('/lab reset', () => {
 
   it('resets several named students in one confirmed run, listing each VM first', async () => {
     const ask = await as(ids.teacher, 'lab', 'reset cs101 alice bob');
-    expect(ask.confirm?.prompt).toBe('Reset 2 VM(s) of cs101?');
+    expect(ask.confirm?.prompt).toBe('Reset 2 VM(s) of cs101? Their contents and snapshots are lost.');
     expect(ask.text).toMatch(/alice's/);
     expect(ask.text).toMatch(/bob's/);
     const done = await as(ids.teacher, 'lab', 'reset cs101 alice bob', true);

@@ -663,6 +663,7 @@ describe('the public surface of @lab/proxmox-sdk', () => {
         "VmSnapshot",
         "VmSnapshotsDeps",
         "VmUsageIntervalRecord",
+        "VmUsageReading",
         "VncConsoleEnds",
         "VncConsoleRelayDeps",
         "VncConsoleSession",

@@ -118,8 +118,16 @@ describe.each(engines)('class scheduler of two processes on one %s store', (engi
         [301, 'shutdown', 'ok'],
       ]);
       expect(await leader.runOnce()).toEqual([]);
-      expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(2);
-      expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/shutdown')).toBe(2);
+      // One power task per VM and direction, whether sent one by one or as PVE 9's bulk request.
+      const tasks = [...sim.state.tasks.tasks.values()].map((t) => `${t.type}:${t.id}`).sort();
+      expect(tasks.filter((t) => /^qm(start|shutdown):/.test(t))).toEqual([
+        'qmshutdown:300',
+        'qmshutdown:301',
+        'qmstart:300',
+        'qmstart:301',
+      ]);
+      expect(sim.requests.count('POST /cluster/bulk-action/guest/start')).toBe(1);
+      expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/status/start')).toBe(0);
       expect(
         (await two.audit.list({ actor: 'scheduler' }))
           .filter((e) => e.outcome === 'ok')
