@@ -24,11 +24,22 @@ export function addSimCommand(program: Command): void {
     .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
+    .option(
+      '--pve-version <version>',
+      "the Proxmox VE release to behave like, e.g. 9.1.3 or 8.4.1 (default: the scenario's)",
+    )
+    .option(
+      '--ignore-acpi-rate <share>',
+      'the share of guests (0 to 1) that never power off on a shutdown request',
+      '0',
+    )
     .action(
       async (options: {
         scenario: string;
         port: string;
         timeScale: string;
+        pveVersion?: string;
+        ignoreAcpiRate: string;
         oidc?: boolean;
         oidcPort: string;
         oidcGroups?: string;
@@ -36,11 +47,20 @@ export function addSimCommand(program: Command): void {
         if (options.oidcGroups !== undefined && !options.oidc)
           throw new LabExit('--oidc-groups needs --oidc: add --oidc to run the development OpenID provider.');
         const groups = options.oidcGroups === undefined ? undefined : await readDevGroups(options.oidcGroups);
+        if (options.pveVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(options.pveVersion))
+          throw new LabExit(`--pve-version takes a release like 9.1.3 or 8.4.1, not '${options.pveVersion}'.`);
+        const ignoreAcpiRate = Number(options.ignoreAcpiRate);
+        if (!(ignoreAcpiRate >= 0 && ignoreAcpiRate <= 1))
+          throw new LabExit(
+            `--ignore-acpi-rate takes a share from 0 to 1 (0.2 is one guest in five), not '${options.ignoreAcpiRate}'.`,
+          );
         const { startPveSim } = await loadPveSim();
         const sim = await startPveSim({
           scenario: options.scenario,
           port: Number(options.port),
           timeScale: Number(options.timeScale),
+          ...(options.pveVersion !== undefined ? { pveVersion: options.pveVersion } : {}),
+          ...(ignoreAcpiRate > 0 ? { ignoreAcpiRate } : {}),
         });
         const oidc = options.oidc ? await startDevProvider(Number(options.oidcPort), groups) : undefined;
         out(
