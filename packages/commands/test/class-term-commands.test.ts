@@ -82,7 +82,22 @@ describe('/lab quota', () => {
     expect(refused(await as(ids.teacher, 'quota cs101 hopper +1h'))).toContain('hopper is not a student of cs101');
     expect(refused(await as(ids.teacher2, 'quota cs101 alice +1h'))).toMatch(/you teach cs202/);
     expect(refused(await as(ids.alice, 'quota cs101 alice +100h'))).toBeTruthy();
+    expect(refused(await as(ids.teacher, 'quota cs101 alice +0.0001h'))).toContain(
+      "'+0.0001h' is not an amount of time to add",
+    );
     expect(await services.store.usage.topUps('cs101')).toHaveLength(2);
+  });
+
+  it('refuses a key used already for another student or amount, instead of silently adding nothing', async () => {
+    const before = await services.store.usage.topUps('cs101');
+    expect(refused(await as(ids.teacher, 'quota cs101 bob +5h --key exam-week'))).toBe(
+      'The key exam-week was used already in cs101 for another top-up (5 h for alice, by lovelace); nothing was added. Give each top-up its own --key.',
+    );
+    expect(refused(await as(ids.teacher, 'quota cs101 alice +2h --key exam-week'))).toContain(
+      'for another top-up (5 h for alice',
+    );
+    ok(await as(ids.teacher, 'quota cs101 alice +5h --key exam-week'));
+    expect(await services.store.usage.topUps('cs101')).toEqual(before);
   });
 });
 

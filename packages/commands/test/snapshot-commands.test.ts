@@ -188,6 +188,12 @@ describe("a teacher's /lab snapshot, restore and delete for the class", () => {
     const listed = await ok(ids.alice, 'myvm', 'snapshots');
     expect(listed.text).toMatch(/• exam1 — .*, by lovelace for the class/);
 
+    for (const own of (await names('alice')).filter((n) => n !== 'exam1'))
+      await ok(ids.alice, 'myvm', `snapshot delete ${own}`);
+    const mine = await ok(ids.alice, 'myvm', 'snapshot mine');
+    expect(mine.text).toMatch(/^Took snapshot mine of cs101-alice \(1 of 3\)\./);
+    expect(mine.data).toMatchObject({ count: 2, counted: 1, limit: 3 });
+
     const status = await ok(ids.teacher, 'lab', 'status cs101');
     const count = (await names('alice')).length + (await names('bob')).length;
     expect(status.text).toMatch(new RegExp(`^cs101: \\d+ VMs, ${count} snapshots`));

@@ -57,8 +57,16 @@ export const quotaSubcommand = subcommand({
       actor: ctx.caller.person.username,
       at: clock.now(),
     });
-    const usage = await studentUsage(store, o.class, person.id, clock.now());
     const added = formatHours(outcome.topUp.hours * 3_600_000);
+    if (!outcome.applied && (outcome.topUp.personId !== person.id || outcome.topUp.hours !== o.amount)) {
+      const other = await store.classes.getPerson(outcome.topUp.personId);
+      return {
+        text: `The key ${o.key} was used already in ${o.class} for another top-up (${added} for ${other?.username ?? 'another student'}, by ${outcome.topUp.actor}); nothing was added. Give each top-up its own --key.`,
+        ephemeral: true,
+        error: true,
+      };
+    }
+    const usage = await studentUsage(store, o.class, person.id, clock.now());
     const now = `${person.username} now has ${formatHours(usage.quotaMs ?? 0)} in ${o.class} (${formatHours(usage.leftMs ?? 0)} left).`;
     return {
       text: outcome.applied

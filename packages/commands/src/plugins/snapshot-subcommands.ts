@@ -75,13 +75,13 @@ export const myvmSnapshotSubcommand = subcommand({
         data: { vm: { name: chosen.name, vmid: chosen.vmid }, deleted: o.snapshot, count },
       };
     }
-    const { snapshot, count } = await snapshots.take(asOwner(ctx), chosen.clusterId, chosen.vmid, {
+    const { snapshot, count, counted } = await snapshots.take(asOwner(ctx), chosen.clusterId, chosen.vmid, {
       ...(o.name ? { name: o.name } : {}),
     });
     const limit = await maxSnapshotsOf(ctx, chosen);
     return {
-      text: `Took snapshot ${snapshot.name} of ${chosen.name} (${count}${limit > 0 ? ` of ${limit}` : ''}). Go back to it with /myvm restore ${snapshot.name}.`,
-      data: { vm: { name: chosen.name, vmid: chosen.vmid }, snapshot, count, limit: limit > 0 ? limit : null },
+      text: `Took snapshot ${snapshot.name} of ${chosen.name} (${limit > 0 ? `${counted} of ${limit}` : count}). Go back to it with /myvm restore ${snapshot.name}.`,
+      data: { vm: { name: chosen.name, vmid: chosen.vmid }, snapshot, count, counted, limit: limit > 0 ? limit : null },
     };
   },
 });

@@ -100,14 +100,15 @@ export class VmSnapshots {
 
   /**
    * Takes snapshot `name` (default `snap-YYYYMMDD-HHMM`, UTC) of the VM, without its memory.
-   * `forClass`: a teacher's snapshot for the class, outside the student limit.
+   * `forClass`: a teacher's snapshot for the class, outside the student limit. `count` is every
+   * snapshot the VM now has; `counted` only those the class's limit counts (not the class's own).
    */
   async take(
     viewer: Viewer,
     clusterId: string,
     vmid: number,
     options: { name?: string; forClass?: boolean } = {},
-  ): Promise<{ snapshot: VmSnapshot; count: number }> {
+  ): Promise<{ snapshot: VmSnapshot; count: number; counted: number }> {
     const forClass = options.forClass === true && viewer.role !== 'student';
     const name = options.name ?? defaultName(forClass ? 'class' : 'snap', this.#clock.now());
     assertName(name);
@@ -144,6 +145,7 @@ export class VmSnapshots {
         return {
           snapshot: { name, takenAt: this.#clock.now(), takenBy: viewer.username, forClass },
           count,
+          counted: snaps.filter((s) => !s.forClass).length + (forClass ? 0 : 1),
         };
       }),
     );

@@ -42,9 +42,9 @@ export function parseTopUpHours(amount: string): number {
   const m = /^\s*\+?\s*(\d+(?:\.\d+)?)\s*(h|hours?|m|min|minutes?)?\s*$/i.exec(amount);
   if (!m) throw new TopUpAmountError(amount);
   const value = Number(m[1]);
-  const hours = /^m/i.test(m[2] ?? 'h') ? value / 60 : value;
+  const hours = Math.round((/^m/i.test(m[2] ?? 'h') ? value / 60 : value) * 1_000) / 1_000;
   if (!(hours > 0) || hours > MAX_TOP_UP_HOURS) throw new TopUpAmountError(amount);
-  return Math.round(hours * 1_000) / 1_000;
+  return hours;
 }
 
 /** What a top-up did: `applied` false when its idempotency key was used before (a retry). */
