@@ -129,6 +129,9 @@ describe('the end of term', () => {
     expect(refused.error).toBe(true);
     expect(refused.text).toContain(`cs101 ended on ${endsOn}`);
     expect(refused.text).toContain('ask your teacher');
+    const deploy = await as(ids.teacher, 'lab', 'deploy cs101 1', true);
+    expect(deploy.error).toBe(true);
+    expect(deploy.text).toContain(`cs101 ended on ${endsOn}, so no VMs are deployed for it any more`);
     // A second round stops nothing again (the end is done once).
     await scheduler().runOnce();
     expect(
@@ -188,6 +191,9 @@ describe('the end of term', () => {
     ).toEqual(vmids.map((v) => `lab/${v}`).sort());
     expect(destroyed.filter((a) => a.outcome === 'sent')).toHaveLength(vmids.length);
     expect(told.some((t) => t.text.startsWith('The VMs of cs101 are destroyed'))).toBe(true);
+    // Its base template left the catalog with it: PVE hands the VMID out again.
+    expect(await store.templates.getByName('cs101-base')).toBeUndefined();
+    expect(await store.classLifecycle.baseVersions('cs101')).toEqual([]);
 
     const archived = await as(ids.teacher, 'class', 'archive cs101');
     expect(archived.error, archived.text).toBeFalsy();
@@ -199,5 +205,8 @@ describe('the end of term', () => {
     expect(usage.error, usage.text).toBeFalsy();
     expect(usage.text).toContain('alice');
     expect((await store.audit.list({ action: 'class.archive', targets: ['cs101'] })).length).toBe(1);
+    const deploy = await as(ids.teacher, 'lab', 'deploy cs101 1', true);
+    expect(deploy.error).toBe(true);
+    expect(deploy.text).toContain('cs101 is archived: its term is over and its VMs are gone.');
   }, 60_000);
 });

@@ -148,6 +148,14 @@ describe('/myvm status says why a VM last started or stopped', () => {
     );
   });
 
+  it("names a teacher's reset of the VM, which the audit log records under the VM itself", async () => {
+    const reset = await as(ids.teacher, 'lab', 'reset cs101 alice', true);
+    expect(reset.error, reset.text).toBeFalsy();
+    const after = await why(ids.alice);
+    expect(after.lastAction?.cause).toBe('teacher');
+    expect(after.why).toMatch(/^Last re-created from the class base by a teacher \(\w+\) at /);
+  });
+
   it('says a VM stopped outside the lab when the lab last started it', async () => {
     await as(ids.bob, 'myvm', 'start');
     (await guestOf('bob')).status = 'stopped';

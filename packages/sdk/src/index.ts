@@ -169,9 +169,16 @@ export {
   type ClassSchedulerOptions,
   type ScheduledAction,
 } from './schedule/class-scheduler.js';
-export { archiveClass, confirmTermDestroy, destroyRefusal, setClassEnd, termVms } from './schedule/class-term.js';
+export {
+  archiveClass,
+  assertClassDeployable,
+  confirmTermDestroy,
+  destroyRefusal,
+  setClassEnd,
+  termVms,
+} from './schedule/class-term.js';
 export { InvalidEndDateError, graceEndsAt, termEndsAt } from './schedule/term-dates.js';
-export { ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
+export { ClassClosedError, ClassEndedError, ClassHasVmsError, TermNotOverError } from './schedule/term-errors.js';
 export { ClassStartLockBusyError, InvalidScheduleError } from './schedule/schedule-errors.js';
 export {
   DEFAULT_START_LOCK_WAIT_MS,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  assertClassDeployable,
   classTimeZone,
   currentSession,
   formatHours,
@@ -63,7 +64,8 @@ export const labPlugin: CommandPlugin = {
       autocomplete: { class: classNames, template: templateNames },
       async run(ctx, o) {
         await mustTeach(ctx, o.class, 'deploy');
-        const { store, engine } = ctx.services;
+        const { store, engine, clock } = ctx.services;
+        await assertClassDeployable(store, o.class, clock.now());
         let template = o.template;
         if (!template) {
           const klass = await store.classes.getClass(o.class);

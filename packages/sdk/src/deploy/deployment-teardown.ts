@@ -207,18 +207,8 @@ export async function destroyClassVms(
       destroyed.push(vm.vmid);
       options.onEvent?.({ type: 'deleted', deploymentId: '', name: vm.name ?? String(vm.vmid), vmid: vm.vmid });
     }
-    const templates = (await store.templateInventory.list({ clusterId }))
-      .filter((t) => t.classId !== classId)
-      .map((t) => ({ node: t.node, vmid: t.vmid }));
-    await store.templateInventory.markVanished(clusterId, templates, timing.clock.now());
   }
-  const base = await store.templates.getByName(baseVmName(classId));
-  if (base) await store.templates.delete(base.id);
-  for (const v of await store.classLifecycle.baseVersions(classId)) {
-    await store.classLifecycle.removeBaseVersion(classId, v.version);
-    const published = v.version > 1 ? await store.templates.getByName(v.name) : undefined;
-    if (published) await store.templates.delete(published.id);
-  }
+  await forgetClassTemplates(store, classId, clusterIds, timing.clock.now());
   await store.audit.record({
     at: timing.clock.now(),
     actor: options.actor ?? 'system',
@@ -228,4 +218,30 @@ export async function destroyClassVms(
     details: { destroyed },
   });
   return { destroyed };
+}
+
+/**
+ * Forgets a class's templates once its VMs are gone: its entries in the template inventory become
+ * vanished, and its base template and published versions leave the catalog (PVE hands their VMIDs
+ * out again, so a kept entry could come to name someone else's VM). Safe to run again.
+ */
+export async function forgetClassTemplates(
+  store: Store,
+  classId: string,
+  clusterIds: readonly string[],
+  now: number,
+): Promise<void> {
+  for (const clusterId of clusterIds) {
+    const others = (await store.templateInventory.list({ clusterId }))
+      .filter((t) => t.classId !== classId)
+      .map((t) => ({ node: t.node, vmid: t.vmid }));
+    await store.templateInventory.markVanished(clusterId, others, now);
+  }
+  const base = await store.templates.getByName(baseVmName(classId));
+  if (base) await store.templates.delete(base.id);
+  for (const v of await store.classLifecycle.baseVersions(classId)) {
+    await store.classLifecycle.removeBaseVersion(classId, v.version);
+    const published = v.version > 1 ? await store.templates.getByName(v.name) : undefined;
+    if (published) await store.templates.delete(published.id);
+  }
 }

@@ -9,7 +9,7 @@ export type LastActionCause = 'schedule' | 'idle' | 'quota' | 'term' | 'teacher'
 
 /** The last power action on a VM, from the audit log. */
 export interface GridLastAction {
-  /** `vm.start`, `vm.shutdown`, `vm.stop`, `vm.reboot`, `vm.keep`. */
+  /** `vm.start`, `vm.shutdown`, `vm.stop`, `vm.reboot`, `vm.keep`, `vm.reset`. */
   action: string;
   at: EpochMs;
   actor: string;
@@ -106,4 +106,5 @@ const VERB: Readonly<Record<string, string>> = {
   'vm.stop': 'stopped',
   'vm.reboot': 'restarted',
   'vm.keep': 'kept running',
+  'vm.reset': 're-created from the class base',
 };

@@ -6,7 +6,7 @@ import { RecordNotFoundError } from '../store/store-errors.js';
 import type { Store } from '../store/store.js';
 import { classTimeZone, formatLocalTime } from './local-time.js';
 import { DEFAULT_GRACE_DAYS, graceEndsAt, parseEndDate, termPhase } from './term-dates.js';
-import { ClassEndedError, ClassHasVmsError, TermNotOverError } from './term-errors.js';
+import { ClassClosedError, ClassEndedError, ClassHasVmsError, TermNotOverError } from './term-errors.js';
 
 /** What the end-of-term actions need. */
 export interface ClassTermDeps {
@@ -100,6 +100,18 @@ export async function assertClassOpen(
   const term = await store.classTerms.get(assignment.classId);
   if (term?.endsOn && termPhase(term, now) !== 'running')
     throw new ClassEndedError({ classId: assignment.classId, endedOn: term.endsOn });
+}
+
+/**
+ * Refuses a deployment for a class that is archived or whose term has ended (`ClassClosedError`):
+ * the end of term would never stop such VMs, and nobody would destroy them.
+ */
+export async function assertClassDeployable(store: Store, classId: string, now: EpochMs): Promise<void> {
+  const term = await store.classTerms.get(classId);
+  if (!term) return;
+  if (term.archivedAt !== null) throw new ClassClosedError({ classId, endedOn: term.endsOn, archived: true });
+  if (term.endsOn && termPhase(term, now) !== 'running')
+    throw new ClassClosedError({ classId, endedOn: term.endsOn, archived: false });
 }
 
 /** Why the class's VMs may not be destroyed yet, or undefined when they may. */

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { termVms } from './class-term.js';
 import { formatLocalTime } from './local-time.js';
 import { graceEndsAt, TERM_REMINDER_DAYS, termEndsAt, termPhase } from './term-dates.js';
+import { forgetClassTemplates } from '../deploy/deployment-teardown.js';
 import { destroyTermVm, type TermDestroyOutcome } from './term-destroy.js';
 import { tellTeachers } from './tell-teachers.js';
 
@@ -150,6 +151,7 @@ async function afterGrace(deps: EndOfTermDeps, term: ClassTermRecord, now: Epoch
     if (outcome === 'failed' || outcome === 'in-progress') break;
   }
   if ((await termVms(deps.store, term.classId)).length === 0 && vms.length > 0) {
+    await forgetClassTemplates(deps.store, term.classId, deps.clusters.ids(), now);
     if (await once(deps, `term-destroyed:${term.classId}:${term.endsOn}`, now)) {
       const teachersTold = await tellTeachers(
         deps.store,

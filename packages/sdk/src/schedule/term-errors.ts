@@ -34,3 +34,18 @@ export class ClassHasVmsError extends LabError {
     );
   }
 }
+
+/** A deployment asked for a class that has ended or is archived. */
+export class ClassClosedError extends LabError {
+  static override readonly brand: string = '@lab/ClassClosedError';
+  static override readonly code: string = 'LAB_CLASS_CLOSED';
+  constructor(facts: { classId: string; endedOn: string | null; archived: boolean }) {
+    super(
+      ClassClosedError.code,
+      facts.archived
+        ? `${facts.classId} is archived: its term is over and its VMs are gone. Create a new class for a new term.`
+        : `${facts.classId} ended on ${facts.endedOn}, so no VMs are deployed for it any more; give it a later end date with class set-end ${facts.classId} <YYYY-MM-DD> (or none) first.`,
+      facts,
+    );
+  }
+}
