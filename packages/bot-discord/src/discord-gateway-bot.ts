@@ -48,6 +48,7 @@ type Message = ReturnType<typeof gatewayMessage>;
 export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
   detach: () => void;
   idle: () => Promise<void>;
+  running: () => number;
 } {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord-gateway' });
   const now = options.now ?? Date.now;
@@ -164,5 +165,6 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
   return {
     detach: () => void options.client.off('interactionCreate', onInteraction),
     idle: () => running.idle(),
+    running: () => running.size,
   };
 }

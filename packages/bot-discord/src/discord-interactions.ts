@@ -36,6 +36,8 @@ export interface DiscordInteractionsOptions {
 export interface DiscordInteractions {
   requestListener: RequestListener;
   idle(): Promise<void>;
+  /** How many interactions have started and not yet finished. */
+  running(): number;
 }
 
 const PING = 1;
@@ -278,5 +280,6 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   return {
     requestListener,
     idle: () => running.idle(),
+    running: () => running.size,
   };
 }

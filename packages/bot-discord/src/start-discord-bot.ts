@@ -55,6 +55,7 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
         await client.destroy();
       },
       idle: bot.idle,
+      running: bot.running,
     };
   }
   const rest = new REST(options.apiUrl ? { api: options.apiUrl } : {});
@@ -79,5 +80,6 @@ export async function startDiscordBot(options: StartDiscordBotOptions): Promise<
       ),
     stop: () => Promise.resolve(),
     idle: () => bot.idle(),
+    running: () => bot.running(),
   };
 }

@@ -45,6 +45,8 @@ export interface SlackBot {
   stop(): Promise<void>;
   /** Settles when every command started so far has finished (for graceful shutdown and tests). */
   idle(): Promise<void>;
+  /** How many commands have started and not yet finished. */
+  running(): number;
   /** Finishes a deployment's progress message (its `notify` ref) with its outcome, in the words of its kind (`spec`), e.g. after a restart. */
   finishDeployment(
     deployment: { notify?: Record<string, unknown> | null; spec?: unknown },
@@ -332,6 +334,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       if (options.socketModeAppToken) await app.stop();
     },
     idle: () => running.idle(),
+    running: () => running.size,
     finishDeployment: (deployment, summary) =>
       finishSlackProgress(app.client, deployment.notify, summary, {
         logger,

@@ -37,5 +37,6 @@ export async function startSlackBot(options: StartSlackBotOptions): Promise<Star
     finishDeployment: (deployment, summary) => bot.finishDeployment(deployment, summary),
     stop: () => bot.stop(),
     idle: () => bot.idle(),
+    running: () => bot.running(),
   };
 }

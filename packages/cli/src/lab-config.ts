@@ -26,6 +26,9 @@ function isTimeZone(name: string): boolean {
   }
 }
 
+/** How long `lab serve` lets running commands finish after SIGTERM, when `serve.drainSeconds` is not set. */
+export const DEFAULT_DRAIN_SECONDS = 20;
+
 /** The sections of lab.config.json that are no front end's: the store, the clusters, sync, deploy limits, the console. */
 const labConfigBaseSchema = z
   .object({
@@ -51,6 +54,17 @@ const labConfigBaseSchema = z
       .string()
       .refine(isTimeZone, 'not a time zone name; use an IANA name such as Europe/Berlin')
       .default('UTC'),
+    serve: z
+      .object({
+        drainSeconds: z
+          .number()
+          .int('whole seconds')
+          .min(0, 'at least 0 seconds')
+          .max(3_600, 'at most 3600 seconds; keep it below the service manager’s stop timeout')
+          .default(DEFAULT_DRAIN_SECONDS),
+      })
+      .strict()
+      .default({ drainSeconds: DEFAULT_DRAIN_SECONDS }),
     endOfTerm: z
       .object({
         graceDays: z.number().int().min(0).max(365).default(14),

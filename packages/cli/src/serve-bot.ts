@@ -52,7 +52,8 @@ interface Started {
  * the served ones; starts the sync engine unless `sync.enabled` is `false` (it syncs only while it
  * holds the store's leader lease), keeps taking over deployments whose process died — finishing each
  * one's progress message with its summary through the front end that posted it — serves the front
- * ends, and on shutdown stops taking requests, waits for running commands, releases the leases and closes.
+ * ends, and on shutdown stops taking requests, waits for running commands (at most `serve.drainSeconds`,
+ * then logs a warning and stops waiting), releases the leases and closes.
  * Each front end listens on `options.host`, else its section's `host`, else 127.0.0.1 (put an HTTPS
  * reverse proxy in front of it), and on `options.port` (one front end only), else its section's
  * `port`, else its default; front ends on the same address share it by path. Every address also
@@ -174,11 +175,35 @@ export async function serveBot(
       await consoleServer?.close();
       await closed;
       await stopFrontEnds();
-      for (const s of started) await s.frontEnd.idle();
+      await drain(started, config.serve.drainSeconds, runtime.logger);
       await takeover.stop();
       await runtime.close();
     })());
   return { url: served[0]!.url, served, metrics, shutdown };
+}
+
+/**
+ * Waits for the commands each front end is running, at most `drainSeconds`; then warns how many
+ * were still running and on which front ends, and returns so the leases are released at once.
+ */
+async function drain(started: readonly Started[], drainSeconds: number, logger: LabRuntime['logger']): Promise<void> {
+  const busy = new Set(started);
+  const idle = Promise.all(started.map((s) => s.frontEnd.idle().then(() => busy.delete(s))));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>(
+    (resolve) => (timer = setTimeout(() => resolve('deadline'), drainSeconds * 1000)),
+  );
+  try {
+    if ((await Promise.race([idle, deadline])) !== 'deadline') return;
+  } finally {
+    clearTimeout(timer);
+  }
+  const stillBusy = [...busy];
+  logger.warn('shutdown drain deadline passed; not waiting for commands still running', {
+    drainSeconds,
+    runningCommands: stillBusy.reduce((sum, s) => sum + (s.frontEnd.running?.() ?? 0), 0),
+    frontEnds: stillBusy.map((s) => s.definition.id),
+  });
 }
 
 /** The registered front ends `kinds` name, each once; one that `lab serve` cannot run is a usage error. */

@@ -18,6 +18,11 @@ export class RunningCommands {
     void guarded.finally(() => this.#running.delete(guarded));
   }
 
+  /** How many tracked commands have not settled yet. */
+  get size(): number {
+    return this.#running.size;
+  }
+
   /** Settles when every command tracked so far, and any they started meanwhile, has finished. */
   async idle(): Promise<void> {
     while (this.#running.size) await Promise.all([...this.#running]);

@@ -28,4 +28,6 @@ export interface StartedFrontEnd {
   stop(): Promise<void>;
   /** Settles when every command started so far has finished. */
   idle(): Promise<void>;
+  /** How many commands it has started and not yet finished (for the shutdown's drain warning). */
+  running?(): number;
 }

@@ -18,5 +18,6 @@ export async function startWebPortal(options: WebPortalOptions): Promise<Started
     finishDeployment: () => Promise.resolve(false),
     stop: () => portal.close(),
     idle: () => portal.idle(),
+    running: () => portal.running(),
   };
 }

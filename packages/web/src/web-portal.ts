@@ -96,6 +96,8 @@ export interface WebPortal {
   context: WebContext;
   /** Settles when no request is being answered. */
   idle(): Promise<void>;
+  /** How many requests it is answering now. */
+  running(): number;
   close(): Promise<void>;
 }
 
@@ -308,6 +310,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
     requestListener: (req, res) => listener!(req, res),
     context,
     idle: () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => settled.push(resolve))),
+    running: () => running,
     close: () => app.close(),
   };
 }

@@ -9,7 +9,7 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'Run one or more front ends (lab serve slack discord) with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one JSON line per front end when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
+      'Run one or more front ends (lab serve slack discord) with the sync engine, /healthz, /readyz and /metrics; SIGTERM stops it gracefully (running commands get serve.drainSeconds to finish; a second SIGTERM exits at once). Prints one JSON line per front end when listening; logs JSON lines on stderr (LAB_LOG_LEVEL: debug, info, warn, error)',
     )
     .addArgument(new Argument('<bot...>', 'which front ends').choices(servable))
     .option(
@@ -47,7 +47,19 @@ export function addServeCommand(program: Command): void {
         ...(options.host ? { host: options.host } : {}),
       });
       for (const { kind, url } of served.served) out(JSON.stringify({ serving: kind, url }));
-      const stop = () => void served.shutdown().then(() => process.exit(0));
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          logger.warn('second stop signal; exiting at once without waiting for running commands', { signal });
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info('stopping: no new requests; waiting for running commands', {
+          signal,
+          drainSeconds: config.serve.drainSeconds,
+        });
+        void served.shutdown().then(() => process.exit(0));
+      };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
