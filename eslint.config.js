@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { layersConfig } from './eslint.layers.js';
 
 export default tseslint.config(
   {
@@ -44,6 +45,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
     },
   },
+  layersConfig,
   {
     // Plain JavaScript and the build tools' own configuration files are not part of any package's
     // TypeScript project.

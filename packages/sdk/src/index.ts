@@ -151,7 +151,8 @@ export {
 
 // Inventory, sync and power.
 export { NotAllowedError, UnconfirmedEmptyClusterError, UnknownVmError } from './inventory/inventory-errors.js';
-export { SyncEngine, type ClusterSyncReport, type SyncEngineOptions } from './inventory/sync-engine.js';
+export { SyncEngine, type SyncEngineOptions } from './inventory/sync-engine.js';
+export type { ClusterSyncReport } from './ports/lab-observer.js';
 export {
   InventoryService,
   type ListVmsQuery,
@@ -159,7 +160,7 @@ export {
   type SyncStats,
 } from './inventory/inventory-service.js';
 export { clusterAnswerMaxAgeMs, clusterReadiness, type ClusterSyncFacts } from './inventory/cluster-readiness.js';
-export { VmPower, type PowerAction, type VmPowerDeps } from './inventory/vm-power.js';
+export { VmPower, type PowerAction, type VmPowerDeps } from './schedule/vm-power.js';
 export { classesTaughtBy, type Viewer } from './inventory/viewer.js';
 
 // Schedules, quotas and time limits.
@@ -258,7 +259,7 @@ export { linkChatAccount, type LinkRequest, type LinkResult } from './people/lin
 export { looksLikePrivateKey, PrivateKeyGivenError } from './people/private-key.js';
 export { unlinkChatAccount, type UnlinkRequest } from './people/unlink-chat-account.js';
 export { JOIN_REQUEST_TTL_MS, decideJoinRequest, decidesJoinsOf, type JoinDecision } from './people/join-requests.js';
-export { classGrid, weekStart, type ClassGrid, type ClassGridRow } from './inventory/class-grid.js';
+export { classGrid, weekStart, type ClassGrid, type ClassGridRow } from './schedule/class-grid.js';
 export {
   describeLastAction,
   lastPowerActions,
@@ -396,8 +397,8 @@ export {
   type TaskStatus,
 } from './pve/pve-schemas.js';
 export type * from './pve/generated/pve-api-types.js';
-export { RetryBudget, type RetryBudgetOptions } from './client/retry-budget.js';
-export { withRetryBudget } from './client/budgeted-api.js';
+export { RetryBudget, type RetryBudgetOptions } from './ports/retry-budget.js';
+export { withRetryBudget } from './pve/budgeted-api.js';
 
 // The browser console: one-time links, the VNC relay, session watching.
 export * from './console/console-errors.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { presets } from '@lab/pve-sim';
 import { SyncEngine, type Clock } from '../src/index.js';
-import { createMemoryStore } from '../src/store/memory-store.js';
+import { createMemoryStore } from '../src/testing/memory-store.js';
 import { termVms } from '../src/schedule/class-term.js';
 import { destroyTermVm } from '../src/schedule/term-destroy.js';
 import { silentLogger } from '../src/ports/logger.js';

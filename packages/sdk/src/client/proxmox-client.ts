@@ -23,7 +23,7 @@ import {
   type PveRetryOptions,
   type ProxmoxClientOptions,
 } from './client-options.js';
-import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
 import { encodePveParams } from './form-encoding.js';
 import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';

@@ -1,5 +1,5 @@
 import { backoffDelay } from '../client/backoff.js';
-import { retryBudgetOf } from '../client/budgeted-api.js';
+import { retryBudgetOf } from '../pve/budgeted-api.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { classifyPveFailure } from '../errors/pve-refusal.js';

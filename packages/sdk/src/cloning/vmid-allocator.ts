@@ -1,4 +1,4 @@
-import { rootApi } from '../client/budgeted-api.js';
+import { rootApi } from '../pve/budgeted-api.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { VmidAllocationError } from './clone-errors.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../store/store.js';
-import type { ConsoleGrant } from './console-grants.js';
+import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
 
 /** Audit actions of console sessions. */
 export const CONSOLE_AUDIT_ACTIONS = { open: 'console.open', close: 'console.close' } as const;
@@ -11,7 +11,9 @@ export const CONSOLE_AUDIT_ACTIONS = { open: 'console.open', close: 'console.clo
  */
 export async function auditConsole(
   deps: { store: Store; clock: Clock },
-  grant: Pick<ConsoleGrant, 'clusterId' | 'vmid' | 'platform' | 'platformUserId'> & { person: { username: string } },
+  grant: Pick<ConsoleGrantRecord, 'clusterId' | 'vmid' | 'platform' | 'platformUserId'> & {
+    person: { username: string };
+  },
   event: keyof typeof CONSOLE_AUDIT_ACTIONS,
   outcome: 'ok' | 'denied' | 'failed',
   details: Record<string, unknown> = {},

@@ -3,7 +3,8 @@ import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import { UnknownVmError } from '../inventory/inventory-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
-import { classTags, InvalidDeploymentError } from './class-spec.js';
+import { InvalidDeploymentError } from './class-spec.js';
+import { classTags } from '../templates/class-vm-names.js';
 import { settled, type DeploymentTiming } from './deployment-timing.js';
 import { tagAndConvert } from './vm-registration.js';
 

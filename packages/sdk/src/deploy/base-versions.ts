@@ -1,6 +1,6 @@
 import type { TemplateInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { baseVmName } from './class-spec.js';
+import { baseVmName } from '../templates/class-vm-names.js';
 
 /** One version of a class's base template and where its copies are (node → VMID). */
 export interface BaseVersionCopies {

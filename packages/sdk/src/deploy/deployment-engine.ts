@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { withRetryBudget } from '../client/budgeted-api.js';
-import { RetryBudget, type RetryBudgetOptions } from '../client/retry-budget.js';
+import { withRetryBudget } from '../pve/budgeted-api.js';
+import { RetryBudget, type RetryBudgetOptions } from '../ports/retry-budget.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';

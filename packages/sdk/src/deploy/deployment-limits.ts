@@ -1,4 +1,4 @@
-import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 
 /** How many clones may run at once: in all, per node, and per storage (per node for local storage). */
 export interface DeploymentLimits {

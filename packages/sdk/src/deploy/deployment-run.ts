@@ -1,4 +1,4 @@
-import { withServerErrorRetries } from '../client/budgeted-api.js';
+import { withServerErrorRetries } from '../pve/budgeted-api.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import { InvalidDeploymentError } from './class-spec.js';

@@ -2,7 +2,7 @@ import { grants, type PermissionAnswer } from '../access/privilege-grants.js';
 import { guestAgentPrivilege } from '../access/pve-privileges.js';
 import { PveHttpError, PvePermissionError } from '../errors/pve-errors.js';
 import type { PveApi } from '../ports/pve-api.js';
-import { hasCloudInitDrive } from './cloud-init.js';
+import { hasCloudInitDrive } from '../cloning/cloud-init-drive.js';
 import type { ClassPlan } from './plan-class.js';
 import { pveResources } from '../pve/pve-resources.js';
 

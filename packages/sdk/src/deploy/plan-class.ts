@@ -6,15 +6,8 @@ import type { VmRole } from '../store/records.js';
 import { completeFreshResources, tagsOf } from '../templates/template-inventory.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { TemplateNotFoundError } from '../templates/template-errors.js';
-import {
-  baseVmName,
-  InvalidDeploymentError,
-  parseClassSpec,
-  seatVmName,
-  studentVmName,
-  teacherVmName,
-  type ClassSpec,
-} from './class-spec.js';
+import { InvalidDeploymentError, parseClassSpec, type ClassSpec } from './class-spec.js';
+import { baseVmName, seatVmName, studentVmName, teacherVmName } from '../templates/class-vm-names.js';
 import { ownedByClass, roleTag } from './class-ownership.js';
 import { baseVersionOf } from './base-versions.js';
 import {

@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { classBaseVersions, type BaseVersionCopies } from './base-versions.js';
-import { classTags } from './class-spec.js';
+import { classTags } from '../templates/class-vm-names.js';
 import { creationMarker, ownedByClass, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { settledGuest, type GuestState } from './guest-state.js';

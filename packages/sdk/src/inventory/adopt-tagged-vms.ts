@@ -1,4 +1,4 @@
-import { studentVmName } from '../deploy/class-spec.js';
+import { studentVmName } from '../templates/class-vm-names.js';
 import type { VmInventoryRecord, VmRole } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { tagsOf } from '../templates/template-inventory.js';

@@ -1,13 +1,13 @@
 import { leaseHolderId } from '../store/lease-heartbeat.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
-import { notifyObserver, type LabObserver } from '../ports/lab-observer.js';
+import { notifyObserver, type ClusterSyncReport, type LabObserver } from '../ports/lab-observer.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { createTcpPortProbe, type PortProbe } from '../ports/port-probe.js';
 import type { SyncStateRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { listVmResources } from '../templates/template-inventory.js';
-import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
@@ -53,26 +53,6 @@ export interface SyncEngineOptions {
   backoffBaseMs?: number;
   /** @defaultValue 300000 */
   backoffMaxMs?: number;
-}
-
-/** What one sync of one cluster did. */
-export interface ClusterSyncReport {
-  clusterId: string;
-  /** VMs with Proxmox Lab's tags registered as their class's in this sync (made by Terraform, say). */
-  adopted?: number;
-  kind: 'full' | 'quick';
-  ok: boolean;
-  /** Set when the cluster was skipped because it is backing off after failures. */
-  skipped?: 'backoff';
-  error?: string;
-  vms: number;
-  added: number;
-  changed: number;
-  gone: number;
-  configRequests: number;
-  agentRequests: number;
-  probes: number;
-  durationMs: number;
 }
 
 const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);

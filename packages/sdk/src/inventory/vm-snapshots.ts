@@ -1,4 +1,4 @@
-import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { isLabError } from '../errors/lab-error.js';
 import { PveHttpError, PveTaskFailedError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';

@@ -1,4 +1,22 @@
-import type { ClusterSyncReport } from '../inventory/sync-engine.js';
+/** What one sync of one cluster did. */
+export interface ClusterSyncReport {
+  clusterId: string;
+  /** VMs with Proxmox Lab's tags registered as their class's in this sync (made by Terraform, say). */
+  adopted?: number;
+  kind: 'full' | 'quick';
+  ok: boolean;
+  /** Set when the cluster was skipped because it is backing off after failures. */
+  skipped?: 'backoff';
+  error?: string;
+  vms: number;
+  added: number;
+  changed: number;
+  gone: number;
+  configRequests: number;
+  agentRequests: number;
+  probes: number;
+  durationMs: number;
+}
 
 /** One HTTP exchange with a cluster's API, as a {@link LabObserver} sees it. */
 export interface PveRequestRecord {

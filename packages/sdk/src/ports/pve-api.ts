@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { RetryBudget } from '../client/retry-budget.js';
+import type { RetryBudget } from './retry-budget.js';
 
 /** A value PVE accepts as a parameter; booleans are sent as 0/1, arrays as repeated keys. */
 export type PveParamValue = string | number | boolean | readonly (string | number)[] | null | undefined;

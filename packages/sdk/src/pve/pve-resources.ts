@@ -1,5 +1,5 @@
-import { withRetryBudget } from '../client/budgeted-api.js';
-import type { RetryBudget } from '../client/retry-budget.js';
+import { withRetryBudget } from './budgeted-api.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { PveAccess } from './access-resource.js';
 import { PveCluster } from './cluster-resource.js';

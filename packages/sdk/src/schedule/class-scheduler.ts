@@ -1,4 +1,4 @@
-import { VmPower, type PowerAction } from '../inventory/vm-power.js';
+import { VmPower, type PowerAction } from './vm-power.js';
 import type { Viewer } from '../inventory/viewer.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';

@@ -1,4 +1,4 @@
-import type { VmPower } from '../inventory/vm-power.js';
+import type { VmPower } from './vm-power.js';
 import type { Viewer } from '../inventory/viewer.js';
 import type { Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';

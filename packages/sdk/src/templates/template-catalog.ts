@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
-import { hasCloudInitDrive } from '../deploy/cloud-init.js';
+import { hasCloudInitDrive } from '../cloning/cloud-init-drive.js';
 import { LabError } from '../errors/lab-error.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { checkTemplateVm } from './check-template-vm.js';

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentBaseVersion } from '../deploy/base-versions.js';
-import { baseVmName } from '../deploy/class-spec.js';
+import { baseVmName } from '../templates/class-vm-names.js';
 import type { ClassPlan } from '../deploy/plan-class.js';
 import { LabError } from '../errors/lab-error.js';
 import type { Store } from '../store/store.js';

@@ -1,7 +1,7 @@
 // @lab/proxmox-sdk/testing: test doubles and suites that ship with the SDK, for this monorepo's
 // tests and for anyone who builds on it. Needs vitest (an optional peer dependency); the test lab
 // also needs @lab/pve-sim. Every name here is listed in test/public-surface.test.ts.
-export { createMemoryStore } from '../store/memory-store.js';
+export { createMemoryStore } from './memory-store.js';
 export { describeStoreConformance } from './store-conformance.js';
 export { clientForSim, type SimEndpoint } from './sim-client.js';
 export { closeAfterEach, type Closable } from './close-after-each.js';

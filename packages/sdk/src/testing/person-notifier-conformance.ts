@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ProxmoxClient } from '../client/proxmox-client.js';
 import { SyncEngine } from '../inventory/sync-engine.js';
-import { VmPower } from '../inventory/vm-power.js';
+import { VmPower } from '../schedule/vm-power.js';
 import type { Clock } from '../ports/clock.js';
 import type { PersonNotifier } from '../ports/person-notifier.js';
 import { ClassScheduler } from '../schedule/class-scheduler.js';
-import { createMemoryStore } from '../store/memory-store.js';
+import { createMemoryStore } from './memory-store.js';
 import type { Store } from '../store/store.js';
 import type { IdentityPlatform } from '../store/records.js';
 

@@ -5,7 +5,7 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../ports/clock.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
-import { createMemoryStore } from '../store/memory-store.js';
+import { createMemoryStore } from './memory-store.js';
 import { clientForSim } from './sim-client.js';
 
 /**

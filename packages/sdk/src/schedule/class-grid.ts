@@ -1,12 +1,12 @@
 import { Cron } from 'croner';
-import { classTimeZone } from '../schedule/local-time.js';
-import { localDate } from '../schedule/schedule-spec.js';
-import { outsideSessionMs } from '../schedule/usage.js';
+import { classTimeZone } from './local-time.js';
+import { localDate } from './schedule-spec.js';
+import { outsideSessionMs } from './usage.js';
 import type { EpochMs, VmInventoryRecord, VmUsageIntervalRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { lastPowerActions, type GridLastAction } from './last-power-action.js';
+import { lastPowerActions, type GridLastAction } from '../inventory/last-power-action.js';
 
-export type { GridLastAction, LastActionCause } from './last-power-action.js';
+export type { GridLastAction, LastActionCause } from '../inventory/last-power-action.js';
 
 /** One student VM of the class (or a student with none yet). */
 export interface ClassGridRow {

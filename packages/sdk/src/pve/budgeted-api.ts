@@ -1,5 +1,5 @@
 import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
-import type { RetryBudget } from './retry-budget.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 
 const ROOT = Symbol('lab.pveApi.root');
 const BUDGET = Symbol('lab.pveApi.retryBudget');

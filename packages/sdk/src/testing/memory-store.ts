@@ -1,9 +1,7 @@
-/* eslint-disable @typescript-eslint/require-await -- an in-memory Store: each repository method is async so that it
-   honours the port's contract (a Promise, with a throw turned into a rejection) without anything to await. */
-import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
-import { TransactionGuard } from './transaction-guard.js';
-import { DEFAULT_MAX_SNAPSHOTS } from './snapshot-limit.js';
-import { assertIdentityPlatformId } from './identity-platform.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
+import { TransactionGuard } from '../store/transaction-guard.js';
+import { DEFAULT_MAX_SNAPSHOTS } from '../store/snapshot-limit.js';
+import { assertIdentityPlatformId } from '../store/identity-platform.js';
 import type {
   AuditRecord,
   ClassMemberRecord,
@@ -30,12 +28,12 @@ import type {
   TemplateRecord,
   VmAssignmentRecord,
   VmInventoryRecord,
-} from './records.js';
-import type { ConsoleGrantRecord } from './console-grant-repository.js';
-import type { WebSessionRecord } from './web-session-repository.js';
-import type { LinkCodeRecord } from './link-code-repository.js';
-import type { ClassTermRecord } from './class-term-repository.js';
-import type { Store, TemplateInventoryFilter, VmInventoryFilter } from './store.js';
+} from '../store/records.js';
+import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
+import type { WebSessionRecord } from '../store/web-session-repository.js';
+import type { LinkCodeRecord } from '../store/link-code-repository.js';
+import type { ClassTermRecord } from '../store/class-term-repository.js';
+import type { Store, TemplateInventoryFilter, VmInventoryFilter } from '../store/store.js';
 import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
@@ -43,7 +41,7 @@ import {
   PersonAlreadyLinkedError,
   RecordNotFoundError,
   UnknownReferenceError,
-} from './store-errors.js';
+} from '../store/store-errors.js';
 
 interface MemoryState {
   clusters: ClusterRecord[];

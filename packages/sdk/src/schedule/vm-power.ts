@@ -1,4 +1,4 @@
-import { ConcurrencyLimiter } from '../client/concurrency-limiter.js';
+import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { ConfigError, PveHttpError } from '../errors/pve-errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
@@ -6,14 +6,14 @@ import type { VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
-import { NotAllowedError, UnknownVmError } from './inventory-errors.js';
-import { assertMayStart, hasRunningLimit } from '../schedule/usage.js';
-import { withClassStartLock } from '../schedule/class-start-lock.js';
-import { assertClassOpen } from '../schedule/class-term.js';
-import { denialReason, type Viewer } from './viewer.js';
+import { NotAllowedError, UnknownVmError } from '../inventory/inventory-errors.js';
+import { assertMayStart, hasRunningLimit } from './usage.js';
+import { withClassStartLock } from './class-start-lock.js';
+import { assertClassOpen } from './class-term.js';
+import { denialReason, type Viewer } from '../inventory/viewer.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
-import { recordPowerState } from './record-power-state.js';
+import { recordPowerState } from '../inventory/record-power-state.js';
 import { shutDownGuest, type ShutdownOutcome } from '../tasks/shut-down-guest.js';
 
 /** Power actions an owner may take. */
