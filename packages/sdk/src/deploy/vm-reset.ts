@@ -51,7 +51,6 @@ export function isResetPlan(spec: unknown): spec is ResetPlan {
 
 /** A reset cannot be planned or carried out; says why. */
 export class VmResetError extends LabError {
-  static override readonly brand: string = '@lab/VmResetError';
   static override readonly code: string = 'LAB_RESET_INVALID';
   constructor(message: string, data: Record<string, unknown> = {}) {
     super(VmResetError.code, message, data);
