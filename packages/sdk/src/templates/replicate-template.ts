@@ -12,6 +12,7 @@ import type { LabTemplate } from './lab-template.js';
 import { InvalidTemplateError } from './template-errors.js';
 import { listVmResources, tagsOf } from './template-inventory.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** What replication did on one node. */
 export interface ReplicaResult {
@@ -132,7 +133,7 @@ async function createReplica(
     mode: 'full',
     ...(preferred !== undefined ? { newid: preferred } : {}),
     ...(shared ? { target: node } : {}),
-    timeoutMs: options.timeoutMs ?? 3_600_000,
+    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     clock,
     logger,
@@ -159,9 +160,12 @@ async function migrate(
     { node: from, vmid, target: to },
     {
       clock,
-      timeoutMs: options.timeoutMs ?? 3_600_000,
-      maxPollIntervalMs: options.pollIntervalMs ?? 2000,
-      pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
+      timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
+      maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
+      pollIntervalMs: Math.min(
+        SDK_DEFAULTS.taskWait.pollIntervalMs,
+        options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
+      ),
     },
   );
 }
@@ -177,13 +181,23 @@ async function convert(
   const upid = await pveResources(api).qemu(node, vmid).template();
   await waitForTask(api, upid, {
     clock,
-    timeoutMs: options.timeoutMs ?? 3_600_000,
-    maxPollIntervalMs: options.pollIntervalMs ?? 2000,
-    pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
-  });
-  await waitForCloneLock(api, node, vmid, clock.now() + 60_000, options.pollIntervalMs ?? 1000, clock, () =>
-    Promise.resolve(
-      new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
+    maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
+    pollIntervalMs: Math.min(
+      SDK_DEFAULTS.taskWait.pollIntervalMs,
+      options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
     ),
+  });
+  await waitForCloneLock(
+    api,
+    node,
+    vmid,
+    clock.now() + 60_000,
+    options.pollIntervalMs ?? SDK_DEFAULTS.replication.lockPollIntervalMs,
+    clock,
+    () =>
+      Promise.resolve(
+        new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+      ),
   );
 }
