@@ -146,6 +146,19 @@ async function createReplica(
   return clone.vmid;
 }
 
+/** How a migration or conversion of a replica is waited for: up to the replication timeout, polling as asked. */
+function replicationWait(options: ReplicateOptions, clock: Clock) {
+  return {
+    clock,
+    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
+    maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
+    pollIntervalMs: Math.min(
+      SDK_DEFAULTS.taskWait.pollIntervalMs,
+      options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
+    ),
+  };
+}
+
 async function migrate(
   api: PveApi,
   from: string,
@@ -155,19 +168,7 @@ async function migrate(
   clock: Clock,
 ): Promise<void> {
   options.onProgress?.({ node: to, phase: 'migrating' });
-  await migrateVm(
-    api,
-    { node: from, vmid, target: to },
-    {
-      clock,
-      timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
-      maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
-      pollIntervalMs: Math.min(
-        SDK_DEFAULTS.taskWait.pollIntervalMs,
-        options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
-      ),
-    },
-  );
+  await migrateVm(api, { node: from, vmid, target: to }, replicationWait(options, clock));
 }
 
 async function convert(
@@ -179,15 +180,7 @@ async function convert(
 ): Promise<void> {
   options.onProgress?.({ node, phase: 'converting' });
   const upid = await pveResources(api).qemu(node, vmid).template();
-  await waitForTask(api, upid, {
-    clock,
-    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
-    maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
-    pollIntervalMs: Math.min(
-      SDK_DEFAULTS.taskWait.pollIntervalMs,
-      options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
-    ),
-  });
+  await waitForTask(api, upid, replicationWait(options, clock));
   await waitForCloneLock(
     api,
     node,
