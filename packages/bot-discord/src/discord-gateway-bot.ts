@@ -18,6 +18,7 @@ import {
 import { renderDiscordProgress } from './render-discord-progress.js';
 import { confirmationButton, discordNotify, replyFiles, replyMessage } from './discord-replies.js';
 import { gatewayContent } from './discord-text.js';
+import { DISCORD_DEFAULTS } from './defaults.js';
 
 /** Options of the gateway front end. */
 export interface DiscordGatewayOptions {
@@ -57,7 +58,7 @@ export function attachDiscordGatewayBot(options: DiscordGatewayOptions): {
 
   const progressOf = (interaction: ChatInputCommandInteraction | ButtonInteraction) => {
     const throttle = new ProgressThrottle({
-      intervalMs: options.progressIntervalMs ?? 1000,
+      intervalMs: options.progressIntervalMs ?? DISCORD_DEFAULTS.progressIntervalMs,
       send: (update) => interaction.editReply(gatewayContent(renderDiscordProgress(update))),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });

@@ -13,6 +13,7 @@ import { renderDiscordProgress } from './render-discord-progress.js';
 import { confirmationButton, discordNotify, multipartMessage, replyFiles, replyMessage } from './discord-replies.js';
 import { discordContent } from './discord-text.js';
 import { discordPublicKey, verifyDiscordSignature } from './verify-discord-signature.js';
+import { DISCORD_DEFAULTS } from './defaults.js';
 
 /** Options of the Discord interactions endpoint. */
 export interface DiscordInteractionsOptions {
@@ -128,8 +129,8 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
   const key = discordPublicKey(options.publicKey);
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'discord' });
   const now = options.now ?? Date.now;
-  const maxBody = options.maxBodyBytes ?? 64 * 1024;
-  const skewMs = (options.maxClockSkewS ?? 300) * 1000;
+  const maxBody = options.maxBodyBytes ?? DISCORD_DEFAULTS.maxBodyBytes;
+  const skewMs = (options.maxClockSkewS ?? DISCORD_DEFAULTS.maxClockSkewS) * 1000;
   const app = options.applicationId;
   const running = new RunningCommands((error) => logger.error('interaction failed', { error }));
   type Files = ReturnType<typeof replyFiles>;
@@ -204,7 +205,7 @@ export function createDiscordInteractions(options: DiscordInteractionsOptions): 
       });
     }
     const throttle = new ProgressThrottle({
-      intervalMs: options.progressIntervalMs ?? 1000,
+      intervalMs: options.progressIntervalMs ?? DISCORD_DEFAULTS.progressIntervalMs,
       send: (update) => edit(interaction.token, discordContent(renderDiscordProgress(update))),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });

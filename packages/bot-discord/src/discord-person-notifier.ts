@@ -1,5 +1,6 @@
 import { REST, Routes } from 'discord.js';
-import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
+import type { Logger, PersonNotifier, Store } from '@lab/proxmox-sdk';
+import { directMessageNotifier } from '@lab/commands';
 import { discordContent } from './discord-text.js';
 
 /**
@@ -8,33 +9,19 @@ import { discordContent } from './discord-text.js';
  * account or Discord refused (DMs closed); the error is logged, never thrown.
  */
 export function createDiscordPersonNotifier(options: { rest: REST; store: Store; logger?: Logger }): PersonNotifier {
-  const logger = options.logger ?? silentLogger;
-  const accountsOf = async (personId: number) =>
-    (await options.store.classes.identitiesOf(personId)).filter((i) => i.platform === 'discord');
-  return {
-    async reaches(person) {
-      return (await accountsOf(person.personId)).length > 0;
+  return directMessageNotifier({
+    platform: 'discord',
+    platformName: 'Discord',
+    store: options.store,
+    logger: options.logger,
+    async sendDirectMessage(externalId, text) {
+      const channel = (await options.rest.post(Routes.userChannels(), { body: { recipient_id: externalId } })) as {
+        id?: string;
+      };
+      if (!channel.id) throw new Error('Discord opened no DM channel');
+      await options.rest.post(Routes.channelMessages(channel.id), { body: discordContent(text) });
     },
-    async notifyPerson(person, text) {
-      const accounts = await accountsOf(person.personId);
-      let delivered = false;
-      for (const account of accounts) {
-        try {
-          const channel = (await options.rest.post(Routes.userChannels(), {
-            body: { recipient_id: account.externalId },
-          })) as { id?: string };
-          if (!channel.id) throw new Error('Discord opened no DM channel');
-          await options.rest.post(Routes.channelMessages(channel.id), {
-            body: discordContent(text),
-          });
-          delivered = true;
-        } catch (error) {
-          logger.warn('could not send a Discord direct message', { username: person.username, error });
-        }
-      }
-      return delivered;
-    },
-  };
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 import { SlackProgressMessage, finishSlackProgress } from './slack-progress.js';
 import { escapeSlackText } from './slack-text.js';
 import { boltLogger } from './bolt-logger.js';
+import { SLACK_DEFAULTS } from './defaults.js';
 
 /** Options of the Slack front end. */
 export interface SlackBotOptions {
@@ -70,7 +71,7 @@ const ALREADY_HANDLED = 'This request was already handled.';
 export function createSlackBot(options: SlackBotOptions): SlackBot {
   const logger = (options.logger ?? silentLogger).child({ frontEnd: 'slack' });
   const now = options.now ?? Date.now;
-  const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const maxBody = options.maxBodyBytes ?? SLACK_DEFAULTS.maxBodyBytes;
   const boltLog = boltLogger(logger);
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -117,7 +118,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     );
     // A progress edit that fails is logged: it must never become an unhandled rejection that ends the bot.
     const throttle = new ProgressThrottle({
-      intervalMs: options.progressIntervalMs ?? 1000,
+      intervalMs: options.progressIntervalMs ?? SLACK_DEFAULTS.progressIntervalMs,
       send: (update) => message.show(renderProgress(update), { final: false }),
       onError: (error) => logger.warn('progress edit failed', { error }),
     });
@@ -307,7 +308,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     running.track(work().catch((error: unknown) => logger.error('confirmation button failed', { error })));
   });
 
-  const skew = (options.maxClockSkewS ?? 300) * 1000;
+  const skew = (options.maxClockSkewS ?? SLACK_DEFAULTS.maxClockSkewS) * 1000;
   const requestListener: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
     if (Number(req.headers['content-length']) > maxBody) {
       logger.warn('refused a Slack request over the body limit', { limit: maxBody });

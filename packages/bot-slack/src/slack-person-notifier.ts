@@ -2,7 +2,8 @@ import { boltLogger } from './bolt-logger.js';
 import type { SlackChatApi } from './slack-progress.js';
 import { escapeSlackText } from './slack-text.js';
 import { webApi } from '@slack/bolt';
-import { silentLogger, type Logger, type PersonNotifier, type Store } from '@lab/proxmox-sdk';
+import type { Logger, PersonNotifier, Store } from '@lab/proxmox-sdk';
+import { directMessageNotifier } from '@lab/commands';
 
 /** The part of Slack's Web API a direct message needs (`app.client` fits). */
 export interface SlackDmApi {
@@ -20,29 +21,17 @@ export function createSlackPersonNotifier(options: {
   store: Store;
   logger?: Logger;
 }): PersonNotifier {
-  const logger = options.logger ?? silentLogger;
-  const accountsOf = async (personId: number) =>
-    (await options.store.classes.identitiesOf(personId)).filter((i) => i.platform === 'slack');
-  return {
-    async reaches(person) {
-      return (await accountsOf(person.personId)).length > 0;
+  return directMessageNotifier({
+    platform: 'slack',
+    platformName: 'Slack',
+    store: options.store,
+    logger: options.logger,
+    async sendDirectMessage(externalId, text) {
+      const dm = await options.client.conversations.open({ users: externalId });
+      if (!dm.channel?.id) throw new Error('Slack opened no DM channel');
+      await options.client.chat.postMessage({ channel: dm.channel.id, text: escapeSlackText(text) });
     },
-    async notifyPerson(person, text) {
-      const accounts = await accountsOf(person.personId);
-      let delivered = false;
-      for (const account of accounts) {
-        try {
-          const dm = await options.client.conversations.open({ users: account.externalId });
-          if (!dm.channel?.id) throw new Error('Slack opened no DM channel');
-          await options.client.chat.postMessage({ channel: dm.channel.id, text: escapeSlackText(text) });
-          delivered = true;
-        } catch (error) {
-          logger.warn('could not send a Slack direct message', { username: person.username, error });
-        }
-      }
-      return delivered;
-    },
-  };
+  });
 }
 
 /**

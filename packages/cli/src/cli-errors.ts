@@ -2,18 +2,18 @@ import { LabError } from '@lab/proxmox-sdk';
 
 /** The command line was wrong (a missing flag, a value of the wrong form); `lab` exits with status 2. */
 export class CliUsageError extends LabError {
-  static override readonly brand: string = '@lab/CliUsageError';
+  static override readonly code = 'LAB_CLI_USAGE';
   constructor(message: string, data: Record<string, unknown> = {}) {
-    super('LAB_CLI_USAGE', message, data);
+    super(CliUsageError.code, message, data);
   }
 }
 
 /** `lab init` would overwrite a configuration that differs from the one it would write. */
 export class ConfigExistsError extends LabError {
-  static override readonly brand: string = '@lab/ConfigExistsError';
+  static override readonly code = 'LAB_CONFIG_EXISTS';
   constructor(file: string) {
     super(
-      'LAB_CONFIG_EXISTS',
+      ConfigExistsError.code,
       `${file} already exists and differs from what lab init would write; pass --force to overwrite it, or edit it by hand.`,
       { file },
     );
@@ -22,10 +22,10 @@ export class ConfigExistsError extends LabError {
 
 /** A cluster URL is not `https://`; Proxmox VE serves its API (and the token) only over TLS. */
 export class InsecureUrlError extends LabError {
-  static override readonly brand: string = '@lab/InsecureUrlError';
+  static override readonly code = 'LAB_INSECURE_URL';
   constructor(url: string) {
     super(
-      'LAB_INSECURE_URL',
+      InsecureUrlError.code,
       `Refusing ${url}: the API token would travel in clear text; use the node's https:// address (https://pve1.example.org:8006).`,
       { url },
     );
@@ -34,15 +34,14 @@ export class InsecureUrlError extends LabError {
 
 /** The certificate the node presented is not the one the operator named or accepted. */
 export class CertificateNotTrustedError extends LabError {
-  static override readonly brand: string = '@lab/CertificateNotTrustedError';
+  static override readonly code = 'LAB_CERT_NOT_TRUSTED';
   constructor(message: string, data: Record<string, unknown> = {}) {
-    super('LAB_CERT_NOT_TRUSTED', message, data);
+    super(CertificateNotTrustedError.code, message, data);
   }
 }
 
 /** `lab serve` cannot listen on its port: another process has it, or the address is not this host's. */
 export class PortUnavailableError extends LabError {
-  static override readonly brand: string = '@lab/PortUnavailableError';
   static override readonly code = 'LAB_PORT_UNAVAILABLE';
   constructor(kind: string, host: string, port: number, reason: string) {
     super(

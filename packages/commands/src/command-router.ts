@@ -20,6 +20,7 @@ import {
   type RequiredRole,
   type Suggestion,
 } from './command-plugin.js';
+import { COMMAND_DEFAULTS } from './defaults.js';
 
 /** One command invocation as a front end hands it over. */
 export interface Invocation {
@@ -150,8 +151,8 @@ export class CommandRouter {
     this.#services = services;
     this.plugins = new Map(plugins.map((p) => [p.name, p]));
     this.#rate = options.rateLimit ?? { perMinute: 30 };
-    this.#confirmationTtlMs = options.confirmationTtlMs ?? 10 * 60_000;
-    this.#deliveryTtlMs = options.deliveryTtlMs ?? 15 * 60_000;
+    this.#confirmationTtlMs = options.confirmationTtlMs ?? COMMAND_DEFAULTS.confirmationTtlMs;
+    this.#deliveryTtlMs = options.deliveryTtlMs ?? COMMAND_DEFAULTS.deliveryTtlMs;
     this.#onCommandFinished = options.onCommandFinished;
   }
 

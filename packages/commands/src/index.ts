@@ -36,6 +36,7 @@ export {
 } from './progress-broadcaster.js';
 export { ProgressThrottle, type ProgressThrottleOptions } from './progress-throttle.js';
 export { RunningCommands } from './running-commands.js';
+export { directMessageNotifier, type DirectMessageNotifierOptions } from './direct-message-notifier.js';
 export type { StartedFrontEnd } from './started-front-end.js';
 export {
   defineFrontEnd,

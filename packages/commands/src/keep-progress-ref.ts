@@ -19,3 +19,21 @@ export function keepProgressRef(ctx: CommandContext): (event: DeploymentEvent) =
       .catch((error: unknown) => ctx.services.logger.warn('could not keep where the progress is shown', { error }));
   };
 }
+
+/**
+ * What a command hands the engine when it applies a plan: where its progress is shown
+ * (`ctx.notify`), and each event to `progress` and to `keepProgressRef`.
+ */
+export function progressRunOptions(
+  ctx: CommandContext,
+  progress: { onEvent(event: DeploymentEvent): void },
+): { notify?: Record<string, unknown>; onEvent: (event: DeploymentEvent) => void } {
+  const keep = keepProgressRef(ctx);
+  return {
+    ...(ctx.notify ? { notify: ctx.notify } : {}),
+    onEvent: (event) => {
+      progress.onEvent(event);
+      keep(event);
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import type { ProgressUpdate } from './command-plugin.js';
 import { renderProgress } from './render.js';
+import { COMMAND_DEFAULTS } from './defaults.js';
 
 /** Where a broadcaster writes: a Server-Sent Events response (`ServerResponse`, Fastify's `reply.raw`). */
 export interface SseSink {
@@ -50,8 +51,8 @@ export class ProgressBroadcaster {
   readonly #keepAlive: NodeJS.Timeout;
 
   constructor(options: ProgressBroadcasterOptions = {}) {
-    this.#keepFinishedMs = options.keepFinishedMs ?? 5 * 60_000;
-    this.#keepAlive = setInterval(() => this.#ping(), options.keepAliveMs ?? 15_000);
+    this.#keepFinishedMs = options.keepFinishedMs ?? COMMAND_DEFAULTS.keepFinishedMs;
+    this.#keepAlive = setInterval(() => this.#ping(), options.keepAliveMs ?? COMMAND_DEFAULTS.keepAliveMs);
     this.#keepAlive.unref();
   }
 

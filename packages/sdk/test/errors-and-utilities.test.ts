@@ -38,6 +38,25 @@ describe('errors', () => {
     expect(fromCjs).not.toBeInstanceOf(esm.PveAuthError);
     expect(new Error('x')).not.toBeInstanceOf(esm.LabError);
   });
+
+  it('brands each class by its code, so two copies of a class with one code recognise each other', () => {
+    class CopyA extends LabError {
+      static override readonly code = 'LAB_TEST_COPY';
+    }
+    class CopyB extends LabError {
+      static override readonly code = 'LAB_TEST_COPY';
+    }
+    class Other extends LabError {
+      static override readonly code = 'LAB_TEST_OTHER';
+    }
+    class CodelessChild extends CopyA {}
+    const a = new CopyA(CopyA.code, 'a');
+    expect(a).toBeInstanceOf(CopyB);
+    expect(a).not.toBeInstanceOf(Other);
+    expect(new CodelessChild(CopyA.code, 'c')).toBeInstanceOf(CopyB);
+    expect(new esm.DuplicateNameError('class', 'cs101')).toBeInstanceOf(esm.StoreConstraintError);
+    expect(new esm.TemplateNotFoundError('x', [])).not.toBeInstanceOf(esm.StoreConstraintError);
+  });
 });
 
 describe('request encoding', () => {

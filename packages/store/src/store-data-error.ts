@@ -5,7 +5,6 @@ import { LabError } from '@lab/proxmox-sdk';
  * that does not parse): the database was changed by hand or by another program.
  */
 export class StoreDataError extends LabError {
-  static override readonly brand: string = '@lab/StoreDataError';
   static override readonly code: string = 'LAB_STORE_CORRUPT_DATA';
   constructor(facts: { what: string; problem: string }, options?: { cause?: unknown }) {
     super(

@@ -6,7 +6,6 @@ import { LabError } from '@lab/proxmox-sdk';
  * PostgreSQL user never compiles better-sqlite3.
  */
 export class StoreDriverMissingError extends LabError {
-  static override readonly brand: string = '@lab/StoreDriverMissingError';
   static override readonly code: string = 'LAB_STORE_DRIVER_MISSING';
   constructor(facts: { driver: string; engine: string }, options?: { cause?: unknown }) {
     super(

@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { WebProviderUnavailableError, WebSignInRefusedError } from './web-errors.js';
+import { WEB_DEFAULTS } from './defaults.js';
 
 /** What `/login` keeps until the callback: the checks the provider's answer must pass. */
 export interface PendingSignIn {
@@ -86,11 +87,11 @@ export class OidcSignIn {
       const insecure = issuer.startsWith('http:');
       try {
         const config = await oidc.discovery(new URL(issuer), clientId, clientSecret, undefined, {
-          timeout: timeoutSeconds ?? 10,
+          timeout: timeoutSeconds ?? WEB_DEFAULTS.oidcTimeoutSeconds,
           ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
         });
         oidc.enableNonRepudiationChecks(config);
-        config.timeout = timeoutSeconds ?? 10;
+        config.timeout = timeoutSeconds ?? WEB_DEFAULTS.oidcTimeoutSeconds;
         return config;
       } catch (error) {
         throw new WebProviderUnavailableError(issuer, { cause: error });

@@ -1,5 +1,6 @@
 import type { Clock, DeploymentItemRecord, DeploymentRecord, Logger, Store } from '@lab/proxmox-sdk';
 import type { ProgressBroadcaster, ProgressUpdate } from '@lab/commands';
+import { WEB_DEFAULTS } from './defaults.js';
 
 /** Options of {@link StoreProgressFeed}. */
 export interface StoreProgressFeedOptions {
@@ -42,7 +43,7 @@ export class StoreProgressFeed {
 
   constructor(options: StoreProgressFeedOptions) {
     this.#options = options;
-    this.#pollMs = options.pollMs ?? 250;
+    this.#pollMs = options.pollMs ?? WEB_DEFAULTS.progressPollMs;
   }
 
   /**

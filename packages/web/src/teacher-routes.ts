@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodType } from 'zod';
 import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
-import type { ClassGrid } from '@lab/proxmox-sdk';
+import { toCsv, type ClassGrid } from '@lab/proxmox-sdk';
 import { headerLinks, messagePage } from './pages/layout.js';
 import {
   CLASS_TOOLS,
@@ -295,24 +295,22 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       cost: number | null;
     }>;
     const hours = (ms: number | null) => (ms === null ? '' : (ms / 3_600_000).toFixed(2));
-    const csv = [
-      'username,hours_used_outside_sessions,hours_left,running,top_up_hours,hours_total,cost',
-      ...rows.map((r) =>
-        [
-          csvCell(r.username ?? ''),
-          hours(r.usedMs),
-          hours(r.leftMs),
-          r.running,
-          r.topUpHours.toFixed(2),
-          hours(r.runMs),
-          r.cost === null ? '' : r.cost.toFixed(2),
-        ].join(','),
-      ),
-    ].join('\r\n');
+    const csv = toCsv([
+      ['username', 'hours_used_outside_sessions', 'hours_left', 'running', 'top_up_hours', 'hours_total', 'cost'],
+      ...rows.map((r) => [
+        r.username ?? '',
+        hours(r.usedMs),
+        hours(r.leftMs),
+        r.running,
+        r.topUpHours.toFixed(2),
+        hours(r.runMs),
+        r.cost === null ? '' : r.cost.toFixed(2),
+      ]),
+    ]);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${classId}-usage.csv"`)
-      .send(`${csv}\r\n`);
+      .send(csv);
   });
 
   const tool = (
@@ -397,12 +395,6 @@ function resetOutcome(result: Reply): string {
       : `${who}: ${vm.name} (${vm.vmid}) was not re-created — ${error}`;
   });
   return unexplained ? result.text : lines.join('\n');
-}
-
-/** A CSV cell: quoted when it holds a comma, quote or line break; a leading formula sign neutralised. */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** The form fields of a subcommand's options (zod), leaving out those the page fixes. */

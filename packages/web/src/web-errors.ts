@@ -24,7 +24,6 @@ const REFUSAL_SENTENCES: Record<SignInRefusal, string> = {
 
 /** A sign-in (the OpenID callback) that did not complete; the browser is told to start again. */
 export class WebSignInRefusedError extends LabError {
-  static override readonly brand: string = '@lab/WebSignInRefusedError';
   static override readonly code: string = 'LAB_WEB_SIGN_IN_REFUSED';
   constructor(
     readonly reason: SignInRefusal,
@@ -42,7 +41,6 @@ export class WebSignInRefusedError extends LabError {
 
 /** A signed-in identity that maps to no lab person. */
 export class WebUnknownPersonError extends LabError {
-  static override readonly brand: string = '@lab/WebUnknownPersonError';
   static override readonly code: string = 'LAB_WEB_UNKNOWN_PERSON';
   constructor(facts: { mapBy: 'username' | 'email'; value: string }) {
     super(
@@ -55,7 +53,6 @@ export class WebUnknownPersonError extends LabError {
 
 /** A state-changing request without the session's CSRF token or from another origin. */
 export class WebRequestRefusedError extends LabError {
-  static override readonly brand: string = '@lab/WebRequestRefusedError';
   static override readonly code: string = 'LAB_WEB_REQUEST_REFUSED';
   constructor(readonly reason: 'origin' | 'csrf' | 'signed-out') {
     super(
@@ -70,7 +67,6 @@ export class WebRequestRefusedError extends LabError {
 
 /** The OpenID provider's discovery document could not be read. */
 export class WebProviderUnavailableError extends LabError {
-  static override readonly brand: string = '@lab/WebProviderUnavailableError';
   static override readonly code: string = 'LAB_WEB_PROVIDER_UNAVAILABLE';
   constructor(issuer: string, options?: { cause?: unknown }) {
     super(

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
-import { keepProgressRef } from '../keep-progress-ref.js';
+import { progressRunOptions } from '../keep-progress-ref.js';
 import { renderFinishedDeployment } from '../render.js';
 import { listResetVms, runReset } from './reset-subcommands.js';
-import { classId, classNames, mustTeach } from './teacher-access.js';
+import { classId, classNames, classViewSubcommand, mustTeach } from './teacher-access.js';
 
 const day = (ms: number | null): string => (ms === null ? 'date unknown' : new Date(ms).toISOString().slice(0, 10));
 
@@ -49,14 +49,7 @@ export const publishSubcommand = subcommand({
       progress: ctx.progress,
     });
     progress.start(plan.snapname ? 'snapshot' : plan.teacher.running ? 'shutting down' : 'copying');
-    const keep = keepProgressRef(ctx);
-    const run = await engine.applyPublish(plan, {
-      ...(ctx.notify ? { notify: ctx.notify } : {}),
-      onEvent: (e) => {
-        progress.onEvent(e);
-        keep(e);
-      },
-    });
+    const run = await engine.applyPublish(plan, progressRunOptions(ctx, progress));
     const summary = await run.done;
     const text = renderFinishedDeployment({ spec: plan }, summary);
     if (summary.status !== 'done') return { text, data: summary, error: true, failed: true };
@@ -97,15 +90,10 @@ export const rebuildSubcommand = subcommand({
 });
 
 /** `/lab versions <class>`: the class's base versions with notes, dates and how many students use each. */
-export const versionsSubcommand = subcommand({
+export const versionsSubcommand = classViewSubcommand({
   description: 'List the class’s template versions with notes, dates and student counts',
-  options: z.object({ class: classId }),
-  positional: ['class'],
-  role: 'teacher',
-  ephemeral: true,
-  autocomplete: { class: classNames },
+  action: 'see the versions of',
   async run(ctx, o) {
-    await mustTeach(ctx, o.class, 'see the versions of');
     const versions = await ctx.services.engine.baseVersions(o.class);
     if (versions.length === 0) return { text: `${o.class} has no template version yet; deploy it first.`, data: [] };
     const lines = versions.map(

@@ -1,22 +1,15 @@
-import { z } from 'zod';
 import { classGrid } from '@lab/proxmox-sdk';
-import { subcommand } from '../command-plugin.js';
-import { classId, classNames, mustTeach } from './teacher-access.js';
+import { classViewSubcommand } from './teacher-access.js';
 
 /**
  * `/lab grid <class>`: the teacher's grid of a class from the store (students, VMs, state, idle,
  * hours, last action and why) as `data`, with a one-line count as text. The web portal's class
  * page renders its data; chat shows the count.
  */
-export const gridSubcommand = subcommand({
+export const gridSubcommand = classViewSubcommand({
   description: 'The class at a glance: students, VMs, state, hours and the last action',
-  options: z.object({ class: classId }),
-  positional: ['class'],
-  role: 'teacher',
-  ephemeral: true,
-  autocomplete: { class: classNames },
+  action: 'see the grid of',
   async run(ctx, o) {
-    await mustTeach(ctx, o.class, 'see the grid of');
     const grid = await classGrid(ctx.services.store, o.class, ctx.services.clock.now());
     if (!grid) return { text: `There is no class ${o.class}.`, error: true };
     const vms = grid.rows.filter((r) => r.vm);

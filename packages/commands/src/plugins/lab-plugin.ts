@@ -32,7 +32,7 @@ import { scheduleSubcommand } from './schedule-subcommand.js';
 import { labUsageSubcommand, limitsSubcommand } from './time-subcommands.js';
 import { quotaSubcommand } from './quota-subcommand.js';
 import { publishSubcommand, rebuildSubcommand, versionsSubcommand } from './base-version-subcommands.js';
-import { classId, classNames, mustTeach } from './teacher-access.js';
+import { classId, classNames, classViewSubcommand, mustTeach } from './teacher-access.js';
 import { syncStatusReply } from './sync-status.js';
 
 async function templateNames(ctx: CommandContext): Promise<string[]> {
@@ -195,15 +195,10 @@ export const labPlugin: CommandPlugin = {
         };
       },
     }),
-    status: subcommand({
+    status: classViewSubcommand({
       description: 'Show the VMs of a class',
-      options: z.object({ class: classId }),
-      positional: ['class'],
-      role: 'teacher',
-      ephemeral: true,
-      autocomplete: { class: classNames },
+      action: 'see',
       async run(ctx, o) {
-        await mustTeach(ctx, o.class, 'see');
         const { store, inventory } = ctx.services;
         const result = await inventory.listVms({
           user: ctx.caller.viewer,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
-import { keepProgressRef } from '../keep-progress-ref.js';
+import { progressRunOptions } from '../keep-progress-ref.js';
 import { renderFinishedDeployment } from '../render.js';
 import { myVmSubcommand } from './my-vms.js';
 import { listOf, usernameOption } from './onboarding-options.js';
@@ -26,14 +26,7 @@ export async function runReset(ctx: CommandContext, plan: ResetPlan): Promise<Re
     progress: ctx.progress,
   });
   progress.start(plan.base.name);
-  const keep = keepProgressRef(ctx);
-  const run = await engine.applyReset(plan, {
-    ...(ctx.notify ? { notify: ctx.notify } : {}),
-    onEvent: (e) => {
-      progress.onEvent(e);
-      keep(e);
-    },
-  });
+  const run = await engine.applyReset(plan, progressRunOptions(ctx, progress));
   const summary = await run.done;
   const text = renderFinishedDeployment({ spec: plan }, summary);
   const failed = summary.status !== 'done';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { classesTaughtBy, NotAllowedError, UnknownClassError } from '@lab/proxmox-sdk';
-import type { CommandContext } from '../command-plugin.js';
+import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 
 /** A class id option, e.g. `cs101`. */
 export const classId = z
@@ -34,4 +34,28 @@ export async function classNames(ctx: CommandContext): Promise<string[]> {
   return viewer.role === 'admin'
     ? (await ctx.services.store.classes.listClasses()).map((c) => c.id)
     : classesTaughtBy(ctx.services.store, viewer.personId!);
+}
+
+/**
+ * A teacher's look at one class (`/lab status cs101`, `versions`, `grid`): the class is the one
+ * option, positional and autocompleted; the caller must teach it; replies are for the caller only.
+ */
+export function classViewSubcommand(definition: {
+  description: string;
+  /** What a caller who does not teach the class is refused (`NotAllowedError`), e.g. "see the grid of". */
+  action: string;
+  run(ctx: CommandContext, o: { class: string }): Promise<Reply>;
+}): Subcommand {
+  return subcommand({
+    description: definition.description,
+    options: z.object({ class: classId }),
+    positional: ['class'],
+    role: 'teacher',
+    ephemeral: true,
+    autocomplete: { class: classNames },
+    async run(ctx, o) {
+      await mustTeach(ctx, o.class, definition.action);
+      return definition.run(ctx, o);
+    },
+  });
 }

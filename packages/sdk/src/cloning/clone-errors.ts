@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A template (or clone source) has no disk a VM could boot from; nothing was cloned. */
 export class TemplateMissingDiskError extends LabError {
-  static override readonly brand: string = '@lab/TemplateMissingDiskError';
   static override readonly code: string = 'LAB_TEMPLATE_MISSING_DISK';
   constructor(facts: { clusterId: string; node: string; vmid: number; drives: string[] }) {
     super(
@@ -15,7 +14,6 @@ export class TemplateMissingDiskError extends LabError {
 
 /** A clone finished but the new VM has no boot disk. */
 export class CloneMissingDiskError extends LabError {
-  static override readonly brand: string = '@lab/CloneMissingDiskError';
   static override readonly code: string = 'LAB_CLONE_MISSING_DISK';
   constructor(facts: {
     clusterId: string;
@@ -34,7 +32,6 @@ export class CloneMissingDiskError extends LabError {
 
 /** A clone did not finish (task or `lock: clone`) in time. Carries what is needed to diagnose it. */
 export class CloneTimeoutError extends LabError {
-  static override readonly brand: string = '@lab/CloneTimeoutError';
   static override readonly code: string = 'LAB_CLONE_TIMEOUT';
   constructor(facts: {
     clusterId: string;
@@ -57,7 +54,6 @@ export class CloneTimeoutError extends LabError {
 
 /** A linked clone was demanded but the source or its storage cannot do one. */
 export class LinkedCloneUnsupportedError extends LabError {
-  static override readonly brand: string = '@lab/LinkedCloneUnsupportedError';
   static override readonly code: string = 'LAB_LINKED_CLONE_UNSUPPORTED';
   constructor(facts: { clusterId: string; node: string; vmid: number; reason: string }) {
     super(
@@ -74,7 +70,6 @@ export class LinkedCloneUnsupportedError extends LabError {
  * storage", "VM uses local storage"). Nothing was sent.
  */
 export class CloneTargetStorageError extends LabError {
-  static override readonly brand: string = '@lab/CloneTargetStorageError';
   static override readonly code: string = 'LAB_CLONE_TARGET_STORAGE';
   constructor(facts: { clusterId: string; node: string; vmid: number; target: string; storage: string }) {
     super(
@@ -87,7 +82,6 @@ export class CloneTargetStorageError extends LabError {
 
 /** No free VMID could be allocated after several tries. */
 export class VmidAllocationError extends LabError {
-  static override readonly brand: string = '@lab/VmidAllocationError';
   static override readonly code: string = 'LAB_VMID_ALLOCATION';
   constructor(facts: { clusterId: string; attempts: number; lastError: string }) {
     super(

@@ -10,7 +10,6 @@ const DISK_KEY = /^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$/;
 
 /** A migration PVE would refuse; nothing was sent. The message says what to do instead. */
 export class MigrationNotPossibleError extends LabError {
-  static override readonly brand: string = '@lab/MigrationNotPossibleError';
   static override readonly code: string = 'LAB_MIGRATION_NOT_POSSIBLE';
   constructor(facts: { vmid: number; node: string; target: string; volid?: string; reason: string; fix: string }) {
     super(

@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** No console link has this token (mistyped, or from another lab). */
 export class ConsoleLinkUnknownError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleLinkUnknownError';
   static override readonly code: string = 'LAB_CONSOLE_LINK_UNKNOWN';
   constructor() {
     super(ConsoleLinkUnknownError.code, 'This console link is not valid; ask for a new one with /myvm console.');
@@ -11,7 +10,6 @@ export class ConsoleLinkUnknownError extends LabError {
 
 /** The link was not opened in time. */
 export class ConsoleLinkExpiredError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleLinkExpiredError';
   static override readonly code: string = 'LAB_CONSOLE_LINK_EXPIRED';
   constructor(facts: { clusterId: string; vmid: number; expiredAt: number }) {
     super(
@@ -24,7 +22,6 @@ export class ConsoleLinkExpiredError extends LabError {
 
 /** The link was opened already; links open once. */
 export class ConsoleLinkUsedError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleLinkUsedError';
   static override readonly code: string = 'LAB_CONSOLE_LINK_USED';
   constructor(facts: { clusterId: string; vmid: number; usedAt: number | null }) {
     super(
@@ -37,7 +34,6 @@ export class ConsoleLinkUsedError extends LabError {
 
 /** A console session was used for a VM other than the one its link was made for. */
 export class ConsoleWrongVmError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleWrongVmError';
   static override readonly code: string = 'LAB_CONSOLE_WRONG_VM';
   constructor(facts: { clusterId: string; vmid: number; askedClusterId: string; askedVmid: number }) {
     super(
@@ -50,7 +46,6 @@ export class ConsoleWrongVmError extends LabError {
 
 /** The person the link was made for may no longer open this VM (it was reassigned, or they left the class). */
 export class ConsoleNotYoursError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleNotYoursError';
   static override readonly code: string = 'LAB_CONSOLE_NOT_YOURS';
   constructor(facts: { username: string; clusterId: string; vmid: number; reason: string }) {
     super(
@@ -63,7 +58,6 @@ export class ConsoleNotYoursError extends LabError {
 
 /** The page's console session is unknown, taken already or expired (the page was reloaded or left open too long). */
 export class ConsoleSessionUnknownError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleSessionUnknownError';
   static override readonly code: string = 'LAB_CONSOLE_SESSION_UNKNOWN';
   constructor() {
     super(
@@ -75,7 +69,6 @@ export class ConsoleSessionUnknownError extends LabError {
 
 /** The VM is not running, so it has no console to show. */
 export class ConsoleVmNotRunningError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleVmNotRunningError';
   static override readonly code: string = 'LAB_CONSOLE_VM_NOT_RUNNING';
   constructor(facts: { clusterId: string; vmid: number; name: string; status: string }) {
     super(
@@ -88,7 +81,6 @@ export class ConsoleVmNotRunningError extends LabError {
 
 /** The VNC conversation with Proxmox failed (unexpected bytes, refused password, closed early). */
 export class VncHandshakeError extends LabError {
-  static override readonly brand: string = '@lab/VncHandshakeError';
   static override readonly code: string = 'LAB_CONSOLE_VNC_HANDSHAKE';
   constructor(detail: string, facts: Record<string, unknown> = {}) {
     super(
@@ -101,7 +93,6 @@ export class VncHandshakeError extends LabError {
 
 /** `console.publicUrl` is not configured, so no console link can be made. */
 export class ConsoleNotConfiguredError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleNotConfiguredError';
   static override readonly code: string = 'LAB_CONSOLE_NOT_CONFIGURED';
   constructor() {
     super(
@@ -114,7 +105,6 @@ export class ConsoleNotConfiguredError extends LabError {
 
 /** A console session would go over one of the lab's caps (per person, per VM, per node). */
 export class ConsoleBusyError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleBusyError';
   static override readonly code: string = 'LAB_CONSOLE_BUSY';
   constructor(facts: { limit: 'person' | 'vm' | 'node'; max: number; vmid: number; node?: string }) {
     super(
@@ -131,7 +121,6 @@ export class ConsoleBusyError extends LabError {
 
 /** Too many console links asked for by one person in a short time. */
 export class ConsoleRateLimitedError extends LabError {
-  static override readonly brand: string = '@lab/ConsoleRateLimitedError';
   static override readonly code: string = 'LAB_CONSOLE_RATE_LIMITED';
   constructor(facts: { perMinute: number }) {
     super(

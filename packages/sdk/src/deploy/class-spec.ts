@@ -31,7 +31,6 @@ export type ClassSpecInput = z.input<typeof classSpecSchema>;
 
 /** A deploy request that is wrong; says what to fix. */
 export class InvalidDeploymentError extends LabError {
-  static override readonly brand: string = '@lab/InvalidDeploymentError';
   static override readonly code: string = 'LAB_DEPLOY_INVALID';
   constructor(message: string, data: Record<string, unknown> = {}) {
     super(InvalidDeploymentError.code, message, data);

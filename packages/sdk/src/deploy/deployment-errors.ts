@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A VM the class wants a name for exists already and is not the class's. */
 export class VmNameConflictError extends LabError {
-  static override readonly brand: string = '@lab/VmNameConflictError';
   static override readonly code: string = 'LAB_DEPLOY_CONFLICT';
   constructor(
     readonly conflict: { classId: string; name: string; vmid: number; node: string; suggestion: { student?: string } },
@@ -18,7 +17,6 @@ export class VmNameConflictError extends LabError {
 
 /** Another deployment of the class is running; says who started it and when. */
 export class DeploymentInProgressError extends LabError {
-  static override readonly brand: string = '@lab/DeploymentInProgressError';
   static override readonly code: string = 'LAB_DEPLOY_IN_PROGRESS';
   constructor(facts: {
     classId: string;
@@ -44,7 +42,6 @@ export class DeploymentInProgressError extends LabError {
 
 /** A plan deletes VMs and nobody confirmed that. */
 export class DeleteConfirmationRequiredError extends LabError {
-  static override readonly brand: string = '@lab/DeleteConfirmationRequiredError';
   static override readonly code: string = 'LAB_DEPLOY_CONFIRM_DELETES';
   constructor(
     classId: string,
@@ -63,7 +60,6 @@ export class DeleteConfirmationRequiredError extends LabError {
 
 /** The class changed between planning and applying in a way the confirmed plan did not cover. */
 export class PlanChangedError extends LabError {
-  static override readonly brand: string = '@lab/PlanChangedError';
   static override readonly code: string = 'LAB_DEPLOY_PLAN_CHANGED';
   constructor(classId: string, reason: string) {
     super(

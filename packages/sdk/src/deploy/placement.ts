@@ -50,7 +50,6 @@ export interface NodeExplanation {
 
 /** A request that asks for more VMs than the nodes can take; says how many fit where. */
 export class InsufficientCapacityError extends LabError {
-  static override readonly brand: string = '@lab/InsufficientCapacityError';
   static override readonly code: string = 'LAB_INSUFFICIENT_CAPACITY';
   constructor(facts: {
     requested: number;

@@ -9,13 +9,13 @@ import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { waitForTask } from '../tasks/wait-for-task.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { classBaseVersions, type BaseVersionCopies } from './base-versions.js';
 import { classTags } from '../templates/class-vm-names.js';
 import { creationMarker, ownedByClass, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
-import { settledGuest, type GuestState } from './guest-state.js';
+import { guestWaits } from './guest-waits.js';
+import { itemCloneOptions } from './item-clone-options.js';
 import { VmResetError, type ResetDeps } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
@@ -65,20 +65,7 @@ export async function publishItem(
   item: DeploymentItemRecord,
   emit: (e: DeploymentEvent) => void,
 ): Promise<void> {
-  const settled = (vmid: number): Promise<GuestState | undefined> =>
-    settledGuest(api, vmid, {
-      clock: deps.clock,
-      pollIntervalMs: deps.pollIntervalMs,
-      deadline: deps.clock.now() + deps.cloneTimeoutMs,
-    });
-  const task = async (upid: string, timeoutMs: number): Promise<void> => {
-    await waitForTask(api, upid, {
-      clock: deps.clock,
-      timeoutMs,
-      pollIntervalMs: Math.min(250, deps.pollIntervalMs),
-      maxPollIntervalMs: deps.pollIntervalMs,
-    });
-  };
+  const { settled, task } = guestWaits(api, deps);
   const isReplica = item.kind === 'replica';
   const target = item.node!;
   let state = item.vmid !== null ? await settled(item.vmid) : undefined;
@@ -138,18 +125,7 @@ export async function publishItem(
       mode: 'full',
       ...(snapname ? { snapname } : {}),
       description: creationMarker(plan.classId, 'base', deploymentId),
-      clock: deps.clock,
-      logger: deps.logger,
-      pollIntervalMs: deps.pollIntervalMs,
-      timeoutMs: deps.cloneTimeoutMs,
-      onAllocated: async (vmid) => {
-        item.vmid = vmid;
-        await deps.store.deployments.updateItem(deploymentId, item.name, {
-          status: 'cloning',
-          vmid,
-          updatedAt: deps.clock.now(),
-        });
-      },
+      ...itemCloneOptions(deps, deploymentId, item),
     });
     state = await settled(result.vmid);
     if (!state) throw new VmResetError(`${item.name} (${result.vmid}) disappeared right after its clone`);

@@ -10,12 +10,12 @@ import type { Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { waitForTask } from '../tasks/wait-for-task.js';
 import type { BaseVersionCopies } from './base-versions.js';
 import { classTags } from '../templates/class-vm-names.js';
 import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
-import { settledGuest, type GuestState } from './guest-state.js';
+import { guestWaits } from './guest-waits.js';
+import { itemCloneOptions } from './item-clone-options.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
 import { recordPowerState } from '../inventory/record-power-state.js';
@@ -51,7 +51,6 @@ export function isResetPlan(spec: unknown): spec is ResetPlan {
 
 /** A reset cannot be planned or carried out; says why. */
 export class VmResetError extends LabError {
-  static override readonly brand: string = '@lab/VmResetError';
   static override readonly code: string = 'LAB_RESET_INVALID';
   constructor(message: string, data: Record<string, unknown> = {}) {
     super(VmResetError.code, message, data);
@@ -101,20 +100,7 @@ export async function resetOneVm(
 ): Promise<void> {
   const vm = plan.vms.find((v) => v.name === item.name);
   if (!vm) throw new VmResetError(`the reset has no VM named ${item.name}`);
-  const settled = (vmid: number): Promise<GuestState | undefined> =>
-    settledGuest(api, vmid, {
-      clock: deps.clock,
-      pollIntervalMs: deps.pollIntervalMs,
-      deadline: deps.clock.now() + deps.cloneTimeoutMs,
-    });
-  const task = async (upid: string, timeoutMs: number): Promise<void> => {
-    await waitForTask(api, upid, {
-      clock: deps.clock,
-      timeoutMs,
-      pollIntervalMs: Math.min(250, deps.pollIntervalMs),
-      maxPollIntervalMs: deps.pollIntervalMs,
-    });
-  };
+  const { settled, task } = guestWaits(api, deps);
   const currentVmid = item.vmid ?? vm.vmid;
   let state = await settled(currentVmid);
   const isNew = state !== undefined && readCreationMarker(state.config.description)?.deploymentId === deploymentId;
@@ -154,18 +140,7 @@ export async function resetOneVm(
         ...(newid !== undefined ? { newid } : {}),
         mode: 'auto',
         description: creationMarker(plan.classId, 'student', deploymentId),
-        clock: deps.clock,
-        logger: deps.logger,
-        pollIntervalMs: deps.pollIntervalMs,
-        timeoutMs: deps.cloneTimeoutMs,
-        onAllocated: async (vmid) => {
-          item.vmid = vmid;
-          await deps.store.deployments.updateItem(deploymentId, item.name, {
-            status: 'cloning',
-            vmid,
-            updatedAt: deps.clock.now(),
-          });
-        },
+        ...itemCloneOptions(deps, deploymentId, item),
       });
     const result = await clone(currentVmid).catch((error: unknown) => {
       // Someone took the VMID between the destroy and the clone (seen by our allocator, by PVE on this

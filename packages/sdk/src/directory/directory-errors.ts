@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A directory entry or sign-in whose username cannot be a lab username. */
 export class DirectoryPersonInvalidError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryPersonInvalidError';
   static override readonly code: string = 'LAB_DIRECTORY_PERSON_INVALID';
   constructor(problem: string) {
     super(DirectoryPersonInvalidError.code, `The directory's person cannot be used: ${problem}.`, { problem });
@@ -11,7 +10,6 @@ export class DirectoryPersonInvalidError extends LabError {
 
 /** The directory refused the service account's bind. */
 export class DirectoryAuthError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryAuthError';
   static override readonly code: string = 'LAB_DIRECTORY_AUTH';
   constructor(url: string, bindDn: string) {
     super(
@@ -24,7 +22,6 @@ export class DirectoryAuthError extends LabError {
 
 /** The directory's certificate is not the pinned one or not signed by the configured CA. */
 export class DirectoryTlsError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryTlsError';
   static override readonly code: string = 'LAB_DIRECTORY_TLS';
   constructor(facts: { url: string; reason: string; presented: string }) {
     super(
@@ -37,7 +34,6 @@ export class DirectoryTlsError extends LabError {
 
 /** The directory could not be reached, or the connection broke before the read finished. */
 export class DirectoryConnectionError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryConnectionError';
   static override readonly code: string = 'LAB_DIRECTORY_CONNECTION';
   constructor(url: string, reason: string) {
     super(
@@ -50,7 +46,6 @@ export class DirectoryConnectionError extends LabError {
 
 /** The directory rejected a search (a bad base DN or filter, a size or time limit). */
 export class DirectoryQueryError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryQueryError';
   static override readonly code: string = 'LAB_DIRECTORY_QUERY';
   constructor(facts: { url: string; base: string; filter: string; reason: string }) {
     super(
@@ -63,7 +58,6 @@ export class DirectoryQueryError extends LabError {
 
 /** A sync would unenrol more than the configured share of some class; it stopped before changing anything. */
 export class DirectoryUnenrolThresholdError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryUnenrolThresholdError';
   static override readonly code: string = 'LAB_DIRECTORY_UNENROL_THRESHOLD';
   constructor(facts: { classes: Array<{ classId: string; unenrol: number; students: number }>; maxShare: number }) {
     super(
@@ -80,7 +74,6 @@ export class DirectoryUnenrolThresholdError extends LabError {
 
 /** Another process is running a directory sync. */
 export class DirectorySyncBusyError extends LabError {
-  static override readonly brand: string = '@lab/DirectorySyncBusyError';
   static override readonly code: string = 'LAB_DIRECTORY_SYNC_BUSY';
   constructor(holder: string, until: number) {
     super(
@@ -93,7 +86,6 @@ export class DirectorySyncBusyError extends LabError {
 
 /** The directory sync was asked for but `directory.ldap` is not configured. */
 export class DirectoryNotConfiguredError extends LabError {
-  static override readonly brand: string = '@lab/DirectoryNotConfiguredError';
   static override readonly code: string = 'LAB_DIRECTORY_NOT_CONFIGURED';
   constructor() {
     super(

@@ -15,6 +15,7 @@ import {
 } from './directory-sync.js';
 import { enrolFromGroups, type GroupEnrolmentResult } from './group-enrolment.js';
 import type { GroupMapping } from './group-mapping.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** The store lease one directory sync runs under, whichever process (or `lab directory sync`) runs it. */
 export const DIRECTORY_LEASE = 'directory-sync';
@@ -82,7 +83,7 @@ export class DirectoryService {
     this.mapping = options.mapping;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'directory' });
-    this.#intervalMs = options.intervalMs ?? 3_600_000;
+    this.#intervalMs = options.intervalMs ?? SDK_DEFAULTS.directory.intervalMs;
     this.holderId = options.holderId ?? leaseHolderId();
   }
 
@@ -101,7 +102,7 @@ export class DirectoryService {
     const source = this.#o.source;
     if (!source) throw new DirectoryNotConfiguredError();
     const { store } = this.#o;
-    const ttl = this.#o.leaseTtlMs ?? 600_000;
+    const ttl = this.#o.leaseTtlMs ?? SDK_DEFAULTS.directory.leaseTtlMs;
     if (!(await store.sync.acquireLease(DIRECTORY_LEASE, this.holderId, ttl, this.#clock.now()))) {
       const lease = await store.sync.getLease(DIRECTORY_LEASE);
       throw new DirectorySyncBusyError(lease?.holder ?? 'another process', lease?.expiresAt ?? this.#clock.now() + ttl);
@@ -164,7 +165,7 @@ export class DirectoryService {
     if (this.#loop || !this.#o.source) return;
     const stop = new AbortController();
     this.#stop = stop;
-    const checkMs = Math.min(this.#o.checkIntervalMs ?? 60_000, this.#intervalMs);
+    const checkMs = Math.min(this.#o.checkIntervalMs ?? SDK_DEFAULTS.directory.checkIntervalMs, this.#intervalMs);
     this.#loop = (async () => {
       while (!stop.signal.aborted) {
         await this.#runIfDue();

@@ -1,6 +1,26 @@
 const BRANDS = Symbol.for('@lab/proxmox-sdk.error-brands');
 
 type Branded = { [BRANDS]?: readonly string[] };
+type ErrorClass = { code?: unknown; brand?: unknown };
+
+/**
+ * The brand a class stamps on its errors, derived from its own `code` (`@lab/LAB_…`). Only the bases
+ * that carry their subclasses' codes (`LabError`, `StoreConstraintError`) name one of their own.
+ */
+function ownBrand(ctor: ErrorClass): string | undefined {
+  if (Object.hasOwn(ctor, 'code') && typeof ctor.code === 'string') return `@lab/${ctor.code}`;
+  if (Object.hasOwn(ctor, 'brand') && typeof ctor.brand === 'string') return ctor.brand;
+  return undefined;
+}
+
+/** The brand `instanceof` checks for `ctor`: its own, or its nearest ancestor's. */
+function brandFor(ctor: unknown): string | undefined {
+  for (let c: unknown = ctor; typeof c === 'function'; c = Object.getPrototypeOf(c)) {
+    const brand = ownBrand(c as ErrorClass);
+    if (brand !== undefined) return brand;
+  }
+  return undefined;
+}
 
 /**
  * The root of every error the SDK throws. `code` is stable across releases (`LAB_…`), `message`
@@ -10,8 +30,8 @@ type Branded = { [BRANDS]?: readonly string[] };
  * installed versions): each class checks a `Symbol.for` brand rather than its prototype chain.
  */
 export class LabError extends Error {
-  /** The brand `instanceof` checks; every subclass sets its own. */
-  static readonly brand: string = '@lab/LabError';
+  /** The brand `instanceof` checks on a base without a code; a class with a `code` is branded by it. */
+  protected static readonly brand: string = '@lab/LabError';
   /**
    * The stable code every error of this class carries (listed in ERRORS.md), for comparisons such
    * as `error.code === TemplateNotFoundError.code`. Undefined on bases that carry their subclasses'
@@ -27,8 +47,8 @@ export class LabError extends Error {
     this.data = data;
     const brands: string[] = [];
     for (let ctor: unknown = new.target; typeof ctor === 'function'; ctor = Object.getPrototypeOf(ctor)) {
-      const brand = (ctor as { brand?: unknown }).brand;
-      if (typeof brand === 'string' && !brands.includes(brand)) brands.push(brand);
+      const brand = ownBrand(ctor as ErrorClass);
+      if (brand !== undefined && !brands.includes(brand)) brands.push(brand);
       if (ctor === LabError) break;
     }
     Object.defineProperty(this, BRANDS, { value: brands, enumerable: false });
@@ -42,7 +62,8 @@ export class LabError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     const brands = (value as Branded)[BRANDS];
     if (!Array.isArray(brands)) return false;
-    return brands.includes((this as unknown as { brand: string }).brand);
+    const brand = brandFor(this);
+    return brand !== undefined && brands.includes(brand);
   }
 
   /** A plain object for structured logs: code, message and data, never a stack of secrets. */

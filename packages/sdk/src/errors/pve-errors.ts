@@ -9,7 +9,6 @@ export interface PveRequestFacts {
 
 /** PVE answered with a non-2xx status. `errors` is PVE's per-parameter map (HTTP 400). */
 export class PveHttpError extends LabError {
-  static override readonly brand: string = '@lab/PveHttpError';
   /** The prefix of this class's codes: each error carries `LAB_PVE_HTTP_<status>`, e.g. `LAB_PVE_HTTP_500`. */
   static override readonly code: string = 'LAB_PVE_HTTP';
   readonly status: number;
@@ -48,7 +47,6 @@ export class PveHttpError extends LabError {
  * and `privilege` say what to grant. Still a `PveHttpError` (status 403) for code that checks that.
  */
 export class PvePermissionError extends PveHttpError {
-  static override readonly brand: string = '@lab/PvePermissionError';
   static override readonly code: string = 'LAB_PVE_PERMISSION';
   /** The ACL path PVE checked (`/vms/9000`), when PVE named one. */
   readonly aclPath: string | undefined;
@@ -94,7 +92,6 @@ export function parsePermissionMessage(message: string): { path?: string; privil
 
 /** Credentials were refused, or a ticket could not be renewed. */
 export class PveAuthError extends LabError {
-  static override readonly brand: string = '@lab/PveAuthError';
   static override readonly code: string = 'LAB_PVE_AUTH';
   constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(PveAuthError.code, message, data, options);
@@ -103,7 +100,6 @@ export class PveAuthError extends LabError {
 
 /** The TLS handshake failed: untrusted certificate or a pinned fingerprint that does not match. */
 export class PveTlsError extends LabError {
-  static override readonly brand: string = '@lab/PveTlsError';
   static override readonly code: string = 'LAB_PVE_TLS';
   constructor(message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(PveTlsError.code, message, data, options);
@@ -112,7 +108,6 @@ export class PveTlsError extends LabError {
 
 /** A request did not complete within its timeout. */
 export class PveTimeoutError extends LabError {
-  static override readonly brand: string = '@lab/PveTimeoutError';
   static override readonly code: string = 'LAB_PVE_TIMEOUT';
   readonly timeoutMs: number;
   constructor(facts: PveRequestFacts & { timeoutMs: number }) {
@@ -127,7 +122,6 @@ export class PveTimeoutError extends LabError {
 
 /** The connection failed (refused, reset, DNS) before a response arrived. */
 export class PveConnectionError extends LabError {
-  static override readonly brand: string = '@lab/PveConnectionError';
   static override readonly code: string = 'LAB_PVE_CONNECTION';
   /** Whether the request had been fully written before the failure (it may have taken effect). */
   readonly requestSent: boolean;
@@ -144,7 +138,6 @@ export class PveConnectionError extends LabError {
 
 /** PVE's answer was not JSON, or did not have the shape the SDK relies on. */
 export class PveResponseShapeError extends LabError {
-  static override readonly brand: string = '@lab/PveResponseShapeError';
   static override readonly code: string = 'LAB_PVE_RESPONSE_SHAPE';
   /** Where the answer went wrong, e.g. `data[3].vmid: expected number`. */
   readonly issues: readonly string[];
@@ -168,7 +161,6 @@ function sizeText(bytes: number): string {
  * limit and dropped the connection, so no oversized body is ever held in memory.
  */
 export class PveResponseTooLargeError extends LabError {
-  static override readonly brand: string = '@lab/PveResponseTooLargeError';
   static override readonly code: string = 'LAB_PVE_RESPONSE_TOO_LARGE';
   readonly maxResponseBytes: number;
   constructor(facts: PveRequestFacts & { maxResponseBytes: number }) {
@@ -183,7 +175,6 @@ export class PveResponseTooLargeError extends LabError {
 
 /** A PVE task ended with an error exit status. */
 export class PveTaskFailedError extends LabError {
-  static override readonly brand: string = '@lab/PveTaskFailedError';
   static override readonly code: string = 'LAB_PVE_TASK_FAILED';
   readonly upid: string;
   readonly exitstatus: string;
@@ -200,7 +191,6 @@ export class PveTaskFailedError extends LabError {
 
 /** A PVE task was still running when the caller's deadline passed. */
 export class PveTaskTimeoutError extends LabError {
-  static override readonly brand: string = '@lab/PveTaskTimeoutError';
   static override readonly code: string = 'LAB_PVE_TASK_TIMEOUT';
   readonly upid: string;
   readonly logTail: readonly string[];
@@ -217,7 +207,6 @@ export class PveTaskTimeoutError extends LabError {
 
 /** A string is not a valid PVE task id (UPID). */
 export class InvalidUpidError extends LabError {
-  static override readonly brand: string = '@lab/InvalidUpidError';
   static override readonly code: string = 'LAB_INVALID_UPID';
   constructor(upid: string) {
     super(
@@ -230,7 +219,6 @@ export class InvalidUpidError extends LabError {
 
 /** A configuration value is missing or wrong; `key` points at it. */
 export class ConfigError extends LabError {
-  static override readonly brand: string = '@lab/ConfigError';
   static override readonly code: string = 'LAB_CONFIG';
   constructor(message: string, data: Record<string, unknown> = {}) {
     super(ConfigError.code, message, data);
@@ -239,7 +227,6 @@ export class ConfigError extends LabError {
 
 /** No cluster with that id is configured; `known` lists the ones that are. */
 export class UnknownClusterError extends LabError {
-  static override readonly brand: string = '@lab/UnknownClusterError';
   static override readonly code: string = 'LAB_UNKNOWN_CLUSTER';
   constructor(clusterId: string, known: string[]) {
     super(

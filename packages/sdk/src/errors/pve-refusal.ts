@@ -64,7 +64,6 @@ const codeOf = (reason: PveRefusalReason): string =>
  * `PveHttpError` or `PveTaskFailedError` it was read from.
  */
 export class PveRefusedError extends LabError {
-  static override readonly brand: string = '@lab/PveRefusedError';
   /** The prefix of this class's codes: each error carries `LAB_PVE_REFUSED_<REASON>`. */
   static override readonly code: string = 'LAB_PVE_REFUSED';
   readonly reason: PveRefusalReason;

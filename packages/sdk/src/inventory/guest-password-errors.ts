@@ -8,7 +8,6 @@ const INSTEAD =
 
 /** The VM's guest agent cannot set a password; the message says how to reset it instead. */
 export class GuestAgentUnavailableError extends LabError {
-  static override readonly brand: string = '@lab/GuestAgentUnavailableError';
   static override readonly code: string = 'LAB_GUEST_AGENT_UNAVAILABLE';
   readonly reason: AgentUnavailableReason;
   constructor(facts: { vm: string; reason: AgentUnavailableReason }) {

@@ -3,7 +3,6 @@ import { CLUSTER_RESOURCES_PATH } from '../pve/cluster-resource.js';
 
 /** The caller may not act on or see this VM. */
 export class NotAllowedError extends LabError {
-  static override readonly brand: string = '@lab/NotAllowedError';
   static override readonly code: string = 'LAB_NOT_ALLOWED';
   constructor(facts: { actor: string; action: string; target: string; reason: string }) {
     super(NotAllowedError.code, `${facts.actor} may not ${facts.action} ${facts.target}: ${facts.reason}`, facts);
@@ -12,7 +11,6 @@ export class NotAllowedError extends LabError {
 
 /** No VM with that id is known to the inventory. */
 export class UnknownVmError extends LabError {
-  static override readonly brand: string = '@lab/UnknownVmError';
   static override readonly code: string = 'LAB_UNKNOWN_VM';
   constructor(clusterId: string, vmid: number) {
     super(
@@ -28,7 +26,6 @@ export class UnknownVmError extends LabError {
  * confirm that the cluster is empty; the known VMs were kept as they were.
  */
 export class UnconfirmedEmptyClusterError extends LabError {
-  static override readonly brand: string = '@lab/UnconfirmedEmptyClusterError';
   static override readonly code: string = 'LAB_SYNC_EMPTY_UNCONFIRMED';
   /** Why the emptiness was not confirmed, e.g. `node pve1 lists 4 guests`. */
   readonly reasons: readonly string[];

@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** Proxmox cannot snapshot this VM (its storage, or it is a template); `reason` says why. */
 export class SnapshotUnsupportedError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotUnsupportedError';
   static override readonly code: string = 'LAB_SNAPSHOT_UNSUPPORTED';
   constructor(facts: { vm: string; reason: string }) {
     super(
@@ -15,7 +14,6 @@ export class SnapshotUnsupportedError extends LabError {
 
 /** The VM already has as many snapshots as its class allows. */
 export class SnapshotLimitError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotLimitError';
   static override readonly code: string = 'LAB_SNAPSHOT_LIMIT';
   constructor(facts: { vm: string; limit: number; names: string[] }) {
     super(
@@ -28,7 +26,6 @@ export class SnapshotLimitError extends LabError {
 
 /** A snapshot name that is malformed, reserved or already used on the VM. */
 export class SnapshotNameError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotNameError';
   static override readonly code: string = 'LAB_SNAPSHOT_NAME';
   constructor(facts: { name: string; reason: string }) {
     super(SnapshotNameError.code, `Snapshot name '${facts.name}' ${facts.reason}.`, facts);
@@ -37,7 +34,6 @@ export class SnapshotNameError extends LabError {
 
 /** No snapshot of that name on the VM. */
 export class SnapshotNotFoundError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotNotFoundError';
   static override readonly code: string = 'LAB_SNAPSHOT_NOT_FOUND';
   constructor(facts: { vm: string; name: string; names: string[] }) {
     super(
@@ -50,7 +46,6 @@ export class SnapshotNotFoundError extends LabError {
 
 /** The storage rolls back only to the newest snapshot, and newer ones exist. */
 export class SnapshotNotNewestError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotNotNewestError';
   static override readonly code: string = 'LAB_SNAPSHOT_NOT_NEWEST';
   constructor(facts: { vm: string; name: string; newer: string[]; storage: string }) {
     super(
@@ -63,7 +58,6 @@ export class SnapshotNotNewestError extends LabError {
 
 /** A student tried to delete a snapshot a teacher took (kept for the class, e.g. before an exam). */
 export class SnapshotProtectedError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotProtectedError';
   static override readonly code: string = 'LAB_SNAPSHOT_PROTECTED';
   constructor(facts: { vm: string; name: string; takenBy: string }) {
     super(
@@ -76,7 +70,6 @@ export class SnapshotProtectedError extends LabError {
 
 /** Another snapshot action on the VM (a snapshot, restore or delete) is still under way. */
 export class SnapshotBusyError extends LabError {
-  static override readonly brand: string = '@lab/SnapshotBusyError';
   static override readonly code: string = 'LAB_SNAPSHOT_BUSY';
   constructor(facts: { vm: string; holder?: string | undefined }) {
     super(

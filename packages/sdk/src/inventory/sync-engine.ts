@@ -17,6 +17,7 @@ import { SyncScheduler } from './sync-scheduler.js';
 import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** Settings of the sync engine; every one has a default. */
 export interface SyncEngineOptions {
@@ -85,16 +86,16 @@ export class SyncEngine {
     this.#o = {
       store: options.store,
       clusters: options.clusters,
-      fullIntervalMs: options.fullIntervalMs ?? 300_000,
+      fullIntervalMs: options.fullIntervalMs ?? SDK_DEFAULTS.sync.fullIntervalMs,
       quickIntervalMs: options.quickIntervalMs ?? DEFAULT_QUICK_INTERVAL_MS,
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_SYNC_LEASE_TTL_MS,
-      clustersAtOnce: options.clustersAtOnce ?? 3,
-      detailConcurrency: options.detailConcurrency ?? 8,
-      probeConcurrency: options.probeConcurrency ?? 16,
-      probeTimeoutMs: options.probeTimeoutMs ?? 800,
-      ipMaxAgeMs: options.ipMaxAgeMs ?? 600_000,
-      backoffBaseMs: options.backoffBaseMs ?? 5_000,
-      backoffMaxMs: options.backoffMaxMs ?? 300_000,
+      clustersAtOnce: options.clustersAtOnce ?? SDK_DEFAULTS.sync.clustersAtOnce,
+      detailConcurrency: options.detailConcurrency ?? SDK_DEFAULTS.sync.detailConcurrency,
+      probeConcurrency: options.probeConcurrency ?? SDK_DEFAULTS.sync.probeConcurrency,
+      probeTimeoutMs: options.probeTimeoutMs ?? SDK_DEFAULTS.sync.probeTimeoutMs,
+      ipMaxAgeMs: options.ipMaxAgeMs ?? SDK_DEFAULTS.sync.ipMaxAgeMs,
+      backoffBaseMs: options.backoffBaseMs ?? SDK_DEFAULTS.sync.backoffBaseMs,
+      backoffMaxMs: options.backoffMaxMs ?? SDK_DEFAULTS.sync.backoffMaxMs,
     };
     this.#clustersAtOnce = new ConcurrencyLimiter(this.#o.clustersAtOnce);
     for (const key of ['fullIntervalMs', 'quickIntervalMs', 'leaseTtlMs', 'probeTimeoutMs'] as const)

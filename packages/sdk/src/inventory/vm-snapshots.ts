@@ -24,6 +24,7 @@ import {
 import { newestOnlyStorage, snapshotBlocker } from './snapshot-support.js';
 import { denialReason, type Viewer } from './viewer.js';
 import { withVmSnapshotLock } from './vm-snapshot-lock.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** One snapshot of a VM, as the lab shows it. */
 export interface VmSnapshot {
@@ -87,7 +88,7 @@ export class VmSnapshots {
     this.#store = deps.store;
     this.#clusters = deps.clusters;
     this.#clock = deps.clock ?? systemClock;
-    this.#poll = deps.pollIntervalMs ?? 1000;
+    this.#poll = deps.pollIntervalMs ?? SDK_DEFAULTS.power.maxPollIntervalMs;
   }
 
   /** The VM's snapshots, oldest first. */
@@ -315,7 +316,7 @@ export class VmSnapshots {
   #wait(api: PveApi, upid: string) {
     return waitForTask(api, upid, {
       clock: this.#clock,
-      pollIntervalMs: Math.min(250, this.#poll),
+      pollIntervalMs: Math.min(SDK_DEFAULTS.taskWait.pollIntervalMs, this.#poll),
       maxPollIntervalMs: this.#poll,
     });
   }

@@ -14,7 +14,6 @@ const INVISIBLE = /[\p{Cc}\p{Cs}]|(?![\u200c\u200d])\p{Cf}/gu;
 
 /** A display name that is empty once cleaned, or longer than {@link DISPLAY_NAME_MAX}. */
 export class InvalidDisplayNameError extends LabError {
-  static override readonly brand: string = '@lab/InvalidDisplayNameError';
   static override readonly code: string = 'LAB_INVALID_DISPLAY_NAME';
   constructor(facts: { reason: 'empty' | 'too-long'; length: number }) {
     super(

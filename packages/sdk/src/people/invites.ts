@@ -96,7 +96,6 @@ export interface JoinResult {
 
 /** The student already used this very code. */
 export class InviteAlreadyUsedError extends LabError {
-  static override readonly brand: string = '@lab/InviteAlreadyUsedError';
   static override readonly code: string = 'LAB_INVITE_ALREADY_USED';
   constructor(username: string, classId: string) {
     super(

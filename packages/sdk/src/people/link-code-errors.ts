@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A link code that does not work: unknown, mistyped, expired or used (one answer for all). */
 export class InvalidLinkCodeError extends LabError {
-  static override readonly brand: string = '@lab/InvalidLinkCodeError';
   static override readonly code: string = 'LAB_LINK_CODE_INVALID';
   constructor() {
     super(
@@ -14,7 +13,6 @@ export class InvalidLinkCodeError extends LabError {
 
 /** Too many wrong link codes from one chat account in a short time. */
 export class TooManyLinkAttemptsError extends LabError {
-  static override readonly brand: string = '@lab/TooManyLinkAttemptsError';
   static override readonly code: string = 'LAB_LINK_CODE_RATE_LIMITED';
   constructor(facts: { account: string; failures: number; windowMs: number }) {
     super(
@@ -27,7 +25,6 @@ export class TooManyLinkAttemptsError extends LabError {
 
 /** A link code was asked for from a chat account, which is what the code is meant to prove. */
 export class LinkCodeFromChatError extends LabError {
-  static override readonly brand: string = '@lab/LinkCodeFromChatError';
   static override readonly code: string = 'LAB_LINK_CODE_FROM_CHAT';
   constructor(platform: string) {
     super(

@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** No lab person has this username. */
 export class UnknownPersonError extends LabError {
-  static override readonly brand: string = '@lab/UnknownPersonError';
   static override readonly code: string = 'LAB_UNKNOWN_PERSON';
   constructor(username: string) {
     super(UnknownPersonError.code, `no lab user '${username}'; check the spelling or add them with people add`, {
@@ -13,7 +12,6 @@ export class UnknownPersonError extends LabError {
 
 /** No class has this id. */
 export class UnknownClassError extends LabError {
-  static override readonly brand: string = '@lab/UnknownClassError';
   static override readonly code: string = 'LAB_UNKNOWN_CLASS';
   constructor(classId: string, known: readonly string[] = []) {
     super(
@@ -26,7 +24,6 @@ export class UnknownClassError extends LabError {
 
 /** A person still owns VMs and would leave them without an owner. */
 export class PersonOwnsVmsError extends LabError {
-  static override readonly brand: string = '@lab/PersonOwnsVmsError';
   static override readonly code: string = 'LAB_PERSON_OWNS_VMS';
   constructor(username: string, vmids: readonly number[]) {
     super(
@@ -39,7 +36,6 @@ export class PersonOwnsVmsError extends LabError {
 
 /** A chat account or mention that is not a usable user id. */
 export class InvalidChatAccountError extends LabError {
-  static override readonly brand: string = '@lab/InvalidChatAccountError';
   static override readonly code: string = 'LAB_INVALID_CHAT_ACCOUNT';
   /** `format`: the platform's identity format, for a sample to type (Slack's or Discord's when absent). */
   constructor(
@@ -65,7 +61,6 @@ export class InvalidChatAccountError extends LabError {
  * guesser learns nothing from it.
  */
 export class InvalidInviteError extends LabError {
-  static override readonly brand: string = '@lab/InvalidInviteError';
   static override readonly code: string = 'LAB_INVITE_INVALID';
   constructor() {
     super(
@@ -77,7 +72,6 @@ export class InvalidInviteError extends LabError {
 
 /** Too many wrong invite codes from one chat account in a short time. */
 export class TooManyInviteAttemptsError extends LabError {
-  static override readonly brand: string = '@lab/TooManyInviteAttemptsError';
   static override readonly code: string = 'LAB_INVITE_RATE_LIMITED';
   constructor(facts: { account: string; failures: number; windowMs: number }) {
     super(
@@ -90,7 +84,6 @@ export class TooManyInviteAttemptsError extends LabError {
 
 /** Joining needs more from the student (which roster name is theirs, or another username). */
 export class JoinNeedsUsernameError extends LabError {
-  static override readonly brand: string = '@lab/JoinNeedsUsernameError';
   static override readonly code: string = 'LAB_JOIN_NEEDS_USERNAME';
   constructor(classId: string, problem: 'which' | 'not-on-roster' | 'taken' | 'invalid' | 'linked', username?: string) {
     const message =
@@ -109,7 +102,6 @@ export class JoinNeedsUsernameError extends LabError {
 
 /** No join request has this id (or it was decided already, or expired). */
 export class JoinRequestNotPendingError extends LabError {
-  static override readonly brand: string = '@lab/JoinRequestNotPendingError';
   static override readonly code: string = 'LAB_JOIN_REQUEST_NOT_PENDING';
   constructor(id: string, status: string | undefined) {
     super(
@@ -124,7 +116,6 @@ export class JoinRequestNotPendingError extends LabError {
 
 /** A chat account to unlink is not linked (or not to that person). */
 export class NotLinkedError extends LabError {
-  static override readonly brand: string = '@lab/NotLinkedError';
   static override readonly code: string = 'LAB_NOT_LINKED';
   constructor(username: string, platform: string) {
     super(NotLinkedError.code, `${username} has no ${platform} account linked; there is nothing to unlink.`, {

@@ -19,7 +19,6 @@ export function looksLikePrivateKey(text: string): boolean {
  * logged; the message says to paste the `.pub` file and to replace a key that was shared.
  */
 export class PrivateKeyGivenError extends LabError {
-  static override readonly brand: string = '@lab/PrivateKeyGivenError';
   static override readonly code: string = 'LAB_SSH_PRIVATE_KEY';
   constructor() {
     super(

@@ -17,7 +17,6 @@ export const SSH_KEY_TYPES = [
 
 /** Text that is not one OpenSSH public key; says what is wrong. */
 export class InvalidSshKeyError extends LabError {
-  static override readonly brand: string = '@lab/InvalidSshKeyError';
   static override readonly code: string = 'LAB_SSH_KEY_INVALID';
   constructor(reason: string) {
     super(

@@ -6,7 +6,6 @@ import { LabError } from '../errors/lab-error.js';
  * whether `vmid` appears (`cloneVm` does), and adopt the VM when it does.
  */
 export class CloneOutcomeUnknownError extends LabError {
-  static override readonly brand: string = '@lab/CloneOutcomeUnknownError';
   static override readonly code: string = 'LAB_CLONE_OUTCOME_UNKNOWN';
   readonly vmid: number;
   constructor(

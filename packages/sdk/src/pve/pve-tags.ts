@@ -5,7 +5,6 @@ const PVE_TAG = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
 
 /** A tag PVE would refuse (`invalid characters in tag`); nothing was sent. */
 export class InvalidTagError extends LabError {
-  static override readonly brand: string = '@lab/InvalidTagError';
   static override readonly code: string = 'LAB_PVE_TAG_INVALID';
   constructor(tag: string) {
     super(

@@ -43,6 +43,7 @@ import { formatHours, studentUsage } from './usage.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 import { runEndOfTerm, type EndOfTermAction } from './end-of-term.js';
 import { termPhase } from './term-dates.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 const LEASE = 'class-scheduler';
 /** After a session ends, its stop is still done this long (a scheduler that was down catches up). */
@@ -157,7 +158,7 @@ export class ClassScheduler {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#notifier = options.notifier ?? silentNotifier;
     this.#clusters = options.clusters;
-    this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? SDK_DEFAULTS.scheduler.pollIntervalMs;
     this.#power = new VmPower({
       store: options.store,
       clusters: options.clusters,
@@ -165,10 +166,10 @@ export class ClassScheduler {
       pollIntervalMs: options.pollIntervalMs,
     });
     this.#o = {
-      tickMs: options.tickMs ?? 30_000,
+      tickMs: options.tickMs ?? SDK_DEFAULTS.scheduler.tickMs,
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-      perNodeConcurrency: options.perNodeConcurrency ?? 2,
-      shutdownTimeoutS: options.shutdownTimeoutS ?? 120,
+      perNodeConcurrency: options.perNodeConcurrency ?? SDK_DEFAULTS.scheduler.perNodeConcurrency,
+      shutdownTimeoutS: options.shutdownTimeoutS ?? SDK_DEFAULTS.scheduler.shutdownTimeoutS,
       idleWarningMinutes: options.idleWarningMinutes ?? DEFAULT_IDLE_WARNING_MINUTES,
       auditRetentionDays: options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
     };

@@ -13,7 +13,6 @@ export const DEFAULT_KEEPS_PER_SESSION = 1;
 
 /** `/myvm keep` was used as often as the class allows since the last session boundary. */
 export class KeepAlreadyUsedError extends LabError {
-  static override readonly brand: string = '@lab/KeepAlreadyUsedError';
   static override readonly code: string = 'LAB_KEEP_USED';
   constructor(facts: { vm: string; classId: string; keptAt: EpochMs; keepsPerSession: number }) {
     const allowed = facts.keepsPerSession === 1 ? 'one keep' : `${facts.keepsPerSession} keeps`;
@@ -27,7 +26,6 @@ export class KeepAlreadyUsedError extends LabError {
 
 /** The class allows no `/myvm keep` at all (`keepsPerSession` 0). */
 export class KeepNotAllowedError extends LabError {
-  static override readonly brand: string = '@lab/KeepNotAllowedError';
   static override readonly code: string = 'LAB_KEEP_NOT_ALLOWED';
   constructor(facts: { vm: string; classId: string }) {
     super(
@@ -40,7 +38,6 @@ export class KeepNotAllowedError extends LabError {
 
 /** `/myvm keep` with no idle warning pending: there is nothing to keep, and no keep is used. */
 export class NothingToKeepError extends LabError {
-  static override readonly brand: string = '@lab/NothingToKeepError';
   static override readonly code: string = 'LAB_NOTHING_TO_KEEP';
   constructor(facts: { vm: string }) {
     super(
@@ -53,7 +50,6 @@ export class NothingToKeepError extends LabError {
 
 /** `/myvm keep` after a quota warning: a keep does not stop a quota shutdown. */
 export class KeepAfterQuotaError extends LabError {
-  static override readonly brand: string = '@lab/KeepAfterQuotaError';
   static override readonly code: string = 'LAB_KEEP_QUOTA';
   constructor(facts: { vm: string; classId: string; stopsAt: EpochMs; timezone: string }) {
     super(

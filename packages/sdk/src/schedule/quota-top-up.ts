@@ -7,7 +7,6 @@ export const MAX_TOP_UP_HOURS = 1_000;
 
 /** A top-up amount that is not a positive number of hours or minutes. */
 export class TopUpAmountError extends LabError {
-  static override readonly brand: string = '@lab/TopUpAmountError';
   static override readonly code: string = 'LAB_TOP_UP_AMOUNT';
   constructor(amount: string) {
     const negative = /^\s*-/.test(amount);
@@ -23,7 +22,6 @@ export class TopUpAmountError extends LabError {
 
 /** A top-up for a class that has no quota to add to. */
 export class NoQuotaToTopUpError extends LabError {
-  static override readonly brand: string = '@lab/NoQuotaToTopUpError';
   static override readonly code: string = 'LAB_NO_QUOTA';
   constructor(classId: string) {
     super(

@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A schedule, duration or date the scheduler cannot read. */
 export class InvalidScheduleError extends LabError {
-  static override readonly brand: string = '@lab/InvalidScheduleError';
   static override readonly code: string = 'LAB_INVALID_SCHEDULE';
   constructor(facts: { input: string; reason: string }, options?: { cause?: unknown }) {
     super(InvalidScheduleError.code, `the schedule '${facts.input}' cannot be used: ${facts.reason}`, facts, options);
@@ -11,7 +10,6 @@ export class InvalidScheduleError extends LabError {
 
 /** A start waited for its class's start lock longer than it may: another start holds it. */
 export class ClassStartLockBusyError extends LabError {
-  static override readonly brand: string = '@lab/ClassStartLockBusyError';
   static override readonly code: string = 'LAB_START_LOCK_BUSY';
   constructor(facts: { classId: string; holder: string | undefined; waitedMs: number }) {
     super(

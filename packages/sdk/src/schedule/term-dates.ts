@@ -13,7 +13,6 @@ export const TERM_REMINDER_DAYS: readonly number[] = [14, 3, 1];
 
 /** A class end date that cannot be used. */
 export class InvalidEndDateError extends LabError {
-  static override readonly brand: string = '@lab/InvalidEndDateError';
   static override readonly code: string = 'LAB_INVALID_END_DATE';
   constructor(facts: { input: string; reason: string }) {
     super(InvalidEndDateError.code, `The end date '${facts.input}' cannot be used: ${facts.reason}.`, facts);

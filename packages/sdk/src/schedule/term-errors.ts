@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A student's start of a VM of a class whose term has ended. */
 export class ClassEndedError extends LabError {
-  static override readonly brand: string = '@lab/ClassEndedError';
   static override readonly code: string = 'LAB_CLASS_ENDED';
   constructor(facts: { classId: string; endedOn: string }) {
     super(
@@ -15,7 +14,6 @@ export class ClassEndedError extends LabError {
 
 /** Destroying a class's VMs asked for before its term and grace period are over. */
 export class TermNotOverError extends LabError {
-  static override readonly brand: string = '@lab/TermNotOverError';
   static override readonly code: string = 'LAB_TERM_NOT_OVER';
   constructor(facts: { classId: string; reason: string }) {
     super(TermNotOverError.code, `The VMs of ${facts.classId} cannot be destroyed yet: ${facts.reason}.`, facts);
@@ -24,7 +22,6 @@ export class TermNotOverError extends LabError {
 
 /** Archiving a class that still has VMs. */
 export class ClassHasVmsError extends LabError {
-  static override readonly brand: string = '@lab/ClassHasVmsError';
   static override readonly code: string = 'LAB_CLASS_HAS_VMS';
   constructor(facts: { classId: string; vms: string[]; next: string }) {
     super(

@@ -30,7 +30,6 @@ export interface StudentUsage {
 
 /** A student may not start a VM: no quota hours left outside a session. */
 export class QuotaExceededError extends LabError {
-  static override readonly brand: string = '@lab/QuotaExceededError';
   static override readonly code: string = 'LAB_QUOTA_EXCEEDED';
   constructor(facts: {
     classId: string;
@@ -54,7 +53,6 @@ export class QuotaExceededError extends LabError {
 
 /** A student may not start another VM: the class's running limit is reached. */
 export class TooManyRunningError extends LabError {
-  static override readonly brand: string = '@lab/TooManyRunningError';
   static override readonly code: string = 'LAB_MAX_RUNNING';
   constructor(facts: { classId: string; username: string; maxRunning: number }) {
     super(
@@ -86,7 +84,6 @@ function sessionWindows(
 
 /** A student may not start a VM outside a session: the class's running limit is reached. */
 export class ClassRunningLimitError extends LabError {
-  static override readonly brand: string = '@lab/ClassRunningLimitError';
   static override readonly code: string = 'LAB_CLASS_RUNNING_LIMIT';
   constructor(facts: {
     classId: string;

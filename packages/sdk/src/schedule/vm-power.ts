@@ -15,6 +15,7 @@ import { pveResources } from '../pve/pve-resources.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 import { recordPowerState } from '../inventory/record-power-state.js';
 import { shutDownGuest, type ShutdownOutcome } from '../tasks/shut-down-guest.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** Power actions an owner may take. */
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
@@ -65,7 +66,7 @@ export class VmPower {
     checkOptions('new VmPower', deps, STORE_AND_CLUSTERS, PORT_HINTS);
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
-    this.#maxPerNode = deps.maxPowerTasksPerNode ?? 10;
+    this.#maxPerNode = deps.maxPowerTasksPerNode ?? SDK_DEFAULTS.power.maxTasksPerNode;
     if (!Number.isInteger(this.#maxPerNode) || this.#maxPerNode < 1)
       throw new ConfigError(`maxPowerTasksPerNode must be a whole number of at least 1 (got ${this.#maxPerNode})`, {
         key: 'maxPowerTasksPerNode',
@@ -163,8 +164,11 @@ export class VmPower {
     let node = row.node;
     const wait = {
       clock: this.#clock,
-      pollIntervalMs: Math.min(250, this.#deps.pollIntervalMs ?? 250),
-      maxPollIntervalMs: this.#deps.pollIntervalMs ?? 1000,
+      pollIntervalMs: Math.min(
+        SDK_DEFAULTS.taskWait.pollIntervalMs,
+        this.#deps.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
+      ),
+      maxPollIntervalMs: this.#deps.pollIntervalMs ?? SDK_DEFAULTS.power.maxPollIntervalMs,
     };
     // A shutdown the guest ignores ends in a hard stop after the grace (`shutDownGuest`), audited as forced.
     const once = async (): Promise<ShutdownOutcome | undefined> => {

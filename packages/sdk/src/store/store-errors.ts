@@ -2,7 +2,7 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A write broke one of the store's rules (uniqueness, references). */
 export class StoreConstraintError extends LabError {
-  static override readonly brand: string = '@lab/StoreConstraintError';
+  protected static override readonly brand: string = '@lab/StoreConstraintError';
   constructor(code: string, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(code, message, data, options);
   }
@@ -10,7 +10,6 @@ export class StoreConstraintError extends LabError {
 
 /** A template already has a VMID mapped on that node. */
 export class DuplicateTemplateMappingError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/DuplicateTemplateMappingError';
   static override readonly code: string = 'LAB_STORE_DUPLICATE_MAPPING';
   constructor(facts: { templateId: number; clusterId: string; node: string }, options?: { cause?: unknown }) {
     super(
@@ -24,7 +23,6 @@ export class DuplicateTemplateMappingError extends StoreConstraintError {
 
 /** A name that must be unique is taken. */
 export class DuplicateNameError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/DuplicateNameError';
   static override readonly code: string = 'LAB_STORE_DUPLICATE_NAME';
   constructor(entity: string, name: string, options?: { cause?: unknown }) {
     super(
@@ -38,7 +36,6 @@ export class DuplicateNameError extends StoreConstraintError {
 
 /** A record refers to something that does not exist (an unknown class, person or template). */
 export class UnknownReferenceError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/UnknownReferenceError';
   static override readonly code: string = 'LAB_STORE_UNKNOWN_REFERENCE';
   constructor(entity: string, id: string | number, options?: { cause?: unknown }) {
     super(UnknownReferenceError.code, `no ${entity} '${id}' exists`, { entity, id }, options);
@@ -47,7 +44,6 @@ export class UnknownReferenceError extends StoreConstraintError {
 
 /** A chat account is already linked to another person. */
 export class IdentityTakenError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/IdentityTakenError';
   static override readonly code: string = 'LAB_STORE_IDENTITY_TAKEN';
   constructor(facts: { platform: string; externalId: string; ownerId: number }) {
     super(
@@ -60,7 +56,6 @@ export class IdentityTakenError extends StoreConstraintError {
 
 /** A person already has a (different) account on this platform: one account per person per platform. */
 export class PersonAlreadyLinkedError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/PersonAlreadyLinkedError';
   static override readonly code: string = 'LAB_STORE_PERSON_LINKED';
   constructor(facts: { platform: string; externalId: string; personId: number }, options?: { cause?: unknown }) {
     super(
@@ -74,7 +69,6 @@ export class PersonAlreadyLinkedError extends StoreConstraintError {
 
 /** A platform id that is not one: only a registered front end's id is stored (`slack`, `web`, `mattermost`). */
 export class IdentityPlatformError extends StoreConstraintError {
-  static override readonly brand: string = '@lab/IdentityPlatformError';
   static override readonly code: string = 'LAB_IDENTITY_PLATFORM';
   constructor(platform: string) {
     super(
@@ -87,7 +81,6 @@ export class IdentityPlatformError extends StoreConstraintError {
 
 /** A record to change does not exist. */
 export class RecordNotFoundError extends LabError {
-  static override readonly brand: string = '@lab/RecordNotFoundError';
   static override readonly code: string = 'LAB_STORE_NOT_FOUND';
   constructor(entity: string, id: string | number) {
     super(RecordNotFoundError.code, `no ${entity} '${id}' exists`, { entity, id });
@@ -99,7 +92,6 @@ export class RecordNotFoundError extends LabError {
  * `url` and `reason` are shown as given: the caller removes passwords first.
  */
 export class StoreUnavailableError extends LabError {
-  static override readonly brand: string = '@lab/StoreUnavailableError';
   static override readonly code: string = 'LAB_STORE_UNAVAILABLE';
   constructor(url: string, reason: string, options?: { cause?: unknown }) {
     super(
@@ -118,7 +110,6 @@ export class StoreUnavailableError extends LabError {
  * throws this at once instead.
  */
 export class StoreInTransactionError extends LabError {
-  static override readonly brand: string = '@lab/StoreInTransactionError';
   static override readonly code: string = 'LAB_STORE_OUTER_IN_TRANSACTION';
   constructor(call: string) {
     super(

@@ -6,6 +6,7 @@ import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { isTaskSuccess, parseUpid } from './upid.js';
 import { parseProgressPercent } from './task-progress.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** The final state of a task that ended well. */
 export interface TaskResult {
@@ -44,9 +45,9 @@ export interface WaitForTaskOptions {
 export async function waitForTask(api: PveApi, upid: string, options: WaitForTaskOptions = {}): Promise<TaskResult> {
   const { node } = parseUpid(upid);
   const clock = options.clock ?? systemClock;
-  const timeoutMs = options.timeoutMs ?? 600_000;
-  const maxInterval = options.maxPollIntervalMs ?? 2_000;
-  let interval = options.pollIntervalMs ?? 250;
+  const timeoutMs = options.timeoutMs ?? SDK_DEFAULTS.taskWait.timeoutMs;
+  const maxInterval = options.maxPollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs;
+  let interval = options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs;
   const started = clock.now();
   const followLog = options.onLog !== undefined || options.onProgress !== undefined;
   let logOffset = 0;

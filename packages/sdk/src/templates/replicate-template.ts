@@ -12,6 +12,7 @@ import type { LabTemplate } from './lab-template.js';
 import { InvalidTemplateError } from './template-errors.js';
 import { listVmResources, tagsOf } from './template-inventory.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** What replication did on one node. */
 export interface ReplicaResult {
@@ -132,7 +133,7 @@ async function createReplica(
     mode: 'full',
     ...(preferred !== undefined ? { newid: preferred } : {}),
     ...(shared ? { target: node } : {}),
-    timeoutMs: options.timeoutMs ?? 3_600_000,
+    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     clock,
     logger,
@@ -145,6 +146,19 @@ async function createReplica(
   return clone.vmid;
 }
 
+/** How a migration or conversion of a replica is waited for: up to the replication timeout, polling as asked. */
+function replicationWait(options: ReplicateOptions, clock: Clock) {
+  return {
+    clock,
+    timeoutMs: options.timeoutMs ?? SDK_DEFAULTS.replication.timeoutMs,
+    maxPollIntervalMs: options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs,
+    pollIntervalMs: Math.min(
+      SDK_DEFAULTS.taskWait.pollIntervalMs,
+      options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs,
+    ),
+  };
+}
+
 async function migrate(
   api: PveApi,
   from: string,
@@ -154,16 +168,7 @@ async function migrate(
   clock: Clock,
 ): Promise<void> {
   options.onProgress?.({ node: to, phase: 'migrating' });
-  await migrateVm(
-    api,
-    { node: from, vmid, target: to },
-    {
-      clock,
-      timeoutMs: options.timeoutMs ?? 3_600_000,
-      maxPollIntervalMs: options.pollIntervalMs ?? 2000,
-      pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
-    },
-  );
+  await migrateVm(api, { node: from, vmid, target: to }, replicationWait(options, clock));
 }
 
 async function convert(
@@ -175,15 +180,17 @@ async function convert(
 ): Promise<void> {
   options.onProgress?.({ node, phase: 'converting' });
   const upid = await pveResources(api).qemu(node, vmid).template();
-  await waitForTask(api, upid, {
+  await waitForTask(api, upid, replicationWait(options, clock));
+  await waitForCloneLock(
+    api,
+    node,
+    vmid,
+    clock.now() + 60_000,
+    options.pollIntervalMs ?? SDK_DEFAULTS.replication.lockPollIntervalMs,
     clock,
-    timeoutMs: options.timeoutMs ?? 3_600_000,
-    maxPollIntervalMs: options.pollIntervalMs ?? 2000,
-    pollIntervalMs: Math.min(250, options.pollIntervalMs ?? 250),
-  });
-  await waitForCloneLock(api, node, vmid, clock.now() + 60_000, options.pollIntervalMs ?? 1000, clock, () =>
-    Promise.resolve(
-      new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
-    ),
+    () =>
+      Promise.resolve(
+        new InvalidTemplateError(String(vmid), `replica ${vmid} on ${node} stayed locked after conversion`),
+      ),
   );
 }

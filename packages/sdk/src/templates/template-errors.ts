@@ -2,7 +2,6 @@ import { LabError } from '../errors/lab-error.js';
 
 /** A template has no VMID on the node asked for; `nodes` lists where it does exist. */
 export class TemplateNotOnNodeError extends LabError {
-  static override readonly brand: string = '@lab/TemplateNotOnNodeError';
   static override readonly code: string = 'LAB_TEMPLATE_NOT_ON_NODE';
   readonly nodes: ReadonlyArray<{ clusterId: string; node: string; vmid: number }>;
   constructor(facts: {
@@ -23,7 +22,6 @@ export class TemplateNotOnNodeError extends LabError {
 
 /** No template by that name (or id); `known` lists the names there are. */
 export class TemplateNotFoundError extends LabError {
-  static override readonly brand: string = '@lab/TemplateNotFoundError';
   static override readonly code: string = 'LAB_TEMPLATE_NOT_FOUND';
   constructor(name: string | number, known: string[]) {
     super(
@@ -36,7 +34,6 @@ export class TemplateNotFoundError extends LabError {
 
 /** A template definition is not acceptable (no mapping, two for one node, bad numbers). */
 export class InvalidTemplateError extends LabError {
-  static override readonly brand: string = '@lab/InvalidTemplateError';
   static override readonly code: string = 'LAB_TEMPLATE_INVALID';
   constructor(template: string, problem: string) {
     super(InvalidTemplateError.code, `template '${template}': ${problem}`, { template, problem });
@@ -48,7 +45,6 @@ export type MappingProblem = 'unknown-node' | 'missing' | 'not-template' | 'no-b
 
 /** A template's mappings do not point at usable templates on the cluster. */
 export class TemplateValidationError extends LabError {
-  static override readonly brand: string = '@lab/TemplateValidationError';
   static override readonly code: string = 'LAB_TEMPLATE_VALIDATION';
   readonly problems: ReadonlyArray<{
     clusterId: string;

@@ -5,6 +5,7 @@ import type { TemplateHealth } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { checkTemplateVm } from './check-template-vm.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** One template whose check found a problem. */
 export interface TemplateHealthProblem {
@@ -34,18 +35,22 @@ export async function checkTemplateHealth(
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const rows = await deps.store.templateInventory.list();
-  const results = await mapWithConcurrency(rows, options.concurrency ?? 4, async (row) => {
-    const check = await checkTemplateVm(deps.clusters.get(row.clusterId), row.node, row.vmid);
-    const health: TemplateHealth = check.ok
-      ? 'ok'
-      : check.problem === 'unreachable'
-        ? 'unknown'
-        : check.problem === 'no-boot-disk'
-          ? 'no-boot-disk'
-          : check.problem;
-    await deps.store.templateInventory.setHealth(row.clusterId, row.node, row.vmid, health, clock.now());
-    return { row, health, detail: check.ok ? 'ok' : check.detail };
-  });
+  const results = await mapWithConcurrency(
+    rows,
+    options.concurrency ?? SDK_DEFAULTS.templateScan.concurrency,
+    async (row) => {
+      const check = await checkTemplateVm(deps.clusters.get(row.clusterId), row.node, row.vmid);
+      const health: TemplateHealth = check.ok
+        ? 'ok'
+        : check.problem === 'unreachable'
+          ? 'unknown'
+          : check.problem === 'no-boot-disk'
+            ? 'no-boot-disk'
+            : check.problem;
+      await deps.store.templateInventory.setHealth(row.clusterId, row.node, row.vmid, health, clock.now());
+      return { row, health, detail: check.ok ? 'ok' : check.detail };
+    },
+  );
   const problems = results
     .filter((r) => r.health !== 'ok')
     .map((r) => ({

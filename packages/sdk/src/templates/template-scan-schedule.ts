@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Store } from '../store/store.js';
 import { scanTemplateInventory, type TemplateScanReport } from './template-inventory.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
+import { SDK_DEFAULTS } from '../util/defaults.js';
 
 /** Settings of the periodic template scan. */
 export interface TemplateScanScheduleOptions {
@@ -43,8 +44,8 @@ export class TemplateScanSchedule {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'template-scan' });
-    this.#intervalMs = options.intervalMs ?? 1_800_000;
-    this.#checkMs = Math.min(options.checkIntervalMs ?? 30_000, this.#intervalMs);
+    this.#intervalMs = options.intervalMs ?? SDK_DEFAULTS.templateScan.intervalMs;
+    this.#checkMs = Math.min(options.checkIntervalMs ?? SDK_DEFAULTS.templateScan.checkIntervalMs, this.#intervalMs);
   }
 
   /** When this process last finished a scan (undefined: never). */

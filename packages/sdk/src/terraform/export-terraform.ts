@@ -8,7 +8,6 @@ import type { Store } from '../store/store.js';
 
 /** A class cannot be exported as asked; the message says what to do instead. */
 export class TerraformExportError extends LabError {
-  static override readonly brand: string = '@lab/TerraformExportError';
   static override readonly code: string = 'LAB_TERRAFORM_EXPORT';
   constructor(message: string, data: Record<string, unknown> = {}) {
     super(TerraformExportError.code, message, data);
