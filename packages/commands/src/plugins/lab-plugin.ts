@@ -63,23 +63,12 @@ export const labPlugin: CommandPlugin = {
       autocomplete: { class: classNames, template: templateNames },
       async run(ctx, o) {
         await mustTeach(ctx, o.class, 'deploy');
-        const { store, engine } = ctx.services;
-        let template = o.template;
-        if (!template) {
-          const klass = await store.classes.getClass(o.class);
-          const record = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
-          if (!record)
-            return {
-              text: `Name a template: /lab deploy ${o.class} ${o.count} <template>. Templates: ${(await templateNames(ctx)).join(', ')}`,
-              ephemeral: true,
-              error: true,
-            };
-          template = record.name;
-        }
+        const { engine } = ctx.services;
+        // Without a template named, the plan takes the class's (and says what to name when it has none).
         const plan = await engine.plan({
           classId: o.class,
           count: o.count,
-          template,
+          ...(o.template ? { template: o.template } : {}),
           requestedBy: ctx.caller.person.username,
         });
         const deletes = plan.vms.filter((v) => v.action === 'delete');

@@ -29,9 +29,18 @@ export interface CloneProgress {
   percent?: number;
 }
 
+/** A clone source as its caller just read it. */
+export interface SourceFacts {
+  config: Record<string, unknown>;
+  /** The type of the storage of its boot disk (`lvmthin`, `dir`, …), when known. */
+  bootStorageType?: string | undefined;
+}
+
 /** Options of `cloneVm`. */
 export interface CloneVmOptions {
   source: { node: string; vmid: number };
+  /** What the caller read of the source moments ago (a deployment's plan); not read again then. */
+  sourceFacts?: SourceFacts;
   name: string;
   /** A VMID to use; otherwise one is allocated safely. */
   newid?: number;
@@ -117,7 +126,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   const sourceVm = pve.qemu(node, sourceVmid);
 
   progress({ phase: 'verifying-source' });
-  const sourceConfig = await sourceVm.config();
+  const sourceConfig = options.sourceFacts?.config ?? (await sourceVm.config());
   const bootDisk = findBootDisk(sourceConfig);
   if (!bootDisk)
     throw new TemplateMissingDiskError({
@@ -133,6 +142,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     bootDisk,
     node,
     sourceVmid,
+    options.sourceFacts?.bootStorageType,
   );
 
   if (options.target !== undefined && options.target !== node)
@@ -276,13 +286,14 @@ async function chooseLinked(
   bootDisk: BootDisk,
   node: string,
   vmid: number,
+  knownStorageType: string | undefined,
 ): Promise<{ linked: boolean; fallbackReason?: string }> {
   if (mode === 'full') return { linked: false };
   const isTemplate = config.template === 1 || config.template === '1';
   let reason: string | undefined;
   if (!isTemplate) reason = `VM ${vmid} is not a template`;
   else {
-    const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
+    const type = knownStorageType ?? (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
     if (type && NO_LINKED_CLONE_TYPES.has(type))
       reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
     else if (/^[^:]+:\d+\//.test(bootDisk.volid) && !FILE_LINKABLE_FORMAT.test(bootDisk.volid))

@@ -2,7 +2,7 @@ import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm } from '../cloning/clone-vm.js';
+import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -36,6 +36,8 @@ export interface ClassRun {
   plan: ClassPlan;
   deploymentId: string;
   emit: (e: DeploymentEvent) => void;
+  /** What planning read of `plan.source` moments ago, so its clones do not read it again. */
+  sourceFacts?: SourceFacts | undefined;
 }
 
 /** Runs one clone under the deployment's node, storage and global limits. */
@@ -61,8 +63,10 @@ export async function ensureVm(
     const node = item.node ?? source.node;
     const result = await cloneSlot(() => {
       emit({ type: 'cloning', deploymentId, name: item.name, node });
+      const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
       return cloneVm(api, {
         source,
+        ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
         ...(node !== source.node ? { target: node } : {}),
