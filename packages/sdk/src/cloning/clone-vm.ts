@@ -1,4 +1,3 @@
-import { backoffDelay } from '../client/backoff.js';
 import { retryBudgetOf } from '../client/budgeted-api.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveTaskTimeoutError } from '../errors/pve-errors.js';
@@ -7,6 +6,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { cloneRefusalRetry, DOMAIN_RETRY, domainWaitMs } from '../tasks/domain-retry.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
 import { findBootDisk, driveKeys, volumeStorages, type BootDisk } from './boot-disk.js';
 import {
@@ -100,8 +100,6 @@ export interface CloneResult {
 const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
 /** Base image formats file storages (pve-storage `Plugin.pm`) can link-clone; the clone is a qcow2. */
 const FILE_LINKABLE_FORMAT = /\.(qcow2|raw|vmdk)$/;
-/** Waiting out a storage or config lock PVE could not take. */
-const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
 
 /**
  * Clones a VM so that it is verifiably right, or fails early and clearly: checks the source has a
@@ -151,7 +149,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       ...volumeStorages(sourceConfig),
     ]);
   const targetNode = options.target ?? node;
-  const graceMs = options.lostAnswerGraceMs ?? 10_000;
+  const graceMs = options.lostAnswerGraceMs ?? DOMAIN_RETRY.lostCloneAnswer.graceMs;
   /** The VMID whose clone was sent a second time after a lost answer: if it turns out taken, the first one took effect late. */
   let resentFor: number | undefined;
   let attempts = 0;
@@ -235,7 +233,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       const refusal = classifyPveFailure(error);
       const reason = refusal?.reason;
       const text = refusal?.pveMessage ?? '';
-      const maxRetries = options.maxRetries ?? 4;
+      const maxRetries = options.maxRetries ?? DOMAIN_RETRY.clone.retries;
       if (resentFor === newid && (reason === 'vmid-taken' || reason === 'lock-timeout')) {
         // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
         throw new CloneOutcomeUnknownError(
@@ -257,19 +255,14 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       if (reason === 'linked-clone-unsupported' && linked)
         throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
       // A VMID taken on this node (early check) or on another (the worker's config write): a fresh one.
-      const idTaken = reason === 'vmid-taken';
-      if (
-        (idTaken || reason === 'lock-timeout') &&
-        attempts <= maxRetries &&
-        options.newid === undefined &&
-        clock.now() < deadline
-      ) {
+      const retry = cloneRefusalRetry(reason);
+      if (retry !== undefined && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
         logger.warn('clone failed transiently; retrying with a fresh VMID', {
           vmid: newid,
           reason: text,
           attempt: attempts,
         });
-        if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
+        if (retry === 'after-lock-wait') await clock.sleep(domainWaitMs(attempts, DOMAIN_RETRY.clone.lockWait));
         continue;
       }
       throw refusal ?? error;
