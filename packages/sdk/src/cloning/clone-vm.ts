@@ -1,4 +1,4 @@
-import { retryBudgetOf } from '../client/budgeted-api.js';
+import type { RetryBudget } from '../client/retry-budget.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { classifyPveFailure } from '../errors/pve-refusal.js';
@@ -70,6 +70,11 @@ export interface CloneVmOptions {
    * @defaultValue `4`
    */
   maxRetries?: number;
+  /**
+   * The budget the one resend after a lost clone answer is charged to (a deployment's); when it is
+   * spent the lost answer is reported instead. Without one, the clone is resent once at most.
+   */
+  retryBudget?: RetryBudget;
   onProgress?: (progress: CloneProgress) => void;
   /**
    * Called with the VMID about to be used, before the clone request is sent (and again with a new
@@ -178,8 +183,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         if (!(error instanceof CloneOutcomeUnknownError)) throw error;
         // PVE took it after all: the caller adopts VM `newid` (a deployment waits for its lock to clear).
         if (await vmidAppears(api, newid, graceMs, poll, clock)) throw error;
-        const budget = retryBudgetOf(api);
-        if (budget && !budget.tryAcquire()) throw error;
+        if (options.retryBudget && !options.retryBudget.tryAcquire()) throw error;
         logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', {
           vmid: newid,
           reason: error.message,

@@ -183,9 +183,13 @@ export class DeploymentEngine {
     return readings && this.#clock.now() - readings.checkedAt <= PLAN_READINGS_TTL_MS ? readings : undefined;
   }
 
-  /** The cluster's API for one deployment run: every retry of its requests is charged to one new `RetryBudget`. */
-  #budgetedApi(clusterId: string): PveApi {
-    return withRetryBudget(this.#deps.clusters.get(clusterId), new RetryBudget(this.#deps.retryBudget));
+  /**
+   * The cluster's API for one deployment run and its new `RetryBudget`: every retry of its requests
+   * is charged to it, and the domain code gets it explicitly (a clone resent after a lost answer).
+   */
+  #budgetedApi(clusterId: string): { api: PveApi; retryBudget: RetryBudget } {
+    const retryBudget = new RetryBudget(this.#deps.retryBudget);
+    return { api: withRetryBudget(this.#deps.clusters.get(clusterId), retryBudget), retryBudget };
   }
 
   /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
@@ -503,7 +507,8 @@ export class DeploymentEngine {
     const spec = deployment.spec;
     if (isResetPlan(spec) || isPublishPlan(spec)) {
       const deps = { store: this.#deps.store, timing: this.#timing, limits: this.#limits, configure: this.#configure };
-      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), { id, started }, spec, lease, emit);
+      const { api, retryBudget } = this.#budgetedApi(spec.clusterId);
+      return runResetOrPublish(deps, api, { id, started, retryBudget }, spec, lease, emit);
     }
     const { plan } = spec as StoredSpec;
     const deps = {
@@ -512,7 +517,8 @@ export class DeploymentEngine {
       limits: this.#limits,
       registration: this.#registration,
     };
-    return runClassDeployment(deps, this.#budgetedApi(plan.clusterId), { id, plan, started, sourceFacts }, lease, emit);
+    const { api, retryBudget } = this.#budgetedApi(plan.clusterId);
+    return runClassDeployment(deps, api, { id, plan, started, sourceFacts, retryBudget }, lease, emit);
   }
 
   /** Stops and purges one VM and forgets it. */

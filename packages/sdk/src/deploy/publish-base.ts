@@ -142,6 +142,7 @@ export async function publishItem(
       logger: deps.logger,
       pollIntervalMs: deps.pollIntervalMs,
       timeoutMs: deps.cloneTimeoutMs,
+      ...(deps.retryBudget ? { retryBudget: deps.retryBudget } : {}),
       onAllocated: async (vmid) => {
         item.vmid = vmid;
         await deps.store.deployments.updateItem(deploymentId, item.name, {

@@ -3,6 +3,7 @@ import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
+import type { RetryBudget } from '../client/retry-budget.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -38,6 +39,8 @@ export interface ClassRun {
   emit: (e: DeploymentEvent) => void;
   /** What planning read of `plan.source` moments ago, so its clones do not read it again. */
   sourceFacts?: SourceFacts | undefined;
+  /** The deployment's retry budget, also charged for a clone resent after a lost answer. */
+  retryBudget?: RetryBudget | undefined;
 }
 
 /** Runs one clone under the deployment's node, storage and global limits. */
@@ -72,6 +75,7 @@ export async function ensureVm(
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
+        ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
         onProgress: (p) => {
           if (p.phase === 'cloning' && p.percent !== undefined)
@@ -148,6 +152,7 @@ export async function ensureReplica(
       ...(plan.storage.shared ? { target } : {}),
       description: creationMarker(plan.spec.classId, 'base', deploymentId),
       ...cloneTiming(deps.timing),
+      ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
       onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
     });
     state = await settled(deps.timing, api, result.vmid, result.node);
