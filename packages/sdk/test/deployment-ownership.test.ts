@@ -161,11 +161,11 @@ describe('a class deployment touches only what is the class’s', () => {
     track(lab.api);
     const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'lovelace' });
     const now = Date.now();
-    // The owner last renewed its 30 s lease 20 s ago and then died: the lease runs out in 10 s.
-    await lab.store.sync.acquireLease('deployment:cs101', 'dead-bot', 30_000, now - 20_000);
+    // The owner last renewed its 30 s lease 21 s ago (past the 20 s renewal due) and then died: the lease runs out in 9 s.
+    await lab.store.sync.acquireLease('deployment:cs101', 'dead-bot', 30_000, now - 21_000);
     const error = await lab.engine.apply(plan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeploymentInProgressError);
-    const takeoverAt = new Date(now + 10_000 + 15_000).toISOString().replace('T', ' ').slice(0, 19);
+    const takeoverAt = new Date(now + 9_000 + 15_000).toISOString().replace('T', ' ').slice(0, 19);
     expect((error as Error).message).toMatch(
       new RegExp(
         `^A deployment of cs101 started by lovelace at [0-9: -]+ UTC has had no heartbeat from its bot for 2\\d s; another bot takes it over after ${takeoverAt.slice(0, 17)}\\d\\d UTC, so try again after that\\.$`,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
-import { PvePermissionError, type ProxmoxClient } from '../src/index.js';
+import { DeploymentEngine, PvePermissionError, systemClock, type ProxmoxClient } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 
 let sim: PveSim;
@@ -154,5 +154,27 @@ describe('deployments with a privilege-separated token', () => {
     expect(perName.size).toBe(32);
     // Lost races leave no VM behind: only the class's 32 VMs were added to the cluster.
     expect([...sim.state.guests.values()].filter((g) => (g.config.name ?? '').startsWith('cs101-'))).toHaveLength(32);
+  });
+
+  it('applies a fresh plan on the privileges plan() checked, and checks a plan older than a minute again', async () => {
+    sim = await simWithLabToken(LAB_PRIVS);
+    const lab = await labOver(sim, { students: STUDENTS.slice(0, 2) });
+    api = lab.api;
+    let offsetMs = 0;
+    const clock = { ...systemClock, now: () => systemClock.now() + offsetMs };
+    const engine = new DeploymentEngine({ ...lab, clock, pollIntervalMs: 20, configureStudentVm: false });
+    const permissionChecks = () => sim.requests.count('GET /access/permissions');
+
+    const fresh = await engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu' });
+    const checkedByPlan = permissionChecks();
+    expect(checkedByPlan).toBe(1);
+    expect((await (await engine.apply(fresh)).done).status).toBe('done');
+    expect(permissionChecks()).toBe(checkedByPlan);
+
+    const old = await engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    const checkedByOldPlan = permissionChecks();
+    offsetMs = 61_000;
+    expect((await (await engine.apply(old)).done).status).toBe('done');
+    expect(permissionChecks()).toBe(checkedByOldPlan + 1);
   });
 });

@@ -7,7 +7,6 @@ import {
   RetryBudget,
   cloneVm,
   pveResources,
-  withRetryBudget,
 } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
@@ -87,9 +86,9 @@ describe('cloneVm after a lost clone answer', () => {
     const sim = track(await fastSim({ timeScale: 400 }));
     const client = track(clientFor(sim));
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', count: 1 });
-    const api = withRetryBudget(client, new RetryBudget({ minRetries: 0, ratio: 0 }));
+    const retryBudget = new RetryBudget({ minRetries: 0, ratio: 0 });
     await expect(
-      cloneVm(api, { source, name: 'spent', pollIntervalMs: 25, lostAnswerGraceMs: 100 }),
+      cloneVm(client, { source, name: 'spent', pollIntervalMs: 25, lostAnswerGraceMs: 100, retryBudget }),
     ).rejects.toBeInstanceOf(CloneOutcomeUnknownError);
     expect(sim.requests.count(CLONES)).toBe(1);
   });

@@ -66,22 +66,11 @@ export const labPlugin: CommandPlugin = {
         await mustTeach(ctx, o.class, 'deploy');
         const { store, engine, clock } = ctx.services;
         await assertClassDeployable(store, o.class, clock.now());
-        let template = o.template;
-        if (!template) {
-          const klass = await store.classes.getClass(o.class);
-          const record = klass?.templateId ? await store.templates.get(klass.templateId) : undefined;
-          if (!record)
-            return {
-              text: `Name a template: /lab deploy ${o.class} ${o.count} <template>. Templates: ${(await templateNames(ctx)).join(', ')}`,
-              ephemeral: true,
-              error: true,
-            };
-          template = record.name;
-        }
+        // Without a template named, the plan takes the class's (and says what to name when it has none).
         const plan = await engine.plan({
           classId: o.class,
           count: o.count,
-          template,
+          ...(o.template ? { template: o.template } : {}),
           requestedBy: ctx.caller.person.username,
         });
         const deletes = plan.vms.filter((v) => v.action === 'delete');

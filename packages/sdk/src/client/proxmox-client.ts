@@ -15,7 +15,6 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
 import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
-import { backoffDelay } from './backoff.js';
 import {
   DefaultClientOptions,
   MAX_RESPONSE_BYTES,
@@ -27,7 +26,7 @@ import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { BodyTooLargeError, DispatchFailure, dispatchRequest, type RawResponse } from './dispatch-request.js';
 import { encodePveParams } from './form-encoding.js';
 import { pveHttpErrorFrom, readPveData } from './pve-envelope.js';
-import { isRetryable } from './retry-policy.js';
+import { TransportRetryPolicy } from './retry-policy.js';
 import { createPvePool } from './pve-pool.js';
 import { normalizeFingerprint, type PveTlsOptions } from './tls-connector.js';
 import { parsePveBaseUrl } from './pve-base-url.js';
@@ -77,6 +76,7 @@ export class ProxmoxClient implements PveApi {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #random: () => number;
+  readonly #retryPolicy: TransportRetryPolicy;
   readonly #secrets: string[];
   readonly #observer: LabObserver | undefined;
   readonly #tls: PveTlsOptions;
@@ -113,6 +113,7 @@ export class ProxmoxClient implements PveApi {
     this.#retry = { ...DefaultClientOptions.retry, ...options.retry };
     assertTimerMs(this.#retry.baseDelayMs, `cluster '${this.clusterId}': retry.baseDelayMs`, 0);
     assertTimerMs(this.#retry.maxDelayMs, `cluster '${this.clusterId}': retry.maxDelayMs`, 0);
+    this.#retryPolicy = new TransportRetryPolicy(this.#retry, this.#random);
     this.#renewAfterMs = options.ticketRenewAfterMs ?? DefaultClientOptions.ticketRenewAfterMs;
     this.#maxConcurrent = options.maxConcurrentRequests ?? DefaultClientOptions.maxConcurrentRequests;
     this.#limiter = new ConcurrencyLimiter(this.#maxConcurrent);
@@ -193,32 +194,27 @@ export class ProxmoxClient implements PveApi {
     const idempotent = options.idempotent ?? method === 'GET';
     const facts: PveRequestFacts = { clusterId: this.clusterId, method, path };
     const budget = options.retryBudget;
-    const maxAttempts = budget ? budget.maxAttemptsPerRequest : this.#retry.maxAttempts;
     budget?.recordRequest();
+    const call = { idempotent, retryServerErrors: options.retryServerErrors === true, budget };
     for (let attempt = 1; ; attempt++) {
       try {
         const raw = await this.#limiter.run(() => this.#exchange(method, path, params, options, facts));
         return readPveData(raw, facts, options.schema);
       } catch (error) {
-        if (
-          attempt >= maxAttempts ||
-          !isRetryable(error, idempotent, { serverErrors: options.retryServerErrors === true }) ||
-          options.signal?.aborted
-        )
-          throw error;
-        if (budget && !budget.tryAcquire()) {
-          this.#logger.warn('retry budget spent; not retrying PVE request', {
-            method,
-            path,
-            attempt,
-            retries: budget.retries,
-            error,
-          });
+        const next = this.#retryPolicy.decide(error, attempt, { ...call, aborted: options.signal?.aborted === true });
+        if (!next.retry) {
+          if (next.budgetSpent)
+            this.#logger.warn('retry budget spent; not retrying PVE request', {
+              method,
+              path,
+              attempt,
+              retries: budget?.retries,
+              error,
+            });
           throw error;
         }
-        const delay = backoffDelay(attempt, this.#retry, this.#random);
-        this.#logger.debug('retrying PVE request', { method, path, attempt, delayMs: delay, error });
-        await this.#clock.sleep(delay, options.signal);
+        this.#logger.debug('retrying PVE request', { method, path, attempt, delayMs: next.delayMs, error });
+        await this.#clock.sleep(next.delayMs, options.signal);
       }
     }
   }

@@ -1,5 +1,4 @@
-import { backoffDelay } from '../client/backoff.js';
-import { retryBudgetOf } from '../pve/budgeted-api.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import { PveTaskTimeoutError } from '../errors/pve-errors.js';
 import { classifyPveFailure } from '../errors/pve-refusal.js';
@@ -7,6 +6,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { cloneRefusalRetry, DOMAIN_RETRY, domainWaitMs } from '../tasks/domain-retry.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
 import { findBootDisk, driveKeys, volumeStorages, type BootDisk } from './boot-disk.js';
 import {
@@ -29,9 +29,18 @@ export interface CloneProgress {
   percent?: number;
 }
 
+/** A clone source as its caller just read it. */
+export interface SourceFacts {
+  config: Record<string, unknown>;
+  /** The type of the storage of its boot disk (`lvmthin`, `dir`, …), when known. */
+  bootStorageType?: string | undefined;
+}
+
 /** Options of `cloneVm`. */
 export interface CloneVmOptions {
   source: { node: string; vmid: number };
+  /** What the caller read of the source moments ago (a deployment's plan); not read again then. */
+  sourceFacts?: SourceFacts;
   name: string;
   /** A VMID to use; otherwise one is allocated safely. */
   newid?: number;
@@ -61,6 +70,11 @@ export interface CloneVmOptions {
    * @defaultValue `4`
    */
   maxRetries?: number;
+  /**
+   * The budget the one resend after a lost clone answer is charged to (a deployment's); when it is
+   * spent the lost answer is reported instead. Without one, the clone is resent once at most.
+   */
+  retryBudget?: RetryBudget;
   onProgress?: (progress: CloneProgress) => void;
   /**
    * Called with the VMID about to be used, before the clone request is sent (and again with a new
@@ -91,8 +105,6 @@ export interface CloneResult {
 const NO_LINKED_CLONE_TYPES = new Set(['lvm', 'iscsi', 'iscsidirect']);
 /** Base image formats file storages (pve-storage `Plugin.pm`) can link-clone; the clone is a qcow2. */
 const FILE_LINKABLE_FORMAT = /\.(qcow2|raw|vmdk)$/;
-/** Waiting out a storage or config lock PVE could not take. */
-const LOCK_WAIT_BACKOFF = { baseDelayMs: 1000, maxDelayMs: 15_000 };
 
 /**
  * Clones a VM so that it is verifiably right, or fails early and clearly: checks the source has a
@@ -117,7 +129,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
   const sourceVm = pve.qemu(node, sourceVmid);
 
   progress({ phase: 'verifying-source' });
-  const sourceConfig = await sourceVm.config();
+  const sourceConfig = options.sourceFacts?.config ?? (await sourceVm.config());
   const bootDisk = findBootDisk(sourceConfig);
   if (!bootDisk)
     throw new TemplateMissingDiskError({
@@ -133,6 +145,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
     bootDisk,
     node,
     sourceVmid,
+    options.sourceFacts?.bootStorageType,
   );
 
   if (options.target !== undefined && options.target !== node)
@@ -141,7 +154,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       ...volumeStorages(sourceConfig),
     ]);
   const targetNode = options.target ?? node;
-  const graceMs = options.lostAnswerGraceMs ?? 10_000;
+  const graceMs = options.lostAnswerGraceMs ?? DOMAIN_RETRY.lostCloneAnswer.graceMs;
   /** The VMID whose clone was sent a second time after a lost answer: if it turns out taken, the first one took effect late. */
   let resentFor: number | undefined;
   let attempts = 0;
@@ -170,8 +183,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         if (!(error instanceof CloneOutcomeUnknownError)) throw error;
         // PVE took it after all: the caller adopts VM `newid` (a deployment waits for its lock to clear).
         if (await vmidAppears(api, newid, graceMs, poll, clock)) throw error;
-        const budget = retryBudgetOf(api);
-        if (budget && !budget.tryAcquire()) throw error;
+        if (options.retryBudget && !options.retryBudget.tryAcquire()) throw error;
         logger.warn('clone answer lost and the VMID stayed free; sending the clone once more', {
           vmid: newid,
           reason: error.message,
@@ -225,7 +237,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       const refusal = classifyPveFailure(error);
       const reason = refusal?.reason;
       const text = refusal?.pveMessage ?? '';
-      const maxRetries = options.maxRetries ?? 4;
+      const maxRetries = options.maxRetries ?? DOMAIN_RETRY.clone.retries;
       if (resentFor === newid && (reason === 'vmid-taken' || reason === 'lock-timeout')) {
         // The resent clone lost to the first one, which took effect late: VM `newid` is ours to adopt.
         throw new CloneOutcomeUnknownError(
@@ -247,19 +259,14 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       if (reason === 'linked-clone-unsupported' && linked)
         throw new LinkedCloneUnsupportedError({ clusterId: api.clusterId, node, vmid: sourceVmid, reason: text });
       // A VMID taken on this node (early check) or on another (the worker's config write): a fresh one.
-      const idTaken = reason === 'vmid-taken';
-      if (
-        (idTaken || reason === 'lock-timeout') &&
-        attempts <= maxRetries &&
-        options.newid === undefined &&
-        clock.now() < deadline
-      ) {
+      const retry = cloneRefusalRetry(reason);
+      if (retry !== undefined && attempts <= maxRetries && options.newid === undefined && clock.now() < deadline) {
         logger.warn('clone failed transiently; retrying with a fresh VMID', {
           vmid: newid,
           reason: text,
           attempt: attempts,
         });
-        if (!idTaken) await clock.sleep(backoffDelay(attempts, LOCK_WAIT_BACKOFF));
+        if (retry === 'after-lock-wait') await clock.sleep(domainWaitMs(attempts, DOMAIN_RETRY.clone.lockWait));
         continue;
       }
       throw refusal ?? error;
@@ -276,13 +283,14 @@ async function chooseLinked(
   bootDisk: BootDisk,
   node: string,
   vmid: number,
+  knownStorageType: string | undefined,
 ): Promise<{ linked: boolean; fallbackReason?: string }> {
   if (mode === 'full') return { linked: false };
   const isTemplate = config.template === 1 || config.template === '1';
   let reason: string | undefined;
   if (!isTemplate) reason = `VM ${vmid} is not a template`;
   else {
-    const type = (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
+    const type = knownStorageType ?? (await pveResources(api).storage(node).get(bootDisk.storage))?.type;
     if (type && NO_LINKED_CLONE_TYPES.has(type))
       reason = `storage '${bootDisk.storage}' (${type}) cannot hold linked clones`;
     else if (/^[^:]+:\d+\//.test(bootDisk.volid) && !FILE_LINKABLE_FORMAT.test(bootDisk.volid))

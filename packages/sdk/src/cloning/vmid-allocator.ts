@@ -1,6 +1,7 @@
 import { rootApi } from '../pve/budgeted-api.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { DOMAIN_RETRY } from '../tasks/domain-retry.js';
 import { VmidAllocationError } from './clone-errors.js';
 
 const reservations = new WeakMap<PveApi, Set<number>>();
@@ -47,7 +48,7 @@ export async function allocateVmid(
     }
     return reserve(options.preferred);
   }
-  const maxAttempts = options.maxAttempts ?? 50;
+  const maxAttempts = options.maxAttempts ?? DOMAIN_RETRY.vmidSearch.attempts;
   let candidate = await cluster.nextId();
   // nextid's own answer is free as far as PVE knows; any id we move on to must be checked.
   let checked = true;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LabError } from '../errors/lab-error.js';
 
-/** What a teacher asks for: class `classId` with `count` student VMs from `template`. */
+/** What a teacher asks for: class `classId` with `count` student VMs from `template` (else the class's template). */
 export const classSpecSchema = z
   .object({
     classId: z
@@ -15,7 +15,8 @@ export const classSpecSchema = z
       .int('the student count must be a whole number')
       .min(0, 'the student count cannot be negative')
       .max(500, 'at most 500 students per class'),
-    template: z.string().min(1, 'name a template'),
+    /** The template to clone; the class's own when left out. */
+    template: z.string().min(1, 'name a template').optional(),
     clusterId: z.string().optional(),
     strategy: z.enum(['score', 'spread', 'pack']).optional(),
     maxVmsPerNode: z.number().int().positive().optional(),

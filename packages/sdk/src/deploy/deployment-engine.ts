@@ -5,6 +5,7 @@ import { RetryBudget, type RetryBudgetOptions } from '../ports/retry-budget.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
+import type { SourceFacts } from '../cloning/clone-vm.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -14,9 +15,9 @@ import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
 import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
-import { planClass, type ClassPlan } from './plan-class.js';
+import { readClassPlan, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
-import { readPveVersion } from '../pve/version-resource.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
 import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
@@ -81,6 +82,25 @@ export interface ResumeOptions {
   onFinished?: (deployment: DeploymentRecord, summary: DeploymentSummary) => void | Promise<void>;
 }
 
+/**
+ * How long what `plan()` read (the source template's config, the passed privilege check) is
+ * trusted by `apply()`; an older plan is checked again before its lease is taken.
+ */
+const PLAN_READINGS_TTL_MS = 60_000;
+
+/** What `plan()` read from PVE and `apply()` reuses instead of asking again. */
+interface PlanReadings {
+  sourceFacts: SourceFacts;
+  /** When the plan's privileges were checked (engine clock). */
+  checkedAt: number;
+}
+
+/** A deployment just recorded, with the source config its plan read (a class deployment's). */
+interface RecordedRun {
+  id: string;
+  sourceFacts?: SourceFacts;
+}
+
 /** A running deployment: its id, its events, and its end. */
 export interface DeploymentHandle {
   id: string;
@@ -110,6 +130,8 @@ export class DeploymentEngine {
   readonly #teardown: TeardownDeps;
   readonly #registration: RegistrationDeps;
   readonly #active: DeploymentClaims;
+  /** What each plan this engine made read, keyed by the plan object `apply()` is handed. */
+  readonly #readings = new WeakMap<ClassPlan, PlanReadings>();
 
   constructor(deps: DeploymentEngineDeps) {
     checkOptions('new DeploymentEngine', deps, { ...STORE_AND_CLUSTERS, catalog: 'object' }, PORT_HINTS);
@@ -149,21 +171,32 @@ export class DeploymentEngine {
       (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)
     )
       throw await this.#active.inProgress(classId);
-    const plan = await planClass(this.#deps, spec);
-    await this.#preflight(plan);
+    const { plan, sourceFacts } = await readClassPlan(this.#deps, spec);
+    await this.#preflight(plan, sourceFacts.config);
+    this.#readings.set(plan, { sourceFacts, checkedAt: this.#clock.now() });
     return plan;
   }
 
-  /** The cluster's API for one deployment run: every retry of its requests is charged to one new `RetryBudget`. */
-  #budgetedApi(clusterId: string): PveApi {
-    return withRetryBudget(this.#deps.clusters.get(clusterId), new RetryBudget(this.#deps.retryBudget));
+  /** What `plan()` read for `plan`, while it is fresh enough to trust. */
+  #freshReadings(plan: ClassPlan): PlanReadings | undefined {
+    const readings = this.#readings.get(plan);
+    return readings && this.#clock.now() - readings.checkedAt <= PLAN_READINGS_TTL_MS ? readings : undefined;
+  }
+
+  /**
+   * The cluster's API for one deployment run and its new `RetryBudget`: every retry of its requests
+   * is charged to it, and the domain code gets it explicitly (a clone resent after a lost answer).
+   */
+  #budgetedApi(clusterId: string): { api: PveApi; retryBudget: RetryBudget } {
+    const retryBudget = new RetryBudget(this.#deps.retryBudget);
+    return { api: withRetryBudget(this.#deps.clusters.get(clusterId), retryBudget), retryBudget };
   }
 
   /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
-  async #preflight(plan: ClassPlan): Promise<void> {
+  async #preflight(plan: ClassPlan, sourceConfig?: Record<string, unknown>): Promise<void> {
     const api = this.#deps.clusters.get(plan.clusterId);
-    const { version } = await readPveVersion(api);
-    await assertPrivileges(api, await privilegesForPlan(api, plan, version), version);
+    const config = sourceConfig ?? (await pveResources(api).qemu(plan.source.node, plan.source.vmid).config());
+    await assertPrivileges(api, privilegesForPlan(plan, config));
   }
 
   /**
@@ -179,17 +212,21 @@ export class DeploymentEngine {
       ...(plan.spec.requestedBy ? { startedBy: plan.spec.requestedBy } : {}),
       startedAt: this.#clock.now(),
     };
+    // Reused from plan() when fresh: the source's config and the passed privilege check.
+    let readings = this.#freshReadings(plan);
     return this.#launch(
       classId,
       claim,
       options.onEvent,
       async (hadStale) => {
         if (hadStale) {
-          const fresh = await planClass(this.#deps, plan.spec);
+          // An interrupted deployment of the class was finished first: the cluster changed, plan again.
+          const fresh = await readClassPlan(this.#deps, plan.spec);
           const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
-          if (deletesOf(fresh).some((d) => !confirmed.has(d.vmid)))
+          if (deletesOf(fresh.plan).some((d) => !confirmed.has(d.vmid)))
             throw new PlanChangedError(classId, 'it would now delete other VMs');
-          plan = fresh;
+          plan = fresh.plan;
+          readings = { sourceFacts: fresh.sourceFacts, checkedAt: this.#clock.now() };
         }
         const id = randomUUID();
         const now = this.#clock.now();
@@ -207,9 +244,9 @@ export class DeploymentEngine {
           itemsOf(id, plan, now),
           { action: 'class.deploy', details: { ...plan.counts } },
         );
-        return id;
+        return { id, ...(readings ? { sourceFacts: readings.sourceFacts } : {}) };
       },
-      () => this.#preflight(plan),
+      readings ? undefined : () => this.#preflight(plan),
     );
   }
 
@@ -323,7 +360,7 @@ export class DeploymentEngine {
         items.map((i) => ({ ...i, deploymentId: id, status: 'pending', attempt: 0, error: null, updatedAt: now })),
         audit,
       );
-      return id;
+      return { id };
     });
   }
 
@@ -337,7 +374,7 @@ export class DeploymentEngine {
     classId: string,
     claim: DeploymentClaim,
     onEvent: ((e: DeploymentEvent) => void) | undefined,
-    record: (hadStale: boolean) => Promise<string>,
+    record: (hadStale: boolean) => Promise<RecordedRun>,
     before?: () => Promise<void>,
   ): Promise<DeploymentHandle> {
     if (this.#active.has(classId)) throw await this.#active.inProgress(classId);
@@ -352,8 +389,8 @@ export class DeploymentEngine {
         this.#logger.warn('finishing an interrupted deployment of the class first', { deploymentId: d.id, classId });
         await this.#run(d.id, lease, () => undefined);
       }
-      const id = await record(stale.length > 0);
-      return this.#start(id, classId, lease, onEvent);
+      const recorded = await record(stale.length > 0);
+      return this.#start(recorded, classId, lease, onEvent);
     } catch (error) {
       await lease?.release();
       this.#active.release(classId);
@@ -383,7 +420,7 @@ export class DeploymentEngine {
         continue;
       }
       this.#logger.info('taking over deployment', { deploymentId: d.id, classId: d.classId });
-      const summary = await this.#start(d.id, d.classId, lease, options.onEvent).done;
+      const summary = await this.#start({ id: d.id }, d.classId, lease, options.onEvent).done;
       out.push(summary);
       try {
         await options.onFinished?.(current, summary);
@@ -433,7 +470,7 @@ export class DeploymentEngine {
   }
 
   #start(
-    id: string,
+    recorded: RecordedRun,
     classId: string,
     lease: DeploymentLease,
     onEvent?: (e: DeploymentEvent) => void,
@@ -447,7 +484,8 @@ export class DeploymentEngine {
         this.#logger.warn('deployment event handler threw', { error });
       }
     };
-    const done = this.#run(id, lease, emit).finally(async () => {
+    const { id } = recorded;
+    const done = this.#run(id, lease, emit, recorded.sourceFacts).finally(async () => {
       await lease.release();
       this.#active.release(classId);
       channel.end();
@@ -456,7 +494,12 @@ export class DeploymentEngine {
   }
 
   /** Runs a recorded deployment to its end: a class deployment, a reset or a publish. */
-  async #run(id: string, lease: DeploymentLease, emit: (e: DeploymentEvent) => void): Promise<DeploymentSummary> {
+  async #run(
+    id: string,
+    lease: DeploymentLease,
+    emit: (e: DeploymentEvent) => void,
+    sourceFacts?: SourceFacts,
+  ): Promise<DeploymentSummary> {
     const deployment = await this.#deps.store.deployments.get(id);
     if (!deployment) throw new InvalidDeploymentError(`no deployment '${id}'`);
     // A deployment taken over from a process that died is timed from its start, not from the take-over.
@@ -464,7 +507,8 @@ export class DeploymentEngine {
     const spec = deployment.spec;
     if (isResetPlan(spec) || isPublishPlan(spec)) {
       const deps = { store: this.#deps.store, timing: this.#timing, limits: this.#limits, configure: this.#configure };
-      return runResetOrPublish(deps, this.#budgetedApi(spec.clusterId), { id, started }, spec, lease, emit);
+      const { api, retryBudget } = this.#budgetedApi(spec.clusterId);
+      return runResetOrPublish(deps, api, { id, started, retryBudget }, spec, lease, emit);
     }
     const { plan } = spec as StoredSpec;
     const deps = {
@@ -473,7 +517,8 @@ export class DeploymentEngine {
       limits: this.#limits,
       registration: this.#registration,
     };
-    return runClassDeployment(deps, this.#budgetedApi(plan.clusterId), { id, plan, started }, lease, emit);
+    const { api, retryBudget } = this.#budgetedApi(plan.clusterId);
+    return runClassDeployment(deps, api, { id, plan, started, sourceFacts, retryBudget }, lease, emit);
   }
 
   /** Stops and purges one VM and forgets it. */

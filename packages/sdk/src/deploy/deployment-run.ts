@@ -1,4 +1,6 @@
 import { withServerErrorRetries } from '../pve/budgeted-api.js';
+import type { SourceFacts } from '../cloning/clone-vm.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import { InvalidDeploymentError } from './class-spec.js';
@@ -31,7 +33,13 @@ export interface ClassRunDeps {
 export async function runClassDeployment(
   deps: ClassRunDeps,
   api: PveApi,
-  deployment: { id: string; plan: ClassPlan; started: number },
+  deployment: {
+    id: string;
+    plan: ClassPlan;
+    started: number;
+    sourceFacts?: SourceFacts | undefined;
+    retryBudget?: RetryBudget | undefined;
+  },
   lease: DeploymentLease,
   emit: (e: DeploymentEvent) => void,
 ): Promise<DeploymentSummary> {
@@ -63,7 +71,14 @@ export async function runClassDeployment(
   // The teacher VM (a full clone) runs beside the chain base → replicas → students. Every clone
   // takes a node, a storage and a global slot, in that order, so a busy node holds no global slot;
   // it holds them until its task ends, not through the cloud-init, tag and register steps after it.
-  const run: ClassRun = { api, plan, deploymentId: id, emit };
+  const run: ClassRun = {
+    api,
+    plan,
+    deploymentId: id,
+    emit,
+    sourceFacts: deployment.sourceFacts,
+    retryBudget: deployment.retryBudget,
+  };
   const throttle = new DeploymentThrottle(deps.limits);
   const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
   const slot =

@@ -1,9 +1,9 @@
-import { backoffDelay } from '../client/backoff.js';
 import { LabError } from '../errors/lab-error.js';
 import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { DOMAIN_RETRY, domainWaitMs } from '../tasks/domain-retry.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import type { DeploymentLease } from './deployment-lease.js';
 import type { DeploymentTiming } from './deployment-timing.js';
@@ -20,11 +20,8 @@ const RETRY_ITEM = (error: unknown): boolean =>
   error instanceof CloneOutcomeUnknownError ||
   classifyPveFailure(error)?.reason === 'guest-locked';
 
-/** Backoff between attempts of one item. */
-const ITEM_BACKOFF = { baseDelayMs: 500, maxDelayMs: 5000 };
-
 /**
- * Runs one item's work, attempting it twice more (with backoff) after a `RETRY_ITEM` outcome. A final failure is
+ * Runs one item's work, attempting it again (up to `DOMAIN_RETRY.item`, with backoff) after a `RETRY_ITEM` outcome. A final failure is
  * recorded on the item, emitted and logged, then `onFailed` runs; nothing is retried once the
  * lease is lost, and an item already done (or deleted) is skipped.
  */
@@ -54,8 +51,8 @@ export async function attemptItem(
       await work();
       return;
     } catch (error) {
-      if (attempt < 3 && RETRY_ITEM(error)) {
-        await timing.clock.sleep(backoffDelay(attempt, ITEM_BACKOFF));
+      if (attempt < DOMAIN_RETRY.item.attempts && RETRY_ITEM(error)) {
+        await timing.clock.sleep(domainWaitMs(attempt, DOMAIN_RETRY.item.backoff));
         continue;
       }
       const message = error instanceof Error ? error.message : String(error);

@@ -1,3 +1,4 @@
+import type { RetryBudget } from '../client/retry-budget.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import type { DeploymentEvent } from './deployment-events.js';
@@ -23,7 +24,7 @@ export interface ItemsRunDeps {
 export async function runResetOrPublish(
   deps: ItemsRunDeps,
   api: PveApi,
-  deployment: { id: string; started: number },
+  deployment: { id: string; started: number; retryBudget?: RetryBudget | undefined },
   plan: ResetPlan | PublishPlan,
   lease: DeploymentLease,
   emit: (e: DeploymentEvent) => void,
@@ -41,6 +42,7 @@ export async function runResetOrPublish(
     pollIntervalMs: timing.pollIntervalMs,
     cloneTimeoutMs: timing.cloneTimeoutMs,
     configure: deps.configure,
+    retryBudget: deployment.retryBudget,
   };
   const throttle = new DeploymentThrottle(deps.limits);
   const work = plan.kind === 'reset' ? resetOneVm : publishItem;

@@ -2,7 +2,8 @@ import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm } from '../cloning/clone-vm.js';
+import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
+import type { RetryBudget } from '../client/retry-budget.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -37,6 +38,10 @@ export interface ClassRun {
   plan: ClassPlan;
   deploymentId: string;
   emit: (e: DeploymentEvent) => void;
+  /** What planning read of `plan.source` moments ago, so its clones do not read it again. */
+  sourceFacts?: SourceFacts | undefined;
+  /** The deployment's retry budget, also charged for a clone resent after a lost answer. */
+  retryBudget?: RetryBudget | undefined;
 }
 
 /** Runs one clone under the deployment's node, storage and global limits. */
@@ -62,13 +67,16 @@ export async function ensureVm(
     const node = item.node ?? source.node;
     const result = await cloneSlot(() => {
       emit({ type: 'cloning', deploymentId, name: item.name, node });
+      const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
       return cloneVm(api, {
         source,
+        ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
+        ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
         onProgress: (p) => {
           if (p.phase === 'cloning' && p.percent !== undefined)
@@ -145,6 +153,7 @@ export async function ensureReplica(
       ...(plan.storage.shared ? { target } : {}),
       description: creationMarker(plan.spec.classId, 'base', deploymentId),
       ...cloneTiming(deps.timing),
+      ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
       onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
     });
     state = await settled(deps.timing, api, result.vmid, result.node);

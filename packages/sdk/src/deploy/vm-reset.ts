@@ -1,3 +1,4 @@
+import type { RetryBudget } from '../client/retry-budget.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError, VmidAllocationError } from '../cloning/clone-errors.js';
@@ -81,6 +82,8 @@ export interface ResetDeps {
   pollIntervalMs: number;
   cloneTimeoutMs: number;
   configure?: ConfigureStudentVm | undefined;
+  /** The deployment's retry budget, also charged for a clone resent after a lost answer. */
+  retryBudget?: RetryBudget | undefined;
 }
 
 /**

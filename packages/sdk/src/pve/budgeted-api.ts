@@ -2,25 +2,22 @@ import type { PveApi, PveParams, PveRequestOptions } from '../ports/pve-api.js';
 import type { RetryBudget } from '../ports/retry-budget.js';
 
 const ROOT = Symbol('lab.pveApi.root');
-const BUDGET = Symbol('lab.pveApi.retryBudget');
 
 interface Budgeted extends PveApi {
   readonly [ROOT]: PveApi;
-  readonly [BUDGET]: RetryBudget | undefined;
 }
 
 function isBudgeted(api: PveApi): api is Budgeted {
   return ROOT in api;
 }
 
-/** The API `api` wraps (itself when it wraps none): the identity per-cluster state is kept under. */
+/**
+ * The API `api` wraps (itself when it wraps none): the identity per-cluster state (the VMID
+ * allocator's reservations) is kept under. A wrapper carries no budget to be found: the domain
+ * code that needs a deployment's `RetryBudget` is handed it.
+ */
 export function rootApi(api: PveApi): PveApi {
   return isBudgeted(api) ? api[ROOT] : api;
-}
-
-/** The retry budget `withRetryBudget` attached to `api`, if any. */
-export function retryBudgetOf(api: PveApi): RetryBudget | undefined {
-  return isBudgeted(api) ? api[BUDGET] : undefined;
 }
 
 /**
@@ -35,7 +32,6 @@ export function withRetryBudget(api: PveApi, budget: RetryBudget): PveApi {
   });
   const wrapped: Budgeted = {
     [ROOT]: root,
-    [BUDGET]: budget,
     clusterId: root.clusterId,
     get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
       root.get<T>(path, params, charge(options)),
@@ -58,7 +54,6 @@ export function withServerErrorRetries(api: PveApi): PveApi {
   const root = rootApi(api);
   const wrapped: Budgeted = {
     [ROOT]: root,
-    [BUDGET]: retryBudgetOf(api),
     clusterId: root.clusterId,
     get: <T>(path: string, params?: PveParams, options?: PveRequestOptions<T>) =>
       api.get<T>(path, params, { retryServerErrors: true, ...options }),

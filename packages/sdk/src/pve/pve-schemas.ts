@@ -25,6 +25,8 @@ export const clusterResourceSchema = z
     maxdisk: z.number().optional(),
     storage: z.string().optional(),
     shared: z.number().optional(),
+    /** A storage entry's type (`lvmthin`, `dir`, …: pve-manager `API2Tools.pm` extract_storage_stats). */
+    plugintype: z.string().optional(),
   })
   .loose();
 

@@ -4,6 +4,7 @@ import type { ProxmoxClient } from '../client/proxmox-client.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../ports/clock.js';
+import type { LabObserver } from '../ports/lab-observer.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { createMemoryStore } from './memory-store.js';
 import { clientForSim } from './sim-client.js';
@@ -49,16 +50,16 @@ export const testLabIds = {
  * cluster and builds the test lab over it: admin `root`, teachers `lovelace` (owns cs101) and
  * `hopper` (owns cs202), students `alice` and `bob` in cs101, template `ubuntu` on pve1 and pve2.
  * The store is a fresh memory store unless `options.store` is given; `options.clock` drives the
- * services' time (the scheduler's, the quotas').
+ * services' time (the scheduler's, the quotas'); `options.observer` sees every request of its client.
  */
 export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
   commands: TestLabCommands<R, S>,
-  options: { store?: Store; sim?: PveSimOptions; clock?: Clock } = {},
+  options: { store?: Store; sim?: PveSimOptions; clock?: Clock; observer?: LabObserver } = {},
 ): Promise<TestLab<R, S>> {
   const { startPveSim } = await import('@lab/pve-sim');
   const { CommandRouter, builtinPlugins, createLabServices } = commands;
   const sim = await startPveSim({ timeScale: 400, ...options.sim });
-  const api = clientForSim(sim, { retry: {} });
+  const api = clientForSim(sim, { retry: {}, ...(options.observer ? { observer: options.observer } : {}) });
   const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
   const store = options.store ?? createMemoryStore();
   const services = createLabServices({
