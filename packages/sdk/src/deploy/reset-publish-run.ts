@@ -1,4 +1,4 @@
-import type { RetryBudget } from '../client/retry-budget.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
 import type { DeploymentEvent } from './deployment-events.js';

@@ -3,7 +3,7 @@ import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
 import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
-import type { RetryBudget } from '../client/retry-budget.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';

@@ -1,4 +1,4 @@
-import type { RetryBudget } from '../client/retry-budget.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError, VmidAllocationError } from '../cloning/clone-errors.js';
