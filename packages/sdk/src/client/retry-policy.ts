@@ -1,7 +1,7 @@
 import { PveConnectionError, PveHttpError, PveTimeoutError } from '../errors/pve-errors.js';
 import { backoffDelay } from './backoff.js';
 import type { PveRetryOptions } from './client-options.js';
-import type { RetryBudget } from './retry-budget.js';
+import type { RetryBudget } from '../ports/retry-budget.js';
 
 /** Statuses that mean "the node or proxy could not serve this now" (59x are pveproxy's own). */
 const TRANSIENT_STATUSES = new Set([502, 503, 504, 595, 596, 599]);
