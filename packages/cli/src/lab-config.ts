@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
 import {
-  ConfigError,
   MAX_TIMER_MS,
   TIMER_MS_MESSAGE,
   DEFAULT_AUDIT_RETENTION_DAYS,

@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   ClassScheduler,
   Clusters,
-  ConfigError,
   ConsoleGrants,
   DeploymentEngine,
   InventoryService,
   ProxmoxClient,
-  RetryBudget,
   SyncEngine,
   TemplateCatalog,
   TemplateScanSchedule,
   VmPower,
 } from '../src/index.js';
+import { ConfigError } from '../src/errors/index.js';
+import { RetryBudget } from '../src/pve/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
 
 /** The error a constructor throws, or a failure naming that it threw none. */

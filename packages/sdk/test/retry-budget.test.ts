@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import {
-  CloneOutcomeUnknownError,
-  DeploymentEngine,
-  PveHttpError,
-  RetryBudget,
-  cloneVm,
-  pveResources,
-  withRetryBudget,
-} from '../src/index.js';
+import { CloneOutcomeUnknownError, PveHttpError } from '../src/errors/index.js';
+import { DeploymentEngine } from '../src/index.js';
+import { RetryBudget, cloneVm, pveResources } from '../src/pve/index.js';
+import { withRetryBudget } from '../src/client/budgeted-api.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 

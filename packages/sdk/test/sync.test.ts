@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
+import { ConfigError, NotAllowedError } from '../src/errors/index.js';
 import {
-  ConfigError,
   InventoryService,
-  NotAllowedError,
   SyncEngine,
   VmPower,
   createLogger,

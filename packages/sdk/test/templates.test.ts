@@ -2,13 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
 import {
   InvalidTemplateError,
-  ProxmoxClient,
-  TemplateCatalog,
   TemplateNotFoundError,
   TemplateNotOnNodeError,
   TemplateValidationError,
+} from '../src/errors/index.js';
+import {
+  ProxmoxClient,
+  TemplateCatalog,
   checkTemplateHealth,
-  cloneVm,
   replicateTemplate,
   scanTemplateInventory,
   templateDistribution,
@@ -16,6 +17,7 @@ import {
   type ClusterApis,
   type Store,
 } from '../src/index.js';
+import { cloneVm } from '../src/pve/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { findBootDisk } from '../src/cloning/boot-disk.js';
 import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';

@@ -8,6 +8,8 @@ import {
   DirectoryConnectionError,
   DirectoryTlsError,
   DirectoryUnenrolThresholdError,
+} from '@lab/proxmox-sdk/errors';
+import {
   DirectoryService,
   GroupMapping,
   LdapDirectory,

@@ -8,9 +8,9 @@ import {
   setClassEnd,
   termEndsAt,
   termVms,
-  TermNotOverError,
   type ClassTermRecord,
 } from '@lab/proxmox-sdk';
+import { TermNotOverError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { classIdOption, classNamed, manageableClasses, mustTeachClass } from './onboarding-options.js';
