@@ -11,14 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPveSim, DefaultTimings, presets } from '@lab/pve-sim';
-import {
-  DeploymentEngine,
-  ProxmoxClient,
-  PveHttpError,
-  PveTaskFailedError,
-  TemplateCatalog,
-  waitForTask,
-} from '@lab/proxmox-sdk';
+import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { PveHttpError, PveTaskFailedError } from '@lab/proxmox-sdk/errors';
+import { waitForTask } from '@lab/proxmox-sdk/pve';
 import { openStore } from '@lab/proxmox-store';
 
 const QUICK = process.env.BENCH_QUICK === '1';

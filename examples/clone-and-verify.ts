@@ -3,7 +3,8 @@
 // Runs against pve-sim by default:   npx tsx examples/clone-and-verify.ts
 // Against a real cluster: PVE_URL, PVE_TOKEN_ID, PVE_TOKEN_SECRET, PVE_FINGERPRINT, and
 //   SOURCE_NODE / SOURCE_VMID (the template), NAME (the new VM's name).
-import { ProxmoxClient, cloneVm, isLabError, pvePath } from '@lab/proxmox-sdk';
+import { ProxmoxClient, isLabError } from '@lab/proxmox-sdk';
+import { cloneVm, pvePath } from '@lab/proxmox-sdk/pve';
 import { startPveSim } from '@lab/pve-sim';
 
 async function main(): Promise<void> {

@@ -5,7 +5,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { serveDemoPortal } from './demo-web.mjs';
 import { startPveSim } from '@lab/pve-sim';
-import { DeploymentEngine, ProxmoxClient, TemplateCatalog, pvePath, waitForTask } from '@lab/proxmox-sdk';
+import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { pvePath, waitForTask } from '@lab/proxmox-sdk/pve';
 import { openStore } from '@lab/proxmox-store';
 
 const started = performance.now();

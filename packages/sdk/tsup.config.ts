@@ -1,4 +1,15 @@
 import { defineConfig } from 'tsup';
 import { createTsupConfig } from '../../tsup.config.js';
 
-export default defineConfig(createTsupConfig({ entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' } }));
+export default defineConfig(
+  createTsupConfig({
+    entry: {
+      index: 'src/index.ts',
+      pve: 'src/pve/index.ts',
+      errors: 'src/errors/index.ts',
+      store: 'src/store/index.ts',
+      terraform: 'src/terraform/index.ts',
+      testing: 'src/testing/index.ts',
+    },
+  }),
+);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, discordIdentity } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import { discordIdentity } from '@lab/proxmox-sdk';
 import { defineFrontEnd } from '@lab/commands';
 import { renderDiscordProgress } from './render-discord-progress.js';
 

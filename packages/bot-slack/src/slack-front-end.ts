@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, slackIdentity } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import { slackIdentity } from '@lab/proxmox-sdk';
 import { defineFrontEnd, renderProgress } from '@lab/commands';
 
 /** The bot's package name: `lab` bundles this file and must load the installed bot, not a copy. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TerraformExportError, writeTerraformWorkspace, type TerraformWorkspace } from '@lab/proxmox-sdk';
+import { TerraformExportError } from '@lab/proxmox-sdk/errors';
+import { writeTerraformWorkspace, type TerraformWorkspace } from '@lab/proxmox-sdk/terraform';
 import type { DeliverReply } from './run-through-router.js';
 
 /** The module shipped with the package (`terraform/modules/proxmox-class`), wherever `lab` runs from. */

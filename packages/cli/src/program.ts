@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { builtinPlugins, renderReplyText, type CommandPlugin, type Reply } from '@lab/commands';
-import { looksLikePrivateKey, PrivateKeyGivenError } from '@lab/proxmox-sdk';
+import { looksLikePrivateKey } from '@lab/proxmox-sdk';
+import { PrivateKeyGivenError } from '@lab/proxmox-sdk/errors';
 import { addDbCommands } from './commands/db-commands.js';
 import { addDiscordCommands } from './commands/discord-commands.js';
 import { addDoctorCommand } from './commands/doctor-command.js';

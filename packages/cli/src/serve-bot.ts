@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import { ConfigError, clusterAnswerMaxAgeMs } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import { clusterAnswerMaxAgeMs } from '@lab/proxmox-sdk';
 import type { FrontEndDefinition, FrontEndRegistry, StartedFrontEnd } from '@lab/commands';
 import type { LabConfig } from './lab-config.js';
 import type { LabRuntime } from './lab-runtime.js';

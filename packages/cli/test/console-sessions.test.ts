@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { hashConsoleToken } from '@lab/proxmox-sdk';
 import type { SimVncProxy } from '@lab/pve-sim';
-import { labPrivilegeRequirements, missingPrivileges } from '@lab/proxmox-sdk';
+import { labPrivilegeRequirements, missingPrivileges } from '@lab/proxmox-sdk/pve';
 import { CONSOLE_CSP } from '../src/index.js';
 import {
   consoleLab,

@@ -6,13 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import {
-  ConfigError,
-  silentLogger,
-  type DeploymentRecord,
-  type DeploymentSummary,
-  type IdentityFormat,
-} from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import { silentLogger, type DeploymentRecord, type DeploymentSummary, type IdentityFormat } from '@lab/proxmox-sdk';
 import { FrontEndRegistry, defineFrontEnd, renderReplyText, type FrontEndDefinition } from '@lab/commands';
 import { loadLabConfig, openLabRuntime } from '../src/index.js';
 import { serveBot } from '../src/serve-bot.js';

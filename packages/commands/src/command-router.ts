@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
-import {
-  assertIdentityPlatformId,
-  isLabError,
-  looksLikePrivateKey,
-  PrivateKeyGivenError,
-  type PersonRole,
-} from '@lab/proxmox-sdk';
+import { assertIdentityPlatformId, isLabError, looksLikePrivateKey, type PersonRole } from '@lab/proxmox-sdk';
+import { PrivateKeyGivenError } from '@lab/proxmox-sdk/errors';
 import { parseCommandText, splitWords } from './parse-command-text.js';
 import { isRefusal } from './refusal-or-failure.js';
 import {

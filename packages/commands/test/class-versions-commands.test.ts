@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { exportTerraform } from '@lab/proxmox-sdk';
+import { exportTerraform } from '@lab/proxmox-sdk/terraform';
 import * as commands from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRouter, LabServices } from '../src/index.js';

@@ -2,23 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DIRECTORY_LEASE,
-  DirectoryConnectionError,
-  DirectoryService,
-  GroupMapping,
-  exportRosterCsv,
-  importRoster,
-  type DirectoryRead,
-  type DirectorySource,
-  type Store,
-} from '@lab/proxmox-sdk';
+import { DirectoryService, GroupMapping, exportRosterCsv, importRoster, type DirectoryRead, type DirectorySource, type Store } from '@lab/proxmox-sdk';
+import { DirectoryConnectionError } from '@lab/proxmox-sdk/errors';
 import { openStore } from '@lab/proxmox-store';
 import * as commands from '../src/index.js';
 import type { CommandRouter, LabServices, Reply } from '../src/index.js';
 import { ids, lab } from './lab-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-directory-commands-'));
+/** The lease a directory sync holds while it runs (the SDK's DirectoryService). */
+const DIRECTORY_LEASE = 'directory-sync';
 let env: Awaited<ReturnType<typeof lab>>;
 let router: CommandRouter;
 let services: LabServices;

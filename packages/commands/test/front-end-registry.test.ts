@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityPlatformError, discordIdentity, slackIdentity, type IdentityFormat } from '@lab/proxmox-sdk';
+import { IdentityPlatformError } from '@lab/proxmox-sdk/errors';
+import { discordIdentity, slackIdentity, type IdentityFormat } from '@lab/proxmox-sdk';
 import * as commands from '../src/index.js';
 import { useLab } from './lab-fixture.js';
 

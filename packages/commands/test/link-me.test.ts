@@ -2,11 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { issueLinkCode, LINK_ME_AUDIT_ACTION, redeemLinkCode, type Clock } from '@lab/proxmox-sdk';
+import { issueLinkCode, redeemLinkCode, type Clock } from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
 import * as commands from '../src/index.js';
 import type { Platform, Reply } from '../src/index.js';
 import { ids, useLab } from './lab-fixture.js';
+
+/** The audit action a `/lab link-me` records, as operators read it in the audit log. */
+const LINK_ME_AUDIT_ACTION = 'person.link-me';
 
 const lab = useLab(commands);
 const dir = mkdtempSync(join(tmpdir(), 'lab-link-me-'));

@@ -1,6 +1,7 @@
 import { snapshotsOf, startPveSim } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { PveRefusedError, waitForTask } from '../src/index.js';
+import { PveRefusedError } from '../src/errors/index.js';
+import { waitForTask } from '../src/pve/index.js';
 import { labOver } from './deployment-fixture.js';
 
 describe('publishing a new class base version', () => {

@@ -1,35 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
+import { ClassScheduler, checkNewSchedule, keepVmRunning, VmPower, studentUsage, LabError, SyncEngine, nextSession, parseMinutes, parseScheduleSpec, type ClassTimePolicyRecord, type Viewer, type Clock, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
 import {
-  ClassScheduler,
   ClassRunningLimitError,
   InvalidScheduleError,
-  checkNewSchedule,
   KeepAlreadyUsedError,
   KeepAfterQuotaError,
   KeepNotAllowedError,
   NothingToKeepError,
-  keepVmRunning,
   QuotaExceededError,
   TooManyRunningError,
-  VmPower,
-  studentUsage,
-  waitForTask,
-  LabError,
-  SyncEngine,
-  nextSession,
-  parseMinutes,
-  parseScheduleSpec,
-  type ClassScheduleRecord,
-  type ClassSchedulerOptions,
-  type ClassTimePolicyRecord,
-  type ScheduledAction,
-  type Viewer,
-  type Clock,
-  type ClusterApis,
-  type ProxmoxClient,
-  type Store,
-} from '../src/index.js';
+} from '../src/errors/index.js';
+import { waitForTask } from '../src/pve/index.js';
+import type { ClassScheduleRecord } from '../src/store/index.js';
+import type { ClassSchedulerOptions, ScheduledAction } from '../src/schedule/class-scheduler.js';
 import { sessionsBetween } from '../src/schedule/schedule-spec.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, countingStore, fastSim } from './helpers.js';

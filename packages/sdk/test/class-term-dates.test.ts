@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEndDateError, graceEndsAt, termEndsAt } from '../src/index.js';
+import { InvalidEndDateError } from '../src/errors/index.js';
+import { graceEndsAt, termEndsAt } from '../src/index.js';
 import { parseEndDate, termPhase } from '../src/schedule/term-dates.js';
 
 const term = (endsOn: string | null, timezone = 'Europe/Berlin', graceDays = 14) => ({

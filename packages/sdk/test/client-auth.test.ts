@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { PveAuthError, ProxmoxClient, type LogRecord } from '../src/index.js';
+import { PveAuthError } from '../src/errors/index.js';
+import { ProxmoxClient, type LogRecord } from '../src/index.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;

@@ -8,8 +8,8 @@ import {
   PveResponseShapeError,
   PveResponseTooLargeError,
   PveTimeoutError,
-  ProxmoxClient,
-} from '../src/index.js';
+} from '../src/errors/index.js';
+import { ProxmoxClient } from '../src/index.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;

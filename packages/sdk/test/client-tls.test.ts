@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { PveTlsError, ProxmoxClient, normalizeFingerprint, type LogRecord } from '../src/index.js';
+import { PveTlsError } from '../src/errors/index.js';
+import { ProxmoxClient, type LogRecord } from '../src/index.js';
+import { normalizeFingerprint } from '../src/pve/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 let sim: PveSim;

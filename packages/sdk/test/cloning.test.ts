@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import {
-  CloneTimeoutError,
-  LinkedCloneUnsupportedError,
-  TemplateMissingDiskError,
-  ProxmoxClient,
-  cloneVm,
-  type CloneProgress,
-} from '../src/index.js';
+import { CloneTimeoutError, LinkedCloneUnsupportedError, TemplateMissingDiskError } from '../src/errors/index.js';
+import { ProxmoxClient } from '../src/index.js';
+import { cloneVm, type CloneProgress } from '../src/pve/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 
 let sim: PveSim;

@@ -1,6 +1,7 @@
 import { generatedCloudinit, startPveSim } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { InvalidSshKeyError, PrivateKeyGivenError, parseSshPublicKey, PveHttpError } from '../src/index.js';
+import { InvalidSshKeyError, PrivateKeyGivenError, PveHttpError } from '../src/errors/index.js';
+import { parseSshPublicKey } from '../src/people/ssh-keys.js';
 import { decodeSshKeys, encodeSshKeys } from '../src/deploy/cloud-init.js';
 import { sshKeyRecord } from '../src/people/ssh-keys.js';
 import { labOver } from './deployment-fixture.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { Clusters, ConfigError, MAX_TIMER_MS, ProxmoxClient, PveTimeoutError } from '../src/index.js';
+import { Clusters, MAX_TIMER_MS, ProxmoxClient } from '../src/index.js';
+import { ConfigError, PveTimeoutError } from '../src/errors/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 const { track } = closeAfterEach();

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { ConsoleGrants, hashConsoleToken, type Clock, type Store } from '../src/index.js';
 import {
-  ConsoleGrants,
   ConsoleLinkExpiredError,
   ConsoleLinkUnknownError,
   ConsoleLinkUsedError,
@@ -13,10 +13,7 @@ import {
   ConsoleWrongVmError,
   NotAllowedError,
   VncHandshakeError,
-  hashConsoleToken,
-  type Clock,
-  type Store,
-} from '../src/index.js';
+} from '../src/errors/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { authenticateToVncServer, greetVncViewerWithoutAuth } from '../src/console/rfb-handshake.js';
 import { streamReader } from '../src/console/stream-reader.js';

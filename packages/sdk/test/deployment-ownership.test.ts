@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import {
-  cloneVm,
-  DeploymentEngine,
-  DeploymentInProgressError,
-  VmNameConflictError,
-  type ProxmoxClient,
-  type Store,
-} from '../src/index.js';
+import { cloneVm } from '../src/pve/index.js';
+import { DeploymentEngine, type ProxmoxClient, type Store } from '../src/index.js';
+import { DeploymentInProgressError, VmNameConflictError } from '../src/errors/index.js';
 import { closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { labOver } from './deployment-fixture.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
-import { DeploymentEngine, PvePermissionError, systemClock, type ProxmoxClient } from '../src/index.js';
+import { PvePermissionError } from '../src/errors/index.js';
+import { DeploymentEngine, systemClock, type ProxmoxClient } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 
 let sim: PveSim;

@@ -2,13 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import {
   DeleteConfirmationRequiredError,
-  DeploymentEngine,
   InsufficientCapacityError,
   InvalidDeploymentError,
-  type ConfigureStudentVm,
-  type DeploymentEvent,
-  type ProxmoxClient,
-} from '../src/index.js';
+} from '../src/errors/index.js';
+import { DeploymentEngine, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
+import type { ConfigureStudentVm } from '../src/deploy/vm-reset.js';
 import { expectSchemaValidRequests, fastSim } from './helpers.js';
 import { classVmNames, labOver } from './deployment-fixture.js';
 
@@ -271,7 +269,7 @@ describe('class deployment', () => {
 /** Starts one student's VM so destroy has to stop it first. */
 async function waitStarted(sim: PveSim, api: ProxmoxClient): Promise<void> {
   const vm = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-alice')!;
-  const { waitForTask } = await import('../src/index.js');
+  const { waitForTask } = await import('../src/pve/index.js');
   await waitForTask(api, await api.post<string>(`/nodes/${vm.node}/qemu/${vm.vmid}/status/start`), {
     pollIntervalMs: 20,
   });

@@ -1,11 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  DirectoryPersonInvalidError,
-  GroupMapping,
-  directoryGroupsSchema,
-  enrolFromGroups,
-  type Store,
-} from '../src/index.js';
+import { DirectoryPersonInvalidError } from '../src/errors/index.js';
+import { GroupMapping, type Store } from '../src/index.js';
+import { directoryGroupsSchema } from '../src/directory/directory-config.js';
+import { enrolFromGroups } from '../src/directory/group-enrolment.js';
 import { createMemoryStore } from '../src/testing/index.js';
 
 const T0 = Date.UTC(2026, 8, 1);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as sdk from '../src/index.js';
+import * as sdk from '../src/errors/index.js';
 import { LabError } from '../src/index.js';
 
 // `instanceof LabError` checks an instance's brand, so classes are told by their prototype chain.

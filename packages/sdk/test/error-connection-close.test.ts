@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { PveAuthError, PveHttpError, ProxmoxClient } from '../src/index.js';
+import { PveAuthError, PveHttpError } from '../src/errors/index.js';
+import { ProxmoxClient } from '../src/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 const { track } = closeAfterEach();

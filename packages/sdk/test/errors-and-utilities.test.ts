@@ -1,16 +1,9 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import * as esm from '../src/index.js';
-import {
-  Clusters,
-  ConfigError,
-  LabError,
-  PveHttpError,
-  UnknownClusterError,
-  isLabError,
-  pvePath,
-  redact,
-} from '../src/index.js';
+import * as esm from '../src/errors/index.js';
+import { Clusters, LabError, isLabError, redact } from '../src/index.js';
+import { ConfigError, PveHttpError, UnknownClusterError } from '../src/errors/index.js';
+import { pvePath } from '../src/pve/index.js';
 import { backoffDelay } from '../src/client/backoff.js';
 import { encodePveParams } from '../src/client/form-encoding.js';
 
@@ -31,7 +24,7 @@ describe('errors', () => {
   });
 
   it('are recognised with instanceof across the CJS and ESM builds', () => {
-    const cjs = createRequire(import.meta.url)('../dist/index.cjs') as typeof esm;
+    const cjs = createRequire(import.meta.url)('../dist/errors.cjs') as typeof esm;
     const fromCjs = new cjs.PveHttpError({ clusterId: 'a', method: 'GET', path: '/', status: 502, pveMessage: '' });
     expect(fromCjs).toBeInstanceOf(esm.PveHttpError);
     expect(fromCjs).toBeInstanceOf(esm.LabError);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
-import { Clusters, LabDoctor, guestAgentPrivilege, labPrivilegeRequirements, missingPrivileges } from '../src/index.js';
+import { Clusters, LabDoctor } from '../src/index.js';
+import { guestAgentPrivilege, labPrivilegeRequirements, missingPrivileges } from '../src/pve/index.js';
 import { closeAfterEach } from './helpers.js';
 
 const { track } = closeAfterEach();

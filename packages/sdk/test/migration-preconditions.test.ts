@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { MigrationNotPossibleError, type ProxmoxClient } from '../src/index.js';
+import { MigrationNotPossibleError } from '../src/errors/index.js';
+import type { ProxmoxClient } from '../src/index.js';
 import { migrateVm } from '../src/cloning/migrate-vm.js';
 import { waitForTask } from '../src/tasks/wait-for-task.js';
 import { clientFor, fastSim } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ClusterSyncReport, type PveRequestRecord } from '../src/index.js';
+import type { ClusterSyncReport, PveRequestRecord } from '../src/index.js';
 import { pveEndpointTemplate } from '../src/ports/lab-observer.js';
 import { SyncEngine, Clusters } from '../src/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';

@@ -25,7 +25,7 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
   it('exposes ProxmoxClient through require()', () => {
     const out = execFileSync(
       process.execPath,
-      ['-e', "const s = require('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.waitForTask)"],
+      ['-e', "const s = require('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.isLabError)"],
       { cwd: project },
     ).toString();
     expect(out.trim()).toBe('function function');
@@ -37,7 +37,7 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
       [
         '--input-type=module',
         '-e',
-        "const s = await import('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.PveHttpError)",
+        "const s = await import('@lab/proxmox-sdk'); console.log(typeof s.ProxmoxClient, typeof s.LabError)",
       ],
       { cwd: project },
     ).toString();
@@ -69,24 +69,28 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
     expect(cjs.trim()).toBe('false true LAB_PVE_CONNECTION');
   });
 
-  it('resolves the /testing entry for import and require, with its types', () => {
-    const script =
-      "const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/testing').endsWith('testing.cjs'))";
-    expect(execFileSync(process.execPath, ['-e', script], { cwd: project }).toString().trim()).toBe('true');
-    const esm = "console.log(import.meta.resolve('@lab/proxmox-sdk/testing').endsWith('testing.js'))";
-    expect(execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: project }).toString().trim()).toBe(
-      'true',
-    );
-    const dir = join(project, 'node_modules/@lab/proxmox-sdk/dist');
-    expect(readdirSync(dir)).toEqual(expect.arrayContaining(['testing.d.ts', 'testing.d.cts']));
-  });
+  it.each(['pve', 'errors', 'store', 'terraform', 'testing'])(
+    'resolves the /%s entry for import and require, with its types',
+    (entry) => {
+      const script = `const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/${entry}').endsWith('${entry}.cjs'))`;
+      expect(execFileSync(process.execPath, ['-e', script], { cwd: project }).toString().trim()).toBe('true');
+      const esm = `console.log(import.meta.resolve('@lab/proxmox-sdk/${entry}').endsWith('${entry}.js'))`;
+      expect(
+        execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: project }).toString().trim(),
+      ).toBe('true');
+      const dir = join(project, 'node_modules/@lab/proxmox-sdk/dist');
+      expect(readdirSync(dir)).toEqual(expect.arrayContaining([`${entry}.d.ts`, `${entry}.d.cts`]));
+    },
+  );
 
   it('ships types that a TypeScript user compiles against, for both module systems', () => {
     const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
     writeFileSync(
       join(project, 'use.ts'),
       [
-        "import { ProxmoxClient, type PveApi, PveHttpError } from '@lab/proxmox-sdk';",
+        "import { ProxmoxClient } from '@lab/proxmox-sdk';",
+        "import { PveHttpError } from '@lab/proxmox-sdk/errors';",
+        "import type { PveApi } from '@lab/proxmox-sdk/pve';",
         "const api: PveApi = new ProxmoxClient({ baseUrl: 'https://pve:8006', auth: { type: 'token', tokenId: 'a@pve!b', secret: 's' } });",
         'const status: number = new PveHttpError({ clusterId: "c", method: "GET", path: "/", status: 500, pveMessage: "" }).status;',
         'export { api, status };',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InsufficientCapacityError, type NodeCapacity } from '../src/index.js';
+import { InsufficientCapacityError } from '../src/errors/index.js';
+import type { NodeCapacity } from '../src/deploy/placement.js';
 import { explainPlacement, placeVms } from '../src/deploy/placement.js';
 
 const GiB = 1024 ** 3;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { ConfigError, SyncEngine, VmPower, type ClusterApis, type Viewer } from '../src/index.js';
+import { ConfigError } from '../src/errors/index.js';
+import { SyncEngine, VmPower, type ClusterApis, type Viewer } from '../src/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 

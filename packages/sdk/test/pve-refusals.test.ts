@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim, type ScenarioInput } from '@lab/pve-sim';
-import {
-  CloneTargetStorageError,
-  PveRefusedError,
-  cloneVm,
-  pveResources,
-  waitForTask,
-  type ProxmoxClient,
-} from '../src/index.js';
+import { CloneTargetStorageError, PveRefusedError } from '../src/errors/index.js';
+import { cloneVm, pveResources, waitForTask } from '../src/pve/index.js';
+import type { ProxmoxClient } from '../src/index.js';
 import { classVmNames, labOver } from './deployment-fixture.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 

@@ -8,7 +8,7 @@ import {
   type PveEndpoints,
   type QemuCloneParams,
   type TaskStatus,
-} from '../src/index.js';
+} from '../src/pve/index.js';
 
 declare const client: ProxmoxClient;
 const pve = pveResources(client);

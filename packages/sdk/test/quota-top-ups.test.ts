@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  NoQuotaToTopUpError,
-  TopUpAmountError,
-  costOf,
-  parseTopUpHours,
-  studentUsage,
-  topUpQuota,
-  type Clock,
-  type Store,
-} from '../src/index.js';
+import { NoQuotaToTopUpError, TopUpAmountError } from '../src/errors/index.js';
+import { costOf, parseTopUpHours, studentUsage, topUpQuota, type Clock, type Store } from '../src/index.js';
 import { noticeQuotaShare } from '../src/schedule/quota-notice.js';
 import { pruneAuditLog } from '../src/audit/audit-retention.js';
 import { createMemoryStore } from '../src/testing/index.js';

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { startPveSim, type PveSim } from '@lab/pve-sim';
-import {
-  CloneOutcomeUnknownError,
-  DeploymentEngine,
-  PveHttpError,
-  RetryBudget,
-  cloneVm,
-  pveResources,
-} from '../src/index.js';
+import { CloneOutcomeUnknownError, PveHttpError } from '../src/errors/index.js';
+import { DeploymentEngine } from '../src/index.js';
+import { RetryBudget, cloneVm, pveResources } from '../src/pve/index.js';
 import { labOver } from './deployment-fixture.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { InvalidTagError, type ProxmoxClient } from '../src/index.js';
+import { InvalidTagError } from '../src/errors/index.js';
+import type { ProxmoxClient } from '../src/index.js';
 import { normalisePveTags, sameTags } from '../src/pve/pve-tags.js';
 import { fastSim } from './helpers.js';
 import { labOver } from './deployment-fixture.js';

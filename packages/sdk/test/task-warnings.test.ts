@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import { pveResources, waitForTask, createLogger, type LogRecord, type ProxmoxClient } from '../src/index.js';
+import { pveResources, waitForTask } from '../src/pve/index.js';
+import { createLogger, type LogRecord, type ProxmoxClient } from '../src/index.js';
 import { clientFor, closeAfterEach, fastSim } from './helpers.js';
 
 const { track } = closeAfterEach();

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
-import {
-  InvalidUpidError,
-  PveTaskFailedError,
-  PveTaskTimeoutError,
-  ProxmoxClient,
-  parseUpid,
-  waitForTask,
-} from '../src/index.js';
+import { InvalidUpidError, PveTaskFailedError, PveTaskTimeoutError } from '../src/errors/index.js';
+import { ProxmoxClient } from '../src/index.js';
+import { parseUpid, waitForTask } from '../src/pve/index.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { parseProgressPercent } from '../src/tasks/task-progress.js';
 import { isTaskSuccess } from '../src/tasks/upid.js';

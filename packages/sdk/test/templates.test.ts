@@ -2,20 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PveSim } from '@lab/pve-sim';
 import {
   InvalidTemplateError,
-  ProxmoxClient,
-  TemplateCatalog,
   TemplateNotFoundError,
   TemplateNotOnNodeError,
   TemplateValidationError,
-  checkTemplateHealth,
-  cloneVm,
-  replicateTemplate,
-  scanTemplateInventory,
-  templateDistribution,
-  templateStatistics,
-  type ClusterApis,
-  type Store,
-} from '../src/index.js';
+} from '../src/errors/index.js';
+import { ProxmoxClient, TemplateCatalog, checkTemplateHealth, replicateTemplate, scanTemplateInventory, templateDistribution, templateStatistics, type ClusterApis, type Store } from '../src/index.js';
+import { cloneVm } from '../src/pve/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { findBootDisk } from '../src/cloning/boot-disk.js';
 import { nodeTemplateVmid } from '../src/templates/node-template-vmid.js';

@@ -1,6 +1,7 @@
 import { startPveSim } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { VmResetError, type DeploymentEvent } from '../src/index.js';
+import { VmResetError } from '../src/errors/index.js';
+import type { DeploymentEvent } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 
 describe('resetting a student VM', () => {

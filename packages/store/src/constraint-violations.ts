@@ -1,4 +1,4 @@
-import { DuplicateNameError } from '@lab/proxmox-sdk';
+import { DuplicateNameError } from '@lab/proxmox-sdk/errors';
 
 /** Whether a database error is a unique / primary-key violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {

@@ -1,4 +1,5 @@
-import { TransactionGuard, type Store } from '@lab/proxmox-sdk';
+import { TransactionGuard } from '@lab/proxmox-sdk/store';
+import type { Store } from '@lab/proxmox-sdk';
 import type { Kysely } from 'kysely';
 import type { Database, Engine } from './database.js';
 import { consoleGrantRepository } from './repositories/console-grant-repository.js';

@@ -1,6 +1,7 @@
 import { loadDriver } from './load-driver.js';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConfigError, type Store } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import type { Store } from '@lab/proxmox-sdk';
 
 /** A row of the seeds' old `vm_templates` table. */
 export interface LegacyTemplateRow {

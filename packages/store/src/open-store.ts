@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type Pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { StoreUnavailableError } from '@lab/proxmox-sdk';
+import { StoreUnavailableError } from '@lab/proxmox-sdk/errors';
 import type { Database } from './database.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { loadDriver } from './load-driver.js';

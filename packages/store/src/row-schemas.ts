@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IDENTITY_PLATFORM_ID } from '@lab/proxmox-sdk';
+import { IDENTITY_PLATFORM_ID } from '@lab/proxmox-sdk/store';
 import { StoreDataError } from './store-data-error.js';
 
 /** Reads `value` with `schema`; anything else is a `StoreDataError` naming `what` and the problem. */

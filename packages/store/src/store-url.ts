@@ -1,4 +1,4 @@
-import { ConfigError } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
 import type { Engine } from './database.js';
 import { isUnambiguousStoreUrl, redactStoreUrl } from './redact-store-url.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuplicateNameError, UnknownReferenceError, type Store } from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { Store } from '@lab/proxmox-sdk';
 import { enginesUnderTest } from './engines.js';
 
 const { engines, skipped } = await enginesUnderTest();

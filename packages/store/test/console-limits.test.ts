@@ -3,16 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ConsoleBusyError,
-  ConsoleGrants,
-  ConsoleRateLimitedError,
-  ConsoleSessionLimits,
-  DefaultConsoleLimits,
-  type HeldConsoleSlots,
-  systemClock,
-  type Store,
-} from '@lab/proxmox-sdk';
+import { ConsoleBusyError, ConsoleRateLimitedError } from '@lab/proxmox-sdk/errors';
+import { ConsoleGrants, systemClock, type Store } from '@lab/proxmox-sdk';
+import { ConsoleSessionLimits, DefaultConsoleLimits, type HeldConsoleSlots } from '@lab/proxmox-sdk/store';
 import { openStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 

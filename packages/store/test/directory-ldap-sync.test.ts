@@ -8,13 +8,8 @@ import {
   DirectoryConnectionError,
   DirectoryTlsError,
   DirectoryUnenrolThresholdError,
-  DirectoryService,
-  GroupMapping,
-  LdapDirectory,
-  directoryConfigSchema,
-  ldapConfigSchema,
-  type Store,
-} from '@lab/proxmox-sdk';
+} from '@lab/proxmox-sdk/errors';
+import { DirectoryService, GroupMapping, LdapDirectory, directoryConfigSchema, ldapConfigSchema, type Store } from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import {
   BASE_DN,

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { NO_MIGRATIONS, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk';
+import { ConfigError, StoreUnavailableError } from '@lab/proxmox-sdk/errors';
 import { createMigrator, openStore, parseStoreUrl, redactStoreUrl, type KyselyStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 

@@ -3,13 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ClassStartLockBusyError,
-  DEFAULT_LEASE_TTL_MS,
-  classStartLockName,
-  systemClock,
-  withClassStartLock,
-} from '@lab/proxmox-sdk';
+import { ClassStartLockBusyError } from '@lab/proxmox-sdk/errors';
+import { DEFAULT_LEASE_TTL_MS, classStartLockName, withClassStartLock } from '@lab/proxmox-sdk/store';
+import { systemClock } from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IdentityTakenError, isLabError } from '@lab/proxmox-sdk';
+import { IdentityTakenError } from '@lab/proxmox-sdk/errors';
+import { isLabError } from '@lab/proxmox-sdk';
 import { html } from './html.js';
 import { messagePage, page } from './pages/layout.js';
 import type { PendingSignIn } from './oidc-sign-in.js';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type IdentityFormat } from '@lab/proxmox-sdk';
+import { ConfigError } from '@lab/proxmox-sdk/errors';
+import type { IdentityFormat } from '@lab/proxmox-sdk';
 import { defineFrontEnd, renderProgress } from '@lab/commands';
 import { webConfigSchema, type WebConfig } from './web-config.js';
 

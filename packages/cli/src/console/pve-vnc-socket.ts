@@ -1,7 +1,8 @@
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { checkPveTlsPeer, normalizeFingerprint, type Logger, type PveTlsOptions } from '@lab/proxmox-sdk';
+import { checkPveTlsPeer, normalizeFingerprint, type PveTlsOptions } from '@lab/proxmox-sdk/pve';
+import type { Logger } from '@lab/proxmox-sdk';
 
 /** What opening a PVE WebSocket takes (`ProxmoxClient.webSocketRequest`). */
 export interface PveWebSocketRequest {

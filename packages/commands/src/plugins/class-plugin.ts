@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { createInvite, DefaultInviteOptions, exportRosterCsv, NotAllowedError, unenrolStudent } from '@lab/proxmox-sdk';
+import { createInvite, DefaultInviteOptions, exportRosterCsv, unenrolStudent } from '@lab/proxmox-sdk';
+import { NotAllowedError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';

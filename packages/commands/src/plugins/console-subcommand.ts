@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConsoleNotConfiguredError, type VmInventoryRecord } from '@lab/proxmox-sdk';
+import { ConsoleNotConfiguredError } from '@lab/proxmox-sdk/errors';
+import type { VmInventoryRecord } from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { pickMyVm, vmOption, vmSuggestion } from './my-vms.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DirectoryNotConfiguredError, type DirectorySyncReport, type EnrolmentChange } from '@lab/proxmox-sdk';
+import { DirectoryNotConfiguredError } from '@lab/proxmox-sdk/errors';
+import type { DirectorySyncReport, EnrolmentChange } from '@lab/proxmox-sdk';
 import { subcommand, type CommandPlugin } from '../command-plugin.js';
 
 const MAX_LINES = 60;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { issueLinkCode, LinkCodeFromChatError, redeemLinkCode } from '@lab/proxmox-sdk';
+import { issueLinkCode, redeemLinkCode } from '@lab/proxmox-sdk';
+import { LinkCodeFromChatError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type Subcommand } from '../command-plugin.js';
 
 const CHAT_NAME: Record<string, string> = { slack: 'Slack', discord: 'Discord' };

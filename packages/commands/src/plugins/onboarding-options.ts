@@ -1,13 +1,6 @@
 import { z, type ZodType } from 'zod';
-import {
-  classesTaughtBy,
-  NotAllowedError,
-  UnknownClassError,
-  UnknownPersonError,
-  USERNAME,
-  type ClassRecord,
-  type PersonRecord,
-} from '@lab/proxmox-sdk';
+import { classesTaughtBy, USERNAME, type ClassRecord, type PersonRecord } from '@lab/proxmox-sdk';
+import { NotAllowedError, UnknownClassError, UnknownPersonError } from '@lab/proxmox-sdk/errors';
 import type { CommandContext } from '../command-plugin.js';
 
 /** A class id option. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { formatHours, parseTopUpHours, studentUsage, topUpQuota, TopUpAmountError } from '@lab/proxmox-sdk';
+import { formatHours, parseTopUpHours, studentUsage, topUpQuota } from '@lab/proxmox-sdk';
+import { TopUpAmountError } from '@lab/proxmox-sdk/errors';
 import { subcommand } from '../command-plugin.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';
 import { usernameOption } from './onboarding-options.js';

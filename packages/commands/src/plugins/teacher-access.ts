@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { classesTaughtBy, NotAllowedError, UnknownClassError } from '@lab/proxmox-sdk';
+import { classesTaughtBy } from '@lab/proxmox-sdk';
+import { NotAllowedError, UnknownClassError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 
 /** A class id option, e.g. `cs101`. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeTerraformWorkspace, TerraformExportError } from '@lab/proxmox-sdk';
+import { describeTerraformWorkspace } from '@lab/proxmox-sdk/terraform';
+import { TerraformExportError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';

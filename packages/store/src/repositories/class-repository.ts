@@ -3,9 +3,9 @@ import {
   PersonAlreadyLinkedError,
   RecordNotFoundError,
   UnknownReferenceError,
-  assertIdentityPlatformId,
-  type ClassRepository,
-} from '@lab/proxmox-sdk';
+} from '@lab/proxmox-sdk/errors';
+import { assertIdentityPlatformId } from '@lab/proxmox-sdk';
+import type { ClassRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName, violatesPersonPlatform } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,4 +1,6 @@
-import { UnknownReferenceError, type ClassTermRecord, type ClassTermRepository } from '@lab/proxmox-sdk';
+import { UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { ClassTermRecord } from '@lab/proxmox-sdk';
+import type { ClassTermRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 

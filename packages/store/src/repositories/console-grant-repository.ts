@@ -1,9 +1,5 @@
-import {
-  DuplicateNameError,
-  UnknownReferenceError,
-  type ConsoleGrantRecord,
-  type ConsoleGrantRepository,
-} from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { ConsoleGrantRecord, ConsoleGrantRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';

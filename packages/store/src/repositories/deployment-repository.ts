@@ -1,4 +1,5 @@
-import { RecordNotFoundError, UnknownReferenceError, type DeploymentRepository } from '@lab/proxmox-sdk';
+import { RecordNotFoundError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { DeploymentRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely } from 'kysely';
 import { isForeignKeyViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,4 +1,4 @@
-import type { VmInventoryRepository } from '@lab/proxmox-sdk';
+import type { VmInventoryRepository } from '@lab/proxmox-sdk/store';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';

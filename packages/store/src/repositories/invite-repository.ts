@@ -1,11 +1,5 @@
-import {
-  DuplicateNameError,
-  UnknownReferenceError,
-  type InviteRedemption,
-  type InviteRepository,
-  type JoinRequestRecord,
-  type JoinRequestStatus,
-} from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { InviteRedemption, InviteRepository, JoinRequestRecord, JoinRequestStatus } from '@lab/proxmox-sdk/store';
 import type { Kysely } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,11 +1,10 @@
-import {
-  DuplicateNameError,
-  UnknownReferenceError,
-  type ClassBaseVersionRecord,
-  type ClassLifecycleRepository,
-  type SshKeyRecord,
-  type SshKeyRepository,
-} from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type {
+  ClassBaseVersionRecord,
+  ClassLifecycleRepository,
+  SshKeyRecord,
+  SshKeyRepository,
+} from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,9 +1,5 @@
-import {
-  DuplicateNameError,
-  UnknownReferenceError,
-  type LinkCodeRecord,
-  type LinkCodeRepository,
-} from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { LinkCodeRecord, LinkCodeRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,4 +1,5 @@
-import { DuplicateNameError, type NonceRepository } from '@lab/proxmox-sdk';
+import { DuplicateNameError } from '@lab/proxmox-sdk/errors';
+import type { NonceRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { read, rowSchemas as schemas } from '../row-schemas.js';

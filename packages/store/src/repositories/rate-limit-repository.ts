@@ -1,4 +1,4 @@
-import type { RateLimitRepository } from '@lab/proxmox-sdk';
+import type { RateLimitRepository } from '@lab/proxmox-sdk/store';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 

@@ -1,4 +1,5 @@
-import { UnknownReferenceError, type ClassScheduleRecord, type ScheduleRepository } from '@lab/proxmox-sdk';
+import { UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { ClassScheduleRecord, ScheduleRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,4 +1,4 @@
-import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk';
+import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk/store';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';

@@ -1,10 +1,5 @@
-import {
-  DuplicateTemplateMappingError,
-  RecordNotFoundError,
-  UnknownReferenceError,
-  type TemplateInventoryRepository,
-  type TemplateRepository,
-} from '@lab/proxmox-sdk';
+import { DuplicateTemplateMappingError, RecordNotFoundError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { TemplateInventoryRepository, TemplateRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, uniqueName } from '../constraint-violations.js';
 import type { Database } from '../database.js';

@@ -1,10 +1,6 @@
-import {
-  DEFAULT_MAX_SNAPSHOTS,
-  UnknownReferenceError,
-  type QuotaTopUpRecord,
-  type UsageRepository,
-  type VmIdleRecord,
-} from '@lab/proxmox-sdk';
+import { DEFAULT_MAX_SNAPSHOTS } from '@lab/proxmox-sdk';
+import { UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { QuotaTopUpRecord, UsageRepository, VmIdleRecord } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.js';
 

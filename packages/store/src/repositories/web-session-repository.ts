@@ -1,9 +1,6 @@
-import {
-  DuplicateNameError,
-  UnknownReferenceError,
-  type WebSessionRecord,
-  type WebSessionRepository,
-} from '@lab/proxmox-sdk';
+import { DuplicateNameError, UnknownReferenceError } from '@lab/proxmox-sdk/errors';
+import type { WebSessionRecord } from '@lab/proxmox-sdk';
+import type { WebSessionRepository } from '@lab/proxmox-sdk/store';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../constraint-violations.js';
 import type { Database } from '../database.js';
