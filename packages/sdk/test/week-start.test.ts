@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { weekStart } from '../src/inventory/class-grid.js';
+import { weekStart } from '../src/schedule/class-grid.js';
 
 describe('weekStart', () => {
   it("is Monday 00:00 in the class's zone", () => {
