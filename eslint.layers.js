@@ -37,12 +37,22 @@ export const PACKAGE_DIRECTIONS = {
 };
 const TEST_FIXTURE_PACKAGES = ['store', 'pve-sim'];
 
+/** The SDK's subpath entries (`@lab/proxmox-sdk/pve`, …): like `src/index.ts`, they may re-export any folder. */
+export const SDK_ENTRIES = ['pve', 'errors', 'store', 'terraform'];
+
 const sdkFolders = SDK_LAYERS.flat();
 const sdkType = (folder) => `sdk/${folder}`;
 const packageTypes = (name) =>
-  name === 'sdk' ? ['sdk', 'sdk/index', 'sdk/testing', ...sdkFolders.map(sdkType)] : [name];
+  name === 'sdk' ? ['sdk', 'sdk/index', 'sdk/entry', 'sdk/testing', ...sdkFolders.map(sdkType)] : [name];
 
 const elements = [
+  ...SDK_ENTRIES.map((entry) => ({
+    type: 'sdk/entry',
+    pattern: `packages/sdk/src/${entry}/index.ts`,
+    // One file, not a folder: v7 matches element patterns as folders otherwise (it warns that
+    // `mode` is deprecated, and has no other way to name a single file yet).
+    mode: 'full',
+  })),
   ...sdkFolders.map((folder) => ({
     type: sdkType(folder),
     pattern: `packages/sdk/src/${folder}/**`,
@@ -68,7 +78,8 @@ const policies = [
   ...SDK_LAYERS.flatMap((row, index) =>
     row.map((folder) => allow([sdkType(folder)], [folder, ...SDK_LAYERS.slice(index + 1).flat()].map(sdkType))),
   ),
-  allow(['sdk/index'], [...sdkFolders.map(sdkType), 'sdk/index']),
+  allow(['sdk/index'], [...sdkFolders.map(sdkType), 'sdk/index', 'sdk/entry']),
+  allow(['sdk/entry'], [...sdkFolders.map(sdkType), 'sdk/index', 'sdk/entry']),
   allow(['sdk/testing'], [...sdkFolders.map(sdkType), 'sdk/index', 'sdk/testing', ...packageTypes('pve-sim')]),
   ...Object.entries(PACKAGE_DIRECTIONS).flatMap(([name, below]) => [
     allow([name], [...packageTypes(name), ...below.flatMap(packageTypes)]),

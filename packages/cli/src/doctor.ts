@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Clusters, LabDoctor, doctorReport, type ClusterConfig, type DoctorCheck, type DoctorReport } from '@lab/proxmox-sdk';
+import {
+  Clusters,
+  LabDoctor,
+  doctorReport,
+  type ClusterConfig,
+  type DoctorCheck,
+  type DoctorReport,
+} from '@lab/proxmox-sdk';
 import { createMigrator, openStore, parseStoreUrl, redactStoreUrl } from '@lab/proxmox-store';
 import { checkFrontEnds } from './doctor-front-ends.js';
 import { loadLabConfig, type LabConfig } from './lab-config.js';

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '@lab/proxmox-sdk/errors';
-import { MAX_TIMER_MS, TIMER_MS_MESSAGE, DEFAULT_AUDIT_RETENTION_DAYS, clusterConfigSchema, costRatesSchema, directoryConfigSchema } from '@lab/proxmox-sdk';
+import {
+  MAX_TIMER_MS,
+  TIMER_MS_MESSAGE,
+  DEFAULT_AUDIT_RETENTION_DAYS,
+  clusterConfigSchema,
+  costRatesSchema,
+  directoryConfigSchema,
+} from '@lab/proxmox-sdk';
 import type { FrontEndRegistry } from '@lab/commands';
 import type { SlackConfig } from '@lab/bot-slack/front-end';
 import type { DiscordConfig } from '@lab/bot-discord/front-end';

@@ -1,5 +1,28 @@
 import type { ZodObject, ZodType } from 'zod';
-import type { ClassScheduler, Clock, CostRates, ClusterApis, ConsoleGrants, DeploymentEngine, DirectoryService, DeploymentEvent, IdentityFormat, IdentityPlatform, InventoryService, Logger, PersonNotifier, PersonRecord, Store, SyncEngine, TemplateCatalog, TemplateScanSchedule, Viewer, VmPower, VmSnapshots, GuestPasswords } from '@lab/proxmox-sdk';
+import type {
+  ClassScheduler,
+  Clock,
+  CostRates,
+  ClusterApis,
+  ConsoleGrants,
+  DeploymentEngine,
+  DirectoryService,
+  DeploymentEvent,
+  IdentityFormat,
+  IdentityPlatform,
+  InventoryService,
+  Logger,
+  PersonNotifier,
+  PersonRecord,
+  Store,
+  SyncEngine,
+  TemplateCatalog,
+  TemplateScanSchedule,
+  Viewer,
+  VmPower,
+  VmSnapshots,
+  GuestPasswords,
+} from '@lab/proxmox-sdk';
 
 /**
  * Where a command came from: a registered front end's id (`slack`, `discord`, `cli`, `web`, …), the

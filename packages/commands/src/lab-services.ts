@@ -1,4 +1,30 @@
-import { ClassScheduler, ConsoleGrants, DeploymentEngine, DirectoryService, InventoryService, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower, VmSnapshots, GuestPasswords, silentLogger, systemClock, type Clock, type CostRates, type ClusterApis, type DeploymentLimits, type DirectoryServiceOptions, type IdentityFormat, type LabObserver, type Logger, type ConsoleLimits, type PersonNotifier, type PortProbe, type Store } from '@lab/proxmox-sdk';
+import {
+  ClassScheduler,
+  ConsoleGrants,
+  DeploymentEngine,
+  DirectoryService,
+  InventoryService,
+  SyncEngine,
+  TemplateCatalog,
+  TemplateScanSchedule,
+  VmPower,
+  VmSnapshots,
+  GuestPasswords,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type CostRates,
+  type ClusterApis,
+  type DeploymentLimits,
+  type DirectoryServiceOptions,
+  type IdentityFormat,
+  type LabObserver,
+  type Logger,
+  type ConsoleLimits,
+  type PersonNotifier,
+  type PortProbe,
+  type Store,
+} from '@lab/proxmox-sdk';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */

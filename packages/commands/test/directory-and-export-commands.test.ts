@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryService, GroupMapping, exportRosterCsv, importRoster, type DirectoryRead, type DirectorySource, type Store } from '@lab/proxmox-sdk';
+import {
+  DirectoryService,
+  GroupMapping,
+  exportRosterCsv,
+  importRoster,
+  type DirectoryRead,
+  type DirectorySource,
+  type Store,
+} from '@lab/proxmox-sdk';
 import { DirectoryConnectionError } from '@lab/proxmox-sdk/errors';
 import { openStore } from '@lab/proxmox-store';
 import * as commands from '../src/index.js';

@@ -1,6 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { ClassScheduler, checkNewSchedule, keepVmRunning, VmPower, studentUsage, LabError, SyncEngine, nextSession, parseMinutes, parseScheduleSpec, type ClassTimePolicyRecord, type Viewer, type Clock, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import {
+  ClassScheduler,
+  checkNewSchedule,
+  keepVmRunning,
+  VmPower,
+  studentUsage,
+  LabError,
+  SyncEngine,
+  nextSession,
+  parseMinutes,
+  parseScheduleSpec,
+  type ClassTimePolicyRecord,
+  type Viewer,
+  type Clock,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+} from '../src/index.js';
 import {
   ClassRunningLimitError,
   InvalidScheduleError,

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ClassScheduler, Clusters, ConsoleGrants, DeploymentEngine, InventoryService, ProxmoxClient, SyncEngine, TemplateCatalog, TemplateScanSchedule, VmPower } from '../src/index.js';
+import {
+  ClassScheduler,
+  Clusters,
+  ConsoleGrants,
+  DeploymentEngine,
+  InventoryService,
+  ProxmoxClient,
+  SyncEngine,
+  TemplateCatalog,
+  TemplateScanSchedule,
+  VmPower,
+} from '../src/index.js';
 import { ConfigError } from '../src/errors/index.js';
 import { RetryBudget } from '../src/pve/index.js';
 import { createMemoryStore } from '../src/testing/index.js';

@@ -1,6 +1,12 @@
 import { startPveSim, type PveSim, type PveSimOptions } from '@lab/pve-sim';
 import { expect } from 'vitest';
-import { createLogger, type LogRecord, type ProxmoxClient, type ProxmoxClientOptions, type Store } from '../src/index.js';
+import {
+  createLogger,
+  type LogRecord,
+  type ProxmoxClient,
+  type ProxmoxClientOptions,
+  type Store,
+} from '../src/index.js';
 import { clientForSim } from '../src/testing/index.js';
 
 export { closeAfterEach } from '../src/testing/index.js';

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
-import { ClassScheduler, SyncEngine, VmPower, type ClassTimePolicyRecord, type Clock, type ClusterApis, type ProxmoxClient, type Store } from '../src/index.js';
+import {
+  ClassScheduler,
+  SyncEngine,
+  VmPower,
+  type ClassTimePolicyRecord,
+  type Clock,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+} from '../src/index.js';
 import { ConsoleSessionLimits } from '../src/store/index.js';
 import { pveResources } from '../src/pve/index.js';
 import type { ScheduledAction } from '../src/schedule/class-scheduler.js';

@@ -2,7 +2,18 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import { ConfigError, NotAllowedError } from '../src/errors/index.js';
-import { InventoryService, SyncEngine, VmPower, createLogger, createTcpPortProbe, type LogRecord, type ClusterApis, type ProxmoxClient, type Store, type Viewer } from '../src/index.js';
+import {
+  InventoryService,
+  SyncEngine,
+  VmPower,
+  createLogger,
+  createTcpPortProbe,
+  type LogRecord,
+  type ClusterApis,
+  type ProxmoxClient,
+  type Store,
+  type Viewer,
+} from '../src/index.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 

@@ -6,7 +6,17 @@ import {
   TemplateNotOnNodeError,
   TemplateValidationError,
 } from '../src/errors/index.js';
-import { ProxmoxClient, TemplateCatalog, checkTemplateHealth, replicateTemplate, scanTemplateInventory, templateDistribution, templateStatistics, type ClusterApis, type Store } from '../src/index.js';
+import {
+  ProxmoxClient,
+  TemplateCatalog,
+  checkTemplateHealth,
+  replicateTemplate,
+  scanTemplateInventory,
+  templateDistribution,
+  templateStatistics,
+  type ClusterApis,
+  type Store,
+} from '../src/index.js';
 import { cloneVm } from '../src/pve/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
 import { findBootDisk } from '../src/cloning/boot-disk.js';

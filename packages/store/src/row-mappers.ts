@@ -1,4 +1,12 @@
-import type { AuditRecord, ClassRecord, DeploymentItemRecord, DeploymentRecord, PersonRecord, TemplateInventoryRecord, VmInventoryRecord } from '@lab/proxmox-sdk';
+import type {
+  AuditRecord,
+  ClassRecord,
+  DeploymentItemRecord,
+  DeploymentRecord,
+  PersonRecord,
+  TemplateInventoryRecord,
+  VmInventoryRecord,
+} from '@lab/proxmox-sdk';
 import type { InviteRecord, SyncStateRecord, TemplateRecord, VmAssignmentRecord } from '@lab/proxmox-sdk/store';
 import type { Selectable } from 'kysely';
 import type { Database } from './database.js';

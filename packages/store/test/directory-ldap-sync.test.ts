@@ -9,7 +9,14 @@ import {
   DirectoryTlsError,
   DirectoryUnenrolThresholdError,
 } from '@lab/proxmox-sdk/errors';
-import { DirectoryService, GroupMapping, LdapDirectory, directoryConfigSchema, ldapConfigSchema, type Store } from '@lab/proxmox-sdk';
+import {
+  DirectoryService,
+  GroupMapping,
+  LdapDirectory,
+  directoryConfigSchema,
+  ldapConfigSchema,
+  type Store,
+} from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import {
   BASE_DN,

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInvite, decideJoinRequest, joinWithInvite, redeemLinkCode, type Store, type Viewer } from '@lab/proxmox-sdk';
+import {
+  createInvite,
+  decideJoinRequest,
+  joinWithInvite,
+  redeemLinkCode,
+  type Store,
+  type Viewer,
+} from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
 import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
 

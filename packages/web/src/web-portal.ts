@@ -3,7 +3,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
-import { isLabError, systemClock, type Clock, type DirectoryService, type Logger, type PersonRecord, type Store } from '@lab/proxmox-sdk';
+import {
+  isLabError,
+  systemClock,
+  type Clock,
+  type DirectoryService,
+  type Logger,
+  type PersonRecord,
+  type Store,
+} from '@lab/proxmox-sdk';
 import type { CommandRouter, Reply } from '@lab/commands';
 import type { WebConfig } from './web-config.js';
 import { WebSessions } from './web-sessions.js';

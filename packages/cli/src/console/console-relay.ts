@@ -1,4 +1,15 @@
-import { relayVncConsole, type ClusterApis, type Clock, type ConsoleEndReason, type ConsoleGrant, type ConsoleGrants, type ConsoleOutcome, type Logger, type Store, type VncConsoleSession } from '@lab/proxmox-sdk';
+import {
+  relayVncConsole,
+  type ClusterApis,
+  type Clock,
+  type ConsoleEndReason,
+  type ConsoleGrant,
+  type ConsoleGrants,
+  type ConsoleOutcome,
+  type Logger,
+  type Store,
+  type VncConsoleSession,
+} from '@lab/proxmox-sdk';
 import { createWebSocketStream, type WebSocket } from 'ws';
 
 /** What a relay needs. */

@@ -1,7 +1,16 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hashConsoleToken, isConsoleToken, isLabError, type ClusterApis, type Clock, type ConsoleGrants, type Logger, type Store } from '@lab/proxmox-sdk';
+import {
+  hashConsoleToken,
+  isConsoleToken,
+  isLabError,
+  type ClusterApis,
+  type Clock,
+  type ConsoleGrants,
+  type Logger,
+  type Store,
+} from '@lab/proxmox-sdk';
 import { CONSOLE_SCRIPT, CONSOLE_STYLE } from './console-assets.js';
 import { consoleHeaders } from './console-http-headers.js';
 import { consoleErrorPage, consolePage } from './console-page.js';

@@ -1,4 +1,10 @@
-import { classTimeZone, formatLocalTime, resetsUnderWay, type ResetUnderWay, type VmInventoryRecord } from '@lab/proxmox-sdk';
+import {
+  classTimeZone,
+  formatLocalTime,
+  resetsUnderWay,
+  type ResetUnderWay,
+  type VmInventoryRecord,
+} from '@lab/proxmox-sdk';
 import type { CommandContext, Reply } from '../command-plugin.js';
 
 /**

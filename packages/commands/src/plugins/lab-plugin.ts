@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { assertClassDeployable, classTimeZone, currentSession, formatHours, formatLocalTime, linkChatAccount, nextSession, outsideSessionMs, resetsUnderWay } from '@lab/proxmox-sdk';
+import {
+  assertClassDeployable,
+  classTimeZone,
+  currentSession,
+  formatHours,
+  formatLocalTime,
+  linkChatAccount,
+  nextSession,
+  outsideSessionMs,
+  resetsUnderWay,
+} from '@lab/proxmox-sdk';
 import { InvalidChatAccountError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { identityFormatOf } from '../identity-formats.js';

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { cleanDisplayName, DISPLAY_NAME_MAX, exportRosterCsv, importRoster, linkChatAccount, type PersonRecord } from '@lab/proxmox-sdk';
+import {
+  cleanDisplayName,
+  DISPLAY_NAME_MAX,
+  exportRosterCsv,
+  importRoster,
+  linkChatAccount,
+  type PersonRecord,
+} from '@lab/proxmox-sdk';
 import { InvalidChatAccountError, PersonOwnsVmsError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { assertDate, assertTimeZone, checkNewSchedule, classTimeZone, describeSchedule, formatLocalTime, nextSession, parseMinutes, parseScheduleSpec } from '@lab/proxmox-sdk';
+import {
+  assertDate,
+  assertTimeZone,
+  checkNewSchedule,
+  classTimeZone,
+  describeSchedule,
+  formatLocalTime,
+  nextSession,
+  parseMinutes,
+  parseScheduleSpec,
+} from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { listOf } from './onboarding-options.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_SNAPSHOTS, formatLocalTime, type ClassSnapshotOutcome, type VmInventoryRecord, type VmSnapshot } from '@lab/proxmox-sdk';
+import {
+  DEFAULT_MAX_SNAPSHOTS,
+  formatLocalTime,
+  type ClassSnapshotOutcome,
+  type VmInventoryRecord,
+  type VmSnapshot,
+} from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type Reply } from '../command-plugin.js';
 import { myVms, pickMyVm, vmOption, vmSuggestion } from './my-vms.js';
 import { classId, classNames, mustTeach } from './teacher-access.js';

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { checkTemplateHealth, replicateTemplate, scanTemplateInventory, templateDistribution, templateStatistics, type LabTemplate, type TemplateInventoryRecord } from '@lab/proxmox-sdk';
+import {
+  checkTemplateHealth,
+  replicateTemplate,
+  scanTemplateInventory,
+  templateDistribution,
+  templateStatistics,
+  type LabTemplate,
+  type TemplateInventoryRecord,
+} from '@lab/proxmox-sdk';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { listOf } from './onboarding-options.js';

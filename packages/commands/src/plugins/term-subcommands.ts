@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { archiveClass, confirmTermDestroy, destroyRefusal, formatLocalTime, graceEndsAt, setClassEnd, termEndsAt, termVms, type ClassTermRecord } from '@lab/proxmox-sdk';
+import {
+  archiveClass,
+  confirmTermDestroy,
+  destroyRefusal,
+  formatLocalTime,
+  graceEndsAt,
+  setClassEnd,
+  termEndsAt,
+  termVms,
+  type ClassTermRecord,
+} from '@lab/proxmox-sdk';
 import { TermNotOverError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';

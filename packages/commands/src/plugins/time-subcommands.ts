@@ -1,5 +1,23 @@
 import { z } from 'zod';
-import { DEFAULT_IDLE_WARNING_MINUTES, DEFAULT_KEEPS_PER_SESSION, DEFAULT_MAX_SNAPSHOTS, classUsage, formatHours, keepVmRunning, classTimeZone, currentSession, formatLocalTime, nextSession, studentUsage, toCsv, costOf, formatCost, type ClassTimePolicyRecord, type ResourceHours, type StudentUsage } from '@lab/proxmox-sdk';
+import {
+  DEFAULT_IDLE_WARNING_MINUTES,
+  DEFAULT_KEEPS_PER_SESSION,
+  DEFAULT_MAX_SNAPSHOTS,
+  classUsage,
+  formatHours,
+  keepVmRunning,
+  classTimeZone,
+  currentSession,
+  formatLocalTime,
+  nextSession,
+  studentUsage,
+  toCsv,
+  costOf,
+  formatCost,
+  type ClassTimePolicyRecord,
+  type ResourceHours,
+  type StudentUsage,
+} from '@lab/proxmox-sdk';
 import { subcommand } from '../command-plugin.js';
 import { decimalNumber, wholeNumber } from '../number-option.js';
 import { myVmSubcommand } from './my-vms.js';

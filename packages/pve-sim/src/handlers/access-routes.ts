@@ -55,9 +55,7 @@ export function registerAccessRoutes(table: RouteTable): void {
   // this version does not know — VM.Monitor on PVE 9 — fails parameter verification.
   route(table, 'POST', '/access/roles', (req, ctx) => {
     const roleid = req.params.roleid as string;
-    const privs = (typeof req.params.privs === 'string' ? req.params.privs : '')
-      .split(/[;,\s]+/)
-      .filter(Boolean);
+    const privs = (typeof req.params.privs === 'string' ? req.params.privs : '').split(/[;,\s]+/).filter(Boolean);
     const unknown = ctx.access.unknownPrivilege(privs);
     if (unknown !== undefined) throw paramError({ privs: `invalid format - invalid privilege '${unknown}'\n` });
     if (/^PVE/i.test(roleid))
