@@ -1,29 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClassScheduler, ProxmoxClient, SyncEngine, type Clock, type ClusterApis } from '@lab/proxmox-sdk';
 import { presets, startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
-import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+import { sharedStores } from './engines.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab-schedule-'));
-const pgReason = await postgresUnavailableReason();
-if (pgReason) console.log(`[class scheduler] PostgreSQL skipped: ${pgReason}`);
-const scratches: Array<{ drop: () => Promise<void> }> = [];
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  for (const s of scratches) await s.drop();
-});
-const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
-
-/** One database two bot processes share: a SQLite file, or a scratch PostgreSQL database. */
-async function sharedUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
-  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
-  const scratch = await createScratchPostgresDatabase();
-  scratches.push(scratch);
-  return scratch.url;
-}
+const { engines, sharedUrl } = await sharedStores('class scheduler');
 
 const at = (iso: string) => Date.parse(iso);
 const STUDENTS = [

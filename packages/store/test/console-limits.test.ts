@@ -1,31 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConsoleBusyError, ConsoleRateLimitedError } from '@lab/proxmox-sdk/errors';
 import { ConsoleGrants, systemClock, type Store } from '@lab/proxmox-sdk';
 import { ConsoleSessionLimits, DefaultConsoleLimits, type HeldConsoleSlots } from '@lab/proxmox-sdk/store';
 import { openStore } from '../src/index.js';
-import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+import { sharedStores } from './engines.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
-const dir = mkdtempSync(join(tmpdir(), 'lab-console-limits-'));
-const pgReason = await postgresUnavailableReason();
-if (pgReason) console.log(`[console limits] PostgreSQL skipped: ${pgReason}`);
-const scratches: Array<{ drop: () => Promise<void> }> = [];
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  for (const s of scratches) await s.drop();
-});
-const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
-
-async function sharedUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
-  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
-  const scratch = await createScratchPostgresDatabase();
-  scratches.push(scratch);
-  return scratch.url;
-}
+const { engines, sharedUrl } = await sharedStores('console limits');
 
 const vm = (vmid: number, node = 'pve1') => ({ clusterId: 'lab', vmid, node });
 const limitOf = (e: unknown) => (e as ConsoleBusyError).data.limit;

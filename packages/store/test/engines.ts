@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,4 +87,32 @@ export async function enginesUnderTest(): Promise<{ engines: EngineUnderTest[]; 
     dispose: () => scratch.drop(),
   });
   return { engines };
+}
+
+/**
+ * Databases that several processes of one test share: each `sharedUrl('sqlite')` is a new SQLite
+ * file, each `sharedUrl('postgres')` a scratch PostgreSQL database, all removed after the file's
+ * tests. `engines` leaves PostgreSQL out (said once, under `label`) when none answers.
+ */
+export async function sharedStores(label: string): Promise<{
+  engines: ReadonlyArray<'sqlite' | 'postgres'>;
+  sharedUrl: (engine: 'sqlite' | 'postgres') => Promise<string>;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-shared-store-'));
+  const pgReason = await postgresUnavailableReason();
+  if (pgReason) console.log(`[${label}] PostgreSQL skipped: ${pgReason}`);
+  const scratches: Array<{ drop: () => Promise<void> }> = [];
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const s of scratches) await s.drop();
+  });
+  return {
+    engines: pgReason ? ['sqlite'] : ['sqlite', 'postgres'],
+    async sharedUrl(engine) {
+      if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
+      const scratch = await createScratchPostgresDatabase();
+      scratches.push(scratch);
+      return scratch.url;
+    },
+  };
 }

@@ -1,29 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { studentUsage } from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
-import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+import { sharedStores } from './engines.js';
 
 const child = resolve(import.meta.dirname, 'fixtures/top-up-child.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'lab-top-up-'));
-const pgReason = await postgresUnavailableReason();
-if (pgReason) console.log(`[top-ups] PostgreSQL skipped: ${pgReason}`);
-const scratches: Array<{ drop: () => Promise<void> }> = [];
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  for (const s of scratches) await s.drop();
-});
-const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
-
-async function sharedUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
-  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
-  const scratch = await createScratchPostgresDatabase();
-  scratches.push(scratch);
-  return scratch.url;
-}
+const { engines, sharedUrl } = await sharedStores('top-ups');
 
 /** Runs the child; resolves with its exit code and output (`onLine` sees each line as it comes). */
 function run(args: string[], onLine?: (line: string, kill: () => void) => void) {

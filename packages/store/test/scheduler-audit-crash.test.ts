@@ -1,31 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClassScheduler, ProxmoxClient, SyncEngine, type Clock } from '@lab/proxmox-sdk';
 import { pveResources } from '@lab/proxmox-sdk/pve';
 import { presets, startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
-import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+import { sharedStores } from './engines.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
-const dir = mkdtempSync(join(tmpdir(), 'lab-sched-crash-'));
-const pgReason = await postgresUnavailableReason();
-if (pgReason) console.log(`[scheduler crash] PostgreSQL skipped: ${pgReason}`);
-const scratches: Array<{ drop: () => Promise<void> }> = [];
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  for (const s of scratches) await s.drop();
-});
-const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
-
-async function sharedUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
-  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
-  const scratch = await createScratchPostgresDatabase();
-  scratches.push(scratch);
-  return scratch.url;
-}
+const { engines, sharedUrl } = await sharedStores('scheduler crash');
 
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
 const VMIDS = [300, 301, 302, 303, 304, 305, 306, 307];

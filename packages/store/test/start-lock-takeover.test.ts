@@ -1,31 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClassStartLockBusyError } from '@lab/proxmox-sdk/errors';
 import { DEFAULT_LEASE_TTL_MS, classStartLockName, withClassStartLock } from '@lab/proxmox-sdk/store';
 import { systemClock } from '@lab/proxmox-sdk';
 import { openStore } from '../src/index.js';
-import { createScratchPostgresDatabase, postgresUnavailableReason } from './engines.js';
+import { sharedStores } from './engines.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
-const dir = mkdtempSync(join(tmpdir(), 'lab-start-lock-'));
-const pgReason = await postgresUnavailableReason();
-if (pgReason) console.log(`[start lock] PostgreSQL skipped: ${pgReason}`);
-const scratches: Array<{ drop: () => Promise<void> }> = [];
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  for (const s of scratches) await s.drop();
-});
-const engines = pgReason ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const);
-
-async function sharedUrl(engine: 'sqlite' | 'postgres'): Promise<string> {
-  if (engine === 'sqlite') return `sqlite:${join(dir, `${Math.random().toString(36).slice(2)}.db`)}`;
-  const scratch = await createScratchPostgresDatabase();
-  scratches.push(scratch);
-  return scratch.url;
-}
+const { engines, sharedUrl } = await sharedStores('start lock');
 
 /** A process that takes the class's start lock and hangs holding it, until it is killed. */
 async function holdLock(url: string, classId: string, ttlMs?: number) {
