@@ -142,7 +142,19 @@ describe('/lab audit', () => {
     const entries = (reply.data as { entries: AuditRecord[] }).entries;
     expect(entries).toHaveLength(20);
     expect(entries.every((e) => JSON.stringify(e).includes('cs101'))).toBe(true);
-    expect(reply.text.split('\n').at(-1)).toBe('(the latest 20; narrow with --person, --action or --since)');
+    expect(reply.text.split('\n').at(-1)).toBe(
+      '(the latest 20; older ones with --page 2, or narrow with --person, --action or --since)',
+    );
+    // Pages count positions among the matching entries; the audit reads themselves are left out here.
+    const limits = 'audit cs101 --action command.lab.limits';
+    const newest = (ok(await as(ids.teacher, limits)).data as { entries: AuditRecord[] }).entries;
+    const older = ok(await as(ids.teacher, `${limits} --page 2`));
+    const olderEntries = (older.data as { entries: AuditRecord[] }).entries;
+    expect(newest).toHaveLength(20);
+    expect(olderEntries.length).toBeGreaterThan(0);
+    expect(olderEntries[0]!.at).toBeLessThanOrEqual(newest.at(-1)!.at);
+    expect(olderEntries.some((e) => newest.some((n) => n.id === e.id))).toBe(false);
+    expect(older.text.split('\n').at(-1)).not.toContain('--page 3');
     expect(refused(await as(ids.teacher, 'audit'))).toContain('Name one of your classes, e.g. /lab audit cs101');
     expect(refused(await as(ids.teacher2, 'audit cs101'))).toMatch(/you teach cs202/);
     expect(refused(await as(ids.alice, 'audit cs101'))).toBeTruthy();

@@ -44,7 +44,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: WebContext): 
     if (!session) return reply.redirect('/login', 303);
     const q = request.query;
     const filters = Object.fromEntries(
-      (['class', 'person', 'action', 'hours'] as const).flatMap((k) => {
+      (['class', 'person', 'action', 'hours', 'page'] as const).flatMap((k) => {
         const v = q[k]?.trim();
         return v ? [[k, v]] : [];
       }),

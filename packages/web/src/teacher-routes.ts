@@ -17,6 +17,7 @@ import {
   UPLOAD_SUFFIX,
 } from './pages/teacher-pages.js';
 import { sendPage, type RequestSession, type WebContext } from './web-portal.js';
+import { auditPage } from './pages/admin-pages.js';
 import { deployTopic, StoreProgressFeed } from './store-progress-feed.js';
 import { replyForTheWeb } from './web-reply.js';
 
@@ -312,6 +313,26 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       .header('content-disposition', `attachment; filename="${classId}-usage.csv"`)
       .send(csv);
   });
+
+  // A class's audit log for its teachers, page by page (the router decides who may read it).
+  app.get<{ Params: { classId: string }; Querystring: Record<string, string | undefined> }>(
+    '/class/:classId/audit',
+    async (request, reply) => {
+      const session = request.webSession;
+      if (!signedIn(session, reply)) return reply;
+      const classId = classParam(request.params.classId);
+      if (!classId) return notFound(reply, session);
+      const filters = Object.fromEntries(
+        (['person', 'action', 'hours', 'page'] as const).flatMap((k) => {
+          const v = request.query[k]?.trim();
+          return v ? [[k, v]] : [];
+        }),
+      );
+      const result = await context.invoke(session, 'lab', 'audit', { ...filters, class: classId });
+      if (result.error && /is for|do not teach|you teach/.test(result.text)) return refused(reply, session, result);
+      return sendPage(reply, auditPage(session.viewer, filters, result, { path: `/class/${classId}/audit`, classId }));
+    },
+  );
 
   const tool = (
     sub: string,

@@ -235,6 +235,34 @@ describe('the teacher pages', () => {
   });
 });
 
+describe("a class's audit log", () => {
+  it('pages a class’s entries for its teacher, newest first, and refuses a teacher of another class', async () => {
+    const store = lab.services.store;
+    const at = Date.now() - 3_600_000;
+    for (let i = 0; i < 25; i++)
+      await store.audit.record({
+        at: at + i * 1000,
+        actor: 'lovelace',
+        action: 'class.note',
+        target: 'cs101',
+        outcome: 'ok',
+        details: { n: i },
+      });
+    const { browser } = await signIn('lovelace');
+    expect(await (await browser.get(`${web.url}/class/cs101`)).text()).toContain('href="/class/cs101/audit"');
+    const first = await (await browser.get(`${web.url}/class/cs101/audit?action=class.note`)).text();
+    expect(first.match(/<td>class\.note<\/td>/g)).toHaveLength(20);
+    expect(first).toContain('href="/class/cs101/audit?action=class.note&amp;page=2"');
+    expect(first).not.toContain('Newer entries');
+    const second = await (await browser.get(`${web.url}/class/cs101/audit?action=class.note&page=2`)).text();
+    expect(second.match(/<td>class\.note<\/td>/g)).toHaveLength(5);
+    expect(second).toContain('Newer entries');
+    expect(second).not.toContain('Older entries');
+    const other = await signIn('hopper');
+    expect((await other.browser.get(`${web.url}/class/cs101/audit`)).status).toBe(403);
+  });
+});
+
 describe('the admin pages', () => {
   it('show the audit log filtered by person, and refuse a teacher', async () => {
     const { browser } = await signIn('root');

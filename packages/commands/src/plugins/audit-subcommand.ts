@@ -52,6 +52,7 @@ export const auditSubcommand = subcommand({
       .describe('the action, e.g. vm.start'),
     since: sinceOption.optional(),
     hours: wholeNumber('how many hours back (default 168, a week, for admins)', 1, 24 * 366).optional(),
+    page: wholeNumber('which page of older entries (1: the newest)', 1, 1000).optional(),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -76,13 +77,16 @@ export const auditSubcommand = subcommand({
           ? now - (o.hours ?? DEFAULT_HOURS) * 3_600_000
           : undefined;
     const shownMax = admin ? SHOWN : TEACHER_SHOWN;
+    const page = o.page ?? 1;
+    const skip = (page - 1) * shownMax;
+    // One entry more than a page tells whether an older page exists.
     const entries = await store.audit.list({
       ...(o.person ? { actor: o.person } : {}),
       ...(o.action ? { action: o.action } : {}),
       ...(since !== undefined ? { since } : {}),
-      limit: o.class ? 5_000 : shownMax,
+      limit: o.class ? 5_000 : skip + shownMax + 1,
     });
-    let shown: AuditRecord[] = entries;
+    let matching: AuditRecord[] = entries;
     let timezone = ctx.services.timezone ?? 'UTC';
     if (o.class) {
       const vms = new Set(
@@ -97,17 +101,23 @@ export const auditSubcommand = subcommand({
         e.target === `class ${o.class}` ||
         (e.details.options as { class?: unknown } | undefined)?.class === o.class ||
         e.details.classId === o.class;
-      shown = entries.filter(names).slice(0, shownMax);
+      matching = entries.filter(names);
       timezone = classTimeZone(await store.schedules.list(o.class), ctx.services.timezone);
     }
+    const shown = matching.slice(skip, skip + shownMax);
+    const olderPage = matching.length > skip + shownMax ? page + 1 : null;
     const lines = shown.map(
       (e) => `${formatLocalTime(e.at, timezone)} ${e.actor} ${e.action} ${e.target}: ${e.outcome}`,
     );
     const more =
-      !admin && shown.length === TEACHER_SHOWN ? ['(the latest 20; narrow with --person, --action or --since)'] : [];
+      olderPage !== null
+        ? [
+            `(${page === 1 ? `the latest ${shownMax}` : `page ${page}`}; older ones with --page ${olderPage}, or narrow with --person, --action or --since)`,
+          ]
+        : [];
     return {
       text: lines.length ? [...lines, ...more].join('\n') : 'No audit entries match.',
-      data: { timezone, entries: shown },
+      data: { timezone, entries: shown, page, olderPage },
     };
   },
 });

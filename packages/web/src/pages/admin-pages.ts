@@ -36,15 +36,34 @@ export function adminReplyPage(viewer: PageViewer, title: string, reply: Reply):
 }
 
 /** The audit log with its filters (a GET form: readable and bookmarkable without JavaScript). */
-export function auditPage(viewer: PageViewer, filters: Record<string, string>, reply: Reply): string {
-  const data = reply.data as { timezone: string; entries: AuditRecord[] } | undefined;
+export function auditPage(
+  viewer: PageViewer,
+  filters: Record<string, string>,
+  reply: Reply,
+  where: { path: string; classId?: string } = { path: '/admin/audit' },
+): string {
+  const data = reply.data as
+    { timezone: string; entries: AuditRecord[]; page?: number; olderPage?: number | null } | undefined;
   const field = (name: string, label: string, hint: string) =>
     html`<label for="a-${name}">${label}</label>
       <input id="a-${name}" name="${name}" type="text" value="${filters[name] ?? ''}" placeholder="${hint}" />`;
+  const pageHref = (n: number) => {
+    const query = new URLSearchParams(
+      Object.entries({ ...filters, page: String(n) }).filter(([k]) => k !== 'class' || !where.classId),
+    );
+    return `${where.path}?${query.toString()}`;
+  };
+  const currentPage = data?.page ?? 1;
+  const pager = data
+    ? html`<nav aria-label="Pages" class="actions">
+        ${currentPage > 1 ? html`<a class="button secondary" href="${pageHref(currentPage - 1)}">Newer entries</a>` : ''}
+        ${data.olderPage ? html`<a class="button secondary" href="${pageHref(data.olderPage)}">Older entries</a>` : ''}
+      </nav>`
+    : '';
   return page(
-    'Audit log',
-    html`<form method="get" action="/admin/audit" class="stack">
-        ${field('class', 'Class', 'cs101')} ${field('person', 'Person', 'alice')}
+    where.classId ? `Audit log of ${where.classId}` : 'Audit log',
+    html`<form method="get" action="${where.path}" class="stack">
+        ${where.classId ? '' : field('class', 'Class', 'cs101')} ${field('person', 'Person', 'alice')}
         ${field('action', 'Action', 'vm.start')} ${field('hours', 'Hours back', '168')}
         <p><button type="submit">Filter</button></p>
       </form>
@@ -54,35 +73,36 @@ export function auditPage(viewer: PageViewer, filters: Record<string, string>, r
           : data.entries.length === 0
             ? html`<p>No audit entries match.</p>`
             : html`<div class="table-wrap">
-                <table>
-                  <caption>
-                    Newest first; times in ${data.timezone}
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Who</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Outcome</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${data.entries.map(
-                      (e) =>
-                        html`<tr>
-                          <td>${formatLocalTime(e.at, data.timezone)}</td>
-                          <td>${e.actor}</td>
-                          <td>${e.action}</td>
-                          <td>${e.target}</td>
-                          <td>
-                            ${e.outcome}${typeof e.details.reason === 'string' ? html`<br /><small>${e.details.reason}</small>` : ''}
-                          </td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>
-              </div>`
+                  <table>
+                    <caption>
+                      Newest first; times in ${data.timezone}
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">When</th>
+                        <th scope="col">Who</th>
+                        <th scope="col">Action</th>
+                        <th scope="col">Target</th>
+                        <th scope="col">Outcome</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      ${data.entries.map(
+                        (e) =>
+                          html`<tr>
+                            <td>${formatLocalTime(e.at, data.timezone)}</td>
+                            <td>${e.actor}</td>
+                            <td>${e.action}</td>
+                            <td>${e.target}</td>
+                            <td>
+                              ${e.outcome}${typeof e.details.reason === 'string' ? html`<br /><small>${e.details.reason}</small>` : ''}
+                            </td>
+                          </tr>`,
+                      )}
+                    </tbody>
+                  </table>
+                </div>
+                ${pager}`
       }`,
     viewer,
   );
