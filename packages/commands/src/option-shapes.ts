@@ -35,7 +35,7 @@ type Def = {
   entries?: Record<string, string>;
   defaultValue?: unknown;
 };
-const defOf = (schema: ZodType): Def => schema._zod.def as unknown as Def;
+const defOf = (schema: ZodType): Def => schema._zod.def;
 
 /**
  * Reads one zod option through optional, default, pipe and preprocess wrappers (zod 4's `def`): a
