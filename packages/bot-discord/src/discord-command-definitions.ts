@@ -7,8 +7,7 @@ import {
   ApplicationCommandOptionType,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
-import type { ZodType } from 'zod';
-import { describeOption, type CommandPlugin, type Subcommand } from '@lab/commands';
+import { readOptionShapes, type CommandPlugin, type OptionShape, type Subcommand } from '@lab/commands';
 
 /**
  * The slash commands Discord registers for `plugins`: one command per plugin, one subcommand per
@@ -28,17 +27,15 @@ export function discordCommandDefinitions(
 
 function subcommandDefinition(name: string, sub: Subcommand): SlashCommandSubcommandBuilder {
   const builder = new SlashCommandSubcommandBuilder().setName(name).setDescription(sub.description.slice(0, 100));
-  const options = Object.entries(sub.options.shape as Record<string, ZodType>)
-    .map(([option, schema]) => ({ option, schema, required: !schema.safeParse(undefined).success }))
-    .sort((a, b) => Number(b.required) - Number(a.required));
-  for (const { option, schema, required } of options) {
+  const options = readOptionShapes(sub).sort((a, b) => Number(b.required) - Number(a.required));
+  for (const shape of options) {
     const describe = <T extends ApplicationCommandOptionBase>(o: T): T =>
       o
-        .setName(option)
-        .setDescription((describeOption(schema) || option).slice(0, 100))
-        .setRequired(required);
-    const autocomplete = sub.autocomplete?.[option] !== undefined;
-    switch (optionType(schema)) {
+        .setName(shape.name)
+        .setDescription((shape.ownDescription || shape.name).slice(0, 100))
+        .setRequired(shape.required);
+    const autocomplete = sub.autocomplete?.[shape.name] !== undefined;
+    switch (optionType(shape)) {
       case ApplicationCommandOptionType.Integer:
         builder.addIntegerOption((o) => (autocomplete ? describe(o).setAutocomplete(true) : describe(o)));
         break;
@@ -52,11 +49,13 @@ function subcommandDefinition(name: string, sub: Subcommand): SlashCommandSubcom
   return builder;
 }
 
-/** The Discord option type of a zod schema: integer, boolean, else string. */
-function optionType(schema: ZodType): ApplicationCommandOptionType {
-  const probe = (value: unknown) => schema.safeParse(value).success;
-  // Integers first: a coercing number schema also accepts `true` (as 1).
-  if (probe(7) && !probe(7.5) && !probe('abc')) return ApplicationCommandOptionType.Integer;
-  if (probe(true) && probe(false) && !probe('x') && !probe(7)) return ApplicationCommandOptionType.Boolean;
+/**
+ * The Discord option type of an option: integer, boolean, else string. Whole numbers whose range
+ * leaves out small numbers (a VM id from 100) stay strings, as they were first registered.
+ */
+function optionType(shape: OptionShape): ApplicationCommandOptionType {
+  if (shape.kind === 'number' && shape.integer && (shape.minimum ?? 7) <= 7 && (shape.maximum ?? 7) >= 7)
+    return ApplicationCommandOptionType.Integer;
+  if (shape.kind === 'boolean') return ApplicationCommandOptionType.Boolean;
   return ApplicationCommandOptionType.String;
 }

@@ -1,50 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import type { ZodType } from 'zod';
-import { DECIMAL_NUMBER, type CommandPlugin, type Subcommand } from '@lab/commands';
+import { DECIMAL_NUMBER, readOptionShapes, type CommandPlugin, type OptionShape, type Subcommand } from '@lab/commands';
 import { CliUsageError } from './cli-errors.js';
-
-/** What the CLI knows about one zod option, read from its schema. */
-export interface OptionShape {
-  kind: 'string' | 'number' | 'boolean' | 'list';
-  required: boolean;
-  description: string;
-  choices?: string[];
-}
-
-type Def = {
-  type: string;
-  innerType?: ZodType;
-  in?: ZodType;
-  out?: ZodType;
-  element?: ZodType;
-  entries?: Record<string, string>;
-};
-const defOf = (schema: ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
-
-/** Reads the kind, requiredness, description and choices of a zod option (through optional, default, pipe, preprocess). */
-export function optionShape(schema: ZodType): OptionShape {
-  let current = schema;
-  let description = current.description;
-  for (let def = defOf(current); ; def = defOf(current)) {
-    // A pipe's input decides how it is typed, unless it is a preprocessing transform (z.preprocess).
-    const next =
-      def.innerType ??
-      (def.type === 'pipe' ? (def.in && defOf(def.in).type === 'transform' ? def.out : def.in) : undefined);
-    if (!next) break;
-    current = next;
-    description ??= current.description;
-  }
-  const def = defOf(current);
-  const required = !schema.safeParse(undefined).success;
-  const base = { required, description: description ?? '' };
-  if (def.type === 'boolean') return { kind: 'boolean', ...base };
-  if (def.type === 'number' || def.type === 'int' || def.type === 'bigint') return { kind: 'number', ...base };
-  if (def.type === 'array' || def.type === 'set') return { kind: 'list', ...base };
-  if (def.type === 'enum' && def.entries)
-    return { kind: 'string', ...base, choices: Object.values(def.entries).map(String) };
-  return { kind: 'string', ...base };
-}
 
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -143,10 +100,10 @@ function describeSubcommand(
   sub: Subcommand,
   reserved: Set<string>,
 ): Map<string, { key: string; shape: OptionShape }> {
-  const shape = sub.options.shape as Record<string, ZodType>;
+  const shapes = new Map(readOptionShapes(sub).map((option) => [option.name, option]));
   const files = new Set<string>(sub.fileOptions ?? []);
   for (const key of sub.positional) {
-    const option = optionShape(shape[key]!);
+    const option = shapes.get(key)!;
     const word = `${files.has(key) ? `${key}-file` : key}${option.kind === 'list' ? '...' : ''}`;
     command.argument(
       option.required ? `<${word}>` : `[${word}]`,
@@ -154,10 +111,13 @@ function describeSubcommand(
     );
   }
   const flags = new Map<string, { key: string; shape: OptionShape }>();
-  for (const [key, schema] of Object.entries(shape)) {
-    const option = optionShape(schema);
+  for (const [key, option] of shapes) {
     // An optional single-word positional may also be named (`lab audit --class cs101` = `lab audit cs101`).
-    if (sub.positional.includes(key) && (option.required || option.kind !== 'string' || files.has(key))) continue;
+    if (
+      sub.positional.includes(key) &&
+      (option.required || (option.kind !== 'string' && option.kind !== 'enum') || files.has(key))
+    )
+      continue;
     const flag =
       option.kind === 'boolean'
         ? `--${kebab(key)}`

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { ZodType } from 'zod';
 import { assertIdentityPlatformId, isLabError, looksLikePrivateKey, type PersonRole } from '@lab/proxmox-sdk';
 import { PrivateKeyGivenError } from '@lab/proxmox-sdk/errors';
 import { parseCommandText, splitWords } from './parse-command-text.js';
+import { readOptionShapes } from './option-shapes.js';
 import { isRefusal } from './refusal-or-failure.js';
 import {
   type Caller,
@@ -471,16 +471,14 @@ export class CommandRouter {
 
   #subUsage(command: string, subName: string): string {
     const sub = this.plugins.get(command)!.subcommands[subName]!;
-    const shape = sub.options.shape as Record<string, ZodType>;
+    const shapes = new Map(readOptionShapes(sub).map((option) => [option.name, option]));
     const words = [
-      ...sub.positional.map((name) => (shape[name]!.safeParse(undefined).success ? `[${name}]` : `<${name}>`)),
-      ...Object.keys(shape)
-        .filter((name) => !sub.positional.includes(name))
-        .map((name) => {
-          const schema = shape[name]!;
-          const flag =
-            schema.safeParse(true).success && !schema.safeParse('x').success ? `--${name}` : `--${name} <${name}>`;
-          return schema.safeParse(undefined).success ? `[${flag}]` : flag;
+      ...sub.positional.map((name) => (shapes.get(name)!.required ? `<${name}>` : `[${name}]`)),
+      ...[...shapes.values()]
+        .filter((option) => !sub.positional.includes(option.name))
+        .map(({ name, kind, required }) => {
+          const flag = kind === 'boolean' ? `--${name}` : `--${name} <${name}>`;
+          return required ? flag : `[${flag}]`;
         }),
     ];
     return `/${command} ${subName}${words.length ? ` ${words.join(' ')}` : ''} — ${sub.description}`;

@@ -10,6 +10,7 @@ export {
   type RateLimit,
 } from './command-router.js';
 export { DECIMAL_NUMBER, decimalNumber, wholeNumber } from './number-option.js';
+export { readOptionShape, readOptionShapes, type OptionShape } from './option-shapes.js';
 export { labPlugin, mentionedUserId } from './plugins/lab-plugin.js';
 export { myvmPlugin } from './plugins/myvm-plugin.js';
 export { peoplePlugin } from './plugins/people-plugin.js';

@@ -1,4 +1,5 @@
 import type { ZodObject, ZodType } from 'zod';
+import { readOptionShape, readOptionShapes, type OptionShape } from './option-shapes.js';
 
 const CLOSING: Record<string, string> = { '"': '"', "'": "'", '“': '”', '”': '”', '‘': '’' };
 
@@ -37,20 +38,10 @@ export function splitWords(text: string): string[] {
 export type ParsedCommandText =
   { ok: true; options: Record<string, unknown>; extraWords: number } | { ok: false; error: string };
 
-const accepts = (schema: ZodType, value: unknown): boolean => schema.safeParse(value).success;
-const isFlag = (schema: ZodType): boolean => accepts(schema, true) && !accepts(schema, 'x') && !accepts(schema, 7);
 /** Whether an option is a list (`z.array`, possibly optional, defaulted or preprocessed). */
 export function isListOption(schema: ZodType): boolean {
-  let current: unknown = schema;
-  for (let depth = 0; depth < 8 && current; depth++) {
-    const def = (current as { _zod?: { def?: { type?: string; innerType?: unknown; out?: unknown } } })._zod?.def;
-    if (!def) return false;
-    if (def.type === 'array') return true;
-    current = def.innerType ?? def.out;
-  }
-  return false;
+  return readOptionShape('', schema).kind === 'list';
 }
-const isList = isListOption;
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
@@ -67,7 +58,9 @@ export function parseCommandText(
   positional: readonly string[],
   preset: Readonly<Record<string, unknown>> = {},
 ): ParsedCommandText {
-  const shape = schema.shape as Record<string, ZodType>;
+  const shape: Record<string, OptionShape> = Object.fromEntries(
+    readOptionShapes({ options: schema }).map((option) => [option.name, option]),
+  );
   const options: Record<string, unknown> = {};
   const loose: string[] = [];
   const resolve = (flag: string): string | undefined =>
@@ -84,7 +77,7 @@ export function parseCommandText(
     if (!name) return { ok: false, error: `Unknown option --${flag}.` };
     const option = shape[name]!;
     let value: unknown;
-    if (isFlag(option)) {
+    if (option.kind === 'boolean') {
       const given = eq === -1 ? 'true' : word.slice(eq + 1).toLowerCase();
       if (given !== 'true' && given !== 'false')
         return { ok: false, error: `--${flag} is a switch: give it alone, or as --${flag}=false.` };
@@ -98,7 +91,7 @@ export function parseCommandText(
       value = next;
       i++;
     }
-    if (isList(option)) {
+    if (option.kind === 'list') {
       const items = String(value)
         .split(',')
         .map((v) => v.trim())
@@ -114,7 +107,7 @@ export function parseCommandText(
   positional.forEach((name, n) => {
     if (used >= loose.length || name in options || preset[name] !== undefined) return;
     const option = shape[name]!;
-    if (n === positional.length - 1 && isList(option)) {
+    if (n === positional.length - 1 && option.kind === 'list') {
       options[name] = loose.slice(used);
       used = loose.length;
     } else {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ZodType } from 'zod';
-import { describeOption, isListOption, ProgressBroadcaster, type Reply } from '@lab/commands';
+import { ProgressBroadcaster, readOptionShapes, type Reply } from '@lab/commands';
 import { toCsv, type ClassGrid } from '@lab/proxmox-sdk';
 import { headerLinks, messagePage } from './pages/layout.js';
 import {
@@ -422,37 +421,18 @@ function resetOutcome(result: Reply): string {
 function formFields(context: WebContext, command: string, sub: string, fixed: readonly string[]): FormField[] {
   const subcommand = context.router.plugins.get(command)?.subcommands[sub];
   if (!subcommand) return [];
-  const shape = subcommand.options.shape as Record<string, ZodType>;
-  return Object.entries(shape)
-    .filter(([name]) => !fixed.includes(name))
-    .map(([name, schema]): FormField => {
-      const required = !schema.safeParse(undefined).success;
-      const label = describeOption(schema) || name;
-      const flag = schema.safeParse(true).success && !schema.safeParse('x').success;
-      const choices = enumChoices(schema);
-      const long = subcommand.fileOptions?.includes(name) === true;
+  return readOptionShapes(subcommand)
+    .filter((option) => !fixed.includes(option.name))
+    .map((option): FormField => {
+      const long = subcommand.fileOptions?.includes(option.name) === true;
       return {
-        name,
-        label,
-        required,
-        kind: flag ? 'flag' : choices ? 'choice' : long ? 'long' : 'text',
-        ...(choices ? { choices } : {}),
+        name: option.name,
+        label: option.ownDescription || option.name,
+        required: option.required,
+        kind: option.kind === 'boolean' ? 'flag' : option.choices ? 'choice' : long ? 'long' : 'text',
+        ...(option.choices ? { choices: option.choices } : {}),
       };
-    })
-    .filter((f) => f.kind !== 'text' || !isListOption(shape[f.name]!) || true);
-}
-
-function enumChoices(schema: ZodType): readonly string[] | undefined {
-  let current: unknown = schema;
-  for (let depth = 0; depth < 6 && current; depth++) {
-    const def = (
-      current as { _zod?: { def?: { type?: string; entries?: Record<string, string>; innerType?: unknown } } }
-    )._zod?.def;
-    if (!def) return undefined;
-    if (def.type === 'enum' && def.entries) return Object.values(def.entries);
-    current = def.innerType;
-  }
-  return undefined;
+    });
 }
 
 /** The options a submitted form gives: flags ticked, other fields as typed (empty ones left out). */
