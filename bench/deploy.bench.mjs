@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPveSim, DefaultTimings, presets } from '@lab/pve-sim';
 import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
-import { PveHttpError, PveTaskFailedError } from '@lab/proxmox-sdk/errors';
+import { PveHttpError, PveRefusedError, PveTaskFailedError } from '@lab/proxmox-sdk/errors';
 import { waitForTask } from '@lab/proxmox-sdk/pve';
 import { openStore } from '@lab/proxmox-store';
 
@@ -157,6 +157,9 @@ async function naiveParallel(plan) {
       } catch (error) {
         if (error instanceof PveHttpError) counter.failed(error.pveMessage, false);
         else if (error instanceof PveTaskFailedError) counter.failed(error.exitstatus, true);
+        // A refusal PVE knows (a lock timeout, a VMID taken) in the task: the same error whether
+        // PVE refused at once or in the task, so its text says which.
+        else if (error instanceof PveRefusedError) counter.failed(error.pveMessage, error.upid !== undefined);
         else throw error;
         await sleep((Math.min(2000, 50 * 2 ** attempt) / TIME_SCALE) * 10);
       }
