@@ -52,13 +52,8 @@ export async function runResetOrPublish(
     await Promise.all(
       phase.map((item) =>
         throttle.run(item.node ?? '', item.node ?? '', () =>
-          attemptItem(
-            deps,
-            { deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' },
-            async () => {
-              await work(workDeps, api, plan as never, id, item, emit);
-              if (plan.kind === 'reset') await auditVmReset(store, plan, id, item.name, timing.clock.now());
-            },
+          attemptItem(deps, { deploymentId: id, item, lease, emit, failures, logMessage: 'reset of a VM failed' }, () =>
+            work(workDeps, api, plan as never, id, item, emit),
           ),
         ),
       ),
@@ -121,27 +116,4 @@ export async function runResetOrPublish(
     durationMs: summary.durationMs,
   });
   return summary;
-}
-
-/**
- * The reset of one VM in the audit log under the VM itself (the deployment's entry names the
- * class), so `/myvm status` and the grid tell its owner who reset it last.
- */
-async function auditVmReset(
-  store: Store,
-  plan: ResetPlan,
-  deploymentId: string,
-  name: string,
-  at: number,
-): Promise<void> {
-  const item = (await store.deployments.items(deploymentId)).find((i) => i.name === name);
-  if (item?.vmid == null) return;
-  await store.audit.record({
-    at,
-    actor: plan.requestedBy,
-    action: 'vm.reset',
-    target: `${plan.clusterId}/${item.vmid}`,
-    outcome: 'ok',
-    details: { deploymentId, base: plan.base.name },
-  });
 }

@@ -206,6 +206,16 @@ export async function resetOneVm(
       now,
     );
     await markItemDone(tx, deploymentId, item.name, { vmid, node }, now);
+    // Under the VM itself (the deployment's entry names the class), with the item's completion, so
+    // `/myvm status` and the grid tell its owner who reset it last.
+    await tx.audit.record({
+      at: now,
+      actor: plan.requestedBy,
+      action: 'vm.reset',
+      target: `${plan.clusterId}/${vmid}`,
+      outcome: 'ok',
+      details: { deploymentId, base: plan.base.name },
+    });
   });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node, adopted: isNew });
   if (vm.start) {
