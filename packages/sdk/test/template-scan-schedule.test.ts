@@ -27,6 +27,9 @@ function manualClock(start: number) {
   };
 }
 
+// A scan reads the simulator over HTTPS; on a busy 2-core machine that takes longer than waitFor's 1 s.
+const SCAN_WAIT = { timeout: 30_000 };
+
 let sim: PveSim;
 let api: ProxmoxClient;
 let store: Store;
@@ -53,25 +56,25 @@ describe('the periodic template scan', () => {
       onReport: () => scans++,
     });
     schedule.start();
-    await vi.waitFor(() => expect(time.sleeping()).toBe(1));
+    await vi.waitFor(() => expect(time.sleeping()).toBe(1), SCAN_WAIT);
     time.advance(3_600_000);
-    await vi.waitFor(() => expect(time.sleeping()).toBe(1));
+    await vi.waitFor(() => expect(time.sleeping()).toBe(1), SCAN_WAIT);
     expect(scans).toBe(0);
     expect(await store.templateInventory.list()).toEqual([]);
 
     leader = true;
     time.advance(30_000);
-    await vi.waitFor(() => expect(scans).toBe(1));
+    await vi.waitFor(() => expect(scans).toBe(1), SCAN_WAIT);
     expect((await store.templateInventory.list()).length).toBeGreaterThan(0);
     expect(schedule.lastScanAt).toBe(time.clock.now());
     for (let i = 0; i < 59; i++) {
-      await vi.waitFor(() => expect(time.sleeping()).toBe(1));
+      await vi.waitFor(() => expect(time.sleeping()).toBe(1), SCAN_WAIT);
       time.advance(30_000);
     }
-    await vi.waitFor(() => expect(time.sleeping()).toBe(1));
+    await vi.waitFor(() => expect(time.sleeping()).toBe(1), SCAN_WAIT);
     expect(scans).toBe(1);
     time.advance(30_000);
-    await vi.waitFor(() => expect(scans).toBe(2));
+    await vi.waitFor(() => expect(scans).toBe(2), SCAN_WAIT);
     await schedule.stop();
   });
 });

@@ -3,144 +3,180 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClassScheduler, ProxmoxClient, SyncEngine, type Clock } from '@lab/proxmox-sdk';
 import { pveResources } from '@lab/proxmox-sdk/pve';
-import { presets, startPveSim } from '@lab/pve-sim';
+import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
-import { sharedStores } from './engines.js';
+import { sharedStores, type EngineUnderTest } from './engines.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
 const { engines, sharedUrl } = await sharedStores('scheduler crash');
 
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
+const BULK_START = 'POST /cluster/bulk-action/guest/start';
 const VMIDS = [300, 301, 302, 303, 304, 305, 306, 307];
 
-// PVE 8 (one start request per VM): the crash lands between requests the lab sends itself. On
-// PVE 9 a session's starts are one bulk request that PVE paces on its side.
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A class of eight stopped VMs with a Monday 09:00 Berlin session; a `lab serve` stand-in (a child
+ * process) leads the scheduler and is SIGKILLed once `killWhen` holds; a survivor then takes over.
+ */
+async function crashedSessionStart(
+  engine: EngineUnderTest['name'],
+  pveVersion: string,
+  killWhen: (sim: PveSim, running: () => Promise<number>) => Promise<boolean>,
+  settleMs: number,
+  check: (ctx: { sim: PveSim; store: Awaited<ReturnType<typeof openStore>>; runningAtKill: number }) => Promise<void>,
+): Promise<void> {
+  const scenario = structuredClone(presets.small!);
+  scenario.guests = [
+    ...scenario.guests!,
+    ...VMIDS.map((vmid) => ({
+      vmid,
+      node: 'pve1',
+      name: `cs101-s${vmid}`,
+      status: 'stopped' as const,
+      memory: 512,
+      cores: 1,
+      disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
+    })),
+  ];
+  // Real-time starts (2 s each, two at a time per node): a round of eight takes about 8 s.
+  const sim = await startPveSim({ timeScale: 1, scenario, pveVersion });
+  const api = new ProxmoxClient({
+    clusterId: 'lab1',
+    baseUrl: sim.url,
+    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+  });
+  const clusters = { get: () => api, ids: () => ['lab1'] };
+  const runningNow = async () =>
+    (await pveResources(api).cluster.vms()).filter((r) => VMIDS.includes(r.vmid) && r.status === 'running').length;
+  // Monday 07:52 UTC, inside the warm-up of the 09:00 Berlin session.
+  const offset = Date.parse('2026-11-30T07:52:00Z') - Date.now();
+  const clock: Clock = { now: () => Date.now() + offset, sleep: (ms) => pause(ms) };
+  const url = await sharedUrl(engine);
+  const store = await openStore(url);
+  try {
+    const now = clock.now();
+    await new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } }).quickSync();
+    await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
+    for (const vmid of VMIDS) {
+      const p = await store.classes.createPerson(
+        { username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' },
+        now,
+      );
+      await store.classes.assignVm({ clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' }, now);
+    }
+    await store.schedules.add({
+      classId: 'cs101',
+      days: 'mon',
+      startTime: '09:00',
+      endTime: '10:30',
+      timezone: 'Europe/Berlin',
+      startBeforeMin: 10,
+      skipDates: [],
+      createdBy: 'lovelace',
+      createdAt: now,
+    });
+    sim.requests.reset();
+    const child = spawn(
+      process.execPath,
+      [
+        join(fixtures, 'scheduler-child.mjs'),
+        JSON.stringify({
+          url: sim.url,
+          tokenId: sim.tokenId,
+          tokenSecret: sim.tokenSecret,
+          fingerprint: sim.fingerprint,
+        }),
+        url,
+        String(offset),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let due = false;
+    for (let i = 0; i < 600 && !due; i++) {
+      due = await killWhen(sim, runningNow);
+      if (!due) await pause(25);
+    }
+    expect(due, `the leader never reached the point to kill it: ${stderr}`).toBe(true);
+    child.kill('SIGKILL');
+    expect(await exited).toBeNull();
+    const runningAtKill = await runningNow();
+    await pause(settleMs);
+
+    // The next leader takes over once the dead one's lease expires, and records every outcome.
+    const survivor = new ClassScheduler({
+      store,
+      clusters,
+      clock,
+      holderId: 'survivor',
+      leaseTtlMs: 1000,
+      pollIntervalMs: 50,
+    });
+    await survivor.runOnce();
+    for (let i = 0; i < 100 && !survivor.isLeader; i++) {
+      await pause(100);
+      await survivor.runOnce();
+    }
+    expect(survivor.isLeader).toBe(true);
+    const live = await pveResources(api).cluster.vms();
+    for (const vmid of VMIDS) expect(live.find((r) => r.vmid === vmid)?.status, `VM ${vmid}`).toBe('running');
+    const ok = (await store.audit.list({ actor: 'scheduler', action: 'vm.start' })).filter((a) => a.outcome === 'ok');
+    expect(ok.map((a) => a.target).sort(), 'one ok entry per VM').toEqual(VMIDS.map((v) => `lab1/${v}`));
+    expect(ok.filter((a) => a.details.reconciled !== undefined).length).toBeGreaterThan(0);
+    await check({ sim, store, runningAtKill });
+  } finally {
+    await store.close();
+    await api.close();
+    await sim.close();
+  }
+}
+
+// PVE 8 (one start request per VM): the crash lands between requests the lab sends itself.
 describe.each(engines)(
   'scheduled starts of a leader SIGKILLed mid-round on %s, one request per VM (PVE 8)',
   (engine) => {
     it('leave an audit entry for every start that went out, and the next leader records each outcome once', async () => {
-      const scenario = structuredClone(presets.small!);
-      scenario.guests = [
-        ...scenario.guests!,
-        ...VMIDS.map((vmid) => ({
-          vmid,
-          node: 'pve1',
-          name: `cs101-s${vmid}`,
-          status: 'stopped' as const,
-          memory: 512,
-          cores: 1,
-          disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
-        })),
-      ];
-      // Real-time starts (2 s each, two at a time per node): a round of eight takes about 8 s.
-      const sim = await startPveSim({ timeScale: 1, scenario, pveVersion: '8.4.1' });
-      const api = new ProxmoxClient({
-        clusterId: 'lab1',
-        baseUrl: sim.url,
-        auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-        tls: { fingerprint: sim.fingerprint },
-      });
-      const clusters = { get: () => api, ids: () => ['lab1'] };
-      // Monday 07:52 UTC, inside the warm-up of the 09:00 Berlin session.
-      const offset = Date.parse('2026-11-30T07:52:00Z') - Date.now();
-      const clock: Clock = {
-        now: () => Date.now() + offset,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      };
-      const url = await sharedUrl(engine);
-      const store = await openStore(url);
-      try {
-        const now = clock.now();
-        await new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } }).quickSync();
-        await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
-        for (const vmid of VMIDS) {
-          const p = await store.classes.createPerson(
-            { username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' },
-            now,
+      await crashedSessionStart(
+        engine,
+        '8.4.1',
+        // Once its second pair of starts is in flight.
+        async (sim) => sim.requests.count(START) >= 3,
+        // Let the starts PVE took finish: those VMs run, and the survivor reconciles them.
+        3_000,
+        async ({ sim, store }) => {
+          expect(sim.requests.count(START), 'none started twice').toBe(VMIDS.length);
+          const sent = (await store.audit.list({ actor: 'scheduler', action: 'vm.start' })).filter(
+            (a) => a.outcome === 'sent',
           );
-          await store.classes.assignVm(
-            { clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' },
-            now,
-          );
-        }
-        await store.schedules.add({
-          classId: 'cs101',
-          days: 'mon',
-          startTime: '09:00',
-          endTime: '10:30',
-          timezone: 'Europe/Berlin',
-          startBeforeMin: 10,
-          skipDates: [],
-          createdBy: 'lovelace',
-          createdAt: now,
-        });
-        sim.requests.reset();
-        const child = spawn(
-          process.execPath,
-          [
-            join(fixtures, 'scheduler-child.mjs'),
-            JSON.stringify({
-              url: sim.url,
-              tokenId: sim.tokenId,
-              tokenSecret: sim.tokenSecret,
-              fingerprint: sim.fingerprint,
-            }),
-            url,
-            String(offset),
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stderr = '';
-        child.stderr.on('data', (c) => (stderr += c));
-        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-        // Kill it once its second pair of starts is in flight.
-        for (let i = 0; i < 600 && sim.requests.count(START) < 3; i++) await new Promise((r) => setTimeout(r, 25));
-        expect(sim.requests.count(START), stderr).toBeGreaterThanOrEqual(3);
-        child.kill('SIGKILL');
-        expect(await exited).toBeNull();
-        const sent = sim.requests.count(START);
-        expect(sent).toBeLessThan(VMIDS.length);
-        // Let the starts PVE took finish: those VMs run.
-        await new Promise((r) => setTimeout(r, 3_000));
-        const running = (await pveResources(api).cluster.vms()).filter(
-          (r) => VMIDS.includes(r.vmid) && r.status === 'running',
-        );
-        expect(running.length).toBeGreaterThanOrEqual(3);
-        const audited = await store.audit.list({ actor: 'scheduler', action: 'vm.start' });
-        for (const vm of running)
-          expect(
-            audited.some((a) => a.target === `lab1/${vm.vmid}`),
-            `VM ${vm.vmid} runs with no audit entry`,
-          ).toBe(true);
-
-        // The next leader takes over once the dead one's lease expires, and records every outcome.
-        const survivor = new ClassScheduler({
-          store,
-          clusters,
-          clock,
-          holderId: 'survivor',
-          leaseTtlMs: 1000,
-          pollIntervalMs: 50,
-        });
-        await survivor.runOnce();
-        for (let i = 0; i < 100 && !survivor.isLeader; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          await survivor.runOnce();
-        }
-        expect(survivor.isLeader).toBe(true);
-        const live = await pveResources(api).cluster.vms();
-        for (const vmid of VMIDS) expect(live.find((r) => r.vmid === vmid)?.status, `VM ${vmid}`).toBe('running');
-        expect(sim.requests.count(START)).toBe(VMIDS.length); // none started twice
-        const ok = (await store.audit.list({ actor: 'scheduler', action: 'vm.start' })).filter(
-          (a) => a.outcome === 'ok',
-        );
-        expect(ok.map((a) => a.target).sort()).toEqual(VMIDS.map((v) => `lab1/${v}`));
-        expect(ok.filter((a) => a.details.reconciled !== undefined).length).toBeGreaterThan(0);
-      } finally {
-        await store.close();
-        await api.close();
-        await sim.close();
-      }
+          expect(sent.length).toBeGreaterThanOrEqual(3);
+        },
+      );
     }, 90_000);
   },
 );
+
+// PVE 9: a session's starts are one bulk request that PVE runs as its own task, two guests at a
+// time; the leader dies while that task is still starting guests.
+describe.each(engines)('scheduled starts of a leader SIGKILLed during a bulk start on %s (PVE 9)', (engine) => {
+  it('lets the bulk task finish instead of starting its guests again, and records each outcome once', async () => {
+    await crashedSessionStart(
+      engine,
+      '9.1.2',
+      async (sim, running) => sim.requests.count(BULK_START) === 1 && (await running()) >= 2,
+      // The survivor takes over at once, while PVE's bulk task is still starting guests.
+      0,
+      async ({ sim, runningAtKill }) => {
+        expect(runningAtKill, 'the kill landed while the bulk task was mid-way').toBeLessThan(VMIDS.length);
+        expect(sim.requests.count(BULK_START), 'one bulk request for the session').toBe(1);
+        expect(sim.requests.count(START), 'no guest started again one by one').toBe(0);
+        const bulk = [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'bulk-start');
+        expect(bulk.map((t) => t.exitstatus)).toEqual(['OK']);
+      },
+    );
+  }, 90_000);
+});

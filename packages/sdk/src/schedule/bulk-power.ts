@@ -18,6 +18,8 @@ export interface BulkPowerOptions {
   maxWorkers: number;
   clock: Clock;
   pollIntervalMs: number;
+  /** Called with the bulk task's UPID as soon as PVE accepted the request, before it is awaited. */
+  onSent?: (upid: string) => Promise<void>;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function bulkPowerAction(
     if (error instanceof PveHttpError && error.status === 501) return 'unsupported';
     throw error;
   }
+  await options.onSent?.(upid);
   const rounds = Math.ceil(list.length / maxWorkers);
   const perGuestS = action === 'start' ? 120 : options.graceS + 30;
   let failure: string | undefined;

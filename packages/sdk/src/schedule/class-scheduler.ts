@@ -20,6 +20,7 @@ import { DuplicateNameError } from '../store/store-errors.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { recordPowerState } from '../inventory/record-power-state.js';
 import { bulkPowerAction, type BulkVmOutcome } from './bulk-power.js';
+import { waitForTask } from '../tasks/wait-for-task.js';
 import { DEFAULT_LEASE_TTL_MS, leaseHolderId, whileHoldingLease } from '../store/lease-heartbeat.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { assertTimerMs } from '../util/timer-limit.js';
@@ -54,6 +55,8 @@ const SCHEDULER: Viewer = { personId: null, username: 'scheduler', role: 'admin'
 /** Where a session's start or stop of a VM stands in its claim: taken, sent (and audited), finished. */
 type ClaimState = 'claimed' | 'sending' | 'done';
 const WEEK_MS = 7 * 86_400_000;
+/** How long a new leader waits for a dead leader's bulk task before reading the VMs anyway. */
+const BULK_TASK_TAKEOVER_WAIT_MS = 30 * 60_000;
 
 /** A session's start or stop of one VM, claimed in the store and audited as sent. */
 interface Claim {
@@ -68,7 +71,8 @@ interface Claim {
   };
   reason: string;
   key: string;
-  setClaim: (store: Store, state: ClaimState) => Promise<void>;
+  /** Moves the claim on; `upid` names the PVE task (a bulk action's) that carries the action. */
+  setClaim: (store: Store, state: ClaimState, upid?: string) => Promise<void>;
 }
 /** The store key that remembers an idle warning no one could be given (the owner has no chat account). */
 const unwarnedKey = (a: VmAssignmentRecord, warnedAt: EpochMs): string =>
@@ -755,6 +759,11 @@ export class ClassScheduler {
           maxWorkers: this.#o.perNodeConcurrency * new Set(claims.map((c) => c.vm.node)).size,
           clock: this.#clock,
           pollIntervalMs: this.#pollIntervalMs,
+          // Recorded before the wait: a leader killed now leaves the task to its successor.
+          onSent: (upid) =>
+            this.#store.transaction(async (tx) => {
+              for (const c of claims) await c.setClaim(tx, 'sending', upid);
+            }),
         },
       );
     } catch (error) {
@@ -808,6 +817,25 @@ export class ClassScheduler {
     return results;
   }
 
+  /** Waits until a PVE task another leader started has stopped, whatever its outcome. */
+  async #taskEnded(clusterId: string, upid: string): Promise<void> {
+    try {
+      await waitForTask(this.#clusters.get(clusterId), upid, {
+        clock: this.#clock,
+        timeoutMs: BULK_TASK_TAKEOVER_WAIT_MS,
+        pollIntervalMs: Math.min(250, this.#pollIntervalMs),
+        maxPollIntervalMs: this.#pollIntervalMs,
+      });
+    } catch (error) {
+      // Failed, gone or too slow: the VM's state on the cluster decides below either way.
+      this.#logger.info('a bulk action a previous leader sent did not end well; reading the VMs instead', {
+        clusterId,
+        upid,
+        error,
+      });
+    }
+  }
+
   /**
    * Claims one VM's start or stop of a session in the store (once per session, across processes),
    * reconciling a claim a dead leader left; answers the result when there is nothing to send.
@@ -831,11 +859,11 @@ export class ClassScheduler {
       action === 'start'
         ? `class ${session.classId} session at ${new Date(session.start).toISOString()}`
         : `class ${session.classId} session ended`;
-    const claim = (state: ClaimState) => ({ holder: this.holderId, state });
-    const setClaim = async (store: Store, state: ClaimState) => {
+    const claim = (state: ClaimState, upid?: string) => ({ holder: this.holderId, state, ...(upid ? { upid } : {}) });
+    const setClaim = async (store: Store, state: ClaimState, upid?: string) => {
       const now = this.#clock.now();
       await store.nonces.take(key, now);
-      await store.nonces.put(key, claim(state), expiresAt, now);
+      await store.nonces.put(key, claim(state, upid), expiresAt, now);
     };
     try {
       await this.#store.nonces.put(key, claim('claimed'), expiresAt, this.#clock.now());
@@ -844,9 +872,12 @@ export class ClassScheduler {
       // Done, or being done here. A claim a dead leader left unfinished is reconciled: its audit
       // entry said what was sent; whether the VM got there is read from the cluster.
       const prior = (await this.#store.nonces.peek(key, this.#clock.now())) as
-        { holder?: string; state?: ClaimState } | undefined;
+        { holder?: string; state?: ClaimState; upid?: string } | undefined;
       if (!prior || prior.holder === this.holderId || (prior.state !== 'claimed' && prior.state !== 'sending'))
         return { result: undefined };
+      // A bulk action PVE still runs for the dead leader starts (or stops) this VM itself: sending
+      // the action again would do it twice, so its end is awaited first.
+      if (prior.state === 'sending' && prior.upid) await this.#taskEnded(vm.clusterId, prior.upid);
       const live = (await listVmResources(this.#clusters.get(vm.clusterId))).find((r) => r.vmid === vm.vmid);
       const want = action === 'start' ? 'running' : 'stopped';
       if (!live || live.status === want) {
