@@ -170,7 +170,13 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     expect(outcome).toMatch(/st05: cs101-st05 \(\d+\) was re-created/);
     expect(outcome).toMatch(/st06: cs101-st06 \(\d+\) was re-created/);
     expect(await seriousViolations(page)).toEqual([]);
-    for (const path of ['/classes', '/class/cs101/deploy', '/class/cs101/limits', '/class/cs101/schedule']) {
+    for (const path of [
+      '/classes',
+      '/class/cs101/deploy',
+      '/class/cs101/limits',
+      '/class/cs101/schedule',
+      '/class/cs101/audit',
+    ]) {
       await page.goto(`${web.url}${path}`);
       expect(await seriousViolations(page), path).toEqual([]);
     }
@@ -193,6 +199,9 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     expect(await page.locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await seriousViolations(page)).toEqual([]);
     await page.goto(`${web.url}/admin`);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.goto(`${web.url}/admin/doctor`);
+    expect(await page.locator('h1').textContent()).toMatch(/Cluster checks/);
     expect(await seriousViolations(page)).toEqual([]);
     expect(cspErrors).toEqual([]);
     expect(checked.length).toBeGreaterThanOrEqual(10);
