@@ -21,6 +21,7 @@ import { securityHeaders } from './security-headers.js';
 import { replyForTheWeb } from './web-reply.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import { registerStudentRoutes } from './student-routes.js';
+import { registerSnapshotRoutes } from './snapshot-routes.js';
 import { registerTeacherRoutes } from './teacher-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerLinkChatRoutes } from './link-chat-routes.js';
@@ -300,6 +301,7 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   );
   registerSignInRoutes(app, context);
   registerStudentRoutes(app, context);
+  registerSnapshotRoutes(app, context);
   registerLinkChatRoutes(app, context);
   registerTeacherRoutes(app, context);
   registerAdminRoutes(app, context);

@@ -124,6 +124,11 @@ describe.skipIf(missing !== undefined)('the portal in a real browser (headless C
     expect(await page.locator('main p.notice').textContent()).toMatch(/is running\./);
     await page.goto(`${web.url}/link`);
     expect(await seriousViolations(page)).toEqual([]);
+    await page.goto(`${web.url}/`);
+    await page.getByRole('link', { name: 'Snapshots' }).first().click();
+    await page.waitForSelector('h1');
+    expect(await page.locator('h1').textContent()).toMatch(/^Snapshots of cs101-alice/);
+    expect(await seriousViolations(page)).toEqual([]);
     await page.context().close();
   });
 

@@ -117,6 +117,63 @@ describe('the student pages', () => {
     expect(removed).toContain('You have no SSH key yet.');
   });
 
+  it('take, list, restore (after the confirm step) and delete snapshots of their own VM, and of no one else', async () => {
+    const { browser, page, csrf } = await signedIn('alice');
+    expect(page).toContain(`href="/vm/${vmid}/snapshots"`);
+    const empty = await (await browser.get(`${web.url}/vm/${vmid}/snapshots`)).text();
+    expect(empty).toContain('has no snapshot yet');
+    const taken = await browser.post(`${web.url}/vm/${vmid}/snapshots`, { _csrf: csrf, name: 'before-lab2' });
+    const takenPage = await taken.text();
+    expect(taken.status).toBe(200);
+    expect(takenPage).toContain('Took snapshot before-lab2');
+    expect(takenPage).toContain('<td>before-lab2</td>');
+    const badName = await browser.post(`${web.url}/vm/${vmid}/snapshots`, { _csrf: csrf, name: '2fast' });
+    expect(badName.status).toBe(400);
+    expect(await badName.text()).toContain('a snapshot name starts with a letter');
+
+    const ask = await (
+      await browser.post(`${web.url}/vm/${vmid}/snapshots/restore`, { _csrf: csrf, name: 'before-lab2' })
+    ).text();
+    expect(ask).toContain('Please confirm');
+    const id = /name="id" value="([^"]+)"/.exec(ask)![1]!;
+    const restored = await browser.post(`${web.url}/confirm`, { _csrf: csrf, id });
+    expect(restored.status).toBe(200);
+    expect(await restored.text()).toContain('is back at snapshot before-lab2');
+
+    const bob = await signedIn('bob');
+    const foreign = await bob.browser.get(`${web.url}/vm/${vmid}/snapshots`);
+    expect(foreign.status).toBe(400);
+    expect(await foreign.text()).not.toContain('before-lab2');
+    const foreignDelete = await bob.browser.post(`${web.url}/vm/${vmid}/snapshots/delete`, {
+      _csrf: bob.csrf,
+      name: 'before-lab2',
+    });
+    expect(foreignDelete.status).toBe(400);
+
+    const deleted = await (
+      await browser.post(`${web.url}/vm/${vmid}/snapshots/delete`, { _csrf: csrf, name: 'before-lab2' })
+    ).text();
+    expect(deleted).toContain('Deleted snapshot before-lab2');
+    expect(deleted).not.toContain('<td>before-lab2</td>');
+  });
+
+  it('show a new VM password once, to its owner only, and keep it out of the audit log', async () => {
+    const { browser, csrf } = await signedIn('alice');
+    const shown = await browser.post(`${web.url}/vm/${vmid}/password`, { _csrf: csrf });
+    const text = await shown.text();
+    expect(shown.headers.get('cache-control')).toBe('no-store');
+    expect(shown.status, text).toBe(200);
+    const password = /<pre><code>([^<]+)<\/code><\/pre>/.exec(text)![1]!;
+    expect(password.length).toBeGreaterThanOrEqual(12);
+    const audit = JSON.stringify(await lab.services.store.audit.list({ actor: 'alice' }));
+    expect(audit).toContain('password');
+    expect(audit).not.toContain(password);
+    const bob = await signedIn('bob');
+    const foreign = await bob.browser.post(`${web.url}/vm/${vmid}/password`, { _csrf: bob.csrf });
+    expect(foreign.status).toBe(400);
+    expect(await foreign.text()).not.toContain('<pre><code>');
+  });
+
   it('say who or what last started or stopped each VM, as /myvm status does', async () => {
     const admin = (await lab.services.store.classes.getPersonByUsername('root'))!;
     await lab.services.power.perform(

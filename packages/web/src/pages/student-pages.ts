@@ -55,6 +55,8 @@ export function myVmsPage(viewer: PageViewer, status: Reply, usage: Reply): stri
                 }
                 <a class="button secondary" href="/vm/${vm.vmid}/connect">Connect</a>
                 ${buttonForm(viewer, `/vm/${vm.vmid}/console`, 'Console', { style: 'secondary' })}
+                <a class="button secondary" href="/vm/${vm.vmid}/snapshots">Snapshots</a>
+                ${buttonForm(viewer, `/vm/${vm.vmid}/password`, 'New password', { style: 'secondary' })}
                 ${buttonForm(viewer, `/vm/${vm.vmid}/reset`, 'Reset…', { style: 'danger' })}
               </div>
             </li>`,
