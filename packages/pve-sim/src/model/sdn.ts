@@ -275,6 +275,26 @@ export class SdnState {
     return this.nodes.get(node)?.vnets.has(vnet) ?? false;
   }
 
+  /**
+   * What tests inspect (`GET /_sim/sdn`): the config files, the running config with its version
+   * (null before the first apply), whether a global lock is held, and each node's VNet bridges.
+   */
+  snapshot(): Record<string, unknown> {
+    const obj = (m: Map<string, SdnObject>): Record<string, SdnObject> => Object.fromEntries(structuredClone([...m]));
+    const files = (f: SdnFiles): Record<string, unknown> => ({
+      zones: obj(f.zones),
+      vnets: obj(f.vnets),
+      subnets: obj(f.subnets),
+    });
+    return {
+      pending: files(this.config),
+      running: this.running ? { version: this.running.version, ...files(this.running) } : null,
+      pendingChanges: this.hasPendingChanges(),
+      locked: this.lockToken !== undefined,
+      nodes: Object.fromEntries([...this.nodes].map(([n, s]) => [n, [...s.vnets].sort()])),
+    };
+  }
+
   /** The zone of an applied-or-pending VNet, for `SDN.Use` checks (`/sdn/zones/<zone>/<vnet>`). */
   zoneOfVnet(vnet: string): string | undefined {
     return (this.config.vnets.get(vnet)?.zone ?? this.runningOf('vnets').get(vnet)?.zone) as string | undefined;
