@@ -342,7 +342,7 @@ describe('the apply (PUT /cluster/sdn)', () => {
     sim = await fastSim({ pveVersion: '8.0.4' });
     const r = await call(sim, 'GET', '/cluster/sdn/zones');
     expect(r.status).toBe(501);
-    sim.close();
+    await sim.close();
     sim = await fastSim({ pveVersion: '8.1.4' });
     expect((await call(sim, 'GET', '/cluster/sdn/zones')).status).toBe(200);
   });
