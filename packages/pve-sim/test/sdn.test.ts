@@ -145,7 +145,7 @@ describe('SDN refusals with PVE texts', () => {
     const zoneInUse = await call(sim, 'DELETE', '/cluster/sdn/zones/vl');
     expect(zoneInUse.status).toBe(500);
     expect(zoneInUse.body.message).toBe(
-      'delete sdn zone object failed: zone vl is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 162.\n',
+      'delete sdn zone object failed: zone vl is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 159.\n',
     );
     await ok('POST', '/cluster/sdn/vnets/v1/subnets', { subnet: '192.168.5.0/24', type: 'subnet' });
     const vnetInUse = await call(sim, 'DELETE', '/cluster/sdn/vnets/v1');
@@ -321,7 +321,7 @@ describe('the apply (PUT /cluster/sdn)', () => {
     const refused = await call(sim, 'POST', '/cluster/sdn/zones', { params: { zone: 'lab', type: 'simple' } });
     expect(refused.status).toBe(500);
     expect(refused.reason).toBe(
-      'create sdn zone object failed: invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line 291.',
+      'create sdn zone object failed: invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line 281.',
     );
     await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple', 'lock-token': token });
     const pending = await call(sim, 'POST', '/cluster/sdn/lock');
@@ -332,7 +332,7 @@ describe('the apply (PUT /cluster/sdn)', () => {
     await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
     const busy = await call(sim, 'POST', '/cluster/sdn/lock');
     expect(busy.reason).toBe(
-      'could not acquire lock for SDN config: configuration has pending changes at /usr/share/perl5/PVE/API2/Network/SDN.pm line 149.',
+      'could not acquire lock for SDN config: configuration has pending changes at /usr/share/perl5/PVE/API2/Network/SDN.pm line 145.',
     );
     await ok('POST', '/cluster/sdn/rollback');
     expect(await ok('GET', '/cluster/sdn/vnets')).toEqual([]);
@@ -345,6 +345,32 @@ describe('the apply (PUT /cluster/sdn)', () => {
     await sim.close();
     sim = await fastSim({ pveVersion: '8.1.4' });
     expect((await call(sim, 'GET', '/cluster/sdn/zones')).status).toBe(200);
+  });
+
+  it('follows pve-network 0.11 on PVE 8.4: no global lock, VXLAN zones need peers, no fabrics', async () => {
+    sim = await fastSim({ pveVersion: '8.4.1' });
+    expect((await call(sim, 'POST', '/cluster/sdn/lock')).status).toBe(501);
+    const token = await call(sim, 'POST', '/cluster/sdn/zones', {
+      params: { zone: 'lab', type: 'simple', 'lock-token': 'x' },
+    });
+    expect(token.status).toBe(400);
+    const vxlan = await call(sim, 'POST', '/cluster/sdn/zones', { params: { zone: 'vx', type: 'vxlan' } });
+    expect(vxlan.reason).toBe("missing value for required option 'peers'");
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vx', type: 'vxlan', peers: '10.0.0.1,10.0.0.2' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vx', tag: 100 });
+    expect((await call(sim, 'DELETE', '/cluster/sdn/zones/vx')).reason).toBe(
+      'delete sdn zone object failed: zone vx is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 138.',
+    );
+    const upid = await apply();
+    expect(await taskLog(sim, upid)).toEqual([
+      'pve1: reloading network config',
+      'pve2: reloading network config',
+      'pve3: reloading network config',
+      'TASK OK',
+    ]);
+    expect(await ok('GET', '/cluster/sdn')).toEqual(
+      ['vnets', 'zones', 'controllers', 'ipams', 'dns'].map((id) => ({ id })),
+    );
   });
 });
 
