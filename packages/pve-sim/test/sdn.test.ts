@@ -314,6 +314,21 @@ describe('the apply (PUT /cluster/sdn)', () => {
     expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toEqual({ pve1: ['cls1'], pve3: [] });
   });
 
+  it("creates no VNet on a VLAN zone whose bridge a node lacks: the node's srvreload logs it", async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vl', type: 'vlan', bridge: 'vmbr9' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vl', tag: 20 });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'good', type: 'vlan', bridge: 'vmbr0' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v2', zone: 'good', tag: 21 });
+    await apply();
+    const tasks = (await ok('GET', '/nodes/pve1/tasks', { typefilter: 'srvreload' })) as Array<{ upid: string }>;
+    expect(await taskLog(sim, tasks[0]!.upid)).toEqual([
+      "zone vl : vnet v1 : can't find bridge vmbr9 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 334.",
+      'TASK OK',
+    ]);
+    expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toMatchObject({ pve1: ['v2'] });
+  });
+
   it('honours the global lock: changes and apply need its token, which the apply releases', async () => {
     sim = await fastSim();
     const token = (await ok('POST', '/cluster/sdn/lock')) as string;

@@ -1,6 +1,6 @@
 import { pveVersionAtLeast } from '../pve-version.js';
 import { paramText } from '../param-text.js';
-import type { ClusterState } from './cluster-state.js';
+import { NODE_BRIDGES, type ClusterState } from './cluster-state.js';
 import type { SimTask } from './types.js';
 
 /**
@@ -30,15 +30,30 @@ export function reloadNetworkAll(state: ClusterState, user: string, localNode: s
       const running = state.sdn.running;
       let finished!: () => void;
       const done = new Promise<void>((resolve) => (finished = resolve));
-      state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async () => {
+      state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async (nodeLog) => {
         try {
           await state.time.sleep(seconds * 1000);
+          // pve-network `Zones.pm` `generate_etc_network_config`: VNets by id; a zone limited to
+          // other `nodes` is skipped; a plugin's error is a `warn` and that VNet is not created.
           const vnets = new Set<string>();
-          for (const [id, v] of running?.vnets ?? []) {
-            const zone = running?.zones.get(paramText(v.zone));
-            if (!zone) continue;
+          for (const id of [...(running?.vnets.keys() ?? [])].sort()) {
+            const v = running!.vnets.get(id)!;
+            const zoneId = paramText(v.zone);
+            const zone = running?.zones.get(zoneId);
+            if (!zone) {
+              nodeLog(`can't generate vnet '${id}': zone ${zoneId} don't exist`);
+              continue;
+            }
             const nodes = typeof zone.nodes === 'string' ? zone.nodes.split(/[,;\s]+/).filter(Boolean) : undefined;
             if (nodes && !nodes.includes(name)) continue;
+            // VlanPlugin `generate_sdn_config` → Zones/Plugin.pm `find_bridge`.
+            if (zone.type === 'vlan' && !NODE_BRIDGES.includes(paramText(zone.bridge))) {
+              const line = pveVersionAtLeast(state.pveVersion, 9, 0) ? 334 : 333;
+              nodeLog(
+                `zone ${zoneId} : vnet ${id} : can't find bridge ${paramText(zone.bridge)} at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line ${line}.`,
+              );
+              continue;
+            }
             vnets.add(id);
           }
           state.sdn.nodes.set(name, { vnets });
