@@ -191,6 +191,23 @@ describe("a VM's bridge must exist on its node when it starts", () => {
     const again = (await ok('POST', '/nodes/pve1/qemu/4100/status/start')) as string;
     expect((await waitTask(sim, again)).exitstatus).toBe('OK');
   });
+
+  it('lets a VNet a VM uses be deleted (PVE does not check guests); after the apply the VM cannot start', async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    await apply();
+    const create = (await ok('POST', '/nodes/pve2/qemu', { vmid: 4300, net0: 'virtio,bridge=cls1' })) as string;
+    await waitTask(sim, create);
+    await ok('DELETE', '/cluster/sdn/vnets/cls1');
+    // Still applied: the node keeps the bridge until the next apply.
+    const first = (await ok('POST', '/nodes/pve2/qemu/4300/status/start')) as string;
+    expect((await waitTask(sim, first)).exitstatus).toBe('OK');
+    await waitTask(sim, (await ok('POST', '/nodes/pve2/qemu/4300/status/stop')) as string);
+    await apply();
+    const second = (await ok('POST', '/nodes/pve2/qemu/4300/status/start')) as string;
+    expect((await waitTask(sim, second)).exitstatus).toBe('start failed: QEMU exited with code 1');
+  });
 });
 
 /** A scenario with lab@pve (PVEAdmin through its group) and privilege-separated tokens with `roles` on `/`. */
