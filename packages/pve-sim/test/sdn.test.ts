@@ -424,3 +424,33 @@ async function fetchControl(path: string): Promise<unknown> {
       .end();
   });
 }
+
+describe('scenario key `sdn`', () => {
+  it('starts with applied zones, VNets and subnets (or pending ones with applied: false)', async () => {
+    const base = structuredClone(presets.small!);
+    const sdn = {
+      zones: { lab: { type: 'simple' as const, ipam: 'pve', dhcp: 'dnsmasq' as const } },
+      vnets: { cls1: { zone: 'lab', alias: 'class 1' } },
+      subnets: [{ vnet: 'cls1', subnet: '10.20.0.0/24', gateway: '10.20.0.1', snat: true }],
+    };
+    sim = await fastSim({ scenario: { ...base, sdn } });
+    expect(await ok('GET', '/cluster/sdn/vnets/cls1/subnets', { running: 1 })).toEqual([
+      expect.objectContaining({ subnet: 'lab-10.20.0.0-24', gateway: '10.20.0.1', snat: 1 }),
+    ]);
+    expect(await fetchControl('/sdn')).toMatchObject({
+      running: { version: 1 },
+      pendingChanges: false,
+      nodes: { pve1: ['cls1'], pve2: ['cls1'], pve3: ['cls1'] },
+    });
+    await sim.close();
+    sim = await fastSim({ scenario: { ...base, sdn: { ...sdn, applied: false } } });
+    expect(await ok('GET', '/cluster/sdn/vnets', { pending: 1 })).toEqual([
+      expect.objectContaining({ vnet: 'cls1', state: 'new' }),
+    ]);
+    await sim.close();
+    await expect(fastSim({ scenario: { ...base, sdn: { vnets: { v1: { zone: 'nope' } } } } })).rejects.toThrow(
+      "sdn.vnets.v1: zone 'nope' is not in sdn.zones",
+    );
+    sim = await fastSim();
+  });
+});
