@@ -348,6 +348,35 @@ describe('the apply (PUT /cluster/sdn)', () => {
     expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toMatchObject({ pve1: ['v2'] });
   });
 
+  it("reports each node's zone and VNet status: pending until that node's reload ran, error where it could not", async () => {
+    sim = await fastSim({ timeScale: 10 });
+    expect(await ok('GET', '/nodes/pve3/sdn/zones')).toEqual([]);
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vl', type: 'vlan', bridge: 'vmbr9' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vl', tag: 3 });
+    const upid = (await ok('PUT', '/cluster/sdn')) as string;
+    // pve3 is reloaded last: at first its config is older than the running one.
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/lab/content')).toEqual([
+      {
+        vnet: 'cls1',
+        status: 'pending',
+        statusmsg: 'local sdn network configuration is not yet generated, please reload',
+      },
+    ]);
+    await waitTask(sim, upid);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones')).toEqual([
+      { zone: 'lab', status: 'available' },
+      { zone: 'vl', status: 'error' },
+    ]);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/lab/content')).toEqual([
+      { vnet: 'cls1', status: 'available', statusmsg: null },
+    ]);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/vl/content')).toEqual([
+      { vnet: 'v1', status: 'error', statusmsg: "vnet is not generated. Please check the 'reload network' task log." },
+    ]);
+  });
+
   it('honours the global lock: changes and apply need its token, which the apply releases', async () => {
     sim = await fastSim();
     const token = (await ok('POST', '/cluster/sdn/lock')) as string;

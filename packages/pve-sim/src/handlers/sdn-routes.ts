@@ -318,6 +318,26 @@ export function registerSdnRoutes(table: RouteTable): void {
     return null;
   });
 
+  // ---- a node's view (pve-network `src/PVE/API2/Network/SDN/Nodes/{Zones,Zone}.pm`, `Zones.pm` `status`)
+  route(table, 'GET', '/nodes/{node}/sdn/zones', (req, ctx) => {
+    requireSdn(ctx);
+    const node = req.params.node as string;
+    ctx.state.requireNode(node);
+    return [...ctx.state.sdn.nodeStatus(node).zones].map(([zone, z]) => ({ zone, status: z.status }));
+  });
+
+  route(table, 'GET', '/nodes/{node}/sdn/zones/{zone}/content', (req, ctx) => {
+    requireSdn(ctx);
+    const node = req.params.node as string;
+    ctx.state.requireNode(node);
+    const out: SdnObject[] = [];
+    for (const [vnet, v] of ctx.state.sdn.nodeStatus(node).vnets)
+      if (v.zone === req.params.zone)
+        // `$item->{statusmsg} = …` of an available VNet is undef: JSON null.
+        out.push({ vnet, status: v.status, statusmsg: v.statusmsg ?? null });
+    return out;
+  });
+
   // ---- zones (pve-network `src/PVE/API2/Network/SDN/Zones.pm`)
   route(table, 'GET', '/cluster/sdn/zones', (req, ctx) => {
     requireSdn(ctx, req);

@@ -31,7 +31,11 @@ export function reloadNetworkAll(state: ClusterState, user: string, localNode: s
       state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async (nodeLog) => {
         try {
           await state.time.sleep(seconds * 1000);
-          state.sdn.nodes.set(name, { vnets: vnetsForNode(state, name, nodeLog) });
+          const version = state.sdn.running?.version;
+          state.sdn.nodes.set(name, {
+            vnets: vnetsForNode(state, name, nodeLog),
+            ...(version === undefined ? {} : { version }),
+          });
         } finally {
           finished();
         }
