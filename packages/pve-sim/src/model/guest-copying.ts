@@ -281,7 +281,7 @@ export class GuestCopying {
           },
         );
         if (!linked && !drive.isCloudinit) {
-          // qemu-img's progress starts with a 0 % line (BEHAVIOURS.md §I.30).
+          // qemu-img's progress starts with a 0 % line (pve-sim `BEHAVIOURS.md` §I.30).
           log(`transferred ${formatBytesHuman(0)} of ${formatBytesHuman(size)} (0.00%)`);
           let lastLogged = 0;
           await store.bandwidth.copy(size, (done) => {
