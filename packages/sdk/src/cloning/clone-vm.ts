@@ -209,14 +209,16 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         await waitForTask(api, upid, {
           clock,
           pollIntervalMs: Math.min(poll, 250),
-          // Followed through the shared list, a late read costs little: back off further.
-          maxPollIntervalMs: options.sharedTaskList ? 4 * poll : poll,
+          // Followed through the shared list, a late read costs little: back off a little further.
+          maxPollIntervalMs: options.sharedTaskList ? 2 * poll : poll,
           timeoutMs: Math.max(1, deadline - clock.now()),
           logger,
           ...(options.timeScale !== undefined
             ? { expectedMs: Math.min(expectedCloneMs(linked, sourceConfig, bootDisk, options.timeScale), 20 * poll) }
             : {}),
-          ...(options.sharedTaskList ? { sharedTaskList: true } : {}),
+          ...(options.sharedTaskList
+            ? { sharedTaskList: true, durationKind: linked ? 'qmclone:linked' : 'qmclone:full' }
+            : {}),
           ...(options.progressIntervalMs !== undefined ? { logIntervalMs: options.progressIntervalMs } : {}),
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
         });

@@ -34,8 +34,7 @@ export type ExpectedTask =
  */
 export function expectedTaskMs(task: ExpectedTask, timeScale = 1): number {
   const scale = timeScale > 0 ? timeScale : 1;
-  const copyMs = (bytes: number, rate: number = TASK_DURATIONS.fullCopyBytesPerSecond): number =>
-    (bytes / rate) * 1000;
+  const copyMs = (bytes: number, rate: number = TASK_DURATIONS.fullCopyBytesPerSecond): number => (bytes / rate) * 1000;
   switch (task.kind) {
     case 'linked-clone':
       return TASK_DURATIONS.linkedCloneMs / scale;

@@ -16,7 +16,7 @@ export type TaskSighting =
 interface Waiter {
   upid: string;
   dueAt: number;
-  /** A listing read up to this long before `dueAt` serves the waiter. */
+  /** A listing another waiter's turn reads up to this long before `dueAt` serves this one too. */
   earlyMs: number;
   /** Registration order: only a listing sent after the task was known may say it is gone. */
   seq: number;
@@ -33,7 +33,7 @@ class NodeTaskWatch {
   readonly #waiters = new Set<Waiter>();
   readonly #read: () => Promise<Array<{ upid: string; status?: string | undefined }>>;
   readonly #clock: Clock;
-  readonly #counted: () => void;
+  readonly #counted: (served: number) => void;
   #seq = 0;
   #running = false;
   #sleepUntil = Number.POSITIVE_INFINITY;
@@ -42,7 +42,7 @@ class NodeTaskWatch {
   constructor(
     read: () => Promise<Array<{ upid: string; status?: string | undefined }>>,
     clock: Clock,
-    counted: () => void,
+    counted: (served: number) => void,
   ) {
     this.#read = read;
     this.#clock = clock;
@@ -79,7 +79,7 @@ class NodeTaskWatch {
     this.#waiters.add(w);
     if (w.passive) return settled;
     if (!this.#running) void this.#loop();
-    else if (w.dueAt - w.earlyMs < this.#sleepUntil) this.#wake?.abort();
+    else if (w.dueAt < this.#sleepUntil) this.#wake?.abort();
     return settled;
   }
 
@@ -88,7 +88,7 @@ class NodeTaskWatch {
     try {
       for (;;) {
         let due = Number.POSITIVE_INFINITY;
-        for (const w of this.#waiters) if (!w.passive) due = Math.min(due, w.dueAt - w.earlyMs);
+        for (const w of this.#waiters) if (!w.passive) due = Math.min(due, w.dueAt);
         if (due === Number.POSITIVE_INFINITY) break;
         const wait = due - this.#clock.now();
         if (wait > 0) {
@@ -101,22 +101,25 @@ class NodeTaskWatch {
         }
         // Every waiter registered so far followed a task PVE had already started (it gave us its UPID).
         const known = this.#seq;
-        this.#counted();
         const rows = await this.#read().catch(() => undefined);
         const now = this.#clock.now();
         const listed = new Map(rows?.map((r) => [r.upid, r]));
         const complete = rows !== undefined && rows.length < LIST_LIMIT;
+        let served = 0;
         for (const w of [...this.#waiters]) {
           const due = !w.passive && w.dueAt - w.earlyMs <= now;
           const row = listed.get(w.upid);
           let sighting: TaskSighting | undefined;
-          if (row?.status !== undefined && row.status !== 'RUNNING') sighting = { state: 'ended', exitstatus: row.status };
+          if (row?.status !== undefined && row.status !== 'RUNNING')
+            sighting = { state: 'ended', exitstatus: row.status };
           else if (row) sighting = due ? { state: 'running' } : undefined;
           else if (complete && w.seq <= known) sighting = { state: 'ended' };
           else sighting = due ? { state: 'unknown' } : undefined;
           if (!sighting) continue;
+          served++;
           w.resolve(sighting);
         }
+        this.#counted(served);
       }
     } finally {
       this.#running = false;
@@ -137,7 +140,10 @@ export class TaskWatcher {
   readonly #api: PveApi;
   readonly #clock: Clock;
   readonly #nodes = new Map<string, NodeTaskWatch>();
+  /** Recent durations of tasks by node and kind, newest last. */
+  readonly #durations = new Map<string, number[]>();
   #listings = 0;
+  #served = 0;
 
   constructor(api: PveApi, clock: Clock) {
     this.#api = api;
@@ -147,6 +153,33 @@ export class TaskWatcher {
   /** Active-task listings read so far. */
   get listings(): number {
     return this.#listings;
+  }
+
+  /** Waits those listings answered (one listing answers every waiter of its node that is due). */
+  get served(): number {
+    return this.#served;
+  }
+
+  /**
+   * How long a task of `kind` (e.g. `qmclone:linked`) on `node` should run, from the last few that
+   * ended (a little less than their median, so the first read rather comes early than late), or
+   * undefined before one has. Clones queued behind others at a storage lock take longer than
+   * alone; this learns it.
+   */
+  expectedMs(node: string, kind: string): number | undefined {
+    const seen = this.#durations.get(`${node}\u0000${kind}`);
+    if (!seen?.length) return undefined;
+    const sorted = [...seen].sort((a, b) => a - b);
+    return 0.9 * sorted[Math.floor(sorted.length / 2)]!;
+  }
+
+  /** Records that a task of `kind` on `node` ran `ms` (from its UPID to the read that saw it end). */
+  observe(node: string, kind: string, ms: number): void {
+    const key = `${node}\u0000${kind}`;
+    const seen = this.#durations.get(key) ?? [];
+    seen.push(ms);
+    if (seen.length > 5) seen.shift();
+    this.#durations.set(key, seen);
   }
 
   /**
@@ -166,7 +199,10 @@ export class TaskWatcher {
       watch = new NodeTaskWatch(
         () => tasks.list({ source: 'active', limit: LIST_LIMIT }),
         this.#clock,
-        () => this.#listings++,
+        (served) => {
+          this.#listings++;
+          this.#served += served;
+        },
       );
       this.#nodes.set(node, watch);
     }

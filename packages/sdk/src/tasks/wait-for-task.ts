@@ -39,6 +39,12 @@ export interface WaitForTaskOptions {
    */
   sharedTaskList?: boolean;
   /**
+   * With `sharedTaskList`: what kind of task this is (e.g. `qmclone:linked`), so its first read
+   * waits about as long as the last ones of that kind on its node took (learnt, and preferred over
+   * `expectedMs` once known).
+   */
+  durationKind?: string;
+  /**
    * How often the task log is read for `onLog` / `onProgress` while the task runs (and once when it
    * ends); a full clone's progress then also says when it should end. Undefined: at every poll.
    */
@@ -76,10 +82,14 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   let lastPercent = -1;
   /** The first progress seen and the latest, for the copy's rate. */
   let firstProgress: { at: number; percent: number } | undefined;
+  /** When the copy under way should end, from its progress. */
+  let eta = 0;
   const tasks = pveResources(api).tasks(node);
   const watcher = options.sharedTaskList ? taskWatcher(api, clock) : undefined;
   const signal = options.signal ? { signal: options.signal } : {};
-  let nextCheck = started + Math.max(0, options.expectedMs ?? 0);
+  const learnt =
+    watcher && options.durationKind !== undefined ? watcher.expectedMs(node, options.durationKind) : undefined;
+  let nextCheck = started + Math.max(0, learnt ?? options.expectedMs ?? 0);
   let nextLog = logEvery === undefined ? Number.POSITIVE_INFINITY : started + logEvery;
 
   const readNewLog = async (): Promise<void> => {
@@ -100,14 +110,16 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (!firstProgress || lastPercent < firstProgress.percent) firstProgress = { at: now, percent: lastPercent };
     else if (lastPercent > firstProgress.percent) {
       const rate = (lastPercent - firstProgress.percent) / (now - firstProgress.at);
-      nextCheck = Math.max(now + interval, now + (100 - lastPercent) / rate);
+      eta = now + (100 - lastPercent) / rate;
+      nextCheck = Math.max(now + interval, eta);
     }
   };
 
   for (;;) {
     const readLog = followLog && logEvery !== undefined && nextLog < Math.min(nextCheck, deadline);
     const dueAt = Math.min(readLog ? nextLog : nextCheck, deadline);
-    const early = Math.min(interval / 4, 50);
+    // A listing read for another waiter up to one interval early serves this one too.
+    const early = interval;
     let status: TaskStatus | undefined;
     /** Whether the task's own status is to be read now. */
     let readStatus = !readLog;
@@ -129,6 +141,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (status?.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
       if (isTaskSuccess(exitstatus)) {
+        if (watcher && options.durationKind !== undefined) watcher.observe(node, options.durationKind, now - started);
         if (exitstatus !== 'OK' && options.logger) {
           const warnings = (await readTaskLogTail(api, upid, 1000)).filter((line) => line.startsWith('WARN: '));
           options.logger.warn('PVE task ended with warnings', { clusterId: api.clusterId, upid, exitstatus, warnings });
@@ -151,8 +164,8 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
         logTail: await readTaskLogTail(api, upid),
       });
     }
-    if (status && now >= nextCheck - early) {
-      nextCheck = Math.max(nextCheck, now + interval);
+    if (status) {
+      nextCheck = Math.max(now + interval, eta);
       interval = Math.min(maxInterval, Math.round(interval * 1.5));
     }
   }
