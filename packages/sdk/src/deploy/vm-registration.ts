@@ -92,7 +92,7 @@ export async function ensureVm(
       });
     });
     // The clone read the new VM's config once its lock cleared: no second read.
-    state = { node: result.node, config: result.config as GuestState['config'] };
+    state = { node: result.node, config: result.config };
   }
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
