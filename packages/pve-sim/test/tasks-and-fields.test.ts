@@ -39,7 +39,7 @@ describe('tasks and fields as pve-manager answers them', () => {
       (await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid } })).body.data as string;
     const first = await clone(801);
     const second = await clone(802);
-    const list = async (params: Record<string, unknown>) =>
+    const list = async (params: Record<string, string | number>) =>
       (await call(sim, 'GET', '/nodes/pve1/tasks', { params })).body as {
         data: Array<{ upid: string; status?: string; endtime?: number }>;
         total: number;
