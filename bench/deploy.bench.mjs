@@ -109,7 +109,15 @@ const classVms = (sim) => [...sim.state.guests.values()].filter((g) => /^cs\d+-/
 /** Plans every class of the scenario, then applies them all at once (one engine, as one bot process does). */
 async function deploy(label, scenario, limits) {
   const { sim, store, clusters, catalog, counter, pollIntervalMs, close } = await setup(label, scenario);
-  const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs, ...(limits ? { limits } : {}) });
+  // `timeScale`: a task's first status read waits its expected duration on the model, scaled.
+  const engine = new DeploymentEngine({
+    store,
+    clusters,
+    catalog,
+    pollIntervalMs,
+    timeScale: TIME_SCALE,
+    ...(limits ? { limits } : {}),
+  });
   const plans = [];
   for (const classId of classIds(scenario.classes))
     plans.push(await engine.plan({ classId, count: STUDENTS, template: 'ubuntu' }));
@@ -232,17 +240,20 @@ function lowerBoundMs(presetName, plans) {
 
 const wanted = (process.env.BENCH_DEPLOY_SCENARIOS ?? 'school,ceph,term').split(',');
 const f1 = (ms) => (ms / 1000).toFixed(1);
+/** PVE requests per VM the run created (issue 29's "Lighter on PVE": at most 20). */
+const perVm = (r) => Number((r.requests / Math.max(1, r.vms)).toFixed(1));
 const pick = (r, bound) => ({
   wall_ms: Math.round(r.wallModelMs),
   ratio: Number((r.wallModelMs / bound.ms).toFixed(3)),
   requests: r.requests,
+  requests_per_vm: perVm(r),
   failed_requests: r.failedRequests,
   vmid_conflicts: r.vmidConflicts,
   lock_timeouts: r.lockTimeouts,
   vms: r.vms,
 });
 const row = (label, r, bound) =>
-  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
+  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests (${String(perVm(r)).padStart(5)}/VM)  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
 const describeBound = (b) =>
   `lower bound ${f1(b.ms)} s = max(a class's base + its students on its busiest storage ${b.classChain.toFixed(1)} s, busiest storage lock ${b.lockChain.toFixed(1)} s, teacher full copies on one storage ${b.copyChain.toFixed(1)} s)`;
 const spread = (plans) =>

@@ -18,12 +18,54 @@ describe('tasks and fields as pve-manager answers them', () => {
       Record<string, unknown>
     >;
     expect(active).toEqual([
-      expect.objectContaining({ upid: running, user: 'root@pam', tokenid: 'pve-sim', type: 'qmclone', id: '9000' }),
+      expect.objectContaining({
+        upid: running,
+        user: 'root@pam',
+        tokenid: 'pve-sim',
+        type: 'qmclone',
+        id: '9000',
+        status: 'RUNNING',
+      }),
     ]);
     await waitTask(sim, running);
     const done = await call(sim, 'GET', '/nodes/pve1/tasks');
     expect((done.body as { total?: number }).total).toBe(1);
     expect((done.body.data as Array<Record<string, unknown>>)[0]).toMatchObject({ status: 'OK', tokenid: 'pve-sim' });
+  });
+
+  it('lists active tasks oldest first, then the archive most recently ended first, with its filters (PVE/API2/Tasks.pm node_tasks)', async () => {
+    sim = await fastSim({ timeScale: 20 });
+    const clone = async (newid: number) =>
+      (await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid } })).body.data as string;
+    const first = await clone(801);
+    const second = await clone(802);
+    const list = async (params: Record<string, string | number>) =>
+      (await call(sim, 'GET', '/nodes/pve1/tasks', { params })).body as {
+        data: Array<{ upid: string; status?: string; endtime?: number }>;
+        total: number;
+      };
+    expect((await list({ source: 'active' })).data.map((t) => t.upid)).toEqual([first, second]);
+    await waitTask(sim, first);
+    // A finished task leaves the active list (active_workers archives it when its worker is reaped).
+    expect((await list({ source: 'active' })).data.map((t) => t.upid)).not.toContain(first);
+    await waitTask(sim, second);
+    const third = await clone(803);
+    const all = await list({ source: 'all' });
+    expect(all.data.map((t) => [t.upid, t.status])).toEqual([
+      [third, 'RUNNING'],
+      [second, 'OK'],
+      [first, 'OK'],
+    ]);
+    expect(all.total).toBe(3);
+    expect((await list({ source: 'all', statusfilter: 'ok' })).data.map((t) => t.upid)).toEqual([second, first]);
+    // errors=1 drops only the `ok` ones: a running task has no status yet (`unknown`).
+    expect((await list({ source: 'all', errors: 1 })).data.map((t) => t.upid)).toEqual([third]);
+    expect((await list({ source: 'all', userfilter: 'ROOT' })).total).toBe(3);
+    expect((await list({ source: 'all', userfilter: 'nobody' })).total).toBe(0);
+    const started = all.data.map((t) => Number.parseInt(t.upid.split(':')[4]!, 16));
+    expect((await list({ source: 'all', since: Math.max(...started) + 1 })).total).toBe(0);
+    expect((await list({ source: 'all', limit: 1, start: 1 })).data.map((t) => t.upid)).toEqual([second]);
+    await waitTask(sim, third);
   });
 
   it('answers an unknown UPID with 400 no such task', async () => {

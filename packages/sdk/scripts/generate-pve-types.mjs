@@ -44,6 +44,7 @@ export const ENDPOINTS = [
   ['POST', '/nodes/{node}/qemu/{vmid}/vncproxy', 'QemuVncProxy'],
   ['GET', '/nodes/{node}/qemu/{vmid}/vncwebsocket', 'QemuVncWebSocket'],
   ['GET', '/nodes/{node}/storage', 'StorageList'],
+  ['GET', '/nodes/{node}/tasks', 'NodeTasks'],
   ['GET', '/nodes/{node}/tasks/{upid}/log', 'TaskLog'],
   ['GET', '/nodes/{node}/tasks/{upid}/status', 'TaskStatus'],
   ['GET', '/version', 'Version'],

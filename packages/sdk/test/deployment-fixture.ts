@@ -35,7 +35,7 @@ export async function labOver(
       await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
     }
   }
-  const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs: 25 });
+  const engine = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs: 25, timeScale: sim.time.timeScale });
   return { api, store, catalog, engine, clusters };
 }
 

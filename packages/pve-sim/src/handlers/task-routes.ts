@@ -59,8 +59,15 @@ export function registerTaskRoutes(table: RouteTable): void {
     return new WithAttributes(lines, { total: task.log.length });
   });
 
-  // Finished tasks by default (`source=archive`), `active` or `all` for running ones; others' tasks
-  // only with Sys.Audit on the node; a top-level `total` (pve-manager `PVE/API2/Tasks.pm`).
+  // pve-manager `PVE/API2/Tasks.pm` `node_tasks` (14a22df3): `source=archive` (the default) reads
+  // the task index backwards, so finished tasks come most recently ended first, with `endtime` and
+  // their exit status in `status`; `active` lists the node's active-worker list (pve-common
+  // `RESTEnvironment.pm` `active_workers`, which archives a task as soon as its worker is reaped),
+  // i.e. the running tasks in the order they started, each with `status: "RUNNING"`; `all` is the
+  // active ones, then the archive. Filters: `userfilter` (a case-insensitive substring of the user),
+  // `typefilter`, `vmid` (the UPID's id), `since`/`until` (start time), `statusfilter` (ok, warning,
+  // error, unknown; a running task is `unknown`), `errors` (everything but ok); others' tasks only
+  // with Sys.Audit on the node. `total` counts every match, `start`/`limit` page them.
   route(table, 'GET', '/nodes/{node}/tasks', (req, ctx) => {
     const node = req.params.node as string;
     const start = (req.params.start as number | undefined) ?? 0;
@@ -70,17 +77,37 @@ export function registerTaskRoutes(table: RouteTable): void {
     const audit = ctx.access.has(authid, `/nodes/${node}`, ['Sys.Audit']);
     const vmid = req.params.vmid as number | undefined;
     const typefilter = req.params.typefilter as string | undefined;
-    const errors = req.params.errors === 1;
-    const matching = [...ctx.state.tasks.tasks.values()]
-      .filter((t) => t.node === node)
-      .filter((t) =>
-        source === 'active' ? t.status === 'running' : source === 'archive' ? t.status === 'stopped' : true,
-      )
+    const userfilter = (req.params.userfilter as string | undefined)?.toLowerCase();
+    const since = req.params.since as number | undefined;
+    const until = req.params.until as number | undefined;
+    const errors = req.params.errors === 1 || req.params.errors === true;
+    const statusfilter = req.params.statusfilter as string | undefined;
+    const states = new Set(
+      statusfilter !== undefined && !errors
+        ? statusfilter
+            .split(/[,;\s]+/)
+            .filter(Boolean)
+            .map((x) => x.toLowerCase())
+        : ['ok', 'warning', 'error', 'unknown'].filter((x) => !errors || x !== 'ok'),
+    );
+    const onNode = [...ctx.state.tasks.tasks.values()].filter((t) => t.node === node);
+    const active = source === 'archive' ? [] : onNode.filter((t) => t.status === 'running');
+    const archive =
+      source === 'active'
+        ? []
+        : onNode
+            .map((t, i) => ({ t, i }))
+            .filter(({ t }) => t.status === 'stopped')
+            .sort((a, b) => (b.t.endtime ?? 0) - (a.t.endtime ?? 0) || b.i - a.i)
+            .map(({ t }) => t);
+    const matching = [...active, ...archive]
+      .filter((t) => userfilter === undefined || owner(t).user.toLowerCase().includes(userfilter))
       .filter((t) => audit || ownsTask(authid, t))
-      .filter((t) => vmid === undefined || t.id === String(vmid))
       .filter((t) => typefilter === undefined || t.type === typefilter)
-      .filter((t) => !errors || (t.status === 'stopped' && t.exitstatus !== 'OK'))
-      .reverse();
+      .filter((t) => vmid === undefined || t.id === String(vmid))
+      .filter((t) => since === undefined || t.starttime >= since)
+      .filter((t) => until === undefined || t.starttime <= until)
+      .filter((t) => states.has(statusType(t)));
     return new WithAttributes(
       matching.slice(start, start + limit).map((t) => ({
         upid: t.upid,
@@ -91,9 +118,18 @@ export function registerTaskRoutes(table: RouteTable): void {
         type: t.type,
         id: t.id,
         ...owner(t),
-        ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : {}),
+        ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : { status: 'RUNNING' }),
       })),
       { total: matching.length },
     );
   });
+}
+
+/** pve-common `PVE::UPID::normalize_status_type`; a running task has no status yet, so `unknown`. */
+function statusType(task: SimTask): 'ok' | 'warning' | 'error' | 'unknown' {
+  if (task.status !== 'stopped' || !task.exitstatus) return 'unknown';
+  if (task.exitstatus === 'OK') return 'ok';
+  if (/^WARNINGS: \d+$/.test(task.exitstatus)) return 'warning';
+  if (task.exitstatus === 'unexpected status') return 'unknown';
+  return 'error';
 }

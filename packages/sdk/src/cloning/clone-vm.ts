@@ -8,6 +8,7 @@ import type { PveApi } from '../ports/pve-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { cloneRefusalRetry, DOMAIN_RETRY, domainWaitMs } from '../tasks/domain-retry.js';
 import { readTaskLogTail, waitForTask } from '../tasks/wait-for-task.js';
+import { driveSizeBytes, expectedTaskMs } from '../tasks/task-durations.js';
 import { findBootDisk, driveKeys, volumeStorages, type BootDisk } from './boot-disk.js';
 import {
   CloneMissingDiskError,
@@ -59,6 +60,17 @@ export interface CloneVmOptions {
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
   pollIntervalMs?: number;
   /**
+   * How many times faster than a real cluster this one runs (a time-scaled simulator): the clone
+   * task's first status read waits its expected duration (`expectedTaskMs`) divided by this, at
+   * most 20 × `pollIntervalMs`.
+   * Undefined: the task is read at once and then every `pollIntervalMs`, as before.
+   */
+  timeScale?: number;
+  /** Follow the clone task through its node's shared active task list (`WaitForTaskOptions.sharedTaskList`). */
+  sharedTaskList?: boolean;
+  /** How often a full clone's task log is read for its progress. Undefined: at every poll. */
+  progressIntervalMs?: number;
+  /**
    * After a lost clone answer, how long to watch for the new VMID before concluding PVE never took
    * the request and sending it once more (PVE creates the VM's config once the task's worker runs,
    * normally within a second or two). @defaultValue `10000`
@@ -96,6 +108,8 @@ export interface CloneResult {
   fallbackReason?: string;
   upid: string;
   bootDisk: BootDisk;
+  /** The new VM's config once its clone lock cleared, as last read. */
+  config: Record<string, unknown>;
   durationMs: number;
   /** Clone attempts made (1 unless a transient failure was retried). */
   attempts: number;
@@ -195,9 +209,17 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         await waitForTask(api, upid, {
           clock,
           pollIntervalMs: Math.min(poll, 250),
-          maxPollIntervalMs: poll,
+          // Followed through the shared list, a late read costs little: back off a little further.
+          maxPollIntervalMs: options.sharedTaskList ? 2 * poll : poll,
           timeoutMs: Math.max(1, deadline - clock.now()),
           logger,
+          ...(options.timeScale !== undefined
+            ? { expectedMs: Math.min(expectedCloneMs(linked, sourceConfig, bootDisk, options.timeScale), 20 * poll) }
+            : {}),
+          ...(options.sharedTaskList
+            ? { sharedTaskList: true, durationKind: linked ? 'qmclone:linked' : 'qmclone:full' }
+            : {}),
+          ...(options.progressIntervalMs !== undefined ? { logIntervalMs: options.progressIntervalMs } : {}),
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
         });
       } catch (error) {
@@ -230,6 +252,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         ...(fallbackReason ? { fallbackReason } : {}),
         upid,
         bootDisk: newDisk,
+        config,
         durationMs: clock.now() - started,
         attempts,
       };
@@ -274,6 +297,18 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
       reservation.release();
     }
   }
+}
+
+/** How long the clone task should take: a linked clone's allocations, or a full copy of the source's disks. */
+function expectedCloneMs(
+  linked: boolean,
+  config: Record<string, unknown>,
+  bootDisk: BootDisk,
+  timeScale: number,
+): number {
+  if (linked) return expectedTaskMs({ kind: 'linked-clone' }, timeScale);
+  const bytes = driveKeys(config).reduce((sum, key) => sum + (driveSizeBytes(config[key]) ?? 0), 0);
+  return expectedTaskMs({ kind: 'full-clone', bytes: bytes || (driveSizeBytes(config[bootDisk.key]) ?? 0) }, timeScale);
 }
 
 async function chooseLinked(

@@ -47,6 +47,11 @@ export interface DeploymentEngineDeps {
   pollIntervalMs?: number;
   /** Deadline of one clone. @defaultValue 30 min */
   cloneTimeoutMs?: number;
+  /**
+   * How many times faster than a real cluster the clusters run (a time-scaled simulator): a task's
+   * first status read waits its expected duration divided by this. @defaultValue 1
+   */
+  timeScale?: number;
   /** How long a clone whose answer was lost is watched for before it is sent again (`CloneVmOptions.lostAnswerGraceMs`). @defaultValue 10000 */
   cloneLostAnswerGraceMs?: number;
   /** How long a deployment's lease lives unrenewed; another process takes over after that. @defaultValue 30000 */
@@ -148,6 +153,7 @@ export class DeploymentEngine {
       pollIntervalMs: deps.pollIntervalMs ?? 1000,
       cloneTimeoutMs: deps.cloneTimeoutMs ?? 30 * 60_000,
       cloneLostAnswerGraceMs: deps.cloneLostAnswerGraceMs,
+      timeScale: deps.timeScale,
     };
     this.#teardown = { store: deps.store, timing: this.#timing };
     this.#configure =

@@ -2,6 +2,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { settledGuest, type GuestState } from './guest-state.js';
+import { expectedTaskMs, type ExpectedTask } from '../tasks/task-durations.js';
 
 /** How a deployment waits for PVE: its clock, poll interval and deadlines. */
 export interface DeploymentTiming {
@@ -13,27 +14,47 @@ export interface DeploymentTiming {
   cloneTimeoutMs: number;
   /** `CloneVmOptions.lostAnswerGraceMs`; the clone's default when undefined. */
   cloneLostAnswerGraceMs?: number | undefined;
+  /** How many times faster than a real cluster this one runs (a time-scaled simulator); 1 when undefined. */
+  timeScale?: number | undefined;
 }
+
+/** A task's first status read waits its expected duration, but never longer than this many poll intervals. */
+const MAX_FIRST_WAIT_POLLS = 20;
+/** A full clone's progress (its task log) is read every this many poll intervals (5 model s in the deploy bench, which polls every 0.2). */
+const PROGRESS_POLLS = 25;
 
 /** The timing part of `CloneVmOptions` for a deployment's clones. */
 export function cloneTiming(t: DeploymentTiming) {
   return {
     pollIntervalMs: t.pollIntervalMs,
     timeoutMs: t.cloneTimeoutMs,
+    timeScale: t.timeScale ?? 1,
+    sharedTaskList: true,
+    progressIntervalMs: PROGRESS_POLLS * t.pollIntervalMs,
     ...(t.cloneLostAnswerGraceMs !== undefined ? { lostAnswerGraceMs: t.cloneLostAnswerGraceMs } : {}),
     clock: t.clock,
     logger: t.logger,
   };
 }
 
-/** `waitForTask` options for a task of a deployment that may run `timeoutMs`. */
-export function taskOptions(t: DeploymentTiming, timeoutMs: number) {
+/**
+ * `waitForTask` options for a task of a deployment that may run `timeoutMs`: followed through its
+ * node's shared task list, first read after the duration `expected` gives it (at most
+ * `MAX_FIRST_WAIT_POLLS` poll intervals; at once without one).
+ */
+export function taskOptions(t: DeploymentTiming, timeoutMs: number, expected?: ExpectedTask) {
   return {
     clock: t.clock,
     timeoutMs,
     pollIntervalMs: Math.min(250, t.pollIntervalMs),
-    maxPollIntervalMs: t.pollIntervalMs,
+    maxPollIntervalMs: 4 * t.pollIntervalMs,
     logger: t.logger,
+    sharedTaskList: true,
+    ...(expected
+      ? {
+          expectedMs: Math.min(expectedTaskMs(expected, t.timeScale ?? 1), MAX_FIRST_WAIT_POLLS * t.pollIntervalMs),
+        }
+      : {}),
   };
 }
 

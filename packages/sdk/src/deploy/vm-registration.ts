@@ -91,8 +91,8 @@ export async function ensureVm(
         },
       });
     });
-    state = await settled(deps.timing, api, result.vmid, result.node);
-    if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+    // The clone read the new VM's config once its lock cleared: no second read.
+    state = { node: result.node, config: result.config };
   }
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
@@ -165,7 +165,7 @@ export async function ensureReplica(
   if (state.node !== target) {
     if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000));
+    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
     state = await settled(deps.timing, api, vmid);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
   }
@@ -219,7 +219,11 @@ export async function tagAndConvert(
   if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   let config: Record<string, unknown> = { ...state.config, tags };
   if (template && Number(config.template) !== 1) {
-    await waitForTask(api, await pveResources(api).qemu(state.node, vmid).template(), taskOptions(timing, 120_000));
+    await waitForTask(
+      api,
+      await pveResources(api).qemu(state.node, vmid).template(),
+      taskOptions(timing, 120_000, { kind: 'template' }),
+    );
     const converted = await settled(timing, api, vmid, state.node);
     config = { ...(converted?.config ?? config), tags };
   }

@@ -15,6 +15,7 @@ export {
   type PermissionMap,
   type QemuStatus,
   type StorageEntry,
+  type TaskListEntry,
   type TaskLogLine,
   type TaskStatus,
   type VncProxyTicket,

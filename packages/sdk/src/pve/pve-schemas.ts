@@ -125,6 +125,14 @@ export const taskStatusSchema = z
   })
   .loose();
 
+/**
+ * One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING` for a running task listed from the
+ * active list, the exit status for a finished one (pve-manager `PVE/API2/Tasks.pm` `node_tasks`).
+ */
+export const taskListEntrySchema = z
+  .object({ upid: z.string(), type: z.string(), status: z.string().optional(), endtime: z.number().optional() })
+  .loose();
+
 /** One line of `GET /nodes/{node}/tasks/{upid}/log`. */
 export const taskLogLineSchema = z.object({ n: z.number(), t: z.string() }).loose();
 
@@ -204,6 +212,8 @@ export type GuestEntry = z.output<typeof guestEntrySchema>;
 export type StorageEntry = z.output<typeof storageEntrySchema>;
 /** A task's status. */
 export type TaskStatus = z.output<typeof taskStatusSchema>;
+/** One entry of a node's task list. */
+export type TaskListEntry = z.output<typeof taskListEntrySchema>;
 /** One task-log line. */
 export type TaskLogLine = z.output<typeof taskLogLineSchema>;
 /** The caller's privileges by ACL path. */

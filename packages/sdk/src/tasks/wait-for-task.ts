@@ -7,6 +7,8 @@ import { pveResources } from '../pve/pve-resources.js';
 import { isTaskSuccess, parseUpid } from './upid.js';
 import { parseProgressPercent } from './task-progress.js';
 import { SDK_DEFAULTS } from '../util/defaults.js';
+import type { TaskStatus } from '../pve/pve-schemas.js';
+import { taskWatcher } from './task-watcher.js';
 
 /** The final state of a task that ended well. */
 export interface TaskResult {
@@ -25,6 +27,28 @@ export interface WaitForTaskOptions {
   pollIntervalMs?: number;
   /** @defaultValue `2000` */
   maxPollIntervalMs?: number;
+  /**
+   * How long the task is expected to run (`expectedTaskMs`): its first status read waits this
+   * long, then reads back off from `pollIntervalMs`. Undefined: read at once.
+   */
+  expectedMs?: number;
+  /**
+   * Follow the task through its node's active task list, one read of which serves every task
+   * waited for on that node (`TaskWatcher`), and read its own status only once the list shows it
+   * ended. @defaultValue `false`
+   */
+  sharedTaskList?: boolean;
+  /**
+   * With `sharedTaskList`: what kind of task this is (e.g. `qmclone:linked`), so its first read
+   * waits about as long as the last ones of that kind on its node took (learnt, and preferred over
+   * `expectedMs` once known).
+   */
+  durationKind?: string;
+  /**
+   * How often the task log is read for `onLog` / `onProgress` while the task runs (and once when it
+   * ends); a full clone's progress then also says when it should end. Undefined: at every poll.
+   */
+  logIntervalMs?: number;
   /** Called with each new task-log line (reads `…/log` incrementally). */
   onLog?: (line: string) => void;
   /** Called with each new percentage found in the log (full clones print `(NN.NN%)`). */
@@ -36,7 +60,9 @@ export interface WaitForTaskOptions {
 }
 
 /**
- * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status`. Resolves only on
+ * Waits for a PVE task to stop, polling `/nodes/{node}/tasks/{upid}/status` — from `expectedMs`
+ * on and backing off, or through the node's shared active task list (`sharedTaskList`) with one
+ * status read at the end. Resolves only on
  * `exitstatus` `OK` or `WARNINGS: N` (pve-common `PVE::RESTEnvironment` counts `log_warn` lines;
  * the work was done), the latter logged as a warning with the task's `WARN:` lines; any other end
  * throws `PveTaskFailedError` with the log tail, or the `PveRefusedError` `classifyPveFailure` reads
@@ -49,11 +75,22 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   const maxInterval = options.maxPollIntervalMs ?? SDK_DEFAULTS.taskWait.maxPollIntervalMs;
   let interval = options.pollIntervalMs ?? SDK_DEFAULTS.taskWait.pollIntervalMs;
   const started = clock.now();
+  const deadline = started + timeoutMs;
   const followLog = options.onLog !== undefined || options.onProgress !== undefined;
+  const logEvery = options.logIntervalMs;
   let logOffset = 0;
   let lastPercent = -1;
+  /** The first progress seen and the latest, for the copy's rate. */
+  let firstProgress: { at: number; percent: number } | undefined;
+  /** When the copy under way should end, from its progress. */
+  let eta = 0;
   const tasks = pveResources(api).tasks(node);
+  const watcher = options.sharedTaskList ? taskWatcher(api, clock) : undefined;
   const signal = options.signal ? { signal: options.signal } : {};
+  const learnt =
+    watcher && options.durationKind !== undefined ? watcher.expectedMs(node, options.durationKind) : undefined;
+  let nextCheck = started + Math.max(0, learnt ?? options.expectedMs ?? 0);
+  let nextLog = logEvery === undefined ? Number.POSITIVE_INFINITY : started + logEvery;
 
   const readNewLog = async (): Promise<void> => {
     const lines = await tasks.log(upid, { start: logOffset, limit: 500 }, signal);
@@ -67,14 +104,44 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
         options.onProgress?.(percent);
       }
     }
+    if (lastPercent <= 0 || lastPercent >= 100) return;
+    // A copy under way: the task should end when it reaches 100 % at its rate so far.
+    const now = clock.now();
+    if (!firstProgress || lastPercent < firstProgress.percent) firstProgress = { at: now, percent: lastPercent };
+    else if (lastPercent > firstProgress.percent) {
+      const rate = (lastPercent - firstProgress.percent) / (now - firstProgress.at);
+      eta = now + (100 - lastPercent) / rate;
+      nextCheck = Math.max(now + interval, eta);
+    }
   };
 
   for (;;) {
-    const status = await tasks.status(upid, signal);
-    if (followLog) await readNewLog();
-    if (status.status === 'stopped') {
+    const readLog = followLog && logEvery !== undefined && nextLog < Math.min(nextCheck, deadline);
+    const dueAt = Math.min(readLog ? nextLog : nextCheck, deadline);
+    // A listing read for another waiter up to one interval early serves this one too.
+    const early = interval;
+    let status: TaskStatus | undefined;
+    /** Whether the task's own status is to be read now. */
+    let readStatus = !readLog;
+    if (watcher) {
+      // A log read's turn asks for no listing; one read for another task may still show this one ended.
+      const seen = await watcher.sighting(node, upid, dueAt, { earlyMs: early, passive: readLog, ...signal });
+      if (seen.state === 'ended' && seen.exitstatus !== undefined)
+        status = { status: 'stopped', exitstatus: seen.exitstatus };
+      else if (seen.state === 'running') status = { status: 'running' };
+      readStatus = seen.state === 'ended' || seen.state === 'unknown';
+    } else if (dueAt > clock.now()) await clock.sleep(dueAt - clock.now(), options.signal);
+    if (!status && readStatus) status = await tasks.status(upid, signal);
+    const now = clock.now();
+    const stopped = status?.status === 'stopped';
+    if (followLog && (logEvery === undefined || stopped || now >= nextLog - early)) {
+      await readNewLog();
+      if (logEvery !== undefined) nextLog = clock.now() + logEvery;
+    }
+    if (status?.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
       if (isTaskSuccess(exitstatus)) {
+        if (watcher && options.durationKind !== undefined) watcher.observe(node, options.durationKind, now - started);
         if (exitstatus !== 'OK' && options.logger) {
           const warnings = (await readTaskLogTail(api, upid, 1000)).filter((line) => line.startsWith('WARN: '));
           options.logger.warn('PVE task ended with warnings', { clusterId: api.clusterId, upid, exitstatus, warnings });
@@ -89,7 +156,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
       });
       throw classifyPveFailure(failed) ?? failed;
     }
-    if (clock.now() - started >= timeoutMs) {
+    if (now >= deadline) {
       throw new PveTaskTimeoutError({
         clusterId: api.clusterId,
         upid,
@@ -97,8 +164,10 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
         logTail: await readTaskLogTail(api, upid),
       });
     }
-    await clock.sleep(interval, options.signal);
-    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+    if (status) {
+      nextCheck = Math.max(now + interval, eta);
+      interval = Math.min(maxInterval, Math.round(interval * 1.5));
+    }
   }
 }
 

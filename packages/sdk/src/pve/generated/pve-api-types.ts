@@ -1328,6 +1328,51 @@ export type StorageListResponse = Array<{
   [key: string]: unknown;
 }>;
 
+/** Path parameters of `GET /nodes/{node}/tasks`. */
+export interface NodeTasksPathParams {
+  /** The cluster node name. */
+  node: string;
+}
+
+/** Parameters of `GET /nodes/{node}/tasks`: Read task list for one node (finished tasks). */
+export interface NodeTasksParams {
+  /** Only list tasks with a status of ERROR. */
+  errors?: boolean;
+  /** Only list this number of tasks. */
+  limit?: number;
+  /** Only list tasks since this UNIX epoch. */
+  since?: number;
+  /** List archived, active or all tasks. */
+  source?: "archive" | "active" | "all";
+  /** List tasks beginning from this offset. */
+  start?: number;
+  /** List of Task States that should be returned. */
+  statusfilter?: string;
+  /** Only list tasks of this type (e.g., vzstart, vzdump). */
+  typefilter?: string;
+  /** Only list tasks until this UNIX epoch. */
+  until?: number;
+  /** Only list tasks from this user. */
+  userfilter?: string;
+  /** Only list tasks for this VM. */
+  vmid?: number;
+}
+
+/** What `GET /nodes/{node}/tasks` answers (`data`). */
+export type NodeTasksResponse = Array<{
+  endtime?: number;
+  id: string;
+  node: string;
+  pid: number;
+  pstart: number;
+  starttime: number;
+  status?: string;
+  type: string;
+  upid: string;
+  user: string;
+  [key: string]: unknown;
+}>;
+
 /** Path parameters of `GET /nodes/{node}/tasks/{upid}/log`. */
 export interface TaskLogPathParams {
   /** The cluster node name. */
@@ -1433,6 +1478,7 @@ export interface PveEndpoints {
   "POST /nodes/{node}/qemu/{vmid}/vncproxy": { path: QemuVncProxyPathParams; params: QemuVncProxyParams; response: QemuVncProxyResponse };
   "GET /nodes/{node}/qemu/{vmid}/vncwebsocket": { path: QemuVncWebSocketPathParams; params: QemuVncWebSocketParams; response: QemuVncWebSocketResponse };
   "GET /nodes/{node}/storage": { path: StorageListPathParams; params: StorageListParams; response: StorageListResponse };
+  "GET /nodes/{node}/tasks": { path: NodeTasksPathParams; params: NodeTasksParams; response: NodeTasksResponse };
   "GET /nodes/{node}/tasks/{upid}/log": { path: TaskLogPathParams; params: TaskLogParams; response: TaskLogResponse };
   "GET /nodes/{node}/tasks/{upid}/status": { path: TaskStatusPathParams; params: TaskStatusParams; response: TaskStatusResponse };
   "GET /version": { path: VersionPathParams; params: VersionParams; response: VersionResponse };

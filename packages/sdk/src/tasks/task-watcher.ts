@@ -1,0 +1,225 @@
+import type { Clock } from '../ports/clock.js';
+import type { PveApi } from '../ports/pve-api.js';
+import { pveResources } from '../pve/pve-resources.js';
+
+/** What one read of a node's active task list said about a task a waiter follows. */
+export type TaskSighting =
+  /** Listed as running. */
+  | { state: 'running' }
+  /** Gone from the active list (PVE archives a task once its worker ends), or listed with its exit status. */
+  | { state: 'ended'; exitstatus?: string }
+  /** The list could not say (the read failed, or the list was cut off at its limit): read the task's own status. */
+  | { state: 'unknown' }
+  /** A passive wait's time came with no listing read meanwhile showing the task ended. */
+  | { state: 'quiet' };
+
+interface Waiter {
+  upid: string;
+  dueAt: number;
+  /** A listing another waiter's turn reads up to this long before `dueAt` serves this one too. */
+  earlyMs: number;
+  /** Registration order: only a listing sent after the task was known may say it is gone. */
+  seq: number;
+  /** Reads no listing of its own: told only when another waiter's listing shows the task ended, or `quiet` at `dueAt`. */
+  passive: boolean;
+  resolve: (s: TaskSighting) => void;
+}
+
+/** Rows one listing asks for; a longer active list cannot prove that a task is gone. */
+const LIST_LIMIT = 1000;
+
+/** The waiters of one node and the loop that reads its active task list for them. */
+class NodeTaskWatch {
+  readonly #waiters = new Set<Waiter>();
+  readonly #read: () => Promise<Array<{ upid: string; status?: string | undefined }>>;
+  readonly #clock: Clock;
+  readonly #counted: (served: number) => void;
+  #seq = 0;
+  #running = false;
+  #sleepUntil = Number.POSITIVE_INFINITY;
+  #wake: AbortController | undefined;
+
+  constructor(
+    read: () => Promise<Array<{ upid: string; status?: string | undefined }>>,
+    clock: Clock,
+    counted: (served: number) => void,
+  ) {
+    this.#read = read;
+    this.#clock = clock;
+    this.#counted = counted;
+  }
+
+  add(waiter: Omit<Waiter, 'seq'>, signal?: AbortSignal): Promise<TaskSighting> {
+    const w: Waiter = { ...waiter, seq: ++this.#seq };
+    const timer = new AbortController();
+    const cleanups: Array<() => void> = [() => timer.abort()];
+    const settled = new Promise<TaskSighting>((resolve, reject) => {
+      let done = false;
+      const finish = (fn: () => void): void => {
+        if (done) return;
+        done = true;
+        this.#waiters.delete(w);
+        for (const c of cleanups) c();
+        fn();
+      };
+      w.resolve = (s) => finish(() => resolve(s));
+      if (signal) {
+        const onAbort = (): void => finish(() => reject(signal.reason));
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => signal.removeEventListener('abort', onAbort));
+      }
+      if (w.passive)
+        this.#clock
+          .sleep(Math.max(0, w.dueAt - this.#clock.now()), timer.signal)
+          .then(() => w.resolve({ state: 'quiet' }))
+          .catch(() => undefined);
+    });
+    if (signal?.aborted) return settled;
+    this.#waiters.add(w);
+    if (w.passive) return settled;
+    if (!this.#running) void this.#loop();
+    else if (w.dueAt < this.#sleepUntil) this.#wake?.abort();
+    return settled;
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    try {
+      for (;;) {
+        let due = Number.POSITIVE_INFINITY;
+        for (const w of this.#waiters) if (!w.passive) due = Math.min(due, w.dueAt);
+        if (due === Number.POSITIVE_INFINITY) break;
+        const wait = due - this.#clock.now();
+        if (wait > 0) {
+          const wake = new AbortController();
+          this.#wake = wake;
+          this.#sleepUntil = due;
+          await this.#clock.sleep(wait, wake.signal).catch(() => undefined);
+          this.#sleepUntil = Number.POSITIVE_INFINITY;
+          continue;
+        }
+        // Every waiter registered so far followed a task PVE had already started (it gave us its UPID).
+        const known = this.#seq;
+        const rows = await this.#read().catch(() => undefined);
+        const now = this.#clock.now();
+        const listed = new Map(rows?.map((r) => [r.upid, r]));
+        const complete = rows !== undefined && rows.length < LIST_LIMIT;
+        let served = 0;
+        for (const w of [...this.#waiters]) {
+          const due = !w.passive && w.dueAt - w.earlyMs <= now;
+          const row = listed.get(w.upid);
+          let sighting: TaskSighting | undefined;
+          if (row?.status !== undefined && row.status !== 'RUNNING')
+            sighting = { state: 'ended', exitstatus: row.status };
+          else if (row) sighting = due ? { state: 'running' } : undefined;
+          else if (complete && w.seq <= known) sighting = { state: 'ended' };
+          else sighting = due ? { state: 'unknown' } : undefined;
+          if (!sighting) continue;
+          served++;
+          w.resolve(sighting);
+        }
+        this.#counted(served);
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+/**
+ * Follows many tasks on a cluster with one read of each node's active task list
+ * (`GET /nodes/{node}/tasks?source=active`) per wake-up instead of one status read per task and
+ * poll. PVE lists a running task there (`status: RUNNING`) from the moment it hands out its UPID
+ * and drops it once its worker has ended and been archived (pve-common `RESTEnvironment.pm`
+ * `fork_worker`, `active_workers`; pve-manager `PVE/API2/Tasks.pm` `node_tasks`); a task gone from
+ * the list has ended, and its exit status is then one `…/status` read away. A waiter whose task
+ * the list shows ended is told at once, whenever its own turn was to come.
+ */
+export class TaskWatcher {
+  readonly #api: PveApi;
+  readonly #clock: Clock;
+  readonly #nodes = new Map<string, NodeTaskWatch>();
+  /** Recent durations of tasks by node and kind, newest last. */
+  readonly #durations = new Map<string, number[]>();
+  #listings = 0;
+  #served = 0;
+
+  constructor(api: PveApi, clock: Clock) {
+    this.#api = api;
+    this.#clock = clock;
+  }
+
+  /** Active-task listings read so far. */
+  get listings(): number {
+    return this.#listings;
+  }
+
+  /** Waits those listings answered (one listing answers every waiter of its node that is due). */
+  get served(): number {
+    return this.#served;
+  }
+
+  /**
+   * How long a task of `kind` (e.g. `qmclone:linked`) on `node` should run, from the last few that
+   * ended (a little less than their median, so the first read rather comes early than late), or
+   * undefined before one has. Clones queued behind others at a storage lock take longer than
+   * alone; this learns it.
+   */
+  expectedMs(node: string, kind: string): number | undefined {
+    const seen = this.#durations.get(`${node}\u0000${kind}`);
+    if (!seen?.length) return undefined;
+    const sorted = [...seen].sort((a, b) => a - b);
+    return 0.9 * sorted[Math.floor(sorted.length / 2)]!;
+  }
+
+  /** Records that a task of `kind` on `node` ran `ms` (from its UPID to the read that saw it end). */
+  observe(node: string, kind: string, ms: number): void {
+    const key = `${node}\u0000${kind}`;
+    const seen = this.#durations.get(key) ?? [];
+    seen.push(ms);
+    if (seen.length > 5) seen.shift();
+    this.#durations.set(key, seen);
+  }
+
+  /**
+   * What the node's active task list says of `upid` at `dueAt` (a listing read up to `earlyMs`
+   * before serves), or earlier when a listing for another waiter shows the task ended. A `passive`
+   * wait reads no listing of its own: it ends `quiet` at `dueAt` unless one shows the task ended.
+   */
+  sighting(
+    node: string,
+    upid: string,
+    dueAt: number,
+    options: { earlyMs?: number; passive?: boolean; signal?: AbortSignal } = {},
+  ): Promise<TaskSighting> {
+    let watch = this.#nodes.get(node);
+    if (!watch) {
+      const tasks = pveResources(this.#api).tasks(node);
+      watch = new NodeTaskWatch(
+        () => tasks.list({ source: 'active', limit: LIST_LIMIT }),
+        this.#clock,
+        (served) => {
+          this.#listings++;
+          this.#served += served;
+        },
+      );
+      this.#nodes.set(node, watch);
+    }
+    return watch.add(
+      { upid, dueAt, earlyMs: options.earlyMs ?? 0, passive: options.passive ?? false, resolve: () => undefined },
+      options.signal,
+    );
+  }
+}
+
+const watchers = new WeakMap<PveApi, WeakMap<Clock, TaskWatcher>>();
+
+/** The one `TaskWatcher` of `api` on `clock`, shared by every wait in this process. */
+export function taskWatcher(api: PveApi, clock: Clock): TaskWatcher {
+  let byClock = watchers.get(api);
+  if (!byClock) watchers.set(api, (byClock = new WeakMap()));
+  let watcher = byClock.get(clock);
+  if (!watcher) byClock.set(clock, (watcher = new TaskWatcher(api, clock)));
+  return watcher;
+}
