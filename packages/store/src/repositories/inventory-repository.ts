@@ -59,18 +59,21 @@ export function inventoryRepository(db: Kysely<Database>, inTransaction: InTrans
       return row && mappers.vm(row);
     },
     async list(filter = {}) {
-      // A left join that the ownership filters turn into an inner one: both engines then start
-      // from vm_assignments' person/class index instead of scanning the inventory.
-      let q = db
-        .selectFrom('vm_inventory as v')
-        .leftJoin('vm_assignments as a', (join) =>
-          join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'),
-        )
-        .selectAll('v');
-      if (filter.personId !== undefined) q = q.where('a.person_id', '=', filter.personId);
-      if (filter.classIds !== undefined) {
-        if (filter.classIds.length === 0) return [];
-        q = q.where('a.class_id', 'in', [...filter.classIds]);
+      if (filter.classIds !== undefined && filter.classIds.length === 0) return [];
+      // By owner: a join that the ownership filters make an inner one, so both engines start from
+      // vm_assignments' person/class index instead of scanning the inventory. Without those
+      // filters (the sync reading a cluster's rows) no join: one lookup fewer per row.
+      let q = db.selectFrom('vm_inventory as v').selectAll('v');
+      if (filter.personId !== undefined || filter.classIds !== undefined) {
+        let owned = db
+          .selectFrom('vm_inventory as v')
+          .innerJoin('vm_assignments as a', (join) =>
+            join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'),
+          )
+          .selectAll('v');
+        if (filter.personId !== undefined) owned = owned.where('a.person_id', '=', filter.personId);
+        if (filter.classIds !== undefined) owned = owned.where('a.class_id', 'in', [...filter.classIds]);
+        q = owned;
       }
       if (filter.clusterId !== undefined) q = q.where('v.cluster_id', '=', filter.clusterId);
       if (filter.status !== undefined) q = q.where('v.status', '=', filter.status);
