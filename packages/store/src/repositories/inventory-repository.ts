@@ -6,7 +6,6 @@ import type { InTransaction } from './in-transaction.js';
 
 /** Rows per INSERT: 22 columns × 400 stays far below SQLite's and PostgreSQL's parameter limits. */
 const UPSERT_CHUNK = 400;
-const UPDATE_CHUNK = 500;
 /** Usage readings per UPDATE (in one parameter). */
 const READING_CHUNK = 10_000;
 
@@ -105,26 +104,21 @@ export function inventoryRepository(
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    markGone: (clusterId, presentVmids, at) =>
-      inTransaction(async (tx) => {
-        const present = new Set(presentVmids);
-        const live = await tx
-          .selectFrom('vm_inventory')
-          .select('vmid')
-          .where('cluster_id', '=', clusterId)
-          .where('gone_at', 'is', null)
-          .execute();
-        const gone = live.map((r) => r.vmid).filter((vmid) => !present.has(vmid));
-        for (let i = 0; i < gone.length; i += UPDATE_CHUNK) {
-          await tx
-            .updateTable('vm_inventory')
-            .set({ gone_at: at })
-            .where('cluster_id', '=', clusterId)
-            .where('vmid', 'in', gone.slice(i, i + UPDATE_CHUNK))
-            .execute();
-        }
-        return gone.length;
-      }),
+    async markGone(clusterId, presentVmids, at) {
+      // One statement, the listed VMIDs in one parameter: no read of the cluster's rows into JS.
+      const present =
+        engine === 'sqlite'
+          ? sql<boolean>`vmid not in (select value from json_each(${JSON.stringify(presentVmids)}))`
+          : sql<boolean>`vmid <> all(${[...presentVmids]}::integer[])`;
+      const result = await db
+        .updateTable('vm_inventory')
+        .set({ gone_at: at })
+        .where('cluster_id', '=', clusterId)
+        .where('gone_at', 'is', null)
+        .where(present)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     refreshListed: (clusterId, readings, at) =>
       inTransaction(async (tx) => {
         // One short statement per 10,000 readings, the readings in one parameter (a JSON text on
