@@ -14,12 +14,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClassScheduler, InventoryService, ProxmoxClient, SyncEngine, createTcpPortProbe } from '@lab/proxmox-sdk';
 import { openStore } from '@lab/proxmox-store';
+import { sql } from 'kysely';
+import pg from 'pg';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const CLUSTERS = Number(process.env.BENCH_SYNC_CLUSTERS ?? (QUICK ? 2 : 10));
 const PER_CLUSTER = Number(process.env.BENCH_SYNC_VMS_PER_CLUSTER ?? (QUICK ? 1_000 : 10_000));
 const CLASS_SIZE = Number(process.env.BENCH_SYNC_CLASS_SIZE ?? (QUICK ? 5 : 30));
 const READERS = Math.min(1000, Math.floor((CLUSTERS * PER_CLUSTER) / 3)); // students owning 3 VMs each
+const PG_URL = process.env.LAB_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const mb = (bytes) => Math.round(bytes / 1024 ** 2);
 /** The local date (`YYYY-MM-DD`) of `at` in `timeZone`, as a one-off schedule names its day. */
 const localDate = (at, timeZone) =>
@@ -206,46 +209,80 @@ if (profile) await profile.stop(process.env.BENCH_SYNC_PROFILE);
 const actionsTaken = tickActions.filter((a) => a.outcome !== 'already');
 sample();
 const rssAfterSteady = process.memoryUsage().rss;
+// The syncs' peak: what follows (the reads, and copying the inventory to PostgreSQL) is the bench's.
+clearInterval(sampler);
+sample();
+const peakRss = Math.max(rssPeak, process.resourceUsage().maxRSS * 1024);
 if (process.env.BENCH_SYNC_MEMORY) {
   console.error(JSON.stringify(process.memoryUsage()));
   (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_SYNC_MEMORY);
 }
 
-// Reads: "the VMs of this user" for READERS students (1,000 at full size) owning 3 VMs each (read after the steady phase).
-const inventory = new InventoryService({ store, clusterIds: clusters.ids, sync: engine });
-const people = [];
+// Reads: "the VMs of this user" for READERS students (1,000 at full size) owning 3 VMs each (read
+// after the steady phase), on the SQLite store the sync filled and on PostgreSQL with the same rows.
 const readRows = await store.inventory.list({ limit: READERS * 3 });
-await store.transaction(async (tx) => {
-  for (let p = 0; p < READERS; p++) {
-    const person = await tx.classes.createPerson(
-      { username: `s${p}`, displayName: `S${p}`, role: 'student' },
-      Date.now(),
-    );
-    people.push({ personId: person.id, username: person.username, role: 'student' });
-    for (let k = 0; k < 3; k++) {
-      const vm = readRows[p * 3 + k];
-      await tx.classes.assignVm(
-        { clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId: null, role: 'student' },
+async function listVmsP99(target) {
+  const inventory = new InventoryService({ store: target, clusterIds: clusters.ids, sync: engine });
+  const people = [];
+  await target.transaction(async (tx) => {
+    for (let p = 0; p < READERS; p++) {
+      const person = await tx.classes.createPerson(
+        { username: `s${p}`, displayName: `S${p}`, role: 'student' },
         Date.now(),
       );
+      people.push({ personId: person.id, username: person.username, role: 'student' });
+      for (let k = 0; k < 3; k++) {
+        const vm = readRows[p * 3 + k];
+        await tx.classes.assignVm(
+          { clusterId: vm.clusterId, vmid: vm.vmid, personId: person.id, classId: null, role: 'student' },
+          Date.now(),
+        );
+      }
     }
+  });
+  const samples = [];
+  for (let q = 0; q < 2100; q++) {
+    const t0 = performance.now();
+    const result = await inventory.listVms({ user: people[(q * 7919) % people.length] });
+    if (q >= 100) samples.push(performance.now() - t0);
+    if (result.vms.length !== 3) throw new Error(`expected 3 VMs, got ${result.vms.length}`);
   }
-});
-
-const samples = [];
-for (let q = 0; q < 2100; q++) {
-  const t0 = performance.now();
-  const result = await inventory.listVms({ user: people[(q * 7919) % people.length] });
-  if (q >= 100) samples.push(performance.now() - t0);
-  if (result.vms.length !== 3) throw new Error(`expected 3 VMs, got ${result.vms.length}`);
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length * 0.99)];
 }
-samples.sort((a, b) => a - b);
-const p99 = samples[Math.floor(samples.length * 0.99)];
+const p99 = await listVmsP99(store);
+let pgP99 = 'skipped';
+const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+try {
+  await admin.connect();
+  const name = `lab_bench_sync_${process.pid}`;
+  await admin.query(`create database ${name}`);
+  try {
+    const url = new URL(PG_URL);
+    url.pathname = `/${name}`;
+    const pgStore = await openStore(url.toString());
+    try {
+      // The same inventory, cluster by cluster, and the same sync states (listVms reads them).
+      for (const clusterId of ids)
+        await pgStore.inventory.upsertMany(
+          await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true }),
+        );
+      for (const state of await store.sync.listStates()) await pgStore.sync.saveState(state);
+      await sql`analyze`.execute(pgStore.db);
+      pgP99 = await listVmsP99(pgStore);
+    } finally {
+      await pgStore.close();
+    }
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`);
+  }
+} catch (error) {
+  console.log(`postgres skipped: ${error.message}`);
+} finally {
+  await admin.end().catch(() => undefined);
+}
 const naive = await call('naive');
 
-clearInterval(sampler);
-sample();
-const peakRss = Math.max(rssPeak, process.resourceUsage().maxRSS * 1024);
 await scheduler.stop();
 await store.close();
 await Promise.all([...apis, ...schedulerApis].map((a) => a.close()));
@@ -264,7 +301,7 @@ console.log(
   `syncing process RSS: ${mb(rssBeforeSteady)} MiB before the steady sync, ${mb(rssAfterSteady)} MiB after it, peak ${mb(peakRss)} MiB`,
 );
 console.log(
-  `naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms (student, ${total} rows)`,
+  `naive per-node/per-VM walk: ${naive} requests for one full sync; listVms p99 ${p99.toFixed(3)} ms on SQLite, ${typeof pgP99 === 'number' ? `${pgP99.toFixed(3)} ms` : pgP99} on PostgreSQL (student, ${total} rows)`,
 );
 console.log(
   JSON.stringify({
@@ -290,6 +327,7 @@ console.log(
     scheduler_actions: actionsTaken.length,
     scheduler_session_vms_found_running: sessionVmsFound,
     read_p99_ms: Number(p99.toFixed(3)),
+    read_p99_postgres_ms: typeof pgP99 === 'number' ? Number(pgP99.toFixed(3)) : pgP99,
     naive_full_sync_requests: naive,
   }),
 );

@@ -167,6 +167,43 @@ describe('full sync', () => {
     expect((await store.inventory.list()).map((v) => v.vmid)).not.toContain(101);
   });
 
+  it('rewrites only the rows that changed beyond their usage, and marks the VMs no longer listed gone', async () => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    const written: number[][] = [];
+    const listed: number[][] = [];
+    // What the sync's transaction writes (the memory store hands it its own inventory).
+    const transaction = store.transaction.bind(store);
+    store.transaction = (fn) =>
+      transaction((tx) => {
+        const upsertMany = tx.inventory.upsertMany.bind(tx.inventory);
+        const refreshListed = tx.inventory.refreshListed.bind(tx.inventory);
+        tx.inventory.upsertMany = (rows) => (written.push(rows.map((r) => r.vmid)), upsertMany(rows));
+        tx.inventory.refreshListed = (clusterId, readings, at) => (
+          listed.push(readings.map((r) => r.vmid)),
+          refreshListed(clusterId, readings, at)
+        );
+        return fn(tx);
+      });
+    const before = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true });
+    sim.editGuestConfig(102, { name: 'backup-renamed' });
+    sim.state.guests.delete(101);
+    await new Promise((r) => setTimeout(r, 30));
+    const [report] = await engine.quickSync();
+    expect(report).toMatchObject({ ok: true, changed: 1, gone: 1 });
+    expect(written).toEqual([[102]]);
+    // The running VMs' usage moved on (uptime); each went as a reading, not a whole row.
+    const running = before.filter((r) => r.status === 'running' && r.vmid !== 101 && r.vmid !== 102);
+    expect(running.length).toBeGreaterThan(0);
+    expect(listed[0]!.sort()).toEqual(running.map((r) => r.vmid).sort());
+    const after = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true, includeGone: true });
+    expect(after.find((r) => r.vmid === 101)?.goneAt).not.toBeNull();
+    expect(after.find((r) => r.vmid === 102)?.name).toBe('backup-renamed');
+    for (const r of running) expect(after.find((a) => a.vmid === r.vmid)?.uptime).toBeGreaterThan(r.uptime);
+    // Every row still listed carries this sync's time, written whole or not.
+    expect(new Set(after.filter((r) => r.goneAt === null).map((r) => r.lastUpdated)).size).toBe(1);
+  });
+
   it('finds the IP once the guest agent has booted, keeping the error on the VM until then', async () => {
     const { store, engine, sim } = await setup({ agentBootSeconds: 30 });
     await engine.fullSync();
@@ -498,6 +535,8 @@ describe('a malformed resource list', () => {
     ['an unknown status', { set: { status: 'exploded' } }],
     ['an unknown type', { set: { type: 'quantum' } }],
     ['a guest without node', { unset: ['node'] }],
+    ['a name that is not text', { set: { name: 5 } }],
+    ['a usage figure that is not a number', { set: { cpu: '0.5' } }],
   ];
   it.each(malformed)('is refused whole for %s, with nothing changed', async (_, patch) => {
     const { store, engine, sim } = await setup();
@@ -511,5 +550,32 @@ describe('a malformed resource list', () => {
     );
     const after = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true, includeGone: true });
     expect(after.map((r) => [r.vmid, r.goneAt])).toEqual(before.map((r) => [r.vmid, r.goneAt]));
+  });
+});
+
+describe('a resource list read as PVE may send it', () => {
+  it('names the entry and field of what it refuses, as zod words it', async () => {
+    const { engine, sim } = await setup();
+    await engine.fullSync();
+    sim.faults.add({
+      path: '/cluster/resources',
+      kind: 'patch-entries',
+      patch: { where: { vmid: 102 }, set: { status: 'exploded' } },
+    });
+    const [report] = await engine.fullSync({ force: true });
+    expect(report!.error).toMatch(/data\[\d+\]\.status: unknown guest status 'exploded'/);
+  });
+
+  it('reads a VMID sent as a string as its number', async () => {
+    const { store, engine, sim } = await setup();
+    await engine.fullSync();
+    sim.faults.add({
+      path: '/cluster/resources',
+      kind: 'patch-entries',
+      patch: { where: { vmid: 102 }, set: { vmid: '102' } },
+    });
+    const [report] = await engine.fullSync({ force: true });
+    expect(report).toMatchObject({ ok: true, added: 0, gone: 0 });
+    expect((await store.inventory.get('lab1', 102))?.goneAt).toBeNull();
   });
 });

@@ -53,7 +53,7 @@ export class KyselyStore implements Store {
     this.templates = this.#guarded(templateRepository(db, inTransaction), 'templates');
     this.templateInventory = this.#guarded(templateInventoryRepository(db, inTransaction), 'templateInventory');
     this.classes = this.#guarded(classRepository(db), 'classes');
-    this.inventory = this.#guarded(inventoryRepository(db, inTransaction), 'inventory');
+    this.inventory = this.#guarded(inventoryRepository(db, inTransaction, engine), 'inventory');
     this.deployments = this.#guarded(deploymentRepository(db, inTransaction), 'deployments');
     this.sync = this.#guarded(syncRepository(db), 'sync');
     this.nonces = this.#guarded(nonceRepository(db), 'nonces');

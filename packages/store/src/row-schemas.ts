@@ -2,8 +2,20 @@ import { z } from 'zod';
 import { IDENTITY_PLATFORM_ID } from '@lab/proxmox-sdk/store';
 import { StoreDataError } from './store-data-error.js';
 
-/** Reads `value` with `schema`; anything else is a `StoreDataError` naming `what` and the problem. */
+/** The values of each closed set (`z.enum`) read so far, for a lookup before zod. */
+const enumValues = new WeakMap<z.ZodType, ReadonlySet<unknown>>();
+
+/**
+ * Reads `value` with `schema`; anything else is a `StoreDataError` naming `what` and the problem. A
+ * value of a closed set is found in a set first: the sync reads every VM of a cluster (two closed
+ * sets per row, 10,000 rows), and zod's parse of each showed in its profile.
+ */
 export function read<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  if (schema instanceof z.ZodEnum) {
+    let values = enumValues.get(schema);
+    if (!values) enumValues.set(schema, (values = new Set(schema.options)));
+    if (values.has(value)) return value as z.output<S>;
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -80,6 +80,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
+      ['0014-inventory-without-last-updated-index', 'Down', 'Success'],
       ['0013-idle-in-sessions', 'Down', 'Success'],
       ['0012-link-codes', 'Down', 'Success'],
       ['0011-web-sessions', 'Down', 'Success'],
@@ -143,14 +144,42 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
+    expect(executed.rows.map((r) => r.name).slice(-6)).toEqual([
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0014-inventory-without-last-updated-index',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
+    await store.close();
+  });
+
+  it('run a migration numbered below one the store applied already (0014 after 0017) on open', async () => {
+    const url = await freshUrl(engine);
+    const first = await openStore(url);
+    // A store migrated by a version that had 0015–0017 but not 0014 yet.
+    await sql`delete from lab_migrations where name = '0014-inventory-without-last-updated-index'`.execute(first.db);
+    await sql`create index vm_inventory_last_updated on vm_inventory (last_updated)`.execute(first.db);
+    await first.close();
+    const store = await openStore(url);
+    const executed = await sql<{ name: string }>`select name from lab_migrations`.execute(store.db);
+    expect(executed.rows.map((r) => r.name)).toContain('0014-inventory-without-last-updated-index');
+    const names =
+      engine === 'sqlite'
+        ? (
+            await sql<{
+              name: string;
+            }>`select name from sqlite_master where type = 'index' and tbl_name = 'vm_inventory'`.execute(store.db)
+          ).rows
+        : (
+            await sql<{
+              name: string;
+            }>`select indexname as name from pg_indexes where tablename = 'vm_inventory'`.execute(store.db)
+          ).rows;
+    expect(names.map((r) => r.name)).not.toContain('vm_inventory_last_updated');
+    expect(names.map((r) => r.name)).toContain('vm_inventory_status');
     await store.close();
   });
 
@@ -206,6 +235,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0011-web-sessions',
       '0012-link-codes',
       '0013-idle-in-sessions',
+      '0014-inventory-without-last-updated-index',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',

@@ -5,7 +5,7 @@ import { ClassScheduler, ProxmoxClient, SyncEngine, type Clock } from '@lab/prox
 import { pveResources } from '@lab/proxmox-sdk/pve';
 import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
-import { sharedStores, type EngineUnderTest } from './engines.js';
+import { sharedStores } from './engines.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
 const { engines, sharedUrl } = await sharedStores('scheduler crash');
@@ -21,7 +21,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * process) leads the scheduler and is SIGKILLed once `killWhen` holds; a survivor then takes over.
  */
 async function crashedSessionStart(
-  engine: EngineUnderTest['name'],
+  engine: (typeof engines)[number],
   pveVersion: string,
   killWhen: (sim: PveSim, running: () => Promise<number>) => Promise<boolean>,
   settleMs: number,
@@ -53,7 +53,7 @@ async function crashedSessionStart(
     (await pveResources(api).cluster.vms()).filter((r) => VMIDS.includes(r.vmid) && r.status === 'running').length;
   // Monday 07:52 UTC, inside the warm-up of the 09:00 Berlin session.
   const offset = Date.parse('2026-11-30T07:52:00Z') - Date.now();
-  const clock: Clock = { now: () => Date.now() + offset, sleep: (ms) => pause(ms) };
+  const clock: Clock = { now: () => Date.now() + offset, sleep: async (ms) => void (await pause(ms)) };
   const url = await sharedUrl(engine);
   const store = await openStore(url);
   try {

@@ -21,6 +21,8 @@ export async function adoptTaggedVms(
 ): Promise<number> {
   const byClass = new Map<string, Array<{ row: VmInventoryRecord; role: VmRole }>>();
   for (const row of rows) {
+    // Most VMs carry no `lab` tag: skip them before splitting their tags.
+    if (!row.tags.toLowerCase().includes('lab')) continue;
     const tags = tagsOf(row);
     const classId = tags.find((t) => t.startsWith('class-'))?.slice('class-'.length);
     const role = ROLES.find((r) => tags.includes(`role-${r}`));

@@ -216,7 +216,8 @@ export class SyncEngine {
       const existing = new Map(
         (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
       );
-      const known = [...existing.values()].filter((r) => r.goneAt === null).length;
+      let known = 0;
+      for (const r of existing.values()) if (r.goneAt === null) known++;
       if (resources.length === 0 && known > 0)
         await confirmEmptyCluster(
           api,

@@ -883,18 +883,25 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       it("records a listing: the usage readings given, and lastUpdated on the cluster's VMs that are not gone", async () => {
         await store.inventory.upsertMany([vm(100), vm(101), vm(102), vm(200, { clusterId: 'lab2' })]);
         await store.inventory.markGone('lab', [100, 101], T0 + 1_000);
-        const readings = Array.from({ length: 1_200 }, (_, i) => ({
+        // More readings than one statement takes, the last one for VM 101, one for the gone VM 102.
+        const readings = Array.from({ length: 10_050 }, (_, i) => ({
           vmid: i === 0 ? 100 : 10_000 + i,
           uptime: 3_600,
           cpuUsage: 0.25,
           memoryUsage: 0.5,
         }));
+        readings.push({ vmid: 101, uptime: 7, cpuUsage: 0.1 + 0.2, memoryUsage: 1 / 3 });
+        readings.push({ vmid: 102, uptime: 9, cpuUsage: 0, memoryUsage: 0 });
         await store.inventory.refreshListed('lab', readings, T0 + 2_000);
         expect(await store.inventory.get('lab', 100)).toEqual(
           vm(100, { uptime: 3_600, cpuUsage: 0.25, memoryUsage: 0.5, lastUpdated: T0 + 2_000 }),
         );
-        expect(await store.inventory.get('lab', 101)).toEqual(vm(101, { lastUpdated: T0 + 2_000 }));
-        expect(await store.inventory.get('lab', 102)).toEqual(vm(102, { goneAt: T0 + 1_000 }));
+        expect(await store.inventory.get('lab', 101)).toEqual(
+          vm(101, { uptime: 7, cpuUsage: 0.1 + 0.2, memoryUsage: 1 / 3, lastUpdated: T0 + 2_000 }),
+        );
+        expect(await store.inventory.get('lab', 102)).toEqual(
+          vm(102, { uptime: 9, cpuUsage: 0, memoryUsage: 0, goneAt: T0 + 1_000 }),
+        );
         expect(await store.inventory.get('lab2', 200)).toEqual(vm(200, { clusterId: 'lab2' }));
         expect(await store.inventory.count()).toBe(4);
       });

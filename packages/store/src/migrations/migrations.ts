@@ -12,6 +12,7 @@ import { claimsAndLockHeartbeats } from './0009-claims-and-lock-heartbeats.js';
 import { webSessions } from './0011-web-sessions.js';
 import { linkCodes } from './0012-link-codes.js';
 import { idleInSessions } from './0013-idle-in-sessions.js';
+import { inventoryWithoutLastUpdatedIndex } from './0014-inventory-without-last-updated-index.js';
 import { vmSnapshots } from './0015-vm-snapshots.js';
 import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups.js';
 import { classTerms } from './0017-class-terms.js';
@@ -31,6 +32,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0011-web-sessions': webSessions(),
     '0012-link-codes': linkCodes(),
     '0013-idle-in-sessions': idleInSessions(),
+    '0014-inventory-without-last-updated-index': inventoryWithoutLastUpdatedIndex(),
     '0015-vm-snapshots': vmSnapshots(),
     '0016-idle-signals-and-quota-top-ups': idleSignalsAndQuotaTopUps(engine),
     '0017-class-terms': classTerms(),
@@ -54,18 +56,24 @@ export function createMigrator(db: Kysely<unknown>, engine: Engine): Migrator {
     provider: new InCodeMigrationProvider(engine),
     migrationTableName: 'lab_migrations',
     migrationLockTableName: 'lab_migrations_lock',
+    // Numbers are handed out to parallel work ahead of time, so a store may have applied a later
+    // one (0015) before an earlier one (0014) existed: that one then runs, instead of the store
+    // refusing to open.
+    allowUnorderedMigrations: true,
   });
 }
 
 /**
- * Whether the store has applied {@link LATEST_MIGRATION}: one read, no lock, so opening a current
+ * Whether the store has applied every migration (not only {@link LATEST_MIGRATION}: an earlier
+ * number may come after a later one, see `createMigrator`): one read, no lock, so opening a current
  * store neither waits for nor blocks a writer. Any failure (no migration table yet) reads as "not
  * current" and leaves the answer to the migrator.
  */
 export async function isSchemaCurrent(db: Kysely<unknown>): Promise<boolean> {
   try {
-    const { rows } = await sql<{ name: string | null }>`select max(name) as name from lab_migrations`.execute(db);
-    return rows[0]?.name === LATEST_MIGRATION;
+    const { rows } = await sql<{ name: string }>`select name from lab_migrations`.execute(db);
+    const applied = new Set(rows.map((r) => r.name));
+    return Object.keys(allMigrations('sqlite')).every((name) => applied.has(name));
   } catch {
     return false;
   }
