@@ -158,6 +158,22 @@ export interface Database {
     expires_at: number;
     revoked_at: number | null;
   };
+  sdn_objects: {
+    cluster_id: string;
+    object_id: string;
+    kind: string;
+    zone: string;
+    class_id: string | null;
+    student: string;
+    cidr: string | null;
+    gateway: string | null;
+    tag: number | null;
+    snat: Flag;
+    dhcp: Flag;
+    state: string;
+    created_at: number;
+    updated_at: number;
+  };
   class_terms: {
     class_id: string;
     ends_on: string | null;

@@ -62,6 +62,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'people',
       'quota_top_ups',
       'rate_counters',
+      'sdn_objects',
       'ssh_keys',
       'sync_state',
       'template_inventory',
@@ -77,6 +78,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0019-class-networks', 'Down', 'Success'],
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
@@ -96,7 +98,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(32);
+    expect(await tableNames(store)).toHaveLength(33);
     await store.close();
   });
 
@@ -144,11 +146,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
-      '0012-link-codes',
       '0013-idle-in-sessions',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0019-class-networks',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -209,6 +211,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0019-class-networks',
     ]);
     await store.close();
   }, 60_000);

@@ -20,6 +20,7 @@ import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
+import { networkStep } from './network-step.js';
 import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
@@ -59,6 +60,12 @@ export interface DeploymentEngineDeps {
    * @defaultValue `cloudInitStep` — cloud-init user, the student's SSH keys and the class's `ipconfig0`
    */
   configureStudentVm?: ConfigureStudentVm | false;
+  /**
+   * Whether VMs of a class with networks (recorded by `ClassNetworks.ensure`) get `net0` on their
+   * VNet before their first boot; a class without network records is never changed. `false` turns
+   * it off. @defaultValue true
+   */
+  classNetworks?: boolean;
   /**
    * The retries one deployment run may spend on failed PVE requests, across all its VMs.
    * @defaultValue `{ ratio: 0.2, minRetries: 10, maxAttemptsPerRequest: 5 }`
@@ -150,10 +157,14 @@ export class DeploymentEngine {
       cloneLostAnswerGraceMs: deps.cloneLostAnswerGraceMs,
     };
     this.#teardown = { store: deps.store, timing: this.#timing };
-    this.#configure =
+    const configure =
       deps.configureStudentVm === false
         ? undefined
         : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
+    // A class with networks (`ClassNetworks.ensure` recorded them) gets its VMs' net0 first; one
+    // without keeps the template's bridge.
+    this.#configure =
+      deps.classNetworks === false ? configure : networkStep({ store: deps.store, logger: this.#logger }, configure);
     this.#registration = {
       store: deps.store,
       catalog: deps.catalog,

@@ -33,6 +33,7 @@ import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
 import type { WebSessionRecord } from '../store/web-session-repository.js';
 import type { LinkCodeRecord } from '../store/link-code-repository.js';
 import type { ClassTermRecord } from '../store/class-term-repository.js';
+import type { SdnObjectRecord } from '../store/sdn-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from '../store/store.js';
 import {
   DuplicateNameError,
@@ -76,6 +77,7 @@ interface MemoryState {
   webSessions: WebSessionRecord[];
   linkCodes: LinkCodeRecord[];
   classTerms: ClassTermRecord[];
+  sdn: SdnObjectRecord[];
   nextId: number;
 }
 
@@ -112,6 +114,7 @@ const emptyState = (): MemoryState => ({
   webSessions: [],
   linkCodes: [],
   classTerms: [],
+  sdn: [],
   nextId: 1,
 });
 
@@ -987,6 +990,46 @@ export function createMemoryStore(): Store {
         s.classTerms = [...s.classTerms.filter((t) => t.classId !== record.classId), copy(record)];
       },
     },
+    sdn: {
+      async list(clusterId, filter = {}) {
+        return copy(
+          s.sdn
+            .filter((r) => r.clusterId === clusterId && (filter.classId === undefined || r.classId === filter.classId))
+            .sort((a, b) => (a.kind === b.kind ? a.objectId.localeCompare(b.objectId) : a.kind === 'zone' ? -1 : 1)),
+        );
+      },
+      async get(clusterId, objectId) {
+        return copy(s.sdn.find((r) => r.clusterId === clusterId && r.objectId === objectId));
+      },
+      async reserve(record) {
+        const clash = s.sdn.some(
+          (r) =>
+            r.clusterId === record.clusterId &&
+            (r.objectId === record.objectId ||
+              (record.cidr !== null && r.cidr === record.cidr) ||
+              (record.tag !== null && r.zone === record.zone && r.tag === record.tag) ||
+              (record.kind === 'vnet' &&
+                r.kind === 'vnet' &&
+                r.classId === record.classId &&
+                r.student === record.student)),
+        );
+        if (clash) return false;
+        s.sdn.push(copy(record));
+        return true;
+      },
+      async setState(clusterId, objectId, state, at) {
+        const r = s.sdn.find((x) => x.clusterId === clusterId && x.objectId === objectId);
+        if (!r) return false;
+        r.state = state;
+        r.updatedAt = at;
+        return true;
+      },
+      async remove(clusterId, objectId) {
+        const before = s.sdn.length;
+        s.sdn = s.sdn.filter((x) => !(x.clusterId === clusterId && x.objectId === objectId));
+        return s.sdn.length < before;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -1027,6 +1070,7 @@ export function createMemoryStore(): Store {
     webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     classTerms: serialized(raw.classTerms, 'classTerms', lock, guard),
+    sdn: serialized(raw.sdn, 'sdn', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };
