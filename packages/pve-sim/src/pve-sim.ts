@@ -12,6 +12,7 @@ import { registerCloudinitRoutes } from './handlers/cloudinit-routes.js';
 import { registerSnapshotRoutes } from './handlers/snapshot-routes.js';
 import { registerAgentPasswordRoutes } from './handlers/agent-password-routes.js';
 import type { RouteTable, SimContext } from './handlers/route-table.js';
+import { registerSdnRoutes } from './handlers/sdn-routes.js';
 import { registerTaskRoutes } from './handlers/task-routes.js';
 import { registerVncRoutes } from './handlers/vnc-routes.js';
 import { handleVncUpgrade } from './http/vnc-websocket.js';
@@ -204,6 +205,7 @@ export async function startPveSim(options: PveSimOptions = {}): Promise<PveSim> 
   registerAccessRoutes(routes);
   registerVncRoutes(routes);
   registerBulkActionRoutes(routes);
+  registerSdnRoutes(routes);
   const faults = new FaultInjector(random);
   const requests = new RequestStats();
 

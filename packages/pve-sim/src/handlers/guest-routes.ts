@@ -114,7 +114,13 @@ export function registerGuestRoutes(table: RouteTable): void {
       return typedConfig(ctx.schema, `${base}/{vmid}/config`, guest.config);
     });
     route(table, 'PUT', `${base}/{vmid}/config`, (req, ctx) => {
-      ctx.ops.updateConfig(req.params.node as string, req.params.vmid as number, type, req.params);
+      ctx.ops.updateConfig(
+        req.params.node as string,
+        req.params.vmid as number,
+        type,
+        req.params,
+        req.principal.userid,
+      );
       return null;
     });
     route(table, 'GET', `${base}/{vmid}/status/current`, (req, ctx) =>
@@ -145,7 +151,13 @@ export function registerGuestRoutes(table: RouteTable): void {
   }
 
   route(table, 'POST', '/nodes/{node}/qemu/{vmid}/config', (req, ctx) => {
-    ctx.ops.updateConfig(req.params.node as string, req.params.vmid as number, 'qemu', req.params);
+    ctx.ops.updateConfig(
+      req.params.node as string,
+      req.params.vmid as number,
+      'qemu',
+      req.params,
+      req.principal.userid,
+    );
     return null;
   });
 

@@ -1,7 +1,9 @@
 import { die } from '../sim-error.js';
 import type { SimTime } from '../sim-time.js';
 import { BandwidthPool } from './bandwidth-pool.js';
+import { SdnState } from './sdn.js';
 import { TaskManager } from './task-manager.js';
+import { pveVersionAtLeast } from '../pve-version.js';
 import { TimedMutex } from './timed-mutex.js';
 import type { SimGuest, SimNode, SimStorageDef, SimTimings, SimVolume } from './types.js';
 
@@ -14,6 +16,9 @@ export interface StorageInstance {
   lock: TimedMutex;
   bandwidth: BandwidthPool;
 }
+
+/** The Linux bridges every simulated node has (`/etc/network/interfaces`). */
+export const NODE_BRIDGES = ['vmbr0'];
 
 /** The whole mutable state of one simulated PVE cluster. */
 export class ClusterState {
@@ -33,6 +38,8 @@ export class ClusterState {
   /** Config file locks (`/var/lock/qemu-server/lock-<vmid>.conf`) by VMID. */
   readonly #configLocks = new Map<number, TimedMutex>();
   readonly tasks: TaskManager;
+  /** PVE's SDN: pending and running zones, VNets, subnets, and the VNet bridges each node has. */
+  readonly sdn = new SdnState();
   /** The PVE version simulated (`9.1.3`), for behaviours that changed between releases. */
   pveVersion = '9.1.3';
   /** The share of guests that ignore a shutdown request (decided once per guest, seeded). */
@@ -44,6 +51,19 @@ export class ClusterState {
     readonly timings: SimTimings,
   ) {
     this.tasks = new TaskManager(time);
+  }
+
+  /** Whether `/cluster/sdn` exists: SDN is part of PVE from 8.1 on (before, the optional tech-preview package). */
+  get sdnAvailable(): boolean {
+    return pveVersionAtLeast(this.pveVersion, 8, 1);
+  }
+
+  /**
+   * Whether `bridge` exists on `node`: a node bridge (`vmbr0`, every simulated node has it) or a
+   * VNet an apply's network reload created there (pending VNets do not count).
+   */
+  bridgeExists(node: string, bridge: string): boolean {
+    return NODE_BRIDGES.includes(bridge) || this.sdn.vnetOnNode(node, bridge);
   }
 
   /** The config file lock of `vmid` (PVE's `lock_config`): a FIFO with timeouts. */

@@ -1,3 +1,4 @@
+import { checkBridgeAccess } from './bridge-access.js';
 import { die, paramError } from '../sim-error.js';
 import type { ClusterState, StorageInstance } from './cluster-state.js';
 import { formatDrive, isDriveKey, listDrives, type DriveInfo } from './drives.js';
@@ -182,17 +183,8 @@ export class GuestCopying {
       if (vol && !drive.isCloudinit)
         this.access?.check(user, `/storage/${params.storage ?? vol.storage}`, ['Datastore.AllocateSpace']);
     }
-    // check_bridge_access: SDN.Use on every bridge, skipped only for exactly root@pam (not its tokens).
-    if (user !== 'root@pam') {
-      for (const key of Object.keys(source.config)
-        .filter((k) => /^net\d+$/.test(k))
-        .sort()) {
-        const bridge = /(?:^|,)bridge=([^,]+)/.exec(source.config[key]!)?.[1];
-        const tag = /(?:^|,)tag=(\d+)/.exec(source.config[key]!)?.[1];
-        if (bridge)
-          this.access?.check(user, `/sdn/zones/localnetwork/${bridge}${tag ? `/${tag}` : ''}`, ['SDN.Use'], true);
-      }
-    }
+    // check_bridge_access on the source config: SDN.Use on every bridge (the VNet's zone, or localnetwork).
+    checkBridgeAccess(this.access, this.state.sdn, user, source.config);
     for (const drive of drives) {
       const vol = parseVolid(drive.volid);
       const store = vol && this.state.storageDefs.get(vol.storage);

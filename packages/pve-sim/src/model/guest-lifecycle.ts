@@ -9,6 +9,7 @@ import { uniqueTags } from './guest-tags.js';
 import { pveVersionAtLeast } from '../pve-version.js';
 import { cloudinitVolname, diskVolname, formatSize, parseVolid, toBaseVolname } from './storage-naming.js';
 import type { SimGuest, SimTask } from './types.js';
+import { checkBridgeAccess, parseNetBridge } from './bridge-access.js';
 import type { AccessControl } from './access-control.js';
 
 /** A guest's life from create to destroy: create, config updates, conversion to a template, power actions, destroy. */
@@ -87,6 +88,7 @@ export class GuestLifecycle {
         if (early) checkStart();
         return this.state.tasks.start(node, `${prefix}start`, String(vmid), user, async (log) => {
           checkStart();
+          if (type === 'qemu') this.#plugNics(guest, log);
           const host = this.state.nodes.get(node)!;
           if (this.state.usedMemory(node) + guestMemoryBytes(guest) > host.maxmem) {
             log(`kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory`);
@@ -126,6 +128,28 @@ export class GuestLifecycle {
       }
       default:
         throw die(`pve-sim: power action '${action}' is not simulated`);
+    }
+  }
+
+  /**
+   * QEMU runs qemu-server's `pve-bridge` script for each NIC (`src/usr/pve-bridge` →
+   * pve-network `PVE::Network::SDN::Zones::tap_create` → pve-common `src/PVE/Network.pm`
+   * `read_bridge_mtu`): a bridge that is neither a node bridge nor a VNet an apply created on this
+   * node fails with `bridge '<bridge>' does not exist`, and QEMU exits before the guest starts.
+   */
+  #plugNics(guest: SimGuest, log: (line: string) => void): void {
+    const dir = pveVersionAtLeast(this.state.pveVersion, 9, 0) ? '/usr/libexec/qemu-server' : '/var/lib/qemu-server';
+    for (const key of Object.keys(guest.config)
+      .filter((k) => /^net\d+$/.test(k))
+      .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))) {
+      const { bridge } = parseNetBridge(guest.config[key]!);
+      if (bridge === undefined || this.state.bridgeExists(guest.node, bridge)) continue;
+      const n = key.slice(3);
+      log(`bridge '${bridge}' does not exist`);
+      log(
+        `kvm: -netdev type=tap,id=${key},ifname=tap${guest.vmid}i${n},script=${dir}/pve-bridge,downscript=${dir}/pve-bridgedown,vhost=on: network script ${dir}/pve-bridge failed with status 512`,
+      );
+      throw new Error('start failed: QEMU exited with code 1');
     }
   }
 
@@ -192,6 +216,8 @@ export class GuestLifecycle {
       !(typeof params.pool === 'string' && this.access.has(user, `/pool/${params.pool}`, ['VM.Allocate']))
     )
       this.access.check(user, `/vms/${vmid}`, ['VM.Allocate']);
+    // qemu-server `create_vm`: check_bridge_access on the new config's NICs.
+    if (type === 'qemu') checkBridgeAccess(this.access, this.state.sdn, user, params);
     // pve-guest-common `create_and_lock_config` → pve-cluster `check_vmid_unused`, before the worker.
     const existing = this.state.guests.get(vmid);
     if (existing) {
@@ -285,8 +311,25 @@ export class GuestLifecycle {
   }
 
   /** `PUT`/`POST …/config`: sets options, removes those in `delete`, refuses a locked VM. */
-  updateConfig(node: string, vmid: number, type: 'qemu' | 'lxc', params: Record<string, unknown>): void {
+  updateConfig(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    params: Record<string, unknown>,
+    user = 'root@pam',
+  ): void {
+    // qemu-server `update_vm_api`: check_bridge_access on the new values first, then, for each
+    // NIC set or deleted, on the value it replaces.
+    if (type === 'qemu') checkBridgeAccess(this.access, this.state.sdn, user, params);
     const guest = this.state.requireGuest(node, vmid, type);
+    if (type === 'qemu') {
+      const touched = [
+        ...Object.keys(params),
+        ...(typeof params.delete === 'string' ? params.delete.split(/[,;\s]+/) : []),
+      ];
+      for (const key of touched.filter((k) => /^net\d+$/.test(k)).sort())
+        if (guest.config[key]) checkBridgeAccess(this.access, this.state.sdn, user, { [key]: guest.config[key] });
+    }
     checkLock(guest, params.skiplock === 1);
     for (const [key, value] of Object.entries(params)) {
       if (['node', 'vmid', 'delete', 'digest', 'skiplock', 'force', 'revert'].includes(key)) continue;

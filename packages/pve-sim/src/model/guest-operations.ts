@@ -80,7 +80,13 @@ export class GuestOperations {
     return this.#lifecycle.create(node, vmid, type, params, user);
   }
 
-  updateConfig(node: string, vmid: number, type: 'qemu' | 'lxc', params: Record<string, unknown>): void {
-    this.#lifecycle.updateConfig(node, vmid, type, params);
+  updateConfig(
+    node: string,
+    vmid: number,
+    type: 'qemu' | 'lxc',
+    params: Record<string, unknown>,
+    user = 'root@pam',
+  ): void {
+    this.#lifecycle.updateConfig(node, vmid, type, params, user);
   }
 }

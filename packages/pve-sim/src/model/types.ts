@@ -102,6 +102,8 @@ export interface SimTimings {
   copyTickSeconds: number;
   /** Interval of pvestatd's rounds, which fill `/cluster/resources` with a new guest's name and usage (PVE: 10 s). */
   statusRoundSeconds: number;
+  /** One node's network reload (`ifreload -a`) in an SDN apply; `reloadnetworkall` does the nodes in turn. */
+  sdnReloadSeconds: number;
   /** From a clone request's answer until its worker holds the new VM's config lock (fork, cfs). */
   workerStartSeconds: number;
 }
@@ -120,4 +122,5 @@ export const DefaultTimings: SimTimings = {
   copyTickSeconds: 0.25,
   statusRoundSeconds: 10,
   workerStartSeconds: 0.2,
+  sdnReloadSeconds: 2,
 };

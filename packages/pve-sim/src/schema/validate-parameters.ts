@@ -1,4 +1,5 @@
 import { PVE_TAG_RE, splitList } from '../model/guest-tags.js';
+import { isCidr, isIp } from '../model/sdn.js';
 import type { SchemaMethod, SchemaProperty } from './schema-index.js';
 
 /** A raw request parameter: one string, or several for a repeated key. */
@@ -53,11 +54,39 @@ const FORMATS: Record<string, { test: (v: string) => boolean; message: (v: strin
     test: (v) => PVE_TAG_RE.test(v),
     message: () => 'invalid format - invalid characters in tag',
   },
+  // pve-network `Zones/Plugin.pm` `parse_sdn_zone_id` and `VnetPlugin.pm` `parse_sdn_vnet_id` (before
+  // ecf98c5 moved them into schema patterns): letters and digits, a letter first, 2 to 8 characters.
+  'pve-sdn-zone-id': sdnIdFormat('zone'),
+  'pve-sdn-vnet-id': sdnIdFormat('vnet'),
+  // `SubnetPlugin.pm` `parse_sdn_subnet_id`: a CIDR, or `<zone>-<ip>-<mask>`.
+  'pve-sdn-subnet-id': {
+    test: (v) => {
+      if (v.includes('/')) return isCidr(v);
+      const [, ip, mask] = v.split('-');
+      return isCidr(`${ip}/${mask}`);
+    },
+    message: () => 'invalid format - value does not look like a valid CIDR network',
+  },
+  // pve-common `pve_verify_ip`.
+  ip: {
+    test: (v) => isIp(v),
+    message: () => 'invalid format - value does not look like a valid IP address',
+  },
   'pve-vmid': {
     test: (v) => /^\d+$/.test(v),
     message: (v) => `invalid format - value '${v}' does not look like a valid VM ID`,
   },
 };
+
+function sdnIdFormat(what: 'zone' | 'vnet'): { test: (v: string) => boolean; message: (v: string) => string } {
+  return {
+    test: (v) => /^[a-z][a-z0-9]*[a-z0-9]$/i.test(v) && v.length <= 8,
+    message: (v) =>
+      /^[a-z][a-z0-9]*[a-z0-9]$/i.test(v)
+        ? `invalid format - ${what} ID '${v}' can't be more length than 8 characters`
+        : `invalid format - ${what} ID '${v}' contains illegal characters`,
+  };
+}
 
 /** Checks one value against its property; returns PVE's message, or the converted value. */
 function checkValue(property: SchemaProperty, raw: string): { error: string } | { value: unknown } {
@@ -86,8 +115,11 @@ function checkValue(property: SchemaProperty, raw: string): { error: string } | 
       return { error: `value may only be ${property.maxLength} characters long` };
     if (property.minLength !== undefined && raw.length < property.minLength)
       return { error: `value must be at least ${property.minLength} characters long` };
-    // Perl's `(?^:…)` (a group with default flags) is JavaScript's `(?:…)`.
-    if (property.pattern !== undefined && !new RegExp(`^(?:${property.pattern.replaceAll('(?^:', '(?:')})$`).test(raw))
+    // Perl's `(?^:…)` (a group with default flags) is JavaScript's `(?:…)`; `(?^i:…)` (a `qr//i`,
+    // such as a VNet's `alias`) makes the whole pattern case-insensitive here.
+    const flags = property.pattern?.includes('(?^i:') ? 'i' : '';
+    const source = property.pattern?.replaceAll('(?^:', '(?:').replaceAll('(?^i:', '(?:');
+    if (source !== undefined && !new RegExp(`^(?:${source})$`, flags).test(raw))
       return { error: 'value does not match the regex pattern' };
   }
   if (property.enum && !property.enum.includes(raw)) {

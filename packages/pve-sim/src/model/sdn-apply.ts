@@ -1,0 +1,49 @@
+import { paramText } from '../param-text.js';
+import type { ClusterState } from './cluster-state.js';
+import type { SimTask } from './types.js';
+
+/**
+ * The worker of `PUT /cluster/sdn` (pve-network `src/PVE/API2/Network/SDN.pm` `reload`): a
+ * `reloadnetworkall` task (no id) on the node that answered, which runs
+ * `pvesh set /nodes/<node>/network --regenerate-frr 0` for every cluster node in turn. pvesh runs
+ * the call on that node (over SSH for another node, pve-manager `PVE/CLI/pvesh.pm`
+ * `proxy_handler`) as a CLI, so each node's `srvreload` task (`networking`, by root@pam,
+ * pve-manager `PVE/API2/Network.pm` `reload_network_config`) runs to its end before the next node:
+ * when `reloadnetworkall` ends, every reachable node has the running config's VNet bridges. A node
+ * that cannot be reached is only a `warn` line (a plain Perl warn: the task still ends OK).
+ */
+export function reloadNetworkAll(state: ClusterState, user: string, localNode: string): SimTask {
+  const seconds = state.timings.sdnReloadSeconds;
+  return state.tasks.start(localNode, 'reloadnetworkall', '', user, async (log) => {
+    for (const name of [...state.nodes.keys()].sort()) {
+      const node = state.nodes.get(name)!;
+      log(`${name}: reloading network config`);
+      if (!node.online) {
+        log(`ssh: connect to host ${node.ip} port 22: No route to host`);
+        log(`command 'pvesh set /nodes/${name}/network --regenerate-frr 0' failed: exit code 255`);
+        continue;
+      }
+      // What this reload generates: the running config as it is when the node's worker runs.
+      const running = state.sdn.running;
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async () => {
+        try {
+          await state.time.sleep(seconds * 1000);
+          const vnets = new Set<string>();
+          for (const [id, v] of running?.vnets ?? []) {
+            const zone = running?.zones.get(paramText(v.zone));
+            if (!zone) continue;
+            const nodes = typeof zone.nodes === 'string' ? zone.nodes.split(/[,;\s]+/).filter(Boolean) : undefined;
+            if (nodes && !nodes.includes(name)) continue;
+            vnets.add(id);
+          }
+          state.sdn.nodes.set(name, { vnets });
+        } finally {
+          finished();
+        }
+      });
+      await done;
+    }
+  });
+}
