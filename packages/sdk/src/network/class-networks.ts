@@ -245,7 +245,6 @@ export class ClassNetworks {
       if ((await this.#store.sdn.list(this.clusterId)).some((r) => r.state !== 'applied')) await this.#reconcile(lost);
       let view = await this.#view();
       const zone = await this.#zoneOf(spec, view);
-      if (zone.ours) await this.#recordOwnZone();
       for (let round = 0; ; round++) {
         const records = await this.#store.sdn.list(this.clusterId);
         const mine = records.filter((r) => r.kind === 'vnet' && r.classId === spec.classId);
@@ -257,6 +256,8 @@ export class ClassNetworks {
         // store refuses the second one, and the next round drafts again.
         for (const record of drafts.values()) await this.#store.sdn.reserve(record);
       }
+      // Recorded only once the class's networks fit (pool, tags), so a refused spec leaves nothing behind.
+      if (zone.ours) await this.#recordOwnZone();
       const outcome = await this.#reconcile(lost);
       view = await this.#view();
       const mine = (await this.#store.sdn.list(this.clusterId, { classId: spec.classId })).filter(

@@ -181,6 +181,9 @@ export class PveSdn {
     const vnets = await this.vnets({ pending: true });
     const subnets: SdnSubnetEntry[] = [];
     for (const v of vnets) {
+      // A VNet deleted in the pending configuration has no subnets left (PVE refuses the delete
+      // otherwise), and PVE no longer answers for its subnets.
+      if (v.state === 'deleted') continue;
       subnets.push(...(await this.subnets(v.vnet, { pending: true })).filter((s) => s.state !== undefined));
     }
     return {
