@@ -145,7 +145,7 @@ describe('SDN refusals with PVE texts', () => {
     const zoneInUse = await call(sim, 'DELETE', '/cluster/sdn/zones/vl');
     expect(zoneInUse.status).toBe(500);
     expect(zoneInUse.body.message).toBe(
-      'delete sdn zone object failed: zone vl is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 162.\n',
+      'delete sdn zone object failed: zone vl is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 159.\n',
     );
     await ok('POST', '/cluster/sdn/vnets/v1/subnets', { subnet: '192.168.5.0/24', type: 'subnet' });
     const vnetInUse = await call(sim, 'DELETE', '/cluster/sdn/vnets/v1');
@@ -190,3 +190,203 @@ describe("a VM's bridge must exist on its node when it starts", () => {
     expect((await waitTask(sim, again)).exitstatus).toBe('OK');
   });
 });
+
+/** A scenario with lab@pve (PVEAdmin through its group) and privilege-separated tokens with `roles` on `/`. */
+function withTokens(tokens: Record<string, string[]>) {
+  const base = structuredClone(presets.small!);
+  return {
+    ...base,
+    users: [...(base.users ?? []), { userid: 'lab@pve', groups: ['labs'] }],
+    tokens: Object.keys(tokens).map((name) => ({
+      tokenId: `lab@pve!${name}`,
+      secret: `${name}-secret`,
+      privsep: true,
+    })),
+    acl: [
+      { path: '/', roles: 'PVEAdmin', groups: ['labs'] },
+      ...Object.entries(tokens).flatMap(([name, roles]) =>
+        roles.map((role) => ({ path: '/', roles: role, tokens: [`lab@pve!${name}`] })),
+      ),
+    ],
+  };
+}
+
+const as = (name: string) => ({
+  auth: 'none' as const,
+  headers: { authorization: `PVEAPIToken=lab@pve!${name}=${name}-secret` },
+});
+
+describe('SDN permissions (SDN.Allocate, SDN.Audit, SDN.Use)', () => {
+  it('needs SDN.Allocate on /sdn/zones to create a zone and on /sdn to apply; lists only what SDN.Audit shows', async () => {
+    sim = await fastSim({ scenario: withTokens({ vm: ['PVEVMUser'] }) });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    const zone = await call(sim, 'POST', '/cluster/sdn/zones', { ...as('vm'), params: { zone: 'z2', type: 'simple' } });
+    expect(zone.status).toBe(403);
+    expect(zone.reason).toBe('Permission check failed (/sdn/zones, SDN.Allocate)');
+    const applyRefused = await call(sim, 'PUT', '/cluster/sdn', as('vm'));
+    expect(applyRefused.reason).toBe('Permission check failed (/sdn, SDN.Allocate)');
+    const vnet = await call(sim, 'PUT', '/cluster/sdn/vnets/cls1', { ...as('vm'), params: { alias: 'x' } });
+    expect(vnet.reason).toBe('Permission check failed (/sdn/zones/lab/cls1, SDN.Allocate)');
+    // Lists filter silently.
+    expect((await call(sim, 'GET', '/cluster/sdn/zones', as('vm'))).body.data).toEqual([]);
+    expect((await call(sim, 'GET', '/cluster/sdn/vnets', as('vm'))).body.data).toEqual([]);
+    // PVESDNUser (SDN.Use + SDN.Audit) on the VNet shows it.
+    sim.access.addAcl({ path: '/sdn/zones/lab/cls1', roleid: 'PVESDNUser', type: 'token', ugid: 'lab@pve!vm' });
+    expect((await call(sim, 'GET', '/cluster/sdn/vnets', as('vm'))).body.data).toEqual([
+      expect.objectContaining({ vnet: 'cls1', zone: 'lab' }),
+    ]);
+  });
+
+  it("checks SDN.Use on /sdn/zones/<zone>/<vnet>[/<tag>] for a VM's NICs on create, config update and clone", async () => {
+    sim = await fastSim({ scenario: withTokens({ vm: ['PVEVMAdmin', 'PVEDatastoreUser'] }) });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    const create = await call(sim, 'POST', '/nodes/pve1/qemu', {
+      ...as('vm'),
+      params: { vmid: 4200, net0: 'virtio,bridge=cls1' },
+    });
+    expect(create.status).toBe(403);
+    expect(create.reason).toBe('Permission check failed (/sdn/zones/lab/cls1, SDN.Use)');
+    const tagged = await call(sim, 'POST', '/nodes/pve1/qemu', {
+      ...as('vm'),
+      params: { vmid: 4200, net0: 'virtio,bridge=cls1,tag=7' },
+    });
+    expect(tagged.reason).toBe('Permission check failed (/sdn/zones/lab/cls1/7, SDN.Use)');
+    // A plain bridge is in the `localnetwork` zone.
+    const plain = await call(sim, 'POST', '/nodes/pve1/qemu', {
+      ...as('vm'),
+      params: { vmid: 4200, net0: 'virtio,bridge=vmbr0' },
+    });
+    expect(plain.reason).toBe('Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)');
+
+    sim.access.addAcl({ path: '/sdn/zones/lab/cls1', roleid: 'PVESDNUser', type: 'token', ugid: 'lab@pve!vm' });
+    const created = await call(sim, 'POST', '/nodes/pve1/qemu', {
+      ...as('vm'),
+      params: { vmid: 4200, net0: 'virtio,bridge=cls1' },
+    });
+    expect(created.status).toBe(200);
+    expect((await waitTask(sim, created.body.data as string)).exitstatus).toBe('OK');
+    // Moving the NIC to vmbr0 needs SDN.Use there; the old bridge is checked too.
+    const update = await call(sim, 'PUT', '/nodes/pve1/qemu/4200/config', {
+      ...as('vm'),
+      params: { net0: 'virtio,bridge=vmbr0' },
+    });
+    expect(update.reason).toBe('Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)');
+    // Clone checks the source's NICs.
+    sim.access.acls = sim.access.acls.filter((a) => a.path !== '/sdn/zones/lab/cls1');
+    const clone = await call(sim, 'POST', '/nodes/pve1/qemu/4200/clone', { ...as('vm'), params: { newid: 4201 } });
+    expect(clone.reason).toBe('Permission check failed (/sdn/zones/lab/cls1, SDN.Use)');
+  });
+});
+
+describe('the apply (PUT /cluster/sdn)', () => {
+  it('commits again when an apply is still running: each PUT starts its own reloadnetworkall task', async () => {
+    sim = await fastSim({ timeScale: 20 });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    const first = (await ok('PUT', '/cluster/sdn')) as string;
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    const second = (await ok('PUT', '/cluster/sdn')) as string;
+    expect(second).not.toBe(first);
+    const state = async () => (await call(sim, 'GET', '/cluster/sdn/vnets', { params: { running: 1 } })).body.data;
+    // The running config is written before the task: the VNet is running at once …
+    expect(await state()).toEqual([expect.objectContaining({ vnet: 'cls1' })]);
+    // … but its bridge exists on a node only once that node's reload ran.
+    expect((await waitTask(sim, first)).exitstatus).toBe('OK');
+    expect((await waitTask(sim, second)).exitstatus).toBe('OK');
+    const inspect = await fetchControl('/sdn');
+    expect(inspect).toMatchObject({
+      running: { version: 2, vnets: { cls1: { type: 'vnet', zone: 'lab' } } },
+      pendingChanges: false,
+      nodes: { pve1: ['cls1'], pve2: ['cls1'], pve3: ['cls1'] },
+    });
+  });
+
+  it("logs an unreachable node and still ends OK; that node gets no bridge; a zone's `nodes` limits where", async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple', nodes: 'pve1,pve2' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    sim.setNodeOnline('pve2', false);
+    const upid = await apply();
+    const log = await taskLog(sim, upid);
+    expect(log).toContain("command 'pvesh set /nodes/pve2/network --regenerate-frr 0' failed: exit code 255");
+    expect(log.at(-1)).toBe('TASK OK');
+    expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toEqual({ pve1: ['cls1'], pve3: [] });
+  });
+
+  it('honours the global lock: changes and apply need its token, which the apply releases', async () => {
+    sim = await fastSim();
+    const token = (await ok('POST', '/cluster/sdn/lock')) as string;
+    expect(token).toMatch(/^[0-9a-f-]{36}$/);
+    const refused = await call(sim, 'POST', '/cluster/sdn/zones', { params: { zone: 'lab', type: 'simple' } });
+    expect(refused.status).toBe(500);
+    expect(refused.reason).toBe(
+      'create sdn zone object failed: invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line 281.',
+    );
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple', 'lock-token': token });
+    const pending = await call(sim, 'POST', '/cluster/sdn/lock');
+    expect(pending.reason).toMatch(/^could not acquire lock for SDN config: invalid lock token provided!/);
+    const upid = (await ok('PUT', '/cluster/sdn', { 'lock-token': token })) as string;
+    await waitTask(sim, upid);
+    // Released: a change without a token passes again; a new lock needs no pending changes.
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    const busy = await call(sim, 'POST', '/cluster/sdn/lock');
+    expect(busy.reason).toBe(
+      'could not acquire lock for SDN config: configuration has pending changes at /usr/share/perl5/PVE/API2/Network/SDN.pm line 145.',
+    );
+    await ok('POST', '/cluster/sdn/rollback');
+    expect(await ok('GET', '/cluster/sdn/vnets')).toEqual([]);
+  });
+
+  it('does not exist before PVE 8.1', async () => {
+    sim = await fastSim({ pveVersion: '8.0.4' });
+    const r = await call(sim, 'GET', '/cluster/sdn/zones');
+    expect(r.status).toBe(501);
+    await sim.close();
+    sim = await fastSim({ pveVersion: '8.1.4' });
+    expect((await call(sim, 'GET', '/cluster/sdn/zones')).status).toBe(200);
+  });
+
+  it('follows pve-network 0.11 on PVE 8.4: no global lock, VXLAN zones need peers, no fabrics', async () => {
+    sim = await fastSim({ pveVersion: '8.4.1' });
+    expect((await call(sim, 'POST', '/cluster/sdn/lock')).status).toBe(501);
+    const token = await call(sim, 'POST', '/cluster/sdn/zones', {
+      params: { zone: 'lab', type: 'simple', 'lock-token': 'x' },
+    });
+    expect(token.status).toBe(400);
+    const vxlan = await call(sim, 'POST', '/cluster/sdn/zones', { params: { zone: 'vx', type: 'vxlan' } });
+    expect(vxlan.reason).toBe("missing value for required option 'peers'");
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vx', type: 'vxlan', peers: '10.0.0.1,10.0.0.2' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vx', tag: 100 });
+    expect((await call(sim, 'DELETE', '/cluster/sdn/zones/vx')).reason).toBe(
+      'delete sdn zone object failed: zone vx is used by vnet v1 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 138.',
+    );
+    const upid = await apply();
+    expect(await taskLog(sim, upid)).toEqual([
+      'pve1: reloading network config',
+      'pve2: reloading network config',
+      'pve3: reloading network config',
+      'TASK OK',
+    ]);
+    expect(await ok('GET', '/cluster/sdn')).toEqual(
+      ['vnets', 'zones', 'controllers', 'ipams', 'dns'].map((id) => ({ id })),
+    );
+  });
+});
+
+async function fetchControl(path: string): Promise<unknown> {
+  const { request, Agent } = await import('node:https');
+  const agent = new Agent({ ca: sim.ca });
+  return new Promise((resolve, reject) => {
+    request(`${sim.url}/_sim${path}`, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        agent.destroy();
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}

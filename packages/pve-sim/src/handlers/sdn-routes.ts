@@ -7,6 +7,8 @@ import {
   ipInCidr,
   KNOWN_IPAMS,
   parseDhcpRange,
+  perlLines,
+  VXLAN_OPTIONS_PVE8,
   pendingView,
   SIMULATED_ZONE_TYPES,
   splitDelete,
@@ -16,6 +18,7 @@ import {
   type SdnObject,
   type SdnSection,
 } from '../model/sdn.js';
+import { pveVersionAtLeast } from '../pve-version.js';
 import { reloadNetworkAll } from '../model/sdn-apply.js';
 import { route, type RouteRequest, type RouteTable, type SimContext } from './route-table.js';
 
@@ -124,9 +127,30 @@ function vnetUpdateHook(ctx: SimContext, id: string, nextMac: () => string): voi
     throw paramError({ vlanaware: 'vlanaware vnet is not compatible with subnets' });
 }
 
-/** VxlanPlugin `on_update_hook`: exactly one of `peers` / `fabric`. */
-function zoneUpdateHook(zone: SdnObject): void {
-  if (zone.type !== 'vxlan') return;
+/** Whether the simulated PVE is 9 or later (pve-network 1.x: global lock, VXLAN fabrics). */
+function nine(ctx: SimContext): boolean {
+  return pveVersionAtLeast(ctx.pveVersion, 9, 0);
+}
+
+/** The options of zone `type` on this PVE version. */
+function zoneOptions(ctx: SimContext, type: string): Record<string, { optional: boolean }> | undefined {
+  return type === 'vxlan' && !nine(ctx) ? VXLAN_OPTIONS_PVE8 : ZONE_OPTIONS[type];
+}
+
+/**
+ * Before PVE 9 there is no global lock: `lock-token` is a parameter the schema does not know, and
+ * `/cluster/sdn/lock` and `/rollback` do not exist.
+ */
+function refuseLockTokenBefore9(ctx: SimContext, params: Record<string, unknown>): void {
+  if (!nine(ctx) && params['lock-token'] !== undefined)
+    throw paramError({
+      'lock-token': 'property is not defined in schema and the schema does not allow additional properties',
+    });
+}
+
+/** VxlanPlugin `on_update_hook` (PVE 9): exactly one of `peers` / `fabric`. */
+function zoneUpdateHook(ctx: SimContext, zone: SdnObject): void {
+  if (zone.type !== 'vxlan' || !nine(ctx)) return;
   if ((zone.peers && zone.fabric) || !(zone.peers || zone.fabric))
     throw paramError({
       fabric: 'must have exactly one of peers / fabric defined',
@@ -210,20 +234,27 @@ function macMaker(ctx: SimContext): () => string {
  * Changes go to the pending config; `PUT /cluster/sdn` commits them and reloads every node.
  */
 export function registerSdnRoutes(table: RouteTable): void {
-  const requireSdn = (ctx: SimContext): void => {
+  const requireSdn = (ctx: SimContext, req?: RouteRequest): void => {
     if (!ctx.state.sdnAvailable)
       throw new PveSimError(501, `Method '/cluster/sdn' not implemented: SDN needs PVE 8.1 or later`);
+    if (req) refuseLockTokenBefore9(ctx, req.params);
+  };
+  const requireLock = (ctx: SimContext, method: string, path: string): void => {
+    requireSdn(ctx);
+    if (!nine(ctx)) throw new PveSimError(501, `Method '${method} /api2/json${path}' not implemented`);
   };
 
   route(table, 'GET', '/cluster/sdn', (_req, ctx) => {
     requireSdn(ctx);
-    return ['vnets', 'zones', 'controllers', 'ipams', 'dns', 'fabrics'].map((id) => ({ id }));
+    // `fabrics` since pve-network 1.x (PVE 9).
+    const ids = ['vnets', 'zones', 'controllers', 'ipams', 'dns', ...(nine(ctx) ? ['fabrics'] : [])];
+    return ids.map((id) => ({ id }));
   });
 
   // `reload`: commit under the SDN lock, then a `reloadnetworkall` worker on this node that runs
   // `pvesh set /nodes/<node>/network` for every node in turn (each a synchronous `srvreload` task).
   route(table, 'PUT', '/cluster/sdn', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const sdn = ctx.state.sdn;
     const token = req.params['lock-token'] as string | undefined;
     const release = req.params['release-lock'] !== 0;
@@ -237,17 +268,19 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'POST', '/cluster/sdn/lock', (req, ctx) => {
-    requireSdn(ctx);
+    requireLock(ctx, 'POST', '/cluster/sdn/lock');
     const sdn = ctx.state.sdn;
     return sdn.locked('could not acquire lock for SDN config', undefined, () => {
       if (req.params['allow-pending'] !== 1 && sdn.hasPendingChanges())
-        throw new Error('configuration has pending changes at /usr/share/perl5/PVE/API2/Network/SDN.pm line 149.');
+        throw new Error(
+          `configuration has pending changes at /usr/share/perl5/PVE/API2/Network/SDN.pm line ${perlLines(true).pendingChanges}.`,
+        );
       return sdn.createLock();
     });
   });
 
   route(table, 'DELETE', '/cluster/sdn/lock', (req, ctx) => {
-    requireSdn(ctx);
+    requireLock(ctx, 'DELETE', '/cluster/sdn/lock');
     const sdn = ctx.state.sdn;
     if (req.params.force === 1) sdn.lockToken = undefined;
     else
@@ -260,7 +293,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'POST', '/cluster/sdn/rollback', (req, ctx) => {
-    requireSdn(ctx);
+    requireLock(ctx, 'POST', '/cluster/sdn/rollback');
     const sdn = ctx.state.sdn;
     const token = req.params['lock-token'] as string | undefined;
     sdn.locked('could not rollback SDN configuration', token, () => {
@@ -275,7 +308,7 @@ export function registerSdnRoutes(table: RouteTable): void {
 
   // ---- zones (pve-network `src/PVE/API2/Network/SDN/Zones.pm`)
   route(table, 'GET', '/cluster/sdn/zones', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const file = sectionView(ctx, 'zones', req.params);
     const out: SdnObject[] = [];
     for (const id of [...file.keys()].sort()) {
@@ -288,12 +321,12 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'GET', '/cluster/sdn/zones/{zone}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     return zoneEntry(sectionView(ctx, 'zones', req.params), req.params.zone as string);
   });
 
   route(table, 'POST', '/cluster/sdn/zones', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const type = req.params.type as string;
     const id = req.params.zone as string;
     if (OTHER_ZONE_TYPES.includes(type))
@@ -301,7 +334,7 @@ export function registerSdnRoutes(table: RouteTable): void {
         501,
         `pve-sim: SDN zone type '${type}' is not simulated (only ${SIMULATED_ZONE_TYPES.join(', ')})`,
       );
-    const options = ZONE_OPTIONS[type];
+    const options = zoneOptions(ctx, type);
     if (!options) throw die(`unknown section type '${type}'`);
     const opts = checkSectionConfig(options, rest(req.params, ['type', 'zone', 'lock-token']), true);
     const sdn = ctx.state.sdn;
@@ -309,14 +342,14 @@ export function registerSdnRoutes(table: RouteTable): void {
       if (sdn.config.zones.has(id)) throw new Error(`sdn zone object ID '${id}' already defined`);
       zoneReferences(opts);
       const zone = { type, ...opts };
-      zoneUpdateHook(zone);
+      zoneUpdateHook(ctx, zone);
       sdn.config.zones.set(id, zone);
     });
     return null;
   });
 
   route(table, 'PUT', '/cluster/sdn/zones/{zone}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.zone as string;
     const sdn = ctx.state.sdn;
     sdn.locked('update sdn zone object failed', req.params['lock-token'] as string | undefined, () => {
@@ -325,7 +358,7 @@ export function registerSdnRoutes(table: RouteTable): void {
       const current = file.get(id);
       if (!current) throw new Error(`sdn '${id}' does not exist`);
       const type = paramText(current.type);
-      const options = ZONE_OPTIONS[type] ?? {};
+      const options = zoneOptions(ctx, type) ?? {};
       const opts = checkSectionConfig(options, rest(req.params, ['zone', 'digest', 'delete', 'lock-token']), false);
       const next = structuredClone(current);
       deleteFromConfig(next, options, opts, splitDelete(req.params.delete));
@@ -336,14 +369,14 @@ export function registerSdnRoutes(table: RouteTable): void {
             throw paramError({ ipam: "can't change ipam if a subnet is already defined in this zone" });
       }
       zoneReferences(opts);
-      zoneUpdateHook(next);
+      zoneUpdateHook(ctx, next);
       file.set(id, next);
     });
     return null;
   });
 
   route(table, 'DELETE', '/cluster/sdn/zones/{zone}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.zone as string;
     const sdn = ctx.state.sdn;
     sdn.locked('delete sdn zone object failed', req.params['lock-token'] as string | undefined, () => {
@@ -352,7 +385,7 @@ export function registerSdnRoutes(table: RouteTable): void {
       for (const [vnet, v] of sdn.config.vnets)
         if (v.zone === id)
           throw new Error(
-            `zone ${id} is used by vnet ${vnet} at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 162.`,
+            `zone ${id} is used by vnet ${vnet} at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line ${perlLines(nine(ctx)).zoneUsed}.`,
           );
       sdn.config.zones.delete(id);
     });
@@ -361,7 +394,7 @@ export function registerSdnRoutes(table: RouteTable): void {
 
   // ---- vnets (pve-network `src/PVE/API2/Network/SDN/Vnets.pm`)
   route(table, 'GET', '/cluster/sdn/vnets', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const file = sectionView(ctx, 'vnets', req.params);
     const out: SdnObject[] = [];
     for (const id of [...file.keys()].sort()) {
@@ -375,14 +408,14 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'GET', '/cluster/sdn/vnets/{vnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.vnet as string;
     checkVnetAccess(ctx, req, id, ['SDN.Audit', 'SDN.Allocate']);
     return vnetEntry(sectionView(ctx, 'vnets', req.params), id);
   });
 
   route(table, 'POST', '/cluster/sdn/vnets', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.vnet as string;
     const sdn = ctx.state.sdn;
     sdn.locked('create sdn vnet object failed', req.params['lock-token'] as string | undefined, () => {
@@ -402,7 +435,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'PUT', '/cluster/sdn/vnets/{vnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.vnet as string;
     checkVnetAccess(ctx, req, id, ['SDN.Allocate']);
     const sdn = ctx.state.sdn;
@@ -433,7 +466,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'DELETE', '/cluster/sdn/vnets/{vnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const id = req.params.vnet as string;
     checkVnetAccess(ctx, req, id, ['SDN.Allocate']);
     const sdn = ctx.state.sdn;
@@ -447,7 +480,7 @@ export function registerSdnRoutes(table: RouteTable): void {
 
   // ---- subnets (pve-network `src/PVE/API2/Network/SDN/Subnets.pm`)
   route(table, 'GET', '/cluster/sdn/vnets/{vnet}/subnets', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const vnet = req.params.vnet as string;
     checkVnetAccess(ctx, req, vnet, ['SDN.Audit', 'SDN.Allocate']);
     const file = sectionView(ctx, 'subnets', req.params);
@@ -458,7 +491,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'GET', '/cluster/sdn/vnets/{vnet}/subnets/{subnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const vnet = req.params.vnet as string;
     checkVnetAccess(ctx, req, vnet, ['SDN.Audit', 'SDN.Allocate']);
     const entry = subnetEntry(sectionView(ctx, 'subnets', req.params), req.params.subnet as string);
@@ -467,7 +500,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'POST', '/cluster/sdn/vnets/{vnet}/subnets', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const vnet = req.params.vnet as string;
     const cidr = req.params.subnet as string;
     const v = checkVnetAccess(ctx, req, vnet, ['SDN.Allocate']);
@@ -484,7 +517,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'PUT', '/cluster/sdn/vnets/{vnet}/subnets/{subnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const vnet = req.params.vnet as string;
     const id = req.params.subnet as string;
     checkVnetAccess(ctx, req, vnet, ['SDN.Allocate']);
@@ -509,7 +542,7 @@ export function registerSdnRoutes(table: RouteTable): void {
   });
 
   route(table, 'DELETE', '/cluster/sdn/vnets/{vnet}/subnets/{subnet}', (req, ctx) => {
-    requireSdn(ctx);
+    requireSdn(ctx, req);
     const vnet = req.params.vnet as string;
     const id = req.params.subnet as string;
     const v = checkVnetAccess(ctx, req, vnet, ['SDN.Allocate']);

@@ -10,7 +10,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The simulator's own control API under `/_sim/` (outside PVE's namespace): state, request
- * counts, faults, nodes going offline, ticket expiry, raw guest config edits and the permissions
+ * counts, SDN config (pending, running, each node's VNet bridges), faults, nodes going offline, ticket expiry, raw guest config edits and the permissions
  * `GET /access/permissions` reports.
  */
 export async function handleControlRequest(
@@ -26,6 +26,7 @@ export async function handleControlRequest(
     const body = bodyText ? (JSON.parse(bodyText) as Record<string, unknown>) : {};
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/state') return json(res, 200, sim.summary());
+    if (method === 'GET' && path === '/sdn') return json(res, 200, sim.state.sdn.snapshot());
     if (method === 'GET' && path === '/requests')
       return json(res, 200, { total: sim.requests.total, byEndpoint: sim.requests.snapshot() });
     if (method === 'POST' && path === '/requests/reset') {

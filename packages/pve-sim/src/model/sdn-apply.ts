@@ -1,3 +1,4 @@
+import { pveVersionAtLeast } from '../pve-version.js';
 import { paramText } from '../param-text.js';
 import type { ClusterState } from './cluster-state.js';
 import type { SimTask } from './types.js';
@@ -14,13 +15,15 @@ import type { SimTask } from './types.js';
  */
 export function reloadNetworkAll(state: ClusterState, user: string, localNode: string): SimTask {
   const seconds = state.timings.sdnReloadSeconds;
+  // `--regenerate-frr` since pve-network 1.x (PVE 9).
+  const frrArg = pveVersionAtLeast(state.pveVersion, 9, 0) ? ' --regenerate-frr 0' : '';
   return state.tasks.start(localNode, 'reloadnetworkall', '', user, async (log) => {
     for (const name of [...state.nodes.keys()].sort()) {
       const node = state.nodes.get(name)!;
       log(`${name}: reloading network config`);
       if (!node.online) {
         log(`ssh: connect to host ${node.ip} port 22: No route to host`);
-        log(`command 'pvesh set /nodes/${name}/network --regenerate-frr 0' failed: exit code 255`);
+        log(`command 'pvesh set /nodes/${name}/network${frrArg}' failed: exit code 255`);
         continue;
       }
       // What this reload generates: the running config as it is when the node's worker runs.

@@ -199,6 +199,32 @@ export function pendingView(running: Map<string, SdnObject>, config: Map<string,
   return out;
 }
 
+/**
+ * Line numbers Perl appends to a `die` without newline, by pve-network release: 1.2.4 (5e52a84,
+ * PVE 9.1) and 0.11.2 (8f4f5d2, PVE 8.4, before the global lock of 6f11206).
+ */
+export function perlLines(nine: boolean): {
+  zoneUsed: number;
+  lockToken: number;
+  pendingChanges: number;
+  vnetLookup: number;
+} {
+  return nine
+    ? { zoneUsed: 159, lockToken: 281, pendingChanges: 145, vnetLookup: 326 }
+    : { zoneUsed: 138, lockToken: 0, pendingChanges: 0, vnetLookup: 224 };
+}
+
+/**
+ * The zone options of a PVE 8 (pve-network 0.11) VXLAN zone: `peers` required, no `fabric` (added
+ * with 472f28f "zone: vxlan: add fabrics integration", PVE 9.0).
+ */
+export const VXLAN_OPTIONS_PVE8: Record<string, { optional: boolean }> = {
+  ...Object.fromEntries(
+    ['nodes', 'vxlan-port', 'mtu', 'dns', 'reversedns', 'dnszone', 'ipam'].map((k) => [k, { optional: true }]),
+  ),
+  peers: { optional: false },
+};
+
 /** What a node's bridges are after an apply reached it. */
 export interface SdnNodeState {
   /** VNets whose bridge exists on the node (the running config of the last reload that reached it). */
@@ -230,7 +256,9 @@ export class SdnState {
   locked<T>(errmsg: string, token: string | undefined, code: () => T): T {
     try {
       if (this.lockToken !== undefined && token !== this.lockToken)
-        throw new Error('invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line 291.');
+        throw new Error(
+          `invalid lock token provided! at /usr/share/perl5/PVE/Network/SDN.pm line ${perlLines(true).lockToken}.`,
+        );
       return code();
     } catch (error) {
       throw lockedFailure(errmsg, error);
@@ -273,6 +301,26 @@ export class SdnState {
   /** Whether a VNet's bridge exists on `node` (an apply's reload reached it). */
   vnetOnNode(node: string, vnet: string): boolean {
     return this.nodes.get(node)?.vnets.has(vnet) ?? false;
+  }
+
+  /**
+   * What tests inspect (`GET /_sim/sdn`): the config files, the running config with its version
+   * (null before the first apply), whether a global lock is held, and each node's VNet bridges.
+   */
+  snapshot(): Record<string, unknown> {
+    const obj = (m: Map<string, SdnObject>): Record<string, SdnObject> => Object.fromEntries(structuredClone([...m]));
+    const files = (f: SdnFiles): Record<string, unknown> => ({
+      zones: obj(f.zones),
+      vnets: obj(f.vnets),
+      subnets: obj(f.subnets),
+    });
+    return {
+      pending: files(this.config),
+      running: this.running ? { version: this.running.version, ...files(this.running) } : null,
+      pendingChanges: this.hasPendingChanges(),
+      locked: this.lockToken !== undefined,
+      nodes: Object.fromEntries([...this.nodes].map(([n, s]) => [n, [...s.vnets].sort()])),
+    };
   }
 
   /** The zone of an applied-or-pending VNet, for `SDN.Use` checks (`/sdn/zones/<zone>/<vnet>`). */
