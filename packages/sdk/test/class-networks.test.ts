@@ -172,7 +172,10 @@ describe('ClassNetworks over the simulator (PVE SDN)', () => {
   it('refuses bad input with a typed error that says what to fix', async () => {
     const { api, store } = await start();
     expect(() => networksOf(store, api, { prefix: 'labs' })).toThrow(
-      expect.objectContaining({ code: 'LAB_SDN_SETTINGS', message: expect.stringMatching(/^sdn\.prefix "labs".*1 to 3/) }),
+      expect.objectContaining({
+        code: 'LAB_SDN_SETTINGS',
+        message: expect.stringMatching(/^sdn\.prefix "labs".*1 to 3/),
+      }),
     );
     expect(() => new ClassNetworks({ store, api, settings: { prefix: 'lab', pool: '10.200.0.1/16' } })).toThrow(
       expect.objectContaining({ code: 'LAB_SDN_SETTINGS' }),
@@ -187,7 +190,9 @@ describe('ClassNetworks over the simulator (PVE SDN)', () => {
     await expect(
       networks.ensure({ classId: 'cs101', mode: 'class', students: [], zone: 'nosuch', internet: 'none' }),
     ).rejects.toMatchObject({ code: 'LAB_SDN_ZONE_MISSING' });
-    await expect(networks.ensure({ classId: 'cs101', mode: 'student', students: [], internet: 'none' })).rejects.toMatchObject({
+    await expect(
+      networks.ensure({ classId: 'cs101', mode: 'student', students: [], internet: 'none' }),
+    ).rejects.toMatchObject({
       code: 'LAB_SDN_SPEC_INVALID',
     });
     // A zone with the lab's prefix that the store has no record of is not the lab's.
@@ -210,7 +215,6 @@ describe('ClassNetworks over the simulator (PVE SDN)', () => {
     expect((await (await lab.engine.apply(plan)).done).status).toBe('done');
     const students = (await store.classes.assignmentsOfClass('cs101')).filter((a) => a.role === 'student');
     expect(students).toHaveLength(2);
-    for (const a of students)
-      expect(net0Bridge(sim.state.guests.get(a.vmid)!.config.net0)).toBe('vmbr0');
+    for (const a of students) expect(net0Bridge(sim.state.guests.get(a.vmid)!.config.net0)).toBe('vmbr0');
   }, 60_000);
 });

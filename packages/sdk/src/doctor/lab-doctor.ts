@@ -38,7 +38,7 @@ export class LabDoctor {
     this.#clusters = options.clusters;
     this.#console = options.console ?? false;
     const networks = options.networks ?? false;
-    this.#networks = typeof networks === 'function' ? networks : async () => networks;
+    this.#networks = typeof networks === 'function' ? networks : () => Promise.resolve(networks);
   }
 
   /** Every cluster's checks, in configuration order. */

@@ -202,9 +202,7 @@ export class ClassNetworks {
 
   /** The recorded networks of `classId` on this cluster. */
   async networks(classId: string): Promise<ClassNetwork[]> {
-    return (await this.#store.sdn.list(this.clusterId, { classId }))
-      .filter((r) => r.kind === 'vnet')
-      .map(networkOf);
+    return (await this.#store.sdn.list(this.clusterId, { classId })).filter((r) => r.kind === 'vnet').map(networkOf);
   }
 
   /**
@@ -318,10 +316,16 @@ export class ClassNetworks {
       throw new SdnSpecError({ classId: spec.classId, problem: 'its id is not a lab class id' });
     if (spec.mode === 'class') return [null];
     if (spec.mode !== 'student')
-      throw new SdnSpecError({ classId: spec.classId, problem: `mode must be class or student, not ${String(spec.mode)}` });
+      throw new SdnSpecError({
+        classId: spec.classId,
+        problem: `mode must be class or student, not ${String(spec.mode)}`,
+      });
     const students = [...new Set(spec.students)];
     if (students.length === 0)
-      throw new SdnSpecError({ classId: spec.classId, problem: 'student mode needs at least one student; add students first' });
+      throw new SdnSpecError({
+        classId: spec.classId,
+        problem: 'student mode needs at least one student; add students first',
+      });
     return students;
   }
 
@@ -427,7 +431,10 @@ export class ClassNetworks {
     const drafts = new Map<string | null, SdnObjectRecord>();
     if (missing.length === 0) return drafts;
     const takenIds = new Set([...records.map((r) => r.objectId), ...view.vnets.keys(), ...view.zones.keys()]);
-    const takenCidrs = [...records.flatMap((r) => (r.cidr ? [r.cidr] : [])), ...(await this.#foreignCidrs(view, records))];
+    const takenCidrs = [
+      ...records.flatMap((r) => (r.cidr ? [r.cidr] : [])),
+      ...(await this.#foreignCidrs(view, records)),
+    ];
     const needsTag = zone.type === 'vlan' || zone.type === 'vxlan';
     const takenTags = new Set([
       ...records.filter((r) => r.zone === zone.id && r.tag !== null).map((r) => r.tag!),
@@ -444,7 +451,8 @@ export class ClassNetworks {
       while (takenIds.has(id)) id = vnetIdFor(this.#settings.prefix, spec.classId, student, ++n);
       takenIds.add(id);
       let subnet = poolSubnet(this.#settings, next);
-      while (subnet && takenCidrs.some((c) => cidrsOverlap(c, subnet!.cidr))) subnet = poolSubnet(this.#settings, ++next);
+      while (subnet && takenCidrs.some((c) => cidrsOverlap(c, subnet!.cidr)))
+        subnet = poolSubnet(this.#settings, ++next);
       if (!subnet)
         throw new SdnPoolExhaustedError({
           pool: this.#settings.pool.cidr,

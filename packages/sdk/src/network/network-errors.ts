@@ -4,7 +4,11 @@ import { LabError } from '../errors/lab-error.js';
 export class SdnSettingsError extends LabError {
   static override readonly code: string = 'LAB_SDN_SETTINGS';
   constructor(facts: { key: string; value: unknown; fix: string }) {
-    super(SdnSettingsError.code, `sdn.${facts.key} ${JSON.stringify(facts.value)} cannot be used: ${facts.fix}.`, facts);
+    super(
+      SdnSettingsError.code,
+      `sdn.${facts.key} ${JSON.stringify(facts.value)} cannot be used: ${facts.fix}.`,
+      facts,
+    );
   }
 }
 

@@ -80,7 +80,11 @@ export function resolveSdnSettings(settings: SdnSettings): ResolvedSdnSettings {
   const poolText = settings.pool ?? DEFAULT_SDN_POOL;
   const pool = parseCidr(poolText);
   if (!pool)
-    throw new SdnSettingsError({ key: 'pool', value: poolText, fix: 'use an IPv4 network in CIDR form, e.g. 10.200.0.0/16' });
+    throw new SdnSettingsError({
+      key: 'pool',
+      value: poolText,
+      fix: 'use an IPv4 network in CIDR form, e.g. 10.200.0.0/16',
+    });
   const subnetBits = settings.subnetBits ?? 24;
   if (!Number.isInteger(subnetBits) || subnetBits < pool.bits || subnetBits > 29)
     throw new SdnSettingsError({
@@ -89,8 +93,18 @@ export function resolveSdnSettings(settings: SdnSettings): ResolvedSdnSettings {
       fix: `use a prefix length between ${pool.bits} (the pool's) and 29`,
     });
   const tags = settings.tags ?? { from: 2000, to: 2999 };
-  if (!Number.isInteger(tags.from) || !Number.isInteger(tags.to) || tags.from < 1 || tags.to > 16_777_215 || tags.from > tags.to)
-    throw new SdnSettingsError({ key: 'tags', value: tags, fix: 'use { from, to } with 1 ≤ from ≤ to (VLANs up to 4094)' });
+  if (
+    !Number.isInteger(tags.from) ||
+    !Number.isInteger(tags.to) ||
+    tags.from < 1 ||
+    tags.to > 16_777_215 ||
+    tags.from > tags.to
+  )
+    throw new SdnSettingsError({
+      key: 'tags',
+      value: tags,
+      fix: 'use { from, to } with 1 ≤ from ≤ to (VLANs up to 4094)',
+    });
   return {
     prefix: prefix.toLowerCase(),
     pool: { cidr: poolText, ...pool },
@@ -107,7 +121,9 @@ export function resolveSdnSettings(settings: SdnSettings): ResolvedSdnSettings {
  * is stable; a collision (another record or a foreign VNet) takes the next attempt.
  */
 export function vnetIdFor(prefix: string, classId: string, student: string | null, n: number): string {
-  const digest = createHash('sha256').update(`${classId}\0${student ?? ''}\0${n}`).digest();
+  const digest = createHash('sha256')
+    .update(`${classId}\0${student ?? ''}\0${n}`)
+    .digest();
   const length = 8 - prefix.length;
   let code = '';
   for (let i = 0; code.length < length; i++) code += (digest[i]! % 36).toString(36);
