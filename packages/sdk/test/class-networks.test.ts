@@ -105,6 +105,11 @@ describe('ClassNetworks over the simulator (PVE SDN)', () => {
     await waitForTask(api, await pveResources(api).qemu(node, first.vmid).start(), { pollIntervalMs: 20 });
     expect(sim.state.guests.get(first.vmid)!.status).toBe('running');
 
+    // Its networks are not removed from under its VMs.
+    await expect(networks.teardown('cs101')).rejects.toMatchObject({
+      code: 'LAB_SDN_SPEC_INVALID',
+      message: expect.stringContaining('destroy the class'),
+    });
     // The class's VMs are destroyed (a deploy down to none), then its networks.
     const downPlan = await lab.engine.plan({ classId: 'cs101', count: 0, template: 'ubuntu' });
     expect((await (await lab.engine.apply(downPlan, { confirmDeletes: true })).done).status).toBe('done');

@@ -274,10 +274,17 @@ export class ClassNetworks {
 
   /**
    * Removes every network of the class: subnets, then VNets, then the lab's own zone when no VNet
-   * is left in it, and applies. Touches only recorded objects; a record leaves once PVE no longer
+   * is left in it, and applies. Refused (`SdnSpecError`) while the class still has VMs, unless `force`. Touches only recorded objects; a record leaves once PVE no longer
    * has its object, so a process killed half-way is finished by the next call (of any class).
    */
-  async teardown(classId: string): Promise<ClassNetworkTeardown> {
+  async teardown(classId: string, options: { force?: boolean } = {}): Promise<ClassNetworkTeardown> {
+    // PVE lets a VNet a VM uses be deleted, and that VM then cannot start: its VMs go first.
+    const vms = await this.#store.classes.assignmentsOfClass(classId);
+    if (vms.length > 0 && !options.force && (await this.networks(classId)).length > 0)
+      throw new SdnSpecError({
+        classId,
+        problem: `its networks still carry ${vms.length} VM(s); destroy the class's VMs first, then remove its networks`,
+      });
     return this.#locked(async (lost) => {
       const at = this.#clock.now();
       const records = await this.#store.sdn.list(this.clusterId);
