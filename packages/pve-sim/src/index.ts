@@ -27,6 +27,7 @@ export {
 } from './schema/validate-parameters.js';
 export { ClusterState } from './model/cluster-state.js';
 export { GuestOperations } from './model/guest-operations.js';
+export { SdnState, type SdnObject, type SdnSection } from './model/sdn.js';
 export {
   DefaultTimings,
   type SimTimings,

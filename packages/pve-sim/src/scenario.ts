@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ClusterState } from './model/cluster-state.js';
 import { formatDrive } from './model/drives.js';
+import { vnetsForNode } from './model/sdn-apply.js';
 import { cloudinitVolname, diskVolname, formatSize, toBaseVolname } from './model/storage-naming.js';
 import { DefaultTimings, type SimGuest, type SimTimings } from './model/types.js';
 import type { SimTime } from './sim-time.js';
@@ -50,6 +51,57 @@ const generateSchema = z
   .strict();
 
 /** A scenario file: the cluster to simulate. Validated; errors name the bad key. */
+/** An SDN zone or VNet id (pve-network `parse_sdn_zone_id` / `parse_sdn_vnet_id`). */
+const sdnId = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*[a-z0-9]$/i, 'letters and digits, a letter first')
+  .max(8);
+
+/**
+ * SDN objects the cluster starts with, written to the config and applied (running config version
+ * 1, every node's VNet bridges created) unless `applied: false` leaves them pending.
+ */
+const sdnSchema = z
+  .object({
+    applied: z.boolean().default(true),
+    zones: z
+      .record(
+        sdnId,
+        z
+          .object({
+            type: z.enum(['simple', 'vlan', 'vxlan']),
+            bridge: z.string().optional(),
+            peers: z.string().optional(),
+            ipam: z.string().optional(),
+            dhcp: z.literal('dnsmasq').optional(),
+            nodes: z.string().optional(),
+            mtu: z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    vnets: z
+      .record(
+        sdnId,
+        z.object({ zone: sdnId, tag: z.number().int().positive().optional(), alias: z.string().optional() }).strict(),
+      )
+      .default({}),
+    subnets: z
+      .array(
+        z
+          .object({
+            vnet: sdnId,
+            subnet: z.string().regex(/^[0-9a-f.:]+\/\d+$/i, 'a CIDR such as 10.0.0.0/24'),
+            gateway: z.string().optional(),
+            snat: z.boolean().optional(),
+            dhcpRange: z.array(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
 export const scenarioSchema = z
   .object({
     cluster: z.string().default('pve-sim'),
@@ -149,6 +201,8 @@ export const scenarioSchema = z
      * How guests behave: `ignoreAcpiRate` is the share of guests (decided once per guest, seeded)
      * that never power off on a shutdown request, as guests without an ACPI daemon do.
      */
+    /** SDN zones, VNets and subnets the cluster starts with (PVE 8.1+). */
+    sdn: sdnSchema.optional(),
     guestBehaviour: z
       .object({ ignoreAcpiRate: z.number().min(0).max(1).default(0) })
       .strict()
@@ -248,7 +302,42 @@ export function buildClusterState(scenario: Scenario, time: SimTime, random: () 
   for (const pool of scenario.pools) state.pools.add(pool);
   for (const g of scenario.guests) addScenarioGuest(state, g, time);
   if (scenario.generate) generateGuests(state, scenario.generate, allNodes, time, random);
+  if (scenario.sdn) addScenarioSdn(state, scenario.sdn);
   return state;
+}
+
+/** Writes a scenario's SDN objects to the config; applied, they are running and on every node. */
+function addScenarioSdn(state: ClusterState, sdn: z.output<typeof sdnSchema>): void {
+  if (!state.sdnAvailable) throw new ScenarioError(`sdn: SDN needs PVE 8.1 or later (pveVersion ${state.pveVersion})`);
+  for (const [id, zone] of Object.entries(sdn.zones)) {
+    if (zone.type === 'vlan' && !zone.bridge) throw new ScenarioError(`sdn.zones.${id}: a vlan zone needs 'bridge'`);
+    if (zone.type === 'vxlan' && !zone.peers) throw new ScenarioError(`sdn.zones.${id}: a vxlan zone needs 'peers'`);
+    if (zone.dhcp && zone.type !== 'simple')
+      throw new ScenarioError(`sdn.zones.${id}: 'dhcp' is for simple zones only`);
+    state.sdn.config.zones.set(id, { ...zone });
+  }
+  for (const [id, vnet] of Object.entries(sdn.vnets)) {
+    const zone = sdn.zones[vnet.zone];
+    if (!zone) throw new ScenarioError(`sdn.vnets.${id}: zone '${vnet.zone}' is not in sdn.zones`);
+    if ((zone.type === 'simple') !== (vnet.tag === undefined))
+      throw new ScenarioError(
+        `sdn.vnets.${id}: ${zone.type === 'simple' ? 'no tag on a simple zone' : 'a tag is required'}`,
+      );
+    state.sdn.config.vnets.set(id, { type: 'vnet', ...vnet });
+  }
+  for (const s of sdn.subnets) {
+    const vnet = sdn.vnets[s.vnet];
+    if (!vnet) throw new ScenarioError(`sdn.subnets: vnet '${s.vnet}' is not in sdn.vnets`);
+    const subnet: Record<string, unknown> = { type: 'subnet', vnet: s.vnet };
+    if (s.gateway) subnet.gateway = s.gateway;
+    if (s.snat !== undefined) subnet.snat = s.snat ? 1 : 0;
+    if (s.dhcpRange) subnet['dhcp-range'] = s.dhcpRange;
+    state.sdn.config.subnets.set(`${vnet.zone}-${s.subnet.replace('/', '-')}`, subnet);
+  }
+  if (!sdn.applied) return;
+  state.sdn.commit();
+  for (const node of state.nodes.keys())
+    state.sdn.nodes.set(node, { vnets: vnetsForNode(state, node, () => undefined) });
 }
 
 type GuestSpec = z.output<typeof guestSchema>;

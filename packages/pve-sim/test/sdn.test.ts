@@ -47,6 +47,8 @@ describe('SDN zones, VNets and subnets (pve-network API2/Network/SDN/*.pm)', () 
     expect(pending).toEqual([
       expect.objectContaining({ zone: 'lab', type: 'simple', state: 'new', pending: { ipam: 'pve', dhcp: 'dnsmasq' } }),
     ]);
+    // pve-network builds the pending view as a plain hash: its digest is null.
+    expect(pending[0]!.digest).toBeNull();
     const subnets = (await ok('GET', '/cluster/sdn/vnets/cls1/subnets')) as Array<Record<string, unknown>>;
     expect(subnets).toEqual([
       expect.objectContaining({
@@ -189,6 +191,23 @@ describe("a VM's bridge must exist on its node when it starts", () => {
     const again = (await ok('POST', '/nodes/pve1/qemu/4100/status/start')) as string;
     expect((await waitTask(sim, again)).exitstatus).toBe('OK');
   });
+
+  it('lets a VNet a VM uses be deleted (PVE does not check guests); after the apply the VM cannot start', async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    await apply();
+    const create = (await ok('POST', '/nodes/pve2/qemu', { vmid: 4300, net0: 'virtio,bridge=cls1' })) as string;
+    await waitTask(sim, create);
+    await ok('DELETE', '/cluster/sdn/vnets/cls1');
+    // Still applied: the node keeps the bridge until the next apply.
+    const first = (await ok('POST', '/nodes/pve2/qemu/4300/status/start')) as string;
+    expect((await waitTask(sim, first)).exitstatus).toBe('OK');
+    await waitTask(sim, (await ok('POST', '/nodes/pve2/qemu/4300/status/stop')) as string);
+    await apply();
+    const second = (await ok('POST', '/nodes/pve2/qemu/4300/status/start')) as string;
+    expect((await waitTask(sim, second)).exitstatus).toBe('start failed: QEMU exited with code 1');
+  });
 });
 
 /** A scenario with lab@pve (PVEAdmin through its group) and privilege-separated tokens with `roles` on `/`. */
@@ -314,6 +333,50 @@ describe('the apply (PUT /cluster/sdn)', () => {
     expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toEqual({ pve1: ['cls1'], pve3: [] });
   });
 
+  it("creates no VNet on a VLAN zone whose bridge a node lacks: the node's srvreload logs it", async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vl', type: 'vlan', bridge: 'vmbr9' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vl', tag: 20 });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'good', type: 'vlan', bridge: 'vmbr0' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v2', zone: 'good', tag: 21 });
+    await apply();
+    const tasks = (await ok('GET', '/nodes/pve1/tasks', { typefilter: 'srvreload' })) as Array<{ upid: string }>;
+    expect(await taskLog(sim, tasks[0]!.upid)).toEqual([
+      "zone vl : vnet v1 : can't find bridge vmbr9 at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line 334.",
+      'TASK OK',
+    ]);
+    expect(((await fetchControl('/sdn')) as { nodes: unknown }).nodes).toMatchObject({ pve1: ['v2'] });
+  });
+
+  it("reports each node's zone and VNet status: pending until that node's reload ran, error where it could not", async () => {
+    sim = await fastSim({ timeScale: 10 });
+    expect(await ok('GET', '/nodes/pve3/sdn/zones')).toEqual([]);
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vl', type: 'vlan', bridge: 'vmbr9' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vl', tag: 3 });
+    const upid = (await ok('PUT', '/cluster/sdn')) as string;
+    // pve3 is reloaded last: at first its config is older than the running one.
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/lab/content')).toEqual([
+      {
+        vnet: 'cls1',
+        status: 'pending',
+        statusmsg: 'local sdn network configuration is not yet generated, please reload',
+      },
+    ]);
+    await waitTask(sim, upid);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones')).toEqual([
+      { zone: 'lab', status: 'available' },
+      { zone: 'vl', status: 'error' },
+    ]);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/lab/content')).toEqual([
+      { vnet: 'cls1', status: 'available', statusmsg: null },
+    ]);
+    expect(await ok('GET', '/nodes/pve3/sdn/zones/vl/content')).toEqual([
+      { vnet: 'v1', status: 'error', statusmsg: "vnet is not generated. Please check the 'reload network' task log." },
+    ]);
+  });
+
   it('honours the global lock: changes and apply need its token, which the apply releases', async () => {
     sim = await fastSim();
     const token = (await ok('POST', '/cluster/sdn/lock')) as string;
@@ -390,3 +453,33 @@ async function fetchControl(path: string): Promise<unknown> {
       .end();
   });
 }
+
+describe('scenario key `sdn`', () => {
+  it('starts with applied zones, VNets and subnets (or pending ones with applied: false)', async () => {
+    const base = structuredClone(presets.small!);
+    const sdn = {
+      zones: { lab: { type: 'simple' as const, ipam: 'pve', dhcp: 'dnsmasq' as const } },
+      vnets: { cls1: { zone: 'lab', alias: 'class 1' } },
+      subnets: [{ vnet: 'cls1', subnet: '10.20.0.0/24', gateway: '10.20.0.1', snat: true }],
+    };
+    sim = await fastSim({ scenario: { ...base, sdn } });
+    expect(await ok('GET', '/cluster/sdn/vnets/cls1/subnets', { running: 1 })).toEqual([
+      expect.objectContaining({ subnet: 'lab-10.20.0.0-24', gateway: '10.20.0.1', snat: 1 }),
+    ]);
+    expect(await fetchControl('/sdn')).toMatchObject({
+      running: { version: 1 },
+      pendingChanges: false,
+      nodes: { pve1: ['cls1'], pve2: ['cls1'], pve3: ['cls1'] },
+    });
+    await sim.close();
+    sim = await fastSim({ scenario: { ...base, sdn: { ...sdn, applied: false } } });
+    expect(await ok('GET', '/cluster/sdn/vnets', { pending: 1 })).toEqual([
+      expect.objectContaining({ vnet: 'cls1', state: 'new' }),
+    ]);
+    await sim.close();
+    await expect(fastSim({ scenario: { ...base, sdn: { vnets: { v1: { zone: 'nope' } } } } })).rejects.toThrow(
+      "sdn.vnets.v1: zone 'nope' is not in sdn.zones",
+    );
+    sim = await fastSim();
+  });
+});

@@ -28,22 +28,34 @@ const OTHER_ZONE_TYPES = ['evpn', 'faucet', 'qinq'];
 /** Which view of a section a GET asks for: `pending=1`, `running=1` or the config files. */
 function sectionView(ctx: SimContext, section: SdnSection, params: Record<string, unknown>): Map<string, SdnObject> {
   const sdn = ctx.state.sdn;
+  for (const f of Object.values(sdn.config)) configFiles.add(f);
   if (params.pending === 1) return pendingView(sdn.runningOf(section), sdn.config[section]);
   if (params.running === 1) return sdn.runningOf(section);
   return sdn.config[section];
 }
 
+/**
+ * A section's `digest` as the API reports it: the config file's; `null` for the pending and running
+ * views, which pve-network builds as plain hashes without one (`$scfg->{digest} = $cfg->{digest}`).
+ */
+function digestOf(file: Map<string, SdnObject>): string | null {
+  return configFiles.has(file) ? fileDigest(file) : null;
+}
+
+/** The config files (not views) of every simulated cluster. */
+const configFiles = new WeakSet<Map<string, SdnObject>>();
+
 /** `$api_sdn_zones_config`: the object, its id as `zone`, the file's digest. */
 function zoneEntry(file: Map<string, SdnObject>, id: string): SdnObject {
   const z = file.get(id);
   if (!z) throw die(`sdn '${id}' does not exist`);
-  return { ...structuredClone(z), zone: id, digest: fileDigest(file) };
+  return { ...structuredClone(z), zone: id, digest: digestOf(file) };
 }
 
 function vnetEntry(file: Map<string, SdnObject>, id: string): SdnObject {
   const v = file.get(id);
   if (!v) throw die(`sdn vnet '${id}' does not exist`);
-  return { ...structuredClone(v), vnet: id, digest: fileDigest(file) };
+  return { ...structuredClone(v), vnet: id, digest: digestOf(file) };
 }
 
 /** `$api_sdn_subnets_config` with `sdn_subnets_config`'s derived `id`, `cidr`, `zone`, `network`, `mask`. */
@@ -60,7 +72,7 @@ function subnetEntry(file: Map<string, SdnObject>, id: string): SdnObject {
     network,
     mask,
     subnet: id,
-    digest: fileDigest(file),
+    digest: digestOf(file),
     'dhcp-range': ranges,
   };
 }
@@ -304,6 +316,26 @@ export function registerSdnRoutes(table: RouteTable): void {
       if (token && req.params['release-lock'] !== 0) sdn.lockToken = undefined;
     });
     return null;
+  });
+
+  // ---- a node's view (pve-network `src/PVE/API2/Network/SDN/Nodes/{Zones,Zone}.pm`, `Zones.pm` `status`)
+  route(table, 'GET', '/nodes/{node}/sdn/zones', (req, ctx) => {
+    requireSdn(ctx);
+    const node = req.params.node as string;
+    ctx.state.requireNode(node);
+    return [...ctx.state.sdn.nodeStatus(node).zones].map(([zone, z]) => ({ zone, status: z.status }));
+  });
+
+  route(table, 'GET', '/nodes/{node}/sdn/zones/{zone}/content', (req, ctx) => {
+    requireSdn(ctx);
+    const node = req.params.node as string;
+    ctx.state.requireNode(node);
+    const out: SdnObject[] = [];
+    for (const [vnet, v] of ctx.state.sdn.nodeStatus(node).vnets)
+      if (v.zone === req.params.zone)
+        // `$item->{statusmsg} = …` of an available VNet is undef: JSON null.
+        out.push({ vnet, status: v.status, statusmsg: v.statusmsg ?? null });
+    return out;
   });
 
   // ---- zones (pve-network `src/PVE/API2/Network/SDN/Zones.pm`)

@@ -1,6 +1,6 @@
 import { pveVersionAtLeast } from '../pve-version.js';
 import { paramText } from '../param-text.js';
-import type { ClusterState } from './cluster-state.js';
+import { NODE_BRIDGES, type ClusterState } from './cluster-state.js';
 import type { SimTask } from './types.js';
 
 /**
@@ -26,22 +26,16 @@ export function reloadNetworkAll(state: ClusterState, user: string, localNode: s
         log(`command 'pvesh set /nodes/${name}/network${frrArg}' failed: exit code 255`);
         continue;
       }
-      // What this reload generates: the running config as it is when the node's worker runs.
-      const running = state.sdn.running;
       let finished!: () => void;
       const done = new Promise<void>((resolve) => (finished = resolve));
-      state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async () => {
+      state.tasks.start(name, 'srvreload', 'networking', 'root@pam', async (nodeLog) => {
         try {
           await state.time.sleep(seconds * 1000);
-          const vnets = new Set<string>();
-          for (const [id, v] of running?.vnets ?? []) {
-            const zone = running?.zones.get(paramText(v.zone));
-            if (!zone) continue;
-            const nodes = typeof zone.nodes === 'string' ? zone.nodes.split(/[,;\s]+/).filter(Boolean) : undefined;
-            if (nodes && !nodes.includes(name)) continue;
-            vnets.add(id);
-          }
-          state.sdn.nodes.set(name, { vnets });
+          const version = state.sdn.running?.version;
+          state.sdn.nodes.set(name, {
+            vnets: vnetsForNode(state, name, nodeLog),
+            ...(version === undefined ? {} : { version }),
+          });
         } finally {
           finished();
         }
@@ -49,4 +43,36 @@ export function reloadNetworkAll(state: ClusterState, user: string, localNode: s
       await done;
     }
   });
+}
+
+/**
+ * The VNets a node's network reload creates from the running config (pve-network
+ * `src/PVE/Network/SDN/Zones.pm` `generate_etc_network_config`): VNets by id; a zone limited to
+ * other `nodes` is skipped; a plugin's error is a `warn` (`log`) and that VNet is not created — a
+ * VLAN zone's bridge the node lacks (`Zones/VlanPlugin.pm` `generate_sdn_config` →
+ * `Zones/Plugin.pm` `find_bridge`).
+ */
+export function vnetsForNode(state: ClusterState, name: string, log: (line: string) => void): Set<string> {
+  const running = state.sdn.running;
+  const vnets = new Set<string>();
+  for (const id of [...(running?.vnets.keys() ?? [])].sort()) {
+    const v = running!.vnets.get(id)!;
+    const zoneId = paramText(v.zone);
+    const zone = running?.zones.get(zoneId);
+    if (!zone) {
+      log(`can't generate vnet '${id}': zone ${zoneId} don't exist`);
+      continue;
+    }
+    const nodes = typeof zone.nodes === 'string' ? zone.nodes.split(/[,;\s]+/).filter(Boolean) : undefined;
+    if (nodes && !nodes.includes(name)) continue;
+    if (zone.type === 'vlan' && !NODE_BRIDGES.includes(paramText(zone.bridge))) {
+      const line = pveVersionAtLeast(state.pveVersion, 9, 0) ? 334 : 333;
+      log(
+        `zone ${zoneId} : vnet ${id} : can't find bridge ${paramText(zone.bridge)} at /usr/share/perl5/PVE/Network/SDN/Zones/Plugin.pm line ${line}.`,
+      );
+      continue;
+    }
+    vnets.add(id);
+  }
+  return vnets;
 }

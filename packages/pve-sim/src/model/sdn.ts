@@ -229,6 +229,8 @@ export const VXLAN_OPTIONS_PVE8: Record<string, { optional: boolean }> = {
 export interface SdnNodeState {
   /** VNets whose bridge exists on the node (the running config of the last reload that reached it). */
   vnets: Set<string>;
+  /** The running config version that reload generated (`#version:N` in `/etc/network/interfaces.d/sdn`). */
+  version?: number;
 }
 
 /**
@@ -321,6 +323,50 @@ export class SdnState {
       locked: this.lockToken !== undefined,
       nodes: Object.fromEntries([...this.nodes].map(([n, s]) => [n, [...s.vnets].sort()])),
     };
+  }
+
+  /**
+   * pve-network `src/PVE/Network/SDN/Zones.pm` `status` on `node`: zones `available`, or `pending`
+   * while the node's generated config is older than the running one; VNets `available`, `pending`
+   * with the reason, or `error` when the node's reload could not create them (the zone is then
+   * `error` too). Nothing before the first apply.
+   */
+  nodeStatus(node: string): {
+    zones: Map<string, { status: string; 'zone-type': string }>;
+    vnets: Map<string, { zone: string; status: string; statusmsg?: string }>;
+  } {
+    const zones = new Map<string, { status: string; 'zone-type': string }>();
+    const vnets = new Map<string, { zone: string; status: string; statusmsg?: string }>();
+    const running = this.running;
+    if (!running) return { zones, vnets };
+    const local = this.nodes.get(node)?.version;
+    const err =
+      local === undefined
+        ? 'local sdn network configuration is not yet generated, please reload'
+        : local < running.version
+          ? 'local sdn network configuration is too old, please reload'
+          : undefined;
+    const onNode = (zone: SdnObject): boolean =>
+      typeof zone.nodes !== 'string' || zone.nodes.split(/[,;\s]+/).includes(node);
+    for (const id of [...running.zones.keys()].sort()) {
+      const zone = running.zones.get(id)!;
+      if (onNode(zone)) zones.set(id, { status: err ? 'pending' : 'available', 'zone-type': paramText(zone.type) });
+    }
+    for (const id of [...running.vnets.keys()].sort()) {
+      const zoneId = paramText(running.vnets.get(id)!.zone);
+      const zone = running.zones.get(zoneId);
+      if (!zone || !onNode(zone)) continue;
+      if (err) vnets.set(id, { zone: zoneId, status: 'pending', statusmsg: err });
+      else if (!this.vnetOnNode(node, id)) {
+        vnets.set(id, {
+          zone: zoneId,
+          status: 'error',
+          statusmsg: "vnet is not generated. Please check the 'reload network' task log.",
+        });
+        zones.get(zoneId)!.status = 'error';
+      } else vnets.set(id, { zone: zoneId, status: 'available' });
+    }
+    return { zones, vnets };
   }
 
   /** The zone of an applied-or-pending VNet, for `SDN.Use` checks (`/sdn/zones/<zone>/<vnet>`). */
