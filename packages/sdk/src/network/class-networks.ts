@@ -279,7 +279,8 @@ export class ClassNetworks {
    */
   async teardown(classId: string, options: { force?: boolean } = {}): Promise<ClassNetworkTeardown> {
     // PVE lets a VNet a VM uses be deleted, and that VM then cannot start: its VMs go first.
-    const vms = await this.#store.classes.assignmentsOfClass(classId);
+    // Only student VMs are put on class networks (the teacher's VM and the class's base keep their bridge).
+    const vms = (await this.#store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
     if (vms.length > 0 && !options.force && (await this.networks(classId)).length > 0)
       throw new SdnSpecError({
         classId,
