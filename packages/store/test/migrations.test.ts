@@ -42,6 +42,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([
       'audit_log',
       'class_base_versions',
+      'class_labs',
       'class_members',
       'class_schedules',
       'class_settings',
@@ -77,6 +78,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0018-lab-definitions', 'Down', 'Success'],
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
@@ -96,7 +98,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(32);
+    expect(await tableNames(store)).toHaveLength(33);
     await store.close();
   });
 
@@ -144,11 +146,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
-      '0012-link-codes',
       '0013-idle-in-sessions',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -209,6 +211,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
     ]);
     await store.close();
   }, 60_000);

@@ -33,6 +33,7 @@ import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
 import type { WebSessionRecord } from '../store/web-session-repository.js';
 import type { LinkCodeRecord } from '../store/link-code-repository.js';
 import type { ClassTermRecord } from '../store/class-term-repository.js';
+import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from '../store/store.js';
 import {
   DuplicateNameError,
@@ -76,6 +77,7 @@ interface MemoryState {
   webSessions: WebSessionRecord[];
   linkCodes: LinkCodeRecord[];
   classTerms: ClassTermRecord[];
+  labDefinitions: LabDefinitionRecord[];
   nextId: number;
 }
 
@@ -112,6 +114,7 @@ const emptyState = (): MemoryState => ({
   webSessions: [],
   linkCodes: [],
   classTerms: [],
+  labDefinitions: [],
   nextId: 1,
 });
 
@@ -418,6 +421,7 @@ export function createMemoryStore(): Store {
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.policies = s.policies.filter((v) => v.classId !== classId);
         s.classTerms = s.classTerms.filter((v) => v.classId !== classId);
+        s.labDefinitions = s.labDefinitions.filter((v) => v.classId !== classId);
         s.topUps = s.topUps.filter((t) => t.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
@@ -987,6 +991,23 @@ export function createMemoryStore(): Store {
         s.classTerms = [...s.classTerms.filter((t) => t.classId !== record.classId), copy(record)];
       },
     },
+    labDefinitions: {
+      async get(classId) {
+        return copy(s.labDefinitions.find((t) => t.classId === classId));
+      },
+      async list() {
+        return copy([...s.labDefinitions].sort(byString((t) => t.classId)));
+      },
+      async save(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.labDefinitions = [...s.labDefinitions.filter((t) => t.classId !== record.classId), copy(record)];
+      },
+      async delete(classId) {
+        const before = s.labDefinitions.length;
+        s.labDefinitions = s.labDefinitions.filter((t) => t.classId !== classId);
+        return s.labDefinitions.length < before;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -1027,6 +1048,7 @@ export function createMemoryStore(): Store {
     webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     classTerms: serialized(raw.classTerms, 'classTerms', lock, guard),
+    labDefinitions: serialized(raw.labDefinitions, 'labDefinitions', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };
