@@ -122,6 +122,18 @@ describe('a class with two roles per student', () => {
       const byVmid = await engine.planReset({ classId: 'cs101', vmid: attacker.vmid });
       expect(byVmid).toMatchObject({ labRole: 'attacker', base: { name: 'cs101-attacker-base' } });
 
+      // The target role's teacher VM is published as that role's next base; a reset of the role uses it.
+      const publish = await engine.planPublish({ classId: 'cs101', labRole: 'target', requestedBy: 'teacher' });
+      expect(publish).toMatchObject({ name: 'cs101-target-base-v2', teacher: { name: 'cs101-target-teacher' } });
+      expect((await (await engine.applyPublish(publish)).done).status).toBe('done');
+      expect(byName('cs101-target-base-v2').config.tags).toBe('class-cs101;lab;labrole-target;role-base');
+      expect((await engine.planReset({ classId: 'cs101', all: true, labRole: 'target' })).base.name).toBe(
+        'cs101-target-base-v2',
+      );
+      expect((await engine.planReset({ classId: 'cs101', all: true, labRole: 'attacker' })).base.name).toBe(
+        'cs101-attacker-base',
+      );
+
       const { destroyed } = await engine.destroyClass('cs101', { actor: 'teacher' });
       expect(destroyed.length).toBeGreaterThanOrEqual(14);
       expect(guestsOf(sim)).toEqual([]);

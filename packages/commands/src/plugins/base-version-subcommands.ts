@@ -21,6 +21,11 @@ export const publishSubcommand = subcommand({
     note: z.string().max(200).optional().describe('what changed in this version'),
     snapshot: z.boolean().optional().describe('copy a snapshot of the running teacher VM (it keeps running)'),
     shutdown: z.boolean().optional().describe('shut the teacher VM down cleanly for the copy, then start it again'),
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a role is lower-case letters, digits or dashes, e.g. target')
+      .optional()
+      .describe('the role whose teacher VM is published (classes with several VMs per student)'),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -30,8 +35,18 @@ export const publishSubcommand = subcommand({
     if (o.snapshot && o.shutdown)
       return { text: 'Choose --snapshot or --shutdown, not both.', ephemeral: true, error: true };
     const { engine } = ctx.services;
+    const lab = await engine.labDefinition(o.class);
+    if (lab ? !lab.roles.some((r) => r.name === o.role) : o.role)
+      return {
+        text: lab
+          ? `${o.class} has a teacher VM per role; say which: ${lab.roles.map((r) => `/lab publish ${o.class} --role ${r.name}`).join(', ')}`
+          : `${o.class} has one VM per student; leave out --role.`,
+        ephemeral: true,
+        error: true,
+      };
     const plan = await engine.planPublish({
       classId: o.class,
+      ...(o.role ? { labRole: o.role } : {}),
       ...(o.note ? { note: o.note } : {}),
       mode: o.snapshot ? 'snapshot' : 'shutdown',
       requestedBy: ctx.caller.person.username,

@@ -11,10 +11,11 @@ import { myvmRestoreSubcommand, myvmSnapshotsSubcommand, myvmSnapshotSubcommand 
 import { myvmPasswordSubcommand } from './password-subcommand.js';
 import { myvmStatusSubcommand } from './myvm-status-subcommand.js';
 
-function power(action: PowerAction, verb: string, description: string) {
+function power(action: PowerAction, verb: string, description: string, wholeSet = false) {
   return myVmSubcommand({
     description,
     verb,
+    wholeSet,
     async run(ctx, chosen) {
       // Ownership is enforced again inside VmPower, against the store.
       const result = await ctx.services.power.perform(
@@ -34,8 +35,8 @@ export const myvmPlugin: CommandPlugin = {
   description:
     'Your own VM: start, stop, restart, status, reset, connect, console, sshkey, usage, keep, snapshot, restore, password',
   subcommands: {
-    start: power('start', 'start', 'Start your VM'),
-    stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
+    start: power('start', 'start', 'Start your VM (all your VMs of a class when you have a set)', true),
+    stop: power('stop', 'stop', 'Stop your VM (hard stop; all your VMs of a class when you have a set)', true),
     restart: power('reboot', 'restart', 'Restart your VM'),
     status: myvmStatusSubcommand,
     reset: myvmResetSubcommand,
