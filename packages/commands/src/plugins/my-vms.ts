@@ -88,7 +88,7 @@ export async function pickMyVm(
 export function myVmSubcommand(definition: {
   description: string;
   verb: string;
-  run: (ctx: CommandContext, vm: VmInventoryRecord) => Promise<Reply>;
+  run: (ctx: CommandContext, vm: VmInventoryRecord, inSet?: boolean) => Promise<Reply>;
   /** Without a VM named, act on each VM of the caller's set of role VMs (start, stop) instead of asking which. */
   wholeSet?: boolean;
 }): Subcommand {
@@ -105,7 +105,7 @@ export function myVmSubcommand(definition: {
         const replies: Reply[] = [];
         for (const vm of set) {
           const chosen = await pickMyVm(ctx, String(vm.vmid), definition.verb);
-          replies.push('text' in chosen ? chosen : await definition.run(ctx, chosen));
+          replies.push('text' in chosen ? chosen : await definition.run(ctx, chosen, true));
         }
         return {
           text: replies.map((r) => r.text).join('\n'),

@@ -16,7 +16,11 @@ function power(action: PowerAction, verb: string, description: string, wholeSet 
     description,
     verb,
     wholeSet,
-    async run(ctx, chosen) {
+    async run(ctx, chosen, inSet) {
+      // Acting on a whole set, a VM already in the wanted state is said so, not asked of PVE again.
+      const already = action === 'start' ? 'running' : action === 'stop' ? 'stopped' : undefined;
+      if (inSet && already && chosen.status === already)
+        return { text: `${chosen.name} (${chosen.vmid}) is already ${already}.`, data: { status: already } };
       // Ownership is enforced again inside VmPower, against the store.
       const result = await ctx.services.power.perform(
         { ...ctx.caller.viewer, role: 'student' },
