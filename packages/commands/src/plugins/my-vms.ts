@@ -8,7 +8,7 @@ export const vmOption = z
   .string()
   .regex(/^[a-z0-9-]+$/i, 'name a VM by its id or name')
   .optional()
-  .describe('VM id, name or role (attacker, target), if you have several');
+  .describe('VM id or name, if you have several');
 
 /** The lab role a VM plays (`target`), from its tags; undefined for a class with one VM per student. */
 export const roleOf = (vm: { tags?: string | null }): string | undefined => DeploymentEngine.labRoleOf(vm);

@@ -39,8 +39,8 @@ export const myvmPlugin: CommandPlugin = {
   description:
     'Your own VM: start, stop, restart, status, reset, connect, console, sshkey, usage, keep, snapshot, restore, password',
   subcommands: {
-    start: power('start', 'start', 'Start your VM (all your VMs of a class when you have a set)', true),
-    stop: power('stop', 'stop', 'Stop your VM (hard stop; all your VMs of a class when you have a set)', true),
+    start: power('start', 'start', 'Start your VM', true),
+    stop: power('stop', 'stop', 'Stop your VM (hard stop)', true),
     restart: power('reboot', 'restart', 'Restart your VM'),
     status: myvmStatusSubcommand,
     reset: myvmResetSubcommand,
