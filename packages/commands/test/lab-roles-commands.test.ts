@@ -109,6 +109,11 @@ describe('a class with two roles per student, through the router', () => {
     expect(done.error, done.text).toBeFalsy();
     expect(guest('cs101-alice-target')).not.toBe(target);
     expect(guest('cs101-alice-attacker')).toBe(attacker);
+    const rebuild = await as(ids.teacher, 'lab', 'rebuild cs101');
+    expect(rebuild.confirm).toBeDefined();
+    expect(rebuild.text).toContain(
+      'deletes its 4 student VM(s) and creates them again from cs101-attacker-base, cs101-target-base',
+    );
     const publish = await as(ids.teacher, 'lab', 'publish cs101');
     expect(publish.error).toBe(true);
     expect(publish.text).toContain('/lab publish cs101 --role attacker');

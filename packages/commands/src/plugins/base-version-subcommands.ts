@@ -81,26 +81,48 @@ export const rebuildSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'rebuild');
-    const plan: ResetPlan = {
-      ...(await ctx.services.engine.planReset({
-        classId: o.class,
-        all: true,
-        requestedBy: ctx.caller.person.username,
-      })),
-      action: 'rebuild',
-    };
-    if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
+    // A class with several VMs per student rebuilds role by role, each from the role's newest base.
+    const lab = await ctx.services.engine.labDefinition(o.class);
+    const plans: ResetPlan[] = [];
+    for (const role of lab ? lab.roles.map((r) => r.name) : [undefined]) {
+      const plan: ResetPlan = {
+        ...(await ctx.services.engine.planReset({
+          classId: o.class,
+          all: true,
+          ...(role ? { labRole: role } : {}),
+          requestedBy: ctx.caller.person.username,
+        })),
+        action: 'rebuild',
+      };
+      if (plan.vms.length > 0 || !lab) plans.push(plan);
+    }
+    const vms = plans.flatMap((p) => p.vms);
+    if (vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
+    const bases = plans.map((p) => p.base.name).join(', ');
     if (!ctx.confirmed) {
       return {
         text: [
-          `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
-          ...listResetVms(plan),
+          `Rebuilding ${o.class} deletes its ${vms.length} student VM(s) and creates them again from ${bases}. Everything on them is lost.`,
+          ...plans.flatMap(listResetVms),
         ].join('\n'),
-        confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?`, action: `Rebuild ${o.class}` },
-        data: { base: plan.base.name, vms: plan.vms },
+        confirm: { prompt: `Rebuild ${vms.length} VM(s) of ${o.class}?`, action: `Rebuild ${o.class}` },
+        data: { base: plans.length === 1 ? plans[0]!.base.name : bases, vms },
       };
     }
-    return runReset(ctx, plan);
+    if (plans.length === 1) return runReset(ctx, plans[0]!);
+    const replies = [];
+    for (const plan of plans) {
+      const reply = await runReset(ctx, plan);
+      replies.push(reply);
+      if (reply.error) break;
+    }
+    const failed = replies.some((r) => r.error) || replies.length < plans.length;
+    return {
+      text: replies.map((r) => r.text).join('\n'),
+      data: { roles: replies.map((r) => r.data) },
+      error: failed,
+      failed,
+    };
   },
 });
 
