@@ -183,6 +183,15 @@ export interface Database {
     destroy_confirmed_at: number | null;
     archived_at: number | null;
   };
+  class_labs: {
+    class_id: string;
+    roles: string;
+    network_mode: string;
+    network_zone: string | null;
+    internet: string;
+    updated_by: string;
+    updated_at: number;
+  };
   link_codes: {
     code_hash: string;
     person_id: number;

@@ -42,6 +42,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([
       'audit_log',
       'class_base_versions',
+      'class_labs',
       'class_members',
       'class_schedules',
       'class_settings',
@@ -79,6 +80,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
       ['0019-class-networks', 'Down', 'Success'],
+      ['0018-lab-definitions', 'Down', 'Success'],
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
@@ -98,7 +100,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(33);
+    expect(await tableNames(store)).toHaveLength(34);
     await store.close();
   });
 
@@ -146,10 +148,10 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
-      '0013-idle-in-sessions',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
       '0019-class-networks',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
@@ -211,6 +213,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
       '0019-class-networks',
     ]);
     await store.close();

@@ -11,6 +11,14 @@ import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js
 import type { Store } from '../store/store.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
+import {
+  clearLabDefinition,
+  labRoleOfVm,
+  labRoleSpecs,
+  setLabDefinition,
+  type LabDefinitionInput,
+} from './lab-definition.js';
+import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
@@ -264,6 +272,57 @@ export class DeploymentEngine {
   /** Plans and applies `spec`, waiting for the end. */
   async deploy(spec: ClassSpecInput, options: ApplyOptions = {}): Promise<DeploymentSummary> {
     return (await this.apply(await this.plan(spec), options)).done;
+  }
+
+  /**
+   * Validates and stores a class's lab definition (`/class set-lab`): the roles each student gets
+   * (name, template, optional cores and memory) and the network choice (`network.mode`
+   * `bridge | class | student`, `zone`, `internet`), read back as `labDefinition(classId).network`
+   * by the network service. Audited as `class.set-lab`; the next deploy acts on it.
+   */
+  async setLabDefinition(input: LabDefinitionInput): Promise<LabDefinitionRecord> {
+    return setLabDefinition({ store: this.#deps.store, catalog: this.#deps.catalog, clock: this.#clock }, input);
+  }
+
+  /** The class's lab definition, or undefined for a class with one unnamed role (one VM per student). */
+  async labDefinition(classId: string): Promise<LabDefinitionRecord | undefined> {
+    return this.#deps.store.labDefinitions.get(classId);
+  }
+
+  /** Forgets the class's lab definition (audited); its VMs stay until destroyed. */
+  async clearLabDefinition(classId: string, actor = 'system'): Promise<boolean> {
+    return clearLabDefinition({ store: this.#deps.store, clock: this.#clock }, { classId, actor });
+  }
+
+  /** The lab role a VM plays, from its tags (`labrole-target`); undefined for a class with one unnamed role. */
+  static labRoleOf(vm: { tags?: string | null | undefined }): string | undefined {
+    return labRoleOfVm(vm);
+  }
+
+  /**
+   * The class specs a deploy of `spec` runs: one per role of the class's lab definition (the role's
+   * template, name, cores and memory), in order; `[spec]` for a class with one unnamed role. `role`
+   * keeps one role.
+   */
+  async labSpecs(spec: ClassSpecInput, role?: string): Promise<ClassSpecInput[]> {
+    const { classId } = parseClassSpec(spec);
+    return labRoleSpecs(await this.#deps.store.labDefinitions.get(classId), spec, role);
+  }
+
+  /**
+   * Deploys every role of the class's lab definition, one deployment per role in the
+   * definition's order, each planned after the one before ended (so a student's new VMs join the
+   * node their other VMs are on); stops after a role that did not end `done`. A class with one
+   * unnamed role is one deploy, as {@link deploy}.
+   */
+  async deployLab(spec: ClassSpecInput, options: ApplyOptions & { role?: string } = {}): Promise<DeploymentSummary[]> {
+    const summaries: DeploymentSummary[] = [];
+    for (const roleSpec of await this.labSpecs(spec, options.role)) {
+      const summary = await this.deploy(roleSpec, options);
+      summaries.push(summary);
+      if (summary.status !== 'done') break;
+    }
+    return summaries;
   }
 
   /**

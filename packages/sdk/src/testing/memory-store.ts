@@ -34,6 +34,7 @@ import type { WebSessionRecord } from '../store/web-session-repository.js';
 import type { LinkCodeRecord } from '../store/link-code-repository.js';
 import type { ClassTermRecord } from '../store/class-term-repository.js';
 import type { SdnObjectRecord } from '../store/sdn-repository.js';
+import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from '../store/store.js';
 import {
   DuplicateNameError,
@@ -78,6 +79,7 @@ interface MemoryState {
   linkCodes: LinkCodeRecord[];
   classTerms: ClassTermRecord[];
   sdn: SdnObjectRecord[];
+  labDefinitions: LabDefinitionRecord[];
   nextId: number;
 }
 
@@ -115,6 +117,7 @@ const emptyState = (): MemoryState => ({
   linkCodes: [],
   classTerms: [],
   sdn: [],
+  labDefinitions: [],
   nextId: 1,
 });
 
@@ -421,6 +424,7 @@ export function createMemoryStore(): Store {
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.policies = s.policies.filter((v) => v.classId !== classId);
         s.classTerms = s.classTerms.filter((v) => v.classId !== classId);
+        s.labDefinitions = s.labDefinitions.filter((v) => v.classId !== classId);
         s.topUps = s.topUps.filter((t) => t.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
@@ -1030,6 +1034,23 @@ export function createMemoryStore(): Store {
         return s.sdn.length < before;
       },
     },
+    labDefinitions: {
+      async get(classId) {
+        return copy(s.labDefinitions.find((t) => t.classId === classId));
+      },
+      async list() {
+        return copy([...s.labDefinitions].sort(byString((t) => t.classId)));
+      },
+      async save(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.labDefinitions = [...s.labDefinitions.filter((t) => t.classId !== record.classId), copy(record)];
+      },
+      async delete(classId) {
+        const before = s.labDefinitions.length;
+        s.labDefinitions = s.labDefinitions.filter((t) => t.classId !== classId);
+        return s.labDefinitions.length < before;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -1071,6 +1092,7 @@ export function createMemoryStore(): Store {
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     classTerms: serialized(raw.classTerms, 'classTerms', lock, guard),
     sdn: serialized(raw.sdn, 'sdn', lock, guard),
+    labDefinitions: serialized(raw.labDefinitions, 'labDefinitions', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

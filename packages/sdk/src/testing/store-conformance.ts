@@ -675,6 +675,44 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       });
     });
 
+    describe('lab definitions', () => {
+      it('keep one lab definition per class, replaced whole, listed by class and gone with the class', async () => {
+        await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
+        const lab = {
+          classId: 'cs101',
+          roles: [
+            { name: 'attacker', template: 'kali-2026', cores: null, memory: null },
+            { name: 'target', template: 'metaspl-3', cores: 2, memory: 4096 },
+          ],
+          network: { mode: 'student' as const, zone: 'labzone', internet: 'none' as const },
+          updatedBy: 'lovelace',
+          updatedAt: T0,
+        };
+        await store.labDefinitions.save(lab);
+        const art = {
+          ...lab,
+          classId: 'art',
+          roles: [lab.roles[0]!],
+          network: { mode: 'bridge' as const, zone: null, internet: 'snat' as const },
+        };
+        await store.labDefinitions.save(art);
+        expect(await store.labDefinitions.get('cs101')).toEqual(lab);
+        const changed = { ...lab, roles: [lab.roles[1]!], updatedAt: T0 + 1 };
+        await store.labDefinitions.save(changed);
+        expect(await store.labDefinitions.get('cs101')).toEqual(changed);
+        expect((await store.labDefinitions.list()).map((t) => t.classId)).toEqual(['art', 'cs101']);
+        await expect(store.labDefinitions.save({ ...lab, classId: 'nope' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+        expect(await store.labDefinitions.delete('art')).toBe(true);
+        expect(await store.labDefinitions.delete('art')).toBe(false);
+        await store.classes.deleteClass('cs101');
+        expect(await store.labDefinitions.get('cs101')).toBeUndefined();
+        expect(await store.labDefinitions.list()).toEqual([]);
+      });
+    });
+
     describe('class time policies and the usage ledger', () => {
       it('keep one policy per class, gone with the class', async () => {
         await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
