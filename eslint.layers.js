@@ -12,7 +12,7 @@ export const SDK_LAYERS = [
   ['deploy', 'people'],
   ['inventory'],
   ['templates', 'audit'],
-  ['cloning'],
+  ['cloning', 'network'],
   ['tasks', 'access'],
   ['pve', 'client'],
   ['store'],
@@ -38,7 +38,7 @@ export const PACKAGE_DIRECTIONS = {
 const TEST_FIXTURE_PACKAGES = ['store', 'pve-sim'];
 
 /** The SDK's subpath entries (`@lab/proxmox-sdk/pve`, …): like `src/index.ts`, they may re-export any folder. */
-export const SDK_ENTRIES = ['pve', 'errors', 'store', 'terraform'];
+export const SDK_ENTRIES = ['pve', 'errors', 'store', 'terraform', 'network'];
 
 const sdkFolders = SDK_LAYERS.flat();
 const sdkType = (folder) => `sdk/${folder}`;

@@ -9,6 +9,7 @@ export default defineConfig(
       errors: 'src/errors/index.ts',
       store: 'src/store/index.ts',
       terraform: 'src/terraform/index.ts',
+      network: 'src/network/index.ts',
       testing: 'src/testing/index.ts',
     },
   }),

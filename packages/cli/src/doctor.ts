@@ -73,7 +73,12 @@ async function clusterChecks(config: LabConfig, storeReady: boolean): Promise<Do
   }
   const checks: DoctorCheck[] = [];
   for (const [index, cluster] of config.clusters.entries())
-    checks.push(...(await checkCluster(cluster, index, { console: Boolean(config.console?.publicUrl) })));
+    checks.push(
+      ...(await checkCluster(cluster, index, {
+        console: Boolean(config.console?.publicUrl),
+        networks: config.sdn !== undefined,
+      })),
+    );
   return checks;
 }
 
@@ -121,7 +126,7 @@ async function checkStore(url: string): Promise<DoctorCheck> {
 async function checkCluster(
   cluster: ClusterConfig,
   index: number,
-  needs: { console: boolean },
+  needs: { console: boolean; networks: boolean },
 ): Promise<DoctorCheck[]> {
   let clusters: Clusters;
   try {
@@ -145,7 +150,9 @@ async function checkCluster(
         return about && { ...about, index };
       },
     };
-    return await new LabDoctor({ clusters: at, console: needs.console }).checkCluster(cluster.id);
+    return await new LabDoctor({ clusters: at, console: needs.console, networks: needs.networks }).checkCluster(
+      cluster.id,
+    );
   } finally {
     await clusters.close();
   }

@@ -71,6 +71,21 @@ const labConfigBaseSchema = z
       })
       .strict()
       .default({ graceDays: 14 }),
+    sdn: z
+      .object({
+        prefix: z
+          .string()
+          .regex(/^[a-zA-Z][a-zA-Z0-9]{0,2}$/, '1 to 3 letters or digits, starting with a letter (e.g. lab)'),
+        pool: z.string().optional(),
+        subnetBits: z.number().int().min(8).max(29).optional(),
+        tags: z
+          .object({ from: z.number().int().min(1), to: z.number().int().min(1) })
+          .strict()
+          .optional(),
+        dhcp: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     console: z
       .object({
         publicUrl: z

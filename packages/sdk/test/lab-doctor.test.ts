@@ -110,6 +110,30 @@ describe('LabDoctor against the simulator over HTTPS', () => {
     ]);
   });
 
+  it('checks the SDN privileges only once a class of the cluster uses networks', async () => {
+    const sim = await simWith('9.1.3', [...EVERY_VM, 'VM.GuestAgent.Audit', 'SDN.Audit']);
+    const clusters = clustersFor(sim);
+    expect((await new LabDoctor({ clusters }).checkClusters()).ok).toBe(true);
+    const asked: string[] = [];
+    const uses = async (id: string) => (asked.push(id), true);
+    const report = await new LabDoctor({ clusters, networks: uses }).checkClusters();
+    expect(asked).toEqual(['school']);
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([
+      {
+        subject: 'cluster school',
+        status: 'fail',
+        detail:
+          'privileges: the token lab@pve!bot lacks SDN.Allocate on /sdn, needed to build, apply and remove class networks (SDN zones, VNets, subnets) and attach VMs to them (Proxmox VE 9.1.3)',
+        fix: [
+          "pveum acl modify /sdn --tokens 'lab@pve!bot' --roles PVESDNAdmin",
+          '(a token with privilege separation also needs the same on its user lab@pve)',
+        ],
+      },
+    ]);
+    const full = await simWith('9.1.3', [...EVERY_VM, 'VM.GuestAgent.Audit', 'SDN.Audit', 'SDN.Allocate']);
+    expect((await new LabDoctor({ clusters: clustersFor(full), networks: true }).checkClusters()).ok).toBe(true);
+  });
+
   it('fails a wrong secret with the fix that names the config keys', async () => {
     const sim = await simWith('9.1.3', EVERY_VM);
     const clusters = track(

@@ -69,7 +69,7 @@ describe('the packed @lab/proxmox-sdk in an empty project', () => {
     expect(cjs.trim()).toBe('false true LAB_PVE_CONNECTION');
   });
 
-  it.each(['pve', 'errors', 'store', 'terraform', 'testing'])(
+  it.each(['pve', 'errors', 'store', 'terraform', 'network', 'testing'])(
     'resolves the /%s entry for import and require, with its types',
     (entry) => {
       const script = `const r = require('node:module').createRequire(process.cwd() + '/'); console.log(r.resolve('@lab/proxmox-sdk/${entry}').endsWith('${entry}.cjs'))`;

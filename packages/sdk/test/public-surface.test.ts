@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-// The public surface of @lab/proxmox-sdk and its /pve, /errors, /store, /terraform and /testing entries.
+// The public surface of @lab/proxmox-sdk and its /pve, /errors, /store, /terraform, /network and /testing entries.
 // A change here is a change to what callers may rely on: make it on purpose, update the snapshot
 // (vitest -u) and say so in a changeset. The root stays curated: at most 160 names.
 
@@ -228,6 +228,7 @@ describe('the public surface of @lab/proxmox-sdk/pve (the Proxmox VE wire layer)
         "PveLxc",
         "PveNodes",
         "PveQemu",
+        "PveSdn",
         "PveStorage",
         "PveTasks",
         "RetryBudget",
@@ -239,12 +240,14 @@ describe('the public surface of @lab/proxmox-sdk/pve (the Proxmox VE wire layer)
         "guestAgentPrivilege",
         "guestConfigSchema",
         "isOutcomeUnknown",
+        "isSdnObjectId",
         "labPrivilegeRequirements",
         "missingPrivileges",
         "normalizeFingerprint",
         "parseUpid",
         "pvePath",
         "pveResources",
+        "sdnSubnetId",
         "waitForTask",
       ]
     `);
@@ -376,6 +379,50 @@ describe('the public surface of @lab/proxmox-sdk/pve (the Proxmox VE wire layer)
         "QemuVncWebSocketPathParams",
         "QemuVncWebSocketResponse",
         "RetryBudgetOptions",
+        "SdnApplyParams",
+        "SdnApplyPathParams",
+        "SdnApplyResponse",
+        "SdnIndexParams",
+        "SdnIndexPathParams",
+        "SdnIndexResponse",
+        "SdnPendingChanges",
+        "SdnPendingState",
+        "SdnSubnetCreateParams",
+        "SdnSubnetCreatePathParams",
+        "SdnSubnetCreateResponse",
+        "SdnSubnetDeleteParams",
+        "SdnSubnetDeletePathParams",
+        "SdnSubnetDeleteResponse",
+        "SdnSubnetEntry",
+        "SdnSubnetListParams",
+        "SdnSubnetListPathParams",
+        "SdnSubnetListResponse",
+        "SdnVnetCreateParams",
+        "SdnVnetCreatePathParams",
+        "SdnVnetCreateResponse",
+        "SdnVnetDeleteParams",
+        "SdnVnetDeletePathParams",
+        "SdnVnetDeleteResponse",
+        "SdnVnetEntry",
+        "SdnVnetListParams",
+        "SdnVnetListPathParams",
+        "SdnVnetListResponse",
+        "SdnVnetReadParams",
+        "SdnVnetReadPathParams",
+        "SdnVnetReadResponse",
+        "SdnZoneCreateParams",
+        "SdnZoneCreatePathParams",
+        "SdnZoneCreateResponse",
+        "SdnZoneDeleteParams",
+        "SdnZoneDeletePathParams",
+        "SdnZoneDeleteResponse",
+        "SdnZoneEntry",
+        "SdnZoneListParams",
+        "SdnZoneListPathParams",
+        "SdnZoneListResponse",
+        "SdnZoneReadParams",
+        "SdnZoneReadPathParams",
+        "SdnZoneReadResponse",
         "StorageEntry",
         "StorageListParams",
         "StorageListPathParams",
@@ -408,6 +455,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "ClassClosedError",
         "ClassEndedError",
         "ClassHasVmsError",
+        "ClassNetworkMissingError",
         "ClassRunningLimitError",
         "ClassStartLockBusyError",
         "CloneMissingDiskError",
@@ -483,6 +531,13 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "PveTlsError",
         "QuotaExceededError",
         "RecordNotFoundError",
+        "SdnBusyError",
+        "SdnNotOursError",
+        "SdnPoolExhaustedError",
+        "SdnSettingsError",
+        "SdnSpecError",
+        "SdnTagsExhaustedError",
+        "SdnZoneMissingError",
         "SnapshotBusyError",
         "SnapshotLimitError",
         "SnapshotNameError",
@@ -578,6 +633,10 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "InviteRepository",
         "JoinRequestRecord",
         "JoinRequestStatus",
+        "LabDefinitionRecord",
+        "LabDefinitionRepository",
+        "LabNetworkChoice",
+        "LabRoleRecord",
         "LeaseRecord",
         "LinkCodeRecord",
         "LinkCodeRedemption",
@@ -589,6 +648,9 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "QuotaTopUpRecord",
         "RateLimitRepository",
         "ScheduleRepository",
+        "SdnObjectRecord",
+        "SdnObjectState",
+        "SdnRepository",
         "SshKeyRecord",
         "SshKeyRepository",
         "Store",
@@ -638,6 +700,41 @@ describe('the public surface of @lab/proxmox-sdk/terraform (a class as a Terrafo
         "TerraformExportResult",
         "TerraformWorkspace",
         "TerraformWorkspaceRequest",
+      ]
+    `);
+  }, 60_000);
+});
+
+describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE SDN)', () => {
+  it('exports these values', async () => {
+    expect(Object.keys(await import('../src/network/index.js')).sort()).toMatchInlineSnapshot(`
+      [
+        "ClassNetworks",
+        "classNetworkSubnetId",
+        "net0Bridge",
+        "net0WithBridge",
+        "networkStep",
+        "resolveSdnSettings",
+        "sdnLeaseName",
+        "vmNetworkOf",
+        "vnetIdFor",
+      ]
+    `);
+  });
+
+  it('exports these types', () => {
+    expect(typeOnlyExports('network/index.ts')).toMatchInlineSnapshot(`
+      [
+        "ClassNetwork",
+        "ClassNetworkPlan",
+        "ClassNetworkSpec",
+        "ClassNetworkState",
+        "ClassNetworkTeardown",
+        "ClassNetworksOptions",
+        "ResolvedSdnSettings",
+        "SdnObjectRecord",
+        "SdnObjectState",
+        "SdnSettings",
       ]
     `);
   }, 60_000);

@@ -158,6 +158,22 @@ export interface Database {
     expires_at: number;
     revoked_at: number | null;
   };
+  sdn_objects: {
+    cluster_id: string;
+    object_id: string;
+    kind: string;
+    zone: string;
+    class_id: string | null;
+    student: string;
+    cidr: string | null;
+    gateway: string | null;
+    tag: number | null;
+    snat: Flag;
+    dhcp: Flag;
+    state: string;
+    created_at: number;
+    updated_at: number;
+  };
   class_terms: {
     class_id: string;
     ends_on: string | null;
@@ -166,6 +182,15 @@ export interface Database {
     destroy_confirmed_by: string | null;
     destroy_confirmed_at: number | null;
     archived_at: number | null;
+  };
+  class_labs: {
+    class_id: string;
+    roles: string;
+    network_mode: string;
+    network_zone: string | null;
+    internet: string;
+    updated_by: string;
+    updated_at: number;
   };
   link_codes: {
     code_hash: string;

@@ -6,6 +6,8 @@ import { consoleGrantRepository } from './repositories/console-grant-repository.
 import { rateLimitRepository } from './repositories/rate-limit-repository.js';
 import { linkCodeRepository } from './repositories/link-code-repository.js';
 import { classTermRepository } from './repositories/class-term-repository.js';
+import { sdnRepository } from './repositories/sdn-repository.js';
+import { labDefinitionRepository } from './repositories/lab-definition-repository.js';
 import { classRepository } from './repositories/class-repository.js';
 import { deploymentRepository } from './repositories/deployment-repository.js';
 import { inTransactionOf } from './repositories/in-transaction.js';
@@ -41,6 +43,8 @@ export class KyselyStore implements Store {
   readonly webSessions;
   readonly linkCodes;
   readonly classTerms;
+  readonly sdn;
+  readonly labDefinitions;
 
   constructor(
     /** The kysely handle, for queries the repositories do not offer (reports, migrations). */
@@ -68,6 +72,8 @@ export class KyselyStore implements Store {
     this.webSessions = this.#guarded(webSessionRepository(db), 'webSessions');
     this.linkCodes = this.#guarded(linkCodeRepository(db, inTransaction), 'linkCodes');
     this.classTerms = this.#guarded(classTermRepository(db), 'classTerms');
+    this.sdn = this.#guarded(sdnRepository(db), 'sdn');
+    this.labDefinitions = this.#guarded(labDefinitionRepository(db), 'labDefinitions');
   }
 
   /**

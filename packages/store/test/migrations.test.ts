@@ -42,6 +42,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([
       'audit_log',
       'class_base_versions',
+      'class_labs',
       'class_members',
       'class_schedules',
       'class_settings',
@@ -62,6 +63,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       'people',
       'quota_top_ups',
       'rate_counters',
+      'sdn_objects',
       'ssh_keys',
       'sync_state',
       'template_inventory',
@@ -77,6 +79,8 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0019-class-networks', 'Down', 'Success'],
+      ['0018-lab-definitions', 'Down', 'Success'],
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
@@ -97,7 +101,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(await tableNames(store)).toEqual([]);
     const up = await migrator.migrateToLatest();
     expect(up.results?.map((r) => r.status)).toEqual(down.results?.map(() => 'Success'));
-    expect(await tableNames(store)).toHaveLength(32);
+    expect(await tableNames(store)).toHaveLength(34);
     await store.close();
   });
 
@@ -144,13 +148,15 @@ describe.each(engines)('migrations on %s', (engine) => {
     await old.close();
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
-    expect(executed.rows.map((r) => r.name).slice(-6)).toEqual([
+    expect(executed.rows.map((r) => r.name).slice(-8)).toEqual([
       '0012-link-codes',
       '0013-idle-in-sessions',
       '0014-inventory-without-last-updated-index',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
+      '0019-class-networks',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -239,6 +245,8 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0018-lab-definitions',
+      '0019-class-networks',
     ]);
     await store.close();
   }, 60_000);

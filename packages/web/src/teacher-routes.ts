@@ -338,6 +338,8 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     command: string,
     title: (classId: string) => string,
     fixed: (classId: string) => Record<string, unknown>,
+    /** The subcommand whose reply the page shows above the form (`class lab` for `set-lab`); `sub` itself by default. */
+    showSub = sub,
   ) => {
     const fields = formFields(context, command, sub, Object.keys(fixed('x')));
     const path = sub === 'import' ? 'roster' : sub;
@@ -349,7 +351,7 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       const shown =
         sub === 'import'
           ? undefined
-          : await context.invoke(session, command, sub, {
+          : await context.invoke(session, command, showSub, {
               ...fixed(classId),
               ...(sub === 'schedule' ? { action: 'list' } : {}),
             });
@@ -386,6 +388,14 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
       (c) => `${t.label} of ${c}`,
       (c) => ({ class: c }),
     );
+  // The class's lab definition: the VMs (roles) each student gets and the network choice.
+  tool(
+    'set-lab',
+    'class',
+    (c) => `VMs per student of ${c}`,
+    (c) => ({ class: c }),
+    'lab',
+  );
   tool(
     'import',
     'people',

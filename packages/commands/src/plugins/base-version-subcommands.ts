@@ -21,6 +21,11 @@ export const publishSubcommand = subcommand({
     note: z.string().max(200).optional().describe('what changed in this version'),
     snapshot: z.boolean().optional().describe('copy a snapshot of the running teacher VM (it keeps running)'),
     shutdown: z.boolean().optional().describe('shut the teacher VM down cleanly for the copy, then start it again'),
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a role is lower-case letters, digits or dashes, e.g. target')
+      .optional()
+      .describe('the role whose teacher VM is published (classes with several VMs per student)'),
   }),
   positional: ['class'],
   role: 'teacher',
@@ -30,8 +35,18 @@ export const publishSubcommand = subcommand({
     if (o.snapshot && o.shutdown)
       return { text: 'Choose --snapshot or --shutdown, not both.', ephemeral: true, error: true };
     const { engine } = ctx.services;
+    const lab = await engine.labDefinition(o.class);
+    if (lab ? !lab.roles.some((r) => r.name === o.role) : o.role)
+      return {
+        text: lab
+          ? `${o.class} has a teacher VM per role; say which: ${lab.roles.map((r) => `/lab publish ${o.class} --role ${r.name}`).join(', ')}`
+          : `${o.class} has one VM per student; leave out --role.`,
+        ephemeral: true,
+        error: true,
+      };
     const plan = await engine.planPublish({
       classId: o.class,
+      ...(o.role ? { labRole: o.role } : {}),
       ...(o.note ? { note: o.note } : {}),
       mode: o.snapshot ? 'snapshot' : 'shutdown',
       requestedBy: ctx.caller.person.username,
@@ -66,26 +81,48 @@ export const rebuildSubcommand = subcommand({
   autocomplete: { class: classNames },
   async run(ctx, o) {
     await mustTeach(ctx, o.class, 'rebuild');
-    const plan: ResetPlan = {
-      ...(await ctx.services.engine.planReset({
-        classId: o.class,
-        all: true,
-        requestedBy: ctx.caller.person.username,
-      })),
-      action: 'rebuild',
-    };
-    if (plan.vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
+    // A class with several VMs per student rebuilds role by role, each from the role's newest base.
+    const lab = await ctx.services.engine.labDefinition(o.class);
+    const plans: ResetPlan[] = [];
+    for (const role of lab ? lab.roles.map((r) => r.name) : [undefined]) {
+      const plan: ResetPlan = {
+        ...(await ctx.services.engine.planReset({
+          classId: o.class,
+          all: true,
+          ...(role ? { labRole: role } : {}),
+          requestedBy: ctx.caller.person.username,
+        })),
+        action: 'rebuild',
+      };
+      if (plan.vms.length > 0 || !lab) plans.push(plan);
+    }
+    const vms = plans.flatMap((p) => p.vms);
+    if (vms.length === 0) return { text: `${o.class} has no student VM to rebuild.`, ephemeral: true };
+    const bases = plans.map((p) => p.base.name).join(', ');
     if (!ctx.confirmed) {
       return {
         text: [
-          `Rebuilding ${o.class} deletes its ${plan.vms.length} student VM(s) and creates them again from ${plan.base.name}. Everything on them is lost.`,
-          ...listResetVms(plan),
+          `Rebuilding ${o.class} deletes its ${vms.length} student VM(s) and creates them again from ${bases}. Everything on them is lost.`,
+          ...plans.flatMap(listResetVms),
         ].join('\n'),
-        confirm: { prompt: `Rebuild ${plan.vms.length} VM(s) of ${o.class}?`, action: `Rebuild ${o.class}` },
-        data: { base: plan.base.name, vms: plan.vms },
+        confirm: { prompt: `Rebuild ${vms.length} VM(s) of ${o.class}?`, action: `Rebuild ${o.class}` },
+        data: { base: plans.length === 1 ? plans[0]!.base.name : bases, vms },
       };
     }
-    return runReset(ctx, plan);
+    if (plans.length === 1) return runReset(ctx, plans[0]!);
+    const replies = [];
+    for (const plan of plans) {
+      const reply = await runReset(ctx, plan);
+      replies.push(reply);
+      if (reply.error) break;
+    }
+    const failed = replies.some((r) => r.error) || replies.length < plans.length;
+    return {
+      text: replies.map((r) => r.text).join('\n'),
+      data: { roles: replies.map((r) => r.data) },
+      error: failed,
+      failed,
+    };
   },
 });
 

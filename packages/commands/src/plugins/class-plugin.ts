@@ -4,6 +4,7 @@ import { NotAllowedError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
 import { classLoginSubcommand } from './class-login-subcommand.js';
+import { labSubcommand, setLabSubcommand } from './lab-definition-subcommands.js';
 import { terraformExportSubcommand } from './terraform-export-subcommand.js';
 import { archiveSubcommand, describeTerm, destroyVmsSubcommand, setEndSubcommand } from './term-subcommands.js';
 import {
@@ -303,6 +304,8 @@ export const classPlugin: CommandPlugin = {
     'destroy-vms': destroyVmsSubcommand,
     archive: archiveSubcommand,
     invite: inviteSubcommand,
+    'set-lab': setLabSubcommand,
+    lab: labSubcommand,
     'export-terraform': terraformExportSubcommand,
   },
 };

@@ -19,6 +19,8 @@ export const doctorSubcommand = subcommand({
     const doctor = new LabDoctor({
       clusters: ctx.services.clusters,
       console: Boolean(ctx.services.console?.publicUrl),
+      // The SDN privileges are checked once a class of the cluster has networks (recorded SDN objects).
+      networks: async (clusterId) => (await ctx.services.store.sdn.list(clusterId)).length > 0,
     });
     const report = await doctor.checkClusters();
     return {

@@ -9,7 +9,11 @@ import {
   nextSession,
   outsideSessionMs,
   resetsUnderWay,
+  type DeploymentEngine,
+  type DeploymentSummary,
 } from '@lab/proxmox-sdk';
+
+type ClassPlan = Awaited<ReturnType<DeploymentEngine['plan']>>;
 import { InvalidChatAccountError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { identityFormatOf } from '../identity-formats.js';
@@ -67,50 +71,70 @@ export const labPlugin: CommandPlugin = {
         const { store, engine, clock } = ctx.services;
         await assertClassDeployable(store, o.class, clock.now());
         // Without a template named, the plan takes the class's (and says what to name when it has none).
-        const plan = await engine.plan({
+        // A class with a lab definition deploys one plan per role, each from the role's template.
+        const specs = await engine.labSpecs({
           classId: o.class,
           count: o.count,
           ...(o.template ? { template: o.template } : {}),
           requestedBy: ctx.caller.person.username,
         });
-        const deletes = plan.vms.filter((v) => v.action === 'delete');
+        if (specs.length > 1 && o.template)
+          return {
+            text: `${o.class} has several roles, each with its template; change them with /class set-lab ${o.class}, or deploy without a template.`,
+            ephemeral: true,
+            error: true,
+          };
+        const plans: ClassPlan[] = [];
+        for (const spec of specs) plans.push(await engine.plan(spec));
+        const roleOf = (plan: ClassPlan) => plan.spec.labRole?.name;
+        const named = (plan: ClassPlan, text: string) => (roleOf(plan) ? `${roleOf(plan)}: ${text}` : text);
+        const deletes = plans.flatMap((plan) => plan.vms.filter((v) => v.action === 'delete'));
+        const unseated = plans[0]!.unseated;
+        const planNotes = plans.flatMap((plan) => plan.notes);
         const notes = [
-          ...plan.notes,
-          ...(plan.unseated.length
+          ...planNotes,
+          ...(unseated.length
             ? [
-                `${plan.unseated.length} enrolled student(s) get no VM: ${plan.unseated.join(', ')} (students who have a VM keep it; the other seats go by username)`,
+                `${unseated.length} enrolled student(s) get no VM: ${unseated.join(', ')} (students who have a VM keep it; the other seats go by username)`,
               ]
             : []),
         ];
+        const creates = plans.reduce((n, plan) => n + plan.counts.create, 0);
         if (deletes.length && !ctx.confirmed) {
           const list = deletes.map(
             (v) =>
               `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`,
           );
+          const counts = plans.length === 1 ? plans[0]!.counts : { create: creates, keep: 0, delete: deletes.length };
           return {
             text: [
-              `Deploying ${o.class} with ${o.count} seats creates ${plan.counts.create} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
+              `Deploying ${o.class} with ${o.count} seats creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
               ...list.map((l) => `• ${l}`),
               ...notes,
             ].join('\n'),
             confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?`, action: `Delete and deploy` },
             data: {
               plan: {
-                counts: plan.counts,
+                counts:
+                  plans.length === 1
+                    ? plans[0]!.counts
+                    : { ...counts, keep: plans.reduce((n, p) => n + p.counts.keep, 0) },
                 deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })),
-                unseated: plan.unseated,
-                notes: plan.notes,
+                unseated,
+                notes: planNotes,
               },
             },
           };
         }
         // What the bar counts: VMs to create (base copies on other nodes included) and VMs to delete,
         // each once. Kept VMs are registered again during the run and are not counted.
-        const steps = new Set([
-          ...[plan.base, ...plan.vms].filter((v) => v.action === 'create').map((v) => v.name),
-          ...plan.replicateBaseTo.map((node) => `${plan.base.name}@${node}`),
-          ...deletes.map((v) => `delete:${v.vmid}`),
-        ]);
+        const steps = new Set(
+          plans.flatMap((plan) => [
+            ...[plan.base, ...plan.vms].filter((v) => v.action === 'create').map((v) => v.name),
+            ...plan.replicateBaseTo.map((node) => `${plan.base.name}@${node}`),
+            ...plan.vms.filter((v) => v.action === 'delete').map((v) => `delete:${v.vmid}`),
+          ]),
+        );
         const progress = new DeploymentProgress({
           label: o.class,
           total: steps.size,
@@ -122,20 +146,42 @@ export const labPlugin: CommandPlugin = {
         });
         progress.start('planned');
         const keep = keepProgressRef(ctx);
-        const run = await engine.apply(plan, {
-          confirmDeletes: ctx.confirmed,
-          ...(ctx.notify ? { notify: ctx.notify } : {}),
-          onEvent: (e) => {
-            progress.onEvent(e);
-            keep(e);
-          },
-        });
-        const summary = await run.done;
+        const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
+        for (const [i, spec] of specs.entries()) {
+          // A later role is planned again once the one before ran: its students join their set's node.
+          const plan = i === 0 ? plans[0]! : await engine.plan(spec);
+          const run = await engine.apply(plan, {
+            confirmDeletes: ctx.confirmed,
+            ...(ctx.notify ? { notify: ctx.notify } : {}),
+            onEvent: (e) => {
+              progress.onEvent(e);
+              keep(e);
+            },
+          });
+          summaries.push({ plan, summary: await run.done });
+          if (summaries.at(-1)!.summary.status !== 'done') break;
+        }
+        const failed = summaries.some((r) => r.summary.status !== 'done') || summaries.length < specs.length;
+        if (summaries.length === 1 && specs.length === 1) {
+          const { summary, plan } = summaries[0]!;
+          return {
+            text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
+            data: summary,
+            error: failed,
+            failed,
+          };
+        }
         return {
-          text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
-          data: summary,
-          error: summary.status !== 'done',
-          failed: summary.status !== 'done',
+          text: [
+            ...summaries.map((r) => named(r.plan, renderDeploymentSummary(r.summary))),
+            ...summaries.flatMap((r) => r.plan.notes),
+          ].join('\n'),
+          data: {
+            status: failed ? 'failed' : 'done',
+            roles: summaries.map((r) => ({ role: roleOf(r.plan), ...r.summary })),
+          },
+          error: failed,
+          failed,
         };
       },
     }),

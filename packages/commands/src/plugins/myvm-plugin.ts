@@ -11,11 +11,16 @@ import { myvmRestoreSubcommand, myvmSnapshotsSubcommand, myvmSnapshotSubcommand 
 import { myvmPasswordSubcommand } from './password-subcommand.js';
 import { myvmStatusSubcommand } from './myvm-status-subcommand.js';
 
-function power(action: PowerAction, verb: string, description: string) {
+function power(action: PowerAction, verb: string, description: string, wholeSet = false) {
   return myVmSubcommand({
     description,
     verb,
-    async run(ctx, chosen) {
+    wholeSet,
+    async run(ctx, chosen, inSet) {
+      // Acting on a whole set, a VM already in the wanted state is said so, not asked of PVE again.
+      const already = action === 'start' ? 'running' : action === 'stop' ? 'stopped' : undefined;
+      if (inSet && already && chosen.status === already)
+        return { text: `${chosen.name} (${chosen.vmid}) is already ${already}.`, data: { status: already } };
       // Ownership is enforced again inside VmPower, against the store.
       const result = await ctx.services.power.perform(
         { ...ctx.caller.viewer, role: 'student' },
@@ -34,8 +39,8 @@ export const myvmPlugin: CommandPlugin = {
   description:
     'Your own VM: start, stop, restart, status, reset, connect, console, sshkey, usage, keep, snapshot, restore, password',
   subcommands: {
-    start: power('start', 'start', 'Start your VM'),
-    stop: power('stop', 'stop', 'Stop your VM (hard stop)'),
+    start: power('start', 'start', 'Start your VM', true),
+    stop: power('stop', 'stop', 'Stop your VM (hard stop)', true),
     restart: power('reboot', 'restart', 'Restart your VM'),
     status: myvmStatusSubcommand,
     reset: myvmResetSubcommand,

@@ -78,6 +78,11 @@ export const labResetSubcommand = subcommand({
       .optional()
       .describe('the students whose VMs are reset (one or more)'),
     all: z.boolean().optional().describe('every student VM of the class'),
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a role is lower-case letters, digits or dashes, e.g. target')
+      .optional()
+      .describe('only the VMs of this role (classes with several VMs per student)'),
   }),
   positional: ['class', 'student'],
   role: 'teacher',
@@ -90,25 +95,55 @@ export const labResetSubcommand = subcommand({
         ephemeral: true,
         error: true,
       };
-    const plan = await ctx.services.engine.planReset({
-      classId: o.class,
-      ...(o.all ? { all: true } : { usernames: [...new Set(o.student)] }),
-      requestedBy: ctx.caller.person.username,
-    });
-    if (plan.vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
+    // A class with several VMs per student resets role by role (each from its own base).
+    const lab = await ctx.services.engine.labDefinition(o.class);
+    if (o.role && !lab?.roles.some((r) => r.name === o.role))
+      return {
+        text: lab
+          ? `${o.class} has no role '${o.role}' (roles: ${lab.roles.map((r) => r.name).join(', ')}).`
+          : `${o.class} has one VM per student; leave out --role.`,
+        ephemeral: true,
+        error: true,
+      };
+    const roles = lab ? (o.role ? [o.role] : lab.roles.map((r) => r.name)) : [undefined];
+    const plans: ResetPlan[] = [];
+    for (const role of roles) {
+      const plan = await ctx.services.engine.planReset({
+        classId: o.class,
+        ...(o.all ? { all: true } : { usernames: [...new Set(o.student)] }),
+        ...(role ? { labRole: role } : {}),
+        requestedBy: ctx.caller.person.username,
+      });
+      if (plan.vms.length > 0 || roles.length === 1) plans.push(plan);
+    }
+    const vms = plans.flatMap((p) => p.vms);
+    if (vms.length === 0) return { text: `${o.class} has no student VM to reset.`, ephemeral: true };
+    const bases = plans.map((p) => p.base.name).join(', ');
     if (!ctx.confirmed) {
       return {
         text: [
-          `This deletes ${plan.vms.length} VM(s) of ${o.class} and creates them again from ${plan.base.name}. ${LOST}`,
-          ...listResetVms(plan),
+          `This deletes ${vms.length} VM(s) of ${o.class} and creates them again from ${bases}. ${LOST}`,
+          ...plans.flatMap(listResetVms),
         ].join('\n'),
         confirm: {
-          prompt: `Reset ${plan.vms.length} VM(s) of ${o.class}? Their contents and snapshots are lost.`,
-          action: `Reset ${plan.vms.length} VM(s)`,
+          prompt: `Reset ${vms.length} VM(s) of ${o.class}? Their contents and snapshots are lost.`,
+          action: `Reset ${vms.length} VM(s)`,
         },
-        data: { base: plan.base.name, vms: plan.vms },
+        data: { base: plans.length === 1 ? plans[0]!.base.name : bases, vms },
       };
     }
-    return runReset(ctx, plan);
+    if (plans.length === 1) return runReset(ctx, plans[0]!);
+    const replies: Reply[] = [];
+    for (const plan of plans) {
+      replies.push(await runReset(ctx, plan));
+      if (replies.at(-1)!.error) break;
+    }
+    const failed = replies.some((r) => r.error) || replies.length < plans.length;
+    return {
+      text: replies.map((r) => r.text).join('\n'),
+      data: { roles: replies.map((r) => r.data) },
+      error: failed,
+      failed,
+    };
   },
 });

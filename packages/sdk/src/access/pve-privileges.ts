@@ -31,10 +31,14 @@ export function guestAgentPrivilege(version: string): 'VM.GuestAgent.Audit' | 'V
  * ones: PVEVMAdmin holds every VM.* privilege listed (VM.Monitor on 8, VM.GuestAgent.Audit on 9),
  * PVEDatastoreUser Datastore.AllocateSpace and Datastore.Audit, PVESDNUser SDN.Use, PVEAuditor
  * Sys.Audit. With `console`, also VM.Console for the browser console (`vncproxy`, `vncwebsocket`).
+ * With `networks` (a class uses networks, issue 30), also SDN.Allocate, SDN.Audit and SDN.Use on
+ * `/sdn`: pve-network checks SDN.Allocate on `/sdn/zones[/<zone>]` to create zones, VNets and
+ * subnets and on `/sdn` for `PUT /cluster/sdn`, SDN.Audit on `/sdn` to read it, and qemu-server
+ * SDN.Use on `/sdn/zones/<zone>/<vnet>` to attach a VM; PVESDNAdmin holds all three.
  */
 export function labPrivilegeRequirements(
   version: string,
-  options: { console?: boolean } = {},
+  options: { console?: boolean; networks?: boolean } = {},
 ): readonly PrivilegeRequirement[] {
   return [
     {
@@ -80,6 +84,16 @@ export function labPrivilegeRequirements(
             privileges: ['VM.Console'],
             role: 'PVEVMUser',
             why: 'to open the VNC console of /myvm console links',
+          },
+        ]
+      : []),
+    ...(options.networks
+      ? [
+          {
+            path: '/sdn',
+            privileges: ['SDN.Allocate', 'SDN.Audit', 'SDN.Use'],
+            role: 'PVESDNAdmin',
+            why: 'to build, apply and remove class networks (SDN zones, VNets, subnets) and attach VMs to them',
           },
         ]
       : []),

@@ -1,6 +1,6 @@
 import type { TemplateInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { baseVmName } from '../templates/class-vm-names.js';
+import { baseVmName, labRolePrefix } from '../templates/class-vm-names.js';
 
 /** One version of a class's base template and where its copies are (node → VMID). */
 export interface BaseVersionCopies {
@@ -30,6 +30,7 @@ export async function classBaseVersions(
   store: Store,
   clusterId: string,
   classId: string,
+  labRole?: string,
 ): Promise<BaseVersionCopies[]> {
   const rows: TemplateInventoryRecord[] = await store.templateInventory.list({
     clusterId,
@@ -38,7 +39,7 @@ export async function classBaseVersions(
   });
   const byVersion = new Map<number, BaseVersionCopies>();
   for (const row of rows) {
-    const version = baseVersionOf(classId, row.name);
+    const version = baseVersionOf(labRolePrefix(classId, labRole), row.name);
     if (version === undefined) continue;
     const entry = byVersion.get(version) ?? { version, name: row.name, copies: {} };
     entry.copies[row.node] = row.vmid;
@@ -52,6 +53,7 @@ export async function currentBaseVersion(
   store: Store,
   clusterId: string,
   classId: string,
+  labRole?: string,
 ): Promise<BaseVersionCopies | undefined> {
-  return (await classBaseVersions(store, clusterId, classId)).at(-1);
+  return (await classBaseVersions(store, clusterId, classId, labRole)).at(-1);
 }

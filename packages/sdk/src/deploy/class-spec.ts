@@ -20,6 +20,18 @@ export const classSpecSchema = z
     clusterId: z.string().optional(),
     strategy: z.enum(['score', 'spread', 'pack']).optional(),
     maxVmsPerNode: z.number().int().positive().optional(),
+    /**
+     * One role of the class's lab definition (`/class set-lab`): its VMs are named and tagged for
+     * it (`cs101-alice-target`, `labrole-target`) and get its cores and memory (MiB) when given.
+     */
+    labRole: z
+      .object({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'a role is 1–16 lower-case letters, digits or dashes'),
+        cores: z.number().int().min(1).max(128).optional(),
+        memory: z.number().int().min(64).max(4_194_304).optional(),
+      })
+      .strict()
+      .optional(),
     /** Who asked (for the audit log). */
     requestedBy: z.string().default('system'),
   })

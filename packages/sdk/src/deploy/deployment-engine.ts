@@ -11,6 +11,14 @@ import type { DeploymentItemRecord, DeploymentRecord } from '../store/records.js
 import type { Store } from '../store/store.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { InvalidDeploymentError, parseClassSpec, type ClassSpecInput } from './class-spec.js';
+import {
+  clearLabDefinition,
+  labRoleOfVm,
+  labRoleSpecs,
+  setLabDefinition,
+  type LabDefinitionInput,
+} from './lab-definition.js';
+import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
@@ -20,6 +28,7 @@ import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { baseVersionUsage, isPublishPlan, type BaseVersionUsage, type PublishPlan } from './publish-base.js';
 import { cloudInitStep } from './cloud-init.js';
+import { networkStep } from './network-step.js';
 import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset.js';
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
@@ -64,6 +73,12 @@ export interface DeploymentEngineDeps {
    * @defaultValue `cloudInitStep` — cloud-init user, the student's SSH keys and the class's `ipconfig0`
    */
   configureStudentVm?: ConfigureStudentVm | false;
+  /**
+   * Whether VMs of a class with networks (recorded by `ClassNetworks.ensure`) get `net0` on their
+   * VNet before their first boot; a class without network records is never changed. `false` turns
+   * it off. @defaultValue true
+   */
+  classNetworks?: boolean;
   /**
    * The retries one deployment run may spend on failed PVE requests, across all its VMs.
    * @defaultValue `{ ratio: 0.2, minRetries: 10, maxAttemptsPerRequest: 5 }`
@@ -156,10 +171,14 @@ export class DeploymentEngine {
       timeScale: deps.timeScale,
     };
     this.#teardown = { store: deps.store, timing: this.#timing };
-    this.#configure =
+    const configure =
       deps.configureStudentVm === false
         ? undefined
         : (deps.configureStudentVm ?? cloudInitStep({ store: deps.store, logger: this.#logger }));
+    // A class with networks (`ClassNetworks.ensure` recorded them) gets its VMs' net0 first; one
+    // without keeps the template's bridge.
+    this.#configure =
+      deps.classNetworks === false ? configure : networkStep({ store: deps.store, logger: this.#logger }, configure);
     this.#registration = {
       store: deps.store,
       catalog: deps.catalog,
@@ -259,6 +278,57 @@ export class DeploymentEngine {
   /** Plans and applies `spec`, waiting for the end. */
   async deploy(spec: ClassSpecInput, options: ApplyOptions = {}): Promise<DeploymentSummary> {
     return (await this.apply(await this.plan(spec), options)).done;
+  }
+
+  /**
+   * Validates and stores a class's lab definition (`/class set-lab`): the roles each student gets
+   * (name, template, optional cores and memory) and the network choice (`network.mode`
+   * `bridge | class | student`, `zone`, `internet`), read back as `labDefinition(classId).network`
+   * by the network service. Audited as `class.set-lab`; the next deploy acts on it.
+   */
+  async setLabDefinition(input: LabDefinitionInput): Promise<LabDefinitionRecord> {
+    return setLabDefinition({ store: this.#deps.store, catalog: this.#deps.catalog, clock: this.#clock }, input);
+  }
+
+  /** The class's lab definition, or undefined for a class with one unnamed role (one VM per student). */
+  async labDefinition(classId: string): Promise<LabDefinitionRecord | undefined> {
+    return this.#deps.store.labDefinitions.get(classId);
+  }
+
+  /** Forgets the class's lab definition (audited); its VMs stay until destroyed. */
+  async clearLabDefinition(classId: string, actor = 'system'): Promise<boolean> {
+    return clearLabDefinition({ store: this.#deps.store, clock: this.#clock }, { classId, actor });
+  }
+
+  /** The lab role a VM plays, from its tags (`labrole-target`); undefined for a class with one unnamed role. */
+  static labRoleOf(vm: { tags?: string | null | undefined }): string | undefined {
+    return labRoleOfVm(vm);
+  }
+
+  /**
+   * The class specs a deploy of `spec` runs: one per role of the class's lab definition (the role's
+   * template, name, cores and memory), in order; `[spec]` for a class with one unnamed role. `role`
+   * keeps one role.
+   */
+  async labSpecs(spec: ClassSpecInput, role?: string): Promise<ClassSpecInput[]> {
+    const { classId } = parseClassSpec(spec);
+    return labRoleSpecs(await this.#deps.store.labDefinitions.get(classId), spec, role);
+  }
+
+  /**
+   * Deploys every role of the class's lab definition, one deployment per role in the
+   * definition's order, each planned after the one before ended (so a student's new VMs join the
+   * node their other VMs are on); stops after a role that did not end `done`. A class with one
+   * unnamed role is one deploy, as {@link deploy}.
+   */
+  async deployLab(spec: ClassSpecInput, options: ApplyOptions & { role?: string } = {}): Promise<DeploymentSummary[]> {
+    const summaries: DeploymentSummary[] = [];
+    for (const roleSpec of await this.labSpecs(spec, options.role)) {
+      const summary = await this.deploy(roleSpec, options);
+      summaries.push(summary);
+      if (summary.status !== 'done') break;
+    }
+    return summaries;
   }
 
   /**

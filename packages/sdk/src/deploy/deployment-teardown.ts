@@ -238,8 +238,12 @@ export async function forgetClassTemplates(
       .map((t) => ({ node: t.node, vmid: t.vmid }));
     await store.templateInventory.markVanished(clusterId, others, now);
   }
-  const base = await store.templates.getByName(baseVmName(classId));
-  if (base) await store.templates.delete(base.id);
+  // The class's base and, with a lab definition, each role's (`cs101-target-base`).
+  const roles = (await store.labDefinitions.get(classId))?.roles.map((r) => r.name) ?? [];
+  for (const name of [baseVmName(classId), ...roles.map((r) => baseVmName(classId, r))]) {
+    const base = await store.templates.getByName(name);
+    if (base) await store.templates.delete(base.id);
+  }
   for (const v of await store.classLifecycle.baseVersions(classId)) {
     await store.classLifecycle.removeBaseVersion(classId, v.version);
     const published = v.version > 1 ? await store.templates.getByName(v.name) : undefined;

@@ -97,6 +97,9 @@ export function privilegesForPlan(plan: ClassPlan, sourceConfig: Record<string, 
     // check_vm_modify_config_perm: ciuser, sshkeys, … need VM.Config.Cloudinit).
     if (hasCloudInitDrive(sourceConfig) && plan.vms.some((v) => v.role === 'student' && v.action === 'create'))
       add('/vms', 'VM.Config.Cloudinit');
+    // A lab role's own size (qemu-server's check_vm_modify_config_perm: cores → CPU, memory → Memory).
+    if (plan.spec.labRole?.cores !== undefined) add('/vms', 'VM.Config.CPU');
+    if (plan.spec.labRole?.memory !== undefined) add('/vms', 'VM.Config.Memory');
   }
   for (const vm of [plan.base, ...plan.vms].filter((v) => v.action === 'delete' && v.vmid !== null))
     add(`/vms/${vm.vmid}`, 'VM.Allocate', 'VM.PowerMgmt');

@@ -11,6 +11,7 @@ import { readClusterView } from './plan-cluster-view.js';
 import { planDuplicateBaseDeletes, planStudentSeats, planTeacherVms, type SeatContext } from './plan-seats.js';
 import { chooseSource } from './plan-source.js';
 import { placeNewStudents } from './plan-student-placement.js';
+import { placeWithSiblings } from './plan-lab-role.js';
 import { resolvePlanTarget } from './plan-target.js';
 import type { NodeExplanation } from './placement.js';
 import { VmNamer, type NamedGuest } from './vm-namer.js';
@@ -95,7 +96,7 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
   const spec: ClassSpec = { ...asked, template: target.template.name };
   const { api, clusterId, klass, template } = target;
   const view = await readClusterView(api);
-  const guests = await findClassGuests(deps.store, spec.classId, clusterId, view.guests);
+  const guests = await findClassGuests(deps.store, spec.classId, clusterId, view.guests, spec.labRole?.name);
   const { source, sourceFacts, storage, existingBase } = await chooseSource(target, spec, view, guests);
 
   const baseNode = existingBase?.node ?? source.node;
@@ -108,7 +109,7 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
     people: new Map((await deps.store.classes.listPeople()).map((p) => [p.id, p])),
   };
   const base: PlannedVm = {
-    name: existingBase?.name ?? baseVmName(spec.classId),
+    name: existingBase?.name ?? baseVmName(spec.classId, spec.labRole?.name),
     role: 'base',
     action: existingBase ? 'keep' : 'create',
     personId: null,
@@ -125,14 +126,19 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
   vms.push(...(await planDuplicateBaseDeletes(ctx)));
   const seats = await planStudentSeats(ctx, vms.length);
   vms.push(...seats.kept, ...seats.deleted);
-  const placed = placeNewStudents(
-    view,
-    spec,
-    seats.toCreate.length,
-    template.record.memory * 1024 * 1024,
-    storage,
-    baseNodes,
-  );
+  const place = (count: number) =>
+    placeNewStudents(
+      view,
+      spec,
+      count,
+      (spec.labRole?.memory ?? template.record.memory) * 1024 * 1024,
+      storage,
+      baseNodes,
+    );
+  // A lab role's new VMs go where the student's other VMs of the class are: the set stays together.
+  const placed = spec.labRole
+    ? placeWithSiblings(view, guests, seats.toCreate, place, storage, baseNodes)
+    : place(seats.toCreate.length);
   seats.toCreate.forEach((d, i) =>
     vms.push({ ...d, role: 'student', action: 'create', node: placed.nodes[i]!, vmid: null }),
   );

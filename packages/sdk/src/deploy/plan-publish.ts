@@ -3,6 +3,7 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import { pveResources } from '../pve/pve-resources.js';
 import type { Store } from '../store/store.js';
 import { listVmResources } from '../templates/template-inventory.js';
+import { labRoleOfTags, labRolePrefix } from '../templates/class-vm-names.js';
 import { baseVersionName, classBaseVersions } from './base-versions.js';
 import type { PublishMode, PublishPlan } from './publish-base.js';
 import { VmResetError } from './vm-reset.js';
@@ -15,6 +16,8 @@ export interface PublishRequest {
   /** A running teacher VM: copy a snapshot of it, or shut it down cleanly first. @defaultValue `'shutdown'` */
   mode?: PublishMode;
   requestedBy?: string;
+  /** The lab role whose teacher VM is published as the role's next base (`cs101-target-base-v2`). */
+  labRole?: string;
 }
 
 /**
@@ -26,15 +29,20 @@ export async function planPublish(
   deps: { store: Store; clusters: ClusterApis },
   request: PublishRequest,
 ): Promise<PublishPlan> {
-  const { classId } = request;
+  const { classId, labRole } = request;
   const clusterId = request.clusterId ?? deps.clusters.ids()[0];
   if (!clusterId) throw new VmResetError('no cluster is configured');
   const api = deps.clusters.get(clusterId);
-  const versions = await classBaseVersions(deps.store, clusterId, classId);
+  const versions = await classBaseVersions(deps.store, clusterId, classId, labRole);
   if (versions.length === 0)
-    throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+    throw new VmResetError(
+      `${classId}${labRole ? ` (role ${labRole})` : ''} has no base template yet; deploy the class first`,
+      { classId },
+    );
   const assignments = (await deps.store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId);
-  const resources = new Map((await listVmResources(api)).map((r) => [r.vmid, r]));
+  const resources = new Map(
+    (await listVmResources(api)).filter((r) => labRoleOfTags(r.tags) === labRole).map((r) => [r.vmid, r]),
+  );
   const teacherVm = assignments
     .filter((a) => a.role === 'teacher')
     .map((a) => resources.get(a.vmid))
@@ -60,11 +68,12 @@ export async function planPublish(
     clusterId,
     requestedBy: request.requestedBy ?? 'system',
     version,
-    name: baseVersionName(classId, version),
+    name: baseVersionName(labRolePrefix(classId, labRole), version),
     note: request.note ?? null,
     teacher: { vmid: teacherVm.vmid, node: teacherVm.node, name: teacherVm.name ?? String(teacherVm.vmid), running },
     mode,
     snapname: running && mode === 'snapshot' ? `lab-publish-v${version}` : null,
     replicateTo: shared ? [] : [...studentNodes].filter((n) => n !== teacherVm.node).sort(),
+    ...(labRole ? { labRole } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { currentBaseVersion } from './base-versions.js';
+import { labRoleOfTags } from '../templates/class-vm-names.js';
 import { VmResetError, type ResetPlan, type ResetVm } from './vm-reset.js';
 
 /** What `planReset` re-creates: one student's VMs, several students', or every student VM of the class. */
@@ -14,6 +15,11 @@ export interface ResetRequest {
   all?: boolean;
   /** Only this VM (a student with several). */
   vmid?: number;
+  /**
+   * Only the VMs of this lab role (`target`), re-created from the role's base; with `vmid`, the
+   * VM's own role when left out. A class with several roles resets one role per plan.
+   */
+  labRole?: string;
   requestedBy?: string;
 }
 
@@ -28,8 +34,17 @@ export async function planReset(
   const { classId } = request;
   const clusterId = request.clusterId ?? deps.clusters.ids()[0];
   if (!clusterId) throw new VmResetError('no cluster is configured');
-  const base = await currentBaseVersion(deps.store, clusterId, classId);
-  if (!base) throw new VmResetError(`${classId} has no base template yet; deploy the class first`, { classId });
+  const resources = new Map((await listVmResources(deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
+  const tagsOf = async (vmid: number) =>
+    resources.get(vmid)?.tags ?? (await deps.store.inventory.get(clusterId, vmid))?.tags;
+  const labRole =
+    request.labRole ?? (request.vmid !== undefined ? labRoleOfTags(await tagsOf(request.vmid)) : undefined);
+  const base = await currentBaseVersion(deps.store, clusterId, classId, labRole);
+  if (!base)
+    throw new VmResetError(
+      `${classId}${labRole ? ` (role ${labRole})` : ''} has no base template yet; deploy the class first`,
+      { classId, ...(labRole ? { labRole } : {}) },
+    );
   const people = new Map<number, string>();
   for (const p of await deps.store.classes.listPeople()) people.set(p.id, p.username);
   const wanted = request.all ? undefined : new Set(request.usernames ?? []);
@@ -41,9 +56,9 @@ export async function planReset(
       (request.vmid === undefined || a.vmid === request.vmid) &&
       (!wanted || wanted.has(people.get(a.personId) ?? '')),
   );
-  const resources = new Map((await listVmResources(deps.clusters.get(clusterId))).map((r) => [r.vmid, r]));
   const vms: ResetVm[] = [];
   for (const a of assignments.sort((x, y) => x.vmid - y.vmid)) {
+    if (labRoleOfTags(await tagsOf(a.vmid)) !== labRole) continue;
     const r = resources.get(a.vmid);
     const row = await deps.store.inventory.get(clusterId, a.vmid);
     const name = r?.name ?? row?.name;
@@ -66,5 +81,13 @@ export async function planReset(
         { classId, missing },
       );
   }
-  return { kind: 'reset', classId, clusterId, requestedBy: request.requestedBy ?? 'system', base, vms };
+  return {
+    kind: 'reset',
+    classId,
+    clusterId,
+    requestedBy: request.requestedBy ?? 'system',
+    base,
+    vms,
+    ...(labRole ? { labRole } : {}),
+  };
 }

@@ -41,7 +41,7 @@ export async function planTeacherVms(ctx: SeatContext, klass: ClassRecord, sourc
   const vms: PlannedVm[] = [
     teacher
       ? {
-          name: teacher.name ?? teacherVmName(spec.classId),
+          name: teacher.name ?? teacherVmName(spec.classId, spec.labRole?.name),
           role: 'teacher',
           action: 'keep',
           personId: assignments.get(teacher.vmid!)?.personId ?? klass.ownerId,
@@ -50,7 +50,7 @@ export async function planTeacherVms(ctx: SeatContext, klass: ClassRecord, sourc
           vmid: teacher.vmid!,
         }
       : {
-          name: await ctx.names.claim(teacherVmName(spec.classId)),
+          name: await ctx.names.claim(teacherVmName(spec.classId, spec.labRole?.name)),
           role: 'teacher',
           action: 'create',
           personId: klass.ownerId,
@@ -102,7 +102,7 @@ export async function planDuplicateBaseDeletes(ctx: SeatContext): Promise<Planne
     const clonesOnNode = guests.owned.filter((g) => g.node === b.node && Number(g.template) !== 1);
     if (!(await usedByLinkedClone(ctx.api, b.vmid!, clonesOnNode)))
       deletes.push({
-        name: b.name ?? baseVmName(ctx.spec.classId),
+        name: b.name ?? baseVmName(ctx.spec.classId, ctx.spec.labRole?.name),
         role: 'base',
         action: 'delete',
         personId: null,
@@ -143,7 +143,9 @@ export async function planStudentSeats(ctx: SeatContext, plannedSoFar: number): 
   }
   for (const g of studentVms) {
     if (assignments.get(g.vmid!)?.personId) continue;
-    const person = roster.find((p) => !vmOf.has(p.id) && g.name === studentVmName(spec.classId, p.username));
+    const person = roster.find(
+      (p) => !vmOf.has(p.id) && g.name === studentVmName(spec.classId, p.username, spec.labRole?.name),
+    );
     if (person) vmOf.set(person.id, g);
   }
   const seated = [...roster.filter((p) => vmOf.has(p.id)), ...roster.filter((p) => !vmOf.has(p.id))]
@@ -158,7 +160,7 @@ export async function planStudentSeats(ctx: SeatContext, plannedSoFar: number): 
     if (!g) continue;
     keptGuests.add(g);
     kept.push({
-      name: g.name ?? studentVmName(spec.classId, p.username),
+      name: g.name ?? studentVmName(spec.classId, p.username, spec.labRole?.name),
       role: 'student',
       action: 'keep',
       personId: p.id,
@@ -174,7 +176,7 @@ export async function planStudentSeats(ctx: SeatContext, plannedSoFar: number): 
   for (const g of seatVms.slice(0, Math.max(0, freeSeats))) {
     keptGuests.add(g);
     kept.push({
-      name: g.name ?? seatVmName(spec.classId, plannedSoFar + kept.length),
+      name: g.name ?? seatVmName(spec.classId, plannedSoFar + kept.length, spec.labRole?.name),
       role: 'student',
       action: 'keep',
       personId: null,
@@ -202,7 +204,7 @@ export async function planStudentSeats(ctx: SeatContext, plannedSoFar: number): 
   const toCreate: NewStudentVm[] = [];
   for (const p of seated.filter((x) => !vmOf.has(x.id)))
     toCreate.push({
-      name: await names.claim(studentVmName(spec.classId, p.username), p.username),
+      name: await names.claim(studentVmName(spec.classId, p.username, spec.labRole?.name), p.username),
       personId: p.id,
       owner: p.username,
     });
@@ -211,7 +213,7 @@ export async function planStudentSeats(ctx: SeatContext, plannedSoFar: number): 
     open > 0;
     seat++
   ) {
-    const name = seatVmName(spec.classId, seat);
+    const name = seatVmName(spec.classId, seat, spec.labRole?.name);
     if (names.isTaken(name)) continue;
     toCreate.push({ name: await names.claim(name), personId: null, owner: null });
     open--;

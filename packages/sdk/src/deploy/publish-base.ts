@@ -11,7 +11,7 @@ import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { listVmResources } from '../templates/template-inventory.js';
 import { classBaseVersions, type BaseVersionCopies } from './base-versions.js';
-import { classTags } from '../templates/class-vm-names.js';
+import { classTags, labRoleTag } from '../templates/class-vm-names.js';
 import { creationMarker, ownedByClass, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { guestWaits } from './guest-waits.js';
@@ -43,6 +43,8 @@ export interface PublishPlan {
   snapname: string | null;
   /** Nodes students are on that need a copy of the new version (local storage only). */
   replicateTo: string[];
+  /** The lab role published (`cs101-target-base-v2` from `cs101-target-teacher`); none for a class with one role. */
+  labRole?: string;
 }
 
 /** Whether a stored deployment spec is a publish. */
@@ -140,7 +142,12 @@ export async function publishItem(
       sourceVmid: plan.teacher.vmid,
       config: state.config,
     });
-  const tags = classTags(plan.classId, 'base', ...(isReplica ? ['replica'] : []));
+  const tags = classTags(
+    plan.classId,
+    'base',
+    ...(isReplica ? ['replica'] : []),
+    ...(plan.labRole ? [labRoleTag(plan.labRole)] : []),
+  );
   if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
   if (state.node !== target) {
     await migrateVm(
@@ -185,7 +192,12 @@ export async function publishItem(
       health: 'ok',
       vanishedAt: null,
     });
-    if (!isReplica && !(await tx.classLifecycle.baseVersions(plan.classId)).some((v) => v.version === plan.version)) {
+    // A role's versions are found by name in the template inventory; the class's version list is the unnamed role's.
+    if (
+      !isReplica &&
+      !plan.labRole &&
+      !(await tx.classLifecycle.baseVersions(plan.classId)).some((v) => v.version === plan.version)
+    ) {
       await tx.classLifecycle.addBaseVersion({
         classId: plan.classId,
         version: plan.version,

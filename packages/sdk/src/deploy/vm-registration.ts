@@ -13,7 +13,7 @@ import { waitForTask } from '../tasks/wait-for-task.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { replicaTag } from '../templates/replicate-template.js';
 import { InvalidDeploymentError } from './class-spec.js';
-import { baseVmName, classTags } from '../templates/class-vm-names.js';
+import { baseVmName, classTags, labRoleTag } from '../templates/class-vm-names.js';
 import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { markItemDone, type Item } from './deployment-items.js';
@@ -124,7 +124,8 @@ export async function ensureVm(
       }),
     };
   }
-  state = await tagAndConvert(deps.timing, api, state, vmid, classTags(plan.spec.classId, role), role === 'base');
+  if (item.action === 'create' && plan.spec.labRole) state = await sizeForLabRole(api, plan, state, vmid);
+  state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base');
   await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
 }
@@ -148,7 +149,7 @@ export async function ensureReplica(
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
     const result = await cloneVm(api, {
       source: base,
-      name: baseVmName(plan.spec.classId),
+      name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
       mode: 'full',
       ...(plan.storage.shared ? { target } : {}),
       description: creationMarker(plan.spec.classId, 'base', deploymentId),
@@ -160,8 +161,8 @@ export async function ensureReplica(
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
   }
   const vmid = item.vmid!;
-  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId));
-  const tags = classTags(plan.spec.classId, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
+  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
+  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
   if (state.node !== target) {
     if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
     emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
@@ -197,6 +198,26 @@ async function recordedGuest(
     found: state.config.name,
   });
   return undefined;
+}
+
+/** The class's tags for a VM of `role`, with the lab role's (`labrole-target`) when the plan is for one. */
+function labTags(plan: ClassPlan, role: VmRole, ...extra: string[]): string {
+  const labRole = plan.spec.labRole?.name;
+  return classTags(plan.spec.classId, role, ...extra, ...(labRole ? [labRoleTag(labRole)] : []));
+}
+
+/**
+ * A new VM of a lab role gets the role's cores and memory (MiB) when they differ from its source's;
+ * its base has them too, so the students' linked clones and resets inherit them.
+ */
+async function sizeForLabRole(api: PveApi, plan: ClassPlan, state: GuestState, vmid: number): Promise<GuestState> {
+  const { cores, memory } = plan.spec.labRole ?? {};
+  const change: { cores?: number; memory?: string } = {};
+  if (cores !== undefined && Number(state.config.cores ?? 1) !== cores) change.cores = cores;
+  if (memory !== undefined && Number(state.config.memory ?? 512) !== memory) change.memory = String(memory);
+  if (Object.keys(change).length === 0) return state;
+  await pveResources(api).qemu(state.node, vmid).updateConfig(change);
+  return { node: state.node, config: { ...state.config, ...change } };
 }
 
 async function recordVmid(deps: RegistrationDeps, deploymentId: string, item: Item, vmid: number): Promise<void> {
@@ -257,7 +278,7 @@ async function register(
       now,
     );
     if (template) {
-      const name = baseVmName(plan.spec.classId);
+      const name = baseVmName(plan.spec.classId, plan.spec.labRole?.name);
       await tx.templateInventory.upsert({
         clusterId: plan.clusterId,
         node,
@@ -274,6 +295,7 @@ async function register(
       });
       if (
         !template.isReplica &&
+        !plan.spec.labRole &&
         (await tx.classes.getClass(plan.spec.classId)) &&
         !(await tx.classLifecycle.baseVersions(plan.spec.classId)).some((v) => v.version === 1)
       ) {
@@ -292,7 +314,8 @@ async function register(
       }
       const existing = await tx.templates.getByName(name);
       if (!existing) {
-        const { memory, cores } = sourceTemplate!.record;
+        const memory = plan.spec.labRole?.memory ?? sourceTemplate!.record.memory;
+        const cores = plan.spec.labRole?.cores ?? sourceTemplate!.record.cores;
         await tx.templates.create(
           { name, description: `class base template of ${plan.spec.classId}`, memory, cores, isActive: false },
           [{ clusterId: plan.clusterId, node, vmid }],

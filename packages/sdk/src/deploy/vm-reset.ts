@@ -12,7 +12,7 @@ import type { PveApi } from '../ports/pve-api.js';
 import type { DeploymentItemRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { BaseVersionCopies } from './base-versions.js';
-import { classTags } from '../templates/class-vm-names.js';
+import { classTags, labRoleTag } from '../templates/class-vm-names.js';
 import { creationMarker, hasClassTag, readCreationMarker } from './class-ownership.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { guestWaits } from './guest-waits.js';
@@ -41,6 +41,8 @@ export interface ResetPlan {
   requestedBy: string;
   base: BaseVersionCopies;
   vms: ResetVm[];
+  /** The lab role the VMs play (`target`), re-tagged with it; none for a class with one unnamed role. */
+  labRole?: string;
   /** The command that asked for it (`/lab rebuild` re-creates every student VM), to name it in progress and summaries. @defaultValue 'reset' */
   action?: 'reset' | 'rebuild';
 }
@@ -185,7 +187,7 @@ export async function resetOneVm(
       personId: vm.personId,
       config,
     });
-  const tags = classTags(plan.classId, 'student');
+  const tags = classTags(plan.classId, 'student', ...(plan.labRole ? [labRoleTag(plan.labRole)] : []));
   if (!sameTags(config.tags, tags)) await pveResources(api).qemu(node, vmid).updateConfig({ tags });
   config = { ...config, tags };
   const now = deps.clock.now();

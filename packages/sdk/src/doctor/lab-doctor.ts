@@ -11,6 +11,12 @@ export interface LabDoctorOptions {
   clusters: ClusterApis;
   /** Whether browser console links are served (`console.publicUrl` set): then VM.Console is needed too. */
   console?: boolean;
+  /**
+   * Whether classes use networks on PVE SDN (then SDN.Allocate, SDN.Audit and SDN.Use on `/sdn` are
+   * needed too), for every cluster or per cluster (e.g. whether the store records any SDN object
+   * of it). @defaultValue false
+   */
+  networks?: boolean | ((clusterId: string) => Promise<boolean>);
 }
 
 function messageOf(error: unknown): string {
@@ -26,10 +32,13 @@ function messageOf(error: unknown): string {
 export class LabDoctor {
   readonly #clusters: ClusterApis;
   readonly #console: boolean;
+  readonly #networks: (clusterId: string) => Promise<boolean>;
 
   constructor(options: LabDoctorOptions) {
     this.#clusters = options.clusters;
     this.#console = options.console ?? false;
+    const networks = options.networks ?? false;
+    this.#networks = typeof networks === 'function' ? networks : () => Promise.resolve(networks);
   }
 
   /** Every cluster's checks, in configuration order. */
@@ -80,7 +89,11 @@ export class LabDoctor {
       : about?.username
         ? `--users '${about.username}'`
         : '--tokens <token id>';
-    const missing = missingPrivileges(permissions, labPrivilegeRequirements(version, { console: this.#console }));
+    const networks = await this.#networks(id).catch(() => false);
+    const missing = missingPrivileges(
+      permissions,
+      labPrivilegeRequirements(version, { console: this.#console, networks }),
+    );
     if (missing.length === 0)
       checks.push({ subject, status: 'ok', detail: `privileges: the ${who} has every privilege Proxmox Lab needs` });
     for (const m of missing) {

@@ -64,3 +64,4 @@ export { InvalidSshKeyError } from '../people/ssh-keys.js';
 export { InvalidDisplayNameError } from '../people/display-name.js';
 export * from '../directory/directory-errors.js';
 export * from '../console/console-errors.js';
+export * from '../network/network-errors.js';

@@ -30,6 +30,16 @@ export { PveLxc } from './lxc-resource.js';
 export { PveTasks } from './tasks-resource.js';
 export { PveStorage } from './storage-resource.js';
 export { PveAccess } from './access-resource.js';
+export {
+  PveSdn,
+  isSdnObjectId,
+  sdnSubnetId,
+  type SdnPendingChanges,
+  type SdnPendingState,
+  type SdnSubnetEntry,
+  type SdnVnetEntry,
+  type SdnZoneEntry,
+} from './sdn-resource.js';
 
 // Paths, answers and failures.
 export { pvePath } from './pve-path.js';

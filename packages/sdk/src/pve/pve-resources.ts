@@ -6,6 +6,7 @@ import { PveCluster } from './cluster-resource.js';
 import { PveLxc } from './lxc-resource.js';
 import { PveNodes } from './nodes-resource.js';
 import { PveQemu } from './qemu-resource.js';
+import { PveSdn } from './sdn-resource.js';
 import { PveStorage } from './storage-resource.js';
 import { PveTasks } from './tasks-resource.js';
 
@@ -17,6 +18,8 @@ export interface PveResources {
   readonly cluster: PveCluster;
   readonly nodes: PveNodes;
   readonly access: PveAccess;
+  /** Software-defined networking: zones, VNets, subnets, the pending configuration and its apply. */
+  readonly sdn: PveSdn;
   /** QEMU guest `vmid` on `node`. */
   qemu(node: string, vmid: number): PveQemu;
   /** Container `vmid` on `node`. */
@@ -47,6 +50,7 @@ export function pveResources(api: PveApi, options: { retryBudget?: RetryBudget }
     cluster: new PveCluster(through),
     nodes: new PveNodes(through),
     access: new PveAccess(through),
+    sdn: new PveSdn(through),
     qemu: (node, vmid) => new PveQemu(through, node, vmid),
     lxc: (node, vmid) => new PveLxc(through, node, vmid),
     tasks: (node) => new PveTasks(through, node),

@@ -7,6 +7,8 @@ export type * from './records.js';
 export type * from './store.js';
 export type * from './link-code-repository.js';
 export type * from './class-term-repository.js';
+export type * from './sdn-repository.js';
+export type * from './lab-definition-repository.js';
 export type * from './console-grant-repository.js';
 export type * from './web-session-repository.js';
 export { TransactionGuard } from './transaction-guard.js';

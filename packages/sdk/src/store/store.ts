@@ -36,6 +36,8 @@ import type { ConsoleGrantRepository } from './console-grant-repository.js';
 import type { WebSessionRepository } from './web-session-repository.js';
 import type { LinkCodeRepository } from './link-code-repository.js';
 import type { ClassTermRepository } from './class-term-repository.js';
+import type { SdnRepository } from './sdn-repository.js';
+import type { LabDefinitionRepository } from './lab-definition-repository.js';
 
 /** Clusters the lab knows. */
 export interface ClusterRepository {
@@ -403,6 +405,10 @@ export interface Store {
   readonly linkCodes: LinkCodeRepository;
   /** Class end dates, their destroy confirmations and archive marks (`/class set-end`, `class archive`). */
   readonly classTerms: ClassTermRepository;
+  /** The SDN zones and VNets the lab owns (class networks), with their state for a take-over. */
+  readonly sdn: SdnRepository;
+  /** Each class's lab definition: the roles (VMs) every student gets and the network choice (`/class set-lab`). */
+  readonly labDefinitions: LabDefinitionRepository;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing if it throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

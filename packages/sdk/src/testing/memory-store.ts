@@ -33,6 +33,8 @@ import type { ConsoleGrantRecord } from '../store/console-grant-repository.js';
 import type { WebSessionRecord } from '../store/web-session-repository.js';
 import type { LinkCodeRecord } from '../store/link-code-repository.js';
 import type { ClassTermRecord } from '../store/class-term-repository.js';
+import type { SdnObjectRecord } from '../store/sdn-repository.js';
+import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import type { Store, TemplateInventoryFilter, VmInventoryFilter } from '../store/store.js';
 import {
   DuplicateNameError,
@@ -76,6 +78,8 @@ interface MemoryState {
   webSessions: WebSessionRecord[];
   linkCodes: LinkCodeRecord[];
   classTerms: ClassTermRecord[];
+  sdn: SdnObjectRecord[];
+  labDefinitions: LabDefinitionRecord[];
   nextId: number;
 }
 
@@ -112,6 +116,8 @@ const emptyState = (): MemoryState => ({
   webSessions: [],
   linkCodes: [],
   classTerms: [],
+  sdn: [],
+  labDefinitions: [],
   nextId: 1,
 });
 
@@ -418,6 +424,7 @@ export function createMemoryStore(): Store {
         s.schedules = s.schedules.filter((v) => v.classId !== classId);
         s.policies = s.policies.filter((v) => v.classId !== classId);
         s.classTerms = s.classTerms.filter((v) => v.classId !== classId);
+        s.labDefinitions = s.labDefinitions.filter((v) => v.classId !== classId);
         s.topUps = s.topUps.filter((t) => t.classId !== classId);
         s.assignments.forEach((a) => {
           if (a.classId === classId) a.classId = null;
@@ -987,6 +994,63 @@ export function createMemoryStore(): Store {
         s.classTerms = [...s.classTerms.filter((t) => t.classId !== record.classId), copy(record)];
       },
     },
+    sdn: {
+      async list(clusterId, filter = {}) {
+        return copy(
+          s.sdn
+            .filter((r) => r.clusterId === clusterId && (filter.classId === undefined || r.classId === filter.classId))
+            .sort((a, b) => (a.kind === b.kind ? a.objectId.localeCompare(b.objectId) : a.kind === 'zone' ? -1 : 1)),
+        );
+      },
+      async get(clusterId, objectId) {
+        return copy(s.sdn.find((r) => r.clusterId === clusterId && r.objectId === objectId));
+      },
+      async reserve(record) {
+        const clash = s.sdn.some(
+          (r) =>
+            r.clusterId === record.clusterId &&
+            (r.objectId === record.objectId ||
+              (record.cidr !== null && r.cidr === record.cidr) ||
+              (record.tag !== null && r.zone === record.zone && r.tag === record.tag) ||
+              (record.kind === 'vnet' &&
+                r.kind === 'vnet' &&
+                r.classId === record.classId &&
+                r.student === record.student)),
+        );
+        if (clash) return false;
+        s.sdn.push(copy(record));
+        return true;
+      },
+      async setState(clusterId, objectId, state, at) {
+        const r = s.sdn.find((x) => x.clusterId === clusterId && x.objectId === objectId);
+        if (!r) return false;
+        r.state = state;
+        r.updatedAt = at;
+        return true;
+      },
+      async remove(clusterId, objectId) {
+        const before = s.sdn.length;
+        s.sdn = s.sdn.filter((x) => !(x.clusterId === clusterId && x.objectId === objectId));
+        return s.sdn.length < before;
+      },
+    },
+    labDefinitions: {
+      async get(classId) {
+        return copy(s.labDefinitions.find((t) => t.classId === classId));
+      },
+      async list() {
+        return copy([...s.labDefinitions].sort(byString((t) => t.classId)));
+      },
+      async save(record) {
+        if (!s.classes.some((c) => c.id === record.classId)) throw new UnknownReferenceError('class', record.classId);
+        s.labDefinitions = [...s.labDefinitions.filter((t) => t.classId !== record.classId), copy(record)];
+      },
+      async delete(classId) {
+        const before = s.labDefinitions.length;
+        s.labDefinitions = s.labDefinitions.filter((t) => t.classId !== classId);
+        return s.labDefinitions.length < before;
+      },
+    },
     transaction: (fn) => {
       try {
         guard.assertOutside('transaction');
@@ -1027,6 +1091,8 @@ export function createMemoryStore(): Store {
     webSessions: serialized(raw.webSessions, 'webSessions', lock, guard),
     linkCodes: serialized(raw.linkCodes, 'linkCodes', lock, guard),
     classTerms: serialized(raw.classTerms, 'classTerms', lock, guard),
+    sdn: serialized(raw.sdn, 'sdn', lock, guard),
+    labDefinitions: serialized(raw.labDefinitions, 'labDefinitions', lock, guard),
     transaction: (fn) => raw.transaction(fn),
     close: () => raw.close(),
   };

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import type { SdnObjectRecord } from '../store/sdn-repository.js';
 import {
   DuplicateNameError,
   DuplicateTemplateMappingError,
@@ -586,6 +587,129 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await store.classes.deleteClass('cs101');
         expect(await store.classTerms.get('cs101')).toBeUndefined();
         expect(await store.classTerms.list()).toEqual([{ ...term, classId: 'art', endsOn: null, archivedAt: T0 }]);
+      });
+    });
+
+    describe('SDN objects (class networks)', () => {
+      const vnet = (over: Partial<SdnObjectRecord> = {}): SdnObjectRecord => ({
+        clusterId: 'lab',
+        kind: 'vnet',
+        objectId: 'labaaaaa',
+        zone: 'labzone',
+        classId: 'cs101',
+        student: 'alice',
+        cidr: '10.200.0.0/24',
+        gateway: '10.200.0.1',
+        tag: null,
+        snat: true,
+        dhcp: true,
+        state: 'planned',
+        createdAt: T0,
+        updatedAt: T0,
+        ...over,
+      });
+      it('reserves each id, owner, subnet and tag once, and moves records through their states', async () => {
+        const zone = vnet({
+          kind: 'zone',
+          objectId: 'labzone',
+          classId: null,
+          student: null,
+          cidr: null,
+          gateway: null,
+          snat: false,
+        });
+        expect(await store.sdn.reserve(zone)).toBe(true);
+        expect(await store.sdn.reserve(vnet())).toBe(true);
+        // The same id, the same class and student, the same subnet: refused.
+        expect(await store.sdn.reserve(vnet({ student: 'bob', cidr: '10.200.1.0/24' }))).toBe(false);
+        expect(await store.sdn.reserve(vnet({ objectId: 'labbbbbb', cidr: '10.200.1.0/24' }))).toBe(false);
+        expect(await store.sdn.reserve(vnet({ objectId: 'labbbbbb', student: 'bob' }))).toBe(false);
+        // A class's own network (no student) is one owner, distinct from its students'.
+        expect(await store.sdn.reserve(vnet({ objectId: 'labcccc1', student: null, cidr: '10.200.2.0/24' }))).toBe(
+          true,
+        );
+        expect(await store.sdn.reserve(vnet({ objectId: 'labcccc2', student: null, cidr: '10.200.3.0/24' }))).toBe(
+          false,
+        );
+        // Tags are unique per zone.
+        expect(
+          await store.sdn.reserve(
+            vnet({ objectId: 'labt1', zone: 'campus', student: 't1', cidr: '10.200.4.0/24', tag: 2000 }),
+          ),
+        ).toBe(true);
+        expect(
+          await store.sdn.reserve(
+            vnet({ objectId: 'labt2', zone: 'campus', student: 't2', cidr: '10.200.5.0/24', tag: 2000 }),
+          ),
+        ).toBe(false);
+        expect(
+          await store.sdn.reserve(
+            vnet({ objectId: 'labt3', zone: 'other', student: 't3', cidr: '10.200.6.0/24', tag: 2000 }),
+          ),
+        ).toBe(true);
+        // Another cluster is another namespace.
+        expect(await store.sdn.reserve(vnet({ clusterId: 'lab2' }))).toBe(true);
+
+        expect((await store.sdn.list('lab')).map((r) => r.objectId)).toEqual([
+          'labzone',
+          'labaaaaa',
+          'labcccc1',
+          'labt1',
+          'labt3',
+        ]);
+        expect((await store.sdn.list('lab', { classId: 'cs101' })).map((r) => r.objectId)).toEqual([
+          'labaaaaa',
+          'labcccc1',
+          'labt1',
+          'labt3',
+        ]);
+        expect(await store.sdn.get('lab', 'labaaaaa')).toEqual(vnet());
+        expect(await store.sdn.get('lab', 'labzone')).toEqual(zone);
+        expect(await store.sdn.setState('lab', 'labaaaaa', 'applied', T0 + 5)).toBe(true);
+        expect(await store.sdn.get('lab', 'labaaaaa')).toEqual(vnet({ state: 'applied', updatedAt: T0 + 5 }));
+        expect(await store.sdn.setState('lab', 'nope', 'applied', T0)).toBe(false);
+        expect(await store.sdn.remove('lab', 'labaaaaa')).toBe(true);
+        expect(await store.sdn.remove('lab', 'labaaaaa')).toBe(false);
+        expect(await store.sdn.get('lab', 'labaaaaa')).toBeUndefined();
+        expect((await store.sdn.get('lab2', 'labaaaaa'))?.clusterId).toBe('lab2');
+      });
+    });
+
+    describe('lab definitions', () => {
+      it('keep one lab definition per class, replaced whole, listed by class and gone with the class', async () => {
+        await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        await store.classes.createClass({ id: 'art', name: 'Art', templateId: null, ownerId: null }, T0);
+        const lab = {
+          classId: 'cs101',
+          roles: [
+            { name: 'attacker', template: 'kali-2026', cores: null, memory: null },
+            { name: 'target', template: 'metaspl-3', cores: 2, memory: 4096 },
+          ],
+          network: { mode: 'student' as const, zone: 'labzone', internet: 'none' as const },
+          updatedBy: 'lovelace',
+          updatedAt: T0,
+        };
+        await store.labDefinitions.save(lab);
+        const art = {
+          ...lab,
+          classId: 'art',
+          roles: [lab.roles[0]!],
+          network: { mode: 'bridge' as const, zone: null, internet: 'snat' as const },
+        };
+        await store.labDefinitions.save(art);
+        expect(await store.labDefinitions.get('cs101')).toEqual(lab);
+        const changed = { ...lab, roles: [lab.roles[1]!], updatedAt: T0 + 1 };
+        await store.labDefinitions.save(changed);
+        expect(await store.labDefinitions.get('cs101')).toEqual(changed);
+        expect((await store.labDefinitions.list()).map((t) => t.classId)).toEqual(['art', 'cs101']);
+        await expect(store.labDefinitions.save({ ...lab, classId: 'nope' })).rejects.toBeInstanceOf(
+          UnknownReferenceError,
+        );
+        expect(await store.labDefinitions.delete('art')).toBe(true);
+        expect(await store.labDefinitions.delete('art')).toBe(false);
+        await store.classes.deleteClass('cs101');
+        expect(await store.labDefinitions.get('cs101')).toBeUndefined();
+        expect(await store.labDefinitions.list()).toEqual([]);
       });
     });
 

@@ -16,6 +16,8 @@ import { inventoryWithoutLastUpdatedIndex } from './0014-inventory-without-last-
 import { vmSnapshots } from './0015-vm-snapshots.js';
 import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups.js';
 import { classTerms } from './0017-class-terms.js';
+import { labDefinitions } from './0018-lab-definitions.js';
+import { classNetworks } from './0019-class-networks.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
@@ -36,6 +38,8 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0015-vm-snapshots': vmSnapshots(),
     '0016-idle-signals-and-quota-top-ups': idleSignalsAndQuotaTopUps(engine),
     '0017-class-terms': classTerms(),
+    '0018-lab-definitions': labDefinitions(),
+    '0019-class-networks': classNetworks(),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Reply } from '@lab/commands';
-import type { VmInventoryRecord } from '@lab/proxmox-sdk';
+import { DeploymentEngine, type VmInventoryRecord } from '@lab/proxmox-sdk';
 import { html } from '../html.js';
 import { buttonForm, csrfField, page, type PageViewer } from './layout.js';
 
@@ -7,7 +7,7 @@ import { buttonForm, csrfField, page, type PageViewer } from './layout.js';
 export type ShownVm = Pick<
   VmInventoryRecord,
   'vmid' | 'name' | 'node' | 'status' | 'ip' | 'category' | 'sshAvailable' | 'rdpAvailable'
-> & { why?: string | null };
+> & { why?: string | null; tags?: string };
 
 /** "ready" when the VM answers on its connection port (SSH, or RDP for Windows). */
 function readiness(vm: ShownVm): string {
@@ -29,6 +29,12 @@ export function myVmsPage(viewer: PageViewer, status: Reply, usage: Reply): stri
             html`<li class="vm">
               <h2>${vm.name} <small>(${vm.vmid})</small></h2>
               <dl>
+                ${
+                  DeploymentEngine.labRoleOf(vm)
+                    ? html`<dt>Role</dt>
+                        <dd class="role">${DeploymentEngine.labRoleOf(vm)!}</dd>`
+                    : ''
+                }
                 <dt>State</dt>
                 <dd>${vm.status}</dd>
                 <dt>Address</dt>

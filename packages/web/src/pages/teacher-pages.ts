@@ -119,6 +119,7 @@ export function teacherGridPage(viewer: PageViewer, grid: ClassGrid, notice?: Re
       <nav aria-label="Class" class="actions">
         <a class="button" href="/class/${grid.classId}/deploy">Deploy or scale</a>
         ${CLASS_TOOLS.map((t) => html`<a class="button secondary" href="/class/${grid.classId}/${t.sub}">${t.label}</a>`)}
+        <a class="button secondary" href="/class/${grid.classId}/set-lab">VMs per student</a>
         <a class="button secondary" href="/class/${grid.classId}/usage.csv" download>Usage CSV</a>
         <a class="button secondary" href="/class/${grid.classId}/audit">Audit log</a>
         ${viewer.role === 'admin' ? html`<a class="button secondary" href="/class/${grid.classId}/roster">Roster</a>` : ''}

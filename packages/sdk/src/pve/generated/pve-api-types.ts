@@ -150,6 +150,550 @@ export type ClusterResourcesResponse = Array<{
   [key: string]: unknown;
 }>;
 
+/** Path parameters of `GET /cluster/sdn`. */
+export type SdnIndexPathParams = Record<string, never>;
+
+/** Parameters of `GET /cluster/sdn`: Directory index. */
+export type SdnIndexParams = Record<string, never>;
+
+/** What `GET /cluster/sdn` answers (`data`). */
+export type SdnIndexResponse = Array<{
+  id: string;
+  [key: string]: unknown;
+}>;
+
+/** Path parameters of `PUT /cluster/sdn`. */
+export type SdnApplyPathParams = Record<string, never>;
+
+/** Parameters of `PUT /cluster/sdn`: Apply sdn controller changes && reload. */
+export interface SdnApplyParams {
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+  /** When lock-token has been provided and configuration successfully committed, release the lock automatically afterwards */
+  "release-lock"?: boolean;
+}
+
+/** What `PUT /cluster/sdn` answers (`data`). */
+export type SdnApplyResponse = string;
+
+/** Path parameters of `GET /cluster/sdn/vnets`. */
+export type SdnVnetListPathParams = Record<string, never>;
+
+/** Parameters of `GET /cluster/sdn/vnets`: SDN vnets index. */
+export interface SdnVnetListParams {
+  /** Display pending config. */
+  pending?: boolean;
+  /** Display running config. */
+  running?: boolean;
+}
+
+/** What `GET /cluster/sdn/vnets` answers (`data`). */
+export type SdnVnetListResponse = Array<{
+  /** Alias name of the VNet. */
+  alias?: string;
+  /** Digest of the VNet section. */
+  digest?: string;
+  /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
+  "isolate-ports"?: PveBoolean;
+  /** Changes that have not yet been applied to the running configuration. */
+  pending?: {
+    /** Alias name of the VNet. */
+    alias?: string;
+    /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
+    "isolate-ports"?: PveBoolean;
+    /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
+    tag?: number;
+    /** Allow VLANs to pass through this VNet. */
+    vlanaware?: PveBoolean;
+    /** Name of the zone this VNet belongs to. */
+    zone?: string;
+    [key: string]: unknown;
+  };
+  /** State of the SDN configuration object. */
+  state?: "new" | "changed" | "deleted";
+  /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
+  tag?: number;
+  /** Type of the VNet. */
+  type: "vnet";
+  /** Allow VLANs to pass through this VNet. */
+  vlanaware?: PveBoolean;
+  /** Name of the VNet. */
+  vnet: string;
+  /** Name of the zone this VNet belongs to. */
+  zone?: string;
+  [key: string]: unknown;
+}>;
+
+/** Path parameters of `POST /cluster/sdn/vnets`. */
+export type SdnVnetCreatePathParams = Record<string, never>;
+
+/** Parameters of `POST /cluster/sdn/vnets`: Create a new sdn vnet object. */
+export interface SdnVnetCreateParams {
+  /** Alias name of the VNet. */
+  alias?: string;
+  /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
+  "isolate-ports"?: boolean;
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+  /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
+  tag?: number;
+  /** Type of the VNet. */
+  type?: "vnet";
+  /** Allow VLANs to pass through this vnet. */
+  vlanaware?: boolean;
+  /** The SDN vnet object identifier. */
+  vnet: string;
+  /** Name of the zone this VNet belongs to. */
+  zone: string;
+}
+
+/** What `POST /cluster/sdn/vnets` answers (`data`). */
+export type SdnVnetCreateResponse = null;
+
+/** Path parameters of `DELETE /cluster/sdn/vnets/{vnet}`. */
+export interface SdnVnetDeletePathParams {
+  /** The SDN vnet object identifier. */
+  vnet: string;
+}
+
+/** Parameters of `DELETE /cluster/sdn/vnets/{vnet}`: Delete sdn vnet object configuration. */
+export interface SdnVnetDeleteParams {
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+}
+
+/** What `DELETE /cluster/sdn/vnets/{vnet}` answers (`data`). */
+export type SdnVnetDeleteResponse = null;
+
+/** Path parameters of `GET /cluster/sdn/vnets/{vnet}`. */
+export interface SdnVnetReadPathParams {
+  /** The SDN vnet object identifier. */
+  vnet: string;
+}
+
+/** Parameters of `GET /cluster/sdn/vnets/{vnet}`: Read sdn vnet configuration. */
+export interface SdnVnetReadParams {
+  /** Display pending config. */
+  pending?: boolean;
+  /** Display running config. */
+  running?: boolean;
+}
+
+/** What `GET /cluster/sdn/vnets/{vnet}` answers (`data`). */
+export type SdnVnetReadResponse = {
+  /** Alias name of the VNet. */
+  alias?: string;
+  /** Digest of the VNet section. */
+  digest?: string;
+  /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
+  "isolate-ports"?: PveBoolean;
+  /** Changes that have not yet been applied to the running configuration. */
+  pending?: {
+    /** Alias name of the VNet. */
+    alias?: string;
+    /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
+    "isolate-ports"?: PveBoolean;
+    /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
+    tag?: number;
+    /** Allow VLANs to pass through this VNet. */
+    vlanaware?: PveBoolean;
+    /** Name of the zone this VNet belongs to. */
+    zone?: string;
+    [key: string]: unknown;
+  };
+  /** State of the SDN configuration object. */
+  state?: "new" | "changed" | "deleted";
+  /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
+  tag?: number;
+  /** Type of the VNet. */
+  type: "vnet";
+  /** Allow VLANs to pass through this VNet. */
+  vlanaware?: PveBoolean;
+  /** Name of the VNet. */
+  vnet: string;
+  /** Name of the zone this VNet belongs to. */
+  zone?: string;
+  [key: string]: unknown;
+};
+
+/** Path parameters of `GET /cluster/sdn/vnets/{vnet}/subnets`. */
+export interface SdnSubnetListPathParams {
+  /** The SDN vnet object identifier. */
+  vnet: string;
+}
+
+/** Parameters of `GET /cluster/sdn/vnets/{vnet}/subnets`: SDN subnets index. */
+export interface SdnSubnetListParams {
+  /** Display pending config. */
+  pending?: boolean;
+  /** Display running config. */
+  running?: boolean;
+}
+
+/** What `GET /cluster/sdn/vnets/{vnet}/subnets` answers (`data`). */
+export type SdnSubnetListResponse = Array<Record<string, unknown>>;
+
+/** Path parameters of `POST /cluster/sdn/vnets/{vnet}/subnets`. */
+export interface SdnSubnetCreatePathParams {
+  /** associated vnet */
+  vnet: string;
+}
+
+/** Parameters of `POST /cluster/sdn/vnets/{vnet}/subnets`: Create a new sdn subnet object. */
+export interface SdnSubnetCreateParams {
+  /** IP address for the DNS server */
+  "dhcp-dns-server"?: string;
+  /** A list of DHCP ranges for this subnet */
+  "dhcp-range"?: string[];
+  /** dns domain zone prefix ex: 'adm' -> <hostname>.adm.mydomain.com */
+  dnszoneprefix?: string;
+  /** Subnet Gateway: Will be assign on vnet for layer3 zones */
+  gateway?: string;
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+  /** enable masquerade for this subnet if pve-firewall */
+  snat?: boolean;
+  /** The SDN subnet object identifier. */
+  subnet: string;
+  type: "subnet";
+}
+
+/** What `POST /cluster/sdn/vnets/{vnet}/subnets` answers (`data`). */
+export type SdnSubnetCreateResponse = null;
+
+/** Path parameters of `DELETE /cluster/sdn/vnets/{vnet}/subnets/{subnet}`. */
+export interface SdnSubnetDeletePathParams {
+  /** The SDN subnet object identifier. */
+  subnet: string;
+  /** The SDN vnet object identifier. */
+  vnet: string;
+}
+
+/** Parameters of `DELETE /cluster/sdn/vnets/{vnet}/subnets/{subnet}`: Delete sdn subnet object configuration. */
+export interface SdnSubnetDeleteParams {
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+}
+
+/** What `DELETE /cluster/sdn/vnets/{vnet}/subnets/{subnet}` answers (`data`). */
+export type SdnSubnetDeleteResponse = null;
+
+/** Path parameters of `GET /cluster/sdn/zones`. */
+export type SdnZoneListPathParams = Record<string, never>;
+
+/** Parameters of `GET /cluster/sdn/zones`: SDN zones index. */
+export interface SdnZoneListParams {
+  /** Display pending config. */
+  pending?: boolean;
+  /** Display running config. */
+  running?: boolean;
+  /** Only list SDN zones of specific type */
+  type?: "evpn" | "faucet" | "qinq" | "simple" | "vlan" | "vxlan";
+}
+
+/** What `GET /cluster/sdn/zones` answers (`data`). */
+export type SdnZoneListResponse = Array<{
+  /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
+  "advertise-subnets"?: PveBoolean;
+  /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
+  bridge?: string;
+  /** Disable auto mac learning. VLAN zone only. */
+  "bridge-disable-mac-learning"?: PveBoolean;
+  /** ID of the controller for this zone. EVPN zone only. */
+  controller?: string;
+  /** Name of DHCP server backend for this zone. */
+  dhcp?: "dnsmasq";
+  /** Digest of the controller section. */
+  digest?: string;
+  /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
+  "disable-arp-nd-suppression"?: PveBoolean;
+  /** ID of the DNS server for this zone. */
+  dns?: string;
+  /** Domain name for this zone. */
+  dnszone?: string;
+  /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
+  exitnodes?: string;
+  /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
+  "exitnodes-local-routing"?: PveBoolean;
+  /** Force traffic through this exitnode first. EVPN zone only. */
+  "exitnodes-primary"?: string;
+  /** ID of the IPAM for this zone. */
+  ipam?: string;
+  /** MAC address of the anycast router for this zone. */
+  mac?: string;
+  /** MTU of the zone, will be used for the created VNet bridges. */
+  mtu?: number;
+  /** Nodes where this zone should be created. */
+  nodes?: string;
+  /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
+  peers?: string;
+  /** Changes that have not yet been applied to the running configuration. */
+  pending?: {
+    /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
+    "advertise-subnets"?: PveBoolean;
+    /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
+    bridge?: string;
+    /** Disable auto mac learning. VLAN zone only. */
+    "bridge-disable-mac-learning"?: PveBoolean;
+    /** ID of the controller for this zone. EVPN zone only. */
+    controller?: string;
+    /** Name of DHCP server backend for this zone. */
+    dhcp?: "dnsmasq";
+    /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
+    "disable-arp-nd-suppression"?: PveBoolean;
+    /** ID of the DNS server for this zone. */
+    dns?: string;
+    /** Domain name for this zone. */
+    dnszone?: string;
+    /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
+    exitnodes?: string;
+    /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
+    "exitnodes-local-routing"?: PveBoolean;
+    /** Force traffic through this exitnode first. EVPN zone only. */
+    "exitnodes-primary"?: string;
+    /** ID of the IPAM for this zone. */
+    ipam?: string;
+    /** MAC address of the anycast router for this zone. */
+    mac?: string;
+    /** MTU of the zone, will be used for the created VNet bridges. */
+    mtu?: number;
+    /** Nodes where this zone should be created. */
+    nodes?: string;
+    /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
+    peers?: string;
+    /** ID of the reverse DNS server for this zone. */
+    reversedns?: string;
+    /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
+    "rt-import"?: string;
+    /** Service-VLAN Tag (outer VLAN). QinQ zone only */
+    tag?: number;
+    /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
+    "vlan-protocol"?: "802.1q" | "802.1ad";
+    /** VNI for the zone VRF. EVPN zone only. */
+    "vrf-vxlan"?: number;
+    /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
+    "vxlan-port"?: number;
+    [key: string]: unknown;
+  };
+  /** ID of the reverse DNS server for this zone. */
+  reversedns?: string;
+  /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
+  "rt-import"?: string;
+  /** State of the SDN configuration object. */
+  state?: "new" | "changed" | "deleted";
+  /** Service-VLAN Tag (outer VLAN). QinQ zone only */
+  tag?: number;
+  /** Type of the zone. */
+  type: "evpn" | "faucet" | "qinq" | "simple" | "vlan" | "vxlan";
+  /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
+  "vlan-protocol"?: "802.1q" | "802.1ad";
+  /** VNI for the zone VRF. EVPN zone only. */
+  "vrf-vxlan"?: number;
+  /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
+  "vxlan-port"?: number;
+  /** Name of the zone. */
+  zone: string;
+  [key: string]: unknown;
+}>;
+
+/** Path parameters of `POST /cluster/sdn/zones`. */
+export type SdnZoneCreatePathParams = Record<string, never>;
+
+/** Parameters of `POST /cluster/sdn/zones`: Create a new sdn zone object. */
+export interface SdnZoneCreateParams {
+  /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). */
+  "advertise-subnets"?: boolean;
+  /** The bridge for which VLANs should be managed. */
+  bridge?: string;
+  /** Disable auto mac learning. */
+  "bridge-disable-mac-learning"?: boolean;
+  /** Controller for this zone. */
+  controller?: string;
+  /** Type of the DHCP backend for this zone */
+  dhcp?: "dnsmasq";
+  /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. */
+  "disable-arp-nd-suppression"?: boolean;
+  /** dns api server */
+  dns?: string;
+  /** dns domain zone ex: mydomain.com */
+  dnszone?: string;
+  /** Faucet dataplane id */
+  "dp-id"?: number;
+  /** List of cluster node names. */
+  exitnodes?: string;
+  /** Allow exitnodes to connect to EVPN guests. */
+  "exitnodes-local-routing"?: boolean;
+  /** Force traffic through this exitnode first. */
+  "exitnodes-primary"?: string;
+  /** SDN fabric to use as underlay for this VXLAN zone. */
+  fabric?: string;
+  /** use a specific ipam */
+  ipam?: string;
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+  /** Anycast logical router mac address. */
+  mac?: string;
+  /** MTU of the zone, will be used for the created VNet bridges. */
+  mtu?: number;
+  /** List of cluster node names. */
+  nodes?: string;
+  /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. */
+  peers?: string;
+  /** reverse dns api server */
+  reversedns?: string;
+  /** List of Route Targets that should be imported into the VRF of the zone. */
+  "rt-import"?: string;
+  /** Service-VLAN Tag (outer VLAN) */
+  tag?: number;
+  /** Plugin type. */
+  type: "evpn" | "faucet" | "qinq" | "simple" | "vlan" | "vxlan";
+  /** Which VLAN protocol should be used for the creation of the QinQ zone. */
+  "vlan-protocol"?: "802.1q" | "802.1ad";
+  /** VNI for the zone VRF. */
+  "vrf-vxlan"?: number;
+  /** UDP port that should be used for the VXLAN tunnel (default 4789). */
+  "vxlan-port"?: number;
+  /** The SDN zone object identifier. */
+  zone: string;
+}
+
+/** What `POST /cluster/sdn/zones` answers (`data`). */
+export type SdnZoneCreateResponse = null;
+
+/** Path parameters of `DELETE /cluster/sdn/zones/{zone}`. */
+export interface SdnZoneDeletePathParams {
+  /** The SDN zone object identifier. */
+  zone: string;
+}
+
+/** Parameters of `DELETE /cluster/sdn/zones/{zone}`: Delete sdn zone object configuration. */
+export interface SdnZoneDeleteParams {
+  /** the token for unlocking the global SDN configuration */
+  "lock-token"?: string;
+}
+
+/** What `DELETE /cluster/sdn/zones/{zone}` answers (`data`). */
+export type SdnZoneDeleteResponse = null;
+
+/** Path parameters of `GET /cluster/sdn/zones/{zone}`. */
+export interface SdnZoneReadPathParams {
+  /** The SDN zone object identifier. */
+  zone: string;
+}
+
+/** Parameters of `GET /cluster/sdn/zones/{zone}`: Read sdn zone configuration. */
+export interface SdnZoneReadParams {
+  /** Display pending config. */
+  pending?: boolean;
+  /** Display running config. */
+  running?: boolean;
+}
+
+/** What `GET /cluster/sdn/zones/{zone}` answers (`data`). */
+export type SdnZoneReadResponse = {
+  /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
+  "advertise-subnets"?: PveBoolean;
+  /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
+  bridge?: string;
+  /** Disable auto mac learning. VLAN zone only. */
+  "bridge-disable-mac-learning"?: PveBoolean;
+  /** ID of the controller for this zone. EVPN zone only. */
+  controller?: string;
+  /** Name of DHCP server backend for this zone. */
+  dhcp?: "dnsmasq";
+  /** Digest of the controller section. */
+  digest?: string;
+  /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
+  "disable-arp-nd-suppression"?: PveBoolean;
+  /** ID of the DNS server for this zone. */
+  dns?: string;
+  /** Domain name for this zone. */
+  dnszone?: string;
+  /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
+  exitnodes?: string;
+  /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
+  "exitnodes-local-routing"?: PveBoolean;
+  /** Force traffic through this exitnode first. EVPN zone only. */
+  "exitnodes-primary"?: string;
+  /** ID of the IPAM for this zone. */
+  ipam?: string;
+  /** MAC address of the anycast router for this zone. */
+  mac?: string;
+  /** MTU of the zone, will be used for the created VNet bridges. */
+  mtu?: number;
+  /** Nodes where this zone should be created. */
+  nodes?: string;
+  /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
+  peers?: string;
+  /** Changes that have not yet been applied to the running configuration. */
+  pending?: {
+    /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
+    "advertise-subnets"?: PveBoolean;
+    /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
+    bridge?: string;
+    /** Disable auto mac learning. VLAN zone only. */
+    "bridge-disable-mac-learning"?: PveBoolean;
+    /** ID of the controller for this zone. EVPN zone only. */
+    controller?: string;
+    /** Name of DHCP server backend for this zone. */
+    dhcp?: "dnsmasq";
+    /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
+    "disable-arp-nd-suppression"?: PveBoolean;
+    /** ID of the DNS server for this zone. */
+    dns?: string;
+    /** Domain name for this zone. */
+    dnszone?: string;
+    /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
+    exitnodes?: string;
+    /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
+    "exitnodes-local-routing"?: PveBoolean;
+    /** Force traffic through this exitnode first. EVPN zone only. */
+    "exitnodes-primary"?: string;
+    /** ID of the IPAM for this zone. */
+    ipam?: string;
+    /** MAC address of the anycast router for this zone. */
+    mac?: string;
+    /** MTU of the zone, will be used for the created VNet bridges. */
+    mtu?: number;
+    /** Nodes where this zone should be created. */
+    nodes?: string;
+    /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
+    peers?: string;
+    /** ID of the reverse DNS server for this zone. */
+    reversedns?: string;
+    /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
+    "rt-import"?: string;
+    /** Service-VLAN Tag (outer VLAN). QinQ zone only */
+    tag?: number;
+    /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
+    "vlan-protocol"?: "802.1q" | "802.1ad";
+    /** VNI for the zone VRF. EVPN zone only. */
+    "vrf-vxlan"?: number;
+    /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
+    "vxlan-port"?: number;
+    [key: string]: unknown;
+  };
+  /** ID of the reverse DNS server for this zone. */
+  reversedns?: string;
+  /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
+  "rt-import"?: string;
+  /** State of the SDN configuration object. */
+  state?: "new" | "changed" | "deleted";
+  /** Service-VLAN Tag (outer VLAN). QinQ zone only */
+  tag?: number;
+  /** Type of the zone. */
+  type: "evpn" | "faucet" | "qinq" | "simple" | "vlan" | "vxlan";
+  /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
+  "vlan-protocol"?: "802.1q" | "802.1ad";
+  /** VNI for the zone VRF. EVPN zone only. */
+  "vrf-vxlan"?: number;
+  /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
+  "vxlan-port"?: number;
+  /** Name of the zone. */
+  zone: string;
+  [key: string]: unknown;
+};
+
 /** Path parameters of `GET /nodes`. */
 export type NodeListPathParams = Record<string, never>;
 
@@ -1452,6 +1996,19 @@ export interface PveEndpoints {
   "POST /cluster/bulk-action/guest/start": { path: ClusterBulkStartPathParams; params: ClusterBulkStartParams; response: ClusterBulkStartResponse };
   "GET /cluster/nextid": { path: ClusterNextIdPathParams; params: ClusterNextIdParams; response: ClusterNextIdResponse };
   "GET /cluster/resources": { path: ClusterResourcesPathParams; params: ClusterResourcesParams; response: ClusterResourcesResponse };
+  "GET /cluster/sdn": { path: SdnIndexPathParams; params: SdnIndexParams; response: SdnIndexResponse };
+  "PUT /cluster/sdn": { path: SdnApplyPathParams; params: SdnApplyParams; response: SdnApplyResponse };
+  "GET /cluster/sdn/vnets": { path: SdnVnetListPathParams; params: SdnVnetListParams; response: SdnVnetListResponse };
+  "POST /cluster/sdn/vnets": { path: SdnVnetCreatePathParams; params: SdnVnetCreateParams; response: SdnVnetCreateResponse };
+  "DELETE /cluster/sdn/vnets/{vnet}": { path: SdnVnetDeletePathParams; params: SdnVnetDeleteParams; response: SdnVnetDeleteResponse };
+  "GET /cluster/sdn/vnets/{vnet}": { path: SdnVnetReadPathParams; params: SdnVnetReadParams; response: SdnVnetReadResponse };
+  "GET /cluster/sdn/vnets/{vnet}/subnets": { path: SdnSubnetListPathParams; params: SdnSubnetListParams; response: SdnSubnetListResponse };
+  "POST /cluster/sdn/vnets/{vnet}/subnets": { path: SdnSubnetCreatePathParams; params: SdnSubnetCreateParams; response: SdnSubnetCreateResponse };
+  "DELETE /cluster/sdn/vnets/{vnet}/subnets/{subnet}": { path: SdnSubnetDeletePathParams; params: SdnSubnetDeleteParams; response: SdnSubnetDeleteResponse };
+  "GET /cluster/sdn/zones": { path: SdnZoneListPathParams; params: SdnZoneListParams; response: SdnZoneListResponse };
+  "POST /cluster/sdn/zones": { path: SdnZoneCreatePathParams; params: SdnZoneCreateParams; response: SdnZoneCreateResponse };
+  "DELETE /cluster/sdn/zones/{zone}": { path: SdnZoneDeletePathParams; params: SdnZoneDeleteParams; response: SdnZoneDeleteResponse };
+  "GET /cluster/sdn/zones/{zone}": { path: SdnZoneReadPathParams; params: SdnZoneReadParams; response: SdnZoneReadResponse };
   "GET /nodes": { path: NodeListPathParams; params: NodeListParams; response: NodeListResponse };
   "GET /nodes/{node}/lxc": { path: LxcListPathParams; params: LxcListParams; response: LxcListResponse };
   "GET /nodes/{node}/lxc/{vmid}/config": { path: LxcConfigPathParams; params: LxcConfigParams; response: LxcConfigResponse };

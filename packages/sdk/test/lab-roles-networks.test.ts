@@ -1,0 +1,84 @@
+import { startPveSim } from '@lab/pve-sim';
+import { describe, expect, it } from 'vitest';
+import { setLabDefinition } from '../src/deploy/lab-definition.js';
+import { ClassNetworks, net0Bridge } from '../src/network/index.js';
+import { pveResources } from '../src/pve/index.js';
+import { labOver } from './deployment-fixture.js';
+
+const STUDENTS = ['alice', 'bob', 'carol', 'dave', 'erin'];
+
+describe('a class of 5 students with two roles each and per-student networks', () => {
+  it('gets 10 VMs and 5 VNets, each student’s two VMs on that student’s VNet only; destroy removes all of it', async () => {
+    const sim = await startPveSim({ timeScale: 200, pveVersion: '9.1.3' });
+    const lab = await labOver(sim, { students: STUDENTS });
+    try {
+      await lab.catalog.create({
+        name: 'kali',
+        memory: 2048,
+        cores: 2,
+        mappings: [
+          { clusterId: 'lab', node: 'pve1', vmid: 9000 },
+          { clusterId: 'lab', node: 'pve2', vmid: 9100 },
+        ],
+      });
+      await lab.catalog.create({
+        name: 'metaspl',
+        memory: 4096,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
+      });
+      await setLabDefinition(
+        { store: lab.store, catalog: lab.catalog, clock: { now: () => Date.now() } as never },
+        {
+          classId: 'cs101',
+          roles: [
+            { name: 'attacker', template: 'kali' },
+            { name: 'target', template: 'metaspl' },
+          ],
+          network: { mode: 'student', internet: 'snat' },
+          actor: 'teacher',
+        },
+      );
+      // The wiring the lead adds: the stored network choice → ClassNetworks.ensure before the deploy.
+      const def = (await lab.store.labDefinitions.get('cs101'))!;
+      const networks = new ClassNetworks({ store: lab.store, api: lab.api, settings: { prefix: 'lab' } });
+      expect(def.network.mode).toBe('student');
+      const state = await networks.ensure({
+        classId: 'cs101',
+        mode: def.network.mode as 'student',
+        students: STUDENTS,
+        zone: def.network.zone ?? undefined,
+        internet: def.network.internet,
+      });
+      expect(state.networks).toHaveLength(5);
+      const summaries = await lab.engine.deployLab({ classId: 'cs101', count: 5, requestedBy: 'teacher' });
+      expect(summaries.map((s) => s.status)).toEqual(['done', 'done']);
+
+      const students = [...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'));
+      expect(students).toHaveLength(10);
+      const vnetOf = new Map(state.networks.map((n) => [n.student, n.vnet]));
+      expect(new Set(vnetOf.values()).size).toBe(5);
+      for (const u of STUDENTS) {
+        const mine = students.filter((g) => g.config.name!.startsWith(`cs101-${u}-`));
+        expect(mine, u).toHaveLength(2);
+        for (const g of mine) expect(net0Bridge(g.config.net0), g.config.name).toBe(vnetOf.get(u));
+      }
+      expect(await pveResources(lab.api).sdn.pending()).toEqual({ zones: [], vnets: [], subnets: [] });
+
+      // Destroy: the students' VMs (every role down to none), then the networks.
+      for (const role of ['attacker', 'target'])
+        await lab.engine.deployLab(
+          { classId: 'cs101', count: 0, requestedBy: 'teacher' },
+          { role, confirmDeletes: true },
+        );
+      expect([...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'))).toEqual([]);
+      const down = await networks.teardown('cs101');
+      expect(down.removed).toHaveLength(6);
+      expect(await pveResources(lab.api).sdn.vnets({ pending: true })).toEqual([]);
+      expect(await lab.store.sdn.list('lab')).toEqual([]);
+    } finally {
+      await lab.api.close();
+      await sim.close();
+    }
+  }, 120_000);
+});

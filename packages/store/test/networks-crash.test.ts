@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { ClassNetworks, net0Bridge } from '@lab/proxmox-sdk/network';
+import { pveResources } from '@lab/proxmox-sdk/pve';
+import { startPveSim } from '@lab/pve-sim';
+import { openStore } from '../src/index.js';
+import { sharedStores } from './engines.js';
+
+const { engines, sharedUrl } = await sharedStores('class networks crash');
+const STUDENTS = ['alice', 'bob', 'carol', 'dave', 'erin'];
+const SPEC = { classId: 'cs101', mode: 'student' as const, students: STUDENTS, internet: 'snat' as const };
+
+/** When the child is killed: mid-way through creating the VNets, right after it sent the apply, or during the clones. */
+const PHASES = ['network', 'apply', 'clones'] as const;
+
+describe.each(engines)('class networks whose process is SIGKILLed on %s', (engine) => {
+  it.each(PHASES)(
+    'during the %s step are finished by the next process: nothing twice, nothing pending',
+    async (phase) => {
+      const sim = await startPveSim({ timeScale: 40, pveVersion: '9.1.3' });
+      const url = await sharedUrl(engine);
+      const store = await openStore(url);
+      const api = new ProxmoxClient({
+        clusterId: 'lab',
+        baseUrl: sim.url,
+        auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
+        tls: { fingerprint: sim.fingerprint },
+      });
+      const clusters = { get: () => api, ids: () => ['lab'] };
+      const catalog = new TemplateCatalog({ store, clusters });
+      try {
+        await catalog.create({
+          name: 'ubuntu',
+          memory: 2048,
+          cores: 2,
+          mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+        });
+        const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
+        await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
+        for (const name of STUDENTS) {
+          const p = await store.classes.createPerson({ username: name, displayName: name, role: 'student' }, 1);
+          await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
+        }
+        sim.requests.reset();
+        const connection = JSON.stringify({
+          url: sim.url,
+          fingerprint: sim.fingerprint,
+          tokenId: sim.tokenId,
+          tokenSecret: sim.tokenSecret,
+        });
+        const child = spawn(
+          process.execPath,
+          [resolve(import.meta.dirname, 'fixtures/networks-child.mjs'), connection, url, JSON.stringify(STUDENTS)],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        let registered = 0;
+        child.stderr.on('data', (c) => (stderr += c));
+        child.stdout.on('data', (chunk: Buffer) => {
+          for (const line of chunk.toString().split('\n').filter(Boolean))
+            if ((JSON.parse(line) as { type: string }).type === 'registered') registered++;
+        });
+        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+        const due = () =>
+          phase === 'network'
+            ? sim.requests.count('POST /cluster/sdn/vnets') >= 3
+            : phase === 'apply'
+              ? sim.requests.count('PUT /cluster/sdn') >= 1
+              : registered >= 2;
+        for (let i = 0; i < 1200 && !due() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(due(), stderr).toBe(true);
+        child.kill('SIGKILL');
+        expect(await exited).toBeNull();
+        const left = await store.sdn.list('lab');
+        if (phase === 'network') expect(left.some((r) => r.state === 'planned' || r.state === 'created')).toBe(true);
+
+        // The next process: the same ensure (it waits out the dead holder's lease), then the deploy.
+        const networks = new ClassNetworks({
+          store,
+          api,
+          settings: { prefix: 'lab' },
+          holderId: 'survivor',
+          leaseTtlMs: 1000,
+          pollIntervalMs: 20,
+        });
+        const state = await networks.ensure(SPEC);
+        const engineAfter = new DeploymentEngine({ store, clusters, catalog, pollIntervalMs: 20, leaseTtlMs: 1000 });
+        if (phase === 'clones') {
+          let [summary] = await engineAfter.resume();
+          while (!summary) {
+            await new Promise((r) => setTimeout(r, 200));
+            [summary] = await engineAfter.resume();
+          }
+          expect(summary).toMatchObject({ status: 'done', failed: [] });
+        } else {
+          expect(
+            await engineAfter.deploy({ classId: 'cs101', count: STUDENTS.length, template: 'ubuntu' }),
+          ).toMatchObject({
+            status: 'done',
+          });
+        }
+
+        // Nothing created twice: one zone, five VNets, five subnets, each sent once.
+        expect(sim.requests.count('POST /cluster/sdn/zones')).toBe(1);
+        expect(sim.requests.count('POST /cluster/sdn/vnets')).toBe(5);
+        expect(sim.requests.count('POST /cluster/sdn/vnets/{vnet}/subnets')).toBe(5);
+        // Nothing pending, every record applied.
+        const pending = await pveResources(api).sdn.pending();
+        expect([...pending.zones, ...pending.vnets, ...pending.subnets]).toEqual([]);
+        const records = await store.sdn.list('lab');
+        expect(records.map((r) => r.state)).toEqual(Array(6).fill('applied'));
+        expect(state.networks.map((n) => n.student).sort()).toEqual(STUDENTS);
+        const running = await pveResources(api).sdn.vnets({ running: true });
+        expect(running.map((v) => v.vnet).sort()).toEqual(state.networks.map((n) => n.vnet).sort());
+
+        // Each student has one VM, on that student's VNet and no other's.
+        const vnetOf = new Map(state.networks.map((n) => [n.student, n.vnet]));
+        for (const student of STUDENTS) {
+          const vms = [...sim.state.guests.values()].filter((g) => g.config.name === `cs101-${student}`);
+          expect(vms, student).toHaveLength(1);
+          expect(net0Bridge(vms[0]!.config.net0), student).toBe(vnetOf.get(student));
+        }
+        expect(new Set(vnetOf.values()).size).toBe(5);
+        expect(sim.requests.schemaViolations).toEqual([]);
+      } finally {
+        await store.close();
+        await api.close();
+        await sim.close();
+      }
+    },
+    90_000,
+  );
+});
