@@ -562,8 +562,12 @@ export class ClassNetworks {
     ];
     const ours = pendingIds.filter((id) => ids.has(id));
     const foreignPending = [...new Set(pendingIds.filter((id) => !ids.has(id)))].sort();
+    // A record left `created` by an earlier call was never seen applied: PVE commits the pending
+    // configuration when the apply starts, so after a crash (or a failed reload task) nothing may
+    // be pending and the nodes still lack it. Applying again is harmless; leaving it is not.
+    const unconfirmed = records.some((r) => r.state === 'created');
     let applied = false;
-    if (ours.length > 0) {
+    if (ours.length > 0 || unconfirmed) {
       if (lost()) throw new SdnBusyError({ clusterId: this.clusterId, lease: sdnLeaseName(this.clusterId) });
       if (foreignPending.length > 0)
         this.#logger.warn('applying SDN also applies pending changes that are not the lab’s', {
