@@ -77,6 +77,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0020-class-pinned-nodes', 'Down', 'Success'],
       ['0017-class-terms', 'Down', 'Success'],
       ['0016-idle-signals-and-quota-top-ups', 'Down', 'Success'],
       ['0015-vm-snapshots', 'Down', 'Success'],
@@ -144,11 +145,11 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-5)).toEqual([
-      '0012-link-codes',
       '0013-idle-in-sessions',
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0020-class-pinned-nodes',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -209,6 +210,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0015-vm-snapshots',
       '0016-idle-signals-and-quota-top-ups',
       '0017-class-terms',
+      '0020-class-pinned-nodes',
     ]);
     await store.close();
   }, 60_000);

@@ -298,6 +298,47 @@ export const classPlugin: CommandPlugin = {
         };
       },
     }),
+    pin: subcommand({
+      description: "Pin a class's VMs to nodes, or --clear the pin; without nodes, show it (admins)",
+      options: z.object({
+        class: classIdOption,
+        nodes: listOf(
+          z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'a node name is letters, digits, dots or dashes'),
+          'nodes its students may be placed on, e.g. pve1,pve2',
+        ).optional(),
+        clear: z.boolean().default(false).describe('remove the pin: the class may use every node'),
+      }),
+      positional: ['class', 'nodes'],
+      role: 'admin',
+      autocomplete: { class: manageableClasses },
+      async run(ctx, o) {
+        const klass = await classNamed(ctx, o.class);
+        if (o.clear && o.nodes)
+          return { text: `Give nodes or --clear, not both (class pin ${o.class} pve1,pve2).`, error: true };
+        const actor = ctx.caller.person.username;
+        if (o.clear) {
+          await ctx.services.engine.pinClass(o.class, null, actor);
+          return {
+            text: `${o.class} is no longer pinned: its students spread over every node that can hold them from the next deploy.`,
+            data: { classId: o.class, pinnedNodes: null },
+          };
+        }
+        if (!o.nodes) {
+          const pinned = klass.pinnedNodes ?? null;
+          return {
+            text: pinned?.length
+              ? `${o.class} is pinned to ${pinned.join(', ')}.`
+              : `${o.class} is not pinned: its students spread over every node that can hold them.`,
+            data: { classId: o.class, pinnedNodes: pinned },
+          };
+        }
+        const pinned = await ctx.services.engine.pinClass(o.class, o.nodes, actor);
+        return {
+          text: `${o.class} is pinned to ${pinned!.join(', ')}: from the next deploy its students are placed only there, spread evenly (existing VMs stay where they are).`,
+          data: { classId: o.class, pinnedNodes: pinned },
+        };
+      },
+    }),
     'set-login': classLoginSubcommand,
     'set-end': setEndSubcommand,
     'destroy-vms': destroyVmsSubcommand,

@@ -15,6 +15,7 @@ import { idleInSessions } from './0013-idle-in-sessions.js';
 import { vmSnapshots } from './0015-vm-snapshots.js';
 import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups.js';
 import { classTerms } from './0017-class-terms.js';
+import { classPinnedNodes } from './0020-class-pinned-nodes.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
@@ -34,6 +35,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0015-vm-snapshots': vmSnapshots(),
     '0016-idle-signals-and-quota-top-ups': idleSignalsAndQuotaTopUps(engine),
     '0017-class-terms': classTerms(),
+    '0020-class-pinned-nodes': classPinnedNodes(),
   };
 }
 
