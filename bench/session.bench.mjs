@@ -74,7 +74,10 @@ async function deploy(label, classes) {
   // Every student VM of each class, as the simulator has it: node, memory, cores.
   const shares = classIds(classes).map((classId) => {
     const vms = [...sim.state.guests.values()].filter(
-      (g) => new RegExp(`^${classId}-s\\d+$`).test(g.config.name ?? '') && g.config.template !== '1',
+      (g) =>
+        (g.config.name ?? '').startsWith(`${classId}-`) &&
+        ![`${classId}-teacher`, `${classId}-base`].includes(g.config.name) &&
+        g.config.template !== '1',
     );
     const per = new Map();
     for (const g of vms) {

@@ -305,7 +305,9 @@ export const classPlugin: CommandPlugin = {
         nodes: listOf(
           z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'a node name is letters, digits, dots or dashes'),
           'nodes its students may be placed on, e.g. pve1,pve2',
-        ).optional(),
+        )
+          .optional()
+          .describe('nodes its students may be placed on, e.g. pve1,pve2'),
         clear: z.boolean().default(false).describe('remove the pin: the class may use every node'),
       }),
       positional: ['class', 'nodes'],

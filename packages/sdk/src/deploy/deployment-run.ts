@@ -113,6 +113,11 @@ export async function runClassDeployment(
     // clones come first at the base node's storage lock; those students then run while the copies
     // move, and each node's students start as soon as its own copy is there.
     const replicas = byRole('replica');
+    const replicaThrottle = new DeploymentThrottle({
+      global: deps.limits.perStorage,
+      perNode: deps.limits.perStorage,
+      perStorage: deps.limits.perStorage,
+    });
     let unsent = replicas.length;
     let allSent: () => void = () => {};
     const copiesSent = new Promise<void>((resolve) => (allSent = resolve));
@@ -125,14 +130,19 @@ export async function runClassDeployment(
       const sentOnce = () => {
         if (!once) ((once = true), sent());
       };
-      // The copy's clone takes the base node's slots (its lock is there); its migration takes none.
+      // The copy's clone takes one of its own slots on the base node (its lock is there), not one the
+      // teacher's long full copy may hold; the students there wait until every copy's clone is sent,
+      // so the lock's queue stays as short as the limits keep it (one clone at a time in all keeps
+      // the shared slots). Its migration takes no slot.
       await guard(r, () =>
         ensureReplica(
           deps.registration,
           replicaRun,
           r,
           { node: base.node!, vmid: base.vmid! },
-          slot(base.node!),
+          deps.limits.global > 1
+            ? (work) => replicaThrottle.run(base.node!, storageKey(base.node!), work)
+            : slot(base.node!),
           sentOnce,
         ),
       );
