@@ -106,7 +106,9 @@ describe('placement spreads a class for the moment every student starts', () => 
       ]),
     );
     expect(plan.replicateBaseTo).toEqual(['pve3']);
-    expect(plan.notes[0]).toBe('cs101 is pinned to pve2, pve3 by an admin');
+    expect(plan.notes).toEqual([
+      "base replicated to pve3 so the class's 12 VMs spread over 2 nodes when they all run (at most 7 on a node; pinned to pve2, pve3)",
+    ]);
     const summary = await (await lab.engine.apply(plan)).done;
     expect(summary).toMatchObject({ status: 'done', created: 2 + 12 + 1, failed: [] });
     const nodes = [...sim.state.guests.values()]

@@ -85,7 +85,6 @@ export function placeNewStudents(
     });
   const total = context.keptNodes.length + count;
   const notes: string[] = [];
-  if (pinned) notes.push(`${spec.classId} is pinned to ${pinned.join(', ')} by an admin`);
   if (count === 0 || classNodes.length === 0)
     return count === 0
       ? { nodes: [], replicateBaseTo: [], placement: explained, classNodes, notes }
@@ -157,7 +156,7 @@ export function placeNewStudents(
   const used = new Set([...placed.keys(), ...keptOn.keys()]);
   if (replicateBaseTo.length)
     notes.push(
-      `base replicated to ${replicateBaseTo.join(', ')} so the class's ${total} VMs spread over ${used.size} nodes when they all run (at most ${Math.max(...[...used].map(load))} on a node)`,
+      `base replicated to ${replicateBaseTo.join(', ')} so the class's ${total} VMs spread over ${used.size} nodes when they all run (at most ${Math.max(...[...used].map(load))} on a node${pinned ? `; pinned to ${pinned.join(', ')}` : ''})`,
     );
   return { nodes, replicateBaseTo, placement: explained, classNodes, notes };
 
@@ -178,7 +177,7 @@ export function placeNewStudents(
       replicateBaseTo,
       placement: explainPlacement(pool, options),
       classNodes,
-      notes: pinned ? [`${spec.classId} is pinned to ${pinned.join(', ')} by an admin`] : [],
+      notes: [],
     };
   }
 }
