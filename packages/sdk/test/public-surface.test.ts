@@ -404,6 +404,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "ClassClosedError",
         "ClassEndedError",
         "ClassHasVmsError",
+        "ClassPinError",
         "ClassRunningLimitError",
         "ClassStartLockBusyError",
         "CloneMissingDiskError",

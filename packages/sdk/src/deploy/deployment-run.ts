@@ -128,7 +128,9 @@ export async function runClassDeployment(
     const replicaChains = replicas.map(async (r) => {
       let once = false;
       const sentOnce = () => {
-        if (!once) ((once = true), sent());
+        if (once) return;
+        once = true;
+        sent();
       };
       // The copy's clone takes one of its own slots on the base node (its lock is there), not one the
       // teacher's long full copy may hold; the students there wait until every copy's clone is sent,
