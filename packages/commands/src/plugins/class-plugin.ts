@@ -302,10 +302,19 @@ export const classPlugin: CommandPlugin = {
       description: "Pin a class's VMs to nodes, or --clear the pin; without nodes, show it (admins)",
       options: z.object({
         class: classIdOption,
-        nodes: listOf(
-          z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'a node name is letters, digits, dots or dashes'),
-          'nodes its students may be placed on, e.g. pve1,pve2',
-        )
+        nodes: z
+          .preprocess(
+            // `pve1,pve2`, `pve1 pve2` or both, as one string (Discord) or as the words of the text.
+            (v) =>
+              (typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])
+                .flatMap((x: unknown) => String(x).split(/[\s,]+/))
+                .filter(Boolean),
+            z
+              .array(
+                z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'a node name is letters, digits, dots or dashes'),
+              )
+              .min(1, 'give at least one'),
+          )
           .optional()
           .describe('nodes its students may be placed on, e.g. pve1,pve2'),
         clear: z.boolean().default(false).describe('remove the pin: the class may use every node'),
