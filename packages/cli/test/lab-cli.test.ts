@@ -70,7 +70,11 @@ describe('the lab command', () => {
   it('deploys a class as its teacher and lists VMs as JSON', async () => {
     const deploy = await lab(['deploy', 'cs101', '2', '--as', 'lovelace']);
     expect(deploy.code, deploy.stderr).toBe(0);
-    expect(deploy.stdout).toMatch(/^cs101: 4 created, 0 kept, 0 deleted in/);
+    // Two students on a three-node lab: one on the base's node, one on another with a copy of the base.
+    expect(deploy.stdout).toMatch(/^cs101: 5 created, 0 kept, 0 deleted in/);
+    expect(deploy.stdout).toMatch(
+      /\nbase replicated to pve[23] so the class's 2 VMs spread over 2 nodes when they all run \(at most 1 on a node\)\n?$/,
+    );
     const vms = await lab(['vms', '--json', '--as', 'root']);
     expect(vms.code, vms.stderr).toBe(0);
     const list = JSON.parse(vms.stdout) as Array<{ name: string; vmid: number }>;

@@ -124,7 +124,9 @@ describe('from a fresh install to a first class', () => {
   it('the operator deploys the class without --as, audited as cli:<os user>', async () => {
     const r = await lab('deploy', 'cs101', '2');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^cs101: 4 created/m);
+    // The newcomer's 3-node lab: the two students go to two nodes, the base copied to the second.
+    expect(r.stdout).toMatch(/^cs101: 5 created/m);
+    expect(r.stdout).toMatch(/^base replicated to pve\d so the class's 2 VMs spread over 2 nodes when they all run/m);
     const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);
     const [entry] = await store.audit.list({ action: 'command.lab.deploy' });
     await store.close();

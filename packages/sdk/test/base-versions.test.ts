@@ -9,7 +9,7 @@ describe('publishing a new class base version', () => {
     const sim = await startPveSim({ timeScale: 200 });
     const { api, store, engine } = await labOver(sim);
     try {
-      expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
+      expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
       const vmOf = async (u: string) =>
         (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(u))!.id))[0]!.vmid;
       const [alice, bob, carol] = [await vmOf('alice'), await vmOf('bob'), await vmOf('carol')];
@@ -90,7 +90,7 @@ describe('publishing a new class base version', () => {
       expect(versions.map((v) => [v.name, v.users.length])).toEqual([['cs101-base-v2', 3]]);
       expect(sim.state.guests.get(bob)!.status, 'a running VM runs again after its reset').toBe('running');
       // New students of a later deploy get the newest version too.
-      expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' })).base.name).toBe('cs101-base-v2');
+      expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).base.name).toBe('cs101-base-v2');
     } finally {
       await api.close();
       await sim.close();
@@ -103,7 +103,7 @@ describe('publishing a new class base version', () => {
     const resetAll = async () =>
       (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice', 'bob'] }))).done;
     try {
-      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
+      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
       await (
         await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))
       ).done;
@@ -150,7 +150,7 @@ describe('publishing a new class base version', () => {
     const sim = await startPveSim({ timeScale: 200 });
     const { api, engine } = await labOver(sim);
     try {
-      await engine.deploy({ classId: 'cs101', count: 1, template: 'ubuntu' });
+      await engine.deploy({ classId: 'cs101', count: 1, template: 'ubuntu', strategy: 'pack' });
       const teacher = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
       teacher.status = 'running';
       const plan = await engine.planPublish({ classId: 'cs101' });

@@ -33,7 +33,9 @@ describe('a class deployment touches only what is the class’s', () => {
     track(lab.api);
     const stranger = await handMade(lab.api, 'cs101-alice');
     const bystander = await handMade(lab.api, 'cs101-zed');
-    const error = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }).catch((e: unknown) => e);
+    const error = await lab.engine
+      .plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VmNameConflictError);
     expect((error as VmNameConflictError).code).toBe('LAB_DEPLOY_CONFLICT');
     expect((error as Error).message).toBe(
@@ -53,14 +55,14 @@ describe('a class deployment touches only what is the class’s', () => {
       personId: alice.id,
       actor: 'teacher',
     });
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' });
     expect(plan.vms.find((v) => v.owner === 'alice')).toMatchObject({ action: 'keep', vmid: stranger });
     const summary = await (await lab.engine.apply(plan)).done;
     expect(summary).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [], duplicates: [] });
     expect(guest(sim, stranger)?.config.tags).toBe('class-cs101;lab;role-student');
 
     // Scaling down to one seat deletes only class VMs; the bystander is never even listed.
-    const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu' });
+    const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu', strategy: 'pack' });
     expect(down.vms.filter((v) => v.action === 'delete').map((v) => v.vmid)).not.toContain(bystander);
     await (
       await lab.engine.apply(down, { confirmDeletes: true })
@@ -82,15 +84,19 @@ describe('a class deployment touches only what is the class’s', () => {
     );
     await lab.store.classes.createClass({ id: 'cs101-b', name: 'CS 101 B', templateId: null, ownerId: other.id }, 1);
     await enrol(lab.store, 'cs101-b', ['dan', 'eve', 'fay']);
-    expect((await lab.engine.deploy({ classId: 'cs101-b', count: 3, template: 'ubuntu' })).status).toBe('done');
+    expect(
+      (await lab.engine.deploy({ classId: 'cs101-b', count: 3, template: 'ubuntu', strategy: 'pack' })).status,
+    ).toBe('done');
     const theirs = [...sim.state.guests.values()]
       .filter((g) => g.config.tags?.includes('class-cs101-b'))
       .map((g) => g.vmid)
       .sort();
     expect(theirs).toHaveLength(5);
 
-    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
-    const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu' });
+    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+      'done',
+    );
+    const down = await lab.engine.plan({ classId: 'cs101', count: 1, template: 'ubuntu', strategy: 'pack' });
     for (const d of down.vms.filter((v) => v.action === 'delete')) expect(theirs).not.toContain(d.vmid);
     expect((await (await lab.engine.apply(down, { confirmDeletes: true })).done).status).toBe('done');
     await lab.engine.destroyClass('cs101');
@@ -107,7 +113,7 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 400 }));
     const lab = await labOver(sim, { students: ['j.doe', 'j_doe'] });
     track(lab.api);
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' });
     expect(plan.vms.filter((v) => v.role === 'student').map((v) => [v.owner, v.name])).toEqual([
       ['j.doe', 'cs101-j-doe'],
       ['j_doe', 'cs101-j-doe-2'],
@@ -115,7 +121,7 @@ describe('a class deployment touches only what is the class’s', () => {
     expect(plan.notes).toEqual(["j_doe: VM named cs101-j-doe-2 because cs101-j-doe is taken by j.doe's VM"]);
     const summary = await (await lab.engine.apply(plan)).done;
     expect(summary).toMatchObject({ status: 'done', created: 4, failed: [] });
-    const again = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    const again = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' });
     expect(again.counts).toEqual({ create: 0, keep: 4, delete: 0 });
   });
 
@@ -129,13 +135,25 @@ describe('a class deployment touches only what is the class’s', () => {
       catalog: lab.catalog,
       pollIntervalMs: 25,
     });
-    const planA = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'teacher' });
-    const planB = await other.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'admin' });
+    const planA = await lab.engine.plan({
+      classId: 'cs101',
+      count: 3,
+      template: 'ubuntu',
+      strategy: 'pack',
+      requestedBy: 'teacher',
+    });
+    const planB = await other.plan({
+      classId: 'cs101',
+      count: 3,
+      template: 'ubuntu',
+      strategy: 'pack',
+      requestedBy: 'admin',
+    });
     const running = await lab.engine.apply(planA);
     const refused = await Promise.all([
       other.apply(planB).catch((e: unknown) => e),
       lab.engine.apply(planA).catch((e: unknown) => e),
-      other.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }).catch((e: unknown) => e),
+      other.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' }).catch((e: unknown) => e),
     ]);
     for (const error of refused) {
       expect(error).toBeInstanceOf(DeploymentInProgressError);
@@ -146,7 +164,9 @@ describe('a class deployment touches only what is the class’s', () => {
     expect((await running.done).status).toBe('done');
     const names = sim.state.acceptedClones.map((c) => c.name);
     expect(names.length).toBe(new Set(names).size);
-    expect((await other.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
+    expect((await other.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+      'done',
+    );
     expect(sim.state.acceptedClones.map((c) => c.name)).toEqual(names);
   });
 
@@ -154,7 +174,13 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 200 }));
     const lab = await labOver(sim);
     track(lab.api);
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'lovelace' });
+    const plan = await lab.engine.plan({
+      classId: 'cs101',
+      count: 3,
+      template: 'ubuntu',
+      strategy: 'pack',
+      requestedBy: 'lovelace',
+    });
     const now = Date.now();
     // The owner last renewed its 30 s lease 21 s ago (past the 20 s renewal due) and then died: the lease runs out in 9 s.
     await lab.store.sync.acquireLease('deployment:cs101', 'dead-bot', 30_000, now - 21_000);
@@ -175,8 +201,8 @@ describe('a class deployment touches only what is the class’s', () => {
     const lab = await labOver(sim);
     track(lab.api);
     const [planA, planB] = await Promise.all([
-      lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', requestedBy: 'teacher' }),
-      lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', requestedBy: 'admin' }),
+      lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack', requestedBy: 'teacher' }),
+      lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack', requestedBy: 'admin' }),
     ]);
     const outcomes = await Promise.allSettled([lab.engine.apply(planA), lab.engine.apply(planB)]);
     const ran = outcomes.filter((o) => o.status === 'fulfilled');
@@ -208,17 +234,20 @@ describe('a class deployment touches only what is the class’s', () => {
       limits: { global: 1 },
     });
     let stolen = false;
-    const handle = await engine.apply(await engine.plan({ classId: 'cs101', count: 8, template: 'ubuntu' }), {
-      onEvent: (e) => {
-        if (e.type === 'registered' && !stolen) {
-          stolen = true;
-          // Another process believes the victim dead: the lease is taken from under it.
-          void lab.store.sync
-            .releaseLease('deployment:cs101', 'victim')
-            .then(() => lab.store.sync.acquireLease('deployment:cs101', 'thief', 60_000, Date.now()));
-        }
+    const handle = await engine.apply(
+      await engine.plan({ classId: 'cs101', count: 8, template: 'ubuntu', strategy: 'pack' }),
+      {
+        onEvent: (e) => {
+          if (e.type === 'registered' && !stolen) {
+            stolen = true;
+            // Another process believes the victim dead: the lease is taken from under it.
+            void lab.store.sync
+              .releaseLease('deployment:cs101', 'victim')
+              .then(() => lab.store.sync.acquireLease('deployment:cs101', 'thief', 60_000, Date.now()));
+          }
+        },
       },
-    });
+    );
     const summary = await handle.done;
     expect(summary.status).toBe('interrupted');
     expect(summary.created).toBeLessThan(10);
@@ -234,7 +263,9 @@ describe('a class deployment touches only what is the class’s', () => {
     const sim = track(await fastSim({ timeScale: 400 }));
     const lab = await labOver(sim);
     track(lab.api);
-    expect((await lab.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' })).status).toBe('done');
+    expect((await lab.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+      'done',
+    );
     const base = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-base')!;
     const extra = await cloneVm(lab.api, {
       source: { node: base.node, vmid: base.vmid },
@@ -243,7 +274,7 @@ describe('a class deployment touches only what is the class’s', () => {
       pollIntervalMs: 20,
     });
     sim.editGuestConfig(extra.vmid, { template: '1', tags: 'lab;class-cs101;role-base' });
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' });
     expect(plan.vms.filter((v) => v.action === 'delete').map((v) => [v.vmid, v.role])).toEqual([[extra.vmid, 'base']]);
     const summary = await (await lab.engine.apply(plan, { confirmDeletes: true })).done;
     expect(summary).toMatchObject({ status: 'done', deleted: 1, duplicates: [] });

@@ -25,7 +25,7 @@ describe('class deployment', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 5, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 5, template: 'ubuntu', strategy: 'pack' });
     expect(plan.counts).toEqual({ create: 7, keep: 0, delete: 0 });
     expect(plan.base).toMatchObject({ name: 'cs101-base', action: 'create' });
     expect(plan.vms.map((v) => [v.name, v.role, v.action])).toEqual([
@@ -47,7 +47,7 @@ describe('class deployment', () => {
     api = lab.api;
     const events: DeploymentEvent[] = [];
     const summary = await lab.engine.deploy(
-      { classId: 'cs101', count: 4, template: 'ubuntu', requestedBy: 'teacher' },
+      { classId: 'cs101', count: 4, template: 'ubuntu', strategy: 'pack', requestedBy: 'teacher' },
       { onEvent: (e) => events.push(e) },
     );
     expect(summary).toMatchObject({ status: 'done', created: 6, kept: 0, deleted: 0, failed: [] });
@@ -95,21 +95,21 @@ describe('class deployment', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' });
     const clones = sim.requests.count(CLONES);
-    const again = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    const again = await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' });
     expect(again.counts).toEqual({ create: 0, keep: 5, delete: 0 });
     expect((await lab.engine.apply(again).then((h) => h.done)).status).toBe('done');
     expect(sim.requests.count(CLONES)).toBe(clones);
 
-    const up = await lab.engine.deploy({ classId: 'cs101', count: 6, template: 'ubuntu' });
+    const up = await lab.engine.deploy({ classId: 'cs101', count: 6, template: 'ubuntu', strategy: 'pack' });
     expect(up).toMatchObject({ status: 'done', created: 3, kept: 5 });
     expect(classVmNames(sim).filter((n) => n.includes('seat'))).toEqual([
       'cs101-seat-01',
       'cs101-seat-02',
       'cs101-seat-03',
     ]);
-    const downPlan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu' });
+    const downPlan = await lab.engine.plan({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' });
     expect(downPlan.unseated).toEqual(['carol']);
     expect(downPlan.vms.filter((v) => v.action === 'delete').map((v) => [v.name, v.owner])).toEqual([
       ['cs101-carol', 'carol'],
@@ -134,7 +134,7 @@ describe('class deployment', () => {
     sim.faults.add({ method: 'GET', kind: 'http-503', rate: 0.1 });
     sim.faults.add({ method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', kind: 'reset-after', rate: 0.1 });
     sim.faults.add({ method: 'PUT', kind: 'http-503', rate: 0.1 });
-    const summary = await lab.engine.deploy({ classId: 'cs101', count: 8, template: 'ubuntu' });
+    const summary = await lab.engine.deploy({ classId: 'cs101', count: 8, template: 'ubuntu', strategy: 'pack' });
     expect(summary.failed).toEqual([]);
     expect(summary.status).toBe('done');
     const names = classVmNames(sim);
@@ -189,7 +189,7 @@ describe('class deployment', () => {
       limits: { global: 8, perNode: 8, perStorage: 1 },
       configureStudentVm,
     });
-    const summary = await engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu' });
+    const summary = await engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu', strategy: 'pack' });
     expect(summary).toMatchObject({ status: 'done', created: 6, failed: [] });
     expect(most).toBe(1);
     expect(overlapped).toBe(true);
@@ -205,7 +205,7 @@ describe('class deployment', () => {
     sim = await fastSim({ timeScale: 400, scenario });
     const lab = await labOver(sim);
     api = lab.api;
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 6, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 6, template: 'ubuntu', strategy: 'pack' });
     expect(plan.replicateBaseTo.length).toBeGreaterThan(0);
     expect(plan.replicateBaseTo).not.toContain(plan.base.node);
     const summary = await (await lab.engine.apply(plan)).done;
@@ -229,20 +229,22 @@ describe('class deployment', () => {
     sim = await fastSim();
     const lab = await labOver(sim);
     api = lab.api;
-    await expect(lab.engine.plan({ classId: 'CS 101', count: 3, template: 'ubuntu' })).rejects.toThrow(
+    await expect(
+      lab.engine.plan({ classId: 'CS 101', count: 3, template: 'ubuntu', strategy: 'pack' }),
+    ).rejects.toThrow(
       'classId: a class id is 2–31 lower-case letters, digits or dashes, starting with a letter (e.g. cs101)',
     );
-    await expect(lab.engine.plan({ classId: 'cs101', count: -1, template: 'ubuntu' })).rejects.toThrow(
-      'count: the student count cannot be negative',
-    );
-    await expect(lab.engine.plan({ classId: 'cs999', count: 3, template: 'ubuntu' })).rejects.toThrow(
+    await expect(
+      lab.engine.plan({ classId: 'cs101', count: -1, template: 'ubuntu', strategy: 'pack' }),
+    ).rejects.toThrow('count: the student count cannot be negative');
+    await expect(lab.engine.plan({ classId: 'cs999', count: 3, template: 'ubuntu', strategy: 'pack' })).rejects.toThrow(
       "no class 'cs999'; create it first (classes: cs101)",
     );
     await expect(lab.engine.plan({ classId: 'cs101', count: 3, template: 'debian' })).rejects.toBeInstanceOf(
       InvalidDeploymentError,
     );
     const tooMany = await lab.engine
-      .plan({ classId: 'cs101', count: 400, template: 'ubuntu' })
+      .plan({ classId: 'cs101', count: 400, template: 'ubuntu', strategy: 'pack' })
       .catch((e: unknown) => e);
     expect(tooMany).toBeInstanceOf(InsufficientCapacityError);
     expect((tooMany as Error).message).toMatch(/^400 VMs were asked for but only \d+ fit: /);
@@ -253,7 +255,7 @@ describe('class deployment', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' });
     await waitStarted(sim, lab.api);
     const result = await lab.engine.destroyClass('cs101', { actor: 'teacher' });
     expect(result.destroyed).toHaveLength(5);

@@ -456,6 +456,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "ClassEndedError",
         "ClassHasVmsError",
         "ClassNetworkMissingError",
+        "ClassPinError",
         "ClassRunningLimitError",
         "ClassStartLockBusyError",
         "CloneMissingDiskError",

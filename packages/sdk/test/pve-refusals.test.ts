@@ -76,7 +76,7 @@ describe('a deploy treats a refusal by its code', () => {
     });
     const { api, engine } = await labOver(sim);
     clients.push(api);
-    const summary = await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' });
+    const summary = await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' });
     expect(summary).toMatchObject({ status: 'done', failed: [] });
     expect(classVmNames(sim)).toEqual(['cs101-alice', 'cs101-base', 'cs101-bob', 'cs101-carol', 'cs101-teacher']);
     expect(sim.requests.count('POST /nodes/{node}/qemu/{vmid}/template')).toBe(2);
@@ -112,7 +112,7 @@ describe('a VMID taken on another node between nextid and the clone', () => {
     const students = ['s01', 's02', 's03', 's04', 's05', 's06', 's07', 's08'];
     const { api, store, engine } = await labOver(sim, { students });
     clients.push(api);
-    const summary = await engine.deploy({ classId: 'cs101', count: students.length, template: 'ubuntu' });
+    const summary = await engine.deploy({ classId: 'cs101', count: students.length, template: 'ubuntu', strategy: 'pack' });
     expect(summary.status).toBe('done');
     const raced = [...sim.state.guests.values()].filter((g) => g.config.name?.startsWith('other-client-'));
     expect(raced.length).toBeGreaterThan(0);
@@ -131,7 +131,7 @@ describe('a term under a 20 % cross-node VMID race, with guests that ignore a sh
     clients.push(api);
     const studentVms = () => [...sim!.state.guests.values()].filter((g) => /^cs101-s\d\d$/.test(g.config.name ?? ''));
 
-    const deployed = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu' });
+    const deployed = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', strategy: 'pack' });
     expect(deployed).toMatchObject({ status: 'done', failed: [] });
     expect(studentVms()).toHaveLength(30);
     expect(new Set(studentVms().map((g) => g.config.name)).size).toBe(30);
@@ -226,7 +226,7 @@ describe('linked or full follows pve-storage, and clones to other nodes stay on 
       mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9002 }],
     });
     const plan = await engine.plan({ classId: 'cs101', count: students.length, template: 'nfs-disk' });
-    expect(plan.storage).toEqual({ id: 'nfs-shared', shared: false });
+    expect(plan.storage).toEqual({ id: 'nfs-shared', shared: false, type: 'nfs' });
     const summary = await engine.deploy({ classId: 'cs101', count: students.length, template: 'nfs-disk' });
     expect(summary.status).toBe('done');
     const clones = [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmclone');

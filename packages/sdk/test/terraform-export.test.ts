@@ -72,7 +72,7 @@ describe('the Terraform path', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 4, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 4, template: 'ubuntu', strategy: 'pack' });
     const dir = join(out, 'plan', 'cs101');
     const result = await exportTerraform(
       { store: lab.store },
@@ -152,7 +152,7 @@ describe('the Terraform path', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu' })).status).toBe('done');
+    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
     const dir = join(out, 'deployed', 'cs101');
     const result = await exportTerraform(
       { store: lab.store },
@@ -192,7 +192,7 @@ describe('the Terraform path', () => {
           classId: 'cs101',
           dir: join(out, 'again'),
           from: 'plan',
-          plan: await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }),
+          plan: await lab.engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' }),
           endpoint: { url: sim.url },
           moduleDir,
         },
@@ -231,7 +231,7 @@ describe('the Terraform path', () => {
     sim = await fastSim({ timeScale: 400, scenario });
     const lab = await labOver(sim, { students: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'] });
     api = lab.api;
-    const plan = await lab.engine.plan({ classId: 'cs101', count: 6, template: 'ubuntu' });
+    const plan = await lab.engine.plan({ classId: 'cs101', count: 6, template: 'ubuntu', strategy: 'pack' });
     expect(plan.replicateBaseTo.length).toBeGreaterThan(0);
     await expect(
       exportTerraform(

@@ -40,7 +40,15 @@ export interface Database {
     created_at: number;
   };
   identities: { person_id: number; platform: string; external_id: string };
-  classes: { id: string; name: string; template_id: number | null; owner_id: number | null; created_at: number };
+  classes: {
+    id: string;
+    name: string;
+    template_id: number | null;
+    owner_id: number | null;
+    created_at: number;
+    /** Comma-separated node names (migration 0020); null: any node. */
+    pinned_nodes: string | null;
+  };
   class_members: { class_id: string; person_id: number; role: string };
   vm_assignments: {
     cluster_id: string;

@@ -107,6 +107,7 @@ export const mappers = {
     templateId: r.template_id,
     ownerId: r.owner_id,
     createdAt: r.created_at,
+    pinnedNodes: r.pinned_nodes ? r.pinned_nodes.split(',') : null,
   }),
   assignment: (r: Row<'vm_assignments'>): VmAssignmentRecord => ({
     clusterId: r.cluster_id,

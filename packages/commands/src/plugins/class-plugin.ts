@@ -299,6 +299,58 @@ export const classPlugin: CommandPlugin = {
         };
       },
     }),
+    pin: subcommand({
+      description: "Pin a class's VMs to nodes, or --clear the pin; without nodes, show it (admins)",
+      options: z.object({
+        class: classIdOption,
+        nodes: z
+          .preprocess(
+            // `pve1,pve2`, `pve1 pve2` or both, as one string (Discord) or as the words of the text.
+            (v) =>
+              (typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])
+                .flatMap((x: unknown) => String(x).split(/[\s,]+/))
+                .filter(Boolean),
+            z
+              .array(
+                z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'a node name is letters, digits, dots or dashes'),
+              )
+              .min(1, 'give at least one'),
+          )
+          .optional()
+          .describe('nodes its students may be placed on, e.g. pve1,pve2'),
+        clear: z.boolean().default(false).describe('remove the pin: the class may use every node'),
+      }),
+      positional: ['class', 'nodes'],
+      role: 'admin',
+      autocomplete: { class: manageableClasses },
+      async run(ctx, o) {
+        const klass = await classNamed(ctx, o.class);
+        if (o.clear && o.nodes)
+          return { text: `Give nodes or --clear, not both (class pin ${o.class} pve1,pve2).`, error: true };
+        const actor = ctx.caller.person.username;
+        if (o.clear) {
+          await ctx.services.engine.pinClass(o.class, null, actor);
+          return {
+            text: `${o.class} is no longer pinned: its students spread over every node that can hold them from the next deploy.`,
+            data: { classId: o.class, pinnedNodes: null },
+          };
+        }
+        if (!o.nodes) {
+          const pinned = klass.pinnedNodes ?? null;
+          return {
+            text: pinned?.length
+              ? `${o.class} is pinned to ${pinned.join(', ')}.`
+              : `${o.class} is not pinned: its students spread over every node that can hold them.`,
+            data: { classId: o.class, pinnedNodes: pinned },
+          };
+        }
+        const pinned = await ctx.services.engine.pinClass(o.class, o.nodes, actor);
+        return {
+          text: `${o.class} is pinned to ${pinned!.join(', ')}: from the next deploy its students are placed only there, spread evenly (existing VMs stay where they are).`,
+          data: { classId: o.class, pinnedNodes: pinned },
+        };
+      },
+    }),
     'set-login': classLoginSubcommand,
     'set-end': setEndSubcommand,
     'destroy-vms': destroyVmsSubcommand,

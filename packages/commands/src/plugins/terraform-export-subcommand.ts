@@ -74,6 +74,8 @@ async function describeWorkspace(
       count,
       template: template.name,
       ...(o.cluster ? { clusterId: o.cluster } : {}),
+      // The Terraform module clones students where the base is and copies no base to other nodes.
+      strategy: 'pack',
       requestedBy: ctx.caller.person.username,
     });
   }

@@ -42,6 +42,7 @@ import { runResetOrPublish } from './reset-publish-run.js';
 import { adoptVm, type AdoptVmRequest } from './adopt-vm.js';
 import type { RegistrationDeps } from './vm-registration.js';
 import type { DeploymentTiming } from './deployment-timing.js';
+import { checkClassPin } from './class-pin.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 
 /** What the engine needs. */
@@ -200,6 +201,29 @@ export class DeploymentEngine {
     await this.#preflight(plan, sourceFacts.config);
     this.#readings.set(plan, { sourceFacts, checkedAt: this.#clock.now() });
     return plan;
+  }
+
+  /**
+   * Pins class `classId` to `nodes` (its students are placed only there, spread over them), or
+   * removes the pin with `null`. Every node must exist and see the storage of the class's template
+   * (`ClassPinError` says which does not); the change is audited as `class.pin`.
+   * @returns the pin as saved (sorted, without duplicates), or null
+   */
+  async pinClass(classId: string, nodes: readonly string[] | null, actor = 'system'): Promise<string[] | null> {
+    const pinned = nodes === null ? null : await checkClassPin(this.#deps, classId, nodes);
+    const now = this.#clock.now();
+    await this.#deps.store.transaction(async (tx) => {
+      await tx.classes.updateClass(classId, { pinnedNodes: pinned });
+      await tx.audit.record({
+        at: now,
+        actor,
+        action: 'class.pin',
+        target: classId,
+        outcome: 'ok',
+        details: { nodes: pinned },
+      });
+    });
+    return pinned;
   }
 
   /** What `plan()` read for `plan`, while it is fresh enough to trust. */

@@ -98,50 +98,77 @@ export async function runClassDeployment(
     // One failed read must not cost every student of a node: a replica's reads are retried after
     // any 500 under the client's retry policy.
     const replicaRun: ClassRun = { ...run, api: withServerErrorRetries(api) };
-    await Promise.all(
-      byRole('replica').map((r) =>
-        slot(r.node!)(() =>
-          guard(r, () =>
-            ensureReplica(deps.registration, replicaRun, r, {
-              node: base.node!,
-              vmid: base.vmid!,
-            }),
-          ),
+    const memoryMiB = plan.storage.shared ? 0 : ((await store.templates.getByName(plan.templateName))?.memory ?? 0);
+    const cloneStudent = (s: Item) =>
+      guard(s, async () => {
+        const sourceNode = plan.storage.shared ? base.node! : s.node!;
+        const sourceVmid = copies[sourceNode];
+        if (sourceVmid === undefined && s.vmid === null)
+          throw new InvalidDeploymentError(
+            `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
+          );
+        await ensureVm(deps.registration, run, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, slot(s.node!));
+      });
+    // Each copy of the base is asked for before the students of the nodes that have one, so the copies'
+    // clones come first at the base node's storage lock; those students then run while the copies
+    // move, and each node's students start as soon as its own copy is there.
+    const replicas = byRole('replica');
+    const replicaThrottle = new DeploymentThrottle({
+      global: deps.limits.perStorage,
+      perNode: deps.limits.perStorage,
+      perStorage: deps.limits.perStorage,
+    });
+    let unsent = replicas.length;
+    let allSent: () => void = () => {};
+    const copiesSent = new Promise<void>((resolve) => (allSent = resolve));
+    const sent = () => {
+      if (--unsent <= 0) allSent();
+    };
+    if (unsent === 0) allSent();
+    const replicaChains = replicas.map(async (r) => {
+      let once = false;
+      const sentOnce = () => {
+        if (once) return;
+        once = true;
+        sent();
+      };
+      // The copy's clone takes one of its own slots on the base node (its lock is there), not one the
+      // teacher's long full copy may hold; the students there wait until every copy's clone is sent,
+      // so the lock's queue stays as short as the limits keep it (one clone at a time in all keeps
+      // the shared slots). Its migration takes no slot.
+      await guard(r, () =>
+        ensureReplica(
+          deps.registration,
+          replicaRun,
+          r,
+          { node: base.node!, vmid: base.vmid! },
+          deps.limits.global > 1
+            ? (work) => replicaThrottle.run(base.node!, storageKey(base.node!), work)
+            : slot(base.node!),
+          sentOnce,
         ),
-      ),
-    );
-    for (const r of byRole('replica')) {
+      );
+      sentOnce();
       const state = await itemState(r.name);
       if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
-    }
-    // A replica that still failed: its students go to the nodes that have the base.
-    if (!plan.storage.shared) {
-      const memoryMiB = (await store.templates.getByName(plan.templateName))?.memory ?? 0;
-      replanned.push(
-        ...(await replanOntoBaseCopies(deps, api, id, byRole('student'), copies, memoryMiB * 1024 * 1024)),
-      );
-      for (const moved of replanned)
-        timing.logger.warn('moved a student to a node with the base template; its copy failed', { ...moved });
-    }
-    await Promise.all(
-      byRole('student').map((s) =>
-        guard(s, async () => {
-          const sourceNode = plan.storage.shared ? base.node! : s.node!;
-          const sourceVmid = copies[sourceNode];
-          if (sourceVmid === undefined && s.vmid === null)
-            throw new InvalidDeploymentError(
-              `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
-            );
-          await ensureVm(
-            deps.registration,
-            run,
-            s,
-            { node: sourceNode, vmid: sourceVmid ?? base.vmid! },
-            slot(s.node!),
-          );
-        }),
-      ),
-    );
+      const waiting = byRole('student').filter((s) => s.node === r.node);
+      if (copies[r.node!] === undefined && !plan.storage.shared) {
+        // The copy failed: its students go to the nodes that have the base.
+        const moved = await replanOntoBaseCopies(deps, api, id, waiting, copies, memoryMiB * 1024 * 1024);
+        replanned.push(...moved);
+        for (const m of moved)
+          timing.logger.warn('moved a student to a node with the base template; its copy failed', { ...m });
+      }
+      await Promise.all(waiting.map(cloneStudent));
+    });
+    const replicaNodes = new Set(replicas.map((r) => r.node));
+    await copiesSent;
+    await Promise.all([
+      ...replicaChains,
+      ...byRole('student')
+        .filter((s) => !replicaNodes.has(s.node))
+        .map(cloneStudent),
+    ]);
   };
   await Promise.all([teacherWork, studentChain()]);
 

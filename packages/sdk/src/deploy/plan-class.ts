@@ -12,6 +12,7 @@ import { planDuplicateBaseDeletes, planStudentSeats, planTeacherVms, type SeatCo
 import { chooseSource } from './plan-source.js';
 import { placeNewStudents } from './plan-student-placement.js';
 import { placeWithSiblings } from './plan-lab-role.js';
+import { checkPinnedNodes } from './class-pin.js';
 import { resolvePlanTarget } from './plan-target.js';
 import type { NodeExplanation } from './placement.js';
 import { VmNamer, type NamedGuest } from './vm-namer.js';
@@ -36,11 +37,18 @@ export interface ClassPlan {
   templateName: string;
   /** The template VM the teacher VM and the base template are cloned from. */
   source: { node: string; vmid: number };
-  /** Storage of the template's boot disk, and whether every node sees it. */
-  storage: { id: string; shared: boolean };
+  /** Storage of the template's boot disk, whether every node sees it, and its type (`lvmthin`, …) when known. */
+  storage: { id: string; shared: boolean; type?: string | undefined };
   base: PlannedVm;
   /** Nodes the base template must be replicated to before students land there. */
   replicateBaseTo: string[];
+  /**
+   * Nodes the class may use: online, with the template's storage and room for one of its VMs, within
+   * the admin's pin. When every student VM runs, no node carries more than 1.25× an even split over them.
+   */
+  classNodes: string[];
+  /** The nodes an admin pinned the class to (`class pin`), or null. */
+  pinnedNodes: string[] | null;
   /** Nodes that already have a copy of the base template (its node and replicas). */
   baseNodes: string[];
   /** Where each copy of the base template is (node → VMID), for the students cloned from it. */
@@ -97,7 +105,8 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
   const { api, clusterId, klass, template } = target;
   const view = await readClusterView(api);
   const guests = await findClassGuests(deps.store, spec.classId, clusterId, view.guests, spec.labRole?.name);
-  const { source, sourceFacts, storage, existingBase } = await chooseSource(target, spec, view, guests);
+  const pinnedNodes = klass.pinnedNodes?.length ? klass.pinnedNodes : null;
+  const { source, sourceFacts, storage, existingBase } = await chooseSource(target, spec, view, guests, pinnedNodes);
 
   const baseNode = existingBase?.node ?? source.node;
   const ctx: SeatContext = {
@@ -126,6 +135,7 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
   vms.push(...(await planDuplicateBaseDeletes(ctx)));
   const seats = await planStudentSeats(ctx, vms.length);
   vms.push(...seats.kept, ...seats.deleted);
+  if (pinnedNodes) checkPinnedNodes(view, spec.classId, pinnedNodes, storage, template.name);
   const place = (count: number) =>
     placeNewStudents(
       view,
@@ -134,6 +144,7 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
       (spec.labRole?.memory ?? template.record.memory) * 1024 * 1024,
       storage,
       baseNodes,
+      { keptNodes: seats.kept.map((v) => v.node), pinnedNodes },
     );
   // A lab role's new VMs go where the student's other VMs of the class are: the set stays together.
   const placed = spec.labRole
@@ -149,14 +160,16 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
     clusterId,
     templateName: template.name,
     source,
-    storage,
+    storage: { ...storage, type: sourceFacts.bootStorageType },
     base,
     replicateBaseTo: placed.replicateBaseTo,
+    classNodes: placed.classNodes,
+    pinnedNodes,
     baseNodes,
     baseCopies,
     vms,
     unseated: seats.unseated,
-    notes: ctx.names.notes,
+    notes: [...ctx.names.notes, ...placed.notes],
     placement: placed.placement,
     counts: {
       create: all.filter((v) => v.action === 'create').length,

@@ -22,7 +22,7 @@ export interface PlanSource {
 
 /**
  * Picks the template copy to clone from — the node of the class's base when it has one, else the
- * best scored online node that has the template — and reads its config (one request) for its boot
+ * best scored online node that has the template (a pinned one first) — and reads its config (one request) for its boot
  * disk and whether every volume is on shared storage.
  */
 export async function chooseSource(
@@ -30,13 +30,17 @@ export async function chooseSource(
   spec: ClassSpec,
   view: ClusterView,
   classGuests: ClassGuests,
+  pinnedNodes: readonly string[] | null = null,
 ): Promise<PlanSource> {
   const { template, mappedNodes, clusterId, api } = target;
   const onTemplateNode = (node: string | undefined) => mappedNodes.some((m) => m.node === node);
   const sourceChoices = explainPlacement(nodeCapacities(view, onTemplateNode), {
     vmMemory: template.record.memory * 1024 * 1024,
     ...(spec.maxVmsPerNode ? { maxVmsPerNode: spec.maxVmsPerNode } : {}),
-  }).filter((n) => view.onlineNodes.has(n.node) && onTemplateNode(n.node));
+  })
+    .filter((n) => view.onlineNodes.has(n.node) && onTemplateNode(n.node))
+    // A pinned class is made from a copy of the template on a pinned node when there is one.
+    .sort((a, b) => Number(pinnedNodes?.includes(b.node) ?? 0) - Number(pinnedNodes?.includes(a.node) ?? 0));
   const { bases } = classGuests;
   const existingBase = bases.find((g) => !tagsOf(g).includes('replica') && onTemplateNode(g.node)) ?? bases[0];
   const sourceNode =

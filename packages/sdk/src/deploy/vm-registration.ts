@@ -131,15 +131,29 @@ export async function ensureVm(
 }
 
 /**
+ * Whether a copy of the base on local storage can start as a linked clone beside the base and then
+ * migrate: QemuMigrate refuses to move a linked clone only where the storage's `parse_volname` names
+ * a base image (dir, NFS, ZFS: `…/base-N-disk-0/vm-M-disk-0`); an lvm-thin clone is a thin volume
+ * like any other and is copied in full to the target (what the simulator's `migrateGuest` follows).
+ * Then the base node's storage copies nothing: the one full copy is the migration's, on the target.
+ */
+export function replicaStartsLinked(storage: { shared: boolean; type?: string | undefined }): boolean {
+  return !storage.shared && storage.type === 'lvmthin';
+}
+
+/**
  * A copy of the class base template on another node: recorded before its clone, tagged, moved
- * there (local storage: clone beside the base, then migrate offline), converted and registered.
- * A copy an interrupted run left is waited for (a clone or migration still running) and finished.
+ * there (local storage: clone beside the base — linked on lvm-thin, else full — then migrate
+ * offline), converted and registered. A copy an interrupted run left is waited for (a clone or
+ * migration still running) and finished. `onCloneSent` is called once the clone is asked for.
  */
 export async function ensureReplica(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
   base: { node: string; vmid: number },
+  cloneSlot: CloneSlot,
+  onCloneSent: () => void = () => {},
 ): Promise<void> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
@@ -147,19 +161,25 @@ export async function ensureReplica(
   const adopted = state !== undefined;
   if (!state) {
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-    const result = await cloneVm(api, {
-      source: base,
-      name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
-      mode: 'full',
-      ...(plan.storage.shared ? { target } : {}),
-      description: creationMarker(plan.spec.classId, 'base', deploymentId),
-      ...cloneTiming(deps.timing),
-      ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
-      onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
-    });
+    const result = await cloneSlot(() =>
+      cloneVm(api, {
+        source: base,
+        name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
+        mode: replicaStartsLinked(plan.storage) ? 'linked' : 'full',
+        ...(plan.storage.shared ? { target } : {}),
+        description: creationMarker(plan.spec.classId, 'base', deploymentId),
+        ...cloneTiming(deps.timing),
+        ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
+        onAllocated: async (vmid) => {
+          await recordVmid(deps, deploymentId, item, vmid);
+          onCloneSent();
+        },
+      }),
+    );
     state = await settled(deps.timing, api, result.vmid, result.node);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
   }
+  onCloneSent();
   const vmid = item.vmid!;
   const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
   const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));

@@ -26,6 +26,7 @@ export { CloneOutcomeUnknownError } from '../pve/clone-outcome-error.js';
 export { InvalidTagError } from '../pve/pve-tags.js';
 export { InvalidDeploymentError } from '../deploy/class-spec.js';
 export { InsufficientCapacityError } from '../deploy/placement.js';
+export { ClassPinError } from '../deploy/class-pin.js';
 export { VmResetError } from '../deploy/vm-reset.js';
 export {
   DeleteConfirmationRequiredError,

@@ -82,6 +82,8 @@ export interface ClassRecord {
   templateId: number | null;
   ownerId: number | null;
   createdAt: EpochMs;
+  /** Nodes an admin pinned the class's VMs to (`class pin`); null or absent: any node. */
+  pinnedNodes?: string[] | null;
 }
 
 /**

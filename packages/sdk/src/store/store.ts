@@ -128,7 +128,10 @@ export interface ClassRepository {
   createClass(record: Omit<ClassRecord, 'createdAt'>, at: EpochMs): Promise<ClassRecord>;
   getClass(id: string): Promise<ClassRecord | undefined>;
   /** Changes a class's name, template or owner; an unknown class → `RecordNotFoundError`, an unknown template or person → `UnknownReferenceError`. */
-  updateClass(id: string, patch: Partial<Pick<ClassRecord, 'name' | 'templateId' | 'ownerId'>>): Promise<ClassRecord>;
+  updateClass(
+    id: string,
+    patch: Partial<Pick<ClassRecord, 'name' | 'templateId' | 'ownerId' | 'pinnedNodes'>>,
+  ): Promise<ClassRecord>;
   listClasses(): Promise<ClassRecord[]>;
   /** Deletes a class with its membership; its VM assignments lose their class. */
   deleteClass(id: string): Promise<boolean>;

@@ -389,7 +389,7 @@ export function createMemoryStore(): Store {
           throw new UnknownReferenceError('template', record.templateId);
         if (record.ownerId !== null && !s.people.some((p) => p.id === record.ownerId))
           throw new UnknownReferenceError('person', record.ownerId);
-        const full: ClassRecord = { ...record, createdAt: at };
+        const full: ClassRecord = { ...record, pinnedNodes: record.pinnedNodes ?? null, createdAt: at };
         s.classes.push(full);
         return copy(full);
       },
@@ -403,6 +403,7 @@ export function createMemoryStore(): Store {
         if (patch.name !== undefined) c.name = patch.name;
         if (patch.templateId !== undefined) c.templateId = patch.templateId;
         if (patch.ownerId !== undefined) c.ownerId = patch.ownerId;
+        if (patch.pinnedNodes !== undefined) c.pinnedNodes = patch.pinnedNodes?.length ? [...patch.pinnedNodes] : null;
         return copy(c);
       },
       async getClass(classId) {

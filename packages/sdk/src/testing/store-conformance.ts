@@ -300,6 +300,23 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         await expect(store.classes.updateClass('nope', { name: 'x' })).rejects.toBeInstanceOf(RecordNotFoundError);
       });
 
+      it('pin a class to nodes, keep the pin through other changes, and clear it', async () => {
+        const c = await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        expect(c.pinnedNodes).toBeNull();
+        expect((await store.classes.updateClass('cs101', { pinnedNodes: ['pve1', 'pve3'] })).pinnedNodes).toEqual([
+          'pve1',
+          'pve3',
+        ]);
+        await store.classes.updateClass('cs101', { name: 'CS 101' });
+        expect((await store.classes.getClass('cs101'))?.pinnedNodes).toEqual(['pve1', 'pve3']);
+        expect((await store.classes.listClasses()).find((x) => x.id === 'cs101')?.pinnedNodes).toEqual([
+          'pve1',
+          'pve3',
+        ]);
+        expect((await store.classes.updateClass('cs101', { pinnedNodes: null })).pinnedNodes).toBeNull();
+        expect((await store.classes.getClass('cs101'))?.pinnedNodes).toBeNull();
+      });
+
       it('keep membership and VM ownership, one owner per VM', async () => {
         const t = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, T0);
         const s1 = await store.classes.createPerson({ username: 's1', displayName: 'S1', role: 'student' }, T0);

@@ -49,6 +49,8 @@ export const testLabIds = {
  * Starts `@lab/pve-sim` (an optional peer dependency, needed only here) 400× faster than a real
  * cluster and builds the test lab over it: admin `root`, teachers `lovelace` (owns cs101) and
  * `hopper` (owns cs202), students `alice` and `bob` in cs101, template `ubuntu` on pve1 and pve2.
+ * cs101 and cs202 are pinned to pve1 (`class pin`), so the front ends' tests see a class on one node;
+ * how placement spreads a class over nodes is tested in the SDK.
  * The store is a fresh memory store unless `options.store` is given; `options.clock` drives the
  * services' time (the scheduler's, the quotas'); `options.observer` sees every request of its client.
  */
@@ -93,8 +95,14 @@ export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
       { clusterId: 'lab', node: 'pve2', vmid: 9100 },
     ],
   });
-  await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: ubuntu.id, ownerId: teacher.id }, 1);
-  await store.classes.createClass({ id: 'cs202', name: 'CS 202', templateId: ubuntu.id, ownerId: teacher2.id }, 1);
+  await store.classes.createClass(
+    { id: 'cs101', name: 'CS 101', templateId: ubuntu.id, ownerId: teacher.id, pinnedNodes: ['pve1'] },
+    1,
+  );
+  await store.classes.createClass(
+    { id: 'cs202', name: 'CS 202', templateId: ubuntu.id, ownerId: teacher2.id, pinnedNodes: ['pve1'] },
+    1,
+  );
   for (const s of [alice, bob]) await store.classes.addMember({ classId: 'cs101', personId: s.id, role: 'student' });
   const router = new CommandRouter(services, builtinPlugins as never, { rateLimit: { perMinute: 1000 } });
   return {

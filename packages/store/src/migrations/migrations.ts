@@ -18,6 +18,7 @@ import { idleSignalsAndQuotaTopUps } from './0016-idle-signals-and-quota-top-ups
 import { classTerms } from './0017-class-terms.js';
 import { labDefinitions } from './0018-lab-definitions.js';
 import { classNetworks } from './0019-class-networks.js';
+import { classPinnedNodes } from './0020-class-pinned-nodes.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
@@ -40,6 +41,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0017-class-terms': classTerms(),
     '0018-lab-definitions': labDefinitions(),
     '0019-class-networks': classNetworks(),
+    '0020-class-pinned-nodes': classPinnedNodes(),
   };
 }
 

@@ -167,6 +167,7 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
             template_id: record.templateId,
             owner_id: record.ownerId,
             created_at: at,
+            pinned_nodes: record.pinnedNodes?.length ? record.pinnedNodes.join(',') : null,
           })
           .returningAll()
           .executeTakeFirstOrThrow(),
@@ -184,6 +185,9 @@ export function classRepository(db: Kysely<Database>): ClassRepository {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.templateId !== undefined ? { template_id: patch.templateId } : {}),
         ...(patch.ownerId !== undefined ? { owner_id: patch.ownerId } : {}),
+        ...(patch.pinnedNodes !== undefined
+          ? { pinned_nodes: patch.pinnedNodes?.length ? patch.pinnedNodes.join(',') : null }
+          : {}),
       };
       const row = Object.keys(set).length
         ? await db.updateTable('classes').set(set).where('id', '=', id).returningAll().executeTakeFirst()
