@@ -28,5 +28,5 @@ export function placeWithSiblings(
   let next = 0;
   const nodes = pinned.map((n) => n ?? rest.nodes[next++]!);
   const replicateBaseTo = storage.shared ? [] : [...new Set(nodes)].filter((n) => !baseNodes.includes(n)).sort();
-  return { nodes, replicateBaseTo, placement: rest.placement };
+  return { ...rest, nodes, replicateBaseTo };
 }
