@@ -7,7 +7,7 @@ import { InvalidDeploymentError } from './class-spec.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { annotate, type Item } from './deployment-items.js';
 import type { DeploymentLease } from './deployment-lease.js';
-import { DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
+import { DeploymentThrottle, type ClusterThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { reconcileDeployment } from './deployment-reconcile.js';
 import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
 import { deleteItem, removeHalfMade } from './deployment-teardown.js';
@@ -22,6 +22,8 @@ export interface ClassRunDeps {
   store: Store;
   timing: DeploymentTiming;
   limits: DeploymentLimits;
+  /** The node and storage limits shared with the engine's other deployments on the cluster. */
+  clusterThrottle?: ClusterThrottle | undefined;
   registration: RegistrationDeps;
 }
 
@@ -79,14 +81,20 @@ export async function runClassDeployment(
     sourceFacts: deployment.sourceFacts,
     retryBudget: deployment.retryBudget,
   };
-  const throttle = new DeploymentThrottle(deps.limits);
+  const throttle = new DeploymentThrottle(deps.limits, deps.clusterThrottle);
   const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
   const slot =
     (node: string) =>
-    <T>(work: () => Promise<T>) =>
-      throttle.run(node, storageKey(node), work);
+    <T>(work: (copying: () => void) => Promise<T>) =>
+      throttle.run(node, storageKey(node), () => work(() => {}));
+  // A full copy holds a copy slot of its storage throughout, and the node and storage slots only
+  // for its allocations, so twenty teachers' copies on one storage do not keep its students waiting.
+  const copySlot =
+    (node: string) =>
+    <T>(work: (copying: () => void) => Promise<T>) =>
+      throttle.runCopy(node, storageKey(node), work);
   const teacherWork = Promise.all(
-    byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, slot(t.node!)))),
+    byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!)))),
   );
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
@@ -100,12 +108,19 @@ export async function runClassDeployment(
     const replicaRun: ClassRun = { ...run, api: withServerErrorRetries(api) };
     await Promise.all(
       byRole('replica').map((r) =>
-        slot(r.node!)(() =>
+        // The copy is made beside the base (then migrated) on local storage; on shared storage the key is the same.
+        throttle.runCopy(base.node!, storageKey(base.node!), (copying) =>
           guard(r, () =>
-            ensureReplica(deps.registration, replicaRun, r, {
-              node: base.node!,
-              vmid: base.vmid!,
-            }),
+            ensureReplica(
+              deps.registration,
+              replicaRun,
+              r,
+              {
+                node: base.node!,
+                vmid: base.vmid!,
+              },
+              copying,
+            ),
           ),
         ),
       ),

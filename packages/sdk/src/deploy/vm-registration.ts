@@ -2,7 +2,7 @@ import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
+import { cloneVm, type CloneProgress, type SourceFacts } from '../cloning/clone-vm.js';
 import type { RetryBudget } from '../ports/retry-budget.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
@@ -44,8 +44,27 @@ export interface ClassRun {
   retryBudget?: RetryBudget | undefined;
 }
 
-/** Runs one clone under the deployment's node, storage and global limits. */
-export type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
+/**
+ * Runs one clone under the deployment's node, storage and global limits; `work` calls `copying()`
+ * once a full clone's copy has started (its allocations done), to free what only allocations need.
+ */
+export type CloneSlot = <T>(work: (copying: () => void) => Promise<T>) => Promise<T>;
+
+/**
+ * A clone's progress handler that calls `copying()` once its task reports copying: the first
+ * percentage after the request is the task log's first `transferred` line, which PVE writes once
+ * every volume is allocated (the one before each request is the client's own 0 %).
+ */
+function copyStartWatch(copying: () => void): (p: CloneProgress) => void {
+  let sent = false;
+  return (p) => {
+    if (p.phase === 'allocating') sent = false;
+    else if (p.phase === 'cloning' && p.percent !== undefined) {
+      if (sent) copying();
+      sent = true;
+    }
+  };
+}
 
 /**
  * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
@@ -65,8 +84,9 @@ export async function ensureVm(
   const adopted = state !== undefined;
   if (!state) {
     const node = item.node ?? source.node;
-    const result = await cloneSlot(() => {
+    const result = await cloneSlot((copying) => {
       emit({ type: 'cloning', deploymentId, name: item.name, node });
+      const watch = copyStartWatch(copying);
       const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
       return cloneVm(api, {
         source,
@@ -79,6 +99,7 @@ export async function ensureVm(
         ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
         onProgress: (p) => {
+          watch(p);
           if (p.phase === 'cloning' && p.percent !== undefined)
             emit({
               type: 'cloning',
@@ -139,6 +160,7 @@ export async function ensureReplica(
   run: ClassRun,
   item: Item,
   base: { node: string; vmid: number },
+  copying: () => void = () => {},
 ): Promise<void> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
@@ -155,10 +177,12 @@ export async function ensureReplica(
       ...cloneTiming(deps.timing),
       ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
       onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
+      onProgress: copyStartWatch(copying),
     });
     state = await settled(deps.timing, api, result.vmid, result.node);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
   }
+  copying();
   const vmid = item.vmid!;
   const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId));
   const tags = classTags(plan.spec.classId, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));

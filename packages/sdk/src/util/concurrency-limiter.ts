@@ -20,14 +20,25 @@ export class ConcurrencyLimiter {
 
   /** Runs `task` once a slot is free, releasing the slot however it ends. */
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    else this.#active++;
+    const release = await this.acquire();
     try {
       return await task();
     } finally {
+      release();
+    }
+  }
+
+  /** Waits for a slot and returns its release; releasing more than once frees it once. */
+  async acquire(): Promise<() => void> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    else this.#active++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       const next = this.#waiters.shift();
       if (next) next();
       else this.#active--;
-    }
+    };
   }
 }
