@@ -120,6 +120,44 @@ async function setup(label, scenario) {
   return { sim, store, api, clusters, catalog, counter, pollIntervalMs, close };
 }
 
+const TRACE = process.env.BENCH_DEPLOY_TRACE === '1';
+
+/**
+ * Samples every storage instance's allocation lock and copies every 20 ms of real time: how long
+ * each was busy on the model, and when it was last busy (`BENCH_DEPLOY_TRACE=1`).
+ */
+function storageTrace(sim) {
+  const seen = new Map(); // key → { lock, copy, lastLock, lastCopy }
+  let last = sim.time.now();
+  const timer = setInterval(() => {
+    const now = sim.time.now();
+    const dt = now - last;
+    last = now;
+    for (const [key, store] of sim.state.storages) {
+      const busy = store.lock.busy;
+      const copying = store.bandwidth.active > 0;
+      if (!busy && !copying && !seen.has(key)) continue;
+      const s = seen.get(key) ?? { lock: 0, copy: 0, lastLock: 0, lastCopy: 0, queue: 0 };
+      if (busy) ((s.lock += dt), (s.lastLock = now));
+      if (copying) ((s.copy += dt), (s.lastCopy = now));
+      seen.set(key, s);
+    }
+  }, 20);
+  return {
+    stop(t0) {
+      clearInterval(timer);
+      return [...seen]
+        .sort((a, b) => b[1].lock - a[1].lock)
+        .slice(0, 3)
+        .map(
+          ([key, s]) =>
+            `${key} lock busy ${f1(s.lock)} s (last at ${f1(s.lastLock - t0)} s), copying ${f1(s.copy)} s (last at ${f1(s.lastCopy - t0)} s)`,
+        )
+        .join('; ');
+    },
+  };
+}
+
 /** The VMs of the scenario's classes on the simulator (teachers, bases and students). */
 const classVms = (sim, scenario) =>
   [...sim.state.guests.values()].filter((g) => scenario.classIds.some((c) => (g.config.name ?? '').startsWith(`${c}-`)))
@@ -137,6 +175,8 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
     plans.push(await engine.plan({ classId, count: scenario.students, template: 'ubuntu' }));
   sim.requests.reset();
   const t0 = sim.time.now();
+  const trace = TRACE ? storageTrace(sim) : undefined;
+  const cpu0 = process.cpuUsage();
   const summaries = [];
   if (sequential) for (const plan of plans) summaries.push(await (await engine.apply(plan)).done);
   else
@@ -144,8 +184,16 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
       ...(await Promise.all((await Promise.all(plans.map((plan) => engine.apply(plan)))).map((h) => h.done))),
     );
   const wallModelMs = sim.time.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const requests = sim.requests.total;
+  const endpoints = sim.requests.snapshot();
   const vms = classVms(sim, scenario);
+  if (trace) {
+    console.log(
+      `${label}: this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s over ${(wallModelMs / TIME_SCALE / 1000).toFixed(1)} s real; requests ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).slice(0, 8)))}`,
+    );
+    console.log(`${label}: ${trace.stop(t0)}`);
+  }
   await close();
   for (const summary of summaries)
     if (summary.status !== 'done')

@@ -59,6 +59,12 @@ export interface CloneVmOptions {
   /** How often the task and the new VM's lock are polled. @defaultValue `1000` */
   pollIntervalMs?: number;
   /**
+   * The longest interval between polls of the clone task, which start at `pollIntervalMs` (at most
+   * 250 ms) and grow ×1.5: a full copy that runs for minutes need not be asked about every second.
+   * @defaultValue `pollIntervalMs`
+   */
+  maxTaskPollIntervalMs?: number;
+  /**
    * After a lost clone answer, how long to watch for the new VMID before concluding PVE never took
    * the request and sending it once more (PVE creates the VM's config once the task's worker runs,
    * normally within a second or two). @defaultValue `10000`
@@ -195,7 +201,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
         await waitForTask(api, upid, {
           clock,
           pollIntervalMs: Math.min(poll, 250),
-          maxPollIntervalMs: poll,
+          maxPollIntervalMs: Math.max(poll, options.maxTaskPollIntervalMs ?? poll),
           timeoutMs: Math.max(1, deadline - clock.now()),
           logger,
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),

@@ -74,14 +74,15 @@ export class DeploymentThrottle {
 
   /**
    * Runs a full clone: once a copy slot of the storage is free, then a node, storage and global slot
-   * as {@link run}; `task` calls `copying()` when its copy has started (its allocations are done),
+   * as {@link run} (ahead of the linked clones waiting for one); `task` calls `copying()` when its copy has started (its allocations are done),
    * which frees the node and storage slots for the next clones while the copy and global slots stay
    * held (with `global: 1` a deployment still makes one clone at a time).
    */
   async runCopy<T>(node: string, storageKey: string, task: (copying: () => void) => Promise<T>): Promise<T> {
     return this.#cluster.copies(storageKey).run(async () => {
-      const releaseNode = await this.#cluster.node(node).acquire();
-      const releaseStorage = await this.#cluster.storage(storageKey).acquire();
+      // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
+      const releaseNode = await this.#cluster.node(node).acquire({ first: true });
+      const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
       const copying = () => {
         releaseStorage();
         releaseNode();

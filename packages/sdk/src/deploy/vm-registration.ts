@@ -51,6 +51,14 @@ export interface ClassRun {
 export type CloneSlot = <T>(work: (copying: () => void) => Promise<T>) => Promise<T>;
 
 /**
+ * The longest interval between polls of a full copy's task: ten of the deployment's poll intervals.
+ * A copy runs minutes (twenty at once on one storage: half an hour), its progress is for display,
+ * and its end is seen at most that late; polling it as often as a linked clone would cost twenty
+ * requests per copy and second.
+ */
+const fullCopyPollMs = (t: DeploymentTiming): number => 10 * t.pollIntervalMs;
+
+/**
  * A clone's progress handler that calls `copying()` once its task reports copying: the first
  * percentage after the request is the task log's first `transferred` line, which PVE writes once
  * every volume is allocated (the one before each request is the client's own 0 %).
@@ -93,6 +101,7 @@ export async function ensureVm(
         ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
+        ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing) } : {}),
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
@@ -178,6 +187,7 @@ export async function ensureReplica(
       ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
       onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
       onProgress: copyStartWatch(copying),
+      maxTaskPollIntervalMs: fullCopyPollMs(deps.timing),
     });
     state = await settled(deps.timing, api, result.vmid, result.node);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
