@@ -137,9 +137,15 @@ function storageTrace(sim) {
       const busy = store.lock.busy;
       const copying = store.bandwidth.active > 0;
       if (!busy && !copying && !seen.has(key)) continue;
-      const s = seen.get(key) ?? { lock: 0, copy: 0, lastLock: 0, lastCopy: 0, queue: 0 };
-      if (busy) ((s.lock += dt), (s.lastLock = now));
-      if (copying) ((s.copy += dt), (s.lastCopy = now));
+      const s = seen.get(key) ?? { lock: 0, copy: 0, lastLock: 0, lastCopy: 0 };
+      if (busy) {
+        s.lock += dt;
+        s.lastLock = now;
+      }
+      if (copying) {
+        s.copy += dt;
+        s.lastCopy = now;
+      }
       seen.set(key, s);
     }
   }, 20);
