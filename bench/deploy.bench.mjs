@@ -121,45 +121,68 @@ async function setup(label, scenario) {
 }
 
 const TRACE = process.env.BENCH_DEPLOY_TRACE === '1';
+const fmt1 = (ms) => (ms / 1000).toFixed(1);
 
 /**
- * Samples every storage instance's allocation lock and copies every 20 ms of real time: how long
- * each was busy on the model, and when it was last busy (`BENCH_DEPLOY_TRACE=1`).
+ * Measures, on the model, how long each storage instance's allocation lock was held and how long
+ * any copy onto it ran, by wrapping the simulator's lock and bandwidth pool: the critical resources
+ * as this run's simulator really served them (its timers fire late on a loaded machine).
  */
 function storageTrace(sim) {
   const seen = new Map(); // key → { lock, copy, lastLock, lastCopy }
-  let last = sim.time.now();
-  const timer = setInterval(() => {
-    const now = sim.time.now();
-    const dt = now - last;
-    last = now;
-    for (const [key, store] of sim.state.storages) {
-      const busy = store.lock.busy;
-      const copying = store.bandwidth.active > 0;
-      if (!busy && !copying && !seen.has(key)) continue;
-      const s = seen.get(key) ?? { lock: 0, copy: 0, lastLock: 0, lastCopy: 0 };
-      if (busy) {
-        s.lock += dt;
-        s.lastLock = now;
+  const entry = (key) => {
+    if (!seen.has(key)) seen.set(key, { lock: 0, copy: 0, lastLock: 0, lastCopy: 0 });
+    return seen.get(key);
+  };
+  const undo = [];
+  for (const [key, store] of sim.state.storages) {
+    const { lock, bandwidth } = store;
+    const acquire = lock.acquire;
+    lock.acquire = async function (...args) {
+      const release = await acquire.apply(this, args);
+      const from = sim.time.now();
+      return () => {
+        const e = entry(key);
+        e.lock += sim.time.now() - from;
+        e.lastLock = sim.time.now();
+        release();
+      };
+    };
+    const copy = bandwidth.copy;
+    let active = 0;
+    let since = 0;
+    bandwidth.copy = async function (...args) {
+      if (active++ === 0) since = sim.time.now();
+      try {
+        return await copy.apply(this, args);
+      } finally {
+        if (--active === 0) {
+          const e = entry(key);
+          e.copy += sim.time.now() - since;
+          e.lastCopy = sim.time.now();
+        }
       }
-      if (copying) {
-        s.copy += dt;
-        s.lastCopy = now;
-      }
-      seen.set(key, s);
-    }
-  }, 20);
+    };
+    undo.push(() => {
+      lock.acquire = acquire;
+      bandwidth.copy = copy;
+    });
+  }
   return {
+    /** The busiest storage: its lock's and its copies' busy model ms, and when each was last busy. */
     stop(t0) {
-      clearInterval(timer);
-      return [...seen]
-        .sort((a, b) => b[1].lock - a[1].lock)
-        .slice(0, 3)
-        .map(
-          ([key, s]) =>
-            `${key} lock busy ${f1(s.lock)} s (last at ${f1(s.lastLock - t0)} s), copying ${f1(s.copy)} s (last at ${f1(s.lastCopy - t0)} s)`,
-        )
-        .join('; ');
+      for (const u of undo) u();
+      const [key, s] = [...seen].sort((a, b) => Math.max(b[1].lock, b[1].copy) - Math.max(a[1].lock, a[1].copy))[0] ?? [
+        '-',
+        { lock: 0, copy: 0, lastLock: t0, lastCopy: t0 },
+      ];
+      return {
+        storage: key,
+        lockBusyMs: s.lock,
+        copyBusyMs: s.copy,
+        lockLastMs: s.lastLock - t0,
+        copyLastMs: s.lastCopy - t0,
+      };
     },
   };
 }
@@ -181,7 +204,7 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
     plans.push(await engine.plan({ classId, count: scenario.students, template: 'ubuntu' }));
   sim.requests.reset();
   const t0 = sim.time.now();
-  const trace = TRACE ? storageTrace(sim) : undefined;
+  const trace = storageTrace(sim);
   const cpu0 = process.cpuUsage();
   const summaries = [];
   if (sequential) for (const plan of plans) summaries.push(await (await engine.apply(plan)).done);
@@ -194,11 +217,14 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
   const requests = sim.requests.total;
   const endpoints = sim.requests.snapshot();
   const vms = classVms(sim, scenario);
-  if (trace) {
+  const busiest = trace.stop(t0);
+  if (TRACE) {
     console.log(
       `${label}: this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s over ${(wallModelMs / TIME_SCALE / 1000).toFixed(1)} s real; requests ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).slice(0, 8)))}`,
     );
-    console.log(`${label}: ${trace.stop(t0)}`);
+    console.log(
+      `${label}: ${busiest.storage} lock held ${fmt1(busiest.lockBusyMs)} s (last released at ${fmt1(busiest.lockLastMs)} s), copying ${fmt1(busiest.copyBusyMs)} s (last at ${fmt1(busiest.copyLastMs)} s)`,
+    );
   }
   await close();
   for (const summary of summaries)
@@ -211,6 +237,7 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
     requests,
     created: summaries.reduce((n, x) => n + x.created, 0),
     vms,
+    busiest,
     ...counter.c,
   };
 }
@@ -270,6 +297,7 @@ async function naiveParallel(scenario, plans) {
   };
   sim.requests.reset();
   const t0 = sim.time.now();
+  const trace = storageTrace(sim);
   const bases = new Map(); // class → its base, once made
   const queue = [];
   for (const plan of plans) {
@@ -299,10 +327,11 @@ async function naiveParallel(scenario, plans) {
   };
   await Promise.all(Array.from({ length: 10 }, worker));
   const wallModelMs = sim.time.now() - t0;
+  const busiest = trace.stop(t0);
   const requests = sim.requests.total;
   const vms = classVms(sim, scenario);
   await close();
-  return { wallModelMs, requests, vms, ...counter.c };
+  return { wallModelMs, requests, vms, busiest, ...counter.c };
 }
 
 /**
@@ -368,9 +397,21 @@ const pick = (r, bound) => ({
   vmid_conflicts: r.vmidConflicts,
   lock_timeouts: r.lockTimeouts,
   vms: r.vms,
+  ...(r.busiest
+    ? {
+        busiest_storage: r.busiest.storage,
+        lock_held_ms: Math.round(r.busiest.lockBusyMs),
+        copying_ms: Math.round(r.busiest.copyBusyMs),
+        // Against what the simulator's lock and copies really took in this run (late timers included).
+        ratio_to_measured: Number((r.wallModelMs / Math.max(r.busiest.lockBusyMs, r.busiest.copyBusyMs, 1)).toFixed(3)),
+      }
+    : {}),
 });
 const row = (label, r, bound) =>
-  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
+  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs` +
+  (r.busiest
+    ? `  (${r.busiest.storage}: lock held ${f1(r.busiest.lockBusyMs)} s, copying ${f1(r.busiest.copyBusyMs)} s)`
+    : '');
 const describeBound = (b) =>
   `lower bound ${f1(b.ms)} s = max(a class's base + its students on its busiest storage ${b.classChain.toFixed(1)} s, busiest storage lock ${b.lockChain.toFixed(1)} s, teacher full copies on one storage ${b.copyChain.toFixed(1)} s)`;
 const spread = (plans) =>

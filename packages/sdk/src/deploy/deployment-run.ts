@@ -93,13 +93,25 @@ export async function runClassDeployment(
     (node: string) =>
     <T>(work: (copying: () => void) => Promise<T>) =>
       throttle.runCopy(node, storageKey(node), work);
-  const teacherWork = Promise.all(
-    byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!)))),
-  );
+  // On shared storage the teacher's clone is sent after the base's: the base gates every student,
+  // and they all take the one lock the teacher's allocations take, while the teacher's copy (through
+  // the pool's throughput) is rarely the longest chain; so the teacher allocates while the base is
+  // converted to a template. On local storage the teacher's copy is the longest chain: it goes first.
+  let baseSent = (): void => {};
+  const baseOnItsWay = new Promise<void>((resolve) => (baseSent = resolve));
+  const teacherWork = (async () => {
+    if (plan.storage.shared) await baseOnItsWay;
+    await Promise.all(
+      byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!)))),
+    );
+  })();
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
     if (baseItem)
-      await guard(baseItem, () => ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!)));
+      await guard(baseItem, () =>
+        ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent),
+      ).finally(baseSent);
+    else baseSent();
     const base = baseItem ? await itemState(baseItem.name) : undefined;
     if (base?.status !== 'done' || base.vmid === null) return;
     const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };

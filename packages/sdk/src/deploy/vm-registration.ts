@@ -85,6 +85,8 @@ export async function ensureVm(
   item: Item,
   source: { node: string; vmid: number },
   cloneSlot: CloneSlot,
+  /** Called when the clone request is about to be sent (or at once when no clone is needed). */
+  sending: () => void = () => {},
 ): Promise<void> {
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
@@ -109,6 +111,7 @@ export async function ensureVm(
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
         onProgress: (p) => {
           watch(p);
+          if (p.phase === 'cloning') sending();
           if (p.phase === 'cloning' && p.percent !== undefined)
             emit({
               type: 'cloning',
@@ -124,6 +127,7 @@ export async function ensureVm(
     state = await settled(deps.timing, api, result.vmid, result.node);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
   }
+  sending();
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
   await deps.store.deployments.updateItem(deploymentId, item.name, {
