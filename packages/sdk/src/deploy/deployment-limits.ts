@@ -72,6 +72,12 @@ export class DeploymentThrottle {
     return this.#cluster.node(node).run(() => storageLimiter.run(() => this.#global.run(task)));
   }
 
+  /** Whether a full clone on `storageKey` would get a copy slot now, without waiting. */
+  copySlotFree(storageKey: string): boolean {
+    const copies = this.#cluster.copies(storageKey);
+    return copies.active < copies.limit && copies.waiting === 0;
+  }
+
   /**
    * Runs a full clone: once a copy slot of the storage is free, then a node, storage and global slot
    * as {@link run} (ahead of the linked clones waiting for one); `task` calls `copying()` when its copy has started (its allocations are done),

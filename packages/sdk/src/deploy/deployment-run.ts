@@ -93,20 +93,35 @@ export async function runClassDeployment(
     (node: string) =>
     <T>(work: (copying: () => void) => Promise<T>) =>
       throttle.runCopy(node, storageKey(node), work);
-  // On shared storage the teacher's clone is sent after the base's: the base gates every student,
-  // and they all take the one lock the teacher's allocations take, while the teacher's copy (through
-  // the pool's throughput) is rarely the longest chain; so the teacher allocates while the base is
-  // converted to a template. On local storage the teacher's copy is the longest chain: it goes first.
+  // Which of the teacher's clone and the base's goes to the storage lock first. On shared storage
+  // the base: it gates every student, they all take the one lock the teacher's allocations take,
+  // and the teacher's copy (through the pool's throughput) is rarely the longest chain, so the
+  // teacher allocates while the base is converted. On local storage the teacher, when its copy can
+  // start at once: there its copy is the longest chain, and the base waits only for its allocations.
+  const teachers = byRole('teacher');
   let baseSent = (): void => {};
   const baseOnItsWay = new Promise<void>((resolve) => (baseSent = resolve));
+  let teacherSent = (): void => {};
+  const teacherOnItsWay = new Promise<void>((resolve) => (teacherSent = resolve));
+  const teacherFirst =
+    !plan.storage.shared &&
+    teachers.some((t) => t.vmid === null) &&
+    teachers[0]?.node === plan.base.node &&
+    throttle.copySlotFree(storageKey(teachers[0].node));
+  if (!teacherFirst) teacherSent();
   const teacherWork = (async () => {
     if (plan.storage.shared) await baseOnItsWay;
     await Promise.all(
-      byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!)))),
+      teachers.map((t, i) =>
+        guard(t, () =>
+          ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), i === 0 ? teacherSent : undefined),
+        ).finally(() => i === 0 && teacherSent()),
+      ),
     );
   })();
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
+    await teacherOnItsWay;
     if (baseItem)
       await guard(baseItem, () =>
         ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent),
