@@ -80,7 +80,9 @@ describe('scenarios', () => {
     expect(() => loadScenario(file)).toThrow(/key 'nodes\.0\.cpus'/);
     writeFileSync(file, '{ not json');
     expect(() => loadScenario(file)).toThrow(/is not valid JSON/);
-    expect(() => loadScenario('nope')).toThrow(/neither a preset \(small, school, ceph, large\) nor a readable file/);
+    expect(() => loadScenario('nope')).toThrow(
+      /neither a preset \(small, school, ceph, large, firstday, firstday-ceph\) nor a readable file/,
+    );
   });
 
   it('serve a 10,000-VM cluster in one /cluster/resources answer', async () => {
