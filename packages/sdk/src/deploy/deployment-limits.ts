@@ -82,9 +82,14 @@ export class DeploymentThrottle {
    * Runs a full clone: once a copy slot of the storage is free, then a node, storage and global slot
    * as {@link run} (ahead of the linked clones waiting for one); `task` calls `copying()` when its copy has started (its allocations are done),
    * which frees the node and storage slots for the next clones while the copy and global slots stay
-   * held (with `global: 1` a deployment still makes one clone at a time).
+   * held (with `global: 1` a deployment still makes one clone at a time). `copiesAtOnce`: how many
+   * copies run on the storage as this one starts, itself included.
    */
-  async runCopy<T>(node: string, storageKey: string, task: (copying: () => void) => Promise<T>): Promise<T> {
+  async runCopy<T>(
+    node: string,
+    storageKey: string,
+    task: (copying: () => void, copiesAtOnce: number) => Promise<T>,
+  ): Promise<T> {
     return this.#cluster.copies(storageKey).run(async () => {
       // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
       const releaseNode = await this.#cluster.node(node).acquire({ first: true });
@@ -94,7 +99,7 @@ export class DeploymentThrottle {
         releaseNode();
       };
       try {
-        return await this.#global.run(() => task(copying));
+        return await this.#global.run(() => task(copying, this.#cluster.copies(storageKey).active));
       } finally {
         copying();
       }

@@ -91,7 +91,7 @@ export async function runClassDeployment(
   // for its allocations, so twenty teachers' copies on one storage do not keep its students waiting.
   const copySlot =
     (node: string) =>
-    <T>(work: (copying: () => void) => Promise<T>) =>
+    <T>(work: (copying: () => void, copiesAtOnce?: number) => Promise<T>) =>
       throttle.runCopy(node, storageKey(node), work);
   // Which of the teacher's clone and the base's goes to the storage lock first. On shared storage
   // the base: it gates every student, they all take the one lock the teacher's allocations take,
@@ -136,7 +136,7 @@ export async function runClassDeployment(
     await Promise.all(
       byRole('replica').map((r) =>
         // The copy is made beside the base (then migrated) on local storage; on shared storage the key is the same.
-        throttle.runCopy(base.node!, storageKey(base.node!), (copying) =>
+        throttle.runCopy(base.node!, storageKey(base.node!), (copying, copiesAtOnce) =>
           guard(r, () =>
             ensureReplica(
               deps.registration,
@@ -147,6 +147,7 @@ export async function runClassDeployment(
                 vmid: base.vmid!,
               },
               copying,
+              copiesAtOnce,
             ),
           ),
         ),

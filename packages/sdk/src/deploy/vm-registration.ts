@@ -48,15 +48,17 @@ export interface ClassRun {
  * Runs one clone under the deployment's node, storage and global limits; `work` calls `copying()`
  * once a full clone's copy has started (its allocations done), to free what only allocations need.
  */
-export type CloneSlot = <T>(work: (copying: () => void) => Promise<T>) => Promise<T>;
+export type CloneSlot = <T>(work: (copying: () => void, copiesAtOnce?: number) => Promise<T>) => Promise<T>;
 
 /**
- * The longest interval between polls of a full copy's task: ten of the deployment's poll intervals.
- * A copy runs minutes (twenty at once on one storage: half an hour), its progress is for display,
- * and its end is seen at most that late; polling it as often as a linked clone would cost twenty
- * requests per copy and second.
+ * The longest interval between polls of a full copy's task: as many of the deployment's poll
+ * intervals as copies share the storage's throughput when it starts (at most ten). Alone, a copy is
+ * polled as often as a linked clone, so the teacher VM a class waits for is seen done at once; with
+ * four at once on one storage (twenty teachers on the first day of term, half an hour of copying)
+ * each moves at a quarter of the speed, and polling it as often would double the day's requests.
  */
-const fullCopyPollMs = (t: DeploymentTiming): number => 10 * t.pollIntervalMs;
+const fullCopyPollMs = (t: DeploymentTiming, copiesAtOnce = 1): number =>
+  Math.min(10, Math.max(1, copiesAtOnce)) * t.pollIntervalMs;
 
 /**
  * A clone's progress handler that calls `copying()` once its task reports copying: the first
@@ -94,7 +96,7 @@ export async function ensureVm(
   const adopted = state !== undefined;
   if (!state) {
     const node = item.node ?? source.node;
-    const result = await cloneSlot((copying) => {
+    const result = await cloneSlot((copying, copiesAtOnce) => {
       emit({ type: 'cloning', deploymentId, name: item.name, node });
       const watch = copyStartWatch(copying);
       const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
@@ -103,7 +105,7 @@ export async function ensureVm(
         ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
-        ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing) } : {}),
+        ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) } : {}),
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
@@ -174,6 +176,7 @@ export async function ensureReplica(
   item: Item,
   base: { node: string; vmid: number },
   copying: () => void = () => {},
+  copiesAtOnce = 1,
 ): Promise<void> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
@@ -191,7 +194,7 @@ export async function ensureReplica(
       ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
       onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
       onProgress: copyStartWatch(copying),
-      maxTaskPollIntervalMs: fullCopyPollMs(deps.timing),
+      maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce),
     });
     state = await settled(deps.timing, api, result.vmid, result.node);
     if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
