@@ -4,11 +4,17 @@
 //   the seeds' sequential loop (one clone at a time), and a Terraform-like naive parallel apply
 //   (10 resources at once, `nextid` without reservation, no per-storage limit, retry on lock errors);
 // - `ceph`: one 30-student class on shared Ceph-like storage, where students may spread over nodes;
-// - `term`: the start of term, three 30-student classes deployed at once on `school`.
-// `BENCH_DEPLOY_SCENARIOS=school,ceph,term` picks scenarios. `BENCH_QUICK=1`: 5 students a class at
-// time scale ×20 (`BENCH_DEPLOY_STUDENTS`, `BENCH_TIME_SCALE` override).
+// - `term`: the start of term, three 30-student classes deployed at once on `school`;
+// - `firstday`, `firstday-ceph`: the first day of term, 20 classes (`c01`…`c20`) × 30 students at
+//   once on 10 nodes (local lvm-thin, or one Ceph pool), the same three ways; the sequential loop
+//   runs on a sample of classes and is extrapolated (`BENCH_FIRSTDAY_SEQUENTIAL_CLASSES`, default 2;
+//   set it to 20 to measure it whole).
+// `BENCH_DEPLOY_SCENARIOS=school,ceph,term,firstday,firstday-ceph` picks scenarios (default: all),
+// `BENCH_DEPLOY_WAYS=ours,sequential,terraform` the ways for `school` and `firstday*`. `BENCH_QUICK=1`:
+// 5 students a class at time scale ×20, `firstday*` 2 classes × 3 students (`BENCH_DEPLOY_STUDENTS`,
+// `BENCH_FIRSTDAY_CLASSES`, `BENCH_FIRSTDAY_STUDENTS`, `BENCH_TIME_SCALE` override).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPveSim } from '@lab/pve-sim';
 import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
@@ -20,6 +26,13 @@ import { describeBound, lowerBoundMs } from './deploy-lower-bound.mjs';
 const QUICK = process.env.BENCH_QUICK === '1';
 const STUDENTS = Number(process.env.BENCH_DEPLOY_STUDENTS ?? (QUICK ? 5 : 30));
 const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 20 : 10));
+const FIRSTDAY_CLASSES = Number(process.env.BENCH_FIRSTDAY_CLASSES ?? (QUICK ? 2 : 20));
+const FIRSTDAY_STUDENTS = Number(process.env.BENCH_FIRSTDAY_STUDENTS ?? (QUICK ? 3 : 30));
+const FIRSTDAY_SEQUENTIAL_CLASSES = Math.min(
+  FIRSTDAY_CLASSES,
+  Number(process.env.BENCH_FIRSTDAY_SEQUENTIAL_CLASSES ?? (QUICK ? FIRSTDAY_CLASSES : 2)),
+);
+const WAYS = (process.env.BENCH_DEPLOY_WAYS ?? 'ours,sequential,terraform').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-deploy-'));
 
 /** Counts what the cluster refused, as the client saw it: failed requests, VMID conflicts, lock timeouts. */
@@ -41,26 +54,29 @@ function outcomeCounter() {
   };
 }
 
+const twoCopies = [
+  { node: 'pve1', vmid: 9000 },
+  { node: 'pve2', vmid: 9100 },
+];
+const csIds = (n) => Array.from({ length: n }, (_, c) => `cs${101 + c}`);
+const firstdayIds = (n) => Array.from({ length: n }, (_, c) => `c${String(c + 1).padStart(2, '0')}`);
 const SCENARIOS = {
-  school: {
-    preset: 'school',
-    classes: 1,
-    mappings: [
-      { node: 'pve1', vmid: 9000 },
-      { node: 'pve2', vmid: 9100 },
-    ],
+  school: { preset: 'school', classIds: csIds(1), students: STUDENTS, mappings: twoCopies },
+  ceph: { preset: 'ceph', classIds: csIds(1), students: STUDENTS, mappings: [{ node: 'pve1', vmid: 9000 }] },
+  term: { preset: 'school', classIds: csIds(3), students: STUDENTS, mappings: twoCopies },
+  firstday: {
+    preset: 'firstday',
+    classIds: firstdayIds(FIRSTDAY_CLASSES),
+    students: FIRSTDAY_STUDENTS,
+    mappings: twoCopies,
   },
-  ceph: { preset: 'ceph', classes: 1, mappings: [{ node: 'pve1', vmid: 9000 }] },
-  term: {
-    preset: 'school',
-    classes: 3,
-    mappings: [
-      { node: 'pve1', vmid: 9000 },
-      { node: 'pve2', vmid: 9100 },
-    ],
+  'firstday-ceph': {
+    preset: 'firstday-ceph',
+    classIds: firstdayIds(FIRSTDAY_CLASSES),
+    students: FIRSTDAY_STUDENTS,
+    mappings: [{ node: 'pve1', vmid: 9000 }],
   },
 };
-const classIds = (n) => Array.from({ length: n }, (_, c) => `cs${101 + c}`);
 
 async function setup(label, scenario) {
   const sim = await startPveSim({ scenario: scenario.preset, timeScale: TIME_SCALE, seed: 1 });
@@ -81,13 +97,13 @@ async function setup(label, scenario) {
     cores: 2,
     mappings: scenario.mappings.map((m) => ({ clusterId: 'school', ...m })),
   });
-  for (const classId of classIds(scenario.classes)) {
+  for (const classId of scenario.classIds) {
     const teacher = await store.classes.createPerson(
       { username: `teacher-${classId}`, displayName: 'T', role: 'teacher' },
       Date.now(),
     );
     await store.classes.createClass({ id: classId, name: classId, templateId: null, ownerId: teacher.id }, Date.now());
-    for (let i = 0; i < STUDENTS; i++) {
+    for (let i = 0; i < scenario.students; i++) {
       const p = await store.classes.createPerson(
         { username: `${classId}-s${String(i).padStart(2, '0')}`, displayName: `S${i}`, role: 'student' },
         Date.now(),
@@ -105,10 +121,83 @@ async function setup(label, scenario) {
   return { sim, store, api, clusters, catalog, counter, pollIntervalMs, close };
 }
 
-const classVms = (sim) => [...sim.state.guests.values()].filter((g) => /^cs\d+-/.test(g.config.name ?? '')).length;
+const TRACE = process.env.BENCH_DEPLOY_TRACE === '1';
+const fmt1 = (ms) => (ms / 1000).toFixed(1);
 
-/** Plans every class of the scenario, then applies them all at once (one engine, as one bot process does). */
-async function deploy(label, scenario, limits) {
+/**
+ * Measures, on the model, how long each storage instance's allocation lock was held and how long
+ * any copy onto it ran, by wrapping the simulator's lock and bandwidth pool: the critical resources
+ * as this run's simulator really served them (its timers fire late on a loaded machine).
+ */
+function storageTrace(sim) {
+  const seen = new Map(); // key → { lock, copy, lastLock, lastCopy }
+  const entry = (key) => {
+    if (!seen.has(key)) seen.set(key, { lock: 0, copy: 0, lastLock: 0, lastCopy: 0 });
+    return seen.get(key);
+  };
+  const undo = [];
+  for (const [key, store] of sim.state.storages) {
+    const { lock, bandwidth } = store;
+    const acquire = lock.acquire;
+    lock.acquire = async function (...args) {
+      const release = await acquire.apply(this, args);
+      const from = sim.time.now();
+      return () => {
+        const e = entry(key);
+        e.lock += sim.time.now() - from;
+        e.lastLock = sim.time.now();
+        release();
+      };
+    };
+    const copy = bandwidth.copy;
+    let active = 0;
+    let since = 0;
+    bandwidth.copy = async function (...args) {
+      if (active++ === 0) since = sim.time.now();
+      try {
+        return await copy.apply(this, args);
+      } finally {
+        if (--active === 0) {
+          const e = entry(key);
+          e.copy += sim.time.now() - since;
+          e.lastCopy = sim.time.now();
+        }
+      }
+    };
+    undo.push(() => {
+      lock.acquire = acquire;
+      bandwidth.copy = copy;
+    });
+  }
+  return {
+    /** The busiest storage: its lock's and its copies' busy model ms, and when each was last busy. */
+    stop(t0) {
+      for (const u of undo) u();
+      const [key, s] = [...seen].sort((a, b) => Math.max(b[1].lock, b[1].copy) - Math.max(a[1].lock, a[1].copy))[0] ?? [
+        '-',
+        { lock: 0, copy: 0, lastLock: t0, lastCopy: t0 },
+      ];
+      return {
+        storage: key,
+        lockBusyMs: s.lock,
+        copyBusyMs: s.copy,
+        lockLastMs: s.lastLock - t0,
+        copyLastMs: s.lastCopy - t0,
+      };
+    },
+  };
+}
+
+/** The VMs of the scenario's classes on the simulator (teachers, bases and students). */
+const classVms = (sim, scenario) =>
+  [...sim.state.guests.values()].filter((g) => scenario.classIds.some((c) => (g.config.name ?? '').startsWith(`${c}-`)))
+    .length;
+
+/**
+ * Plans every class of the scenario, then applies them all at once (one engine, as one bot process
+ * does); with `sequential`, one class after the other (the seeds' loop, with every limit at 1).
+ */
+async function deploy(label, scenario, { limits, sequential = false } = {}) {
   const { sim, store, clusters, catalog, counter, pollIntervalMs, close } = await setup(label, scenario);
   // `timeScale`: a task's first status read waits its expected duration on the model, scaled.
   const engine = new DeploymentEngine({
@@ -120,14 +209,32 @@ async function deploy(label, scenario, limits) {
     ...(limits ? { limits } : {}),
   });
   const plans = [];
-  for (const classId of classIds(scenario.classes))
-    plans.push(await engine.plan({ classId, count: STUDENTS, template: 'ubuntu' }));
+  for (const classId of scenario.classIds)
+    plans.push(await engine.plan({ classId, count: scenario.students, template: 'ubuntu' }));
   sim.requests.reset();
   const t0 = sim.time.now();
-  const summaries = await Promise.all((await Promise.all(plans.map((plan) => engine.apply(plan)))).map((h) => h.done));
+  const trace = storageTrace(sim);
+  const cpu0 = process.cpuUsage();
+  const summaries = [];
+  if (sequential) for (const plan of plans) summaries.push(await (await engine.apply(plan)).done);
+  else
+    summaries.push(
+      ...(await Promise.all((await Promise.all(plans.map((plan) => engine.apply(plan)))).map((h) => h.done))),
+    );
   const wallModelMs = sim.time.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const requests = sim.requests.total;
-  const vms = classVms(sim);
+  const endpoints = sim.requests.snapshot();
+  const vms = classVms(sim, scenario);
+  const busiest = trace.stop(t0);
+  if (TRACE) {
+    console.log(
+      `${label}: this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s over ${(wallModelMs / TIME_SCALE / 1000).toFixed(1)} s real; requests ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).slice(0, 8)))}`,
+    );
+    console.log(
+      `${label}: ${busiest.storage} lock held ${fmt1(busiest.lockBusyMs)} s (last released at ${fmt1(busiest.lockLastMs)} s), copying ${fmt1(busiest.copyBusyMs)} s (last at ${fmt1(busiest.copyLastMs)} s)`,
+    );
+  }
   await close();
   for (const summary of summaries)
     if (summary.status !== 'done')
@@ -139,20 +246,33 @@ async function deploy(label, scenario, limits) {
     requests,
     created: summaries.reduce((n, x) => n + x.created, 0),
     vms,
+    busiest,
     ...counter.c,
   };
+}
+
+/** The scenario's plans, on a fresh simulator, without applying them (when ours does not run). */
+async function planOnly(label, scenario) {
+  const { store, clusters, catalog, close } = await setup(`${label}-plan`, scenario);
+  const engine = new DeploymentEngine({ store, clusters, catalog });
+  const plans = [];
+  for (const classId of scenario.classIds)
+    plans.push(await engine.plan({ classId, count: scenario.students, template: 'ubuntu' }));
+  await close();
+  return plans;
 }
 
 /**
  * The Terraform-like apply: one resource per VM, 10 at once (`-parallelism=10`), each asking
  * `GET /cluster/nextid` and cloning with that id — no reservation, so two resources may get the
  * same id — with no per-storage limit, retrying (with backoff) when PVE answers with a lock or
- * id error. Students depend on the base template, as `depends_on` would make them.
+ * id error. Each class's students depend on its base template, as `depends_on` would make them;
+ * the ten slots go, in the plans' order, to the resources whose dependencies are done.
  */
-async function naiveParallel(plan) {
-  const { sim, api, counter, pollIntervalMs, close } = await setup('naive', SCENARIOS.school);
+async function naiveParallel(scenario, plans) {
+  const { sim, api, counter, pollIntervalMs, close } = await setup(`naive-${scenario.preset}`, scenario);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const clone = async (source, name, full) => {
+  const clone = async (source, name, full, target) => {
     for (let attempt = 1; attempt <= 20; attempt++) {
       const newid = Number(await api.get('/cluster/nextid'));
       try {
@@ -160,6 +280,7 @@ async function naiveParallel(plan) {
           newid,
           name,
           full: full ? 1 : 0,
+          ...(target && target !== source.node ? { target } : {}),
         });
         await waitForTask(api, upid, { pollIntervalMs, maxPollIntervalMs: pollIntervalMs, timeoutMs: 3_600_000 });
         return newid;
@@ -175,35 +296,54 @@ async function naiveParallel(plan) {
     }
     throw new Error(`${name}: gave up after 20 attempts`);
   };
-  sim.requests.reset();
-  const t0 = sim.time.now();
-  const base = (async () => {
+  const makeBase = async (plan) => {
     const vmid = await clone(plan.source, plan.base.name, false);
     await api.post(`/nodes/${plan.source.node}/qemu/${vmid}/template`);
     await sleep(0);
     // Converting is a task on real PVE; wait until the simulator reports it a template.
     while (sim.state.guests.get(vmid)?.config.template !== '1') await sleep(pollIntervalMs);
     return { node: plan.source.node, vmid };
-  })();
-  const resources = plan.vms.filter((v) => v.action === 'create' && v.role !== 'base');
-  const queue = [...resources];
+  };
+  sim.requests.reset();
+  const t0 = sim.time.now();
+  const trace = storageTrace(sim);
+  const bases = new Map(); // class → its base, once made
+  const queue = [];
+  for (const plan of plans) {
+    const classId = plan.spec.classId;
+    queue.push({ ready: () => true, run: async () => bases.set(classId, await makeBase(plan)) });
+    for (const vm of plan.vms.filter((v) => v.action === 'create' && v.role === 'teacher'))
+      queue.push({ ready: () => true, run: () => clone(plan.source, vm.name, true) });
+  }
+  for (const plan of plans) {
+    const classId = plan.spec.classId;
+    for (const vm of plan.vms.filter((v) => v.action === 'create' && v.role === 'student'))
+      queue.push({
+        ready: () => bases.has(classId),
+        // A linked clone of a local-storage base stays on its node; on shared storage it goes where the plan put it.
+        run: () => clone(bases.get(classId), vm.name, false, plan.storage.shared ? vm.node : undefined),
+      });
+  }
   const worker = async () => {
-    for (let vm = queue.shift(); vm; vm = queue.shift()) {
-      if (vm.role === 'teacher') await clone(plan.source, vm.name, true);
-      else await clone(await base, vm.name, false);
+    while (queue.length) {
+      const i = queue.findIndex((r) => r.ready());
+      if (i < 0) {
+        await sleep(pollIntervalMs);
+        continue;
+      }
+      await queue.splice(i, 1)[0].run();
     }
   };
-  // The base template takes one of the ten slots while it is being made.
-  await Promise.all([base, ...Array.from({ length: 9 }, worker)]);
-  await Promise.all(Array.from({ length: 1 }, worker));
+  await Promise.all(Array.from({ length: 10 }, worker));
   const wallModelMs = sim.time.now() - t0;
+  const busiest = trace.stop(t0);
   const requests = sim.requests.total;
-  const vms = classVms(sim);
+  const vms = classVms(sim, scenario);
   await close();
-  return { wallModelMs, requests, vms, ...counter.c };
+  return { wallModelMs, requests, vms, busiest, ...counter.c };
 }
 
-const wanted = (process.env.BENCH_DEPLOY_SCENARIOS ?? 'school,ceph,term').split(',');
+const wanted = (process.env.BENCH_DEPLOY_SCENARIOS ?? 'school,ceph,term,firstday,firstday-ceph').split(',');
 const f1 = (ms) => (ms / 1000).toFixed(1);
 /** PVE requests per VM the run created (issue 29's "Lighter on PVE": at most 20). */
 const perVm = (r) => Number((r.requests / Math.max(1, r.vms)).toFixed(1));
@@ -216,28 +356,48 @@ const pick = (r, bound) => ({
   vmid_conflicts: r.vmidConflicts,
   lock_timeouts: r.lockTimeouts,
   vms: r.vms,
+  ...(r.busiest
+    ? {
+        busiest_storage: r.busiest.storage,
+        lock_held_ms: Math.round(r.busiest.lockBusyMs),
+        copying_ms: Math.round(r.busiest.copyBusyMs),
+        // Against what the simulator's lock and copies really took in this run (late timers included).
+        ratio_to_measured: Number((r.wallModelMs / Math.max(r.busiest.lockBusyMs, r.busiest.copyBusyMs, 1)).toFixed(3)),
+      }
+    : {}),
 });
 const row = (label, r, bound) =>
-  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests (${String(perVm(r)).padStart(5)}/VM)  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs`;
+  `${label.padEnd(28)} ${f1(r.wallModelMs).padStart(7)} s  ×${(r.wallModelMs / bound.ms).toFixed(3).padEnd(6)} ${String(r.requests).padStart(6)} requests (${String(perVm(r)).padStart(5)}/VM)  ${String(r.failedRequests).padStart(4)} failed  ${String(r.vmidConflicts).padStart(3)} VMID conflicts  ${String(r.lockTimeouts).padStart(3)} lock timeouts  ${r.vms} VMs` +
+  (r.busiest
+    ? `  (${r.busiest.storage}: lock held ${f1(r.busiest.lockBusyMs)} s, copying ${f1(r.busiest.copyBusyMs)} s)`
+    : '');
 const spread = (plans) =>
   [...new Set(plans.flatMap((p) => p.vms.filter((v) => v.role === 'student').map((v) => v.node)))].sort().join(',');
+/** The plans as an apply that cannot copy a base would place them: every student on its base's node. */
+const packedPlans = (plans) =>
+  plans.map((plan) => ({
+    ...plan,
+    replicateBaseTo: [],
+    vms: plan.vms.map((v) => (v.role === 'student' ? { ...v, node: plan.base.node } : v)),
+  }));
+const SEQUENTIAL_LIMITS = { global: 1, perNode: 1, perStorage: 1, copiesPerStorage: 1 };
 const result = { bench: 'deploy' };
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 if (wanted.includes('school')) {
   const parallel = await deploy('parallel', SCENARIOS.school);
   const bound = lowerBoundMs('school', parallel.plans);
-  const sequential = await deploy('sequential', SCENARIOS.school, { global: 1, perNode: 1, perStorage: 1 });
-  const naive = await naiveParallel(parallel.plan);
+  const sequential = await deploy('sequential', SCENARIOS.school, { limits: SEQUENTIAL_LIMITS });
   // The Terraform-like apply cannot copy the base to other nodes: it clones every student on the base
   // node, so its bound is that placement's.
-  const packed = {
-    ...parallel.plan,
-    replicateBaseTo: [],
-    vms: parallel.plan.vms.map((v) => (v.role === 'student' ? { ...v, node: parallel.plan.base.node } : v)),
-  };
-  const naiveBound = lowerBoundMs('school', [packed]);
+  const packed = packedPlans(parallel.plans);
+  const naive = await naiveParallel(SCENARIOS.school, packed);
+  const naiveBound = lowerBoundMs('school', packed);
   console.log(
-    `school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model`,
+    `school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model; load average ${load()}`,
   );
   console.log(describeBound(bound));
   console.log(row('ours (DeploymentEngine)', parallel, bound));
@@ -265,16 +425,67 @@ for (const name of ['ceph', 'term'].filter((n) => wanted.includes(n))) {
   const ours = await deploy(name, scenario);
   const bound = lowerBoundMs(scenario.preset, ours.plans);
   console.log(
-    `${name} scenario (${scenario.preset}), ${scenario.classes} × ${STUDENTS} students at once, students on ${spread(ours.plans)}`,
+    `${name} scenario (${scenario.preset}), ${scenario.classIds.length} × ${scenario.students} students at once, students on ${spread(ours.plans)}; load average ${load()}`,
   );
   console.log(describeBound(bound));
   console.log(row('ours (DeploymentEngine)', ours, bound));
   result[name] = {
     ...pick(ours, bound),
     lower_bound_ms: Math.round(bound.ms),
-    classes: scenario.classes,
+    classes: scenario.classIds.length,
     student_nodes: spread(ours.plans).split(',').length,
   };
+}
+// The first day of term: every class at once, ours beside the seeds' loop (class after class, one
+// clone at a time; on a sample of classes, scaled to all of them, unless told to run them all) and
+// the Terraform-like apply of every class's resources.
+for (const name of ['firstday', 'firstday-ceph'].filter((n) => wanted.includes(n))) {
+  const scenario = SCENARIOS[name];
+  const classes = scenario.classIds.length;
+  const ours = WAYS.includes('ours') ? await deploy(name, scenario) : undefined;
+  const plans = ours?.plans ?? (await planOnly(name, scenario));
+  const bound = lowerBoundMs(scenario.preset, plans);
+  console.log(
+    `${name} scenario, ${classes} × ${scenario.students} students at once (+ a teacher VM and a base template each), time scale ×${TIME_SCALE}; students on ${spread(plans)}, teachers on ${[...new Set(plans.flatMap((p) => p.vms.filter((v) => v.role === 'teacher').map((v) => v.node)))].sort().join(',')}; load average ${load()}`,
+  );
+  console.log(describeBound(bound));
+  const out = { lower_bound_ms: Math.round(bound.ms), classes, students: scenario.students };
+  if (ours) {
+    console.log(row('ours (DeploymentEngine)', ours, bound));
+    Object.assign(out, { ...pick(ours, bound), ours: pick(ours, bound) });
+  }
+  if (WAYS.includes('sequential')) {
+    const sample = { ...scenario, classIds: scenario.classIds.slice(0, FIRSTDAY_SEQUENTIAL_CLASSES) };
+    const sequential = await deploy(`${name}-sequential`, sample, { limits: SEQUENTIAL_LIMITS, sequential: true });
+    if (sample.classIds.length === classes) {
+      console.log(row('seeds: sequential loop', sequential, bound));
+      out.sequential = pick(sequential, bound);
+      out.sequential_ms = out.sequential.wall_ms;
+    } else {
+      // One class after the other, one clone at a time: the classes are alike, so the time is linear in them.
+      const scale = classes / sample.classIds.length;
+      const estimated = { ...sequential, wallModelMs: sequential.wallModelMs * scale };
+      console.log(
+        `${row(`seeds: sequential, ${sample.classIds.length} classes`, sequential, bound)}  (measured on ${sample.classIds.length} of ${classes} classes)`,
+      );
+      console.log(
+        `seeds: sequential, estimated ${f1(estimated.wallModelMs).padStart(7)} s  ×${(estimated.wallModelMs / bound.ms).toFixed(3)}  (${sample.classIds.length} classes measured × ${scale}: one class after the other, so linear in classes)`,
+      );
+      out.sequential_sample = { ...pick(sequential, bound), classes: sample.classIds.length };
+      out.sequential_estimated_ms = Math.round(estimated.wallModelMs);
+    }
+  }
+  if (WAYS.includes('terraform')) {
+    // Like on `school`: it cannot copy a base, so every student goes to its base's node.
+    const packed = packedPlans(plans);
+    const naiveBound = lowerBoundMs(scenario.preset, packed);
+    const naive = await naiveParallel(scenario, packed);
+    console.log(row('Terraform-like, 10 at once', naive, naiveBound));
+    console.log(`  (its own placement, every student on its base's node: ${describeBound(naiveBound)})`);
+    out.terraform_like = { ...pick(naive, naiveBound), lower_bound_ms: Math.round(naiveBound.ms) };
+  }
+  out.load_average = load();
+  result[name] = out;
 }
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(result));

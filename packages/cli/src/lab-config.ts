@@ -47,6 +47,7 @@ const labConfigBaseSchema = z
         global: z.number().int().min(1).optional(),
         perNode: z.number().int().min(1).optional(),
         perStorage: z.number().int().min(1).optional(),
+        copiesPerStorage: z.number().int().min(1).optional(),
       })
       .strict()
       .default({}),

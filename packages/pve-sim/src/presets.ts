@@ -73,8 +73,68 @@ const storages: NonNullable<ScenarioInput['storages']> = [
 ];
 
 /**
+ * The first day of term: 10 nodes of 64 threads and 256 GiB, no student VM yet, the Ubuntu cloud
+ * template on the first two nodes (the image on `pve1`, a copy on `pve2`, as a school keeps one spare)
+ * and a Windows template on `pve1`. With `storage` local lvm-thin on every node (PVE clones a
+ * local-storage template only on its own node, so students elsewhere need a copy of the base first)
+ * or one Ceph RBD pool every node shares (linked clones anywhere, one cluster-wide allocation lock).
+ */
+function firstDay(cluster: string, storage: 'local-lvm' | 'ceph'): ScenarioInput {
+  const ubuntu = (vmid: number, node: string, tags: string) => ({
+    vmid,
+    node,
+    name: 'ubuntu-2404-cloud',
+    template: true,
+    memory: 2048,
+    cores: 2,
+    ostype: 'l26',
+    disks: { scsi0: { storage, sizeGiB: 32 } },
+    cloudinit: storage,
+    tags,
+  });
+  return {
+    cluster,
+    nodes: Array.from({ length: 10 }, (_, i) => ({ name: `pve${i + 1}`, cpus: 64, memoryGiB: 256 })),
+    storages:
+      storage === 'ceph'
+        ? [
+            { id: 'ceph', type: 'rbd', shared: true, sizeGiB: 40_000, throughputMBps: 600, content: 'images,rootdir' },
+            storages[1]!,
+          ]
+        : [{ ...storages[0]!, sizeGiB: 4000 }, storages[1]!],
+    guests: [
+      ubuntu(9000, 'pve1', 'template;linux'),
+      ...(storage === 'ceph' ? [] : [ubuntu(9100, 'pve2', 'template;linux;replica')]),
+      {
+        vmid: 9001,
+        node: 'pve1',
+        name: 'win11-lab',
+        template: true,
+        memory: 4096,
+        cores: 2,
+        ostype: 'win11',
+        disks: { scsi0: { storage, sizeGiB: 64 } },
+        tags: 'template;windows',
+      },
+      {
+        vmid: 100,
+        node: 'pve1',
+        name: 'dns',
+        status: 'running',
+        memory: 1024,
+        cores: 1,
+        disks: { scsi0: { storage, sizeGiB: 16 } },
+        tags: 'infra',
+      },
+    ],
+    users: [{ userid: 'root@pam', password: 'pve-sim' }],
+  };
+}
+
+/**
  * The shipped scenarios: `small` (3 nodes), `school` (5 nodes, ~300 VMs), `ceph` (`school` on one
- * Ceph RBD pool every node shares), `large` (10,000 VMs).
+ * Ceph RBD pool every node shares), `large` (10,000 VMs), `firstday` (10 empty nodes on local
+ * lvm-thin, the first day of term) and `firstday-ceph` (the same on one Ceph RBD pool).
  */
 export const presets: Record<string, ScenarioInput> = {
   small: {
@@ -207,4 +267,6 @@ export const presets: Record<string, ScenarioInput> = {
     },
     users: [{ userid: 'root@pam', password: 'pve-sim' }],
   },
+  firstday: firstDay('lab-firstday', 'local-lvm'),
+  'firstday-ceph': firstDay('lab-firstday-ceph', 'ceph'),
 };

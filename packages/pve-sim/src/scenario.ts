@@ -246,7 +246,7 @@ export function parseScenario(input: unknown, origin = 'scenario'): Scenario {
   return scenario;
 }
 
-/** Loads a preset by name (`small`, `school`, `large`) or a JSON scenario file by path. */
+/** Loads a preset by name (`small`, `school`, `ceph`, `large`, `firstday`, `firstday-ceph`) or a JSON scenario file by path. */
 export function loadScenario(nameOrPath: string): Scenario {
   const preset = presets[nameOrPath];
   if (preset) return parseScenario(preset, `preset '${nameOrPath}'`);

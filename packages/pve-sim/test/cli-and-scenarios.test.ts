@@ -58,6 +58,14 @@ describe('scenarios', () => {
     const ceph = parseScenario(presets.ceph);
     expect(ceph.nodes).toHaveLength(5);
     expect(ceph.storages.find((s) => s.id === 'ceph')).toMatchObject({ type: 'rbd', shared: true });
+    const firstday = parseScenario(presets.firstday);
+    expect(firstday.nodes).toHaveLength(10);
+    expect(firstday.storages.find((s) => s.id === 'local-lvm')).toMatchObject({ type: 'lvmthin', shared: false });
+    expect(firstday.guests.filter((g) => g.name === 'ubuntu-2404-cloud').map((g) => g.node)).toEqual(['pve1', 'pve2']);
+    const firstdayCeph = parseScenario(presets['firstday-ceph']!);
+    expect(firstdayCeph.nodes).toHaveLength(10);
+    expect(firstdayCeph.storages.find((s) => s.id === 'ceph')).toMatchObject({ type: 'rbd', shared: true });
+    expect(firstdayCeph.guests.every((g) => Object.values(g.disks).every((d) => d.storage === 'ceph'))).toBe(true);
   });
 
   it('name the bad key in a scenario file', () => {
@@ -72,7 +80,9 @@ describe('scenarios', () => {
     expect(() => loadScenario(file)).toThrow(/key 'nodes\.0\.cpus'/);
     writeFileSync(file, '{ not json');
     expect(() => loadScenario(file)).toThrow(/is not valid JSON/);
-    expect(() => loadScenario('nope')).toThrow(/neither a preset \(small, school, ceph, large\) nor a readable file/);
+    expect(() => loadScenario('nope')).toThrow(
+      /neither a preset \(small, school, ceph, large, firstday, firstday-ceph\) nor a readable file/,
+    );
   });
 
   it('serve a 10,000-VM cluster in one /cluster/resources answer', async () => {

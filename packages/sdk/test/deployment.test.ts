@@ -148,21 +148,38 @@ describe('class deployment', () => {
     }
   });
 
-  it("runs at most perStorage clone tasks at once on a storage, and holds no slot through a student's cloud-init step", async () => {
+  it("runs at most perStorage clones allocating at once on a storage, and holds no slot through a student's cloud-init step or a teacher's copy", async () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim, { students: ['alice', 'bob', 'carol', 'dave'] });
     api = lab.api;
+    // Clone tasks per node until their copy starts (a full clone's first `transferred` line) or they end.
     const running = new Map<string, number>();
     let most = 0;
+    let copying = 0;
+    let besideCopy = 0;
     let cloneStarted: (() => void) | undefined;
     const start = sim.state.tasks.start.bind(sim.state.tasks);
     sim.state.tasks.start = (node, type, id, user, worker) => {
       if (type !== 'qmclone') return start(node, type, id, user, worker);
       running.set(node, (running.get(node) ?? 0) + 1);
       most = Math.max(most, ...running.values());
+      if (copying > 0) besideCopy++;
       cloneStarted?.();
+      let allocating = true;
+      const done = () => {
+        if (allocating) running.set(node, running.get(node)! - 1);
+        else copying--;
+        allocating = false;
+      };
       return start(node, type, id, user, (log, warn) =>
-        worker(log, warn).finally(() => running.set(node, running.get(node)! - 1)),
+        worker((line) => {
+          if (allocating && line.startsWith('transferred ')) {
+            running.set(node, running.get(node)! - 1);
+            allocating = false;
+            copying++;
+          }
+          return log(line);
+        }, warn).finally(done),
       );
     };
     // The first student's cloud-init step waits for the next clone to start: with the storage's one
@@ -193,6 +210,56 @@ describe('class deployment', () => {
     expect(summary).toMatchObject({ status: 'done', created: 6, failed: [] });
     expect(most).toBe(1);
     expect(overlapped).toBe(true);
+    // The teacher's full copy held no storage slot: students were cloned while it copied.
+    expect(besideCopy).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('shares the node and storage limits between the deployments one engine runs at once', async () => {
+    sim = await fastSim({ timeScale: 400 });
+    const lab = await labOver(sim, { students: ['alice', 'bob', 'carol'] });
+    api = lab.api;
+    const teacher = await lab.store.classes.getPersonByUsername('teacher');
+    await lab.store.classes.createClass({ id: 'cs102', name: 'CS 102', templateId: null, ownerId: teacher!.id }, 1);
+    for (const username of ['dave', 'erin', 'frank']) {
+      const p = await lab.store.classes.createPerson({ username, displayName: username, role: 'student' }, 1);
+      await lab.store.classes.addMember({ classId: 'cs102', personId: p.id, role: 'student' });
+    }
+    const running = new Map<string, number>();
+    let most = 0;
+    const start = sim.state.tasks.start.bind(sim.state.tasks);
+    sim.state.tasks.start = (node, type, id, user, worker) => {
+      if (type !== 'qmclone') return start(node, type, id, user, worker);
+      running.set(node, (running.get(node) ?? 0) + 1);
+      most = Math.max(most, ...running.values());
+      let allocating = true;
+      const stop = () => {
+        if (allocating) running.set(node, running.get(node)! - 1);
+        allocating = false;
+      };
+      return start(node, type, id, user, (log, warn) =>
+        worker((line) => {
+          if (line.startsWith('transferred ')) stop();
+          return log(line);
+        }, warn).finally(stop),
+      );
+    };
+    const engine = new DeploymentEngine({
+      store: lab.store,
+      clusters: lab.clusters,
+      catalog: lab.catalog,
+      pollIntervalMs: 25,
+      limits: { perNode: 8, perStorage: 1 },
+    });
+    const plans = [
+      await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }),
+      await engine.plan({ classId: 'cs102', count: 3, template: 'ubuntu' }),
+    ];
+    // Both classes land on the same node's local-lvm: one storage lock for both deployments.
+    expect(new Set(plans.flatMap((p) => p.vms.map((v) => v.node)))).toEqual(new Set([plans[0]!.base.node]));
+    const handles = await Promise.all(plans.map((p) => engine.apply(p)));
+    const summaries = await Promise.all(handles.map((h) => h.done));
+    for (const summary of summaries) expect(summary).toMatchObject({ status: 'done', created: 5, failed: [] });
+    expect(most).toBe(1);
   }, 60_000);
 
   it('replicates the base to more nodes when one node cannot hold every student', async () => {

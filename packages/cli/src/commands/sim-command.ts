@@ -21,7 +21,11 @@ export function addSimCommand(program: Command): void {
       '--oidc-groups <file>',
       'with --oidc: a JSON file of groups per username ({"st01": ["cs101-students"]}) the development provider puts in the groups claim',
     )
-    .option('--scenario <name>', 'small, school, ceph, large, or a scenario JSON file', 'small')
+    .option(
+      '--scenario <name>',
+      'small, school, ceph, large, firstday, firstday-ceph, or a scenario JSON file',
+      'small',
+    )
     .option('--port <n>', 'HTTPS port (0: any free one)', '0')
     .option('--time-scale <n>', 'run simulated durations this many times faster', '1')
     .option(

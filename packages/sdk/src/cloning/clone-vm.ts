@@ -71,6 +71,12 @@ export interface CloneVmOptions {
   /** How often a full clone's task log is read for its progress. Undefined: at every poll. */
   progressIntervalMs?: number;
   /**
+   * The longest interval between polls of the clone task, which start at `pollIntervalMs` (at most
+   * 250 ms) and grow ×1.5: a full copy that runs for minutes need not be asked about every second.
+   * @defaultValue `pollIntervalMs`
+   */
+  maxTaskPollIntervalMs?: number;
+  /**
    * After a lost clone answer, how long to watch for the new VMID before concluding PVE never took
    * the request and sending it once more (PVE creates the VM's config once the task's worker runs,
    * normally within a second or two). @defaultValue `10000`
@@ -210,7 +216,7 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
           clock,
           pollIntervalMs: Math.min(poll, 250),
           // Followed through the shared list, a late read costs little: back off a little further.
-          maxPollIntervalMs: options.sharedTaskList ? 2 * poll : poll,
+          maxPollIntervalMs: Math.max(options.sharedTaskList ? 2 * poll : poll, options.maxTaskPollIntervalMs ?? poll),
           timeoutMs: Math.max(1, deadline - clock.now()),
           logger,
           ...(options.timeScale !== undefined

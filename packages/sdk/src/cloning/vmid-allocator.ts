@@ -34,26 +34,40 @@ export async function allocateVmid(
 ): Promise<VmidReservation> {
   const reserved = reservedFor(api);
   const cluster = pveResources(api).cluster;
-  const reserve = (vmid: number): VmidReservation => {
+  // An id is held in `reserved` while PVE is asked whether it is free, so two clones of this
+  // process that reach the same candidate at once never both take it.
+  const tryReserve = async (vmid: number, checked: boolean): Promise<VmidReservation | undefined> => {
+    if (reserved.has(vmid)) return undefined;
     reserved.add(vmid);
-    return { vmid, release: () => reserved.delete(vmid) };
+    let free = checked;
+    try {
+      free ||= await cluster.isVmidFree(vmid);
+    } finally {
+      if (!free) reserved.delete(vmid);
+    }
+    return free ? { vmid, release: () => reserved.delete(vmid) } : undefined;
   };
   if (options.preferred !== undefined) {
-    if (reserved.has(options.preferred) || !(await cluster.isVmidFree(options.preferred))) {
+    const reservation = await tryReserve(options.preferred, false);
+    if (!reservation) {
       throw new VmidAllocationError({
         clusterId: api.clusterId,
         attempts: 1,
         lastError: `VMID ${options.preferred} is already taken`,
       });
     }
-    return reserve(options.preferred);
+    return reservation;
   }
   const maxAttempts = options.maxAttempts ?? DOMAIN_RETRY.vmidSearch.attempts;
+  // An id reserved here when nextid was asked may have been released (its VM made) before the
+  // answer came back: nextid's answer is then stale and must be checked like any other.
+  const reservedWhenAsked = new Set(reserved);
   let candidate = await cluster.nextId();
   // nextid's own answer is free as far as PVE knows; any id we move on to must be checked.
-  let checked = true;
+  let checked = !reservedWhenAsked.has(candidate);
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (!reserved.has(candidate) && (checked || (await cluster.isVmidFree(candidate)))) return reserve(candidate);
+    const reservation = await tryReserve(candidate, checked);
+    if (reservation) return reservation;
     candidate++;
     checked = false;
   }

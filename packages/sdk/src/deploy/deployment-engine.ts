@@ -22,7 +22,7 @@ import type { LabDefinitionRecord } from '../store/lab-definition-repository.js'
 import { DeleteConfirmationRequiredError, PlanChangedError } from './deployment-errors.js';
 import { EventChannel, type DeploymentEvent } from './deployment-events.js';
 import { DeploymentLease, deploymentLeaseName } from './deployment-lease.js';
-import { DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
+import { ClusterThrottle, DefaultDeploymentLimits, type DeploymentLimits } from './deployment-limits.js';
 import { readClassPlan, type ClassPlan } from './plan-class.js';
 import { assertPrivileges, privilegesForPlan } from './permission-preflight.js';
 import { pveResources } from '../pve/pve-resources.js';
@@ -151,6 +151,8 @@ export class DeploymentEngine {
   readonly #teardown: TeardownDeps;
   readonly #registration: RegistrationDeps;
   readonly #active: DeploymentClaims;
+  /** Per cluster, the node and storage limits every class deployment of this engine shares. */
+  readonly #throttles = new Map<string, ClusterThrottle>();
   /** What each plan this engine made read, keyed by the plan object `apply()` is handed. */
   readonly #readings = new WeakMap<ClassPlan, PlanReadings>();
 
@@ -611,10 +613,16 @@ export class DeploymentEngine {
       return runResetOrPublish(deps, api, { id, started, retryBudget }, spec, lease, emit);
     }
     const { plan } = spec as StoredSpec;
+    let clusterThrottle = this.#throttles.get(plan.clusterId);
+    if (!clusterThrottle) {
+      clusterThrottle = new ClusterThrottle(this.#limits);
+      this.#throttles.set(plan.clusterId, clusterThrottle);
+    }
     const deps = {
       store: this.#deps.store,
       timing: this.#timing,
       limits: this.#limits,
+      clusterThrottle,
       registration: this.#registration,
     };
     const { api, retryBudget } = this.#budgetedApi(plan.clusterId);

@@ -1,33 +1,66 @@
 import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 
-/** How many clones may run at once: in all, per node, and per storage (per node for local storage). */
+/**
+ * How many clones may run at once: in one deployment, and — over every deployment one engine runs
+ * at once on a cluster — per node and per storage (per node for local storage).
+ */
 export interface DeploymentLimits {
-  /** @defaultValue 8 */
+  /** Clones of one deployment in flight. @defaultValue 8 */
   global: number;
-  /** @defaultValue 3 */
+  /** Clones in flight on one node, over the engine's deployments. @defaultValue 3 */
   perNode: number;
   /**
    * Clones in flight on one storage (per node for local storage), from request to the end of the
    * task. Each takes the storage's allocation lock for a moment (a linked clone on lvm-thin about
    * 1.5 s, then 1 s for its cloud-init drive) and PVE gives up waiting for it after 10 s, so a
-   * clone waits behind at most `perStorage − 1` others' holds. 3 keeps that near 3 s, and still
-   * keeps one clone queued at the lock while a teacher's full clone holds a slot through its
-   * minutes-long copy, so the lock never idles on our round trips. @defaultValue 3
+   * clone waits behind at most `perStorage − 1` others' holds. 3 keeps that near 3 s and keeps one
+   * clone queued at the lock, so the lock never idles on our round trips. Over the engine's
+   * deployments. A full clone holds a slot only until its copy starts. @defaultValue 3
    */
   perStorage: number;
+  /**
+   * Full copies (teacher VMs, copies of a base) at once on one storage, over the engine's
+   * deployments. They share the storage's throughput, so more at once finishes none sooner; a few
+   * keep it busy while the next one allocates. @defaultValue 4
+   */
+  copiesPerStorage: number;
 }
 
 /** Limits a 3-node lab on lvm-thin survives. */
-export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 3 };
+export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 3, copiesPerStorage: 4 };
 
-/** The limiters of one deployment run. */
-export class DeploymentThrottle {
-  readonly #global: ConcurrencyLimiter;
+/**
+ * The node and storage limiters one engine shares between the deployments it runs at once on one
+ * cluster (twenty classes on the first day of term take their turns at the same storage locks).
+ */
+export class ClusterThrottle {
   readonly #nodes = new Map<string, ConcurrencyLimiter>();
   readonly #storages = new Map<string, ConcurrencyLimiter>();
+  readonly #copies = new Map<string, ConcurrencyLimiter>();
 
-  constructor(private readonly limits: DeploymentLimits) {
+  constructor(readonly limits: DeploymentLimits) {}
+
+  node(node: string): ConcurrencyLimiter {
+    return limiterOf(this.#nodes, node, this.limits.perNode);
+  }
+
+  storage(storageKey: string): ConcurrencyLimiter {
+    return limiterOf(this.#storages, storageKey, this.limits.perStorage);
+  }
+
+  copies(storageKey: string): ConcurrencyLimiter {
+    return limiterOf(this.#copies, storageKey, this.limits.copiesPerStorage);
+  }
+}
+
+/** The limiters of one deployment run: its own global limit, and its cluster's node and storage limits. */
+export class DeploymentThrottle {
+  readonly #global: ConcurrencyLimiter;
+  readonly #cluster: ClusterThrottle;
+
+  constructor(limits: DeploymentLimits, cluster?: ClusterThrottle) {
     this.#global = new ConcurrencyLimiter(limits.global);
+    this.#cluster = cluster ?? new ClusterThrottle(limits);
   }
 
   /**
@@ -35,17 +68,50 @@ export class DeploymentThrottle {
    * queued behind one busy node or storage holds no global slot while other nodes sit idle.
    */
   run<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
-    const nodeLimiter = this.#get(this.#nodes, node, this.limits.perNode);
-    const storageLimiter = this.#get(this.#storages, storageKey, this.limits.perStorage);
-    return nodeLimiter.run(() => storageLimiter.run(() => this.#global.run(task)));
+    const storageLimiter = this.#cluster.storage(storageKey);
+    return this.#cluster.node(node).run(() => storageLimiter.run(() => this.#global.run(task)));
   }
 
-  #get(map: Map<string, ConcurrencyLimiter>, key: string, limit: number): ConcurrencyLimiter {
-    let limiter = map.get(key);
-    if (!limiter) {
-      limiter = new ConcurrencyLimiter(limit);
-      map.set(key, limiter);
-    }
-    return limiter;
+  /** Whether a full clone on `storageKey` would get a copy slot now, without waiting. */
+  copySlotFree(storageKey: string): boolean {
+    const copies = this.#cluster.copies(storageKey);
+    return copies.active < copies.limit && copies.waiting === 0;
   }
+
+  /**
+   * Runs a full clone: once a copy slot of the storage is free, then a node, storage and global slot
+   * as {@link run} (ahead of the linked clones waiting for one); `task` calls `copying()` when its copy has started (its allocations are done),
+   * which frees the node and storage slots for the next clones while the copy and global slots stay
+   * held (with `global: 1` a deployment still makes one clone at a time). `copiesAtOnce`: how many
+   * copies run on the storage as this one starts, itself included.
+   */
+  async runCopy<T>(
+    node: string,
+    storageKey: string,
+    task: (copying: () => void, copiesAtOnce: number) => Promise<T>,
+  ): Promise<T> {
+    return this.#cluster.copies(storageKey).run(async () => {
+      // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
+      const releaseNode = await this.#cluster.node(node).acquire({ first: true });
+      const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
+      const copying = () => {
+        releaseStorage();
+        releaseNode();
+      };
+      try {
+        return await this.#global.run(() => task(copying, this.#cluster.copies(storageKey).active));
+      } finally {
+        copying();
+      }
+    });
+  }
+}
+
+function limiterOf(map: Map<string, ConcurrencyLimiter>, key: string, limit: number): ConcurrencyLimiter {
+  let limiter = map.get(key);
+  if (!limiter) {
+    limiter = new ConcurrencyLimiter(limit);
+    map.set(key, limiter);
+  }
+  return limiter;
 }

@@ -7,7 +7,7 @@ import { InvalidDeploymentError } from './class-spec.js';
 import type { DeploymentEvent } from './deployment-events.js';
 import { annotate, type Item } from './deployment-items.js';
 import type { DeploymentLease } from './deployment-lease.js';
-import { DeploymentThrottle, type DeploymentLimits } from './deployment-limits.js';
+import { DeploymentThrottle, type ClusterThrottle, type DeploymentLimits } from './deployment-limits.js';
 import { reconcileDeployment } from './deployment-reconcile.js';
 import type { DeploymentSummary, SummaryVm } from './deployment-summary.js';
 import { deleteItem, removeHalfMade } from './deployment-teardown.js';
@@ -22,6 +22,8 @@ export interface ClassRunDeps {
   store: Store;
   timing: DeploymentTiming;
   limits: DeploymentLimits;
+  /** The node and storage limits shared with the engine's other deployments on the cluster. */
+  clusterThrottle?: ClusterThrottle | undefined;
   registration: RegistrationDeps;
 }
 
@@ -79,19 +81,52 @@ export async function runClassDeployment(
     sourceFacts: deployment.sourceFacts,
     retryBudget: deployment.retryBudget,
   };
-  const throttle = new DeploymentThrottle(deps.limits);
+  const throttle = new DeploymentThrottle(deps.limits, deps.clusterThrottle);
   const storageKey = (node: string): string => (plan.storage.shared ? plan.storage.id : `${node}/${plan.storage.id}`);
   const slot =
     (node: string) =>
-    <T>(work: () => Promise<T>) =>
-      throttle.run(node, storageKey(node), work);
-  const teacherWork = Promise.all(
-    byRole('teacher').map((t) => guard(t, () => ensureVm(deps.registration, run, t, plan.source, slot(t.node!)))),
-  );
+    <T>(work: (copying: () => void) => Promise<T>) =>
+      throttle.run(node, storageKey(node), () => work(() => {}));
+  // A full copy holds a copy slot of its storage throughout, and the node and storage slots only
+  // for its allocations, so twenty teachers' copies on one storage do not keep its students waiting.
+  const copySlot =
+    (node: string) =>
+    <T>(work: (copying: () => void, copiesAtOnce?: number) => Promise<T>) =>
+      throttle.runCopy(node, storageKey(node), work);
+  // Which of the teacher's clone and the base's goes to the storage lock first. On shared storage
+  // the base: it gates every student, they all take the one lock the teacher's allocations take,
+  // and the teacher's copy (through the pool's throughput) is rarely the longest chain, so the
+  // teacher allocates while the base is converted. On local storage the teacher, when its copy can
+  // start at once: there its copy is the longest chain, and the base waits only for its allocations.
+  const teachers = byRole('teacher');
+  let baseSent = (): void => {};
+  const baseOnItsWay = new Promise<void>((resolve) => (baseSent = resolve));
+  let teacherSent = (): void => {};
+  const teacherOnItsWay = new Promise<void>((resolve) => (teacherSent = resolve));
+  const teacherFirst =
+    !plan.storage.shared &&
+    teachers.some((t) => t.vmid === null) &&
+    teachers[0]?.node === plan.base.node &&
+    throttle.copySlotFree(storageKey(teachers[0].node));
+  if (!teacherFirst) teacherSent();
+  const teacherWork = (async () => {
+    if (plan.storage.shared) await baseOnItsWay;
+    await Promise.all(
+      teachers.map((t, i) =>
+        guard(t, () =>
+          ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), i === 0 ? teacherSent : undefined),
+        ).finally(() => i === 0 && teacherSent()),
+      ),
+    );
+  })();
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
+    await teacherOnItsWay;
     if (baseItem)
-      await guard(baseItem, () => ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!)));
+      await guard(baseItem, () =>
+        ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent),
+      ).finally(baseSent);
+    else baseSent();
     const base = baseItem ? await itemState(baseItem.name) : undefined;
     if (base?.status !== 'done' || base.vmid === null) return;
     const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
@@ -143,7 +178,7 @@ export async function runClassDeployment(
           r,
           { node: base.node!, vmid: base.vmid! },
           deps.limits.global > 1
-            ? (work) => replicaThrottle.run(base.node!, storageKey(base.node!), work)
+            ? (work) => replicaThrottle.run(base.node!, storageKey(base.node!), () => work(() => {}))
             : slot(base.node!),
           sentOnce,
         ),

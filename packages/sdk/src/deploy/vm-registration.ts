@@ -2,7 +2,7 @@ import { migrateVm } from '../cloning/migrate-vm.js';
 import { findBootDisk } from '../cloning/boot-disk.js';
 import { sameTags } from '../pve/pve-tags.js';
 import { CloneMissingDiskError } from '../cloning/clone-errors.js';
-import { cloneVm, type SourceFacts } from '../cloning/clone-vm.js';
+import { cloneVm, type CloneProgress, type SourceFacts } from '../cloning/clone-vm.js';
 import type { RetryBudget } from '../ports/retry-budget.js';
 import { inventoryRowFromConfig } from '../inventory/inventory-row.js';
 import type { PveApi } from '../ports/pve-api.js';
@@ -44,8 +44,37 @@ export interface ClassRun {
   retryBudget?: RetryBudget | undefined;
 }
 
-/** Runs one clone under the deployment's node, storage and global limits. */
-export type CloneSlot = <T>(work: () => Promise<T>) => Promise<T>;
+/**
+ * Runs one clone under the deployment's node, storage and global limits; `work` calls `copying()`
+ * once a full clone's copy has started (its allocations done), to free what only allocations need.
+ */
+export type CloneSlot = <T>(work: (copying: () => void, copiesAtOnce?: number) => Promise<T>) => Promise<T>;
+
+/**
+ * The longest interval between polls of a full copy's task: as many of the deployment's poll
+ * intervals as copies share the storage's throughput when it starts (at most ten). Alone, a copy is
+ * polled as often as a linked clone, so the teacher VM a class waits for is seen done at once; with
+ * four at once on one storage (twenty teachers on the first day of term, half an hour of copying)
+ * each moves at a quarter of the speed, and polling it as often would double the day's requests.
+ */
+const fullCopyPollMs = (t: DeploymentTiming, copiesAtOnce = 1): number =>
+  Math.min(10, Math.max(1, copiesAtOnce)) * t.pollIntervalMs;
+
+/**
+ * A clone's progress handler that calls `copying()` once its task reports copying: the first
+ * percentage after the request is the task log's first `transferred` line, which PVE writes once
+ * every volume is allocated (the one before each request is the client's own 0 %).
+ */
+function copyStartWatch(copying: () => void): (p: CloneProgress) => void {
+  let sent = false;
+  return (p) => {
+    if (p.phase === 'allocating') sent = false;
+    else if (p.phase === 'cloning' && p.percent !== undefined) {
+      if (sent) copying();
+      sent = true;
+    }
+  };
+}
 
 /**
  * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
@@ -58,6 +87,8 @@ export async function ensureVm(
   item: Item,
   source: { node: string; vmid: number },
   cloneSlot: CloneSlot,
+  /** Called when the clone request is about to be sent (or at once when no clone is needed). */
+  sending: () => void = () => {},
 ): Promise<void> {
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
@@ -65,20 +96,24 @@ export async function ensureVm(
   const adopted = state !== undefined;
   if (!state) {
     const node = item.node ?? source.node;
-    const result = await cloneSlot(() => {
+    const result = await cloneSlot((copying, copiesAtOnce) => {
       emit({ type: 'cloning', deploymentId, name: item.name, node });
+      const watch = copyStartWatch(copying);
       const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
       return cloneVm(api, {
         source,
         ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
+        ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) } : {}),
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
         ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
         onProgress: (p) => {
+          watch(p);
+          if (p.phase === 'cloning') sending();
           if (p.phase === 'cloning' && p.percent !== undefined)
             emit({
               type: 'cloning',
@@ -94,6 +129,7 @@ export async function ensureVm(
     // The clone read the new VM's config once its lock cleared: no second read.
     state = { node: result.node, config: result.config };
   }
+  sending();
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
   await deps.store.deployments.updateItem(deploymentId, item.name, {
@@ -161,11 +197,15 @@ export async function ensureReplica(
   const adopted = state !== undefined;
   if (!state) {
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-    const result = await cloneSlot(() =>
+    const linked = replicaStartsLinked(plan.storage);
+    const result = await cloneSlot((copying, copiesAtOnce) =>
       cloneVm(api, {
         source: base,
         name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
-        mode: replicaStartsLinked(plan.storage) ? 'linked' : 'full',
+        mode: linked ? 'linked' : 'full',
+        ...(linked
+          ? {}
+          : { onProgress: copyStartWatch(copying), maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) }),
         ...(plan.storage.shared ? { target } : {}),
         description: creationMarker(plan.spec.classId, 'base', deploymentId),
         ...cloneTiming(deps.timing),
