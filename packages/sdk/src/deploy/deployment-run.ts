@@ -152,6 +152,7 @@ export async function runClassDeployment(
       global: deps.limits.perStorage,
       perNode: deps.limits.perStorage,
       perStorage: deps.limits.perStorage,
+      copiesPerStorage: deps.limits.copiesPerStorage,
     });
     let unsent = replicas.length;
     let allSent: () => void = () => {};
