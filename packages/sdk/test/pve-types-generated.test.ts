@@ -15,6 +15,7 @@ describe('the generated PVE types', () => {
       'lxc-resource',
       'nodes-resource',
       'qemu-resource',
+      'sdn-resource',
       'storage-resource',
       'tasks-resource',
       'version-resource',

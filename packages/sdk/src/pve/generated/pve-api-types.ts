@@ -150,18 +150,6 @@ export type ClusterResourcesResponse = Array<{
   [key: string]: unknown;
 }>;
 
-/** Path parameters of `GET /cluster/sdn`. */
-export type SdnIndexPathParams = Record<string, never>;
-
-/** Parameters of `GET /cluster/sdn`: Directory index. */
-export type SdnIndexParams = Record<string, never>;
-
-/** What `GET /cluster/sdn` answers (`data`). */
-export type SdnIndexResponse = Array<{
-  id: string;
-  [key: string]: unknown;
-}>;
-
 /** Path parameters of `PUT /cluster/sdn`. */
 export type SdnApplyPathParams = Record<string, never>;
 
@@ -264,57 +252,6 @@ export interface SdnVnetDeleteParams {
 
 /** What `DELETE /cluster/sdn/vnets/{vnet}` answers (`data`). */
 export type SdnVnetDeleteResponse = null;
-
-/** Path parameters of `GET /cluster/sdn/vnets/{vnet}`. */
-export interface SdnVnetReadPathParams {
-  /** The SDN vnet object identifier. */
-  vnet: string;
-}
-
-/** Parameters of `GET /cluster/sdn/vnets/{vnet}`: Read sdn vnet configuration. */
-export interface SdnVnetReadParams {
-  /** Display pending config. */
-  pending?: boolean;
-  /** Display running config. */
-  running?: boolean;
-}
-
-/** What `GET /cluster/sdn/vnets/{vnet}` answers (`data`). */
-export type SdnVnetReadResponse = {
-  /** Alias name of the VNet. */
-  alias?: string;
-  /** Digest of the VNet section. */
-  digest?: string;
-  /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
-  "isolate-ports"?: PveBoolean;
-  /** Changes that have not yet been applied to the running configuration. */
-  pending?: {
-    /** Alias name of the VNet. */
-    alias?: string;
-    /** If true, sets the isolated property for all interfaces on the bridge of this VNet. */
-    "isolate-ports"?: PveBoolean;
-    /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
-    tag?: number;
-    /** Allow VLANs to pass through this VNet. */
-    vlanaware?: PveBoolean;
-    /** Name of the zone this VNet belongs to. */
-    zone?: string;
-    [key: string]: unknown;
-  };
-  /** State of the SDN configuration object. */
-  state?: "new" | "changed" | "deleted";
-  /** VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones). */
-  tag?: number;
-  /** Type of the VNet. */
-  type: "vnet";
-  /** Allow VLANs to pass through this VNet. */
-  vlanaware?: PveBoolean;
-  /** Name of the VNet. */
-  vnet: string;
-  /** Name of the zone this VNet belongs to. */
-  zone?: string;
-  [key: string]: unknown;
-};
 
 /** Path parameters of `GET /cluster/sdn/vnets/{vnet}/subnets`. */
 export interface SdnSubnetListPathParams {
@@ -574,125 +511,6 @@ export interface SdnZoneDeleteParams {
 
 /** What `DELETE /cluster/sdn/zones/{zone}` answers (`data`). */
 export type SdnZoneDeleteResponse = null;
-
-/** Path parameters of `GET /cluster/sdn/zones/{zone}`. */
-export interface SdnZoneReadPathParams {
-  /** The SDN zone object identifier. */
-  zone: string;
-}
-
-/** Parameters of `GET /cluster/sdn/zones/{zone}`: Read sdn zone configuration. */
-export interface SdnZoneReadParams {
-  /** Display pending config. */
-  pending?: boolean;
-  /** Display running config. */
-  running?: boolean;
-}
-
-/** What `GET /cluster/sdn/zones/{zone}` answers (`data`). */
-export type SdnZoneReadResponse = {
-  /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
-  "advertise-subnets"?: PveBoolean;
-  /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
-  bridge?: string;
-  /** Disable auto mac learning. VLAN zone only. */
-  "bridge-disable-mac-learning"?: PveBoolean;
-  /** ID of the controller for this zone. EVPN zone only. */
-  controller?: string;
-  /** Name of DHCP server backend for this zone. */
-  dhcp?: "dnsmasq";
-  /** Digest of the controller section. */
-  digest?: string;
-  /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
-  "disable-arp-nd-suppression"?: PveBoolean;
-  /** ID of the DNS server for this zone. */
-  dns?: string;
-  /** Domain name for this zone. */
-  dnszone?: string;
-  /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
-  exitnodes?: string;
-  /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
-  "exitnodes-local-routing"?: PveBoolean;
-  /** Force traffic through this exitnode first. EVPN zone only. */
-  "exitnodes-primary"?: string;
-  /** ID of the IPAM for this zone. */
-  ipam?: string;
-  /** MAC address of the anycast router for this zone. */
-  mac?: string;
-  /** MTU of the zone, will be used for the created VNet bridges. */
-  mtu?: number;
-  /** Nodes where this zone should be created. */
-  nodes?: string;
-  /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
-  peers?: string;
-  /** Changes that have not yet been applied to the running configuration. */
-  pending?: {
-    /** Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only. */
-    "advertise-subnets"?: PveBoolean;
-    /** the bridge for which VLANs should be managed. VLAN & QinQ zone only. */
-    bridge?: string;
-    /** Disable auto mac learning. VLAN zone only. */
-    "bridge-disable-mac-learning"?: PveBoolean;
-    /** ID of the controller for this zone. EVPN zone only. */
-    controller?: string;
-    /** Name of DHCP server backend for this zone. */
-    dhcp?: "dnsmasq";
-    /** Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only. */
-    "disable-arp-nd-suppression"?: PveBoolean;
-    /** ID of the DNS server for this zone. */
-    dns?: string;
-    /** Domain name for this zone. */
-    dnszone?: string;
-    /** List of PVE Nodes that should act as exit node for this zone. EVPN zone only. */
-    exitnodes?: string;
-    /** Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only. */
-    "exitnodes-local-routing"?: PveBoolean;
-    /** Force traffic through this exitnode first. EVPN zone only. */
-    "exitnodes-primary"?: string;
-    /** ID of the IPAM for this zone. */
-    ipam?: string;
-    /** MAC address of the anycast router for this zone. */
-    mac?: string;
-    /** MTU of the zone, will be used for the created VNet bridges. */
-    mtu?: number;
-    /** Nodes where this zone should be created. */
-    nodes?: string;
-    /** Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only. */
-    peers?: string;
-    /** ID of the reverse DNS server for this zone. */
-    reversedns?: string;
-    /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
-    "rt-import"?: string;
-    /** Service-VLAN Tag (outer VLAN). QinQ zone only */
-    tag?: number;
-    /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
-    "vlan-protocol"?: "802.1q" | "802.1ad";
-    /** VNI for the zone VRF. EVPN zone only. */
-    "vrf-vxlan"?: number;
-    /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
-    "vxlan-port"?: number;
-    [key: string]: unknown;
-  };
-  /** ID of the reverse DNS server for this zone. */
-  reversedns?: string;
-  /** Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only. */
-  "rt-import"?: string;
-  /** State of the SDN configuration object. */
-  state?: "new" | "changed" | "deleted";
-  /** Service-VLAN Tag (outer VLAN). QinQ zone only */
-  tag?: number;
-  /** Type of the zone. */
-  type: "evpn" | "faucet" | "qinq" | "simple" | "vlan" | "vxlan";
-  /** VLAN protocol for the creation of the QinQ zone. QinQ zone only. */
-  "vlan-protocol"?: "802.1q" | "802.1ad";
-  /** VNI for the zone VRF. EVPN zone only. */
-  "vrf-vxlan"?: number;
-  /** UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only. */
-  "vxlan-port"?: number;
-  /** Name of the zone. */
-  zone: string;
-  [key: string]: unknown;
-};
 
 /** Path parameters of `GET /nodes`. */
 export type NodeListPathParams = Record<string, never>;
@@ -1996,19 +1814,16 @@ export interface PveEndpoints {
   "POST /cluster/bulk-action/guest/start": { path: ClusterBulkStartPathParams; params: ClusterBulkStartParams; response: ClusterBulkStartResponse };
   "GET /cluster/nextid": { path: ClusterNextIdPathParams; params: ClusterNextIdParams; response: ClusterNextIdResponse };
   "GET /cluster/resources": { path: ClusterResourcesPathParams; params: ClusterResourcesParams; response: ClusterResourcesResponse };
-  "GET /cluster/sdn": { path: SdnIndexPathParams; params: SdnIndexParams; response: SdnIndexResponse };
   "PUT /cluster/sdn": { path: SdnApplyPathParams; params: SdnApplyParams; response: SdnApplyResponse };
   "GET /cluster/sdn/vnets": { path: SdnVnetListPathParams; params: SdnVnetListParams; response: SdnVnetListResponse };
   "POST /cluster/sdn/vnets": { path: SdnVnetCreatePathParams; params: SdnVnetCreateParams; response: SdnVnetCreateResponse };
   "DELETE /cluster/sdn/vnets/{vnet}": { path: SdnVnetDeletePathParams; params: SdnVnetDeleteParams; response: SdnVnetDeleteResponse };
-  "GET /cluster/sdn/vnets/{vnet}": { path: SdnVnetReadPathParams; params: SdnVnetReadParams; response: SdnVnetReadResponse };
   "GET /cluster/sdn/vnets/{vnet}/subnets": { path: SdnSubnetListPathParams; params: SdnSubnetListParams; response: SdnSubnetListResponse };
   "POST /cluster/sdn/vnets/{vnet}/subnets": { path: SdnSubnetCreatePathParams; params: SdnSubnetCreateParams; response: SdnSubnetCreateResponse };
   "DELETE /cluster/sdn/vnets/{vnet}/subnets/{subnet}": { path: SdnSubnetDeletePathParams; params: SdnSubnetDeleteParams; response: SdnSubnetDeleteResponse };
   "GET /cluster/sdn/zones": { path: SdnZoneListPathParams; params: SdnZoneListParams; response: SdnZoneListResponse };
   "POST /cluster/sdn/zones": { path: SdnZoneCreatePathParams; params: SdnZoneCreateParams; response: SdnZoneCreateResponse };
   "DELETE /cluster/sdn/zones/{zone}": { path: SdnZoneDeletePathParams; params: SdnZoneDeleteParams; response: SdnZoneDeleteResponse };
-  "GET /cluster/sdn/zones/{zone}": { path: SdnZoneReadPathParams; params: SdnZoneReadParams; response: SdnZoneReadResponse };
   "GET /nodes": { path: NodeListPathParams; params: NodeListParams; response: NodeListResponse };
   "GET /nodes/{node}/lxc": { path: LxcListPathParams; params: LxcListParams; response: LxcListResponse };
   "GET /nodes/{node}/lxc/{vmid}/config": { path: LxcConfigPathParams; params: LxcConfigParams; response: LxcConfigResponse };
