@@ -95,14 +95,17 @@ class NodeTaskWatch {
           const wake = new AbortController();
           this.#wake = wake;
           this.#sleepUntil = due;
-          await this.#clock.sleep(wait, wake.signal).catch(() => undefined);
+          let woken = false;
+          await this.#clock.sleep(wait, wake.signal).catch(() => (woken = true));
           this.#sleepUntil = Number.POSITIVE_INFINITY;
-          continue;
+          // Woken for an earlier waiter: look again. A sleep that ran its course reached `due`,
+          // whatever an injected clock reads (a test's clock may stand still).
+          if (woken) continue;
         }
         // Every waiter registered so far followed a task PVE had already started (it gave us its UPID).
         const known = this.#seq;
         const rows = await this.#read().catch(() => undefined);
-        const now = this.#clock.now();
+        const now = Math.max(this.#clock.now(), due);
         const listed = new Map(rows?.map((r) => [r.upid, r]));
         const complete = rows !== undefined && rows.length < LIST_LIMIT;
         let served = 0;
