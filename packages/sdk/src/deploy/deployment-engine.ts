@@ -33,7 +33,13 @@ import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
 import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
-import { ensureLabNetworks, teardownLabNetworks, type ClassNetworksOf, type LabNetworks } from './lab-networks.js';
+import {
+  ensureLabNetworks,
+  planLabNetworks,
+  teardownLabNetworks,
+  type ClassNetworksOf,
+  type LabNetworks,
+} from './lab-networks.js';
 import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
 import { recordDeployment } from './deployment-record.js';
 import { runClassDeployment } from './deployment-run.js';
@@ -662,6 +668,14 @@ export class DeploymentEngine {
    */
   async ensureLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
     return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  }
+
+  /**
+   * What {@link ensureLabNetworks} would build on `clusterId`, without changing anything (for a
+   * deploy's plan). Undefined for a class on its templates' bridge; `SdnNotConfiguredError` as there.
+   */
+  async planLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
+    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
   }
 
   /** Whether private networks can be built on `clusterId` (the engine was given `networks` and it names the cluster). */

@@ -1,6 +1,5 @@
-import type { ClassNetwork, ClassNetworks } from '../network/class-networks.js';
+import type { ClassNetwork, ClassNetworkSpec, ClassNetworks } from '../network/class-networks.js';
 import { SdnNotConfiguredError } from '../network/network-errors.js';
-import type { LabDefinitionRecord } from '../store/lab-definition-repository.js';
 import type { Store } from '../store/store.js';
 
 /** The class networks service of a cluster (`ClassNetworks`), or undefined when the installation has no `sdn` settings. */
@@ -40,6 +39,59 @@ async function studentUsernames(store: Store, classId: string): Promise<string[]
   return people.map((p) => p.username).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** The service and spec of a class's networks on a cluster; undefined for a class on its templates' bridge. */
+async function networksOf(
+  deps: { store: Store; networks?: ClassNetworksOf | undefined },
+  classId: string,
+  clusterId: string,
+): Promise<{ service: ClassNetworks; spec: ClassNetworkSpec } | undefined> {
+  const lab = await deps.store.labDefinitions.get(classId);
+  if (!lab || lab.network.mode === 'bridge') return undefined;
+  const mode = lab.network.mode;
+  const service = deps.networks?.(clusterId);
+  if (!service) throw new SdnNotConfiguredError({ classId, mode, clusterId });
+  return {
+    service,
+    spec: {
+      classId,
+      mode,
+      students: mode === 'student' ? await studentUsernames(deps.store, classId) : [],
+      zone: lab.network.zone ?? undefined,
+      internet: lab.network.internet,
+    },
+  };
+}
+
+const labNetworksOf = (
+  spec: ClassNetworkSpec,
+  clusterId: string,
+  zone: string,
+  networks: ClassNetwork[],
+): LabNetworks => ({
+  classId: spec.classId,
+  clusterId,
+  mode: spec.mode,
+  zone,
+  internet: spec.internet,
+  networks,
+  summary: describeLabNetworks({ mode: spec.mode, count: networks.length, zone, internet: spec.internet }),
+});
+
+/**
+ * What {@link ensureLabNetworks} would build, read from the store and PVE without changing either
+ * (the networks not built yet have the ids and subnets they would get now).
+ */
+export async function planLabNetworks(
+  deps: { store: Store; networks?: ClassNetworksOf | undefined },
+  classId: string,
+  clusterId: string,
+): Promise<LabNetworks | undefined> {
+  const found = await networksOf(deps, classId, clusterId);
+  if (!found) return undefined;
+  const plan = await found.service.plan(found.spec);
+  return labNetworksOf(found.spec, clusterId, plan.zone.id, plan.networks);
+}
+
 /**
  * Builds (or finds) the private networks a class's lab definition asks for on `clusterId`, before
  * its VMs are created, so the deploy's network step puts their `net0` on them. A class without a
@@ -50,30 +102,11 @@ export async function ensureLabNetworks(
   deps: { store: Store; networks?: ClassNetworksOf | undefined },
   classId: string,
   clusterId: string,
-  definition?: LabDefinitionRecord,
 ): Promise<LabNetworks | undefined> {
-  const lab = definition ?? (await deps.store.labDefinitions.get(classId));
-  if (!lab || lab.network.mode === 'bridge') return undefined;
-  const mode = lab.network.mode;
-  const service = deps.networks?.(clusterId);
-  if (!service) throw new SdnNotConfiguredError({ classId, mode, clusterId });
-  const state = await service.ensure({
-    classId,
-    mode,
-    students: mode === 'student' ? await studentUsernames(deps.store, classId) : [],
-    zone: lab.network.zone ?? undefined,
-    internet: lab.network.internet,
-  });
-  const zone = state.networks[0]?.zone ?? lab.network.zone ?? '';
-  return {
-    classId,
-    clusterId,
-    mode,
-    zone,
-    internet: lab.network.internet,
-    networks: state.networks,
-    summary: describeLabNetworks({ mode, count: state.networks.length, zone, internet: lab.network.internet }),
-  };
+  const found = await networksOf(deps, classId, clusterId);
+  if (!found) return undefined;
+  const state = await found.service.ensure(found.spec);
+  return labNetworksOf(found.spec, clusterId, state.networks[0]?.zone ?? found.spec.zone ?? '', state.networks);
 }
 
 /**
