@@ -155,6 +155,10 @@ describe('a class with two VMs per student from the shell', () => {
           expect(net0Bridge(config.net0), vm.name).toBe(vnetOf.get(people.get(a.personId!)!));
         }
 
+        // The sim's token has the SDN privileges lab doctor now asks for (a class uses networks).
+        const doctor = await lab('doctor');
+        expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+
         const destroyed = await lab(...lines[3]!.split(' ').slice(1));
         expect(destroyed.code, destroyed.stderr).toBe(0);
         expect(destroyed.stdout).toMatch(/cs101: \d+ VMs destroyed\.\nIts private networks are removed \(SDN /);
