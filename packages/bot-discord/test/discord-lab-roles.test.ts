@@ -6,6 +6,7 @@ import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscordInteractions, type DiscordInteractions } from '../src/index.js';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
+import { net0Bridge } from '@lab/proxmox-sdk/network';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
@@ -82,7 +83,8 @@ const slash = (
 });
 
 beforeAll(async () => {
-  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
+  // The lab's `sdn` settings, as lab.config.json gives them: private networks can be built.
+  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands, { sdn: { prefix: 'lab' } });
   fakeDiscord = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -126,7 +128,7 @@ const original = (token: string) =>
   calls.filter((c) => c.path.startsWith(`/api/v10/webhooks/${APP}/${token}/messages/`)).map((c) => c.body);
 
 describe('a lab with two roles per student through signed Discord interactions', () => {
-  it('/class set-lab then /lab deploy give each student one VM per role', async () => {
+  it('/class set-lab with network student then /lab deploy give each student one VM per role on their own network', async () => {
     const set = await interact(
       slash(
         'uteach1-discord',
@@ -135,7 +137,7 @@ describe('a lab with two roles per student through signed Discord interactions',
         [
           { name: 'class', value: 'cs101' },
           { name: 'role', value: 'attacker=ubuntu target=windows:1:1024' },
-          { name: 'network', value: 'class' },
+          { name: 'network', value: 'student' },
           { name: 'internet', value: 'none' },
         ],
         'tok-set',
@@ -144,10 +146,10 @@ describe('a lab with two roles per student through signed Discord interactions',
     expect(set.status).toBe(200);
     await endpoint.idle();
     expect(String(original('tok-set').at(-1)?.content)).toMatch(
-      /^cs101: each student gets 2 VM\(s\):\n• attacker: ubuntu\n• target: windows, 1 cores, 1024 MiB\nNetwork: one private network per class, no internet\./,
+      /^cs101: each student gets 2 VM\(s\):\n• attacker: ubuntu\n• target: windows, 1 cores, 1024 MiB\nNetwork: one private network per student, no internet\./,
     );
     expect((await env.services.store.labDefinitions.get('cs101'))?.network).toEqual({
-      mode: 'class',
+      mode: 'student',
       zone: null,
       internet: 'none',
     });
@@ -177,5 +179,17 @@ describe('a lab with two roles per student through signed Discord interactions',
       .map((g) => g.config.name)
       .sort();
     expect(names).toEqual(['cs101-alice-attacker', 'cs101-alice-target', 'cs101-bob-attacker', 'cs101-bob-target']);
+    expect(
+      texts.some((t) => t.includes('Networks: 2 private networks (one per student) in zone labzone, no internet.')),
+    ).toBe(true);
+    // Each student's two VMs on that student's VNet, per the store's records and the VMs' config in PVE.
+    const vnets = (await env.services.store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet');
+    expect(vnets.map((r) => r.student).sort()).toEqual(['alice', 'bob']);
+    expect(new Set(vnets.map((r) => r.objectId)).size).toBe(2);
+    for (const r of vnets) {
+      const mine = [...env.sim.state.guests.values()].filter((g) => g.config.name?.startsWith(`cs101-${r.student}-`));
+      expect(mine).toHaveLength(2);
+      for (const g of mine) expect(net0Bridge(g.config.net0), g.config.name).toBe(r.objectId);
+    }
   });
 });

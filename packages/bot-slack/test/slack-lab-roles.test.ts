@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot, signSlackRequest, type SlackBot } from '../src/index.js';
 import { startTestLab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
+import { net0Bridge } from '@lab/proxmox-sdk/network';
 
 const SECRET = 'slack-signing-secret-for-tests';
 let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
@@ -67,7 +68,8 @@ function slash(command: string, text: string, userId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
+  // The lab's `sdn` settings, as lab.config.json gives them: private networks can be built.
+  env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands, { sdn: { prefix: 'lab' } });
   await env.services.catalog.create({
     name: 'windows',
     memory: 4096,
@@ -94,7 +96,7 @@ afterAll(async () => {
 });
 
 describe('a lab with two roles per student through signed Slack requests', () => {
-  it('/class set-lab then /lab deploy give each student one VM per role', async () => {
+  it('/class set-lab --network student then /lab deploy give each student one VM per role on their own network', async () => {
     expect(
       await slash('/class', 'set-lab cs101 attacker=ubuntu target=windows:1:1024 --network student', ids.teacher),
     ).toBe(200);
@@ -117,5 +119,22 @@ describe('a lab with two roles per student through signed Slack requests', () =>
       .map((g) => g.config.name)
       .sort();
     expect(names).toEqual(['cs101-alice-attacker', 'cs101-alice-target', 'cs101-bob-attacker', 'cs101-bob-target']);
+    expect(chat.at(-1)).toContain(
+      'Networks: 2 private networks (one per student) in zone labzone, with internet (SNAT).',
+    );
+    // Each student's two VMs on that student's VNet, per the store's records and the VMs' config in PVE.
+    const vnets = (await env.services.store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet');
+    expect(vnets.map((r) => r.student).sort()).toEqual(['alice', 'bob']);
+    expect(new Set(vnets.map((r) => r.objectId)).size).toBe(2);
+    for (const r of vnets)
+      for (const g of [...env.sim.state.guests.values()].filter((g) =>
+        g.config.name?.startsWith(`cs101-${r.student}-`),
+      ))
+        expect(net0Bridge(g.config.net0), g.config.name).toBe(r.objectId);
+
+    calls.length = 0;
+    expect(await slash('/lab', 'destroy cs101', ids.teacher)).toBe(200);
+    await bot.idle();
+    expect(calls.some((c) => JSON.stringify(c.body).includes('Destroy cs101'))).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { Clusters, GroupMapping, LdapDirectory, createLogger, type LabObserver, type Logger } from '@lab/proxmox-sdk';
+import { ClassNetworks } from '@lab/proxmox-sdk/network';
 import { openStore, type KyselyStore } from '@lab/proxmox-store';
 import {
   CommandRouter,
@@ -48,10 +49,18 @@ export async function openLabRuntime(config: LabConfig, options: LabRuntimeOptio
   // The client's origin, never the configured text: no credentials or path can reach the store.
   for (const c of config.clusters)
     await store.clusters.upsert({ id: c.id, name: c.id, url: clusters.get(c.id).baseUrl });
+  // One ClassNetworks per cluster when `sdn` is configured (its settings are checked as it is built).
+  const sdn = config.sdn;
+  const networks = new Map(
+    sdn
+      ? config.clusters.map((c) => [c.id, new ClassNetworks({ store, api: clusters.get(c.id), settings: sdn, logger })])
+      : [],
+  );
   const services = createLabServices({
     store,
     clusters,
     logger,
+    ...(networks.size ? { networks: (clusterId: string) => networks.get(clusterId) } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
     limits: config.deploy,
     timezone: config.timezone,

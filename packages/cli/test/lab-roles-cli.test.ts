@@ -1,11 +1,16 @@
 // A teacher's first lab with two VMs per student, as real processes in an empty directory: the
 // simulator, `lab init`, two templates, a class and its roster, then `lab class set-lab` and
-// `lab deploy` as a new user would type them (the README's "multi-VM labs" steps).
+// `lab deploy` as a new user would type them (the README's "multi-VM labs" steps): the `sdn` section
+// the README shows added to lab.config.json, one private network per student, and `lab destroy`
+// removing the VMs and then the networks.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ProxmoxClient } from '@lab/proxmox-sdk';
+import { net0Bridge } from '@lab/proxmox-sdk/network';
+import { pveResources } from '@lab/proxmox-sdk/pve';
 import { openStore } from '@lab/proxmox-store';
 import { runLab, startLab, stopLab } from './helpers.js';
 
@@ -65,8 +70,31 @@ describe('a class with two VMs per student from the shell', () => {
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr + wrong.stdout).toContain("role 'target': no active template 'nope'");
 
-    // The README's "Multi-VM labs" lines, word for word.
+    // The README's "Multi-VM labs" lines, word for word. Without `sdn`, set-lab warns and the deploy is refused.
     const readme = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    const noSdn = await lab('class', 'set-lab', 'cs101', 'attacker=kali-2026', '--network', 'student');
+    expect(noSdn.code, noSdn.stderr).toBe(0);
+    expect(noSdn.stdout).toContain(
+      'Warning: this lab has no SDN settings, so lab deploy cs101 will be refused until an admin adds an "sdn" section to lab.config.json',
+    );
+    const refused = await lab('deploy', 'cs101', '5');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toBe(
+      'lab: cs101 asks for private networks (one per student) but cluster pve has no SDN settings: add an "sdn" section to lab.config.json (e.g. "sdn": { "prefix": "lab" }) or set the class\'s network back with lab class set-lab cs101 … --network bridge.\n',
+    );
+    expect(
+      await openStore(`sqlite:${join(dir, 'lab.db')}`).then(async (s) => {
+        const n = (await s.classes.assignmentsOfClass('cs101')).length;
+        await s.close();
+        return n;
+      }),
+    ).toBe(0);
+    const sdnJson = /### Multi-VM labs[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)![1]!;
+    const configPath = join(dir, 'lab.config.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), ...JSON.parse(`{${sdnJson}}`) }, null, 2),
+    );
     const block = /### Multi-VM labs[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
     const lines = block
       .split('\n')
@@ -76,10 +104,13 @@ describe('a class with two VMs per student from the shell', () => {
       'lab class set-lab cs101 attacker=kali-2026 target=metaspl-3:2:4096 --network student --internet none',
       'lab class lab cs101',
       'lab deploy cs101 5',
+      'lab destroy cs101 --yes',
     ]);
     const out: Array<Awaited<ReturnType<typeof lab>>> = [];
-    for (const line of lines) out.push(await lab(...line.split(' ').slice(1)));
+    for (const line of lines.slice(0, 3)) out.push(await lab(...line.split(' ').slice(1)));
     for (const r of out) expect(r.code, r.stderr).toBe(0);
+    expect(out[0]!.stdout).not.toContain('Warning');
+    expect(out[2]!.stdout).toContain('Networks: 5 private networks (one per student) in zone labzone, no internet.');
     expect(out[0]!.stdout).toContain(
       'cs101: each student gets 2 VM(s):\n• attacker: kali-2026\n• target: metaspl-3, 2 cores, 4096 MiB',
     );
@@ -100,8 +131,45 @@ describe('a class with two VMs per student from the shell', () => {
         zone: null,
         internet: 'none',
       });
+      // Each student's two VMs are on that student's VNet (their config in PVE), 5 VNets in all, applied.
+      const api = new ProxmoxClient({
+        clusterId: 'lab',
+        baseUrl: first.url,
+        auth: { type: 'token', tokenId: first.tokenId, secret: first.tokenSecret },
+        tls: { fingerprint: first.fingerprint },
+      });
+      try {
+        const pve = pveResources(api);
+        const records = (await store.sdn.list(students[0]!.clusterId, { classId: 'cs101' })).filter(
+          (r) => r.kind === 'vnet',
+        );
+        expect(records.map((r) => r.student).sort()).toEqual(STUDENTS);
+        const vnetOf = new Map(records.map((r) => [r.student!, r.objectId]));
+        expect(new Set(vnetOf.values()).size).toBe(5);
+        expect((await pve.sdn.vnets()).map((v) => v.vnet).sort()).toEqual([...vnetOf.values()].sort());
+        expect(await pve.sdn.pending()).toEqual({ zones: [], vnets: [], subnets: [] });
+        const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
+        for (const a of students) {
+          const vm = (await store.inventory.get(a.clusterId, a.vmid))!;
+          const config = await pve.qemu(vm.node, a.vmid).config();
+          expect(net0Bridge(config.net0), vm.name).toBe(vnetOf.get(people.get(a.personId!)!));
+        }
+
+        // The sim's token has the SDN privileges lab doctor now asks for (a class uses networks).
+        const doctor = await lab('doctor');
+        expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+
+        const destroyed = await lab(...lines[3]!.split(' ').slice(1));
+        expect(destroyed.code, destroyed.stderr).toBe(0);
+        expect(destroyed.stdout).toMatch(/cs101: \d+ VMs destroyed\.\nIts private networks are removed \(SDN /);
+        expect(await pve.sdn.vnets({ pending: true })).toEqual([]);
+        expect(await pve.sdn.pending()).toEqual({ zones: [], vnets: [], subnets: [] });
+        expect(await store.sdn.list(students[0]!.clusterId)).toEqual([]);
+      } finally {
+        await api.close();
+      }
     } finally {
       await store.close();
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -1,4 +1,5 @@
 import type { ZodObject, ZodType } from 'zod';
+import type { ClassNetworksOf } from '@lab/proxmox-sdk/network';
 import type {
   ClassScheduler,
   Clock,
@@ -80,6 +81,11 @@ export interface LabServices {
   identityFormats?: readonly IdentityFormat[];
   /** Rates of the cost estimate in `/lab usage` (`costs` in lab.config.json); none, no estimate. */
   costs?: CostRates;
+  /**
+   * Each cluster's class networks (`ClassNetworks`, built from `sdn` in lab.config.json); undefined
+   * for a cluster without them. The engine was given the same (`ensureLabNetworks`, `destroyClass`).
+   */
+  networks?: ClassNetworksOf;
 }
 
 /** The caller, resolved from their platform identity. */

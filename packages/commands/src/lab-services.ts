@@ -25,6 +25,7 @@ import {
   type PortProbe,
   type Store,
 } from '@lab/proxmox-sdk';
+import type { ClassNetworksOf } from '@lab/proxmox-sdk/network';
 import type { LabServices } from './command-plugin.js';
 
 /** What `createLabServices` needs. */
@@ -60,6 +61,12 @@ export interface LabServicesOptions {
   costs?: CostRates;
   /** With `sync`: days the audit log keeps entries; the class scheduler prunes older ones daily. @defaultValue 400 */
   auditRetentionDays?: number;
+  /**
+   * Each cluster's class networks (`ClassNetworks`), when `sdn` is configured: `/lab deploy` builds
+   * the private networks a class's lab definition asks for before its VMs, `/lab destroy` and the
+   * end-of-term destroy remove them after. Undefined for a cluster without them.
+   */
+  networks?: ClassNetworksOf;
 }
 
 /** Wires the SDK services a command layer runs on, from a store and clusters. */
@@ -91,7 +98,9 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       logger,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.networks ? { networks: options.networks } : {}),
     }),
+    ...(options.networks ? { networks: options.networks } : {}),
     inventory: new InventoryService({ store, clusterIds: () => clusters.ids(), clock, ...(sync ? { sync } : {}) }),
     power: new VmPower({
       store,
@@ -117,6 +126,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
             ...(options.notifier ? { notifier: options.notifier } : {}),
             ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
             ...(options.auditRetentionDays ? { auditRetentionDays: options.auditRetentionDays } : {}),
+            ...(options.networks ? { networks: options.networks } : {}),
           }),
         }
       : {}),

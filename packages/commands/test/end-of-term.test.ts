@@ -27,10 +27,15 @@ const notifier = {
 
 beforeAll(async () => {
   store = await openStore(`sqlite:${join(dir, 'eot.db')}`);
-  current = await lab(commands, { store, clock });
+  // The lab has `sdn` settings and cs101 a private network per student: the destroy removes them too.
+  current = await lab(commands, { store, clock, sdn: { prefix: 'lab' } });
   current.services.scheduler!.useNotifier(notifier);
+  const set = await as(ids.teacher, 'class', 'set-lab cs101 desk=ubuntu --network student');
+  expect(set.error, set.text).toBeFalsy();
   const deployed = await as(ids.teacher, 'lab', 'deploy cs101 2', true);
   expect(deployed.error, deployed.text).toBeFalsy();
+  expect((await store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet')).toHaveLength(2);
+  expect(await store.templates.getByName('cs101-desk-base')).toBeDefined();
 }, 60_000);
 afterAll(async () => {
   await current.close();
@@ -191,8 +196,11 @@ describe('the end of term', () => {
     ).toEqual(vmids.map((v) => `lab/${v}`).sort());
     expect(destroyed.filter((a) => a.outcome === 'sent')).toHaveLength(vmids.length);
     expect(told.some((t) => t.text.startsWith('The VMs of cs101 are destroyed'))).toBe(true);
+    // Its networks went after its VMs: none recorded, none in PVE.
+    expect(await store.sdn.list('lab')).toEqual([]);
+    expect(Object.keys((current.sim.state.sdn.snapshot().pending as { vnets: object }).vnets)).toEqual([]);
     // Its base template left the catalog with it: PVE hands the VMID out again.
-    expect(await store.templates.getByName('cs101-base')).toBeUndefined();
+    expect(await store.templates.getByName('cs101-desk-base')).toBeUndefined();
     expect(await store.classLifecycle.baseVersions('cs101')).toEqual([]);
 
     const archived = await as(ids.teacher, 'class', 'archive cs101');

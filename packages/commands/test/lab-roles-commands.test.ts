@@ -48,8 +48,19 @@ describe('a class with two roles per student, through the router', () => {
       network: { mode: 'student', zone: null, internet: 'none' },
       updatedBy: 'lovelace',
     });
+    // This lab has no `sdn` settings: set-lab warns, and the deploy is refused before anything is created.
+    expect(set.text).toContain('Warning: this lab has no SDN settings, so /lab deploy cs101 will be refused');
     const shown = await as(ids.teacher, 'class', 'lab cs101');
     expect(shown.text).toContain('one private network per student, no internet');
+    const refusedDeploy = await as(ids.teacher, 'lab', 'deploy cs101 2');
+    expect(refusedDeploy.error).toBe(true);
+    expect(refusedDeploy.text).toContain(
+      'cs101 asks for private networks (one per student) but cluster lab has no SDN settings: add an "sdn" section to lab.config.json',
+    );
+    expect(studentGuests()).toEqual([]);
+    // The templates' own bridge needs no SDN.
+    const bridged = await as(ids.teacher, 'class', 'set-lab cs101 attacker=ubuntu target=windows:1:1024');
+    expect(bridged.text).not.toContain('Warning');
 
     const deployed = await as(ids.teacher, 'lab', 'deploy cs101 2');
     expect(deployed.error, deployed.text).toBeFalsy();

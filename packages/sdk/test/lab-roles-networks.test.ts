@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { setLabDefinition } from '../src/deploy/lab-definition.js';
 import { ClassNetworks, net0Bridge } from '../src/network/index.js';
 import { pveResources } from '../src/pve/index.js';
+import { DeploymentEngine } from '../src/deploy/deployment-engine.js';
 import { labOver } from './deployment-fixture.js';
 
 const STUDENTS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -39,20 +40,28 @@ describe('a class of 5 students with two roles each and per-student networks', (
           actor: 'teacher',
         },
       );
-      // The wiring the lead adds: the stored network choice → ClassNetworks.ensure before the deploy.
+      // The engine builds the networks the definition asks for before the VMs (deployLab), with the cluster's ClassNetworks.
       const def = (await lab.store.labDefinitions.get('cs101'))!;
-      const networks = new ClassNetworks({ store: lab.store, api: lab.api, settings: { prefix: 'lab' } });
       expect(def.network.mode).toBe('student');
-      const state = await networks.ensure({
-        classId: 'cs101',
-        mode: def.network.mode as 'student',
-        students: STUDENTS,
-        zone: def.network.zone ?? undefined,
-        internet: def.network.internet,
+      const networks = new ClassNetworks({ store: lab.store, api: lab.api, settings: { prefix: 'lab' } });
+      const bare = lab.engine;
+      await expect(bare.deployLab({ classId: 'cs101', count: 5, requestedBy: 'teacher' })).rejects.toMatchObject({
+        code: 'LAB_SDN_NOT_CONFIGURED',
       });
-      expect(state.networks).toHaveLength(5);
-      const summaries = await lab.engine.deployLab({ classId: 'cs101', count: 5, requestedBy: 'teacher' });
+      const engine = new DeploymentEngine({
+        store: lab.store,
+        clusters: lab.clusters,
+        catalog: lab.catalog,
+        pollIntervalMs: 20,
+        timeScale: 200,
+        networks: (clusterId) => (clusterId === 'lab' ? networks : undefined),
+      });
+      const summaries = await engine.deployLab({ classId: 'cs101', count: 5, requestedBy: 'teacher' });
       expect(summaries.map((s) => s.status)).toEqual(['done', 'done']);
+      const state = { networks: await networks.networks('cs101') };
+      expect(state.networks).toHaveLength(5);
+      const again = await engine.ensureLabNetworks('cs101', 'lab');
+      expect(again?.summary).toBe('5 private networks (one per student) in zone labzone, with internet (SNAT)');
 
       const students = [...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'));
       expect(students).toHaveLength(10);
@@ -65,15 +74,11 @@ describe('a class of 5 students with two roles each and per-student networks', (
       }
       expect(await pveResources(lab.api).sdn.pending()).toEqual({ zones: [], vnets: [], subnets: [] });
 
-      // Destroy: the students' VMs (every role down to none), then the networks.
-      for (const role of ['attacker', 'target'])
-        await lab.engine.deployLab(
-          { classId: 'cs101', count: 0, requestedBy: 'teacher' },
-          { role, confirmDeletes: true },
-        );
+      // Destroy: the VMs, then the networks (destroyClass).
+      const down = await engine.destroyClass('cs101', { actor: 'teacher' });
       expect([...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'))).toEqual([]);
-      const down = await networks.teardown('cs101');
-      expect(down.removed).toHaveLength(6);
+      expect(down.networksRemoved).toHaveLength(6);
+      expect(down.networksLeft).toEqual([]);
       expect(await pveResources(lab.api).sdn.vnets({ pending: true })).toEqual([]);
       expect(await lab.store.sdn.list('lab')).toEqual([]);
     } finally {

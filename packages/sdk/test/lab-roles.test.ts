@@ -35,7 +35,8 @@ async function twoRoleLab() {
         { name: 'attacker', template: 'kali' },
         { name: 'target', template: 'metaspl', cores: 1, memory: 1024 },
       ],
-      network: { mode: 'student', internet: 'none' },
+      // The templates' own bridge: private networks (and the sdn settings they need) are in lab-roles-networks.test.ts.
+      network: { mode: 'bridge' },
       actor: 'teacher',
     },
   );

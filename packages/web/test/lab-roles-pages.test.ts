@@ -16,7 +16,8 @@ let provider: DevOidcProvider;
 let web: PortalUnderTest;
 
 beforeAll(async () => {
-  lab = await startTestLab(commands);
+  // The lab's `sdn` settings: the class's network per student is built by the deploy.
+  lab = await startTestLab(commands, { sdn: { prefix: 'lab' } });
   await lab.services.catalog.create({
     name: 'windows',
     memory: 4096,

@@ -19,8 +19,12 @@ export const doctorSubcommand = subcommand({
     const doctor = new LabDoctor({
       clusters: ctx.services.clusters,
       console: Boolean(ctx.services.console?.publicUrl),
-      // The SDN privileges are checked once a class of the cluster has networks (recorded SDN objects).
-      networks: async (clusterId) => (await ctx.services.store.sdn.list(clusterId)).length > 0,
+      // The SDN privileges are checked once a class uses networks: recorded SDN objects on the
+      // cluster, or (with `sdn` configured for it) a lab definition asking for private networks.
+      networks: async (clusterId) =>
+        (await ctx.services.store.sdn.list(clusterId)).length > 0 ||
+        (ctx.services.engine.hasNetworks(clusterId) &&
+          (await ctx.services.store.labDefinitions.list()).some((lab) => lab.network.mode !== 'bridge')),
     });
     const report = await doctor.checkClusters();
     return {

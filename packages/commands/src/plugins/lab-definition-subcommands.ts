@@ -69,6 +69,11 @@ export const setLabSubcommand: Subcommand = subcommand({
       text: [
         `${o.class}: each student gets ${lab.roles.length} VM(s):`,
         ...describeLab(lab),
+        ...(lab.network.mode !== 'bridge' && !ctx.services.engine.hasNetworks()
+          ? [
+              `Warning: this lab has no SDN settings, so /lab deploy ${o.class} will be refused until an admin adds an "sdn" section to lab.config.json (e.g. "sdn": { "prefix": "lab" }).`,
+            ]
+          : []),
         `Deploy them with /lab deploy ${o.class} <count>.`,
       ].join('\n'),
       data: lab,

@@ -100,6 +100,11 @@ export const labPlugin: CommandPlugin = {
             : []),
         ];
         const creates = plans.reduce((n, plan) => n + plan.counts.create, 0);
+        // The private networks of the class's lab definition, on the cluster the deploy targets
+        // (refused before anything changes when the lab has no `sdn` settings).
+        const clusterId = plans[0]!.clusterId;
+        const networkPlan = await engine.planLabNetworks(o.class, clusterId);
+        if (networkPlan) notes.push(`Networks: ${networkPlan.summary}.`);
         if (deletes.length && !ctx.confirmed) {
           const list = deletes.map(
             (v) =>
@@ -145,6 +150,9 @@ export const labPlugin: CommandPlugin = {
           },
         });
         progress.start('planned');
+        // The networks first, so the VMs' net0 goes on them as they are created.
+        const networks = await engine.ensureLabNetworks(o.class, clusterId);
+        const networkLine = networks ? [`Networks: ${networks.summary}.`] : [];
         const keep = keepProgressRef(ctx);
         const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
         for (const [i, spec] of specs.entries()) {
@@ -165,8 +173,8 @@ export const labPlugin: CommandPlugin = {
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;
           return {
-            text: [renderDeploymentSummary(summary), ...plan.notes].join('\n'),
-            data: summary,
+            text: [renderDeploymentSummary(summary), ...networkLine, ...plan.notes].join('\n'),
+            data: networks ? { ...summary, networks } : summary,
             error: failed,
             failed,
           };
@@ -174,11 +182,13 @@ export const labPlugin: CommandPlugin = {
         return {
           text: [
             ...summaries.map((r) => named(r.plan, renderDeploymentSummary(r.summary))),
+            ...networkLine,
             ...summaries.flatMap((r) => r.plan.notes),
           ].join('\n'),
           data: {
             status: failed ? 'failed' : 'done',
             roles: summaries.map((r) => ({ role: roleOf(r.plan), ...r.summary })),
+            ...(networks ? { networks } : {}),
           },
           error: failed,
           failed,
@@ -349,7 +359,20 @@ export const labPlugin: CommandPlugin = {
             confirm: { prompt: `Destroy ${o.class}?`, action: `Destroy ${o.class}` },
           };
         const result = await ctx.services.engine.destroyClass(o.class, { actor: ctx.caller.person.username });
-        return { text: `${o.class}: ${result.destroyed.length} VMs destroyed.`, data: result };
+        return {
+          text: [
+            `${o.class}: ${result.destroyed.length} VMs destroyed.`,
+            ...(result.networksRemoved.length
+              ? [`Its private networks are removed (SDN ${result.networksRemoved.join(', ')}).`]
+              : []),
+            ...(result.networksLeft.length
+              ? [
+                  `Its private networks on ${result.networksLeft.join(', ')} are left: add the "sdn" section to lab.config.json and run /lab destroy ${o.class} again.`,
+                ]
+              : []),
+          ].join('\n'),
+          data: result,
+        };
       },
     }),
     templates: subcommand({

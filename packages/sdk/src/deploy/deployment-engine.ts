@@ -33,6 +33,13 @@ import { isResetPlan, type ConfigureStudentVm, type ResetPlan } from './vm-reset
 import { deletesOf, itemsOf, type StoredSpec } from './deployment-items.js';
 import type { DeploymentSummary } from './deployment-summary.js';
 import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-teardown.js';
+import {
+  ensureLabNetworks,
+  planLabNetworks,
+  teardownLabNetworks,
+  type ClassNetworksOf,
+  type LabNetworks,
+} from './lab-networks.js';
 import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
 import { recordDeployment } from './deployment-record.js';
 import { runClassDeployment } from './deployment-run.js';
@@ -80,6 +87,13 @@ export interface DeploymentEngineDeps {
    * it off. @defaultValue true
    */
   classNetworks?: boolean;
+  /**
+   * Each cluster's class networks service (`ClassNetworks`), when the installation configured `sdn`:
+   * `ensureLabNetworks` builds a class's networks with it before a deploy, and `destroyClass`
+   * removes them after the class's VMs. Without it, a class asking for private networks is refused
+   * (`SdnNotConfiguredError`).
+   */
+  networks?: ClassNetworksOf;
   /**
    * The retries one deployment run may spend on failed PVE requests, across all its VMs.
    * @defaultValue `{ ratio: 0.2, minRetries: 10, maxAttemptsPerRequest: 5 }`
@@ -345,11 +359,18 @@ export class DeploymentEngine {
    * Deploys every role of the class's lab definition, one deployment per role in the
    * definition's order, each planned after the one before ended (so a student's new VMs join the
    * node their other VMs are on); stops after a role that did not end `done`. A class with one
-   * unnamed role is one deploy, as {@link deploy}.
+   * unnamed role is one deploy, as {@link deploy}. The private networks the definition asks for
+   * are built first ({@link ensureLabNetworks}).
    */
   async deployLab(spec: ClassSpecInput, options: ApplyOptions & { role?: string } = {}): Promise<DeploymentSummary[]> {
+    const specs = await this.labSpecs(spec, options.role);
+    const ids = this.#deps.clusters.ids();
+    const first = parseClassSpec(specs[0] ?? spec);
+    // The cluster the deploy targets: the one named, the only one, or the one its plan picks.
+    const clusterId = first.clusterId ?? (ids.length === 1 ? ids[0]! : (await this.plan(specs[0] ?? spec)).clusterId);
+    await this.ensureLabNetworks(first.classId, clusterId);
     const summaries: DeploymentSummary[] = [];
-    for (const roleSpec of await this.labSpecs(spec, options.role)) {
+    for (const roleSpec of specs) {
       const summary = await this.deploy(roleSpec, options);
       summaries.push(summary);
       if (summary.status !== 'done') break;
@@ -650,11 +671,47 @@ export class DeploymentEngine {
   async destroyClass(
     classId: string,
     options: { clusterId?: string; actor?: string; onEvent?: (e: DeploymentEvent) => void } = {},
-  ): Promise<{ destroyed: number[] }> {
+  ): Promise<{ destroyed: number[]; networksRemoved: string[]; networksLeft: string[] }> {
     const lease = await this.#deps.store.sync.getLease(deploymentLeaseName(classId));
     if (this.#active.has(classId) || (lease && lease.expiresAt >= this.#clock.now()))
       throw await this.#active.inProgress(classId);
     const clusterIds = options.clusterId ? [options.clusterId] : this.#deps.clusters.ids();
-    return destroyClassVms({ ...this.#teardown, clusters: this.#deps.clusters }, classId, clusterIds, options);
+    const result = await destroyClassVms(
+      { ...this.#teardown, clusters: this.#deps.clusters },
+      classId,
+      clusterIds,
+      options,
+    );
+    // The networks go once the VMs on them are gone (PVE would let a VNet in use be deleted).
+    const networks = await teardownLabNetworks(this.#deps, classId, clusterIds);
+    if (networks.left.length)
+      this.#deps.logger?.warn('class networks left: no sdn settings for their cluster', {
+        classId,
+        clusterIds: networks.left,
+      });
+    return { ...result, networksRemoved: networks.removed, networksLeft: networks.left };
+  }
+
+  /**
+   * Builds the private networks the class's lab definition asks for (`network.mode` `class` or
+   * `student`) on `clusterId` — one per enrolled student or one for the class — before a deploy
+   * creates its VMs, so they get `net0` on them. Undefined for a class on its templates' bridge.
+   * Private networks without `networks` (no `sdn` settings) → `SdnNotConfiguredError`.
+   */
+  async ensureLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
+    return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  }
+
+  /**
+   * What {@link ensureLabNetworks} would build on `clusterId`, without changing anything (for a
+   * deploy's plan). Undefined for a class on its templates' bridge; `SdnNotConfiguredError` as there.
+   */
+  async planLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
+    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  }
+
+  /** Whether private networks can be built on `clusterId` (the engine was given `networks` and it names the cluster). */
+  hasNetworks(clusterId?: string): boolean {
+    return Boolean(this.#deps.networks?.(clusterId ?? this.#deps.clusters.ids()[0] ?? 'default'));
   }
 }

@@ -16,4 +16,6 @@ export {
 export { resolveSdnSettings, vnetIdFor, type ResolvedSdnSettings, type SdnSettings } from './sdn-settings.js';
 export { net0Bridge, net0WithBridge, vmNetworkOf } from './vm-network.js';
 export { networkStep } from '../deploy/network-step.js';
+// What `DeploymentEngine.ensureLabNetworks` / `destroyClass` do with the `networks` option.
+export { describeLabNetworks, type ClassNetworksOf, type LabNetworks } from '../deploy/lab-networks.js';
 export type { SdnObjectRecord, SdnObjectState } from '../store/sdn-repository.js';

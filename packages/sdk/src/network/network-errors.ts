@@ -96,3 +96,15 @@ export class ClassNetworkMissingError extends LabError {
     );
   }
 }
+
+/** A class asks for private networks (`class` or `student`) but the installation has no `sdn` settings. */
+export class SdnNotConfiguredError extends LabError {
+  static override readonly code: string = 'LAB_SDN_NOT_CONFIGURED';
+  constructor(facts: { classId: string; mode: string; clusterId: string }) {
+    super(
+      SdnNotConfiguredError.code,
+      `${facts.classId} asks for private networks (one per ${facts.mode}) but cluster ${facts.clusterId} has no SDN settings: add an "sdn" section to lab.config.json (e.g. "sdn": { "prefix": "lab" }) or set the class's network back with /class set-lab ${facts.classId} … --network bridge.`,
+      facts,
+    );
+  }
+}

@@ -43,6 +43,7 @@ import { classTimeZone, formatLocalTime } from './local-time.js';
 import { formatHours, studentUsage } from './usage.js';
 import { checkOptions, PORT_HINTS, STORE_AND_CLUSTERS } from '../util/constructor-options.js';
 import { runEndOfTerm, type EndOfTermAction } from './end-of-term.js';
+import type { ClassNetworksOf } from '../deploy/lab-networks.js';
 import { termPhase } from './term-dates.js';
 import { SDK_DEFAULTS } from '../util/defaults.js';
 
@@ -105,6 +106,8 @@ export interface ClassSchedulerOptions {
   idleWarningMinutes?: number;
   /** Days audit entries are kept; the scheduler's rounds prune older ones once a day. @defaultValue 400 */
   auditRetentionDays?: number;
+  /** Each cluster's class networks: a confirmed end-of-term destroy removes the class's networks after its VMs. */
+  networks?: ClassNetworksOf;
 }
 
 /** One power action the scheduler took (or tried). */
@@ -151,12 +154,14 @@ export class ClassScheduler {
   /** Clusters that answered 501 to a bulk action (PVE before 9.0.13): served one VM at a time. */
   readonly #noBulkActions = new Set<string>();
   readonly #pollIntervalMs: number;
+  readonly #networks: ClassNetworksOf | undefined;
   /** Ready-notice keys already claimed in the store, so steady rounds do not claim them again. */
   readonly #readyClaimed = new Set<string>();
 
   constructor(options: ClassSchedulerOptions) {
     checkOptions('new ClassScheduler', options, STORE_AND_CLUSTERS, PORT_HINTS);
     this.holderId = options.holderId ?? leaseHolderId();
+    this.#networks = options.networks;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
@@ -288,6 +293,7 @@ export class ClassScheduler {
         holderId: this.holderId,
         shutdownTimeoutS: this.#o.shutdownTimeoutS,
         pollIntervalMs: this.#pollIntervalMs,
+        ...(this.#networks ? { networks: this.#networks } : {}),
       },
       now,
     );

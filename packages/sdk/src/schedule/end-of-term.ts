@@ -11,6 +11,7 @@ import { termVms } from './class-term.js';
 import { formatLocalTime } from './local-time.js';
 import { graceEndsAt, TERM_REMINDER_DAYS, termEndsAt, termPhase } from './term-dates.js';
 import { forgetClassTemplates } from '../deploy/deployment-teardown.js';
+import { teardownLabNetworks, type ClassNetworksOf } from '../deploy/lab-networks.js';
 import { destroyTermVm, type TermDestroyOutcome } from './term-destroy.js';
 import { tellTeachers } from './tell-teachers.js';
 
@@ -34,12 +35,20 @@ export interface EndOfTermDeps {
   holderId: string;
   shutdownTimeoutS: number;
   pollIntervalMs: number;
+  /** Each cluster's class networks: removed after the class's VMs are destroyed. */
+  networks?: ClassNetworksOf;
 }
 
 /** One thing the end-of-term round did (or tried). */
 export interface EndOfTermAction {
   classId: string;
-  action: 'term-reminder' | 'term-shutdown' | 'term-destroy-reminder' | 'term-destroy' | 'term-destroyed-notice';
+  action:
+    | 'term-reminder'
+    | 'term-shutdown'
+    | 'term-destroy-reminder'
+    | 'term-destroy'
+    | 'term-networks-removed'
+    | 'term-destroyed-notice';
   /** The VM acted on (stops and destroys). */
   target?: string;
   outcome: 'ok' | 'failed' | TermDestroyOutcome;
@@ -150,7 +159,10 @@ async function afterGrace(deps: EndOfTermDeps, term: ClassTermRecord, now: Epoch
     // Base templates go last, after every clone of them: stop at the first VM still on its way out.
     if (outcome === 'failed' || outcome === 'in-progress') break;
   }
-  if ((await termVms(deps.store, term.classId)).length === 0 && vms.length > 0) {
+  const left = (await termVms(deps.store, term.classId)).length;
+  // The class's networks go once no VM is on them; a failure is tried again next round (it finds no VM and none recorded).
+  if (left === 0) out.push(...(await removeTermNetworks(deps, term.classId)));
+  if (left === 0 && vms.length > 0) {
     await forgetClassTemplates(deps.store, term.classId, deps.clusters.ids(), now);
     if (await once(deps, `term-destroyed:${term.classId}:${term.endsOn}`, now)) {
       const teachersTold = await tellTeachers(
@@ -163,4 +175,22 @@ async function afterGrace(deps: EndOfTermDeps, term: ClassTermRecord, now: Epoch
     }
   }
   return out;
+}
+
+async function removeTermNetworks(deps: EndOfTermDeps, classId: string): Promise<EndOfTermAction[]> {
+  try {
+    const { removed } = await teardownLabNetworks(deps, classId, deps.clusters.ids());
+    return removed.length
+      ? [{ classId, action: 'term-networks-removed', target: removed.join(','), outcome: 'ok' }]
+      : [];
+  } catch (error) {
+    return [
+      {
+        classId,
+        action: 'term-networks-removed',
+        outcome: 'failed',
+        error: error instanceof Error ? error.message : String(error),
+      },
+    ];
+  }
 }

@@ -8,6 +8,9 @@ import type { LabObserver } from '../ports/lab-observer.js';
 import type { TemplateCatalog } from '../templates/template-catalog.js';
 import { createMemoryStore } from './memory-store.js';
 import { clientForSim } from './sim-client.js';
+import { ClassNetworks } from '../network/class-networks.js';
+import type { SdnSettings } from '../network/sdn-settings.js';
+import type { ClassNetworksOf } from '../deploy/lab-networks.js';
 
 /**
  * The part of `@lab/commands` a test lab is built with, typed structurally: the command layer's
@@ -22,6 +25,7 @@ export interface TestLabCommands<R, S> {
     sync: { probe: { isOpen: () => Promise<boolean> } };
     pollIntervalMs: number;
     clock?: Clock;
+    networks?: ClassNetworksOf;
   }) => S;
 }
 
@@ -52,11 +56,12 @@ export const testLabIds = {
  * cs101 and cs202 are pinned to pve1 (`class pin`), so the front ends' tests see a class on one node;
  * how placement spreads a class over nodes is tested in the SDK.
  * The store is a fresh memory store unless `options.store` is given; `options.clock` drives the
- * services' time (the scheduler's, the quotas'); `options.observer` sees every request of its client.
+ * services' time (the scheduler's, the quotas'); `options.observer` sees every request of its client;
+ * `options.sdn` gives the services the cluster's class networks (as `sdn` in lab.config.json does).
  */
 export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
   commands: TestLabCommands<R, S>,
-  options: { store?: Store; sim?: PveSimOptions; clock?: Clock; observer?: LabObserver } = {},
+  options: { store?: Store; sim?: PveSimOptions; clock?: Clock; observer?: LabObserver; sdn?: SdnSettings } = {},
 ): Promise<TestLab<R, S>> {
   const { startPveSim } = await import('@lab/pve-sim');
   const { CommandRouter, builtinPlugins, createLabServices } = commands;
@@ -64,12 +69,16 @@ export async function startTestLab<R, S extends { catalog: TemplateCatalog }>(
   const api = clientForSim(sim, { retry: {}, ...(options.observer ? { observer: options.observer } : {}) });
   const clusters: ClusterApis = { get: () => api, ids: () => ['lab'] };
   const store = options.store ?? createMemoryStore();
+  const networks = options.sdn
+    ? new ClassNetworks({ store, api, settings: options.sdn, pollIntervalMs: 20 })
+    : undefined;
   const services = createLabServices({
     store,
     clusters,
     sync: { probe: { isOpen: async () => false } },
     pollIntervalMs: 20,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(networks ? { networks: () => networks } : {}),
   });
   const person = async (username: string, role: 'admin' | 'teacher' | 'student', slackId: string) => {
     const p = await store.classes.createPerson({ username, displayName: username, role }, 1);
