@@ -9,7 +9,9 @@ describe('publishing a new class base version', () => {
     const sim = await startPveSim({ timeScale: 200 });
     const { api, store, engine } = await labOver(sim);
     try {
-      expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
+      expect((await engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+        'done',
+      );
       const vmOf = async (u: string) =>
         (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(u))!.id))[0]!.vmid;
       const [alice, bob, carol] = [await vmOf('alice'), await vmOf('bob'), await vmOf('carol')];
@@ -90,7 +92,9 @@ describe('publishing a new class base version', () => {
       expect(versions.map((v) => [v.name, v.users.length])).toEqual([['cs101-base-v2', 3]]);
       expect(sim.state.guests.get(bob)!.status, 'a running VM runs again after its reset').toBe('running');
       // New students of a later deploy get the newest version too.
-      expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).base.name).toBe('cs101-base-v2');
+      expect((await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).base.name).toBe(
+        'cs101-base-v2',
+      );
     } finally {
       await api.close();
       await sim.close();
@@ -103,7 +107,9 @@ describe('publishing a new class base version', () => {
     const resetAll = async () =>
       (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice', 'bob'] }))).done;
     try {
-      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
+      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+        'done',
+      );
       await (
         await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))
       ).done;

@@ -203,6 +203,8 @@ describe('class deployment', () => {
       clusters: lab.clusters,
       catalog: lab.catalog,
       pollIntervalMs: 25,
+      // The simulator's scale: a task's first status read waits its expected duration on this cluster.
+      timeScale: 400,
       limits: { global: 8, perNode: 8, perStorage: 1 },
       configureStudentVm,
     });
@@ -251,8 +253,8 @@ describe('class deployment', () => {
       limits: { perNode: 8, perStorage: 1 },
     });
     const plans = [
-      await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu' }),
-      await engine.plan({ classId: 'cs102', count: 3, template: 'ubuntu' }),
+      await engine.plan({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' }),
+      await engine.plan({ classId: 'cs102', count: 3, template: 'ubuntu', strategy: 'pack' }),
     ];
     // Both classes land on the same node's local-lvm: one storage lock for both deployments.
     expect(new Set(plans.flatMap((p) => p.vms.map((v) => v.node)))).toEqual(new Set([plans[0]!.base.node]));

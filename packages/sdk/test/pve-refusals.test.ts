@@ -112,7 +112,12 @@ describe('a VMID taken on another node between nextid and the clone', () => {
     const students = ['s01', 's02', 's03', 's04', 's05', 's06', 's07', 's08'];
     const { api, store, engine } = await labOver(sim, { students });
     clients.push(api);
-    const summary = await engine.deploy({ classId: 'cs101', count: students.length, template: 'ubuntu', strategy: 'pack' });
+    const summary = await engine.deploy({
+      classId: 'cs101',
+      count: students.length,
+      template: 'ubuntu',
+      strategy: 'pack',
+    });
     expect(summary.status).toBe('done');
     const raced = [...sim.state.guests.values()].filter((g) => g.config.name?.startsWith('other-client-'));
     expect(raced.length).toBeGreaterThan(0);

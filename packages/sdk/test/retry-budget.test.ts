@@ -107,7 +107,13 @@ describe('a deployment under 10 % transient faults on clone POSTs', () => {
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'http-503', rate: 0.05 });
     sim.faults.add({ method: 'POST', path: CLONE_PATH, kind: 'reset-after', rate: 0.05 });
 
-    const summary = await engine.deploy({ classId: 'cs101', count: 30, template: 'ubuntu', strategy: 'pack', requestedBy: 'teacher' });
+    const summary = await engine.deploy({
+      classId: 'cs101',
+      count: 30,
+      template: 'ubuntu',
+      strategy: 'pack',
+      requestedBy: 'teacher',
+    });
     expect(summary).toMatchObject({
       status: 'done',
       created: 32,

@@ -152,7 +152,9 @@ describe('the Terraform path', () => {
     sim = await fastSim({ timeScale: 400 });
     const lab = await labOver(sim);
     api = lab.api;
-    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe('done');
+    expect((await lab.engine.deploy({ classId: 'cs101', count: 3, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+      'done',
+    );
     const dir = join(out, 'deployed', 'cs101');
     const result = await exportTerraform(
       { store: lab.store },

@@ -321,7 +321,7 @@ describe('deployments killed at random moments, replicas and migrations included
         await new Promise((r) => setTimeout(r, 200));
       }
       const final = await engine.deploy(
-        { classId: 'cs101', count: seats, template: 'ubuntu' },
+        { classId: 'cs101', count: seats, template: 'ubuntu', strategy: 'pack' },
         { confirmDeletes: true },
       );
       expect(final, JSON.stringify(final)).toMatchObject({

@@ -90,7 +90,9 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   const learnt =
     watcher && options.durationKind !== undefined ? watcher.expectedMs(node, options.durationKind) : undefined;
   let nextCheck = started + Math.max(0, learnt ?? options.expectedMs ?? 0);
-  let nextLog = logEvery === undefined ? Number.POSITIVE_INFINITY : started + logEvery;
+  // Until the copy's first progress line, the log is read at every poll: a caller may be waiting for
+  // the copy to start (a full clone gives its storage slot back then); after it, every `logEvery`.
+  let nextLog = logEvery === undefined ? Number.POSITIVE_INFINITY : started + interval;
 
   const readNewLog = async (): Promise<void> => {
     const lines = await tasks.log(upid, { start: logOffset, limit: 500 }, signal);
@@ -136,7 +138,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     const stopped = status?.status === 'stopped';
     if (followLog && (logEvery === undefined || stopped || now >= nextLog - early)) {
       await readNewLog();
-      if (logEvery !== undefined) nextLog = clock.now() + logEvery;
+      if (logEvery !== undefined) nextLog = clock.now() + (lastPercent < 0 ? interval : logEvery);
     }
     if (status?.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
