@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PveSim } from '@lab/pve-sim';
 import { ClassPinError } from '../src/errors/index.js';
-import { DeploymentEngine, TemplateCatalog, type ProxmoxClient } from '../src/index.js';
+import { DeploymentEngine, TemplateCatalog, type DeploymentEvent, type ProxmoxClient } from '../src/index.js';
 import type { ClassPlan } from '../src/deploy/plan-class.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import { clientFor, expectSchemaValidRequests, fastSim } from './helpers.js';
@@ -51,9 +51,14 @@ describe('placement spreads a class for the moment every student starts', () => 
       `base replicated to ${plan.replicateBaseTo.join(', ')} so the class's 30 VMs spread over ${perNode.size} nodes when they all run (at most ${Math.max(...perNode.values())} on a node)`,
     );
 
-    const summary = await (await lab.engine.apply(plan)).done;
+    const events: DeploymentEvent[] = [];
+    const summary = await (await lab.engine.apply(plan, { onEvent: (e) => events.push(e) })).done;
     expect(summary).toMatchObject({ status: 'done', failed: [], orphans: [], unregistered: [] });
     expect(summary.created).toBe(2 + 30 + plan.replicateBaseTo.length);
+    // Progress counts the base's copies: as many VMs announced as were registered.
+    const planned = events.find((e) => e.type === 'planned');
+    expect(planned).toMatchObject({ create: summary.created });
+    expect(events.filter((e) => e.type === 'registered')).toHaveLength(summary.created);
     // On the cluster: every student where the plan put it, each a linked clone of the base copy on its node.
     const guests = [...sim.state.guests.values()];
     const bases = guests.filter((g) => g.config.name === 'cs101-base');

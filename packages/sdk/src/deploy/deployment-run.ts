@@ -50,7 +50,9 @@ export async function runClassDeployment(
   const classId = plan.spec.classId;
   const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
   await store.deployments.update(id, { status: 'running' }, timing.clock.now());
-  emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
+  // The base's copies to the nodes the class spreads over are made and registered too: progress counts them.
+  const copies = items.filter((i) => i.role === 'replica').length;
+  emit({ type: 'planned', deploymentId: id, classId, ...plan.counts, create: plan.counts.create + copies });
   const failures: Array<{ name: string; error: string }> = [];
   const removed: SummaryVm[] = [];
   const replanned: ReplannedVm[] = [];
