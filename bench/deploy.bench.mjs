@@ -10,7 +10,7 @@
 //   runs on a sample of classes and is extrapolated (`BENCH_FIRSTDAY_SEQUENTIAL_CLASSES`, default 2;
 //   set it to 20 to measure it whole).
 // `BENCH_DEPLOY_SCENARIOS=school,ceph,term,firstday,firstday-ceph` picks scenarios (default: all),
-// `BENCH_DEPLOY_WAYS=ours,sequential,terraform` the ways for `school` and `firstday*`. `BENCH_QUICK=1`:
+// `BENCH_DEPLOY_WAYS=ours,sequential,terraform` the ways for `school` (ours always runs there) and `firstday*`. `BENCH_QUICK=1`:
 // 5 students a class at time scale ×20, `firstday*` 2 classes × 3 students (`BENCH_DEPLOY_STUDENTS`,
 // `BENCH_FIRSTDAY_CLASSES`, `BENCH_FIRSTDAY_STUDENTS`, `BENCH_TIME_SCALE` override).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,11 +38,17 @@ const dir = mkdtempSync(join(tmpdir(), 'lab-bench-deploy-'));
 /** Counts what the cluster refused, as the client saw it: failed requests, VMID conflicts, lock timeouts. */
 function outcomeCounter() {
   const c = { failedRequests: 0, vmidConflicts: 0, lockTimeouts: 0 };
+  /** Failed requests by method, endpoint and status (printed with `BENCH_DEPLOY_TRACE=1`). */
+  const failedBy = {};
   return {
     c,
+    failedBy,
     observer: {
       pveRequest: (r) => {
-        if (r.status === null || r.status >= 400) c.failedRequests++;
+        if (r.status !== null && r.status < 400) return;
+        c.failedRequests++;
+        const key = `${r.method} ${r.endpoint} ${r.status ?? r.errorCode}`;
+        failedBy[key] = (failedBy[key] ?? 0) + 1;
       },
     },
     /** A failed task or refused request: classify its message. */
@@ -231,6 +237,7 @@ async function deploy(label, scenario, { limits, sequential = false } = {}) {
     console.log(
       `${label}: this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s over ${(wallModelMs / TIME_SCALE / 1000).toFixed(1)} s real; requests ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).slice(0, 8)))}`,
     );
+    if (counter.c.failedRequests > 0) console.log(`${label}: failed requests ${JSON.stringify(counter.failedBy)}`);
     console.log(
       `${label}: ${busiest.storage} lock held ${fmt1(busiest.lockBusyMs)} s (last released at ${fmt1(busiest.lockLastMs)} s), copying ${fmt1(busiest.copyBusyMs)} s (last at ${fmt1(busiest.copyLastMs)} s)`,
     );
@@ -390,34 +397,46 @@ const load = () =>
 if (wanted.includes('school')) {
   const parallel = await deploy('parallel', SCENARIOS.school);
   const bound = lowerBoundMs('school', parallel.plans);
-  const sequential = await deploy('sequential', SCENARIOS.school, { limits: SEQUENTIAL_LIMITS });
+  const sequential = WAYS.includes('sequential')
+    ? await deploy('sequential', SCENARIOS.school, { limits: SEQUENTIAL_LIMITS })
+    : undefined;
   // The Terraform-like apply cannot copy the base to other nodes: it clones every student on the base
   // node, so its bound is that placement's.
   const packed = packedPlans(parallel.plans);
-  const naive = await naiveParallel(SCENARIOS.school, packed);
+  const naive = WAYS.includes('terraform') ? await naiveParallel(SCENARIOS.school, packed) : undefined;
   const naiveBound = lowerBoundMs('school', packed);
   console.log(
     `school scenario, ${STUDENTS} students (+ teacher VM + base template), time scale ×${TIME_SCALE}, SQLite store; times on the model; load average ${load()}`,
   );
   console.log(describeBound(bound));
   console.log(row('ours (DeploymentEngine)', parallel, bound));
-  console.log(row('seeds: sequential loop', sequential, bound));
+  if (sequential) console.log(row('seeds: sequential loop', sequential, bound));
   console.log(
     `students on ${spread(parallel.plans)}; base copied to ${parallel.plan.replicateBaseTo.join(', ') || 'no other node'}`,
   );
-  console.log(row('Terraform-like, 10 at once', naive, naiveBound));
-  console.log(`  (its own placement, every student on ${parallel.plan.base.node}: ${describeBound(naiveBound)})`);
+  if (naive) {
+    console.log(row('Terraform-like, 10 at once', naive, naiveBound));
+    console.log(`  (its own placement, every student on ${parallel.plan.base.node}: ${describeBound(naiveBound)})`);
+  }
   Object.assign(result, {
     vms: parallel.created,
     wall_ms: Math.round(parallel.wallModelMs),
     lower_bound_ms: Math.round(bound.ms),
     ratio: Number((parallel.wallModelMs / bound.ms).toFixed(3)),
-    sequential_ms: Math.round(sequential.wallModelMs),
-    speedup_vs_sequential: Number((sequential.wallModelMs / parallel.wallModelMs).toFixed(2)),
+    ...(sequential
+      ? {
+          sequential_ms: Math.round(sequential.wallModelMs),
+          speedup_vs_sequential: Number((sequential.wallModelMs / parallel.wallModelMs).toFixed(2)),
+        }
+      : {}),
     ours: pick(parallel, bound),
-    sequential: pick(sequential, bound),
-    terraform_like: { ...pick(naive, naiveBound), lower_bound_ms: Math.round(naiveBound.ms) },
-    ours_fastest: parallel.wallModelMs < sequential.wallModelMs && parallel.wallModelMs < naive.wallModelMs,
+    ...(sequential ? { sequential: pick(sequential, bound) } : {}),
+    ...(naive ? { terraform_like: { ...pick(naive, naiveBound), lower_bound_ms: Math.round(naiveBound.ms) } } : {}),
+    ...(sequential && naive
+      ? {
+          ours_fastest: parallel.wallModelMs < sequential.wallModelMs && parallel.wallModelMs < naive.wallModelMs,
+        }
+      : {}),
   });
 }
 for (const name of ['ceph', 'term'].filter((n) => wanted.includes(n))) {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { presets, type PveSim } from '@lab/pve-sim';
 import { PveTaskFailedError } from '../src/errors/index.js';
 import type { ProxmoxClient } from '../src/index.js';
-import { waitForTask } from '../src/pve/index.js';
+import { RetryBudget, waitForTask } from '../src/pve/index.js';
+import { withRetryBudget } from '../src/pve/budgeted-api.js';
 import { taskWatcher } from '../src/tasks/task-watcher.js';
 import { systemClock } from '../src/ports/clock.js';
 import { clientFor, closeAfterEach, expectSchemaValidRequests, fastSim } from './helpers.js';
@@ -64,6 +65,33 @@ describe('task polling: one listing for many waiters, expected durations', () =>
     // listing of its own (served = listings).
     expect(watcher.served - before.served).toBeGreaterThanOrEqual(2 * listings);
     expectSchemaValidRequests(sim);
+  });
+
+  it('serves the waiters of several deployments (each with its own retry budget) with the same listings', async () => {
+    const sim: PveSim = track(await fastSim({ timeScale: 5, scenario: withStoppedGuests() }));
+    const client = track(clientFor(sim));
+    // Two deployments at once: each wraps the cluster's client with its own budget.
+    const budgets = [new RetryBudget(), new RetryBudget()];
+    const apis = budgets.map((b) => withRetryBudget(client, b));
+    const watcher = taskWatcher(client, systemClock);
+    for (const api of apis) expect(taskWatcher(api, systemClock)).toBe(watcher);
+
+    const upids = await startMany(client, [200, 201, 202, 203]);
+    sim.requests.reset();
+    const before = { listings: watcher.listings, served: watcher.served };
+    await Promise.all(
+      upids.map((upid, i) =>
+        waitForTask(apis[i % 2]!, upid, { pollIntervalMs: 10, maxPollIntervalMs: 10, sharedTaskList: true }),
+      ),
+    );
+    const listings = sim.requests.count(LIST);
+    // Every listing was the one watcher's, and answered waiters of both deployments.
+    expect(listings).toBeGreaterThan(0);
+    expect(listings).toBe(watcher.listings - before.listings);
+    expect(watcher.served - before.served).toBeGreaterThanOrEqual(2 * listings);
+    // Each read was charged to one of the deployments' budgets, none to neither.
+    expect(budgets[0]!.requests + budgets[1]!.requests).toBe(sim.requests.total);
+    expect(sim.requests.count(STATUS)).toBe(4);
   });
 
   it('still reports a failed task among many, with its exit status and log', async () => {

@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
+import { rootApi } from '../pve/budgeted-api.js';
 import { pveResources } from '../pve/pve-resources.js';
 
 /** What one read of a node's active task list said about a task a waiter follows. */
@@ -15,6 +16,8 @@ export type TaskSighting =
 
 interface Waiter {
   upid: string;
+  /** The API the waiter follows its task through (a deployment's, with its retry budget): a listing read for it goes through it. */
+  api: PveApi;
   dueAt: number;
   /** A listing another waiter's turn reads up to this long before `dueAt` serves this one too. */
   earlyMs: number;
@@ -31,7 +34,7 @@ const LIST_LIMIT = 1000;
 /** The waiters of one node and the loop that reads its active task list for them. */
 class NodeTaskWatch {
   readonly #waiters = new Set<Waiter>();
-  readonly #read: () => Promise<Array<{ upid: string; status?: string | undefined }>>;
+  readonly #read: (api: PveApi) => Promise<Array<{ upid: string; status?: string | undefined }>>;
   readonly #clock: Clock;
   readonly #counted: (served: number) => void;
   #seq = 0;
@@ -40,7 +43,7 @@ class NodeTaskWatch {
   #wake: AbortController | undefined;
 
   constructor(
-    read: () => Promise<Array<{ upid: string; status?: string | undefined }>>,
+    read: (api: PveApi) => Promise<Array<{ upid: string; status?: string | undefined }>>,
     clock: Clock,
     counted: (served: number) => void,
   ) {
@@ -88,8 +91,13 @@ class NodeTaskWatch {
     try {
       for (;;) {
         let due = Number.POSITIVE_INFINITY;
-        for (const w of this.#waiters) if (!w.passive) due = Math.min(due, w.dueAt);
-        if (due === Number.POSITIVE_INFINITY) break;
+        let first: Waiter | undefined;
+        for (const w of this.#waiters)
+          if (!w.passive && w.dueAt < due) {
+            due = w.dueAt;
+            first = w;
+          }
+        if (!first) break;
         const wait = due - this.#clock.now();
         if (wait > 0) {
           const wake = new AbortController();
@@ -104,7 +112,7 @@ class NodeTaskWatch {
         }
         // Every waiter registered so far followed a task PVE had already started (it gave us its UPID).
         const known = this.#seq;
-        const rows = await this.#read().catch(() => undefined);
+        const rows = await this.#read(first.api).catch(() => undefined);
         const now = Math.max(this.#clock.now(), due);
         const listed = new Map(rows?.map((r) => [r.upid, r]));
         const complete = rows !== undefined && rows.length < LIST_LIMIT;
@@ -194,13 +202,12 @@ export class TaskWatcher {
     node: string,
     upid: string,
     dueAt: number,
-    options: { earlyMs?: number; passive?: boolean; signal?: AbortSignal } = {},
+    options: { earlyMs?: number; passive?: boolean; signal?: AbortSignal; api?: PveApi } = {},
   ): Promise<TaskSighting> {
     let watch = this.#nodes.get(node);
     if (!watch) {
-      const tasks = pveResources(this.#api).tasks(node);
       watch = new NodeTaskWatch(
-        () => tasks.list({ source: 'active', limit: LIST_LIMIT }),
+        (api) => pveResources(api).tasks(node).list({ source: 'active', limit: LIST_LIMIT }),
         this.#clock,
         (served) => {
           this.#listings++;
@@ -210,7 +217,14 @@ export class TaskWatcher {
       this.#nodes.set(node, watch);
     }
     return watch.add(
-      { upid, dueAt, earlyMs: options.earlyMs ?? 0, passive: options.passive ?? false, resolve: () => undefined },
+      {
+        upid,
+        api: options.api ?? this.#api,
+        dueAt,
+        earlyMs: options.earlyMs ?? 0,
+        passive: options.passive ?? false,
+        resolve: () => undefined,
+      },
       options.signal,
     );
   }
@@ -218,11 +232,16 @@ export class TaskWatcher {
 
 const watchers = new WeakMap<PveApi, WeakMap<Clock, TaskWatcher>>();
 
-/** The one `TaskWatcher` of `api` on `clock`, shared by every wait in this process. */
+/**
+ * The one `TaskWatcher` of `api`'s cluster client on `clock`, shared by every wait in this process:
+ * the deployments running at once on a cluster each wrap its client with their own retry budget
+ * (`withRetryBudget`), and one listing of a node serves all of their waiters.
+ */
 export function taskWatcher(api: PveApi, clock: Clock): TaskWatcher {
-  let byClock = watchers.get(api);
-  if (!byClock) watchers.set(api, (byClock = new WeakMap()));
+  const root = rootApi(api);
+  let byClock = watchers.get(root);
+  if (!byClock) watchers.set(root, (byClock = new WeakMap()));
   let watcher = byClock.get(clock);
-  if (!watcher) byClock.set(clock, (watcher = new TaskWatcher(api, clock)));
+  if (!watcher) byClock.set(clock, (watcher = new TaskWatcher(root, clock)));
   return watcher;
 }

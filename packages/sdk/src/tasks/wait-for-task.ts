@@ -127,7 +127,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     let readStatus = !readLog;
     if (watcher) {
       // A log read's turn asks for no listing; one read for another task may still show this one ended.
-      const seen = await watcher.sighting(node, upid, dueAt, { earlyMs: early, passive: readLog, ...signal });
+      const seen = await watcher.sighting(node, upid, dueAt, { earlyMs: early, passive: readLog, api, ...signal });
       if (seen.state === 'ended' && seen.exitstatus !== undefined)
         status = { status: 'stopped', exitstatus: seen.exitstatus };
       else if (seen.state === 'running') status = { status: 'running' };
