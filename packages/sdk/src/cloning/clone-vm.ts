@@ -70,6 +70,8 @@ export interface CloneVmOptions {
   sharedTaskList?: boolean;
   /** How often a full clone's task log is read for its progress. Undefined: at every poll. */
   progressIntervalMs?: number;
+  /** With `progressIntervalMs`: read a full copy's log halfway to its expected end each time (`WaitForTaskOptions.logHalfway`). */
+  progressHalfway?: boolean;
   /**
    * The longest interval between polls of the clone task, which start at `pollIntervalMs` (at most
    * 250 ms) and grow ×1.5: a full copy that runs for minutes need not be asked about every second.
@@ -225,7 +227,9 @@ export async function cloneVm(api: PveApi, options: CloneVmOptions): Promise<Clo
           ...(options.sharedTaskList
             ? { sharedTaskList: true, durationKind: linked ? 'qmclone:linked' : 'qmclone:full' }
             : {}),
-          ...(options.progressIntervalMs !== undefined ? { logIntervalMs: options.progressIntervalMs } : {}),
+          ...(options.progressIntervalMs !== undefined
+            ? { logIntervalMs: options.progressIntervalMs, logHalfway: options.progressHalfway === true }
+            : {}),
           ...(linked ? {} : { onProgress: (percent: number) => progress({ phase: 'cloning', vmid: newid, percent }) }),
         });
       } catch (error) {

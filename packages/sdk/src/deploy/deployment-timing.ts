@@ -23,6 +23,11 @@ const MAX_FIRST_WAIT_POLLS = 20;
 /** A full clone's progress (its task log) is read every this many poll intervals (5 model s in the deploy bench, which polls every 0.2). */
 const PROGRESS_POLLS = 25;
 
+/** How a copy's progress is followed: its log at most every `PROGRESS_POLLS` poll intervals, halfway to its end each time. */
+function followCopy(t: DeploymentTiming) {
+  return { onProgress: () => {}, logIntervalMs: PROGRESS_POLLS * t.pollIntervalMs, logHalfway: true };
+}
+
 /** The timing part of `CloneVmOptions` for a deployment's clones. */
 export function cloneTiming(t: DeploymentTiming) {
   return {
@@ -31,6 +36,7 @@ export function cloneTiming(t: DeploymentTiming) {
     timeScale: t.timeScale ?? 1,
     sharedTaskList: true,
     progressIntervalMs: PROGRESS_POLLS * t.pollIntervalMs,
+    progressHalfway: true,
     ...(t.cloneLostAnswerGraceMs !== undefined ? { lostAnswerGraceMs: t.cloneLostAnswerGraceMs } : {}),
     clock: t.clock,
     logger: t.logger,
@@ -40,7 +46,10 @@ export function cloneTiming(t: DeploymentTiming) {
 /**
  * `waitForTask` options for a task of a deployment that may run `timeoutMs`: followed through its
  * node's shared task list, first read after the duration `expected` gives it (at most
- * `MAX_FIRST_WAIT_POLLS` poll intervals; at once without one).
+ * `MAX_FIRST_WAIT_POLLS` poll intervals; at once without one). A migration copies its disks at
+ * the target storage's throughput, shared with every other copy to it, so how long it runs is
+ * read from its progress (`transferred … (NN.NN%)` in its log): halfway to its expected end each
+ * time (`logHalfway`), then its status once when it should have ended.
  */
 export function taskOptions(t: DeploymentTiming, timeoutMs: number, expected?: ExpectedTask) {
   return {
@@ -55,6 +64,7 @@ export function taskOptions(t: DeploymentTiming, timeoutMs: number, expected?: E
           expectedMs: Math.min(expectedTaskMs(expected, t.timeScale ?? 1), MAX_FIRST_WAIT_POLLS * t.pollIntervalMs),
         }
       : {}),
+    ...(expected?.kind === 'migrate' ? followCopy(t) : {}),
   };
 }
 

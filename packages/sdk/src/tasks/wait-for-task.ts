@@ -49,6 +49,15 @@ export interface WaitForTaskOptions {
    * ends); a full clone's progress then also says when it should end. Undefined: at every poll.
    */
   logIntervalMs?: number;
+  /**
+   * With `logIntervalMs`: once a copy's rate is known, read the log next only halfway to when the
+   * copy should end at its latest rate (re-estimated at each read), and none once that is less
+   * than a poll interval away; the status is read when the copy should end (and the log again if
+   * it has not by then). A copy that shares its storage's throughput with others (a migration, a
+   * full clone) speeds up or slows down as they start and end; halving the remaining time follows
+   * that with a few reads instead of one every `logIntervalMs`. @defaultValue `false`
+   */
+  logHalfway?: boolean;
   /** Called with each new task-log line (reads `…/log` incrementally). */
   onLog?: (line: string) => void;
   /** Called with each new percentage found in the log (full clones print `(NN.NN%)`). */
@@ -82,6 +91,8 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
   let lastPercent = -1;
   /** The first progress seen and the latest, for the copy's rate. */
   let firstProgress: { at: number; percent: number } | undefined;
+  /** With `logHalfway`: the progress at the previous read, for the copy's latest rate. */
+  let lastProgress: { at: number; percent: number } | undefined;
   /** When the copy under way should end, from its progress. */
   let eta = 0;
   const tasks = pveResources(api).tasks(node);
@@ -109,12 +120,25 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     if (lastPercent <= 0 || lastPercent >= 100) return;
     // A copy under way: the task should end when it reaches 100 % at its rate so far.
     const now = clock.now();
+    const since = options.logHalfway ? lastProgress : firstProgress;
     if (!firstProgress || lastPercent < firstProgress.percent) firstProgress = { at: now, percent: lastPercent };
-    else if (lastPercent > firstProgress.percent) {
-      const rate = (lastPercent - firstProgress.percent) / (now - firstProgress.at);
+    else if (since && lastPercent > since.percent && now > since.at) {
+      const rate = (lastPercent - since.percent) / (now - since.at);
       eta = now + (100 - lastPercent) / rate;
       nextCheck = Math.max(now + interval, eta);
     }
+    if (!lastProgress || lastPercent !== lastProgress.percent) lastProgress = { at: now, percent: lastPercent };
+  };
+
+  /** When the log is to be read next, after a read at `now`. */
+  const nextLogRead = (now: number): number => {
+    if (lastPercent < 0) return now + interval;
+    // Halving needs the copy's rate: read again soon after its first progress (unless it stalls).
+    if (options.logHalfway && eta === 0 && now - (firstProgress?.at ?? now) < (logEvery ?? interval))
+      return now + interval;
+    if (!options.logHalfway || eta <= now) return now + (logEvery ?? interval);
+    const half = (eta - now) / 2;
+    return half < interval ? Number.POSITIVE_INFINITY : now + half;
   };
 
   for (;;) {
@@ -138,7 +162,7 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
     const stopped = status?.status === 'stopped';
     if (followLog && (logEvery === undefined || stopped || now >= nextLog - early)) {
       await readNewLog();
-      if (logEvery !== undefined) nextLog = clock.now() + (lastPercent < 0 ? interval : logEvery);
+      if (logEvery !== undefined) nextLog = nextLogRead(clock.now());
     }
     if (status?.status === 'stopped') {
       const exitstatus = status.exitstatus ?? 'unexpected status';
@@ -167,6 +191,9 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
       });
     }
     if (status) {
+      // Still copying past the end its rate gave: its rate fell (another copy started beside it).
+      if (options.logHalfway && eta > 0 && now >= eta && nextLog === Number.POSITIVE_INFINITY)
+        nextLog = now + (logEvery ?? interval);
       nextCheck = Math.max(now + interval, eta);
       interval = Math.min(maxInterval, Math.round(interval * 1.5));
     }
