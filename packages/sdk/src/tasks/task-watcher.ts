@@ -2,12 +2,13 @@ import type { Clock } from '../ports/clock.js';
 import type { PveApi } from '../ports/pve-api.js';
 import { rootApi } from '../pve/budgeted-api.js';
 import { pveResources } from '../pve/pve-resources.js';
+import { parseUpid } from './upid.js';
 
-/** What one read of a node's active task list said about a task a waiter follows. */
+/** What one read of a node's task list said about a task a waiter follows. */
 export type TaskSighting =
   /** Listed as running. */
   | { state: 'running' }
-  /** Gone from the active list (PVE archives a task once its worker ends), or listed with its exit status. */
+  /** Listed with its exit status (ended, from the archive), or gone from the list (PVE archives a task once its worker ends). */
   | { state: 'ended'; exitstatus?: string }
   /** The list could not say (the read failed, or the list was cut off at its limit): read the task's own status. */
   | { state: 'unknown' }
@@ -16,6 +17,8 @@ export type TaskSighting =
 
 interface Waiter {
   upid: string;
+  /** The task's start (the UPID's, Unix seconds): a listing asks for the tasks started since the oldest waiter's. */
+  starttime: number;
   /** The API the waiter follows its task through (a deployment's, with its retry budget): a listing read for it goes through it. */
   api: PveApi;
   dueAt: number;
@@ -28,13 +31,13 @@ interface Waiter {
   resolve: (s: TaskSighting) => void;
 }
 
-/** Rows one listing asks for; a longer active list cannot prove that a task is gone. */
+/** Rows one listing asks for; a longer list cannot prove that a task is gone. */
 const LIST_LIMIT = 1000;
 
-/** The waiters of one node and the loop that reads its active task list for them. */
+/** The waiters of one node and the loop that reads its task list for them. */
 class NodeTaskWatch {
   readonly #waiters = new Set<Waiter>();
-  readonly #read: (api: PveApi) => Promise<Array<{ upid: string; status?: string | undefined }>>;
+  readonly #read: (api: PveApi, since: number) => Promise<Array<{ upid: string; status?: string | undefined }>>;
   readonly #clock: Clock;
   readonly #counted: (served: number) => void;
   #seq = 0;
@@ -43,7 +46,7 @@ class NodeTaskWatch {
   #wake: AbortController | undefined;
 
   constructor(
-    read: (api: PveApi) => Promise<Array<{ upid: string; status?: string | undefined }>>,
+    read: (api: PveApi, since: number) => Promise<Array<{ upid: string; status?: string | undefined }>>,
     clock: Clock,
     counted: (served: number) => void,
   ) {
@@ -112,13 +115,17 @@ class NodeTaskWatch {
         }
         // Every waiter registered so far followed a task PVE had already started (it gave us its UPID).
         const known = this.#seq;
-        const rows = await this.#read(first.api).catch(() => undefined);
+        let since = Number.POSITIVE_INFINITY;
+        for (const w of this.#waiters) since = Math.min(since, w.starttime);
+        const rows = await this.#read(first.api, since).catch(() => undefined);
         const now = Math.max(this.#clock.now(), due);
         const listed = new Map(rows?.map((r) => [r.upid, r]));
         const complete = rows !== undefined && rows.length < LIST_LIMIT;
         let served = 0;
         for (const w of [...this.#waiters]) {
           const due = !w.passive && w.dueAt - w.earlyMs <= now;
+          // Registered while the listing was on its way, for a task older than it asked for: the next one.
+          if (w.starttime < since) continue;
           const row = listed.get(w.upid);
           let sighting: TaskSighting | undefined;
           if (row?.status !== undefined && row.status !== 'RUNNING')
@@ -139,13 +146,17 @@ class NodeTaskWatch {
 }
 
 /**
- * Follows many tasks on a cluster with one read of each node's active task list
- * (`GET /nodes/{node}/tasks?source=active`) per wake-up instead of one status read per task and
- * poll. PVE lists a running task there (`status: RUNNING`) from the moment it hands out its UPID
- * and drops it once its worker has ended and been archived (pve-common `RESTEnvironment.pm`
- * `fork_worker`, `active_workers`; pve-manager `PVE/API2/Tasks.pm` `node_tasks`); a task gone from
- * the list has ended, and its exit status is then one `…/status` read away. A waiter whose task
- * the list shows ended is told at once, whenever its own turn was to come.
+ * Follows many tasks on a cluster with one read of each node's task list per wake-up instead of
+ * one status read per task and poll: `GET /nodes/{node}/tasks?source=all&since=<the oldest
+ * waiter's start>`, the node's active tasks and then those archived since. PVE lists a running task
+ * among the active ones (`status: RUNNING`) from the moment it hands out its UPID; once its worker
+ * has ended it is archived with its end time and exit status in `status` (pve-common
+ * `RESTEnvironment.pm` `fork_worker`, `active_workers`; pve-manager `PVE/API2/Tasks.pm`
+ * `node_tasks`, which reads the active list and then the task index, filtering both by `since`).
+ * So one listing says of every waiter's task whether it runs or how it ended; only a task missing
+ * from a list that was not cut off (between the two files, or an unreadable answer) costs its own
+ * `…/status` read. A waiter whose task the list shows ended is told at once, whenever its own turn
+ * was to come.
  */
 export class TaskWatcher {
   readonly #api: PveApi;
@@ -207,7 +218,7 @@ export class TaskWatcher {
     let watch = this.#nodes.get(node);
     if (!watch) {
       watch = new NodeTaskWatch(
-        (api) => pveResources(api).tasks(node).list({ source: 'active', limit: LIST_LIMIT }),
+        (api, since) => pveResources(api).tasks(node).list({ source: 'all', since, limit: LIST_LIMIT }),
         this.#clock,
         (served) => {
           this.#listings++;
@@ -219,6 +230,7 @@ export class TaskWatcher {
     return watch.add(
       {
         upid,
+        starttime: parseUpid(upid).starttime,
         api: options.api ?? this.#api,
         dueAt,
         earlyMs: options.earlyMs ?? 0,
