@@ -523,6 +523,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "PveTlsError",
         "QuotaExceededError",
         "RecordNotFoundError",
+        "SdnApplyFailedError",
         "SdnBusyError",
         "SdnNotConfiguredError",
         "SdnNotOursError",
@@ -703,6 +704,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
     expect(Object.keys(await import('../src/network/index.js')).sort()).toMatchInlineSnapshot(`
       [
         "ClassNetworks",
+        "TEACHERS_NETWORK",
         "classNetworkSubnetId",
         "describeLabNetworks",
         "net0Bridge",
@@ -710,6 +712,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
         "networkStep",
         "resolveSdnSettings",
         "sdnLeaseName",
+        "seatsOfPlans",
         "vmNetworkOf",
         "vnetIdFor",
       ]
@@ -727,6 +730,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
         "ClassNetworksOf",
         "ClassNetworksOptions",
         "LabNetworks",
+        "LabSeats",
         "ResolvedSdnSettings",
         "SdnObjectRecord",
         "SdnObjectState",

@@ -9,7 +9,7 @@ import {
   nextSession,
   outsideSessionMs,
   resetsUnderWay,
-  type DeploymentEngine,
+  DeploymentEngine,
   type DeploymentSummary,
 } from '@lab/proxmox-sdk';
 
@@ -103,7 +103,9 @@ export const labPlugin: CommandPlugin = {
         // The private networks of the class's lab definition, on the cluster the deploy targets
         // (refused before anything changes when the lab has no `sdn` settings).
         const clusterId = plans[0]!.clusterId;
-        const networkPlan = await engine.planLabNetworks(o.class, clusterId);
+        // Only seated students get a network (and the teacher VMs one of their own).
+        const seats = DeploymentEngine.seatsOf(plans);
+        const networkPlan = await engine.planLabNetworks(o.class, clusterId, seats);
         if (networkPlan) notes.push(`Networks: ${networkPlan.summary}.`);
         if (deletes.length && !ctx.confirmed) {
           const list = deletes.map(
@@ -151,7 +153,7 @@ export const labPlugin: CommandPlugin = {
         });
         progress.start('planned');
         // The networks first, so the VMs' net0 goes on them as they are created.
-        const networks = await engine.ensureLabNetworks(o.class, clusterId);
+        const networks = await engine.ensureLabNetworks(o.class, clusterId, seats);
         const networkLine = networks ? [`Networks: ${networks.summary}.`] : [];
         const keep = keepProgressRef(ctx);
         const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
@@ -170,6 +172,12 @@ export const labPlugin: CommandPlugin = {
           if (summaries.at(-1)!.summary.status !== 'done') break;
         }
         const failed = summaries.some((r) => r.summary.status !== 'done') || summaries.length < specs.length;
+        // Students who lost their seat: their networks go once their VMs are gone.
+        if (networks && !failed) {
+          const released = await engine.releaseLabNetworks(o.class, clusterId, seats);
+          if (released.removed.length)
+            networkLine.push(`Removed ${released.removed.length} network(s) of students without a seat.`);
+        }
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;
           return {

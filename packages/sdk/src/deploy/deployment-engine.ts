@@ -36,9 +36,12 @@ import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-tear
 import {
   ensureLabNetworks,
   planLabNetworks,
+  releaseLabNetworks,
+  seatsOfPlans,
   teardownLabNetworks,
   type ClassNetworksOf,
   type LabNetworks,
+  type LabSeats,
 } from './lab-networks.js';
 import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
 import { recordDeployment } from './deployment-record.js';
@@ -201,6 +204,9 @@ export class DeploymentEngine {
       catalog: deps.catalog,
       timing: this.#timing,
       configure: this.#configure,
+      ...(deps.classNetworks === false
+        ? {}
+        : { placeTeacher: networkStep({ store: deps.store, logger: this.#logger }) }),
     };
   }
 
@@ -364,17 +370,27 @@ export class DeploymentEngine {
    */
   async deployLab(spec: ClassSpecInput, options: ApplyOptions & { role?: string } = {}): Promise<DeploymentSummary[]> {
     const specs = await this.labSpecs(spec, options.role);
-    const ids = this.#deps.clusters.ids();
     const first = parseClassSpec(specs[0] ?? spec);
+    // Who gets a seat decides which students get a network: each role's plan, read before anything changes.
+    const lab = await this.#deps.store.labDefinitions.get(first.classId);
+    const plans: ClassPlan[] = [];
+    if (lab && lab.network.mode !== 'bridge') for (const s of specs) plans.push(await this.plan(s));
+    const ids = this.#deps.clusters.ids();
     // The cluster the deploy targets: the one named, the only one, or the one its plan picks.
-    const clusterId = first.clusterId ?? (ids.length === 1 ? ids[0]! : (await this.plan(specs[0] ?? spec)).clusterId);
-    await this.ensureLabNetworks(first.classId, clusterId);
+    const clusterId =
+      first.clusterId ??
+      (ids.length === 1 ? ids[0]! : (plans[0] ?? (await this.plan(specs[0] ?? spec))).clusterId);
+    const seats = plans.length ? seatsOfPlans(plans) : undefined;
+    await this.ensureLabNetworks(first.classId, clusterId, seats);
     const summaries: DeploymentSummary[] = [];
     for (const roleSpec of specs) {
       const summary = await this.deploy(roleSpec, options);
       summaries.push(summary);
       if (summary.status !== 'done') break;
     }
+    // A whole deploy (every role) that ended done: the networks of students who lost their seat go.
+    if (seats && !options.role && summaries.length === specs.length && summaries.every((s) => s.status === 'done'))
+      await this.releaseLabNetworks(first.classId, clusterId, seats);
     return summaries;
   }
 
@@ -694,20 +710,39 @@ export class DeploymentEngine {
 
   /**
    * Builds the private networks the class's lab definition asks for (`network.mode` `class` or
-   * `student`) on `clusterId` — one per enrolled student or one for the class — before a deploy
-   * creates its VMs, so they get `net0` on them. Undefined for a class on its templates' bridge.
+   * `student`) on `clusterId` — one for the class, or one per student `seats` seats (each enrolled
+   * student without it) and one for the teacher VMs — before a deploy creates its VMs, so they get
+   * `net0` on them. Undefined for a class on its templates' bridge.
    * Private networks without `networks` (no `sdn` settings) → `SdnNotConfiguredError`.
    */
-  async ensureLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
-    return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  async ensureLabNetworks(classId: string, clusterId?: string, seats?: LabSeats): Promise<LabNetworks | undefined> {
+    return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default', seats);
+  }
+
+  /**
+   * After a whole deploy of a class with a network per student ended: removes the networks of the
+   * students `seats` (from {@link seatsOfPlans} over the deploy's plans) no longer seats, once the
+   * class has no VM of theirs left; a crash half-way is finished by the next SDN call.
+   */
+  async releaseLabNetworks(
+    classId: string,
+    clusterId: string,
+    seats: LabSeats,
+  ): Promise<{ removed: string[]; kept: string[] }> {
+    return releaseLabNetworks(this.#deps, classId, clusterId, seats);
+  }
+
+  /** Who the plans of one deploy (one per role) seat, for {@link ensureLabNetworks} and {@link releaseLabNetworks}. */
+  static seatsOf(plans: readonly ClassPlan[]): LabSeats {
+    return seatsOfPlans(plans);
   }
 
   /**
    * What {@link ensureLabNetworks} would build on `clusterId`, without changing anything (for a
    * deploy's plan). Undefined for a class on its templates' bridge; `SdnNotConfiguredError` as there.
    */
-  async planLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
-    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  async planLabNetworks(classId: string, clusterId?: string, seats?: LabSeats): Promise<LabNetworks | undefined> {
+    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default', seats);
   }
 
   /** Whether private networks can be built on `clusterId` (the engine was given `networks` and it names the cluster). */

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { SdnObjectRecord } from '../store/sdn-repository.js';
+import { TEACHERS_NETWORK } from './class-networks.js';
 import { ClassNetworkMissingError } from './network-errors.js';
 
 /**
@@ -31,12 +32,15 @@ export async function vmNetworkOf(
   clusterId: string,
   classId: string,
   student: string | null,
+  options: { teacher?: boolean } = {},
 ): Promise<SdnObjectRecord | undefined> {
   const records = (await store.sdn.list(clusterId, { classId })).filter((r) => r.kind === 'vnet');
   if (records.length === 0) return undefined;
   const perStudent = records.some((r) => r.student !== null);
-  const record = perStudent ? records.find((r) => r.student === student && student !== null) : records[0];
-  if (!record) throw new ClassNetworkMissingError({ classId, student });
-  if (record.state !== 'applied') throw new ClassNetworkMissingError({ classId, student, state: record.state });
+  // A teacher VM of a per-student class goes on the teachers' network, in a class-wide one on the class's.
+  const key = options.teacher ? TEACHERS_NETWORK : student;
+  const record = perStudent ? records.find((r) => r.student === key && key !== null) : records[0];
+  if (!record) throw new ClassNetworkMissingError({ classId, student: key });
+  if (record.state !== 'applied') throw new ClassNetworkMissingError({ classId, student: key, state: record.state });
   return record;
 }
