@@ -289,6 +289,12 @@ describe('the public surface of @lab/proxmox-sdk/pve (the Proxmox VE wire layer)
         "NodeListParams",
         "NodeListPathParams",
         "NodeListResponse",
+        "NodeSdnZoneContentParams",
+        "NodeSdnZoneContentPathParams",
+        "NodeSdnZoneContentResponse",
+        "NodeSdnZoneStatusParams",
+        "NodeSdnZoneStatusPathParams",
+        "NodeSdnZoneStatusResponse",
         "NodeTasksParams",
         "NodeTasksPathParams",
         "NodeTasksResponse",
@@ -571,6 +577,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
     expect(typeOnlyExports('errors/index.ts')).toMatchInlineSnapshot(`
       [
         "MappingProblem",
+        "SdnNodeProblem",
       ]
     `);
   }, 60_000);

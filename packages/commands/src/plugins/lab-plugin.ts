@@ -174,9 +174,15 @@ export const labPlugin: CommandPlugin = {
         const failed = summaries.some((r) => r.summary.status !== 'done') || summaries.length < specs.length;
         // Students who lost their seat: their networks go once their VMs are gone.
         if (networks && !failed) {
-          const released = await engine.releaseLabNetworks(o.class, clusterId, seats);
-          if (released.removed.length)
-            networkLine.push(`Removed ${released.removed.length} network(s) of students without a seat.`);
+          try {
+            const released = await engine.releaseLabNetworks(o.class, clusterId, seats);
+            if (released.removed.length)
+              networkLine.push(`Removed ${released.removed.length} network(s) of students without a seat.`);
+          } catch (error) {
+            // Recorded `deleting` first: the next deploy (or any network change) finishes it.
+            const why = error instanceof Error ? error.message : String(error);
+            networkLine.push(`The networks of students without a seat are not all removed yet (${why}); the next deploy finishes it.`);
+          }
         }
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;

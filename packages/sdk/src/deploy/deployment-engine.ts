@@ -389,8 +389,14 @@ export class DeploymentEngine {
       if (summary.status !== 'done') break;
     }
     // A whole deploy (every role) that ended done: the networks of students who lost their seat go.
+    // Recorded `deleting` first, so one cut short is finished by the next SDN call: the deploy stands.
     if (seats && !options.role && summaries.length === specs.length && summaries.every((s) => s.status === 'done'))
-      await this.releaseLabNetworks(first.classId, clusterId, seats);
+      await this.releaseLabNetworks(first.classId, clusterId, seats).catch((error: unknown) =>
+        this.#logger.warn('the networks of students without a seat are not all removed yet', {
+          classId: first.classId,
+          error,
+        }),
+      );
     return summaries;
   }
 

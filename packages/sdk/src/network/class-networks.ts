@@ -296,10 +296,12 @@ export class ClassNetworks {
   async teardown(classId: string, options: { force?: boolean } = {}): Promise<ClassNetworkTeardown> {
     // PVE lets a VNet a VM uses be deleted, and that VM then cannot start: its VMs go first.
     // Student and teacher VMs are put on class networks (the class's base keeps what it was made with).
+    const records = (await this.#store.sdn.list(this.clusterId, { classId })).filter((r) => r.kind === 'vnet');
+    const teachersOnIt = records.some((r) => r.student === null || r.student === TEACHERS_NETWORK);
     const vms = (await this.#store.classes.assignmentsOfClass(classId)).filter(
-      (a) => a.role === 'student' || a.role === 'teacher',
+      (a) => a.role === 'student' || (teachersOnIt && a.role === 'teacher'),
     );
-    if (vms.length > 0 && !options.force && (await this.networks(classId)).length > 0)
+    if (vms.length > 0 && !options.force && records.length > 0)
       throw new SdnSpecError({
         classId,
         problem: `its networks still carry ${vms.length} VM(s); destroy the class's VMs first, then remove its networks`,
