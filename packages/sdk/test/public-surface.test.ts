@@ -685,6 +685,7 @@ describe('the public surface of @lab/proxmox-sdk/terraform (a class as a Terrafo
   it('exports these values', async () => {
     expect(Object.keys(await import('../src/terraform/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "assertTerraformExportable",
         "describeTerraformWorkspace",
         "exportTerraform",
         "writeTerraformWorkspace",

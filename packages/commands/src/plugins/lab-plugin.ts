@@ -113,10 +113,19 @@ export const labPlugin: CommandPlugin = {
               `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`,
           );
           const counts = plans.length === 1 ? plans[0]!.counts : { create: creates, keep: 0, delete: deletes.length };
+          // A class with several VMs per student: what each role's deployment does, in order.
+          const perRole =
+            plans.length > 1
+              ? plans.map(
+                  (p) =>
+                    `${roleOf(p)} (${p.templateName}): ${p.counts.create} to create, ${p.counts.keep} kept, ${p.counts.delete} to delete`,
+                )
+              : [];
           return {
             text: [
               `Deploying ${o.class} with ${o.count} seats creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
               ...list.map((l) => `• ${l}`),
+              ...(perRole.length ? ['Per role, in this order:', ...perRole.map((l) => `• ${l}`)] : []),
               ...notes,
             ].join('\n'),
             confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?`, action: `Delete and deploy` },
@@ -129,6 +138,9 @@ export const labPlugin: CommandPlugin = {
                 deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })),
                 unseated,
                 notes: planNotes,
+                ...(plans.length > 1
+                  ? { roles: plans.map((p) => ({ role: roleOf(p), template: p.templateName, counts: p.counts })) }
+                  : {}),
               },
             },
           };
@@ -181,7 +193,9 @@ export const labPlugin: CommandPlugin = {
           } catch (error) {
             // Recorded `deleting` first: the next deploy (or any network change) finishes it.
             const why = error instanceof Error ? error.message : String(error);
-            networkLine.push(`The networks of students without a seat are not all removed yet (${why}); the next deploy finishes it.`);
+            networkLine.push(
+              `The networks of students without a seat are not all removed yet (${why}); the next deploy finishes it.`,
+            );
           }
         }
         if (summaries.length === 1 && specs.length === 1) {

@@ -378,8 +378,7 @@ export class DeploymentEngine {
     const ids = this.#deps.clusters.ids();
     // The cluster the deploy targets: the one named, the only one, or the one its plan picks.
     const clusterId =
-      first.clusterId ??
-      (ids.length === 1 ? ids[0]! : (plans[0] ?? (await this.plan(specs[0] ?? spec))).clusterId);
+      first.clusterId ?? (ids.length === 1 ? ids[0]! : (plans[0] ?? (await this.plan(specs[0] ?? spec))).clusterId);
     const seats = plans.length ? seatsOfPlans(plans) : undefined;
     await this.ensureLabNetworks(first.classId, clusterId, seats);
     const summaries: DeploymentSummary[] = [];
@@ -485,6 +484,36 @@ export class DeploymentEngine {
   async baseVersions(classId: string, clusterId = this.#deps.clusters.ids()[0]): Promise<BaseVersionUsage[]> {
     if (!clusterId) return [];
     return baseVersionUsage(this.#deps.store, this.#deps.clusters.get(clusterId), clusterId, classId);
+  }
+
+  /**
+   * The base versions of each role of a class with several VMs per student (`cs101-target-base`,
+   * `cs101-target-base-v2`, …; notes and dates of a role's from its publish), in the definition's
+   * order, then the unnamed role's when VMs from before the roles left some; a class without roles
+   * is one entry with role null. `role` keeps one role (an unknown one → `InvalidDeploymentError`
+   * naming the roles).
+   */
+  async labBaseVersions(
+    classId: string,
+    options: { role?: string; clusterId?: string } = {},
+  ): Promise<Array<{ role: string | null; versions: BaseVersionUsage[] }>> {
+    const clusterId = options.clusterId ?? this.#deps.clusters.ids()[0];
+    if (!clusterId) return [];
+    const lab = await this.#deps.store.labDefinitions.get(classId);
+    // Validates the role the same way a deploy does.
+    const roles = labRoleSpecs(lab, { classId, count: 0 }, options.role).map((s) => s.labRole?.name ?? null);
+    const api = this.#deps.clusters.get(clusterId);
+    const out: Array<{ role: string | null; versions: BaseVersionUsage[] }> = [];
+    for (const role of roles)
+      out.push({
+        role,
+        versions: await baseVersionUsage(this.#deps.store, api, clusterId, classId, role ?? undefined),
+      });
+    if (lab && !options.role) {
+      const unnamed = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
+      if (unnamed.length) out.push({ role: null, versions: unnamed });
+    }
+    return out;
   }
 
   async #applyItems(

@@ -15,8 +15,7 @@ import type { ConfigureStudentVm } from './vm-reset.js';
 export function networkStep(deps: { store: Store; logger?: Logger }, next?: ConfigureStudentVm): ConfigureStudentVm {
   return async (api: PveApi, input) => {
     const teacher = input.role === 'teacher';
-    const person =
-      input.personId === null || teacher ? undefined : await deps.store.classes.getPerson(input.personId);
+    const person = input.personId === null || teacher ? undefined : await deps.store.classes.getPerson(input.personId);
     const network = await vmNetworkOf(deps.store, input.clusterId, input.classId, person?.username ?? null, {
       teacher,
     });
