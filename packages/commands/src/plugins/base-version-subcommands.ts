@@ -160,7 +160,9 @@ export const versionsSubcommand = subcommand({
     const roles = await engine.labBaseVersions(o.class, o.role ? { role: o.role } : {});
     const lines = roles.flatMap((r) => [
       `${r.role ?? 'VMs from before the roles'}:`,
-      ...(r.versions.length ? r.versions.map((v) => `  ${versionLine(v)}`) : ['  no template version yet; deploy it first']),
+      ...(r.versions.length
+        ? r.versions.map((v) => `  ${versionLine(v)}`)
+        : ['  no template version yet; deploy it first']),
     ]);
     return { text: lines.join('\n'), data: { roles } };
   },

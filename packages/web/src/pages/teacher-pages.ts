@@ -258,28 +258,37 @@ export function deployPage(viewer: PageViewer, classId: string, seats: number, l
           </table>
         </div>
         <p>
-          Networks: ${NETWORK_TEXT[lab.network.mode]}${lab.network.mode !== 'bridge' && lab.network.zone
-            ? html` in zone ${lab.network.zone}`
-            : ''}${lab.network.mode !== 'bridge'
-            ? lab.network.internet === 'snat'
-              ? ', with internet (SNAT)'
-              : ', no internet'
-            : ''}.
-          Each role deploys in this order, one after the other; ${seats} seat(s) now means
-          ${seats * lab.roles.length} student VM(s).
+          Networks:
+          ${NETWORK_TEXT[lab.network.mode]}${
+            lab.network.mode !== 'bridge' && lab.network.zone ? html` in zone ${lab.network.zone}` : ''
+          }${
+            lab.network.mode !== 'bridge'
+              ? lab.network.internet === 'snat'
+                ? ', with internet (SNAT)'
+                : ', no internet'
+              : ''
+          }.
+          Each role deploys in this order, one after the other; ${seats} seat(s) now means ${seats * lab.roles.length}
+          student VM(s).
         </p>
       </section>`
     : '';
   return page(
     `Deploy ${classId}`,
-    html`${roles}<form method="post" action="/class/${classId}/deploy">
+    html`${roles}
+      <form method="post" action="/class/${classId}/deploy">
         ${csrfField(viewer)}
         <label for="count">Seats (students with ${lab ? 'a set of VMs' : 'a VM'})</label>
         <input id="count" name="count" type="number" min="0" max="500" value="${seats}" required />
-        ${lab
-          ? html`<p>Each role deploys from its own template; change them with <a href="/class/${classId}/set-lab">the lab definition</a>.</p>`
-          : html`<label for="template">Template (leave empty for the class template)</label>
-              <input id="template" name="template" type="text" />`}
+        ${
+          lab
+            ? html`<p>
+                Each role deploys from its own template; change them with
+                <a href="/class/${classId}/set-lab">the lab definition</a>.
+              </p>`
+            : html`<label for="template">Template (leave empty for the class template)</label>
+                <input id="template" name="template" type="text" />`
+        }
         <p><button type="submit">Deploy</button></p>
       </form>
       <p>If the deployment deletes VMs, you see the list per role and confirm first.</p>
