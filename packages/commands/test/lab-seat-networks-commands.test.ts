@@ -75,6 +75,14 @@ describe('a network per seated student, through the router', () => {
     expect(wrong.error).toBe(true);
     expect(wrong.text).toBe("cs101 has no role 'web' (roles: attacker, target).");
 
+    // A role's published version carries its note, date and author (from its publish).
+    const published = await as(ids.teacher, 'lab', 'publish cs101 --role target --note "nmap 7.95"');
+    expect(published.error, published.text).toBeFalsy();
+    const after = await as(ids.teacher, 'lab', 'versions cs101 --role target');
+    expect(after.text).toMatch(
+      /^target:\n {2}v1 cs101-target-base — date unknown, 2 VM\(s\), on pve1\n {2}v2 cs101-target-base-v2 \(newest\) — \d{4}-\d{2}-\d{2} by lovelace, 0 VM\(s\), on pve1: nmap 7\.95$/,
+    );
+
     // Terraform cannot express the roles or the networks: refused, saying what to run instead.
     const tf = await as(ids.teacher, 'class', 'export-terraform cs101');
     expect(tf.error).toBe(true);
