@@ -120,10 +120,13 @@ describe('a lab with two roles per student through signed Slack requests', () =>
       .sort();
     expect(names).toEqual(['cs101-alice-attacker', 'cs101-alice-target', 'cs101-bob-attacker', 'cs101-bob-target']);
     expect(chat.at(-1)).toContain(
-      'Networks: 2 private networks (one per student) in zone labzone, with internet (SNAT).',
+      'Networks: 3 private networks (one per seated student, one for the teacher VMs) in zone labzone, with internet (SNAT).',
     );
     // Each student's two VMs on that student's VNet, per the store's records and the VMs' config in PVE.
-    const vnets = (await env.services.store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet');
+    // (and the teacher VMs on the teachers' own, `@teachers`)
+    const vnets = (await env.services.store.sdn.list('lab', { classId: 'cs101' })).filter(
+      (r) => r.kind === 'vnet' && r.student !== '@teachers',
+    );
     expect(vnets.map((r) => r.student).sort()).toEqual(['alice', 'bob']);
     expect(new Set(vnets.map((r) => r.objectId)).size).toBe(2);
     for (const r of vnets)

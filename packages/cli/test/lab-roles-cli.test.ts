@@ -110,7 +110,9 @@ describe('a class with two VMs per student from the shell', () => {
     for (const line of lines.slice(0, 3)) out.push(await lab(...line.split(' ').slice(1)));
     for (const r of out) expect(r.code, r.stderr).toBe(0);
     expect(out[0]!.stdout).not.toContain('Warning');
-    expect(out[2]!.stdout).toContain('Networks: 5 private networks (one per student) in zone labzone, no internet.');
+    expect(out[2]!.stdout).toContain(
+      'Networks: 6 private networks (one per seated student, one for the teacher VMs) in zone labzone, no internet.',
+    );
     expect(out[0]!.stdout).toContain(
       'cs101: each student gets 2 VM(s):\n• attacker: kali-2026\n• target: metaspl-3, 2 cores, 4096 MiB',
     );
@@ -143,13 +145,20 @@ describe('a class with two VMs per student from the shell', () => {
       });
       try {
         const pve = pveResources(api);
-        const records = (await store.sdn.list(students[0]!.clusterId, { classId: 'cs101' })).filter(
+        const all = (await store.sdn.list(students[0]!.clusterId, { classId: 'cs101' })).filter(
           (r) => r.kind === 'vnet',
         );
+        // One per student, and the teacher VMs' own (`@teachers`).
+        const records = all.filter((r) => r.student !== '@teachers');
         expect(records.map((r) => r.student).sort()).toEqual(STUDENTS);
         const vnetOf = new Map(records.map((r) => [r.student!, r.objectId]));
         expect(new Set(vnetOf.values()).size).toBe(5);
-        expect((await pve.sdn.vnets()).map((v) => v.vnet).sort()).toEqual([...vnetOf.values()].sort());
+        expect((await pve.sdn.vnets()).map((v) => v.vnet).sort()).toEqual(all.map((r) => r.objectId).sort());
+        const teachers = all.find((r) => r.student === '@teachers')!;
+        for (const a of (await store.classes.assignmentsOfClass('cs101')).filter((x) => x.role === 'teacher')) {
+          const vm = (await store.inventory.get(a.clusterId, a.vmid))!;
+          expect(net0Bridge((await pve.qemu(vm.node, a.vmid).config()).net0), vm.name).toBe(teachers.objectId);
+        }
         expect(await pve.sdn.pending()).toEqual({ zones: [], vnets: [], subnets: [] });
         const people = new Map((await store.classes.listPeople()).map((p) => [p.id, p.username]));
         for (const a of students) {

@@ -34,7 +34,8 @@ beforeAll(async () => {
   expect(set.error, set.text).toBeFalsy();
   const deployed = await as(ids.teacher, 'lab', 'deploy cs101 2', true);
   expect(deployed.error, deployed.text).toBeFalsy();
-  expect((await store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet')).toHaveLength(2);
+  // One per seated student and one for the teacher VMs.
+  expect((await store.sdn.list('lab', { classId: 'cs101' })).filter((r) => r.kind === 'vnet')).toHaveLength(3);
   expect(await store.templates.getByName('cs101-desk-base')).toBeDefined();
 }, 60_000);
 afterAll(async () => {

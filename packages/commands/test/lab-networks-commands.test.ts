@@ -28,7 +28,7 @@ describe('one private network for the class, from set-lab to destroy', () => {
     const deployed = await as(ids.teacher, 'lab', 'deploy cs101 2');
     expect(deployed.error, deployed.text).toBeFalsy();
     expect(deployed.text).toContain(
-      'Networks: 1 private network (one for the class) in zone labzone, with internet (SNAT).',
+      'Networks: 1 private network (one for the class, its teacher VMs included) in zone labzone, with internet (SNAT).',
     );
     const [vnet, ...more] = (await env.services.store.sdn.list('lab', { classId: 'cs101' })).filter(
       (r) => r.kind === 'vnet',
@@ -37,9 +37,9 @@ describe('one private network for the class, from set-lab to destroy', () => {
     expect(vnet!.student).toBeNull();
     expect(students()).toHaveLength(2);
     for (const g of students()) expect(net0Bridge(g.config.net0), g.config.name).toBe(vnet!.objectId);
-    // The teacher VM keeps the template's bridge.
+    // The teacher VM is on the class's network too (the base keeps what it was made with).
     const teacherVm = [...env.sim.state.guests.values()].find((g) => g.config.name === 'cs101-attacker-teacher');
-    expect(net0Bridge(teacherVm!.config.net0)).toBe('vmbr0');
+    expect(net0Bridge(teacherVm!.config.net0)).toBe(vnet!.objectId);
 
     // Doctor checks the SDN privileges now that a class uses networks: a token without SDN.Allocate fails.
     expect((await as(ids.admin, 'lab', 'doctor')).error).toBeFalsy();

@@ -483,3 +483,36 @@ describe('scenario key `sdn`', () => {
     sim = await fastSim();
   });
 });
+
+describe("a node's SDN status after an apply (§S.11)", () => {
+  it('answers 595 for an offline node, lists only zones meant for the node, and names the failing VNet', async () => {
+    sim = await fastSim();
+    await ok('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple', nodes: 'pve1,pve2' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'cls1', zone: 'lab' });
+    await ok('POST', '/cluster/sdn/zones', { zone: 'vl', type: 'vlan', bridge: 'vmbr9' });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v1', zone: 'vl', tag: 7 });
+    await ok('POST', '/cluster/sdn/vnets', { vnet: 'v2', zone: 'vl', tag: 8 });
+    sim.setNodeOnline('pve2', false);
+    await apply();
+    // proxyto => 'node': the answering node cannot reach pve2.
+    const offline = await call(sim, 'GET', '/nodes/pve2/sdn/zones');
+    expect(offline.status).toBe(595);
+    // pve3 is not in zone lab's `nodes`: not listed there.
+    expect(await ok('GET', '/nodes/pve3/sdn/zones')).toEqual([{ zone: 'vl', status: 'error' }]);
+    expect(await ok('GET', '/nodes/pve1/sdn/zones')).toEqual([
+      { zone: 'lab', status: 'available' },
+      { zone: 'vl', status: 'error' },
+    ]);
+    const content = (await ok('GET', '/nodes/pve1/sdn/zones/vl/content')) as Array<{ vnet: string }>;
+    expect(content.sort((a, b) => (a.vnet < b.vnet ? -1 : 1))).toEqual([
+      { vnet: 'v1', status: 'error', statusmsg: "vnet is not generated. Please check the 'reload network' task log." },
+      { vnet: 'v2', status: 'error', statusmsg: "vnet is not generated. Please check the 'reload network' task log." },
+    ]);
+    // Once pve2 is back but not reloaded, its configuration is older than the running one: pending.
+    sim.setNodeOnline('pve2', true);
+    expect(await ok('GET', '/nodes/pve2/sdn/zones')).toEqual([
+      { zone: 'lab', status: 'pending' },
+      { zone: 'vl', status: 'pending' },
+    ]);
+  });
+});

@@ -53,6 +53,8 @@ export const ENDPOINTS = [
   ['POST', '/nodes/{node}/qemu/{vmid}/template', 'QemuTemplate'],
   ['POST', '/nodes/{node}/qemu/{vmid}/vncproxy', 'QemuVncProxy'],
   ['GET', '/nodes/{node}/qemu/{vmid}/vncwebsocket', 'QemuVncWebSocket'],
+  ['GET', '/nodes/{node}/sdn/zones', 'NodeSdnZoneStatus'],
+  ['GET', '/nodes/{node}/sdn/zones/{zone}/content', 'NodeSdnZoneContent'],
   ['GET', '/nodes/{node}/storage', 'StorageList'],
   ['GET', '/nodes/{node}/tasks', 'NodeTasks'],
   ['GET', '/nodes/{node}/tasks/{upid}/log', 'TaskLog'],

@@ -58,10 +58,13 @@ describe('a class of 5 students with two roles each and per-student networks', (
       });
       const summaries = await engine.deployLab({ classId: 'cs101', count: 5, requestedBy: 'teacher' });
       expect(summaries.map((s) => s.status)).toEqual(['done', 'done']);
-      const state = { networks: await networks.networks('cs101') };
+      // One per student and one for the teacher VMs (cs101-attacker-teacher, cs101-target-teacher).
+      const state = { networks: (await networks.networks('cs101')).filter((n) => !n.teachers) };
       expect(state.networks).toHaveLength(5);
       const again = await engine.ensureLabNetworks('cs101', 'lab');
-      expect(again?.summary).toBe('5 private networks (one per student) in zone labzone, with internet (SNAT)');
+      expect(again?.summary).toBe(
+        '6 private networks (one per seated student, one for the teacher VMs) in zone labzone, with internet (SNAT)',
+      );
 
       const students = [...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'));
       expect(students).toHaveLength(10);
@@ -77,7 +80,7 @@ describe('a class of 5 students with two roles each and per-student networks', (
       // Destroy: the VMs, then the networks (destroyClass).
       const down = await engine.destroyClass('cs101', { actor: 'teacher' });
       expect([...sim.state.guests.values()].filter((g) => (g.config.tags ?? '').includes('role-student'))).toEqual([]);
-      expect(down.networksRemoved).toHaveLength(6);
+      expect(down.networksRemoved).toHaveLength(7);
       expect(down.networksLeft).toEqual([]);
       expect(await pveResources(lab.api).sdn.vnets({ pending: true })).toEqual([]);
       expect(await lab.store.sdn.list('lab')).toEqual([]);

@@ -289,6 +289,12 @@ describe('the public surface of @lab/proxmox-sdk/pve (the Proxmox VE wire layer)
         "NodeListParams",
         "NodeListPathParams",
         "NodeListResponse",
+        "NodeSdnZoneContentParams",
+        "NodeSdnZoneContentPathParams",
+        "NodeSdnZoneContentResponse",
+        "NodeSdnZoneStatusParams",
+        "NodeSdnZoneStatusPathParams",
+        "NodeSdnZoneStatusResponse",
         "NodeTasksParams",
         "NodeTasksPathParams",
         "NodeTasksResponse",
@@ -523,6 +529,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
         "PveTlsError",
         "QuotaExceededError",
         "RecordNotFoundError",
+        "SdnApplyFailedError",
         "SdnBusyError",
         "SdnNotConfiguredError",
         "SdnNotOursError",
@@ -570,6 +577,7 @@ describe('the public surface of @lab/proxmox-sdk/errors (every error class)', ()
     expect(typeOnlyExports('errors/index.ts')).toMatchInlineSnapshot(`
       [
         "MappingProblem",
+        "SdnNodeProblem",
       ]
     `);
   }, 60_000);
@@ -677,6 +685,7 @@ describe('the public surface of @lab/proxmox-sdk/terraform (a class as a Terrafo
   it('exports these values', async () => {
     expect(Object.keys(await import('../src/terraform/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "assertTerraformExportable",
         "describeTerraformWorkspace",
         "exportTerraform",
         "writeTerraformWorkspace",
@@ -703,6 +712,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
     expect(Object.keys(await import('../src/network/index.js')).sort()).toMatchInlineSnapshot(`
       [
         "ClassNetworks",
+        "TEACHERS_NETWORK",
         "classNetworkSubnetId",
         "describeLabNetworks",
         "net0Bridge",
@@ -710,6 +720,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
         "networkStep",
         "resolveSdnSettings",
         "sdnLeaseName",
+        "seatsOfPlans",
         "vmNetworkOf",
         "vnetIdFor",
       ]
@@ -727,6 +738,7 @@ describe('the public surface of @lab/proxmox-sdk/network (class networks on PVE 
         "ClassNetworksOf",
         "ClassNetworksOptions",
         "LabNetworks",
+        "LabSeats",
         "ResolvedSdnSettings",
         "SdnObjectRecord",
         "SdnObjectState",

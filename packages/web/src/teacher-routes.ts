@@ -9,6 +9,7 @@ import {
   classListPage,
   commandFormPage,
   deployPage,
+  type DeployPageLab,
   progressPage,
   replyPage,
   teacherGridPage,
@@ -162,8 +163,14 @@ export function registerTeacherRoutes(app: FastifyInstance, context: WebContext)
     if (!classId) return notFound(reply, session);
     const result = await context.invoke(session, 'lab', 'grid', { class: classId });
     if (result.error) return refused(reply, session, result);
-    const seats = (result.data as ClassGrid).rows.filter((r) => r.vm).length;
-    return sendPage(reply, deployPage(session.viewer, classId, seats));
+    // A seat is a student with a VM (a class with roles has a row per VM of a student).
+    const seats = new Set((result.data as ClassGrid).rows.filter((r) => r.vm).map((r) => r.personId)).size;
+    // The class's roles and networks, through the router as `/class lab` answers them.
+    const lab = await context.invoke(session, 'class', 'lab', { class: classId });
+    return sendPage(
+      reply,
+      deployPage(session.viewer, classId, seats, lab.error ? null : (lab.data as DeployPageLab | null)),
+    );
   });
 
   /**

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { ResetPlan } from '@lab/proxmox-sdk';
-import { subcommand } from '../command-plugin.js';
+import { subcommand, type CommandContext } from '../command-plugin.js';
 import { DeploymentProgress } from '../deployment-progress.js';
 import { progressRunOptions } from '../keep-progress-ref.js';
 import { renderFinishedDeployment } from '../render.js';
 import { listResetVms, runReset } from './reset-subcommands.js';
-import { classId, classNames, classViewSubcommand, mustTeach } from './teacher-access.js';
+import { classId, classNames, mustTeach } from './teacher-access.js';
 
 const day = (ms: number | null): string => (ms === null ? 'date unknown' : new Date(ms).toISOString().slice(0, 10));
 
@@ -126,17 +126,49 @@ export const rebuildSubcommand = subcommand({
   },
 });
 
-/** `/lab versions <class>`: the class's base versions with notes, dates and how many students use each. */
-export const versionsSubcommand = classViewSubcommand({
-  description: 'List the class’s template versions with notes, dates and student counts',
-  action: 'see the versions of',
+/** `/lab versions <class> [--role target]`: the base versions (of each role) with notes, dates and how many VMs use each. */
+export const versionsSubcommand = subcommand({
+  description: 'List the class’s template versions (per role) with notes, dates and student counts',
+  options: z.object({
+    class: classId,
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a role is lower-case letters, digits or dashes, e.g. target')
+      .optional()
+      .describe('only this role’s versions (classes with several VMs per student)'),
+  }),
+  positional: ['class'],
+  role: 'teacher',
+  ephemeral: true,
+  autocomplete: { class: classNames },
   async run(ctx, o) {
-    const versions = await ctx.services.engine.baseVersions(o.class);
-    if (versions.length === 0) return { text: `${o.class} has no template version yet; deploy it first.`, data: [] };
-    const lines = versions.map(
-      (v) =>
-        `v${v.version} ${v.name}${v.current ? ' (newest)' : ''} — ${day(v.createdAt)}${v.createdBy ? ` by ${v.createdBy}` : ''}, ${v.users.length} VM(s), on ${Object.keys(v.copies).join(', ')}${v.note ? `: ${v.note}` : ''}`,
-    );
-    return { text: lines.join('\n'), data: versions };
+    await mustTeach(ctx, o.class, 'see the versions of');
+    const { engine } = ctx.services;
+    const lab = await engine.labDefinition(o.class);
+    if (!lab) {
+      if (o.role) return { text: `${o.class} has one VM per student; leave out --role.`, ephemeral: true, error: true };
+      const versions = await engine.baseVersions(o.class);
+      if (versions.length === 0) return { text: `${o.class} has no template version yet; deploy it first.`, data: [] };
+      return { text: versions.map(versionLine).join('\n'), data: versions };
+    }
+    if (o.role && !lab.roles.some((r) => r.name === o.role))
+      return {
+        text: `${o.class} has no role '${o.role}' (roles: ${lab.roles.map((r) => r.name).join(', ')}).`,
+        ephemeral: true,
+        error: true,
+      };
+    const roles = await engine.labBaseVersions(o.class, o.role ? { role: o.role } : {});
+    const lines = roles.flatMap((r) => [
+      `${r.role ?? 'VMs from before the roles'}:`,
+      ...(r.versions.length
+        ? r.versions.map((v) => `  ${versionLine(v)}`)
+        : ['  no template version yet; deploy it first']),
+    ]);
+    return { text: lines.join('\n'), data: { roles } };
   },
 });
+
+type Version = Awaited<ReturnType<CommandContext['services']['engine']['baseVersions']>>[number];
+
+const versionLine = (v: Version): string =>
+  `v${v.version} ${v.name}${v.current ? ' (newest)' : ''} — ${day(v.createdAt)}${v.createdBy ? ` by ${v.createdBy}` : ''}, ${v.users.length} VM(s), on ${Object.keys(v.copies).join(', ')}${v.note ? `: ${v.note}` : ''}`;

@@ -9,7 +9,7 @@ import {
   nextSession,
   outsideSessionMs,
   resetsUnderWay,
-  type DeploymentEngine,
+  DeploymentEngine,
   type DeploymentSummary,
 } from '@lab/proxmox-sdk';
 
@@ -103,7 +103,9 @@ export const labPlugin: CommandPlugin = {
         // The private networks of the class's lab definition, on the cluster the deploy targets
         // (refused before anything changes when the lab has no `sdn` settings).
         const clusterId = plans[0]!.clusterId;
-        const networkPlan = await engine.planLabNetworks(o.class, clusterId);
+        // Only seated students get a network (and the teacher VMs one of their own).
+        const seats = DeploymentEngine.seatsOf(plans);
+        const networkPlan = await engine.planLabNetworks(o.class, clusterId, seats);
         if (networkPlan) notes.push(`Networks: ${networkPlan.summary}.`);
         if (deletes.length && !ctx.confirmed) {
           const list = deletes.map(
@@ -111,10 +113,19 @@ export const labPlugin: CommandPlugin = {
               `${v.name} (${v.vmid} on ${v.node}${v.owner ? `, ${v.owner}'s` : ''}${v.role === 'teacher' ? ', a second teacher VM' : ''})`,
           );
           const counts = plans.length === 1 ? plans[0]!.counts : { create: creates, keep: 0, delete: deletes.length };
+          // A class with several VMs per student: what each role's deployment does, in order.
+          const perRole =
+            plans.length > 1
+              ? plans.map(
+                  (p) =>
+                    `${roleOf(p)} (${p.templateName}): ${p.counts.create} to create, ${p.counts.keep} kept, ${p.counts.delete} to delete`,
+                )
+              : [];
           return {
             text: [
               `Deploying ${o.class} with ${o.count} seats creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
               ...list.map((l) => `• ${l}`),
+              ...(perRole.length ? ['Per role, in this order:', ...perRole.map((l) => `• ${l}`)] : []),
               ...notes,
             ].join('\n'),
             confirm: { prompt: `Delete ${deletes.length} VM(s) and deploy ${o.class}?`, action: `Delete and deploy` },
@@ -127,6 +138,9 @@ export const labPlugin: CommandPlugin = {
                 deletes: deletes.map((v) => ({ name: v.name, vmid: v.vmid, node: v.node, owner: v.owner })),
                 unseated,
                 notes: planNotes,
+                ...(plans.length > 1
+                  ? { roles: plans.map((p) => ({ role: roleOf(p), template: p.templateName, counts: p.counts })) }
+                  : {}),
               },
             },
           };
@@ -151,7 +165,7 @@ export const labPlugin: CommandPlugin = {
         });
         progress.start('planned');
         // The networks first, so the VMs' net0 goes on them as they are created.
-        const networks = await engine.ensureLabNetworks(o.class, clusterId);
+        const networks = await engine.ensureLabNetworks(o.class, clusterId, seats);
         const networkLine = networks ? [`Networks: ${networks.summary}.`] : [];
         const keep = keepProgressRef(ctx);
         const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
@@ -170,6 +184,20 @@ export const labPlugin: CommandPlugin = {
           if (summaries.at(-1)!.summary.status !== 'done') break;
         }
         const failed = summaries.some((r) => r.summary.status !== 'done') || summaries.length < specs.length;
+        // Students who lost their seat: their networks go once their VMs are gone.
+        if (networks && !failed) {
+          try {
+            const released = await engine.releaseLabNetworks(o.class, clusterId, seats);
+            if (released.removed.length)
+              networkLine.push(`Removed ${released.removed.length} network(s) of students without a seat.`);
+          } catch (error) {
+            // Recorded `deleting` first: the next deploy (or any network change) finishes it.
+            const why = error instanceof Error ? error.message : String(error);
+            networkLine.push(
+              `The networks of students without a seat are not all removed yet (${why}); the next deploy finishes it.`,
+            );
+          }
+        }
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;
           return {

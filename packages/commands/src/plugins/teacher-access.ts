@@ -38,7 +38,7 @@ export async function classNames(ctx: CommandContext): Promise<string[]> {
 }
 
 /**
- * A teacher's look at one class (`/lab status cs101`, `versions`, `grid`): the class is the one
+ * A teacher's look at one class (`/lab status cs101`, `grid`): the class is the one
  * option, positional and autocompleted; the caller must teach it; replies are for the caller only.
  */
 export function classViewSubcommand(definition: {

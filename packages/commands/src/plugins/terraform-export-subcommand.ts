@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeTerraformWorkspace } from '@lab/proxmox-sdk/terraform';
+import { assertTerraformExportable, describeTerraformWorkspace } from '@lab/proxmox-sdk/terraform';
 import { TerraformExportError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type Reply, type Subcommand } from '../command-plugin.js';
 import { wholeNumber } from '../number-option.js';
@@ -57,6 +57,8 @@ async function describeWorkspace(
   },
 ): Promise<Reply> {
   const { store, engine } = ctx.services;
+  // A class with several VMs per student is refused first, saying what to run instead.
+  await assertTerraformExportable({ store }, o.class);
   const deployed = (await store.classes.assignmentsOfClass(o.class)).length > 0;
   const from = o.from ?? (deployed ? 'deployed' : 'plan');
   let plan;

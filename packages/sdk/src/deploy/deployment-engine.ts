@@ -36,9 +36,12 @@ import { destroyClassVms, destroyVm, type TeardownDeps } from './deployment-tear
 import {
   ensureLabNetworks,
   planLabNetworks,
+  releaseLabNetworks,
+  seatsOfPlans,
   teardownLabNetworks,
   type ClassNetworksOf,
   type LabNetworks,
+  type LabSeats,
 } from './lab-networks.js';
 import { DeploymentClaims, type DeploymentClaim } from './deployment-claims.js';
 import { recordDeployment } from './deployment-record.js';
@@ -201,6 +204,9 @@ export class DeploymentEngine {
       catalog: deps.catalog,
       timing: this.#timing,
       configure: this.#configure,
+      ...(deps.classNetworks === false
+        ? {}
+        : { placeTeacher: networkStep({ store: deps.store, logger: this.#logger }) }),
     };
   }
 
@@ -364,17 +370,32 @@ export class DeploymentEngine {
    */
   async deployLab(spec: ClassSpecInput, options: ApplyOptions & { role?: string } = {}): Promise<DeploymentSummary[]> {
     const specs = await this.labSpecs(spec, options.role);
-    const ids = this.#deps.clusters.ids();
     const first = parseClassSpec(specs[0] ?? spec);
+    // Who gets a seat decides which students get a network: each role's plan, read before anything changes.
+    const lab = await this.#deps.store.labDefinitions.get(first.classId);
+    const plans: ClassPlan[] = [];
+    if (lab && lab.network.mode !== 'bridge') for (const s of specs) plans.push(await this.plan(s));
+    const ids = this.#deps.clusters.ids();
     // The cluster the deploy targets: the one named, the only one, or the one its plan picks.
-    const clusterId = first.clusterId ?? (ids.length === 1 ? ids[0]! : (await this.plan(specs[0] ?? spec)).clusterId);
-    await this.ensureLabNetworks(first.classId, clusterId);
+    const clusterId =
+      first.clusterId ?? (ids.length === 1 ? ids[0]! : (plans[0] ?? (await this.plan(specs[0] ?? spec))).clusterId);
+    const seats = plans.length ? seatsOfPlans(plans) : undefined;
+    await this.ensureLabNetworks(first.classId, clusterId, seats);
     const summaries: DeploymentSummary[] = [];
     for (const roleSpec of specs) {
       const summary = await this.deploy(roleSpec, options);
       summaries.push(summary);
       if (summary.status !== 'done') break;
     }
+    // A whole deploy (every role) that ended done: the networks of students who lost their seat go.
+    // Recorded `deleting` first, so one cut short is finished by the next SDN call: the deploy stands.
+    if (seats && !options.role && summaries.length === specs.length && summaries.every((s) => s.status === 'done'))
+      await this.releaseLabNetworks(first.classId, clusterId, seats).catch((error: unknown) =>
+        this.#logger.warn('the networks of students without a seat are not all removed yet', {
+          classId: first.classId,
+          error,
+        }),
+      );
     return summaries;
   }
 
@@ -463,6 +484,36 @@ export class DeploymentEngine {
   async baseVersions(classId: string, clusterId = this.#deps.clusters.ids()[0]): Promise<BaseVersionUsage[]> {
     if (!clusterId) return [];
     return baseVersionUsage(this.#deps.store, this.#deps.clusters.get(clusterId), clusterId, classId);
+  }
+
+  /**
+   * The base versions of each role of a class with several VMs per student (`cs101-target-base`,
+   * `cs101-target-base-v2`, …; notes and dates of a role's from its publish), in the definition's
+   * order, then the unnamed role's when VMs from before the roles left some; a class without roles
+   * is one entry with role null. `role` keeps one role (an unknown one → `InvalidDeploymentError`
+   * naming the roles).
+   */
+  async labBaseVersions(
+    classId: string,
+    options: { role?: string; clusterId?: string } = {},
+  ): Promise<Array<{ role: string | null; versions: BaseVersionUsage[] }>> {
+    const clusterId = options.clusterId ?? this.#deps.clusters.ids()[0];
+    if (!clusterId) return [];
+    const lab = await this.#deps.store.labDefinitions.get(classId);
+    // Validates the role the same way a deploy does.
+    const roles = labRoleSpecs(lab, { classId, count: 0 }, options.role).map((s) => s.labRole?.name ?? null);
+    const api = this.#deps.clusters.get(clusterId);
+    const out: Array<{ role: string | null; versions: BaseVersionUsage[] }> = [];
+    for (const role of roles)
+      out.push({
+        role,
+        versions: await baseVersionUsage(this.#deps.store, api, clusterId, classId, role ?? undefined),
+      });
+    if (lab && !options.role) {
+      const unnamed = await baseVersionUsage(this.#deps.store, api, clusterId, classId);
+      if (unnamed.length) out.push({ role: null, versions: unnamed });
+    }
+    return out;
   }
 
   async #applyItems(
@@ -694,20 +745,39 @@ export class DeploymentEngine {
 
   /**
    * Builds the private networks the class's lab definition asks for (`network.mode` `class` or
-   * `student`) on `clusterId` — one per enrolled student or one for the class — before a deploy
-   * creates its VMs, so they get `net0` on them. Undefined for a class on its templates' bridge.
+   * `student`) on `clusterId` — one for the class, or one per student `seats` seats (each enrolled
+   * student without it) and one for the teacher VMs — before a deploy creates its VMs, so they get
+   * `net0` on them. Undefined for a class on its templates' bridge.
    * Private networks without `networks` (no `sdn` settings) → `SdnNotConfiguredError`.
    */
-  async ensureLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
-    return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  async ensureLabNetworks(classId: string, clusterId?: string, seats?: LabSeats): Promise<LabNetworks | undefined> {
+    return ensureLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default', seats);
+  }
+
+  /**
+   * After a whole deploy of a class with a network per student ended: removes the networks of the
+   * students `seats` (from {@link seatsOfPlans} over the deploy's plans) no longer seats, once the
+   * class has no VM of theirs left; a crash half-way is finished by the next SDN call.
+   */
+  async releaseLabNetworks(
+    classId: string,
+    clusterId: string,
+    seats: LabSeats,
+  ): Promise<{ removed: string[]; kept: string[] }> {
+    return releaseLabNetworks(this.#deps, classId, clusterId, seats);
+  }
+
+  /** Who the plans of one deploy (one per role) seat, for {@link ensureLabNetworks} and {@link releaseLabNetworks}. */
+  static seatsOf(plans: readonly ClassPlan[]): LabSeats {
+    return seatsOfPlans(plans);
   }
 
   /**
    * What {@link ensureLabNetworks} would build on `clusterId`, without changing anything (for a
    * deploy's plan). Undefined for a class on its templates' bridge; `SdnNotConfiguredError` as there.
    */
-  async planLabNetworks(classId: string, clusterId?: string): Promise<LabNetworks | undefined> {
-    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default');
+  async planLabNetworks(classId: string, clusterId?: string, seats?: LabSeats): Promise<LabNetworks | undefined> {
+    return planLabNetworks(this.#deps, classId, clusterId ?? this.#deps.clusters.ids()[0] ?? 'default', seats);
   }
 
   /** Whether private networks can be built on `clusterId` (the engine was given `networks` and it names the cluster). */

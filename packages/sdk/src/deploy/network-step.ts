@@ -7,14 +7,18 @@ import type { ConfigureStudentVm } from './vm-reset.js';
 
 /**
  * The per-student step that puts a VM of a class with networks (`ClassNetworks.ensure`) on its
- * VNet before it first boots: `net0` gets `bridge=<vnet>` (the student's, or the class's), then
+ * VNet before it first boots: `net0` gets `bridge=<vnet>` (the student's, or the class's; for a
+ * teacher VM, `role: 'teacher'`, the teachers' network or the class's), then
  * `next` runs (cloud-init). A class without network records keeps the template's bridge, so
  * today's classes are unchanged. Idempotent: a resumed deployment sets the same value again.
  */
 export function networkStep(deps: { store: Store; logger?: Logger }, next?: ConfigureStudentVm): ConfigureStudentVm {
   return async (api: PveApi, input) => {
-    const person = input.personId === null ? undefined : await deps.store.classes.getPerson(input.personId);
-    const network = await vmNetworkOf(deps.store, input.clusterId, input.classId, person?.username ?? null);
+    const teacher = input.role === 'teacher';
+    const person = input.personId === null || teacher ? undefined : await deps.store.classes.getPerson(input.personId);
+    const network = await vmNetworkOf(deps.store, input.clusterId, input.classId, person?.username ?? null, {
+      teacher,
+    });
     let config = input.config;
     if (network) {
       const net0 = net0WithBridge(config.net0, network.objectId);

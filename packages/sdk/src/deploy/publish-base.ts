@@ -246,9 +246,12 @@ export async function baseVersionUsage(
   api: PveApi,
   clusterId: string,
   classId: string,
+  labRole?: string,
 ): Promise<BaseVersionUsage[]> {
-  const versions = await classBaseVersions(store, clusterId, classId);
-  const records = new Map((await store.classLifecycle.baseVersions(classId)).map((r) => [r.version, r]));
+  const versions = await classBaseVersions(store, clusterId, classId, labRole);
+  const records = labRole
+    ? await rolePublishRecords(store, classId, versions)
+    : new Map((await store.classLifecycle.baseVersions(classId)).map((r) => [r.version, r]));
   const assignments = new Map(
     (await store.classes.assignmentsOfClass(classId)).filter((a) => a.clusterId === clusterId).map((a) => [a.vmid, a]),
   );
@@ -304,4 +307,29 @@ export async function baseVersionUsage(
       current: v.version === newest,
     };
   });
+}
+
+/**
+ * A lab role's published versions' note, date and author, from the audit log's `class.publish`
+ * entries (the class's version list holds the unnamed role's only): the newest entry per name.
+ */
+async function rolePublishRecords(
+  store: Store,
+  classId: string,
+  versions: readonly BaseVersionCopies[],
+): Promise<Map<number, { note: string | null; createdAt: number; createdBy: string }>> {
+  const byName = new Map(versions.map((v) => [v.name, v.version]));
+  const out = new Map<number, { note: string | null; createdAt: number; createdBy: string }>();
+  if (versions.length === 0) return out;
+  for (const entry of await store.audit.list({ action: 'class.publish', targets: [classId] })) {
+    const name = typeof entry.details.name === 'string' ? entry.details.name : undefined;
+    const version = name === undefined ? undefined : byName.get(name);
+    if (version === undefined || out.has(version) || entry.outcome === 'failed') continue;
+    out.set(version, {
+      note: typeof entry.details.note === 'string' ? entry.details.note : null,
+      createdAt: entry.at,
+      createdBy: entry.actor,
+    });
+  }
+  return out;
 }

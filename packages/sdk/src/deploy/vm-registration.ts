@@ -30,6 +30,8 @@ export interface RegistrationDeps {
   timing: DeploymentTiming;
   /** Per-student configuration before a student VM's first boot; none when undefined. */
   configure: ConfigureStudentVm | undefined;
+  /** Puts a new teacher VM on the class's network before it first boots (no cloud-init: that is the students'). */
+  placeTeacher?: ConfigureStudentVm | undefined;
 }
 
 /** The class deployment run an item belongs to. */
@@ -157,6 +159,20 @@ export async function ensureVm(
         vmid,
         personId: item.personId,
         config: state.config,
+      }),
+    };
+  }
+  if (role === 'teacher' && item.action === 'create' && deps.placeTeacher) {
+    state = {
+      node: state.node,
+      config: await deps.placeTeacher(api, {
+        classId: plan.spec.classId,
+        clusterId: plan.clusterId,
+        node: state.node,
+        vmid,
+        personId: item.personId,
+        config: state.config,
+        role: 'teacher',
       }),
     };
   }

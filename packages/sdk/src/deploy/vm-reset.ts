@@ -73,6 +73,8 @@ export type ConfigureStudentVm = (
     vmid: number;
     personId: number | null;
     config: Record<string, unknown>;
+    /** The VM's class role; a step that only knows student VMs reads absent as `student`. */
+    role?: 'student' | 'teacher';
   },
 ) => Promise<Record<string, unknown>>;
 

@@ -14,12 +14,14 @@ import type { SdnObjectRecord, SdnObjectState } from '../store/sdn-repository.js
 import type { Store } from '../store/store.js';
 import { waitForTask } from '../tasks/wait-for-task.js';
 import {
+  SdnApplyFailedError,
   SdnBusyError,
   SdnNotOursError,
   SdnPoolExhaustedError,
   SdnSpecError,
   SdnTagsExhaustedError,
   SdnZoneMissingError,
+  type SdnNodeProblem,
 } from './network-errors.js';
 import {
   cidrsOverlap,
@@ -31,6 +33,12 @@ import {
   type SdnSettings,
 } from './sdn-settings.js';
 
+/**
+ * The key a `student`-mode class's network for its teacher VMs is recorded under (in the record's
+ * `student` column; no username can start with `@`).
+ */
+export const TEACHERS_NETWORK = '@teachers';
+
 /** The networks a class asks for: one for the class, or one per student. */
 export interface ClassNetworkSpec {
   classId: string;
@@ -38,6 +46,11 @@ export interface ClassNetworkSpec {
   mode: 'class' | 'student';
   /** The students (lab usernames) that get a VNet in `student` mode. */
   students: readonly string[];
+  /**
+   * `student` mode: also one VNet for the class's teacher VMs (one per role, all on it, as a
+   * student's set is on theirs). Ignored in `class` mode, where the teacher VMs share the class's VNet.
+   */
+  teachers?: boolean;
   /** An existing VLAN, VXLAN or simple zone the admin named; without it, the lab's own simple zone (`<prefix>zone`). */
   zone?: string | undefined;
   /** `snat`: the subnet masquerades outbound traffic through the node; `none`: no outbound NAT. */
@@ -49,8 +62,10 @@ export interface ClassNetwork {
   /** The VNet id, also the bridge a VM's `net0` names. */
   vnet: string;
   zone: string;
-  /** The student it belongs to; null for the class's own network. */
+  /** The student it belongs to; null for the class's own network and for the teachers' network. */
   student: string | null;
+  /** Whether it is the network of the class's teacher VMs (`student` mode). */
+  teachers: boolean;
   cidr: string;
   gateway: string;
   tag: number | null;
@@ -134,7 +149,8 @@ function networkOf(r: SdnObjectRecord): ClassNetwork {
   return {
     vnet: r.objectId,
     zone: r.zone,
-    student: r.student,
+    student: r.student === TEACHERS_NETWORK ? null : r.student,
+    teachers: r.student === TEACHERS_NETWORK,
     cidr: r.cidr ?? '',
     gateway: r.gateway ?? '',
     tag: r.tag,
@@ -279,9 +295,13 @@ export class ClassNetworks {
    */
   async teardown(classId: string, options: { force?: boolean } = {}): Promise<ClassNetworkTeardown> {
     // PVE lets a VNet a VM uses be deleted, and that VM then cannot start: its VMs go first.
-    // Only student VMs are put on class networks (the teacher's VM and the class's base keep their bridge).
-    const vms = (await this.#store.classes.assignmentsOfClass(classId)).filter((a) => a.role === 'student');
-    if (vms.length > 0 && !options.force && (await this.networks(classId)).length > 0)
+    // Student and teacher VMs are put on class networks (the class's base keeps what it was made with).
+    const records = (await this.#store.sdn.list(this.clusterId, { classId })).filter((r) => r.kind === 'vnet');
+    const teachersOnIt = records.some((r) => r.student === null || r.student === TEACHERS_NETWORK);
+    const vms = (await this.#store.classes.assignmentsOfClass(classId)).filter(
+      (a) => a.role === 'student' || (teachersOnIt && a.role === 'teacher'),
+    );
+    if (vms.length > 0 && !options.force && records.length > 0)
       throw new SdnSpecError({
         classId,
         problem: `its networks still carry ${vms.length} VM(s); destroy the class's VMs first, then remove its networks`,
@@ -314,6 +334,44 @@ export class ClassNetworks {
     });
   }
 
+  /**
+   * Removes the networks of `students` in `classId` (students who lost their seat), each only once
+   * the store has no VM of the class assigned to that student: such a network is kept and listed
+   * in `kept`. Recorded `deleting` under the cluster's lease before PVE is asked, so a process
+   * killed half-way is finished by the next call (of any class).
+   */
+  async removeStudents(
+    classId: string,
+    students: readonly string[],
+  ): Promise<{ removed: string[]; kept: string[]; applied: boolean }> {
+    const wanted = new Set(students.filter((s) => s !== TEACHERS_NETWORK));
+    if (wanted.size === 0) return { removed: [], kept: [], applied: false };
+    const assigned = (await this.#store.classes.assignmentsOfClass(classId)).filter(
+      (a) => a.role === 'student' && a.personId !== null,
+    );
+    const people = await this.#store.classes.getPeople([...new Set(assigned.map((a) => a.personId!))]);
+    const withVms = new Set(people.map((p) => p.username));
+    return this.#locked(async (lost) => {
+      const at = this.#clock.now();
+      const mine = (await this.#store.sdn.list(this.clusterId, { classId })).filter(
+        (r) => r.kind === 'vnet' && r.student !== null && wanted.has(r.student) && r.state !== 'deleting',
+      );
+      const removed: string[] = [];
+      const kept: string[] = [];
+      for (const r of mine) {
+        if (withVms.has(r.student!)) {
+          kept.push(r.objectId);
+          continue;
+        }
+        await this.#store.sdn.setState(this.clusterId, r.objectId, 'deleting', at);
+        removed.push(r.objectId);
+      }
+      if (removed.length === 0) return { removed, kept, applied: false };
+      const outcome = await this.#reconcile(lost);
+      return { removed, kept, applied: outcome.applied };
+    });
+  }
+
   /** Finishes whatever the records say is under way (a dead process's work), without changing any class. */
   async recover(): Promise<{ applied: boolean }> {
     return this.#locked(async (lost) => ({ applied: (await this.#reconcile(lost)).applied }));
@@ -329,12 +387,14 @@ export class ClassNetworks {
         problem: `mode must be class or student, not ${String(spec.mode)}`,
       });
     const students = [...new Set(spec.students)];
-    if (students.length === 0)
+    if (students.includes(TEACHERS_NETWORK))
+      throw new SdnSpecError({ classId: spec.classId, problem: `${TEACHERS_NETWORK} is not a student` });
+    if (students.length === 0 && !spec.teachers)
       throw new SdnSpecError({
         classId: spec.classId,
         problem: 'student mode needs at least one student; add students first',
       });
-    return students;
+    return spec.teachers ? [...students, TEACHERS_NETWORK] : students;
   }
 
   async #locked<T>(fn: (lost: () => boolean) => Promise<T>): Promise<T> {
@@ -581,6 +641,8 @@ export class ClassNetworks {
         timeoutMs: this.#applyTimeout,
         pollIntervalMs: this.#poll,
       });
+      // The task ends OK even when a node's reload failed (a plain warn): each node says itself.
+      await this.#confirmOnNodes(upid);
       applied = true;
     }
     view = await this.#view();
@@ -592,6 +654,63 @@ export class ClassNetworks {
       }
     }
     return { applied, foreignPending: applied ? foreignPending : [] };
+  }
+
+  /**
+   * Reads every online node's zone status after an apply (`GET /nodes/{node}/sdn/zones`, and the
+   * zone's content where it is not `available`) and fails with `SdnApplyFailedError` naming each
+   * node where a zone of the lab's, or one of its VNets, is not available. A zone limited to other
+   * nodes is not expected there; a zone in `error` only for VNets that are not the lab's is logged.
+   */
+  async #confirmOnNodes(upid: string): Promise<void> {
+    const wanted = new Map<string, Set<string>>();
+    for (const r of await this.#store.sdn.list(this.clusterId)) {
+      if (r.state === 'deleting') continue;
+      const zone = r.kind === 'zone' ? r.objectId : r.zone;
+      const vnets = wanted.get(zone) ?? new Set<string>();
+      if (r.kind === 'vnet') vnets.add(r.objectId);
+      wanted.set(zone, vnets);
+    }
+    if (wanted.size === 0) return;
+    const zones = new Map((await this.#sdn.zones()).map((z) => [z.zone, z]));
+    const limitOf = (zone: string): string[] | undefined => {
+      const nodes = zones.get(zone)?.nodes;
+      return typeof nodes === 'string' && nodes.trim() ? nodes.split(/[,;\s]+/).filter(Boolean) : undefined;
+    };
+    const online = (await pveResources(this.#api).nodes.list())
+      .filter((n) => n.status === 'online')
+      .map((n) => n.node)
+      .sort();
+    const problems: SdnNodeProblem[] = [];
+    for (const node of online) {
+      const statuses = new Map((await this.#sdn.nodeZones(node)).map((z) => [z.zone, z.status]));
+      for (const [zone, vnets] of [...wanted].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const limit = limitOf(zone);
+        if (limit && !limit.includes(node)) continue;
+        const status = statuses.get(zone) ?? 'missing';
+        if (status === 'available') continue;
+        const content = status === 'missing' ? [] : await this.#sdn.nodeZoneContent(node, zone);
+        const bad = content
+          .filter((c) => vnets.has(c.vnet) && c.status !== 'available')
+          .map((c) => ({ vnet: c.vnet, status: c.status ?? 'unknown', message: c.statusmsg ?? null }));
+        const missing = [...vnets]
+          .filter((v) => status !== 'missing' && !content.some((c) => c.vnet === v))
+          .map((vnet) => ({ vnet, status: 'missing', message: null }));
+        if (status === 'error' && bad.length === 0 && missing.length === 0) {
+          this.#logger.warn('an SDN zone of the lab is in error on a node for VNets that are not the lab’s', {
+            clusterId: this.clusterId,
+            node,
+            zone,
+          });
+          continue;
+        }
+        problems.push({ node, zone, status, vnets: [...bad, ...missing] });
+      }
+    }
+    if (problems.length > 0) {
+      this.#logger.warn('SDN apply did not reach every node', { clusterId: this.clusterId, upid, problems });
+      throw new SdnApplyFailedError({ clusterId: this.clusterId, upid, problems });
+    }
   }
 
   async #createVnet(r: SdnObjectRecord, view: PveView): Promise<void> {

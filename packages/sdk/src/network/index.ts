@@ -6,6 +6,7 @@ export {
   ClassNetworks,
   classNetworkSubnetId,
   sdnLeaseName,
+  TEACHERS_NETWORK,
   type ClassNetwork,
   type ClassNetworkPlan,
   type ClassNetworkSpec,
@@ -17,5 +18,11 @@ export { resolveSdnSettings, vnetIdFor, type ResolvedSdnSettings, type SdnSettin
 export { net0Bridge, net0WithBridge, vmNetworkOf } from './vm-network.js';
 export { networkStep } from '../deploy/network-step.js';
 // What `DeploymentEngine.ensureLabNetworks` / `destroyClass` do with the `networks` option.
-export { describeLabNetworks, type ClassNetworksOf, type LabNetworks } from '../deploy/lab-networks.js';
+export {
+  describeLabNetworks,
+  seatsOfPlans,
+  type ClassNetworksOf,
+  type LabNetworks,
+  type LabSeats,
+} from '../deploy/lab-networks.js';
 export type { SdnObjectRecord, SdnObjectState } from '../store/sdn-repository.js';

@@ -86,7 +86,12 @@ export class SdnBusyError extends LabError {
 export class ClassNetworkMissingError extends LabError {
   static override readonly code: string = 'LAB_SDN_NETWORK_MISSING';
   constructor(facts: { classId: string; student: string | null; state?: string }) {
-    const whose = facts.student === null ? `class ${facts.classId}` : `${facts.student} in ${facts.classId}`;
+    const whose =
+      facts.student === null
+        ? `class ${facts.classId}`
+        : facts.student === '@teachers'
+          ? `the teacher VMs of ${facts.classId}`
+          : `${facts.student} in ${facts.classId}`;
     super(
       ClassNetworkMissingError.code,
       facts.state === undefined
@@ -104,6 +109,37 @@ export class SdnNotConfiguredError extends LabError {
     super(
       SdnNotConfiguredError.code,
       `${facts.classId} asks for private networks (one per ${facts.mode}) but cluster ${facts.clusterId} has no SDN settings: add an "sdn" section to lab.config.json (e.g. "sdn": { "prefix": "lab" }) or set the class's network back with /class set-lab ${facts.classId} … --network bridge.`,
+      facts,
+    );
+  }
+}
+
+/** One node where an applied zone (or one of the lab's VNets in it) is not `available`. */
+export interface SdnNodeProblem {
+  node: string;
+  zone: string;
+  /** The zone's status on the node (`pending`, `error`), or `missing` when the node does not list the zone. */
+  status: string;
+  /** The lab's VNets of the zone that are not available there, with PVE's message. */
+  vnets: Array<{ vnet: string; status: string; message: string | null }>;
+}
+
+/**
+ * `PUT /cluster/sdn` ran, but a node does not have the lab's zone or VNets `available` afterwards
+ * (`GET /nodes/{node}/sdn/zones`): its reload failed or did not reach it. The records stay
+ * `created`, so no VM is put on these networks, and the next call applies again.
+ */
+export class SdnApplyFailedError extends LabError {
+  static override readonly code: string = 'LAB_SDN_APPLY_FAILED';
+  constructor(facts: { clusterId: string; upid: string; problems: SdnNodeProblem[] }) {
+    const first = facts.problems[0]!;
+    const what = first.vnets.length
+      ? first.vnets.map((v) => `VNet ${v.vnet} is ${v.status}${v.message ? ` (${v.message})` : ''}`).join(', ')
+      : `zone ${first.zone} is ${first.status}`;
+    const more = facts.problems.length > 1 ? ` and ${facts.problems.length - 1} more node/zone pair(s)` : '';
+    super(
+      SdnApplyFailedError.code,
+      `The SDN apply on cluster ${facts.clusterId} did not reach node ${first.node}: ${what}${more}. Read the 'reload network' task log (${facts.upid}) or the node's Network page, fix the node, then deploy again (the networks are applied again; no VM is put on them before that).`,
       facts,
     );
   }

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { SdnObjectRecord } from '../store/sdn-repository.js';
+import { TEACHERS_NETWORK } from './class-networks.js';
 import { ClassNetworkMissingError } from './network-errors.js';
 
 /**
@@ -23,7 +24,8 @@ export function net0Bridge(current: unknown): string | undefined {
 /**
  * The VNet a VM of `student` in `classId` belongs on, from the store: the student's own in a
  * per-student class, the class's in a class-wide one; undefined for a class without networks (it
- * keeps the template's bridge). A class with networks but none applied for the student →
+ * keeps the template's bridge). `teacher`: the VM is a teacher VM (the teachers' network of a
+ * per-student class, the class's of a class-wide one). A class with networks but none applied for the student →
  * `ClassNetworkMissingError`, so no VM boots onto a network that is not there.
  */
 export async function vmNetworkOf(
@@ -31,12 +33,17 @@ export async function vmNetworkOf(
   clusterId: string,
   classId: string,
   student: string | null,
+  options: { teacher?: boolean } = {},
 ): Promise<SdnObjectRecord | undefined> {
   const records = (await store.sdn.list(clusterId, { classId })).filter((r) => r.kind === 'vnet');
   if (records.length === 0) return undefined;
   const perStudent = records.some((r) => r.student !== null);
-  const record = perStudent ? records.find((r) => r.student === student && student !== null) : records[0];
-  if (!record) throw new ClassNetworkMissingError({ classId, student });
-  if (record.state !== 'applied') throw new ClassNetworkMissingError({ classId, student, state: record.state });
+  // A teacher VM of a per-student class goes on the teachers' network, in a class-wide one on the
+  // class's; networks built without one for the teachers (before it existed) leave it on its bridge.
+  const key = options.teacher ? TEACHERS_NETWORK : student;
+  if (options.teacher && perStudent && !records.some((r) => r.student === TEACHERS_NETWORK)) return undefined;
+  const record = perStudent ? records.find((r) => r.student === key && key !== null) : records[0];
+  if (!record) throw new ClassNetworkMissingError({ classId, student: key });
+  if (record.state !== 'applied') throw new ClassNetworkMissingError({ classId, student: key, state: record.state });
   return record;
 }

@@ -64,6 +64,20 @@ export const sdnSubnetSchema = z
   .loose();
 export type SdnSubnetEntry = z.infer<typeof sdnSubnetSchema>;
 
+/**
+ * A zone's status on one node (`GET /nodes/{node}/sdn/zones`, pve-network `Zones.pm` `status`):
+ * `available` once that node's reload generated it, `pending` while the node's configuration is
+ * older than the running one, `error` when a VNet of it could not be generated there.
+ */
+export const sdnNodeZoneStatusSchema = z.object({ zone: z.string(), status: z.string() }).loose();
+export type SdnNodeZoneStatus = z.infer<typeof sdnNodeZoneStatusSchema>;
+
+/** A VNet's status on one node (`GET /nodes/{node}/sdn/zones/{zone}/content`); `statusmsg` is null when available. */
+export const sdnNodeVnetStatusSchema = z
+  .object({ vnet: z.string(), status: z.string().nullish(), statusmsg: z.string().nullish() })
+  .loose();
+export type SdnNodeVnetStatus = z.infer<typeof sdnNodeVnetStatusSchema>;
+
 /** The id pve-network gives a subnet `cidr` of `zone`: `zone-10.200.0.0-24` (pve-network `SubnetPlugin.pm` `parse_sdn_subnet_id` reads it back). */
 export function sdnSubnetId(zone: string, cidr: string): string {
   return `${zone}-${cidr.replace('/', '-')}`;
@@ -191,6 +205,22 @@ export class PveSdn {
       vnets: vnets.filter((v) => v.state !== undefined),
       subnets,
     };
+  }
+
+  /** `GET /nodes/{node}/sdn/zones`: each zone's status on `node` (zones limited to other nodes are not listed). */
+  async nodeZones(node: string): Promise<SdnNodeZoneStatus[]> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/sdn/zones', { node }, undefined, {
+      schema: sdnNodeZoneStatusSchema.array(),
+      idempotent: true,
+    });
+  }
+
+  /** `GET /nodes/{node}/sdn/zones/{zone}/content`: each VNet of `zone` on `node`, with its status and message. */
+  async nodeZoneContent(node: string, zone: string): Promise<SdnNodeVnetStatus[]> {
+    return callEndpoint(this.#api, 'GET /nodes/{node}/sdn/zones/{zone}/content', { node, zone }, undefined, {
+      schema: sdnNodeVnetStatusSchema.array(),
+      idempotent: true,
+    });
   }
 
   /**

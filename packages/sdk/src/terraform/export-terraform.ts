@@ -109,6 +109,7 @@ export async function describeTerraformWorkspace(
   const { classId } = request;
   const klass = await deps.store.classes.getClass(classId);
   if (!klass) throw new TerraformExportError(`There is no class '${classId}'; create it first.`, { classId });
+  await assertTerraformExportable(deps, classId);
   const { vms, clusterId, templateName } =
     request.from === 'plan' ? vmsFromPlan(request) : await vmsDeployed(deps.store, classId, request.clusterId);
   const template = templateName
@@ -147,6 +148,44 @@ export async function describeTerraformWorkspace(
     templateVmids,
     sharedStorage: request.plan?.storage.shared ?? false,
   };
+}
+
+/**
+ * Fails with `TerraformExportError` when the module cannot express the class: one with several VMs
+ * per student (roles, private networks). Call it before planning the class for an export.
+ */
+export async function assertTerraformExportable(deps: { store: Store }, classId: string): Promise<void> {
+  const lab = await deps.store.labDefinitions.get(classId);
+  if (lab) throw roleClassRefusal(classId, lab);
+}
+
+/**
+ * A class with several VMs per student cannot be one `proxmox-class` module (one template, one
+ * VM per student, the templates' bridge): its roles' templates and sizes, the names and
+ * `labrole-` tags the lab gives their VMs and its private networks (SDN, recorded by the lab) are
+ * not in the module. The refusal names each role and says what to run instead.
+ */
+function roleClassRefusal(
+  classId: string,
+  lab: {
+    roles: ReadonlyArray<{ name: string; template: string; cores: number | null; memory: number | null }>;
+    network: { mode: string };
+  },
+): TerraformExportError {
+  const roles = lab.roles
+    .map(
+      (r) =>
+        `${r.name}=${r.template}${r.cores !== null ? `:${r.cores}` : ''}${r.memory !== null ? `${r.cores === null ? ':' : ''}:${r.memory}` : ''}`,
+    )
+    .join(' ');
+  const networks =
+    lab.network.mode === 'bridge'
+      ? ''
+      : ` and its private network${lab.network.mode === 'student' ? 's (one per student)' : ''} on Proxmox SDN`;
+  return new TerraformExportError(
+    `Class ${classId} gives each student several VMs (${roles})${networks}; the Terraform module declares one template and one VM per student, so it cannot express them. Deploy and scale it with \`lab deploy ${classId} <seats>\` (one deployment per role${networks ? ', networks first' : ''}), which the lab keeps crash-safe; Terraform export works for classes without roles.`,
+    { classId, roles: lab.roles.map((r) => r.name), network: lab.network.mode },
+  );
 }
 
 /** Writes `workspace` into `target.dir` (see {@link exportTerraform}), with the endpoint the provider uses. */

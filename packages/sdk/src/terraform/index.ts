@@ -2,6 +2,7 @@
 // root entry so the lab's core does not write files. Its error, TerraformExportError, is in ./errors.
 // Every name here is listed in test/public-surface.test.ts.
 export {
+  assertTerraformExportable,
   describeTerraformWorkspace,
   exportTerraform,
   writeTerraformWorkspace,

@@ -209,19 +209,89 @@ export function classConfirmPage(viewer: PageViewer, reply: Reply, confirmAction
   );
 }
 
-/** Deploy or scale: how many seats and which template; the confirm list comes after. */
-export function deployPage(viewer: PageViewer, classId: string, seats: number): string {
+/** What the deploy page shows of a class with several VMs per student (`/class lab`'s data). */
+export interface DeployPageLab {
+  roles: ReadonlyArray<{ name: string; template: string; cores: number | null; memory: number | null }>;
+  network: { mode: 'bridge' | 'class' | 'student'; zone: string | null; internet: 'snat' | 'none' };
+}
+
+const NETWORK_TEXT = {
+  bridge: 'each template’s own bridge',
+  class: 'one private network for the class (its teacher VMs on it too)',
+  student: 'one private network per seated student, and one for the teacher VMs',
+} as const;
+
+/**
+ * Deploy or scale: how many seats and which template; the confirm list comes after. A class with
+ * several VMs per student shows its plan per role (template, size, the VMs each seat gets) and
+ * its networks, and takes no template (each role has its own).
+ */
+export function deployPage(viewer: PageViewer, classId: string, seats: number, lab?: DeployPageLab | null): string {
+  const roles = lab
+    ? html`<section aria-labelledby="plan-roles">
+        <h2 id="plan-roles">Per seat: ${lab.roles.length} VMs, one per role</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Role</th>
+                <th scope="col">Template</th>
+                <th scope="col">Cores</th>
+                <th scope="col">Memory</th>
+                <th scope="col">A seat’s VM</th>
+                <th scope="col">Teacher VM</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${lab.roles.map(
+                (r) =>
+                  html`<tr class="role" data-role="${r.name}">
+                    <td>${r.name}</td>
+                    <td>${r.template}</td>
+                    <td>${r.cores ?? 'template’s'}</td>
+                    <td>${r.memory === null ? 'template’s' : `${r.memory} MiB`}</td>
+                    <td>${classId}-&lt;student&gt;-${r.name}</td>
+                    <td>${classId}-${r.name}-teacher</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+        </div>
+        <p>
+          Networks:
+          ${NETWORK_TEXT[lab.network.mode]}${
+            lab.network.mode !== 'bridge' && lab.network.zone ? html` in zone ${lab.network.zone}` : ''
+          }${
+            lab.network.mode !== 'bridge'
+              ? lab.network.internet === 'snat'
+                ? ', with internet (SNAT)'
+                : ', no internet'
+              : ''
+          }.
+          Each role deploys in this order, one after the other; ${seats} seat(s) now means ${seats * lab.roles.length}
+          student VM(s).
+        </p>
+      </section>`
+    : '';
   return page(
     `Deploy ${classId}`,
-    html`<form method="post" action="/class/${classId}/deploy">
+    html`${roles}
+      <form method="post" action="/class/${classId}/deploy">
         ${csrfField(viewer)}
-        <label for="count">Student VMs (seats)</label>
+        <label for="count">Seats (students with ${lab ? 'a set of VMs' : 'a VM'})</label>
         <input id="count" name="count" type="number" min="0" max="500" value="${seats}" required />
-        <label for="template">Template (leave empty for the class template)</label>
-        <input id="template" name="template" type="text" />
+        ${
+          lab
+            ? html`<p>
+                Each role deploys from its own template; change them with
+                <a href="/class/${classId}/set-lab">the lab definition</a>.
+              </p>`
+            : html`<label for="template">Template (leave empty for the class template)</label>
+                <input id="template" name="template" type="text" />`
+        }
         <p><button type="submit">Deploy</button></p>
       </form>
-      <p>If the deployment deletes VMs, you see the list and confirm first.</p>
+      <p>If the deployment deletes VMs, you see the list per role and confirm first.</p>
       <p><a href="/class/${classId}">Back to ${classId}</a></p>`,
     viewer,
   );

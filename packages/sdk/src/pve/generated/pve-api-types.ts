@@ -1635,6 +1635,46 @@ export type QemuVncWebSocketResponse = {
   [key: string]: unknown;
 };
 
+/** Path parameters of `GET /nodes/{node}/sdn/zones`. */
+export interface NodeSdnZoneStatusPathParams {
+  /** The cluster node name. */
+  node: string;
+}
+
+/** Parameters of `GET /nodes/{node}/sdn/zones`: Get status for all zones. */
+export type NodeSdnZoneStatusParams = Record<string, never>;
+
+/** What `GET /nodes/{node}/sdn/zones` answers (`data`). */
+export type NodeSdnZoneStatusResponse = Array<{
+  /** Status of zone */
+  status: "available" | "pending" | "error";
+  /** The SDN zone object identifier. */
+  zone: string;
+  [key: string]: unknown;
+}>;
+
+/** Path parameters of `GET /nodes/{node}/sdn/zones/{zone}/content`. */
+export interface NodeSdnZoneContentPathParams {
+  /** The cluster node name. */
+  node: string;
+  /** The SDN zone object identifier. */
+  zone: string;
+}
+
+/** Parameters of `GET /nodes/{node}/sdn/zones/{zone}/content`: List zone content. */
+export type NodeSdnZoneContentParams = Record<string, never>;
+
+/** What `GET /nodes/{node}/sdn/zones/{zone}/content` answers (`data`). */
+export type NodeSdnZoneContentResponse = Array<{
+  /** Status. */
+  status?: string;
+  /** Status details */
+  statusmsg?: string;
+  /** Vnet identifier. */
+  vnet: string;
+  [key: string]: unknown;
+}>;
+
 /** Path parameters of `GET /nodes/{node}/storage`. */
 export interface StorageListPathParams {
   /** The cluster node name. */
@@ -1849,6 +1889,8 @@ export interface PveEndpoints {
   "POST /nodes/{node}/qemu/{vmid}/template": { path: QemuTemplatePathParams; params: QemuTemplateParams; response: QemuTemplateResponse };
   "POST /nodes/{node}/qemu/{vmid}/vncproxy": { path: QemuVncProxyPathParams; params: QemuVncProxyParams; response: QemuVncProxyResponse };
   "GET /nodes/{node}/qemu/{vmid}/vncwebsocket": { path: QemuVncWebSocketPathParams; params: QemuVncWebSocketParams; response: QemuVncWebSocketResponse };
+  "GET /nodes/{node}/sdn/zones": { path: NodeSdnZoneStatusPathParams; params: NodeSdnZoneStatusParams; response: NodeSdnZoneStatusResponse };
+  "GET /nodes/{node}/sdn/zones/{zone}/content": { path: NodeSdnZoneContentPathParams; params: NodeSdnZoneContentParams; response: NodeSdnZoneContentResponse };
   "GET /nodes/{node}/storage": { path: StorageListPathParams; params: StorageListParams; response: StorageListResponse };
   "GET /nodes/{node}/tasks": { path: NodeTasksPathParams; params: NodeTasksParams; response: NodeTasksResponse };
   "GET /nodes/{node}/tasks/{upid}/log": { path: TaskLogPathParams; params: TaskLogParams; response: TaskLogResponse };
