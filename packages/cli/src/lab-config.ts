@@ -180,7 +180,8 @@ export function loadLabConfig(
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte order mark (Windows editors save UTF-8 with one) is not JSON; the rest of the file may be.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(`${file} is not valid JSON: ${(error as Error).message}`, { file });
   }

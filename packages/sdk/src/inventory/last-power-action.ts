@@ -80,15 +80,15 @@ export async function lastPowerActions(
 
 /**
  * One sentence on why a VM is in its state: the last power action and its cause, or, for a VM
- * that stopped after the lab last started it, that it was shut down from inside or in Proxmox.
+ * that stopped after the lab last started it, that it was shut down from inside or in Proxmox;
+ * a stopped VM the lab never started (a new deployment's) was not started yet, not stopped by anyone.
  */
 export function describeLastAction(
   status: string,
   last: GridLastAction | undefined,
   formatTime: (at: EpochMs) => string,
 ): string | undefined {
-  if (!last)
-    return status === 'stopped' ? 'Stopped outside the lab (shut down inside the VM, or in Proxmox).' : undefined;
+  if (!last) return status === 'stopped' ? 'Not started by the lab yet.' : undefined;
   const verb = VERB[last.action] ?? last.action;
   const startedLast = last.action === 'vm.start' || last.action === 'vm.reboot' || last.action === 'vm.keep';
   if (status === 'stopped' && startedLast)

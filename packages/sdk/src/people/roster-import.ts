@@ -101,13 +101,18 @@ export function parseRosterCsv(
     }) as unknown as typeof records;
   } catch (error) {
     if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines ?? 1;
+      // The parser stops where it gives up; a row whose quote never closed began lines earlier.
+      const { lines: end = 1, raw = '' } = error as CsvError & { lines?: number; raw?: string };
+      const spanned = raw.replace(/\r?\n$/, '').split('\n').length - 1;
+      const line = Math.max(1, end - spanned);
+      const runsOn =
+        line < end ? ` (the row starting on this line runs on to line ${end}: is a quote not closed?)` : '';
       return {
         rows: [],
         problems: [
           {
             line,
-            message: `malformed CSV: ${error.message.replace(/ at line \d+/, '')}; a quote inside a quoted field is written twice ("")`,
+            message: `malformed CSV${runsOn}: ${error.message.replace(/ at line \d+/, '')}; a quote inside a quoted field is written twice ("")`,
           },
         ],
       };

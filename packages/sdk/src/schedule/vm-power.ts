@@ -1,5 +1,6 @@
 import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { ConfigError, PveHttpError } from '../errors/pve-errors.js';
+import { classifyPveFailure } from '../errors/pve-refusal.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { VmInventoryRecord } from '../store/records.js';
@@ -170,12 +171,19 @@ export class VmPower {
       ),
       maxPollIntervalMs: this.#deps.pollIntervalMs ?? SDK_DEFAULTS.power.maxPollIntervalMs,
     };
+    let alreadyRunning = false;
     // A shutdown the guest ignores ends in a hard stop after the grace (`shutDownGuest`), audited as forced.
     const once = async (): Promise<ShutdownOutcome | undefined> => {
       if (action === 'shutdown')
         return shutDownGuest(api, { node, vmid }, options.shutdownTimeoutS ?? DEFAULT_SHUTDOWN_GRACE_S, wait);
-      const upid = await pveResources(api).qemu(node, vmid)[action]();
-      await waitForTask(api, upid, wait);
+      try {
+        const upid = await pveResources(api).qemu(node, vmid)[action]();
+        await waitForTask(api, upid, wait);
+      } catch (error) {
+        // A start PVE refuses because the VM runs already (a second click, a stale page) did what was asked.
+        if (action !== 'start' || classifyPveFailure(error)?.reason !== 'guest-running') throw error;
+        alreadyRunning = true;
+      }
       return undefined;
     };
     let outcome: ShutdownOutcome | undefined;
@@ -214,6 +222,7 @@ export class VmPower {
         node,
         ...(options.reason ? { reason: options.reason } : {}),
         ...(outcome?.forced ? { forced: true, forcedBecause: outcome.reason } : {}),
+        ...(alreadyRunning ? { alreadyRunning: true } : {}),
         ...options.details,
       },
     });
