@@ -147,4 +147,35 @@ describe('linked clones of a base template, per storage type', () => {
     expect(await destroy(102)).toBe('OK');
     expect(await usedOfPool(), 'the last clone gone, the pool frees them').toBe(before - baseUsed);
   });
+
+  it('migrates an lvm-thin linked clone as a full copy (no base to refuse on); the target takes the shared blocks', async () => {
+    sim = await fastSim({
+      scenario: {
+        nodes: [{ name: 'pve1' }, { name: 'pve2' }],
+        storages: [{ id: 'local-lvm', type: 'lvmthin' }],
+        guests: [
+          {
+            vmid: 9001,
+            node: 'pve1',
+            name: 't',
+            template: true,
+            disks: { scsi0: { storage: 'local-lvm', sizeGiB: 10 } },
+          },
+        ],
+      },
+    });
+    await linkedClone(9001, 101);
+    const pve1 = sim.state.storageOn('pve1', 'local-lvm')!;
+    const clone = pve1.volumes.get('vm-101-disk-0')!;
+    const shared = pve1.volumes.get('base-9001-disk-0')!.usedBytes;
+    const upid = data<string>(await call(sim, 'POST', '/nodes/pve1/qemu/101/migrate', { params: { target: 'pve2' } }));
+    expect(await waitTask(sim, upid)).toMatchObject({ exitstatus: 'OK' });
+    expect(pve1.volumes.has('vm-101-disk-0')).toBe(false);
+    expect(sim.state.storageOn('pve2', 'local-lvm')!.volumes.get('vm-101-disk-0')).toEqual({
+      volname: 'vm-101-disk-0',
+      vmid: 101,
+      sizeBytes: clone.sizeBytes,
+      usedBytes: clone.usedBytes + shared,
+    });
+  });
 });

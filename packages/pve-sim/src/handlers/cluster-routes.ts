@@ -301,7 +301,7 @@ export function registerClusterRoutes(table: RouteTable): void {
   });
 
   // pve-storage `src/PVE/API2/Storage/Content.pm` index → `Storage.pm` `volume_list` (sorted by
-  // volid, case-insensitive) → each plugin's `list_images` (BEHAVIOURS.md §T1): lvm-thin answers
+  // volid, case-insensitive) → each plugin's `list_images` (BEHAVIOURS.md §T1a): lvm-thin answers
   // volid, format, size, vmid, ctime; zfspool and rbd add `name` and `parent` (`<base>@__base__`)
   // and leave out `used` and `ctime`; dir/nfs answer `used` and the qcow2 backing file as `parent`.
   // `content` is `rootdir` for a container's volume (`Plugin.pm` `list_volumes`).

@@ -111,8 +111,8 @@ export function migrateGuest(
             `transferred ${formatBytesHuman(done)} of ${formatBytesHuman(size)} (${((done / Math.max(1, size)) * 100).toFixed(2)}%)`,
           ),
         );
-        freeVolume(move.from, move.volname);
         if (volume) move.to.volumes.set(move.volname, fullCopyOf(move.from, volume));
+        freeVolume(move.from, move.volname);
         if (move.to.def.id !== move.from.def.id) {
           guest.config[move.drive.key] = guest.config[move.drive.key]!.replace(
             `${move.from.def.id}:`,
