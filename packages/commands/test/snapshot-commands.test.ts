@@ -51,7 +51,12 @@ const moveDisk = async (username: string, storage: string, volname: (vmid: numbe
 
 describe('/myvm snapshot, snapshots, restore and snapshot delete', () => {
   it('takes a snapshot of a linked clone and lists it, within the class limit set by /lab limits', async () => {
-    expect((await guestOf('alice')).config.scsi0).toMatch(/^local-lvm:base-\d+-disk-0\/vm-\d+-disk-0/);
+    // A linked clone on lvm-thin is a thin snapshot named like any disk (pve-sim BEHAVIOURS.md §T1a).
+    const alice = await guestOf('alice');
+    expect(alice.config.scsi0).toMatch(/^local-lvm:vm-\d+-disk-0,/);
+    expect(
+      current.sim.state.storageOn(alice.node, 'local-lvm')!.volumes.get(`vm-${alice.vmid}-disk-0`)?.thinOrigin,
+    ).toMatch(/^base-\d+-disk-0$/);
     const took = await ok(ids.alice, 'myvm', 'snapshot before-lab');
     expect(took.text).toMatch(/Took snapshot before-lab of cs101-alice \(1 of 3\)/);
     expect(took.ephemeral).toBe(true);

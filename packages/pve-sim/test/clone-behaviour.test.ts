@@ -27,7 +27,7 @@ describe('clones behave like PVE clones', () => {
     const after = (await call(sim, 'GET', '/nodes/pve1/qemu/500/config')).body.data as Record<string, unknown>;
     expect(after.lock).toBeUndefined();
     expect(after.name).toBe('cs101-alice');
-    expect(after.scsi0).toMatch(/^local-lvm:base-9000-disk-0\/vm-500-disk-0,/);
+    expect(after.scsi0).toMatch(/^local-lvm:vm-500-disk-0,/);
     expect(after.ide2).toBe('local-lvm:vm-500-cloudinit,media=cdrom');
     expect(after.template).toBeUndefined();
     // qemu-server clone_vm (e6352be6): drives in sorted order, the cloud-init drive copied in full.

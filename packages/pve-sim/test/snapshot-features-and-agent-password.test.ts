@@ -60,7 +60,7 @@ describe('snapshots as each storage type allows them', () => {
     const linked = await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 710, name: 'linked' } });
     await waitTask(sim, linked.body.data as string);
     const disk = ((await call(sim, 'GET', '/nodes/pve1/qemu/710/config')).body.data as Record<string, string>).scsi0;
-    expect(disk).toMatch(/^local-lvm:base-9000-disk-0\/vm-710-disk-0/);
+    expect(disk).toMatch(/^local-lvm:vm-710-disk-0,/);
     expect(await snapshot(710, 'pve1', 'a')).toMatchObject({ exitstatus: 'OK' });
   });
 

@@ -1,8 +1,16 @@
-import { snapshotsOf, startPveSim } from '@lab/pve-sim';
+import { presets, snapshotsOf, startPveSim, type ScenarioInput } from '@lab/pve-sim';
 import { describe, expect, it } from 'vitest';
-import { PveRefusedError } from '../src/errors/index.js';
 import { waitForTask } from '../src/pve/index.js';
 import { labOver } from './deployment-fixture.js';
+
+/** The small preset with the ubuntu templates (and their students) on a ZFS pool, which names a linked clone's base. */
+function onZfs(): ScenarioInput {
+  const scenario = structuredClone(presets.small!);
+  scenario.storages = [...(scenario.storages ?? []), { id: 'tank', type: 'zfspool', nodes: ['pve1', 'pve2'] }];
+  for (const g of scenario.guests ?? [])
+    if (g.vmid === 9000 || g.vmid === 9100) g.disks = { scsi0: { storage: 'tank', sizeGiB: 32 } };
+  return scenario;
+}
 
 describe('publishing a new class base version', () => {
   it('copies the running teacher VM from a snapshot; students move one by one; the old version goes when its last student leaves', async () => {
@@ -55,17 +63,12 @@ describe('publishing a new class base version', () => {
       ]);
       const v1 = versions[0]!.copies.pve1!;
 
-      // A linked clone pins its base: PVE (and the simulator) accept the delete and fail its task.
-      const upid = await api.delete<string>(`/nodes/pve1/qemu/${v1}`);
-      const refused = await waitForTask(api, upid).catch((e: unknown) => e);
-      expect(refused).toBeInstanceOf(PveRefusedError);
-      expect(refused).toMatchObject({
-        code: 'LAB_PVE_REFUSED_BASE_VOLUME_IN_USE',
-        reason: 'base-volume-in-use',
-        upid,
-        pveMessage: expect.stringMatching(/^base volume 'local-lvm:base-\d+-disk-0' is still in use by linked cloned$/),
-      });
-      expect(sim.state.guests.has(v1)).toBe(true);
+      // lvm-thin: a linked clone's volume id names no base (PVE would let v1 be destroyed under it);
+      // the lab still counts bob as a user of v1, from the deployment that cloned him.
+      expect(sim.state.guests.get(bob)!.config.scsi0).toMatch(new RegExp(`^local-lvm:vm-${bob}-disk-0,`));
+      expect(sim.state.storageOn('pve1', 'local-lvm')!.volumes.get(`vm-${bob}-disk-0`)?.thinOrigin).toBe(
+        `base-${v1}-disk-0`,
+      );
 
       await (
         await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice'] }))
@@ -101,8 +104,8 @@ describe('publishing a new class base version', () => {
     }
   });
 
-  it('keeps an old base whose delete task PVE fails (a clone the lab does not know links to it) and goes on pruning the others', async () => {
-    const sim = await startPveSim({ timeScale: 200 });
+  it('keeps an old base whose delete task PVE fails on ZFS (a clone the lab does not know links to it) and goes on pruning the others', async () => {
+    const sim = await startPveSim({ timeScale: 200, scenario: onZfs() });
     const { api, engine } = await labOver(sim);
     const resetAll = async () =>
       (await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice', 'bob'] }))).done;
@@ -132,7 +135,7 @@ describe('publishing a new class base version', () => {
         (t) => t.type === 'qmdestroy' && t.id === String(v1),
       );
       expect(deletesOfV1.map((t) => t.exitstatus)).toContain(
-        `base volume 'local-lvm:base-${v1}-disk-0' is still in use by linked cloned`,
+        `base volume 'tank:base-${v1}-disk-0' is still in use by linked cloned`,
       );
       expect((await engine.baseVersions('cs101')).map((v) => [v.name, v.users.length])).toEqual([
         ['cs101-base', 0],
@@ -146,6 +149,38 @@ describe('publishing a new class base version', () => {
       expect(again).toMatchObject({ status: 'done', deleted: 1 });
       expect(sim.state.guests.has(v1)).toBe(false);
       expect((await engine.baseVersions('cs101')).map((v) => v.name)).toEqual(['cs101-base-v3']);
+    } finally {
+      await api.close();
+      await sim.close();
+    }
+  });
+
+  it('deletes an old base on lvm-thin although a clone the lab does not know was made of it: PVE allows it and the clone keeps working', async () => {
+    const sim = await startPveSim({ timeScale: 200 });
+    const { api, engine } = await labOver(sim);
+    try {
+      expect((await engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu', strategy: 'pack' })).status).toBe(
+        'done',
+      );
+      await (
+        await engine.applyPublish(await engine.planPublish({ classId: 'cs101' }))
+      ).done;
+      const v1 = (await engine.baseVersions('cs101'))[0]!.copies.pve1!;
+      const foreign = 950;
+      await waitForTask(api, await api.post<string>(`/nodes/pve1/qemu/${v1}/clone`, { newid: foreign }));
+      await api.put(`/nodes/pve1/qemu/${foreign}/config`, { delete: 'tags,description' });
+      expect(sim.state.guests.get(foreign)!.config.scsi0).toMatch(new RegExp(`^local-lvm:vm-${foreign}-disk-0,`));
+
+      expect(
+        await (
+          await engine.applyReset(await engine.planReset({ classId: 'cs101', usernames: ['alice', 'bob'] }))
+        ).done,
+      ).toMatchObject({ status: 'done', deleted: 1 });
+      expect(sim.state.guests.has(v1)).toBe(false);
+      expect((await engine.baseVersions('cs101')).map((v) => [v.name, v.users.length])).toEqual([['cs101-base-v2', 2]]);
+      expect(sim.state.storageOn('pve1', 'local-lvm')!.volumes.has(`vm-${foreign}-disk-0`)).toBe(true);
+      await waitForTask(api, await api.post<string>(`/nodes/pve1/qemu/${foreign}/status/start`));
+      expect(sim.state.guests.get(foreign)!.status).toBe('running');
     } finally {
       await api.close();
       await sim.close();

@@ -27,7 +27,11 @@ describe('cloneVm', () => {
     const result = await cloneVm(client(), { source: { node: 'pve1', vmid: 9000 }, name: 'cs101-alice', ...fast });
     expect(result).toMatchObject({ mode: 'linked', node: 'pve1', sourceVmid: 9000, attempts: 1 });
     expect(result.fallbackReason).toBeUndefined();
-    expect(result.bootDisk.volid).toBe(`local-lvm:base-9000-disk-0/vm-${result.vmid}-disk-0`);
+    // lvm-thin names a linked clone like any disk; the simulator keeps the thin origin PVE does not show.
+    expect(result.bootDisk.volid).toBe(`local-lvm:vm-${result.vmid}-disk-0`);
+    expect(sim.state.storageOn('pve1', 'local-lvm')!.volumes.get(`vm-${result.vmid}-disk-0`)?.thinOrigin).toBe(
+      'base-9000-disk-0',
+    );
     expect(sim.state.guests.get(result.vmid)?.config.lock).toBeUndefined();
     expectSchemaValidRequests(sim);
   });

@@ -63,7 +63,10 @@ describe('class deployment', () => {
     expect(base.config.template).toBe('1');
     expect(base.config.tags).toBe('class-cs101;lab;role-base');
     const alice = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-alice')!;
-    expect(alice.config.scsi0).toMatch(new RegExp(`^local-lvm:base-${base.vmid}-disk-0/vm-${alice.vmid}-disk-0,`));
+    expect(alice.config.scsi0).toMatch(new RegExp(`^local-lvm:vm-${alice.vmid}-disk-0,`));
+    expect(sim.state.storageOn(alice.node, 'local-lvm')!.volumes.get(`vm-${alice.vmid}-disk-0`)?.thinOrigin).toBe(
+      `base-${base.vmid}-disk-0`,
+    );
     expect(alice.config.tags).toBe('class-cs101;lab;role-student');
     const teacherVm = [...sim.state.guests.values()].find((g) => g.config.name === 'cs101-teacher')!;
     expect(teacherVm.config.scsi0).toMatch(/^local-lvm:vm-\d+-disk-0,/);

@@ -68,7 +68,10 @@ describe('placement spreads a class for the moment every student starts', () => 
     for (const g of guests.filter((x) => /^cs101-s\d+$/.test(x.config.name ?? ''))) {
       placed.set(g.node, (placed.get(g.node) ?? 0) + 1);
       const base = bases.find((b) => b.node === g.node)!;
-      expect(g.config.scsi0, g.config.name).toContain(`base-${base.vmid}-disk-`);
+      const volname = /^local-lvm:([^,]+)/.exec(g.config.scsi0 ?? '')?.[1] ?? '';
+      expect(sim.state.storageOn(g.node, 'local-lvm')!.volumes.get(volname)?.thinOrigin, g.config.name).toBe(
+        `base-${base.vmid}-disk-0`,
+      );
     }
     expect(placed).toEqual(perNode);
     // lvm-thin: each copy began as a linked clone beside the base and moved, so no second full copy on the base node.

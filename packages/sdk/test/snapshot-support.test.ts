@@ -14,8 +14,8 @@ const storages = [
 describe('which VMs Proxmox can snapshot', () => {
   it('allows lvm-thin (linked clones too), ZFS, RBD and qcow2 images, and skips CD-ROMs and the cloud-init drive', () => {
     for (const scsi0 of [
-      'local-lvm:base-104-disk-0/vm-105-disk-0,size=32G',
-      'tank:vm-105-disk-0,size=32G',
+      'local-lvm:vm-105-disk-0,size=32G',
+      'tank:base-104-disk-0/vm-105-disk-0,size=32G',
       'ceph:vm-105-disk-0',
       'local:105/vm-105-disk-0.qcow2,size=32G',
       'nas:105/vm-105-disk-0.qcow2',

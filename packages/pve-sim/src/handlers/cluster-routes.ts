@@ -1,6 +1,7 @@
 import { die, paramError } from '../sim-error.js';
 import { guestCores, guestMemoryBytes } from '../model/cluster-state.js';
-import { parseSize } from '../model/storage-naming.js';
+import { parseSize, volumeParent } from '../model/storage-naming.js';
+import { retainedBytes } from '../model/thin-pool.js';
 import type { SimGuest } from '../model/types.js';
 import { route, type RouteTable, type SimContext } from './route-table.js';
 
@@ -87,6 +88,7 @@ function storageUsage(ctx: SimContext, node: string, storageId: string) {
   const instance = ctx.state.storageOn(node, storageId)!;
   let used = 0;
   for (const v of instance.volumes.values()) used += v.usedBytes;
+  used += retainedBytes(instance);
   return { total: instance.def.totalBytes, used, avail: Math.max(0, instance.def.totalBytes - used) };
 }
 
@@ -298,19 +300,37 @@ export function registerClusterRoutes(table: RouteTable): void {
     return out;
   });
 
+  // pve-storage `src/PVE/API2/Storage/Content.pm` index → `Storage.pm` `volume_list` (sorted by
+  // volid, case-insensitive) → each plugin's `list_images` (BEHAVIOURS.md §T1a): lvm-thin answers
+  // volid, format, size, vmid, ctime; zfspool and rbd add `name` and `parent` (`<base>@__base__`)
+  // and leave out `used` and `ctime`; dir/nfs answer `used` and the qcow2 backing file as `parent`.
+  // `content` is `rootdir` for a container's volume (`Plugin.pm` `list_volumes`).
   route(table, 'GET', '/nodes/{node}/storage/{storage}/content', (req, ctx) => {
     const node = req.params.node as string;
     const instance = ctx.state.storageOn(node, req.params.storage as string);
     if (!instance) throw die(`storage '${String(req.params.storage)}' does not exist`);
-    return [...instance.volumes.values()].map((v) => ({
-      volid: `${instance.def.id}:${v.volname}`,
-      format: instance.def.type === 'dir' || instance.def.type === 'nfs' ? instance.def.format : 'raw',
-      size: v.sizeBytes,
-      used: v.usedBytes,
-      vmid: v.vmid,
-      content: 'images',
-      ctime: Math.floor(ctx.state.time.now() / 1000),
-    }));
+    const def = instance.def;
+    const fileBased = def.type === 'dir' || def.type === 'nfs';
+    const ctime = Math.floor(ctx.state.time.now() / 1000);
+    return [...instance.volumes.values()]
+      .map((v) => {
+        const parent = volumeParent(def, v.volname);
+        const format = fileBased ? (/\.(\w+)$/.exec(v.volname)?.[1] ?? def.format) : 'raw';
+        return {
+          volid: `${def.id}:${v.volname}`,
+          format,
+          size: v.sizeBytes,
+          vmid: v.vmid,
+          content: ctx.state.guests.get(v.vmid)?.type === 'lxc' ? 'rootdir' : 'images',
+          ...(def.type === 'zfspool' || def.type === 'rbd' ? { name: v.volname.split('/').at(-1)! } : {}),
+          ...(fileBased ? { used: v.usedBytes } : {}),
+          ...(parent === undefined ? {} : { parent }),
+          ...(def.type === 'zfspool' || def.type === 'rbd' ? {} : { ctime }),
+        };
+      })
+      .sort((a, b) =>
+        a.volid.toLowerCase() < b.volid.toLowerCase() ? -1 : a.volid.toLowerCase() > b.volid.toLowerCase() ? 1 : 0,
+      );
   });
 
   // pve-access-control `src/PVE/API2/Pool.pm`: only pools with Pool.Audit are listed; a pool's

@@ -13,6 +13,8 @@ export interface StorageInstance {
   /** The node of a local storage; undefined for a shared one. */
   node?: string;
   volumes: Map<string, SimVolume>;
+  /** lvm-thin: blocks of freed volumes that thin snapshots still map, by the freed volume's name. */
+  retained: Map<string, { bytes: number; thinOrigin?: string }>;
   lock: TimedMutex;
   bandwidth: BandwidthPool;
 }
@@ -99,6 +101,7 @@ export class ClusterState {
       def,
       ...(node === undefined ? {} : { node }),
       volumes: new Map(),
+      retained: new Map(),
       lock: new TimedMutex(this.time),
       bandwidth: new BandwidthPool(this.time, def.throughputBytesPerSec, this.timings.copyTickSeconds),
     });

@@ -4,6 +4,7 @@ import type { ClusterState, StorageInstance } from './cluster-state.js';
 import { formatDrive, isDriveKey, listDrives, type DriveInfo } from './drives.js';
 import { checkLock } from './guest-guards.js';
 import { withStorageLock } from './storage-lock.js';
+import { freeVolume } from './thin-pool.js';
 import { cloneName, renewIdentity } from './guest-identity.js';
 import {
   cloudinitVolname,
@@ -276,6 +277,7 @@ export class GuestCopying {
               vmid: guest.vmid,
               sizeBytes: size,
               usedBytes: linked ? Math.min(size, 64 * 1024 ** 2) : size,
+              ...(linked && store.def.type === 'lvmthin' ? { thinOrigin: vol.volname } : {}),
             });
             created.push({ store, volname });
           },
@@ -304,7 +306,7 @@ export class GuestCopying {
       guest.node = targetNode;
       if (params.pool) guest.pool = params.pool;
     } catch (err) {
-      for (const { store, volname } of created) store.volumes.delete(volname);
+      for (const { store, volname } of created) freeVolume(store, volname);
       this.state.guests.delete(guest.vmid);
       throw new Error(`clone failed: ${(err as Error).message}`);
     }

@@ -7,7 +7,16 @@ import { withStorageLock } from './storage-lock.js';
 import { shutdownGuest } from './guest-shutdown.js';
 import { uniqueTags } from './guest-tags.js';
 import { pveVersionAtLeast } from '../pve-version.js';
-import { cloudinitVolname, diskVolname, formatSize, parseVolid, toBaseVolname } from './storage-naming.js';
+import {
+  cloudinitVolname,
+  diskVolname,
+  formatSize,
+  isBaseVolume,
+  parseVolid,
+  toBaseVolname,
+  volnameBase,
+} from './storage-naming.js';
+import { freeVolume } from './thin-pool.js';
 import type { SimGuest, SimTask } from './types.js';
 import { checkBridgeAccess, parseNetBridge } from './bridge-access.js';
 import type { AccessControl } from './access-control.js';
@@ -165,7 +174,9 @@ export class GuestLifecycle {
    * only the early checks (the config exists, the VM is not running) answer at once; the worker
    * repeats them under the config lock and `PVE::QemuServer::destroy_vm` then checks the lock
    * (`VM is locked (…)`) and, for a template, every base volume a linked clone still uses
-   * (`base volume '<volid>' is still in use by linked cloned`), so those end the task.
+   * (`base volume '<volid>' is still in use by linked cloned`), so those end the task. On lvm-thin
+   * no clone is seen (its volume id names no base), so the base goes and its thin clones stay
+   * (BEHAVIOURS.md §T1).
    */
   destroy(
     node: string,
@@ -190,18 +201,27 @@ export class GuestLifecycle {
       for (const drive of listDrives(guest.config)) {
         const vol = parseVolid(drive.volid);
         const store = vol && this.state.storageOn(node, vol.storage);
-        if (vol && store) store.volumes.delete(vol.volname);
+        if (vol && store) freeVolume(store, vol.volname);
       }
       this.state.guests.delete(vmid);
     });
   }
 
-  /** A template's base volumes must have no linked clone left (pve-storage `volume_is_base_and_used`). */
+  /**
+   * pve-storage `src/PVE/Storage.pm` `volume_is_base_and_used` for each of a template's drives but
+   * CD-ROMs: a base volume is used when the storage lists a volume whose
+   * `parse_volname` names it as its base (same base name and VMID). lvm-thin volume names never do,
+   * so there the check never refuses (the NOTE above `volume_is_base_and_used`).
+   */
   #checkBasesUnused(template: SimGuest): void {
     for (const drive of listDrives(template.config).filter((d) => !d.isCdrom)) {
-      for (const other of this.state.guests.values()) {
-        if (other === template) continue;
-        if (listDrives(other.config).some((d) => d.volid.startsWith(`${drive.volid}/`)))
+      const vol = parseVolid(drive.volid);
+      const store = vol && this.state.storageOn(template.node, vol.storage);
+      if (!vol || !store || !isBaseVolume(vol.volname)) continue;
+      const name = vol.volname.split('/').at(-1)!;
+      for (const other of store.volumes.keys()) {
+        const base = volnameBase(store.def, other);
+        if (base && base.vmid === template.vmid && base.name === name)
           throw new Error(`base volume '${drive.volid}' is still in use by linked cloned`);
       }
     }

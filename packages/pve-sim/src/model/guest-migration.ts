@@ -2,8 +2,9 @@ import { die, paramError } from '../sim-error.js';
 import type { ClusterState, StorageInstance } from './cluster-state.js';
 import { listDrives, type DriveInfo } from './drives.js';
 import { checkLock, checkNodeOnline } from './guest-guards.js';
-import { formatBytesHuman, parseVolid } from './storage-naming.js';
-import type { SimStorageDef, SimTask } from './types.js';
+import { formatBytesHuman, parseVolid, volnameBase } from './storage-naming.js';
+import { freeVolume } from './thin-pool.js';
+import type { SimStorageDef, SimTask, SimVolume } from './types.js';
 
 /** Parameters of a migration request, already type-checked against the schema. */
 export interface MigrateParams {
@@ -16,15 +17,17 @@ export interface MigrateParams {
 /** Local storage types QemuMigrate can copy (`scan_local_volumes`). */
 const MIGRATABLE_TYPES = new Set(['dir', 'btrfs', 'zfspool', 'lvmthin', 'lvm']);
 
-/**
- * The base image a linked clone's volume name points at, as the storage plugin's `parse_volname`
- * answers it (pve-storage `Plugin.pm` for dir/nfs `<vmid>/<base>/<vmid>/<name>`, `ZFSPoolPlugin.pm`
- * `<base>/<name>`); lvm-thin names its thin snapshots like any disk and has none.
- */
+/** The base image a linked clone's volume name points at (`parse_volname`'s `$basename`), if any. */
 export function linkedCloneBase(store: SimStorageDef, volname: string): string | undefined {
-  if (store.type === 'dir' || store.type === 'nfs') return /^\d+\/([^/]+)\/\d+\/[^/]+$/.exec(volname)?.[1];
-  if (store.type === 'zfspool' || store.type === 'rbd') return /^((?:base|basevol)-\d+-[^/]+)\//.exec(volname)?.[1];
-  return undefined;
+  return volnameBase(store, volname)?.name;
+}
+
+/** A migrated volume is a full copy on the target: a thin snapshot takes the blocks it shared with its base too. */
+function fullCopyOf(from: StorageInstance, volume: SimVolume): SimVolume {
+  const { thinOrigin, ...copy } = volume;
+  if (thinOrigin === undefined) return copy;
+  const shared = from.volumes.get(thinOrigin)?.usedBytes ?? from.retained.get(thinOrigin)?.bytes ?? 0;
+  return { ...copy, usedBytes: Math.min(copy.sizeBytes, copy.usedBytes + shared) };
 }
 
 /** A local volume QemuMigrate found, as `scan_local_volumes` classifies it. */
@@ -108,8 +111,8 @@ export function migrateGuest(
             `transferred ${formatBytesHuman(done)} of ${formatBytesHuman(size)} (${((done / Math.max(1, size)) * 100).toFixed(2)}%)`,
           ),
         );
-        move.from.volumes.delete(move.volname);
-        if (volume) move.to.volumes.set(move.volname, volume);
+        if (volume) move.to.volumes.set(move.volname, fullCopyOf(move.from, volume));
+        freeVolume(move.from, move.volname);
         if (move.to.def.id !== move.from.def.id) {
           guest.config[move.drive.key] = guest.config[move.drive.key]!.replace(
             `${move.from.def.id}:`,

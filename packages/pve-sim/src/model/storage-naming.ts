@@ -38,15 +38,47 @@ function ownPart(storage: SimStorageDef, volname: string): string {
 }
 
 /**
- * The volume name of a linked clone of `baseVolname` owned by `vmid`: `base-103-disk-0/vm-105-disk-0`,
- * or on file storages `103/base-103-disk-0.raw/105/vm-105-disk-0.qcow2` (pve-storage `Plugin.pm`
- * `clone_image` makes a qcow2 whatever the base's format).
+ * The volume name of a linked clone of `baseVolname` owned by `vmid`, as each plugin's `clone_image`
+ * returns it: zfspool and rbd `base-103-disk-0/vm-105-disk-0`; file storages
+ * `103/base-103-disk-0.raw/105/vm-105-disk-0.qcow2` (pve-storage `Plugin.pm` `clone_image` makes a
+ * qcow2 whatever the base's format); lvm-thin plain `vm-105-disk-0` (`LvmThinPlugin.pm`
+ * `clone_image` returns `find_free_diskname`: the thin snapshot's name carries no base), see
+ * BEHAVIOURS.md §T1.
  */
 export function linkedVolname(storage: SimStorageDef, baseVolname: string, vmid: number, index: number): string {
+  if (storage.type === 'lvmthin') return diskVolname(storage, vmid, index);
   const own = FILE_BASED.has(storage.type)
     ? `${vmid}/vm-${vmid}-disk-${index}.qcow2`
     : diskVolname(storage, vmid, index);
   return `${ownPart(storage, baseVolname)}/${own}`;
+}
+
+/**
+ * The base image a volume name says it is a linked clone of (`$basename`, `$basevmid` of the
+ * plugin's `parse_volname`): dir/nfs `<B>/<base>/<N>/<name>` (`Plugin.pm`), zfspool `<base>/<name>`
+ * (`ZFSPoolPlugin.pm`, `base-` or `basevol-`), rbd `<base>/<name>` (`RBDPlugin.pm`); lvm-thin and
+ * lvm never name one (`LvmThinPlugin.pm` `parse_volname` returns undef for both).
+ */
+export function volnameBase(storage: SimStorageDef, volname: string): { vmid: number; name: string } | undefined {
+  let m: RegExpExecArray | null = null;
+  if (FILE_BASED.has(storage.type)) {
+    m = /^(\d+)\/([^/]+)\/\d+\/[^/]+$/.exec(volname);
+    return m ? { vmid: Number(m[1]), name: m[2]! } : undefined;
+  }
+  if (storage.type === 'zfspool') m = /^((?:base|basevol)-(\d+)-[^/]+)\/[^/]+$/.exec(volname);
+  else if (storage.type === 'rbd') m = /^(base-(\d+)-[^/]+)\/[^/]+$/.exec(volname);
+  return m ? { vmid: Number(m[2]), name: m[1]! } : undefined;
+}
+
+/**
+ * The `parent` a storage's `list_images` reports for a linked clone: the qcow2 backing file
+ * `../<B>/<base>` on dir/nfs (`Plugin.pm`), the origin snapshot `<base>@__base__` on zfspool and
+ * rbd; lvm-thin reports none.
+ */
+export function volumeParent(storage: SimStorageDef, volname: string): string | undefined {
+  const base = volnameBase(storage, volname);
+  if (!base) return undefined;
+  return FILE_BASED.has(storage.type) ? `../${base.vmid}/${base.name}` : `${base.name}@__base__`;
 }
 
 /**

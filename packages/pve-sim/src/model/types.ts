@@ -37,6 +37,11 @@ export interface SimVolume {
   sizeBytes: number;
   /** Bytes it really takes (a linked clone starts near zero). */
   usedBytes: number;
+  /**
+   * lvm-thin only: the volume this one is a thin snapshot of (a linked clone's base). PVE does not
+   * show it (not in the volume id, not in the content list); the pool keeps the blocks they share.
+   */
+  thinOrigin?: string;
 }
 
 /** A QEMU VM or LXC container. `config` holds PVE's config lines as strings. */

@@ -129,8 +129,10 @@ export async function removeHalfMade(
 
 /**
  * Deletes the copies of the class's older base versions that no VM's disks are linked to any more
- * (PVE refuses to delete a base a linked clone uses, as a failed delete task on PVE 9; that refusal
- * keeps the copy and pruning goes on). Returns how many.
+ * ({@link baseVersionUsage}: on lvm-thin, the students its deployments cloned from it). On zfspool,
+ * rbd and dir PVE also refuses to delete a base a linked clone uses, one the lab does not know of
+ * too, as a failed delete task on PVE 9; that refusal keeps the copy and pruning goes on. On lvm-thin
+ * PVE deletes it and such a clone keeps working (pve-sim BEHAVIOURS.md §T1a). Returns how many.
  */
 export async function pruneOldBases(
   deps: TeardownDeps,

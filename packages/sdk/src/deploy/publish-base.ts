@@ -20,6 +20,7 @@ import { VmResetError, type ResetDeps } from './vm-reset.js';
 import { pveResources } from '../pve/pve-resources.js';
 import { markItemDone } from './deployment-items.js';
 import { recordPowerState } from '../inventory/record-power-state.js';
+import { ThinCloneBases } from './thin-clone-base.js';
 
 /** How long a running teacher VM gets to power off for a publish before it is stopped hard. */
 const PUBLISH_SHUTDOWN_GRACE_S = 300;
@@ -226,6 +227,18 @@ export async function publishItem(
   }
 }
 
+/** The volume ids of a config's disks (no CD-ROMs). */
+function diskVolids(config: Record<string, unknown>): string[] {
+  return Object.entries(config)
+    .filter(
+      ([key, value]) =>
+        /^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) &&
+        typeof value === 'string' &&
+        !/media=cdrom/.test(value),
+    )
+    .map(([, value]) => (value as string).split(',')[0]!);
+}
+
 /** One version of a class's base template with what uses it. */
 export interface BaseVersionUsage extends BaseVersionCopies {
   /** Student (and other) VMs whose disks are linked clones of one of its copies. */
@@ -239,7 +252,10 @@ export interface BaseVersionUsage extends BaseVersionCopies {
 /**
  * The class's base versions with the VMs that use each: a VM uses a version when one of its disks
  * is a linked clone of a copy's base disk (`…:base-105-disk-0/vm-120-disk-0`), the same fact PVE
- * refuses to delete a base template on.
+ * refuses to delete a base template on. On lvm-thin no volume id says so (and PVE deletes such a
+ * base, its thin clones keep working): there a student VM whose disk sits on the storage of a copy
+ * on its node uses the version its deployment cloned it from ({@link ThinCloneBases}), so an old
+ * version stays while its students do on every storage type.
  */
 export async function baseVersionUsage(
   store: Store,
@@ -257,19 +273,19 @@ export async function baseVersionUsage(
   );
   const resources = await listVmResources(api);
   const baseDisks = new Map<string, number>();
+  const thin = new ThinCloneBases(store, api);
+  /** `<node>/<storage>` → versions with a copy whose disk is on that lvm-thin storage. */
+  const thinCopies = new Map<string, Set<number>>();
   const present = new Set(resources.map((r) => r.vmid));
   for (const v of versions) {
     for (const [node, vmid] of Object.entries(v.copies)) {
       if (!present.has(vmid)) continue;
       const config = await pveResources(api).qemu(node, vmid).config();
-      for (const [key, value] of Object.entries(config)) {
-        if (
-          !/^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/.test(key) ||
-          typeof value !== 'string' ||
-          /media=cdrom/.test(value)
-        )
-          continue;
-        baseDisks.set(value.split(',')[0]!, v.version);
+      for (const volid of diskVolids(config)) {
+        baseDisks.set(volid, v.version);
+        const storage = volid.split(':')[0]!;
+        if (await thin.isThin(node, storage))
+          thinCopies.set(`${node}/${storage}`, (thinCopies.get(`${node}/${storage}`) ?? new Set()).add(v.version));
       }
     }
   }
@@ -293,6 +309,15 @@ export async function baseVersionUsage(
       for (const [base, version] of baseDisks) {
         if (volid.startsWith(`${base}/`)) users.set(version, [...(users.get(version) ?? []), r.vmid]);
       }
+    }
+    const onThin = diskVolids(config).flatMap((volid) => [
+      ...(thinCopies.get(`${r.node}/${volid.split(':')[0]}`) ?? []),
+    ]);
+    if (onThin.length > 0) {
+      const name = await thin.baseNameOf((config as { description?: unknown }).description);
+      const version = versions.find((v) => v.name === name)?.version;
+      if (version !== undefined && onThin.includes(version))
+        users.set(version, [...(users.get(version) ?? []), r.vmid]);
     }
   }
   const newest = versions.at(-1)?.version;
