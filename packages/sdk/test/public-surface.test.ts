@@ -664,6 +664,7 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "VmInventoryRecord",
         "VmInventoryRepository",
         "VmRole",
+        "VmSyncFields",
         "VmUsageIntervalRecord",
         "VmUsageReading",
         "WebSessionRecord",

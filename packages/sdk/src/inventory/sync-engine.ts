@@ -13,6 +13,7 @@ import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { confirmEmptyCluster } from './empty-cluster-check.js';
 import { diffResource, storeInventory } from './inventory-diff.js';
+import { rowsToCompare } from './rows-to-compare.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
@@ -213,9 +214,7 @@ export class SyncEngine {
     try {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
-      const existing = new Map(
-        (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
-      );
+      const existing = await rowsToCompare(store, clusterId, resources, kind, started);
       let known = 0;
       for (const r of existing.values()) if (r.goneAt === null) known++;
       if (resources.length === 0 && known > 0)
