@@ -1,8 +1,16 @@
 import type { VmInventoryRecord } from '../store/records.js';
 import type { Store, VmSyncFields } from '../store/store.js';
 import type { VmResource } from '../templates/template-inventory.js';
-import { differsBeyondUsage, diffResource, type StoredVm } from './inventory-diff.js';
+import { differsBeyondUsage, diffResource, type ResourceDiff, type StoredVm } from './inventory-diff.js';
 import { isStartingUnreached } from './vm-detail-fetch.js';
+
+/** What a sync compares its listing with. */
+export interface ComparedRows {
+  /** The stored row of every VM of the cluster (gone ones and templates too), by VMID. */
+  existing: Map<number, StoredVm>;
+  /** The diffs already made against the stored rows (a quick sync's VMs not read whole), by VMID. */
+  diffs: Map<number, ResourceDiff>;
+}
 
 /**
  * The store's rows a sync compares a cluster's listing with, by VMID (gone VMs and templates too).
@@ -19,24 +27,26 @@ export async function rowsToCompare(
   resources: readonly VmResource[],
   kind: 'full' | 'quick',
   now: number,
-): Promise<Map<number, StoredVm>> {
+): Promise<ComparedRows> {
+  const diffs = new Map<number, ResourceDiff>();
   if (kind === 'full') {
     const rows = await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true });
-    return new Map<number, StoredVm>(rows.map((r) => [r.vmid, r]));
+    return { existing: new Map<number, StoredVm>(rows.map((r) => [r.vmid, r])), diffs };
   }
-  const fields = new Map<number, VmInventoryRecord | VmSyncFields>(
+  const existing = new Map<number, VmInventoryRecord | VmSyncFields>(
     (await store.inventory.listSyncFields(clusterId)).map((r) => [r.vmid, r]),
   );
   const whole: number[] = [];
   for (const r of resources) {
-    const prev = fields.get(r.vmid);
+    const prev = existing.get(r.vmid);
     if (!prev) continue;
     if (prev.goneAt !== null) {
       whole.push(r.vmid);
       continue;
     }
-    const { row } = diffResource(clusterId, prev, r, now);
-    if (differsBeyondUsage(prev, row) || isStartingUnreached(row)) whole.push(r.vmid);
+    const diff = diffResource(clusterId, prev, r, now);
+    if (differsBeyondUsage(prev, diff.row) || isStartingUnreached(diff.row)) whole.push(r.vmid);
+    else diffs.set(r.vmid, diff);
   }
   if (whole.length > 0)
     for (const row of await store.inventory.list({
@@ -45,6 +55,6 @@ export async function rowsToCompare(
       includeTemplates: true,
       includeGone: true,
     }))
-      fields.set(row.vmid, row);
-  return fields;
+      existing.set(row.vmid, row);
+  return { existing, diffs };
 }

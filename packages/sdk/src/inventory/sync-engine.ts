@@ -214,7 +214,8 @@ export class SyncEngine {
     try {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
-      const existing = await rowsToCompare(store, clusterId, resources, kind, started);
+      const now = this.#clock.now();
+      const { existing, diffs } = await rowsToCompare(store, clusterId, resources, kind, now);
       let known = 0;
       for (const r of existing.values()) if (r.goneAt === null) known++;
       if (resources.length === 0 && known > 0)
@@ -223,9 +224,8 @@ export class SyncEngine {
           { clusterId, known },
           { logger: this.#logger, concurrency: this.#o.detailConcurrency },
         );
-      const now = this.#clock.now();
       const rows = resources.map((r) => {
-        const diff = diffResource(clusterId, existing.get(r.vmid), r, now);
+        const diff = diffs.get(r.vmid) ?? diffResource(clusterId, existing.get(r.vmid), r, now);
         if (diff.change === 'added') report.added++;
         else if (diff.change === 'changed') report.changed++;
         this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });
