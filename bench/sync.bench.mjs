@@ -32,7 +32,7 @@ const localDate = (at, timeZone) =>
 
 // Resident memory of this (the syncing) process: sampled, and the kernel's peak at the end.
 let rssPeak = 0;
-const sample = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
+const sample = () => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss()));
 const sampler = setInterval(sample, 50);
 
 const host = fork(resolve(fileURLToPath(import.meta.url), '../sync-sim-host.mjs'), {

@@ -672,6 +672,7 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "VmInventoryRecord",
         "VmInventoryRepository",
         "VmRole",
+        "VmSyncFields",
         "VmUsageIntervalRecord",
         "VmUsageReading",
         "WebSessionRecord",

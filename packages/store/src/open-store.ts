@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '@lab/proxmox-sdk/errors';
 import type { Database } from './database.js';
 import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { loadDriver } from './load-driver.js';
+import { namedStatementPool } from './named-statement-pool.js';
 import { StoreDriverMissingError } from './store-driver-missing-error.js';
 import { KyselyStore } from './kysely-store.js';
 import { isSchemaCurrent, migrateToLatest } from './migrations/migrations.js';
@@ -25,6 +26,11 @@ export interface OpenStoreOptions {
    * missing directory is a `StoreUnavailableError` saying so. @defaultValue `false`
    */
   createDirectories?: boolean;
+  /**
+   * PostgreSQL: send short reads as named statements, prepared once per connection (see
+   * `namedStatementPool`). @defaultValue `true`
+   */
+  namedStatements?: boolean;
   /** PostgreSQL: told about idle connections the server dropped (they are replaced). */
   onConnectionError?: (error: Error) => void;
 }
@@ -65,7 +71,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     // An idle connection the server drops (restart, failover) must not crash the process; the pool
     // replaces it on the next query.
     pool.on('error', (error) => options.onConnectionError?.(error));
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: options.namedStatements === false ? pool : namedStatementPool(pool) }),
+    });
   }
   const store = new KyselyStore(db, location.engine, () => db.destroy());
   try {

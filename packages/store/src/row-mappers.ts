@@ -7,7 +7,13 @@ import type {
   TemplateInventoryRecord,
   VmInventoryRecord,
 } from '@lab/proxmox-sdk';
-import type { InviteRecord, SyncStateRecord, TemplateRecord, VmAssignmentRecord } from '@lab/proxmox-sdk/store';
+import type {
+  InviteRecord,
+  SyncStateRecord,
+  TemplateRecord,
+  VmAssignmentRecord,
+  VmSyncFields,
+} from '@lab/proxmox-sdk/store';
 import type { Selectable } from 'kysely';
 import type { Database } from './database.js';
 import { read, rowSchemas as schemas } from './row-schemas.js';
@@ -141,6 +147,46 @@ export const mappers = {
     syncError: r.sync_error,
     goneAt: r.gone_at,
     ...(r.snapshots === null ? {} : { snapshots: r.snapshots }),
+  }),
+  vmSyncFields: (
+    r: Pick<
+      Row<'vm_inventory'>,
+      | 'vmid'
+      | 'name'
+      | 'node'
+      | 'status'
+      | 'ip'
+      | 'type'
+      | 'memory'
+      | 'cores'
+      | 'disk_size'
+      | 'uptime'
+      | 'cpu_usage'
+      | 'memory_usage'
+      | 'is_template'
+      | 'tags'
+      | 'rdp_available'
+      | 'ssh_available'
+      | 'gone_at'
+    >,
+  ): VmSyncFields => ({
+    vmid: r.vmid,
+    name: r.name,
+    node: r.node,
+    status: r.status,
+    ip: r.ip,
+    type: read(schemas.vmType, r.type, 'VM type'),
+    memory: r.memory,
+    cores: r.cores,
+    diskSize: r.disk_size,
+    uptime: r.uptime,
+    cpuUsage: r.cpu_usage,
+    memoryUsage: r.memory_usage,
+    isTemplate: bool(r.is_template),
+    tags: r.tags,
+    rdpAvailable: bool(r.rdp_available),
+    sshAvailable: bool(r.ssh_available),
+    goneAt: r.gone_at,
   }),
   vmRow: (v: VmInventoryRecord): Row<'vm_inventory'> => ({
     cluster_id: v.clusterId,

@@ -1,5 +1,5 @@
 import type { VmInventoryRecord } from '../store/records.js';
-import type { Store, VmUsageReading } from '../store/store.js';
+import type { Store, VmSyncFields, VmUsageReading } from '../store/store.js';
 import type { VmResource } from '../templates/template-inventory.js';
 
 /** How a VM the cluster lists (`cluster.resources()`) compares with its inventory row, and which details are due. */
@@ -14,16 +14,19 @@ export interface ResourceDiff {
   readAgent: boolean;
 }
 
+/** The row the store holds for a VM, whole or only the fields a sync compares (`listSyncFields`). */
+export type StoredVm = VmInventoryRecord | VmSyncFields;
+
+const isWhole = (prev: StoredVm | undefined): prev is VmInventoryRecord => prev !== undefined && 'category' in prev;
+
 /**
  * Compares one listed VM with its inventory row: the new row takes the live fields from
- * `cluster.resources()` and keeps the details read before.
+ * `cluster.resources()` and keeps the details read before. With only the compared fields of the
+ * row, the details it carries over (category, last status check, sync error) are placeholders:
+ * such a row is for the comparison, never to be written whole.
  */
-export function diffResource(
-  clusterId: string,
-  prev: VmInventoryRecord | undefined,
-  r: VmResource,
-  now: number,
-): ResourceDiff {
+export function diffResource(clusterId: string, prev: StoredVm | undefined, r: VmResource, now: number): ResourceDiff {
+  const details = isWhole(prev) ? prev : undefined;
   const status = r.status ?? 'unknown';
   const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
   const row: VmInventoryRecord = {
@@ -35,7 +38,7 @@ export function diffResource(
     status,
     ip: status === 'running' ? (prev?.ip ?? null) : null,
     type: r.type === 'lxc' ? 'lxc' : 'qemu',
-    category: prev?.category ?? 'other',
+    category: details?.category ?? 'other',
     memory,
     cores: r.maxcpu ?? prev?.cores ?? null,
     diskSize: r.maxdisk ?? prev?.diskSize ?? null,
@@ -47,8 +50,8 @@ export function diffResource(
     rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
     sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
     lastUpdated: now,
-    lastStatusCheck: prev?.lastStatusCheck ?? null,
-    syncError: prev?.syncError ?? null,
+    lastStatusCheck: details?.lastStatusCheck ?? null,
+    syncError: details?.syncError ?? null,
     goneAt: null,
   };
   if (!prev || prev.goneAt !== null) return { row, change: 'added', readConfig: true, readAgent: true };
@@ -66,8 +69,16 @@ export function diffResource(
   };
 }
 
-/** Whether a listed VM's row differs from what the store holds in more than its usage. */
-function differsBeyondUsage(prev: VmInventoryRecord, row: VmInventoryRecord): boolean {
+/**
+ * Whether a listed VM's row differs from what the store holds in more than its usage (with only
+ * the compared fields of the stored row: in those).
+ */
+export function differsBeyondUsage(prev: StoredVm, row: VmInventoryRecord): boolean {
+  if (
+    isWhole(prev) &&
+    (prev.category !== row.category || prev.lastStatusCheck !== row.lastStatusCheck || prev.syncError !== row.syncError)
+  )
+    return true;
   return (
     prev.goneAt !== row.goneAt ||
     prev.name !== row.name ||
@@ -75,16 +86,13 @@ function differsBeyondUsage(prev: VmInventoryRecord, row: VmInventoryRecord): bo
     prev.status !== row.status ||
     prev.ip !== row.ip ||
     prev.type !== row.type ||
-    prev.category !== row.category ||
     prev.memory !== row.memory ||
     prev.cores !== row.cores ||
     prev.diskSize !== row.diskSize ||
     prev.isTemplate !== row.isTemplate ||
     prev.tags !== row.tags ||
     prev.rdpAvailable !== row.rdpAvailable ||
-    prev.sshAvailable !== row.sshAvailable ||
-    prev.lastStatusCheck !== row.lastStatusCheck ||
-    prev.syncError !== row.syncError
+    prev.sshAvailable !== row.sshAvailable
   );
 }
 
@@ -99,13 +107,14 @@ const usageOf = (row: VmInventoryRecord): VmUsageReading => ({
  * Writes one cluster's rows in `tx`: whole rows only where more than the usage changed, the usage
  * readings where only they did, nothing for the rest but their `lastUpdated`; marks the VMs no
  * longer listed gone, and keeps the usage ledger from status transitions (our own power actions
- * record theirs at once). Returns how many VMs went.
+ * record theirs at once). Returns how many VMs went. `existing` holds the whole row of every VM
+ * whose row is written whole (see `rowsToCompare`).
  */
 export async function storeInventory(
   tx: Store,
   clusterId: string,
   rows: VmInventoryRecord[],
-  existing: Map<number, VmInventoryRecord>,
+  existing: ReadonlyMap<number, StoredVm>,
   now: number,
 ): Promise<number> {
   const whole: VmInventoryRecord[] = [];

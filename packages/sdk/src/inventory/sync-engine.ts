@@ -13,6 +13,7 @@ import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { confirmEmptyCluster } from './empty-cluster-check.js';
 import { diffResource, storeInventory } from './inventory-diff.js';
+import { rowsToCompare } from './rows-to-compare.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
 import { VmDetailFetcher } from './vm-detail-fetch.js';
@@ -213,9 +214,8 @@ export class SyncEngine {
     try {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
-      const existing = new Map(
-        (await store.inventory.list({ clusterId, includeTemplates: true, includeGone: true })).map((r) => [r.vmid, r]),
-      );
+      const now = this.#clock.now();
+      const { existing, diffs } = await rowsToCompare(store, clusterId, resources, kind, now);
       let known = 0;
       for (const r of existing.values()) if (r.goneAt === null) known++;
       if (resources.length === 0 && known > 0)
@@ -224,9 +224,8 @@ export class SyncEngine {
           { clusterId, known },
           { logger: this.#logger, concurrency: this.#o.detailConcurrency },
         );
-      const now = this.#clock.now();
       const rows = resources.map((r) => {
-        const diff = diffResource(clusterId, existing.get(r.vmid), r, now);
+        const diff = diffs.get(r.vmid) ?? diffResource(clusterId, existing.get(r.vmid), r, now);
         if (diff.change === 'added') report.added++;
         else if (diff.change === 'changed') report.changed++;
         this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });

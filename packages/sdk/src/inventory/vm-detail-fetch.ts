@@ -4,6 +4,7 @@ import { pveResources } from '../pve/pve-resources.js';
 import type { VmInventoryRecord } from '../store/records.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { pickGuestIp } from './guest-agent-ip.js';
+import type { StoredVm } from './inventory-diff.js';
 import { categoryOf } from './inventory-row.js';
 
 const NO_AGENT = 'guest agent: not configured';
@@ -13,6 +14,11 @@ const NO_AGENT = 'guest agent: not configured';
  * "ready" message.
  */
 const STARTING_WINDOW_S = 15 * 60;
+/** A running VM with an address, up less than 15 min, that answered neither SSH nor RDP: every sync probes it. */
+export const isStartingUnreached = (
+  r: Pick<VmInventoryRecord, 'status' | 'sshAvailable' | 'rdpAvailable' | 'uptime' | 'ip'>,
+): boolean =>
+  r.status === 'running' && !r.sshAvailable && !r.rdpAvailable && r.uptime < STARTING_WINDOW_S && r.ip !== null;
 const key = (clusterId: string, vmid: number): string => `${clusterId}/${vmid}`;
 const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -74,15 +80,10 @@ export class VmDetailFetcher {
    * PVE request, so a quick sync sees a VM become reachable within one interval.
    */
   async probeStarting(rows: VmInventoryRecord[], report: DetailCounts, skip: ReadonlySet<number>): Promise<void> {
-    const starting = rows.filter(
-      (r) =>
-        r.status === 'running' &&
-        !r.sshAvailable &&
-        !r.rdpAvailable &&
-        r.uptime < STARTING_WINDOW_S &&
-        !skip.has(r.vmid),
+    await this.#probe(
+      rows.filter((r) => isStartingUnreached(r) && !skip.has(r.vmid)),
+      report,
     );
-    await this.#probe(starting, report);
   }
 
   async #probe(rows: VmInventoryRecord[], report: DetailCounts): Promise<void> {
@@ -106,7 +107,7 @@ export class VmDetailFetcher {
     api: PveApi,
     clusterId: string,
     rows: VmInventoryRecord[],
-    existing: Map<number, VmInventoryRecord>,
+    existing: ReadonlyMap<number, StoredVm>,
     now: number,
     report: DetailCounts,
   ): Promise<Set<number>> {
@@ -142,7 +143,7 @@ export class VmDetailFetcher {
       }
       const prev = existing.get(row.vmid);
       const pending = this.#pendingAgent.has(key(clusterId, row.vmid));
-      if (!pending && prev?.syncError === NO_AGENT) return false;
+      if (!pending && prev !== undefined && 'syncError' in prev && prev.syncError === NO_AGENT) return false;
       return (
         pending || row.ip === null || row.lastStatusCheck === null || now - row.lastStatusCheck > this.#o.ipMaxAgeMs
       );

@@ -206,8 +206,35 @@ export interface VmInventoryFilter {
   includeTemplates?: boolean;
   /** Include VMs that disappeared from the cluster. @defaultValue false */
   includeGone?: boolean;
+  /** Only VMs with these VMIDs (with `clusterId`: a sync reading the rows it must rewrite). */
+  vmids?: readonly number[];
   limit?: number;
 }
+
+/**
+ * The fields of an inventory row that a sync compares with the cluster's listing: all but the
+ * details it carries over unchanged (category, last status check, sync error) and its bookkeeping.
+ */
+export type VmSyncFields = Pick<
+  VmInventoryRecord,
+  | 'vmid'
+  | 'name'
+  | 'node'
+  | 'status'
+  | 'ip'
+  | 'type'
+  | 'memory'
+  | 'cores'
+  | 'diskSize'
+  | 'uptime'
+  | 'cpuUsage'
+  | 'memoryUsage'
+  | 'isTemplate'
+  | 'tags'
+  | 'rdpAvailable'
+  | 'sshAvailable'
+  | 'goneAt'
+>;
 
 /** The database-first VM inventory. */
 export interface VmInventoryRepository {
@@ -215,6 +242,11 @@ export interface VmInventoryRepository {
   upsertMany(rows: readonly VmInventoryRecord[]): Promise<void>;
   get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
   list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
+  /**
+   * Every row of the cluster (templates and gone VMs too), only the fields a sync compares with
+   * the listing: a quick sync reads these and the whole rows of the few VMs that changed.
+   */
+  listSyncFields(clusterId: string): Promise<VmSyncFields[]>;
   /** Changes some fields of one VM; false when it is not in the inventory. */
   update(
     clusterId: string,

@@ -132,6 +132,7 @@ const vmKey = (clusterId: string, vmid: number) => `${clusterId}/${vmid}`;
 function matchesVm(vm: VmInventoryRecord, filter: VmInventoryFilter, assignments: VmAssignmentRecord[]): boolean {
   if (filter.clusterId !== undefined && vm.clusterId !== filter.clusterId) return false;
   if (filter.status !== undefined && vm.status !== filter.status) return false;
+  if (filter.vmids !== undefined && !filter.vmids.includes(vm.vmid)) return false;
   if (!filter.includeTemplates && vm.isTemplate) return false;
   if (!filter.includeGone && vm.goneAt !== null) return false;
   if (filter.search !== undefined && filter.search !== '') {
@@ -502,6 +503,30 @@ export function createMemoryStore(): Store {
           .filter((vm) => matchesVm(vm, filter, s.assignments))
           .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
+      },
+      async listSyncFields(clusterId) {
+        return [...s.inventory.values()]
+          .filter((vm) => vm.clusterId === clusterId)
+          .sort((a, b) => a.vmid - b.vmid)
+          .map((vm) => ({
+            vmid: vm.vmid,
+            name: vm.name,
+            node: vm.node,
+            status: vm.status,
+            ip: vm.ip,
+            type: vm.type,
+            memory: vm.memory,
+            cores: vm.cores,
+            diskSize: vm.diskSize,
+            uptime: vm.uptime,
+            cpuUsage: vm.cpuUsage,
+            memoryUsage: vm.memoryUsage,
+            isTemplate: vm.isTemplate,
+            tags: vm.tags,
+            rdpAvailable: vm.rdpAvailable,
+            sshAvailable: vm.sshAvailable,
+            goneAt: vm.goneAt,
+          }));
       },
       async update(clusterId, vmid, patch) {
         const row = s.inventory.get(vmKey(clusterId, vmid));

@@ -1047,6 +1047,41 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.inventory.count()).toBe(4);
       });
 
+      it("reads a cluster's compared fields (gone VMs and templates too), and whole rows by VMID", async () => {
+        await store.inventory.upsertMany([
+          vm(100, { ip: '10.0.0.5', sshAvailable: true, cpuUsage: 0.5, memory: 2048, diskSize: 8_589_934_592 }),
+          vm(101, { isTemplate: true, type: 'lxc', tags: 'a;b' }),
+          vm(102),
+          vm(200, { clusterId: 'lab2' }),
+        ]);
+        await store.inventory.markGone('lab', [100, 101], T0 + 1_000);
+        const fields = await store.inventory.listSyncFields('lab');
+        expect(fields).toEqual(
+          [
+            vm(100, { ip: '10.0.0.5', sshAvailable: true, cpuUsage: 0.5, memory: 2048, diskSize: 8_589_934_592 }),
+            vm(101, { isTemplate: true, type: 'lxc', tags: 'a;b' }),
+            vm(102, { goneAt: T0 + 1_000 }),
+          ].map((row) =>
+            Object.fromEntries(
+              Object.entries(row).filter(
+                ([key]) =>
+                  !['clusterId', 'category', 'lastUpdated', 'lastStatusCheck', 'syncError', 'snapshots'].includes(key),
+              ),
+            ),
+          ),
+        );
+        expect(await store.inventory.listSyncFields('nowhere')).toEqual([]);
+        const some = await store.inventory.list({
+          clusterId: 'lab',
+          vmids: [101, 102, 999],
+          includeTemplates: true,
+          includeGone: true,
+        });
+        expect(some.map((r) => r.vmid)).toEqual([101, 102]);
+        expect(some[1]).toEqual(vm(102, { goneAt: T0 + 1_000 }));
+        expect(await store.inventory.list({ clusterId: 'lab', vmids: [] })).toEqual([]);
+      });
+
       it('keeps the snapshot count the lab last saw when a row without one (as the sync writes) comes again', async () => {
         await store.inventory.upsertMany([vm(100, { snapshots: 0 }), vm(101)]);
         expect((await store.inventory.get('lab', 101))?.snapshots).toBeUndefined();
