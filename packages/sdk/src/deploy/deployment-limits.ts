@@ -5,7 +5,11 @@ import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
  * at once on a cluster — per node and per storage (per node for local storage).
  */
 export interface DeploymentLimits {
-  /** Clones of one deployment in flight. @defaultValue 8 */
+  /**
+   * Clones of one deployment in flight. A class spread over five nodes clones on four of them at
+   * once when their copies of the base arrive together, and each storage needs about three in
+   * flight to keep its lock busy. @defaultValue 12
+   */
   global: number;
   /** Clones in flight on one node, over the engine's deployments. @defaultValue 3 */
   perNode: number;
@@ -27,7 +31,7 @@ export interface DeploymentLimits {
 }
 
 /** Limits a 3-node lab on lvm-thin survives. */
-export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 3, copiesPerStorage: 4 };
+export const DefaultDeploymentLimits: DeploymentLimits = { global: 12, perNode: 3, perStorage: 3, copiesPerStorage: 4 };
 
 /**
  * The node and storage limiters one engine shares between the deployments it runs at once on one
@@ -84,24 +88,34 @@ export class DeploymentThrottle {
    * which frees the node and storage slots for the next clones while the copy and global slots stay
    * held (with `global: 1` a deployment still makes one clone at a time). `copiesAtOnce`: how many
    * copies run on the storage as this one starts, itself included.
+   *
+   * A copy of a base that is cloned beside the base and then migrated copies its bytes into another
+   * storage: `copyTo` names it (its copy slot is taken there), and `copying()` then also frees the
+   * global slot, since the migration that follows is no clone of this deployment's.
    */
   async runCopy<T>(
     node: string,
     storageKey: string,
     task: (copying: () => void, copiesAtOnce: number) => Promise<T>,
+    copyTo: string = storageKey,
   ): Promise<T> {
-    return this.#cluster.copies(storageKey).run(async () => {
+    const copies = this.#cluster.copies(copyTo);
+    return copies.run(async () => {
       // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
       const releaseNode = await this.#cluster.node(node).acquire({ first: true });
       const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
+      const releaseGlobal = await this.#global.acquire({ first: true });
+      const migrated = copyTo !== storageKey;
       const copying = () => {
         releaseStorage();
         releaseNode();
+        if (migrated) releaseGlobal();
       };
       try {
-        return await this.#global.run(() => task(copying, this.#cluster.copies(storageKey).active));
+        return await task(copying, copies.active);
       } finally {
         copying();
+        releaseGlobal();
       }
     });
   }

@@ -77,7 +77,7 @@ function copyStartWatch(copying: () => void): (p: CloneProgress) => void {
 }
 
 /**
- * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
+ * Makes sure one VM exists, is verified, tagged and registered; answers its state as registered. A VMID recorded for the item (a
  * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
  * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
  */
@@ -85,11 +85,12 @@ export async function ensureVm(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
-  source: { node: string; vmid: number },
+  /** Where it is cloned from, with what was last read of that VM when the caller knows it. */
+  source: { node: string; vmid: number; facts?: SourceFacts | undefined },
   cloneSlot: CloneSlot,
   /** Called when the clone request is about to be sent (or at once when no clone is needed). */
   sending: () => void = () => {},
-): Promise<void> {
+): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
   let state = await recordedGuest(deps, api, plan, item);
@@ -100,9 +101,10 @@ export async function ensureVm(
       emit({ type: 'cloning', deploymentId, name: item.name, node });
       const watch = copyStartWatch(copying);
       const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
+      const sourceFacts = source.facts ?? (sameSource ? run.sourceFacts : undefined);
       return cloneVm(api, {
-        source,
-        ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
+        source: { node: source.node, vmid: source.vmid },
+        ...(sourceFacts ? { sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
         ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) } : {}),
@@ -164,6 +166,7 @@ export async function ensureVm(
   state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base');
   await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  return state;
 }
 
 /**
@@ -182,25 +185,42 @@ export function replicaStartsLinked(storage: { shared: boolean; type?: string | 
  * there (local storage: clone beside the base — linked on lvm-thin, else full — then migrate
  * offline), converted and registered. A copy an interrupted run left is waited for (a clone or
  * migration still running) and finished. `onCloneSent` is called once the clone is asked for.
+ * `copySlot` covers the clone and, for a linked clone whose one full copy is its migration, the
+ * migration too: `copying()` is called once the clone is done, to free what only the clone needs.
  */
 export async function ensureReplica(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
-  base: { node: string; vmid: number },
-  cloneSlot: CloneSlot,
+  base: { node: string; vmid: number; facts?: SourceFacts | undefined },
+  copySlot: CloneSlot,
   onCloneSent: () => void = () => {},
-): Promise<void> {
+): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
-  let state = await recordedGuest(deps, api, plan, item);
-  const adopted = state !== undefined;
-  if (!state) {
-    emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-    const linked = replicaStartsLinked(plan.storage);
-    const result = await cloneSlot((copying, copiesAtOnce) =>
-      cloneVm(api, {
-        source: base,
+  const linked = replicaStartsLinked(plan.storage);
+  const recorded = await recordedGuest(deps, api, plan, item);
+  const adopted = recorded !== undefined;
+  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
+  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
+  // The copy keeps the base's class tags and its creation marker while it moves; its own tags are
+  // set with its conversion, so nothing but the clone lies between the clone and the migration.
+  const moveToTarget = async (state: GuestState): Promise<GuestState> => {
+    if (state.node === target) return state;
+    const vmid = item.vmid!;
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
+    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
+    const moved = await settled(deps.timing, api, vmid, target);
+    if (!moved) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
+    return moved;
+  };
+  let state = await copySlot(async (copying, copiesAtOnce) => {
+    let cloned = recorded;
+    if (!cloned) {
+      emit({ type: 'cloning', deploymentId, name: item.name, node: target });
+      const result = await cloneVm(api, {
+        source: { node: base.node, vmid: base.vmid },
+        ...(base.facts ? { sourceFacts: base.facts } : {}),
         name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
         mode: linked ? 'linked' : 'full',
         ...(linked
@@ -214,25 +234,22 @@ export async function ensureReplica(
           await recordVmid(deps, deploymentId, item, vmid);
           onCloneSent();
         },
-      }),
-    );
-    state = await settled(deps.timing, api, result.vmid, result.node);
-    if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
-  }
-  onCloneSent();
+      });
+      // The clone read the new VM's config once its lock cleared.
+      cloned = { node: result.node, config: result.config };
+    }
+    onCloneSent();
+    if (!linked) return cloned;
+    // The clone is done: the base node's slots go to the next clone while this one migrates.
+    copying();
+    return moveToTarget(cloned);
+  });
+  state = await moveToTarget(state);
   const vmid = item.vmid!;
-  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
-  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
-  if (state.node !== target) {
-    if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-    emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
-    state = await settled(deps.timing, api, vmid);
-    if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
-  }
   state = await tagAndConvert(deps.timing, api, state, vmid, tags, true);
   await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  return state;
 }
 
 /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
