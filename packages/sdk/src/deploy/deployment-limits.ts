@@ -41,6 +41,7 @@ export class ClusterThrottle {
   readonly #nodes = new Map<string, ConcurrencyLimiter>();
   readonly #storages = new Map<string, ConcurrencyLimiter>();
   readonly #copies = new Map<string, ConcurrencyLimiter>();
+  readonly #migrations = new Map<string, ConcurrencyLimiter>();
 
   constructor(readonly limits: DeploymentLimits) {}
 
@@ -54,6 +55,11 @@ export class ClusterThrottle {
 
   copies(storageKey: string): ConcurrencyLimiter {
     return limiterOf(this.#copies, storageKey, this.limits.copiesPerStorage);
+  }
+
+  /** One migration at a time into a storage. */
+  migrations(storageKey: string): ConcurrencyLimiter {
+    return limiterOf(this.#migrations, storageKey, 1);
   }
 }
 
@@ -88,36 +94,59 @@ export class DeploymentThrottle {
    * which frees the node and storage slots for the next clones while the copy and global slots stay
    * held (with `global: 1` a deployment still makes one clone at a time). `copiesAtOnce`: how many
    * copies run on the storage as this one starts, itself included.
-   *
-   * A copy of a base that is cloned beside the base and then migrated copies its bytes into another
-   * storage: `copyTo` names it (its copy slot is taken there), and `copying()` then also frees the
-   * global slot, since the migration that follows is no clone of this deployment's.
    */
   async runCopy<T>(
     node: string,
     storageKey: string,
     task: (copying: () => void, copiesAtOnce: number) => Promise<T>,
-    copyTo: string = storageKey,
   ): Promise<T> {
-    const copies = this.#cluster.copies(copyTo);
+    const copies = this.#cluster.copies(storageKey);
     return copies.run(async () => {
       // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
       const releaseNode = await this.#cluster.node(node).acquire({ first: true });
       const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
-      const releaseGlobal = await this.#global.acquire({ first: true });
-      const migrated = copyTo !== storageKey;
       const copying = () => {
         releaseStorage();
         releaseNode();
-        if (migrated) releaseGlobal();
       };
       try {
-        return await task(copying, copies.active);
+        return await this.#global.run(() => task(copying, copies.active));
       } finally {
         copying();
-        releaseGlobal();
       }
     });
+  }
+
+  /**
+   * Runs a clone that others wait for (a copy of the base) under a node, storage and global slot
+   * as {@link run}, ahead of the clones waiting for one.
+   */
+  async runFirst<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
+    const releaseNode = await this.#cluster.node(node).acquire({ first: true });
+    try {
+      const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
+      try {
+        const releaseGlobal = await this.#global.acquire({ first: true });
+        try {
+          return await task();
+        } finally {
+          releaseGlobal();
+        }
+      } finally {
+        releaseStorage();
+      }
+    } finally {
+      releaseNode();
+    }
+  }
+
+  /**
+   * Runs a migration into `storageKey` once no other migration of the engine's deployments runs
+   * into it: the students there wait for the whole copy, so copies one after another at the
+   * storage's full speed let the first ones start sooner than copies sharing it, and end no later.
+   */
+  runMigration<T>(storageKey: string, task: () => Promise<T>): Promise<T> {
+    return this.#cluster.migrations(storageKey).run(task);
   }
 }
 

@@ -183,10 +183,10 @@ export async function runClassDeployment(
         once = true;
         sent();
       };
-      // The copy's clone goes ahead of the students at the base node's slots; its copy slot is the
-      // storage its bytes land on (the target's, through the migration, when it is cloned linked
-      // and migrated), shared with every deployment the engine runs on the cluster.
-      const copyTo = replicaStartsLinked(plan.storage) ? storageKey(r.node!) : storageKey(base.node!);
+      // The copy's clone goes ahead of the students at the base node's slots (a full clone also
+      // takes a copy slot there); its migration waits until no other migration, of this
+      // deployment or another the engine runs, goes into the target's storage.
+      const at = storageKey(base.node!);
       await guard(r, async () => {
         known(
           await ensureReplica(
@@ -194,7 +194,10 @@ export async function runClassDeployment(
             replicaRun,
             r,
             { node: base.node!, vmid: base.vmid!, facts: facts[base.node!] },
-            (work) => throttle.runCopy(base.node!, storageKey(base.node!), work, copyTo),
+            replicaStartsLinked(plan.storage)
+              ? (work) => throttle.runFirst(base.node!, at, () => work(() => {}))
+              : (work) => throttle.runCopy(base.node!, at, work),
+            (work) => throttle.runMigration(storageKey(r.node!), work),
             sentOnce,
           ),
         );

@@ -185,15 +185,15 @@ export function replicaStartsLinked(storage: { shared: boolean; type?: string | 
  * there (local storage: clone beside the base — linked on lvm-thin, else full — then migrate
  * offline), converted and registered. A copy an interrupted run left is waited for (a clone or
  * migration still running) and finished. `onCloneSent` is called once the clone is asked for.
- * `copySlot` covers the clone and, for a linked clone whose one full copy is its migration, the
- * migration too: `copying()` is called once the clone is done, to free what only the clone needs.
  */
 export async function ensureReplica(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
   base: { node: string; vmid: number; facts?: SourceFacts | undefined },
-  copySlot: CloneSlot,
+  cloneSlot: CloneSlot,
+  /** Runs the migration to the target node (none on shared storage) once the target may take it. */
+  migrationSlot: <T>(work: () => Promise<T>) => Promise<T>,
   onCloneSent: () => void = () => {},
 ): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
@@ -214,11 +214,11 @@ export async function ensureReplica(
     if (!moved) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     return moved;
   };
-  let state = await copySlot(async (copying, copiesAtOnce) => {
-    let cloned = recorded;
-    if (!cloned) {
-      emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-      const result = await cloneVm(api, {
+  let state = recorded;
+  if (!state) {
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target });
+    const result = await cloneSlot((copying, copiesAtOnce) =>
+      cloneVm(api, {
         source: { node: base.node, vmid: base.vmid },
         ...(base.facts ? { sourceFacts: base.facts } : {}),
         name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
@@ -234,17 +234,14 @@ export async function ensureReplica(
           await recordVmid(deps, deploymentId, item, vmid);
           onCloneSent();
         },
-      });
-      // The clone read the new VM's config once its lock cleared.
-      cloned = { node: result.node, config: result.config };
-    }
-    onCloneSent();
-    if (!linked) return cloned;
-    // The clone is done: the base node's slots go to the next clone while this one migrates.
-    copying();
-    return moveToTarget(cloned);
-  });
-  state = await moveToTarget(state);
+      }),
+    );
+    // The clone read the new VM's config once its lock cleared.
+    state = { node: result.node, config: result.config };
+  }
+  onCloneSent();
+  const cloned = state;
+  if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned));
   const vmid = item.vmid!;
   state = await tagAndConvert(deps.timing, api, state, vmid, tags, true);
   await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
