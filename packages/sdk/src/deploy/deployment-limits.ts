@@ -57,9 +57,9 @@ export class ClusterThrottle {
     return limiterOf(this.#copies, storageKey, this.limits.copiesPerStorage);
   }
 
-  /** One migration at a time into a storage. */
+  /** Migrations into a storage at once: two, so one starts while the other ends. */
   migrations(storageKey: string): ConcurrencyLimiter {
-    return limiterOf(this.#migrations, storageKey, 1);
+    return limiterOf(this.#migrations, storageKey, 2);
   }
 }
 
@@ -141,9 +141,10 @@ export class DeploymentThrottle {
   }
 
   /**
-   * Runs a migration into `storageKey` once no other migration of the engine's deployments runs
-   * into it: the students there wait for the whole copy, so copies one after another at the
-   * storage's full speed let the first ones start sooner than copies sharing it, and end no later.
+   * Runs a migration into `storageKey` once fewer than two of the engine's deployments' migrations
+   * run into it: the students there wait for the whole copy, so a few copies at a time, each at a
+   * good share of the storage's speed, let the first ones start sooner than all of them sharing it,
+   * and end no later; the second keeps the storage busy while the first ends and the next starts.
    */
   runMigration<T>(storageKey: string, task: () => Promise<T>): Promise<T> {
     return this.#cluster.migrations(storageKey).run(task);
