@@ -69,11 +69,10 @@ try {
     requestedBy: 'ms-lovelace',
   });
   console.log(
-    `/lab deploy cs101 ${students.length} → plan: ${plan.counts.create} VMs to create (teacher, base template, ${students.length} students) on ${[...new Set([plan.base.node, ...plan.vms.map((v) => v.node)])].join(', ')}${plan.replicateBaseTo.length ? `, and ${plan.replicateBaseTo.length} copies of the base to ${plan.replicateBaseTo.join(', ')}` : ''}`,
+    `/lab deploy cs101 ${students.length} → plan: ${plan.counts.create} VMs to create (teacher, base template, ${students.length} students${plan.replicateBaseTo.length ? `, ${plan.replicateBaseTo.length} copies of the base` : ''}) on ${[...new Set([plan.base.node, ...plan.vms.map((v) => v.node)])].join(', ')}${plan.replicateBaseTo.length ? `; the copies go to ${plan.replicateBaseTo.join(', ')}` : ''}`,
   );
   for (const note of plan.notes) console.log(`  ${note}`);
-  // The base's copies to the nodes the class spreads over are registered too.
-  const total = plan.counts.create + plan.replicateBaseTo.length;
+  const total = plan.counts.create;
   let done = 0;
   let lastLine = '';
   const t0 = performance.now();

@@ -13,7 +13,7 @@ describe('npm run demo', () => {
     const out = execFileSync(process.execPath, [resolve(root, 'scripts/demo.mjs')], { cwd }).toString();
     const plan = out.split('\n').find((line) => line.startsWith('/lab deploy cs101 10 → plan:'));
     expect(plan).toMatch(
-      /^\/lab deploy cs101 10 → plan: 12 VMs to create \(teacher, base template, 10 students\) on (pve\d, ){2}pve\d, and 2 copies of the base to pve\d, pve\d$/,
+      /^\/lab deploy cs101 10 → plan: 14 VMs to create \(teacher, base template, 10 students, 2 copies of the base\) on (pve\d, ){2}pve\d; the copies go to pve\d, pve\d$/,
     );
     const copies = plan!.slice(plan!.lastIndexOf(' to ') + 4).split(', ');
     expect(copies).not.toContain('pve1');

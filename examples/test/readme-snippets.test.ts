@@ -49,8 +49,10 @@ describe("the README's SDK snippets run as written in a new ESM project", () => 
     const { stdout } = await run(process.execPath, ['deploy-class.js'], { cwd: project });
     expect(stdout).toMatch(/^registered cs101-seat-10$/m);
     expect(stdout).toMatch(/status: 'done'/);
-    // Ten students, the teacher and the base, and the base's copies to the nodes the class spreads over.
-    expect(Number(/created: (\d+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(12);
+    // Ten students, the teacher and the base, and one copy of the base per node the plan's note names.
+    const copiedTo = /^base replicated to (.+?) so /m.exec(stdout)?.[1]?.split(', ') ?? [];
+    for (const node of copiedTo) expect(stdout).toMatch(new RegExp(`^registered cs101-base@${node}$`, 'm'));
+    expect(stdout).toMatch(new RegExp(`created: ${12 + copiedTo.length},`));
   }, 60_000);
 
   it('clone.js clones the template and waits for the task', async () => {

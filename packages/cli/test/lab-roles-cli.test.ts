@@ -117,10 +117,11 @@ describe('a class with two VMs per student from the shell', () => {
       'cs101: each student gets 2 VM(s):\n• attacker: kali-2026\n• target: metaspl-3, 2 cores, 4096 MiB',
     );
     expect(out[1]!.stdout).toContain('Network: one private network per student, no internet.');
-    // Five students, the teacher and the base, and the base's copies to the nodes the class spreads over.
-    expect(
-      Number(/^attacker: cs101: (\d+) created, 0 kept, 0 deleted/m.exec(out[2]!.stdout)?.[1]),
-    ).toBeGreaterThanOrEqual(7);
+    // Five students, the teacher and the base, and one copy of the base per node the role's note names.
+    const copiedTo = /^attacker: base replicated to (.+?) so /m.exec(out[2]!.stdout)?.[1]?.split(', ') ?? [];
+    expect(out[2]!.stdout).toMatch(
+      new RegExp(`^attacker: cs101: ${7 + copiedTo.length} created, 0 kept, 0 deleted`, 'm'),
+    );
     expect(out[2]!.stdout).toMatch(/^target: cs101: \d+ created, 0 kept, 0 deleted/m);
 
     const store = await openStore(`sqlite:${join(dir, 'lab.db')}`);

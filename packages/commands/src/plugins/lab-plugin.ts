@@ -90,7 +90,7 @@ export const labPlugin: CommandPlugin = {
         const named = (plan: ClassPlan, text: string) => (roleOf(plan) ? `${roleOf(plan)}: ${text}` : text);
         const deletes = plans.flatMap((plan) => plan.vms.filter((v) => v.action === 'delete'));
         const unseated = plans[0]!.unseated;
-        const planNotes = plans.flatMap((plan) => plan.notes);
+        const planNotes = plans.flatMap((plan) => plan.notes.map((note) => named(plan, note)));
         const notes = [
           ...planNotes,
           ...(unseated.length
@@ -211,7 +211,7 @@ export const labPlugin: CommandPlugin = {
           text: [
             ...summaries.map((r) => named(r.plan, renderDeploymentSummary(r.summary))),
             ...networkLine,
-            ...summaries.flatMap((r) => r.plan.notes),
+            ...summaries.flatMap((r) => r.plan.notes.map((note) => named(r.plan, note))),
           ].join('\n'),
           data: {
             status: failed ? 'failed' : 'done',

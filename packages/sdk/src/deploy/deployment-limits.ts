@@ -5,7 +5,11 @@ import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
  * at once on a cluster — per node and per storage (per node for local storage).
  */
 export interface DeploymentLimits {
-  /** Clones of one deployment in flight. @defaultValue 8 */
+  /**
+   * Clones of one deployment in flight. A class spread over five nodes clones on four of them at
+   * once when their copies of the base arrive together, and each storage needs about three in
+   * flight to keep its lock busy. @defaultValue 12
+   */
   global: number;
   /** Clones in flight on one node, over the engine's deployments. @defaultValue 3 */
   perNode: number;
@@ -27,7 +31,7 @@ export interface DeploymentLimits {
 }
 
 /** Limits a 3-node lab on lvm-thin survives. */
-export const DefaultDeploymentLimits: DeploymentLimits = { global: 8, perNode: 3, perStorage: 3, copiesPerStorage: 4 };
+export const DefaultDeploymentLimits: DeploymentLimits = { global: 12, perNode: 3, perStorage: 3, copiesPerStorage: 4 };
 
 /**
  * The node and storage limiters one engine shares between the deployments it runs at once on one
@@ -37,6 +41,7 @@ export class ClusterThrottle {
   readonly #nodes = new Map<string, ConcurrencyLimiter>();
   readonly #storages = new Map<string, ConcurrencyLimiter>();
   readonly #copies = new Map<string, ConcurrencyLimiter>();
+  readonly #migrations = new Map<string, ConcurrencyLimiter>();
 
   constructor(readonly limits: DeploymentLimits) {}
 
@@ -50,6 +55,11 @@ export class ClusterThrottle {
 
   copies(storageKey: string): ConcurrencyLimiter {
     return limiterOf(this.#copies, storageKey, this.limits.copiesPerStorage);
+  }
+
+  /** Migrations into a storage at once: two, so one starts while the other ends. */
+  migrations(storageKey: string): ConcurrencyLimiter {
+    return limiterOf(this.#migrations, storageKey, 2);
   }
 }
 
@@ -90,7 +100,8 @@ export class DeploymentThrottle {
     storageKey: string,
     task: (copying: () => void, copiesAtOnce: number) => Promise<T>,
   ): Promise<T> {
-    return this.#cluster.copies(storageKey).run(async () => {
+    const copies = this.#cluster.copies(storageKey);
+    return copies.run(async () => {
       // Ahead of the clones waiting there: a copy is the longest chain, and it only allocates.
       const releaseNode = await this.#cluster.node(node).acquire({ first: true });
       const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
@@ -99,11 +110,44 @@ export class DeploymentThrottle {
         releaseNode();
       };
       try {
-        return await this.#global.run(() => task(copying, this.#cluster.copies(storageKey).active));
+        return await this.#global.run(() => task(copying, copies.active));
       } finally {
         copying();
       }
     });
+  }
+
+  /**
+   * Runs a clone that others wait for (a copy of the base) under a node, storage and global slot
+   * as {@link run}, ahead of the clones waiting for one.
+   */
+  async runFirst<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
+    const releaseNode = await this.#cluster.node(node).acquire({ first: true });
+    try {
+      const releaseStorage = await this.#cluster.storage(storageKey).acquire({ first: true });
+      try {
+        const releaseGlobal = await this.#global.acquire({ first: true });
+        try {
+          return await task();
+        } finally {
+          releaseGlobal();
+        }
+      } finally {
+        releaseStorage();
+      }
+    } finally {
+      releaseNode();
+    }
+  }
+
+  /**
+   * Runs a migration into `storageKey` once fewer than two of the engine's deployments' migrations
+   * run into it: the students there wait for the whole copy, so a few copies at a time, each at a
+   * good share of the storage's speed, let the first ones start sooner than all of them sharing it,
+   * and end no later; the second keeps the storage busy while the first ends and the next starts.
+   */
+  runMigration<T>(storageKey: string, task: () => Promise<T>): Promise<T> {
+    return this.#cluster.migrations(storageKey).run(task);
   }
 }
 

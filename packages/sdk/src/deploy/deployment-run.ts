@@ -1,5 +1,6 @@
 import { withServerErrorRetries } from '../pve/budgeted-api.js';
 import type { SourceFacts } from '../cloning/clone-vm.js';
+import type { GuestState } from './guest-state.js';
 import type { RetryBudget } from '../ports/retry-budget.js';
 import type { PveApi } from '../ports/pve-api.js';
 import type { Store } from '../store/store.js';
@@ -15,7 +16,13 @@ import type { DeploymentTiming } from './deployment-timing.js';
 import { attemptItem } from './item-attempt.js';
 import type { ClassPlan } from './plan-class.js';
 import { replanOntoBaseCopies, type ReplannedVm } from './replan-students.js';
-import { ensureReplica, ensureVm, type ClassRun, type RegistrationDeps } from './vm-registration.js';
+import {
+  ensureReplica,
+  ensureVm,
+  replicaStartsLinked,
+  type ClassRun,
+  type RegistrationDeps,
+} from './vm-registration.js';
 
 /** What running a class deployment needs. */
 export interface ClassRunDeps {
@@ -50,9 +57,7 @@ export async function runClassDeployment(
   const classId = plan.spec.classId;
   const items = (await store.deployments.items(id)).map((i) => annotate(i, plan));
   await store.deployments.update(id, { status: 'running' }, timing.clock.now());
-  // The base's copies to the nodes the class spreads over are made and registered too: progress counts them.
-  const copies = items.filter((i) => i.role === 'replica').length;
-  emit({ type: 'planned', deploymentId: id, classId, ...plan.counts, create: plan.counts.create + copies });
+  emit({ type: 'planned', deploymentId: id, classId, ...plan.counts });
   const failures: Array<{ name: string; error: string }> = [];
   const removed: SummaryVm[] = [];
   const replanned: ReplannedVm[] = [];
@@ -100,34 +105,42 @@ export async function runClassDeployment(
   // and the teacher's copy (through the pool's throughput) is rarely the longest chain, so the
   // teacher allocates while the base is converted. On local storage the teacher, when its copy can
   // start at once: there its copy is the longest chain, and the base waits only for its allocations.
+  // But when the base is copied to other nodes, those copies (a clone, a migration, the students
+  // there) are the longest chain, and the base goes first there too.
   const teachers = byRole('teacher');
+  const baseFirst = plan.storage.shared || byRole('replica').length > 0;
   let baseSent = (): void => {};
   const baseOnItsWay = new Promise<void>((resolve) => (baseSent = resolve));
   let teacherSent = (): void => {};
   const teacherOnItsWay = new Promise<void>((resolve) => (teacherSent = resolve));
   const teacherFirst =
-    !plan.storage.shared &&
+    !baseFirst &&
     teachers.some((t) => t.vmid === null) &&
     teachers[0]?.node === plan.base.node &&
     throttle.copySlotFree(storageKey(teachers[0].node));
   if (!teacherFirst) teacherSent();
   const teacherWork = (async () => {
-    if (plan.storage.shared) await baseOnItsWay;
+    if (baseFirst) await baseOnItsWay;
     await Promise.all(
       teachers.map((t, i) =>
-        guard(t, () =>
-          ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), i === 0 ? teacherSent : undefined),
-        ).finally(() => i === 0 && teacherSent()),
+        guard(t, async () => {
+          await ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), i === 0 ? teacherSent : undefined);
+        }).finally(() => i === 0 && teacherSent()),
       ),
     );
   })();
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
     await teacherOnItsWay;
+    // What each base template (the base, its copies) looked like once registered: its students'
+    // clones need not read it again.
+    const facts: Record<string, SourceFacts> = {};
+    const known = (state: GuestState) =>
+      (facts[state.node] = { config: state.config, bootStorageType: plan.storage.type });
     if (baseItem)
-      await guard(baseItem, () =>
-        ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent),
-      ).finally(baseSent);
+      await guard(baseItem, async () => {
+        known(await ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent));
+      }).finally(baseSent);
     else baseSent();
     const base = baseItem ? await itemState(baseItem.name) : undefined;
     if (base?.status !== 'done' || base.vmid === null) return;
@@ -144,18 +157,18 @@ export async function runClassDeployment(
           throw new InvalidDeploymentError(
             `the base template of ${classId} is not on ${sourceNode}, so ${s.name} cannot be cloned there`,
           );
-        await ensureVm(deps.registration, run, s, { node: sourceNode, vmid: sourceVmid ?? base.vmid! }, slot(s.node!));
+        await ensureVm(
+          deps.registration,
+          run,
+          s,
+          { node: sourceNode, vmid: sourceVmid ?? base.vmid!, facts: facts[sourceNode] },
+          slot(s.node!),
+        );
       });
     // Each copy of the base is asked for before the students of the nodes that have one, so the copies'
     // clones come first at the base node's storage lock; those students then run while the copies
     // move, and each node's students start as soon as its own copy is there.
     const replicas = byRole('replica');
-    const replicaThrottle = new DeploymentThrottle({
-      global: deps.limits.perStorage,
-      perNode: deps.limits.perStorage,
-      perStorage: deps.limits.perStorage,
-      copiesPerStorage: deps.limits.copiesPerStorage,
-    });
     let unsent = replicas.length;
     let allSent: () => void = () => {};
     const copiesSent = new Promise<void>((resolve) => (allSent = resolve));
@@ -170,22 +183,25 @@ export async function runClassDeployment(
         once = true;
         sent();
       };
-      // The copy's clone takes one of its own slots on the base node (its lock is there), not one the
-      // teacher's long full copy may hold; the students there wait until every copy's clone is sent,
-      // so the lock's queue stays as short as the limits keep it (one clone at a time in all keeps
-      // the shared slots). Its migration takes no slot.
-      await guard(r, () =>
-        ensureReplica(
-          deps.registration,
-          replicaRun,
-          r,
-          { node: base.node!, vmid: base.vmid! },
-          deps.limits.global > 1
-            ? (work) => replicaThrottle.run(base.node!, storageKey(base.node!), () => work(() => {}))
-            : slot(base.node!),
-          sentOnce,
-        ),
-      );
+      // The copy's clone goes ahead of the students at the base node's slots (a full clone also
+      // takes a copy slot there); its migration waits until no other migration, of this
+      // deployment or another the engine runs, goes into the target's storage.
+      const at = storageKey(base.node!);
+      await guard(r, async () => {
+        known(
+          await ensureReplica(
+            deps.registration,
+            replicaRun,
+            r,
+            { node: base.node!, vmid: base.vmid!, facts: facts[base.node!] },
+            replicaStartsLinked(plan.storage)
+              ? (work) => throttle.runFirst(base.node!, at, () => work(() => {}))
+              : (work) => throttle.runCopy(base.node!, at, work),
+            (work) => throttle.runMigration(storageKey(r.node!), work),
+            sentOnce,
+          ),
+        );
+      });
       sentOnce();
       const state = await itemState(r.name);
       if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;

@@ -59,6 +59,7 @@ export interface ClassPlan {
   /** Choices a teacher should see, such as a VM name changed because two usernames map to one. */
   notes: string[];
   placement: NodeExplanation[];
+  /** VMs the plan makes (the base's copies included), keeps and deletes. */
   counts: { create: number; keep: number; delete: number };
 }
 
@@ -172,7 +173,8 @@ export async function readClassPlan(deps: PlanDeps, input: unknown): Promise<Rea
     notes: [...ctx.names.notes, ...placed.notes],
     placement: placed.placement,
     counts: {
-      create: all.filter((v) => v.action === 'create').length,
+      // The base's copies to the nodes the class spreads over are made and registered too.
+      create: all.filter((v) => v.action === 'create').length + placed.replicateBaseTo.length,
       keep: all.filter((v) => v.action === 'keep').length,
       delete: all.filter((v) => v.action === 'delete').length,
     },

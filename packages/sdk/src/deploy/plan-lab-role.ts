@@ -1,7 +1,7 @@
 import type { ClusterView } from './plan-cluster-view.js';
 import type { ClassGuests } from './plan-class-guests.js';
 import type { NewStudentVm } from './plan-seats.js';
-import type { StudentPlacement } from './plan-student-placement.js';
+import { nodesNeedingBase, type StudentPlacement } from './plan-student-placement.js';
 
 /**
  * Keeps a student's set of VMs together: each new VM of a lab role whose student already has a VM
@@ -27,6 +27,5 @@ export function placeWithSiblings(
   const rest = place(pinned.filter((n) => n === undefined).length);
   let next = 0;
   const nodes = pinned.map((n) => n ?? rest.nodes[next++]!);
-  const replicateBaseTo = storage.shared ? [] : [...new Set(nodes)].filter((n) => !baseNodes.includes(n)).sort();
-  return { ...rest, nodes, replicateBaseTo };
+  return { ...rest, nodes, replicateBaseTo: nodesNeedingBase(nodes, storage, baseNodes) };
 }

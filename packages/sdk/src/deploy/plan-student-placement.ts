@@ -27,6 +27,23 @@ export interface ClassSpreadContext {
   pinnedNodes: readonly string[] | null;
 }
 
+/**
+ * The nodes of the new students (`nodes`, one entry a student) that need a copy of the base first:
+ * on local storage, those without it; the node with the most students first (then by name), the
+ * order the run asks for the copies in, since its copy has the longest way still to go.
+ */
+export function nodesNeedingBase(
+  nodes: readonly string[],
+  storage: { shared: boolean },
+  baseNodes: readonly string[],
+): string[] {
+  if (storage.shared) return [];
+  const students = countBy(nodes);
+  return [...students.keys()]
+    .filter((n) => !baseNodes.includes(n))
+    .sort((a, b) => students.get(b)! - students.get(a)! || a.localeCompare(b));
+}
+
 const countBy = (xs: readonly string[]): Map<string, number> => {
   const m = new Map<string, number>();
   for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
@@ -148,11 +165,7 @@ export function placeNewStudents(
     );
   }
   const nodes = [...placed.entries()].flatMap(([node, n]) => Array<string>(n).fill(node));
-  const replicateBaseTo = storage.shared
-    ? []
-    : [...placed.keys()]
-        .filter((n) => !baseNodes.includes(n))
-        .sort((a, b) => placed.get(b)! - placed.get(a)! || a.localeCompare(b));
+  const replicateBaseTo = nodesNeedingBase(nodes, storage, baseNodes);
   const used = new Set([...placed.keys(), ...keptOn.keys()]);
   if (replicateBaseTo.length)
     notes.push(
@@ -171,7 +184,7 @@ export function placeNewStudents(
       pool = candidates;
       nodes = placeVms(count, pool, options);
     }
-    const replicateBaseTo = storage.shared ? [] : [...new Set(nodes)].filter((n) => !baseNodes.includes(n)).sort();
+    const replicateBaseTo = nodesNeedingBase(nodes, storage, baseNodes);
     return {
       nodes,
       replicateBaseTo,

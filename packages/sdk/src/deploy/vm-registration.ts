@@ -79,7 +79,7 @@ function copyStartWatch(copying: () => void): (p: CloneProgress) => void {
 }
 
 /**
- * Makes sure one VM exists, is verified, tagged and registered. A VMID recorded for the item (a
+ * Makes sure one VM exists, is verified, tagged and registered; answers its state as registered. A VMID recorded for the item (a
  * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
  * VM is cloned, its VMID recorded and its creation marker set before the request is sent.
  */
@@ -87,11 +87,12 @@ export async function ensureVm(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
-  source: { node: string; vmid: number },
+  /** Where it is cloned from, with what was last read of that VM when the caller knows it. */
+  source: { node: string; vmid: number; facts?: SourceFacts | undefined },
   cloneSlot: CloneSlot,
   /** Called when the clone request is about to be sent (or at once when no clone is needed). */
   sending: () => void = () => {},
-): Promise<void> {
+): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
   let state = await recordedGuest(deps, api, plan, item);
@@ -102,9 +103,10 @@ export async function ensureVm(
       emit({ type: 'cloning', deploymentId, name: item.name, node });
       const watch = copyStartWatch(copying);
       const sameSource = source.node === plan.source.node && source.vmid === plan.source.vmid;
+      const sourceFacts = source.facts ?? (sameSource ? run.sourceFacts : undefined);
       return cloneVm(api, {
-        source,
-        ...(sameSource && run.sourceFacts ? { sourceFacts: run.sourceFacts } : {}),
+        source: { node: source.node, vmid: source.vmid },
+        ...(sourceFacts ? { sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
         ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) } : {}),
@@ -180,6 +182,7 @@ export async function ensureVm(
   state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base');
   await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  return state;
 }
 
 /**
@@ -203,20 +206,37 @@ export async function ensureReplica(
   deps: RegistrationDeps,
   run: ClassRun,
   item: Item,
-  base: { node: string; vmid: number },
+  base: { node: string; vmid: number; facts?: SourceFacts | undefined },
   cloneSlot: CloneSlot,
+  /** Runs the migration to the target node (none on shared storage) once the target may take it. */
+  migrationSlot: <T>(work: () => Promise<T>) => Promise<T>,
   onCloneSent: () => void = () => {},
-): Promise<void> {
+): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
-  let state = await recordedGuest(deps, api, plan, item);
-  const adopted = state !== undefined;
+  const linked = replicaStartsLinked(plan.storage);
+  const recorded = await recordedGuest(deps, api, plan, item);
+  const adopted = recorded !== undefined;
+  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
+  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
+  // The copy keeps the base's class tags and its creation marker while it moves; its own tags are
+  // set with its conversion, so nothing but the clone lies between the clone and the migration.
+  const moveToTarget = async (state: GuestState): Promise<GuestState> => {
+    if (state.node === target) return state;
+    const vmid = item.vmid!;
+    emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
+    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
+    const moved = await settled(deps.timing, api, vmid, target);
+    if (!moved) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
+    return moved;
+  };
+  let state = recorded;
   if (!state) {
     emit({ type: 'cloning', deploymentId, name: item.name, node: target });
-    const linked = replicaStartsLinked(plan.storage);
     const result = await cloneSlot((copying, copiesAtOnce) =>
       cloneVm(api, {
-        source: base,
+        source: { node: base.node, vmid: base.vmid },
+        ...(base.facts ? { sourceFacts: base.facts } : {}),
         name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
         mode: linked ? 'linked' : 'full',
         ...(linked
@@ -232,23 +252,17 @@ export async function ensureReplica(
         },
       }),
     );
-    state = await settled(deps.timing, api, result.vmid, result.node);
-    if (!state) throw new InvalidDeploymentError(`${item.name} (${result.vmid}) disappeared right after its clone`);
+    // The clone read the new VM's config once its lock cleared.
+    state = { node: result.node, config: result.config };
   }
   onCloneSent();
+  const cloned = state;
+  if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned));
   const vmid = item.vmid!;
-  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
-  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
-  if (state.node !== target) {
-    if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-    emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
-    state = await settled(deps.timing, api, vmid);
-    if (!state) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
-  }
   state = await tagAndConvert(deps.timing, api, state, vmid, tags, true);
   await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
+  return state;
 }
 
 /** The item's recorded VM once settled, if it is ours; undefined when a new clone is needed. */
