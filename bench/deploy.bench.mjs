@@ -11,7 +11,7 @@
 //   set it to 20 to measure it whole).
 // `BENCH_DEPLOY_SCENARIOS=school,ceph,term,firstday,firstday-ceph` picks scenarios (default: all),
 // `BENCH_DEPLOY_WAYS=ours,sequential,terraform` the ways for `school` (ours always runs there) and `firstday*`. `BENCH_QUICK=1`:
-// 5 students a class at time scale ×20, `firstday*` 2 classes × 3 students (`BENCH_DEPLOY_STUDENTS`,
+// 5 students a class at time scale ×400, `firstday*` 2 classes × 3 students (`BENCH_DEPLOY_STUDENTS`,
 // `BENCH_FIRSTDAY_CLASSES`, `BENCH_FIRSTDAY_STUDENTS`, `BENCH_TIME_SCALE` override).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { describeBound, lowerBoundMs } from './deploy-lower-bound.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const STUDENTS = Number(process.env.BENCH_DEPLOY_STUDENTS ?? (QUICK ? 5 : 30));
-const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 20 : 10));
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 400 : 10));
 const FIRSTDAY_CLASSES = Number(process.env.BENCH_FIRSTDAY_CLASSES ?? (QUICK ? 2 : 20));
 const FIRSTDAY_STUDENTS = Number(process.env.BENCH_FIRSTDAY_STUDENTS ?? (QUICK ? 3 : 30));
 const FIRSTDAY_SEQUENTIAL_CLASSES = Math.min(

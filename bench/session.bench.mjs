@@ -4,7 +4,7 @@
 // simulator's state after the deploy), against an even split over the nodes the class may use
 // (online nodes with the template's storage; no pin here). Prints max node share ÷ even share, and
 // each deploy against the lower bound that counts the copies of the base (bench/README.md).
-// `BENCH_QUICK=1`: 5 students a class at time scale ×20 (`BENCH_SESSION_STUDENTS`, `BENCH_TIME_SCALE`).
+// `BENCH_QUICK=1`: 5 students a class at time scale ×400 (`BENCH_SESSION_STUDENTS`, `BENCH_TIME_SCALE`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { describeBound, lowerBoundMs } from './deploy-lower-bound.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const STUDENTS = Number(process.env.BENCH_SESSION_STUDENTS ?? (QUICK ? 5 : 30));
-const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 20 : 10));
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? (QUICK ? 400 : 10));
 const LIMIT = 1.25;
 const dir = mkdtempSync(join(tmpdir(), 'lab-bench-session-'));
 const classIds = (n) => Array.from({ length: n }, (_, c) => `cs${101 + c}`);

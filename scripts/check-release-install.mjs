@@ -54,7 +54,8 @@ const npmInstall = (tarballs) => {
       '--no-fund',
       ...tarballs,
     ],
-    { cwd: work, env, encoding: 'utf8', stdio: 'pipe' },
+    // node-gyp compiles better-sqlite3's two sources one per core (JOBS), not one after the other.
+    { cwd: work, env: { ...env, JOBS: 'max' }, encoding: 'utf8', stdio: 'pipe' },
   );
   return { code: result.status ?? 1, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 };

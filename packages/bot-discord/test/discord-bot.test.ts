@@ -1,103 +1,28 @@
 import * as commands from '@lab/commands';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDiscordInteractions,
-  finishDiscordProgress,
-  registerDiscordCommands,
-  type DiscordInteractions,
-} from '../src/index.js';
+import { finishDiscordProgress, registerDiscordCommands, type DiscordInteractions } from '../src/index.js';
 import { runningWindowsVm, startTestLab } from '@lab/proxmox-sdk/testing';
+import {
+  APP,
+  interact as signedInteraction,
+  nextInteractionId,
+  press,
+  privateKey,
+  slash,
+  startDiscordTestBot,
+  type DiscordCall,
+  type DiscordTestBot,
+  type SignOptions,
+} from './fixtures/discord-test-bot.js';
 
-const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
-const APP = '111111111111111111';
 let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
+let bot: DiscordTestBot;
 let endpoint: DiscordInteractions;
-let botServer: Server;
-let fakeDiscord: Server;
-let botUrl: string;
-const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
-
-const listen = (server: Server): Promise<string> =>
-  new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-
-/** Sends an interaction signed with the app's key (or a wrong one) to the bot. */
-function interact(
-  body: object,
-  options: { key?: typeof privateKey; tamper?: boolean; timestampS?: number } = {},
-): Promise<{ status: number; ms: number; json: Record<string, unknown> }> {
-  const raw = JSON.stringify(body);
-  const timestamp = String(options.timestampS ?? Math.floor(Date.now() / 1000));
-  const signature = sign(null, Buffer.from(timestamp + raw), options.key ?? privateKey).toString('hex');
-  const sent = options.tamper ? raw.replace('status', 'start') : raw;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      botUrl,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-signature-ed25519': signature,
-          'x-signature-timestamp': timestamp,
-          'content-length': Buffer.byteLength(sent),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            ms: Date.now() - started,
-            json: JSON.parse(text) as Record<string, unknown>,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(sent);
-  });
-}
-
-let interactionIds = 1000;
-const slash = (
-  userId: string,
-  command: string,
-  sub: string,
-  options: Array<{ name: string; value: unknown; type?: number }> = [],
-  token = `tok-${Math.random().toString(36).slice(2)}`,
-) => ({
-  type: 2,
-  id: String(++interactionIds),
-  application_id: APP,
-  token,
-  version: 1,
-  channel_id: '444',
-  member: { user: { id: userId, username: 'u' } },
-  data: {
-    id: '2',
-    name: command,
-    type: 1,
-    options: [{ type: 1, name: sub, options: options.map((o) => ({ type: o.type ?? 3, ...o })) }],
-  },
-});
-
-const press = (customId: string, userId: string, token: string) => ({
-  type: 3,
-  id: String(++interactionIds),
-  application_id: APP,
-  token,
-  version: 1,
-  member: { user: { id: userId } },
-  data: { custom_id: customId, component_type: 2 },
-});
+let calls: DiscordCall[];
+const interact = (body: object, options?: SignOptions) => signedInteraction(bot.url, body, options);
 
 /** Posts a raw body in 8 KiB chunks, signed; resolves with the status (the bot may close early). */
 function post(body: string, headers: Record<string, string>): Promise<number> {
@@ -105,7 +30,7 @@ function post(body: string, headers: Record<string, string>): Promise<number> {
   const signature = sign(null, Buffer.from(timestamp + body), privateKey).toString('hex');
   return new Promise((resolve, reject) => {
     const req = request(
-      botUrl,
+      bot.url,
       {
         method: 'POST',
         headers: {
@@ -133,37 +58,12 @@ function post(body: string, headers: Record<string, string>): Promise<number> {
 
 beforeAll(async () => {
   env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
-  fakeDiscord = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      // A message with files comes as multipart/form-data: `payload_json` plus `files[n]` parts.
-      const multipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
-      calls.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        body: multipart ? { multipart: raw } : raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '42' }));
-    });
-  });
-  const api = await listen(fakeDiscord);
-  const rest = new REST({ api: `${api}/api`, retries: 0 }).setToken('bot-token-for-tests');
-  endpoint = createDiscordInteractions({
-    router: env.router,
-    publicKey: publicHex,
-    applicationId: APP,
-    rest,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(endpoint.requestListener);
-  botUrl = await listen(botServer);
+  bot = await startDiscordTestBot(env.router);
+  ({ endpoint, calls } = bot);
   await env.services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
 });
 afterAll(async () => {
-  await endpoint.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeDiscord.close(r));
+  await bot.close();
   await env.close();
 });
 
@@ -239,7 +139,7 @@ describe('the Discord interactions endpoint', () => {
     const ask = (value: string) =>
       interact({
         type: 4,
-        id: String(++interactionIds),
+        id: nextInteractionId(),
         application_id: APP,
         token: 't',
         version: 1,
@@ -475,7 +375,7 @@ describe('the Discord interactions endpoint', () => {
 
   it('finishes a stored progress message with a deployment summary while its token is valid, and only logs after', async () => {
     calls.length = 0;
-    const rest = new REST({ api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`, retries: 0 });
+    const rest = new REST({ api: `${bot.apiUrl}/api`, retries: 0 });
     const summary = {
       deploymentId: 'd1',
       classId: 'cs101',
@@ -527,7 +427,7 @@ describe('the Discord interactions endpoint', () => {
   it('registers the generated slash commands in a guild', async () => {
     calls.length = 0;
     const rest = new REST({
-      api: `http://127.0.0.1:${(fakeDiscord.address() as AddressInfo).port}/api`,
+      api: `${bot.apiUrl}/api`,
       retries: 0,
     }).setToken('bot-token-for-tests');
     await registerDiscordCommands({ rest, applicationId: APP, guildId: '222', router: env.router });

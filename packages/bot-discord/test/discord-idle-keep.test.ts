@@ -1,108 +1,41 @@
 import * as commands from '@lab/commands';
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '@lab/proxmox-sdk';
-import { createDiscordInteractions, createDiscordPersonNotifier, type DiscordInteractions } from '../src/index.js';
+import { createDiscordPersonNotifier, type DiscordInteractions } from '../src/index.js';
 import { startTestLab as lab } from '@lab/proxmox-sdk/testing';
+import {
+  APP,
+  interact,
+  slash,
+  startDiscordTestBot,
+  type DiscordCall,
+  type DiscordTestBot,
+} from './fixtures/discord-test-bot.js';
 
-const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
-const APP = '111111111111111111';
 /** How far the test has moved the lab's clock ahead of the real one (request signatures stay real). */
 let shiftMs = 0;
 const clock: Clock = { now: () => Date.now() + shiftMs, sleep: systemClock.sleep };
 let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let bot: DiscordTestBot;
 let endpoint: DiscordInteractions;
-let botServer: Server;
-let fakeDiscord: Server;
-let botUrl: string;
-const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
-
-const listen = (server: Server): Promise<string> =>
-  new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
+let calls: DiscordCall[];
 
 beforeAll(async () => {
   env = await lab<commands.CommandRouter, commands.LabServices>(commands, { clock });
-  fakeDiscord = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-      calls.push({ method: req.method ?? '', path: req.url ?? '', body });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url?.endsWith('/users/@me/channels'))
-        return res.end(JSON.stringify({ id: `dm-${String(body.recipient_id)}`, type: 1 }));
-      res.end(JSON.stringify({ id: '42' }));
-    });
-  });
-  const api = await listen(fakeDiscord);
-  const rest = new REST({ api: `${api}/api`, retries: 0 }).setToken('bot-token-for-tests');
-  endpoint = createDiscordInteractions({
-    router: env.router,
-    publicKey: publicHex,
-    applicationId: APP,
-    rest,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(endpoint.requestListener);
-  botUrl = await listen(botServer);
+  bot = await startDiscordTestBot(env.router);
+  ({ endpoint, calls } = bot);
   // What `lab serve` does: the scheduler's direct messages go out through the bot's REST client.
-  env.services.scheduler!.useNotifier(createDiscordPersonNotifier({ rest, store: env.services.store }));
+  env.services.scheduler!.useNotifier(createDiscordPersonNotifier({ rest: bot.rest, store: env.services.store }));
   await env.services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
 }, 60_000);
 afterAll(async () => {
-  await endpoint.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeDiscord.close(r));
+  await bot.close();
   await env.close();
 });
 
 /** `/myvm keep <vm>` from `userId`, signed with the app's key; resolves with the immediate answer. */
-function keep(userId: string, vm: number, token: string): Promise<Record<string, unknown>> {
-  const raw = JSON.stringify({
-    type: 2,
-    id: token,
-    application_id: APP,
-    token,
-    version: 1,
-    channel_id: '444',
-    member: { user: { id: userId, username: 'u' } },
-    data: {
-      id: '2',
-      name: 'myvm',
-      type: 1,
-      options: [{ type: 1, name: 'keep', options: [{ type: 3, name: 'vm', value: String(vm) }] }],
-    },
-  });
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = sign(null, Buffer.from(timestamp + raw), privateKey).toString('hex');
-  return new Promise((resolve, reject) => {
-    const req = request(
-      botUrl,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-signature-ed25519': signature,
-          'x-signature-timestamp': timestamp,
-          'content-length': Buffer.byteLength(raw),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-      },
-    );
-    req.on('error', reject);
-    req.end(raw);
-  });
-}
+const keep = async (userId: string, vm: number, token: string): Promise<Record<string, unknown>> =>
+  (await interact(bot.url, slash(userId, 'myvm', 'keep', [{ name: 'vm', value: String(vm) }], token))).json;
 
 describe('idle warning and /myvm keep in Discord', () => {
   it('DMs both idle students, keeps the VM of the one who answered /myvm keep in Discord, and stops the other after the class’s warning delay', async () => {

@@ -1,115 +1,28 @@
 import * as commands from '@lab/commands';
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordInteractions, type DiscordInteractions } from '../src/index.js';
+import type { DiscordInteractions } from '../src/index.js';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import { net0Bridge } from '@lab/proxmox-sdk/network';
+import {
+  APP,
+  interact as signedInteraction,
+  slash,
+  startDiscordTestBot,
+  type DiscordCall,
+  type DiscordTestBot,
+} from './fixtures/discord-test-bot.js';
 
-const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const publicHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
-const APP = '111111111111111111';
 let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
+let bot: DiscordTestBot;
 let endpoint: DiscordInteractions;
-let botServer: Server;
-let fakeDiscord: Server;
-let botUrl: string;
-const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
-
-const listen = (server: Server): Promise<string> =>
-  new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-
-/** Sends an interaction signed with the app's key to the bot. */
-function interact(body: object): Promise<{ status: number; ms: number; json: Record<string, unknown> }> {
-  const raw = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = sign(null, Buffer.from(timestamp + raw), privateKey).toString('hex');
-  const sent = raw;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      botUrl,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-signature-ed25519': signature,
-          'x-signature-timestamp': timestamp,
-          'content-length': Buffer.byteLength(sent),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            ms: Date.now() - started,
-            json: JSON.parse(text) as Record<string, unknown>,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(sent);
-  });
-}
-
-let interactionIds = 1000;
-const slash = (
-  userId: string,
-  command: string,
-  sub: string,
-  options: Array<{ name: string; value: unknown; type?: number }> = [],
-  token = `tok-${Math.random().toString(36).slice(2)}`,
-) => ({
-  type: 2,
-  id: String(++interactionIds),
-  application_id: APP,
-  token,
-  version: 1,
-  channel_id: '444',
-  member: { user: { id: userId, username: 'u' } },
-  data: {
-    id: '2',
-    name: command,
-    type: 1,
-    options: [{ type: 1, name: sub, options: options.map((o) => ({ type: o.type ?? 3, ...o })) }],
-  },
-});
+let calls: DiscordCall[];
+const interact = (body: object) => signedInteraction(bot.url, body);
 
 beforeAll(async () => {
   // The lab's `sdn` settings, as lab.config.json gives them: private networks can be built.
   env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands, { sdn: { prefix: 'lab' } });
-  fakeDiscord = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      // A message with files comes as multipart/form-data: `payload_json` plus `files[n]` parts.
-      const multipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
-      calls.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        body: multipart ? { multipart: raw } : raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '42' }));
-    });
-  });
-  const api = await listen(fakeDiscord);
-  const rest = new REST({ api: `${api}/api`, retries: 0 }).setToken('bot-token-for-tests');
-  endpoint = createDiscordInteractions({
-    router: env.router,
-    publicKey: publicHex,
-    applicationId: APP,
-    rest,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(endpoint.requestListener);
-  botUrl = await listen(botServer);
+  bot = await startDiscordTestBot(env.router);
+  ({ endpoint, calls } = bot);
   await env.services.catalog.create({
     name: 'windows',
     memory: 4096,
@@ -118,9 +31,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await endpoint.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeDiscord.close(r));
+  await bot.close();
   await env.close();
 });
 

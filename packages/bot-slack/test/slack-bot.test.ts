@@ -1,90 +1,35 @@
 import * as commands from '@lab/commands';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackBot, signSlackRequest, type SlackBot } from '../src/index.js';
+import { signSlackRequest, type SlackBot } from '../src/index.js';
 import { runningWindowsVm, startTestLab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
+import {
+  SECRET,
+  nextTrigger,
+  send as sendTo,
+  slash as slashTo,
+  startSlackTestBot,
+  type SlackCall,
+  type SlackTestBot,
+} from './fixtures/slack-test-bot.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
 let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
+let slack: SlackTestBot;
 let bot: SlackBot;
-let botServer: Server;
-let fakeSlack: Server;
-let botUrl: string;
 let slackUrl: string;
-const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
+let calls: SlackCall[];
 /** When set, the fake Web API answers chat.postMessage and chat.update with this Slack error. */
 let chatError: string | undefined;
-let triggers = 0;
 
-function listen(server: Server): Promise<string> {
-  return new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-}
-
-/** A loopback stand-in for Slack's Web API and response_url that records what the bot sends. */
-function fakeSlackApi(): Server {
-  let ts = 0;
-  return createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const body = req.url?.startsWith('/upload/')
-        ? { raw }
-        : (req.headers['content-type'] ?? '').includes('json')
-          ? (JSON.parse(raw || '{}') as Record<string, unknown>)
-          : Object.fromEntries(new URLSearchParams(raw));
-      calls.push({ path: req.url ?? '', body });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      // File uploads (files.uploadV2): an upload URL on this server, the bytes, then the completion.
-      if (req.url?.startsWith('/api/conversations.open'))
-        return res.end(JSON.stringify({ ok: true, channel: { id: `D0${String(body.users)}` } }));
-      if (req.url?.startsWith('/api/files.getUploadURLExternal'))
-        return res.end(JSON.stringify({ ok: true, upload_url: `${slackUrl}/upload/F0${++ts}`, file_id: `F0${ts}` }));
-      if (req.url?.startsWith('/api/files.completeUploadExternal'))
-        return res.end(JSON.stringify({ ok: true, files: JSON.parse(String(body.files)) }));
-      if (chatError && /^\/api\/chat\.(postMessage|update)/.test(req.url ?? ''))
-        res.end(JSON.stringify({ ok: false, error: chatError }));
-      else if (req.url?.startsWith('/api/chat.postMessage'))
-        res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++ts).padStart(6, '0')}` }));
-      else if (req.url?.startsWith('/api/')) res.end(JSON.stringify({ ok: true }));
-      else res.end('ok');
-    });
-  });
-}
-
-function slash(
-  command: string,
-  text: string,
-  userId: string,
-  options: { headers?: Record<string, string>; timestampS?: number; triggerId?: string } = {},
-): Promise<{ status: number; body: string }> {
-  const body = new URLSearchParams({
-    command,
-    text,
-    user_id: userId,
-    user_name: 'x',
-    channel_id: 'C0CLASS',
-    team_id: 'T0SCHOOL',
-    response_url: `${slackUrl}/respond/${++triggers}`,
-    trigger_id: options.triggerId ?? `${triggers}.2.3`,
-    token: 'legacy',
-    api_app_id: 'A0LAB',
-  }).toString();
-  return send(body, {
-    ...signSlackRequest(SECRET, body, options.timestampS),
-    ...options.headers,
-    'content-length': String(Buffer.byteLength(body)),
-  });
-}
+const slash = (command: string, text: string, userId: string, options?: Parameters<typeof slashTo>[4]) =>
+  slashTo(slack, command, text, userId, options);
+const send = (body: string, headers: Record<string, string>) => sendTo(slack.url, body, headers);
 
 /** A click on a button of a message, as Slack posts it (block_actions). */
 function click(
   actionId: string,
   value: string,
   userId: string,
-  triggerId = `${++triggers}.9.9`,
+  triggerId = `${nextTrigger()}.9.9`,
 ): Promise<{ status: number; body: string }> {
   const payload = {
     type: 'block_actions',
@@ -111,42 +56,13 @@ function click(
   return send(body, { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) });
 }
 
-function send(body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${botUrl}/slack/events`, { method: 'POST', headers }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    const chunks = body.match(/[\s\S]{1,8192}/g) ?? [''];
-    const next = (): void => {
-      const chunk = chunks.shift();
-      if (chunk === undefined) req.end();
-      else if (!req.destroyed) req.write(chunk, () => setImmediate(next));
-    };
-    next();
-  });
-}
-
 beforeAll(async () => {
   env = await startTestLab<commands.CommandRouter, commands.LabServices>(commands);
-  fakeSlack = fakeSlackApi();
-  slackUrl = await listen(fakeSlack);
-  bot = createSlackBot({
-    router: env.router,
-    signingSecret: SECRET,
-    botToken: 'xoxb-test',
-    slackApiUrl: `${slackUrl}/api/`,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(bot.requestListener);
-  botUrl = await listen(botServer);
+  slack = await startSlackTestBot(env.router, { chatError: () => chatError });
+  ({ bot, slackUrl, calls } = slack);
 });
 afterAll(async () => {
-  await bot.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeSlack.close(r));
+  await slack.close();
   await env.close();
 });
 

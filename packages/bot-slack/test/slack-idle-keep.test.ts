@@ -1,95 +1,34 @@
 import * as commands from '@lab/commands';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '@lab/proxmox-sdk';
-import { createSlackBot, createSlackPersonNotifier, signSlackRequest, type SlackBot } from '../src/index.js';
+import { createSlackPersonNotifier, type SlackBot } from '../src/index.js';
 import { startTestLab as lab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
+import { slash as slashTo, startSlackTestBot, type SlackCall, type SlackTestBot } from './fixtures/slack-test-bot.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
 /** Minutes the test has moved the lab's clock ahead of the real one (request signatures stay real). */
 let shiftMs = 0;
 const clock: Clock = { now: () => Date.now() + shiftMs, sleep: systemClock.sleep };
 let env: Awaited<ReturnType<typeof lab<commands.CommandRouter, commands.LabServices>>>;
+let slack: SlackTestBot;
 let bot: SlackBot;
-let botServer: Server;
-let fakeSlack: Server;
-let botUrl: string;
-let slackUrl: string;
-const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
-let triggers = 0;
-
-const listen = (server: Server): Promise<string> =>
-  new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
+let calls: SlackCall[];
 
 beforeAll(async () => {
   env = await lab<commands.CommandRouter, commands.LabServices>(commands, { clock });
-  fakeSlack = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const body = (req.headers['content-type'] ?? '').includes('json')
-        ? (JSON.parse(raw || '{}') as Record<string, unknown>)
-        : Object.fromEntries(new URLSearchParams(raw));
-      calls.push({ path: req.url ?? '', body });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url?.startsWith('/api/conversations.open'))
-        return res.end(JSON.stringify({ ok: true, channel: { id: `D0${String(body.users)}` } }));
-      res.end(JSON.stringify({ ok: true, ts: '1700000000.000001' }));
-    });
-  });
-  slackUrl = await listen(fakeSlack);
-  bot = createSlackBot({
-    router: env.router,
-    signingSecret: SECRET,
-    botToken: 'xoxb-test',
-    slackApiUrl: `${slackUrl}/api/`,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(bot.requestListener);
-  botUrl = await listen(botServer);
+  slack = await startSlackTestBot(env.router);
+  ({ bot, calls } = slack);
   // What `lab serve` does: the scheduler's direct messages go out through the bot's Slack client.
   env.services.scheduler!.useNotifier(createSlackPersonNotifier({ client: bot.app.client, store: env.services.store }));
   await env.services.engine.deploy({ classId: 'cs101', count: 2, template: 'ubuntu' });
 }, 60_000);
 afterAll(async () => {
-  await bot.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeSlack.close(r));
+  await slack.close();
   await env.close();
 });
 
-function slash(command: string, text: string, userId: string): Promise<number> {
-  const body = new URLSearchParams({
-    command,
-    text,
-    user_id: userId,
-    user_name: 'x',
-    channel_id: 'C0CLASS',
-    team_id: 'T0SCHOOL',
-    response_url: `${slackUrl}/respond/${++triggers}`,
-    trigger_id: `${triggers}.2.3`,
-    token: 'legacy',
-    api_app_id: 'A0LAB',
-  }).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${botUrl}/slack/events`,
-      {
-        method: 'POST',
-        headers: { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A slash command as Slack posts it, signed with the app's signing secret; resolves with the status. */
+const slash = async (command: string, text: string, userId: string) =>
+  (await slashTo(slack, command, text, userId)).status;
 
 describe('idle warning and /myvm keep in Slack', () => {
   it('DMs both idle students, keeps the VM of the one who answered /myvm keep in Slack, and stops the other after the class’s warning delay', async () => {

@@ -1,71 +1,18 @@
 import * as commands from '@lab/commands';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackBot, signSlackRequest, type SlackBot } from '../src/index.js';
+import type { SlackBot } from '../src/index.js';
 import { startTestLab, testLabIds as ids } from '@lab/proxmox-sdk/testing';
 import { net0Bridge } from '@lab/proxmox-sdk/network';
+import { slash as slashTo, startSlackTestBot, type SlackCall, type SlackTestBot } from './fixtures/slack-test-bot.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
 let env: Awaited<ReturnType<typeof startTestLab<commands.CommandRouter, commands.LabServices>>>;
+let slack: SlackTestBot;
 let bot: SlackBot;
-let botServer: Server;
-let fakeSlack: Server;
-let botUrl: string;
-let slackUrl: string;
-let triggers = 0;
-const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
+let calls: SlackCall[];
 
-function listen(server: Server): Promise<string> {
-  return new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-}
-
-/** A loopback stand-in for Slack's Web API and response_url that records what the bot sends. */
-function fakeSlackApi(): Server {
-  let ts = 0;
-  return createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const body = (req.headers['content-type'] ?? '').includes('json')
-        ? (JSON.parse(raw || '{}') as Record<string, unknown>)
-        : Object.fromEntries(new URLSearchParams(raw));
-      calls.push({ path: req.url ?? '', body });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url?.startsWith('/api/chat.postMessage'))
-        res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++ts).padStart(6, '0')}` }));
-      else if (req.url?.startsWith('/api/')) res.end(JSON.stringify({ ok: true }));
-      else res.end('ok');
-    });
-  });
-}
-
-/** A slash command as Slack posts it, signed with the app's signing secret. */
-function slash(command: string, text: string, userId: string): Promise<number> {
-  const body = new URLSearchParams({
-    command,
-    text,
-    user_id: userId,
-    user_name: 'x',
-    channel_id: 'C0CLASS',
-    team_id: 'T0SCHOOL',
-    response_url: `${slackUrl}/respond/${++triggers}`,
-    trigger_id: `${triggers}.2.3`,
-    token: 'legacy',
-    api_app_id: 'A0LAB',
-  }).toString();
-  const headers = { ...signSlackRequest(SECRET, body), 'content-length': String(Buffer.byteLength(body)) };
-  return new Promise((resolve, reject) => {
-    const req = request(`${botUrl}/slack/events`, { method: 'POST', headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A slash command as Slack posts it, signed with the app's signing secret; resolves with the status. */
+const slash = async (command: string, text: string, userId: string) =>
+  (await slashTo(slack, command, text, userId)).status;
 
 beforeAll(async () => {
   // The lab's `sdn` settings, as lab.config.json gives them: private networks can be built.
@@ -76,22 +23,11 @@ beforeAll(async () => {
     cores: 2,
     mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
   });
-  fakeSlack = fakeSlackApi();
-  slackUrl = await listen(fakeSlack);
-  bot = createSlackBot({
-    router: env.router,
-    signingSecret: SECRET,
-    botToken: 'xoxb-test',
-    slackApiUrl: `${slackUrl}/api/`,
-    progressIntervalMs: 0,
-  });
-  botServer = createServer(bot.requestListener);
-  botUrl = await listen(botServer);
+  slack = await startSlackTestBot(env.router);
+  ({ bot, calls } = slack);
 });
 afterAll(async () => {
-  await bot.idle();
-  await new Promise((r) => botServer.close(r));
-  await new Promise((r) => fakeSlack.close(r));
+  await slack.close();
   await env.close();
 });
 

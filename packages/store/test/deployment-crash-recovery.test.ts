@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { DeploymentEngine, TemplateCatalog } from '@lab/proxmox-sdk';
 import { startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
+import { connectTo, seedClassOfStudents, spawnChild } from './fixtures/crash-lab.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lab-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,42 +15,14 @@ describe('a deployment whose process is killed half-way', () => {
     const sim = await startPveSim({ timeScale: 40, cloneRaceRate: 0.1 });
     const storeUrl = `sqlite:${join(dir, 'lab.db')}`;
     const store = await openStore(storeUrl);
-    const api = new ProxmoxClient({
-      clusterId: 'lab',
-      baseUrl: sim.url,
-      auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-      tls: { fingerprint: sim.fingerprint },
-    });
-    const clusters = { get: () => api, ids: () => ['lab'] };
+    const { api, clusters } = connectTo(sim, 'lab');
     const catalog = new TemplateCatalog({ store, clusters });
     try {
-      await catalog.create({
-        name: 'ubuntu',
-        memory: 2048,
-        cores: 2,
-        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
-      });
-      const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
-      await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
-      for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) {
-        const p = await store.classes.createPerson({ username: name, displayName: name, role: 'student' }, 1);
-        await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
-      }
+      await seedClassOfStudents(store, catalog, ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']);
 
-      const connection = JSON.stringify({
-        url: sim.url,
-        fingerprint: sim.fingerprint,
-        tokenId: sim.tokenId,
-        tokenSecret: sim.tokenSecret,
-      });
-      const child = spawn(
-        process.execPath,
-        [resolve(import.meta.dirname, 'fixtures/deploy-child.mjs'), connection, storeUrl, '10'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const crash = spawnChild('deploy-child.mjs', sim, [storeUrl, '10']);
+      const { child } = crash;
       let registered = 0;
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += c));
       const killed = new Promise<void>((resolveKill, reject) => {
         let buffer = '';
         child.stdout.on('data', (chunk) => {
@@ -63,7 +35,9 @@ describe('a deployment whose process is killed half-way', () => {
           }
         });
         child.on('exit', (code) =>
-          child.killed ? resolveKill() : reject(new Error(`child ended before it was killed (${code}): ${stderr}`)),
+          child.killed
+            ? resolveKill()
+            : reject(new Error(`child ended before it was killed (${code}): ${crash.stderr}`)),
         );
       });
       await killed;

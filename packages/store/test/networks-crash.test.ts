@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { DeploymentEngine, TemplateCatalog } from '@lab/proxmox-sdk';
 import { ClassNetworks, net0Bridge } from '@lab/proxmox-sdk/network';
 import { pveResources } from '@lab/proxmox-sdk/pve';
 import { startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
 import { sharedStores } from './engines.js';
+import { connectTo, seedClassOfStudents, spawnChild } from './fixtures/crash-lab.js';
 
 const { engines, sharedUrl } = await sharedStores('class networks crash');
 const STUDENTS = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -22,47 +21,18 @@ describe.each(engines)('class networks whose process is SIGKILLed on %s', (engin
       const sim = await startPveSim({ timeScale: 40, pveVersion: '9.1.3' });
       const url = await sharedUrl(engine);
       const store = await openStore(url);
-      const api = new ProxmoxClient({
-        clusterId: 'lab',
-        baseUrl: sim.url,
-        auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-        tls: { fingerprint: sim.fingerprint },
-      });
-      const clusters = { get: () => api, ids: () => ['lab'] };
+      const { api, clusters } = connectTo(sim, 'lab');
       const catalog = new TemplateCatalog({ store, clusters });
       try {
-        await catalog.create({
-          name: 'ubuntu',
-          memory: 2048,
-          cores: 2,
-          mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
-        });
-        const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
-        await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
-        for (const name of STUDENTS) {
-          const p = await store.classes.createPerson({ username: name, displayName: name, role: 'student' }, 1);
-          await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
-        }
+        await seedClassOfStudents(store, catalog, STUDENTS);
         sim.requests.reset();
-        const connection = JSON.stringify({
-          url: sim.url,
-          fingerprint: sim.fingerprint,
-          tokenId: sim.tokenId,
-          tokenSecret: sim.tokenSecret,
-        });
-        const child = spawn(
-          process.execPath,
-          [resolve(import.meta.dirname, 'fixtures/networks-child.mjs'), connection, url, JSON.stringify(STUDENTS)],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stderr = '';
+        const crash = spawnChild('networks-child.mjs', sim, [url, JSON.stringify(STUDENTS)]);
+        const { child, exited } = crash;
         let registered = 0;
-        child.stderr.on('data', (c) => (stderr += c));
         child.stdout.on('data', (chunk: Buffer) => {
           for (const line of chunk.toString().split('\n').filter(Boolean))
             if ((JSON.parse(line) as { type: string }).type === 'registered') registered++;
         });
-        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
         const due = () =>
           phase === 'network'
             ? sim.requests.count('POST /cluster/sdn/vnets') >= 3
@@ -70,7 +40,7 @@ describe.each(engines)('class networks whose process is SIGKILLed on %s', (engin
               ? sim.requests.count('PUT /cluster/sdn') >= 1
               : registered >= 2;
         for (let i = 0; i < 1200 && !due() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
-        expect(due(), stderr).toBe(true);
+        expect(due(), crash.stderr).toBe(true);
         child.kill('SIGKILL');
         expect(await exited).toBeNull();
         const left = await store.sdn.list('lab');

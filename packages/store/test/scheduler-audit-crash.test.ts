@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClassScheduler, ProxmoxClient, SyncEngine, type Clock } from '@lab/proxmox-sdk';
+import { ClassScheduler, SyncEngine, type Clock } from '@lab/proxmox-sdk';
 import { pveResources } from '@lab/proxmox-sdk/pve';
-import { presets, startPveSim, type PveSim } from '@lab/pve-sim';
+import { startPveSim, type PveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
 import { sharedStores } from './engines.js';
+import { connectTo, seedClassOfVms, smallWithClassVms, spawnChild } from './fixtures/crash-lab.js';
 
-const fixtures = resolve(import.meta.dirname, 'fixtures');
 const { engines, sharedUrl } = await sharedStores('scheduler crash');
 
 const START = 'POST /nodes/{node}/qemu/{vmid}/status/start';
@@ -27,28 +25,10 @@ async function crashedSessionStart(
   settleMs: number,
   check: (ctx: { sim: PveSim; store: Awaited<ReturnType<typeof openStore>>; runningAtKill: number }) => Promise<void>,
 ): Promise<void> {
-  const scenario = structuredClone(presets.small!);
-  scenario.guests = [
-    ...scenario.guests!,
-    ...VMIDS.map((vmid) => ({
-      vmid,
-      node: 'pve1',
-      name: `cs101-s${vmid}`,
-      status: 'stopped' as const,
-      memory: 512,
-      cores: 1,
-      disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
-    })),
-  ];
+  const scenario = smallWithClassVms(VMIDS);
   // Real-time starts (2 s each, two at a time per node): a round of eight takes about 8 s.
   const sim = await startPveSim({ timeScale: 1, scenario, pveVersion });
-  const api = new ProxmoxClient({
-    clusterId: 'lab1',
-    baseUrl: sim.url,
-    auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-    tls: { fingerprint: sim.fingerprint },
-  });
-  const clusters = { get: () => api, ids: () => ['lab1'] };
+  const { api, clusters } = connectTo(sim, 'lab1');
   const runningNow = async () =>
     (await pveResources(api).cluster.vms()).filter((r) => VMIDS.includes(r.vmid) && r.status === 'running').length;
   // Monday 07:52 UTC, inside the warm-up of the 09:00 Berlin session.
@@ -59,14 +39,7 @@ async function crashedSessionStart(
   try {
     const now = clock.now();
     await new SyncEngine({ store, clusters, clock, probe: { isOpen: async () => false } }).quickSync();
-    await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
-    for (const vmid of VMIDS) {
-      const p = await store.classes.createPerson(
-        { username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' },
-        now,
-      );
-      await store.classes.assignVm({ clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' }, now);
-    }
+    await seedClassOfVms(store, 'lab1', VMIDS, now);
     await store.schedules.add({
       classId: 'cs101',
       days: 'mon',
@@ -79,30 +52,14 @@ async function crashedSessionStart(
       createdAt: now,
     });
     sim.requests.reset();
-    const child = spawn(
-      process.execPath,
-      [
-        join(fixtures, 'scheduler-child.mjs'),
-        JSON.stringify({
-          url: sim.url,
-          tokenId: sim.tokenId,
-          tokenSecret: sim.tokenSecret,
-          fingerprint: sim.fingerprint,
-        }),
-        url,
-        String(offset),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const crash = spawnChild('scheduler-child.mjs', sim, [url, String(offset)]);
+    const { child, exited } = crash;
     let due = false;
     for (let i = 0; i < 600 && !due; i++) {
       due = await killWhen(sim, runningNow);
       if (!due) await pause(25);
     }
-    expect(due, `the leader never reached the point to kill it: ${stderr}`).toBe(true);
+    expect(due, `the leader never reached the point to kill it: ${crash.stderr}`).toBe(true);
     child.kill('SIGKILL');
     expect(await exited).toBeNull();
     const runningAtKill = await runningNow();

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClassScheduler, ProxmoxClient, SyncEngine } from '@lab/proxmox-sdk';
-import { presets, startPveSim } from '@lab/pve-sim';
+import { ClassScheduler, SyncEngine } from '@lab/proxmox-sdk';
+import { startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
 import { sharedStores } from './engines.js';
+import { connectTo, seedClassOfVms, smallWithClassVms, spawnChild } from './fixtures/crash-lab.js';
 
-const fixtures = resolve(import.meta.dirname, 'fixtures');
 const { engines, sharedUrl } = await sharedStores('end-of-term crash');
 
 const DELETE = 'DELETE /nodes/{node}/qemu/{vmid}';
@@ -14,44 +12,16 @@ const VMIDS = [400, 401, 402, 403, 404, 405];
 
 describe.each(engines)('the end-of-term destroy of a leader SIGKILLed mid-destroy on %s', (engine) => {
   it('is sent once and audited once per VM, and the next leader finishes it', async () => {
-    const scenario = structuredClone(presets.small!);
-    scenario.guests = [
-      ...scenario.guests!,
-      ...VMIDS.map((vmid) => ({
-        vmid,
-        node: 'pve1',
-        name: `cs101-s${vmid}`,
-        status: 'stopped' as const,
-        memory: 512,
-        cores: 1,
-        disks: { scsi0: { storage: 'local-lvm', sizeGiB: 8 } },
-      })),
-    ];
+    const scenario = smallWithClassVms(VMIDS);
     // Real-time destroys (2 s each, one at a time): the class's six take about 12 s.
     const sim = await startPveSim({ timeScale: 1, scenario });
-    const api = new ProxmoxClient({
-      clusterId: 'lab1',
-      baseUrl: sim.url,
-      auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-      tls: { fingerprint: sim.fingerprint },
-    });
-    const clusters = { get: () => api, ids: () => ['lab1'] };
+    const { api, clusters } = connectTo(sim, 'lab1');
     const url = await sharedUrl(engine);
     const store = await openStore(url);
     try {
       const now = Date.now();
       await new SyncEngine({ store, clusters, probe: { isOpen: async () => false } }).quickSync();
-      await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: null }, now);
-      for (const vmid of VMIDS) {
-        const p = await store.classes.createPerson(
-          { username: `s${vmid}`, displayName: `S ${vmid}`, role: 'student' },
-          now,
-        );
-        await store.classes.assignVm(
-          { clusterId: 'lab1', vmid, personId: p.id, classId: 'cs101', role: 'student' },
-          now,
-        );
-      }
+      await seedClassOfVms(store, 'lab1', VMIDS, now);
       // The class ended long ago, its grace period is over and a teacher confirmed the destroy.
       await store.classTerms.save({
         classId: 'cs101',
@@ -63,26 +33,11 @@ describe.each(engines)('the end-of-term destroy of a leader SIGKILLed mid-destro
         archivedAt: null,
       });
       sim.requests.reset();
-      const child = spawn(
-        process.execPath,
-        [
-          join(fixtures, 'term-destroy-child.mjs'),
-          JSON.stringify({
-            url: sim.url,
-            tokenId: sim.tokenId,
-            tokenSecret: sim.tokenSecret,
-            fingerprint: sim.fingerprint,
-          }),
-          url,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += c));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const crash = spawnChild('term-destroy-child.mjs', sim, [url]);
+      const { child, exited } = crash;
       // Kill it while its second destroy is in flight.
       for (let i = 0; i < 800 && sim.requests.count(DELETE) < 2; i++) await new Promise((r) => setTimeout(r, 25));
-      expect(sim.requests.count(DELETE), stderr).toBe(2);
+      expect(sim.requests.count(DELETE), crash.stderr).toBe(2);
       child.kill('SIGKILL');
       expect(await exited).toBeNull();
       const sent = await store.audit.list({ actor: 'scheduler', action: 'vm.destroy' });

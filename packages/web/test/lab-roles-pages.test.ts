@@ -2,10 +2,8 @@ import * as commands from '@lab/commands';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TestBrowser,
-  csrfOf,
-  startDevOidcProvider,
-  startPortal,
+  signInAs,
+  startPortalWithDevProvider,
   type DevOidcProvider,
   type Lab,
   type PortalUnderTest,
@@ -24,12 +22,7 @@ beforeAll(async () => {
     cores: 2,
     mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9001 }],
   });
-  provider = await startDevOidcProvider();
-  web = await startPortal(lab, {
-    issuer: provider.issuer,
-    clientId: provider.clientId,
-    clientSecret: provider.clientSecret,
-  });
+  ({ provider, web } = await startPortalWithDevProvider(lab));
 }, 60_000);
 afterAll(async () => {
   await web?.close();
@@ -37,12 +30,7 @@ afterAll(async () => {
   await lab?.close();
 });
 
-const signIn = async (username: string) => {
-  const browser = new TestBrowser();
-  const start = await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true });
-  expect(start.status).toBe(200);
-  return { browser, csrf: csrfOf(await start.text()) };
-};
+const signIn = (username: string) => signInAs(web, username);
 
 describe('the lab definition in the web portal', () => {
   it("the class's teacher sets the VMs per student in a form; a student sees each role's VM with its actions", async () => {

@@ -6,8 +6,7 @@ import { escapeHtml } from '../src/html.js';
 import {
   TestBrowser,
   csrfOf,
-  startDevOidcProvider,
-  startPortal,
+  startPortalWithDevProvider,
   type DevOidcProvider,
   type Lab,
   type PortalUnderTest,
@@ -21,12 +20,7 @@ let vmid: number;
 beforeAll(async () => {
   lab = await startTestLab(commands);
   vmid = await runningWindowsVm(lab, 'alice');
-  provider = await startDevOidcProvider();
-  web = await startPortal(lab, {
-    issuer: provider.issuer,
-    clientId: provider.clientId,
-    clientSecret: provider.clientSecret,
-  });
+  ({ provider, web } = await startPortalWithDevProvider(lab));
   lab.services.console!.publicUrl = web.url;
 }, 60_000);
 

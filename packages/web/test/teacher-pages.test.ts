@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TestBrowser,
-  csrfOf,
-  startDevOidcProvider,
+  signInAs,
+  startPortalWithDevProvider,
   startLabWithVms,
-  startPortal,
   type DevOidcProvider,
   type Lab,
   type PortalUnderTest,
@@ -16,12 +14,7 @@ let web: PortalUnderTest;
 
 beforeAll(async () => {
   lab = await startLabWithVms();
-  provider = await startDevOidcProvider();
-  web = await startPortal(lab, {
-    issuer: provider.issuer,
-    clientId: provider.clientId,
-    clientSecret: provider.clientSecret,
-  });
+  ({ provider, web } = await startPortalWithDevProvider(lab));
 }, 60_000);
 afterAll(async () => {
   await web?.close();
@@ -29,12 +22,7 @@ afterAll(async () => {
   await lab?.close();
 });
 
-const signIn = async (username: string) => {
-  const browser = new TestBrowser();
-  const start = await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true });
-  expect(start.status).toBe(200);
-  return { browser, csrf: csrfOf(await start.text()) };
-};
+const signIn = (username: string) => signInAs(web, username);
 
 describe('the teacher pages', () => {
   it("show the class's teacher the grid, and reset one student through the confirm step", async () => {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as commands from '@lab/commands';
+import { expect } from 'vitest';
 import { createLogger, type DirectoryService, type Store } from '@lab/proxmox-sdk';
 import { startTestLab } from '@lab/proxmox-sdk/testing';
 import { createWebPortal, type WebPortal } from '../src/index.js';
@@ -74,6 +75,27 @@ export async function startLabWithVms(): Promise<Lab> {
 }
 
 export { startDevOidcProvider, type DevOidcProvider };
+
+/** A dev OpenID provider and a portal in front of `lab` that signs in there. */
+export async function startPortalWithDevProvider(
+  lab: Lab,
+): Promise<{ provider: DevOidcProvider; web: PortalUnderTest }> {
+  const provider = await startDevOidcProvider();
+  const web = await startPortal(lab, {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    clientSecret: provider.clientSecret,
+  });
+  return { provider, web };
+}
+
+/** Signs `username` in at the dev provider of `web`; a browser with the session and the page's CSRF token. */
+export async function signInAs(web: PortalUnderTest, username: string) {
+  const browser = new TestBrowser();
+  const start = await browser.get(`${web.url}/login?login_hint=${username}`, { follow: true });
+  expect(start.status).toBe(200);
+  return { browser, csrf: csrfOf(await start.text()) };
+}
 
 /**
  * A browser stand-in: keeps cookies per origin (all of them, as curl does on loopback) and follows
