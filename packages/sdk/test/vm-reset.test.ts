@@ -61,4 +61,26 @@ describe('resetting a student VM', () => {
       await sim.close();
     }
   });
+
+  it('starts the new VM when the old one runs but is too new for the cluster list to say so', async () => {
+    const sim = await startPveSim({ timeScale: 200 });
+    const { api, store, engine } = await labOver(sim);
+    try {
+      await engine.deploy({ classId: 'cs101', count: 1, template: 'ubuntu' });
+      const alice = (await store.classes.getPersonByUsername('alice'))!;
+      const [vm] = await store.classes.assignmentsOf(alice.id);
+      const guest = sim.state.guests.get(vm!.vmid)!;
+      guest.status = 'running';
+      guest.createdAt = sim.state.time.now();
+      const listed = (await api.get<{ vmid: number; status: string }[]>('/cluster/resources', { type: 'vm' })).find(
+        (r) => r.vmid === vm!.vmid,
+      );
+      expect(listed?.status).toBe('unknown');
+      const plan = await engine.planReset({ classId: 'cs101', usernames: ['alice'] });
+      expect(plan.vms).toEqual([expect.objectContaining({ vmid: vm!.vmid, start: true })]);
+    } finally {
+      await api.close();
+      await sim.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { ClusterApis } from '../ports/cluster-apis.js';
 import type { Store } from '../store/store.js';
 import { listVmResources } from '../templates/template-inventory.js';
+import { pveResources } from '../pve/pve-resources.js';
 import { currentBaseVersion } from './base-versions.js';
 import { labRoleOfTags } from '../templates/class-vm-names.js';
 import { VmResetError, type ResetPlan, type ResetVm } from './vm-reset.js';
@@ -70,7 +71,7 @@ export async function planReset(
       personId: a.personId,
       owner: people.get(a.personId!) ?? null,
       node,
-      start: r?.status === 'running',
+      start: await runsNow(r?.status, () => pveResources(deps.clusters.get(clusterId)).qemu(node, a.vmid).status()),
     });
   }
   if (wanted) {
@@ -90,4 +91,13 @@ export async function planReset(
     vms,
     ...(labRole ? { labRole } : {}),
   };
+}
+
+/**
+ * Whether the VM runs: the cluster's list says so, except for a VM pvestatd has not reported yet
+ * (status `unknown`, as for a clone made moments ago), whose own status is read.
+ */
+async function runsNow(listed: string | undefined, current: () => Promise<{ status: string }>): Promise<boolean> {
+  if (listed === 'running' || listed === 'stopped') return listed === 'running';
+  return (await current()).status === 'running';
 }
