@@ -25,6 +25,7 @@ describe('/lab deploy', () => {
     expect(ask.confirm).toBeDefined();
     expect(ask.error).toBeFalsy();
     expect(ask.text).toContain('deletes 1');
+    expect(ask.text).toMatch(/^Deploying cs101 with 1 seat creates /);
     expect(ask.text).toMatch(/cs101-bob \(\d+ on pve\d, bob's\)/);
     expect(ask.text).toContain('1 enrolled student(s) get no VM: bob');
     expect(guestsOf('cs101')).toHaveLength(4);

@@ -113,7 +113,7 @@ export const labPlugin: CommandPlugin = {
           const counts = plans.length === 1 ? plans[0]!.counts : { create: creates, keep: 0, delete: deletes.length };
           return {
             text: [
-              `Deploying ${o.class} with ${o.count} seats creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
+              `Deploying ${o.class} with ${o.count} ${o.count === 1 ? 'seat' : 'seats'} creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
               ...list.map((l) => `• ${l}`),
               ...notes,
             ].join('\n'),
