@@ -81,7 +81,7 @@ async function expectRefused(second: commands.Reply): Promise<void> {
   expect(second.error).toBe(true);
   expect(second.ephemeral).toBe(true);
   expect(second.text).toMatch(
-    /^A deployment of cs101 started by lovelace at .* is still running; wait for it to finish, then try again\.$/,
+    /^A deployment of cs101 started by lovelace at .* is still running; wait for it to finish, then try again\. If the process that ran it has stopped, it is taken over automatically within about 30 s: run the command again then\.$/,
   );
 }
 

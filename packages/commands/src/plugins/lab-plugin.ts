@@ -18,6 +18,7 @@ import { InvalidChatAccountError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { identityFormatOf } from '../identity-formats.js';
 import { wholeNumber } from '../number-option.js';
+import { finishedForStoppedProcess, unfinishedDeploymentsOf } from './stopped-deployments.js';
 import { resetOf } from './being-reset.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
 import { DeploymentProgress } from '../deployment-progress.js';
@@ -154,6 +155,7 @@ export const labPlugin: CommandPlugin = {
         const networks = await engine.ensureLabNetworks(o.class, clusterId);
         const networkLine = networks ? [`Networks: ${networks.summary}.`] : [];
         const keep = keepProgressRef(ctx);
+        const left = await unfinishedDeploymentsOf(store, o.class);
         const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
         for (const [i, spec] of specs.entries()) {
           // A later role is planned again once the one before ran: its students join their set's node.
@@ -170,10 +172,11 @@ export const labPlugin: CommandPlugin = {
           if (summaries.at(-1)!.summary.status !== 'done') break;
         }
         const failed = summaries.some((r) => r.summary.status !== 'done') || summaries.length < specs.length;
+        const finishedFirst = await finishedForStoppedProcess(store, left);
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;
           return {
-            text: [renderDeploymentSummary(summary), ...networkLine, ...plan.notes].join('\n'),
+            text: [...finishedFirst, renderDeploymentSummary(summary), ...networkLine, ...plan.notes].join('\n'),
             data: networks ? { ...summary, networks } : summary,
             error: failed,
             failed,
@@ -181,6 +184,7 @@ export const labPlugin: CommandPlugin = {
         }
         return {
           text: [
+            ...finishedFirst,
             ...summaries.map((r) => named(r.plan, renderDeploymentSummary(r.summary))),
             ...networkLine,
             ...summaries.flatMap((r) => r.plan.notes),
