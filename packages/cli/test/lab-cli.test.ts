@@ -280,7 +280,7 @@ describe('the lab command', () => {
     expect(r.code).toBe(1);
     const [first, ...rest] = r.stderr.trimEnd().split('\n');
     expect(first).toBe(
-      'lab: Deploying cs101 with 1 seats creates 0 VM(s) and deletes 1 (a running VM is stopped first): Re-run with --yes to confirm.',
+      'lab: Deploying cs101 with 1 seat creates 0 VM(s) and deletes 1 (a running VM is stopped first): Re-run with --yes to confirm.',
     );
     expect(rest).toEqual([expect.stringMatching(/^• cs101-seat-01 \(\d+ on pve\d\)$/)]);
   });

@@ -169,6 +169,12 @@ describe('/lab audit', () => {
     expect((deploys.data as { entries: AuditRecord[] }).entries.length).toBeGreaterThan(0);
     expect(refused(await as(ids.admin, 'audit --since yesterday'))).toContain('since looks like 7d, 24h, 90m');
     expect(refused(await as(ids.admin, 'audit --since 2026-02-30'))).toContain('not a date on the calendar');
+    const tooFar = refused(await as(ids.admin, 'audit --since 99999d'));
+    expect(tooFar).toContain('a duration goes back at most 3650d (ten years; 87600h, 5256000m)');
+    expect(tooFar).not.toContain('calendar');
+    ok(await as(ids.admin, 'audit --since 3650d'));
+    ok(await as(ids.admin, 'audit --since 87600h'));
+    expect(refused(await as(ids.admin, 'audit --since 87601h'))).toContain('at most 3650d');
     expect(refused(await as(ids.admin, 'audit --since 1d --hours 5'))).toBe('Give --since or --hours, not both.');
   });
 });

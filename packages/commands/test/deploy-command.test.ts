@@ -25,6 +25,7 @@ describe('/lab deploy', () => {
     expect(ask.confirm).toBeDefined();
     expect(ask.error).toBeFalsy();
     expect(ask.text).toContain('deletes 1');
+    expect(ask.text).toMatch(/^Deploying cs101 with 1 seat creates /);
     expect(ask.text).toMatch(/cs101-bob \(\d+ on pve\d, bob's\)/);
     expect(ask.text).toContain('1 enrolled student(s) get no VM: bob');
     expect(guestsOf('cs101')).toHaveLength(4);
@@ -80,7 +81,7 @@ async function expectRefused(second: commands.Reply): Promise<void> {
   expect(second.error).toBe(true);
   expect(second.ephemeral).toBe(true);
   expect(second.text).toMatch(
-    /^A deployment of cs101 started by lovelace at .* is still running; wait for it to finish, then try again\.$/,
+    /^A deployment of cs101 started by lovelace at .* is still running; wait for it to finish, then try again\. If the process that ran it has stopped, it is taken over automatically within about 30 s: run the command again then\.$/,
   );
 }
 

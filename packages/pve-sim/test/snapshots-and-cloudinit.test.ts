@@ -10,6 +10,8 @@ describe('snapshots behave like qemu-server snapshots', () => {
     sim = await fastSim({ timeScale: 20 });
     const cloned = await call(sim, 'POST', '/nodes/pve1/qemu/9000/clone', { params: { newid: 600, name: 'work' } });
     await waitTask(sim, cloned.body.data as string);
+    // The snapshot task holds its lock until simulated time runs on.
+    sim.time.pause();
     const take = await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', {
       params: { snapname: 'before', description: 'clean' },
     });
@@ -17,6 +19,7 @@ describe('snapshots behave like qemu-server snapshots', () => {
     expect((await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data).toMatchObject({ lock: 'snapshot' });
     const start = await call(sim, 'POST', '/nodes/pve1/qemu/600/status/start');
     expect(await waitTask(sim, start.body.data as string)).toMatchObject({ exitstatus: 'VM is locked (snapshot)' });
+    sim.time.resume();
     await waitTask(sim, take.body.data as string);
     expect((await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot', { params: { snapname: 'before' } })).reason).toBe(
       "snapshot name 'before' already used",
@@ -35,8 +38,10 @@ describe('snapshots behave like qemu-server snapshots', () => {
     expect(await waitTask(sim, fromSnap.body.data as string)).toMatchObject({ exitstatus: 'OK' });
 
     await call(sim, 'PUT', '/nodes/pve1/qemu/600/config', { params: { memory: 4096 } });
+    sim.time.pause();
     const rollback = await call(sim, 'POST', '/nodes/pve1/qemu/600/snapshot/before/rollback');
     expect((await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data).toMatchObject({ lock: 'rollback' });
+    sim.time.resume();
     await waitTask(sim, rollback.body.data as string);
     expect((await call(sim, 'GET', '/nodes/pve1/qemu/600/config')).body.data).toMatchObject({ memory: '2048' });
     const del = await call(sim, 'DELETE', '/nodes/pve1/qemu/600/snapshot/before');

@@ -128,7 +128,16 @@ describe('a VMID taken on another node between nextid and the clone', () => {
   });
 });
 
-describe('a term under a 20 % cross-node VMID race, with guests that ignore a shutdown', () => {
+/**
+ * The term test's bound. Its work is CPU, not waiting: about 1,000 HTTPS requests to the simulator
+ * (which runs 400× faster, so its own waits are milliseconds) and ~2 s of CPU on an idle machine,
+ * none of it retry backoff. It takes as long as the CPU it gets: 5 s idle, 94 s at a load
+ * average of 28 on 2 cores (measured with a recording clock: its engine slept in real time only
+ * for lease renewals and polls). The bound only stops a hang.
+ */
+const cpuBound = { timeout: 240_000 };
+
+describe('a term under a 20 % cross-node VMID race, with guests that ignore a shutdown', cpuBound, () => {
   it('deploys 30 students, publishes (the teacher VM stopped hard), resets everyone and prunes the old base: one VM each, summaries true', async () => {
     sim = await startPveSim({ timeScale: 400, seed: 11, crossNodeVmidRaceRate: 0.2, ignoreAcpiRate: 0.2 });
     const students = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);

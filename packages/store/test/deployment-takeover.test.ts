@@ -70,6 +70,13 @@ function startWorker(
   };
 }
 
+/** Resolves once `condition` holds (checked every few ms: it reads the simulator) or the worker has ended. */
+async function simReaches(worker: Worker, condition: () => boolean): Promise<void> {
+  let ended = false;
+  void worker.exited.then(() => (ended = true));
+  while (!ended && !condition()) await new Promise((r) => setTimeout(r, 5));
+}
+
 async function kill(worker: Worker): Promise<void> {
   worker.child.kill('SIGKILL');
   await worker.exited;
@@ -275,21 +282,32 @@ describe('deployments killed at random moments, replicas and migrations included
       for (let round = 0; kills < 10; round++) {
         expect(round, 'the kill loop makes progress').toBeLessThan(30);
         const worker = startWorker(sim, storeUrl, 'deploy', seats);
-        const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+        const clonesBefore = sim.state.acceptedClones.length;
+        const migrations = () => [...sim.state.tasks.tasks.values()].filter((t) => t.type === 'qmigrate').length;
+        const migrationsBefore = migrations();
         // Kill only once the worker is at work (it may first wait for a dead worker's lease to expire).
         await Promise.race([worker.until((events) => events.some((e) => e.type === 'planned')), worker.exited]);
-        // The first kills land while a copy of the base template is cloned or migrated; the others at random.
+        // The first kills land while a copy of the base template is cloned or migrated; the others at
+        // random points of the work. Every kill point is a point of progress, never a time: a loaded
+        // machine kills as far into the work as an idle one.
         const onReplica = kills < 4 && !copiesDone;
         if (onReplica) {
           await Promise.race([
             worker.until((events) => events.some((e) => e.type === 'cloning' && String(e.name).includes('@'))),
             worker.exited,
           ]);
-          await sleep(random() * 700);
+          const moment = Math.floor(random() * 3);
+          // 0: as the copy's clone is asked for; 1: once PVE runs it (or, for a copy a killed worker
+          // cloned, once it moves); 2: once the copy's migration has started.
+          const copyCloned = () =>
+            sim.state.acceptedClones.slice(clonesBefore).some((c) => c.name === 'cs101-base' && c.sourceVmid !== 9000);
+          if (moment === 1) await simReaches(worker, () => copyCloned() || migrations() > migrationsBefore);
+          if (moment === 2) await simReaches(worker, () => migrations() > migrationsBefore);
         } else {
           const registered = worker.events.filter((e) => e.type === 'registered').length + 1 + Math.floor(random() * 4);
+          const clones = sim.state.acceptedClones.length + 1 + Math.floor(random() * 4);
           await Promise.race([
-            sleep(200 + random() * 2000),
+            simReaches(worker, () => sim.state.acceptedClones.length >= clones),
             worker.until((events) => events.filter((e) => e.type === 'registered').length >= registered),
             worker.exited,
           ]);

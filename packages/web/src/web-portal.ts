@@ -26,6 +26,7 @@ import { registerTeacherRoutes } from './teacher-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerLinkChatRoutes } from './link-chat-routes.js';
 import { PROGRESS_JS } from './assets/progress-js.js';
+import { FAVICON_SVG } from './assets/favicon-svg.js';
 import { PORTAL_CSS } from './assets/portal-css.js';
 import { messagePage, type PageViewer } from './pages/layout.js';
 import type { WebRequestRefusedError } from './web-errors.js';
@@ -296,6 +297,10 @@ export async function createWebPortal(options: WebPortalOptions): Promise<WebPor
   app.get('/assets/portal.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PORTAL_CSS),
   );
+  for (const path of ['/assets/favicon.svg', '/favicon.ico'])
+    app.get(path, async (_request, reply) =>
+      reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG),
+    );
   app.get('/assets/progress.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PROGRESS_JS),
   );

@@ -45,6 +45,19 @@ function sshPublicKey(comment: string): string {
 }
 
 describe('the student pages', () => {
+  it('link the portal icon, which is served there and where browsers look for one', async () => {
+    const { browser, page } = await signedIn('alice');
+    expect(page).toContain('<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />');
+    for (const path of ['/assets/favicon.svg', '/favicon.ico']) {
+      const icon = await browser.get(`${web.url}${path}`);
+      expect(icon.status, path).toBe(200);
+      expect(icon.headers.get('content-type'), path).toBe('image/svg+xml');
+      expect(await icon.text(), path).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^]*<\/svg>$/);
+    }
+    const signedOut = await new TestBrowser().get(`${web.url}/favicon.ico`);
+    expect(signedOut.status).toBe(200);
+  });
+
   it('offer the ssh line and the .rdp file of a running Windows VM', async () => {
     const { browser, page } = await signedIn('alice');
     expect(page).toContain(`href="/vm/${vmid}/connect"`);

@@ -12,15 +12,22 @@ const TEACHER_SHOWN = 20;
 /** How far back an admin's answer looks unless told. */
 const DEFAULT_HOURS = 168;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** The furthest back a duration given to `--since` reaches (ten years); a date reaches further. */
+const MAX_SINCE_DAYS = 3650;
+const DURATION = /^(\d+)([mhd])$/;
 
-/** `--since`: `7d`, `24h`, `90m`, a date (`2026-12-01`, midnight UTC) or a full ISO time; refused otherwise. */
+/** `--since`: `7d`, `24h`, `90m` (up to `MAX_SINCE_DAYS`), a date (`2026-12-01`, midnight UTC) or a full ISO time; refused otherwise. */
 const sinceOption = z
   .string()
   .regex(
-    /^(\d{1,5}[mhd]|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)$/,
+    /^(\d{1,7}[mhd]|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)$/,
     'since looks like 7d, 24h, 90m, 2026-12-01 or 2026-12-01T08:00Z',
   )
-  .refine((text) => !/^\d{4}/.test(text) || isCalendarDate(text), 'not a date on the calendar')
+  .refine(
+    (text) => !DURATION.test(text) || durationMs(text) <= MAX_SINCE_DAYS * UNIT_MS.d!,
+    `a duration goes back at most ${MAX_SINCE_DAYS}d (ten years; ${MAX_SINCE_DAYS * 24}h, ${MAX_SINCE_DAYS * 24 * 60}m); give a date such as 2016-01-01 to look further back`,
+  )
+  .refine((text) => DURATION.test(text) || isCalendarDate(text), 'not a date on the calendar')
   .describe('from when: 7d, 24h, 90m or a date such as 2026-12-01');
 
 /** Whether an ISO date or time names a real day (`2026-02-30` does not, though `Date.parse` rolls it over). */
@@ -29,9 +36,13 @@ function isCalendarDate(text: string): boolean {
   return Number.isFinite(ms) && new Date(Date.parse(text.slice(0, 10))).toISOString().startsWith(text.slice(0, 10));
 }
 
+function durationMs(text: string): number {
+  const [, amount, unit] = DURATION.exec(text)!;
+  return Number(amount) * UNIT_MS[unit!]!;
+}
+
 function sinceMs(text: string, now: number): number {
-  const relative = /^(\d+)([mhd])$/.exec(text);
-  return relative ? now - Number(relative[1]) * UNIT_MS[relative[2]!]! : Date.parse(text);
+  return DURATION.test(text) ? now - durationMs(text) : Date.parse(text);
 }
 
 /**

@@ -18,6 +18,7 @@ import { InvalidChatAccountError } from '@lab/proxmox-sdk/errors';
 import { subcommand, type CommandContext, type CommandPlugin } from '../command-plugin.js';
 import { identityFormatOf } from '../identity-formats.js';
 import { wholeNumber } from '../number-option.js';
+import { finishedForStoppedProcess, unfinishedDeploymentsOf } from './stopped-deployments.js';
 import { resetOf } from './being-reset.js';
 import { keepProgressRef } from '../keep-progress-ref.js';
 import { DeploymentProgress } from '../deployment-progress.js';
@@ -123,7 +124,7 @@ export const labPlugin: CommandPlugin = {
               : [];
           return {
             text: [
-              `Deploying ${o.class} with ${o.count} seats creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
+              `Deploying ${o.class} with ${o.count} ${o.count === 1 ? 'seat' : 'seats'} creates ${creates} VM(s) and deletes ${deletes.length} (a running VM is stopped first):`,
               ...list.map((l) => `• ${l}`),
               ...(perRole.length ? ['Per role, in this order:', ...perRole.map((l) => `• ${l}`)] : []),
               ...notes,
@@ -168,6 +169,7 @@ export const labPlugin: CommandPlugin = {
         const networks = await engine.ensureLabNetworks(o.class, clusterId, seats);
         const networkLine = networks ? [`Networks: ${networks.summary}.`] : [];
         const keep = keepProgressRef(ctx);
+        const left = await unfinishedDeploymentsOf(store, o.class);
         const summaries: Array<{ plan: ClassPlan; summary: DeploymentSummary }> = [];
         for (const [i, spec] of specs.entries()) {
           // A later role is planned again once the one before ran: its students join their set's node.
@@ -198,10 +200,11 @@ export const labPlugin: CommandPlugin = {
             );
           }
         }
+        const finishedFirst = await finishedForStoppedProcess(store, left);
         if (summaries.length === 1 && specs.length === 1) {
           const { summary, plan } = summaries[0]!;
           return {
-            text: [renderDeploymentSummary(summary), ...networkLine, ...plan.notes].join('\n'),
+            text: [...finishedFirst, renderDeploymentSummary(summary), ...networkLine, ...plan.notes].join('\n'),
             data: networks ? { ...summary, networks } : summary,
             error: failed,
             failed,
@@ -209,6 +212,7 @@ export const labPlugin: CommandPlugin = {
         }
         return {
           text: [
+            ...finishedFirst,
             ...summaries.map((r) => named(r.plan, renderDeploymentSummary(r.summary))),
             ...networkLine,
             ...summaries.flatMap((r) => r.plan.notes.map((note) => named(r.plan, note))),

@@ -52,6 +52,7 @@ export class DeploymentClaims {
     return new DeploymentInProgressError({
       ...(silent ? { silent } : {}),
       classId,
+      leaseTtlMs: this.#leaseTtlMs,
       ...(running
         ? { deploymentId: running.id, startedBy: running.createdBy, startedAt: running.createdAt }
         : (claimed ?? {})),

@@ -25,6 +25,8 @@ export class DeploymentInProgressError extends LabError {
     startedAt?: number;
     /** Set when the owning process stopped renewing its lease: how long ago it last did, and when another process may take over. */
     silent?: { forMs: number; takeoverAt: number };
+    /** How long the deployment's lease lives unrenewed: a stopped owner's deployment is taken over within about this. */
+    leaseTtlMs?: number;
   }) {
     const who = facts.startedBy ? ` by ${facts.startedBy}` : '';
     const utc = (ms: number, length: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, length)} UTC`;
@@ -34,7 +36,11 @@ export class DeploymentInProgressError extends LabError {
       DeploymentInProgressError.code,
       facts.silent
         ? `${started} has had no heartbeat from its bot for ${Math.round(facts.silent.forMs / 1000)} s; another bot takes it over after ${utc(facts.silent.takeoverAt, 19)}, so try again after that.`
-        : `${started} is still running; wait for it to finish, then try again.`,
+        : `${started} is still running; wait for it to finish, then try again.${
+            facts.leaseTtlMs
+              ? ` If the process that ran it has stopped, it is taken over automatically within about ${Math.ceil(facts.leaseTtlMs / 1000)} s: run the command again then.`
+              : ''
+          }`,
       { ...facts },
     );
   }

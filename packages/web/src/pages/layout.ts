@@ -49,6 +49,7 @@ export function page(title: string, content: SafeHtml, viewer?: PageViewer): str
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} — Proxmox Lab</title>
         <link rel="stylesheet" href="/assets/portal.css" />
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>
