@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeploymentEngine, ProxmoxClient, TemplateCatalog } from '@lab/proxmox-sdk';
+import { DeploymentEngine, TemplateCatalog } from '@lab/proxmox-sdk';
 import { startPveSim } from '@lab/pve-sim';
 import { openStore } from '../src/index.js';
 import { sharedStores } from './engines.js';
+import { connectTo, seedClassOfStudents, spawnChild } from './fixtures/crash-lab.js';
 
 const { engines, sharedUrl } = await sharedStores('spread copies crash');
 const STUDENTS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
@@ -18,48 +17,19 @@ describe.each(engines)('a spread deployment whose process is SIGKILLed during th
     const sim = await startPveSim({ scenario: 'school', timeScale: 40 });
     const url = await sharedUrl(engine);
     const store = await openStore(url);
-    const api = new ProxmoxClient({
-      clusterId: 'lab',
-      baseUrl: sim.url,
-      auth: { type: 'token', tokenId: sim.tokenId, secret: sim.tokenSecret },
-      tls: { fingerprint: sim.fingerprint },
-    });
-    const clusters = { get: () => api, ids: () => ['lab'] };
+    const { api, clusters } = connectTo(sim, 'lab');
     const catalog = new TemplateCatalog({ store, clusters });
     try {
-      await catalog.create({
-        name: 'ubuntu',
-        memory: 2048,
-        cores: 2,
-        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
-      });
-      const teacher = await store.classes.createPerson({ username: 'teacher', displayName: 'T', role: 'teacher' }, 1);
-      await store.classes.createClass({ id: 'cs101', name: 'CS 101', templateId: null, ownerId: teacher.id }, 1);
-      for (const name of STUDENTS) {
-        const p = await store.classes.createPerson({ username: name, displayName: name, role: 'student' }, 1);
-        await store.classes.addMember({ classId: 'cs101', personId: p.id, role: 'student' });
-      }
+      await seedClassOfStudents(store, catalog, STUDENTS);
       sim.requests.reset();
-      const connection = JSON.stringify({
-        url: sim.url,
-        fingerprint: sim.fingerprint,
-        tokenId: sim.tokenId,
-        tokenSecret: sim.tokenSecret,
-      });
-      const child = spawn(
-        process.execPath,
-        [resolve(import.meta.dirname, 'fixtures/deploy-child.mjs'), connection, url, String(STUDENTS.length), 'spread'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += c));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const crash = spawnChild('deploy-child.mjs', sim, [url, String(STUDENTS.length), 'spread']);
       // Killed once the first copy is migrating: the other copies are being cloned or migrated.
       const due = () => sim.requests.count(MIGRATE) >= 1;
-      for (let i = 0; i < 3000 && !due() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(due(), stderr).toBe(true);
-      child.kill('SIGKILL');
-      expect(await exited).toBeNull();
+      for (let i = 0; i < 3000 && !due() && crash.child.exitCode === null; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(due(), crash.stderr).toBe(true);
+      crash.child.kill('SIGKILL');
+      expect(await crash.exited).toBeNull();
 
       const [deployment] = await store.deployments.unfinished();
       expect(deployment).toBeDefined();
