@@ -163,6 +163,60 @@ describe('deployments with a privilege-separated token', () => {
     );
   });
 
+  it('retries a permission check PVE answers 503 or resets more often than the client alone would try, then deploys each VM once', async () => {
+    sim = await simWithLabToken(LAB_PRIVS);
+    const lab = await labOver(sim, { students: STUDENTS.slice(0, 4) });
+    api = lab.api;
+    // Four failures in a row: one more than the client's own three attempts.
+    sim.faults.add({ method: 'GET', path: '/access/permissions', kind: 'http-503', count: 2 });
+    sim.faults.add({ method: 'GET', path: '/access/permissions', kind: 'reset', count: 2 });
+    const summary = await lab.engine.deploy({ classId: 'cs101', count: 4, template: 'ubuntu', strategy: 'pack' });
+    expect(sim.requests.count('GET /access/permissions')).toBe(5);
+    expect(summary).toMatchObject({
+      status: 'done',
+      created: 6,
+      failed: [],
+      orphans: [],
+      unregistered: [],
+      duplicates: [],
+    });
+    const clonedNames = sim.state.acceptedClones.filter((c) => c.outcome !== 'failed').map((c) => c.name);
+    expect(clonedNames.length, 'no VM cloned twice').toBe(new Set(clonedNames).size);
+    expect(clonedNames).toHaveLength(6);
+    expect([...sim.state.guests.values()].filter((g) => g.config.lock !== undefined)).toEqual([]);
+    expect(await lab.store.deployments.unfinished()).toEqual([]);
+  });
+
+  it('fails at once with PvePermissionError when the permission check, answered after transient failures, lacks a privilege', async () => {
+    sim = await simWithLabToken(LAB_PRIVS.filter((p) => p !== 'VM.Clone'));
+    const lab = await labOver(sim, { students: STUDENTS.slice(0, 4) });
+    api = lab.api;
+    sim.faults.add({ method: 'GET', path: '/access/permissions', kind: 'http-503', count: 2 });
+    const error = await lab.engine.plan({ classId: 'cs101', count: 4, template: 'ubuntu' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PvePermissionError);
+    expect(error).toMatchObject({ code: 'LAB_PVE_PERMISSION', aclPath: '/vms/9000', privilege: 'VM.Clone' });
+    expect(sim.requests.count('GET /access/permissions'), 'two failures, then the one answer').toBe(3);
+    expect(sim.requests.count(CLONES)).toBe(0);
+  });
+
+  it('does not repeat a planning read PVE refuses with 403', async () => {
+    sim = await simWithLabToken(LAB_PRIVS);
+    const lab = await labOver(sim, { students: STUDENTS.slice(0, 4) });
+    api = lab.api;
+    sim.access.roles.get('LabBot')!.delete('VM.Audit');
+    const configReads = () => sim.requests.count('GET /nodes/{node}/qemu/{vmid}/config');
+    const before = configReads();
+    const error = await lab.engine.plan({ classId: 'cs101', count: 4, template: 'ubuntu' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PvePermissionError);
+    expect(error).toMatchObject({
+      status: 403,
+      code: 'LAB_PVE_PERMISSION',
+      path: '/nodes/pve1/qemu/9000/config',
+      privilege: 'VM.Audit',
+    });
+    expect(configReads() - before, 'the refused read is sent once').toBe(1);
+  });
+
   it('applies a fresh plan on the privileges plan() checked, and checks a plan older than a minute again', async () => {
     sim = await simWithLabToken(LAB_PRIVS);
     const lab = await labOver(sim, { students: STUDENTS.slice(0, 2) });

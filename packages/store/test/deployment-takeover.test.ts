@@ -247,6 +247,62 @@ describe('a reset killed in the middle', () => {
   }, 60_000);
 });
 
+describe('a worker whose permission check PVE answers 503 more often than the client alone retries', () => {
+  it('retries it with backoff and finishes the class after taking over a killed deployment: each VM cloned once', async () => {
+    const sim = await startPveSim({ timeScale: 10 });
+    const storeUrl = `sqlite:${join(dir, 'permission-503.db')}`;
+    const store = await openStore(storeUrl);
+    const api = clientFor(sim);
+    try {
+      const catalog = new TemplateCatalog({ store, clusters: { get: () => api, ids: () => ['lab'] } });
+      await catalog.create({
+        name: 'ubuntu',
+        memory: 2048,
+        cores: 2,
+        mappings: [{ clusterId: 'lab', node: 'pve1', vmid: 9000 }],
+      });
+      await setUpSchool(store, 6);
+      const a = startWorker(sim, storeUrl, 'deploy', 4);
+      await a.until((events) => events.filter((e) => e.type === 'registered').length >= 2);
+      await kill(a);
+
+      // One failure more than the client's own three attempts, at the start of the next worker's plan.
+      const permissionFaults = sim.faults.add({
+        method: 'GET',
+        path: '/access/permissions',
+        kind: 'http-503',
+        count: 4,
+      });
+      const permissionChecksBefore = sim.requests.count('GET /access/permissions');
+      const b = startWorker(sim, storeUrl, 'deploy', 6);
+      const end = await b.exited;
+      expect(end.code, end.stderr).toBe(0);
+      expect(sim.faults.list()[permissionFaults]!.hits).toBe(4);
+      expect(sim.requests.count('GET /access/permissions') - permissionChecksBefore).toBeGreaterThanOrEqual(5);
+      expect(end.summaries.at(-1)).toMatchObject({
+        status: 'done',
+        failed: [],
+        orphans: [],
+        unregistered: [],
+        duplicates: [],
+      });
+      const perName = new Map<string, number>();
+      for (const c of sim.state.acceptedClones.filter((x) => x.outcome !== 'failed'))
+        perName.set(c.name ?? '?', (perName.get(c.name ?? '?') ?? 0) + 1);
+      expect(
+        [...perName].filter(([, n]) => n !== 1),
+        'no VM cloned twice',
+      ).toEqual([]);
+      expect(perName.size).toBe(8);
+      await expectClusterMatchesStore(sim, store, 6);
+    } finally {
+      await store.close();
+      await api.close();
+      await sim.close();
+    }
+  }, 60_000);
+});
+
 describe('deployments killed at random moments, replicas and migrations included, under 10 % faults', () => {
   it('end with every student one VM, no duplicate, no orphan, and summaries true against the cluster', async () => {
     const scenario = structuredClone(presets.small!);

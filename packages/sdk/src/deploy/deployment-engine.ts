@@ -98,7 +98,8 @@ export interface DeploymentEngineDeps {
    */
   networks?: ClassNetworksOf;
   /**
-   * The retries one deployment run may spend on failed PVE requests, across all its VMs.
+   * The retries one deployment run may spend on failed PVE requests, across all its VMs; each
+   * planning (`plan`, `planReset`, `planPublish`, the privilege check) gets a budget of its own.
    * @defaultValue `{ ratio: 0.2, minRetries: 10, maxAttemptsPerRequest: 5 }`
    */
   retryBudget?: RetryBudgetOptions;
@@ -219,8 +220,9 @@ export class DeploymentEngine {
       (lease && lease.expiresAt >= this.#clock.now() && lease.holder !== this.#instanceId)
     )
       throw await this.#active.inProgress(classId);
-    const { plan, sourceFacts } = await readClassPlan(this.#deps, spec);
-    await this.#preflight(plan, sourceFacts.config);
+    const planning = this.#planningDeps();
+    const { plan, sourceFacts } = await readClassPlan(planning, spec);
+    await this.#preflight(planning, plan, sourceFacts.config);
     this.#readings.set(plan, { sourceFacts, checkedAt: this.#clock.now() });
     return plan;
   }
@@ -263,9 +265,34 @@ export class DeploymentEngine {
     return { api: withRetryBudget(this.#deps.clusters.get(clusterId), retryBudget), retryBudget };
   }
 
-  /** Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege the plan needs. */
-  async #preflight(plan: ClassPlan, sourceConfig?: Record<string, unknown>): Promise<void> {
-    const api = this.#deps.clusters.get(plan.clusterId);
+  /**
+   * The engine's dependencies with every cluster's API charged to one new `RetryBudget`: what a
+   * plan reads through, so a read PVE fails transiently (a 5xx, a reset connection) gets the
+   * deployment run's retries (`retryBudget.maxAttemptsPerRequest` attempts, with the client's
+   * backoff) rather than the client's own few. A refusal (a 403, a missing privilege) is not retried.
+   */
+  #planningDeps(): DeploymentEngineDeps {
+    const retryBudget = new RetryBudget(this.#deps.retryBudget);
+    const clusters = this.#deps.clusters;
+    return {
+      ...this.#deps,
+      clusters: {
+        ids: () => clusters.ids(),
+        get: (clusterId) => withRetryBudget(clusters.get(clusterId), retryBudget),
+      },
+    };
+  }
+
+  /**
+   * Fails with `PvePermissionError` before anything is cloned when the lab's token lacks a privilege
+   * the plan needs; reads through `planning` (`#planningDeps`).
+   */
+  async #preflight(
+    planning: DeploymentEngineDeps,
+    plan: ClassPlan,
+    sourceConfig?: Record<string, unknown>,
+  ): Promise<void> {
+    const api = planning.clusters.get(plan.clusterId);
     const config = sourceConfig ?? (await pveResources(api).qemu(plan.source.node, plan.source.vmid).config());
     await assertPrivileges(api, privilegesForPlan(plan, config));
   }
@@ -292,7 +319,7 @@ export class DeploymentEngine {
       async (hadStale) => {
         if (hadStale) {
           // An interrupted deployment of the class was finished first: the cluster changed, plan again.
-          const fresh = await readClassPlan(this.#deps, plan.spec);
+          const fresh = await readClassPlan(this.#planningDeps(), plan.spec);
           const confirmed = new Set(deletesOf(plan).map((d) => d.vmid));
           if (deletesOf(fresh.plan).some((d) => !confirmed.has(d.vmid)))
             throw new PlanChangedError(classId, 'it would now delete other VMs');
@@ -317,7 +344,7 @@ export class DeploymentEngine {
         );
         return { id, ...(readings ? { sourceFacts: readings.sourceFacts } : {}) };
       },
-      readings ? undefined : () => this.#preflight(plan),
+      readings ? undefined : () => this.#preflight(this.#planningDeps(), plan),
     );
   }
 
@@ -404,7 +431,7 @@ export class DeploymentEngine {
    * runs) and the class's newest base version they are cloned from. Nothing changes yet.
    */
   async planReset(request: ResetRequest): Promise<ResetPlan> {
-    return planReset(this.#deps, request);
+    return planReset(this.#planningDeps(), request);
   }
 
   /**
@@ -441,7 +468,7 @@ export class DeploymentEngine {
    * nodes students are on that need a copy. Nothing changes yet.
    */
   async planPublish(request: PublishRequest): Promise<PublishPlan> {
-    return planPublish(this.#deps, request);
+    return planPublish(this.#planningDeps(), request);
   }
 
   /**
