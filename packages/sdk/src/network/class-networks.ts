@@ -255,6 +255,7 @@ export class ClassNetworks {
   async ensure(spec: ClassNetworkSpec): Promise<ClassNetworkState> {
     const wanted = this.#wanted(spec);
     return this.#locked(async (lost) => {
+      await this.#keepWanted(spec.classId, wanted);
       // A dead process's unfinished work (this class's teardown included) is finished first.
       if ((await this.#store.sdn.list(this.clusterId)).some((r) => r.state !== 'applied')) await this.#reconcile(lost);
       let view = await this.#view();
@@ -337,8 +338,9 @@ export class ClassNetworks {
   /**
    * Removes the networks of `students` in `classId` (students who lost their seat), each only once
    * the store has no VM of the class assigned to that student: such a network is kept and listed
-   * in `kept`. Recorded `deleting` under the cluster's lease before PVE is asked, so a process
-   * killed half-way is finished by the next call (of any class).
+   * in `kept` (one a removal cut short had recorded `deleting` is kept again). Recorded `deleting`
+   * under the cluster's lease before PVE is asked, so a process killed half-way is finished by the
+   * next call (of any class); the same call run again finishes it and lists it in `removed`.
    */
   async removeStudents(
     classId: string,
@@ -346,30 +348,55 @@ export class ClassNetworks {
   ): Promise<{ removed: string[]; kept: string[]; applied: boolean }> {
     const wanted = new Set(students.filter((s) => s !== TEACHERS_NETWORK));
     if (wanted.size === 0) return { removed: [], kept: [], applied: false };
+    return this.#locked(async (lost) => {
+      // Read under the lease: a student seated while an earlier call waited keeps their network.
+      const withVms = await this.#studentsWithVms(classId);
+      const at = this.#clock.now();
+      const records = await this.#store.sdn.list(this.clusterId);
+      const mine = records.filter(
+        (r) => r.kind === 'vnet' && r.classId === classId && r.student !== null && wanted.has(r.student),
+      );
+      const seated = mine.filter((r) => withVms.has(r.student!));
+      const gone = mine.filter((r) => !withVms.has(r.student!));
+      for (const r of gone)
+        if (r.state !== 'deleting') await this.#store.sdn.setState(this.clusterId, r.objectId, 'deleting', at);
+      await this.#keepWanted(
+        classId,
+        seated.map((r) => r.student),
+      );
+      const removed = gone.map((r) => r.objectId);
+      const kept = seated.map((r) => r.objectId);
+      // Also what a dead process left (a removal of these students cut short among it).
+      const underWay = records.some((r) => r.state !== 'applied');
+      if (removed.length === 0 && !underWay) return { removed, kept, applied: false };
+      const outcome = await this.#reconcile(lost);
+      return { removed, kept, applied: outcome.applied };
+    });
+  }
+
+  /**
+   * Keeps the networks of `wanted` (and their zone) that a removal or teardown cut short left
+   * `deleting`: a student seated again gets the network back (re-created where PVE no longer has
+   * it) rather than losing it to the unfinished removal.
+   */
+  async #keepWanted(classId: string, wanted: ReadonlyArray<string | null>): Promise<void> {
+    const at = this.#clock.now();
+    const records = await this.#store.sdn.list(this.clusterId);
+    const kept = records.filter(
+      (r) => r.kind === 'vnet' && r.classId === classId && r.state === 'deleting' && wanted.includes(r.student),
+    );
+    const zones = new Set(kept.map((r) => r.zone));
+    for (const r of [...kept, ...records.filter((z) => z.kind === 'zone' && zones.has(z.objectId))])
+      if (r.state === 'deleting') await this.#store.sdn.setState(this.clusterId, r.objectId, 'created', at);
+  }
+
+  /** The usernames of the students who have a VM of `classId` assigned. */
+  async #studentsWithVms(classId: string): Promise<Set<string>> {
     const assigned = (await this.#store.classes.assignmentsOfClass(classId)).filter(
       (a) => a.role === 'student' && a.personId !== null,
     );
     const people = await this.#store.classes.getPeople([...new Set(assigned.map((a) => a.personId!))]);
-    const withVms = new Set(people.map((p) => p.username));
-    return this.#locked(async (lost) => {
-      const at = this.#clock.now();
-      const mine = (await this.#store.sdn.list(this.clusterId, { classId })).filter(
-        (r) => r.kind === 'vnet' && r.student !== null && wanted.has(r.student) && r.state !== 'deleting',
-      );
-      const removed: string[] = [];
-      const kept: string[] = [];
-      for (const r of mine) {
-        if (withVms.has(r.student!)) {
-          kept.push(r.objectId);
-          continue;
-        }
-        await this.#store.sdn.setState(this.clusterId, r.objectId, 'deleting', at);
-        removed.push(r.objectId);
-      }
-      if (removed.length === 0) return { removed, kept, applied: false };
-      const outcome = await this.#reconcile(lost);
-      return { removed, kept, applied: outcome.applied };
-    });
+    return new Set(people.map((p) => p.username));
   }
 
   /** Finishes whatever the records say is under way (a dead process's work), without changing any class. */
@@ -622,10 +649,11 @@ export class ClassNetworks {
     ];
     const ours = pendingIds.filter((id) => ids.has(id));
     const foreignPending = [...new Set(pendingIds.filter((id) => !ids.has(id)))].sort();
-    // A record left `created` by an earlier call was never seen applied: PVE commits the pending
-    // configuration when the apply starts, so after a crash (or a failed reload task) nothing may
-    // be pending and the nodes still lack it. Applying again is harmless; leaving it is not.
-    const unconfirmed = records.some((r) => r.state === 'created');
+    // A record left `created` or `deleting` by an earlier call was never seen applied: PVE commits
+    // the pending configuration when the apply starts, so after a crash (or a failed reload task)
+    // nothing may be pending and the nodes still lack the object, or still have a deleted VNet's
+    // bridge. Applying again is harmless; leaving it is not.
+    const unconfirmed = records.some((r) => r.state === 'created' || r.state === 'deleting');
     let applied = false;
     if (ours.length > 0 || unconfirmed) {
       if (lost()) throw new SdnBusyError({ clusterId: this.clusterId, lease: sdnLeaseName(this.clusterId) });
