@@ -7,7 +7,7 @@ import { DeploymentEngine } from '../src/deploy/deployment-engine.js';
 import { ClassNetworks, net0Bridge, vmNetworkOf, type ClassNetworkSpec } from '../src/network/index.js';
 import { pveResources, waitForTask } from '../src/pve/index.js';
 import { SdnApplyFailedError, type SdnNodeProblem } from '../src/errors/index.js';
-import type { ProxmoxClient } from '../src/index.js';
+import type { ProxmoxClient, Store } from '../src/index.js';
 import { labOver } from './deployment-fixture.js';
 
 let sim: PveSim | undefined;
@@ -20,6 +20,8 @@ afterEach(async () => {
 });
 
 const guests = (s: PveSim) => [...s.state.guests.values()];
+const assignedVmids = async (store: Store, username: string) =>
+  (await store.classes.assignmentsOf((await store.classes.getPersonByUsername(username))!.id)).map((a) => a.vmid);
 const named = (s: PveSim, name: string) => guests(s).find((g) => g.config.name === name);
 
 async function twoRoleClass(students: string[]) {
@@ -128,6 +130,34 @@ describe('a class with a network per student, scaled by seats', () => {
     await networks.recover();
     expect(await store.sdn.get('lab', bob.vnet)).toBeUndefined();
     expect((await pveResources(api!).sdn.vnets({ pending: true })).map((v) => v.vnet)).not.toContain(bob.vnet);
+  }, 180_000);
+});
+
+describe('a removal cut short', () => {
+  it('is finished by the same call run again, which keeps the network of a student who has a VM', async () => {
+    const { engine, networks, store } = await twoRoleClass(['alice', 'bob', 'carol']);
+    await engine.deployLab({ classId: 'cs101', count: 3, requestedBy: 'teacher' });
+    const vnetOf = new Map((await networks.networks('cs101')).map((n) => [n.student, n.vnet]));
+    // A forced teardown of the class's networks, cut short after the first VNet: all recorded `deleting`.
+    sim!.faults.add({ method: 'DELETE', path: '/cluster/sdn/vnets/{vnet}', kind: 'http-500', count: 1 });
+    await expect(networks.teardown('cs101', { force: true })).rejects.toMatchObject({ status: 500 });
+    for (const student of ['alice', 'bob', 'carol'])
+      expect((await store.sdn.get('lab', vnetOf.get(student)!))?.state, student).toBe('deleting');
+    // carol's VMs go; alice and bob still have theirs.
+    for (const vmid of await assignedVmids(store, 'carol')) await engine.destroyVm('lab', vmid);
+    expect(await assignedVmids(store, 'carol')).toEqual([]);
+
+    const outcome = await networks.removeStudents('cs101', ['bob', 'carol']);
+    expect(outcome).toEqual({ removed: [vnetOf.get('carol')], kept: [vnetOf.get('bob')], applied: true });
+    const running = (await pveResources(api!).sdn.vnets({ running: true })).map((v) => v.vnet);
+    expect(running).toContain(vnetOf.get('bob'));
+    expect(running).not.toContain(vnetOf.get('carol'));
+    // alice's, not asked about, goes as the forced teardown asked.
+    expect(running).not.toContain(vnetOf.get('alice'));
+    expect((await store.sdn.get('lab', vnetOf.get('bob')!))?.state).toBe('applied');
+    expect(await store.sdn.get('lab', vnetOf.get('carol')!)).toBeUndefined();
+    for (const role of ['attacker', 'target'])
+      expect(net0Bridge(named(sim!, `cs101-bob-${role}`)!.config.net0)).toBe(vnetOf.get('bob'));
   }, 180_000);
 });
 

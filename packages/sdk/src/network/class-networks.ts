@@ -255,7 +255,6 @@ export class ClassNetworks {
   async ensure(spec: ClassNetworkSpec): Promise<ClassNetworkState> {
     const wanted = this.#wanted(spec);
     return this.#locked(async (lost) => {
-      await this.#keepWanted(spec.classId, wanted);
       // A dead process's unfinished work (this class's teardown included) is finished first.
       if ((await this.#store.sdn.list(this.clusterId)).some((r) => r.state !== 'applied')) await this.#reconcile(lost);
       let view = await this.#view();
@@ -375,9 +374,9 @@ export class ClassNetworks {
   }
 
   /**
-   * Keeps the networks of `wanted` (and their zone) that a removal or teardown cut short left
-   * `deleting`: a student seated again gets the network back (re-created where PVE no longer has
-   * it) rather than losing it to the unfinished removal.
+   * Keeps the networks of `wanted` students (and their zone) that a removal or a forced teardown
+   * cut short left `deleting`: the reconcile that follows re-creates what PVE no longer has of them
+   * rather than finishing their removal.
    */
   async #keepWanted(classId: string, wanted: ReadonlyArray<string | null>): Promise<void> {
     const at = this.#clock.now();
