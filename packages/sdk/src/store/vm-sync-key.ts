@@ -14,26 +14,50 @@ export type VmSyncKeyFields = Pick<
  * in 9×10^15 per change; a full sync compares whole rows, so even that is put right by the next one.
  */
 export function vmSyncKey(fields: VmSyncKeyFields): number {
-  // Each text field carries its length, so no two sets of fields make the same text.
-  const { name, node, status, tags } = fields;
-  return hash53(
-    `${name.length}:${name}${node.length}:${node}${status.length}:${status}${fields.type}/${fields.memory}/${fields.cores}/${fields.diskSize}/${fields.isTemplate ? 1 : 0}/${tags.length}:${tags}`,
-  );
+  h1 = 0xdeadbeef;
+  h2 = 0x41c6ce57;
+  mixText(fields.name);
+  mixText(fields.node);
+  mixText(fields.status);
+  mixText(fields.type);
+  mixNumber(fields.memory);
+  mixNumber(fields.cores);
+  mixNumber(fields.diskSize);
+  mix(fields.isTemplate ? 1 : 0);
+  mixText(fields.tags);
+  return finish();
 }
 
-/**
- * cyrb53 (bryc, public domain): a fast, well-mixed 53-bit string hash. Written here rather than
- * taken from a package: it is a dozen lines on a sync's hot path (100,000 calls a quick sync),
- * where a native or WebAssembly hash costs more per call than it saves.
- */
-function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+// cyrb53 (bryc, public domain), fed field by field: a fast, well-mixed 53-bit hash. Written here
+// rather than taken from a package: a dozen lines on a sync's hot path (100,000 keys a quick sync),
+// where a native or WebAssembly hash costs more per call than it saves, and building one text of
+// the fields to hash cost as much again. Each field is fed with its length or kind first, so no two
+// sets of fields feed the same sequence.
+let h1 = 0;
+let h2 = 0;
+
+function mix(unit: number): void {
+  h1 = Math.imul(h1 ^ unit, 2654435761);
+  h2 = Math.imul(h2 ^ unit, 1597334677);
+}
+
+function mixText(text: string): void {
+  mix(text.length);
+  for (let i = 0; i < text.length; i++) mix(text.charCodeAt(i));
+}
+
+function mixNumber(n: number | null): void {
+  if (n === null) return mix(0);
+  if (!Number.isInteger(n)) {
+    mix(2);
+    return mixText(String(n));
   }
+  mix(1);
+  mix(n >>> 0);
+  mix(Math.floor(n / 4294967296) | 0);
+}
+
+function finish(): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
