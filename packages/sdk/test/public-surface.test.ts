@@ -606,9 +606,12 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "DefaultConsoleLimits",
         "IDENTITY_PLATFORM_ID",
         "TransactionGuard",
+        "VM_SYNC_FLAGS",
         "assertIdentityPlatformId",
         "classStartLockName",
         "isIdentityPlatformId",
+        "vmSyncFlags",
+        "vmSyncKey",
         "withClassStartLock",
       ]
     `);
@@ -686,7 +689,8 @@ describe('the public surface of @lab/proxmox-sdk/store (the Store adapter contra
         "VmInventoryRecord",
         "VmInventoryRepository",
         "VmRole",
-        "VmSyncFields",
+        "VmSyncKeyFields",
+        "VmSyncKeyRow",
         "VmUsageIntervalRecord",
         "VmUsageReading",
         "WebSessionRecord",

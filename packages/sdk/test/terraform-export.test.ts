@@ -310,7 +310,7 @@ describe('the Terraform path', () => {
     expect(calls('classes.assignmentsOfClass')).toBe(0);
     expect(calls('classes.getClass')).toBe(0);
     expect(calls('classes.assignment')).toBe(0);
-    expect(calls('inventory.listSyncFields'), 'the inventory it diffs with').toBe(1);
+    expect(calls('inventory.listSyncKeys'), 'the inventory it diffs with').toBe(1);
     expect(calls('inventory.list'), 'the tagged VMs assigned').toBe(1);
     const seat = await made('cs101-seat-01', 'student');
     reset();

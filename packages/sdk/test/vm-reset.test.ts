@@ -71,6 +71,8 @@ describe('resetting a student VM', () => {
       const [vm] = await store.classes.assignmentsOf(alice.id);
       const guest = sim.state.guests.get(vm!.vmid)!;
       guest.status = 'running';
+      // Simulated time stands still, so the VM stays too new for the list however slow the machine.
+      sim.time.pause();
       guest.createdAt = sim.state.time.now();
       const listed = (await api.get<{ vmid: number; status: string }[]>('/cluster/resources', { type: 'vm' })).find(
         (r) => r.vmid === vm!.vmid,

@@ -83,6 +83,8 @@ export interface Database {
     gone_at: number | null;
     /** Snapshots the VM had when the lab last looked; null = not known. */
     snapshots: number | null;
+    /** `vmSyncKey` of the row's listed fields; null when a change to them came without the whole row. */
+    sync_key: number | null;
   };
   deployments: {
     id: string;

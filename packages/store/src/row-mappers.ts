@@ -7,13 +7,8 @@ import type {
   TemplateInventoryRecord,
   VmInventoryRecord,
 } from '@lab/proxmox-sdk';
-import type {
-  InviteRecord,
-  SyncStateRecord,
-  TemplateRecord,
-  VmAssignmentRecord,
-  VmSyncFields,
-} from '@lab/proxmox-sdk/store';
+import type { InviteRecord, SyncStateRecord, TemplateRecord, VmAssignmentRecord } from '@lab/proxmox-sdk/store';
+import { vmSyncKey } from '@lab/proxmox-sdk/store';
 import type { Selectable } from 'kysely';
 import type { Database } from './database.js';
 import { read, rowSchemas as schemas } from './row-schemas.js';
@@ -48,6 +43,18 @@ const VM_COLUMNS: Record<keyof VmInventoryRecord, keyof Row<'vm_inventory'>> = {
   snapshots: 'snapshots',
 };
 const bool = (n: number): boolean => n === 1;
+/** The record fields a row's sync key covers: a patch to one of them forgets the key. */
+const SYNC_KEY_FIELDS: ReadonlySet<string> = new Set<keyof VmInventoryRecord>([
+  'name',
+  'node',
+  'status',
+  'type',
+  'memory',
+  'cores',
+  'diskSize',
+  'isTemplate',
+  'tags',
+]);
 
 /** Row ↔ record conversions; flags are 0/1 and JSON is text in both engines. */
 export const mappers = {
@@ -153,7 +160,10 @@ export const mappers = {
       | 'ssh_available'
       | 'gone_at'
     >,
-  ): VmSyncFields => ({
+  ): Omit<
+    VmInventoryRecord,
+    'clusterId' | 'category' | 'lastUpdated' | 'lastStatusCheck' | 'syncError' | 'snapshots'
+  > => ({
     vmid: r.vmid,
     name: r.name,
     node: r.node,
@@ -196,6 +206,7 @@ export const mappers = {
     sync_error: v.syncError,
     gone_at: v.goneAt,
     snapshots: v.snapshots ?? null,
+    sync_key: vmSyncKey(v),
   }),
   vmPatch: (patch: Partial<VmInventoryRecord>): Partial<Row<'vm_inventory'>> => {
     const out: Record<string, unknown> = {};
@@ -203,6 +214,7 @@ export const mappers = {
       if (value === undefined) continue;
       const column = VM_COLUMNS[key as keyof VmInventoryRecord];
       out[column] = typeof value === 'boolean' ? flag(value) : value;
+      if (SYNC_KEY_FIELDS.has(key)) out.sync_key = null;
     }
     return out;
   },

@@ -79,6 +79,7 @@ describe.each(engines)('migrations on %s', (engine) => {
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['0021-inventory-sync-keys', 'Down', 'Success'],
       ['0020-class-pinned-nodes', 'Down', 'Success'],
       ['0019-class-networks', 'Down', 'Success'],
       ['0018-lab-definitions', 'Down', 'Success'],
@@ -150,7 +151,6 @@ describe.each(engines)('migrations on %s', (engine) => {
     const store = await openStore(url);
     const executed = await sql<{ name: string }>`select name from lab_migrations order by name`.execute(store.db);
     expect(executed.rows.map((r) => r.name).slice(-9)).toEqual([
-      '0012-link-codes',
       '0013-idle-in-sessions',
       '0014-inventory-without-last-updated-index',
       '0015-vm-snapshots',
@@ -159,6 +159,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0018-lab-definitions',
       '0019-class-networks',
       '0020-class-pinned-nodes',
+      '0021-inventory-sync-keys',
     ]);
     expect(await tableNames(store)).toContain('link_codes');
     await store.close();
@@ -250,6 +251,7 @@ describe.each(engines)('migrations on %s', (engine) => {
       '0018-lab-definitions',
       '0019-class-networks',
       '0020-class-pinned-nodes',
+      '0021-inventory-sync-keys',
     ]);
     await store.close();
   }, 60_000);

@@ -1,5 +1,6 @@
 import type { VmInventoryRecord } from '../store/records.js';
-import type { Store, VmSyncFields, VmUsageReading } from '../store/store.js';
+import type { Store, VmSyncKeyRow, VmUsageReading } from '../store/store.js';
+import { VM_SYNC_FLAGS } from '../store/vm-sync-key.js';
 import type { VmResource } from '../templates/template-inventory.js';
 
 /** How a VM the cluster lists (`cluster.resources()`) compares with its inventory row, and which details are due. */
@@ -14,19 +15,31 @@ export interface ResourceDiff {
   readAgent: boolean;
 }
 
-/** The row the store holds for a VM, whole or only the fields a sync compares (`listSyncFields`). */
-export type StoredVm = VmInventoryRecord | VmSyncFields;
+/** The row the store holds for a VM: whole, or its sync key (`listSyncKeys`) when a quick sync found it unchanged. */
+export type StoredVm = VmInventoryRecord | VmSyncKeyRow;
 
-const isWhole = (prev: StoredVm | undefined): prev is VmInventoryRecord => prev !== undefined && 'category' in prev;
+/** Whether the store's row is whole (not only its sync key). */
+export const isWhole = (prev: StoredVm | undefined): prev is VmInventoryRecord =>
+  prev !== undefined && 'category' in prev;
+/** Whether the stored row is marked gone. */
+export const isStoredGone = (prev: StoredVm): boolean =>
+  isWhole(prev) ? prev.goneAt !== null : (prev.flags & VM_SYNC_FLAGS.gone) !== 0;
+/** Whether the stored row is of a VM not gone and running. */
+const wasRunning = (prev: StoredVm | undefined): boolean =>
+  prev !== undefined &&
+  !isStoredGone(prev) &&
+  (isWhole(prev) ? prev.status === 'running' : (prev.flags & VM_SYNC_FLAGS.running) !== 0);
 
 /**
  * Compares one listed VM with its inventory row: the new row takes the live fields from
- * `cluster.resources()` and keeps the details read before. With only the compared fields of the
- * row, the details it carries over (category, last status check, sync error) are placeholders:
- * such a row is for the comparison, never to be written whole.
+ * `cluster.resources()` and keeps the details read before.
  */
-export function diffResource(clusterId: string, prev: StoredVm | undefined, r: VmResource, now: number): ResourceDiff {
-  const details = isWhole(prev) ? prev : undefined;
+export function diffResource(
+  clusterId: string,
+  prev: VmInventoryRecord | undefined,
+  r: VmResource,
+  now: number,
+): ResourceDiff {
   const status = r.status ?? 'unknown';
   const memory = r.maxmem !== undefined ? Math.round(r.maxmem / 1024 / 1024) : (prev?.memory ?? null);
   const row: VmInventoryRecord = {
@@ -38,7 +51,7 @@ export function diffResource(clusterId: string, prev: StoredVm | undefined, r: V
     status,
     ip: status === 'running' ? (prev?.ip ?? null) : null,
     type: r.type === 'lxc' ? 'lxc' : 'qemu',
-    category: details?.category ?? 'other',
+    category: prev?.category ?? 'other',
     memory,
     cores: r.maxcpu ?? prev?.cores ?? null,
     diskSize: r.maxdisk ?? prev?.diskSize ?? null,
@@ -50,8 +63,8 @@ export function diffResource(clusterId: string, prev: StoredVm | undefined, r: V
     rdpAvailable: status === 'running' ? (prev?.rdpAvailable ?? false) : false,
     sshAvailable: status === 'running' ? (prev?.sshAvailable ?? false) : false,
     lastUpdated: now,
-    lastStatusCheck: details?.lastStatusCheck ?? null,
-    syncError: details?.syncError ?? null,
+    lastStatusCheck: prev?.lastStatusCheck ?? null,
+    syncError: prev?.syncError ?? null,
     goneAt: null,
   };
   if (!prev || prev.goneAt !== null) return { row, change: 'added', readConfig: true, readAgent: true };
@@ -69,17 +82,12 @@ export function diffResource(clusterId: string, prev: StoredVm | undefined, r: V
   };
 }
 
-/**
- * Whether a listed VM's row differs from what the store holds in more than its usage (with only
- * the compared fields of the stored row: in those).
- */
-export function differsBeyondUsage(prev: StoredVm, row: VmInventoryRecord): boolean {
-  if (
-    isWhole(prev) &&
-    (prev.category !== row.category || prev.lastStatusCheck !== row.lastStatusCheck || prev.syncError !== row.syncError)
-  )
-    return true;
+/** Whether a listed VM's row differs from what the store holds in more than its usage. */
+export function differsBeyondUsage(prev: VmInventoryRecord, row: VmInventoryRecord): boolean {
   return (
+    prev.category !== row.category ||
+    prev.lastStatusCheck !== row.lastStatusCheck ||
+    prev.syncError !== row.syncError ||
     prev.goneAt !== row.goneAt ||
     prev.name !== row.name ||
     prev.node !== row.node ||
@@ -108,7 +116,10 @@ const usageOf = (row: VmInventoryRecord): VmUsageReading => ({
  * readings where only they did, nothing for the rest but their `lastUpdated`; marks the VMs no
  * longer listed gone, and keeps the usage ledger from status transitions (our own power actions
  * record theirs at once). Returns how many VMs went. `existing` holds the whole row of every VM
- * whose row is written whole (see `rowsToCompare`).
+ * whose row may differ beyond its usage, and the sync key of those found unchanged (see
+ * `rowsToCompare`): of those, only the usage is written, of the running ones and any listed with
+ * some (a stopped VM's zero usage was written with its status; a full sync compares it anyway).
+ * The rows in `unkeyed` (their store has no sync key for them) are written whole.
  */
 export async function storeInventory(
   tx: Store,
@@ -116,13 +127,18 @@ export async function storeInventory(
   rows: VmInventoryRecord[],
   existing: ReadonlyMap<number, StoredVm>,
   now: number,
+  unkeyed: ReadonlySet<number> = new Set(),
 ): Promise<number> {
   const whole: VmInventoryRecord[] = [];
   const readings: VmUsageReading[] = [];
   for (const row of rows) {
     const prev = existing.get(row.vmid);
-    if (!prev || differsBeyondUsage(prev, row)) whole.push(row);
-    else if (prev.uptime !== row.uptime || prev.cpuUsage !== row.cpuUsage || prev.memoryUsage !== row.memoryUsage)
+    if (!prev || unkeyed.has(row.vmid)) whole.push(row);
+    else if (isWhole(prev)) {
+      if (differsBeyondUsage(prev, row)) whole.push(row);
+      else if (prev.uptime !== row.uptime || prev.cpuUsage !== row.cpuUsage || prev.memoryUsage !== row.memoryUsage)
+        readings.push(usageOf(row));
+    } else if (row.status === 'running' || row.uptime !== 0 || row.cpuUsage !== 0 || row.memoryUsage !== 0)
       readings.push(usageOf(row));
   }
   await tx.inventory.upsertMany(whole);
@@ -135,15 +151,14 @@ export async function storeInventory(
   for (const row of rows) {
     if (row.isTemplate) continue;
     const prev = existing.get(row.vmid);
-    const wasRunning = prev !== undefined && prev.goneAt === null && prev.status === 'running';
-    if (row.status === 'running' && !wasRunning)
+    const running = wasRunning(prev);
+    if (row.status === 'running' && !running)
       await tx.usage.openInterval(clusterId, row.vmid, prev ? now : now - row.uptime * 1000);
-    else if (row.status !== 'running' && wasRunning) await tx.usage.closeInterval(clusterId, row.vmid, now);
+    else if (row.status !== 'running' && running) await tx.usage.closeInterval(clusterId, row.vmid, now);
   }
   const listed = new Set(rows.map((r) => r.vmid));
   for (const prev of existing.values()) {
-    if (prev.goneAt === null && prev.status === 'running' && !listed.has(prev.vmid))
-      await tx.usage.closeInterval(clusterId, prev.vmid, now);
+    if (wasRunning(prev) && !listed.has(prev.vmid)) await tx.usage.closeInterval(clusterId, prev.vmid, now);
   }
   return gone;
 }

@@ -12,7 +12,7 @@ import { scrub } from '../util/redact.js';
 import { assertTimerMs } from '../util/timer-limit.js';
 import { adoptTaggedVms } from './adopt-tagged-vms.js';
 import { confirmEmptyCluster } from './empty-cluster-check.js';
-import { diffResource, storeInventory } from './inventory-diff.js';
+import { diffResource, isStoredGone, isWhole, storeInventory } from './inventory-diff.js';
 import { rowsToCompare } from './rows-to-compare.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { DEFAULT_QUICK_INTERVAL_MS, DEFAULT_SYNC_LEASE_TTL_MS } from './sync-timing.js';
@@ -215,9 +215,13 @@ export class SyncEngine {
       const api = this.#o.clusters.get(clusterId);
       const resources = (await listVmResources(api)).filter((r) => r.type === 'qemu' || r.type === 'lxc');
       const now = this.#clock.now();
-      const { existing, diffs } = await rowsToCompare(store, clusterId, resources, kind, now);
+      const { existing, diffs, unkeyed } = await rowsToCompare(store, clusterId, resources, {
+        kind,
+        now,
+        detailsDue: (vmid) => this.#details.isDue(clusterId, vmid),
+      });
       let known = 0;
-      for (const r of existing.values()) if (r.goneAt === null) known++;
+      for (const r of existing.values()) if (!isStoredGone(r)) known++;
       if (resources.length === 0 && known > 0)
         await confirmEmptyCluster(
           api,
@@ -225,7 +229,8 @@ export class SyncEngine {
           { logger: this.#logger, concurrency: this.#o.detailConcurrency },
         );
       const rows = resources.map((r) => {
-        const diff = diffs.get(r.vmid) ?? diffResource(clusterId, existing.get(r.vmid), r, now);
+        const prev = existing.get(r.vmid);
+        const diff = diffs.get(r.vmid) ?? diffResource(clusterId, isWhole(prev) ? prev : undefined, r, now);
         if (diff.change === 'added') report.added++;
         else if (diff.change === 'changed') report.changed++;
         this.#details.mark(clusterId, r.vmid, { config: diff.readConfig, agent: diff.readAgent });
@@ -235,7 +240,7 @@ export class SyncEngine {
         kind === 'full' ? await this.#details.fetch(api, clusterId, rows, existing, now, report) : new Set<number>();
       await this.#details.probeStarting(rows, report, probed);
       await store.transaction(async (tx) => {
-        report.gone = await storeInventory(tx, clusterId, rows, existing, now);
+        report.gone = await storeInventory(tx, clusterId, rows, existing, now, unkeyed);
         await tx.sync.saveState({
           ...state,
           ...(kind === 'full' ? { lastFullSyncAt: now } : {}),

@@ -66,6 +66,13 @@ export class VmDetailFetcher {
     if (due.agent) this.#pendingAgent.add(key(clusterId, vmid));
   }
 
+  /** Whether a detail of the VM is to be read at the next full sync (`mark`, `refresh`). */
+  isDue(clusterId: string, vmid: number): boolean {
+    if (this.#pendingConfig.size + this.#pendingAgent.size + this.#pendingProbe.size === 0) return false;
+    const k = key(clusterId, vmid);
+    return this.#pendingConfig.has(k) || this.#pendingAgent.has(k) || this.#pendingProbe.has(k);
+  }
+
   /** Reads everything of the VM at the next full sync, its ports whatever the probe's age. */
   refresh(clusterId: string, vmid: number): void {
     const k = key(clusterId, vmid);

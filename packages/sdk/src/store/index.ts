@@ -11,6 +11,7 @@ export type * from './sdn-repository.js';
 export type * from './lab-definition-repository.js';
 export type * from './console-grant-repository.js';
 export type * from './web-session-repository.js';
+export { vmSyncKey, vmSyncFlags, VM_SYNC_FLAGS, type VmSyncKeyFields } from './vm-sync-key.js';
 export { TransactionGuard } from './transaction-guard.js';
 export { IDENTITY_PLATFORM_ID, assertIdentityPlatformId, isIdentityPlatformId } from './identity-platform.js';
 export { DEFAULT_LEASE_TTL_MS } from './lease-heartbeat.js';

@@ -212,29 +212,15 @@ export interface VmInventoryFilter {
 }
 
 /**
- * The fields of an inventory row that a sync compares with the cluster's listing: all but the
- * details it carries over unchanged (category, last status check, sync error) and its bookkeeping.
+ * What a quick sync reads of each stored row: its sync key (`vmSyncKey`, null when the store no
+ * longer knows it), its guest address and the `VM_SYNC_FLAGS` bits.
  */
-export type VmSyncFields = Pick<
-  VmInventoryRecord,
-  | 'vmid'
-  | 'name'
-  | 'node'
-  | 'status'
-  | 'ip'
-  | 'type'
-  | 'memory'
-  | 'cores'
-  | 'diskSize'
-  | 'uptime'
-  | 'cpuUsage'
-  | 'memoryUsage'
-  | 'isTemplate'
-  | 'tags'
-  | 'rdpAvailable'
-  | 'sshAvailable'
-  | 'goneAt'
->;
+export interface VmSyncKeyRow {
+  vmid: number;
+  syncKey: number | null;
+  ip: string | null;
+  flags: number;
+}
 
 /** The database-first VM inventory. */
 export interface VmInventoryRepository {
@@ -243,10 +229,10 @@ export interface VmInventoryRepository {
   get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
   list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
   /**
-   * Every row of the cluster (templates and gone VMs too), only the fields a sync compares with
-   * the listing: a quick sync reads these and the whole rows of the few VMs that changed.
+   * Every row of the cluster (templates and gone VMs too) as a quick sync compares it with the
+   * listing, in no particular order: its sync key and flags. The sync then reads the whole rows of the few VMs that changed.
    */
-  listSyncFields(clusterId: string): Promise<VmSyncFields[]>;
+  listSyncKeys(clusterId: string): Promise<VmSyncKeyRow[]>;
   /** Changes some fields of one VM; false when it is not in the inventory. */
   update(
     clusterId: string,

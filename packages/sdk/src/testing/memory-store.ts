@@ -2,6 +2,7 @@ import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
 import { TransactionGuard } from '../store/transaction-guard.js';
 import { DEFAULT_MAX_SNAPSHOTS } from '../store/snapshot-limit.js';
 import { assertIdentityPlatformId } from '../store/identity-platform.js';
+import { vmSyncFlags, vmSyncKey } from '../store/vm-sync-key.js';
 import type {
   AuditRecord,
   ClassMemberRecord,
@@ -504,28 +505,15 @@ export function createMemoryStore(): Store {
           .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
-      async listSyncFields(clusterId) {
+      async listSyncKeys(clusterId) {
         return [...s.inventory.values()]
           .filter((vm) => vm.clusterId === clusterId)
           .sort((a, b) => a.vmid - b.vmid)
           .map((vm) => ({
             vmid: vm.vmid,
-            name: vm.name,
-            node: vm.node,
-            status: vm.status,
+            syncKey: vmSyncKey(vm),
             ip: vm.ip,
-            type: vm.type,
-            memory: vm.memory,
-            cores: vm.cores,
-            diskSize: vm.diskSize,
-            uptime: vm.uptime,
-            cpuUsage: vm.cpuUsage,
-            memoryUsage: vm.memoryUsage,
-            isTemplate: vm.isTemplate,
-            tags: vm.tags,
-            rdpAvailable: vm.rdpAvailable,
-            sshAvailable: vm.sshAvailable,
-            goneAt: vm.goneAt,
+            flags: vmSyncFlags(vm),
           }));
       },
       async update(clusterId, vmid, patch) {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { vmSyncKey } from '../store/vm-sync-key.js';
 import type { SdnObjectRecord } from '../store/sdn-repository.js';
 import {
   DuplicateNameError,
@@ -1047,30 +1048,40 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         expect(await store.inventory.count()).toBe(4);
       });
 
-      it("reads a cluster's compared fields (gone VMs and templates too), and whole rows by VMID", async () => {
+      it("reads a cluster's sync keys and flags (gone VMs and templates too), and whole rows by VMID", async () => {
+        const running = vm(100, {
+          ip: '10.0.0.5',
+          sshAvailable: true,
+          cpuUsage: 0.5,
+          memory: 2048,
+          diskSize: 8_589_934_592,
+        });
+        const template = vm(101, {
+          isTemplate: true,
+          type: 'lxc',
+          tags: 'a;b',
+          status: 'stopped',
+          sshAvailable: false,
+          uptime: 0,
+          cpuUsage: 0,
+          memoryUsage: 0,
+        });
         await store.inventory.upsertMany([
-          vm(100, { ip: '10.0.0.5', sshAvailable: true, cpuUsage: 0.5, memory: 2048, diskSize: 8_589_934_592 }),
-          vm(101, { isTemplate: true, type: 'lxc', tags: 'a;b' }),
-          vm(102),
+          running,
+          template,
+          vm(102, { rdpAvailable: true }),
           vm(200, { clusterId: 'lab2' }),
         ]);
         await store.inventory.markGone('lab', [100, 101], T0 + 1_000);
-        const fields = await store.inventory.listSyncFields('lab');
-        expect(fields).toEqual(
-          [
-            vm(100, { ip: '10.0.0.5', sshAvailable: true, cpuUsage: 0.5, memory: 2048, diskSize: 8_589_934_592 }),
-            vm(101, { isTemplate: true, type: 'lxc', tags: 'a;b' }),
-            vm(102, { goneAt: T0 + 1_000 }),
-          ].map((row) =>
-            Object.fromEntries(
-              Object.entries(row).filter(
-                ([key]) =>
-                  !['clusterId', 'category', 'lastUpdated', 'lastStatusCheck', 'syncError', 'snapshots'].includes(key),
-              ),
-            ),
-          ),
-        );
-        expect(await store.inventory.listSyncFields('nowhere')).toEqual([]);
+        const keys = await store.inventory.listSyncKeys('lab');
+        expect(keys.sort((a, b) => a.vmid - b.vmid)).toEqual([
+          // running (2), an address (4), SSH (16)
+          { vmid: 100, syncKey: vmSyncKey(running), ip: '10.0.0.5', flags: 22 },
+          { vmid: 101, syncKey: vmSyncKey(template), ip: null, flags: 0 },
+          // gone (1), running (2), RDP (8), SSH (16)
+          { vmid: 102, syncKey: vmSyncKey(vm(102)), ip: null, flags: 27 },
+        ]);
+        expect(await store.inventory.listSyncKeys('nowhere')).toEqual([]);
         const some = await store.inventory.list({
           clusterId: 'lab',
           vmids: [101, 102, 999],
@@ -1078,8 +1089,30 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
           includeGone: true,
         });
         expect(some.map((r) => r.vmid)).toEqual([101, 102]);
-        expect(some[1]).toEqual(vm(102, { goneAt: T0 + 1_000 }));
+        expect(some[1]).toEqual(vm(102, { rdpAvailable: true, goneAt: T0 + 1_000 }));
         expect(await store.inventory.list({ clusterId: 'lab', vmids: [] })).toEqual([]);
+      });
+
+      it("never keeps a sync key that no longer matches the row's listed fields", async () => {
+        await store.inventory.upsertMany([vm(100), vm(101)]);
+        const keyOf = async (vmid: number) =>
+          (await store.inventory.listSyncKeys('lab')).find((k) => k.vmid === vmid)?.syncKey;
+        const before = await keyOf(100);
+        expect(before).toBe(vmSyncKey(vm(100)));
+        // A change to a listed field without the whole row (a power action's status, a rename).
+        expect(await store.inventory.update('lab', 100, { status: 'stopped', name: 'renamed' })).toBe(true);
+        const after = await keyOf(100);
+        expect(after).not.toBe(before);
+        expect([null, vmSyncKey((await store.inventory.get('lab', 100))!)]).toContain(after);
+        // Usage, address and the marks of a sync leave the key as it was.
+        await store.inventory.update('lab', 101, { ip: '10.0.0.9', rdpAvailable: true, lastStatusCheck: T0 });
+        await store.inventory.refreshListed('lab', [{ vmid: 101, uptime: 5, cpuUsage: 0.2, memoryUsage: 0.1 }], T0 + 1);
+        await store.inventory.markGone('lab', [100], T0 + 2);
+        const second = (await store.inventory.listSyncKeys('lab')).find((k) => k.vmid === 101);
+        expect(second).toEqual({ vmid: 101, syncKey: vmSyncKey(vm(101)), ip: '10.0.0.9', flags: 31 });
+        // The whole row, written again, brings its key back.
+        await store.inventory.upsertMany([vm(100, { name: 'renamed' })]);
+        expect(await keyOf(100)).toBe(vmSyncKey(vm(100, { name: 'renamed' })));
       });
 
       it('keeps the snapshot count the lab last saw when a row without one (as the sync writes) comes again', async () => {

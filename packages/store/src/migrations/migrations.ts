@@ -19,6 +19,7 @@ import { classTerms } from './0017-class-terms.js';
 import { labDefinitions } from './0018-lab-definitions.js';
 import { classNetworks } from './0019-class-networks.js';
 import { classPinnedNodes } from './0020-class-pinned-nodes.js';
+import { inventorySyncKeys } from './0021-inventory-sync-keys.js';
 
 /** Every migration, in order; names sort in the order they run. */
 function allMigrations(engine: Engine): Record<string, Migration> {
@@ -42,6 +43,7 @@ function allMigrations(engine: Engine): Record<string, Migration> {
     '0018-lab-definitions': labDefinitions(),
     '0019-class-networks': classNetworks(),
     '0020-class-pinned-nodes': classPinnedNodes(),
+    '0021-inventory-sync-keys': inventorySyncKeys(),
   };
 }
 
