@@ -243,6 +243,12 @@ export interface VmInventoryRepository {
   get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
   list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
   /**
+   * What `list(filter)` returns and every cluster's sync state (as `sync.listStates()` returns
+   * them), read together: `listVms` needs both, and on PostgreSQL this is one statement, so one
+   * round trip instead of two.
+   */
+  listWithSyncStates(filter?: VmInventoryFilter): Promise<{ vms: VmInventoryRecord[]; syncStates: SyncStateRecord[] }>;
+  /**
    * Every row of the cluster (templates and gone VMs too), only the fields a sync compares with
    * the listing: a quick sync reads these and the whole rows of the few VMs that changed.
    */
