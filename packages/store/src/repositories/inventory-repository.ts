@@ -22,45 +22,43 @@ function vmidIn(engine: Engine, vmids: readonly number[], column: string): RawBu
  * The statement of `list(filter)`, or undefined when nothing can match (no classes). By owner: a
  * join that the ownership filters make an inner one, so both engines start from vm_assignments'
  * person/class index instead of scanning the inventory. Without those filters (the sync reading a
- * cluster's rows) no join: one lookup fewer per row.
+ * cluster's rows) no join: one lookup fewer per row. Written as SQL fragments, not with the query
+ * builder: a student's `listVms` builds it at every call, and the builder cost several times more.
  */
-function listQuery(db: Kysely<Database>, engine: Engine, filter: VmInventoryFilter) {
+function listQuery(engine: Engine, filter: VmInventoryFilter): RawBuilder<VmRow> | undefined {
   if (filter.classIds !== undefined && filter.classIds.length === 0) return undefined;
-  let q = db.selectFrom('vm_inventory as v').selectAll('v');
-  if (filter.personId !== undefined || filter.classIds !== undefined) {
-    let owned = db
-      .selectFrom('vm_inventory as v')
-      .innerJoin('vm_assignments as a', (join) =>
-        join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'),
-      )
-      .selectAll('v');
-    if (filter.personId !== undefined) owned = owned.where('a.person_id', '=', filter.personId);
-    if (filter.classIds !== undefined) owned = owned.where('a.class_id', 'in', [...filter.classIds]);
-    q = owned;
-  }
-  if (filter.clusterId !== undefined) q = q.where('v.cluster_id', '=', filter.clusterId);
-  if (filter.vmids !== undefined) q = q.where(vmidIn(engine, filter.vmids, 'v.vmid'));
-  if (filter.status !== undefined) q = q.where('v.status', '=', filter.status);
-  if (!filter.includeTemplates) q = q.where('v.is_template', '=', 0);
-  if (!filter.includeGone) q = q.where('v.gone_at', 'is', null);
+  const owned = filter.personId !== undefined || filter.classIds !== undefined;
+  const where: RawBuilder<unknown>[] = [];
+  if (filter.personId !== undefined) where.push(sql`a.person_id = ${filter.personId}`);
+  if (filter.classIds !== undefined) where.push(sql`a.class_id in (${sql.join(filter.classIds)})`);
+  if (filter.clusterId !== undefined) where.push(sql`v.cluster_id = ${filter.clusterId}`);
+  if (filter.vmids !== undefined) where.push(vmidIn(engine, filter.vmids, 'v.vmid'));
+  if (filter.status !== undefined) where.push(sql`v.status = ${filter.status}`);
+  if (!filter.includeTemplates) where.push(sql`v.is_template = ${0}`);
+  if (!filter.includeGone) where.push(sql`v.gone_at is null`);
   if (filter.search !== undefined && filter.search !== '') {
     const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const vmid = /^\d+$/.test(filter.search) ? Number(filter.search) : -1;
-    q = q.where((eb) => eb.or([eb(sql`lower(v.name)`, 'like', sql`${pattern} escape '\\'`), eb('v.vmid', '=', vmid)]));
+    where.push(sql`(lower(v.name) like ${pattern} escape '\\' or v.vmid = ${vmid})`);
   }
-  q = q.orderBy('v.cluster_id').orderBy('v.vmid');
-  if (filter.limit !== undefined) q = q.limit(filter.limit);
-  return q;
+  return sql<VmRow>`select v.* from vm_inventory as v${
+    owned ? sql` inner join vm_assignments as a on a.cluster_id = v.cluster_id and a.vmid = v.vmid` : sql``
+  }${where.length ? sql` where ${sql.join(where, sql` and `)}` : sql``} order by v.cluster_id, v.vmid${
+    filter.limit !== undefined ? sql` limit ${filter.limit}` : sql``
+  }`;
 }
 
+type VmRow = Selectable<Database['vm_inventory']>;
+
 /** A VM row as `json_agg` writes it: a double that is not finite (NaN, Infinity) is a string. */
-type VmJsonRow = Omit<Selectable<Database['vm_inventory']>, 'cpu_usage' | 'memory_usage'> & {
+type VmJsonRow = Omit<VmRow, 'cpu_usage' | 'memory_usage'> & {
   cpu_usage: number | string;
   memory_usage: number | string;
 };
 
 /** The record of a VM row read as JSON: the same values as the row read as columns. */
 function vmFromJson(r: VmJsonRow): VmInventoryRecord {
+  if (typeof r.cpu_usage === 'number' && typeof r.memory_usage === 'number') return mappers.vm(r as VmRow);
   return mappers.vm({ ...r, cpu_usage: Number(r.cpu_usage), memory_usage: Number(r.memory_usage) });
 }
 
@@ -117,16 +115,16 @@ export function inventoryRepository(
       return row && mappers.vm(row);
     },
     async list(filter = {}) {
-      const q = listQuery(db, engine, filter);
-      return q ? (await q.execute()).map(mappers.vm) : [];
+      const q = listQuery(engine, filter);
+      return q ? (await q.execute(db)).rows.map(mappers.vm) : [];
     },
     async listWithSyncStates(filter = {}) {
-      const q = listQuery(db, engine, filter);
+      const q = listQuery(engine, filter);
       const ownerBound = filter.personId !== undefined || filter.classIds !== undefined;
       // SQLite answers in this process, so its two reads cost no round trip; a listing not bound
       // to an owner (an admin's, the sync's) is too large to send as one JSON value.
       if (engine === 'sqlite' || !q || !ownerBound) {
-        const [vms, syncStates] = await Promise.all([q ? q.execute() : [], listSyncStates(db)]);
+        const [vms, syncStates] = await Promise.all([q ? q.execute(db).then((r) => r.rows) : [], listSyncStates(db)]);
         return { vms: vms.map(mappers.vm), syncStates };
       }
       // PostgreSQL, a person's or classes' VMs: one statement, one row of two JSON arrays.
