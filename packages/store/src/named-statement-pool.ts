@@ -23,7 +23,16 @@ export interface DialectPool {
 export function namedStatementPool(pool: Pg.Pool): DialectPool {
   const wrapped = new WeakMap<Pg.PoolClient, Pg.PoolClient>();
   const namesOf = new WeakMap<Pg.PoolClient, Set<string>>();
-  const nameOf = (text: string): string => `lab_${createHash('sha1').update(text).digest('base64url')}`;
+  // The name of each text, hashed once: the same few texts come back at every call.
+  const knownNames = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = knownNames.get(text);
+    if (name === undefined) {
+      name = `lab_${createHash('sha1').update(text).digest('base64url')}`;
+      if (knownNames.size < MAX_NAMED_PER_CONNECTION) knownNames.set(text, name);
+    }
+    return name;
+  };
   const wrap = (client: Pg.PoolClient): Pg.PoolClient => {
     let proxy = wrapped.get(client);
     if (proxy) return proxy;
@@ -34,7 +43,7 @@ export function namedStatementPool(pool: Pg.Pool): DialectPool {
       get(target, property, receiver) {
         if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
         return (text: unknown, values?: unknown) => {
-          if (typeof text !== 'string' || text.length > MAX_NAMED_TEXT || !text.startsWith('select '))
+          if (typeof text !== 'string' || text.length > MAX_NAMED_TEXT || !/^select\s/.test(text))
             return query(text, values);
           const name = nameOf(text);
           if (!names.has(name)) {

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../ports/clock.js';
-import type { VmInventoryRecord } from '../store/records.js';
+import type { SyncStateRecord, VmInventoryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { clusterAnswerMaxAgeMs, clusterReadiness } from './cluster-readiness.js';
 import type { SyncEngine } from './sync-engine.js';
@@ -115,22 +115,28 @@ export class InventoryService {
       includeTemplates: query.includeTemplates ?? false,
     };
     let vms: VmInventoryRecord[];
+    let syncStates: SyncStateRecord[];
     const { user } = query;
-    if (user.role === 'admin') vms = await this.#store.inventory.list(base);
-    else if (user.personId === null) vms = [];
+    // The VMs come with the sync states (one round trip on PostgreSQL); a teacher's classes are
+    // read beside them.
+    if (user.role === 'admin') ({ vms, syncStates } = await this.#store.inventory.listWithSyncStates(base));
+    else if (user.personId === null) [vms, syncStates] = [[], await this.#store.sync.listStates()];
     else {
-      const own = await this.#store.inventory.list({ ...base, personId: user.personId });
-      const taught = user.role === 'teacher' ? await classesTaughtBy(this.#store, user.personId) : [];
+      const [own, taught] = await Promise.all([
+        this.#store.inventory.listWithSyncStates({ ...base, personId: user.personId }),
+        user.role === 'teacher' ? classesTaughtBy(this.#store, user.personId) : [],
+      ]);
       const ofClasses = taught.length ? await this.#store.inventory.list({ ...base, classIds: taught }) : [];
       const seen = new Set<string>();
-      vms = [...own, ...ofClasses]
+      vms = [...own.vms, ...ofClasses]
         .filter((v) => !seen.has(`${v.clusterId}/${v.vmid}`) && seen.add(`${v.clusterId}/${v.vmid}`))
         .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
+      syncStates = own.syncStates;
     }
     const more = query.limit !== undefined && vms.length > query.limit;
     vms = (more ? vms.slice(0, query.limit) : vms).map(withoutStaleAddress);
     const clusters = query.clusterId ? [query.clusterId] : this.#clusterIds();
-    const states = new Map((await this.#store.sync.listStates()).map((s) => [s.clusterId, s]));
+    const states = new Map(syncStates.map((s) => [s.clusterId, s]));
     const now = this.#clock.now();
     const staleClusters = clusters.filter((c) => {
       const at = states.get(c)?.lastSuccessAt;

@@ -10,8 +10,9 @@ export interface Viewer {
 
 /** Classes a person teaches (membership as teacher, or owner of the class). */
 export async function classesTaughtBy(store: Store, personId: number): Promise<string[]> {
-  const member = (await store.classes.classesOf(personId)).filter((m) => m.role === 'teacher').map((m) => m.classId);
-  const owned = (await store.classes.listClasses()).filter((c) => c.ownerId === personId).map((c) => c.id);
+  const [memberships, classes] = await Promise.all([store.classes.classesOf(personId), store.classes.listClasses()]);
+  const member = memberships.filter((m) => m.role === 'teacher').map((m) => m.classId);
+  const owned = classes.filter((c) => c.ownerId === personId).map((c) => c.id);
   return [...new Set([...member, ...owned])].sort();
 }
 

@@ -229,8 +229,15 @@ export interface VmInventoryRepository {
   get(clusterId: string, vmid: number): Promise<VmInventoryRecord | undefined>;
   list(filter?: VmInventoryFilter): Promise<VmInventoryRecord[]>;
   /**
-   * Every row of the cluster (templates and gone VMs too) as a quick sync compares it with the
-   * listing, in no particular order: its sync key and flags. The sync then reads the whole rows of the few VMs that changed.
+   * What `list(filter)` returns and every cluster's sync state (as `sync.listStates()` returns
+   * them), read together: `listVms` needs both, and on PostgreSQL this is one statement, so one
+   * round trip instead of two.
+   */
+  listWithSyncStates(filter?: VmInventoryFilter): Promise<{ vms: VmInventoryRecord[]; syncStates: SyncStateRecord[] }>;
+  /**
+   * Every row of the cluster (templates and gone VMs too) as a sync compares it with the listing,
+   * in no particular order: its sync key and flags. The sync then reads the whole rows of the few
+   * VMs that changed.
    */
   listSyncKeys(clusterId: string): Promise<VmSyncKeyRow[]>;
   /** Changes some fields of one VM; false when it is not in the inventory. */

@@ -505,6 +505,9 @@ export function createMemoryStore(): Store {
           .sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.vmid - b.vmid);
         return copy(filter.limit !== undefined ? rows.slice(0, filter.limit) : rows);
       },
+      async listWithSyncStates(filter: VmInventoryFilter = {}) {
+        return { vms: await raw.inventory.list(filter), syncStates: await raw.sync.listStates() };
+      },
       async listSyncKeys(clusterId) {
         return [...s.inventory.values()]
           .filter((vm) => vm.clusterId === clusterId)

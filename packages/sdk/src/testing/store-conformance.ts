@@ -1003,6 +1003,68 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         ]);
       });
 
+      it("reads the VMs of a filter with every cluster's sync state, as list and sync.listStates return them", async () => {
+        const alice = await store.classes.createPerson({ username: 'alice', displayName: 'A', role: 'student' }, T0);
+        const bob = await store.classes.createPerson({ username: 'bob', displayName: 'B', role: 'student' }, T0);
+        await store.classes.createClass({ id: 'cs101', name: 'CS', templateId: null, ownerId: null }, T0);
+        expect(await store.inventory.listWithSyncStates({ personId: alice.id })).toEqual({ vms: [], syncStates: [] });
+        await store.inventory.upsertMany([
+          vm(100, { name: 'O\'Brien "quoted" \\ back\tslash — é ✓ 🚀', tags: 'a;b', syncError: 'agent\ntimeout' }),
+          vm(101, { isTemplate: true }),
+          vm(102, { goneAt: T0 + 1, lastStatusCheck: T0 - 1, snapshots: 3 }),
+          vm(103, { memory: null, cores: null, diskSize: null, ip: '10.0.0.3', cpuUsage: 0.1 + 0.2 }),
+          vm(7, { clusterId: 'lab2', memoryUsage: 1 / 3, uptime: 2 ** 40, snapshots: 0 }),
+          vm(104),
+        ]);
+        for (const [vmid, clusterId] of [
+          [100, 'lab'],
+          [101, 'lab'],
+          [102, 'lab'],
+          [103, 'lab'],
+          [7, 'lab2'],
+        ] as const)
+          await store.classes.assignVm({ clusterId, vmid, personId: alice.id, classId: 'cs101', role: 'student' }, T0);
+        await store.sync.saveState({
+          clusterId: 'lab2',
+          lastFullSyncAt: T0,
+          lastQuickSyncAt: T0 + 5,
+          lastSuccessAt: T0 + 5,
+          consecutiveErrors: 0,
+          lastError: null,
+          nextAttemptAt: null,
+        });
+        await store.sync.saveState({
+          clusterId: 'lab',
+          lastFullSyncAt: null,
+          lastQuickSyncAt: null,
+          lastSuccessAt: null,
+          consecutiveErrors: 4,
+          lastError: 'connect ECONNREFUSED "x"',
+          nextAttemptAt: T0 + 9,
+        });
+        const syncStates = await store.sync.listStates();
+        expect(syncStates.map((s) => s.clusterId)).toEqual(['lab', 'lab2']);
+        for (const filter of [
+          { personId: alice.id },
+          { personId: alice.id, includeTemplates: true, includeGone: true },
+          { personId: alice.id, limit: 2 },
+          { personId: alice.id, search: 'brien' },
+          { personId: alice.id, clusterId: 'lab2' },
+          { personId: bob.id },
+          { classIds: ['cs101'] },
+          { classIds: [] },
+          { personId: alice.id, classIds: ['cs101'] },
+          {},
+          { includeGone: true, limit: 3 },
+        ]) {
+          const vms = await store.inventory.list(filter);
+          expect(await store.inventory.listWithSyncStates(filter), JSON.stringify(filter)).toEqual({ vms, syncStates });
+        }
+        expect((await store.inventory.listWithSyncStates({ personId: alice.id })).vms.map((v) => v.vmid)).toEqual([
+          100, 103, 7,
+        ]);
+      });
+
       it('marks VMs that left the cluster as gone and changes single fields', async () => {
         await store.inventory.upsertMany([vm(100), vm(101), vm(102), vm(200, { clusterId: 'lab2' })]);
         expect(await store.inventory.markGone('lab', [100, 102], T0 + 60_000)).toBe(1);

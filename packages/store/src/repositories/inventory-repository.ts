@@ -1,8 +1,10 @@
-import { VM_SYNC_FLAGS, type VmInventoryRepository } from '@lab/proxmox-sdk/store';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { VmInventoryRecord } from '@lab/proxmox-sdk';
+import { VM_SYNC_FLAGS, type VmInventoryFilter, type VmInventoryRepository } from '@lab/proxmox-sdk/store';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { Database, Engine } from '../database.js';
 import { mappers } from '../row-mappers.js';
 import type { InTransaction } from './in-transaction.js';
+import { listSyncStates } from './small-repositories.js';
 
 /** Rows per INSERT: 22 columns × 400 stays far below SQLite's and PostgreSQL's parameter limits. */
 const UPSERT_CHUNK = 400;
@@ -17,6 +19,50 @@ function vmidIn(engine: Engine, vmids: readonly number[], column: string): RawBu
   return engine === 'sqlite'
     ? sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(vmids)}))`
     : sql<boolean>`${sql.ref(column)} = any(${[...vmids]}::integer[])`;
+}
+
+/**
+ * The statement of `list(filter)`, or undefined when nothing can match (no classes). By owner: a
+ * join that the ownership filters make an inner one, so both engines start from vm_assignments'
+ * person/class index instead of scanning the inventory. Without those filters (the sync reading a
+ * cluster's rows) no join: one lookup fewer per row. Written as SQL fragments, not with the query
+ * builder: a student's `listVms` builds it at every call, and the builder cost several times more.
+ */
+function listQuery(engine: Engine, filter: VmInventoryFilter): RawBuilder<VmRow> | undefined {
+  if (filter.classIds !== undefined && filter.classIds.length === 0) return undefined;
+  const owned = filter.personId !== undefined || filter.classIds !== undefined;
+  const where: RawBuilder<unknown>[] = [];
+  if (filter.personId !== undefined) where.push(sql`a.person_id = ${filter.personId}`);
+  if (filter.classIds !== undefined) where.push(sql`a.class_id in (${sql.join(filter.classIds)})`);
+  if (filter.clusterId !== undefined) where.push(sql`v.cluster_id = ${filter.clusterId}`);
+  if (filter.vmids !== undefined) where.push(vmidIn(engine, filter.vmids, 'v.vmid'));
+  if (filter.status !== undefined) where.push(sql`v.status = ${filter.status}`);
+  if (!filter.includeTemplates) where.push(sql`v.is_template = ${0}`);
+  if (!filter.includeGone) where.push(sql`v.gone_at is null`);
+  if (filter.search !== undefined && filter.search !== '') {
+    const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const vmid = /^\d+$/.test(filter.search) ? Number(filter.search) : -1;
+    where.push(sql`(lower(v.name) like ${pattern} escape '\\' or v.vmid = ${vmid})`);
+  }
+  return sql<VmRow>`select v.* from vm_inventory as v${
+    owned ? sql` inner join vm_assignments as a on a.cluster_id = v.cluster_id and a.vmid = v.vmid` : sql``
+  }${where.length ? sql` where ${sql.join(where, sql` and `)}` : sql``} order by v.cluster_id, v.vmid${
+    filter.limit !== undefined ? sql` limit ${filter.limit}` : sql``
+  }`;
+}
+
+type VmRow = Selectable<Database['vm_inventory']>;
+
+/** A VM row as `json_agg` writes it: a double that is not finite (NaN, Infinity) is a string. */
+type VmJsonRow = Omit<VmRow, 'cpu_usage' | 'memory_usage'> & {
+  cpu_usage: number | string;
+  memory_usage: number | string;
+};
+
+/** The record of a VM row read as JSON: the same values as the row read as columns. */
+function vmFromJson(r: VmJsonRow): VmInventoryRecord {
+  if (typeof r.cpu_usage === 'number' && typeof r.memory_usage === 'number') return mappers.vm(r as VmRow);
+  return mappers.vm({ ...r, cpu_usage: Number(r.cpu_usage), memory_usage: Number(r.memory_usage) });
 }
 
 /** The VM inventory over kysely. */
@@ -73,37 +119,25 @@ export function inventoryRepository(
       return row && mappers.vm(row);
     },
     async list(filter = {}) {
-      if (filter.classIds !== undefined && filter.classIds.length === 0) return [];
-      // By owner: a join that the ownership filters make an inner one, so both engines start from
-      // vm_assignments' person/class index instead of scanning the inventory. Without those
-      // filters (the sync reading a cluster's rows) no join: one lookup fewer per row.
-      let q = db.selectFrom('vm_inventory as v').selectAll('v');
-      if (filter.personId !== undefined || filter.classIds !== undefined) {
-        let owned = db
-          .selectFrom('vm_inventory as v')
-          .innerJoin('vm_assignments as a', (join) =>
-            join.onRef('a.cluster_id', '=', 'v.cluster_id').onRef('a.vmid', '=', 'v.vmid'),
-          )
-          .selectAll('v');
-        if (filter.personId !== undefined) owned = owned.where('a.person_id', '=', filter.personId);
-        if (filter.classIds !== undefined) owned = owned.where('a.class_id', 'in', [...filter.classIds]);
-        q = owned;
+      const q = listQuery(engine, filter);
+      return q ? (await q.execute(db)).rows.map(mappers.vm) : [];
+    },
+    async listWithSyncStates(filter = {}) {
+      const q = listQuery(engine, filter);
+      const ownerBound = filter.personId !== undefined || filter.classIds !== undefined;
+      // SQLite answers in this process, so its two reads cost no round trip; a listing not bound
+      // to an owner (an admin's, the sync's) is too large to send as one JSON value.
+      if (engine === 'sqlite' || !q || !ownerBound) {
+        const [vms, syncStates] = await Promise.all([q ? q.execute(db).then((r) => r.rows) : [], listSyncStates(db)]);
+        return { vms: vms.map(mappers.vm), syncStates };
       }
-      if (filter.clusterId !== undefined) q = q.where('v.cluster_id', '=', filter.clusterId);
-      if (filter.vmids !== undefined) q = q.where(vmidIn(engine, filter.vmids, 'v.vmid'));
-      if (filter.status !== undefined) q = q.where('v.status', '=', filter.status);
-      if (!filter.includeTemplates) q = q.where('v.is_template', '=', 0);
-      if (!filter.includeGone) q = q.where('v.gone_at', 'is', null);
-      if (filter.search !== undefined && filter.search !== '') {
-        const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        const vmid = /^\d+$/.test(filter.search) ? Number(filter.search) : -1;
-        q = q.where((eb) =>
-          eb.or([eb(sql`lower(v.name)`, 'like', sql`${pattern} escape '\\'`), eb('v.vmid', '=', vmid)]),
-        );
-      }
-      q = q.orderBy('v.cluster_id').orderBy('v.vmid');
-      if (filter.limit !== undefined) q = q.limit(filter.limit);
-      return (await q.execute()).map(mappers.vm);
+      // PostgreSQL, a person's or classes' VMs: one statement, one row of two JSON arrays.
+      const row = await sql<{ vms: VmJsonRow[]; sync_states: Selectable<Database['sync_state']>[] }>`select
+          (select coalesce(json_agg(l order by l.cluster_id, l.vmid), '[]') from (${q}) as l) as vms,
+          (select coalesce(json_agg(s order by s.cluster_id), '[]') from sync_state as s) as sync_states`
+        .execute(db)
+        .then((r) => r.rows[0]!);
+      return { vms: row.vms.map(vmFromJson), syncStates: row.sync_states.map(mappers.syncState) };
     },
     async listSyncKeys(clusterId) {
       // All from the `vm_inventory_sync` index (no row is read), packed into one JSON array: at

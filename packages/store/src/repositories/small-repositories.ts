@@ -1,4 +1,4 @@
-import type { AuditRepository, ClusterRepository, SyncRepository } from '@lab/proxmox-sdk/store';
+import type { AuditRepository, ClusterRepository, SyncRepository, SyncStateRecord } from '@lab/proxmox-sdk/store';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { mappers } from '../row-mappers.js';
@@ -22,6 +22,11 @@ export function clusterRepository(db: Kysely<Database>): ClusterRepository {
   };
 }
 
+/** Every cluster's sync state, by cluster. */
+export async function listSyncStates(db: Kysely<Database>): Promise<SyncStateRecord[]> {
+  return (await db.selectFrom('sync_state').selectAll().orderBy('cluster_id').execute()).map(mappers.syncState);
+}
+
 /** Sync state and leases over kysely. */
 export function syncRepository(db: Kysely<Database>): SyncRepository {
   return {
@@ -29,9 +34,7 @@ export function syncRepository(db: Kysely<Database>): SyncRepository {
       const row = await db.selectFrom('sync_state').selectAll().where('cluster_id', '=', clusterId).executeTakeFirst();
       return row && mappers.syncState(row);
     },
-    async listStates() {
-      return (await db.selectFrom('sync_state').selectAll().orderBy('cluster_id').execute()).map(mappers.syncState);
-    },
+    listStates: () => listSyncStates(db),
     async saveState(s) {
       const row = {
         cluster_id: s.clusterId,
