@@ -106,7 +106,11 @@ export async function runClassDeployment(
   // teacher allocates while the base is converted. On local storage the teacher, when its copy can
   // start at once: there its copy is the longest chain, and the base waits only for its allocations.
   // But when the base is copied to other nodes, those copies (a clone, a migration, the students
-  // there) are the longest chain, and the base goes first there too.
+  // there) are the longest chain, and the base goes first there too. Going first, the base's clone
+  // is asked for alone: the teacher's only once the base has begun its last allocation, so the
+  // teacher's allocations queue at the lock behind the base's (a clone takes the lock once per
+  // drive, and one asked for meanwhile would take it between them) and run while the base is
+  // converted.
   const teachers = byRole('teacher');
   const baseFirst = plan.storage.shared || byRole('replica').length > 0;
   let baseSent = (): void => {};
@@ -139,7 +143,7 @@ export async function runClassDeployment(
       (facts[state.node] = { config: state.config, bootStorageType: plan.storage.type });
     if (baseItem)
       await guard(baseItem, async () => {
-        known(await ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent));
+        known(await ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), () => {}, baseSent));
       }).finally(baseSent);
     else baseSent();
     const base = baseItem ? await itemState(baseItem.name) : undefined;
@@ -167,8 +171,14 @@ export async function runClassDeployment(
       });
     // Each copy of the base is asked for before the students of the nodes that have one, so the copies'
     // clones come first at the base node's storage lock; those students then run while the copies
-    // move, and each node's students start as soon as its own copy is there.
-    const replicas = byRole('replica');
+    // move, and each node's students start as soon as its own copy is there. The copies' clones
+    // take the engine's lane at the base's storage (`CopyCloneLane`): one after the other, each once
+    // the one before has begun its last allocation, the copy with the most students first.
+    const studentsOn = (node: string | null) => byRole('student').filter((s) => s.node === node).length;
+    const replicas = byRole('replica')
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => studentsOn(b.r.node) - studentsOn(a.r.node) || a.i - b.i)
+      .map(({ r }) => r);
     let unsent = replicas.length;
     let allSent: () => void = () => {};
     const copiesSent = new Promise<void>((resolve) => (allSent = resolve));
@@ -183,6 +193,14 @@ export async function runClassDeployment(
         once = true;
         sent();
       };
+      const turn = throttle.enterCopyLane(storageKey(base.node!), {
+        targetStorage: storageKey(r.node!),
+        students: studentsOn(r.node),
+      });
+      const atLastAllocation = () => {
+        sentOnce();
+        void turn.then((leave) => leave());
+      };
       // The copy's clone goes ahead of the students at the base node's slots (a full clone also
       // takes a copy slot there); its migration waits until no other migration, of this
       // deployment or another the engine runs, goes into the target's storage.
@@ -195,14 +213,21 @@ export async function runClassDeployment(
             r,
             { node: base.node!, vmid: base.vmid!, facts: facts[base.node!] },
             replicaStartsLinked(plan.storage)
-              ? (work) => throttle.runFirst(base.node!, at, () => work(() => {}))
-              : (work) => throttle.runCopy(base.node!, at, work),
+              ? async (work) => {
+                  await turn;
+                  return throttle.runFirst(base.node!, at, () => work(() => {}));
+                }
+              : async (work) => {
+                  await turn;
+                  return throttle.runCopy(base.node!, at, work);
+                },
             (work) => throttle.runMigration(storageKey(r.node!), work),
-            sentOnce,
+            () => {},
+            atLastAllocation,
           ),
         );
       });
-      sentOnce();
+      atLastAllocation();
       const state = await itemState(r.name);
       if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
       const waiting = byRole('student').filter((s) => s.node === r.node);

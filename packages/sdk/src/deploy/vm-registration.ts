@@ -92,6 +92,8 @@ export async function ensureVm(
   cloneSlot: CloneSlot,
   /** Called when the clone request is about to be sent (or at once when no clone is needed). */
   sending: () => void = () => {},
+  /** Called once the clone has begun its last storage allocation (`CloneVmOptions.onLastAllocation`), or when no clone is needed. */
+  atLastAllocation?: () => void,
 ): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
@@ -115,6 +117,7 @@ export async function ensureVm(
         ...cloneTiming(deps.timing),
         ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
+        ...(atLastAllocation ? { onLastAllocation: atLastAllocation } : {}),
         onProgress: (p) => {
           watch(p);
           if (p.phase === 'cloning') sending();
@@ -134,6 +137,7 @@ export async function ensureVm(
     state = { node: result.node, config: result.config };
   }
   sending();
+  atLastAllocation?.();
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
   await deps.store.deployments.updateItem(deploymentId, item.name, {
@@ -211,6 +215,8 @@ export async function ensureReplica(
   /** Runs the migration to the target node (none on shared storage) once the target may take it. */
   migrationSlot: <T>(work: () => Promise<T>) => Promise<T>,
   onCloneSent: () => void = () => {},
+  /** Called once the copy's clone has begun its last storage allocation, or when no clone is needed. */
+  onLastAllocation: () => void = () => {},
 ): Promise<GuestState> {
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
@@ -250,12 +256,14 @@ export async function ensureReplica(
           await recordVmid(deps, deploymentId, item, vmid);
           onCloneSent();
         },
+        onLastAllocation,
       }),
     );
     // The clone read the new VM's config once its lock cleared.
     state = { node: result.node, config: result.config };
   }
   onCloneSent();
+  onLastAllocation();
   const cloned = state;
   if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned));
   const vmid = item.vmid!;
