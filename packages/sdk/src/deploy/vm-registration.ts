@@ -195,8 +195,7 @@ export async function ensureVm(
     };
   }
   if (item.action === 'create' && plan.spec.labRole) state = await sizeForLabRole(api, plan, state, vmid);
-  state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base');
-  if (role === 'base') onTemplate?.(state);
+  state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base', onTemplate);
   await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
   return state;
@@ -255,6 +254,8 @@ export async function ensureReplica(
       taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }, true),
       justCloned && linked ? 'known' : 'check',
     );
+    // Its config moved as it was (the same storage on the target): no read before its conversion.
+    if (justCloned && linked) return { node: target, config: state.config };
     const moved = await settled(deps.timing, api, vmid, target);
     if (!moved) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     return moved;
@@ -291,8 +292,7 @@ export async function ensureReplica(
   const cloned = state;
   if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned, !adopted));
   const vmid = item.vmid!;
-  state = await tagAndConvert(deps.timing, api, state, vmid, await tagsOfCopy(), true);
-  onTemplate?.(state);
+  state = await tagAndConvert(deps.timing, api, state, vmid, await tagsOfCopy(), true, onTemplate);
   await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
   return state;
@@ -352,6 +352,10 @@ async function recordVmid(deps: RegistrationDeps, deploymentId: string, item: It
   });
 }
 
+/**
+ * Sets the VM's tags and, for a base template, converts it first: `onTemplate` is told as soon as it
+ * is a template (as read once converted), so its clones may start while its tags are written.
+ */
 export async function tagAndConvert(
   timing: DeploymentTiming,
   api: PveApi,
@@ -359,19 +363,20 @@ export async function tagAndConvert(
   vmid: number,
   tags: string,
   template: boolean,
+  onTemplate?: (state: GuestState) => void,
 ): Promise<GuestState> {
-  if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-  let config: Record<string, unknown> = { ...state.config, tags };
+  let config = state.config;
   if (template && Number(config.template) !== 1) {
     await waitForTask(
       api,
       await pveResources(api).qemu(state.node, vmid).template(),
       taskOptions(timing, 120_000, { kind: 'template' }, true),
     );
-    const converted = await settled(timing, api, vmid, state.node);
-    config = { ...(converted?.config ?? config), tags };
+    config = (await settled(timing, api, vmid, state.node))?.config ?? config;
   }
-  return { node: state.node, config };
+  if (template) onTemplate?.({ node: state.node, config });
+  if (!sameTags(config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+  return { node: state.node, config: { ...config, tags } };
 }
 
 async function register(
