@@ -174,7 +174,9 @@ export async function runClassDeployment(
     // One failed read must not cost every student of a node: a replica's reads are retried after
     // any 500 under the client's retry policy.
     const replicaRun: ClassRun = { ...run, api: withServerErrorRetries(api) };
-    const memoryMiB = plan.storage.shared ? 0 : ((await store.templates.getByName(plan.templateName))?.memory ?? 0);
+    // Read only when a copy failed and its students move: not on the way to the first copy's clone.
+    const memoryMiB = async () =>
+      plan.storage.shared ? 0 : ((await store.templates.getByName(plan.templateName))?.memory ?? 0);
     const cloneStudent = (s: Item) =>
       guard(s, async () => {
         const sourceNode = plan.storage.shared ? base.node : s.node!;
@@ -272,7 +274,7 @@ export async function runClassDeployment(
       const students = waiting();
       if (copies[r.node!] === undefined && !plan.storage.shared) {
         // The copy failed: its students go to the nodes that have the base.
-        const moved = await replanOntoBaseCopies(deps, api, id, students, copies, memoryMiB * 1024 * 1024);
+        const moved = await replanOntoBaseCopies(deps, api, id, students, copies, (await memoryMiB()) * 1024 * 1024);
         replanned.push(...moved);
         for (const m of moved)
           timing.logger.warn('moved a student to a node with the base template; its copy failed', { ...m });
