@@ -36,6 +36,28 @@ describe('cloneVm', () => {
     expectSchemaValidRequests(sim);
   });
 
+  it('says once when the clone has begun its last allocation: its task log then names every drive it allocates', async () => {
+    sim = await fastSim();
+    const seen: string[][] = [];
+    const result = await cloneVm(client(), {
+      source: { node: 'pve1', vmid: 9000 },
+      name: 'cs101-bob',
+      ...fast,
+      timeScale: 100,
+      onLastAllocation: () => {
+        const task = [...sim.state.tasks.tasks.values()].find((t) => t.type === 'qmclone');
+        seen.push(task!.log.filter((l) => /^create (full|linked) clone of drive /.test(l)));
+      },
+    });
+    expect(result.mode).toBe('linked');
+    expect(seen).toHaveLength(1);
+    // The template's cloud-init drive and its disk: the clone allocates both, one lock hold each.
+    expect(seen[0]).toEqual([
+      'create full clone of drive ide2 (local-lvm:vm-9000-cloudinit)',
+      'create linked clone of drive scsi0 (local-lvm:base-9000-disk-0)',
+    ]);
+  });
+
   it('refuses a template with only a cloud-init drive and a CD-ROM before sending any clone request', async () => {
     sim = await fastSim();
     sim.editGuestConfig(9000, { scsi0: null, boot: 'order=ide2', ide0: 'local:iso/ubuntu.iso,media=cdrom' });

@@ -1,4 +1,5 @@
 import { ConcurrencyLimiter } from '../util/concurrency-limiter.js';
+import { CopyCloneLane, type CopyCloneTicket } from './copy-clone-lane.js';
 
 /**
  * How many clones may run at once: in one deployment, and — over every deployment one engine runs
@@ -42,8 +43,19 @@ export class ClusterThrottle {
   readonly #storages = new Map<string, ConcurrencyLimiter>();
   readonly #copies = new Map<string, ConcurrencyLimiter>();
   readonly #migrations = new Map<string, ConcurrencyLimiter>();
+  readonly #copyLanes = new Map<string, CopyCloneLane>();
 
   constructor(readonly limits: DeploymentLimits) {}
+
+  /** The lane the clones of copies of bases on `storageKey` take, one after the other. */
+  copyLane(storageKey: string): CopyCloneLane {
+    let lane = this.#copyLanes.get(storageKey);
+    if (!lane) {
+      lane = new CopyCloneLane();
+      this.#copyLanes.set(storageKey, lane);
+    }
+    return lane;
+  }
 
   node(node: string): ConcurrencyLimiter {
     return limiterOf(this.#nodes, node, this.limits.perNode);
@@ -80,6 +92,14 @@ export class DeploymentThrottle {
   run<T>(node: string, storageKey: string, task: () => Promise<T>): Promise<T> {
     const storageLimiter = this.#cluster.storage(storageKey);
     return this.#cluster.node(node).run(() => storageLimiter.run(() => this.#global.run(task)));
+  }
+
+  /**
+   * Queues the clone of a copy of a base beside it on `storageKey` in the engine's lane there
+   * ({@link CopyCloneLane}); answers its turn's `leave`.
+   */
+  enterCopyLane(storageKey: string, ticket: CopyCloneTicket): Promise<() => void> {
+    return this.#cluster.copyLane(storageKey).enter(ticket);
   }
 
   /** Whether a full clone on `storageKey` would get a copy slot now, without waiting. */

@@ -106,7 +106,11 @@ export async function runClassDeployment(
   // teacher allocates while the base is converted. On local storage the teacher, when its copy can
   // start at once: there its copy is the longest chain, and the base waits only for its allocations.
   // But when the base is copied to other nodes, those copies (a clone, a migration, the students
-  // there) are the longest chain, and the base goes first there too.
+  // there) are the longest chain, and the base goes first there too. Going first, the base's clone
+  // is asked for alone: the teacher's only once the base has begun its last allocation, so the
+  // teacher's allocations queue at the lock behind the base's (a clone takes the lock once per
+  // drive, and one asked for meanwhile would take it between them) and run while the base is
+  // converted.
   const teachers = byRole('teacher');
   const baseFirst = plan.storage.shared || byRole('replica').length > 0;
   let baseSent = (): void => {};
@@ -124,34 +128,58 @@ export async function runClassDeployment(
     await Promise.all(
       teachers.map((t, i) =>
         guard(t, async () => {
-          await ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), i === 0 ? teacherSent : undefined);
+          await ensureVm(deps.registration, run, t, plan.source, copySlot(t.node!), {
+            ...(i === 0 ? { sending: teacherSent } : {}),
+          });
         }).finally(() => i === 0 && teacherSent()),
       ),
     );
   })();
+  // What each base template (the base, its copies) looked like once converted: its students'
+  // clones need not read it again.
+  const facts: Record<string, SourceFacts> = {};
+  const known = (state: GuestState) =>
+    (facts[state.node] = { config: state.config, bootStorageType: plan.storage.type });
   const studentChain = async (): Promise<void> => {
     const [baseItem] = byRole('base');
     await teacherOnItsWay;
-    // What each base template (the base, its copies) looked like once registered: its students'
-    // clones need not read it again.
-    const facts: Record<string, SourceFacts> = {};
-    const known = (state: GuestState) =>
-      (facts[state.node] = { config: state.config, bootStorageType: plan.storage.type });
+    // The copies and students start once the base is a template, while it is registered.
+    let fromBase: Promise<void> | undefined;
+    const startFromBase = (base: { node: string; vmid: number }): void => {
+      if (fromBase) return;
+      fromBase = fromTemplate(base);
+      // Awaited below, once the base's own steps are done; until then a failure must not go unheard.
+      fromBase.catch(() => {});
+    };
     if (baseItem)
       await guard(baseItem, async () => {
-        known(await ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), baseSent));
+        await ensureVm(deps.registration, run, baseItem, plan.source, slot(baseItem.node!), {
+          atLastAllocation: baseSent,
+          onTemplate: (state) => {
+            known(state);
+            startFromBase({ node: state.node, vmid: baseItem.vmid! });
+          },
+        });
       }).finally(baseSent);
     else baseSent();
-    const base = baseItem ? await itemState(baseItem.name) : undefined;
-    if (base?.status !== 'done' || base.vmid === null) return;
-    const copies: Record<string, number> = { ...plan.baseCopies, [base.node!]: base.vmid };
+    if (!fromBase) {
+      const base = baseItem ? await itemState(baseItem.name) : undefined;
+      if (base?.status !== 'done' || base.vmid === null) return;
+      startFromBase({ node: base.node!, vmid: base.vmid });
+    }
+    await fromBase;
+  };
+  const fromTemplate = async (base: { node: string; vmid: number }): Promise<void> => {
+    const copies: Record<string, number> = { ...plan.baseCopies, [base.node]: base.vmid };
     // One failed read must not cost every student of a node: a replica's reads are retried after
     // any 500 under the client's retry policy.
     const replicaRun: ClassRun = { ...run, api: withServerErrorRetries(api) };
-    const memoryMiB = plan.storage.shared ? 0 : ((await store.templates.getByName(plan.templateName))?.memory ?? 0);
+    // Read only when a copy failed and its students move: not on the way to the first copy's clone.
+    const memoryMiB = async () =>
+      plan.storage.shared ? 0 : ((await store.templates.getByName(plan.templateName))?.memory ?? 0);
     const cloneStudent = (s: Item) =>
       guard(s, async () => {
-        const sourceNode = plan.storage.shared ? base.node! : s.node!;
+        const sourceNode = plan.storage.shared ? base.node : s.node!;
         const sourceVmid = copies[sourceNode];
         if (sourceVmid === undefined && s.vmid === null)
           throw new InvalidDeploymentError(
@@ -161,14 +189,20 @@ export async function runClassDeployment(
           deps.registration,
           run,
           s,
-          { node: sourceNode, vmid: sourceVmid ?? base.vmid!, facts: facts[sourceNode] },
+          { node: sourceNode, vmid: sourceVmid ?? base.vmid, facts: facts[sourceNode] },
           slot(s.node!),
         );
       });
     // Each copy of the base is asked for before the students of the nodes that have one, so the copies'
     // clones come first at the base node's storage lock; those students then run while the copies
-    // move, and each node's students start as soon as its own copy is there.
-    const replicas = byRole('replica');
+    // move, and each node's students start as soon as its own copy is there. The copies' clones
+    // take the engine's lane at the base's storage (`CopyCloneLane`): one after the other, each once
+    // the one before has begun its last allocation, the copy with the most students first.
+    const studentsOn = (node: string | null) => byRole('student').filter((s) => s.node === node).length;
+    const replicas = byRole('replica')
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => studentsOn(b.r.node) - studentsOn(a.r.node) || a.i - b.i)
+      .map(({ r }) => r);
     let unsent = replicas.length;
     let allSent: () => void = () => {};
     const copiesSent = new Promise<void>((resolve) => (allSent = resolve));
@@ -177,43 +211,75 @@ export async function runClassDeployment(
     };
     if (unsent === 0) allSent();
     const replicaChains = replicas.map(async (r) => {
+      const waiting = () => byRole('student').filter((s) => s.node === r.node);
       let once = false;
       const sentOnce = () => {
         if (once) return;
         once = true;
         sent();
       };
+      const turn = throttle.enterCopyLane(storageKey(base.node), {
+        targetStorage: storageKey(r.node!),
+        students: studentsOn(r.node),
+      });
+      const atLastAllocation = () => {
+        sentOnce();
+        void turn.then((leave) => leave());
+      };
       // The copy's clone goes ahead of the students at the base node's slots (a full clone also
       // takes a copy slot there); its migration waits until no other migration, of this
       // deployment or another the engine runs, goes into the target's storage.
-      const at = storageKey(base.node!);
+      const at = storageKey(base.node);
+      let studentsThere: Promise<void> | undefined;
+      const startStudents = (): Promise<void> => {
+        if (!studentsThere) {
+          studentsThere = Promise.all(waiting().map(cloneStudent)).then(() => {});
+          studentsThere.catch(() => {});
+        }
+        return studentsThere;
+      };
       await guard(r, async () => {
         known(
           await ensureReplica(
             deps.registration,
             replicaRun,
             r,
-            { node: base.node!, vmid: base.vmid!, facts: facts[base.node!] },
+            { node: base.node, vmid: base.vmid, facts: facts[base.node] },
             replicaStartsLinked(plan.storage)
-              ? (work) => throttle.runFirst(base.node!, at, () => work(() => {}))
-              : (work) => throttle.runCopy(base.node!, at, work),
+              ? async (work) => {
+                  await turn;
+                  return throttle.runFirst(base.node, at, () => work(() => {}));
+                }
+              : async (work) => {
+                  await turn;
+                  return throttle.runCopy(base.node, at, work);
+                },
             (work) => throttle.runMigration(storageKey(r.node!), work),
-            sentOnce,
+            {
+              atLastAllocation,
+              // Its students start once it is a template there, while it is registered.
+              onTemplate: (state) => {
+                known(state);
+                copies[state.node] = r.vmid!;
+                void startStudents();
+              },
+            },
           ),
         );
       });
-      sentOnce();
+      atLastAllocation();
+      if (studentsThere) return studentsThere;
       const state = await itemState(r.name);
       if (state?.status === 'done' && state.vmid !== null) copies[state.node!] = state.vmid;
-      const waiting = byRole('student').filter((s) => s.node === r.node);
+      const students = waiting();
       if (copies[r.node!] === undefined && !plan.storage.shared) {
         // The copy failed: its students go to the nodes that have the base.
-        const moved = await replanOntoBaseCopies(deps, api, id, waiting, copies, memoryMiB * 1024 * 1024);
+        const moved = await replanOntoBaseCopies(deps, api, id, students, copies, (await memoryMiB()) * 1024 * 1024);
         replanned.push(...moved);
         for (const m of moved)
           timing.logger.warn('moved a student to a node with the base template; its copy failed', { ...m });
       }
-      await Promise.all(waiting.map(cloneStudent));
+      await Promise.all(students.map(cloneStudent));
     });
     const replicaNodes = new Set(replicas.map((r) => r.node));
     await copiesSent;

@@ -51,12 +51,18 @@ export function cloneTiming(t: DeploymentTiming) {
  * read from its progress (`transferred … (NN.NN%)` in its log): halfway to its expected end each
  * time (`logHalfway`), then its status once when it should have ended.
  */
-export function taskOptions(t: DeploymentTiming, timeoutMs: number, expected?: ExpectedTask) {
+export function taskOptions(
+  t: DeploymentTiming,
+  timeoutMs: number,
+  expected?: ExpectedTask,
+  /** Others wait for the task (a base's conversion, a copy's move): read every poll interval once due, without backing off. */
+  awaited = false,
+) {
   return {
     clock: t.clock,
     timeoutMs,
     pollIntervalMs: Math.min(250, t.pollIntervalMs),
-    maxPollIntervalMs: 4 * t.pollIntervalMs,
+    maxPollIntervalMs: (awaited ? 1 : 4) * t.pollIntervalMs,
     logger: t.logger,
     sharedTaskList: true,
     ...(expected

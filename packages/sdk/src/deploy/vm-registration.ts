@@ -78,6 +78,19 @@ function copyStartWatch(copying: () => void): (p: CloneProgress) => void {
   };
 }
 
+/** What the caller of `ensureVm` / `ensureReplica` is told on the way. */
+export interface RegistrationHooks {
+  /** The clone request is about to be sent (or no clone is needed). */
+  sending?: () => void;
+  /** The clone has begun its last storage allocation (`CloneVmOptions.onLastAllocation`), or no clone is needed. */
+  atLastAllocation?: () => void;
+  /**
+   * A base template (the base, a copy of it) is a template on its node, as read once converted:
+   * its clones may start while it is registered.
+   */
+  onTemplate?: (state: GuestState) => void;
+}
+
 /**
  * Makes sure one VM exists, is verified, tagged and registered; answers its state as registered. A VMID recorded for the item (a
  * kept VM, or a clone sent before a crash) is waited for and adopted when it is ours; otherwise the
@@ -90,9 +103,9 @@ export async function ensureVm(
   /** Where it is cloned from, with what was last read of that VM when the caller knows it. */
   source: { node: string; vmid: number; facts?: SourceFacts | undefined },
   cloneSlot: CloneSlot,
-  /** Called when the clone request is about to be sent (or at once when no clone is needed). */
-  sending: () => void = () => {},
+  hooks: RegistrationHooks = {},
 ): Promise<GuestState> {
+  const { sending = () => {}, atLastAllocation, onTemplate } = hooks;
   const { api, plan, deploymentId, emit } = run;
   const role = item.role === 'replica' ? 'base' : item.role;
   let state = await recordedGuest(deps, api, plan, item);
@@ -109,12 +122,14 @@ export async function ensureVm(
         ...(sourceFacts ? { sourceFacts } : {}),
         name: item.name,
         mode: role === 'teacher' ? 'full' : 'auto',
+        ...(role === 'base' ? { awaited: true } : {}),
         ...(role === 'teacher' ? { maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) } : {}),
         ...(node !== source.node ? { target: node } : {}),
         description: creationMarker(plan.spec.classId, role, deploymentId),
         ...cloneTiming(deps.timing),
         ...(run.retryBudget ? { retryBudget: run.retryBudget } : {}),
         onAllocated: (vmid) => recordVmid(deps, deploymentId, item, vmid),
+        ...(atLastAllocation ? { onLastAllocation: atLastAllocation } : {}),
         onProgress: (p) => {
           watch(p);
           if (p.phase === 'cloning') sending();
@@ -134,6 +149,7 @@ export async function ensureVm(
     state = { node: result.node, config: result.config };
   }
   sending();
+  atLastAllocation?.();
   const vmid = item.vmid!;
   emit({ type: 'verifying', deploymentId, name: item.name, vmid });
   await deps.store.deployments.updateItem(deploymentId, item.name, {
@@ -179,7 +195,7 @@ export async function ensureVm(
     };
   }
   if (item.action === 'create' && plan.spec.labRole) state = await sizeForLabRole(api, plan, state, vmid);
-  state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base');
+  state = await tagAndConvert(deps.timing, api, state, vmid, labTags(plan, role), role === 'base', onTemplate);
   await register(deps, plan, deploymentId, item, state, vmid, role === 'base' ? { isReplica: false } : undefined);
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
   return state;
@@ -200,7 +216,8 @@ export function replicaStartsLinked(storage: { shared: boolean; type?: string | 
  * A copy of the class base template on another node: recorded before its clone, tagged, moved
  * there (local storage: clone beside the base — linked on lvm-thin, else full — then migrate
  * offline), converted and registered. A copy an interrupted run left is waited for (a clone or
- * migration still running) and finished. `onCloneSent` is called once the clone is asked for.
+ * migration still running) and finished; `hooks` say when its clone is asked for, has begun its
+ * last allocation, and when it is a template on the target.
  */
 export async function ensureReplica(
   deps: RegistrationDeps,
@@ -210,22 +227,35 @@ export async function ensureReplica(
   cloneSlot: CloneSlot,
   /** Runs the migration to the target node (none on shared storage) once the target may take it. */
   migrationSlot: <T>(work: () => Promise<T>) => Promise<T>,
-  onCloneSent: () => void = () => {},
+  hooks: RegistrationHooks = {},
 ): Promise<GuestState> {
+  const { sending: onCloneSent = () => {}, atLastAllocation: onLastAllocation = () => {}, onTemplate } = hooks;
   const { api, plan, deploymentId, emit } = run;
   const target = item.node!;
   const linked = replicaStartsLinked(plan.storage);
   const recorded = await recordedGuest(deps, api, plan, item);
   const adopted = recorded !== undefined;
-  const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
-  const tags = labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
+  // Read when the copy is converted: the base may still be registering when the copy is cloned.
+  const tagsOfCopy = async () => {
+    const baseTemplate = await deps.store.templates.getByName(baseVmName(plan.spec.classId, plan.spec.labRole?.name));
+    return labTags(plan, 'base', 'replica', ...(baseTemplate ? [replicaTag(baseTemplate.id)] : []));
+  };
   // The copy keeps the base's class tags and its creation marker while it moves; its own tags are
   // set with its conversion, so nothing but the clone lies between the clone and the migration.
-  const moveToTarget = async (state: GuestState): Promise<GuestState> => {
+  // A copy this run has just cloned as a linked clone on lvm-thin is stopped and movable: its
+  // migration is sent without reading it again; one an earlier run left is checked first.
+  const moveToTarget = async (state: GuestState, justCloned: boolean): Promise<GuestState> => {
     if (state.node === target) return state;
     const vmid = item.vmid!;
     emit({ type: 'cloning', deploymentId, name: item.name, node: target, vmid });
-    await migrateVm(api, { node: state.node, vmid, target }, taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }));
+    await migrateVm(
+      api,
+      { node: state.node, vmid, target },
+      taskOptions(deps.timing, 3_600_000, { kind: 'migrate' }, true),
+      justCloned && linked ? 'known' : 'check',
+    );
+    // Its config moved as it was (the same storage on the target): no read before its conversion.
+    if (justCloned && linked) return { node: target, config: state.config };
     const moved = await settled(deps.timing, api, vmid, target);
     if (!moved) throw new InvalidDeploymentError(`${item.name} (${vmid}) disappeared during its migration`);
     return moved;
@@ -239,6 +269,7 @@ export async function ensureReplica(
         ...(base.facts ? { sourceFacts: base.facts } : {}),
         name: baseVmName(plan.spec.classId, plan.spec.labRole?.name),
         mode: linked ? 'linked' : 'full',
+        awaited: true,
         ...(linked
           ? {}
           : { onProgress: copyStartWatch(copying), maxTaskPollIntervalMs: fullCopyPollMs(deps.timing, copiesAtOnce) }),
@@ -250,16 +281,18 @@ export async function ensureReplica(
           await recordVmid(deps, deploymentId, item, vmid);
           onCloneSent();
         },
+        onLastAllocation,
       }),
     );
     // The clone read the new VM's config once its lock cleared.
     state = { node: result.node, config: result.config };
   }
   onCloneSent();
+  onLastAllocation();
   const cloned = state;
-  if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned));
+  if (cloned.node !== target) state = await migrationSlot(() => moveToTarget(cloned, !adopted));
   const vmid = item.vmid!;
-  state = await tagAndConvert(deps.timing, api, state, vmid, tags, true);
+  state = await tagAndConvert(deps.timing, api, state, vmid, await tagsOfCopy(), true, onTemplate);
   await register(deps, plan, deploymentId, item, state, vmid, { isReplica: true });
   emit({ type: 'registered', deploymentId, name: item.name, vmid, node: state.node, adopted });
   return state;
@@ -319,6 +352,10 @@ async function recordVmid(deps: RegistrationDeps, deploymentId: string, item: It
   });
 }
 
+/**
+ * Sets the VM's tags and, for a base template, converts it first: `onTemplate` is told as soon as it
+ * is a template (as read once converted), so its clones may start while its tags are written.
+ */
 export async function tagAndConvert(
   timing: DeploymentTiming,
   api: PveApi,
@@ -326,19 +363,20 @@ export async function tagAndConvert(
   vmid: number,
   tags: string,
   template: boolean,
+  onTemplate?: (state: GuestState) => void,
 ): Promise<GuestState> {
-  if (!sameTags(state.config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
-  let config: Record<string, unknown> = { ...state.config, tags };
+  let config = state.config;
   if (template && Number(config.template) !== 1) {
     await waitForTask(
       api,
       await pveResources(api).qemu(state.node, vmid).template(),
-      taskOptions(timing, 120_000, { kind: 'template' }),
+      taskOptions(timing, 120_000, { kind: 'template' }, true),
     );
-    const converted = await settled(timing, api, vmid, state.node);
-    config = { ...(converted?.config ?? config), tags };
+    config = (await settled(timing, api, vmid, state.node))?.config ?? config;
   }
-  return { node: state.node, config };
+  if (template) onTemplate?.({ node: state.node, config });
+  if (!sameTags(config.tags, tags)) await pveResources(api).qemu(state.node, vmid).updateConfig({ tags });
+  return { node: state.node, config: { ...config, tags } };
 }
 
 async function register(

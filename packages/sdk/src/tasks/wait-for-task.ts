@@ -117,7 +117,14 @@ export async function waitForTask(api: PveApi, upid: string, options: WaitForTas
         options.onProgress?.(percent);
       }
     }
-    if (lastPercent <= 0 || lastPercent >= 100) return;
+    if (lastPercent >= 100) {
+      // The copy is done (or one volume of several): the task ends about now, whatever end an
+      // earlier rate gave (a copy that sped up when another beside it ended reaches 100 % early).
+      eta = 0;
+      nextCheck = Math.min(nextCheck, clock.now());
+      return;
+    }
+    if (lastPercent <= 0) return;
     // A copy under way: the task should end when it reaches 100 % at its rate so far.
     const now = clock.now();
     const since = options.logHalfway ? lastProgress : firstProgress;
