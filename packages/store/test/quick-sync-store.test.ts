@@ -40,11 +40,25 @@ async function smallCluster(): Promise<{ sim: PveSim; api: ProxmoxClient; cluste
   return { sim, api, clusters: { get: () => api, ids: () => ['lab1'] } };
 }
 
+/** Runs `test` on a small simulated cluster and a store of `engine`, then closes all three. */
+async function onSmallCluster(
+  engine: { open: () => Promise<Store> },
+  test: (lab: { sim: PveSim; store: Store; clusters: ClusterApis }) => Promise<void>,
+): Promise<void> {
+  const { sim, api, clusters } = await smallCluster();
+  const store = await engine.open();
+  try {
+    await test({ sim, store, clusters });
+  } finally {
+    await store.close();
+    await api.close();
+    await sim.close();
+  }
+}
+
 describe.each(engines.map((e) => [e.name, e] as const))('a sync on %s', (_name, engine) => {
   it('reads whole, in a full sync, only the running VMs and those with details due, and keeps the others’ details', async () => {
-    const { sim, api, clusters } = await smallCluster();
-    const store = await engine.open();
-    try {
+    await onSmallCluster(engine, async ({ store, clusters }) => {
       const sync = new SyncEngine({ store, clusters, probe: { isOpen: async () => false } });
       await sync.fullSync();
       const before = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true });
@@ -66,17 +80,11 @@ describe.each(engines.map((e) => [e.name, e] as const))('a sync on %s', (_name, 
       await sync.refreshVm('lab1', stopped[0]!.vmid);
       expect(reads.read[0]?.vmids).toEqual(expect.arrayContaining([stopped[0]!.vmid, ...running]));
       expect((await store.inventory.get('lab1', stopped[0]!.vmid))?.syncError).toBeNull();
-    } finally {
-      await store.close();
-      await api.close();
-      await sim.close();
-    }
+    });
   });
 
   it('puts right at the next quick sync a listed field another writer changed without the whole row, and rows without a key', async () => {
-    const { sim, api, clusters } = await smallCluster();
-    const store = await engine.open();
-    try {
+    await onSmallCluster(engine, async ({ store, clusters }) => {
       const sync = new SyncEngine({ store, clusters, probe: { isOpen: async () => false } });
       await sync.fullSync();
       const stopped = (await store.inventory.list({ clusterId: 'lab1' })).find((r) => r.status === 'stopped')!;
@@ -98,17 +106,11 @@ describe.each(engines.map((e) => [e.name, e] as const))('a sync on %s', (_name, 
       await sync.quickSync();
       expect(keyed.read).toEqual([]);
       expect(keyed.written).toEqual([]);
-    } finally {
-      await store.close();
-      await api.close();
-      await sim.close();
-    }
+    });
   });
 
   it('reads and writes whole, in a quick sync, only the rows that changed, records the change, the gone VM and the usage ledger', async () => {
-    const { sim, api, clusters } = await smallCluster();
-    const store = await engine.open();
-    try {
+    await onSmallCluster(engine, async ({ sim, store, clusters }) => {
       const sync = new SyncEngine({ store, clusters, probe: { isOpen: async () => false } });
       await sync.fullSync();
       const before = await store.inventory.list({ clusterId: 'lab1', includeTemplates: true });
@@ -147,10 +149,6 @@ describe.each(engines.map((e) => [e.name, e] as const))('a sync on %s', (_name, 
           .map((r) => r.vmid)
           .sort(),
       );
-    } finally {
-      await store.close();
-      await api.close();
-      await sim.close();
-    }
+    });
   });
 });
